@@ -1,0 +1,85 @@
+"""Errors a user can cause. The CLI prints their message as one line and exits with code 2.
+
+Everything else is a bug and may surface as a traceback.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class RolegraphError(Exception):
+    """Base of user-caused errors: the message is one complete, actionable line."""
+
+    exit_code = 2
+
+
+class UnknownModelError(RolegraphError):
+    pass
+
+
+class MissingKeyError(RolegraphError):
+    pass
+
+
+class PoolFileError(RolegraphError):
+    pass
+
+
+class EngineMissingError(RolegraphError):
+    """A backend's engine (e.g. the local GGUF runtime) is not installed."""
+
+
+class NoAnswerKeyError(RolegraphError):
+    """A simulated model was asked a free-form question: it can only answer task items."""
+
+
+class GraphError(RolegraphError):
+    """A graph spec is invalid. `problems` holds one message per problem."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        head = self.problems[0] if self.problems else "invalid graph"
+        more = f" (+{len(self.problems) - 1} more problem(s): {'; '.join(self.problems[1:])})" if len(self.problems) > 1 else ""
+        super().__init__(f"{where}{head}{more}")
+
+
+class BudgetExceededError(RolegraphError):
+    """A token, dollar or time cap would be exceeded; `partial` carries what was computed."""
+
+    def __init__(self, message: str, partial: object | None = None):
+        super().__init__(message)
+        self.partial = partial
+
+
+class NodeFailedError(RolegraphError):
+    """A node still failed after the model layer's retries."""
+
+    def __init__(self, message: str, node_id: str, partial: object | None = None):
+        super().__init__(message)
+        self.node_id = node_id
+        self.partial = partial
+
+
+class TaskError(RolegraphError):
+    pass
+
+
+class DataFileError(RolegraphError):
+    pass
+
+
+class SearchError(RolegraphError):
+    """A search (optimize) cannot start or continue: bad budget, bad resume dir, ..."""
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """' Did you mean: a, b?' for close matches of `name` in `known`, or a short list of known names."""
+    known = sorted(set(known))
+    close = difflib.get_close_matches(name, known, n=n, cutoff=0.5)
+    if close:
+        return f" Did you mean: {', '.join(close)}?"
+    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f" Known: {shown}."

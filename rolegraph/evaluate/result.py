@@ -1,0 +1,56 @@
+"""`EvalResult`: a graph's score on a set of items, with what the optimizer reads as credit."""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ItemScore(BaseModel):
+    item_id: str
+    score: float = 0.0
+    answer: str | None = None
+    gold: str | None = None
+    latency_s: float = 0.0
+    critical_path_s: float = 0.0
+    cost_usd: float = 0.0
+    tokens: int = 0
+    error: str | None = None  # a failure (not a wrong answer)
+    node_answers: dict[str, str | None] = Field(default_factory=dict)
+    node_scores: dict[str, float] = Field(default_factory=dict)
+
+
+class NodeStats(BaseModel):
+    """Per node: how often its own answer was right, and how often the output agreed with it."""
+
+    role: str
+    model: str
+    n: int = 0
+    correct_rate: float | None = None  # None for nodes that give no answer (planner, searcher)
+    agree_rate: float | None = None
+
+
+class EvalResult(BaseModel):
+    task: str
+    graph_name: str = "graph"
+    graph_hash: str = ""
+    n: int = 0
+    accuracy: float = 0.0
+    ci95: tuple[float, float] = (0.0, 0.0)  # Wilson interval
+    mean_latency_s: float = 0.0
+    p95_latency_s: float = 0.0
+    mean_critical_path_s: float = 0.0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    flops_units: float = 0.0  # per item, the paper's budget units
+    failures: int = 0
+    skipped: int = 0
+    simulated: bool = False
+    per_node: dict[str, NodeStats] = Field(default_factory=dict)
+    items: list[ItemScore] = Field(default_factory=list)
+    run_id: str | None = None  # id in the results store, when stored
+
+    def summary(self) -> dict:
+        """The keys `rolegraph eval --json` prints."""
+        return {"task": self.task, "graph": self.graph_name, "n": self.n, "accuracy": self.accuracy,
+                "ci95": list(self.ci95), "mean_latency_s": self.mean_latency_s, "cost_usd": self.cost_usd,
+                "tokens": self.tokens, "flops_units": self.flops_units, "failures": self.failures,
+                "simulated": self.simulated}

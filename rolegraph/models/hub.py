@@ -1,0 +1,105 @@
+"""`ModelHub`: one live client per model id, wrapped by the response cache, for one process.
+
+Layers above ask the hub for a `ChatModel` by id; the hub owns the clients' lifetimes and
+counts paid (non-cached) calls so searches can prove they never pay twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rolegraph.items import AnswerKey
+from rolegraph.models.pool import ModelPool
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import ChatModel, Completion, Message
+from rolegraph.settings import Settings
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    cached: int = 0
+
+    @property
+    def paid(self) -> int:
+        return self.calls - self.cached
+
+
+class _Counted:
+    """Counts calls and cache hits of the wrapped model into the hub's stats."""
+
+    def __init__(self, inner: ChatModel, stats: CallStats, spec: ModelSpec):
+        self._inner = inner
+        self._stats = stats
+        self.spec = spec
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
+                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
+                       answer_key: AnswerKey | None = None) -> Completion:
+        out = await self._inner.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                         tools=tools, sample=sample, answer_key=answer_key)
+        self._stats.calls += 1
+        self._stats.cached += int(out.cached)
+        return out
+
+
+def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:
+    """The raw (uncached) client for one spec."""
+    if spec.backend == "sim":
+        from rolegraph.models.sim import SimChatModel
+
+        return SimChatModel(spec, settings)
+    if spec.backend == "local":
+        from rolegraph.models.local import LocalChatModel
+
+        return LocalChatModel(spec, settings)
+    from rolegraph.models.openai_backend import OpenAIChatModel
+
+    return OpenAIChatModel(spec, settings)
+
+
+class ModelHub:
+    def __init__(self, pool: ModelPool, settings: Settings):
+        self.pool = pool
+        self.settings = settings
+        self.stats = CallStats()
+        self._models: dict[str, ChatModel] = {}
+        self._cache = None
+
+    def _response_cache(self):
+        if self._cache is None:
+            from rolegraph.models.cache import ResponseCache
+
+            self.settings.ensure_home()
+            self._cache = ResponseCache(self.settings.cache_path)
+        return self._cache
+
+    def get(self, model_id: str) -> ChatModel:
+        if model_id not in self._models:
+            spec = self.pool.require_key(model_id)
+            model: ChatModel = make_backend(spec, self.settings)
+            if self.settings.cache:
+                from rolegraph.models.cache import CachedChatModel
+
+                model = CachedChatModel(model, self._response_cache(), spec)
+            self._models[model_id] = _Counted(model, self.stats, spec)
+        return self._models[model_id]
+
+    def spec(self, model_id: str) -> ModelSpec:
+        return self.pool.get(model_id)
+
+    async def aclose(self) -> None:
+        for model in self._models.values():
+            inner = getattr(model, "_inner", None)
+            while inner is not None:
+                closer = getattr(inner, "aclose", None)
+                if closer is not None:
+                    await closer()
+                inner = getattr(inner, "_inner", None)
+        self._models.clear()
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None

@@ -1,0 +1,45 @@
+"""Run-time settings passed explicitly (no module-level state): where state lives, caching, sim latency."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+HOME_ENV = "ROLEGRAPH_HOME"
+POOL_ENV = "ROLEGRAPH_POOL"
+DEFAULT_HOME = Path("~/.rolegraph")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know about its environment.
+
+    home: state directory (response cache, results store, search index).
+    cache: use the SQLite response cache.
+    latency_scale: sim models sleep this fraction of their modelled latency (0 = report only).
+    """
+
+    home: Path
+    cache: bool = True
+    latency_scale: float = 0.0
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
+        return replace(cls(home=home), **overrides)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.home / "cache.sqlite"
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "results.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
