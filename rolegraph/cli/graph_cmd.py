@@ -1,8 +1,219 @@
-"""CLI commands (placeholder until implemented)."""
+"""`rolegraph validate`, `show` and `run`: check a graph file, look at it, run it once.
+
+Imports of the heavy layers (runtime, tasks, tools) stay inside the commands so `--help` is fast.
+"""
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from rolegraph.errors import GraphError, RolegraphError, TaskError
+
+MAX_CELL_CHARS = 48
+"""Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
+DEFAULT_FAMILY = "math"
+
+GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
+PoolOpt = Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins "
+                                              "(default: $ROLEGRAPH_POOL)")]
+FamilyOpt = Annotated[str, typer.Option("--family", help="token profile for FLOPs / cost estimates: "
+                                        "math, mmlu, code or qa")]
+
+
+def _profile(family: str):
+    from rolegraph.graphs.analysis import TOKEN_PROFILES
+
+    if family not in TOKEN_PROFILES:
+        raise RolegraphError(f"unknown --family '{family}' (choose from: {', '.join(TOKEN_PROFILES)})")
+    return TOKEN_PROFILES[family]
+
+
+def _load_checked(graph: Path, pool_file: Path | None):
+    """(spec, pool) for a valid graph; `GraphError` lists every problem with the file name."""
+    from rolegraph.graphs.io import load_graph
+    from rolegraph.graphs.validate import check_graph
+    from rolegraph.models.pool import ModelPool
+
+    pool = ModelPool.load(pool_file)
+    spec = load_graph(graph)
+    return check_graph(spec, pool, source=str(graph)), pool
+
+
+def _print_problems(exc: GraphError, graph: Path) -> None:
+    source = exc.source or str(graph)
+    if len(exc.problems) == 1:
+        print(f"error: {source}: {exc.problems[0]}", file=sys.stderr)
+        return
+    print(f"error: {source}: {len(exc.problems)} problems", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+
+
+def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY) -> None:
+    """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem."""
+    from rolegraph.graphs.analysis import summary
+
+    profile = _profile(family)
+    try:
+        spec, model_pool = _load_checked(graph, pool)
+    except GraphError as exc:
+        _print_problems(exc, graph)
+        raise typer.Exit(2) from None
+    typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
+
+
+def show_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY,
+             mermaid: Annotated[bool, typer.Option("--mermaid", help="print Mermaid flowchart text only")] = False,
+             png: Annotated[Path | None, typer.Option("--png", help="also draw the graph into this PNG file")] = None,
+             ) -> None:
+    """Show a graph: its nodes and the summary (default), Mermaid text, or a PNG picture."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rolegraph.graphs.analysis import summary
+    from rolegraph.graphs.render import nodes_table, render_png, to_mermaid
+
+    profile = _profile(family)
+    spec, model_pool = _load_checked(graph, pool)
+    if mermaid:
+        typer.echo(to_mermaid(spec), nl=False)
+    else:
+        console = Console()
+        console.print(nodes_table(spec, title=f"graph {spec.name} ({graph})"))
+        info = summary(spec, model_pool, profile)
+        table = Table(title=f"summary ({family} profile{', simulated models' if info.simulated else ''})")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        flops = f"{info.flops_units:.2f}" if info.flops_units is not None else "n/a (model sizes unknown)"
+        for name, value in (("nodes", info.nodes), ("edges", info.edges), ("depth", info.depth),
+                            ("width", info.width), ("max in-degree", info.max_in_degree),
+                            ("FLOPs units", flops), ("est. tokens / run", f"{info.tokens:,}"),
+                            ("est. $ / run", f"{info.cost_usd:.5f}")):
+            table.add_row(name, str(value))
+        console.print(table)
+    if png is not None:
+        written = render_png(spec, png)
+        print(f"wrote {written}", file=sys.stderr if mermaid else sys.stdout)
+
+
+def _pick_item(task: Any, item: str | None):
+    """The item whose id is `item`, else the item at that index (`item` an integer); default the first."""
+    items = task.all_items()
+    if not items:
+        raise TaskError(f"task '{task.name}' has no items")
+    if item is None:
+        return items[0]
+    for candidate in items:
+        if candidate.id == item:
+            return candidate
+    try:
+        index = int(item)
+    except ValueError:
+        index = None
+    if index is not None and -len(items) <= index < len(items):
+        return items[index]
+    examples = ", ".join(i.id for i in items[:3])
+    raise TaskError(f"task '{task.name}' has no item '{item}' ({len(items)} items; an id such as {examples}, "
+                    f"or an index 0..{len(items) - 1})")
+
+
+def _short(text: str | None) -> str:
+    text = " ".join((text or "-").split())
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def run_json(result: Any) -> dict[str, Any]:
+    """The documented `run --json` object (exactly these keys)."""
+    return {
+        "answer": result.answer,
+        "latency_s": result.latency_s,
+        "critical_path_s": result.critical_path_s,
+        "cost_usd": result.cost_usd,
+        "tokens": result.tokens,
+        "flops_units": result.flops_units,
+        "simulated": result.simulated,
+        "nodes": [{"id": n.id, "role": n.role, "model": n.model, "answer": n.answer, "tokens_in": n.tokens_in,
+                   "tokens_out": n.tokens_out, "latency_s": n.latency_s, "cost_usd": n.cost_usd}
+                  for n in result.nodes],
+    }
+
+
+def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    sim = " (simulated)" if result.simulated else ""
+    console = Console()
+    table = Table(title=Text(f"{spec.name} on {label}{sim}"))
+    for column in ("node", "role", "model", "answer"):
+        table.add_column(column)
+    for column in ("tokens in", "tokens out", "latency s", "cost $"):
+        table.add_column(column, justify="right")
+    for n in result.nodes:
+        table.add_row(Text(n.id), Text(n.role), Text(n.model), Text(_short(n.error or n.answer)),
+                      str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", f"{n.cost_usd:.5f}")
+    console.print(table)
+    console.print(Text(f"answer{sim}: {result.answer}"))
+    if gold_line:
+        console.print(Text(gold_line))
+    console.print(Text(f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
+                       f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"))
+    if result.error:
+        console.print(Text(f"error: {result.error}"))
+
+
+def run_cmd(graph: GraphArg,
+            question: Annotated[str | None, typer.Argument(help="a free-form question (or use --task)")] = None,
+            task: Annotated[str | None, typer.Option("--task", help="task name, e.g. gsm8k")] = None,
+            item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0)")] = None,
+            data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
+            pool: PoolOpt = None,
+            seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
+            json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+            ) -> None:
+    """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
+    if question is not None and task is not None:
+        raise RolegraphError("give either a QUESTION or --task T [--item I], not both")
+    if task is None and (item is not None or data is not None):
+        raise RolegraphError("--item and --data need --task")
+    if question is None and task is None:
+        raise RolegraphError("nothing to run: give a QUESTION or --task T [--item I]")
+    if question is not None and not question.strip():
+        raise RolegraphError("the question is empty")
+    from rolegraph.graphs.runtime import run_graph_sync
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.settings import Settings
+    from rolegraph.tools.toolbox import default_toolbox
+
+    spec, model_pool = _load_checked(graph, pool)
+    settings = Settings.from_env()
+    task_obj = picked = None
+    if task is not None:
+        from rolegraph.tasks.registry import get_task
+
+        task_obj = get_task(task, data=data, seed=seed)
+        picked = _pick_item(task_obj, item)
+    toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
+    hub = ModelHub(model_pool, settings)
+    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed)
+    if json_out:
+        typer.echo(json.dumps(run_json(result), ensure_ascii=False))
+        return
+    if picked is not None:
+        score = task_obj.score(result.answer, picked)
+        label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
+    else:
+        label, gold_line = "the question", None
+    _print_run(result, spec, label, gold_line)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `validate`, `show` and `run` to the app."""
+    app.command("validate")(validate_cmd)
+    app.command("show")(show_cmd)
+    app.command("run")(run_cmd)

@@ -1,0 +1,86 @@
+"""A fluent Python builder for `GraphSpec`, for graphs written in code rather than YAML.
+
+    spec = (Graph("vote3")
+            .node("a", "solver", "sim/llama-3.2-3b")
+            .node("b", "solver", "sim/llama-3.2-3b")
+            .node("f", "fuser", "sim/llama-3.1-8b", temperature=0.2)
+            .fan_in(["a", "b"], "f")
+            .build(pool))
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.graphs.validate import check_graph
+from rolegraph.models.pool import ModelPool
+
+
+class Graph:
+    """Collects nodes and edges in call order; `build()` validates and returns the `GraphSpec`.
+
+    Mistakes (duplicate ids, dangling edges, cycles...) are all reported together by `build()`.
+    """
+
+    def __init__(self, name: str = "graph", description: str | None = None):
+        self.name = name
+        self.description = description
+        self._nodes: list[NodeSpec] = []
+        self._edges: list[tuple[str, str]] = []
+        self._output: str | None = None
+
+    def node(self, node_id: str, role: str, model: str, **params: Any) -> Graph:
+        """Add a node; keyword arguments become its params (temperature=..., max_tokens=..., tools=[...])."""
+        self._nodes.append(NodeSpec(id=node_id, role=role, model=model, params=params))
+        return self
+
+    def edge(self, src: str, dst: str) -> Graph:
+        self._edges.append((src, dst))
+        return self
+
+    def edges(self, *pairs: tuple[str, str] | Iterable[tuple[str, str]]) -> Graph:
+        """`.edges(("a", "f"), ("b", "f"))` or `.edges([("a", "f"), ("b", "f")])`."""
+        if len(pairs) == 1 and not _is_pair(pairs[0]):
+            pairs = tuple(pairs[0])  # type: ignore[arg-type]
+        for pair in pairs:
+            if not _is_pair(pair):
+                raise TypeError(f"an edge is a (src, dst) pair of node ids, got {pair!r}")
+            src, dst = pair  # type: ignore[misc]
+            self.edge(src, dst)
+        return self
+
+    def chain(self, *node_ids: str) -> Graph:
+        """Edges a -> b -> c ... along the given ids."""
+        for src, dst in zip(node_ids, node_ids[1:]):
+            self.edge(src, dst)
+        return self
+
+    def fan_in(self, sources: Iterable[str], dst: str) -> Graph:
+        """An edge from every source into `dst` (e.g. solvers into a fuser)."""
+        for src in sources:
+            self.edge(src, dst)
+        return self
+
+    def fan_out(self, src: str, targets: Iterable[str]) -> Graph:
+        """An edge from `src` into every target (e.g. a planner into searchers)."""
+        for dst in targets:
+            self.edge(src, dst)
+        return self
+
+    def output(self, node_id: str) -> Graph:
+        self._output = node_id
+        return self
+
+    def spec(self) -> GraphSpec:
+        """The spec as collected, without validation."""
+        return GraphSpec(name=self.name, description=self.description, nodes=list(self._nodes),
+                         edges=list(self._edges), output=self._output)
+
+    def build(self, pool: ModelPool | None = None, roles: Iterable[str] | None = None) -> GraphSpec:
+        """The validated spec (`GraphError` lists every problem). `pool=None` skips the model check."""
+        return check_graph(self.spec(), pool=pool, roles=roles, source=f"graph '{self.name}'")
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(x, str) for x in value)

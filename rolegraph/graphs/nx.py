@@ -1,0 +1,44 @@
+"""`GraphSpec` <-> networkx `DiGraph`, so graphs can be built or analysed with networkx."""
+from __future__ import annotations
+
+import copy
+
+import networkx as nx
+
+from rolegraph.errors import GraphError
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+
+
+def to_networkx(spec: GraphSpec) -> nx.DiGraph:
+    """Nodes carry `role`, `model`, `params` (a copy); the graph carries `name`, `description`, `output`.
+
+    Node order follows the spec. Duplicate edges collapse (a valid spec has none).
+    """
+    g = nx.DiGraph(name=spec.name, description=spec.description, output=spec.output)
+    for node in spec.nodes:
+        g.add_node(node.id, role=node.role, model=node.model, params=copy.deepcopy(node.params))
+    g.add_edges_from(spec.edges)
+    return g
+
+
+def from_networkx(g: nx.DiGraph, name: str | None = None) -> GraphSpec:
+    """A spec from a DiGraph whose nodes have `role` and `model` attributes (`params` optional).
+
+    Node ids become strings. The name is `name`, else the graph's `name` attribute, else "graph".
+    """
+    problems = []
+    nodes = []
+    for node_id, attrs in g.nodes(data=True):
+        missing = [key for key in ("role", "model") if not isinstance(attrs.get(key), str)]
+        if missing:
+            problems.append(f"node '{node_id}': missing attribute(s) {', '.join(missing)}")
+            continue
+        nodes.append(NodeSpec(id=str(node_id), role=attrs["role"], model=attrs["model"],
+                              params=copy.deepcopy(dict(attrs.get("params") or {}))))
+    graph_name = name or g.graph.get("name") or "graph"
+    if problems:
+        raise GraphError(problems, source=f"networkx graph '{graph_name}'")
+    output = g.graph.get("output")
+    return GraphSpec(name=graph_name, description=g.graph.get("description"), nodes=nodes,
+                     edges=[(str(s), str(d)) for s, d in g.edges],
+                     output=str(output) if output is not None else None)

@@ -1,0 +1,116 @@
+"""Pictures and tables of a graph: Mermaid text, a PNG (matplotlib, Agg), rich / plain tables.
+
+Everything here reads a valid spec and changes nothing; `render_png` draws on its own
+`Figure` (no pyplot state), so it is safe in servers and tests.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import networkx as nx
+from rich.console import Console
+from rich.table import Table
+
+from rolegraph.graphs.analysis import levels
+from rolegraph.graphs.nx import to_networkx
+from rolegraph.graphs.spec import GraphSpec
+
+MERMAID_ESCAPES = (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"))
+"""Mermaid entity codes for characters that would break a quoted label ('#' first)."""
+OUTPUT_FILL = "#ffd54f"
+NODE_FILL = "#bbdefb"
+PNG_DPI = 120
+INCHES_PER_LEVEL = 2.8
+INCHES_PER_ROW = 1.5
+MIN_FIG_WIDTH_IN = 4.0
+MIN_FIG_HEIGHT_IN = 3.0
+ARROW_MARGIN_PT = 28
+"""Keeps arrow heads outside the label boxes."""
+TEXT_TABLE_WIDTH = 120
+
+
+def _mermaid_text(text: str) -> str:
+    for raw, code in MERMAID_ESCAPES:
+        text = text.replace(raw, code)
+    return text
+
+
+def to_mermaid(spec: GraphSpec) -> str:
+    """A `flowchart LR` with one box per node (id, role, model); the output node is marked.
+
+    Mermaid ids are `n0, n1, ...` so any node id (spaces, dashes, keywords) stays valid.
+    """
+    ids = {node.id: f"n{i}" for i, node in enumerate(spec.nodes)}
+    lines = ["flowchart LR"]
+    for node in spec.nodes:
+        label = f"{_mermaid_text(node.id)}<br/>{_mermaid_text(node.role)} · {_mermaid_text(node.model)}"
+        lines.append(f'    {ids[node.id]}["{label}"]')
+    lines += [f"    {ids[s]} --> {ids[d]}" for s, d in spec.edges]
+    output = spec.output_id()
+    lines.append("    classDef output stroke-width:3px,fill:" + OUTPUT_FILL)
+    lines.append(f"    class {ids[output]} output")
+    return "\n".join(lines) + "\n"
+
+
+def _label(spec: GraphSpec, node_id: str) -> str:
+    node = spec.node(node_id)
+    return f"{node.id}\n{node.role}\n{node.model.split('/', 1)[-1]}"
+
+
+def render_png(spec: GraphSpec, path: str | Path) -> Path:
+    """Draw the graph left to right by level (see `analysis.levels`), output node highlighted."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path).expanduser()
+    g = to_networkx(spec)
+    level = levels(spec)
+    nx.set_node_attributes(g, level, "level")
+    pos = nx.multipartite_layout(g, subset_key="level", align="vertical")
+    n_levels = max(level.values(), default=1)
+    rows = max((list(level.values()).count(k) for k in set(level.values())), default=1)
+    fig = Figure(figsize=(max(MIN_FIG_WIDTH_IN, INCHES_PER_LEVEL * n_levels),
+                          max(MIN_FIG_HEIGHT_IN, INCHES_PER_ROW * rows)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    output = spec.output_id()
+    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=14, edge_color="#555555",
+                           min_source_margin=ARROW_MARGIN_PT, min_target_margin=ARROW_MARGIN_PT)
+    for node_id, (x, y) in pos.items():
+        is_out = node_id == output
+        ax.text(x, y, _label(spec, node_id), ha="center", va="center", fontsize=8,
+                fontweight="bold" if is_out else "normal",
+                bbox={"boxstyle": "round,pad=0.4", "facecolor": OUTPUT_FILL if is_out else NODE_FILL,
+                      "edgecolor": "#333333", "linewidth": 2.0 if is_out else 0.8})
+    ax.set_title(f"{spec.name}  (output: {output})", fontsize=10)
+    ax.margins(0.25)
+    ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=PNG_DPI, format="png")
+    return path
+
+
+def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
+    """A rich table: one row per node with its role, model, inputs and params; output marked."""
+    output = spec.output_id()
+    table = Table(title=title or f"graph {spec.name}")
+    table.add_column("node")
+    table.add_column("role", no_wrap=True)
+    table.add_column("model", no_wrap=True)
+    table.add_column("inputs", overflow="fold")
+    table.add_column("params", overflow="fold", min_width=len("temperature=0.7"))
+    for node in spec.nodes:
+        params = ", ".join(f"{k}={v}" for k, v in sorted(node.params.items()))
+        marker = " (output)" if node.id == output else ""
+        table.add_row(node.id + marker, node.role, node.model, ", ".join(spec.predecessors(node.id)) or "-",
+                      params or "-")
+    return table
+
+
+def to_text_table(spec: GraphSpec) -> str:
+    """`nodes_table` as plain text (no colours), for logs and non-terminal output."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=TEXT_TABLE_WIDTH, color_system=None, force_terminal=False)
+    console.print(nodes_table(spec))
+    return buffer.getvalue()
