@@ -1,8 +1,201 @@
-"""CLI commands (placeholder until implemented)."""
+"""`rolegraph eval` (score graphs on a task, compare them paired) and `rolegraph results` (stored runs)."""
 from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from rolegraph.errors import TaskError
+
+if TYPE_CHECKING:
+    from rolegraph.evaluate.result import EvalResult
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.graphs.spec import GraphSpec
+    from rolegraph.settings import Settings
+
+SPLITS = ("train", "validation", "test", "all")
+DEFAULT_SPLIT = "test"
+DEFAULT_RESULTS_LIMIT = 20
+
+EVAL_HELP = """Score one or more graphs on a task's items (the same items for every graph).
+
+One graph: a summary table and per-node credit. Several graphs: a side-by-side table and a
+paired comparison of the first graph against each other one (accuracy difference with a
+paired-bootstrap 95% interval and p, and McNemar's exact test). Results from sim models are
+labelled simulated. Every evaluation is saved to the results store (see `rolegraph results`).
+
+--json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
+accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd, tokens, flops_units, failures, skipped,
+simulated, run_id, graph_file; the objects after the first add `vs_first` (the paired comparison).
+"""
+
+RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
+
+--json prints JSON Lines: one JSON object per stored run (or the one run's summary with its
+per-node statistics).
+"""
+
+
+def _display_names(paths: list[Path], specs: list[GraphSpec]) -> list[str]:
+    """Graph names, or file names where two graphs share a name (columns must be tellable apart)."""
+    names = [s.name for s in specs]
+    if len(set(names)) == len(names):
+        return names
+    stems = [str(p) for p in paths]
+    return stems if len(set(stems)) == len(stems) else [f"{i + 1}:{p}" for i, p in enumerate(paths)]
+
+
+def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
+    from rolegraph.graphs.io import load_graph
+    from rolegraph.graphs.validate import check_graph
+
+    specs = []
+    for path in paths:
+        spec = check_graph(load_graph(path), pool, source=str(path))
+        for node in spec.nodes:
+            pool.require_key(node.model)  # a missing key fails now, not once per item
+        specs.append(spec)
+    return specs
+
+
+async def _evaluate_all(specs: list[GraphSpec], names: list[str], task, items, *, settings: Settings, pool,
+                        store: ResultsStore, concurrency: int, seed: int, progress: bool | None,
+                        run_settings: list[dict]) -> list[EvalResult]:
+    from rolegraph.evaluate.runner import evaluate
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.tools.toolbox import default_toolbox
+
+    hub = ModelHub(pool, settings)
+    try:
+        toolbox = default_toolbox(settings, corpus=task.corpus(), web=False)
+        results = []
+        for spec, name, meta in zip(specs, names, run_settings):
+            results.append(await evaluate(spec, task, items, hub=hub, toolbox=toolbox, concurrency=concurrency,
+                                          seed=seed, store=store, progress=progress, label=name,
+                                          store_settings=meta))
+        return results
+    finally:
+        await hub.aclose()
+
+
+def _json_line(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=False, default=str)
+
+
+def eval_command(
+    graphs: list[Path] = typer.Argument(..., help="Graph files (YAML or JSON); the first is the baseline."),
+    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. gsm, arith, humaneval, or a file task (gsm8k, math, mmlu, hotpotqa) with --data."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data file for file-based tasks."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of items (default: the whole split)."),
+    split: str = typer.Option(DEFAULT_SPLIT, "--split", help=f"One of {', '.join(SPLITS)}."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the split and the runs."),
+    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items run at once."),
+    pool_file: Optional[Path] = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
+    store_path: Optional[Path] = typer.Option(None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
+    json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per graph (see above)."),
+) -> None:
+    from rich.console import Console
+
+    from rolegraph.evaluate.report import (SIM_NOTE, compare, comparison_table, node_table, side_by_side_table,
+                                           summary_table)
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.settings import Settings
+    from rolegraph.tasks.registry import get_task
+
+    if split not in SPLITS:
+        raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
+    settings = Settings.from_env(cache=not no_cache)
+    pool = ModelPool.load(pool_file)
+    specs = _load_graphs(graphs, pool)
+    names = _display_names(graphs, specs)
+    the_task = get_task(task, data=data, seed=seed)
+    items = the_task.items(split, n, seed)
+    if not items:
+        raise TaskError(f"task '{task}' has no items in split '{split}'")
+    run_settings = [{"graph_file": str(p), "split": split, "n": n, "seed": seed, "concurrency": concurrency,
+                     "data": str(data) if data else None, "pool": str(pool_file) if pool_file else None,
+                     "cache": not no_cache} for p in graphs]
+    if store_path is None:
+        settings.ensure_home()
+    store = ResultsStore(store_path or settings.store_path)
+    try:
+        results = asyncio.run(_evaluate_all(specs, names, the_task, items, settings=settings, pool=pool, store=store,
+                                            concurrency=concurrency, seed=seed,
+                                            progress=False if json_out else None, run_settings=run_settings))
+    finally:
+        store.close()
+    comparisons = [compare(results[0], r, base_name=names[0], other_name=name, seed=seed)
+                   for r, name in zip(results[1:], names[1:])]
+    if json_out:
+        for i, (result, path) in enumerate(zip(results, graphs)):
+            obj = {**result.summary(), "graph": names[i], "p95_latency_s": result.p95_latency_s,
+                   "skipped": result.skipped, "run_id": result.run_id, "graph_file": str(path)}
+            if i > 0:
+                obj["vs_first"] = comparisons[i - 1].model_dump()
+            typer.echo(_json_line(obj))
+        return
+    console = Console()
+    if len(results) == 1:
+        console.print(summary_table(results[0], names[0]))
+        console.print(node_table(results[0]))
+    else:
+        console.print(side_by_side_table(results, names))
+        console.print(comparison_table(comparisons))
+    if any(r.simulated for r in results):
+        console.print(SIM_NOTE)
+
+
+def results_command(
+    run_id: Optional[str] = typer.Argument(None, help="Show this stored run (default: list runs)."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="Only runs of this task."),
+    limit: int = typer.Option(DEFAULT_RESULTS_LIMIT, "--limit", min=1, help="At most this many runs."),
+    store_path: Optional[Path] = typer.Option(None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per run."),
+) -> None:
+    from rich.console import Console
+
+    from rolegraph.evaluate.report import SIM_NOTE, node_table, runs_table, summary_table
+    from rolegraph.evaluate.store import ResultsStore, StoreError
+    from rolegraph.settings import Settings
+
+    path = store_path or Settings.from_env().store_path
+    if not Path(path).expanduser().is_file():
+        raise StoreError(f"{path}: no results store yet (run `rolegraph eval` first)")
+    with ResultsStore(path) as store:
+        if run_id is not None:
+            result = store.load(run_id)
+            if json_out:
+                obj = {**result.summary(), "run_id": run_id, "p95_latency_s": result.p95_latency_s,
+                       "skipped": result.skipped, "partial": result.partial,
+                       "per_node": {k: v.model_dump() for k, v in result.per_node.items()}}
+                typer.echo(_json_line(obj))
+                return
+            console = Console()
+            console.print(summary_table(result))
+            console.print(node_table(result))
+            if result.simulated:
+                console.print(SIM_NOTE)
+            return
+        runs = store.runs(task=task, limit=limit)
+    if json_out:
+        for r in runs:
+            typer.echo(_json_line(r))
+        return
+    console = Console()
+    if not runs:
+        console.print("no stored evaluations" + (f" for task '{task}'" if task else ""))
+        return
+    console.print(runs_table(runs))
+    if any(r["simulated"] for r in runs):
+        console.print(SIM_NOTE)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `eval` and `results` to the app."""
+    app.command("eval", help=EVAL_HELP)(eval_command)
+    app.command("results", help=RESULTS_HELP)(results_command)

@@ -4,6 +4,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class NodeUsage(BaseModel):
+    """What one node spent on one item (the store's node_traces row; role/model come from the graph)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+
+
 class ItemScore(BaseModel):
     item_id: str
     score: float = 0.0
@@ -16,6 +25,8 @@ class ItemScore(BaseModel):
     error: str | None = None  # a failure (not a wrong answer)
     node_answers: dict[str, str | None] = Field(default_factory=dict)
     node_scores: dict[str, float] = Field(default_factory=dict)
+    flops_units: float = 0.0
+    node_usage: dict[str, NodeUsage] = Field(default_factory=dict)
 
 
 class NodeStats(BaseModel):
@@ -47,6 +58,7 @@ class EvalResult(BaseModel):
     per_node: dict[str, NodeStats] = Field(default_factory=dict)
     items: list[ItemScore] = Field(default_factory=list)
     run_id: str | None = None  # id in the results store, when stored
+    partial: bool = False  # stopped early (a budget ran out): `items` holds what was computed
 
     def summary(self) -> dict:
         """The keys `rolegraph eval --json` prints."""

@@ -1,0 +1,145 @@
+"""Paired comparisons of evaluations and their rich tables (shared by `rolegraph eval` and `results`).
+
+Every table that shows a simulated result says so: sim numbers are not claims about real models.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+from rich.table import Table
+
+from rolegraph.evaluate.result import EvalResult
+from rolegraph.evaluate.stats import DEFAULT_BOOTSTRAP, mcnemar, paired_bootstrap
+
+SIM_NOTE = "simulated: sim models are stand-ins calibrated to published numbers, not real-model results"
+
+
+class Comparison(BaseModel):
+    """`other` against `base` on the items both scored: difference other - base, with tests."""
+
+    base: str
+    other: str
+    n: int
+    mean_diff: float
+    ci95: tuple[float, float]
+    p_bootstrap: float
+    b01: int  # base wrong, other right
+    b10: int  # base right, other wrong
+    p_mcnemar: float
+    simulated: bool
+
+
+def paired_scores(a: EvalResult, b: EvalResult) -> tuple[list[float], list[float]]:
+    """Scores of the items both results hold, paired by item id (in `a`'s order)."""
+    if [it.item_id for it in a.items] == [it.item_id for it in b.items]:
+        return [it.score for it in a.items], [it.score for it in b.items]
+    b_by_id = {}
+    for it in b.items:
+        b_by_id.setdefault(it.item_id, it.score)
+    pairs = [(it.score, b_by_id[it.item_id]) for it in a.items if it.item_id in b_by_id]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def compare(base: EvalResult, other: EvalResult, *, base_name: str | None = None, other_name: str | None = None,
+            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> Comparison:
+    a, b = paired_scores(base, other)
+    diff, lo, hi, p_boot = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
+    b01, b10, p_mc = mcnemar(a, b)
+    return Comparison(base=base_name or base.graph_name, other=other_name or other.graph_name, n=len(a),
+                      mean_diff=diff, ci95=(lo, hi), p_bootstrap=p_boot, b01=b01, b10=b10, p_mcnemar=p_mc,
+                      simulated=base.simulated or other.simulated)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _ci(ci: Sequence[float]) -> str:
+    return f"[{_pct(ci[0])}, {_pct(ci[1])}]"
+
+
+def _rate(x: float | None) -> str:
+    return "-" if x is None else _pct(x)
+
+
+def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
+    return [
+        ("items", str(r.n)),
+        ("accuracy", _pct(r.accuracy)),
+        ("95% CI (Wilson)", _ci(r.ci95)),
+        ("failures", str(r.failures)),
+        ("skipped (no gold)", str(r.skipped)),
+        ("mean latency", f"{r.mean_latency_s:.2f} s"),
+        ("p95 latency", f"{r.p95_latency_s:.2f} s"),
+        ("mean critical path", f"{r.mean_critical_path_s:.2f} s"),
+        ("tokens (total)", f"{r.tokens:,}"),
+        ("cost (total)", f"${r.cost_usd:.4f}"),
+        ("FLOPs units / item", f"{r.flops_units:.2f}"),
+        ("simulated", "yes" if r.simulated else "no"),
+        ("partial (budget ran out)", "yes" if r.partial else "no"),
+        ("run id", r.run_id or "-"),
+    ]
+
+
+def _title(head: str, simulated: bool) -> str:
+    return f"{head} (simulated)" if simulated else head
+
+
+def summary_table(result: EvalResult, name: str | None = None) -> Table:
+    table = Table(title=_title(f"{name or result.graph_name} on {result.task}", result.simulated))
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in _metric_rows(result):
+        table.add_row(key, value)
+    return table
+
+
+def node_table(result: EvalResult) -> Table:
+    """Per-node credit: how often each node's own answer was right and the output agreed with it."""
+    table = Table(title=_title("per node", result.simulated))
+    for col in ("node", "role", "model", "items", "own answer right", "output agreed"):
+        table.add_column(col, justify="right" if col in ("items", "own answer right", "output agreed") else "left")
+    for node_id, st in result.per_node.items():
+        table.add_row(node_id, st.role, st.model, str(st.n), _rate(st.correct_rate), _rate(st.agree_rate))
+    return table
+
+
+def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> Table:
+    simulated = any(r.simulated for r in results)
+    task = results[0].task if results else ""
+    table = Table(title=_title(f"{len(results)} graphs on {task}", simulated))
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    rows = [_metric_rows(r) for r in results]
+    for i, (key, _) in enumerate(rows[0] if rows else []):
+        table.add_row(key, *(row[i][1] for row in rows))
+    return table
+
+
+def comparison_table(comparisons: Sequence[Comparison]) -> Table:
+    simulated = any(c.simulated for c in comparisons)
+    base = comparisons[0].base if comparisons else ""
+    table = Table(title=_title(f"paired comparison against {base} (same items)", simulated))
+    for col in ("graph", "items", "accuracy diff", "95% CI (bootstrap)", "p (bootstrap)",
+                f"{base} wrong / other right", f"{base} right / other wrong", "p (McNemar exact)"):
+        table.add_column(col, justify="left" if col == "graph" else "right")
+    for c in comparisons:
+        table.add_row(c.other, str(c.n), f"{100 * c.mean_diff:+.1f} pts",
+                      f"[{100 * c.ci95[0]:+.1f}, {100 * c.ci95[1]:+.1f}]", f"{c.p_bootstrap:.3g}",
+                      str(c.b01), str(c.b10), f"{c.p_mcnemar:.3g}")
+    return table
+
+
+def runs_table(runs: Sequence[dict]) -> Table:
+    """Stored runs as `ResultsStore.runs()` returns them."""
+    table = Table(title=_title("stored evaluations", any(r["simulated"] for r in runs)))
+    for col in ("run id", "created", "task", "graph", "label", "n", "accuracy", "95% CI", "failures",
+                "cost", "sim"):
+        table.add_column(col, justify="right" if col in ("n", "accuracy", "failures", "cost") else "left")
+    for r in runs:
+        table.add_row(r["id"], r["created"][:19].replace("T", " "), r["task"], r["graph_name"], r["label"] or "",
+                      str(r["n"]), _pct(r["accuracy"]), _ci(r["ci95"]), str(r["failures"]),
+                      f"${r['cost_usd']:.4f}", "yes" if r["simulated"] else "no")
+    return table

@@ -1,0 +1,166 @@
+"""Run a graph over task items concurrently and score it: the evaluator the CLI and optimizer share.
+
+Items run through the hub (and so through its response cache) under an asyncio concurrency
+limit. Results are kept in input order, never completion order, so a seed gives the same
+`EvalResult` at any concurrency. A run that fails is a *failure*, counted apart from wrong
+answers; a budget that runs out stops the whole evaluation and hands back what was computed.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rolegraph.errors import (BudgetExceededError, EngineMissingError, GraphError, MissingKeyError,
+                              NoAnswerKeyError, PoolFileError, UnknownModelError)
+from rolegraph.evaluate.aggregate import summarize
+from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
+from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
+from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.result import RunResult
+from rolegraph.graphs.runtime import run_graph
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+from rolegraph.tasks.base import Task
+
+if TYPE_CHECKING:
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.models.hub import ModelHub
+
+CONFIG_ERRORS = (MissingKeyError, UnknownModelError, PoolFileError, EngineMissingError, GraphError,
+                 NoAnswerKeyError)
+"""A user's setup mistake would fail every item alike: stop with its one-line message instead."""
+BLOCKING_SCORE_FAMILIES = frozenset({"code"})
+"""Families whose scorer runs a subprocess (tests in the sandbox): scored off the event loop."""
+DEFAULT_CONCURRENCY = 8
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if text else type(exc).__name__
+
+
+class _Scorer:
+    """Scores an item's answers once each (votes repeat answers; a code scorer is expensive)."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.off_loop = task.family in BLOCKING_SCORE_FAMILIES
+
+    async def scores(self, answers: list[str | None], item: Item) -> dict[str | None, float]:
+        distinct = list(dict.fromkeys(answers))
+        if self.off_loop:
+            values = await asyncio.to_thread(lambda: [self.task.score(a, item) for a in distinct])
+        else:
+            values = [self.task.score(a, item) for a in distinct]
+        return dict(zip(distinct, (float(v) for v in values)))
+
+
+def _usage(run: RunResult) -> dict[str, NodeUsage]:
+    return {n.id: NodeUsage(tokens_in=n.tokens_in, tokens_out=n.tokens_out, latency_s=n.latency_s,
+                            cost_usd=n.cost_usd) for n in run.nodes}
+
+
+def _failed(item: Item, error: str, run: RunResult | None) -> ItemScore:
+    """A failure scores 0 but keeps what the partial run spent (tokens and dollars were paid)."""
+    if run is None:
+        return ItemScore(item_id=item.id, gold=item.gold, error=error)
+    return ItemScore(item_id=item.id, gold=item.gold, error=error, answer=run.answer, cost_usd=run.cost_usd,
+                     tokens=run.tokens, flops_units=run.flops_units, node_usage=_usage(run))
+
+
+async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
+    if run.error is not None:
+        return _failed(item, run.error, run)
+    node_answers = {n.id: n.answer for n in run.nodes}
+    scores = await scorer.scores([run.answer, *(a for a in node_answers.values() if a is not None)], item)
+    return ItemScore(
+        item_id=item.id, score=scores[run.answer], answer=run.answer, gold=item.gold,
+        latency_s=run.latency_s, critical_path_s=run.critical_path_s, cost_usd=run.cost_usd,
+        tokens=run.tokens, flops_units=run.flops_units, node_answers=node_answers,
+        node_scores={nid: scores[a] for nid, a in node_answers.items() if a is not None},
+        node_usage=_usage(run),
+    )
+
+
+async def _run_item(spec: GraphSpec, item: Item, task: Task, scorer: _Scorer, hub: ModelHub, *,
+                    toolbox: Any, roles: Any, budget: Any, seed: int) -> tuple[ItemScore, bool]:
+    """(score, simulated). Budget and setup errors propagate; anything else is this item's failure."""
+    try:
+        run = await run_graph(spec, item, hub, toolbox=toolbox, roles=roles, budget=budget, seed=seed,
+                              answer_kind=task.answer_kind)
+    except (BudgetExceededError, *CONFIG_ERRORS):
+        raise
+    except Exception as exc:  # noqa: BLE001 - node failures and model errors are counted, not fatal
+        partial = getattr(exc, "partial", None)
+        return _failed(item, _error_text(exc), partial if isinstance(partial, RunResult) else None), False
+    return await _scored(run, item, scorer), run.simulated
+
+
+async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: ModelHub, toolbox: Any = None,
+                   roles: Any = None, concurrency: int = DEFAULT_CONCURRENCY, seed: int = 0,
+                   store: ResultsStore | None = None, progress: bool | None = None, label: str | None = None,
+                   budget: Any = None, on_item: OnItem | None = None,
+                   store_settings: dict | None = None) -> EvalResult:
+    """Score `spec` on `items`; save to `store` if given (the result then carries its `run_id`).
+
+    Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
+    rich bar on stderr (None = only on a terminal); `on_item(done, total)` is called after
+    each item. Raises BudgetExceededError whose `partial` is the EvalResult of the items done.
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    scorable = [it for it in items if it.gold is not None]
+    skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
+    simulated = any(hub.spec(node.model).simulated for node in spec.nodes)
+    ghash = graph_hash(spec)
+    scorer = _Scorer(task)
+    results: list[ItemScore | None] = [None] * len(scorable)
+    sim_runs = [False] * len(scorable)
+    order = iter(range(len(scorable)))
+    done = 0
+
+    def finish(partial: bool) -> EvalResult:
+        kept = [r for r in results if r is not None]
+        result = summarize(kept, spec, task=task.name, graph_hash=ghash, skipped=skipped,
+                           simulated=simulated or any(sim_runs), partial=partial)
+        if store is not None:
+            result.run_id = store.save(result, spec, label=label, settings=store_settings)
+        return result
+
+    with ItemProgress(len(scorable), label or f"{spec.name} on {task.name}", show=wants_progress(progress),
+                      on_item=on_item) as bar:
+
+        async def worker() -> None:
+            nonlocal done
+            for i in order:  # one shared iterator: each index is taken by exactly one worker
+                results[i], sim_runs[i] = await _run_item(spec, scorable[i], task, scorer, hub, toolbox=toolbox,
+                                                          roles=roles, budget=budget, seed=seed)
+                done += 1
+                bar.advance(done)
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(scorable)))]
+        try:
+            await asyncio.gather(*workers)
+        except BudgetExceededError as exc:
+            await _cancel(workers)
+            raise BudgetExceededError(str(exc), partial=finish(partial=True)) from exc
+        except BaseException:
+            await _cancel(workers)
+            raise
+    return finish(partial=False)
+
+
+async def _cancel(workers: list[asyncio.Task]) -> None:
+    for w in workers:
+        w.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+
+
+def evaluate_sync(spec: GraphSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:
+    """`evaluate` in a fresh event loop (for scripts; not from inside a running loop).
+
+    The hub's network clients bind to the loop they first run in, so give each call a hub
+    of its own, or use `evaluate` from one loop.
+    """
+    return asyncio.run(evaluate(spec, task, items, **kwargs))

@@ -1,0 +1,205 @@
+"""`ResultsStore`: every evaluation in SQLite (runs, items, per-node traces), to report on later.
+
+WAL plus a busy timeout let several processes (parallel searches, a CLI beside them) write
+one store; each `save` is one transaction, so a run is stored whole or not at all. The schema
+carries a version and a list of migrations applied in order.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rolegraph.errors import RolegraphError
+from rolegraph.evaluate.aggregate import summarize
+from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
+from rolegraph.graphs.spec import GraphSpec
+
+BUSY_TIMEOUT_MS = 60_000
+RUN_ID_HEX = 16
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # version 1
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY, created TEXT NOT NULL, task TEXT NOT NULL, label TEXT,
+            graph_hash TEXT NOT NULL, graph_name TEXT NOT NULL, graph_json TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            n INTEGER NOT NULL, accuracy REAL NOT NULL, ci_lo REAL NOT NULL, ci_hi REAL NOT NULL,
+            mean_latency_s REAL NOT NULL, p95_latency_s REAL NOT NULL, mean_critical_path_s REAL NOT NULL,
+            tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, flops_units REAL NOT NULL,
+            failures INTEGER NOT NULL, skipped INTEGER NOT NULL,
+            simulated INTEGER NOT NULL, partial INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE items (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+            item_id TEXT NOT NULL, score REAL NOT NULL, answer TEXT, gold TEXT,
+            latency_s REAL NOT NULL, critical_path_s REAL NOT NULL, cost_usd REAL NOT NULL,
+            tokens INTEGER NOT NULL, flops_units REAL NOT NULL, error TEXT,
+            PRIMARY KEY (run_id, seq))""",
+        """CREATE TABLE node_traces (
+            run_id TEXT NOT NULL, seq INTEGER NOT NULL, item_id TEXT NOT NULL, node_id TEXT NOT NULL,
+            role TEXT NOT NULL, model TEXT NOT NULL, ran INTEGER NOT NULL, answer TEXT, score REAL,
+            tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, latency_s REAL NOT NULL,
+            cost_usd REAL NOT NULL,
+            PRIMARY KEY (run_id, seq, node_id),
+            FOREIGN KEY (run_id, seq) REFERENCES items(run_id, seq) ON DELETE CASCADE)""",
+        "CREATE INDEX runs_by_task ON runs(task, created)",
+        "CREATE INDEX runs_by_graph ON runs(graph_hash)",
+    ),
+)
+"""Append a tuple of statements to change the schema; never edit a released one."""
+
+SUMMARY_COLUMNS = ("id", "created", "task", "label", "graph_name", "graph_hash", "n", "accuracy", "ci_lo",
+                   "ci_hi", "mean_latency_s", "p95_latency_s", "cost_usd", "tokens", "flops_units", "failures",
+                   "skipped", "simulated", "partial")
+
+
+class StoreError(RolegraphError):
+    """The results store cannot be opened or has no such run."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class ResultsStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise StoreError(f"{self.path}: cannot open the results store ({exc})") from None
+
+    def _migrate(self) -> None:
+        """Apply missing migrations under a write lock, so concurrent openers migrate once."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            version = row[0] if row else 0
+            if version > len(MIGRATIONS):
+                raise StoreError(f"{self.path}: store schema v{version} is newer than this rolegraph "
+                                 f"(v{len(MIGRATIONS)}); upgrade rolegraph")
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    db.execute(statement)
+            if row is None:
+                db.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
+            else:
+                db.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("SELECT version FROM schema_version").fetchone()[0]
+
+    def save(self, result: EvalResult, spec: GraphSpec, *, label: str | None = None,
+             settings: dict | None = None) -> str:
+        """Store a result whole, in one transaction; returns the new run id."""
+        run_id = uuid.uuid4().hex[:RUN_ID_HEX]
+        run_row = (run_id, _now(), result.task, label, result.graph_hash, result.graph_name,
+                   spec.model_dump_json(), json.dumps(settings or {}, sort_keys=True, default=str),
+                   result.n, result.accuracy, result.ci95[0], result.ci95[1], result.mean_latency_s,
+                   result.p95_latency_s, result.mean_critical_path_s, result.tokens, result.cost_usd,
+                   result.flops_units, result.failures, result.skipped, int(result.simulated), int(result.partial))
+        item_rows = []
+        node_rows = []
+        for seq, it in enumerate(result.items):
+            item_rows.append((run_id, seq, it.item_id, it.score, it.answer, it.gold, it.latency_s,
+                              it.critical_path_s, it.cost_usd, it.tokens, it.flops_units, it.error))
+            for node in spec.nodes:
+                ran = node.id in it.node_answers or node.id in it.node_usage
+                if not ran:
+                    continue
+                use = it.node_usage.get(node.id) or NodeUsage()
+                node_rows.append((run_id, seq, it.item_id, node.id, node.role, node.model,
+                                  int(node.id in it.node_answers), it.node_answers.get(node.id),
+                                  it.node_scores.get(node.id), use.tokens_in, use.tokens_out, use.latency_s,
+                                  use.cost_usd))
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
+            db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return run_id
+
+    def load(self, run_id: str) -> EvalResult:
+        """The stored run as an `EvalResult`, per-node statistics recomputed from its traces."""
+        db = self._db
+        row = db.execute("SELECT task, graph_hash, graph_json, skipped, simulated, partial FROM runs WHERE id = ?",
+                         (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: no stored run '{run_id}'")
+        task, ghash, graph_json, skipped, simulated, partial = row
+        spec = GraphSpec.model_validate_json(graph_json)
+        items: list[ItemScore] = []
+        for (item_id, score, answer, gold, latency, critical, cost, tokens, flops, error) in db.execute(
+                "SELECT item_id, score, answer, gold, latency_s, critical_path_s, cost_usd, tokens, flops_units, "
+                "error FROM items WHERE run_id = ? ORDER BY seq", (run_id,)):
+            items.append(ItemScore(item_id=item_id, score=score, answer=answer, gold=gold, latency_s=latency,
+                                   critical_path_s=critical, cost_usd=cost, tokens=tokens, flops_units=flops,
+                                   error=error))
+        for (seq, node_id, answered, answer, score, t_in, t_out, latency, cost) in db.execute(
+                "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd "
+                "FROM node_traces WHERE run_id = ? ORDER BY seq", (run_id,)):
+            it = items[seq]
+            if answered:
+                it.node_answers[node_id] = answer
+            if score is not None:
+                it.node_scores[node_id] = score
+            it.node_usage[node_id] = NodeUsage(tokens_in=t_in, tokens_out=t_out, latency_s=latency, cost_usd=cost)
+        result = summarize(items, spec, task=task, graph_hash=ghash, skipped=skipped, simulated=bool(simulated),
+                           partial=bool(partial), run_id=run_id)
+        return result
+
+    def graph(self, run_id: str) -> GraphSpec:
+        row = self._db.execute("SELECT graph_json FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: no stored run '{run_id}'")
+        return GraphSpec.model_validate_json(row[0])
+
+    def runs(self, task: str | None = None, limit: int | None = None) -> list[dict]:
+        """Summaries of stored runs, newest first (keys as `EvalResult.summary()` plus id, created, label)."""
+        sql = f"SELECT {', '.join(SUMMARY_COLUMNS)}, settings FROM runs"
+        args: list = []
+        if task is not None:
+            sql += " WHERE task = ?"
+            args.append(task)
+        sql += " ORDER BY created DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        out = []
+        for row in self._db.execute(sql, args):
+            rec = dict(zip(SUMMARY_COLUMNS, row[:-1]))
+            rec["ci95"] = [rec.pop("ci_lo"), rec.pop("ci_hi")]
+            rec["simulated"] = bool(rec["simulated"])
+            rec["partial"] = bool(rec["partial"])
+            rec["graph"] = rec["graph_name"]
+            rec["settings"] = json.loads(row[-1])
+            out.append(rec)
+        return out
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ResultsStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

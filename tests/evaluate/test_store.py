@@ -1,0 +1,149 @@
+"""The results store on real SQLite: round trips, listing, migrations, and several writer processes."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+
+import pytest
+
+from rolegraph.evaluate.aggregate import summarize
+from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
+from rolegraph.evaluate.store import MIGRATIONS, ResultsStore, StoreError
+from rolegraph.graphs.spec import GraphSpec
+
+WRITERS = 4
+SAVES_PER_WRITER = 15
+ITEMS_PER_RUN = 12
+
+
+def vote_graph(name: str = "vote") -> GraphSpec:
+    return GraphSpec.model_validate({
+        "name": name,
+        "nodes": [{"id": "p", "role": "planner", "model": "sim/llama-3.2-1b"},
+                  {"id": "a", "role": "solver", "model": "sim/llama-3.2-3b"},
+                  {"id": "b", "role": "solver", "model": "sim/llama-3.2-1b"},
+                  {"id": "f", "role": "fuser", "model": "sim/llama-3.1-8b", "params": {"temperature": 0.2}}],
+        "edges": [["p", "a"], ["p", "b"], ["a", "f"], ["b", "f"]],
+    })
+
+
+def make_result(spec: GraphSpec, n: int = ITEMS_PER_RUN, offset: int = 0, task: str = "gsm") -> EvalResult:
+    """Items with a pattern of right, wrong and failed runs; answers differ per node."""
+    items = []
+    for i in range(n):
+        k = i + offset
+        if k % 7 == 3:
+            items.append(ItemScore(item_id=f"q{i}", gold=str(k), error="node 'a' failed: model error",
+                                   cost_usd=0.001, tokens=50, node_usage={"p": NodeUsage(tokens_in=40, tokens_out=10)}))
+            continue
+        right = k % 3 != 0
+        ans = str(k) if right else str(k + 1)
+        b_ans = None if k % 5 == 0 else str(k)
+        node_answers = {"p": None, "a": ans, "b": b_ans, "f": ans}
+        node_scores = {nid: float(a == str(k)) for nid, a in node_answers.items() if a is not None}
+        usage = {nid: NodeUsage(tokens_in=100 + j, tokens_out=20 + j, latency_s=0.1 * (j + 1), cost_usd=1e-5 * (j + 1))
+                 for j, nid in enumerate(node_answers)}
+        items.append(ItemScore(item_id=f"q{i}", score=float(right), answer=ans, gold=str(k), latency_s=0.5 + 0.01 * k,
+                               critical_path_s=0.4 + 0.01 * k, cost_usd=sum(u.cost_usd for u in usage.values()),
+                               tokens=sum(u.tokens_in + u.tokens_out for u in usage.values()), flops_units=3.5,
+                               node_answers=node_answers, node_scores=node_scores, node_usage=usage))
+    return summarize(items, spec, task=task, graph_hash="abc123", skipped=2, simulated=True)
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    spec = vote_graph()
+    result = make_result(spec)
+    assert result.failures > 0 and 0 < result.accuracy < 1  # the fixture exercises every path
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        run_id = store.save(result, spec, label="first", settings={"seed": 3, "split": "test"})
+        back = store.load(run_id)
+        assert store.graph(run_id) == spec
+    assert back.run_id == run_id
+    assert back.model_dump(exclude={"run_id"}) == result.model_dump(exclude={"run_id"})
+    assert back.per_node["b"].correct_rate == result.per_node["b"].correct_rate
+    assert back.per_node["p"].correct_rate is None
+
+
+def test_reopened_store_lists_runs_newest_first(tmp_path):
+    path = tmp_path / "r.sqlite"
+    spec = vote_graph()
+    with ResultsStore(path) as store:
+        ids = [store.save(make_result(spec, offset=i, task=task), spec, label=f"run{i}")
+               for i, task in enumerate(["gsm", "mmlu", "gsm"])]
+    with ResultsStore(path) as store:
+        runs = store.runs()
+        assert [r["id"] for r in runs] == ids[::-1]
+        gsm = store.runs(task="gsm")
+        assert [r["id"] for r in gsm] == [ids[2], ids[0]]
+        assert len(store.runs(limit=1)) == 1
+        first = store.runs(task="mmlu")[0]
+        expected = make_result(spec, offset=1, task="mmlu").summary()
+        for key in ("task", "n", "accuracy", "ci95", "cost_usd", "tokens", "flops_units", "failures", "simulated"):
+            assert first[key] == expected[key], key  # SQLite REAL holds a double exactly
+        assert first["label"] == "run1"
+
+
+def test_tables_are_relational(tmp_path):
+    spec = vote_graph()
+    result = make_result(spec)
+    path = tmp_path / "r.sqlite"
+    with ResultsStore(path) as store:
+        run_id = store.save(result, spec)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM items WHERE run_id = ?", (run_id,)).fetchone()[0] == result.n
+    ok_items = result.n - result.failures
+    # every node of every finished item, plus the planner of each failed item
+    assert db.execute("SELECT count(*) FROM node_traces WHERE run_id = ?", (run_id,)).fetchone()[0] == \
+        ok_items * len(spec.nodes) + result.failures
+    roles = dict(db.execute("SELECT DISTINCT node_id, role FROM node_traces").fetchall())
+    assert roles == {"p": "planner", "a": "solver", "b": "solver", "f": "fuser"}
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_unknown_run_and_unopenable_store(tmp_path):
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(StoreError, match="no stored run"):
+            store.load("nope")
+    (tmp_path / "junk.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        ResultsStore(tmp_path / "junk.sqlite")
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "r.sqlite"
+    ResultsStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE schema_version SET version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        ResultsStore(path)
+
+
+def _writer(path: str, worker: int, barrier) -> None:
+    spec = vote_graph(f"g{worker}")
+    store = ResultsStore(path)
+    barrier.wait()
+    for i in range(SAVES_PER_WRITER):
+        store.save(make_result(spec, offset=worker * 100 + i), spec, label=f"w{worker}-{i}")
+    store.close()
+
+
+def test_concurrent_writer_processes_lose_no_rows(tmp_path):
+    path = str(tmp_path / "shared.sqlite")
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    barrier = ctx.Barrier(WRITERS)
+    procs = [ctx.Process(target=_writer, args=(path, w, barrier)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * WRITERS
+    with ResultsStore(path) as store:
+        runs = store.runs()
+        assert len(runs) == WRITERS * SAVES_PER_WRITER
+        assert sorted(r["label"] for r in runs) == sorted(f"w{w}-{i}" for w in range(WRITERS)
+                                                          for i in range(SAVES_PER_WRITER))
+        for r in runs:
+            assert len(store.load(r["id"]).items) == ITEMS_PER_RUN
