@@ -1,0 +1,57 @@
+"""Paired comparison and the tables: pairing by item, the simulated label."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from rolegraph.evaluate.report import (compare, comparison_table, node_table, paired_scores, runs_table,
+                                       side_by_side_table, summary_table)
+from rolegraph.evaluate.result import EvalResult, ItemScore
+from rolegraph.evaluate.stats import mcnemar
+
+
+def result(name, scores, ids=None, simulated=True):
+    ids = ids or [f"q{i}" for i in range(len(scores))]
+    items = [ItemScore(item_id=i, score=s) for i, s in zip(ids, scores)]
+    return EvalResult(task="gsm", graph_name=name, n=len(items), accuracy=sum(scores) / len(scores),
+                      items=items, simulated=simulated)
+
+
+def render(table) -> str:
+    buf = io.StringIO()
+    Console(file=buf, width=200).print(table)
+    return buf.getvalue()
+
+
+def test_compare_pairs_same_items():
+    a = result("a", [1, 0, 0, 1, 0, 0, 1, 0])
+    b = result("b", [1, 1, 1, 1, 1, 1, 0, 0])
+    c = compare(a, b, n_boot=500)
+    assert c.n == 8
+    assert c.mean_diff == pytest.approx(6 / 8 - 3 / 8)  # b right on 6, a on 3
+    assert (c.b01, c.b10) == (4, 1)
+    assert c.p_mcnemar == pytest.approx(mcnemar([1, 0, 0, 1, 0, 0, 1, 0], [1, 1, 1, 1, 1, 1, 0, 0])[2])
+    assert c.ci95[0] <= c.mean_diff <= c.ci95[1]
+
+
+def test_pairing_by_id_when_orders_differ():
+    a = result("a", [1, 0, 1], ids=["x", "y", "z"])
+    b = result("b", [0, 1], ids=["z", "y"])
+    assert paired_scores(a, b) == ([0, 1], [1, 0])
+
+
+def test_tables_say_simulated():
+    a = result("a", [1, 0, 1])
+    b = result("b", [1, 1, 1], simulated=False)
+    assert "(simulated)" in render(summary_table(a))
+    assert "(simulated)" not in render(summary_table(b))
+    text = render(side_by_side_table([a, b], ["a", "b"]))
+    assert "(simulated)" in text and "66.7%" in text and "100.0%" in text
+    cmp_text = render(comparison_table([compare(a, b)]))
+    assert "paired comparison against a" in cmp_text and "+33.3 pts" in cmp_text
+    assert "per node" in render(node_table(a))
+    rows = [{"id": "r1", "created": "2025-01-01T00:00:00", "task": "gsm", "graph_name": "a", "label": None,
+             "n": 3, "accuracy": 0.5, "ci95": [0.1, 0.9], "failures": 0, "cost_usd": 0.0, "simulated": True}]
+    assert "r1" in render(runs_table(rows))
