@@ -1,0 +1,147 @@
+"""Calibration of the simulated pool: skills fitted to published accuracies, context capacity,
+verbosity and speed as functions of model size. The equations are written out in docs/sim.md.
+
+A model's skill on a family is a logit `theta`; an item's difficulty is `delta ~ N(0, DIFFICULTY_SD)`
+seeded by the item id; a lone solver is right with probability sigmoid(theta - delta). `theta` is
+fitted so that the mean over items equals the published single-model accuracy.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+from functools import lru_cache
+from statistics import NormalDist
+from types import MappingProxyType
+
+from rolegraph.models.spec import ModelSpec
+
+REFERENCE_PARAMS_B = 1.24  # LLaMA-3.2-1B: the unit of size (and of the FLOPs budget)
+
+# Published single-model accuracies (Wang, Chen et al. 2025, pilot tables), keyed by params (B):
+# LLaMA-3.2-1B, 3.2-3B, 3.1-8B, 3.1-70B. "qa" (HotpotQA closed-book EM) is not in the paper:
+# it is our assumption, documented as such in docs/sim.md.
+PUBLISHED_ACCURACY = MappingProxyType({
+    "math": ((1.24, 0.31), (3.21, 0.40), (8.03, 0.49), (70.6, 0.68)),
+    "mmlu": ((1.24, 0.31), (3.21, 0.43), (8.03, 0.64), (70.6, 0.84)),
+    "code": ((1.24, 0.31), (3.21, 0.48), (8.03, 0.60), (70.6, 0.68)),
+    "qa": ((1.24, 0.14), (3.21, 0.22), (8.03, 0.30), (70.6, 0.42)),
+})
+
+DIFFICULTY_SD = 1.0  # spread of item difficulty (logits) shared by all models: what is hard for all
+MODEL_ITEM_SD = 0.7  # per (model, item) idiosyncrasy: why diverse models err on different items
+TOTAL_SD = math.hypot(DIFFICULTY_SD, MODEL_ITEM_SD)
+ACCURACY_FLOOR, ACCURACY_CEIL = 0.02, 0.98
+
+# Context capacity: tokens of input a model reads without degrading; grows with size.
+CAPACITY_TOKENS_1B = 700
+CAPACITY_EXPONENT = 0.55
+
+# Verbosity: generated tokens per role call for a 1B model; larger models are a bit terser.
+OUTPUT_TOKENS = MappingProxyType({"math": 300, "mmlu": 120, "code": 220, "qa": 80})
+VERBOSITY_EXPONENT = -0.08
+
+# Speed (modelled seconds): time to first token plus prefill, then decode.
+DECODE_TOK_PER_S_1B = 180.0
+DECODE_SPEED_EXPONENT = 0.6
+TTFT_S = 0.04
+PREFILL_TOK_PER_S_1B = 6000.0
+
+_NORMAL = NormalDist()
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def unit_hash(*parts: object) -> float:
+    """A uniform number in (0, 1) determined by `parts` (stable across runs and machines)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") + 0.5) / 2.0**64
+
+
+def item_difficulty(item_id: str, family: str, model_id: str) -> float:
+    """Seeded difficulty (logits) of an item for a model: a part shared by every model (hard items
+    are hard for all) plus a part specific to the model (so diverse models err on different items)."""
+    shared = DIFFICULTY_SD * _NORMAL.inv_cdf(unit_hash("difficulty", family, item_id))
+    own = MODEL_ITEM_SD * _NORMAL.inv_cdf(unit_hash("quirk", family, item_id, model_id))
+    return shared + own
+
+
+def _mean_accuracy(theta: float) -> float:
+    """E over delta ~ N(0, TOTAL_SD) of sigmoid(theta - delta), by midpoint quadrature on quantiles."""
+    n = 400
+    total = 0.0
+    for i in range(n):
+        z = _NORMAL.inv_cdf((i + 0.5) / n)
+        total += sigmoid(theta - TOTAL_SD * z)
+    return total / n
+
+
+@lru_cache(maxsize=256)
+def fit_theta(accuracy: float) -> float:
+    """The skill logit whose mean accuracy over item difficulties equals `accuracy` (bisection)."""
+    accuracy = min(max(accuracy, ACCURACY_FLOOR), ACCURACY_CEIL)
+    lo, hi = -12.0, 12.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if _mean_accuracy(mid) < accuracy:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def interpolated_accuracy(family: str, params_b: float) -> float:
+    """Published accuracy at the published sizes; between them linear in (log size, logit acc)."""
+    table = PUBLISHED_ACCURACY.get(family, PUBLISHED_ACCURACY["math"])
+    sizes = [math.log(s) for s, _ in table]
+    logits = [logit(a) for _, a in table]
+    x = math.log(params_b)
+    if x <= sizes[0]:
+        i = 0
+    elif x >= sizes[-1]:
+        i = len(sizes) - 2
+    else:
+        i = bisect.bisect_right(sizes, x) - 1
+    slope = (logits[i + 1] - logits[i]) / (sizes[i + 1] - sizes[i])
+    y = logits[i] + slope * (x - sizes[i])
+    return min(max(sigmoid(y), ACCURACY_FLOOR), ACCURACY_CEIL)
+
+
+def model_params(spec: ModelSpec) -> float:
+    return spec.params_b or REFERENCE_PARAMS_B
+
+
+def single_accuracy(spec: ModelSpec, family: str) -> float:
+    if spec.sim_accuracy and family in spec.sim_accuracy:
+        return spec.sim_accuracy[family]
+    return interpolated_accuracy(family, model_params(spec))
+
+
+def skill(spec: ModelSpec, family: str) -> float:
+    return fit_theta(round(single_accuracy(spec, family), 6))
+
+
+def capacity_tokens(spec: ModelSpec) -> float:
+    return CAPACITY_TOKENS_1B * (model_params(spec) / REFERENCE_PARAMS_B) ** CAPACITY_EXPONENT
+
+
+def output_tokens(spec: ModelSpec, family: str) -> int:
+    base = OUTPUT_TOKENS.get(family, OUTPUT_TOKENS["math"])
+    return max(8, int(base * (model_params(spec) / REFERENCE_PARAMS_B) ** VERBOSITY_EXPONENT))
+
+
+def latency_s(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float:
+    """Modelled seconds for one call: time to first token, prefill, then decode."""
+    scale = model_params(spec) / REFERENCE_PARAMS_B
+    prefill = tokens_in * scale / PREFILL_TOK_PER_S_1B
+    decode_rate = DECODE_TOK_PER_S_1B * scale ** (-DECODE_SPEED_EXPONENT)
+    return TTFT_S + prefill + tokens_out / decode_rate

@@ -1,0 +1,137 @@
+"""The simulated pool's words: per-item wrong-answer pools, answer identity, and output text that
+goes through the same parsing as a real model's ("... Final answer: 42")."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from rolegraph.items import AnswerKey
+from rolegraph.models.sim_calibration import unit_hash
+
+WRONG_POOL_SIZE = 3
+WRONG_POOL_WEIGHTS = (0.55, 0.3, 0.15)  # skewed, so that wrong votes can agree
+CHARS_PER_TOKEN = 4
+_REASONING_LINES = (
+    "Restate what is given and what is asked.",
+    "Identify the quantities involved and how they relate.",
+    "Work through the intermediate values one at a time.",
+    "Check each intermediate result against the question.",
+    "Combine the partial results into the quantity asked for.",
+    "Re-read the question to make sure the units and form match.",
+)
+_PLAN_LINES = (
+    "Extract the facts the question gives.",
+    "Decide which intermediate results are needed.",
+    "Compute or look up each intermediate result.",
+    "Combine them and check the answer against the question.",
+)
+_QA_FALLBACK_WRONG = ("unknown", "none of the above", "it is not stated")
+
+
+def approx_tokens(text: str) -> int:
+    """Token estimate used throughout the sim (about four characters a token)."""
+    return max(1, len(text) // CHARS_PER_TOKEN)
+
+
+def _as_number(text: str) -> Fraction | None:
+    t = text.strip().replace(",", "").replace("$", "").rstrip(".")
+    try:
+        return Fraction(t)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _fmt_number(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def norm_answer(answer: str | None, family: str) -> str | None:
+    """The identity the sim uses to decide that two answers are the same answer."""
+    if answer is None:
+        return None
+    if family == "code":
+        return re.sub(r"\s+", " ", answer).strip()
+    if family == "mmlu":
+        return answer.strip().upper()[:1] or None
+    if family == "qa":
+        t = re.sub(r"\b(a|an|the)\b", " ", answer.lower())
+        t = re.sub(r"[^\w\s]", "", t)
+        return " ".join(t.split()) or None
+    num = _as_number(answer)
+    if num is not None:
+        return _fmt_number(num)
+    return re.sub(r"\s+", "", answer).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+
+
+def wrong_pool(key: AnswerKey) -> list[str]:
+    """A small, fixed set of plausible wrong answers for the item."""
+    gold = key.gold
+    if key.family == "mmlu":
+        letters = [c for c in "ABCD" if c != gold.strip().upper()[:1]]
+        letters.sort(key=lambda c: unit_hash("wrong-letter", key.item_id, c))
+        return letters[:WRONG_POOL_SIZE]
+    if key.family == "code":
+        return [f"{gold.rstrip()}\n\n# variant {i}\nraise SystemExit({i + 1})\n" for i in range(WRONG_POOL_SIZE)]
+    if key.family == "qa":
+        if gold.strip().lower() in ("yes", "no"):
+            return ["no" if gold.strip().lower() == "yes" else "yes"]
+        own = norm_answer(gold, "qa")
+        pool = [d for d in key.distractors if norm_answer(d, "qa") != own]
+        pool = sorted(dict.fromkeys(pool), key=lambda d: unit_hash("wrong-qa", key.item_id, d))
+        return (pool + [w for w in _QA_FALLBACK_WRONG if w not in pool])[:WRONG_POOL_SIZE]
+    num = _as_number(gold)
+    if num is None:
+        return [f"{gold}+{i + 1}" for i in range(WRONG_POOL_SIZE)]
+    deltas = [1, -1, 2, 10, -2, 5]
+    offsets = sorted(deltas, key=lambda d: unit_hash("wrong-num", key.item_id, d))[:WRONG_POOL_SIZE - 1]
+    candidates = [num * 2 if num != 0 else Fraction(1)] + [num + d for d in offsets]
+    candidates.sort(key=lambda v: unit_hash("wrong-order", key.item_id, str(v)))
+    return [_fmt_number(v) for v in candidates]
+
+
+def pick_wrong(key: AnswerKey, u: float) -> str:
+    """A wrong answer drawn from the item's pool with the skewed weights, by the uniform `u`."""
+    pool = wrong_pool(key)
+    weights = WRONG_POOL_WEIGHTS[: len(pool)]
+    total = sum(weights)
+    acc = 0.0
+    for answer, w in zip(pool, weights):
+        acc += w / total
+        if u < acc:
+            return answer
+    return pool[-1]
+
+
+def reasoning(n_tokens: int, salt: str) -> str:
+    """Filler reasoning of about `n_tokens` tokens, so token counts and context lengths are real."""
+    lines, size, i = [], 0, 0
+    start = int(unit_hash("reasoning", salt) * len(_REASONING_LINES))
+    while size < n_tokens * CHARS_PER_TOKEN:
+        line = f"Step {i + 1}: {_REASONING_LINES[(start + i) % len(_REASONING_LINES)]}"
+        lines.append(line)
+        size += len(line) + 1
+        i += 1
+    return "\n".join(lines)
+
+
+def strip_final(text: str) -> str:
+    """A predecessor's reasoning without its final-answer line (what a refiner carries over)."""
+    return re.sub(r"(?im)^\s*final answer\s*[:：].*$", "", text).strip()
+
+
+def render_answer(answer: str, family: str) -> str:
+    if family == "code":
+        return f"```python\n{answer.rstrip()}\n```\nFinal answer: see the code above."
+    return f"Final answer: {answer}"
+
+
+def plan_text(question: str, n_tokens: int) -> str:
+    subs = [s.strip(" ?.") for s in re.split(r"\?|\band\b|;", question) if len(s.strip()) > 12][:3]
+    lines = ["Plan:"] + [f"{i + 1}. {line}" for i, line in enumerate(_PLAN_LINES)]
+    if subs:
+        lines += ["Sub-questions:"] + [f"- {s}?" for s in subs]
+    body = "\n".join(lines)
+    pad = n_tokens * CHARS_PER_TOKEN - len(body)
+    return body + ("\nNotes: " + "keep each step short. " * max(0, pad // 22) if pad > 0 else "")

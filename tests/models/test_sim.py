@@ -1,0 +1,174 @@
+"""The simulated pool: calibration to the published single-model accuracies, determinism, and the
+reactions to predecessors' outputs that the search depends on."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from rolegraph.answers import extract_answer
+from rolegraph.errors import NoAnswerKeyError
+from rolegraph.items import AnswerKey
+from rolegraph.models import sim_calibration as cal
+from rolegraph.models.pool import ModelPool
+from rolegraph.models.sim import SimChatModel
+from rolegraph.models.sim_text import norm_answer, wrong_pool
+from rolegraph.settings import Settings
+from rolegraph.transcript import Section, render_input, role_line
+
+SIZES = {"sim/llama-3.2-1b": 0, "sim/llama-3.2-3b": 1, "sim/llama-3.1-8b": 2, "sim/llama-3.1-70b": 3}
+PUBLISHED = {  # DESIGN.md: 1B / 3B / 8B / 70B
+    "math": (0.31, 0.40, 0.49, 0.68),
+    "mmlu": (0.31, 0.43, 0.64, 0.84),
+    "code": (0.31, 0.48, 0.60, 0.68),
+}
+CALIBRATION_ITEMS = 4000
+TOLERANCE = 0.02
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    pool = ModelPool.builtin()
+    return {mid: SimChatModel(pool.get(mid), settings) for mid in SIZES}
+
+
+def _messages(role: str, question: str, sections: list[Section] | None = None):
+    return [{"role": "system", "content": role_line(role) + " Think step by step."},
+            {"role": "user", "content": render_input(question, sections or [])}]
+
+
+def _key(i: int, family: str = "math") -> AnswerKey:
+    gold = {"math": str(100 + i), "mmlu": "ABCD"[i % 4], "code": f"def f():\n    return {i}\n", "qa": "Paris"}[family]
+    return AnswerKey(item_id=f"item-{i}", gold=gold, family=family, distractors=["Lyon", "Nice"])
+
+
+def _right(completion, key: AnswerKey) -> bool:
+    kind = {"math": "math", "mmlu": "mmlu", "code": "code", "qa": "qa"}[key.family]
+    return norm_answer(extract_answer(completion.text, kind), key.family) == norm_answer(key.gold, key.family)
+
+
+@pytest.mark.parametrize("family", sorted(PUBLISHED))
+def test_single_node_accuracy_matches_published_figures(models, family):
+    for model_id, idx in SIZES.items():
+        model = models[model_id]
+        hits = 0
+        for i in range(CALIBRATION_ITEMS):
+            key = _key(i, family)
+            hits += _right(model.respond(_messages("solver", f"Q{i}"), temperature=0.7, answer_key=key), key)
+        acc = hits / CALIBRATION_ITEMS
+        assert abs(acc - PUBLISHED[family][idx]) <= TOLERANCE, (model_id, family, acc)
+
+
+def test_same_seed_same_output_and_samples_differ(models):
+    m = models["sim/llama-3.2-3b"]
+    msgs = _messages("solver", "What is 6*7?")
+    a = [m.respond(msgs, temperature=0.7, seed=1, sample=s, answer_key=_key(s)).text for s in range(20)]
+    b = [m.respond(msgs, temperature=0.7, seed=1, sample=s, answer_key=_key(s)).text for s in range(20)]
+    assert a == b
+    key = _key(3)
+    draws = {extract_answer(m.respond(msgs, temperature=0.7, sample=s, answer_key=key).text) for s in range(40)}
+    assert len(draws) > 1  # independent samples at temperature > 0
+    greedy = {m.respond(msgs, temperature=0.0, sample=s, answer_key=key).text for s in range(10)}
+    assert len(greedy) == 1  # temperature 0 is greedy: the sample index does not matter
+
+
+def test_free_form_question_is_refused_with_the_real_alternatives(models):
+    with pytest.raises(NoAnswerKeyError) as err:
+        asyncio.run(models["sim/llama-3.2-1b"].complete(_messages("solver", "Who wrote Hamlet?")))
+    assert "local/smollm2-135m" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_output_is_real_text_with_usage_latency_and_cost(models):
+    m = models["sim/llama-3.1-70b"]
+    out = m.respond(_messages("solver", "Q"), temperature=0.7, answer_key=_key(1))
+    assert "Final answer:" in out.text and out.simulated
+    assert out.usage.input_tokens > 0 and out.usage.output_tokens > 50
+    small = models["sim/llama-3.2-1b"].respond(_messages("solver", "Q"), temperature=0.7, answer_key=_key(1))
+    assert out.latency_s > small.latency_s  # bigger models decode more slowly
+    assert out.cost_usd == pytest.approx(m.spec.cost(out.usage.input_tokens, out.usage.output_tokens))
+
+
+def _fuse(model, role: str, answers: list[str], key: AnswerKey, sample: int = 0):
+    sections = [Section(i + 1, f"s{i}", "solver", f"Step 1: work.\nFinal answer: {a}") for i, a in enumerate(answers)]
+    return model.respond(_messages(role, "Q", sections), temperature=0.7, sample=sample, answer_key=key)
+
+
+def _rate(model, role, make_answers, n=600):
+    hits = 0
+    for i in range(n):
+        key = _key(i)
+        hits += _right(_fuse(model, role, make_answers(key), key), key)
+    return hits / n
+
+
+def test_fuser_picks_a_right_candidate_more_often_than_it_would_generate_one(models):
+    m = models["sim/llama-3.2-3b"]
+    alone = _rate(m, "solver", lambda k: [])
+    one_right = _rate(m, "fuser", lambda k: [k.gold, wrong_pool(k)[0], wrong_pool(k)[1]])
+    assert one_right > alone + 0.1  # judging is easier than generating
+
+
+def test_majority_right_is_adopted_and_wrong_majority_misleads(models):
+    m = models["sim/llama-3.1-8b"]
+    right_majority = _rate(m, "solver", lambda k: [k.gold, k.gold, wrong_pool(k)[0]])
+    wrong_majority = _rate(m, "solver", lambda k: [wrong_pool(k)[0], wrong_pool(k)[0], k.gold])
+    assert right_majority > wrong_majority + 0.1
+
+
+def test_context_explosion_hurts_small_models_more_than_large(models):
+    def drop(model_id):
+        m = models[model_id]
+        few = _rate(m, "fuser", lambda k: [k.gold] + wrong_pool(k)[:2], n=400)
+        many = _rate(m, "fuser", lambda k: [k.gold] + wrong_pool(k)[:2] * 6, n=400)
+        return few - many
+
+    assert drop("sim/llama-3.2-1b") > drop("sim/llama-3.1-70b") + 0.05
+
+
+def test_verifier_repairs_some_wrong_inputs(models):
+    m = models["sim/llama-3.1-70b"]
+    repaired = _rate(m, "verifier", lambda k: [wrong_pool(k)[0]])
+    assert repaired > 0.1
+
+
+def test_searcher_and_planner_write_queries_and_plans(models):
+    m = models["sim/llama-3.2-3b"]
+    key = _key(0, "qa")
+    plan = m.respond(_messages("planner", "Which city hosts the Louvre and what river runs through it?"),
+                     answer_key=key)
+    assert plan.text.startswith("Plan:") and "Sub-questions:" in plan.text
+    sections = [Section(1, "p", "planner", plan.text)]
+    queries = m.respond(_messages("searcher", "Which city hosts the Louvre?", sections), answer_key=key)
+    assert queries.text.splitlines()[0].startswith("Query: ")
+
+
+def test_evidence_with_the_gold_helps_qa(models):
+    m = models["sim/llama-3.2-1b"]
+
+    def rate(evidence: str) -> float:
+        hits = 0
+        for i in range(400):
+            key = _key(i, "qa")
+            sec = [Section(1, "s", "searcher", f"Evidence:\n[1] Doc (none)\n{evidence}")]
+            hits += _right(m.respond(_messages("solver", "Q", sec), temperature=0.7, answer_key=key), key)
+        return hits / 400
+
+    assert rate("The capital is Paris.") > rate("Nothing relevant here.") + 0.2
+
+
+def test_latency_scale_really_sleeps(tmp_path):
+    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
+    out = asyncio.run(SimChatModel(spec, Settings(home=tmp_path)).complete(_messages("solver", "Q"), answer_key=_key(1)))
+    scaled = SimChatModel(spec, Settings(home=tmp_path, latency_scale=0.05))
+    start = time.perf_counter()
+    asyncio.run(scaled.complete(_messages("solver", "Q"), answer_key=_key(1)))
+    assert time.perf_counter() - start >= out.latency_s * 0.05 * 0.9
+
+
+def test_interpolated_sizes_sit_between_published_neighbours():
+    mid = cal.interpolated_accuracy("math", 5.0)
+    assert 0.40 < mid < 0.49
+    assert cal.interpolated_accuracy("mmlu", 3.21) == pytest.approx(0.43)
