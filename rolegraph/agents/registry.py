@@ -1,8 +1,235 @@
-"""Role registry: the built-in roles plus any a user registers (prompt template + parser)."""
+"""Role registry: the built-in roles plus any a user registers (prompt template + parser).
+
+A role is a prompt template (a file, loaded once when the registry is built) and a parser that
+turns model text into a `RoleOutput`. There is no module-level registry: `RoleRegistry.default()`
+returns a new one with the built-ins, which a user extends and passes to the runtime.
+
+Templates may hold two slots: `{answer_format}` (how to write the final answer for the task's
+answer kind) and `{tools}` (how to call tools). An answering role without the first slot gets the
+format appended. Every system prompt starts with `Role: <name>.` (the transcript contract).
+"""
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from rolegraph.agents.parsers import (RoleOutput, parse_answer, parse_evidence, parse_no_answer, parse_plan,
+                                      parse_verdicts)
+from rolegraph.errors import RolegraphError, did_you_mean
+from rolegraph.transcript import read_role, role_line
+
 BUILTIN_ROLES = ("planner", "searcher", "solver", "verifier", "fuser")
+ANSWER_KINDS = ("math", "mmlu", "code", "qa", "auto")
+PROMPTS_PACKAGE = "rolegraph.agents"
+PROMPTS_DIR = "prompts"
+ANSWER_FORMAT_SLOT = "{answer_format}"
+TOOLS_SLOT = "{tools}"
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_MAX_TOKENS = 768
+_NAME_RE = re.compile(r"^[A-Za-z_][\w-]*$")  # what transcript.ROLE_LINE can read back
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+RoleMode = Literal["chat", "search"]
+Parser = Callable[[str, str], RoleOutput]
+"""parser(text, answer_kind) -> RoleOutput. A one-argument parser(text) is accepted too."""
+
+
+class RoleError(RolegraphError):
+    """A role cannot be registered (bad name, missing template file, duplicate)."""
+
+
+class UnknownRoleError(RoleError):
+    pass
 
 
 def builtin_role_names() -> tuple[str, ...]:
     return BUILTIN_ROLES
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role. `mode="search"` roles write queries that the runtime runs through the search tool.
+
+    temperature / max_tokens / tools are the defaults a node's `params` override.
+    """
+
+    name: str
+    template: str
+    parser: Parser
+    answers: bool
+    mode: RoleMode = "chat"
+    temperature: float = DEFAULT_TEMPERATURE
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    tools: tuple[str, ...] = ()
+
+    def render(self, answer_format: str, tool_help: str = "") -> str:
+        """The system prompt: the template with its slots filled (no per-call file reads)."""
+        text = self.template.replace(TOOLS_SLOT, tool_help.strip())
+        fmt = answer_format.strip() if self.answers else ""
+        if ANSWER_FORMAT_SLOT in text:
+            text = text.replace(ANSWER_FORMAT_SLOT, fmt)
+        elif fmt:
+            text = text.rstrip() + "\n\n" + fmt
+        return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
+
+    def parse(self, text: str, kind: str) -> RoleOutput:
+        """Run the parser; a non-answering role's answer is always None."""
+        out = _as_output(self.parser(text, kind), text)
+        if not self.answers and out.answer is not None:
+            out = replace(out, answer=None)
+        return out
+
+
+def _as_output(value: Any, text: str) -> RoleOutput:
+    """A user parser may return a RoleOutput, an answer string (or None), or a dict of fields."""
+    if isinstance(value, RoleOutput):
+        return value
+    if value is None or isinstance(value, str):
+        return RoleOutput(text, value, {})
+    if isinstance(value, Mapping):
+        fields = dict(value)
+        answer = fields.pop("answer", None)
+        return RoleOutput(str(fields.pop("text", text)), None if answer is None else str(answer), fields)
+    raise RoleError(f"a role parser returned {type(value).__name__}; expected RoleOutput, str, dict or None")
+
+
+def _two_arg(parser: Callable[..., Any]) -> Parser:
+    """Accept parser(text) as well as parser(text, kind)."""
+    try:
+        params = [p for p in inspect.signature(parser).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        varargs = any(p.kind == p.VAR_POSITIONAL for p in inspect.signature(parser).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature: assume (text, kind)
+        return parser
+    if not varargs and len(params) == 1:
+        return lambda text, kind: parser(text)
+    return parser
+
+
+def _read_prompt(name: str) -> str:
+    return resources.files(PROMPTS_PACKAGE).joinpath(PROMPTS_DIR, name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    parser: Parser
+    answers: bool
+    mode: RoleMode
+    temperature: float
+    max_tokens: int
+    tools: tuple[str, ...] = ()
+
+
+# Defaults: planners and searchers write short material; solvers sample (0.7) so that parallel
+# solvers differ; judges (verifier, fuser) stay near-deterministic. A solver gets tools only when a
+# node asks for them (params.tools: [calculator, python]); a searcher always has `search`.
+_BUILTIN_SPECS = MappingProxyType({
+    "planner": _Builtin(parse_plan, False, "chat", 0.3, 384),
+    "searcher": _Builtin(parse_evidence, False, "search", 0.5, 128, ("search",)),
+    "solver": _Builtin(parse_answer, True, "chat", 0.7, 1024),
+    "verifier": _Builtin(parse_verdicts, True, "chat", 0.2, 768),
+    "fuser": _Builtin(parse_answer, True, "chat", 0.2, 768),
+})
+
+
+class RoleRegistry:
+    """Roles by name. Build one with `default()`, add your own with `register(...)`, pass it on."""
+
+    def __init__(self, answer_formats: Mapping[str, str] | None = None):
+        if answer_formats is None:
+            answer_formats = {kind: _read_prompt(f"answer_{kind}.md") for kind in ANSWER_KINDS}
+        self._formats = MappingProxyType(dict(answer_formats))
+        self._roles: dict[str, Role] = {}
+
+    @classmethod
+    def default(cls) -> "RoleRegistry":
+        """A new registry holding the five built-in roles (prompt files read once, here)."""
+        registry = cls()
+        for name in BUILTIN_ROLES:
+            b = _BUILTIN_SPECS[name]
+            registry._roles[name] = Role(name, _read_prompt(f"{name}.md"), b.parser, b.answers, b.mode,
+                                         b.temperature, b.max_tokens, b.tools)
+        return registry
+
+    def copy(self) -> "RoleRegistry":
+        other = RoleRegistry(self._formats)
+        other._roles = dict(self._roles)
+        return other
+
+    def register(self, name: str, prompt_template: str | Path, parser: Callable[..., Any] | None = None,
+                 answers: bool = True, *, mode: RoleMode = "chat", temperature: float | None = None,
+                 max_tokens: int | None = None, tools: tuple[str, ...] | list[str] = (),
+                 replace_existing: bool = False) -> Role:
+        """Add a role. `prompt_template` is the template text, or a Path to a file holding it.
+
+        parser(text, kind) (or parser(text)) returns a RoleOutput, an answer string, or a dict of
+        fields; None means: extract the final answer when `answers`, else no answer.
+        """
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise RoleError(f"role name {name!r} must start with a letter or '_' and hold only letters, "
+                            "digits, '_' or '-'")
+        if name in self._roles and not replace_existing:
+            raise RoleError(f"role '{name}' is already registered (pass replace_existing=True to override it)")
+        if mode not in ("chat", "search"):
+            raise RoleError(f"role '{name}': mode must be 'chat' or 'search', got {mode!r}")
+        template = self._template_text(name, prompt_template)
+        if parser is None:
+            parser = parse_answer if answers else parse_no_answer
+        elif not callable(parser):
+            raise RoleError(f"role '{name}': parser must be callable, got {type(parser).__name__}")
+        role = Role(name, template, _two_arg(parser), bool(answers), mode,
+                    DEFAULT_TEMPERATURE if temperature is None else float(temperature),
+                    DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens),
+                    tuple(tools) + (("search",) if mode == "search" and "search" not in tools else ()))
+        self._roles[name] = role
+        return role
+
+    @staticmethod
+    def _template_text(name: str, prompt_template: str | Path) -> str:
+        if isinstance(prompt_template, Path):
+            try:
+                text = prompt_template.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise RoleError(f"role '{name}': cannot read prompt template {prompt_template}: "
+                                f"{exc.strerror or exc}") from None
+        elif isinstance(prompt_template, str):
+            text = prompt_template
+        else:
+            raise RoleError(f"role '{name}': prompt_template must be a str or a Path, "
+                            f"got {type(prompt_template).__name__}")
+        if not text.strip():
+            raise RoleError(f"role '{name}': the prompt template is empty")
+        first = text.lstrip().splitlines()[0]
+        if read_role(first) != name.lower():
+            text = role_line(name) + "\n" + text.lstrip()
+        return text
+
+    def get(self, name: str) -> Role:
+        try:
+            return self._roles[name]
+        except KeyError:
+            raise UnknownRoleError(f"unknown role '{name}'.{did_you_mean(name, self._roles)}") from None
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._roles)
+
+    def answer_format(self, kind: str) -> str:
+        return self._formats.get(kind, self._formats["auto"])
+
+    def system_prompt(self, name: str, kind: str, tool_help: str = "") -> str:
+        return self.get(name).render(self.answer_format(kind), tool_help)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._roles
+
+    def __iter__(self) -> Iterator[Role]:
+        return iter(self._roles.values())
+
+    def __len__(self) -> int:
+        return len(self._roles)
