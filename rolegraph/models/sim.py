@@ -28,13 +28,13 @@ from rolegraph.transcript import read_question, read_role, read_sections
 ANSWER_KIND = MappingProxyType({"math": "math", "mmlu": "mmlu", "code": "code", "qa": "qa"})
 ANSWERING_ROLES = frozenset({"solver", "verifier", "fuser"})
 # Logits added when judging a right candidate: judging is easier than generating.
-JUDGE_BONUS = MappingProxyType({"solver": 0.5, "verifier": 1.3, "fuser": 1.1})
+JUDGE_BONUS = MappingProxyType({"solver": 1.2, "verifier": 2.0, "fuser": 2.0})
 # When a node does not recognise a right candidate: chance it adopts the plurality answer
 # instead of solving afresh (a verifier re-solves more often; a fuser mostly aggregates).
-FOLLOW_PROB = MappingProxyType({"solver": 0.55, "verifier": 0.3, "fuser": 0.8})
+FOLLOW_PROB = MappingProxyType({"solver": 0.6, "verifier": 0.3, "fuser": 0.8})
 MAJORITY_WEIGHT = 1.0  # logits per unit of (right votes - largest wrong cluster) / candidates
-LOAD_SLOPE = 0.8  # logits lost per e-fold of input tokens beyond the model's capacity
-CORRUPTION_SCALE = 0.12  # chance a recognised right answer is garbled: scale * (1 - own accuracy)
+LOAD_SLOPE = 0.6  # logits lost per e-fold of input tokens beyond the model's capacity
+CORRUPTION_SCALE = 0.15  # chance a recognised right answer is garbled: scale * (1 - own accuracy)
 PLAN_BONUS = MappingProxyType({"math": 0.2, "mmlu": 0.1, "code": 0.2, "qa": 0.3})
 EVIDENCE_BONUS = 2.5  # logits when the evidence the node reads contains the gold answer (qa)
 CARRY_MAX_TOKENS = 1500  # a refiner restates at most this much of each input's reasoning
