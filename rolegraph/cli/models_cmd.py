@@ -1,8 +1,77 @@
-"""CLI commands (placeholder until implemented)."""
+"""`rolegraph models`: the pool, and which models can be called right now (key present, engine installed)."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from rolegraph.models.pool import ModelPool
+from rolegraph.models.spec import ModelSpec
+
+SIMULATED_NOTE = "simulated"
+
+
+def _usable(pool: ModelPool, spec: ModelSpec) -> tuple[bool, str]:
+    """ModelPool.usable, with a clear answer when the local backend's module cannot even be imported."""
+    try:
+        return pool.usable(spec.id)
+    except ImportError as exc:
+        return False, f"local backend unavailable ({exc.name or exc})"
+
+
+def model_rows(pool: ModelPool) -> list[dict]:
+    """One plain dict per model: what `--json` prints and the table shows."""
+    rows = []
+    for spec in pool:
+        ok, why = _usable(pool, spec)
+        rows.append({
+            "id": spec.id,
+            "backend": spec.backend,
+            "params_b": spec.params_b,
+            "layers": spec.layers,
+            "hidden": spec.hidden,
+            "price_in": spec.price_in,
+            "price_out": spec.price_out,
+            "context_window": spec.context_window,
+            "max_concurrency": spec.max_concurrency,
+            "simulated": spec.simulated or spec.answer_key,
+            "usable": ok,
+            "reason": why,
+        })
+    return rows
+
+
+def _table(rows: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)")
+    for name, justify in (("id", "left"), ("backend", "left"), ("params (B)", "right"), ("$/1M in", "right"),
+                          ("$/1M out", "right"), ("usable", "left"), ("note", "left")):
+        table.add_column(name, justify=justify)
+    for r in rows:
+        size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"
+        note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", r["reason"]) if n)
+        table.add_row(r["id"], r["backend"], size, f"{r['price_in']:.2f}", f"{r['price_out']:.2f}",
+                      "yes" if r["usable"] else "no", note)
+    return table
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `models` to the app."""
+
+    @app.command("models")
+    def models(
+        pool: Annotated[Path | None, typer.Option("--pool", help="YAML pool file merged over the built-ins "
+                                                  "(default: $ROLEGRAPH_POOL)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print a JSON list instead of a table")] = False,
+    ) -> None:
+        """List the model pool: id, backend, size, prices, and whether each is usable now."""
+        rows = model_rows(ModelPool.load(pool))
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        from rich.console import Console
+
+        Console().print(_table(rows))

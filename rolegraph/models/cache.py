@@ -1,0 +1,131 @@
+"""The response cache: a search must never pay for the same call twice, even after a restart.
+
+SQLite in WAL mode with a busy timeout, so threads and several processes can read and write one
+file at once. The key is the full identity of a call (model, endpoint, messages, tools, sampling
+parameters, sample index, answer key): n samples at temperature > 0 are n entries, not one replayed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rolegraph.items import AnswerKey
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import ChatModel, Completion, Message
+
+KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
+BUSY_TIMEOUT_MS = 60_000
+SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy")  # what changes a sim model's answers
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    completion TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def cache_key(spec: ModelSpec, messages: list[Message], *, temperature: float, max_tokens: int, seed: int,
+              tools: list[dict] | None, sample: int, answer_key: AnswerKey | None) -> str:
+    """sha256 of the canonical JSON of everything that determines a call's answer."""
+    identity: dict[str, Any] = {
+        "v": KEY_VERSION,
+        "model": spec.id,
+        "name": spec.api_name,
+        "endpoint": spec.base_url or spec.backend,
+        "messages": messages,
+        "tools": tools or None,
+        "temperature": float(temperature),
+        "max_tokens": int(max_tokens),
+        "seed": int(seed),
+        "sample": int(sample),
+        "answer_key": answer_key.model_dump() if answer_key is not None else None,
+    }
+    if spec.backend == "sim":
+        identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS}
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Completions by key in one SQLite file. One connection per instance, guarded by a lock for threads;
+    other processes coordinate through SQLite's own locking (WAL + busy timeout)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"response cache {self.path} is closed")
+        return self._conn
+
+    def get(self, key: str) -> Completion | None:
+        with self._lock:
+            row = self._db().execute("SELECT completion FROM responses WHERE key = ?", (key,)).fetchone()
+        return Completion.model_validate_json(row[0]) if row else None
+
+    def put(self, key: str, completion: Completion) -> None:
+        """Store the first completion for a key; a concurrent duplicate keeps the original."""
+        data = completion.model_copy(update={"cached": False}).model_dump_json()
+        with self._lock:
+            self._db().execute(
+                "INSERT OR IGNORE INTO responses (key, model_id, completion, created) VALUES (?, ?, ?, ?)",
+                (key, completion.model_id, data, time.time()))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db().execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> "ResponseCache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class CachedChatModel:
+    """Wraps a `ChatModel`: a hit returns the stored completion marked `cached=True` (with the latency
+    originally measured); a miss calls the inner model and stores the result. Failures are not stored."""
+
+    def __init__(self, inner: ChatModel, cache: ResponseCache, spec: ModelSpec):
+        self._inner = inner
+        self._cache = cache
+        self.spec = spec
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
+                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
+                       answer_key: AnswerKey | None = None) -> Completion:
+        key = cache_key(self.spec, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                        tools=tools, sample=sample, answer_key=answer_key)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit.model_copy(update={"cached": True})
+        out = await self._inner.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                         tools=tools, sample=sample, answer_key=answer_key)
+        self._cache.put(key, out)
+        return out

@@ -1,0 +1,240 @@
+"""The OpenAI-compatible backend: any `/v1/chat/completions` server (OpenAI, vLLM, Ollama, llama.cpp
+server, LM Studio, OpenRouter, or rolegraph's own serve-sim) through `openai.AsyncOpenAI`.
+
+The client's own retries are off (`max_retries=0`) so that one policy, ours, decides: transient
+failures (429 with its Retry-After, 5xx, timeouts, dropped connections, malformed bodies) are retried
+with capped exponential backoff; any other 4xx is the caller's mistake and fails at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from rolegraph.errors import MissingKeyError, RolegraphError
+from rolegraph.items import AnswerKey
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import Completion, Message, ToolCall, Usage
+from rolegraph.settings import Settings
+
+DEFAULT_TIMEOUT_S = 120.0
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 20.0
+RETRY_AFTER_CAP_S = 60.0
+PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
+EXTRA_FIELD = "rolegraph"  # request-body field carrying the sim's answer key (serve-sim only)
+CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
+MAX_MESSAGE_CHARS = 400
+RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
+_KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ModelCallError(RolegraphError):
+    """A model call failed for good: a non-retryable status, or every attempt failed."""
+
+
+class MalformedResponseError(Exception):
+    """The server answered 200 with something that is not a usable chat completion (retryable)."""
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (openai.APIConnectionError, MalformedResponseError)):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRYABLE_4XX or exc.status_code >= 500
+    return False
+
+
+def retry_after_s(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms`, or `Retry-After` as seconds or an HTTP date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    try:
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def tool_schema(tool: dict) -> dict:
+    """An OpenAI tool schema: pass `{"type": "function", ...}` through, wrap a bare function description."""
+    if tool.get("type") == "function":
+        return tool
+    return {"type": "function", "function": tool}
+
+
+def _estimate_tokens(text: str) -> int:
+    return max(1, len(text) // CHARS_PER_TOKEN) if text else 0
+
+
+class OpenAIChatModel:
+    """A `ChatModel` over one OpenAI-compatible endpoint, with retries and a per-model concurrency cap.
+
+    The client and the semaphore are created lazily inside the running event loop (and recreated if a
+    later call runs in another loop), because both bind to the loop that first uses them.
+    """
+
+    def __init__(self, spec: ModelSpec, settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 max_attempts: int = MAX_ATTEMPTS, backoff_base_s: float = BACKOFF_BASE_S,
+                 backoff_cap_s: float = BACKOFF_CAP_S, retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+                 sleep: Sleep | None = None):
+        self.spec = spec
+        self.settings = settings
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self.retry_after_cap_s = retry_after_cap_s
+        self._sleep: Sleep = sleep or asyncio.sleep
+        if spec.api_key_env is None:
+            self._api_key = PLACEHOLDER_KEY
+        else:
+            key = os.environ.get(spec.api_key_env)
+            if not key:
+                raise MissingKeyError(
+                    f"model '{spec.id}' needs an API key: set the environment variable {spec.api_key_env}")
+            self._api_key = key
+        self._state: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if self._state is None or self._state[0] is not loop:
+            client = openai.AsyncOpenAI(base_url=self.spec.base_url, api_key=self._api_key, max_retries=0,
+                                        timeout=self.timeout_s)
+            self._state = (loop, client, asyncio.Semaphore(self.spec.max_concurrency))
+        return self._state[1], self._state[2]
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        asked = retry_after_s(exc) if isinstance(exc, openai.APIStatusError) else None
+        if asked is not None:
+            return min(asked, self.retry_after_cap_s)
+        return min(self.backoff_cap_s, self.backoff_base_s * 2 ** (state.attempt_number - 1))
+
+    def _request(self, messages: list[Message], temperature: float, max_tokens: int, seed: int,
+                 tools: list[dict] | None, sample: int, answer_key: AnswerKey | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.spec.api_name, "messages": messages, "temperature": temperature,
+                                  "max_tokens": max_tokens, "seed": seed}
+        if tools:
+            kwargs["tools"] = [tool_schema(t) for t in tools]
+        if self.spec.answer_key:  # only serve-sim specs: a real server must never see the answer key
+            extra: dict[str, Any] = {"sample": sample}
+            if answer_key is not None:
+                extra["answer_key"] = answer_key.model_dump()
+            kwargs["extra_body"] = {EXTRA_FIELD: extra}
+        return kwargs
+
+    @staticmethod
+    async def _attempt(client: openai.AsyncOpenAI, kwargs: dict[str, Any]) -> ChatCompletion:
+        try:
+            resp = await client.chat.completions.create(**kwargs)
+        except json.JSONDecodeError as exc:  # declared JSON, body cut or garbled
+            raise MalformedResponseError(f"body is not valid JSON ({exc.msg})") from None
+        if not isinstance(resp, ChatCompletion):  # the client hands back raw text for non-JSON bodies
+            raise MalformedResponseError("body is not a chat completion")
+        if not resp.choices or getattr(resp.choices[0], "message", None) is None:
+            raise MalformedResponseError("completion has no choices")
+        return resp
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            if status in (401, 403):
+                env = self.spec.api_key_env or "the key variable"
+                return f"HTTP {status}: authentication failed (check {env})"
+            detail = exc.message
+            body = exc.body
+            if isinstance(body, dict):
+                inner = body.get("error", body)
+                if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+                    detail = inner["message"]
+            return f"HTTP {status}: {self._scrub(detail)}"
+        if isinstance(exc, openai.APITimeoutError):
+            return f"timed out after {self.timeout_s:g} s"
+        if isinstance(exc, openai.APIConnectionError):
+            return "connection failed or dropped"
+        return self._scrub(str(exc)) or type(exc).__name__
+
+    def _scrub(self, text: str) -> str:
+        """One line, short, with anything key-like removed: keys never reach messages or logs."""
+        text = " ".join(str(text).split())
+        if self._api_key and self._api_key != PLACEHOLDER_KEY:
+            text = text.replace(self._api_key, "***")
+        text = _KEY_LIKE.sub("***", text)
+        return text[:MAX_MESSAGE_CHARS]
+
+    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
+                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
+                       answer_key: AnswerKey | None = None) -> Completion:
+        client, semaphore = self._loop_state()
+        kwargs = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
+        retrying = AsyncRetrying(sleep=self._sleep, stop=stop_after_attempt(self.max_attempts), wait=self._wait,
+                                 retry=retry_if_exception(_is_transient), reraise=True)
+        async with semaphore:
+            started = time.perf_counter()
+            try:
+                resp = await retrying(self._attempt, client, kwargs)
+            except (openai.OpenAIError, MalformedResponseError) as exc:
+                attempts = retrying.statistics.get("attempt_number", 1)
+                tail = f" after {attempts} attempts" if _is_transient(exc) else ""
+                raise ModelCallError(f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}") from None
+            latency = time.perf_counter() - started
+        return self._completion(resp, messages, latency)
+
+    def _completion(self, resp: ChatCompletion, messages: list[Message], latency: float) -> Completion:
+        message = resp.choices[0].message
+        text = message.content or ""
+        calls = [ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+                 for c in (message.tool_calls or []) if getattr(c, "function", None) is not None]
+        if resp.usage is not None:
+            n_in, n_out = resp.usage.prompt_tokens or 0, resp.usage.completion_tokens or 0
+        else:
+            n_in = sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
+            n_out = _estimate_tokens(text)
+        return Completion(text=text, tool_calls=calls, usage=Usage(input_tokens=n_in, output_tokens=n_out),
+                          latency_s=latency, model_id=self.spec.id, cost_usd=self.spec.cost(n_in, n_out),
+                          simulated=self.spec.answer_key)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if it belongs to the running loop (a dead loop's client is just dropped)."""
+        state, self._state = self._state, None
+        if state is None:
+            return
+        loop, client, _ = state
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            await client.close()
