@@ -1,0 +1,194 @@
+"""Run untrusted python (written by a model) in a contained subprocess.
+
+Every run gets a fresh temporary working dir (removed after), an environment with nothing from
+the parent (PATH, HOME=the dir, LANG), rlimits on address space, CPU seconds, processes and file
+size, and a wall timeout that kills the whole process tree. Where the OS allows it (see
+`isolation.py`) it also runs with no network, in its own PID namespace, with a read-only view of
+the filesystem outside its dir, no capabilities, and a pids cgroup. `SandboxResult.isolation`
+lists what was actually in force, so callers and tests never assume.
+
+It contains mistakes and runaway code; it is not a boundary against a determined attacker: when
+the parent runs as root the child is still uid 0 (without capabilities), so it can read files that
+root can read, though it cannot write them or see other processes.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from rolegraph.tools import isolation
+from rolegraph.tools.base import Tool, ToolResult
+
+MAX_PROCS = 16  # processes + threads the sandboxed program may have, itself included
+MAX_OUTPUT_CHARS = 20_000  # per stream, kept in the result (the file on disk is capped by max_file_mb)
+MAX_OPEN_FILES = 64
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_MEMORY_MB = 512
+DEFAULT_FILE_MB = 16
+CPU_HARD_GRACE_S = 1  # SIGXCPU at the soft CPU limit, SIGKILL one second later
+TOOL_GRACE_S = 5.0  # the tool's own timeout sits above the sandbox's, which kills first
+BOOT_PROCS = 1  # the boot process waits in the cgroup beside the user's processes
+MB = 1024 * 1024
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+SCRIPT = "main.py"
+SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)"}
+
+BOOT_SCRIPT = Path(__file__).with_name("sandbox_boot.py")  # run as a script, never imported
+OBSERVED = ("netns", "pidns", "readonly", "no_caps")  # facts the boot script reports, in this order
+
+
+class SandboxResult(BaseModel):
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None  # negative: killed by that signal; None: killed at the wall timeout
+    timed_out: bool = False
+    killed: bool = False
+    reason: str | None = None
+    isolation: list[str] = Field(default_factory=list, description="containment in force for this run")
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def network_blocked(self) -> bool:
+        return "netns" in self.isolation
+
+
+def _read_capped(path: Path) -> str:
+    with path.open("rb") as fh:
+        data = fh.read(MAX_OUTPUT_CHARS * 4 + 1)  # utf-8 is at most 4 bytes a char
+        rest = fh.seek(0, os.SEEK_END) - len(data)
+    text = data.decode("utf-8", errors="replace")
+    if len(text) > MAX_OUTPUT_CHARS or rest > 0:
+        text = text[:MAX_OUTPUT_CHARS] + f"\n... [output truncated at {MAX_OUTPUT_CHARS} characters]"
+    return text
+
+
+def _limits(memory_mb: int, cpu_s: float, max_procs: int, max_file_mb: int) -> dict[str, int]:
+    return {
+        "RLIMIT_AS": memory_mb * MB,
+        "RLIMIT_CPU": math.ceil(cpu_s) + CPU_HARD_GRACE_S,
+        "RLIMIT_NPROC": isolation.count_user_processes(os.getuid()) + max_procs,
+        "RLIMIT_FSIZE": max_file_mb * MB,
+        "RLIMIT_NOFILE": MAX_OPEN_FILES,
+    }
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    """Nothing inherited: no keys, no proxies, no PYTHON* variables."""
+    return {"PATH": SAFE_PATH, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "MALLOC_ARENA_MAX": "2"}
+
+
+def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any], stdin: str,
+             timeout_s: float, cgroup: isolation.PidsCgroup | None) -> tuple[SandboxResult, dict[str, Any]]:
+    """One launch through one namespace prefix. Returns the result and what the boot script
+    reported (empty when the chain never reached it, e.g. namespaces not permitted)."""
+    status_path = private / "status"
+    (private / "stdin").write_text(stdin)
+    with (private / "stdin").open("rb") as fin, (private / "stdout").open("wb") as fout, \
+            (private / "stderr").open("wb") as ferr, status_path.open("wb") as fstatus:
+        cfg = {**cfg, "status_fd": fstatus.fileno(), "contain": bool(prefix),
+               "cgroup": str(cgroup.path) if cgroup else None}
+        cmd = [*prefix, sys.executable, "-I", "-S", str(BOOT_SCRIPT), json.dumps(cfg)]
+        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, cwd=workdir,
+                                env=_environment(workdir), start_new_session=True,
+                                pass_fds=(fstatus.fileno(),))
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        isolation.kill_group(proc.pid)  # also ends leftovers after a normal exit
+        if cgroup is not None:
+            cgroup.kill_all()
+        proc.wait()
+    status: dict[str, Any] = {}
+    for line in status_path.read_text().splitlines():
+        try:
+            status.update(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by the kill
+            pass
+    code = None if timed_out else status.get("exit", proc.returncode)
+    result = SandboxResult(stdout=_read_capped(private / "stdout"), stderr=_read_capped(private / "stderr"),
+                           exit_code=code, timed_out=timed_out,
+                           killed=timed_out or (code is not None and code < 0))
+    if timed_out:
+        result.reason = f"wall timeout after {timeout_s:g}s: process tree killed"
+    elif code is not None and code < 0:
+        result.reason = SIGNAL_REASONS.get(-code, f"killed by signal {-code}")
+    elif code and "MemoryError" in result.stderr:
+        result.reason = "memory limit reached (MemoryError)"
+    return result, status
+
+
+def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT_S, cpu_s: float | None = None,
+               memory_mb: int = DEFAULT_MEMORY_MB, max_procs: int = MAX_PROCS,
+               max_file_mb: int = DEFAULT_FILE_MB) -> SandboxResult:
+    """Run `code` as a script in a fresh contained subprocess and return what it printed."""
+    workdir = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-"))
+    private = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-io-"))  # outside the child's dir
+    try:
+        (workdir / SCRIPT).write_text(code)
+        cfg = {"script": SCRIPT, "workdir": str(workdir), "soft_gap": {"RLIMIT_CPU": CPU_HARD_GRACE_S},
+               "limits": _limits(memory_mb, cpu_s if cpu_s is not None else timeout_s, max_procs, max_file_mb)}
+        for prefix in isolation.namespace_prefixes():
+            cgroup = isolation.PidsCgroup.create(max_procs + BOOT_PROCS)
+            try:
+                result, status = _attempt(prefix, workdir, private, cfg, stdin, timeout_s, cgroup)
+            finally:
+                if cgroup is not None:
+                    cgroup.remove()
+            if status.get("started") or not prefix:
+                seen = [name.replace("_", "-") for name in OBSERVED if status.get(name)]
+                result.isolation = ["rlimits", "process-group", *seen] + (["pids-cgroup"] if cgroup else [])
+                return result
+        raise AssertionError("unreachable: the last prefix is empty and always returns")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
+
+
+async def arun_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT_S,
+                      cpu_s: float | None = None, memory_mb: int = DEFAULT_MEMORY_MB, max_procs: int = MAX_PROCS,
+                      max_file_mb: int = DEFAULT_FILE_MB) -> SandboxResult:
+    """`run_python` in a worker thread, so the event loop keeps serving other nodes meanwhile."""
+    return await asyncio.to_thread(run_python, code, stdin=stdin, timeout_s=timeout_s, cpu_s=cpu_s,
+                                   memory_mb=memory_mb, max_procs=max_procs, max_file_mb=max_file_mb)
+
+
+class PythonTool(Tool):
+    """The sandbox as a tool: the model sends a script and reads back what it printed."""
+
+    name = "python"
+    description = ("Run a short Python 3 script in a sandbox (no network, no files outside a temp dir, "
+                   "limited time and memory) and return what it prints. Use print() for results.")
+    parameters = {"type": "object", "properties": {"code": {"type": "string", "description": "the script"}},
+                  "required": ["code"]}
+
+    def __init__(self, run_timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB):
+        self.run_timeout_s = run_timeout_s
+        self.memory_mb = memory_mb
+        self.timeout_s = run_timeout_s + TOOL_GRACE_S
+
+    async def _run(self, code: str) -> ToolResult:
+        res = await arun_python(code, timeout_s=self.run_timeout_s, memory_mb=self.memory_mb)
+        if res.ok:
+            return ToolResult(ok=True, text=res.stdout if res.stdout.strip() else "(no output)", data=res.model_dump())
+        detail = res.reason or f"exit code {res.exit_code}"
+        tail = res.stderr.strip().splitlines()[-1:] if res.stderr.strip() else []
+        text = f"error: {detail}" + (f": {tail[0]}" if tail else "")
+        if res.stdout.strip():
+            text += f"\nstdout:\n{res.stdout}"
+        return ToolResult(ok=False, text=text, data=res.model_dump())

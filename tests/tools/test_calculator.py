@@ -1,0 +1,92 @@
+"""The calculator computes arithmetic exactly and refuses everything else, quickly."""
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rolegraph.tools.calculator import MAX_EXPONENT, Calculator, CalculatorError, evaluate, format_number
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("17*23", 391),
+    ("2^10", 1024),
+    ("2**3**2", 512),
+    ("-(3 + 4) * 2", -14),
+    ("7 // 2 + 7 % 2", 4),
+    ("12 × 4 ÷ 3", 16.0),
+    ("sqrt(16) + abs(-2) + max(1, 5, 3) - min(4, 2)", 9.0),
+    ("floor(2.7) + ceil(2.1) + round(2.567, 2)", 2 + 3 + 2.57),
+    ("log(e) + log(8, 2) + log10(1000) + exp(0)", 1 + 3 + 3 + 1),
+    ("17*23 =", 391),
+    ("(" * 100 + "1" + ")" * 100, 1),
+])
+def test_evaluates(expression, expected):
+    assert evaluate(expression) == pytest.approx(expected)
+
+
+def test_constants():
+    assert evaluate("pi") == math.pi and evaluate("2*e") == 2 * math.e
+    assert evaluate("sin(pi/2) + cos(0)") == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("expression, fragment", [
+    ("__import__('os').system('true')", "not allowed"),
+    ("__import__('os')", "unknown function"),
+    ("eval('1')", "unknown function"),
+    ("().__class__", "not allowed"),
+    ("x + 1", "unknown name"),
+    ("'a' * 3", "not allowed"),
+    ("[1, 2]", "not allowed"),
+    ("1/0", "division by zero"),
+    ("10**100000", "too large"),
+    ("9**9**9", "too large"),
+    ("2**4000 * 2**4000", "too large"),
+    ("exp(1000)", "too large"),
+    ("sqrt(-1)", "cannot compute"),
+    ("(-8) ** 0.5", "complex"),
+    ("1 +", "not an arithmetic expression"),
+    ("", "empty"),
+    ("1+" * 400 + "1", "longer than"),
+    ("-" * 100 + "1", "nested too deeply"),
+])
+def test_refuses(expression, fragment):
+    with pytest.raises(CalculatorError) as err:
+        evaluate(expression)
+    assert fragment in str(err.value)
+
+
+def test_exponent_limit_is_the_named_one():
+    assert evaluate(f"2**{MAX_EXPONENT // 10}") == 2 ** (MAX_EXPONENT // 10)
+    with pytest.raises(CalculatorError):
+        evaluate(f"2**{MAX_EXPONENT + 1}")
+    assert evaluate(f"1**{MAX_EXPONENT * 10}") == 1
+
+
+@given(st.integers(-10**6, 10**6), st.integers(-10**6, 10**6), st.sampled_from(["+", "-", "*", "//", "%"]))
+def test_matches_python_integer_arithmetic(a, b, op):
+    expression = f"({a}) {op} ({b})"
+    if op in ("//", "%") and b == 0:
+        with pytest.raises(CalculatorError):
+            evaluate(expression)
+    else:
+        assert evaluate(expression) == {"+": a + b, "-": a - b, "*": a * b,
+                                        "//": a // b if b else 0, "%": a % b if b else 0}[op]
+
+
+def test_format_number():
+    assert format_number(391) == "391"
+    assert format_number(16.0) == "16"
+    assert format_number(1 / 3) == "0.333333333333"
+
+
+def test_tool_results():
+    calc = Calculator()
+    ok = asyncio.run(calc.call(expression="17*23"))
+    assert ok.ok and ok.text == "391" and ok.data == 391
+    bad = asyncio.run(calc.call(expression="import os"))
+    assert not bad.ok and bad.text.startswith("calculator:")
+    assert calc.openai_schema()["function"]["name"] == "calculator"
