@@ -1,0 +1,106 @@
+import pytest
+
+from rolegraph.tasks.math_norm import math_equal, normalize, to_fraction
+
+EQUIVALENT = [
+    (r"\frac{1}{2}", "1/2"),
+    (r"\frac{1}{2}", "0.5"),
+    (r"\dfrac{1}{2}", ".5"),
+    (r"\tfrac12", "0.50"),
+    (r"\frac 59", r"\frac{5}{9}"),
+    (r"\frac9{19}", "9/19"),
+    (r"-\frac{35}{9}", r"\frac{-35}{9}"),
+    (r"\left( 3, \frac{\pi}{2} \right)", r"(3,\frac{\pi}{2})"),
+    (r"\left[ \frac{\pi^2}{8}, \frac{5 \pi^2}{4} \right]", r"[\pi^2/8, 5\pi^2/4]"),
+    (r"90^\circ", "90"),
+    (r"90^{\circ}", "90 degrees"),
+    (r"\frac{270}7\text{ degrees}", r"\frac{270}{7}"),
+    (r"\text{Evelyn}", "Evelyn"),
+    (r"\text{east}", "East"),
+    (r"\text{(C)}", "C"),
+    (r"10,\!080", "10080"),
+    (r"11,\! 111,\! 111,\! 100", "11111111100"),
+    (r"\$32,\!348", "32348"),
+    (r"\$18.90", "18.9"),
+    ("1,000", "1000"),
+    ("50\\%", "50"),
+    ("3.0", "3"),
+    ("3.", "3"),
+    ("+5", "5"),
+    (".0000672", "6.72e-5"),
+    (r"864 \mbox{ inches}^2", "864"),
+    (r"5.4 \text{ cents}", "5.4"),
+    (r"15\mbox{ cm}^2", "15"),
+    (r"137 \frac{1}{2}", "137.5"),
+    (r"1\frac{4}{5}", "9/5"),
+    ("x=5", "5"),
+    ("x = 5", "x=5"),
+    (r"x \in [-2,7]", "[-2, 7]"),
+    ("y = 2x + 3", "2x+3"),
+    ("1,-2", "-2, 1"),
+    (r"\{1\pm\sqrt{5},-2\}", r"\{-2,1\pm\sqrt{5}\}"),
+    (r"\frac{\sqrt{3}}{3}", r"\sqrt3/3"),
+    (r"\frac{11+9a}{20}", "(11+9a)/20"),
+    ("11\\sqrt2", "11 \\sqrt{2}"),
+    (r"4210_{5}", "4210_5"),
+    (r"\boxed{7}", "7"),
+    ("$7$", "7"),
+    (r"(-\infty, 0]", r"(-\infty,0]"),
+    (r"\begin{pmatrix} -1/3 \\ 2/3 \\ 5/3 \end{pmatrix}",
+     r"\begin{pmatrix} -\frac13 \\ \frac{2}{3} \\ \frac53 \end{pmatrix}"),
+    (r"\begin{pmatrix} -1 & 0 \\ 0 & -1 \end{pmatrix}", r"\begin{pmatrix}-1&0\\0&-1\end{pmatrix}"),
+]
+
+NOT_EQUIVALENT = [
+    ("1/2", "2"),
+    ("(1,2)", "[1,2]"),
+    ("(1,2)", "(2,1)"),
+    ("(3,4]", "(3,4)"),
+    ("12", "1,2"),
+    (r"\frac{1}{3}", "0.333"),
+    ("3", "-3"),
+    ("x=5", "6"),
+    (r"\sqrt{2}", "2"),
+    ("5", "50"),
+    ("2\\pi", "2"),
+    ("(2)(3)", "23"),
+    (r"(0,9) \cup (9,36)", "(0,36)"),
+    ("1,2,3", "1,2"),
+    (r"\text{(A)}", "B"),
+    (r"1\frac{4}{5}", "14/5"),
+    (r"\begin{pmatrix}1\\2\end{pmatrix}", r"\begin{pmatrix}2\\1\end{pmatrix}"),
+    ("5 \\text{ cm}", "5 \\text{ cm}^3 x"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), EQUIVALENT)
+def test_equivalent_pairs_are_equal_both_ways(a, b):
+    assert math_equal(a, b), (normalize(a), normalize(b))
+    assert math_equal(b, a)
+
+
+@pytest.mark.parametrize(("a", "b"), NOT_EQUIVALENT)
+def test_different_answers_are_not_equal(a, b):
+    assert not math_equal(a, b), (normalize(a), normalize(b))
+    assert not math_equal(b, a)
+
+
+@pytest.mark.parametrize("answer", [a for pair in EQUIVALENT + NOT_EQUIVALENT for a in pair])
+def test_every_answer_equals_itself_boxed_and_in_dollars(answer):
+    assert math_equal(answer, answer)
+    assert math_equal(f"\\boxed{{{answer}}}", answer)
+    assert math_equal(f"${answer}$", answer)
+
+
+def test_missing_or_blank_answers_are_never_equal():
+    assert not math_equal(None, "1")
+    assert not math_equal("1", None)
+    assert not math_equal("", "")
+    assert not math_equal("  ", "0")
+
+
+def test_to_fraction_reads_numbers_and_simple_quotients_only():
+    assert to_fraction("0.25") == to_fraction("1/4") == to_fraction("(1)/(4)")
+    assert to_fraction("-3/6") == to_fraction("-0.5")
+    assert to_fraction("1/0") is None
+    assert to_fraction("x/2") is None
