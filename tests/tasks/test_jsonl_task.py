@@ -1,0 +1,45 @@
+import pytest
+
+from rolegraph.errors import DataFileError, TaskError
+from rolegraph.tasks import get_task
+
+
+def test_named_fields_family_qa_and_ids(fixtures):
+    task = get_task("jsonl", data=fixtures / "qa_custom.jsonl", question_field="prompt", answer_field="target",
+                    id_field="uid", family="qa")
+    items = task.all_items()
+    assert [(i.id, i.gold) for i in items] == [("q1", "Blue"), ("q2", "mercury")]
+    assert task.skipped == 1
+    assert (task.family, task.answer_kind, items[0].family) == ("qa", "qa", "qa")
+    assert items[0].metadata["topic"] == "nature"
+    assert task.score("blue.", items[0]) == 1.0 and task.score("red", items[0]) == 0.0
+
+
+def test_math_family_scores_with_math_equivalence(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"question": "half of one?", "answer": "1/2"}\n')
+    task = get_task("jsonl", data=path)
+    item = task.all_items()[0]
+    assert item.id == "jsonl/0"
+    assert task.score(r"\frac{1}{2}", item) == 1.0 and task.score("2", item) == 0.0
+
+
+def test_mmlu_family_with_a_choices_field(tmp_path):
+    path = tmp_path / "mc.jsonl"
+    path.write_text('{"q": "2+2?", "opts": ["3", "4", "5", "6"], "key": 1}\n')
+    task = get_task("jsonl", data=path, question_field="q", answer_field="key", choices_field="opts", family="mmlu")
+    item = task.all_items()[0]
+    assert item.gold == "B" and "\nB. 4" in item.question
+    assert task.score("B", item) == 1.0 and task.score("4", item) == 1.0
+
+
+def test_a_missing_question_field_names_the_field_and_line(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"prompt": "q", "answer": "1"}\n')
+    with pytest.raises(DataFileError, match=r"x.jsonl:1: missing field 'question'; expected JSONL \{question"):
+        get_task("jsonl", data=path)
+
+
+def test_code_is_not_a_family_this_loader_can_score(fixtures):
+    with pytest.raises(TaskError, match="family='code' should be one of math, qa, mmlu"):
+        get_task("jsonl", data=fixtures / "qa_custom.jsonl", family="code")

@@ -1,0 +1,72 @@
+import pytest
+
+from rolegraph.errors import DataFileError
+from rolegraph.tasks import get_task
+from rolegraph.tasks.mmlu import gold_letter, prediction_letter
+
+
+@pytest.fixture
+def task(fixtures):
+    return get_task("mmlu", data=fixtures / "mmlu_tiny.jsonl")
+
+
+def test_jsonl_golds_are_letters_and_an_unusable_answer_is_skipped(task):
+    items = task.all_items()
+    assert [i.gold for i in items] == ["B", "C"]  # the index 2 becomes C; "E" is skipped
+    assert task.skipped == 1
+    assert (task.family, task.answer_kind) == ("mmlu", "mmlu")
+    assert items[0].metadata["subject"] == "astronomy"
+
+
+def test_the_question_shows_the_lettered_choices(task):
+    item = task.all_items()[0]
+    assert item.question.startswith("Which planet is closest to the Sun?")
+    for letter, choice in zip("ABCD", item.choices):
+        assert f"\n{letter}. {choice}" in item.question
+
+
+@pytest.mark.parametrize(("prediction", "expected"), [
+    ("B", 1.0), ("b", 1.0), ("(B)", 1.0), ("B. Mercury", 1.0), ("The answer is B", 1.0), ("Mercury", 1.0),
+    ("mercury.", 1.0), ("A", 0.0), ("A cat", 0.0), ("Venus", 0.0), ("", 0.0), (None, 0.0),
+])
+def test_scoring_reads_the_letter_or_the_choice_text(task, prediction, expected):
+    assert task.score(prediction, task.all_items()[0]) == expected
+
+
+def test_the_original_csv_layout_one_file_or_a_directory(fixtures):
+    one = get_task("mmlu", data=fixtures / "mmlu_csv" / "college_physics_test.csv")
+    items = one.all_items()
+    assert [i.gold for i in items] == ["C", "A"]
+    assert items[0].metadata["subject"] == "college_physics"
+    assert items[1].choices[3] == "Charge, only"
+    both = get_task("mmlu", data=fixtures / "mmlu_csv")
+    assert len(both.all_items()) == 3
+    marketing = both.all_items()[-1]
+    assert marketing.metadata["subject"] == "marketing" and 'The "four Ps"' in marketing.question
+
+
+def test_a_csv_row_with_the_wrong_column_count_names_its_line(tmp_path):
+    path = tmp_path / "law_test.csv"
+    path.write_text('"q1",a,b,c,d,A\n"q2",a,b,c,D\n')
+    with pytest.raises(DataFileError, match=r"law_test.csv:2: 5 columns, expected 6"):
+        get_task("mmlu", data=path)
+
+
+def test_choices_must_be_four(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"subject": "s", "question": "q", "choices": ["a", "b"], "answer": "A"}\n')
+    with pytest.raises(DataFileError, match=r"m.jsonl:1: 'choices' should be a list of 4"):
+        get_task("mmlu", data=path)
+
+
+def test_a_directory_without_csv_files(tmp_path):
+    with pytest.raises(DataFileError, match="no .csv files"):
+        get_task("mmlu", data=tmp_path)
+
+
+def test_letter_helpers():
+    assert [gold_letter(v) for v in ("a", " D ", 0, 3, 4, "E", None, True)] == ["A", "D", "A", "D", None, None,
+                                                                                 None, None]
+    assert prediction_letter("C)", None) == "C"
+    assert prediction_letter("Option: D", None) == "D"
+    assert prediction_letter("Don't know", None) is None
