@@ -32,37 +32,37 @@ def _profile(family: str):
     return TOKEN_PROFILES[family]
 
 
+class GraphProblems(GraphError):
+    """A `GraphError` printed as a first line naming the file and the problem count, then one line each."""
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return f"{self.source}: {self.problems[0]}"
+        return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
+
+
 def _load_checked(graph: Path, pool_file: Path | None):
-    """(spec, pool) for a valid graph; `GraphError` lists every problem with the file name."""
+    """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.io import load_graph
     from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
     pool = ModelPool.load(pool_file)
-    spec = load_graph(graph)
-    return check_graph(spec, pool, source=str(graph)), pool
-
-
-def _print_problems(exc: GraphError, graph: Path) -> None:
-    source = exc.source or str(graph)
-    if len(exc.problems) == 1:
-        print(f"error: {source}: {exc.problems[0]}", file=sys.stderr)
-        return
-    print(f"error: {source}: {len(exc.problems)} problems", file=sys.stderr)
-    for problem in exc.problems:
-        print(f"  - {problem}", file=sys.stderr)
+    try:
+        return check_graph(load_graph(graph), pool, source=str(graph)), pool
+    except GraphError as exc:
+        raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
 
 
 def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY) -> None:
-    """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem."""
+    """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem.
+
+    Problems are raised (not printed here): `rolegraph.cli.main` prints them and exits 2.
+    """
     from rolegraph.graphs.analysis import summary
 
     profile = _profile(family)
-    try:
-        spec, model_pool = _load_checked(graph, pool)
-    except GraphError as exc:
-        _print_problems(exc, graph)
-        raise typer.Exit(2) from None
+    spec, model_pool = _load_checked(graph, pool)
     typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
 
 
@@ -149,11 +149,15 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
 
     sim = " (simulated)" if result.simulated else ""
     console = Console()
-    table = Table(title=Text(f"{spec.name} on {label}{sim}"))
-    for column in ("node", "role", "model", "answer"):
-        table.add_column(column)
-    for column in ("tokens in", "tokens out", "latency s", "cost $"):
-        table.add_column(column, justify="right")
+    table = Table(title=Text(f"{spec.name} on {label}{sim}"),
+                  caption="in/out: tokens; s: modelled seconds; $: dollars" if result.simulated else
+                  "in/out: tokens; s: seconds; $: dollars")
+    table.add_column("node")
+    table.add_column("role")
+    table.add_column("model", no_wrap=True)
+    table.add_column("answer")
+    for column in ("in", "out", "s", "$"):
+        table.add_column(column, justify="right", no_wrap=True)
     for n in result.nodes:
         table.add_row(Text(n.id), Text(n.role), Text(n.model), Text(_short(n.error or n.answer)),
                       str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", f"{n.cost_usd:.5f}")
@@ -200,7 +204,9 @@ def run_cmd(graph: GraphArg,
         picked = _pick_item(task_obj, item)
     toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
     hub = ModelHub(model_pool, settings)
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed)
+    kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
+    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed,
+                            **kind)
     if json_out:
         typer.echo(json.dumps(run_json(result), ensure_ascii=False))
         return

@@ -95,9 +95,9 @@ def in_degrees(spec: GraphSpec) -> dict[str, int]:
 
 
 def critical_path(spec: GraphSpec, node_latency: dict[str, float]) -> tuple[float, list[str]]:
-    """The slowest source-to-node path: (its summed latency, its nodes). Absent nodes count 0 s.
+    """The slowest path into the output: (its summed latency, its nodes). Absent nodes count 0 s.
 
-    Ties go to the node listed first in the spec, so the result is deterministic.
+    Ties between predecessors go to the one listed first in the spec, so the result is deterministic.
     """
     g = _dag(spec)
     order = {n: i for i, n in enumerate(g.nodes)}
@@ -110,7 +110,11 @@ def critical_path(spec: GraphSpec, node_latency: dict[str, float]) -> tuple[floa
         finish[node] = float(node_latency.get(node, 0.0)) + (finish[best] if best is not None else 0.0)
     if not finish:
         return 0.0, []
-    end = max(sorted(finish, key=order.__getitem__), key=lambda n: finish[n])
+    try:  # every node of a valid graph reaches the output, so the slowest path ends there
+        end = spec.output_id()
+    except ValueError:  # several sinks: the slowest one, the later in topological order on ties
+        topo = list(finish)
+        end = max(reversed(topo), key=lambda n: finish[n])
     path = [end]
     while (prev := via[path[-1]]) is not None:
         path.append(prev)

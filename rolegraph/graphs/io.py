@@ -32,8 +32,12 @@ TOP_FIELDS = tuple(GraphSpec.model_fields)
 NODE_FIELDS = tuple(NodeSpec.model_fields)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when present: fast, and it refuses absurd nesting without deep recursion."""
+
+
+class _StrictLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """A safe loader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -78,6 +82,8 @@ def _parse_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "nesting depth" in problem:  # libyaml's own guard
+            raise GraphError([f"nested too deeply (more than {MAX_NESTING_DEPTH} levels)"]) from None
         raise GraphError([f"{where}not valid YAML ({problem})"]) from None
 
 

@@ -12,19 +12,23 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 def to_networkx(spec: GraphSpec) -> nx.DiGraph:
     """Nodes carry `role`, `model`, `params` (a copy); the graph carries `name`, `description`, `output`.
 
-    Node order follows the spec. Duplicate edges collapse (a valid spec has none).
+    Node order follows the spec; each edge keeps its spec position in `order`, because edge order is
+    the order a node sees its predecessors' outputs. Duplicate edges collapse (a valid spec has none).
     """
     g = nx.DiGraph(name=spec.name, description=spec.description, output=spec.output)
     for node in spec.nodes:
         g.add_node(node.id, role=node.role, model=node.model, params=copy.deepcopy(node.params))
-    g.add_edges_from(spec.edges)
+    for i, (src, dst) in enumerate(spec.edges):
+        if not g.has_edge(src, dst):
+            g.add_edge(src, dst, order=i)
     return g
 
 
 def from_networkx(g: nx.DiGraph, name: str | None = None) -> GraphSpec:
     """A spec from a DiGraph whose nodes have `role` and `model` attributes (`params` optional).
 
-    Node ids become strings. The name is `name`, else the graph's `name` attribute, else "graph".
+    Node ids become strings; edges follow their `order` attribute (edges without one come last).
+    The name is `name`, else the graph's `name` attribute, else "graph".
     """
     problems = []
     nodes = []
@@ -39,6 +43,7 @@ def from_networkx(g: nx.DiGraph, name: str | None = None) -> GraphSpec:
     if problems:
         raise GraphError(problems, source=f"networkx graph '{graph_name}'")
     output = g.graph.get("output")
+    ordered = sorted(g.edges(data="order"), key=lambda e: (e[2] is None, e[2] if e[2] is not None else 0))
     return GraphSpec(name=graph_name, description=g.graph.get("description"), nodes=nodes,
-                     edges=[(str(s), str(d)) for s, d in g.edges],
+                     edges=[(str(s), str(d)) for s, d, _ in ordered],
                      output=str(output) if output is not None else None)

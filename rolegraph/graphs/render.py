@@ -96,10 +96,10 @@ def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
     output = spec.output_id()
     table = Table(title=title or f"graph {spec.name}")
     table.add_column("node")
-    table.add_column("role", no_wrap=True)
+    table.add_column("role")
     table.add_column("model", no_wrap=True)
     table.add_column("inputs", overflow="fold")
-    table.add_column("params", overflow="fold", min_width=len("temperature=0.7"))
+    table.add_column("params", overflow="fold")
     for node in spec.nodes:
         params = ", ".join(f"{k}={v}" for k, v in sorted(node.params.items()))
         marker = " (output)" if node.id == output else ""

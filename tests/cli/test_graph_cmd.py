@@ -1,0 +1,238 @@
+"""`rolegraph validate`, `show` and `run`: exit codes, one clear first line, the documented output."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rolegraph.cli import main
+from rolegraph.cli.graph_cmd import _pick_item
+from rolegraph.errors import TaskError
+from rolegraph.graphs.analysis import TOKEN_PROFILES, summary
+from rolegraph.graphs.io import load_graph
+from rolegraph.items import Item
+from rolegraph.models.pool import ModelPool
+from rolegraph.tasks.base import Task
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "examples" / "graphs"
+FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
+GSM_TINY = FIXTURES / "gsm8k_tiny.jsonl"
+SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml"]
+RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "nodes"}
+NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd"}
+MALFORMED = sorted(p.name for p in FIXTURES.glob("*.*") if not p.name.startswith("valid") and p.suffix != ".jsonl")
+
+
+def cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Run the real entry point in-process: (exit code, stdout, stderr)."""
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def assert_user_error(code: int, out: str, err: str, path: Path | None = None) -> str:
+    """Exit 2, nothing on stdout, no traceback, and a first line `error: <file>: ...`; returns that line."""
+    assert code == 2, (out, err)
+    assert out == "" and "Traceback" not in err
+    first = err.splitlines()[0]
+    assert first.startswith(f"error: {path}: " if path else "error: "), first
+    return first
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SIM_EXAMPLES + ["search_local.yaml"])
+def test_validate_examples_prints_a_one_line_summary(name, capsys):
+    path = EXAMPLES / name
+    code, out, err = cli(["validate", path], capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert len(lines) == 1
+    spec = load_graph(path)
+    info = summary(spec, ModelPool.builtin(), TOKEN_PROFILES["math"])
+    assert lines[0].startswith(f"ok: {path}: {len(spec.nodes)} nodes, {len(spec.edges)} edges, "
+                               f"depth {info.depth}, width {info.width}")
+    assert re.search(r"[\d.]+ FLOPs units", lines[0])
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_every_malformed_fixture_exits_2_with_one_clear_first_line(name, capsys):
+    path = FIXTURES / name
+    first = assert_user_error(*cli(["validate", path], capsys), path=path)
+    assert len(first) < 300
+
+
+def test_several_problems_are_listed_one_per_line(capsys):
+    path = FIXTURES / "misspelled_field.yaml"
+    code, out, err = cli(["validate", path], capsys)
+    first = assert_user_error(code, out, err, path)
+    assert first == f"error: {path}: 2 problems"
+    rest = err.splitlines()[1:]
+    assert len(rest) == 2 and all(line.startswith("  - node 1 ('a'): ") for line in rest)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"\xff\xfe\x00\x01", "not UTF-8"),
+    (b"[" * 20_000 + b"]" * 20_000, "nested too deeply"),
+    (b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+     + b"".join(f"a{i}: &a{i} [{', '.join(['*a' + (str(i - 1) if i > 1 else '')] * 10)}]\n".encode()
+                for i in range(1, 8)) + b"nodes: *a7\n", "too large"),
+])
+def test_hostile_files_exit_2_without_traceback(tmp_path, capsys, content, expected):
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(content)
+    assert expected in assert_user_error(*cli(["validate", path], capsys), path=path)
+
+
+def test_missing_file_directory_and_bad_family(tmp_path, capsys):
+    assert "graph file not found" in assert_user_error(*cli(["validate", tmp_path / "x.yaml"], capsys))
+    assert "not a regular file" in assert_user_error(*cli(["validate", tmp_path], capsys))
+    first = assert_user_error(*cli(["validate", EXAMPLES / "single.yaml", "--family", "poetry"], capsys))
+    assert "unknown --family 'poetry'" in first
+
+
+def test_pool_file_adds_models(tmp_path, capsys):
+    graph = tmp_path / "mine.yaml"
+    graph.write_text("nodes:\n  - {id: a, role: solver, model: my/model}\n")
+    first = assert_user_error(*cli(["validate", graph], capsys), path=graph)
+    assert "unknown model 'my/model'" in first
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("models:\n  - {id: my/model, backend: openai, base_url: 'http://127.0.0.1:9/v1'}\n")
+    code, out, _ = cli(["validate", graph, "--pool", pool], capsys)
+    assert code == 0 and "FLOPs units n/a" in out
+
+
+@pytest.mark.parametrize("name, code", [("cycle.yaml", 2), ("bad_yaml_syntax.yaml", 2), ("valid_vote3.yaml", 0)])
+def test_validate_as_a_real_process(name, code, tmp_path):
+    env = {**os.environ, "ROLEGRAPH_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "rolegraph", "validate", str(FIXTURES / name)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    if code:
+        assert "Traceback" not in proc.stderr and proc.stderr.startswith(f"error: {FIXTURES / name}: ")
+        assert proc.stdout == ""
+    else:
+        assert proc.stdout.startswith("ok: ")
+
+
+# --- show -------------------------------------------------------------------------------------
+
+def test_show_prints_nodes_and_summary(capsys):
+    code, out, _ = cli(["show", EXAMPLES / "mindsearch.yaml"], capsys)
+    assert code == 0
+    for node_id in load_graph(EXAMPLES / "mindsearch.yaml").node_ids:
+        assert node_id in out
+    assert "FLOPs units" in out and "simulated" in out and "depth" in out
+
+
+def test_show_mermaid_is_plain_mermaid(capsys):
+    code, out, _ = cli(["show", EXAMPLES / "vote5.yaml", "--mermaid"], capsys)
+    assert code == 0 and out.startswith("flowchart LR\n") and out.count(" --> ") == 5
+
+
+def test_show_png(tmp_path, capsys):
+    png = tmp_path / "vote5.png"
+    code, out, _ = cli(["show", EXAMPLES / "vote5.yaml", "--png", png], capsys)
+    assert code == 0 and f"wrote {png}" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_show_invalid_graph_exits_2(capsys):
+    path = FIXTURES / "cycle.yaml"
+    assert "cycle: a -> b -> c -> a" in assert_user_error(*cli(["show", path], capsys), path=path)
+
+
+# --- run: argument checks and item choice (no model call) ----------------------------------------
+
+@pytest.mark.parametrize("args, expected", [
+    (["What is 2+2?", "--task", "gsm8k"], "not both"),
+    ([], "nothing to run"),
+    (["--item", "3"], "need --task"),
+    (["   "], "empty"),
+])
+def test_run_argument_errors(args, expected, capsys):
+    assert expected in assert_user_error(*cli(["run", EXAMPLES / "single.yaml", *args], capsys))
+
+
+class _Tiny(Task):
+    name = "tiny"
+
+    def __init__(self, ids: list[str]):
+        self._items = [Item(id=i, question=f"q{i}", gold="1") for i in ids]
+
+    def all_items(self) -> list[Item]:
+        return self._items
+
+    def score(self, prediction, item) -> float:
+        return float(prediction == item.gold)
+
+
+def test_pick_item_by_id_then_index():
+    task = _Tiny(["a", "7", "c"])
+    assert _pick_item(task, None).id == "a"
+    assert _pick_item(task, "c").id == "c"
+    assert _pick_item(task, "7").id == "7"  # an id wins over the index 7 (which does not exist)
+    assert _pick_item(task, "2").id == "c"
+    assert _pick_item(task, "-1").id == "c"
+    with pytest.raises(TaskError, match=r"no item 'zz' \(3 items; an id such as a, 7, c, or an index 0..2\)"):
+        _pick_item(task, "zz")
+    with pytest.raises(TaskError, match="no items"):
+        _pick_item(_Tiny([]), None)
+
+
+# --- run: through the runtime on sim models ------------------------------------------------------
+
+@pytest.mark.parametrize("name", SIM_EXAMPLES)
+def test_run_json_on_example_graphs(name, capsys):
+    code, out, err = cli(["run", EXAMPLES / name, "--task", "gsm8k", "--data", GSM_TINY, "--item", "0",
+                          "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) == RUN_KEYS
+    spec = load_graph(EXAMPLES / name)
+    assert sorted(n["id"] for n in result["nodes"]) == sorted(spec.node_ids)
+    for node in result["nodes"]:
+        assert set(node) == NODE_KEYS
+        assert (node["role"], node["model"]) == (spec.node(node["id"]).role, spec.node(node["id"]).model)
+    assert result["simulated"] is True
+    assert result["tokens"] == sum(n["tokens_in"] + n["tokens_out"] for n in result["nodes"]) > 0
+    assert result["cost_usd"] == pytest.approx(sum(n["cost_usd"] for n in result["nodes"]))
+    assert result["flops_units"] > 0 and 0 <= result["critical_path_s"]
+
+
+def test_run_table_is_labelled_simulated_and_item_by_id_equals_by_index(capsys):
+    from rolegraph.tasks.registry import get_task
+
+    second = get_task("gsm8k", data=GSM_TINY).all_items()[1]
+    args = ["run", EXAMPLES / "vote5.yaml", "--task", "gsm8k", "--data", GSM_TINY, "--seed", "3"]
+    code, out, err = cli([*args, "--item", second.id], capsys)
+    assert code == 0, err
+    assert "(simulated)" in out and f"gold: {second.gold}" in out
+    for node_id in load_graph(EXAMPLES / "vote5.yaml").node_ids:
+        assert node_id in out
+    by_id = json.loads(cli([*args, "--item", second.id, "--json"], capsys)[1])
+    by_index = json.loads(cli([*args, "--item", "1", "--json"], capsys)[1])
+    assert by_id == by_index
+
+
+def test_run_free_form_question_on_sim_is_refused_in_one_line(capsys):
+    code, out, err = cli(["run", EXAMPLES / "single.yaml", "What is the capital of France?"], capsys)
+    assert_user_error(code, out, err)
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_run_unknown_item_and_task(capsys):
+    first = assert_user_error(*cli(["run", EXAMPLES / "single.yaml", "--task", "gsm8k", "--data", GSM_TINY,
+                                    "--item", "nope"], capsys))
+    assert "no item 'nope'" in first
+    assert_user_error(*cli(["run", EXAMPLES / "single.yaml", "--task", "no-such-task"], capsys))
