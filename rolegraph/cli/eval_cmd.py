@@ -61,8 +61,8 @@ def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
     return specs
 
 
-async def _evaluate_all(specs: list[GraphSpec], names: list[str], task, items, *, settings: Settings, pool,
-                        store: ResultsStore, concurrency: int, seed: int, progress: bool | None,
+async def _evaluate_all(specs: list[GraphSpec], task, items, *, settings: Settings, pool, store: ResultsStore,
+                        concurrency: int, seed: int, progress: bool | None, label: str | None,
                         run_settings: list[dict]) -> list[EvalResult]:
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.models.hub import ModelHub
@@ -72,9 +72,9 @@ async def _evaluate_all(specs: list[GraphSpec], names: list[str], task, items, *
     try:
         toolbox = default_toolbox(settings, corpus=task.corpus(), web=False)
         results = []
-        for spec, name, meta in zip(specs, names, run_settings):
+        for spec, meta in zip(specs, run_settings):
             results.append(await evaluate(spec, task, items, hub=hub, toolbox=toolbox, concurrency=concurrency,
-                                          seed=seed, store=store, progress=progress, label=name,
+                                          seed=seed, store=store, progress=progress, label=label,
                                           store_settings=meta))
         return results
     finally:
@@ -96,6 +96,7 @@ def eval_command(
     pool_file: Optional[Path] = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
     store_path: Optional[Path] = typer.Option(None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
+    label: Optional[str] = typer.Option(None, "--label", help="A label stored with these runs."),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per graph (see above)."),
 ) -> None:
     from rich.console import Console
@@ -124,9 +125,9 @@ def eval_command(
         settings.ensure_home()
     store = ResultsStore(store_path or settings.store_path)
     try:
-        results = asyncio.run(_evaluate_all(specs, names, the_task, items, settings=settings, pool=pool, store=store,
-                                            concurrency=concurrency, seed=seed,
-                                            progress=False if json_out else None, run_settings=run_settings))
+        results = asyncio.run(_evaluate_all(specs, the_task, items, settings=settings, pool=pool, store=store,
+                                            concurrency=concurrency, seed=seed, progress=False if json_out else None,
+                                            label=label, run_settings=run_settings))
     finally:
         store.close()
     comparisons = [compare(results[0], r, base_name=names[0], other_name=name, seed=seed)

@@ -121,9 +121,10 @@ def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> T
 def comparison_table(comparisons: Sequence[Comparison]) -> Table:
     simulated = any(c.simulated for c in comparisons)
     base = comparisons[0].base if comparisons else ""
-    table = Table(title=_title(f"paired comparison against {base} (same items)", simulated))
-    for col in ("graph", "items", "accuracy diff", "95% CI (bootstrap)", "p (bootstrap)",
-                f"{base} wrong / other right", f"{base} right / other wrong", "p (McNemar exact)"):
+    table = Table(title=_title(f"paired comparison against {base} (same items)", simulated),
+                  caption=f"diff: accuracy minus {base}'s, 95% CI and p from a paired bootstrap; gained: items "
+                          f"{base} got wrong and this graph right, lost: the reverse; McNemar's exact test on them")
+    for col in ("graph", "items", "diff", "95% CI", "p (bootstrap)", "gained", "lost", "p (McNemar)"):
         table.add_column(col, justify="left" if col == "graph" else "right")
     for c in comparisons:
         table.add_row(c.other, str(c.n), f"{100 * c.mean_diff:+.1f} pts",
@@ -133,13 +134,17 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
 
 
 def runs_table(runs: Sequence[dict]) -> Table:
-    """Stored runs as `ResultsStore.runs()` returns them."""
+    """Stored runs as `ResultsStore.runs()` returns them (a label column only when some run has one)."""
+    labelled = any(r["label"] and r["label"] != r["graph_name"] for r in runs)
     table = Table(title=_title("stored evaluations", any(r["simulated"] for r in runs)))
-    for col in ("run id", "created", "task", "graph", "label", "n", "accuracy", "95% CI", "failures",
-                "cost", "sim"):
-        table.add_column(col, justify="right" if col in ("n", "accuracy", "failures", "cost") else "left")
+    cols = ["run id", "created (UTC)", "task", "graph", *(["label"] if labelled else []), "n", "accuracy",
+            "95% CI", "fail", "sim"]
+    for col in cols:
+        table.add_column(col, justify="right" if col in ("n", "accuracy", "fail") else "left",
+                         no_wrap=col == "run id")  # ids are copied into `rolegraph results ID`
     for r in runs:
-        table.add_row(r["id"], r["created"][:19].replace("T", " "), r["task"], r["graph_name"], r["label"] or "",
+        label = [r["label"] or ""] if labelled else []
+        table.add_row(r["id"], r["created"][5:16].replace("T", " "), r["task"], r["graph_name"], *label,
                       str(r["n"]), _pct(r["accuracy"]), _ci(r["ci95"]), str(r["failures"]),
-                      f"${r['cost_usd']:.4f}", "yes" if r["simulated"] else "no")
+                      "yes" if r["simulated"] else "no")
     return table

@@ -11,25 +11,26 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rolegraph.errors import (BudgetExceededError, EngineMissingError, GraphError, MissingKeyError,
-                              NoAnswerKeyError, PoolFileError, UnknownModelError)
+from rolegraph.errors import BudgetExceededError, NodeFailedError
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.result import RunResult
-from rolegraph.graphs.runtime import run_graph
+from rolegraph.graphs.runtime import PASS_THROUGH, CompiledGraph
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.tasks.base import Task
 
 if TYPE_CHECKING:
+    from rolegraph.agents.registry import RoleRegistry
     from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.graphs.budget import Budget
     from rolegraph.models.hub import ModelHub
 
-CONFIG_ERRORS = (MissingKeyError, UnknownModelError, PoolFileError, EngineMissingError, GraphError,
-                 NoAnswerKeyError)
-"""A user's setup mistake would fail every item alike: stop with its one-line message instead."""
+CONFIG_ERRORS = tuple(e for e in PASS_THROUGH if e not in (BudgetExceededError, NodeFailedError))
+"""Setup mistakes (missing key, unknown model or role, ...) would fail every item alike: they stop the
+evaluation with their one-line message instead of being counted as failures."""
 BLOCKING_SCORE_FAMILIES = frozenset({"code"})
 """Families whose scorer runs a subprocess (tests in the sandbox): scored off the event loop."""
 DEFAULT_CONCURRENCY = 8
@@ -83,12 +84,11 @@ async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
     )
 
 
-async def _run_item(spec: GraphSpec, item: Item, task: Task, scorer: _Scorer, hub: ModelHub, *,
-                    toolbox: Any, roles: Any, budget: Any, seed: int) -> tuple[ItemScore, bool]:
+async def _run_item(graph: CompiledGraph, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None,
+                    seed: int) -> tuple[ItemScore, bool]:
     """(score, simulated). Budget and setup errors propagate; anything else is this item's failure."""
     try:
-        run = await run_graph(spec, item, hub, toolbox=toolbox, roles=roles, budget=budget, seed=seed,
-                              answer_kind=task.answer_kind)
+        run = await graph.run(item, budget=budget, seed=seed, answer_kind=task.answer_kind)
     except (BudgetExceededError, *CONFIG_ERRORS):
         raise
     except Exception as exc:  # noqa: BLE001 - node failures and model errors are counted, not fatal
@@ -98,21 +98,25 @@ async def _run_item(spec: GraphSpec, item: Item, task: Task, scorer: _Scorer, hu
 
 
 async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: ModelHub, toolbox: Any = None,
-                   roles: Any = None, concurrency: int = DEFAULT_CONCURRENCY, seed: int = 0,
+                   roles: RoleRegistry | None = None, concurrency: int = DEFAULT_CONCURRENCY, seed: int = 0,
                    store: ResultsStore | None = None, progress: bool | None = None, label: str | None = None,
-                   budget: Any = None, on_item: OnItem | None = None,
+                   budget: Budget | None = None, on_item: OnItem | None = None,
                    store_settings: dict | None = None) -> EvalResult:
     """Score `spec` on `items`; save to `store` if given (the result then carries its `run_id`).
 
     Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
     rich bar on stderr (None = only on a terminal); `on_item(done, total)` is called after
-    each item. Raises BudgetExceededError whose `partial` is the EvalResult of the items done.
+    each item. `budget` caps every run (the runtime's per-run Budget); a run that exceeds it stops
+    the whole evaluation (a cap is never worked around silently): BudgetExceededError is raised
+    with `partial` = the EvalResult of the items done, also saved to `store` marked partial.
+    The graph is compiled once and run on every item.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
-    simulated = any(hub.spec(node.model).simulated for node in spec.nodes)
+    simulated = any(hub.spec(node.model).simulated for node in spec.nodes)  # partly simulated counts
+    graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
     ghash = graph_hash(spec)
     scorer = _Scorer(task)
     results: list[ItemScore | None] = [None] * len(scorable)
@@ -134,8 +138,8 @@ async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: M
         async def worker() -> None:
             nonlocal done
             for i in order:  # one shared iterator: each index is taken by exactly one worker
-                results[i], sim_runs[i] = await _run_item(spec, scorable[i], task, scorer, hub, toolbox=toolbox,
-                                                          roles=roles, budget=budget, seed=seed)
+                results[i], sim_runs[i] = await _run_item(graph, scorable[i], task, scorer, budget=budget,
+                                                          seed=seed)
                 done += 1
                 bar.advance(done)
 

@@ -1,0 +1,104 @@
+"""`rolegraph eval` and `rolegraph results` end to end, in-process, on the sim pool."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rolegraph.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "graphs"
+SINGLE = str(EXAMPLES / "single.yaml")
+VOTE = str(EXAMPLES / "vote5.yaml")
+REQUIRED_KEYS = {"task", "n", "accuracy", "ci95", "mean_latency_s", "cost_usd", "tokens", "flops_units", "simulated"}
+N = "16"
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_two_graphs_print_the_paired_comparison(capsys):
+    code, out, err = run_cli(capsys, "eval", SINGLE, VOTE, "--task", "gsm", "--n", N)
+    assert code == 0, err
+    assert "2 graphs on gsm (simulated)" in out
+    assert "paired comparison against single" in out
+    assert "McNemar" in out and "bootstrap" in out
+    assert "vote5" in out
+    assert "Traceback" not in err and "━" not in err  # no progress bar when stderr is not a terminal
+
+
+def test_one_graph_prints_summary_and_node_credit(capsys):
+    code, out, _ = run_cli(capsys, "eval", VOTE, "--task", "arith", "--n", "8", "--split", "validation")
+    assert code == 0
+    assert "vote5 on arith (simulated)" in out and "per node" in out and "fuse" in out
+
+
+def test_json_lines_keys_and_results_read_back(capsys, tmp_path):
+    store = str(tmp_path / "store.sqlite")
+    code, out, err = run_cli(capsys, "eval", SINGLE, VOTE, "--task", "gsm", "--n", N, "--seed", "2",
+                             "--store", store, "--json", "--label", "nightly")
+    assert code == 0 and err == ""
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 2
+    for obj in lines:
+        assert REQUIRED_KEYS <= set(obj)
+        assert obj["task"] == "gsm" and obj["n"] == int(N) and obj["simulated"] is True
+        assert obj["ci95"][0] <= obj["accuracy"] <= obj["ci95"][1]
+    comparison = lines[1]["vs_first"]
+    assert comparison["n"] == int(N)
+    assert comparison["mean_diff"] == pytest.approx(lines[1]["accuracy"] - lines[0]["accuracy"])
+
+    code, out, _ = run_cli(capsys, "results", "--store", store, "--json")
+    assert code == 0
+    stored = [json.loads(line) for line in out.splitlines()]
+    assert {r["id"] for r in stored} == {obj["run_id"] for obj in lines}
+    by_id = {r["id"]: r for r in stored}
+    for obj in lines:
+        row = by_id[obj["run_id"]]
+        assert row["label"] == "nightly" and row["settings"]["seed"] == 2
+        assert (row["accuracy"], row["n"], row["tokens"]) == (obj["accuracy"], obj["n"], obj["tokens"])
+
+    code, out, _ = run_cli(capsys, "results", lines[1]["run_id"], "--store", store, "--json")
+    one = json.loads(out)
+    assert one["accuracy"] == lines[1]["accuracy"] and one["per_node"]["fuse"]["agree_rate"] == 1.0
+
+    code, out, _ = run_cli(capsys, "results", "--store", store)
+    assert code == 0 and lines[0]["run_id"] in out and "stored evaluations (simulated)" in out
+
+
+def test_default_store_lives_in_rolegraph_home(capsys, _isolated_home):
+    code, out, _ = run_cli(capsys, "eval", SINGLE, "--task", "arith", "--n", "4", "--json")
+    assert code == 0
+    assert (_isolated_home / "results.sqlite").is_file()
+    code, out2, _ = run_cli(capsys, "results", "--task", "arith", "--json")
+    assert json.loads(out2)["id"] == json.loads(out)["run_id"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["eval", SINGLE, "--task", "nosuchtask"], "unknown task 'nosuchtask'"),
+    (["eval", SINGLE, "--task", "gsm8k", "--data", "/no/such/file.jsonl"], "/no/such/file.jsonl"),
+    (["eval", SINGLE, "--task", "gsm", "--split", "dev"], "unknown split 'dev'"),
+    (["eval", "/no/graph.yaml", "--task", "gsm"], "graph file not found"),
+    (["results", "--store", "/no/such/dir/store.sqlite"], "no results store"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_malformed_data_file_names_the_line(capsys, tmp_path):
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"question": "1+1?", "answer": "#### 2"}\n{not json\n')
+    code, _, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm8k", "--data", str(data))
+    assert code == 2 and "bad.jsonl" in err and "2" in err
+    assert len(err.strip().splitlines()) == 1

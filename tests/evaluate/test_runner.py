@@ -1,0 +1,166 @@
+"""The evaluator on the real sim pool and real runtime: accuracy, determinism, skips, failures, budgets."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from rolegraph.errors import BudgetExceededError, MissingKeyError
+from rolegraph.evaluate.runner import evaluate, evaluate_sync
+from rolegraph.evaluate.store import ResultsStore
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.io import load_graph
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.models.spec import ModelSpec
+from rolegraph.settings import Settings
+from rolegraph.tasks.registry import get_task
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "graphs"
+N_ITEMS = 50
+GSM_SIZE = 80
+LONG_QUESTION_WORDS = 6000  # a prompt far above the budget that every ordinary item fits in
+BUDGET_TOKENS = 4000
+
+
+@pytest.fixture(scope="module")
+def gsm():
+    task = get_task("gsm", seed=0, size=GSM_SIZE)
+    return task, task.items("all", N_ITEMS, seed=0)
+
+
+def one_solver(model: str) -> GraphSpec:
+    return GraphSpec.model_validate({"name": "one", "nodes": [{"id": "s", "role": "solver", "model": model}]})
+
+
+def run_eval(spec, task, items, settings: Settings, pool: ModelPool | None = None, **kwargs):
+    async def go():
+        hub = ModelHub(pool or ModelPool.builtin(), settings)
+        try:
+            result = await evaluate(spec, task, items, hub=hub, progress=False, **kwargs)
+            return result, hub.stats
+        finally:
+            await hub.aclose()
+
+    return asyncio.run(go())
+
+
+def test_sim_accuracy_is_plausible_and_independent_of_concurrency(gsm, tmp_path):
+    task, items = gsm
+    spec = GraphSpec.model_validate({
+        "name": "vote3",
+        "nodes": [{"id": "a", "role": "solver", "model": "sim/llama-3.2-3b", "params": {"temperature": 0.7}},
+                  {"id": "b", "role": "solver", "model": "sim/llama-3.2-3b", "params": {"temperature": 0.7}},
+                  {"id": "c", "role": "solver", "model": "sim/llama-3.2-1b", "params": {"temperature": 0.7}},
+                  {"id": "fuse", "role": "fuser", "model": "sim/llama-3.1-8b"}],
+        "edges": [["a", "fuse"], ["b", "fuse"], ["c", "fuse"]]})
+    nocache = Settings(home=tmp_path / "h", cache=False)
+    serial, _ = run_eval(spec, task, items, nocache, concurrency=1)
+    wide, _ = run_eval(spec, task, items, nocache, concurrency=16)
+    assert serial.model_dump() == wide.model_dump()
+    assert [it.item_id for it in serial.items] == [it.id for it in items]  # input order, not completion order
+    assert serial.n == N_ITEMS and serial.failures == 0 and serial.simulated
+    assert 0.2 <= serial.accuracy <= 0.9
+    assert serial.ci95[0] < serial.accuracy < serial.ci95[1]
+    assert serial.tokens > 0 and serial.cost_usd > 0 and serial.flops_units > 0
+    assert serial.mean_latency_s > 0 and serial.p95_latency_s >= serial.mean_critical_path_s > 0
+    fuse = serial.per_node["fuse"]
+    assert fuse.agree_rate == 1.0 and fuse.correct_rate == pytest.approx(serial.accuracy)
+    assert all(0.0 <= serial.per_node[s].correct_rate <= 1.0 for s in "abc")
+    # node credit is real: each solver's rate is its own answers scored, not the output's
+    assert {serial.per_node[s].correct_rate for s in "abc"} != {serial.accuracy}
+
+
+def test_single_3b_solver_lands_near_its_calibration(gsm, tmp_path):
+    """The sim's 3B model is calibrated to the paper's 40% on math; 50 items leave about +-14 points."""
+    task, items = gsm
+    result, _ = run_eval(load_graph(EXAMPLES / "single.yaml"), task, items, Settings(home=tmp_path / "h", cache=False),
+                         concurrency=16)
+    assert 0.2 <= result.accuracy <= 0.6
+
+
+def test_cache_replays_and_results_are_stored(gsm, settings, tmp_path):
+    task, items = gsm
+    spec = load_graph(EXAMPLES / "single.yaml")
+    few = items[:10]
+    with ResultsStore(tmp_path / "results.sqlite") as store:
+        first, stats1 = run_eval(spec, task, few, settings, store=store, label="first",
+                                 store_settings={"seed": 0})
+        second, stats2 = run_eval(spec, task, few, settings, store=store)
+        assert stats1.paid == len(few) and stats2.paid == 0 and stats2.cached == len(few)
+        assert first.model_dump(exclude={"run_id"}) == second.model_dump(exclude={"run_id"})
+        assert first.run_id and first.run_id != second.run_id
+        back = store.load(first.run_id)
+        assert back.model_dump() == first.model_dump()
+        assert store.runs()[-1]["label"] == "first"
+
+
+def test_items_without_gold_are_skipped_and_counted(gsm, tmp_path):
+    task, items = gsm
+    no_gold = [Item(id="nogold-1", question="What is 2 + 2?"), Item(id="nogold-2", question="Name a prime.")]
+    mixed = items[:3] + no_gold + items[3:6]
+    done: list[tuple[int, int]] = []
+    result, _ = run_eval(one_solver("sim/llama-3.2-1b"), task, mixed, Settings(home=tmp_path / "h", cache=False),
+                         on_item=lambda d, t: done.append((d, t)))
+    assert result.n == 6 and result.skipped == task.skipped + 2
+    assert [it.item_id for it in result.items] == [it.id for it in items[:6]]
+    assert done == [(i, 6) for i in range(1, 7)]
+
+
+def test_failed_runs_are_failures_not_wrong_answers(gsm, settings):
+    """A real OpenAI-compatible endpoint on loopback that refuses every request (serve-sim without the key)."""
+    from rolegraph.models.server import ServerThread, create_app
+
+    task, items = gsm
+    with ServerThread(create_app(ModelPool.builtin(), settings)) as server:
+        broken = ModelSpec(id="loop/refuses", backend="openai", base_url=server.base_url, model="sim/llama-3.2-3b",
+                           answer_key=False, params_b=3.21, layers=28, hidden=3072)
+        pool = ModelPool([*ModelPool.builtin(), broken])
+        spec = GraphSpec.model_validate({
+            "name": "half-broken",
+            "nodes": [{"id": "ok", "role": "solver", "model": "sim/llama-3.2-3b"},
+                      {"id": "bad", "role": "solver", "model": "loop/refuses"},
+                      {"id": "f", "role": "fuser", "model": "sim/llama-3.1-8b"}],
+            "edges": [["ok", "f"], ["bad", "f"]]})
+        result, _ = run_eval(spec, task, items[:6], settings, pool=pool, concurrency=3)
+    assert result.n == 6 and result.failures == 6 and result.accuracy == 0.0
+    assert all(it.error and "bad" in it.error for it in result.items)
+    assert all(it.answer is None for it in result.items)  # never scored as a wrong answer
+    assert result.per_node["f"].n == 0 and result.per_node["f"].correct_rate is None
+    assert result.mean_latency_s == 0.0
+
+
+def test_budget_stops_the_evaluation_and_keeps_what_was_done(gsm, tmp_path):
+    task, items = gsm
+    long_item = Item(id="long", question="Count the apples. " * LONG_QUESTION_WORDS, gold="1")
+    batch = items[:4] + [long_item] + items[4:8]
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(BudgetExceededError) as info:
+            run_eval(one_solver("sim/llama-3.2-1b"), task, batch, Settings(home=tmp_path / "h", cache=False),
+                     concurrency=1, budget=Budget(max_tokens=BUDGET_TOKENS), store=store)
+        partial = info.value.partial
+        assert partial.partial and partial.n == 4
+        assert [it.item_id for it in partial.items] == [it.id for it in items[:4]]
+        assert store.runs()[0]["partial"] is True
+        assert store.load(partial.run_id).n == 4
+
+
+def test_setup_mistakes_stop_at_once(gsm, tmp_path, monkeypatch):
+    task, items = gsm
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(MissingKeyError, match="OPENAI_API_KEY"):
+        run_eval(one_solver("openai/gpt-4o-mini"), task, items[:3], Settings(home=tmp_path / "h"))
+
+
+def test_evaluate_sync_matches_async(gsm, tmp_path):
+    task, items = gsm
+    settings = Settings(home=tmp_path / "h", cache=False)
+    spec = one_solver("sim/llama-3.2-3b")
+    hub = ModelHub(ModelPool.builtin(), settings)
+    sync = evaluate_sync(spec, task, items[:5], hub=hub, progress=False, seed=3)
+    asyncio.run(hub.aclose())
+    again, _ = run_eval(spec, task, items[:5], settings, seed=3)
+    assert sync.model_dump() == again.model_dump()
