@@ -1,0 +1,142 @@
+"""One node of a compiled graph: its plan (built once) and its execution (once per run).
+
+A node's model calls go through `NodeCall`, which checks the budget before each call, passes the
+item's answer key, the run seed and the node's stable `sample`, and accounts tokens, dollars and
+latency into the node's trace.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from rolegraph.agents.registry import Role
+from rolegraph.agents.tooluse import ToolUse, tool_help
+from rolegraph.errors import BudgetExceededError
+from rolegraph.graphs.budget import BudgetMeter
+from rolegraph.graphs.result import NodeTrace, ToolEvent
+from rolegraph.graphs.spec import NodeSpec
+from rolegraph.items import AnswerKey
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import ChatModel, Completion, Message
+
+NATIVE_TOOL_BACKENDS = frozenset({"openai"})
+"""Backends that get OpenAI function schemas; others use the plain-text tool protocol."""
+TOOL_PROTOCOL_PARAM = "tool_protocol"  # node param: "native" | "text" overrides the backend default
+
+
+def node_sample(node_id: str) -> int:
+    """A stable per-node draw index: parallel identical nodes draw differently, and cache apart."""
+    return zlib.crc32(node_id.encode("utf-8"))
+
+
+@dataclass
+class RunContext:
+    """Per-run state shared by the nodes (LangGraph passes it as the run's context, unserialized)."""
+
+    question: str
+    answer_key: AnswerKey | None
+    seed: int
+    kind: str
+    meter: BudgetMeter
+    modelled: bool  # all-sim without sleeping: times are the models' modelled latencies
+    t0: float = field(default_factory=perf_counter)
+    traces: dict[str, NodeTrace] = field(default_factory=dict)
+
+
+@dataclass
+class NodePlan:
+    """Everything about a node that does not change between runs."""
+
+    id: str
+    role: Role
+    spec: ModelSpec
+    model: ChatModel
+    preds: tuple[str, ...]
+    temperature: float
+    max_tokens: int
+    tools: tuple[str, ...]
+    native: bool
+    sample: int
+    toolbox: Any = None
+    _prompts: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, node: NodeSpec, role: Role, spec: ModelSpec, model: ChatModel, preds: tuple[str, ...],
+              toolbox: Any) -> "NodePlan":
+        params = node.params
+        tools = tuple(dict.fromkeys([*role.tools, *params.get("tools", ())]))
+        protocol = params.get(TOOL_PROTOCOL_PARAM)
+        native = protocol == "native" if protocol in ("native", "text") else spec.backend in NATIVE_TOOL_BACKENDS
+        return cls(node.id, role, spec, model, preds, float(params.get("temperature", role.temperature)),
+                   int(params.get("max_tokens", role.max_tokens)), tools, native, node_sample(node.id), toolbox)
+
+    def system_prompt(self, kind: str, formats: Any) -> str:
+        """The rendered system prompt for an answer kind (rendered once per kind, then reused)."""
+        prompt = self._prompts.get(kind)
+        if prompt is None:
+            help_text = tool_help(self.toolbox, self.tools, self.native) if self.tools and self.role.mode == "chat" \
+                else ""
+            prompt = self._prompts[kind] = self.role.render(formats.answer_format(kind), help_text)
+        return prompt
+
+
+class NodeCall:
+    """The `Caller` one node's agent uses; accumulates the node's accounting."""
+
+    __slots__ = ("plan", "ctx", "start", "model_latency", "tokens_in", "tokens_out", "cost", "calls", "cached")
+
+    def __init__(self, plan: NodePlan, ctx: RunContext, start: float):
+        self.plan, self.ctx, self.start = plan, ctx, start
+        self.model_latency = 0.0
+        self.tokens_in = self.tokens_out = self.calls = self.cached = 0
+        self.cost = 0.0
+
+    async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
+        plan, ctx = self.plan, self.ctx
+        meter = ctx.meter
+        held = None
+        if not meter.budget.unlimited:
+            chars = sum(len(str(m.get("content") or "")) for m in messages) + (len(json.dumps(tools)) if tools else 0)
+            elapsed = self.start + self.model_latency if ctx.modelled else perf_counter() - ctx.t0
+            held = meter.reserve(plan.id, plan.spec, chars, plan.max_tokens, elapsed)
+        try:
+            comp = await plan.model.complete(messages, temperature=plan.temperature, max_tokens=plan.max_tokens,
+                                             seed=ctx.seed, tools=tools, sample=plan.sample,
+                                             answer_key=ctx.answer_key)
+        finally:
+            meter.release(held)
+        usage = comp.usage
+        cost = comp.cost_usd or plan.spec.cost(usage.input_tokens, usage.output_tokens)
+        self.tokens_in += usage.input_tokens
+        self.tokens_out += usage.output_tokens
+        self.cost += cost
+        self.calls += 1
+        self.cached += int(comp.cached)
+        self.model_latency += comp.latency_s
+        meter.spend(usage.input_tokens + usage.output_tokens, cost)
+        self._check_after(meter)
+        return comp
+
+    def _check_after(self, meter: BudgetMeter) -> None:
+        """A call that spent more than its estimate (a model ignoring max_tokens) still stops the run."""
+        b = meter.budget
+        if b.max_tokens is not None and meter.tokens > b.max_tokens:
+            raise BudgetExceededError(f"token budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
+                                      f"{meter.tokens} spent > max_tokens {b.max_tokens}")
+        if b.max_usd is not None and meter.usd > b.max_usd:
+            raise BudgetExceededError(f"dollar budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
+                                      f"${meter.usd:.6f} spent > max_usd ${b.max_usd:g}")
+
+    def trace(self, *, latency: float, start: float, end: float, answer: str | None = None, output: str = "",
+              uses: list[ToolUse] = (), error: str | None = None) -> NodeTrace:
+        plan = self.plan
+        return NodeTrace(
+            id=plan.id, role=plan.role.name, model=plan.spec.id, answer=answer, output=output,
+            tokens_in=self.tokens_in, tokens_out=self.tokens_out, latency_s=latency, start_s=start, end_s=end,
+            cost_usd=self.cost, calls=self.calls, cached_calls=self.cached,
+            tools=[ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note)
+                   for u in uses],
+            error=error)

@@ -1,0 +1,267 @@
+"""Compile a `GraphSpec` onto LangGraph's functional API and run it.
+
+Why the functional API: a `StateGraph` runs in lock-step supersteps, so a node waits for the
+slowest node of the previous step even when its own inputs are ready (DESIGN.md, "Execution
+semantics"). Here every node is a `@task` whose coroutine awaits exactly its predecessors'
+futures: it waits for all its inputs and nothing else, and nodes with no path between them run
+concurrently, so wall time tracks the critical path. The compiled object is a real LangGraph
+`Pregel` (an `@entrypoint`), so checkpointers and `stream_mode="updates"` work on it.
+
+Input of the compiled graph: {"question": str, "answer_key": dict | None, "seed": int,
+"answer_kind": str}; per-run state (budget meter, traces) travels as LangGraph's run context.
+Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s, fields}}}.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from time import perf_counter
+from typing import Any
+
+from langgraph.func import entrypoint, task
+from langgraph.types import Checkpointer
+
+from rolegraph.agents.agent import run_agent
+from rolegraph.agents.registry import RoleError, RoleRegistry
+from rolegraph.errors import (BudgetExceededError, did_you_mean, EngineMissingError, GraphError, MissingKeyError,
+                              NodeFailedError, NoAnswerKeyError, PoolFileError, UnknownModelError)
+from rolegraph.graphs.budget import Budget, BudgetMeter
+from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
+from rolegraph.graphs.result import RunResult
+from rolegraph.graphs.schedule import Topology, critical_path_s
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import AnswerKey, Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.transcript import Section
+
+FREE_FORM_KIND = "qa"
+"""Answer kind of a free-form question: the `Final answer:` line, else the last line of text."""
+FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form run
+ENTRY_NAME = "rolegraph"
+_SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+PASS_THROUGH = (BudgetExceededError, NodeFailedError, MissingKeyError, UnknownModelError, PoolFileError,
+                EngineMissingError, GraphError, NoAnswerKeyError, RoleError)
+"""Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
+
+
+def _question_text(item: Item) -> str:
+    """The question, with its lettered choices when the task keeps them apart from the text."""
+    text = item.question.strip()
+    if item.choices and not all(c.strip() in text for c in item.choices):
+        text += "\n" + "\n".join(f"{chr(ord('A') + i)}. {c}" for i, c in enumerate(item.choices))
+    return text
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class CompiledGraph:
+    """A spec bound to a hub, a toolbox and roles: node plans plus the LangGraph `Pregel`.
+
+    Compile once per spec and run it on many items (`GraphRunner` keeps one per spec).
+    """
+
+    def __init__(self, spec: GraphSpec, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None,
+                 checkpointer: Checkpointer = None):
+        from rolegraph.graphs.validate import check_graph
+
+        self.spec, self.hub = spec, hub
+        self.roles = roles if roles is not None else RoleRegistry.default()
+        check_graph(spec, hub.pool, roles=self.roles.names())
+        self.topo = Topology.of(spec)
+        self.output = spec.output_id()
+        needs_tools = any(self.roles.get(n.role).tools or n.params.get("tools") for n in spec.nodes)
+        if needs_tools and toolbox is None:
+            from rolegraph.tools.toolbox import default_toolbox
+
+            toolbox = default_toolbox(hub.settings)
+        self.toolbox = toolbox
+        self.plans: dict[str, NodePlan] = {}
+        for node in spec.nodes:
+            plan = NodePlan.build(node, self.roles.get(node.role), hub.spec(node.model), hub.get(node.model),
+                                  self.topo.preds[node.id], toolbox)
+            unknown = [name for name in plan.tools if name not in toolbox]
+            if unknown:
+                raise GraphError([f"node '{node.id}': unknown tool '{unknown[0]}'."
+                                  + did_you_mean(unknown[0], list(toolbox))])
+            self.plans[node.id] = plan
+        self.simulated = all(p.spec.simulated for p in self.plans.values())
+        self.modelled = self.simulated and hub.settings.latency_scale == 0
+        self.graph_hash = _graph_hash(spec)
+        self._flops: dict[str, float] = {}
+        self.pregel = self._build(checkpointer)
+
+    def _build(self, checkpointer: Checkpointer):
+        self._tasks = {}
+        for i, node_id in enumerate(self.topo.order):
+            name = node_id if _SAFE_TASK_NAME.match(node_id) else f"node{i}"
+            self._tasks[node_id] = task(self._node_fn(self.plans[node_id]), name=name)
+        run_all = self._run_all
+
+        async def graph(inputs: dict, runtime) -> dict:  # kept tiny: LangGraph inspects its bytecode
+            return await run_all(inputs, runtime)
+
+        graph.__name__ = ENTRY_NAME if ENTRY_NAME not in self.plans else f"{ENTRY_NAME}_entry"
+        return entrypoint(checkpointer=checkpointer)(graph)
+
+    async def _run_all(self, inputs: dict, runtime: Any) -> dict:
+        """The entrypoint's body: launch every node task in topological order, each given its inputs' futures."""
+        ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
+        futures: dict[str, Any] = {}
+        preds, tasks = self.topo.preds, self._tasks
+        for node_id in self.topo.order:
+            futures[node_id] = tasks[node_id](inputs, ctx, *[futures[p] for p in preds[node_id]])
+        results = dict(zip(futures, await asyncio.gather(*futures.values())))
+        return {"answer": results[self.output]["answer"], "output_node": self.output, "nodes": results}
+
+    def _context(self, inputs: dict, budget: Budget | None = None) -> RunContext:
+        key = inputs.get("answer_key")
+        return RunContext(question=inputs["question"], answer_key=AnswerKey.model_validate(key) if key else None,
+                          seed=int(inputs.get("seed", 0)), kind=inputs.get("answer_kind") or FREE_FORM_KIND,
+                          meter=BudgetMeter(budget), modelled=self.modelled)
+
+    def _node_fn(self, plan: NodePlan):
+        roles, toolbox = self.roles, self.toolbox
+
+        async def run_node(inputs: dict, ctx: RunContext, *pred_futures) -> dict:
+            preds = await asyncio.gather(*pred_futures) if pred_futures else ()
+            start_model = max((p["end_s"] for p in preds), default=0.0)
+            sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
+            call = NodeCall(plan, ctx, start_model)
+            t_start = perf_counter()
+            try:
+                res = await run_agent(plan.role, plan.system_prompt(ctx.kind, roles), ctx.question, sections, call,
+                                      kind=ctx.kind, toolbox=toolbox, tools=plan.tools, native=plan.native)
+            except BaseException as exc:
+                failed = isinstance(exc, Exception)
+                if failed or call.calls:
+                    elapsed = perf_counter() - t_start
+                    ctx.traces[plan.id] = call.trace(
+                        latency=call.model_latency if ctx.modelled else elapsed, start=start_model,
+                        end=start_model + (call.model_latency if ctx.modelled else elapsed),
+                        error=_describe(exc) if failed else "cancelled")
+                if not failed or isinstance(exc, PASS_THROUGH):
+                    raise
+                raise NodeFailedError(f"node '{plan.id}' ({plan.role.name} on {plan.spec.id}) failed: "
+                                      f"{_describe(exc)}", plan.id) from exc
+            t_end = perf_counter()
+            if ctx.modelled:
+                latency, start, end = call.model_latency, start_model, start_model + call.model_latency
+            else:
+                latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
+            out = res.output
+            ctx.traces[plan.id] = call.trace(latency=latency, start=start, end=end, answer=out.answer,
+                                             output=out.text, uses=res.tool_uses)
+            return {"id": plan.id, "role": plan.role.name, "output": out.text, "answer": out.answer, "end_s": end,
+                    "fields": out.fields}
+
+        run_node.__name__ = f"node_{plan.id}"
+        return run_node
+
+    def flops_units(self, family: str) -> float:
+        """The paper's budget units at the family's token profile; 0 when a model has no sizes."""
+        if family not in self._flops:
+            self._flops[family] = _flops_units(self.spec, self.hub, family)
+        return self._flops[family]
+
+    async def run(self, item: Item | str, *, budget: Budget | None = None, seed: int = 0,
+                  answer_kind: str | None = None) -> RunResult:
+        if isinstance(item, Item):
+            question, key, family = _question_text(item), item.answer_key(), item.family
+            kind = answer_kind or item.family
+        elif isinstance(item, str):
+            question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
+        else:
+            raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
+        inputs = {"question": question, "answer_key": key.model_dump() if key else None, "seed": seed,
+                  "answer_kind": kind}
+        ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
+        try:
+            await self.pregel.ainvoke(inputs, context=ctx)
+        except (BudgetExceededError, NodeFailedError) as exc:
+            exc.partial = self.result(ctx, family, error=str(exc))
+            raise
+        return self.result(ctx, family)
+
+    def result(self, ctx: RunContext, family: str, error: str | None = None) -> RunResult:
+        """The RunResult of the nodes traced so far (all of them, unless the run stopped)."""
+        traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
+        critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
+        wall = critical if ctx.modelled else perf_counter() - ctx.t0
+        out = ctx.traces.get(self.output)
+        return RunResult(
+            graph_name=self.spec.name, graph_hash=self.graph_hash, answer=out.answer if out else None,
+            output_node=self.output, nodes=traces, tokens_in=sum(t.tokens_in for t in traces),
+            tokens_out=sum(t.tokens_out for t in traces), cost_usd=sum(t.cost_usd for t in traces),
+            latency_s=wall, critical_path_s=critical, flops_units=self.flops_units(family),
+            simulated=self.simulated, error=error)
+
+
+def _graph_hash(spec: GraphSpec) -> str:
+    try:
+        from rolegraph.graphs.io import graph_hash
+    except ImportError:  # the io module is optional for the runtime
+        return ""
+    return graph_hash(spec)
+
+
+def _flops_units(spec: GraphSpec, hub: ModelHub, family: str) -> float:
+    try:
+        from rolegraph.graphs.analysis import TOKEN_PROFILES, FlopsUnknownError, flops_units
+    except ImportError:
+        return 0.0
+    profile = TOKEN_PROFILES.get(family)
+    if profile is None:
+        return 0.0
+    try:
+        return flops_units(spec, hub.pool, profile)
+    except FlopsUnknownError:
+        return 0.0
+
+
+class GraphRunner:
+    """Runs graphs on one hub, compiling each distinct spec once (the cache lives in this object)."""
+
+    def __init__(self, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None):
+        self.hub, self.toolbox = hub, toolbox
+        self.roles = roles if roles is not None else RoleRegistry.default()
+        self._compiled: dict[str, CompiledGraph] = {}
+
+    def compiled(self, spec: GraphSpec) -> CompiledGraph:
+        key = spec.model_dump_json()
+        graph = self._compiled.get(key)
+        if graph is None:
+            graph = self._compiled[key] = CompiledGraph(spec, self.hub, toolbox=self.toolbox, roles=self.roles)
+            if self.toolbox is None:
+                self.toolbox = graph.toolbox  # share one default toolbox across specs
+        return graph
+
+    async def run(self, spec: GraphSpec, item: Item | str, *, budget: Budget | None = None, seed: int = 0,
+                  answer_kind: str | None = None) -> RunResult:
+        return await self.compiled(spec).run(item, budget=budget, seed=seed, answer_kind=answer_kind)
+
+
+def compile_graph(spec: GraphSpec, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None,
+                  checkpointer: Checkpointer = None):
+    """The LangGraph `Pregel` of `spec` (an entrypoint; see the module docstring for its I/O)."""
+    return CompiledGraph(spec, hub, toolbox=toolbox, roles=roles, checkpointer=checkpointer).pregel
+
+
+async def run_graph(spec: GraphSpec, item: Item | str, hub: ModelHub, *, toolbox: Any = None,
+                    roles: RoleRegistry | None = None, budget: Budget | None = None, seed: int = 0,
+                    answer_kind: str | None = None) -> RunResult:
+    """Run `spec` once on an item (or a free-form question). Compiles per call: to run one spec on many
+    items, use `GraphRunner`. Raises BudgetExceededError / NodeFailedError with `.partial` set."""
+    graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
+    return await graph.run(item, budget=budget, seed=seed, answer_kind=answer_kind)
+
+
+def run_graph_sync(spec: GraphSpec, item: Item | str, hub: ModelHub, **kwargs: Any) -> RunResult:
+    """`run_graph` in a fresh event loop (for scripts and the CLI; not from inside a running loop)."""
+    return asyncio.run(run_graph(spec, item, hub, **kwargs))
+
+
+__all__ = ["Budget", "CompiledGraph", "GraphRunner", "compile_graph", "run_graph",
+           "run_graph_sync"]

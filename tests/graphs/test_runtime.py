@@ -1,0 +1,233 @@
+"""The runtime on the real sim pool: result shape, dataflow timing, budgets, failures, LangGraph API."""
+import asyncio
+import time
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from rolegraph.agents.registry import RoleRegistry
+from rolegraph.errors import BudgetExceededError, GraphError, NoAnswerKeyError, NodeFailedError
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.nodes import node_sample
+from rolegraph.graphs.runtime import GraphRunner, compile_graph, run_graph, run_graph_sync
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.settings import Settings
+from rolegraph.tools.local_search import LocalSearch, SearchTool
+from rolegraph.tools.toolbox import ToolBox
+from rolegraph.transcript import read_role
+
+ONE_B, THREE_B, EIGHT_B, SEVENTY_B = "sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b", "sim/llama-3.1-70b"
+RATIO_LIMIT = 1.1  # the issue's acceptance: wall time / critical-path latency
+
+
+def graph(nodes, edges, **kw) -> GraphSpec:
+    return GraphSpec.model_validate({"nodes": [{"id": i, "role": r, "model": m, **({"params": p} if p else {})}
+                                               for i, r, m, p in [(*n, None)[:4] for n in nodes]],
+                                     "edges": edges, **kw})
+
+
+def hub(tmp_path, **settings) -> ModelHub:
+    return ModelHub(ModelPool.builtin(), Settings(home=tmp_path, cache=False, **settings))
+
+
+def item(i=0, family="math") -> Item:
+    return Item(id=f"t{i}", question=f"What is {i} + 5?", gold=str(i + 5), family=family)
+
+
+def run(spec, it, h, **kw):
+    return asyncio.run(run_graph(spec, it, h, **kw))
+
+
+FAN = graph([("a", "solver", THREE_B), ("b", "solver", THREE_B), ("c", "solver", ONE_B),
+             ("f", "fuser", EIGHT_B, {"temperature": 0.2})], [["a", "f"], ["b", "f"], ["c", "f"]], name="vote3")
+CHAIN = graph([("p", "planner", THREE_B), ("s", "solver", EIGHT_B), ("v", "verifier", SEVENTY_B)],
+              [["p", "s"], ["s", "v"]])
+
+
+def test_fan_out_result_shape_and_modelled_timing(tmp_path):
+    res = run(FAN, item(1), hub(tmp_path))
+    assert [n.id for n in res.nodes] == ["a", "b", "c", "f"]
+    assert res.answer == res.node("f").answer is not None and res.output_node == "f"
+    assert res.simulated and res.graph_name == "vote3" and res.graph_hash
+    assert res.tokens_in == sum(n.tokens_in for n in res.nodes) > 0
+    assert res.cost_usd == pytest.approx(sum(n.cost_usd for n in res.nodes)) and res.cost_usd > 0
+    assert res.flops_units > 3  # four nodes, two of them bigger than the 1B unit
+    for n in res.nodes:
+        assert n.calls == 1 and n.latency_s > 0 and n.end_s == pytest.approx(n.start_s + n.latency_s)
+    f = res.node("f")
+    assert f.start_s == pytest.approx(max(res.node(x).end_s for x in "abc"))
+    assert res.latency_s == pytest.approx(res.critical_path_s) == pytest.approx(f.end_s)
+    assert res.node("f").tokens_in > res.node("a").tokens_in  # the fuser reads three candidates
+
+
+def test_chain_roles_and_answers(tmp_path):
+    res = run(CHAIN, item(2), hub(tmp_path))
+    assert [n.role for n in res.nodes] == ["planner", "solver", "verifier"]
+    assert res.node("p").answer is None and "Plan:" in res.node("p").output
+    assert res.node("v").start_s == pytest.approx(res.node("s").end_s)
+    assert res.critical_path_s == pytest.approx(sum(n.latency_s for n in res.nodes))
+    assert "Verdict for s:" in res.node("v").output and res.answer == res.node("v").answer
+
+
+def test_same_seed_same_result_and_parallel_twins_draw_differently(tmp_path):
+    h = hub(tmp_path)
+    runner = GraphRunner(h)
+    first = [asyncio.run(runner.run(FAN, item(i), seed=3)) for i in range(12)]
+    again = [asyncio.run(runner.run(FAN, item(i), seed=3)) for i in range(12)]
+    assert [r.model_dump() for r in first] == [r.model_dump() for r in again]
+    assert node_sample("a") != node_sample("b")
+    assert any(r.node("a").answer != r.node("b").answer for r in first)  # same model, same input, own draws
+
+
+def test_runner_compiles_each_distinct_spec_once(tmp_path):
+    runner = GraphRunner(hub(tmp_path))
+    assert runner.compiled(FAN) is runner.compiled(FAN.model_copy(deep=True))
+    assert runner.compiled(CHAIN) is not runner.compiled(FAN)
+
+
+def test_free_form_question_on_sim_raises_no_answer_key(tmp_path):
+    with pytest.raises(NoAnswerKeyError):
+        run_graph_sync(FAN, "Who wrote Hamlet?", hub(tmp_path))
+
+
+def test_user_registered_role_runs_in_a_graph(tmp_path):
+    roles = RoleRegistry.default()
+    roles.register("critic", "Point out the weakest step of each candidate.\n{answer_format}",
+                   parser=lambda text, kind: {"answer": text.rsplit("Final answer:", 1)[-1].strip(), "seen": kind})
+    spec = graph([("a", "solver", THREE_B), ("k", "critic", EIGHT_B)], [["a", "k"]])
+    seen = []
+    h = hub(tmp_path)
+    real = h.get(EIGHT_B)
+
+    class Spy:
+        model_id = EIGHT_B
+
+        async def complete(self, messages, **kw):
+            seen.append(messages[0]["content"])
+            return await real.complete(messages, **kw)
+
+    h._models[EIGHT_B] = Spy()  # observe the critic's prompt on its way to the real sim model
+    res = run(spec, item(3), h, roles=roles)
+    assert res.node("k").role == "critic" and res.answer == res.node("k").answer is not None
+    assert read_role(seen[0]) == "critic" and "Final answer" in seen[0]
+    with pytest.raises(GraphError, match="unknown role 'critic'"):
+        run(spec, item(3), hub(tmp_path))  # the default registry does not know it
+
+
+def test_searcher_graph_uses_the_toolbox(tmp_path):
+    docs = [{"title": "Penicillin", "url": "https://en.wikipedia.org/wiki/Penicillin",
+             "text": "Penicillin was discovered in 1928 by Alexander Fleming."}]
+    box = ToolBox([SearchTool(LocalSearch.from_documents(docs))])
+    spec = graph([("p", "planner", THREE_B), ("s", "searcher", THREE_B), ("a", "solver", EIGHT_B)],
+                 [["p", "s"], ["s", "a"]])
+    qa = Item(id="pen", question="Who discovered penicillin?", gold="Alexander Fleming", family="qa")
+    res = run(spec, qa, hub(tmp_path), toolbox=box)
+    s = res.node("s")
+    assert s.answer is None and s.output.startswith("Evidence:\n[1] Penicillin")
+    assert s.tools and all(e.tool == "search" and e.ok for e in s.tools)
+    bad = graph([("a", "solver", ONE_B, {"tools": ["calculater"]})], [])
+    with pytest.raises(GraphError, match="unknown tool 'calculater'"):
+        run(bad, qa, hub(tmp_path), toolbox=box)
+
+
+def test_token_budget_stops_before_the_call_and_keeps_the_partial_trace(tmp_path):
+    full = run(CHAIN, item(4), hub(tmp_path))
+    cap = full.node("p").tokens_in + full.node("p").tokens_out + 300  # room for the planner only
+    with pytest.raises(BudgetExceededError, match="before node 's'") as info:
+        run(CHAIN, item(4), hub(tmp_path), budget=Budget(max_tokens=cap))
+    partial = info.value.partial
+    assert [n.id for n in partial.nodes] == ["p", "s"] and partial.error and partial.answer is None
+    assert partial.node("s").calls == 0 and "budget" in partial.node("s").error  # stopped before its call
+    assert partial.node("p").output == full.node("p").output and partial.tokens <= cap
+
+
+def test_dollar_and_time_budgets(tmp_path):
+    with pytest.raises(BudgetExceededError, match="dollar budget"):
+        run(CHAIN, item(5), hub(tmp_path), budget=Budget(max_usd=1e-6))
+    full = run(CHAIN, item(5), hub(tmp_path))
+    with pytest.raises(BudgetExceededError, match="time budget exceeded before node 'v'") as info:
+        run(CHAIN, item(5), hub(tmp_path), budget=Budget(max_seconds=full.node("v").start_s * 0.99))
+    assert [(n.id, n.calls) for n in info.value.partial.nodes] == [("p", 1), ("s", 1), ("v", 0)]
+
+
+def test_parallel_nodes_cannot_jointly_overshoot_a_token_cap(tmp_path):
+    wide = graph([(f"s{i}", "solver", ONE_B) for i in range(6)] + [("f", "fuser", THREE_B)],
+                 [[f"s{i}", "f"] for i in range(6)])
+    with pytest.raises(BudgetExceededError) as info:
+        run(wide, item(6), hub(tmp_path), budget=Budget(max_tokens=3000))
+    assert info.value.partial.tokens <= 3000
+
+
+def test_node_failure_names_the_node_and_keeps_the_others(tmp_path):
+    h = hub(tmp_path)
+
+    class Broken:
+        model_id = SEVENTY_B
+
+        async def complete(self, messages, **kw):
+            raise ConnectionError("upstream closed the connection")
+
+    h._models[SEVENTY_B] = Broken()
+    with pytest.raises(NodeFailedError, match="node 'v' .verifier on sim/llama-3.1-70b. failed: ConnectionError") \
+            as info:
+        run(CHAIN, item(7), h)
+    assert info.value.node_id == "v"
+    partial = info.value.partial
+    assert [n.id for n in partial.nodes] == ["p", "s", "v"] and partial.node("v").error
+    assert partial.node("s").answer is not None
+
+
+def test_compiled_graph_is_a_langgraph_pregel_that_streams_and_checkpoints(tmp_path):
+    app = compile_graph(FAN, hub(tmp_path), checkpointer=InMemorySaver())
+    key = item(8).answer_key().model_dump()
+    inputs = {"question": "What is 8 + 5?", "answer_key": key, "seed": 0, "answer_kind": "math"}
+    config = {"configurable": {"thread_id": "t1"}}
+
+    async def stream():
+        return [u async for u in app.astream(inputs, config, stream_mode="updates")]
+
+    updates = asyncio.run(stream())
+    names = [next(iter(u)) for u in updates]
+    assert sorted(names[:3]) == ["a", "b", "c"] and names[3] == "f"
+    final = updates[-1][names[-1]]
+    assert final["output_node"] == "f" and final["answer"] == final["nodes"]["f"]["answer"]
+    assert app.get_state(config).values == final  # the checkpointer kept the run
+
+
+def _ratio(spec: GraphSpec, tmp_path, scale: float) -> tuple[float, float]:
+    """(wall / critical path of node latencies, wall / scaled modelled critical path), wall timed around
+    the run alone. Scales give a critical path near one second, so the runtime's fixed startup cost
+    stays small next to it even on a loaded machine."""
+    modelled = run(spec, item(9), hub(tmp_path / "m")).critical_path_s
+    runner = GraphRunner(hub(tmp_path / "s", latency_scale=scale))
+    runner.compiled(spec)
+
+    async def timed():
+        t0 = time.perf_counter()
+        res = await runner.run(spec, item(9))
+        return res, time.perf_counter() - t0
+
+    res, wall = asyncio.run(timed())
+    assert res.latency_s <= wall
+    return res.latency_s / res.critical_path_s, wall / (scale * modelled)
+
+
+def test_width_8_wall_time_tracks_the_critical_path(tmp_path):
+    spec = graph([(f"s{i}", "solver", ONE_B if i % 2 else THREE_B) for i in range(8)] + [("f", "fuser", EIGHT_B)],
+                 [[f"s{i}", "f"] for i in range(8)])
+    measured, modelled = _ratio(spec, tmp_path, scale=0.02)
+    assert measured <= RATIO_LIMIT and modelled <= RATIO_LIMIT
+
+
+def test_unbalanced_70b_and_1b_chains_do_not_run_in_lock_step(tmp_path):
+    # slow-then-fast beside fast-then-slow: a superstep runtime would take about twice the critical path
+    spec = graph([("big1", "solver", SEVENTY_B), ("small1", "solver", ONE_B),
+                  ("small2", "solver", ONE_B), ("big2", "solver", SEVENTY_B),
+                  ("small3", "solver", ONE_B), ("f", "fuser", EIGHT_B)],
+                 [["big1", "small1"], ["small2", "big2"], ["small2", "small3"], ["small1", "f"], ["big2", "f"],
+                  ["small3", "f"]])
+    measured, modelled = _ratio(spec, tmp_path, scale=0.013)
+    assert measured <= RATIO_LIMIT and modelled <= RATIO_LIMIT
