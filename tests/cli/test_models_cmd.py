@@ -1,0 +1,77 @@
+"""`rolegraph models`: in-process (CliRunner and main) and once as a real subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from rolegraph.cli import build_app, main
+from rolegraph.settings import HOME_ENV, POOL_ENV
+
+BUILTIN_IDS = {"sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b", "sim/llama-3.1-70b",
+               "local/smollm2-135m", "openai/gpt-4o-mini"}
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.delenv(POOL_ENV, raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return tmp_path
+
+
+def test_models_json_lists_builtins_with_usability(clean_env):
+    result = CliRunner().invoke(build_app(), ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in json.loads(result.stdout)}
+    assert BUILTIN_IDS <= set(rows)
+    sim = rows["sim/llama-3.2-3b"]
+    assert sim["backend"] == "sim" and sim["simulated"] and sim["usable"] and sim["params_b"] > 0
+    gpt = rows["openai/gpt-4o-mini"]
+    assert not gpt["usable"] and "OPENAI_API_KEY" in gpt["reason"] and not gpt["simulated"]
+    assert gpt["price_out"] > gpt["price_in"] > 0
+    local = rows["local/smollm2-135m"]
+    assert isinstance(local["usable"], bool) and (local["usable"] or local["reason"])
+
+
+def test_models_key_present_makes_openai_usable(clean_env, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "dummy-not-a-key")
+    rows = {r["id"]: r for r in json.loads(CliRunner().invoke(build_app(), ["models", "--json"]).stdout)}
+    assert rows["openai/gpt-4o-mini"]["usable"] and rows["openai/gpt-4o-mini"]["reason"] == ""
+    assert "dummy-not-a-key" not in json.dumps(rows)
+
+
+def test_models_table_labels_sim_as_simulated(clean_env):
+    result = CliRunner().invoke(build_app(), ["models"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "sim/llama-3.1-70b" in result.stdout and "simulated" in result.stdout
+
+
+def test_models_pool_file_is_merged(clean_env):
+    pool = clean_env / "pool.yaml"
+    pool.write_text("models:\n  - {id: my/model, backend: openai, base_url: 'http://127.0.0.1:1/v1', params_b: 7}\n")
+    rows = {r["id"]: r for r in json.loads(CliRunner().invoke(build_app(), ["models", "--json", "--pool", str(pool)]).stdout)}
+    assert rows["my/model"]["usable"] and BUILTIN_IDS <= set(rows)
+
+
+def test_models_bad_pool_file_is_one_line_exit_2(clean_env, capsys):
+    pool = clean_env / "bad.yaml"
+    pool.write_text("models:\n  - {id: my/model, backend: openai, price_in: lots}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["models", "--pool", str(pool)])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2
+    assert len(err.splitlines()) == 1 and str(pool) in err and "price_in" in err and "my/model" in err
+
+
+def test_models_json_as_a_subprocess(clean_env):
+    env = {**os.environ, HOME_ENV: str(clean_env / "home")}
+    env.pop(POOL_ENV, None)
+    proc = subprocess.run([sys.executable, "-m", "rolegraph", "models", "--json"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert BUILTIN_IDS <= {r["id"] for r in json.loads(proc.stdout)}

@@ -1,0 +1,168 @@
+"""The SQLite response cache: key identity, persistence, concurrent writers, and the cached model wrapper."""
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from rolegraph.items import AnswerKey
+from rolegraph.models.cache import CachedChatModel, ResponseCache, cache_key
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.openai_backend import OpenAIChatModel
+from rolegraph.models.pool import ModelPool
+from rolegraph.models.types import Completion, ToolCall, Usage
+
+from tests.models.conftest import HTTP_ID, SIM_ID, http_spec, task_calls
+
+WRITERS = 4
+ROWS_PER_WRITER = 150
+
+
+def _completion(i: int, model_id: str = "m/x") -> Completion:
+    return Completion(text=f"answer {i}", usage=Usage(input_tokens=i, output_tokens=2 * i), latency_s=0.25 + i,
+                      model_id=model_id, cost_usd=i / 1e6,
+                      tool_calls=[ToolCall(id=f"c{i}", name="search", arguments='{"q": 1}')])
+
+
+def _key_args(**overrides) -> dict:
+    messages, key = task_calls(1)[0]
+    args = dict(messages=messages, temperature=0.7, max_tokens=128, seed=1, tools=None, sample=0, answer_key=key)
+    args.update(overrides)
+    return args
+
+
+def test_key_is_stable_and_covers_every_part():
+    spec = ModelPool.builtin().get(SIM_ID)
+    base = cache_key(spec, **_key_args())
+    reordered = [dict(reversed(list(m.items()))) for m in _key_args()["messages"]]
+    assert cache_key(spec, **_key_args(messages=reordered)) == base  # canonical JSON: key order is irrelevant
+    variants = {
+        "model": cache_key(ModelPool.builtin().get("sim/llama-3.2-1b"), **_key_args()),
+        "endpoint": cache_key(spec.model_copy(update={"base_url": "http://h:1/v1"}), **_key_args()),
+        "messages": cache_key(spec, **_key_args(messages=task_calls(2)[1][0])),
+        "tools": cache_key(spec, **_key_args(tools=[{"name": "search"}])),
+        "temperature": cache_key(spec, **_key_args(temperature=0.8)),
+        "max_tokens": cache_key(spec, **_key_args(max_tokens=129)),
+        "seed": cache_key(spec, **_key_args(seed=2)),
+        "sample": cache_key(spec, **_key_args(sample=1)),
+        "answer_key": cache_key(spec, **_key_args(answer_key=AnswerKey(item_id="other", gold="1"))),
+        "no_answer_key": cache_key(spec, **_key_args(answer_key=None)),
+    }
+    assert base not in variants.values()
+    assert len(set(variants.values())) == len(variants)
+
+
+def test_roundtrip_persistence_and_wal(tmp_path: Path):
+    path = tmp_path / "c" / "cache.sqlite"
+    with ResponseCache(path) as cache:
+        assert cache.get("k1") is None and len(cache) == 0
+        cache.put("k1", _completion(1))
+        cache.put("k1", _completion(2))  # a duplicate keeps the first
+        assert len(cache) == 1
+    with ResponseCache(path) as again:
+        got = again.get("k1")
+        assert got == _completion(1) and not got.cached
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode.lower() == "wal"
+
+
+def _write_rows(path: str, writer: int, rows: int) -> None:
+    cache = ResponseCache(Path(path))
+    for i in range(rows):
+        cache.put(f"w{writer}-{i}", _completion(i, model_id=f"m/{writer}"))
+        cache.get(f"w{(writer + 1) % WRITERS}-{i}")  # interleave reads with the other writers' inserts
+    cache.close()
+
+
+def test_concurrent_writer_processes_lose_no_rows(tmp_path: Path):
+    path = tmp_path / "cache.sqlite"
+    # no pre-created file: the writers also race to create the schema and switch the file to WAL
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    procs = [ctx.Process(target=_write_rows, args=(str(path), w, ROWS_PER_WRITER)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * WRITERS
+    with ResponseCache(path) as cache:
+        assert len(cache) == WRITERS * ROWS_PER_WRITER
+        assert cache.get(f"w{WRITERS - 1}-{ROWS_PER_WRITER - 1}").model_id == f"m/{WRITERS - 1}"
+
+
+def test_concurrent_writer_threads_share_one_cache(tmp_path: Path):
+    with ResponseCache(tmp_path / "cache.sqlite") as cache:
+        def write(writer: int) -> None:
+            for i in range(ROWS_PER_WRITER):
+                cache.put(f"t{writer}-{i}", _completion(i))
+                assert cache.get(f"t{writer}-{i}") is not None
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(cache) == WRITERS * ROWS_PER_WRITER
+
+
+def test_repeated_call_is_served_from_the_cache_not_the_server(server, settings):
+    spec = http_spec(server.base_url)
+    (messages, key), (other_messages, other_key) = task_calls(2)
+
+    async def go():
+        with ResponseCache(settings.cache_path) as cache:
+            model = CachedChatModel(OpenAIChatModel(spec, settings), cache, spec)
+            first = await model.complete(messages, seed=3, answer_key=key)
+            again = await model.complete(messages, seed=3, answer_key=key)
+            sample2 = await model.complete(messages, temperature=0.9, seed=3, sample=1, answer_key=key)
+            other = await model.complete(other_messages, seed=3, answer_key=other_key)
+            await model._inner.aclose()
+            return first, again, sample2, other
+
+    first, again, sample2, other = asyncio.run(go())
+    assert not first.cached and again.cached
+    assert again.model_copy(update={"cached": False}) == first  # text, usage, cost and original latency
+    assert not sample2.cached and not other.cached
+    assert server.app.state.stats.requests == 3  # the repeat never reached the server
+
+
+def test_failures_are_not_cached(server, settings):
+    spec = http_spec(server.base_url, model="sim/llama-9b")  # 404 from the server
+    messages, key = task_calls(1)[0]
+
+    async def go():
+        with ResponseCache(settings.cache_path) as cache:
+            model = CachedChatModel(OpenAIChatModel(spec, settings), cache, spec)
+            for _ in range(2):
+                with pytest.raises(Exception, match="404"):
+                    await model.complete(messages, answer_key=key)
+            return len(cache)
+
+    assert asyncio.run(go()) == 0
+    assert server.app.state.stats.requests == 2
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_hub_caches_unless_turned_off(server, settings, use_cache):
+    from dataclasses import replace
+
+    settings = replace(settings, cache=use_cache)
+    pool = ModelPool(list(ModelPool.builtin()) + [http_spec(server.base_url)])
+    messages, key = task_calls(1)[0]
+
+    async def go():
+        hub = ModelHub(pool, settings)
+        outs = [await hub.get(HTTP_ID).complete(messages, seed=4, answer_key=key) for _ in range(3)]
+        stats = hub.stats
+        await hub.aclose()
+        return outs, stats
+
+    outs, stats = asyncio.run(go())
+    assert len({o.text for o in outs}) == 1
+    assert [o.cached for o in outs] == ([False, True, True] if use_cache else [False, False, False])
+    assert stats.paid == server.app.state.stats.requests == (1 if use_cache else 3)
+    assert settings.cache_path.exists() == use_cache

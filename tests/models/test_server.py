@@ -1,0 +1,170 @@
+"""serve-sim over real HTTP (httpx): the OpenAI wire format, its clean errors, and each injected fault."""
+from __future__ import annotations
+
+import httpx
+import pytest
+from openai.types.chat import ChatCompletion
+
+from rolegraph.models.faults import FAULT_KINDS, FaultConfig, FaultConfigError, FaultPlan
+from rolegraph.models.pool import ModelPool
+from rolegraph.models.spec import ModelSpec
+
+from tests.models.conftest import SIM_ID, task_calls
+
+
+def _body(model: str = SIM_ID, with_key: bool = True, **extra) -> dict:
+    messages, key = task_calls(1)[0]
+    body = {"model": model, "messages": messages, "temperature": 0.0, "max_tokens": 128, "seed": 5, **extra}
+    if with_key:
+        body["rolegraph"] = {"answer_key": key.model_dump(), "sample": 0}
+    return body
+
+
+def _post(base_url: str, body: dict | bytes, timeout: float = 10.0, client: httpx.Client | None = None) -> httpx.Response:
+    kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+    return (client or httpx).post(f"{base_url}/chat/completions", timeout=timeout, **kwargs)
+
+
+def test_models_lists_only_the_sim_models(server):
+    data = httpx.get(f"{server.base_url}/models").json()
+    ids = [m["id"] for m in data["data"]]
+    sims = [s.id for s in ModelPool.builtin() if s.backend == "sim"]
+    assert data["object"] == "list" and sorted(ids) == sorted(sims)
+    assert all(m["object"] == "model" for m in data["data"])
+
+
+def test_completion_is_a_valid_openai_chat_completion(server):
+    resp = _post(server.base_url, _body())
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/json")
+    completion = ChatCompletion.model_validate(resp.json())  # strict validation, not the client's lenient one
+    assert completion.object == "chat.completion" and completion.model == SIM_ID
+    assert completion.choices[0].message.content and completion.choices[0].message.role == "assistant"
+    usage = completion.usage
+    assert usage.prompt_tokens > 0 and usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_short_name_and_full_id_give_the_same_answer(server):
+    full = _post(server.base_url, _body(SIM_ID)).json()
+    short = _post(server.base_url, _body(SIM_ID.split("/", 1)[1])).json()
+    assert full["choices"][0]["message"]["content"] == short["choices"][0]["message"]["content"]
+
+
+def test_sample_index_and_seed_reach_the_sim(server):
+    with httpx.Client() as client:
+        def text(**kw):
+            body = _body(temperature=1.0)
+            body.update(kw.pop("top", {}))
+            body["rolegraph"].update(kw)
+            return _post(server.base_url, body, client=client).json()["choices"][0]["message"]["content"]
+
+        assert text(sample=0) == text(sample=0)  # deterministic
+        distinct = {text(sample=i) for i in range(10)} | {text(top={"seed": s}) for s in range(10)}
+    assert len(distinct) > 1  # sample and seed are used, not dropped on the way
+
+
+@pytest.mark.parametrize("body, status, needle", [
+    (b"{not json", 400, "not valid JSON"),
+    (b"[1, 2]", 400, "JSON object"),
+    ("stream", 400, "stream"),
+    ("no-messages", 400, "messages"),
+    ("unknown-model", 404, "sim/llama-3.2-3b"),
+    ("bad-key", 400, "bad request field"),
+])
+def test_bad_requests_get_clean_openai_errors(server, body, status, needle):
+    if body == "stream":
+        body = _body(stream=True)
+    elif body == "no-messages":
+        body = {**_body(), "messages": []}
+    elif body == "unknown-model":
+        body = _body("sim/llama-9b")
+    elif body == "bad-key":
+        body = {**_body(), "rolegraph": {"answer_key": {"gold": "1"}}}
+    resp = _post(server.base_url, body)
+    assert resp.status_code == status
+    error = resp.json()["error"]
+    assert needle in error["message"] and "\n" not in error["message"]
+
+
+def test_missing_answer_key_returns_the_sims_refusal(server):
+    resp = _post(server.base_url, _body(with_key=False))
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["code"] == "no_answer_key" and "local/smollm2-135m" in error["message"]
+
+
+def test_pool_file_sim_entries_are_served(serve):
+    extra = ModelSpec(id="sim/custom-2b", backend="sim", params_b=2.0, layers=20, hidden=2048)
+    server = serve(pool=ModelPool(list(ModelPool.builtin()) + [extra]))
+    assert "sim/custom-2b" in {m["id"] for m in httpx.get(f"{server.base_url}/models").json()["data"]}
+    assert _post(server.base_url, _body("sim/custom-2b")).status_code == 200
+
+
+def _kind_of(resp: httpx.Response | Exception) -> str:
+    if isinstance(resp, httpx.ReadTimeout):
+        return "timeout"
+    if isinstance(resp, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return "reset"
+    if resp.status_code != 200:
+        return str(resp.status_code)
+    try:
+        data = resp.json()
+    except ValueError:
+        return "garbage" if not resp.headers["content-type"].startswith("application/json") else "truncated"
+    return "empty" if data["choices"] == [] else "ok"
+
+
+def _observe(base_url: str, timeout: float = 2.0, client: httpx.Client | None = None) -> str:
+    try:
+        return _kind_of(_post(base_url, _body(), timeout=timeout, client=client))
+    except httpx.HTTPError as exc:
+        return _kind_of(exc)
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS)
+def test_each_fault_kind_looks_like_the_real_failure(serve, kind):
+    server = serve(FaultConfig(rate=1.0, kinds=[kind], timeout_s=5.0, retry_after_s=2.0))
+    if kind == "429":
+        resp = _post(server.base_url, _body())
+        assert resp.headers["retry-after"] == "2" and resp.headers["retry-after-ms"] == "2000"
+    assert _observe(server.base_url, timeout=0.5 if kind == "timeout" else 5.0) == kind
+    assert server.app.state.stats.faults[kind] >= 1 and server.app.state.stats.completions == 0
+
+
+def test_fault_sequence_is_seeded(serve):
+    kinds = ["429", "500", "503", "garbage", "empty"]
+    runs = []
+    for seed in (11, 11, 12):
+        server = serve(FaultConfig(rate=0.5, kinds=kinds, seed=seed))
+        with httpx.Client() as client:
+            runs.append([_observe(server.base_url, client=client) for _ in range(24)])
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+    assert "ok" in runs[0] and len(set(runs[0])) > 2
+
+
+def test_fault_plan_draws_match_the_rate():
+    plan = FaultPlan(FaultConfig(rate=0.3, seed=1))
+    draws = [plan.next_fault() for _ in range(4000)]
+    share = sum(d is not None for d in draws) / len(draws)
+    assert 0.27 < share < 0.33
+    assert {d for d in draws if d} == set(FAULT_KINDS)
+    assert FaultPlan(None).next_fault() is None
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"rate": 1.5}, "between 0 and 1"),
+    ({"rate": -0.1}, "between 0 and 1"),
+    ({"rate": 0.2, "kinds": ["429", "boom"]}, "boom"),
+    ({"rate": 0.2, "kinds": []}, "at least one"),
+    ({"rate": 0.2, "timeout_s": 0}, "timeout"),
+])
+def test_bad_fault_config_is_one_clear_line(kwargs, needle):
+    with pytest.raises(FaultConfigError, match=needle) as err:
+        FaultConfig(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_fault_config_parse_reads_cli_text():
+    assert FaultConfig.parse(0.3, "429, timeout,reset").kinds == ["429", "timeout", "reset"]
+    assert FaultConfig.parse(0.3, None).kinds == list(FAULT_KINDS)
+    with pytest.raises(FaultConfigError, match="nope"):
+        FaultConfig.parse(0.3, "429,nope")
