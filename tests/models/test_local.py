@@ -13,6 +13,7 @@ from rolegraph.settings import Settings
 
 LOCAL_ID = "local/smollm2-135m"
 SHORT = 12  # output tokens: enough for a few words, keeps the test fast
+TINY = 4
 run = asyncio.run  # plain asyncio: no pytest plugin needed
 
 
@@ -50,8 +51,8 @@ def test_greedy_is_repeatable_and_calls_are_serialised(model):
             {"role": "user", "content": "Name a colour."},
             {"role": "tool", "content": "ignored tool output"}]
     async def both():
-        return await asyncio.gather(model.complete(msgs, max_tokens=SHORT, temperature=0.0),
-                                    model.complete(msgs, max_tokens=SHORT, temperature=0.0))
+        return await asyncio.gather(model.complete(msgs, max_tokens=TINY, temperature=0.0),
+                                    model.complete(msgs, max_tokens=TINY, temperature=0.0))
 
     a, b = run(both())
     assert a.text == b.text
