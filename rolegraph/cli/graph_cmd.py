@@ -55,10 +55,8 @@ def _load_checked(graph: Path, pool_file: Path | None):
 
 
 def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY) -> None:
-    """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem.
-
-    Problems are raised (not printed here): `rolegraph.cli.main` prints them and exits 2.
-    """
+    """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem."""
+    # problems are raised, not printed here: rolegraph.cli.main prints them and exits 2
     from rolegraph.graphs.analysis import summary
 
     profile = _profile(family)
@@ -155,7 +153,7 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     table.add_column("node")
     table.add_column("role")
     table.add_column("model", no_wrap=True)
-    table.add_column("answer")
+    table.add_column("answer", no_wrap=True, overflow="ellipsis", max_width=MAX_CELL_CHARS)
     for column in ("in", "out", "s", "$"):
         table.add_column(column, justify="right", no_wrap=True)
     for n in result.nodes:

@@ -68,3 +68,15 @@ def test_build_checks_models_only_with_a_pool():
     assert g.build().node("a").model == "sim/llama-9b"
     with pytest.raises(GraphError, match="unknown model 'sim/llama-9b'"):
         g.build(ModelPool.builtin())
+
+
+def test_compose_example_runs_offline_and_saves_a_valid_graph(tmp_path, monkeypatch, capsys):
+    import runpy
+
+    out = tmp_path / "composed.yaml"
+    monkeypatch.setattr("sys.argv", ["compose.py", str(out)])
+    runpy.run_path(str(EXAMPLES.parent / "compose.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    spec = load_graph(out)
+    assert "flowchart LR" in printed and f"saved {out} (hash {graph_hash(spec)})" in printed
+    assert spec.output_id() == "fuse" and len(spec.nodes) == 6
