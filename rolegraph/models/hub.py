@@ -88,6 +88,11 @@ class ModelHub:
             self._models[model_id] = _Counted(model, self.stats, spec)
         return self._models[model_id]
 
+    def use(self, model_id: str, model: ChatModel) -> None:
+        """Serve `model` for `model_id` (a custom client, or a test double); calls are still counted.
+        The id must be in the pool, so graphs keep validating against it."""
+        self._models[model_id] = _Counted(model, self.stats, self.pool.get(model_id))
+
     def spec(self, model_id: str) -> ModelSpec:
         return self.pool.get(model_id)
 

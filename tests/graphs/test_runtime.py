@@ -109,7 +109,7 @@ def test_user_registered_role_runs_in_a_graph(tmp_path):
             seen.append(messages[0]["content"])
             return await real.complete(messages, **kw)
 
-    h._models[EIGHT_B] = Spy()  # observe the critic's prompt on its way to the real sim model
+    h.use(EIGHT_B, Spy())  # observe the critic's prompt on its way to the real sim model
     res = run(spec, item(3), h, roles=roles)
     assert res.node("k").role == "critic" and res.answer == res.node("k").answer is not None
     assert read_role(seen[0]) == "critic" and "Final answer" in seen[0]
@@ -170,7 +170,7 @@ def test_node_failure_names_the_node_and_keeps_the_others(tmp_path):
         async def complete(self, messages, **kw):
             raise ConnectionError("upstream closed the connection")
 
-    h._models[SEVENTY_B] = Broken()
+    h.use(SEVENTY_B, Broken())
     with pytest.raises(NodeFailedError, match="node 'v' .verifier on sim/llama-3.1-70b. failed: ConnectionError") \
             as info:
         run(CHAIN, item(7), h)
