@@ -1,8 +1,212 @@
-"""CLI commands (placeholder until implemented)."""
+"""`rolegraph optimize`, `demo` and `report`: search for the best graph, the offline demo, re-render a run.
+
+Heavy imports (runtime, tasks, optuna) stay inside the commands so `--help` is fast.
+"""
 from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from rolegraph.errors import SearchError
+
+SIM_PREFIX = "sim/"
+DEMO_TASK = "gsm"
+DEMO_BUDGET = 18.0
+DEMO_ITERATIONS = 6
+DEMO_SAMPLES = 4
+DEMO_BATCH = 16
+DEMO_VALIDATION = 32
+DEMO_TEST = 100
+DEMO_MAX_NODES = 6
+
+
+def _csv(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise SearchError(f"expected a comma-separated list, got '{value}'")
+    return items
+
+
+def _show_progress(as_json: bool) -> bool:
+    return not as_json and sys.stderr.isatty()
+
+
+def _print_result(result, elapsed: float | None = None) -> None:
+    """Best graph against the best single model, both on test items with Wilson intervals."""
+    from rich.console import Console
+
+    from rolegraph.graphs.render import nodes_table
+
+    console = Console()
+    sim = " (simulated)" if result.simulated else ""
+    console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
+    t = result.test
+    console.print(f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
+                  f"n={t.n}  {t.flops_units:.1f} FLOPs units  {t.latency_s:.2f} s/item{sim}")
+    single = result.best_single
+    if single is not None:
+        console.print(f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
+                      f"{single.ci95[1]:.3f}]  n={single.n}  {single.flops_units:.1f} FLOPs units  "
+                      f"{single.latency_s:.2f} s/item  ({single.label}){sim}")
+    agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
+    took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+    console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
+    if result.simulated:
+        console.print("simulated results: they show the search working, not claims about real models")
+    if result.run_dir:
+        console.print(f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
+                      "pareto.png, graph.png)")
+
+
+async def _optimize(*, task_name: str, data: Path | None, pool_file: Path | None, models: list[str] | None,
+                    roles: list[str] | None, budget: float | None, budget_kind: str, optimizer_name: str,
+                    objective: Any, max_nodes: int, config: Any, agent_model: str | None, out: Path | None,
+                    progress: bool, pilot_batch: int | None = None, task_size: int | None = None):
+    from rolegraph.agents.registry import builtin_role_names
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.optimize.api import make_optimizer, optimize_async
+    from rolegraph.optimize.rundir import default_run_dir
+    from rolegraph.optimize.space import SearchSpace
+    from rolegraph.settings import Settings
+    from rolegraph.tasks.registry import get_task
+
+    pool = ModelPool.load(pool_file)
+    options = {"size": task_size} if task_size is not None else {}
+    task = get_task(task_name, data=data, **options)
+    chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
+    space = SearchSpace(pool=pool, models=tuple(chosen), roles=tuple(roles or builtin_role_names()),
+                        max_nodes=max_nodes, budget=budget, budget_kind=budget_kind, objective=objective,
+                        family=task.family)
+    hub = ModelHub(pool, Settings.from_env())
+    try:
+        options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
+        optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **options)
+        out = out or default_run_dir(task.name, optimizer.name)
+        return await optimize_async(
+            task, space, optimizer, hub=hub, config=config, out=out, progress=progress,
+            task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **options},
+            pool_path=str(pool_file) if pool_file else None, agent_model=agent_model)
+    finally:
+        await hub.aclose()
+
+
+async def _resume(run_dir: Path, progress: bool):
+    from rolegraph.optimize.api import resume_async
+    from rolegraph.settings import Settings
+
+    return await resume_async(run_dir, Settings.from_env(), progress=progress)
+
+
+def optimize_cmd(
+    task: Annotated[str | None, typer.Option("--task", help="task name (rolegraph eval lists them)")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
+    task_size: Annotated[int | None, typer.Option("--task-size", help="items to generate (gsm, arith)")] = None,
+    pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
+    models: Annotated[str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")] = None,
+    roles: Annotated[str | None, typer.Option("--roles", help="allowed roles (default: all built-in roles)")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help="per-item budget in --budget-kind units")] = 18.0,
+    budget_kind: Annotated[str, typer.Option("--budget-kind", help="flops (1B-node units) | dollars | latency")] = "flops",
+    max_nodes: Annotated[int, typer.Option("--max-nodes", help="most nodes in a graph, output included")] = 6,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")] = "agent-reinforce",
+    iterations: Annotated[int | None, typer.Option("--iterations", help="search iterations")] = 10,
+    samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
+    batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = 16,
+    max_evaluations: Annotated[int | None, typer.Option("--max-evaluations", help="evaluation budget in item-level graph runs")] = None,
+    objective: Annotated[str, typer.Option("--objective", help="accuracy | joint")] = "accuracy",
+    latency_weight: Annotated[float | None, typer.Option("--latency-weight", help="w in accuracy - w * latency / ref")] = None,
+    latency_cap: Annotated[float | None, typer.Option("--latency-cap", help="best accuracy with latency <= S seconds")] = None,
+    cost_cap: Annotated[float | None, typer.Option("--cost-cap", help="best accuracy with cost <= D dollars per item")] = None,
+    agent_model: Annotated[str | None, typer.Option("--agent-model", help="a real model for the LLM feedback agent")] = None,
+    validation_items: Annotated[int, typer.Option("--validation-items", help="items to re-check top candidates on")] = 48,
+    test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="continue the run in this directory")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+) -> None:
+    """Search for the best collaboration graph for a task under a budget."""
+    from rolegraph.optimize.api import OPTIMIZERS, make_optimizer
+    from rolegraph.optimize.loop import SearchConfig
+    from rolegraph.optimize.objectives import Objective
+
+    started = time.perf_counter()
+    progress = _show_progress(as_json)
+    if resume is not None:
+        if task is not None or out is not None:
+            typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
+        result = asyncio.run(_resume(resume, progress))
+    else:
+        if task is None:
+            raise SearchError("give --task NAME (or --resume RUN_DIR)")
+        if optimizer not in OPTIMIZERS:
+            make_optimizer(optimizer)  # raises with the known names
+        if objective not in ("accuracy", "joint"):
+            raise SearchError(f"unknown objective '{objective}'. Known: accuracy, joint.")
+        obj = Objective.build(objective, latency_weight=latency_weight, latency_cap=latency_cap, cost_cap=cost_cap)
+        if optimizer == "exhaustive" and iterations == 10 and max_evaluations is None:
+            iterations = None  # enumerate everything unless told otherwise
+        config = SearchConfig(iterations=iterations, samples=samples, batch=batch, max_evaluations=max_evaluations,
+                              validation_items=validation_items, test_items=test_items, seed=seed)
+        result = asyncio.run(_optimize(
+            task_name=task, data=data, pool_file=pool, models=_csv(models), roles=_csv(roles), budget=budget,
+            budget_kind=budget_kind, optimizer_name=optimizer, objective=obj, max_nodes=max_nodes, config=config,
+            agent_model=agent_model, out=out, progress=progress, task_size=task_size))
+    if as_json:
+        typer.echo(json.dumps(result.summary()))
+    else:
+        _print_result(result, time.perf_counter() - started)
+
+
+def demo_cmd(
+    iterations: Annotated[int, typer.Option("--iterations")] = DEMO_ITERATIONS,
+    samples: Annotated[int, typer.Option("--samples")] = DEMO_SAMPLES,
+    batch: Annotated[int, typer.Option("--batch")] = DEMO_BATCH,
+    budget: Annotated[float, typer.Option("--budget", help="FLOPs units (one 1B node = 1)")] = DEMO_BUDGET,
+    validation_items: Annotated[int, typer.Option("--validation-items")] = DEMO_VALIDATION,
+    test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
+    from rolegraph.optimize.loop import SearchConfig
+    from rolegraph.optimize.objectives import Objective
+
+    started = time.perf_counter()
+    if not as_json:
+        typer.echo(f"rolegraph demo: Agent-REINFORCE on the simulated pool over '{DEMO_TASK}' (budget {budget:g} "
+                   f"FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)")
+    config = SearchConfig(iterations=iterations, samples=samples, batch=batch, validation_items=validation_items,
+                          test_items=test_items, seed=seed)
+    result = asyncio.run(_optimize(
+        task_name=DEMO_TASK, data=None, pool_file=None, models=None, roles=None, budget=budget, budget_kind="flops",
+        optimizer_name="agent-reinforce", objective=Objective(), max_nodes=DEMO_MAX_NODES, config=config,
+        agent_model=None, out=out, progress=_show_progress(as_json), pilot_batch=batch, task_size=task_size))
+    if as_json:
+        typer.echo(json.dumps(result.summary() | {"seconds": round(time.perf_counter() - started, 2)}))
+    else:
+        _print_result(result, time.perf_counter() - started)
+
+
+def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")]) -> None:
+    """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
+    from rolegraph.optimize.report import render
+
+    path = render(run_dir)
+    typer.echo(f"wrote {path} (and best_graph.yaml, trace.json, curve.png, pareto.png, graph.png)")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    app.command("optimize")(optimize_cmd)
+    app.command("demo")(demo_cmd)
+    app.command("report")(report_cmd)

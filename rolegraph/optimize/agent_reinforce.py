@@ -1,0 +1,150 @@
+"""Agent-REINFORCE: sample -> evaluate -> feedback -> update, with an insight-guided start.
+
+1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that
+   fills the budget (k solvers feeding a fuser of that model), on a small batch. The feedback
+   agent reads that table and sets the initial model/presence probabilities.
+2. Each iteration: K graphs sampled (one of them the agent's proposed graph, when it made one),
+   scored on a batch of training items.
+3. The feedback agent writes a textual gradient and a structured update, validated first.
+4. The update moves the probabilities by the step size.
+The loop keeps the best graph and re-checks the top candidates (see loop.py), not the last one.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rolegraph.errors import SearchError
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.optimize.base import Optimizer, Proposal, distinct_samples
+from rolegraph.optimize.choices import from_graph
+from rolegraph.optimize.feedback import (HISTORY_EXCHANGES, Feedback, FeedbackAgent, GraphUpdate, InitContext,
+                                         PilotRow, ProposedGraph, StepContext, apply_update, proposed_choices,
+                                         validate_update)
+from rolegraph.optimize.probabilistic import ProbabilisticGraph
+from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
+from rolegraph.optimize.trace import Evaluation, FeedbackRecord
+
+if TYPE_CHECKING:
+    from rolegraph.optimize.loop import SearchContext
+
+DEFAULT_STEP = 0.5
+INIT_STEP = 1.0
+MIN_ENSEMBLE = 2
+PILOT_ITERATION = 0
+
+
+def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
+    """The largest k-solver ensemble of `model_id` feeding a `model_id` fuser within budget and slots."""
+    fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
+    solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
+    best = None
+    for k in range(MIN_ENSEMBLE, space.worker_slots + 1):
+        nodes = [NodeSpec(id=slot_id(i), role=solver, model=model_id) for i in range(k)]
+        nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=model_id))
+        spec = GraphSpec(name=f"vote{k}-{model_id.split('/')[-1]}", nodes=nodes,
+                         edges=[(slot_id(i), OUTPUT_ID) for i in range(k)], output=OUTPUT_ID)
+        if not space.fits(spec):
+            break
+        best = spec
+    return best
+
+
+def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
+    """(label, graph): each model alone, then each model's budget-filling ensemble."""
+    out = [(f"single {m.split('/')[-1]}", space.single(m)) for m in space.models]
+    for m in space.models:
+        spec = ensemble(space, m)
+        if spec is not None:
+            k = len(spec.nodes) - 1
+            out.append((f"{k} x {m.split('/')[-1]} -> fuser", spec))
+    return out
+
+
+class AgentReinforce(Optimizer):
+    name = "agent-reinforce"
+
+    def __init__(self, agent: FeedbackAgent | None = None, *, step_size: float = DEFAULT_STEP,
+                 pilot_batch: int | None = None, pilot: bool = True):
+        super().__init__()
+        if not 0 < step_size <= 1:
+            raise SearchError(f"the step size must be in (0, 1], got {step_size}")
+        self.agent = agent or StatisticalFeedbackAgent()
+        self.step_size = step_size
+        self.pilot_batch = pilot_batch
+        self.use_pilot = pilot
+        self.pg: ProbabilisticGraph | None = None
+        self.pending: dict | None = None  # the proposed graph for the next iteration (as ProposedGraph dict)
+        self.history: list[FeedbackRecord] = []
+
+    def bind(self, space: SearchSpace, seed: int) -> None:
+        super().bind(space, seed)
+        self.pg = ProbabilisticGraph(space)
+
+    def config(self) -> dict[str, Any]:
+        return {"step_size": self.step_size, "pilot_batch": self.pilot_batch, "pilot": self.use_pilot,
+                "agent": self.agent.name}
+
+    def feedback_agent_name(self) -> str | None:
+        return self.agent.name
+
+    def distribution(self) -> ProbabilisticGraph | None:
+        return self.pg
+
+    # --- 1. insight-guided initialisation ------------------------------------------------------------
+    async def start(self, ctx: "SearchContext") -> None:
+        if not self.use_pilot:
+            return
+        graphs = pilot_graphs(self.space)
+        items = ctx.batch(PILOT_ITERATION, self.pilot_batch)
+        proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]
+        evals = await ctx.evaluate(proposals, items, PILOT_ITERATION, "pilot")
+        rows = [PilotRow(label=label, graph=e.graph, accuracy=e.record.accuracy, latency_s=e.record.latency_s,
+                         dollars=e.record.dollars, budget_cost=self.space.cost(e.graph), objective=e.objective,
+                         n=e.record.n) for (label, _), e in zip(graphs, evals)]
+        feedback = await self.agent.initial(InitContext(space=self.space, pg=self.pg, pilot=rows, task=ctx.task.name,
+                                                         seed=self.seed))
+        self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
+
+    # --- 2. sample ---------------------------------------------------------------------------------
+    def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
+        out: list[Proposal] = []
+        if self.pending is not None and count > 0:
+            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(self.pending)), self.pg)
+            if got is not None:
+                out.append(Proposal(got[1], got[0], "proposed"))
+        return out + distinct_samples(self.pg, count - len(out), rng, {p.hash for p in out})
+
+    # --- 3./4. feedback and update -----------------------------------------------------------------
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:
+        best_graph, best_objective, best_n = ctx.best()
+        step_ctx = StepContext(space=self.space, pg=self.pg, iteration=iteration, evaluations=evaluations,
+                               best_graph=best_graph, best_objective=best_objective, best_n=best_n,
+                               history=list(self.history), seed=self.seed, task=ctx.task.name,
+                               scored=ctx.leaderboard())
+        feedback = await self.agent.step(step_ctx)
+        self._apply(feedback, self.step_size, iteration, ctx)
+
+    def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: "SearchContext") -> None:
+        problems = validate_update(feedback.update, self.pg)
+        if problems:  # an agent's own validation should have caught this: keep the textual part only
+            feedback = feedback.model_copy(update={"update": GraphUpdate(),
+                                                   "fallback": f"update rejected: {problems[0]}"})
+        self.pg = apply_update(self.pg, feedback.update, step)
+        proposed = feedback.update.proposed_graph
+        self.pending = proposed.model_dump() if proposed is not None else None
+        record = feedback.record(iteration)
+        self.history = (self.history + [record])[-HISTORY_EXCHANGES:]
+        ctx.log_feedback(record)
+
+    # --- checkpointing -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"pg": self.pg.to_dict(), "pending": self.pending,
+                "history": [h.model_dump() for h in self.history]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
+        self.pending = state.get("pending")
+        self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]

@@ -1,0 +1,211 @@
+"""The Python API: `optimize(task, space, optimizer=AgentReinforce(...))` and `resume(run_dir)`.
+
+A search with a run directory writes its store there (checkpoint after every iteration) and the
+rendered files at the end; `resume` rebuilds task, pool, space and optimizer from the store's
+config, so the same run continues where it stopped.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolegraph.errors import SearchError, did_you_mean
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.loop import FinalChoice, SearchConfig, SearchContext, TestScore, run_search
+from rolegraph.optimize.pareto import ParetoPoint, front, points
+from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.trace import SearchTrace
+from rolegraph.settings import Settings
+from rolegraph.tasks.base import Task
+
+OPTIMIZERS: tuple[str, ...] = ("agent-reinforce", "reinforce", "random", "tpe", "exhaustive")
+
+
+class SearchResult(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    task: str
+    optimizer: str
+    feedback_agent: str | None = None
+    run_dir: str | None = None
+    best_graph: GraphSpec
+    best_hash: str
+    test: TestScore
+    singles: list[TestScore] = Field(default_factory=list)
+    candidates: list[dict] = Field(default_factory=list)
+    evaluations: int
+    iterations: int
+    simulated: bool
+    pareto: list[ParetoPoint] = Field(default_factory=list)
+    trace: SearchTrace
+    paid_calls: int = 0
+
+    @property
+    def best_single(self) -> TestScore | None:
+        return max(self.singles, key=lambda s: (s.objective, -s.flops_units), default=None)
+
+    def summary(self) -> dict[str, Any]:
+        """What `rolegraph optimize --json` prints."""
+        single = self.best_single
+        return {"task": self.task, "optimizer": self.optimizer, "feedback_agent": self.feedback_agent,
+                "run_dir": self.run_dir, "best_hash": self.best_hash,
+                "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
+                "test": self.test.model_dump(), "best_single": single.model_dump() if single else None,
+                "evaluations": self.evaluations, "iterations": self.iterations, "simulated": self.simulated,
+                "paid_calls": self.paid_calls}
+
+
+def make_optimizer(name: str, *, hub: ModelHub | None = None, agent_model: str | None = None,
+                   **options: Any) -> Optimizer:
+    """An optimizer by CLI name, `options` passed to its constructor (what `Optimizer.config()` gives);
+    `agent_model` switches Agent-REINFORCE to the LLM feedback agent."""
+    if name not in OPTIMIZERS:
+        raise SearchError(f"unknown optimizer '{name}'." + did_you_mean(name, OPTIMIZERS))
+    if agent_model is not None and name != "agent-reinforce":
+        raise SearchError(f"--agent-model is for the agent-reinforce optimizer, not '{name}'")
+    options = {k: v for k, v in options.items() if v is not None and k != "agent"}
+    if name == "agent-reinforce":
+        agent = llm_agent(agent_model, hub) if agent_model is not None else None
+        return AgentReinforce(agent, **options)
+    if name == "reinforce":
+        from rolegraph.optimize.baselines.reinforce import Reinforce
+
+        return Reinforce(**options)
+    if name == "random":
+        from rolegraph.optimize.baselines.random_search import RandomSearch
+
+        return RandomSearch(**options)
+    if name == "tpe":
+        from rolegraph.optimize.baselines.tpe import TPESearch
+
+        return TPESearch(**options)
+    from rolegraph.optimize.baselines.exhaustive import ExhaustiveSearch
+
+    return ExhaustiveSearch(**options)
+
+
+def llm_agent(model_id: str, hub: ModelHub | None):
+    from rolegraph.optimize.llm_agent import LLMFeedbackAgent
+
+    if hub is None:
+        raise SearchError("the LLM feedback agent needs a model hub")
+    spec = hub.pool.get(model_id)
+    if spec.simulated:
+        raise SearchError(f"'{model_id}' is a simulated model: it only answers task items, so it cannot write "
+                          "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)")
+    return LLMFeedbackAgent(hub.get(model_id))
+
+
+def _run_config(task: Task, task_args: dict, space: SearchSpace, optimizer: Optimizer, config: SearchConfig,
+                pool_path: str | None, agent_model: str | None) -> dict[str, Any]:
+    return {"task": task.name, "task_args": task_args, "pool": pool_path, "space": space.to_dict(),
+            "search": config.to_dict(), "optimizer": {"name": optimizer.name, **optimizer.config()},
+            "agent_model": agent_model}
+
+
+def _result(ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None,
+            hub: ModelHub) -> SearchResult:
+    records = ctx.trace.records
+    return SearchResult(
+        task=ctx.task.name, optimizer=optimizer.name, feedback_agent=optimizer.feedback_agent_name(),
+        run_dir=str(run_dir) if run_dir else None, best_graph=ctx.graph(final.chosen_hash),
+        best_hash=final.chosen_hash, test=final.test, singles=final.singles, candidates=final.candidates,
+        evaluations=ctx.trace.spent, iterations=len(ctx.trace.iterations),
+        simulated=any(r.simulated for r in records), pareto=front(points(records)), trace=ctx.trace,
+        paid_calls=hub.stats.paid)
+
+
+async def optimize_async(task: Task, space: SearchSpace, optimizer: Optimizer | None = None, *, hub: ModelHub,
+                         config: SearchConfig | None = None, out: str | Path | None = None, toolbox: Any = None,
+                         progress: bool = False, task_args: dict | None = None, pool_path: str | None = None,
+                         agent_model: str | None = None, render: bool = True) -> SearchResult:
+    """Run a search; with `out`, keep a resumable run directory there and render its report."""
+    optimizer = optimizer or AgentReinforce()
+    config = config or SearchConfig()
+    if toolbox is None:
+        toolbox = default_toolbox(hub.settings, task)
+    store = None
+    if out is not None:
+        store = RunStore.create(out, _run_config(task, task_args or {"name": task.name}, space, optimizer, config,
+                                                 pool_path, agent_model))
+    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox)
+    try:
+        final = await run_search(ctx, optimizer, store, progress)
+    finally:
+        if store is not None:
+            store.close()
+    if out is not None and render:
+        from rolegraph.optimize.report import render as render_report
+
+        render_report(out)
+    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub)
+
+
+def optimize(task: Task, space: SearchSpace, optimizer: Optimizer | None = None, *, settings: Settings | None = None,
+             hub: ModelHub | None = None, **kwargs: Any) -> SearchResult:
+    """Synchronous `optimize_async` with its own event loop (and hub, unless given)."""
+
+    async def main() -> SearchResult:
+        own = hub or ModelHub(space.pool, settings or Settings.from_env())
+        try:
+            return await optimize_async(task, space, optimizer, hub=own, **kwargs)
+        finally:
+            if hub is None:
+                await own.aclose()
+
+    return asyncio.run(main())
+
+
+def default_toolbox(settings: Settings, task: Task) -> Any:
+    from rolegraph.tools.toolbox import default_toolbox as make
+
+    return make(settings, corpus=task.corpus(), web=False)
+
+
+def rebuild(run_dir: str | Path, settings: Settings, hub: ModelHub | None = None,
+            task: Task | None = None) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
+    """Task, space, hub and optimizer of an existing run, from its store's config."""
+    from rolegraph.tasks.registry import get_task
+
+    store = RunStore.open(run_dir)
+    try:
+        cfg = store.config()
+    finally:
+        store.close()
+    pool = ModelPool.load(cfg.get("pool")) if hub is None else hub.pool
+    hub = hub or ModelHub(pool, settings)
+    if task is None:
+        args = dict(cfg["task_args"])
+        task = get_task(args.pop("name"), data=args.pop("data", None), seed=int(args.pop("seed", 0)), **args)
+    space = SearchSpace.from_dict(cfg["space"], pool)
+    opt_cfg = dict(cfg["optimizer"])
+    optimizer = make_optimizer(opt_cfg.pop("name"), hub=hub, agent_model=cfg.get("agent_model"), **opt_cfg)
+    return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
+
+
+async def resume_async(run_dir: str | Path, settings: Settings, *, hub: ModelHub | None = None,
+                       task: Task | None = None, progress: bool = False) -> SearchResult:
+    """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again)."""
+    cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task)
+    store = RunStore.open(run_dir)
+    ctx = SearchContext(task=task, space=space, hub=hub_used, config=config,
+                        toolbox=default_toolbox(hub_used.settings, task))
+    try:
+        final = await run_search(ctx, optimizer, store, progress)
+    finally:
+        store.close()
+    from rolegraph.optimize.report import render as render_report
+
+    render_report(run_dir)
+    result = _result(ctx, optimizer, final, Path(run_dir), hub_used)
+    if hub is None:
+        await hub_used.aclose()
+    return result

@@ -1,0 +1,1 @@
+"""Baseline optimizers with Agent-REINFORCE's interface and evaluation accounting."""

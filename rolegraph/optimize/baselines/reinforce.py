@@ -1,0 +1,86 @@
+"""GPTSwarm-style REINFORCE: Adam on all logits, loss = -log p(graph) x advantage, with a
+moving-average baseline. No pilot, no textual feedback: the ablation Agent-REINFORCE improves on."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rolegraph.optimize.base import Optimizer, Proposal, distinct_samples
+from rolegraph.optimize.probabilistic import Logits, ProbabilisticGraph
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.trace import Evaluation
+
+if TYPE_CHECKING:
+    from rolegraph.optimize.loop import SearchContext
+
+LEARNING_RATE = 0.1
+BASELINE_DECAY = 0.9
+ADAM_BETA1 = 0.9
+ADAM_BETA2 = 0.999
+ADAM_EPS = 1e-8
+
+
+class Reinforce(Optimizer):
+    name = "reinforce"
+
+    def __init__(self, learning_rate: float = LEARNING_RATE, baseline_decay: float = BASELINE_DECAY):
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.baseline_decay = baseline_decay
+        self.pg: ProbabilisticGraph | None = None
+        self.m: Logits | None = None
+        self.v: Logits | None = None
+        self.t = 0
+        self.baseline: float | None = None
+
+    def bind(self, space: SearchSpace, seed: int) -> None:
+        super().bind(space, seed)
+        self.pg = ProbabilisticGraph(space)
+        self.m = self.pg.logits.zeros_like()
+        self.v = self.pg.logits.zeros_like()
+
+    def config(self) -> dict[str, Any]:
+        return {"learning_rate": self.learning_rate, "baseline_decay": self.baseline_decay}
+
+    def distribution(self) -> ProbabilisticGraph | None:
+        return self.pg
+
+    def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
+        return distinct_samples(self.pg, count, rng)
+
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:
+        usable = [e for e in evaluations if e.choices is not None]
+        if not usable:
+            return
+        rewards = np.array([e.objective for e in usable])
+        if self.baseline is None:
+            self.baseline = float(rewards.mean())
+        grads = self.pg.logits.zeros_like().arrays()
+        for e, r in zip(usable, rewards):
+            for g, s in zip(grads, self.pg.score_function(e.choices).arrays()):
+                g -= (r - self.baseline) * s / len(usable)  # d(-log p * advantage)/d logits
+        self.t += 1
+        new = []
+        for theta, g, m, v in zip(self.pg.logits.arrays(), grads, self.m.arrays(), self.v.arrays()):
+            m *= ADAM_BETA1
+            m += (1 - ADAM_BETA1) * g
+            v *= ADAM_BETA2
+            v += (1 - ADAM_BETA2) * g * g
+            m_hat = m / (1 - ADAM_BETA1 ** self.t)
+            v_hat = v / (1 - ADAM_BETA2 ** self.t)
+            new.append(theta - self.learning_rate * m_hat / (np.sqrt(v_hat) + ADAM_EPS))
+        self.pg = ProbabilisticGraph(self.space, Logits(*new))
+        self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * float(rewards.mean())
+
+    def state_dict(self) -> dict[str, Any]:
+        pack = lambda lg: [a.tolist() for a in lg.arrays()]  # noqa: E731
+        return {"pg": self.pg.to_dict(), "m": pack(self.m), "v": pack(self.v), "t": self.t, "baseline": self.baseline}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
+        shapes = [a.shape for a in self.pg.logits.arrays()]
+        self.m = Logits(*(np.array(a, dtype=float).reshape(s) for a, s in zip(state["m"], shapes)))
+        self.v = Logits(*(np.array(a, dtype=float).reshape(s) for a, s in zip(state["v"], shapes)))
+        self.t = int(state["t"])
+        self.baseline = state["baseline"]

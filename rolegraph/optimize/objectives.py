@@ -1,0 +1,85 @@
+"""What a search maximises: accuracy, accuracy jointly with latency, or accuracy under a cap.
+
+Every objective maps (accuracy, mean latency in seconds, dollars per item) to one number, higher
+is better. Capped objectives rank every graph that meets the cap above every graph that misses
+it (a miss scores `accuracy - 1 - overshoot`), so "best accuracy under a latency cap" is exact
+lexicographic ranking, not a soft penalty that a very accurate slow graph could buy its way out of.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rolegraph.errors import SearchError
+
+ObjectiveKind = Literal["accuracy", "joint", "latency_cap", "cost_cap"]
+OBJECTIVE_KINDS: tuple[str, ...] = ("accuracy", "joint", "latency_cap", "cost_cap")
+INFEASIBLE_OFFSET = 1.0
+"""Accuracy is in [0, 1]: subtracting 1 puts every capped-out graph below every feasible one."""
+DEFAULT_LATENCY_WEIGHT = 0.1
+
+
+class Objective(BaseModel):
+    """`kind` with its knobs. `latency_ref` (seconds) normalises latency for `joint`; the search
+    space fills it in (one node of its largest model) when it is None."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ObjectiveKind = "accuracy"
+    latency_weight: float = Field(default=DEFAULT_LATENCY_WEIGHT, ge=0)
+    latency_cap: float | None = Field(default=None, gt=0, description="seconds per item")
+    cost_cap: float | None = Field(default=None, gt=0, description="dollars per item")
+    latency_ref: float | None = Field(default=None, gt=0, description="seconds; joint's normaliser")
+
+    @model_validator(mode="after")
+    def _caps_present(self) -> "Objective":
+        if self.kind == "latency_cap" and self.latency_cap is None:
+            raise ValueError("the latency_cap objective needs latency_cap (seconds)")
+        if self.kind == "cost_cap" and self.cost_cap is None:
+            raise ValueError("the cost_cap objective needs cost_cap (dollars per item)")
+        return self
+
+    @classmethod
+    def build(cls, kind: str = "accuracy", *, latency_weight: float | None = None,
+              latency_cap: float | None = None, cost_cap: float | None = None) -> "Objective":
+        """From CLI-style options: `accuracy` with a cap becomes the capped objective."""
+        if kind not in ("accuracy", "joint", "latency_cap", "cost_cap"):
+            raise SearchError(f"unknown objective '{kind}'. Known: {', '.join(OBJECTIVE_KINDS)}.")
+        if kind == "accuracy" and latency_cap is not None:
+            kind = "latency_cap"
+        elif kind == "accuracy" and cost_cap is not None:
+            kind = "cost_cap"
+        if latency_weight is not None and latency_weight < 0:
+            raise SearchError(f"the latency weight must be >= 0, got {latency_weight}")
+        for name, cap in (("latency cap", latency_cap), ("cost cap", cost_cap)):
+            if cap is not None and cap <= 0:
+                raise SearchError(f"the {name} must be positive, got {cap}")
+        try:
+            return cls(kind=kind, latency_weight=DEFAULT_LATENCY_WEIGHT if latency_weight is None else latency_weight,
+                       latency_cap=latency_cap, cost_cap=cost_cap)
+        except ValueError as exc:
+            raise SearchError(str(exc).splitlines()[-1]) from None
+
+    def value(self, accuracy: float, latency_s: float, dollars: float) -> float:
+        """The objective of a graph with this mean accuracy, latency (s) and cost ($ per item)."""
+        if self.kind == "accuracy":
+            return accuracy
+        if self.kind == "joint":
+            ref = self.latency_ref or 1.0
+            return accuracy - self.latency_weight * latency_s / ref
+        if self.kind == "latency_cap":
+            cap = float(self.latency_cap or 0.0)
+            return accuracy if latency_s <= cap else accuracy - INFEASIBLE_OFFSET - (latency_s - cap) / cap
+        cap = float(self.cost_cap or 0.0)
+        return accuracy if dollars <= cap else accuracy - INFEASIBLE_OFFSET - (dollars - cap) / cap
+
+    def describe(self) -> str:
+        if self.kind == "accuracy":
+            return "accuracy"
+        if self.kind == "joint":
+            return (f"accuracy - {self.latency_weight:g} x latency / {self.latency_ref or 1.0:.3g} s "
+                    "(joint accuracy and latency)")
+        if self.kind == "latency_cap":
+            return f"best accuracy with mean latency <= {self.latency_cap:g} s"
+        return f"best accuracy with cost <= ${self.cost_cap:g} per item"

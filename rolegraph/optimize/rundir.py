@@ -1,0 +1,144 @@
+"""A search's run directory and its SQLite store (`run.sqlite`): config, checkpoints, trace.
+
+Each checkpoint is one transaction: the optimizer's state, the new trace records, new feedback
+and new graphs land together or not at all, so a SIGKILL at any instant leaves either the
+previous checkpoint or the new one. Files beside the store (best_graph.yaml, trace.json,
+report.md, PNGs) are renders of it and are written atomically (temp file + rename).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rolegraph.errors import SearchError
+
+STORE_NAME = "run.sqlite"
+RUN_KIND = "rolegraph-search"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), iteration INTEGER NOT NULL,"
+    " phase TEXT NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, iteration INTEGER NOT NULL, phase TEXT NOT NULL,"
+    " record TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS feedback (seq INTEGER PRIMARY KEY, iteration INTEGER NOT NULL, record TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS graphs (hash TEXT PRIMARY KEY, spec TEXT NOT NULL)",
+)
+
+
+def default_run_dir(task: str, optimizer: str, base: Path | None = None) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return (base or Path("runs")) / f"{stamp}-{task}-{optimizer}"
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write via a temp file in the same directory and rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunStore:
+    """The SQLite store of one run directory. Use `create` for a new run, `open` to resume one."""
+
+    def __init__(self, run_dir: Path, db: sqlite3.Connection):
+        self.run_dir = run_dir
+        self._db = db
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        return db
+
+    @classmethod
+    def create(cls, run_dir: str | Path, config: dict[str, Any]) -> "RunStore":
+        run_dir = Path(run_dir).expanduser()
+        if (run_dir / STORE_NAME).exists():
+            raise SearchError(f"{run_dir} already holds a search run: resume it with --resume {run_dir}, "
+                              "or choose another --out")
+        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            db = cls._connect(run_dir / STORE_NAME)
+        except (OSError, sqlite3.Error) as exc:
+            raise SearchError(f"{run_dir}: cannot create the run directory ({exc})") from None
+        with db:
+            db.execute("BEGIN")
+            for stmt in SCHEMA:
+                db.execute(stmt)
+            rows = {"kind": RUN_KIND, "version": str(SCHEMA_VERSION), "created": str(time.time()),
+                    "config": json.dumps(config, sort_keys=True)}
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+        return cls(run_dir, db)
+
+    @classmethod
+    def open(cls, run_dir: str | Path) -> "RunStore":
+        """An existing run; a directory that is not one is refused without touching anything."""
+        run_dir = Path(run_dir).expanduser()
+        path = run_dir / STORE_NAME
+        if not run_dir.is_dir():
+            raise SearchError(f"{run_dir}: no such run directory")
+        if not path.is_file():
+            raise SearchError(f"{run_dir} is not a search run directory (no {STORE_NAME})")
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            kind = db.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone()
+        except sqlite3.Error:
+            raise SearchError(f"{run_dir}: {STORE_NAME} is not a search run store") from None
+        if not kind or kind[0] != RUN_KIND:
+            db.close()
+            raise SearchError(f"{run_dir}: {STORE_NAME} is not a search run store")
+        db.execute("PRAGMA journal_mode = WAL")
+        return cls(run_dir, db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- reading ------------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return json.loads(self._db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+
+    def checkpoint(self) -> tuple[int, str, dict[str, Any]] | None:
+        row = self._db.execute("SELECT iteration, phase, state FROM checkpoint WHERE id = 1").fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), json.loads(row[2]))
+
+    def records(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self._db.execute("SELECT record FROM records ORDER BY seq")]
+
+    def feedback(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self._db.execute("SELECT record FROM feedback ORDER BY seq")]
+
+    def graphs(self) -> dict[str, dict]:
+        return {h: json.loads(s) for h, s in self._db.execute("SELECT hash, spec FROM graphs")}
+
+    # --- writing ------------------------------------------------------------------------------------
+    def save_checkpoint(self, iteration: int, phase: str, state: dict[str, Any], records: list[dict],
+                        feedback: list[dict], graphs: dict[str, dict]) -> None:
+        """Everything in one transaction. `records`/`feedback` are the full lists: only new rows are written."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            have = self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+            self._db.executemany("INSERT INTO records (seq, iteration, phase, record) VALUES (?, ?, ?, ?)",
+                                 [(r["seq"], r["iteration"], r["phase"], json.dumps(r)) for r in records[have:]])
+            have_fb = self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
+            self._db.executemany("INSERT INTO feedback (seq, iteration, record) VALUES (?, ?, ?)",
+                                 [(k, f["iteration"], json.dumps(f)) for k, f in enumerate(feedback) if k >= have_fb])
+            self._db.executemany("INSERT OR IGNORE INTO graphs (hash, spec) VALUES (?, ?)",
+                                 [(h, json.dumps(s)) for h, s in graphs.items()])
+            self._db.execute("INSERT OR REPLACE INTO checkpoint (id, iteration, phase, state, updated) "
+                             "VALUES (1, ?, ?, ?, ?)", (iteration, phase, json.dumps(state), time.time()))

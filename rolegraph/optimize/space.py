@@ -1,0 +1,178 @@
+"""`SearchSpace`: which graphs a search may build, and what each one costs against the budget.
+
+A graph has up to `max_nodes` nodes: `max_nodes - 1` worker slots plus one output node. The
+budget is per item, in the paper's FLOPs units (one 1B node = 1.0), in dollars, or in seconds
+of (estimated) critical-path latency, all estimated from the task family's token profile so a
+graph's cost is known *before* it is run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rolegraph.agents.registry import builtin_role_names
+from rolegraph.errors import SearchError, did_you_mean
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.objectives import Objective
+
+BudgetKind = Literal["flops", "dollars", "latency"]
+BUDGET_KINDS: tuple[str, ...] = ("flops", "dollars", "latency")
+BUDGET_UNITS = {"flops": "FLOPs units", "dollars": "$ per item", "latency": "s per item (estimated)"}
+ANSWER_ROLES: tuple[str, ...] = ("solver", "verifier", "fuser")
+"""Roles that write a final answer: only these may be the output node."""
+INPUT_ROLES: frozenset[str] = frozenset({"verifier", "fuser"})
+"""Roles that judge candidates: without a predecessor they act as a solver."""
+FALLBACK_ROLE = "solver"
+MIN_NODES = 1
+MAX_NODES_LIMIT = 64
+OUTPUT_ID = "out"
+
+
+def slot_id(index: int) -> str:
+    return f"n{index}"
+
+
+@dataclass
+class SearchSpace:
+    """Candidate models, roles, size limit, budget and objective. `pool` is not serialised."""
+
+    pool: ModelPool
+    models: tuple[str, ...]
+    roles: tuple[str, ...] = field(default_factory=builtin_role_names)
+    max_nodes: int = 6
+    budget: float | None = 18.0
+    budget_kind: BudgetKind = "flops"
+    objective: Objective = field(default_factory=Objective)
+    family: str = "math"
+    worker_edges: bool = True
+    """False: workers only feed the output (ensembles), a space small enough to enumerate."""
+    excluded: tuple[str, ...] = ()
+    """Models dropped because one node of them alone exceeds the budget."""
+
+    def __post_init__(self) -> None:
+        self.models = tuple(dict.fromkeys(self.models))
+        self.roles = tuple(dict.fromkeys(self.roles))
+        if not self.models:
+            raise SearchError("the search space has no models: pass --models a,b,c")
+        for model_id in self.models:
+            self.pool.get(model_id)  # UnknownModelError names the close ids
+        known_roles = builtin_role_names()
+        for role in self.roles:
+            if role not in known_roles:
+                raise SearchError(f"unknown role '{role}'." + did_you_mean(role, known_roles))
+        if not any(r in ANSWER_ROLES for r in self.roles):
+            raise SearchError(f"the roles {', '.join(self.roles)} include none that answers "
+                              f"({', '.join(ANSWER_ROLES)}): the output node needs one")
+        if not MIN_NODES <= self.max_nodes <= MAX_NODES_LIMIT:
+            raise SearchError(f"max nodes must be between {MIN_NODES} and {MAX_NODES_LIMIT}, got {self.max_nodes}")
+        if self.budget_kind not in BUDGET_KINDS:
+            raise SearchError(f"unknown budget kind '{self.budget_kind}'. Known: {', '.join(BUDGET_KINDS)}.")
+        if self.budget is not None and self.budget <= 0:
+            raise SearchError(f"the budget must be positive, got {self.budget}")
+        self._check_feasible()
+        if self.objective.kind == "joint" and self.objective.latency_ref is None:
+            ref = max(self.latency(self.single(m)) for m in self.models)
+            self.objective = self.objective.model_copy(update={"latency_ref": ref})
+
+    # --- shape -----------------------------------------------------------------------------------
+    @property
+    def worker_slots(self) -> int:
+        return self.max_nodes - 1
+
+    @property
+    def worker_roles(self) -> tuple[str, ...]:
+        return self.roles
+
+    @property
+    def output_roles(self) -> tuple[str, ...]:
+        return tuple(r for r in self.roles if r in ANSWER_ROLES)
+
+    def size(self, model_id: str) -> float:
+        """Ordering key for 'smallest model first': parameters, else the price of one node."""
+        spec = self.pool.get(model_id)
+        if spec.params_b is not None:
+            return float(spec.params_b)
+        return float(spec.price_in + spec.price_out)
+
+    def single(self, model_id: str, role: str = FALLBACK_ROLE) -> GraphSpec:
+        """The one-node graph of `model_id` (the single-model baseline)."""
+        return GraphSpec(name=f"single-{model_id.split('/')[-1]}",
+                         nodes=[NodeSpec(id=OUTPUT_ID, role=role, model=model_id)], output=OUTPUT_ID)
+
+    # --- cost ------------------------------------------------------------------------------------
+    @property
+    def profile(self):
+        from rolegraph.graphs.analysis import TOKEN_PROFILES
+
+        return TOKEN_PROFILES.get(self.family, TOKEN_PROFILES["math"])
+
+    def flops(self, spec: GraphSpec) -> float:
+        from rolegraph.graphs.analysis import flops_units
+
+        return flops_units(spec, self.pool, self.profile)
+
+    def dollars(self, spec: GraphSpec) -> float:
+        from rolegraph.graphs.analysis import estimate_cost
+
+        return float(estimate_cost(spec, self.pool, self.profile)["cost_usd"])
+
+    def latency(self, spec: GraphSpec) -> float:
+        """Estimated critical-path seconds from each node's modelled call time at the token profile."""
+        from rolegraph.graphs.analysis import critical_path, in_degrees
+        from rolegraph.models.sim_calibration import latency_s
+
+        prof = self.profile
+        per_node = {}
+        for node_id, k in in_degrees(spec).items():
+            n_p = prof.prompt_tokens + k * prof.output_tokens
+            per_node[node_id] = latency_s(self.pool.get(spec.node(node_id).model), n_p, prof.output_tokens)
+        return critical_path(spec, per_node)[0]
+
+    def cost(self, spec: GraphSpec) -> float:
+        """The graph's cost in the budget's unit."""
+        if self.budget_kind == "dollars":
+            return self.dollars(spec)
+        if self.budget_kind == "latency":
+            return self.latency(spec)
+        return self.flops(spec)
+
+    def fits(self, spec: GraphSpec) -> bool:
+        return self.budget is None or self.cost(spec) <= self.budget * (1 + 1e-9)
+
+    def _check_feasible(self) -> None:
+        if self.budget is None:
+            return
+        costs = {m: self.cost(self.single(m)) for m in self.models}
+        fitting = tuple(m for m in self.models if costs[m] <= self.budget * (1 + 1e-9))
+        if not fitting:
+            cheapest = min(costs, key=costs.__getitem__)
+            unit = BUDGET_UNITS[self.budget_kind]
+            raise SearchError(
+                f"budget {self.budget:g} {unit} is too small for any graph: the smallest feasible budget is "
+                f"{costs[cheapest]:.4g} (one {cheapest} node)")
+        self.excluded = tuple(m for m in self.models if m not in fitting)
+        self.models = fitting
+
+    def smallest_feasible_budget(self) -> float:
+        return min(self.cost(self.single(m)) for m in self.models)
+
+    # --- serialisation -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"models": list(self.models) + list(self.excluded), "roles": list(self.roles),
+                "max_nodes": self.max_nodes, "budget": self.budget, "budget_kind": self.budget_kind,
+                "objective": self.objective.model_dump(), "family": self.family,
+                "worker_edges": self.worker_edges}
+
+    @classmethod
+    def from_dict(cls, data: dict, pool: ModelPool) -> "SearchSpace":
+        return cls(pool=pool, models=tuple(data["models"]), roles=tuple(data["roles"]),
+                   max_nodes=int(data["max_nodes"]), budget=data["budget"], budget_kind=data["budget_kind"],
+                   objective=Objective.model_validate(data["objective"]), family=data["family"],
+                   worker_edges=bool(data.get("worker_edges", True)))
+
+    def describe(self) -> str:
+        budget = "none" if self.budget is None else f"{self.budget:g} {BUDGET_UNITS[self.budget_kind]}"
+        left_out = f" (left out, too big alone: {', '.join(self.excluded)})" if self.excluded else ""
+        return (f"models {', '.join(self.models)}{left_out}; roles {', '.join(self.roles)}; up to "
+                f"{self.max_nodes} nodes; budget {budget}; objective {self.objective.describe()}")

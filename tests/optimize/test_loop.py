@@ -1,0 +1,108 @@
+"""Resume: an interrupted search continues to exactly the uninterrupted result and pays no call twice."""
+import json
+
+import pytest
+
+from rolegraph.errors import SearchError
+from rolegraph.graphs.io import load_graph
+from rolegraph.graphs.validate import validate_graph
+from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.baselines.reinforce import Reinforce
+from rolegraph.optimize.rundir import STORE_NAME, RunStore
+
+from .helpers import resume, run, tiny_config
+
+ITERATIONS = 4
+STOP_AT = 3
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _stopping(base):
+    """The same optimizer, dying in iteration STOP_AT after its evaluations were paid (before the checkpoint)."""
+
+    class Stopping(base):
+        async def observe(self, iteration, evaluations, ctx):
+            if iteration == STOP_AT:
+                raise Interrupted
+            await super().observe(iteration, evaluations, ctx)
+
+    return Stopping
+
+
+@pytest.mark.parametrize("base, options", [(AgentReinforce, {"pilot_batch": 4}), (Reinforce, {})])
+def test_resume_gives_the_uninterrupted_result_without_paying_twice(pool, small_task, tmp_path, base, options):
+    cfg = tiny_config(iterations=ITERATIONS)
+    full_stats, part_stats, rest_stats = [], [], []
+    full = run(pool, tmp_path / "home-a", small_task, base(**options), config=cfg, out=tmp_path / "run-a",
+               hub_out=full_stats)
+    with pytest.raises(Interrupted):
+        run(pool, tmp_path / "home-b", small_task, _stopping(base)(**options), config=cfg, out=tmp_path / "run-b",
+            hub_out=part_stats)
+    store = RunStore.open(tmp_path / "run-b")
+    assert store.checkpoint()[0] == STOP_AT - 1
+    store.close()
+    again = resume(pool, tmp_path / "home-b", tmp_path / "run-b", small_task, hub_out=rest_stats)
+    assert again.best_hash == full.best_hash
+    assert again.test == full.test
+    strip = lambda recs: [r.model_dump() for r in recs]  # noqa: E731
+    assert strip(again.trace.records) == strip(full.trace.records)
+    assert strip(again.trace.iterations) == strip(full.trace.iterations)
+    assert strip(again.trace.feedback) == strip(full.trace.feedback)
+    assert part_stats[0].paid + rest_stats[0].paid == full_stats[0].paid
+    assert rest_stats[0].cached > 0  # the interrupted iteration was replayed from the cache
+    a = json.loads((tmp_path / "run-a" / "trace.json").read_text())
+    b = json.loads((tmp_path / "run-b" / "trace.json").read_text())
+    assert a["evaluations"] == b["evaluations"]
+    assert (tmp_path / "run-a" / "best_graph.yaml").read_text() == (tmp_path / "run-b" / "best_graph.yaml").read_text()
+
+
+def test_run_directory_holds_a_runnable_best_graph_and_the_report(pool, small_task, tmp_path):
+    result = run(pool, tmp_path / "home", small_task, AgentReinforce(pilot_batch=4), out=tmp_path / "run")
+    out = tmp_path / "run"
+    for name in ("best_graph.yaml", "trace.json", "report.md", "curve.png", "pareto.png", "graph.png", STORE_NAME):
+        assert (out / name).is_file(), name
+    best = load_graph(out / "best_graph.yaml")
+    assert validate_graph(best, pool) == []
+    assert best.model_copy(update={"name": "x", "description": None}).nodes == result.best_graph.nodes
+    report = (out / "report.md").read_text()
+    assert "simulated" in report and "statistical" in report and "Wilson" in report
+    trace = json.loads((out / "trace.json").read_text())
+    keys = {"iteration", "graph_hash", "objective", "accuracy", "latency_s", "dollars", "items"}
+    assert trace["evaluations"] and keys <= set(trace["evaluations"][0])
+    for png in ("curve.png", "pareto.png", "graph.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # resuming a finished run changes nothing and pays nothing
+    stats = []
+    again = resume(pool, tmp_path / "home", out, small_task, hub_out=stats)
+    assert again.best_hash == result.best_hash and stats[0].calls == 0
+
+
+def test_resume_dir_that_is_not_a_run_is_refused_and_left_alone(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("mine")
+    with pytest.raises(SearchError, match="not a search run directory"):
+        RunStore.open(plain)
+    assert [p.name for p in plain.iterdir()] == ["notes.txt"]
+    bogus = tmp_path / "bogus"
+    bogus.mkdir()
+    (bogus / STORE_NAME).write_text("not sqlite at all")
+    with pytest.raises(SearchError, match="not a search run store"):
+        RunStore.open(bogus)
+    assert (bogus / STORE_NAME).read_text() == "not sqlite at all"
+    with pytest.raises(SearchError, match="no such run directory"):
+        RunStore.open(tmp_path / "missing")
+
+
+def test_out_dir_must_be_new_or_empty(tmp_path):
+    RunStore.create(tmp_path / "r", {"x": 1}).close()
+    with pytest.raises(SearchError, match="already holds a search run"):
+        RunStore.create(tmp_path / "r", {"x": 1})
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "f").write_text("x")
+    with pytest.raises(SearchError, match="not an empty directory"):
+        RunStore.create(busy, {})

@@ -1,0 +1,58 @@
+import pytest
+
+from rolegraph.errors import SearchError, UnknownModelError
+from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.space import SearchSpace
+
+from .conftest import SIM_MODELS
+
+
+def test_single_1b_node_is_one_flops_unit(pool):
+    space = SearchSpace(pool=pool, models=SIM_MODELS, budget=None)
+    assert space.flops(space.single("sim/llama-3.2-1b")) == pytest.approx(1.0)
+    assert space.flops(space.single("sim/llama-3.1-8b")) > space.flops(space.single("sim/llama-3.2-3b"))
+
+
+def test_models_too_big_alone_are_left_out(pool):
+    space = SearchSpace(pool=pool, models=SIM_MODELS, budget=18)
+    assert "sim/llama-3.1-70b" in space.excluded
+    assert "sim/llama-3.1-70b" not in space.models
+    assert "left out" in space.describe()
+
+
+def test_budget_too_small_names_the_smallest_feasible_budget(pool):
+    with pytest.raises(SearchError) as err:
+        SearchSpace(pool=pool, models=("sim/llama-3.2-3b", "sim/llama-3.1-8b"), budget=0.5)
+    msg = str(err.value)
+    smallest = SearchSpace(pool=pool, models=("sim/llama-3.2-3b",), budget=None).flops(
+        SearchSpace(pool=pool, models=("sim/llama-3.2-3b",), budget=None).single("sim/llama-3.2-3b"))
+    assert "smallest feasible budget" in msg and f"{smallest:.4g}" in msg and "sim/llama-3.2-3b" in msg
+
+
+def test_unknown_model_and_role(pool):
+    with pytest.raises(UnknownModelError, match="sim/llama-3.2-1b"):
+        SearchSpace(pool=pool, models=("sim/llama-3.2-1bb",))
+    with pytest.raises(SearchError, match="unknown role"):
+        SearchSpace(pool=pool, models=SIM_MODELS, roles=("solver", "critic"))
+    with pytest.raises(SearchError, match="none that answers"):
+        SearchSpace(pool=pool, models=SIM_MODELS, roles=("planner", "searcher"))
+
+
+def test_dollar_and_latency_budgets(pool):
+    dollars = SearchSpace(pool=pool, models=SIM_MODELS, budget=0.0005, budget_kind="dollars")
+    assert all(dollars.cost(dollars.single(m)) <= 0.0005 for m in dollars.models)
+    latency = SearchSpace(pool=pool, models=SIM_MODELS, budget=3.0, budget_kind="latency")
+    assert all(latency.cost(latency.single(m)) <= 3.0 for m in latency.models)
+    assert latency.excluded  # the 70B node is slower than 3 s at the math profile
+
+
+def test_joint_objective_gets_a_latency_reference(pool):
+    space = SearchSpace(pool=pool, models=SIM_MODELS, budget=18, objective=Objective(kind="joint"))
+    assert space.objective.latency_ref == pytest.approx(max(space.latency(space.single(m)) for m in space.models))
+
+
+def test_round_trip(pool):
+    space = SearchSpace(pool=pool, models=SIM_MODELS, budget=42, max_nodes=5, worker_edges=False)
+    again = SearchSpace.from_dict(space.to_dict(), pool)
+    assert again.to_dict() == space.to_dict()
+    assert again.models == space.models and again.excluded == space.excluded
