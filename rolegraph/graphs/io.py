@@ -99,7 +99,8 @@ def _parse(text: str, suffix: str) -> Any:
 
 
 def _check_shape(data: Any) -> None:
-    """Bound nesting depth and the number of values (aliases counted each time they are reached)."""
+    """Bound nesting depth and the number of values (aliases counted each time they are reached); refuse
+    strings that are not encodable text."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     visited = 0
     while stack:
@@ -114,6 +115,12 @@ def _check_shape(data: Any) -> None:
             stack.extend((k, level + 1) for k in value.keys())
         elif isinstance(value, list | tuple):
             stack.extend((v, level + 1) for v in value)
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # JSON's \ud800-style escapes: no terminal or encoder can take them
+                raise GraphError([f"not valid Unicode text: {_short(value)} holds a lone surrogate "
+                                  "(\\ud800-\\udfff escape)"]) from None
 
 
 def _as_id(value: Any) -> Any:
