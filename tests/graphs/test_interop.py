@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
@@ -204,3 +205,28 @@ def test_langsmith_traces_the_run_when_its_env_vars_are_set(tmp_path):
     for task_name in ("plan", "a", "fuse"):
         assert f'"name":"{task_name}"' in bodies  # each node is a traced run
     assert "lsv2-test-key" not in bodies  # the key goes in a header, never into the trace
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "langgraph_app.py"
+EXAMPLE_TIMEOUT_S = 180
+
+
+def test_example_app_runs_a_best_graph_under_the_sqlite_checkpointer(tmp_path):
+    """The example with a run directory's best_graph.yaml: node lines stream, the thread persists across runs."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_graph(SPEC, run_dir / "best_graph.yaml")
+    cmd = [sys.executable, str(EXAMPLE), str(run_dir), "--db", str(tmp_path / "app.sqlite"), "--thread", "bob",
+           "--questions", "1"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT_S)
+    assert first.returncode == 0, first.stderr[-2000:]
+    lines = first.stdout.splitlines()
+    node_lines = [ln.strip() for ln in lines if ln.startswith("  [")]
+    assert [ln.split("]")[0][1:] for ln in node_lines][0] == "plan" and len(node_lines) == len(SPEC.nodes)
+    assert any(ln.startswith("[fuse] fuser on sim/llama-3.1-8b") for ln in node_lines)
+    reply = next(ln for ln in lines if ln.startswith("[reply] Answer: "))
+    assert "(simulated)" in lines[-1] and "last reply was" not in first.stdout
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT_S)
+    assert second.returncode == 0, second.stderr[-2000:]
+    remembered = reply.removeprefix("[reply] ")
+    assert f"thread 'bob' from {tmp_path / 'app.sqlite'}: last reply was {remembered!r}" in second.stdout

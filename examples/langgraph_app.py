@@ -1,0 +1,141 @@
+"""A graph found by `rolegraph optimize`, dropped into your own LangGraph app.
+
+    python examples/langgraph_app.py                 # finds a graph first (a small offline sim search)
+    python examples/langgraph_app.py runs/<run-dir>  # or use a run's best_graph.yaml
+    python examples/langgraph_app.py best_graph.yaml --db app.sqlite --thread alice
+
+The app is an ordinary LangGraph `StateGraph` of yours: `intake` -> `agents` -> `reply`, where
+`agents` is the optimized rolegraph graph (a compiled LangGraph `entrypoint`) used as a subgraph.
+It runs under LangGraph's SQLite checkpointer (`pip install langgraph-checkpoint-sqlite`) and
+streams with `stream_mode="updates"`, so each rolegraph node is printed as soon as it finishes.
+Run it twice with the same --db and --thread: the second run first shows the stored conversation.
+With LANGSMITH_TRACING=true and LANGSMITH_API_KEY set, LangSmith traces every node.
+
+The built-in pool is simulated (offline stand-ins for LLaMA models): its answers show the plumbing
+working, they are not claims about real models. Simulated models answer task items only, so the
+questions here come from the gsm task with their answer keys; with real models, pass any question.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from rolegraph.graphs.interop import (graph_input, langsmith_status, load_app, node_names, node_updates, run_config,
+                                      sqlite_checkpointer)
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.settings import Settings
+from rolegraph.tasks.registry import get_task
+
+TASK = "gsm"
+BEST_GRAPH = "best_graph.yaml"
+PREVIEW_CHARS = 70
+
+
+class AppState(TypedDict, total=False):
+    """The user's state. The rolegraph subgraph reads the first four keys and writes the next three."""
+
+    question: str
+    answer_key: Any
+    seed: int
+    answer_kind: str
+    answer: str
+    output_node: str
+    nodes: dict
+    reply: str
+
+
+def find_graph(out: Path) -> Path:
+    """A small offline search on the sim pool (about half a minute), for when no graph is given."""
+    from rolegraph.optimize.api import optimize
+    from rolegraph.optimize.loop import SearchConfig
+    from rolegraph.optimize.space import SearchSpace
+
+    pool = ModelPool.builtin()
+    task = get_task(TASK)
+    space = SearchSpace(pool=pool, models=tuple(m for m in pool.ids if m.startswith("sim/llama")), max_nodes=4,
+                        budget=18.0, family=task.family)
+    config = SearchConfig(iterations=2, samples=3, batch=8, validation_items=8, test_items=8)
+    print(f"searching for a graph on '{TASK}' (simulated pool) into {out} ...")
+    result = optimize(task, space, config=config, out=out)
+    print(f"found {result.best_graph.name}: {len(result.best_graph.nodes)} node(s), test accuracy "
+          f"{result.test.accuracy:.2f} on {result.test.n} items (simulated)")
+    return out / BEST_GRAPH
+
+
+def build_app(agents: Any, checkpointer: Any):
+    """Your app: any LangGraph graph; the rolegraph graph is one node of it."""
+
+    def intake(state: AppState) -> dict:
+        return {"question": " ".join(state["question"].split())}
+
+    def reply(state: AppState) -> dict:
+        by = state["nodes"][state["output_node"]]["role"]
+        return {"reply": f"Answer: {state['answer']} (from the {by} at the end of the graph)"}
+
+    builder = StateGraph(AppState)
+    builder.add_node("intake", intake)
+    builder.add_node("agents", agents)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "agents")
+    builder.add_edge("agents", "reply")
+    builder.add_edge("reply", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def show(name: str, update: Any, graph) -> str:
+    """One streamed update as a line: rolegraph nodes indented under the app's own nodes."""
+    if name in graph.plans:
+        plan = graph.plans[name]
+        text = " ".join(str(update.get("output", "")).split())[:PREVIEW_CHARS]
+        answer = f"  -> {update['answer']}" if update.get("answer") is not None else ""
+        return f"  [{name}] {plan.role.name} on {plan.spec.id}: {text}...{answer}"
+    if name == "agents":
+        return f"[agents] graph answer {update['answer']} (output node {update['output_node']})"
+    if name in ("intake", "reply"):
+        return f"[{name}] " + (update["reply"] if "reply" in update else "question taken")
+    return f"  (graph output {update.get('answer')})"
+
+
+async def main(graph_path: Path, db: Path, thread: str, questions: int) -> None:
+    settings = Settings.from_env()
+    hub = ModelHub(ModelPool.builtin(), settings)
+    try:
+        async with sqlite_checkpointer(db) as saver:
+            graph = load_app(graph_path, hub)  # the subgraph inherits the app's checkpointer
+            app = build_app(graph.pregel, saver)
+            config = run_config(thread_id=thread, graph=graph.spec)
+            before = await app.aget_state(config)
+            if before.values:
+                print(f"thread '{thread}' from {db}: last reply was {before.values.get('reply')!r}")
+            names = node_names(graph)
+            print(langsmith_status().describe())
+            for item in get_task(TASK).items("test", questions, seed=0):
+                print(f"\nQ: {item.question.splitlines()[0][:100]}  (gold {item.gold})")
+                async for name, update in node_updates(app, graph_input(item), config, names=names, subgraphs=True):
+                    print(show(name, update, graph))
+            after = await app.aget_state(config)
+            print(f"\ncheckpoints of thread '{thread}' in {db}: {len([s async for s in app.aget_state_history(config)])}"
+                  f"; last reply {after.values['reply']!r}" + (" (simulated)" if graph.simulated else ""))
+    finally:
+        await hub.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("graph", nargs="?", type=Path, help="a run directory or a graph file (default: search now)")
+    parser.add_argument("--db", type=Path, help="the SQLite checkpoint file (default: a temporary one)")
+    parser.add_argument("--thread", default="demo", help="the conversation thread id")
+    parser.add_argument("--questions", type=int, default=2, help="how many gsm questions to ask")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="rolegraph-app-"))
+    path = args.graph if args.graph is not None else find_graph(scratch / "run")
+    if path.is_dir():
+        path = path / BEST_GRAPH
+    asyncio.run(main(path, args.db or scratch / "checkpoints.sqlite", args.thread, args.questions))
