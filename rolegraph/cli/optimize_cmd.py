@@ -18,11 +18,11 @@ from rolegraph.errors import SearchError
 SIM_PREFIX = "sim/"
 DEMO_TASK = "gsm"
 DEMO_BUDGET = 18.0
-DEMO_ITERATIONS = 6
+DEMO_ITERATIONS = 8
 DEMO_SAMPLES = 4
-DEMO_BATCH = 16
-DEMO_VALIDATION = 32
-DEMO_TEST = 100
+DEMO_BATCH = 24
+DEMO_VALIDATION = 64
+DEMO_TEST = 125
 DEMO_MAX_NODES = 6
 
 
@@ -80,20 +80,20 @@ async def _optimize(*, task_name: str, data: Path | None, pool_file: Path | None
     from rolegraph.tasks.registry import get_task
 
     pool = ModelPool.load(pool_file)
-    options = {"size": task_size} if task_size is not None else {}
-    task = get_task(task_name, data=data, **options)
+    task_options = {"size": task_size} if task_size is not None else {}
+    task = get_task(task_name, data=data, **task_options)
     chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
     space = SearchSpace(pool=pool, models=tuple(chosen), roles=tuple(roles or builtin_role_names()),
                         max_nodes=max_nodes, budget=budget, budget_kind=budget_kind, objective=objective,
                         family=task.family)
     hub = ModelHub(pool, Settings.from_env())
     try:
-        options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
-        optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **options)
+        opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
+        optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
         out = out or default_run_dir(task.name, optimizer.name)
         return await optimize_async(
             task, space, optimizer, hub=hub, config=config, out=out, progress=progress,
-            task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **options},
+            task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **task_options},
             pool_path=str(pool_file) if pool_file else None, agent_model=agent_model)
     finally:
         await hub.aclose()

@@ -28,7 +28,7 @@ from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import (EvalRecord, Evaluation, FeedbackRecord, IterationRecord, SearchTrace,
-                                      ranked, pooled)
+                                      pooled, prior_accuracy, ranked)
 from rolegraph.tasks.base import Task
 
 SAMPLE_STREAM = 1
@@ -242,7 +242,9 @@ def _checkpoint(store: RunStore | None, ctx: SearchContext, optimizer: Optimizer
     if store is None:
         return
     state = {"optimizer": optimizer.state_dict(), "iterations": [r.model_dump() for r in ctx.trace.iterations],
-             "final": final.model_dump() if final is not None else None}
+             "final": final.model_dump() if final is not None else None,
+             "rng": {"seed": ctx.config.seed, "next_iteration": iteration + 1,
+                     "scheme": "numpy SeedSequence([seed, iteration, stream]): samples 1, batches 2"}}
     store.save_checkpoint(iteration, phase, state, [r.model_dump() for r in ctx.trace.records],
                           [f.model_dump() for f in ctx.trace.feedback], ctx.graphs)
 
@@ -319,7 +321,11 @@ async def run_search(ctx: SearchContext, optimizer: Optimizer, store: RunStore |
 
 
 async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
-    """Re-check the top candidates on validation items, choose, and score the choice on test items."""
+    """Re-check the top candidates on validation items, choose, and score the choice on test items.
+
+    The choice pools each candidate's training and validation items (shrunk toward the mean): the
+    validation items are fresh evidence, the training items are more of it.
+    """
     cfg = ctx.config
     objective = ctx.space.objective
     order = ranked(ctx.trace.records, objective)
@@ -331,13 +337,14 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
     if len(top) > 1:
         await ctx.evaluate(candidates, validation, iteration, "validation")
     stats = pooled(ctx.trace.records)
+    prior = prior_accuracy(ctx.trace.records)
     rows = []
     for rank, (h, train_obj) in enumerate(top):
-        val = stats[h].validation_objective(objective)
         rows.append({"hash": h, "train_objective": train_obj, "train_items": stats[h].n,
-                     "validation_objective": val, "rank": rank})
-    chosen = max(rows, key=lambda r: (r["validation_objective"] if r["validation_objective"] is not None
-                                      else r["train_objective"], -r["rank"]))
+                     "validation_objective": stats[h].validation_objective(objective),
+                     "validation_items": stats[h].validation_n,
+                     "combined_objective": stats[h].combined_objective(objective, prior), "rank": rank})
+    chosen = max(rows, key=lambda r: (r["combined_objective"], -r["rank"]))
     spec = ctx.graph(chosen["hash"])
     test_items = ctx.split("test")[:cfg.test_items]
     _, res = await ctx.evaluate_full(spec, test_items, iteration, "test", "chosen")

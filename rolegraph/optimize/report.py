@@ -13,7 +13,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.loop import FinalChoice
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore, write_atomic
-from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord, ranked
+from rolegraph.optimize.trace import PRIOR_ITEMS, EvalRecord, FeedbackRecord, IterationRecord, ranked
 
 PNG_DPI = 110
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
@@ -82,7 +82,7 @@ def _describe_best(run: dict) -> str:
     score = (f"; test accuracy {final.test.accuracy:.3f} {_fmt_ci(final.test.ci95)} on {final.test.n} items"
              if final else "")
     sim = " (simulated)" if any(r.simulated for r in run["records"]) else ""
-    return f"best graph of a {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim}"
+    return f"best graph of the {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim}"
 
 
 def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]) -> str:
@@ -126,11 +126,16 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
                              f"{s.dollars:.5f} | {s.flops_units:.2f} |")
             lines.append("")
         lines += ["## Final check of the top candidates (validation items)", "",
-                  "| graph | training objective | training items | validation objective |", "|---|---|---|---|"]
+                  "Candidates are the best graphs by training objective shrunk toward the search's mean "
+                  f"({PRIOR_ITEMS:g} pseudo-items); the choice pools training and validation items.", "",
+                  "| graph | training objective (shrunk) | training items | validation objective | validation items "
+                  "| pooled objective |", "|---|---|---|---|---|---|"]
         for c in final.candidates:
             mark = " (chosen)" if c["hash"] == final.chosen_hash else ""
             val = "-" if c["validation_objective"] is None else f"{c['validation_objective']:.3f}"
-            lines.append(f"| {c['hash'][:10]}{mark} | {c['train_objective']:.3f} | {c['train_items']} | {val} |")
+            comb = c.get("combined_objective")
+            lines.append(f"| {c['hash'][:10]}{mark} | {c['train_objective']:.3f} | {c['train_items']} | {val} | "
+                         f"{c.get('validation_items', '-')} | {'-' if comb is None else f'{comb:.3f}'} |")
         lines.append("")
     lines += ["## Search curve", "", "![best-so-far objective](curve.png)", "",
               "| iteration | evaluations | best-so-far objective (pooled) | best of this batch |", "|---|---|---|---|"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
 from rolegraph.optimize.feedback import (EdgeProb, Feedback, GraphUpdate, InitContext, PilotRow, ProposedGraph,
@@ -33,7 +34,9 @@ UNIFORM_MIX = 0.5
 """Share of the initial model preference kept uniform: a pilot on one small batch is noisy (a 16-item
 score has a standard error near 0.12), so it tilts the odds without ruling a model out."""
 MIN_CHANGE = 0.01  # smaller target changes are left out of the update (it stays readable)
-RECHECK_ITEMS = 32  # re-propose the best graph until it has been scored on this many items
+RECHECK_ITEMS = 32
+MUTATION_TRIES = 8
+MUTATION_STREAM = 7  # re-propose the best graph until it has been scored on this many items
 PRESENCE_RANGE = (0.15, 0.85)
 TOP_LINES = 3
 NAME = "statistical"
@@ -190,9 +193,13 @@ class StatisticalFeedbackAgent:
             return None
         if ctx.best_n < RECHECK_ITEMS:
             return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
-        rng = np.random.default_rng([ctx.seed, ctx.iteration, 7])
-        mutated = mutate(ctx, rng)
-        return ProposedGraph.from_spec(mutated) if mutated is not None else None
+        rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
+        best = graph_hash(ctx.best_graph)
+        for _ in range(MUTATION_TRIES):  # a mutation that repairs back into the best graph is no proposal
+            mutated = mutate(ctx, rng)
+            if mutated is not None and graph_hash(mutated) != best:
+                return ProposedGraph.from_spec(mutated)
+        return None
 
     def _gradient_text(self, ctx: StepContext, lines: tuple[list[str], list[str]]) -> TextualGradient:
         helped, hurt = list(lines[0]), list(lines[1])

@@ -139,6 +139,14 @@ class GraphStats:
         acc = (self.correct + PRIOR_ITEMS * prior_accuracy) / (self.n + PRIOR_ITEMS)
         return objective.value(acc, self.latency, self.dollars)
 
+    def combined_objective(self, objective: Objective, prior_accuracy: float) -> float:
+        """Training and validation items together, shrunk: the final choice among re-checked candidates."""
+        n = self.n + self.validation_n
+        acc = (self.correct + self.validation_correct + PRIOR_ITEMS * prior_accuracy) / (n + PRIOR_ITEMS)
+        latency = (self.latency_sum + self.validation_latency_sum) / n if n else 0.0
+        dollars = (self.dollars_sum + self.validation_dollars_sum) / n if n else 0.0
+        return objective.value(acc, latency, dollars)
+
     def validation_objective(self, objective: Objective) -> float | None:
         if not self.validation_n:
             return None
