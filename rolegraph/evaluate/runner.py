@@ -101,7 +101,7 @@ async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: M
                    roles: RoleRegistry | None = None, concurrency: int = DEFAULT_CONCURRENCY, seed: int = 0,
                    store: ResultsStore | None = None, progress: bool | None = None, label: str | None = None,
                    budget: Budget | None = None, on_item: OnItem | None = None,
-                   store_settings: dict | None = None) -> EvalResult:
+                   store_settings: dict | None = None, executor: Any = None) -> EvalResult:
     """Score `spec` on `items`; save to `store` if given (the result then carries its `run_id`).
 
     Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
@@ -109,7 +109,8 @@ async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: M
     each item. `budget` caps every run (the runtime's per-run Budget); a run that exceeds it stops
     the whole evaluation (a cap is never worked around silently): BudgetExceededError is raised
     with `partial` = the EvalResult of the items done, also saved to `store` marked partial.
-    The graph is compiled once and run on every item.
+    The graph is compiled once and run on every item. `executor` (rolegraph.evaluate.executors): where
+    the items run; None or a local one runs them here, a Ray one spreads them over a cluster.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -134,6 +135,13 @@ async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: M
 
     with ItemProgress(len(scorable), label or f"{spec.name} on {task.name}", show=wants_progress(progress),
                       on_item=on_item) as bar:
+        if executor is not None and not executor.in_process:
+            try:
+                await executor.run_items(spec, task, scorable, results, sim_runs, hub=hub, roles=roles,
+                                         concurrency=concurrency, seed=seed, budget=budget, advance=bar.advance)
+            except BudgetExceededError as exc:
+                raise BudgetExceededError(str(exc), partial=finish(partial=True)) from exc
+            return finish(partial=False)
 
         async def worker() -> None:
             nonlocal done
