@@ -63,7 +63,7 @@ def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
 
 async def _evaluate_all(specs: list[GraphSpec], task, items, *, settings: Settings, pool, store: ResultsStore,
                         concurrency: int, seed: int, progress: bool | None, label: str | None,
-                        run_settings: list[dict]) -> list[EvalResult]:
+                        run_settings: list[dict], executor: Any = None) -> list[EvalResult]:
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.models.hub import ModelHub
     from rolegraph.tools.toolbox import default_toolbox
@@ -75,7 +75,7 @@ async def _evaluate_all(specs: list[GraphSpec], task, items, *, settings: Settin
         for spec, meta in zip(specs, run_settings):
             results.append(await evaluate(spec, task, items, hub=hub, toolbox=toolbox, concurrency=concurrency,
                                           seed=seed, store=store, progress=progress, label=label,
-                                          store_settings=meta))
+                                          store_settings=meta, executor=executor))
         return results
     finally:
         await hub.aclose()
@@ -98,9 +98,12 @@ def eval_command(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
     label: Optional[str] = typer.Option(None, "--label", help="A label stored with these runs."),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per graph (see above)."),
+    executor_name: str = typer.Option("local", "--executor", help="Where items run: local, or ray (a Ray cluster)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: start a local one)."),
 ) -> None:
     from rich.console import Console
 
+    from rolegraph.evaluate.executors import make_executor
     from rolegraph.evaluate.report import (SIM_NOTE, compare, comparison_table, node_table, side_by_side_table,
                                            summary_table)
     from rolegraph.evaluate.store import ResultsStore
@@ -110,6 +113,7 @@ def eval_command(
 
     if split not in SPLITS:
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
+    executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
     settings = Settings.from_env(cache=not no_cache)
     pool = ModelPool.load(pool_file)
     specs = _load_graphs(graphs, pool)
@@ -127,8 +131,9 @@ def eval_command(
     try:
         results = asyncio.run(_evaluate_all(specs, the_task, items, settings=settings, pool=pool, store=store,
                                             concurrency=concurrency, seed=seed, progress=False if json_out else None,
-                                            label=label, run_settings=run_settings))
+                                            label=label, run_settings=run_settings, executor=executor))
     finally:
+        executor.close()
         store.close()
     comparisons = [compare(results[0], r, base_name=names[0], other_name=name, seed=seed)
                    for r, name in zip(results[1:], names[1:])]
