@@ -198,12 +198,18 @@ def demo_cmd(
         _print_result(result, time.perf_counter() - started)
 
 
-def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")]) -> None:
+def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
+               html: Annotated[bool, typer.Option("--html", help="also write report.html: one self-contained page "
+                                                  "(figures inlined, no external resources)")] = False) -> None:
     """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
     from rolegraph.optimize.report import render
 
     path = render(run_dir)
     typer.echo(f"wrote {path} (and best_graph.yaml, trace.json, curve.png, pareto.png, graph.png)")
+    if html:
+        from rolegraph.optimize.html_report import write_html
+
+        typer.echo(f"wrote {write_html(run_dir)} (one self-contained page; open it in any browser)")
 
 
 def register(app: typer.Typer) -> None:
