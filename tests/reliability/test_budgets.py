@@ -1,0 +1,200 @@
+"""Hard budgets as properties: over random graphs, items, caps and node settings, no run spends more
+tokens or dollars than its cap and no call starts after the time cap; an evaluation stopped by a cap
+is stored as partial and re-running it pays for no call twice; a search never spends more item runs
+than its evaluation budget, nor evaluates a graph over its per-item budget.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from rolegraph.errors import BudgetExceededError, SearchError
+from rolegraph.evaluate.runner import evaluate
+from rolegraph.evaluate.store import ResultsStore
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.result import RunResult
+from rolegraph.graphs.runtime import run_graph
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.api import make_optimizer, optimize_async
+from rolegraph.optimize.loop import SearchConfig
+from rolegraph.optimize.rundir import RunStore
+from rolegraph.settings import Settings
+
+from .searching import SIM_MODELS, space_for
+
+PROPS = settings(max_examples=25, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+ROLES = ("solver", "verifier", "fuser")
+
+
+@pytest.fixture(scope="module")
+def gsm():
+    from rolegraph.tasks.registry import get_task
+
+    return get_task("gsm", size=80)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """One sim hub for all examples (the cache makes repeated calls free, not budget-free: spend counts)."""
+    return ModelHub(ModelPool.builtin(), Settings(home=tmp_path_factory.mktemp("home")))
+
+
+@st.composite
+def graphs(draw, node_max_tokens: bool = False):
+    """Random DAGs of 1-6 sim nodes (edges only from lower to higher index), optionally with a per-node
+    max_tokens (params) below what the node would write."""
+    n = draw(st.integers(1, 6))
+    nodes = []
+    for i in range(n):
+        params = {"max_tokens": draw(st.integers(64, 1024))} if node_max_tokens and draw(st.booleans()) else {}
+        nodes.append(NodeSpec(id=f"n{i}", role=draw(st.sampled_from(ROLES)), model=draw(st.sampled_from(SIM_MODELS)),
+                              params=params))
+    edges = [(f"n{a}", f"n{b}") for b in range(1, n) for a in range(b) if draw(st.integers(0, 2)) == 0]
+    sinks = {f"n{i}" for i in range(n)} - {s for s, _ in edges}
+    edges += [(s, f"n{n - 1}") for s in sorted(sinks) if s != f"n{n - 1}"]  # one output: the last node
+    return GraphSpec(name="g", nodes=nodes, edges=edges)
+
+
+budgets = st.builds(Budget, max_tokens=st.one_of(st.none(), st.integers(1, 12_000)),
+                    max_usd=st.one_of(st.none(), st.floats(1e-7, 5e-3)),
+                    max_seconds=st.one_of(st.none(), st.floats(0.05, 60.0)))
+
+
+def _check_within(run: RunResult, budget: Budget) -> None:
+    if budget.max_tokens is not None:
+        assert run.tokens <= budget.max_tokens, (run.tokens, budget)
+    if budget.max_usd is not None:
+        assert run.cost_usd <= budget.max_usd + 1e-12, (run.cost_usd, budget)
+    if budget.max_seconds is not None:  # the time cap is checked before each call (modelled sim time)
+        for node in run.nodes:
+            if node.calls:
+                assert node.start_s < budget.max_seconds, (node, budget)
+
+
+def _run_within(hub, gsm, spec, budget, index, seed) -> None:
+    item = gsm.items("train", None, 0)[index]
+    try:
+        run = asyncio.run(run_graph(spec, item, hub, budget=budget, seed=seed, answer_kind=gsm.answer_kind))
+    except BudgetExceededError as exc:
+        assert isinstance(exc.partial, RunResult) and exc.partial.error
+        assert "\n" not in str(exc) and "budget" in str(exc)
+        _check_within(exc.partial, budget)
+    else:
+        _check_within(run, budget)
+
+
+@PROPS
+@given(spec=graphs(), budget=budgets, index=st.integers(0, 19), seed=st.integers(0, 3))
+def test_no_run_spends_more_than_its_caps(hub, gsm, spec, budget, index, seed):
+    _run_within(hub, gsm, spec, budget, index, seed)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug in the sim (rolegraph/models/sim.py): SimChatModel ignores the request's max_tokens, so a node "
+    "with params.max_tokens below its natural output (or a verifier/fuser restating long inputs) writes "
+    "more completion tokens than it asked for, which no real endpoint does; the budget reserves prompt + "
+    "max_tokens, so the run overshoots its token/dollar cap by that excess before the after-call check "
+    "stops it"))
+def test_a_node_max_tokens_below_its_output_still_caps_the_run(hub, gsm):
+    spec = GraphSpec(name="short", nodes=[NodeSpec(id="a", role="solver", model=SIM_MODELS[0],
+                                                   params={"max_tokens": 32})])
+    item = gsm.items("train", None, 0)[0]
+    free = asyncio.run(run_graph(spec, item, hub, answer_kind=gsm.answer_kind))
+    _run_within(hub, gsm, spec, Budget(max_tokens=free.tokens - 1), 0, 0)
+
+
+def test_a_capped_evaluation_is_stored_partial_and_resumes_without_paying_twice(gsm, tmp_path):
+    spec = GraphSpec(name="vote", nodes=[NodeSpec(id="a", role="solver", model=SIM_MODELS[0]),
+                                         NodeSpec(id="b", role="solver", model=SIM_MODELS[1]),
+                                         NodeSpec(id="f", role="fuser", model=SIM_MODELS[2])],
+                     edges=[("a", "f"), ("b", "f")])
+    items = gsm.items("test", 16, 0)
+    pool = ModelPool.builtin()
+
+    def run_eval(home, budget=None, store_path=None):
+        hub = ModelHub(pool, Settings(home=home))
+
+        async def main():
+            store = ResultsStore(store_path) if store_path else None
+            try:
+                return await evaluate(spec, gsm, items, hub=hub, budget=budget, store=store, concurrency=4)
+            finally:
+                if store:
+                    store.close()
+                await hub.aclose()
+
+        return asyncio.run(main()), hub.stats
+
+    full, full_stats = run_eval(tmp_path / "fresh")
+    per_run = max(it.tokens for it in full.items)
+    tight = Budget(max_tokens=per_run - 1)  # the heaviest item cannot finish
+    with pytest.raises(BudgetExceededError) as info:
+        run_eval(tmp_path / "home", tight, tmp_path / "results.sqlite")
+    partial = info.value.partial
+    assert partial.partial and partial.n < len(items) and partial.run_id
+    with ResultsStore(tmp_path / "results.sqlite") as store:
+        stored = store.runs()
+        assert len(stored) == 1 and stored[0]["partial"] and stored[0]["n"] == partial.n
+    again, again_stats = run_eval(tmp_path / "home", None, tmp_path / "results.sqlite")
+    assert [it.model_dump() for it in again.items] == [it.model_dump() for it in full.items]
+    assert again_stats.cached > 0
+    # every call the capped evaluation paid for is answered from the cache: total paid = one full run
+    hub_first = ModelHub(pool, Settings(home=tmp_path / "count"))
+    assert again_stats.paid + _paid_before_cap(spec, gsm, items, tight, hub_first) == full_stats.paid
+
+
+def _paid_before_cap(spec, gsm, items, budget, hub) -> int:
+    async def main():
+        try:
+            await evaluate(spec, gsm, items, hub=hub, budget=budget, concurrency=4)
+        except BudgetExceededError:
+            pass
+        finally:
+            await hub.aclose()
+
+    asyncio.run(main())
+    return hub.stats.paid
+
+
+@settings(max_examples=4, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(max_evaluations=st.integers(20, 60), samples=st.integers(1, 3), batch=st.integers(2, 5),
+       optimizer=st.sampled_from(["agent-reinforce", "random", "reinforce"]), budget=st.floats(4.0, 20.0))
+def test_a_search_never_spends_more_than_its_evaluation_budget(gsm, tmp_path_factory, max_evaluations, samples,
+                                                               batch, optimizer, budget):
+    pool = ModelPool.builtin()
+    space = space_for(pool, SIM_MODELS, budget=budget)
+    config = SearchConfig(iterations=None, max_evaluations=max_evaluations, samples=samples, batch=batch,
+                          validation_items=3, test_items=3, top_candidates=2, compare_singles=False)
+    options = {"pilot_batch": batch} if optimizer == "agent-reinforce" else {}
+
+    run_dir = tmp_path_factory.mktemp("search") / "run"
+
+    async def main():
+        hub = ModelHub(pool, Settings(home=tmp_path_factory.mktemp("home")))
+        try:
+            return await optimize_async(gsm, space, make_optimizer(optimizer, **options), hub=hub, config=config,
+                                        out=run_dir, render=False)
+        finally:
+            await hub.aclose()
+
+    try:
+        result = asyncio.run(main())
+    except SearchError as exc:  # a budget too small to search at all must say so in one line
+        assert "\n" not in str(exc)
+        return
+    assert result.evaluations <= max_evaluations
+    charged = [r for r in result.trace.records if r.phase in ("pilot", "search", "validation")]
+    assert sum(r.n for r in charged) == result.evaluations
+    store = RunStore.open(run_dir)
+    try:
+        graphs = store.graphs()
+    finally:
+        store.close()
+    for ghash in {r.graph_hash for r in charged}:  # every graph it paid to score was within the per-item budget
+        assert space.fits(GraphSpec.model_validate(graphs[ghash])), ghash
