@@ -118,7 +118,7 @@ def _result(ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_di
         task=ctx.task.name, optimizer=optimizer.name, feedback_agent=optimizer.feedback_agent_name(),
         run_dir=str(run_dir) if run_dir else None, best_graph=ctx.graph(final.chosen_hash),
         best_hash=final.chosen_hash, test=final.test, singles=final.singles, candidates=final.candidates,
-        evaluations=ctx.trace.spent, iterations=len(ctx.trace.iterations),
+        evaluations=ctx.trace.spent, iterations=sum(1 for it in ctx.trace.iterations if it.iteration > 0),
         simulated=any(r.simulated for r in records), pareto=front(points(records)), trace=ctx.trace,
         paid_calls=hub.stats.paid)
 

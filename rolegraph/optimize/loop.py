@@ -264,6 +264,14 @@ def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[
     return iteration, phase, final
 
 
+def _log_iteration(ctx: SearchContext, iteration: int, objectives: list[float]) -> float | None:
+    best_graph, best_obj, _ = ctx.best()
+    ctx.trace.iterations.append(IterationRecord(
+        iteration=iteration, evaluations=ctx.spent, best_hash=graph_hash(best_graph) if best_graph else None,
+        best_objective=best_obj, batch_best=max(objectives, default=None)))
+    return best_obj
+
+
 def _iteration_count(ctx: SearchContext, optimizer: Optimizer) -> int:
     """How many graphs the next iteration may score without eating the final re-check's reserve."""
     cfg = ctx.config
@@ -292,6 +300,8 @@ async def run_search(ctx: SearchContext, optimizer: Optimizer, store: RunStore |
         if point is None:
             await optimizer.start(ctx)
             iteration = 0
+            if ctx.trace.records:  # the pilot: the curve starts where it left the search
+                _log_iteration(ctx, iteration, [r.objective for r in ctx.trace.records])
             _checkpoint(store, ctx, optimizer, iteration, "search")
         else:
             iteration = point[0]
@@ -306,10 +316,7 @@ async def run_search(ctx: SearchContext, optimizer: Optimizer, store: RunStore |
             items = ctx.batch(FIXED_BATCH_KEY if optimizer.fixed_batch else nxt)
             evals = await ctx.evaluate(proposals, items, nxt, "search")
             await optimizer.observe(nxt, evals, ctx)
-            best_graph, best_obj, _ = ctx.best()
-            ctx.trace.iterations.append(IterationRecord(
-                iteration=nxt, evaluations=ctx.spent, best_hash=graph_hash(best_graph) if best_graph else None,
-                best_objective=best_obj, batch_best=max(e.objective for e in evals)))
+            best_obj = _log_iteration(ctx, nxt, [e.objective for e in evals])
             iteration = nxt
             _checkpoint(store, ctx, optimizer, iteration, "search")
             bar.update(iteration, ctx.spent, best_obj)

@@ -87,6 +87,7 @@ def _describe_best(run: dict) -> str:
 
 def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]) -> str:
     from rolegraph.graphs.render import to_text_table
+    from rolegraph.optimize.objectives import Objective
 
     cfg = run["config"]
     sc = cfg["search"]
@@ -102,8 +103,11 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
                 "sim pool)" if agent == "statistical" else "")
         lines += [f"Feedback agent: **{agent}**{note}.", ""]
     sp = cfg["space"]
-    lines += ["## Setup", "", f"- space: models {', '.join(sp['models'])}; roles {', '.join(sp['roles'])}; up to "
-              f"{sp['max_nodes']} nodes; budget {sp['budget']} ({sp['budget_kind']}); objective {sp['objective']['kind']}",
+    usable = [m for m in sp["models"] if m not in sp.get("excluded", [])]
+    left_out = f" (left out, too big alone for the budget: {', '.join(sp['excluded'])})" if sp.get("excluded") else ""
+    lines += ["## Setup", "", f"- space: models {', '.join(usable)}{left_out}; roles {', '.join(sp['roles'])}; up to "
+              f"{sp['max_nodes']} nodes; budget {sp['budget']} ({sp['budget_kind']}); objective "
+              f"{Objective.model_validate(sp['objective']).describe()}",
               f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
               f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
               f"- status: {run['phase']} after iteration {run['iteration']}; evaluations spent: {spent} item-level "

@@ -162,7 +162,7 @@ class SearchSpace:
         return {"models": list(self.models) + list(self.excluded), "roles": list(self.roles),
                 "max_nodes": self.max_nodes, "budget": self.budget, "budget_kind": self.budget_kind,
                 "objective": self.objective.model_dump(), "family": self.family,
-                "worker_edges": self.worker_edges}
+                "worker_edges": self.worker_edges, "excluded": list(self.excluded)}
 
     @classmethod
     def from_dict(cls, data: dict, pool: ModelPool) -> "SearchSpace":

@@ -106,3 +106,18 @@ def test_out_dir_must_be_new_or_empty(tmp_path):
     (busy / "f").write_text("x")
     with pytest.raises(SearchError, match="not an empty directory"):
         RunStore.create(busy, {})
+
+
+def test_report_renders_an_unfinished_run_from_its_store(pool, small_task, tmp_path):
+    from rolegraph.optimize.report import render
+
+    with pytest.raises(Interrupted):
+        run(pool, tmp_path / "home", small_task, _stopping(Reinforce)(), config=tiny_config(iterations=ITERATIONS),
+            out=tmp_path / "run")
+    report = render(tmp_path / "run").read_text()
+    assert f"status: search after iteration {STOP_AT - 1}" in report
+    assert "Test accuracy" not in report  # no test score before the search has finished
+    assert (tmp_path / "run" / "best_graph.yaml").is_file()
+    trace = json.loads((tmp_path / "run" / "trace.json").read_text())
+    assert trace["phase"] == "search" and trace["final"] is None
+    assert {r["iteration"] for r in trace["evaluations"]} == set(range(1, STOP_AT))

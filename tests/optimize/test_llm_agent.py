@@ -1,0 +1,54 @@
+"""Agent-REINFORCE with the LLM feedback agent in a whole (tiny) search: valid replies are used, an
+invalid step falls back to the statistical agent and the trace and report say so."""
+import asyncio
+
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.types import Completion
+from rolegraph.optimize.api import make_optimizer, optimize_async
+from rolegraph.settings import Settings
+
+from .helpers import tiny_config, tiny_space
+
+AGENT_ID = "openai/gpt-4o-mini"  # a real model's pool id, served here by a scripted stand-in
+VALID = ('{"gradient": {"helped": ["3B solvers"], "hurt": ["1B output"], "summary": "prefer 3B"}, '
+         '"update": {"models": {"out": {"sim/llama-3.2-3b": 0.8}}, "presence": {"n0": 0.9}}}')
+
+
+class ScriptedAgentModel:
+    """Valid on calls 1 and 6+, garbage on calls 2-5 (so step 1 exhausts its retries)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return AGENT_ID
+
+    async def complete(self, messages, **kwargs):
+        self.calls += 1
+        text = "more nodes!" if 2 <= self.calls <= 5 else VALID
+        return Completion(text=text, model_id=AGENT_ID)
+
+
+def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_path):
+    async def main():
+        hub = ModelHub(pool, Settings(home=tmp_path / "home"))
+        scripted = ScriptedAgentModel()
+        hub.use(AGENT_ID, scripted)
+        try:
+            opt = make_optimizer("agent-reinforce", hub=hub, agent_model=AGENT_ID, pilot_batch=4)
+            result = await optimize_async(small_task, tiny_space(pool), opt, hub=hub, config=tiny_config(),
+                                          out=tmp_path / "run", agent_model=AGENT_ID)
+        finally:
+            await hub.aclose()
+        return result, scripted
+
+    result, scripted = asyncio.run(main())
+    fb = {f.iteration: f for f in result.trace.feedback}
+    assert fb[0].agent == f"llm:{AGENT_ID}" and fb[0].summary == "prefer 3B" and fb[0].fallback is None
+    assert fb[1].agent == "statistical (fallback)" and "4 attempts" in fb[1].fallback and fb[1].attempts == 4
+    assert fb[2].agent == f"llm:{AGENT_ID}"
+    assert scripted.calls == 6
+    assert result.feedback_agent == f"llm:{AGENT_ID}"
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "statistical (fallback)" in report and "no valid update" in report
