@@ -205,9 +205,12 @@ class RayExecutor:
                 if advance is not None:
                     advance(done_count)
         finally:
-            for fut, ref in futures.items():
+            for fut, ref in futures.items():  # a stop or an outside cancellation: drop what is still queued
                 fut.cancel()
-                self._ray.cancel(ref)
+                try:
+                    self._ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - a chunk that already finished cannot be cancelled
+                    pass
         if stop is not None:
             raise stop
 
