@@ -162,7 +162,7 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
 
     level, degree = levels(best), in_degrees(best)
     flops = _node_flops(run, best)
-    measured = ((run["state"].get("final") or {}).get("test") or {}).get("per_node") or {}
+    measured = (run["state"].get("final") or {}).get("per_node") or {}  # the chosen graph on the test items
     head = ["node", "role", "model", "depth level", "in-degree", "FLOPs units"]
     numeric = {3, 4, 5}
     if measured:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -212,21 +213,21 @@ EXAMPLE_TIMEOUT_S = 180
 
 
 def test_example_app_runs_a_best_graph_under_the_sqlite_checkpointer(tmp_path):
-    """The example with a run directory's best_graph.yaml: node lines stream, the thread persists across runs."""
+    """The example with a run directory's best_graph.yaml: node lines stream, the thread is checkpointed."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     save_graph(SPEC, run_dir / "best_graph.yaml")
-    cmd = [sys.executable, str(EXAMPLE), str(run_dir), "--db", str(tmp_path / "app.sqlite"), "--thread", "bob",
-           "--questions", "1"]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT_S)
-    assert first.returncode == 0, first.stderr[-2000:]
-    lines = first.stdout.splitlines()
+    db = tmp_path / "app.sqlite"
+    cmd = [sys.executable, str(EXAMPLE), str(run_dir), "--db", str(db), "--thread", "bob", "--questions", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
     node_lines = [ln.strip() for ln in lines if ln.startswith("  [")]
     assert [ln.split("]")[0][1:] for ln in node_lines][0] == "plan" and len(node_lines) == len(SPEC.nodes)
     assert any(ln.startswith("[fuse] fuser on sim/llama-3.1-8b") for ln in node_lines)
+    assert [ln.split("]")[0] for ln in lines if ln[:1] == "["] == ["[intake", "[agents", "[reply"]
     reply = next(ln for ln in lines if ln.startswith("[reply] Answer: "))
-    assert "(simulated)" in lines[-1] and "last reply was" not in first.stdout
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT_S)
-    assert second.returncode == 0, second.stderr[-2000:]
-    remembered = reply.removeprefix("[reply] ")
-    assert f"thread 'bob' from {tmp_path / 'app.sqlite'}: last reply was {remembered!r}" in second.stdout
+    assert "(simulated)" in lines[-1] and "last reply was" not in done.stdout
+    with sqlite3.connect(db) as conn:  # LangGraph's own tables hold the thread
+        threads = {row[0] for row in conn.execute("SELECT thread_id FROM checkpoints")}
+    assert threads == {"bob"} and reply.removeprefix("[reply] ") in lines[-1]
