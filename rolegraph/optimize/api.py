@@ -126,8 +126,9 @@ def _result(ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_di
 async def optimize_async(task: Task, space: SearchSpace, optimizer: Optimizer | None = None, *, hub: ModelHub,
                          config: SearchConfig | None = None, out: str | Path | None = None, toolbox: Any = None,
                          progress: bool = False, task_args: dict | None = None, pool_path: str | None = None,
-                         agent_model: str | None = None, render: bool = True) -> SearchResult:
-    """Run a search; with `out`, keep a resumable run directory there and render its report."""
+                         agent_model: str | None = None, render: bool = True, executor: Any = None) -> SearchResult:
+    """Run a search; with `out`, keep a resumable run directory there and render its report.
+    `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process)."""
     optimizer = optimizer or AgentReinforce()
     config = config or SearchConfig()
     if toolbox is None:
@@ -136,7 +137,7 @@ async def optimize_async(task: Task, space: SearchSpace, optimizer: Optimizer | 
     if out is not None:
         store = RunStore.create(out, _run_config(task, task_args or {"name": task.name}, space, optimizer, config,
                                                  pool_path, agent_model))
-    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox)
+    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor)
     try:
         final = await run_search(ctx, optimizer, store, progress)
     finally:
@@ -192,12 +193,12 @@ def rebuild(run_dir: str | Path, settings: Settings, hub: ModelHub | None = None
 
 
 async def resume_async(run_dir: str | Path, settings: Settings, *, hub: ModelHub | None = None,
-                       task: Task | None = None, progress: bool = False) -> SearchResult:
+                       task: Task | None = None, progress: bool = False, executor: Any = None) -> SearchResult:
     """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again)."""
     cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task)
     store = RunStore.open(run_dir)
     ctx = SearchContext(task=task, space=space, hub=hub_used, config=config,
-                        toolbox=default_toolbox(hub_used.settings, task))
+                        toolbox=default_toolbox(hub_used.settings, task), executor=executor)
     try:
         final = await run_search(ctx, optimizer, store, progress)
     finally:

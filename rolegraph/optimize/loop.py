@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from rolegraph.errors import SearchError
-from rolegraph.evaluate.result import EvalResult
+from rolegraph.evaluate.result import EvalResult, NodeStats
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
@@ -82,6 +82,7 @@ class SearchContext:
     config: SearchConfig
     toolbox: Any = None
     optimizer_name: str = "search"
+    executor: Any = None  # where item evaluations run (rolegraph.evaluate.executors); None: in this process
     trace: SearchTrace = field(default_factory=SearchTrace)
     graphs: dict[str, dict] = field(default_factory=dict)
     _splits: dict[str, list[Item]] = field(default_factory=dict)
@@ -140,7 +141,7 @@ class SearchContext:
             named.append((h, p, p.graph.model_copy(update={"name": name})))
         results: list[EvalResult] = await asyncio.gather(*(
             evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox, concurrency=self.config.concurrency,
-                     seed=self.config.eval_seed, progress=False, label=f"{phase}:{spec.name}")
+                     seed=self.config.eval_seed, progress=False, label=f"{phase}:{spec.name}", executor=self.executor)
             for _, _, spec in named))
         out = []
         for (h, p, spec), res in zip(named, results):
@@ -163,7 +164,7 @@ class SearchContext:
         """Like `evaluate` for one graph, also returning the EvalResult (for intervals)."""
         from rolegraph.evaluate.runner import evaluate
 
-        res = await evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox,
+        res = await evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox, executor=self.executor,
                              concurrency=self.config.concurrency, seed=self.config.eval_seed, progress=False,
                              label=f"{phase}:{spec.name}")
         n = max(res.n, 1)
@@ -200,6 +201,7 @@ class FinalChoice(BaseModel):
     candidates: list[dict]  # hash, training objective, training items, validation objective
     test: TestScore
     singles: list[TestScore] = Field(default_factory=list)
+    per_node: dict[str, NodeStats] = Field(default_factory=dict)  # the chosen graph's per-node credit, test items
 
     @property
     def best_single(self) -> TestScore | None:
@@ -363,4 +365,4 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
             _, sres = await ctx.evaluate_full(single, test_items, iteration, "single", "single")
             singles.append(_test_score(model_id, sres, objective.value(
                 sres.accuracy, sres.mean_latency_s, sres.cost_usd / max(sres.n, 1))))
-    return FinalChoice(chosen_hash=chosen["hash"], candidates=rows, test=test, singles=singles)
+    return FinalChoice(chosen_hash=chosen["hash"], candidates=rows, test=test, singles=singles, per_node=res.per_node)
