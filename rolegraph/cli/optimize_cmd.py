@@ -69,7 +69,8 @@ def _print_result(result, elapsed: float | None = None) -> None:
 async def _optimize(*, task_name: str, data: Path | None, pool_file: Path | None, models: list[str] | None,
                     roles: list[str] | None, budget: float | None, budget_kind: str, optimizer_name: str,
                     objective: Any, max_nodes: int, config: Any, agent_model: str | None, out: Path | None,
-                    progress: bool, pilot_batch: int | None = None, task_size: int | None = None):
+                    progress: bool, pilot_batch: int | None = None, task_size: int | None = None,
+                    executor: Any = None):
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
     from rolegraph.models.pool import ModelPool
@@ -94,16 +95,16 @@ async def _optimize(*, task_name: str, data: Path | None, pool_file: Path | None
         return await optimize_async(
             task, space, optimizer, hub=hub, config=config, out=out, progress=progress,
             task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **task_options},
-            pool_path=str(pool_file) if pool_file else None, agent_model=agent_model)
+            pool_path=str(pool_file) if pool_file else None, agent_model=agent_model, executor=executor)
     finally:
         await hub.aclose()
 
 
-async def _resume(run_dir: Path, progress: bool):
+async def _resume(run_dir: Path, progress: bool, executor: Any = None):
     from rolegraph.optimize.api import resume_async
     from rolegraph.settings import Settings
 
-    return await resume_async(run_dir, Settings.from_env(), progress=progress)
+    return await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
 
 
 def optimize_cmd(
@@ -132,34 +133,41 @@ def optimize_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="continue the run in this directory")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    executor_name: Annotated[str, typer.Option("--executor", help="where item evaluations run: local | ray")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")] = None,
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
+    from rolegraph.evaluate.executors import make_executor
     from rolegraph.optimize.api import OPTIMIZERS, make_optimizer
     from rolegraph.optimize.loop import SearchConfig
     from rolegraph.optimize.objectives import Objective
 
     started = time.perf_counter()
     progress = _show_progress(as_json)
-    if resume is not None:
-        if task is not None or out is not None:
-            typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
-        result = asyncio.run(_resume(resume, progress))
-    else:
-        if task is None:
-            raise SearchError("give --task NAME (or --resume RUN_DIR)")
-        if optimizer not in OPTIMIZERS:
-            make_optimizer(optimizer)  # raises with the known names
-        if objective not in ("accuracy", "joint"):
-            raise SearchError(f"unknown objective '{objective}'. Known: accuracy, joint.")
-        obj = Objective.build(objective, latency_weight=latency_weight, latency_cap=latency_cap, cost_cap=cost_cap)
-        if optimizer == "exhaustive" and iterations == 10 and max_evaluations is None:
-            iterations = None  # enumerate everything unless told otherwise
-        config = SearchConfig(iterations=iterations, samples=samples, batch=batch, max_evaluations=max_evaluations,
-                              validation_items=validation_items, test_items=test_items, seed=seed)
-        result = asyncio.run(_optimize(
-            task_name=task, data=data, pool_file=pool, models=_csv(models), roles=_csv(roles), budget=budget,
-            budget_kind=budget_kind, optimizer_name=optimizer, objective=obj, max_nodes=max_nodes, config=config,
-            agent_model=agent_model, out=out, progress=progress, task_size=task_size))
+    executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
+    try:
+        if resume is not None:
+            if task is not None or out is not None:
+                typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
+            result = asyncio.run(_resume(resume, progress, executor))
+        else:
+            if task is None:
+                raise SearchError("give --task NAME (or --resume RUN_DIR)")
+            if optimizer not in OPTIMIZERS:
+                make_optimizer(optimizer)  # raises with the known names
+            if objective not in ("accuracy", "joint"):
+                raise SearchError(f"unknown objective '{objective}'. Known: accuracy, joint.")
+            obj = Objective.build(objective, latency_weight=latency_weight, latency_cap=latency_cap, cost_cap=cost_cap)
+            if optimizer == "exhaustive" and iterations == 10 and max_evaluations is None:
+                iterations = None  # enumerate everything unless told otherwise
+            config = SearchConfig(iterations=iterations, samples=samples, batch=batch, max_evaluations=max_evaluations,
+                                  validation_items=validation_items, test_items=test_items, seed=seed)
+            result = asyncio.run(_optimize(
+                task_name=task, data=data, pool_file=pool, models=_csv(models), roles=_csv(roles), budget=budget,
+                budget_kind=budget_kind, optimizer_name=optimizer, objective=obj, max_nodes=max_nodes, config=config,
+                agent_model=agent_model, out=out, progress=progress, task_size=task_size, executor=executor))
+    finally:
+        executor.close()
     if as_json:
         typer.echo(json.dumps(result.summary()))
     else:
