@@ -145,6 +145,31 @@ def test_eval_cli_with_ray_prints_what_local_prints(cluster, capsys, tmp_path):
     assert ray.is_initialized()  # the CLI joined the running instance and left it running
 
 
+OPTIMIZE = ["optimize", "--task", "gsm", "--task-size", "60", "--iterations", "2", "--samples", "2", "--batch", "4",
+            "--validation-items", "4", "--test-items", "6", "--max-nodes", "4", "--json"]
+
+
+def test_optimize_with_ray_equals_local(cluster, capsys, tmp_path, monkeypatch):
+    """The same search through `rolegraph optimize --executor ray`: the same graphs, scores and paid calls."""
+
+    def search(name: str, *extra: str) -> tuple[dict, dict]:
+        monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / f"home-{name}"))  # each search pays its own calls
+        out = tmp_path / name
+        try:
+            main([*OPTIMIZE, "--out", str(out), *extra])
+        except SystemExit as exc:
+            assert exc.code == 0, capsys.readouterr().err
+        summary = json.loads(capsys.readouterr().out)
+        trace = json.loads((out / "trace.json").read_text())
+        assert summary.pop("run_dir") == str(out)
+        return summary, trace
+
+    local, local_trace = search("local")
+    remote, remote_trace = search("ray", "--executor", "ray")
+    assert remote == local and local["paid_calls"] > 0 and local["simulated"]
+    assert remote_trace["evaluations"] == local_trace["evaluations"] and remote_trace["final"] == local_trace["final"]
+
+
 def test_executor_names():
     assert isinstance(make_executor("local"), LocalExecutor) and make_executor("local").in_process
     ray_ex = make_executor("ray", address="ray://head:10001", workers=3)
