@@ -103,6 +103,10 @@ def test_report_html_is_one_self_contained_page_with_every_section(run_dir, caps
     best = run_data["final"].test
     assert f"{best.accuracy:.3f}" in words and run_data["config"]["task"] in words
     assert "search.batch" in words and "space.models" in words  # the settings, flattened
+    per_node = run_data["final"].per_node  # measured on the test items, one row per node of the chosen graph
+    assert per_node and "own answer right" in words and "output agreed" in words
+    best_graph = run_data["graphs"][run_data["final"].chosen_hash]
+    assert sorted(per_node) == sorted(n["id"] for n in best_graph["nodes"])
 
 
 def test_html_escapes_what_it_shows(run_dir, tmp_path):
