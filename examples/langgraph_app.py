@@ -121,7 +121,8 @@ async def main(graph_path: Path, db: Path, thread: str, questions: int) -> None:
                 async for name, update in node_updates(app, graph_input(item), config, names=names, subgraphs=True):
                     print(show(name, update, graph))
             after = await app.aget_state(config)
-            print(f"\ncheckpoints of thread '{thread}' in {db}: {len([s async for s in app.aget_state_history(config)])}"
+            history = [s async for s in app.aget_state_history(config)]
+            print(f"\ncheckpoints of thread '{thread}' in {db}: {len(history)}"
                   f"; last reply {after.values['reply']!r}" + (" (simulated)" if graph.simulated else ""))
     finally:
         await hub.aclose()

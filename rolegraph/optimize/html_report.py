@@ -48,7 +48,8 @@ def _table(head: list[str], rows: list[list[Any]], *, numeric: set[int] = frozen
     body = []
     for k, row in enumerate(rows):
         cls = f' class="{classes[k]}"' if k < len(classes) and classes[k] else ""
-        tds = "".join(f'<td class="num">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>" for i, v in enumerate(row))
+        tds = "".join(f'<td class="num">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>"
+                      for i, v in enumerate(row))
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -68,7 +69,8 @@ def _section(key: str, title: str, body: str) -> str:
 
 def _card(label: str, value: str, note: str = "") -> str:
     note_html = f'<div class="note">{_e(note)}</div>' if note else ""
-    return f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>{note_html}</div>'
+    return (f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>'
+            f"{note_html}</div>")
 
 
 def _summary(run: dict, sim: str) -> str:
@@ -175,7 +177,8 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
             st = measured.get(n.id, {})
             row += [_num(st.get("correct_rate")), _num(st.get("agree_rate")), st.get("n", "-")]
         rows.append(row)
-    notes = [f"Depth level and in-degree from the graph; FLOPs units per node at the {_e(run['config']['space'].get('family', 'math'))} "
+    family = _e(run["config"]["space"].get("family", "math"))
+    notes = [f"Depth level and in-degree from the graph; FLOPs units per node at the {family} "
              "token profile (one 1B node = 1; a node's prompt grows with its inputs)."]
     if measured:
         notes.append(f"Measured on the test items: how often a node's own answer was right, and how often the "

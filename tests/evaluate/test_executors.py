@@ -1,4 +1,5 @@
-"""Item evaluations on a local Ray cluster (num_cpus=2) against the local executor: same results, one cache, one store."""
+"""Item evaluations on a local Ray cluster (num_cpus=2) against the local executor: same results, one cache,
+one store."""
 from __future__ import annotations
 
 import asyncio

@@ -32,9 +32,11 @@ window.addEventListener("load", () => {{
   out.id = "{PROBE_ID}";
   out.textContent = JSON.stringify({{
     images: [...document.images].map(i => ({{figure: i.closest("figure") && i.closest("figure").id,
-                                           w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width}})),
+                                           w: i.naturalWidth, h: i.naturalHeight,
+                                           shown: i.getBoundingClientRect().width}})),
     resources: performance.getEntriesByType("resource").map(r => r.name),
-    sections: [...document.querySelectorAll("main > section")].map(s => [s.id, Math.round(s.getBoundingClientRect().height)])
+    sections: [...document.querySelectorAll("main > section")]
+      .map(s => [s.id, Math.round(s.getBoundingClientRect().height)])
   }});
   document.body.appendChild(out);
 }});
