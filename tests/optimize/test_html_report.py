@@ -124,6 +124,19 @@ def test_html_escapes_what_it_shows(run_dir, tmp_path):
     assert html.escape(evil) in page and page.count("<img") == 3
 
 
+def test_unfinished_run_renders_what_there_is(run_dir, tmp_path):
+    """A run stopped before its final check: the best so far, no test scores, no measured per-node columns."""
+    copy = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    with sqlite3.connect(copy / "run.sqlite") as db:
+        (state,) = db.execute("SELECT state FROM checkpoint").fetchone()
+        db.execute("UPDATE checkpoint SET state = ?, phase = 'search'", (json.dumps({**json.loads(state),
+                                                                                      "final": None}),))
+    page = write_html(copy).read_text(encoding="utf-8")
+    words = " ".join(parse(page).text)
+    assert page.count("<section") == len(SECTIONS) and page.count("<img") == 3
+    assert "test accuracy" not in words and "own answer right" not in words and "search" in words
+
+
 def chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
     cmd = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
            *args]
