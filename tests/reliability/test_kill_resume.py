@@ -1,0 +1,33 @@
+"""Kill and resume: `rolegraph optimize` SIGKILLed at a few moments (inside a checkpoint write, inside
+a response-cache write, late in the run; three times in one run) and resumed with `--resume` ends with the
+uninterrupted run's best graph and trace, pays for no call twice, and leaves stores that open cleanly.
+The many-moment variant is benchmarks/reliability/kill_resume.py.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .killrun import interrupted, uninterrupted
+
+CASES = {"three-kills": ["checkpoint:20", "cache:70", "rows:130"]}
+"""Inside a checkpoint write, then inside a response-cache write of the resumed process, then in the
+final re-check of the next one (the thresholds are paid calls: the whole run pays about 160)."""
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return uninterrupted(tmp_path_factory.mktemp("full"))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_killed_search_resumes_to_the_uninterrupted_result(reference, tmp_path, name):
+    got = interrupted(tmp_path, name, CASES[name])
+    assert got.kills == CASES[name], "a process finished before its kill: move the kill earlier"
+    assert got.checkpoints_after_kill[-1] is not None  # later kills find (and resume from) a checkpoint
+    keep = ("best_hash", "best_graph", "test", "best_single", "evaluations", "iterations", "simulated")
+    assert {k: got.summary[k] for k in keep} == {k: reference.summary[k] for k in keep}
+    assert got.trace == reference.trace
+    assert got.best_yaml == reference.best_yaml
+    # paid calls: every distinct call once over all the processes, and the last one paid only for new ones
+    assert got.paid_rows == reference.paid_rows == reference.summary["paid_calls"]
+    assert got.last_paid == got.last_new_rows
