@@ -34,9 +34,9 @@ UNIFORM_MIX = 0.5
 """Share of the initial model preference kept uniform: a pilot on one small batch is noisy (a 16-item
 score has a standard error near 0.12), so it tilts the odds without ruling a model out."""
 MIN_CHANGE = 0.01  # smaller target changes are left out of the update (it stays readable)
-RECHECK_ITEMS = 32
-MUTATION_TRIES = 8
-MUTATION_STREAM = 7  # re-propose the best graph until it has been scored on this many items
+RECHECK_ITEMS = 32  # re-propose the best graph until it has been scored on this many items
+MUTATION_TRIES = 8  # draws for a mutation that differs from the best graph after repair
+MUTATION_STREAM = 7  # the random stream of mutations (the loop uses 1 and 2)
 PRESENCE_RANGE = (0.15, 0.85)
 TOP_LINES = 3
 NAME = "statistical"

@@ -26,11 +26,11 @@ def tiny_config(**overrides) -> SearchConfig:
 
 
 def run(pool, home: Path, task, optimizer="random", *, space=None, config=None, out=None, hub_out=None,
-        **options) -> SearchResult:
+        cache: bool = True, **options) -> SearchResult:
     """One search in a fresh event loop with its own hub; `hub_out` (a list) receives the hub's stats."""
 
     async def main() -> SearchResult:
-        hub = ModelHub(pool, Settings(home=home))
+        hub = ModelHub(pool, Settings(home=home, cache=cache))
         try:
             opt = optimizer if not isinstance(optimizer, str) else make_optimizer(optimizer, **options)
             return await optimize_async(task, space or tiny_space(pool), opt, hub=hub, config=config or tiny_config(),

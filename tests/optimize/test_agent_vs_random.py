@@ -10,8 +10,9 @@ from rolegraph.tasks.registry import get_task
 from .helpers import run, tiny_config, tiny_space
 
 SEEDS = (0, 1, 2)
-EVALUATIONS = 200
+EVALUATIONS = 300
 TASK_SIZE = 240
+BATCH = 12
 
 
 def test_agent_reinforce_beats_random_in_median(pool, tmp_path):
@@ -19,9 +20,9 @@ def test_agent_reinforce_beats_random_in_median(pool, tmp_path):
     space = tiny_space(pool, max_nodes=5)
     scores: dict[str, list[float]] = {"agent-reinforce": [], "random": []}
     for seed in SEEDS:
-        cfg = tiny_config(iterations=None, max_evaluations=EVALUATIONS, samples=3, batch=8, validation_items=12,
+        cfg = tiny_config(iterations=None, max_evaluations=EVALUATIONS, samples=3, batch=BATCH, validation_items=16,
                           top_candidates=2, test_items=60, seed=seed)
-        for name, opt in (("agent-reinforce", AgentReinforce(pilot_batch=8)), ("random", RandomSearch())):
+        for name, opt in (("agent-reinforce", AgentReinforce(pilot_batch=BATCH)), ("random", RandomSearch())):
             result = run(pool, tmp_path / "home", task, opt, space=space, config=cfg)
             assert result.evaluations <= EVALUATIONS
             scores[name].append(result.test.accuracy)
