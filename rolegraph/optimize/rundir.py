@@ -18,6 +18,7 @@ from typing import Any
 from rolegraph.errors import SearchError
 
 STORE_NAME = "run.sqlite"
+CREATING = f".{STORE_NAME}.creating"  # the store while RunStore.create builds it
 RUN_KIND = "rolegraph-search"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -70,20 +71,25 @@ class RunStore:
         if (run_dir / STORE_NAME).exists():
             raise SearchError(f"{run_dir} already holds a search run: resume it with --resume {run_dir}, "
                               "or choose another --out")
+        for left in run_dir.glob(f"{CREATING}*") if run_dir.is_dir() else ():  # a create killed half-way
+            left.unlink(missing_ok=True)
         if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")
-        try:
+        try:  # built under a temporary name and renamed once whole: a kill never leaves a half-made store
             run_dir.mkdir(parents=True, exist_ok=True)
+            db = cls._connect(run_dir / CREATING)
+            with db:
+                db.execute("BEGIN")
+                for stmt in SCHEMA:
+                    db.execute(stmt)
+                rows = {"kind": RUN_KIND, "version": str(SCHEMA_VERSION), "created": str(time.time()),
+                        "config": json.dumps(config, sort_keys=True)}
+                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+            db.close()
+            os.replace(run_dir / CREATING, run_dir / STORE_NAME)
             db = cls._connect(run_dir / STORE_NAME)
         except (OSError, sqlite3.Error) as exc:
             raise SearchError(f"{run_dir}: cannot create the run directory ({exc})") from None
-        with db:
-            db.execute("BEGIN")
-            for stmt in SCHEMA:
-                db.execute(stmt)
-            rows = {"kind": RUN_KIND, "version": str(SCHEMA_VERSION), "created": str(time.time()),
-                    "config": json.dumps(config, sort_keys=True)}
-            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
         return cls(run_dir, db)
 
     @classmethod
