@@ -31,3 +31,39 @@ def test_killed_search_resumes_to_the_uninterrupted_result(reference, tmp_path, 
     # paid calls: every distinct call once over all the processes, and the last one paid only for new ones
     assert got.paid_rows == reference.paid_rows == reference.summary["paid_calls"]
     assert got.last_paid == got.last_new_rows
+
+
+DIE_IN_CREATE = """
+import os, signal, sys
+from rolegraph.optimize import rundir
+
+real = rundir.RunStore._connect
+
+def connect_then_die(path):
+    db = real(path)
+    db.execute("CREATE TABLE IF NOT EXISTS scratch (x)")  # the new file is really on disk
+    os.kill(os.getpid(), signal.SIGKILL)
+
+rundir.RunStore._connect = staticmethod(connect_then_die)
+rundir.RunStore.create(sys.argv[1], {"task": "gsm"})
+"""
+
+
+def test_a_kill_while_the_run_store_is_created_leaves_a_directory_that_can_start_again(tmp_path, monkeypatch):
+    """SIGKILL inside RunStore.create (the file exists, its schema is not committed): `--out` with the same
+    directory must start the search (or `--resume` must), never refuse both ways."""
+    import subprocess
+    import sys
+
+    from .conftest import cli
+
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-c", DIE_IN_CREATE, str(run_dir)], capture_output=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    small = ["optimize", "--task", "gsm", "--task-size", "80", "--models", "sim/llama-3.2-1b,sim/llama-3.2-3b",
+             "--roles", "solver,fuser", "--max-nodes", "3", "--iterations", "1", "--samples", "1", "--batch", "2",
+             "--validation-items", "2", "--test-items", "2", "--json"]
+    resumed = cli(["optimize", "--resume", run_dir, "--json"])
+    restarted = cli([*small, "--out", run_dir]) if resumed.code != 0 else resumed
+    assert restarted.code == 0, (resumed.err, restarted.err)
