@@ -26,8 +26,15 @@ from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+FUZZ_SCALE_ENV = "ROLEGRAPH_FUZZ_SCALE"
 HTTP_PREFIX = "http/"
 SUBPROCESS_TIMEOUT_S = 240.0
+
+
+def examples(n: int) -> int:
+    """Hypothesis examples for a property: `n` in CI, times $ROLEGRAPH_FUZZ_SCALE in the long variant
+    (benchmarks/reliability/fuzz.py)."""
+    return n * max(1, int(os.environ.get(FUZZ_SCALE_ENV, "1")))
 
 
 @dataclass

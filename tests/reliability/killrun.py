@@ -69,6 +69,7 @@ class Search:
         self.home = base / f"home-{name}"
         self.run_dir = base / f"run-{name}"
         self.cwd = base
+        base.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "ROLEGRAPH_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
         self.env.pop("ROLEGRAPH_POOL", None)
 

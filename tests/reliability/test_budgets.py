@@ -24,9 +24,10 @@ from rolegraph.optimize.loop import SearchConfig
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.settings import Settings
 
+from .conftest import examples
 from .searching import SIM_MODELS, space_for
 
-PROPS = settings(max_examples=25, deadline=None, derandomize=True,
+PROPS = settings(max_examples=examples(25), deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 ROLES = ("solver", "verifier", "fuser")
 
@@ -161,7 +162,7 @@ def _paid_before_cap(spec, gsm, items, budget, hub) -> int:
     return hub.stats.paid
 
 
-@settings(max_examples=4, deadline=None, derandomize=True,
+@settings(max_examples=examples(4), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(max_evaluations=st.integers(20, 60), samples=st.integers(1, 3), batch=st.integers(2, 5),
        optimizer=st.sampled_from(["agent-reinforce", "random", "reinforce"]), budget=st.floats(4.0, 20.0))

@@ -25,9 +25,10 @@ from rolegraph.optimize.llm_agent import LLMFeedbackAgent, parse_reply
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.settings import Settings
 
+from .conftest import examples
 from .searching import SIM_MODELS, space_for, tiny_config
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=examples(120), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 SPACE = space_for(ModelPool.builtin(), SIM_MODELS)
 NODE_IDS = ["n0", "n1", "n2", "out", "n9", "N0", "", "out ", "\u202eout"]

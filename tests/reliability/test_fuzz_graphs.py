@@ -17,7 +17,7 @@ from rolegraph.graphs.io import MAX_GRAPH_FILE_BYTES, MAX_NESTING_DEPTH, load_gr
 from rolegraph.graphs.validate import validate_graph
 from rolegraph.models.pool import ModelPool
 
-from .conftest import ROOT, assert_clean_user_error, cli, cli_process
+from .conftest import ROOT, assert_clean_user_error, cli, cli_process, examples
 
 FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
 VALID_YAML = (FIXTURES / "valid_vote3.yaml").read_text()
@@ -25,7 +25,7 @@ VALID_JSON = (FIXTURES / "valid_vote3.json").read_text()
 ROLES = ("solver", "verifier", "fuser", "planner", "searcher")
 MODELS = ("sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b")
 SUFFIXES = (".yaml", ".yml", ".json", ".txt", "")
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=examples(60), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 # Characters that break naive code: NUL and controls, bidi overrides, zero-width joiners, combining

@@ -21,9 +21,11 @@ from rolegraph.models.pool import ModelPool
 from rolegraph.models.types import Completion, ToolCall, Usage
 from rolegraph.settings import Settings
 
+from .conftest import examples
+
 KINDS = ("auto", "math", "mmlu", "code", "qa")
 PARSERS = (parse_answer, parse_verdicts, parse_plan, parse_evidence, parse_no_answer)
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=examples(150), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 MARKUP = ["Final answer:", "final answer is：", "\\boxed{", "\\boxed{}", "\\fbox{x}", "}", "{", "```", "```python\n",
           "Plan:", "Sub-questions:", "- ", "Evidence:", "[1] ", "(http://x)", "Verdict for a: correct",
@@ -148,7 +150,7 @@ def scripted_graph(tmp_path_factory):
     return CompiledGraph(GRAPH, hub, toolbox=toolbox), model
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=examples(40), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(script=st.lists(st.tuples(model_text, tool_calls), min_size=1, max_size=5),
        kind=st.sampled_from(("math", "qa", "mmlu", "code")))
