@@ -70,9 +70,12 @@ class HttpHub:
     hub: ModelHub
     cache: ResponseCache
     sleep: NoWait = field(default_factory=NoWait)
+    distinct: int = 0
+    """Distinct calls answered (response-cache rows), read when the hub closes."""
 
     async def aclose(self) -> None:
         await self.hub.aclose()
+        self.distinct = len(self.cache)
         self.cache.close()
 
 
