@@ -1,12 +1,11 @@
-"""Shared helpers for the reliability suite: the CLI in-process and as a process, loopback servers,
-pools whose models are served over HTTP, and a byte-level search of a directory tree.
+"""Shared helpers for the reliability suite: the CLI in-process and as a process, a loopback server
+fixture, pool files, and a byte-level search of a directory tree (search helpers: searching.py).
 
 Everything runs on the simulated pool (directly or behind the project's own loopback server), so
 the suite needs no network and no key; seeds make every run repeatable.
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import io
 import os
@@ -27,7 +26,6 @@ from rolegraph.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ_SCALE_ENV = "ROLEGRAPH_FUZZ_SCALE"
-HTTP_PREFIX = "http/"
 SUBPROCESS_TIMEOUT_S = 240.0
 
 
@@ -105,19 +103,6 @@ def assert_clean_user_error(run: CliRun) -> str:
     return lines[0]
 
 
-def http_twin(spec: ModelSpec, base_url: str, **extra) -> ModelSpec:
-    """The same sim model, served over HTTP by serve-sim (sizes and prices kept, so budgets and bills match)."""
-    return spec.model_copy(update={"id": HTTP_PREFIX + spec.id.split("/", 1)[-1], "backend": "openai",
-                                   "base_url": base_url, "model": spec.id, "answer_key": True, **extra})
-
-
-def http_pool(base_url: str, model_ids: tuple[str, ...], **extra) -> tuple[ModelPool, tuple[str, ...]]:
-    """The built-in pool plus an HTTP twin of each of `model_ids`; returns the pool and the twins' ids."""
-    base = ModelPool.builtin()
-    twins = [http_twin(base.get(m), base_url, **extra) for m in model_ids]
-    return ModelPool(list(base) + twins), tuple(t.id for t in twins)
-
-
 def pool_yaml(path: Path, specs: list[ModelSpec]) -> Path:
     """A pool file with `specs` (what a user would write), for CLI runs."""
     import yaml
@@ -137,11 +122,6 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", cache=True, latency_scale=0.0)
-
-
-@pytest.fixture
 def serve(tmp_path):
     """serve(faults=None) -> a started loopback ServerThread over the built-in sim pool; stopped at teardown."""
     from rolegraph.models.server import ServerThread, create_app
@@ -153,14 +133,3 @@ def serve(tmp_path):
             return stack.enter_context(ServerThread(app))
 
         yield start
-
-
-class NoWait:
-    """A retry sleep that records the waits asked for and does not wait (the server does not enforce them)."""
-
-    def __init__(self):
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        await asyncio.sleep(0)

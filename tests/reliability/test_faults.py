@@ -23,7 +23,7 @@ from rolegraph.settings import Settings
 
 from .conftest import cli, pool_yaml
 from .searching import (TASK_ARGS, comparable, http_hub, http_models, resume, search,
-                        set_faults, tiny_config, twin_ids)
+                        set_faults, tiny_config)
 
 FAULT_RATE = 0.3
 HANG_S = 30.0  # a `timeout` fault hangs longer than the client waits

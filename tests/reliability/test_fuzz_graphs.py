@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from rolegraph.graphs.io import MAX_GRAPH_FILE_BYTES, MAX_NESTING_DEPTH, load_graph
 from rolegraph.graphs.validate import validate_graph
