@@ -146,17 +146,20 @@ class FaultsFromIteration(AgentReinforce):
     "(model calls exhausted their retries) as wrong answers, so a dead endpoint lets the search run on "
     "and checkpoint corrupted scores instead of stopping; stopping with a SearchError whenever an "
     "evaluation has failures (before it is recorded) makes this test pass"))
-def test_all_requests_failing_stops_with_one_line_then_resumes_to_the_same_result(serve, tmp_path, gsm):
+def test_all_requests_failing_stops_with_one_line_then_resumes_to_the_same_result(serve, tmp_path, gsm, monkeypatch):
     server = serve()
     pool = http_models(ModelPool.builtin(), server.base_url)
+    pool_file = pool_yaml(tmp_path / "pool.yaml", [s for s in pool if s.id.startswith("http/")])
     config = tiny_config(iterations=ITERATIONS)
-    full, _ = asyncio.run(search(pool, Settings(home=tmp_path / "home-full"), gsm, config=config, pilot_batch=4))
+    full, full_hub = asyncio.run(search(pool, Settings(home=tmp_path / "home-full"), gsm, config=config,
+                                        pilot_batch=4))
+    full_paid = full_hub.hub.stats.paid
 
     run_dir = tmp_path / "run"
     FaultsFromIteration.server = server
     with pytest.raises(RolegraphError) as caught:
         asyncio.run(search(pool, Settings(home=tmp_path / "home"), gsm, optimizer=FaultsFromIteration(pilot_batch=4),
-                           config=config, out=run_dir, attempts=3))
+                           config=config, out=run_dir, attempts=3, pool_path=pool_file))
     message = str(caught.value)
     assert "\n" not in message and len(message) < 400, message
     assert "failed" in message or "fault" in message or "error" in message.lower(), message
@@ -168,7 +171,15 @@ def test_all_requests_failing_stops_with_one_line_then_resumes_to_the_same_resul
     finally:
         store.close()
 
-    set_faults(server, None)
-    again, http = asyncio.run(resume(run_dir, pool, Settings(home=tmp_path / "home"), gsm))
-    assert comparable(again) == comparable(full)
-    assert http.hub.stats.cached > 0  # what was paid before the faults is not paid again
+    set_faults(server, None)  # the endpoint is back: `rolegraph optimize --resume` finishes the search
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    resumed = cli(["optimize", "--resume", run_dir, "--json"])
+    assert resumed.code == 0, resumed.err[-2000:]
+    summary = json.loads(resumed.out.splitlines()[-1])
+    want = comparable(full)
+    assert (summary["best_hash"], summary["evaluations"], summary["iterations"]) == \
+        (full.best_hash, full.evaluations, full.iterations)
+    assert {k: v for k, v in summary["test"].items() if k != "latency_s"} == json.loads(json.dumps(want["test"]))
+    assert summary["paid_calls"] < full_paid  # what was paid before the faults is not paid again
+    again, _ = asyncio.run(resume(run_dir, pool, Settings(home=tmp_path / "home"), gsm))  # the finished run
+    assert comparable(again) == want
