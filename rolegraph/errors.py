@@ -34,11 +34,16 @@ class NoAnswerKeyError(RolegraphError):
     """A simulated model was asked a free-form question: it can only answer task items."""
 
 
+def _one_line(text: object) -> str:
+    """A problem prints as one line: line breaks carried in from a user's file are shown escaped."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
 class GraphError(RolegraphError):
     """A graph spec is invalid. `problems` holds one message per problem."""
 
     def __init__(self, problems: list[str], source: str | None = None):
-        self.problems = list(problems)
+        self.problems = [_one_line(p) for p in problems]
         self.source = source
         where = f"{source}: " if source else ""
         head = self.problems[0] if self.problems else "invalid graph"
