@@ -254,3 +254,15 @@ def test_odd_ids_through_a_real_process(tmp_path, case):
 def test_broken_files_as_processes(tmp_path, name, text):
     run = cli_process(["validate", _write(tmp_path, name, text)], env={"ROLEGRAPH_HOME": str(tmp_path / "home")})
     assert_clean_user_error(run)
+
+
+@pytest.mark.parametrize("doc", [
+    {"nodes": None, "\n": None},  # found by the long fuzz run: an unknown field named by a line break
+    {"nodes": [{"id": "a\nb", "role": "x", "model": MODELS[0]}]},
+    {"nodes": [{"id": "a", "role": "solver", "model": "m\r\nX"}]},
+    {"nodes": [{"id": "a", "role": "solver", "model": MODELS[0]}], "edges": [["a", "b\nc"]]},
+])
+def test_line_breaks_in_user_text_stay_on_one_line(tmp_path, doc):
+    for command in ("validate", "eval"):
+        args = [command, _write(tmp_path, "g.json", _encode(doc, "json"))] + (["--task", "gsm"] if command == "eval" else [])
+        assert_clean_user_error(cli(args))
