@@ -1,0 +1,176 @@
+"""Calibration of the sim pool against the paper: single-node accuracy per model and family, random
+equal-budget graphs of the published mixes on MATH, and width/depth sweeps (insights 2 and 3).
+
+Graphs run through `SimExecutor` (the runtime's per-node work without LangGraph, checked against
+the runtime on a sample first). The random-DAG distribution is `graphgen.random_dag` (BENCHMARKS.md
+writes it out); the sweeps use `graphgen.hybrid`: width = parallel chains, depth = solvers per chain
+(each refines the one before), a fuser over the chain ends. Goal: every published cell within 5 points.
+"""
+from __future__ import annotations
+
+import random
+from statistics import mean
+from pathlib import Path
+from typing import Any
+
+from benchmarks import graphgen as gg
+from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.simexec import SimExecutor, check_against_runtime
+from benchmarks.synthetic import exact_score, synthetic_items
+from rolegraph.graphs.analysis import TOKEN_PROFILES, flops_units
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+from rolegraph.settings import Settings
+
+TOLERANCE = 0.05
+PUBLISHED_SINGLE = {  # DESIGN.md (Wang, Chen et al. 2025): LLaMA 1B / 3B / 8B / 70B
+    "math": (0.31, 0.40, 0.49, 0.68), "mmlu": (0.31, 0.43, 0.64, 0.84), "code": (0.31, 0.48, 0.60, 0.68)}
+PUBLISHED_MIXES = (("nine 1B nodes", gg.MODEL_1B, 9, 0.39), ("three 3B nodes", gg.MODEL_3B, 3, 0.54),
+                   ("one 8B node", gg.MODEL_8B, 1, 0.49))
+EDGE_P_SENSITIVITY = (0.2, 0.5)
+SWEEP_MODELS = (gg.MODEL_1B, gg.MODEL_3B, gg.MODEL_8B)
+FULL = {"single_items": 4000, "mix_items": 1000, "mix_graphs": 30, "sweep_items": 1000,
+        "widths": (1, 2, 3, 4, 5, 6, 8), "depths": (1, 2, 3, 4, 5, 6, 8), "fixed_depths": (1, 2, 3),
+        "fixed_widths": (1, 2, 4), "check_items": 20, "sensitivity": True}
+QUICK = {"single_items": 150, "mix_items": 60, "mix_graphs": 4, "sweep_items": 60,
+         "widths": (1, 2, 4), "depths": (1, 2, 3), "fixed_depths": (1, 2), "fixed_widths": (1, 2),
+         "check_items": 3, "sensitivity": False}
+ITEM_SEED = 21
+
+
+def accuracy(ex: SimExecutor, spec: GraphSpec, items: list[Item]) -> float:
+    kind = items[0].family
+    return sum(exact_score(ex.answer(spec, it, kind=kind), it) for it in items) / len(items)
+
+
+def single_cells(ex: SimExecutor, n_items: int) -> list[dict[str, Any]]:
+    rows = []
+    for family, published in PUBLISHED_SINGLE.items():
+        items = synthetic_items(family, n_items, seed=ITEM_SEED)
+        for model, target in zip(gg.SIM_SIZES, published):
+            acc = accuracy(ex, gg.chain(1, model), items)
+            rows.append({"family": family, "model": model, "sim": acc, "published": target,
+                         "within": abs(acc - target) <= TOLERANCE})
+    return rows
+
+
+def mix_cells(ex: SimExecutor, cfg: dict, edge_p: float = gg.RANDOM_EDGE_P) -> list[dict[str, Any]]:
+    items = synthetic_items("math", cfg["mix_items"], seed=ITEM_SEED + 1)
+    profile = TOKEN_PROFILES["math"]
+    rows = []
+    for label, model, n, target in PUBLISHED_MIXES:
+        rng = random.Random(f"mix:{label}:{edge_p}")
+        graphs = [gg.random_dag([model] * n, rng, edge_p=edge_p) for _ in range(cfg["mix_graphs"] if n > 1 else 1)]
+        accs = [accuracy(ex, g, items) for g in graphs]
+        units = [flops_units(g, ex.pool, profile) for g in graphs]
+        rows.append({"mix": label, "model": model, "nodes": n, "edge_p": edge_p, "graphs": len(graphs),
+                     "sim": mean(accs), "min": min(accs), "max": max(accs), "published": target,
+                     "flops_units_mean": mean(units), "within": abs(mean(accs) - target) <= TOLERANCE})
+    return rows
+
+
+def sweeps(ex: SimExecutor, cfg: dict) -> dict[str, Any]:
+    items = synthetic_items("math", cfg["sweep_items"], seed=ITEM_SEED + 2)
+    out: dict[str, Any] = {}
+    for model in SWEEP_MODELS:
+        width_curves = {d: [accuracy(ex, gg.hybrid(w, d, model), items) for w in cfg["widths"]]
+                        for d in cfg["fixed_depths"]}
+        depth_curves = {w: [accuracy(ex, gg.hybrid(w, d, model), items) for d in cfg["depths"]]
+                        for w in cfg["fixed_widths"]}
+        best_w = {d: cfg["widths"][max(range(len(c)), key=c.__getitem__)] for d, c in width_curves.items()}
+        best_d = {w: cfg["depths"][max(range(len(c)), key=c.__getitem__)] for w, c in depth_curves.items()}
+        out[model] = {"width_curves": width_curves, "depth_curves": depth_curves, "best_width": best_w,
+                      "best_depth": best_d}
+        say(f"calibration sweeps {model}: best width by depth {best_w}, best depth by width {best_d}")
+    return out
+
+
+def insights(sw: dict[str, Any], cfg: dict) -> dict[str, Any]:
+    """Insight 2: the first curve of each kind peaks inside the range (more nodes past it lower accuracy).
+    Insight 3: the best width does not grow with depth, the best depth does not grow with width, and
+    each moves at least once."""
+    res = {}
+    for model, s in sw.items():
+        w_first = s["width_curves"][cfg["fixed_depths"][0]]
+        d_first = s["depth_curves"][cfg["fixed_widths"][0]]
+        interior_w = max(w_first) > w_first[-1] and max(w_first) > w_first[0]
+        interior_d = max(d_first) > d_first[-1] and max(d_first) > d_first[0]
+        bw = [s["best_width"][d] for d in cfg["fixed_depths"]]
+        bd = [s["best_depth"][w] for w in cfg["fixed_widths"]]
+        moves = (all(a >= b for a, b in zip(bw, bw[1:])) and bw[0] > bw[-1]
+                 and all(a >= b for a, b in zip(bd, bd[1:])) and bd[0] > bd[-1])
+        res[model] = {"interior_width_optimum": interior_w, "interior_depth_optimum": interior_d,
+                      "optimum_moves": moves}
+    return res
+
+
+def plot(sw: dict[str, Any], cfg: dict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(sw), figsize=(4.2 * len(sw), 7), squeeze=False)
+    for col, (model, s) in enumerate(sw.items()):
+        ax = axes[0][col]
+        for d, curve in s["width_curves"].items():
+            ax.plot(cfg["widths"], [100 * a for a in curve], marker="o", label=f"depth {d}")
+        ax.set_title(f"{gg.SHORT[model]}: width sweep (simulated)")
+        ax.set_xlabel("width")
+        ax.set_ylabel("accuracy % (MATH, sim)")
+        ax.legend()
+        ax = axes[1][col]
+        for w, curve in s["depth_curves"].items():
+            ax.plot(cfg["depths"], [100 * a for a in curve], marker="o", label=f"width {w}")
+        ax.set_title(f"{gg.SHORT[model]}: depth sweep (simulated)")
+        ax.set_xlabel("depth")
+        ax.set_ylabel("accuracy % (MATH, sim)")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+    out_dir = out_dir or RESULTS_DIR
+    cfg = QUICK if quick else FULL
+    ex = SimExecutor(Settings(home=scratch_home(), cache=False))
+    checked = check_against_runtime(ex, [gg.random_dag([gg.MODEL_1B] * 5, random.Random(0)), gg.hybrid(2, 2, gg.MODEL_3B)],
+                                    synthetic_items("math", cfg["check_items"], seed=99), kind="math")
+    say(f"calibration: SimExecutor equals the runtime on {checked} runs")
+    singles = single_cells(ex, cfg["single_items"])
+    mixes = mix_cells(ex, cfg)
+    sensitivity = [r for p in EDGE_P_SENSITIVITY for r in mix_cells(ex, cfg, p)] if cfg["sensitivity"] else []
+    sw = sweeps(ex, cfg)
+    ins = insights(sw, cfg)
+    stem = "calibration-quick" if quick else "calibration"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_path = out_dir / f"{stem}.png"
+    plot(sw, cfg, plot_path)
+    cells = [(f"{r['family']} {gg.SHORT[r['model']]}", r["sim"], r["published"], r["within"]) for r in singles]
+    cells += [(f"math {r['mix']}", r["sim"], r["published"], r["within"]) for r in mixes]
+    text = "## Published cells (simulated vs paper)\n\n" + table(
+        ["cell", "sim %", "published %", "diff", f"within {100 * TOLERANCE:.0f}"],
+        [[c, _pct(s), _pct(p), f"{100 * (s - p):+.1f}", "yes" if ok else "NO"] for c, s, p, ok in cells])
+    text += "\n\n## Random equal-budget graphs on MATH (simulated)\n\n" + table(
+        ["mix", "edge p", "graphs", "mean %", "min-max %", "mean FLOPs units", "published %"],
+        [[r["mix"], r["edge_p"], r["graphs"], _pct(r["sim"]), f"{_pct(r['min'])}-{_pct(r['max'])}",
+          f"{r['flops_units_mean']:.1f}", _pct(r["published"])] for r in mixes + sensitivity])
+    text += "\n\n## Width and depth sweeps on MATH (simulated)\n\n"
+    for model, s in sw.items():
+        text += table([f"{gg.SHORT[model]} width ->"] + [str(w) for w in cfg["widths"]],
+                      [[f"depth {d}"] + [_pct(a) for a in c] for d, c in s["width_curves"].items()]) + "\n\n"
+        text += table([f"{gg.SHORT[model]} depth ->"] + [str(d) for d in cfg["depths"]],
+                      [[f"width {w}"] + [_pct(a) for a in c] for w, c in s["depth_curves"].items()]) + "\n\n"
+        text += (f"best width by depth {s['best_width']}; best depth by width {s['best_depth']}; "
+                 f"insights: {ins[model]}\n\n")
+    text += f"Plot: `{plot_path.name}`.\n"
+    payload = {"tolerance": TOLERANCE, "config": cfg, "single": singles, "mixes": mixes,
+               "mix_sensitivity": sensitivity, "sweeps": sw, "insights": ins, "plot": plot_path.name,
+               "runtime_check_runs": checked, "meets_goal": all(ok for *_, ok in cells)}
+    write_result("calibration", payload, text, out_dir=out_dir, quick=quick)
+    return payload

@@ -1,0 +1,77 @@
+"""What every benchmark shares: the machine it ran on, robust summaries, JSON + table output."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """nproc, python, langgraph version, platform and the date: written into every result file."""
+    from importlib.metadata import version
+
+    return {"nproc": os.cpu_count(), "python": platform.python_version(), "langgraph": version("langgraph"),
+            "platform": platform.platform(), "load_avg_1m": os.getloadavg()[0],
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A median over repeats with its min and max (how every timing ratio is reported)."""
+
+    median: float
+    lo: float
+    hi: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Spread":
+        return cls(statistics.median(values), min(values), max(values))
+
+    def text(self, fmt: str = "{:.2f}") -> str:
+        return f"{fmt.format(self.median)} ({fmt.format(self.lo)}-{fmt.format(self.hi)})"
+
+    def as_dict(self) -> dict[str, float]:
+        return {"median": self.median, "min": self.lo, "max": self.hi}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    cells = [[str(c) for c in r] for r in rows]
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in cells]
+    return "\n".join(out)
+
+
+def write_result(name: str, payload: dict[str, Any], tables: str, out_dir: Path | None = None,
+                 quick: bool = False) -> Path:
+    """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables)."""
+    out_dir = out_dir or RESULTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-quick" if quick else name
+    command = f"python -m benchmarks {name}" + (" --quick" if quick else "")
+    meta = {"benchmark": name, "quick": quick, "command": command, "machine": machine()}
+    path = out_dir / f"{stem}.json"
+    path.write_text(json.dumps({**meta, **payload}, indent=2, default=str) + "\n")
+    header = f"# {name}{' (quick)' if quick else ''}\n\nCommand: `{command}`  \nMachine: " + \
+             ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + "\n\n"
+    (out_dir / f"{stem}.md").write_text(header + tables.rstrip() + "\n")
+    return path
+
+
+def scratch_home() -> Path:
+    """A throwaway ROLEGRAPH_HOME: benchmarks never touch ~/.rolegraph or the repo's state."""
+    return Path(tempfile.mkdtemp(prefix="rolegraph-bench-"))
+
+
+def say(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)

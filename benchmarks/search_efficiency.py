@@ -1,0 +1,200 @@
+"""Search efficiency on the sim, against the exhaustive optimum of a space small enough to enumerate.
+
+Space: up to 5 worker nodes (solver or fuser) feeding one output node, over the four sim sizes
+(70B alone exceeds both budgets and is left out by the space), MATH family, budgets 18 and 42 FLOPs
+units. Ground truth: every distinct graph of the space scored on thousands of fresh items (cached,
+`truth.py`); the optimum is the best of them. Then each optimizer (agent-reinforce, reinforce,
+random, tpe) searches with 10 seeds on a synthetic MATH-family task; after every iteration the graph
+it would pick (its best so far) is looked up in the truth table, against the evaluation cost spent
+so far, counted in item-level graph runs (the pilot and the final re-check of the top candidates
+count too). Reported: median evaluations to reach 98% of the optimum, the final gap, the curves.
+Goal: agent-reinforce needs half the evaluations of the best baseline or fewer.
+
+Item evaluations go through `SimTableExecutor` (the runtime's scores, checked against `evaluate` on a
+sample first), so a search costs CPU seconds, not hours.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from benchmarks import graphgen as gg
+from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.simexec import SimExecutor, SimTableExecutor, check_executor_against_evaluate
+from benchmarks.synthetic import SyntheticTask, synthetic_items
+from benchmarks.truth import TruthTable, shape_key, unique_shapes
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.api import make_optimizer, optimize_async
+from rolegraph.optimize.baselines.exhaustive import enumerate_graphs
+from rolegraph.optimize.loop import SearchConfig, SearchContext, run_search
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.settings import Settings
+
+OPTIMIZERS = ("agent-reinforce", "reinforce", "random", "tpe")
+BASELINES = ("reinforce", "random", "tpe")
+TARGET_SHARE = 0.98
+GOAL_FACTOR = 0.5
+ROLES = ("solver", "fuser")
+FULL = {"budgets": (18.0, 42.0), "seeds": 10, "truth_items": 4000, "task_items": 2000, "max_evaluations": 3000,
+        "samples": 4, "batch": 16, "validation_items": 48, "top_candidates": 3, "max_nodes": 6, "check_items": 8}
+QUICK = {"budgets": (18.0,), "seeds": 2, "truth_items": 120, "task_items": 200, "max_evaluations": 400,
+         "samples": 4, "batch": 8, "validation_items": 16, "top_candidates": 2, "max_nodes": 4, "check_items": 2}
+TRUTH_SEED, TASK_SEED = 1001, 7
+GRID_POINTS = 40
+
+
+def make_space(pool: ModelPool, budget: float, max_nodes: int) -> SearchSpace:
+    return SearchSpace(pool=pool, models=gg.SIM_SIZES, roles=ROLES, max_nodes=max_nodes, budget=budget,
+                       worker_edges=False, family="math")
+
+
+def first_reach(curve: list[tuple[int, float]], target: float) -> float:
+    """Evaluations at which the curve's true accuracy first reaches `target` (inf if never)."""
+    return next((float(e) for e, a in curve if a >= target - 1e-12), math.inf)
+
+
+def on_grid(curve: list[tuple[int, float]], grid: list[int]) -> list[float | None]:
+    """The curve as a step function sampled at `grid` (None before its first point)."""
+    out, j, cur = [], 0, None
+    for g in grid:
+        while j < len(curve) and curve[j][0] <= g:
+            cur = curve[j][1]
+            j += 1
+        out.append(cur)
+    return out
+
+
+async def one_search(name: str, seed: int, space: SearchSpace, task: SyntheticTask, hub: ModelHub,
+                     table_exec: SimTableExecutor, truth: TruthTable, cfg: dict) -> dict[str, Any]:
+    """One search; its curve is (evaluations spent, true accuracy of the graph it would pick then)."""
+    config = SearchConfig(iterations=None, max_evaluations=cfg["max_evaluations"], samples=cfg["samples"],
+                          batch=cfg["batch"], top_candidates=cfg["top_candidates"],
+                          validation_items=cfg["validation_items"], test_items=1, seed=seed, compare_singles=False)
+    ctx = SearchContext(task=task, space=space, hub=hub, config=config, executor=table_exec)
+    final = await run_search(ctx, make_optimizer(name), None, False)
+    curve = [(it.evaluations, truth.accuracy(ctx.graph(it.best_hash))) for it in ctx.trace.iterations
+             if it.best_hash is not None]
+    final_acc = truth.accuracy(ctx.graph(final.chosen_hash))
+    curve.append((ctx.spent, final_acc))
+    return {"optimizer": name, "seed": seed, "curve": curve, "final_accuracy": final_acc, "evaluations": ctx.spent,
+            "iterations": sum(1 for it in ctx.trace.iterations if it.iteration > 0),
+            "distinct_graphs": len(ctx.graphs),
+            "final_graph": ctx.graph(final.chosen_hash).model_dump(mode="json", exclude_defaults=True)}
+
+
+def summarize(runs: list[dict], optimum: float) -> dict[str, Any]:
+    target = TARGET_SHARE * optimum
+    reach = [first_reach(r["curve"], target) for r in runs]
+    gaps = [optimum - r["final_accuracy"] for r in runs]
+    return {"median_evaluations_to_98pct": statistics.median(reach), "reached": sum(math.isfinite(x) for x in reach),
+            "runs": len(runs), "evaluations_to_98pct": reach, "median_final_gap": statistics.median(gaps),
+            "final_gaps": gaps, "median_final_accuracy": statistics.median(r["final_accuracy"] for r in runs)}
+
+
+def plot(per_budget: dict[float, dict], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(per_budget), figsize=(6 * len(per_budget), 4.2), squeeze=False)
+    for ax, (budget, data) in zip(axes[0], per_budget.items()):
+        grid = data["grid"]
+        for name, med in data["median_curves"].items():
+            xs = [g for g, v in zip(grid, med) if v is not None]
+            ax.plot(xs, [100 * v for v in med if v is not None], label=name)
+        ax.axhline(100 * data["optimum"], color="black", lw=0.8, ls="--", label="exhaustive optimum")
+        ax.axhline(100 * TARGET_SHARE * data["optimum"], color="grey", lw=0.8, ls=":", label="98% of optimum")
+        ax.set_title(f"budget {budget:g} FLOPs units (simulated MATH)")
+        ax.set_xlabel("evaluations (item-level graph runs)")
+        ax.set_ylabel("true accuracy of the chosen graph %")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt_evals(x: float, cap: int) -> str:
+    return f"> {cap}" if not math.isfinite(x) else f"{x:.0f}"
+
+
+def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+    out_dir = out_dir or RESULTS_DIR
+    cfg = QUICK if quick else FULL
+    home = scratch_home()
+    pool = ModelPool.builtin()
+    ex = SimExecutor(Settings(home=home, cache=False), pool)
+    table_exec = SimTableExecutor(ex)
+    hub = ModelHub(pool, Settings(home=home, cache=False))
+    task = SyntheticTask("math", cfg["task_items"], seed=TASK_SEED)
+    truth_items = synthetic_items("math", cfg["truth_items"], seed=TRUTH_SEED)
+    per_budget: dict[float, dict] = {}
+    rows, goal_rows = [], []
+    for budget in cfg["budgets"]:
+        space = make_space(pool, budget, cfg["max_nodes"])
+        graphs = [spec for _, spec in enumerate_graphs(space)]
+        if not unique_shapes(graphs):
+            raise AssertionError("two enumerated graphs share a shape key")
+        checked = check_executor_against_evaluate(table_exec, graphs[:: max(1, len(graphs) // 3)][:3], task,
+                                                  task.items("train")[:cfg["check_items"]])
+        truth = TruthTable(ex, truth_items, name="truth-math", results_dir=out_dir)
+        accs = {}
+        for i, spec in enumerate(graphs):
+            accs[shape_key(spec)] = truth.accuracy(spec)
+            if i % 25 == 0:
+                truth.save()
+                say(f"search_efficiency budget {budget:g}: truth {i + 1}/{len(graphs)}")
+        truth.save()
+        best_key = max(accs, key=accs.__getitem__)
+        optimum = accs[best_key]
+        best_spec = next(s for s in graphs if shape_key(s) == best_key)
+        say(f"search_efficiency budget {budget:g}: {len(graphs)} graphs, optimum {optimum:.3f}")
+        runs: dict[str, list[dict]] = {}
+        for name in OPTIMIZERS:
+            runs[name] = [asyncio.run(one_search(name, seed, space, task, hub, table_exec, truth, cfg))
+                          for seed in range(cfg["seeds"])]
+            truth.save()
+            say(f"search_efficiency budget {budget:g}: {name} done")
+        summary = {name: summarize(r, optimum) for name, r in runs.items()}
+        grid = [round(cfg["max_evaluations"] * k / GRID_POINTS) for k in range(1, GRID_POINTS + 1)]
+        median_curves = {}
+        for name, rs in runs.items():
+            cols = list(zip(*[on_grid(r["curve"], grid) for r in rs]))
+            median_curves[name] = [statistics.median(c) if all(v is not None for v in c) else None for c in cols]
+        best_base = min(BASELINES, key=lambda n: summary[n]["median_evaluations_to_98pct"])
+        ours, theirs = summary["agent-reinforce"]["median_evaluations_to_98pct"], \
+            summary[best_base]["median_evaluations_to_98pct"]
+        meets = math.isfinite(ours) and (not math.isfinite(theirs) or ours <= GOAL_FACTOR * theirs)
+        per_budget[budget] = {"graphs": len(graphs), "optimum": optimum,
+                              "optimum_graph": best_spec.model_dump(mode="json", exclude_defaults=True),
+                              "summary": summary, "runs": runs, "grid": grid, "median_curves": median_curves,
+                              "best_baseline": best_base, "meets_goal": meets, "executor_check_runs": checked,
+                              "accuracy_spread": {"min": min(accs.values()), "max": optimum,
+                                                  "median": statistics.median(accs.values())}}
+        for name in OPTIMIZERS:
+            s = summary[name]
+            rows.append([f"{budget:g}", name, _fmt_evals(s["median_evaluations_to_98pct"], cfg["max_evaluations"]),
+                         f"{s['reached']}/{s['runs']}", f"{100 * s['median_final_gap']:.1f}",
+                         f"{100 * s['median_final_accuracy']:.1f}"])
+        goal_rows.append([f"{budget:g}", len(graphs), f"{100 * optimum:.1f}", best_base,
+                          _fmt_evals(ours, cfg["max_evaluations"]), _fmt_evals(theirs, cfg["max_evaluations"]),
+                          "yes" if meets else "NO"])
+    stem = "search_efficiency-quick" if quick else "search_efficiency"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_path = out_dir / f"{stem}.png"
+    plot(per_budget, plot_path)
+    text = table(["budget", "optimizer", "median evaluations to 98% of optimum", "seeds reaching",
+                  "median final gap (points)", "median final true accuracy %"], rows)
+    text += "\n\n" + table(["budget", "graphs in space", "optimum % (simulated)", "best baseline",
+                            "agent-reinforce evals", "best baseline evals", "agent <= half"], goal_rows)
+    text += (f"\n\nSeeds {cfg['seeds']}, evaluation budget {cfg['max_evaluations']} item runs per search, "
+             f"batch {cfg['batch']}, {cfg['samples']} graphs per iteration; truth over {cfg['truth_items']} items. "
+             f"Plot: `{plot_path.name}`.\n")
+    payload = {"config": cfg, "budgets": {str(b): v for b, v in per_budget.items()},
+               "meets_goal": all(v["meets_goal"] for v in per_budget.values()), "plot": plot_path.name}
+    write_result("search_efficiency", payload, text, out_dir=out_dir, quick=quick)
+    return payload

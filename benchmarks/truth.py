@@ -1,0 +1,89 @@
+"""Ground truth for search benchmarks: each graph's accuracy over a large item set, cached on disk.
+
+The cache key includes a fingerprint of everything that decides a sim answer (the sim's code, the
+role prompts and parsers, the pool), so a changed sim never reads stale truths. Graphs are matched
+up to isomorphism (node labels role|model|output, Weisfeiler-Lehman hash): an optimizer's slot
+names differ from the enumeration's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import networkx as nx
+
+from benchmarks.common import RESULTS_DIR
+from benchmarks.simexec import SimExecutor
+from benchmarks.synthetic import exact_score
+from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.nx import to_networkx
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+
+CACHE_SUBDIR = ".cache"
+FINGERPRINT_FILES = (("rolegraph.models", ("sim.py", "sim_calibration.py", "sim_text.py", "builtin_pool.yaml")),
+                     ("rolegraph", ("answers.py", "transcript.py")), ("rolegraph.agents", ("parsers.py", "registry.py")))
+
+
+def sim_fingerprint() -> str:
+    h = hashlib.sha256()
+    for package, names in FINGERPRINT_FILES:
+        for name in names:
+            h.update(resources.files(package).joinpath(name).read_bytes())
+    for prompt in sorted(resources.files("rolegraph.agents").joinpath("prompts").iterdir(), key=lambda p: p.name):
+        h.update(prompt.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def shape_key(spec: GraphSpec) -> str:
+    """An isomorphism-invariant key of a graph (roles, models, output, edges)."""
+    g = to_networkx(spec)
+    out = spec.output_id()
+    for n in g.nodes:
+        node = spec.node(n)
+        g.nodes[n]["label"] = f"{node.role}|{node.model}|{int(n == out)}"
+    with warnings.catch_warnings():  # networkx notes that directed hashes changed in 3.5; ours are only compared
+        warnings.simplefilter("ignore", UserWarning)  # within one run and one cache fingerprint
+        return f"{nx.__version__}:" + nx.weisfeiler_lehman_graph_hash(g, node_attr="label", iterations=3)
+
+
+class TruthTable:
+    """Accuracy of graphs over `items` (one seed), computed once per graph shape and kept on disk."""
+
+    def __init__(self, executor: SimExecutor, items: Sequence[Item], *, seed: int = 0, name: str = "truth",
+                 results_dir: Path = RESULTS_DIR):
+        self.executor = executor
+        self.items = list(items)
+        self.seed = seed
+        ident = json.dumps([sim_fingerprint(), name, seed, len(self.items), self.items[0].id, self.items[-1].id])
+        self.cache_dir = results_dir / CACHE_SUBDIR
+        self.path = self.cache_dir / f"{name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}.json"
+        self._acc: dict[str, float] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self._dirty = 0
+
+    def accuracy(self, spec: GraphSpec) -> float:
+        key = shape_key(spec)
+        if key not in self._acc:
+            kind = self.items[0].family
+            hits = sum(exact_score(self.executor.answer(spec, it, kind=kind, seed=self.seed), it) for it in self.items)
+            self._acc[key] = hits / len(self.items)
+            self._dirty += 1
+        return self._acc[key]
+
+    def save(self) -> None:
+        if self._dirty:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._acc))
+            tmp.replace(self.path)
+            self._dirty = 0
+
+
+def unique_shapes(specs: Sequence[GraphSpec]) -> bool:
+    """True when no two graphs share a shape key (so the key identifies graphs of this space)."""
+    keys = [shape_key(s) for s in specs]
+    return len(set(keys)) == len(keys) and len({graph_hash(s) for s in specs}) == len(specs)
