@@ -32,9 +32,9 @@ SWEEP_MODELS = (gg.MODEL_1B, gg.MODEL_3B, gg.MODEL_8B)
 FULL = {"single_items": 4000, "mix_items": 1000, "mix_graphs": 30, "sweep_items": 1000,
         "widths": (1, 2, 3, 4, 5, 6, 8), "depths": (1, 2, 3, 4, 5, 6, 8), "fixed_depths": (1, 2, 3),
         "fixed_widths": (1, 2, 4), "check_items": 20, "sensitivity": True}
-QUICK = {"single_items": 150, "mix_items": 60, "mix_graphs": 4, "sweep_items": 60,
-         "widths": (1, 2, 4), "depths": (1, 2, 3), "fixed_depths": (1, 2), "fixed_widths": (1, 2),
-         "check_items": 3, "sensitivity": False}
+QUICK = {"single_items": 60, "mix_items": 30, "mix_graphs": 2, "sweep_items": 30,
+         "widths": (1, 2, 3), "depths": (1, 2, 3), "fixed_depths": (1, 2), "fixed_widths": (1, 2),
+         "check_items": 2, "sensitivity": False}
 ITEM_SEED = 21
 
 

@@ -42,7 +42,7 @@ GOAL_RATIO = 1.15
 KIND = "math"
 MODEL = gg.MODEL_1B
 FULL = {"sizes": (1, 8, 32), "repeats": 7, "node_runs": 1600, "items": 40}
-QUICK = {"sizes": (1, 8), "repeats": 3, "node_runs": 160, "items": 10}
+QUICK = {"sizes": (1, 8), "repeats": 2, "node_runs": 48, "items": 4}
 PROFILE_TOP = 18
 
 

@@ -31,7 +31,7 @@ from rolegraph.settings import Settings
 
 GOAL_RATIO = 1.05
 FULL = {"widths": (1, 2, 4, 8, 16), "repeats": 5, "latency_scale": 0.1, "unbalanced": True}
-QUICK = {"widths": (1, 4), "repeats": 2, "latency_scale": 0.03, "unbalanced": True}
+QUICK = {"widths": (1, 2), "repeats": 1, "latency_scale": 0.01, "unbalanced": True}
 WIDTH_SOLVER, FUSER = gg.MODEL_3B, gg.MODEL_8B
 UNBALANCED = {
     "70B>1B, 1B>70B": ([gg.MODEL_70B, gg.MODEL_1B], [gg.MODEL_1B, gg.MODEL_70B]),

@@ -41,8 +41,8 @@ GOAL_FACTOR = 0.5
 ROLES = ("solver", "fuser")
 FULL = {"budgets": (18.0, 42.0), "seeds": 10, "truth_items": 4000, "task_items": 2000, "max_evaluations": 3000,
         "samples": 4, "batch": 16, "validation_items": 48, "top_candidates": 3, "max_nodes": 6, "check_items": 8}
-QUICK = {"budgets": (18.0,), "seeds": 2, "truth_items": 120, "task_items": 200, "max_evaluations": 400,
-         "samples": 4, "batch": 8, "validation_items": 16, "top_candidates": 2, "max_nodes": 4, "check_items": 2}
+QUICK = {"budgets": (18.0,), "seeds": 1, "truth_items": 60, "task_items": 120, "max_evaluations": 120,
+         "samples": 2, "batch": 4, "validation_items": 8, "top_candidates": 2, "max_nodes": 3, "check_items": 2}
 TRUTH_SEED, TASK_SEED = 1001, 7
 GRID_POINTS = 40
 

@@ -44,8 +44,8 @@ SERVED_ID = "served/llama-3.2-1b"
 NODE_ID = "solver"
 FULL = {"items": 400, "concurrency": 16, "repeats": 3, "latency_scales": (0.0, 0.2), "memory_items": 1000,
         "warmup_items": 20}
-QUICK = {"items": 40, "concurrency": 8, "repeats": 1, "latency_scales": (0.0,), "memory_items": 100,
-         "warmup_items": 5}
+QUICK = {"items": 20, "concurrency": 8, "repeats": 1, "latency_scales": (0.0,), "memory_items": 30,
+         "warmup_items": 2}
 KB_PER_MB = 1024
 
 

@@ -1,0 +1,37 @@
+"""Every benchmark's --quick mode runs end to end and writes its JSON and table (no timing assertions:
+timings are what the benchmarks report, not what tests check)."""
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+from benchmarks.__main__ import NAMES
+
+EXPECTED_KEYS = {
+    "overhead": ("results", "meets_goal"), "parallelism": ("results", "meets_goal"),
+    "throughput": ("results", "memory"), "search_efficiency": ("budgets", "meets_goal"),
+    "calibration": ("single", "mixes", "sweeps", "insights"), "scaling": ("results",),
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_quick_mode_writes_json_and_table(name, tmp_path):
+    module = importlib.import_module(f"benchmarks.{name}")
+    payload = module.run(quick=True, out_dir=tmp_path)
+    written = json.loads((tmp_path / f"{name}-quick.json").read_text())
+    assert written["benchmark"] == name and written["quick"] is True
+    assert written["command"] == f"python -m benchmarks {name} --quick"
+    assert {"nproc", "python", "langgraph", "date"} <= set(written["machine"])
+    for key in EXPECTED_KEYS[name]:
+        assert key in written and key in payload
+    assert (tmp_path / f"{name}-quick.md").read_text().count("|") > 4  # a table
+
+
+def test_command_line_entry_point_rejects_unknown_names(capsys):
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["no-such-benchmark"])
+    assert exc.value.code == 2
