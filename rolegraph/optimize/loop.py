@@ -72,6 +72,19 @@ def rng_for(seed: int, iteration: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, iteration, stream]))
 
 
+def _stop_on_failures(results: list[EvalResult]) -> None:
+    """Item runs that failed (model calls out of retries, a node error) are not wrong answers: a
+    search that recorded them would rank graphs by the endpoint's health. Stop before anything of
+    this step is recorded; the last checkpoint stays intact and `--resume` replays the step."""
+    for res in results:
+        if res.failures:
+            first = next((it.error for it in res.items if it.error), "unknown error")
+            first = " ".join(str(first).split())[:200]
+            raise SearchError(f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
+                              f"(first: {first}); the search stopped at its last checkpoint: fix the cause "
+                              "and continue with --resume")
+
+
 @dataclass
 class SearchContext:
     """What optimizers may use: batches, evaluation (charged and traced), the best so far."""
@@ -143,6 +156,7 @@ class SearchContext:
             evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox, concurrency=self.config.concurrency,
                      seed=self.config.eval_seed, progress=False, label=f"{phase}:{spec.name}", executor=self.executor)
             for _, _, spec in named))
+        _stop_on_failures(results)
         out = []
         for (h, p, spec), res in zip(named, results):
             n = max(res.n, 1)
@@ -167,6 +181,7 @@ class SearchContext:
         res = await evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox, executor=self.executor,
                              concurrency=self.config.concurrency, seed=self.config.eval_seed, progress=False,
                              label=f"{phase}:{spec.name}")
+        _stop_on_failures([res])
         n = max(res.n, 1)
         h = graph_hash(spec)
         record = EvalRecord(seq=len(self.trace.records), iteration=iteration, phase=phase, source=source,

@@ -141,11 +141,6 @@ class FaultsFromIteration(AgentReinforce):
             set_faults(self.server, faults(1.0, [k for k in FAULT_KINDS if k != "timeout"]))  # hangs: above
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in rolegraph/optimize/loop.py: SearchContext.evaluate/evaluate_full record item runs that failed "
-    "(model calls exhausted their retries) as wrong answers, so a dead endpoint lets the search run on "
-    "and checkpoint corrupted scores instead of stopping; stopping with a SearchError whenever an "
-    "evaluation has failures (before it is recorded) makes this test pass"))
 def test_all_requests_failing_stops_with_one_line_then_resumes_to_the_same_result(serve, tmp_path, gsm, monkeypatch):
     server = serve()
     pool = http_models(ModelPool.builtin(), server.base_url)
