@@ -19,6 +19,8 @@ from rolegraph.graphs.runtime import run_graph
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
+from rolegraph.models.sim_text import CHARS_PER_TOKEN
+from rolegraph.models.types import Completion, Usage
 from rolegraph.optimize.api import make_optimizer, optimize_async
 from rolegraph.optimize.loop import SearchConfig
 from rolegraph.optimize.rundir import RunStore
@@ -40,9 +42,38 @@ def gsm():
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    """One sim hub for all examples (the cache makes repeated calls free, not budget-free: spend counts)."""
+def sim_hub(tmp_path_factory):
+    """One plain sim hub (the cache makes repeated calls free, not budget-free: spend counts)."""
     return ModelHub(ModelPool.builtin(), Settings(home=tmp_path_factory.mktemp("home")))
+
+
+class HonoursMaxTokens:
+    """A sim model that stops at max_tokens, as every real endpoint does (the plain sim does not: see the
+    xfail below); the budget properties are about the runtime's accounting, given that contract."""
+
+    def __init__(self, inner, spec):
+        self._inner, self.spec = inner, spec
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    async def complete(self, messages, *, max_tokens: int = 512, **kwargs) -> Completion:
+        out = await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+        if out.usage.output_tokens <= max_tokens:
+            return out
+        usage = Usage(input_tokens=out.usage.input_tokens, output_tokens=max_tokens)
+        return out.model_copy(update={"text": out.text[:max_tokens * CHARS_PER_TOKEN], "usage": usage,
+                                      "cost_usd": self.spec.cost(usage.input_tokens, usage.output_tokens)})
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """Sim models behind the max_tokens contract of a real endpoint."""
+    hub = ModelHub(ModelPool.builtin(), Settings(home=tmp_path_factory.mktemp("home")))
+    for model_id in SIM_MODELS:
+        hub.use(model_id, HonoursMaxTokens(hub.get(model_id), hub.spec(model_id)))
+    return hub
 
 
 @st.composite
@@ -90,23 +121,27 @@ def _run_within(hub, gsm, spec, budget, index, seed) -> None:
 
 
 @PROPS
-@given(spec=graphs(), budget=budgets, index=st.integers(0, 19), seed=st.integers(0, 3))
+@given(spec=graphs(node_max_tokens=True), budget=budgets, index=st.integers(0, 19), seed=st.integers(0, 3))
 def test_no_run_spends_more_than_its_caps(hub, gsm, spec, budget, index, seed):
     _run_within(hub, gsm, spec, budget, index, seed)
 
 
 @pytest.mark.xfail(strict=True, reason=(
     "bug in the sim (rolegraph/models/sim.py): SimChatModel ignores the request's max_tokens, so a node "
-    "with params.max_tokens below its natural output (or a verifier/fuser restating long inputs) writes "
-    "more completion tokens than it asked for, which no real endpoint does; the budget reserves prompt + "
-    "max_tokens, so the run overshoots its token/dollar cap by that excess before the after-call check "
-    "stops it"))
-def test_a_node_max_tokens_below_its_output_still_caps_the_run(hub, gsm):
-    spec = GraphSpec(name="short", nodes=[NodeSpec(id="a", role="solver", model=SIM_MODELS[0],
-                                                   params={"max_tokens": 32})])
-    item = gsm.items("train", None, 0)[0]
-    free = asyncio.run(run_graph(spec, item, hub, answer_kind=gsm.answer_kind))
-    _run_within(hub, gsm, spec, Budget(max_tokens=free.tokens - 1), 0, 0)
+    "with params.max_tokens below its natural output, or a node restating its inputs (a solver, verifier "
+    "or fuser with predecessors) past the role's default 768, writes more completion tokens than it asked "
+    "for, which no real endpoint does; the budget reserves prompt + max_tokens, so the run overshoots its "
+    "token/dollar cap by that excess before the after-call check stops it"))
+@pytest.mark.parametrize("spec, index", [
+    (GraphSpec(name="short", nodes=[NodeSpec(id="a", role="solver", model=SIM_MODELS[0],
+                                             params={"max_tokens": 32})]), 0),
+    (GraphSpec(name="fan", nodes=[NodeSpec(id=f"n{i}", role="solver", model=SIM_MODELS[0]) for i in range(3)],
+               edges=[("n0", "n1"), ("n0", "n2"), ("n1", "n2")]), 3),  # found by the long run: role defaults
+])
+def test_plain_sim_runs_stay_within_their_caps(sim_hub, gsm, spec, index):
+    item = gsm.items("train", None, 0)[index]
+    free = asyncio.run(run_graph(spec, item, sim_hub, answer_kind=gsm.answer_kind))
+    _run_within(sim_hub, gsm, spec, Budget(max_tokens=free.tokens - 1), index, 0)
 
 
 def test_a_capped_evaluation_is_stored_partial_and_resumes_without_paying_twice(gsm, tmp_path):
@@ -165,9 +200,21 @@ def _paid_before_cap(spec, gsm, items, budget, hub) -> int:
 @settings(max_examples=examples(4), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(max_evaluations=st.integers(20, 60), samples=st.integers(1, 3), batch=st.integers(2, 5),
-       optimizer=st.sampled_from(["agent-reinforce", "random", "reinforce"]), budget=st.floats(4.0, 20.0))
+       optimizer=st.sampled_from(["random", "reinforce", "tpe"]), budget=st.floats(4.0, 20.0))
 def test_a_search_never_spends_more_than_its_evaluation_budget(gsm, tmp_path_factory, max_evaluations, samples,
                                                                batch, optimizer, budget):
+    _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optimizer, budget)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug in rolegraph/optimize/agent_reinforce.py (found by the long run): the pilot scores one graph per "
+    "pilot slot on pilot_batch items without checking max_evaluations, so with 20 evaluations, batch 4 and "
+    "a re-check reserve of 6 it spends 16 + 6 = 22; once fixed, add agent-reinforce to the property above"))
+def test_agent_reinforce_pilot_stays_within_the_evaluation_budget(gsm, tmp_path_factory):
+    _search_within(gsm, tmp_path_factory, 20, 1, 4, "agent-reinforce", 7.0)
+
+
+def _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optimizer, budget) -> None:
     pool = ModelPool.builtin()
     space = space_for(pool, SIM_MODELS, budget=budget)
     config = SearchConfig(iterations=None, max_evaluations=max_evaluations, samples=samples, batch=batch,
