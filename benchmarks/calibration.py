@@ -29,12 +29,12 @@ PUBLISHED_MIXES = (("nine 1B nodes", gg.MODEL_1B, 9, 0.39), ("three 3B nodes", g
                    ("one 8B node", gg.MODEL_8B, 1, 0.49))
 EDGE_P_SENSITIVITY = (0.2, 0.5)
 SWEEP_MODELS = (gg.MODEL_1B, gg.MODEL_3B, gg.MODEL_8B)
-FULL = {"single_items": 4000, "mix_items": 1000, "mix_graphs": 30, "sweep_items": 1000,
+FULL = {"single_items": 4000, "mix_items": 2000, "mix_graphs": 30, "sweep_items": 1000, "sensitivity_graphs": 15,
         "widths": (1, 2, 3, 4, 5, 6, 8), "depths": (1, 2, 3, 4, 5, 6, 8), "fixed_depths": (1, 2, 3),
         "fixed_widths": (1, 2, 4), "check_items": 20, "sensitivity": True}
 QUICK = {"single_items": 60, "mix_items": 30, "mix_graphs": 2, "sweep_items": 30,
          "widths": (1, 2, 3), "depths": (1, 2, 3), "fixed_depths": (1, 2), "fixed_widths": (1, 2),
-         "check_items": 2, "sensitivity": False}
+         "check_items": 2, "sensitivity": False, "sensitivity_graphs": 0}
 ITEM_SEED = 21
 
 
@@ -54,16 +54,17 @@ def single_cells(ex: SimExecutor, n_items: int) -> list[dict[str, Any]]:
     return rows
 
 
-def mix_cells(ex: SimExecutor, cfg: dict, edge_p: float = gg.RANDOM_EDGE_P) -> list[dict[str, Any]]:
+def mix_cells(ex: SimExecutor, cfg: dict, edge_p: float = gg.RANDOM_EDGE_P, graphs: int | None = None) -> list[dict[str, Any]]:
     items = synthetic_items("math", cfg["mix_items"], seed=ITEM_SEED + 1)
     profile = TOKEN_PROFILES["math"]
     rows = []
     for label, model, n, target in PUBLISHED_MIXES:
         rng = random.Random(f"mix:{label}:{edge_p}")
-        graphs = [gg.random_dag([model] * n, rng, edge_p=edge_p) for _ in range(cfg["mix_graphs"] if n > 1 else 1)]
-        accs = [accuracy(ex, g, items) for g in graphs]
-        units = [flops_units(g, ex.pool, profile) for g in graphs]
-        rows.append({"mix": label, "model": model, "nodes": n, "edge_p": edge_p, "graphs": len(graphs),
+        count = graphs or cfg["mix_graphs"]
+        specs = [gg.random_dag([model] * n, rng, edge_p=edge_p) for _ in range(count if n > 1 else 1)]
+        accs = [accuracy(ex, g, items) for g in specs]
+        units = [flops_units(g, ex.pool, profile) for g in specs]
+        rows.append({"mix": label, "model": model, "nodes": n, "edge_p": edge_p, "graphs": len(specs),
                      "sim": mean(accs), "min": min(accs), "max": max(accs), "published": target,
                      "flops_units_mean": mean(units), "within": abs(mean(accs) - target) <= TOLERANCE})
     return rows
@@ -86,21 +87,22 @@ def sweeps(ex: SimExecutor, cfg: dict) -> dict[str, Any]:
 
 
 def insights(sw: dict[str, Any], cfg: dict) -> dict[str, Any]:
-    """Insight 2: the first curve of each kind peaks inside the range (more nodes past it lower accuracy).
-    Insight 3: the best width does not grow with depth, the best depth does not grow with width, and
-    each moves at least once."""
+    """Insight 2: the first curve of each kind peaks inside its range (past the peak, more nodes lower
+    accuracy). Insight 3: the best depth at the second fixed width is below the best depth at the first
+    (wider moves the best depth down), and the best width at the second fixed depth is not above the
+    best width at the first (deeper moves the best width down, or it is already at its floor, 2)."""
     res = {}
     for model, s in sw.items():
         w_first = s["width_curves"][cfg["fixed_depths"][0]]
         d_first = s["depth_curves"][cfg["fixed_widths"][0]]
-        interior_w = max(w_first) > w_first[-1] and max(w_first) > w_first[0]
-        interior_d = max(d_first) > d_first[-1] and max(d_first) > d_first[0]
         bw = [s["best_width"][d] for d in cfg["fixed_depths"]]
         bd = [s["best_depth"][w] for w in cfg["fixed_widths"]]
-        moves = (all(a >= b for a, b in zip(bw, bw[1:])) and bw[0] > bw[-1]
-                 and all(a >= b for a, b in zip(bd, bd[1:])) and bd[0] > bd[-1])
-        res[model] = {"interior_width_optimum": interior_w, "interior_depth_optimum": interior_d,
-                      "optimum_moves": moves}
+        res[model] = {
+            "interior_width_optimum": max(w_first) > max(w_first[0], w_first[-1]),
+            "interior_depth_optimum": max(d_first) > max(d_first[0], d_first[-1]),
+            "wider_moves_best_depth_down": bd[1] < bd[0],
+            "deeper_moves_best_width_down": bw[1] < bw[0] or bw[1] == bw[0] == min(w for w in cfg["widths"] if w > 1),
+            "best_width_by_depth": bw, "best_depth_by_width": bd}
     return res
 
 
@@ -144,7 +146,8 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     say(f"calibration: SimExecutor equals the runtime on {checked} runs")
     singles = single_cells(ex, cfg["single_items"])
     mixes = mix_cells(ex, cfg)
-    sensitivity = [r for p in EDGE_P_SENSITIVITY for r in mix_cells(ex, cfg, p)] if cfg["sensitivity"] else []
+    sensitivity = [r for p in EDGE_P_SENSITIVITY for r in mix_cells(ex, cfg, p, cfg["sensitivity_graphs"])
+                   if r["nodes"] > 1] if cfg["sensitivity"] else []
     sw = sweeps(ex, cfg)
     ins = insights(sw, cfg)
     stem = "calibration-quick" if quick else "calibration"
@@ -167,7 +170,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         text += table([f"{gg.SHORT[model]} depth ->"] + [str(d) for d in cfg["depths"]],
                       [[f"width {w}"] + [_pct(a) for a in c] for w, c in s["depth_curves"].items()]) + "\n\n"
         text += (f"best width by depth {s['best_width']}; best depth by width {s['best_depth']}; "
-                 f"insights: {ins[model]}\n\n")
+                 f"insight checks: {', '.join(f'{k} {v}' for k, v in ins[model].items() if isinstance(v, bool))}\n\n")
     text += f"Plot: `{plot_path.name}`.\n"
     payload = {"tolerance": TOLERANCE, "config": cfg, "single": singles, "mixes": mixes,
                "mix_sensitivity": sensitivity, "sweeps": sw, "insights": ins, "plot": plot_path.name,

@@ -28,17 +28,17 @@ PUBLISHED_ACCURACY = MappingProxyType({
     "qa": ((1.24, 0.14), (3.21, 0.22), (8.03, 0.30), (70.6, 0.42)),
 })
 
-DIFFICULTY_SD = 1.0  # spread of item difficulty (logits) shared by all models: what is hard for all
+DIFFICULTY_SD = 0.8  # spread of item difficulty (logits) shared by all models: what is hard for all
 MODEL_ITEM_SD = 0.7  # per (model, item) idiosyncrasy: why diverse models err on different items
 TOTAL_SD = math.hypot(DIFFICULTY_SD, MODEL_ITEM_SD)
 ACCURACY_FLOOR, ACCURACY_CEIL = 0.02, 0.98
 
 # Context capacity: tokens of input a model reads without degrading; grows with size.
-CAPACITY_TOKENS_1B = 700
-CAPACITY_EXPONENT = 0.55
+CAPACITY_TOKENS_1B = 1100
+CAPACITY_EXPONENT = 0.15
 
 # Verbosity: generated tokens per role call for a 1B model; larger models are a bit terser.
-OUTPUT_TOKENS = MappingProxyType({"math": 300, "mmlu": 120, "code": 220, "qa": 80})
+OUTPUT_TOKENS = MappingProxyType({"math": 400, "mmlu": 120, "code": 220, "qa": 80})
 VERBOSITY_EXPONENT = -0.08
 
 # Speed (modelled seconds): time to first token plus prefill, then decode.

@@ -33,8 +33,13 @@ def approx_tokens(text: str) -> int:
     return max(1, len(text) // CHARS_PER_TOKEN)
 
 
+_INT_RE = re.compile(r"-?\d+")
+
+
 def _as_number(text: str) -> Fraction | None:
     t = text.strip().replace(",", "").replace("$", "").rstrip(".")
+    if _INT_RE.fullmatch(t):  # the common case, without building a Fraction
+        return Fraction(int(t))
     try:
         return Fraction(t)
     except (ValueError, ZeroDivisionError):
@@ -59,7 +64,10 @@ def norm_answer(answer: str | None, family: str) -> str | None:
         t = re.sub(r"\b(a|an|the)\b", " ", answer.lower())
         t = re.sub(r"[^\w\s]", "", t)
         return " ".join(t.split()) or None
-    num = _as_number(answer)
+    t = answer.strip().replace(",", "").replace("$", "").rstrip(".")
+    if _INT_RE.fullmatch(t):
+        return str(int(t))
+    num = _as_number(t)
     if num is not None:
         return _fmt_number(num)
     return re.sub(r"\s+", "", answer).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
@@ -93,7 +101,11 @@ def wrong_pool(key: AnswerKey) -> list[str]:
 
 def pick_wrong(key: AnswerKey, u: float) -> str:
     """A wrong answer drawn from the item's pool with the skewed weights, by the uniform `u`."""
-    pool = wrong_pool(key)
+    return pick_from(wrong_pool(key), u)
+
+
+def pick_from(pool: list[str] | tuple[str, ...], u: float) -> str:
+    """The answer of `pool` (an item's wrong pool) that the uniform `u` selects under the skewed weights."""
     weights = WRONG_POOL_WEIGHTS[: len(pool)]
     total = sum(weights)
     acc = 0.0
@@ -102,6 +114,11 @@ def pick_wrong(key: AnswerKey, u: float) -> str:
         if u < acc:
             return answer
     return pool[-1]
+
+
+def reasoning_salt(model_id: str, role: str) -> str:
+    """Which filler a model writes in a role (the text carries no information, so not per item)."""
+    return f"{model_id}|{role}"
 
 
 def reasoning(n_tokens: int, salt: str) -> str:
@@ -116,9 +133,19 @@ def reasoning(n_tokens: int, salt: str) -> str:
     return "\n".join(lines)
 
 
+_FINAL_LINE_RE = re.compile(r"(?im)^\s*final answer\s*[:：].*$")
+
+
 def strip_final(text: str) -> str:
-    """A predecessor's reasoning without its final-answer line (what a refiner carries over)."""
-    return re.sub(r"(?im)^\s*final answer\s*[:：].*$", "", text).strip()
+    """A predecessor's reasoning without its final-answer lines (what a refiner carries over).
+
+    Only the text from the first line that mentions a final answer is scanned (usually the last line).
+    """
+    first = text.lower().find("final answer")
+    if first < 0:
+        return text.strip()
+    cut = text.rfind("\n", 0, first) + 1
+    return (text[:cut] + _FINAL_LINE_RE.sub("", text[cut:])).strip()
 
 
 def render_answer(answer: str, family: str) -> str:

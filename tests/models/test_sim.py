@@ -172,3 +172,42 @@ def test_interpolated_sizes_sit_between_published_neighbours():
     mid = cal.interpolated_accuracy("math", 5.0)
     assert 0.40 < mid < 0.49
     assert cal.interpolated_accuracy("mmlu", 3.21) == pytest.approx(0.43)
+
+
+def test_fast_section_reader_equals_the_transcript_reader():
+    from rolegraph.models.sim import read_sections_fast
+    from rolegraph.transcript import read_sections
+
+    texts = ["plain", "=== Input 3 from node `q` (solver) ===\nnested header line", "  x\n=== Input 9 from node `z` (r) === tail",
+             "", "Final answer: 4\n=== Input 2 from node `a b` (fuser) ==="]
+    for i in range(60):
+        sections = [Section(j + 1, ["a", "b c", "x`y"][(i + j) % 3], ["solver", "fuser"][j % 2], texts[(i * 7 + j) % 5])
+                    for j in range(i % 5)]
+        user = render_input(["Q?", "=== Input 1 from node `n` (s) ===\nq"][i % 2], sections) + ["", "\ntrailer"][i % 2]
+        assert read_sections_fast(user) == read_sections(user)
+
+
+def test_tail_first_extraction_equals_full_extraction():
+    from rolegraph.models.sim import extract_candidate
+
+    filler = "Step: work it out.\n" * 60
+    texts = [filler + "Final answer: 42", "Final answer: 7\n" + filler, filler + "Final answer: 1\n" + filler + "Final answer: 2",
+             filler + "The answer is \\boxed{9}", filler + "Final answer:\n  13", filler, "short Final answer: 5"]
+    for text in texts:
+        for kind in ("math", "qa", "mmlu"):
+            assert extract_candidate(text, kind) == extract_answer(text, kind)
+
+
+def test_long_context_makes_a_small_model_garble_and_miss_more(models):
+    m = models["sim/llama-3.2-1b"]
+    padding = "\n".join(f"Step {i}: a long restated derivation line." for i in range(400))
+
+    def rate(pad: str) -> float:
+        hits = 0
+        for i in range(500):
+            key = _key(i)
+            sections = [Section(1, "s0", "solver", f"{pad}\nFinal answer: {key.gold}")]
+            hits += _right(m.respond(_messages("solver", "Q", sections), temperature=0.7, answer_key=key), key)
+        return hits / 500
+
+    assert rate("") > rate(padding) + 0.02
