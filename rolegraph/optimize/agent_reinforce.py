@@ -63,6 +63,21 @@ def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
     return out
 
 
+def _pilot_within_budget(graphs: list, items: list, ctx: "SearchContext") -> tuple[list, list]:
+    """Shrink the pilot to what an evaluation budget allows after the final re-check's reserve:
+    fewer items per pilot graph first (at least one), then fewer graphs (singles come first)."""
+    cfg = ctx.config
+    if cfg.max_evaluations is None:
+        return graphs, items
+    left = max(0, cfg.max_evaluations - ctx.spent - cfg.reserve)
+    if left >= len(graphs) * len(items):
+        return graphs, items
+    per_graph = left // max(len(graphs), 1)
+    if per_graph >= 1:
+        return graphs, items[:per_graph]
+    return graphs[:left], items[:1]
+
+
 class AgentReinforce(Optimizer):
     name = "agent-reinforce"
 
@@ -99,6 +114,9 @@ class AgentReinforce(Optimizer):
             return
         graphs = pilot_graphs(self.space)
         items = ctx.batch(PILOT_ITERATION, self.pilot_batch)
+        graphs, items = _pilot_within_budget(graphs, items, ctx)
+        if not graphs:
+            return  # no evaluations left for a pilot: start from the uniform distribution
         proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]
         evals = await ctx.evaluate(proposals, items, PILOT_ITERATION, "pilot")
         rows = [PilotRow(label=label, graph=e.graph, accuracy=e.record.accuracy, latency_s=e.record.latency_s,

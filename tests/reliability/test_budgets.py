@@ -200,16 +200,12 @@ def _paid_before_cap(spec, gsm, items, budget, hub) -> int:
 @settings(max_examples=examples(4), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(max_evaluations=st.integers(20, 60), samples=st.integers(1, 3), batch=st.integers(2, 5),
-       optimizer=st.sampled_from(["random", "reinforce", "tpe"]), budget=st.floats(4.0, 20.0))
+       optimizer=st.sampled_from(["random", "reinforce", "tpe", "agent-reinforce"]), budget=st.floats(4.0, 20.0))
 def test_a_search_never_spends_more_than_its_evaluation_budget(gsm, tmp_path_factory, max_evaluations, samples,
                                                                batch, optimizer, budget):
     _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optimizer, budget)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in rolegraph/optimize/agent_reinforce.py (found by the long run): the pilot scores one graph per "
-    "pilot slot on pilot_batch items without checking max_evaluations, so with 20 evaluations, batch 4 and "
-    "a re-check reserve of 6 it spends 16 + 6 = 22; once fixed, add agent-reinforce to the property above"))
 def test_agent_reinforce_pilot_stays_within_the_evaluation_budget(gsm, tmp_path_factory):
     _search_within(gsm, tmp_path_factory, 20, 1, 4, "agent-reinforce", 7.0)
 
