@@ -19,7 +19,7 @@ from rolegraph.models.pool import ModelPool
 from rolegraph.models.server import ServerThread, create_app
 from rolegraph.settings import Settings
 from rolegraph.tasks.registry import get_task
-from tests.reliability.searching import TEST_ATTEMPTS, comparable, http_models, search, tiny_config
+from tests.reliability.searching import TEST_ATTEMPTS, comparable, http_models, resume, search, tiny_config
 
 from benchmarks.reliability.common import write
 
@@ -34,20 +34,31 @@ MIXES = {
 }
 
 
+MAX_RESUMES = 10
+
+
 def _one(task, config, base: Path, name: str, faults: FaultConfig | None, attempts: int):
+    """One search; when it stops (a call out of retries) it is resumed, faults still on, until it ends."""
     app = create_app(ModelPool.builtin(), Settings(home=base / f"srv-{name}", cache=False), faults)
     with ServerThread(app) as server:
         pool = http_models(ModelPool.builtin(), server.base_url)
+        settings = Settings(home=base / f"home-{name}")
         started = time.perf_counter()
+        stops: list[str] = []
         try:
-            result, http = asyncio.run(search(pool, Settings(home=base / f"home-{name}"), task, config=config,
-                                              attempts=attempts, pilot_batch=config.batch))
-            error = None
+            result, http = asyncio.run(search(pool, settings, task, config=config, attempts=attempts,
+                                              pilot_batch=config.batch, out=base / f"run-{name}"))
         except RolegraphError as exc:
-            result, http, error = None, None, str(exc)
+            result, http = None, None
+            stops.append(str(exc))
+        while result is None and len(stops) <= MAX_RESUMES:
+            try:
+                result, http = asyncio.run(resume(base / f"run-{name}", pool, settings, task, attempts=attempts))
+            except RolegraphError as exc:
+                stops.append(str(exc))
         seconds = time.perf_counter() - started
         stats = server.app.state.stats
-        return result, http, error, {"seconds": round(seconds, 1), "requests": stats.requests,
+        return result, http, stops, {"seconds": round(seconds, 1), "requests": stats.requests,
                                      "completions": stats.completions, "faults": dict(stats.faults)}
 
 
@@ -68,9 +79,10 @@ def main() -> None:
         for i, (mix, kinds) in enumerate(mixes.items()):
             for attempts in (TEST_ATTEMPTS, MAX_ATTEMPTS):
                 fc = FaultConfig(rate=RATE, kinds=kinds, seed=100 + i, timeout_s=HANG_S, retry_after_s=0.5)
-                res, http, error, srv = _one(task, config, base, f"{i}-{attempts}", fc, attempts)
+                res, http, stops, srv = _one(task, config, base, f"{i}-{attempts}", fc, attempts)
                 same = res is not None and comparable(res) == want
-                row = {"mix": mix, "attempts": attempts, "identical": same, "error": error,
+                row = {"mix": mix, "attempts": attempts, "identical": same, "stops": len(stops),
+                       "first_stop": stops[0] if stops else None,
                        "paid": http.hub.stats.paid if http else None, "paid_fault_free": ref_http.hub.stats.paid,
                        "distinct": http.distinct if http else None, "distinct_fault_free": ref_http.distinct,
                        "evaluations": res.evaluations if res else None, "retry_waits": len(http.sleep.waits) if http else None,
@@ -78,14 +90,19 @@ def main() -> None:
                 rows.append(row)
                 print(f"{mix:36s} attempts {attempts:2d}: identical={same} faults={sum(srv['faults'].values()):4d}/"
                       f"{srv['requests']:5d} distinct={row['distinct']}/{ref_http.distinct} paid={row['paid']} "
-                      f"(fault-free {ref_http.hub.stats.paid}) {srv['seconds']} s"
-                      + (f" error={error}" if error else ""))
+                      f"(fault-free {ref_http.hub.stats.paid}) stops={len(stops)} {srv['seconds']} s")
         all_fail = FaultConfig(rate=1.0, kinds=[k for k in FAULT_KINDS if k != "timeout"], seed=1, timeout_s=HANG_S)
-        res, http, error, srv = _one(task, tiny_config(iterations=1), base, "all-fail", all_fail, 3)
-        failed_items = None if res is None else sum(1 for r in res.trace.records if r.accuracy == 0)
-        rows.append({"mix": "100% (no hangs)", "attempts": 3, "error": error, "completed": res is not None,
-                     "records_scored_zero": failed_items, **srv})
-        print(f"100% faults: error={error!r} completed={res is not None} records scored 0: {failed_items}")
+        app = create_app(ModelPool.builtin(), Settings(home=base / "srv-all-fail", cache=False), all_fail)
+        with ServerThread(app) as server:
+            pool = http_models(ModelPool.builtin(), server.base_url)
+            try:
+                asyncio.run(search(pool, Settings(home=base / "home-all-fail"), task, config=tiny_config(iterations=1),
+                                   attempts=3, out=base / "run-all-fail"))
+                error = None
+            except RolegraphError as exc:
+                error = str(exc)
+        rows.append({"mix": "100% (no hangs)", "attempts": 3, "error": error, "completed": error is None})
+        print(f"100% faults: error={error!r}")
     path = write("faults", {"rate": RATE, "config": config.to_dict(), "fault_free": {
         "evaluations": ref.evaluations, "paid": ref_http.hub.stats.paid, "distinct": ref_http.distinct, **ref_srv}, "runs": rows})
     print(f"wrote {path}")
