@@ -109,8 +109,8 @@ def test_an_endpoint_echoing_the_key_in_its_errors_does_not_leak_it(tmp_path, mo
     _assert_nowhere(fake_key, [tmp_path], [evaluation.out + evaluation.err, run.out + run.err], caplog)
 
 
-def test_the_key_is_sent_only_where_the_pool_says(serve, tmp_path, monkeypatch, fake_key):
-    """The answer key and the API key go to the pool entry's endpoint; a spec without api_key_env sends none."""
+def test_the_key_is_sent_only_where_the_pool_says(tmp_path, monkeypatch, fake_key):
+    """The API key goes to the pool entry's endpoint only when the entry names its variable; otherwise none."""
     seen: list[str] = []
     app = FastAPI()
 
