@@ -6,6 +6,8 @@ parameters, sample index, answer key): n samples at temperature > 0 are n entrie
 """
 from __future__ import annotations
 
+import asyncio
+
 import hashlib
 import json
 import sqlite3
@@ -106,12 +108,16 @@ class ResponseCache:
 
 class CachedChatModel:
     """Wraps a `ChatModel`: a hit returns the stored completion marked `cached=True` (with the latency
-    originally measured); a miss calls the inner model and stores the result. Failures are not stored."""
+    originally measured); a miss calls the inner model and stores the result. Failures are not stored.
+
+    Identical calls in flight at the same time are paid once: the later ones wait for the first and
+    get its answer as a cache hit (single flight), so two graphs sharing a node never pay twice."""
 
     def __init__(self, inner: ChatModel, cache: ResponseCache, spec: ModelSpec):
         self._inner = inner
         self._cache = cache
         self.spec = spec
+        self._inflight: dict[str, asyncio.Future] = {}
 
     @property
     def model_id(self) -> str:
@@ -125,7 +131,30 @@ class CachedChatModel:
         hit = self._cache.get(key)
         if hit is not None:
             return hit.model_copy(update={"cached": True})
-        out = await self._inner.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                                         tools=tools, sample=sample, answer_key=answer_key)
-        self._cache.put(key, out)
-        return out
+        loop = asyncio.get_running_loop()
+        pending = self._inflight.get(key)
+        if pending is not None and pending.get_loop() is loop:
+            try:
+                out = await asyncio.shield(pending)
+                return out.model_copy(update={"cached": True})
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this waiter was cancelled; the first call goes on
+                # the first caller was cancelled: make the call ourselves
+        future = self._inflight[key] = loop.create_future()
+        try:
+            out = await self._inner.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                             tools=tools, sample=sample, answer_key=answer_key)
+            self._cache.put(key, out)
+            future.set_result(out)
+            return out
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]

@@ -166,3 +166,94 @@ def test_hub_caches_unless_turned_off(server, settings, use_cache):
     assert [o.cached for o in outs] == ([False, True, True] if use_cache else [False, False, False])
     assert stats.paid == server.app.state.stats.requests == (1 if use_cache else 3)
     assert settings.cache_path.exists() == use_cache
+
+
+class _SlowCounting:
+    """A ChatModel that takes a moment and counts its calls (stands in for a paid endpoint)."""
+
+    def __init__(self, fail: bool = False):
+        self.calls = 0
+        self.fail = fail
+
+    @property
+    def model_id(self) -> str:
+        return "sim/llama-3.2-1b"
+
+    async def complete(self, messages, **kw):
+        import asyncio as _asyncio
+
+        from rolegraph.models.types import Completion as _Completion
+
+        self.calls += 1
+        await _asyncio.sleep(0.05)
+        if self.fail:
+            raise RuntimeError("endpoint down")
+        return _Completion(text=f"answer {self.calls}", model_id="sim/llama-3.2-1b")
+
+
+def test_identical_calls_in_flight_together_are_paid_once(tmp_path):
+    import asyncio as _asyncio
+
+    from rolegraph.models.cache import CachedChatModel, ResponseCache
+    from rolegraph.models.pool import ModelPool
+
+    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
+    inner = _SlowCounting()
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    model = CachedChatModel(inner, cache, spec)
+    msgs = [{"role": "user", "content": "same question"}]
+
+    async def main():
+        return await _asyncio.gather(*(model.complete(msgs, seed=1) for _ in range(5)),
+                                     model.complete(msgs, seed=2))
+
+    outs = _asyncio.run(main())
+    assert inner.calls == 2  # one per distinct call, not one per caller
+    assert len({o.text for o in outs[:5]}) == 1 and [o.cached for o in outs[:5]].count(False) == 1
+    cache.close()
+
+
+def test_a_failed_call_in_flight_fails_its_waiters_and_is_not_stored(tmp_path):
+    import asyncio as _asyncio
+
+    from rolegraph.models.cache import CachedChatModel, ResponseCache
+    from rolegraph.models.pool import ModelPool
+
+    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
+    inner = _SlowCounting(fail=True)
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    model = CachedChatModel(inner, cache, spec)
+    msgs = [{"role": "user", "content": "q"}]
+
+    async def main():
+        return await _asyncio.gather(*(model.complete(msgs) for _ in range(3)), return_exceptions=True)
+
+    outs = _asyncio.run(main())
+    assert inner.calls == 1 and all(isinstance(o, RuntimeError) for o in outs)
+    assert len(cache) == 0
+    cache.close()
+
+
+def test_waiters_make_the_call_themselves_when_the_first_caller_is_cancelled(tmp_path):
+    import asyncio as _asyncio
+
+    from rolegraph.models.cache import CachedChatModel, ResponseCache
+    from rolegraph.models.pool import ModelPool
+
+    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
+    inner = _SlowCounting()
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    model = CachedChatModel(inner, cache, spec)
+    msgs = [{"role": "user", "content": "q"}]
+
+    async def main():
+        first = _asyncio.create_task(model.complete(msgs))
+        await _asyncio.sleep(0.01)
+        second = _asyncio.create_task(model.complete(msgs))
+        await _asyncio.sleep(0.01)
+        first.cancel()
+        return await second
+
+    out = _asyncio.run(main())
+    assert out.text and inner.calls == 2 and len(cache) == 1
+    cache.close()
