@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -21,8 +22,21 @@ def machine() -> dict[str, Any]:
     from importlib.metadata import version
 
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "langgraph": version("langgraph"),
-            "platform": platform.platform(), "load_avg_1m": os.getloadavg()[0],
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            "platform": platform.platform(), "load_avg_1m": round(os.getloadavg()[0], 2),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **_git()}
+
+
+def _git() -> dict[str, Any]:
+    """The commit measured, and whether the package had uncommitted changes (results then may not reproduce)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rolegraph"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": commit, "package_uncommitted_changes": bool(dirty)}
 
 
 @dataclass(frozen=True)
