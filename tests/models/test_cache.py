@@ -191,16 +191,20 @@ class _SlowCounting:
         return _Completion(text=f"answer {self.calls}", model_id="sim/llama-3.2-1b")
 
 
-def test_identical_calls_in_flight_together_are_paid_once(tmp_path):
-    import asyncio as _asyncio
-
+def _cached(inner, tmp_path):
+    """A CachedChatModel over `inner` with a fresh cache file, and that cache."""
     from rolegraph.models.cache import CachedChatModel, ResponseCache
     from rolegraph.models.pool import ModelPool
 
-    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
-    inner = _SlowCounting()
     cache = ResponseCache(tmp_path / "c.sqlite")
-    model = CachedChatModel(inner, cache, spec)
+    return CachedChatModel(inner, cache, ModelPool.builtin().get("sim/llama-3.2-1b")), cache
+
+
+def test_identical_calls_in_flight_together_are_paid_once(tmp_path):
+    import asyncio as _asyncio
+
+    inner = _SlowCounting()
+    model, cache = _cached(inner, tmp_path)
     msgs = [{"role": "user", "content": "same question"}]
 
     async def main():
@@ -216,13 +220,8 @@ def test_identical_calls_in_flight_together_are_paid_once(tmp_path):
 def test_a_failed_call_in_flight_fails_its_waiters_and_is_not_stored(tmp_path):
     import asyncio as _asyncio
 
-    from rolegraph.models.cache import CachedChatModel, ResponseCache
-    from rolegraph.models.pool import ModelPool
-
-    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
     inner = _SlowCounting(fail=True)
-    cache = ResponseCache(tmp_path / "c.sqlite")
-    model = CachedChatModel(inner, cache, spec)
+    model, cache = _cached(inner, tmp_path)
     msgs = [{"role": "user", "content": "q"}]
 
     async def main():
@@ -237,13 +236,8 @@ def test_a_failed_call_in_flight_fails_its_waiters_and_is_not_stored(tmp_path):
 def test_waiters_make_the_call_themselves_when_the_first_caller_is_cancelled(tmp_path):
     import asyncio as _asyncio
 
-    from rolegraph.models.cache import CachedChatModel, ResponseCache
-    from rolegraph.models.pool import ModelPool
-
-    spec = ModelPool.builtin().get("sim/llama-3.2-1b")
     inner = _SlowCounting()
-    cache = ResponseCache(tmp_path / "c.sqlite")
-    model = CachedChatModel(inner, cache, spec)
+    model, cache = _cached(inner, tmp_path)
     msgs = [{"role": "user", "content": "q"}]
 
     async def main():
