@@ -4,8 +4,10 @@ Every run gets a fresh temporary working dir (removed after), an environment wit
 the parent (PATH, HOME=the dir, LANG), rlimits on address space, CPU seconds, processes and file
 size, and a wall timeout that kills the whole process tree. Where the OS allows it (see
 `isolation.py`) it also runs with no network, in its own PID namespace, with a read-only view of
-the filesystem outside its dir, no capabilities, and a pids cgroup. `SandboxResult.isolation`
-lists what was actually in force, so callers and tests never assume.
+the filesystem outside its dir, no capabilities, and a pids cgroup; and a seccomp filter
+(`seccomp.py`) denies it sockets, so it reaches no local service through a Unix socket file, even
+where the namespaces are missing. `SandboxResult.isolation` lists what was actually in force, so
+callers and tests never assume; a run without the filter says so in a logged warning too.
 
 It contains mistakes and runaway code; it is not a boundary against a determined attacker: when
 the parent runs as root the child is still uid 0 (without capabilities), so it can read files that
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import shutil
@@ -44,7 +47,7 @@ SCRIPT = "main.py"
 SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)"}
 
 BOOT_SCRIPT = Path(__file__).with_name("sandbox_boot.py")  # run as a script, never imported
-OBSERVED = ("netns", "pidns", "readonly", "no_caps")  # facts the boot script reports, in this order
+OBSERVED = ("netns", "pidns", "readonly", "no_caps", "seccomp")  # facts the boot script reports, in this order
 
 
 class SandboxResult(BaseModel):
@@ -62,7 +65,12 @@ class SandboxResult(BaseModel):
 
     @property
     def network_blocked(self) -> bool:
-        return "netns" in self.isolation
+        return "netns" in self.isolation or "seccomp" in self.isolation
+
+    @property
+    def sockets_blocked(self) -> bool:
+        """No socket of any family, Unix sockets bound to a path included (only socketpair remains)."""
+        return "seccomp" in self.isolation
 
 
 def _read_capped(path: Path) -> str:
@@ -152,6 +160,10 @@ def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT
                     cgroup.remove()
             if status.get("started") or not prefix:
                 seen = [name.replace("_", "-") for name in OBSERVED if status.get(name)]
+                if not status.get("seccomp"):
+                    logging.getLogger(__name__).warning(
+                        "python sandbox ran without its socket filter (%s): Unix sockets bound to a path are "
+                        "reachable", status.get("seccomp_error", "not observed in force"))
                 result.isolation = ["rlimits", "process-group", *seen] + (["pids-cgroup"] if cgroup else [])
                 return result
         raise AssertionError("unreachable: the last prefix is empty and always returns")

@@ -2,11 +2,13 @@
 
 It joins the pids cgroup, and when it runs in fresh namespaces as (namespace) root it makes every
 mount read-only except a bind of the working dir. It reports what it observed on the status fd,
-forks the user's script under the rlimits with an empty capability bounding set and
-no_new_privs (exec'd, so tracebacks show only the user's code), waits for it while reaping
-orphans, and reports its exit status (a signal included). It must never import rolegraph.
+forks the user's script under the rlimits with an empty capability bounding set, no_new_privs and
+the socket filter of `seccomp.py` (exec'd, so tracebacks show only the user's code), waits for it
+while reaping orphans, and reports its exit status (a signal included). It must never import
+rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
 """
 import ctypes
+import importlib.util
 import json
 import os
 import resource
@@ -17,6 +19,7 @@ MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
 KEPT_FLAGS = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}  # statvfs ST_* -> mount MS_*
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 MAX_CAP = 64
+SECCOMP_MODULE = "seccomp.py"  # beside this file
 
 
 def _report(fd, **facts):
@@ -58,6 +61,28 @@ def _drop_privileges(libc):
             break  # EINVAL: past the last capability
 
 
+def _load_seccomp():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), SECCOMP_MODULE)
+    spec = importlib.util.spec_from_file_location("rolegraph_sandbox_seccomp", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _filter_sockets():
+    """Install the socket filter on this (the user's) process and report whether it really denies."""
+    try:
+        module = _load_seccomp()
+    except (OSError, ImportError) as exc:
+        return {"seccomp": False, "seccomp_error": f"cannot load {SECCOMP_MODULE}: {exc}"}
+    try:
+        module.install()
+    except (module.UnsupportedMachine, OSError) as exc:
+        return {"seccomp": False, "seccomp_error": str(exc)}
+    return {"seccomp": module.observed_active()}
+
+
 def _bounding_set_empty():
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -90,6 +115,7 @@ def main():
     if pid == 0:
         _drop_privileges(libc)
         _report(fd, no_caps=_bounding_set_empty())
+        _report(fd, **_filter_sockets())
         os.close(fd)
         _apply_limits(cfg["limits"], cfg["soft_gap"])
         os.execv(sys.executable, [sys.executable, "-I", cfg["script"]])
