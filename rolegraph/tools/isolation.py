@@ -7,12 +7,18 @@ Measured on the project's machines (root in a VM, kernel 6.x, util-linux 2.38):
   loopback route: connects fail), a PID namespace (the child sees no other process, so no other
   process's /proc/<pid>/environ; when the sandbox's init dies the kernel kills every process in it,
   even ones that escaped the process group with setsid) and a private mount table;
-- inside that mount table every mount is remounted read-only except a bind of the working dir, and
-  the user's process gets an empty capability bounding set and no_new_privs, so the still-uid-0
-  child can neither write outside its dir (nor to cgroup or sysctl files) nor undo the mounts.
+- inside that mount table /run, /tmp, /var/tmp and /dev/shm are covered by empty tmpfs (the working
+  dir and the interpreter's installation bound back where they sit beneath), every mount is
+  remounted read-only except a bind of the working dir, and the user's process gets an empty
+  capability bounding set and no_new_privs, so the still-uid-0 child can neither write outside its
+  dir (nor to cgroup or sysctl files) nor undo the mounts;
+- path Unix sockets ignore the network namespace, so the user's process also runs under a seccomp
+  filter (`seccomp.py`, x86_64 and aarch64) that denies it socket() of every family; it needs
+  no_new_privs only, so it holds in the fallbacks below too.
 As an ordinary user the same chain runs under `--map-root-user` when user namespaces are allowed,
 and RLIMIT_NPROC (counted against the user's processes) bounds forks. Without util-linux only the
-rlimits and the process-group kill remain; the result's `isolation` list says what was in force.
+rlimits, the process-group kill and the socket filter remain; the result's `isolation` list says
+what was in force, and a run without the filter logs a warning.
 """
 from __future__ import annotations
 

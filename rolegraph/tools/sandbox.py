@@ -4,7 +4,8 @@ Every run gets a fresh temporary working dir (removed after), an environment wit
 the parent (PATH, HOME=the dir, LANG), rlimits on address space, CPU seconds, processes and file
 size, and a wall timeout that kills the whole process tree. Where the OS allows it (see
 `isolation.py`) it also runs with no network, in its own PID namespace, with a read-only view of
-the filesystem outside its dir, no capabilities, and a pids cgroup; and a seccomp filter
+the filesystem outside its dir (/run, /tmp, /var/tmp and /dev/shm empty, but for its dir and the
+interpreter), no capabilities, and a pids cgroup; and a seccomp filter
 (`seccomp.py`) denies it sockets, so it reaches no local service through a Unix socket file, even
 where the namespaces are missing. `SandboxResult.isolation` lists what was actually in force, so
 callers and tests never assume; a run without the filter says so in a logged warning too.
@@ -47,7 +48,8 @@ SCRIPT = "main.py"
 SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)"}
 
 BOOT_SCRIPT = Path(__file__).with_name("sandbox_boot.py")  # run as a script, never imported
-OBSERVED = ("netns", "pidns", "readonly", "no_caps", "seccomp")  # facts the boot script reports, in this order
+# facts the boot script reports, in this order
+OBSERVED = ("netns", "pidns", "readonly", "hidden_dirs", "no_caps", "seccomp")
 
 
 class SandboxResult(BaseModel):

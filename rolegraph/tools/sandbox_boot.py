@@ -1,7 +1,9 @@
 """First process inside the python sandbox (run as a script with `python -I -S`; stdlib only).
 
-It joins the pids cgroup, and when it runs in fresh namespaces as (namespace) root it makes every
-mount read-only except a bind of the working dir. It reports what it observed on the status fd,
+It joins the pids cgroup, and when it runs in fresh namespaces as (namespace) root it covers the
+directories where sockets and other programs' files live with empty tmpfs (binding back the working
+dir and the interpreter's own dirs where they sit beneath) and makes every mount read-only except a
+bind of the working dir. It reports what it observed on the status fd,
 forks the user's script under the rlimits with an empty capability bounding set, no_new_privs and
 the socket filter of `seccomp.py` (exec'd, so tracebacks show only the user's code), waits for it
 while reaping orphans, and reports its exit status (a signal included). It must never import
@@ -15,11 +17,15 @@ import resource
 import socket
 import sys
 
-MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
+MNT_DETACH = 2
 KEPT_FLAGS = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}  # statvfs ST_* -> mount MS_*
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 MAX_CAP = 64
 SECCOMP_MODULE = "seccomp.py"  # beside this file
+HIDDEN_DIRS = ("/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm")  # socket files, other runs' dirs, shm
+HIDING_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
+HIDING_OPTIONS = b"size=1m,mode=0755"  # holds only the empty dirs that bind mounts need
 
 
 def _report(fd, **facts):
@@ -35,11 +41,55 @@ def _mount_points():
     return points
 
 
+def _kept_dirs(workdir):
+    """What must stay visible under a hidden dir: the work dir, the interpreter's installation (a venv:
+    the parent of its bin/, which -S leaves out of sys.prefix), seccomp.py's dir."""
+    dirs = [workdir, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+            os.path.dirname(os.path.dirname(sys.executable)), os.path.dirname(os.path.abspath(__file__))]
+    both = {os.path.abspath(d) for d in dirs} | {os.path.realpath(d) for d in dirs}
+    return sorted(d for d in both if os.path.isdir(d))
+
+
+def _hide(libc, hidden, kept):
+    """Cover `hidden` with an empty tmpfs and bind back the kept dirs beneath it; all of it or nothing."""
+    if hidden in kept:
+        return False
+    fds, mounted = {}, False
+    try:
+        for k in kept:
+            if k.startswith(hidden + "/"):
+                fds[k] = os.open(k, os.O_PATH | os.O_DIRECTORY)  # opened before it is covered
+        mounted = libc.mount(b"tmpfs", hidden.encode(), b"tmpfs", HIDING_FLAGS, HIDING_OPTIONS) == 0
+        if not mounted:
+            return False
+        for k, fd in fds.items():
+            os.makedirs(k, exist_ok=True)
+            if libc.mount(f"/proc/self/fd/{fd}".encode(), k.encode(), None, MS_BIND | MS_REC, None) != 0:
+                raise OSError(ctypes.get_errno(), f"cannot bind {k} back")
+        return True
+    except OSError:
+        if mounted:
+            libc.umount2(hidden.encode(), MNT_DETACH)  # never leave a kept dir (the interpreter) covered
+        return False
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _hide_dirs(libc, workdir):
+    """Hide each existing HIDDEN_DIRS; True when every one of them is hidden."""
+    kept = _kept_dirs(workdir)
+    targets = dict.fromkeys(os.path.realpath(d) for d in HIDDEN_DIRS if os.path.isdir(d))
+    return all([_hide(libc, d, kept) for d in targets if d != "/"])
+
+
 def _readonly_except(libc, workdir):
-    """Bind the working dir onto itself (stays writable), remount everything else read-only."""
+    """Bind the working dir onto itself (stays writable), hide HIDDEN_DIRS, remount everything else
+    read-only. Returns whether the dirs were hidden."""
     if libc.mount(workdir.encode(), workdir.encode(), None, MS_BIND, None) != 0:
-        return
-    os.chdir(workdir)  # re-enter through the new mount
+        return False
+    hidden = _hide_dirs(libc, workdir)
+    os.chdir(workdir)  # re-enter through the newest mount
     for point in _mount_points():
         if point == workdir:
             continue
@@ -52,6 +102,7 @@ def _readonly_except(libc, workdir):
             if have & st_flag:
                 flags |= ms_flag
         libc.mount(None, point.encode(), None, flags, None)
+    return hidden
 
 
 def _drop_privileges(libc):
@@ -106,11 +157,10 @@ def main():
     if cfg.get("cgroup"):
         with open(os.path.join(cfg["cgroup"], "cgroup.procs"), "w") as fh:
             fh.write("0")  # 0: the writing process itself (its pid may be 1 in a new PID namespace)
-    if cfg.get("contain") and os.geteuid() == 0:
-        _readonly_except(libc, cfg["workdir"])
+    hidden = cfg.get("contain") and os.geteuid() == 0 and _readonly_except(libc, cfg["workdir"])
     names = [name for _, name in socket.if_nameindex()]
     _report(fd, started=True, pidns=os.getpid() == 1, netns=names == ["lo"],
-            readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY))
+            readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY), hidden_dirs=bool(hidden))
     pid = os.fork()
     if pid == 0:
         _drop_privileges(libc)

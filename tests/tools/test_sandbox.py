@@ -6,16 +6,19 @@ on a machine, the test asserts the honest opposite instead of skipping silently.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import select
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 from rolegraph.tools import isolation, sandbox
 from rolegraph.tools.sandbox import MAX_OUTPUT_CHARS, PythonTool, arun_python, run_python
+from rolegraph.tools.sandbox_boot import HIDDEN_DIRS
 
 BOMB_PROCS = 8  # a deliberately small process budget for the fork-bomb test
 
@@ -26,6 +29,10 @@ def probe():
     result = run_python("pass")
     assert result.ok, result
     return result
+
+
+def _under_hidden_dir(path: Path) -> bool:
+    return any(path.resolve().is_relative_to(Path(d).resolve()) for d in HIDDEN_DIRS)
 
 
 def _processes_in(directory: str) -> list[int]:
@@ -130,10 +137,32 @@ def test_writes_outside_the_workdir(tmp_path, probe):
     code = (f"try:\n    open({str(target)!r}, 'w').write('escaped')\n    print('WROTE')\n"
             "except OSError as exc:\n    print('BLOCKED', exc.strerror)\n")
     out = run_python(code)
-    if "readonly" in probe.isolation:
+    if "hidden-dirs" in probe.isolation and _under_hidden_dir(target):
+        assert out.stdout.startswith("BLOCKED No such file or directory") and not target.exists()
+    elif "readonly" in probe.isolation:
         assert out.stdout.startswith("BLOCKED Read-only file system") and not target.exists()
     else:  # documented limitation without a private mount table: ordinary file permissions only
         assert out.stdout.startswith("WROTE") == target.exists()
+
+
+def test_socket_and_scratch_dirs_are_hidden(tmp_path, probe):
+    marker = tmp_path / "marker.txt"
+    marker.write_text("visible")
+    code = ("import json, os\n"
+            f"print(json.dumps({{d: sorted(os.listdir(d)) for d in {list(HIDDEN_DIRS)!r} if os.path.isdir(d)}}))\n"
+            f"print(os.path.exists({str(marker)!r}))\nprint(os.getcwd())\n")
+    out = run_python(code)
+    assert out.ok, out.stderr
+    listings, marker_seen, cwd = out.stdout.splitlines()
+    if "hidden-dirs" not in probe.isolation:
+        assert marker_seen == "True"
+        return
+    root = Path(sys.executable).parent.parent  # the interpreter's installation (a venv here)
+    for hidden, inside in json.loads(listings).items():
+        # only the way down to the work dir or the interpreter's installation is left
+        kept = [p for p in (Path(cwd), root, root.resolve()) if p.is_relative_to(hidden) and p != Path(hidden)]
+        assert set(inside) <= {p.relative_to(hidden).parts[0] for p in kept}, (hidden, inside)
+    assert marker_seen == str(not _under_hidden_dir(marker))
 
 
 def test_network_to_a_loopback_server(probe):
