@@ -10,12 +10,12 @@ while reaping orphans, and reports its exit status (a signal included). It must 
 rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
 """
 import ctypes
-import importlib.util
 import json
 import os
 import resource
 import socket
 import sys
+import types
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
 MNT_DETACH = 2
@@ -113,11 +113,12 @@ def _drop_privileges(libc):
 
 
 def _load_seccomp():
+    """seccomp.py as a module, without importlib's machinery (every sandbox start pays for imports)."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), SECCOMP_MODULE)
-    spec = importlib.util.spec_from_file_location("rolegraph_sandbox_seccomp", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    module = types.ModuleType("rolegraph_sandbox_seccomp")
+    module.__file__ = path
+    with open(path) as fh:
+        exec(compile(fh.read(), path, "exec"), module.__dict__)  # noqa: S102 - our own file
     return module
 
 
@@ -125,7 +126,7 @@ def _filter_sockets():
     """Install the socket filter on this (the user's) process and report whether it really denies."""
     try:
         module = _load_seccomp()
-    except (OSError, ImportError) as exc:
+    except OSError as exc:
         return {"seccomp": False, "seccomp_error": f"cannot load {SECCOMP_MODULE}: {exc}"}
     try:
         module.install()

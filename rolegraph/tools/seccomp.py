@@ -24,7 +24,6 @@ import ctypes
 import errno
 import os
 import socket
-from dataclasses import dataclass
 
 # classic BPF (linux/bpf_common.h, linux/filter.h)
 BPF_LD, BPF_ALU, BPF_JMP, BPF_RET = 0x00, 0x04, 0x05, 0x06
@@ -61,12 +60,15 @@ class UnsupportedMachine(Exception):
     """No syscall table here for this machine: the filter is not built rather than built wrong."""
 
 
-@dataclass(frozen=True)
 class Abi:
-    audit_arch: int
-    socket_nr: int
-    socketpair_nr: int
-    max_nr: int | None = None  # numbers at or above this belong to another ABI on the same arch
+    """One machine's syscall table, as much of it as the filter needs (a plain class: dataclasses
+    would cost the sandbox's every start an import of inspect)."""
+
+    def __init__(self, audit_arch: int, socket_nr: int, socketpair_nr: int, max_nr: int | None = None):
+        self.audit_arch = audit_arch
+        self.socket_nr = socket_nr
+        self.socketpair_nr = socketpair_nr
+        self.max_nr = max_nr  # numbers at or above this belong to another ABI on the same arch
 
 
 ABIS = {
