@@ -24,6 +24,7 @@ import ctypes
 import errno
 import os
 import socket
+import types
 
 # classic BPF (linux/bpf_common.h, linux/filter.h)
 BPF_LD, BPF_ALU, BPF_JMP, BPF_RET = 0x00, 0x04, 0x05, 0x06
@@ -71,10 +72,10 @@ class Abi:
         self.max_nr = max_nr  # numbers at or above this belong to another ABI on the same arch
 
 
-ABIS = {
+ABIS = types.MappingProxyType({  # os.uname().machine -> table (asm/unistd_64.h, asm-generic/unistd.h)
     "x86_64": Abi(AUDIT_ARCH_X86_64, socket_nr=41, socketpair_nr=53, max_nr=X32_SYSCALL_BIT),
     "aarch64": Abi(AUDIT_ARCH_AARCH64, socket_nr=198, socketpair_nr=199),
-}
+})
 
 
 class SockFilter(ctypes.Structure):
