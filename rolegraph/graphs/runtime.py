@@ -38,6 +38,7 @@ FREE_FORM_KIND = "qa"
 """Answer kind of a free-form question: the `Final answer:` line, else the last line of text."""
 FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form run
 ENTRY_NAME = "rolegraph"
+NO_STREAM_MODES: tuple[str, ...] = ()
 _SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 PASS_THROUGH = (BudgetExceededError, NodeFailedError, MissingKeyError, UnknownModelError, PoolFileError,
                 EngineMissingError, GraphError, NoAnswerKeyError, RoleError)
@@ -126,7 +127,10 @@ class CompiledGraph:
         roles, toolbox = self.roles, self.toolbox
 
         async def run_node(inputs: dict, ctx: RunContext, *pred_futures) -> dict:
-            preds = await asyncio.gather(*pred_futures) if pred_futures else ()
+            if len(pred_futures) > 1:
+                preds = await asyncio.gather(*pred_futures)
+            else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
+                preds = (await pred_futures[0],) if pred_futures else ()
             start_model = max((p["end_s"] for p in preds), default=0.0)
             sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
             call = NodeCall(plan, ctx, start_model)
@@ -179,7 +183,10 @@ class CompiledGraph:
                   "answer_kind": kind}
         ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
         try:
-            await self.pregel.ainvoke(inputs, context=ctx)
+            # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
+            # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.
+            async for _ in self.pregel.astream(inputs, context=ctx, stream_mode=NO_STREAM_MODES):
+                pass
         except (BudgetExceededError, NodeFailedError) as exc:
             exc.partial = self.result(ctx, family, error=str(exc))
             raise
