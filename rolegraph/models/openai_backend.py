@@ -4,6 +4,12 @@ server, LM Studio, OpenRouter, or rolegraph's own serve-sim) through `openai.Asy
 The client's own retries are off (`max_retries=0`) so that one policy, ours, decides: transient
 failures (429 with its Retry-After, 5xx, timeouts, dropped connections, malformed bodies) are retried
 with capped exponential backoff; any other 4xx is the caller's mistake and fails at once.
+
+Requests go through the client's public `post` with the finished JSON body (exactly what
+`chat.completions.create` sends for these fields: tests compare the two), and the reply is read as
+JSON: `create` walks every message through the SDK's TypedDict transform (the identity on plain chat
+messages and tool schemas) and builds a `ChatCompletion` model that would only be read back here;
+together they cost about as much CPU per call as the rest of the client's request path.
 """
 from __future__ import annotations
 
@@ -17,8 +23,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from rolegraph.errors import MissingKeyError, RolegraphError
 from rolegraph.items import AnswerKey
@@ -33,6 +37,7 @@ BACKOFF_CAP_S = 20.0
 RETRY_AFTER_CAP_S = 60.0
 PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
 EXTRA_FIELD = "rolegraph"  # request-body field carrying the sim's answer key (serve-sim only)
+CHAT_PATH = "/chat/completions"
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
 RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
@@ -135,37 +140,43 @@ class OpenAIChatModel:
             self._state = (loop, client, asyncio.Semaphore(self.spec.max_concurrency))
         return self._state[1], self._state[2]
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
+    def _wait(self, attempt: int, exc: BaseException) -> float:
+        """Seconds before attempt `attempt + 1`: the server's Retry-After (capped), else capped backoff."""
         asked = retry_after_s(exc) if isinstance(exc, openai.APIStatusError) else None
         if asked is not None:
             return min(asked, self.retry_after_cap_s)
-        return min(self.backoff_cap_s, self.backoff_base_s * 2 ** (state.attempt_number - 1))
+        return min(self.backoff_cap_s, self.backoff_base_s * 2 ** (attempt - 1))
 
     def _request(self, messages: list[Message], temperature: float, max_tokens: int, seed: int,
                  tools: list[dict] | None, sample: int, answer_key: AnswerKey | None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.spec.api_name, "messages": messages, "temperature": temperature,
-                                  "max_tokens": max_tokens, "seed": seed}
+        """The JSON body of the call (the fields `create` would send, plus the sim's extra field)."""
+        body: dict[str, Any] = {"model": self.spec.api_name, "messages": messages, "temperature": temperature,
+                                "max_tokens": max_tokens, "seed": seed}
         if tools:
-            kwargs["tools"] = [tool_schema(t) for t in tools]
+            body["tools"] = [tool_schema(t) for t in tools]
         if self.spec.answer_key:  # only serve-sim specs: a real server must never see the answer key
             extra: dict[str, Any] = {"sample": sample}
             if answer_key is not None:
                 extra["answer_key"] = answer_key.model_dump()
-            kwargs["extra_body"] = {EXTRA_FIELD: extra}
-        return kwargs
+            body[EXTRA_FIELD] = extra
+        return body
 
     @staticmethod
-    async def _attempt(client: openai.AsyncOpenAI, kwargs: dict[str, Any]) -> ChatCompletion:
-        try:
-            resp = await client.chat.completions.create(**kwargs)
+    async def _attempt(client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
+        """One request. Returns the completion's JSON as it came (`cast_to=object`): the SDK still raises
+        its status and connection errors, but builds no response model only to have it read back."""
+        try:  # the options `create` passes: bearer auth
+            data = await client.post(CHAT_PATH, cast_to=object, body=body,
+                                     options={"security": {"bearer_auth": True}})
         except json.JSONDecodeError as exc:  # declared JSON, body cut or garbled
             raise MalformedResponseError(f"body is not valid JSON ({exc.msg})") from None
-        if not isinstance(resp, ChatCompletion):  # the client hands back raw text for non-JSON bodies
+        if not isinstance(data, dict):  # the client hands back raw text for non-JSON bodies
             raise MalformedResponseError("body is not a chat completion")
-        if not resp.choices or getattr(resp.choices[0], "message", None) is None:
+        choices = data.get("choices")
+        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict) \
+                or not isinstance(choices[0].get("message"), dict):
             raise MalformedResponseError("completion has no choices")
-        return resp
+        return data
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, openai.APIStatusError):
@@ -198,27 +209,40 @@ class OpenAIChatModel:
                        seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
                        answer_key: AnswerKey | None = None) -> Completion:
         client, semaphore = self._loop_state()
-        kwargs = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
-        retrying = AsyncRetrying(sleep=self._sleep, stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                                 retry=retry_if_exception(_is_transient), reraise=True)
+        body = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
         async with semaphore:
             started = time.perf_counter()
-            try:
-                resp = await retrying(self._attempt, client, kwargs)
-            except (openai.OpenAIError, MalformedResponseError) as exc:
-                attempts = retrying.statistics.get("attempt_number", 1)
-                tail = f" after {attempts} attempts" if _is_transient(exc) else ""
-                raise ModelCallError(f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}") from None
+            resp = await self._with_retries(client, body)
             latency = time.perf_counter() - started
         return self._completion(resp, messages, latency)
 
-    def _completion(self, resp: ChatCompletion, messages: list[Message], latency: float) -> Completion:
-        message = resp.choices[0].message
-        text = message.content or ""
-        calls = [ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
-                 for c in (message.tool_calls or []) if getattr(c, "function", None) is not None]
-        if resp.usage is not None:
-            n_in, n_out = resp.usage.prompt_tokens or 0, resp.usage.completion_tokens or 0
+    async def _with_retries(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
+        """Up to `max_attempts` attempts; only transient failures are retried (a plain loop: a retry
+        library's per-call bookkeeping costs more than the happy path's whole request building)."""
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(client, body)
+            except Exception as exc:
+                transient = _is_transient(exc)
+                if transient and attempt < self.max_attempts:
+                    await self._sleep(self._wait(attempt, exc))
+                    attempt += 1
+                    continue
+                if not isinstance(exc, (openai.OpenAIError, MalformedResponseError)):
+                    raise
+                tail = f" after {attempt} attempts" if transient else ""
+                raise ModelCallError(f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}") from None
+
+    def _completion(self, data: dict[str, Any], messages: list[Message], latency: float) -> Completion:
+        message = data["choices"][0]["message"]
+        text = message.get("content") or ""
+        calls = [ToolCall(id=c.get("id"), name=fn.get("name"), arguments=fn.get("arguments") or "")
+                 for c in (message.get("tool_calls") or []) if isinstance(c, dict)
+                 and isinstance(fn := c.get("function"), dict)]
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            n_in, n_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
         else:
             n_in = sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
             n_out = _estimate_tokens(text)

@@ -152,8 +152,9 @@ def test_answer_key_is_never_sent_to_a_real_spec(server, settings):
 class _Recorder:
     """A minimal OpenAI-shaped server that records request bodies and answers with a tool call."""
 
-    def __init__(self, status: int = 200, delay_s: float = 0.0):
+    def __init__(self, status: int = 200, delay_s: float = 0.0, usage: bool = True):
         self.bodies: list[dict] = []
+        self.auth: list[str | None] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self.app = FastAPI()
@@ -161,6 +162,7 @@ class _Recorder:
         @self.app.post("/v1/chat/completions")
         async def chat(request: Request):
             self.bodies.append(json.loads(await request.body()))
+            self.auth.append(request.headers.get("authorization"))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             await asyncio.sleep(delay_s)
@@ -168,12 +170,14 @@ class _Recorder:
             if status != 200:
                 return JSONResponse({"error": {"message": "Incorrect API key provided: sk-secret1234567890abc",
                                                "type": "invalid_request_error"}}, status_code=status)
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
                     "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
                         "role": "assistant", "content": None, "tool_calls": [
                             {"id": "call_1", "type": "function",
-                             "function": {"name": "search", "arguments": "{\"q\": \"paris\"}"}}]}}],
-                    "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
+                             "function": {"name": "search", "arguments": "{\"q\": \"paris\"}"}}]}}]}
+            if usage:
+                body["usage"] = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+            return body
 
 
 def _recorder_spec(base_url: str, **extra) -> ModelSpec:
@@ -197,6 +201,45 @@ def test_tools_seed_and_tool_calls_pass_through(settings):
     assert [(c.id, c.name, c.arguments) for c in out.tool_calls] == [("call_1", "search", "{\"q\": \"paris\"}")]
     assert out.text == "" and (out.usage.input_tokens, out.usage.output_tokens) == (11, 7)
     assert out.cost_usd == pytest.approx((11 * 1.0 + 7 * 2.0) / 1e6) and not out.simulated
+
+
+def test_usage_is_estimated_when_the_server_omits_it(settings):
+    rec = _Recorder(usage=False)
+    with ServerThread(rec.app) as srv:
+        model = OpenAIChatModel(_recorder_spec(srv.base_url), settings, **FAST)
+        out = run(model.complete([{"role": "user", "content": "x" * 40}]))
+    assert (out.usage.input_tokens, out.usage.output_tokens) == (10, 0)  # 40 chars at 4 a token; no text
+    assert [c.name for c in out.tool_calls] == ["search"]
+
+
+def test_request_is_what_the_sdks_create_sends(settings, monkeypatch):
+    """The backend posts its finished body itself: it must equal create()'s, key header included."""
+    monkeypatch.setenv("RG_TEST_KEY", "sk-test-equal-bodies")
+    rec = _Recorder()
+    tool = {"name": "search", "description": "web search",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}
+    messages = [{"role": "system", "content": "Role: searcher."}, {"role": "user", "content": "Question: x?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{\"q\": \"x\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "[1] x is y"}]
+    _, key = task_calls(1)[0]
+
+    async def both(base_url: str) -> None:
+        spec = _recorder_spec(base_url, api_key_env="RG_TEST_KEY", answer_key=True)
+        model = OpenAIChatModel(spec, settings, **FAST)
+        await model.complete(messages, temperature=0.3, max_tokens=64, seed=9, tools=[tool], sample=5,
+                             answer_key=key)
+        await model.aclose()
+        async with openai.AsyncOpenAI(base_url=base_url, api_key="sk-test-equal-bodies", max_retries=0) as client:
+            await client.chat.completions.create(
+                model="served-name", messages=messages, temperature=0.3, max_tokens=64, seed=9,
+                tools=[tool_schema(tool)], extra_body={"rolegraph": {"sample": 5, "answer_key": key.model_dump()}})
+
+    with ServerThread(rec.app) as srv:
+        run(both(srv.base_url))
+    ours, sdk = rec.bodies
+    assert ours == sdk and ours["messages"] == messages and ours["rolegraph"]["sample"] == 5
+    assert rec.auth == ["Bearer sk-test-equal-bodies"] * 2
 
 
 def test_auth_error_is_one_line_without_the_key(settings, monkeypatch):
