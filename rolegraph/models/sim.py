@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from rolegraph.answers import extract_answer, final_line
-from rolegraph.errors import NoAnswerKeyError
+from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.models import sim_calibration as cal
 from rolegraph.models import sim_text as txt
@@ -39,23 +39,49 @@ MAX_OVERLOAD = math.log(2.5)  # beyond 2.5 times its capacity a model gets no wo
 LOAD_SLOPE = 1.0  # logits lost per unit of overload
 READ_SLOPE = 1.0  # each input is read with probability (capacity / tokens in) ** READ_SLOPE (not capped)
 CORRUPTION_SCALE = 0.06  # chance a recognised right answer is garbled: scale * (1 - own accuracy) * (1 + slope * o)
-CORRUPTION_SLOPE = 1.5
+CORRUPTION_SLOPE = 3.0
 PLAN_BONUS = MappingProxyType({"math": 0.2, "mmlu": 0.1, "code": 0.2, "qa": 0.3})
 EVIDENCE_BONUS = 2.5  # logits when the evidence the node reads contains the gold answer (qa)
 CARRY_MAX_TOKENS = 2000  # a refiner restates at most this much of each input's reasoning
 CARRY_TOTAL_MAX_TOKENS = 4000  # ... and at most this much in all (it condenses many inputs)
+# The longest reply a role writes of its own accord (tokens): a refiner restates only what fits beside its
+# own reasoning and answer. Each is below the built-in role's default max_tokens (planner 384, searcher 128,
+# solver 1024, verifier and fuser 768), so a request at the role's default is never cut.
+REPLY_MAX_TOKENS = MappingProxyType({"planner": 360, "searcher": 120, "solver": 1000, "verifier": 740,
+                                     "fuser": 740})
+DEFAULT_REPLY_MAX_TOKENS = 740  # any other role (a registered role's default max_tokens is 768)
 ROLE_VERBOSITY = MappingProxyType({"planner": 0.5, "searcher": 0.15, "solver": 1.0, "verifier": 0.7,
                                    "fuser": 0.6})
 MAX_QUERIES = 3
+RESTATE_HEAD = "Reviewing the inputs."
 TAIL_CHARS = 400  # answers come last: a candidate's final-answer line is looked for here first
 FAST_KINDS = frozenset({"math", "qa", "auto"})  # kinds whose extracted answer is the final line itself
 MAX_CACHED_ITEMS = 200_000  # per brain: item facts kept between calls (bounded memory)
+
+
+class SimRequestError(RolegraphError):
+    """A request the sim (like a real endpoint) refuses: an impossible max_tokens."""
 
 
 @dataclass(frozen=True)
 class Decision:
     answer: str | None
     text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the model returns for one request: its text as cut at max_tokens, and why it stopped."""
+
+    text: str
+    finish_reason: str  # "stop" (it ended its reply) or "length" (cut at max_tokens, as a server does)
+
+    @classmethod
+    def cut(cls, text: str, max_tokens: int | None) -> "Reply":
+        """A server stops decoding at max_tokens: the model does not see the limit, its reply is cut."""
+        if max_tokens is None or txt.approx_tokens(text) <= max_tokens:
+            return cls(text, "stop")
+        return cls(txt.fit_chars(text, max_tokens), "length")
 
 
 class _Draws:
@@ -168,10 +194,11 @@ class SimBrain:
     def decide(self, role: str, question: str, sections, key: AnswerKey, tokens_in: int,
                draws: _Draws) -> Decision:
         n_out = int(self.n_out * ROLE_VERBOSITY.get(role, 1.0))
+        cap = REPLY_MAX_TOKENS.get(role, DEFAULT_REPLY_MAX_TOKENS)
         if role == "planner":
-            return Decision(None, txt.plan_text(question, n_out))
+            return Decision(None, txt.fit_lines(txt.plan_text(question, n_out), cap))
         if role == "searcher":
-            return Decision(None, self._queries(question, sections))
+            return Decision(None, txt.fit_lines(self._queries(question, sections), cap))
         facts = self.facts(key)
         over = self.overload(tokens_in)
         logit = self.theta - LOAD_SLOPE * over
@@ -185,7 +212,7 @@ class SimBrain:
             cands = self._read(cands, (self.capacity / tokens_in) ** READ_SLOPE, draws)
         p_corrupt = CORRUPTION_SCALE * (1.0 - self.own_accuracy) * (1.0 + CORRUPTION_SLOPE * over)
         answer = self._answer(role, logit, cands, key, facts, draws, min(1.0, p_corrupt))
-        return Decision(answer, self._text(role, carried, answer, n_out, key))
+        return Decision(answer, self._text(role, carried, answer, n_out, cap))
 
     @staticmethod
     def _read(cands: list[str], p_read: float, draws: _Draws) -> list[str]:
@@ -228,21 +255,32 @@ class SimBrain:
             text = self._filler[k] = txt.reasoning(n_out, salt)
         return text
 
-    def _text(self, role: str, carried, answer: str, n_out: int, key: AnswerKey) -> str:
+    def _text(self, role: str, carried, answer: str, n_out: int, cap: int) -> str:
+        """Restated inputs, verdicts, own reasoning, final answer, planned to fit `cap` tokens: the answer
+        and verdicts always, then the reasoning, then as much of each input as the rest leaves."""
+        room = cap * txt.CHARS_PER_TOKEN
+        closing = [txt.render_answer(answer, self.family)]
+        if role == "verifier" and carried:
+            gold = txt.norm_answer(answer, self.family)
+            verdicts = []
+            for s in carried:
+                right = txt.norm_answer(extract_candidate(s.text, self.kind), self.family) == gold
+                verdicts.append(f"Verdict for {s.node}: {'correct' if right else 'incorrect'}")
+            closing[:0] = verdicts
+        room -= sum(len(p) + 1 for p in closing)
+        own = self._reasoning(n_out, txt.reasoning_salt(self.spec.id, role))
+        own = own if len(own) < room else own[:max(0, room - 1)]
+        room -= len(own) + 1
         parts = []
         if carried:
-            parts.append(f"Reviewing {len(carried)} input(s).")
+            heads = [f"From `{s.node}`:\n" for s in carried]
+            room -= len(RESTATE_HEAD) + 1 + sum(len(h) + 1 for h in heads)
             share = min(CARRY_MAX_TOKENS, CARRY_TOTAL_MAX_TOKENS // len(carried)) * txt.CHARS_PER_TOKEN
-            for s in carried:
-                parts.append(f"From `{s.node}`:\n{txt.strip_final(s.text)[:share]}")
-            if role == "verifier":
-                gold = txt.norm_answer(answer, self.family)
-                for s in carried:
-                    cand = txt.norm_answer(extract_candidate(s.text, self.kind), self.family)
-                    parts.append(f"Verdict for {s.node}: {'correct' if cand == gold else 'incorrect'}")
-        parts.append(self._reasoning(n_out, txt.reasoning_salt(self.spec.id, role)))
-        parts.append(txt.render_answer(answer, self.family))
-        return "\n".join(parts)
+            share = min(share, room // len(carried))
+            if share > 0:
+                parts.append(RESTATE_HEAD)
+                parts += [h + txt.strip_final(s.text)[:share] for h, s in zip(heads, carried)]
+        return "\n".join(parts + ([own] if own else []) + closing)
 
 
 def _digest(messages: list[Message]) -> str:
@@ -271,8 +309,14 @@ class SimChatModel:
         return self._brains[family]
 
     def respond(self, messages: list[Message], *, temperature: float = 0.0, seed: int = 0, sample: int = 0,
-                answer_key: AnswerKey | None = None) -> Completion:
-        """The synchronous core of `complete` (no sleeping): used by the server and benchmarks too."""
+                answer_key: AnswerKey | None = None, max_tokens: int | None = None) -> Completion:
+        """The synchronous core of `complete` (no sleeping): used by the server and benchmarks too.
+
+        The reply is cut at `max_tokens` (None: no limit); usage, latency and cost count what is returned.
+        A reply at the role's default limit is never cut (REPLY_MAX_TOKENS), so None and the default agree.
+        """
+        if max_tokens is not None and max_tokens < 1:
+            raise SimRequestError(f"max_tokens must be a positive integer, got {max_tokens}")
         if answer_key is None:
             raise NoAnswerKeyError(
                 f"simulated model '{self.spec.id}' answers task items only (it needs the item's answer key); "
@@ -287,15 +331,17 @@ class SimChatModel:
         draws = _Draws(seed, draw_sample, self.spec.id, role, answer_key.item_id, _digest(messages))
         decision = self.brain(answer_key.family).decide(role, read_question(user), sections, answer_key,
                                                         tokens_in, draws)
-        tokens_out = txt.approx_tokens(decision.text)
-        return Completion(text=decision.text, usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out),
+        reply = Reply.cut(decision.text, max_tokens)
+        tokens_out = txt.approx_tokens(reply.text)
+        return Completion(text=reply.text, usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out),
                           latency_s=cal.latency_s(self.spec, tokens_in, tokens_out), model_id=self.spec.id,
                           cost_usd=self.spec.cost(tokens_in, tokens_out), simulated=True)
 
     async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
                        seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
                        answer_key: AnswerKey | None = None) -> Completion:
-        out = self.respond(messages, temperature=temperature, seed=seed, sample=sample, answer_key=answer_key)
+        out = self.respond(messages, temperature=temperature, seed=seed, sample=sample, answer_key=answer_key,
+                           max_tokens=max_tokens)
         if self.settings.latency_scale > 0:
             await asyncio.sleep(out.latency_s * self.settings.latency_scale)
         return out

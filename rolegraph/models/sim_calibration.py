@@ -34,11 +34,11 @@ TOTAL_SD = math.hypot(DIFFICULTY_SD, MODEL_ITEM_SD)
 ACCURACY_FLOOR, ACCURACY_CEIL = 0.02, 0.98
 
 # Context capacity: tokens of input a model reads without degrading; grows with size.
-CAPACITY_TOKENS_1B = 1100
-CAPACITY_EXPONENT = 0.15
+CAPACITY_TOKENS_1B = 650
+CAPACITY_EXPONENT = 0.02
 
 # Verbosity: generated tokens per role call for a 1B model; larger models are a bit terser.
-OUTPUT_TOKENS = MappingProxyType({"math": 400, "mmlu": 120, "code": 220, "qa": 80})
+OUTPUT_TOKENS = MappingProxyType({"math": 200, "mmlu": 60, "code": 110, "qa": 40})
 VERBOSITY_EXPONENT = -0.08
 
 # Speed (modelled seconds): time to first token plus prefill, then decode.

@@ -19,6 +19,7 @@ _REASONING_LINES = (
     "Combine the partial results into the quantity asked for.",
     "Re-read the question to make sure the units and form match.",
 )
+_STEP_WORDS = ("First", "Next", "Then", "After that", "Again", "Finally")
 _PLAN_LINES = (
     "Extract the facts the question gives.",
     "Decide which intermediate results are needed.",
@@ -122,15 +123,35 @@ def reasoning_salt(model_id: str, role: str) -> str:
 
 
 def reasoning(n_tokens: int, salt: str) -> str:
-    """Filler reasoning of about `n_tokens` tokens, so token counts and context lengths are real."""
+    """Filler reasoning of about `n_tokens` tokens, so token counts and context lengths are real.
+
+    It holds no digits and no lone capital letters: a reply cut before its final-answer line (at
+    max_tokens) leaves the parser nothing that looks like an answer, as in a real model's cut reply.
+    """
     lines, size, i = [], 0, 0
     start = int(unit_hash("reasoning", salt) * len(_REASONING_LINES))
     while size < n_tokens * CHARS_PER_TOKEN:
-        line = f"Step {i + 1}: {_REASONING_LINES[(start + i) % len(_REASONING_LINES)]}"
+        line = f"{_STEP_WORDS[i % len(_STEP_WORDS)]}: {_REASONING_LINES[(start + i) % len(_REASONING_LINES)]}"
         lines.append(line)
         size += len(line) + 1
         i += 1
     return "\n".join(lines)
+
+
+def fit_chars(text: str, max_tokens: int) -> str:
+    """The longest prefix of `text` that `approx_tokens` counts as at most `max_tokens` tokens."""
+    limit = max(0, max_tokens) * CHARS_PER_TOKEN + CHARS_PER_TOKEN - 1
+    return text if len(text) <= limit else text[:limit]
+
+
+def fit_lines(text: str, max_tokens: int) -> str:
+    """Whole lines of `text` within `max_tokens` (a model ending its reply at a line end; at least part
+    of the first line)."""
+    limit = max(0, max_tokens) * CHARS_PER_TOKEN + CHARS_PER_TOKEN - 1
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit + 1)
+    return text[:cut] if cut > 0 else text[:limit]
 
 
 _FINAL_LINE_RE = re.compile(r"(?im)^\s*final answer\s*[:：].*$")

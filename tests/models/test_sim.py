@@ -7,13 +7,14 @@ import time
 
 import pytest
 
+from rolegraph.agents.registry import RoleRegistry
 from rolegraph.answers import extract_answer
-from rolegraph.errors import NoAnswerKeyError
+from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.models import sim_calibration as cal
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.sim import SimChatModel
-from rolegraph.models.sim_text import norm_answer, wrong_pool
+from rolegraph.models.sim_text import approx_tokens, norm_answer, wrong_pool
 from rolegraph.settings import Settings
 from rolegraph.transcript import Section, render_input, role_line
 
@@ -89,6 +90,78 @@ def test_output_is_real_text_with_usage_latency_and_cost(models):
     small = models["sim/llama-3.2-1b"].respond(_messages("solver", "Q"), temperature=0.7, answer_key=_key(1))
     assert out.latency_s > small.latency_s  # bigger models decode more slowly
     assert out.cost_usd == pytest.approx(m.spec.cost(out.usage.input_tokens, out.usage.output_tokens))
+
+
+LONG_QUESTION = "Which city hosts the Louvre and what river runs through it, and how long is that river?"
+
+
+def _heavy_sections(n: int, lines: int = 300) -> list[Section]:
+    """Inputs long enough that a refiner would restate far more than any reply limit."""
+    return [Section(i + 1, f"s{i}", "solver", "Then: a long restated derivation line.\n" * lines + f"Final answer: {i}")
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("role", ["solver", "verifier", "fuser", "planner", "searcher"])
+def test_reply_never_exceeds_max_tokens_and_usage_counts_what_is_returned(models, role):
+    m = models["sim/llama-3.2-1b"]
+    for family in ("math", "mmlu", "code", "qa"):
+        key = _key(3, family)
+        msgs = _messages(role, LONG_QUESTION, _heavy_sections(3) if role != "planner" else [])
+        full = m.respond(msgs, temperature=0.7, answer_key=key)
+        n = full.usage.output_tokens
+        for limit in sorted({1, 7, 32, 100, max(1, n - 1), n, n + 1, 5000}):
+            out = m.respond(msgs, temperature=0.7, answer_key=key, max_tokens=limit)
+            assert out.usage.output_tokens <= limit and out.usage.output_tokens == approx_tokens(out.text)
+            assert full.text.startswith(out.text)  # the same reply, cut where the server stops decoding
+            assert (out.text == full.text) == (limit >= n)
+            assert out.cost_usd == pytest.approx(m.spec.cost(out.usage.input_tokens, out.usage.output_tokens))
+            assert out.latency_s == pytest.approx(cal.latency_s(m.spec, out.usage.input_tokens,
+                                                                out.usage.output_tokens))
+
+
+def test_a_reply_cut_before_its_final_line_has_no_answer(models):
+    m = models["sim/llama-3.1-8b"]
+    for family in ("math", "mmlu", "code"):
+        for i in range(20):
+            key = _key(i, family)
+            out = m.respond(_messages("solver", "Q"), temperature=0.7, answer_key=key, max_tokens=32)
+            assert "Final answer" not in out.text
+            assert extract_answer(out.text, family) is None  # no stray number or letter in the reasoning
+
+
+def test_requests_at_the_role_default_limit_are_never_cut(models):
+    """So a request without max_tokens (benchmarks' SimExecutor) and the runtime's (the role's default) agree."""
+    roles = RoleRegistry.default()
+    heavy = _heavy_sections(8)
+    for m in models.values():
+        for role in ("planner", "searcher", "solver", "verifier", "fuser"):
+            limit = roles.get(role).max_tokens
+            for family in ("math", "mmlu", "code", "qa"):
+                for sections in ([], heavy[:1], heavy):
+                    msgs, key = _messages(role, LONG_QUESTION * 3, sections), _key(2, family)
+                    free = m.respond(msgs, answer_key=key)
+                    assert free.usage.output_tokens <= limit, (m.model_id, role, family, len(sections))
+                    assert m.respond(msgs, answer_key=key, max_tokens=limit) == free
+
+
+def test_a_refiner_restates_less_to_keep_its_answer_within_its_reply(models):
+    m = models["sim/llama-3.2-3b"]
+    key = _key(5)
+    few = m.respond(_messages("fuser", "Q", _heavy_sections(1)), answer_key=key)
+    many = m.respond(_messages("fuser", "Q", _heavy_sections(8)), answer_key=key)
+    assert few.usage.output_tokens > 200 and many.usage.output_tokens <= few.usage.output_tokens + 40
+    assert "Final answer:" in many.text.splitlines()[-1]
+    assert many.text.count("From `s") == 8  # every input is restated, each more briefly
+
+
+def test_an_impossible_max_tokens_is_refused_in_one_line(models):
+    m = models["sim/llama-3.2-1b"]
+    for bad in (0, -5):
+        with pytest.raises(RolegraphError) as err:
+            asyncio.run(m.complete(_messages("solver", "Q"), max_tokens=bad, answer_key=_key(1)))
+        assert "max_tokens" in str(err.value) and "\n" not in str(err.value)
+    out = asyncio.run(m.complete(_messages("solver", "Q"), max_tokens=9, answer_key=_key(1)))
+    assert out.usage.output_tokens == 9
 
 
 def _fuse(model, role: str, answers: list[str], key: AnswerKey, sample: int = 0):
