@@ -14,6 +14,7 @@ Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 from time import perf_counter
 from typing import Any
@@ -162,6 +163,9 @@ class CompiledGraph:
                     "fields": out.fields}
 
         run_node.__name__ = f"node_{plan.id}"
+        # LangGraph wraps a task's function anew on every call (closures are not in its runnable cache)
+        # and each wrapping asks inspect.signature three times; a stored signature answers at once.
+        run_node.__signature__ = inspect.signature(run_node)
         return run_node
 
     def flops_units(self, family: str) -> float:
