@@ -5,9 +5,9 @@ directories where sockets and other programs' files live with empty tmpfs (bindi
 dir and the interpreter's own dirs where they sit beneath) and makes every mount read-only except a
 bind of the working dir. It reports what it observed on the status fd,
 forks the user's script under the rlimits with an empty capability bounding set, no_new_privs and
-the socket filter of `seccomp.py` (exec'd, so tracebacks show only the user's code), waits for it
-while reaping orphans, and reports its exit status (a signal included). It must never import
-rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
+the seccomp filter of `seccomp.py` (no sockets, no new namespaces; exec'd, so tracebacks show only
+the user's code), waits for it while reaping orphans, and reports its exit status (a signal
+included). It must never import rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
 """
 import ctypes
 import json
@@ -23,6 +23,7 @@ KEPT_FLAGS = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}  # statvf
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 MAX_CAP = 64
 SECCOMP_MODULE = "seccomp.py"  # beside this file
+IPC_NAMESPACE = "/proc/self/ns/ipc"
 HIDDEN_DIRS = ("/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm")  # socket files, other runs' dirs, shm
 HIDING_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 HIDING_OPTIONS = b"size=1m,mode=0755"  # holds only the empty dirs that bind mounts need
@@ -105,6 +106,13 @@ def _readonly_except(libc, workdir):
     return hidden
 
 
+def _own_ipc_namespace(cfg):
+    try:
+        return cfg.get("host_ipc_ns") not in (None, os.stat(IPC_NAMESPACE).st_ino)
+    except OSError:
+        return False
+
+
 def _drop_privileges(libc):
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     for cap in range(MAX_CAP):
@@ -122,8 +130,11 @@ def _load_seccomp():
     return module
 
 
-def _filter_sockets():
-    """Install the socket filter on this (the user's) process and report whether it really denies."""
+def _filter_syscalls():
+    """Install the seccomp filter on this (the user's) process and report whether it really denies.
+
+    Last step before the exec: the namespaces and mounts above were made by this script's parent
+    process, before the fork, and the filter forbids exactly those calls."""
     try:
         module = _load_seccomp()
     except OSError as exc:
@@ -160,13 +171,13 @@ def main():
             fh.write("0")  # 0: the writing process itself (its pid may be 1 in a new PID namespace)
     hidden = cfg.get("contain") and os.geteuid() == 0 and _readonly_except(libc, cfg["workdir"])
     names = [name for _, name in socket.if_nameindex()]
-    _report(fd, started=True, pidns=os.getpid() == 1, netns=names == ["lo"],
+    _report(fd, started=True, pidns=os.getpid() == 1, netns=names == ["lo"], ipcns=_own_ipc_namespace(cfg),
             readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY), hidden_dirs=bool(hidden))
     pid = os.fork()
     if pid == 0:
         _drop_privileges(libc)
         _report(fd, no_caps=_bounding_set_empty())
-        _report(fd, **_filter_sockets())
+        _report(fd, **_filter_syscalls())
         os.close(fd)
         _apply_limits(cfg["limits"], cfg["soft_gap"])
         os.execv(sys.executable, [sys.executable, "-I", cfg["script"]])

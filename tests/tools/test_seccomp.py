@@ -1,4 +1,4 @@
-"""The socket filter on its own: a real process installs it and tries every way to a socket.
+"""The filter on its own: a real process installs it and tries every way to a socket or a namespace.
 
 Each probe runs in a fresh interpreter (a filter cannot be removed once installed), once without the
 filter and once with it, so every denial below is shown to be the filter's doing, not the machine's.
@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from rolegraph.tools import seccomp
 MACHINE = os.uname().machine
 BPF_CLASS_MASK = 0x07  # BPF_CLASS(code)
 KILLED = -1  # the probe's child died on the i386 call
+USERNS_SYSCTL = "/proc/sys/user/max_user_namespaces"  # 0: no user namespaces on this machine at all
 needs_filter = pytest.mark.skipif(MACHINE not in seccomp.ABIS, reason=f"no syscall table for {MACHINE}")
 
 # the same probes for both runs; each prints {name: errno or 0 (allowed)}
@@ -56,9 +58,9 @@ def raw(nr, *args):
         return 0
     return ctypes.get_errno()
 params = ctypes.create_string_buffer(120)  # struct io_uring_params, zeroed
-out["io_uring_setup"] = raw(seccomp.IO_URING_SYSCALLS[0], 4, params)
+out["io_uring_setup"] = raw(seccomp.ABIS[sys.argv[2]].numbers["io_uring_setup"], 4, params)
 if sys.argv[2] == "x86_64":
-    x32_socket = seccomp.X32_SYSCALL_BIT | seccomp.ABIS["x86_64"].socket_nr
+    x32_socket = seccomp.X32_SYSCALL_BIT | seccomp.ABIS["x86_64"].numbers["socket"]
     out["x32 socket"] = raw(x32_socket, socket.AF_UNIX, socket.SOCK_STREAM, 0)
     # push rbx; mov eax, 359 (i386 socket); mov ebx, AF_UNIX; mov ecx, SOCK_STREAM; xor edx, edx;
     # int 0x80; pop rbx; ret -- from this 64-bit process, the kernel answers with -errno in eax
@@ -78,9 +80,105 @@ if sys.argv[2] == "x86_64":
 print(json.dumps(out))
 """
 
+# the namespace side: each attempt that could succeed runs in a child (the probe keeps its namespaces)
+NAMESPACE_PROBES = r"""
+import asyncio, concurrent.futures, ctypes, errno, importlib.util, json, multiprocessing, os, struct, subprocess, sys
+import threading
+spec = importlib.util.spec_from_file_location("seccomp_under_test", sys.argv[3])
+seccomp = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = seccomp
+spec.loader.exec_module(seccomp)
+numbers = seccomp.ABIS[sys.argv[2]].numbers
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+if sys.argv[1] == "filter":
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, as the sandbox does first
+    seccomp.install()
+SIGCHLD = 17
+NEW_FLAGS = {"NEWNS": 0x00020000, "NEWCGROUP": 0x02000000, "NEWUTS": 0x04000000, "NEWIPC": 0x08000000,
+             "NEWUSER": 0x10000000, "NEWPID": 0x20000000, "NEWNET": 0x40000000}
+out = {}
+def in_child(call):
+    # 0 when call() returned >= 0 in a forked child, else its errno
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0 if call() >= 0 else ctypes.get_errno()
+        os.write(w, str(code).encode())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    return int(os.read(r, 16))
+def clone(flags):
+    # raw clone() without a new stack: the child goes on like a fork child and leaves at once
+    pid = libc.syscall(numbers["clone"], flags | SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        os._exit(0)
+    if pid < 0:
+        return ctypes.get_errno()
+    os.waitpid(pid, 0)
+    return 0
+def clone3(flags):
+    args = ctypes.create_string_buffer(struct.pack("11Q", flags, 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, 0))
+    pid = libc.syscall(numbers["clone3"], args, ctypes.c_size_t(len(args.raw)))
+    if pid == 0:
+        os._exit(0)
+    if pid < 0:
+        return ctypes.get_errno()
+    os.waitpid(pid, 0)
+    return 0
+out["unshare nothing"] = in_child(lambda: libc.unshare(0))
+out["unshare NEWUSER"] = in_child(lambda: libc.unshare(NEW_FLAGS["NEWUSER"]))
+out["unshare NEWUSER|NEWNS"] = in_child(lambda: libc.unshare(NEW_FLAGS["NEWUSER"] | NEW_FLAGS["NEWNS"]))
+out["clone plain"] = clone(0)
+for name, flag in NEW_FLAGS.items():
+    out[f"clone {name}"] = clone(flag)  # the namespaces are the child's: this process keeps its own
+out["clone3 plain"] = clone3(0)
+out["clone3 NEWUSER"] = clone3(NEW_FLAGS["NEWUSER"])
+# every other denied call, with arguments that fail harmlessly without the filter: a bad pointer, fd or
+# id first, zeros after (no creation flags: msgget(-1, 0) only looks a key up)
+for group in seccomp.DENIED:
+    for name in group.names:
+        if name not in ("unshare", "clone3"):
+            failed = libc.syscall(numbers[name], ctypes.c_long(-1), *[ctypes.c_long(0)] * 5) < 0
+            out[f"call {name}"] = ctypes.get_errno() if failed else 0
+# what ordinary code does with processes and threads
+def work(name, run):
+    try:
+        out[f"work {name}"] = run()
+    except Exception as exc:
+        out[f"work {name}"] = repr(exc)
+def thread():
+    seen = []
+    t = threading.Thread(target=seen.append, args=("ok",))
+    t.start()
+    t.join()
+    return seen[0]
+def fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 3 and "ok"
+def pipe():
+    a, b = multiprocessing.Pipe()
+    a.send("ok")
+    return b.recv()
+def spawn():
+    pid = os.posix_spawn("/bin/sh", ["sh", "-c", "exit 4"], {})
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 4 and "ok"
+work("thread", thread)
+work("thread pool", lambda: concurrent.futures.ThreadPoolExecutor(4).submit(lambda: "ok").result())
+work("fork", fork)
+work("subprocess", lambda: subprocess.run(["echo", "ok"], capture_output=True, text=True).stdout.strip())
+work("posix_spawn", spawn)
+work("asyncio", lambda: asyncio.run(asyncio.sleep(0, "ok")))
+work("multiprocessing.Pipe", pipe)
+print(json.dumps(out))
+"""
 
-def _probe(mode: str) -> dict[str, int]:
-    cmd = [sys.executable, "-I", "-S", "-c", PROBES, mode, MACHINE, seccomp.__file__]
+
+def _probe(mode: str, script: str = PROBES) -> dict[str, int]:
+    cmd = [sys.executable, "-I", "-S", "-c", script, mode, MACHINE, seccomp.__file__]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -89,6 +187,11 @@ def _probe(mode: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def outcomes() -> tuple[dict[str, int], dict[str, int]]:
     return _probe("plain"), _probe("filter")
+
+
+@pytest.fixture(scope="module")
+def namespace_outcomes() -> tuple[dict[str, int], dict[str, int]]:
+    return _probe("plain", NAMESPACE_PROBES), _probe("filter", NAMESPACE_PROBES)
 
 
 @needs_filter
@@ -125,6 +228,54 @@ def test_other_syscall_tables_cannot_sidestep_the_filter(outcomes):
     assert filtered["x32 socket"] == errno.EPERM  # plain: ENOSYS unless the kernel has x32 built in
 
 
+@needs_filter
+def test_new_namespaces_are_denied_with_eperm(namespace_outcomes):
+    plain, filtered = namespace_outcomes
+    ways = [name for name in plain if name.startswith(("unshare ", "clone NEW"))]
+    assert len(ways) == 10
+    assert {name: filtered[name] for name in ways} == {name: errno.EPERM for name in ways}
+    if Path(USERNS_SYSCTL).read_text().strip() != "0":  # without the filter, the probe makes a user
+        assert plain["unshare NEWUSER"] == plain["unshare NEWUSER|NEWNS"] == plain["clone NEWUSER"] == 0
+        if os.geteuid() == 0:  # namespace (and, as root, every kind)
+            assert {plain[name] for name in ways} == {0}
+
+
+@needs_filter
+def test_plain_clone_stays_and_clone3_says_enosys(namespace_outcomes):
+    plain, filtered = namespace_outcomes
+    assert plain["clone plain"] == filtered["clone plain"] == 0  # the flag test lets a fork through
+    assert plain["clone3 plain"] == 0 and plain["clone3 NEWUSER"] == 0
+    assert filtered["clone3 plain"] == filtered["clone3 NEWUSER"] == errno.ENOSYS
+
+
+@needs_filter
+def test_every_denied_group_answers_its_errno(namespace_outcomes):
+    plain, filtered = namespace_outcomes
+    expected = {f"call {name}": group.error for group in seccomp.DENIED for name in group.names
+                if name not in ("unshare", "clone3")}  # probed above, in a child and with flags
+    assert len(expected) >= 20 and {name: filtered[name] for name in expected} == expected
+    if os.geteuid() == 0:  # root passes every capability check: any EPERM here is the filter's
+        assert all(plain[name] not in (errno.EPERM, errno.ENOSYS) for name in expected), plain
+
+
+@needs_filter
+def test_threads_and_processes_still_work_under_the_filter(namespace_outcomes):
+    plain, filtered = namespace_outcomes
+    work = [name for name in plain if name.startswith("work ")]
+    assert len(work) == 7
+    # glibc tries clone3 first for threads and spawns; ENOSYS sends it to clone(), which passes
+    assert {name: filtered[name] for name in work} == {name: "ok" for name in work} == {n: plain[n] for n in work}
+
+
+def test_every_group_says_why():
+    names = [name for group in seccomp.DENIED for name in group.names]
+    assert len(names) == len(set(names))
+    assert all(len(group.why) > 40 for group in seccomp.DENIED)
+    assert {group.error for group in seccomp.DENIED} == {errno.EPERM, errno.ENOSYS}
+    for abi in seccomp.ABIS.values():  # every denied name has a number, and no two names share one
+        assert set(names) <= set(abi.numbers) and len(set(abi.numbers.values())) == len(abi.numbers)
+
+
 @pytest.mark.parametrize("machine", sorted(seccomp.ABIS))
 def test_the_program_is_well_formed(machine):
     program = seccomp.build_filter(machine)
@@ -134,7 +285,9 @@ def test_the_program_is_well_formed(machine):
             assert index + 1 + max(jt, jf) < len(program)
     last = program[-1]
     assert last[0] == seccomp.BPF_RET | seccomp.BPF_K and program[0][3] == seccomp.ARCH_OFFSET
-    assert {ins[3] for ins in program if ins[0] == seccomp.BPF_RET | seccomp.BPF_K} == {seccomp.ALLOW, seccomp.DENY}
+    enosys = seccomp.SECCOMP_RET_ERRNO | errno.ENOSYS
+    returns = {ins[3] for ins in program if ins[0] == seccomp.BPF_RET | seccomp.BPF_K}
+    assert returns == {seccomp.ALLOW, seccomp.DENY, enosys}
 
 
 def test_an_unknown_machine_is_refused_not_guessed():
