@@ -3,21 +3,24 @@
 Measured on the project's machines (root in a VM, kernel 6.x, util-linux 2.38):
 - root ignores RLIMIT_NPROC (the kernel exempts uid 0 whatever its capabilities), so a fork bomb is
   stopped by a `pids` cgroup whose `pids.max` is the process budget;
-- `unshare --net --pid --fork --mount-proc --kill-child` gives an empty network namespace (no
+- `unshare --net --pid --ipc --fork --mount-proc --kill-child` gives an empty network namespace (no
   loopback route: connects fail), a PID namespace (the child sees no other process, so no other
   process's /proc/<pid>/environ; when the sandbox's init dies the kernel kills every process in it,
-  even ones that escaped the process group with setsid) and a private mount table;
+  even ones that escaped the process group with setsid), an IPC namespace (System V segments the
+  code makes die with the run instead of staying in the host's) and a private mount table;
 - inside that mount table /run, /tmp, /var/tmp and /dev/shm are covered by empty tmpfs (the working
   dir and the interpreter's installation bound back where they sit beneath), every mount is
   remounted read-only except a bind of the working dir, and the user's process gets an empty
   capability bounding set and no_new_privs, so the still-uid-0 child can neither write outside its
   dir (nor to cgroup or sysctl files) nor undo the mounts;
 - path Unix sockets ignore the network namespace, so the user's process also runs under a seccomp
-  filter (`seccomp.py`, x86_64 and aarch64) that denies it socket() of every family; it needs
-  no_new_privs only, so it holds in the fallbacks below too.
+  filter (`seccomp.py`, x86_64 and aarch64) that denies it socket() of every family, and new
+  namespaces (a user namespace would hand it capabilities back: mounts, a tmpfs no rlimit
+  counts); the chain above makes its namespaces and mounts before the filter is installed. It
+  needs no_new_privs only, so it holds in the fallbacks below too.
 As an ordinary user the same chain runs under `--map-root-user` when user namespaces are allowed,
 and RLIMIT_NPROC (counted against the user's processes) bounds forks. Without util-linux only the
-rlimits, the process-group kill and the socket filter remain; the result's `isolation` list says
+rlimits, the process-group kill and the seccomp filter remain; the result's `isolation` list says
 what was in force, and a run without the filter logs a warning.
 """
 from __future__ import annotations
@@ -33,7 +36,7 @@ CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v
 CGROUP_PREFIX = "rolegraph-sbx-"
 CLEANUP_S = 5.0  # how long to keep killing a cgroup's stragglers before giving up on removing it
 CLEANUP_POLL_S = 0.02
-UNSHARE_FLAGS = ("--net", "--pid", "--fork", "--mount-proc", "--kill-child")
+UNSHARE_FLAGS = ("--net", "--pid", "--ipc", "--fork", "--mount-proc", "--kill-child")
 
 
 class PidsCgroup:

@@ -7,7 +7,8 @@ size, and a wall timeout that kills the whole process tree. Where the OS allows 
 the filesystem outside its dir (/run, /tmp, /var/tmp and /dev/shm empty, but for its dir and the
 interpreter), no capabilities, and a pids cgroup; and a seccomp filter
 (`seccomp.py`) denies it sockets, so it reaches no local service through a Unix socket file, even
-where the namespaces are missing. `SandboxResult.isolation` lists what was actually in force, so
+where the namespaces are missing, and namespaces of its own, so it gets no capabilities back (no
+mount of its own, no tmpfs beyond the rlimits). `SandboxResult.isolation` lists what was actually in force, so
 callers and tests never assume; a run without the filter says so in a logged warning too.
 
 It contains mistakes and runaway code; it is not a boundary against a determined attacker: when
@@ -45,11 +46,12 @@ BOOT_PROCS = 1  # the boot process waits in the cgroup beside the user's process
 MB = 1024 * 1024
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 SCRIPT = "main.py"
+IPC_NAMESPACE = "/proc/self/ns/ipc"
 SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)"}
 
 BOOT_SCRIPT = Path(__file__).with_name("sandbox_boot.py")  # run as a script, never imported
 # facts the boot script reports, in this order
-OBSERVED = ("netns", "pidns", "readonly", "hidden_dirs", "no_caps", "seccomp")
+OBSERVED = ("netns", "pidns", "ipcns", "readonly", "hidden_dirs", "no_caps", "seccomp")
 
 
 class SandboxResult(BaseModel):
@@ -71,7 +73,8 @@ class SandboxResult(BaseModel):
 
     @property
     def sockets_blocked(self) -> bool:
-        """No socket of any family, Unix sockets bound to a path included (only socketpair remains)."""
+        """No socket of any family, Unix sockets bound to a path included (only socketpair remains),
+        and no new namespace (the same filter: `seccomp` in `isolation`)."""
         return "seccomp" in self.isolation
 
 
@@ -95,6 +98,14 @@ def _limits(memory_mb: int, cpu_s: float, max_procs: int, max_file_mb: int) -> d
     }
 
 
+def _ipc_namespace() -> int | None:
+    """This process's IPC namespace (an inode number), for the boot script to tell whether it has its own."""
+    try:
+        return os.stat(IPC_NAMESPACE).st_ino
+    except OSError:
+        return None
+
+
 def _environment(workdir: Path) -> dict[str, str]:
     """Nothing inherited: no keys, no proxies, no PYTHON* variables."""
     return {"PATH": SAFE_PATH, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
@@ -109,7 +120,7 @@ def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any
     (private / "stdin").write_text(stdin)
     with (private / "stdin").open("rb") as fin, (private / "stdout").open("wb") as fout, \
             (private / "stderr").open("wb") as ferr, status_path.open("wb") as fstatus:
-        cfg = {**cfg, "status_fd": fstatus.fileno(), "contain": bool(prefix),
+        cfg = {**cfg, "status_fd": fstatus.fileno(), "contain": bool(prefix), "host_ipc_ns": _ipc_namespace(),
                "cgroup": str(cgroup.path) if cgroup else None}
         cmd = [*prefix, sys.executable, "-I", "-S", str(BOOT_SCRIPT), json.dumps(cfg)]
         proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, cwd=workdir,
@@ -165,7 +176,8 @@ def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT
                 if not status.get("seccomp"):
                     logging.getLogger(__name__).warning(
                         "python sandbox ran without its socket filter (%s): Unix sockets bound to a path are "
-                        "reachable", status.get("seccomp_error", "not observed in force"))
+                        "reachable and the code may create namespaces",
+                        status.get("seccomp_error", "not observed in force"))
                 result.isolation = ["rlimits", "process-group", *seen] + (["pids-cgroup"] if cgroup else [])
                 return result
         raise AssertionError("unreachable: the last prefix is empty and always returns")

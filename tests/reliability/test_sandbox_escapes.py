@@ -3,13 +3,15 @@
 tests/tools/test_sandbox.py covers the basics (env secrets, a write outside, a TCP connect, a fork
 bomb, a loop, 10 GB). Here the code tries the next door: the parent's /proc, every mount, UDP and
 DNS, abstract and path Unix sockets (stream and datagram, through socket() and socketpair()),
-raising its own limits, forging the sandbox's status report, and a daemon that outlives the run.
-tests/tools/test_seccomp.py tries the side doors of the socket filter (io_uring, the i386 and x32
+raising its own limits, forging the sandbox's status report, a daemon that outlives the run, and a
+user namespace of its own with a tmpfs mounted inside (memory no rlimit counts).
+tests/tools/test_seccomp.py tries the side doors of the filter (io_uring, clone3, the i386 and x32
 syscall tables). Each check depends on the containment the run reports
 (`isolation`); where a protection is missing on a machine, the test asserts the honest opposite.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import select
@@ -18,12 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.tools import isolation
+from rolegraph.tools import isolation, sandbox, seccomp
 from rolegraph.tools.sandbox import run_python
 from rolegraph.tools.sandbox_boot import HIDDEN_DIRS
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_TIMEOUT_S = 8.0
+MACHINE = os.uname().machine
+IPC_RMID = 0
+TMPFS_FILES, TMPFS_FILE_MB = 4, 8  # 32 MB in files under the 16 MB file cap, outside every rlimit
 
 
 @pytest.fixture(scope="module")
@@ -307,3 +312,141 @@ def test_spawned_programs_see_no_secret_and_respect_the_process_cap(monkeypatch,
     assert int(found["ENV"]) > 0
     if "pids-cgroup" in probe or os.geteuid() != 0:
         assert int(found["STARTED"]) < 8 and int(found["REFUSED"]) > 0, out.stdout
+
+
+# three ways into a user + mount namespace, each followed by a tmpfs mount filled with files
+NAMESPACE_ESCAPE = r"""
+import ctypes, errno, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+CLONE_NEWUSER, CLONE_NEWNS, SIGCHLD = 0x10000000, 0x00020000, 17
+MB = 1024 * 1024
+
+def name(code):
+    return errno.errorcode.get(code, str(code))
+
+def mount_and_fill(tag):
+    target = os.path.abspath(f"mnt-{tag}")
+    os.makedirs(target, exist_ok=True)
+    if libc.mount(b"none", target.encode(), b"tmpfs", 0, b"size=64m") != 0:
+        return f"{name(ctypes.get_errno())} 0"
+    uid, gid = os.geteuid(), os.getegid()
+    try:  # map our own ids (needs a writable /proc, and mapping uid 0 needs CAP_SETFCAP outside)
+        for path, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{path}", "w") as fh:
+                fh.write(text)
+    except OSError:
+        pass
+    stored = 0
+    try:
+        for i in range(TMPFS_FILES):
+            with open(os.path.join(target, f"f{i}"), "wb") as fh:
+                stored += fh.write(b"x" * (TMPFS_FILE_MB * MB))
+    except OSError:
+        pass
+    return f"mounted {stored}"
+
+def in_child(start):
+    r, w = os.pipe()
+    pid = start()
+    if pid == 0:
+        try:
+            os.write(w, mount_and_fill("child").encode())
+        finally:
+            os._exit(0)
+    if pid < 0:
+        return f"{name(ctypes.get_errno())} - 0"
+    os.close(w)
+    os.waitpid(pid, 0)
+    return "ok " + (os.read(r, 200).decode() or "? 0")
+
+if CLONE_NR:
+    print("CLONE", in_child(lambda: libc.syscall(CLONE_NR, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0)))
+    args = ctypes.create_string_buffer(struct.pack("11Q", CLONE_NEWUSER | CLONE_NEWNS, 0, 0, 0, SIGCHLD, *[0] * 6))
+    print("CLONE3", in_child(lambda: libc.syscall(CLONE3_NR, args, ctypes.c_size_t(len(args.raw)))))
+made = libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0
+print("UNSHARE", ("ok " + mount_and_fill("self")) if made else f"{name(ctypes.get_errno())} - 0")
+print("TMPFS", sum(" - tmpfs " in line and "/mnt-" in line for line in open("/proc/self/mountinfo")))
+"""
+
+
+def _switch_off(layers: str, monkeypatch, tmp_path: Path) -> None:
+    """'no-namespaces': the rlimits-only chain (the filter alone); 'no-filter': a boot script without
+    seccomp.py beside it (the namespaces alone)."""
+    if layers == "no-namespaces":
+        monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
+    elif layers == "no-filter":
+        boot = tmp_path / "sandbox_boot.py"
+        boot.write_text(sandbox.BOOT_SCRIPT.read_text())
+        monkeypatch.setattr(sandbox, "BOOT_SCRIPT", boot)
+
+
+LAYERS = ["all", "no-namespaces", "no-filter"]
+
+
+@pytest.mark.parametrize("layers", LAYERS)
+def test_no_namespace_of_its_own_and_no_tmpfs_beyond_the_limits(layers, probe, monkeypatch, tmp_path):
+    """A user namespace gives the code every capability inside it: it could mount a tmpfs, whose
+    memory no rlimit counts, and reach kernel code meant for CAP_SYS_ADMIN. Tried through unshare(),
+    clone() and clone3(), each followed by a mount and 32 MB of files; with the namespaces switched
+    off too, where /proc is writable and an ordinary user could map its uid and fill the tmpfs, and
+    without the filter, where the namespace is made."""
+    _switch_off(layers, monkeypatch, tmp_path)
+    numbers = seccomp.ABIS[MACHINE].numbers if MACHINE in seccomp.ABIS else {"clone": 0, "clone3": 0}
+    code = (NAMESPACE_ESCAPE.replace("CLONE_NR", str(numbers["clone"])).replace("CLONE3_NR", str(numbers["clone3"]))
+            .replace("TMPFS_FILES", str(TMPFS_FILES)).replace("TMPFS_FILE_MB", str(TMPFS_FILE_MB)))
+    out = run_python(code, timeout_s=20)
+    assert out.ok, out.stderr
+    found = {key: rest.split() for key, rest in _lines(out).items()}
+    ways = [way for way in ("CLONE", "CLONE3", "UNSHARE") if way in found]
+    # each way: [made or errno, mounted or errno, bytes stored in the tmpfs]
+    stored = sum(int(found[way][-1]) for way in ways)
+    if "seccomp" in out.isolation:
+        assert found["UNSHARE"][0] == "EPERM" and found["TMPFS"] == ["0"] and stored == 0, out.stdout
+        if MACHINE in seccomp.ABIS:
+            assert found["CLONE"][0] == "EPERM" and found["CLONE3"][0] == "ENOSYS"
+    else:  # documented degradation (logged): the namespace is made, and a mount in it is visible
+        assert ("mounted" in found["UNSHARE"]) == (found["TMPFS"] != ["0"])
+
+
+SYSV_SEGMENT = r"""
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT = 0o1000
+shmid = libc.shmget(KEY, ctypes.c_size_t(SIZE), IPC_CREAT | 0o600)
+print("SHMGET", "ok" if shmid >= 0 else errno.errorcode[ctypes.get_errno()])
+"""
+SEGMENT_MB = 64
+
+
+def _host_segments(key: int) -> list[int]:
+    """shmids of System V segments with `key` in this (the host's) IPC namespace."""
+    ids = []
+    for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[0]) == key:
+            ids.append(int(fields[1]))
+    return ids
+
+
+@pytest.mark.parametrize("layers", LAYERS)
+def test_no_system_v_segment_outlives_the_run(layers, probe, monkeypatch, tmp_path):
+    """A System V segment keeps its memory (no rlimit counts it) after its maker exits: made in the
+    host's IPC namespace it would stay there. The filter refuses it; the IPC namespace dies with the run."""
+    _switch_off(layers, monkeypatch, tmp_path)
+    key = secrets.randbelow(2**30) + 1
+    out = run_python(SYSV_SEGMENT.replace("KEY", str(key)).replace("SIZE", str(SEGMENT_MB * 1024 * 1024)))
+    left = _host_segments(key)
+    libc = ctypes.CDLL(None, use_errno=True)
+    for shmid in left:  # never leave one behind, even when an assertion below fails
+        libc.shmctl(shmid, IPC_RMID, None)
+    assert out.ok, out.stderr
+    made = _lines(out)["SHMGET"]
+    if "seccomp" in out.isolation:
+        assert made == "EPERM" and left == []
+    else:
+        assert made == "ok"
+    if "ipcns" in out.isolation:
+        assert left == []
+    else:  # documented degradation: the segment stays in the host's namespace
+        assert (made == "ok") == (len(left) == 1)

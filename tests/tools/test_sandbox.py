@@ -207,7 +207,7 @@ def test_falls_back_to_rlimits_without_namespaces_or_cgroup(monkeypatch, probe):
     out = run_python("import os\nprint(os.environ.get('ROLEGRAPH_TEST_SECRET'))")
     assert out.ok and out.stdout == "None\n"
     assert out.isolation[:2] == ["rlimits", "process-group"]
-    assert not {"netns", "pidns", "readonly", "pids-cgroup"} & set(out.isolation)
+    assert not {"netns", "pidns", "ipcns", "readonly", "pids-cgroup"} & set(out.isolation)
     assert ("seccomp" in out.isolation) == ("seccomp" in probe.isolation)  # the filter needs no namespace
     looped = run_python("while True:\n    pass", timeout_s=1)
     assert looped.timed_out and looped.killed
