@@ -50,7 +50,7 @@ CARRY_TOTAL_MAX_TOKENS = 4000  # ... and at most this much in all (it condenses 
 REPLY_MAX_TOKENS = MappingProxyType({"planner": 360, "searcher": 120, "solver": 1000, "verifier": 740,
                                      "fuser": 740})
 DEFAULT_REPLY_MAX_TOKENS = 740  # any other role (a registered role's default max_tokens is 768)
-ROLE_VERBOSITY = MappingProxyType({"planner": 0.5, "searcher": 0.15, "solver": 1.0, "verifier": 0.7,
+ROLE_VERBOSITY = MappingProxyType({"planner": 1.0, "searcher": 0.15, "solver": 1.0, "verifier": 0.7,
                                    "fuser": 0.6})
 MAX_QUERIES = 3
 RESTATE_HEAD = "Reviewing the inputs."
