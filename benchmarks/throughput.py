@@ -7,6 +7,10 @@ through `evaluate` (runtime, parsing, scoring, aggregation); the baseline sends 
 same messages, sampling and answer key) with a bare `openai.AsyncOpenAI` client at the same concurrency.
 Two regimes: a zero-latency server (CPU-bound: the client stack's own cost shows) and a server that
 sleeps its modelled latency times a scale (a remote model). Goal: rolegraph >= 0.8x the bare client.
+Beside items per second (wall time, which on a shared machine also measures the neighbours), each
+measurement records the client process's CPU time per item: with the server in another process that
+is the client stack's own cost, and bare / rolegraph CPU per item is the ratio the CPU-bound regime
+tends to when the client has a core to itself.
 Peak memory for 1,000 items is measured in a fresh client subprocess (ru_maxrss).
 """
 from __future__ import annotations
@@ -18,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from time import perf_counter
+from time import perf_counter, process_time
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +46,19 @@ GOAL_RATIO = 0.8
 SIM_MODEL = "sim/llama-3.2-1b"
 SERVED_ID = "served/llama-3.2-1b"
 NODE_ID = "solver"
-FULL = {"items": 400, "concurrency": 16, "repeats": 3, "latency_scales": (0.0, 0.2), "memory_items": 1000,
+FULL = {"items": 400, "concurrency": 16, "repeats": 5, "latency_scales": (0.0, 0.2), "memory_items": 1000,
         "warmup_items": 20}
 QUICK = {"items": 20, "concurrency": 8, "repeats": 1, "latency_scales": (0.0,), "memory_items": 30,
          "warmup_items": 2}
 KB_PER_MB = 1024
+MS_PER_S = 1000
+
+
+def _measured(coro_fn, *args) -> tuple[float, float]:
+    """(items/s as returned by `coro_fn`, client CPU seconds spent in the whole measurement)."""
+    cpu = process_time()
+    rate = asyncio.run(coro_fn(*args))
+    return rate, process_time() - cpu
 
 
 def served_pool(base_url: str, concurrency: int) -> ModelPool:
@@ -148,28 +160,39 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     for scale in cfg["latency_scales"]:
         with server_process(scale) as base_url:
             pool = served_pool(base_url, cfg["concurrency"])
-            ours, bare = [], []
+            ours, bare, ours_cpu, bare_cpu = [], [], [], []
             asyncio.run(rolegraph_rate(pool, home, task, items[:cfg["warmup_items"]], cfg["concurrency"]))
             asyncio.run(bare_rate(base_url, items[:cfg["warmup_items"]], cfg["concurrency"]))
             for r in range(cfg["repeats"]):
                 order = ("rolegraph", "bare") if r % 2 == 0 else ("bare", "rolegraph")
                 for name in order:
                     if name == "rolegraph":
-                        ours.append(asyncio.run(rolegraph_rate(pool, home, task, items, cfg["concurrency"])))
+                        rate, cpu = _measured(rolegraph_rate, pool, home, task, items, cfg["concurrency"])
+                        ours.append(rate)
+                        ours_cpu.append(cpu / len(items) * MS_PER_S)
                     else:
-                        bare.append(asyncio.run(bare_rate(base_url, items, cfg["concurrency"])))
+                        rate, cpu = _measured(bare_rate, base_url, items, cfg["concurrency"])
+                        bare.append(rate)
+                        bare_cpu.append(cpu / len(items) * MS_PER_S)
         ratio = Spread.of([a / b for a, b in zip(ours, bare)])
+        cpu_ratio = Spread.of([b / a for a, b in zip(ours_cpu, bare_cpu)])
         a, b = Spread.of(ours), Spread.of(bare)
+        a_cpu, b_cpu = Spread.of(ours_cpu), Spread.of(bare_cpu)
         label = "zero latency (CPU-bound)" if scale == 0 else f"sim latency x {scale} (a remote model)"
         results.append({"server": label, "latency_scale": scale, "rolegraph_items_per_s": a.as_dict(),
                         "bare_items_per_s": b.as_dict(), "ratio": ratio.as_dict(),
+                        "rolegraph_client_cpu_ms_per_item": a_cpu.as_dict(),
+                        "bare_client_cpu_ms_per_item": b_cpu.as_dict(), "cpu_ratio": cpu_ratio.as_dict(),
                         "meets_goal": ratio.median >= GOAL_RATIO})
-        rows.append([label, cfg["concurrency"], a.text("{:.0f}"), b.text("{:.0f}"), ratio.text()])
-        say(f"throughput {label}: ratio {ratio.text()}")
+        rows.append([label, cfg["concurrency"], a.text("{:.0f}"), b.text("{:.0f}"), ratio.text(),
+                     a_cpu.text(), b_cpu.text(), cpu_ratio.text()])
+        say(f"throughput {label}: ratio {ratio.text()}, client CPU ratio {cpu_ratio.text()}")
     memory = _memory_in_subprocess(cfg["memory_items"], cfg["concurrency"])
-    text = table(["server", "concurrency", "rolegraph items/s", "bare AsyncOpenAI items/s", "ratio"], rows)
+    text = table(["server", "concurrency", "rolegraph items/s", "bare AsyncOpenAI items/s", "ratio",
+                  "rolegraph client CPU ms/item", "bare client CPU ms/item", "CPU ratio (bare / rolegraph)"], rows)
     text += (f"\n\nGoal: ratio >= {GOAL_RATIO}. {cfg['items']} items per measurement, a one-solver graph on "
-             f"{SIM_MODEL} served over loopback HTTP; medians over {cfg['repeats']} alternating repeats (min-max).\n\n")
+             f"{SIM_MODEL} served over loopback HTTP; medians over {cfg['repeats']} alternating repeats (min-max). "
+             "CPU: the client process's CPU time per item (the server runs in its own process).\n\n")
     text += (f"Peak memory evaluating {memory['items']} items (fresh client process; the server runs apart): "
              f"{memory['peak_rss_mb']:.0f} MB peak RSS, {memory['growth_mb']:.0f} MB above the "
              f"{memory['rss_after_imports_mb']:.0f} MB after imports.\n")
