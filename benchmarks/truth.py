@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -20,7 +19,7 @@ from benchmarks.common import RESULTS_DIR
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import exact_score
 from rolegraph.graphs.io import graph_hash
-from rolegraph.graphs.nx import to_networkx
+from rolegraph.graphs.isomorphism import structure_key
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 
@@ -40,15 +39,8 @@ def sim_fingerprint() -> str:
 
 
 def shape_key(spec: GraphSpec) -> str:
-    """An isomorphism-invariant key of a graph (roles, models, output, edges)."""
-    g = to_networkx(spec)
-    out = spec.output_id()
-    for n in g.nodes:
-        node = spec.node(n)
-        g.nodes[n]["label"] = f"{node.role}|{node.model}|{int(n == out)}"
-    with warnings.catch_warnings():  # networkx notes that directed hashes changed in 3.5; ours are only compared
-        warnings.simplefilter("ignore", UserWarning)  # within one run and one cache fingerprint
-        return f"{nx.__version__}:" + nx.weisfeiler_lehman_graph_hash(g, node_attr="label", iterations=3)
+    """An isomorphism-invariant key of a graph (roles, models, params, output, edges)."""
+    return f"{nx.__version__}:" + structure_key(spec)
 
 
 class TruthTable:

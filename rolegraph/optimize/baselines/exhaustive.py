@@ -4,7 +4,7 @@ Graphs are enumerated by worker count, then multisets of (model, role) labels, t
 then the output's label; isomorphic duplicates (same graph, slots renamed) are dropped, as are
 graphs over the budget (no repair: repair would only map them onto graphs already listed). This
 is the ground truth the search-efficiency benchmark compares the other optimizers against. Candidates are
-bucketed by an invariant (node labels with their in/out degrees), then checked for isomorphism.
+bucketed by a Weisfeiler-Lehman hash, then checked for isomorphism (`graphs.isomorphism`).
 """
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import itertools
 import math
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from rolegraph.errors import SearchError
-from rolegraph.graphs.nx import to_networkx
+from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.base import Optimizer, Proposal
 from rolegraph.optimize.choices import Choices, edge_pairs, realise
@@ -36,10 +35,6 @@ def raw_size(space: SearchSpace) -> int:
     return total
 
 
-def _label(g: nx.DiGraph, n: str, out: str) -> str:
-    return f"{g.nodes[n]['role']}|{g.nodes[n]['model']}|{int(n == out)}"
-
-
 def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[Choices, GraphSpec]]:
     """Every distinct in-budget graph of `space` (see the module docstring), in a stable order."""
     size = raw_size(space)
@@ -50,7 +45,7 @@ def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[C
     pairs = edge_pairs(w, space.worker_edges)
     labels = [(m, r) for m in range(len(space.models)) for r in range(len(space.worker_roles))]
     out_labels = [(m, r) for m in range(len(space.models)) for r in range(len(space.output_roles))]
-    buckets: dict[str, list[nx.DiGraph]] = {}
+    index = StructureIndex()
     found: list[tuple[Choices, GraphSpec]] = []
     for k in range(w + 1):
         inner = [p for p in pairs if p[1] < k]
@@ -71,23 +66,9 @@ def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[C
                         c, spec = realise(space, c, "exhaustive")
                         if c.notes:  # over budget: repaired into some other graph
                             continue
-                        if _is_new(spec, buckets):
+                        if index.is_new(spec):
                             found.append((c, spec))
     return found
-
-
-def _is_new(spec: GraphSpec, buckets: dict[str, list[nx.DiGraph]]) -> bool:
-    g = to_networkx(spec)
-    out = spec.output_id()
-    for n in g.nodes:
-        g.nodes[n]["label"] = _label(g, n, out)
-    key = repr(sorted((g.nodes[n]["label"], g.in_degree(n), g.out_degree(n)) for n in g.nodes))
-    match = nx.algorithms.isomorphism.categorical_node_match("label", None)
-    same = buckets.setdefault(key, [])
-    if any(nx.is_isomorphic(g, h, node_match=match) for h in same):
-        return False
-    same.append(g)
-    return True
 
 
 class ExhaustiveSearch(Optimizer):
