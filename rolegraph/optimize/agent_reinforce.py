@@ -133,7 +133,7 @@ class AgentReinforce(Optimizer):
             got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(self.pending)), self.pg)
             if got is not None:
                 out.append(Proposal(got[1], got[0], "proposed"))
-        return out + distinct_samples(self.pg, count - len(out), rng, {p.hash for p in out})
+        return out + distinct_samples(self.pg, count - len(out), rng, {p.structure for p in out})
 
     # --- 3./4. feedback and update -----------------------------------------------------------------
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.isomorphism import structure_key
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
@@ -37,6 +38,11 @@ class Proposal:
     @property
     def hash(self) -> str:
         return graph_hash(self.graph)
+
+    @property
+    def structure(self) -> str:
+        """Equal for isomorphic proposals (the same graph in other slots)."""
+        return structure_key(self.graph)
 
 
 class Optimizer:
@@ -92,7 +98,8 @@ class Optimizer:
 
 def distinct_samples(pg: ProbabilisticGraph, count: int, rng: np.random.Generator, seen: set[str] | None = None,
                      source: str = "sampled") -> list[Proposal]:
-    """Up to `count` samples with distinct graphs (and not in `seen`), from a bounded number of draws."""
+    """Up to `count` samples of distinct structures (none in `seen`, a set of `Proposal.structure`
+    keys), from a bounded number of draws: an isomorphic copy would be scored as the same graph."""
     taken = set(seen or ())
     out: list[Proposal] = []
     for _ in range(count * DEDUPE_DRAWS):
@@ -100,7 +107,7 @@ def distinct_samples(pg: ProbabilisticGraph, count: int, rng: np.random.Generato
             break
         c, spec = pg.sample_choices(rng)
         p = Proposal(spec, c, source)
-        h = p.hash
+        h = p.structure
         if h in taken:
             continue
         taken.add(h)

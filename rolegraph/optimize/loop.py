@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.result import EvalResult, NodeStats
 from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -28,7 +29,7 @@ from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import (EvalRecord, Evaluation, FeedbackRecord, IterationRecord, SearchTrace,
-                                      pooled, prior_accuracy, ranked)
+                                      SELECTION_Z, pooled, prior_accuracy, ranked)
 from rolegraph.tasks.base import Task
 
 SAMPLE_STREAM = 1
@@ -99,6 +100,20 @@ class SearchContext:
     trace: SearchTrace = field(default_factory=SearchTrace)
     graphs: dict[str, dict] = field(default_factory=dict)
     _splits: dict[str, list[Item]] = field(default_factory=dict)
+    _index: StructureIndex | None = None
+
+    def canonical_hash(self, spec: GraphSpec) -> str:
+        """The hash evidence on `spec` pools under: the first isomorphic graph scored in this search.
+
+        Sampling one structure in other slots then adds evidence to it instead of a new contender.
+        The index is derived from `graphs` (rebuilt after a restore), so it needs no checkpoint."""
+        if self._index is None:
+            self._index = StructureIndex(GraphSpec.model_validate(g) for g in self.graphs.values())
+        return self._index.canonical(spec)
+
+    def restore_graphs(self, graphs: dict[str, dict]) -> None:
+        self.graphs = graphs
+        self._index = None
 
     def split(self, name: str) -> list[Item]:
         if name not in self._splits:
@@ -141,12 +156,15 @@ class SearchContext:
 
     async def evaluate(self, proposals: list[Proposal], items: list[Item], iteration: int, phase: str,
                        charged: bool | None = None) -> list[Evaluation]:
-        """Score each distinct proposal on `items` concurrently; records appended in proposal order."""
+        """Score each distinct proposal on `items` concurrently; records appended in proposal order.
+
+        Proposals isomorphic to one already in the list are scored once; each record carries the
+        structure's canonical hash, so evidence pools across isomorphic copies."""
         from rolegraph.evaluate.runner import evaluate
 
         unique: dict[str, Proposal] = {}
         for p in proposals:
-            unique.setdefault(p.hash, p)
+            unique.setdefault(self.canonical_hash(p.graph), p)
         named = []
         for h, p in unique.items():
             label = (p.meta or {}).get("label")
@@ -183,7 +201,7 @@ class SearchContext:
                              label=f"{phase}:{spec.name}")
         _stop_on_failures([res])
         n = max(res.n, 1)
-        h = graph_hash(spec)
+        h = self.canonical_hash(spec)
         record = EvalRecord(seq=len(self.trace.records), iteration=iteration, phase=phase, source=source,
                             graph_hash=h, graph_name=spec.name,
                             objective=self.space.objective.value(res.accuracy, res.mean_latency_s, res.cost_usd / n),
@@ -275,7 +293,7 @@ def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[
     ctx.trace = SearchTrace(records=[EvalRecord.model_validate(r) for r in store.records()],
                             iterations=[IterationRecord.model_validate(r) for r in state["iterations"]],
                             feedback=[FeedbackRecord.model_validate(f) for f in store.feedback()])
-    ctx.graphs = store.graphs()
+    ctx.restore_graphs(store.graphs())
     optimizer.load_state_dict(state["optimizer"])
     final = FinalChoice.model_validate(state["final"]) if state.get("final") else None
     return iteration, phase, final
@@ -367,7 +385,7 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
         rows.append({"hash": h, "train_objective": train_obj, "train_items": stats[h].n,
                      "validation_objective": stats[h].validation_objective(objective),
                      "validation_items": stats[h].validation_n,
-                     "combined_objective": stats[h].combined_objective(objective, prior), "rank": rank})
+                     "combined_objective": stats[h].combined_objective(objective, prior, SELECTION_Z), "rank": rank})
     chosen = max(rows, key=lambda r: (r["combined_objective"], -r["rank"]))
     spec = ctx.graph(chosen["hash"])
     test_items = ctx.split("test")[:cfg.test_items]

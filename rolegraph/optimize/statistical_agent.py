@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.isomorphism import structure_key
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
 from rolegraph.optimize.feedback import (EdgeProb, Feedback, GraphUpdate, InitContext, PilotRow, ProposedGraph,
@@ -172,8 +172,9 @@ class StatisticalFeedbackAgent:
                 if target is not None:
                     update.edges.append(EdgeProb(src=pg.node_id(i), dst=pg.node_id(j),
                                                  prob=round(float(np.clip(target, *BERNOULLI_RANGE)), 4)))
-            if inner is not None:
-                current = float(np.mean([probs.edges[k] for k, (_, j) in enumerate(pg.pairs) if j < w]))
+            inner_now = [probs.edges[k] for k, (_, j) in enumerate(pg.pairs) if j < w]
+            if inner is not None and inner_now:  # a space without worker-to-worker edges has none
+                current = float(np.mean(inner_now))
                 (helped if inner >= current else hurt).append(
                     f"worker-to-worker edges (depth): {current:.2f} -> {float(inner):.2f} (insights 2-3)")
         self._fix_rounding(update)
@@ -194,10 +195,10 @@ class StatisticalFeedbackAgent:
         if ctx.best_n < RECHECK_ITEMS:
             return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
         rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
-        best = graph_hash(ctx.best_graph)
+        best = structure_key(ctx.best_graph)
         for _ in range(MUTATION_TRIES):  # a mutation that repairs back into the best graph is no proposal
             mutated = mutate(ctx, rng)
-            if mutated is not None and graph_hash(mutated) != best:
+            if mutated is not None and structure_key(mutated) != best:
                 return ProposedGraph.from_spec(mutated)
         return None
 

@@ -4,13 +4,15 @@ import json
 import pytest
 
 from rolegraph.errors import SearchError
-from rolegraph.graphs.io import load_graph
+from rolegraph.graphs.io import graph_hash, load_graph
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import validate_graph
 from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.base import Optimizer, Proposal
 from rolegraph.optimize.baselines.reinforce import Reinforce
 from rolegraph.optimize.rundir import STORE_NAME, RunStore
 
-from .helpers import resume, run, tiny_config
+from .helpers import resume, run, tiny_config, tiny_space
 
 ITERATIONS = 4
 STOP_AT = 3
@@ -121,3 +123,46 @@ def test_report_renders_an_unfinished_run_from_its_store(pool, small_task, tmp_p
     trace = json.loads((tmp_path / "run" / "trace.json").read_text())
     assert trace["phase"] == "search" and trace["final"] is None
     assert {r["iteration"] for r in trace["evaluations"]} == set(range(1, STOP_AT))
+
+
+class _Scripted(Optimizer):
+    """Proposes a fixed list of graphs per iteration; remembers what it was told."""
+
+    name = "scripted"
+
+    def __init__(self, script):
+        super().__init__()
+        self.script, self.told = script, []
+
+    def propose(self, iteration, count, rng):
+        return [Proposal(g, None, "sampled") for g in self.script[iteration - 1]]
+
+    async def observe(self, iteration, evaluations, ctx):
+        self.told.append([(e.hash, e.record.graph_hash) for e in evaluations])
+
+
+def _copy(spec, suffix):
+    rename = {n.id: f"{n.id}{suffix}" if n.id != "out" else "out" for n in spec.nodes}
+    return GraphSpec(name=spec.name, nodes=[n.model_copy(update={"id": rename[n.id]}) for n in reversed(spec.nodes)],
+                     edges=[(rename[a], rename[b]) for a, b in spec.edges])
+
+
+def test_isomorphic_copies_pool_their_evidence_under_one_hash(pool, small_task, tmp_path):
+    space = tiny_space(pool)
+    a = GraphSpec(name="a", nodes=[NodeSpec(id="w0", role="solver", model="sim/llama-3.2-1b"),
+                                   NodeSpec(id="w1", role="solver", model="sim/llama-3.1-8b"),
+                                   NodeSpec(id="out", role="fuser", model="sim/llama-3.2-3b")],
+                  edges=[("w0", "out"), ("w1", "out")])
+    a_copy, other = _copy(a, "x"), space.single("sim/llama-3.2-3b")
+    opt = _Scripted([[a], [a_copy, other], [_copy(a, "y"), a]])
+    cfg = tiny_config(iterations=3, batch=4)
+    result = run(pool, tmp_path / "home", small_task, opt, space=space, config=cfg, out=tmp_path / "run")
+    searched = [r for r in result.trace.records if r.phase == "search"]
+    assert [r.graph_hash for r in searched] == [graph_hash(a), graph_hash(a), graph_hash(other), graph_hash(a)]
+    # the optimizer still learns which proposal it was: its own hash beside the structure's
+    assert opt.told[1][0] == (graph_hash(a_copy), graph_hash(a))
+    assert len(opt.told[2]) == 1  # two copies of one structure in one iteration are scored once
+    items_on_a = sum(r.n for r in searched if r.graph_hash == graph_hash(a))
+    stored = RunStore.open(tmp_path / "run")
+    assert graph_hash(a) in stored.graphs() and graph_hash(a_copy) not in stored.graphs()
+    assert items_on_a == 3 * cfg.batch
