@@ -7,15 +7,24 @@ by `PRIOR_ITEMS` pseudo-items) so a lucky graph scored on one small batch does n
 that held up over several batches: the winner's curse of picking a max over noisy scores. The
 prior's weight is empirical-Bayes sized: accuracies of different graphs spread by about 0.1, and
 p(1-p)/0.1^2 is about 24 items at p near 0.5.
+
+Training accuracies are also adjusted for batch difficulty. Every graph of one iteration is scored
+on the same items, and item difficulty is shared by all graphs (a hard question is hard for every
+model), so a graph that happened to be scored on easy batches would otherwise beat a better graph
+scored on harder ones. The adjustment is the two-way additive model accuracy = graph effect + batch
+offset, fitted by alternating weighted means over the batches that scored two or more graphs
+(`batch_offsets`); a graph's pooled accuracy is then its scores with their batches' offsets removed.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from rolegraph.evaluate.result import NodeStats
+from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices
 from rolegraph.optimize.objectives import Objective
@@ -24,6 +33,15 @@ Phase = Literal["pilot", "search", "validation", "test", "single"]
 CHARGED_PHASES = frozenset({"pilot", "search", "validation"})
 """Phases whose item runs count against the search's evaluation budget (test runs only report)."""
 PRIOR_ITEMS = 24.0
+TRAINING_PHASES = frozenset({"pilot", "search"})
+"""Phases whose batches differ between records (validation items are one shared set)."""
+OFFSET_ROUNDS = 200
+OFFSET_TOLERANCE = 1e-7
+"""Alternating-means rounds at most, and the change in every offset below which they stop."""
+SELECTION_Z = 1.0
+"""Pessimism of the choice: graphs rank by shrunk accuracy minus this many standard errors, so among
+near-ties the graph with more evidence wins, and a graph that looks best on few items (the winner's
+curse of taking a max over dozens of noisy scores) has to hold up before it is chosen."""
 
 
 class EvalRecord(BaseModel):
@@ -92,7 +110,8 @@ class Evaluation:
 
     @property
     def hash(self) -> str:
-        return self.record.graph_hash
+        """The evaluated graph's own hash (the proposal's); `record.graph_hash` is its structure's."""
+        return graph_hash(self.graph)
 
 
 @dataclass
@@ -110,7 +129,8 @@ class GraphStats:
     validation_latency_sum: float = 0.0
     validation_dollars_sum: float = 0.0
 
-    def add(self, r: EvalRecord) -> None:
+    def add(self, r: EvalRecord, offset: float = 0.0) -> None:
+        """Pool `r`; `offset` is its batch's difficulty offset (subtracted from its accuracy)."""
         if r.phase == "validation":
             self.validation_n += r.n
             self.validation_correct += r.accuracy * r.n
@@ -118,13 +138,13 @@ class GraphStats:
             self.validation_dollars_sum += r.dollars * r.n
             return
         self.n += r.n
-        self.correct += r.accuracy * r.n
+        self.correct += (r.accuracy - offset) * r.n
         self.latency_sum += r.latency_s * r.n
         self.dollars_sum += r.dollars * r.n
 
     @property
     def accuracy(self) -> float:
-        return self.correct / self.n if self.n else 0.0
+        return min(1.0, max(0.0, self.correct / self.n)) if self.n else 0.0
 
     @property
     def latency(self) -> float:
@@ -137,17 +157,17 @@ class GraphStats:
     def objective(self, objective: Objective) -> float:
         return objective.value(self.accuracy, self.latency, self.dollars)
 
-    def shrunk_objective(self, objective: Objective, prior_accuracy: float) -> float:
-        acc = (self.correct + PRIOR_ITEMS * prior_accuracy) / (self.n + PRIOR_ITEMS)
+    def shrunk_objective(self, objective: Objective, prior_accuracy: float, pessimism: float = 0.0) -> float:
+        acc = _lower((self.correct + PRIOR_ITEMS * prior_accuracy) / (self.n + PRIOR_ITEMS), self.n, pessimism)
         return objective.value(acc, self.latency, self.dollars)
 
-    def combined_objective(self, objective: Objective, prior_accuracy: float) -> float:
+    def combined_objective(self, objective: Objective, prior_accuracy: float, pessimism: float = 0.0) -> float:
         """Training and validation items together, shrunk: the final choice among re-checked candidates."""
         n = self.n + self.validation_n
         acc = (self.correct + self.validation_correct + PRIOR_ITEMS * prior_accuracy) / (n + PRIOR_ITEMS)
         latency = (self.latency_sum + self.validation_latency_sum) / n if n else 0.0
         dollars = (self.dollars_sum + self.validation_dollars_sum) / n if n else 0.0
-        return objective.value(acc, latency, dollars)
+        return objective.value(_lower(acc, n, pessimism), latency, dollars)
 
     def validation_objective(self, objective: Objective) -> float | None:
         if not self.validation_n:
@@ -157,30 +177,75 @@ class GraphStats:
                                self.validation_dollars_sum / n)
 
 
+def _lower(acc: float, n: int, pessimism: float) -> float:
+    """`acc` lowered by `pessimism` standard errors of a shrunk mean over n items (+ the prior's)."""
+    acc = min(1.0, max(0.0, acc))
+    return acc - pessimism * math.sqrt(acc * (1 - acc) / (n + PRIOR_ITEMS))
+
+
+def _batch(r: EvalRecord) -> tuple[str, ...]:
+    return tuple(sorted(r.items))
+
+
+def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
+    """Difficulty offset of each training batch that scored two or more graphs (item-weighted mean 0).
+
+    Least squares of accuracy = effect[graph] + offset[batch], by alternating weighted means (each
+    step is the exact minimiser in one block, so the fit converges). A batch that scored one graph
+    says nothing about its difficulty apart from that graph, so it gets no offset."""
+    batches: dict[tuple[str, ...], list[EvalRecord]] = {}
+    for r in records:
+        if r.phase in TRAINING_PHASES and r.n and r.items:
+            batches.setdefault(_batch(r), []).append(r)
+    shared = {k: rs for k, rs in batches.items() if len({r.graph_hash for r in rs}) > 1}
+    if not shared:
+        return {}
+    offset = dict.fromkeys(shared, 0.0)
+    weight = {k: sum(r.n for r in rs) for k, rs in shared.items()}
+    linked = [(k, r) for k, rs in shared.items() for r in rs]
+    for _ in range(OFFSET_ROUNDS):
+        sums: dict[str, list[float]] = {}
+        for k, r in linked:
+            acc = sums.setdefault(r.graph_hash, [0.0, 0.0])
+            acc[0] += (r.accuracy - offset[k]) * r.n
+            acc[1] += r.n
+        effect = {h: total / n for h, (total, n) in sums.items()}
+        new = {k: sum((r.accuracy - effect[r.graph_hash]) * r.n for r in rs) / weight[k] for k, rs in shared.items()}
+        level = sum(new[k] * weight[k] for k in shared) / sum(weight.values())
+        new = {k: v - level for k, v in new.items()}
+        moved = max(abs(new[k] - offset[k]) for k in shared)
+        offset = new
+        if moved < OFFSET_TOLERANCE:
+            break
+    return offset
+
+
 def pooled(records: list[EvalRecord]) -> dict[str, GraphStats]:
-    """GraphStats per hash over charged records (pilot and search pooled; validation kept apart)."""
+    """GraphStats per hash over charged records (pilot and search pooled and adjusted for batch
+    difficulty; validation kept apart)."""
+    offsets = batch_offsets(records)
     stats: dict[str, GraphStats] = {}
     for r in records:
         if r.phase not in CHARGED_PHASES:
             continue
         if r.graph_hash not in stats:
             stats[r.graph_hash] = GraphStats(r.graph_hash, first_seq=r.seq)
-        stats[r.graph_hash].add(r)
+        stats[r.graph_hash].add(r, offsets.get(_batch(r), 0.0) if r.phase in TRAINING_PHASES else 0.0)
     return stats
 
 
 def prior_accuracy(records: list[EvalRecord]) -> float:
     """Item-weighted mean accuracy of the training-side evaluations (the shrinkage target)."""
-    train = [r for r in records if r.phase in ("pilot", "search")]
+    train = [r for r in records if r.phase in TRAINING_PHASES]
     n = sum(r.n for r in train)
     return sum(r.accuracy * r.n for r in train) / n if n else 0.0
 
 
-def ranked(records: list[EvalRecord], objective: Objective) -> list[tuple[str, float]]:
-    """(hash, shrunk training objective), best first; ties go to the graph seen first."""
+def ranked(records: list[EvalRecord], objective: Objective, pessimism: float = SELECTION_Z) -> list[tuple[str, float]]:
+    """(hash, shrunk pessimistic training objective), best first; ties go to the graph seen first."""
     stats = {h: s for h, s in pooled(records).items() if s.n > 0}
     prior = prior_accuracy(records)
-    scored = [(h, s.shrunk_objective(objective, prior), s.first_seq) for h, s in stats.items()]
+    scored = [(h, s.shrunk_objective(objective, prior, pessimism), s.first_seq) for h, s in stats.items()]
     scored.sort(key=lambda t: (-t[1], t[2]))
     return [(h, v) for h, v, _ in scored]
 

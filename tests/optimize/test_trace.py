@@ -1,0 +1,75 @@
+"""Pooled statistics: batch difficulty is taken out of training scores, and the choice is pessimistic."""
+from __future__ import annotations
+
+import random
+
+from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.trace import EvalRecord, batch_offsets, pooled, ranked
+
+ACCURACY = Objective()
+
+
+def _rec(seq: int, graph: str, batch: int, acc: float, n: int = 16, phase: str = "search") -> EvalRecord:
+    return EvalRecord(seq=seq, iteration=batch, phase=phase, source="sampled", graph_hash=graph, objective=acc,
+                      accuracy=acc, latency_s=0.0, dollars=0.0, n=n, items=[f"b{batch}-{k}" for k in range(n)])
+
+
+def test_planted_batch_offsets_are_recovered_and_removed():
+    """Three graphs with effects .5/.6/.7 on batches of known difficulty, each batch scoring two or three."""
+    effects = {"a": 0.5, "b": 0.6, "c": 0.7}
+    difficulty = [0.15, -0.1, 0.05, -0.2, 0.1]
+    plan = [("a", "b"), ("b", "c"), ("a", "c"), ("a", "b", "c"), ("c", "a")]
+    records = [_rec(len(plan) * b + i, g, b, effects[g] + difficulty[b]) for b, gs in enumerate(plan)
+               for i, g in enumerate(gs)]
+    offsets = batch_offsets(records)
+    mean = sum(difficulty[b] * 16 * len(gs) for b, gs in enumerate(plan)) / sum(16 * len(gs) for gs in plan)
+    for b in range(len(plan)):
+        key = tuple(sorted(f"b{b}-{k}" for k in range(16)))
+        assert abs(offsets[key] - (difficulty[b] - mean)) < 1e-5
+    stats = pooled(records)
+    assert abs((stats["c"].accuracy - stats["a"].accuracy) - 0.2) < 1e-5
+    assert abs((stats["b"].accuracy - stats["a"].accuracy) - 0.1) < 1e-5
+
+
+def test_a_graph_scored_on_easy_batches_no_longer_wins():
+    """'lucky' is worse than 'steady' but only ever met easy batches: raw means rank it first."""
+    rng = random.Random(0)
+    records, seq = [], 0
+    for b in range(12):
+        easy = b % 3 == 0
+        shift = 0.2 if easy else -0.05
+        graphs = ["steady", "lucky", "other"] if easy else ["steady", "other"]
+        for g in graphs:
+            base = {"steady": 0.7, "lucky": 0.62, "other": 0.55}[g]
+            records.append(_rec(seq, g, b, round(base + shift + rng.uniform(-0.01, 0.01), 4)))
+            seq += 1
+    raw = {g: sum(r.accuracy for r in records if r.graph_hash == g) / sum(r.graph_hash == g for r in records)
+           for g in ("steady", "lucky")}
+    assert raw["lucky"] > raw["steady"]  # the trap is real
+    assert pooled(records)["steady"].accuracy > pooled(records)["lucky"].accuracy
+    assert ranked(records, ACCURACY)[0][0] == "steady"
+
+
+def test_single_graph_batches_get_no_offset():
+    records = [_rec(0, "a", 0, 0.9), _rec(1, "b", 1, 0.4), _rec(2, "a", 2, 0.5), _rec(3, "b", 2, 0.3)]
+    offsets = batch_offsets(records)
+    assert len(offsets) == 1
+    assert pooled(records)["a"].n == 32
+
+
+def test_validation_records_are_pooled_apart_and_unadjusted():
+    records = [_rec(0, "a", 0, 0.8), _rec(1, "b", 0, 0.6), _rec(2, "a", 9, 0.5, n=48, phase="validation")]
+    s = pooled(records)["a"]
+    assert s.validation_n == 48 and abs(s.validation_correct - 24.0) < 1e-9
+    assert s.n == 16
+
+
+def test_choice_is_pessimistic_among_near_ties():
+    """16 items at 0.9 against 160 at 0.75: shrinkage alone ranks the lucky-looking graph first, one
+    standard error of pessimism ranks the graph with ten times the evidence first."""
+    few = [_rec(0, "few", 0, 0.9, n=16), _rec(1, "mid", 0, 0.6, n=16)]
+    many = [_rec(2 + k, "many", 1 + k, 0.75, n=16) for k in range(10)]
+    mids = [_rec(20 + k, "mid", 1 + k, 0.6, n=16) for k in range(10)]
+    records = few + many + mids
+    assert ranked(records, ACCURACY)[0][0] == "many"
+    assert ranked(records, ACCURACY, pessimism=0.0)[0][0] == "few"
