@@ -40,6 +40,7 @@ class _Node:
     sample: int
     system: str
     parse: object
+    max_tokens: int
 
 
 class SimExecutor:
@@ -72,7 +73,8 @@ class SimExecutor:
                     raise ValueError(f"SimExecutor runs tool-free chat roles only, not '{node.role}'")
                 plan.append(_Node(node_id, role.name, self.model(node.model), topo.preds[node_id],
                                   float(node.params.get("temperature", role.temperature)), node_sample(node_id),
-                                  role.render(fmt, ""), role.parse))
+                                  role.render(fmt, ""), role.parse,
+                                  int(node.params.get("max_tokens", role.max_tokens))))
             self._plans[key] = plan
         return plan
 
@@ -86,7 +88,7 @@ class SimExecutor:
         for n in self.plan(spec, kind):
             sections = [Section(i, p, roles[p], texts[p]) for i, p in enumerate(n.preds, start=1)]
             comp = n.model.respond(build_messages(n.system, question, sections), temperature=n.temperature,
-                                   seed=seed, sample=n.sample, answer_key=key)
+                                   seed=seed, sample=n.sample, answer_key=key, max_tokens=n.max_tokens)
             out = n.parse(comp.text, kind)
             texts[n.id], roles[n.id] = out.text, n.role_name
             out_calls[n.id] = (out.answer, comp, n.preds)

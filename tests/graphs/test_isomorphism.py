@@ -17,7 +17,8 @@ def _graph(workers: list[tuple[str, str]], edges: list[tuple[int, int]], out_mod
            ids: list[str] | None = None, params: dict | None = None) -> GraphSpec:
     """Workers w0.. (renamed by `ids`) all feed `out`, plus worker-to-worker `edges` by position."""
     ids = ids or [f"w{i}" for i in range(len(workers))]
-    nodes = [NodeSpec(id=ids[i], role=role, model=model, params=params or {}) for i, (role, model) in enumerate(workers)]
+    nodes = [NodeSpec(id=ids[i], role=role, model=model, params=params or {})
+             for i, (role, model) in enumerate(workers)]
     nodes.append(NodeSpec(id="out", role="fuser", model=out_model))
     sinks = {a for a, _ in edges}
     all_edges = [(ids[a], ids[b]) for a, b in edges] + [(ids[i], "out") for i in range(len(workers)) if i not in sinks]
