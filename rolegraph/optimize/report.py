@@ -13,7 +13,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.loop import FinalChoice
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore, write_atomic
-from rolegraph.optimize.trace import PRIOR_ITEMS, EvalRecord, FeedbackRecord, IterationRecord, ranked
+from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, FeedbackRecord, IterationRecord, ranked
 
 PNG_DPI = 110
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
@@ -130,10 +130,13 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
                              f"{s.dollars:.5f} | {s.flops_units:.2f} |")
             lines.append("")
         lines += ["## Final check of the top candidates (validation items)", "",
-                  "Candidates are the best graphs by training objective shrunk toward the search's mean "
-                  f"({PRIOR_ITEMS:g} pseudo-items); the choice pools training and validation items.", "",
-                  "| graph | training objective (shrunk) | training items | validation objective | validation items "
-                  "| pooled objective |", "|---|---|---|---|---|---|"]
+                  "Candidates are the best graphs by training objective (scores adjusted for batch difficulty, "
+                  f"shrunk toward the search's mean by {PRIOR_ITEMS:g} pseudo-items, minus {SELECTION_Z:g} standard "
+                  "error); the choice pools training and validation items the same way. Isomorphic copies of a "
+                  "graph (the same graph in other slots) count as one graph.", "",
+                  "| graph | training objective (adjusted, shrunk, pessimistic) | training items "
+                  "| validation objective "
+                  "| validation items | pooled objective |", "|---|---|---|---|---|---|"]
         for c in final.candidates:
             mark = " (chosen)" if c["hash"] == final.chosen_hash else ""
             val = "-" if c["validation_objective"] is None else f"{c['validation_objective']:.3f}"
