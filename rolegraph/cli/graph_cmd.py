@@ -16,6 +16,8 @@ from rolegraph.errors import GraphError, RolegraphError, TaskError
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 DEFAULT_FAMILY = "math"
+CUT_MARK = "[cut] "
+"""Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
 
 GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
 PoolOpt = Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins "
@@ -157,7 +159,8 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     for column in ("in", "out", "s", "$"):
         table.add_column(column, justify="right", no_wrap=True)
     for n in result.nodes:
-        table.add_row(Text(n.id), Text(n.role), Text(n.model), Text(_short(n.error or n.answer)),
+        cell = _short(n.error or n.answer)
+        table.add_row(Text(n.id), Text(n.role), Text(n.model), Text(CUT_MARK + cell if n.truncated_calls else cell),
                       str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", f"{n.cost_usd:.5f}")
     console.print(table)
     console.print(Text(f"answer{sim}: {result.answer}"))
@@ -165,6 +168,10 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
         console.print(Text(gold_line))
     console.print(Text(f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
                        f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"))
+    cut = [f"{n.id} ({n.truncated_calls} of {n.calls})" for n in result.nodes if n.truncated_calls]
+    if cut:
+        console.print(Text(f"{CUT_MARK.strip()} replies cut at max_tokens: {', '.join(cut)}; "
+                           "raise the node's max_tokens param if it needs the room"))
     if result.error:
         console.print(Text(f"error: {result.error}"))
 

@@ -38,8 +38,18 @@ def node_stats(spec: GraphSpec, items: Sequence[ItemScore]) -> dict[str, NodeSta
                         and normalise_answer(it.node_answers[node.id]) == normalise_answer(it.answer))
             entry.correct_rate = right / len(ran)
             entry.agree_rate = agree / len(ran)
+        entry.truncated = truncated_items(node.id, ran)
         stats[node.id] = entry
     return stats
+
+
+def truncated_items(node_id: str, items: Sequence[ItemScore]) -> int | None:
+    """On how many items a reply of the node was cut at max_tokens; None unless every item recorded it
+    (results stored before the count existed), so a missing record is never reported as "none cut"."""
+    counts = [use.truncated_calls if (use := it.node_usage.get(node_id)) is not None else None for it in items]
+    if not counts or any(c is None for c in counts):
+        return None
+    return sum(1 for c in counts if c)
 
 
 def summarize(items: Sequence[ItemScore], spec: GraphSpec, *, task: str, graph_hash: str, skipped: int,

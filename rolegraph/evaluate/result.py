@@ -11,6 +11,7 @@ class NodeUsage(BaseModel):
     tokens_out: int = 0
     latency_s: float = 0.0
     cost_usd: float = 0.0
+    truncated_calls: int | None = None  # replies cut at max_tokens (NodeTrace.truncated_calls); None: not recorded
 
 
 class ItemScore(BaseModel):
@@ -37,6 +38,7 @@ class NodeStats(BaseModel):
     n: int = 0
     correct_rate: float | None = None  # None for nodes that give no answer (planner, searcher)
     agree_rate: float | None = None
+    truncated: int | None = None  # items on which a reply of the node was cut at max_tokens; None: not recorded
 
 
 class EvalResult(BaseModel):

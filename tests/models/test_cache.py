@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import sqlite3
 import threading
@@ -251,3 +252,40 @@ def test_waiters_make_the_call_themselves_when_the_first_caller_is_cancelled(tmp
     out = _asyncio.run(main())
     assert out.text and inner.calls == 2 and len(cache) == 1
     cache.close()
+
+
+def test_finish_reason_round_trips_and_old_rows_load_as_stop(tmp_path: Path):
+    path = tmp_path / "cache.sqlite"
+    cut = _completion(3).model_copy(update={"finish_reason": "length"})
+    with ResponseCache(path) as cache:
+        cache.put("cut", cut)
+        cache.put("whole", _completion(4))
+    old = _completion(5).model_dump(mode="json")
+    old.pop("finish_reason")  # a row written before the field existed
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO responses (key, model_id, completion, created) VALUES (?, ?, ?, ?)",
+                     ("old", old["model_id"], json.dumps(old), 0.0))
+    with ResponseCache(path) as again:
+        got = again.get("cut")
+        assert got == cut and got.finish_reason == "length" and got.truncated
+        assert again.get("whole").finish_reason == "stop"
+        legacy = again.get("old")
+        assert legacy.finish_reason == "stop" and legacy.text == old["text"] and not legacy.truncated
+
+
+def test_a_cut_reply_served_from_the_cache_is_still_cut(server, settings):
+    spec = http_spec(server.base_url)
+    messages, key = task_calls(1)[0]
+    with ResponseCache(settings.home / "cache.sqlite") as cache:
+        inner = OpenAIChatModel(spec, settings)
+        model = CachedChatModel(inner, cache, spec)
+
+        async def twice():
+            first = await model.complete(messages, max_tokens=4, answer_key=key)
+            second = await model.complete(messages, max_tokens=4, answer_key=key)
+            await inner.aclose()
+            return first, second
+
+        first, second = asyncio.run(twice())
+    assert first.finish_reason == second.finish_reason == "length"
+    assert not first.cached and second.cached and second.text == first.text

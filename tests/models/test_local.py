@@ -84,3 +84,13 @@ def test_call_when_unusable_raises_one_line_error(monkeypatch, tmp_path):
 def test_pool_reports_local_model_usable():
     ok, why = ModelPool.builtin().usable(LOCAL_ID)
     assert ok, why
+
+
+def test_finish_reason_says_whether_the_engine_stopped_at_max_tokens(model):
+    cut = run(model.complete([{"role": "user", "content": "Write a long story about a cat."}], max_tokens=TINY))
+    assert cut.finish_reason == "length" and cut.truncated and cut.usage.output_tokens == TINY
+    roomy = 48
+    short = run(model.complete([{"role": "system", "content": "Answer in one word."},
+                                {"role": "user", "content": "Name a colour."}], max_tokens=roomy))
+    assert short.finish_reason in ("stop", "length")
+    assert (short.finish_reason == "length") == (short.usage.output_tokens >= roomy)

@@ -274,3 +274,42 @@ def test_concurrency_is_capped_per_model_and_survives_new_loops(settings):
         run(model.aclose())
     assert len(first) == len(second) == 8
     assert rec.max_in_flight == 2
+
+
+def test_finish_reason_of_a_cut_reply_reaches_the_completion(server, settings):
+    model = OpenAIChatModel(http_spec(server.base_url), settings, **FAST)
+    messages, key = task_calls(1)[0]
+
+    async def both():
+        cut = await model.complete(messages, max_tokens=4, seed=2, answer_key=key)
+        whole = await model.complete(messages, max_tokens=4096, seed=2, answer_key=key)
+        await model.aclose()
+        return cut, whole
+
+    cut, whole = run(both())
+    assert cut.finish_reason == "length" and cut.truncated and cut.usage.output_tokens <= 4
+    assert whole.finish_reason == "stop" and not whole.truncated
+    assert whole.text.startswith(cut.text) and len(whole.text) > len(cut.text)
+
+
+_MISSING = object()
+
+
+@pytest.mark.parametrize("sent, read", [(_MISSING, "stop"), (None, "stop"), ("length", "length"),
+                                        ("content_filter", "content_filter"), ("function_call", "tool_calls"),
+                                        ("abort", "other")])
+def test_finish_reason_from_any_compatible_server(settings, sent, read):
+    """Servers differ: a missing or null reason is "stop", legacy names map, unknown ones are "other"."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        choice = {"index": 0, "message": {"role": "assistant", "content": "hi"}}
+        if sent is not _MISSING:
+            choice["finish_reason"] = sent
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice]}
+
+    with ServerThread(app) as srv:
+        out = run(OpenAIChatModel(_recorder_spec(srv.base_url), settings, **FAST).complete(
+            [{"role": "user", "content": "hello"}]))
+    assert out.text == "hi" and out.finish_reason == read

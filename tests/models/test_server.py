@@ -168,3 +168,14 @@ def test_fault_config_parse_reads_cli_text():
     assert FaultConfig.parse(0.3, None).kinds == list(FAULT_KINDS)
     with pytest.raises(FaultConfigError, match="nope"):
         FaultConfig.parse(0.3, "429,nope")
+
+
+def test_finish_reason_reports_a_reply_cut_at_max_tokens(server):
+    """The sim's own reply decides: cut at a tiny max_tokens -> "length"; with room -> "stop"."""
+    with httpx.Client() as client:
+        cut = ChatCompletion.model_validate(_post(server.base_url, _body(max_tokens=4), client=client).json())
+        whole = ChatCompletion.model_validate(_post(server.base_url, _body(max_tokens=4096), client=client).json())
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens <= 4
+    assert whole.choices[0].finish_reason == "stop"
+    assert whole.choices[0].message.content.startswith(cut.choices[0].message.content)
+    assert whole.usage.completion_tokens > cut.usage.completion_tokens

@@ -284,3 +284,17 @@ def test_long_context_makes_a_small_model_garble_and_miss_more(models):
         return hits / 500
 
     assert rate("") > rate(padding) + 0.02
+
+
+@pytest.mark.parametrize("role", ["solver", "planner"])
+def test_finish_reason_is_length_exactly_when_the_reply_is_cut(models, role):
+    m = models["sim/llama-3.2-3b"]
+    key = _key(5)
+    msgs = _messages(role, LONG_QUESTION)
+    full = m.respond(msgs, temperature=0.7, answer_key=key)
+    n = full.usage.output_tokens
+    assert full.finish_reason == "stop" and not full.truncated  # no limit: never cut
+    for limit in (1, n // 2, n - 1, n, n + 1):
+        out = m.respond(msgs, temperature=0.7, answer_key=key, max_tokens=limit)
+        assert out.finish_reason == ("length" if out.text != full.text else "stop")
+        assert out.truncated == (limit < n)
