@@ -59,7 +59,7 @@ class _Scorer:
 
 def _usage(run: RunResult) -> dict[str, NodeUsage]:
     return {n.id: NodeUsage(tokens_in=n.tokens_in, tokens_out=n.tokens_out, latency_s=n.latency_s,
-                            cost_usd=n.cost_usd) for n in run.nodes}
+                            cost_usd=n.cost_usd, truncated_calls=n.truncated_calls) for n in run.nodes}
 
 
 def _failed(item: Item, error: str, run: RunResult | None) -> ItemScore:

@@ -164,3 +164,16 @@ def test_evaluate_sync_matches_async(gsm, tmp_path):
     asyncio.run(hub.aclose())
     again, _ = run_eval(spec, task, items[:5], settings, seed=3)
     assert sync.model_dump() == again.model_dump()
+
+
+def test_per_node_stats_count_items_whose_reply_was_cut(gsm, tmp_path):
+    """A node whose max_tokens is far below its reply is cut on every item; its sibling never is."""
+    task, items = gsm
+    spec = GraphSpec.model_validate({"name": "cut", "nodes": [
+        {"id": "short", "role": "solver", "model": "sim/llama-3.2-1b", "params": {"max_tokens": 8}},
+        {"id": "full", "role": "solver", "model": "sim/llama-3.2-1b"},
+        {"id": "f", "role": "fuser", "model": "sim/llama-3.2-1b"}],
+        "edges": [["short", "f"], ["full", "f"]]})
+    result, _ = run_eval(spec, task, items[:10], Settings(home=tmp_path / "h", cache=False))
+    assert result.per_node["short"].truncated == 10
+    assert result.per_node["full"].truncated == 0
