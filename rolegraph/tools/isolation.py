@@ -3,6 +3,11 @@
 Measured on the project's machines (root in a VM, kernel 6.x, util-linux 2.38):
 - root ignores RLIMIT_NPROC (the kernel exempts uid 0 whatever its capabilities), so a fork bomb is
   stopped by a `pids` cgroup whose `pids.max` is the process budget;
+- RLIMIT_AS counts one process's address space, not memory held outside it (a memfd file, tmpfs
+  and shmem pages) nor the sum over the run's processes, so a `memory` cgroup (v1
+  `memory.limit_in_bytes` + `memory.memsw.limit_in_bytes`, v2 `memory.max` + `memory.swap.max`=0)
+  caps all of it: past its limit the kernel's OOM killer ends a process of the run (the count is
+  read back for the result);
 - `unshare --net --pid --ipc --fork --mount-proc --kill-child` gives an empty network namespace (no
   loopback route: connects fail), a PID namespace (the child sees no other process, so no other
   process's /proc/<pid>/environ; when the sandbox's init dies the kernel kills every process in it,
@@ -33,38 +38,20 @@ import uuid
 from pathlib import Path
 
 CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1 pids hierarchy, then v2
+MEMORY_V1_BASE = Path("/sys/fs/cgroup/memory")
+CGROUP_V2_BASES = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))  # unified, then a hybrid's v2 part
+PROC_CGROUP = Path("/proc/self/cgroup")
 CGROUP_PREFIX = "rolegraph-sbx-"
 CLEANUP_S = 5.0  # how long to keep killing a cgroup's stragglers before giving up on removing it
 CLEANUP_POLL_S = 0.02
 UNSHARE_FLAGS = ("--net", "--pid", "--ipc", "--fork", "--mount-proc", "--kill-child")
 
 
-class PidsCgroup:
-    """A fresh pids cgroup capped at `max_pids`; `kill_all()` then `remove()` when done."""
+class Cgroup:
+    """A cgroup directory made for one run: `kill_all()` then `remove()` when done."""
 
     def __init__(self, path: Path):
         self.path = path
-
-    @classmethod
-    def create(cls, max_pids: int) -> "PidsCgroup | None":
-        """A new cgroup, or None where there is no writable pids controller (not root, no cgroupfs)."""
-        if os.geteuid() != 0:
-            return None
-        for base in CGROUP_BASES:
-            if not (base / "cgroup.procs").is_file():
-                continue
-            _sweep_stale(base)
-            path = base / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-            try:
-                path.mkdir()
-            except OSError:
-                continue
-            try:
-                (path / "pids.max").write_text(str(max_pids))
-                return cls(path)
-            except OSError:
-                _rmdir_quietly(path)
-        return None
 
     def pids(self) -> list[int]:
         try:
@@ -92,6 +79,121 @@ class PidsCgroup:
                 return
             self.kill_all()
             time.sleep(CLEANUP_POLL_S)
+
+
+def _new_child(parent: Path, settings: dict[str, str], optional: dict[str, str]) -> Path | None:
+    """A fresh cgroup under `parent` with `settings` written (all or nothing) and `optional` written
+    where the file exists; None when it cannot be made. Clears stale siblings first."""
+    if not (parent / "cgroup.procs").is_file():
+        return None
+    _sweep_stale(parent)
+    path = parent / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    try:
+        path.mkdir()
+    except OSError:
+        return None
+    try:
+        for name, value in settings.items():
+            (path / name).write_text(value)
+        for name, value in optional.items():
+            if (path / name).is_file():
+                (path / name).write_text(value)
+        return path
+    except OSError:
+        _rmdir_quietly(path)
+        return None
+
+
+class PidsCgroup(Cgroup):
+    """A fresh pids cgroup capped at `max_pids`."""
+
+    @classmethod
+    def create(cls, max_pids: int) -> "PidsCgroup | None":
+        """A new cgroup, or None where there is no writable pids controller (not root, no cgroupfs)."""
+        if os.geteuid() != 0:
+            return None
+        for base in CGROUP_BASES:
+            path = _new_child(base, {"pids.max": str(max_pids)}, {})
+            if path is not None:
+                return cls(path)
+        return None
+
+
+class MemoryCgroup(Cgroup):
+    """A fresh memory cgroup capped at `limit_bytes` for everything its processes hold, swap included.
+
+    RLIMIT_AS counts one process's address space only; this also counts memory held outside it
+    (memfd files, tmpfs and shmem pages are charged to the cgroup that first touches them) and
+    sums every process of the run. Made inside the cgroup the caller runs in, so the run never
+    leaves the caller's own limits; in the hierarchy's root only where that is not possible (v2
+    keeps processes out of inner cgroups)."""
+
+    def __init__(self, path: Path, limit_bytes: int, v2: bool):
+        super().__init__(path)
+        self.limit_bytes = limit_bytes
+        self.v2 = v2
+
+    @classmethod
+    def create(cls, limit_bytes: int) -> "MemoryCgroup | None":
+        """A new cgroup, or None where there is no writable memory controller (not root, no cgroupfs)."""
+        if os.geteuid() != 0:
+            return None
+        for parent, v2 in _memory_parents():
+            if v2:  # memory.swap.max is swap alone; v1's memsw counts memory + swap
+                path = _new_child(parent, {"memory.max": str(limit_bytes)}, {"memory.swap.max": "0"})
+            else:
+                path = _new_child(parent, {"memory.limit_in_bytes": str(limit_bytes)},
+                                  {"memory.memsw.limit_in_bytes": str(limit_bytes)})
+            if path is not None:
+                return cls(path, limit_bytes, v2)
+        return None
+
+    def oom_kills(self) -> int:
+        """Processes the kernel's OOM killer ended in this cgroup (read before `remove()`)."""
+        name = "memory.events" if self.v2 else "memory.oom_control"
+        try:
+            for line in (self.path / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup path per v1 controller, and under "" its v2 path."""
+    out: dict[str, str] = {}
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            for controller in parts[1].split(",") if parts[1] else [""]:
+                out[controller] = parts[2]
+    return out
+
+
+def _words(path: Path) -> list[str]:
+    try:
+        return path.read_text().split()
+    except OSError:
+        return []
+
+
+def _memory_parents() -> list[tuple[Path, bool]]:
+    """Where a memory cgroup may be made, best first: (parent dir, is cgroup v2)."""
+    own = _own_cgroups()
+    if (MEMORY_V1_BASE / "memory.limit_in_bytes").is_file():
+        rels = dict.fromkeys([own.get("memory", "/"), "/"])
+        return [(MEMORY_V1_BASE / rel.lstrip("/"), False) for rel in rels]
+    for base in CGROUP_V2_BASES:
+        if "memory" in _words(base / "cgroup.controllers"):
+            parents = [base / rel.lstrip("/") for rel in dict.fromkeys([own.get("", "/"), "/"])]
+            return [(p, True) for p in parents if "memory" in _words(p / "cgroup.subtree_control")]
+    return []
 
 
 def _sweep_stale(base: Path) -> None:

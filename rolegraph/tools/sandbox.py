@@ -5,7 +5,9 @@ the parent (PATH, HOME=the dir, LANG), rlimits on address space, CPU seconds, pr
 size, and a wall timeout that kills the whole process tree. Where the OS allows it (see
 `isolation.py`) it also runs with no network, in its own PID namespace, with a read-only view of
 the filesystem outside its dir (/run, /tmp, /var/tmp and /dev/shm empty, but for its dir and the
-interpreter), no capabilities, and a pids cgroup; and a seccomp filter
+interpreter), no capabilities, a pids cgroup, and a memory cgroup capping everything the run holds
+(`memory_mb` plus the boot process's headroom, memfd files and tmpfs pages included, summed over its
+processes; past it the kernel kills a process and the result's `reason` says so); and a seccomp filter
 (`seccomp.py`) denies it sockets, so it reaches no local service through a Unix socket file, even
 where the namespaces are missing, and namespaces of its own, so it gets no capabilities back (no
 mount of its own, no tmpfs beyond the rlimits). `SandboxResult.isolation` lists what was actually in force, so
@@ -43,11 +45,14 @@ DEFAULT_FILE_MB = 16
 CPU_HARD_GRACE_S = 1  # SIGXCPU at the soft CPU limit, SIGKILL one second later
 TOOL_GRACE_S = 5.0  # the tool's own timeout sits above the sandbox's, which kills first
 BOOT_PROCS = 1  # the boot process waits in the cgroup beside the user's processes
+BOOT_MEMORY_MB = 16  # the memory cgroup's headroom over the budget: what the boot process allocates itself
 MB = 1024 * 1024
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 SCRIPT = "main.py"
 IPC_NAMESPACE = "/proc/self/ns/ipc"
-SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)"}
+SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)",
+                  7: "bus error (SIGBUS)"}
+OUT_OF_MEMORY = ("MemoryError", "Cannot allocate memory")  # in stderr: the code saw the limit itself
 
 BOOT_SCRIPT = Path(__file__).with_name("sandbox_boot.py")  # run as a script, never imported
 # facts the boot script reports, in this order
@@ -62,6 +67,7 @@ class SandboxResult(BaseModel):
     killed: bool = False
     reason: str | None = None
     isolation: list[str] = Field(default_factory=list, description="containment in force for this run")
+    oom_kills: int = Field(0, description="processes the run's memory cgroup killed at its limit")
 
     @property
     def ok(self) -> bool:
@@ -112,16 +118,18 @@ def _environment(workdir: Path) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "MALLOC_ARENA_MAX": "2"}
 
 
-def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any], stdin: str,
-             timeout_s: float, cgroup: isolation.PidsCgroup | None) -> tuple[SandboxResult, dict[str, Any]]:
+def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any], stdin: str, timeout_s: float,
+             pids_cg: isolation.PidsCgroup | None,
+             memory_cg: isolation.MemoryCgroup | None) -> tuple[SandboxResult, dict[str, Any]]:
     """One launch through one namespace prefix. Returns the result and what the boot script
     reported (empty when the chain never reached it, e.g. namespaces not permitted)."""
+    cgroups = [cg for cg in (pids_cg, memory_cg) if cg is not None]
     status_path = private / "status"
     (private / "stdin").write_text(stdin)
     with (private / "stdin").open("rb") as fin, (private / "stdout").open("wb") as fout, \
             (private / "stderr").open("wb") as ferr, status_path.open("wb") as fstatus:
         cfg = {**cfg, "status_fd": fstatus.fileno(), "contain": bool(prefix), "host_ipc_ns": _ipc_namespace(),
-               "cgroup": str(cgroup.path) if cgroup else None}
+               "cgroups": [str(cg.path) for cg in cgroups]}
         cmd = [*prefix, sys.executable, "-I", "-S", str(BOOT_SCRIPT), json.dumps(cfg)]
         proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, cwd=workdir,
                                 env=_environment(workdir), start_new_session=True,
@@ -132,8 +140,8 @@ def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any
         except subprocess.TimeoutExpired:
             timed_out = True
         isolation.kill_group(proc.pid)  # also ends leftovers after a normal exit
-        if cgroup is not None:
-            cgroup.kill_all()
+        for cg in cgroups:
+            cg.kill_all()
         proc.wait()
     status: dict[str, Any] = {}
     for line in status_path.read_text().splitlines():
@@ -149,8 +157,13 @@ def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any
         result.reason = f"wall timeout after {timeout_s:g}s: process tree killed"
     elif code is not None and code < 0:
         result.reason = SIGNAL_REASONS.get(-code, f"killed by signal {-code}")
-    elif code and "MemoryError" in result.stderr:
-        result.reason = "memory limit reached (MemoryError)"
+    elif code and any(sign in result.stderr for sign in OUT_OF_MEMORY):
+        result.reason = "memory limit reached (" + ("MemoryError" if "MemoryError" in result.stderr else "ENOMEM") + ")"
+    result.oom_kills = memory_cg.oom_kills() if memory_cg is not None else 0
+    if result.oom_kills:
+        note = (f"memory limit reached: {result.oom_kills} process(es) killed at the run's "
+                f"{memory_cg.limit_bytes // MB} MB memory cgroup limit")
+        result.reason = f"{result.reason}; {note}" if timed_out else note
     return result, status
 
 
@@ -165,12 +178,14 @@ def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT
         cfg = {"script": SCRIPT, "workdir": str(workdir), "soft_gap": {"RLIMIT_CPU": CPU_HARD_GRACE_S},
                "limits": _limits(memory_mb, cpu_s if cpu_s is not None else timeout_s, max_procs, max_file_mb)}
         for prefix in isolation.namespace_prefixes():
-            cgroup = isolation.PidsCgroup.create(max_procs + BOOT_PROCS)
+            pids_cg = isolation.PidsCgroup.create(max_procs + BOOT_PROCS)
+            memory_cg = isolation.MemoryCgroup.create((memory_mb + BOOT_MEMORY_MB) * MB)
             try:
-                result, status = _attempt(prefix, workdir, private, cfg, stdin, timeout_s, cgroup)
+                result, status = _attempt(prefix, workdir, private, cfg, stdin, timeout_s, pids_cg, memory_cg)
             finally:
-                if cgroup is not None:
-                    cgroup.remove()
+                for cg in (pids_cg, memory_cg):
+                    if cg is not None:
+                        cg.remove()
             if status.get("started") or not prefix:
                 seen = [name.replace("_", "-") for name in OBSERVED if status.get(name)]
                 if not status.get("seccomp"):
@@ -178,7 +193,10 @@ def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT
                         "python sandbox ran without its socket filter (%s): Unix sockets bound to a path are "
                         "reachable and the code may create namespaces",
                         status.get("seccomp_error", "not observed in force"))
-                result.isolation = ["rlimits", "process-group", *seen] + (["pids-cgroup"] if cgroup else [])
+                joined = status.get("cgroups", [])
+                result.isolation = ["rlimits", "process-group", *seen] + [
+                    name for name, cg in (("pids-cgroup", pids_cg), ("memory-cgroup", memory_cg))
+                    if cg is not None and str(cg.path) in joined]
                 return result
         raise AssertionError("unreachable: the last prefix is empty and always returns")
     finally:

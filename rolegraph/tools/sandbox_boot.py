@@ -1,9 +1,9 @@
 """First process inside the python sandbox (run as a script with `python -I -S`; stdlib only).
 
-It joins the pids cgroup, and when it runs in fresh namespaces as (namespace) root it covers the
-directories where sockets and other programs' files live with empty tmpfs (binding back the working
-dir and the interpreter's own dirs where they sit beneath) and makes every mount read-only except a
-bind of the working dir. It reports what it observed on the status fd,
+It joins the run's cgroups (pids, memory), and when it runs in fresh namespaces as (namespace) root
+it covers the directories where sockets and other programs' files live with empty tmpfs (binding back
+the working dir and the interpreter's own dirs where they sit beneath) and makes every mount
+read-only except a bind of the working dir (the cgroup files too, so the code cannot raise its limits). It reports what it observed on the status fd,
 forks the user's script under the rlimits with an empty capability bounding set, no_new_privs and
 the seccomp filter of `seccomp.py` (no sockets, no new namespaces; exec'd, so tracebacks show only
 the user's code), waits for it while reaping orphans, and reports its exit status (a signal
@@ -154,6 +154,22 @@ def _bounding_set_empty():
     return False
 
 
+def _join_cgroups(paths):
+    """Move this process (and so every process it starts) into each cgroup; the ones joined.
+
+    Before any mount: the cgroup files are read-only afterwards. The memory already held stays
+    charged where it was, so the run's cgroup counts what is allocated from here on."""
+    joined = []
+    for path in paths:
+        try:
+            with open(os.path.join(path, "cgroup.procs"), "w") as fh:
+                fh.write("0")  # 0: the writing process itself (its pid may be 1 in a new PID namespace)
+            joined.append(path)
+        except OSError:
+            pass
+    return joined
+
+
 def _apply_limits(limits, soft_gap):
     for name, value in limits.items():
         kind = getattr(resource, name)
@@ -166,13 +182,11 @@ def main():
     cfg = json.loads(sys.argv[1])
     fd = cfg["status_fd"]
     libc = ctypes.CDLL(None, use_errno=True)
-    if cfg.get("cgroup"):
-        with open(os.path.join(cfg["cgroup"], "cgroup.procs"), "w") as fh:
-            fh.write("0")  # 0: the writing process itself (its pid may be 1 in a new PID namespace)
+    joined = _join_cgroups(cfg.get("cgroups", []))
     hidden = cfg.get("contain") and os.geteuid() == 0 and _readonly_except(libc, cfg["workdir"])
     names = [name for _, name in socket.if_nameindex()]
-    _report(fd, started=True, pidns=os.getpid() == 1, netns=names == ["lo"], ipcns=_own_ipc_namespace(cfg),
-            readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY), hidden_dirs=bool(hidden))
+    _report(fd, started=True, cgroups=joined, pidns=os.getpid() == 1, netns=names == ["lo"],
+            ipcns=_own_ipc_namespace(cfg), readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY), hidden_dirs=bool(hidden))
     pid = os.fork()
     if pid == 0:
         _drop_privileges(libc)

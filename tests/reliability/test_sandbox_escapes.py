@@ -3,8 +3,9 @@
 tests/tools/test_sandbox.py covers the basics (env secrets, a write outside, a TCP connect, a fork
 bomb, a loop, 10 GB). Here the code tries the next door: the parent's /proc, every mount, UDP and
 DNS, abstract and path Unix sockets (stream and datagram, through socket() and socketpair()),
-raising its own limits, forging the sandbox's status report, a daemon that outlives the run, and a
-user namespace of its own with a tmpfs mounted inside (memory no rlimit counts).
+raising its own limits, forging the sandbox's status report, a daemon that outlives the run, a
+user namespace of its own with a tmpfs mounted inside, and memory held outside its address space
+(memfd files, files on a tmpfs work dir), which no rlimit counts and the memory cgroup must.
 tests/tools/test_seccomp.py tries the side doors of the filter (io_uring, clone3, the i386 and x32
 syscall tables). Each check depends on the containment the run reports
 (`isolation`); where a protection is missing on a machine, the test asserts the honest opposite.
@@ -16,6 +17,7 @@ import os
 import secrets
 import select
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -450,3 +452,97 @@ def test_no_system_v_segment_outlives_the_run(layers, probe, monkeypatch, tmp_pa
         assert left == []
     else:  # documented degradation: the segment stays in the host's namespace
         assert (made == "ok") == (len(left) == 1)
+
+
+# memory no rlimit counts: files of at most 16 MB (RLIMIT_FSIZE) kept in memfd files or in the work dir
+HOARD = r"""
+import os
+MB = 1024 * 1024
+held = 0
+for i in range(FILES):
+    fd = os.memfd_create(f"hoard{i}") if WHERE == "memfd" else os.open(f"hoard{i}", os.O_WRONLY | os.O_CREAT)
+    for _ in range(FILE_MB // CHUNK_MB):
+        held += os.write(fd, b"x" * (CHUNK_MB * MB))
+        print("HELD", held, flush=True)
+print("KEPT ALL", held, flush=True)
+"""
+HOARD_FILES, HOARD_FILE_MB, HOARD_CHUNK_MB = 16, 16, 4  # 256 MB, twice the budget below
+HOARD_BUDGET_MB = 128
+MB = 1024 * 1024
+HOARD_MB = HOARD_FILES * HOARD_FILE_MB
+
+
+def _tmpfs_dir() -> Path | None:
+    """A tmpfs to hold the work dir, as where /tmp is one (not on the project's machine)."""
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, point, kind = line.split()[:3]
+        if kind == "tmpfs" and point == "/dev/shm" and os.access(point, os.W_OK):
+            return Path(point)
+    return None
+
+
+@pytest.mark.parametrize("layers", ["all", "no-namespaces", "no-memory-cgroup"])
+@pytest.mark.parametrize("where", ["memfd", "tmpfs-workdir"])
+def test_memory_outside_the_address_space_is_capped(where, layers, probe, monkeypatch):
+    """Before the memory cgroup, 40 memfd files held 640 MB with memory_mb=256: RLIMIT_AS counts only
+    the address space. Now the run's memory cgroup counts memfd and tmpfs pages; past its limit the
+    kernel kills the hoarder and the result says so. Without the cgroup (forced) it is all held."""
+    if where == "tmpfs-workdir":
+        tmpfs = _tmpfs_dir()
+        if tmpfs is None:
+            pytest.skip("no writable tmpfs at /dev/shm to put the work dir on")
+        monkeypatch.setattr(tempfile, "tempdir", str(tmpfs))
+    if layers == "no-namespaces":
+        monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
+    elif layers == "no-memory-cgroup":
+        monkeypatch.setattr(isolation.MemoryCgroup, "create", classmethod(lambda cls, n: None))
+    code = (HOARD.replace("FILES", str(HOARD_FILES)).replace("FILE_MB", str(HOARD_FILE_MB))
+            .replace("CHUNK_MB", str(HOARD_CHUNK_MB)).replace("WHERE", repr(where.split("-")[0])))
+    out = run_python(code, memory_mb=HOARD_BUDGET_MB, timeout_s=30)
+    held = max([int(v) for k, v in (line.split() for line in out.stdout.splitlines() if line.startswith("HELD "))],
+               default=0)
+    limit = (HOARD_BUDGET_MB + sandbox.BOOT_MEMORY_MB) * MB
+    if "memory-cgroup" in out.isolation:
+        assert held <= limit < HOARD_MB * MB and "KEPT ALL" not in out.stdout, out.stdout[-200:]
+        assert out.oom_kills >= 1 and out.killed and "memory limit" in out.reason, out
+    else:  # documented degradation: only RLIMIT_FSIZE per file, nothing counts the total
+        assert layers == "no-memory-cgroup" or "memory-cgroup" not in probe
+        assert out.ok and held == HOARD_MB * MB and f"KEPT ALL {held}" in out.stdout, out
+        assert out.oom_kills == 0 and out.reason is None
+
+
+RAISE_OWN_LIMIT = r"""
+import errno, os
+for line in open("/proc/self/cgroup"):
+    _, controllers, path = line.rstrip("\n").split(":", 2)
+    if "memory" in controllers.split(","):
+        where, files = f"/sys/fs/cgroup/memory{path}", ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
+    elif controllers == "" and os.path.exists(f"/sys/fs/cgroup{path}/memory.max"):
+        where, files = f"/sys/fs/cgroup{path}", ["memory.swap.max", "memory.max"]
+    else:
+        continue
+    for name in files:
+        try:
+            fd = os.open(os.path.join(where, name), os.O_WRONLY)
+            os.write(fd, str(1 << 40).encode())
+            os.close(fd)
+            print(name, "RAISED")
+        except OSError as exc:
+            print(name, errno.errorcode[exc.errno])
+"""
+
+
+@pytest.mark.parametrize("layers", ["all", "no-namespaces"])
+def test_the_memory_limit_cannot_be_raised_from_inside(layers, probe, monkeypatch, tmp_path):
+    """The code runs as uid 0 when the parent is root, and cgroup files answer to file permissions:
+    only the read-only mounts keep it from rewriting its own limit."""
+    _switch_off(layers, monkeypatch, tmp_path)
+    out = run_python(RAISE_OWN_LIMIT)
+    assert out.ok, out.stderr
+    found = _lines(out)
+    if "memory-cgroup" not in out.isolation:
+        assert found == {}
+    elif "readonly" in out.isolation:
+        assert found and set(found.values()) == {"EROFS"}, found
+    else:  # documented limitation of the rlimits-only chain as root: nothing but permissions guards them
+        assert "RAISED" in found.values(), found

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import select
+import tempfile
 import socket
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ from rolegraph.tools.sandbox import MAX_OUTPUT_CHARS, PythonTool, arun_python, r
 from rolegraph.tools.sandbox_boot import HIDDEN_DIRS
 
 BOMB_PROCS = 8  # a deliberately small process budget for the fork-bomb test
+MB = 1024 * 1024
+DISK_FILES, DISK_FILE_MB, DISK_BUDGET_MB = 12, 16, 64  # 192 MB of files beside a 64 MB budget
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +80,7 @@ def test_ten_gigabyte_allocation_fails():
     out = run_python("x = bytearray(10 * 1024 ** 3)\nprint('allocated')", memory_mb=256)
     assert out.exit_code not in (0, None) and "allocated" not in out.stdout
     assert "MemoryError" in out.stderr and "memory" in out.reason
+    assert out.oom_kills == 0  # RLIMIT_AS refuses it first: a clean MemoryError, not a kill
 
 
 def test_fork_bomb_is_contained_and_leaves_nothing_behind(probe):
@@ -203,11 +207,12 @@ def test_file_size_limit():
 def test_falls_back_to_rlimits_without_namespaces_or_cgroup(monkeypatch, probe):
     monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
     monkeypatch.setattr(isolation.PidsCgroup, "create", classmethod(lambda cls, n: None))
+    monkeypatch.setattr(isolation.MemoryCgroup, "create", classmethod(lambda cls, n: None))
     monkeypatch.setenv("ROLEGRAPH_TEST_SECRET", "s3cr3t")
     out = run_python("import os\nprint(os.environ.get('ROLEGRAPH_TEST_SECRET'))")
     assert out.ok and out.stdout == "None\n"
     assert out.isolation[:2] == ["rlimits", "process-group"]
-    assert not {"netns", "pidns", "ipcns", "readonly", "pids-cgroup"} & set(out.isolation)
+    assert not {"netns", "pidns", "ipcns", "readonly", "pids-cgroup", "memory-cgroup"} & set(out.isolation)
     assert ("seccomp" in out.isolation) == ("seccomp" in probe.isolation)  # the filter needs no namespace
     looped = run_python("while True:\n    pass", timeout_s=1)
     assert looped.timed_out and looped.killed
@@ -287,3 +292,109 @@ def test_async_runs_concurrently_and_the_tool_wraps_it():
     assert not failed.ok and "ZeroDivisionError" in failed.text
     ok = asyncio.run(PythonTool().call(code="print(sum(range(10)))"))
     assert ok.ok and ok.text.strip() == "45" and ok.data["exit_code"] == 0
+
+
+MEMORY_CGROUP_OF_SELF = r"""
+import os
+for line in open('/proc/self/cgroup'):
+    num, controllers, path = line.rstrip('\n').split(':', 2)
+    if 'memory' in controllers.split(','):
+        where = f'/sys/fs/cgroup/memory{path}'
+        print(where, open(f'{where}/memory.limit_in_bytes').read().strip())
+    elif controllers == '' and os.path.exists(f'/sys/fs/cgroup{path}/memory.max'):
+        where = f'/sys/fs/cgroup{path}'
+        print(where, open(f'{where}/memory.max').read().strip())
+"""
+
+
+def _our_memory_cgroups() -> list[Path]:
+    return [p for parent, _ in isolation._memory_parents()
+            for p in parent.glob(f"{isolation.CGROUP_PREFIX}{os.getpid()}-*")]
+
+
+def test_memory_cgroup_caps_the_run_and_is_removed(probe):
+    out = run_python(MEMORY_CGROUP_OF_SELF, memory_mb=200)
+    assert out.ok, out.stderr
+    if "memory-cgroup" not in probe.isolation:  # not root, or no writable memory controller
+        assert isolation.CGROUP_PREFIX not in out.stdout and "memory-cgroup" not in out.isolation
+        return
+    where, limit = out.stdout.split()
+    assert Path(where).name.startswith(f"{isolation.CGROUP_PREFIX}{os.getpid()}-")
+    assert int(limit) == (200 + sandbox.BOOT_MEMORY_MB) * MB
+    assert not Path(where).exists() and _our_memory_cgroups() == []
+    assert out.oom_kills == 0 and out.reason is None
+
+
+def test_stale_memory_cgroups_are_swept_and_none_is_left(probe):
+    if "memory-cgroup" not in probe.isolation:
+        pytest.skip("no memory cgroup on this machine (the fallback is tested above)")
+    parent = isolation._memory_parents()[0][0]
+    stale = parent / f"{isolation.CGROUP_PREFIX}{2 ** 22 + 1}-feedfacecafe"  # above any pid: its owner is gone
+    stale.mkdir()
+    try:
+        assert run_python("print('ok')").stdout == "ok\n"
+        assert not stale.exists()
+    finally:
+        isolation._rmdir_quietly(stale)
+    assert _our_memory_cgroups() == []
+
+
+def _fs_type(path: Path) -> str:
+    """The type of the filesystem `path` is on (the longest mount point above it)."""
+    best, kind = "", ""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        point = fields[4].encode().decode("unicode_escape")
+        if path.resolve().is_relative_to(point) and len(point) >= len(best):
+            best, kind = point, fields[fields.index("-") + 1]
+    return kind
+
+
+def test_files_on_disk_beyond_the_budget_are_not_memory(probe):
+    """Page cache is charged to the cgroup too, but reclaimable: writing more file data than the
+    budget must not kill ordinary code (unless the work dir is on a tmpfs, where files are memory)."""
+    code = (f"for i in range({DISK_FILES}):\n"
+            f"    with open(f'f{{i}}', 'wb') as fh:\n        fh.write(b'x' * {DISK_FILE_MB * MB})\n"
+            "print('written')\n")
+    out = run_python(code, memory_mb=DISK_BUDGET_MB, timeout_s=60)
+    if "memory-cgroup" in out.isolation and _fs_type(Path(tempfile.gettempdir())) == "tmpfs":
+        assert out.oom_kills > 0 and "memory limit" in out.reason
+    else:
+        assert out.ok and out.stdout == "written\n" and out.oom_kills == 0, out
+
+
+def _fake_v2_tree(root: Path, own: str) -> Path:
+    """A directory shaped like a cgroup v2 mount: memory enabled for the root's children, not for
+    the caller's own (leaf) cgroup."""
+    for d, subtree in ((root, "memory pids"), (root / own.strip("/"), "")):
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "cgroup.procs").write_text("")
+        (d / "cgroup.subtree_control").write_text(subtree)
+    (root / "cgroup.controllers").write_text("cpu memory pids")
+    proc_cgroup = root.parent / "proc-self-cgroup"
+    proc_cgroup.write_text(f"0::{own}\n")
+    return proc_cgroup
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a memory cgroup is only made as root")
+def test_cgroup_v2_gets_memory_max_where_its_parent_delegates_memory(tmp_path, monkeypatch):
+    """cgroup v2 on a filesystem laid out like one (this machine's memory controller is on v1):
+    the leaf the caller runs in cannot have children with memory.max, so the root is used."""
+    root = tmp_path / "cgroup"
+    monkeypatch.setattr(isolation, "PROC_CGROUP", _fake_v2_tree(root, "/system.slice/app.service"))
+    monkeypatch.setattr(isolation, "MEMORY_V1_BASE", tmp_path / "no-v1")
+    monkeypatch.setattr(isolation, "CGROUP_V2_BASES", (root,))
+    assert isolation._memory_parents() == [(root, True)]
+    made = isolation.MemoryCgroup.create(64 * MB)
+    assert made is not None and made.v2 and made.path.parent == root
+    assert (made.path / "memory.max").read_text() == str(64 * MB)
+    assert not (made.path / "memory.swap.max").exists()  # only written where the kernel offers it
+    (made.path / "memory.events").write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")
+    assert made.oom_kills() == 2
+    for f in made.path.iterdir():  # a real cgroupfs removes its files with the dir
+        f.unlink()
+    made.remove()
+    assert not made.path.exists()
+
+    (root / "cgroup.subtree_control").write_text("pids")  # memory not delegated anywhere: none
+    assert isolation._memory_parents() == [] and isolation.MemoryCgroup.create(64 * MB) is None
