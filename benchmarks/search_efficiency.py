@@ -85,8 +85,8 @@ async def one_search(name: str, seed: int, space: SearchSpace, task: SyntheticTa
                      table_exec: SimTableExecutor, truth: TruthTable, cfg: dict, optimum_key: str = "") -> dict[str, Any]:
     """One search; its curve is (evaluations spent, true accuracy of the graph it would pick then).
 
-    Also counts how the search's evidence on the optimum was spread: the trace pools evaluations by
-    graph hash, and the same graph with its workers in other slots hashes differently."""
+    Also counts how the search's evidence on the optimum was spread over hashes: the trace pools
+    isomorphic copies under one hash, so "copies" is 1 whenever the optimum was scored."""
     config = SearchConfig(iterations=None, max_evaluations=cfg["max_evaluations"], samples=cfg["samples"],
                           batch=cfg["batch"], top_candidates=cfg["top_candidates"],
                           validation_items=cfg["validation_items"], test_items=1, seed=seed, compare_singles=False)
