@@ -47,6 +47,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX runs_by_task ON runs(task, created)",
         "CREATE INDEX runs_by_graph ON runs(graph_hash)",
     ),
+    (  # version 2: how many of a node's replies were cut at max_tokens (NULL: not recorded)
+        "ALTER TABLE node_traces ADD COLUMN truncated_calls INTEGER",
+    ),
 )
 """Append a tuple of statements to change the schema; never edit a released one."""
 
@@ -125,13 +128,13 @@ class ResultsStore:
                 node_rows.append((run_id, seq, it.item_id, node.id, node.role, node.model,
                                   int(node.id in it.node_answers), it.node_answers.get(node.id),
                                   it.node_scores.get(node.id), use.tokens_in, use.tokens_out, use.latency_s,
-                                  use.cost_usd))
+                                  use.cost_usd, use.truncated_calls))
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
             db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
-            db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
+            db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -154,15 +157,16 @@ class ResultsStore:
             items.append(ItemScore(item_id=item_id, score=score, answer=answer, gold=gold, latency_s=latency,
                                    critical_path_s=critical, cost_usd=cost, tokens=tokens, flops_units=flops,
                                    error=error))
-        for (seq, node_id, answered, answer, score, t_in, t_out, latency, cost) in db.execute(
-                "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd "
+        for (seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut) in db.execute(
+                "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd, truncated_calls "
                 "FROM node_traces WHERE run_id = ? ORDER BY seq", (run_id,)):
             it = items[seq]
             if answered:
                 it.node_answers[node_id] = answer
             if score is not None:
                 it.node_scores[node_id] = score
-            it.node_usage[node_id] = NodeUsage(tokens_in=t_in, tokens_out=t_out, latency_s=latency, cost_usd=cost)
+            it.node_usage[node_id] = NodeUsage(tokens_in=t_in, tokens_out=t_out, latency_s=latency, cost_usd=cost,
+                                               truncated_calls=cut)
         result = summarize(items, spec, task=task, graph_hash=ghash, skipped=skipped, simulated=bool(simulated),
                            partial=bool(partial), run_id=run_id)
         return result

@@ -41,7 +41,8 @@ def make_result(spec: GraphSpec, n: int = ITEMS_PER_RUN, offset: int = 0, task: 
         b_ans = None if k % 5 == 0 else str(k)
         node_answers = {"p": None, "a": ans, "b": b_ans, "f": ans}
         node_scores = {nid: float(a == str(k)) for nid, a in node_answers.items() if a is not None}
-        usage = {nid: NodeUsage(tokens_in=100 + j, tokens_out=20 + j, latency_s=0.1 * (j + 1), cost_usd=1e-5 * (j + 1))
+        usage = {nid: NodeUsage(tokens_in=100 + j, tokens_out=20 + j, latency_s=0.1 * (j + 1), cost_usd=1e-5 * (j + 1),
+                                truncated_calls=int(nid == "b" and k % 4 == 0))
                  for j, nid in enumerate(node_answers)}
         items.append(ItemScore(item_id=f"q{i}", score=float(right), answer=ans, gold=str(k), latency_s=0.5 + 0.01 * k,
                                critical_path_s=0.4 + 0.01 * k, cost_usd=sum(u.cost_usd for u in usage.values()),
@@ -147,3 +148,28 @@ def test_concurrent_writer_processes_lose_no_rows(tmp_path):
                                                           for i in range(SAVES_PER_WRITER))
         for r in runs:
             assert len(store.load(r["id"]).items) == ITEMS_PER_RUN
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
+    """A store written before node_traces had truncated_calls opens, upgrades, and loads old rows as unknown."""
+    path = tmp_path / "r.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for statement in MIGRATIONS[0]:
+        db.execute(statement)
+    db.execute("INSERT INTO schema_version VALUES (1)")
+    db.commit()
+    db.close()
+    spec = vote_graph()
+    result = make_result(spec)
+    assert result.per_node["b"].truncated > 0
+    with ResultsStore(path) as store:
+        run_id = store.save(result, spec)
+        assert store.load(run_id).per_node["b"].truncated == result.per_node["b"].truncated
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 2
+    db.execute("UPDATE node_traces SET truncated_calls = NULL")  # as rows from before the column
+    db.commit()
+    db.close()
+    with ResultsStore(path) as store:
+        assert store.load(run_id).per_node["b"].truncated is None
