@@ -9,9 +9,9 @@ import pytest
 
 from .killrun import interrupted, uninterrupted
 
-CASES = {"three-kills": ["checkpoint:20", "cache:70", "rows:130"]}
+CASES = {"three-kills": ["checkpoint:20", "cache:70", "rows:110"]}
 """Inside a checkpoint write, then inside a response-cache write of the resumed process, then in the
-final re-check of the next one (the thresholds are paid calls: the whole run pays about 160)."""
+final re-check of the next one (the thresholds are paid calls: the whole run pays 128)."""
 
 
 @pytest.fixture(scope="module")
