@@ -109,24 +109,19 @@ def in_child(call):
     os.close(w)
     os.waitpid(pid, 0)
     return int(os.read(r, 16))
-def clone(flags):
-    # raw clone() without a new stack: the child goes on like a fork child and leaves at once
-    pid = libc.syscall(numbers["clone"], flags | SIGCHLD, 0, 0, 0, 0)
+def reaped(pid):
+    # the child of a raw clone goes on like a fork child and leaves at once; 0 or the parent's errno
     if pid == 0:
         os._exit(0)
     if pid < 0:
         return ctypes.get_errno()
     os.waitpid(pid, 0)
     return 0
+def clone(flags):
+    return reaped(libc.syscall(numbers["clone"], flags | SIGCHLD, 0, 0, 0, 0))  # no new stack
 def clone3(flags):
     args = ctypes.create_string_buffer(struct.pack("11Q", flags, 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, 0))
-    pid = libc.syscall(numbers["clone3"], args, ctypes.c_size_t(len(args.raw)))
-    if pid == 0:
-        os._exit(0)
-    if pid < 0:
-        return ctypes.get_errno()
-    os.waitpid(pid, 0)
-    return 0
+    return reaped(libc.syscall(numbers["clone3"], args, ctypes.c_size_t(len(args.raw))))
 out["unshare nothing"] = in_child(lambda: libc.unshare(0))
 out["unshare NEWUSER"] = in_child(lambda: libc.unshare(NEW_FLAGS["NEWUSER"]))
 out["unshare NEWUSER|NEWNS"] = in_child(lambda: libc.unshare(NEW_FLAGS["NEWUSER"] | NEW_FLAGS["NEWNS"]))
