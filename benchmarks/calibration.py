@@ -113,21 +113,16 @@ def plot(sw: dict[str, Any], cfg: dict, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, len(sw), figsize=(4.2 * len(sw), 7), squeeze=False)
+    panels = (("width", "widths", "width_curves", "depth"), ("depth", "depths", "depth_curves", "width"))
     for col, (model, s) in enumerate(sw.items()):
-        ax = axes[0][col]
-        for d, curve in s["width_curves"].items():
-            ax.plot(cfg["widths"], [100 * a for a in curve], marker="o", label=f"depth {d}")
-        ax.set_title(f"{gg.SHORT[model]}: width sweep (simulated)")
-        ax.set_xlabel("width")
-        ax.set_ylabel("accuracy % (MATH, sim)")
-        ax.legend()
-        ax = axes[1][col]
-        for w, curve in s["depth_curves"].items():
-            ax.plot(cfg["depths"], [100 * a for a in curve], marker="o", label=f"width {w}")
-        ax.set_title(f"{gg.SHORT[model]}: depth sweep (simulated)")
-        ax.set_xlabel("depth")
-        ax.set_ylabel("accuracy % (MATH, sim)")
-        ax.legend()
+        for row, (swept, xs, curves, fixed) in enumerate(panels):
+            ax = axes[row][col]
+            for k, curve in s[curves].items():
+                ax.plot(cfg[xs], [100 * a for a in curve], marker="o", label=f"{fixed} {k}")
+            ax.set_title(f"{gg.SHORT[model]}: {swept} sweep (simulated)")
+            ax.set_xlabel(swept)
+            ax.set_ylabel("accuracy % (MATH, sim)")
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

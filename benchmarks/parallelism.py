@@ -10,6 +10,7 @@ joins by `add_edge([preds], node)`), which runs in lock-step supersteps. Goal: r
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from time import perf_counter
 from typing import Annotated, Any, TypedDict
 

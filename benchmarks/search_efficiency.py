@@ -28,7 +28,7 @@ from benchmarks.synthetic import SyntheticTask, synthetic_items
 from benchmarks.truth import TruthTable, shape_key, unique_shapes
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize.api import make_optimizer, optimize_async
+from rolegraph.optimize.api import make_optimizer
 from rolegraph.optimize.baselines.exhaustive import enumerate_graphs
 from rolegraph.optimize.loop import SearchConfig, SearchContext, run_search
 from rolegraph.optimize.space import SearchSpace

@@ -177,19 +177,24 @@ class SearchContext:
         _stop_on_failures(results)
         out = []
         for (h, p, spec), res in zip(named, results):
-            n = max(res.n, 1)
-            dollars = res.cost_usd / n
-            record = EvalRecord(
-                seq=len(self.trace.records), iteration=iteration, phase=phase, source=p.source, graph_hash=h,
-                graph_name=spec.name, objective=self.space.objective.value(res.accuracy, res.mean_latency_s, dollars),
-                accuracy=res.accuracy, latency_s=res.mean_latency_s, dollars=dollars, flops_units=res.flops_units,
-                n=res.n, items=[it.item_id for it in res.items], simulated=res.simulated)
-            self.trace.records.append(record)
-            record.evaluations = self.trace.spent
-            self.graphs.setdefault(h, spec.model_dump(mode="json"))
+            record = self._record(h, spec, res, iteration, phase, p.source)
             choices = p.choices if p.choices is not None else from_graph(self.space, spec)
             out.append(Evaluation(record=record, graph=spec, choices=choices, per_node=res.per_node))
         return out
+
+    def _record(self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: str,
+                source: str) -> EvalRecord:
+        """Append `res` to the trace under the structure hash `h` (and remember the graph)."""
+        dollars = res.cost_usd / max(res.n, 1)
+        record = EvalRecord(
+            seq=len(self.trace.records), iteration=iteration, phase=phase, source=source, graph_hash=h,
+            graph_name=spec.name, objective=self.space.objective.value(res.accuracy, res.mean_latency_s, dollars),
+            accuracy=res.accuracy, latency_s=res.mean_latency_s, dollars=dollars, flops_units=res.flops_units,
+            n=res.n, items=[it.item_id for it in res.items], simulated=res.simulated)
+        self.trace.records.append(record)
+        record.evaluations = self.trace.spent
+        self.graphs.setdefault(h, spec.model_dump(mode="json"))
+        return record
 
     async def evaluate_full(self, spec: GraphSpec, items: list[Item], iteration: int, phase: str,
                             source: str) -> tuple[Evaluation, EvalResult]:
@@ -200,17 +205,7 @@ class SearchContext:
                              concurrency=self.config.concurrency, seed=self.config.eval_seed, progress=False,
                              label=f"{phase}:{spec.name}")
         _stop_on_failures([res])
-        n = max(res.n, 1)
-        h = self.canonical_hash(spec)
-        record = EvalRecord(seq=len(self.trace.records), iteration=iteration, phase=phase, source=source,
-                            graph_hash=h, graph_name=spec.name,
-                            objective=self.space.objective.value(res.accuracy, res.mean_latency_s, res.cost_usd / n),
-                            accuracy=res.accuracy, latency_s=res.mean_latency_s, dollars=res.cost_usd / n,
-                            flops_units=res.flops_units, n=res.n, items=[it.item_id for it in res.items],
-                            simulated=res.simulated)
-        self.trace.records.append(record)
-        record.evaluations = self.trace.spent
-        self.graphs.setdefault(h, spec.model_dump(mode="json"))
+        record = self._record(self.canonical_hash(spec), spec, res, iteration, phase, source)
         return Evaluation(record=record, graph=spec, choices=None, per_node=res.per_node), res
 
 
