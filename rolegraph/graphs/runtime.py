@@ -96,26 +96,44 @@ class CompiledGraph:
         self.pregel = self._build(checkpointer)
 
     def _build(self, checkpointer: Checkpointer):
+        self._fns = {node_id: self._node_fn(self.plans[node_id]) for node_id in self.topo.order}
         self._tasks = {}
         for i, node_id in enumerate(self.topo.order):
             name = node_id if _SAFE_TASK_NAME.match(node_id) else f"node{i}"
-            self._tasks[node_id] = task(self._node_fn(self.plans[node_id]), name=name)
+            self._tasks[node_id] = task(self._fns[node_id], name=name)
+        self._fast: Any = None
+        return self._entrypoint(checkpointer, inline_output=False)
+
+    def _entrypoint(self, checkpointer: Checkpointer, *, inline_output: bool):
         run_all = self._run_all
 
         async def graph(inputs: dict, runtime) -> dict:  # kept tiny: LangGraph inspects its bytecode
-            return await run_all(inputs, runtime)
+            return await run_all(inputs, runtime, inline_output)
 
         graph.__name__ = ENTRY_NAME if ENTRY_NAME not in self.plans else f"{ENTRY_NAME}_entry"
         return entrypoint(checkpointer=checkpointer)(graph)
 
-    async def _run_all(self, inputs: dict, runtime: Any) -> dict:
-        """The entrypoint's body: launch every node task in topological order, each given its inputs' futures."""
+    async def _run_all(self, inputs: dict, runtime: Any, inline_output: bool = False) -> dict:
+        """The entrypoint's body: launch every node task in topological order, each given its inputs' futures.
+
+        With `inline_output` the output node runs in this body instead of as a task of its own: it is the
+        last node and the body awaits it anyway, and a LangGraph task costs about 0.7 ms of CPU per run
+        (benchmarks/BENCHMARKS.md, Throughput). `run` uses that form; `.pregel` keeps one task per node
+        so that apps streaming "updates" or checkpointing see every node.
+        """
         ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
         futures: dict[str, Any] = {}
         preds, tasks = self.topo.preds, self._tasks
         for node_id in self.topo.order:
+            if inline_output and node_id == self.output:
+                continue
             futures[node_id] = tasks[node_id](inputs, ctx, *[futures[p] for p in preds[node_id]])
-        results = dict(zip(futures, await asyncio.gather(*futures.values())))
+        if inline_output:
+            last = await self._fns[self.output](inputs, ctx, *[futures[p] for p in preds[self.output]])
+            results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
+            results[self.output] = last
+        else:
+            results = dict(zip(futures, await asyncio.gather(*futures.values())))
         return {"answer": results[self.output]["answer"], "output_node": self.output, "nodes": results}
 
     def _context(self, inputs: dict, budget: Budget | None = None) -> RunContext:
@@ -189,7 +207,9 @@ class CompiledGraph:
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
             # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.
-            async for _ in self.pregel.astream(inputs, context=ctx, stream_mode=NO_STREAM_MODES):
+            if self._fast is None:
+                self._fast = self._entrypoint(None, inline_output=True)
+            async for _ in self._fast.astream(inputs, context=ctx, stream_mode=NO_STREAM_MODES):
                 pass
         except (BudgetExceededError, NodeFailedError) as exc:
             exc.partial = self.result(ctx, family, error=str(exc))

@@ -243,3 +243,24 @@ def test_a_node_cut_at_its_max_tokens_shows_as_truncated_in_its_trace(tmp_path):
     assert whole.truncated_calls == 0 and not whole.truncated and whole.answer is not None
     assert res.truncated_nodes == ["a"]
     assert res.model_dump()["nodes"][0]["truncated_calls"] == 1  # in the serialised trace too
+
+
+@pytest.mark.parametrize("spec", [FAN, CHAIN, graph([("s", "solver", ONE_B)], [])], ids=["fan", "chain", "one"])
+def test_run_with_the_output_node_inline_matches_the_pregel_with_one_task_per_node(tmp_path, spec):
+    """`run` executes the output node in the entrypoint's body; `.pregel` keeps it a task: same nodes, same outputs."""
+    from rolegraph.graphs.runtime import CompiledGraph
+
+    compiled = CompiledGraph(spec, hub(tmp_path))
+    it = item(4)
+    inputs = {"question": it.question, "answer_key": it.answer_key().model_dump(), "seed": 3, "answer_kind": "math"}
+
+    async def both():
+        fast = await compiled.run(it, seed=3)
+        tasks = [next(iter(u)) async for u in compiled.pregel.astream(inputs, stream_mode="updates")]
+        full = await compiled.pregel.ainvoke(inputs)
+        return fast, tasks, full
+
+    fast, tasks, full = asyncio.run(both())
+    assert sorted(tasks[:-1]) == sorted(spec.node_ids)  # every node, the output included, is a task there
+    assert fast.answer == full["answer"] and fast.output_node == full["output_node"]
+    assert {n.id: n.output for n in fast.nodes} == {k: v["output"] for k, v in full["nodes"].items()}
