@@ -26,6 +26,7 @@ from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.optimize.base import Optimizer, Proposal
 from rolegraph.optimize.choices import from_graph
+from rolegraph.optimize.recheck import recheck
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import (EvalRecord, Evaluation, FeedbackRecord, IterationRecord, SearchTrace,
@@ -358,7 +359,7 @@ async def run_search(ctx: SearchContext, optimizer: Optimizer, store: RunStore |
 
 
 async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
-    """Re-check the top candidates on validation items, choose, and score the choice on test items.
+    """Re-check the top candidates on validation items (`recheck`), choose, and score the choice on test items.
 
     The choice pools each candidate's training and validation items (shrunk toward the mean): the
     validation items are fresh evidence, the training items are more of it.
@@ -369,10 +370,7 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
     if not order:
         raise SearchError("the search evaluated no graph: raise --iterations or the evaluation budget")
     top = order[:cfg.top_candidates]
-    validation = ctx.split("validation")[:cfg.validation_items]
-    candidates = [Proposal(ctx.graph(h), None, "candidate") for h, _ in top]
-    if len(top) > 1:
-        await ctx.evaluate(candidates, validation, iteration, "validation")
+    await recheck(ctx, [h for h, _ in top], iteration)
     stats = pooled(ctx.trace.records)
     prior = prior_accuracy(ctx.trace.records)
     rows = []

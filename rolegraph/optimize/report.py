@@ -132,7 +132,8 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         lines += ["## Final check of the top candidates (validation items)", "",
                   "Candidates are the best graphs by training objective (scores adjusted for batch difficulty, "
                   f"shrunk toward the search's mean by {PRIOR_ITEMS:g} pseudo-items, minus {SELECTION_Z:g} standard "
-                  "error); the choice pools training and validation items the same way. Isomorphic copies of a "
+                  "error); validation slices go, a round at a time, to the leader and its strongest rival until one is "
+                  "clearly ahead; the choice pools training and validation items the same way. Isomorphic copies of a "
                   "graph (the same graph in other slots) count as one graph.", "",
                   "| graph | training objective (adjusted, shrunk, pessimistic) | training items "
                   "| validation objective "

@@ -38,7 +38,7 @@ TRAINING_PHASES = frozenset({"pilot", "search"})
 OFFSET_ROUNDS = 200
 OFFSET_TOLERANCE = 1e-7
 """Alternating-means rounds at most, and the change in every offset below which they stop."""
-SELECTION_Z = 1.0
+SELECTION_Z = 1.5
 """Pessimism of the choice: graphs rank by shrunk accuracy minus this many standard errors, so among
 near-ties the graph with more evidence wins, and a graph that looks best on few items (the winner's
 curse of taking a max over dozens of noisy scores) has to hold up before it is chosen."""
@@ -133,7 +133,7 @@ class GraphStats:
         """Pool `r`; `offset` is its batch's difficulty offset (subtracted from its accuracy)."""
         if r.phase == "validation":
             self.validation_n += r.n
-            self.validation_correct += r.accuracy * r.n
+            self.validation_correct += (r.accuracy - offset) * r.n
             self.validation_latency_sum += r.latency_s * r.n
             self.validation_dollars_sum += r.dollars * r.n
             return
@@ -188,14 +188,15 @@ def _batch(r: EvalRecord) -> tuple[str, ...]:
 
 
 def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
-    """Difficulty offset of each training batch that scored two or more graphs (item-weighted mean 0).
+    """Difficulty offset of each batch (training batch, or validation slice of the final re-check) that
+    scored two or more graphs (item-weighted mean 0).
 
     Least squares of accuracy = effect[graph] + offset[batch], by alternating weighted means (each
     step is the exact minimiser in one block, so the fit converges). A batch that scored one graph
     says nothing about its difficulty apart from that graph, so it gets no offset."""
     batches: dict[tuple[str, ...], list[EvalRecord]] = {}
     for r in records:
-        if r.phase in TRAINING_PHASES and r.n and r.items:
+        if r.phase in CHARGED_PHASES and r.n and r.items:
             batches.setdefault(_batch(r), []).append(r)
     shared = {k: rs for k, rs in batches.items() if len({r.graph_hash for r in rs}) > 1}
     if not shared:
@@ -221,8 +222,9 @@ def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
 
 
 def pooled(records: list[EvalRecord]) -> dict[str, GraphStats]:
-    """GraphStats per hash over charged records (pilot and search pooled and adjusted for batch
-    difficulty; validation kept apart)."""
+    """GraphStats per hash over charged records (pilot and search pooled, validation kept apart; both
+    adjusted for batch difficulty: a validation slice easier than the training batches would otherwise
+    lift most the candidate with the fewest training items)."""
     offsets = batch_offsets(records)
     stats: dict[str, GraphStats] = {}
     for r in records:
@@ -230,7 +232,7 @@ def pooled(records: list[EvalRecord]) -> dict[str, GraphStats]:
             continue
         if r.graph_hash not in stats:
             stats[r.graph_hash] = GraphStats(r.graph_hash, first_seq=r.seq)
-        stats[r.graph_hash].add(r, offsets.get(_batch(r), 0.0) if r.phase in TRAINING_PHASES else 0.0)
+        stats[r.graph_hash].add(r, offsets.get(_batch(r), 0.0))
     return stats
 
 

@@ -73,3 +73,17 @@ def test_choice_is_pessimistic_among_near_ties():
     records = few + many + mids
     assert ranked(records, ACCURACY)[0][0] == "many"
     assert ranked(records, ACCURACY, pessimism=0.0)[0][0] == "few"
+
+
+def test_a_validation_slice_shared_by_candidates_is_adjusted_for_its_difficulty():
+    """An easy slice (+0.15 for both) would lift most the candidate with the fewest training items."""
+    train = [_rec(k, "few", k, 0.6) for k in range(2)] + [_rec(10 + k, "many", k, 0.6) for k in range(20)]
+    slice_ = [_rec(40, "few", 99, 0.75, phase="validation"), _rec(41, "many", 99, 0.75, phase="validation")]
+    offsets = batch_offsets(train + slice_)
+    easy, usual = tuple(sorted(slice_[0].items)), tuple(sorted(train[0].items))
+    assert abs(offsets[easy] - offsets[usual] - 0.15) < 1e-5
+    stats = pooled(train + slice_)
+    for name in ("few", "many"):
+        s = stats[name]
+        assert s.validation_n == 16 and abs(s.validation_correct / s.validation_n - (0.75 - offsets[easy])) < 1e-5
+    assert stats["few"].validation_correct / 16 < 0.75 - 0.05  # no longer the raw, easy-slice score
