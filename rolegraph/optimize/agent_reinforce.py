@@ -1,8 +1,9 @@
 """Agent-REINFORCE: sample -> evaluate -> feedback -> update, with an insight-guided start.
 
 1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that
-   fills the budget (k solvers feeding a fuser of that model), on a small batch. The feedback
-   agent reads that table and sets the initial model/presence probabilities.
+   fills the budget (k solvers feeding a fuser of that model), on a small batch; then a mixed
+   ensemble of the two best models (`mixed_ensemble`). The feedback agent reads that table and
+   sets the initial model/presence probabilities.
 2. Each iteration: K graphs sampled (one of them the agent's proposed graph, when it made one),
    scored on a batch of training items.
 3. The feedback agent writes a textual gradient and a structured update, validated first.
@@ -11,6 +12,7 @@ The loop keeps the best graph and re-checks the top candidates (see loop.py), no
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +36,8 @@ DEFAULT_STEP = 0.5
 INIT_STEP = 1.0
 MIN_ENSEMBLE = 2
 PILOT_ITERATION = 0
+RANK_Z = 2.0  # standard errors by which a smaller model's pilot accuracy must beat a larger one's
+MIN_RANK_SE = 0.05  # floor of that standard error (two models both at 0% or 100% are not "clearly" apart)
 
 
 def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
@@ -63,19 +67,72 @@ def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
     return out
 
 
+def mixed_ensemble(space: SearchSpace, ranked: list[str]) -> GraphSpec | None:
+    """The pilot's second stage: a solver of each of the two best models (ranked by the pilot), read by
+    the best-ranked fuser that fits, then more solvers of the best model while they fit.
+
+    Why: when the best model's own ensemble does not fit the budget (an 8B fuser reading two 8B
+    solvers costs more than 18 units), the best graphs mix sizes (the paper's mixes), and nothing in
+    the first stage resembles them; the pilot adds it only then. None when fewer than two models
+    were ranked or nothing fits.
+    """
+    if len(ranked) < 2 or space.worker_slots < MIN_ENSEMBLE:
+        return None
+    fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
+    solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
+
+    def build(solvers: list[str], fuser_model: str) -> GraphSpec:
+        nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
+        nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
+        return GraphSpec(name="mixed-" + "-".join(m.split("/")[-1] for m in solvers), nodes=nodes,
+                         edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))], output=OUTPUT_ID)
+
+    solvers = ranked[:MIN_ENSEMBLE]
+    best = next((g for g in (build(solvers, m) for m in ranked) if space.fits(g)), None)
+    while best is not None and len(solvers) < space.worker_slots:
+        wider = build([*solvers, ranked[0]], best.nodes[-1].model)
+        if not space.fits(wider):
+            break
+        solvers, best = [*solvers, ranked[0]], wider
+    return best
+
+
+def rank_models(space: SearchSpace, rows: list[PilotRow]) -> list[str]:
+    """The models of the pilot's single-model rows, best first: larger first (the prior that scaling
+    gives), a smaller model moving ahead only when its pilot accuracy is higher by more than
+    `RANK_Z` standard errors of the difference. A 16-item pilot separates models only by ~30 points,
+    so sizes order a family and the pilot orders families of similar size."""
+    singles = {r.graph.nodes[0].model: r for r in rows if len(r.graph.nodes) == 1}
+    order = sorted(singles, key=lambda m: -(space.pool.get(m).params_b or 0.0))
+
+    def clearly_better(a: PilotRow, b: PilotRow) -> bool:
+        se = math.sqrt(a.accuracy * (1 - a.accuracy) / max(a.n, 1) + b.accuracy * (1 - b.accuracy) / max(b.n, 1))
+        return a.accuracy - b.accuracy > RANK_Z * max(se, MIN_RANK_SE)
+
+    for i in range(1, len(order)):  # insertion sort: each model passes the larger ones it clearly beats
+        j = i
+        while j > 0 and clearly_better(singles[order[j]], singles[order[j - 1]]):
+            order[j - 1], order[j] = order[j], order[j - 1]
+            j -= 1
+    return order
+
+
+def _left(ctx: "SearchContext") -> float:
+    """Item runs left before the final re-check's reserve (unbounded without `max_evaluations`)."""
+    cfg = ctx.config
+    return float("inf") if cfg.max_evaluations is None else cfg.max_evaluations - ctx.spent - cfg.reserve
+
+
 def _pilot_within_budget(graphs: list, items: list, ctx: "SearchContext") -> tuple[list, list]:
     """Shrink the pilot to what an evaluation budget allows after the final re-check's reserve:
     fewer items per pilot graph first (at least one), then fewer graphs (singles come first)."""
-    cfg = ctx.config
-    if cfg.max_evaluations is None:
-        return graphs, items
-    left = max(0, cfg.max_evaluations - ctx.spent - cfg.reserve)
+    left = max(0, _left(ctx))
     if left >= len(graphs) * len(items):
         return graphs, items
-    per_graph = left // max(len(graphs), 1)
+    per_graph = int(left) // max(len(graphs), 1)
     if per_graph >= 1:
         return graphs, items[:per_graph]
-    return graphs[:left], items[:1]
+    return graphs[:int(left)], items[:1]
 
 
 class AgentReinforce(Optimizer):
@@ -119,12 +176,22 @@ class AgentReinforce(Optimizer):
             return  # no evaluations left for a pilot: start from the uniform distribution
         proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]
         evals = await ctx.evaluate(proposals, items, PILOT_ITERATION, "pilot")
-        rows = [PilotRow(label=label, graph=e.graph, accuracy=e.record.accuracy, latency_s=e.record.latency_s,
-                         dollars=e.record.dollars, budget_cost=self.space.cost(e.graph), objective=e.objective,
-                         n=e.record.n) for (label, _), e in zip(graphs, evals)]
+        rows = self._rows(graphs, evals)
+        ranked = rank_models(self.space, rows)
+        mixed = mixed_ensemble(self.space, ranked) if ranked and ensemble(self.space, ranked[0]) is None else None
+        if mixed is not None and _left(ctx) >= len(items):
+            label = "mixed " + " + ".join(n.model.split("/")[-1] for n in mixed.nodes[:-1]) + " -> fuser"
+            evals = await ctx.evaluate([Proposal(mixed, from_graph(self.space, mixed), "pilot", {"label": label})],
+                                       items, PILOT_ITERATION, "pilot")
+            rows += self._rows([(label, mixed)], evals)
         feedback = await self.agent.initial(InitContext(space=self.space, pg=self.pg, pilot=rows, task=ctx.task.name,
                                                          seed=self.seed))
         self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
+
+    def _rows(self, graphs: list[tuple[str, GraphSpec]], evals: list[Evaluation]) -> list[PilotRow]:
+        return [PilotRow(label=label, graph=e.graph, accuracy=e.record.accuracy, latency_s=e.record.latency_s,
+                         dollars=e.record.dollars, budget_cost=self.space.cost(e.graph), objective=e.objective,
+                         n=e.record.n) for (label, _), e in zip(graphs, evals)]
 
     # --- 2. sample ---------------------------------------------------------------------------------
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
