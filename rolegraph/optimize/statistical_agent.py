@@ -35,6 +35,7 @@ UNIFORM_MIX = 0.5
 score has a standard error near 0.12), so it tilts the odds without ruling a model out."""
 MIN_CHANGE = 0.01  # smaller target changes are left out of the update (it stays readable)
 RECHECK_ITEMS = 32  # re-propose the best graph until it has been scored on this many items
+RIVALS = 2  # ... and on as many as each of the next RIVALS graphs on the leaderboard
 MUTATION_TRIES = 8  # draws for a mutation that differs from the best graph after repair
 MUTATION_STREAM = 7  # the random stream of mutations (the loop uses 1 and 2)
 PRESENCE_RANGE = (0.15, 0.85)
@@ -192,7 +193,8 @@ class StatisticalFeedbackAgent:
     def _proposal(self, ctx: StepContext) -> ProposedGraph | None:
         if ctx.best_graph is None:
             return None
-        if ctx.best_n < RECHECK_ITEMS:
+        rivals = [n for _, _, n in ctx.scored[1:1 + RIVALS]]
+        if ctx.best_n < max([RECHECK_ITEMS, *rivals]):  # a leader with less evidence than its rivals: re-check it
             return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
         rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
         best = structure_key(ctx.best_graph)
