@@ -18,7 +18,7 @@ from rolegraph.evaluate.result import ItemScore, NodeUsage
 from rolegraph.graphs.analysis import TOKEN_PROFILES, flops_units
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.graphs.nodes import node_sample
-from rolegraph.graphs.runtime import CompiledGraph, _question_text
+from rolegraph.graphs.runtime import CompiledGraph, question_text
 from rolegraph.graphs.schedule import Topology
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
@@ -81,7 +81,7 @@ class SimExecutor:
     def calls(self, spec: GraphSpec, item: Item, *, kind: str,
               seed: int = 0) -> dict[str, tuple[str | None, Completion, tuple[str, ...]]]:
         """Per node, in topological order: (parsed answer, completion, predecessors)."""
-        question, key = _question_text(item), item.answer_key()
+        question, key = question_text(item), item.answer_key()
         texts: dict[str, str] = {}
         roles: dict[str, str] = {}
         out_calls = {}

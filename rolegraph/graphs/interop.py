@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rolegraph.errors import EngineMissingError
-from rolegraph.graphs.runtime import FREE_FORM_KIND, CompiledGraph, _question_text
+from rolegraph.graphs.runtime import FREE_FORM_KIND, CompiledGraph, question_text
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 
@@ -50,7 +50,7 @@ def graph_input(question: Item | str, *, seed: int = 0, answer_kind: str | None 
     or a free-form question (real models only). Same keys as the runtime builds for `run`."""
     if isinstance(question, Item):
         key = question.answer_key()
-        return {"question": _question_text(question), "answer_key": key.model_dump() if key else None,
+        return {"question": question_text(question), "answer_key": key.model_dump() if key else None,
                 "seed": seed, "answer_kind": answer_kind or question.family}
     return {"question": str(question), "answer_key": None, "seed": seed, "answer_kind": answer_kind or FREE_FORM_KIND}
 
@@ -74,7 +74,7 @@ async def sqlite_checkpointer(path: str | Path) -> AsyncIterator[Any]:
 
 def node_names(graph: CompiledGraph) -> dict[str, str]:
     """LangGraph task name -> rolegraph node id (ids that are not safe task names run as `node<i>`)."""
-    return {fn.__name__: node_id for node_id, fn in graph._tasks.items()}
+    return graph.task_names()
 
 
 async def node_updates(app: Any, inputs: Mapping[str, Any], config: Mapping[str, Any] | None = None, *,

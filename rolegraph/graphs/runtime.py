@@ -46,7 +46,7 @@ PASS_THROUGH = (BudgetExceededError, NodeFailedError, MissingKeyError, UnknownMo
 """Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
 
 
-def _question_text(item: Item) -> str:
+def question_text(item: Item) -> str:
     """The question, with its lettered choices when the task keeps them apart from the text."""
     text = item.question.strip()
     if item.choices and not all(c.strip() in text for c in item.choices):
@@ -186,6 +186,10 @@ class CompiledGraph:
         run_node.__signature__ = inspect.signature(run_node)
         return run_node
 
+    def task_names(self) -> dict[str, str]:
+        """{LangGraph task name: node id} of `.pregel` (the keys its "updates" stream uses)."""
+        return {fn.__name__: node_id for node_id, fn in self._tasks.items()}
+
     def flops_units(self, family: str) -> float:
         """The paper's budget units at the family's token profile; 0 when a model has no sizes."""
         if family not in self._flops:
@@ -195,7 +199,7 @@ class CompiledGraph:
     async def run(self, item: Item | str, *, budget: Budget | None = None, seed: int = 0,
                   answer_kind: str | None = None) -> RunResult:
         if isinstance(item, Item):
-            question, key, family = _question_text(item), item.answer_key(), item.family
+            question, key, family = question_text(item), item.answer_key(), item.family
             kind = answer_kind or item.family
         elif isinstance(item, str):
             question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
