@@ -38,7 +38,7 @@ TRAINING_PHASES = frozenset({"pilot", "search"})
 OFFSET_ROUNDS = 200
 OFFSET_TOLERANCE = 1e-7
 """Alternating-means rounds at most, and the change in every offset below which they stop."""
-SELECTION_Z = 1.5
+SELECTION_Z = 2.0
 """Pessimism of the choice: graphs rank by shrunk accuracy minus this many standard errors, so among
 near-ties the graph with more evidence wins, and a graph that looks best on few items (the winner's
 curse of taking a max over dozens of noisy scores) has to hold up before it is chosen."""
