@@ -46,7 +46,7 @@ GOAL_RATIO = 0.8
 SIM_MODEL = "sim/llama-3.2-1b"
 SERVED_ID = "served/llama-3.2-1b"
 NODE_ID = "solver"
-FULL = {"items": 400, "concurrency": 16, "repeats": 5, "latency_scales": (0.0, 0.2), "memory_items": 1000,
+FULL = {"items": 400, "concurrency": 16, "repeats": 9, "latency_scales": (0.0, 0.2), "memory_items": 1000,
         "warmup_items": 20}
 QUICK = {"items": 20, "concurrency": 8, "repeats": 1, "latency_scales": (0.0,), "memory_items": 30,
          "warmup_items": 2}
