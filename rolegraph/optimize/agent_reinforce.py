@@ -40,16 +40,21 @@ RANK_Z = 2.0  # standard errors by which a smaller model's pilot accuracy must b
 MIN_RANK_SE = 0.05  # floor of that standard error (two models both at 0% or 100% are not "clearly" apart)
 
 
-def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
-    """The largest k-solver ensemble of `model_id` feeding a `model_id` fuser within budget and slots."""
+def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) -> GraphSpec:
+    """Solvers of the given models (one each, in worker slots) all feeding one fuser of `fuser_model`."""
     fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
     solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
+    nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
+    nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
+    return GraphSpec(name=name, nodes=nodes, edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))],
+                     output=OUTPUT_ID)
+
+
+def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
+    """The largest k-solver ensemble of `model_id` feeding a `model_id` fuser within budget and slots."""
     best = None
     for k in range(MIN_ENSEMBLE, space.worker_slots + 1):
-        nodes = [NodeSpec(id=slot_id(i), role=solver, model=model_id) for i in range(k)]
-        nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=model_id))
-        spec = GraphSpec(name=f"vote{k}-{model_id.split('/')[-1]}", nodes=nodes,
-                         edges=[(slot_id(i), OUTPUT_ID) for i in range(k)], output=OUTPUT_ID)
+        spec = fan_in(space, [model_id] * k, model_id, f"vote{k}-{model_id.split('/')[-1]}")
         if not space.fits(spec):
             break
         best = spec
@@ -78,14 +83,9 @@ def mixed_ensemble(space: SearchSpace, ranked: list[str]) -> GraphSpec | None:
     """
     if len(ranked) < 2 or space.worker_slots < MIN_ENSEMBLE:
         return None
-    fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
-    solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
 
     def build(solvers: list[str], fuser_model: str) -> GraphSpec:
-        nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
-        nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
-        return GraphSpec(name="mixed-" + "-".join(m.split("/")[-1] for m in solvers), nodes=nodes,
-                         edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))], output=OUTPUT_ID)
+        return fan_in(space, solvers, fuser_model, "mixed-" + "-".join(m.split("/")[-1] for m in solvers))
 
     solvers = ranked[:MIN_ENSEMBLE]
     best = next((g for g in (build(solvers, m) for m in ranked) if space.fits(g)), None)
