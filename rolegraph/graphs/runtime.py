@@ -6,6 +6,8 @@ semantics"). Here every node is a `@task` whose coroutine awaits exactly its pre
 futures: it waits for all its inputs and nothing else, and nodes with no path between them run
 concurrently, so wall time tracks the critical path. The compiled object is a real LangGraph
 `Pregel` (an `@entrypoint`), so checkpointers and `stream_mode="updates"` work on it.
+`CompiledGraph.run` drives a twin entrypoint that runs the output node in its own body (one
+LangGraph task fewer per run); `.pregel`, the object apps use, keeps a task per node.
 
 Input of the compiled graph: {"question": str, "answer_key": dict | None, "seed": int,
 "answer_kind": str}; per-run state (budget meter, traces) travels as LangGraph's run context.
@@ -118,7 +120,7 @@ class CompiledGraph:
 
         With `inline_output` the output node runs in this body instead of as a task of its own: it is the
         last node and the body awaits it anyway, and a LangGraph task costs about 0.7 ms of CPU per run
-        (benchmarks/BENCHMARKS.md, Throughput). `run` uses that form; `.pregel` keeps one task per node
+        (BENCHMARKS.md, Overhead). `run` uses that form; `.pregel` keeps one task per node
         so that apps streaming "updates" or checkpointing see every node.
         """
         ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
