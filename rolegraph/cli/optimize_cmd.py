@@ -127,7 +127,7 @@ def optimize_cmd(
     latency_cap: Annotated[float | None, typer.Option("--latency-cap", help="best accuracy with latency <= S seconds")] = None,
     cost_cap: Annotated[float | None, typer.Option("--cost-cap", help="best accuracy with cost <= D dollars per item")] = None,
     agent_model: Annotated[str | None, typer.Option("--agent-model", help="a real model for the LLM feedback agent")] = None,
-    validation_items: Annotated[int, typer.Option("--validation-items", help="items to re-check top candidates on")] = 48,
+    validation_items: Annotated[int, typer.Option("--validation-items", help="re-check reserve per top candidate (validation items, spent in rounds on the leader and its closest rival)")] = 48,
     test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")] = None,

@@ -10,11 +10,10 @@ bound or the reserve (`top_candidates x validation_items` item runs) is spent.
 """
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from rolegraph.optimize.base import Proposal
-from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, GraphStats, pooled, prior_accuracy
+from rolegraph.optimize.trace import SELECTION_Z, GraphStats, pooled, prior_accuracy, shrunk_se
 
 if TYPE_CHECKING:
     from rolegraph.optimize.loop import SearchContext
@@ -28,9 +27,8 @@ BOUND_Z = SELECTION_Z
 def bounds(stats: GraphStats, prior: float, z: float = BOUND_Z) -> tuple[float, float, int]:
     """(lower, upper, items) of a candidate's shrunk accuracy over training and validation items."""
     n = stats.n + stats.validation_n
-    acc = (stats.correct + stats.validation_correct + PRIOR_ITEMS * prior) / (n + PRIOR_ITEMS)
-    acc = min(1.0, max(0.0, acc))
-    se = math.sqrt(acc * (1 - acc) / (n + PRIOR_ITEMS))
+    acc = stats.combined_accuracy(prior)
+    se = shrunk_se(acc, n)
     return acc - z * se, acc + z * se, n
 
 

@@ -161,10 +161,16 @@ class GraphStats:
         acc = _lower((self.correct + PRIOR_ITEMS * prior_accuracy) / (self.n + PRIOR_ITEMS), self.n, pessimism)
         return objective.value(acc, self.latency, self.dollars)
 
+    def combined_accuracy(self, prior_accuracy: float) -> float:
+        """Training and validation items together, shrunk toward `prior_accuracy` (within [0, 1])."""
+        n = self.n + self.validation_n
+        acc = (self.correct + self.validation_correct + PRIOR_ITEMS * prior_accuracy) / (n + PRIOR_ITEMS)
+        return min(1.0, max(0.0, acc))
+
     def combined_objective(self, objective: Objective, prior_accuracy: float, pessimism: float = 0.0) -> float:
         """Training and validation items together, shrunk: the final choice among re-checked candidates."""
         n = self.n + self.validation_n
-        acc = (self.correct + self.validation_correct + PRIOR_ITEMS * prior_accuracy) / (n + PRIOR_ITEMS)
+        acc = self.combined_accuracy(prior_accuracy)
         latency = (self.latency_sum + self.validation_latency_sum) / n if n else 0.0
         dollars = (self.dollars_sum + self.validation_dollars_sum) / n if n else 0.0
         return objective.value(_lower(acc, n, pessimism), latency, dollars)
@@ -177,10 +183,15 @@ class GraphStats:
                                self.validation_dollars_sum / n)
 
 
+def shrunk_se(acc: float, n: int) -> float:
+    """Standard error of a shrunk mean `acc` over n items (+ the prior's pseudo-items)."""
+    return math.sqrt(acc * (1 - acc) / (n + PRIOR_ITEMS))
+
+
 def _lower(acc: float, n: int, pessimism: float) -> float:
     """`acc` lowered by `pessimism` standard errors of a shrunk mean over n items (+ the prior's)."""
     acc = min(1.0, max(0.0, acc))
-    return acc - pessimism * math.sqrt(acc * (1 - acc) / (n + PRIOR_ITEMS))
+    return acc - pessimism * shrunk_se(acc, n)
 
 
 def _batch(r: EvalRecord) -> tuple[str, ...]:
