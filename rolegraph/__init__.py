@@ -1,4 +1,5 @@
 """rolegraph: compose LLM agents into role graphs, run them on LangGraph, and search for the best graph."""
+
 from rolegraph.errors import RolegraphError
 from rolegraph.items import AnswerKey, Item
 from rolegraph.settings import Settings

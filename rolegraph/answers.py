@@ -3,6 +3,7 @@
 Order of preference: `Final answer:`, the last `\\boxed{...}`, a fenced code block (code),
 a multiple-choice letter (mmlu), the last number (math).
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ def last_boxed(text: str) -> str | None:
         elif ch == "}":
             depth -= 1
             if depth == 0:
-                return text[start + 1:i].strip()
+                return text[start + 1 : i].strip()
     return None
 
 
@@ -84,7 +85,9 @@ def extract_answer(text: str | None, kind: str = "auto") -> str | None:
     ans = final_line(text)
     if kind == "mmlu":
         if ans:
-            letter = choice_letter(ans) or (ans[0].upper() if ans[:1].upper() in "ABCD" and (len(ans) == 1 or not ans[1].isalpha()) else None)
+            letter = choice_letter(ans) or (
+                ans[0].upper() if ans[:1].upper() in "ABCD" and (len(ans) == 1 or not ans[1].isalpha()) else None
+            )
             if letter:
                 return letter
         return choice_letter(text)

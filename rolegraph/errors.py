@@ -2,6 +2,7 @@
 
 Everything else is a bug and may surface as a traceback.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -47,7 +48,11 @@ class GraphError(RolegraphError):
         self.source = source
         where = f"{source}: " if source else ""
         head = self.problems[0] if self.problems else "invalid graph"
-        more = f" (+{len(self.problems) - 1} more problem(s): {'; '.join(self.problems[1:])})" if len(self.problems) > 1 else ""
+        more = (
+            f" (+{len(self.problems) - 1} more problem(s): {'; '.join(self.problems[1:])})"
+            if len(self.problems) > 1
+            else ""
+        )
         super().__init__(f"{where}{head}{more}")
 
 

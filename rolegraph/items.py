@@ -1,4 +1,5 @@
 """The unit of work every layer shares: one task item, and the answer key a simulated model reads."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -36,5 +37,6 @@ class Item(BaseModel):
         if self.gold is None:
             return None
         distractors = [str(d) for d in self.metadata.get("distractors", [])]
-        return AnswerKey(item_id=self.id, gold=self.gold, family=self.family,
-                         choices=self.choices, distractors=distractors)
+        return AnswerKey(
+            item_id=self.id, gold=self.gold, family=self.family, choices=self.choices, distractors=distractors
+        )

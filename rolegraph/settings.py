@@ -1,4 +1,5 @@
 """Run-time settings passed explicitly (no module-level state): where state lives, caching, sim latency."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ class Settings:
     latency_scale: float = 0.0
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
         return replace(cls(home=home), **overrides)
 

@@ -4,6 +4,7 @@ any reader of it (a real model, or the simulated pool, which reads it "as a mode
 A role's system prompt starts with `Role: <name>.`; the user message holds the question and then
 one section per predecessor, headed `=== Input i from node `id` (role) ===`.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,13 +52,13 @@ def read_sections(user_text: str) -> list[Section]:
     out = []
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(user_text)
-        out.append(Section(int(m.group(1)), m.group(2), m.group(3), user_text[m.end():end].strip()))
+        out.append(Section(int(m.group(1)), m.group(2), m.group(3), user_text[m.end() : end].strip()))
     return out
 
 
 def read_question(user_text: str) -> str:
     text = user_text or ""
     if text.startswith(QUESTION_HEAD):
-        text = text[len(QUESTION_HEAD):]
+        text = text[len(QUESTION_HEAD) :]
     m = re.search(r"^Inputs from \d+ predecessor\(s\):$", text, re.MULTILINE)
     return (text[: m.start()] if m else text).strip()

@@ -3,6 +3,7 @@
 The runtime supplies a `Caller` that binds the node's model, sampling settings, budget checks and
 accounting, so an agent knows nothing about graphs; it only speaks the transcript contract.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,7 @@ from typing import Any
 
 from rolegraph.agents.parsers import RoleOutput, format_evidence, parse_queries
 from rolegraph.agents.registry import Role, RoleError
-from rolegraph.agents.tooluse import (MAX_SEARCH_QUERIES, Caller, ToolUse, chat_with_tools, search_evidence,
-                                      text_calls)
+from rolegraph.agents.tooluse import MAX_SEARCH_QUERIES, Caller, ToolUse, chat_with_tools, search_evidence, text_calls
 from rolegraph.models.types import Message
 from rolegraph.transcript import Section, render_input
 
@@ -42,8 +42,18 @@ def _native_queries(comp: Any) -> list[str]:
     return out
 
 
-async def run_agent(role: Role, system: str, question: str, sections: list[Section], call: Caller, *,
-                    kind: str, toolbox: Any, tools: tuple[str, ...], native: bool) -> AgentResult:
+async def run_agent(
+    role: Role,
+    system: str,
+    question: str,
+    sections: list[Section],
+    call: Caller,
+    *,
+    kind: str,
+    toolbox: Any,
+    tools: tuple[str, ...],
+    native: bool,
+) -> AgentResult:
     """One node's work. `system` is the rendered system prompt (with tool help when `tools`)."""
     messages = build_messages(system, question, sections)
     uses: list[ToolUse] = []
@@ -58,8 +68,9 @@ async def run_agent(role: Role, system: str, question: str, sections: list[Secti
     return AgentResult(role.parse(comp.text, kind), uses)
 
 
-async def _search(role: Role, messages: list[Message], question: str, call: Caller, toolbox: Any,
-                  native: bool, uses: list[ToolUse]) -> AgentResult:
+async def _search(
+    role: Role, messages: list[Message], question: str, call: Caller, toolbox: Any, native: bool, uses: list[ToolUse]
+) -> AgentResult:
     """A searcher: the model writes queries, the search tool runs them, the hits are its output.
 
     A model that writes no usable query still searches: the question itself becomes the query.

@@ -4,6 +4,7 @@ The layouts are the text contract of rolegraph/transcript.py: a `Plan:` block wi
 `Sub-questions:` lines, an `Evidence:` block of numbered hits, `Verdict for <node>: ...` lines,
 and answers extracted by rolegraph.answers.extract_answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,9 @@ NO_RESULTS = "(no results)"
 MAX_HIT_CHARS = 1200  # evidence text kept per hit: enough for a paragraph, bounded context
 
 _QUERY_RE = re.compile(r"^\s*(?:[-*]\s*)?(?:\d+[.)]\s*)?query\s*\d*\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_VERDICT_RE = re.compile(r"verdict\s+for\s+`?([^`:\n]+?)`?\s*[:：]\s*\**\s*(correct|incorrect|right|wrong)\b",
-                         re.IGNORECASE)
+_VERDICT_RE = re.compile(
+    r"verdict\s+for\s+`?([^`:\n]+?)`?\s*[:：]\s*\**\s*(correct|incorrect|right|wrong)\b", re.IGNORECASE
+)
 _HIT_RE = re.compile(r"^\[(\d+)\]\s*(.*?)(?:\s+\(([A-Za-z][\w+.-]*:\S*)\))?\s*$", re.MULTILINE)
 _NEGATIVE = ("incorrect", "wrong")
 
@@ -38,7 +40,7 @@ class RoleOutput:
 def _block_after(text: str, head: str) -> str | None:
     """The text after the first line starting with `head`, or None when there is no such line."""
     m = re.search(rf"^\s*\**{re.escape(head.rstrip(':'))}\**\s*:", text, re.IGNORECASE | re.MULTILINE)
-    return text[m.end():] if m else None
+    return text[m.end() :] if m else None
 
 
 def parse_plan(text: str, kind: str = "auto") -> RoleOutput:
@@ -48,8 +50,9 @@ def parse_plan(text: str, kind: str = "auto") -> RoleOutput:
     subs_part = _block_after(plan_part, SUB_QUESTIONS_HEAD)
     if subs_part is not None:
         plan_part = plan_part[: len(plan_part) - len(subs_part)]
-        plan_part = re.sub(rf"\s*\**{re.escape(SUB_QUESTIONS_HEAD.rstrip(':'))}\**\s*:\s*$", "", plan_part,
-                           flags=re.IGNORECASE)
+        plan_part = re.sub(
+            rf"\s*\**{re.escape(SUB_QUESTIONS_HEAD.rstrip(':'))}\**\s*:\s*$", "", plan_part, flags=re.IGNORECASE
+        )
     sub_questions = []
     for line in (subs_part or "").splitlines():
         stripped = line.strip()
@@ -69,8 +72,12 @@ def parse_queries(text: str) -> list[str]:
 def hit_fields(hit: Any) -> dict[str, Any]:
     """A search hit (SearchHit-like object or mapping) as a plain dict {title, url, text, score}."""
     get = hit.get if isinstance(hit, Mapping) else (lambda k, d=None: getattr(hit, k, d))
-    return {"title": str(get("title", "") or "").strip(), "url": str(get("url", "") or "").strip(),
-            "text": str(get("text", "") or "").strip(), "score": get("score", None)}
+    return {
+        "title": str(get("title", "") or "").strip(),
+        "url": str(get("url", "") or "").strip(),
+        "text": str(get("text", "") or "").strip(),
+        "score": get("score", None),
+    }
 
 
 def format_evidence(hits: Iterable[Any]) -> str:
@@ -97,8 +104,14 @@ def parse_evidence(text: str, kind: str = "auto") -> RoleOutput:
         matches = list(_HIT_RE.finditer(body))
         for i, m in enumerate(matches):
             end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
-            hits.append({"title": m.group(2).strip(), "url": m.group(3) or "",
-                         "text": body[m.end():end].strip(), "score": None})
+            hits.append(
+                {
+                    "title": m.group(2).strip(),
+                    "url": m.group(3) or "",
+                    "text": body[m.end() : end].strip(),
+                    "score": None,
+                }
+            )
     return RoleOutput(text, None, {"evidence": hits})
 
 

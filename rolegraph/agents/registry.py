@@ -8,6 +8,7 @@ Templates may hold two slots: `{answer_format}` (how to write the final answer f
 answer kind) and `{tools}` (how to call tools). An answering role without the first slot gets the
 format appended. Every system prompt starts with `Role: <name>.` (the transcript contract).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -19,8 +20,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from rolegraph.agents.parsers import (RoleOutput, parse_answer, parse_evidence, parse_no_answer, parse_plan,
-                                      parse_verdicts)
+from rolegraph.agents.parsers import (
+    RoleOutput,
+    parse_answer,
+    parse_evidence,
+    parse_no_answer,
+    parse_plan,
+    parse_verdicts,
+)
 from rolegraph.errors import RolegraphError, did_you_mean
 from rolegraph.transcript import read_role, role_line
 
@@ -102,8 +109,11 @@ def _as_output(value: Any, text: str) -> RoleOutput:
 def _two_arg(parser: Callable[..., Any]) -> Parser:
     """Accept parser(text) as well as parser(text, kind)."""
     try:
-        params = [p for p in inspect.signature(parser).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = [
+            p
+            for p in inspect.signature(parser).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         varargs = any(p.kind == p.VAR_POSITIONAL for p in inspect.signature(parser).parameters.values())
     except (TypeError, ValueError):  # builtins without a signature: assume (text, kind)
         return parser
@@ -129,13 +139,15 @@ class _Builtin:
 # Defaults: planners and searchers write short material; solvers sample (0.7) so that parallel
 # solvers differ; judges (verifier, fuser) stay near-deterministic. A solver gets tools only when a
 # node asks for them (params.tools: [calculator, python]); a searcher always has `search`.
-_BUILTIN_SPECS = MappingProxyType({
-    "planner": _Builtin(parse_plan, False, "chat", 0.3, 384),
-    "searcher": _Builtin(parse_evidence, False, "search", 0.5, 128, ("search",)),
-    "solver": _Builtin(parse_answer, True, "chat", 0.7, 1024),
-    "verifier": _Builtin(parse_verdicts, True, "chat", 0.2, 768),
-    "fuser": _Builtin(parse_answer, True, "chat", 0.2, 768),
-})
+_BUILTIN_SPECS = MappingProxyType(
+    {
+        "planner": _Builtin(parse_plan, False, "chat", 0.3, 384),
+        "searcher": _Builtin(parse_evidence, False, "search", 0.5, 128, ("search",)),
+        "solver": _Builtin(parse_answer, True, "chat", 0.7, 1024),
+        "verifier": _Builtin(parse_verdicts, True, "chat", 0.2, 768),
+        "fuser": _Builtin(parse_answer, True, "chat", 0.2, 768),
+    }
+)
 
 
 class RoleRegistry:
@@ -148,32 +160,43 @@ class RoleRegistry:
         self._roles: dict[str, Role] = {}
 
     @classmethod
-    def default(cls) -> "RoleRegistry":
+    def default(cls) -> RoleRegistry:
         """A new registry holding the five built-in roles (prompt files read once, here)."""
         registry = cls()
         for name in BUILTIN_ROLES:
             b = _BUILTIN_SPECS[name]
-            registry._roles[name] = Role(name, _read_prompt(f"{name}.md"), b.parser, b.answers, b.mode,
-                                         b.temperature, b.max_tokens, b.tools)
+            registry._roles[name] = Role(
+                name, _read_prompt(f"{name}.md"), b.parser, b.answers, b.mode, b.temperature, b.max_tokens, b.tools
+            )
         return registry
 
-    def copy(self) -> "RoleRegistry":
+    def copy(self) -> RoleRegistry:
         other = RoleRegistry(self._formats)
         other._roles = dict(self._roles)
         return other
 
-    def register(self, name: str, prompt_template: str | Path, parser: Callable[..., Any] | None = None,
-                 answers: bool = True, *, mode: RoleMode = "chat", temperature: float | None = None,
-                 max_tokens: int | None = None, tools: tuple[str, ...] | list[str] = (),
-                 replace_existing: bool = False) -> Role:
+    def register(
+        self,
+        name: str,
+        prompt_template: str | Path,
+        parser: Callable[..., Any] | None = None,
+        answers: bool = True,
+        *,
+        mode: RoleMode = "chat",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        tools: tuple[str, ...] | list[str] = (),
+        replace_existing: bool = False,
+    ) -> Role:
         """Add a role. `prompt_template` is the template text, or a Path to a file holding it.
 
         parser(text, kind) (or parser(text)) returns a RoleOutput, an answer string, or a dict of
         fields; None means: extract the final answer when `answers`, else no answer.
         """
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise RoleError(f"role name {name!r} must start with a letter or '_' and hold only letters, "
-                            "digits, '_' or '-'")
+            raise RoleError(
+                f"role name {name!r} must start with a letter or '_' and hold only letters, digits, '_' or '-'"
+            )
         if name in self._roles and not replace_existing:
             raise RoleError(f"role '{name}' is already registered (pass replace_existing=True to override it)")
         if mode not in ("chat", "search"):
@@ -183,10 +206,16 @@ class RoleRegistry:
             parser = parse_answer if answers else parse_no_answer
         elif not callable(parser):
             raise RoleError(f"role '{name}': parser must be callable, got {type(parser).__name__}")
-        role = Role(name, template, _two_arg(parser), bool(answers), mode,
-                    DEFAULT_TEMPERATURE if temperature is None else float(temperature),
-                    DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens),
-                    tuple(tools) + (("search",) if mode == "search" and "search" not in tools else ()))
+        role = Role(
+            name,
+            template,
+            _two_arg(parser),
+            bool(answers),
+            mode,
+            DEFAULT_TEMPERATURE if temperature is None else float(temperature),
+            DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens),
+            tuple(tools) + (("search",) if mode == "search" and "search" not in tools else ()),
+        )
         self._roles[name] = role
         return role
 
@@ -196,13 +225,15 @@ class RoleRegistry:
             try:
                 text = prompt_template.read_text(encoding="utf-8")
             except OSError as exc:
-                raise RoleError(f"role '{name}': cannot read prompt template {prompt_template}: "
-                                f"{exc.strerror or exc}") from None
+                raise RoleError(
+                    f"role '{name}': cannot read prompt template {prompt_template}: {exc.strerror or exc}"
+                ) from None
         elif isinstance(prompt_template, str):
             text = prompt_template
         else:
-            raise RoleError(f"role '{name}': prompt_template must be a str or a Path, "
-                            f"got {type(prompt_template).__name__}")
+            raise RoleError(
+                f"role '{name}': prompt_template must be a str or a Path, got {type(prompt_template).__name__}"
+            )
         if not text.strip():
             raise RoleError(f"role '{name}': the prompt template is empty")
         first = text.lstrip().splitlines()[0]

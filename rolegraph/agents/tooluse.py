@@ -4,6 +4,7 @@ The ToolBox (rolegraph.tools) runs the tools; this module drives the conversatio
 records each use. Tool rounds are bounded (MAX_TOOL_ROUNDS): the last call is made without tools so
 the model has to answer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -93,8 +94,9 @@ def text_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
     return [_call_parts(c) for c in parse_text_calls(text or "")]
 
 
-async def chat_with_tools(call: Caller, messages: list[Message], toolbox: Any, names: tuple[str, ...],
-                          native: bool, events: list[ToolUse]) -> Completion:
+async def chat_with_tools(
+    call: Caller, messages: list[Message], toolbox: Any, names: tuple[str, ...], native: bool, events: list[ToolUse]
+) -> Completion:
     """Call the model, run the tools it asks for, feed the results back; at most MAX_TOOL_ROUNDS rounds."""
     schemas = toolbox.openai_schemas(list(names)) if native else None
     messages = list(messages)
@@ -104,22 +106,33 @@ async def chat_with_tools(call: Caller, messages: list[Message], toolbox: Any, n
         if last:
             return comp
         if native and comp.tool_calls:
-            messages.append({"role": "assistant", "content": comp.text or None, "tool_calls": [
-                {"id": tc.id, "type": "function", "function": {"name": tc.name, "arguments": tc.arguments}}
-                for tc in comp.tool_calls]})
-            results = await asyncio.gather(*(run_tool(toolbox, tc.name, _args_dict(tc.arguments), events)
-                                             for tc in comp.tool_calls))
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": comp.text or None,
+                    "tool_calls": [
+                        {"id": tc.id, "type": "function", "function": {"name": tc.name, "arguments": tc.arguments}}
+                        for tc in comp.tool_calls
+                    ],
+                }
+            )
+            results = await asyncio.gather(
+                *(run_tool(toolbox, tc.name, _args_dict(tc.arguments), events) for tc in comp.tool_calls)
+            )
             for tc, res in zip(comp.tool_calls, results):
-                messages.append({"role": "tool", "tool_call_id": tc.id,
-                                 "content": str(getattr(res, "text", ""))[:MAX_RESULT_CHARS]})
+                messages.append(
+                    {"role": "tool", "tool_call_id": tc.id, "content": str(getattr(res, "text", ""))[:MAX_RESULT_CHARS]}
+                )
             continue
         calls = [] if native else [(n, a) for n, a in text_calls(comp.text) if n in names]
         if not calls:
             return comp
         results = await asyncio.gather(*(run_tool(toolbox, n, a, events) for n, a in calls))
         shown = [f"[{n}] {str(getattr(r, 'text', ''))[:MAX_RESULT_CHARS]}" for (n, _), r in zip(calls, results)]
-        messages += [{"role": "assistant", "content": comp.text},
-                     {"role": "user", "content": "\n".join([TEXT_RESULTS_HEAD, *shown, "", TEXT_CONTINUE])}]
+        messages += [
+            {"role": "assistant", "content": comp.text},
+            {"role": "user", "content": "\n".join([TEXT_RESULTS_HEAD, *shown, "", TEXT_CONTINUE])},
+        ]
     raise AssertionError("unreachable: the last round returns")
 
 

@@ -1,4 +1,5 @@
 """The `rolegraph` command. Each sub-module registers its commands; imports stay lazy so --help is fast."""
+
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,7 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    from rolegraph.cli import (eval_cmd, graph_cmd, models_cmd, optimize_cmd, serve_cmd)
+    from rolegraph.cli import eval_cmd, graph_cmd, models_cmd, optimize_cmd, serve_cmd
 
     for module in (models_cmd, serve_cmd, graph_cmd, eval_cmd, optimize_cmd):
         module.register(app)

@@ -1,10 +1,11 @@
 """`rolegraph eval` (score graphs on a task, compare them paired) and `rolegraph results` (stored runs)."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -61,9 +62,21 @@ def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
     return specs
 
 
-async def _evaluate_all(specs: list[GraphSpec], task, items, *, settings: Settings, pool, store: ResultsStore,
-                        concurrency: int, seed: int, progress: bool | None, label: str | None,
-                        run_settings: list[dict], executor: Any = None) -> list[EvalResult]:
+async def _evaluate_all(
+    specs: list[GraphSpec],
+    task,
+    items,
+    *,
+    settings: Settings,
+    pool,
+    store: ResultsStore,
+    concurrency: int,
+    seed: int,
+    progress: bool | None,
+    label: str | None,
+    run_settings: list[dict],
+    executor: Any = None,
+) -> list[EvalResult]:
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.models.hub import ModelHub
     from rolegraph.tools.toolbox import default_toolbox
@@ -73,9 +86,22 @@ async def _evaluate_all(specs: list[GraphSpec], task, items, *, settings: Settin
         toolbox = default_toolbox(settings, corpus=task.corpus(), web=False)
         results = []
         for spec, meta in zip(specs, run_settings):
-            results.append(await evaluate(spec, task, items, hub=hub, toolbox=toolbox, concurrency=concurrency,
-                                          seed=seed, store=store, progress=progress, label=label,
-                                          store_settings=meta, executor=executor))
+            results.append(
+                await evaluate(
+                    spec,
+                    task,
+                    items,
+                    hub=hub,
+                    toolbox=toolbox,
+                    concurrency=concurrency,
+                    seed=seed,
+                    store=store,
+                    progress=progress,
+                    label=label,
+                    store_settings=meta,
+                    executor=executor,
+                )
+            )
         return results
     finally:
         await hub.aclose()
@@ -87,25 +113,40 @@ def _json_line(obj: dict[str, Any]) -> str:
 
 def eval_command(
     graphs: list[Path] = typer.Argument(..., help="Graph files (YAML or JSON); the first is the baseline."),
-    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. gsm, arith, humaneval, or a file task (gsm8k, math, mmlu, hotpotqa) with --data."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Data file for file-based tasks."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of items (default: the whole split)."),
+    task: str = typer.Option(
+        ...,
+        "--task",
+        "-t",
+        help="Task name, e.g. gsm, arith, humaneval, or a file task (gsm8k, math, mmlu, hotpotqa) with --data.",
+    ),
+    data: Path | None = typer.Option(None, "--data", help="Data file for file-based tasks."),
+    n: int | None = typer.Option(None, "--n", min=1, help="Number of items (default: the whole split)."),
     split: str = typer.Option(DEFAULT_SPLIT, "--split", help=f"One of {', '.join(SPLITS)}."),
     seed: int = typer.Option(0, "--seed", help="Seed for the split and the runs."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items run at once."),
-    pool_file: Optional[Path] = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
-    store_path: Optional[Path] = typer.Option(None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."),
+    pool_file: Path | None = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
+    store_path: Path | None = typer.Option(
+        None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
-    label: Optional[str] = typer.Option(None, "--label", help="A label stored with these runs."),
+    label: str | None = typer.Option(None, "--label", help="A label stored with these runs."),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per graph (see above)."),
     executor_name: str = typer.Option("local", "--executor", help="Where items run: local, or ray (a Ray cluster)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: start a local one)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: start a local one)."
+    ),
 ) -> None:
     from rich.console import Console
 
     from rolegraph.evaluate.executors import make_executor
-    from rolegraph.evaluate.report import (SIM_NOTE, compare, comparison_table, node_table, side_by_side_table,
-                                           summary_table)
+    from rolegraph.evaluate.report import (
+        SIM_NOTE,
+        compare,
+        comparison_table,
+        node_table,
+        side_by_side_table,
+        summary_table,
+    )
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.models.pool import ModelPool
     from rolegraph.settings import Settings
@@ -122,25 +163,56 @@ def eval_command(
     items = the_task.items(split, n, seed)
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
-    run_settings = [{"graph_file": str(p), "split": split, "n": n, "seed": seed, "concurrency": concurrency,
-                     "data": str(data) if data else None, "pool": str(pool_file) if pool_file else None,
-                     "cache": not no_cache} for p in graphs]
+    run_settings = [
+        {
+            "graph_file": str(p),
+            "split": split,
+            "n": n,
+            "seed": seed,
+            "concurrency": concurrency,
+            "data": str(data) if data else None,
+            "pool": str(pool_file) if pool_file else None,
+            "cache": not no_cache,
+        }
+        for p in graphs
+    ]
     if store_path is None:
         settings.ensure_home()
     store = ResultsStore(store_path or settings.store_path)
     try:
-        results = asyncio.run(_evaluate_all(specs, the_task, items, settings=settings, pool=pool, store=store,
-                                            concurrency=concurrency, seed=seed, progress=False if json_out else None,
-                                            label=label, run_settings=run_settings, executor=executor))
+        results = asyncio.run(
+            _evaluate_all(
+                specs,
+                the_task,
+                items,
+                settings=settings,
+                pool=pool,
+                store=store,
+                concurrency=concurrency,
+                seed=seed,
+                progress=False if json_out else None,
+                label=label,
+                run_settings=run_settings,
+                executor=executor,
+            )
+        )
     finally:
         executor.close()
         store.close()
-    comparisons = [compare(results[0], r, base_name=names[0], other_name=name, seed=seed)
-                   for r, name in zip(results[1:], names[1:])]
+    comparisons = [
+        compare(results[0], r, base_name=names[0], other_name=name, seed=seed)
+        for r, name in zip(results[1:], names[1:])
+    ]
     if json_out:
         for i, (result, path) in enumerate(zip(results, graphs)):
-            obj = {**result.summary(), "graph": names[i], "p95_latency_s": result.p95_latency_s,
-                   "skipped": result.skipped, "run_id": result.run_id, "graph_file": str(path)}
+            obj = {
+                **result.summary(),
+                "graph": names[i],
+                "p95_latency_s": result.p95_latency_s,
+                "skipped": result.skipped,
+                "run_id": result.run_id,
+                "graph_file": str(path),
+            }
             if i > 0:
                 obj["vs_first"] = comparisons[i - 1].model_dump()
             typer.echo(_json_line(obj))
@@ -157,10 +229,12 @@ def eval_command(
 
 
 def results_command(
-    run_id: Optional[str] = typer.Argument(None, help="Show this stored run (default: list runs)."),
-    task: Optional[str] = typer.Option(None, "--task", "-t", help="Only runs of this task."),
+    run_id: str | None = typer.Argument(None, help="Show this stored run (default: list runs)."),
+    task: str | None = typer.Option(None, "--task", "-t", help="Only runs of this task."),
     limit: int = typer.Option(DEFAULT_RESULTS_LIMIT, "--limit", min=1, help="At most this many runs."),
-    store_path: Optional[Path] = typer.Option(None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."),
+    store_path: Path | None = typer.Option(
+        None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per run."),
 ) -> None:
     from rich.console import Console
@@ -176,9 +250,14 @@ def results_command(
         if run_id is not None:
             result = store.load(run_id)
             if json_out:
-                obj = {**result.summary(), "run_id": run_id, "p95_latency_s": result.p95_latency_s,
-                       "skipped": result.skipped, "partial": result.partial,
-                       "per_node": {k: v.model_dump() for k, v in result.per_node.items()}}
+                obj = {
+                    **result.summary(),
+                    "run_id": run_id,
+                    "p95_latency_s": result.p95_latency_s,
+                    "skipped": result.skipped,
+                    "partial": result.partial,
+                    "per_node": {k: v.model_dump() for k, v in result.per_node.items()},
+                }
                 typer.echo(_json_line(obj))
                 return
             console = Console()

@@ -2,6 +2,7 @@
 
 Imports of the heavy layers (runtime, tasks, tools) stay inside the commands so `--help` is fast.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,12 @@ CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
 
 GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
-PoolOpt = Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins "
-                                              "(default: $ROLEGRAPH_POOL)")]
-FamilyOpt = Annotated[str, typer.Option("--family", help="token profile for FLOPs / cost estimates: "
-                                        "math, mmlu, code or qa")]
+PoolOpt = Annotated[
+    Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins (default: $ROLEGRAPH_POOL)")
+]
+FamilyOpt = Annotated[
+    str, typer.Option("--family", help="token profile for FLOPs / cost estimates: math, mmlu, code or qa")
+]
 
 
 def _profile(family: str):
@@ -66,10 +69,13 @@ def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFA
     typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
 
 
-def show_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY,
-             mermaid: Annotated[bool, typer.Option("--mermaid", help="print Mermaid flowchart text only")] = False,
-             png: Annotated[Path | None, typer.Option("--png", help="also draw the graph into this PNG file")] = None,
-             ) -> None:
+def show_cmd(
+    graph: GraphArg,
+    pool: PoolOpt = None,
+    family: FamilyOpt = DEFAULT_FAMILY,
+    mermaid: Annotated[bool, typer.Option("--mermaid", help="print Mermaid flowchart text only")] = False,
+    png: Annotated[Path | None, typer.Option("--png", help="also draw the graph into this PNG file")] = None,
+) -> None:
     """Show a graph: its nodes and the summary (default), Mermaid text, or a PNG picture."""
     from rich.console import Console
     from rich.table import Table
@@ -89,10 +95,16 @@ def show_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_
         table.add_column("measure")
         table.add_column("value", justify="right")
         flops = f"{info.flops_units:.2f}" if info.flops_units is not None else "n/a (model sizes unknown)"
-        for name, value in (("nodes", info.nodes), ("edges", info.edges), ("depth", info.depth),
-                            ("width", info.width), ("max in-degree", info.max_in_degree),
-                            ("FLOPs units", flops), ("est. tokens / run", f"{info.tokens:,}"),
-                            ("est. $ / run", f"{info.cost_usd:.5f}")):
+        for name, value in (
+            ("nodes", info.nodes),
+            ("edges", info.edges),
+            ("depth", info.depth),
+            ("width", info.width),
+            ("max in-degree", info.max_in_degree),
+            ("FLOPs units", flops),
+            ("est. tokens / run", f"{info.tokens:,}"),
+            ("est. $ / run", f"{info.cost_usd:.5f}"),
+        ):
             table.add_row(name, str(value))
         console.print(table)
     if png is not None:
@@ -117,8 +129,10 @@ def _pick_item(task: Any, item: str | None):
     if index is not None and -len(items) <= index < len(items):
         return items[index]
     examples = ", ".join(i.id for i in items[:3])
-    raise TaskError(f"task '{task.name}' has no item '{item}' ({len(items)} items; an id such as {examples}, "
-                    f"or an index 0..{len(items) - 1})")
+    raise TaskError(
+        f"task '{task.name}' has no item '{item}' ({len(items)} items; an id such as {examples}, "
+        f"or an index 0..{len(items) - 1})"
+    )
 
 
 def _short(text: str | None) -> str:
@@ -136,9 +150,19 @@ def run_json(result: Any) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": result.simulated,
-        "nodes": [{"id": n.id, "role": n.role, "model": n.model, "answer": n.answer, "tokens_in": n.tokens_in,
-                   "tokens_out": n.tokens_out, "latency_s": n.latency_s, "cost_usd": n.cost_usd}
-                  for n in result.nodes],
+        "nodes": [
+            {
+                "id": n.id,
+                "role": n.role,
+                "model": n.model,
+                "answer": n.answer,
+                "tokens_in": n.tokens_in,
+                "tokens_out": n.tokens_out,
+                "latency_s": n.latency_s,
+                "cost_usd": n.cost_usd,
+            }
+            for n in result.nodes
+        ],
     }
 
 
@@ -149,9 +173,12 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
 
     sim = " (simulated)" if result.simulated else ""
     console = Console()
-    table = Table(title=Text(f"{spec.name} on {label}{sim}"),
-                  caption="in/out: tokens; s: modelled seconds; $: dollars" if result.simulated else
-                  "in/out: tokens; s: seconds; $: dollars")
+    table = Table(
+        title=Text(f"{spec.name} on {label}{sim}"),
+        caption="in/out: tokens; s: modelled seconds; $: dollars"
+        if result.simulated
+        else "in/out: tokens; s: seconds; $: dollars",
+    )
     table.add_column("node")
     table.add_column("role")
     table.add_column("model", no_wrap=True)
@@ -160,31 +187,48 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
         table.add_column(column, justify="right", no_wrap=True)
     for n in result.nodes:
         cell = _short(n.error or n.answer)
-        table.add_row(Text(n.id), Text(n.role), Text(n.model), Text(CUT_MARK + cell if n.truncated_calls else cell),
-                      str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", f"{n.cost_usd:.5f}")
+        table.add_row(
+            Text(n.id),
+            Text(n.role),
+            Text(n.model),
+            Text(CUT_MARK + cell if n.truncated_calls else cell),
+            str(n.tokens_in),
+            str(n.tokens_out),
+            f"{n.latency_s:.2f}",
+            f"{n.cost_usd:.5f}",
+        )
     console.print(table)
     console.print(Text(f"answer{sim}: {result.answer}"))
     if gold_line:
         console.print(Text(gold_line))
-    console.print(Text(f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
-                       f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"))
+    console.print(
+        Text(
+            f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
+            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"
+        )
+    )
     cut = [f"{n.id} ({n.truncated_calls} of {n.calls})" for n in result.nodes if n.truncated_calls]
     if cut:
-        console.print(Text(f"{CUT_MARK.strip()} replies cut at max_tokens: {', '.join(cut)}; "
-                           "raise the node's max_tokens param if it needs the room"))
+        console.print(
+            Text(
+                f"{CUT_MARK.strip()} replies cut at max_tokens: {', '.join(cut)}; "
+                "raise the node's max_tokens param if it needs the room"
+            )
+        )
     if result.error:
         console.print(Text(f"error: {result.error}"))
 
 
-def run_cmd(graph: GraphArg,
-            question: Annotated[str | None, typer.Argument(help="a free-form question (or use --task)")] = None,
-            task: Annotated[str | None, typer.Option("--task", help="task name, e.g. gsm8k")] = None,
-            item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0)")] = None,
-            data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
-            pool: PoolOpt = None,
-            seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
-            json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
-            ) -> None:
+def run_cmd(
+    graph: GraphArg,
+    question: Annotated[str | None, typer.Argument(help="a free-form question (or use --task)")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="task name, e.g. gsm8k")] = None,
+    item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0)")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
+    pool: PoolOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
         raise RolegraphError("give either a QUESTION or --task T [--item I], not both")
@@ -210,8 +254,7 @@ def run_cmd(graph: GraphArg,
     toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed,
-                            **kind)
+    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
     if json_out:
         typer.echo(json.dumps(run_json(result), ensure_ascii=False))
         return

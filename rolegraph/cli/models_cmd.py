@@ -1,4 +1,5 @@
 """`rolegraph models`: the pool, and which models can be called right now (key present, engine installed)."""
+
 from __future__ import annotations
 
 import json
@@ -26,20 +27,22 @@ def model_rows(pool: ModelPool) -> list[dict]:
     rows = []
     for spec in pool:
         ok, why = _usable(pool, spec)
-        rows.append({
-            "id": spec.id,
-            "backend": spec.backend,
-            "params_b": spec.params_b,
-            "layers": spec.layers,
-            "hidden": spec.hidden,
-            "price_in": spec.price_in,
-            "price_out": spec.price_out,
-            "context_window": spec.context_window,
-            "max_concurrency": spec.max_concurrency,
-            "simulated": spec.simulated or spec.answer_key,
-            "usable": ok,
-            "reason": why,
-        })
+        rows.append(
+            {
+                "id": spec.id,
+                "backend": spec.backend,
+                "params_b": spec.params_b,
+                "layers": spec.layers,
+                "hidden": spec.hidden,
+                "price_in": spec.price_in,
+                "price_out": spec.price_out,
+                "context_window": spec.context_window,
+                "max_concurrency": spec.max_concurrency,
+                "simulated": spec.simulated or spec.answer_key,
+                "usable": ok,
+                "reason": why,
+            }
+        )
     return rows
 
 
@@ -47,14 +50,28 @@ def _table(rows: list[dict]):
     from rich.table import Table
 
     table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)")
-    for name, justify in (("id", "left"), ("backend", "left"), ("params (B)", "right"), ("$/1M in", "right"),
-                          ("$/1M out", "right"), ("usable", "left"), ("note", "left")):
+    for name, justify in (
+        ("id", "left"),
+        ("backend", "left"),
+        ("params (B)", "right"),
+        ("$/1M in", "right"),
+        ("$/1M out", "right"),
+        ("usable", "left"),
+        ("note", "left"),
+    ):
         table.add_column(name, justify=justify)
     for r in rows:
         size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"
         note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", r["reason"]) if n)
-        table.add_row(r["id"], r["backend"], size, f"{r['price_in']:.2f}", f"{r['price_out']:.2f}",
-                      "yes" if r["usable"] else "no", note)
+        table.add_row(
+            r["id"],
+            r["backend"],
+            size,
+            f"{r['price_in']:.2f}",
+            f"{r['price_out']:.2f}",
+            "yes" if r["usable"] else "no",
+            note,
+        )
     return table
 
 
@@ -63,8 +80,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("models")
     def models(
-        pool: Annotated[Path | None, typer.Option("--pool", help="YAML pool file merged over the built-ins "
-                                                  "(default: $ROLEGRAPH_POOL)")] = None,
+        pool: Annotated[
+            Path | None,
+            typer.Option("--pool", help="YAML pool file merged over the built-ins (default: $ROLEGRAPH_POOL)"),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print a JSON list instead of a table")] = False,
     ) -> None:
         """List the model pool: id, backend, size, prices, and whether each is usable now."""

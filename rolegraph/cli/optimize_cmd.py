@@ -2,6 +2,7 @@
 
 Heavy imports (runtime, tasks, optuna) stay inside the commands so `--help` is fast.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,28 +50,49 @@ def _print_result(result, elapsed: float | None = None) -> None:
     sim = " (simulated)" if result.simulated else ""
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test
-    console.print(f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
-                  f"n={t.n}  {t.flops_units:.1f} FLOPs units  {t.latency_s:.2f} s/item{sim}")
+    console.print(
+        f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
+        f"n={t.n}  {t.flops_units:.1f} FLOPs units  {t.latency_s:.2f} s/item{sim}"
+    )
     single = result.best_single
     if single is not None:
-        console.print(f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
-                      f"{single.ci95[1]:.3f}]  n={single.n}  {single.flops_units:.1f} FLOPs units  "
-                      f"{single.latency_s:.2f} s/item  ({single.label}){sim}")
+        console.print(
+            f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
+            f"{single.ci95[1]:.3f}]  n={single.n}  {single.flops_units:.1f} FLOPs units  "
+            f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
+        )
     agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
     if result.simulated:
         console.print("simulated results: they show the search working, not claims about real models")
     if result.run_dir:
-        console.print(f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
-                      "pareto.png, graph.png)")
+        console.print(
+            f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
+            "pareto.png, graph.png)"
+        )
 
 
-async def _optimize(*, task_name: str, data: Path | None, pool_file: Path | None, models: list[str] | None,
-                    roles: list[str] | None, budget: float | None, budget_kind: str, optimizer_name: str,
-                    objective: Any, max_nodes: int, config: Any, agent_model: str | None, out: Path | None,
-                    progress: bool, pilot_batch: int | None = None, task_size: int | None = None,
-                    executor: Any = None):
+async def _optimize(
+    *,
+    task_name: str,
+    data: Path | None,
+    pool_file: Path | None,
+    models: list[str] | None,
+    roles: list[str] | None,
+    budget: float | None,
+    budget_kind: str,
+    optimizer_name: str,
+    objective: Any,
+    max_nodes: int,
+    config: Any,
+    agent_model: str | None,
+    out: Path | None,
+    progress: bool,
+    pilot_batch: int | None = None,
+    task_size: int | None = None,
+    executor: Any = None,
+):
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
     from rolegraph.models.pool import ModelPool
@@ -84,18 +106,34 @@ async def _optimize(*, task_name: str, data: Path | None, pool_file: Path | None
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
     chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
-    space = SearchSpace(pool=pool, models=tuple(chosen), roles=tuple(roles or builtin_role_names()),
-                        max_nodes=max_nodes, budget=budget, budget_kind=budget_kind, objective=objective,
-                        family=task.family)
+    space = SearchSpace(
+        pool=pool,
+        models=tuple(chosen),
+        roles=tuple(roles or builtin_role_names()),
+        max_nodes=max_nodes,
+        budget=budget,
+        budget_kind=budget_kind,
+        objective=objective,
+        family=task.family,
+    )
     hub = ModelHub(pool, Settings.from_env())
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
         out = out or default_run_dir(task.name, optimizer.name)
         return await optimize_async(
-            task, space, optimizer, hub=hub, config=config, out=out, progress=progress,
+            task,
+            space,
+            optimizer,
+            hub=hub,
+            config=config,
+            out=out,
+            progress=progress,
             task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **task_options},
-            pool_path=str(pool_file) if pool_file else None, agent_model=agent_model, executor=executor)
+            pool_path=str(pool_file) if pool_file else None,
+            agent_model=agent_model,
+            executor=executor,
+        )
     finally:
         await hub.aclose()
 
@@ -112,29 +150,56 @@ def optimize_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
     task_size: Annotated[int | None, typer.Option("--task-size", help="items to generate (gsm, arith)")] = None,
     pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
-    models: Annotated[str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")] = None,
+    models: Annotated[
+        str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
+    ] = None,
     roles: Annotated[str | None, typer.Option("--roles", help="allowed roles (default: all built-in roles)")] = None,
     budget: Annotated[float | None, typer.Option("--budget", help="per-item budget in --budget-kind units")] = 18.0,
-    budget_kind: Annotated[str, typer.Option("--budget-kind", help="flops (1B-node units) | dollars | latency")] = "flops",
+    budget_kind: Annotated[
+        str, typer.Option("--budget-kind", help="flops (1B-node units) | dollars | latency")
+    ] = "flops",
     max_nodes: Annotated[int, typer.Option("--max-nodes", help="most nodes in a graph, output included")] = 6,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")] = "agent-reinforce",
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")
+    ] = "agent-reinforce",
     iterations: Annotated[int | None, typer.Option("--iterations", help="search iterations")] = 10,
     samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
     batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = 16,
-    max_evaluations: Annotated[int | None, typer.Option("--max-evaluations", help="evaluation budget in item-level graph runs")] = None,
+    max_evaluations: Annotated[
+        int | None, typer.Option("--max-evaluations", help="evaluation budget in item-level graph runs")
+    ] = None,
     objective: Annotated[str, typer.Option("--objective", help="accuracy | joint")] = "accuracy",
-    latency_weight: Annotated[float | None, typer.Option("--latency-weight", help="w in accuracy - w * latency / ref")] = None,
-    latency_cap: Annotated[float | None, typer.Option("--latency-cap", help="best accuracy with latency <= S seconds")] = None,
-    cost_cap: Annotated[float | None, typer.Option("--cost-cap", help="best accuracy with cost <= D dollars per item")] = None,
-    agent_model: Annotated[str | None, typer.Option("--agent-model", help="a real model for the LLM feedback agent")] = None,
-    validation_items: Annotated[int, typer.Option("--validation-items", help="re-check reserve per top candidate (validation items, spent in rounds on the leader and its closest rival)")] = 48,
+    latency_weight: Annotated[
+        float | None, typer.Option("--latency-weight", help="w in accuracy - w * latency / ref")
+    ] = None,
+    latency_cap: Annotated[
+        float | None, typer.Option("--latency-cap", help="best accuracy with latency <= S seconds")
+    ] = None,
+    cost_cap: Annotated[
+        float | None, typer.Option("--cost-cap", help="best accuracy with cost <= D dollars per item")
+    ] = None,
+    agent_model: Annotated[
+        str | None, typer.Option("--agent-model", help="a real model for the LLM feedback agent")
+    ] = None,
+    validation_items: Annotated[
+        int,
+        typer.Option(
+            "--validation-items",
+            help="re-check reserve per top candidate (validation items, spent in rounds on the leader "
+            "and its closest rival)",
+        ),
+    ] = 48,
     test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")
+    ] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="continue the run in this directory")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
     executor_name: Annotated[str, typer.Option("--executor", help="where item evaluations run: local | ray")] = "local",
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")
+    ] = None,
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
@@ -160,12 +225,35 @@ def optimize_cmd(
             obj = Objective.build(objective, latency_weight=latency_weight, latency_cap=latency_cap, cost_cap=cost_cap)
             if optimizer == "exhaustive" and iterations == 10 and max_evaluations is None:
                 iterations = None  # enumerate everything unless told otherwise
-            config = SearchConfig(iterations=iterations, samples=samples, batch=batch, max_evaluations=max_evaluations,
-                                  validation_items=validation_items, test_items=test_items, seed=seed)
-            result = asyncio.run(_optimize(
-                task_name=task, data=data, pool_file=pool, models=_csv(models), roles=_csv(roles), budget=budget,
-                budget_kind=budget_kind, optimizer_name=optimizer, objective=obj, max_nodes=max_nodes, config=config,
-                agent_model=agent_model, out=out, progress=progress, task_size=task_size, executor=executor))
+            config = SearchConfig(
+                iterations=iterations,
+                samples=samples,
+                batch=batch,
+                max_evaluations=max_evaluations,
+                validation_items=validation_items,
+                test_items=test_items,
+                seed=seed,
+            )
+            result = asyncio.run(
+                _optimize(
+                    task_name=task,
+                    data=data,
+                    pool_file=pool,
+                    models=_csv(models),
+                    roles=_csv(roles),
+                    budget=budget,
+                    budget_kind=budget_kind,
+                    optimizer_name=optimizer,
+                    objective=obj,
+                    max_nodes=max_nodes,
+                    config=config,
+                    agent_model=agent_model,
+                    out=out,
+                    progress=progress,
+                    task_size=task_size,
+                    executor=executor,
+                )
+            )
     finally:
         executor.close()
     if as_json:
@@ -183,7 +271,9 @@ def demo_cmd(
     test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
@@ -192,23 +282,53 @@ def demo_cmd(
 
     started = time.perf_counter()
     if not as_json:
-        typer.echo(f"rolegraph demo: Agent-REINFORCE on the simulated pool over '{DEMO_TASK}' (budget {budget:g} "
-                   f"FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)")
-    config = SearchConfig(iterations=iterations, samples=samples, batch=batch, validation_items=validation_items,
-                          test_items=test_items, seed=seed)
-    result = asyncio.run(_optimize(
-        task_name=DEMO_TASK, data=None, pool_file=None, models=None, roles=None, budget=budget, budget_kind="flops",
-        optimizer_name="agent-reinforce", objective=Objective(), max_nodes=DEMO_MAX_NODES, config=config,
-        agent_model=None, out=out, progress=_show_progress(as_json), pilot_batch=batch, task_size=task_size))
+        typer.echo(
+            f"rolegraph demo: Agent-REINFORCE on the simulated pool over '{DEMO_TASK}' (budget {budget:g} "
+            f"FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
+        )
+    config = SearchConfig(
+        iterations=iterations,
+        samples=samples,
+        batch=batch,
+        validation_items=validation_items,
+        test_items=test_items,
+        seed=seed,
+    )
+    result = asyncio.run(
+        _optimize(
+            task_name=DEMO_TASK,
+            data=None,
+            pool_file=None,
+            models=None,
+            roles=None,
+            budget=budget,
+            budget_kind="flops",
+            optimizer_name="agent-reinforce",
+            objective=Objective(),
+            max_nodes=DEMO_MAX_NODES,
+            config=config,
+            agent_model=None,
+            out=out,
+            progress=_show_progress(as_json),
+            pilot_batch=batch,
+            task_size=task_size,
+        )
+    )
     if as_json:
         typer.echo(json.dumps(result.summary() | {"seconds": round(time.perf_counter() - started, 2)}))
     else:
         _print_result(result, time.perf_counter() - started)
 
 
-def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
-               html: Annotated[bool, typer.Option("--html", help="also write report.html: one self-contained page "
-                                                  "(figures inlined, no external resources)")] = False) -> None:
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html", help="also write report.html: one self-contained page (figures inlined, no external resources)"
+        ),
+    ] = False,
+) -> None:
     """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
     from rolegraph.optimize.report import render
 

@@ -1,4 +1,5 @@
 """`rolegraph serve-sim`: the simulated pool behind a real OpenAI-compatible HTTP server."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,15 +26,18 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="interface to bind (loopback by default)")] = DEFAULT_HOST,
         port: Annotated[int, typer.Option(help="TCP port (0 = any free port)")] = DEFAULT_PORT,
         fault_rate: Annotated[float, typer.Option("--fault-rate", help="fraction of chat requests that fail")] = 0.0,
-        faults: Annotated[str, typer.Option("--faults", help=f"comma list of fault kinds: {','.join(FAULT_KINDS)}")]
-        = ",".join(FAULT_KINDS),
+        faults: Annotated[
+            str, typer.Option("--faults", help=f"comma list of fault kinds: {','.join(FAULT_KINDS)}")
+        ] = ",".join(FAULT_KINDS),
         seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
         pool: Annotated[Path | None, typer.Option("--pool", help="YAML pool file merged over the built-ins")] = None,
-        latency_scale: Annotated[float, typer.Option("--latency-scale",
-                                                     help="sleep this fraction of the modelled latency")] = 0.0,
+        latency_scale: Annotated[
+            float, typer.Option("--latency-scale", help="sleep this fraction of the modelled latency")
+        ] = 0.0,
         hang_s: Annotated[float, typer.Option("--hang-s", help="how long a `timeout` fault hangs")] = DEFAULT_HANG_S,
-        retry_after_s: Annotated[float, typer.Option("--retry-after", help="Retry-After seconds of a `429` fault")]
-        = DEFAULT_RETRY_AFTER_S,
+        retry_after_s: Annotated[
+            float, typer.Option("--retry-after", help="Retry-After seconds of a `429` fault")
+        ] = DEFAULT_RETRY_AFTER_S,
     ) -> None:
         """Serve /v1/models and /v1/chat/completions from the simulated (sim/*) models, optionally with faults."""
         import uvicorn
@@ -54,9 +58,14 @@ def register(app: typer.Typer) -> None:
             raise ServeOptionError("the pool has no sim models to serve")
         settings = Settings.from_env(latency_scale=latency_scale, cache=False)
         app = create_app(model_pool, settings, fault_config if fault_rate > 0 else None)
-        config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            app, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=1
+        )
         quiet_injected_resets()
-        shown = f"fault rate {fault_rate:g} ({','.join(fault_config.kinds)}, seed {seed})" if fault_rate > 0 else "no faults"
+        shown = (
+            f"fault rate {fault_rate:g} ({','.join(fault_config.kinds)}, seed {seed})"
+            if fault_rate > 0
+            else "no faults"
+        )
         typer.echo(f"serve-sim: SIMULATED models {', '.join(sims)} at http://{host}:{port}/v1 ({shown})", err=True)
         uvicorn.Server(config).run()

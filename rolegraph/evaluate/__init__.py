@@ -2,6 +2,7 @@
 
 The runner and the store are imported on first use, so importing the result types stays cheap.
 """
+
 from __future__ import annotations
 
 from typing import Any

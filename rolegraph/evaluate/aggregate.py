@@ -3,6 +3,7 @@
 Shared by the runner (fresh results) and the store (results read back), so a stored run
 reports exactly what the live one did.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,8 +35,12 @@ def node_stats(spec: GraphSpec, items: Sequence[ItemScore]) -> dict[str, NodeSta
         entry = NodeStats(role=node.role, model=node.model, n=len(ran))
         if any(a is not None for a in answers):
             right = sum(it.node_scores.get(node.id, 0.0) for it in ran)
-            agree = sum(1 for it in ran if it.node_answers[node.id] is not None
-                        and normalise_answer(it.node_answers[node.id]) == normalise_answer(it.answer))
+            agree = sum(
+                1
+                for it in ran
+                if it.node_answers[node.id] is not None
+                and normalise_answer(it.node_answers[node.id]) == normalise_answer(it.answer)
+            )
             entry.correct_rate = right / len(ran)
             entry.agree_rate = agree / len(ran)
         entry.truncated = truncated_items(node.id, ran)
@@ -52,8 +57,17 @@ def truncated_items(node_id: str, items: Sequence[ItemScore]) -> int | None:
     return sum(1 for c in counts if c)
 
 
-def summarize(items: Sequence[ItemScore], spec: GraphSpec, *, task: str, graph_hash: str, skipped: int,
-              simulated: bool, partial: bool = False, run_id: str | None = None) -> EvalResult:
+def summarize(
+    items: Sequence[ItemScore],
+    spec: GraphSpec,
+    *,
+    task: str,
+    graph_hash: str,
+    skipped: int,
+    simulated: bool,
+    partial: bool = False,
+    run_id: str | None = None,
+) -> EvalResult:
     """The `EvalResult` of scored items in input order.
 
     accuracy and its Wilson interval count failures as 0; latencies are over runs that
@@ -65,12 +79,23 @@ def summarize(items: Sequence[ItemScore], spec: GraphSpec, *, task: str, graph_h
     ok = [it for it in items if it.error is None]
     latencies = [it.latency_s for it in ok]
     return EvalResult(
-        task=task, graph_name=spec.name, graph_hash=graph_hash, n=n,
-        accuracy=total / n if n else 0.0, ci95=wilson_interval(total, n),
-        mean_latency_s=mean(latencies), p95_latency_s=p95(latencies),
+        task=task,
+        graph_name=spec.name,
+        graph_hash=graph_hash,
+        n=n,
+        accuracy=total / n if n else 0.0,
+        ci95=wilson_interval(total, n),
+        mean_latency_s=mean(latencies),
+        p95_latency_s=p95(latencies),
         mean_critical_path_s=mean([it.critical_path_s for it in ok]),
-        tokens=sum(it.tokens for it in items), cost_usd=sum(it.cost_usd for it in items),
+        tokens=sum(it.tokens for it in items),
+        cost_usd=sum(it.cost_usd for it in items),
         flops_units=mean([it.flops_units for it in items]),
-        failures=n - len(ok), skipped=skipped, simulated=simulated,
-        per_node=node_stats(spec, items), items=list(items), run_id=run_id, partial=partial,
+        failures=n - len(ok),
+        skipped=skipped,
+        simulated=simulated,
+        per_node=node_stats(spec, items),
+        items=list(items),
+        run_id=run_id,
+        partial=partial,
     )

@@ -11,6 +11,7 @@ paid twice, a resumed search finds every completion). The results store is writt
 only. A sim item's result depends only on (graph, item, seed), so Ray gives the same `EvalResult` as
 the local executor; workers' paid and cached calls are added to the driver hub's counts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,8 +88,15 @@ class RayExecutor:
     name = "ray"
     in_process = False
 
-    def __init__(self, address: str | None = None, *, workers: int | None = None, num_cpus: int | None = None,
-                 toolbox_factory: ToolboxFactory | None = None, init_kwargs: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int | None = None,
+        num_cpus: int | None = None,
+        toolbox_factory: ToolboxFactory | None = None,
+        init_kwargs: dict[str, Any] | None = None,
+    ):
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
         self.address, self.workers, self.num_cpus = address, workers, num_cpus
@@ -108,8 +116,12 @@ class RayExecutor:
         except ImportError:
             raise EngineMissingError(RAY_INSTALL_HINT) from None
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                      "logging_level": logging.WARNING, **self.init_kwargs}
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.WARNING,
+                **self.init_kwargs,
+            }
             if self.address is None:
                 os.environ.setdefault(USAGE_STATS_ENV, "0")
                 if self.num_cpus is not None:
@@ -137,8 +149,9 @@ class RayExecutor:
         """(key, [pool ref, settings ref, cache server]) of the hub's pool and settings, made once each.
 
         The cache server serves the hub's cache file from this (the driver's) node."""
-        key = hashlib.sha256("\n".join([*(s.model_dump_json() for s in hub.pool), repr(hub.settings)])
-                             .encode()).hexdigest()
+        key = hashlib.sha256(
+            "\n".join([*(s.model_dump_json() for s in hub.pool), repr(hub.settings)]).encode()
+        ).hexdigest()
         if key not in self._setups:
             ray = self._ray
             server = None
@@ -163,9 +176,21 @@ class RayExecutor:
             entry = self._task_refs[id(task)] = (task, self._ray.put(task))
         return entry[1]
 
-    async def run_items(self, spec: GraphSpec, task: Task, items: Sequence[Item], results: list[ItemScore | None],
-                        simulated: list[bool], *, hub: ModelHub, roles: Any = None, concurrency: int, seed: int,
-                        budget: Budget | None = None, advance: Callable[[int], None] | None = None) -> None:
+    async def run_items(
+        self,
+        spec: GraphSpec,
+        task: Task,
+        items: Sequence[Item],
+        results: list[ItemScore | None],
+        simulated: list[bool],
+        *,
+        hub: ModelHub,
+        roles: Any = None,
+        concurrency: int,
+        seed: int,
+        budget: Budget | None = None,
+        advance: Callable[[int], None] | None = None,
+    ) -> None:
         """Fill `results[i]` / `simulated[i]` for every item. A budget that runs out on a worker raises
         BudgetExceededError after keeping what finished; a setup error is raised as it was raised."""
         if not items:
@@ -178,8 +203,9 @@ class RayExecutor:
         for rng in _chunks(len(items), len(self._actors)):
             actor = self._actors[self._next % len(self._actors)]
             self._next += 1
-            ref = actor.run.remote(setup_key, setup_refs, spec_json, [task_ref], [items[i] for i in rng], roles,
-                                   concurrency, seed, budget)
+            ref = actor.run.remote(
+                setup_key, setup_refs, spec_json, [task_ref], [items[i] for i in rng], roles, concurrency, seed, budget
+            )
             pending[ref] = rng
         futures = {asyncio.ensure_future(_awaitable(ref)): ref for ref in pending}
         done_count = 0
@@ -234,7 +260,7 @@ class RayExecutor:
             self._owns_ray = False
         self._ray = None
 
-    def __enter__(self) -> "RayExecutor":
+    def __enter__(self) -> RayExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:

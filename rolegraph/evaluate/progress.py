@@ -3,6 +3,7 @@
 The bar is created only when it will be seen, so the optimizer's thousands of small
 evaluations pay nothing for it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,14 +33,19 @@ class ItemProgress:
         self._bar = None
         self._task_id = None
 
-    def __enter__(self) -> "ItemProgress":
+    def __enter__(self) -> ItemProgress:
         if self.show and self.total:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self._bar.start()
             self._task_id = self._bar.add_task(self.label, total=self.total)
         return self
@@ -50,8 +56,9 @@ class ItemProgress:
         if self.on_item is not None:
             self.on_item(done, self.total)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

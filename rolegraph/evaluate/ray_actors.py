@@ -3,6 +3,7 @@
 Imported only once Ray is, so the executor module stays importable without it. The classes are
 plain; `actor_classes(ray)` turns them into Ray actor classes when an executor starts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -102,8 +103,18 @@ class ItemWorker:
             self._tasks[slot] = (task, self.toolbox_factory(setup.settings, task))
         return self._tasks[slot]
 
-    def run(self, setup_key: str, setup_refs: list, spec_json: str, task_box: list, items: list, roles: Any,
-            concurrency: int, seed: int, budget: Any) -> tuple[str, Any, bool, int, int]:
+    def run(
+        self,
+        setup_key: str,
+        setup_refs: list,
+        spec_json: str,
+        task_box: list,
+        items: list,
+        roles: Any,
+        concurrency: int,
+        seed: int,
+        budget: Any,
+    ) -> tuple[str, Any, bool, int, int]:
         """(kind, payload, simulated, calls, cached calls): kind "ok" with the ItemScores in order,
         "budget" with the message and the items finished, or "error" with a user error to re-raise."""
         from rolegraph.evaluate.runner import evaluate
@@ -116,9 +127,20 @@ class ItemWorker:
         try:
             task, toolbox = self._task(setup_key, setup, task_box[0])
             setup.install({n.model for n in spec.nodes})
-            result = self.loop.run_until_complete(evaluate(
-                spec, task, items, hub=setup.hub, toolbox=toolbox, roles=roles, concurrency=concurrency, seed=seed,
-                progress=False, budget=budget))
+            result = self.loop.run_until_complete(
+                evaluate(
+                    spec,
+                    task,
+                    items,
+                    hub=setup.hub,
+                    toolbox=toolbox,
+                    roles=roles,
+                    concurrency=concurrency,
+                    seed=seed,
+                    progress=False,
+                    budget=budget,
+                )
+            )
             kind, payload, simulated = "ok", result.items, result.simulated
         except BudgetExceededError as exc:
             partial = getattr(exc, "partial", None)

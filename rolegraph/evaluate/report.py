@@ -2,6 +2,7 @@
 
 Every table that shows a simulated result says so: sim numbers are not claims about real models.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -41,14 +42,30 @@ def paired_scores(a: EvalResult, b: EvalResult) -> tuple[list[float], list[float
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def compare(base: EvalResult, other: EvalResult, *, base_name: str | None = None, other_name: str | None = None,
-            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> Comparison:
+def compare(
+    base: EvalResult,
+    other: EvalResult,
+    *,
+    base_name: str | None = None,
+    other_name: str | None = None,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+) -> Comparison:
     a, b = paired_scores(base, other)
     diff, lo, hi, p_boot = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
     b01, b10, p_mc = mcnemar(a, b)
-    return Comparison(base=base_name or base.graph_name, other=other_name or other.graph_name, n=len(a),
-                      mean_diff=diff, ci95=(lo, hi), p_bootstrap=p_boot, b01=b01, b10=b10, p_mcnemar=p_mc,
-                      simulated=base.simulated or other.simulated)
+    return Comparison(
+        base=base_name or base.graph_name,
+        other=other_name or other.graph_name,
+        n=len(a),
+        mean_diff=diff,
+        ci95=(lo, hi),
+        p_bootstrap=p_boot,
+        b01=b01,
+        b10=b10,
+        p_mcnemar=p_mc,
+        simulated=base.simulated or other.simulated,
+    )
 
 
 def _pct(x: float) -> str:
@@ -121,15 +138,24 @@ def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> T
 def comparison_table(comparisons: Sequence[Comparison]) -> Table:
     simulated = any(c.simulated for c in comparisons)
     base = comparisons[0].base if comparisons else ""
-    table = Table(title=_title(f"paired comparison against {base} (same items)", simulated),
-                  caption=f"diff: accuracy minus {base}'s, 95% CI and p from a paired bootstrap; gained: items "
-                          f"{base} got wrong and this graph right, lost: the reverse; McNemar's exact test on them")
+    table = Table(
+        title=_title(f"paired comparison against {base} (same items)", simulated),
+        caption=f"diff: accuracy minus {base}'s, 95% CI and p from a paired bootstrap; gained: items "
+        f"{base} got wrong and this graph right, lost: the reverse; McNemar's exact test on them",
+    )
     for col in ("graph", "items", "diff", "95% CI", "p (bootstrap)", "gained", "lost", "p (McNemar)"):
         table.add_column(col, justify="left" if col == "graph" else "right")
     for c in comparisons:
-        table.add_row(c.other, str(c.n), f"{100 * c.mean_diff:+.1f} pts",
-                      f"[{100 * c.ci95[0]:+.1f}, {100 * c.ci95[1]:+.1f}]", f"{c.p_bootstrap:.3g}",
-                      str(c.b01), str(c.b10), f"{c.p_mcnemar:.3g}")
+        table.add_row(
+            c.other,
+            str(c.n),
+            f"{100 * c.mean_diff:+.1f} pts",
+            f"[{100 * c.ci95[0]:+.1f}, {100 * c.ci95[1]:+.1f}]",
+            f"{c.p_bootstrap:.3g}",
+            str(c.b01),
+            str(c.b10),
+            f"{c.p_mcnemar:.3g}",
+        )
     return table
 
 
@@ -137,14 +163,34 @@ def runs_table(runs: Sequence[dict]) -> Table:
     """Stored runs as `ResultsStore.runs()` returns them (a label column only when some run has one)."""
     labelled = any(r["label"] and r["label"] != r["graph_name"] for r in runs)
     table = Table(title=_title("stored evaluations", any(r["simulated"] for r in runs)))
-    cols = ["run id", "created (UTC)", "task", "graph", *(["label"] if labelled else []), "n", "accuracy",
-            "95% CI", "fail", "sim"]
+    cols = [
+        "run id",
+        "created (UTC)",
+        "task",
+        "graph",
+        *(["label"] if labelled else []),
+        "n",
+        "accuracy",
+        "95% CI",
+        "fail",
+        "sim",
+    ]
     for col in cols:
-        table.add_column(col, justify="right" if col in ("n", "accuracy", "fail") else "left",
-                         no_wrap=col == "run id")  # ids are copied into `rolegraph results ID`
+        table.add_column(
+            col, justify="right" if col in ("n", "accuracy", "fail") else "left", no_wrap=col == "run id"
+        )  # ids are copied into `rolegraph results ID`
     for r in runs:
         label = [r["label"] or ""] if labelled else []
-        table.add_row(r["id"], r["created"][5:16].replace("T", " "), r["task"], r["graph_name"], *label,
-                      str(r["n"]), _pct(r["accuracy"]), _ci(r["ci95"]), str(r["failures"]),
-                      "yes" if r["simulated"] else "no")
+        table.add_row(
+            r["id"],
+            r["created"][5:16].replace("T", " "),
+            r["task"],
+            r["graph_name"],
+            *label,
+            str(r["n"]),
+            _pct(r["accuracy"]),
+            _ci(r["ci95"]),
+            str(r["failures"]),
+            "yes" if r["simulated"] else "no",
+        )
     return table

@@ -1,4 +1,5 @@
 """`EvalResult`: a graph's score on a set of items, with what the optimizer reads as credit."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -64,7 +65,16 @@ class EvalResult(BaseModel):
 
     def summary(self) -> dict:
         """The keys `rolegraph eval --json` prints."""
-        return {"task": self.task, "graph": self.graph_name, "n": self.n, "accuracy": self.accuracy,
-                "ci95": list(self.ci95), "mean_latency_s": self.mean_latency_s, "cost_usd": self.cost_usd,
-                "tokens": self.tokens, "flops_units": self.flops_units, "failures": self.failures,
-                "simulated": self.simulated}
+        return {
+            "task": self.task,
+            "graph": self.graph_name,
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "ci95": list(self.ci95),
+            "mean_latency_s": self.mean_latency_s,
+            "cost_usd": self.cost_usd,
+            "tokens": self.tokens,
+            "flops_units": self.flops_units,
+            "failures": self.failures,
+            "simulated": self.simulated,
+        }

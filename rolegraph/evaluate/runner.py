@@ -5,6 +5,7 @@ limit. Results are kept in input order, never completion order, so a seed gives 
 `EvalResult` at any concurrency. A run that fails is a *failure*, counted apart from wrong
 answers; a budget that runs out stops the whole evaluation and hands back what was computed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,16 +59,32 @@ class _Scorer:
 
 
 def _usage(run: RunResult) -> dict[str, NodeUsage]:
-    return {n.id: NodeUsage(tokens_in=n.tokens_in, tokens_out=n.tokens_out, latency_s=n.latency_s,
-                            cost_usd=n.cost_usd, truncated_calls=n.truncated_calls) for n in run.nodes}
+    return {
+        n.id: NodeUsage(
+            tokens_in=n.tokens_in,
+            tokens_out=n.tokens_out,
+            latency_s=n.latency_s,
+            cost_usd=n.cost_usd,
+            truncated_calls=n.truncated_calls,
+        )
+        for n in run.nodes
+    }
 
 
 def _failed(item: Item, error: str, run: RunResult | None) -> ItemScore:
     """A failure scores 0 but keeps what the partial run spent (tokens and dollars were paid)."""
     if run is None:
         return ItemScore(item_id=item.id, gold=item.gold, error=error)
-    return ItemScore(item_id=item.id, gold=item.gold, error=error, answer=run.answer, cost_usd=run.cost_usd,
-                     tokens=run.tokens, flops_units=run.flops_units, node_usage=_usage(run))
+    return ItemScore(
+        item_id=item.id,
+        gold=item.gold,
+        error=error,
+        answer=run.answer,
+        cost_usd=run.cost_usd,
+        tokens=run.tokens,
+        flops_units=run.flops_units,
+        node_usage=_usage(run),
+    )
 
 
 async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
@@ -76,16 +93,24 @@ async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
     node_answers = {n.id: n.answer for n in run.nodes}
     scores = await scorer.scores([run.answer, *(a for a in node_answers.values() if a is not None)], item)
     return ItemScore(
-        item_id=item.id, score=scores[run.answer], answer=run.answer, gold=item.gold,
-        latency_s=run.latency_s, critical_path_s=run.critical_path_s, cost_usd=run.cost_usd,
-        tokens=run.tokens, flops_units=run.flops_units, node_answers=node_answers,
+        item_id=item.id,
+        score=scores[run.answer],
+        answer=run.answer,
+        gold=item.gold,
+        latency_s=run.latency_s,
+        critical_path_s=run.critical_path_s,
+        cost_usd=run.cost_usd,
+        tokens=run.tokens,
+        flops_units=run.flops_units,
+        node_answers=node_answers,
         node_scores={nid: scores[a] for nid, a in node_answers.items() if a is not None},
         node_usage=_usage(run),
     )
 
 
-async def _run_item(graph: CompiledGraph, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None,
-                    seed: int) -> tuple[ItemScore, bool]:
+async def _run_item(
+    graph: CompiledGraph, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None, seed: int
+) -> tuple[ItemScore, bool]:
     """(score, simulated). Budget and setup errors propagate; anything else is this item's failure."""
     try:
         run = await graph.run(item, budget=budget, seed=seed, answer_kind=task.answer_kind)
@@ -97,11 +122,24 @@ async def _run_item(graph: CompiledGraph, item: Item, task: Task, scorer: _Score
     return await _scored(run, item, scorer), run.simulated
 
 
-async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: ModelHub, toolbox: Any = None,
-                   roles: RoleRegistry | None = None, concurrency: int = DEFAULT_CONCURRENCY, seed: int = 0,
-                   store: ResultsStore | None = None, progress: bool | None = None, label: str | None = None,
-                   budget: Budget | None = None, on_item: OnItem | None = None,
-                   store_settings: dict | None = None, executor: Any = None) -> EvalResult:
+async def evaluate(
+    spec: GraphSpec,
+    task: Task,
+    items: Sequence[Item],
+    *,
+    hub: ModelHub,
+    toolbox: Any = None,
+    roles: RoleRegistry | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    seed: int = 0,
+    store: ResultsStore | None = None,
+    progress: bool | None = None,
+    label: str | None = None,
+    budget: Budget | None = None,
+    on_item: OnItem | None = None,
+    store_settings: dict | None = None,
+    executor: Any = None,
+) -> EvalResult:
     """Score `spec` on `items`; save to `store` if given (the result then carries its `run_id`).
 
     Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
@@ -127,18 +165,37 @@ async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: M
 
     def finish(partial: bool) -> EvalResult:
         kept = [r for r in results if r is not None]
-        result = summarize(kept, spec, task=task.name, graph_hash=ghash, skipped=skipped,
-                           simulated=simulated or any(sim_runs), partial=partial)
+        result = summarize(
+            kept,
+            spec,
+            task=task.name,
+            graph_hash=ghash,
+            skipped=skipped,
+            simulated=simulated or any(sim_runs),
+            partial=partial,
+        )
         if store is not None:
             result.run_id = store.save(result, spec, label=label, settings=store_settings)
         return result
 
-    with ItemProgress(len(scorable), label or f"{spec.name} on {task.name}", show=wants_progress(progress),
-                      on_item=on_item) as bar:
+    with ItemProgress(
+        len(scorable), label or f"{spec.name} on {task.name}", show=wants_progress(progress), on_item=on_item
+    ) as bar:
         if executor is not None and not executor.in_process:
             try:
-                await executor.run_items(spec, task, scorable, results, sim_runs, hub=hub, roles=roles,
-                                         concurrency=concurrency, seed=seed, budget=budget, advance=bar.advance)
+                await executor.run_items(
+                    spec,
+                    task,
+                    scorable,
+                    results,
+                    sim_runs,
+                    hub=hub,
+                    roles=roles,
+                    concurrency=concurrency,
+                    seed=seed,
+                    budget=budget,
+                    advance=bar.advance,
+                )
             except BudgetExceededError as exc:
                 raise BudgetExceededError(str(exc), partial=finish(partial=True)) from exc
             return finish(partial=False)
@@ -146,8 +203,7 @@ async def evaluate(spec: GraphSpec, task: Task, items: Sequence[Item], *, hub: M
         async def worker() -> None:
             nonlocal done
             for i in order:  # one shared iterator: each index is taken by exactly one worker
-                results[i], sim_runs[i] = await _run_item(graph, scorable[i], task, scorer, budget=budget,
-                                                          seed=seed)
+                results[i], sim_runs[i] = await _run_item(graph, scorable[i], task, scorer, budget=budget, seed=seed)
                 done += 1
                 bar.advance(done)
 

@@ -4,6 +4,7 @@ Evaluations are small (tens to hundreds of items), so intervals and tests must s
 small n: Wilson instead of the normal approximation, McNemar's exact binomial form, and a
 paired bootstrap that uses the fact that both graphs saw the same items.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,9 @@ def mcnemar(a_scores: Sequence[float], b_scores: Sequence[float]) -> tuple[int, 
     return b01, b10, math.erfc(math.sqrt(chi2 / 2))
 
 
-def paired_bootstrap(a: Sequence[float], b: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP,
-                     seed: int = 0) -> tuple[float, float, float, float]:
+def paired_bootstrap(
+    a: Sequence[float], b: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0
+) -> tuple[float, float, float, float]:
     """(mean(b - a), 95% percentile interval, two-sided p) by resampling items with replacement.
 
     p is the share of bootstrap means at least as far from the observed mean as the observed

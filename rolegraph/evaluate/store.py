@@ -4,12 +4,13 @@ WAL plus a busy timeout let several processes (parallel searches, a CLI beside t
 one store; each `save` is one transaction, so a run is stored whole or not at all. The schema
 carries a version and a list of migrations applied in order.
 """
+
 from __future__ import annotations
 
 import json
 import sqlite3
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rolegraph.errors import RolegraphError
@@ -53,9 +54,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 """Append a tuple of statements to change the schema; never edit a released one."""
 
-SUMMARY_COLUMNS = ("id", "created", "task", "label", "graph_name", "graph_hash", "n", "accuracy", "ci_lo",
-                   "ci_hi", "mean_latency_s", "p95_latency_s", "cost_usd", "tokens", "flops_units", "failures",
-                   "skipped", "simulated", "partial")
+SUMMARY_COLUMNS = (
+    "id",
+    "created",
+    "task",
+    "label",
+    "graph_name",
+    "graph_hash",
+    "n",
+    "accuracy",
+    "ci_lo",
+    "ci_hi",
+    "mean_latency_s",
+    "p95_latency_s",
+    "cost_usd",
+    "tokens",
+    "flops_units",
+    "failures",
+    "skipped",
+    "simulated",
+    "partial",
+)
 
 
 class StoreError(RolegraphError):
@@ -63,7 +82,7 @@ class StoreError(RolegraphError):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class ResultsStore:
@@ -88,8 +107,10 @@ class ResultsStore:
             row = db.execute("SELECT version FROM schema_version").fetchone()
             version = row[0] if row else 0
             if version > len(MIGRATIONS):
-                raise StoreError(f"{self.path}: store schema v{version} is newer than this rolegraph "
-                                 f"(v{len(MIGRATIONS)}); upgrade rolegraph")
+                raise StoreError(
+                    f"{self.path}: store schema v{version} is newer than this rolegraph "
+                    f"(v{len(MIGRATIONS)}); upgrade rolegraph"
+                )
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     db.execute(statement)
@@ -106,29 +127,77 @@ class ResultsStore:
     def schema_version(self) -> int:
         return self._db.execute("SELECT version FROM schema_version").fetchone()[0]
 
-    def save(self, result: EvalResult, spec: GraphSpec, *, label: str | None = None,
-             settings: dict | None = None) -> str:
+    def save(
+        self, result: EvalResult, spec: GraphSpec, *, label: str | None = None, settings: dict | None = None
+    ) -> str:
         """Store a result whole, in one transaction; returns the new run id."""
         run_id = uuid.uuid4().hex[:RUN_ID_HEX]
-        run_row = (run_id, _now(), result.task, label, result.graph_hash, result.graph_name,
-                   spec.model_dump_json(), json.dumps(settings or {}, sort_keys=True, default=str),
-                   result.n, result.accuracy, result.ci95[0], result.ci95[1], result.mean_latency_s,
-                   result.p95_latency_s, result.mean_critical_path_s, result.tokens, result.cost_usd,
-                   result.flops_units, result.failures, result.skipped, int(result.simulated), int(result.partial))
+        run_row = (
+            run_id,
+            _now(),
+            result.task,
+            label,
+            result.graph_hash,
+            result.graph_name,
+            spec.model_dump_json(),
+            json.dumps(settings or {}, sort_keys=True, default=str),
+            result.n,
+            result.accuracy,
+            result.ci95[0],
+            result.ci95[1],
+            result.mean_latency_s,
+            result.p95_latency_s,
+            result.mean_critical_path_s,
+            result.tokens,
+            result.cost_usd,
+            result.flops_units,
+            result.failures,
+            result.skipped,
+            int(result.simulated),
+            int(result.partial),
+        )
         item_rows = []
         node_rows = []
         for seq, it in enumerate(result.items):
-            item_rows.append((run_id, seq, it.item_id, it.score, it.answer, it.gold, it.latency_s,
-                              it.critical_path_s, it.cost_usd, it.tokens, it.flops_units, it.error))
+            item_rows.append(
+                (
+                    run_id,
+                    seq,
+                    it.item_id,
+                    it.score,
+                    it.answer,
+                    it.gold,
+                    it.latency_s,
+                    it.critical_path_s,
+                    it.cost_usd,
+                    it.tokens,
+                    it.flops_units,
+                    it.error,
+                )
+            )
             for node in spec.nodes:
                 ran = node.id in it.node_answers or node.id in it.node_usage
                 if not ran:
                     continue
                 use = it.node_usage.get(node.id) or NodeUsage()
-                node_rows.append((run_id, seq, it.item_id, node.id, node.role, node.model,
-                                  int(node.id in it.node_answers), it.node_answers.get(node.id),
-                                  it.node_scores.get(node.id), use.tokens_in, use.tokens_out, use.latency_s,
-                                  use.cost_usd, use.truncated_calls))
+                node_rows.append(
+                    (
+                        run_id,
+                        seq,
+                        it.item_id,
+                        node.id,
+                        node.role,
+                        node.model,
+                        int(node.id in it.node_answers),
+                        it.node_answers.get(node.id),
+                        it.node_scores.get(node.id),
+                        use.tokens_in,
+                        use.tokens_out,
+                        use.latency_s,
+                        use.cost_usd,
+                        use.truncated_calls,
+                    )
+                )
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -144,31 +213,56 @@ class ResultsStore:
     def load(self, run_id: str) -> EvalResult:
         """The stored run as an `EvalResult`, per-node statistics recomputed from its traces."""
         db = self._db
-        row = db.execute("SELECT task, graph_hash, graph_json, skipped, simulated, partial FROM runs WHERE id = ?",
-                         (run_id,)).fetchone()
+        row = db.execute(
+            "SELECT task, graph_hash, graph_json, skipped, simulated, partial FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: no stored run '{run_id}'")
         task, ghash, graph_json, skipped, simulated, partial = row
         spec = GraphSpec.model_validate_json(graph_json)
         items: list[ItemScore] = []
-        for (item_id, score, answer, gold, latency, critical, cost, tokens, flops, error) in db.execute(
-                "SELECT item_id, score, answer, gold, latency_s, critical_path_s, cost_usd, tokens, flops_units, "
-                "error FROM items WHERE run_id = ? ORDER BY seq", (run_id,)):
-            items.append(ItemScore(item_id=item_id, score=score, answer=answer, gold=gold, latency_s=latency,
-                                   critical_path_s=critical, cost_usd=cost, tokens=tokens, flops_units=flops,
-                                   error=error))
-        for (seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut) in db.execute(
-                "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd, truncated_calls "
-                "FROM node_traces WHERE run_id = ? ORDER BY seq", (run_id,)):
+        for item_id, score, answer, gold, latency, critical, cost, tokens, flops, error in db.execute(
+            "SELECT item_id, score, answer, gold, latency_s, critical_path_s, cost_usd, tokens, flops_units, "
+            "error FROM items WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        ):
+            items.append(
+                ItemScore(
+                    item_id=item_id,
+                    score=score,
+                    answer=answer,
+                    gold=gold,
+                    latency_s=latency,
+                    critical_path_s=critical,
+                    cost_usd=cost,
+                    tokens=tokens,
+                    flops_units=flops,
+                    error=error,
+                )
+            )
+        for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut in db.execute(
+            "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd, truncated_calls "
+            "FROM node_traces WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        ):
             it = items[seq]
             if answered:
                 it.node_answers[node_id] = answer
             if score is not None:
                 it.node_scores[node_id] = score
-            it.node_usage[node_id] = NodeUsage(tokens_in=t_in, tokens_out=t_out, latency_s=latency, cost_usd=cost,
-                                               truncated_calls=cut)
-        result = summarize(items, spec, task=task, graph_hash=ghash, skipped=skipped, simulated=bool(simulated),
-                           partial=bool(partial), run_id=run_id)
+            it.node_usage[node_id] = NodeUsage(
+                tokens_in=t_in, tokens_out=t_out, latency_s=latency, cost_usd=cost, truncated_calls=cut
+            )
+        result = summarize(
+            items,
+            spec,
+            task=task,
+            graph_hash=ghash,
+            skipped=skipped,
+            simulated=bool(simulated),
+            partial=bool(partial),
+            run_id=run_id,
+        )
         return result
 
     def graph(self, run_id: str) -> GraphSpec:
@@ -202,7 +296,7 @@ class ResultsStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "ResultsStore":
+    def __enter__(self) -> ResultsStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,6 +9,7 @@ Width is the largest number of nodes on one *level*, a node's level being the nu
 nodes on the longest path ending at it; depth is the number of levels. Both are about how
 the graph runs: nodes on one level can run together, and a run takes `depth` steps.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -56,16 +57,16 @@ CODE_PROFILE = TokenProfile(prompt_tokens=320, output_tokens=384)
 """Signature and docstring in, a function body out."""
 QA_PROFILE = TokenProfile(prompt_tokens=640, output_tokens=160)
 """Evidence-heavy prompt, short answer."""
-TOKEN_PROFILES = MappingProxyType({"math": MATH_PROFILE, "mmlu": MMLU_PROFILE, "code": CODE_PROFILE,
-                                   "qa": QA_PROFILE})
+TOKEN_PROFILES = MappingProxyType({"math": MATH_PROFILE, "mmlu": MMLU_PROFILE, "code": CODE_PROFILE, "qa": QA_PROFILE})
 
 
 def _dag(spec: GraphSpec) -> nx.DiGraph:
     g = to_networkx(spec)
     if not nx.is_directed_acyclic_graph(g):
         cycle = [u for u, _ in nx.find_cycle(g)]
-        raise GraphError([f"cycle: {' -> '.join(cycle + cycle[:1])} (validate the graph first)"],
-                         source=f"graph '{spec.name}'")
+        raise GraphError(
+            [f"cycle: {' -> '.join(cycle + cycle[:1])} (validate the graph first)"], source=f"graph '{spec.name}'"
+        )
     return g
 
 
@@ -135,20 +136,22 @@ def node_flops(spec_model: ModelSpec, prompt_tokens: int, output_tokens: int) ->
     if missing:
         raise FlopsUnknownError(
             f"model '{spec_model.id}' has no {'/'.join(missing)}: FLOPs budgets need params_b, layers and "
-            "hidden (add them to its pool entry)")
+            "hidden (add them to its pool entry)"
+        )
     return _flops(spec_model.params_b, spec_model.layers, spec_model.hidden, prompt_tokens, output_tokens)
 
 
 def reference_flops(profile: TokenProfile) -> float:
     """FLOPs of the unit: one 1B node with no predecessors at `profile`."""
-    return _flops(REFERENCE_PARAMS_B, REFERENCE_LAYERS, REFERENCE_HIDDEN, profile.prompt_tokens,
-                  profile.output_tokens)
+    return _flops(REFERENCE_PARAMS_B, REFERENCE_LAYERS, REFERENCE_HIDDEN, profile.prompt_tokens, profile.output_tokens)
 
 
 def _node_tokens(spec: GraphSpec, profile: TokenProfile) -> dict[str, tuple[int, int]]:
     """(Np, Nd) per node: the prompt grows by one predecessor output per in-edge."""
-    return {n: (profile.prompt_tokens + k * profile.output_tokens, profile.output_tokens)
-            for n, k in in_degrees(spec).items()}
+    return {
+        n: (profile.prompt_tokens + k * profile.output_tokens, profile.output_tokens)
+        for n, k in in_degrees(spec).items()
+    }
 
 
 def flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> float:
@@ -167,8 +170,7 @@ def estimate_cost(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> di
         tokens_in += n_p
         tokens_out += n_d
         dollars += pool.get(models[node_id]).cost(n_p, n_d)
-    return {"tokens_in": tokens_in, "tokens_out": tokens_out, "tokens": tokens_in + tokens_out,
-            "cost_usd": dollars}
+    return {"tokens_in": tokens_in, "tokens_out": tokens_out, "tokens": tokens_in + tokens_out, "cost_usd": dollars}
 
 
 class GraphSummary(BaseModel):
@@ -188,9 +190,11 @@ class GraphSummary(BaseModel):
     def line(self) -> str:
         flops = f"{self.flops_units:.2f} FLOPs units" if self.flops_units is not None else "FLOPs units n/a"
         sim = " (simulated models)" if self.simulated else ""
-        return (f"{self.nodes} nodes, {self.edges} edges, depth {self.depth}, width {self.width}, "
-                f"max in-degree {self.max_in_degree}, {flops}, ~{self.tokens:,} tokens, "
-                f"~${self.cost_usd:.4f} per run{sim}")
+        return (
+            f"{self.nodes} nodes, {self.edges} edges, depth {self.depth}, width {self.width}, "
+            f"max in-degree {self.max_in_degree}, {flops}, ~{self.tokens:,} tokens, "
+            f"~${self.cost_usd:.4f} per run{sim}"
+        )
 
 
 def summary(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> GraphSummary:
@@ -202,7 +206,14 @@ def summary(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> GraphSum
         units = None
     cost = estimate_cost(spec, pool, profile)
     return GraphSummary(
-        name=spec.name, nodes=len(spec.nodes), edges=len(set(spec.edges)), depth=depth(spec),
-        width=width(spec), max_in_degree=max(degrees.values(), default=0), flops_units=units,
-        tokens=int(cost["tokens"]), cost_usd=float(cost["cost_usd"]),
-        simulated=all(pool.get(n.model).simulated for n in spec.nodes))
+        name=spec.name,
+        nodes=len(spec.nodes),
+        edges=len(set(spec.edges)),
+        depth=depth(spec),
+        width=width(spec),
+        max_in_degree=max(degrees.values(), default=0),
+        flops_units=units,
+        tokens=int(cost["tokens"]),
+        cost_usd=float(cost["cost_usd"]),
+        simulated=all(pool.get(n.model).simulated for n in spec.nodes),
+    )

@@ -4,6 +4,7 @@ A check reserves the call's worst case (its prompt plus `max_tokens` of output) 
 returns, so nodes running in parallel cannot jointly overshoot a cap. Exceeding a cap raises
 `BudgetExceededError`; the runtime attaches the partial RunResult. Never silent.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,9 @@ class BudgetMeter:
         self._held_tokens = 0
         self._held_usd = 0.0
 
-    def reserve(self, node_id: str, spec: ModelSpec, prompt_chars: int, max_tokens: int,
-                elapsed_s: float) -> Reservation | None:
+    def reserve(
+        self, node_id: str, spec: ModelSpec, prompt_chars: int, max_tokens: int, elapsed_s: float
+    ) -> Reservation | None:
         """Check the caps against spend + in-flight + this call's worst case; hold that worst case.
 
         Returns None when the budget is unlimited (nothing to hold).
@@ -64,19 +66,22 @@ class BudgetMeter:
             return None
         where = f"before node '{node_id}' ({spec.id})"
         if b.max_seconds is not None and elapsed_s >= b.max_seconds:
-            raise BudgetExceededError(f"time budget exceeded {where}: {elapsed_s:.2f} s elapsed of "
-                                      f"max_seconds {b.max_seconds:g}")
+            raise BudgetExceededError(
+                f"time budget exceeded {where}: {elapsed_s:.2f} s elapsed of max_seconds {b.max_seconds:g}"
+            )
         prompt = estimate_prompt_tokens(prompt_chars)
         tokens = prompt + max_tokens
         usd = spec.cost(prompt, max_tokens)
         if b.max_tokens is not None and self.tokens + self._held_tokens + tokens > b.max_tokens:
             raise BudgetExceededError(
                 f"token budget exceeded {where}: {self.tokens} spent + {self._held_tokens} in flight + up to "
-                f"{tokens} for this call > max_tokens {b.max_tokens}")
+                f"{tokens} for this call > max_tokens {b.max_tokens}"
+            )
         if b.max_usd is not None and self.usd + self._held_usd + usd > b.max_usd:
             raise BudgetExceededError(
                 f"dollar budget exceeded {where}: ${self.usd:.6f} spent + ${self._held_usd:.6f} in flight + up to "
-                f"${usd:.6f} for this call > max_usd ${b.max_usd:g}")
+                f"${usd:.6f} for this call > max_usd ${b.max_usd:g}"
+            )
         self._held_tokens += tokens
         self._held_usd += usd
         return Reservation(tokens, usd)

@@ -1,12 +1,13 @@
 """A fluent Python builder for `GraphSpec`, for graphs written in code rather than YAML.
 
-    spec = (Graph("vote3")
-            .node("a", "solver", "sim/llama-3.2-3b")
-            .node("b", "solver", "sim/llama-3.2-3b")
-            .node("f", "fuser", "sim/llama-3.1-8b", temperature=0.2)
-            .fan_in(["a", "b"], "f")
-            .build(pool))
+spec = (Graph("vote3")
+        .node("a", "solver", "sim/llama-3.2-3b")
+        .node("b", "solver", "sim/llama-3.2-3b")
+        .node("f", "fuser", "sim/llama-3.1-8b", temperature=0.2)
+        .fan_in(["a", "b"], "f")
+        .build(pool))
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -74,8 +75,13 @@ class Graph:
 
     def spec(self) -> GraphSpec:
         """The spec as collected, without validation."""
-        return GraphSpec(name=self.name, description=self.description, nodes=list(self._nodes),
-                         edges=list(self._edges), output=self._output)
+        return GraphSpec(
+            name=self.name,
+            description=self.description,
+            nodes=list(self._nodes),
+            edges=list(self._edges),
+            output=self._output,
+        )
 
     def build(self, pool: ModelPool | None = None, roles: Iterable[str] | None = None) -> GraphSpec:
         """The validated spec (`GraphError` lists every problem). `pool=None` skips the model check."""

@@ -7,6 +7,7 @@ around it: loading a graph file found by `optimize`, building the input of one q
 LangGraph's SQLite checkpointer, reading `stream_mode="updates"` node by node, and the LangSmith
 settings that LangGraph picks up from the environment (nothing here talks to LangSmith itself).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ DEFAULT_ENDPOINT = "https://api.smith.langchain.com"
 RUN_TAG = "rolegraph"
 
 
-def load_app(graph: GraphSpec | str | Path, hub: Any, *, toolbox: Any = None, roles: Any = None,
-             checkpointer: Any = None) -> CompiledGraph:
+def load_app(
+    graph: GraphSpec | str | Path, hub: Any, *, toolbox: Any = None, roles: Any = None, checkpointer: Any = None
+) -> CompiledGraph:
     """A graph (a spec, or a file such as a run's best_graph.yaml) compiled against `hub`.
 
     The result's `.pregel` is the LangGraph object; `.spec` and `.plans` describe its nodes.
@@ -50,8 +52,12 @@ def graph_input(question: Item | str, *, seed: int = 0, answer_kind: str | None 
     or a free-form question (real models only). Same keys as the runtime builds for `run`."""
     if isinstance(question, Item):
         key = question.answer_key()
-        return {"question": question_text(question), "answer_key": key.model_dump() if key else None,
-                "seed": seed, "answer_kind": answer_kind or question.family}
+        return {
+            "question": question_text(question),
+            "answer_key": key.model_dump() if key else None,
+            "seed": seed,
+            "answer_kind": answer_kind or question.family,
+        }
     return {"question": str(question), "answer_key": None, "seed": seed, "answer_kind": answer_kind or FREE_FORM_KIND}
 
 
@@ -64,8 +70,9 @@ async def sqlite_checkpointer(path: str | Path) -> AsyncIterator[Any]:
     try:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     except ImportError:
-        raise EngineMissingError(f"the SQLite checkpointer needs the '{SQLITE_SAVER_PACKAGE}' package: "
-                                 f"pip install {SQLITE_SAVER_PACKAGE}") from None
+        raise EngineMissingError(
+            f"the SQLite checkpointer needs the '{SQLITE_SAVER_PACKAGE}' package: pip install {SQLITE_SAVER_PACKAGE}"
+        ) from None
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
@@ -77,8 +84,14 @@ def node_names(graph: CompiledGraph) -> dict[str, str]:
     return graph.task_names()
 
 
-async def node_updates(app: Any, inputs: Mapping[str, Any], config: Mapping[str, Any] | None = None, *,
-                       names: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+async def node_updates(
+    app: Any,
+    inputs: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> AsyncIterator[tuple[str, Any]]:
     """`app.astream(..., stream_mode="updates")` as (name, update) pairs, one per finished node.
 
     With `subgraphs=True` (a rolegraph graph nested in a user's StateGraph) the nested nodes' updates
@@ -122,12 +135,22 @@ def langsmith_status(env: Mapping[str, str] | None = None) -> LangSmithStatus:
     key_env, _ = _first_env(env, API_KEY_ENV)
     _, project = _first_env(env, PROJECT_ENV)
     _, endpoint = _first_env(env, ENDPOINT_ENV)
-    return LangSmithStatus(enabled=(tracing or "").strip().lower() in TRUE_VALUES, project=project or DEFAULT_PROJECT,
-                           endpoint=(endpoint or DEFAULT_ENDPOINT).rstrip("/"), api_key_env=key_env)
+    return LangSmithStatus(
+        enabled=(tracing or "").strip().lower() in TRUE_VALUES,
+        project=project or DEFAULT_PROJECT,
+        endpoint=(endpoint or DEFAULT_ENDPOINT).rstrip("/"),
+        api_key_env=key_env,
+    )
 
 
-def run_config(*, thread_id: str | None = None, run_name: str | None = None, graph: GraphSpec | None = None,
-               tags: list[str] | None = None, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def run_config(
+    *,
+    thread_id: str | None = None,
+    run_name: str | None = None,
+    graph: GraphSpec | None = None,
+    tags: list[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """A LangGraph `RunnableConfig`: the checkpointer's thread, and the name, tags and metadata a
     LangSmith trace is filed under (graph name, node count, models) when tracing is on."""
     meta: dict[str, Any] = dict(metadata or {})
@@ -144,5 +167,13 @@ def run_config(*, thread_id: str | None = None, run_name: str | None = None, gra
     return config
 
 
-__all__ = ["LangSmithStatus", "graph_input", "langsmith_status", "load_app", "node_names", "node_updates",
-           "run_config", "sqlite_checkpointer"]
+__all__ = [
+    "LangSmithStatus",
+    "graph_input",
+    "langsmith_status",
+    "load_app",
+    "node_names",
+    "node_updates",
+    "run_config",
+    "sqlite_checkpointer",
+]

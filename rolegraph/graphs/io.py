@@ -4,6 +4,7 @@ Every way a file can be wrong (missing, unreadable, not UTF-8, broken syntax, du
 huge or deeply nested, alias bombs, wrong shapes or types) becomes a `GraphError` whose
 problems are one line each and name the node, edge or field, so the CLI never shows a traceback.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,8 @@ class _StrictLoader(_SafeLoader):  # type: ignore[misc, valid-type]
                     continue
                 if key_node.value in seen:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark)
+                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
+                    )
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
@@ -119,8 +121,9 @@ def _check_shape(data: Any) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:  # JSON's \ud800-style escapes: no terminal or encoder can take them
-                raise GraphError([f"not valid Unicode text: {_short(value)} holds a lone surrogate "
-                                  "(\\ud800-\\udfff escape)"]) from None
+                raise GraphError(
+                    [f"not valid Unicode text: {_short(value)} holds a lone surrogate (\\ud800-\\udfff escape)"]
+                ) from None
 
 
 def _as_id(value: Any) -> Any:
@@ -131,8 +134,9 @@ def _as_id(value: Any) -> Any:
 def _coerce_ids(data: dict) -> dict:
     data = dict(data)
     if isinstance(data.get("nodes"), list):
-        data["nodes"] = [{**n, "id": _as_id(n["id"])} if isinstance(n, dict) and "id" in n else n
-                         for n in data["nodes"]]
+        data["nodes"] = [
+            {**n, "id": _as_id(n["id"])} if isinstance(n, dict) and "id" in n else n for n in data["nodes"]
+        ]
     if isinstance(data.get("edges"), list):
         data["edges"] = [[_as_id(x) for x in e] if isinstance(e, list) else e for e in data["edges"]]
     if "output" in data:
@@ -163,7 +167,8 @@ def _describe(err: dict, data: dict) -> str:
         if kind == "missing":
             return f"{where}: missing field '{field}'"
         if kind == "extra_forbidden":
-            return f"{where}: unknown field '{field}' (fields: {', '.join(NODE_FIELDS)}).{did_you_mean(field, NODE_FIELDS)}"
+            fields = ", ".join(NODE_FIELDS)
+            return f"{where}: unknown field '{field}' (fields: {fields}).{did_you_mean(field, NODE_FIELDS)}"
         return f"{where}: field '{field}': {err['msg']}, got {_short(given)}"
     if loc and loc[0] == "edges" and len(loc) >= 2 and isinstance(loc[1], int):
         edges = data.get("edges")
@@ -183,8 +188,7 @@ def spec_from_data(data: Any, source: str | None = None) -> GraphSpec:
     if data is None:
         raise GraphError(["empty graph file: expected a mapping with 'nodes:' (and 'edges:')"], source=source)
     if not isinstance(data, dict):
-        raise GraphError([f"expected a mapping with 'nodes:' (and 'edges:'), got {type(data).__name__}"],
-                         source=source)
+        raise GraphError([f"expected a mapping with 'nodes:' (and 'edges:'), got {type(data).__name__}"], source=source)
     data = _coerce_ids(data)
     try:
         return GraphSpec.model_validate(data)
@@ -208,8 +212,9 @@ def load_graph(path: str | Path) -> GraphSpec:
             raise GraphError(["not a regular file"], source=source)
         size = path.stat().st_size
         if size > MAX_GRAPH_FILE_BYTES:
-            raise GraphError([f"file too large ({size:,} bytes; a graph file is at most {MAX_GRAPH_FILE_BYTES:,})"],
-                             source=source)
+            raise GraphError(
+                [f"file too large ({size:,} bytes; a graph file is at most {MAX_GRAPH_FILE_BYTES:,})"], source=source
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise GraphError([f"cannot read the file ({exc.strerror or exc})"], source=source) from None
@@ -246,8 +251,7 @@ def _node_dict(node: NodeSpec) -> dict[str, Any]:
 
 
 def _flow(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=2**31 - 1,
-                          allow_unicode=True).strip()
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=2**31 - 1, allow_unicode=True).strip()
 
 
 def _block(mapping: dict[str, Any]) -> str:
@@ -299,8 +303,10 @@ def graph_hash(spec: GraphSpec) -> str:
     The output counts as resolved (an explicit `output` equal to the single sink hashes like none).
     """
     canonical = {
-        "nodes": sorted(([n.id, n.role, n.model, n.params] for n in spec.nodes),
-                        key=lambda n: json.dumps(n, sort_keys=True, default=str)),
+        "nodes": sorted(
+            ([n.id, n.role, n.model, n.params] for n in spec.nodes),
+            key=lambda n: json.dumps(n, sort_keys=True, default=str),
+        ),
         "edges": sorted([s, d] for s, d in spec.edges),
         "output": _resolved_output(spec),
     }

@@ -6,6 +6,7 @@ graph to the first isomorphic graph it has seen (a Weisfeiler-Lehman hash picks 
 isomorphism check decides), so evidence on a structure pools under one hash. Like `graph_hash`,
 identity ignores edge order, the graph's name and description.
 """
+
 from __future__ import annotations
 
 import json

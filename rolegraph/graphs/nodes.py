@@ -4,6 +4,7 @@ A node's model calls go through `NodeCall`, which checks the budget before each 
 item's answer key, the run seed and the node's stable `sample`, and accounts tokens, dollars and
 latency into the node's trace, with how many replies were cut at the node's max_tokens.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,21 +65,34 @@ class NodePlan:
     _prompts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, node: NodeSpec, role: Role, spec: ModelSpec, model: ChatModel, preds: tuple[str, ...],
-              toolbox: Any) -> "NodePlan":
+    def build(
+        cls, node: NodeSpec, role: Role, spec: ModelSpec, model: ChatModel, preds: tuple[str, ...], toolbox: Any
+    ) -> NodePlan:
         params = node.params
         tools = tuple(dict.fromkeys([*role.tools, *params.get("tools", ())]))
         protocol = params.get(TOOL_PROTOCOL_PARAM)
         native = protocol == "native" if protocol in ("native", "text") else spec.backend in NATIVE_TOOL_BACKENDS
-        return cls(node.id, role, spec, model, preds, float(params.get("temperature", role.temperature)),
-                   int(params.get("max_tokens", role.max_tokens)), tools, native, node_sample(node.id), toolbox)
+        return cls(
+            node.id,
+            role,
+            spec,
+            model,
+            preds,
+            float(params.get("temperature", role.temperature)),
+            int(params.get("max_tokens", role.max_tokens)),
+            tools,
+            native,
+            node_sample(node.id),
+            toolbox,
+        )
 
     def system_prompt(self, kind: str, formats: Any) -> str:
         """The rendered system prompt for an answer kind (rendered once per kind, then reused)."""
         prompt = self._prompts.get(kind)
         if prompt is None:
-            help_text = tool_help(self.toolbox, self.tools, self.native) if self.tools and self.role.mode == "chat" \
-                else ""
+            help_text = (
+                tool_help(self.toolbox, self.tools, self.native) if self.tools and self.role.mode == "chat" else ""
+            )
             prompt = self._prompts[kind] = self.role.render(formats.answer_format(kind), help_text)
         return prompt
 
@@ -86,8 +100,18 @@ class NodePlan:
 class NodeCall:
     """The `Caller` one node's agent uses; accumulates the node's accounting."""
 
-    __slots__ = ("plan", "ctx", "start", "model_latency", "tokens_in", "tokens_out", "cost", "calls", "cached",
-                 "truncated")
+    __slots__ = (
+        "plan",
+        "ctx",
+        "start",
+        "model_latency",
+        "tokens_in",
+        "tokens_out",
+        "cost",
+        "calls",
+        "cached",
+        "truncated",
+    )
 
     def __init__(self, plan: NodePlan, ctx: RunContext, start: float):
         self.plan, self.ctx, self.start = plan, ctx, start
@@ -104,9 +128,15 @@ class NodeCall:
             elapsed = self.start + self.model_latency if ctx.modelled else perf_counter() - ctx.t0
             held = meter.reserve(plan.id, plan.spec, chars, plan.max_tokens, elapsed)
         try:
-            comp = await plan.model.complete(messages, temperature=plan.temperature, max_tokens=plan.max_tokens,
-                                             seed=ctx.seed, tools=tools, sample=plan.sample,
-                                             answer_key=ctx.answer_key)
+            comp = await plan.model.complete(
+                messages,
+                temperature=plan.temperature,
+                max_tokens=plan.max_tokens,
+                seed=ctx.seed,
+                tools=tools,
+                sample=plan.sample,
+                answer_key=ctx.answer_key,
+            )
         finally:
             meter.release(held)
         usage = comp.usage
@@ -126,19 +156,45 @@ class NodeCall:
         """A call that spent more than its estimate (a model ignoring max_tokens) still stops the run."""
         b = meter.budget
         if b.max_tokens is not None and meter.tokens > b.max_tokens:
-            raise BudgetExceededError(f"token budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
-                                      f"{meter.tokens} spent > max_tokens {b.max_tokens}")
+            raise BudgetExceededError(
+                f"token budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
+                f"{meter.tokens} spent > max_tokens {b.max_tokens}"
+            )
         if b.max_usd is not None and meter.usd > b.max_usd:
-            raise BudgetExceededError(f"dollar budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
-                                      f"${meter.usd:.6f} spent > max_usd ${b.max_usd:g}")
+            raise BudgetExceededError(
+                f"dollar budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
+                f"${meter.usd:.6f} spent > max_usd ${b.max_usd:g}"
+            )
 
-    def trace(self, *, latency: float, start: float, end: float, answer: str | None = None, output: str = "",
-              uses: list[ToolUse] = (), error: str | None = None) -> NodeTrace:
+    def trace(
+        self,
+        *,
+        latency: float,
+        start: float,
+        end: float,
+        answer: str | None = None,
+        output: str = "",
+        uses: list[ToolUse] = (),
+        error: str | None = None,
+    ) -> NodeTrace:
         plan = self.plan
         return NodeTrace(
-            id=plan.id, role=plan.role.name, model=plan.spec.id, answer=answer, output=output,
-            tokens_in=self.tokens_in, tokens_out=self.tokens_out, latency_s=latency, start_s=start, end_s=end,
-            cost_usd=self.cost, calls=self.calls, cached_calls=self.cached, truncated_calls=self.truncated,
-            tools=[ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note)
-                   for u in uses],
-            error=error)
+            id=plan.id,
+            role=plan.role.name,
+            model=plan.spec.id,
+            answer=answer,
+            output=output,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            latency_s=latency,
+            start_s=start,
+            end_s=end,
+            cost_usd=self.cost,
+            calls=self.calls,
+            cached_calls=self.cached,
+            truncated_calls=self.truncated,
+            tools=[
+                ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note) for u in uses
+            ],
+            error=error,
+        )

@@ -1,4 +1,5 @@
 """`GraphSpec` <-> networkx `DiGraph`, so graphs can be built or analysed with networkx."""
+
 from __future__ import annotations
 
 import copy
@@ -37,13 +38,23 @@ def from_networkx(g: nx.DiGraph, name: str | None = None) -> GraphSpec:
         if missing:
             problems.append(f"node '{node_id}': missing attribute(s) {', '.join(missing)}")
             continue
-        nodes.append(NodeSpec(id=str(node_id), role=attrs["role"], model=attrs["model"],
-                              params=copy.deepcopy(dict(attrs.get("params") or {}))))
+        nodes.append(
+            NodeSpec(
+                id=str(node_id),
+                role=attrs["role"],
+                model=attrs["model"],
+                params=copy.deepcopy(dict(attrs.get("params") or {})),
+            )
+        )
     graph_name = name or g.graph.get("name") or "graph"
     if problems:
         raise GraphError(problems, source=f"networkx graph '{graph_name}'")
     output = g.graph.get("output")
     ordered = sorted(g.edges(data="order"), key=lambda e: (e[2] is None, e[2] if e[2] is not None else 0))
-    return GraphSpec(name=graph_name, description=g.graph.get("description"), nodes=nodes,
-                     edges=[(str(s), str(d)) for s, d, _ in ordered],
-                     output=str(output) if output is not None else None)
+    return GraphSpec(
+        name=graph_name,
+        description=g.graph.get("description"),
+        nodes=nodes,
+        edges=[(str(s), str(d)) for s, d, _ in ordered],
+        output=str(output) if output is not None else None,
+    )

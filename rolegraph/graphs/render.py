@@ -3,6 +3,7 @@
 Everything here reads a valid spec and changes nothing; `render_png` draws on its own
 `Figure` (no pyplot state), so it is safe in servers and tests.
 """
+
 from __future__ import annotations
 
 import io
@@ -70,19 +71,40 @@ def render_png(spec: GraphSpec, path: str | Path) -> Path:
     pos = nx.multipartite_layout(g, subset_key="level", align="vertical")
     n_levels = max(level.values(), default=1)
     rows = max((list(level.values()).count(k) for k in set(level.values())), default=1)
-    fig = Figure(figsize=(max(MIN_FIG_WIDTH_IN, INCHES_PER_LEVEL * n_levels),
-                          max(MIN_FIG_HEIGHT_IN, INCHES_PER_ROW * rows)))
+    fig = Figure(
+        figsize=(max(MIN_FIG_WIDTH_IN, INCHES_PER_LEVEL * n_levels), max(MIN_FIG_HEIGHT_IN, INCHES_PER_ROW * rows))
+    )
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     output = spec.output_id()
-    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=14, edge_color="#555555",
-                           min_source_margin=ARROW_MARGIN_PT, min_target_margin=ARROW_MARGIN_PT)
+    nx.draw_networkx_edges(
+        g,
+        pos,
+        ax=ax,
+        arrows=True,
+        arrowstyle="-|>",
+        arrowsize=14,
+        edge_color="#555555",
+        min_source_margin=ARROW_MARGIN_PT,
+        min_target_margin=ARROW_MARGIN_PT,
+    )
     for node_id, (x, y) in pos.items():
         is_out = node_id == output
-        ax.text(x, y, _label(spec, node_id), ha="center", va="center", fontsize=8,
-                fontweight="bold" if is_out else "normal",
-                bbox={"boxstyle": "round,pad=0.4", "facecolor": OUTPUT_FILL if is_out else NODE_FILL,
-                      "edgecolor": "#333333", "linewidth": 2.0 if is_out else 0.8})
+        ax.text(
+            x,
+            y,
+            _label(spec, node_id),
+            ha="center",
+            va="center",
+            fontsize=8,
+            fontweight="bold" if is_out else "normal",
+            bbox={
+                "boxstyle": "round,pad=0.4",
+                "facecolor": OUTPUT_FILL if is_out else NODE_FILL,
+                "edgecolor": "#333333",
+                "linewidth": 2.0 if is_out else 0.8,
+            },
+        )
     ax.set_title(f"{spec.name}  (output: {output})", fontsize=10)
     ax.margins(0.25)
     ax.set_axis_off()
@@ -103,8 +125,9 @@ def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
     for node in spec.nodes:
         params = ", ".join(f"{k}={v}" for k, v in sorted(node.params.items()))
         marker = " (output)" if node.id == output else ""
-        table.add_row(node.id + marker, node.role, node.model, ", ".join(spec.predecessors(node.id)) or "-",
-                      params or "-")
+        table.add_row(
+            node.id + marker, node.role, node.model, ", ".join(spec.predecessors(node.id)) or "-", params or "-"
+        )
     return table
 
 

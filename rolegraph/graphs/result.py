@@ -1,4 +1,5 @@
 """What a graph run returns: the answer, a per-node trace, and totals."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field

@@ -13,6 +13,7 @@ Input of the compiled graph: {"question": str, "answer_key": dict | None, "seed"
 "answer_kind": str}; per-run state (budget meter, traces) travels as LangGraph's run context.
 Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s, fields}}}.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,17 @@ from langgraph.types import Checkpointer
 
 from rolegraph.agents.agent import run_agent
 from rolegraph.agents.registry import RoleError, RoleRegistry
-from rolegraph.errors import (BudgetExceededError, did_you_mean, EngineMissingError, GraphError, MissingKeyError,
-                              NodeFailedError, NoAnswerKeyError, PoolFileError, UnknownModelError)
+from rolegraph.errors import (
+    BudgetExceededError,
+    EngineMissingError,
+    GraphError,
+    MissingKeyError,
+    NoAnswerKeyError,
+    NodeFailedError,
+    PoolFileError,
+    UnknownModelError,
+    did_you_mean,
+)
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
@@ -43,8 +53,17 @@ FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form
 ENTRY_NAME = "rolegraph"
 NO_STREAM_MODES: tuple[str, ...] = ()
 _SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-PASS_THROUGH = (BudgetExceededError, NodeFailedError, MissingKeyError, UnknownModelError, PoolFileError,
-                EngineMissingError, GraphError, NoAnswerKeyError, RoleError)
+PASS_THROUGH = (
+    BudgetExceededError,
+    NodeFailedError,
+    MissingKeyError,
+    UnknownModelError,
+    PoolFileError,
+    EngineMissingError,
+    GraphError,
+    NoAnswerKeyError,
+    RoleError,
+)
 """Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
 
 
@@ -67,8 +86,15 @@ class CompiledGraph:
     Compile once per spec and run it on many items (`GraphRunner` keeps one per spec).
     """
 
-    def __init__(self, spec: GraphSpec, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None,
-                 checkpointer: Checkpointer = None):
+    def __init__(
+        self,
+        spec: GraphSpec,
+        hub: ModelHub,
+        *,
+        toolbox: Any = None,
+        roles: RoleRegistry | None = None,
+        checkpointer: Checkpointer = None,
+    ):
         from rolegraph.graphs.validate import check_graph
 
         self.spec, self.hub = spec, hub
@@ -84,12 +110,19 @@ class CompiledGraph:
         self.toolbox = toolbox
         self.plans: dict[str, NodePlan] = {}
         for node in spec.nodes:
-            plan = NodePlan.build(node, self.roles.get(node.role), hub.spec(node.model), hub.get(node.model),
-                                  self.topo.preds[node.id], toolbox)
+            plan = NodePlan.build(
+                node,
+                self.roles.get(node.role),
+                hub.spec(node.model),
+                hub.get(node.model),
+                self.topo.preds[node.id],
+                toolbox,
+            )
             unknown = [name for name in plan.tools if name not in toolbox]
             if unknown:
-                raise GraphError([f"node '{node.id}': unknown tool '{unknown[0]}'."
-                                  + did_you_mean(unknown[0], list(toolbox))])
+                raise GraphError(
+                    [f"node '{node.id}': unknown tool '{unknown[0]}'." + did_you_mean(unknown[0], list(toolbox))]
+                )
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.modelled = self.simulated and hub.settings.latency_scale == 0
@@ -140,9 +173,14 @@ class CompiledGraph:
 
     def _context(self, inputs: dict, budget: Budget | None = None) -> RunContext:
         key = inputs.get("answer_key")
-        return RunContext(question=inputs["question"], answer_key=AnswerKey.model_validate(key) if key else None,
-                          seed=int(inputs.get("seed", 0)), kind=inputs.get("answer_kind") or FREE_FORM_KIND,
-                          meter=BudgetMeter(budget), modelled=self.modelled)
+        return RunContext(
+            question=inputs["question"],
+            answer_key=AnswerKey.model_validate(key) if key else None,
+            seed=int(inputs.get("seed", 0)),
+            kind=inputs.get("answer_kind") or FREE_FORM_KIND,
+            meter=BudgetMeter(budget),
+            modelled=self.modelled,
+        )
 
     def _node_fn(self, plan: NodePlan):
         roles, toolbox = self.roles, self.toolbox
@@ -157,30 +195,49 @@ class CompiledGraph:
             call = NodeCall(plan, ctx, start_model)
             t_start = perf_counter()
             try:
-                res = await run_agent(plan.role, plan.system_prompt(ctx.kind, roles), ctx.question, sections, call,
-                                      kind=ctx.kind, toolbox=toolbox, tools=plan.tools, native=plan.native)
+                res = await run_agent(
+                    plan.role,
+                    plan.system_prompt(ctx.kind, roles),
+                    ctx.question,
+                    sections,
+                    call,
+                    kind=ctx.kind,
+                    toolbox=toolbox,
+                    tools=plan.tools,
+                    native=plan.native,
+                )
             except BaseException as exc:
                 failed = isinstance(exc, Exception)
                 if failed or call.calls:
                     elapsed = perf_counter() - t_start
                     ctx.traces[plan.id] = call.trace(
-                        latency=call.model_latency if ctx.modelled else elapsed, start=start_model,
+                        latency=call.model_latency if ctx.modelled else elapsed,
+                        start=start_model,
                         end=start_model + (call.model_latency if ctx.modelled else elapsed),
-                        error=_describe(exc) if failed else "cancelled")
+                        error=_describe(exc) if failed else "cancelled",
+                    )
                 if not failed or isinstance(exc, PASS_THROUGH):
                     raise
-                raise NodeFailedError(f"node '{plan.id}' ({plan.role.name} on {plan.spec.id}) failed: "
-                                      f"{_describe(exc)}", plan.id) from exc
+                raise NodeFailedError(
+                    f"node '{plan.id}' ({plan.role.name} on {plan.spec.id}) failed: {_describe(exc)}", plan.id
+                ) from exc
             t_end = perf_counter()
             if ctx.modelled:
                 latency, start, end = call.model_latency, start_model, start_model + call.model_latency
             else:
                 latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
-            ctx.traces[plan.id] = call.trace(latency=latency, start=start, end=end, answer=out.answer,
-                                             output=out.text, uses=res.tool_uses)
-            return {"id": plan.id, "role": plan.role.name, "output": out.text, "answer": out.answer, "end_s": end,
-                    "fields": out.fields}
+            ctx.traces[plan.id] = call.trace(
+                latency=latency, start=start, end=end, answer=out.answer, output=out.text, uses=res.tool_uses
+            )
+            return {
+                "id": plan.id,
+                "role": plan.role.name,
+                "output": out.text,
+                "answer": out.answer,
+                "end_s": end,
+                "fields": out.fields,
+            }
 
         run_node.__name__ = f"node_{plan.id}"
         # LangGraph wraps a task's function anew on every call (closures are not in its runnable cache)
@@ -198,8 +255,9 @@ class CompiledGraph:
             self._flops[family] = _flops_units(self.spec, self.hub, family)
         return self._flops[family]
 
-    async def run(self, item: Item | str, *, budget: Budget | None = None, seed: int = 0,
-                  answer_kind: str | None = None) -> RunResult:
+    async def run(
+        self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
+    ) -> RunResult:
         if isinstance(item, Item):
             question, key, family = question_text(item), item.answer_key(), item.family
             kind = answer_kind or item.family
@@ -207,8 +265,12 @@ class CompiledGraph:
             question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
         else:
             raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
-        inputs = {"question": question, "answer_key": key.model_dump() if key else None, "seed": seed,
-                  "answer_kind": kind}
+        inputs = {
+            "question": question,
+            "answer_key": key.model_dump() if key else None,
+            "seed": seed,
+            "answer_kind": kind,
+        }
         ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
@@ -229,11 +291,20 @@ class CompiledGraph:
         wall = critical if ctx.modelled else perf_counter() - ctx.t0
         out = ctx.traces.get(self.output)
         return RunResult(
-            graph_name=self.spec.name, graph_hash=self.graph_hash, answer=out.answer if out else None,
-            output_node=self.output, nodes=traces, tokens_in=sum(t.tokens_in for t in traces),
-            tokens_out=sum(t.tokens_out for t in traces), cost_usd=sum(t.cost_usd for t in traces),
-            latency_s=wall, critical_path_s=critical, flops_units=self.flops_units(family),
-            simulated=self.simulated, error=error)
+            graph_name=self.spec.name,
+            graph_hash=self.graph_hash,
+            answer=out.answer if out else None,
+            output_node=self.output,
+            nodes=traces,
+            tokens_in=sum(t.tokens_in for t in traces),
+            tokens_out=sum(t.tokens_out for t in traces),
+            cost_usd=sum(t.cost_usd for t in traces),
+            latency_s=wall,
+            critical_path_s=critical,
+            flops_units=self.flops_units(family),
+            simulated=self.simulated,
+            error=error,
+        )
 
 
 def _graph_hash(spec: GraphSpec) -> str:
@@ -275,20 +346,41 @@ class GraphRunner:
                 self.toolbox = graph.toolbox  # share one default toolbox across specs
         return graph
 
-    async def run(self, spec: GraphSpec, item: Item | str, *, budget: Budget | None = None, seed: int = 0,
-                  answer_kind: str | None = None) -> RunResult:
+    async def run(
+        self,
+        spec: GraphSpec,
+        item: Item | str,
+        *,
+        budget: Budget | None = None,
+        seed: int = 0,
+        answer_kind: str | None = None,
+    ) -> RunResult:
         return await self.compiled(spec).run(item, budget=budget, seed=seed, answer_kind=answer_kind)
 
 
-def compile_graph(spec: GraphSpec, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None,
-                  checkpointer: Checkpointer = None):
+def compile_graph(
+    spec: GraphSpec,
+    hub: ModelHub,
+    *,
+    toolbox: Any = None,
+    roles: RoleRegistry | None = None,
+    checkpointer: Checkpointer = None,
+):
     """The LangGraph `Pregel` of `spec` (an entrypoint; see the module docstring for its I/O)."""
     return CompiledGraph(spec, hub, toolbox=toolbox, roles=roles, checkpointer=checkpointer).pregel
 
 
-async def run_graph(spec: GraphSpec, item: Item | str, hub: ModelHub, *, toolbox: Any = None,
-                    roles: RoleRegistry | None = None, budget: Budget | None = None, seed: int = 0,
-                    answer_kind: str | None = None) -> RunResult:
+async def run_graph(
+    spec: GraphSpec,
+    item: Item | str,
+    hub: ModelHub,
+    *,
+    toolbox: Any = None,
+    roles: RoleRegistry | None = None,
+    budget: Budget | None = None,
+    seed: int = 0,
+    answer_kind: str | None = None,
+) -> RunResult:
     """Run `spec` once on an item (or a free-form question). Compiles per call: to run one spec on many
     items, use `GraphRunner`. Raises BudgetExceededError / NodeFailedError with `.partial` set."""
     graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
@@ -300,5 +392,4 @@ def run_graph_sync(spec: GraphSpec, item: Item | str, hub: ModelHub, **kwargs: A
     return asyncio.run(run_graph(spec, item, hub, **kwargs))
 
 
-__all__ = ["Budget", "CompiledGraph", "GraphRunner", "compile_graph", "run_graph",
-           "run_graph_sync"]
+__all__ = ["Budget", "CompiledGraph", "GraphRunner", "compile_graph", "run_graph", "run_graph_sync"]

@@ -5,6 +5,7 @@ This is what the runtime achieves (it never waits for anything but a node's own 
 is the modelled wall time of a simulated run that does not sleep. Pure and O(nodes + edges): it
 runs once per graph run, so it avoids building a networkx graph.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ class Topology:
     preds: Mapping[str, tuple[str, ...]]
 
     @classmethod
-    def of(cls, spec: GraphSpec) -> "Topology":
+    def of(cls, spec: GraphSpec) -> Topology:
         ids = spec.node_ids
         known = set(ids)
         preds: dict[str, list[str]] = {n: [] for n in ids}

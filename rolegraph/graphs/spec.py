@@ -3,6 +3,7 @@
 Structure only: semantic checks (cycles, unknown models, reachability) live in `validate.py`,
 file I/O in `io.py`, the builder in `builder.py`.
 """
+
 from __future__ import annotations
 
 from typing import Any

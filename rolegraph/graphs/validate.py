@@ -4,6 +4,7 @@ Structure (types, required fields) is pydantic's job in `spec.py`/`io.py`; this 
 what makes a well-typed graph unusable: unknown roles and models, broken edges, cycles, an
 ambiguous output, and nodes whose work could never reach the answer.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -114,12 +115,15 @@ def _output_problems(spec: GraphSpec, g: nx.DiGraph, has_cycle: bool) -> tuple[l
     if not sinks:
         return ([] if has_cycle else ["no output: every node has a successor; set 'output'"]), None
     shown = ", ".join(sinks[:MAX_LISTED_SINKS]) + (", ..." if len(sinks) > MAX_LISTED_SINKS else "")
-    return [f"no single output: {len(sinks)} nodes have no successor ({shown}); "
-            "set 'output' or connect them"], None
+    return [f"no single output: {len(sinks)} nodes have no successor ({shown}); set 'output' or connect them"], None
 
 
-def validate_graph(spec: GraphSpec, pool: ModelPool | None, roles: Iterable[str] | None = None,
-                   default_roles: Callable[[], Iterable[str]] = _builtin_roles) -> list[str]:
+def validate_graph(
+    spec: GraphSpec,
+    pool: ModelPool | None,
+    roles: Iterable[str] | None = None,
+    default_roles: Callable[[], Iterable[str]] = _builtin_roles,
+) -> list[str]:
     """Every problem of `spec`, one message each (empty list: valid).
 
     `pool=None` skips the model check (e.g. for a graph built before its pool exists);
@@ -143,8 +147,9 @@ def validate_graph(spec: GraphSpec, pool: ModelPool | None, roles: Iterable[str]
     return problems
 
 
-def check_graph(spec: GraphSpec, pool: ModelPool | None = None, roles: Iterable[str] | None = None,
-                source: str | None = None) -> GraphSpec:
+def check_graph(
+    spec: GraphSpec, pool: ModelPool | None = None, roles: Iterable[str] | None = None, source: str | None = None
+) -> GraphSpec:
     """`spec` if it is valid, else `GraphError` listing every problem (and the file, if given)."""
     problems = validate_graph(spec, pool, roles)
     if problems:

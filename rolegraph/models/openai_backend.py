@@ -11,6 +11,7 @@ JSON: `create` walks every message through the SDK's TypedDict transform (the id
 messages and tool schemas) and builds a `ChatCompletion` model that would only be read back here;
 together they cost about as much CPU per call as the rest of the client's request path.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -106,10 +107,18 @@ class OpenAIChatModel:
     later call runs in another loop), because both bind to the loop that first uses them.
     """
 
-    def __init__(self, spec: ModelSpec, settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 max_attempts: int = MAX_ATTEMPTS, backoff_base_s: float = BACKOFF_BASE_S,
-                 backoff_cap_s: float = BACKOFF_CAP_S, retry_after_cap_s: float = RETRY_AFTER_CAP_S,
-                 sleep: Sleep | None = None):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        settings: Settings,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_base_s: float = BACKOFF_BASE_S,
+        backoff_cap_s: float = BACKOFF_CAP_S,
+        retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+        sleep: Sleep | None = None,
+    ):
         self.spec = spec
         self.settings = settings
         self.timeout_s = timeout_s
@@ -124,7 +133,8 @@ class OpenAIChatModel:
             key = os.environ.get(spec.api_key_env)
             if not key:
                 raise MissingKeyError(
-                    f"model '{spec.id}' needs an API key: set the environment variable {spec.api_key_env}")
+                    f"model '{spec.id}' needs an API key: set the environment variable {spec.api_key_env}"
+                )
             self._api_key = key
         self._state: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
 
@@ -135,8 +145,9 @@ class OpenAIChatModel:
     def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
         if self._state is None or self._state[0] is not loop:
-            client = openai.AsyncOpenAI(base_url=self.spec.base_url, api_key=self._api_key, max_retries=0,
-                                        timeout=self.timeout_s)
+            client = openai.AsyncOpenAI(
+                base_url=self.spec.base_url, api_key=self._api_key, max_retries=0, timeout=self.timeout_s
+            )
             self._state = (loop, client, asyncio.Semaphore(self.spec.max_concurrency))
         return self._state[1], self._state[2]
 
@@ -147,11 +158,24 @@ class OpenAIChatModel:
             return min(asked, self.retry_after_cap_s)
         return min(self.backoff_cap_s, self.backoff_base_s * 2 ** (attempt - 1))
 
-    def _request(self, messages: list[Message], temperature: float, max_tokens: int, seed: int,
-                 tools: list[dict] | None, sample: int, answer_key: AnswerKey | None) -> dict[str, Any]:
+    def _request(
+        self,
+        messages: list[Message],
+        temperature: float,
+        max_tokens: int,
+        seed: int,
+        tools: list[dict] | None,
+        sample: int,
+        answer_key: AnswerKey | None,
+    ) -> dict[str, Any]:
         """The JSON body of the call (the fields `create` would send, plus the sim's extra field)."""
-        body: dict[str, Any] = {"model": self.spec.api_name, "messages": messages, "temperature": temperature,
-                                "max_tokens": max_tokens, "seed": seed}
+        body: dict[str, Any] = {
+            "model": self.spec.api_name,
+            "messages": messages,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "seed": seed,
+        }
         if tools:
             body["tools"] = [tool_schema(t) for t in tools]
         if self.spec.answer_key:  # only serve-sim specs: a real server must never see the answer key
@@ -166,15 +190,18 @@ class OpenAIChatModel:
         """One request. Returns the completion's JSON as it came (`cast_to=object`): the SDK still raises
         its status and connection errors, but builds no response model only to have it read back."""
         try:  # the options `create` passes: bearer auth
-            data = await client.post(CHAT_PATH, cast_to=object, body=body,
-                                     options={"security": {"bearer_auth": True}})
+            data = await client.post(CHAT_PATH, cast_to=object, body=body, options={"security": {"bearer_auth": True}})
         except json.JSONDecodeError as exc:  # declared JSON, body cut or garbled
             raise MalformedResponseError(f"body is not valid JSON ({exc.msg})") from None
         if not isinstance(data, dict):  # the client hands back raw text for non-JSON bodies
             raise MalformedResponseError("body is not a chat completion")
         choices = data.get("choices")
-        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict) \
-                or not isinstance(choices[0].get("message"), dict):
+        if (
+            not choices
+            or not isinstance(choices, list)
+            or not isinstance(choices[0], dict)
+            or not isinstance(choices[0].get("message"), dict)
+        ):
             raise MalformedResponseError("completion has no choices")
         return data
 
@@ -205,9 +232,17 @@ class OpenAIChatModel:
         text = _KEY_LIKE.sub("***", text)
         return text[:MAX_MESSAGE_CHARS]
 
-    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
-                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
-                       answer_key: AnswerKey | None = None) -> Completion:
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> Completion:
         client, semaphore = self._loop_state()
         body = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
         async with semaphore:
@@ -238,18 +273,27 @@ class OpenAIChatModel:
         choice = data["choices"][0]
         message = choice["message"]
         text = message.get("content") or ""
-        calls = [ToolCall(id=c.get("id"), name=fn.get("name"), arguments=fn.get("arguments") or "")
-                 for c in (message.get("tool_calls") or []) if isinstance(c, dict)
-                 and isinstance(fn := c.get("function"), dict)]
+        calls = [
+            ToolCall(id=c.get("id"), name=fn.get("name"), arguments=fn.get("arguments") or "")
+            for c in (message.get("tool_calls") or [])
+            if isinstance(c, dict) and isinstance(fn := c.get("function"), dict)
+        ]
         usage = data.get("usage")
         if isinstance(usage, dict):
             n_in, n_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
         else:
             n_in = sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
             n_out = _estimate_tokens(text)
-        return Completion(text=text, tool_calls=calls, usage=Usage(input_tokens=n_in, output_tokens=n_out),
-                          latency_s=latency, model_id=self.spec.id, cost_usd=self.spec.cost(n_in, n_out),
-                          simulated=self.spec.answer_key, finish_reason=finish_reason_of(choice.get("finish_reason")))
+        return Completion(
+            text=text,
+            tool_calls=calls,
+            usage=Usage(input_tokens=n_in, output_tokens=n_out),
+            latency_s=latency,
+            model_id=self.spec.id,
+            cost_usd=self.spec.cost(n_in, n_out),
+            simulated=self.spec.answer_key,
+            finish_reason=finish_reason_of(choice.get("finish_reason")),
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client if it belongs to the running loop (a dead loop's client is just dropped)."""

@@ -1,4 +1,5 @@
 """`ModelPool`: the built-in models merged with a user's YAML pool file."""
+
 from __future__ import annotations
 
 import os
@@ -51,12 +52,12 @@ class ModelPool:
             self._specs[spec.id] = spec
 
     @classmethod
-    def builtin(cls) -> "ModelPool":
+    def builtin(cls) -> ModelPool:
         text = resources.files("rolegraph.models").joinpath("builtin_pool.yaml").read_text()
         return cls(_parse_specs(_read_entries(text, "builtin pool"), "builtin pool"))
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "ModelPool":
+    def load(cls, path: str | Path | None = None) -> ModelPool:
         """Built-ins merged with `path`, or with the file named by $ROLEGRAPH_POOL when path is None."""
         pool = cls.builtin()
         path = path or os.environ.get(POOL_ENV) or None
@@ -90,7 +91,9 @@ class ModelPool:
     def require_key(self, model_id: str) -> ModelSpec:
         spec = self.get(model_id)
         if not spec.key_present():
-            raise MissingKeyError(f"model '{model_id}' needs an API key: set the environment variable {spec.api_key_env}")
+            raise MissingKeyError(
+                f"model '{model_id}' needs an API key: set the environment variable {spec.api_key_env}"
+            )
         return spec
 
     def usable(self, model_id: str) -> tuple[bool, str]:

@@ -5,6 +5,7 @@ stack, and lets benchmarks run graphs "remotely" without any paid endpoint. The 
 travels in the request body's extra field `rolegraph` (`{"answer_key": {...}, "sample": n}`), which
 a real server would ignore and rolegraph only sends to specs marked `answer_key: true`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.requests import ClientDisconnect
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
@@ -56,8 +57,13 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(content=body, status_code=status, media_type=JSON_TYPE, headers=headers)
 
 
-def _error(status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
-           headers: dict[str, str] | None = None) -> Response:
+def _error(
+    status: int,
+    message: str,
+    kind: str = "invalid_request_error",
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     return _json({"error": {"message": message, "type": kind, "param": None, "code": code}}, status, headers)
 
 
@@ -65,16 +71,23 @@ class _DroppedResponse(Response):
     """Sends the status line and headers, then nothing: uvicorn closes the connection mid-response."""
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", JSON_TYPE.encode()), (b"content-length", b"1024")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", JSON_TYPE.encode()), (b"content-length", b"1024")],
+            }
+        )
 
 
 def _completion_payload(out: Completion, model: str, request_id: str, choices: bool = True) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
     finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
     if out.tool_calls:
-        message["tool_calls"] = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                                 for c in out.tool_calls]
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in out.tool_calls
+        ]
         if finish == "stop":
             finish = "tool_calls"
     usage = out.usage
@@ -85,8 +98,11 @@ def _completion_payload(out: Completion, model: str, request_id: str, choices: b
         "model": model,
         "system_fingerprint": OWNER,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}] if choices else [],
-        "usage": {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
-                  "total_tokens": usage.total},
+        "usage": {
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.total,
+        },
         EXTRA_FIELD: {"simulated": out.simulated, "modelled_latency_s": out.latency_s},
     }
 
@@ -136,8 +152,13 @@ class _SimService:
         assert cfg is not None
         if kind == "429":
             wait = cfg.retry_after_s
-            return _error(429, "Rate limit reached (injected fault). Retry later.", "rate_limit_error", "rate_limit_exceeded",
-                          headers={"retry-after": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))})
+            return _error(
+                429,
+                "Rate limit reached (injected fault). Retry later.",
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                headers={"retry-after": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
+            )
         if kind in ("500", "503"):
             return _error(int(kind), f"Injected server error {kind}.", "server_error")
         if kind == "timeout":
@@ -149,7 +170,9 @@ class _SimService:
             return Response(content=GARBAGE_BODY, status_code=200, media_type="text/html")
         if kind == "truncated":
             return Response(content=TRUNCATED_BODY, status_code=200, media_type=JSON_TYPE)
-        return _json(_completion_payload(Completion(text="", model_id="empty"), "empty", "chatcmpl-empty", choices=False))
+        return _json(
+            _completion_payload(Completion(text="", model_id="empty"), "empty", "chatcmpl-empty", choices=False)
+        )
 
     async def chat(self, request: Request) -> Response:
         self.stats.requests += 1
@@ -173,8 +196,9 @@ class _SimService:
         spec = self.specs.get(name) if isinstance(name, str) else None
         if spec is None:
             known = ", ".join(sorted({s.id for s in self.specs.values()}))
-            return _error(404, f"The model `{name}` does not exist on serve-sim. Known: {known}.",
-                          code="model_not_found")
+            return _error(
+                404, f"The model `{name}` does not exist on serve-sim. Known: {known}.", code="model_not_found"
+            )
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "'messages' must be a non-empty list")
@@ -190,8 +214,15 @@ class _SimService:
             return _error(400, f"bad request field: {str(exc).splitlines()[0]}")
         tools = body.get("tools") or None
         try:
-            out = await self.model(spec).complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                                                  tools=tools, sample=sample, answer_key=answer_key)
+            out = await self.model(spec).complete(
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                tools=tools,
+                sample=sample,
+                answer_key=answer_key,
+            )
         except NoAnswerKeyError as exc:
             return _error(400, str(exc), code="no_answer_key")
         except RolegraphError as exc:
@@ -237,17 +268,26 @@ class ServerThread:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    def start(self) -> "ServerThread":
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto set: asyncio only enables TCP_NODELAY then
+    def start(self) -> ServerThread:
+        sock = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )  # proto set: asyncio only enables TCP_NODELAY then
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         quiet_injected_resets()
-        config = uvicorn.Config(self.app, log_level=self.log_level, log_config=None, access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+        config = uvicorn.Config(
+            self.app,
+            log_level=self.log_level,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"serve-sim:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"serve-sim:{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self._server.started:
@@ -264,7 +304,7 @@ class ServerThread:
             self._thread.join(timeout=STARTUP_TIMEOUT_S)
         self._server = self._thread = None
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self.start()
 
     def __exit__(self, *exc) -> None:

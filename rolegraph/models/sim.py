@@ -6,6 +6,7 @@ item's gold only through the `AnswerKey` passed beside the messages, and decides
 randomness, whether to recognise a right candidate, follow the plurality, or solve afresh. The
 equations and constants are in docs/sim.md. Same seed, same output.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,11 +48,9 @@ CARRY_TOTAL_MAX_TOKENS = 4000  # ... and at most this much in all (it condenses 
 # The longest reply a role writes of its own accord (tokens): a refiner restates only what fits beside its
 # own reasoning and answer. Each is below the built-in role's default max_tokens (planner 384, searcher 128,
 # solver 1024, verifier and fuser 768), so a request at the role's default is never cut.
-REPLY_MAX_TOKENS = MappingProxyType({"planner": 360, "searcher": 120, "solver": 1000, "verifier": 740,
-                                     "fuser": 740})
+REPLY_MAX_TOKENS = MappingProxyType({"planner": 360, "searcher": 120, "solver": 1000, "verifier": 740, "fuser": 740})
 DEFAULT_REPLY_MAX_TOKENS = 740  # any other role (a registered role's default max_tokens is 768)
-ROLE_VERBOSITY = MappingProxyType({"planner": 1.0, "searcher": 0.15, "solver": 1.0, "verifier": 0.7,
-                                   "fuser": 0.6})
+ROLE_VERBOSITY = MappingProxyType({"planner": 1.0, "searcher": 0.15, "solver": 1.0, "verifier": 0.7, "fuser": 0.6})
 MAX_QUERIES = 3
 RESTATE_HEAD = "Reviewing the inputs."
 TAIL_CHARS = 400  # answers come last: a candidate's final-answer line is looked for here first
@@ -77,7 +76,7 @@ class Reply:
     finish_reason: str  # "stop" (it ended its reply) or "length" (cut at max_tokens, as a server does)
 
     @classmethod
-    def cut(cls, text: str, max_tokens: int | None) -> "Reply":
+    def cut(cls, text: str, max_tokens: int | None) -> Reply:
         """A server stops decoding at max_tokens: the model does not see the limit, its reply is cut."""
         if max_tokens is None or txt.approx_tokens(text) <= max_tokens:
             return cls(text, "stop")
@@ -101,7 +100,7 @@ class _Draws:
         if not self._buf:
             digest = hashlib.blake2b(self._base + self._block.to_bytes(4, "big"), digest_size=64).digest()
             self._block += 1
-            self._buf = [int.from_bytes(digest[i:i + 8], "big") for i in range(56, -8, -8)]
+            self._buf = [int.from_bytes(digest[i : i + 8], "big") for i in range(56, -8, -8)]
         return (self._buf.pop() + 0.5) / 2.0**64
 
 
@@ -187,12 +186,13 @@ class SimBrain:
             if len(self._items) >= MAX_CACHED_ITEMS:
                 self._items.clear()
             facts = self._items[k] = _ItemFacts(
-                cal.item_difficulty(key.item_id, self.family, self.spec.id), txt.norm_answer(key.gold, self.family),
-                tuple(txt.wrong_pool(key)))
+                cal.item_difficulty(key.item_id, self.family, self.spec.id),
+                txt.norm_answer(key.gold, self.family),
+                tuple(txt.wrong_pool(key)),
+            )
         return facts
 
-    def decide(self, role: str, question: str, sections, key: AnswerKey, tokens_in: int,
-               draws: _Draws) -> Decision:
+    def decide(self, role: str, question: str, sections, key: AnswerKey, tokens_in: int, draws: _Draws) -> Decision:
         n_out = int(self.n_out * ROLE_VERBOSITY.get(role, 1.0))
         cap = REPLY_MAX_TOKENS.get(role, DEFAULT_REPLY_MAX_TOKENS)
         if role == "planner":
@@ -221,8 +221,16 @@ class SimBrain:
         kept = [c for c in cands if draws.next() < p_read]
         return kept or cands[-1:]
 
-    def _answer(self, role: str, base: float, cands: list[str], key: AnswerKey, facts: _ItemFacts,
-                draws: _Draws, p_corrupt: float) -> str:
+    def _answer(
+        self,
+        role: str,
+        base: float,
+        cands: list[str],
+        key: AnswerKey,
+        facts: _ItemFacts,
+        draws: _Draws,
+        p_corrupt: float,
+    ) -> str:
         """`base`: the node's logit before the item's difficulty (skill, load, plan and evidence)."""
         fam, gold = self.family, facts.gold_norm
         logit = base - facts.delta
@@ -269,7 +277,7 @@ class SimBrain:
             closing[:0] = verdicts
         room -= sum(len(p) + 1 for p in closing)
         own = self._reasoning(n_out, txt.reasoning_salt(self.spec.id, role))
-        own = own if len(own) < room else own[:max(0, room - 1)]
+        own = own if len(own) < room else own[: max(0, room - 1)]
         room -= len(own) + 1
         parts = []
         if carried:
@@ -308,8 +316,16 @@ class SimChatModel:
             self._brains[family] = SimBrain(self.spec, family)
         return self._brains[family]
 
-    def respond(self, messages: list[Message], *, temperature: float = 0.0, seed: int = 0, sample: int = 0,
-                answer_key: AnswerKey | None = None, max_tokens: int | None = None) -> Completion:
+    def respond(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        seed: int = 0,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
         """The synchronous core of `complete` (no sleeping): used by the server and benchmarks too.
 
         The reply is cut at `max_tokens` (None: no limit); usage, latency and cost count what is returned.
@@ -321,7 +337,8 @@ class SimChatModel:
             raise NoAnswerKeyError(
                 f"simulated model '{self.spec.id}' answers task items only (it needs the item's answer key); "
                 "for a free-form question use a real model: local/smollm2-135m offline, an openai/* model, "
-                "or your own OpenAI-compatible endpoint in a pool file")
+                "or your own OpenAI-compatible endpoint in a pool file"
+            )
         system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
         user = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
         role = read_role(system) or "solver"
@@ -329,20 +346,35 @@ class SimChatModel:
         tokens_in = sum(txt.approx_tokens(str(m.get("content") or "")) for m in messages)
         draw_sample = sample if temperature > 0 else 0
         draws = _Draws(seed, draw_sample, self.spec.id, role, answer_key.item_id, _digest(messages))
-        decision = self.brain(answer_key.family).decide(role, read_question(user), sections, answer_key,
-                                                        tokens_in, draws)
+        decision = self.brain(answer_key.family).decide(
+            role, read_question(user), sections, answer_key, tokens_in, draws
+        )
         reply = Reply.cut(decision.text, max_tokens)
         tokens_out = txt.approx_tokens(reply.text)
-        return Completion(text=reply.text, usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out),
-                          latency_s=cal.latency_s(self.spec, tokens_in, tokens_out), model_id=self.spec.id,
-                          cost_usd=self.spec.cost(tokens_in, tokens_out), simulated=True,
-                          finish_reason=reply.finish_reason)
+        return Completion(
+            text=reply.text,
+            usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out),
+            latency_s=cal.latency_s(self.spec, tokens_in, tokens_out),
+            model_id=self.spec.id,
+            cost_usd=self.spec.cost(tokens_in, tokens_out),
+            simulated=True,
+            finish_reason=reply.finish_reason,
+        )
 
-    async def complete(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 512,
-                       seed: int = 0, tools: list[dict] | None = None, sample: int = 0,
-                       answer_key: AnswerKey | None = None) -> Completion:
-        out = self.respond(messages, temperature=temperature, seed=seed, sample=sample, answer_key=answer_key,
-                           max_tokens=max_tokens)
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> Completion:
+        out = self.respond(
+            messages, temperature=temperature, seed=seed, sample=sample, answer_key=answer_key, max_tokens=max_tokens
+        )
         if self.settings.latency_scale > 0:
             await asyncio.sleep(out.latency_s * self.settings.latency_scale)
         return out

@@ -5,6 +5,7 @@ A model's skill on a family is a logit `theta`; an item's difficulty is `delta ~
 seeded by the item id; a lone solver is right with probability sigmoid(theta - delta). `theta` is
 fitted so that the mean over items equals the published single-model accuracy.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -21,12 +22,14 @@ REFERENCE_PARAMS_B = 1.24  # LLaMA-3.2-1B: the unit of size (and of the FLOPs bu
 # Published single-model accuracies (Wang, Chen et al. 2025, pilot tables), keyed by params (B):
 # LLaMA-3.2-1B, 3.2-3B, 3.1-8B, 3.1-70B. "qa" (HotpotQA closed-book EM) is not in the paper:
 # it is our assumption, documented as such in docs/sim.md.
-PUBLISHED_ACCURACY = MappingProxyType({
-    "math": ((1.24, 0.31), (3.21, 0.40), (8.03, 0.49), (70.6, 0.68)),
-    "mmlu": ((1.24, 0.31), (3.21, 0.43), (8.03, 0.64), (70.6, 0.84)),
-    "code": ((1.24, 0.31), (3.21, 0.48), (8.03, 0.60), (70.6, 0.68)),
-    "qa": ((1.24, 0.14), (3.21, 0.22), (8.03, 0.30), (70.6, 0.42)),
-})
+PUBLISHED_ACCURACY = MappingProxyType(
+    {
+        "math": ((1.24, 0.31), (3.21, 0.40), (8.03, 0.49), (70.6, 0.68)),
+        "mmlu": ((1.24, 0.31), (3.21, 0.43), (8.03, 0.64), (70.6, 0.84)),
+        "code": ((1.24, 0.31), (3.21, 0.48), (8.03, 0.60), (70.6, 0.68)),
+        "qa": ((1.24, 0.14), (3.21, 0.22), (8.03, 0.30), (70.6, 0.42)),
+    }
+)
 
 DIFFICULTY_SD = 0.8  # spread of item difficulty (logits) shared by all models: what is hard for all
 MODEL_ITEM_SD = 0.7  # per (model, item) idiosyncrasy: why diverse models err on different items

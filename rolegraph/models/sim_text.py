@@ -1,5 +1,6 @@
 """The simulated pool's words: per-item wrong-answer pools, answer identity, and output text that
 goes through the same parsing as a real model's ("... Final answer: 42")."""
+
 from __future__ import annotations
 
 import re
@@ -94,7 +95,7 @@ def wrong_pool(key: AnswerKey) -> list[str]:
     if num is None:
         return [f"{gold}+{i + 1}" for i in range(WRONG_POOL_SIZE)]
     deltas = [1, -1, 2, 10, -2, 5]
-    offsets = sorted(deltas, key=lambda d: unit_hash("wrong-num", key.item_id, d))[:WRONG_POOL_SIZE - 1]
+    offsets = sorted(deltas, key=lambda d: unit_hash("wrong-num", key.item_id, d))[: WRONG_POOL_SIZE - 1]
     candidates = [num * 2 if num != 0 else Fraction(1)] + [num + d for d in offsets]
     candidates.sort(key=lambda v: unit_hash("wrong-order", key.item_id, str(v)))
     return [_fmt_number(v) for v in candidates]

@@ -1,4 +1,5 @@
 """`ModelSpec`: one entry of a model pool, with what the budget needs (size) and the bill needs (prices)."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,8 @@ class ModelSpec(BaseModel):
     max_concurrency: int = Field(default=8, gt=0)
     answer_key: bool = Field(default=False, description="send the sim answer key in the request body (serve-sim only)")
     sim_accuracy: dict[str, float] | None = Field(
-        default=None, description="sim only: single-model accuracy per family, overriding the size interpolation")
+        default=None, description="sim only: single-model accuracy per family, overriding the size interpolation"
+    )
 
     @property
     def api_name(self) -> str:

@@ -1,4 +1,5 @@
 """The model-layer contract: messages in, a `Completion` out, through any `ChatModel`."""
+
 from __future__ import annotations
 
 from types import MappingProxyType

@@ -5,23 +5,31 @@
 
 Names are loaded lazily so importing the package stays cheap.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "optimize": "rolegraph.optimize.api", "optimize_async": "rolegraph.optimize.api",
-    "resume_async": "rolegraph.optimize.api", "make_optimizer": "rolegraph.optimize.api",
-    "SearchResult": "rolegraph.optimize.api", "OPTIMIZERS": "rolegraph.optimize.api",
-    "SearchSpace": "rolegraph.optimize.space", "Objective": "rolegraph.optimize.objectives",
-    "ProbabilisticGraph": "rolegraph.optimize.probabilistic", "SearchConfig": "rolegraph.optimize.loop",
+    "optimize": "rolegraph.optimize.api",
+    "optimize_async": "rolegraph.optimize.api",
+    "resume_async": "rolegraph.optimize.api",
+    "make_optimizer": "rolegraph.optimize.api",
+    "SearchResult": "rolegraph.optimize.api",
+    "OPTIMIZERS": "rolegraph.optimize.api",
+    "SearchSpace": "rolegraph.optimize.space",
+    "Objective": "rolegraph.optimize.objectives",
+    "ProbabilisticGraph": "rolegraph.optimize.probabilistic",
+    "SearchConfig": "rolegraph.optimize.loop",
     "AgentReinforce": "rolegraph.optimize.agent_reinforce",
     "StatisticalFeedbackAgent": "rolegraph.optimize.statistical_agent",
     "LLMFeedbackAgent": "rolegraph.optimize.llm_agent",
     "RandomSearch": "rolegraph.optimize.baselines.random_search",
-    "Reinforce": "rolegraph.optimize.baselines.reinforce", "TPESearch": "rolegraph.optimize.baselines.tpe",
-    "ExhaustiveSearch": "rolegraph.optimize.baselines.exhaustive", "SearchTrace": "rolegraph.optimize.trace",
+    "Reinforce": "rolegraph.optimize.baselines.reinforce",
+    "TPESearch": "rolegraph.optimize.baselines.tpe",
+    "ExhaustiveSearch": "rolegraph.optimize.baselines.exhaustive",
+    "SearchTrace": "rolegraph.optimize.trace",
 }
 __all__ = sorted(_EXPORTS)
 

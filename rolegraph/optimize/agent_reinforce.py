@@ -10,6 +10,7 @@
 4. The update moves the probabilities by the step size.
 The loop keeps the best graph and re-checks the top candidates (see loop.py), not the last one.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,19 @@ from rolegraph.errors import SearchError
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.optimize.base import Optimizer, Proposal, distinct_samples
 from rolegraph.optimize.choices import from_graph
-from rolegraph.optimize.feedback import (HISTORY_EXCHANGES, Feedback, FeedbackAgent, GraphUpdate, InitContext,
-                                         PilotRow, ProposedGraph, StepContext, apply_update, proposed_choices,
-                                         validate_update)
+from rolegraph.optimize.feedback import (
+    HISTORY_EXCHANGES,
+    Feedback,
+    FeedbackAgent,
+    GraphUpdate,
+    InitContext,
+    PilotRow,
+    ProposedGraph,
+    StepContext,
+    apply_update,
+    proposed_choices,
+    validate_update,
+)
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
@@ -46,8 +57,9 @@ def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) 
     solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
     nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
     nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
-    return GraphSpec(name=name, nodes=nodes, edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))],
-                     output=OUTPUT_ID)
+    return GraphSpec(
+        name=name, nodes=nodes, edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))], output=OUTPUT_ID
+    )
 
 
 def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
@@ -117,13 +129,13 @@ def rank_models(space: SearchSpace, rows: list[PilotRow]) -> list[str]:
     return order
 
 
-def _left(ctx: "SearchContext") -> float:
+def _left(ctx: SearchContext) -> float:
     """Item runs left before the final re-check's reserve (unbounded without `max_evaluations`)."""
     cfg = ctx.config
     return float("inf") if cfg.max_evaluations is None else cfg.max_evaluations - ctx.spent - cfg.reserve
 
 
-def _pilot_within_budget(graphs: list, items: list, ctx: "SearchContext") -> tuple[list, list]:
+def _pilot_within_budget(graphs: list, items: list, ctx: SearchContext) -> tuple[list, list]:
     """Shrink the pilot to what an evaluation budget allows after the final re-check's reserve:
     fewer items per pilot graph first (at least one), then fewer graphs (singles come first)."""
     left = max(0, _left(ctx))
@@ -132,14 +144,20 @@ def _pilot_within_budget(graphs: list, items: list, ctx: "SearchContext") -> tup
     per_graph = int(left) // max(len(graphs), 1)
     if per_graph >= 1:
         return graphs, items[:per_graph]
-    return graphs[:int(left)], items[:1]
+    return graphs[: int(left)], items[:1]
 
 
 class AgentReinforce(Optimizer):
     name = "agent-reinforce"
 
-    def __init__(self, agent: FeedbackAgent | None = None, *, step_size: float = DEFAULT_STEP,
-                 pilot_batch: int | None = None, pilot: bool = True):
+    def __init__(
+        self,
+        agent: FeedbackAgent | None = None,
+        *,
+        step_size: float = DEFAULT_STEP,
+        pilot_batch: int | None = None,
+        pilot: bool = True,
+    ):
         super().__init__()
         if not 0 < step_size <= 1:
             raise SearchError(f"the step size must be in (0, 1], got {step_size}")
@@ -156,8 +174,12 @@ class AgentReinforce(Optimizer):
         self.pg = ProbabilisticGraph(space)
 
     def config(self) -> dict[str, Any]:
-        return {"step_size": self.step_size, "pilot_batch": self.pilot_batch, "pilot": self.use_pilot,
-                "agent": self.agent.name}
+        return {
+            "step_size": self.step_size,
+            "pilot_batch": self.pilot_batch,
+            "pilot": self.use_pilot,
+            "agent": self.agent.name,
+        }
 
     def feedback_agent_name(self) -> str | None:
         return self.agent.name
@@ -166,7 +188,7 @@ class AgentReinforce(Optimizer):
         return self.pg
 
     # --- 1. insight-guided initialisation ------------------------------------------------------------
-    async def start(self, ctx: "SearchContext") -> None:
+    async def start(self, ctx: SearchContext) -> None:
         if not self.use_pilot:
             return
         graphs = pilot_graphs(self.space)
@@ -181,17 +203,32 @@ class AgentReinforce(Optimizer):
         mixed = mixed_ensemble(self.space, ranked) if ranked and ensemble(self.space, ranked[0]) is None else None
         if mixed is not None and _left(ctx) >= len(items):
             label = "mixed " + " + ".join(n.model.split("/")[-1] for n in mixed.nodes[:-1]) + " -> fuser"
-            evals = await ctx.evaluate([Proposal(mixed, from_graph(self.space, mixed), "pilot", {"label": label})],
-                                       items, PILOT_ITERATION, "pilot")
+            evals = await ctx.evaluate(
+                [Proposal(mixed, from_graph(self.space, mixed), "pilot", {"label": label})],
+                items,
+                PILOT_ITERATION,
+                "pilot",
+            )
             rows += self._rows([(label, mixed)], evals)
-        feedback = await self.agent.initial(InitContext(space=self.space, pg=self.pg, pilot=rows, task=ctx.task.name,
-                                                         seed=self.seed))
+        feedback = await self.agent.initial(
+            InitContext(space=self.space, pg=self.pg, pilot=rows, task=ctx.task.name, seed=self.seed)
+        )
         self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
 
     def _rows(self, graphs: list[tuple[str, GraphSpec]], evals: list[Evaluation]) -> list[PilotRow]:
-        return [PilotRow(label=label, graph=e.graph, accuracy=e.record.accuracy, latency_s=e.record.latency_s,
-                         dollars=e.record.dollars, budget_cost=self.space.cost(e.graph), objective=e.objective,
-                         n=e.record.n) for (label, _), e in zip(graphs, evals)]
+        return [
+            PilotRow(
+                label=label,
+                graph=e.graph,
+                accuracy=e.record.accuracy,
+                latency_s=e.record.latency_s,
+                dollars=e.record.dollars,
+                budget_cost=self.space.cost(e.graph),
+                objective=e.objective,
+                n=e.record.n,
+            )
+            for (label, _), e in zip(graphs, evals)
+        ]
 
     # --- 2. sample ---------------------------------------------------------------------------------
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
@@ -203,20 +240,30 @@ class AgentReinforce(Optimizer):
         return out + distinct_samples(self.pg, count - len(out), rng, {p.structure for p in out})
 
     # --- 3./4. feedback and update -----------------------------------------------------------------
-    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         best_graph, best_objective, best_n = ctx.best()
-        step_ctx = StepContext(space=self.space, pg=self.pg, iteration=iteration, evaluations=evaluations,
-                               best_graph=best_graph, best_objective=best_objective, best_n=best_n,
-                               history=list(self.history), seed=self.seed, task=ctx.task.name,
-                               scored=ctx.leaderboard())
+        step_ctx = StepContext(
+            space=self.space,
+            pg=self.pg,
+            iteration=iteration,
+            evaluations=evaluations,
+            best_graph=best_graph,
+            best_objective=best_objective,
+            best_n=best_n,
+            history=list(self.history),
+            seed=self.seed,
+            task=ctx.task.name,
+            scored=ctx.leaderboard(),
+        )
         feedback = await self.agent.step(step_ctx)
         self._apply(feedback, self.step_size, iteration, ctx)
 
-    def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: "SearchContext") -> None:
+    def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: SearchContext) -> None:
         problems = validate_update(feedback.update, self.pg)
         if problems:  # an agent's own validation should have caught this: keep the textual part only
-            feedback = feedback.model_copy(update={"update": GraphUpdate(),
-                                                   "fallback": f"update rejected: {problems[0]}"})
+            feedback = feedback.model_copy(
+                update={"update": GraphUpdate(), "fallback": f"update rejected: {problems[0]}"}
+            )
         self.pg = apply_update(self.pg, feedback.update, step)
         proposed = feedback.update.proposed_graph
         self.pending = proposed.model_dump() if proposed is not None else None
@@ -226,8 +273,7 @@ class AgentReinforce(Optimizer):
 
     # --- checkpointing -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"pg": self.pg.to_dict(), "pending": self.pending,
-                "history": [h.model_dump() for h in self.history]}
+        return {"pg": self.pg.to_dict(), "pending": self.pending, "history": [h.model_dump() for h in self.history]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])

@@ -4,6 +4,7 @@ A search with a run directory writes its store there (checkpoint after every ite
 rendered files at the end; `resume` rebuilds task, pool, space and optimizer from the store's
 config, so the same run continues where it stopped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,16 +56,25 @@ class SearchResult(BaseModel):
     def summary(self) -> dict[str, Any]:
         """What `rolegraph optimize --json` prints."""
         single = self.best_single
-        return {"task": self.task, "optimizer": self.optimizer, "feedback_agent": self.feedback_agent,
-                "run_dir": self.run_dir, "best_hash": self.best_hash,
-                "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
-                "test": self.test.model_dump(), "best_single": single.model_dump() if single else None,
-                "evaluations": self.evaluations, "iterations": self.iterations, "simulated": self.simulated,
-                "paid_calls": self.paid_calls}
+        return {
+            "task": self.task,
+            "optimizer": self.optimizer,
+            "feedback_agent": self.feedback_agent,
+            "run_dir": self.run_dir,
+            "best_hash": self.best_hash,
+            "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
+            "test": self.test.model_dump(),
+            "best_single": single.model_dump() if single else None,
+            "evaluations": self.evaluations,
+            "iterations": self.iterations,
+            "simulated": self.simulated,
+            "paid_calls": self.paid_calls,
+        }
 
 
-def make_optimizer(name: str, *, hub: ModelHub | None = None, agent_model: str | None = None,
-                   **options: Any) -> Optimizer:
+def make_optimizer(
+    name: str, *, hub: ModelHub | None = None, agent_model: str | None = None, **options: Any
+) -> Optimizer:
     """An optimizer by CLI name, `options` passed to its constructor (what `Optimizer.config()` gives);
     `agent_model` switches Agent-REINFORCE to the LLM feedback agent."""
     if name not in OPTIMIZERS:
@@ -99,34 +109,72 @@ def llm_agent(model_id: str, hub: ModelHub | None):
         raise SearchError("the LLM feedback agent needs a model hub")
     spec = hub.pool.get(model_id)
     if spec.simulated:
-        raise SearchError(f"'{model_id}' is a simulated model: it only answers task items, so it cannot write "
-                          "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)")
+        raise SearchError(
+            f"'{model_id}' is a simulated model: it only answers task items, so it cannot write "
+            "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)"
+        )
     return LLMFeedbackAgent(hub.get(model_id))
 
 
-def _run_config(task: Task, task_args: dict, space: SearchSpace, optimizer: Optimizer, config: SearchConfig,
-                pool_path: str | None, agent_model: str | None) -> dict[str, Any]:
-    return {"task": task.name, "task_args": task_args, "pool": pool_path, "space": space.to_dict(),
-            "search": config.to_dict(), "optimizer": {"name": optimizer.name, **optimizer.config()},
-            "agent_model": agent_model}
+def _run_config(
+    task: Task,
+    task_args: dict,
+    space: SearchSpace,
+    optimizer: Optimizer,
+    config: SearchConfig,
+    pool_path: str | None,
+    agent_model: str | None,
+) -> dict[str, Any]:
+    return {
+        "task": task.name,
+        "task_args": task_args,
+        "pool": pool_path,
+        "space": space.to_dict(),
+        "search": config.to_dict(),
+        "optimizer": {"name": optimizer.name, **optimizer.config()},
+        "agent_model": agent_model,
+    }
 
 
-def _result(ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None,
-            hub: ModelHub) -> SearchResult:
+def _result(
+    ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub
+) -> SearchResult:
     records = ctx.trace.records
     return SearchResult(
-        task=ctx.task.name, optimizer=optimizer.name, feedback_agent=optimizer.feedback_agent_name(),
-        run_dir=str(run_dir) if run_dir else None, best_graph=ctx.graph(final.chosen_hash),
-        best_hash=final.chosen_hash, test=final.test, singles=final.singles, candidates=final.candidates,
-        evaluations=ctx.trace.spent, iterations=sum(1 for it in ctx.trace.iterations if it.iteration > 0),
-        simulated=any(r.simulated for r in records), pareto=front(points(records)), trace=ctx.trace,
-        paid_calls=hub.stats.paid)
+        task=ctx.task.name,
+        optimizer=optimizer.name,
+        feedback_agent=optimizer.feedback_agent_name(),
+        run_dir=str(run_dir) if run_dir else None,
+        best_graph=ctx.graph(final.chosen_hash),
+        best_hash=final.chosen_hash,
+        test=final.test,
+        singles=final.singles,
+        candidates=final.candidates,
+        evaluations=ctx.trace.spent,
+        iterations=sum(1 for it in ctx.trace.iterations if it.iteration > 0),
+        simulated=any(r.simulated for r in records),
+        pareto=front(points(records)),
+        trace=ctx.trace,
+        paid_calls=hub.stats.paid,
+    )
 
 
-async def optimize_async(task: Task, space: SearchSpace, optimizer: Optimizer | None = None, *, hub: ModelHub,
-                         config: SearchConfig | None = None, out: str | Path | None = None, toolbox: Any = None,
-                         progress: bool = False, task_args: dict | None = None, pool_path: str | None = None,
-                         agent_model: str | None = None, render: bool = True, executor: Any = None) -> SearchResult:
+async def optimize_async(
+    task: Task,
+    space: SearchSpace,
+    optimizer: Optimizer | None = None,
+    *,
+    hub: ModelHub,
+    config: SearchConfig | None = None,
+    out: str | Path | None = None,
+    toolbox: Any = None,
+    progress: bool = False,
+    task_args: dict | None = None,
+    pool_path: str | None = None,
+    agent_model: str | None = None,
+    render: bool = True,
+    executor: Any = None,
+) -> SearchResult:
     """Run a search; with `out`, keep a resumable run directory there and render its report.
     `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process)."""
     optimizer = optimizer or AgentReinforce()
@@ -135,8 +183,9 @@ async def optimize_async(task: Task, space: SearchSpace, optimizer: Optimizer | 
         toolbox = default_toolbox(hub.settings, task)
     store = None
     if out is not None:
-        store = RunStore.create(out, _run_config(task, task_args or {"name": task.name}, space, optimizer, config,
-                                                 pool_path, agent_model))
+        store = RunStore.create(
+            out, _run_config(task, task_args or {"name": task.name}, space, optimizer, config, pool_path, agent_model)
+        )
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor)
     try:
         final = await run_search(ctx, optimizer, store, progress)
@@ -150,8 +199,15 @@ async def optimize_async(task: Task, space: SearchSpace, optimizer: Optimizer | 
     return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub)
 
 
-def optimize(task: Task, space: SearchSpace, optimizer: Optimizer | None = None, *, settings: Settings | None = None,
-             hub: ModelHub | None = None, **kwargs: Any) -> SearchResult:
+def optimize(
+    task: Task,
+    space: SearchSpace,
+    optimizer: Optimizer | None = None,
+    *,
+    settings: Settings | None = None,
+    hub: ModelHub | None = None,
+    **kwargs: Any,
+) -> SearchResult:
     """Synchronous `optimize_async` with its own event loop (and hub, unless given)."""
 
     async def main() -> SearchResult:
@@ -171,8 +227,9 @@ def default_toolbox(settings: Settings, task: Task) -> Any:
     return make(settings, corpus=task.corpus(), web=False)
 
 
-def rebuild(run_dir: str | Path, settings: Settings, hub: ModelHub | None = None,
-            task: Task | None = None) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
+def rebuild(
+    run_dir: str | Path, settings: Settings, hub: ModelHub | None = None, task: Task | None = None
+) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
     """Task, space, hub and optimizer of an existing run, from its store's config."""
     from rolegraph.tasks.registry import get_task
 
@@ -192,13 +249,26 @@ def rebuild(run_dir: str | Path, settings: Settings, hub: ModelHub | None = None
     return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
 
 
-async def resume_async(run_dir: str | Path, settings: Settings, *, hub: ModelHub | None = None,
-                       task: Task | None = None, progress: bool = False, executor: Any = None) -> SearchResult:
+async def resume_async(
+    run_dir: str | Path,
+    settings: Settings,
+    *,
+    hub: ModelHub | None = None,
+    task: Task | None = None,
+    progress: bool = False,
+    executor: Any = None,
+) -> SearchResult:
     """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again)."""
     cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task)
     store = RunStore.open(run_dir)
-    ctx = SearchContext(task=task, space=space, hub=hub_used, config=config,
-                        toolbox=default_toolbox(hub_used.settings, task), executor=executor)
+    ctx = SearchContext(
+        task=task,
+        space=space,
+        hub=hub_used,
+        config=config,
+        toolbox=default_toolbox(hub_used.settings, task),
+        executor=executor,
+    )
     try:
         final = await run_search(ctx, optimizer, store, progress)
     finally:

@@ -6,6 +6,7 @@ optimizer), and hands the results to `observe`. `start` may spend evaluations fi
 All state an optimizer carries between iterations goes through `state_dict`, so a checkpoint
 restores it exactly; randomness comes only from the `rng` the loop derives from (seed, iteration).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,13 +61,13 @@ class Optimizer:
         self.space = space
         self.seed = seed
 
-    async def start(self, ctx: "SearchContext") -> None:
+    async def start(self, ctx: SearchContext) -> None:
         """Work before the first iteration (Agent-REINFORCE's pilot). Default: none."""
 
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         raise NotImplementedError
 
-    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         """Learn from this iteration's evaluations. Default: nothing (random search)."""
 
     @property
@@ -96,8 +97,9 @@ class Optimizer:
         return None
 
 
-def distinct_samples(pg: ProbabilisticGraph, count: int, rng: np.random.Generator, seen: set[str] | None = None,
-                     source: str = "sampled") -> list[Proposal]:
+def distinct_samples(
+    pg: ProbabilisticGraph, count: int, rng: np.random.Generator, seen: set[str] | None = None, source: str = "sampled"
+) -> list[Proposal]:
     """Up to `count` samples of distinct structures (none in `seen`, a set of `Proposal.structure`
     keys), from a bounded number of draws: an isomorphic copy would be scored as the same graph."""
     taken = set(seen or ())

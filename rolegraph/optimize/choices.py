@@ -6,6 +6,7 @@ so every graph is acyclic by construction. `realise` repairs the rest: judging r
 inputs act as solvers, every worker reaches the output, and a graph over budget drops its
 smallest-model worker first (the paper's repair) until it fits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -33,14 +34,25 @@ class Choices:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict:
-        return {"present": [int(p) for p in self.present], "models": list(self.models), "roles": list(self.roles),
-                "edges": [int(e) for e in self.edges], "out_model": self.out_model, "out_role": self.out_role}
+        return {
+            "present": [int(p) for p in self.present],
+            "models": list(self.models),
+            "roles": list(self.roles),
+            "edges": [int(e) for e in self.edges],
+            "out_model": self.out_model,
+            "out_role": self.out_role,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Choices":
-        return cls(present=tuple(bool(p) for p in data["present"]), models=tuple(int(m) for m in data["models"]),
-                   roles=tuple(int(r) for r in data["roles"]), edges=tuple(bool(e) for e in data["edges"]),
-                   out_model=int(data["out_model"]), out_role=int(data["out_role"]))
+    def from_dict(cls, data: dict) -> Choices:
+        return cls(
+            present=tuple(bool(p) for p in data["present"]),
+            models=tuple(int(m) for m in data["models"]),
+            roles=tuple(int(r) for r in data["roles"]),
+            edges=tuple(bool(e) for e in data["edges"]),
+            out_model=int(data["out_model"]),
+            out_role=int(data["out_role"]),
+        )
 
 
 def _normalise(space: SearchSpace, c: Choices) -> Choices:
@@ -76,11 +88,17 @@ def _normalise(space: SearchSpace, c: Choices) -> Choices:
 def to_graph(space: SearchSpace, c: Choices, name: str = "graph") -> GraphSpec:
     """The GraphSpec of already-normalised choices (no repair)."""
     slots = space.worker_slots
-    nodes = [NodeSpec(id=slot_id(i), role=space.worker_roles[c.roles[i]], model=space.models[c.models[i]])
-             for i in range(slots) if c.present[i]]
+    nodes = [
+        NodeSpec(id=slot_id(i), role=space.worker_roles[c.roles[i]], model=space.models[c.models[i]])
+        for i in range(slots)
+        if c.present[i]
+    ]
     nodes.append(NodeSpec(id=OUTPUT_ID, role=space.output_roles[c.out_role], model=space.models[c.out_model]))
-    edges = [(slot_id(i), OUTPUT_ID if j == slots else slot_id(j))
-             for (i, j), e in zip(edge_pairs(slots, space.worker_edges), c.edges) if e]
+    edges = [
+        (slot_id(i), OUTPUT_ID if j == slots else slot_id(j))
+        for (i, j), e in zip(edge_pairs(slots, space.worker_edges), c.edges)
+        if e
+    ]
     return GraphSpec(name=name, nodes=nodes, edges=edges, output=OUTPUT_ID)
 
 
@@ -146,6 +164,11 @@ def from_graph(space: SearchSpace, spec: GraphSpec) -> Choices | None:
     if not wanted <= set(pairs):
         return None
     pad = slots - len(workers)
-    return Choices(present=tuple([True] * len(workers) + [False] * pad), models=tuple(models + [0] * pad),
-                   roles=tuple(roles + [0] * pad), edges=tuple(p in wanted for p in pairs),
-                   out_model=out_model, out_role=out_role)
+    return Choices(
+        present=tuple([True] * len(workers) + [False] * pad),
+        models=tuple(models + [0] * pad),
+        roles=tuple(roles + [0] * pad),
+        edges=tuple(p in wanted for p in pairs),
+        out_model=out_model,
+        out_role=out_role,
+    )

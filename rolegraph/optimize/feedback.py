@@ -5,6 +5,7 @@ An update names target probabilities; `apply_update` moves each current probabil
 toward its target (p <- p + step * (target - p)), so a step size of 1 adopts the agent's numbers
 and smaller steps keep some of the old belief, as a learning rate does for a gradient.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,13 +58,18 @@ class ProposedGraph(BaseModel):
     edges: list[tuple[str, str]] = Field(default_factory=list)
 
     def to_spec(self, name: str = "proposed") -> GraphSpec:
-        return GraphSpec(name=name, nodes=[NodeSpec(id=n.id, role=n.role, model=n.model) for n in self.nodes],
-                         edges=list(self.edges), output=OUTPUT_ID)
+        return GraphSpec(
+            name=name,
+            nodes=[NodeSpec(id=n.id, role=n.role, model=n.model) for n in self.nodes],
+            edges=list(self.edges),
+            output=OUTPUT_ID,
+        )
 
     @classmethod
-    def from_spec(cls, spec: GraphSpec) -> "ProposedGraph":
-        return cls(nodes=[ProposedNode(id=n.id, role=n.role, model=n.model) for n in spec.nodes],
-                   edges=list(spec.edges))
+    def from_spec(cls, spec: GraphSpec) -> ProposedGraph:
+        return cls(
+            nodes=[ProposedNode(id=n.id, role=n.role, model=n.model) for n in spec.nodes], edges=list(spec.edges)
+        )
 
 
 class GraphUpdate(BaseModel):
@@ -94,9 +100,16 @@ class Feedback(BaseModel):
     attempts: int = 1
 
     def record(self, iteration: int) -> FeedbackRecord:
-        return FeedbackRecord(iteration=iteration, agent=self.agent, summary=self.gradient.summary,
-                              helped=self.gradient.helped, hurt=self.gradient.hurt, update=self.update.brief(),
-                              fallback=self.fallback, attempts=self.attempts)
+        return FeedbackRecord(
+            iteration=iteration,
+            agent=self.agent,
+            summary=self.gradient.summary,
+            helped=self.gradient.helped,
+            hurt=self.gradient.hurt,
+            update=self.update.brief(),
+            fallback=self.fallback,
+            attempts=self.attempts,
+        )
 
 
 @dataclass
@@ -148,8 +161,11 @@ class FeedbackAgent(Protocol):
 
 # --- validation ------------------------------------------------------------------------------------
 def _check_categorical(kind: str, node: str, targets: dict[str, float], allowed: tuple[str, ...]) -> list[str]:
-    problems = [f"{kind}s of {node}: unknown {kind} '{name}' (known: {', '.join(allowed)})"
-                for name in targets if name not in allowed]
+    problems = [
+        f"{kind}s of {node}: unknown {kind} '{name}' (known: {', '.join(allowed)})"
+        for name in targets
+        if name not in allowed
+    ]
     total = sum(targets.values())
     if total > 1 + SUM_TOLERANCE:
         problems.append(f"{kind}s of {node}: target probabilities sum to {total:.3f} > 1")
@@ -183,8 +199,10 @@ def validate_update(update: GraphUpdate, pg: ProbabilisticGraph) -> list[str]:
             bad = e.src if s is None else e.dst
             problems.append(f"edge {e.src}->{e.dst}: unknown node id '{bad}'")
         elif s >= d:
-            problems.append(f"edge {e.src}->{e.dst} would create a cycle (edges go from a lower slot to a "
-                            f"higher one or to {OUTPUT_ID})")
+            problems.append(
+                f"edge {e.src}->{e.dst} would create a cycle (edges go from a lower slot to a "
+                f"higher one or to {OUTPUT_ID})"
+            )
         elif pg.edge_index(s, d) is None:
             problems.append(f"edge {e.src}->{e.dst} is not allowed in this space (workers feed only the output)")
     if update.proposed_graph is not None:
@@ -262,15 +280,13 @@ def apply_update(pg: ProbabilisticGraph, update: GraphUpdate, step: float) -> Pr
         i = pg.node_index(node)
         cur = probs.out_model if i == w else probs.models[i]
         goal = _categorical_target(cur, space.models, targets)
-        new.set_categorical("out_model" if i == w else "models", (1 - step) * cur + step * goal,
-                            None if i == w else i)
+        new.set_categorical("out_model" if i == w else "models", (1 - step) * cur + step * goal, None if i == w else i)
     for node, targets in update.roles.items():
         i = pg.node_index(node)
         names = space.output_roles if i == w else space.worker_roles
         cur = probs.out_role if i == w else probs.roles[i]
         goal = _categorical_target(cur, names, targets)
-        new.set_categorical("out_role" if i == w else "roles", (1 - step) * cur + step * goal,
-                            None if i == w else i)
+        new.set_categorical("out_role" if i == w else "roles", (1 - step) * cur + step * goal, None if i == w else i)
     for e in update.edges:
         k = pg.edge_index(pg.node_index(e.src), pg.node_index(e.dst))
         new.set_bernoulli("edges", k, _toward(float(probs.edges[k]), e.prob, step))

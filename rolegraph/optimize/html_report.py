@@ -6,6 +6,7 @@ iteration, and the settings. The figures are the run directory's PNGs (rendered 
 `report.render`) inlined as base64 data URIs; CSS is inline; nothing is fetched. Simulated runs say
 so at the top and beside every number that comes from the sim pool.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,10 +25,16 @@ from rolegraph.optimize.rundir import STORE_NAME, write_atomic
 
 HTML_NAME = "report.html"
 FIGURES = {"curve": "curve.png", "pareto": "pareto.png", "graph": "graph.png"}
-SECTIONS = (("summary", "Summary"), ("curve", "Search curve"), ("pareto", "Pareto front"), ("graph", "Best graph"),
-            ("nodes", "Per-node statistics"), ("gradients", "Textual gradients"), ("settings", "Settings"))
-SIM_BANNER = ("Simulated results (sim pool): they show the search working; they are not claims about real "
-              "models.")
+SECTIONS = (
+    ("summary", "Summary"),
+    ("curve", "Search curve"),
+    ("pareto", "Pareto front"),
+    ("graph", "Best graph"),
+    ("nodes", "Per-node statistics"),
+    ("gradients", "Textual gradients"),
+    ("settings", "Settings"),
+)
+SIM_BANNER = "Simulated results (sim pool): they show the search working; they are not claims about real models."
 MAX_PARETO_ROWS = 20
 
 
@@ -48,8 +55,9 @@ def _table(head: list[str], rows: list[list[Any]], *, numeric: set[int] = frozen
     body = []
     for k, row in enumerate(rows):
         cls = f' class="{classes[k]}"' if k < len(classes) and classes[k] else ""
-        tds = "".join(f'<td class="num">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>"
-                      for i, v in enumerate(row))
+        tds = "".join(
+            f'<td class="num">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>" for i, v in enumerate(row)
+        )
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -59,8 +67,10 @@ def _figure(run_dir: Path, key: str, alt: str, caption: str) -> str:
     if not path.is_file():
         return f'<p class="muted">({_e(FIGURES[key])} was not rendered)</p>'
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure id="fig-{key}"><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+    return (
+        f'<figure id="fig-{key}"><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
 
 
 def _section(key: str, title: str, body: str) -> str:
@@ -69,8 +79,9 @@ def _section(key: str, title: str, body: str) -> str:
 
 def _card(label: str, value: str, note: str = "") -> str:
     note_html = f'<div class="note">{_e(note)}</div>' if note else ""
-    return (f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>'
-            f"{note_html}</div>")
+    return (
+        f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>{note_html}</div>'
+    )
 
 
 def _summary(run: dict, sim: str) -> str:
@@ -79,52 +90,115 @@ def _summary(run: dict, sim: str) -> str:
     cards = []
     if final is not None:
         t = final.test
-        cards.append(_card("chosen graph, test accuracy", f"{t.accuracy:.3f}",
-                           f"95% CI {_ci(t.ci95)}, n={t.n}{sim}"))
+        cards.append(_card("chosen graph, test accuracy", f"{t.accuracy:.3f}", f"95% CI {_ci(t.ci95)}, n={t.n}{sim}"))
         single = final.best_single
         if single is not None:
-            cards.append(_card("best single model, test accuracy", f"{single.accuracy:.3f}",
-                               f"{single.label}, 95% CI {_ci(single.ci95)}{sim}"))
-        cards.append(_card("chosen graph, cost", f"{t.flops_units:.1f} FLOPs units",
-                           f"{t.latency_s:.2f} s and ${t.dollars:.5f} per item"))
+            cards.append(
+                _card(
+                    "best single model, test accuracy",
+                    f"{single.accuracy:.3f}",
+                    f"{single.label}, 95% CI {_ci(single.ci95)}{sim}",
+                )
+            )
+        cards.append(
+            _card(
+                "chosen graph, cost",
+                f"{t.flops_units:.1f} FLOPs units",
+                f"{t.latency_s:.2f} s and ${t.dollars:.5f} per item",
+            )
+        )
     cards.append(_card("evaluations", f"{spent}", "item-level graph runs (pilot, search, validation)"))
     cards.append(_card("status", f"{run['phase']}", f"after iteration {run['iteration']}"))
     body = [f'<div class="cards">{"".join(cards)}</div>']
     if final is not None:
-        rows = [["chosen graph", f"{final.test.accuracy:.3f}", _ci(final.test.ci95), f"{final.test.latency_s:.2f}",
-                 f"{final.test.dollars:.5f}", f"{final.test.flops_units:.2f}"]]
-        rows += [[f"single {s.label}", f"{s.accuracy:.3f}", _ci(s.ci95), f"{s.latency_s:.2f}", f"{s.dollars:.5f}",
-                  f"{s.flops_units:.2f}"] for s in sorted(final.singles, key=lambda s: -s.objective)]
-        body += ["<h3>Test items: chosen graph against single models</h3>",
-                 _table(["graph", "accuracy", "95% CI", "latency s", "$ per item", "FLOPs units"], rows,
-                        numeric={1, 3, 4, 5}, classes=["chosen"])]
-        cand = [[c["hash"][:10] + (" (chosen)" if c["hash"] == final.chosen_hash else ""),
-                 _num(c.get("train_objective")), c.get("train_items", "-"), _num(c.get("validation_objective")),
-                 c.get("validation_items", "-"), _num(c.get("combined_objective"))] for c in final.candidates]
-        body += ["<h3>Top candidates re-checked on validation items</h3>",
-                 _table(["graph", "training objective (shrunk)", "training items", "validation objective",
-                         "validation items", "pooled objective"], cand, numeric={1, 2, 3, 4, 5},
-                        classes=["chosen" if c["hash"] == final.chosen_hash else "" for c in final.candidates])]
+        rows = [
+            [
+                "chosen graph",
+                f"{final.test.accuracy:.3f}",
+                _ci(final.test.ci95),
+                f"{final.test.latency_s:.2f}",
+                f"{final.test.dollars:.5f}",
+                f"{final.test.flops_units:.2f}",
+            ]
+        ]
+        rows += [
+            [
+                f"single {s.label}",
+                f"{s.accuracy:.3f}",
+                _ci(s.ci95),
+                f"{s.latency_s:.2f}",
+                f"{s.dollars:.5f}",
+                f"{s.flops_units:.2f}",
+            ]
+            for s in sorted(final.singles, key=lambda s: -s.objective)
+        ]
+        body += [
+            "<h3>Test items: chosen graph against single models</h3>",
+            _table(
+                ["graph", "accuracy", "95% CI", "latency s", "$ per item", "FLOPs units"],
+                rows,
+                numeric={1, 3, 4, 5},
+                classes=["chosen"],
+            ),
+        ]
+        cand = [
+            [
+                c["hash"][:10] + (" (chosen)" if c["hash"] == final.chosen_hash else ""),
+                _num(c.get("train_objective")),
+                c.get("train_items", "-"),
+                _num(c.get("validation_objective")),
+                c.get("validation_items", "-"),
+                _num(c.get("combined_objective")),
+            ]
+            for c in final.candidates
+        ]
+        body += [
+            "<h3>Top candidates re-checked on validation items</h3>",
+            _table(
+                [
+                    "graph",
+                    "training objective (shrunk)",
+                    "training items",
+                    "validation objective",
+                    "validation items",
+                    "pooled objective",
+                ],
+                cand,
+                numeric={1, 2, 3, 4, 5},
+                classes=["chosen" if c["hash"] == final.chosen_hash else "" for c in final.candidates],
+            ),
+        ]
     return "\n".join(body)
 
 
 def _curve(run: dict, sim: str) -> str:
     cfg = run["config"]
-    fig = _figure(run["run_dir"], "curve", "best-so-far objective against evaluations",
-                  f"{cfg['optimizer']['name']} on {cfg['task']}: best-so-far objective against evaluations{sim}")
+    fig = _figure(
+        run["run_dir"],
+        "curve",
+        "best-so-far objective against evaluations",
+        f"{cfg['optimizer']['name']} on {cfg['task']}: best-so-far objective against evaluations{sim}",
+    )
     rows = [[it.iteration, it.evaluations, _num(it.best_objective), _num(it.batch_best)] for it in run["iterations"]]
-    table = _table(["iteration", "evaluations", "best so far (pooled)", "best of the batch"], rows,
-                   numeric={0, 1, 2, 3})
+    table = _table(
+        ["iteration", "evaluations", "best so far (pooled)", "best of the batch"], rows, numeric={0, 1, 2, 3}
+    )
     return f'<div class="split"><div>{fig}</div><div>{table}</div></div>'
 
 
 def _pareto(run: dict, sim: str) -> str:
     pts = points(run["records"])
     best = front(pts)
-    fig = _figure(run["run_dir"], "pareto", "accuracy against latency of every graph, Pareto front circled",
-                  f"{len(pts)} graphs evaluated; the Pareto front (accuracy, latency, dollars) circled{sim}")
-    rows = [[p.graph_hash[:10], f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
-            for p in best[:MAX_PARETO_ROWS]]
+    fig = _figure(
+        run["run_dir"],
+        "pareto",
+        "accuracy against latency of every graph, Pareto front circled",
+        f"{len(pts)} graphs evaluated; the Pareto front (accuracy, latency, dollars) circled{sim}",
+    )
+    rows = [
+        [p.graph_hash[:10], f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
+        for p in best[:MAX_PARETO_ROWS]
+    ]
     table = _table(["graph", "accuracy", "latency s", "$ per item", "items"], rows, numeric={1, 2, 3, 4})
     return f'<div class="split"><div>{fig}</div><div><h3>On the front</h3>{table}</div></div>'
 
@@ -132,13 +206,27 @@ def _pareto(run: dict, sim: str) -> str:
 def _best_graph(run: dict, best: GraphSpec | None, sim: str) -> str:
     if best is None:
         return '<p class="muted">No graph was evaluated yet.</p>'
-    fig = _figure(run["run_dir"], "graph", f"the chosen graph: {len(best.nodes)} nodes",
-                  f"the chosen graph, output node {best.output_id()} highlighted{sim}")
-    rows = [[n.id + (" (output)" if n.id == best.output_id() else ""), n.role, n.model,
-             ", ".join(best.predecessors(n.id)) or "-",
-             ", ".join(f"{k}={v}" for k, v in sorted(n.params.items())) or "-"] for n in best.nodes]
-    return fig + _table(["node", "role", "model", "inputs", "params"], rows) + \
-        '<p class="muted">Saved as best_graph.yaml: <code>rolegraph eval best_graph.yaml --task ...</code></p>'
+    fig = _figure(
+        run["run_dir"],
+        "graph",
+        f"the chosen graph: {len(best.nodes)} nodes",
+        f"the chosen graph, output node {best.output_id()} highlighted{sim}",
+    )
+    rows = [
+        [
+            n.id + (" (output)" if n.id == best.output_id() else ""),
+            n.role,
+            n.model,
+            ", ".join(best.predecessors(n.id)) or "-",
+            ", ".join(f"{k}={v}" for k, v in sorted(n.params.items())) or "-",
+        ]
+        for n in best.nodes
+    ]
+    return (
+        fig
+        + _table(["node", "role", "model", "inputs", "params"], rows)
+        + '<p class="muted">Saved as best_graph.yaml: <code>rolegraph eval best_graph.yaml --task ...</code></p>'
+    )
 
 
 def _node_flops(run: dict, best: GraphSpec) -> dict[str, float]:
@@ -151,8 +239,13 @@ def _node_flops(run: dict, best: GraphSpec) -> dict[str, float]:
         pool = ModelPool.load(run["config"].get("pool"))
         unit = reference_flops(profile)
         # a node's prompt grows by one predecessor output per in-edge (the analysis module's rule)
-        return {n: node_flops(pool.get(best.node(n).model), profile.prompt_tokens + k * profile.output_tokens,
-                              profile.output_tokens) / unit for n, k in in_degrees(best).items()}
+        return {
+            n: node_flops(
+                pool.get(best.node(n).model), profile.prompt_tokens + k * profile.output_tokens, profile.output_tokens
+            )
+            / unit
+            for n, k in in_degrees(best).items()
+        }
     except (FlopsUnknownError, AttributeError, KeyError, ValueError, OSError) as exc:
         return {"_error": str(exc)}  # type: ignore[dict-item]
 
@@ -178,14 +271,20 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
             row += [_num(st.get("correct_rate")), _num(st.get("agree_rate")), st.get("n", "-")]
         rows.append(row)
     family = _e(run["config"]["space"].get("family", "math"))
-    notes = [f"Depth level and in-degree from the graph; FLOPs units per node at the {family} "
-             "token profile (one 1B node = 1; a node's prompt grows with its inputs)."]
+    notes = [
+        f"Depth level and in-degree from the graph; FLOPs units per node at the {family} "
+        "token profile (one 1B node = 1; a node's prompt grows with its inputs)."
+    ]
     if measured:
-        notes.append(f"Measured on the test items: how often a node's own answer was right, and how often the "
-                     f"graph's output agreed with it{_e(sim)}.")
+        notes.append(
+            f"Measured on the test items: how often a node's own answer was right, and how often the "
+            f"graph's output agreed with it{_e(sim)}."
+        )
     else:
-        notes.append("This run's store keeps no per-node answers for the chosen graph; "
-                     "<code>rolegraph eval best_graph.yaml --task ...</code> prints them.")
+        notes.append(
+            "This run's store keeps no per-node answers for the chosen graph; "
+            "<code>rolegraph eval best_graph.yaml --task ...</code> prints them."
+        )
     if "_error" in flops:
         notes.append(f"FLOPs units not shown: {_e(flops['_error'])}")
     return _table(head, rows, numeric=numeric) + "".join(f'<p class="muted">{t}</p>' for t in notes)
@@ -193,8 +292,10 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
 
 def _gradients(run: dict) -> str:
     if not run["feedback"]:
-        return ('<p class="muted">This optimizer writes no textual gradients (only Agent-REINFORCE\'s feedback '
-                'agent does).</p>')
+        return (
+            '<p class="muted">This optimizer writes no textual gradients (only Agent-REINFORCE\'s feedback '
+            "agent does).</p>"
+        )
     by_iter = {it.iteration: it for it in run["iterations"]}
     out = []
     for f in run["feedback"]:
@@ -207,8 +308,11 @@ def _gradients(run: dict) -> str:
         helped = "".join(f"<li>{_e(h)}</li>" for h in f.helped)
         hurt = "".join(f"<li>{_e(h)}</li>" for h in f.hurt)
         title = "Initialisation" if f.iteration == 0 else f"Iteration {f.iteration}"
-        parts = [f'<div class="gradient" id="gradient-{f.iteration}"><h3>{title}</h3>',
-                 f'<div class="meta">{_e(meta)}</div>', f"<p>{_e(f.summary)}</p>"]
+        parts = [
+            f'<div class="gradient" id="gradient-{f.iteration}"><h3>{title}</h3>',
+            f'<div class="meta">{_e(meta)}</div>',
+            f"<p>{_e(f.summary)}</p>",
+        ]
         if helped:
             parts.append(f'<div><strong>Helped</strong><ul class="helped">{helped}</ul></div>')
         if hurt:
@@ -231,9 +335,11 @@ def _settings(run: dict) -> str:
     pairs: list[tuple[str, str]] = []
     _flat("", run["config"], pairs)
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in pairs)
-    return (f'<dl class="settings">{items}</dl>'
-            f'<p class="muted">Resume or re-render: <code>rolegraph optimize --resume {_e(run["run_dir"])}</code>, '
-            f'<code>rolegraph report {_e(run["run_dir"])} --html</code></p>')
+    return (
+        f'<dl class="settings">{items}</dl>'
+        f'<p class="muted">Resume or re-render: <code>rolegraph optimize --resume {_e(run["run_dir"])}</code>, '
+        f"<code>rolegraph report {_e(run['run_dir'])} --html</code></p>"
+    )
 
 
 def _template(name: str) -> str:
@@ -248,21 +354,36 @@ def html_page(run: dict) -> str:
     simulated = any(r.simulated for r in run["records"])
     sim = " (simulated)" if simulated else ""
     best = chosen_graph(run)
-    bodies = {"summary": _summary(run, sim), "curve": _curve(run, sim), "pareto": _pareto(run, sim),
-              "graph": _best_graph(run, best, sim), "nodes": _nodes(run, best, sim), "gradients": _gradients(run),
-              "settings": _settings(run)}
-    banner = f'<p class="banner" id="simulated"><span class="tag">SIMULATED</span>{_e(SIM_BANNER)}</p>' if simulated \
-        else ""
+    bodies = {
+        "summary": _summary(run, sim),
+        "curve": _curve(run, sim),
+        "pareto": _pareto(run, sim),
+        "graph": _best_graph(run, best, sim),
+        "nodes": _nodes(run, best, sim),
+        "gradients": _gradients(run),
+        "settings": _settings(run),
+    }
+    banner = (
+        f'<p class="banner" id="simulated"><span class="tag">SIMULATED</span>{_e(SIM_BANNER)}</p>' if simulated else ""
+    )
     agent = cfg["optimizer"].get("agent")
-    subtitle = (f"{cfg['optimizer']['name']}" + (f" with the {agent} feedback agent" if agent else "")
-                + f" on task {cfg['task']}; objective {cfg['space']['objective']['kind']}; "
-                f"budget {cfg['space']['budget']} ({cfg['space']['budget_kind']})")
+    subtitle = (
+        f"{cfg['optimizer']['name']}"
+        + (f" with the {agent} feedback agent" if agent else "")
+        + f" on task {cfg['task']}; objective {cfg['space']['objective']['kind']}; "
+        f"budget {cfg['space']['budget']} ({cfg['space']['budget_kind']})"
+    )
     return Template(_template("report.html")).substitute(
-        title=_e(f"Search report: {cfg['task']} / {cfg['optimizer']['name']}{sim}"), subtitle=_e(subtitle),
-        banner=banner, css=_template("report.css"), version=_e(__version__),
+        title=_e(f"Search report: {cfg['task']} / {cfg['optimizer']['name']}{sim}"),
+        subtitle=_e(subtitle),
+        banner=banner,
+        css=_template("report.css"),
+        version=_e(__version__),
         nav="".join(f'<a href="#{k}">{_e(t)}</a>' for k, t in SECTIONS),
         sections="\n".join(_section(k, t, bodies[k]) for k, t in SECTIONS),
-        store=_e(Path(run["run_dir"]) / STORE_NAME), generated=_e(time.strftime("%Y-%m-%d %H:%M:%S %Z")))
+        store=_e(Path(run["run_dir"]) / STORE_NAME),
+        generated=_e(time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+    )
 
 
 def write_html(run_dir: str | Path, out: str | Path | None = None) -> Path:

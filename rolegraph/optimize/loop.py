@@ -8,6 +8,7 @@ the response cache. Accounting: a graph scored on b items costs b item runs, whe
 pilot, an iteration, or the final re-check of the top candidates on validation items; the test
 score that is reported at the end is not charged to the search.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,17 @@ from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.recheck import recheck
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.trace import (EvalRecord, Evaluation, FeedbackRecord, IterationRecord, SearchTrace,
-                                      SELECTION_Z, pooled, prior_accuracy, ranked)
+from rolegraph.optimize.trace import (
+    SELECTION_Z,
+    EvalRecord,
+    Evaluation,
+    FeedbackRecord,
+    IterationRecord,
+    SearchTrace,
+    pooled,
+    prior_accuracy,
+    ranked,
+)
 from rolegraph.tasks.base import Task
 
 SAMPLE_STREAM = 1
@@ -82,9 +92,11 @@ def _stop_on_failures(results: list[EvalResult]) -> None:
         if res.failures:
             first = next((it.error for it in res.items if it.error), "unknown error")
             first = " ".join(str(first).split())[:200]
-            raise SearchError(f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
-                              f"(first: {first}); the search stopped at its last checkpoint: fix the cause "
-                              "and continue with --resume")
+            raise SearchError(
+                f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
+                f"(first: {first}); the search stopped at its last checkpoint: fix the cause "
+                "and continue with --resume"
+            )
 
 
 @dataclass
@@ -155,8 +167,9 @@ class SearchContext:
     def log_feedback(self, record: FeedbackRecord) -> None:
         self.trace.feedback.append(record)
 
-    async def evaluate(self, proposals: list[Proposal], items: list[Item], iteration: int, phase: str,
-                       charged: bool | None = None) -> list[Evaluation]:
+    async def evaluate(
+        self, proposals: list[Proposal], items: list[Item], iteration: int, phase: str, charged: bool | None = None
+    ) -> list[Evaluation]:
         """Score each distinct proposal on `items` concurrently; records appended in proposal order.
 
         Proposals isomorphic to one already in the list are scored once; each record carries the
@@ -171,10 +184,23 @@ class SearchContext:
             label = (p.meta or {}).get("label")
             name = p.graph.name if label else f"{self.optimizer_name}-{h[:8]}"
             named.append((h, p, p.graph.model_copy(update={"name": name})))
-        results: list[EvalResult] = await asyncio.gather(*(
-            evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox, concurrency=self.config.concurrency,
-                     seed=self.config.eval_seed, progress=False, label=f"{phase}:{spec.name}", executor=self.executor)
-            for _, _, spec in named))
+        results: list[EvalResult] = await asyncio.gather(
+            *(
+                evaluate(
+                    spec,
+                    self.task,
+                    items,
+                    hub=self.hub,
+                    toolbox=self.toolbox,
+                    concurrency=self.config.concurrency,
+                    seed=self.config.eval_seed,
+                    progress=False,
+                    label=f"{phase}:{spec.name}",
+                    executor=self.executor,
+                )
+                for _, _, spec in named
+            )
+        )
         _stop_on_failures(results)
         out = []
         for (h, p, spec), res in zip(named, results):
@@ -183,28 +209,48 @@ class SearchContext:
             out.append(Evaluation(record=record, graph=spec, choices=choices, per_node=res.per_node))
         return out
 
-    def _record(self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: str,
-                source: str) -> EvalRecord:
+    def _record(self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: str, source: str) -> EvalRecord:
         """Append `res` to the trace under the structure hash `h` (and remember the graph)."""
         dollars = res.cost_usd / max(res.n, 1)
         record = EvalRecord(
-            seq=len(self.trace.records), iteration=iteration, phase=phase, source=source, graph_hash=h,
-            graph_name=spec.name, objective=self.space.objective.value(res.accuracy, res.mean_latency_s, dollars),
-            accuracy=res.accuracy, latency_s=res.mean_latency_s, dollars=dollars, flops_units=res.flops_units,
-            n=res.n, items=[it.item_id for it in res.items], simulated=res.simulated)
+            seq=len(self.trace.records),
+            iteration=iteration,
+            phase=phase,
+            source=source,
+            graph_hash=h,
+            graph_name=spec.name,
+            objective=self.space.objective.value(res.accuracy, res.mean_latency_s, dollars),
+            accuracy=res.accuracy,
+            latency_s=res.mean_latency_s,
+            dollars=dollars,
+            flops_units=res.flops_units,
+            n=res.n,
+            items=[it.item_id for it in res.items],
+            simulated=res.simulated,
+        )
         self.trace.records.append(record)
         record.evaluations = self.trace.spent
         self.graphs.setdefault(h, spec.model_dump(mode="json"))
         return record
 
-    async def evaluate_full(self, spec: GraphSpec, items: list[Item], iteration: int, phase: str,
-                            source: str) -> tuple[Evaluation, EvalResult]:
+    async def evaluate_full(
+        self, spec: GraphSpec, items: list[Item], iteration: int, phase: str, source: str
+    ) -> tuple[Evaluation, EvalResult]:
         """Like `evaluate` for one graph, also returning the EvalResult (for intervals)."""
         from rolegraph.evaluate.runner import evaluate
 
-        res = await evaluate(spec, self.task, items, hub=self.hub, toolbox=self.toolbox, executor=self.executor,
-                             concurrency=self.config.concurrency, seed=self.config.eval_seed, progress=False,
-                             label=f"{phase}:{spec.name}")
+        res = await evaluate(
+            spec,
+            self.task,
+            items,
+            hub=self.hub,
+            toolbox=self.toolbox,
+            executor=self.executor,
+            concurrency=self.config.concurrency,
+            seed=self.config.eval_seed,
+            progress=False,
+            label=f"{phase}:{spec.name}",
+        )
         _stop_on_failures([res])
         record = self._record(self.canonical_hash(spec), spec, res, iteration, phase, source)
         return Evaluation(record=record, graph=spec, choices=None, per_node=res.per_node), res
@@ -238,9 +284,18 @@ class FinalChoice(BaseModel):
 
 
 def _test_score(label: str, res: EvalResult, objective: float) -> TestScore:
-    return TestScore(label=label, graph_hash=res.graph_hash, accuracy=res.accuracy, ci95=tuple(res.ci95), n=res.n,
-                     latency_s=res.mean_latency_s, dollars=res.cost_usd / max(res.n, 1), flops_units=res.flops_units,
-                     objective=objective, simulated=res.simulated)
+    return TestScore(
+        label=label,
+        graph_hash=res.graph_hash,
+        accuracy=res.accuracy,
+        ci95=tuple(res.ci95),
+        n=res.n,
+        latency_s=res.mean_latency_s,
+        dollars=res.cost_usd / max(res.n, 1),
+        flops_units=res.flops_units,
+        objective=objective,
+        simulated=res.simulated,
+    )
 
 
 class _Bar:
@@ -252,9 +307,15 @@ class _Bar:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                                      console=Console(stderr=True), transient=True)
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self._progress.start()
             self._task = self._progress.add_task(name, total=total, info="")
 
@@ -268,16 +329,34 @@ class _Bar:
             self._progress.stop()
 
 
-def _checkpoint(store: RunStore | None, ctx: SearchContext, optimizer: Optimizer, iteration: int, phase: str,
-                final: FinalChoice | None = None) -> None:
+def _checkpoint(
+    store: RunStore | None,
+    ctx: SearchContext,
+    optimizer: Optimizer,
+    iteration: int,
+    phase: str,
+    final: FinalChoice | None = None,
+) -> None:
     if store is None:
         return
-    state = {"optimizer": optimizer.state_dict(), "iterations": [r.model_dump() for r in ctx.trace.iterations],
-             "final": final.model_dump() if final is not None else None,
-             "rng": {"seed": ctx.config.seed, "next_iteration": iteration + 1,
-                     "scheme": "numpy SeedSequence([seed, iteration, stream]): samples 1, batches 2"}}
-    store.save_checkpoint(iteration, phase, state, [r.model_dump() for r in ctx.trace.records],
-                          [f.model_dump() for f in ctx.trace.feedback], ctx.graphs)
+    state = {
+        "optimizer": optimizer.state_dict(),
+        "iterations": [r.model_dump() for r in ctx.trace.iterations],
+        "final": final.model_dump() if final is not None else None,
+        "rng": {
+            "seed": ctx.config.seed,
+            "next_iteration": iteration + 1,
+            "scheme": "numpy SeedSequence([seed, iteration, stream]): samples 1, batches 2",
+        },
+    }
+    store.save_checkpoint(
+        iteration,
+        phase,
+        state,
+        [r.model_dump() for r in ctx.trace.records],
+        [f.model_dump() for f in ctx.trace.feedback],
+        ctx.graphs,
+    )
 
 
 def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[int, str, FinalChoice | None] | None:
@@ -286,9 +365,11 @@ def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[
     if point is None:
         return None
     iteration, phase, state = point
-    ctx.trace = SearchTrace(records=[EvalRecord.model_validate(r) for r in store.records()],
-                            iterations=[IterationRecord.model_validate(r) for r in state["iterations"]],
-                            feedback=[FeedbackRecord.model_validate(f) for f in store.feedback()])
+    ctx.trace = SearchTrace(
+        records=[EvalRecord.model_validate(r) for r in store.records()],
+        iterations=[IterationRecord.model_validate(r) for r in state["iterations"]],
+        feedback=[FeedbackRecord.model_validate(f) for f in store.feedback()],
+    )
     ctx.restore_graphs(store.graphs())
     optimizer.load_state_dict(state["optimizer"])
     final = FinalChoice.model_validate(state["final"]) if state.get("final") else None
@@ -297,9 +378,15 @@ def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[
 
 def _log_iteration(ctx: SearchContext, iteration: int, objectives: list[float]) -> float | None:
     best_graph, best_obj, _ = ctx.best()
-    ctx.trace.iterations.append(IterationRecord(
-        iteration=iteration, evaluations=ctx.spent, best_hash=graph_hash(best_graph) if best_graph else None,
-        best_objective=best_obj, batch_best=max(objectives, default=None)))
+    ctx.trace.iterations.append(
+        IterationRecord(
+            iteration=iteration,
+            evaluations=ctx.spent,
+            best_hash=graph_hash(best_graph) if best_graph else None,
+            best_objective=best_obj,
+            batch_best=max(objectives, default=None),
+        )
+    )
     return best_obj
 
 
@@ -315,8 +402,9 @@ def _iteration_count(ctx: SearchContext, optimizer: Optimizer) -> int:
     return max(0, min(cfg.samples, left // max(per_graph, 1)))
 
 
-async def run_search(ctx: SearchContext, optimizer: Optimizer, store: RunStore | None = None,
-                     progress: bool = False) -> FinalChoice:
+async def run_search(
+    ctx: SearchContext, optimizer: Optimizer, store: RunStore | None = None, progress: bool = False
+) -> FinalChoice:
     """Run (or resume, when `store` has a checkpoint) a search to its final, tested choice."""
     cfg = ctx.config
     optimizer.bind(ctx.space, cfg.seed)
@@ -369,19 +457,26 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
     order = ranked(ctx.trace.records, objective)
     if not order:
         raise SearchError("the search evaluated no graph: raise --iterations or the evaluation budget")
-    top = order[:cfg.top_candidates]
+    top = order[: cfg.top_candidates]
     await recheck(ctx, [h for h, _ in top], iteration)
     stats = pooled(ctx.trace.records)
     prior = prior_accuracy(ctx.trace.records)
     rows = []
     for rank, (h, train_obj) in enumerate(top):
-        rows.append({"hash": h, "train_objective": train_obj, "train_items": stats[h].n,
-                     "validation_objective": stats[h].validation_objective(objective),
-                     "validation_items": stats[h].validation_n,
-                     "combined_objective": stats[h].combined_objective(objective, prior, SELECTION_Z), "rank": rank})
+        rows.append(
+            {
+                "hash": h,
+                "train_objective": train_obj,
+                "train_items": stats[h].n,
+                "validation_objective": stats[h].validation_objective(objective),
+                "validation_items": stats[h].validation_n,
+                "combined_objective": stats[h].combined_objective(objective, prior, SELECTION_Z),
+                "rank": rank,
+            }
+        )
     chosen = max(rows, key=lambda r: (r["combined_objective"], -r["rank"]))
     spec = ctx.graph(chosen["hash"])
-    test_items = ctx.split("test")[:cfg.test_items]
+    test_items = ctx.split("test")[: cfg.test_items]
     _, res = await ctx.evaluate_full(spec, test_items, iteration, "test", "chosen")
     test = _test_score(spec.name, res, objective.value(res.accuracy, res.mean_latency_s, res.cost_usd / max(res.n, 1)))
     singles: list[TestScore] = []
@@ -389,6 +484,9 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
         for model_id in ctx.space.models:
             single = ctx.space.single(model_id)
             _, sres = await ctx.evaluate_full(single, test_items, iteration, "single", "single")
-            singles.append(_test_score(model_id, sres, objective.value(
-                sres.accuracy, sres.mean_latency_s, sres.cost_usd / max(sres.n, 1))))
+            singles.append(
+                _test_score(
+                    model_id, sres, objective.value(sres.accuracy, sres.mean_latency_s, sres.cost_usd / max(sres.n, 1))
+                )
+            )
     return FinalChoice(chosen_hash=chosen["hash"], candidates=rows, test=test, singles=singles, per_node=res.per_node)

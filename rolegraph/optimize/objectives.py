@@ -5,6 +5,7 @@ is better. Capped objectives rank every graph that meets the cap above every gra
 it (a miss scores `accuracy - 1 - overshoot`), so "best accuracy under a latency cap" is exact
 lexicographic ranking, not a soft penalty that a very accurate slow graph could buy its way out of.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -33,7 +34,7 @@ class Objective(BaseModel):
     latency_ref: float | None = Field(default=None, gt=0, description="seconds; joint's normaliser")
 
     @model_validator(mode="after")
-    def _caps_present(self) -> "Objective":
+    def _caps_present(self) -> Objective:
         if self.kind == "latency_cap" and self.latency_cap is None:
             raise ValueError("the latency_cap objective needs latency_cap (seconds)")
         if self.kind == "cost_cap" and self.cost_cap is None:
@@ -41,8 +42,14 @@ class Objective(BaseModel):
         return self
 
     @classmethod
-    def build(cls, kind: str = "accuracy", *, latency_weight: float | None = None,
-              latency_cap: float | None = None, cost_cap: float | None = None) -> "Objective":
+    def build(
+        cls,
+        kind: str = "accuracy",
+        *,
+        latency_weight: float | None = None,
+        latency_cap: float | None = None,
+        cost_cap: float | None = None,
+    ) -> Objective:
         """From CLI-style options: `accuracy` with a cap becomes the capped objective."""
         if kind not in ("accuracy", "joint", "latency_cap", "cost_cap"):
             raise SearchError(f"unknown objective '{kind}'. Known: {', '.join(OBJECTIVE_KINDS)}.")
@@ -56,8 +63,12 @@ class Objective(BaseModel):
             if cap is not None and cap <= 0:
                 raise SearchError(f"the {name} must be positive, got {cap}")
         try:
-            return cls(kind=kind, latency_weight=DEFAULT_LATENCY_WEIGHT if latency_weight is None else latency_weight,
-                       latency_cap=latency_cap, cost_cap=cost_cap)
+            return cls(
+                kind=kind,
+                latency_weight=DEFAULT_LATENCY_WEIGHT if latency_weight is None else latency_weight,
+                latency_cap=latency_cap,
+                cost_cap=cost_cap,
+            )
         except ValueError as exc:
             raise SearchError(str(exc).splitlines()[-1]) from None
 
@@ -78,8 +89,10 @@ class Objective(BaseModel):
         if self.kind == "accuracy":
             return "accuracy"
         if self.kind == "joint":
-            return (f"accuracy - {self.latency_weight:g} x latency / {self.latency_ref or 1.0:.3g} s "
-                    "(joint accuracy and latency)")
+            return (
+                f"accuracy - {self.latency_weight:g} x latency / {self.latency_ref or 1.0:.3g} s "
+                "(joint accuracy and latency)"
+            )
         if self.kind == "latency_cap":
             return f"best accuracy with mean latency <= {self.latency_cap:g} s"
         return f"best accuracy with cost <= ${self.cost_cap:g} per item"

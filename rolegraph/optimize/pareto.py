@@ -1,4 +1,5 @@
 """The Pareto front of (accuracy up, latency down, dollars down) over every graph a search scored."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel
@@ -23,8 +24,11 @@ def dominates(a: ParetoPoint, b: ParetoPoint) -> bool:
 
 def points(records: list[EvalRecord]) -> list[ParetoPoint]:
     """One point per graph: its pooled training statistics (pilot and search items)."""
-    return [ParetoPoint(graph_hash=h, accuracy=s.accuracy, latency_s=s.latency, dollars=s.dollars, n=s.n)
-            for h, s in pooled(records).items() if s.n > 0]
+    return [
+        ParetoPoint(graph_hash=h, accuracy=s.accuracy, latency_s=s.latency, dollars=s.dollars, n=s.n)
+        for h, s in pooled(records).items()
+        if s.n > 0
+    ]
 
 
 def front(pts: list[ParetoPoint]) -> list[ParetoPoint]:

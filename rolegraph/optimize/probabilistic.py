@@ -5,6 +5,7 @@ allowed edge (lower slot -> higher slot or output): a sigmoid; the output node: 
 models and answering roles. `sample(rng)` draws `Choices` and repairs them into a valid graph.
 `score_function(choices)` is d log p / d logits, the REINFORCE direction, for active choices only.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,10 +54,10 @@ class Logits:
     def arrays(self) -> list[np.ndarray]:
         return [getattr(self, f) for f in self.FIELDS]
 
-    def copy(self) -> "Logits":
+    def copy(self) -> Logits:
         return Logits(*(a.copy() for a in self.arrays()))
 
-    def zeros_like(self) -> "Logits":
+    def zeros_like(self) -> Logits:
         return Logits(*(np.zeros_like(a) for a in self.arrays()))
 
 
@@ -69,17 +70,33 @@ class ProbabilisticGraph:
         self.logits = logits if logits is not None else self._initial()
 
     def _initial(self) -> Logits:
-        w, m, r, ro = (self.space.worker_slots, len(self.space.models), len(self.space.worker_roles),
-                       len(self.space.output_roles))
+        w, m, r, ro = (
+            self.space.worker_slots,
+            len(self.space.models),
+            len(self.space.worker_roles),
+            len(self.space.output_roles),
+        )
         edges = np.array([_logit(INIT_OUTPUT_EDGE if j == w else INIT_WORKER_EDGE) for _i, j in self.pairs])
-        return Logits(presence=np.full(w, _logit(INIT_PRESENCE)), models=np.zeros((w, m)), roles=np.zeros((w, r)),
-                      edges=edges.reshape(len(self.pairs)), out_model=np.zeros(m), out_role=np.zeros(ro))
+        return Logits(
+            presence=np.full(w, _logit(INIT_PRESENCE)),
+            models=np.zeros((w, m)),
+            roles=np.zeros((w, r)),
+            edges=edges.reshape(len(self.pairs)),
+            out_model=np.zeros(m),
+            out_role=np.zeros(ro),
+        )
 
     # --- probabilities ----------------------------------------------------------------------------
     def probs(self) -> Logits:
         lg = self.logits
-        return Logits(presence=sigmoid(lg.presence), models=softmax(lg.models), roles=softmax(lg.roles),
-                      edges=sigmoid(lg.edges), out_model=softmax(lg.out_model), out_role=softmax(lg.out_role))
+        return Logits(
+            presence=sigmoid(lg.presence),
+            models=softmax(lg.models),
+            roles=softmax(lg.roles),
+            edges=sigmoid(lg.edges),
+            out_model=softmax(lg.out_model),
+            out_role=softmax(lg.out_role),
+        )
 
     def edge_index(self, src: int, dst: int) -> int | None:
         try:
@@ -110,11 +127,14 @@ class ProbabilisticGraph:
     def mode(self, name: str = "mode") -> tuple[Choices, GraphSpec]:
         """The most probable choices, repaired (what the distribution 'believes in')."""
         p = self.probs()
-        c = Choices(present=tuple(bool(x >= 0.5) for x in p.presence),
-                    models=tuple(int(np.argmax(row)) for row in p.models),
-                    roles=tuple(int(np.argmax(row)) for row in p.roles),
-                    edges=tuple(bool(x >= 0.5) for x in p.edges),
-                    out_model=int(np.argmax(p.out_model)), out_role=int(np.argmax(p.out_role)))
+        c = Choices(
+            present=tuple(bool(x >= 0.5) for x in p.presence),
+            models=tuple(int(np.argmax(row)) for row in p.models),
+            roles=tuple(int(np.argmax(row)) for row in p.roles),
+            edges=tuple(bool(x >= 0.5) for x in p.edges),
+            out_model=int(np.argmax(p.out_model)),
+            out_role=int(np.argmax(p.out_role)),
+        )
         return realise(self.space, c, name)
 
     # --- REINFORCE --------------------------------------------------------------------------------
@@ -123,10 +143,14 @@ class ProbabilisticGraph:
         w = self.space.worker_slots
         pres = np.array(c.present, dtype=float)
         edge_on = np.array([pres[i] * (1.0 if j == w else pres[j]) for i, j in self.pairs])
-        return Logits(presence=np.ones(w), models=np.repeat(pres[:, None], self.logits.models.shape[1], axis=1),
-                      roles=np.repeat(pres[:, None], self.logits.roles.shape[1], axis=1),
-                      edges=edge_on.reshape(len(self.pairs)), out_model=np.ones_like(self.logits.out_model),
-                      out_role=np.ones_like(self.logits.out_role))
+        return Logits(
+            presence=np.ones(w),
+            models=np.repeat(pres[:, None], self.logits.models.shape[1], axis=1),
+            roles=np.repeat(pres[:, None], self.logits.roles.shape[1], axis=1),
+            edges=edge_on.reshape(len(self.pairs)),
+            out_model=np.ones_like(self.logits.out_model),
+            out_role=np.ones_like(self.logits.out_role),
+        )
 
     def score_function(self, c: Choices) -> Logits:
         """d log p(c) / d logits: (indicator - probability) on active choices, 0 elsewhere."""
@@ -147,9 +171,14 @@ class ProbabilisticGraph:
         out_model[c.out_model] = 1.0
         out_role = np.zeros(len(self.space.output_roles))
         out_role[c.out_role] = 1.0
-        return Logits(presence=np.array(c.present, dtype=float), models=models, roles=roles,
-                      edges=np.array(c.edges, dtype=float).reshape(len(self.pairs)), out_model=out_model,
-                      out_role=out_role)
+        return Logits(
+            presence=np.array(c.present, dtype=float),
+            models=models,
+            roles=roles,
+            edges=np.array(c.edges, dtype=float).reshape(len(self.pairs)),
+            out_model=out_model,
+            out_role=out_role,
+        )
 
     def log_prob(self, c: Choices) -> float:
         p = self.probs()
@@ -182,7 +211,7 @@ class ProbabilisticGraph:
         return {f: a.tolist() for f, a in zip(Logits.FIELDS, self.logits.arrays())}
 
     @classmethod
-    def from_dict(cls, space: SearchSpace, data: dict) -> "ProbabilisticGraph":
+    def from_dict(cls, space: SearchSpace, data: dict) -> ProbabilisticGraph:
         pg = cls(space)
         arrays = []
         for f, ref in zip(Logits.FIELDS, pg.logits.arrays()):
@@ -195,7 +224,7 @@ class ProbabilisticGraph:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, space: SearchSpace, text: str) -> "ProbabilisticGraph":
+    def from_json(cls, space: SearchSpace, text: str) -> ProbabilisticGraph:
         return cls.from_dict(space, json.loads(text))
 
     def table(self, top_edges: int | None = None) -> str:
@@ -215,8 +244,11 @@ class ProbabilisticGraph:
         if top_edges is not None:
             order = order[:top_edges]
         w = sp.worker_slots
-        edges = [f"{slot_id(i)}->{OUTPUT_ID if j == w else slot_id(j)}={p.edges[k]:.2f}"
-                 for k in order for i, j in [self.pairs[k]]]
+        edges = [
+            f"{slot_id(i)}->{OUTPUT_ID if j == w else slot_id(j)}={p.edges[k]:.2f}"
+            for k in order
+            for i, j in [self.pairs[k]]
+        ]
         lines.append("edges: " + (", ".join(edges) if edges else "(none)"))
         return "\n".join(lines)
 

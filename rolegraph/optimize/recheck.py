@@ -8,6 +8,7 @@ slice of validation items to whichever of the leader (best lower bound) and its 
 (best upper bound) is known less, until the rival's upper bound falls below the leader's lower
 bound or the reserve (`top_candidates x validation_items` item runs) is spent.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -43,7 +44,7 @@ def contenders(hashes: list[str], stats: dict[str, GraphStats], prior: float) ->
     return None if rows[rival][1] < rows[leader][0] else (leader, rival)
 
 
-async def recheck(ctx: "SearchContext", hashes: list[str], iteration: int) -> int:
+async def recheck(ctx: SearchContext, hashes: list[str], iteration: int) -> int:
     """Score the candidates `hashes` (best first) on validation slices in rounds; returns item runs spent.
 
     Each round scores the leader and its strongest rival on the same next slice (so the slice's
@@ -59,7 +60,7 @@ async def recheck(ctx: "SearchContext", hashes: list[str], iteration: int) -> in
         pair = contenders(hashes, stats, prior)
         if pair is None:
             break
-        items = validation[start:start + share]
+        items = validation[start : start + share]
         await ctx.evaluate([Proposal(ctx.graph(h), None, "candidate") for h in pair], items, iteration, "validation")
         spent += len(pair) * len(items)
         start += len(items)

@@ -3,6 +3,7 @@
 Everything is re-derived from `run.sqlite`, so `rolegraph report RUN_DIR` reproduces the files of
 a finished run, and renders what there is (best so far, no test score yet) for an unfinished one.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,10 +37,18 @@ def load_run(run_dir: str | Path) -> dict:
     finally:
         store.close()
     iteration, phase, state = point if point is not None else (0, "new", {"iterations": [], "final": None})
-    return {"run_dir": Path(run_dir), "config": config, "iteration": iteration, "phase": phase, "state": state,
-            "records": records, "feedback": feedback, "graphs": graphs,
-            "iterations": [IterationRecord.model_validate(r) for r in state.get("iterations", [])],
-            "final": FinalChoice.model_validate(state["final"]) if state.get("final") else None}
+    return {
+        "run_dir": Path(run_dir),
+        "config": config,
+        "iteration": iteration,
+        "phase": phase,
+        "state": state,
+        "records": records,
+        "feedback": feedback,
+        "graphs": graphs,
+        "iterations": [IterationRecord.model_validate(r) for r in state.get("iterations", [])],
+        "final": FinalChoice.model_validate(state["final"]) if state.get("final") else None,
+    }
 
 
 def chosen_graph(run: dict) -> GraphSpec | None:
@@ -62,12 +71,16 @@ def render(run_dir: str | Path) -> Path:
         best = best.model_copy(update={"name": "best", "description": _describe_best(run)})
         write_atomic(out / "best_graph.yaml", dumps_yaml(best))
         _graph_png(best, out / "graph.png")
-    trace = {"task": run["config"]["task"], "optimizer": run["config"]["optimizer"]["name"],
-             "simulated": any(r.simulated for r in run["records"]), "phase": run["phase"],
-             "evaluations": [r.model_dump() for r in run["records"]],
-             "iterations": [r.model_dump() for r in run["iterations"]],
-             "feedback": [f.model_dump() for f in run["feedback"]],
-             "final": run["final"].model_dump() if run["final"] else None}
+    trace = {
+        "task": run["config"]["task"],
+        "optimizer": run["config"]["optimizer"]["name"],
+        "simulated": any(r.simulated for r in run["records"]),
+        "phase": run["phase"],
+        "evaluations": [r.model_dump() for r in run["records"]],
+        "iterations": [r.model_dump() for r in run["iterations"]],
+        "feedback": [f.model_dump() for f in run["feedback"]],
+        "final": run["final"].model_dump() if run["final"] else None,
+    }
     write_atomic(out / "trace.json", json.dumps(trace, indent=1))
     pts = points(run["records"])
     _curve_png(run, out / "curve.png")
@@ -79,8 +92,9 @@ def render(run_dir: str | Path) -> Path:
 def _describe_best(run: dict) -> str:
     cfg = run["config"]
     final = run["final"]
-    score = (f"; test accuracy {final.test.accuracy:.3f} {_fmt_ci(final.test.ci95)} on {final.test.n} items"
-             if final else "")
+    score = (
+        f"; test accuracy {final.test.accuracy:.3f} {_fmt_ci(final.test.ci95)} on {final.test.n} items" if final else ""
+    )
     sim = " (simulated)" if any(r.simulated for r in run["records"]) else ""
     return f"best graph of the {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim}"
 
@@ -99,61 +113,100 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         lines += [SIM_NOTE, ""]
     agent = cfg["optimizer"].get("agent")
     if agent:
-        note = (" (offline and deterministic: credit assignment from the evaluations; the default with the "
-                "sim pool)" if agent == "statistical" else "")
+        note = (
+            " (offline and deterministic: credit assignment from the evaluations; the default with the sim pool)"
+            if agent == "statistical"
+            else ""
+        )
         lines += [f"Feedback agent: **{agent}**{note}.", ""]
     sp = cfg["space"]
     usable = [m for m in sp["models"] if m not in sp.get("excluded", [])]
     left_out = f" (left out, too big alone for the budget: {', '.join(sp['excluded'])})" if sp.get("excluded") else ""
-    lines += ["## Setup", "", f"- space: models {', '.join(usable)}{left_out}; roles {', '.join(sp['roles'])}; up to "
-              f"{sp['max_nodes']} nodes; budget {sp['budget']} ({sp['budget_kind']}); objective "
-              f"{Objective.model_validate(sp['objective']).describe()}",
-              f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
-              f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
-              f"- status: {run['phase']} after iteration {run['iteration']}; evaluations spent: {spent} item-level "
-              "graph runs (pilot, search and the final validation re-check)", ""]
+    lines += [
+        "## Setup",
+        "",
+        f"- space: models {', '.join(usable)}{left_out}; roles {', '.join(sp['roles'])}; up to "
+        f"{sp['max_nodes']} nodes; budget {sp['budget']} ({sp['budget_kind']}); objective "
+        f"{Objective.model_validate(sp['objective']).describe()}",
+        f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
+        f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
+        f"- status: {run['phase']} after iteration {run['iteration']}; evaluations spent: {spent} item-level "
+        "graph runs (pilot, search and the final validation re-check)",
+        "",
+    ]
     final: FinalChoice | None = run["final"]
     if best is not None:
         lines += ["## Chosen graph", "", "```", to_text_table(best).rstrip(), "```", ""]
     if final is not None:
         t = final.test
-        lines += [f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {_fmt_ci(t.ci95)}, {t.n} test items), "
-                  f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {t.flops_units:.2f} FLOPs units"
-                  f"{' (simulated)' if t.simulated else ''}.", ""]
+        lines += [
+            f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {_fmt_ci(t.ci95)}, {t.n} test items), "
+            f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {t.flops_units:.2f} FLOPs units"
+            f"{' (simulated)' if t.simulated else ''}.",
+            "",
+        ]
         if final.singles:
-            lines += ["## Against single models (test items)", "",
-                      "| graph | accuracy | 95% CI | latency s | $ per item | FLOPs units |", "|---|---|---|---|---|---|",
-                      f"| chosen graph | {t.accuracy:.3f} | {_fmt_ci(t.ci95)} | {t.latency_s:.2f} | {t.dollars:.5f} | "
-                      f"{t.flops_units:.2f} |"]
+            lines += [
+                "## Against single models (test items)",
+                "",
+                "| graph | accuracy | 95% CI | latency s | $ per item | FLOPs units |",
+                "|---|---|---|---|---|---|",
+                f"| chosen graph | {t.accuracy:.3f} | {_fmt_ci(t.ci95)} | {t.latency_s:.2f} | {t.dollars:.5f} | "
+                f"{t.flops_units:.2f} |",
+            ]
             for s in sorted(final.singles, key=lambda s: -s.objective):
-                lines.append(f"| single {s.label} | {s.accuracy:.3f} | {_fmt_ci(s.ci95)} | {s.latency_s:.2f} | "
-                             f"{s.dollars:.5f} | {s.flops_units:.2f} |")
+                lines.append(
+                    f"| single {s.label} | {s.accuracy:.3f} | {_fmt_ci(s.ci95)} | {s.latency_s:.2f} | "
+                    f"{s.dollars:.5f} | {s.flops_units:.2f} |"
+                )
             lines.append("")
-        lines += ["## Final check of the top candidates (validation items)", "",
-                  "Candidates are the best graphs by training objective (scores adjusted for batch difficulty, "
-                  f"shrunk toward the search's mean by {PRIOR_ITEMS:g} pseudo-items, minus {SELECTION_Z:g} standard "
-                  "error); validation slices go, a round at a time, to the leader and its strongest rival until one is "
-                  "clearly ahead; the choice pools training and validation items the same way. Isomorphic copies of a "
-                  "graph (the same graph in other slots) count as one graph.", "",
-                  "| graph | training objective (adjusted, shrunk, pessimistic) | training items "
-                  "| validation objective "
-                  "| validation items | pooled objective |", "|---|---|---|---|---|---|"]
+        lines += [
+            "## Final check of the top candidates (validation items)",
+            "",
+            "Candidates are the best graphs by training objective (scores adjusted for batch difficulty, "
+            f"shrunk toward the search's mean by {PRIOR_ITEMS:g} pseudo-items, minus {SELECTION_Z:g} standard "
+            "error); validation slices go, a round at a time, to the leader and its strongest rival until one is "
+            "clearly ahead; the choice pools training and validation items the same way. Isomorphic copies of a "
+            "graph (the same graph in other slots) count as one graph.",
+            "",
+            "| graph | training objective (adjusted, shrunk, pessimistic) | training items "
+            "| validation objective "
+            "| validation items | pooled objective |",
+            "|---|---|---|---|---|---|",
+        ]
         for c in final.candidates:
             mark = " (chosen)" if c["hash"] == final.chosen_hash else ""
             val = "-" if c["validation_objective"] is None else f"{c['validation_objective']:.3f}"
             comb = c.get("combined_objective")
-            lines.append(f"| {c['hash'][:10]}{mark} | {c['train_objective']:.3f} | {c['train_items']} | {val} | "
-                         f"{c.get('validation_items', '-')} | {'-' if comb is None else f'{comb:.3f}'} |")
+            lines.append(
+                f"| {c['hash'][:10]}{mark} | {c['train_objective']:.3f} | {c['train_items']} | {val} | "
+                f"{c.get('validation_items', '-')} | {'-' if comb is None else f'{comb:.3f}'} |"
+            )
         lines.append("")
-    lines += ["## Search curve", "", "![best-so-far objective](curve.png)", "",
-              "| iteration | evaluations | best-so-far objective (pooled) | best of this batch |", "|---|---|---|---|"]
+    lines += [
+        "## Search curve",
+        "",
+        "![best-so-far objective](curve.png)",
+        "",
+        "| iteration | evaluations | best-so-far objective (pooled) | best of this batch |",
+        "|---|---|---|---|",
+    ]
     for it in run["iterations"]:
         best_obj = "-" if it.best_objective is None else f"{it.best_objective:.3f}"
         batch = "-" if it.batch_best is None else f"{it.batch_best:.3f}"
         lines.append(f"| {it.iteration} | {it.evaluations} | {best_obj} | {batch} |")
-    lines += ["", "## Pareto front (accuracy, latency, dollars; pooled training items)", "", "![pareto](pareto.png)", "",
-              "| graph | accuracy | latency s | $ per item | items |", "|---|---|---|---|---|"]
-    lines += [f"| {p.graph_hash[:10]} | {p.accuracy:.3f} | {p.latency_s:.2f} | {p.dollars:.5f} | {p.n} |" for p in pareto]
+    lines += [
+        "",
+        "## Pareto front (accuracy, latency, dollars; pooled training items)",
+        "",
+        "![pareto](pareto.png)",
+        "",
+        "| graph | accuracy | latency s | $ per item | items |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p.graph_hash[:10]} | {p.accuracy:.3f} | {p.latency_s:.2f} | {p.dollars:.5f} | {p.n} |" for p in pareto
+    ]
     if run["feedback"]:
         lines += ["", "## Feedback (textual gradients)", ""]
         for f in run["feedback"]:
@@ -165,8 +218,12 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     pg = run["state"].get("optimizer", {}).get("pg")
     if pg is not None:
         lines += ["", "## Final probabilities", "", "```", _pg_table(cfg, pg), "```"]
-    lines += ["", "Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml --task ...` or "
-              "`rolegraph eval best_graph.yaml --task ...`.", ""]
+    lines += [
+        "",
+        "Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml --task ...` or "
+        "`rolegraph eval best_graph.yaml --task ...`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -213,8 +270,14 @@ def _curve_png(run: dict, path: Path) -> None:
     if xs:
         ax.step(xs, ys, where="post", color="#bbbbbb", label="max batch objective (optimistic)")
     if its:
-        ax.step([it.evaluations for it in its], [it.best_objective for it in its], where="post", color="#1f77b4",
-                linewidth=2, label="best so far (pooled estimate)")
+        ax.step(
+            [it.evaluations for it in its],
+            [it.best_objective for it in its],
+            where="post",
+            color="#1f77b4",
+            linewidth=2,
+            label="best so far (pooled estimate)",
+        )
     final: FinalChoice | None = run["final"]
     if final is not None:
         ax.axhline(final.test.objective, color="#2ca02c", linestyle="--", label="chosen graph, test")
@@ -230,11 +293,24 @@ def _pareto_png(pts: list[ParetoPoint], pareto: list[ParetoPoint], path: Path) -
     fig = _figure()
     ax = fig.add_subplot()
     if pts:
-        sc = ax.scatter([p.latency_s for p in pts], [p.accuracy for p in pts], c=[p.dollars for p in pts],
-                        cmap="viridis", s=18, alpha=0.7)
+        sc = ax.scatter(
+            [p.latency_s for p in pts],
+            [p.accuracy for p in pts],
+            c=[p.dollars for p in pts],
+            cmap="viridis",
+            s=18,
+            alpha=0.7,
+        )
         fig.colorbar(sc, ax=ax, label="$ per item")
-        ax.scatter([p.latency_s for p in pareto], [p.accuracy for p in pareto], facecolors="none",
-                   edgecolors="#d62728", s=70, linewidths=1.5, label="Pareto front")
+        ax.scatter(
+            [p.latency_s for p in pareto],
+            [p.accuracy for p in pareto],
+            facecolors="none",
+            edgecolors="#d62728",
+            s=70,
+            linewidths=1.5,
+            label="Pareto front",
+        )
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("mean latency per item (s)")
     ax.set_ylabel("accuracy (training items)")

@@ -5,6 +5,7 @@ and new graphs land together or not at all, so a SIGKILL at any instant leaves e
 previous checkpoint or the new one. Files beside the store (best_graph.yaml, trace.json,
 report.md, PNGs) are renders of it and are written atomically (temp file + rename).
 """
+
 from __future__ import annotations
 
 import json
@@ -66,11 +67,12 @@ class RunStore:
         return db
 
     @classmethod
-    def create(cls, run_dir: str | Path, config: dict[str, Any]) -> "RunStore":
+    def create(cls, run_dir: str | Path, config: dict[str, Any]) -> RunStore:
         run_dir = Path(run_dir).expanduser()
         if (run_dir / STORE_NAME).exists():
-            raise SearchError(f"{run_dir} already holds a search run: resume it with --resume {run_dir}, "
-                              "or choose another --out")
+            raise SearchError(
+                f"{run_dir} already holds a search run: resume it with --resume {run_dir}, or choose another --out"
+            )
         for left in run_dir.glob(f"{CREATING}*") if run_dir.is_dir() else ():  # a create killed half-way
             left.unlink(missing_ok=True)
         if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
@@ -82,8 +84,12 @@ class RunStore:
                 db.execute("BEGIN")
                 for stmt in SCHEMA:
                     db.execute(stmt)
-                rows = {"kind": RUN_KIND, "version": str(SCHEMA_VERSION), "created": str(time.time()),
-                        "config": json.dumps(config, sort_keys=True)}
+                rows = {
+                    "kind": RUN_KIND,
+                    "version": str(SCHEMA_VERSION),
+                    "created": str(time.time()),
+                    "config": json.dumps(config, sort_keys=True),
+                }
                 db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
             db.close()
             os.replace(run_dir / CREATING, run_dir / STORE_NAME)
@@ -93,7 +99,7 @@ class RunStore:
         return cls(run_dir, db)
 
     @classmethod
-    def open(cls, run_dir: str | Path) -> "RunStore":
+    def open(cls, run_dir: str | Path) -> RunStore:
         """An existing run; a directory that is not one is refused without touching anything."""
         run_dir = Path(run_dir).expanduser()
         path = run_dir / STORE_NAME
@@ -133,18 +139,33 @@ class RunStore:
         return {h: json.loads(s) for h, s in self._db.execute("SELECT hash, spec FROM graphs")}
 
     # --- writing ------------------------------------------------------------------------------------
-    def save_checkpoint(self, iteration: int, phase: str, state: dict[str, Any], records: list[dict],
-                        feedback: list[dict], graphs: dict[str, dict]) -> None:
+    def save_checkpoint(
+        self,
+        iteration: int,
+        phase: str,
+        state: dict[str, Any],
+        records: list[dict],
+        feedback: list[dict],
+        graphs: dict[str, dict],
+    ) -> None:
         """Everything in one transaction. `records`/`feedback` are the full lists: only new rows are written."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             have = self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
-            self._db.executemany("INSERT INTO records (seq, iteration, phase, record) VALUES (?, ?, ?, ?)",
-                                 [(r["seq"], r["iteration"], r["phase"], json.dumps(r)) for r in records[have:]])
+            self._db.executemany(
+                "INSERT INTO records (seq, iteration, phase, record) VALUES (?, ?, ?, ?)",
+                [(r["seq"], r["iteration"], r["phase"], json.dumps(r)) for r in records[have:]],
+            )
             have_fb = self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
-            self._db.executemany("INSERT INTO feedback (seq, iteration, record) VALUES (?, ?, ?)",
-                                 [(k, f["iteration"], json.dumps(f)) for k, f in enumerate(feedback) if k >= have_fb])
-            self._db.executemany("INSERT OR IGNORE INTO graphs (hash, spec) VALUES (?, ?)",
-                                 [(h, json.dumps(s)) for h, s in graphs.items()])
-            self._db.execute("INSERT OR REPLACE INTO checkpoint (id, iteration, phase, state, updated) "
-                             "VALUES (1, ?, ?, ?, ?)", (iteration, phase, json.dumps(state), time.time()))
+            self._db.executemany(
+                "INSERT INTO feedback (seq, iteration, record) VALUES (?, ?, ?)",
+                [(k, f["iteration"], json.dumps(f)) for k, f in enumerate(feedback) if k >= have_fb],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO graphs (hash, spec) VALUES (?, ?)",
+                [(h, json.dumps(s)) for h, s in graphs.items()],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO checkpoint (id, iteration, phase, state, updated) VALUES (1, ?, ?, ?, ?)",
+                (iteration, phase, json.dumps(state), time.time()),
+            )

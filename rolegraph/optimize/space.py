@@ -5,6 +5,7 @@ budget is per item, in the paper's FLOPs units (one 1B node = 1.0), in dollars, 
 of (estimated) critical-path latency, all estimated from the task family's token profile so a
 graph's cost is known *before* it is run.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -62,8 +63,10 @@ class SearchSpace:
             if role not in known_roles:
                 raise SearchError(f"unknown role '{role}'." + did_you_mean(role, known_roles))
         if not any(r in ANSWER_ROLES for r in self.roles):
-            raise SearchError(f"the roles {', '.join(self.roles)} include none that answers "
-                              f"({', '.join(ANSWER_ROLES)}): the output node needs one")
+            raise SearchError(
+                f"the roles {', '.join(self.roles)} include none that answers "
+                f"({', '.join(ANSWER_ROLES)}): the output node needs one"
+            )
         if not MIN_NODES <= self.max_nodes <= MAX_NODES_LIMIT:
             raise SearchError(f"max nodes must be between {MIN_NODES} and {MAX_NODES_LIMIT}, got {self.max_nodes}")
         if self.budget_kind not in BUDGET_KINDS:
@@ -97,8 +100,11 @@ class SearchSpace:
 
     def single(self, model_id: str, role: str = FALLBACK_ROLE) -> GraphSpec:
         """The one-node graph of `model_id` (the single-model baseline)."""
-        return GraphSpec(name=f"single-{model_id.split('/')[-1]}",
-                         nodes=[NodeSpec(id=OUTPUT_ID, role=role, model=model_id)], output=OUTPUT_ID)
+        return GraphSpec(
+            name=f"single-{model_id.split('/')[-1]}",
+            nodes=[NodeSpec(id=OUTPUT_ID, role=role, model=model_id)],
+            output=OUTPUT_ID,
+        )
 
     # --- cost ------------------------------------------------------------------------------------
     @property
@@ -150,7 +156,8 @@ class SearchSpace:
             unit = BUDGET_UNITS[self.budget_kind]
             raise SearchError(
                 f"budget {self.budget:g} {unit} is too small for any graph: the smallest feasible budget is "
-                f"{costs[cheapest]:.4g} (one {cheapest} node)")
+                f"{costs[cheapest]:.4g} (one {cheapest} node)"
+            )
         self.excluded = tuple(m for m in self.models if m not in fitting)
         self.models = fitting
 
@@ -159,20 +166,36 @@ class SearchSpace:
 
     # --- serialisation -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"models": list(self.models) + list(self.excluded), "roles": list(self.roles),
-                "max_nodes": self.max_nodes, "budget": self.budget, "budget_kind": self.budget_kind,
-                "objective": self.objective.model_dump(), "family": self.family,
-                "worker_edges": self.worker_edges, "excluded": list(self.excluded)}
+        return {
+            "models": list(self.models) + list(self.excluded),
+            "roles": list(self.roles),
+            "max_nodes": self.max_nodes,
+            "budget": self.budget,
+            "budget_kind": self.budget_kind,
+            "objective": self.objective.model_dump(),
+            "family": self.family,
+            "worker_edges": self.worker_edges,
+            "excluded": list(self.excluded),
+        }
 
     @classmethod
-    def from_dict(cls, data: dict, pool: ModelPool) -> "SearchSpace":
-        return cls(pool=pool, models=tuple(data["models"]), roles=tuple(data["roles"]),
-                   max_nodes=int(data["max_nodes"]), budget=data["budget"], budget_kind=data["budget_kind"],
-                   objective=Objective.model_validate(data["objective"]), family=data["family"],
-                   worker_edges=bool(data.get("worker_edges", True)))
+    def from_dict(cls, data: dict, pool: ModelPool) -> SearchSpace:
+        return cls(
+            pool=pool,
+            models=tuple(data["models"]),
+            roles=tuple(data["roles"]),
+            max_nodes=int(data["max_nodes"]),
+            budget=data["budget"],
+            budget_kind=data["budget_kind"],
+            objective=Objective.model_validate(data["objective"]),
+            family=data["family"],
+            worker_edges=bool(data.get("worker_edges", True)),
+        )
 
     def describe(self) -> str:
         budget = "none" if self.budget is None else f"{self.budget:g} {BUDGET_UNITS[self.budget_kind]}"
         left_out = f" (left out, too big alone: {', '.join(self.excluded)})" if self.excluded else ""
-        return (f"models {', '.join(self.models)}{left_out}; roles {', '.join(self.roles)}; up to "
-                f"{self.max_nodes} nodes; budget {budget}; objective {self.objective.describe()}")
+        return (
+            f"models {', '.join(self.models)}{left_out}; roles {', '.join(self.roles)}; up to "
+            f"{self.max_nodes} nodes; budget {budget}; objective {self.objective.describe()}"
+        )

@@ -12,6 +12,7 @@ the REINFORCE idea with credit shared between slots, which a handful of noisy ba
 It also proposes the next graph: the best so far while it has few items, else a local mutation of
 it that follows the paper's advice (grow from the output, resize a node, rewire).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,16 @@ import numpy as np
 from rolegraph.graphs.isomorphism import structure_key
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
-from rolegraph.optimize.feedback import (EdgeProb, Feedback, GraphUpdate, InitContext, PilotRow, ProposedGraph,
-                                         StepContext, TextualGradient)
+from rolegraph.optimize.feedback import (
+    EdgeProb,
+    Feedback,
+    GraphUpdate,
+    InitContext,
+    PilotRow,
+    ProposedGraph,
+    StepContext,
+    TextualGradient,
+)
 from rolegraph.optimize.probabilistic import ProbabilisticGraph, softmax
 from rolegraph.optimize.space import OUTPUT_ID, slot_id
 
@@ -53,8 +62,11 @@ def describe(spec: GraphSpec) -> str:
     workers = [n for n in spec.nodes if n.id != out.id]
     inner = sum(1 for s, d in spec.edges if d != out.id)
     parts = ", ".join(f"{n.id}:{n.role}/{_short(n.model)}" for n in workers)
-    return (f"[{parts}] -> {out.role}/{_short(out.model)}" + (f" ({inner} inner edges)" if inner else "")
-            if workers else f"single {out.role}/{_short(out.model)}")
+    return (
+        f"[{parts}] -> {out.role}/{_short(out.model)}" + (f" ({inner} inner edges)" if inner else "")
+        if workers
+        else f"single {out.role}/{_short(out.model)}"
+    )
 
 
 class StatisticalFeedbackAgent:
@@ -92,15 +104,22 @@ class StatisticalFeedbackAgent:
             update.presence = {slot_id(i): frac for i in range(space.worker_slots)}
             if from_graph(space, best.graph) is not None:
                 update.proposed_graph = ProposedGraph.from_spec(best.graph)
-        helped = [f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
-                  for r in rows[:TOP_LINES]]
-        hurt = [f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
-                for r in rows[-TOP_LINES:][::-1] if r not in rows[:TOP_LINES]]
-        summary = (f"pilot on {rows[0].n if rows else 0} items: best is {best.label}; model preferences set from "
-                   "each model's best pilot result (insight 1: tasks prefer specific sizes and mixes)"
-                   if best else "no pilot results")
-        return Feedback(gradient=TextualGradient(helped=helped, hurt=hurt, summary=summary), update=update,
-                        agent=NAME)
+        helped = [
+            f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
+            for r in rows[:TOP_LINES]
+        ]
+        hurt = [
+            f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
+            for r in rows[-TOP_LINES:][::-1]
+            if r not in rows[:TOP_LINES]
+        ]
+        summary = (
+            f"pilot on {rows[0].n if rows else 0} items: best is {best.label}; model preferences set from "
+            "each model's best pilot result (insight 1: tasks prefer specific sizes and mixes)"
+            if best
+            else "no pilot results"
+        )
+        return Feedback(gradient=TextualGradient(helped=helped, hurt=hurt, summary=summary), update=update, agent=NAME)
 
     def _preference(self, models: tuple[str, ...], score: dict[str, float]) -> dict[str, float]:
         known = [score.get(m, None) for m in models]
@@ -165,19 +184,26 @@ class StatisticalFeedbackAgent:
             presence = float(np.clip(width / w, *BERNOULLI_RANGE))
             update.presence = {slot_id(i): round(presence, 4) for i in range(w)}
             (helped if width >= probs.presence.sum() else hurt).append(
-                f"width: expected workers {probs.presence.sum():.1f} -> {width:.1f} (insight 2: width has an optimum)")
+                f"width: expected workers {probs.presence.sum():.1f} -> {width:.1f} (insight 2: width has an optimum)"
+            )
             inner = mean("inner_density", "has_inner")
             to_out = mean("out_density", "has_workers")
-            for k, (i, j) in enumerate(pg.pairs):
+            for i, j in pg.pairs:
                 target = to_out if j == w else inner
                 if target is not None:
-                    update.edges.append(EdgeProb(src=pg.node_id(i), dst=pg.node_id(j),
-                                                 prob=round(float(np.clip(target, *BERNOULLI_RANGE)), 4)))
+                    update.edges.append(
+                        EdgeProb(
+                            src=pg.node_id(i),
+                            dst=pg.node_id(j),
+                            prob=round(float(np.clip(target, *BERNOULLI_RANGE)), 4),
+                        )
+                    )
             inner_now = [probs.edges[k] for k, (_, j) in enumerate(pg.pairs) if j < w]
             if inner is not None and inner_now:  # a space without worker-to-worker edges has none
                 current = float(np.mean(inner_now))
                 (helped if inner >= current else hurt).append(
-                    f"worker-to-worker edges (depth): {current:.2f} -> {float(inner):.2f} (insights 2-3)")
+                    f"worker-to-worker edges (depth): {current:.2f} -> {float(inner):.2f} (insights 2-3)"
+                )
         self._fix_rounding(update)
         return update, (helped, hurt)
 
@@ -193,7 +219,7 @@ class StatisticalFeedbackAgent:
     def _proposal(self, ctx: StepContext) -> ProposedGraph | None:
         if ctx.best_graph is None:
             return None
-        rivals = [n for _, _, n in ctx.scored[1:1 + RIVALS]]
+        rivals = [n for _, _, n in ctx.scored[1 : 1 + RIVALS]]
         if ctx.best_n < max([RECHECK_ITEMS, *rivals]):  # a leader with less evidence than its rivals: re-check it
             return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
         rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
@@ -211,15 +237,25 @@ class StatisticalFeedbackAgent:
         hurt += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[1:][-1:]]
         for e in ctx.evaluations:
             for node_id, st in e.per_node.items():
-                if st.correct_rate is not None and node_id != OUTPUT_ID and st.agree_rate is not None \
-                        and st.correct_rate < e.record.accuracy - 0.2 and st.agree_rate < 0.5:
-                    hurt.append(f"{node_id} ({st.role}/{_short(st.model)}) in {e.record.graph_name}: right "
-                                f"{st.correct_rate:.0%}, the output disagreed with it {1 - st.agree_rate:.0%}")
+                if (
+                    st.correct_rate is not None
+                    and node_id != OUTPUT_ID
+                    and st.agree_rate is not None
+                    and st.correct_rate < e.record.accuracy - 0.2
+                    and st.agree_rate < 0.5
+                ):
+                    hurt.append(
+                        f"{node_id} ({st.role}/{_short(st.model)}) in {e.record.graph_name}: right "
+                        f"{st.correct_rate:.0%}, the output disagreed with it {1 - st.agree_rate:.0%}"
+                    )
         objs = [e.objective for e in ctx.evaluations]
-        summary = (f"iteration {ctx.iteration}: {len(objs)} graphs scored {min(objs):.3f}..{max(objs):.3f}; "
-                   f"probabilities moved toward the features of the best of {len(ctx.scored)} graphs so far"
-                   if objs else f"iteration {ctx.iteration}: nothing scored")
-        return TextualGradient(helped=helped[:2 * TOP_LINES], hurt=hurt[:2 * TOP_LINES], summary=summary)
+        summary = (
+            f"iteration {ctx.iteration}: {len(objs)} graphs scored {min(objs):.3f}..{max(objs):.3f}; "
+            f"probabilities moved toward the features of the best of {len(ctx.scored)} graphs so far"
+            if objs
+            else f"iteration {ctx.iteration}: nothing scored"
+        )
+        return TextualGradient(helped=helped[: 2 * TOP_LINES], hurt=hurt[: 2 * TOP_LINES], summary=summary)
 
 
 def features(space, spec: GraphSpec) -> dict:
@@ -244,9 +280,17 @@ def features(space, spec: GraphSpec) -> dict:
     inner = sum(1 for _, d in spec.edges if d != out)
     into_out = sum(1 for _, d in spec.edges if d == out)
     pairs = k * (k - 1) / 2
-    return {"models": models, "roles": roles, "out_model": out_model, "out_role": out_role, "width": float(k),
-            "has_workers": k > 0, "has_inner": pairs > 0, "inner_density": inner / pairs if pairs else 0.0,
-            "out_density": into_out / k if k else 0.0}
+    return {
+        "models": models,
+        "roles": roles,
+        "out_model": out_model,
+        "out_role": out_role,
+        "width": float(k),
+        "has_workers": k > 0,
+        "has_inner": pairs > 0,
+        "inner_density": inner / pairs if pairs else 0.0,
+        "out_density": into_out / k if k else 0.0,
+    }
 
 
 def mutate(ctx: StepContext, rng: np.random.Generator) -> GraphSpec | None:
@@ -287,8 +331,11 @@ def mutate(ctx: StepContext, rng: np.random.Generator) -> GraphSpec | None:
     elif op == "shrink":
         present_l[present[int(rng.integers(len(present)))]] = False
     else:
-        worker_pairs = [k for k, (i, j) in enumerate(ProbabilisticGraph(space).pairs)
-                        if j < space.worker_slots and present_l[i] and present_l[j]]
+        worker_pairs = [
+            k
+            for k, (i, j) in enumerate(ProbabilisticGraph(space).pairs)
+            if j < space.worker_slots and present_l[i] and present_l[j]
+        ]
         if worker_pairs:
             k = worker_pairs[int(rng.integers(len(worker_pairs)))]
             edges[k] = not edges[k]
@@ -299,6 +346,8 @@ def mutate(ctx: StepContext, rng: np.random.Generator) -> GraphSpec | None:
 def pilot_table(rows: list[PilotRow]) -> str:
     lines = ["graph | accuracy | objective | budget cost | latency s | $ per item"]
     for r in sorted(rows, key=lambda r: -r.objective):
-        lines.append(f"{r.label} | {r.accuracy:.3f} | {r.objective:.3f} | {r.budget_cost:.3g} | {r.latency_s:.2f} | "
-                     f"{r.dollars:.5f}")
+        lines.append(
+            f"{r.label} | {r.accuracy:.3f} | {r.objective:.3f} | {r.budget_cost:.3g} | {r.latency_s:.2f} | "
+            f"{r.dollars:.5f}"
+        )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ scored on harder ones. The adjustment is the two-way additive model accuracy = g
 offset, fitted by alternating weighted means over the batches that scored two or more graphs
 (`batch_offsets`); a graph's pooled accuracy is then its scores with their batches' offsets removed.
 """
+
 from __future__ import annotations
 
 import math
@@ -179,8 +180,9 @@ class GraphStats:
         if not self.validation_n:
             return None
         n = self.validation_n
-        return objective.value(self.validation_correct / n, self.validation_latency_sum / n,
-                               self.validation_dollars_sum / n)
+        return objective.value(
+            self.validation_correct / n, self.validation_latency_sum / n, self.validation_dollars_sum / n
+        )
 
 
 def shrunk_se(acc: float, n: int) -> float:

@@ -6,8 +6,17 @@
 
 See `rolegraph.tasks.registry` for adding a task of your own.
 """
+
 from rolegraph.tasks.base import SPLIT_FRACTIONS, Split, Task
 from rolegraph.tasks.registry import TaskEntry, TaskRegistry, default_registry, get_task, task_names
 
-__all__ = ["SPLIT_FRACTIONS", "Split", "Task", "TaskEntry", "TaskRegistry", "default_registry", "get_task",
-           "task_names"]
+__all__ = [
+    "SPLIT_FRACTIONS",
+    "Split",
+    "Task",
+    "TaskEntry",
+    "TaskRegistry",
+    "default_registry",
+    "get_task",
+    "task_names",
+]

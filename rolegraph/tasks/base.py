@@ -1,4 +1,5 @@
 """`Task`: items with seeded splits, a scorer, and a family the sim pool calibrates against."""
+
 from __future__ import annotations
 
 import random
@@ -42,6 +43,5 @@ class Task(ABC):
             total = len(items)
             cut_train = int(total * SPLIT_FRACTIONS["train"])
             cut_val = cut_train + int(total * SPLIT_FRACTIONS["validation"])
-            items = {"train": items[:cut_train], "validation": items[cut_train:cut_val],
-                     "test": items[cut_val:]}[split]
+            items = {"train": items[:cut_train], "validation": items[cut_train:cut_val], "test": items[cut_val:]}[split]
         return items[:n] if n is not None else items

@@ -3,6 +3,7 @@
 Loaders describe their format once (`fmt`, e.g. 'JSONL {question, answer}') and every error a
 user's file can cause repeats it, so the message alone says how to fix the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,10 +50,10 @@ def read_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 except json.JSONDecodeError as exc:
                     raise DataFileError(
                         f"{path}:{lineno}: not valid JSON ({exc.msg}: {_excerpt(line)!r}); "
-                        f"expected one {fmt} object per line") from exc
+                        f"expected one {fmt} object per line"
+                    ) from exc
                 if not isinstance(obj, dict):
-                    raise DataFileError(
-                        f"{path}:{lineno}: expected a JSON object ({fmt}), got {type(obj).__name__}")
+                    raise DataFileError(f"{path}:{lineno}: expected a JSON object ({fmt}), got {type(obj).__name__}")
                 yield lineno, obj
         except UnicodeDecodeError as exc:
             raise DataFileError(f"{path}: not UTF-8 text; expected a {fmt} file") from exc
@@ -70,7 +71,8 @@ def read_json(path: Path, fmt: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); expected {fmt}") from exc
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); expected {fmt}"
+        ) from exc
 
 
 def field_str(record: dict[str, Any], field: str, where: str, fmt: str) -> str:

@@ -4,6 +4,7 @@ The answer field is the worked solution; the gold is the text after its last `##
 removed. The solution's calculator annotations `<<48/2=24>>` give intermediate results, which
 serve as plausible wrong answers for the simulated pool.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,8 +61,15 @@ class Gsm8kTask(LoadedTask):
             solution = optional_str(record, "answer")
             gold = gsm8k_gold(solution)
             distractors = intermediate_results(solution or "", gold) if gold else []
-            items.append(Item(id=f"gsm8k/{index}", question=question.strip(), gold=gold, family="math",
-                              metadata={"line": lineno, "distractors": distractors}))
+            items.append(
+                Item(
+                    id=f"gsm8k/{index}",
+                    question=question.strip(),
+                    gold=gold,
+                    family="math",
+                    metadata={"line": lineno, "distractors": distractors},
+                )
+            )
         return items
 
     def score(self, prediction: str | None, item: Item) -> float:

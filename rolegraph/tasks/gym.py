@@ -3,6 +3,7 @@
 Both are seeded, so the same seed and size give the same items on every machine, and neither
 needs a data file or the network.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,17 @@ MAX_DISTRACTORS = 4
 FULL_CREDIT = 1.0
 """reasoning-gym checkers give small partial rewards (e.g. 0.01) for a wrong number: only 1.0 counts."""
 
-ARITH_CONFIG: Mapping[str, Any] = MappingProxyType({
-    "min_terms": 3, "max_terms": 6, "min_digits": 1, "max_digits": 3,
-    "operators": ("+", "-", "*"), "allow_parentheses": True, "allow_negation": True,
-})
+ARITH_CONFIG: Mapping[str, Any] = MappingProxyType(
+    {
+        "min_terms": 3,
+        "max_terms": 6,
+        "min_digits": 1,
+        "max_digits": 3,
+        "operators": ("+", "-", "*"),
+        "allow_parentheses": True,
+        "allow_negation": True,
+    }
+)
 """Multi-step arithmetic: 3 to 6 terms with precedence and parentheses. Division is left out
 because reasoning-gym's `basic_arithmetic` evaluates `/` as floor division, which would make
 golds like `-33 / -5879 = 0` that no careful solver would give."""
@@ -50,10 +58,17 @@ class GymTask(LoadedTask):
         answer = entry.get("answer")
         gold = str(answer).strip() if answer is not None else None
         meta = entry.get("metadata", {})
-        return Item(id=item_id, question=entry["question"], gold=gold, family=self.family,
-                    metadata={"source": f"reasoning_gym/{self.dataset_name}",
-                              "difficulty": meta.get("difficulty"),
-                              "distractors": self.distractors(gold, meta, entry["question"]) if gold else []})
+        return Item(
+            id=item_id,
+            question=entry["question"],
+            gold=gold,
+            family=self.family,
+            metadata={
+                "source": f"reasoning_gym/{self.dataset_name}",
+                "difficulty": meta.get("difficulty"),
+                "distractors": self.distractors(gold, meta, entry["question"]) if gold else [],
+            },
+        )
 
     def distractors(self, gold: str, meta: dict[str, Any], question: str) -> list[str]:
         """Plausible wrong numbers: a sign slip and near misses."""
@@ -83,6 +98,7 @@ class GsmTask(GymTask):
     family = "math"
     answer_kind = "math"
     dataset_name = "gsm_symbolic"
+
     def distractors(self, gold: str, meta: dict[str, Any], question: str) -> list[str]:
         """Intermediate results first (numbers the question does not state), then stated ones."""
         variables = meta.get("variables", {})
@@ -129,7 +145,7 @@ def _is_short_number(value: Any) -> bool:
 def _number_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if hasattr(value, "denominator") and getattr(value, "denominator") == 1:
+    if hasattr(value, "denominator") and value.denominator == 1:
         return str(value.numerator)
     if hasattr(value, "denominator"):
         return f"{value.numerator}/{value.denominator}"

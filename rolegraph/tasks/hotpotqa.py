@@ -5,6 +5,7 @@ The context paragraphs of all loaded items form the task's search corpus, so a s
 retrieves the evidence (and the distractor paragraphs) instead of the web. Scored by exact match
 by default, or token F1 (`metric="f1"`), with the standard answer normalisation.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,13 @@ def _paragraphs(record: dict[str, Any], where: str) -> list[tuple[str, str]]:
         raise DataFileError(f"{where}: {expected}")
     out = []
     for entry in context:
-        if (not isinstance(entry, (list, tuple)) or len(entry) != 2 or not isinstance(entry[0], str)
-                or not isinstance(entry[1], list) or not all(isinstance(s, str) for s in entry[1])):
+        if (
+            not isinstance(entry, (list, tuple))
+            or len(entry) != 2
+            or not isinstance(entry[0], str)
+            or not isinstance(entry[1], list)
+            or not all(isinstance(s, str) for s in entry[1])
+        ):
             raise DataFileError(f"{where}: {expected}")
         out.append((entry[0], "".join(entry[1]).strip()))
     return out
@@ -72,8 +78,9 @@ class HotpotQATask(LoadedTask):
         items = []
         for index, (where, record) in enumerate(self._records()):
             if not isinstance(record, dict):
-                raise DataFileError(f"{where}: expected a JSON object, got {type(record).__name__}; "
-                                    f"expected {HOTPOT_FORMAT}")
+                raise DataFileError(
+                    f"{where}: expected a JSON object, got {type(record).__name__}; expected {HOTPOT_FORMAT}"
+                )
             question = field_str(record, "question", where, HOTPOT_FORMAT)
             paragraphs = _paragraphs(record, where)
             for title, text in paragraphs:
@@ -81,13 +88,23 @@ class HotpotQATask(LoadedTask):
             titles = [title for title, _ in paragraphs]
             gold = optional_str(record, "answer")
             supporting = record.get("supporting_facts") or []
-            items.append(Item(
-                id=optional_str(record, "_id") or f"hotpotqa/{index}", question=question.strip(),
-                gold=gold, family="qa",
-                metadata={"type": record.get("type"), "level": record.get("level"), "titles": titles,
-                          "supporting_titles": list(dict.fromkeys(
-                              f[0] for f in supporting if isinstance(f, (list, tuple)) and f)),
-                          "distractors": hotpot_distractors(gold, titles) if gold else []}))
+            items.append(
+                Item(
+                    id=optional_str(record, "_id") or f"hotpotqa/{index}",
+                    question=question.strip(),
+                    gold=gold,
+                    family="qa",
+                    metadata={
+                        "type": record.get("type"),
+                        "level": record.get("level"),
+                        "titles": titles,
+                        "supporting_titles": list(
+                            dict.fromkeys(f[0] for f in supporting if isinstance(f, (list, tuple)) and f)
+                        ),
+                        "distractors": hotpot_distractors(gold, titles) if gold else [],
+                    },
+                )
+            )
         return items
 
     def corpus(self) -> list[dict]:
@@ -101,5 +118,6 @@ class HotpotQATask(LoadedTask):
 
 
 def make_hotpotqa(data: str | Path | None = None, seed: int = 0, metric: object = "em") -> HotpotQATask:
-    return HotpotQATask(require_file(data, "hotpotqa", HOTPOT_FORMAT),
-                        metric=choice_option(metric, "metric", "hotpotqa", METRICS))
+    return HotpotQATask(
+        require_file(data, "hotpotqa", HOTPOT_FORMAT), metric=choice_option(metric, "metric", "hotpotqa", METRICS)
+    )

@@ -7,6 +7,7 @@ function is placed after the prompt, so helpers the prompt defines (`poly` for `
 stay available. The item's `check(entry_point)` then runs
 in `rolegraph.tools.sandbox.run_python`; exit code 0 within the time limit is a pass.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,10 @@ DEFAULT_TIMEOUT_S = 10
 """Per-candidate limit; the slowest canonical solution takes well under a second."""
 BODY_INDENT = "    "
 PLACEHOLDER_BODY = BODY_INDENT + "pass\n"
-QUESTION_TEMPLATE = ("Complete the following Python function. Give the whole function, "
-                     "with any imports it needs, in one ```python code block.\n\n```python\n{prompt}```")
+QUESTION_TEMPLATE = (
+    "Complete the following Python function. Give the whole function, "
+    "with any imports it needs, in one ```python code block.\n\n```python\n{prompt}```"
+)
 
 
 class SandboxOutcome(Protocol):
@@ -101,8 +104,9 @@ class HumanEvalTask(LoadedTask):
     family = "code"
     answer_kind = "code"
 
-    def __init__(self, *, runner: CodeRunner | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 path: Path | None = None):
+    def __init__(
+        self, *, runner: CodeRunner | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, path: Path | None = None
+    ):
         self.timeout_s = timeout_s
         self._runner = runner
         self.path = path or humaneval_path()
@@ -111,11 +115,18 @@ class HumanEvalTask(LoadedTask):
     def _item(self, problem: dict[str, Any]) -> Item:
         prompt, entry_point = problem["prompt"], problem["entry_point"]
         return Item(
-            id=problem["task_id"], question=QUESTION_TEMPLATE.format(prompt=prompt),
-            gold=prompt + problem["canonical_solution"], family="code",
-            metadata={"prompt": prompt, "entry_point": entry_point, "test": problem["test"],
-                      "canonical_solution": problem["canonical_solution"],
-                      "distractors": [prompt + PLACEHOLDER_BODY]})
+            id=problem["task_id"],
+            question=QUESTION_TEMPLATE.format(prompt=prompt),
+            gold=prompt + problem["canonical_solution"],
+            family="code",
+            metadata={
+                "prompt": prompt,
+                "entry_point": entry_point,
+                "test": problem["test"],
+                "canonical_solution": problem["canonical_solution"],
+                "distractors": [prompt + PLACEHOLDER_BODY],
+            },
+        )
 
     def program_for(self, prediction: str, item: Item) -> str:
         """The exact module the sandbox runs for this prediction."""

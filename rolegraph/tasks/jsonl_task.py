@@ -6,6 +6,7 @@ The family picks the scorer: math -> `math_equal`, qa -> exact match (or `metric
 mmlu -> the chosen letter (give `choices_field` to show lettered choices). Code needs tests to
 score, so it is not offered here: write a small Task class instead (see `rolegraph.tasks.registry`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,9 +30,17 @@ class JsonlTask(LoadedTask):
 
     name = "jsonl"
 
-    def __init__(self, path: Path, *, question_field: str = "question", answer_field: str = "answer",
-                 family: Family = "math", id_field: str | None = None, choices_field: str | None = None,
-                 metric: str = "em"):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        question_field: str = "question",
+        answer_field: str = "answer",
+        family: Family = "math",
+        id_field: str | None = None,
+        choices_field: str | None = None,
+        metric: str = "em",
+    ):
         self.path = path
         self.family = family
         self.answer_kind = family
@@ -46,8 +55,9 @@ class JsonlTask(LoadedTask):
             return None
         value = record.get(field)
         if not isinstance(value, list) or len(value) != len(LETTERS):
-            raise DataFileError(f"{where}: field '{field}' should be a list of {len(LETTERS)} choices; "
-                                f"expected {self.format}")
+            raise DataFileError(
+                f"{where}: field '{field}' should be a list of {len(LETTERS)} choices; expected {self.format}"
+            )
         return [str(choice) for choice in value]
 
     def _load(self) -> list[Item]:
@@ -62,8 +72,16 @@ class JsonlTask(LoadedTask):
                 question = format_question(question, choices) if choices else question
             item_id = optional_str(record, self.fields["id"]) if self.fields["id"] else None
             extra = {k: v for k, v in record.items() if k not in self.fields.values() and _is_scalar(v)}
-            items.append(Item(id=item_id or f"jsonl/{index}", question=question, gold=gold,
-                              family=self.family, choices=choices, metadata={"line": lineno, **extra}))
+            items.append(
+                Item(
+                    id=item_id or f"jsonl/{index}",
+                    question=question,
+                    gold=gold,
+                    family=self.family,
+                    choices=choices,
+                    metadata={"line": lineno, **extra},
+                )
+            )
         return items
 
     def score(self, prediction: str | None, item: Item) -> float:
@@ -80,11 +98,24 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
 
 
-def make_jsonl(data: str | Path | None = None, seed: int = 0, question_field: str = "question",
-               answer_field: str = "answer", family: str = "math", id_field: str | None = None,
-               choices_field: str | None = None, metric: str = "em") -> JsonlTask:
+def make_jsonl(
+    data: str | Path | None = None,
+    seed: int = 0,
+    question_field: str = "question",
+    answer_field: str = "answer",
+    family: str = "math",
+    id_field: str | None = None,
+    choices_field: str | None = None,
+    metric: str = "em",
+) -> JsonlTask:
     chosen = choice_option(family, "family", "jsonl", JSONL_FAMILIES)
     fmt = f"JSONL {{{question_field}, {answer_field}}}"
-    return JsonlTask(require_file(data, "jsonl", fmt), question_field=question_field, answer_field=answer_field,
-                     family=chosen, id_field=id_field, choices_field=choices_field,  # type: ignore[arg-type]
-                     metric=choice_option(metric, "metric", "jsonl", QA_METRICS))
+    return JsonlTask(
+        require_file(data, "jsonl", fmt),
+        question_field=question_field,
+        answer_field=answer_field,
+        family=chosen,
+        id_field=id_field,
+        choices_field=choices_field,  # type: ignore[arg-type]
+        metric=choice_option(metric, "metric", "jsonl", QA_METRICS),
+    )

@@ -3,6 +3,7 @@
 Items whose gold is missing or blank are kept out of `all_items()` and counted in `skipped`
 (their ids in `skipped_ids`): an item nobody can grade must never be scored as wrong.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

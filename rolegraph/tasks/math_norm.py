@@ -6,6 +6,7 @@ compares numbers exactly as fractions, and compares tuples, intervals, sets, com
 matrices element by element. What it cannot decide it compares as normalised strings, so it
 errs towards "not equal" rather than accepting a wrong answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,13 +19,50 @@ MAX_PERMUTED_ITEMS = 6
 """Unordered comma lists longer than this are compared in order only (permutations grow fast)."""
 
 _SPACING_RE = re.compile(r"(?<!\\)\\[!,;: ]|\\q?quad(?![A-Za-z])|~")
-_DROPPED = [r"\displaystyle", r"\left", r"\right", r"\biggl", r"\biggr", r"\Biggl", r"\Biggr", r"\bigg",
-            r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big"]
-_WRAPPERS = ("text", "textbf", "textit", "textnormal", "textrm", "mbox", "mathrm", "mathbf",
-             "mathit", "operatorname", "hbox")
-_ALIASES = [(r"\dfrac", r"\frac"), (r"\tfrac", r"\frac"), (r"\cfrac", r"\frac"), (r"\leq", r"\le"),
-            (r"\geq", r"\ge"), (r"\neq", r"\ne"), (r"\lt", "<"), (r"\gt", ">"), ("∞", r"\infty"),
-            ("−", "-"), (r"\cdot", "*"), (r"\times", "*")]
+_DROPPED = [
+    r"\displaystyle",
+    r"\left",
+    r"\right",
+    r"\biggl",
+    r"\biggr",
+    r"\Biggl",
+    r"\Biggr",
+    r"\bigg",
+    r"\Bigg",
+    r"\bigl",
+    r"\bigr",
+    r"\Bigl",
+    r"\Bigr",
+    r"\big",
+    r"\Big",
+]
+_WRAPPERS = (
+    "text",
+    "textbf",
+    "textit",
+    "textnormal",
+    "textrm",
+    "mbox",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "operatorname",
+    "hbox",
+)
+_ALIASES = [
+    (r"\dfrac", r"\frac"),
+    (r"\tfrac", r"\frac"),
+    (r"\cfrac", r"\frac"),
+    (r"\leq", r"\le"),
+    (r"\geq", r"\ge"),
+    (r"\neq", r"\ne"),
+    (r"\lt", "<"),
+    (r"\gt", ">"),
+    ("∞", r"\infty"),
+    ("−", "-"),
+    (r"\cdot", "*"),
+    (r"\times", "*"),
+]
 _DEGREES = [r"^{\circ}", r"^\circ", r"\circ", "°", r"^{\degree}", r"\degree"]
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -50,7 +88,7 @@ def _unwrap_commands(text: str, names: tuple[str, ...]) -> str:
         while i < len(text) and depth:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
-        text = text[:match.start()] + text[start:i - 1 if depth == 0 else i] + text[i:]
+        text = text[: match.start()] + text[start : i - 1 if depth == 0 else i] + text[i:]
     return text
 
 
@@ -64,6 +102,7 @@ def _strip_units(text: str) -> str:
 
 def _frac_to_slash(text: str) -> str:
     """\\frac{a}{b} -> a/b, parenthesising non-atomic parts; innermost first."""
+
     def repl(m: re.Match[str]) -> str:
         parts = []
         for arg in (m.group(1), m.group(2)):
@@ -84,10 +123,10 @@ def normalize(answer: str, *, strip_units: bool = True) -> str:
     if boxed is not None:
         text = boxed
     text = text.replace("\n", " ").strip()
-    for wrapper in ("$$", "$", r"\[", r"\(", ):
+    for wrapper in ("$$", "$", r"\[", r"\("):
         closing = {r"\[": r"\]", r"\(": r"\)"}.get(wrapper, wrapper)
         if text.startswith(wrapper) and text.endswith(closing) and len(text) > len(wrapper) + len(closing) - 1:
-            text = text[len(wrapper):len(text) - len(closing)].strip()
+            text = text[len(wrapper) : len(text) - len(closing)].strip()
     text = _SPACING_RE.sub(" ", text)
     for token in _DROPPED:
         text = text.replace(token, "")
@@ -104,7 +143,7 @@ def normalize(answer: str, *, strip_units: bool = True) -> str:
     text = re.sub(r"\s+", "", text)
     lhs = _LHS_RE.match(text)
     if lhs and text.count("=") <= 1:
-        text = text[lhs.end():]
+        text = text[lhs.end() :]
     text = _SQRT_RE.sub(r"\\sqrt{\1}", text)
     text = _SCRIPT_RE.sub(r"\1\2", text)
     text = _mixed_number(text)

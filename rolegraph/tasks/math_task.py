@@ -4,6 +4,7 @@ The gold is the `answer` field when present (MATH-500 / PRM800K), else the last 
 solution (the original Hendrycks records, which also call the subject `type`).
 Scoring uses `math_equal`, which treats \\frac{1}{2}, 1/2 and 0.5 as the same answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,15 @@ class MathTask(LoadedTask):
             problem = field_str(record, "problem", f"{self.path}:{lineno}", MATH_FORMAT)
             item_id = optional_str(record, "unique_id") or f"math/{index}"
             subject = optional_str(record, "subject") or optional_str(record, "type")
-            items.append(Item(id=item_id, question=problem.strip(), gold=math_gold(record), family="math",
-                              metadata={"line": lineno, "subject": subject, "level": _level(record.get("level"))}))
+            items.append(
+                Item(
+                    id=item_id,
+                    question=problem.strip(),
+                    gold=math_gold(record),
+                    family="math",
+                    metadata={"line": lineno, "subject": subject, "level": _level(record.get("level"))},
+                )
+            )
         return items
 
     def score(self, prediction: str | None, item: Item) -> float:

@@ -4,6 +4,7 @@ The original Hendrycks layout is headerless CSV rows `question, A, B, C, D, answ
 subject named `<subject>_<split>.csv`; `--data` may name one such file or a directory of them.
 The question shown to a model lists the lettered choices; the gold is the letter.
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,9 @@ from rolegraph.tasks.files import field_str, optional_str, read_jsonl, require_f
 from rolegraph.tasks.loaded import LoadedTask
 
 LETTERS = ("A", "B", "C", "D")
-MMLU_FORMAT = ("MMLU JSONL {subject, question, choices[4], answer: A-D} "
-               "or headerless CSV rows (question, A, B, C, D, answer)")
+MMLU_FORMAT = (
+    "MMLU JSONL {subject, question, choices[4], answer: A-D} or headerless CSV rows (question, A, B, C, D, answer)"
+)
 CSV_COLUMNS = 1 + len(LETTERS) + 1
 _SPLIT_SUFFIX_RE = re.compile(r"_(test|dev|val|validation|train|auxiliary_train)$")
 _LONE_LETTER_RE = re.compile(r"^\(?([A-D])\)?(?:[.:)]\s|[.:)]?$)")
@@ -79,11 +81,17 @@ class MMLUTask(LoadedTask):
             return self._load_csv(self.path)
         return self._load_jsonl()
 
-    def _item(self, item_id: str, subject: str | None, question: str, choices: list[str],
-              answer: Any, where: str) -> Item:
-        return Item(id=item_id, question=format_question(question, choices), gold=gold_letter(answer),
-                    family="mmlu", choices=choices,
-                    metadata={"subject": subject, "where": where, "question_text": question.strip()})
+    def _item(
+        self, item_id: str, subject: str | None, question: str, choices: list[str], answer: Any, where: str
+    ) -> Item:
+        return Item(
+            id=item_id,
+            question=format_question(question, choices),
+            gold=gold_letter(answer),
+            family="mmlu",
+            choices=choices,
+            metadata={"subject": subject, "where": where, "question_text": question.strip()},
+        )
 
     def _load_jsonl(self) -> list[Item]:
         items = []
@@ -91,13 +99,25 @@ class MMLUTask(LoadedTask):
             where = f"{self.path}:{lineno}"
             question = field_str(record, "question", where, MMLU_FORMAT)
             choices = record.get("choices")
-            if (not isinstance(choices, list) or len(choices) != len(LETTERS)
-                    or not all(isinstance(c, (str, int, float)) for c in choices)):
-                raise DataFileError(f"{where}: 'choices' should be a list of {len(LETTERS)} texts; "
-                                    f"expected {MMLU_FORMAT}")
+            if (
+                not isinstance(choices, list)
+                or len(choices) != len(LETTERS)
+                or not all(isinstance(c, (str, int, float)) for c in choices)
+            ):
+                raise DataFileError(
+                    f"{where}: 'choices' should be a list of {len(LETTERS)} texts; expected {MMLU_FORMAT}"
+                )
             subject = optional_str(record, "subject")
-            items.append(self._item(f"mmlu/{subject or 'unknown'}/{index}", subject, question,
-                                    [str(c) for c in choices], record.get("answer"), where))
+            items.append(
+                self._item(
+                    f"mmlu/{subject or 'unknown'}/{index}",
+                    subject,
+                    question,
+                    [str(c) for c in choices],
+                    record.get("answer"),
+                    where,
+                )
+            )
         return items
 
     def _load_csv(self, path: Path) -> list[Item]:
@@ -112,8 +132,10 @@ class MMLUTask(LoadedTask):
                         continue
                     where = f"{path}:{reader.line_num}"
                     if len(row) != CSV_COLUMNS:
-                        raise DataFileError(f"{where}: {len(row)} columns, expected {CSV_COLUMNS} "
-                                            "(question, A, B, C, D, answer) in a headerless MMLU CSV")
+                        raise DataFileError(
+                            f"{where}: {len(row)} columns, expected {CSV_COLUMNS} "
+                            "(question, A, B, C, D, answer) in a headerless MMLU CSV"
+                        )
                     items.append(self._item(f"mmlu/{subject}/{index}", subject, row[0], row[1:5], row[5], where))
                     index += 1
         except UnicodeDecodeError as exc:

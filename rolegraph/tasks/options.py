@@ -1,4 +1,5 @@
 """Task options arrive as Python values or as CLI text; these turn them into checked values."""
+
 from __future__ import annotations
 
 from rolegraph.errors import TaskError

@@ -3,6 +3,7 @@
 Normalisation: lower case, punctuation removed, the articles a/an/the removed, whitespace collapsed.
 As in the official HotpotQA evaluation, a yes/no/noanswer answer gets F1 0 unless it matches exactly.
 """
+
 from __future__ import annotations
 
 import re

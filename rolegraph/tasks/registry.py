@@ -25,6 +25,7 @@ Adding a task is a small class and one registration::
 A factory is called as `factory(data=path_or_None, seed=seed, **options)`; give `data_format`
 when registering a task that reads a file, so a missing `--data` names the format.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -58,8 +59,12 @@ class TaskEntry:
         params = inspect.signature(self.factory).parameters.values()
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
             return None
-        return [p.name for p in params if p.name not in _RESERVED
-                and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        return [
+            p.name
+            for p in params
+            if p.name not in _RESERVED
+            and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ]
 
 
 class TaskRegistry:
@@ -68,8 +73,15 @@ class TaskRegistry:
     def __init__(self, entries: Mapping[str, TaskEntry] | None = None):
         self._entries: dict[str, TaskEntry] = dict(entries or {})
 
-    def register_task(self, name: str, factory: TaskFactory, *, data_format: str | None = None,
-                      summary: str = "", replace: bool = False) -> None:
+    def register_task(
+        self,
+        name: str,
+        factory: TaskFactory,
+        *,
+        data_format: str | None = None,
+        summary: str = "",
+        replace: bool = False,
+    ) -> None:
         """Add a task; re-registering a name needs `replace=True`."""
         if not name or name != name.strip() or " " in name:
             raise TaskError(f"task name {name!r} must be a non-empty word without spaces")
@@ -82,8 +94,9 @@ class TaskRegistry:
 
     def entry(self, name: str) -> TaskEntry:
         if name not in self._entries:
-            raise TaskError(f"unknown task '{name}'.{did_you_mean(name, self._entries)} "
-                            f"Known tasks: {', '.join(self.names())}")
+            raise TaskError(
+                f"unknown task '{name}'.{did_you_mean(name, self._entries)} Known tasks: {', '.join(self.names())}"
+            )
         return self._entries[name]
 
     def describe(self) -> list[tuple[str, str, str | None]]:
@@ -111,18 +124,26 @@ def _builtin_entries() -> Mapping[str, TaskEntry]:
     """The built-in tasks, built once and read-only (imports stay lazy until a task is asked for)."""
     from rolegraph.tasks import gsm8k, gym, hotpotqa, humaneval, jsonl_task, math_task, mmlu
 
-    return MappingProxyType({
-        "gsm": TaskEntry(gym.make_gsm, None, "GSM-style word problems (reasoning-gym gsm_symbolic, seeded)"),
-        "arith": TaskEntry(gym.make_arith, None, "multi-step integer arithmetic (reasoning-gym, seeded)"),
-        "humaneval": TaskEntry(humaneval.make_humaneval, None, "the 164 HumanEval problems, pass@1 in the sandbox"),
-        "gsm8k": TaskEntry(gsm8k.make_gsm8k, gsm8k.GSM8K_FORMAT, "GSM8K word problems from a file"),
-        "math": TaskEntry(math_task.make_math, math_task.MATH_FORMAT, "MATH / MATH-500 problems from a file"),
-        "hotpotqa": TaskEntry(hotpotqa.make_hotpotqa, hotpotqa.HOTPOT_FORMAT,
-                              "multi-hop QA; its context paragraphs are the search corpus"),
-        "mmlu": TaskEntry(mmlu.make_mmlu, mmlu.MMLU_FORMAT, "four-way multiple choice from a file"),
-        "jsonl": TaskEntry(jsonl_task.make_jsonl, "JSONL {question, answer} (fields: question_field=, answer_field=)",
-                           "any JSONL question/answer file; family= picks the scorer"),
-    })
+    return MappingProxyType(
+        {
+            "gsm": TaskEntry(gym.make_gsm, None, "GSM-style word problems (reasoning-gym gsm_symbolic, seeded)"),
+            "arith": TaskEntry(gym.make_arith, None, "multi-step integer arithmetic (reasoning-gym, seeded)"),
+            "humaneval": TaskEntry(humaneval.make_humaneval, None, "the 164 HumanEval problems, pass@1 in the sandbox"),
+            "gsm8k": TaskEntry(gsm8k.make_gsm8k, gsm8k.GSM8K_FORMAT, "GSM8K word problems from a file"),
+            "math": TaskEntry(math_task.make_math, math_task.MATH_FORMAT, "MATH / MATH-500 problems from a file"),
+            "hotpotqa": TaskEntry(
+                hotpotqa.make_hotpotqa,
+                hotpotqa.HOTPOT_FORMAT,
+                "multi-hop QA; its context paragraphs are the search corpus",
+            ),
+            "mmlu": TaskEntry(mmlu.make_mmlu, mmlu.MMLU_FORMAT, "four-way multiple choice from a file"),
+            "jsonl": TaskEntry(
+                jsonl_task.make_jsonl,
+                "JSONL {question, answer} (fields: question_field=, answer_field=)",
+                "any JSONL question/answer file; family= picks the scorer",
+            ),
+        }
+    )
 
 
 def default_registry() -> TaskRegistry:
@@ -130,8 +151,9 @@ def default_registry() -> TaskRegistry:
     return TaskRegistry(_builtin_entries())
 
 
-def get_task(name: str, data: str | Path | None = None, seed: int = 0, *,
-             registry: TaskRegistry | None = None, **options: object) -> Task:
+def get_task(
+    name: str, data: str | Path | None = None, seed: int = 0, *, registry: TaskRegistry | None = None, **options: object
+) -> Task:
     """Build a task by name from `registry` (default: the built-ins)."""
     return (registry or default_registry()).get_task(name, data=data, seed=seed, **options)
 

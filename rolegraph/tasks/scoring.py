@@ -1,4 +1,5 @@
 """Scorers shared by the math-family tasks: exact equivalence after normalisation, 1.0 or 0.0."""
+
 from __future__ import annotations
 
 from rolegraph.answers import extract_answer

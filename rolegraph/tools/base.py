@@ -4,6 +4,7 @@ Models with native function calling get `openai_schema()`; models without it (th
 small models) use the plain-text protocol below: they write `CALL <tool> {json}` lines, which
 `parse_text_calls` reads back, tolerating the junk small models put around them.
 """
+
 from __future__ import annotations
 
 import ast
@@ -62,7 +63,7 @@ class Tool(ABC):
             return ToolResult(ok=False, text=f"{self.name}: {one_line(exc)}")
         try:
             return await asyncio.wait_for(self._run(**args), timeout=self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return ToolResult(ok=False, text=f"{self.name}: timed out after {self.timeout_s:g}s")
         except Exception as exc:  # a tool failure is a result for the model, never a crash of the graph
             return ToolResult(ok=False, text=f"{self.name}: {type(exc).__name__}: {one_line(exc)}")
@@ -95,8 +96,10 @@ class Tool(ABC):
 
     def openai_schema(self) -> dict[str, Any]:
         """The OpenAI chat-completions `tools` entry for this tool."""
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
 
 def describe_tools(tools: Iterable[Tool]) -> str:
@@ -122,7 +125,7 @@ def _object_at(text: str, start: int) -> dict[str, Any] | None:
         depth += {"{": 1, "}": -1}.get(text[end], 0)
         if depth == 0:
             try:
-                value = ast.literal_eval(text[start:end + 1])
+                value = ast.literal_eval(text[start : end + 1])
             except (ValueError, SyntaxError, MemoryError, RecursionError):
                 return None
             return value if isinstance(value, dict) else None

@@ -5,6 +5,7 @@ attributes, calls outside the whitelist, comprehensions) is refused with a one-l
 the sizes that could hang or exhaust memory (huge powers, integers with thousands of digits) are
 refused before they are computed.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,14 +23,30 @@ MAX_DEPTH = 60  # nesting of the expression tree
 SIGNIFICANT_DIGITS = 12  # how floats are printed for the model
 
 BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "sqrt": math.sqrt, "log": math.log, "log10": math.log10, "log2": math.log2, "exp": math.exp,
-    "sin": math.sin, "cos": math.cos, "tan": math.tan, "abs": abs, "round": round,
-    "min": min, "max": max, "floor": math.floor, "ceil": math.ceil,
+    "sqrt": math.sqrt,
+    "log": math.log,
+    "log10": math.log10,
+    "log2": math.log2,
+    "exp": math.exp,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "abs": abs,
+    "round": round,
+    "min": min,
+    "max": max,
+    "floor": math.floor,
+    "ceil": math.ceil,
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
 SPELLINGS = {"^": "**", "×": "*", "÷": "/", "−": "-"}  # how models and people write operators
@@ -55,7 +72,7 @@ def _power(base: Any, exponent: Any) -> Any:
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and base not in (0, 1, -1):
         if abs(base).bit_length() * exponent > MAX_INT_BITS * 2:
             raise CalculatorError(f"result too large (more than {MAX_INT_BITS} bits)")
-    result = base ** exponent
+    result = base**exponent
     if isinstance(result, complex):
         raise CalculatorError("complex result (negative number to a fractional power)")
     return result
@@ -122,11 +139,15 @@ def format_number(value: int | float) -> str:
 
 class Calculator(Tool):
     name = "calculator"
-    description = ("Evaluate an arithmetic expression exactly: + - * / // % ** (or ^), parentheses, "
-                   f"{', '.join(FUNCTIONS)}, pi, e. Example: (17*23) + sqrt(16)")
-    parameters = {"type": "object",
-                  "properties": {"expression": {"type": "string", "description": "e.g. 17*23"}},
-                  "required": ["expression"]}
+    description = (
+        "Evaluate an arithmetic expression exactly: + - * / // % ** (or ^), parentheses, "
+        f"{', '.join(FUNCTIONS)}, pi, e. Example: (17*23) + sqrt(16)"
+    )
+    parameters = {
+        "type": "object",
+        "properties": {"expression": {"type": "string", "description": "e.g. 17*23"}},
+        "required": ["expression"],
+    }
     timeout_s = 5.0
 
     async def _run(self, expression: str) -> ToolResult:

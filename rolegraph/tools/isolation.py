@@ -28,6 +28,7 @@ and RLIMIT_NPROC (counted against the user's processes) bounds forks. Without ut
 rlimits, the process-group kill and the seccomp filter remain; the result's `isolation` list says
 what was in force, and a run without the filter logs a warning.
 """
+
 from __future__ import annotations
 
 import os
@@ -108,7 +109,7 @@ class PidsCgroup(Cgroup):
     """A fresh pids cgroup capped at `max_pids`."""
 
     @classmethod
-    def create(cls, max_pids: int) -> "PidsCgroup | None":
+    def create(cls, max_pids: int) -> PidsCgroup | None:
         """A new cgroup, or None where there is no writable pids controller (not root, no cgroupfs)."""
         if os.geteuid() != 0:
             return None
@@ -134,7 +135,7 @@ class MemoryCgroup(Cgroup):
         self.v2 = v2
 
     @classmethod
-    def create(cls, limit_bytes: int) -> "MemoryCgroup | None":
+    def create(cls, limit_bytes: int) -> MemoryCgroup | None:
         """A new cgroup, or None where there is no writable memory controller (not root, no cgroupfs)."""
         if os.geteuid() != 0:
             return None
@@ -142,8 +143,11 @@ class MemoryCgroup(Cgroup):
             if v2:  # memory.swap.max is swap alone; v1's memsw counts memory + swap
                 path = _new_child(parent, {"memory.max": str(limit_bytes)}, {"memory.swap.max": "0"})
             else:
-                path = _new_child(parent, {"memory.limit_in_bytes": str(limit_bytes)},
-                                  {"memory.memsw.limit_in_bytes": str(limit_bytes)})
+                path = _new_child(
+                    parent,
+                    {"memory.limit_in_bytes": str(limit_bytes)},
+                    {"memory.memsw.limit_in_bytes": str(limit_bytes)},
+                )
             if path is not None:
                 return cls(path, limit_bytes, v2)
         return None
@@ -199,7 +203,7 @@ def _memory_parents() -> list[tuple[Path, bool]]:
 def _sweep_stale(base: Path) -> None:
     """Remove empty cgroups left by sandbox parents that died before cleaning up."""
     for path in base.glob(f"{CGROUP_PREFIX}*-*"):
-        owner = path.name[len(CGROUP_PREFIX):].split("-", 1)[0]
+        owner = path.name[len(CGROUP_PREFIX) :].split("-", 1)[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             _rmdir_quietly(path)
 

@@ -7,6 +7,7 @@ become search hits in `ToolResult.data`, so a searcher turns them into numbered 
 string is one hit. `to_langchain` goes the other way: a rolegraph tool becomes a `StructuredTool`
 whose content is the text a model reads and whose artifact is the structured data.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,14 +54,22 @@ def _hit(value: Any, default_title: str) -> dict[str, Any] | None:
     """One search hit {title, url, text, score} from a Document or a mapping (None if it has no text)."""
     if isinstance(value, Document):
         meta = value.metadata or {}
-        return {"title": _first(meta.get, _TITLE_KEYS) or default_title, "url": _first(meta.get, _URL_KEYS),
-                "text": value.page_content, "score": meta.get("score")}
+        return {
+            "title": _first(meta.get, _TITLE_KEYS) or default_title,
+            "url": _first(meta.get, _URL_KEYS),
+            "text": value.page_content,
+            "score": meta.get("score"),
+        }
     if isinstance(value, Mapping):
         text = _first(value.get, _TEXT_KEYS)
         if not text:
             return None
-        return {"title": _first(value.get, _TITLE_KEYS) or default_title, "url": _first(value.get, _URL_KEYS),
-                "text": text, "score": value.get("score")}
+        return {
+            "title": _first(value.get, _TITLE_KEYS) or default_title,
+            "url": _first(value.get, _URL_KEYS),
+            "text": text,
+            "score": value.get("score"),
+        }
     if isinstance(value, str) and value.strip():
         return {"title": default_title, "url": "", "text": value.strip(), "score": None}
     return None
@@ -89,8 +98,9 @@ def _text(output: Any) -> str:
     """What the model reads: a string as is, documents as numbered evidence, anything else as JSON."""
     if isinstance(output, str):
         return output
-    if isinstance(output, Document) or (isinstance(output, (list, tuple)) and output
-                                        and all(isinstance(d, Document) for d in output)):
+    if isinstance(output, Document) or (
+        isinstance(output, (list, tuple)) and output and all(isinstance(d, Document) for d in output)
+    ):
         docs = [output] if isinstance(output, Document) else list(output)
         lines = []
         for i, doc in enumerate(docs, 1):
@@ -98,8 +108,11 @@ def _text(output: Any) -> str:
             source = f" ({hit['url']})" if hit.get("url") else ""
             lines.append(f"[{i}] {hit.get('title')}{source}\n{doc.page_content}")
         return "\n".join(lines)
-    if isinstance(output, (list, tuple)) and output and all(isinstance(b, Mapping) and b.get("type") == "text"
-                                                            for b in output):
+    if (
+        isinstance(output, (list, tuple))
+        and output
+        and all(isinstance(b, Mapping) and b.get("type") == "text" for b in output)
+    ):
         return "\n".join(str(b.get("text", "")) for b in output)  # LangChain content blocks
     try:
         return json.dumps(output, ensure_ascii=False, default=str)
@@ -110,8 +123,14 @@ def _text(output: Any) -> str:
 class LangChainTool(Tool):
     """A `langchain_core` tool behind the rolegraph `Tool` contract (async, never raises)."""
 
-    def __init__(self, tool: BaseTool, *, name: str | None = None, description: str | None = None,
-                 timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self,
+        tool: BaseTool,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ):
         if not isinstance(tool, BaseTool):
             raise TypeError(f"expected a langchain_core BaseTool (e.g. from @tool), got {type(tool).__name__}")
         self.lc_tool = tool
@@ -144,8 +163,9 @@ class LangChainTool(Tool):
         return ToolResult(ok=True, text=text, data={"hits": hits, "raw": raw})
 
 
-def from_langchain(tool: BaseTool, *, name: str | None = None, description: str | None = None,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> LangChainTool:
+def from_langchain(
+    tool: BaseTool, *, name: str | None = None, description: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> LangChainTool:
     """A LangChain tool as a rolegraph `Tool`; `name="search"` makes it the searcher role's search tool."""
     return LangChainTool(tool, name=name, description=description, timeout_s=timeout_s)
 
@@ -170,9 +190,15 @@ def to_langchain(tool: Tool) -> StructuredTool:
             return asyncio.run(acall(**kwargs))
         raise ToolException(f"{tool.name}: call it with `ainvoke` inside a running event loop")
 
-    return StructuredTool.from_function(func=call, coroutine=acall, name=tool.name, description=tool.description,
-                                        args_schema=dict(tool.parameters), response_format=ARTIFACT_FORMAT,
-                                        handle_tool_error=True)
+    return StructuredTool.from_function(
+        func=call,
+        coroutine=acall,
+        name=tool.name,
+        description=tool.description,
+        args_schema=dict(tool.parameters),
+        response_format=ARTIFACT_FORMAT,
+        handle_tool_error=True,
+    )
 
 
 def toolbox_from_langchain(tools: Iterable[BaseTool | Tool], *, names: Mapping[str, str] | None = None) -> ToolBox:
@@ -186,5 +212,12 @@ def toolbox_to_langchain(box: ToolBox, names: Iterable[str] | None = None) -> li
     return [to_langchain(box[n]) for n in (box.names if names is None else names)]
 
 
-__all__ = ["LangChainTool", "as_hits", "from_langchain", "to_langchain", "tool_name", "toolbox_from_langchain",
-           "toolbox_to_langchain"]
+__all__ = [
+    "LangChainTool",
+    "as_hits",
+    "from_langchain",
+    "to_langchain",
+    "tool_name",
+    "toolbox_from_langchain",
+    "toolbox_to_langchain",
+]

@@ -6,6 +6,7 @@ The build writes a temporary file and renames it into place, so concurrent first
 a half-built index. Natural-language questions work: the query is reduced to its content words,
 OR-ed, and ranked by BM25 with the title weighted above the body.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,9 +43,12 @@ STOPWORDS = frozenset(
     "a an the of in on at to for from by with about as into over after before and or but not no nor "
     "is are was were be been being am do does did has have had it its this that these those there "
     "what which who whom whose when where why how i you he she we they me him her us them my your "
-    "his our their can could would should will shall may might must of than then so such".split())
-SCHEMA = ("CREATE VIRTUAL TABLE docs USING fts5("
-          "title, description, text, url UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')")
+    "his our their can could would should will shall may might must of than then so such".split()
+)
+SCHEMA = (
+    "CREATE VIRTUAL TABLE docs USING fts5("
+    "title, description, text, url UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
+)
 
 
 class SearchHit(BaseModel):
@@ -101,9 +105,15 @@ def wiki_summaries_path() -> Path:
 
 def wiki_documents(path: Path) -> list[dict[str, Any]]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [{"title": entry.get("title") or key, "description": entry.get("description") or "",
-             "text": entry.get("extract") or "", "url": WIKI_URL + quote((entry.get("title") or key).replace(" ", "_"))}
-            for key, entry in data.items()]
+    return [
+        {
+            "title": entry.get("title") or key,
+            "description": entry.get("description") or "",
+            "text": entry.get("extract") or "",
+            "url": WIKI_URL + quote((entry.get("title") or key).replace(" ", "_")),
+        }
+        for key, entry in data.items()
+    ]
 
 
 def build_index_file(target: Path, docs: Callable[[], Iterable[dict[str, Any]]]) -> Path:
@@ -135,7 +145,7 @@ class LocalSearch:
         self._lock = threading.Lock()
 
     @classmethod
-    def wikipedia(cls, index_dir: Path) -> "LocalSearch":
+    def wikipedia(cls, index_dir: Path) -> LocalSearch:
         """The bundled Wikipedia summaries, indexed into `index_dir` on the first search."""
         target = Path(index_dir) / WIKI_INDEX_NAME
 
@@ -146,15 +156,18 @@ class LocalSearch:
         return cls(opener)
 
     @classmethod
-    def from_documents(cls, docs: list[dict[str, Any]], path: Path | None = None) -> "LocalSearch":
+    def from_documents(cls, docs: list[dict[str, Any]], path: Path | None = None) -> LocalSearch:
         """A task's own corpus ({title, text, url?} dicts): in memory, or built once into `path`."""
         if path is None:
             conn = sqlite3.connect(":memory:", check_same_thread=False)
             _fill(conn, docs)
             return cls(lambda: conn)
         target = Path(path)
-        return cls(lambda: sqlite3.connect(f"file:{build_index_file(target, lambda: docs)}?mode=ro",
-                                           uri=True, check_same_thread=False))
+        return cls(
+            lambda: sqlite3.connect(
+                f"file:{build_index_file(target, lambda: docs)}?mode=ro", uri=True, check_same_thread=False
+            )
+        )
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -167,8 +180,10 @@ class LocalSearch:
         if match is None:
             return []
         k = max(1, min(int(k), MAX_K))
-        sql = (f"SELECT title, text, url, bm25(docs, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}, {TEXT_WEIGHT}) AS rank "
-               "FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT ?")
+        sql = (
+            f"SELECT title, text, url, bm25(docs, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}, {TEXT_WEIGHT}) AS rank "
+            "FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT ?"
+        )
         with self._lock:
             rows = self._connection().execute(sql, (match, k)).fetchall()
         return [SearchHit(title=t, text=x, url=u, score=-r) for t, x, u, r in rows]
@@ -205,14 +220,22 @@ class SearchTool(Tool):
     """Any backend with `async asearch(query, k) -> (hits, note)` as the `search` tool."""
 
     name = "search"
-    parameters = {"type": "object",
-                  "properties": {"query": {"type": "string", "description": "what to look up"},
-                                 "k": {"type": "integer", "description": f"number of results (default {DEFAULT_K})"}},
-                  "required": ["query"]}
+    parameters = {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "what to look up"},
+            "k": {"type": "integer", "description": f"number of results (default {DEFAULT_K})"},
+        },
+        "required": ["query"],
+    }
     timeout_s = 60.0  # the first wiki search builds the index
 
-    def __init__(self, backend: Any, description: str = "Search an encyclopedia; returns numbered evidence "
-                 "with titles and URLs. Use a few keywords."):
+    def __init__(
+        self,
+        backend: Any,
+        description: str = "Search an encyclopedia; returns numbered evidence "
+        "with titles and URLs. Use a few keywords.",
+    ):
         self.backend = backend
         self.description = description
 

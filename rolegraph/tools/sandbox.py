@@ -17,6 +17,7 @@ It contains mistakes and runaway code; it is not a boundary against a determined
 the parent runs as root the child is still uid 0 (without capabilities), so it can read files that
 root can read, though it cannot write them or see other processes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,12 @@ MB = 1024 * 1024
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 SCRIPT = "main.py"
 IPC_NAMESPACE = "/proc/self/ns/ipc"
-SIGNAL_REASONS = {24: "CPU time limit exceeded", 25: "file size limit exceeded", 9: "killed (SIGKILL)",
-                  7: "bus error (SIGBUS)"}
+SIGNAL_REASONS = {
+    24: "CPU time limit exceeded",
+    25: "file size limit exceeded",
+    9: "killed (SIGKILL)",
+    7: "bus error (SIGBUS)",
+}
 OUT_OF_MEMORY = ("MemoryError", "Cannot allocate memory")  # in stderr: the code saw the limit itself
 
 BOOT_SCRIPT = Path(__file__).with_name("sandbox_boot.py")  # run as a script, never imported
@@ -114,26 +119,56 @@ def _ipc_namespace() -> int | None:
 
 def _environment(workdir: Path) -> dict[str, str]:
     """Nothing inherited: no keys, no proxies, no PYTHON* variables."""
-    return {"PATH": SAFE_PATH, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "MALLOC_ARENA_MAX": "2"}
+    return {
+        "PATH": SAFE_PATH,
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "MALLOC_ARENA_MAX": "2",
+    }
 
 
-def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any], stdin: str, timeout_s: float,
-             pids_cg: isolation.PidsCgroup | None,
-             memory_cg: isolation.MemoryCgroup | None) -> tuple[SandboxResult, dict[str, Any]]:
+def _attempt(
+    prefix: list[str],
+    workdir: Path,
+    private: Path,
+    cfg: dict[str, Any],
+    stdin: str,
+    timeout_s: float,
+    pids_cg: isolation.PidsCgroup | None,
+    memory_cg: isolation.MemoryCgroup | None,
+) -> tuple[SandboxResult, dict[str, Any]]:
     """One launch through one namespace prefix. Returns the result and what the boot script
     reported (empty when the chain never reached it, e.g. namespaces not permitted)."""
     cgroups = [cg for cg in (pids_cg, memory_cg) if cg is not None]
     status_path = private / "status"
     (private / "stdin").write_text(stdin)
-    with (private / "stdin").open("rb") as fin, (private / "stdout").open("wb") as fout, \
-            (private / "stderr").open("wb") as ferr, status_path.open("wb") as fstatus:
-        cfg = {**cfg, "status_fd": fstatus.fileno(), "contain": bool(prefix), "host_ipc_ns": _ipc_namespace(),
-               "cgroups": [str(cg.path) for cg in cgroups]}
+    with (
+        (private / "stdin").open("rb") as fin,
+        (private / "stdout").open("wb") as fout,
+        (private / "stderr").open("wb") as ferr,
+        status_path.open("wb") as fstatus,
+    ):
+        cfg = {
+            **cfg,
+            "status_fd": fstatus.fileno(),
+            "contain": bool(prefix),
+            "host_ipc_ns": _ipc_namespace(),
+            "cgroups": [str(cg.path) for cg in cgroups],
+        }
         cmd = [*prefix, sys.executable, "-I", "-S", str(BOOT_SCRIPT), json.dumps(cfg)]
-        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, cwd=workdir,
-                                env=_environment(workdir), start_new_session=True,
-                                pass_fds=(fstatus.fileno(),))
+        proc = subprocess.Popen(
+            cmd,
+            stdin=fin,
+            stdout=fout,
+            stderr=ferr,
+            cwd=workdir,
+            env=_environment(workdir),
+            start_new_session=True,
+            pass_fds=(fstatus.fileno(),),
+        )
         timed_out = False
         try:
             proc.wait(timeout=timeout_s)
@@ -150,9 +185,13 @@ def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any
         except json.JSONDecodeError:  # a line cut short by the kill
             pass
     code = None if timed_out else status.get("exit", proc.returncode)
-    result = SandboxResult(stdout=_read_capped(private / "stdout"), stderr=_read_capped(private / "stderr"),
-                           exit_code=code, timed_out=timed_out,
-                           killed=timed_out or (code is not None and code < 0))
+    result = SandboxResult(
+        stdout=_read_capped(private / "stdout"),
+        stderr=_read_capped(private / "stderr"),
+        exit_code=code,
+        timed_out=timed_out,
+        killed=timed_out or (code is not None and code < 0),
+    )
     if timed_out:
         result.reason = f"wall timeout after {timeout_s:g}s: process tree killed"
     elif code is not None and code < 0:
@@ -161,22 +200,35 @@ def _attempt(prefix: list[str], workdir: Path, private: Path, cfg: dict[str, Any
         result.reason = "memory limit reached (" + ("MemoryError" if "MemoryError" in result.stderr else "ENOMEM") + ")"
     result.oom_kills = memory_cg.oom_kills() if memory_cg is not None else 0
     if result.oom_kills:
-        note = (f"memory limit reached: {result.oom_kills} process(es) killed at the run's "
-                f"{memory_cg.limit_bytes // MB} MB memory cgroup limit")
+        note = (
+            f"memory limit reached: {result.oom_kills} process(es) killed at the run's "
+            f"{memory_cg.limit_bytes // MB} MB memory cgroup limit"
+        )
         result.reason = f"{result.reason}; {note}" if timed_out else note
     return result, status
 
 
-def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT_S, cpu_s: float | None = None,
-               memory_mb: int = DEFAULT_MEMORY_MB, max_procs: int = MAX_PROCS,
-               max_file_mb: int = DEFAULT_FILE_MB) -> SandboxResult:
+def run_python(
+    code: str,
+    *,
+    stdin: str = "",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cpu_s: float | None = None,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    max_procs: int = MAX_PROCS,
+    max_file_mb: int = DEFAULT_FILE_MB,
+) -> SandboxResult:
     """Run `code` as a script in a fresh contained subprocess and return what it printed."""
     workdir = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-"))
     private = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-io-"))  # outside the child's dir
     try:
         (workdir / SCRIPT).write_text(code)
-        cfg = {"script": SCRIPT, "workdir": str(workdir), "soft_gap": {"RLIMIT_CPU": CPU_HARD_GRACE_S},
-               "limits": _limits(memory_mb, cpu_s if cpu_s is not None else timeout_s, max_procs, max_file_mb)}
+        cfg = {
+            "script": SCRIPT,
+            "workdir": str(workdir),
+            "soft_gap": {"RLIMIT_CPU": CPU_HARD_GRACE_S},
+            "limits": _limits(memory_mb, cpu_s if cpu_s is not None else timeout_s, max_procs, max_file_mb),
+        }
         for prefix in isolation.namespace_prefixes():
             pids_cg = isolation.PidsCgroup.create(max_procs + BOOT_PROCS)
             memory_cg = isolation.MemoryCgroup.create((memory_mb + BOOT_MEMORY_MB) * MB)
@@ -192,11 +244,14 @@ def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT
                     logging.getLogger(__name__).warning(
                         "python sandbox ran without its socket filter (%s): Unix sockets bound to a path are "
                         "reachable and the code may create namespaces",
-                        status.get("seccomp_error", "not observed in force"))
+                        status.get("seccomp_error", "not observed in force"),
+                    )
                 joined = status.get("cgroups", [])
                 result.isolation = ["rlimits", "process-group", *seen] + [
-                    name for name, cg in (("pids-cgroup", pids_cg), ("memory-cgroup", memory_cg))
-                    if cg is not None and str(cg.path) in joined]
+                    name
+                    for name, cg in (("pids-cgroup", pids_cg), ("memory-cgroup", memory_cg))
+                    if cg is not None and str(cg.path) in joined
+                ]
                 return result
         raise AssertionError("unreachable: the last prefix is empty and always returns")
     finally:
@@ -204,22 +259,42 @@ def run_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT
         shutil.rmtree(private, ignore_errors=True)
 
 
-async def arun_python(code: str, *, stdin: str = "", timeout_s: float = DEFAULT_TIMEOUT_S,
-                      cpu_s: float | None = None, memory_mb: int = DEFAULT_MEMORY_MB, max_procs: int = MAX_PROCS,
-                      max_file_mb: int = DEFAULT_FILE_MB) -> SandboxResult:
+async def arun_python(
+    code: str,
+    *,
+    stdin: str = "",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cpu_s: float | None = None,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    max_procs: int = MAX_PROCS,
+    max_file_mb: int = DEFAULT_FILE_MB,
+) -> SandboxResult:
     """`run_python` in a worker thread, so the event loop keeps serving other nodes meanwhile."""
-    return await asyncio.to_thread(run_python, code, stdin=stdin, timeout_s=timeout_s, cpu_s=cpu_s,
-                                   memory_mb=memory_mb, max_procs=max_procs, max_file_mb=max_file_mb)
+    return await asyncio.to_thread(
+        run_python,
+        code,
+        stdin=stdin,
+        timeout_s=timeout_s,
+        cpu_s=cpu_s,
+        memory_mb=memory_mb,
+        max_procs=max_procs,
+        max_file_mb=max_file_mb,
+    )
 
 
 class PythonTool(Tool):
     """The sandbox as a tool: the model sends a script and reads back what it printed."""
 
     name = "python"
-    description = ("Run a short Python 3 script in a sandbox (no network, no files outside a temp dir, "
-                   "limited time and memory) and return what it prints. Use print() for results.")
-    parameters = {"type": "object", "properties": {"code": {"type": "string", "description": "the script"}},
-                  "required": ["code"]}
+    description = (
+        "Run a short Python 3 script in a sandbox (no network, no files outside a temp dir, "
+        "limited time and memory) and return what it prints. Use print() for results."
+    )
+    parameters = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "description": "the script"}},
+        "required": ["code"],
+    }
 
     def __init__(self, run_timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB):
         self.run_timeout_s = run_timeout_s

@@ -3,12 +3,14 @@
 It joins the run's cgroups (pids, memory), and when it runs in fresh namespaces as (namespace) root
 it covers the directories where sockets and other programs' files live with empty tmpfs (binding back
 the working dir and the interpreter's own dirs where they sit beneath) and makes every mount
-read-only except a bind of the working dir (the cgroup files too, so the code cannot raise its limits). It reports what it observed on the status fd,
+read-only except a bind of the working dir (the cgroup files too, so the code cannot raise its
+limits). It reports what it observed on the status fd,
 forks the user's script under the rlimits with an empty capability bounding set, no_new_privs and
 the seccomp filter of `seccomp.py` (no sockets, no new namespaces; exec'd, so tracebacks show only
 the user's code), waits for it while reaping orphans, and reports its exit status (a signal
 included). It must never import rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
 """
+
 import ctypes
 import json
 import os
@@ -45,8 +47,15 @@ def _mount_points():
 def _kept_dirs(workdir):
     """What must stay visible under a hidden dir: the work dir, the interpreter's installation (a venv:
     the parent of its bin/, which -S leaves out of sys.prefix), seccomp.py's dir."""
-    dirs = [workdir, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-            os.path.dirname(os.path.dirname(sys.executable)), os.path.dirname(os.path.abspath(__file__))]
+    dirs = [
+        workdir,
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.dirname(sys.executable)),
+        os.path.dirname(os.path.abspath(__file__)),
+    ]
     both = {os.path.abspath(d) for d in dirs} | {os.path.realpath(d) for d in dirs}
     return sorted(d for d in both if os.path.isdir(d))
 
@@ -185,8 +194,16 @@ def main():
     joined = _join_cgroups(cfg.get("cgroups", []))
     hidden = cfg.get("contain") and os.geteuid() == 0 and _readonly_except(libc, cfg["workdir"])
     names = [name for _, name in socket.if_nameindex()]
-    _report(fd, started=True, cgroups=joined, pidns=os.getpid() == 1, netns=names == ["lo"],
-            ipcns=_own_ipc_namespace(cfg), readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY), hidden_dirs=bool(hidden))
+    _report(
+        fd,
+        started=True,
+        cgroups=joined,
+        pidns=os.getpid() == 1,
+        netns=names == ["lo"],
+        ipcns=_own_ipc_namespace(cfg),
+        readonly=bool(os.statvfs("/").f_flag & os.ST_RDONLY),
+        hidden_dirs=bool(hidden),
+    )
     pid = os.fork()
     if pid == 0:
         _drop_privileges(libc)

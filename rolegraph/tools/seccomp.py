@@ -24,6 +24,7 @@ raises `UnsupportedMachine` and the sandbox reports the filter as absent (no gue
 Stdlib only: `sandbox_boot.py` (run with `python -I -S`, never importing rolegraph) loads this file
 by its path.
 """
+
 import ctypes
 import errno
 import os
@@ -74,58 +75,169 @@ class Denied:
         self.why = why
 
 
-NAMESPACES = Denied(("unshare", "setns"), errno.EPERM,
-                    "a new user namespace hands back every capability inside it (mounts of its own, "
-                    "a tmpfs no rlimit counts, kernel code otherwise reserved to CAP_SYS_ADMIN); setns "
-                    "would join another one. Python creates no namespace; threads, fork and "
-                    "subprocess go through clone without CLONE_NEW* flags, which stays allowed")
-CLONE3 = Denied(("clone3",), errno.ENOSYS,
-                "its flags sit in a struct the filter cannot read; ENOSYS (not EPERM) is what makes "
-                "glibc's pthread_create and posix_spawn fall back to clone(), whose flags the filter "
-                "checks, as on kernels before 5.3 (fork() and vfork() never use clone3)")
-MOUNTS = Denied(("mount", "umount2", "pivot_root", "open_tree", "move_mount", "fsopen", "fsconfig",
-                 "fsmount", "fspick", "mount_setattr", "open_tree_attr"), errno.EPERM,
-                "already refused without capabilities; denied outright so that no namespace the "
-                "filter missed could use them. Ordinary code never mounts")
-KEYRINGS = Denied(("keyctl", "add_key", "request_key"), errno.EPERM,
-                  "kernel keyrings are not namespaced: the user keyring of uid 0 (the sandboxed "
-                  "program's uid when the parent is root) is the host root's. Python's stdlib never "
-                  "calls them")
-BPF = Denied(("bpf",), errno.EPERM,
-             "a large kernel surface (unprivileged eBPF) that Python never uses; seccomp itself is "
-             "installed through prctl, not bpf()")
-PERF_EVENTS = Denied(("perf_event_open",), errno.EPERM,
-                     "profiling counters are a kernel surface and a side channel; not used by Python "
-                     "(cProfile and tracemalloc work in the interpreter)")
-USERFAULTFD = Denied(("userfaultfd",), errno.EPERM,
-                     "its only common use outside live migration is stretching kernel race windows "
-                     "in exploits; Python never uses it")
-IO_URING = Denied(("io_uring_setup", "io_uring_enter", "io_uring_register"), errno.EPERM,
-                  "io_uring can open and connect sockets without the socket() call the filter "
-                  "watches; Python's stdlib does not use it")
-SYSV_IPC = Denied(("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semtimedop", "semctl", "msgget",
-                   "msgsnd", "msgrcv", "msgctl"), errno.EPERM,
-                  "System V segments outlive the process that made them and their memory counts against "
-                  "no rlimit; without an IPC namespace (the fallbacks) they land in the host's, beside "
-                  "other programs' segments. Python's multiprocessing and shared_memory use POSIX "
-                  "shared memory instead")
+NAMESPACES = Denied(
+    ("unshare", "setns"),
+    errno.EPERM,
+    "a new user namespace hands back every capability inside it (mounts of its own, "
+    "a tmpfs no rlimit counts, kernel code otherwise reserved to CAP_SYS_ADMIN); setns "
+    "would join another one. Python creates no namespace; threads, fork and "
+    "subprocess go through clone without CLONE_NEW* flags, which stays allowed",
+)
+CLONE3 = Denied(
+    ("clone3",),
+    errno.ENOSYS,
+    "its flags sit in a struct the filter cannot read; ENOSYS (not EPERM) is what makes "
+    "glibc's pthread_create and posix_spawn fall back to clone(), whose flags the filter "
+    "checks, as on kernels before 5.3 (fork() and vfork() never use clone3)",
+)
+MOUNTS = Denied(
+    (
+        "mount",
+        "umount2",
+        "pivot_root",
+        "open_tree",
+        "move_mount",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "mount_setattr",
+        "open_tree_attr",
+    ),
+    errno.EPERM,
+    "already refused without capabilities; denied outright so that no namespace the "
+    "filter missed could use them. Ordinary code never mounts",
+)
+KEYRINGS = Denied(
+    ("keyctl", "add_key", "request_key"),
+    errno.EPERM,
+    "kernel keyrings are not namespaced: the user keyring of uid 0 (the sandboxed "
+    "program's uid when the parent is root) is the host root's. Python's stdlib never "
+    "calls them",
+)
+BPF = Denied(
+    ("bpf",),
+    errno.EPERM,
+    "a large kernel surface (unprivileged eBPF) that Python never uses; seccomp itself is "
+    "installed through prctl, not bpf()",
+)
+PERF_EVENTS = Denied(
+    ("perf_event_open",),
+    errno.EPERM,
+    "profiling counters are a kernel surface and a side channel; not used by Python "
+    "(cProfile and tracemalloc work in the interpreter)",
+)
+USERFAULTFD = Denied(
+    ("userfaultfd",),
+    errno.EPERM,
+    "its only common use outside live migration is stretching kernel race windows in exploits; Python never uses it",
+)
+IO_URING = Denied(
+    ("io_uring_setup", "io_uring_enter", "io_uring_register"),
+    errno.EPERM,
+    "io_uring can open and connect sockets without the socket() call the filter "
+    "watches; Python's stdlib does not use it",
+)
+SYSV_IPC = Denied(
+    (
+        "shmget",
+        "shmat",
+        "shmctl",
+        "shmdt",
+        "semget",
+        "semop",
+        "semtimedop",
+        "semctl",
+        "msgget",
+        "msgsnd",
+        "msgrcv",
+        "msgctl",
+    ),
+    errno.EPERM,
+    "System V segments outlive the process that made them and their memory counts against "
+    "no rlimit; without an IPC namespace (the fallbacks) they land in the host's, beside "
+    "other programs' segments. Python's multiprocessing and shared_memory use POSIX "
+    "shared memory instead",
+)
 DENIED = (NAMESPACES, CLONE3, MOUNTS, KEYRINGS, BPF, PERF_EVENTS, USERFAULTFD, IO_URING, SYSV_IPC)
 
 # numbers shared by every arch (the syscalls added since 5.1 have one number everywhere)
-COMMON_NUMBERS = types.MappingProxyType({
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429,
-    "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "clone3": 435, "mount_setattr": 442,
-    "open_tree_attr": 467})
-X86_64_NUMBERS = types.MappingProxyType({  # asm/unistd_64.h
-    "socket": 41, "socketpair": 53, "clone": 56, "pivot_root": 155, "mount": 165, "umount2": 166, "add_key": 248,
-    "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298, "setns": 308, "bpf": 321,
-    "userfaultfd": 323, "shmget": 29, "shmat": 30, "shmctl": 31, "semget": 64, "semop": 65, "semctl": 66,
-    "shmdt": 67, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "semtimedop": 220})
-AARCH64_NUMBERS = types.MappingProxyType({  # asm-generic/unistd.h
-    "socket": 198, "socketpair": 199, "clone": 220, "pivot_root": 41, "mount": 40, "umount2": 39, "add_key": 217,
-    "request_key": 218, "keyctl": 219, "unshare": 97, "perf_event_open": 241, "setns": 268, "bpf": 280,
-    "userfaultfd": 282, "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189, "semget": 190, "semctl": 191,
-    "semtimedop": 192, "semop": 193, "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197})
+COMMON_NUMBERS = types.MappingProxyType(
+    {
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fspick": 433,
+        "clone3": 435,
+        "mount_setattr": 442,
+        "open_tree_attr": 467,
+    }
+)
+X86_64_NUMBERS = types.MappingProxyType(
+    {  # asm/unistd_64.h
+        "socket": 41,
+        "socketpair": 53,
+        "clone": 56,
+        "pivot_root": 155,
+        "mount": 165,
+        "umount2": 166,
+        "add_key": 248,
+        "request_key": 249,
+        "keyctl": 250,
+        "unshare": 272,
+        "perf_event_open": 298,
+        "setns": 308,
+        "bpf": 321,
+        "userfaultfd": 323,
+        "shmget": 29,
+        "shmat": 30,
+        "shmctl": 31,
+        "semget": 64,
+        "semop": 65,
+        "semctl": 66,
+        "shmdt": 67,
+        "msgget": 68,
+        "msgsnd": 69,
+        "msgrcv": 70,
+        "msgctl": 71,
+        "semtimedop": 220,
+    }
+)
+AARCH64_NUMBERS = types.MappingProxyType(
+    {  # asm-generic/unistd.h
+        "socket": 198,
+        "socketpair": 199,
+        "clone": 220,
+        "pivot_root": 41,
+        "mount": 40,
+        "umount2": 39,
+        "add_key": 217,
+        "request_key": 218,
+        "keyctl": 219,
+        "unshare": 97,
+        "perf_event_open": 241,
+        "setns": 268,
+        "bpf": 280,
+        "userfaultfd": 282,
+        "msgget": 186,
+        "msgctl": 187,
+        "msgrcv": 188,
+        "msgsnd": 189,
+        "semget": 190,
+        "semctl": 191,
+        "semtimedop": 192,
+        "semop": 193,
+        "shmget": 194,
+        "shmctl": 195,
+        "shmat": 196,
+        "shmdt": 197,
+    }
+)
 
 
 class UnsupportedMachine(Exception):
@@ -141,10 +253,12 @@ class Abi:
         self.max_nr = max_nr  # numbers at or above this belong to another ABI on the same arch
 
 
-ABIS = types.MappingProxyType({  # os.uname().machine -> table
-    "x86_64": Abi(AUDIT_ARCH_X86_64, X86_64_NUMBERS, max_nr=X32_SYSCALL_BIT),
-    "aarch64": Abi(AUDIT_ARCH_AARCH64, AARCH64_NUMBERS),
-})
+ABIS = types.MappingProxyType(
+    {  # os.uname().machine -> table
+        "x86_64": Abi(AUDIT_ARCH_X86_64, X86_64_NUMBERS, max_nr=X32_SYSCALL_BIT),
+        "aarch64": Abi(AUDIT_ARCH_AARCH64, AARCH64_NUMBERS),
+    }
+)
 
 
 class SockFilter(ctypes.Structure):
@@ -207,17 +321,28 @@ def build_filter(machine: str) -> list[tuple[int, int, int, int]]:
     program = [_load(ARCH_OFFSET), _jump(BPF_JEQ, abi.audit_arch, None, "deny"), _load(NR_OFFSET)]
     if abi.max_nr is not None:
         program.append(_jump(BPF_JGE, abi.max_nr, "deny", None))
-    program += [_jump(BPF_JEQ, nr["socket"], "socket", None), _jump(BPF_JEQ, nr["socketpair"], "socketpair", None),
-                _jump(BPF_JEQ, nr["clone"], "clone", None)]
+    program += [
+        _jump(BPF_JEQ, nr["socket"], "socket", None),
+        _jump(BPF_JEQ, nr["socketpair"], "socketpair", None),
+        _jump(BPF_JEQ, nr["clone"], "clone", None),
+    ]
     for group in DENIED:
         program += [_jump(BPF_JEQ, nr[name], _error_label(group.error), None) for name in group.names]
     program += [_ret(ALLOW), "socket", _load(ARGS_OFFSET)]
     program += [_jump(BPF_JEQ, family, "allow", None) for family in SOCKET_FAMILIES_ALLOWED]
     family, kind = SOCKETPAIR_ALLOWED
-    program += [_ret(DENY), "socketpair", _load(ARGS_OFFSET), _jump(BPF_JEQ, family, None, "deny"),
-                _load(ARGS_OFFSET + ARG_SIZE), ("stmt", BPF_ALU | BPF_AND | BPF_K, SOCK_TYPE_MASK),
-                _jump(BPF_JEQ, kind, "allow", "deny"),
-                "clone", _load(ARGS_OFFSET), _jump(BPF_JSET, CLONE_NAMESPACE_FLAGS, "deny", "allow")]
+    program += [
+        _ret(DENY),
+        "socketpair",
+        _load(ARGS_OFFSET),
+        _jump(BPF_JEQ, family, None, "deny"),
+        _load(ARGS_OFFSET + ARG_SIZE),
+        ("stmt", BPF_ALU | BPF_AND | BPF_K, SOCK_TYPE_MASK),
+        _jump(BPF_JEQ, kind, "allow", "deny"),
+        "clone",
+        _load(ARGS_OFFSET),
+        _jump(BPF_JSET, CLONE_NAMESPACE_FLAGS, "deny", "allow"),
+    ]
     for error in sorted({group.error for group in DENIED} - {errno.EPERM}):
         program += [_error_label(error), _ret(SECCOMP_RET_ERRNO | error)]
     program += ["deny", _ret(DENY), "allow", _ret(ALLOW)]

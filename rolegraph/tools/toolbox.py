@@ -3,6 +3,7 @@
 Roles call tools by name with whatever arguments a model produced (a dict, or the JSON text of an
 OpenAI tool call); the box turns every failure, including an unknown tool, into ok=False.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,14 @@ from rolegraph.tools.sandbox import PythonTool
 from rolegraph.tools.web_search import WebSearch
 
 CORPUS_DESCRIPTION = "Search this task's documents; returns numbered evidence with titles. Use a few keywords."
-WIKI_DESCRIPTION = ("Search an offline encyclopedia (10,033 Wikipedia summaries); returns numbered "
-                    "evidence with titles and URLs. Use a few keywords.")
-WEB_DESCRIPTION = ("Search the web (falls back to an offline encyclopedia when the web is unreachable); "
-                   "returns numbered evidence with titles and URLs.")
+WIKI_DESCRIPTION = (
+    "Search an offline encyclopedia (10,033 Wikipedia summaries); returns numbered "
+    "evidence with titles and URLs. Use a few keywords."
+)
+WEB_DESCRIPTION = (
+    "Search the web (falls back to an offline encyclopedia when the web is unreachable); "
+    "returns numbered evidence with titles and URLs."
+)
 
 
 class ToolBox(Mapping[str, Tool]):

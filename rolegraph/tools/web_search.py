@@ -3,6 +3,7 @@
 The fallback is never silent: the returned note (which `SearchTool` puts on the ToolResult, and the
 trace records) says that the web failed, why, and that local results were used instead.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,16 +30,26 @@ def _ddgs_text(query: str, k: int, timeout_s: float, proxy: str | None) -> list[
 class WebSearch:
     """A `SearchBackend`: DuckDuckGo & co. via ddgs; on any failure, `fallback` (if given)."""
 
-    def __init__(self, fallback: LocalSearch | None = None, timeout_s: float = DEFAULT_WEB_TIMEOUT_S,
-                 proxy: str | None = None):
+    def __init__(
+        self, fallback: LocalSearch | None = None, timeout_s: float = DEFAULT_WEB_TIMEOUT_S, proxy: str | None = None
+    ):
         self.fallback = fallback
         self.timeout_s = timeout_s
         self.proxy = proxy  # e.g. "socks5h://127.0.0.1:9150"; None: ddgs's default (env DDGS_PROXY)
 
     async def _web(self, query: str, k: int) -> list[SearchHit]:
-        rows = await asyncio.wait_for(asyncio.to_thread(_ddgs_text, query, k, self.timeout_s, self.proxy), self.timeout_s)
-        hits = [SearchHit(title=str(r.get("title") or ""), text=str(r.get("body") or ""),
-                          url=r.get("href"), score=float(len(rows) - i)) for i, r in enumerate(rows or [])]
+        rows = await asyncio.wait_for(
+            asyncio.to_thread(_ddgs_text, query, k, self.timeout_s, self.proxy), self.timeout_s
+        )
+        hits = [
+            SearchHit(
+                title=str(r.get("title") or ""),
+                text=str(r.get("body") or ""),
+                url=r.get("href"),
+                score=float(len(rows) - i),
+            )
+            for i, r in enumerate(rows or [])
+        ]
         if not hits:
             raise WebSearchError("no results")
         return hits
@@ -48,8 +59,11 @@ class WebSearch:
         try:
             return await self._web(query, k), None
         except Exception as exc:  # offline, DNS, rate limit, timeout, engine changes: all the same to us
-            reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else one_line(
-                f"{type(exc).__name__}: {exc}", REASON_CHARS)
+            reason = (
+                "timed out"
+                if isinstance(exc, asyncio.TimeoutError)
+                else one_line(f"{type(exc).__name__}: {exc}", REASON_CHARS)
+            )
         if self.fallback is None:
             raise WebSearchError(f"web search failed ({reason}) and no local fallback is configured")
         hits, _ = await self.fallback.asearch(query, k)

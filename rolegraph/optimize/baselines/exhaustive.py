@@ -6,6 +6,7 @@ graphs over the budget (no repair: repair would only map them onto graphs alread
 is the ground truth the search-efficiency benchmark compares the other optimizers against. Candidates are
 bucketed by a Weisfeiler-Lehman hash, then checked for isomorphism (`graphs.isomorphism`).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,8 +40,10 @@ def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[C
     """Every distinct in-budget graph of `space` (see the module docstring), in a stable order."""
     size = raw_size(space)
     if size > limit:
-        raise SearchError(f"the space has ~{size:,} candidate graphs, too many to enumerate (limit {limit:,}): "
-                          "lower max nodes, models or roles, or disallow worker-to-worker edges")
+        raise SearchError(
+            f"the space has ~{size:,} candidate graphs, too many to enumerate (limit {limit:,}): "
+            "lower max nodes, models or roles, or disallow worker-to-worker edges"
+        )
     w = space.worker_slots
     pairs = edge_pairs(w, space.worker_edges)
     labels = [(m, r) for m in range(len(space.models)) for r in range(len(space.worker_roles))]
@@ -55,14 +58,19 @@ def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[C
                 sources = {i for i, _ in on}
                 optional = [i for i in range(k) if i in sources]
                 for out_bits in itertools.product((False, True), repeat=len(optional)):
-                    to_out = {(i, w) for i, b in zip(optional, out_bits) if b} | {(i, w) for i in range(k)
-                                                                                   if i not in sources}
+                    to_out = {(i, w) for i, b in zip(optional, out_bits) if b} | {
+                        (i, w) for i in range(k) if i not in sources
+                    }
                     edges = tuple(p in on or p in to_out for p in pairs)
                     for om, orole in out_labels:
-                        c = Choices(present=tuple(i < k for i in range(w)),
-                                    models=tuple(labs[i][0] if i < k else 0 for i in range(w)),
-                                    roles=tuple(labs[i][1] if i < k else 0 for i in range(w)),
-                                    edges=edges, out_model=om, out_role=orole)
+                        c = Choices(
+                            present=tuple(i < k for i in range(w)),
+                            models=tuple(labs[i][0] if i < k else 0 for i in range(w)),
+                            roles=tuple(labs[i][1] if i < k else 0 for i in range(w)),
+                            edges=edges,
+                            out_model=om,
+                            out_role=orole,
+                        )
                         c, spec = realise(space, c, "exhaustive")
                         if c.notes:  # over budget: repaired into some other graph
                             continue
@@ -101,7 +109,7 @@ class ExhaustiveSearch(Optimizer):
         return self.cursor >= len(self.graphs)
 
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
-        chunk = self.graphs[self.cursor:self.cursor + count]
+        chunk = self.graphs[self.cursor : self.cursor + count]
         self.cursor += len(chunk)
         return [Proposal(spec, c, "exhaustive") for c, spec in chunk]
 

@@ -1,4 +1,5 @@
 """Random search: K fresh graphs per iteration from the space's uniform (initial) distribution."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """GPTSwarm-style REINFORCE: Adam on all logits, loss = -log p(graph) x advantage, with a
 moving-average baseline. No pilot, no textual feedback: the ablation Agent-REINFORCE improves on."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ class Reinforce(Optimizer):
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         return distinct_samples(self.pg, count, rng)
 
-    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         usable = [e for e in evaluations if e.choices is not None]
         if not usable:
             return
@@ -67,8 +68,8 @@ class Reinforce(Optimizer):
             m += (1 - ADAM_BETA1) * g
             v *= ADAM_BETA2
             v += (1 - ADAM_BETA2) * g * g
-            m_hat = m / (1 - ADAM_BETA1 ** self.t)
-            v_hat = v / (1 - ADAM_BETA2 ** self.t)
+            m_hat = m / (1 - ADAM_BETA1**self.t)
+            v_hat = v / (1 - ADAM_BETA2**self.t)
             new.append(theta - self.learning_rate * m_hat / (np.sqrt(v_hat) + ADAM_EPS))
         self.pg = ProbabilisticGraph(self.space, Logits(*new))
         self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * float(rewards.mean())

@@ -4,6 +4,7 @@ makes (presence, model and role per slot, every allowed edge, the output's model
 The study is rebuilt each iteration from the stored (params, value) pairs with a sampler seeded by
 (seed, iteration), so a resumed search asks exactly the questions an uninterrupted one would.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -52,11 +53,14 @@ class TPESearch(Optimizer):
     def _choices(self, params: dict) -> Choices:
         sp = self.space
         w = sp.worker_slots
-        return Choices(present=tuple(bool(params[f"present_{i}"]) for i in range(w)),
-                       models=tuple(sp.models.index(params[f"model_{i}"]) for i in range(w)),
-                       roles=tuple(sp.worker_roles.index(params[f"role_{i}"]) for i in range(w)),
-                       edges=tuple(bool(params[f"edge_{i}_{j}"]) for i, j in edge_pairs(w, sp.worker_edges)),
-                       out_model=sp.models.index(params["out_model"]), out_role=sp.output_roles.index(params["out_role"]))
+        return Choices(
+            present=tuple(bool(params[f"present_{i}"]) for i in range(w)),
+            models=tuple(sp.models.index(params[f"model_{i}"]) for i in range(w)),
+            roles=tuple(sp.worker_roles.index(params[f"role_{i}"]) for i in range(w)),
+            edges=tuple(bool(params[f"edge_{i}_{j}"]) for i, j in edge_pairs(w, sp.worker_edges)),
+            out_model=sp.models.index(params["out_model"]),
+            out_role=sp.output_roles.index(params["out_role"]),
+        )
 
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         import optuna
@@ -81,7 +85,7 @@ class TPESearch(Optimizer):
             out.append(p)
         return out
 
-    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: "SearchContext") -> None:
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         for e in evaluations:
             params = self._asked.get(e.hash)
             if params is not None:
