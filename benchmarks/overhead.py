@@ -36,7 +36,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.sim import SimChatModel
+from rolegraph.sim.model import SimChatModel
 from rolegraph.settings import Settings
 from rolegraph.transcript import Section
 

@@ -27,7 +27,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.sim import SimChatModel
+from rolegraph.sim.model import SimChatModel
 from rolegraph.settings import Settings
 
 GOAL_RATIO = 1.05

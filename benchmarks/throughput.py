@@ -38,7 +38,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.server import ServerThread, create_app
+from rolegraph.sim.server import ServerThread, create_app
 from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import Settings
 

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from rolegraph.errors import RolegraphError
-from rolegraph.models.faults import FAULT_KINDS, FaultConfig
+from rolegraph.sim.faults import FAULT_KINDS, FaultConfig
 from rolegraph.models.openai_backend import MAX_ATTEMPTS
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.server import ServerThread, create_app
+from rolegraph.sim.server import ServerThread, create_app
 from rolegraph.settings import Settings
 from rolegraph.tasks.registry import get_task
 from tests.reliability.searching import TEST_ATTEMPTS, comparable, http_models, resume, search, tiny_config

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rolegraph.errors import RolegraphError
-from rolegraph.models.faults import DEFAULT_HANG_S, DEFAULT_RETRY_AFTER_S, FAULT_KINDS
+from rolegraph.sim.faults import DEFAULT_HANG_S, DEFAULT_RETRY_AFTER_S, FAULT_KINDS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -42,10 +42,10 @@ def register(app: typer.Typer) -> None:
         """Serve /v1/models and /v1/chat/completions from the simulated (sim/*) models, optionally with faults."""
         import uvicorn
 
-        from rolegraph.models.faults import FaultConfig, quiet_injected_resets
         from rolegraph.models.pool import ModelPool
-        from rolegraph.models.server import create_app
         from rolegraph.settings import Settings
+        from rolegraph.sim.faults import FaultConfig, quiet_injected_resets
+        from rolegraph.sim.server import create_app
 
         if latency_scale < 0:
             raise ServeOptionError(f"--latency-scale must be >= 0, got {latency_scale}")

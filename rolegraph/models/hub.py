@@ -65,7 +65,7 @@ class _Counted:
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:
     """The raw (uncached) client for one spec."""
     if spec.backend == "sim":
-        from rolegraph.models.sim import SimChatModel
+        from rolegraph.sim.model import SimChatModel
 
         return SimChatModel(spec, settings)
     if spec.backend == "local":

@@ -126,7 +126,7 @@ class SearchSpace:
     def latency(self, spec: GraphSpec) -> float:
         """Estimated critical-path seconds from each node's modelled call time at the token profile."""
         from rolegraph.graphs.analysis import critical_path, in_degrees
-        from rolegraph.models.sim_calibration import latency_s
+        from rolegraph.sim.calibration import latency_s
 
         prof = self.profile
         per_node = {}

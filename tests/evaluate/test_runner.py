@@ -112,7 +112,7 @@ def test_items_without_gold_are_skipped_and_counted(gsm, tmp_path):
 
 def test_failed_runs_are_failures_not_wrong_answers(gsm, settings):
     """A real OpenAI-compatible endpoint on loopback that refuses every request (serve-sim without the key)."""
-    from rolegraph.models.server import ServerThread, create_app
+    from rolegraph.sim.server import ServerThread, create_app
 
     task, items = gsm
     with ServerThread(create_app(ModelPool.builtin(), settings)) as server:

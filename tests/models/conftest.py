@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rolegraph.items import AnswerKey, Item
-from rolegraph.models.faults import FaultConfig
+from rolegraph.sim.faults import FaultConfig
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import Settings
@@ -57,7 +57,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def serve(settings):
     """serve(faults=None) -> a started ServerThread over the built-in sim pool; all stopped at teardown."""
-    from rolegraph.models.server import ServerThread, create_app
+    from rolegraph.sim.server import ServerThread, create_app
 
     with ExitStack() as stack:
         def start(faults: FaultConfig | None = None, pool: ModelPool | None = None):

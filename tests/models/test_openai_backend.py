@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rolegraph.errors import MissingKeyError, NoAnswerKeyError
-from rolegraph.models.faults import FAULT_KINDS, FaultConfig
+from rolegraph.sim.faults import FAULT_KINDS, FaultConfig
 from rolegraph.models.openai_backend import ModelCallError, OpenAIChatModel, tool_schema
-from rolegraph.models.server import ServerThread
+from rolegraph.sim.server import ServerThread
 from rolegraph.models.spec import ModelSpec
 
 from tests.models.conftest import SIM_ID, RecordingSleep, http_spec, task_calls
@@ -47,7 +47,7 @@ def test_plain_openai_client_talks_to_serve_sim(server):
 
 async def _in_process(settings, calls):
     from rolegraph.models.pool import ModelPool
-    from rolegraph.models.sim import SimChatModel
+    from rolegraph.sim.model import SimChatModel
 
     sim = SimChatModel(ModelPool.builtin().get(SIM_ID), settings)
     return [await sim.complete(m, temperature=0.7, max_tokens=256, seed=1, answer_key=k) for m, k in calls]
@@ -127,7 +127,7 @@ def test_unknown_model_404_is_not_retried(server, settings):
 
 def test_missing_answer_key_gives_the_sims_message(server, settings):
     from rolegraph.models.pool import ModelPool
-    from rolegraph.models.sim import SimChatModel
+    from rolegraph.sim.model import SimChatModel
 
     messages, _ = task_calls(1)[0]
     sim = SimChatModel(ModelPool.builtin().get(SIM_ID), settings)

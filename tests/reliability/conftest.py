@@ -19,7 +19,7 @@ from unittest import mock
 import pytest
 
 from rolegraph.cli import build_app as _real_build_app
-from rolegraph.models.faults import FaultConfig
+from rolegraph.sim.faults import FaultConfig
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import Settings
@@ -124,7 +124,7 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
 @pytest.fixture
 def serve(tmp_path):
     """serve(faults=None) -> a started loopback ServerThread over the built-in sim pool; stopped at teardown."""
-    from rolegraph.models.server import ServerThread, create_app
+    from rolegraph.sim.server import ServerThread, create_app
 
     with ExitStack() as stack:
         def start(faults: FaultConfig | None = None, pool: ModelPool | None = None):

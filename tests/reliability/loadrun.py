@@ -16,7 +16,7 @@ from rolegraph.evaluate.runner import evaluate
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.server import ServerThread, create_app
+from rolegraph.sim.server import ServerThread, create_app
 from rolegraph.settings import Settings
 
 from .searching import http_models

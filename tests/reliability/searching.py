@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rolegraph.models.cache import CachedChatModel, ResponseCache
-from rolegraph.models.faults import FaultConfig, FaultPlan
+from rolegraph.sim.faults import FaultConfig, FaultPlan
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.models.pool import ModelPool

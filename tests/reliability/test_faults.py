@@ -15,7 +15,7 @@ from rolegraph.evaluate.runner import evaluate
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.io import save_graph
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
-from rolegraph.models.faults import FAULT_KINDS, FaultConfig
+from rolegraph.sim.faults import FAULT_KINDS, FaultConfig
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.rundir import RunStore

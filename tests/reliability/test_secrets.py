@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from rolegraph.graphs.io import save_graph
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.server import ServerThread
+from rolegraph.sim.server import ServerThread
 
 from .conftest import cli, files_containing, pool_yaml
 from .searching import http_models

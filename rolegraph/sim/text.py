@@ -7,7 +7,7 @@ import re
 from fractions import Fraction
 
 from rolegraph.items import AnswerKey
-from rolegraph.models.sim_calibration import unit_hash
+from rolegraph.sim.calibration import unit_hash
 
 WRONG_POOL_SIZE = 3
 WRONG_POOL_WEIGHTS = (0.55, 0.3, 0.15)  # skewed, so that wrong votes can agree

@@ -26,11 +26,11 @@ from starlette.requests import ClientDisconnect
 
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
-from rolegraph.models.faults import FaultConfig, FaultPlan, quiet_injected_resets
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import ChatModel, Completion
 from rolegraph.settings import Settings
+from rolegraph.sim.faults import FaultConfig, FaultPlan, quiet_injected_resets
 
 JSON_TYPE = "application/json"
 EXTRA_FIELD = "rolegraph"
@@ -125,7 +125,7 @@ class _SimService:
 
     def model(self, spec: ModelSpec) -> ChatModel:
         if spec.id not in self._models:
-            from rolegraph.models.sim import SimChatModel
+            from rolegraph.sim.model import SimChatModel
 
             self._models[spec.id] = SimChatModel(spec, self.settings)
         return self._models[spec.id]

@@ -5,7 +5,7 @@ import httpx
 import pytest
 from openai.types.chat import ChatCompletion
 
-from rolegraph.models.faults import FAULT_KINDS, FaultConfig, FaultConfigError, FaultPlan
+from rolegraph.sim.faults import FAULT_KINDS, FaultConfig, FaultConfigError, FaultPlan
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
 

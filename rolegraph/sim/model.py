@@ -20,11 +20,11 @@ from types import MappingProxyType
 from rolegraph.answers import extract_answer, final_line
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
-from rolegraph.models import sim_calibration as cal
-from rolegraph.models import sim_text as txt
 from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import Completion, Message, Usage
 from rolegraph.settings import Settings
+from rolegraph.sim import calibration as cal
+from rolegraph.sim import text as txt
 from rolegraph.transcript import SECTION_HEADER, Section, read_question, read_role
 
 ANSWER_KIND = MappingProxyType({"math": "math", "mmlu": "mmlu", "code": "code", "qa": "qa"})
