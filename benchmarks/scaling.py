@@ -23,7 +23,8 @@ from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.api import make_optimizer
 from rolegraph.optimize.choices import edge_pairs
-from rolegraph.optimize.loop import SearchConfig, SearchContext, run_search
+from rolegraph.optimize.context import SearchConfig, SearchContext
+from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 

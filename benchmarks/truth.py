@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import networkx as nx
@@ -22,22 +21,9 @@ from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.isomorphism import structure_key
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
+from rolegraph.sim.fingerprint import sim_fingerprint
 
 CACHE_SUBDIR = ".cache"
-FINGERPRINT_FILES = (("rolegraph.models", ("sim.py", "sim_calibration.py", "sim_text.py", "builtin_pool.yaml")),
-                     ("rolegraph", ("answers.py", "transcript.py")), ("rolegraph.agents", ("parsers.py", "registry.py")))
-
-
-def sim_fingerprint() -> str:
-    h = hashlib.sha256()
-    for package, names in FINGERPRINT_FILES:
-        for name in names:
-            h.update(resources.files(package).joinpath(name).read_bytes())
-    for prompt in sorted(resources.files("rolegraph.agents").joinpath("prompts").iterdir(), key=lambda p: p.name):
-        h.update(prompt.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def shape_key(spec: GraphSpec) -> str:
     """An isomorphism-invariant key of a graph (roles, models, params, output, edges)."""
     return f"{nx.__version__}:" + structure_key(spec)

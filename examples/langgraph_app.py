@@ -53,7 +53,7 @@ class AppState(TypedDict, total=False):
 def find_graph(out: Path) -> Path:
     """A small offline search on the sim pool (about half a minute), for when no graph is given."""
     from rolegraph.optimize.api import optimize
-    from rolegraph.optimize.loop import SearchConfig
+    from rolegraph.optimize.context import SearchConfig
     from rolegraph.optimize.space import SearchSpace
 
     pool = ModelPool.builtin()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class RolegraphError(Exception):
@@ -93,3 +94,15 @@ def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
         return f" Did you mean: {', '.join(close)}?"
     shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
     return f" Known: {shown}."
+
+
+def carry_error(exc: RolegraphError) -> tuple[type, str, dict[str, Any]]:
+    """A user error as (class, message, attributes): custom __init__ signatures need not survive pickling."""
+    return type(exc), str(exc), {k: v for k, v in vars(exc).items() if k != "partial"}
+
+
+def rebuild_error(cls: type, message: str, attrs: dict[str, Any]) -> BaseException:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    exc.__dict__.update(attrs)
+    return exc

@@ -99,6 +99,7 @@ async def _optimize(
     from rolegraph.optimize.api import make_optimizer, optimize_async
     from rolegraph.optimize.rundir import default_run_dir
     from rolegraph.optimize.space import SearchSpace
+    from rolegraph.reports import render
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
 
@@ -121,7 +122,7 @@ async def _optimize(
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
         out = out or default_run_dir(task.name, optimizer.name)
-        return await optimize_async(
+        result = await optimize_async(
             task,
             space,
             optimizer,
@@ -136,13 +137,18 @@ async def _optimize(
         )
     finally:
         await hub.aclose()
+    render(out)
+    return result
 
 
 async def _resume(run_dir: Path, progress: bool, executor: Any = None):
     from rolegraph.optimize.api import resume_async
+    from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    return await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
+    result = await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
+    render(run_dir)
+    return result
 
 
 def optimize_cmd(
@@ -204,7 +210,7 @@ def optimize_cmd(
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
     from rolegraph.optimize.api import OPTIMIZERS, make_optimizer
-    from rolegraph.optimize.loop import SearchConfig
+    from rolegraph.optimize.context import SearchConfig
     from rolegraph.optimize.objectives import Objective
 
     started = time.perf_counter()
@@ -277,7 +283,7 @@ def demo_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
-    from rolegraph.optimize.loop import SearchConfig
+    from rolegraph.optimize.context import SearchConfig
     from rolegraph.optimize.objectives import Objective
 
     started = time.perf_counter()
@@ -330,12 +336,12 @@ def report_cmd(
     ] = False,
 ) -> None:
     """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
-    from rolegraph.optimize.report import render
+    from rolegraph.reports import render
 
     path = render(run_dir)
     typer.echo(f"wrote {path} (and best_graph.yaml, trace.json, curve.png, pareto.png, graph.png)")
     if html:
-        from rolegraph.optimize.html_report import write_html
+        from rolegraph.reports import write_html
 
         typer.echo(f"wrote {write_html(run_dir)} (one self-contained page; open it in any browser)")
 

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rolegraph.errors import BudgetExceededError, EngineMissingError, RolegraphError, did_you_mean
+from rolegraph.errors import BudgetExceededError, EngineMissingError, RolegraphError, did_you_mean, rebuild_error
 
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import ItemScore
@@ -62,18 +62,6 @@ class LocalExecutor:
 def _chunks(n: int, workers: int) -> list[range]:
     size = max(1, math.ceil(n / max(1, workers * CHUNKS_PER_WORKER)))
     return [range(i, min(n, i + size)) for i in range(0, n, size)]
-
-
-def carry_error(exc: RolegraphError) -> tuple[type, str, dict[str, Any]]:
-    """A user error as (class, message, attributes): custom __init__ signatures need not survive pickling."""
-    return type(exc), str(exc), {k: v for k, v in vars(exc).items() if k != "partial"}
-
-
-def rebuild_error(cls: type, message: str, attrs: dict[str, Any]) -> BaseException:
-    exc = cls.__new__(cls)
-    Exception.__init__(exc, message)
-    exc.__dict__.update(attrs)
-    return exc
 
 
 class RayExecutor:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rolegraph.errors import BudgetExceededError, RolegraphError
+from rolegraph.errors import BudgetExceededError, RolegraphError, carry_error
 from rolegraph.models.cache import CachedChatModel, ResponseCache
 from rolegraph.models.hub import ModelHub, make_backend
 from rolegraph.models.types import Completion
@@ -147,8 +147,6 @@ class ItemWorker:
             kind, simulated = "budget", bool(getattr(partial, "simulated", False))
             payload = {"message": str(exc), "items": list(getattr(partial, "items", []) or [])}
         except RolegraphError as exc:
-            from rolegraph.evaluate.executors import carry_error
-
             kind, payload, simulated = "error", {"error": carry_error(exc)}, False
         return kind, payload, simulated, stats.calls - calls, stats.cached - cached
 

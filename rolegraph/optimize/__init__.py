@@ -21,7 +21,7 @@ _EXPORTS = {
     "SearchSpace": "rolegraph.optimize.space",
     "Objective": "rolegraph.optimize.objectives",
     "ProbabilisticGraph": "rolegraph.optimize.probabilistic",
-    "SearchConfig": "rolegraph.optimize.loop",
+    "SearchConfig": "rolegraph.optimize.context",
     "AgentReinforce": "rolegraph.optimize.agent_reinforce",
     "StatisticalFeedbackAgent": "rolegraph.optimize.statistical_agent",
     "LLMFeedbackAgent": "rolegraph.optimize.llm_agent",

@@ -14,14 +14,15 @@ The loop keeps the best graph and re-checks the top candidates (see loop.py), no
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from rolegraph.errors import SearchError
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
-from rolegraph.optimize.base import Optimizer, Proposal, distinct_samples
+from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
+from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.feedback import (
     HISTORY_EXCHANGES,
     Feedback,
@@ -36,12 +37,10 @@ from rolegraph.optimize.feedback import (
     validate_update,
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
+from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
-
-if TYPE_CHECKING:
-    from rolegraph.optimize.loop import SearchContext
 
 DEFAULT_STEP = 0.5
 INIT_STEP = 1.0

@@ -1,8 +1,8 @@
 """The Python API: `optimize(task, space, optimizer=AgentReinforce(...))` and `resume(run_dir)`.
 
-A search with a run directory writes its store there (checkpoint after every iteration) and the
-rendered files at the end; `resume` rebuilds task, pool, space and optimizer from the store's
-config, so the same run continues where it stopped.
+A search with a run directory writes its store there (checkpoint after every iteration) and its
+data files at the end (`rolegraph.reports` renders the rest); `resume` rebuilds task, pool, space
+and optimizer from the store's config, so the same run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
-from rolegraph.optimize.loop import FinalChoice, SearchConfig, SearchContext, TestScore, run_search
+from rolegraph.optimize.context import SearchConfig, SearchContext
+from rolegraph.optimize.final import FinalChoice, TestScore
+from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
@@ -172,10 +175,10 @@ async def optimize_async(
     task_args: dict | None = None,
     pool_path: str | None = None,
     agent_model: str | None = None,
-    render: bool = True,
     executor: Any = None,
 ) -> SearchResult:
-    """Run a search; with `out`, keep a resumable run directory there and render its report.
+    """Run a search; with `out`, keep a resumable run directory there (its store, best_graph.yaml and
+    trace.json; `rolegraph.reports.render(out)` adds report.md and the plots).
     `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process)."""
     optimizer = optimizer or AgentReinforce()
     config = config or SearchConfig()
@@ -192,10 +195,8 @@ async def optimize_async(
     finally:
         if store is not None:
             store.close()
-    if out is not None and render:
-        from rolegraph.optimize.report import render as render_report
-
-        render_report(out)
+    if out is not None:
+        write_artifacts(out)
     return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub)
 
 
@@ -273,9 +274,7 @@ async def resume_async(
         final = await run_search(ctx, optimizer, store, progress)
     finally:
         store.close()
-    from rolegraph.optimize.report import render as render_report
-
-    render_report(run_dir)
+    write_artifacts(run_dir)
     result = _result(ctx, optimizer, final, Path(run_dir), hub_used)
     if hub is None:
         await hub_used.aclose()

@@ -11,13 +11,9 @@ bound or the reserve (`top_candidates x validation_items` item runs) is spent.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rolegraph.optimize.base import Proposal
+from rolegraph.optimize.context import SearchContext
+from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.trace import SELECTION_Z, GraphStats, pooled, prior_accuracy, shrunk_se
-
-if TYPE_CHECKING:
-    from rolegraph.optimize.loop import SearchContext
 
 ROUND_SHARE = 3
 """A round scores one candidate on `validation_items / ROUND_SHARE` items (16 of the default 48)."""

@@ -122,7 +122,13 @@ class TaskRegistry:
 @lru_cache(maxsize=1)
 def _builtin_entries() -> Mapping[str, TaskEntry]:
     """The built-in tasks, built once and read-only (imports stay lazy until a task is asked for)."""
-    from rolegraph.tasks import gsm8k, gym, hotpotqa, humaneval, jsonl_task, math_task, mmlu
+    import rolegraph.tasks.gsm8k as gsm8k
+    import rolegraph.tasks.gym as gym
+    import rolegraph.tasks.hotpotqa as hotpotqa
+    import rolegraph.tasks.humaneval as humaneval
+    import rolegraph.tasks.jsonl_task as jsonl_task
+    import rolegraph.tasks.math_task as math_task
+    import rolegraph.tasks.mmlu as mmlu
 
     return MappingProxyType(
         {

@@ -34,7 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from rolegraph.tools import isolation
+import rolegraph.tools.isolation as isolation
 from rolegraph.tools.base import Tool, ToolResult
 
 MAX_PROCS = 16  # processes + threads the sandboxed program may have, itself included

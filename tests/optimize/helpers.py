@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rolegraph.models.hub import ModelHub
 from rolegraph.optimize.api import SearchResult, make_optimizer, optimize_async, resume_async
-from rolegraph.optimize.loop import SearchConfig
+from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 

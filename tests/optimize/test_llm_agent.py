@@ -50,5 +50,7 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
     assert fb[2].agent == f"llm:{AGENT_ID}"
     assert scripted.calls == 6
     assert result.feedback_agent == f"llm:{AGENT_ID}"
-    report = (tmp_path / "run" / "report.md").read_text()
+    from rolegraph.reports import render
+
+    report = render(tmp_path / "run").read_text()
     assert "statistical (fallback)" in report and "no valid update" in report

@@ -8,7 +8,8 @@ from rolegraph.graphs.io import graph_hash, load_graph
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import validate_graph
 from rolegraph.optimize.agent_reinforce import AgentReinforce
-from rolegraph.optimize.base import Optimizer, Proposal
+from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.baselines.reinforce import Reinforce
 from rolegraph.optimize.rundir import STORE_NAME, RunStore
 
@@ -64,7 +65,13 @@ def test_resume_gives_the_uninterrupted_result_without_paying_twice(pool, small_
 def test_run_directory_holds_a_runnable_best_graph_and_the_report(pool, small_task, tmp_path):
     result = run(pool, tmp_path / "home", small_task, AgentReinforce(pilot_batch=4), out=tmp_path / "run")
     out = tmp_path / "run"
-    for name in ("best_graph.yaml", "trace.json", "report.md", "curve.png", "pareto.png", "graph.png", STORE_NAME):
+    for name in ("best_graph.yaml", "trace.json", STORE_NAME):  # the search's own files
+        assert (out / name).is_file(), name
+    assert not (out / "report.md").exists()  # rendering is the reports layer's job
+    from rolegraph.reports import render
+
+    assert render(out) == out / "report.md"
+    for name in ("report.md", "curve.png", "pareto.png", "graph.png"):
         assert (out / name).is_file(), name
     best = load_graph(out / "best_graph.yaml")
     assert validate_graph(best, pool) == []
@@ -111,7 +118,7 @@ def test_out_dir_must_be_new_or_empty(tmp_path):
 
 
 def test_report_renders_an_unfinished_run_from_its_store(pool, small_task, tmp_path):
-    from rolegraph.optimize.report import render
+    from rolegraph.reports import render
 
     with pytest.raises(Interrupted):
         run(pool, tmp_path / "home", small_task, _stopping(Reinforce)(), config=tiny_config(iterations=ITERATIONS),

@@ -19,7 +19,7 @@ from rolegraph.models.hub import ModelHub
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.api import SearchResult, make_optimizer, optimize_async, resume_async
-from rolegraph.optimize.loop import SearchConfig
+from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 
@@ -114,7 +114,7 @@ async def search(pool: ModelPool, settings: Settings, task: Any, *, optimizer: A
         opt = make_optimizer(optimizer, **options) if isinstance(optimizer, str) else optimizer
         result = await optimize_async(task, space_for(pool, models), opt, hub=http.hub,
                                       config=config or tiny_config(), out=out, task_args=TASK_ARGS,
-                                      pool_path=str(pool_path) if pool_path else None, render=out is not None)
+                                      pool_path=str(pool_path) if pool_path else None)
     finally:
         await http.aclose()
     return result, http

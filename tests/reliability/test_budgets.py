@@ -21,7 +21,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.api import make_optimizer, optimize_async
-from rolegraph.optimize.loop import SearchConfig
+from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.settings import Settings
 
@@ -198,7 +198,7 @@ def _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optim
         hub = ModelHub(pool, Settings(home=tmp_path_factory.mktemp("home")))
         try:
             return await optimize_async(gsm, space, make_optimizer(optimizer, **options), hub=hub, config=config,
-                                        out=run_dir, render=False)
+                                        out=run_dir)
         finally:
             await hub.aclose()
 

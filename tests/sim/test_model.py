@@ -11,11 +11,11 @@ from rolegraph.agents.registry import RoleRegistry
 from rolegraph.answers import extract_answer
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
-from rolegraph.sim import calibration as cal
 from rolegraph.models.pool import ModelPool
+from rolegraph.settings import Settings
+from rolegraph.sim import calibration as cal
 from rolegraph.sim.model import SimChatModel
 from rolegraph.sim.text import approx_tokens, norm_answer, wrong_pool
-from rolegraph.settings import Settings
 from rolegraph.transcript import Section, render_input, role_line
 
 SIZES = {"sim/llama-3.2-1b": 0, "sim/llama-3.2-3b": 1, "sim/llama-3.1-8b": 2, "sim/llama-3.1-70b": 3}

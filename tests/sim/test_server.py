@@ -5,10 +5,9 @@ import httpx
 import pytest
 from openai.types.chat import ChatCompletion
 
-from rolegraph.sim.faults import FAULT_KINDS, FaultConfig, FaultConfigError, FaultPlan
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
-
+from rolegraph.sim.faults import FAULT_KINDS, FaultConfig, FaultConfigError, FaultPlan
 from tests.models.conftest import SIM_ID, task_calls
 
 

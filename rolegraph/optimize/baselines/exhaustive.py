@@ -18,8 +18,9 @@ import numpy as np
 from rolegraph.errors import SearchError
 from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.base import Optimizer, Proposal
+from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import Choices, edge_pairs, realise
+from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
 
 RAW_LIMIT = 200_000

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rolegraph.optimize.base import Optimizer, Proposal, distinct_samples
+from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
+from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.space import SearchSpace
 
 

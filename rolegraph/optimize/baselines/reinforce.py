@@ -3,17 +3,16 @@ moving-average baseline. No pilot, no textual feedback: the ablation Agent-REINF
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rolegraph.optimize.base import Optimizer, Proposal, distinct_samples
+from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.probabilistic import Logits, ProbabilisticGraph
+from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import Evaluation
-
-if TYPE_CHECKING:
-    from rolegraph.optimize.loop import SearchContext
 
 LEARNING_RATE = 0.1
 BASELINE_DECAY = 0.9

@@ -7,16 +7,15 @@ The study is rebuilt each iteration from the stored (params, value) pairs with a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rolegraph.optimize.base import Optimizer, Proposal
+from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import Choices, edge_pairs, realise
+from rolegraph.optimize.context import SearchContext
+from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.trace import Evaluation
-
-if TYPE_CHECKING:
-    from rolegraph.optimize.loop import SearchContext
 
 SEED_RANGE = 2**31 - 1
 STARTUP_TRIALS = 10

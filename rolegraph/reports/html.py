@@ -19,9 +19,10 @@ from string import Template
 from typing import Any
 
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.artifacts import chosen_graph, load_run
 from rolegraph.optimize.pareto import front, points
-from rolegraph.optimize.report import chosen_graph, load_run, render
 from rolegraph.optimize.rundir import STORE_NAME, write_atomic
+from rolegraph.reports.markdown import render
 
 HTML_NAME = "report.html"
 FIGURES = {"curve": "curve.png", "pareto": "pareto.png", "graph": "graph.png"}
@@ -343,7 +344,7 @@ def _settings(run: dict) -> str:
 
 
 def _template(name: str) -> str:
-    return resources.files("rolegraph.optimize").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("rolegraph.reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def html_page(run: dict) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from rolegraph.cli import main
-from rolegraph.optimize.html_report import SECTIONS, write_html
-from rolegraph.optimize.report import load_run
+from rolegraph.optimize.artifacts import load_run
+from rolegraph.reports.html import SECTIONS, write_html
 from tests.optimize.helpers import run, tiny_config
 
 CHROMIUM = Path("/usr/bin/chromium")

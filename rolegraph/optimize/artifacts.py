@@ -1,0 +1,99 @@
+"""A run directory's data files, re-derived from its store: `best_graph.yaml` and `trace.json`.
+
+The search writes these itself when it ends (so `rolegraph run RUN_DIR/best_graph.yaml` works after
+a search from Python as well); `rolegraph.reports` renders the human-readable files beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rolegraph.graphs.io import dumps_yaml
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.final import FinalChoice
+from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.rundir import RunStore, write_atomic
+from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord, ranked
+
+
+def fmt_ci(ci) -> str:
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def load_run(run_dir: str | Path) -> dict:
+    """Everything a report needs, from the store (raises SearchError if it is not a run)."""
+    store = RunStore.open(run_dir)
+    try:
+        point = store.checkpoint()
+        config = store.config()
+        records = [EvalRecord.model_validate(r) for r in store.records()]
+        feedback = [FeedbackRecord.model_validate(f) for f in store.feedback()]
+        graphs = store.graphs()
+    finally:
+        store.close()
+    iteration, phase, state = point if point is not None else (0, "new", {"iterations": [], "final": None})
+    return {
+        "run_dir": Path(run_dir),
+        "config": config,
+        "iteration": iteration,
+        "phase": phase,
+        "state": state,
+        "records": records,
+        "feedback": feedback,
+        "graphs": graphs,
+        "iterations": [IterationRecord.model_validate(r) for r in state.get("iterations", [])],
+        "final": FinalChoice.model_validate(state["final"]) if state.get("final") else None,
+    }
+
+
+def chosen_graph(run: dict) -> GraphSpec | None:
+    """The final choice, or the best graph so far of an unfinished run."""
+    final: FinalChoice | None = run["final"]
+    if final is not None:
+        return GraphSpec.model_validate(run["graphs"][final.chosen_hash])
+    objective = Objective.model_validate(run["config"]["space"]["objective"])
+    order = ranked(run["records"], objective)
+    return GraphSpec.model_validate(run["graphs"][order[0][0]]) if order else None
+
+
+def best_graph(run: dict) -> GraphSpec | None:
+    """The chosen graph as `best_graph.yaml` holds it: named "best", described with its test score."""
+    best = chosen_graph(run)
+    if best is None:
+        return None
+    return best.model_copy(update={"name": "best", "description": _describe_best(run)})
+
+
+def trace_json(run: dict) -> dict:
+    return {
+        "task": run["config"]["task"],
+        "optimizer": run["config"]["optimizer"]["name"],
+        "simulated": any(r.simulated for r in run["records"]),
+        "phase": run["phase"],
+        "evaluations": [r.model_dump() for r in run["records"]],
+        "iterations": [r.model_dump() for r in run["iterations"]],
+        "feedback": [f.model_dump() for f in run["feedback"]],
+        "final": run["final"].model_dump() if run["final"] else None,
+    }
+
+
+def write_artifacts(run_dir: str | Path, run: dict | None = None) -> GraphSpec | None:
+    """(Re)write best_graph.yaml and trace.json from the store; returns the best graph written."""
+    run = run if run is not None else load_run(run_dir)
+    out = Path(run_dir)
+    best = best_graph(run)
+    if best is not None:
+        write_atomic(out / "best_graph.yaml", dumps_yaml(best))
+    write_atomic(out / "trace.json", json.dumps(trace_json(run), indent=1))
+    return best
+
+
+def _describe_best(run: dict) -> str:
+    cfg = run["config"]
+    final = run["final"]
+    score = (
+        f"; test accuracy {final.test.accuracy:.3f} {fmt_ci(final.test.ci95)} on {final.test.n} items" if final else ""
+    )
+    sim = " (simulated)" if any(r.simulated for r in run["records"]) else ""
+    return f"best graph of the {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim}"

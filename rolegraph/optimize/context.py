@@ -1,0 +1,242 @@
+"""`SearchContext`: what an optimizer may use during a search: its task, space and configuration,
+the training batches, evaluation (charged and traced), and the best graph so far.
+
+Determinism: every random draw comes from a generator seeded by (seed, iteration, stream), never
+from state carried across iterations, and evaluations are keyed by (graph, items, eval seed), so
+a run resumed from its last checkpoint replays the interrupted iteration exactly, answered from
+the response cache. Accounting: a graph scored on b items costs b item runs, whether in the
+pilot, an iteration, or the final re-check of the top candidates on validation items; the test
+score that is reported at the end is not charged to the search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rolegraph.errors import SearchError
+from rolegraph.evaluate.result import EvalResult
+from rolegraph.graphs.isomorphism import StructureIndex
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.optimize.choices import from_graph
+from rolegraph.optimize.proposal import Proposal
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.trace import EvalRecord, Evaluation, FeedbackRecord, SearchTrace, pooled, ranked
+from rolegraph.tasks.base import Task
+
+SAMPLE_STREAM = 1
+BATCH_STREAM = 2
+FIXED_BATCH_KEY = 1
+"""Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
+
+
+@dataclass
+class SearchConfig:
+    iterations: int | None = 10
+    samples: int = 4
+    batch: int = 16
+    max_evaluations: int | None = None
+    top_candidates: int = 3
+    validation_items: int = 48
+    test_items: int = 100
+    seed: int = 0
+    eval_seed: int = 0
+    data_seed: int = 0
+    concurrency: int = 8
+    compare_singles: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("samples", "batch", "top_candidates", "validation_items", "test_items", "concurrency"):
+            if getattr(self, name) < 1:
+                raise SearchError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+        if self.iterations is not None and self.iterations < 0:
+            raise SearchError(f"iterations must be >= 0, got {self.iterations}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def reserve(self) -> int:
+        """Item runs kept back for the final re-check of the top candidates."""
+        return self.top_candidates * self.validation_items
+
+
+def rng_for(seed: int, iteration: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, iteration, stream]))
+
+
+def _stop_on_failures(results: list[EvalResult]) -> None:
+    """Item runs that failed (model calls out of retries, a node error) are not wrong answers: a
+    search that recorded them would rank graphs by the endpoint's health. Stop before anything of
+    this step is recorded; the last checkpoint stays intact and `--resume` replays the step."""
+    for res in results:
+        if res.failures:
+            first = next((it.error for it in res.items if it.error), "unknown error")
+            first = " ".join(str(first).split())[:200]
+            raise SearchError(
+                f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
+                f"(first: {first}); the search stopped at its last checkpoint: fix the cause "
+                "and continue with --resume"
+            )
+
+
+@dataclass
+class SearchContext:
+    """What optimizers may use: batches, evaluation (charged and traced), the best so far."""
+
+    task: Task
+    space: SearchSpace
+    hub: ModelHub
+    config: SearchConfig
+    toolbox: Any = None
+    optimizer_name: str = "search"
+    executor: Any = None  # where item evaluations run (rolegraph.evaluate.executors); None: in this process
+    trace: SearchTrace = field(default_factory=SearchTrace)
+    graphs: dict[str, dict] = field(default_factory=dict)
+    _splits: dict[str, list[Item]] = field(default_factory=dict)
+    _index: StructureIndex | None = None
+
+    def canonical_hash(self, spec: GraphSpec) -> str:
+        """The hash evidence on `spec` pools under: the first isomorphic graph scored in this search.
+
+        Sampling one structure in other slots then adds evidence to it instead of a new contender.
+        The index is derived from `graphs` (rebuilt after a restore), so it needs no checkpoint."""
+        if self._index is None:
+            self._index = StructureIndex(GraphSpec.model_validate(g) for g in self.graphs.values())
+        return self._index.canonical(spec)
+
+    def restore_graphs(self, graphs: dict[str, dict]) -> None:
+        self.graphs = graphs
+        self._index = None
+
+    def split(self, name: str) -> list[Item]:
+        if name not in self._splits:
+            items = [it for it in self.task.items(name, seed=self.config.data_seed) if it.gold is not None]
+            if not items:
+                raise SearchError(f"task '{self.task.name}' has no {name} items")
+            self._splits[name] = items
+        return self._splits[name]
+
+    def batch(self, iteration: int, size: int | None = None) -> list[Item]:
+        """The training batch of an iteration: b items drawn from (seed, iteration) alone."""
+        train = self.split("train")
+        size = min(size or self.config.batch, len(train))
+        picks = rng_for(self.config.seed, iteration, BATCH_STREAM).choice(len(train), size=size, replace=False)
+        return [train[int(k)] for k in picks]
+
+    @property
+    def spent(self) -> int:
+        return self.trace.spent
+
+    def graph(self, ghash: str) -> GraphSpec:
+        return GraphSpec.model_validate(self.graphs[ghash])
+
+    def best(self) -> tuple[GraphSpec | None, float | None, int]:
+        """(graph, pooled training objective, items it was scored on) of the best graph so far."""
+        order = ranked(self.trace.records, self.space.objective)
+        if not order:
+            return None, None, 0
+        ghash = order[0][0]
+        stats = pooled(self.trace.records)[ghash]
+        return self.graph(ghash), stats.objective(self.space.objective), stats.n
+
+    def leaderboard(self) -> list[tuple[GraphSpec, float, int]]:
+        """Every graph scored so far, best first: (graph, shrunk pooled training objective, items)."""
+        stats = pooled(self.trace.records)
+        return [(self.graph(h), v, stats[h].n) for h, v in ranked(self.trace.records, self.space.objective)]
+
+    def log_feedback(self, record: FeedbackRecord) -> None:
+        self.trace.feedback.append(record)
+
+    async def evaluate(
+        self, proposals: list[Proposal], items: list[Item], iteration: int, phase: str, charged: bool | None = None
+    ) -> list[Evaluation]:
+        """Score each distinct proposal on `items` concurrently; records appended in proposal order.
+
+        Proposals isomorphic to one already in the list are scored once; each record carries the
+        structure's canonical hash, so evidence pools across isomorphic copies."""
+        from rolegraph.evaluate.runner import evaluate
+
+        unique: dict[str, Proposal] = {}
+        for p in proposals:
+            unique.setdefault(self.canonical_hash(p.graph), p)
+        named = []
+        for h, p in unique.items():
+            label = (p.meta or {}).get("label")
+            name = p.graph.name if label else f"{self.optimizer_name}-{h[:8]}"
+            named.append((h, p, p.graph.model_copy(update={"name": name})))
+        results: list[EvalResult] = await asyncio.gather(
+            *(
+                evaluate(
+                    spec,
+                    self.task,
+                    items,
+                    hub=self.hub,
+                    toolbox=self.toolbox,
+                    concurrency=self.config.concurrency,
+                    seed=self.config.eval_seed,
+                    progress=False,
+                    label=f"{phase}:{spec.name}",
+                    executor=self.executor,
+                )
+                for _, _, spec in named
+            )
+        )
+        _stop_on_failures(results)
+        out = []
+        for (h, p, spec), res in zip(named, results):
+            record = self._record(h, spec, res, iteration, phase, p.source)
+            choices = p.choices if p.choices is not None else from_graph(self.space, spec)
+            out.append(Evaluation(record=record, graph=spec, choices=choices, per_node=res.per_node))
+        return out
+
+    def _record(self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: str, source: str) -> EvalRecord:
+        """Append `res` to the trace under the structure hash `h` (and remember the graph)."""
+        dollars = res.cost_usd / max(res.n, 1)
+        record = EvalRecord(
+            seq=len(self.trace.records),
+            iteration=iteration,
+            phase=phase,
+            source=source,
+            graph_hash=h,
+            graph_name=spec.name,
+            objective=self.space.objective.value(res.accuracy, res.mean_latency_s, dollars),
+            accuracy=res.accuracy,
+            latency_s=res.mean_latency_s,
+            dollars=dollars,
+            flops_units=res.flops_units,
+            n=res.n,
+            items=[it.item_id for it in res.items],
+            simulated=res.simulated,
+        )
+        self.trace.records.append(record)
+        record.evaluations = self.trace.spent
+        self.graphs.setdefault(h, spec.model_dump(mode="json"))
+        return record
+
+    async def evaluate_full(
+        self, spec: GraphSpec, items: list[Item], iteration: int, phase: str, source: str
+    ) -> tuple[Evaluation, EvalResult]:
+        """Like `evaluate` for one graph, also returning the EvalResult (for intervals)."""
+        from rolegraph.evaluate.runner import evaluate
+
+        res = await evaluate(
+            spec,
+            self.task,
+            items,
+            hub=self.hub,
+            toolbox=self.toolbox,
+            executor=self.executor,
+            concurrency=self.config.concurrency,
+            seed=self.config.eval_seed,
+            progress=False,
+            label=f"{phase}:{spec.name}",
+        )
+        _stop_on_failures([res])
+        record = self._record(self.canonical_hash(spec), spec, res, iteration, phase, source)
+        return Evaluation(record=record, graph=spec, choices=None, per_node=res.per_node), res
