@@ -24,3 +24,20 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def sim_hub(settings) -> ModelHub:
     return ModelHub(ModelPool.builtin(), settings)
+
+
+@pytest.fixture(scope="session")
+def llamacpp():
+    """llama.cpp's own OpenAI-compatible server (xllamacpp, in-process) with SmolLM2-135M, 2,048-token context.
+
+    A server nobody here wrote: the real-endpoint tests run against it. Skipped only where the
+    `local` extra or the GGUF is missing (CI installs both, README command 2)."""
+    from rolegraph.errors import EngineMissingError
+    from rolegraph.models.llamacpp_server import LlamaCppServer
+
+    try:
+        server = LlamaCppServer()
+    except EngineMissingError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.close()
