@@ -155,6 +155,7 @@ async def evaluate(
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
     simulated = any(hub.spec(node.model).simulated for node in spec.nodes)  # partly simulated counts
+    world = hub.pool.world if simulated else None
     graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
     ghash = graph_hash(spec)
     scorer = _Scorer(task)
@@ -173,6 +174,7 @@ async def evaluate(
             skipped=skipped,
             simulated=simulated or any(sim_runs),
             partial=partial,
+            world=world,
         )
         if store is not None:
             result.run_id = store.save(result, spec, label=label, settings=store_settings)

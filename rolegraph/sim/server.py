@@ -80,7 +80,9 @@ class _DroppedResponse(Response):
         )
 
 
-def _completion_payload(out: Completion, model: str, request_id: str, choices: bool = True) -> dict:
+def _completion_payload(
+    out: Completion, model: str, request_id: str, choices: bool = True, world: int | None = None
+) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
     finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
     if out.tool_calls:
@@ -103,7 +105,8 @@ def _completion_payload(out: Completion, model: str, request_id: str, choices: b
             "completion_tokens": usage.output_tokens,
             "total_tokens": usage.total,
         },
-        EXTRA_FIELD: {"simulated": out.simulated, "modelled_latency_s": out.latency_s},
+        EXTRA_FIELD: {"simulated": out.simulated, "modelled_latency_s": out.latency_s}
+        | ({"world": world} if world is not None else {}),
     }
 
 
@@ -121,6 +124,7 @@ class _SimService:
                 self.specs.setdefault(spec.id, spec)
         for spec in list(self.specs.values()):
             self.specs.setdefault(spec.api_name, spec)
+        self.world = pool.world
         self._models: dict[str, ChatModel] = {}
 
     def model(self, spec: ModelSpec) -> ChatModel:
@@ -132,7 +136,8 @@ class _SimService:
 
     def listing(self) -> dict:
         ids = sorted({s.id for s in self.specs.values()})
-        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]}
+        data = [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]
+        return {"object": "list", "data": data, EXTRA_FIELD: {"simulated": True, "world": self.world}}
 
     @staticmethod
     async def _hang(request: Request, seconds: float) -> None:
@@ -228,7 +233,7 @@ class _SimService:
         except RolegraphError as exc:
             return _error(400, str(exc))
         self.stats.completions += 1
-        payload = _completion_payload(out, spec.id, f"chatcmpl-sim-{self.stats.requests}")
+        payload = _completion_payload(out, spec.id, f"chatcmpl-sim-{self.stats.requests}", world=spec.world)
         return _json(payload)
 
 
