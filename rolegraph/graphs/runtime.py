@@ -78,6 +78,17 @@ def question_text(item: Item) -> str:
     return text
 
 
+def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
+    """The problem line for a tool the toolbox lacks (an MCP server's tool: the server is not connected)."""
+    server = name.split(".", 1)[0]
+    if "." in name and server in {s.name for s in spec.mcp_servers}:
+        return (
+            f"node '{node_id}': tool '{name}' comes from MCP server '{server}', which is not connected "
+            "(run inside rolegraph.tools.mcp.mcp_toolbox(spec.mcp_servers, settings, ...))"
+        )
+    return f"node '{node_id}': unknown tool '{name}'." + did_you_mean(name, list(toolbox))
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -123,9 +134,7 @@ class CompiledGraph:
             )
             unknown = [name for name in plan.tools if name not in toolbox]
             if unknown:
-                raise GraphError(
-                    [f"node '{node.id}': unknown tool '{unknown[0]}'." + did_you_mean(unknown[0], list(toolbox))]
-                )
+                raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.modelled = self.simulated and hub.settings.latency_scale == 0
