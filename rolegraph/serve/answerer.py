@@ -84,6 +84,7 @@ class GraphAnswerer:
         toolbox: Any = None,
         allow_commands: bool = False,
         model_id: str | None = None,
+        roles: Any = None,
     ):
         sims = sorted({n.model for n in spec.nodes if hub.spec(n.model).simulated})
         if sims:
@@ -92,6 +93,7 @@ class GraphAnswerer:
                 "serve a graph of real models (local/smollm2-135m offline, or your endpoint in a pool file)"
             )
         self.spec, self.hub, self.toolbox, self.allow_commands = spec, hub, toolbox, allow_commands
+        self.roles = roles  # a RoleRegistry with the graph's custom roles (default: the built-ins)
         self.model_id = model_id or spec.name
         self._compiled: Any = None
         self._servers: Any = None
@@ -116,7 +118,7 @@ class GraphAnswerer:
             )
             box = await self._servers.__aenter__()
         try:
-            self._compiled = CompiledGraph(self.spec, self.hub, toolbox=box)
+            self._compiled = CompiledGraph(self.spec, self.hub, toolbox=box, roles=self.roles)
         except BaseException:
             await self.__aexit__(None, None, None)
             raise

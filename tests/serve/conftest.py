@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from rolegraph.agents.registry import RoleRegistry
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
@@ -12,18 +13,27 @@ from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread
 
 UPSTREAM = "llamacpp/smollm2-135m"
-MAX_TOKENS = 48
+MAX_TOKENS = 16
+CHAT_PROMPT = "Role: chat.\nYou are a helpful assistant. Answer briefly."
+"""A short system prompt: on two shared cores SmolLM2 reads ~10 prompt tokens/s, so the built-in
+roles' long prompts would make every request here take half a minute."""
 
 
-def one_node_graph(model: str, name: str = "smol") -> GraphSpec:
+def chat_roles() -> RoleRegistry:
+    roles = RoleRegistry.default()
+    roles.register("chat", CHAT_PROMPT, answers=False, max_tokens=MAX_TOKENS, temperature=0.0)
+    return roles
+
+
+def one_node_graph(model: str, name: str = "smol", role: str = "chat") -> GraphSpec:
     return GraphSpec.model_validate({"name": name, "nodes": [
-        {"id": "answer", "role": "solver", "model": model, "params": {"max_tokens": MAX_TOKENS, "temperature": 0.0}}]})
+        {"id": "answer", "role": role, "model": model, "params": {"max_tokens": MAX_TOKENS, "temperature": 0.0}}]})
 
 
 def serve(spec: GraphSpec, pool: ModelPool, home, **options) -> ServerThread:
     from contextlib import asynccontextmanager
 
-    answerer = GraphAnswerer(spec, ModelHub(pool, Settings(home=home, cache=False)))
+    answerer = GraphAnswerer(spec, ModelHub(pool, Settings(home=home, cache=False)), roles=chat_roles())
 
     @asynccontextmanager
     async def lifespan(_app):

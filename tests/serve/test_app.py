@@ -14,7 +14,7 @@ from rolegraph.models.pool import ModelPool
 
 from .conftest import one_node_graph, serve
 
-QUESTION = "Name three colours of the rainbow."
+QUESTION = "Count from one to ten."
 
 
 def test_models_lists_the_graph_as_one_model(served):
@@ -56,6 +56,7 @@ def test_stream_arrives_in_pieces_while_the_model_generates(served):
     assert last - first > 0.05 and first < last
     assert events[:1] == ["node_start"] and events[-1] == "node_end" and finish == "stop"
     assert usage is not None and usage.completion_tokens >= len(content) - 1
+    assert "".join(p for _, p in content).strip()
 
 
 def test_async_client_concurrent_requests(served):
@@ -137,4 +138,5 @@ def test_a_sim_graph_is_refused_in_one_line(tmp_path):
     from rolegraph.settings import Settings
 
     with pytest.raises(NotServableError, match="simulated models"):
-        GraphAnswerer(one_node_graph("sim/llama-3.2-3b"), ModelHub(ModelPool.builtin(), Settings(home=tmp_path)))
+        GraphAnswerer(one_node_graph("sim/llama-3.2-3b", role="solver"),
+                      ModelHub(ModelPool.builtin(), Settings(home=tmp_path)))
