@@ -76,6 +76,15 @@ async def run_agent(
     if role.mode == "search":
         tool = tools[0] if tools else SEARCH_TOOL
         return await _search(role, messages, question, call, toolbox, native, uses, tool)
+    if role.mode == "read":  # extractive reader (agents/reader.py): its own short prompt, a span as answer
+        from rolegraph.agents.reader import read
+
+        reading = await read(question, sections, call, toolbox, uses, tools[0] if tools else SEARCH_TOOL)
+        text = "\n".join(
+            [*reading.sentences, f"Source: {reading.source}", f"Final answer: {reading.answer or 'unknown'}"]
+        )
+        fields = {"candidates": reading.candidates, "source": reading.source, "model_text": reading.model_text}
+        return AgentResult(RoleOutput(text, reading.answer, fields), uses)
     if tools:
         comp = await chat_with_tools(call, messages, toolbox, tools, native, uses)
     else:

@@ -94,7 +94,7 @@ class NodePlan:
     ) -> NodePlan:
         params = node.params
         tools = tuple(dict.fromkeys([*role.tools, *params.get("tools", ())]))
-        if role.mode == "search" and params.get("tools"):  # the node's own search tools replace `search`
+        if role.mode in ("search", "read") and params.get("tools"):  # the node's own search tools replace `search`
             tools = tuple(dict.fromkeys(params["tools"]))
         protocol = params.get(TOOL_PROTOCOL_PARAM)
         native = protocol == "native" if protocol in ("native", "text") else spec.backend in NATIVE_TOOL_BACKENDS
