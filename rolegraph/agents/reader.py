@@ -25,6 +25,7 @@ MAX_SENTENCE_CHARS = 400
 MAX_ANSWER_WORDS = 8
 TITLE_BONUS = 0.5  # a sentence of a passage whose title shares words with the question
 RANK_PENALTY = 0.3  # per place a passage is below the best-ranked one (BM25 order is worth keeping)
+TYPE_BONUS = 1.0  # a sentence holding a span of the answer's type (a year for "when") can answer at all
 PRONOUNS = frozenset({"he", "she", "his", "her", "it", "its", "they", "their"})
 ADJECTIVE_ENDINGS = ("ish", "ese", "ian", "ean", "ist", "ic", "ch", "ern", "an")
 """A name span made only of such words ("Dutch Post-Impressionist", "Colombian") is a description,
@@ -70,6 +71,7 @@ def best_sentences(question: str, hits: list[dict[str, Any]], k: int = BEST_SENT
     """The `k` (sentence, its passage's title) sharing the most content words with the question; a lower
     ranked passage pays RANK_PENALTY per place, and earlier sentences win ties."""
     qwords = _words(question)
+    typed = {"year": YEAR, "number": NUMBER}.get(answer_type(question))
     scored: list[tuple[float, int, str, str]] = []
     order = 0
     for rank, hit in enumerate(hits):
@@ -77,7 +79,8 @@ def best_sentences(question: str, hits: list[dict[str, Any]], k: int = BEST_SENT
         for sentence in _SENTENCE_END.split(hit["text"]):
             sentence = sentence.strip()[:MAX_SENTENCE_CHARS]
             if sentence:
-                scored.append((len(_words(sentence) & qwords) + bonus, -order, sentence, hit["title"]))
+                fits = TYPE_BONUS if typed is not None and typed.search(sentence) else 0.0
+                scored.append((len(_words(sentence) & qwords) + bonus + fits, -order, sentence, hit["title"]))
                 order += 1
     scored.sort(reverse=True)
     return [(s, t) for _, _, s, t in scored[:k]]
