@@ -5,6 +5,7 @@ Imports of the heavy layers (runtime, tasks, tools) stay inside the commands so 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -23,6 +24,14 @@ CUT_MARK = "[cut] "
 GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
 PoolOpt = Annotated[
     Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins (default: $ROLEGRAPH_POOL)")
+]
+AllowCommandsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-commands",
+        help="let the graph file start the programs its MCP servers name (stdio); "
+        "otherwise only commands allowed in $ROLEGRAPH_HOME/settings.yaml start",
+    ),
 ]
 FamilyOpt = Annotated[
     str, typer.Option("--family", help="token profile for FLOPs / cost estimates: math, mmlu, code or qa")
@@ -140,8 +149,37 @@ def _short(text: str | None) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
+def _tool_call(event: Any) -> dict[str, Any]:
+    call = {"tool": event.tool, "arguments": event.arguments, "ok": event.ok, "result": event.summary}
+    if event.note:
+        call["note"] = event.note  # e.g. web search fell back to local search
+    return call
+
+
+def _node_json(n: Any) -> dict[str, Any]:
+    out = {
+        "id": n.id,
+        "role": n.role,
+        "model": n.model,
+        "answer": n.answer,
+        "tokens_in": n.tokens_in,
+        "tokens_out": n.tokens_out,
+        "latency_s": n.latency_s,
+        "cost_usd": n.cost_usd,
+        "output": n.output,
+        "tool_calls": [_tool_call(e) for e in n.tools],
+        "inputs": n.inputs,
+    }
+    if n.instance_of is not None:
+        out.update(instance_of=n.instance_of, copy=n.copy_index, round=n.round)
+    if n.error:
+        out["error"] = n.error
+    return out
+
+
 def run_json(result: Any) -> dict[str, Any]:
-    """The documented `run --json` object (exactly these keys)."""
+    """The documented `run --json` object: totals, notes, and per node its output text and tool calls
+    (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs."""
     return {
         "answer": result.answer,
         "latency_s": result.latency_s,
@@ -151,19 +189,9 @@ def run_json(result: Any) -> dict[str, Any]:
         "flops_units": result.flops_units,
         "simulated": result.simulated,
         "world": result.world,
-        "nodes": [
-            {
-                "id": n.id,
-                "role": n.role,
-                "model": n.model,
-                "answer": n.answer,
-                "tokens_in": n.tokens_in,
-                "tokens_out": n.tokens_out,
-                "latency_s": n.latency_s,
-                "cost_usd": n.cost_usd,
-            }
-            for n in result.nodes
-        ],
+        "notes": result.notes,
+        "error": result.error,
+        "nodes": [_node_json(n) for n in result.nodes],
     }
 
 
@@ -236,6 +264,10 @@ def run_cmd(
         int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    web: Annotated[
+        bool, typer.Option("--web", help="search the web (falls back to the offline index, said in the trace)")
+    ] = False,
+    allow_commands: AllowCommandsOpt = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -246,7 +278,7 @@ def run_cmd(
         raise RolegraphError("nothing to run: give a QUESTION or --task T [--item I]")
     if question is not None and not question.strip():
         raise RolegraphError("the question is empty")
-    from rolegraph.graphs.runtime import run_graph_sync
+    from rolegraph.errors import BudgetExceededError, NodeFailedError
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
@@ -259,10 +291,17 @@ def run_cmd(
 
         task_obj = get_task(task, data=data, seed=seed)
         picked = _pick_item(task_obj, item)
-    toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
+    corpus = task_obj.corpus() if task_obj is not None else None
+    toolbox = default_toolbox(settings, corpus=corpus, web=web and corpus is None)
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
+    target = picked if picked is not None else question
+    try:
+        result = asyncio.run(_run_with_servers(spec, target, hub, toolbox, allow_commands, seed=seed, **kind))
+    except (BudgetExceededError, NodeFailedError) as exc:
+        if json_out and exc.partial is not None:  # what was computed is printed before the one-line error
+            typer.echo(json.dumps(run_json(exc.partial), ensure_ascii=False))
+        raise
     if json_out:
         typer.echo(json.dumps(run_json(result), ensure_ascii=False))
         return
@@ -272,6 +311,18 @@ def run_cmd(
     else:
         label, gold_line = "the question", None
     _print_run(result, spec, label, gold_line)
+
+
+async def _run_with_servers(spec: Any, target: Any, hub: Any, toolbox: Any, allow_commands: bool, **kwargs: Any):
+    """Run once, with the graph's MCP servers connected for the run (and closed after it)."""
+    from rolegraph.graphs.runtime import run_graph
+    from rolegraph.tools.mcp import mcp_toolbox
+
+    try:
+        async with mcp_toolbox(spec.mcp_servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
+            return await run_graph(spec, target, hub, toolbox=box, **kwargs)
+    finally:
+        await hub.aclose()
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ class ToolEvent(BaseModel):
 
 
 class NodeTrace(BaseModel):
-    id: str
+    id: str  # the node's id; a fan-out copy is `node[i]`, a loop round `node@r`
     role: str
     model: str
     answer: str | None = None
@@ -30,6 +30,10 @@ class NodeTrace(BaseModel):
     truncated_calls: int = 0  # replies cut at the node's max_tokens (finish_reason "length"): often no answer
     tools: list[ToolEvent] = Field(default_factory=list)
     error: str | None = None
+    instance_of: str | None = None  # the graph node a fan-out copy or loop round runs
+    copy_index: int | None = None  # 1-based fan-out copy
+    round: int | None = None  # 1-based loop round
+    inputs: list[str] = Field(default_factory=list)  # trace ids whose outputs this node read
 
     @property
     def truncated(self) -> bool:
@@ -52,16 +56,25 @@ class RunResult(BaseModel):
     simulated: bool = False
     world: int | None = None  # the simulator world of its sim models (None: no sim model answered in-process)
     error: str | None = None
+    notes: list[str] = Field(default_factory=list)  # fan-out and loop decisions of this run
 
     @property
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
 
     def node(self, node_id: str) -> NodeTrace:
+        """The trace of `node_id`; for a node that ran several times (loop rounds), its last run."""
         for n in self.nodes:
             if n.id == node_id:
                 return n
+        runs = self.runs(node_id)
+        if runs:
+            return runs[-1]
         raise KeyError(node_id)
+
+    def runs(self, node_id: str) -> list[NodeTrace]:
+        """Every run of a graph node: its one trace, or its fan-out copies / loop rounds in order."""
+        return [n for n in self.nodes if n.id == node_id or n.instance_of == node_id]
 
     @property
     def truncated_nodes(self) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
@@ -39,10 +40,12 @@ from rolegraph.errors import (
     did_you_mean,
 )
 from rolegraph.graphs.budget import Budget, BudgetMeter
-from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
+from rolegraph.graphs.instances import instance_inputs, node_event
+from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.graphs.units import DynamicPlan, as_run_critical_path, as_run_spec, ordered_traces, output_trace
 from rolegraph.items import AnswerKey, Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.transcript import Section
@@ -73,6 +76,17 @@ def question_text(item: Item) -> str:
     if item.choices and not all(c.strip() in text for c in item.choices):
         text += "\n" + "\n".join(f"{chr(ord('A') + i)}. {c}" for i, c in enumerate(item.choices))
     return text
+
+
+def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
+    """The problem line for a tool the toolbox lacks (an MCP server's tool: the server is not connected)."""
+    server = name.split(".", 1)[0]
+    if "." in name and server in {s.name for s in spec.mcp_servers}:
+        return (
+            f"node '{node_id}': tool '{name}' comes from MCP server '{server}', which is not connected "
+            "(run inside rolegraph.tools.mcp.mcp_toolbox(spec.mcp_servers, settings, ...))"
+        )
+    return f"node '{node_id}': unknown tool '{name}'." + did_you_mean(name, list(toolbox))
 
 
 def _describe(exc: BaseException) -> str:
@@ -120,9 +134,7 @@ class CompiledGraph:
             )
             unknown = [name for name in plan.tools if name not in toolbox]
             if unknown:
-                raise GraphError(
-                    [f"node '{node.id}': unknown tool '{unknown[0]}'." + did_you_mean(unknown[0], list(toolbox))]
-                )
+                raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.world = hub.pool.world if any(p.spec.simulated for p in self.plans.values()) else None
@@ -138,6 +150,9 @@ class CompiledGraph:
             name = node_id if _SAFE_TASK_NAME.match(node_id) else f"node{i}"
             self._tasks[node_id] = task(self._fns[node_id], name=name)
         self._fast: Any = None
+        self.dynamic = (
+            DynamicPlan(self.spec, self.plans, self.topo.preds, self._tasks, self.roles) if self.spec.dynamic else None
+        )
         return self._entrypoint(checkpointer, inline_output=False)
 
     def _entrypoint(self, checkpointer: Checkpointer, *, inline_output: bool):
@@ -158,6 +173,8 @@ class CompiledGraph:
         so that apps streaming "updates" or checkpointing see every node.
         """
         ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
+        if self.dynamic is not None:  # fan-out or loops: units launched by graphs/units.py
+            return await self.dynamic.run_all(inputs, ctx)
         futures: dict[str, Any] = {}
         preds, tasks = self.topo.preds, self._tasks
         for node_id in self.topo.order:
@@ -186,20 +203,27 @@ class CompiledGraph:
     def _node_fn(self, plan: NodePlan):
         roles, toolbox = self.roles, self.toolbox
 
-        async def run_node(inputs: dict, ctx: RunContext, *pred_futures) -> dict:
+        async def run_node(inputs: dict, ctx: RunContext, *pred_futures, instance: Instance | None = None) -> dict:
             if len(pred_futures) > 1:
                 preds = await asyncio.gather(*pred_futures)
             else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
                 preds = (await pred_futures[0],) if pred_futures else ()
+            if instance is not None or any(type(p) is list for p in preds):
+                preds = instance_inputs(preds, instance, ctx)
+            node_id = instance.id if instance is not None else plan.id
+            question = instance.question if instance is not None and instance.question else ctx.question
+            if ctx.listener is not None:
+                ctx.listener(node_event("node_start", node_id, plan))
             start_model = max((p["end_s"] for p in preds), default=0.0)
             sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
-            call = NodeCall(plan, ctx, start_model)
+            read = [p["id"] for p in preds]
+            call = NodeCall(plan, ctx, start_model, instance)
             t_start = perf_counter()
             try:
                 res = await run_agent(
                     plan.role,
                     plan.system_prompt(ctx.kind, roles),
-                    ctx.question,
+                    question,
                     sections,
                     call,
                     kind=ctx.kind,
@@ -211,16 +235,17 @@ class CompiledGraph:
                 failed = isinstance(exc, Exception)
                 if failed or call.calls:
                     elapsed = perf_counter() - t_start
-                    ctx.traces[plan.id] = call.trace(
+                    ctx.traces[node_id] = call.trace(
                         latency=call.model_latency if ctx.modelled else elapsed,
                         start=start_model,
                         end=start_model + (call.model_latency if ctx.modelled else elapsed),
                         error=_describe(exc) if failed else "cancelled",
+                        inputs=read,
                     )
                 if not failed or isinstance(exc, PASS_THROUGH):
                     raise
                 raise NodeFailedError(
-                    f"node '{plan.id}' ({plan.role.name} on {plan.spec.id}) failed: {_describe(exc)}", plan.id
+                    f"node '{node_id}' ({plan.role.name} on {plan.spec.id}) failed: {_describe(exc)}", plan.id
                 ) from exc
             t_end = perf_counter()
             if ctx.modelled:
@@ -228,11 +253,19 @@ class CompiledGraph:
             else:
                 latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
-            ctx.traces[plan.id] = call.trace(
-                latency=latency, start=start, end=end, answer=out.answer, output=out.text, uses=res.tool_uses
+            ctx.traces[node_id] = trace = call.trace(
+                latency=latency,
+                start=start,
+                end=end,
+                answer=out.answer,
+                output=out.text,
+                uses=res.tool_uses,
+                inputs=read,
             )
+            if ctx.listener is not None:
+                ctx.listener(node_event("node_end", node_id, plan, trace))
             return {
-                "id": plan.id,
+                "id": node_id,
                 "role": plan.role.name,
                 "output": out.text,
                 "answer": out.answer,
@@ -257,8 +290,17 @@ class CompiledGraph:
         return self._flops[family]
 
     async def run(
-        self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
+        self,
+        item: Item | str,
+        *,
+        budget: Budget | None = None,
+        seed: int = 0,
+        answer_kind: str | None = None,
+        listener: Callable[[dict[str, Any]], None] | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> RunResult:
+        """Run once. `listener` gets node start/end events; `on_text` gets the output node's reply as it
+        streams (the whole reply at once when its model cannot stream or it runs in a loop)."""
         if isinstance(item, Item):
             question, key, family = question_text(item), item.answer_key(), item.family
             kind = answer_kind or item.family
@@ -273,6 +315,11 @@ class CompiledGraph:
             "answer_kind": kind,
         }
         ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
+        if listener is not None or on_text is not None:
+            ctx.listener, ctx.on_text = listener, on_text
+            ctx.stream_node = (
+                self.output if self.dynamic is None or self.output not in self.dynamic.dyn.group_of else None
+            )
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
             # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.
@@ -287,10 +334,17 @@ class CompiledGraph:
 
     def result(self, ctx: RunContext, family: str, error: str | None = None) -> RunResult:
         """The RunResult of the nodes traced so far (all of them, unless the run stopped)."""
-        traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
-        critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
+        if self.dynamic is not None:
+            traces = ordered_traces(self.spec, self.dynamic.dyn, ctx.traces)
+            critical = as_run_critical_path(traces)
+            out = output_trace(traces, self.output)
+            flops = _flops_units(as_run_spec(self.spec, traces, out), self.hub, family) if traces else 0.0
+        else:
+            traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
+            critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
+            out = ctx.traces.get(self.output)
+            flops = self.flops_units(family)
         wall = critical if ctx.modelled else perf_counter() - ctx.t0
-        out = ctx.traces.get(self.output)
         return RunResult(
             graph_name=self.spec.name,
             graph_hash=self.graph_hash,
@@ -302,10 +356,11 @@ class CompiledGraph:
             cost_usd=sum(t.cost_usd for t in traces),
             latency_s=wall,
             critical_path_s=critical,
-            flops_units=self.flops_units(family),
+            flops_units=flops,
             simulated=self.simulated,
             world=self.world,
             error=error,
+            notes=list(ctx.notes),
         )
 
 

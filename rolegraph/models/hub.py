@@ -6,11 +6,14 @@ counts paid (non-cached) calls so searches can prove they never pay twice.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from rolegraph.items import AnswerKey
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
+from rolegraph.models.streaming import can_stream
 from rolegraph.models.types import ChatModel, Completion, Message
 from rolegraph.settings import Settings
 
@@ -60,6 +63,26 @@ class _Counted:
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
         return out
+
+    @property
+    def streams(self) -> bool:
+        """The wrapped model streams from its upstream (the response cache does not: it answers whole)."""
+        return can_stream(self._inner)
+
+    async def stream(self, messages: list[Message], **kwargs: Any) -> AsyncIterator[str | Completion]:
+        """Text deltas then the Completion, from the wrapped model's `stream` when it has one."""
+        inner = getattr(self._inner, "stream", None)
+        if inner is None:
+            out = await self.complete(messages, **kwargs)
+            if out.text:
+                yield out.text
+            yield out
+            return
+        async for piece in inner(messages, **kwargs):
+            if isinstance(piece, Completion):
+                self._stats.calls += 1
+                self._stats.cached += int(piece.cached)
+            yield piece
 
 
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:

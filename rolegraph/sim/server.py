@@ -261,8 +261,11 @@ class ServerThread:
     Use as a context manager; `.base_url` is the OpenAI-style base (`http://127.0.0.1:PORT/v1`).
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"):
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning", lifespan: str = "off"
+    ):
         self.app = app
+        self.lifespan = lifespan  # "on" runs the app's lifespan (rolegraph serve opens its graph there)
         self.host = host
         self.port = port
         self.log_level = log_level
@@ -286,7 +289,7 @@ class ServerThread:
             log_level=self.log_level,
             log_config=None,
             access_log=False,
-            lifespan="off",
+            lifespan=self.lifespan,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = uvicorn.Server(config)

@@ -94,6 +94,11 @@ class Tool(ABC):
             raise ValueError(f"missing argument(s) {', '.join(missing)}; expected {json.dumps(self.parameters)}")
         return out
 
+    @property
+    def openai_name(self) -> str:
+        """The name offered in OpenAI function schemas (which allow only letters, digits, '_' and '-')."""
+        return self.name
+
     def openai_schema(self) -> dict[str, Any]:
         """The OpenAI chat-completions `tools` entry for this tool."""
         return {
