@@ -14,6 +14,19 @@ from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import POOL_ENV
 
 
+def _read_text(path: Path) -> str:
+    """The pool file as text: a file that is not UTF-8 (or cannot be read) is one line, not a traceback."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PoolFileError(
+            f"{path}: not a UTF-8 text file (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "a pool file is YAML saved as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise PoolFileError(f"{path}: cannot read the pool file ({exc.strerror or exc})") from None
+
+
 def _read_entries(text: str, source: str) -> list[dict]:
     try:
         data = yaml.safe_load(text)
@@ -66,7 +79,7 @@ class ModelPool:
         path = Path(path).expanduser()
         if not path.is_file():
             raise PoolFileError(f"{path}: pool file not found")
-        user = _parse_specs(_read_entries(path.read_text(), str(path)), str(path))
+        user = _parse_specs(_read_entries(_read_text(path), str(path)), str(path))
         return cls(list(pool) + user)
 
     def __iter__(self):
