@@ -9,8 +9,10 @@ concurrently, so wall time tracks the critical path. The compiled object is a re
 `CompiledGraph.run` drives a twin entrypoint that runs the output node in its own body (one
 LangGraph task fewer per run); `.pregel`, the object apps use, keeps a task per node.
 
-Input of the compiled graph: {"question": str, "answer_key": dict | None, "seed": int,
-"answer_kind": str}; per-run state (budget meter, traces) travels as LangGraph's run context.
+Input of the compiled graph: {"question": str, "seed": int, "answer_kind": str}. Per-run state (budget
+meter, traces) and the item's answer key travel as LangGraph's run context (`CompiledGraph.context`),
+which LangGraph never serialises: the gold is never in the graph's state, so never in a checkpoint or
+a LangSmith trace, and only simulated models are handed it (`rolegraph.models.hub`).
 Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s, fields}}}.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import re
 from time import perf_counter
 from typing import Any
@@ -43,7 +46,7 @@ from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.items import AnswerKey, Item
+from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.transcript import Section
 
@@ -65,6 +68,13 @@ PASS_THROUGH = (
     RoleError,
 )
 """Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
+RUN_TOKEN_PREFIX = "run-"
+ANSWER_KEY_FIELD = "answer_key"
+ANSWER_KEY_IN_STATE = (
+    "the answer key must not be in the graph's input state (checkpoints and LangSmith traces would hold the "
+    "gold): pass it in the run's context, e.g. app.astream(graph_input(item), config, "
+    "context=graph_context(graph, item)) from rolegraph.graphs.interop"
+)
 
 
 def question_text(item: Item) -> str:
@@ -125,9 +135,12 @@ class CompiledGraph:
                 )
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
+        self.reads_key = any(p.spec.simulated for p in self.plans.values())  # some node's model needs the key
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
         self._flops: dict[str, float] = {}
+        self._live: dict[str, RunContext] = {}  # contexts of the runs in flight, by the token their tasks get
+        self._run_ids = itertools.count()
         self.pregel = self._build(checkpointer)
 
     def _build(self, checkpointer: Checkpointer):
@@ -157,35 +170,66 @@ class CompiledGraph:
         so that apps streaming "updates" or checkpointing see every node.
         """
         ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
-        futures: dict[str, Any] = {}
-        preds, tasks = self.topo.preds, self._tasks
-        for node_id in self.topo.order:
-            if inline_output and node_id == self.output:
-                continue
-            futures[node_id] = tasks[node_id](inputs, ctx, *[futures[p] for p in preds[node_id]])
-        if inline_output:
-            last = await self._fns[self.output](inputs, ctx, *[futures[p] for p in preds[self.output]])
-            results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
-            results[self.output] = last
-        else:
-            results = dict(zip(futures, await asyncio.gather(*futures.values())))
+        # Tasks get a token naming the run, never the context itself: LangSmith (and any tracer) records a
+        # task's arguments, and the context holds the answer key.
+        run = f"{RUN_TOKEN_PREFIX}{next(self._run_ids)}"
+        self._live[run] = ctx
+        try:
+            futures: dict[str, Any] = {}
+            preds, tasks = self.topo.preds, self._tasks
+            for node_id in self.topo.order:
+                if inline_output and node_id == self.output:
+                    continue
+                futures[node_id] = tasks[node_id](inputs, run, *[futures[p] for p in preds[node_id]])
+            if inline_output:
+                last = await self._fns[self.output](inputs, run, *[futures[p] for p in preds[self.output]])
+                results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
+                results[self.output] = last
+            else:
+                results = dict(zip(futures, await asyncio.gather(*futures.values())))
+        finally:
+            del self._live[run]
         return {"answer": results[self.output]["answer"], "output_node": self.output, "nodes": results}
 
-    def _context(self, inputs: dict, budget: Budget | None = None) -> RunContext:
-        key = inputs.get("answer_key")
+    def _context(self, inputs: dict) -> RunContext:
+        """The context of a run invoked without one (an app calling `.pregel` directly): no answer key."""
+        if inputs.get(ANSWER_KEY_FIELD) is not None:
+            raise GraphError([ANSWER_KEY_IN_STATE])
         return RunContext(
             question=inputs["question"],
-            answer_key=AnswerKey.model_validate(key) if key else None,
+            answer_key=None,
             seed=int(inputs.get("seed", 0)),
             kind=inputs.get("answer_kind") or FREE_FORM_KIND,
-            meter=BudgetMeter(budget),
+            meter=BudgetMeter(None),
             modelled=self.modelled,
         )
+
+    def inputs_and_context(
+        self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
+    ) -> tuple[dict, RunContext, str]:
+        """(input state, run context, token family) of one run. The answer key goes in the context only,
+        and only when some node's model is simulated (only those read it)."""
+        if isinstance(item, Item):
+            question, key, family = question_text(item), item.answer_key(), item.family
+            kind = answer_kind or item.family
+        elif isinstance(item, str):
+            question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
+        else:
+            raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
+        if not self.reads_key:
+            key = None
+        inputs = {"question": question, "seed": seed, "answer_kind": kind}
+        return inputs, RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled), family
 
     def _node_fn(self, plan: NodePlan):
         roles, toolbox = self.roles, self.toolbox
 
-        async def run_node(inputs: dict, ctx: RunContext, *pred_futures) -> dict:
+        live = self._live
+
+        async def run_node(inputs: dict, run: str, *pred_futures) -> dict:
+            ctx = live.get(run)
+            if ctx is None:  # the run already ended (another node failed): this task has nothing to report to
+                raise asyncio.CancelledError
             if len(pred_futures) > 1:
                 preds = await asyncio.gather(*pred_futures)
             else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
@@ -258,20 +302,7 @@ class CompiledGraph:
     async def run(
         self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
     ) -> RunResult:
-        if isinstance(item, Item):
-            question, key, family = question_text(item), item.answer_key(), item.family
-            kind = answer_kind or item.family
-        elif isinstance(item, str):
-            question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
-        else:
-            raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
-        inputs = {
-            "question": question,
-            "answer_key": key.model_dump() if key else None,
-            "seed": seed,
-            "answer_kind": kind,
-        }
-        ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
+        inputs, ctx, family = self.inputs_and_context(item, budget=budget, seed=seed, answer_kind=answer_kind)
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
             # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.

@@ -52,7 +52,8 @@ def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(entry)"
-            raise PoolFileError(f"{source}: {label}: field '{field}': {err['msg']}") from None
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            raise PoolFileError(f"{source}: {label}: field '{field}': {msg}") from None
     return specs
 
 

@@ -179,13 +179,17 @@ def test_node_failure_names_the_node_and_keeps_the_others(tmp_path):
 
 
 def test_compiled_graph_is_a_langgraph_pregel_that_streams_and_checkpoints(tmp_path):
-    app = compile_graph(FAN, hub(tmp_path), checkpointer=InMemorySaver())
-    key = item(8).answer_key().model_dump()
-    inputs = {"question": "What is 8 + 5?", "answer_key": key, "seed": 0, "answer_kind": "math"}
+    from rolegraph.graphs.runtime import CompiledGraph
+
+    compiled = CompiledGraph(FAN, hub(tmp_path), checkpointer=InMemorySaver())
+    app = compiled.pregel
+    inputs, ctx, _ = compiled.inputs_and_context(item(8))
+    assert inputs == {"question": "What is 8 + 5?", "seed": 0, "answer_kind": "math"}  # no gold in the state
+    assert ctx.answer_key.gold == "13"  # it rides in the run's context, which LangGraph does not store
     config = {"configurable": {"thread_id": "t1"}}
 
     async def stream():
-        return [u async for u in app.astream(inputs, config, stream_mode="updates")]
+        return [u async for u in app.astream(inputs, config, stream_mode="updates", context=ctx)]
 
     updates = asyncio.run(stream())
     names = [next(iter(u)) for u in updates]
@@ -227,6 +231,14 @@ def test_modelled_times_follow_the_dataflow_exactly(tmp_path):
     assert res.latency_s == pytest.approx(res.critical_path_s) == pytest.approx(n["f"].end_s)
 
 
+def test_an_answer_key_in_the_input_state_is_refused_with_the_way_out(tmp_path):
+    """Old-style input with the gold in it would be checkpointed and traced: one clear error instead."""
+    app = compile_graph(FAN, hub(tmp_path))
+    key = item(8).answer_key().model_dump()
+    with pytest.raises(GraphError, match="must not be in the graph's input state.*graph_context"):
+        asyncio.run(app.ainvoke({"question": "What is 8 + 5?", "answer_key": key, "seed": 0}))
+
+
 def test_a_node_cut_at_its_max_tokens_shows_as_truncated_in_its_trace(tmp_path):
     spec = graph([("a", "solver", THREE_B, {"max_tokens": 8}), ("b", "solver", THREE_B),
                   ("f", "fuser", EIGHT_B)], [["a", "f"], ["b", "f"]])
@@ -246,12 +258,13 @@ def test_run_with_the_output_node_inline_matches_the_pregel_with_one_task_per_no
 
     compiled = CompiledGraph(spec, hub(tmp_path))
     it = item(4)
-    inputs = {"question": it.question, "answer_key": it.answer_key().model_dump(), "seed": 3, "answer_kind": "math"}
+    inputs, _, _ = compiled.inputs_and_context(it, seed=3)
 
     async def both():
         fast = await compiled.run(it, seed=3)
-        tasks = [next(iter(u)) async for u in compiled.pregel.astream(inputs, stream_mode="updates")]
-        full = await compiled.pregel.ainvoke(inputs)
+        ctx = compiled.inputs_and_context(it, seed=3)[1]
+        tasks = [next(iter(u)) async for u in compiled.pregel.astream(inputs, stream_mode="updates", context=ctx)]
+        full = await compiled.pregel.ainvoke(inputs, context=compiled.inputs_and_context(it, seed=3)[1])
         return fast, tasks, full
 
     fast, tasks, full = asyncio.run(both())
