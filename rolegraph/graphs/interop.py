@@ -21,8 +21,9 @@ from typing import Any
 
 from rolegraph.errors import EngineMissingError
 from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.inputs import FREE_FORM_KIND, question_text
 from rolegraph.graphs.nodes import RunContext
-from rolegraph.graphs.runtime import FREE_FORM_KIND, CompiledGraph, question_text
+from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 

@@ -41,7 +41,8 @@ from rolegraph.errors import (
     UnknownModelError,
     did_you_mean,
 )
-from rolegraph.graphs.budget import Budget, BudgetMeter
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
 from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, critical_path_s
@@ -50,9 +51,6 @@ from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.transcript import Section
 
-FREE_FORM_KIND = "qa"
-"""Answer kind of a free-form question: the `Final answer:` line, else the last line of text."""
-FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form run
 ENTRY_NAME = "rolegraph"
 NO_STREAM_MODES: tuple[str, ...] = ()
 _SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -69,20 +67,6 @@ PASS_THROUGH = (
 )
 """Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
 RUN_TOKEN_PREFIX = "run-"
-ANSWER_KEY_FIELD = "answer_key"
-ANSWER_KEY_IN_STATE = (
-    "the answer key must not be in the graph's input state (checkpoints and LangSmith traces would hold the "
-    "gold): pass it in the run's context, e.g. app.astream(graph_input(item), config, "
-    "context=graph_context(graph, item)) from rolegraph.graphs.interop"
-)
-
-
-def question_text(item: Item) -> str:
-    """The question, with its lettered choices when the task keeps them apart from the text."""
-    text = item.question.strip()
-    if item.choices and not all(c.strip() in text for c in item.choices):
-        text += "\n" + "\n".join(f"{chr(ord('A') + i)}. {c}" for i, c in enumerate(item.choices))
-    return text
 
 
 def _describe(exc: BaseException) -> str:
@@ -193,33 +177,16 @@ class CompiledGraph:
 
     def _context(self, inputs: dict) -> RunContext:
         """The context of a run invoked without one (an app calling `.pregel` directly): no answer key."""
-        if inputs.get(ANSWER_KEY_FIELD) is not None:
-            raise GraphError([ANSWER_KEY_IN_STATE])
-        return RunContext(
-            question=inputs["question"],
-            answer_key=None,
-            seed=int(inputs.get("seed", 0)),
-            kind=inputs.get("answer_kind") or FREE_FORM_KIND,
-            meter=BudgetMeter(None),
-            modelled=self.modelled,
-        )
+        return context_without_key(inputs, self.modelled)
 
     def inputs_and_context(
         self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
     ) -> tuple[dict, RunContext, str]:
-        """(input state, run context, token family) of one run. The answer key goes in the context only,
-        and only when some node's model is simulated (only those read it)."""
-        if isinstance(item, Item):
-            question, key, family = question_text(item), item.answer_key(), item.family
-            kind = answer_kind or item.family
-        elif isinstance(item, str):
-            question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
-        else:
-            raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
-        if not self.reads_key:
-            key = None
-        inputs = {"question": question, "seed": seed, "answer_kind": kind}
-        return inputs, RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled), family
+        """(input state, run context, token family) of one run: the answer key in the context only, and
+        only when some node's model is simulated (only those read it)."""
+        return run_inputs(
+            item, reads_key=self.reads_key, modelled=self.modelled, budget=budget, seed=seed, answer_kind=answer_kind
+        )
 
     def _node_fn(self, plan: NodePlan):
         roles, toolbox = self.roles, self.toolbox
@@ -423,4 +390,14 @@ def run_graph_sync(spec: GraphSpec, item: Item | str, hub: ModelHub, **kwargs: A
     return asyncio.run(run_graph(spec, item, hub, **kwargs))
 
 
-__all__ = ["Budget", "CompiledGraph", "GraphRunner", "compile_graph", "run_graph", "run_graph_sync"]
+__all__ = [
+    "FREE_FORM_FAMILY",
+    "FREE_FORM_KIND",
+    "Budget",
+    "CompiledGraph",
+    "GraphRunner",
+    "compile_graph",
+    "question_text",
+    "run_graph",
+    "run_graph_sync",
+]
