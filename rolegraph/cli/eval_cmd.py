@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rolegraph.errors import TaskError
+from rolegraph.models.provenance import shows_simulation
 
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import EvalResult
@@ -25,12 +26,16 @@ EVAL_HELP = """Score one or more graphs on a task's items (the same items for ev
 
 One graph: a summary table and per-node credit. Several graphs: a side-by-side table and a
 paired comparison of the first graph against each other one (accuracy difference with a
-paired-bootstrap 95% interval and p, and McNemar's exact test). Results from sim models are
-labelled simulated. Every evaluation is saved to the results store (see `rolegraph results`).
+paired-bootstrap 95% interval and p, and McNemar's exact test). Results are labelled by what
+answered: simulated (sim models or serve-sim twins), partly simulated (a mix) or real. Every
+evaluation is saved to the results store (see `rolegraph results`).
 
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
 accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd, tokens, flops_units, failures, skipped,
-simulated, run_id, graph_file; the objects after the first add `vs_first` (the paired comparison).
+simulated (true only when every answer was simulated), simulation ("simulated", "partly simulated"
+or "real"), provenance (per model: the server's model id, endpoint, GGUF sha256 for local models,
+the simulator's fingerprint; per node: sampling parameters; the seed and rolegraph's version),
+run_id, graph_file; the objects after the first add `vs_first` (the paired comparison).
 """
 
 RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
@@ -224,7 +229,7 @@ def eval_command(
     else:
         console.print(side_by_side_table(results, names))
         console.print(comparison_table(comparisons))
-    if any(r.simulated for r in results):
+    if shows_simulation(r.simulation for r in results):
         console.print(SIM_NOTE)
 
 
@@ -263,7 +268,7 @@ def results_command(
             console = Console()
             console.print(summary_table(result))
             console.print(node_table(result))
-            if result.simulated:
+            if shows_simulation([result.simulation]):
                 console.print(SIM_NOTE)
             return
         runs = store.runs(task=task, limit=limit)
@@ -276,7 +281,7 @@ def results_command(
         console.print("no stored evaluations" + (f" for task '{task}'" if task else ""))
         return
     console.print(runs_table(runs))
-    if any(r["simulated"] for r in runs):
+    if shows_simulation(r["simulation"] for r in runs):
         console.print(SIM_NOTE)
 
 

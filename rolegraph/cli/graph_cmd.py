@@ -5,6 +5,7 @@ Imports of the heavy layers (runtime, tasks, tools) stay inside the commands so 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -140,7 +141,7 @@ def _short(text: str | None) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
-def run_json(result: Any) -> dict[str, Any]:
+def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
     """The documented `run --json` object (exactly these keys)."""
     return {
         "answer": result.answer,
@@ -150,6 +151,8 @@ def run_json(result: Any) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": result.simulated,
+        "simulation": result.simulation,
+        "provenance": provenance.model_dump() if provenance is not None else None,
         "nodes": [
             {
                 "id": n.id,
@@ -171,7 +174,9 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     from rich.table import Table
     from rich.text import Text
 
-    sim = " (simulated)" if result.simulated else ""
+    from rolegraph.models.provenance import label_suffix
+
+    sim = label_suffix(result.simulation)
     console = Console()
     table = Table(
         title=Text(f"{spec.name} on {label}{sim}"),
@@ -238,7 +243,8 @@ def run_cmd(
         raise RolegraphError("nothing to run: give a QUESTION or --task T [--item I]")
     if question is not None and not question.strip():
         raise RolegraphError("the question is empty")
-    from rolegraph.graphs.runtime import run_graph_sync
+    from rolegraph.graphs.provenance import run_provenance
+    from rolegraph.graphs.runtime import CompiledGraph
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
@@ -254,9 +260,11 @@ def run_cmd(
     toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
+    compiled = CompiledGraph(spec, hub, toolbox=toolbox)
+    result = asyncio.run(compiled.run(picked if picked is not None else question, seed=seed, **kind))
     if json_out:
-        typer.echo(json.dumps(run_json(result), ensure_ascii=False))
+        provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
+        typer.echo(json.dumps(run_json(result, provenance), ensure_ascii=False))
         return
     if picked is not None:
         score = task_obj.score(result.answer, picked)

@@ -45,9 +45,10 @@ def _print_result(result, elapsed: float | None = None) -> None:
     from rich.console import Console
 
     from rolegraph.graphs.render import nodes_table
+    from rolegraph.models.provenance import REAL, label_suffix
 
     console = Console()
-    sim = " (simulated)" if result.simulated else ""
+    sim = label_suffix(result.simulation)
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test
     console.print(
@@ -64,8 +65,8 @@ def _print_result(result, elapsed: float | None = None) -> None:
     agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
-    if result.simulated:
-        console.print("simulated results: they show the search working, not claims about real models")
+    if result.simulation != REAL:
+        console.print(f"{result.simulation} results: they show the search working, not claims about real models")
     if result.run_dir:
         console.print(
             f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "

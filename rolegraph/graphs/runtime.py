@@ -49,6 +49,7 @@ from rolegraph.graphs.schedule import Topology, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
 from rolegraph.transcript import Section
 
 ENTRY_NAME = "rolegraph"
@@ -120,6 +121,8 @@ class CompiledGraph:
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.reads_key = any(p.spec.simulated for p in self.plans.values())  # some node's model needs the key
+        # the label before any reply says otherwise (a run whose nodes all failed before answering)
+        self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
         self._flops: dict[str, float] = {}
@@ -288,6 +291,7 @@ class CompiledGraph:
         critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
         wall = critical if ctx.modelled else perf_counter() - ctx.t0
         out = ctx.traces.get(self.output)
+        simulation = simulation_of(t.simulated for t in traces) or self.configured_simulation
         return RunResult(
             graph_name=self.spec.name,
             graph_hash=self.graph_hash,
@@ -300,7 +304,9 @@ class CompiledGraph:
             latency_s=wall,
             critical_path_s=critical,
             flops_units=self.flops_units(family),
-            simulated=self.simulated,
+            simulated=simulation == SIMULATED,
+            simulation=simulation,
+            served=RunResult.served_by(traces),
             error=error,
         )
 
