@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from pathlib import Path
 
 from rolegraph import __version__
 from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.models.provenance import ModelProvenance, NodeSampling, Provenance, ServedBy, Simulation
-from rolegraph.models.spec import ModelSpec
+from rolegraph.models.spec import ModelSpec, is_loopback_url
+
+GGUF_SUFFIX = ".gguf"
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,6 +39,8 @@ def model_provenance(spec: ModelSpec, seen: ServedBy | None = None) -> ModelProv
         from rolegraph.models.local import gguf_sha256
 
         gguf = gguf_sha256()
+    elif seen is not None and spec.backend == "openai":
+        gguf = _served_gguf(spec, seen.served_model)
     return ModelProvenance(
         backend=spec.backend,
         api_name=spec.api_name,
@@ -45,6 +50,19 @@ def model_provenance(spec: ModelSpec, seen: ServedBy | None = None) -> ModelProv
         simulated=seen.simulated if seen is not None else spec.simulated,
         sim_fingerprint=fingerprint,
     )
+
+
+def _served_gguf(spec: ModelSpec, served: str | None) -> str | None:
+    """llama.cpp's server names the GGUF file it serves as the reply's model: on loopback, that file is
+    on this machine and its sha256 says which weights answered."""
+    if not served or not served.endswith(GGUF_SUFFIX) or not is_loopback_url(spec.base_url):
+        return None
+    path = Path(served)
+    if not path.is_file():
+        return None
+    from rolegraph.models.local import file_sha256
+
+    return file_sha256(path)
 
 
 def models_provenance(specs: Iterable[ModelSpec], served: dict[str, ServedBy]) -> dict[str, ModelProvenance]:
