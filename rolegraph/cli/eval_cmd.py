@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import TaskError
 from rolegraph.models.provenance import shows_simulation
 
@@ -140,6 +141,7 @@ def eval_command(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: start a local one)."
     ),
+    allow_weak_sandbox: bool = typer.Option(False, ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP),
 ) -> None:
     from rich.console import Console
 
@@ -160,7 +162,7 @@ def eval_command(
     if split not in SPLITS:
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
-    settings = Settings.from_env(cache=not no_cache)
+    settings = Settings.from_env(cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox)
     pool = ModelPool.load(pool_file)
     specs = _load_graphs(graphs, pool)
     names = _display_names(graphs, specs)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import GraphError, RolegraphError, TaskError
 
 MAX_CELL_CHARS = 48
@@ -233,6 +234,7 @@ def run_cmd(
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -250,7 +252,7 @@ def run_cmd(
     from rolegraph.tools.toolbox import default_toolbox
 
     spec, model_pool = _load_checked(graph, pool)
-    settings = Settings.from_env()
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
     task_obj = picked = None
     if task is not None:
         from rolegraph.tasks.registry import get_task
@@ -261,13 +263,17 @@ def run_cmd(
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
     compiled = CompiledGraph(spec, hub, toolbox=toolbox)
+    if (task_obj is not None and task_obj.runs_model_code) or compiled.runs_model_code:
+        from rolegraph.tools.sandbox import require_containment
+
+        require_containment(allow_weak_sandbox)  # before any call is paid for
     result = asyncio.run(compiled.run(picked if picked is not None else question, seed=seed, **kind))
     if json_out:
         provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
         typer.echo(json.dumps(run_json(result, provenance), ensure_ascii=False))
         return
     if picked is not None:
-        score = task_obj.score(result.answer, picked)
+        score = task_obj.scorer(settings)(result.answer, picked)
         label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
     else:
         label, gold_line = "the question", None

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import SearchError
 
 SIM_PREFIX = "sim/"
@@ -93,6 +94,7 @@ async def _optimize(
     pilot_batch: int | None = None,
     task_size: int | None = None,
     executor: Any = None,
+    allow_weak_sandbox: bool = False,
 ):
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
@@ -118,7 +120,7 @@ async def _optimize(
         objective=objective,
         family=task.family,
     )
-    hub = ModelHub(pool, Settings.from_env())
+    hub = ModelHub(pool, Settings.from_env(allow_weak_sandbox=allow_weak_sandbox))
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
@@ -142,12 +144,13 @@ async def _optimize(
     return result
 
 
-async def _resume(run_dir: Path, progress: bool, executor: Any = None):
+async def _resume(run_dir: Path, progress: bool, executor: Any = None, allow_weak_sandbox: bool = False):
     from rolegraph.optimize.api import resume_async
     from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    result = await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
+    result = await resume_async(run_dir, settings, progress=progress, executor=executor)
     render(run_dir)
     return result
 
@@ -207,6 +210,7 @@ def optimize_cmd(
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")
     ] = None,
+    allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
@@ -221,7 +225,7 @@ def optimize_cmd(
         if resume is not None:
             if task is not None or out is not None:
                 typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
-            result = asyncio.run(_resume(resume, progress, executor))
+            result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox))
         else:
             if task is None:
                 raise SearchError("give --task NAME (or --resume RUN_DIR)")
@@ -259,6 +263,7 @@ def optimize_cmd(
                     progress=progress,
                     task_size=task_size,
                     executor=executor,
+                    allow_weak_sandbox=allow_weak_sandbox,
                 )
             )
     finally:

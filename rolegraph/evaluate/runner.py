@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.graphs.budget import Budget
     from rolegraph.models.hub import ModelHub
+    from rolegraph.settings import Settings
 
 CONFIG_ERRORS = tuple(e for e in PASS_THROUGH if e not in (BudgetExceededError, NodeFailedError))
 """Setup mistakes (missing key, unknown model or role, ...) would fail every item alike: they stop the
@@ -47,16 +48,16 @@ def _error_text(exc: BaseException) -> str:
 class _Scorer:
     """Scores an item's answers once each (votes repeat answers; a code scorer is expensive)."""
 
-    def __init__(self, task: Task):
-        self.task = task
+    def __init__(self, task: Task, settings: Settings):
+        self.score = task.scorer(settings)
         self.off_loop = task.family in BLOCKING_SCORE_FAMILIES
 
     async def scores(self, answers: list[str | None], item: Item) -> dict[str | None, float]:
         distinct = list(dict.fromkeys(answers))
         if self.off_loop:
-            values = await asyncio.to_thread(lambda: [self.task.score(a, item) for a in distinct])
+            values = await asyncio.to_thread(lambda: [self.score(a, item) for a in distinct])
         else:
-            values = [self.task.score(a, item) for a in distinct]
+            values = [self.score(a, item) for a in distinct]
         return dict(zip(distinct, (float(v) for v in values)))
 
 
@@ -161,8 +162,12 @@ async def evaluate(
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
     graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
+    if task.runs_model_code or graph.runs_model_code:  # refused before any call is paid for, not mid-way
+        from rolegraph.tools.sandbox import require_containment
+
+        require_containment(hub.settings.allow_weak_sandbox)
     ghash = graph_hash(spec)
-    scorer = _Scorer(task)
+    scorer = _Scorer(task, hub.settings)
     results: list[ItemScore | None] = [None] * len(scorable)
     sim_runs = [False] * len(scorable)  # the executors fill it too; the label is read from the items
     order = iter(range(len(scorable)))

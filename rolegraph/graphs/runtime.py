@@ -38,6 +38,7 @@ from rolegraph.errors import (
     NoAnswerKeyError,
     NodeFailedError,
     PoolFileError,
+    SandboxRefusedError,
     UnknownModelError,
     did_you_mean,
 )
@@ -65,9 +66,11 @@ PASS_THROUGH = (
     GraphError,
     NoAnswerKeyError,
     RoleError,
+    SandboxRefusedError,
 )
 """Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
 RUN_TOKEN_PREFIX = "run-"
+CODE_TOOL = "python"  # the tool that runs model-written code in the sandbox
 
 
 def _describe(exc: BaseException) -> str:
@@ -121,6 +124,7 @@ class CompiledGraph:
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.reads_key = any(p.spec.simulated for p in self.plans.values())  # some node's model needs the key
+        self.runs_model_code = any(CODE_TOOL in p.tools for p in self.plans.values())  # the python tool
         # the label before any reply says otherwise (a run whose nodes all failed before answering)
         self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
         self.modelled = self.simulated and hub.settings.latency_scale == 0
