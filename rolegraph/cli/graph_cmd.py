@@ -263,7 +263,7 @@ def run_cmd(
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
     compiled = CompiledGraph(spec, hub, toolbox=toolbox)
-    if (task_obj is not None and task_obj.runs_model_code) or compiled.runs_model_code:
+    if (task_obj is not None and getattr(task_obj, "runs_model_code", False)) or compiled.runs_model_code:
         from rolegraph.tools.sandbox import require_containment
 
         require_containment(allow_weak_sandbox)  # before any call is paid for

@@ -49,7 +49,8 @@ class _Scorer:
     """Scores an item's answers once each (votes repeat answers; a code scorer is expensive)."""
 
     def __init__(self, task: Task, settings: Settings):
-        self.score = task.scorer(settings)
+        scorer = getattr(task, "scorer", None)  # a duck-typed task (a wrapper) may have only `score`
+        self.score = scorer(settings) if scorer is not None else task.score
         self.off_loop = task.family in BLOCKING_SCORE_FAMILIES
 
     async def scores(self, answers: list[str | None], item: Item) -> dict[str | None, float]:
@@ -162,7 +163,9 @@ async def evaluate(
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
     graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
-    if task.runs_model_code or graph.runs_model_code:  # refused before any call is paid for, not mid-way
+    if (
+        getattr(task, "runs_model_code", False) or graph.runs_model_code
+    ):  # refused before any call is paid for, not mid-way
         from rolegraph.tools.sandbox import require_containment
 
         require_containment(hub.settings.allow_weak_sandbox)

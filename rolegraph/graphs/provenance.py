@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from rolegraph import __version__
 from rolegraph.graphs.runtime import CompiledGraph
@@ -44,12 +45,28 @@ def model_provenance(spec: ModelSpec, seen: ServedBy | None = None) -> ModelProv
     return ModelProvenance(
         backend=spec.backend,
         api_name=spec.api_name,
-        endpoint=spec.base_url,
+        endpoint=public_endpoint(spec.base_url),
         gguf_sha256=gguf,
         served_model=(seen.served_model if seen is not None else None) or (spec.id if in_process_sim else None),
         simulated=seen.simulated if seen is not None else spec.simulated,
         sim_fingerprint=fingerprint,
     )
+
+
+def public_endpoint(url: str | None) -> str | None:
+    """The endpoint as provenance records it: scheme, host, port and path, never credentials or a query
+    (some providers take a key there)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return None
+    if ":" in host:  # an IPv6 address goes back in brackets
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
 def _served_gguf(spec: ModelSpec, served: str | None) -> str | None:

@@ -86,3 +86,12 @@ def test_provenance_of_the_local_model_is_its_gguf_sha256_and_the_sims_its_finge
     local = model_provenance(pool.get("local/smollm2-135m"))
     assert local.gguf_sha256 == hashlib.sha256(path.read_bytes()).hexdigest() and not local.simulated
     assert model_provenance(pool.get("openai/gpt-4o-mini")).gguf_sha256 is None
+
+
+def test_the_recorded_endpoint_never_carries_credentials_or_a_query():
+    from rolegraph.graphs.provenance import public_endpoint
+
+    assert public_endpoint("https://user:sk-secret1234@api.example.com/v1?api-key=abc") == "https://api.example.com/v1"
+    assert public_endpoint("http://[::1]:9/v1") == "http://[::1]:9/v1" and public_endpoint(None) is None
+    spec = ModelSpec(id="t/x", backend="openai", base_url="https://k:sk-zzzzzzzz@api.example.com/v1")
+    assert "sk-" not in model_provenance(spec).model_dump_json()
