@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import GraphError, RolegraphError, TaskError
 
 MAX_CELL_CHARS = 48
@@ -177,7 +178,7 @@ def _node_json(n: Any) -> dict[str, Any]:
     return out
 
 
-def run_json(result: Any) -> dict[str, Any]:
+def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
     """The documented `run --json` object: totals, notes, and per node its output text and tool calls
     (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs."""
     return {
@@ -188,7 +189,9 @@ def run_json(result: Any) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": result.simulated,
+        "simulation": result.simulation,
         "world": result.world,
+        "provenance": provenance.model_dump() if provenance is not None else None,
         "notes": result.notes,
         "error": result.error,
         "nodes": [_node_json(n) for n in result.nodes],
@@ -200,11 +203,11 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     from rich.table import Table
     from rich.text import Text
 
-    sim = (
-        (f" (simulated) in world {result.world}" if result.world is not None else " (simulated)")
-        if result.simulated
-        else ""
-    )
+    from rolegraph.models.provenance import label_suffix
+
+    sim = label_suffix(result.simulation)
+    if result.world is not None and sim:
+        sim += f" in world {result.world}"
     console = Console()
     table = Table(
         title=Text(f"{spec.name} on {label}{sim}"),
@@ -268,6 +271,7 @@ def run_cmd(
         bool, typer.Option("--web", help="search the web (falls back to the offline index, said in the trace)")
     ] = False,
     allow_commands: AllowCommandsOpt = False,
+    allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -279,12 +283,13 @@ def run_cmd(
     if question is not None and not question.strip():
         raise RolegraphError("the question is empty")
     from rolegraph.errors import BudgetExceededError, NodeFailedError
+    from rolegraph.graphs.provenance import run_provenance
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
 
     spec, model_pool = _load_checked(graph, pool, world)
-    settings = Settings.from_env()
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
     task_obj = picked = None
     if task is not None:
         from rolegraph.tasks.registry import get_task
@@ -296,31 +301,44 @@ def run_cmd(
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
     target = picked if picked is not None else question
+    needs_code = task_obj is not None and getattr(task_obj, "runs_model_code", False)
     try:
-        result = asyncio.run(_run_with_servers(spec, target, hub, toolbox, allow_commands, seed=seed, **kind))
+        result, compiled = asyncio.run(
+            _run_with_servers(spec, target, hub, toolbox, allow_commands, needs_code, seed=seed, **kind)
+        )
     except (BudgetExceededError, NodeFailedError) as exc:
         if json_out and exc.partial is not None:  # what was computed is printed before the one-line error
             typer.echo(json.dumps(run_json(exc.partial), ensure_ascii=False))
         raise
     if json_out:
-        typer.echo(json.dumps(run_json(result), ensure_ascii=False))
+        provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
+        typer.echo(json.dumps(run_json(result, provenance), ensure_ascii=False))
         return
     if picked is not None:
-        score = task_obj.score(result.answer, picked)
+        score = task_obj.scorer(settings)(result.answer, picked)
         label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
     else:
         label, gold_line = "the question", None
     _print_run(result, spec, label, gold_line)
 
 
-async def _run_with_servers(spec: Any, target: Any, hub: Any, toolbox: Any, allow_commands: bool, **kwargs: Any):
-    """Run once, with the graph's MCP servers connected for the run (and closed after it)."""
-    from rolegraph.graphs.runtime import run_graph
+async def _run_with_servers(
+    spec: Any, target: Any, hub: Any, toolbox: Any, allow_commands: bool, needs_code: bool, **kwargs: Any
+) -> tuple[Any, Any]:
+    """Run once, with the graph's MCP servers connected for the run (and closed after it); returns the
+    result and the compiled graph (for provenance). Model code needs a sandbox with real containment:
+    checked before any call is paid for."""
+    from rolegraph.graphs.runtime import CompiledGraph
     from rolegraph.tools.mcp import mcp_toolbox
 
     try:
         async with mcp_toolbox(spec.mcp_servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
-            return await run_graph(spec, target, hub, toolbox=box, **kwargs)
+            compiled = CompiledGraph(spec, hub, toolbox=box)
+            if needs_code or compiled.runs_model_code:
+                from rolegraph.tools.sandbox import require_containment
+
+                require_containment(hub.settings.allow_weak_sandbox)
+            return await compiled.run(target, **kwargs), compiled
     finally:
         await hub.aclose()
 

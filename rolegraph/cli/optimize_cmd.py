@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import SearchError
 
 SIM_PREFIX = "sim/"
@@ -45,9 +46,12 @@ def _print_result(result, elapsed: float | None = None) -> None:
     from rich.console import Console
 
     from rolegraph.graphs.render import nodes_table
+    from rolegraph.models.provenance import REAL, label_suffix
 
     console = Console()
-    sim = f" (simulated) in world {result.world}" if result.simulated else ""
+    sim = label_suffix(result.simulation)
+    if sim and result.world is not None:
+        sim += f" in world {result.world}"
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test
     console.print(
@@ -64,8 +68,8 @@ def _print_result(result, elapsed: float | None = None) -> None:
     agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
-    if result.simulated:
-        console.print("simulated results: they show the search working, not claims about real models")
+    if result.simulation != REAL:
+        console.print(f"{result.simulation} results: they show the search working, not claims about real models")
     if result.run_dir:
         console.print(
             f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
@@ -93,6 +97,7 @@ async def _optimize(
     task_size: int | None = None,
     executor: Any = None,
     world: int | None = None,
+    allow_weak_sandbox: bool = False,
 ):
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
@@ -118,7 +123,7 @@ async def _optimize(
         objective=objective,
         family=task.family,
     )
-    hub = ModelHub(pool, Settings.from_env())
+    hub = ModelHub(pool, Settings.from_env(allow_weak_sandbox=allow_weak_sandbox))
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
@@ -157,12 +162,13 @@ def _check_resume_world(run_dir: Path, world: int | None) -> None:
     resolve_world((stored, f"the run in {run_dir}"), (world, "--world"))
 
 
-async def _resume(run_dir: Path, progress: bool, executor: Any = None):
+async def _resume(run_dir: Path, progress: bool, executor: Any = None, allow_weak_sandbox: bool = False):
     from rolegraph.optimize.api import resume_async
     from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    result = await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
+    result = await resume_async(run_dir, settings, progress=progress, executor=executor)
     render(run_dir)
     return result
 
@@ -225,6 +231,7 @@ def optimize_cmd(
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")
     ] = None,
+    allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
@@ -240,7 +247,7 @@ def optimize_cmd(
             if task is not None or out is not None:
                 typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
             _check_resume_world(resume, world)
-            result = asyncio.run(_resume(resume, progress, executor))
+            result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox))
         else:
             if task is None:
                 raise SearchError("give --task NAME (or --resume RUN_DIR)")
@@ -279,6 +286,7 @@ def optimize_cmd(
                     task_size=task_size,
                     executor=executor,
                     world=world,
+                    allow_weak_sandbox=allow_weak_sandbox,
                 )
             )
     finally:

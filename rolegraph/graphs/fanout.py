@@ -58,8 +58,10 @@ class Spawner:
         preds: Mapping[str, tuple[str, ...]],
         tasks: Mapping[str, Any],
         formats: Any,
+        live: Mapping[str, RunContext],
     ):
         self.group, self.plans, self.preds, self.tasks, self.formats = group, plans, preds, tasks, formats
+        self.live = live  # the contexts of the runs in flight, by the token their tasks get
         members = set(group.nodes)
         self.outside = tuple(
             dict.fromkeys(p for n in group.nodes for p in preds[n] if p not in members and p != group.source)
@@ -69,14 +71,15 @@ class Spawner:
     def function(self):
         spawner = self
 
-        async def spawn(inputs: dict, ctx: RunContext, source: Any, *outside: Any) -> dict:
-            return await spawner.run(inputs, ctx, source, outside)
+        async def spawn(inputs: dict, run: str, source: Any, *outside: Any) -> dict:
+            return await spawner.run(inputs, run, source, outside)
 
         spawn.__name__ = f"fanout_{self.group.source}"
         spawn.__signature__ = inspect.signature(spawn)
         return spawn
 
-    async def run(self, inputs: dict, ctx: RunContext, source_future: Any, outside: tuple[Any, ...]) -> dict:
+    async def run(self, inputs: dict, run: str, source_future: Any, outside: tuple[Any, ...]) -> dict:
+        ctx = self.live[run]
         g = self.group
         src = await source_future
         items = _items(src, g.over)
@@ -116,7 +119,7 @@ class Spawner:
                     copy=i,
                     held=held[i - 1] if j == 0 else None,
                 )
-                futures[node] = self.tasks[node](inputs, ctx, *preds, instance=instance)
+                futures[node] = self.tasks[node](inputs, run, *preds, instance=instance)
             copies.append(futures)
         done = await asyncio.gather(*(f for c in copies for f in c.values())) if copies else []
         it = iter(done)

@@ -79,8 +79,10 @@ class LoopRunner:
         preds: Mapping[str, tuple[str, ...]],
         tasks: Mapping[str, Any],
         formats: Any,
+        live: Mapping[str, RunContext],
     ):
         self.group, self.plans, self.preds, self.tasks, self.formats = group, plans, preds, tasks, formats
+        self.live = live  # the contexts of the runs in flight, by the token their tasks get
         members = set(group.nodes)
         self.outside = tuple(dict.fromkeys(p for n in group.nodes for p in preds[n] if p not in members))
         self.feedback: dict[str, list[str]] = {n: [] for n in group.nodes}
@@ -90,8 +92,8 @@ class LoopRunner:
     def function(self):
         runner = self
 
-        async def loop(inputs: dict, ctx: RunContext, *outside: Any) -> dict:
-            return await runner.run(inputs, ctx, outside)
+        async def loop(inputs: dict, run: str, *outside: Any) -> dict:
+            return await runner.run(inputs, run, outside)
 
         loop.__name__ = f"loop_{self.group.nodes[0]}"
         loop.__signature__ = inspect.signature(loop)
@@ -107,7 +109,8 @@ class LoopRunner:
             return unchanged(results, previous)
         return False
 
-    async def run(self, inputs: dict, ctx: RunContext, outside: tuple[Any, ...]) -> dict:
+    async def run(self, inputs: dict, run: str, outside: tuple[Any, ...]) -> dict:
+        ctx = self.live[run]
         g = self.group
         outside_of = dict(zip(self.outside, outside))
         history: dict[str, list[Any]] = {n: [] for n in g.nodes}
@@ -121,7 +124,7 @@ class LoopRunner:
                     earlier = history[src] if g.sees == "all" else history[src][-1:]
                     preds += earlier
                 futures[node] = self.tasks[node](
-                    inputs, ctx, *preds, instance=Instance(round_id(node, r), node, round=r)
+                    inputs, run, *preds, instance=Instance(round_id(node, r), node, round=r)
                 )
             done = await asyncio.gather(*futures.values())
             results = dict(zip(futures, done))

@@ -21,6 +21,7 @@ from rolegraph.graphs.budget import BudgetMeter, Reservation
 from rolegraph.graphs.result import NodeTrace, ToolEvent
 from rolegraph.graphs.spec import NodeSpec
 from rolegraph.items import AnswerKey
+from rolegraph.models.provenance import ServedBy
 from rolegraph.models.spec import ModelSpec
 from rolegraph.models.streaming import stream_complete
 from rolegraph.models.types import ChatModel, Completion, Message
@@ -138,6 +139,7 @@ class NodeCall:
         "calls",
         "cached",
         "truncated",
+        "served",
     )
 
     def __init__(self, plan: NodePlan, ctx: RunContext, start: float, instance: Instance | None = None):
@@ -145,6 +147,7 @@ class NodeCall:
         self.model_latency = 0.0
         self.tokens_in = self.tokens_out = self.calls = self.cached = self.truncated = 0
         self.cost = 0.0
+        self.served: ServedBy | None = None  # what the replies said answered (None: no reply yet)
 
     async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
         plan, ctx = self.plan, self.ctx
@@ -178,6 +181,8 @@ class NodeCall:
         self.cached += int(comp.cached)
         self.truncated += int(comp.finish_reason == "length")
         self.model_latency += comp.latency_s
+        seen = ServedBy(served_model=comp.served_model, simulated=comp.simulated, sim_fingerprint=comp.sim_fingerprint)
+        self.served = seen if self.served is None else self.served.merged(seen)
         meter.spend(usage.input_tokens + usage.output_tokens, cost)
         self._check_after(meter)
         return comp
@@ -228,6 +233,9 @@ class NodeCall:
             calls=self.calls,
             cached_calls=self.cached,
             truncated_calls=self.truncated,
+            simulated=self.served.simulated if self.served is not None else None,
+            served_model=self.served.served_model if self.served is not None else None,
+            sim_fingerprint=self.served.sim_fingerprint if self.served is not None else None,
             tools=[
                 ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note) for u in uses
             ],

@@ -39,6 +39,7 @@ class DynamicPlan:
         preds: Mapping[str, tuple[str, ...]],
         tasks: Mapping[str, Any],
         formats: Any,
+        live: Mapping[str, RunContext],
     ):
         self.spec, self.preds, self.tasks = spec, preds, tasks
         self.dyn: Dynamics = dynamics(spec)
@@ -46,9 +47,9 @@ class DynamicPlan:
         self.runners: dict[str, Spawner | LoopRunner] = {}
         self.group_tasks: dict[str, Any] = {}
         for f in self.dyn.fanouts:
-            self.runners[f.key] = Spawner(f, plans, preds, tasks, formats)
+            self.runners[f.key] = Spawner(f, plans, preds, tasks, formats, live)
         for lp in self.dyn.loops:
-            self.runners[lp.key] = LoopRunner(lp, plans, preds, tasks, formats)
+            self.runners[lp.key] = LoopRunner(lp, plans, preds, tasks, formats, live)
         for key, runner in self.runners.items():
             fn = runner.function()
             self.group_tasks[key] = task(fn, name=fn.__name__)
@@ -70,8 +71,9 @@ class DynamicPlan:
                 g.add_edge(self.unit(s), self.unit(d))
         return list(nx.lexicographical_topological_sort(g, key=first.__getitem__))
 
-    async def run_all(self, inputs: dict, ctx: RunContext) -> dict:
-        """The entrypoint's body for a dynamic graph: launch every unit, await them all."""
+    async def run_all(self, inputs: dict, run: str) -> dict:
+        """The entrypoint's body for a dynamic graph: launch every unit, await them all. Tasks get the run's
+        token (`run`), never its context: a tracer records task arguments, and the context holds the key."""
         futures: dict[str, Any] = {}
 
         def read(node: str) -> Any:
@@ -81,11 +83,11 @@ class DynamicPlan:
         for u in self.order:
             runner = self.runners.get(u)
             if runner is None:
-                futures[u] = self.tasks[u](inputs, ctx, *[read(p) for p in self.preds[u]])
+                futures[u] = self.tasks[u](inputs, run, *[read(p) for p in self.preds[u]])
             elif isinstance(runner, Spawner):
-                futures[u] = self.group_tasks[u](inputs, ctx, read(runner.group.source), *map(read, runner.outside))
+                futures[u] = self.group_tasks[u](inputs, run, read(runner.group.source), *map(read, runner.outside))
             else:
-                futures[u] = self.group_tasks[u](inputs, ctx, *map(read, runner.outside))
+                futures[u] = self.group_tasks[u](inputs, run, *map(read, runner.outside))
         done = dict(zip(futures, await asyncio.gather(*futures.values())))
         nodes: dict[str, Any] = {}
         for u, value in done.items():

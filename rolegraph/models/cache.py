@@ -2,7 +2,8 @@
 
 SQLite in WAL mode with a busy timeout, so threads and several processes can read and write one
 file at once. The key is the full identity of a call (model, endpoint, messages, tools, sampling
-parameters, sample index, answer key): n samples at temperature > 0 are n entries, not one replayed.
+parameters, sample index, and for simulated models the answer key): n samples at temperature > 0 are n
+entries, not one replayed. A real model's key never holds the gold (its answer cannot depend on it).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def cache_key(
         "max_tokens": int(max_tokens),
         "seed": int(seed),
         "sample": int(sample),
-        "answer_key": answer_key.model_dump() if answer_key is not None else None,
+        # a simulated model's answer depends on the key; a real model's never does, and its key holds no gold
+        "answer_key": answer_key.model_dump() if answer_key is not None and spec.simulated else None,
     }
     if spec.backend == "sim":
         from rolegraph.sim.fingerprint import sim_fingerprint
@@ -149,6 +151,8 @@ class CachedChatModel:
         sample: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> Completion:
+        if not self.spec.simulated:
+            answer_key = None  # only simulated models read it: a real one is never handed the gold
         key = cache_key(
             self.spec,
             messages,

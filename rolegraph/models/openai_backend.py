@@ -38,7 +38,7 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 20.0
 RETRY_AFTER_CAP_S = 60.0
 PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
-EXTRA_FIELD = "rolegraph"  # request-body field carrying the sim's answer key (serve-sim only)
+EXTRA_FIELD = "rolegraph"  # the sim's answer key in requests (serve-sim twins only); serve-sim's mark in replies
 CHAT_PATH = "/chat/completions"
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
@@ -96,6 +96,20 @@ def tool_schema(tool: dict) -> dict:
     if tool.get("type") == "function":
         return tool
     return {"type": "function", "function": tool}
+
+
+def _served(data: dict[str, Any]) -> dict[str, Any]:
+    """What the reply says answered: the server's `model` field, and serve-sim's mark on its own bodies
+    (`"rolegraph": {"simulated": true, "fingerprint": ...}`); any other reply is real."""
+    mark = data.get(EXTRA_FIELD)
+    mark = mark if isinstance(mark, dict) else {}
+    fingerprint = mark.get("fingerprint")
+    served = data.get("model")
+    return {
+        "simulated": mark.get("simulated") is True,
+        "served_model": served if isinstance(served, str) else None,
+        "sim_fingerprint": fingerprint if isinstance(fingerprint, str) else None,
+    }
 
 
 def _estimate_tokens(text: str) -> int:
@@ -339,7 +353,7 @@ class OpenAIChatModel:
             latency_s=latency,
             model_id=self.spec.id,
             cost_usd=self.spec.cost(n_in, n_out),
-            simulated=self.spec.answer_key,
+            **_served(data),
             finish_reason=finish_reason_of(choice.get("finish_reason")),
         )
 

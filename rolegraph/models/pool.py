@@ -21,6 +21,19 @@ from rolegraph.settings import POOL_ENV
 WORLD_KEY = "world"
 
 
+def _read_text(path: Path) -> str:
+    """The pool file as text: a file that is not UTF-8 (or cannot be read) is one line, not a traceback."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PoolFileError(
+            f"{path}: not a UTF-8 text file (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "a pool file is YAML saved as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise PoolFileError(f"{path}: cannot read the pool file ({exc.strerror or exc})") from None
+
+
 def _read_file(text: str, source: str) -> dict:
     try:
         data = yaml.safe_load(text)
@@ -53,7 +66,8 @@ def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(entry)"
-            raise PoolFileError(f"{source}: {label}: field '{field}': {err['msg']}") from None
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            raise PoolFileError(f"{source}: {label}: field '{field}': {msg}") from None
     return specs
 
 
@@ -100,7 +114,7 @@ class ModelPool:
         path = Path(path).expanduser()
         if not path.is_file():
             raise PoolFileError(f"{path}: pool file not found")
-        data = _read_file(path.read_text(), str(path))
+        data = _read_file(_read_text(path), str(path))
         user = _parse_specs(data["models"], str(path))
         chosen = resolve_world((world, "--world"), (data.get(WORLD_KEY), f"{path}"))
         return cls(list(pool) + user).in_world(chosen, str(path))

@@ -3,7 +3,9 @@
 It lets the OpenAI backend be tested end to end with the real `openai` client over a real ASGI
 stack, and lets benchmarks run graphs "remotely" without any paid endpoint. The sim's answer key
 travels in the request body's extra field `rolegraph` (`{"answer_key": {...}, "sample": n}`), which
-a real server would ignore and rolegraph only sends to specs marked `answer_key: true`.
+a real server would ignore and rolegraph only sends to specs marked `answer_key: true` on loopback.
+Every completion it returns carries its mark in the same field (`serve_sim_mark`), so a client labels
+the replies simulated from the reply itself.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import ChatModel, Completion
 from rolegraph.settings import Settings
 from rolegraph.sim.faults import FaultConfig, FaultPlan, quiet_injected_resets
+from rolegraph.sim.fingerprint import sim_fingerprint
 
 JSON_TYPE = "application/json"
 EXTRA_FIELD = "rolegraph"
@@ -80,8 +83,14 @@ class _DroppedResponse(Response):
         )
 
 
+def serve_sim_mark(fingerprint: str) -> dict[str, Any]:
+    """The mark serve-sim puts on every chat completion it returns (top-level field `rolegraph`): clients
+    label what they got from it simulated, whatever their pool says (more keys may join it)."""
+    return {"simulated": True, "fingerprint": fingerprint}
+
+
 def _completion_payload(
-    out: Completion, model: str, request_id: str, choices: bool = True, world: int | None = None
+    out: Completion, model: str, request_id: str, fingerprint: str, choices: bool = True, world: int | None = None
 ) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
     finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
@@ -105,7 +114,7 @@ def _completion_payload(
             "completion_tokens": usage.output_tokens,
             "total_tokens": usage.total,
         },
-        EXTRA_FIELD: {"simulated": out.simulated, "modelled_latency_s": out.latency_s}
+        EXTRA_FIELD: {**serve_sim_mark(fingerprint), "modelled_latency_s": out.latency_s}
         | ({"world": world} if world is not None else {}),
     }
 
@@ -118,6 +127,7 @@ class _SimService:
         self.faults = faults
         self.plan = FaultPlan(faults)
         self.stats = ServerStats()
+        self.fingerprint = sim_fingerprint()  # of the simulator answering here: one per server
         self.specs: dict[str, ModelSpec] = {}
         for spec in pool:
             if spec.backend == "sim":
@@ -176,7 +186,9 @@ class _SimService:
         if kind == "truncated":
             return Response(content=TRUNCATED_BODY, status_code=200, media_type=JSON_TYPE)
         return _json(
-            _completion_payload(Completion(text="", model_id="empty"), "empty", "chatcmpl-empty", choices=False)
+            _completion_payload(
+                Completion(text="", model_id="empty"), "empty", "chatcmpl-empty", self.fingerprint, choices=False
+            )
         )
 
     async def chat(self, request: Request) -> Response:
@@ -233,7 +245,9 @@ class _SimService:
         except RolegraphError as exc:
             return _error(400, str(exc))
         self.stats.completions += 1
-        payload = _completion_payload(out, spec.id, f"chatcmpl-sim-{self.stats.requests}", world=spec.world)
+        payload = _completion_payload(
+            out, spec.id, f"chatcmpl-sim-{self.stats.requests}", self.fingerprint, world=spec.world
+        )
         return _json(payload)
 
 

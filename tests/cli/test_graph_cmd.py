@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from rolegraph.sim.fingerprint import sim_fingerprint
+
 from rolegraph.cli import main
 from rolegraph.cli.graph_cmd import _pick_item
 from rolegraph.errors import TaskError
@@ -24,7 +26,7 @@ EXAMPLES = ROOT / "examples" / "graphs"
 FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
 GSM_TINY = FIXTURES / "gsm8k_tiny.jsonl"
 SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml", "revise.yaml", "debate.yaml"]
-RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "world", "nodes",
+RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "simulation", "provenance", "world", "nodes",
             "notes", "error"}
 NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd", "output",
              "tool_calls", "inputs"}
@@ -209,7 +211,13 @@ def test_run_json_on_example_graphs(name, capsys):
         assert set(node) == (INSTANCE_KEYS if "instance_of" in node else NODE_KEYS)
         of = spec.node(node.get("instance_of") or node["id"])
         assert (node["role"], node["model"]) == (of.role, of.model)
-    assert result["simulated"] is True
+    assert result["simulated"] is True and result["simulation"] == "simulated"
+    prov = result["provenance"]
+    assert prov["rolegraph_version"] and prov["simulation"] == "simulated" and prov["seed"] == 0
+    assert set(prov["models"]) == {n.model for n in spec.nodes} and set(prov["sampling"]) == set(spec.node_ids)
+    for model_id, seen in prov["models"].items():  # the in-process sim: its id and its fingerprint
+        assert seen["backend"] == "sim" and seen["simulated"] and seen["served_model"] == model_id
+        assert seen["sim_fingerprint"] == sim_fingerprint()
     assert result["tokens"] == sum(n["tokens_in"] + n["tokens_out"] for n in result["nodes"]) > 0
     assert result["cost_usd"] == pytest.approx(sum(n["cost_usd"] for n in result["nodes"]))
     assert result["flops_units"] > 0 and 0 <= result["critical_path_s"]
