@@ -90,13 +90,15 @@ def test_the_budget_meter_stops_spawning(hub):
 
 
 def test_the_langgraph_stream_shows_spawned_tasks(hub):
+    from rolegraph.graphs.interop import graph_context, graph_input
+
     graph_ = CompiledGraph(graph(), hub, toolbox=toolbox())
     it = Item(id="s", question=THREE, gold="Alexander Fleming", family="qa")
 
     async def main():
         names = []
-        async for chunk in graph_.pregel.astream({"question": THREE, "answer_key": it.answer_key().model_dump(),
-                                                  "seed": 0, "answer_kind": "qa"}, stream_mode="updates"):
+        async for chunk in graph_.pregel.astream(graph_input(it), context=graph_context(graph_, it),
+                                                 stream_mode="updates"):
             names += list(chunk)
         return names
 
