@@ -29,6 +29,7 @@ pytest.importorskip("mcp")
 SERVER = Path(__file__).parent / "fixtures" / "mcp_docs_server.py"
 STDIO = McpServerSpec(name="docs", command=[sys.executable, str(SERVER)], timeout_s=20)
 QUESTION = "Who discovered penicillin?"
+SHUTDOWN_GRACE_S = 5
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,13 @@ def http_server():
         except httpx.HTTPError:
             time.sleep(0.2)
     yield url
+    # uvicorn's graceful shutdown waits for open streams (a client's SSE may still be open): kill after a grace period
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=SHUTDOWN_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=SHUTDOWN_GRACE_S)
 
 
 def settings(tmp_path) -> Settings:
