@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import Choices, edge_pairs, realise
 from rolegraph.optimize.context import SearchContext
@@ -29,7 +30,7 @@ class TPESearch(Optimizer):
         super().__init__()
         self.startup_trials = startup_trials
         self.trials: list[dict[str, Any]] = []
-        self._asked: dict[str, dict] = {}
+        self._asked: list[tuple[GraphSpec, dict]] = []
 
     def config(self) -> dict[str, Any]:
         return {"startup_trials": self.startup_trials}
@@ -72,24 +73,26 @@ class TPESearch(Optimizer):
         for t in self.trials:
             study.add_trial(optuna.trial.create_trial(params=t["params"], distributions=dists, value=t["value"]))
         out: list[Proposal] = []
-        self._asked = {}
+        self._asked = []
         for _ in range(count):
             trial = study.ask(dists)
             params = dict(trial.params)
             c, spec = realise(self.space, self._choices(params), "tpe")
+            self._asked.append((spec, params))
             p = Proposal(spec, c, "tpe", {"params": params})
-            if p.hash in self._asked:  # the same graph twice in one batch: tell TPE once, evaluate once
-                continue
-            self._asked[p.hash] = params
-            out.append(p)
+            if all(p.hash != q.hash for q in out):  # the same graph twice: evaluated once, told twice
+                out.append(p)
         return out
 
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
-        for e in evaluations:
-            params = self._asked.get(e.hash)
-            if params is not None:
-                self.trials.append({"params": params, "value": e.objective})
-        self._asked = {}
+        """Tell TPE every point it asked for. The loop scores isomorphic proposals once (under the
+        structure's canonical hash), so each asked graph is matched to its structure's evaluation."""
+        value = {e.record.graph_hash: e.objective for e in evaluations}
+        for spec, params in self._asked:
+            h = ctx.canonical_hash(spec)
+            if h in value:
+                self.trials.append({"params": params, "value": value[h]})
+        self._asked = []
 
     def state_dict(self) -> dict[str, Any]:
         return {"trials": self.trials}
