@@ -168,7 +168,14 @@ def optimize_cmd(
     optimizer: Annotated[
         str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")
     ] = "agent-reinforce",
-    iterations: Annotated[int | None, typer.Option("--iterations", help="search iterations")] = 10,
+    iterations: Annotated[
+        int | None,
+        typer.Option(
+            "--iterations",
+            help="search iterations (default: 10, or until --max-evaluations is spent when that is given; "
+            "exhaustive: until every graph is scored)",
+        ),
+    ] = None,
     samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
     batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = 16,
     max_evaluations: Annotated[
@@ -209,7 +216,7 @@ def optimize_cmd(
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
-    from rolegraph.optimize.api import OPTIMIZERS, make_optimizer
+    from rolegraph.optimize.api import OPTIMIZERS, make_optimizer, resolve_iterations
     from rolegraph.optimize.context import SearchConfig
     from rolegraph.optimize.objectives import Objective
 
@@ -229,8 +236,7 @@ def optimize_cmd(
             if objective not in ("accuracy", "joint"):
                 raise SearchError(f"unknown objective '{objective}'. Known: accuracy, joint.")
             obj = Objective.build(objective, latency_weight=latency_weight, latency_cap=latency_cap, cost_cap=cost_cap)
-            if optimizer == "exhaustive" and iterations == 10 and max_evaluations is None:
-                iterations = None  # enumerate everything unless told otherwise
+            iterations = resolve_iterations(optimizer, iterations, max_evaluations)
             config = SearchConfig(
                 iterations=iterations,
                 samples=samples,

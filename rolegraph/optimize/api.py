@@ -31,6 +31,22 @@ from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
 OPTIMIZERS: tuple[str, ...] = ("agent-reinforce", "reinforce", "random", "tpe", "exhaustive")
+DEFAULT_ITERATIONS = 10
+"""Iterations of a search given neither an iteration count nor an evaluation budget."""
+FINITE_OPTIMIZERS = frozenset({"exhaustive"})
+"""Methods that end by themselves: without an explicit count they run to the end."""
+
+
+def resolve_iterations(optimizer: str, iterations: int | None, max_evaluations: int | None) -> int | None:
+    """The iteration count of a search when the user may have left it out (None = not given).
+
+    An explicit count is always kept. Left out: an enumerating method runs to its end, a search with
+    an evaluation budget runs until the budget is spent, any other search runs `DEFAULT_ITERATIONS`."""
+    if iterations is not None:
+        return iterations
+    if optimizer in FINITE_OPTIMIZERS or max_evaluations is not None:
+        return None
+    return DEFAULT_ITERATIONS
 
 
 class SearchResult(BaseModel):

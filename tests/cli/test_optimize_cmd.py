@@ -130,3 +130,16 @@ def test_sigkilled_optimize_resumes_to_the_same_best_graph(tmp_path, capsys, mon
     tb = json.loads((full_dir / "trace.json").read_text())
     assert ta["evaluations"] == tb["evaluations"] and ta["iterations"] == tb["iterations"]
     assert (killed_dir / "best_graph.yaml").read_text() == (full_dir / "best_graph.yaml").read_text()
+
+
+def test_an_explicit_iteration_count_is_kept_for_exhaustive_search(tmp_path, capsys):
+    # 13 graphs in this space, 1 per iteration: "--iterations 10" must stop after 10 of them
+    base = ["optimize", "--task", "gsm", "--optimizer", "exhaustive", "--models", "sim/llama-3.2-1b", "--roles",
+            "solver,fuser", "--max-nodes", "3", "--samples", "1", "--batch", "2", "--validation-items", "2",
+            "--test-items", "2", "--task-size", "40", "--json"]
+    code, out, err = cli([*base, "--iterations", "10", "--out", str(tmp_path / "ten")], capsys)
+    assert code == 0, err
+    assert json.loads(out)["iterations"] == 10
+    code, out, err = cli([*base, "--out", str(tmp_path / "all")], capsys)  # not given: every graph
+    assert code == 0, err
+    assert json.loads(out)["iterations"] == 13
