@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.space_opts import DEFAULT_BUDGET, DEFAULT_MAX_NODES
 from rolegraph.errors import SearchError
 
-SIM_PREFIX = "sim/"
 DEMO_TASK = "gsm"
 DEMO_BUDGET = 18.0
 DEMO_ITERATIONS = 8
@@ -81,10 +81,10 @@ async def _optimize(
     models: list[str] | None,
     roles: list[str] | None,
     budget: float | None,
-    budget_kind: str,
+    budget_kind: str | None,
     optimizer_name: str,
     objective: Any,
-    max_nodes: int,
+    max_nodes: int | None,
     config: Any,
     agent_model: str | None,
     out: Path | None,
@@ -92,13 +92,15 @@ async def _optimize(
     pilot_batch: int | None = None,
     task_size: int | None = None,
     executor: Any = None,
+    space_file: Path | None = None,
+    roles_file: Path | None = None,
+    init_from: Path | None = None,
 ):
-    from rolegraph.agents.registry import builtin_role_names
+    from rolegraph.cli.space_opts import search_space
     from rolegraph.models.hub import ModelHub
     from rolegraph.models.pool import ModelPool
     from rolegraph.optimize.api import make_optimizer, optimize_async
     from rolegraph.optimize.rundir import default_run_dir
-    from rolegraph.optimize.space import SearchSpace
     from rolegraph.reports import render
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
@@ -106,16 +108,8 @@ async def _optimize(
     pool = ModelPool.load(pool_file)
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
-    chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
-    space = SearchSpace(
-        pool=pool,
-        models=tuple(chosen),
-        roles=tuple(roles or builtin_role_names()),
-        max_nodes=max_nodes,
-        budget=budget,
-        budget_kind=budget_kind,
-        objective=objective,
-        family=task.family,
+    space = search_space(
+        pool, task.family, space_file, roles_file, models, roles, max_nodes, budget, budget_kind, objective
     )
     hub = ModelHub(pool, Settings.from_env())
     try:
@@ -134,6 +128,7 @@ async def _optimize(
             pool_path=str(pool_file) if pool_file else None,
             agent_model=agent_model,
             executor=executor,
+            init_from=init_from,
         )
     finally:
         await hub.aclose()
@@ -159,12 +154,37 @@ def optimize_cmd(
     models: Annotated[
         str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
     ] = None,
-    roles: Annotated[str | None, typer.Option("--roles", help="allowed roles (default: all built-in roles)")] = None,
-    budget: Annotated[float | None, typer.Option("--budget", help="per-item budget in --budget-kind units")] = 18.0,
+    roles: Annotated[
+        str | None, typer.Option("--roles", help="allowed roles, built-in or from --roles-file (default: all of them)")
+    ] = None,
+    roles_file: Annotated[
+        Path | None,
+        typer.Option("--roles-file", help="YAML file of your own roles (prompt + parser) the search may use"),
+    ] = None,
+    space_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--space", help="YAML space file: free-form (models, roles, max_nodes) or staged (stages, output)"
+        ),
+    ] = None,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-from",
+            help="warm start from an earlier run directory: its distribution, and its evidence when the task matches",
+        ),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", help=f"per-item budget in --budget-kind units (default {DEFAULT_BUDGET:g})"),
+    ] = None,
     budget_kind: Annotated[
-        str, typer.Option("--budget-kind", help="flops (1B-node units) | dollars | latency")
-    ] = "flops",
-    max_nodes: Annotated[int, typer.Option("--max-nodes", help="most nodes in a graph, output included")] = 6,
+        str | None, typer.Option("--budget-kind", help="flops (1B-node units, default) | dollars | latency")
+    ] = None,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option("--max-nodes", help=f"most nodes in a graph, output included (default {DEFAULT_MAX_NODES})"),
+    ] = None,
     optimizer: Annotated[
         str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")
     ] = "agent-reinforce",
@@ -264,6 +284,9 @@ def optimize_cmd(
                     progress=progress,
                     task_size=task_size,
                     executor=executor,
+                    space_file=space_file,
+                    roles_file=roles_file,
+                    init_from=init_from,
                 )
             )
     finally:

@@ -3,19 +3,22 @@ a staged search with roles of one's own runs on a real model (llama.cpp's server
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rolegraph.agents.roles_file import load_roles
 from rolegraph.errors import SearchError
 from rolegraph.graphs.isomorphism import isomorphic
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import validate_graph
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.agent_reinforce import pilot_graphs
-from rolegraph.optimize.api import default_toolbox, make_optimizer
+from rolegraph.optimize.api import default_toolbox, make_optimizer, optimize_async
 from rolegraph.optimize.baselines.exhaustive import enumerate_graphs, raw_size
 from rolegraph.optimize.baselines.tpe import TPESearch
 from rolegraph.optimize.choices import from_graph, realise
@@ -175,3 +178,42 @@ def test_every_optimizer_searches_a_staged_space_with_the_real_search_tool(pool,
     assert len(searched) >= 2 and all(r.simulated for r in ctx.trace.records)
     for h in searched | {final.chosen_hash}:
         check_staged(space, ctx.graph(h))
+
+
+BRIEF_ROLES = """
+roles:
+  - {name: quick_search, prompt: "Write one search query for the question as 'Query: ...'.", answers: false,
+     parser: evidence, mode: search, max_tokens: 8, temperature: 0.0}
+  - {name: quick_solve, prompt: "Answer in a few words.", answers: true, max_tokens: 8, temperature: 0.0}
+"""
+
+
+def test_a_staged_search_with_own_roles_runs_on_a_real_model_and_warm_starts_for_free(llamacpp, tmp_path):
+    spec = llamacpp.spec()
+    pool = ModelPool([*ModelPool.builtin(), spec])
+    (tmp_path / "roles.yaml").write_text(BRIEF_ROLES)
+    roles = load_roles(tmp_path / "roles.yaml")
+    m = spec.id
+    space = SearchSpace(pool=pool, models=(m,), budget=None, family="qa", registry=roles,
+                        stages=(Stage("search", "quick_search", (m,), (1,)), Stage("solve", "quick_solve", (m,), (1,))),
+                        stage_output=StageOutput(("quick_solve",), (m,)))
+    data = write_qa_fixture(tmp_path / "qa.json")
+    task = get_task("hotpotqa", data=data)
+    args = {"name": "hotpotqa", "data": str(data)}
+    config = dict(samples=1, batch=1, validation_items=1, test_items=1, top_candidates=1, compare_singles=False)
+
+    async def search(out: Path, iterations: int, init_from: Path | None = None):
+        hub = ModelHub(pool, Settings(home=tmp_path / "home"))
+        try:
+            return await optimize_async(task, space, make_optimizer("random"), hub=hub, out=out, task_args=args,
+                                        config=SearchConfig(iterations=iterations, **config), init_from=init_from)
+        finally:
+            await hub.aclose()
+
+    first = asyncio.run(search(tmp_path / "first", 1))
+    assert not first.simulated and first.paid_calls > 0
+    assert [n.role for n in first.best_graph.nodes] == ["quick_search", "quick_solve", "quick_solve"]
+    second = asyncio.run(search(tmp_path / "second", 0, init_from=tmp_path / "first"))
+    prior = [r for r in second.trace.records if r.phase == "prior"]
+    assert prior and second.best_hash == first.best_hash
+    assert second.paid_calls == 0  # the earlier run's calls are in the response cache
