@@ -176,7 +176,10 @@ def optimize_cmd(
     ] = None,
     budget: Annotated[
         float | None,
-        typer.Option("--budget", help=f"per-item budget in --budget-kind units (default {DEFAULT_BUDGET:g})"),
+        typer.Option(
+            "--budget",
+            help=f"per-item budget in --budget-kind units (default: the space file's, else {DEFAULT_BUDGET:g})",
+        ),
     ] = None,
     budget_kind: Annotated[
         str | None, typer.Option("--budget-kind", help="flops (1B-node units, default) | dollars | latency")

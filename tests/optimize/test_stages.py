@@ -217,3 +217,28 @@ def test_a_staged_search_with_own_roles_runs_on_a_real_model_and_warm_starts_for
     prior = [r for r in second.trace.records if r.phase == "prior"]
     assert prior and second.best_hash == first.best_hash
     assert second.paid_calls == 0  # the earlier run's calls are in the response cache
+
+
+def test_a_staged_search_with_own_roles_resumes_from_its_store(pool, tmp_path):
+    from .helpers import resume
+
+    (tmp_path / "roles.yaml").write_text("roles:\n  - {name: critic, prompt: 'Correct the answers above.'}\n")
+    space = staged(pool, registry=load_roles(tmp_path / "roles.yaml"))
+    space = SearchSpace(pool=pool, models=(), budget=24.0, family="qa", registry=space.registry,
+                        stages=space.stages, stage_output=StageOutput(("critic", "fuser"), (S3, S8)))
+    data = write_qa_fixture(tmp_path / "qa.json")
+    task = get_task("hotpotqa", data=data)
+
+    async def main():
+        hub = ModelHub(pool, Settings(home=tmp_path / "home"))
+        try:
+            return await optimize_async(task, space, make_optimizer("agent-reinforce", pilot_batch=2), hub=hub,
+                                        out=tmp_path / "run", task_args={"name": "hotpotqa", "data": str(data)},
+                                        config=SearchConfig(iterations=1, samples=2, batch=2, validation_items=2,
+                                                            test_items=2, top_candidates=2))
+        finally:
+            await hub.aclose()
+
+    first = asyncio.run(main())
+    again = resume(pool, tmp_path / "home", tmp_path / "run", task)  # rebuilds the stages and the critic role
+    assert again.best_hash == first.best_hash and again.test == first.test
