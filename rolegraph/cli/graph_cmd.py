@@ -24,6 +24,9 @@ GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show
 PoolOpt = Annotated[
     Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins (default: $ROLEGRAPH_POOL)")
 ]
+RolesOpt = Annotated[
+    Path | None, typer.Option("--roles-file", help="YAML file of your own roles the graph uses (see optimize)")
+]
 FamilyOpt = Annotated[
     str, typer.Option("--family", help="token profile for FLOPs / cost estimates: math, mmlu, code or qa")
 ]
@@ -46,26 +49,38 @@ class GraphProblems(GraphError):
         return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
 
 
-def _load_checked(graph: Path, pool_file: Path | None):
+def _roles(roles_file: Path | None) -> Any:
+    """The built-in roles plus a roles file's (None: the built-ins only)."""
+    if roles_file is None:
+        return None
+    from rolegraph.agents.roles_file import load_roles
+
+    return load_roles(roles_file)
+
+
+def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.io import load_graph
     from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
     pool = ModelPool.load(pool_file)
+    names = roles.names() if roles is not None else None
     try:
-        return check_graph(load_graph(graph), pool, source=str(graph)), pool
+        return check_graph(load_graph(graph), pool, names, source=str(graph)), pool
     except GraphError as exc:
         raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
 
 
-def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY) -> None:
+def validate_cmd(
+    graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY, roles_file: RolesOpt = None
+) -> None:
     """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem."""
     # problems are raised, not printed here: rolegraph.cli.main prints them and exits 2
     from rolegraph.graphs.analysis import summary
 
     profile = _profile(family)
-    spec, model_pool = _load_checked(graph, pool)
+    spec, model_pool = _load_checked(graph, pool, _roles(roles_file))
     typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
 
 
@@ -228,6 +243,7 @@ def run_cmd(
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    roles_file: RolesOpt = None,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -243,7 +259,8 @@ def run_cmd(
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
 
-    spec, model_pool = _load_checked(graph, pool)
+    roles = _roles(roles_file)
+    spec, model_pool = _load_checked(graph, pool, roles)
     settings = Settings.from_env()
     task_obj = picked = None
     if task is not None:
@@ -254,7 +271,9 @@ def run_cmd(
     toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
+    result = run_graph_sync(
+        spec, picked if picked is not None else question, hub, toolbox=toolbox, roles=roles, seed=seed, **kind
+    )
     if json_out:
         typer.echo(json.dumps(run_json(result), ensure_ascii=False))
         return

@@ -157,22 +157,31 @@ def test_a_staged_space_file_with_its_own_roles_and_a_warm_start(tmp_path, capsy
         "roles_file: roles.yaml\nbudget: 20\nstages:\n"
         "  - {name: search, role: searcher, models: [sim/llama-3.2-1b, sim/llama-3.2-3b], width: [1, 2]}\n"
         "  - {name: solve, role: solver, models: [sim/llama-3.2-3b, sim/llama-3.1-8b], width: [1, 2]}\n"
-        "output: {roles: [critic, fuser], models: [sim/llama-3.1-8b]}\n")
+        "output: {roles: [critic], models: [sim/llama-3.1-8b]}\n")
     base = ["optimize", "--task", "hotpotqa", "--data", str(data), "--space", str(tmp_path / "space.yaml"),
             "--iterations", "1", "--samples", "2", "--batch", "2", "--validation-items", "2", "--test-items", "2",
             "--json"]
     code, out, err = cli([*base, "--out", str(tmp_path / "a")], capsys)
     assert code == 0, err
     best = json.loads(out)["best_graph"]
-    assert {n["role"] for n in best["nodes"]} <= {"searcher", "solver", "critic", "fuser"}
+    assert {n["role"] for n in best["nodes"]} <= {"searcher", "solver", "critic"} and best["nodes"][-1]["role"] == "critic"
     report = (tmp_path / "a" / "report.md").read_text()
     assert "- stages: search: searcher" in report and "roles of your own" in report and "critic" in report
     code, out, err = cli([*base, "--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "a")], capsys)
     assert code == 0, err
     assert "warm start from" in (tmp_path / "b" / "report.md").read_text()
-    code, out, err = cli(["eval", str(tmp_path / "a" / "best_graph.yaml"), "--task", "hotpotqa", "--data", str(data),
-                          "--n", "2", "--roles-file", str(tmp_path / "roles.yaml"), "--json"], capsys)
+    best_file, roles = str(tmp_path / "a" / "best_graph.yaml"), ["--roles-file", str(tmp_path / "roles.yaml")]
+    code, out, err = cli(["eval", best_file, "--task", "hotpotqa", "--data", str(data), "--n", "2", *roles, "--json"],
+                         capsys)
     assert code == 0, err
+    code, out, err = cli(["validate", best_file], capsys)
+    assert code == 2 and "unknown role 'critic'" in err
+    code, out, err = cli(["validate", best_file, *roles], capsys)
+    assert code == 0, err
+    code, out, err = cli(["run", best_file, "--task", "hotpotqa", "--data", str(data), "--item", "0", *roles,
+                          "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["nodes"][-1]["role"] == "critic"
 
 
 def test_own_roles_from_the_command_line(tmp_path, capsys):
