@@ -11,7 +11,7 @@ roles:
     parser: answer             # answer | plan | evidence | verdicts | none (default: answer, or none)
     mode: chat                 # chat | search (a search role's queries go to the search tool)
     temperature: 0.2
-    max_tokens: 512
+    max_tokens: 768            # the default; a longer reply is cut (by the sim pool too) and loses its answer
     tools: [calculator]
 ```
 
