@@ -2,9 +2,10 @@
 
 The cache key includes a fingerprint of everything that decides a sim answer (the sim's code, the
 role prompts and parsers, the pool) and the simulator world of the executor's pool, so a changed sim
-or another world never reads stale truths. Graphs are matched
-up to isomorphism (node labels role|model|output, Weisfeiler-Lehman hash): an optimizer's slot
-names differ from the enumeration's.
+or another world never reads stale truths. Graphs are matched up to isomorphism (an optimizer's slot
+names differ from the enumeration's) by `shape_key`: a Weisfeiler-Lehman hash of the labelled graph
+(role|model|params|output) picks the bucket and an exact isomorphism check decides, so two different
+graphs whose hashes collide never share a truth.
 """
 from __future__ import annotations
 
@@ -13,21 +14,25 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import networkx as nx
-
 from benchmarks.common import RESULTS_DIR
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import exact_score
 from rolegraph.graphs.io import graph_hash
-from rolegraph.graphs.isomorphism import structure_key
+from rolegraph.graphs.isomorphism import Shape
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.sim.fingerprint import sim_fingerprint
 
 CACHE_SUBDIR = ".cache"
-def shape_key(spec: GraphSpec) -> str:
-    """An isomorphism-invariant key of a graph (roles, models, params, output, edges)."""
-    return f"{nx.__version__}:" + structure_key(spec)
+CACHE_FORMAT = 2
+"""2: a list of [graph, accuracy] pairs (1 was a dict keyed by the bucket hash alone, which two colliding
+graphs shared)."""
+
+
+def shape_key(spec: GraphSpec) -> Shape:
+    """An exact isomorphism-invariant key of a graph (roles, models, params, output, edges): equal keys
+    mean isomorphic graphs. Usable as a dict key or set member."""
+    return Shape(spec)
 
 
 class TruthTable:
@@ -38,14 +43,19 @@ class TruthTable:
         self.executor = executor
         self.items = list(items)
         self.seed = seed
-        parts: list = [sim_fingerprint(), name, seed, len(self.items), self.items[0].id, self.items[-1].id]
+        parts: list = [sim_fingerprint(), name, seed, len(self.items), self.items[0].id, self.items[-1].id,
+                       CACHE_FORMAT]
         if executor.pool.world:  # world 0 keeps the key layout it had before worlds existed
             parts.append({"world": executor.pool.world})
         ident = json.dumps(parts)
         self.cache_dir = results_dir / CACHE_SUBDIR
         self.path = self.cache_dir / f"{name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}.json"
-        self._acc: dict[str, float] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        stored = json.loads(self.path.read_text()) if self.path.exists() else []
+        self._acc: dict[Shape, float] = {shape_key(GraphSpec.model_validate(g)): float(a) for g, a in stored}
         self._dirty = 0
+
+    def __len__(self) -> int:
+        return len(self._acc)
 
     def accuracy(self, spec: GraphSpec) -> float:
         key = shape_key(spec)
@@ -60,12 +70,13 @@ class TruthTable:
         if self._dirty:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._acc))
+            tmp.write_text(json.dumps([[k.spec.model_dump(mode="json", exclude_defaults=True), acc]
+                                       for k, acc in self._acc.items()]))
             tmp.replace(self.path)
             self._dirty = 0
 
 
 def unique_shapes(specs: Sequence[GraphSpec]) -> bool:
-    """True when no two graphs share a shape key (so the key identifies graphs of this space)."""
+    """True when no two graphs are isomorphic (each graph of this space is its own shape)."""
     keys = [shape_key(s) for s in specs]
     return len(set(keys)) == len(keys) and len({graph_hash(s) for s in specs}) == len(specs)

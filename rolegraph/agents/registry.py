@@ -158,6 +158,9 @@ class RoleRegistry:
             answer_formats = {kind: _read_prompt(f"answer_{kind}.md") for kind in ANSWER_KINDS}
         self._formats = MappingProxyType(dict(answer_formats))
         self._roles: dict[str, Role] = {}
+        self.definitions: list[dict[str, Any]] = []
+        """Roles registered from data (a roles file, `rolegraph.agents.roles_file`): what a search run
+        stores so that `--resume` rebuilds them. Roles registered with Python callables are not here."""
 
     @classmethod
     def default(cls) -> RoleRegistry:
@@ -173,6 +176,7 @@ class RoleRegistry:
     def copy(self) -> RoleRegistry:
         other = RoleRegistry(self._formats)
         other._roles = dict(self._roles)
+        other.definitions = list(self.definitions)
         return other
 
     def register(

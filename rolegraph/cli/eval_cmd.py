@@ -59,13 +59,13 @@ def _display_names(paths: list[Path], specs: list[GraphSpec]) -> list[str]:
     return stems if len(set(stems)) == len(stems) else [f"{i + 1}:{p}" for i, p in enumerate(paths)]
 
 
-def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
+def _load_graphs(paths: list[Path], pool, roles=None) -> list[GraphSpec]:
     from rolegraph.graphs.io import load_graph
     from rolegraph.graphs.validate import check_graph
 
     specs = []
     for path in paths:
-        spec = check_graph(load_graph(path), pool, source=str(path))
+        spec = check_graph(load_graph(path), pool, roles.names() if roles is not None else None, source=str(path))
         for node in spec.nodes:
             pool.require_key(node.model)  # a missing key fails now, not once per item
         specs.append(spec)
@@ -86,6 +86,7 @@ async def _evaluate_all(
     label: str | None,
     run_settings: list[dict],
     executor: Any = None,
+    roles: Any = None,
 ) -> list[EvalResult]:
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.models.hub import ModelHub
@@ -110,6 +111,7 @@ async def _evaluate_all(
                     label=label,
                     store_settings=meta,
                     executor=executor,
+                    roles=roles,
                 )
             )
         return results
@@ -149,6 +151,9 @@ def eval_command(
         None, "--ray-address", help="Ray cluster to join (default: start a local one)."
     ),
     allow_weak_sandbox: bool = typer.Option(False, ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP),
+    roles_file: Path | None = typer.Option(
+        None, "--roles-file", help="YAML file of your own roles the graphs use (as for optimize --roles-file)."
+    ),
 ) -> None:
     from rich.console import Console
 
@@ -171,7 +176,12 @@ def eval_command(
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
     settings = Settings.from_env(cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox)
     pool = ModelPool.load(pool_file, world=world)
-    specs = _load_graphs(graphs, pool)
+    roles = None
+    if roles_file is not None:
+        from rolegraph.agents.roles_file import load_roles
+
+        roles = load_roles(roles_file)
+    specs = _load_graphs(graphs, pool, roles)
     names = _display_names(graphs, specs)
     the_task = get_task(task, data=data, seed=seed)
     items = the_task.items(split, n, seed)
@@ -208,6 +218,7 @@ def eval_command(
                 label=label,
                 run_settings=run_settings,
                 executor=executor,
+                roles=roles,
             )
         )
     finally:

@@ -34,6 +34,9 @@ AllowCommandsOpt = Annotated[
         "otherwise only commands allowed in $ROLEGRAPH_HOME/settings.yaml start",
     ),
 ]
+RolesOpt = Annotated[
+    Path | None, typer.Option("--roles-file", help="YAML file of your own roles the graph uses (see optimize)")
+]
 FamilyOpt = Annotated[
     str, typer.Option("--family", help="token profile for FLOPs / cost estimates: math, mmlu, code or qa")
 ]
@@ -56,26 +59,38 @@ class GraphProblems(GraphError):
         return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
 
 
-def _load_checked(graph: Path, pool_file: Path | None, world: int | None = None):
+def _roles(roles_file: Path | None) -> Any:
+    """The built-in roles plus a roles file's (None: the built-ins only)."""
+    if roles_file is None:
+        return None
+    from rolegraph.agents.roles_file import load_roles
+
+    return load_roles(roles_file)
+
+
+def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.io import load_graph
     from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
     pool = ModelPool.load(pool_file, world=world)
+    names = roles.names() if roles is not None else None
     try:
-        return check_graph(load_graph(graph), pool, source=str(graph)), pool
+        return check_graph(load_graph(graph), pool, names, source=str(graph)), pool
     except GraphError as exc:
         raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
 
 
-def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY) -> None:
+def validate_cmd(
+    graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFAULT_FAMILY, roles_file: RolesOpt = None
+) -> None:
     """Check a graph file: exit 0 with a one-line summary, or exit 2 with one line per problem."""
     # problems are raised, not printed here: rolegraph.cli.main prints them and exits 2
     from rolegraph.graphs.analysis import summary
 
     profile = _profile(family)
-    spec, model_pool = _load_checked(graph, pool)
+    spec, model_pool = _load_checked(graph, pool, _roles(roles_file))
     typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
 
 
@@ -272,6 +287,7 @@ def run_cmd(
     ] = False,
     allow_commands: AllowCommandsOpt = False,
     allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
+    roles_file: RolesOpt = None,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -288,7 +304,8 @@ def run_cmd(
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
 
-    spec, model_pool = _load_checked(graph, pool, world)
+    roles = _roles(roles_file)
+    spec, model_pool = _load_checked(graph, pool, roles, world=world)
     settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
     task_obj = picked = None
     if task is not None:
@@ -304,7 +321,7 @@ def run_cmd(
     needs_code = task_obj is not None and getattr(task_obj, "runs_model_code", False)
     try:
         result, compiled = asyncio.run(
-            _run_with_servers(spec, target, hub, toolbox, allow_commands, needs_code, seed=seed, **kind)
+            _run_with_servers(spec, target, hub, toolbox, allow_commands, needs_code, roles=roles, seed=seed, **kind)
         )
     except (BudgetExceededError, NodeFailedError) as exc:
         if json_out and exc.partial is not None:  # what was computed is printed before the one-line error
@@ -323,7 +340,14 @@ def run_cmd(
 
 
 async def _run_with_servers(
-    spec: Any, target: Any, hub: Any, toolbox: Any, allow_commands: bool, needs_code: bool, **kwargs: Any
+    spec: Any,
+    target: Any,
+    hub: Any,
+    toolbox: Any,
+    allow_commands: bool,
+    needs_code: bool,
+    roles: Any = None,
+    **kwargs: Any,
 ) -> tuple[Any, Any]:
     """Run once, with the graph's MCP servers connected for the run (and closed after it); returns the
     result and the compiled graph (for provenance). Model code needs a sandbox with real containment:
@@ -333,7 +357,7 @@ async def _run_with_servers(
 
     try:
         async with mcp_toolbox(spec.mcp_servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
-            compiled = CompiledGraph(spec, hub, toolbox=box)
+            compiled = CompiledGraph(spec, hub, toolbox=box, roles=roles)
             if needs_code or compiled.runs_model_code:
                 from rolegraph.tools.sandbox import require_containment
 

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
+from rolegraph.cli.space_opts import DEFAULT_BUDGET, DEFAULT_MAX_NODES
 from rolegraph.errors import SearchError
 
-SIM_PREFIX = "sim/"
 DEMO_TASK = "gsm"
 DEMO_BUDGET = 18.0
 DEMO_ITERATIONS = 8
@@ -85,10 +85,10 @@ async def _optimize(
     models: list[str] | None,
     roles: list[str] | None,
     budget: float | None,
-    budget_kind: str,
+    budget_kind: str | None,
     optimizer_name: str,
     objective: Any,
-    max_nodes: int,
+    max_nodes: int | None,
     config: Any,
     agent_model: str | None,
     out: Path | None,
@@ -98,13 +98,15 @@ async def _optimize(
     executor: Any = None,
     world: int | None = None,
     allow_weak_sandbox: bool = False,
+    space_file: Path | None = None,
+    roles_file: Path | None = None,
+    init_from: Path | None = None,
 ):
-    from rolegraph.agents.registry import builtin_role_names
+    from rolegraph.cli.space_opts import search_space
     from rolegraph.models.hub import ModelHub
     from rolegraph.models.pool import ModelPool
     from rolegraph.optimize.api import make_optimizer, optimize_async
     from rolegraph.optimize.rundir import default_run_dir
-    from rolegraph.optimize.space import SearchSpace
     from rolegraph.reports import render
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
@@ -112,16 +114,8 @@ async def _optimize(
     pool = ModelPool.load(pool_file, world=world)
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
-    chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
-    space = SearchSpace(
-        pool=pool,
-        models=tuple(chosen),
-        roles=tuple(roles or builtin_role_names()),
-        max_nodes=max_nodes,
-        budget=budget,
-        budget_kind=budget_kind,
-        objective=objective,
-        family=task.family,
+    space = search_space(
+        pool, task.family, space_file, roles_file, models, roles, max_nodes, budget, budget_kind, objective
     )
     hub = ModelHub(pool, Settings.from_env(allow_weak_sandbox=allow_weak_sandbox))
     try:
@@ -140,6 +134,7 @@ async def _optimize(
             pool_path=str(pool_file) if pool_file else None,
             agent_model=agent_model,
             executor=executor,
+            init_from=init_from,
         )
     finally:
         await hub.aclose()
@@ -184,16 +179,51 @@ def optimize_cmd(
     models: Annotated[
         str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
     ] = None,
-    roles: Annotated[str | None, typer.Option("--roles", help="allowed roles (default: all built-in roles)")] = None,
-    budget: Annotated[float | None, typer.Option("--budget", help="per-item budget in --budget-kind units")] = 18.0,
+    roles: Annotated[
+        str | None, typer.Option("--roles", help="allowed roles, built-in or from --roles-file (default: all of them)")
+    ] = None,
+    roles_file: Annotated[
+        Path | None,
+        typer.Option("--roles-file", help="YAML file of your own roles (prompt + parser) the search may use"),
+    ] = None,
+    space_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--space", help="YAML space file: free-form (models, roles, max_nodes) or staged (stages, output)"
+        ),
+    ] = None,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-from",
+            help="warm start from an earlier run directory: its distribution, and its evidence when the task matches",
+        ),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            help=f"per-item budget in --budget-kind units (default: the space file's, else {DEFAULT_BUDGET:g})",
+        ),
+    ] = None,
     budget_kind: Annotated[
-        str, typer.Option("--budget-kind", help="flops (1B-node units) | dollars | latency")
-    ] = "flops",
-    max_nodes: Annotated[int, typer.Option("--max-nodes", help="most nodes in a graph, output included")] = 6,
+        str | None, typer.Option("--budget-kind", help="flops (1B-node units, default) | dollars | latency")
+    ] = None,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option("--max-nodes", help=f"most nodes in a graph, output included (default {DEFAULT_MAX_NODES})"),
+    ] = None,
     optimizer: Annotated[
         str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")
     ] = "agent-reinforce",
-    iterations: Annotated[int | None, typer.Option("--iterations", help="search iterations")] = 10,
+    iterations: Annotated[
+        int | None,
+        typer.Option(
+            "--iterations",
+            help="search iterations (default: 10, or until --max-evaluations is spent when that is given; "
+            "exhaustive: until every graph is scored)",
+        ),
+    ] = None,
     samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
     batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = 16,
     max_evaluations: Annotated[
@@ -235,7 +265,7 @@ def optimize_cmd(
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
-    from rolegraph.optimize.api import OPTIMIZERS, make_optimizer
+    from rolegraph.optimize.api import OPTIMIZERS, make_optimizer, resolve_iterations
     from rolegraph.optimize.context import SearchConfig
     from rolegraph.optimize.objectives import Objective
 
@@ -256,8 +286,7 @@ def optimize_cmd(
             if objective not in ("accuracy", "joint"):
                 raise SearchError(f"unknown objective '{objective}'. Known: accuracy, joint.")
             obj = Objective.build(objective, latency_weight=latency_weight, latency_cap=latency_cap, cost_cap=cost_cap)
-            if optimizer == "exhaustive" and iterations == 10 and max_evaluations is None:
-                iterations = None  # enumerate everything unless told otherwise
+            iterations = resolve_iterations(optimizer, iterations, max_evaluations)
             config = SearchConfig(
                 iterations=iterations,
                 samples=samples,
@@ -287,6 +316,9 @@ def optimize_cmd(
                     executor=executor,
                     world=world,
                     allow_weak_sandbox=allow_weak_sandbox,
+                    space_file=space_file,
+                    roles_file=roles_file,
+                    init_from=init_from,
                 )
             )
     finally:

@@ -3,8 +3,9 @@
 `graph_hash` names a graph by its node ids, so a search that samples one structure in other slots
 gets a new hash each time and would split its evidence over the copies. `StructureIndex` maps every
 graph to the first isomorphic graph it has seen (a Weisfeiler-Lehman hash picks the bucket, an exact
-isomorphism check decides), so evidence on a structure pools under one hash. Like `graph_hash`,
-identity ignores edge order, the graph's name and description.
+isomorphism check decides), so evidence on a structure pools under one hash; `Shape` is the same
+identity as a hashable value (dict keys, sets). Like `graph_hash`, identity ignores edge order, the
+graph's name and description.
 """
 
 from __future__ import annotations
@@ -54,6 +55,39 @@ def _match(g: nx.DiGraph, h: nx.DiGraph) -> bool:
 def isomorphic(a: GraphSpec, b: GraphSpec) -> bool:
     """True when renaming node ids (and reordering edges) turns one graph into the other."""
     return _match(_labelled(a), _labelled(b))
+
+
+class Shape:
+    """A graph up to isomorphism, as a dict key or set member: hashed by its Weisfeiler-Lehman hash
+    (the bucket), compared by an exact isomorphism check, so two different graphs whose hashes collide
+    stay two keys. `str(shape)` is the bucket hash (for display only: it does not identify the graph)."""
+
+    __slots__ = ("spec", "key", "_graph")
+
+    def __init__(self, spec: GraphSpec) -> None:
+        self.spec = spec
+        self.key = structure_key(spec)
+        self._graph: nx.DiGraph | None = None
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        if self._graph is None:
+            self._graph = _labelled(self.spec)
+        return self._graph
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Shape):
+            return NotImplemented
+        return self is other or (self.key == other.key and _match(self.graph, other.graph))
+
+    def __repr__(self) -> str:
+        return f"Shape({self.spec.name!r}, {self.key[:12]})"
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class StructureIndex:

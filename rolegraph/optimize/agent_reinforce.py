@@ -39,6 +39,7 @@ from rolegraph.optimize.feedback import (
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
 
@@ -73,7 +74,10 @@ def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
 
 
 def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
-    """(label, graph): each model alone, then each model's budget-filling ensemble."""
+    """(label, graph): each model alone, then each model's budget-filling ensemble (a staged space:
+    each model as the whole pipeline, `stage_pilot`)."""
+    if space.stages:
+        return staged_pilot_graphs(space)
     out = [(f"single {m.split('/')[-1]}", space.single(m)) for m in space.models]
     for m in space.models:
         spec = ensemble(space, m)

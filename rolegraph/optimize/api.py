@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rolegraph import __version__
+from rolegraph.agents.registry import RoleRegistry
+from rolegraph.agents.roles_file import register_defs
 from rolegraph.errors import SearchError, did_you_mean
 from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
@@ -30,10 +32,27 @@ from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
+from rolegraph.optimize.warmstart import WarmStart
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
 OPTIMIZERS: tuple[str, ...] = ("agent-reinforce", "reinforce", "random", "tpe", "exhaustive")
+DEFAULT_ITERATIONS = 10
+"""Iterations of a search given neither an iteration count nor an evaluation budget."""
+FINITE_OPTIMIZERS = frozenset({"exhaustive"})
+"""Methods that end by themselves: without an explicit count they run to the end."""
+
+
+def resolve_iterations(optimizer: str, iterations: int | None, max_evaluations: int | None) -> int | None:
+    """The iteration count of a search when the user may have left it out (None = not given).
+
+    An explicit count is always kept. Left out: an enumerating method runs to its end, a search with
+    an evaluation budget runs until the budget is spent, any other search runs `DEFAULT_ITERATIONS`."""
+    if iterations is not None:
+        return iterations
+    if optimizer in FINITE_OPTIMIZERS or max_evaluations is not None:
+        return None
+    return DEFAULT_ITERATIONS
 
 
 class SearchResult(BaseModel):
@@ -153,6 +172,7 @@ def _run_config(
     config: SearchConfig,
     pool_path: str | None,
     agent_model: str | None,
+    init_from: str | Path | None = None,
 ) -> dict[str, Any]:
     return {
         "task": task.name,
@@ -160,13 +180,29 @@ def _run_config(
         "pool": pool_path,
         "world": space.pool.world,
         "space": space.to_dict(),
+        "role_defs": list(space.registry.definitions) if space.registry is not None else [],
         "search": config.to_dict(),
         "optimizer": {"name": optimizer.name, **optimizer.config()},
         "agent_model": agent_model,
         # what the search will call, as known before any reply (servers' model ids come with the replies:
         # trace.json and the summary's provenance)
         "provenance": search_provenance(space, config.seed, agent_model).model_dump(),
+        "init_from": str(init_from) if init_from is not None else None,
     }
+
+
+def _warm_start(init_from: str | Path | None, optimizer: Optimizer, task_args: dict) -> WarmStart | None:
+    """The earlier run to start from (checked before anything is written)."""
+    if init_from is None:
+        return None
+    if optimizer.finite:
+        raise SearchError(
+            f"{optimizer.name} enumerates every graph on one batch, so it cannot start from an earlier run: "
+            "drop --init-from, or use another optimizer"
+        )
+    warm = WarmStart.load(init_from)
+    warm.use_evidence = warm.same_task(task_args)
+    return warm
 
 
 def _result(
@@ -210,20 +246,24 @@ async def optimize_async(
     pool_path: str | None = None,
     agent_model: str | None = None,
     executor: Any = None,
+    init_from: str | Path | None = None,
 ) -> SearchResult:
     """Run a search; with `out`, keep a resumable run directory there (its store, best_graph.yaml and
     trace.json; `rolegraph.reports.render(out)` adds report.md and the plots).
-    `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process)."""
+    `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process).
+    `init_from`: an earlier run directory to warm-start from (`rolegraph.optimize.warmstart`)."""
     optimizer = optimizer or AgentReinforce()
     config = config or SearchConfig()
+    task_args = task_args or {"name": task.name}
+    warm = _warm_start(init_from, optimizer, task_args)
     if toolbox is None:
         toolbox = default_toolbox(hub.settings, task)
     store = None
     if out is not None:
         store = RunStore.create(
-            out, _run_config(task, task_args or {"name": task.name}, space, optimizer, config, pool_path, agent_model)
+            out, _run_config(task, task_args, space, optimizer, config, pool_path, agent_model, init_from)
         )
-    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor)
+    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
     try:
         final = await run_search(ctx, optimizer, store, progress)
     finally:
@@ -263,9 +303,14 @@ def default_toolbox(settings: Settings, task: Task) -> Any:
 
 
 def rebuild(
-    run_dir: str | Path, settings: Settings, hub: ModelHub | None = None, task: Task | None = None
+    run_dir: str | Path,
+    settings: Settings,
+    hub: ModelHub | None = None,
+    task: Task | None = None,
+    roles: RoleRegistry | None = None,
 ) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
-    """Task, space, hub and optimizer of an existing run, from its store's config."""
+    """Task, space, hub and optimizer of an existing run, from its store's config. The run's own
+    roles come back from its stored definitions; roles registered in Python need `roles`."""
     from rolegraph.tasks.registry import get_task
 
     store = RunStore.open(run_dir)
@@ -278,7 +323,9 @@ def rebuild(
     if task is None:
         args = dict(cfg["task_args"])
         task = get_task(args.pop("name"), data=args.pop("data", None), seed=int(args.pop("seed", 0)), **args)
-    space = SearchSpace.from_dict(cfg["space"], pool)
+    if roles is None and cfg.get("role_defs"):
+        roles = register_defs(cfg["role_defs"])
+    space = SearchSpace.from_dict(cfg["space"], pool, roles)
     opt_cfg = dict(cfg["optimizer"])
     optimizer = make_optimizer(opt_cfg.pop("name"), hub=hub, agent_model=cfg.get("agent_model"), **opt_cfg)
     return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
@@ -292,10 +339,15 @@ async def resume_async(
     task: Task | None = None,
     progress: bool = False,
     executor: Any = None,
+    roles: RoleRegistry | None = None,
 ) -> SearchResult:
     """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again)."""
-    cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task)
+    cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task, roles)
     store = RunStore.open(run_dir)
+    has_checkpoint = store.checkpoint() is not None
+    warm = None
+    if cfg.get("init_from") and not has_checkpoint:  # stopped before its first checkpoint: start again
+        warm = _warm_start(cfg["init_from"], optimizer, cfg["task_args"])
     ctx = SearchContext(
         task=task,
         space=space,
@@ -303,6 +355,7 @@ async def resume_async(
         config=config,
         toolbox=default_toolbox(hub_used.settings, task),
         executor=executor,
+        warm=warm,
     )
     try:
         final = await run_search(ctx, optimizer, store, progress)

@@ -41,6 +41,19 @@ class Optimizer:
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         raise NotImplementedError
 
+    learns_distribution = True
+    """False for methods whose distribution is fixed by design (random search samples the uniform one)."""
+
+    def warm_start(self, pg: ProbabilisticGraph | None, evidence: list[Evaluation]) -> bool:
+        """Begin from an earlier run (`--init-from`) instead of from scratch: `pg` is its distribution
+        mapped onto this space (None if it had none), `evidence` its scores, already in the trace.
+        Default: a method that keeps a learned distribution in `self.pg` adopts `pg`. Returns True when a
+        distribution was adopted (the loop then skips `start`, e.g. Agent-REINFORCE's pilot)."""
+        if pg is None or not self.learns_distribution or getattr(self, "pg", None) is None:
+            return False
+        self.pg = pg
+        return True
+
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         """Learn from this iteration's evaluations. Default: nothing (random search)."""
 

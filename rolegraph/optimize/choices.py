@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.optimize.space import FALLBACK_ROLE, INPUT_ROLES, OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.stages import slot_ranges, stage_edges
 
 
 def edge_pairs(slots: int, worker_edges: bool = True) -> list[tuple[int, int]]:
@@ -57,6 +58,8 @@ class Choices:
 
 def _normalise(space: SearchSpace, c: Choices) -> Choices:
     """Clear edges touching absent slots, connect sinks to the output, fix roles that need inputs."""
+    if space.stages:
+        return _normalise_staged(space, c)
     slots = space.worker_slots
     pairs = edge_pairs(slots, space.worker_edges)
     present = list(c.present)
@@ -106,12 +109,20 @@ def realise(space: SearchSpace, c: Choices, name: str = "graph") -> tuple[Choice
     """Repair `c` into a valid in-budget graph; returns the repaired choices and their graph.
 
     Over budget: drop the present worker with the smallest model (ties: the latest slot), repeat;
-    if the output node alone is still over, it takes the largest model that fits alone.
+    if the output node alone is still over, it takes the largest model that fits alone. A staged
+    space narrows its stages and then moves to smaller models instead (`_shrink_staged`).
     """
     notes: list[str] = []
     c = _normalise(space, c)
     spec = to_graph(space, c, name)
-    while not space.fits(spec):
+    while space.stages and not space.fits(spec):
+        step = _shrink_staged(space, c)
+        if step is None:
+            break
+        notes.append(step[1])
+        c = _normalise(space, step[0])
+        spec = to_graph(space, c, name)
+    while not space.fits(spec) and not space.stages:
         present = [i for i in range(space.worker_slots) if c.present[i]]
         if not present:
             fitting = [k for k, m in enumerate(space.models) if space.fits(space.single(m))]
@@ -134,6 +145,8 @@ def from_graph(space: SearchSpace, spec: GraphSpec) -> Choices | None:
 
     Lets a proposed graph (from a feedback agent, a pilot, a file) take part in updates.
     """
+    if space.stages:
+        return _from_graph_staged(space, spec)
     import networkx as nx
 
     from rolegraph.graphs.nx import to_networkx
@@ -172,3 +185,167 @@ def from_graph(space: SearchSpace, spec: GraphSpec) -> Choices | None:
         out_model=out_model,
         out_role=out_role,
     )
+
+
+# --- staged spaces (rolegraph.optimize.stages) -------------------------------------------------------
+def _groups(space: SearchSpace, present: tuple[bool, ...] | list[bool]) -> list[list[int]]:
+    """The present worker slots of each stage."""
+    return [[i for i in slots if present[i]] for slots in slot_ranges(space.stages)]
+
+
+def _nearest_model(space: SearchSpace, allowed: list[int], k: int) -> int:
+    """`k` if allowed, else the allowed model closest in size (a TPE or mutation draw outside a stage)."""
+    if k in allowed:
+        return k
+    size = space.size(space.models[k])
+    return min(allowed, key=lambda a: (abs(space.size(space.models[a]) - size), a))
+
+
+def _normalise_staged(space: SearchSpace, c: Choices) -> Choices:
+    """Widths to the nearest allowed, roles to the stage's, models into the stage's (one per stage
+    unless it mixes), edges from the stage order."""
+    present, models, roles = list(c.present), list(c.models), list(c.roles)
+    for stage, slots in zip(space.stages, slot_ranges(space.stages)):
+        on = [i for i in slots if present[i]]
+        want = stage.nearest_width(len(on))
+        for i in slots:
+            if len(on) >= want:
+                break
+            if not present[i]:
+                present[i] = True
+                on = sorted([*on, i])
+        while len(on) > want:
+            present[on.pop()] = False
+        role = space.worker_roles.index(stage.role)
+        allowed = [space.models.index(m) for m in stage.models]
+        for i in slots:
+            roles[i] = role
+        shared = _nearest_model(space, allowed, models[on[0]]) if on else None
+        for i in on:
+            models[i] = shared if stage.same_model and shared is not None else _nearest_model(space, allowed, models[i])
+    w = space.worker_slots
+    wanted = set(stage_edges(_groups(space, present), w))
+    edges = tuple(p in wanted for p in edge_pairs(w, space.worker_edges))
+    out_model = _nearest_model(space, [space.models.index(m) for m in space.stage_output.models], c.out_model)
+    out_role = c.out_role
+    out_roles = space.output_roles
+    if not any(j == w for _i, j in wanted) and out_roles[out_role] in INPUT_ROLES and FALLBACK_ROLE in out_roles:
+        out_role = out_roles.index(FALLBACK_ROLE)
+    return replace(
+        c,
+        present=tuple(present),
+        models=tuple(models),
+        roles=tuple(roles),
+        edges=edges,
+        out_model=out_model,
+        out_role=out_role,
+    )
+
+
+def _shrink_staged(space: SearchSpace, c: Choices) -> tuple[Choices, str] | None:
+    """One repair step of an over-budget staged graph: narrow the stage with the smallest model to its
+    next allowed width; when no stage can narrow, move the largest model (a stage's or the output's)
+    to the next smaller one its stage allows. None when the graph is already the smallest."""
+    size = lambda k: space.size(space.models[k])  # noqa: E731
+    groups = _groups(space, c.present)
+    narrow = [s for s, (st, on) in enumerate(zip(space.stages, groups)) if on and st.widths[0] < len(on)]
+    if narrow:
+        s = min(narrow, key=lambda t: (min(size(c.models[i]) for i in groups[t]), -t))
+        stage, on = space.stages[s], groups[s]
+        new_w = max(x for x in stage.widths if x < len(on))
+        flags = list(c.present)
+        for i in on[new_w:]:
+            flags[i] = False
+        return replace(c, present=tuple(flags)), f"stage {stage.name}: width {len(on)} -> {new_w} (budget)"
+    options = []  # (current size, which, allowed smaller model)
+    for s, (stage, on) in enumerate(zip(space.stages, groups)):
+        for i in on:
+            smaller = [space.models.index(m) for m in stage.models if size(space.models.index(m)) < size(c.models[i])]
+            if smaller:
+                options.append((size(c.models[i]), s, i, max(smaller, key=size)))
+    smaller = [
+        space.models.index(m) for m in space.stage_output.models if size(space.models.index(m)) < size(c.out_model)
+    ]
+    if smaller:
+        options.append((size(c.out_model), len(space.stages), -1, max(smaller, key=size)))
+    if not options:
+        return None
+    _, s, i, new = max(options, key=lambda t: (t[0], t[1]))
+    if i < 0:
+        note = f"output model {space.models[c.out_model]} -> {space.models[new]} (budget)"
+        return replace(c, out_model=new), note
+    models = list(c.models)
+    for j in groups[s] if space.stages[s].same_model else [i]:
+        models[j] = new
+    return replace(
+        c, models=tuple(models)
+    ), f"stage {space.stages[s].name}: {space.models[c.models[i]]} -> {space.models[new]} (budget)"
+
+
+def _from_graph_staged(space: SearchSpace, spec: GraphSpec) -> Choices | None:
+    """Map a graph onto the stages: workers grouped by depth, depths matched to stages in order (a
+    stage whose widths allow 0 may be skipped); None unless the staged graph rebuilt from the match is
+    isomorphic to `spec`."""
+    import networkx as nx
+
+    from rolegraph.graphs.isomorphism import isomorphic
+    from rolegraph.graphs.nx import to_networkx
+
+    try:
+        out = spec.output_id()
+    except ValueError:
+        return None
+    g = to_networkx(spec)
+    if not nx.is_directed_acyclic_graph(g):
+        return None
+    depth: dict[str, int] = {}
+    for n in nx.topological_sort(g):
+        if n != out:
+            depth[n] = 1 + max((depth[p] for p in g.predecessors(n) if p in depth), default=-1)
+    layers = [
+        [n for n in spec.node_ids if n in depth and depth[n] == d] for d in range(max(depth.values(), default=-1) + 1)
+    ]
+    stages = space.stages
+
+    def fits(layer: list[str], stage) -> bool:
+        ms = {spec.node(n).model for n in layer}
+        return (
+            all(spec.node(n).role == stage.role for n in layer)
+            and len(layer) in stage.widths
+            and ms <= set(stage.models)
+            and (len(ms) == 1 or not stage.same_model)
+        )
+
+    def assign(li: int, si: int) -> list[int] | None:
+        if li == len(layers):
+            return [] if all(st.widths[0] == 0 for st in stages[si:]) else None
+        for t in range(si, len(stages)):
+            if fits(layers[li], stages[t]):
+                rest = assign(li + 1, t + 1)
+                if rest is not None:
+                    return [t, *rest]
+            if stages[t].widths[0] > 0:  # a stage that cannot be empty cannot be skipped
+                break
+        return None
+
+    match = assign(0, 0)
+    node = spec.node(out)
+    if match is None or node.model not in space.models or node.role not in space.output_roles:
+        return None
+    w = space.worker_slots
+    present, models = [False] * w, [0] * w
+    for layer, t in zip(layers, match):
+        slots = slot_ranges(stages)[t]
+        for k, n in enumerate(layer):
+            present[slots[k]] = True
+            models[slots[k]] = space.models.index(spec.node(n).model)
+    c = Choices(
+        present=tuple(present),
+        models=tuple(models),
+        roles=tuple([0] * w),
+        edges=tuple(False for _ in edge_pairs(w, space.worker_edges)),
+        out_model=space.models.index(node.model),
+        out_role=space.output_roles.index(node.role),
+    )
+    c = _normalise_staged(space, c)
+    return c if isomorphic(to_graph(space, c), spec) else None

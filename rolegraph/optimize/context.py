@@ -107,6 +107,7 @@ class SearchContext:
     toolbox: Any = None
     optimizer_name: str = "search"
     executor: Any = None  # where item evaluations run (rolegraph.evaluate.executors); None: in this process
+    warm: Any = None  # a WarmStart (rolegraph.optimize.warmstart): begin from an earlier run's state
     trace: SearchTrace = field(default_factory=SearchTrace)
     graphs: dict[str, dict] = field(default_factory=dict)
     _splits: dict[str, list[Item]] = field(default_factory=dict)
@@ -189,6 +190,7 @@ class SearchContext:
                     items,
                     hub=self.hub,
                     toolbox=self.toolbox,
+                    roles=self.space.registry,
                     concurrency=self.config.concurrency,
                     seed=self.config.eval_seed,
                     progress=False,
@@ -244,6 +246,7 @@ class SearchContext:
             items,
             hub=self.hub,
             toolbox=self.toolbox,
+            roles=self.space.registry,
             executor=self.executor,
             concurrency=self.config.concurrency,
             seed=self.config.eval_seed,

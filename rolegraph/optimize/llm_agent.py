@@ -28,6 +28,7 @@ from rolegraph.optimize.feedback import (
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
+from rolegraph.optimize.stages import slot_ranges
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent, describe, pilot_table
 
 MAX_RETRIES = 3
@@ -78,8 +79,23 @@ def _space_fields(space: SearchSpace, task: str) -> dict[str, str]:
         "models": ", ".join(space.models),
         "roles": ", ".join(space.worker_roles),
         "output_roles": ", ".join(space.output_roles),
-        "slots": ", ".join(f"n{i}" for i in range(space.worker_slots)) or "(none)",
+        "slots": _slots(space),
     }
+
+
+def _slots(space: SearchSpace) -> str:
+    """The worker slots; in a staged space, which stage owns them and what is fixed there."""
+    if not space.stages:
+        return ", ".join(f"n{i}" for i in range(space.worker_slots)) or "(none)"
+    parts = []
+    for stage, slots in zip(space.stages, slot_ranges(space.stages)):
+        ids = ", ".join(f"n{i}" for i in slots)
+        models = ", ".join(stage.models)
+        parts.append(f"{ids} = stage '{stage.name}' (role {stage.role} only; models {models}; widths {stage.widths})")
+    return (
+        "; ".join(parts) + ". Staged space: roles and edges are fixed by the stages (each stage reads the previous "
+        "non-empty one); only presence (width) and models are yours to set"
+    )
 
 
 class LLMFeedbackAgent:

@@ -18,6 +18,7 @@ from rolegraph.optimize.final import FinalChoice, finish
 from rolegraph.optimize.progress import SearchProgress
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.trace import IterationRecord
+from rolegraph.optimize.warmstart import apply_warm_start
 
 __all__ = ["SearchConfig", "SearchContext", "run_search"]
 
@@ -63,9 +64,11 @@ async def run_search(
     bar = SearchProgress(progress, cfg.iterations, f"{optimizer.name} on {ctx.task.name}")
     try:
         if point is None:
-            await optimizer.start(ctx)
+            adopted = ctx.warm is not None and apply_warm_start(ctx, optimizer, ctx.warm, ctx.space.pool)
+            if not adopted:  # a warm start's distribution replaces the start (Agent-REINFORCE's pilot)
+                await optimizer.start(ctx)
             iteration = 0
-            if ctx.trace.records:  # the pilot: the curve starts where it left the search
+            if ctx.trace.records:  # the pilot (or a warm start's evidence): the curve starts where it left the search
                 _log_iteration(ctx, iteration, [r.objective for r in ctx.trace.records])
             save_checkpoint(store, ctx, optimizer, iteration, "search")
         else:

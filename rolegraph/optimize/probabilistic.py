@@ -33,6 +33,11 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _closed(logits: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Logits with closed choices at -inf (their softmax probability is exactly 0)."""
+    return logits if allowed is None else np.where(allowed, logits, -np.inf)
+
+
 def softmax(x: np.ndarray) -> np.ndarray:
     z = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)
@@ -67,6 +72,7 @@ class ProbabilisticGraph:
     def __init__(self, space: SearchSpace, logits: Logits | None = None):
         self.space = space
         self.pairs = edge_pairs(space.worker_slots, space.worker_edges)
+        self.masks = space.masks()  # a staged space closes some choices (rolegraph.optimize.stages)
         self.logits = logits if logits is not None else self._initial()
 
     def _initial(self) -> Logits:
@@ -88,14 +94,16 @@ class ProbabilisticGraph:
 
     # --- probabilities ----------------------------------------------------------------------------
     def probs(self) -> Logits:
+        """Probabilities of every choice; a closed choice (the space's masks) has probability 0."""
         lg = self.logits
+        mk = self.masks
         return Logits(
             presence=sigmoid(lg.presence),
-            models=softmax(lg.models),
-            roles=softmax(lg.roles),
+            models=softmax(_closed(lg.models, mk.models if mk else None)),
+            roles=softmax(_closed(lg.roles, mk.roles if mk else None)),
             edges=sigmoid(lg.edges),
-            out_model=softmax(lg.out_model),
-            out_role=softmax(lg.out_role),
+            out_model=softmax(_closed(lg.out_model, mk.out_model if mk else None)),
+            out_role=softmax(_closed(lg.out_role, mk.out_role if mk else None)),
         )
 
     def edge_index(self, src: int, dst: int) -> int | None:
@@ -143,6 +151,8 @@ class ProbabilisticGraph:
         w = self.space.worker_slots
         pres = np.array(c.present, dtype=float)
         edge_on = np.array([pres[i] * (1.0 if j == w else pres[j]) for i, j in self.pairs])
+        if self.masks is not None:  # edges the space decides took no part in the draw
+            edge_on = edge_on * self.masks.edges_free
         return Logits(
             presence=np.ones(w),
             models=np.repeat(pres[:, None], self.logits.models.shape[1], axis=1),
@@ -240,6 +250,9 @@ class ProbabilisticGraph:
         models = " ".join(f"{s}={p.out_model[k]:.2f}" for k, s in enumerate(short))
         roles = " ".join(f"{r}={p.out_role[k]:.2f}" for k, r in enumerate(sp.output_roles))
         lines.append(f"{OUTPUT_ID:<5} {'1.00':>10}  {models}  |  {roles}")
+        if self.masks is not None and not self.masks.edges_free.any():
+            lines.append("edges: decided by the stages (each stage reads the previous non-empty one)")
+            return "\n".join(lines)
         order = sorted(range(len(self.pairs)), key=lambda k: (-p.edges[k], k))
         if top_edges is not None:
             order = order[:top_edges]

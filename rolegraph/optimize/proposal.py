@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from rolegraph.graphs.io import graph_hash
-from rolegraph.graphs.isomorphism import structure_key
+from rolegraph.graphs.isomorphism import Shape
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
@@ -28,16 +29,21 @@ class Proposal:
         return graph_hash(self.graph)
 
     @property
-    def structure(self) -> str:
-        """Equal for isomorphic proposals (the same graph in other slots)."""
-        return structure_key(self.graph)
+    def structure(self) -> Shape:
+        """Equal exactly for isomorphic proposals (the same graph in other slots): a Weisfeiler-Lehman
+        hash picks the bucket, an isomorphism check decides, so colliding hashes are no false match."""
+        return Shape(self.graph)
 
 
 def distinct_samples(
-    pg: ProbabilisticGraph, count: int, rng: np.random.Generator, seen: set[str] | None = None, source: str = "sampled"
+    pg: ProbabilisticGraph,
+    count: int,
+    rng: np.random.Generator,
+    seen: Iterable[Shape] | None = None,
+    source: str = "sampled",
 ) -> list[Proposal]:
     """Up to `count` samples of distinct structures (none in `seen`, a set of `Proposal.structure`
-    keys), from a bounded number of draws: an isomorphic copy would be scored as the same graph."""
+    shapes), from a bounded number of draws: an isomorphic copy would be scored as the same graph."""
     taken = set(seen or ())
     out: list[Proposal] = []
     for _ in range(count * DEDUPE_DRAWS):
@@ -45,9 +51,9 @@ def distinct_samples(
             break
         c, spec = pg.sample_choices(rng)
         p = Proposal(spec, c, source)
-        h = p.structure
-        if h in taken:
+        shape = p.structure
+        if shape in taken:
             continue
-        taken.add(h)
+        taken.add(shape)
         out.append(p)
     return out

@@ -11,11 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rolegraph.agents.registry import builtin_role_names
+from rolegraph.agents.registry import RoleRegistry, builtin_role_names
 from rolegraph.errors import SearchError, did_you_mean
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.stages import (
+    ChoiceMasks,
+    Stage,
+    StageOutput,
+    describe_stages,
+    stage_edges,
+    stage_slots,
+    staged_masks,
+)
 
 BudgetKind = Literal["flops", "dollars", "latency"]
 BUDGET_KINDS: tuple[str, ...] = ("flops", "dollars", "latency")
@@ -36,7 +45,13 @@ def slot_id(index: int) -> str:
 
 @dataclass
 class SearchSpace:
-    """Candidate models, roles, size limit, budget and objective. `pool` is not serialised."""
+    """Candidate models, roles, size limit, budget and objective. `pool` and `registry` are not serialised.
+
+    `roles` may name roles registered on `registry` (a user's own, e.g. a critic); a role that writes
+    a final answer (`Role.answers`) may also be the output node. `stages` (with `stage_output`) turns
+    the free-form slots into a fixed pipeline whose stage models and widths are searched
+    (`rolegraph.optimize.stages`); `max_nodes` and `roles` then follow from the stages.
+    """
 
     pool: ModelPool
     models: tuple[str, ...]
@@ -50,22 +65,32 @@ class SearchSpace:
     """False: workers only feed the output (ensembles), a space small enough to enumerate."""
     excluded: tuple[str, ...] = ()
     """Models dropped because one node of them alone exceeds the budget."""
+    registry: RoleRegistry | None = field(default=None, repr=False, compare=False)
+    """The roles graphs may use (None: the built-in roles)."""
+    stages: tuple[Stage, ...] = ()
+    stage_output: StageOutput | None = None
 
     def __post_init__(self) -> None:
+        if self.stages:
+            self._init_stages()
         self.models = tuple(dict.fromkeys(self.models))
         self.roles = tuple(dict.fromkeys(self.roles))
         if not self.models:
             raise SearchError("the search space has no models: pass --models a,b,c")
         for model_id in self.models:
             self.pool.get(model_id)  # UnknownModelError names the close ids
-        known_roles = builtin_role_names()
+        known_roles = self.registry.names() if self.registry is not None else builtin_role_names()
         for role in self.roles:
             if role not in known_roles:
-                raise SearchError(f"unknown role '{role}'." + did_you_mean(role, known_roles))
-        if not any(r in ANSWER_ROLES for r in self.roles):
+                hint = "" if self.registry is not None else " (a role of your own needs --roles-file)"
+                raise SearchError(f"unknown role '{role}'." + did_you_mean(role, known_roles) + hint)
+        for role in self.stage_output.roles if self.stages and self.stage_output is not None else ():
+            if not self.answers(role):
+                raise SearchError(f"the output node's role '{role}' writes no final answer: it cannot be the output")
+        if not self.output_roles:
             raise SearchError(
                 f"the roles {', '.join(self.roles)} include none that answers "
-                f"({', '.join(ANSWER_ROLES)}): the output node needs one"
+                f"({', '.join(self._answering_names())}): the output node needs one"
             )
         if not MIN_NODES <= self.max_nodes <= MAX_NODES_LIMIT:
             raise SearchError(f"max nodes must be between {MIN_NODES} and {MAX_NODES_LIMIT}, got {self.max_nodes}")
@@ -78,6 +103,19 @@ class SearchSpace:
             ref = max(self.latency(self.single(m)) for m in self.models)
             self.objective = self.objective.model_copy(update={"latency_ref": ref})
 
+    def _init_stages(self) -> None:
+        """Derive roles, models and size from the stages; check each stage's role and models."""
+        if self.stage_output is None:
+            raise SearchError("a staged space needs an output node (its roles and models)")
+        out = self.stage_output
+        self.worker_edges = True
+        self.roles = tuple(dict.fromkeys([*(s.role for s in self.stages), *out.roles]))
+        self.models = tuple(dict.fromkeys([*self.models, *(m for s in self.stages for m in s.models), *out.models]))
+        self.max_nodes = stage_slots(self.stages) + 1
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise SearchError(f"stage names must differ, got {', '.join(names)}")
+
     # --- shape -----------------------------------------------------------------------------------
     @property
     def worker_slots(self) -> int:
@@ -85,11 +123,34 @@ class SearchSpace:
 
     @property
     def worker_roles(self) -> tuple[str, ...]:
+        if self.stages:
+            return tuple(dict.fromkeys(s.role for s in self.stages))
         return self.roles
 
     @property
     def output_roles(self) -> tuple[str, ...]:
-        return tuple(r for r in self.roles if r in ANSWER_ROLES)
+        if self.stages and self.stage_output is not None:
+            return tuple(r for r in self.stage_output.roles if self.answers(r))
+        return tuple(r for r in self.roles if self.answers(r))
+
+    def answers(self, role: str) -> bool:
+        """True if `role` writes a final answer (so it may be the output node)."""
+        if self.registry is not None and role in self.registry:
+            return self.registry.get(role).answers
+        return role in ANSWER_ROLES
+
+    def _answering_names(self) -> tuple[str, ...]:
+        if self.registry is None:
+            return ANSWER_ROLES
+        return tuple(r.name for r in self.registry if r.answers)
+
+    def masks(self) -> ChoiceMasks | None:
+        """Which slot choices are open (None: all of them, the free-form space)."""
+        if not self.stages or self.stage_output is None:
+            return None
+        w = self.worker_slots
+        pairs = w * (w - 1) // 2 + w  # every slot pair plus every slot to the output (choices.edge_pairs)
+        return staged_masks(self.stages, self.stage_output, self.models, self.worker_roles, self.output_roles, pairs)
 
     def size(self, model_id: str) -> float:
         """Ordering key for 'smallest model first': parameters, else the price of one node."""
@@ -160,6 +221,44 @@ class SearchSpace:
             )
         self.excluded = tuple(m for m in self.models if m not in fitting)
         self.models = fitting
+        if self.stages:
+            self._check_stages_feasible()
+
+    def _check_stages_feasible(self) -> None:
+        """Drop too-big models from each stage; the smallest staged graph must fit the budget."""
+        from dataclasses import replace
+
+        def keep(ms: tuple[str, ...], where: str) -> tuple[str, ...]:
+            kept = tuple(m for m in ms if m in self.models)
+            if not kept:
+                raise SearchError(
+                    f"{where}: none of its models ({', '.join(ms)}) fits the budget {self.budget:g} "
+                    f"{BUDGET_UNITS[self.budget_kind]} even alone"
+                )
+            return kept
+
+        self.stages = tuple(replace(st, models=keep(st.models, f"stage '{st.name}'")) for st in self.stages)
+        out = self.stage_output
+        self.stage_output = StageOutput(out.roles, keep(out.models, "the output node"))
+        smallest = self.smallest_staged()
+        if not self.fits(smallest):
+            raise SearchError(
+                f"budget {self.budget:g} {BUDGET_UNITS[self.budget_kind]} is too small for the stages: the "
+                f"smallest staged graph (each stage at its smallest width and model) costs {self.cost(smallest):.4g}"
+            )
+
+    def smallest_staged(self) -> GraphSpec:
+        """The cheapest graph of a staged space: every stage at its smallest width and model."""
+        groups, nodes, slot = [], [], 0
+        for st in self.stages:
+            model = min(st.models, key=self.size)
+            ids = [slot_id(slot + k) for k in range(st.min_width)]
+            nodes += [NodeSpec(id=i, role=st.role, model=model) for i in ids]
+            groups.append(ids)
+            slot += st.max_width
+        out = self.stage_output
+        nodes.append(NodeSpec(id=OUTPUT_ID, role=self.output_roles[0], model=min(out.models, key=self.size)))
+        return GraphSpec(name="smallest-staged", nodes=nodes, edges=stage_edges(groups, OUTPUT_ID), output=OUTPUT_ID)
 
     def smallest_feasible_budget(self) -> float:
         return min(self.cost(self.single(m)) for m in self.models)
@@ -176,10 +275,16 @@ class SearchSpace:
             "family": self.family,
             "worker_edges": self.worker_edges,
             "excluded": list(self.excluded),
+            **(
+                {"stages": [st.to_dict() for st in self.stages], "stage_output": self.stage_output.to_dict()}
+                if self.stages and self.stage_output is not None
+                else {}
+            ),
         }
 
     @classmethod
-    def from_dict(cls, data: dict, pool: ModelPool) -> SearchSpace:
+    def from_dict(cls, data: dict, pool: ModelPool, registry: RoleRegistry | None = None) -> SearchSpace:
+        """The space `to_dict` wrote (`registry`: the run's roles, when it used roles of its own)."""
         return cls(
             pool=pool,
             models=tuple(data["models"]),
@@ -190,12 +295,19 @@ class SearchSpace:
             objective=Objective.model_validate(data["objective"]),
             family=data["family"],
             worker_edges=bool(data.get("worker_edges", True)),
+            registry=registry,
+            stages=tuple(Stage.from_dict(st) for st in data.get("stages", ())),
+            stage_output=StageOutput.from_dict(data["stage_output"]) if data.get("stage_output") else None,
         )
 
     def describe(self) -> str:
         budget = "none" if self.budget is None else f"{self.budget:g} {BUDGET_UNITS[self.budget_kind]}"
         left_out = f" (left out, too big alone: {', '.join(self.excluded)})" if self.excluded else ""
+        if self.stages and self.stage_output is not None:
+            shape = f"stages {describe_stages(self.stages, self.stage_output)}"
+        else:
+            shape = f"roles {', '.join(self.roles)}; up to {self.max_nodes} nodes"
         return (
-            f"models {', '.join(self.models)}{left_out}; roles {', '.join(self.roles)}; up to "
-            f"{self.max_nodes} nodes; budget {budget}; objective {self.objective.describe()}"
+            f"models {', '.join(self.models)}{left_out}; {shape}; budget {budget}; "
+            f"objective {self.objective.describe()}"
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rolegraph.graphs.isomorphism import structure_key
+from rolegraph.graphs.isomorphism import isomorphic
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
 from rolegraph.optimize.feedback import (
@@ -223,10 +223,9 @@ class StatisticalFeedbackAgent:
         if ctx.best_n < max([RECHECK_ITEMS, *rivals]):  # a leader with less evidence than its rivals: re-check it
             return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
         rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
-        best = structure_key(ctx.best_graph)
         for _ in range(MUTATION_TRIES):  # a mutation that repairs back into the best graph is no proposal
             mutated = mutate(ctx, rng)
-            if mutated is not None and structure_key(mutated) != best:
+            if mutated is not None and not isomorphic(mutated, ctx.best_graph):
                 return ProposedGraph.from_spec(mutated)
         return None
 

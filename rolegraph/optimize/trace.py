@@ -32,11 +32,14 @@ from rolegraph.models.provenance import REAL, SIMULATED, ServedBy, Simulation, c
 from rolegraph.optimize.choices import Choices
 from rolegraph.optimize.objectives import Objective
 
-Phase = Literal["pilot", "search", "validation", "test", "single"]
+Phase = Literal["prior", "pilot", "search", "validation", "test", "single"]
 CHARGED_PHASES = frozenset({"pilot", "search", "validation"})
 """Phases whose item runs count against the search's evaluation budget (test runs only report)."""
+EVIDENCE_PHASES = CHARGED_PHASES | {"prior"}
+"""Phases that are evidence on a graph: charged ones and `prior`, an earlier run's training scores
+imported by a warm start (`--init-from`), which were paid for by that run."""
 PRIOR_ITEMS = 24.0
-TRAINING_PHASES = frozenset({"pilot", "search"})
+TRAINING_PHASES = frozenset({"prior", "pilot", "search"})
 """Phases whose batches differ between records (validation items are one shared set)."""
 OFFSET_ROUNDS = 200
 OFFSET_TOLERANCE = 1e-7
@@ -227,7 +230,7 @@ def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
     says nothing about its difficulty apart from that graph, so it gets no offset."""
     batches: dict[tuple[str, ...], list[EvalRecord]] = {}
     for r in records:
-        if r.phase in CHARGED_PHASES and r.n and r.items:
+        if r.phase in EVIDENCE_PHASES and r.n and r.items:
             batches.setdefault(_batch(r), []).append(r)
     shared = {k: rs for k, rs in batches.items() if len({r.graph_hash for r in rs}) > 1}
     if not shared:
@@ -253,13 +256,13 @@ def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
 
 
 def pooled(records: list[EvalRecord]) -> dict[str, GraphStats]:
-    """GraphStats per hash over charged records (pilot and search pooled, validation kept apart; both
-    adjusted for batch difficulty: a validation slice easier than the training batches would otherwise
-    lift most the candidate with the fewest training items)."""
+    """GraphStats per hash over evidence records (prior, pilot and search pooled, validation kept apart;
+    both adjusted for batch difficulty: a validation slice easier than the training batches would
+    otherwise lift most the candidate with the fewest training items)."""
     offsets = batch_offsets(records)
     stats: dict[str, GraphStats] = {}
     for r in records:
-        if r.phase not in CHARGED_PHASES:
+        if r.phase not in EVIDENCE_PHASES:
             continue
         if r.graph_hash not in stats:
             stats[r.graph_hash] = GraphStats(r.graph_hash, first_seq=r.seq)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rolegraph.agents.roles_file import register_defs
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -19,6 +20,7 @@ from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.rundir import write_atomic
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
 from rolegraph.reports.plots import curve_png, graph_png, pareto_png
 
@@ -73,6 +75,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         f"- space: models {', '.join(usable)}{left_out}; roles {', '.join(sp['roles'])}; up to "
         f"{sp['max_nodes']} nodes; budget {sp['budget']} ({sp['budget_kind']}); objective "
         f"{Objective.model_validate(sp['objective']).describe()}",
+        *_space_notes(cfg, records),
         f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
         f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
         f"- status: {run['phase']} after iteration {run['iteration']}; evaluations spent: {spent} item-level "
@@ -172,10 +175,28 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     return "\n".join(lines)
 
 
+def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:
+    """Setup lines for what a plain space lacks: stages, the user's own roles, a warm start."""
+    sp, out = cfg["space"], []
+    if sp.get("stages"):
+        stages = tuple(Stage.from_dict(st) for st in sp["stages"])
+        out.append(f"- stages: {describe_stages(stages, StageOutput.from_dict(sp['stage_output']))}")
+    if cfg.get("role_defs"):
+        out.append(f"- roles of your own (stored with the run): {', '.join(d['name'] for d in cfg['role_defs'])}")
+    if cfg.get("init_from"):
+        prior = [r for r in records if r.phase == "prior"]
+        out.append(
+            f"- warm start from {cfg['init_from']}: {len(prior)} earlier evaluations ({sum(r.n for r in prior)} "
+            "item runs) imported as evidence, not charged"
+        )
+    return out
+
+
 def _pg_table(cfg: dict, pg: dict) -> str:
 
     try:
-        space = SearchSpace.from_dict(cfg["space"], ModelPool.load(cfg.get("pool")))
+        roles = register_defs(cfg["role_defs"]) if cfg.get("role_defs") else None
+        space = SearchSpace.from_dict(cfg["space"], ModelPool.load(cfg.get("pool")), roles)
         return ProbabilisticGraph.from_dict(space, pg).table(top_edges=12)
     except Exception as exc:  # noqa: BLE001 - a report should render even if the pool file moved
         return f"(probabilities not shown: {exc})"

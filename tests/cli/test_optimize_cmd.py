@@ -147,3 +147,82 @@ def test_optimize_in_a_world_names_it_keeps_it_on_resume_and_refuses_another(tmp
     assert json.loads(out)["world"] == 2  # the run's own world, without --world
     code, out, err = cli(["optimize", "--resume", str(out_dir), "--world", "3"], capsys)
     assert code == 2 and "world 2" in err and "world 3" in err and "Traceback" not in err
+
+
+def test_an_explicit_iteration_count_is_kept_for_exhaustive_search(tmp_path, capsys):
+    # 13 graphs in this space, 1 per iteration: "--iterations 10" must stop after 10 of them
+    base = ["optimize", "--task", "gsm", "--optimizer", "exhaustive", "--models", "sim/llama-3.2-1b", "--roles",
+            "solver,fuser", "--max-nodes", "3", "--samples", "1", "--batch", "2", "--validation-items", "2",
+            "--test-items", "2", "--task-size", "40", "--json"]
+    code, out, err = cli([*base, "--iterations", "10", "--out", str(tmp_path / "ten")], capsys)
+    assert code == 0, err
+    assert json.loads(out)["iterations"] == 10
+    code, out, err = cli([*base, "--out", str(tmp_path / "all")], capsys)  # not given: every graph
+    assert code == 0, err
+    assert json.loads(out)["iterations"] == 13
+
+
+ROLES_FILE = "roles:\n  - {name: critic, prompt: 'Find the mistakes in the answers above and correct them.'}\n"
+
+
+def test_a_staged_space_file_with_its_own_roles_and_a_warm_start(tmp_path, capsys):
+    from tests.optimize.qa_fixture import write_qa_fixture
+
+    data = write_qa_fixture(tmp_path / "qa.json")
+    (tmp_path / "roles.yaml").write_text(ROLES_FILE)
+    (tmp_path / "space.yaml").write_text(
+        "roles_file: roles.yaml\nbudget: 20\nstages:\n"
+        "  - {name: search, role: searcher, models: [sim/llama-3.2-1b, sim/llama-3.2-3b], width: [1, 2]}\n"
+        "  - {name: solve, role: solver, models: [sim/llama-3.2-3b, sim/llama-3.1-8b], width: [1, 2]}\n"
+        "output: {roles: [critic], models: [sim/llama-3.1-8b]}\n")
+    base = ["optimize", "--task", "hotpotqa", "--data", str(data), "--space", str(tmp_path / "space.yaml"),
+            "--iterations", "1", "--samples", "2", "--batch", "2", "--validation-items", "2", "--test-items", "2",
+            "--json"]
+    code, out, err = cli([*base, "--out", str(tmp_path / "a")], capsys)
+    assert code == 0, err
+    best = json.loads(out)["best_graph"]
+    assert {n["role"] for n in best["nodes"]} <= {"searcher", "solver", "critic"} and best["nodes"][-1]["role"] == "critic"
+    report = (tmp_path / "a" / "report.md").read_text()
+    assert "- stages: search: searcher" in report and "roles of your own" in report and "critic" in report
+    code, out, err = cli([*base, "--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "a")], capsys)
+    assert code == 0, err
+    assert "warm start from" in (tmp_path / "b" / "report.md").read_text()
+    best_file, roles = str(tmp_path / "a" / "best_graph.yaml"), ["--roles-file", str(tmp_path / "roles.yaml")]
+    code, out, err = cli(["eval", best_file, "--task", "hotpotqa", "--data", str(data), "--n", "2", *roles, "--json"],
+                         capsys)
+    assert code == 0, err
+    code, out, err = cli(["validate", best_file], capsys)
+    assert code == 2 and "unknown role 'critic'" in err
+    code, out, err = cli(["validate", best_file, *roles], capsys)
+    assert code == 0, err
+    code, out, err = cli(["run", best_file, "--task", "hotpotqa", "--data", str(data), "--item", "0", *roles,
+                          "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["nodes"][-1]["role"] == "critic"
+
+
+def test_own_roles_from_the_command_line(tmp_path, capsys):
+    (tmp_path / "roles.yaml").write_text(ROLES_FILE)
+    code, out, err = cli(["optimize", "--task", "gsm", "--roles-file", str(tmp_path / "roles.yaml"), "--roles",
+                          "solver,critic", "--iterations", "1", "--json", "--out", str(tmp_path / "r"), *TINY], capsys)
+    assert code == 0, err
+    assert json.loads(out)["best_graph"]["nodes"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--roles", "solver,critic"], "--roles-file"),
+    (["--roles-file", "missing.yaml"], "roles file not found"),
+    (["--space", "missing.yaml"], "space file not found"),
+    (["--space", "space.yaml", "--models", "sim/llama-3.2-1b"], "drop --models"),
+    (["--space", "bad.yaml"], "unknown field 'widht'"),
+    (["--init-from", "nowhere"], "no such run directory"),
+    (["--init-from", "plain", "--optimizer", "exhaustive"], "cannot start from an earlier run"),
+])
+def test_space_role_and_warm_start_mistakes_are_one_line_exit_2(tmp_path, capsys, args, message):
+    (tmp_path / "space.yaml").write_text("models: [sim/llama-3.2-1b]\n")
+    (tmp_path / "bad.yaml").write_text("stages:\n  - {name: s, role: solver, models: [sim/llama-3.2-1b], widht: 2}\n")
+    (tmp_path / "plain").mkdir()
+    code, out, err = cli(["optimize", "--task", "gsm", *args, "--out", str(tmp_path / "never")], capsys)
+    assert code == 2, err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "never").exists()

@@ -90,3 +90,17 @@ def test_index_maps_copies_to_the_first_graph_seen():
     assert index.find(_graph([("solver", MODELS[1])], [])) is None
     rebuilt = StructureIndex([first, other])  # rebuilt from stored graphs: the same canonical hashes
     assert rebuilt.canonical(copy) == graph_hash(first)
+
+
+def test_shapes_are_exact_keys_where_the_bucket_hash_collides():
+    from rolegraph.graphs.isomorphism import Shape
+
+    from .wl_twins import wl_twins
+
+    a, b = wl_twins()
+    assert structure_key(a) == structure_key(b) and not isomorphic(a, b)  # the hash alone would merge them
+    assert Shape(a) != Shape(b) and len({Shape(a), Shape(b)}) == 2
+    copy = _renamed(a, random.Random(3))
+    assert Shape(copy) == Shape(a) and {Shape(a): 1}[Shape(copy)] == 1
+    index = StructureIndex([a])
+    assert index.find(b) is None and index.canonical(copy) == graph_hash(a)

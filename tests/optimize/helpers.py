@@ -26,7 +26,7 @@ def tiny_config(**overrides) -> SearchConfig:
 
 
 def run(pool, home: Path, task, optimizer="random", *, space=None, config=None, out=None, hub_out=None,
-        cache: bool = True, **options) -> SearchResult:
+        cache: bool = True, init_from=None, task_args=None, **options) -> SearchResult:
     """One search in a fresh event loop with its own hub; `hub_out` (a list) receives the hub's stats."""
 
     async def main() -> SearchResult:
@@ -34,7 +34,8 @@ def run(pool, home: Path, task, optimizer="random", *, space=None, config=None, 
         try:
             opt = optimizer if not isinstance(optimizer, str) else make_optimizer(optimizer, **options)
             return await optimize_async(task, space or tiny_space(pool), opt, hub=hub, config=config or tiny_config(),
-                                        out=out, task_args={"name": "gsm", "size": 80})
+                                        out=out, task_args=task_args or {"name": "gsm", "size": 80},
+                                        init_from=init_from)
         finally:
             if hub_out is not None:
                 hub_out.append(hub.stats)

@@ -56,3 +56,40 @@ def test_round_trip(pool):
     again = SearchSpace.from_dict(space.to_dict(), pool)
     assert again.to_dict() == space.to_dict()
     assert again.models == space.models and again.excluded == space.excluded
+
+
+def _roles():
+    from rolegraph.agents.registry import RoleRegistry
+
+    reg = RoleRegistry.default()
+    reg.register("critic", "Find the mistakes and write the corrected answer.")
+    reg.register("scribe", "Take notes.", answers=False)
+    return reg
+
+
+def test_registered_roles_can_be_searched_and_answering_ones_may_be_the_output(pool):
+    space = SearchSpace(pool=pool, models=SIM_MODELS, roles=("scribe", "critic", "solver"), registry=_roles())
+    assert space.worker_roles == ("scribe", "critic", "solver")
+    assert space.output_roles == ("critic", "solver")
+    with pytest.raises(SearchError, match="unknown role 'critic'.*--roles-file"):
+        SearchSpace(pool=pool, models=SIM_MODELS, roles=("solver", "critic"))
+    with pytest.raises(SearchError, match="none that answers"):
+        SearchSpace(pool=pool, models=SIM_MODELS, roles=("scribe", "planner"), registry=_roles())
+
+
+def test_round_trip_with_own_roles_and_stages(pool):
+    from rolegraph.optimize.stages import Stage, StageOutput
+
+    reg = _roles()
+    space = SearchSpace(pool=pool, models=SIM_MODELS, roles=("critic", "solver"), registry=reg, budget=18)
+    assert SearchSpace.from_dict(space.to_dict(), pool, reg).to_dict() == space.to_dict()
+    staged = SearchSpace(pool=pool, models=(), budget=30, registry=reg,
+                         stages=(Stage("draft", "solver", SIM_MODELS[:2], (1, 2)),
+                                 Stage("review", "critic", SIM_MODELS[1:3], (0, 1))),
+                         stage_output=StageOutput(("critic",), SIM_MODELS[1:3]))
+    again = SearchSpace.from_dict(staged.to_dict(), pool, reg)
+    assert again.stages == staged.stages and again.stage_output == staged.stage_output
+    assert again.worker_slots == 3 and "stages draft: solver" in again.describe()
+    with pytest.raises(SearchError, match="writes no final answer"):
+        SearchSpace(pool=pool, models=(), registry=reg, stages=staged.stages,
+                    stage_output=StageOutput(("scribe",), SIM_MODELS[:1]))

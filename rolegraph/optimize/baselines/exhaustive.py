@@ -4,7 +4,9 @@ Graphs are enumerated by worker count, then multisets of (model, role) labels, t
 then the output's label; isomorphic duplicates (same graph, slots renamed) are dropped, as are
 graphs over the budget (no repair: repair would only map them onto graphs already listed). This
 is the ground truth the search-efficiency benchmark compares the other optimizers against. Candidates are
-bucketed by a Weisfeiler-Lehman hash, then checked for isomorphism (`graphs.isomorphism`).
+bucketed by a Weisfeiler-Lehman hash, then checked for isomorphism (`graphs.isomorphism`). A staged
+space is enumerated stage by stage: every width with every model (or multiset of models, if the stage
+mixes them), times the output's models and roles.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import Choices, edge_pairs, realise
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.stages import Stage, slot_ranges
 
 RAW_LIMIT = 200_000
 """Candidate combinations examined at most; a larger space is refused with its size."""
 
 
 def raw_size(space: SearchSpace) -> int:
+    if space.stages:
+        return _staged_raw_size(space)
     labels = len(space.models) * len(space.worker_roles)
     out_labels = len(space.models) * len(space.output_roles)
     total = 0
@@ -45,6 +50,8 @@ def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[C
             f"the space has ~{size:,} candidate graphs, too many to enumerate (limit {limit:,}): "
             "lower max nodes, models or roles, or disallow worker-to-worker edges"
         )
+    if space.stages:
+        return _enumerate_staged(space)
     w = space.worker_slots
     pairs = edge_pairs(w, space.worker_edges)
     labels = [(m, r) for m in range(len(space.models)) for r in range(len(space.worker_roles))]
@@ -80,6 +87,54 @@ def enumerate_graphs(space: SearchSpace, limit: int = RAW_LIMIT) -> list[tuple[C
     return found
 
 
+def _stage_options(space: SearchSpace, stage: Stage) -> list[tuple[int, ...]]:
+    """Every (model index per node) a stage may take, one tuple per width (empty for width 0)."""
+    ms = [space.models.index(m) for m in stage.models]
+    out: list[tuple[int, ...]] = []
+    for width in stage.widths:
+        if width == 0:
+            out.append(())
+        elif stage.same_model:
+            out += [(m,) * width for m in ms]
+        else:
+            out += list(itertools.combinations_with_replacement(ms, width))
+    return out
+
+
+def _staged_raw_size(space: SearchSpace) -> int:
+    total = len(space.stage_output.models) * len(space.output_roles)
+    for stage in space.stages:
+        total *= len(_stage_options(space, stage))
+    return total
+
+
+def _enumerate_staged(space: SearchSpace) -> list[tuple[Choices, GraphSpec]]:
+    w = space.worker_slots
+    index = StructureIndex()
+    found: list[tuple[Choices, GraphSpec]] = []
+    options = [_stage_options(space, st) for st in space.stages]
+    ranges = slot_ranges(space.stages)
+    outs = [(space.models.index(m), r) for m in space.stage_output.models for r in range(len(space.output_roles))]
+    for combo in itertools.product(*options):
+        present, models = [False] * w, [0] * w
+        for slots, picked in zip(ranges, combo):
+            for i, m in zip(slots, picked):
+                present[i], models[i] = True, m
+        for om, orole in outs:
+            c = Choices(
+                present=tuple(present),
+                models=tuple(models),
+                roles=tuple([0] * w),
+                edges=tuple(False for _ in edge_pairs(w, space.worker_edges)),
+                out_model=om,
+                out_role=orole,
+            )
+            c, spec = realise(space, c, "exhaustive")
+            if not c.notes and index.is_new(spec):
+                found.append((c, spec))
+    return found
+
+
 class ExhaustiveSearch(Optimizer):
     name = "exhaustive"
     fixed_batch = True
@@ -96,6 +151,12 @@ class ExhaustiveSearch(Optimizer):
 
     def config(self) -> dict[str, Any]:
         return {"limit": self.limit}
+
+    def warm_start(self, pg, evidence) -> bool:  # noqa: ANN001 - the base signature
+        raise SearchError(
+            "exhaustive enumeration scores every graph on one batch, so it cannot start from an earlier "
+            "run: drop --init-from, or use another optimizer"
+        )
 
     @property
     def total(self) -> int:

@@ -12,6 +12,7 @@ from rolegraph.optimize.space import SearchSpace
 
 class RandomSearch(Optimizer):
     name = "random"
+    learns_distribution = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,0 +1,160 @@
+"""User roles from a file (`--roles-file FILE`): a YAML list of roles, each a prompt template plus one
+of the built-in parsers, registered on top of the built-in roles.
+
+```yaml
+roles:
+  - name: critic
+    prompt: |                  # or prompt_file: critic.md (relative to this file)
+      Read the candidate answers, find the flaws, and write the corrected answer.
+      {answer_format}
+    answers: true              # writes a final answer (may be a graph's output); default true
+    parser: answer             # answer | plan | evidence | verdicts | none (default: answer, or none)
+    mode: chat                 # chat | search (a search role's queries go to the search tool)
+    temperature: 0.2
+    max_tokens: 768            # the default; a longer reply is cut (by the sim pool too) and loses its answer
+    tools: [calculator]
+```
+
+Why a file and not Python: a search run keeps its settings in its store, so `--resume` (and a later
+`--init-from`) must rebuild the same roles; a role defined by data (its prompt text inlined, its parser
+named) can be stored and rebuilt, a Python callable cannot. Python users register roles directly on a
+`RoleRegistry` and pass it along.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rolegraph.agents.parsers import parse_answer, parse_evidence, parse_no_answer, parse_plan, parse_verdicts
+from rolegraph.agents.registry import RoleError, RoleRegistry
+from rolegraph.errors import did_you_mean
+
+PARSERS = {
+    "answer": parse_answer,
+    "plan": parse_plan,
+    "evidence": parse_evidence,
+    "verdicts": parse_verdicts,
+    "none": parse_no_answer,
+}
+"""The parsers a roles file may name (the built-in roles' own)."""
+MAX_ROLES_FILE_BYTES = 1_000_000
+ROLE_FIELDS = ("name", "prompt", "prompt_file", "answers", "parser", "mode", "temperature", "max_tokens", "tools")
+
+
+class RoleDef(BaseModel):
+    """One role as data. After loading, `prompt` holds the template text (a `prompt_file` is read)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    prompt: str | None = None
+    prompt_file: str | None = None
+    answers: bool = True
+    parser: Literal["answer", "plan", "evidence", "verdicts", "none"] | None = None
+    mode: Literal["chat", "search"] = "chat"
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    tools: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_prompt(self) -> RoleDef:
+        if (self.prompt is None) == (self.prompt_file is None):
+            raise ValueError("give exactly one of 'prompt' (the template text) or 'prompt_file'")
+        return self
+
+
+class RolesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[RoleDef]
+
+
+def _describe(err: dict, data: Any) -> str:
+    """One line for one pydantic error, naming the role by position and name."""
+    loc, kind = err["loc"], err["type"]
+    where = ""
+    if len(loc) >= 2 and loc[0] == "roles" and isinstance(loc[1], int):
+        roles = data.get("roles") if isinstance(data, dict) else None
+        name = roles[loc[1]].get("name") if isinstance(roles, list) and isinstance(roles[loc[1]], dict) else None
+        where = f"role {loc[1] + 1}" + (f" ('{name}')" if isinstance(name, str) else "") + ": "
+        loc = loc[2:]
+    field = ".".join(str(p) for p in loc)
+    if kind == "extra_forbidden":
+        return f"{where}unknown field '{field}' (fields: {', '.join(ROLE_FIELDS)}).{did_you_mean(field, ROLE_FIELDS)}"
+    if kind == "missing":
+        return f"{where}missing field '{field}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}{field + ': ' if field else ''}{msg}"
+
+
+def _read(path: Path) -> Any:
+    if not path.is_file():
+        raise RoleError(f"{path}: roles file not found")
+    if path.stat().st_size > MAX_ROLES_FILE_BYTES:
+        raise RoleError(f"{path}: roles file too large (at most {MAX_ROLES_FILE_BYTES:,} bytes)")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RoleError(f"{path}: cannot read the roles file ({exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise RoleError(f"{path}: {where}not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def load_role_defs(path: str | Path) -> list[RoleDef]:
+    """The roles of a file, validated, each `prompt_file` read into `prompt`. One-line `RoleError`s."""
+    path = Path(path).expanduser()
+    data = _read(path)
+    if not isinstance(data, dict):
+        raise RoleError(f"{path}: expected a mapping with 'roles:' (a list of roles), got {type(data).__name__}")
+    try:
+        parsed = RolesFile.model_validate(data)
+    except ValidationError as exc:
+        problems = list(dict.fromkeys(_describe(e, data) for e in exc.errors()))
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RoleError(f"{path}: {problems[0]}{more}") from None
+    out = []
+    for role in parsed.roles:
+        if role.prompt_file is not None:
+            file = (path.parent / role.prompt_file).expanduser()
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RoleError(f"{path}: role '{role.name}': cannot read prompt_file {file} ({exc})") from None
+            role = role.model_copy(update={"prompt": text, "prompt_file": None})
+        out.append(role)
+    return out
+
+
+def register_defs(defs: list[RoleDef] | list[dict], registry: RoleRegistry | None = None) -> RoleRegistry:
+    """A registry holding the built-in roles (or `registry`'s, copied) plus `defs`."""
+    registry = (registry or RoleRegistry.default()).copy()
+    for raw in defs:
+        d = raw if isinstance(raw, RoleDef) else RoleDef.model_validate(raw)
+        parser = PARSERS[d.parser] if d.parser is not None else None
+        registry.register(
+            d.name,
+            d.prompt or "",
+            parser,
+            d.answers,
+            mode=d.mode,
+            temperature=d.temperature,
+            max_tokens=d.max_tokens,
+            tools=tuple(d.tools),
+        )
+        registry.definitions.append(d.model_dump(exclude_none=True))
+    return registry
+
+
+def load_roles(path: str | Path, registry: RoleRegistry | None = None) -> RoleRegistry:
+    """Built-in roles plus the roles of a file (a role named like a built-in one is an error)."""
+    try:
+        return register_defs(load_role_defs(path), registry)
+    except RoleError as exc:
+        text = str(exc)
+        raise RoleError(text if text.startswith(str(path)) else f"{path}: {text}") from None

@@ -1,0 +1,68 @@
+"""The search space of `rolegraph optimize` from its options: --space FILE, or --models/--roles/
+--max-nodes, with --budget/--budget-kind, and user roles from --roles-file (and a space file's
+`roles_file`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rolegraph.errors import SearchError
+
+SIM_PREFIX = "sim/"
+DEFAULT_BUDGET = 18.0
+DEFAULT_BUDGET_KIND = "flops"
+DEFAULT_MAX_NODES = 6
+
+
+def search_space(
+    pool: Any,
+    family: str,
+    space_file: Path | None,
+    roles_file: Path | None,
+    models: list[str] | None,
+    roles: list[str] | None,
+    max_nodes: int | None,
+    budget: float | None,
+    budget_kind: str | None,
+    objective: Any,
+) -> Any:
+    """The search space: from --space FILE (flags for budget and kind override it), else from flags;
+    user roles from --roles-file and the space file's roles_file."""
+    from rolegraph.agents.registry import builtin_role_names
+    from rolegraph.agents.roles_file import load_roles
+    from rolegraph.optimize.space import SearchSpace
+    from rolegraph.optimize.space_file import build_space, read_space_file, roles_file_path
+
+    registry = load_roles(roles_file) if roles_file is not None else None
+    if space_file is not None:
+        given = [flag for flag, v in (("--models", models), ("--roles", roles), ("--max-nodes", max_nodes)) if v]
+        if given:
+            raise SearchError(f"{space_file} defines the space: drop {', '.join(given)} (or edit the file)")
+        sf = read_space_file(space_file)
+        extra = roles_file_path(sf, space_file)
+        if extra is not None:
+            registry = load_roles(extra, registry)
+        return build_space(
+            sf,
+            pool,
+            source=str(space_file),
+            registry=registry,
+            budget=budget if budget is not None or sf.budget is not None else DEFAULT_BUDGET,
+            budget_kind=budget_kind,
+            objective=objective,
+            family=family,
+        )
+    chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
+    default_roles = registry.names() if registry is not None else builtin_role_names()
+    return SearchSpace(
+        pool=pool,
+        models=tuple(chosen),
+        roles=tuple(roles or default_roles),
+        max_nodes=max_nodes or DEFAULT_MAX_NODES,
+        budget=budget if budget is not None else DEFAULT_BUDGET,
+        budget_kind=budget_kind or DEFAULT_BUDGET_KIND,
+        objective=objective,
+        family=family,
+        registry=registry,
+    )

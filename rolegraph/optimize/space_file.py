@@ -1,0 +1,232 @@
+"""Space files (`rolegraph optimize --space FILE`): a search space in YAML, free-form or staged.
+
+Free-form, as the command-line flags describe it today:
+
+```yaml
+models: [sim/llama-3.2-1b, sim/llama-3.2-3b, sim/llama-3.1-8b]
+roles: [solver, verifier, fuser, critic]   # critic: a role of your own (roles_file)
+max_nodes: 6
+roles_file: roles.yaml                       # optional, relative to this file
+budget: 18                                   # optional: --budget overrides it
+```
+
+Staged (AgentTTS-style): fixed stages whose model and width are searched, read by one output node:
+
+```yaml
+stages:
+  - {name: plan,   role: planner,  models: [sim/llama-3.1-8b], width: [0, 1]}
+  - {name: search, role: searcher, models: [sim/llama-3.2-1b, sim/llama-3.2-3b], width: [1, 2, 3]}
+  - {name: solve,  role: solver,   width: [1, 2, 3]}     # models: the top-level list
+output: {roles: [fuser], models: [sim/llama-3.1-8b]}
+models: [sim/llama-3.2-3b, sim/llama-3.1-8b]
+```
+
+Validated like graph files: every problem is one line naming the file and the stage, and the CLI
+exits with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rolegraph.agents.registry import RoleRegistry
+from rolegraph.errors import RolegraphError, SearchError, did_you_mean
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.space import BUDGET_KINDS, SearchSpace
+from rolegraph.optimize.stages import MAX_STAGE_WIDTH, Stage, StageOutput
+
+MAX_SPACE_FILE_BYTES = 1_000_000
+DEFAULT_OUTPUT_ROLE = "fuser"
+
+
+class SpaceFileError(SearchError):
+    """A space file cannot be read or does not describe a valid space."""
+
+
+class StageEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    role: str
+    models: list[str] | None = None
+    width: int | list[int] = 1
+    same_model: bool = True
+
+    @field_validator("width")
+    @classmethod
+    def _widths(cls, value: int | list[int]) -> int | list[int]:
+        widths = [value] if isinstance(value, int) else value
+        if not widths or any(w < 0 or w > MAX_STAGE_WIDTH for w in widths):
+            raise ValueError(f"widths must be between 0 and {MAX_STAGE_WIDTH}")
+        if max(widths) < 1:
+            raise ValueError("width 0 only would never run the stage; allow a width >= 1")
+        return value
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.width,) if isinstance(self.width, int) else tuple(self.width)
+
+
+class OutputEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(default_factory=lambda: [DEFAULT_OUTPUT_ROLE])
+    models: list[str] | None = None
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class SpaceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "space"
+    description: str = ""
+    models: list[str] = Field(default_factory=list)
+    roles: list[str] | None = None
+    max_nodes: int | None = None
+    worker_edges: bool | None = None
+    stages: list[StageEntry] | None = None
+    output: OutputEntry | None = None
+    budget: float | None = Field(default=None, gt=0)
+    budget_kind: Literal["flops", "dollars", "latency"] | None = None
+    roles_file: str | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> SpaceFile:
+        if self.stages is not None:
+            if not self.stages:
+                raise ValueError("'stages' is empty: list the stages, or drop it for a free-form space")
+            extra = [k for k in ("roles", "max_nodes", "worker_edges") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"a staged space sets its roles and size by its stages: drop {', '.join(extra)}")
+            for st in self.stages:
+                if st.models is None and not self.models:
+                    raise ValueError(f"stage '{st.name}' lists no models and there is no top-level 'models'")
+        elif self.output is not None:
+            raise ValueError("'output' belongs to a staged space: add 'stages' or drop 'output'")
+        elif not self.models:
+            raise ValueError("a free-form space needs 'models' (or 'stages' for a staged space)")
+        return self
+
+    @property
+    def staged(self) -> bool:
+        return self.stages is not None
+
+
+FIELDS = tuple(SpaceFile.model_fields)
+STAGE_FIELDS = tuple(StageEntry.model_fields)
+OUTPUT_FIELDS = tuple(OutputEntry.model_fields)
+
+
+def _describe(err: dict, data: Any) -> str:
+    """One line for one pydantic error, naming the stage (by position and name) or the section."""
+    loc, kind = list(err["loc"]), err["type"]
+    where, fields = "", FIELDS
+    if len(loc) >= 2 and loc[0] == "stages" and isinstance(loc[1], int):
+        stages = data.get("stages") if isinstance(data, dict) else None
+        entry = stages[loc[1]] if isinstance(stages, list) and loc[1] < len(stages) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"stage {loc[1] + 1}" + (f" ('{name}')" if isinstance(name, str) else "") + ": "
+        loc, fields = loc[2:], STAGE_FIELDS
+    elif loc and loc[0] == "output":
+        where, loc, fields = "output: ", loc[1:], OUTPUT_FIELDS
+    loc = [p for p in loc if not (isinstance(p, str) and p in ("int", "list[int]"))]
+    field = ".".join(str(p) for p in loc)
+    if kind == "extra_forbidden":
+        return f"{where}unknown field '{field}' (fields: {', '.join(fields)}).{did_you_mean(field, fields)}"
+    if kind == "missing":
+        return f"{where}missing field '{field}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}{field + ': ' if field else ''}{msg}"
+
+
+def read_space_file(path: str | Path) -> SpaceFile:
+    """Parse and validate a space file; `SpaceFileError` (one line, naming the file) otherwise."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise SpaceFileError(f"{path}: space file not found")
+    if path.stat().st_size > MAX_SPACE_FILE_BYTES:
+        raise SpaceFileError(f"{path}: space file too large (at most {MAX_SPACE_FILE_BYTES:,} bytes)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpaceFileError(f"{path}: cannot read the space file ({exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise SpaceFileError(f"{path}: {where}not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(data, dict):
+        raise SpaceFileError(f"{path}: expected a mapping (models/roles, or stages/output), got {type(data).__name__}")
+    try:
+        return SpaceFile.model_validate(data)
+    except ValidationError as exc:
+        problems = list(dict.fromkeys(_describe(e, data) for e in exc.errors()))
+        more = f" (+{len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
+        raise SpaceFileError(f"{path}: {problems[0]}{more}") from None
+
+
+def roles_file_path(sf: SpaceFile, path: str | Path) -> Path | None:
+    """The space file's `roles_file`, resolved against the space file's directory."""
+    if sf.roles_file is None:
+        return None
+    return (Path(path).expanduser().parent / sf.roles_file).expanduser()
+
+
+def build_space(
+    sf: SpaceFile,
+    pool: ModelPool,
+    *,
+    source: str = "space file",
+    registry: RoleRegistry | None = None,
+    budget: float | None = None,
+    budget_kind: str | None = None,
+    objective: Objective | None = None,
+    family: str = "math",
+) -> SearchSpace:
+    """The `SearchSpace` of a parsed file. `budget`/`budget_kind` given here override the file's."""
+    kind = budget_kind or sf.budget_kind or "flops"
+    if kind not in BUDGET_KINDS:
+        raise SpaceFileError(f"{source}: unknown budget kind '{kind}'. Known: {', '.join(BUDGET_KINDS)}.")
+    common: dict[str, Any] = {
+        "pool": pool,
+        "budget": budget if budget is not None else sf.budget,
+        "budget_kind": kind,
+        "objective": objective or Objective(),
+        "family": family,
+        "registry": registry,
+    }
+    try:
+        if not sf.staged:
+            extra = {k: getattr(sf, k) for k in ("max_nodes", "worker_edges") if getattr(sf, k) is not None}
+            roles = {"roles": tuple(sf.roles)} if sf.roles is not None else {}
+            return SearchSpace(models=tuple(sf.models), **roles, **extra, **common)
+        stages = tuple(
+            Stage(st.name, st.role, tuple(st.models or sf.models), st.widths, st.same_model) for st in sf.stages or ()
+        )
+        out = sf.output or OutputEntry()
+        out_models = tuple(out.models or sf.models or dict.fromkeys(m for st in stages for m in st.models))
+        return SearchSpace(
+            models=tuple(sf.models), stages=stages, stage_output=StageOutput(tuple(out.roles), out_models), **common
+        )
+    except RolegraphError as exc:
+        raise SpaceFileError(f"{source}: {exc}") from None
+
+
+def load_space(path: str | Path, pool: ModelPool, **options: Any) -> SearchSpace:
+    """Read a space file into a `SearchSpace` (Python API). Its `roles_file`, if any, is loaded onto
+    `options['registry']` (or the built-in roles)."""
+    from rolegraph.agents.roles_file import load_roles
+
+    sf = read_space_file(path)
+    roles_path = roles_file_path(sf, path)
+    if roles_path is not None:
+        options["registry"] = load_roles(roles_path, options.get("registry"))
+    return build_space(sf, pool, source=str(path), **options)
