@@ -150,6 +150,8 @@ def run_json(result: Any) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": result.simulated,
+        "calls": sum(n.calls for n in result.nodes),
+        "cached_calls": sum(n.cached_calls for n in result.nodes),
         "nodes": [
             {
                 "id": n.id,
@@ -160,6 +162,7 @@ def run_json(result: Any) -> dict[str, Any]:
                 "tokens_out": n.tokens_out,
                 "latency_s": n.latency_s,
                 "cost_usd": n.cost_usd,
+                "cached_calls": n.cached_calls,
             }
             for n in result.nodes
         ],
@@ -170,6 +173,8 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from rolegraph.evaluate.report import cache_note
 
     sim = " (simulated)" if result.simulated else ""
     console = Console()
@@ -207,6 +212,9 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
             f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"
         )
     )
+    note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))
+    if note:
+        console.print(Text(note))
     cut = [f"{n.id} ({n.truncated_calls} of {n.calls})" for n in result.nodes if n.truncated_calls]
     if cut:
         console.print(

@@ -41,7 +41,7 @@ from rolegraph.errors import (
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
-from rolegraph.graphs.schedule import Topology, critical_path_s
+from rolegraph.graphs.schedule import Topology, critical_path_s, replayed_delay
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import AnswerKey, Item
 from rolegraph.models.hub import ModelHub
@@ -224,8 +224,8 @@ class CompiledGraph:
             t_end = perf_counter()
             if ctx.modelled:
                 latency, start, end = call.model_latency, start_model, start_model + call.model_latency
-            else:
-                latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
+            else:  # measured; cache hits of real models count with the latency they were measured with
+                latency, start, end = t_end - t_start + call.replay_s, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
             ctx.traces[plan.id] = call.trace(
                 latency=latency, start=start, end=end, answer=out.answer, output=out.text, uses=res.tool_uses
@@ -288,7 +288,7 @@ class CompiledGraph:
         """The RunResult of the nodes traced so far (all of them, unless the run stopped)."""
         traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
         critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
-        wall = critical if ctx.modelled else perf_counter() - ctx.t0
+        wall = critical if ctx.modelled else perf_counter() - ctx.t0 + replayed_delay(self.topo, traces)
         out = ctx.traces.get(self.output)
         return RunResult(
             graph_name=self.spec.name,

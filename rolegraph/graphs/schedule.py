@@ -8,11 +8,14 @@ runs once per graph run, so it avoids building a networkx graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rolegraph.errors import GraphError
+from rolegraph.graphs.result import NodeTrace
 from rolegraph.graphs.spec import GraphSpec
+
+REPLAY_EPSILON_S = 1e-9
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,17 @@ def critical_path_s(topo: Topology, latency: Mapping[str, float]) -> float:
     """The longest source-to-sink sum of node latencies."""
     times = schedule(topo, latency)
     return max((end for _, end in times.values()), default=0.0)
+
+
+def replayed_delay(topo: Topology, traces: Sequence[NodeTrace]) -> float:
+    """Seconds a run's measured wall time lacks because some calls were answered from the cache.
+
+    A node's `latency_s` counts a real model's cache hits with the latency measured when each call
+    was first made, while its `start_s`/`end_s` say when it really ran. The difference of the two
+    critical paths is what the hits saved; adding it back gives the wall time of the run as first
+    made (0 when nothing was replayed)."""
+    adjusted = {t.id: t.latency_s for t in traces}
+    measured = {t.id: t.end_s - t.start_s for t in traces}
+    if all(abs(adjusted[n] - measured[n]) < REPLAY_EPSILON_S for n in adjusted):
+        return 0.0
+    return max(0.0, critical_path_s(topo, adjusted) - critical_path_s(topo, measured))

@@ -24,6 +24,9 @@ class TestScore(BaseModel):
     flops_units: float
     objective: float
     simulated: bool
+    calls: int = 0
+    cached_calls: int = 0
+    """Calls answered from the response cache: their latency is the one measured when first made."""
 
 
 class FinalChoice(BaseModel):
@@ -50,6 +53,8 @@ def _test_score(label: str, res: EvalResult, objective: float) -> TestScore:
         flops_units=res.flops_units,
         objective=objective,
         simulated=res.simulated,
+        calls=res.calls,
+        cached_calls=res.cached_calls,
     )
 
 

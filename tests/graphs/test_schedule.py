@@ -29,3 +29,20 @@ def test_topology_keeps_edge_order_and_rejects_cycles():
         Topology.of(spec([["a", "b"], ["b", "a"]]))
     with pytest.raises(GraphError, match="unknown node"):
         Topology.of(spec([["a", "z"]]))
+
+
+def trace(node_id, latency, start, end):
+    from rolegraph.graphs.result import NodeTrace
+
+    return NodeTrace(id=node_id, role="solver", model="m", latency_s=latency, start_s=start, end_s=end)
+
+
+def test_replayed_delay_adds_back_what_cache_hits_saved_on_the_critical_path():
+    from rolegraph.graphs.schedule import replayed_delay
+
+    topo = Topology.of(spec([["a", "c"], ["b", "c"]], ids="abc"))
+    fresh = [trace("a", 1.0, 0.0, 1.0), trace("b", 2.0, 0.0, 2.0), trace("c", 0.5, 2.0, 2.5)]
+    assert replayed_delay(topo, fresh) == 0.0
+    # b was answered from the cache in 0.01 s but first took 2.0 s; a (1.0 s) then ran alone
+    replayed = [trace("a", 1.0, 0.0, 1.0), trace("b", 2.0, 0.0, 0.01), trace("c", 0.5, 1.0, 1.5)]
+    assert replayed_delay(topo, replayed) == pytest.approx(2.5 - 1.5)
