@@ -96,7 +96,9 @@ async def _optimize(
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
     from rolegraph.models.pool import ModelPool
+    from rolegraph.models.timings import measured_rates
     from rolegraph.optimize.api import make_optimizer, optimize_async
+    from rolegraph.optimize.estimate import needs_estimate
     from rolegraph.optimize.rundir import default_run_dir
     from rolegraph.optimize.space import SearchSpace
     from rolegraph.reports import render
@@ -104,9 +106,10 @@ async def _optimize(
     from rolegraph.tasks.registry import get_task
 
     pool = ModelPool.load(pool_file)
+    settings = Settings.from_env()
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
-    chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
+    chosen = models or default_models(pool)
     space = SearchSpace(
         pool=pool,
         models=tuple(chosen),
@@ -116,11 +119,14 @@ async def _optimize(
         budget_kind=budget_kind,
         objective=objective,
         family=task.family,
+        latency_rates=measured_rates(settings.home, [pool.get(m) for m in chosen]),
     )
-    hub = ModelHub(pool, Settings.from_env())
+    hub = ModelHub(pool, settings)
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
+        if needs_estimate(space, agent_model):
+            _print_estimate(space, config, task, optimizer, agent_model)
         out = out or default_run_dir(task.name, optimizer.name)
         result = await optimize_async(
             task,
@@ -141,12 +147,36 @@ async def _optimize(
     return result
 
 
-async def _resume(run_dir: Path, progress: bool, executor: Any = None):
+def default_models(pool) -> list[str]:
+    """`--models` left out: the pool file's own models when one is given (--pool or $ROLEGRAPH_POOL),
+    else the simulated pool."""
+    return list(pool.user_ids) or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
+
+
+def _print_estimate(space, config, task, optimizer, agent_model: str | None) -> None:
+    """Calls, tokens, dollars and time of the search, on stderr, before it starts (real endpoints only)."""
+    from rolegraph.optimize.estimate import estimate_search, pilot_plan
+
+    sizes = {s: len(task.items(s, seed=config.data_seed)) for s in ("train", "validation", "test")}
+    pilot, pilot_items = pilot_plan(optimizer, space, config, sizes["train"])
+    agent = space.pool.get(agent_model) if agent_model else None
+    estimate = estimate_search(space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent)
+    for line in estimate.lines():
+        typer.echo(line, err=True)
+    if config.max_dollars is None:
+        typer.echo(
+            "  (cap the spending with --max-dollars D: the search stops, resumably, when it is reached)", err=True
+        )
+
+
+async def _resume(run_dir: Path, progress: bool, executor: Any = None, max_dollars: float | None = None):
     from rolegraph.optimize.api import resume_async
     from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    result = await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
+    result = await resume_async(
+        run_dir, Settings.from_env(), progress=progress, executor=executor, max_dollars=max_dollars
+    )
     render(run_dir)
     return result
 
@@ -157,7 +187,8 @@ def optimize_cmd(
     task_size: Annotated[int | None, typer.Option("--task-size", help="items to generate (gsm, arith)")] = None,
     pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
     models: Annotated[
-        str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
+        str | None,
+        typer.Option("--models", help="candidate models a,b,c (default: the --pool file's models, else the sim pool)"),
     ] = None,
     roles: Annotated[str | None, typer.Option("--roles", help="allowed roles (default: all built-in roles)")] = None,
     budget: Annotated[float | None, typer.Option("--budget", help="per-item budget in --budget-kind units")] = 18.0,
@@ -196,6 +227,14 @@ def optimize_cmd(
         ),
     ] = 48,
     test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,
+    max_dollars: Annotated[
+        float | None,
+        typer.Option(
+            "--max-dollars",
+            help="stop the search at its last checkpoint when its paid (non-cached) calls reach D dollars; "
+            "with --resume: the new cap",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")
@@ -219,8 +258,11 @@ def optimize_cmd(
     try:
         if resume is not None:
             if task is not None or out is not None:
-                typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
-            result = asyncio.run(_resume(resume, progress, executor))
+                typer.echo(
+                    "note: resuming: the run's own settings are used (other options but --max-dollars are ignored)",
+                    err=True,
+                )
+            result = asyncio.run(_resume(resume, progress, executor, max_dollars))
         else:
             if task is None:
                 raise SearchError("give --task NAME (or --resume RUN_DIR)")
@@ -239,6 +281,7 @@ def optimize_cmd(
                 validation_items=validation_items,
                 test_items=test_items,
                 seed=seed,
+                max_dollars=max_dollars,
             )
             result = asyncio.run(
                 _optimize(

@@ -46,10 +46,12 @@ def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
 class ModelPool:
     """An ordered set of `ModelSpec`s by id. User entries override built-ins with the same id."""
 
-    def __init__(self, specs: list[ModelSpec]):
+    def __init__(self, specs: list[ModelSpec], user_ids: tuple[str, ...] = ()):
         self._specs: dict[str, ModelSpec] = {}
         for spec in specs:
             self._specs[spec.id] = spec
+        # ids the user's pool file defines, in its order (the models a search defaults to)
+        self.user_ids = tuple(dict.fromkeys(user_ids))
 
     @classmethod
     def builtin(cls) -> ModelPool:
@@ -67,7 +69,7 @@ class ModelPool:
         if not path.is_file():
             raise PoolFileError(f"{path}: pool file not found")
         user = _parse_specs(_read_entries(path.read_text(), str(path)), str(path))
-        return cls(list(pool) + user)
+        return cls(list(pool) + user, tuple(s.id for s in user))
 
     def __iter__(self):
         return iter(self._specs.values())

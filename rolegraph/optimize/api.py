@@ -51,6 +51,8 @@ class SearchResult(BaseModel):
     pareto: list[ParetoPoint] = Field(default_factory=list)
     trace: SearchTrace
     paid_calls: int = 0
+    paid_usd: float = 0.0
+    """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
 
     @property
     def best_single(self) -> TestScore | None:
@@ -72,6 +74,7 @@ class SearchResult(BaseModel):
             "iterations": self.iterations,
             "simulated": self.simulated,
             "paid_calls": self.paid_calls,
+            "paid_usd": self.paid_usd,
         }
 
 
@@ -159,6 +162,7 @@ def _result(
         pareto=front(points(records)),
         trace=ctx.trace,
         paid_calls=hub.stats.paid,
+        paid_usd=ctx.spend.spent if ctx.spend is not None else hub.stats.paid_usd,
     )
 
 
@@ -258,8 +262,17 @@ async def resume_async(
     task: Task | None = None,
     progress: bool = False,
     executor: Any = None,
+    max_dollars: float | None = None,
 ) -> SearchResult:
-    """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again)."""
+    """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again).
+    `max_dollars` replaces the run's dollar cap from now on (e.g. to go on after the cap stopped it)."""
+    if max_dollars is not None:
+        SearchConfig(max_dollars=max_dollars)  # validates it before anything is written
+        store = RunStore.open(run_dir)
+        try:
+            store.set_max_dollars(max_dollars)
+        finally:
+            store.close()
     cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task)
     store = RunStore.open(run_dir)
     ctx = SearchContext(
