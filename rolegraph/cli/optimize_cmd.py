@@ -101,6 +101,7 @@ async def _optimize(
     from rolegraph.optimize.estimate import needs_estimate
     from rolegraph.optimize.rundir import default_run_dir
     from rolegraph.optimize.space import SearchSpace
+    from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
@@ -141,6 +142,9 @@ async def _optimize(
             agent_model=agent_model,
             executor=executor,
         )
+    except DollarCapReachedError:
+        render(out)  # the report of the search so far: nothing computed is lost
+        raise
     finally:
         await hub.aclose()
     render(out)
@@ -171,12 +175,17 @@ def _print_estimate(space, config, task, optimizer, agent_model: str | None) -> 
 
 async def _resume(run_dir: Path, progress: bool, executor: Any = None, max_dollars: float | None = None):
     from rolegraph.optimize.api import resume_async
+    from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    result = await resume_async(
-        run_dir, Settings.from_env(), progress=progress, executor=executor, max_dollars=max_dollars
-    )
+    try:
+        result = await resume_async(
+            run_dir, Settings.from_env(), progress=progress, executor=executor, max_dollars=max_dollars
+        )
+    except DollarCapReachedError:
+        render(run_dir)
+        raise
     render(run_dir)
     return result
 

@@ -91,8 +91,8 @@ class SearchEstimate:
                 "serving its max_concurrency calls at once)"
             )
         out.append(
-            "  (typical: search graphs like those drawn from the initial distribution; high: every search run as "
-            "dear as the dearest of them)"
+            "  (typical: search graphs like those drawn from the initial distribution; high: every search run at "
+            "the highest of them, figure by figure)"
         )
         return out
 
@@ -129,6 +129,17 @@ def run_cost(space: SearchSpace, spec: GraphSpec, unmeasured: set[str]) -> RunCo
     )
 
 
+def _highest(costs: list[RunCost]) -> RunCost:
+    """Each figure at its highest over `costs` (calls, tokens, dollars and each model's seconds apart)."""
+    models = {m for c in costs for m in c.seconds}
+    return RunCost(
+        calls=max(c.calls for c in costs),
+        tokens=max(c.tokens for c in costs),
+        dollars=max(c.dollars for c in costs),
+        seconds={m: max(c.seconds.get(m, 0.0) for c in costs) for m in models},
+    )
+
+
 def _mean(costs: list[RunCost]) -> RunCost:
     out = RunCost()
     for c in costs:
@@ -157,7 +168,7 @@ def estimate_search(
     pg = ProbabilisticGraph(space)
     sampled = [run_cost(space, pg.sample(rng), unmeasured) for _ in range(SAMPLED_GRAPHS)]
     typical = _mean(sampled)
-    dearest = max(sampled, key=lambda c: (c.dollars, c.tokens))
+    dearest = _highest(sampled)
     batch = min(config.batch, split_sizes["train"])
     search_runs = (config.iterations or 0) * config.samples * batch
     recheck = min(config.reserve, 2 * split_sizes["validation"])
