@@ -40,11 +40,18 @@ def _show_progress(as_json: bool) -> bool:
     return not as_json and sys.stderr.isatty()
 
 
+def _flops(units: float) -> str:
+    """A real model without sizes has no FLOPs count: say n/a, never 0.0."""
+    return f"{units:.1f} FLOPs units" if units > 0 else "FLOPs n/a"
+
+
 def _print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
     from rich.console import Console
 
+    from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.render import nodes_table
+    from rolegraph.reports.selection import selection_text
 
     console = Console()
     sim = " (simulated)" if result.simulated else ""
@@ -52,15 +59,24 @@ def _print_result(result, elapsed: float | None = None) -> None:
     t = result.test
     console.print(
         f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
-        f"n={t.n}  {t.flops_units:.1f} FLOPs units  {t.latency_s:.2f} s/item{sim}"
+        f"n={t.n} held out  {_flops(t.flops_units)}  {t.latency_s:.2f} s/item{sim}"
     )
+    row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
+    if row is not None and (chosen_on := selection_text(row)):
+        console.print(chosen_on)
     single = result.best_single
     if single is not None:
         console.print(
             f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
-            f"{single.ci95[1]:.3f}]  n={single.n}  {single.flops_units:.1f} FLOPs units  "
+            f"{single.ci95[1]:.3f}]  n={single.n}  {_flops(single.flops_units)}  "
             f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
         )
+    cached, calls = (
+        t.cached_calls + sum(s.cached_calls for s in result.singles),
+        t.calls + sum(s.calls for s in result.singles),
+    )
+    if cached:
+        console.print(f"test runs: {cache_note(cached, calls)}")
     agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")

@@ -21,7 +21,7 @@ from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
-from rolegraph.optimize.final import FinalChoice, TestScore
+from rolegraph.optimize.final import FinalChoice, TestScore, selection_summary
 from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore
@@ -68,7 +68,8 @@ class SearchResult(BaseModel):
             "run_dir": self.run_dir,
             "best_hash": self.best_hash,
             "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
-            "test": self.test.model_dump(),
+            "test": self.test.model_dump() | {"held_out": True},
+            "selection": selection_summary(self.candidates, self.best_hash),
             "best_single": single.model_dump() if single else None,
             "evaluations": self.evaluations,
             "iterations": self.iterations,
