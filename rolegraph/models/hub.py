@@ -163,9 +163,10 @@ class ModelHub:
         return self._models[model_id]
 
     def use(self, model_id: str, model: ChatModel) -> None:
-        """Serve `model` for `model_id` (a custom client, or a test double); calls are still counted.
-        The id must be in the pool, so graphs keep validating against it."""
-        self._models[model_id] = _Counted(model, self.stats, self.pool.get(model_id), self)
+        """Serve `model` for `model_id` (a custom client, or a test double); calls are still counted (and
+        guarded by a spending cap). The id must be in the pool, so graphs keep validating against it."""
+        spec = self.pool.get(model_id)
+        self._models[model_id] = _Counted(_Guarded(model, self, spec), self.stats, spec, self)
 
     def spec(self, model_id: str) -> ModelSpec:
         return self.pool.get(model_id)

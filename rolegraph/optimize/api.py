@@ -31,6 +31,8 @@ from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
 OPTIMIZERS: tuple[str, ...] = ("agent-reinforce", "reinforce", "random", "tpe", "exhaustive")
+PAID_USD_DIGITS = 9
+"""Dollars in the JSON summary to a nano-dollar: sums over calls in another order differ only below it."""
 
 
 class SearchResult(BaseModel):
@@ -75,7 +77,7 @@ class SearchResult(BaseModel):
             "iterations": self.iterations,
             "simulated": self.simulated,
             "paid_calls": self.paid_calls,
-            "paid_usd": self.paid_usd,
+            "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
         }
 
 
