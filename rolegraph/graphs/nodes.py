@@ -111,7 +111,7 @@ class NodeCall:
         "calls",
         "cached",
         "truncated",
-        "replay_s",
+        "adjust_s",
     )
 
     def __init__(self, plan: NodePlan, ctx: RunContext, start: float):
@@ -119,9 +119,9 @@ class NodeCall:
         self.model_latency = 0.0
         self.tokens_in = self.tokens_out = self.calls = self.cached = self.truncated = 0
         self.cost = 0.0
-        # Seconds to add to the node's measured time so that a real model's cache hits count with the
-        # latency measured when the call was first made (a hit itself takes about no time).
-        self.replay_s = 0.0
+        # Seconds to add to the node's wall time so that a real model's calls count at their own measured
+        # latency: a cache hit (about no time) as first measured, a fresh call without its wait for a slot.
+        self.adjust_s = 0.0
 
     async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
         plan, ctx = self.plan, self.ctx
@@ -151,8 +151,8 @@ class NodeCall:
         self.cost += cost
         self.calls += 1
         self.cached += int(comp.cached)
-        if comp.cached and plan.spec.backend != "sim":
-            self.replay_s += comp.latency_s - (perf_counter() - t_call)
+        if plan.spec.backend != "sim":
+            self.adjust_s += comp.latency_s - (perf_counter() - t_call)
         self.truncated += int(comp.finish_reason == "length")
         self.model_latency += comp.latency_s
         meter.spend(usage.input_tokens + usage.output_tokens, cost)

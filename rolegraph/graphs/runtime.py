@@ -41,7 +41,7 @@ from rolegraph.errors import (
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
-from rolegraph.graphs.schedule import Topology, critical_path_s, replayed_delay
+from rolegraph.graphs.schedule import Topology, alone_wall_s, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import AnswerKey, Item
 from rolegraph.models.hub import ModelHub
@@ -125,6 +125,8 @@ class CompiledGraph:
                 )
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
+        self._model_of = {n: p.spec.id for n, p in self.plans.items()}
+        self._slots = {p.spec.id: p.spec.max_concurrency for p in self.plans.values()}
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
         self._flops: dict[str, float] = {}
@@ -224,8 +226,8 @@ class CompiledGraph:
             t_end = perf_counter()
             if ctx.modelled:
                 latency, start, end = call.model_latency, start_model, start_model + call.model_latency
-            else:  # measured; cache hits of real models count with the latency they were measured with
-                latency, start, end = t_end - t_start + call.replay_s, t_start - ctx.t0, t_end - ctx.t0
+            else:  # measured; a real model's calls at their own latency (`NodeCall.adjust_s`)
+                latency, start, end = t_end - t_start + call.adjust_s, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
             ctx.traces[plan.id] = call.trace(
                 latency=latency, start=start, end=end, answer=out.answer, output=out.text, uses=res.tool_uses
@@ -288,7 +290,10 @@ class CompiledGraph:
         """The RunResult of the nodes traced so far (all of them, unless the run stopped)."""
         traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
         critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
-        wall = critical if ctx.modelled else perf_counter() - ctx.t0 + replayed_delay(self.topo, traces)
+        if ctx.modelled:
+            wall = critical
+        else:  # as if the run had been alone and fresh (`schedule.alone_wall_s`)
+            wall = alone_wall_s(self.topo, traces, perf_counter() - ctx.t0, self._model_of, self._slots)
         out = ctx.traces.get(self.output)
         return RunResult(
             graph_name=self.spec.name,

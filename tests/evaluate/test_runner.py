@@ -191,15 +191,15 @@ def test_per_node_stats_count_items_whose_reply_was_cut(gsm, tmp_path):
 
 def test_a_cached_rerun_on_a_real_server_keeps_the_latency_first_measured(llamacpp, tmp_path):
     """llama.cpp's own server: the rerun is answered from the response cache (no call paid) and reports
-    the latency measured when the calls were made, not the ~0 s the cache took. One item, so no call
-    waits for the server's single slot (queueing is not part of a call's measured latency)."""
+    the latency measured when the calls were made, not the ~0 s the cache took. Two items share the
+    server's one slot: a run's latency is its own calls' time, not the time it waited for the other's."""
     pool = ModelPool([*ModelPool.builtin(), llamacpp.spec("llamacpp/smollm2")])
     spec = GraphSpec.model_validate({"name": "two", "nodes": [
         {"id": "a", "role": "solver", "model": "llamacpp/smollm2", "params": {"max_tokens": 8}},
         {"id": "out", "role": "verifier", "model": "llamacpp/smollm2", "params": {"max_tokens": 8}}],
         "edges": [["a", "out"]]})
     task = get_task("arith", seed=0, size=4)
-    items = task.items("all", 1, seed=0)
+    items = task.items("all", 2, seed=0)
     hub = ModelHub(pool, Settings(home=tmp_path / "home"))
 
     async def twice():
@@ -213,10 +213,13 @@ def test_a_cached_rerun_on_a_real_server_keeps_the_latency_first_measured(llamac
 
     first, second, paid_first, paid_after = asyncio.run(twice())
     assert first.failures == second.failures == 0
-    assert first.cached_calls == 0 and first.calls == 2 and paid_first == 2
-    assert second.cached_calls == second.calls == 2 and paid_after == paid_first
+    assert first.cached_calls == 0 and first.calls == 4 and paid_first == 4
+    assert second.cached_calls == second.calls == 4 and paid_after == paid_first
     assert first.mean_latency_s > 0.02
     assert second.mean_latency_s == pytest.approx(first.mean_latency_s, rel=0.1, abs=0.02)
-    for node in ("a", "out"):
-        assert second.items[0].node_usage[node].latency_s == pytest.approx(
-            first.items[0].node_usage[node].latency_s, rel=0.1, abs=0.02)
+    for fresh, replayed in zip(first.items, second.items):
+        calls = sum(u.latency_s for u in fresh.node_usage.values())  # a -> out: the calls' own times add up
+        assert fresh.latency_s == pytest.approx(calls, rel=0.1, abs=0.02)
+        for node in ("a", "out"):
+            assert replayed.node_usage[node].latency_s == pytest.approx(
+                fresh.node_usage[node].latency_s, rel=0.1, abs=0.02)
