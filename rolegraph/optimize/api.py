@@ -70,15 +70,19 @@ class SearchResult(BaseModel):
             "run_dir": self.run_dir,
             "best_hash": self.best_hash,
             "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
-            "test": self.test.model_dump() | {"held_out": True},
+            "test": _score(self.test) | {"held_out": True},
             "selection": selection_summary(self.candidates, self.best_hash),
-            "best_single": single.model_dump() if single else None,
+            "best_single": _score(single) if single else None,
             "evaluations": self.evaluations,
             "iterations": self.iterations,
             "simulated": self.simulated,
             "paid_calls": self.paid_calls,
             "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
         }
+
+
+def _score(score: TestScore) -> dict[str, Any]:
+    return score.model_dump() | {"calls": score.calls, "cached_calls": score.cached_calls}
 
 
 def make_optimizer(

@@ -25,9 +25,11 @@ class TestScore(BaseModel):
     flops_units: float
     objective: float
     simulated: bool
-    calls: int = 0
-    cached_calls: int = 0
-    """Calls answered from the response cache: their latency is the one measured when first made."""
+    calls: int = Field(default=0, exclude=True)
+    cached_calls: int = Field(default=0, exclude=True)
+    """Calls answered from the response cache (their latency is the one measured when first made). How a
+    run went, not what it decided: left out of the trace and checkpoints, so a resumed search's files
+    equal an uninterrupted one's; `SearchResult.summary` reports both."""
 
 
 class FinalChoice(BaseModel):

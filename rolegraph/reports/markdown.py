@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rolegraph.evaluate.report import cache_note
 from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
@@ -87,13 +86,11 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
             f"{' (simulated)' if t.simulated else ''}.",
             "",
         ]
-        note = cache_note(t.cached_calls, t.calls)
         row = selection_row(final)
         text = selection_text(row, prefix="Selection figures of the chosen graph: ") if row is not None else ""
         if text:
             lines += [text + ".", ""]
-        if note:
-            lines += [f"Test run: {note}.", ""]
+
         if final.singles:
             lines += [
                 "## Against single models (test items)",
