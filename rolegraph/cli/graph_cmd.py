@@ -182,6 +182,7 @@ def _node_json(n: Any) -> dict[str, Any]:
         "tokens_out": n.tokens_out,
         "latency_s": n.latency_s,
         "cost_usd": n.cost_usd,
+        "cached_calls": n.cached_calls,
         "output": n.output,
         "tool_calls": [_tool_call(e) for e in n.tools],
         "inputs": n.inputs,
@@ -209,6 +210,8 @@ def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
         "provenance": provenance.model_dump() if provenance is not None else None,
         "notes": result.notes,
         "error": result.error,
+        "calls": sum(n.calls for n in result.nodes),
+        "cached_calls": sum(n.cached_calls for n in result.nodes),
         "nodes": [_node_json(n) for n in result.nodes],
     }
 
@@ -218,6 +221,7 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     from rich.table import Table
     from rich.text import Text
 
+    from rolegraph.evaluate.report import cache_note
     from rolegraph.models.provenance import label_suffix
 
     sim = label_suffix(result.simulation)
@@ -258,6 +262,9 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
             f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"
         )
     )
+    note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))
+    if note:
+        console.print(Text(note))
     cut = [f"{n.id} ({n.truncated_calls} of {n.calls})" for n in result.nodes if n.truncated_calls]
     if cut:
         console.print(

@@ -41,12 +41,19 @@ def _show_progress(as_json: bool) -> bool:
     return not as_json and sys.stderr.isatty()
 
 
+def _flops(units: float) -> str:
+    """A real model without sizes has no FLOPs count: say n/a, never 0.0."""
+    return f"{units:.1f} FLOPs units" if units > 0 else "FLOPs n/a"
+
+
 def _print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
     from rich.console import Console
 
+    from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.render import nodes_table
     from rolegraph.models.provenance import REAL, label_suffix
+    from rolegraph.reports.selection import selection_text
 
     console = Console()
     sim = label_suffix(result.simulation)
@@ -56,15 +63,24 @@ def _print_result(result, elapsed: float | None = None) -> None:
     t = result.test
     console.print(
         f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
-        f"n={t.n}  {t.flops_units:.1f} FLOPs units  {t.latency_s:.2f} s/item{sim}"
+        f"n={t.n} held out  {_flops(t.flops_units)}  {t.latency_s:.2f} s/item{sim}"
     )
+    row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
+    if row is not None and (chosen_on := selection_text(row)):
+        console.print(chosen_on)
     single = result.best_single
     if single is not None:
         console.print(
             f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
-            f"{single.ci95[1]:.3f}]  n={single.n}  {single.flops_units:.1f} FLOPs units  "
+            f"{single.ci95[1]:.3f}]  n={single.n}  {_flops(single.flops_units)}  "
             f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
         )
+    cached, calls = (
+        t.cached_calls + sum(s.cached_calls for s in result.singles),
+        t.calls + sum(s.calls for s in result.singles),
+    )
+    if cached:
+        console.print(f"test runs: {cache_note(cached, calls)}")
     agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
@@ -105,22 +121,38 @@ async def _optimize(
     from rolegraph.cli.space_opts import search_space
     from rolegraph.models.hub import ModelHub
     from rolegraph.models.pool import ModelPool
+    from rolegraph.models.timings import measured_rates
     from rolegraph.optimize.api import make_optimizer, optimize_async
+    from rolegraph.optimize.estimate import needs_estimate
     from rolegraph.optimize.rundir import default_run_dir
+    from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
 
     pool = ModelPool.load(pool_file, world=world)
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
     space = search_space(
-        pool, task.family, space_file, roles_file, models, roles, max_nodes, budget, budget_kind, objective
+        pool,
+        task.family,
+        space_file,
+        roles_file,
+        models,
+        roles,
+        max_nodes,
+        budget,
+        budget_kind,
+        objective,
+        rates=lambda chosen: measured_rates(settings.home, [pool.get(m) for m in chosen]),
     )
-    hub = ModelHub(pool, Settings.from_env(allow_weak_sandbox=allow_weak_sandbox))
+    hub = ModelHub(pool, settings)
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
+        if needs_estimate(space, agent_model):
+            _print_estimate(space, config, task, optimizer, agent_model)
         out = out or default_run_dir(task.name, optimizer.name)
         result = await optimize_async(
             task,
@@ -136,6 +168,9 @@ async def _optimize(
             executor=executor,
             init_from=init_from,
         )
+    except DollarCapReachedError:
+        render(out)  # the report of the search so far: nothing computed is lost
+        raise
     finally:
         await hub.aclose()
     render(out)
@@ -157,13 +192,45 @@ def _check_resume_world(run_dir: Path, world: int | None) -> None:
     resolve_world((stored, f"the run in {run_dir}"), (world, "--world"))
 
 
-async def _resume(run_dir: Path, progress: bool, executor: Any = None, allow_weak_sandbox: bool = False):
+def _print_estimate(space, config, task, optimizer, agent_model: str | None) -> None:
+    """Calls, tokens, dollars and time of the search, on stderr, before it starts (real endpoints only)."""
+    from rolegraph.optimize.estimate import estimate_search, pilot_plan
+
+    sizes = {s: len(task.items(s, seed=config.data_seed)) for s in ("train", "validation", "test")}
+    pilot, pilot_items = pilot_plan(optimizer, space, config, sizes["train"])
+    agent = space.pool.get(agent_model) if agent_model else None
+    estimate = estimate_search(space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent)
+    for line in estimate.lines():
+        typer.echo(line, err=True)
+    if config.max_dollars is None:
+        typer.echo(
+            "  (cap the spending with --max-dollars D: the search stops, resumably, when it is reached)", err=True
+        )
+
+
+async def _resume(
+    run_dir: Path,
+    progress: bool,
+    executor: Any = None,
+    allow_weak_sandbox: bool = False,
+    max_dollars: float | None = None,
+):
     from rolegraph.optimize.api import resume_async
+    from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
-    result = await resume_async(run_dir, settings, progress=progress, executor=executor)
+    try:
+        result = await resume_async(
+            run_dir,
+            Settings.from_env(allow_weak_sandbox=allow_weak_sandbox),
+            progress=progress,
+            executor=executor,
+            max_dollars=max_dollars,
+        )
+    except DollarCapReachedError:
+        render(run_dir)
+        raise
     render(run_dir)
     return result
 
@@ -177,7 +244,8 @@ def optimize_cmd(
         int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
     ] = None,
     models: Annotated[
-        str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
+        str | None,
+        typer.Option("--models", help="candidate models a,b,c (default: the --pool file's models, else the sim pool)"),
     ] = None,
     roles: Annotated[
         str | None, typer.Option("--roles", help="allowed roles, built-in or from --roles-file (default: all of them)")
@@ -251,6 +319,14 @@ def optimize_cmd(
         ),
     ] = 48,
     test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,
+    max_dollars: Annotated[
+        float | None,
+        typer.Option(
+            "--max-dollars",
+            help="stop the search at its last checkpoint when its paid (non-cached) calls reach D dollars; "
+            "with --resume: the new cap",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")
@@ -275,9 +351,12 @@ def optimize_cmd(
     try:
         if resume is not None:
             if task is not None or out is not None:
-                typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
+                typer.echo(
+                    "note: resuming: the run's own settings are used (other options but --max-dollars are ignored)",
+                    err=True,
+                )
             _check_resume_world(resume, world)
-            result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox))
+            result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox, max_dollars))
         else:
             if task is None:
                 raise SearchError("give --task NAME (or --resume RUN_DIR)")
@@ -295,6 +374,7 @@ def optimize_cmd(
                 validation_items=validation_items,
                 test_items=test_items,
                 seed=seed,
+                max_dollars=max_dollars,
             )
             result = asyncio.run(
                 _optimize(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ def search_space(
     budget: float | None,
     budget_kind: str | None,
     objective: Any,
+    rates: Callable[[list[str]], dict[str, Any]] | None = None,
 ) -> Any:
     """The search space: from --space FILE (flags for budget and kind override it), else from flags;
-    user roles from --roles-file and the space file's roles_file."""
+    user roles from --roles-file and the space file's roles_file. `--models` left out: the pool file's
+    own models (`default_models`). `rates(models)`: real models' measured latency rates."""
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.agents.roles_file import load_roles
     from rolegraph.optimize.space import SearchSpace
@@ -40,6 +43,8 @@ def search_space(
         if given:
             raise SearchError(f"{space_file} defines the space: drop {', '.join(given)} (or edit the file)")
         sf = read_space_file(space_file)
+        stage_models = [m for st in sf.stages or () for m in st.models or ()]
+        file_models = dict.fromkeys([*sf.models, *stage_models, *(sf.output.models or () if sf.output else ())])
         extra = roles_file_path(sf, space_file)
         if extra is not None:
             registry = load_roles(extra, registry)
@@ -52,8 +57,9 @@ def search_space(
             budget_kind=budget_kind,
             objective=objective,
             family=family,
+            latency_rates=rates(list(file_models)) if rates is not None else None,
         )
-    chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
+    chosen = models or default_models(pool)
     default_roles = registry.names() if registry is not None else builtin_role_names()
     return SearchSpace(
         pool=pool,
@@ -65,4 +71,11 @@ def search_space(
         objective=objective,
         family=family,
         registry=registry,
+        latency_rates=rates(list(chosen)) if rates is not None else {},
     )
+
+
+def default_models(pool: Any) -> list[str]:
+    """`--models` left out: the pool file's own models when one is given (--pool or $ROLEGRAPH_POOL),
+    else the simulated pool."""
+    return list(pool.user_ids) or [m for m in pool.ids if m.startswith(SIM_PREFIX)]

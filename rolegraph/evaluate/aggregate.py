@@ -104,4 +104,6 @@ def summarize(
         items=list(items),
         run_id=run_id,
         partial=partial,
+        calls=sum(u.calls for it in items for u in it.node_usage.values()),
+        cached_calls=sum(u.cached_calls for it in items for u in it.node_usage.values()),
     )

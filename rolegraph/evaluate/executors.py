@@ -203,9 +203,10 @@ class RayExecutor:
                 finished, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
                 for fut in finished:
                     rng = pending[futures.pop(fut)]
-                    kind, payload, sim, calls, cached = fut.result()
+                    kind, payload, sim, calls, cached, paid_usd = fut.result()
                     hub.stats.calls += calls
                     hub.stats.cached += cached
+                    hub.stats.paid_usd += paid_usd
                     scores = payload if kind == "ok" else payload.get("items", [])
                     by_id = {s.item_id: s for s in scores}
                     for i in rng:

@@ -114,8 +114,8 @@ class ItemWorker:
         concurrency: int,
         seed: int,
         budget: Any,
-    ) -> tuple[str, Any, bool, int, int]:
-        """(kind, payload, simulated, calls, cached calls): kind "ok" with the ItemScores in order,
+    ) -> tuple[str, Any, bool, int, int, float]:
+        """(kind, payload, simulated, calls, cached calls, paid dollars): kind "ok" with the ItemScores in order,
         "budget" with the message and the items finished, or "error" with a user error to re-raise."""
         from rolegraph.evaluate.runner import evaluate
         from rolegraph.graphs.spec import GraphSpec
@@ -123,7 +123,7 @@ class ItemWorker:
         spec = GraphSpec.model_validate_json(spec_json)
         setup = self._setup(setup_key, setup_refs)
         stats = setup.hub.stats
-        calls, cached = stats.calls, stats.cached
+        calls, cached, paid_usd = stats.calls, stats.cached, stats.paid_usd
         try:
             task, toolbox = self._task(setup_key, setup, task_box[0])
             setup.install({n.model for n in spec.nodes})
@@ -148,7 +148,7 @@ class ItemWorker:
             payload = {"message": str(exc), "items": list(getattr(partial, "items", []) or [])}
         except RolegraphError as exc:
             kind, payload, simulated = "error", {"error": carry_error(exc)}, False
-        return kind, payload, simulated, stats.calls - calls, stats.cached - cached
+        return kind, payload, simulated, stats.calls - calls, stats.cached - cached, stats.paid_usd - paid_usd
 
 
 def actor_classes(ray: Any) -> tuple[Any, Any]:

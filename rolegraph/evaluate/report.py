@@ -86,7 +86,18 @@ def _rate(x: float | None) -> str:
     return "-" if x is None else _pct(x)
 
 
+def cache_note(cached: int, calls: int) -> str:
+    """One line saying that some calls were replayed from the response cache (empty when none were)."""
+    if not cached:
+        return ""
+    return (
+        f"{cached} of {calls} model calls answered from the response cache "
+        "(latency as measured when each call was first made)"
+    )
+
+
 def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
+    cached = [("calls from the response cache", f"{r.cached_calls} of {r.calls}")] if r.cached_calls else []
     return [
         ("items", str(r.n)),
         ("accuracy", _pct(r.accuracy)),
@@ -96,6 +107,7 @@ def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
         ("mean latency", f"{r.mean_latency_s:.2f} s"),
         ("p95 latency", f"{r.p95_latency_s:.2f} s"),
         ("mean critical path", f"{r.mean_critical_path_s:.2f} s"),
+        *cached,
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", f"${r.cost_usd:.4f}"),
         ("FLOPs units / item", f"{r.flops_units:.2f}"),

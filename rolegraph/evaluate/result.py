@@ -15,6 +15,8 @@ class NodeUsage(BaseModel):
     latency_s: float = 0.0
     cost_usd: float = 0.0
     truncated_calls: int | None = None  # replies cut at max_tokens (NodeTrace.truncated_calls); None: not recorded
+    calls: int = 0
+    cached_calls: int = 0  # answered from the response cache (latency_s keeps what the first call measured)
 
 
 class ItemScore(BaseModel):
@@ -71,6 +73,8 @@ class EvalResult(BaseModel):
     items: list[ItemScore] = Field(default_factory=list)
     run_id: str | None = None  # id in the results store, when stored
     partial: bool = False  # stopped early (a budget ran out): `items` holds what was computed
+    calls: int = 0  # model calls of every item run
+    cached_calls: int = 0  # of them answered from the response cache (their latency is the one first measured)
 
     def summary(self) -> dict:
         """The keys `rolegraph eval --json` prints."""
@@ -89,4 +93,6 @@ class EvalResult(BaseModel):
             "world": self.world,
             "simulation": self.simulation,
             "provenance": self.provenance.model_dump() if self.provenance is not None else None,
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
         }

@@ -70,6 +70,8 @@ def _usage(run: RunResult) -> dict[str, NodeUsage]:
             latency_s=n.latency_s,
             cost_usd=n.cost_usd,
             truncated_calls=n.truncated_calls,
+            calls=n.calls,
+            cached_calls=n.cached_calls,
         )
         for n in run.nodes
     }

@@ -57,6 +57,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN provenance TEXT",
         "ALTER TABLE items ADD COLUMN simulation TEXT",
     ),
+    (  # version 4: a node's model calls, and how many the response cache answered (0 in older rows)
+        "ALTER TABLE node_traces ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE node_traces ADD COLUMN cached_calls INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 """Append a tuple of statements to change the schema; never edit a released one."""
 
@@ -221,6 +225,8 @@ class ResultsStore:
                         use.latency_s,
                         use.cost_usd,
                         use.truncated_calls,
+                        use.calls,
+                        use.cached_calls,
                     )
                 )
         db = self._db
@@ -228,7 +234,7 @@ class ResultsStore:
         try:
             db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
             db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
-            db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
+            db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -268,9 +274,9 @@ class ResultsStore:
                     simulation=label,
                 )
             )
-        for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut in db.execute(
-            "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd, truncated_calls "
-            "FROM node_traces WHERE run_id = ? ORDER BY seq",
+        for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut, calls, cached in db.execute(
+            "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd, truncated_calls, "
+            "calls, cached_calls FROM node_traces WHERE run_id = ? ORDER BY seq",
             (run_id,),
         ):
             it = items[seq]
@@ -279,7 +285,13 @@ class ResultsStore:
             if score is not None:
                 it.node_scores[node_id] = score
             it.node_usage[node_id] = NodeUsage(
-                tokens_in=t_in, tokens_out=t_out, latency_s=latency, cost_usd=cost, truncated_calls=cut
+                tokens_in=t_in,
+                tokens_out=t_out,
+                latency_s=latency,
+                cost_usd=cost,
+                truncated_calls=cut,
+                calls=calls,
+                cached_calls=cached,
             )
         result = summarize(
             items,

@@ -141,7 +141,7 @@ def node_flops(spec_model: ModelSpec, prompt_tokens: int, output_tokens: int) ->
     if missing:
         raise FlopsUnknownError(
             f"model '{spec_model.id}' has no {'/'.join(missing)}: FLOPs budgets need params_b, layers and "
-            "hidden (add them to its pool entry)"
+            "hidden (add them to its pool entry), or budget it in dollars or seconds (--budget-kind dollars|latency)"
         )
     return _flops(spec_model.params_b, spec_model.layers, spec_model.hidden, prompt_tokens, output_tokens)
 

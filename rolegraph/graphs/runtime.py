@@ -48,7 +48,7 @@ from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_wi
 from rolegraph.graphs.instances import instance_inputs, node_event
 from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
-from rolegraph.graphs.schedule import Topology, critical_path_s
+from rolegraph.graphs.schedule import Topology, alone_wall_s, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.units import DynamicPlan, as_run_critical_path, as_run_spec, ordered_traces, output_trace
 from rolegraph.items import Item
@@ -140,6 +140,8 @@ class CompiledGraph:
         self.runs_model_code = any(CODE_TOOL in p.tools for p in self.plans.values())  # the python tool
         # the label before any reply says otherwise (a run whose nodes all failed before answering)
         self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
+        self._model_of = {n: p.spec.id for n, p in self.plans.items()}
+        self._slots = {p.spec.id: p.spec.max_concurrency for p in self.plans.values()}
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
         self._flops: dict[str, float] = {}
@@ -270,8 +272,8 @@ class CompiledGraph:
             t_end = perf_counter()
             if ctx.modelled:
                 latency, start, end = call.model_latency, start_model, start_model + call.model_latency
-            else:
-                latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
+            else:  # measured; a real model's calls at their own latency (`NodeCall.adjust_s`)
+                latency, start, end = t_end - t_start + call.adjust_s, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
             ctx.traces[node_id] = trace = call.trace(
                 latency=latency,
@@ -351,7 +353,12 @@ class CompiledGraph:
             critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
             out = ctx.traces.get(self.output)
             flops = self.flops_units(family)
-        wall = critical if ctx.modelled else perf_counter() - ctx.t0
+        if ctx.modelled:
+            wall = critical
+        elif self.dynamic is None:  # as if the run had been alone and fresh (`schedule.alone_wall_s`)
+            wall = alone_wall_s(self.topo, traces, perf_counter() - ctx.t0, self._model_of, self._slots)
+        else:
+            wall = perf_counter() - ctx.t0
         simulation = simulation_of(t.simulated for t in traces) or self.configured_simulation
         return RunResult(
             graph_name=self.spec.name,

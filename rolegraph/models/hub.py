@@ -1,14 +1,19 @@
 """`ModelHub`: one live client per model id, wrapped by the response cache, for one process.
 
 Layers above ask the hub for a `ChatModel` by id; the hub owns the clients' lifetimes and
-counts paid (non-cached) calls so searches can prove they never pay twice.
+counts paid (non-cached) calls and their dollars so searches can prove they never pay twice and
+can stop at a spending cap. It sees every call, so it also records each paid call's time for real
+models (`timings.py`): latency estimates of real endpoints come from those measurements.
+
+A model is layered backend -> spend guard -> response cache -> counter: only calls the cache
+cannot answer reach the guard (`SpendGuard`, installed by whoever caps spending, e.g. a search).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rolegraph.items import AnswerKey
 from rolegraph.models.pool import ModelPool
@@ -22,22 +27,57 @@ from rolegraph.settings import Settings
 class CallStats:
     calls: int = 0
     cached: int = 0
+    paid_usd: float = 0.0
+    """Dollars of the calls the cache did not answer (at the pool's prices)."""
 
     @property
     def paid(self) -> int:
         return self.calls - self.cached
 
 
-class _Counted:
-    """Counts calls and cache hits of the wrapped model into the hub's stats, and keeps the answer key from
-    every model that is not simulated: past this point a real model's calls, cache keys and request bodies
-    never hold the gold, whoever called."""
+class SpendGuard(Protocol):
+    """Asked before every paid call: `reserve` raises (a BudgetExceededError) to refuse the call, else
+    returns what it holds for it until `release` (after the call, whatever its outcome)."""
 
-    def __init__(self, inner: ChatModel, stats: CallStats, spec: ModelSpec):
+    def reserve(self, spec: ModelSpec, messages: list[Message], max_tokens: int) -> Any: ...
+
+    def release(self, held: Any) -> None: ...
+
+
+class _Guarded:
+    """Lets the hub's spend guard (if any) refuse a paid call before it is made."""
+
+    def __init__(self, inner: ChatModel, hub: ModelHub, spec: ModelSpec):
+        self._inner = inner
+        self._hub = hub
+        self.spec = spec
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    async def complete(self, messages: list[Message], *, max_tokens: int = 512, **kwargs: Any) -> Completion:
+        guard = self._hub.spend_guard
+        if guard is None:
+            return await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+        held = guard.reserve(self.spec, messages, max_tokens)
+        try:
+            return await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+        finally:
+            guard.release(held)
+
+
+class _Counted:
+    """Counts calls, cache hits and paid dollars of the wrapped model into the hub's stats, records the
+    time of a real model's paid calls, and keeps the answer key from every model that is not simulated:
+    past this point a real model's calls, cache keys and request bodies never hold the gold, whoever called."""
+
+    def __init__(self, inner: ChatModel, stats: CallStats, spec: ModelSpec, hub: ModelHub | None = None):
         self._inner = inner
         self._stats = stats
         self.spec = spec
         self._reads_key = spec.simulated
+        self._hub = hub
 
     @property
     def model_id(self) -> str:
@@ -65,6 +105,11 @@ class _Counted:
         )
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
+        if not out.cached:
+            usage = out.usage
+            self._stats.paid_usd += out.cost_usd or self.spec.cost(usage.input_tokens, usage.output_tokens)
+            if self._hub is not None and self.spec.backend != "sim":
+                self._hub.timings().record(self.spec, usage.input_tokens, usage.output_tokens, out.latency_s)
         return out
 
     @property
@@ -74,6 +119,8 @@ class _Counted:
 
     async def stream(self, messages: list[Message], **kwargs: Any) -> AsyncIterator[str | Completion]:
         """Text deltas then the Completion, from the wrapped model's `stream` when it has one."""
+        if not self._reads_key:
+            kwargs.pop("answer_key", None)
         inner = getattr(self._inner, "stream", None)
         if inner is None:
             out = await self.complete(messages, **kwargs)
@@ -108,8 +155,10 @@ class ModelHub:
         self.pool = pool
         self.settings = settings
         self.stats = CallStats()
+        self.spend_guard: SpendGuard | None = None
         self._models: dict[str, ChatModel] = {}
         self._cache = None
+        self._timings = None
 
     def _response_cache(self):
         if self._cache is None:
@@ -119,21 +168,31 @@ class ModelHub:
             self._cache = ResponseCache(self.settings.cache_path)
         return self._cache
 
+    def timings(self):
+        """The measured call times of real models (`$ROLEGRAPH_HOME/timings.sqlite`), opened on first use."""
+        if self._timings is None:
+            from rolegraph.models.timings import TIMINGS_FILE, CallTimings
+
+            self.settings.ensure_home()
+            self._timings = CallTimings(self.settings.home / TIMINGS_FILE)
+        return self._timings
+
     def get(self, model_id: str) -> ChatModel:
         if model_id not in self._models:
             spec = self.pool.require_key(model_id)
-            model: ChatModel = make_backend(spec, self.settings)
+            model: ChatModel = _Guarded(make_backend(spec, self.settings), self, spec)
             if self.settings.cache:
                 from rolegraph.models.cache import CachedChatModel
 
                 model = CachedChatModel(model, self._response_cache(), spec)
-            self._models[model_id] = _Counted(model, self.stats, spec)
+            self._models[model_id] = _Counted(model, self.stats, spec, self)
         return self._models[model_id]
 
     def use(self, model_id: str, model: ChatModel) -> None:
-        """Serve `model` for `model_id` (a custom client, or a test double); calls are still counted.
-        The id must be in the pool, so graphs keep validating against it."""
-        self._models[model_id] = _Counted(model, self.stats, self.pool.get(model_id))
+        """Serve `model` for `model_id` (a custom client, or a test double); calls are still counted (and
+        guarded by a spending cap). The id must be in the pool, so graphs keep validating against it."""
+        spec = self.pool.get(model_id)
+        self._models[model_id] = _Counted(_Guarded(model, self, spec), self.stats, spec, self)
 
     def spec(self, model_id: str) -> ModelSpec:
         return self.pool.get(model_id)
@@ -150,3 +209,6 @@ class ModelHub:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        if self._timings is not None:
+            self._timings.close()
+            self._timings = None

@@ -76,12 +76,14 @@ class ModelPool:
 
     `world`: the simulator world of its sim models (0 when it has none)."""
 
-    def __init__(self, specs: list[ModelSpec]):
+    def __init__(self, specs: list[ModelSpec], user_ids: tuple[str, ...] = ()):
         from rolegraph.sim.world import resolve_world
 
         self._specs: dict[str, ModelSpec] = {}
         for spec in specs:
             self._specs[spec.id] = spec
+        # ids the user's pool file defines, in its order (the models a search defaults to)
+        self.user_ids = tuple(dict.fromkeys(user_ids))
         sims = [s for s in self._specs.values() if s.simulated]
         self.world = resolve_world(*((s.world, f"model '{s.id}'") for s in sims if s.world))
         stray = [s.id for s in sims if s.world != self.world]
@@ -117,7 +119,7 @@ class ModelPool:
         data = _read_file(_read_text(path), str(path))
         user = _parse_specs(data["models"], str(path))
         chosen = resolve_world((world, "--world"), (data.get(WORLD_KEY), f"{path}"))
-        return cls(list(pool) + user).in_world(chosen, str(path))
+        return cls(list(pool) + user, tuple(s.id for s in user)).in_world(chosen, str(path))
 
     def in_world(self, index: int, source: str = "world") -> ModelPool:
         """This pool with its sim models in world `index` (prices drawn by the world; see rolegraph.sim.world).
@@ -129,7 +131,7 @@ class ModelPool:
             return self
         resolve_world((self.world or None, "the pool"), (index, source))
         placed = world(index)
-        return ModelPool([placed.place(s) for s in self._specs.values()])
+        return ModelPool([placed.place(s) for s in self._specs.values()], self.user_ids)
 
     def __iter__(self):
         return iter(self._specs.values())

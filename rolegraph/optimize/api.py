@@ -26,7 +26,7 @@ from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
-from rolegraph.optimize.final import FinalChoice, TestScore
+from rolegraph.optimize.final import FinalChoice, TestScore, selection_summary
 from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore
@@ -41,6 +41,9 @@ DEFAULT_ITERATIONS = 10
 """Iterations of a search given neither an iteration count nor an evaluation budget."""
 FINITE_OPTIMIZERS = frozenset({"exhaustive"})
 """Methods that end by themselves: without an explicit count they run to the end."""
+
+PAID_USD_DIGITS = 9
+"""Dollars in the JSON summary to a nano-dollar: sums over calls in another order differ only below it."""
 
 
 def resolve_iterations(optimizer: str, iterations: int | None, max_evaluations: int | None) -> int | None:
@@ -76,6 +79,8 @@ class SearchResult(BaseModel):
     pareto: list[ParetoPoint] = Field(default_factory=list)
     trace: SearchTrace
     paid_calls: int = 0
+    paid_usd: float = 0.0
+    """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
 
     @property
     def best_single(self) -> TestScore | None:
@@ -91,8 +96,9 @@ class SearchResult(BaseModel):
             "run_dir": self.run_dir,
             "best_hash": self.best_hash,
             "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
-            "test": self.test.model_dump(),
-            "best_single": single.model_dump() if single else None,
+            "test": _score(self.test) | {"held_out": True},
+            "selection": selection_summary(self.candidates, self.best_hash),
+            "best_single": _score(single) if single else None,
             "evaluations": self.evaluations,
             "iterations": self.iterations,
             "simulated": self.simulated,
@@ -100,7 +106,12 @@ class SearchResult(BaseModel):
             "simulation": self.simulation,
             "provenance": self.provenance.model_dump() if self.provenance is not None else None,
             "paid_calls": self.paid_calls,
+            "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
         }
+
+
+def _score(score: TestScore) -> dict[str, Any]:
+    return score.model_dump() | {"calls": score.calls, "cached_calls": score.cached_calls}
 
 
 def make_optimizer(
@@ -229,6 +240,7 @@ def _result(
         pareto=front(points(records)),
         trace=ctx.trace,
         paid_calls=hub.stats.paid,
+        paid_usd=ctx.spend.spent if ctx.spend is not None else hub.stats.paid_usd,
     )
 
 
@@ -340,8 +352,17 @@ async def resume_async(
     progress: bool = False,
     executor: Any = None,
     roles: RoleRegistry | None = None,
+    max_dollars: float | None = None,
 ) -> SearchResult:
-    """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again)."""
+    """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again).
+    `max_dollars` replaces the run's dollar cap from now on (e.g. to go on after the cap stopped it)."""
+    if max_dollars is not None:
+        SearchConfig(max_dollars=max_dollars)  # validates it before anything is written
+        store = RunStore.open(run_dir)
+        try:
+            store.set_max_dollars(max_dollars)
+        finally:
+            store.close()
     cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task, roles)
     store = RunStore.open(run_dir)
     has_checkpoint = store.checkpoint() is not None

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.errors import SearchError
+from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
@@ -27,6 +27,7 @@ from rolegraph.models.provenance import ServedBy
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.spending import SpendMeter
 from rolegraph.optimize.trace import EvalRecord, Evaluation, FeedbackRecord, SearchTrace, pooled, ranked
 from rolegraph.tasks.base import Task
 
@@ -50,6 +51,8 @@ class SearchConfig:
     data_seed: int = 0
     concurrency: int = 8
     compare_singles: bool = True
+    max_dollars: float | None = None
+    """Stop the search when its paid calls reach this many dollars (`spending.py`); None: no cap."""
 
     def __post_init__(self) -> None:
         for name in ("samples", "batch", "top_candidates", "validation_items", "test_items", "concurrency"):
@@ -57,6 +60,8 @@ class SearchConfig:
                 raise SearchError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
         if self.iterations is not None and self.iterations < 0:
             raise SearchError(f"iterations must be >= 0, got {self.iterations}")
+        if self.max_dollars is not None and not self.max_dollars > 0:
+            raise SearchError(f"max dollars must be positive, got {self.max_dollars:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +114,7 @@ class SearchContext:
     executor: Any = None  # where item evaluations run (rolegraph.evaluate.executors); None: in this process
     warm: Any = None  # a WarmStart (rolegraph.optimize.warmstart): begin from an earlier run's state
     trace: SearchTrace = field(default_factory=SearchTrace)
+    spend: SpendMeter | None = None  # the dollar meter of paid calls (run_search installs it)
     graphs: dict[str, dict] = field(default_factory=dict)
     _splits: dict[str, list[Item]] = field(default_factory=dict)
     _index: StructureIndex | None = None
@@ -174,6 +180,7 @@ class SearchContext:
         structure's canonical hash, so evidence pools across isomorphic copies."""
         from rolegraph.evaluate.runner import evaluate
 
+        self._check_spend()
         unique: dict[str, Proposal] = {}
         for p in proposals:
             unique.setdefault(self.canonical_hash(p.graph), p)
@@ -182,7 +189,7 @@ class SearchContext:
             label = (p.meta or {}).get("label")
             name = p.graph.name if label else f"{self.optimizer_name}-{h[:8]}"
             named.append((h, p, p.graph.model_copy(update={"name": name})))
-        results: list[EvalResult] = await asyncio.gather(
+        results: list[EvalResult] = await self._capped(
             *(
                 evaluate(
                     spec,
@@ -198,7 +205,8 @@ class SearchContext:
                     executor=self.executor,
                 )
                 for _, _, spec in named
-            )
+            ),
+            phase=phase,
         )
         _stop_on_failures(results)
         out = []
@@ -207,6 +215,20 @@ class SearchContext:
             choices = p.choices if p.choices is not None else from_graph(self.space, spec)
             out.append(Evaluation(record=record, graph=spec, choices=choices, per_node=res.per_node))
         return out
+
+    def _check_spend(self) -> None:
+        if self.spend is not None:
+            self.spend.check()
+
+    async def _capped(self, *evaluations, phase: str = "search") -> list[EvalResult]:
+        """Await the evaluations; a paid call refused by the dollar cap stops the search (nothing of
+        this step is recorded, so the last checkpoint stands and --resume replays the step)."""
+        try:
+            return list(await asyncio.gather(*evaluations))
+        except BudgetExceededError:
+            if self.spend is not None and self.spend.refused is not None:
+                raise self.spend.stop_error(phase) from None
+            raise
 
     def _record(self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: str, source: str) -> EvalRecord:
         """Append `res` to the trace under the structure hash `h` (and remember the graph)."""
@@ -240,18 +262,22 @@ class SearchContext:
         """Like `evaluate` for one graph, also returning the EvalResult (for intervals)."""
         from rolegraph.evaluate.runner import evaluate
 
-        res = await evaluate(
-            spec,
-            self.task,
-            items,
-            hub=self.hub,
-            toolbox=self.toolbox,
-            roles=self.space.registry,
-            executor=self.executor,
-            concurrency=self.config.concurrency,
-            seed=self.config.eval_seed,
-            progress=False,
-            label=f"{phase}:{spec.name}",
+        self._check_spend()
+        (res,) = await self._capped(
+            evaluate(
+                spec,
+                self.task,
+                items,
+                hub=self.hub,
+                toolbox=self.toolbox,
+                roles=self.space.registry,
+                executor=self.executor,
+                concurrency=self.config.concurrency,
+                seed=self.config.eval_seed,
+                progress=False,
+                label=f"{phase}:{spec.name}",
+            ),
+            phase=phase,
         )
         _stop_on_failures([res])
         record = self._record(self.canonical_hash(spec), spec, res, iteration, phase, source)

@@ -6,10 +6,11 @@ from pydantic import BaseModel, Field
 
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.result import EvalResult, NodeStats
+from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.models.provenance import Simulation
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.recheck import recheck
-from rolegraph.optimize.trace import SELECTION_Z, pooled, prior_accuracy, ranked
+from rolegraph.optimize.trace import SELECTION_Z, GraphStats, pooled, prior_accuracy, ranked
 
 
 class TestScore(BaseModel):
@@ -26,11 +27,16 @@ class TestScore(BaseModel):
     objective: float
     simulated: bool
     simulation: Simulation | None = None  # "simulated", "partly simulated" or "real" (None: recorded before)
+    calls: int = Field(default=0, exclude=True)
+    cached_calls: int = Field(default=0, exclude=True)
+    """Calls answered from the response cache (their latency is the one measured when first made). How a
+    run went, not what it decided: left out of the trace and checkpoints, so a resumed search's files
+    equal an uninterrupted one's; `SearchResult.summary` reports both."""
 
 
 class FinalChoice(BaseModel):
     chosen_hash: str
-    candidates: list[dict]  # hash, training objective, training items, validation objective
+    candidates: list[dict]  # `candidate_row`: raw accuracies with intervals, and the labelled selection scores
     test: TestScore
     singles: list[TestScore] = Field(default_factory=list)
     per_node: dict[str, NodeStats] = Field(default_factory=dict)  # the chosen graph's per-node credit, test items
@@ -38,6 +44,66 @@ class FinalChoice(BaseModel):
     @property
     def best_single(self) -> TestScore | None:
         return max(self.singles, key=lambda s: (s.objective, -s.flops_units), default=None)
+
+
+SELECTION_NOTE = (
+    "training and validation figures are selection figures: raw accuracies of the items the choice was made "
+    "on, optimistic for the chosen graph; *_adjusted/*_shrunk values are ranking scores, not accuracies; the "
+    "test accuracy is held out and unbiased"
+)
+
+
+def selection_summary(candidates: list[dict], chosen_hash: str) -> dict | None:
+    """The chosen graph's selection figures for `optimize --json`, each named for what it is."""
+    row = next((c for c in candidates if c["hash"] == chosen_hash), None)
+    if row is None:
+        return None
+    return {
+        "note": SELECTION_NOTE,
+        "training": {
+            "accuracy": row.get("train_accuracy_raw"),
+            "ci95": row.get("train_ci95"),
+            "n": row.get("train_items"),
+            "objective_adjusted_shrunk": row.get("train_objective"),
+        },
+        "validation": {
+            "accuracy": row.get("validation_accuracy_raw"),
+            "ci95": row.get("validation_ci95"),
+            "n": row.get("validation_items"),
+            "objective_adjusted": row.get("validation_objective"),
+        },
+        "pooled_objective_adjusted_shrunk": row.get("combined_objective"),
+    }
+
+
+def candidate_row(h: str, train_objective: float, rank: int, stats: GraphStats, objective, prior: float) -> dict:
+    """One re-checked candidate: what it scored on the items it ran (raw accuracy, 95% Wilson interval)
+    and the scores the choice used, which are not accuracies on those items:
+
+    - train_objective: training accuracy adjusted for batch difficulty, shrunk toward the search's mean
+      and lowered by SELECTION_Z standard errors (the ranking that picked the candidates);
+    - validation_objective: validation accuracy adjusted for slice difficulty (the slices' offsets are
+      fitted with the training batches, so they carry the training scores' optimism);
+    - combined_objective: training and validation pooled, adjusted, shrunk, lowered (the choice).
+
+    All of them are selection figures: the best of many noisy scores is optimistic. The held-out test
+    score is the estimate of the chosen graph's accuracy."""
+    val_raw = stats.validation_raw_accuracy
+    return {
+        "hash": h,
+        "train_accuracy_raw": stats.raw_accuracy,
+        "train_ci95": list(wilson_interval(stats.raw_correct, stats.n)),
+        "train_items": stats.n,
+        "validation_accuracy_raw": val_raw,
+        "validation_ci95": list(wilson_interval(stats.validation_raw_correct, stats.validation_n))
+        if val_raw is not None
+        else None,
+        "validation_items": stats.validation_n,
+        "train_objective": train_objective,
+        "validation_objective": stats.validation_objective(objective),
+        "combined_objective": stats.combined_objective(objective, prior, SELECTION_Z),
+        "rank": rank,
+    }
 
 
 def _test_score(label: str, res: EvalResult, objective: float) -> TestScore:
@@ -53,6 +119,8 @@ def _test_score(label: str, res: EvalResult, objective: float) -> TestScore:
         objective=objective,
         simulated=res.simulated,
         simulation=res.simulation,
+        calls=res.calls,
+        cached_calls=res.cached_calls,
     )
 
 
@@ -71,19 +139,7 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
     await recheck(ctx, [h for h, _ in top], iteration)
     stats = pooled(ctx.trace.records)
     prior = prior_accuracy(ctx.trace.records)
-    rows = []
-    for rank, (h, train_obj) in enumerate(top):
-        rows.append(
-            {
-                "hash": h,
-                "train_objective": train_obj,
-                "train_items": stats[h].n,
-                "validation_objective": stats[h].validation_objective(objective),
-                "validation_items": stats[h].validation_n,
-                "combined_objective": stats[h].combined_objective(objective, prior, SELECTION_Z),
-                "rank": rank,
-            }
-        )
+    rows = [candidate_row(h, train_obj, rank, stats[h], objective, prior) for rank, (h, train_obj) in enumerate(top)]
     chosen = max(rows, key=lambda r: (r["combined_objective"], -r["rank"]))
     spec = ctx.graph(chosen["hash"])
     test_items = ctx.split("test")[: cfg.test_items]

@@ -17,6 +17,7 @@ from rolegraph.optimize.context import FIXED_BATCH_KEY, SAMPLE_STREAM, SearchCon
 from rolegraph.optimize.final import FinalChoice, finish
 from rolegraph.optimize.progress import SearchProgress
 from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.spending import SpendMeter
 from rolegraph.optimize.trace import IterationRecord
 from rolegraph.optimize.warmstart import apply_warm_start
 
@@ -59,8 +60,16 @@ async def run_search(
         raise SearchError("give a number of iterations or an evaluation budget (max evaluations)")
     ctx.optimizer_name = optimizer.name
     point = restore(store, ctx, optimizer) if store is not None else None
+    ctx.spend = SpendMeter.start(
+        ctx.hub.stats,
+        cfg.max_dollars,
+        store.paid_usd() if store is not None else 0.0,
+        str(store.run_dir) if store is not None else None,
+    )
     if point is not None and point[1] == "done":
         return point[2]
+    if cfg.max_dollars is not None:
+        ctx.hub.spend_guard = ctx.spend
     bar = SearchProgress(progress, cfg.iterations, f"{optimizer.name} on {ctx.task.name}")
     try:
         if point is None:
@@ -88,8 +97,11 @@ async def run_search(
             iteration = nxt
             save_checkpoint(store, ctx, optimizer, iteration, "search")
             bar.update(iteration, ctx.spent, best_obj)
+        final = await finish(ctx, iteration)
+        save_checkpoint(store, ctx, optimizer, iteration, "done", final)
     finally:
         bar.close()
-    final = await finish(ctx, iteration)
-    save_checkpoint(store, ctx, optimizer, iteration, "done", final)
+        ctx.hub.spend_guard = None
+        if store is not None:
+            store.set_paid_usd(ctx.spend.spent)
     return final

@@ -9,10 +9,11 @@ from rolegraph.optimize.trace import EvalRecord, pooled
 
 class ParetoPoint(BaseModel):
     graph_hash: str
-    accuracy: float
+    accuracy: float  # batch-difficulty-adjusted (what the front is drawn on)
     latency_s: float
     dollars: float
     n: int
+    raw_accuracy: float | None = None  # as scored on its n training items
 
 
 def dominates(a: ParetoPoint, b: ParetoPoint) -> bool:
@@ -25,7 +26,14 @@ def dominates(a: ParetoPoint, b: ParetoPoint) -> bool:
 def points(records: list[EvalRecord]) -> list[ParetoPoint]:
     """One point per graph: its pooled training statistics (pilot and search items)."""
     return [
-        ParetoPoint(graph_hash=h, accuracy=s.accuracy, latency_s=s.latency, dollars=s.dollars, n=s.n)
+        ParetoPoint(
+            graph_hash=h,
+            accuracy=s.accuracy,
+            latency_s=s.latency,
+            dollars=s.dollars,
+            n=s.n,
+            raw_accuracy=s.raw_accuracy,
+        )
         for h, s in pooled(records).items()
         if s.n > 0
     ]

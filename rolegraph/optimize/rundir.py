@@ -138,6 +138,23 @@ class RunStore:
     def graphs(self) -> dict[str, dict]:
         return {h: json.loads(s) for h, s in self._db.execute("SELECT hash, spec FROM graphs")}
 
+    def paid_usd(self) -> float:
+        """Dollars this run's paid calls cost in all its sessions so far (0 for runs from before it was kept)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'paid_usd'").fetchone()
+        return float(row[0]) if row else 0.0
+
+    def set_max_dollars(self, dollars: float | None) -> None:
+        """A new dollar cap for the rest of the run (`--resume RUN --max-dollars D`), kept for later resumes."""
+        config = self.config()
+        config["search"]["max_dollars"] = dollars
+        with self._db:
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config, sort_keys=True),))
+
+    def set_paid_usd(self, dollars: float) -> None:
+        """Kept apart from checkpoints: calls paid in a step that never reached its checkpoint were paid too."""
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('paid_usd', ?)", (repr(float(dollars)),))
+
     # --- writing ------------------------------------------------------------------------------------
     def save_checkpoint(
         self,

@@ -3,7 +3,9 @@
 A graph has up to `max_nodes` nodes: `max_nodes - 1` worker slots plus one output node. The
 budget is per item, in the paper's FLOPs units (one 1B node = 1.0), in dollars, or in seconds
 of (estimated) critical-path latency, all estimated from the task family's token profile so a
-graph's cost is known *before* it is run.
+graph's cost is known *before* it is run. A node's time is the simulator's speed formula for a sim
+model and, for a real model, the rates fitted to its measured calls (`latency_rates`, frozen when
+the space is made and saved with it, so a resumed search estimates exactly as before).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rolegraph.agents.registry import RoleRegistry, builtin_role_names
 from rolegraph.errors import SearchError, did_you_mean
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
+from rolegraph.models.timings import LatencyRates
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.stages import (
     ChoiceMasks,
@@ -43,6 +46,10 @@ def slot_id(index: int) -> str:
     return f"n{index}"
 
 
+class LatencyUnknownError(SearchError):
+    """A latency estimate needs a real model's measured calls and there are none yet."""
+
+
 @dataclass
 class SearchSpace:
     """Candidate models, roles, size limit, budget and objective. `pool` and `registry` are not serialised.
@@ -69,6 +76,8 @@ class SearchSpace:
     """The roles graphs may use (None: the built-in roles)."""
     stages: tuple[Stage, ...] = ()
     stage_output: StageOutput | None = None
+    latency_rates: dict[str, LatencyRates] = field(default_factory=dict)
+    """Real models' call times fitted to their measured calls (`rolegraph.models.timings.measured_rates`)."""
 
     def __post_init__(self) -> None:
         if self.stages:
@@ -184,16 +193,32 @@ class SearchSpace:
 
         return float(estimate_cost(spec, self.pool, self.profile)["cost_usd"])
 
+    def call_seconds(self, model_id: str, prompt_tokens: int, output_tokens: int) -> float:
+        """One call's estimated time: the sim's speed formula for a sim model, measured rates for a real one."""
+        spec = self.pool.get(model_id)
+        if spec.backend == "sim":
+            from rolegraph.sim.calibration import latency_s
+
+            return latency_s(spec, prompt_tokens, output_tokens)
+        rates = self.latency_rates.get(model_id)
+        if rates is None:
+            raise LatencyUnknownError(
+                f"no measured latency for '{model_id}' yet: latency budgets and the joint objective estimate a "
+                "real model's time per call from its own measured calls (every paid call is timed, in "
+                "$ROLEGRAPH_HOME/timings.sqlite); run a graph of it on a few items first, e.g. "
+                "`rolegraph eval GRAPH --task TASK --n 5`"
+            )
+        return rates.seconds(prompt_tokens, output_tokens)
+
     def latency(self, spec: GraphSpec) -> float:
-        """Estimated critical-path seconds from each node's modelled call time at the token profile."""
+        """Estimated critical-path seconds from each node's call time (`call_seconds`) at the token profile."""
         from rolegraph.graphs.analysis import critical_path, in_degrees
-        from rolegraph.sim.calibration import latency_s
 
         prof = self.profile
         per_node = {}
         for node_id, k in in_degrees(spec).items():
             n_p = prof.prompt_tokens + k * prof.output_tokens
-            per_node[node_id] = latency_s(self.pool.get(spec.node(node_id).model), n_p, prof.output_tokens)
+            per_node[node_id] = self.call_seconds(spec.node(node_id).model, n_p, prof.output_tokens)
         return critical_path(spec, per_node)[0]
 
     def cost(self, spec: GraphSpec) -> float:
@@ -280,6 +305,7 @@ class SearchSpace:
                 if self.stages and self.stage_output is not None
                 else {}
             ),
+            "latency_rates": {m: r.model_dump() for m, r in self.latency_rates.items()},
         }
 
     @classmethod
@@ -298,6 +324,7 @@ class SearchSpace:
             registry=registry,
             stages=tuple(Stage.from_dict(st) for st in data.get("stages", ())),
             stage_output=StageOutput.from_dict(data["stage_output"]) if data.get("stage_output") else None,
+            latency_rates={m: LatencyRates.model_validate(r) for m, r in data.get("latency_rates", {}).items()},
         )
 
     def describe(self) -> str:

@@ -190,6 +190,7 @@ def build_space(
     budget_kind: str | None = None,
     objective: Objective | None = None,
     family: str = "math",
+    latency_rates: dict[str, Any] | None = None,
 ) -> SearchSpace:
     """The `SearchSpace` of a parsed file. `budget`/`budget_kind` given here override the file's."""
     kind = budget_kind or sf.budget_kind or "flops"
@@ -202,6 +203,7 @@ def build_space(
         "objective": objective or Objective(),
         "family": family,
         "registry": registry,
+        "latency_rates": latency_rates or {},
     }
     try:
         if not sf.staged:

@@ -150,23 +150,38 @@ class GraphStats:
     validation_correct: float = 0.0
     validation_latency_sum: float = 0.0
     validation_dollars_sum: float = 0.0
+    raw_correct: float = 0.0
+    validation_raw_correct: float = 0.0
+    """Right answers as scored, before the batch-difficulty adjustment (what a reader can check)."""
 
     def add(self, r: EvalRecord, offset: float = 0.0) -> None:
         """Pool `r`; `offset` is its batch's difficulty offset (subtracted from its accuracy)."""
         if r.phase == "validation":
             self.validation_n += r.n
             self.validation_correct += (r.accuracy - offset) * r.n
+            self.validation_raw_correct += r.accuracy * r.n
             self.validation_latency_sum += r.latency_s * r.n
             self.validation_dollars_sum += r.dollars * r.n
             return
         self.n += r.n
         self.correct += (r.accuracy - offset) * r.n
+        self.raw_correct += r.accuracy * r.n
         self.latency_sum += r.latency_s * r.n
         self.dollars_sum += r.dollars * r.n
 
     @property
     def accuracy(self) -> float:
+        """Batch-difficulty-adjusted mean over the training items (what ranking uses)."""
         return min(1.0, max(0.0, self.correct / self.n)) if self.n else 0.0
+
+    @property
+    def raw_accuracy(self) -> float | None:
+        """Mean score over the training items as scored (no adjustment); None without any."""
+        return self.raw_correct / self.n if self.n else None
+
+    @property
+    def validation_raw_accuracy(self) -> float | None:
+        return self.validation_raw_correct / self.validation_n if self.validation_n else None
 
     @property
     def latency(self) -> float:

@@ -25,6 +25,13 @@ from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.rundir import STORE_NAME, write_atomic
 from rolegraph.optimize.trace import records_simulation
 from rolegraph.reports.markdown import render
+from rolegraph.reports.selection import (
+    CANDIDATE_HEADERS,
+    CANDIDATE_NUMERIC,
+    SELECTION_NOTE,
+    candidate_rows,
+    selection_row,
+)
 
 HTML_NAME = "report.html"
 FIGURES = {"curve": "curve.png", "pareto": "pareto.png", "graph": "graph.png"}
@@ -97,7 +104,13 @@ def _summary(run: dict, sim: str) -> str:
     cards = []
     if final is not None:
         t = final.test
-        cards.append(_card("chosen graph, test accuracy", f"{t.accuracy:.3f}", f"95% CI {_ci(t.ci95)}, n={t.n}{sim}"))
+        cards.append(
+            _card("chosen graph, test accuracy (held out)", f"{t.accuracy:.3f}", f"95% CI {_ci(t.ci95)}, n={t.n}{sim}")
+        )
+        row = selection_row(final)
+        if row is not None and row.get("validation_accuracy_raw") is not None:
+            note = f"95% CI {_ci(row['validation_ci95'])}, n={row['validation_items']}; optimistic: it chose the graph"
+            cards.append(_card("validation accuracy (raw; selection)", f"{row['validation_accuracy_raw']:.3f}", note))
         single = final.best_single
         if single is not None:
             cards.append(
@@ -148,30 +161,13 @@ def _summary(run: dict, sim: str) -> str:
                 classes=["chosen"],
             ),
         ]
-        cand = [
-            [
-                c["hash"][:10] + (" (chosen)" if c["hash"] == final.chosen_hash else ""),
-                _num(c.get("train_objective")),
-                c.get("train_items", "-"),
-                _num(c.get("validation_objective")),
-                c.get("validation_items", "-"),
-                _num(c.get("combined_objective")),
-            ]
-            for c in final.candidates
-        ]
         body += [
             "<h3>Top candidates re-checked on validation items</h3>",
+            f'<p class="muted">{_e(SELECTION_NOTE[0].upper() + SELECTION_NOTE[1:])}.</p>',
             _table(
-                [
-                    "graph",
-                    "training objective (shrunk)",
-                    "training items",
-                    "validation objective",
-                    "validation items",
-                    "pooled objective",
-                ],
-                cand,
-                numeric={1, 2, 3, 4, 5},
+                list(CANDIDATE_HEADERS),
+                candidate_rows(final),
+                numeric=set(CANDIDATE_NUMERIC),
                 classes=["chosen" if c["hash"] == final.chosen_hash else "" for c in final.candidates],
             ),
         ]
@@ -188,7 +184,9 @@ def _curve(run: dict, sim: str) -> str:
     )
     rows = [[it.iteration, it.evaluations, _num(it.best_objective), _num(it.batch_best)] for it in run["iterations"]]
     table = _table(
-        ["iteration", "evaluations", "best so far (pooled)", "best of the batch"], rows, numeric={0, 1, 2, 3}
+        ["iteration", "evaluations", "best so far (pooled, batch-adjusted)", "best of the batch (raw)"],
+        rows,
+        numeric={0, 1, 2, 3},
     )
     return f'<div class="split"><div>{fig}</div><div>{table}</div></div>'
 
@@ -203,10 +201,14 @@ def _pareto(run: dict, sim: str) -> str:
         f"{len(pts)} graphs evaluated; the Pareto front (accuracy, latency, dollars) circled{sim}",
     )
     rows = [
-        [p.graph_hash[:10], f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
+        [p.graph_hash[:10], _num(p.raw_accuracy), f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
         for p in best[:MAX_PARETO_ROWS]
     ]
-    table = _table(["graph", "accuracy", "latency s", "$ per item", "items"], rows, numeric={1, 2, 3, 4})
+    table = _table(
+        ["graph", "accuracy (raw)", "accuracy (batch-adjusted)", "latency s", "$ per item", "items"],
+        rows,
+        numeric={1, 2, 3, 4, 5},
+    )
     return f'<div class="split"><div>{fig}</div><div><h3>On the front</h3>{table}</div></div>'
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
+from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -23,6 +24,7 @@ from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
 from rolegraph.reports.plots import curve_png, graph_png, pareto_png
+from rolegraph.reports.selection import CANDIDATE_HEADERS, candidate_rows, selection_row, selection_text
 
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
 PARTLY_NOTE = (
@@ -88,11 +90,17 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     if final is not None:
         t = final.test
         lines += [
-            f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {fmt_ci(t.ci95)}, {t.n} test items), "
-            f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {t.flops_units:.2f} FLOPs units"
+            f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {fmt_ci(t.ci95)}, {t.n} held-out test items: "
+            f"they played no part in the choice, so this is the unbiased estimate), "
+            f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {flops_text(t.flops_units)}"
             f"{label_suffix(t.simulation or (SIMULATED if t.simulated else REAL))}.",
             "",
         ]
+        row = selection_row(final)
+        text = selection_text(row, prefix="Selection figures of the chosen graph: ") if row is not None else ""
+        if text:
+            lines += [text + ".", ""]
+
         if final.singles:
             lines += [
                 "## Against single models (test items)",
@@ -111,32 +119,28 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         lines += [
             "## Final check of the top candidates (validation items)",
             "",
-            "Candidates are the best graphs by training objective (scores adjusted for batch difficulty, "
-            f"shrunk toward the search's mean by {PRIOR_ITEMS:g} pseudo-items, minus {SELECTION_Z:g} standard "
-            "error); validation slices go, a round at a time, to the leader and its strongest rival until one is "
-            "clearly ahead; the choice pools training and validation items the same way. Isomorphic copies of a "
-            "graph (the same graph in other slots) count as one graph.",
+            "Candidates are the best graphs by their ranking score (training accuracy adjusted for batch "
+            f"difficulty, shrunk toward the search's mean by {PRIOR_ITEMS:g} pseudo-items, minus {SELECTION_Z:g} "
+            "standard errors); validation slices go, a round at a time, to the leader and its strongest rival until "
+            "one is clearly ahead; the choice score pools training and validation items the same way. Isomorphic "
+            "copies of a graph (the same graph in other slots) count as one graph.",
             "",
-            "| graph | training objective (adjusted, shrunk, pessimistic) | training items "
-            "| validation objective "
-            "| validation items | pooled objective |",
-            "|---|---|---|---|---|---|",
+            "Raw accuracies are the scores on the items each candidate ran, with 95% Wilson intervals. They are "
+            "selection figures: the chosen graph was chosen because they were high, so they are optimistic; the "
+            "scores after them are for ranking, not accuracies. The test accuracy above is the estimate to trust.",
+            "",
+            "| " + " | ".join(CANDIDATE_HEADERS) + " |",
+            "|" + "---|" * len(CANDIDATE_HEADERS),
         ]
-        for c in final.candidates:
-            mark = " (chosen)" if c["hash"] == final.chosen_hash else ""
-            val = "-" if c["validation_objective"] is None else f"{c['validation_objective']:.3f}"
-            comb = c.get("combined_objective")
-            lines.append(
-                f"| {c['hash'][:10]}{mark} | {c['train_objective']:.3f} | {c['train_items']} | {val} | "
-                f"{c.get('validation_items', '-')} | {'-' if comb is None else f'{comb:.3f}'} |"
-            )
+        lines += ["| " + " | ".join(r) + " |" for r in candidate_rows(final)]
         lines.append("")
     lines += [
         "## Search curve",
         "",
         "![best-so-far objective](curve.png)",
         "",
-        "| iteration | evaluations | best-so-far objective (pooled) | best of this batch |",
+        "| iteration | evaluations | best-so-far objective (pooled training items, batch-adjusted) "
+        "| best of this batch (raw) |",
         "|---|---|---|---|",
     ]
     for it in run["iterations"]:
@@ -149,11 +153,16 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         "",
         "![pareto](pareto.png)",
         "",
-        "| graph | accuracy | latency s | $ per item | items |",
-        "|---|---|---|---|---|",
+        "The front is drawn on batch-adjusted accuracy; the raw accuracy is as scored on the graph's training "
+        "items (selection figures, optimistic at the top).",
+        "",
+        "| graph | accuracy (raw) | 95% CI | accuracy (batch-adjusted) | latency s | $ per item | items |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {p.graph_hash[:10]} | {p.accuracy:.3f} | {p.latency_s:.2f} | {p.dollars:.5f} | {p.n} |" for p in pareto
+        f"| {p.graph_hash[:10]} | {_raw(p.raw_accuracy)} | {_raw_ci(p.raw_accuracy, p.n)} | {p.accuracy:.3f} | "
+        f"{p.latency_s:.2f} | {p.dollars:.5f} | {p.n} |"
+        for p in pareto
     ]
     if run["feedback"]:
         lines += ["", "## Feedback (textual gradients)", ""]
@@ -190,6 +199,19 @@ def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:
             "item runs) imported as evidence, not charged"
         )
     return out
+
+
+def _raw(acc: float | None) -> str:
+    return "-" if acc is None else f"{acc:.3f}"
+
+
+def _raw_ci(acc: float | None, n: int) -> str:
+    return "-" if acc is None else fmt_ci(wilson_interval(acc * n, n))
+
+
+def flops_text(units: float) -> str:
+    """FLOPs units, or why there are none: a real model without sizes has no FLOPs count (never 0)."""
+    return f"{units:.2f} FLOPs units" if units > 0 else "FLOPs n/a (a model has no sizes)"
 
 
 def _pg_table(cfg: dict, pg: dict) -> str:

@@ -26,10 +26,10 @@ EXAMPLES = ROOT / "examples" / "graphs"
 FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
 GSM_TINY = FIXTURES / "gsm8k_tiny.jsonl"
 SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml", "revise.yaml", "debate.yaml"]
-RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "simulation", "provenance", "world", "nodes",
+RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "calls", "cached_calls", "simulation", "provenance", "world", "nodes",
             "notes", "error"}
 NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd", "output",
-             "tool_calls", "inputs"}
+             "tool_calls", "inputs", "cached_calls"}
 INSTANCE_KEYS = NODE_KEYS | {"instance_of", "copy", "round"}
 MALFORMED = sorted(p.name for p in FIXTURES.glob("*.*") if not p.name.startswith("valid") and p.suffix != ".jsonl")
 

@@ -226,3 +226,52 @@ def test_space_role_and_warm_start_mistakes_are_one_line_exit_2(tmp_path, capsys
     assert code == 2, err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "never").exists()
+
+
+# --- real endpoints: defaults, the estimate, the dollar cap --------------------------------------------
+
+def test_models_default_to_the_pool_files_own_models(tmp_path, capsys):
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("models:\n"
+                    "  - {id: mine/small, backend: sim, params_b: 1.24, layers: 16, hidden: 2048}\n"
+                    "  - {id: mine/mid, backend: sim, params_b: 3.21, layers: 28, hidden: 3072}\n")
+    code, out, err = cli(["optimize", "--task", "gsm", "--pool", str(pool), "--iterations", "1", *TINY,
+                          "--out", str(tmp_path / "r"), "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    used = {n["model"] for n in result["best_graph"]["nodes"]} | {result["best_single"]["label"]}
+    assert used <= {"mine/small", "mine/mid"}
+    config = json.loads(sqlite3.connect(tmp_path / "r" / "run.sqlite").execute(
+        "SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    assert config["space"]["models"] == ["mine/small", "mine/mid"]
+
+
+def test_a_dollar_cap_stops_in_one_line_and_resume_with_a_higher_cap_finishes(tmp_path, capsys):
+    run_dir = tmp_path / "capped"
+    args = ["optimize", "--task", "gsm", "--iterations", "2", *TINY, "--out", str(run_dir)]
+    code, out, err = cli([*args, "--max-dollars", "0.0001"], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.count("\n") == 1 and "dollar cap reached" in err and f"--resume {run_dir}" in err
+    assert (run_dir / "report.md").is_file()  # what the search found so far
+    code, out, err = cli(["optimize", "--resume", str(run_dir), "--max-dollars", "1", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert 0.0001 < result["paid_usd"] <= 1
+
+
+def test_a_search_on_a_real_server_prints_its_estimate_first(llamacpp, tmp_path, capsys):
+    """llama.cpp's own server, priced in the pool file: the estimate (calls, tokens, dollars; time unknown
+    while nothing is measured) comes before any call, and a cap below one call stops before paying."""
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("models:\n  - {id: llamacpp/smollm2, backend: openai, base_url: '" + llamacpp.base_url + "', "
+                    "model: smollm2, params_b: 0.135, layers: 30, hidden: 576, context_window: 2048, "
+                    "max_concurrency: 1, price_in: 1.0, price_out: 2.0}\n")
+    code, out, err = cli(["optimize", "--task", "arith", "--pool", str(pool), "--budget", "6", "--max-nodes", "2",
+                          "--iterations", "1", "--samples", "1", "--batch", "2", "--validation-items", "2",
+                          "--test-items", "2", "--max-dollars", "0.000001", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "Traceback" not in err
+    lines = err.splitlines()
+    assert lines[0].startswith("estimate before the search")
+    assert "item runs:" in err and "dollars ~$" in err
+    assert "time: unknown - nothing measured yet for llamacpp/smollm2" in err
+    assert lines[-1].startswith("error: dollar cap reached")

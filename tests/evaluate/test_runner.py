@@ -91,11 +91,21 @@ def test_cache_replays_and_results_are_stored(gsm, settings, tmp_path):
                                  store_settings={"seed": 0})
         second, stats2 = run_eval(spec, task, few, settings, store=store)
         assert stats1.paid == len(few) and stats2.paid == 0 and stats2.cached == len(few)
-        assert first.model_dump(exclude={"run_id"}) == second.model_dump(exclude={"run_id"})
+        assert second.cached_calls == second.calls == len(few) and first.cached_calls == 0
+        assert _without_cache_counts(first) == _without_cache_counts(second)
         assert first.run_id and first.run_id != second.run_id
         back = store.load(first.run_id)
         assert back.model_dump() == first.model_dump()
         assert store.runs()[-1]["label"] == "first"
+
+
+def _without_cache_counts(result) -> dict:
+    """The result's dump without its run id and without what says which calls the cache answered."""
+    data = result.model_dump(exclude={"run_id", "cached_calls"})
+    for item in data["items"]:
+        for usage in item["node_usage"].values():
+            usage.pop("cached_calls")
+    return data
 
 
 def test_items_without_gold_are_skipped_and_counted(gsm, tmp_path):
@@ -177,3 +187,39 @@ def test_per_node_stats_count_items_whose_reply_was_cut(gsm, tmp_path):
     result, _ = run_eval(spec, task, items[:10], Settings(home=tmp_path / "h", cache=False))
     assert result.per_node["short"].truncated == 10
     assert result.per_node["full"].truncated == 0
+
+
+def test_a_cached_rerun_on_a_real_server_keeps_the_latency_first_measured(llamacpp, tmp_path):
+    """llama.cpp's own server: the rerun is answered from the response cache (no call paid) and reports
+    the latency measured when the calls were made, not the ~0 s the cache took. Two items share the
+    server's one slot: a run's latency is its own calls' time, not the time it waited for the other's."""
+    pool = ModelPool([*ModelPool.builtin(), llamacpp.spec("llamacpp/smollm2")])
+    spec = GraphSpec.model_validate({"name": "two", "nodes": [
+        {"id": "a", "role": "solver", "model": "llamacpp/smollm2", "params": {"max_tokens": 8}},
+        {"id": "out", "role": "verifier", "model": "llamacpp/smollm2", "params": {"max_tokens": 8}}],
+        "edges": [["a", "out"]]})
+    task = get_task("arith", seed=0, size=4)
+    items = task.items("all", 2, seed=0)
+    hub = ModelHub(pool, Settings(home=tmp_path / "home"))
+
+    async def twice():
+        try:
+            first = await evaluate(spec, task, items, hub=hub, progress=False)
+            paid = hub.stats.paid
+            second = await evaluate(spec, task, items, hub=hub, progress=False)
+            return first, second, paid, hub.stats.paid
+        finally:
+            await hub.aclose()
+
+    first, second, paid_first, paid_after = asyncio.run(twice())
+    assert first.failures == second.failures == 0
+    assert first.cached_calls == 0 and first.calls == 4 and paid_first == 4
+    assert second.cached_calls == second.calls == 4 and paid_after == paid_first
+    assert first.mean_latency_s > 0.02
+    assert second.mean_latency_s == pytest.approx(first.mean_latency_s, rel=0.1, abs=0.02)
+    for fresh, replayed in zip(first.items, second.items):
+        calls = sum(u.latency_s for u in fresh.node_usage.values())  # a -> out: the calls' own times add up
+        assert fresh.latency_s == pytest.approx(calls, rel=0.1, abs=0.02)
+        for node in ("a", "out"):
+            assert replayed.node_usage[node].latency_s == pytest.approx(
+                fresh.node_usage[node].latency_s, rel=0.1, abs=0.02)

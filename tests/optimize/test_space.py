@@ -93,3 +93,56 @@ def test_round_trip_with_own_roles_and_stages(pool):
     with pytest.raises(SearchError, match="writes no final answer"):
         SearchSpace(pool=pool, models=(), registry=reg, stages=staged.stages,
                     stage_output=StageOutput(("scribe",), SIM_MODELS[:1]))
+
+
+# --- real models: measured latency, sizes ------------------------------------------------------------
+
+def _with_real(pool, **fields):
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.models.spec import ModelSpec
+
+    real = ModelSpec(id="my/model", backend="openai", base_url="http://127.0.0.1:9/v1", **fields)
+    return ModelPool([*pool, real])
+
+
+def test_a_real_model_without_measured_calls_is_not_timed_with_the_sim_formula(pool):
+    from rolegraph.optimize.space import LatencyUnknownError
+
+    real_pool = _with_real(pool, params_b=1.24, layers=16, hidden=2048)
+    with pytest.raises(LatencyUnknownError, match="no measured latency for 'my/model' yet") as err:
+        SearchSpace(pool=real_pool, models=("my/model",), budget=5.0, budget_kind="latency")
+    assert "\n" not in str(err.value) and "rolegraph eval" in str(err.value)
+    with pytest.raises(LatencyUnknownError):
+        SearchSpace(pool=real_pool, models=("sim/llama-3.2-1b", "my/model"), budget=None,
+                    objective=Objective(kind="joint"))
+    # an accuracy objective under a FLOPs budget needs no latency at all
+    SearchSpace(pool=real_pool, models=("my/model",), budget=18.0)
+
+
+def test_a_real_model_is_timed_with_its_measured_rates_and_they_survive_a_round_trip(pool):
+    from rolegraph.graphs.spec import GraphSpec
+    from rolegraph.models.timings import LatencyRates
+
+    rates = LatencyRates(overhead_s=0.5, s_per_prompt_token=0.001, s_per_output_token=0.02, calls=9)
+    real_pool = _with_real(pool)
+    space = SearchSpace(pool=real_pool, models=("my/model", "sim/llama-3.2-1b"), budget=100.0,
+                        budget_kind="latency", latency_rates={"my/model": rates})
+    prof = space.profile
+    one = rates.seconds(prof.prompt_tokens, prof.output_tokens)
+    assert space.latency(space.single("my/model")) == pytest.approx(one)
+    chain = GraphSpec.model_validate({"nodes": [{"id": "a", "role": "solver", "model": "my/model"},
+                                                {"id": "out", "role": "verifier", "model": "my/model"}],
+                                      "edges": [["a", "out"]]})
+    second = rates.seconds(prof.prompt_tokens + prof.output_tokens, prof.output_tokens)
+    assert space.latency(chain) == pytest.approx(one + second)
+    back = SearchSpace.from_dict(space.to_dict(), real_pool)
+    assert back.latency_rates == {"my/model": rates} and back.latency(chain) == space.latency(chain)
+
+
+def test_a_flops_budget_on_a_real_model_without_sizes_says_so_in_one_line(pool):
+    from rolegraph.graphs.analysis import FlopsUnknownError
+
+    with pytest.raises(FlopsUnknownError) as err:
+        SearchSpace(pool=_with_real(pool), models=("my/model",), budget=18.0)
+    msg = str(err.value)
+    assert "\n" not in msg and "my/model" in msg and "params_b" in msg and "--budget-kind" in msg

@@ -241,4 +241,4 @@ def test_a_staged_search_with_own_roles_resumes_from_its_store(pool, tmp_path):
 
     first = asyncio.run(main())
     again = resume(pool, tmp_path / "home", tmp_path / "run", task)  # rebuilds the stages and the critic role
-    assert again.best_hash == first.best_hash and again.test == first.test
+    assert again.best_hash == first.best_hash and again.test.model_dump() == first.test.model_dump()

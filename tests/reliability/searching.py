@@ -130,7 +130,8 @@ async def resume(run_dir: Path, pool: ModelPool, settings: Settings, task: Any,
     return result, http
 
 
-WALL_FIELDS = frozenset({"latency_s"})
+WALL_FIELDS = frozenset({"latency_s", "cached_calls"})
+"""What depends on how a run went (wall times, which calls the response cache answered), not on what it decided."""
 """Measured wall time: the one field of a record that depends on the machine, not on the search."""
 
 

@@ -1,0 +1,86 @@
+"""The search-wide dollar meter behind `--max-dollars`: paid calls only, across stops and resumes.
+
+A search on real endpoints spends money on every call the response cache cannot answer. The meter
+counts those dollars (the hub's `paid_usd`, at the pool's prices) plus what earlier sessions of
+the same run spent (kept in the run store), and, installed as the hub's spend guard, refuses a paid
+call whose worst case (its prompt plus `max_tokens` of output) would take the total past the cap.
+The refusal stops the search: what the interrupted step computed is not recorded, the last
+checkpoint stays as it was, and the calls already paid are in the cache, so `--resume` with a higher
+`--max-dollars` replays them free and continues. Cached calls cost nothing and are never refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rolegraph.errors import BudgetExceededError, SearchError
+from rolegraph.graphs.budget import estimate_prompt_tokens
+from rolegraph.models.hub import CallStats
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import Message
+
+
+class DollarCapReachedError(SearchError):
+    """`--max-dollars` reached: the search stopped at its last checkpoint (a user's limit, exit 2)."""
+
+
+@dataclass
+class SpendMeter:
+    """Paid dollars of one search: `before` (earlier sessions) + what the hub paid since `baseline`."""
+
+    stats: CallStats
+    max_usd: float | None = None
+    before: float = 0.0
+    baseline: float = field(default=0.0)
+    held: float = 0.0
+    run_dir: str | None = None  # named in the stop message's --resume hint
+    refused: str | None = None
+    """Why a paid call was refused; once set, every later paid call is refused too (calls of the
+    interrupted step still running must not slip under the cap as in-flight ones finish)."""
+
+    @classmethod
+    def start(
+        cls, stats: CallStats, max_usd: float | None, before: float = 0.0, run_dir: str | None = None
+    ) -> SpendMeter:
+        return cls(stats=stats, max_usd=max_usd, before=before, baseline=stats.paid_usd, run_dir=run_dir)
+
+    @property
+    def spent(self) -> float:
+        return self.before + self.stats.paid_usd - self.baseline
+
+    def reserve(self, spec: ModelSpec, messages: list[Message], max_tokens: int) -> float:
+        """Hold the call's worst-case dollars, or refuse it when they would pass the cap."""
+        chars = sum(len(str(m.get("content") or "")) for m in messages)
+        worst = spec.cost(estimate_prompt_tokens(chars), max_tokens)
+        if self.refused is not None:
+            raise BudgetExceededError(f"dollar cap: {self.refused}")
+        if self.max_usd is not None and self.spent + self.held + worst > self.max_usd:
+            self.refused = (
+                f"${self.spent:.4f} spent on paid calls + ${self.held:.4f} in flight + up to ${worst:.4f} for the "
+                f"next call of {spec.id} > --max-dollars ${self.max_usd:g}"
+            )
+            raise BudgetExceededError(f"dollar cap: {self.refused}")
+        self.held += worst
+        return worst
+
+    def release(self, held: float) -> None:
+        self.held -= held
+
+    def check(self) -> None:
+        """Between steps: stop once the cap is spent (a step of cached calls only would still be free,
+        but there is nothing to gain from starting one that must pay)."""
+        if self.max_usd is not None and self.spent >= self.max_usd:
+            self.refused = f"${self.spent:.4f} spent on paid calls >= --max-dollars ${self.max_usd:g}"
+            raise self.stop_error()
+
+    def stop_error(self, where: str = "") -> DollarCapReachedError:
+        at = f" during the {where} step" if where else ""
+        how = (
+            f"continue with --resume {self.run_dir} --max-dollars HIGHER"
+            if self.run_dir
+            else "run it with a run directory (out=...) to resume it"
+        )
+        return DollarCapReachedError(
+            f"dollar cap reached{at}: {self.refused}; the search stopped at its last checkpoint and the calls "
+            f"already paid are in the response cache: {how}"
+        )

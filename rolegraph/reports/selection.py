@@ -1,0 +1,89 @@
+"""Which figure is which: the accuracies a search reports and how far a reader can trust each one.
+
+A search shows three kinds of figures, and mixing them up is how a report misleads:
+
+- raw accuracies on the items actually run (training batches, validation slices, test items), each
+  with its 95% Wilson interval: what a reader can check against the trace;
+- ranking scores (batch-difficulty-adjusted, shrunk toward the search's mean, lowered by standard
+  errors): tools for choosing, not accuracies of anything;
+- the held-out test accuracy of the chosen graph: the one estimate of how well it does on new items.
+
+Training and validation figures of the chosen graph are selection figures: the graph was chosen
+because they were high, so they are optimistic (the winner's curse); the test items played no part
+in the choice, so its test accuracy is unbiased (`python -m benchmarks estimates` checks this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rolegraph.optimize.final import SELECTION_NOTE, FinalChoice
+
+__all__ = ["SELECTION_NOTE", "candidate_rows", "selection_row", "selection_text"]
+CANDIDATE_HEADERS = (
+    "graph",
+    "training accuracy (raw)",
+    "95% CI",
+    "training items",
+    "validation accuracy (raw)",
+    "95% CI",
+    "validation items",
+    "ranking score (training; adjusted, shrunk, -2 SE)",
+    "validation (slice-adjusted)",
+    "choice score (pooled; adjusted, shrunk, -2 SE)",
+)
+CANDIDATE_NUMERIC = frozenset(range(1, len(CANDIDATE_HEADERS)))
+
+
+def ci_text(ci: Sequence[float] | None) -> str:
+    return "-" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def selection_row(final: FinalChoice, graph_hash: str | None = None) -> dict | None:
+    """The candidate row of `graph_hash` (default: the chosen graph), if it was a candidate."""
+    want = graph_hash or final.chosen_hash
+    return next((c for c in final.candidates if c["hash"] == want), None)
+
+
+def selection_text(row: dict, prefix: str = "chosen on:         ") -> str:
+    """One line: the chosen graph's raw training and validation accuracies, labelled as selection figures."""
+    parts = []
+    if row.get("train_accuracy_raw") is not None:
+        parts.append(f"training {row['train_accuracy_raw']:.3f} {ci_text(row['train_ci95'])} n={row['train_items']}")
+    if row.get("validation_accuracy_raw") is not None:
+        parts.append(
+            f"validation {row['validation_accuracy_raw']:.3f} {ci_text(row['validation_ci95'])} "
+            f"n={row['validation_items']}"
+        )
+    if not parts:
+        return ""
+    return (
+        prefix + "; ".join(parts) + "  (raw accuracies of the items the choice was made on: "
+        "optimistic; the test accuracy is held out)"
+    )
+
+
+def candidate_rows(final: FinalChoice) -> list[list[str]]:
+    """The re-checked candidates as table rows under CANDIDATE_HEADERS (older runs: '-' for raw figures)."""
+    rows = []
+    for c in final.candidates:
+        mark = " (chosen)" if c["hash"] == final.chosen_hash else ""
+        rows.append(
+            [
+                c["hash"][:10] + mark,
+                _num(c.get("train_accuracy_raw")),
+                ci_text(c.get("train_ci95")),
+                str(c.get("train_items", "-")),
+                _num(c.get("validation_accuracy_raw")),
+                ci_text(c.get("validation_ci95")),
+                str(c.get("validation_items", "-")),
+                _num(c.get("train_objective")),
+                _num(c.get("validation_objective")),
+                _num(c.get("combined_objective")),
+            ]
+        )
+    return rows
