@@ -6,9 +6,11 @@ counts paid (non-cached) calls so searches can prove they never pay twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rolegraph.items import AnswerKey
+from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import ChatModel, Completion, Message
@@ -60,6 +62,30 @@ class _Counted:
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
         return out
+
+    async def complete_n(
+        self,
+        messages: list[Message],
+        *,
+        samples: Sequence[int],
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> list[Completion]:
+        """k samples of one call (see rolegraph.models.multi); counted as k calls, like k `complete`s."""
+        outs = await complete_many(
+            self._inner,
+            messages,
+            samples=samples,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            answer_key=answer_key,
+        )
+        self._stats.calls += len(outs)
+        self._stats.cached += sum(int(o.cached) for o in outs)
+        return outs
 
 
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:

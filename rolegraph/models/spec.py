@@ -26,6 +26,10 @@ class ModelSpec(BaseModel):
     context_window: int = Field(default=8192, gt=0)
     max_concurrency: int = Field(default=8, gt=0)
     answer_key: bool = Field(default=False, description="send the sim answer key in the request body (serve-sim only)")
+    logprobs: bool = Field(
+        default=False,
+        description="request token log-probabilities (a router's confidence signal); the endpoint must return them",
+    )
     sim_accuracy: dict[str, float] | None = Field(
         default=None, description="sim only: single-model accuracy per family, overriding the size interpolation"
     )

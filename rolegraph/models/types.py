@@ -55,6 +55,7 @@ class Completion(BaseModel):
     cached: bool = False
     simulated: bool = False
     finish_reason: FinishReason = "stop"  # "length": cut at max_tokens; rows cached before it existed load as "stop"
+    logprob: float | None = None  # mean log-probability of the reply's tokens, when the endpoint returned them
 
     @field_validator("finish_reason", mode="before")
     @classmethod
