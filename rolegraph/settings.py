@@ -18,11 +18,13 @@ class Settings:
     home: state directory (response cache, results store, search index).
     cache: use the SQLite response cache.
     latency_scale: sim models sleep this fraction of their modelled latency (0 = report only).
+    coalesce: nodes of one model reading identical messages share one `n=k` request (rolegraph.graphs.coalesce).
     """
 
     home: Path
     cache: bool = True
     latency_scale: float = 0.0
+    coalesce: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

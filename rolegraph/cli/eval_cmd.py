@@ -129,6 +129,9 @@ def eval_command(
         None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
+    no_coalesce: bool = typer.Option(
+        False, "--no-coalesce", help="One request per node, even where nodes of one model read identical messages."
+    ),
     label: str | None = typer.Option(None, "--label", help="A label stored with these runs."),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per graph (see above)."),
     executor_name: str = typer.Option("local", "--executor", help="Where items run: local, or ray (a Ray cluster)."),
@@ -155,7 +158,7 @@ def eval_command(
     if split not in SPLITS:
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
-    settings = Settings.from_env(cache=not no_cache)
+    settings = Settings.from_env(cache=not no_cache, coalesce=not no_coalesce)
     pool = ModelPool.load(pool_file)
     specs = _load_graphs(graphs, pool)
     names = _display_names(graphs, specs)

@@ -17,6 +17,7 @@ from rolegraph.errors import GraphError, RolegraphError, TaskError
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 DEFAULT_FAMILY = "math"
+NO_COALESCE_HELP = "send one request per node even where nodes of one model read identical messages (no n=k)"
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
 
@@ -228,6 +229,7 @@ def run_cmd(
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    no_coalesce: Annotated[bool, typer.Option("--no-coalesce", help=NO_COALESCE_HELP)] = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -244,7 +246,7 @@ def run_cmd(
     from rolegraph.tools.toolbox import default_toolbox
 
     spec, model_pool = _load_checked(graph, pool)
-    settings = Settings.from_env()
+    settings = Settings.from_env(coalesce=not no_coalesce)
     task_obj = picked = None
     if task is not None:
         from rolegraph.tasks.registry import get_task

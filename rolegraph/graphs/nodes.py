@@ -45,6 +45,7 @@ class RunContext:
     modelled: bool  # all-sim without sleeping: times are the models' modelled latencies
     t0: float = field(default_factory=perf_counter)
     traces: dict[str, NodeTrace] = field(default_factory=dict)
+    coalescer: Any = None  # rolegraph.graphs.coalesce.Coalescer when nodes of this graph can share requests
 
 
 @dataclass
@@ -128,15 +129,18 @@ class NodeCall:
             elapsed = self.start + self.model_latency if ctx.modelled else perf_counter() - ctx.t0
             held = meter.reserve(plan.id, plan.spec, chars, plan.max_tokens, elapsed)
         try:
-            comp = await plan.model.complete(
-                messages,
-                temperature=plan.temperature,
-                max_tokens=plan.max_tokens,
-                seed=ctx.seed,
-                tools=tools,
-                sample=plan.sample,
-                answer_key=ctx.answer_key,
-            )
+            if ctx.coalescer is not None and not tools and ctx.coalescer.covers(plan.id):
+                comp = await ctx.coalescer.complete(plan, messages, seed=ctx.seed, answer_key=ctx.answer_key)
+            else:
+                comp = await plan.model.complete(
+                    messages,
+                    temperature=plan.temperature,
+                    max_tokens=plan.max_tokens,
+                    seed=ctx.seed,
+                    tools=tools,
+                    sample=plan.sample,
+                    answer_key=ctx.answer_key,
+                )
         finally:
             meter.release(held)
         usage = comp.usage

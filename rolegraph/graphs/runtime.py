@@ -39,6 +39,7 @@ from rolegraph.errors import (
     did_you_mean,
 )
 from rolegraph.graphs.budget import Budget, BudgetMeter
+from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
 from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, critical_path_s
@@ -124,6 +125,7 @@ class CompiledGraph:
                     [f"node '{node.id}': unknown tool '{unknown[0]}'." + did_you_mean(unknown[0], list(toolbox))]
                 )
             self.plans[node.id] = plan
+        self.coalesce = coalesce_groups(spec, self.plans) if hub.settings.coalesce else {}
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
@@ -180,6 +182,7 @@ class CompiledGraph:
             kind=inputs.get("answer_kind") or FREE_FORM_KIND,
             meter=BudgetMeter(budget),
             modelled=self.modelled,
+            coalescer=Coalescer(self.coalesce) if self.coalesce else None,
         )
 
     def _node_fn(self, plan: NodePlan):
@@ -271,7 +274,8 @@ class CompiledGraph:
             "seed": seed,
             "answer_kind": kind,
         }
-        ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
+        coalescer = Coalescer(self.coalesce) if self.coalesce else None
+        ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled, coalescer=coalescer)
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
             # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.
