@@ -46,6 +46,32 @@ class RunContext:
     t0: float = field(default_factory=perf_counter)
     traces: dict[str, NodeTrace] = field(default_factory=dict)
     coalescer: Any = None  # rolegraph.graphs.coalesce.Coalescer when nodes of this graph can share requests
+    given: dict[str, dict] = field(default_factory=dict)  # router stage: node outputs read from earlier stages
+    clock0: float = 0.0  # modelled time at which this run starts (a router stage starts where the last ended)
+
+
+@dataclass
+class StageInput:
+    """What a router passes to one stage's run: the router's budget meter, the outputs (and traces) of nodes
+    the stage reads from earlier stages instead of running them, and the time the earlier stages took."""
+
+    meter: BudgetMeter
+    given: dict[str, tuple[dict, NodeTrace]]
+    elapsed: float = 0.0
+
+    def enter(self, ctx: RunContext) -> None:
+        ctx.meter = self.meter
+        if ctx.modelled:
+            ctx.clock0 = self.elapsed
+        else:
+            ctx.t0 -= self.elapsed  # the time budget counts the earlier stages too
+        for node_id, (out, trace) in self.given.items():
+            ctx.given[node_id] = {**out, "end_s": ctx.clock0}
+            ctx.traces[node_id] = trace.model_copy(update=_REUSED_TRACE | {"start_s": ctx.clock0, "end_s": ctx.clock0})
+
+
+_REUSED_TRACE = {"tokens_in": 0, "tokens_out": 0, "latency_s": 0.0, "cost_usd": 0.0, "calls": 0, "cached_calls": 0}
+"""A reused node costs its stage nothing: its call was made (and counted) by the earlier stage."""
 
 
 @dataclass
@@ -112,6 +138,7 @@ class NodeCall:
         "calls",
         "cached",
         "truncated",
+        "logprob",
     )
 
     def __init__(self, plan: NodePlan, ctx: RunContext, start: float):
@@ -119,6 +146,7 @@ class NodeCall:
         self.model_latency = 0.0
         self.tokens_in = self.tokens_out = self.calls = self.cached = self.truncated = 0
         self.cost = 0.0
+        self.logprob: float | None = None
 
     async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
         plan, ctx = self.plan, self.ctx
@@ -152,6 +180,7 @@ class NodeCall:
         self.cached += int(comp.cached)
         self.truncated += int(comp.finish_reason == "length")
         self.model_latency += comp.latency_s
+        self.logprob = comp.logprob
         meter.spend(usage.input_tokens + usage.output_tokens, cost)
         self._check_after(meter)
         return comp
@@ -180,6 +209,7 @@ class NodeCall:
         output: str = "",
         uses: list[ToolUse] = (),
         error: str | None = None,
+        verdicts: dict[str, str] | None = None,
     ) -> NodeTrace:
         plan = self.plan
         return NodeTrace(
@@ -201,4 +231,6 @@ class NodeCall:
                 ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note) for u in uses
             ],
             error=error,
+            verdicts=verdicts or {},
+            logprob=self.logprob,
         )

@@ -30,6 +30,8 @@ class NodeTrace(BaseModel):
     truncated_calls: int = 0  # replies cut at the node's max_tokens (finish_reason "length"): often no answer
     tools: list[ToolEvent] = Field(default_factory=list)
     error: str | None = None
+    verdicts: dict[str, str] = Field(default_factory=dict)  # a verifier's "correct"/"incorrect" per input node
+    logprob: float | None = None  # mean token log-probability of its last reply, when the endpoint returned them
 
     @property
     def truncated(self) -> bool:

@@ -40,7 +40,7 @@ from rolegraph.errors import (
 )
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
-from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
+from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext, StageInput
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
@@ -161,11 +161,15 @@ class CompiledGraph:
         ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
         futures: dict[str, Any] = {}
         preds, tasks = self.topo.preds, self._tasks
+        given = ctx.given
         for node_id in self.topo.order:
+            if node_id in given:  # a router stage reads this node's output from an earlier stage
+                futures[node_id] = _resolved(given[node_id])
+                continue
             if inline_output and node_id == self.output:
                 continue
             futures[node_id] = tasks[node_id](inputs, ctx, *[futures[p] for p in preds[node_id]])
-        if inline_output:
+        if inline_output and self.output not in given:
             last = await self._fns[self.output](inputs, ctx, *[futures[p] for p in preds[self.output]])
             results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
             results[self.output] = last
@@ -193,7 +197,7 @@ class CompiledGraph:
                 preds = await asyncio.gather(*pred_futures)
             else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
                 preds = (await pred_futures[0],) if pred_futures else ()
-            start_model = max((p["end_s"] for p in preds), default=0.0)
+            start_model = max((p["end_s"] for p in preds), default=ctx.clock0)
             sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
             call = NodeCall(plan, ctx, start_model)
             t_start = perf_counter()
@@ -231,7 +235,13 @@ class CompiledGraph:
                 latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
             ctx.traces[plan.id] = call.trace(
-                latency=latency, start=start, end=end, answer=out.answer, output=out.text, uses=res.tool_uses
+                latency=latency,
+                start=start,
+                end=end,
+                answer=out.answer,
+                output=out.text,
+                uses=res.tool_uses,
+                verdicts=out.fields.get("verdicts"),
             )
             return {
                 "id": plan.id,
@@ -259,8 +269,16 @@ class CompiledGraph:
         return self._flops[family]
 
     async def run(
-        self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
+        self,
+        item: Item | str,
+        *,
+        budget: Budget | None = None,
+        seed: int = 0,
+        answer_kind: str | None = None,
+        stage: StageInput | None = None,
     ) -> RunResult:
+        """Run on an item (or a free-form question). `stage`: this run is one stage of a router (its shared
+        budget meter, the nodes it reads from earlier stages, the time already spent; router_runtime.py)."""
         if isinstance(item, Item):
             question, key, family = question_text(item), item.answer_key(), item.family
             kind = answer_kind or item.family
@@ -276,6 +294,8 @@ class CompiledGraph:
         }
         coalescer = Coalescer(self.coalesce) if self.coalesce else None
         ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled, coalescer=coalescer)
+        if stage is not None:
+            stage.enter(ctx)
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
             # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.
@@ -309,6 +329,12 @@ class CompiledGraph:
             simulated=self.simulated,
             error=error,
         )
+
+
+def _resolved(value: dict) -> asyncio.Future:
+    fut = asyncio.get_running_loop().create_future()
+    fut.set_result(value)
+    return fut
 
 
 def _graph_hash(spec: GraphSpec) -> str:
