@@ -29,6 +29,11 @@ class ItemScore(BaseModel):
     node_scores: dict[str, float] = Field(default_factory=dict)
     flops_units: float = 0.0
     node_usage: dict[str, NodeUsage] = Field(default_factory=dict)
+    # what a deployment observes without the gold answer (rolegraph.graphs.signals); None where not observed
+    agreement: float | None = None  # share of the other answering nodes agreeing with the answer
+    verified: bool | None = None  # a verifier's verdict on the answer
+    logprob: float | None = None  # the output's mean token log-probability
+    stage: int | None = None  # a router's run: the stage that answered (1-based)
 
 
 class NodeStats(BaseModel):

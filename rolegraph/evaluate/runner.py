@@ -12,13 +12,16 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rolegraph.errors import BudgetExceededError, NodeFailedError
+from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
-from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.result import RunResult
+from rolegraph.graphs.router import RouterSpec
+from rolegraph.graphs.router_io import spec_hash
+from rolegraph.graphs.router_runtime import CompiledRouter, RouterRunResult, compile_spec
 from rolegraph.graphs.runtime import PASS_THROUGH, CompiledGraph
+from rolegraph.graphs.signals import observe
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.tasks.base import Task
@@ -90,6 +93,7 @@ def _failed(item: Item, error: str, run: RunResult | None) -> ItemScore:
 async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
     if run.error is not None:
         return _failed(item, run.error, run)
+    signals = run.signals if isinstance(run, RouterRunResult) else observe(run)
     node_answers = {n.id: n.answer for n in run.nodes}
     scores = await scorer.scores([run.answer, *(a for a in node_answers.values() if a is not None)], item)
     return ItemScore(
@@ -105,11 +109,15 @@ async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
         node_answers=node_answers,
         node_scores={nid: scores[a] for nid, a in node_answers.items() if a is not None},
         node_usage=_usage(run),
+        agreement=signals.agreement,
+        verified=signals.verified,
+        logprob=signals.logprob,
+        stage=run.stage if isinstance(run, RouterRunResult) else None,
     )
 
 
 async def _run_item(
-    graph: CompiledGraph, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None, seed: int
+    graph: CompiledGraph | CompiledRouter, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None, seed: int
 ) -> tuple[ItemScore, bool]:
     """(score, simulated). Budget and setup errors propagate; anything else is this item's failure."""
     try:
@@ -123,7 +131,7 @@ async def _run_item(
 
 
 async def evaluate(
-    spec: GraphSpec,
+    spec: GraphSpec | RouterSpec,
     task: Task,
     items: Sequence[Item],
     *,
@@ -140,7 +148,7 @@ async def evaluate(
     store_settings: dict | None = None,
     executor: Any = None,
 ) -> EvalResult:
-    """Score `spec` on `items`; save to `store` if given (the result then carries its `run_id`).
+    """Score `spec` (a graph or a router) on `items`; save to `store` if given (the result then carries its `run_id`).
 
     Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
     rich bar on stderr (None = only on a terminal); `on_item(done, total)` is called after
@@ -155,8 +163,10 @@ async def evaluate(
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
     simulated = any(hub.spec(node.model).simulated for node in spec.nodes)  # partly simulated counts
-    graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
-    ghash = graph_hash(spec)
+    if isinstance(spec, RouterSpec) and executor is not None and not executor.in_process:
+        raise RolegraphError("routers run with the local executor only: drop --executor ray to evaluate a router")
+    graph = compile_spec(spec, hub, toolbox=toolbox, roles=roles)
+    ghash = spec_hash(spec)
     scorer = _Scorer(task)
     results: list[ItemScore | None] = [None] * len(scorable)
     sim_runs = [False] * len(scorable)
