@@ -49,11 +49,15 @@ class SearchConfig:
     data_seed: int = 0
     concurrency: int = 8
     compare_singles: bool = True
+    route_items: int = 250
+    """Fit items on which the front is scored at the end for routing (optimize/paired.py); 0: none."""
 
     def __post_init__(self) -> None:
         for name in ("samples", "batch", "top_candidates", "validation_items", "test_items", "concurrency"):
             if getattr(self, name) < 1:
                 raise SearchError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+        if self.route_items < 0:
+            raise SearchError(f"route items must be >= 0, got {self.route_items}")
         if self.iterations is not None and self.iterations < 0:
             raise SearchError(f"iterations must be >= 0, got {self.iterations}")
 
