@@ -17,9 +17,9 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    from rolegraph.cli import eval_cmd, graph_cmd, models_cmd, optimize_cmd, serve_cmd
+    from rolegraph.cli import eval_cmd, graph_cmd, models_cmd, optimize_cmd, route_cmd, serve_cmd
 
-    for module in (models_cmd, serve_cmd, graph_cmd, eval_cmd, optimize_cmd):
+    for module in (models_cmd, serve_cmd, graph_cmd, eval_cmd, optimize_cmd, route_cmd):
         module.register(app)
     return app
 

@@ -28,9 +28,15 @@ paired comparison of the first graph against each other one (accuracy difference
 paired-bootstrap 95% interval and p, and McNemar's exact test). Results from sim models are
 labelled simulated. Every evaluation is saved to the results store (see `rolegraph results`).
 
+A router file (`rolegraph route fit`) is scored like a graph: its flops_units, cost and latency are what
+the stages that ran actually spent, averaged per item. --add-to RUN_DIR scores the files on a search
+run's paired fit and test items instead and adds them to its paired outcomes (for `route fit`).
+
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
-accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd, tokens, flops_units, failures, skipped,
-simulated, run_id, graph_file; the objects after the first add `vs_first` (the paired comparison).
+accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd (total), cost_usd_per_item, tokens,
+flops_units (mean per item), failures, skipped, simulated, run_id, graph_file; a router's object adds
+`stages` (per stage: graph, share of items it answered, share that reached it); the objects after the
+first add `vs_first` (the paired comparison).
 """
 
 RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
@@ -50,12 +56,16 @@ def _display_names(paths: list[Path], specs: list[GraphSpec]) -> list[str]:
 
 
 def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
-    from rolegraph.graphs.io import load_graph
+    """Graph or router files, checked (a router's stages like graphs)."""
+    from rolegraph.graphs.router import RouterSpec, check_router
+    from rolegraph.graphs.router_io import load_spec
     from rolegraph.graphs.validate import check_graph
 
     specs = []
     for path in paths:
-        spec = check_graph(load_graph(path), pool, source=str(path))
+        loaded = load_spec(path)
+        check = check_router if isinstance(loaded, RouterSpec) else check_graph
+        spec = check(loaded, pool, source=str(path))
         for node in spec.nodes:
             pool.require_key(node.model)  # a missing key fails now, not once per item
         specs.append(spec)
@@ -112,9 +122,9 @@ def _json_line(obj: dict[str, Any]) -> str:
 
 
 def eval_command(
-    graphs: list[Path] = typer.Argument(..., help="Graph files (YAML or JSON); the first is the baseline."),
-    task: str = typer.Option(
-        ...,
+    graphs: list[Path] = typer.Argument(..., help="Graph or router files (YAML or JSON); the first is the baseline."),
+    task: str | None = typer.Option(
+        None,
         "--task",
         "-t",
         help="Task name, e.g. gsm, arith, humaneval, or a file task (gsm8k, math, mmlu, hotpotqa) with --data.",
@@ -138,9 +148,13 @@ def eval_command(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: start a local one)."
     ),
+    add_to: Path | None = typer.Option(
+        None, "--add-to", help="Score on a search run's paired items and add to its paired outcomes (route fit)."
+    ),
 ) -> None:
     from rich.console import Console
 
+    from rolegraph.cli.router_views import stage_keys
     from rolegraph.evaluate.executors import make_executor
     from rolegraph.evaluate.report import (
         SIM_NOTE,
@@ -155,6 +169,16 @@ def eval_command(
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
 
+    if add_to is not None:
+        from rolegraph.cli.router_views import add_to_run
+
+        given = [o for o, v in (("--task", task), ("--data", data), ("--n", n)) if v is not None]
+        if given or split != DEFAULT_SPLIT:
+            raise TaskError(f"--add-to scores the run's own items: drop {', '.join(given) or '--split'}")
+        add_to_run(add_to, graphs, pool_file, json_out)
+        return
+    if task is None:
+        raise TaskError("give --task NAME (or --add-to RUN_DIR)")
     if split not in SPLITS:
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
@@ -215,6 +239,8 @@ def eval_command(
                 "skipped": result.skipped,
                 "run_id": result.run_id,
                 "graph_file": str(path),
+                "cost_usd_per_item": result.cost_usd / max(result.n, 1),
+                **stage_keys(result, specs[i]),
             }
             if i > 0:
                 obj["vs_first"] = comparisons[i - 1].model_dump()

@@ -21,7 +21,7 @@ NO_COALESCE_HELP = "send one request per node even where nodes of one model read
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
 
-GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
+GraphArg = Annotated[Path, typer.Argument(help="graph or router file (YAML or JSON)", show_default=False)]
 PoolOpt = Annotated[
     Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins (default: $ROLEGRAPH_POOL)")
 ]
@@ -49,13 +49,16 @@ class GraphProblems(GraphError):
 
 def _load_checked(graph: Path, pool_file: Path | None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
-    from rolegraph.graphs.io import load_graph
+    from rolegraph.graphs.router import RouterSpec, check_router
+    from rolegraph.graphs.router_io import load_spec
     from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
     pool = ModelPool.load(pool_file)
     try:
-        return check_graph(load_graph(graph), pool, source=str(graph)), pool
+        spec = load_spec(graph)  # a graph file or a router file
+        check = check_router if isinstance(spec, RouterSpec) else check_graph
+        return check(spec, pool, source=str(graph)), pool
     except GraphError as exc:
         raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
 
@@ -67,6 +70,11 @@ def validate_cmd(graph: GraphArg, pool: PoolOpt = None, family: FamilyOpt = DEFA
 
     profile = _profile(family)
     spec, model_pool = _load_checked(graph, pool)
+    if _is_router(spec):
+        from rolegraph.cli.router_views import summary_line
+
+        typer.echo(f"ok: {graph}: {summary_line(spec, model_pool, profile, family)}")
+        return
     typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
 
 
@@ -86,6 +94,11 @@ def show_cmd(
 
     profile = _profile(family)
     spec, model_pool = _load_checked(graph, pool)
+    if _is_router(spec):
+        from rolegraph.cli.router_views import show
+
+        show(spec, graph, model_pool, profile, family, mermaid, png)
+        return
     if mermaid:
         typer.echo(to_mermaid(spec), nl=False)
     else:
@@ -111,6 +124,10 @@ def show_cmd(
     if png is not None:
         written = render_png(spec, png)
         print(f"wrote {written}", file=sys.stderr if mermaid else sys.stdout)
+
+
+def _is_router(spec: Any) -> bool:
+    return getattr(spec, "kind", None) == "router"
 
 
 def _pick_item(task: Any, item: str | None):
@@ -240,7 +257,7 @@ def run_cmd(
         raise RolegraphError("nothing to run: give a QUESTION or --task T [--item I]")
     if question is not None and not question.strip():
         raise RolegraphError("the question is empty")
-    from rolegraph.graphs.runtime import run_graph_sync
+    from rolegraph.graphs.router_runtime import run_spec_sync
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
@@ -256,9 +273,14 @@ def run_cmd(
     toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
+    result = run_spec_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
     if json_out:
-        typer.echo(json.dumps(run_json(result), ensure_ascii=False))
+        extra: dict[str, Any] = {}
+        if _is_router(spec):
+            from rolegraph.cli.router_views import run_json_extra
+
+            extra = run_json_extra(result)
+        typer.echo(json.dumps(run_json(result) | extra, ensure_ascii=False))
         return
     if picked is not None:
         score = task_obj.score(result.answer, picked)
@@ -266,6 +288,10 @@ def run_cmd(
     else:
         label, gold_line = "the question", None
     _print_run(result, spec, label, gold_line)
+    if _is_router(spec):
+        from rolegraph.cli.router_views import print_stages
+
+        print_stages(result)
 
 
 def register(app: typer.Typer) -> None:

@@ -333,3 +333,39 @@ async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = 
         await pair_front(ctx, run["final"], run_dir, progress)
     finally:
         await hub.aclose()
+
+
+async def add_to_run(
+    run_dir: str | Path, specs: list[Any], settings: Settings, *, progress: bool = False, executor: Any = None
+) -> dict[str, list[Any]]:
+    """Score graphs (or routers) on a finished run's paired fit and test items and add them to its paired sets,
+    so `rolegraph route fit` considers them. Returns {split: EvalResults}."""
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
+
+    with ResultsStore(results_path(run_dir)) as store:
+        have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
+    if not all(have.values()):
+        await pair_run(run_dir, settings, progress=progress, executor=executor)
+    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
+    try:
+        by_id = {it.id: it for it in task.all_items()}
+        splits = {}
+        with ResultsStore(results_path(run_dir)) as store:
+            for split in (FIT, TEST):
+                first = store.paired(PAIRED_SET, split)[0]
+                splits[split] = [by_id[it.item_id] for it in store.load(first.run_id).items]
+        return await store_paired(
+            run_dir,
+            task,
+            [Candidate("eval", spec) for spec in specs],
+            splits,
+            hub=hub,
+            toolbox=default_toolbox(hub.settings, task),
+            concurrency=config.concurrency,
+            seed=config.eval_seed,
+            executor=executor,
+            progress=progress,
+        )
+    finally:
+        await hub.aclose()

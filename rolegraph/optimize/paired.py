@@ -21,6 +21,7 @@ from typing import Any
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.router_io import spec_hash
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -40,7 +41,7 @@ MIN_FRONT_ITEMS = 8
 @dataclass(frozen=True)
 class Candidate:
     source: str  # "best" | "derived" (a sub-vote of the best graph) | "front" | "single" | "eval"
-    graph: GraphSpec
+    graph: Any  # a GraphSpec, or a RouterSpec added with `eval --add-to`
 
 
 def results_path(run_dir: str | Path) -> Path:
@@ -129,7 +130,7 @@ async def store_paired(
             have = {p.graph_hash for p in store.paired(PAIRED_SET, split)}
             out[split] = []
             for cand in cands:
-                if graph_hash(cand.graph) in have:
+                if spec_hash(cand.graph) in have:
                     continue
                 res = await evaluate(
                     cand.graph,

@@ -99,8 +99,10 @@ def load_outcomes(run_dir: str | Path) -> tuple[list[Outcomes], list[Outcomes | 
         test_rows = {r.graph_hash: r for r in store.paired(PAIRED_SET, TEST)}
         fit, test = [], []
         for row in fit_rows:
-            res = store.load(row.run_id)
             spec = store.graph(row.run_id)
+            if isinstance(spec, RouterSpec):  # a router added with `eval --add-to`: not a stage of another router
+                continue
+            res = store.load(row.run_id)
             fit.append(Outcomes(res.graph_name, row.source, spec, res))
             t = test_rows.get(row.graph_hash)
             test.append(Outcomes(res.graph_name, t.source, spec, store.load(t.run_id)) if t else None)
