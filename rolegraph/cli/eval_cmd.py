@@ -28,15 +28,19 @@ paired comparison of the first graph against each other one (accuracy difference
 paired-bootstrap 95% interval and p, and McNemar's exact test). Results from sim models are
 labelled simulated. Every evaluation is saved to the results store (see `rolegraph results`).
 
+--world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
+else 0, the calibrated world); a pool file in another world is an error.
+
 A router file (`rolegraph route fit`) is scored like a graph: its flops_units, cost and latency are what
 the stages that ran actually spent, averaged per item. --add-to RUN_DIR scores the files on a search
 run's paired fit and test items instead and adds them to its paired outcomes (for `route fit`).
 
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
 accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd (total), cost_usd_per_item, tokens,
-flops_units (mean per item), failures, skipped, simulated, run_id, graph_file; a router's object adds
-`stages` (per stage: graph, share of items it answered, share that reached it); the objects after the
-first add `vs_first` (the paired comparison).
+flops_units (mean per item), failures, skipped, simulated, world (the simulator world, null when no
+sim model answered), run_id, graph_file; a router's object adds `stages` (per stage: graph, share of
+items it answered, share that reached it); the objects after the first add `vs_first` (the paired
+comparison).
 """
 
 RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
@@ -135,6 +139,9 @@ def eval_command(
     seed: int = typer.Option(0, "--seed", help="Seed for the split and the runs."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items run at once."),
     pool_file: Path | None = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
+    world: int | None = typer.Option(
+        None, "--world", help="Simulator world of the sim models (default: the pool file's, else 0)."
+    ),
     store_path: Path | None = typer.Option(
         None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
     ),
@@ -183,7 +190,7 @@ def eval_command(
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
     settings = Settings.from_env(cache=not no_cache, coalesce=not no_coalesce)
-    pool = ModelPool.load(pool_file)
+    pool = ModelPool.load(pool_file, world=world)
     specs = _load_graphs(graphs, pool)
     names = _display_names(graphs, specs)
     the_task = get_task(task, data=data, seed=seed)

@@ -47,14 +47,14 @@ class GraphProblems(GraphError):
         return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
 
 
-def _load_checked(graph: Path, pool_file: Path | None):
+def _load_checked(graph: Path, pool_file: Path | None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.router import RouterSpec, check_router
     from rolegraph.graphs.router_io import load_spec
     from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
-    pool = ModelPool.load(pool_file)
+    pool = ModelPool.load(pool_file, world=world)
     try:
         spec = load_spec(graph)  # a graph file or a router file
         check = check_router if isinstance(spec, RouterSpec) else check_graph
@@ -168,6 +168,7 @@ def run_json(result: Any) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": result.simulated,
+        "world": result.world,
         "nodes": [
             {
                 "id": n.id,
@@ -189,7 +190,11 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     from rich.table import Table
     from rich.text import Text
 
-    sim = " (simulated)" if result.simulated else ""
+    sim = (
+        (f" (simulated) in world {result.world}" if result.world is not None else " (simulated)")
+        if result.simulated
+        else ""
+    )
     console = Console()
     table = Table(
         title=Text(f"{spec.name} on {label}{sim}"),
@@ -245,6 +250,9 @@ def run_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     no_coalesce: Annotated[bool, typer.Option("--no-coalesce", help=NO_COALESCE_HELP)] = False,
 ) -> None:
@@ -262,7 +270,7 @@ def run_cmd(
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
 
-    spec, model_pool = _load_checked(graph, pool)
+    spec, model_pool = _load_checked(graph, pool, world)
     settings = Settings.from_env(coalesce=not no_coalesce)
     task_obj = picked = None
     if task is not None:

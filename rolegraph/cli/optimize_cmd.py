@@ -47,7 +47,7 @@ def _print_result(result, elapsed: float | None = None) -> None:
     from rolegraph.graphs.render import nodes_table
 
     console = Console()
-    sim = " (simulated)" if result.simulated else ""
+    sim = f" (simulated) in world {result.world}" if result.simulated else ""
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test
     console.print(
@@ -92,6 +92,7 @@ async def _optimize(
     pilot_batch: int | None = None,
     task_size: int | None = None,
     executor: Any = None,
+    world: int | None = None,
 ):
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
@@ -103,7 +104,7 @@ async def _optimize(
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
 
-    pool = ModelPool.load(pool_file)
+    pool = ModelPool.load(pool_file, world=world)
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
     chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
@@ -141,6 +142,21 @@ async def _optimize(
     return result
 
 
+def _check_resume_world(run_dir: Path, world: int | None) -> None:
+    """--world with --resume must name the run's own world (a run lives in one world)."""
+    if world is None:
+        return
+    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.sim.world import resolve_world
+
+    store = RunStore.open(run_dir)
+    try:
+        stored = store.config().get("world", 0)
+    finally:
+        store.close()
+    resolve_world((stored, f"the run in {run_dir}"), (world, "--world"))
+
+
 async def _resume(run_dir: Path, progress: bool, executor: Any = None):
     from rolegraph.optimize.api import resume_async
     from rolegraph.reports import render
@@ -156,6 +172,9 @@ def optimize_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
     task_size: Annotated[int | None, typer.Option("--task-size", help="items to generate (gsm, arith)")] = None,
     pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
+    ] = None,
     models: Annotated[
         str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
     ] = None,
@@ -220,6 +239,7 @@ def optimize_cmd(
         if resume is not None:
             if task is not None or out is not None:
                 typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
+            _check_resume_world(resume, world)
             result = asyncio.run(_resume(resume, progress, executor))
         else:
             if task is None:
@@ -258,6 +278,7 @@ def optimize_cmd(
                     progress=progress,
                     task_size=task_size,
                     executor=executor,
+                    world=world,
                 )
             )
     finally:
@@ -277,6 +298,9 @@ def demo_cmd(
     test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world (default 0: the calibrated one)")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")
     ] = None,
@@ -289,8 +313,8 @@ def demo_cmd(
     started = time.perf_counter()
     if not as_json:
         typer.echo(
-            f"rolegraph demo: Agent-REINFORCE on the simulated pool over '{DEMO_TASK}' (budget {budget:g} "
-            f"FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
+            f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
+            f"{budget:g} FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
         )
     config = SearchConfig(
         iterations=iterations,
@@ -318,6 +342,7 @@ def demo_cmd(
             progress=_show_progress(as_json),
             pilot_batch=batch,
             task_size=task_size,
+            world=world,
         )
     )
     if as_json:

@@ -67,6 +67,7 @@ def summarize(
     simulated: bool,
     partial: bool = False,
     run_id: str | None = None,
+    world: int | None = None,
 ) -> EvalResult:
     """The `EvalResult` of scored items in input order.
 
@@ -94,6 +95,7 @@ def summarize(
         failures=n - len(ok),
         skipped=skipped,
         simulated=simulated,
+        world=world,
         per_node=node_stats(spec, items),
         items=list(items),
         run_id=run_id,

@@ -93,18 +93,28 @@ def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", f"${r.cost_usd:.4f}"),
         ("FLOPs units / item", f"{r.flops_units:.2f}"),
-        ("simulated", "yes" if r.simulated else "no"),
+        ("simulated", f"yes (world {r.world})" if r.simulated and r.world is not None else _yes(r.simulated)),
         ("partial (budget ran out)", "yes" if r.partial else "no"),
         ("run id", r.run_id or "-"),
     ]
 
 
-def _title(head: str, simulated: bool) -> str:
-    return f"{head} (simulated)" if simulated else head
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _title(head: str, simulated: bool, worlds: Sequence[int | None] = ()) -> str:
+    """`head`, marked simulated, naming the simulator world(s) the results come from."""
+    if not simulated:
+        return head
+    named = sorted({w for w in worlds if w is not None})
+    if not named:
+        return f"{head} (simulated)"
+    return f"{head} (simulated) in world {', '.join(map(str, named))}"
 
 
 def summary_table(result: EvalResult, name: str | None = None) -> Table:
-    table = Table(title=_title(f"{name or result.graph_name} on {result.task}", result.simulated))
+    table = Table(title=_title(f"{name or result.graph_name} on {result.task}", result.simulated, [result.world]))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in _metric_rows(result):
@@ -114,7 +124,7 @@ def summary_table(result: EvalResult, name: str | None = None) -> Table:
 
 def node_table(result: EvalResult) -> Table:
     """Per-node credit: how often each node's own answer was right and the output agreed with it."""
-    table = Table(title=_title("per node", result.simulated))
+    table = Table(title=_title("per node", result.simulated, [result.world]))
     for col in ("node", "role", "model", "items", "own answer right", "output agreed"):
         table.add_column(col, justify="right" if col in ("items", "own answer right", "output agreed") else "left")
     for node_id, st in result.per_node.items():
@@ -125,7 +135,7 @@ def node_table(result: EvalResult) -> Table:
 def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> Table:
     simulated = any(r.simulated for r in results)
     task = results[0].task if results else ""
-    table = Table(title=_title(f"{len(results)} graphs on {task}", simulated))
+    table = Table(title=_title(f"{len(results)} graphs on {task}", simulated, [r.world for r in results]))
     table.add_column("metric")
     for name in names:
         table.add_column(name, justify="right")
@@ -162,7 +172,7 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
 def runs_table(runs: Sequence[dict]) -> Table:
     """Stored runs as `ResultsStore.runs()` returns them (a label column only when some run has one)."""
     labelled = any(r["label"] and r["label"] != r["graph_name"] for r in runs)
-    table = Table(title=_title("stored evaluations", any(r["simulated"] for r in runs)))
+    table = Table(title=_title("stored evaluations", any(r["simulated"] for r in runs), [r.get("world") for r in runs]))
     cols = [
         "run id",
         "created (UTC)",
@@ -191,6 +201,6 @@ def runs_table(runs: Sequence[dict]) -> Table:
             _pct(r["accuracy"]),
             _ci(r["ci95"]),
             str(r["failures"]),
-            "yes" if r["simulated"] else "no",
+            (f"world {r['world']}" if r.get("world") is not None else "yes") if r["simulated"] else "no",
         )
     return table

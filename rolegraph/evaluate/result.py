@@ -63,6 +63,7 @@ class EvalResult(BaseModel):
     failures: int = 0
     skipped: int = 0
     simulated: bool = False
+    world: int | None = None  # the simulator world of its sim models (None when no sim model answered)
     per_node: dict[str, NodeStats] = Field(default_factory=dict)
     items: list[ItemScore] = Field(default_factory=list)
     run_id: str | None = None  # id in the results store, when stored
@@ -82,4 +83,5 @@ class EvalResult(BaseModel):
             "flops_units": self.flops_units,
             "failures": self.failures,
             "simulated": self.simulated,
+            "world": self.world,
         }

@@ -163,6 +163,7 @@ async def evaluate(
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
     simulated = any(hub.spec(node.model).simulated for node in spec.nodes)  # partly simulated counts
+    world = hub.pool.world if simulated else None
     if isinstance(spec, RouterSpec) and executor is not None and not executor.in_process:
         raise RolegraphError("routers run with the local executor only: drop --executor ray to evaluate a router")
     graph = compile_spec(spec, hub, toolbox=toolbox, roles=roles)
@@ -183,6 +184,7 @@ async def evaluate(
             skipped=skipped,
             simulated=simulated or any(sim_runs),
             partial=partial,
+            world=world,
         )
         if store is not None:
             result.run_id = store.save(result, spec, label=label, settings=store_settings)

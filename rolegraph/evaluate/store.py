@@ -98,6 +98,14 @@ ITEM_COLUMNS = (
 )
 
 
+WORLD_SETTING = "world"
+"""The simulator world of a run is kept in its settings JSON (no schema change; absent for real models)."""
+
+
+def _with_world(settings: dict | None, world: int | None) -> dict:
+    return dict(settings or {}) | ({WORLD_SETTING: world} if world is not None else {})
+
+
 class StoreError(RolegraphError):
     """The results store cannot be opened or has no such run."""
 
@@ -195,7 +203,7 @@ class ResultsStore:
             result.graph_hash,
             result.graph_name,
             spec.model_dump_json(),
-            json.dumps(settings or {}, sort_keys=True, default=str),
+            json.dumps(_with_world(settings, result.world), sort_keys=True, default=str),
             result.n,
             result.accuracy,
             result.ci95[0],
@@ -273,11 +281,12 @@ class ResultsStore:
         """The stored run as an `EvalResult`, per-node statistics recomputed from its traces."""
         db = self._db
         row = db.execute(
-            "SELECT task, graph_hash, graph_json, skipped, simulated, partial FROM runs WHERE id = ?", (run_id,)
+            "SELECT task, graph_hash, graph_json, skipped, simulated, partial, settings FROM runs WHERE id = ?",
+            (run_id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: no stored run '{run_id}'")
-        task, ghash, graph_json, skipped, simulated, partial = row
+        task, ghash, graph_json, skipped, simulated, partial, stored_settings = row
         spec = spec_from_json(graph_json)
         items: list[ItemScore] = []
         for (
@@ -340,6 +349,7 @@ class ResultsStore:
             simulated=bool(simulated),
             partial=bool(partial),
             run_id=run_id,
+            world=json.loads(stored_settings or "{}").get(WORLD_SETTING),
         )
         return result
 
@@ -402,6 +412,7 @@ class ResultsStore:
             rec["partial"] = bool(rec["partial"])
             rec["graph"] = rec["graph_name"]
             rec["settings"] = json.loads(row[-1])
+            rec["world"] = rec["settings"].get(WORLD_SETTING)
             out.append(rec)
         return out
 

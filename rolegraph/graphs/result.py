@@ -52,6 +52,7 @@ class RunResult(BaseModel):
     critical_path_s: float = 0.0  # longest path of node latencies
     flops_units: float = 0.0
     simulated: bool = False
+    world: int | None = None  # the simulator world of its sim models (None: no sim model answered in-process)
     error: str | None = None
 
     @property

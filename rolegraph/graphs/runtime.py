@@ -127,6 +127,7 @@ class CompiledGraph:
             self.plans[node.id] = plan
         self.coalesce = coalesce_groups(spec, self.plans) if hub.settings.coalesce else {}
         self.simulated = all(p.spec.simulated for p in self.plans.values())
+        self.world = hub.pool.world if any(p.spec.simulated for p in self.plans.values()) else None
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
         self._flops: dict[str, float] = {}
@@ -327,6 +328,7 @@ class CompiledGraph:
             critical_path_s=critical,
             flops_units=self.flops_units(family),
             simulated=self.simulated,
+            world=self.world,
             error=error,
         )
 

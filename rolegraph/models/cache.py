@@ -25,7 +25,7 @@ from rolegraph.models.types import ChatModel, Completion, Message
 KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
 # Fields added to `Completion` later load with their defaults from older rows (finish_reason: "stop").
 BUSY_TIMEOUT_MS = 60_000
-SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy")  # what changes a sim model's answers
+SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy", "world")  # what changes a sim model's answers
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -65,7 +65,10 @@ def cache_key(
     if spec.logprobs:  # only then: keys of specs without it stay as they were
         identity["logprobs"] = True
     if spec.backend == "sim":
-        identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS}
+        from rolegraph.sim.fingerprint import sim_fingerprint
+
+        # the simulator's code decides its answers too: a changed sim must not replay old completions
+        identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS} | {"fingerprint": sim_fingerprint()}
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

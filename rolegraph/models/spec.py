@@ -33,6 +33,12 @@ class ModelSpec(BaseModel):
     sim_accuracy: dict[str, float] | None = Field(
         default=None, description="sim only: single-model accuracy per family, overriding the size interpolation"
     )
+    world: int = Field(
+        default=0,
+        ge=0,
+        description="sim only: the seeded world the model lives in; set once for a whole pool (`world:` at the "
+        "top of a pool file, or --world), never per entry",
+    )
 
     @property
     def api_name(self) -> str:

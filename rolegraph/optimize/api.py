@@ -49,6 +49,7 @@ class SearchResult(BaseModel):
     evaluations: int
     iterations: int
     simulated: bool
+    world: int | None = None  # the simulator world of the sim models searched over (None: no sim model)
     pareto: list[ParetoPoint] = Field(default_factory=list)
     trace: SearchTrace
     paid_calls: int = 0
@@ -72,6 +73,7 @@ class SearchResult(BaseModel):
             "evaluations": self.evaluations,
             "iterations": self.iterations,
             "simulated": self.simulated,
+            "world": self.world,
             "paid_calls": self.paid_calls,
         }
 
@@ -133,6 +135,7 @@ def _run_config(
         "task": task.name,
         "task_args": task_args,
         "pool": pool_path,
+        "world": space.pool.world,
         "space": space.to_dict(),
         "search": config.to_dict(),
         "optimizer": {"name": optimizer.name, **optimizer.config()},
@@ -144,6 +147,7 @@ def _result(
     ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub
 ) -> SearchResult:
     records = ctx.trace.records
+    simulated = any(r.simulated for r in records)
     return SearchResult(
         task=ctx.task.name,
         optimizer=optimizer.name,
@@ -156,7 +160,8 @@ def _result(
         candidates=final.candidates,
         evaluations=ctx.trace.spent,
         iterations=sum(1 for it in ctx.trace.iterations if it.iteration > 0),
-        simulated=any(r.simulated for r in records),
+        simulated=simulated,
+        world=hub.pool.world if simulated else None,
         pareto=front(points(records)),
         trace=ctx.trace,
         paid_calls=hub.stats.paid,
@@ -268,7 +273,7 @@ def rebuild(
         cfg = store.config()
     finally:
         store.close()
-    pool = ModelPool.load(cfg.get("pool")) if hub is None else hub.pool
+    pool = ModelPool.load(cfg.get("pool"), world=cfg.get("world")) if hub is None else hub.pool
     hub = hub or ModelHub(pool, settings)
     if task is None:
         args = dict(cfg["task_args"])

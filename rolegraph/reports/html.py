@@ -353,7 +353,7 @@ def html_page(run: dict) -> str:
 
     cfg = run["config"]
     simulated = any(r.simulated for r in run["records"])
-    sim = " (simulated)" if simulated else ""
+    sim = f" (simulated) in world {cfg.get('world', 0)}" if simulated else ""
     best = chosen_graph(run)
     bodies = {
         "summary": _summary(run, sim),

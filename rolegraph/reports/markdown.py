@@ -48,7 +48,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     spent = sum(r.n for r in records if r.phase in ("pilot", "search", "validation"))
     lines = [f"# Search report: {cfg['task']} / {cfg['optimizer']['name']}", ""]
     if simulated:
-        lines += [SIM_NOTE, ""]
+        lines += [SIM_NOTE + f" Simulator world {cfg.get('world', 0)}.", ""]
     agent = cfg["optimizer"].get("agent")
     if agent:
         note = (

@@ -94,7 +94,9 @@ def _choice(out: Completion, index: int) -> dict:
     return {"index": index, "message": message, "finish_reason": finish, "logprobs": None}
 
 
-def _completion_payload(out: Completion | list[Completion], model: str, request_id: str, choices: bool = True) -> dict:
+def _completion_payload(
+    out: Completion | list[Completion], model: str, request_id: str, choices: bool = True, world: int | None = None
+) -> dict:
     """A chat completion; a list of completions (a request with `n`) gives one choice each, the prompt counted once
     (as the OpenAI API bills it) and each choice's output tokens in the extra field `choice_tokens`."""
     outs = out if isinstance(out, list) else [out]
@@ -111,7 +113,7 @@ def _completion_payload(out: Completion | list[Completion], model: str, request_
         "system_fingerprint": OWNER,
         "choices": [_choice(o, i) for i, o in enumerate(outs)] if choices else [],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-        EXTRA_FIELD: extra,
+        EXTRA_FIELD: extra | ({"world": world} if world is not None else {}),
     }
 
 
@@ -140,6 +142,7 @@ class _SimService:
                 self.specs.setdefault(spec.id, spec)
         for spec in list(self.specs.values()):
             self.specs.setdefault(spec.api_name, spec)
+        self.world = pool.world
         self._models: dict[str, ChatModel] = {}
 
     def model(self, spec: ModelSpec) -> ChatModel:
@@ -151,7 +154,8 @@ class _SimService:
 
     def listing(self) -> dict:
         ids = sorted({s.id for s in self.specs.values()})
-        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]}
+        data = [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]
+        return {"object": "list", "data": data, EXTRA_FIELD: {"simulated": True, "world": self.world}}
 
     @staticmethod
     async def _hang(request: Request, seconds: float) -> None:
@@ -255,7 +259,9 @@ class _SimService:
         except RolegraphError as exc:
             return _error(400, str(exc))
         self.stats.completions += len(outs)
-        payload = _completion_payload(outs if n > 1 else outs[0], spec.id, f"chatcmpl-sim-{self.stats.requests}")
+        payload = _completion_payload(
+            outs if n > 1 else outs[0], spec.id, f"chatcmpl-sim-{self.stats.requests}", world=spec.world
+        )
         return _json(payload)
 
 

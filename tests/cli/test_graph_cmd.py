@@ -24,7 +24,7 @@ EXAMPLES = ROOT / "examples" / "graphs"
 FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
 GSM_TINY = FIXTURES / "gsm8k_tiny.jsonl"
 SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml"]
-RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "nodes"}
+RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "world", "nodes"}
 NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd"}
 MALFORMED = sorted(p.name for p in FIXTURES.glob("*.*") if not p.name.startswith("valid") and p.suffix != ".jsonl")
 

@@ -130,3 +130,17 @@ def test_sigkilled_optimize_resumes_to_the_same_best_graph(tmp_path, capsys, mon
     tb = json.loads((full_dir / "trace.json").read_text())
     assert ta["evaluations"] == tb["evaluations"] and ta["iterations"] == tb["iterations"]
     assert (killed_dir / "best_graph.yaml").read_text() == (full_dir / "best_graph.yaml").read_text()
+
+
+def test_optimize_in_a_world_names_it_keeps_it_on_resume_and_refuses_another(tmp_path, capsys):
+    out_dir = tmp_path / "w2"
+    code, out, err = cli(["optimize", "--task", "gsm", "--world", "2", "--iterations", "1", "--out", str(out_dir),
+                          "--optimizer", "random", "--json", *TINY], capsys)
+    assert code == 0, err
+    assert json.loads(out)["world"] == 2
+    assert "world 2" in (out_dir / "report.md").read_text()
+    code, out, err = cli(["optimize", "--resume", str(out_dir), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["world"] == 2  # the run's own world, without --world
+    code, out, err = cli(["optimize", "--resume", str(out_dir), "--world", "3"], capsys)
+    assert code == 2 and "world 2" in err and "world 3" in err and "Traceback" not in err

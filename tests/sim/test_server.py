@@ -207,3 +207,20 @@ def test_n_choices_are_the_replies_to_each_sample(server):
 def test_bad_n_is_a_clean_400(server, n):
     resp = _post(server.base_url, _body(n=n))
     assert resp.status_code == 400 and "'n' must be an integer" in resp.json()["error"]["message"]
+
+
+def test_a_world_is_served_and_named_in_every_body(serve):
+    """serve-sim --world N: its answers are world N's, and the `rolegraph` mark says which world."""
+    bodies = {}
+    for w in (0, 6):
+        srv = serve(pool=ModelPool.builtin(world=w))
+        assert httpx.get(f"{srv.base_url}/models").json()["rolegraph"]["world"] == w
+        replies = []
+        for messages, key in task_calls(30):
+            body = {"model": SIM_ID, "messages": messages, "temperature": 0.0, "max_tokens": 1024,
+                    "rolegraph": {"answer_key": key.model_dump(), "sample": 0}}
+            data = _post(srv.base_url, body).json()
+            assert data["rolegraph"]["world"] == w and data["rolegraph"]["simulated"] is True
+            replies.append(data["choices"][0]["message"]["content"])
+        bodies[w] = replies
+    assert bodies[0] != bodies[6]
