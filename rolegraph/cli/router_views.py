@@ -135,3 +135,41 @@ def add_to_run(run_dir: Path, files: list[Path], pool_file: Path | None, as_json
         if already:
             typer.echo(f"({already} already in the run's paired outcomes: kept as they were)")
         typer.echo(f"added to {run_dir}'s paired outcomes: `rolegraph route fit {run_dir}` considers them")
+
+
+def demo_router(run_dir: str) -> Any:
+    """The demo's last step: fit a router on its own run (written to RUN_DIR/router.yaml)."""
+    from rolegraph.graphs.router_io import save_router
+    from rolegraph.optimize.route_fit import fit_route
+
+    fit = fit_route(run_dir)
+    save_router(fit.router, Path(run_dir) / "router.yaml")
+    return fit
+
+
+def router_summary(fit: Any) -> dict:
+    return {
+        "stages": fit.stages,
+        "rules": fit.rules,
+        "test": fit.test.model_dump(),
+        "vs_best": fit.vs_best,
+        "flops_ratio": fit.flops_ratio,
+        "note": fit.note,
+    }
+
+
+def print_router(fit: Any) -> None:
+    """The router's test point beside the best graph's and the best single model's lines."""
+    from rich.console import Console
+
+    t = fit.test
+    sim = " (simulated)" if fit.simulated else ""
+    shares = ", ".join(f"{share:.0%}" for share in t.shares)
+    d = fit.vs_best
+    Console().print(
+        f"router:            test accuracy {t.accuracy:.3f}  vs best graph {d['diff']:+.3f} (paired 95% CI "
+        f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}])  n={t.n}  {t.flops_units:.1f} FLOPs units "
+        f"({fit.flops_ratio:.2f}x the best graph's)  stages answered {shares}{sim}\n"
+        f"                   {len(fit.stages)} stage(s): {' -> '.join(fit.stages)}; {fit.note}\n"
+        f"                   router file: {Path(fit.run_dir) / 'router.yaml'} (rolegraph run / eval / show take it)"
+    )

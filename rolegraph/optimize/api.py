@@ -233,13 +233,13 @@ async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path
     """Score the chosen graph, the front and the single models on shared fit and test items, into the run
     directory's paired sets (optimize/paired.py), for `rolegraph route fit`. Not charged to the search."""
     cfg = ctx.config
-    if cfg.route_items <= 0:
+    if cfg.routing_items <= 0:
         return
     best = ctx.graph(final.chosen_hash)
     front = front_graphs(ctx.trace.records, ctx.graphs)
     singles = [ctx.space.single(m) for m in ctx.space.models] if cfg.compare_singles else []
     splits = {
-        FIT: fit_items({"validation": ctx.split("validation"), "train": ctx.split("train")}, cfg.route_items),
+        FIT: fit_items({"validation": ctx.split("validation"), "train": ctx.split("train")}, cfg.routing_items),
         TEST: ctx.split("test")[: cfg.test_items],
     }
     await store_paired(
@@ -327,8 +327,8 @@ async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = 
     if run["final"] is None:
         await hub.aclose()
         raise SearchError(f"the search in {run_dir} has not finished: continue it with --resume {run_dir}")
-    if config.route_items <= 0:
-        config = SearchConfig(**{**cfg["search"], "route_items": SearchConfig().route_items})
+    if config.routing_items <= 0:
+        config = SearchConfig(**{**cfg["search"], "route_items": None})
     ctx = SearchContext(
         task=task, space=space, hub=hub, config=config, toolbox=default_toolbox(hub.settings, task), executor=executor
     )
