@@ -13,6 +13,7 @@ EXPECTED_KEYS = {
     "overhead": ("results", "meets_goal"), "parallelism": ("results", "meets_goal"),
     "throughput": ("results", "memory"), "search_efficiency": ("budgets", "meets_goal"),
     "calibration": ("single", "mixes", "sweeps", "insights"), "scaling": ("results",),
+    "routing": ("settings", "coalescing", "meets_goal"),
 }
 
 
