@@ -46,7 +46,7 @@ GOAL_FLOPS_RATIO, GOAL_GAIN, GOAL_SHARE, GOAL_PROMPT_RATIO = 0.6, 0.03, 2 / 3, 0
 JUDGED_MATCH, JUDGED_GAIN = 0.6, 1.0  # the targets whose routers the goal judges
 FULL = {"worlds": (0, 1, 2), "families": FAMILIES, "task_items": 2400, "iterations": 8, "samples": 4, "batch": 16,
         "validation_items": 48, "test_items": 300, "route_items": 300, "budget": 42.0, "max_nodes": 6,
-        "coalesce_items": 40, "real_items": 30}
+        "coalesce_items": 40, "real_items": 20}
 QUICK = {"worlds": (0,), "families": ("math",), "task_items": 240, "iterations": 1, "samples": 2, "batch": 4,
          "validation_items": 4, "test_items": 30, "route_items": 30, "budget": 42.0, "max_nodes": 4,
          "coalesce_items": 3, "real_items": 0}
@@ -217,7 +217,7 @@ def real_local(cfg: dict, home: Path) -> dict:
             for i in range(cfg["real_items"]):
                 a, b = rng.randint(1, 9), rng.randint(1, 9)
                 messages = [{"role": "system", "content": system}, {"role": "user", "content": f"What is {a} + {b}?"}]
-                outs = await complete_many(model, messages, samples=[1, 2, 3], temperature=0.7, max_tokens=40, seed=i)
+                outs = await complete_many(model, messages, samples=[1, 2, 3], temperature=0.7, max_tokens=32, seed=i)
                 answers = [parse_answer(o.text, "math").answer for o in outs]
                 counts = {x: answers.count(x) for x in answers if x is not None}
                 top, k = max(counts.items(), key=lambda kv: kv[1]) if counts else (None, 1)
