@@ -20,6 +20,7 @@ import json
 import os
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -42,6 +43,7 @@ CHAT_PATH = "/chat/completions"
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
 RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
+SEED_MASK = 0x7FFFFFFF  # seeds stay non-negative 31-bit integers, which every server accepts
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
 
@@ -108,6 +110,17 @@ def _estimate_tokens(text: str) -> int:
 
 def _prompt_estimate(messages: list[Message]) -> int:
     return sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
+
+
+def request_seed(seed: int, sample: int) -> int:
+    """The seed a real server gets: the run's seed mixed with the node's sample index (sample 0: the seed itself).
+
+    Servers that honour `seed` (llama.cpp, vLLM) answer identical requests with an identical seed identically, so
+    k nodes of one model over the same messages would all say the same thing and a vote would be one sample k
+    times; each sample index gets its own seed instead. (serve-sim reads the sample index itself.)"""
+    if sample == 0:
+        return seed
+    return zlib.crc32(f"{seed}:{sample}".encode()) & SEED_MASK
 
 
 def split_total(total: int | None, weights: list[int]) -> list[int]:
@@ -209,7 +222,7 @@ class OpenAIChatModel:
             "messages": messages,
             "temperature": temperature,
             "max_tokens": max_tokens,
-            "seed": seed,
+            "seed": seed if self.spec.answer_key else request_seed(seed, sample),
         }
         if tools:
             body["tools"] = [tool_schema(t) for t in tools]

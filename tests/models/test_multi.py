@@ -179,3 +179,14 @@ def test_llamacpp_refuses_n_and_returns_logprobs(llamacpp, settings):
     assert model.n_support is False
     assert len(outs) == 2 and all(o.usage.output_tokens > 0 for o in outs)
     assert all(o.logprob is not None and o.logprob <= 0.0 for o in outs)
+
+
+def test_k_plain_requests_carry_distinct_seeds_on_a_real_server(settings):
+    """A seeded server answers identical requests identically: each sample gets its own seed (sample 0 the run's),
+    so the k fallback requests of a vote are k samples, not one sample k times."""
+    fake = _NoN("refuse")
+    with ServerThread(fake.app) as srv:
+        model = OpenAIChatModel(ModelSpec(id="rec/m", backend="openai", base_url=srv.base_url), settings, **FAST)
+        run(model.complete_n([{"role": "user", "content": "q"}], samples=[0, 7, 8], seed=5))
+    plain = [b["seed"] for b in fake.bodies if b.get("n", 1) == 1]
+    assert plain[0] == 5 and len(set(plain)) == 3
