@@ -24,7 +24,7 @@ verifier's verdict, an unparsable answer, token log-probabilities where the endp
 Rules are fitted on the run's fit items (validation, topped up from training; never test items) and the
 chosen router is reported on the run's test items against the best graph, with a paired 95% interval.
 Default target: the cheapest router whose fit accuracy is within --tolerance of the best graph's.
-The router file runs wherever a graph runs (run, eval, show, serve).
+The router file runs wherever a graph runs (run, eval, show, validate).
 """
 
 RouteApp = typer.Typer(name="route", help="Routers: per-question compute over a search's front.", no_args_is_help=True)

@@ -114,3 +114,12 @@ def test_llamacpp_refuses_n_and_the_vote_runs_as_separate_requests(llamacpp, tmp
     assert n_support is False  # detected on the first shared request, then plain requests
     assert [n.calls for n in result.nodes] == [1, 1, 1]
     assert all(n.tokens_out > 0 for n in result.nodes) and result.error is None
+
+
+def test_coalesce_param_must_be_a_boolean():
+    from rolegraph.graphs.validate import validate_graph
+
+    spec = Graph("g").node("a", "solver", "sim/llama-3.2-1b", coalesce="no").build()
+    assert validate_graph(spec, ModelPool.builtin()) == ["node 'a': params.coalesce must be true or false, got 'no'"]
+    assert validate_graph(Graph("g").node("a", "solver", "sim/llama-3.2-1b", coalesce=False).build(),
+                          ModelPool.builtin()) == []
