@@ -119,7 +119,10 @@ def test_llamacpp_refuses_n_and_the_vote_runs_as_separate_requests(llamacpp, tmp
 def test_coalesce_param_must_be_a_boolean():
     from rolegraph.graphs.validate import validate_graph
 
-    spec = Graph("g").node("a", "solver", "sim/llama-3.2-1b", coalesce="no").build()
+    from rolegraph.graphs.spec import GraphSpec
+
+    spec = GraphSpec.model_validate({"nodes": [{"id": "a", "role": "solver", "model": "sim/llama-3.2-1b",
+                                                "params": {"coalesce": "no"}}]})
     assert validate_graph(spec, ModelPool.builtin()) == ["node 'a': params.coalesce must be true or false, got 'no'"]
     assert validate_graph(Graph("g").node("a", "solver", "sim/llama-3.2-1b", coalesce=False).build(),
                           ModelPool.builtin()) == []
