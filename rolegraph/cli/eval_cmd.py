@@ -14,6 +14,7 @@ from rolegraph.errors import TaskError
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import EvalResult
     from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.graphs.router import RouterSpec
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.settings import Settings
 
@@ -59,17 +60,14 @@ def _display_names(paths: list[Path], specs: list[GraphSpec]) -> list[str]:
     return stems if len(set(stems)) == len(stems) else [f"{i + 1}:{p}" for i, p in enumerate(paths)]
 
 
-def _load_graphs(paths: list[Path], pool) -> list[GraphSpec]:
+def _load_graphs(paths: list[Path], pool) -> list[GraphSpec | RouterSpec]:
     """Graph or router files, checked (a router's stages like graphs)."""
-    from rolegraph.graphs.router import RouterSpec, check_router
+    from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
-    from rolegraph.graphs.validate import check_graph
 
     specs = []
     for path in paths:
-        loaded = load_spec(path)
-        check = check_router if isinstance(loaded, RouterSpec) else check_graph
-        spec = check(loaded, pool, source=str(path))
+        spec = check_spec(load_spec(path), pool, source=str(path))
         for node in spec.nodes:
             pool.require_key(node.model)  # a missing key fails now, not once per item
         specs.append(spec)

@@ -49,16 +49,13 @@ class GraphProblems(GraphError):
 
 def _load_checked(graph: Path, pool_file: Path | None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
-    from rolegraph.graphs.router import RouterSpec, check_router
+    from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
-    from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
     pool = ModelPool.load(pool_file, world=world)
     try:
-        spec = load_spec(graph)  # a graph file or a router file
-        check = check_router if isinstance(spec, RouterSpec) else check_graph
-        return check(spec, pool, source=str(graph)), pool
+        return check_spec(load_spec(graph), pool, source=str(graph)), pool  # a graph file or a router file
     except GraphError as exc:
         raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
 

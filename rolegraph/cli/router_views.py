@@ -92,9 +92,8 @@ def add_to_run(run_dir: Path, files: list[Path], pool_file: Path | None, as_json
     import sys
 
     from rolegraph.errors import RolegraphError
-    from rolegraph.graphs.router import RouterSpec, check_router
+    from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
-    from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
     from rolegraph.optimize.api import add_to_run as add
     from rolegraph.optimize.rundir import RunStore
@@ -108,10 +107,7 @@ def add_to_run(run_dir: Path, files: list[Path], pool_file: Path | None, as_json
     if pool_file is not None and str(pool_file) != str(run_pool):
         raise RolegraphError(f"--add-to uses the run's own pool ({run_pool or 'built-in'}): drop --pool")
     pool = ModelPool.load(run_pool)
-    specs = []
-    for path in files:
-        spec = load_spec(path)
-        specs.append((check_router if isinstance(spec, RouterSpec) else check_graph)(spec, pool, source=str(path)))
+    specs = [check_spec(load_spec(path), pool, source=str(path)) for path in files]
     results = asyncio.run(add(run_dir, specs, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
     for split, rows in results.items():
         for res in rows:

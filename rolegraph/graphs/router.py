@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,10 +22,10 @@ from rolegraph.errors import GraphError
 from rolegraph.graphs.analysis import TokenProfile, node_cost_estimates, node_flops_units
 from rolegraph.graphs.signals import ANSWERING_ROLES, Signals
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
-from rolegraph.graphs.validate import validate_graph
+from rolegraph.graphs.validate import check_graph, validate_graph
 from rolegraph.models.pool import ModelPool
 
-ROUTER_KIND = "router"
+ROUTER_KIND: Final = "router"
 STAGE_SEP = "."
 """Node ids of a router's runs are `s<stage>.<node>`: a node id is unique within one stage only."""
 AGREEMENT_EPS = 1e-9
@@ -193,3 +193,15 @@ def check_router(
     if problems:
         raise GraphError(problems, source=source)
     return router
+
+
+def check_spec(
+    spec: GraphSpec | RouterSpec,
+    pool: ModelPool | None = None,
+    roles: Iterable[str] | None = None,
+    source: str | None = None,
+) -> GraphSpec | RouterSpec:
+    """`check_router` for a router, `check_graph` for a graph: what every command taking either kind calls."""
+    if isinstance(spec, RouterSpec):
+        return check_router(spec, pool, roles, source)
+    return check_graph(spec, pool, roles, source)

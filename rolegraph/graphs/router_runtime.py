@@ -112,7 +112,7 @@ class CompiledRouter:
         self.modelled = all(g.modelled for g in self.stages)
         self.graph_hash = router_hash(router)
         self._flops: dict[str, list[float]] = {}
-        self._tasks = [task(self._stage_fn(i), name=f"stage{i + 1}") for i in range(len(self.stages))]
+        self._tasks: list[Any] = [task(self._stage_fn(i), name=f"stage{i + 1}") for i in range(len(self.stages))]
         self.pregel = self._entrypoint(checkpointer)
 
     def stage_flops(self, family: str) -> list[float]:
@@ -155,7 +155,7 @@ class CompiledRouter:
         state = runtime.context
         if not isinstance(state, RouterContext):
             state = self._context(item_of(inputs), int(inputs.get("seed", 0)), inputs.get("answer_kind"), None)
-        out: dict = {}
+        out: dict[str, Any] = {}
         for stage_task in self._tasks:
             out = await stage_task(state)
             if out["stopped"]:
@@ -210,7 +210,13 @@ class CompiledRouter:
         reused = self.reuse[index]
         for trace in res.nodes:
             if trace.id not in reused and trace.error is None:
-                out = {"id": trace.id, "role": trace.role, "output": trace.output, "answer": trace.answer, "fields": {}}
+                out: dict[str, Any] = {
+                    "id": trace.id,
+                    "role": trace.role,
+                    "output": trace.output,
+                    "answer": trace.answer,
+                    "fields": {},
+                }
                 state.outputs[flat_id(index + 1, trace.id)] = (out, trace)
         latency = res.latency_s if self.modelled else perf_counter() - t_start
         state.elapsed += latency if self.modelled else 0.0

@@ -187,9 +187,7 @@ def _test_point(chain: Chain, test: list[Outcomes], costs: CascadeCosts) -> Poin
     return evaluate_chain(chain, test, costs, answered)
 
 
-def _note(
-    chosen: Point, best_index: int, cands: list[Candidate], ratio: float, diff: tuple[float, float, float]
-) -> str:
+def _note(chosen: Point, best_index: int, cands: list[Candidate], ratio: float, diff: tuple[float, ...]) -> str:
     if len(chosen.chain.stages) == 1:
         if chosen.chain.stages[0] == best_index:
             signal = "; ".join(
@@ -238,7 +236,7 @@ def fit_route(
             "(rerun it, or `rolegraph optimize --resume` a run from before routing existed)"
         )
     fit = [fit_all[i] for i in keep]
-    test = [test_all[i] for i in keep]  # type: ignore[misc]
+    test = [t for t in (test_all[i] for i in keep) if t is not None]
     pool, family = _run_meta(run_dir)
     profile = TOKEN_PROFILES.get(family, TOKEN_PROFILES["math"])
     fit_costs, test_costs = CascadeCosts(fit, pool, profile), CascadeCosts(test, pool, profile)
@@ -268,7 +266,11 @@ def fit_route(
             )
         )
     singles = [c for c in cands if c.source == "single" or c.name.startswith("single-")]
-    top_single = max(singles, key=lambda c: (c.test.accuracy, -c.test.flops_units), default=None)
+    top_single = max(
+        (c for c in singles if c.test is not None),
+        key=lambda c: (c.test.accuracy, -c.test.flops_units) if c.test else (0.0, 0.0),
+        default=None,
+    )
     ratio = chosen_test.flops_units / best_test.flops_units if best_test.flops_units else math.nan
     target = (
         {"kind": "flops", "value": target_flops}
