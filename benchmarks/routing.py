@@ -9,8 +9,9 @@ reported on the test items with the paired bootstrap interval of (router - best 
 
 Goal (issue 15), judged on two routers named in advance per setting, so the test items choose nothing: the
 router fitted at 0.6x the best graph's FLOPs matches its accuracy (the paired 95% interval of the
-difference reaches 0, and it is at most 2 points lower) at <= 0.6x its mean test FLOPs, or the router fitted at 1.0x beats it by >= 3 points
-at no more FLOPs; in at least two thirds of the settings. World 0 is where the rules and defaults were
+difference reaches 0) at <= 0.6x its mean test FLOPs, or the router fitted at 1.0x beats it by >= 3 points
+at no more FLOPs; in at least two thirds of the settings. A strict reading is reported beside it
+(`MATCH_MAX_LOSS`). World 0 is where the rules and defaults were
 developed (tuned); the other worlds are held out.
 
 Also: coalescing a width-5 same-model fan-out through serve-sim on loopback (prompt tokens counted from the
@@ -51,8 +52,10 @@ QUICK = {"worlds": (0,), "families": ("math",), "task_items": 240, "iterations":
          "validation_items": 4, "test_items": 30, "route_items": 30, "budget": 42.0, "max_nodes": 4,
          "coalesce_items": 3, "real_items": 0}
 MATCH_MAX_LOSS = 0.02
-"""'Matches' asks more than a paired interval reaching 0 (wide on few items): also at most 2 points lower, the
-issue's own bar for the GSM8K check."""
+"""The strict reading (reported beside the issue's): a match is also at most 2 points lower (a paired interval
+reaching 0 is wide on a few hundred items; 2 points is the issue's own bar for its GSM8K check), and a gain
+counts only when the router is a cascade (a router fitted at 1.0x may be a single front graph that happens to
+beat the search's choice: a better pick, not per-query compute)."""
 EPS = 1e-9
 
 
@@ -103,14 +106,18 @@ def setting(world: int, family: str, cfg: dict, home: Path, runs: Path) -> dict:
     best = default.best_test
     match = routers.get(f"{JUDGED_MATCH:g}x")
     gain = routers.get(f"{JUDGED_GAIN:g}x")
-    meets_match = bool(match and match.test.flops_units <= GOAL_FLOPS_RATIO * best.flops_units + EPS
-                       and match.vs_best["ci95"][1] >= 0 and match.vs_best["diff"] >= -MATCH_MAX_LOSS)
+    cheap = bool(match and match.test.flops_units <= GOAL_FLOPS_RATIO * best.flops_units + EPS)
+    meets_match = cheap and match.vs_best["ci95"][1] >= 0  # the issue's criterion: the paired interval reaches 0
+    strict_match = meets_match and match.vs_best["diff"] >= -MATCH_MAX_LOSS
     meets_gain = bool(gain and gain.test.flops_units <= best.flops_units + EPS and gain.vs_best["diff"] >= GOAL_GAIN)
+    gain_is_cascade = bool(gain and len(gain.stages) > 1)
     signal = [{"graph": c.name, "agree": c.agree_accuracy, "disagree": c.disagree_accuracy, "agree_share": c.agree_share}
               for c in default.candidates if c.agree_accuracy is not None]
     return {"world": world, "family": family, "held_out": world not in TUNED_WORLDS, "run_dir": str(run_dir),
             "best": {"name": default.best_name, **best.model_dump()}, "rows": rows, "signal": signal,
-            "meets_match": meets_match, "meets_gain": meets_gain, "meets_goal": meets_match or meets_gain,
+            "meets_match": meets_match, "meets_match_strict": strict_match, "meets_gain": meets_gain,
+            "gain_is_cascade": gain_is_cascade, "meets_goal": meets_match or meets_gain,
+            "meets_goal_strict": strict_match or (meets_gain and gain_is_cascade),
             "note": (match or default).note}
 
 
@@ -281,12 +288,14 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     plot_path = out_dir / f"{stem}.png"
     plot(settings, plot_path)
     met = sum(s["meets_goal"] for s in settings)
+    strict = sum(s["meets_goal_strict"] for s in settings)
     held = [s for s in settings if s["held_out"]]
-    text = f"Goal: in >= {GOAL_SHARE:.0%} of settings a router matches the best graph (paired 95% CI reaches 0, at " \
-           f"most {100 * MATCH_MAX_LOSS:.0f} points lower) at <= {GOAL_FLOPS_RATIO}x its " \
-           f"FLOPs (router fitted at {JUDGED_MATCH}x) or beats it by >= {100 * GOAL_GAIN:.0f} points at equal FLOPs " \
-           f"(router fitted at {JUDGED_GAIN}x). Met in {met} of {len(settings)} settings " \
-           f"({sum(s['meets_goal'] for s in held)} of {len(held)} held-out). All results simulated.\n\n"
+    text = f"Goal: in >= {GOAL_SHARE:.0%} of settings a router matches the best graph (paired 95% CI reaches 0) " \
+           f"at <= {GOAL_FLOPS_RATIO}x its FLOPs (router fitted at {JUDGED_MATCH}x) or beats it by >= " \
+           f"{100 * GOAL_GAIN:.0f} points at equal FLOPs (router fitted at {JUDGED_GAIN}x). Met in {met} of " \
+           f"{len(settings)} settings ({sum(s['meets_goal'] for s in held)} of {len(held)} held-out); strict reading " \
+           f"(a match at most {100 * MATCH_MAX_LOSS:.0f} points lower, a gain only by a cascade): {strict} of " \
+           f"{len(settings)}. All results simulated.\n\n"
     for s in settings:
         held_text = "held out" if s["held_out"] else "tuned on"
         text += f"## World {s['world']} ({held_text}), {s['family']}: best graph {s['best']['name']}\n\n"
@@ -299,7 +308,8 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         text += "\n\nAgreement signal on fit items (accuracy when all answering nodes agree / otherwise, share " \
                 "agreeing): " + "; ".join(f"{g['graph']}: {_pct(g['agree'])} / {_pct(g['disagree'])}, "
                                           f"{_pct(g['agree_share'])}" for g in s["signal"])
-        text += f"\n\nGoal: match {s['meets_match']}, gain {s['meets_gain']}. {s['note']}\n\n"
+        text += f"\n\nGoal: match {s['meets_match']} (strict {s['meets_match_strict']}), gain {s['meets_gain']} " \
+                f"(by a cascade: {s['gain_is_cascade']}). {s['note']}\n\n"
     text += "## Coalesced sampling (serve-sim on loopback, width-5 same-model fan-out)\n\n" + table(
         ["items", "fan-out prompt tokens, coalesced / separate", "whole graph", "billed prompt", "requests",
          "identical answers"],
@@ -312,6 +322,6 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             [[k, v["n"], _pct(v["accuracy"])] for k, v in real["majority_accuracy_by_agreement"].items()]))
     text += f"\n\nPlot: `{plot_path.name}`.\n"
     payload = {"config": cfg, "settings": settings, "coalescing": coal, "real_local": real, "plot": plot_path.name,
-               "settings_meeting_goal": met, "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
+               "settings_meeting_goal": met, "settings_meeting_goal_strict": strict, "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
     write_result("routing", payload, text, out_dir=out_dir, quick=quick)
     return payload

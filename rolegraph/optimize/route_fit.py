@@ -202,10 +202,10 @@ def _note(chosen: Point, best_index: int, cands: list[Candidate], ratio: float, 
             return "No cascade of this run's graphs reached the target for less than the best graph itself." + why
         return "A single graph of the front meets the target more cheaply than any cascade."
     lo, hi = diff[1], diff[2]
-    verdict = "within" if lo <= 0 <= hi else ("above" if lo > 0 else "below")
+    verdict = "contains 0" if lo <= 0 <= hi else ("is above 0" if lo > 0 else "is below 0: the router is less accurate")
     return (
         f"Stage 1 answers {chosen.shares[0]:.0%} of fit items; on test items the router spends {ratio:.2f}x the "
-        f"best graph's FLOPs and its accuracy is {verdict} the best graph's 95% paired interval "
+        f"best graph's FLOPs, and the paired 95% interval of (router - best graph) {verdict} "
         f"({diff[0]:+.3f} [{lo:+.3f}, {hi:+.3f}])."
     )
 
