@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import os
 import re
 import time
@@ -385,16 +386,27 @@ class OpenAIChatModel:
                 latency = time.perf_counter() - started
         except ModelCallError as exc:
             if self.n_support is None and exc.status in N_REFUSED:
-                self.n_support = False
+                self._no_n(f"it refused n={len(samples)} with HTTP {exc.status}")
                 return await self._separately(messages, samples, answer_key, kwargs)
             raise
         got = self._choices(resp, messages, latency, len(samples))
         if len(got) >= len(samples):
             self.n_support = True
             return got[: len(samples)]
-        self.n_support = False
+        self._no_n(f"it returned {len(got)} choice(s) for n={len(samples)}")
         rest = await self._separately(messages, samples[len(got) :], answer_key, kwargs)
         return got + rest
+
+    def _no_n(self, why: str) -> None:
+        """Learn that the endpoint has no `n`, and say so once (a fallback is never silent)."""
+        if self.n_support is not False:
+            logging.getLogger(__name__).warning(
+                "model '%s' at %s does not take n (%s): its coalesced samples go as separate requests",
+                self.spec.id,
+                self.spec.base_url,
+                why,
+            )
+        self.n_support = False
 
     async def _separately(
         self, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]

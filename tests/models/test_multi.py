@@ -77,7 +77,7 @@ class _NoN:
 
 
 @pytest.mark.parametrize("mode", ["refuse", "one"])
-def test_endpoint_without_n_is_detected_once_and_served_by_k_requests(settings, mode):
+def test_endpoint_without_n_is_detected_once_and_served_by_k_requests(settings, mode, caplog):
     fake = _NoN(mode)
     with ServerThread(fake.app) as srv:
         spec = ModelSpec(id="rec/m", backend="openai", base_url=srv.base_url, model="m")
@@ -92,6 +92,8 @@ def test_endpoint_without_n_is_detected_once_and_served_by_k_requests(settings, 
 
         first, second = run(twice())
     assert model.n_support is False
+    said = [r.getMessage() for r in caplog.records if "does not take n" in r.getMessage()]
+    assert len(said) == 1 and "rec/m" in said[0]  # the fallback is reported, once
     assert len(first) == len(second) == 3
     with_n = [b for b in fake.bodies if b.get("n", 1) > 1]
     assert len(with_n) == 1  # detected on the first call only
