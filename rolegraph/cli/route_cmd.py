@@ -17,15 +17,15 @@ from rolegraph.errors import SearchError
 
 ROUTER_FILE = "router.yaml"
 
-FIT_HELP = """Fit a router over a search's front: graphs ordered by FLOPs, and per stage a rule for stopping or
-escalating that uses only what a deployment observes (agreement among a graph's answering nodes, a
-verifier's verdict, an unparsable answer, token log-probabilities where the endpoint returns them).
-
-Rules are fitted on the run's fit items (validation, topped up from training; never test items) and the
-chosen router is reported on the run's test items against the best graph, with a paired 95% interval.
-Default target: the cheapest router whose fit accuracy is within --tolerance of the best graph's.
-The router file runs wherever a graph runs (run, eval, show, validate).
-"""
+FIT_HELP = (
+    "Fit a router over a search's front: graphs ordered by FLOPs, and per stage a rule for stopping or escalating "
+    "that uses only what a deployment observes (agreement among a graph's answering nodes, a verifier's verdict, an "
+    "unparsable answer, token log-probabilities where the endpoint returns them).\n\n"
+    "Rules are fitted on the run's fit items (validation, topped up from training; never test items), and the chosen "
+    "router is reported on the run's test items against the best graph, with a paired 95% interval. Default target: "
+    "the cheapest router whose fit accuracy is within --tolerance of the best graph's.\n\n"
+    "The router file runs wherever a graph runs (run, eval, show, validate)."
+)
 
 RouteApp = typer.Typer(name="route", help="Routers: per-question compute over a search's front.", no_args_is_help=True)
 
