@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates")
+NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates", "routing")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,12 +20,14 @@ class Settings:
     latency_scale: sim models sleep this fraction of their modelled latency (0 = report only).
     allow_weak_sandbox: run model code (the python tool, HumanEval scoring) even where the sandbox has
         neither namespaces nor its seccomp filter (rlimits only); off, such code is refused with one line.
+    coalesce: nodes of one model reading identical messages share one `n=k` request (rolegraph.graphs.coalesce).
     """
 
     home: Path
     cache: bool = True
     latency_scale: float = 0.0
     allow_weak_sandbox: bool = False
+    coalesce: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -16,6 +16,7 @@ from rolegraph.models.provenance import shows_simulation
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import EvalResult
     from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.graphs.router import RouterSpec
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.settings import Settings
 
@@ -34,13 +35,18 @@ evaluation is saved to the results store (see `rolegraph results`).
 --world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
 else 0, the calibrated world); a pool file in another world is an error.
 
+A router file (`rolegraph route fit`) is scored like a graph: its flops_units, cost and latency are what
+the stages that ran actually spent, averaged per item. --add-to RUN_DIR scores the files on a search
+run's paired fit and test items instead and adds them to its paired outcomes (for `route fit`).
+
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
-accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd, tokens, flops_units, failures, skipped,
-simulated (true only when every answer was simulated), simulation ("simulated", "partly simulated"
-or "real"), provenance (per model: the server's model id, endpoint, GGUF sha256 for local models,
-the simulator's fingerprint; per node: sampling parameters; the seed and rolegraph's version),
-world (the simulator world, null when no sim model answered), run_id, graph_file; the objects after
-the first add `vs_first` (the paired comparison).
+accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd (total), cost_usd_per_item, tokens,
+flops_units (mean per item), failures, skipped, simulated (true only when every answer was simulated),
+simulation ("simulated", "partly simulated" or "real"), provenance (per model: the server's model id,
+endpoint, GGUF sha256 for local models, the simulator's fingerprint; per node: sampling parameters; the
+seed and rolegraph's version), world (the simulator world, null when no sim model answered), run_id,
+graph_file; a router's object adds `stages` (per stage: graph, share of items it answered, share that
+reached it); the objects after the first add `vs_first` (the paired comparison).
 """
 
 RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
@@ -59,13 +65,14 @@ def _display_names(paths: list[Path], specs: list[GraphSpec]) -> list[str]:
     return stems if len(set(stems)) == len(stems) else [f"{i + 1}:{p}" for i, p in enumerate(paths)]
 
 
-def _load_graphs(paths: list[Path], pool, roles=None) -> list[GraphSpec]:
-    from rolegraph.graphs.io import load_graph
-    from rolegraph.graphs.validate import check_graph
+def _load_graphs(paths: list[Path], pool, roles=None) -> list[GraphSpec | RouterSpec]:
+    """Graph or router files, checked (a router's stages like graphs)."""
+    from rolegraph.graphs.router import check_spec
+    from rolegraph.graphs.router_io import load_spec
 
     specs = []
     for path in paths:
-        spec = check_graph(load_graph(path), pool, roles.names() if roles is not None else None, source=str(path))
+        spec = check_spec(load_spec(path), pool, roles.names() if roles is not None else None, source=str(path))
         for node in spec.nodes:
             pool.require_key(node.model)  # a missing key fails now, not once per item
         specs.append(spec)
@@ -124,9 +131,9 @@ def _json_line(obj: dict[str, Any]) -> str:
 
 
 def eval_command(
-    graphs: list[Path] = typer.Argument(..., help="Graph files (YAML or JSON); the first is the baseline."),
-    task: str = typer.Option(
-        ...,
+    graphs: list[Path] = typer.Argument(..., help="Graph or router files (YAML or JSON); the first is the baseline."),
+    task: str | None = typer.Option(
+        None,
         "--task",
         "-t",
         help="Task name, e.g. gsm, arith, humaneval, or a file task (gsm8k, math, mmlu, hotpotqa) with --data.",
@@ -144,6 +151,9 @@ def eval_command(
         None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
+    no_coalesce: bool = typer.Option(
+        False, "--no-coalesce", help="One request per node, even where nodes of one model read identical messages."
+    ),
     label: str | None = typer.Option(None, "--label", help="A label stored with these runs."),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per graph (see above)."),
     executor_name: str = typer.Option("local", "--executor", help="Where items run: local, or ray (a Ray cluster)."),
@@ -154,9 +164,13 @@ def eval_command(
     roles_file: Path | None = typer.Option(
         None, "--roles-file", help="YAML file of your own roles the graphs use (as for optimize --roles-file)."
     ),
+    add_to: Path | None = typer.Option(
+        None, "--add-to", help="Score on a search run's paired items and add to its paired outcomes (route fit)."
+    ),
 ) -> None:
     from rich.console import Console
 
+    from rolegraph.cli.router_views import stage_keys
     from rolegraph.evaluate.executors import make_executor
     from rolegraph.evaluate.report import (
         SIM_NOTE,
@@ -171,10 +185,20 @@ def eval_command(
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
 
+    if add_to is not None:
+        from rolegraph.cli.router_views import add_to_run
+
+        given = [o for o, v in (("--task", task), ("--data", data), ("--n", n)) if v is not None]
+        if given or split != DEFAULT_SPLIT:
+            raise TaskError(f"--add-to scores the run's own items: drop {', '.join(given) or '--split'}")
+        add_to_run(add_to, graphs, pool_file, json_out)
+        return
+    if task is None:
+        raise TaskError("give --task NAME (or --add-to RUN_DIR)")
     if split not in SPLITS:
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
-    settings = Settings.from_env(cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox)
+    settings = Settings.from_env(cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox, coalesce=not no_coalesce)
     pool = ModelPool.load(pool_file, world=world)
     roles = None
     if roles_file is not None:
@@ -237,6 +261,8 @@ def eval_command(
                 "skipped": result.skipped,
                 "run_id": result.run_id,
                 "graph_file": str(path),
+                "cost_usd_per_item": result.cost_usd / max(result.n, 1),
+                **stage_keys(result, specs[i]),
             }
             if i > 0:
                 obj["vs_first"] = comparisons[i - 1].model_dump()

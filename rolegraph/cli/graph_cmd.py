@@ -19,10 +19,11 @@ from rolegraph.errors import GraphError, RolegraphError, TaskError
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 DEFAULT_FAMILY = "math"
+NO_COALESCE_HELP = "send one request per node even where nodes of one model read identical messages (no n=k)"
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
 
-GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
+GraphArg = Annotated[Path, typer.Argument(help="graph or router file (YAML or JSON)", show_default=False)]
 PoolOpt = Annotated[
     Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins (default: $ROLEGRAPH_POOL)")
 ]
@@ -70,14 +71,14 @@ def _roles(roles_file: Path | None) -> Any:
 
 def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
-    from rolegraph.graphs.io import load_graph
-    from rolegraph.graphs.validate import check_graph
+    from rolegraph.graphs.router import check_spec
+    from rolegraph.graphs.router_io import load_spec
     from rolegraph.models.pool import ModelPool
 
     pool = ModelPool.load(pool_file, world=world)
     names = roles.names() if roles is not None else None
     try:
-        return check_graph(load_graph(graph), pool, names, source=str(graph)), pool
+        return check_spec(load_spec(graph), pool, names, source=str(graph)), pool  # a graph file or a router file
     except GraphError as exc:
         raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
 
@@ -91,6 +92,11 @@ def validate_cmd(
 
     profile = _profile(family)
     spec, model_pool = _load_checked(graph, pool, _roles(roles_file))
+    if _is_router(spec):
+        from rolegraph.cli.router_views import summary_line
+
+        typer.echo(f"ok: {graph}: {summary_line(spec, model_pool, profile, family)}")
+        return
     typer.echo(f"ok: {graph}: {summary(spec, model_pool, profile).line()} [{family} profile]")
 
 
@@ -110,6 +116,11 @@ def show_cmd(
 
     profile = _profile(family)
     spec, model_pool = _load_checked(graph, pool)
+    if _is_router(spec):
+        from rolegraph.cli.router_views import show
+
+        show(spec, graph, model_pool, profile, family, mermaid, png)
+        return
     if mermaid:
         typer.echo(to_mermaid(spec), nl=False)
     else:
@@ -135,6 +146,10 @@ def show_cmd(
     if png is not None:
         written = render_png(spec, png)
         print(f"wrote {written}", file=sys.stderr if mermaid else sys.stdout)
+
+
+def _is_router(spec: Any) -> bool:
+    return getattr(spec, "kind", None) == "router"
 
 
 def _pick_item(task: Any, item: str | None):
@@ -295,6 +310,7 @@ def run_cmd(
     allow_commands: AllowCommandsOpt = False,
     allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
     roles_file: RolesOpt = None,
+    no_coalesce: Annotated[bool, typer.Option("--no-coalesce", help=NO_COALESCE_HELP)] = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -313,7 +329,7 @@ def run_cmd(
 
     roles = _roles(roles_file)
     spec, model_pool = _load_checked(graph, pool, roles, world=world)
-    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox, coalesce=not no_coalesce)
     task_obj = picked = None
     if task is not None:
         from rolegraph.tasks.registry import get_task
@@ -336,7 +352,12 @@ def run_cmd(
         raise
     if json_out:
         provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
-        typer.echo(json.dumps(run_json(result, provenance), ensure_ascii=False))
+        extra: dict[str, Any] = {}
+        if _is_router(spec):
+            from rolegraph.cli.router_views import run_json_extra
+
+            extra = run_json_extra(result)
+        typer.echo(json.dumps(run_json(result, provenance) | extra, ensure_ascii=False))
         return
     if picked is not None:
         score = task_obj.scorer(settings)(result.answer, picked)
@@ -344,6 +365,10 @@ def run_cmd(
     else:
         label, gold_line = "the question", None
     _print_run(result, spec, label, gold_line)
+    if _is_router(spec):
+        from rolegraph.cli.router_views import print_stages
+
+        print_stages(result)
 
 
 async def _run_with_servers(
@@ -359,12 +384,13 @@ async def _run_with_servers(
     """Run once, with the graph's MCP servers connected for the run (and closed after it); returns the
     result and the compiled graph (for provenance). Model code needs a sandbox with real containment:
     checked before any call is paid for."""
-    from rolegraph.graphs.runtime import CompiledGraph
+    from rolegraph.graphs.router_runtime import compile_spec
     from rolegraph.tools.mcp import mcp_toolbox
 
     try:
-        async with mcp_toolbox(spec.mcp_servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
-            compiled = CompiledGraph(spec, hub, toolbox=box, roles=roles)
+        servers = getattr(spec, "mcp_servers", [])  # a router's stages carry none of their own
+        async with mcp_toolbox(servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
+            compiled = compile_spec(spec, hub, toolbox=box, roles=roles)
             if needs_code or compiled.runs_model_code:
                 from rolegraph.tools.sandbox import require_containment
 

@@ -327,6 +327,14 @@ def optimize_cmd(
             "with --resume: the new cap",
         ),
     ] = None,
+    route_items: Annotated[
+        int | None,
+        typer.Option(
+            "--route-items",
+            help="fit items on which the front is scored at the end, for `rolegraph route fit` (0: none; "
+            "default: twice the re-check's reserve)",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")
@@ -375,6 +383,7 @@ def optimize_cmd(
                 test_items=test_items,
                 seed=seed,
                 max_dollars=max_dollars,
+                route_items=route_items,
             )
             result = asyncio.run(
                 _optimize(
@@ -465,10 +474,16 @@ def demo_cmd(
             world=world,
         )
     )
+    from rolegraph.cli.router_views import demo_router, print_router, router_summary
+
+    fit = demo_router(result.run_dir) if result.run_dir else None
     if as_json:
-        typer.echo(json.dumps(result.summary() | {"seconds": round(time.perf_counter() - started, 2)}))
+        extra = {"router": router_summary(fit)} if fit is not None else {}
+        typer.echo(json.dumps(result.summary() | extra | {"seconds": round(time.perf_counter() - started, 2)}))
     else:
         _print_result(result, time.perf_counter() - started)
+        if fit is not None:
+            print_router(fit)
 
 
 def report_cmd(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeStats
 from rolegraph.evaluate.stats import mean, p95, wilson_interval
+from rolegraph.graphs.router import RouterSpec
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import SIMULATED, Provenance, Simulation
 
@@ -21,7 +22,7 @@ def normalise_answer(answer: str | None) -> str | None:
     return " ".join(answer.split()).casefold()
 
 
-def node_stats(spec: GraphSpec, items: Sequence[ItemScore]) -> dict[str, NodeStats]:
+def node_stats(spec: GraphSpec | RouterSpec, items: Sequence[ItemScore]) -> dict[str, NodeStats]:
     """Per node: n items it ran on, how often its own answer was right and agreed with the output.
 
     Failed items are left out (a failure says nothing about who was right). A node that gave
@@ -60,7 +61,7 @@ def truncated_items(node_id: str, items: Sequence[ItemScore]) -> int | None:
 
 def summarize(
     items: Sequence[ItemScore],
-    spec: GraphSpec,
+    spec: GraphSpec | RouterSpec,
     *,
     task: str,
     graph_hash: str,

@@ -37,6 +37,11 @@ class ItemScore(BaseModel):
     served: dict[str, ServedBy] = Field(default_factory=dict, exclude=True)
     """Per pool model, what its replies said answered: gathered into the result's provenance (stored there,
     not per item), so it is left out of dumps."""
+    # what a deployment observes without the gold answer (rolegraph.graphs.signals); None where not observed
+    agreement: float | None = None  # share of the other answering nodes agreeing with the answer
+    verified: bool | None = None  # a verifier's verdict on the answer
+    logprob: float | None = None  # the output's mean token log-probability
+    stage: int | None = None  # a router's run: the stage that answered (1-based)
 
 
 class NodeStats(BaseModel):

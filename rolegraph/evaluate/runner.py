@@ -12,14 +12,17 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rolegraph.errors import BudgetExceededError, NodeFailedError
+from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
-from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.provenance import run_provenance
 from rolegraph.graphs.result import RunResult
+from rolegraph.graphs.router import RouterSpec
+from rolegraph.graphs.router_io import spec_hash
+from rolegraph.graphs.router_runtime import CompiledRouter, RouterRunResult, compile_spec
 from rolegraph.graphs.runtime import PASS_THROUGH, CompiledGraph
+from rolegraph.graphs.signals import observe
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.provenance import combine, merge_served
@@ -98,6 +101,7 @@ def _failed(item: Item, error: str, run: RunResult | None) -> ItemScore:
 async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
     if run.error is not None:
         return _failed(item, run.error, run)
+    signals = run.signals if isinstance(run, RouterRunResult) else observe(run)
     node_answers = {n.id: n.answer for n in run.nodes}
     scores = await scorer.scores([run.answer, *(a for a in node_answers.values() if a is not None)], item)
     return ItemScore(
@@ -115,11 +119,15 @@ async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
         node_usage=_usage(run),
         simulation=run.simulation,
         served=run.served,
+        agreement=signals.agreement,
+        verified=signals.verified,
+        logprob=signals.logprob,
+        stage=run.stage if isinstance(run, RouterRunResult) else None,
     )
 
 
 async def _run_item(
-    graph: CompiledGraph, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None, seed: int
+    graph: CompiledGraph | CompiledRouter, item: Item, task: Task, scorer: _Scorer, *, budget: Budget | None, seed: int
 ) -> tuple[ItemScore, bool]:
     """(score, simulated). Budget and setup errors propagate; anything else is this item's failure."""
     try:
@@ -133,7 +141,7 @@ async def _run_item(
 
 
 async def evaluate(
-    spec: GraphSpec,
+    spec: GraphSpec | RouterSpec,
     task: Task,
     items: Sequence[Item],
     *,
@@ -150,7 +158,7 @@ async def evaluate(
     store_settings: dict | None = None,
     executor: Any = None,
 ) -> EvalResult:
-    """Score `spec` on `items`; save to `store` if given (the result then carries its `run_id`).
+    """Score `spec` (a graph or a router) on `items`; save to `store` if given (the result then carries its `run_id`).
 
     Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
     rich bar on stderr (None = only on a terminal); `on_item(done, total)` is called after
@@ -165,14 +173,15 @@ async def evaluate(
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
     world = hub.pool.world if any(hub.spec(node.model).simulated for node in spec.nodes) else None
-    graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
-    if (
-        getattr(task, "runs_model_code", False) or graph.runs_model_code
-    ):  # refused before any call is paid for, not mid-way
+    if isinstance(spec, RouterSpec) and executor is not None and not executor.in_process:
+        raise RolegraphError("routers run with the local executor only: drop --executor ray to evaluate a router")
+    graph = compile_spec(spec, hub, toolbox=toolbox, roles=roles)
+    if getattr(task, "runs_model_code", False) or getattr(graph, "runs_model_code", False):
+        # refused before any call is paid for, not mid-way
         from rolegraph.tools.sandbox import require_containment
 
         require_containment(hub.settings.allow_weak_sandbox)
-    ghash = graph_hash(spec)
+    ghash = spec_hash(spec)
     scorer = _Scorer(task, hub.settings)
     results: list[ItemScore | None] = [None] * len(scorable)
     sim_runs = [False] * len(scorable)  # the executors fill it too; the label is read from the items

@@ -7,15 +7,19 @@ carries a version and a list of migrations applied in order.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from rolegraph.errors import RolegraphError
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
+from rolegraph.graphs.router import ROUTER_KIND, RouterSpec
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Provenance, Simulation
 
@@ -61,6 +65,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE node_traces ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE node_traces ADD COLUMN cached_calls INTEGER NOT NULL DEFAULT 0",
     ),
+    (  # version 5: what a deployment observes per item (NULL: not observed), and paired outcomes
+        "ALTER TABLE items ADD COLUMN agreement REAL",
+        "ALTER TABLE items ADD COLUMN verified INTEGER",
+        "ALTER TABLE items ADD COLUMN logprob REAL",
+        "ALTER TABLE items ADD COLUMN stage INTEGER",
+        """CREATE TABLE paired (
+            set_name TEXT NOT NULL, split TEXT NOT NULL, graph_hash TEXT NOT NULL,
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, source TEXT NOT NULL,
+            items_hash TEXT NOT NULL, n INTEGER NOT NULL, created TEXT NOT NULL,
+            PRIMARY KEY (set_name, split, graph_hash))""",
+    ),
 )
 """Append a tuple of statements to change the schema; never edit a released one."""
 
@@ -88,6 +103,13 @@ SUMMARY_COLUMNS = (
 )
 
 
+ITEM_COLUMNS = (
+    "run_id, seq, item_id, score, answer, gold, latency_s, critical_path_s, cost_usd, tokens, flops_units, error, "
+    "simulation, agreement, verified, logprob, stage"
+)
+ITEM_COUNT = ITEM_COLUMNS.count(",") + 1
+
+
 WORLD_SETTING = "world"
 """The simulator world of a run is kept in its settings JSON (no schema change; absent for real models)."""
 
@@ -105,6 +127,35 @@ def _simulation(label: str | None, simulated: int) -> Simulation:
     if label in (SIMULATED, PARTLY, REAL):
         return label  # type: ignore[return-value]
     return SIMULATED if simulated else REAL
+
+
+class PairedRun(BaseModel):
+    """One graph's run in a paired set: every run of one (set, split) scored the same items in the same order."""
+
+    set_name: str
+    split: str
+    graph_hash: str
+    run_id: str
+    source: str  # "front" (a search's front), "best", "single", "eval" (added with `rolegraph eval --add-to`)
+    items_hash: str
+    n: int
+
+
+def items_hash(item_ids: list[str]) -> str:
+    """Identity of an ordered list of items: runs with equal hashes are paired item by item."""
+    return hashlib.sha256("\x1f".join(item_ids).encode("utf-8")).hexdigest()[:RUN_ID_HEX]
+
+
+def _opt_bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def spec_from_json(text: str) -> GraphSpec | RouterSpec:
+    """A stored graph or router (routers carry `kind: router`)."""
+    data = json.loads(text)
+    if isinstance(data, dict) and data.get("kind") == ROUTER_KIND:
+        return RouterSpec.model_validate(data)
+    return GraphSpec.model_validate(data)
 
 
 def _now() -> str:
@@ -154,7 +205,12 @@ class ResultsStore:
         return self._db.execute("SELECT version FROM schema_version").fetchone()[0]
 
     def save(
-        self, result: EvalResult, spec: GraphSpec, *, label: str | None = None, settings: dict | None = None
+        self,
+        result: EvalResult,
+        spec: GraphSpec | RouterSpec,
+        *,
+        label: str | None = None,
+        settings: dict | None = None,
     ) -> str:
         """Store a result whole, in one transaction; returns the new run id."""
         run_id = uuid.uuid4().hex[:RUN_ID_HEX]
@@ -202,6 +258,10 @@ class ResultsStore:
                     it.flops_units,
                     it.error,
                     it.simulation,
+                    it.agreement,
+                    _opt_bool(it.verified),
+                    it.logprob,
+                    it.stage,
                 )
             )
             for node in spec.nodes:
@@ -233,7 +293,7 @@ class ResultsStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
-            db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            db.executemany(f"INSERT INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * ITEM_COUNT)})", item_rows)
             db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
             db.execute("COMMIT")
         except BaseException:
@@ -252,11 +312,27 @@ class ResultsStore:
         if row is None:
             raise StoreError(f"{self.path}: no stored run '{run_id}'")
         task, ghash, graph_json, skipped, simulated, partial, simulation, provenance, stored_settings = row
-        spec = GraphSpec.model_validate_json(graph_json)
+        spec = spec_from_json(graph_json)
         items: list[ItemScore] = []
-        for item_id, score, answer, gold, latency, critical, cost, tokens, flops, error, label in db.execute(
+        for (
+            item_id,
+            score,
+            answer,
+            gold,
+            latency,
+            critical,
+            cost,
+            tokens,
+            flops,
+            error,
+            label,
+            agreement,
+            verified,
+            logprob,
+            stage,
+        ) in db.execute(
             "SELECT item_id, score, answer, gold, latency_s, critical_path_s, cost_usd, tokens, flops_units, "
-            "error, simulation FROM items WHERE run_id = ? ORDER BY seq",
+            "error, simulation, agreement, verified, logprob, stage FROM items WHERE run_id = ? ORDER BY seq",
             (run_id,),
         ):
             items.append(
@@ -272,6 +348,10 @@ class ResultsStore:
                     flops_units=flops,
                     error=error,
                     simulation=label,
+                    agreement=agreement,
+                    verified=None if verified is None else bool(verified),
+                    logprob=logprob,
+                    stage=stage,
                 )
             )
         for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut, calls, cached in db.execute(
@@ -307,11 +387,45 @@ class ResultsStore:
         )
         return result
 
-    def graph(self, run_id: str) -> GraphSpec:
+    def graph(self, run_id: str) -> GraphSpec | RouterSpec:
         row = self._db.execute("SELECT graph_json FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: no stored run '{run_id}'")
-        return GraphSpec.model_validate_json(row[0])
+        return spec_from_json(row[0])
+
+    def pair(self, set_name: str, split: str, result: EvalResult, source: str) -> PairedRun:
+        """File a stored run (`result.run_id`) in a paired set; a graph already there is replaced."""
+        if result.run_id is None:
+            raise StoreError("only a stored run can be paired: evaluate with store=...")
+        row = PairedRun(
+            set_name=set_name,
+            split=split,
+            graph_hash=result.graph_hash,
+            run_id=result.run_id,
+            source=source,
+            items_hash=items_hash([it.item_id for it in result.items]),
+            n=result.n,
+        )
+        with_items = self.paired(set_name, split)
+        if with_items and with_items[0].items_hash != row.items_hash:
+            raise StoreError(
+                f"{self.path}: run '{result.run_id}' scored other items than the paired set '{set_name}' ({split})"
+            )
+        self._db.execute(
+            "INSERT OR REPLACE INTO paired VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (set_name, split, row.graph_hash, row.run_id, row.source, row.items_hash, row.n, _now()),
+        )
+        return row
+
+    def paired(self, set_name: str, split: str) -> list[PairedRun]:
+        """The runs of a paired set on one split, in the order they were added."""
+        rows = self._db.execute(
+            "SELECT set_name, split, graph_hash, run_id, source, items_hash, n FROM paired "
+            "WHERE set_name = ? AND split = ? ORDER BY created, rowid",
+            (set_name, split),
+        )
+        fields = ("set_name", "split", "graph_hash", "run_id", "source", "items_hash", "n")
+        return [PairedRun(**dict(zip(fields, r))) for r in rows]
 
     def runs(self, task: str | None = None, limit: int | None = None) -> list[dict]:
         """Summaries of stored runs, newest first (keys as `EvalResult.summary()` plus id, created, label)."""

@@ -159,12 +159,27 @@ def _node_tokens(spec: GraphSpec, profile: TokenProfile) -> dict[str, tuple[int,
     }
 
 
+def node_flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> dict[str, float]:
+    """Each node's FLOPs in units of one 1B node (a router counts only the nodes a stage really runs)."""
+    models = {node.id: node.model for node in spec.nodes}
+    unit = reference_flops(profile)
+    return {
+        n: node_flops(pool.get(models[n]), n_p, n_d) / unit for n, (n_p, n_d) in _node_tokens(spec, profile).items()
+    }
+
+
 def flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> float:
     """The graph's FLOPs in units of one 1B node (see the module docstring); a dynamic graph's worst case."""
     spec = worst_case(spec)
     models = {node.id: node.model for node in spec.nodes}
     total = sum(node_flops(pool.get(models[n]), n_p, n_d) for n, (n_p, n_d) in _node_tokens(spec, profile).items())
     return total / reference_flops(profile)
+
+
+def node_cost_estimates(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> dict[str, tuple[int, float]]:
+    """{node id: (tokens, dollars)} expected for one call of each node at `profile`."""
+    models = {node.id: node.model for node in spec.nodes}
+    return {n: (n_p + n_d, pool.get(models[n]).cost(n_p, n_d)) for n, (n_p, n_d) in _node_tokens(spec, profile).items()}
 
 
 def estimate_cost(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> dict[str, float | int]:

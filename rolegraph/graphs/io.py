@@ -232,6 +232,12 @@ def spec_from_data(data: Any, source: str | None = None) -> GraphSpec:
 def load_graph(path: str | Path) -> GraphSpec:
     """Read a graph file: JSON for `.json`, YAML for `.yaml`/`.yml`, sniffed otherwise."""
     path = Path(path).expanduser()
+    return spec_from_data(load_data(path), source=str(path))
+
+
+def load_data(path: str | Path) -> Any:
+    """A graph (or router) file's parsed content, every file-level problem a `GraphError` naming the file."""
+    path = Path(path).expanduser()
     source = str(path)
     try:
         if not path.exists():
@@ -257,7 +263,7 @@ def load_graph(path: str | Path) -> GraphSpec:
         raise GraphError(exc.problems, source=source) from None
     except RecursionError:
         raise GraphError([f"nested too deeply (more than {MAX_NESTING_DEPTH} levels)"], source=source) from None
-    return spec_from_data(data, source=source)
+    return data
 
 
 def _plain(spec: GraphSpec) -> dict[str, Any]:

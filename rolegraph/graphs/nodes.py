@@ -53,6 +53,10 @@ class RunContext:
     on_text: Callable[[str], None] | None = None  # text deltas of the streamed node's reply
     stream_node: str | None = None  # the node whose model reply streams to `on_text`
 
+    coalescer: Any = None  # rolegraph.graphs.coalesce.Coalescer when nodes of this graph can share requests
+    given: dict[str, dict] = field(default_factory=dict)  # router stage: node outputs read from earlier stages
+    clock0: float = 0.0  # modelled time at which this run starts (a router stage starts where the last ended)
+
 
 @dataclass(frozen=True, slots=True)
 class Instance:
@@ -70,6 +74,30 @@ class Instance:
     copy: int | None = None
     round: int | None = None
     held: Reservation | None = None
+
+
+@dataclass
+class StageInput:
+    """What a router passes to one stage's run: the router's budget meter, the outputs (and traces) of nodes
+    the stage reads from earlier stages instead of running them, and the time the earlier stages took."""
+
+    meter: BudgetMeter
+    given: dict[str, tuple[dict, NodeTrace]]
+    elapsed: float = 0.0
+
+    def enter(self, ctx: RunContext) -> None:
+        ctx.meter = self.meter
+        if ctx.modelled:
+            ctx.clock0 = self.elapsed
+        else:
+            ctx.t0 -= self.elapsed  # the time budget counts the earlier stages too
+        for node_id, (out, trace) in self.given.items():
+            ctx.given[node_id] = {**out, "end_s": ctx.clock0}
+            ctx.traces[node_id] = trace.model_copy(update=_REUSED_TRACE | {"start_s": ctx.clock0, "end_s": ctx.clock0})
+
+
+_REUSED_TRACE = {"tokens_in": 0, "tokens_out": 0, "latency_s": 0.0, "cost_usd": 0.0, "calls": 0, "cached_calls": 0}
+"""A reused node costs its stage nothing: its call was made (and counted) by the earlier stage."""
 
 
 @dataclass
@@ -141,6 +169,7 @@ class NodeCall:
         "truncated",
         "served",
         "adjust_s",
+        "logprob",
     )
 
     def __init__(self, plan: NodePlan, ctx: RunContext, start: float, instance: Instance | None = None):
@@ -152,6 +181,7 @@ class NodeCall:
         # Seconds to add to the node's wall time so that a real model's calls count at their own measured
         # latency: a cache hit (about no time) as first measured, a fresh call without its wait for a slot.
         self.adjust_s = 0.0
+        self.logprob: float | None = None
 
     async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
         plan, ctx = self.plan, self.ctx
@@ -173,6 +203,8 @@ class NodeCall:
         try:
             if ctx.on_text is not None and ctx.stream_node == plan.id and not tools:
                 comp = await stream_complete(plan.model, messages, ctx.on_text, **kwargs)
+            elif ctx.coalescer is not None and not tools and ctx.coalescer.covers(plan.id):
+                comp = await ctx.coalescer.complete(plan, messages, seed=ctx.seed, answer_key=ctx.answer_key)
             else:
                 comp = await plan.model.complete(messages, **kwargs)
         finally:
@@ -190,6 +222,7 @@ class NodeCall:
         self.model_latency += comp.latency_s
         seen = ServedBy(served_model=comp.served_model, simulated=comp.simulated, sim_fingerprint=comp.sim_fingerprint)
         self.served = seen if self.served is None else self.served.merged(seen)
+        self.logprob = comp.logprob
         meter.spend(usage.input_tokens + usage.output_tokens, cost)
         self._check_after(meter)
         return comp
@@ -219,6 +252,7 @@ class NodeCall:
         uses: list[ToolUse] = (),
         error: str | None = None,
         inputs: list[str] = (),
+        verdicts: dict[str, str] | None = None,
     ) -> NodeTrace:
         plan, inst = self.plan, self.instance
         return NodeTrace(
@@ -247,4 +281,6 @@ class NodeCall:
                 ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note) for u in uses
             ],
             error=error,
+            verdicts=verdicts or {},
+            logprob=self.logprob,
         )

@@ -21,6 +21,7 @@ MERMAID_ESCAPES = (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"))
 """Mermaid entity codes for characters that would break a quoted label ('#' first)."""
 OUTPUT_FILL = "#ffd54f"
 NODE_FILL = "#bbdefb"
+FADED_FILL = "#eeeeee"
 PNG_DPI = 120
 INCHES_PER_LEVEL = 2.8
 INCHES_PER_ROW = 1.5
@@ -68,23 +69,20 @@ def _label(spec: GraphSpec, node_id: str) -> str:
     return f"{node.id}\n{node.role}\n{node.model.split('/', 1)[-1]}"
 
 
-def render_png(spec: GraphSpec, path: str | Path) -> Path:
-    """Draw the graph left to right by level (see `analysis.levels`), output node highlighted."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    path = Path(path).expanduser()
-    g = to_networkx(spec)
+def figure_size(spec: GraphSpec) -> tuple[float, float]:
+    """Inches (width, height) that fit the graph's levels side by side and its widest level."""
     level = levels(spec)
-    nx.set_node_attributes(g, level, "level")
-    pos = nx.multipartite_layout(g, subset_key="level", align="vertical")
     n_levels = max(level.values(), default=1)
     rows = max((list(level.values()).count(k) for k in set(level.values())), default=1)
-    fig = Figure(
-        figsize=(max(MIN_FIG_WIDTH_IN, INCHES_PER_LEVEL * n_levels), max(MIN_FIG_HEIGHT_IN, INCHES_PER_ROW * rows))
-    )
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    return max(MIN_FIG_WIDTH_IN, INCHES_PER_LEVEL * n_levels), max(MIN_FIG_HEIGHT_IN, INCHES_PER_ROW * rows)
+
+
+def draw(spec: GraphSpec, ax, *, title: str | None = None, faded: frozenset[str] = frozenset()) -> None:
+    """Draw the graph on a matplotlib axis, left to right by level; `faded` nodes in grey (a router stage's reused
+    nodes)."""
+    g = to_networkx(spec)
+    nx.set_node_attributes(g, levels(spec), "level")
+    pos = nx.multipartite_layout(g, subset_key="level", align="vertical")
     output = spec.output_id()
     nx.draw_networkx_edges(
         g,
@@ -99,6 +97,7 @@ def render_png(spec: GraphSpec, path: str | Path) -> Path:
     )
     for node_id, (x, y) in pos.items():
         is_out = node_id == output
+        fill = OUTPUT_FILL if is_out else (FADED_FILL if node_id in faded else NODE_FILL)
         ax.text(
             x,
             y,
@@ -109,14 +108,26 @@ def render_png(spec: GraphSpec, path: str | Path) -> Path:
             fontweight="bold" if is_out else "normal",
             bbox={
                 "boxstyle": "round,pad=0.4",
-                "facecolor": OUTPUT_FILL if is_out else NODE_FILL,
+                "facecolor": fill,
                 "edgecolor": "#333333",
                 "linewidth": 2.0 if is_out else 0.8,
+                "linestyle": "--" if node_id in faded else "-",
             },
         )
-    ax.set_title(f"{spec.name}  (output: {output})", fontsize=10)
+    ax.set_title(title or f"{spec.name}  (output: {output})", fontsize=10)
     ax.margins(0.25)
     ax.set_axis_off()
+
+
+def render_png(spec: GraphSpec, path: str | Path) -> Path:
+    """Draw the graph left to right by level (see `analysis.levels`), output node highlighted."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path).expanduser()
+    fig = Figure(figsize=figure_size(spec))
+    FigureCanvasAgg(fig)
+    draw(spec, fig.add_subplot())
     fig.tight_layout()
     fig.savefig(path, dpi=PNG_DPI, format="png")
     return path

@@ -39,6 +39,8 @@ class NodeTrace(BaseModel):
     copy_index: int | None = None  # 1-based fan-out copy
     round: int | None = None  # 1-based loop round
     inputs: list[str] = Field(default_factory=list)  # trace ids whose outputs this node read
+    verdicts: dict[str, str] = Field(default_factory=dict)  # a verifier's "correct"/"incorrect" per input node
+    logprob: float | None = None  # mean token log-probability of its last reply, when the endpoint returned them
 
     @property
     def truncated(self) -> bool:

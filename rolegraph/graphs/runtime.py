@@ -44,9 +44,10 @@ from rolegraph.errors import (
     did_you_mean,
 )
 from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
 from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
 from rolegraph.graphs.instances import instance_inputs, node_event
-from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext
+from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext, StageInput
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, alone_wall_s, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
@@ -134,6 +135,8 @@ class CompiledGraph:
             if unknown:
                 raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
             self.plans[node.id] = plan
+        # fan-out copies and loop rounds are not known in advance: dynamic graphs make every call on its own
+        self.coalesce = coalesce_groups(spec, self.plans) if hub.settings.coalesce and not spec.dynamic else {}
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.world = hub.pool.world if any(p.spec.simulated for p in self.plans.values()) else None
         self.reads_key = any(p.spec.simulated for p in self.plans.values())  # some node's model needs the key
@@ -190,11 +193,15 @@ class CompiledGraph:
                 return await self.dynamic.run_all(inputs, run)
             futures: dict[str, Any] = {}
             preds, tasks = self.topo.preds, self._tasks
+            given = ctx.given
             for node_id in self.topo.order:
+                if node_id in given:  # a router stage reads this node's output from an earlier stage
+                    futures[node_id] = _resolved(given[node_id])
+                    continue
                 if inline_output and node_id == self.output:
                     continue
                 futures[node_id] = tasks[node_id](inputs, run, *[futures[p] for p in preds[node_id]])
-            if inline_output:
+            if inline_output and self.output not in given:
                 last = await self._fns[self.output](inputs, run, *[futures[p] for p in preds[self.output]])
                 results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
                 results[self.output] = last
@@ -206,16 +213,20 @@ class CompiledGraph:
 
     def _context(self, inputs: dict) -> RunContext:
         """The context of a run invoked without one (an app calling `.pregel` directly): no answer key."""
-        return context_without_key(inputs, self.modelled)
+        ctx = context_without_key(inputs, self.modelled)
+        ctx.coalescer = Coalescer(self.coalesce) if self.coalesce else None
+        return ctx
 
     def inputs_and_context(
         self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
     ) -> tuple[dict, RunContext, str]:
         """(input state, run context, token family) of one run: the answer key in the context only, and
         only when some node's model is simulated (only those read it)."""
-        return run_inputs(
+        inputs, ctx, family = run_inputs(
             item, reads_key=self.reads_key, modelled=self.modelled, budget=budget, seed=seed, answer_kind=answer_kind
         )
+        ctx.coalescer = Coalescer(self.coalesce) if self.coalesce else None
+        return inputs, ctx, family
 
     def _node_fn(self, plan: NodePlan):
         roles, toolbox = self.roles, self.toolbox
@@ -236,7 +247,7 @@ class CompiledGraph:
             question = instance.question if instance is not None and instance.question else ctx.question
             if ctx.listener is not None:
                 ctx.listener(node_event("node_start", node_id, plan))
-            start_model = max((p["end_s"] for p in preds), default=0.0)
+            start_model = max((p["end_s"] for p in preds), default=ctx.clock0)
             sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
             read = [p["id"] for p in preds]
             call = NodeCall(plan, ctx, start_model, instance)
@@ -283,6 +294,7 @@ class CompiledGraph:
                 output=out.text,
                 uses=res.tool_uses,
                 inputs=read,
+                verdicts=out.fields.get("verdicts"),
             )
             if ctx.listener is not None:
                 ctx.listener(node_event("node_end", node_id, plan, trace))
@@ -320,10 +332,15 @@ class CompiledGraph:
         answer_kind: str | None = None,
         listener: Callable[[dict[str, Any]], None] | None = None,
         on_text: Callable[[str], None] | None = None,
+        stage: StageInput | None = None,
     ) -> RunResult:
         """Run once. `listener` gets node start/end events; `on_text` gets the output node's reply as it
-        streams (the whole reply at once when its model cannot stream or it runs in a loop)."""
+        streams (the whole reply at once when its model cannot stream or it runs in a loop). `stage`: this
+        run is one stage of a router (its shared budget meter, the nodes it reads from earlier stages, the
+        time already spent; router_runtime.py)."""
         inputs, ctx, family = self.inputs_and_context(item, budget=budget, seed=seed, answer_kind=answer_kind)
+        if stage is not None:
+            stage.enter(ctx)
         if listener is not None or on_text is not None:
             ctx.listener, ctx.on_text = listener, on_text
             ctx.stream_node = (
@@ -379,6 +396,12 @@ class CompiledGraph:
             error=error,
             notes=list(ctx.notes),
         )
+
+
+def _resolved(value: dict) -> asyncio.Future:
+    fut = asyncio.get_running_loop().create_future()
+    fut.set_result(value)
+    return fut
 
 
 def _graph_hash(spec: GraphSpec) -> str:

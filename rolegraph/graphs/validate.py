@@ -60,6 +60,8 @@ def _param_problems(label: str, params: dict) -> list[str]:
         m = params["max_tokens"]
         if isinstance(m, bool) or not isinstance(m, int) or m <= 0:
             problems.append(f"{label}: params.max_tokens must be a positive integer, got {m!r}")
+    if "coalesce" in params and not isinstance(params["coalesce"], bool):
+        problems.append(f"{label}: params.coalesce must be true or false, got {params['coalesce']!r}")
     if "tools" in params:
         tools = params["tools"]
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):

@@ -14,10 +14,12 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rolegraph.items import AnswerKey
+from rolegraph.models.multi import complete_many
 from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import ChatModel, Completion, Message
 
@@ -62,6 +64,8 @@ def cache_key(
         # a simulated model's answer depends on the key; a real model's never does, and its key holds no gold
         "answer_key": answer_key.model_dump() if answer_key is not None and spec.simulated else None,
     }
+    if spec.logprobs:  # only then: keys of specs without it stay as they were
+        identity["logprobs"] = True
     if spec.backend == "sim":
         from rolegraph.sim.fingerprint import sim_fingerprint
 
@@ -200,3 +204,82 @@ class CachedChatModel:
         finally:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
+
+    async def complete_n(
+        self,
+        messages: list[Message],
+        *,
+        samples: Sequence[int],
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> list[Completion]:
+        """One completion per sample, each under its own key (exactly the key `complete` uses for it): hits are
+        answered from the cache, samples in flight elsewhere are awaited, the rest go to the inner model in one
+        `complete_many` (one request with n = misses where the endpoint can)."""
+        keys = [
+            cache_key(
+                self.spec,
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                tools=None,
+                sample=s,
+                answer_key=answer_key,
+            )
+            for s in samples
+        ]
+        out: list[Completion | None] = [None] * len(samples)
+        loop = asyncio.get_running_loop()
+        waits: dict[int, asyncio.Future] = {}
+        misses: list[int] = []
+        for i, key in enumerate(keys):
+            hit = self._cache.get(key)
+            if hit is not None:
+                out[i] = hit.model_copy(update={"cached": True})
+                continue
+            pending = self._inflight.get(key)
+            if pending is not None and pending.get_loop() is loop:
+                waits[i] = pending
+            else:
+                misses.append(i)
+        mine: dict[int, asyncio.Future] = {}
+        for i in misses:
+            if keys[i] not in self._inflight:
+                mine[i] = self._inflight[keys[i]] = loop.create_future()
+        try:
+            if misses:
+                fresh = await complete_many(
+                    self._inner,
+                    messages,
+                    samples=[samples[i] for i in misses],
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                    answer_key=answer_key,
+                )
+                for i, comp in zip(misses, fresh):
+                    self._cache.put(keys[i], comp)
+                    out[i] = comp
+                    if i in mine:
+                        mine[i].set_result(comp)
+        except asyncio.CancelledError:
+            for fut in mine.values():
+                fut.cancel()
+            raise
+        except BaseException as exc:
+            for fut in mine.values():
+                if not fut.done():
+                    fut.set_exception(exc)
+                    fut.exception()
+            raise
+        finally:
+            for i, fut in mine.items():
+                if self._inflight.get(keys[i]) is fut:
+                    del self._inflight[keys[i]]
+        for i, fut in waits.items():
+            got = await asyncio.shield(fut)
+            out[i] = got.model_copy(update={"cached": True})
+        return [c for c in out if c is not None]

@@ -11,11 +11,12 @@ cannot answer reach the guard (`SpendGuard`, installed by whoever caps spending,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rolegraph.items import AnswerKey
+from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
 from rolegraph.models.streaming import can_stream
@@ -65,6 +66,46 @@ class _Guarded:
             return await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
         finally:
             guard.release(held)
+
+    @property
+    def streams(self) -> bool:
+        return can_stream(self._inner)
+
+    async def stream(
+        self, messages: list[Message], *, max_tokens: int = 512, **kwargs: Any
+    ) -> AsyncIterator[str | Completion]:
+        """The wrapped model's stream (its whole reply at once when it cannot stream), guarded like a call."""
+        guard = self._hub.spend_guard
+        held = guard.reserve(self.spec, messages, max_tokens) if guard is not None else None
+        try:
+            inner = getattr(self._inner, "stream", None)
+            if inner is None:
+                out = await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+                if out.text:
+                    yield out.text
+                yield out
+                return
+            async for piece in inner(messages, max_tokens=max_tokens, **kwargs):
+                yield piece
+        finally:
+            if guard is not None:
+                guard.release(held)
+
+    async def complete_n(
+        self, messages: list[Message], *, samples: Sequence[int], max_tokens: int = 512, **kwargs: Any
+    ) -> list[Completion]:
+        """k samples in one request where the endpoint takes `n` (rolegraph.models.multi); the guard holds
+        what k separate calls would (an upper bound: the prompt is billed once)."""
+        guard = self._hub.spend_guard
+        held: list[Any] = []
+        try:
+            if guard is not None:
+                for _ in samples:  # one at a time: a refusal part-way releases what was held
+                    held.append(guard.reserve(self.spec, messages, max_tokens))
+            return await complete_many(self._inner, messages, samples=samples, max_tokens=max_tokens, **kwargs)
+        finally:
+            for h in held:
+                guard.release(h)  # type: ignore[union-attr]
 
 
 class _Counted:
@@ -133,6 +174,30 @@ class _Counted:
                 self._stats.calls += 1
                 self._stats.cached += int(piece.cached)
             yield piece
+
+    async def complete_n(
+        self,
+        messages: list[Message],
+        *,
+        samples: Sequence[int],
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> list[Completion]:
+        """k samples of one call (see rolegraph.models.multi); counted as k calls, like k `complete`s."""
+        outs = await complete_many(
+            self._inner,
+            messages,
+            samples=samples,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            answer_key=answer_key if self._reads_key else None,
+        )
+        self._stats.calls += len(outs)
+        self._stats.cached += sum(int(o.cached) for o in outs)
+        return outs
 
 
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import openai
@@ -44,13 +46,20 @@ CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
 RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
 STREAM_USAGE = {"include_usage": True}  # ask for the token counts in the stream's last chunk
+SEED_MASK = 0x7FFFFFFF  # seeds stay non-negative 31-bit integers, which every server accepts
+N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
 class ModelCallError(RolegraphError):
-    """A model call failed for good: a non-retryable status, or every attempt failed."""
+    """A model call failed for good: a non-retryable status, or every attempt failed (`status`: the HTTP status of
+    the last attempt, None without one)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class MalformedResponseError(Exception):
@@ -162,6 +171,44 @@ class _StreamAccumulator:
         )
 
 
+def _prompt_estimate(messages: list[Message]) -> int:
+    return sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
+
+
+def request_seed(seed: int, sample: int) -> int:
+    """The seed a real server gets: the run's seed mixed with the node's sample index (sample 0: the seed itself).
+
+    Servers that honour `seed` (llama.cpp, vLLM) answer identical requests with an identical seed identically, so
+    k nodes of one model over the same messages would all say the same thing and a vote would be one sample k
+    times; each sample index gets its own seed instead. (serve-sim reads the sample index itself.)"""
+    if sample == 0:
+        return seed
+    return zlib.crc32(f"{seed}:{sample}".encode()) & SEED_MASK
+
+
+def split_total(total: int | None, weights: list[int]) -> list[int]:
+    """`total` shared out in proportion to `weights` (whole tokens, summing to `total`); the weights themselves
+    when the total is unknown."""
+    if total is None:
+        return list(weights)
+    scale = sum(weights)
+    if scale <= 0:
+        weights, scale = [1] * len(weights), len(weights)
+    shares = [total * w // scale for w in weights]
+    for i in range(total - sum(shares)):
+        shares[i % len(shares)] += 1
+    return shares
+
+
+def mean_logprob(raw: object) -> float | None:
+    """The mean token log-probability of an OpenAI `logprobs` object (`{"content": [{"logprob": x}, ...]}`)."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list):
+        return None
+    values = [float(t["logprob"]) for t in content if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)]
+    return sum(values) / len(values) if values else None
+
+
 class OpenAIChatModel:
     """A `ChatModel` over one OpenAI-compatible endpoint, with retries and a per-model concurrency cap.
 
@@ -199,6 +246,8 @@ class OpenAIChatModel:
                 )
             self._api_key = key
         self._state: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
+        self.n_support: bool | None = None
+        """Whether the endpoint returns k choices for `n=k` (None: not tried yet; see `complete_n`)."""
 
     @property
     def model_id(self) -> str:
@@ -236,10 +285,12 @@ class OpenAIChatModel:
             "messages": messages,
             "temperature": temperature,
             "max_tokens": max_tokens,
-            "seed": seed,
+            "seed": seed if self.spec.answer_key else request_seed(seed, sample),
         }
         if tools:
             body["tools"] = [tool_schema(t) for t in tools]
+        if self.spec.logprobs:
+            body["logprobs"] = True
         if self.spec.answer_key:  # only serve-sim specs: a real server must never see the answer key
             extra: dict[str, Any] = {"sample": sample}
             if answer_key is not None:
@@ -329,10 +380,24 @@ class OpenAIChatModel:
                 if not isinstance(exc, (openai.OpenAIError, MalformedResponseError)):
                     raise
                 tail = f" after {attempt} attempts" if transient else ""
-                raise ModelCallError(f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}") from None
+                status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+                raise ModelCallError(
+                    f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}", status=status
+                ) from None
 
     def _completion(self, data: dict[str, Any], messages: list[Message], latency: float) -> Completion:
+        usage = data.get("usage")
         choice = data["choices"][0]
+        if isinstance(usage, dict):
+            n_in, n_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+        else:
+            n_in = _prompt_estimate(messages)
+            n_out = _estimate_tokens(choice["message"].get("content") or "")
+        return self._choice(choice, n_in, n_out, latency, data)
+
+    def _choice(
+        self, choice: dict[str, Any], n_in: int, n_out: int, latency: float, data: dict[str, Any]
+    ) -> Completion:
         message = choice["message"]
         text = message.get("content") or ""
         calls = [
@@ -340,12 +405,6 @@ class OpenAIChatModel:
             for c in (message.get("tool_calls") or [])
             if isinstance(c, dict) and isinstance(fn := c.get("function"), dict)
         ]
-        usage = data.get("usage")
-        if isinstance(usage, dict):
-            n_in, n_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
-        else:
-            n_in = sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
-            n_out = _estimate_tokens(text)
         return Completion(
             text=text,
             tool_calls=calls,
@@ -355,6 +414,7 @@ class OpenAIChatModel:
             cost_usd=self.spec.cost(n_in, n_out),
             **_served(data),
             finish_reason=finish_reason_of(choice.get("finish_reason")),
+            logprob=mean_logprob(choice.get("logprobs")),
         )
 
     async def stream(
@@ -409,6 +469,85 @@ class OpenAIChatModel:
         except openai.OpenAIError as exc:
             raise ModelCallError(f"model '{self.spec.id}' call failed: {self._describe(exc)}") from None
         raise AssertionError("unreachable: the retry loop returns or raises")
+
+    async def complete_n(
+        self,
+        messages: list[Message],
+        *,
+        samples: Sequence[int],
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> list[Completion]:
+        """k samples of one call as one request with `n=k`, where the endpoint supports it.
+
+        Support is learnt on the first try and kept (`n_support`): a 400/422 to the first `n` request, or fewer
+        than k choices back (llama-cpp-python returns one), switches this model to k plain requests for good;
+        choices that did come back are used. The prompt is billed once per request, so its tokens are shared
+        among the k completions; each choice keeps its own output tokens.
+        """
+        samples = list(samples)
+        kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        if len(samples) < 2 or self.n_support is False:
+            return await self._separately(messages, samples, answer_key, kwargs)
+        client, semaphore = self._loop_state()
+        body = self._request(messages, temperature, max_tokens, seed, None, samples[0], answer_key)
+        body["n"] = len(samples)
+        if EXTRA_FIELD in body:
+            body[EXTRA_FIELD]["samples"] = samples
+        try:
+            async with semaphore:  # released before any fallback: those calls take the semaphore themselves
+                started = time.perf_counter()
+                resp = await self._with_retries(client, body)
+                latency = time.perf_counter() - started
+        except ModelCallError as exc:
+            if self.n_support is None and exc.status in N_REFUSED:
+                self._no_n(f"it refused n={len(samples)} with HTTP {exc.status}")
+                return await self._separately(messages, samples, answer_key, kwargs)
+            raise
+        got = self._choices(resp, messages, latency, len(samples))
+        if len(got) >= len(samples):
+            self.n_support = True
+            return got[: len(samples)]
+        self._no_n(f"it returned {len(got)} choice(s) for n={len(samples)}")
+        rest = await self._separately(messages, samples[len(got) :], answer_key, kwargs)
+        return got + rest
+
+    def _no_n(self, why: str) -> None:
+        """Learn that the endpoint has no `n`, and say so once (a fallback is never silent)."""
+        if self.n_support is not False:
+            logging.getLogger(__name__).warning(
+                "model '%s' at %s does not take n (%s): its coalesced samples go as separate requests",
+                self.spec.id,
+                self.spec.base_url,
+                why,
+            )
+        self.n_support = False
+
+    async def _separately(
+        self, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
+    ) -> list[Completion]:
+        calls = (self.complete(messages, sample=s, answer_key=answer_key, **kwargs) for s in samples)
+        return list(await asyncio.gather(*calls))
+
+    def _choices(self, data: dict[str, Any], messages: list[Message], latency: float, k: int) -> list[Completion]:
+        """The completions of an `n` reply: the prompt's tokens shared out, each choice's own output tokens (the
+        server's per-choice counts when it gives them, else its total split by reply length)."""
+        choices = [c for c in data["choices"] if isinstance(c, dict) and isinstance(c.get("message"), dict)]
+        choices.sort(key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
+        choices = choices[:k]
+        texts = [c["message"].get("content") or "" for c in choices]
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        n_in = usage.get("prompt_tokens") or _prompt_estimate(messages)
+        extra = data.get(EXTRA_FIELD)
+        per_choice = extra.get("choice_tokens") if isinstance(extra, dict) else None
+        if isinstance(per_choice, list) and len(per_choice) >= len(choices):
+            outs = [int(t) for t in per_choice[: len(choices)]]
+        else:
+            outs = split_total(usage.get("completion_tokens"), [_estimate_tokens(t) for t in texts])
+        ins = split_total(n_in, [1] * len(choices))
+        return [self._choice(c, i, o, latency, data) for c, i, o in zip(choices, ins, outs)]
 
     async def aclose(self) -> None:
         """Close the HTTP client if it belongs to the running loop (a dead loop's client is just dropped)."""

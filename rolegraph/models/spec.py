@@ -51,6 +51,10 @@ class ModelSpec(BaseModel):
         default=False,
         description="a serve-sim twin: send the sim's answer key in the request body (loopback endpoints only)",
     )
+    logprobs: bool = Field(
+        default=False,
+        description="request token log-probabilities (a router's confidence signal); the endpoint must return them",
+    )
     sim_accuracy: dict[str, float] | None = Field(
         default=None, description="sim only: single-model accuracy per family, overriding the size interpolation"
     )

@@ -57,6 +57,7 @@ class Completion(BaseModel):
     served_model: str | None = None  # the model id the server returned (its `model` field), when it said
     sim_fingerprint: str | None = None  # serve-sim's fingerprint of the simulator that answered
     finish_reason: FinishReason = "stop"  # "length": cut at max_tokens; rows cached before it existed load as "stop"
+    logprob: float | None = None  # mean log-probability of the reply's tokens, when the endpoint returned them
 
     @field_validator("finish_reason", mode="before")
     @classmethod

@@ -30,6 +30,10 @@ _EXPORTS = {
     "TPESearch": "rolegraph.optimize.baselines.tpe",
     "ExhaustiveSearch": "rolegraph.optimize.baselines.exhaustive",
     "SearchTrace": "rolegraph.optimize.trace",
+    "fit_route": "rolegraph.optimize.route_fit",
+    "RouteFit": "rolegraph.optimize.route_fit",
+    "pair_run": "rolegraph.optimize.api",
+    "add_to_run": "rolegraph.optimize.api",
 }
 __all__ = sorted(_EXPORTS)
 

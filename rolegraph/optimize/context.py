@@ -33,6 +33,8 @@ from rolegraph.tasks.base import Task
 
 SAMPLE_STREAM = 1
 BATCH_STREAM = 2
+ROUTING_RESERVES = 2
+"""Default fit items for routing: this many times the re-check's reserve (288 at the default settings)."""
 FIXED_BATCH_KEY = 1
 """Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
 
@@ -53,11 +55,16 @@ class SearchConfig:
     compare_singles: bool = True
     max_dollars: float | None = None
     """Stop the search when its paid calls reach this many dollars (`spending.py`); None: no cap."""
+    route_items: int | None = None
+    """Fit items on which the front is scored at the end for routing (optimize/paired.py); 0: none; None: twice
+    the re-check's reserve (`routing_items`), so small test searches stay small."""
 
     def __post_init__(self) -> None:
         for name in ("samples", "batch", "top_candidates", "validation_items", "test_items", "concurrency"):
             if getattr(self, name) < 1:
                 raise SearchError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+        if self.route_items is not None and self.route_items < 0:
+            raise SearchError(f"route items must be >= 0, got {self.route_items}")
         if self.iterations is not None and self.iterations < 0:
             raise SearchError(f"iterations must be >= 0, got {self.iterations}")
         if self.max_dollars is not None and not self.max_dollars > 0:
@@ -65,6 +72,11 @@ class SearchConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def routing_items(self) -> int:
+        """Fit items for routing (see `route_items`)."""
+        return self.route_items if self.route_items is not None else ROUTING_RESERVES * self.reserve
 
     @property
     def reserve(self) -> int:

@@ -43,6 +43,7 @@ DEFAULT_MAX_TOKENS = 512
 STARTUP_TIMEOUT_S = 15.0
 GRACEFUL_SHUTDOWN_S = 1.0
 GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream hiccup</body></html>"
+MAX_N = 128  # the OpenAI API's limit on choices per request
 TRUNCATED_BODY = b'{"id":"chatcmpl-cut","object":"chat.completion","created":0,"choices":[{"index":0,"message":{"ro'
 
 
@@ -89,9 +90,7 @@ def serve_sim_mark(fingerprint: str) -> dict[str, Any]:
     return {"simulated": True, "fingerprint": fingerprint}
 
 
-def _completion_payload(
-    out: Completion, model: str, request_id: str, fingerprint: str, choices: bool = True, world: int | None = None
-) -> dict:
+def _choice(out: Completion, index: int) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
     finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
     if out.tool_calls:
@@ -101,22 +100,46 @@ def _completion_payload(
         ]
         if finish == "stop":
             finish = "tool_calls"
-    usage = out.usage
+    return {"index": index, "message": message, "finish_reason": finish, "logprobs": None}
+
+
+def _completion_payload(
+    out: Completion | list[Completion],
+    model: str,
+    request_id: str,
+    fingerprint: str,
+    choices: bool = True,
+    world: int | None = None,
+) -> dict:
+    """A chat completion; a list of completions (a request with `n`) gives one choice each, the prompt counted once
+    (as the OpenAI API bills it) and each choice's output tokens in the extra field `choice_tokens`."""
+    outs = out if isinstance(out, list) else [out]
+    prompt = outs[0].usage.input_tokens
+    completion = sum(o.usage.output_tokens for o in outs)
+    extra: dict[str, Any] = {**serve_sim_mark(fingerprint), "modelled_latency_s": max(o.latency_s for o in outs)}
+    if len(outs) > 1:
+        extra["choice_tokens"] = [o.usage.output_tokens for o in outs]
     return {
         "id": request_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": OWNER,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}] if choices else [],
-        "usage": {
-            "prompt_tokens": usage.input_tokens,
-            "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.total,
-        },
-        EXTRA_FIELD: {**serve_sim_mark(fingerprint), "modelled_latency_s": out.latency_s}
-        | ({"world": world} if world is not None else {}),
+        "choices": [_choice(o, i) for i, o in enumerate(outs)] if choices else [],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        EXTRA_FIELD: extra | ({"world": world} if world is not None else {}),
     }
+
+
+def request_samples(extra: Any, n: int) -> list[int]:
+    """The sample index of each of the n choices: the extra field's `samples` (one per choice), else the
+    request's `sample` and the n - 1 after it. Choice i is then exactly the reply to a request with sample i."""
+    extra = extra if isinstance(extra, dict) else {}
+    listed = extra.get("samples")
+    if isinstance(listed, list) and len(listed) == n:
+        return [int(s) for s in listed]
+    first = int(extra.get("sample", 0))
+    return [first + i for i in range(n)]
 
 
 class _SimService:
@@ -223,7 +246,11 @@ class _SimService:
         try:
             raw_key = extra.get("answer_key") if isinstance(extra, dict) else None
             answer_key = AnswerKey.model_validate(raw_key) if raw_key is not None else None
-            sample = int(extra.get("sample", 0)) if isinstance(extra, dict) else 0
+            n = body.get("n", 1)
+            n = 1 if n is None else n
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
+                return _error(400, f"'n' must be an integer between 1 and {MAX_N}, got {n!r}", code="invalid_n")
+            samples = request_samples(extra, n)
             temperature = float(body.get("temperature", DEFAULT_TEMPERATURE))
             max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
             seed = int(body.get("seed") or 0)
@@ -231,22 +258,30 @@ class _SimService:
             return _error(400, f"bad request field: {str(exc).splitlines()[0]}")
         tools = body.get("tools") or None
         try:
-            out = await self.model(spec).complete(
-                messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=seed,
-                tools=tools,
-                sample=sample,
-                answer_key=answer_key,
-            )
+            model = self.model(spec)
+            outs = [
+                await model.complete(
+                    messages,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                    tools=tools,
+                    sample=sample,
+                    answer_key=answer_key,
+                )
+                for sample in samples
+            ]
         except NoAnswerKeyError as exc:
             return _error(400, str(exc), code="no_answer_key")
         except RolegraphError as exc:
             return _error(400, str(exc))
-        self.stats.completions += 1
+        self.stats.completions += len(outs)
         payload = _completion_payload(
-            out, spec.id, f"chatcmpl-sim-{self.stats.requests}", self.fingerprint, world=spec.world
+            outs if n > 1 else outs[0],
+            spec.id,
+            f"chatcmpl-sim-{self.stats.requests}",
+            self.fingerprint,
+            world=spec.world,
         )
         return _json(payload)
 

@@ -14,6 +14,7 @@ EXPECTED_KEYS = {
     "throughput": ("results", "memory"), "search_efficiency": ("budgets", "meets_goal"),
     "calibration": ("single", "mixes", "sweeps", "insights"), "scaling": ("results",),
     "estimates": ("figures", "meets_goal", "seeds"),
+    "routing": ("settings", "coalescing", "meets_goal"),
 }
 
 

@@ -269,3 +269,33 @@ def test_run_table_marks_a_node_cut_at_its_max_tokens(tmp_path, capsys, monkeypa
     result = json.loads(out)
     assert set(result) == RUN_KEYS
     assert all(set(n) == (INSTANCE_KEYS if "instance_of" in n else NODE_KEYS) for n in result["nodes"])
+
+
+
+def test_run_of_a_vote_of_five_through_serve_sim_is_one_request(tmp_path, capsys, monkeypatch):
+    """The issue's check: five identical solvers through serve-sim make one HTTP request for the five, and give
+    the answers of the run with --no-coalesce (six requests)."""
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.settings import Settings
+    from rolegraph.sim.server import ServerThread, create_app
+
+    app = create_app(ModelPool.builtin(), Settings(home=tmp_path / "server"))
+    with ServerThread(app) as server:
+        pool = tmp_path / "pool.yaml"
+        pool.write_text(f"models:\n  - {{id: http/llama-3.2-3b, backend: openai, base_url: '{server.base_url}', "
+                        "model: sim/llama-3.2-3b, answer_key: true, params_b: 3.21, layers: 28, hidden: 3072}\n")
+        graph = tmp_path / "vote5.yaml"
+        solvers = "".join(f"  - {{id: s{i}, role: solver, model: http/llama-3.2-3b}}\n" for i in range(5))
+        graph.write_text("name: vote5-same\nnodes:\n" + solvers + "  - {id: f, role: fuser, model: http/llama-3.2-3b}\n"
+                         "edges: [" + ", ".join(f"[s{i}, f]" for i in range(5)) + "]\n")
+        args = ["run", graph, "--task", "gsm", "--item", "3", "--pool", pool, "--json"]
+        code, out, err = cli(args, capsys)
+        assert code == 0, err
+        assert app.state.stats.requests == 2
+        monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "fresh"))  # no cached replies: really call again
+        code, out_off, err = cli([*args, "--no-coalesce"], capsys)
+        assert code == 0, err
+    assert app.state.stats.requests == 2 + 6
+    on, off = json.loads(out), json.loads(out_off)
+    assert [(n["id"], n["answer"]) for n in on["nodes"]] == [(n["id"], n["answer"]) for n in off["nodes"]]
+    assert on["answer"] == off["answer"]

@@ -49,6 +49,9 @@ def test_demo_runs_end_to_end_and_the_best_graph_runs(tmp_path, capsys):
     assert lo - 1e-9 <= summary["test"]["accuracy"] <= hi + 1e-9
     run_dir = tmp_path / "demo"
     assert (run_dir / "report.md").is_file() and (run_dir / "best_graph.yaml").is_file()
+    router = summary["router"]  # the demo ends by fitting a router on its own run
+    assert (run_dir / "router.yaml").is_file() and router["test"]["n"] == summary["test"]["n"]
+    assert len(router["stages"]) == len(router["test"]["shares"]) and router["note"]
     code, out, err = cli(["validate", str(run_dir / "best_graph.yaml")], capsys)
     assert code == 0, err
     code, out, err = cli(["run", str(run_dir / "best_graph.yaml"), "--task", "gsm", "--item", "0", "--json"], capsys)
@@ -62,6 +65,7 @@ def test_demo_prints_best_graph_against_best_single_model(tmp_path, capsys):
     code, out, err = cli(["demo", "--iterations", "1", "--out", str(tmp_path / "d"), *TINY], capsys)
     assert code == 0, err
     assert "best graph:" in out and "best single model:" in out and "simulated" in out
+    assert "router:" in out and "router file:" in out
     (tmp_path / "d" / "report.md").unlink()
     code, out, err = cli(["report", str(tmp_path / "d")], capsys)
     assert code == 0 and (tmp_path / "d" / "report.md").is_file()

@@ -223,3 +223,38 @@ def test_a_cached_rerun_on_a_real_server_keeps_the_latency_first_measured(llamac
         for node in ("a", "out"):
             assert replayed.node_usage[node].latency_s == pytest.approx(
                 fresh.node_usage[node].latency_s, rel=0.1, abs=0.02)
+
+
+def test_a_router_is_evaluated_like_a_graph_and_stored(gsm, settings, tmp_path):
+    """A router's items carry the stage that answered and the signals; FLOPs, tokens and dollars are what the
+    stages that ran spent (the mean is between stage 1 alone and every stage); it stores and loads back."""
+    from rolegraph.graphs.router import RouterSpec, Stage, StopRule
+    from rolegraph.graphs.router_runtime import CompiledRouter
+
+    task, items = gsm
+    two = GraphSpec.model_validate({"name": "v2", "nodes": [
+        {"id": "n0", "role": "solver", "model": "sim/llama-3.1-8b"},
+        {"id": "n1", "role": "solver", "model": "sim/llama-3.1-8b"},
+        {"id": "out", "role": "fuser", "model": "sim/llama-3.1-8b"}], "edges": [["n0", "out"], ["n1", "out"]]})
+    three = GraphSpec.model_validate({**two.model_dump(), "name": "v3", "nodes": [
+        *two.model_dump()["nodes"][:2], {"id": "n2", "role": "solver", "model": "sim/llama-3.1-8b"},
+        {"id": "out", "role": "fuser", "model": "sim/llama-3.1-8b"}],
+        "edges": [["n0", "out"], ["n1", "out"], ["n2", "out"]]})
+    router = RouterSpec(name="casc", stages=[Stage(graph=two, stop=StopRule(min_agreement=1.0)), Stage(graph=three)])
+    store = ResultsStore(tmp_path / "r.sqlite")
+    res, _ = run_eval(router, task, items, settings, store=store)
+    hub = ModelHub(ModelPool.builtin(), settings)
+    flops = CompiledRouter(router, hub).stage_flops("math")
+    stages = [it.stage for it in res.items]
+    assert set(stages) == {1, 2}
+    assert res.flops_units == pytest.approx(flops[0] + flops[1] * stages.count(2) / len(stages))
+    assert all((it.agreement == 1.0) == (it.stage == 1) for it in res.items if it.stage == 1)
+    assert res.per_node["s2.n2"].n == stages.count(2) and res.per_node["s1.n0"].n == len(items)
+    back = store.load(res.run_id)
+    assert [it.stage for it in back.items] == stages and back.flops_units == pytest.approx(res.flops_units)
+    assert isinstance(store.graph(res.run_id), RouterSpec)
+    store.close()
+    graph_res, _ = run_eval(two, task, items, settings)
+    for g_it, r_it in zip(graph_res.items, res.items):
+        if r_it.stage == 1:
+            assert r_it.answer == g_it.answer and r_it.agreement == g_it.agreement

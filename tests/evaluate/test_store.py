@@ -185,7 +185,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
         run_id = store.save(result, spec)
         assert store.load(run_id).per_node["b"].truncated == result.per_node["b"].truncated
     db = sqlite3.connect(path)
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 4
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 5
     db.execute("UPDATE node_traces SET truncated_calls = NULL")  # as rows from before the column
     db.execute("UPDATE runs SET simulation = NULL, provenance = NULL")  # as runs from before version 3
     db.commit()
@@ -195,3 +195,65 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
         assert old.per_node["b"].truncated is None
         assert old.simulation == "simulated" and old.provenance is None  # the old flag read as the label
         assert store.runs()[0]["simulation"] == "simulated"
+
+
+
+def _with_signals(result: EvalResult) -> EvalResult:
+    items = [it.model_copy(update={"agreement": (i % 4) / 3 if i % 5 else None, "verified": [None, True, False][i % 3],
+                                   "logprob": -0.1 * i if i % 2 else None, "stage": 1 + i % 2})
+             for i, it in enumerate(result.items)]
+    return result.model_copy(update={"items": items})
+
+
+def test_observed_signals_round_trip(tmp_path):
+    spec = vote_graph()
+    result = _with_signals(make_result(spec))
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        back = store.load(store.save(result, spec))
+    for a, b in zip(result.items, back.items):
+        assert (a.agreement, a.verified, a.logprob, a.stage) == (b.agreement, b.verified, b.logprob, b.stage)
+    assert any(it.verified is False for it in back.items) and any(it.agreement is None for it in back.items)
+
+
+def test_a_version_2_store_is_migrated_to_signals_and_paired_sets(tmp_path):
+    """Rows written before version 3 load with no signals (None: not observed), never as "disagreed"."""
+    path = tmp_path / "r.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for statements in MIGRATIONS[:2]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute("INSERT INTO schema_version VALUES (2)")
+    db.execute("INSERT INTO runs VALUES ('old', '2025-01-01', 'gsm', NULL, 'h', 'g', ?, '{}', 1, 1.0, 0.5, 1.0, "
+               "0.1, 0.1, 0.1, 10, 0.0, 1.0, 0, 0, 1, 0)", (vote_graph().model_dump_json(),))
+    db.execute("INSERT INTO items VALUES ('old', 0, 'q0', 1.0, '3', '3', 0.1, 0.1, 0.0, 10, 1.0, NULL)")
+    db.commit()
+    db.close()
+    with ResultsStore(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        old = store.load("old")
+        assert old.items[0].agreement is None and old.items[0].verified is None and old.items[0].stage is None
+        assert store.paired("front", "validation") == []
+
+
+def test_paired_sets_hold_runs_on_the_same_items(tmp_path):
+    spec, other = vote_graph("a"), vote_graph("b")
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        first = make_result(spec)
+        first.run_id = store.save(first, spec)
+        second = make_result(other).model_copy(update={"graph_hash": "def456"})
+        second.run_id = store.save(second, other)
+        store.pair("front", "validation", first, "front")
+        store.pair("front", "validation", second, "eval")
+        elsewhere = make_result(other, offset=100).model_copy(update={"graph_hash": "x"})
+        elsewhere.items = [it.model_copy(update={"item_id": f"z{i}"}) for i, it in enumerate(elsewhere.items)]
+        elsewhere.run_id = store.save(elsewhere, other)
+        with pytest.raises(StoreError, match="other items"):
+            store.pair("front", "validation", elsewhere, "eval")
+        again = make_result(spec)
+        again.run_id = store.save(again, spec)
+        store.pair("front", "validation", again, "front")  # the same graph again: replaces its entry
+        rows = store.paired("front", "validation")
+        assert [(r.graph_hash, r.source) for r in rows] == [("def456", "eval"), ("abc123", "front")]
+        assert rows[1].run_id == again.run_id and rows[0].n == ITEMS_PER_RUN
+        assert store.paired("front", "test") == [] and store.paired("other", "validation") == []

@@ -180,6 +180,35 @@ def test_finish_reason_reports_a_reply_cut_at_max_tokens(server):
     assert whole.usage.completion_tokens > cut.usage.completion_tokens
 
 
+def test_n_choices_are_the_replies_to_each_sample(server):
+    """Choice i of an `n` request is exactly the reply to a plain request with sample i; the prompt counts once."""
+    with httpx.Client() as client:
+        def reply(extra: dict, n: int | None = None) -> dict:
+            body = _body(temperature=1.0, max_tokens=1024, **({"n": n} if n else {}))
+            body["rolegraph"].update(extra)
+            return _post(server.base_url, body, client=client).json()
+
+        many = reply({"samples": [7, 3, 9]}, n=3)
+        singles = [reply({"sample": s}) for s in (7, 3, 9)]
+        counted = reply({"sample": 4}, n=2)  # no list: the request's sample and the next ones
+        following = [reply({"sample": s}) for s in (4, 5)]
+    ChatCompletion.model_validate(many)
+    assert [c["index"] for c in many["choices"]] == [0, 1, 2]
+    texts = [c["message"]["content"] for c in many["choices"]]
+    assert texts == [s["choices"][0]["message"]["content"] for s in singles]
+    assert many["usage"]["prompt_tokens"] == singles[0]["usage"]["prompt_tokens"]
+    assert many["usage"]["completion_tokens"] == sum(s["usage"]["completion_tokens"] for s in singles)
+    assert many["rolegraph"]["choice_tokens"] == [s["usage"]["completion_tokens"] for s in singles]
+    assert [c["message"]["content"] for c in counted["choices"]] == [
+        f["choices"][0]["message"]["content"] for f in following]
+
+
+@pytest.mark.parametrize("n", [0, 129, "2", True, 1.5])
+def test_bad_n_is_a_clean_400(server, n):
+    resp = _post(server.base_url, _body(n=n))
+    assert resp.status_code == 400 and "'n' must be an integer" in resp.json()["error"]["message"]
+
+
 def test_a_world_is_served_and_named_in_every_body(serve):
     """serve-sim --world N: its answers are world N's, and the `rolegraph` mark says which world."""
     bodies = {}

@@ -1,0 +1,133 @@
+"""`rolegraph route fit RUN_DIR`: fit a router (a cascade over the search's front) and write it as a file.
+
+Heavy imports stay inside the command so `--help` is fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rolegraph.errors import SearchError
+
+ROUTER_FILE = "router.yaml"
+
+FIT_HELP = (
+    "Fit a router over a search's front: graphs ordered by FLOPs, and per stage a rule for stopping or escalating "
+    "that uses only what a deployment observes (agreement among a graph's answering nodes, a verifier's verdict, an "
+    "unparsable answer, token log-probabilities where the endpoint returns them).\n\n"
+    "Rules are fitted on the run's fit items (validation, topped up from training; never test items), and the chosen "
+    "router is reported on the run's test items against the best graph, with a paired 95% interval. Default target: "
+    "the cheapest router whose fit accuracy is within --tolerance of the best graph's.\n\n"
+    "The router file runs wherever a graph runs (run, eval, show, validate)."
+)
+
+RouteApp = typer.Typer(name="route", help="Routers: per-question compute over a search's front.", no_args_is_help=True)
+
+
+def _fmt(p: Any) -> tuple[str, str, str, str]:
+    return f"{p.accuracy:.3f}", f"{p.flops_units:.1f}", f"{p.dollars:.6f}", f"{p.latency_s:.2f}"
+
+
+def _print(fit: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    sim = " (simulated)" if fit.simulated else ""
+    cands = Table(title=f"candidates: the run's paired outcomes{sim}")
+    for col in ("graph", "source", "fit acc", "test acc", "FLOPs", "right | agree", "right | not", "agree share"):
+        cands.add_column(col, justify="left" if col in ("graph", "source") else "right")
+    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    for c in fit.candidates:
+        cands.add_row(
+            c.name,
+            c.source,
+            f"{c.fit.accuracy:.3f}",
+            f"{c.test.accuracy:.3f}" if c.test else "-",
+            f"{c.fit.flops_units:.1f}",
+            pct(c.agree_accuracy),
+            pct(c.disagree_accuracy),
+            pct(c.agree_share),
+        )
+    console.print(cands)
+    for i, (stage, share) in enumerate(zip(fit.stages, fit.test.shares), start=1):
+        rule = f"stop if {fit.rules[i - 1]}" if i <= len(fit.rules) else "always answers"
+        console.print(f"stage {i}: {stage}  ({rule}; answered {share:.0%} of test items)")
+    table = Table(title=f"on {fit.test.n} test items the fit never saw{sim}")
+    for col in ("", "accuracy", "mean FLOPs", "$ / item", "s / item"):
+        table.add_column(col, justify="left" if not col else "right")
+    table.add_row("router", *_fmt(fit.test))
+    table.add_row(f"best graph ({fit.best_name})", *_fmt(fit.best_test))
+    if fit.single_test is not None:
+        table.add_row(f"best single ({fit.single_name})", *_fmt(fit.single_test))
+    console.print(table)
+    d = fit.vs_best
+    console.print(
+        f"router - best graph: {d['diff']:+.3f} accuracy, paired 95% interval [{d['ci95'][0]:+.3f}, "
+        f"{d['ci95'][1]:+.3f}]; {fit.flops_ratio:.2f}x its mean FLOPs"
+    )
+    console.print(fit.note)
+    if fit.simulated:
+        console.print("simulated results: they show the router working, not claims about real models")
+    console.print(f"wrote {out}")
+
+
+@RouteApp.command("fit", help=FIT_HELP)
+def fit_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
+    target_flops: Annotated[
+        float | None, typer.Option("--target-flops", help="best accuracy at mean FLOPs units <= X")
+    ] = None,
+    target_accuracy: Annotated[
+        float | None, typer.Option("--target-accuracy", help="least mean FLOPs at fit accuracy >= Y")
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="default target: the best graph's fit accuracy minus this")
+    ] = 0.01,
+    max_stages: Annotated[int, typer.Option("--max-stages", help="most stages in the cascade")] = 3,
+    out: Annotated[Path | None, typer.Option("--out", help=f"router file (default RUN_DIR/{ROUTER_FILE})")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the fit as JSON")] = False,
+) -> None:
+    from rolegraph.graphs.router_io import save_router
+    from rolegraph.optimize.api import pair_run
+    from rolegraph.optimize.route_fit import fit_route, load_outcomes
+    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.settings import Settings
+
+    if target_flops is not None and target_accuracy is not None:
+        raise SearchError("give --target-flops or --target-accuracy, not both")
+    if target_accuracy is not None and not 0.0 <= target_accuracy <= 1.0:
+        raise SearchError(f"--target-accuracy is an accuracy in [0, 1], got {target_accuracy:g}")
+    if target_flops is not None and target_flops <= 0:
+        raise SearchError(f"--target-flops must be positive, got {target_flops:g}")
+    RunStore.open(run_dir).close()  # a directory that is not a run fails here, in one line
+    fit_all, test_all = load_outcomes(run_dir)
+    if not any(t is not None for t in test_all):
+        if not as_json:
+            typer.echo("the run has no paired outcomes yet: scoring its front on fit and test items", err=True)
+        asyncio.run(pair_run(run_dir, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
+        fit_all, test_all = load_outcomes(run_dir)
+    fit = fit_route(
+        run_dir,
+        target_flops=target_flops,
+        target_accuracy=target_accuracy,
+        tolerance=tolerance,
+        max_stages=max_stages,
+        outcomes=(fit_all, test_all),
+    )
+    path = save_router(fit.router, out or Path(run_dir) / ROUTER_FILE)
+    if as_json:
+        payload = fit.model_dump(mode="json", exclude={"router"}) | {"router_file": str(path)}
+        typer.echo(json.dumps(payload))
+        return
+    _print(fit, path)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(RouteApp, name="route")

@@ -1,0 +1,171 @@
+"""What `validate`, `show` and `run` print for a router file (graph files keep their own views in graph_cmd)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def summary_line(router: Any, pool: Any, profile: Any, family: str) -> str:
+    """`validate`'s one line: the stages and what a run spends when it stops at the first or goes to the last."""
+    from rolegraph.graphs.analysis import FlopsUnknownError
+    from rolegraph.graphs.router import stage_flops
+
+    try:
+        flops = stage_flops(router, pool, profile)
+        spend = f"{flops[0]:.2f} FLOPs units if stage 1 answers, {sum(flops):.2f} if every stage runs"
+    except FlopsUnknownError:
+        spend = "FLOPs units n/a"
+    names = " -> ".join(s.graph.name for s in router.stages)
+    sim = all(pool.get(n.model).simulated for n in router.nodes)
+    return f"router, {len(router.stages)} stage(s): {names}; {spend} [{family} profile]" + (
+        " (simulated models)" if sim else ""
+    )
+
+
+def show(router: Any, path: Path, pool: Any, profile: Any, family: str, mermaid: bool, png: Path | None) -> None:
+    from rich.console import Console
+
+    from rolegraph.graphs.render import nodes_table
+    from rolegraph.graphs.router_render import render_router_png, router_mermaid, stages_table
+
+    if mermaid:
+        typer.echo(router_mermaid(router), nl=False)
+    else:
+        console = Console()
+        for i, stage in enumerate(router.stages, start=1):
+            console.print(nodes_table(stage.graph, title=f"stage {i}: {stage.graph.name}"))
+        console.print(stages_table(router, pool, profile, title=f"router {router.name} ({path}, {family} profile)"))
+        if router.description:
+            console.print(router.description)
+    if png is not None:
+        written = render_router_png(router, png)
+        typer.echo(f"wrote {written}", err=mermaid)
+
+
+def print_stages(result: Any) -> None:
+    """After a router run's node table: which stages ran, what each observed, where it stopped."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    for s in result.stages:
+        sig = s.signals
+        agreement = "-" if sig.agreement is None else f"{sig.agreement:.2f}"
+        verdict = {None: "-", True: "accepts", False: "rejects"}[sig.verified]
+        then = "answered" if s.stopped else "escalated"
+        reused = f", read {', '.join(s.reused)} from earlier stages" if s.reused else ""
+        console.print(
+            Text(
+                f"stage {s.stage} ({s.graph_name}): answer {s.answer}, agreement {agreement}, verifier {verdict}, "
+                f"{s.flops_units:.2f} FLOPs units{reused} -> {then}"
+            )
+        )
+
+
+def run_json_extra(result: Any) -> dict[str, Any]:
+    """Keys `run --json` adds for a router: the stage that answered and each stage that ran."""
+    return {"stage": result.stage, "stages": [s.model_dump() for s in result.stages]}
+
+
+def stage_keys(result: Any, spec: Any) -> dict[str, Any]:
+    """`eval --json` keys for a router: per stage, the share of items it answered and the share that reached it."""
+    if getattr(spec, "kind", None) != "router":
+        return {}
+    n = max(result.n, 1)
+    answered = [sum(1 for it in result.items if it.stage == i) / n for i in range(1, len(spec.stages) + 1)]
+    reached = [sum(answered[i - 1 :]) for i in range(1, len(spec.stages) + 1)]
+    return {
+        "stages": [
+            {"stage": i, "graph": s.graph.name, "answered": a, "reached": r}
+            for i, (s, a, r) in enumerate(zip(spec.stages, answered, reached), start=1)
+        ]
+    }
+
+
+def add_to_run(run_dir: Path, files: list[Path], pool_file: Path | None, as_json: bool) -> None:
+    """`eval --add-to RUN_DIR`: score the files on the run's paired items and file them there."""
+    import asyncio
+    import json
+    import sys
+
+    from rolegraph.errors import RolegraphError
+    from rolegraph.graphs.router import check_spec
+    from rolegraph.graphs.router_io import load_spec
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.optimize.api import add_to_run as add
+    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.settings import Settings
+
+    store = RunStore.open(run_dir)
+    try:
+        run_pool = store.config().get("pool")
+    finally:
+        store.close()
+    if pool_file is not None and str(pool_file) != str(run_pool):
+        raise RolegraphError(f"--add-to uses the run's own pool ({run_pool or 'built-in'}): drop --pool")
+    pool = ModelPool.load(run_pool)
+    specs = [check_spec(load_spec(path), pool, source=str(path)) for path in files]
+    results = asyncio.run(add(run_dir, specs, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
+    for split, rows in results.items():
+        for res in rows:
+            line = {
+                "split": split,
+                "graph": res.graph_name,
+                "n": res.n,
+                "accuracy": res.accuracy,
+                "flops_units": res.flops_units,
+                "simulated": res.simulated,
+                "run_id": res.run_id,
+            }
+            typer.echo(
+                json.dumps(line)
+                if as_json
+                else f"{split}: {res.graph_name}: accuracy {res.accuracy:.3f} on {res.n} items, "
+                f"{res.flops_units:.1f} FLOPs units{' (simulated)' if res.simulated else ''}"
+            )
+    if not as_json:
+        already = len(specs) * 2 - sum(len(r) for r in results.values())
+        if already:
+            typer.echo(f"({already} already in the run's paired outcomes: kept as they were)")
+        typer.echo(f"added to {run_dir}'s paired outcomes: `rolegraph route fit {run_dir}` considers them")
+
+
+def demo_router(run_dir: str) -> Any:
+    """The demo's last step: fit a router on its own run (written to RUN_DIR/router.yaml)."""
+    from rolegraph.graphs.router_io import save_router
+    from rolegraph.optimize.route_fit import fit_route
+
+    fit = fit_route(run_dir)
+    save_router(fit.router, Path(run_dir) / "router.yaml")
+    return fit
+
+
+def router_summary(fit: Any) -> dict:
+    return {
+        "stages": fit.stages,
+        "rules": fit.rules,
+        "test": fit.test.model_dump(),
+        "vs_best": fit.vs_best,
+        "flops_ratio": fit.flops_ratio,
+        "note": fit.note,
+    }
+
+
+def print_router(fit: Any) -> None:
+    """The router's test point beside the best graph's and the best single model's lines."""
+    from rich.console import Console
+
+    t = fit.test
+    sim = " (simulated)" if fit.simulated else ""
+    shares = ", ".join(f"{share:.0%}" for share in t.shares)
+    d = fit.vs_best
+    Console().print(
+        f"router:            test accuracy {t.accuracy:.3f}  vs best graph {d['diff']:+.3f} (paired 95% CI "
+        f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}])  n={t.n}  {t.flops_units:.1f} FLOPs units "
+        f"({fit.flops_ratio:.2f}x the best graph's)  stages answered {shares}{sim}\n"
+        f"                   {len(fit.stages)} stage(s): {' -> '.join(fit.stages)}; {fit.note}\n"
+        f"                   router file: {Path(fit.run_dir) / 'router.yaml'} (rolegraph run / eval / show take it)"
+    )

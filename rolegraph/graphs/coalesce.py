@@ -1,0 +1,147 @@
+"""Coalesced sampling: nodes of one model that read identical messages share one request with `n=k`.
+
+A width-k ensemble (k solvers of one model over the same inputs) sends k requests that differ only
+in their sample index, each carrying the whole prompt. Sent as one request with `n=k`, the endpoint
+reads the prompt once and bills it once (OpenAI, vLLM). Which nodes can share is known when a graph
+is compiled: same model, role, params and predecessors (so the same messages), chat mode, no tools,
+on an OpenAI-compatible backend (in-process models have no request to share). At run time the first
+member of a group to reach its call waits a few event-loop turns for the others (they become ready
+together, since they await the same predecessors), then one `complete_many` serves them all: each
+sample keeps its own cache entry and its own answer, so results equal the uncoalesced run. A member
+that arrives late just sends its own request; nobody ever waits for a node that does not come.
+
+Endpoints without `n` (llama.cpp's server refuses it, llama-cpp-python returns one choice) are
+detected once per model by the backend, which falls back to k requests (`OpenAIChatModel.complete_n`).
+Turn it off with `Settings(coalesce=False)` (CLI `--no-coalesce`) or a node param `coalesce: false`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rolegraph.models.multi import complete_many
+
+if TYPE_CHECKING:
+    from rolegraph.graphs.nodes import NodePlan
+    from rolegraph.graphs.spec import GraphSpec
+    from rolegraph.items import AnswerKey
+    from rolegraph.models.types import Completion, Message
+
+COALESCE_PARAM = "coalesce"
+"""Node param: `false` keeps the node's calls out of any shared request."""
+COALESCE_BACKENDS = frozenset({"openai"})
+"""Backends whose requests can carry `n`: the others run in process, where there is no prompt to share."""
+GATHER_TURNS = 8
+"""Event-loop turns the first member of a group waits for the others before sending what it has."""
+
+
+def coalesce_groups(spec: GraphSpec, plans: Mapping[str, NodePlan]) -> dict[str, str]:
+    """{node id: group key} for nodes that will send identical requests, in groups of two or more."""
+    keys: dict[str, str] = {}
+    for node in spec.nodes:
+        plan = plans[node.id]
+        if (
+            plan.spec.backend not in COALESCE_BACKENDS
+            or plan.tools
+            or plan.role.mode != "chat"
+            or node.params.get(COALESCE_PARAM) is False
+        ):
+            continue
+        identity = [plan.spec.id, plan.role.name, plan.temperature, plan.max_tokens, list(plan.preds), node.params]
+        keys[node.id] = json.dumps(identity, sort_keys=True, default=str)
+    sizes: dict[str, int] = {}
+    for key in keys.values():
+        sizes[key] = sizes.get(key, 0) + 1
+    return {node_id: key for node_id, key in keys.items() if sizes[key] > 1}
+
+
+def _digest(messages: list[Message]) -> str:
+    text = json.dumps(messages, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class _Batch:
+    """The members of one shared request: their sample indices and the futures their answers go to."""
+
+    def __init__(self) -> None:
+        self.samples: list[int] = []
+        self.futures: list[asyncio.Future] = []
+
+    def join(self, sample: int) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self.samples.append(sample)
+        self.futures.append(fut)
+        return fut
+
+
+class Coalescer:
+    """One run's shared requests. `complete` is called by each member node in place of its own call."""
+
+    def __init__(self, groups: Mapping[str, str]):
+        self.groups = groups
+        self.sizes: dict[str, int] = {}
+        for key in groups.values():
+            self.sizes[key] = self.sizes.get(key, 0) + 1
+        self._open: dict[tuple, _Batch] = {}
+        self.requests = 0  # shared requests sent (each for two or more members)
+
+    def covers(self, node_id: str) -> bool:
+        return node_id in self.groups
+
+    async def complete(
+        self, plan: NodePlan, messages: list[Message], *, seed: int, answer_key: AnswerKey | None
+    ) -> Completion:
+        group = self.groups[plan.id]
+        key = (group, _digest(messages), plan.temperature, plan.max_tokens, seed)
+        batch = self._open.get(key)
+        leader = batch is None
+        if batch is None:
+            batch = self._open[key] = _Batch()
+        mine = batch.join(plan.sample)
+        if leader:
+            try:
+                for _ in range(GATHER_TURNS):
+                    if len(batch.samples) >= self.sizes[group]:
+                        break
+                    await asyncio.sleep(0)
+            finally:
+                if self._open.get(key) is batch:
+                    del self._open[key]
+            await self._send(plan, messages, batch, seed=seed, answer_key=answer_key)
+        return await mine
+
+    async def _send(
+        self, plan: NodePlan, messages: list[Message], batch: _Batch, *, seed: int, answer_key: AnswerKey | None
+    ) -> None:
+        """One `complete_many` for the batch; each member's future gets its own sample's completion (or the error)."""
+        if len(batch.samples) > 1:
+            self.requests += 1
+        try:
+            outs: list[Any] = await complete_many(
+                plan.model,
+                messages,
+                samples=batch.samples,
+                temperature=plan.temperature,
+                max_tokens=plan.max_tokens,
+                seed=seed,
+                answer_key=answer_key,
+            )
+        except BaseException as exc:
+            for fut in batch.futures:
+                if fut.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    fut.cancel()
+                else:
+                    fut.set_exception(exc)
+            for fut in batch.futures[1:]:
+                if fut.done() and not fut.cancelled():
+                    fut.exception()  # members that never look (cancelled) must not log "never retrieved"
+            raise
+        for fut, out in zip(batch.futures, outs):
+            if not fut.done():
+                fut.set_result(out)

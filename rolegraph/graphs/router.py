@@ -1,0 +1,207 @@
+"""`RouterSpec`: a cascade of graphs. Run the cheapest stage; stop there when its stop rule holds on what a
+deployment can observe (rolegraph.graphs.signals), else escalate to the next stage; the last stage always answers.
+
+A later stage reuses what earlier stages computed: a node equal to an earlier stage's node (same id, role,
+model and params, fed by equal nodes) is the same call (same messages and sample index, rolegraph.graphs.nodes
+`node_sample`), so it is not run again; its output is read instead. A stage-2 vote whose solvers include
+stage 1's solvers therefore only adds the new samples and its fuser. Its cost counts once.
+
+A router file is YAML or JSON (`kind: router`, `stages: [{graph: ..., stop: {...}}, ...]`); files are read
+and written by rolegraph.graphs.router_io, run by rolegraph.graphs.router_runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolegraph.errors import GraphError
+from rolegraph.graphs.analysis import TokenProfile, node_cost_estimates, node_flops_units
+from rolegraph.graphs.signals import ANSWERING_ROLES, Signals
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.graphs.validate import check_graph, validate_graph
+from rolegraph.models.pool import ModelPool
+
+ROUTER_KIND: Final = "router"
+STAGE_SEP = "."
+"""Node ids of a router's runs are `s<stage>.<node>`: a node id is unique within one stage only."""
+AGREEMENT_EPS = 1e-9
+
+
+def flat_id(stage: int, node_id: str) -> str:
+    """The id of stage `stage`'s (1-based) node in a router's results."""
+    return f"s{stage}{STAGE_SEP}{node_id}"
+
+
+class StopRule(BaseModel):
+    """Stop at a stage when every condition given holds; an unparsable answer always escalates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0, description="share of answering nodes agreeing")
+    require_verified: bool = Field(default=False, description="a verifier judged the answer correct")
+    min_logprob: float | None = Field(default=None, le=0.0, description="mean token log-probability of the answer")
+
+    def passes(self, s: Signals) -> bool:
+        if not s.parsable:
+            return False
+        if self.min_agreement is not None and (s.agreement is None or s.agreement < self.min_agreement - AGREEMENT_EPS):
+            return False
+        if self.require_verified and s.verified is not True:
+            return False
+        return self.min_logprob is None or (s.logprob is not None and s.logprob >= self.min_logprob)
+
+    def text(self) -> str:
+        parts = ["answer parsed"]
+        if self.min_agreement is not None:
+            parts.append(f"agreement >= {self.min_agreement:.2f}")
+        if self.require_verified:
+            parts.append("verifier accepts")
+        if self.min_logprob is not None:
+            parts.append(f"mean logprob >= {self.min_logprob:.2f}")
+        return " and ".join(parts)
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    graph: GraphSpec
+    stop: StopRule | None = None  # None on the last stage: it always answers
+
+
+class RouterSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["router"] = ROUTER_KIND
+    name: str = "router"
+    description: str | None = None
+    stages: list[Stage] = Field(min_length=1)
+    fit: dict | None = None
+    """What `rolegraph route fit` measured (validation and test points); informational, never read at run time."""
+
+    def reuse(self) -> list[dict[str, str]]:
+        """Per stage, {node id: flat id of the earlier stage's equal node it reads instead of running}."""
+        return reuse_map(self)
+
+    @property
+    def nodes(self) -> list[NodeSpec]:
+        """Every node a run of the router may execute, with flat ids (reused nodes once, in their first stage)."""
+        out = []
+        for i, (stage, reused) in enumerate(zip(self.stages, self.reuse()), start=1):
+            out += [n.model_copy(update={"id": flat_id(i, n.id)}) for n in stage.graph.nodes if n.id not in reused]
+        return out
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [n.id for n in self.nodes]
+
+
+def _signatures(spec: GraphSpec) -> dict[str, str]:
+    """A node's identity as a call: its id, role, model, params and (recursively) its inputs, in edge order."""
+    sigs: dict[str, str] = {}
+    nodes = {n.id: n for n in spec.nodes}
+
+    def sig(node_id: str, stack: tuple[str, ...] = ()) -> str:
+        if node_id not in sigs:
+            if node_id in stack:  # a cycle: validation reports it; give a unique signature meanwhile
+                return f"cycle:{node_id}"
+            n = nodes[node_id]
+            preds = [sig(p, (*stack, node_id)) for p in spec.predecessors(node_id) if p in nodes]
+            sigs[node_id] = json.dumps([n.id, n.role, n.model, n.params, preds], sort_keys=True, default=str)
+        return sigs[node_id]
+
+    for node_id in nodes:
+        sig(node_id)
+    return sigs
+
+
+def reuse_map(router: RouterSpec) -> list[dict[str, str]]:
+    """See `RouterSpec.reuse`: the first earlier stage holding an equal node is the one read."""
+    seen: dict[str, str] = {}
+    out: list[dict[str, str]] = []
+    for i, stage in enumerate(router.stages, start=1):
+        reused: dict[str, str] = {}
+        for node_id, sig in _signatures(stage.graph).items():
+            if sig in seen:
+                reused[node_id] = seen[sig]
+            else:
+                seen[sig] = flat_id(i, node_id)
+        out.append(reused)
+    return out
+
+
+def stage_flops(router: RouterSpec, pool: ModelPool, profile: TokenProfile) -> list[float]:
+    """FLOPs units each stage adds when it runs (its nodes minus those it reuses)."""
+    return [
+        sum(v for n, v in node_flops_units(stage.graph, pool, profile).items() if n not in reused)
+        for stage, reused in zip(router.stages, router.reuse())
+    ]
+
+
+def stage_costs(router: RouterSpec, pool: ModelPool, profile: TokenProfile) -> list[tuple[int, float]]:
+    """(tokens, dollars) each stage adds when it runs, estimated at `profile`."""
+    out = []
+    for stage, reused in zip(router.stages, router.reuse()):
+        est = [v for n, v in node_cost_estimates(stage.graph, pool, profile).items() if n not in reused]
+        out.append((sum(t for t, _ in est), sum(d for _, d in est)))
+    return out
+
+
+def validate_router(router: RouterSpec, pool: ModelPool | None, roles: Iterable[str] | None = None) -> list[str]:
+    """Every problem of `router`, one line each, naming the stage (empty list: valid)."""
+    problems: list[str] = []
+    last = len(router.stages)
+    for i, stage in enumerate(router.stages, start=1):
+        graph_problems = validate_graph(stage.graph, pool, roles)
+        problems += [f"stage {i}: {p}" for p in graph_problems]
+        rule = stage.stop
+        if i == last:
+            if rule is not None:
+                problems.append(f"stage {i}: the last stage always answers; remove its 'stop' rule")
+            continue
+        if rule is None:
+            problems.append(f"stage {i}: needs a 'stop' rule (without one the stages after it never run)")
+            continue
+        if graph_problems:
+            continue
+        output = stage.graph.output_id()
+        voters = [n for n in stage.graph.nodes if n.role in ANSWERING_ROLES and n.id != output]
+        if rule.min_agreement is not None and not voters:
+            problems.append(
+                f"stage {i}: min_agreement needs answering nodes besides the output (solvers, verifiers, fusers)"
+            )
+        if rule.require_verified and not any(n.role == "verifier" for n in stage.graph.nodes):
+            problems.append(f"stage {i}: require_verified needs a verifier node in the stage's graph")
+        if rule.min_logprob is not None and pool is not None:
+            model = stage.graph.node(output).model
+            if model in pool and not pool.get(model).logprobs:
+                problems.append(
+                    f"stage {i}: min_logprob needs log-probabilities from '{model}' (the output's model): "
+                    "set logprobs: true in its pool entry (the endpoint must return them)"
+                )
+    return problems
+
+
+def check_router(
+    router: RouterSpec, pool: ModelPool | None = None, roles: Iterable[str] | None = None, source: str | None = None
+) -> RouterSpec:
+    """`router` if it is valid, else `GraphError` listing every problem (and the file, if given)."""
+    problems = validate_router(router, pool, roles)
+    if problems:
+        raise GraphError(problems, source=source)
+    return router
+
+
+def check_spec(
+    spec: GraphSpec | RouterSpec,
+    pool: ModelPool | None = None,
+    roles: Iterable[str] | None = None,
+    source: str | None = None,
+) -> GraphSpec | RouterSpec:
+    """`check_router` for a router, `check_graph` for a graph: what every command taking either kind calls."""
+    if isinstance(spec, RouterSpec):
+        return check_router(spec, pool, roles, source)
+    return check_graph(spec, pool, roles, source)

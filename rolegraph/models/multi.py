@@ -1,0 +1,50 @@
+"""Several samples of one call: `complete_many` asks a model for k draws of the same messages.
+
+A model that can draw k samples in one request (an OpenAI-compatible endpoint with `n=k`) has a
+`complete_n` method; any other `ChatModel` is asked k times. Either way sample i of the answer is
+the completion a plain `complete(..., sample=samples[i])` would give, so coalescing calls never
+changes results, only how many requests carry the prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from rolegraph.items import AnswerKey
+from rolegraph.models.types import ChatModel, Completion, Message
+
+
+@runtime_checkable
+class MultiSampleModel(Protocol):
+    """A `ChatModel` that draws several samples of one call at once (one completion per sample, in order)."""
+
+    async def complete_n(
+        self,
+        messages: list[Message],
+        *,
+        samples: Sequence[int],
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> list[Completion]: ...
+
+
+async def complete_many(
+    model: ChatModel,
+    messages: list[Message],
+    *,
+    samples: Sequence[int],
+    temperature: float = 0.0,
+    max_tokens: int = 512,
+    seed: int = 0,
+    answer_key: AnswerKey | None = None,
+) -> list[Completion]:
+    """One completion per entry of `samples`: through `model.complete_n` when it has one, else k calls."""
+    kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+    if len(samples) > 1 and isinstance(model, MultiSampleModel):
+        return await model.complete_n(messages, samples=list(samples), answer_key=answer_key, **kwargs)
+    calls = (model.complete(messages, sample=s, answer_key=answer_key, **kwargs) for s in samples)
+    return list(await asyncio.gather(*calls))

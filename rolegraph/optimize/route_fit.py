@@ -1,0 +1,321 @@
+"""`rolegraph route fit`: fit a cascade over a search's front from its paired outcomes.
+
+Candidates are the graphs of the run's paired sets (optimize/paired.py), ordered by FLOPs. Every chain of up
+to `max_stages` of them, with every stop rule of a small grid per stage (agreement levels the stage can show,
+a verifier's acceptance, log-probability quantiles where the endpoint returned them; an unparsable answer
+always escalates), is scored on the fit items from the stored outcomes alone (optimize/cascade.py). The chain
+chosen for the target is then reported on the test items, which the fit never saw, against the search's best
+graph with a paired bootstrap interval. Targets: `target_flops` (best fit accuracy at mean FLOPs <= X),
+`target_accuracy` (least mean FLOPs at fit accuracy >= Y), or by default the best graph's fit accuracy less
+`tolerance`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolegraph.errors import SearchError
+from rolegraph.evaluate.stats import paired_bootstrap
+from rolegraph.evaluate.store import ResultsStore
+from rolegraph.graphs.analysis import TOKEN_PROFILES
+from rolegraph.graphs.router import RouterSpec, StopRule
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, Point, evaluate_chain
+from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
+from rolegraph.optimize.rundir import RunStore
+
+DEFAULT_TOLERANCE = 0.01
+MAX_STAGES = 3
+MAX_AGREEMENT_LEVELS = 6
+LOGPROB_QUANTILES = (0.25, 0.5, 0.75)
+FULL_AGREEMENT = 1.0
+
+
+class RoutePoint(BaseModel):
+    accuracy: float
+    flops_units: float
+    dollars: float
+    latency_s: float
+    n: int
+    shares: list[float] = Field(default_factory=list)  # share of items each stage answered
+
+
+class Candidate(BaseModel):
+    name: str
+    source: str
+    fit: RoutePoint
+    test: RoutePoint | None
+    agree_accuracy: float | None = None  # fit items where every other answering node agreed
+    disagree_accuracy: float | None = None
+    agree_share: float | None = None
+
+
+class RouteFit(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    run_dir: str
+    simulated: bool
+    target: dict
+    router: RouterSpec
+    stages: list[str]
+    rules: list[str]
+    fit: RoutePoint
+    test: RoutePoint
+    best_name: str
+    best_fit: RoutePoint
+    best_test: RoutePoint
+    single_name: str | None = None
+    single_test: RoutePoint | None = None
+    vs_best: dict  # paired bootstrap on test items: router - best
+    flops_ratio: float  # router's mean test FLOPs / best graph's
+    candidates: list[Candidate]
+    frontier: list[RoutePoint]  # fit-item points of cascades no other beats on accuracy and FLOPs
+    note: str
+
+
+def _point(p: Point) -> RoutePoint:
+    return RoutePoint(
+        accuracy=p.accuracy,
+        flops_units=p.flops_units,
+        dollars=p.dollars,
+        latency_s=p.latency_s,
+        n=len(p.scores),
+        shares=p.shares,
+    )
+
+
+def load_outcomes(run_dir: str | Path) -> tuple[list[Outcomes], list[Outcomes | None]]:
+    """(fit outcomes, test outcomes aligned to them; None where a graph has no test run) from the run's store."""
+    path = results_path(run_dir)
+    if not path.is_file():
+        return [], []
+    with ResultsStore(path) as store:
+        fit_rows = store.paired(PAIRED_SET, FIT)
+        test_rows = {r.graph_hash: r for r in store.paired(PAIRED_SET, TEST)}
+        fit, test = [], []
+        for row in fit_rows:
+            spec = store.graph(row.run_id)
+            if isinstance(spec, RouterSpec):  # a router added with `eval --add-to`: not a stage of another router
+                continue
+            res = store.load(row.run_id)
+            fit.append(Outcomes(res.graph_name, row.source, spec, res))
+            t = test_rows.get(row.graph_hash)
+            test.append(Outcomes(res.graph_name, t.source, spec, store.load(t.run_id)) if t else None)
+    return fit, test
+
+
+def rule_grid(o: Outcomes) -> list[StopRule]:
+    """Stop rules worth trying on a stage: what it can observe, at the levels it showed on the fit items."""
+    rules = [StopRule()]
+    levels = sorted({round(float(a), 6) for a in o.agreement[~np.isnan(o.agreement)] if a > 0})
+    levels = levels[-MAX_AGREEMENT_LEVELS:]
+    rules += [StopRule(min_agreement=a) for a in levels]
+    if (o.verified >= 0).any():
+        rules += [StopRule(require_verified=True)] + [StopRule(min_agreement=a, require_verified=True) for a in levels]
+    known = o.logprob[~np.isnan(o.logprob)]
+    if known.size:
+        rules += [StopRule(min_logprob=float(np.quantile(known, q))) for q in LOGPROB_QUANTILES]
+    return rules
+
+
+def all_points(outcomes: list[Outcomes], costs: CascadeCosts, max_stages: int) -> list[Point]:
+    """Every chain (cheapest first) with every rule combination, scored on the outcomes' items."""
+    order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].result.flops_units, -outcomes[i].result.accuracy))
+    grids = {i: [(r, outcomes[i].passes(r)) for r in rule_grid(outcomes[i])] for i in order}
+    points = []
+    for length in range(1, max_stages + 1):
+        for stages in itertools.combinations(order, length):
+            for combo in itertools.product(*(grids[c] for c in stages[:-1])):
+                chain = Chain(stages=stages, rules=tuple(r for r, _ in combo))
+                points.append(evaluate_chain(chain, outcomes, costs, [mask for _, mask in combo]))
+    return points
+
+
+def select(points: list[Point], target_flops: float | None, target_accuracy: float) -> Point:
+    """With `target_flops`: the best accuracy within it; else the least FLOPs reaching `target_accuracy`."""
+    if target_flops is not None:
+        within = [p for p in points if p.flops_units <= target_flops + 1e-9]
+        if not within:
+            cheapest = min(p.flops_units for p in points)
+            raise SearchError(
+                f"no cascade of this run's graphs fits {target_flops:g} FLOPs units (least: {cheapest:.2f})"
+            )
+        return max(within, key=lambda p: (p.accuracy, -p.flops_units, -len(p.chain.stages)))
+    reach = [p for p in points if p.accuracy >= target_accuracy - 1e-12]
+    if not reach:
+        best = max(p.accuracy for p in points)
+        raise SearchError(f"no cascade reaches accuracy {target_accuracy:.3f} on the fit items (best: {best:.3f})")
+    return min(reach, key=lambda p: (p.flops_units, -p.accuracy, len(p.chain.stages)))
+
+
+def frontier(points: list[Point]) -> list[Point]:
+    """Points no other point beats on both accuracy and mean FLOPs, cheapest first."""
+    ranked = sorted(points, key=lambda p: (p.flops_units, -p.accuracy))
+    out: list[Point] = []
+    for p in ranked:
+        if not out or p.accuracy > out[-1].accuracy + 1e-12:
+            out.append(p)
+    return out
+
+
+def _agreement_split(o: Outcomes) -> tuple[float | None, float | None, float | None]:
+    known = ~np.isnan(o.agreement)
+    if not known.any():
+        return None, None, None
+    agree = known & (o.agreement >= FULL_AGREEMENT - 1e-9)
+    rest = known & ~agree
+    mean = lambda m: float(o.score[m].mean()) if m.any() else None  # noqa: E731
+    return mean(agree), mean(rest), float(agree.sum() / known.sum())
+
+
+def _run_meta(run_dir: str | Path) -> tuple[ModelPool, str]:
+    store = RunStore.open(run_dir)
+    try:
+        cfg = store.config()
+    finally:
+        store.close()
+    return ModelPool.load(cfg.get("pool")), cfg["space"].get("family", "math")
+
+
+def _test_point(chain: Chain, test: list[Outcomes], costs: CascadeCosts) -> Point:
+    answered = [test[c].passes(rule) for c, rule in zip(chain.stages, chain.rules)]
+    return evaluate_chain(chain, test, costs, answered)
+
+
+def _note(chosen: Point, best_index: int, cands: list[Candidate], ratio: float, diff: tuple[float, ...]) -> str:
+    if len(chosen.chain.stages) == 1:
+        if chosen.chain.stages[0] == best_index:
+            signal = "; ".join(
+                f"{c.name}: right {c.agree_accuracy:.0%} when its nodes agree ({c.agree_share:.0%} of items) vs "
+                f"{c.disagree_accuracy:.0%} otherwise"
+                for c in cands
+                if c.agree_accuracy is not None and c.disagree_accuracy is not None
+            )
+            why = (
+                f" Agreement separates right from wrong answers this much on the fit items: {signal}." if signal else ""
+            )
+            return "No cascade of this run's graphs reached the target for less than the best graph itself." + why
+        return "A single graph of the front meets the target more cheaply than any cascade."
+    lo, hi = diff[1], diff[2]
+    verdict = "contains 0" if lo <= 0 <= hi else ("is above 0" if lo > 0 else "is below 0: the router is less accurate")
+    return (
+        f"Stage 1 answers {chosen.shares[0]:.0%} of fit items; on test items the router spends {ratio:.2f}x the "
+        f"best graph's FLOPs, and the paired 95% interval of (router - best graph) {verdict} "
+        f"({diff[0]:+.3f} [{lo:+.3f}, {hi:+.3f}])."
+    )
+
+
+def fit_route(
+    run_dir: str | Path,
+    *,
+    target_flops: float | None = None,
+    target_accuracy: float | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    max_stages: int = MAX_STAGES,
+    name: str | None = None,
+    outcomes: tuple[list[Outcomes], list[Outcomes | None]] | None = None,
+    points: list[Point] | None = None,
+) -> RouteFit:
+    """Fit a router on the run's fit items for the target and report it on the test items (see the module doc).
+
+    `outcomes`/`points` let a caller fitting several targets load the run and score the chains once."""
+    if target_flops is not None and target_accuracy is not None:
+        raise SearchError("give --target-flops or --target-accuracy, not both")
+    if max_stages < 1:
+        raise SearchError(f"max stages must be at least 1, got {max_stages}")
+    fit_all, test_all = outcomes if outcomes is not None else load_outcomes(run_dir)
+    keep = [i for i, t in enumerate(test_all) if t is not None]
+    if not keep:
+        raise SearchError(
+            f"{run_dir} has no paired outcomes: the search scores its front for routing when it ends "
+            "(rerun it, or `rolegraph optimize --resume` a run from before routing existed)"
+        )
+    fit = [fit_all[i] for i in keep]
+    test = [t for t in (test_all[i] for i in keep) if t is not None]
+    pool, family = _run_meta(run_dir)
+    profile = TOKEN_PROFILES.get(family, TOKEN_PROFILES["math"])
+    fit_costs, test_costs = CascadeCosts(fit, pool, profile), CascadeCosts(test, pool, profile)
+    points = points if points is not None else all_points(fit, fit_costs, max_stages)
+    best_index = next(
+        (i for i, o in enumerate(fit) if o.source == "best"), max(range(len(fit)), key=lambda i: fit[i].result.accuracy)
+    )
+    best_fit = next(p for p in points if p.chain.stages == (best_index,))
+    goal = target_accuracy if target_accuracy is not None else best_fit.accuracy - tolerance
+    chosen = select(points, target_flops, goal)
+    best_test = _test_point(best_fit.chain, test, test_costs)
+    chosen_test = _test_point(chosen.chain, test, test_costs)
+    diff = paired_bootstrap(best_test.scores.tolist(), chosen_test.scores.tolist())
+    cands = []
+    for index, o in enumerate(fit):
+        single = Chain(stages=(index,), rules=())
+        agree, disagree, share = _agreement_split(o)
+        cands.append(
+            Candidate(
+                name=o.name,
+                source=o.source,
+                fit=_point(next(p for p in points if p.chain.stages == single.stages)),
+                test=_point(_test_point(single, test, test_costs)),
+                agree_accuracy=agree,
+                disagree_accuracy=disagree,
+                agree_share=share,
+            )
+        )
+    singles = [c for c in cands if c.source == "single" or c.name.startswith("single-")]
+    top_single = max(
+        (c for c in singles if c.test is not None),
+        key=lambda c: (c.test.accuracy, -c.test.flops_units) if c.test else (0.0, 0.0),
+        default=None,
+    )
+    ratio = chosen_test.flops_units / best_test.flops_units if best_test.flops_units else math.nan
+    target = (
+        {"kind": "flops", "value": target_flops}
+        if target_flops is not None
+        else {"kind": "accuracy", "value": goal, "tolerance": None if target_accuracy is not None else tolerance}
+    )
+    rules = [r.text() for r in chosen.chain.rules]
+    router = chosen.chain.router(fit, name=name or "router")
+    simulated = all(o.result.simulated for o in fit)
+    result = RouteFit(
+        run_dir=str(run_dir),
+        simulated=simulated,
+        target=target,
+        router=router,
+        stages=[fit[c].name for c in chosen.chain.stages],
+        rules=rules,
+        fit=_point(chosen),
+        test=_point(chosen_test),
+        best_name=fit[best_index].name,
+        best_fit=_point(best_fit),
+        best_test=_point(best_test),
+        single_name=top_single.name if top_single else None,
+        single_test=top_single.test if top_single else None,
+        vs_best={"diff": diff[0], "ci95": [diff[1], diff[2]], "p": diff[3]},
+        flops_ratio=ratio,
+        candidates=cands,
+        frontier=[_point(p) for p in frontier(points)],
+        note=_note(chosen, best_index, cands, ratio, diff),
+    )
+    result.router.description = _describe(result)
+    result.router.fit = {
+        "run_dir": str(run_dir),
+        "target": target,
+        "fit": result.fit.model_dump(),
+        "test": result.test.model_dump(),
+        "best_graph": {"name": result.best_name, "test": result.best_test.model_dump()},
+        "simulated": simulated,
+    }
+    return result
+
+
+def _describe(r: RouteFit) -> str:
+    sim = " (simulated)" if r.simulated else ""
+    return (
+        f"router over {len(r.stages)} stage(s) fitted on {r.fit.n} items of {r.run_dir}; test accuracy "
+        f"{r.test.accuracy:.3f} at {r.test.flops_units:.1f} FLOPs units vs the best graph's "
+        f"{r.best_test.accuracy:.3f} at {r.best_test.flops_units:.1f}{sim}"
+    )

@@ -1,0 +1,120 @@
+"""`rolegraph route fit` and router files through every command that takes a graph, end to end on the sim."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rolegraph.cli import main
+
+TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
+        "--iterations", "2", "--route-items", "40", "--budget", "42"]
+
+
+def cli(argv, capsys):
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One tiny search through the CLI (module-scoped), with its paired outcomes."""
+    import os
+
+    base = tmp_path_factory.mktemp("route-cli")
+    old = os.environ.get("ROLEGRAPH_HOME")
+    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
+    try:
+        main(["optimize", "--task", "gsm", "--out", str(base / "run"), "--json", *TINY])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    finally:
+        if old is None:
+            os.environ.pop("ROLEGRAPH_HOME")
+        else:
+            os.environ["ROLEGRAPH_HOME"] = old
+    return base / "run"
+
+
+def test_route_fit_writes_a_router_and_reports_on_test_items(run_dir, capsys):
+    code, out, err = cli(["route", "fit", run_dir, "--target-flops", "12"], capsys)
+    assert code == 0, err
+    assert "on 20 test items the fit never saw (simulated)" in out and "router - best graph" in out
+    assert (run_dir / "router.yaml").is_file()
+    code, out, err = cli(["route", "fit", run_dir, "--out", run_dir / "r.json", "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["router_file"] == str(run_dir / "r.json") and data["simulated"] is True
+    assert {"fit", "test", "best_test", "vs_best", "flops_ratio", "candidates", "note"} <= set(data)
+    assert data["test"]["n"] == 20 and data["fit"]["n"] == 40
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target-flops", "5", "--target-accuracy", "0.5"], "not both"),
+    (["--target-accuracy", "1.5"], "accuracy in [0, 1]"),
+    (["--target-flops", "-1"], "must be positive"),
+    (["--target-flops", "0.01"], "no cascade of this run's graphs fits"),
+])
+def test_route_fit_user_errors_are_one_line_exit_2(run_dir, capsys, args, message):
+    code, out, err = cli(["route", "fit", run_dir, *args], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_route_fit_of_a_directory_that_is_not_a_run(tmp_path, capsys):
+    code, _, err = cli(["route", "fit", tmp_path], capsys)
+    assert code == 2 and "not a search run directory" in err
+
+
+def test_router_files_run_everywhere_a_graph_runs(run_dir, tmp_path, capsys):
+    code, _, err = cli(["route", "fit", run_dir, "--target-flops", "20", "--out", tmp_path / "r.yaml"], capsys)
+    assert code == 0, err
+    router = tmp_path / "r.yaml"
+    code, out, err = cli(["validate", router], capsys)
+    assert code == 0 and out.startswith(f"ok: {router}: router, ") and "FLOPs units if stage 1 answers" in out
+    code, out, _ = cli(["show", router, "--mermaid"], capsys)
+    assert code == 0 and out.startswith("flowchart LR\n    subgraph S1")
+    code, out, _ = cli(["show", router, "--png", tmp_path / "r.png"], capsys)
+    assert code == 0 and "stage 1" in out and (tmp_path / "r.png").stat().st_size > 1000
+    code, out, err = cli(["run", router, "--task", "gsm", "--item", "2", "--json"], capsys)
+    assert code == 0, err
+    ran = json.loads(out)
+    assert ran["stage"] >= 1 and len(ran["stages"]) == ran["stage"] and ran["simulated"] is True
+    assert all(n["id"].startswith("s") and "." in n["id"] for n in ran["nodes"])
+    code, out, _ = cli(["run", router, "--task", "gsm", "--item", "2"], capsys)
+    assert code == 0 and "stage 1 (" in out
+    code, out, err = cli(["eval", router, run_dir / "best_graph.yaml", "--task", "gsm", "--n", "30", "--json"],
+                         capsys)
+    assert code == 0, err
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert sum(s["answered"] for s in first["stages"]) == pytest.approx(1.0)
+    assert first["stages"][0]["reached"] == 1.0 and "stages" not in second
+    assert first["cost_usd_per_item"] == pytest.approx(first["cost_usd"] / 30)
+    assert first["flops_units"] <= second["flops_units"] * 2
+
+
+def test_bad_router_file_exits_2_with_the_stage_named(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: router\nstages:\n  - graph: {nodes: [{id: a, role: solver, model: sim/nope}]}\n"
+                   "    stop: {min_agreement: 0.5}\n  - graph: {nodes: [{id: a, role: solver, model: sim/llama-3.2-1b}]}\n")
+    for command in (["validate", bad], ["show", bad], ["run", bad, "--task", "gsm"], ["eval", bad, "--task", "gsm"]):
+        code, _, err = cli(command, capsys)
+        assert code == 2 and "stage 1: node 'a': unknown model 'sim/nope'" in err and "Traceback" not in err
+
+
+def test_eval_add_to_a_run(run_dir, capsys):
+    graph = Path(__file__).parents[2] / "examples" / "graphs" / "single.yaml"
+    code, out, err = cli(["eval", graph, "--add-to", run_dir], capsys)
+    assert code == 0, err
+    assert "validation: " in out and "test: " in out and "route fit" in out
+    code, out, _ = cli(["eval", graph, "--add-to", run_dir], capsys)
+    assert "already in the run's paired outcomes" in out
+    code, _, err = cli(["eval", graph, "--add-to", run_dir, "--task", "gsm"], capsys)
+    assert code == 2 and "drop --task" in err
+    code, out, _ = cli(["route", "fit", run_dir, "--json"], capsys)
+    assert any(c["source"] == "eval" for c in json.loads(out)["candidates"])

@@ -1,0 +1,158 @@
+"""A router runs like a graph: on LangGraph (escalation a branch of the entrypoint, stages visible in the
+"updates" stream), reusing equal nodes of earlier stages without calling them again, with one budget over the
+stages that ran, and its answer equal to the stage graphs' own answers on the same item."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rolegraph.errors import BudgetExceededError, GraphError
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.builder import Graph
+from rolegraph.graphs.interop import graph_context, graph_input
+from rolegraph.graphs.router import RouterSpec, Stage, StopRule
+from rolegraph.graphs.router_runtime import CompiledRouter, RouterRunResult, compile_spec, item_of
+from rolegraph.graphs.runtime import CompiledGraph
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.settings import Settings
+from rolegraph.tasks.registry import get_task
+
+from tests.graphs.test_router import B3, B8, vote
+
+ITEMS = 24
+
+
+def cascade(min_agreement: float = 1.0) -> RouterSpec:
+    return RouterSpec(name="casc", stages=[Stage(graph=vote(2, B8, "v2"), stop=StopRule(min_agreement=min_agreement)),
+                                           Stage(graph=vote(3, B8, "v3"))])
+
+
+@pytest.fixture
+def nocache_hub(tmp_path):
+    return ModelHub(ModelPool.builtin(), Settings(home=tmp_path / "h", cache=False))
+
+
+def test_router_answers_are_the_stage_graphs_answers_and_reuse_makes_no_call(nocache_hub):
+    router = cascade()
+    items = get_task("gsm").items("validation")[:ITEMS]
+
+    async def go():
+        compiled = CompiledRouter(router, nocache_hub)
+        one, two = (CompiledGraph(s.graph, nocache_hub) for s in router.stages)
+        rows = []
+        for item in items:
+            before = nocache_hub.stats.calls
+            r = await compiled.run(item)
+            calls = nocache_hub.stats.calls - before
+            rows.append((r, calls, await one.run(item), await two.run(item)))
+        return compiled, rows
+
+    compiled, rows = asyncio.run(go())
+    flops = compiled.stage_flops("math")
+    stages = {r.stage for r, *_ in rows}
+    assert stages == {1, 2}  # some items stop at stage 1, some escalate
+    for r, calls, a, b in rows:
+        assert isinstance(r, RouterRunResult)
+        agree = {x.answer for x in a.nodes if x.id != "out"} == {a.answer} and a.nodes[0].answer == a.nodes[1].answer
+        assert r.stage == (1 if agree else 2)
+        assert r.answer == (a.answer if r.stage == 1 else b.answer)
+        assert calls == (3 if r.stage == 1 else 5)  # stage 2 calls only its new solver and its fuser
+        assert r.flops_units == pytest.approx(flops[0] if r.stage == 1 else sum(flops))
+        assert r.tokens == sum(s.tokens for s in r.stages)
+        if r.stage == 2:
+            assert r.stages[1].reused == ["n0", "n1"]
+            assert [n.id for n in r.nodes] == ["s1.n0", "s1.n1", "s1.out", "s2.n2", "s2.out"]
+            assert r.cost_usd == pytest.approx(a.cost_usd + b.node("n2").cost_usd + b.node("out").cost_usd)
+            # modelled time: stage 1's critical path, then stage 2's new solver and its fuser
+            assert r.latency_s == pytest.approx(a.latency_s + b.node("n2").latency_s + b.node("out").latency_s)
+
+
+def test_updates_stream_shows_the_stages_that_ran(nocache_hub):
+    router = cascade()
+    compiled = CompiledRouter(router, nocache_hub)
+    items = get_task("gsm").items("validation")[:ITEMS]
+
+    async def stream(item):
+        return [u async for u in compiled.pregel.astream(graph_input(item), stream_mode="updates",
+                                                          context=graph_context(compiled, item))]
+
+    seen = set()
+    for item in items:
+        updates = asyncio.run(stream(item))
+        ran = [k for u in updates for k in u if k.startswith("stage")]
+        final = updates[-1]["router"]
+        assert ran == [f"stage{i}" for i in range(1, final["stage"] + 1)]
+        assert updates[len(ran) - 1][ran[-1]]["stopped"] is True
+        assert all(updates[i][ran[i]]["stopped"] is False for i in range(len(ran) - 1))
+        seen.add(final["stage"])
+        direct = asyncio.run(CompiledRouter(router, nocache_hub).run(item))
+        assert (direct.answer, direct.stage) == (final["answer"], final["stage"])
+    assert seen == {1, 2}
+    assert compiled.task_names() == {"stage1": 1, "stage2": 2}
+
+
+def test_a_router_input_without_a_context_is_its_question_and_never_holds_the_gold():
+    item = get_task("gsm").items("test")[3]
+    assert item_of(graph_input(item)) == graph_input(item)["question"]
+    assert item_of(graph_input("free question")) == "free question"
+    with pytest.raises(GraphError, match="answer key must not be in the graph's input state"):
+        item_of({**graph_input(item), "answer_key": item.answer_key().model_dump()})
+
+
+def test_budget_holds_over_the_stages_that_ran(nocache_hub):
+    router = cascade(min_agreement=1.0)
+    items = get_task("gsm").items("validation")[:ITEMS]
+
+    async def go():
+        compiled = CompiledRouter(router, nocache_hub)
+        full = [await compiled.run(it) for it in items]
+        escalated = next(it for it, r in zip(items, full) if r.stage == 2)
+        stopped = next(it for it, r in zip(items, full) if r.stage == 1)
+        one_stage = next(r for r in full if r.stage == 1)
+        # a stage-1 run with room for its fuser's worst case (prompt + 768), not for a stage-2 solver (+ 1,024)
+        cap = Budget(max_tokens=one_stage.tokens + 1000)
+        ok = await compiled.run(stopped, budget=cap)
+        with pytest.raises(BudgetExceededError) as exc:
+            await compiled.run(escalated, budget=cap)
+        return ok, exc.value
+
+    ok, err = asyncio.run(go())
+    assert ok.stage == 1 and ok.tokens <= ok.stages[0].tokens + 1
+    partial = err.partial
+    assert isinstance(partial, RouterRunResult) and partial.stage == 0 and partial.answer is None
+    assert partial.stages[0].stopped is False and partial.tokens > 0  # stage 1 spent; stage 2 stopped by the cap
+    assert "token budget exceeded" in str(err)
+
+
+def test_a_stage_rule_that_always_holds_never_escalates(nocache_hub):
+    router = RouterSpec(stages=[Stage(graph=vote(2, B3), stop=StopRule()), Stage(graph=vote(3, B8))])
+    items = get_task("gsm").items("validation")[:6]
+    results = [asyncio.run(compile_spec(router, nocache_hub).run(it)) for it in items]
+    assert all(r.stage == 1 and len(r.stages) == 1 for r in results if r.answer is not None)
+
+
+def test_router_on_the_real_local_model(llamacpp, tmp_path):
+    """llama.cpp's server with SmolLM2: a one-solver stage that stops on a parsable answer, else a two-solver vote."""
+    spec = llamacpp.spec()
+    pool = ModelPool([*ModelPool.builtin(), spec])
+    first = Graph("one").node("a", "solver", spec.id, max_tokens=6).node("b", "solver", spec.id, max_tokens=6) \
+        .node("out", "fuser", spec.id, max_tokens=6).edge("a", "out").edge("b", "out").build()
+    second = Graph("two").node("a", "solver", spec.id, max_tokens=6).node("out", "solver", spec.id, max_tokens=6) \
+        .edge("a", "out").build()
+    router = RouterSpec(stages=[Stage(graph=first, stop=StopRule(min_agreement=1.0)), Stage(graph=second)])
+
+    async def go():
+        hub = ModelHub(pool, Settings(home=tmp_path / "h"))
+        try:
+            return await CompiledRouter(router, hub).run("Name a colour.", answer_kind="qa")
+        finally:
+            await hub.aclose()
+
+    result = asyncio.run(go())
+    assert result.stage in (1, 2) and result.error is None and not result.simulated
+    assert result.stages[0].signals.parsable is (result.stages[0].answer is not None)
+    if result.stage == 2:
+        assert result.stages[1].reused == ["a"]  # the same first solver: read, not asked again
+        assert [n.id for n in result.nodes] == ["s1.a", "s1.b", "s1.out", "s2.out"]

@@ -1,0 +1,165 @@
+"""Paired outcomes at the end of a search and a router fitted on them: the fit's numbers on the test items are
+exactly what evaluating the router file gives (the cascade arithmetic is the runtime's), targets are honoured,
+and the fit never looks at test items."""
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from rolegraph.errors import SearchError
+from rolegraph.evaluate.runner import evaluate
+from rolegraph.evaluate.store import ResultsStore
+from rolegraph.graphs.builder import Graph
+from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.router_io import load_spec, save_router
+from rolegraph.models.hub import ModelHub
+from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, evaluate_chain
+from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, candidates, results_path, sub_votes
+from rolegraph.optimize.route_fit import fit_route, load_outcomes, rule_grid, select
+from rolegraph.settings import Settings
+from rolegraph.tasks.registry import get_task
+
+from tests.optimize.helpers import run, tiny_config, tiny_space
+
+TASK_SIZE = 240
+FIT_ITEMS = 60
+TEST_ITEMS = 40
+
+
+@pytest.fixture(scope="module")
+def routed_run(tmp_path_factory, pool):
+    """A finished tiny search with its paired outcomes (module-scoped: searched once)."""
+    base = tmp_path_factory.mktemp("routed")
+    task = get_task("gsm", size=TASK_SIZE)
+    config = tiny_config(iterations=3, samples=3, test_items=TEST_ITEMS, route_items=FIT_ITEMS)
+    space = tiny_space(pool, budget=42.0, max_nodes=5)
+    result = run(pool, base / "home", task, "agent-reinforce", space=space, config=config, out=base / "run")
+    return base / "run", base / "home", task, result
+
+
+def test_a_search_stores_paired_outcomes_of_its_front(routed_run):
+    run_dir, _, task, result = routed_run
+    with ResultsStore(results_path(run_dir)) as store:
+        fit, test = store.paired(PAIRED_SET, FIT), store.paired(PAIRED_SET, TEST)
+        sources = {r.source for r in fit}
+        assert {"best", "single"} <= sources and {r.graph_hash for r in fit} == {r.graph_hash for r in test}
+        assert len({r.items_hash for r in fit}) == 1 and len({r.items_hash for r in test}) == 1
+        assert all(r.n == FIT_ITEMS for r in fit) and all(r.n == TEST_ITEMS for r in test)
+        best = next(r for r in fit if r.source == "best")
+        assert best.graph_hash == graph_hash(result.best_graph)
+        fit_ids = {it.item_id for it in store.load(fit[0].run_id).items}
+        test_ids = {it.item_id for it in store.load(test[0].run_id).items}
+    assert not fit_ids & test_ids  # never fitted on test items
+    assert test_ids == {it.id for it in task.items("test")[:TEST_ITEMS]}
+    assert fit_ids <= {it.id for it in task.items("validation") + task.items("train")}
+
+
+def _evaluate(router, task, items, pool, home):
+    async def go():
+        hub = ModelHub(pool, Settings(home=home))
+        try:
+            return await evaluate(router, task, items, hub=hub, progress=False)
+        finally:
+            await hub.aclose()
+
+    return asyncio.run(go())
+
+
+def test_routers_evaluate_exactly_as_the_stored_outcomes_say(routed_run, pool):
+    """A cascade's test point composed from stored outcomes equals a real evaluation of its router file: for a
+    hand-made two-stage cascade (a vote escalating to the best graph) and for what fit_route chooses."""
+    from rolegraph.graphs.analysis import MATH_PROFILE
+    from rolegraph.graphs.router import StopRule
+
+    run_dir, home, task, _ = routed_run
+    fit_all, test_all = load_outcomes(run_dir)
+    best = next(i for i, o in enumerate(fit_all) if o.source == "best")
+    voter = next(i for i, o in enumerate(test_all) if i != best and not np.isnan(o.agreement).all())
+    test = list(test_all)
+    chain = Chain((voter, best), (StopRule(min_agreement=1.0),))
+    composed = evaluate_chain(chain, test, CascadeCosts(test, pool, MATH_PROFILE), [test[voter].passes(chain.rules[0])])
+    assert 0 < composed.shares[0] < 1
+    items = task.items("test")[:TEST_ITEMS]
+    cases = [(chain.router(fit_all), composed.accuracy, composed.flops_units, composed.dollars, composed.shares)]
+    for fit in [fit_route(run_dir, target_flops=f) for f in (8.0, 20.0)] + [fit_route(run_dir)]:
+        cases.append((fit.router, fit.test.accuracy, fit.test.flops_units, fit.test.dollars, fit.test.shares))
+    for router, accuracy, flops, dollars, shares in cases:
+        res = _evaluate(load_spec(save_router(router, run_dir / "r.yaml")), task, items, pool, home)
+        assert res.accuracy == pytest.approx(accuracy)
+        assert res.flops_units == pytest.approx(flops)
+        assert res.cost_usd / res.n == pytest.approx(dollars)
+        assert [sum(1 for it in res.items if it.stage == i + 1) / res.n for i in range(len(shares))] == pytest.approx(
+            shares)
+
+
+def test_targets_are_honoured_on_the_fit_items(routed_run):
+    run_dir, *_ = routed_run
+    for target in (6.0, 15.0, 30.0):
+        fit = fit_route(run_dir, target_flops=target)
+        assert fit.fit.flops_units <= target + 1e-9
+    low = fit_route(run_dir, target_accuracy=0.3)
+    assert low.fit.accuracy >= 0.3 and low.target == {"kind": "accuracy", "value": 0.3, "tolerance": None}
+    default = fit_route(run_dir, tolerance=0.0)
+    assert default.fit.accuracy >= default.best_fit.accuracy - 1e-12
+    assert default.fit.flops_units <= default.best_fit.flops_units + 1e-9
+    with pytest.raises(SearchError, match="no cascade reaches accuracy"):
+        fit_route(run_dir, target_accuracy=1.01)
+    with pytest.raises(SearchError, match="fits 0.1 FLOPs units"):
+        fit_route(run_dir, target_flops=0.1)
+    with pytest.raises(SearchError, match="not both"):
+        fit_route(run_dir, target_flops=5, target_accuracy=0.5)
+
+
+def test_a_run_without_paired_outcomes_says_how_to_get_them(tmp_path, pool):
+    task = get_task("gsm", size=80)
+    run(pool, tmp_path / "home", task, "random", config=tiny_config(route_items=0), out=tmp_path / "run")
+    assert load_outcomes(tmp_path / "run") == ([], [])
+    with pytest.raises(SearchError, match="no paired outcomes"):
+        fit_route(tmp_path / "run")
+
+
+def test_sub_votes_keep_the_sources_ids_and_the_output():
+    vote = (Graph("v4").node("a", "solver", "sim/llama-3.1-8b").node("b", "solver", "sim/llama-3.1-8b")
+            .node("c", "solver", "sim/llama-3.1-8b").node("d", "solver", "sim/llama-3.1-8b")
+            .node("x", "solver", "sim/llama-3.2-1b").node("f", "fuser", "sim/llama-3.1-8b")
+            .edge("a", "f").edge("b", "f").edge("c", "f").edge("d", "f").edge("x", "f").build())
+    subs = sub_votes(vote)
+    assert [[n.id for n in s.nodes] for s in subs] == [["a", "b", "x", "f"], ["a", "b", "c", "x", "f"]]
+    assert all(s.output == vote.output for s in subs) and sub_votes(subs[0]) == []
+    cands = candidates(vote, [subs[0], vote], [])
+    assert [(c.source, c.graph.name) for c in cands] == [("best", "v4"), ("derived", "v4-first2"),
+                                                         ("derived", "v4-first3")]
+
+
+def _outcomes(name, scores, agreement, spec):
+    from rolegraph.evaluate.result import EvalResult, ItemScore
+
+    items = [ItemScore(item_id=f"q{i}", score=s, answer=str(s), agreement=a, latency_s=1.0)
+             for i, (s, a) in enumerate(zip(scores, agreement))]
+    return Outcomes(name, "front", spec, EvalResult(task="t", items=items, n=len(items), flops_units=1.0))
+
+
+def test_cascade_arithmetic_by_hand(pool):
+    from rolegraph.graphs.analysis import MATH_PROFILE
+    from rolegraph.graphs.router import StopRule
+
+    cheap = Graph("cheap").node("n0", "solver", "sim/llama-3.2-1b").node("n1", "solver", "sim/llama-3.2-1b") \
+        .node("out", "fuser", "sim/llama-3.2-1b").edge("n0", "out").edge("n1", "out").build()
+    big = Graph("big").node("n0", "solver", "sim/llama-3.2-1b").node("n1", "solver", "sim/llama-3.2-1b") \
+        .node("n2", "solver", "sim/llama-3.2-1b").node("out", "fuser", "sim/llama-3.1-8b") \
+        .edge("n0", "out").edge("n1", "out").edge("n2", "out").build()
+    outs = [_outcomes("cheap", [1, 0, 1, 0], [1.0, 0.5, 0.5, 1.0], cheap),
+            _outcomes("big", [1, 1, 0, 1], [1.0, 1.0, 0.0, 1 / 3], big)]
+    costs = CascadeCosts(outs, pool, MATH_PROFILE)
+    rule = StopRule(min_agreement=1.0)
+    point = evaluate_chain(Chain((0, 1), (rule,)), outs, costs, [outs[0].passes(rule)])
+    assert point.shares == [0.5, 0.5]
+    assert point.accuracy == pytest.approx((1 + 1 + 0 + 0) / 4)  # items 0, 3 from cheap; 1, 2 from big
+    f1, f2 = costs.increment((0,))[0], costs.increment((0, 1))[0]
+    assert point.flops_units == pytest.approx(f1 + 0.5 * f2)
+    assert f2 < costs.increment((1,))[0]  # big reuses cheap's two solvers
+    assert [r.min_agreement for r in rule_grid(outs[0])] == [None, 0.5, 1.0]
+    assert select([point], None, 0.5) is point
+    assert np.array_equal(outs[0].passes(StopRule()), np.ones(4, dtype=bool))
