@@ -45,8 +45,10 @@ def cache_key(
     tools: list[dict] | None,
     sample: int,
     answer_key: AnswerKey | None,
+    response_format: dict | None = None,
 ) -> str:
-    """sha256 of the canonical JSON of everything that determines a call's answer."""
+    """sha256 of the canonical JSON of everything that determines a call's answer. `response_format`
+    joins the key only when set, so every key made before it existed still finds its row."""
     identity: dict[str, Any] = {
         "v": KEY_VERSION,
         "model": spec.id,
@@ -60,6 +62,8 @@ def cache_key(
         "sample": int(sample),
         "answer_key": answer_key.model_dump() if answer_key is not None else None,
     }
+    if response_format is not None:
+        identity["response_format"] = response_format
     if spec.backend == "sim":
         identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS}
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -145,6 +149,7 @@ class CachedChatModel:
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion:
         key = cache_key(
             self.spec,
@@ -155,6 +160,7 @@ class CachedChatModel:
             tools=tools,
             sample=sample,
             answer_key=answer_key,
+            response_format=response_format,
         )
         hit = self._cache.get(key)
         if hit is not None:
@@ -170,6 +176,7 @@ class CachedChatModel:
                     raise  # this waiter was cancelled; the first call goes on
                 # the first caller was cancelled: make the call ourselves
         future = self._inflight[key] = loop.create_future()
+        extra = {"response_format": response_format} if response_format is not None else {}
         try:
             out = await self._inner.complete(
                 messages,
@@ -179,6 +186,7 @@ class CachedChatModel:
                 tools=tools,
                 sample=sample,
                 answer_key=answer_key,
+                **extra,
             )
             self._cache.put(key, out)
             future.set_result(out)

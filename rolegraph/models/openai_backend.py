@@ -304,9 +304,12 @@ class OpenAIChatModel:
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion:
         client, semaphore = self._loop_state()
         body = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
+        if response_format is not None:
+            body["response_format"] = response_format
         async with semaphore:
             started = time.perf_counter()
             resp = await self._with_retries(client, body)
