@@ -1,5 +1,7 @@
 """The feedback step of Agent-REINFORCE: a *textual gradient* (what helped, what hurt) plus a
 structured update of the probabilities, validated against the probabilistic graph before use.
+Keys the models below do not know are ignored (an LLM's reply may carry extras); the known ones are
+validated.
 
 An update names target probabilities; `apply_update` moves each current probability a step
 toward its target (p <- p + step * (target - p)), so a step size of 1 adopts the agent's numbers
@@ -26,7 +28,7 @@ HISTORY_EXCHANGES = 2
 
 
 class TextualGradient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     helped: list[str] = Field(default_factory=list)
     hurt: list[str] = Field(default_factory=list)
@@ -34,7 +36,7 @@ class TextualGradient(BaseModel):
 
 
 class EdgeProb(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     src: str
     dst: str
@@ -42,7 +44,7 @@ class EdgeProb(BaseModel):
 
 
 class ProposedNode(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     id: str
     role: str
@@ -52,7 +54,7 @@ class ProposedNode(BaseModel):
 class ProposedGraph(BaseModel):
     """A graph to evaluate next, in slot ids (n0, n1, ... and `out`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     nodes: list[ProposedNode]
     edges: list[tuple[str, str]] = Field(default_factory=list)
@@ -75,7 +77,7 @@ class ProposedGraph(BaseModel):
 class GraphUpdate(BaseModel):
     """Target probabilities. Categorical targets may be partial: the rest of the mass keeps its shape."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     presence: dict[str, Prob] = Field(default_factory=dict)
     models: dict[str, dict[str, Prob]] = Field(default_factory=dict)
@@ -97,7 +99,11 @@ class Feedback(BaseModel):
     update: GraphUpdate
     agent: str
     fallback: str | None = None
+    fallback_reason: str | None = None
+    """Why an LLM agent's step fell back: context, invalid, empty (changed nothing) or error."""
     attempts: int = 1
+    notes: list[str] = Field(default_factory=list)
+    """Repairs made to an accepted reply (a near-miss rescaled)."""
 
     def record(self, iteration: int) -> FeedbackRecord:
         return FeedbackRecord(
@@ -108,7 +114,9 @@ class Feedback(BaseModel):
             hurt=self.gradient.hurt,
             update=self.update.brief(),
             fallback=self.fallback,
+            fallback_reason=self.fallback_reason,
             attempts=self.attempts,
+            notes=self.notes,
         )
 
 

@@ -105,7 +105,7 @@ def test_llm_agent_falls_back_to_statistical_after_three_retries(pg):
     fb = asyncio.run(LLMFeedbackAgent(model).step(_step_ctx(pg)))
     assert len(model.calls) == 4  # one try and three retries
     assert fb.agent.startswith("statistical") and "fallback" in fb.agent
-    assert fb.fallback and "no valid update in 4 attempts" in fb.fallback
+    assert fb.fallback and "no usable update in 4 attempts" in fb.fallback and fb.fallback_reason == "invalid"
     assert validate_update(fb.update, pg) == []
 
 

@@ -49,8 +49,13 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
     assert fb[1].agent == "statistical (fallback)" and "4 attempts" in fb[1].fallback and fb[1].attempts == 4
     assert fb[2].agent == f"llm:{AGENT_ID}"
     assert scripted.calls == 6
-    assert result.feedback_agent == f"llm:{AGENT_ID}"
+    usage = result.feedback_agent
+    assert (usage.requested, usage.steps, usage.llm_steps, usage.fallback_steps) == (f"llm:{AGENT_ID}", 3, 2, 1)
+    assert usage.fallback_reasons == {"invalid": 1} and fb[1].fallback_reason == "invalid"
+    assert usage.headline() == f"llm:{AGENT_ID} (2 of 3 steps; 1 fell back: invalid)"
+    assert usage.warning() is None
     from rolegraph.reports import render
 
     report = render(tmp_path / "run").read_text()
-    assert "statistical (fallback)" in report and "no valid update" in report
+    assert "statistical (fallback)" in report and "no usable update" in report
+    assert usage.headline() in report
