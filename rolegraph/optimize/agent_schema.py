@@ -26,8 +26,8 @@ sum 1 (a model that wrote 0.7 and 0.4 meant "mostly the first"); a larger excess
 SUM_TOLERANCE = 1e-6
 CHANGE_EPSILON = 1e-6
 """An update that moves no probability by more than this (at step 1) and proposes no graph changes nothing."""
-MAX_TEXT_CHARS = 160
-MAX_SUMMARY_CHARS = 240
+MAX_TEXT_CHARS = 120
+MAX_SUMMARY_CHARS = 200
 MAX_POINTS = 3
 
 
