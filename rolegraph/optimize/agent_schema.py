@@ -5,8 +5,8 @@ Why a schema: a small model asked for JSON in prose writes prose, or JSON with i
 server that decodes with a grammar (llama.cpp's) can only emit what the schema allows, so node,
 model and role ids are enums (objects keyed by the known ids, with no other keys), strings and lists
 are bounded (a reply cannot run on until `max_tokens`), and every worker slot's presence is required,
-so the reply always states a width. Probabilities carry `minimum`/`maximum`; servers that ignore
-those for numbers (llama.cpp honours them for integers only) are caught by validation afterwards.
+so the reply always states a width. Probabilities are an enum of a 0.05 grid, so they are bounded
+wherever the server constrains output at all; validation afterwards catches the rest.
 """
 
 from __future__ import annotations
@@ -26,13 +26,19 @@ sum 1 (a model that wrote 0.7 and 0.4 meant "mostly the first"); a larger excess
 SUM_TOLERANCE = 1e-6
 CHANGE_EPSILON = 1e-6
 """An update that moves no probability by more than this (at step 1) and proposes no graph changes nothing."""
-MAX_TEXT_CHARS = 120
-MAX_SUMMARY_CHARS = 200
-MAX_POINTS = 3
+MAX_TEXT_CHARS = 100
+MAX_SUMMARY_CHARS = 160
+MAX_POINTS = 2
+
+
+PROB_STEPS = 20
+"""Probabilities are asked for on a grid of 1/PROB_STEPS (0, 0.05, ..., 1) as an enum: every grammar
+decoder honours an enum, while number bounds are ignored by some (llama.cpp's server wrote 3 and 4
+for a number with minimum 0 and maximum 1); a target's precision beyond 0.05 means nothing here."""
 
 
 def _prob() -> dict[str, Any]:
-    return {"type": "number", "minimum": 0, "maximum": 1}
+    return {"type": "number", "enum": [round(k / PROB_STEPS, 2) for k in range(PROB_STEPS + 1)]}
 
 
 def _keyed(keys: list[str] | tuple[str, ...], value: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -57,23 +63,33 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
         "required": ["src", "dst", "prob"],
         "additionalProperties": False,
     }
-    node = {
+
+    def node(n: str) -> dict[str, Any]:
+        allowed = space.output_roles if n == OUTPUT_ID else space.worker_roles
+        return {
+            "type": "object",
+            "properties": {"role": {"enum": list(allowed)}, "model": {"enum": list(space.models)}},
+            "required": ["role", "model"],
+            "additionalProperties": False,
+        }
+
+    proposed = {  # nodes keyed by id: no duplicate ids, `out` always there, roles allowed per node
         "type": "object",
         "properties": {
-            "id": {"enum": nodes},
-            "role": {"enum": list(dict.fromkeys([*space.worker_roles, *space.output_roles]))},
-            "model": {"enum": list(space.models)},
-        },
-        "required": ["id", "role", "model"],
-        "additionalProperties": False,
-    }
-    proposed = {
-        "type": "object",
-        "properties": {
-            "nodes": {"type": "array", "items": node, "minItems": 1, "maxItems": len(nodes)},
+            "nodes": {
+                "type": "object",
+                "properties": {n: node(n) for n in nodes},
+                "required": [OUTPUT_ID],
+                "additionalProperties": False,
+            },
             "edges": {
                 "type": "array",
-                "items": {"type": "array", "items": {"enum": nodes}, "minItems": 2, "maxItems": 2},
+                "items": {
+                    "type": "array",
+                    "prefixItems": [{"enum": workers}, {"enum": nodes}],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
                 "maxItems": max_edges,
             },
         },

@@ -11,10 +11,10 @@ and smaller steps keep some of the old belief, as a learning rate does for a gra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
@@ -52,12 +52,20 @@ class ProposedNode(BaseModel):
 
 
 class ProposedGraph(BaseModel):
-    """A graph to evaluate next, in slot ids (n0, n1, ... and `out`)."""
+    """A graph to evaluate next, in slot ids (n0, n1, ... and `out`). Nodes may also come keyed by id
+    (`{"n0": {"role": ..., "model": ...}}`, the form the LLM agent's schema asks for: ids stay unique)."""
 
     model_config = ConfigDict(extra="ignore")
 
     nodes: list[ProposedNode]
     edges: list[tuple[str, str]] = Field(default_factory=list)
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _keyed_nodes(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return [{"id": k, **v} if isinstance(v, dict) else v for k, v in value.items()]
+        return value
 
     def to_spec(self, name: str = "proposed") -> GraphSpec:
         return GraphSpec(

@@ -40,10 +40,15 @@ from rolegraph.optimize.feedback import (
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 
-MAX_RETRIES = 3
+MAX_RETRIES = 2
+"""Re-asks after a rejected reply (with its problems). A model that failed three times with the reasons in
+front of it rarely succeeds on a fourth, and on a small local server each attempt costs seconds."""
 REPLY_CAP = 1024
 """Most tokens a reply may take even when the window has room for more (the schema bounds it anyway)."""
 TEMPERATURE = 0.0
+RETRY_TEMPERATURE = 0.7
+"""Asked again after a rejection, a model at temperature 0 tends to repeat itself word for word (a small
+one does, whatever the rejection said): retries sample."""
 FATAL_ERRORS = (MissingKeyError, UnknownModelError, NoAnswerKeyError, EngineMissingError)
 """Setup mistakes stop the search with their one-line message instead of falling back silently."""
 STRUCTURED_REFUSED = frozenset({400, 415, 422, 500, 501})
@@ -210,7 +215,12 @@ class LLMFeedbackAgent:
             extra = {"response_format": fmt} if fmt is not None else {}
             try:
                 out = await self.model.complete(
-                    messages, temperature=TEMPERATURE, max_tokens=max_tokens, seed=seed, sample=attempt, **extra
+                    messages,
+                    temperature=TEMPERATURE if attempt == 0 else RETRY_TEMPERATURE,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                    sample=attempt,
+                    **extra,
                 )
             except FATAL_ERRORS:
                 raise
