@@ -196,8 +196,8 @@ class LLMFeedbackAgent:
         problems: list[str] = []
         previous: str | None = None
         reason: FallbackReason = "invalid"
-        attempts = 0
-        for attempt in range(self.max_retries + 1):
+        attempt = attempts = 0
+        while attempt <= self.max_retries:
             attempts = attempt + 1
             messages = self._messages(system, user, previous, problems)
             max_tokens = budget.max_tokens(messages)
@@ -228,12 +228,14 @@ class LLMFeedbackAgent:
                 if exc.cause == "context":
                     return _Failed(attempts, "context", f"{self.name}: {exc}")
                 if fmt is not None and exc.cause == "http" and exc.status in STRUCTURED_REFUSED:
-                    self.structured = "none"  # the endpoint refused the schema: ask in plain text from now on
-                    problems, previous = [f"structured output was refused ({exc}); reply in plain JSON"], None
+                    # the endpoint refused the schema itself: the same question in plain text, from now on
+                    # (not counted as an attempt: the model has not answered; it happens once per agent)
+                    self.structured = "none"
                     continue
                 return _Failed(attempts, "error", f"{self.name}: {exc}")
             except Exception as exc:  # noqa: BLE001 - a broken client is a failed step, not a failed search
                 return _Failed(attempts, "error", f"{self.name}: the model call failed ({type(exc).__name__}: {exc})")
+            attempt += 1
             budget.observe(messages, out.usage.input_tokens)
             reply, problems = parse_reply(out.text, pg)
             previous = out.text
