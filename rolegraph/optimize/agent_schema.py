@@ -3,9 +3,10 @@ reply gets after parsing: near-miss renormalisation and "does it change anything
 
 Why a schema: a small model asked for JSON in prose writes prose, or JSON with ids it made up. A
 server that decodes with a grammar (llama.cpp's) can only emit what the schema allows, so node,
-model and role ids are enums (objects keyed by the known ids, with no other keys), strings and lists
-are bounded (a reply cannot run on until `max_tokens`), and every worker slot's presence is required,
-so the reply always states a width. Probabilities are an enum of a 0.05 grid, so they are bounded
+model and role ids are enums (objects keyed by the known ids, with no other keys), edges are keyed
+`"n0->out"` from the space's allowed pairs only (a cycle or a backward edge cannot be written),
+strings and lists are bounded (a reply cannot run on until `max_tokens`), and every worker slot's
+presence is required, so the reply always states a width. Probabilities are an enum of a 0.05 grid, so they are bounded
 wherever the server constrains output at all; validation afterwards catches the rest.
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.optimize.feedback import GraphUpdate, apply_update
+from rolegraph.optimize.choices import edge_pairs
+from rolegraph.optimize.feedback import EDGE_ARROW, GraphUpdate, apply_update
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 
@@ -49,6 +51,10 @@ def _keyed(keys: list[str] | tuple[str, ...], value: dict[str, Any], required: b
     return out
 
 
+def edge_key(src: str, dst: str) -> str:
+    return f"{src}{EDGE_ARROW}{dst}"
+
+
 def reply_schema(space: SearchSpace) -> dict[str, Any]:
     """The reply's JSON schema for this search space (ids as enums, text and lists bounded)."""
     workers = [slot_id(i) for i in range(space.worker_slots)]
@@ -56,13 +62,10 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
     roles = {n: _keyed(space.worker_roles if n != OUTPUT_ID else space.output_roles, _prob()) for n in nodes}
     text = {"type": "string", "maxLength": MAX_TEXT_CHARS}
     points = {"type": "array", "items": text, "maxItems": MAX_POINTS}
-    max_edges = len(workers) * (len(workers) + 1) // 2
-    edge = {
-        "type": "object",
-        "properties": {"src": {"enum": workers}, "dst": {"enum": nodes}, "prob": _prob()},
-        "required": ["src", "dst", "prob"],
-        "additionalProperties": False,
-    }
+    edges = [
+        edge_key(slot_id(i), OUTPUT_ID if j == space.worker_slots else slot_id(j))
+        for i, j in edge_pairs(space.worker_slots, space.worker_edges)
+    ]
 
     def node(n: str) -> dict[str, Any]:
         allowed = space.output_roles if n == OUTPUT_ID else space.worker_roles
@@ -82,16 +85,7 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
                 "required": [OUTPUT_ID],
                 "additionalProperties": False,
             },
-            "edges": {
-                "type": "array",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [{"enum": workers}, {"enum": nodes}],
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-                "maxItems": max_edges,
-            },
+            "edges": {"type": "array", "items": {"enum": edges}, "maxItems": len(edges), "uniqueItems": True},
         },
         "required": ["nodes", "edges"],
         "additionalProperties": False,
@@ -102,7 +96,7 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
             "presence": _keyed(workers, _prob(), required=True),
             "models": _keyed(nodes, _keyed(list(space.models), _prob())),
             "roles": {"type": "object", "properties": roles, "additionalProperties": False},
-            "edges": {"type": "array", "items": edge, "maxItems": max_edges},
+            "edges": _keyed(edges, _prob()),
             "proposed_graph": proposed,
         },
         "required": ["presence"] if workers else [],

@@ -23,6 +23,15 @@ from rolegraph.optimize.space import OUTPUT_ID, SearchSpace
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+EDGE_ARROW = "->"
+"""Edges may also be written as "src->dst" keys (the form the LLM agent's schema asks for)."""
+
+
+def _split_edge(key: str) -> tuple[str, str]:
+    src, _, dst = key.partition(EDGE_ARROW)
+    return src.strip(), dst.strip()
+
+
 SUM_TOLERANCE = 1e-6
 HISTORY_EXCHANGES = 2
 
@@ -67,6 +76,13 @@ class ProposedGraph(BaseModel):
             return [{"id": k, **v} if isinstance(v, dict) else v for k, v in value.items()]
         return value
 
+    @field_validator("edges", mode="before")
+    @classmethod
+    def _arrow_edges(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_split_edge(e) if isinstance(e, str) else e for e in value]
+        return value
+
     def to_spec(self, name: str = "proposed") -> GraphSpec:
         return GraphSpec(
             name=name,
@@ -92,6 +108,14 @@ class GraphUpdate(BaseModel):
     roles: dict[str, dict[str, Prob]] = Field(default_factory=dict)
     edges: list[EdgeProb] = Field(default_factory=list)
     proposed_graph: ProposedGraph | None = None
+
+    @field_validator("edges", mode="before")
+    @classmethod
+    def _keyed_edges(cls, value: Any) -> Any:
+        """`{"n0->out": 0.9}` as `[{"src": "n0", "dst": "out", "prob": 0.9}]`."""
+        if isinstance(value, dict):
+            return [dict(zip(("src", "dst"), _split_edge(str(k))), prob=v) for k, v in value.items()]
+        return value
 
     def is_empty(self) -> bool:
         return not (self.presence or self.models or self.roles or self.edges or self.proposed_graph)

@@ -32,10 +32,10 @@ def _reply(update: dict) -> dict:
 GOOD = {"presence": {"n0": 0.9, "n1": 0.2, "n2": 0.0},
         "models": {"out": {SIM_MODELS[-1]: 0.8}},
         "roles": {"n0": {"solver": 0.6}, "out": {"fuser": 0.7}},
-        "edges": [{"src": "n0", "dst": "out", "prob": 0.95}],
+        "edges": {"n0->out": 0.95, "n0->n2": 0.1},
         "proposed_graph": {"nodes": {"n0": {"role": "solver", "model": SIM_MODELS[0]},
                                      "out": {"role": "fuser", "model": SIM_MODELS[-1]}},
-                           "edges": [["n0", "out"]]}}
+                           "edges": ["n0->out"]}}
 
 
 def test_a_good_reply_fits_the_schema_and_parses(space):
@@ -44,6 +44,18 @@ def test_a_good_reply_fits_the_schema_and_parses(space):
     reply, problems = parse_reply(json.dumps(_reply(GOOD)), ProbabilisticGraph(space))
     assert problems == [] and reply is not None
     assert [(n.id, n.role) for n in reply.update.proposed_graph.nodes] == [("n0", "solver"), ("out", "fuser")]
+    assert reply.update.proposed_graph.edges == [("n0", "out")]
+    assert [(e.src, e.dst, e.prob) for e in reply.update.edges] == [("n0", "out", 0.95), ("n0", "n2", 0.1)]
+
+
+def test_the_plain_prompt_forms_still_parse(space):
+    """Without structured output a model may write edges and nodes as lists: both forms are read."""
+    plain = {"presence": {"n0": 0.9}, "edges": [{"src": "n0", "dst": "out", "prob": 0.9}],
+             "proposed_graph": {"nodes": [{"id": "n0", "role": "solver", "model": SIM_MODELS[0]},
+                                          {"id": "out", "role": "fuser", "model": SIM_MODELS[1]}],
+                                "edges": [["n0", "out"]]}}
+    reply, problems = parse_reply(json.dumps(_reply(plain)), ProbabilisticGraph(space))
+    assert problems == [] and reply.update.edges[0].dst == "out" and reply.update.proposed_graph.edges == [("n0", "out")]
 
 
 @pytest.mark.parametrize("bad", [
@@ -54,7 +66,9 @@ def test_a_good_reply_fits_the_schema_and_parses(space):
     {**GOOD, "models": {"out": {"gpt-9": 0.5}}},  # unknown model id
     {**GOOD, "roles": {"out": {"planner": 0.5}}},  # a role the output may not take
     {**GOOD, "proposed_graph": {"nodes": {"n0": {"role": "solver", "model": SIM_MODELS[0]}}, "edges": []}},  # no out
-    {**GOOD, "edges": [{"src": "out", "dst": "n0", "prob": 0.5}]},  # edges start at a worker
+    {**GOOD, "edges": {"out->n0": 0.5}},  # edges start at a worker
+    {**GOOD, "edges": {"n1->n0": 0.5}},  # ... and go to a higher slot: no cycle can be written
+    {**GOOD, "proposed_graph": {**GOOD["proposed_graph"], "edges": ["n2->n1"]}},
 ])
 def test_the_schema_refuses_unknown_ids_and_unbounded_probabilities(space, bad):
     with pytest.raises(jsonschema.ValidationError):

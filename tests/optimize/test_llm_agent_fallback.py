@@ -108,8 +108,11 @@ def test_the_json_object_form_carries_the_schema(pg):
 
 def test_max_tokens_is_what_the_window_leaves(pg):
     model = Scripted([VALID])
-    _step(_agent(model, window=2048), pg)
-    assert 128 <= model.calls[0]["max_tokens"] < 1024
+    agent = _agent(model, window=1500)
+    _step(agent, pg)
+    sent = model.calls[0]
+    left = 1500 - agent.budget.tokens(sent["messages"]) - agent.budget.safety
+    assert sent["max_tokens"] == left and 128 <= left < 1024
 
 
 def test_no_room_to_answer_falls_back_as_context_without_a_call(pg):
