@@ -57,7 +57,7 @@ op barrier ran prompt processing ~30x slower than one (measured under load; on i
 FAMILY = "qa"
 FULL = {"report": None, "iterations": 3, "samples": 2, "batch": 4, "validation": 4, "test": 4,
         "throughput_items": 24, "repeats": 3, "max_nodes": 3}
-QUICK = {"report": 6, "iterations": 1, "samples": 1, "batch": 2, "validation": 2, "test": 2,
+QUICK = {"report": 4, "iterations": 1, "samples": 1, "batch": 2, "validation": 2, "test": 2,
          "throughput_items": 4, "repeats": 1, "max_nodes": 3}
 LABEL = "real (llama.cpp server, SmolLM2-135M-Instruct Q4_1, CPU)"
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
+from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.feedback import InitContext, StepContext
 from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
 from rolegraph.optimize.statistical_agent import describe
@@ -169,7 +170,9 @@ def init_prompt(ctx: InitContext, chars: int) -> str:
 
 
 def step_prompt(ctx: StepContext, chars: int) -> str:
-    board = ctx.scored or ([(ctx.best_graph, ctx.best_objective, ctx.best_n)] if ctx.best_graph is not None else [])
+    board: list[tuple[GraphSpec, float | None, int]] = list(ctx.scored)
+    if not board and ctx.best_graph is not None:
+        board = [(ctx.best_graph, ctx.best_objective, ctx.best_n)]
     leaderboard = [f"- {describe(g)}: objective {v:.3f} on {n} items" for g, v, n in board if v is not None]
 
     def rest_board(dropped: list[str]) -> str:

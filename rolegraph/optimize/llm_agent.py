@@ -212,7 +212,7 @@ class LLMFeedbackAgent:
                     f"the {budget.window}-token context window",
                 )
             fmt = response_format(self.structured or "none", SCHEMA_NAME, reply_schema(pg.space))
-            extra = {"response_format": fmt} if fmt is not None else {}
+            extra: dict[str, Any] = {"response_format": fmt} if fmt is not None else {}
             try:
                 out = await self.model.complete(
                     messages,
