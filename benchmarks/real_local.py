@@ -46,6 +46,7 @@ from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 from rolegraph.tasks.qa_metrics import exact_match
+from rolegraph.tools.toolbox import default_toolbox
 
 MODEL = "llamacpp/smollm2-135m"
 SIM_MIRROR = "sim/llama-3.2-1b"
@@ -59,6 +60,7 @@ FULL = {"report": None, "iterations": 3, "samples": 2, "batch": 4, "validation":
         "throughput_items": 24, "repeats": 3, "max_nodes": 3}
 QUICK = {"report": 4, "iterations": 1, "samples": 1, "batch": 2, "validation": 2, "test": 2,
          "throughput_items": 4, "repeats": 1, "max_nodes": 3}
+WARM_QUERY = "Casablanca"
 LABEL = "real (llama.cpp server, SmolLM2-135M-Instruct Q4_1, CPU)"
 
 
@@ -106,24 +108,25 @@ def _row(name: str, res) -> dict[str, Any]:
             "failures": res.failures, "simulated": res.simulated}
 
 
-async def _score(graphs: dict[str, GraphSpec], task, items, hub: ModelHub) -> dict[str, dict]:
+async def _score(graphs: dict[str, GraphSpec], task, items, hub: ModelHub, toolbox) -> dict[str, dict]:
     out = {}
     for name, spec in graphs.items():
         started = perf_counter()
-        res = await evaluate(spec, task, items, hub=hub, concurrency=PARALLEL, progress=False)
+        res = await evaluate(spec, task, items, hub=hub, toolbox=toolbox, concurrency=PARALLEL, progress=False)
         out[name] = _row(name, res) | {"wall_s": perf_counter() - started}
         say(f"real_local {name}: accuracy {res.accuracy:.3f} on {res.n}, {res.mean_latency_s:.2f} s/item")
     return out
 
 
-async def _search(pool: ModelPool, hub: ModelHub, task, cfg: dict, agent_model: str | None) -> dict[str, Any]:
+async def _search(pool: ModelPool, hub: ModelHub, toolbox, task, cfg: dict, agent_model: str | None) -> dict[str, Any]:
     space = SearchSpace(pool=pool, models=(MODEL,), max_nodes=cfg["max_nodes"], budget=None, family=FAMILY)
     config = SearchConfig(iterations=cfg["iterations"], samples=cfg["samples"], batch=cfg["batch"],
                           validation_items=cfg["validation"], test_items=cfg["test"], top_candidates=2,
                           concurrency=PARALLEL, compare_singles=False)
     optimizer = make_optimizer("agent-reinforce", hub=hub, agent_model=agent_model, pilot_batch=cfg["batch"])
     started = perf_counter()
-    result = await optimize_async(task, space, optimizer, hub=hub, config=config, agent_model=agent_model)
+    result = await optimize_async(task, space, optimizer, hub=hub, config=config, agent_model=agent_model,
+                                  toolbox=toolbox)
     usage = result.feedback_agent.model_dump() if result.feedback_agent else None
     return {"graph": result.best_graph, "wall_s": perf_counter() - started, "item_runs": result.evaluations,
             "feedback_agent": usage}
@@ -177,21 +180,29 @@ async def _main(cfg: dict) -> dict[str, Any]:
     with LlamaCppServer(n_ctx=CONTEXT, parallel=PARALLEL, threads=THREADS) as server:
         pool = ModelPool([*ModelPool.builtin(), server.spec(MODEL, context_window=CONTEXT, max_concurrency=PARALLEL)])
         hub = ModelHub(pool, Settings(home=scratch_home()))
+        toolbox = default_toolbox(hub.settings, web=False)
+        await toolbox.call("search", {"query": WARM_QUERY})  # builds the Wikipedia index before any timing
         try:
             graphs = fixed_graphs(MODEL)
             searches = {}
             for agent, agent_model in (("statistical", None), ("llm", MODEL)):
-                searches[agent] = await _search(pool, hub, tune_task, cfg, agent_model)
+                searches[agent] = await _search(pool, hub, toolbox, tune_task, cfg, agent_model)
                 graphs[f"found by {agent} agent"] = searches[agent]["graph"]
                 say(f"real_local search ({agent}): {searches[agent]['feedback_agent']}")
-            real = await _score(graphs, report_task, items, hub)
+            fresh = ModelHub(pool, Settings(home=scratch_home(), cache=False))  # every figure from real calls
+            try:
+                real = await _score(graphs, report_task, items, fresh, toolbox)
+            finally:
+                await fresh.aclose()
             throughput = await _throughput(server, pool, report_task, items[: cfg["throughput_items"]],
                                            cfg["repeats"])
         finally:
             await hub.aclose()
     sim_hub = ModelHub(ModelPool.builtin(), Settings(home=scratch_home(), cache=False))
     try:
-        sim = await _score({k: with_model(g, SIM_MIRROR) for k, g in graphs.items()}, report_task, items, sim_hub)
+        sim_tools = default_toolbox(sim_hub.settings, web=False)
+        sim = await _score({k: with_model(g, SIM_MIRROR) for k, g in graphs.items()}, report_task, items, sim_hub,
+                           sim_tools)
     finally:
         await sim_hub.aclose()
     names = list(graphs)
