@@ -36,7 +36,9 @@ def llamacpp():
     from rolegraph.models.llamacpp_server import LlamaCppServer
 
     try:
-        server = LlamaCppServer()
+        # one thread: with two, every op waits at a barrier for both threads to be scheduled, and on a
+        # shared, oversubscribed machine (load 10 on 2 cores) decoding fell from ~30 to ~1.5 tokens/s
+        server = LlamaCppServer(threads=1)
     except EngineMissingError as exc:
         pytest.skip(str(exc))
     yield server

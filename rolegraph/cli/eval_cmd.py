@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
-from rolegraph.errors import TaskError
+from rolegraph.errors import RolegraphError, TaskError
 from rolegraph.models.provenance import shows_simulation
 
 if TYPE_CHECKING:
@@ -126,6 +126,37 @@ async def _evaluate_all(
         await hub.aclose()
 
 
+class ItemsFailedError(RolegraphError):
+    """Every item of a graph failed (the model never answered): its accuracy measures nothing."""
+
+
+def failure_line(result: EvalResult, name: str) -> str | None:
+    """How many items of `result` failed and the first failure's model and cause, in one line.
+
+    A failed item is not a wrong answer (the model never answered), so an accuracy over failures
+    must not stand alone: the line says why (connection refused, a bad key, context exceeded)."""
+    if not result.failures:
+        return None
+    first = next((it.error for it in result.items if it.error), "unknown error")
+    first = " ".join(str(first).split())
+    return f"graph '{name}': {result.failures} of {result.n} items failed; first failure: {first}"
+
+
+def report_failures(results: list[EvalResult], names: list[str]) -> None:
+    """A warning line per graph with some failed items; ItemsFailedError (exit 2) if one failed them all."""
+    fatal = None
+    for result, name in zip(results, names):
+        line = failure_line(result, name)
+        if line is None:
+            continue
+        if result.failures == result.n and fatal is None:
+            fatal = line
+        else:
+            typer.echo(f"warning: {line}", err=True)
+    if fatal is not None:
+        raise ItemsFailedError(fatal)
+
+
 def _json_line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=False, default=str)
 
@@ -168,18 +199,8 @@ def eval_command(
         None, "--add-to", help="Score on a search run's paired items and add to its paired outcomes (route fit)."
     ),
 ) -> None:
-    from rich.console import Console
-
-    from rolegraph.cli.router_views import stage_keys
     from rolegraph.evaluate.executors import make_executor
-    from rolegraph.evaluate.report import (
-        SIM_NOTE,
-        compare,
-        comparison_table,
-        node_table,
-        side_by_side_table,
-        summary_table,
-    )
+    from rolegraph.evaluate.report import compare
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.models.pool import ModelPool
     from rolegraph.settings import Settings
@@ -252,6 +273,17 @@ def eval_command(
         compare(results[0], r, base_name=names[0], other_name=name, seed=seed)
         for r, name in zip(results[1:], names[1:])
     ]
+    _print_results(results, specs, graphs, names, comparisons, json_out)
+    report_failures(results, names)
+
+
+def _print_results(results, specs, graphs: list[Path], names: list[str], comparisons, json_out: bool) -> None:
+    """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
+    from rich.console import Console
+
+    from rolegraph.cli.router_views import stage_keys
+    from rolegraph.evaluate.report import SIM_NOTE, comparison_table, node_table, side_by_side_table, summary_table
+
     if json_out:
         for i, (result, path) in enumerate(zip(results, graphs)):
             obj = {

@@ -81,9 +81,12 @@ def _print_result(result, elapsed: float | None = None) -> None:
     )
     if cached:
         console.print(f"test runs: {cache_note(cached, calls)}")
-    agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
+    usage = result.feedback_agent
+    agent = f", feedback agent {usage.headline()}" if usage else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
+    if usage is not None and usage.warning():
+        console.print(usage.warning(), style="yellow", markup=False)
     if result.simulation != REAL:
         console.print(f"{result.simulation} results: they show the search working, not claims about real models")
     if result.run_dir:
@@ -308,7 +311,12 @@ def optimize_cmd(
         float | None, typer.Option("--cost-cap", help="best accuracy with cost <= D dollars per item")
     ] = None,
     agent_model: Annotated[
-        str | None, typer.Option("--agent-model", help="a real model for the LLM feedback agent")
+        str | None,
+        typer.Option(
+            "--agent-model",
+            help="a real model of the pool (id) as the LLM feedback agent of agent-reinforce; without it the "
+            "default agent is statistical: a hand-written procedure, no LLM",
+        ),
     ] = None,
     validation_items: Annotated[
         int,
@@ -347,7 +355,15 @@ def optimize_cmd(
     ] = None,
     allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
-    """Search for the best collaboration graph for a task under a budget."""
+    """Search for the best collaboration graph for a task under a budget.
+
+    The default optimizer, agent-reinforce, samples graphs from probabilities, scores them and updates
+    the probabilities from a feedback agent. By default that agent is statistical: a hand-written
+    procedure (a pilot of single models and ensembles, a weighted-average update of feature
+    probabilities, one-change proposals), with no LLM in it. --agent-model MODEL makes a real model of
+    the pool write the feedback instead (e.g. --agent-model openai/gpt-4o-mini, or an entry of --pool);
+    the summary says how many steps its updates drove and how many fell back to the statistical agent.
+    """
     from rolegraph.evaluate.executors import make_executor
     from rolegraph.optimize.api import OPTIMIZERS, make_optimizer, resolve_iterations
     from rolegraph.optimize.context import SearchConfig
@@ -414,6 +430,9 @@ def optimize_cmd(
         executor.close()
     if as_json:
         typer.echo(json.dumps(result.summary()))
+        warning = result.feedback_agent.warning() if result.feedback_agent else None
+        if warning:
+            typer.echo(warning, err=True)
     else:
         _print_result(result, time.perf_counter() - started)
 

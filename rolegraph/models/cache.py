@@ -48,8 +48,10 @@ def cache_key(
     tools: list[dict] | None,
     sample: int,
     answer_key: AnswerKey | None,
+    response_format: dict | None = None,
 ) -> str:
-    """sha256 of the canonical JSON of everything that determines a call's answer."""
+    """sha256 of the canonical JSON of everything that determines a call's answer. `response_format`
+    joins the key only when set, so every key made before it existed still finds its row."""
     identity: dict[str, Any] = {
         "v": KEY_VERSION,
         "model": spec.id,
@@ -66,6 +68,8 @@ def cache_key(
     }
     if spec.logprobs:  # only then: keys of specs without it stay as they were
         identity["logprobs"] = True
+    if response_format is not None:
+        identity["response_format"] = response_format
     if spec.backend == "sim":
         from rolegraph.sim.fingerprint import sim_fingerprint
 
@@ -154,6 +158,7 @@ class CachedChatModel:
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion:
         if not self.spec.simulated:
             answer_key = None  # only simulated models read it: a real one is never handed the gold
@@ -166,6 +171,7 @@ class CachedChatModel:
             tools=tools,
             sample=sample,
             answer_key=answer_key,
+            response_format=response_format,
         )
         hit = self._cache.get(key)
         if hit is not None:
@@ -181,6 +187,7 @@ class CachedChatModel:
                     raise  # this waiter was cancelled; the first call goes on
                 # the first caller was cancelled: make the call ourselves
         future = self._inflight[key] = loop.create_future()
+        extra = {"response_format": response_format} if response_format is not None else {}
         try:
             out = await self._inner.complete(
                 messages,
@@ -190,6 +197,7 @@ class CachedChatModel:
                 tools=tools,
                 sample=sample,
                 answer_key=answer_key,
+                **extra,
             )
             self._cache.put(key, out)
             future.set_result(out)

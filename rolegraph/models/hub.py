@@ -134,7 +134,10 @@ class _Counted:
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion:
+        # passed on only when set: models given to `use()` written before the keyword existed still work
+        extra = {"response_format": response_format} if response_format is not None else {}
         out = await self._inner.complete(
             messages,
             temperature=temperature,
@@ -143,6 +146,7 @@ class _Counted:
             tools=tools,
             sample=sample,
             answer_key=answer_key if self._reads_key else None,
+            **extra,
         )
         self._stats.calls += 1
         self._stats.cached += int(out.cached)

@@ -149,6 +149,7 @@ class _LlamaCppEngine:
             max_tokens=request["max_tokens"],
             temperature=request["temperature"],
             seed=request["seed"],
+            response_format=_llama_cpp_format(request.get("response_format")),
         )
 
     def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None:
@@ -160,6 +161,13 @@ class _LlamaCppEngine:
             stream=True,
         ):
             on_chunk(chunk)
+
+
+def _llama_cpp_format(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """llama-cpp-python takes a schema as `{"type": "json_object", "schema": ...}`, not `json_schema`."""
+    if response_format is None or response_format.get("type") != "json_schema":
+        return response_format
+    return {"type": "json_object", "schema": (response_format.get("json_schema") or {}).get("schema", {})}
 
 
 def _plain_messages(messages: list[Message]) -> list[dict[str, str]]:
@@ -199,7 +207,7 @@ class LocalChatModel:
                 raise EngineMissingError(f"local model '{self.spec.id}' is unusable: {why}")
             path = gguf_path()
             assert path is not None
-            n_ctx = min(self.spec.context_window, MAX_CONTEXT)
+            n_ctx = min(self.spec.context_window or MAX_CONTEXT, MAX_CONTEXT)
             engine_cls = _XLlamaEngine if available_engine() == "xllamacpp" else _LlamaCppEngine
             self._engine = engine_cls(path, n_ctx)
         return self._engine
@@ -221,14 +229,18 @@ class LocalChatModel:
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion:
-        """`tools` is ignored (no native function calling); `sample` shifts the seed so n draws differ."""
-        request = {
+        """`tools` is ignored (no native function calling); `sample` shifts the seed so n draws differ;
+        `response_format` goes to the engine (llama.cpp constrains the output with a grammar)."""
+        request: dict[str, Any] = {
             "messages": _plain_messages(messages),
             "max_tokens": max_tokens,
             "temperature": temperature,
             "seed": seed + sample,
         }
+        if response_format is not None:
+            request["response_format"] = response_format
         response, latency = await asyncio.to_thread(self._generate, request)
         choice = response["choices"][0]
         usage = response.get("usage") or {}

@@ -45,7 +45,12 @@ class ModelSpec(BaseModel):
     hidden: int | None = Field(default=None, gt=0)
     price_in: float = Field(default=0.0, ge=0, description="dollars per 1M input tokens")
     price_out: float = Field(default=0.0, ge=0, description="dollars per 1M output tokens")
-    context_window: int = Field(default=8192, gt=0)
+    context_window: int | None = Field(
+        default=None,
+        gt=0,
+        description="tokens the model reads and writes per call; None = not stated (a server's own, e.g. "
+        "llama.cpp's /props n_ctx, is asked for where it matters, else a default)",
+    )
     max_concurrency: int = Field(default=8, gt=0)
     answer_key: bool = Field(
         default=False,

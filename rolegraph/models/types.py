@@ -73,7 +73,9 @@ class Completion(BaseModel):
 @runtime_checkable
 class ChatModel(Protocol):
     """Anything that completes a chat. `sample` distinguishes n draws of the same call (cache key);
-    `answer_key` is only read by simulated models and never reaches a real model's prompt."""
+    `answer_key` is only read by simulated models and never reaches a real model's prompt.
+    `response_format` asks for structured output in the OpenAI API's form (e.g. `{"type": "json_schema",
+    "json_schema": {...}}`); backends that cannot constrain output ignore it, so callers validate anyway."""
 
     @property
     def model_id(self) -> str: ...
@@ -88,4 +90,5 @@ class ChatModel(Protocol):
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion: ...

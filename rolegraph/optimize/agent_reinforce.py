@@ -265,7 +265,11 @@ class AgentReinforce(Optimizer):
         problems = validate_update(feedback.update, self.pg)
         if problems:  # an agent's own validation should have caught this: keep the textual part only
             feedback = feedback.model_copy(
-                update={"update": GraphUpdate(), "fallback": f"update rejected: {problems[0]}"}
+                update={
+                    "update": GraphUpdate(),
+                    "fallback": f"update rejected: {problems[0]}",
+                    "fallback_reason": "invalid",
+                }
             )
         self.pg = apply_update(self.pg, feedback.update, step)
         proposed = feedback.update.proposed_graph

@@ -23,6 +23,7 @@ from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, ServedBy, Simulation, simulation_of
 from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
@@ -64,7 +65,8 @@ class SearchResult(BaseModel):
 
     task: str
     optimizer: str
-    feedback_agent: str | None = None
+    feedback_agent: AgentUsage | None = None
+    """The requested feedback agent and, for an LLM agent, how many steps it drove and how many fell back."""
     run_dir: str | None = None
     best_graph: GraphSpec
     best_hash: str
@@ -93,7 +95,7 @@ class SearchResult(BaseModel):
         return {
             "task": self.task,
             "optimizer": self.optimizer,
-            "feedback_agent": self.feedback_agent,
+            "feedback_agent": self.feedback_agent.model_dump() if self.feedback_agent else None,
             "run_dir": self.run_dir,
             "best_hash": self.best_hash,
             "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
@@ -157,7 +159,7 @@ def llm_agent(model_id: str, hub: ModelHub | None):
             f"'{model_id}' is simulated ({kind}): it only answers task items, so it cannot write "
             "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)"
         )
-    return LLMFeedbackAgent(hub.get(model_id))
+    return LLMFeedbackAgent(hub.get(model_id), spec=spec)
 
 
 def search_provenance(
@@ -217,6 +219,12 @@ def _warm_start(init_from: str | Path | None, optimizer: Optimizer, task_args: d
     return warm
 
 
+def _endpoint(optimizer: Optimizer) -> dict:
+    """What an LLM feedback agent found about its endpoint (context window, structured output), else {}."""
+    describe = getattr(getattr(optimizer, "agent", None), "describe", None)
+    return describe() if callable(describe) else {}
+
+
 def _result(
     ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub
 ) -> SearchResult:
@@ -225,7 +233,7 @@ def _result(
     return SearchResult(
         task=ctx.task.name,
         optimizer=optimizer.name,
-        feedback_agent=optimizer.feedback_agent_name(),
+        feedback_agent=agent_usage(optimizer.feedback_agent_name(), ctx.trace.feedback, _endpoint(optimizer)),
         run_dir=str(run_dir) if run_dir else None,
         best_graph=ctx.graph(final.chosen_hash),
         best_hash=final.chosen_hash,

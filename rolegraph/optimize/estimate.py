@@ -19,6 +19,7 @@ import numpy as np
 
 from rolegraph.graphs.analysis import estimate_cost, in_degrees
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.endpoint import DEFAULT_CONTEXT
 from rolegraph.models.spec import ModelSpec
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig
@@ -196,7 +197,7 @@ def estimate_search(
     agent_calls = 0
     if agent is not None:
         agent_calls = (config.iterations or 0) + 1
-        window = agent.context_window
+        window = agent.context_window or DEFAULT_CONTEXT  # the window the agent sizes its prompt to
         step = RunCost(calls=1, tokens=window, dollars=agent.cost(window, 0))
         for total in totals:
             total.add(step, agent_calls)

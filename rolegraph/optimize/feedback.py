@@ -1,5 +1,7 @@
 """The feedback step of Agent-REINFORCE: a *textual gradient* (what helped, what hurt) plus a
 structured update of the probabilities, validated against the probabilistic graph before use.
+Keys the models below do not know are ignored (an LLM's reply may carry extras); the known ones are
+validated.
 
 An update names target probabilities; `apply_update` moves each current probability a step
 toward its target (p <- p + step * (target - p)), so a step size of 1 adopts the agent's numbers
@@ -9,10 +11,10 @@ and smaller steps keep some of the old belief, as a learning rate does for a gra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
@@ -21,12 +23,21 @@ from rolegraph.optimize.space import OUTPUT_ID, SearchSpace
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+EDGE_ARROW = "->"
+"""Edges may also be written as "src->dst" keys (the form the LLM agent's schema asks for)."""
+
+
+def _split_edge(key: str) -> tuple[str, str]:
+    src, _, dst = key.partition(EDGE_ARROW)
+    return src.strip(), dst.strip()
+
+
 SUM_TOLERANCE = 1e-6
 HISTORY_EXCHANGES = 2
 
 
 class TextualGradient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     helped: list[str] = Field(default_factory=list)
     hurt: list[str] = Field(default_factory=list)
@@ -34,7 +45,7 @@ class TextualGradient(BaseModel):
 
 
 class EdgeProb(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     src: str
     dst: str
@@ -42,7 +53,7 @@ class EdgeProb(BaseModel):
 
 
 class ProposedNode(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     id: str
     role: str
@@ -50,12 +61,27 @@ class ProposedNode(BaseModel):
 
 
 class ProposedGraph(BaseModel):
-    """A graph to evaluate next, in slot ids (n0, n1, ... and `out`)."""
+    """A graph to evaluate next, in slot ids (n0, n1, ... and `out`). Nodes may also come keyed by id
+    (`{"n0": {"role": ..., "model": ...}}`, the form the LLM agent's schema asks for: ids stay unique)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     nodes: list[ProposedNode]
     edges: list[tuple[str, str]] = Field(default_factory=list)
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _keyed_nodes(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return [{"id": k, **v} if isinstance(v, dict) else v for k, v in value.items()]
+        return value
+
+    @field_validator("edges", mode="before")
+    @classmethod
+    def _arrow_edges(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_split_edge(e) if isinstance(e, str) else e for e in value]
+        return value
 
     def to_spec(self, name: str = "proposed") -> GraphSpec:
         return GraphSpec(
@@ -75,13 +101,21 @@ class ProposedGraph(BaseModel):
 class GraphUpdate(BaseModel):
     """Target probabilities. Categorical targets may be partial: the rest of the mass keeps its shape."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     presence: dict[str, Prob] = Field(default_factory=dict)
     models: dict[str, dict[str, Prob]] = Field(default_factory=dict)
     roles: dict[str, dict[str, Prob]] = Field(default_factory=dict)
     edges: list[EdgeProb] = Field(default_factory=list)
     proposed_graph: ProposedGraph | None = None
+
+    @field_validator("edges", mode="before")
+    @classmethod
+    def _keyed_edges(cls, value: Any) -> Any:
+        """`{"n0->out": 0.9}` as `[{"src": "n0", "dst": "out", "prob": 0.9}]`."""
+        if isinstance(value, dict):
+            return [dict(zip(("src", "dst"), _split_edge(str(k))), prob=v) for k, v in value.items()]
+        return value
 
     def is_empty(self) -> bool:
         return not (self.presence or self.models or self.roles or self.edges or self.proposed_graph)
@@ -97,7 +131,11 @@ class Feedback(BaseModel):
     update: GraphUpdate
     agent: str
     fallback: str | None = None
+    fallback_reason: str | None = None
+    """Why an LLM agent's step fell back: context, invalid, empty (changed nothing) or error."""
     attempts: int = 1
+    notes: list[str] = Field(default_factory=list)
+    """Repairs made to an accepted reply (a near-miss rescaled)."""
 
     def record(self, iteration: int) -> FeedbackRecord:
         return FeedbackRecord(
@@ -108,7 +146,9 @@ class Feedback(BaseModel):
             hurt=self.gradient.hurt,
             update=self.update.brief(),
             fallback=self.fallback,
+            fallback_reason=self.fallback_reason,
             attempts=self.attempts,
+            notes=self.notes,
         )
 
 

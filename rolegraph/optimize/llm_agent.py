@@ -1,23 +1,34 @@
 """`LLMFeedbackAgent`: a pool model reads the scores and writes the textual gradient and update.
 
-The reply must be one JSON object (see prompts/system.md), parsed by pydantic and then checked
-against the probabilistic graph (unknown node ids, probabilities out of range, edges that would
-make a cycle, a proposed graph over budget). An invalid reply is sent back with the problems, up
-to `MAX_RETRIES` times; after that the step falls back to the statistical agent and the trace says
-so. The prompts carry the paper's insights 2 and 3 and its advice for the update.
+The prompt is sized to the agent model's context window (the pool entry's `context_window`, else what
+the server says, else a default; `agent_prompt`), with `max_tokens` set to what is left. Where the
+endpoint takes structured output, the reply is constrained by a JSON schema with the ids as enums
+(`agent_schema`; the form the endpoint takes is found once, `rolegraph.models.endpoint`); elsewhere
+the prompt asks for the JSON. The reply is parsed by pydantic (extra keys ignored), near-miss
+categorical targets are rescaled, and it is checked against the probabilistic graph (unknown ids,
+probabilities out of range, edges that would make a cycle, a proposed graph over budget) and for
+changing something. An unusable reply is sent back with its problems, up to `MAX_RETRIES` times; a
+call that cannot succeed by asking again (a 400 "context exceeded", an unreachable endpoint after the
+backend's own retries) ends the attempts at once. Then the step falls back to the statistical agent
+and the record says so, with a reason: `context`, `invalid`, `empty` (nothing changed) or `error`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from importlib import resources
-from string import Template
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from rolegraph.errors import EngineMissingError, MissingKeyError, NoAnswerKeyError, UnknownModelError
-from rolegraph.models.types import ChatModel
+from rolegraph.models.endpoint import DEFAULT_CONTEXT, EndpointInfo, describe_endpoint, response_format
+from rolegraph.models.openai_backend import ModelCallError
+from rolegraph.models.spec import ModelSpec
+from rolegraph.models.types import ChatModel, Message
+from rolegraph.optimize.agent_prompt import MIN_REPLY_TOKENS, TokenBudget, init_prompt, step_prompt, system_prompt
+from rolegraph.optimize.agent_schema import SCHEMA_NAME, changes_something, renormalise_near_misses, reply_schema
 from rolegraph.optimize.feedback import (
     Feedback,
     GraphUpdate,
@@ -27,31 +38,44 @@ from rolegraph.optimize.feedback import (
     validate_update,
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
-from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
-from rolegraph.optimize.stages import slot_ranges
-from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent, describe, pilot_table
+from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 
-MAX_RETRIES = 3
-MAX_TOKENS = 2048
+MAX_RETRIES = 2
+"""Re-asks after a rejected reply (with its problems). A model that failed three times with the reasons in
+front of it rarely succeeds on a fourth, and on a small local server each attempt costs seconds."""
+REPLY_CAP = 1024
+"""Most tokens a reply may take even when the window has room for more (the schema bounds it anyway)."""
 TEMPERATURE = 0.0
+RETRY_TEMPERATURE = 0.7
+"""Asked again after a rejection, a model at temperature 0 tends to repeat itself word for word (a small
+one does, whatever the rejection said): retries sample."""
 FATAL_ERRORS = (MissingKeyError, UnknownModelError, NoAnswerKeyError, EngineMissingError)
 """Setup mistakes stop the search with their one-line message instead of falling back silently."""
+STRUCTURED_REFUSED = frozenset({400, 415, 422, 500, 501})
+"""Statuses with which a server may refuse `response_format` itself: the agent then asks in plain text."""
+ECHO_CHARS = 300
+"""How much of a rejected reply is shown back to the model with its problems."""
+MAX_PROBLEMS = 3
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+FallbackReason = Literal["context", "invalid", "empty", "error"]
 
 
 class AgentReply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The reply as parsed: extra keys anywhere are ignored, the known ones validated."""
+
+    model_config = ConfigDict(extra="ignore")
 
     gradient: TextualGradient
     update: GraphUpdate
+    _notes: list[str] = PrivateAttr(default_factory=list)
 
-
-def _prompt(name: str) -> Template:
-    return Template(resources.files("rolegraph.optimize").joinpath("prompts", name).read_text(encoding="utf-8"))
+    @property
+    def notes(self) -> list[str]:
+        return self._notes
 
 
 def parse_reply(text: str, pg: ProbabilisticGraph) -> tuple[AgentReply | None, list[str]]:
-    """(reply, []) when usable, else (None, problems)."""
+    """(reply, []) when usable, else (None, problems). Near-miss categorical sums are rescaled first."""
     fenced = _FENCE.findall(text or "")
     body = fenced[-1] if fenced else (text or "")
     start, end = body.find("{"), body.rfind("}")
@@ -65,145 +89,169 @@ def parse_reply(text: str, pg: ProbabilisticGraph) -> tuple[AgentReply | None, l
         reply = AgentReply.model_validate(data)
     except ValidationError as exc:
         return None, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
+    reply._notes = renormalise_near_misses(reply.update)
     problems = validate_update(reply.update, pg)
     return (None, problems) if problems else (reply, [])
 
 
-def _space_fields(space: SearchSpace, task: str) -> dict[str, str]:
-    budget = "none" if space.budget is None else f"{space.budget:g} {BUDGET_UNITS[space.budget_kind]}"
-    return {
-        "task": task,
-        "family": space.family,
-        "budget": budget,
-        "objective": space.objective.describe(),
-        "models": ", ".join(space.models),
-        "roles": ", ".join(space.worker_roles),
-        "output_roles": ", ".join(space.output_roles),
-        "slots": _slots(space),
-    }
-
-
-def _slots(space: SearchSpace) -> str:
-    """The worker slots; in a staged space, which stage owns them and what is fixed there."""
-    if not space.stages:
-        return ", ".join(f"n{i}" for i in range(space.worker_slots)) or "(none)"
-    parts = []
-    for stage, slots in zip(space.stages, slot_ranges(space.stages)):
-        ids = ", ".join(f"n{i}" for i in slots)
-        models = ", ".join(stage.models)
-        parts.append(f"{ids} = stage '{stage.name}' (role {stage.role} only; models {models}; widths {stage.widths})")
-    return (
-        "; ".join(parts) + ". Staged space: roles and edges are fixed by the stages (each stage reads the previous "
-        "non-empty one); only presence (width) and models are yours to set"
-    )
+@dataclass
+class _Failed:
+    attempts: int
+    reason: FallbackReason
+    message: str
 
 
 class LLMFeedbackAgent:
-    """Feedback from `model` (any ChatModel of the pool; simulated models cannot do this)."""
+    """Feedback from `model` (any ChatModel of the pool; simulated models cannot do this).
+
+    `spec` is the model's pool entry (taken from the hub's model when not given): it decides the
+    context window and lets the endpoint be asked what it supports. Without one (a test double), the
+    agent assumes `DEFAULT_CONTEXT` and asks for JSON in the prompt only."""
 
     def __init__(
         self,
         model: ChatModel,
         *,
+        spec: ModelSpec | None = None,
         max_retries: int = MAX_RETRIES,
-        max_tokens: int = MAX_TOKENS,
+        max_tokens: int = REPLY_CAP,
         fallback: StatisticalFeedbackAgent | None = None,
+        endpoint: EndpointInfo | None = None,
     ):
         self.model = model
+        found = spec if spec is not None else getattr(model, "spec", None)
+        self.spec = found if isinstance(found, ModelSpec) else None
         self.max_retries = max_retries
         self.max_tokens = max_tokens
         self.fallback = fallback or StatisticalFeedbackAgent()
         self.name = f"llm:{model.model_id}"
+        self.endpoint = endpoint
+        self.budget: TokenBudget | None = None
+        self.structured = endpoint.structured if endpoint is not None else None
+
+    async def _ready(self) -> TokenBudget:
+        """Find out (once) the endpoint's context window and structured-output form."""
+        if self.endpoint is None:
+            if self.spec is None:
+                self.endpoint = EndpointInfo(DEFAULT_CONTEXT, "default", "none")
+            else:
+                self.endpoint = await describe_endpoint(self.spec)
+        if self.structured is None:
+            self.structured = self.endpoint.structured
+        if self.budget is None:
+            self.budget = TokenBudget(self.endpoint.context_window, self.max_tokens)
+        return self.budget
+
+    def describe(self) -> dict[str, Any]:
+        """What the agent found about its endpoint (for the search summary)."""
+        if self.endpoint is None:
+            return {}
+        return {
+            "context_window": self.endpoint.context_window,
+            "context_source": self.endpoint.context_source,
+            "structured_output": self.structured or "none",
+        }
 
     async def initial(self, ctx: InitContext) -> Feedback:
-        fields = _space_fields(ctx.space, ctx.task) | {
-            "pilot_items": str(ctx.pilot[0].n if ctx.pilot else 0),
-            "pilot_table": pilot_table(ctx.pilot),
-            "probabilities": ctx.pg.table(),
-        }
-        text = _prompt("init.md").safe_substitute(fields)
-        got = await self._ask(text, ctx.pg, ctx.seed)
-        if isinstance(got, Feedback):
-            return got
-        fb = self.fallback.initial_sync(ctx)
-        return fb.model_copy(
-            update={"agent": f"{self.fallback.name} (fallback)", "fallback": got[1], "attempts": got[0]}
-        )
+        budget = await self._ready()
+        system = system_prompt(budget)
+        got = await self._ask(system, init_prompt(ctx, budget.prompt_chars(system)), ctx.pg, ctx.seed)
+        return got if isinstance(got, Feedback) else self._fall_back(self.fallback.initial_sync(ctx), got)
 
     async def step(self, ctx: StepContext) -> Feedback:
-        evals = (
-            "\n".join(
-                f"- {e.record.graph_name}: {describe(e.graph)}: objective {e.objective:.3f}, accuracy "
-                f"{e.record.accuracy:.3f}"
-                for e in ctx.evaluations
-            )
-            or "(none)"
-        )
-        stats = []
-        for e in ctx.evaluations:
-            for node_id, st in e.per_node.items():
-                right = "-" if st.correct_rate is None else f"{st.correct_rate:.2f}"
-                agree = "-" if st.agree_rate is None else f"{st.agree_rate:.2f}"
-                stats.append(
-                    f"- {e.record.graph_name} {node_id} ({st.role}, {st.model}): right {right}, agreed {agree}"
-                )
-        history = (
-            "\n".join(
-                f"- iteration {h.iteration} ({h.agent}): {h.summary}; update {json.dumps(h.update)}"
-                for h in ctx.history
-            )
-            or "(none)"
-        )
-        best = describe(ctx.best_graph) if ctx.best_graph is not None else "(none yet)"
-        fields = _space_fields(ctx.space, ctx.task) | {
-            "iteration": str(ctx.iteration),
-            "batch_items": str(ctx.evaluations[0].record.n if ctx.evaluations else 0),
-            "evaluations": evals,
-            "node_stats": "\n".join(stats) or "(none)",
-            "best_graph": best,
-            "best_objective": "n/a" if ctx.best_objective is None else f"{ctx.best_objective:.3f}",
-            "best_items": str(ctx.best_n),
-            "probabilities": ctx.pg.table(),
-            "history": history,
-        }
-        text = _prompt("step.md").safe_substitute(fields)
-        got = await self._ask(text, ctx.pg, ctx.seed + ctx.iteration)
-        if isinstance(got, Feedback):
-            return got
-        fb = self.fallback.step_sync(ctx)
+        budget = await self._ready()
+        system = system_prompt(budget)
+        got = await self._ask(system, step_prompt(ctx, budget.prompt_chars(system)), ctx.pg, ctx.seed + ctx.iteration)
+        return got if isinstance(got, Feedback) else self._fall_back(self.fallback.step_sync(ctx), got)
+
+    def _fall_back(self, fb: Feedback, failed: _Failed) -> Feedback:
         return fb.model_copy(
-            update={"agent": f"{self.fallback.name} (fallback)", "fallback": got[1], "attempts": got[0]}
+            update={
+                "agent": f"{self.fallback.name} (fallback)",
+                "fallback": failed.message,
+                "fallback_reason": failed.reason,
+                "attempts": failed.attempts,
+            }
         )
 
-    async def _ask(self, user_text: str, pg: ProbabilisticGraph, seed: int) -> Feedback | tuple[int, str]:
-        """A validated Feedback, or (attempts made, why it failed) for the fallback."""
-        messages = [
-            {"role": "system", "content": _prompt("system.md").template},
-            {"role": "user", "content": user_text},
-        ]
+    def _messages(self, system: str, user: str, previous: str | None, problems: list[str]) -> list[Message]:
+        messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        if problems:
+            if previous is not None:
+                shown = previous if len(previous) <= ECHO_CHARS else previous[:ECHO_CHARS] + " ..."
+                messages.append({"role": "assistant", "content": shown})
+            note = "; ".join(problems[:MAX_PROBLEMS])
+            messages.append(
+                {
+                    "role": "user",
+                    "content": f"That reply was rejected: {note}. Answer again with one corrected JSON object only.",
+                }
+            )
+        return messages
+
+    async def _ask(self, system: str, user: str, pg: ProbabilisticGraph, seed: int) -> Feedback | _Failed:
+        """A validated Feedback that changes something, or why not (for the fallback)."""
+        assert self.budget is not None
+        budget = self.budget
         problems: list[str] = []
-        attempts = 0
-        for attempt in range(self.max_retries + 1):
+        previous: str | None = None
+        reason: FallbackReason = "invalid"
+        attempt = attempts = 0
+        while attempt <= self.max_retries:
             attempts = attempt + 1
+            messages = self._messages(system, user, previous, problems)
+            max_tokens = budget.max_tokens(messages)
+            if max_tokens < MIN_REPLY_TOKENS and previous is not None:  # drop the echoed reply first
+                messages = self._messages(system, user, None, problems)
+                max_tokens = budget.max_tokens(messages)
+            if max_tokens < MIN_REPLY_TOKENS:
+                return _Failed(
+                    attempt,
+                    "context",
+                    f"{self.name}: the prompt (~{budget.tokens(messages)} tokens) leaves no room to answer in "
+                    f"the {budget.window}-token context window",
+                )
+            fmt = response_format(self.structured or "none", SCHEMA_NAME, reply_schema(pg.space))
+            extra: dict[str, Any] = {"response_format": fmt} if fmt is not None else {}
             try:
                 out = await self.model.complete(
-                    messages, temperature=TEMPERATURE, max_tokens=self.max_tokens, seed=seed, sample=attempt
+                    messages,
+                    temperature=TEMPERATURE if attempt == 0 else RETRY_TEMPERATURE,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                    sample=attempt,
+                    **extra,
                 )
             except FATAL_ERRORS:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a failed call is one failed attempt
-                problems = [f"the model call failed ({type(exc).__name__}: {exc})"]
-                continue
+            except ModelCallError as exc:
+                if exc.cause == "context":
+                    return _Failed(attempts, "context", f"{self.name}: {exc}")
+                if fmt is not None and exc.cause == "http" and exc.status in STRUCTURED_REFUSED:
+                    # the endpoint refused the schema itself: the same question in plain text, from now on
+                    # (not counted as an attempt: the model has not answered; it happens once per agent)
+                    self.structured = "none"
+                    continue
+                return _Failed(attempts, "error", f"{self.name}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a broken client is a failed step, not a failed search
+                return _Failed(attempts, "error", f"{self.name}: the model call failed ({type(exc).__name__}: {exc})")
+            attempt += 1
+            budget.observe(messages, out.usage.input_tokens)
             reply, problems = parse_reply(out.text, pg)
-            if reply is not None:
-                return Feedback(gradient=reply.gradient, update=reply.update, agent=self.name, attempts=attempts)
-            messages = messages + [
-                {"role": "assistant", "content": out.text},
-                {
-                    "role": "user",
-                    "content": "That reply was rejected: "
-                    + "; ".join(problems)
-                    + ". Answer again with one corrected JSON object only.",
-                },
-            ]
-        return attempts, f"{self.name} gave no valid update in {attempts} attempts: {problems[0] if problems else '?'}"
+            previous = out.text
+            if reply is None:
+                reason = "invalid"
+                if out.truncated:
+                    problems = [f"the reply was cut at max_tokens ({max_tokens}): answer shorter", *problems]
+            elif not changes_something(reply.update, pg):
+                reason = "empty"
+                problems = [
+                    "the update changes no probability and proposes no graph: give targets that differ from "
+                    "the current probabilities"
+                ]
+            else:
+                return Feedback(
+                    gradient=reply.gradient, update=reply.update, agent=self.name, attempts=attempts, notes=reply.notes
+                )
+        first = problems[0] if problems else "?"
+        return _Failed(attempts, reason, f"{self.name} gave no usable update in {attempts} attempts: {first}")

@@ -104,7 +104,9 @@ class FeedbackRecord(BaseModel):
     hurt: list[str] = Field(default_factory=list)
     update: dict = Field(default_factory=dict)
     fallback: str | None = None
+    fallback_reason: str | None = None
     attempts: int = 1
+    notes: list[str] = Field(default_factory=list)
 
 
 class SearchTrace(BaseModel):

@@ -20,6 +20,7 @@ from typing import Any
 
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
+from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.artifacts import chosen_graph, load_run
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.rundir import STORE_NAME, write_atomic
@@ -381,10 +382,12 @@ def html_page(run: dict) -> str:
         if simulated
         else ""
     )
-    agent = cfg["optimizer"].get("agent")
+    usage = agent_usage(cfg["optimizer"].get("agent"), run["feedback"])
+    if usage is not None and usage.warning():
+        banner += f'<p class="banner" id="agent-fallback">{_e(usage.warning())}</p>'
     subtitle = (
         f"{cfg['optimizer']['name']}"
-        + (f" with the {agent} feedback agent" if agent else "")
+        + (f" with the feedback agent {usage.headline()}" if usage else "")
         + f" on task {cfg['task']}; objective {cfg['space']['objective']['kind']}; "
         f"budget {cfg['space']['budget']} ({cfg['space']['budget_kind']})"
     )

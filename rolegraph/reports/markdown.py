@@ -14,6 +14,7 @@ from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
+from rolegraph.optimize.agent_usage import STATISTICAL_DESCRIPTION, agent_usage
 from rolegraph.optimize.artifacts import fmt_ci, load_run, write_artifacts
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
@@ -60,14 +61,13 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         lines += [SIM_NOTE + f" Simulator world {cfg.get('world', 0)}.", ""]
     elif simulation == PARTLY:
         lines += [PARTLY_NOTE + f" Simulator world {cfg.get('world', 0)}.", ""]
-    agent = cfg["optimizer"].get("agent")
-    if agent:
-        note = (
-            " (offline and deterministic: credit assignment from the evaluations; the default with the sim pool)"
-            if agent == "statistical"
-            else ""
-        )
-        lines += [f"Feedback agent: **{agent}**{note}.", ""]
+    usage = agent_usage(cfg["optimizer"].get("agent"), run["feedback"])
+    if usage is not None:
+        lines += [f"Feedback agent: **{usage.headline()}**.", ""]
+        if usage.warning():
+            lines += [f"> **{usage.warning()}**", ""]
+        if not usage.is_llm:
+            lines += [STATISTICAL_DESCRIPTION, ""]
     sp = cfg["space"]
     usable = [m for m in sp["models"] if m not in sp.get("excluded", [])]
     left_out = f" (left out, too big alone for the budget: {', '.join(sp['excluded'])})" if sp.get("excluded") else ""

@@ -127,7 +127,10 @@ class SimChatModel:
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
     ) -> Completion:
+        """`response_format` is ignored: the sim answers task items in text, which is parsed as a real
+        model's would be (and it cannot write feedback, where structured output is asked for)."""
         out = self.respond(
             messages, temperature=temperature, seed=seed, sample=sample, answer_key=answer_key, max_tokens=max_tokens
         )

@@ -43,7 +43,8 @@ def test_demo_runs_end_to_end_and_the_best_graph_runs(tmp_path, capsys):
     assert code == 0, err
     summary = json.loads(out)
     assert summary["simulated"] is True and summary["optimizer"] == "agent-reinforce"
-    assert summary["feedback_agent"] == "statistical"
+    assert summary["feedback_agent"]["requested"] == "statistical"
+    assert summary["feedback_agent"]["llm_steps"] == 0 and summary["feedback_agent"]["steps"] == 2
     assert summary["best_single"]["label"].startswith("sim/")
     lo, hi = summary["test"]["ci95"]
     assert lo - 1e-9 <= summary["test"]["accuracy"] <= hi + 1e-9

@@ -52,9 +52,17 @@ def test_key_is_stable_and_covers_every_part():
         "sample": cache_key(spec, **_key_args(sample=1)),
         "answer_key": cache_key(spec, **_key_args(answer_key=AnswerKey(item_id="other", gold="1"))),
         "no_answer_key": cache_key(spec, **_key_args(answer_key=None)),
+        "response_format": cache_key(spec, **_key_args(response_format={"type": "json_object"})),
+        "other_response_format": cache_key(spec, **_key_args(response_format={"type": "json_schema"})),
     }
     assert base not in variants.values()
     assert len(set(variants.values())) == len(variants)
+
+
+def test_response_format_joins_the_key_only_when_set():
+    """Keys written before `response_format` existed still match calls that do not set it."""
+    spec = ModelPool.builtin().get(SIM_ID)
+    assert cache_key(spec, **_key_args(response_format=None)) == cache_key(spec, **_key_args())
 
 
 def test_roundtrip_persistence_and_wal(tmp_path: Path):

@@ -203,6 +203,17 @@ def test_tools_seed_and_tool_calls_pass_through(settings):
     assert out.cost_usd == pytest.approx((11 * 1.0 + 7 * 2.0) / 1e6) and not out.simulated
 
 
+def test_response_format_goes_into_the_body_only_when_asked(settings):
+    rec = _Recorder()
+    schema = {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}}
+    with ServerThread(rec.app) as srv:
+        model = OpenAIChatModel(_recorder_spec(srv.base_url), settings, **FAST)
+        run(model.complete([{"role": "user", "content": "json please"}], response_format=schema))
+        run(model.complete([{"role": "user", "content": "plain"}]))
+    assert rec.bodies[0]["response_format"] == schema
+    assert "response_format" not in rec.bodies[1]
+
+
 def test_usage_is_estimated_when_the_server_omits_it(settings):
     rec = _Recorder(usage=False)
     with ServerThread(rec.app) as srv:

@@ -100,12 +100,12 @@ def test_llm_agent_retries_with_the_problems_then_succeeds(pg):
     assert "Width and depth" in system and "Grow the graph outward from the output" in system
 
 
-def test_llm_agent_falls_back_to_statistical_after_three_retries(pg):
+def test_llm_agent_falls_back_to_statistical_after_two_retries(pg):
     model = ScriptedModel(["I think more nodes are better."])
     fb = asyncio.run(LLMFeedbackAgent(model).step(_step_ctx(pg)))
-    assert len(model.calls) == 4  # one try and three retries
+    assert len(model.calls) == 3  # one try and two retries
     assert fb.agent.startswith("statistical") and "fallback" in fb.agent
-    assert fb.fallback and "no valid update in 4 attempts" in fb.fallback
+    assert fb.fallback and "no usable update in 3 attempts" in fb.fallback and fb.fallback_reason == "invalid"
     assert validate_update(fb.update, pg) == []
 
 

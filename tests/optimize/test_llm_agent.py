@@ -15,7 +15,7 @@ VALID = ('{"gradient": {"helped": ["3B solvers"], "hurt": ["1B output"], "summar
 
 
 class ScriptedAgentModel:
-    """Valid on calls 1 and 6+, garbage on calls 2-5 (so step 1 exhausts its retries)."""
+    """Valid on calls 1 and 5+, garbage on calls 2-4 (so step 1 exhausts its retries)."""
 
     def __init__(self):
         self.calls = 0
@@ -26,7 +26,7 @@ class ScriptedAgentModel:
 
     async def complete(self, messages, **kwargs):
         self.calls += 1
-        text = "more nodes!" if 2 <= self.calls <= 5 else VALID
+        text = "more nodes!" if 2 <= self.calls <= 4 else VALID
         return Completion(text=text, model_id=AGENT_ID)
 
 
@@ -46,11 +46,16 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
     result, scripted = asyncio.run(main())
     fb = {f.iteration: f for f in result.trace.feedback}
     assert fb[0].agent == f"llm:{AGENT_ID}" and fb[0].summary == "prefer 3B" and fb[0].fallback is None
-    assert fb[1].agent == "statistical (fallback)" and "4 attempts" in fb[1].fallback and fb[1].attempts == 4
+    assert fb[1].agent == "statistical (fallback)" and "3 attempts" in fb[1].fallback and fb[1].attempts == 3
     assert fb[2].agent == f"llm:{AGENT_ID}"
-    assert scripted.calls == 6
-    assert result.feedback_agent == f"llm:{AGENT_ID}"
+    assert scripted.calls == 5
+    usage = result.feedback_agent
+    assert (usage.requested, usage.steps, usage.llm_steps, usage.fallback_steps) == (f"llm:{AGENT_ID}", 3, 2, 1)
+    assert usage.fallback_reasons == {"invalid": 1} and fb[1].fallback_reason == "invalid"
+    assert usage.headline() == f"llm:{AGENT_ID} (2 of 3 steps; 1 fell back: invalid)"
+    assert usage.warning() is None
     from rolegraph.reports import render
 
     report = render(tmp_path / "run").read_text()
-    assert "statistical (fallback)" in report and "no valid update" in report
+    assert "statistical (fallback)" in report and "no usable update" in report
+    assert usage.headline() in report

@@ -39,7 +39,8 @@ def test_each_optimizer_runs_a_tiny_search(pool, small_task, tmp_path, name):
         assert len(pilot) == len(pilot_graphs(space)) + 1 and pilot[-1].graph_name.startswith("mixed-")
         assert len(set(pilot[-1].graph_name.removeprefix("mixed-").split("-llama"))) >= 2
         assert [f.iteration for f in result.trace.feedback] == [0, 1, 2]
-        assert result.feedback_agent == "statistical"
+        assert result.feedback_agent.requested == "statistical" and result.feedback_agent.steps == 3
+        assert result.feedback_agent.llm_steps == 0 and result.feedback_agent.warning() is None
 
 
 def test_no_mixed_ensemble_when_the_best_models_own_ensemble_fits(pool, small_task, tmp_path):

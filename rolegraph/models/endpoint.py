@@ -1,0 +1,142 @@
+"""What one OpenAI-compatible endpoint can do, asked once: its context window and the structured-output
+form it takes.
+
+Why ask: a prompt sized for a context the server does not have fails with a 400 on every call (the
+LLM feedback agent on llama.cpp's 2,048-token server did exactly that while the pool's default said
+8,192), and the servers disagree on structured output: OpenAI and vLLM take `{"type": "json_schema",
+"json_schema": {...}}`, llama-cpp-python's server takes `{"type": "json_object", "schema": {...}}` and
+answers `json_schema` with a 500, llama.cpp's own server takes `json_schema`.
+
+The context window is the pool entry's explicit `context_window` first, then what the server says at
+run time (llama.cpp: `GET /props` -> `default_generation_settings.n_ctx` at the server root; vLLM:
+`max_model_len` in `GET /v1/models`), then `DEFAULT_CONTEXT`. The structured form is found with one
+tiny request per form (one output token), straight over HTTP and outside the backend's retry policy,
+so a server that refuses a form with a 500 costs one request, not a round of backoff.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from rolegraph.models.spec import ModelSpec
+
+DEFAULT_CONTEXT = 8192
+"""Assumed when neither the pool entry nor the server states a context window."""
+PROBE_TIMEOUT_S = 30.0
+API_SUFFIX = "/v1"
+StructuredForm = Literal["json_schema", "json_object", "none"]
+FORMS: tuple[StructuredForm, ...] = ("json_schema", "json_object")
+"""Tried in this order: the OpenAI form first (OpenAI, vLLM, llama.cpp's server), then
+llama-cpp-python's."""
+PROBE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}},
+    "required": ["ok"],
+    "additionalProperties": False,
+}
+PROBE_MESSAGES = [{"role": "user", "content": 'Reply with {"ok": true}.'}]
+ContextSource = Literal["pool entry", "server", "default"]
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """What was found out about one endpoint (`context_source` says where the window came from)."""
+
+    context_window: int
+    context_source: ContextSource
+    structured: StructuredForm
+
+
+def server_root(base_url: str) -> str:
+    """`http://host:port` of an OpenAI-compatible base URL (`.../v1`): where llama.cpp serves /props."""
+    url = base_url.rstrip("/")
+    return url[: -len(API_SUFFIX)] if url.endswith(API_SUFFIX) else url
+
+
+def response_format(form: StructuredForm, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The `response_format` field for `schema` in the endpoint's form (None: plain-prompt JSON).
+
+    `strict` is off: strict mode (OpenAI) demands every property be required, and the update's
+    properties are optional by design; servers that decode with a grammar follow the schema anyway."""
+    if form == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+    if form == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+def _headers(spec: ModelSpec) -> dict[str, str]:
+    key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _positive_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+async def server_context(spec: ModelSpec, client: httpx.AsyncClient) -> int | None:
+    """The context the server runs the model with, if it says (llama.cpp's /props, vLLM's models list)."""
+    if not spec.base_url:
+        return None
+    root = server_root(spec.base_url)
+    try:
+        props = await client.get(f"{root}/props", headers=_headers(spec))
+        if props.status_code == httpx.codes.OK:
+            settings = props.json().get("default_generation_settings") or {}
+            n_ctx = _positive_int(settings.get("n_ctx")) if isinstance(settings, dict) else None
+            if n_ctx is not None:
+                return n_ctx
+        models = await client.get(f"{spec.base_url.rstrip('/')}/models", headers=_headers(spec))
+        if models.status_code == httpx.codes.OK:
+            for entry in models.json().get("data") or []:
+                if isinstance(entry, dict) and entry.get("id") == spec.api_name:
+                    return _positive_int(entry.get("max_model_len"))
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return None
+
+
+async def structured_form(spec: ModelSpec, client: httpx.AsyncClient) -> StructuredForm:
+    """The first form the endpoint answers with a 200; "none" when it takes neither (or is unreachable)."""
+    if not spec.base_url:
+        return "none"
+    url = f"{spec.base_url.rstrip('/')}/chat/completions"
+    for form in FORMS:
+        body = {
+            "model": spec.api_name,
+            "messages": PROBE_MESSAGES,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "response_format": response_format(form, "probe", PROBE_SCHEMA),
+        }
+        try:
+            reply = await client.post(url, json=body, headers=_headers(spec))
+        except httpx.HTTPError:
+            return "none"
+        if reply.status_code == httpx.codes.OK:
+            return form
+    return "none"
+
+
+async def describe_endpoint(spec: ModelSpec, *, probe_structured: bool = True) -> EndpointInfo:
+    """Context window (pool entry, else server, else default) and structured-output form of `spec`.
+
+    Local (in-process llama.cpp) models and the OpenAI API itself (no `base_url`) take `json_schema`
+    and are described without a request; so are sim models, which answer task items only."""
+    if spec.backend != "openai" or spec.base_url is None:
+        # local: in-process llama.cpp takes json_schema; no base_url: the OpenAI API itself, which does
+        form: StructuredForm = "json_schema" if spec.backend in ("local", "openai") else "none"
+        window = spec.context_window or DEFAULT_CONTEXT
+        return EndpointInfo(window, "pool entry" if spec.context_window else "default", form)
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
+        form = await structured_form(spec, client) if probe_structured else "none"
+        if spec.context_window is not None:
+            return EndpointInfo(spec.context_window, "pool entry", form)
+        found = await server_context(spec, client)
+    if found is not None:
+        return EndpointInfo(found, "server", form)
+    return EndpointInfo(DEFAULT_CONTEXT, "default", form)

@@ -1,0 +1,223 @@
+"""The LLM feedback agent's prompts, sized to fit the agent model's context window.
+
+Why: the agent must see what the statistical agent sees (every graph scored so far, not just this
+batch), but a 2,048-token server cannot take a long search's leaderboard plus a 900-token system
+prompt plus room to answer. So the prompt is assembled from sections in priority order: the header
+(task, budget, ids) and the current probabilities always; then the leaderboard, best first, as many
+lines as fit with the rest summarised in one line (how many more graphs, their objective range);
+then this iteration's scores, per-node statistics and the agent's last feedback, each cut the same
+way. A compact system prompt replaces the full one when the full one would take more than
+`SYSTEM_SHARE` of the window. Sizes are in characters; `TokenBudget` converts with a
+characters-per-token estimate that the agent lowers when a server reports more prompt tokens than
+estimated (never raises: erring short only leaves more room to answer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from string import Template
+
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.feedback import InitContext, StepContext
+from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
+from rolegraph.optimize.stages import slot_ranges
+from rolegraph.optimize.statistical_agent import describe
+
+CHARS_PER_TOKEN = 3.0
+"""Starting estimate; conservative for English and JSON with BPE vocabularies (SmolLM2: ~3.5)."""
+MIN_CHARS_PER_TOKEN = 1.5
+TEMPLATE_TOKENS = 12
+"""Chat-template tokens per message (role markers, separators)."""
+SAFETY_SHARE = 0.05
+SAFETY_TOKENS = 32
+REPLY_SHARE = 0.3
+"""Share of the window kept for the reply when fitting the prompt (capped by the agent's max_tokens)."""
+MIN_REPLY_TOKENS = 128
+"""A reply needs at least this room (a short update); less and the step falls back as `context`."""
+SYSTEM_SHARE = 0.35
+REASK_RESERVE_CHARS = 400
+"""Room kept for a rejection note ("That reply was rejected: ...") on a second attempt."""
+PROBABILITY_EDGES_SHORT = 6
+
+
+def prompt_text(name: str) -> str:
+    return resources.files("rolegraph.optimize").joinpath("prompts", name).read_text(encoding="utf-8")
+
+
+@dataclass
+class TokenBudget:
+    """How a context window splits into prompt and reply, in tokens and characters."""
+
+    window: int
+    reply_cap: int
+    chars_per_token: float = CHARS_PER_TOKEN
+
+    @property
+    def safety(self) -> int:
+        return SAFETY_TOKENS + int(SAFETY_SHARE * self.window)
+
+    @property
+    def reply_reserve(self) -> int:
+        return max(MIN_REPLY_TOKENS, min(self.reply_cap, int(REPLY_SHARE * self.window)))
+
+    def tokens(self, messages: list[dict]) -> int:
+        chars = sum(len(str(m.get("content") or "")) for m in messages)
+        return int(chars / self.chars_per_token) + TEMPLATE_TOKENS * len(messages)
+
+    def prompt_chars(self, system: str) -> int:
+        """Characters the user message may take beside `system`, leaving the reply reserve."""
+        tokens = self.window - self.reply_reserve - self.safety - 2 * TEMPLATE_TOKENS
+        return int(tokens * self.chars_per_token) - len(system) - REASK_RESERVE_CHARS
+
+    def max_tokens(self, messages: list[dict]) -> int:
+        """What is left of the window for the reply (capped), or less than MIN_REPLY_TOKENS if nothing is."""
+        return min(self.reply_cap, self.window - self.tokens(messages) - self.safety)
+
+    def observe(self, messages: list[dict], prompt_tokens: int) -> None:
+        """Lower the estimate when a server counted more tokens than it gave."""
+        if prompt_tokens <= 0:
+            return
+        chars = sum(len(str(m.get("content") or "")) for m in messages)
+        seen = (chars) / max(1, prompt_tokens - TEMPLATE_TOKENS * len(messages))
+        self.chars_per_token = max(MIN_CHARS_PER_TOKEN, min(self.chars_per_token, seen))
+
+
+def system_prompt(budget: TokenBudget) -> str:
+    """The full system prompt, or the compact one when the full one would crowd a small window."""
+    full = prompt_text("system.md")
+    if len(full) / budget.chars_per_token <= SYSTEM_SHARE * budget.window:
+        return full
+    return prompt_text("system_short.md")
+
+
+@dataclass
+class Section:
+    """Lines of one prompt section; `summary(dropped)` stands for the lines that did not fit."""
+
+    name: str
+    lines: list[str]
+    summary: Callable[[list[str]], str]
+    empty: str = "(none)"
+
+
+def _count(dropped: list[str]) -> str:
+    return f"- ... {len(dropped)} more lines left out to fit the context window"
+
+
+def fit(template: Template, fixed: dict[str, str], sections: list[Section], chars: int) -> str:
+    """`template` with `fixed` fields and as much of each section (in order) as fits in `chars`."""
+    filled = {s.name: s.empty for s in sections}
+    left = chars - len(template.safe_substitute(fixed | filled))
+    for s in sections:
+        if not s.lines:
+            continue
+        keep: list[str] = []
+        for k, line in enumerate(s.lines):
+            rest = s.lines[k + 1 :]
+            tail = len(s.summary(rest)) + 1 if rest else 0
+            if len(line) + 1 + tail > left:
+                break
+            keep.append(line)
+            left -= len(line) + 1
+        dropped = s.lines[len(keep) :]
+        if dropped:  # one short line always says what was left out (never a silent "(none)")
+            note = s.summary(dropped)
+            keep.append(note)
+            left -= len(note) + 1
+        filled[s.name] = "\n".join(keep)
+    return template.safe_substitute(fixed | filled)
+
+
+def space_fields(space: SearchSpace, task: str) -> dict[str, str]:
+    budget = "none" if space.budget is None else f"{space.budget:g} {BUDGET_UNITS[space.budget_kind]}"
+    return {
+        "task": task,
+        "family": space.family,
+        "budget": budget,
+        "objective": space.objective.describe(),
+        "models": ", ".join(space.models),
+        "roles": ", ".join(space.worker_roles),
+        "output_roles": ", ".join(space.output_roles),
+        "slots": slots_text(space),
+    }
+
+
+def slots_text(space: SearchSpace) -> str:
+    """The worker slots; in a staged space, which stage owns them and what is fixed there."""
+    if not space.stages:
+        return ", ".join(f"n{i}" for i in range(space.worker_slots)) or "(none)"
+    parts = []
+    for stage, slots in zip(space.stages, slot_ranges(space.stages)):
+        ids = ", ".join(f"n{i}" for i in slots)
+        models = ", ".join(stage.models)
+        parts.append(f"{ids} = stage '{stage.name}' (role {stage.role} only; models {models}; widths {stage.widths})")
+    return (
+        "; ".join(parts) + ". Staged space: roles and edges are fixed by the stages (each stage reads the previous "
+        "non-empty one); only presence (width) and models are yours to set"
+    )
+
+
+def probabilities(pg, chars: int) -> str:
+    """The probability table; with fewer edges when the full one would take over a third of the room."""
+    full = pg.table()
+    return full if len(full) * 3 <= chars else pg.table(top_edges=PROBABILITY_EDGES_SHORT)
+
+
+def init_prompt(ctx: InitContext, chars: int) -> str:
+    rows = sorted(ctx.pilot, key=lambda r: -r.objective)
+    lines = [
+        f"- {r.label}: accuracy {r.accuracy:.3f}, objective {r.objective:.3f}, budget cost {r.budget_cost:.3g}, "
+        f"{r.latency_s:.2f} s, ${r.dollars:.5f}"
+        for r in rows
+    ]
+
+    def rest(dropped: list[str]) -> str:
+        worst = rows[-1].objective if rows else 0.0
+        return f"- ... {len(dropped)} more pilot graphs with lower objectives (down to {worst:.3f})"
+
+    fixed = space_fields(ctx.space, ctx.task) | {
+        "pilot_items": str(ctx.pilot[0].n if ctx.pilot else 0),
+        "probabilities": probabilities(ctx.pg, chars),
+    }
+    return fit(Template(prompt_text("init.md")), fixed, [Section("pilot_table", lines, rest)], chars)
+
+
+def step_prompt(ctx: StepContext, chars: int) -> str:
+    board: list[tuple[GraphSpec, float | None, int]] = list(ctx.scored)
+    if not board and ctx.best_graph is not None:
+        board = [(ctx.best_graph, ctx.best_objective, ctx.best_n)]
+    leaderboard = [f"- {describe(g)}: objective {v:.3f} on {n} items" for g, v, n in board if v is not None]
+
+    def rest_board(dropped: list[str]) -> str:
+        tail = [v for _, v, _ in board[len(board) - len(dropped) :] if v is not None]
+        span = f", objectives {min(tail):.3f} to {max(tail):.3f}" if tail else ""
+        return f"- ... {len(dropped)} more graphs scored lower{span}"
+
+    evals = [
+        f"- {describe(e.graph)}: objective {e.objective:.3f}, accuracy {e.record.accuracy:.3f}" for e in ctx.evaluations
+    ]
+    stats = []
+    for e in ctx.evaluations:
+        for node_id, st in e.per_node.items():
+            right = "-" if st.correct_rate is None else f"{st.correct_rate:.2f}"
+            agree = "-" if st.agree_rate is None else f"{st.agree_rate:.2f}"
+            stats.append(f"- {e.record.graph_name} {node_id} ({st.role}, {st.model}): right {right}, agreed {agree}")
+    history = [
+        f"- iteration {h.iteration} ({h.agent}): {h.summary}; update {json.dumps(h.update)}" for h in ctx.history
+    ]
+    fixed = space_fields(ctx.space, ctx.task) | {
+        "iteration": str(ctx.iteration),
+        "batch_items": str(ctx.evaluations[0].record.n if ctx.evaluations else 0),
+        "graphs_scored": str(len(board)),
+        "probabilities": probabilities(ctx.pg, chars),
+    }
+    sections = [
+        Section("leaderboard", leaderboard, rest_board),
+        Section("evaluations", evals, _count),
+        Section("node_stats", stats, _count),
+        Section("history", history, _count),
+    ]
+    return fit(Template(prompt_text("step.md")), fixed, sections, chars)
