@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling")
+NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "worlds", "agreement_real")
 
 
 def main(argv: list[str] | None = None) -> int:
