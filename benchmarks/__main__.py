@@ -6,7 +6,8 @@ import importlib
 import sys
 from pathlib import Path
 
-NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates", "routing")
+NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates", "routing",
+         "worlds", "agreement_real")
 REAL = ("real_local",)
 """Benchmarks on a real local model (llama.cpp's server, SmolLM2): minutes even with --quick, so they are
 run by name only (not by `all`, not by the smoke test)."""

@@ -1,5 +1,8 @@
 """Calibration of the sim pool against the paper: single-node accuracy per model and family, random
-equal-budget graphs of the published mixes on MATH, and width/depth sweeps (insights 2 and 3).
+equal-budget graphs of the published mixes on MATH (the cells the sim was fitted to), the cells it
+was not fitted to (`calibration_checks`: weak ensembles on multiple choice, a mixed pair on code, a
+weaker reviewer, same-model refinement, agreement vs correctness), and width/depth sweeps (insights
+2 and 3).
 
 Graphs run through `SimExecutor` (the runtime's per-node work without LangGraph, checked against
 the runtime on a sample first). The random-DAG distribution is `graphgen.random_dag` (BENCHMARKS.md
@@ -13,6 +16,7 @@ from statistics import mean
 from pathlib import Path
 from typing import Any
 
+from benchmarks import calibration_checks as checks
 from benchmarks import graphgen as gg
 from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
 from benchmarks.simexec import SimExecutor, check_against_runtime
@@ -31,10 +35,12 @@ EDGE_P_SENSITIVITY = (0.2, 0.5)
 SWEEP_MODELS = (gg.MODEL_1B, gg.MODEL_3B, gg.MODEL_8B)
 FULL = {"single_items": 4000, "mix_items": 2000, "mix_graphs": 30, "sweep_items": 1000, "sensitivity_graphs": 15,
         "widths": (1, 2, 3, 4, 5, 6, 8), "depths": (1, 2, 3, 4, 5, 6, 8), "fixed_depths": (1, 2, 3),
-        "fixed_widths": (1, 2, 4), "check_items": 20, "sensitivity": True}
+        "fixed_widths": (1, 2, 4), "check_items": 20, "sensitivity": True,
+        "checked_items": 2000, "checked_graphs": 20, "depth_items": 1500, "agreement_items": 2000}
 QUICK = {"single_items": 60, "mix_items": 30, "mix_graphs": 2, "sweep_items": 30,
          "widths": (1, 2, 3), "depths": (1, 2, 3), "fixed_depths": (1, 2), "fixed_widths": (1, 2),
-         "check_items": 2, "sensitivity": False, "sensitivity_graphs": 0}
+         "check_items": 2, "sensitivity": False, "sensitivity_graphs": 0,
+         "checked_items": 30, "checked_graphs": 2, "depth_items": 30, "agreement_items": 40}
 ITEM_SEED = 21
 
 
@@ -87,10 +93,12 @@ def sweeps(ex: SimExecutor, cfg: dict) -> dict[str, Any]:
 
 
 def insights(sw: dict[str, Any], cfg: dict) -> dict[str, Any]:
-    """Insight 2: the first curve of each kind peaks inside its range (past the peak, more nodes lower
-    accuracy). Insight 3: the best depth at the second fixed width is below the best depth at the first
-    (wider moves the best depth down), and the best width at the second fixed depth is not above the
-    best width at the first (deeper moves the best width down, or it is already at its floor, 2)."""
+    """Insight 2: the first curve of each kind has an optimum past which more nodes lower accuracy: the width
+    curve peaks inside its range; the depth curve peaks before its end (a model too weak to refine its own
+    answer peaks at depth 1: self-correction without feedback does not help it). Insight 3: the best depth at
+    the second fixed width is below the best depth at the first, or both are at the floor, 1 (wider moves the
+    best depth down), and the best width at the second fixed depth is not above the best width at the first
+    (deeper moves the best width down, or it is already at its floor, 2)."""
     res = {}
     for model, s in sw.items():
         w_first = s["width_curves"][cfg["fixed_depths"][0]]
@@ -99,8 +107,9 @@ def insights(sw: dict[str, Any], cfg: dict) -> dict[str, Any]:
         bd = [s["best_depth"][w] for w in cfg["fixed_widths"]]
         res[model] = {
             "interior_width_optimum": max(w_first) > max(w_first[0], w_first[-1]),
+            "depth_optimum": max(d_first) > d_first[-1],
             "interior_depth_optimum": max(d_first) > max(d_first[0], d_first[-1]),
-            "wider_moves_best_depth_down": bd[1] < bd[0],
+            "wider_moves_best_depth_down": bd[1] < bd[0] or bd[1] == bd[0] == min(cfg["depths"]),
             "deeper_moves_best_width_down": bw[1] < bw[0] or bw[1] == bw[0] == min(w for w in cfg["widths"] if w > 1),
             "best_width_by_depth": bw, "best_depth_by_width": bd}
     return res
@@ -143,6 +152,9 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     mixes = mix_cells(ex, cfg)
     sensitivity = [r for p in EDGE_P_SENSITIVITY for r in mix_cells(ex, cfg, p, cfg["sensitivity_graphs"])
                    if r["nodes"] > 1] if cfg["sensitivity"] else []
+    checked_rows = checks.check_cells(ex, cfg["checked_items"], cfg["checked_graphs"], cfg["depth_items"])
+    agree = checks.agreement(ex, cfg["agreement_items"])
+    say("calibration: checked cells " + ", ".join(f"{r['cell']} {_pct(r['sim'])}" for r in checked_rows))
     sw = sweeps(ex, cfg)
     ins = insights(sw, cfg)
     stem = "calibration-quick" if quick else "calibration"
@@ -151,9 +163,27 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     plot(sw, cfg, plot_path)
     cells = [(f"{r['family']} {gg.SHORT[r['model']]}", r["sim"], r["published"], r["within"]) for r in singles]
     cells += [(f"math {r['mix']}", r["sim"], r["published"], r["within"]) for r in mixes]
-    text = "## Published cells (simulated vs paper)\n\n" + table(
+    text = "## Fitted cells: published figures the sim's constants were fitted to (simulated vs paper)\n\n" + table(
         ["cell", "sim %", "published %", "diff", f"within {100 * TOLERANCE:.0f}"],
         [[c, _pct(s), _pct(p), f"{100 * (s - p):+.1f}", "yes" if ok else "NO"] for c, s, p, ok in cells])
+    text += "\n\n## Checked cells: not fitted, checked against a reference (simulated)\n\n" + table(
+        ["cell", "sim %", "reference %", "diff", "band (points)", "within", "source"],
+        [[r["cell"], _pct(r["sim"]), _pct(r["reference"]), f"{100 * (r['sim'] - r['reference']):+.1f}",
+          f"{100 * r['band'][0]:+.0f} to {100 * r['band'][1]:+.0f}", "yes" if r["within"] else "NO", r["source"]]
+         for r in checked_rows])
+    text += "\n\nSources: " + "; ".join(f"**{k}**: {v}" for k, v in checks.SOURCES.items() if k != "agreement") + "."
+    chains = [r for r in checked_rows if "curve" in r]
+    text += "\n\nSame-model chains (depth -> accuracy %): " + "; ".join(
+        f"{r['cell'].split(' chain')[0]}: " + ", ".join(f"{d} {_pct(a)}" for d, a in r["curve"].items()) for r in chains)
+    shares = sorted({k for a in agree.values() for k in a["by_share"]})
+    text += f"\n\n## Agreement vs correctness: {checks.VOTERS} solvers at temperature {checks.VOTE_TEMPERATURE} on MATH " \
+            "(simulated; checked, not fitted)\n\n" + table(
+        ["model", "one sample right %"] + [f"majority {k}/{checks.VOTERS}: items %, right %" for k in shares]
+        + ["rises with share"],
+        [[m, _pct(a["single"])] + [f"{_pct(a['by_share'][k]['items'])}, {_pct(a['by_share'][k]['majority_right'])}"
+                                     if k in a["by_share"] else "-" for k in shares] + ["yes" if a["within"] else "NO"]
+         for m, a in agree.items()])
+    text += f"\n\nSource: {checks.SOURCES['agreement']}."
     text += "\n\n## Random equal-budget graphs on MATH (simulated)\n\n" + table(
         ["mix", "edge p", "graphs", "mean %", "min-max %", "mean FLOPs units", "published %"],
         [[r["mix"], r["edge_p"], r["graphs"], _pct(r["sim"]), f"{_pct(r['min'])}-{_pct(r['max'])}",
@@ -169,6 +199,9 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     text += f"Plot: `{plot_path.name}`.\n"
     payload = {"tolerance": TOLERANCE, "config": cfg, "single": singles, "mixes": mixes,
                "mix_sensitivity": sensitivity, "sweeps": sw, "insights": ins, "plot": plot_path.name,
-               "runtime_check_runs": checked, "meets_goal": all(ok for *_, ok in cells)}
+               "runtime_check_runs": checked, "checked": checked_rows, "agreement": agree,
+               "fitted_within": all(ok for *_, ok in cells),
+               "checked_within": all(r["within"] for r in checked_rows) and all(a["within"] for a in agree.values()),
+               "meets_goal": all(ok for *_, ok in cells) and all(r["within"] for r in checked_rows)}
     write_result("calibration", payload, text, out_dir=out_dir, quick=quick)
     return payload

@@ -1,9 +1,15 @@
 """The sim's decision rules: what one simulated node answers, given what it read, free of I/O.
 
-A node recognises a right candidate (judging is easier than generating), adopts the plurality, or
-solves afresh; overload (too much input for its context capacity) lowers its skill, thins what it
-reads and makes it garble answers. The equations are in docs/sim.md; the constants below are world
-0's, and `RuleParams.of(world)` applies a world's perturbations to them (rolegraph/sim/world.py).
+A node that reads no answer solves. A node that reads one answer (or several that agree) *reviews*
+it: it keeps it unless its own attempt differs and it re-examines, and re-examining picks the right
+one of the two only a little more often than its own skill would (intrinsic self-correction gains
+little; a weaker reviewer of a stronger answer gains nothing). A node that reads answers that
+disagree *compares* them: it recognises a right one (judging between different answers is easier
+than generating; less so on multiple choice, whose options are already in the question, and on code
+it cannot run), adopts the plurality, or solves afresh. Overload (too much input for its context
+capacity) lowers its skill, thins what it reads and makes it garble answers. The equations are in
+docs/sim.md; the constants below are world 0's, and `RuleParams.of(world)` applies a world's
+perturbations to them (rolegraph/sim/world.py).
 """
 
 from __future__ import annotations
@@ -24,20 +30,31 @@ from rolegraph.transcript import Section
 
 ANSWER_KIND = MappingProxyType({"math": "math", "mmlu": "mmlu", "code": "code", "qa": "qa"})
 ANSWERING_ROLES = frozenset({"solver", "verifier", "fuser"})
-# Logits added when judging a right candidate: judging is easier than generating.
-JUDGE_BONUS = MappingProxyType({"solver": 1.2, "verifier": 2.0, "fuser": 2.5})
+# Logits added when judging a right candidate among answers that disagree: judging is easier than generating.
+JUDGE_BONUS = MappingProxyType({"solver": 1.5, "verifier": 2.3, "fuser": 2.8})
 DEFAULT_JUDGE_BONUS = 0.5  # any other role
+# ... times this per family: on multiple choice every option is already in the question, so another model's
+# pick adds a vote, not something to recognise; code cannot be checked without running it.
+JUDGE_FAMILY_SCALE = MappingProxyType({"math": 1.0, "mmlu": 0.0, "code": 0.3, "qa": 1.0})
+# Reviewing one answer (or agreeing answers): when its own attempt differs, the chance a node re-examines
+# instead of keeping what it read (divided by the number of agreeing inputs: agreement is deferred to).
+REVIEW_SWITCH = MappingProxyType({"solver": 0.4, "verifier": 0.5, "fuser": 0.3})
+DEFAULT_REVIEW_SWITCH = 0.4  # any other role
+JUDGE_LOAD = 0.3  # the judging bonus shrinks by this share per unit of overload (judging many inputs is harder)
+REVIEW_BONUS = 0.5  # logits: picking the right one of two differing answers is a little easier than producing it
+REVIEW_GARBLE = 0.25  # x the garbling chance, for a right answer a reviewer keeps (it restates rather than re-derives)
 # When a node does not recognise a right candidate: chance it adopts the plurality answer
 # instead of solving afresh (a verifier re-solves more often; a fuser mostly aggregates).
-FOLLOW_PROB = MappingProxyType({"solver": 0.6, "verifier": 0.3, "fuser": 0.4})
+FOLLOW_PROB = MappingProxyType({"solver": 0.6, "verifier": 0.3, "fuser": 0.7})
 DEFAULT_FOLLOW_PROB = 0.5  # any other role
 MAJORITY_WEIGHT = 1.0  # logits per unit of (right votes - largest wrong cluster) / candidates read
 # Overload o = min(ln(tokens in / capacity), MAX_OVERLOAD) when positive, else 0: context explosion.
 MAX_OVERLOAD = math.log(2.5)  # beyond 2.5 times its capacity a model gets no worse (it ignores the excess)
-LOAD_SLOPE = 1.0  # logits lost per unit of overload
-READ_SLOPE = 1.0  # each input is read with probability (capacity / tokens in) ** READ_SLOPE (not capped)
+LOAD_SLOPE = 0.8  # logits lost per unit of overload
+READ_SLOPE = 1.0  # each input is read with probability (READ_MARGIN x capacity / tokens in) ** READ_SLOPE
+READ_MARGIN = 1.6  # a model reads every input until its context passes READ_MARGIN x its capacity
 CORRUPTION_SCALE = 0.06  # chance a recognised right answer is garbled: scale * (1 - own accuracy) * (1 + slope * o)
-CORRUPTION_SLOPE = 3.0
+CORRUPTION_SLOPE = 1.5
 PLAN_BONUS = MappingProxyType({"math": 0.2, "mmlu": 0.1, "code": 0.2, "qa": 0.3})
 EVIDENCE_BONUS = 2.5  # logits when the evidence the node reads contains the gold answer (qa)
 CARRY_MAX_TOKENS = 2000  # a refiner restates at most this much of each input's reasoning
@@ -104,6 +121,7 @@ class _ItemFacts:
     delta: float
     gold_norm: str | None
     wrong: tuple[str, ...]
+    wrong_norm: tuple[str | None, ...]
 
 
 class SimBrain:
@@ -119,8 +137,8 @@ class SimBrain:
         self.capacity = cal.capacity_tokens(spec)
         self.own_accuracy = cal.single_accuracy(spec, family)
         self.n_out = cal.output_tokens(spec, family)
-        self.wrong_weights = txt.skewed_weights(self.world.wrong_skew(family))
-        self._roles: dict[str, tuple[float, float]] = {}
+        self.wrong_weights = txt.skewed_weights(family, self.world.wrong_skew(family))
+        self._roles: dict[str, tuple[float, float, float]] = {}
         self._items: dict[tuple[str, str], _ItemFacts] = {}
         self._filler: dict[tuple[int, str], str] = {}
 
@@ -130,11 +148,13 @@ class SimBrain:
     def load_penalty(self, tokens_in: int) -> float:
         return self.params.load_slope * self.overload(tokens_in)
 
-    def role_params(self, role: str) -> tuple[float, float]:
-        """(judge bonus, follow probability) of `role` in this world, computed once."""
+    def role_params(self, role: str) -> tuple[float, float, float]:
+        """(judge bonus on this family, follow probability, review switch) of `role` in this world, computed once."""
         out = self._roles.get(role)
         if out is None:
-            out = self._roles[role] = (self.params.judge_bonus(role), self.params.follow_prob(role))
+            judge = self.params.judge_bonus(role) * JUDGE_FAMILY_SCALE.get(self.family, 1.0)
+            switch = REVIEW_SWITCH.get(role, DEFAULT_REVIEW_SWITCH) * self.world.repair(role)
+            out = self._roles[role] = (judge, self.params.follow_prob(role), min(1.0, switch))
         return out
 
     def facts(self, key: AnswerKey) -> _ItemFacts:
@@ -146,7 +166,8 @@ class SimBrain:
             facts = self._items[k] = _ItemFacts(
                 cal.item_difficulty(key.item_id, self.family, self.spec.id, self.world),
                 txt.norm_answer(key.gold, self.family),
-                tuple(txt.wrong_pool(key)),
+                tuple(wrong := txt.wrong_pool(key)),
+                tuple(txt.norm_answer(w, self.family) for w in wrong),
             )
         return facts
 
@@ -169,10 +190,10 @@ class SimBrain:
             logit += p.evidence_bonus
         carried = [s for s in sections if s.role not in ("planner", "searcher")]
         cands = [a for a in (extract_candidate(s.text, self.kind) for s in carried) if a is not None]
-        if len(cands) > 1 and tokens_in > self.capacity:
-            cands = self._read(cands, (self.capacity / tokens_in) ** p.read_slope, draws)
+        if len(cands) > 1 and tokens_in > READ_MARGIN * self.capacity:
+            cands = self._read(cands, (READ_MARGIN * self.capacity / tokens_in) ** p.read_slope, draws)
         p_corrupt = p.corruption_scale * (1.0 - self.own_accuracy) * (1.0 + p.corruption_slope * over)
-        answer = self._answer(role, logit, cands, key, facts, draws, min(1.0, p_corrupt))
+        answer = self._answer(role, logit, cands, key, facts, draws, min(1.0, p_corrupt), over)
         return Decision(answer, self._text(role, carried, answer, n_out, cap))
 
     @staticmethod
@@ -185,6 +206,13 @@ class SimBrain:
     def _wrong(self, facts: _ItemFacts, u: float) -> str:
         return txt.pick_from(facts.wrong, u, self.wrong_weights)
 
+    def _attempt(self, logit: float, key: AnswerKey, facts: _ItemFacts, draws: Draws) -> tuple[str, str | None]:
+        """The node's own answer (raw, normalised): right with probability sigmoid(logit), else from the wrong pool."""
+        if draws.next() < cal.sigmoid(logit):
+            return key.gold, facts.gold_norm
+        pick = txt.pick_index(len(facts.wrong), draws.next(), self.wrong_weights)
+        return facts.wrong[pick], facts.wrong_norm[pick]
+
     def _answer(
         self,
         role: str,
@@ -194,25 +222,78 @@ class SimBrain:
         facts: _ItemFacts,
         draws: Draws,
         p_corrupt: float,
+        over: float = 0.0,
     ) -> str:
-        """`base`: the node's logit before the item's difficulty (skill, load, plan and evidence)."""
-        fam, gold = self.family, facts.gold_norm
-        judge, follow = self.role_params(role)
+        """`base`: the node's logit before the item's difficulty (skill, load, plan and evidence); `over`: its
+        overload."""
+        fam = self.family
+        judge, follow, switch = self.role_params(role)
         logit = base - facts.delta
         norm = [txt.norm_answer(c, fam) for c in cands]
-        right = sum(1 for n in norm if n == gold)
-        if right:
-            wrong = Counter(n for n in norm if n != gold)
+        if not cands:
+            return self._attempt(logit, key, facts, draws)[0]
+        if len(set(norm)) == 1:
+            return self._review(logit, cands[0], norm[0], len(norm), switch, key, facts, draws, p_corrupt)
+        judge *= max(0.0, 1.0 - JUDGE_LOAD * over)
+        return self._compare(logit, cands, norm, judge, follow, key, facts, draws, p_corrupt)
+
+    def _compare(
+        self,
+        logit: float,
+        cands: list[str],
+        norm: list[str | None],
+        judge: float,
+        follow: float,
+        key: AnswerKey,
+        facts: _ItemFacts,
+        draws: Draws,
+        p_corrupt: float,
+    ) -> str:
+        """Answers that disagree. One draw `u` is the node's own: its attempt is right when u < sigmoid(logit),
+        and it recognises a right candidate when u < sigmoid(logit + judge + votes), so recognising adds only
+        what judging (and the votes) add over solving, not a second independent try."""
+        u = draws.next()
+        right = sum(1 for n in norm if n == facts.gold_norm)
+        if right and judge > 0.0:  # multiple choice: another model's pick is a vote, not a thing to recognise
+            wrong = Counter(n for n in norm if n != facts.gold_norm)
             margin = (right - max(wrong.values(), default=0)) / len(norm)
-            p_recognise = cal.sigmoid(logit + judge + self.params.majority_weight * margin)
-            if draws.next() < p_recognise:
+            if u < cal.sigmoid(logit + judge + self.params.majority_weight * margin):
                 return key.gold if draws.next() >= p_corrupt else self._wrong(facts, draws.next())
-        if cands and draws.next() < follow:
+        if draws.next() < follow:
             plurality = Counter(norm).most_common(1)[0][0]
             return cands[norm.index(plurality)]
-        if draws.next() < cal.sigmoid(logit):
+        if u < cal.sigmoid(logit):
             return key.gold
         return self._wrong(facts, draws.next())
+
+    def _review(
+        self,
+        logit: float,
+        cand: str,
+        cand_norm: str | None,
+        votes: int,
+        switch: float,
+        key: AnswerKey,
+        facts: _ItemFacts,
+        draws: Draws,
+        p_corrupt: float,
+    ) -> str:
+        """Review of one answer held by `votes` agreeing inputs (intrinsic self-correction, Huang et al. 2023):
+        keep it when the node's own attempt agrees; when it differs, re-examine with probability
+        switch / votes, and then pick the right one of the two with probability sigmoid(logit + REVIEW_BONUS)
+        (both wrong: either, evenly). A kept right answer is still garbled with `p_corrupt`."""
+        own, own_norm = self._attempt(logit, key, facts, draws)
+        out, out_right = cand, cand_norm == facts.gold_norm
+        if own_norm != cand_norm and draws.next() < switch / votes:
+            own_right = own_norm == facts.gold_norm
+            if own_right != out_right:
+                pick_right = draws.next() < cal.sigmoid(logit + REVIEW_BONUS)
+                out, out_right = (key.gold, True) if pick_right else ((own, False) if out_right else (cand, False))
+            elif draws.next() < 0.5:
+                out = own
+        if out_right and draws.next() < p_corrupt * REVIEW_GARBLE:
+            return self._wrong(facts, draws.next())
+        return out
 
     def _queries(self, question: str, sections: list[Section]) -> str:
         queries = [question.strip().splitlines()[0][:300]]
@@ -252,5 +333,5 @@ class SimBrain:
             share = min(share, room // len(carried))
             if share > 0:
                 parts.append(RESTATE_HEAD)
-                parts += [h + txt.strip_final(s.text)[:share] for h, s in zip(heads, carried)]
+                parts += [h + txt.restate(s.text)[:share] for h, s in zip(heads, carried)]
         return "\n".join(parts + ([own] if own else []) + closing)

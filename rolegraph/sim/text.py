@@ -11,6 +11,13 @@ from rolegraph.sim.draws import unit_hash
 
 WRONG_POOL_SIZE = 3
 WRONG_POOL_WEIGHTS = (0.55, 0.3, 0.15)  # skewed, so that wrong votes can agree
+# Free-form answers (math, code) go wrong in more ways than a choice among four letters: a wider pool with a
+# flatter head, so that wrong answers agree less often than right ones and agreement says something.
+FREE_FORM_POOL_SIZE = 6
+FREE_FORM_WEIGHTS = (0.35, 0.22, 0.15, 0.12, 0.09, 0.07)
+FREE_FORM_FAMILIES = frozenset({"math", "code"})
+# Multiple choice: one attractive distractor per item draws most wrong picks, for every model (common biases).
+CHOICE_WEIGHTS = (0.55, 0.3, 0.15)
 CHARS_PER_TOKEN = 4
 _REASONING_LINES = (
     "Restate what is given and what is asked.",
@@ -83,7 +90,7 @@ def wrong_pool(key: AnswerKey) -> list[str]:
         letters.sort(key=lambda c: unit_hash("wrong-letter", key.item_id, c))
         return letters[:WRONG_POOL_SIZE]
     if key.family == "code":
-        return [f"{gold.rstrip()}\n\n# variant {i}\nraise SystemExit({i + 1})\n" for i in range(WRONG_POOL_SIZE)]
+        return [f"{gold.rstrip()}\n\n# variant {i}\nraise SystemExit({i + 1})\n" for i in range(FREE_FORM_POOL_SIZE)]
     if key.family == "qa":
         if gold.strip().lower() in ("yes", "no"):
             return ["no" if gold.strip().lower() == "yes" else "yes"]
@@ -93,37 +100,51 @@ def wrong_pool(key: AnswerKey) -> list[str]:
         return (pool + [w for w in _QA_FALLBACK_WRONG if w not in pool])[:WRONG_POOL_SIZE]
     num = _as_number(gold)
     if num is None:
-        return [f"{gold}+{i + 1}" for i in range(WRONG_POOL_SIZE)]
-    deltas = [1, -1, 2, 10, -2, 5]
-    offsets = sorted(deltas, key=lambda d: unit_hash("wrong-num", key.item_id, d))[: WRONG_POOL_SIZE - 1]
+        return [f"{gold}+{i + 1}" for i in range(FREE_FORM_POOL_SIZE)]
+    deltas = [1, -1, 2, 10, -2, 5, 3, -10]
+    offsets = sorted(deltas, key=lambda d: unit_hash("wrong-num", key.item_id, d))[: FREE_FORM_POOL_SIZE - 1]
     candidates = [num * 2 if num != 0 else Fraction(1)] + [num + d for d in offsets]
+    candidates = [v for v in dict.fromkeys(candidates) if v != num]  # 2x gold can equal gold + 1, 2, 10
     candidates.sort(key=lambda v: unit_hash("wrong-order", key.item_id, str(v)))
     return [_fmt_number(v) for v in candidates]
 
 
 def pick_wrong(key: AnswerKey, u: float) -> str:
     """A wrong answer drawn from the item's pool with the skewed weights, by the uniform `u`."""
-    return pick_from(wrong_pool(key), u)
+    return pick_from(wrong_pool(key), u, base_weights(key.family))
 
 
-def skewed_weights(skew: float) -> tuple[float, ...]:
-    """`WRONG_POOL_WEIGHTS` raised to `skew` (a world's concentration of errors; 1 leaves them as they are)."""
+def base_weights(family: str) -> tuple[float, ...]:
+    """World 0's weights of an item's wrong answers on `family` (most likely first)."""
+    if family in FREE_FORM_FAMILIES:
+        return FREE_FORM_WEIGHTS
+    return CHOICE_WEIGHTS if family == "mmlu" else WRONG_POOL_WEIGHTS
+
+
+def skewed_weights(family: str, skew: float) -> tuple[float, ...]:
+    """The family's wrong-answer weights raised to `skew` (a world's concentration of errors; 1: as they are)."""
+    base = base_weights(family)
     if skew == 1.0:
-        return WRONG_POOL_WEIGHTS
-    raised = [w**skew for w in WRONG_POOL_WEIGHTS]
+        return base
+    raised = [w**skew for w in base]
     return tuple(w / sum(raised) for w in raised)
+
+
+def pick_index(size: int, u: float, weights: tuple[float, ...] = WRONG_POOL_WEIGHTS) -> int:
+    """The index in a pool of `size` answers that the uniform `u` selects under the skewed weights."""
+    weights = weights[:size]
+    total = sum(weights)
+    acc = 0.0
+    for i, w in enumerate(weights):
+        acc += w / total
+        if u < acc:
+            return i
+    return size - 1
 
 
 def pick_from(pool: list[str] | tuple[str, ...], u: float, weights: tuple[float, ...] = WRONG_POOL_WEIGHTS) -> str:
     """The answer of `pool` (an item's wrong pool) that the uniform `u` selects under the skewed weights."""
-    weights = weights[: len(pool)]
-    total = sum(weights)
-    acc = 0.0
-    for answer, w in zip(pool, weights):
-        acc += w / total
-        if u < acc:
-            return answer
-    return pool[-1]
+    return pool[pick_index(len(pool), u, weights)]
 
 
 def reasoning_salt(model_id: str, role: str) -> str:
@@ -176,6 +197,19 @@ def strip_final(text: str) -> str:
         return text.strip()
     cut = text.rfind("\n", 0, first) + 1
     return (text[:cut] + _FINAL_LINE_RE.sub("", text[cut:])).strip()
+
+
+FENCE = "```"
+
+
+def restate(text: str) -> str:
+    """What a refiner carries over of a predecessor's reply: its reasoning without final-answer lines and
+    without code fences. A restatement is cut to fit the reply; a cut fence would pair with the node's own
+    answer block and hide its code from the parser (a model condensing its inputs does not do that)."""
+    body = strip_final(text)
+    if FENCE not in body:
+        return body
+    return "\n".join(line for line in body.split("\n") if not line.lstrip().startswith(FENCE))
 
 
 def render_answer(answer: str, family: str) -> str:
