@@ -147,6 +147,8 @@ class StepContext:
     task: str = ""
     scored: list[tuple[GraphSpec, float, int]] = field(default_factory=list)
     """Every graph scored so far: (graph, shrunk pooled training objective, items), best first."""
+    evidence: list[tuple[GraphSpec, float, int]] = field(default_factory=list)
+    """Every graph scored so far: (graph, pooled objective adjusted for batch difficulty, items)."""
 
 
 class FeedbackAgent(Protocol):

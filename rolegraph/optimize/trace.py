@@ -258,9 +258,15 @@ def prior_accuracy(records: list[EvalRecord]) -> float:
     return sum(r.accuracy * r.n for r in train) / n if n else 0.0
 
 
-def ranked(records: list[EvalRecord], objective: Objective, pessimism: float = SELECTION_Z) -> list[tuple[str, float]]:
-    """(hash, shrunk pessimistic training objective), best first; ties go to the graph seen first."""
-    stats = {h: s for h, s in pooled(records).items() if s.n > 0}
+def ranked(
+    records: list[EvalRecord],
+    objective: Objective,
+    pessimism: float = SELECTION_Z,
+    stats: dict[str, GraphStats] | None = None,
+) -> list[tuple[str, float]]:
+    """(hash, shrunk pessimistic training objective), best first; ties go to the graph seen first.
+    `stats`: `pooled(records)` when the caller has it already."""
+    stats = {h: s for h, s in (pooled(records) if stats is None else stats).items() if s.n > 0}
     prior = prior_accuracy(records)
     scored = [(h, s.shrunk_objective(objective, prior, pessimism), s.first_seq) for h, s in stats.items()]
     scored.sort(key=lambda t: (-t[1], t[2]))

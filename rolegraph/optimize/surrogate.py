@@ -1,0 +1,112 @@
+"""`GraphSurrogate`: a Gaussian-process belief about the objective of every graph of a space, from the
+graphs scored so far.
+
+Why: a search spends a few thousand item runs on a space of hundreds of graphs, so most graphs are
+never scored, and each scored one is known to a few points only. What carries information between
+graphs is that similar graphs score alike: the same worker models in other proportions, the same
+output model, one worker more or less. The surrogate encodes only that (a squared-exponential kernel
+on a graph's composition, `features`), with no belief about which model or size is better: those come
+from the data of this search alone (the pilot first), so it holds in any world where similar graphs
+score alike. It gives every candidate graph a mean and a standard deviation; the feedback agent
+proposes by them (an upper confidence bound) and moves the probabilistic graph toward the graphs it
+believes best.
+
+Observations are each graph's pooled, batch-adjusted objective with noise variance p(1-p)/n (n items);
+the prior mean is the item-weighted mean of the observations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.space import SearchSpace
+
+LENGTH_SCALE = 0.6
+"""Kernel length scale on `features`: two graphs one worker model apart (of 5 slots) correlate 0.9,
+two graphs with other output models 0.25."""
+SIGNAL_SD = 0.12
+"""Prior spread of graph objectives around their mean (accuracies of a space's graphs span ~0.1-0.2)."""
+MIN_NOISE_VAR = 0.02 / 16
+"""Noise floor per graph (a graph at 0% or 100% on few items is not known exactly)."""
+JITTER = 1e-9
+
+
+def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
+    """A graph's composition as a vector: worker model counts and worker role counts (over the worker
+    slots), the output model and role (one-hot), the width, the worker-to-worker edge density."""
+    out = spec.output_id()
+    workers = [n for n in spec.nodes if n.id != out]
+    w = max(space.worker_slots, 1)
+    models = np.zeros(len(space.models))
+    roles = np.zeros(len(space.worker_roles))
+    for n in workers:
+        if n.model in space.models:
+            models[space.models.index(n.model)] += 1.0 / w
+        if n.role in space.worker_roles:
+            roles[space.worker_roles.index(n.role)] += 1.0 / w
+    node = spec.node(out)
+    out_model = np.zeros(len(space.models))
+    if node.model in space.models:
+        out_model[space.models.index(node.model)] = 1.0
+    out_role = np.zeros(len(space.output_roles))
+    if node.role in space.output_roles:
+        out_role[space.output_roles.index(node.role)] = 1.0
+    k = len(workers)
+    inner = sum(1 for _, d in spec.edges if d != out)
+    pairs = k * (k - 1) / 2
+    shape = np.array([k / w, inner / pairs if pairs else 0.0])
+    role_block = roles if len(space.worker_roles) > 1 else np.zeros(0)
+    out_role_block = out_role if len(space.output_roles) > 1 else np.zeros(0)
+    return np.concatenate([models, role_block, out_model, out_role_block, shape])
+
+
+class GraphSurrogate:
+    """GP regression of the objective on `features`; `fit` once per step, `predict` for candidates."""
+
+    def __init__(self, space: SearchSpace, length_scale: float | None = None, signal_sd: float | None = None):
+        self.space = space
+        self.length_scale = LENGTH_SCALE if length_scale is None else length_scale
+        self.signal_var = (SIGNAL_SD if signal_sd is None else signal_sd) ** 2
+        self._x: np.ndarray | None = None
+        self._alpha: np.ndarray | None = None
+        self._chol: np.ndarray | None = None
+        self.mean = 0.0
+
+    def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return self.signal_var * np.exp(-0.5 * d2 / self.length_scale**2)
+
+    def encode(self, graphs: Sequence[GraphSpec]) -> np.ndarray:
+        return np.array([features(self.space, g) for g in graphs])
+
+    def fit(self, graphs: Sequence[GraphSpec], values: Sequence[float], items: Sequence[int]) -> GraphSurrogate:
+        """Condition on each graph's observed objective over `items` item runs."""
+        y = np.asarray(values, dtype=float)
+        n = np.maximum(np.asarray(items, dtype=float), 1.0)
+        self.mean = float((y * n).sum() / n.sum()) if len(y) else 0.0
+        if not len(y):
+            self._x = None
+            return self
+        p = np.clip(y, 0.0, 1.0)
+        noise = np.maximum(p * (1 - p), MIN_NOISE_VAR * 16) / n
+        self._x = self.encode(graphs)
+        k = self._kernel(self._x, self._x) + np.diag(noise + JITTER)
+        self._chol = np.linalg.cholesky(k)
+        self._alpha = np.linalg.solve(self._chol.T, np.linalg.solve(self._chol, y - self.mean))
+        return self
+
+    def predict_x(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard deviation) of the objective at encoded graphs `x`."""
+        if self._x is None:
+            return np.full(len(x), self.mean), np.full(len(x), np.sqrt(self.signal_var))
+        ks = self._kernel(x, self._x)
+        mu = self.mean + ks @ self._alpha
+        v = np.linalg.solve(self._chol, ks.T)
+        var = np.maximum(self.signal_var - (v * v).sum(0), 0.0)
+        return mu, np.sqrt(var)
+
+    def predict(self, graphs: Sequence[GraphSpec]) -> tuple[np.ndarray, np.ndarray]:
+        return self.predict_x(self.encode(graphs))
