@@ -84,6 +84,10 @@ class GraphSurrogate:
 
     def fit(self, graphs: Sequence[GraphSpec], values: Sequence[float], items: Sequence[int]) -> GraphSurrogate:
         """Condition on each graph's observed objective over `items` item runs."""
+        return self.fit_x(self.encode(graphs), values, items)
+
+    def fit_x(self, x: np.ndarray, values: Sequence[float], items: Sequence[int]) -> GraphSurrogate:
+        """`fit` on graphs already encoded (rows of `x`)."""
         y = np.asarray(values, dtype=float)
         n = np.maximum(np.asarray(items, dtype=float), 1.0)
         self.mean = float((y * n).sum() / n.sum()) if len(y) else 0.0
@@ -92,7 +96,7 @@ class GraphSurrogate:
             return self
         p = np.clip(y, 0.0, 1.0)
         noise = np.maximum(p * (1 - p), MIN_NOISE_VAR * 16) / n
-        self._x = self.encode(graphs)
+        self._x = np.asarray(x, dtype=float)
         k = self._kernel(self._x, self._x) + np.diag(noise + JITTER)
         self._chol = np.linalg.cholesky(k)
         self._alpha = np.linalg.solve(self._chol.T, np.linalg.solve(self._chol, y - self.mean))
