@@ -41,7 +41,7 @@ from rolegraph.optimize.feedback import (
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
-from rolegraph.optimize.recheck import contenders
+from rolegraph.optimize.recheck import bounds
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked
@@ -51,6 +51,8 @@ INIT_STEP = 1.0
 MIN_ENSEMBLE = 2
 PILOT_ITERATION = 0
 PILOT_ONLY = "agent-reinforce:pilot-only"
+RACE_TOLERANCE = 0.02
+"""Racing stops when the rival cannot beat the leader by more than this share of the leader's accuracy."""
 
 
 def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) -> GraphSpec:
@@ -129,7 +131,7 @@ class AgentReinforce(Optimizer):
         if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
             self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
-        self.pending: dict | None = None  # the proposed graph for the next iteration (as ProposedGraph dict)
+        self.pending: list[dict] = []  # the proposed graphs for the next iteration (as ProposedGraph dicts)
         self.racing: list[dict] = []  # the racing pair for the next iteration (as GraphSpec dicts)
         self.history: list[FeedbackRecord] = []
 
@@ -171,7 +173,7 @@ class AgentReinforce(Optimizer):
         )
         self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
         if not self.learn:
-            self.pending = None
+            self.pending = []
 
     def _rows(self, graphs: list[tuple[str, GraphSpec]], evals: list[Evaluation]) -> list[PilotRow]:
         return [
@@ -191,20 +193,23 @@ class AgentReinforce(Optimizer):
     # --- 2. sample ---------------------------------------------------------------------------------
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         out: list[Proposal] = []
-        if self.pending is not None and count > 0:
-            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(self.pending)), self.pg)
+        for data in self.pending:
+            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(data)), self.pg)
             if got is not None:
-                out.append(Proposal(got[1], got[0], "proposed"))
+                self._add(out, Proposal(got[1], got[0], "proposed"), count)
         for data in self.racing:
             spec = GraphSpec.model_validate(data)
-            p = Proposal(spec, from_graph(self.space, spec), "racing")
-            if len(out) < count and p.structure not in {q.structure for q in out}:
-                out.append(p)
+            self._add(out, Proposal(spec, from_graph(self.space, spec), "racing"), count)
         return out + distinct_samples(self.pg, count - len(out), rng, {p.structure for p in out})
+
+    @staticmethod
+    def _add(out: list[Proposal], p: Proposal, count: int) -> None:
+        if len(out) < count and p.structure not in {q.structure for q in out}:
+            out.append(p)
 
     # --- 3./4. feedback and update -----------------------------------------------------------------
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
-        self.racing = [g.model_dump(mode="json") for g in racing_pair(ctx)] if self.race else []
+        self.racing = [g.model_dump(mode="json") for g in _race(ctx)] if self.race else []
         if not self.learn:
             return
         best_graph, best_objective, best_n = ctx.best()
@@ -232,8 +237,8 @@ class AgentReinforce(Optimizer):
                 update={"update": GraphUpdate(), "fallback": f"update rejected: {problems[0]}"}
             )
         self.pg = apply_update(self.pg, feedback.update, step)
-        proposed = feedback.update.proposed_graph
-        self.pending = proposed.model_dump() if proposed is not None else None
+        first = feedback.update.proposed_graph
+        self.pending = [p.model_dump() for p in ([first] if first else []) + feedback.update.more_proposals]
         record = feedback.record(iteration)
         self.history = (self.history + [record])[-HISTORY_EXCHANGES:]
         ctx.log_feedback(record)
@@ -249,14 +254,47 @@ class AgentReinforce(Optimizer):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
-        self.pending = state.get("pending")
+        pending = state.get("pending") or []
+        self.pending = pending if isinstance(pending, list) else [pending]
         self.racing = list(state.get("racing", []))
         self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]
 
 
-def racing_pair(ctx: SearchContext) -> list[GraphSpec]:
-    """The leader and its strongest rival (`recheck.contenders`: best lower bound, best upper bound of
-    the others) while the rival's upper bound reaches above the leader's lower bound; else nothing."""
-    order = [h for h, _ in ranked(ctx.trace.records, ctx.space.objective, stats=ctx.stats())]
-    pair = contenders(order, ctx.stats(), prior_accuracy(ctx.trace.records)) if len(order) > 1 else None
-    return [] if pair is None else [ctx.graph(h) for h in pair]
+RACE_MODE = "none"
+RIVALS = 2
+RECHECK_ITEMS = 32
+
+
+def _race(ctx: SearchContext) -> list[GraphSpec]:
+    if RACE_MODE == "pair":
+        return racing_pair(ctx)
+    if RACE_MODE == "leader":
+        board = ctx.leaderboard()
+        if not board:
+            return []
+        rivals = [n for _, _, n in board[1 : 1 + RIVALS]]
+        return [board[0][0]] if board[0][2] < max([RECHECK_ITEMS, *rivals]) else []
+    return []
+
+
+def racing_pair(ctx: SearchContext, tolerance: float | None = None) -> list[GraphSpec]:
+    """The leader (best lower bound: the graph the search would choose) and its strongest rival (best
+    upper bound of the others) while the rival could still beat the leader by more than `tolerance`
+    (a share of the leader's accuracy, `RACE_TOLERANCE`); else nothing.
+
+    Why the tolerance: two graphs within a point or two of each other take thousands of items to tell
+    apart, and racing them hands the lead to whichever has the luckier batches; a rival that may be
+    clearly better is what racing is for."""
+    tolerance = RACE_TOLERANCE if tolerance is None else tolerance
+    stats = ctx.stats()
+    order = [h for h, _ in ranked(ctx.trace.records, ctx.space.objective, stats=stats)]
+    if len(order) < 2:
+        return []
+    prior = prior_accuracy(ctx.trace.records)
+    rows = {h: bounds(stats[h], prior) for h in order}
+    leader = order[0]
+    rival = max(order[1:], key=lambda h: (rows[h][1], -order.index(h)))
+    margin = tolerance * stats[leader].combined_accuracy(prior)
+    if rows[rival][1] <= rows[leader][0] + margin:
+        return []
+    return [ctx.graph(leader), ctx.graph(rival)]

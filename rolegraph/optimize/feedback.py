@@ -82,9 +82,13 @@ class GraphUpdate(BaseModel):
     roles: dict[str, dict[str, Prob]] = Field(default_factory=dict)
     edges: list[EdgeProb] = Field(default_factory=list)
     proposed_graph: ProposedGraph | None = None
+    more_proposals: list[ProposedGraph] = Field(default_factory=list)
+    """Further graphs to score next iteration, after `proposed_graph` (as many as the iteration has room for)."""
 
     def is_empty(self) -> bool:
-        return not (self.presence or self.models or self.roles or self.edges or self.proposed_graph)
+        return not (
+            self.presence or self.models or self.roles or self.edges or self.proposed_graph or self.more_proposals
+        )
 
     def brief(self) -> dict:
         """A compact dict for traces and reports."""
@@ -209,6 +213,8 @@ def validate_update(update: GraphUpdate, pg: ProbabilisticGraph) -> list[str]:
             problems.append(f"edge {e.src}->{e.dst} is not allowed in this space (workers feed only the output)")
     if update.proposed_graph is not None:
         problems += validate_proposed(update.proposed_graph, pg)
+    for proposed in update.more_proposals:
+        problems += validate_proposed(proposed, pg)
     return problems
 
 

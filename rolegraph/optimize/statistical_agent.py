@@ -39,8 +39,11 @@ from rolegraph.optimize.surrogate import features as encode
 
 STEP_TEMPERATURE = 0.02
 """Weights exp((believed objective - best) / T) of the update: a graph believed 0.02 below the best counts 1/e."""
-UCB_BETA = 1.5
-"""Standard deviations of the belief added to its mean when choosing the proposal."""
+PROPOSALS = 3
+"""Graphs proposed per step (Thompson sampling); the iteration's other graphs are samples of the distribution."""
+EXPLOIT = True
+ADAPT = True
+THOMPSON_DRAWS = 64  # posterior draws looked through for that many distinct winners
 EXPLORE_MIX = 0.1
 """Share of each categorical target kept uniform, so no model or role is ruled out by a noisy batch."""
 BERNOULLI_RANGE = (0.05, 0.95)
@@ -75,9 +78,9 @@ def describe(spec: GraphSpec) -> str:
 class StatisticalFeedbackAgent:
     name = NAME
 
-    def __init__(self, step_temperature: float | None = None, beta: float | None = None):
+    def __init__(self, step_temperature: float | None = None, proposals: int | None = None):
         self.temperature_step = STEP_TEMPERATURE if step_temperature is None else step_temperature
-        self.beta = UCB_BETA if beta is None else beta
+        self.proposals = PROPOSALS if proposals is None else proposals
         self._features: dict[str, np.ndarray] = {}  # caches of pure functions of a graph (same space)
         self._around: dict[str, list[GraphSpec]] = {}
 
@@ -113,7 +116,7 @@ class StatisticalFeedbackAgent:
         """(update with a proposal, (helped, hurt) lines, why the proposal) from the surrogate's belief."""
         if not evidence:
             return GraphUpdate(), ([], []), "nothing scored yet"
-        gp = GraphSurrogate(space)
+        gp = GraphSurrogate(space, adapt=ADAPT)
         scored_x = np.array([self._encode(space, g) for g, _, _ in evidence])
         gp.fit_x(scored_x, [v for _, v, _ in evidence], [n for _, _, n in evidence])
         scored_mu, _ = gp.predict_x(scored_x)
@@ -129,23 +132,35 @@ class StatisticalFeedbackAgent:
             x = self._encode(space, g)
             if x.tobytes() not in seen:
                 cands.setdefault(x.tobytes(), (g, x))
-        if not cands:
-            return GraphUpdate(), ([], []), "every candidate has been scored"
-        graphs = [g for g, _ in cands.values()]
-        mu, sd = gp.predict_x(np.array([x for _, x in cands.values()]))
-        means = np.concatenate([scored_mu, mu])
-        weights = np.exp((means - means.max()) / self.temperature_step)
+        graphs = [g for g, _, _ in evidence] + [g for g, _ in cands.values()]
+        xs = np.concatenate([scored_x, np.array([x for _, x in cands.values()]).reshape(-1, scored_x.shape[1])])
+        mu, sd = gp.predict_x(xs)
+        weights = np.exp((mu - mu.max()) / self.temperature_step)
         keep = weights >= MIN_WEIGHT  # graphs believed far below the best add nothing to the targets
-        everything = [g for g, _, _ in evidence] + graphs
-        feats = [features(space, g) for g, k in zip(everything, keep) if k]
+        feats = [features(space, g) for g, k in zip(graphs, keep) if k]
         update, lines = self._weighted_update(pg, feats, weights[keep])
-        pick = int(np.argmax(mu + self.beta * sd))
-        update.proposed_graph = ProposedGraph.from_spec(graphs[pick])
+        picks = self._thompson(gp, xs, rng, [int(np.argmax(mu[: len(evidence)]))] if EXPLOIT else [])
+        update.proposed_graph = ProposedGraph.from_spec(graphs[picks[0]])
+        update.more_proposals = [ProposedGraph.from_spec(graphs[k]) for k in picks[1:]]
+        best = int(np.argmax(mu))
         why = (
-            f"proposed {describe(graphs[pick])}: believed {mu[pick]:.3f} +- {sd[pick]:.3f}, best scored "
-            f"graph believed {scored_mu.max():.3f}"
+            f"proposed {len(picks)} graph(s) by Thompson sampling, first {describe(graphs[picks[0]])} "
+            f"(believed {mu[picks[0]]:.3f} +- {sd[picks[0]]:.3f}); believed best {describe(graphs[best])} "
+            f"({mu[best]:.3f}{', not scored yet' if best >= len(evidence) else ''})"
         )
         return update, lines, why
+
+    def _thompson(self, gp: GraphSurrogate, xs: np.ndarray, rng: np.random.Generator, first: list[int]) -> list[int]:
+        """Up to `PROPOSALS` distinct graphs, each the best of one posterior draw (later draws skip the
+        graphs already picked): each graph is scored about as often as it is believed to be the best."""
+        picks: list[int] = list(first)
+        for draw in gp.sample_x(xs, rng, THOMPSON_DRAWS):
+            k = int(np.argmax(draw))
+            if k not in picks:
+                picks.append(k)
+            if len(picks) >= self.proposals:
+                break
+        return picks
 
     def _encode(self, space: SearchSpace, spec: GraphSpec) -> np.ndarray:
         key = _key(spec)

@@ -32,6 +32,11 @@ SIGNAL_SD = 0.12
 MIN_NOISE_VAR = 0.02 / 16
 """Noise floor per graph (a graph at 0% or 100% on few items is not known exactly)."""
 JITTER = 1e-9
+LENGTH_GRID = (0.2, 0.35, 0.6, 1.0)
+SIGNAL_GRID = (0.04, 0.08, 0.12, 0.2)
+"""Hyperparameters tried when adapting: the pair with the highest marginal likelihood of the scores is used
+(empirical Bayes), so how far similarity carries and how much graphs differ are read off each landscape."""
+ADAPT_MIN_GRAPHS = 6
 
 
 def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
@@ -66,8 +71,11 @@ def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
 class GraphSurrogate:
     """GP regression of the objective on `features`; `fit` once per step, `predict` for candidates."""
 
-    def __init__(self, space: SearchSpace, length_scale: float | None = None, signal_sd: float | None = None):
+    def __init__(
+        self, space: SearchSpace, length_scale: float | None = None, signal_sd: float | None = None, adapt: bool = False
+    ):
         self.space = space
+        self.adapt = adapt
         self.length_scale = LENGTH_SCALE if length_scale is None else length_scale
         self.signal_var = (SIGNAL_SD if signal_sd is None else signal_sd) ** 2
         self._x: np.ndarray | None = None
@@ -97,10 +105,23 @@ class GraphSurrogate:
         p = np.clip(y, 0.0, 1.0)
         noise = np.maximum(p * (1 - p), MIN_NOISE_VAR * 16) / n
         self._x = np.asarray(x, dtype=float)
-        k = self._kernel(self._x, self._x) + np.diag(noise + JITTER)
+        d2 = ((self._x[:, None, :] - self._x[None, :, :]) ** 2).sum(-1)
+        if self.adapt and len(y) >= ADAPT_MIN_GRAPHS:
+            grid = [(ls, sd * sd) for ls in LENGTH_GRID for sd in SIGNAL_GRID]
+            self.length_scale, self.signal_var = max(grid, key=lambda h: self._evidence(d2, y, noise, *h))
+        self._condition(d2, y, noise)
+        return self
+
+    def _condition(self, d2: np.ndarray, y: np.ndarray, noise: np.ndarray) -> float:
+        """Condition on (y, noise) under the current hyperparameters; returns the log marginal likelihood."""
+        k = self.signal_var * np.exp(-0.5 * d2 / self.length_scale**2) + np.diag(noise + JITTER)
         self._chol = np.linalg.cholesky(k)
         self._alpha = np.linalg.solve(self._chol.T, np.linalg.solve(self._chol, y - self.mean))
-        return self
+        return float(-0.5 * (y - self.mean) @ self._alpha - np.log(np.diag(self._chol)).sum())
+
+    def _evidence(self, d2: np.ndarray, y: np.ndarray, noise: np.ndarray, length: float, var: float) -> float:
+        self.length_scale, self.signal_var = length, var
+        return self._condition(d2, y, noise)
 
     def predict_x(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, standard deviation) of the objective at encoded graphs `x`."""
@@ -114,3 +135,15 @@ class GraphSurrogate:
 
     def predict(self, graphs: Sequence[GraphSpec]) -> tuple[np.ndarray, np.ndarray]:
         return self.predict_x(self.encode(graphs))
+
+    def sample_x(self, x: np.ndarray, rng: np.random.Generator, draws: int) -> np.ndarray:
+        """`draws` joint samples of the objective at encoded graphs `x` from the posterior, shape (draws, len(x)):
+        what Thompson sampling ranks by (a graph is picked as often as it is believed to be the best)."""
+        mu, _ = self.predict_x(x)
+        cov = self._kernel(x, x)
+        if self._x is not None:
+            v = np.linalg.solve(self._chol, self._kernel(self._x, x))
+            cov = cov - v.T @ v
+        vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+        return mu + rng.standard_normal((draws, len(x))) @ root.T
