@@ -40,6 +40,29 @@ UNBALANCED = {
     "4 chains, 70B at each position": ([gg.MODEL_70B, gg.MODEL_1B, gg.MODEL_1B], [gg.MODEL_1B, gg.MODEL_70B, gg.MODEL_1B],
                                        [gg.MODEL_1B, gg.MODEL_1B, gg.MODEL_70B], [gg.MODEL_1B] * 3),
 }
+FORMER_TESTS = ("width-8 1B/3B", "70B>1B, 1B>70B>1B")
+"""The two graphs whose wall / critical path tests/graphs/test_runtime.py used to assert (a timing goal
+belongs here, measured side by side, not in a test): run in quick mode too."""
+
+
+def mixed_width_graph(width: int) -> GraphSpec:
+    """`width` solvers alternating 3B and 1B into an 8B fuser (the former test's width-8 case)."""
+    models = [gg.MODEL_1B if i % 2 else gg.MODEL_3B for i in range(width)]
+    nodes = [NodeSpec(id=f"s{i}", role="solver", model=m) for i, m in enumerate(models)]
+    nodes.append(NodeSpec(id="out", role="fuser", model=FUSER))
+    return GraphSpec(name=f"width-{width} 1B/3B", nodes=nodes, edges=[(f"s{i}", "out") for i in range(width)])
+
+
+def fan_chains_graph() -> GraphSpec:
+    """70B -> 1B beside 1B -> 70B, the first 1B also feeding a third 1B, all into an 8B fuser (the former
+    test's unbalanced case: a lock-step runtime starts the second 70B only after the first ends)."""
+    nodes = [NodeSpec(id=i, role="solver", model=m) for i, m in (("big1", gg.MODEL_70B), ("small1", gg.MODEL_1B),
+                                                                   ("small2", gg.MODEL_1B), ("big2", gg.MODEL_70B),
+                                                                   ("small3", gg.MODEL_1B))]
+    nodes.append(NodeSpec(id="out", role="fuser", model=FUSER))
+    edges = [("big1", "small1"), ("small2", "big2"), ("small2", "small3"), ("small1", "out"), ("big2", "out"),
+             ("small3", "out")]
+    return GraphSpec(name=FORMER_TESTS[1], nodes=nodes, edges=edges)
 
 
 def width_graph(width: int) -> GraphSpec:
@@ -119,6 +142,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     specs = [width_graph(w) for w in cfg["widths"]]
     unbalanced = UNBALANCED if not quick else dict(list(UNBALANCED.items())[:1])
     specs += [chains_graph(name, chains) for name, chains in unbalanced.items()]
+    specs += [mixed_width_graph(8), fan_chains_graph()]
     items = synthetic_items(KIND, cfg["repeats"], seed=5)
     results, rows = [], []
     for spec in specs:
@@ -147,7 +171,8 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                  rows)
     text += (f"\n\nGoal: rolegraph <= {GOAL_RATIO}. Sim latency on (latency_scale {scale}); the critical path is the "
              f"modelled one times the scale; medians over {cfg['repeats']} items (min-max). Width graphs: 3B solvers "
-             "into an 8B fuser; unbalanced graphs: parallel solver chains into an 8B fuser.\n")
+             "into an 8B fuser; unbalanced graphs: parallel solver chains into an 8B fuser; "
+             f"{' and '.join(repr(n) for n in FORMER_TESTS)}: the cases tests/graphs/test_runtime.py used to time.\n")
     payload = {"goal_ratio": GOAL_RATIO, "config": cfg, "results": results,
                "meets_goal": all(r["meets_goal"] for r in results)}
     write_result("parallelism", payload, text, out_dir=out_dir, quick=quick)

@@ -44,10 +44,14 @@ class _Node:
 
 
 class SimExecutor:
-    """Runs graphs of sim solver/verifier/fuser/planner nodes synchronously (no tools, no sleeping)."""
+    """Runs graphs of sim solver/verifier/fuser/planner nodes synchronously (no tools, no sleeping).
 
-    def __init__(self, settings: Settings, pool: ModelPool | None = None, roles: RoleRegistry | None = None):
-        self.pool = pool or ModelPool.builtin()
+    The sim models live in `pool`'s world (`world`: the built-in pool in that world, when no pool is given)."""
+
+    def __init__(self, settings: Settings, pool: ModelPool | None = None, roles: RoleRegistry | None = None,
+                 world: int | None = None):
+        self.pool = pool.in_world(world) if pool is not None and world is not None else (
+            pool or ModelPool.builtin(world=world))
         self.settings = settings
         self.roles = roles or RoleRegistry.default()
         self._models: dict[str, SimChatModel] = {}

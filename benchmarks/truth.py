@@ -1,7 +1,8 @@
 """Ground truth for search benchmarks: each graph's accuracy over a large item set, cached on disk.
 
 The cache key includes a fingerprint of everything that decides a sim answer (the sim's code, the
-role prompts and parsers, the pool), so a changed sim never reads stale truths. Graphs are matched
+role prompts and parsers, the pool) and the simulator world of the executor's pool, so a changed sim
+or another world never reads stale truths. Graphs are matched
 up to isomorphism (node labels role|model|output, Weisfeiler-Lehman hash): an optimizer's slot
 names differ from the enumeration's.
 """
@@ -37,7 +38,10 @@ class TruthTable:
         self.executor = executor
         self.items = list(items)
         self.seed = seed
-        ident = json.dumps([sim_fingerprint(), name, seed, len(self.items), self.items[0].id, self.items[-1].id])
+        parts: list = [sim_fingerprint(), name, seed, len(self.items), self.items[0].id, self.items[-1].id]
+        if executor.pool.world:  # world 0 keeps the key layout it had before worlds existed
+            parts.append({"world": executor.pool.world})
+        ident = json.dumps(parts)
         self.cache_dir = results_dir / CACHE_SUBDIR
         self.path = self.cache_dir / f"{name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}.json"
         self._acc: dict[str, float] = json.loads(self.path.read_text()) if self.path.exists() else {}

@@ -13,7 +13,8 @@ With LANGSMITH_TRACING=true and LANGSMITH_API_KEY set, LangSmith traces every no
 
 The built-in pool is simulated (offline stand-ins for LLaMA models): its answers show the plumbing
 working, they are not claims about real models. Simulated models answer task items only, so the
-questions here come from the gsm task with their answer keys; with real models, pass any question.
+questions here come from the gsm task, with their answer keys in the run's context (never in the app's
+state, so never in its checkpoints or LangSmith traces); with real models, pass any question.
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from rolegraph.graphs.interop import (graph_input, langsmith_status, load_app, node_names, node_updates, run_config,
-                                      sqlite_checkpointer)
+from rolegraph.graphs.interop import (graph_context, graph_input, langsmith_status, load_app, node_names, node_updates,
+                                      run_config, sqlite_checkpointer)
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.settings import Settings
@@ -38,10 +39,10 @@ PREVIEW_CHARS = 70
 
 
 class AppState(TypedDict, total=False):
-    """The user's state. The rolegraph subgraph reads the first four keys and writes the next three."""
+    """The user's state. The rolegraph subgraph reads the first three keys and writes the next three.
+    No gold answer in it: state is what the checkpointer stores and LangSmith uploads."""
 
     question: str
-    answer_key: Any
     seed: int
     answer_kind: str
     answer: str
@@ -118,7 +119,10 @@ async def main(graph_path: Path, db: Path, thread: str, questions: int) -> None:
             print(langsmith_status().describe())
             for item in get_task(TASK).items("test", questions, seed=0):
                 print(f"\nQ: {item.question.splitlines()[0][:100]}  (gold {item.gold})")
-                async for name, update in node_updates(app, graph_input(item), config, names=names, subgraphs=True):
+                # the answer key (which only sim models read) rides in the run's context, never in the state
+                context = graph_context(graph, item)
+                async for name, update in node_updates(app, graph_input(item), config, names=names, subgraphs=True,
+                                                       context=context):
                     print(show(name, update, graph))
             after = await app.aget_state(config)
             history = [s async for s in app.aget_state_history(config)]

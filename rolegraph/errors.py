@@ -106,3 +106,7 @@ def rebuild_error(cls: type, message: str, attrs: dict[str, Any]) -> BaseExcepti
     Exception.__init__(exc, message)
     exc.__dict__.update(attrs)
     return exc
+
+
+class SandboxRefusedError(RolegraphError):
+    """Model code would run with neither namespaces nor the seccomp filter, and weak containment was not allowed."""

@@ -18,11 +18,14 @@ class Settings:
     home: state directory (response cache, results store, search index).
     cache: use the SQLite response cache.
     latency_scale: sim models sleep this fraction of their modelled latency (0 = report only).
+    allow_weak_sandbox: run model code (the python tool, HumanEval scoring) even where the sandbox has
+        neither namespaces nor its seccomp filter (rlimits only); off, such code is refused with one line.
     """
 
     home: Path
     cache: bool = True
     latency_scale: float = 0.0
+    allow_weak_sandbox: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

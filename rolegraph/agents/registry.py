@@ -42,7 +42,7 @@ DEFAULT_MAX_TOKENS = 768
 _NAME_RE = re.compile(r"^[A-Za-z_][\w-]*$")  # what transcript.ROLE_LINE can read back
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
-RoleMode = Literal["chat", "search"]
+RoleMode = Literal["chat", "search", "read"]
 Parser = Callable[[str, str], RoleOutput]
 """parser(text, answer_kind) -> RoleOutput. A one-argument parser(text) is accepted too."""
 
@@ -199,8 +199,8 @@ class RoleRegistry:
             )
         if name in self._roles and not replace_existing:
             raise RoleError(f"role '{name}' is already registered (pass replace_existing=True to override it)")
-        if mode not in ("chat", "search"):
-            raise RoleError(f"role '{name}': mode must be 'chat' or 'search', got {mode!r}")
+        if mode not in ("chat", "search", "read"):
+            raise RoleError(f"role '{name}': mode must be 'chat', 'search' or 'read', got {mode!r}")
         template = self._template_text(name, prompt_template)
         if parser is None:
             parser = parse_answer if answers else parse_no_answer
@@ -214,7 +214,7 @@ class RoleRegistry:
             mode,
             DEFAULT_TEMPERATURE if temperature is None else float(temperature),
             DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens),
-            tuple(tools) + (("search",) if mode == "search" and "search" not in tools else ()),
+            tuple(tools) + (("search",) if mode in ("search", "read") and "search" not in tools else ()),
         )
         self._roles[name] = role
         return role

@@ -17,6 +17,7 @@ from rolegraph.agents.parsers import hit_fields
 from rolegraph.models.types import Completion, Message
 
 MAX_TOOL_ROUNDS = 3  # tool-using turns per node before the model must answer
+SEARCH_TOOL = "search"  # the tool a searcher's queries go through unless its node names others
 MAX_SEARCH_QUERIES = 3
 MAX_EVIDENCE_HITS = 6
 MAX_SUMMARY_CHARS = 160  # of a tool result, kept in the trace
@@ -73,6 +74,9 @@ def _call_parts(call: Any) -> tuple[str, dict[str, Any]]:
 
 async def run_tool(toolbox: Any, name: str, args: dict[str, Any], events: list[ToolUse]) -> Any:
     """Call one tool through the toolbox and record it. A tool's own failure is a result, not a crash."""
+    canonical = getattr(toolbox, "canonical", None)
+    if canonical is not None:
+        name = canonical(name)
     result = await toolbox.call(name, args)
     ok = bool(getattr(result, "ok", True))
     events.append(ToolUse(name, args, ok, _short(getattr(result, "text", "")), getattr(result, "note", None)))
@@ -136,19 +140,39 @@ async def chat_with_tools(
     raise AssertionError("unreachable: the last round returns")
 
 
-def _hits_of(result: Any) -> list[dict[str, Any]]:
+def _hits_of(result: Any, tool: str = SEARCH_TOOL) -> list[dict[str, Any]]:
+    """The hits of a search result: its structured list (`data`, or `data["hits"]`/`["results"]`), else
+    (a tool that answers in text only, as many MCP tools do) its text as one hit titled by the tool."""
+    if not getattr(result, "ok", True):
+        return []
     data = getattr(result, "data", None)
     if isinstance(data, Mapping):
-        data = data.get("hits", [])
-    if not getattr(result, "ok", True) or not isinstance(data, list | tuple):
-        return []
-    return [hit_fields(h) for h in data]
+        data = data.get("hits", data.get("results"))
+    if isinstance(data, list | tuple):
+        return [hit_fields(h) for h in data if isinstance(h, Mapping) or hasattr(h, "title")]
+    text = str(getattr(result, "text", "") or "").strip()
+    return [{"title": f"{tool} result", "url": "", "text": text, "score": None}] if text else []
 
 
-async def search_evidence(toolbox: Any, queries: list[str], events: list[ToolUse]) -> list[dict[str, Any]]:
-    """Run the queries concurrently and merge their hits (round-robin, no duplicates)."""
-    results = await asyncio.gather(*(run_tool(toolbox, "search", {"query": q}, events) for q in queries))
-    per_query = [_hits_of(r) for r in results]
+def query_argument(toolbox: Any, tool: str) -> str:
+    """The argument a search tool takes its query in: `query` if it has one, else its first required one."""
+    try:
+        params = toolbox[tool].parameters
+    except (KeyError, TypeError, AttributeError):
+        return "query"
+    props, required = params.get("properties", {}), params.get("required", [])
+    if "query" in props:
+        return "query"
+    return next((r for r in required if props.get(r, {}).get("type", "string") == "string"), "query")
+
+
+async def search_evidence(
+    toolbox: Any, queries: list[str], events: list[ToolUse], tool: str = SEARCH_TOOL
+) -> list[dict[str, Any]]:
+    """Run the queries concurrently through `tool` and merge their hits (round-robin, no duplicates)."""
+    arg = query_argument(toolbox, tool)
+    results = await asyncio.gather(*(run_tool(toolbox, tool, {arg: q}, events) for q in queries))
+    per_query = [_hits_of(r, tool) for r in results]
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for rank in range(max((len(h) for h in per_query), default=0)):
         for hits in per_query:

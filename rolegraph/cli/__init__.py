@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from rolegraph.errors import RolegraphError
+
+USAGE_EXIT_CODE = 2  # click's code for a usage error (and for bare invocation of a no_args_is_help group)
+ABORT_EXIT_CODE = 1
+INTERRUPT_EXIT_CODE = 130
+ABORT_NAMES = frozenset({"Abort"})
+"""Class names of click's and typer's "abort" signal (Ctrl-C at a prompt): the user stopped, no message."""
 
 
 def build_app() -> typer.Typer:
@@ -17,15 +24,31 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    from rolegraph.cli import eval_cmd, graph_cmd, models_cmd, optimize_cmd, serve_cmd
+    from rolegraph.cli import eval_cmd, graph_cmd, models_cmd, optimize_cmd, serve_cmd, serve_graph_cmd
 
-    for module in (models_cmd, serve_cmd, graph_cmd, eval_cmd, optimize_cmd):
+    for module in (models_cmd, serve_cmd, serve_graph_cmd, graph_cmd, eval_cmd, optimize_cmd):
         module.register(app)
     return app
 
 
+def _usage_error(exc: BaseException) -> Any | None:
+    """The exception as a click usage error (anything with `show()` and an int `exit_code`), else None.
+
+    Recognised by duck type, never by class: typer 0.29 carries its own copy of click as `typer._click`,
+    whose exception classes are not `click.exceptions`' (and older typers use click itself)."""
+    show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+    if callable(show) and isinstance(code, int) and not isinstance(code, bool):
+        return exc
+    return None
+
+
+def _is_abort(exc: BaseException) -> bool:
+    return any(cls.__name__ in ABORT_NAMES for cls in type(exc).__mro__)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors become one line on stderr and exit code 2; usage errors print click's
+    usage message and exit with click's code (2), whatever typer/click version is installed."""
     app = build_app()
     try:
         rc = app(args=argv, standalone_mode=False)
@@ -36,15 +59,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+        sys.exit(INTERRUPT_EXIT_CODE)
+    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+        usage = _usage_error(exc)
+        if usage is not None:
+            usage.show()
+            sys.exit(usage.exit_code or USAGE_EXIT_CODE)
+        if _is_abort(exc):
+            print("aborted", file=sys.stderr)
+            sys.exit(ABORT_EXIT_CODE)
         raise
     if isinstance(rc, int) and rc != 0:  # click returns typer.Exit codes in non-standalone mode
         sys.exit(rc)

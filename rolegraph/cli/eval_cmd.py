@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import TaskError
+from rolegraph.models.provenance import shows_simulation
 
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import EvalResult
@@ -25,12 +27,20 @@ EVAL_HELP = """Score one or more graphs on a task's items (the same items for ev
 
 One graph: a summary table and per-node credit. Several graphs: a side-by-side table and a
 paired comparison of the first graph against each other one (accuracy difference with a
-paired-bootstrap 95% interval and p, and McNemar's exact test). Results from sim models are
-labelled simulated. Every evaluation is saved to the results store (see `rolegraph results`).
+paired-bootstrap 95% interval and p, and McNemar's exact test). Results are labelled by what
+answered: simulated (sim models or serve-sim twins), partly simulated (a mix) or real. Every
+evaluation is saved to the results store (see `rolegraph results`).
+
+--world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
+else 0, the calibrated world); a pool file in another world is an error.
 
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
 accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd, tokens, flops_units, failures, skipped,
-simulated, run_id, graph_file; the objects after the first add `vs_first` (the paired comparison).
+simulated (true only when every answer was simulated), simulation ("simulated", "partly simulated"
+or "real"), provenance (per model: the server's model id, endpoint, GGUF sha256 for local models,
+the simulator's fingerprint; per node: sampling parameters; the seed and rolegraph's version),
+world (the simulator world, null when no sim model answered), run_id, graph_file; the objects after
+the first add `vs_first` (the paired comparison).
 """
 
 RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
@@ -125,6 +135,9 @@ def eval_command(
     seed: int = typer.Option(0, "--seed", help="Seed for the split and the runs."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items run at once."),
     pool_file: Path | None = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
+    world: int | None = typer.Option(
+        None, "--world", help="Simulator world of the sim models (default: the pool file's, else 0)."
+    ),
     store_path: Path | None = typer.Option(
         None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
     ),
@@ -135,6 +148,7 @@ def eval_command(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: start a local one)."
     ),
+    allow_weak_sandbox: bool = typer.Option(False, ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP),
 ) -> None:
     from rich.console import Console
 
@@ -155,8 +169,8 @@ def eval_command(
     if split not in SPLITS:
         raise TaskError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
-    settings = Settings.from_env(cache=not no_cache)
-    pool = ModelPool.load(pool_file)
+    settings = Settings.from_env(cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox)
+    pool = ModelPool.load(pool_file, world=world)
     specs = _load_graphs(graphs, pool)
     names = _display_names(graphs, specs)
     the_task = get_task(task, data=data, seed=seed)
@@ -224,7 +238,7 @@ def eval_command(
     else:
         console.print(side_by_side_table(results, names))
         console.print(comparison_table(comparisons))
-    if any(r.simulated for r in results):
+    if shows_simulation(r.simulation for r in results):
         console.print(SIM_NOTE)
 
 
@@ -263,7 +277,7 @@ def results_command(
             console = Console()
             console.print(summary_table(result))
             console.print(node_table(result))
-            if result.simulated:
+            if shows_simulation([result.simulation]):
                 console.print(SIM_NOTE)
             return
         runs = store.runs(task=task, limit=limit)
@@ -276,7 +290,7 @@ def results_command(
         console.print("no stored evaluations" + (f" for task '{task}'" if task else ""))
         return
     console.print(runs_table(runs))
-    if any(r["simulated"] for r in runs):
+    if shows_simulation(r["simulation"] for r in runs):
         console.print(SIM_NOTE)
 
 

@@ -5,6 +5,7 @@ Imports of the heavy layers (runtime, tasks, tools) stay inside the commands so 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import GraphError, RolegraphError, TaskError
 
 MAX_CELL_CHARS = 48
@@ -23,6 +25,14 @@ CUT_MARK = "[cut] "
 GraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON)", show_default=False)]
 PoolOpt = Annotated[
     Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins (default: $ROLEGRAPH_POOL)")
+]
+AllowCommandsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-commands",
+        help="let the graph file start the programs its MCP servers name (stdio); "
+        "otherwise only commands allowed in $ROLEGRAPH_HOME/settings.yaml start",
+    ),
 ]
 FamilyOpt = Annotated[
     str, typer.Option("--family", help="token profile for FLOPs / cost estimates: math, mmlu, code or qa")
@@ -46,13 +56,13 @@ class GraphProblems(GraphError):
         return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
 
 
-def _load_checked(graph: Path, pool_file: Path | None):
+def _load_checked(graph: Path, pool_file: Path | None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.io import load_graph
     from rolegraph.graphs.validate import check_graph
     from rolegraph.models.pool import ModelPool
 
-    pool = ModelPool.load(pool_file)
+    pool = ModelPool.load(pool_file, world=world)
     try:
         return check_graph(load_graph(graph), pool, source=str(graph)), pool
     except GraphError as exc:
@@ -140,8 +150,37 @@ def _short(text: str | None) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
-def run_json(result: Any) -> dict[str, Any]:
-    """The documented `run --json` object (exactly these keys)."""
+def _tool_call(event: Any) -> dict[str, Any]:
+    call = {"tool": event.tool, "arguments": event.arguments, "ok": event.ok, "result": event.summary}
+    if event.note:
+        call["note"] = event.note  # e.g. web search fell back to local search
+    return call
+
+
+def _node_json(n: Any) -> dict[str, Any]:
+    out = {
+        "id": n.id,
+        "role": n.role,
+        "model": n.model,
+        "answer": n.answer,
+        "tokens_in": n.tokens_in,
+        "tokens_out": n.tokens_out,
+        "latency_s": n.latency_s,
+        "cost_usd": n.cost_usd,
+        "output": n.output,
+        "tool_calls": [_tool_call(e) for e in n.tools],
+        "inputs": n.inputs,
+    }
+    if n.instance_of is not None:
+        out.update(instance_of=n.instance_of, copy=n.copy_index, round=n.round)
+    if n.error:
+        out["error"] = n.error
+    return out
+
+
+def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
+    """The documented `run --json` object: totals, notes, and per node its output text and tool calls
+    (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs."""
     return {
         "answer": result.answer,
         "latency_s": result.latency_s,
@@ -150,19 +189,12 @@ def run_json(result: Any) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": result.simulated,
-        "nodes": [
-            {
-                "id": n.id,
-                "role": n.role,
-                "model": n.model,
-                "answer": n.answer,
-                "tokens_in": n.tokens_in,
-                "tokens_out": n.tokens_out,
-                "latency_s": n.latency_s,
-                "cost_usd": n.cost_usd,
-            }
-            for n in result.nodes
-        ],
+        "simulation": result.simulation,
+        "world": result.world,
+        "provenance": provenance.model_dump() if provenance is not None else None,
+        "notes": result.notes,
+        "error": result.error,
+        "nodes": [_node_json(n) for n in result.nodes],
     }
 
 
@@ -171,7 +203,11 @@ def _print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> Non
     from rich.table import Table
     from rich.text import Text
 
-    sim = " (simulated)" if result.simulated else ""
+    from rolegraph.models.provenance import label_suffix
+
+    sim = label_suffix(result.simulation)
+    if result.world is not None and sim:
+        sim += f" in world {result.world}"
     console = Console()
     table = Table(
         title=Text(f"{spec.name} on {label}{sim}"),
@@ -227,7 +263,15 @@ def run_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    web: Annotated[
+        bool, typer.Option("--web", help="search the web (falls back to the offline index, said in the trace)")
+    ] = False,
+    allow_commands: AllowCommandsOpt = False,
+    allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
     if question is not None and task is not None:
@@ -238,32 +282,65 @@ def run_cmd(
         raise RolegraphError("nothing to run: give a QUESTION or --task T [--item I]")
     if question is not None and not question.strip():
         raise RolegraphError("the question is empty")
-    from rolegraph.graphs.runtime import run_graph_sync
+    from rolegraph.errors import BudgetExceededError, NodeFailedError
+    from rolegraph.graphs.provenance import run_provenance
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
 
-    spec, model_pool = _load_checked(graph, pool)
-    settings = Settings.from_env()
+    spec, model_pool = _load_checked(graph, pool, world)
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
     task_obj = picked = None
     if task is not None:
         from rolegraph.tasks.registry import get_task
 
         task_obj = get_task(task, data=data, seed=seed)
         picked = _pick_item(task_obj, item)
-    toolbox = default_toolbox(settings, corpus=task_obj.corpus() if task_obj is not None else None)
+    corpus = task_obj.corpus() if task_obj is not None else None
+    toolbox = default_toolbox(settings, corpus=corpus, web=web and corpus is None)
     hub = ModelHub(model_pool, settings)
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
-    result = run_graph_sync(spec, picked if picked is not None else question, hub, toolbox=toolbox, seed=seed, **kind)
+    target = picked if picked is not None else question
+    needs_code = task_obj is not None and getattr(task_obj, "runs_model_code", False)
+    try:
+        result, compiled = asyncio.run(
+            _run_with_servers(spec, target, hub, toolbox, allow_commands, needs_code, seed=seed, **kind)
+        )
+    except (BudgetExceededError, NodeFailedError) as exc:
+        if json_out and exc.partial is not None:  # what was computed is printed before the one-line error
+            typer.echo(json.dumps(run_json(exc.partial), ensure_ascii=False))
+        raise
     if json_out:
-        typer.echo(json.dumps(run_json(result), ensure_ascii=False))
+        provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
+        typer.echo(json.dumps(run_json(result, provenance), ensure_ascii=False))
         return
     if picked is not None:
-        score = task_obj.score(result.answer, picked)
+        score = task_obj.scorer(settings)(result.answer, picked)
         label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
     else:
         label, gold_line = "the question", None
     _print_run(result, spec, label, gold_line)
+
+
+async def _run_with_servers(
+    spec: Any, target: Any, hub: Any, toolbox: Any, allow_commands: bool, needs_code: bool, **kwargs: Any
+) -> tuple[Any, Any]:
+    """Run once, with the graph's MCP servers connected for the run (and closed after it); returns the
+    result and the compiled graph (for provenance). Model code needs a sandbox with real containment:
+    checked before any call is paid for."""
+    from rolegraph.graphs.runtime import CompiledGraph
+    from rolegraph.tools.mcp import mcp_toolbox
+
+    try:
+        async with mcp_toolbox(spec.mcp_servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
+            compiled = CompiledGraph(spec, hub, toolbox=box)
+            if needs_code or compiled.runs_model_code:
+                from rolegraph.tools.sandbox import require_containment
+
+                require_containment(hub.settings.allow_weak_sandbox)
+            return await compiled.run(target, **kwargs), compiled
+    finally:
+        await hub.aclose()
 
 
 def register(app: typer.Typer) -> None:

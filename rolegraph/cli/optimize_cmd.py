@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import SearchError
 
 SIM_PREFIX = "sim/"
@@ -45,9 +46,12 @@ def _print_result(result, elapsed: float | None = None) -> None:
     from rich.console import Console
 
     from rolegraph.graphs.render import nodes_table
+    from rolegraph.models.provenance import REAL, label_suffix
 
     console = Console()
-    sim = " (simulated)" if result.simulated else ""
+    sim = label_suffix(result.simulation)
+    if sim and result.world is not None:
+        sim += f" in world {result.world}"
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test
     console.print(
@@ -64,8 +68,8 @@ def _print_result(result, elapsed: float | None = None) -> None:
     agent = f", feedback agent {result.feedback_agent}" if result.feedback_agent else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
-    if result.simulated:
-        console.print("simulated results: they show the search working, not claims about real models")
+    if result.simulation != REAL:
+        console.print(f"{result.simulation} results: they show the search working, not claims about real models")
     if result.run_dir:
         console.print(
             f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
@@ -92,6 +96,8 @@ async def _optimize(
     pilot_batch: int | None = None,
     task_size: int | None = None,
     executor: Any = None,
+    world: int | None = None,
+    allow_weak_sandbox: bool = False,
 ):
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.models.hub import ModelHub
@@ -103,7 +109,7 @@ async def _optimize(
     from rolegraph.settings import Settings
     from rolegraph.tasks.registry import get_task
 
-    pool = ModelPool.load(pool_file)
+    pool = ModelPool.load(pool_file, world=world)
     task_options = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
     chosen = models or [m for m in pool.ids if m.startswith(SIM_PREFIX)]
@@ -117,7 +123,7 @@ async def _optimize(
         objective=objective,
         family=task.family,
     )
-    hub = ModelHub(pool, Settings.from_env())
+    hub = ModelHub(pool, Settings.from_env(allow_weak_sandbox=allow_weak_sandbox))
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
@@ -141,12 +147,28 @@ async def _optimize(
     return result
 
 
-async def _resume(run_dir: Path, progress: bool, executor: Any = None):
+def _check_resume_world(run_dir: Path, world: int | None) -> None:
+    """--world with --resume must name the run's own world (a run lives in one world)."""
+    if world is None:
+        return
+    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.sim.world import resolve_world
+
+    store = RunStore.open(run_dir)
+    try:
+        stored = store.config().get("world", 0)
+    finally:
+        store.close()
+    resolve_world((stored, f"the run in {run_dir}"), (world, "--world"))
+
+
+async def _resume(run_dir: Path, progress: bool, executor: Any = None, allow_weak_sandbox: bool = False):
     from rolegraph.optimize.api import resume_async
     from rolegraph.reports import render
     from rolegraph.settings import Settings
 
-    result = await resume_async(run_dir, Settings.from_env(), progress=progress, executor=executor)
+    settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
+    result = await resume_async(run_dir, settings, progress=progress, executor=executor)
     render(run_dir)
     return result
 
@@ -156,6 +178,9 @@ def optimize_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
     task_size: Annotated[int | None, typer.Option("--task-size", help="items to generate (gsm, arith)")] = None,
     pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
+    ] = None,
     models: Annotated[
         str | None, typer.Option("--models", help="candidate models a,b,c (default: the sim pool)")
     ] = None,
@@ -206,6 +231,7 @@ def optimize_cmd(
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")
     ] = None,
+    allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,
 ) -> None:
     """Search for the best collaboration graph for a task under a budget."""
     from rolegraph.evaluate.executors import make_executor
@@ -220,7 +246,8 @@ def optimize_cmd(
         if resume is not None:
             if task is not None or out is not None:
                 typer.echo("note: resuming: the run's own settings are used (other options are ignored)", err=True)
-            result = asyncio.run(_resume(resume, progress, executor))
+            _check_resume_world(resume, world)
+            result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox))
         else:
             if task is None:
                 raise SearchError("give --task NAME (or --resume RUN_DIR)")
@@ -258,6 +285,8 @@ def optimize_cmd(
                     progress=progress,
                     task_size=task_size,
                     executor=executor,
+                    world=world,
+                    allow_weak_sandbox=allow_weak_sandbox,
                 )
             )
     finally:
@@ -277,6 +306,9 @@ def demo_cmd(
     test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world (default 0: the calibrated one)")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")
     ] = None,
@@ -289,8 +321,8 @@ def demo_cmd(
     started = time.perf_counter()
     if not as_json:
         typer.echo(
-            f"rolegraph demo: Agent-REINFORCE on the simulated pool over '{DEMO_TASK}' (budget {budget:g} "
-            f"FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
+            f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
+            f"{budget:g} FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
         )
     config = SearchConfig(
         iterations=iterations,
@@ -318,6 +350,7 @@ def demo_cmd(
             progress=_show_progress(as_json),
             pilot_batch=batch,
             task_size=task_size,
+            world=world,
         )
     )
     if as_json:

@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         ] = ",".join(FAULT_KINDS),
         seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
         pool: Annotated[Path | None, typer.Option("--pool", help="YAML pool file merged over the built-ins")] = None,
+        world: Annotated[
+            int | None, typer.Option("--world", help="the simulator world to serve (default: the pool file's, else 0)")
+        ] = None,
         latency_scale: Annotated[
             float, typer.Option("--latency-scale", help="sleep this fraction of the modelled latency")
         ] = 0.0,
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
         if not 0 <= port <= 65535:
             raise ServeOptionError(f"--port must be between 0 and 65535, got {port}")
         fault_config = FaultConfig.parse(fault_rate, faults, seed=seed, timeout_s=hang_s, retry_after_s=retry_after_s)
-        model_pool = ModelPool.load(pool)
+        model_pool = ModelPool.load(pool, world=world)
         sims = [s.id for s in model_pool if s.backend == "sim"]
         if not sims:
             raise ServeOptionError("the pool has no sim models to serve")
@@ -67,5 +70,9 @@ def register(app: typer.Typer) -> None:
             if fault_rate > 0
             else "no faults"
         )
-        typer.echo(f"serve-sim: SIMULATED models {', '.join(sims)} at http://{host}:{port}/v1 ({shown})", err=True)
+        typer.echo(
+            f"serve-sim: SIMULATED models {', '.join(sims)} (world {model_pool.world}) at http://{host}:{port}/v1 "
+            f"({shown})",
+            err=True,
+        )
         uvicorn.Server(config).run()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeStats
 from rolegraph.evaluate.stats import mean, p95, wilson_interval
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.provenance import SIMULATED, Provenance, Simulation
 
 
 def normalise_answer(answer: str | None) -> str | None:
@@ -64,9 +65,11 @@ def summarize(
     task: str,
     graph_hash: str,
     skipped: int,
-    simulated: bool,
+    simulation: Simulation,
     partial: bool = False,
     run_id: str | None = None,
+    world: int | None = None,
+    provenance: Provenance | None = None,
 ) -> EvalResult:
     """The `EvalResult` of scored items in input order.
 
@@ -93,7 +96,10 @@ def summarize(
         flops_units=mean([it.flops_units for it in items]),
         failures=n - len(ok),
         skipped=skipped,
-        simulated=simulated,
+        simulated=simulation == SIMULATED,
+        simulation=simulation,
+        provenance=provenance,
+        world=world,
         per_node=node_stats(spec, items),
         items=list(items),
         run_id=run_id,

@@ -12,8 +12,12 @@ from rich.table import Table
 
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.stats import DEFAULT_BOOTSTRAP, mcnemar, paired_bootstrap
+from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, combine, label_suffix
 
-SIM_NOTE = "simulated: sim models are stand-ins calibrated to published numbers, not real-model results"
+SIM_NOTE = (
+    "simulated: sim models are stand-ins calibrated to published numbers, not real-model results "
+    "(partly simulated: some answers came from them)"
+)
 
 
 class Comparison(BaseModel):
@@ -28,7 +32,8 @@ class Comparison(BaseModel):
     b01: int  # base wrong, other right
     b10: int  # base right, other wrong
     p_mcnemar: float
-    simulated: bool
+    simulated: bool  # both sides fully simulated
+    simulation: Simulation = REAL  # the two sides' label together
 
 
 def paired_scores(a: EvalResult, b: EvalResult) -> tuple[list[float], list[float]]:
@@ -64,7 +69,8 @@ def compare(
         b01=b01,
         b10=b10,
         p_mcnemar=p_mc,
-        simulated=base.simulated or other.simulated,
+        simulated=base.simulated and other.simulated,
+        simulation=combine([base.simulation, other.simulation]) or REAL,
     )
 
 
@@ -93,18 +99,27 @@ def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", f"${r.cost_usd:.4f}"),
         ("FLOPs units / item", f"{r.flops_units:.2f}"),
-        ("simulated", "yes" if r.simulated else "no"),
+        (
+            "simulation",
+            f"{r.simulation} (world {r.world})" if r.simulation != "real" and r.world is not None else r.simulation,
+        ),
         ("partial (budget ran out)", "yes" if r.partial else "no"),
         ("run id", r.run_id or "-"),
     ]
 
 
-def _title(head: str, simulated: bool) -> str:
-    return f"{head} (simulated)" if simulated else head
+def _title(head: str, labels: Sequence[Simulation | None], worlds: Sequence[int | None] = ()) -> str:
+    """The head with " (simulated)" or " (partly simulated)" when the results shown need it, naming the
+    simulator world(s) they come from."""
+    suffix = label_suffix(combine(labels))
+    named = sorted({w for w in worlds if w is not None})
+    if suffix and named:
+        suffix += f" in world {', '.join(map(str, named))}"
+    return head + suffix
 
 
 def summary_table(result: EvalResult, name: str | None = None) -> Table:
-    table = Table(title=_title(f"{name or result.graph_name} on {result.task}", result.simulated))
+    table = Table(title=_title(f"{name or result.graph_name} on {result.task}", [result.simulation], [result.world]))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in _metric_rows(result):
@@ -114,7 +129,7 @@ def summary_table(result: EvalResult, name: str | None = None) -> Table:
 
 def node_table(result: EvalResult) -> Table:
     """Per-node credit: how often each node's own answer was right and the output agreed with it."""
-    table = Table(title=_title("per node", result.simulated))
+    table = Table(title=_title("per node", [result.simulation], [result.world]))
     for col in ("node", "role", "model", "items", "own answer right", "output agreed"):
         table.add_column(col, justify="right" if col in ("items", "own answer right", "output agreed") else "left")
     for node_id, st in result.per_node.items():
@@ -123,9 +138,10 @@ def node_table(result: EvalResult) -> Table:
 
 
 def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> Table:
-    simulated = any(r.simulated for r in results)
     task = results[0].task if results else ""
-    table = Table(title=_title(f"{len(results)} graphs on {task}", simulated))
+    table = Table(
+        title=_title(f"{len(results)} graphs on {task}", [r.simulation for r in results], [r.world for r in results])
+    )
     table.add_column("metric")
     for name in names:
         table.add_column(name, justify="right")
@@ -136,10 +152,9 @@ def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> T
 
 
 def comparison_table(comparisons: Sequence[Comparison]) -> Table:
-    simulated = any(c.simulated for c in comparisons)
     base = comparisons[0].base if comparisons else ""
     table = Table(
-        title=_title(f"paired comparison against {base} (same items)", simulated),
+        title=_title(f"paired comparison against {base} (same items)", [c.simulation for c in comparisons]),
         caption=f"diff: accuracy minus {base}'s, 95% CI and p from a paired bootstrap; gained: items "
         f"{base} got wrong and this graph right, lost: the reverse; McNemar's exact test on them",
     )
@@ -162,7 +177,7 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
 def runs_table(runs: Sequence[dict]) -> Table:
     """Stored runs as `ResultsStore.runs()` returns them (a label column only when some run has one)."""
     labelled = any(r["label"] and r["label"] != r["graph_name"] for r in runs)
-    table = Table(title=_title("stored evaluations", any(r["simulated"] for r in runs)))
+    table = Table(title=_title("stored evaluations", [r["simulation"] for r in runs], [r.get("world") for r in runs]))
     cols = [
         "run id",
         "created (UTC)",
@@ -191,6 +206,9 @@ def runs_table(runs: Sequence[dict]) -> Table:
             _pct(r["accuracy"]),
             _ci(r["ci95"]),
             str(r["failures"]),
-            "yes" if r["simulated"] else "no",
+            (
+                {SIMULATED: "yes", PARTLY: "partly"}.get(r["simulation"], "no")
+                + (f" (world {r['world']})" if r.get("world") is not None and r["simulation"] != REAL else "")
+            ),
         )
     return table

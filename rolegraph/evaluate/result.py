@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from rolegraph.models.provenance import REAL, Provenance, ServedBy, Simulation
+
 
 class NodeUsage(BaseModel):
     """What one node spent on one item (the store's node_traces row; role/model come from the graph)."""
@@ -29,6 +31,10 @@ class ItemScore(BaseModel):
     node_scores: dict[str, float] = Field(default_factory=dict)
     flops_units: float = 0.0
     node_usage: dict[str, NodeUsage] = Field(default_factory=dict)
+    simulation: Simulation | None = None  # what answered this item's run (None: nothing answered)
+    served: dict[str, ServedBy] = Field(default_factory=dict, exclude=True)
+    """Per pool model, what its replies said answered: gathered into the result's provenance (stored there,
+    not per item), so it is left out of dumps."""
 
 
 class NodeStats(BaseModel):
@@ -57,7 +63,10 @@ class EvalResult(BaseModel):
     flops_units: float = 0.0  # per item, the paper's budget units
     failures: int = 0
     skipped: int = 0
-    simulated: bool = False
+    simulated: bool = False  # every answer was simulated (see `simulation` for the three-way label)
+    simulation: Simulation = REAL  # "simulated", "partly simulated" (a mix) or "real", from the replies
+    provenance: Provenance | None = None  # what answered: server model ids, weights, sampling, version
+    world: int | None = None  # the simulator world of its sim models (None when no sim model answered)
     per_node: dict[str, NodeStats] = Field(default_factory=dict)
     items: list[ItemScore] = Field(default_factory=list)
     run_id: str | None = None  # id in the results store, when stored
@@ -77,4 +86,7 @@ class EvalResult(BaseModel):
             "flops_units": self.flops_units,
             "failures": self.failures,
             "simulated": self.simulated,
+            "world": self.world,
+            "simulation": self.simulation,
+            "provenance": self.provenance.model_dump() if self.provenance is not None else None,
         }

@@ -17,10 +17,12 @@ from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
 from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.provenance import run_provenance
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.runtime import PASS_THROUGH, CompiledGraph
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
+from rolegraph.models.provenance import combine, merge_served
 from rolegraph.tasks.base import Task
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.graphs.budget import Budget
     from rolegraph.models.hub import ModelHub
+    from rolegraph.settings import Settings
 
 CONFIG_ERRORS = tuple(e for e in PASS_THROUGH if e not in (BudgetExceededError, NodeFailedError))
 """Setup mistakes (missing key, unknown model or role, ...) would fail every item alike: they stop the
@@ -45,16 +48,17 @@ def _error_text(exc: BaseException) -> str:
 class _Scorer:
     """Scores an item's answers once each (votes repeat answers; a code scorer is expensive)."""
 
-    def __init__(self, task: Task):
-        self.task = task
+    def __init__(self, task: Task, settings: Settings):
+        scorer = getattr(task, "scorer", None)  # a duck-typed task (a wrapper) may have only `score`
+        self.score = scorer(settings) if scorer is not None else task.score
         self.off_loop = task.family in BLOCKING_SCORE_FAMILIES
 
     async def scores(self, answers: list[str | None], item: Item) -> dict[str | None, float]:
         distinct = list(dict.fromkeys(answers))
         if self.off_loop:
-            values = await asyncio.to_thread(lambda: [self.task.score(a, item) for a in distinct])
+            values = await asyncio.to_thread(lambda: [self.score(a, item) for a in distinct])
         else:
-            values = [self.task.score(a, item) for a in distinct]
+            values = [self.score(a, item) for a in distinct]
         return dict(zip(distinct, (float(v) for v in values)))
 
 
@@ -84,6 +88,8 @@ def _failed(item: Item, error: str, run: RunResult | None) -> ItemScore:
         tokens=run.tokens,
         flops_units=run.flops_units,
         node_usage=_usage(run),
+        simulation=run.simulation if run.served else None,
+        served=run.served,
     )
 
 
@@ -105,6 +111,8 @@ async def _scored(run: RunResult, item: Item, scorer: _Scorer) -> ItemScore:
         node_answers=node_answers,
         node_scores={nid: scores[a] for nid, a in node_answers.items() if a is not None},
         node_usage=_usage(run),
+        simulation=run.simulation,
+        served=run.served,
     )
 
 
@@ -154,25 +162,36 @@ async def evaluate(
         raise ValueError("concurrency must be at least 1")
     scorable = [it for it in items if it.gold is not None]
     skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
-    simulated = any(hub.spec(node.model).simulated for node in spec.nodes)  # partly simulated counts
+    world = hub.pool.world if any(hub.spec(node.model).simulated for node in spec.nodes) else None
     graph = CompiledGraph(spec, hub, toolbox=toolbox, roles=roles)
+    if (
+        getattr(task, "runs_model_code", False) or graph.runs_model_code
+    ):  # refused before any call is paid for, not mid-way
+        from rolegraph.tools.sandbox import require_containment
+
+        require_containment(hub.settings.allow_weak_sandbox)
     ghash = graph_hash(spec)
-    scorer = _Scorer(task)
+    scorer = _Scorer(task, hub.settings)
     results: list[ItemScore | None] = [None] * len(scorable)
-    sim_runs = [False] * len(scorable)
+    sim_runs = [False] * len(scorable)  # the executors fill it too; the label is read from the items
     order = iter(range(len(scorable)))
     done = 0
 
     def finish(partial: bool) -> EvalResult:
         kept = [r for r in results if r is not None]
+        # the label comes from what answered (the replies' marks), the pool's word only when nothing did
+        simulation = combine(it.simulation for it in kept) or graph.configured_simulation
+        served = merge_served(it.served for it in kept)
         result = summarize(
             kept,
             spec,
             task=task.name,
             graph_hash=ghash,
             skipped=skipped,
-            simulated=simulated or any(sim_runs),
+            simulation=simulation,
             partial=partial,
+            world=world,
+            provenance=run_provenance(graph, seed=seed, simulation=simulation, served=served),
         )
         if store is not None:
             result.run_id = store.save(result, spec, label=label, settings=store_settings)

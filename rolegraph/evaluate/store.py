@@ -17,6 +17,7 @@ from rolegraph.errors import RolegraphError
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Provenance, Simulation
 
 BUSY_TIMEOUT_MS = 60_000
 RUN_ID_HEX = 16
@@ -51,6 +52,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # version 2: how many of a node's replies were cut at max_tokens (NULL: not recorded)
         "ALTER TABLE node_traces ADD COLUMN truncated_calls INTEGER",
     ),
+    (  # version 3: the three-way label read from the replies, and what answered (NULL: stored before)
+        "ALTER TABLE runs ADD COLUMN simulation TEXT",
+        "ALTER TABLE runs ADD COLUMN provenance TEXT",
+        "ALTER TABLE items ADD COLUMN simulation TEXT",
+    ),
 )
 """Append a tuple of statements to change the schema; never edit a released one."""
 
@@ -74,11 +80,27 @@ SUMMARY_COLUMNS = (
     "skipped",
     "simulated",
     "partial",
+    "simulation",
 )
+
+
+WORLD_SETTING = "world"
+"""The simulator world of a run is kept in its settings JSON (no schema change; absent for real models)."""
+
+
+def _with_world(settings: dict | None, world: int | None) -> dict:
+    return dict(settings or {}) | ({WORLD_SETTING: world} if world is not None else {})
 
 
 class StoreError(RolegraphError):
     """The results store cannot be opened or has no such run."""
+
+
+def _simulation(label: str | None, simulated: int) -> Simulation:
+    """The stored label; runs stored before it existed said only simulated (then: any sim model) or not."""
+    if label in (SIMULATED, PARTLY, REAL):
+        return label  # type: ignore[return-value]
+    return SIMULATED if simulated else REAL
 
 
 def _now() -> str:
@@ -140,7 +162,7 @@ class ResultsStore:
             result.graph_hash,
             result.graph_name,
             spec.model_dump_json(),
-            json.dumps(settings or {}, sort_keys=True, default=str),
+            json.dumps(_with_world(settings, result.world), sort_keys=True, default=str),
             result.n,
             result.accuracy,
             result.ci95[0],
@@ -155,6 +177,8 @@ class ResultsStore:
             result.skipped,
             int(result.simulated),
             int(result.partial),
+            result.simulation,
+            result.provenance.model_dump_json() if result.provenance is not None else None,
         )
         item_rows = []
         node_rows = []
@@ -173,6 +197,7 @@ class ResultsStore:
                     it.tokens,
                     it.flops_units,
                     it.error,
+                    it.simulation,
                 )
             )
             for node in spec.nodes:
@@ -202,7 +227,7 @@ class ResultsStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
-            db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
             db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
             db.execute("COMMIT")
         except BaseException:
@@ -214,16 +239,18 @@ class ResultsStore:
         """The stored run as an `EvalResult`, per-node statistics recomputed from its traces."""
         db = self._db
         row = db.execute(
-            "SELECT task, graph_hash, graph_json, skipped, simulated, partial FROM runs WHERE id = ?", (run_id,)
+            "SELECT task, graph_hash, graph_json, skipped, simulated, partial, simulation, provenance, settings "
+            "FROM runs WHERE id = ?",
+            (run_id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: no stored run '{run_id}'")
-        task, ghash, graph_json, skipped, simulated, partial = row
+        task, ghash, graph_json, skipped, simulated, partial, simulation, provenance, stored_settings = row
         spec = GraphSpec.model_validate_json(graph_json)
         items: list[ItemScore] = []
-        for item_id, score, answer, gold, latency, critical, cost, tokens, flops, error in db.execute(
+        for item_id, score, answer, gold, latency, critical, cost, tokens, flops, error, label in db.execute(
             "SELECT item_id, score, answer, gold, latency_s, critical_path_s, cost_usd, tokens, flops_units, "
-            "error FROM items WHERE run_id = ? ORDER BY seq",
+            "error, simulation FROM items WHERE run_id = ? ORDER BY seq",
             (run_id,),
         ):
             items.append(
@@ -238,6 +265,7 @@ class ResultsStore:
                     tokens=tokens,
                     flops_units=flops,
                     error=error,
+                    simulation=label,
                 )
             )
         for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut in db.execute(
@@ -259,9 +287,11 @@ class ResultsStore:
             task=task,
             graph_hash=ghash,
             skipped=skipped,
-            simulated=bool(simulated),
+            simulation=_simulation(simulation, simulated),
             partial=bool(partial),
             run_id=run_id,
+            world=json.loads(stored_settings or "{}").get(WORLD_SETTING),
+            provenance=Provenance.model_validate_json(provenance) if provenance else None,
         )
         return result
 
@@ -286,10 +316,12 @@ class ResultsStore:
         for row in self._db.execute(sql, args):
             rec = dict(zip(SUMMARY_COLUMNS, row[:-1]))
             rec["ci95"] = [rec.pop("ci_lo"), rec.pop("ci_hi")]
-            rec["simulated"] = bool(rec["simulated"])
+            rec["simulation"] = _simulation(rec["simulation"], rec["simulated"])
+            rec["simulated"] = rec["simulation"] == SIMULATED
             rec["partial"] = bool(rec["partial"])
             rec["graph"] = rec["graph_name"]
             rec["settings"] = json.loads(row[-1])
+            rec["world"] = rec["settings"].get(WORLD_SETTING)
             out.append(rec)
         return out
 

@@ -8,6 +8,10 @@ node with no predecessors at the same token profile, so one 1B solver is exactly
 Width is the largest number of nodes on one *level*, a node's level being the number of
 nodes on the longest path ending at it; depth is the number of levels. Both are about how
 the graph runs: nodes on one level can run together, and a run takes `depth` steps.
+
+A graph with fan-out or loops is estimated at its worst case (`dynamic.worst_case`): every fan-out
+at `max_fanout` copies, every loop at `max_rounds` rounds. The budget meter, not these estimates,
+counts what a run actually spawns.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import networkx as nx
 from pydantic import BaseModel
 
 from rolegraph.errors import GraphError, RolegraphError
+from rolegraph.graphs.dynamic import describe, worst_case
 from rolegraph.graphs.nx import to_networkx
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -155,14 +160,18 @@ def _node_tokens(spec: GraphSpec, profile: TokenProfile) -> dict[str, tuple[int,
 
 
 def flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> float:
-    """The graph's FLOPs in units of one 1B node (see the module docstring)."""
+    """The graph's FLOPs in units of one 1B node (see the module docstring); a dynamic graph's worst case."""
+    spec = worst_case(spec)
     models = {node.id: node.model for node in spec.nodes}
     total = sum(node_flops(pool.get(models[n]), n_p, n_d) for n, (n_p, n_d) in _node_tokens(spec, profile).items())
     return total / reference_flops(profile)
 
 
 def estimate_cost(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> dict[str, float | int]:
-    """Expected tokens and dollars of one run at `profile`: {tokens_in, tokens_out, tokens, cost_usd}."""
+    """Expected tokens and dollars of one run at `profile`: {tokens_in, tokens_out, tokens, cost_usd}.
+
+    A dynamic graph is counted at its worst case (every copy spawned, every round run)."""
+    spec = worst_case(spec)
     models = {node.id: node.model for node in spec.nodes}
     tokens_in = tokens_out = 0
     dollars = 0.0
@@ -186,20 +195,24 @@ class GraphSummary(BaseModel):
     tokens: int
     cost_usd: float
     simulated: bool  # every model is a sim model
+    dynamic: str = ""  # what the graph may spawn or repeat; then depth .. cost are worst cases
+    worst_case_nodes: int | None = None  # node runs at the worst case (dynamic graphs)
 
     def line(self) -> str:
         flops = f"{self.flops_units:.2f} FLOPs units" if self.flops_units is not None else "FLOPs units n/a"
         sim = " (simulated models)" if self.simulated else ""
+        worst = f" (worst case: {self.worst_case_nodes} node runs; {self.dynamic})" if self.dynamic else ""
         return (
             f"{self.nodes} nodes, {self.edges} edges, depth {self.depth}, width {self.width}, "
             f"max in-degree {self.max_in_degree}, {flops}, ~{self.tokens:,} tokens, "
-            f"~${self.cost_usd:.4f} per run{sim}"
+            f"~${self.cost_usd:.4f} per run{sim}{worst}"
         )
 
 
 def summary(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> GraphSummary:
-    """Shape and estimated cost of a valid graph at `profile`."""
-    degrees = in_degrees(spec)
+    """Shape and estimated cost of a valid graph at `profile` (a dynamic graph's at its worst case)."""
+    worst = worst_case(spec)
+    degrees = in_degrees(worst)
     try:
         units: float | None = flops_units(spec, pool, profile)
     except FlopsUnknownError:
@@ -209,11 +222,13 @@ def summary(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> GraphSum
         name=spec.name,
         nodes=len(spec.nodes),
         edges=len(set(spec.edges)),
-        depth=depth(spec),
-        width=width(spec),
+        depth=depth(worst),
+        width=width(worst),
         max_in_degree=max(degrees.values(), default=0),
         flops_units=units,
         tokens=int(cost["tokens"]),
         cost_usd=float(cost["cost_usd"]),
         simulated=all(pool.get(n.model).simulated for n in spec.nodes),
+        dynamic=describe(spec),
+        worst_case_nodes=len(worst.nodes) if spec.dynamic else None,
     )

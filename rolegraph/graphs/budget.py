@@ -86,6 +86,31 @@ class BudgetMeter:
         self._held_usd += usd
         return Reservation(tokens, usd)
 
+    def shortfall(self, tokens: int, usd: float, elapsed_s: float) -> str | None:
+        """Why `tokens` and `usd` more (a spawn's worst case) would break a cap now; None when they fit.
+
+        Unlike `reserve`, this never raises: a fan-out or a loop asks it before spawning more work and
+        stops spawning instead of failing the run.
+        """
+        b = self.budget
+        if b.unlimited:
+            return None
+        if b.max_seconds is not None and elapsed_s >= b.max_seconds:
+            return f"time budget: {elapsed_s:.2f} s of {b.max_seconds:g} s elapsed"
+        if b.max_tokens is not None and self.tokens + self._held_tokens + tokens > b.max_tokens:
+            return f"token budget: {self.tokens + self._held_tokens} spent or held + up to {tokens} > {b.max_tokens}"
+        if b.max_usd is not None and self.usd + self._held_usd + usd > b.max_usd:
+            return f"dollar budget: ${self.usd + self._held_usd:.6f} spent or held + up to ${usd:.6f} > ${b.max_usd:g}"
+        return None
+
+    def hold(self, tokens: int, usd: float) -> Reservation | None:
+        """Hold `tokens` and `usd` for work about to start (released with `release`); None when unlimited."""
+        if self.budget.unlimited:
+            return None
+        self._held_tokens += tokens
+        self._held_usd += usd
+        return Reservation(tokens, usd)
+
     def release(self, held: Reservation | None) -> None:
         if held is not None:
             self._held_tokens -= held.tokens

@@ -6,6 +6,8 @@ read from the parent state, its output keys written back). This module adds what
 around it: loading a graph file found by `optimize`, building the input of one question, opening
 LangGraph's SQLite checkpointer, reading `stream_mode="updates"` node by node, and the LangSmith
 settings that LangGraph picks up from the environment (nothing here talks to LangSmith itself).
+Gold answers stay out of all of it: the input state holds the question only, and the answer key that
+simulated models need rides in the run's context (`graph_context`), which LangGraph never stores.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from rolegraph.errors import EngineMissingError
-from rolegraph.graphs.runtime import FREE_FORM_KIND, CompiledGraph, question_text
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.inputs import FREE_FORM_KIND, question_text
+from rolegraph.graphs.nodes import RunContext
+from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 
@@ -48,17 +53,28 @@ def load_app(
 
 
 def graph_input(question: Item | str, *, seed: int = 0, answer_kind: str | None = None) -> dict[str, Any]:
-    """The input dict of the compiled graph for an item (with its answer key, which sim models need)
-    or a free-form question (real models only). Same keys as the runtime builds for `run`."""
+    """The input state of the compiled graph for an item or a free-form question: question, seed, answer kind.
+
+    Never the item's gold answer: state is what checkpointers store and LangSmith uploads. Simulated
+    models read the answer key from the run's context instead (`graph_context`)."""
     if isinstance(question, Item):
-        key = question.answer_key()
-        return {
-            "question": question_text(question),
-            "answer_key": key.model_dump() if key else None,
-            "seed": seed,
-            "answer_kind": answer_kind or question.family,
-        }
-    return {"question": str(question), "answer_key": None, "seed": seed, "answer_kind": answer_kind or FREE_FORM_KIND}
+        return {"question": question_text(question), "seed": seed, "answer_kind": answer_kind or question.family}
+    return {"question": str(question), "seed": seed, "answer_kind": answer_kind or FREE_FORM_KIND}
+
+
+def graph_context(
+    graph: CompiledGraph,
+    question: Item | str,
+    *,
+    seed: int = 0,
+    answer_kind: str | None = None,
+    budget: Budget | None = None,
+) -> RunContext:
+    """The run context for one question: pass it as `context=` to `invoke`/`astream` (a parent graph hands it
+    down to a nested rolegraph graph). It carries the item's answer key, which only simulated models read,
+    and LangGraph never serialises it. Make a fresh one per question: it also collects the run's traces."""
+    _, ctx, _ = graph.inputs_and_context(question, budget=budget, seed=seed, answer_kind=answer_kind)
+    return ctx
 
 
 @asynccontextmanager
@@ -169,6 +185,7 @@ def run_config(
 
 __all__ = [
     "LangSmithStatus",
+    "graph_context",
     "graph_input",
     "langsmith_status",
     "load_app",

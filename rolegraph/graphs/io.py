@@ -30,6 +30,7 @@ MAX_SHOWN_INPUT = 60
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
 TOP_FIELDS = tuple(GraphSpec.model_fields)
+SECTION_LABELS = {"fanout": "fanout", "loops": "loop", "mcp_servers": "mcp server"}
 NODE_FIELDS = tuple(NodeSpec.model_fields)
 
 
@@ -174,6 +175,8 @@ def _describe(err: dict, data: dict) -> str:
         edges = data.get("edges")
         raw = edges[loc[1]] if isinstance(edges, list) and loc[1] < len(edges) else given
         return f"edge {loc[1] + 1}: expected a pair [src, dst] of node ids, got {_short(raw)}"
+    if loc and loc[0] in SECTION_LABELS and len(loc) >= 2 and isinstance(loc[1], int):
+        return _section_problem(err, data, loc)
     field = ".".join(str(p) for p in loc)
     if kind == "missing":
         hint = " (a list of {id, role, model})" if field == "nodes" else ""
@@ -181,6 +184,31 @@ def _describe(err: dict, data: dict) -> str:
     if kind == "extra_forbidden":
         return f"unknown field '{field}' (fields: {', '.join(TOP_FIELDS)}).{did_you_mean(field, TOP_FIELDS)}"
     return f"field '{field}': {err['msg']}, got {_short(given)}"
+
+
+def _section_problem(err: dict, data: dict, loc: tuple) -> str:
+    """A problem inside one entry of `fanout:`, `loops:` or `mcp_servers:`, naming the entry."""
+    section, index = loc[0], loc[1]
+    entries = data.get(section)
+    entry = entries[index] if isinstance(entries, list) and index < len(entries) else None
+    where = f"{SECTION_LABELS[section]} {index + 1}"
+    if isinstance(entry, dict):
+        if section == "loops" and {"from", "to"} <= entry.keys():
+            where += f" ({entry['from']} -> {entry['to']})"
+        elif section == "fanout" and "from" in entry:
+            where += f" (from {entry['from']})"
+        elif section == "mcp_servers" and "name" in entry:
+            where += f" ('{entry['name']}')"
+    if len(loc) == 2:
+        return f"{where}: {err['msg']}, got {_short(err.get('input'))}"
+    field = ".".join(str(p) for p in loc[2:])
+    if err["type"] == "missing":
+        hint = " (every loop needs a bound)" if field == "max_rounds" else ""
+        hint = " (the cap on copies)" if field == "max_fanout" else hint
+        return f"{where}: missing field '{field}'{hint}"
+    if err["type"] == "extra_forbidden":
+        return f"{where}: unknown field '{field}'"
+    return f"{where}: field '{field}': {err['msg']}, got {_short(err.get('input'))}"
 
 
 def spec_from_data(data: Any, source: str | None = None) -> GraphSpec:
@@ -240,6 +268,17 @@ def _plain(spec: GraphSpec) -> dict[str, Any]:
     out["edges"] = [[s, d] for s, d in spec.edges]
     if spec.output:
         out["output"] = spec.output
+    out.update(_dynamic_parts(spec))
+    return out
+
+
+def _dynamic_parts(spec: GraphSpec) -> dict[str, Any]:
+    """`fanout`, `loops` and `mcp_servers` as a file spells them (`from`/`to`), only when present."""
+    out: dict[str, Any] = {}
+    for key in ("fanout", "loops", "mcp_servers"):
+        items = getattr(spec, key)
+        if items:
+            out[key] = [item.model_dump(by_alias=True, exclude_defaults=True) for item in items]
     return out
 
 
@@ -273,6 +312,10 @@ def dumps_yaml(spec: GraphSpec) -> str:
         lines.append("edges: []")
     if "output" in plain:
         lines.append(_block({"output": plain["output"]}))
+    for key in ("fanout", "loops", "mcp_servers"):
+        if key in plain:
+            lines.append(f"{key}:")
+            lines += [f"  - {_flow(item)}" for item in plain[key]]
     return "\n".join(lines) + "\n"
 
 
@@ -310,5 +353,6 @@ def graph_hash(spec: GraphSpec) -> str:
         "edges": sorted([s, d] for s, d in spec.edges),
         "output": _resolved_output(spec),
     }
+    canonical.update(_dynamic_parts(spec))  # absent for a static graph: its hash is unchanged
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS]

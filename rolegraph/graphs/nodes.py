@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -16,11 +17,13 @@ from typing import Any
 from rolegraph.agents.registry import Role
 from rolegraph.agents.tooluse import ToolUse, tool_help
 from rolegraph.errors import BudgetExceededError
-from rolegraph.graphs.budget import BudgetMeter
+from rolegraph.graphs.budget import BudgetMeter, Reservation
 from rolegraph.graphs.result import NodeTrace, ToolEvent
 from rolegraph.graphs.spec import NodeSpec
 from rolegraph.items import AnswerKey
+from rolegraph.models.provenance import ServedBy
 from rolegraph.models.spec import ModelSpec
+from rolegraph.models.streaming import stream_complete
 from rolegraph.models.types import ChatModel, Completion, Message
 
 NATIVE_TOOL_BACKENDS = frozenset({"openai"})
@@ -45,6 +48,28 @@ class RunContext:
     modelled: bool  # all-sim without sleeping: times are the models' modelled latencies
     t0: float = field(default_factory=perf_counter)
     traces: dict[str, NodeTrace] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what fan-outs spawned and why loops stopped
+    listener: Callable[[dict[str, Any]], None] | None = None  # node start/end events (rolegraph serve)
+    on_text: Callable[[str], None] | None = None  # text deltas of the streamed node's reply
+    stream_node: str | None = None  # the node whose model reply streams to `on_text`
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One run of a graph node that is not the node's only run: a fan-out copy or a loop round.
+
+    `sections` are extra inputs the instance reads after its predecessors (a copy's assignment, a
+    round's feedback); `question` replaces the run's question (a copy answers its sub-question);
+    `held` is the budget the spawner reserved for the copy, released when the copy starts.
+    """
+
+    id: str
+    of: str
+    question: str | None = None
+    sections: tuple[dict[str, Any], ...] = ()
+    copy: int | None = None
+    round: int | None = None
+    held: Reservation | None = None
 
 
 @dataclass
@@ -70,6 +95,8 @@ class NodePlan:
     ) -> NodePlan:
         params = node.params
         tools = tuple(dict.fromkeys([*role.tools, *params.get("tools", ())]))
+        if role.mode in ("search", "read") and params.get("tools"):  # the node's own search tools replace `search`
+            tools = tuple(dict.fromkeys(params["tools"]))
         protocol = params.get(TOOL_PROTOCOL_PARAM)
         native = protocol == "native" if protocol in ("native", "text") else spec.backend in NATIVE_TOOL_BACKENDS
         return cls(
@@ -103,6 +130,7 @@ class NodeCall:
     __slots__ = (
         "plan",
         "ctx",
+        "instance",
         "start",
         "model_latency",
         "tokens_in",
@@ -111,13 +139,15 @@ class NodeCall:
         "calls",
         "cached",
         "truncated",
+        "served",
     )
 
-    def __init__(self, plan: NodePlan, ctx: RunContext, start: float):
-        self.plan, self.ctx, self.start = plan, ctx, start
+    def __init__(self, plan: NodePlan, ctx: RunContext, start: float, instance: Instance | None = None):
+        self.plan, self.ctx, self.start, self.instance = plan, ctx, start, instance
         self.model_latency = 0.0
         self.tokens_in = self.tokens_out = self.calls = self.cached = self.truncated = 0
         self.cost = 0.0
+        self.served: ServedBy | None = None  # what the replies said answered (None: no reply yet)
 
     async def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Completion:
         plan, ctx = self.plan, self.ctx
@@ -127,16 +157,19 @@ class NodeCall:
             chars = sum(len(str(m.get("content") or "")) for m in messages) + (len(json.dumps(tools)) if tools else 0)
             elapsed = self.start + self.model_latency if ctx.modelled else perf_counter() - ctx.t0
             held = meter.reserve(plan.id, plan.spec, chars, plan.max_tokens, elapsed)
+        kwargs = dict(
+            temperature=plan.temperature,
+            max_tokens=plan.max_tokens,
+            seed=ctx.seed,
+            tools=tools,
+            sample=plan.sample,
+            answer_key=ctx.answer_key,
+        )
         try:
-            comp = await plan.model.complete(
-                messages,
-                temperature=plan.temperature,
-                max_tokens=plan.max_tokens,
-                seed=ctx.seed,
-                tools=tools,
-                sample=plan.sample,
-                answer_key=ctx.answer_key,
-            )
+            if ctx.on_text is not None and ctx.stream_node == plan.id and not tools:
+                comp = await stream_complete(plan.model, messages, ctx.on_text, **kwargs)
+            else:
+                comp = await plan.model.complete(messages, **kwargs)
         finally:
             meter.release(held)
         usage = comp.usage
@@ -148,6 +181,8 @@ class NodeCall:
         self.cached += int(comp.cached)
         self.truncated += int(comp.finish_reason == "length")
         self.model_latency += comp.latency_s
+        seen = ServedBy(served_model=comp.served_model, simulated=comp.simulated, sim_fingerprint=comp.sim_fingerprint)
+        self.served = seen if self.served is None else self.served.merged(seen)
         meter.spend(usage.input_tokens + usage.output_tokens, cost)
         self._check_after(meter)
         return comp
@@ -176,10 +211,15 @@ class NodeCall:
         output: str = "",
         uses: list[ToolUse] = (),
         error: str | None = None,
+        inputs: list[str] = (),
     ) -> NodeTrace:
-        plan = self.plan
+        plan, inst = self.plan, self.instance
         return NodeTrace(
-            id=plan.id,
+            id=inst.id if inst is not None else plan.id,
+            instance_of=inst.of if inst is not None else None,
+            copy_index=inst.copy if inst is not None else None,
+            round=inst.round if inst is not None else None,
+            inputs=list(inputs),
             role=plan.role.name,
             model=plan.spec.id,
             answer=answer,
@@ -193,6 +233,9 @@ class NodeCall:
             calls=self.calls,
             cached_calls=self.cached,
             truncated_calls=self.truncated,
+            simulated=self.served.simulated if self.served is not None else None,
+            served_model=self.served.served_model if self.served is not None else None,
+            sim_fingerprint=self.served.sim_fingerprint if self.served is not None else None,
             tools=[
                 ToolEvent(tool=u.tool, arguments=u.arguments, ok=u.ok, summary=u.summary, note=u.note) for u in uses
             ],

@@ -9,6 +9,8 @@ import networkx as nx
 from rolegraph.errors import GraphError
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 
+DYNAMIC_PARTS = ("fanout", "loops", "mcp_servers")
+
 
 def to_networkx(spec: GraphSpec) -> nx.DiGraph:
     """Nodes carry `role`, `model`, `params` (a copy); the graph carries `name`, `description`, `output`.
@@ -17,6 +19,9 @@ def to_networkx(spec: GraphSpec) -> nx.DiGraph:
     the order a node sees its predecessors' outputs. Duplicate edges collapse (a valid spec has none).
     """
     g = nx.DiGraph(name=spec.name, description=spec.description, output=spec.output)
+    for key in DYNAMIC_PARTS:  # fan-out, loops and MCP servers ride along as graph attributes (plain dicts)
+        if getattr(spec, key):
+            g.graph[key] = [item.model_dump(by_alias=True) for item in getattr(spec, key)]
     for node in spec.nodes:
         g.add_node(node.id, role=node.role, model=node.model, params=copy.deepcopy(node.params))
     for i, (src, dst) in enumerate(spec.edges):
@@ -57,4 +62,5 @@ def from_networkx(g: nx.DiGraph, name: str | None = None) -> GraphSpec:
         nodes=nodes,
         edges=[(str(s), str(d)) for s, d, _ in ordered],
         output=str(output) if output is not None else None,
+        **{key: copy.deepcopy(g.graph[key]) for key in DYNAMIC_PARTS if g.graph.get(key)},
     )

@@ -38,16 +38,25 @@ def _mermaid_text(text: str) -> str:
 
 
 def to_mermaid(spec: GraphSpec) -> str:
-    """A `flowchart LR` with one box per node (id, role, model); the output node is marked.
+    """A `flowchart LR` with one box per node (id, role, model); the output node is marked; a loop's
+    back edge is dotted with its bound, and a fan-out node says how many copies it may have.
 
     Mermaid ids are `n0, n1, ...` so any node id (spaces, dashes, keywords) stays valid.
     """
     ids = {node.id: f"n{i}" for i, node in enumerate(spec.nodes)}
+    copies = {n: f for f in spec.fanout for n in f.nodes}
     lines = ["flowchart LR"]
     for node in spec.nodes:
         label = f"{_mermaid_text(node.id)}<br/>{_mermaid_text(node.role)} · {_mermaid_text(node.model)}"
+        if node.id in copies:
+            f = copies[node.id]
+            label += f"<br/>× up to {f.max_fanout}, one per {_mermaid_text(f.source)} item"
         lines.append(f'    {ids[node.id]}["{label}"]')
     lines += [f"    {ids[s]} --> {ids[d]}" for s, d in spec.edges]
+    lines += [
+        f'    {ids[lp.source]} -. "loop ≤{lp.max_rounds} rounds, until {lp.until}" .-> {ids[lp.target]}'
+        for lp in spec.loops
+    ]
     output = spec.output_id()
     lines.append("    classDef output stroke-width:3px,fill:" + OUTPUT_FILL)
     lines.append(f"    class {ids[output]} output")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from rolegraph.models.provenance import REAL, ServedBy, Simulation
+
 
 class ToolEvent(BaseModel):
     tool: str
@@ -14,7 +16,7 @@ class ToolEvent(BaseModel):
 
 
 class NodeTrace(BaseModel):
-    id: str
+    id: str  # the node's id; a fan-out copy is `node[i]`, a loop round `node@r`
     role: str
     model: str
     answer: str | None = None
@@ -28,8 +30,15 @@ class NodeTrace(BaseModel):
     calls: int = 0
     cached_calls: int = 0
     truncated_calls: int = 0  # replies cut at the node's max_tokens (finish_reason "length"): often no answer
+    simulated: bool | None = None  # its replies were simulated (None: it made no call)
+    served_model: str | None = None  # the model id its server returned
+    sim_fingerprint: str | None = None  # serve-sim's fingerprint, when a twin answered
     tools: list[ToolEvent] = Field(default_factory=list)
     error: str | None = None
+    instance_of: str | None = None  # the graph node a fan-out copy or loop round runs
+    copy_index: int | None = None  # 1-based fan-out copy
+    round: int | None = None  # 1-based loop round
+    inputs: list[str] = Field(default_factory=list)  # trace ids whose outputs this node read
 
     @property
     def truncated(self) -> bool:
@@ -49,18 +58,41 @@ class RunResult(BaseModel):
     latency_s: float = 0.0  # wall latency of the run (modelled for sim with latency_scale=0)
     critical_path_s: float = 0.0  # longest path of node latencies
     flops_units: float = 0.0
-    simulated: bool = False
+    simulated: bool = False  # every reply was simulated
+    simulation: Simulation = REAL  # "simulated", "partly simulated" or "real", from the replies
+    served: dict[str, ServedBy] = Field(default_factory=dict)  # per pool model: what its replies said answered
+    world: int | None = None  # the simulator world of its sim models (None: no sim model answered in-process)
     error: str | None = None
+    notes: list[str] = Field(default_factory=list)  # fan-out and loop decisions of this run
 
     @property
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
 
+    @staticmethod
+    def served_by(traces: list[NodeTrace]) -> dict[str, ServedBy]:
+        """Per pool model, what the nodes' replies said answered (nodes that made no call left out)."""
+        out: dict[str, ServedBy] = {}
+        for t in traces:
+            if t.simulated is None:
+                continue
+            seen = ServedBy(served_model=t.served_model, simulated=t.simulated, sim_fingerprint=t.sim_fingerprint)
+            out[t.model] = out[t.model].merged(seen) if t.model in out else seen
+        return out
+
     def node(self, node_id: str) -> NodeTrace:
+        """The trace of `node_id`; for a node that ran several times (loop rounds), its last run."""
         for n in self.nodes:
             if n.id == node_id:
                 return n
+        runs = self.runs(node_id)
+        if runs:
+            return runs[-1]
         raise KeyError(node_id)
+
+    def runs(self, node_id: str) -> list[NodeTrace]:
+        """Every run of a graph node: its one trace, or its fan-out copies / loop rounds in order."""
+        return [n for n in self.nodes if n.id == node_id or n.instance_of == node_id]
 
     @property
     def truncated_nodes(self) -> list[str]:

@@ -9,8 +9,10 @@ concurrently, so wall time tracks the critical path. The compiled object is a re
 `CompiledGraph.run` drives a twin entrypoint that runs the output node in its own body (one
 LangGraph task fewer per run); `.pregel`, the object apps use, keeps a task per node.
 
-Input of the compiled graph: {"question": str, "answer_key": dict | None, "seed": int,
-"answer_kind": str}; per-run state (budget meter, traces) travels as LangGraph's run context.
+Input of the compiled graph: {"question": str, "seed": int, "answer_kind": str}. Per-run state (budget
+meter, traces) and the item's answer key travel as LangGraph's run context (`CompiledGraph.context`),
+which LangGraph never serialises: the gold is never in the graph's state, so never in a checkpoint or
+a LangSmith trace, and only simulated models are handed it (`rolegraph.models.hub`).
 Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s, fields}}}.
 """
 
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import re
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
@@ -35,21 +39,23 @@ from rolegraph.errors import (
     NoAnswerKeyError,
     NodeFailedError,
     PoolFileError,
+    SandboxRefusedError,
     UnknownModelError,
     did_you_mean,
 )
-from rolegraph.graphs.budget import Budget, BudgetMeter
-from rolegraph.graphs.nodes import NodeCall, NodePlan, RunContext
+from rolegraph.graphs.budget import Budget
+from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
+from rolegraph.graphs.instances import instance_inputs, node_event
+from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.schedule import Topology, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.items import AnswerKey, Item
+from rolegraph.graphs.units import DynamicPlan, as_run_critical_path, as_run_spec, ordered_traces, output_trace
+from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
 from rolegraph.transcript import Section
 
-FREE_FORM_KIND = "qa"
-"""Answer kind of a free-form question: the `Final answer:` line, else the last line of text."""
-FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form run
 ENTRY_NAME = "rolegraph"
 NO_STREAM_MODES: tuple[str, ...] = ()
 _SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -63,16 +69,22 @@ PASS_THROUGH = (
     GraphError,
     NoAnswerKeyError,
     RoleError,
+    SandboxRefusedError,
 )
 """Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
+RUN_TOKEN_PREFIX = "run-"
+CODE_TOOL = "python"  # the tool that runs model-written code in the sandbox
 
 
-def question_text(item: Item) -> str:
-    """The question, with its lettered choices when the task keeps them apart from the text."""
-    text = item.question.strip()
-    if item.choices and not all(c.strip() in text for c in item.choices):
-        text += "\n" + "\n".join(f"{chr(ord('A') + i)}. {c}" for i, c in enumerate(item.choices))
-    return text
+def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
+    """The problem line for a tool the toolbox lacks (an MCP server's tool: the server is not connected)."""
+    server = name.split(".", 1)[0]
+    if "." in name and server in {s.name for s in spec.mcp_servers}:
+        return (
+            f"node '{node_id}': tool '{name}' comes from MCP server '{server}', which is not connected "
+            "(run inside rolegraph.tools.mcp.mcp_toolbox(spec.mcp_servers, settings, ...))"
+        )
+    return f"node '{node_id}': unknown tool '{name}'." + did_you_mean(name, list(toolbox))
 
 
 def _describe(exc: BaseException) -> str:
@@ -120,14 +132,19 @@ class CompiledGraph:
             )
             unknown = [name for name in plan.tools if name not in toolbox]
             if unknown:
-                raise GraphError(
-                    [f"node '{node.id}': unknown tool '{unknown[0]}'." + did_you_mean(unknown[0], list(toolbox))]
-                )
+                raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
             self.plans[node.id] = plan
         self.simulated = all(p.spec.simulated for p in self.plans.values())
+        self.world = hub.pool.world if any(p.spec.simulated for p in self.plans.values()) else None
+        self.reads_key = any(p.spec.simulated for p in self.plans.values())  # some node's model needs the key
+        self.runs_model_code = any(CODE_TOOL in p.tools for p in self.plans.values())  # the python tool
+        # the label before any reply says otherwise (a run whose nodes all failed before answering)
+        self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
         self.modelled = self.simulated and hub.settings.latency_scale == 0
         self.graph_hash = _graph_hash(spec)
         self._flops: dict[str, float] = {}
+        self._live: dict[str, RunContext] = {}  # contexts of the runs in flight, by the token their tasks get
+        self._run_ids = itertools.count()
         self.pregel = self._build(checkpointer)
 
     def _build(self, checkpointer: Checkpointer):
@@ -137,6 +154,11 @@ class CompiledGraph:
             name = node_id if _SAFE_TASK_NAME.match(node_id) else f"node{i}"
             self._tasks[node_id] = task(self._fns[node_id], name=name)
         self._fast: Any = None
+        self.dynamic = (
+            DynamicPlan(self.spec, self.plans, self.topo.preds, self._tasks, self.roles, self._live)
+            if self.spec.dynamic
+            else None
+        )
         return self._entrypoint(checkpointer, inline_output=False)
 
     def _entrypoint(self, checkpointer: Checkpointer, *, inline_output: bool):
@@ -157,48 +179,71 @@ class CompiledGraph:
         so that apps streaming "updates" or checkpointing see every node.
         """
         ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
-        futures: dict[str, Any] = {}
-        preds, tasks = self.topo.preds, self._tasks
-        for node_id in self.topo.order:
-            if inline_output and node_id == self.output:
-                continue
-            futures[node_id] = tasks[node_id](inputs, ctx, *[futures[p] for p in preds[node_id]])
-        if inline_output:
-            last = await self._fns[self.output](inputs, ctx, *[futures[p] for p in preds[self.output]])
-            results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
-            results[self.output] = last
-        else:
-            results = dict(zip(futures, await asyncio.gather(*futures.values())))
+        # Tasks get a token naming the run, never the context itself: LangSmith (and any tracer) records a
+        # task's arguments, and the context holds the answer key.
+        run = f"{RUN_TOKEN_PREFIX}{next(self._run_ids)}"
+        self._live[run] = ctx
+        try:
+            if self.dynamic is not None:  # fan-out or loops: units launched by graphs/units.py
+                return await self.dynamic.run_all(inputs, run)
+            futures: dict[str, Any] = {}
+            preds, tasks = self.topo.preds, self._tasks
+            for node_id in self.topo.order:
+                if inline_output and node_id == self.output:
+                    continue
+                futures[node_id] = tasks[node_id](inputs, run, *[futures[p] for p in preds[node_id]])
+            if inline_output:
+                last = await self._fns[self.output](inputs, run, *[futures[p] for p in preds[self.output]])
+                results = dict(zip(futures, await asyncio.gather(*futures.values()))) if futures else {}
+                results[self.output] = last
+            else:
+                results = dict(zip(futures, await asyncio.gather(*futures.values())))
+        finally:
+            del self._live[run]
         return {"answer": results[self.output]["answer"], "output_node": self.output, "nodes": results}
 
-    def _context(self, inputs: dict, budget: Budget | None = None) -> RunContext:
-        key = inputs.get("answer_key")
-        return RunContext(
-            question=inputs["question"],
-            answer_key=AnswerKey.model_validate(key) if key else None,
-            seed=int(inputs.get("seed", 0)),
-            kind=inputs.get("answer_kind") or FREE_FORM_KIND,
-            meter=BudgetMeter(budget),
-            modelled=self.modelled,
+    def _context(self, inputs: dict) -> RunContext:
+        """The context of a run invoked without one (an app calling `.pregel` directly): no answer key."""
+        return context_without_key(inputs, self.modelled)
+
+    def inputs_and_context(
+        self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
+    ) -> tuple[dict, RunContext, str]:
+        """(input state, run context, token family) of one run: the answer key in the context only, and
+        only when some node's model is simulated (only those read it)."""
+        return run_inputs(
+            item, reads_key=self.reads_key, modelled=self.modelled, budget=budget, seed=seed, answer_kind=answer_kind
         )
 
     def _node_fn(self, plan: NodePlan):
         roles, toolbox = self.roles, self.toolbox
 
-        async def run_node(inputs: dict, ctx: RunContext, *pred_futures) -> dict:
+        live = self._live
+
+        async def run_node(inputs: dict, run: str, *pred_futures, instance: Instance | None = None) -> dict:
+            ctx = live.get(run)
+            if ctx is None:  # the run already ended (another node failed): this task has nothing to report to
+                raise asyncio.CancelledError
             if len(pred_futures) > 1:
                 preds = await asyncio.gather(*pred_futures)
             else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
                 preds = (await pred_futures[0],) if pred_futures else ()
+            if instance is not None or any(type(p) is list for p in preds):
+                preds = instance_inputs(preds, instance, ctx)
+            node_id = instance.id if instance is not None else plan.id
+            question = instance.question if instance is not None and instance.question else ctx.question
+            if ctx.listener is not None:
+                ctx.listener(node_event("node_start", node_id, plan))
             start_model = max((p["end_s"] for p in preds), default=0.0)
             sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
-            call = NodeCall(plan, ctx, start_model)
+            read = [p["id"] for p in preds]
+            call = NodeCall(plan, ctx, start_model, instance)
             t_start = perf_counter()
             try:
                 res = await run_agent(
                     plan.role,
                     plan.system_prompt(ctx.kind, roles),
-                    ctx.question,
+                    question,
                     sections,
                     call,
                     kind=ctx.kind,
@@ -210,16 +255,17 @@ class CompiledGraph:
                 failed = isinstance(exc, Exception)
                 if failed or call.calls:
                     elapsed = perf_counter() - t_start
-                    ctx.traces[plan.id] = call.trace(
+                    ctx.traces[node_id] = call.trace(
                         latency=call.model_latency if ctx.modelled else elapsed,
                         start=start_model,
                         end=start_model + (call.model_latency if ctx.modelled else elapsed),
                         error=_describe(exc) if failed else "cancelled",
+                        inputs=read,
                     )
                 if not failed or isinstance(exc, PASS_THROUGH):
                     raise
                 raise NodeFailedError(
-                    f"node '{plan.id}' ({plan.role.name} on {plan.spec.id}) failed: {_describe(exc)}", plan.id
+                    f"node '{node_id}' ({plan.role.name} on {plan.spec.id}) failed: {_describe(exc)}", plan.id
                 ) from exc
             t_end = perf_counter()
             if ctx.modelled:
@@ -227,11 +273,19 @@ class CompiledGraph:
             else:
                 latency, start, end = t_end - t_start, t_start - ctx.t0, t_end - ctx.t0
             out = res.output
-            ctx.traces[plan.id] = call.trace(
-                latency=latency, start=start, end=end, answer=out.answer, output=out.text, uses=res.tool_uses
+            ctx.traces[node_id] = trace = call.trace(
+                latency=latency,
+                start=start,
+                end=end,
+                answer=out.answer,
+                output=out.text,
+                uses=res.tool_uses,
+                inputs=read,
             )
+            if ctx.listener is not None:
+                ctx.listener(node_event("node_end", node_id, plan, trace))
             return {
-                "id": plan.id,
+                "id": node_id,
                 "role": plan.role.name,
                 "output": out.text,
                 "answer": out.answer,
@@ -256,22 +310,23 @@ class CompiledGraph:
         return self._flops[family]
 
     async def run(
-        self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
+        self,
+        item: Item | str,
+        *,
+        budget: Budget | None = None,
+        seed: int = 0,
+        answer_kind: str | None = None,
+        listener: Callable[[dict[str, Any]], None] | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> RunResult:
-        if isinstance(item, Item):
-            question, key, family = question_text(item), item.answer_key(), item.family
-            kind = answer_kind or item.family
-        elif isinstance(item, str):
-            question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
-        else:
-            raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
-        inputs = {
-            "question": question,
-            "answer_key": key.model_dump() if key else None,
-            "seed": seed,
-            "answer_kind": kind,
-        }
-        ctx = RunContext(question, key, seed, kind, BudgetMeter(budget), self.modelled)
+        """Run once. `listener` gets node start/end events; `on_text` gets the output node's reply as it
+        streams (the whole reply at once when its model cannot stream or it runs in a loop)."""
+        inputs, ctx, family = self.inputs_and_context(item, budget=budget, seed=seed, answer_kind=answer_kind)
+        if listener is not None or on_text is not None:
+            ctx.listener, ctx.on_text = listener, on_text
+            ctx.stream_node = (
+                self.output if self.dynamic is None or self.output not in self.dynamic.dyn.group_of else None
+            )
         try:
             # The result is read from ctx.traces, never from LangGraph's output: stream no mode at all, so
             # LangGraph skips building the per-task "updates" and the final "values" that ainvoke collects.
@@ -286,10 +341,18 @@ class CompiledGraph:
 
     def result(self, ctx: RunContext, family: str, error: str | None = None) -> RunResult:
         """The RunResult of the nodes traced so far (all of them, unless the run stopped)."""
-        traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
-        critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
+        if self.dynamic is not None:
+            traces = ordered_traces(self.spec, self.dynamic.dyn, ctx.traces)
+            critical = as_run_critical_path(traces)
+            out = output_trace(traces, self.output)
+            flops = _flops_units(as_run_spec(self.spec, traces, out), self.hub, family) if traces else 0.0
+        else:
+            traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
+            critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
+            out = ctx.traces.get(self.output)
+            flops = self.flops_units(family)
         wall = critical if ctx.modelled else perf_counter() - ctx.t0
-        out = ctx.traces.get(self.output)
+        simulation = simulation_of(t.simulated for t in traces) or self.configured_simulation
         return RunResult(
             graph_name=self.spec.name,
             graph_hash=self.graph_hash,
@@ -301,9 +364,13 @@ class CompiledGraph:
             cost_usd=sum(t.cost_usd for t in traces),
             latency_s=wall,
             critical_path_s=critical,
-            flops_units=self.flops_units(family),
-            simulated=self.simulated,
+            flops_units=flops,
+            simulated=simulation == SIMULATED,
+            simulation=simulation,
+            served=RunResult.served_by(traces),
+            world=self.world,
             error=error,
+            notes=list(ctx.notes),
         )
 
 
@@ -392,4 +459,14 @@ def run_graph_sync(spec: GraphSpec, item: Item | str, hub: ModelHub, **kwargs: A
     return asyncio.run(run_graph(spec, item, hub, **kwargs))
 
 
-__all__ = ["Budget", "CompiledGraph", "GraphRunner", "compile_graph", "run_graph", "run_graph_sync"]
+__all__ = [
+    "FREE_FORM_FAMILY",
+    "FREE_FORM_KIND",
+    "Budget",
+    "CompiledGraph",
+    "GraphRunner",
+    "compile_graph",
+    "question_text",
+    "run_graph",
+    "run_graph_sync",
+]

@@ -1,14 +1,26 @@
 """`GraphSpec`: a collaboration graph as data. Nodes are roles bound to models; edges carry outputs.
 
 Structure only: semantic checks (cycles, unknown models, reachability) live in `validate.py`,
-file I/O in `io.py`, the builder in `builder.py`.
+file I/O in `io.py`, the builder in `builder.py`. Two optional parts make a graph dynamic: `fanout`
+(a node's list output spawns copies of a sub-graph at run time, at most `max_fanout`; fanout.py) and
+`loops` (back edges that re-run a part of the graph for at most `max_rounds` rounds; loops.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rolegraph.tools.mcp_config import McpServerSpec
+
+MAX_FANOUT_LIMIT = 64
+"""Above any sensible fan-out; a larger cap is a typo that would make the worst-case estimate absurd."""
+MAX_ROUNDS_LIMIT = 20
+"""Above any sensible revise or debate loop; every loop must name a bound at most this."""
+DEFAULT_FANOUT_FIELD = "sub_questions"
+StopCondition = Literal["accepted", "agreement", "unchanged", "never"]
+LoopMemory = Literal["last", "all"]
 
 
 class NodeSpec(BaseModel):
@@ -21,6 +33,38 @@ class NodeSpec(BaseModel):
     """Per-node call settings: temperature, max_tokens, tools (list of tool names), ..."""
 
 
+class FanoutSpec(BaseModel):
+    """Copies of the sub-graph `nodes`, one per item of node `from`'s list output, at most `max_fanout`.
+
+    Each copy's question is its item (a planner's sub-question); successors outside the group read
+    every copy's output. See rolegraph/graphs/fanout.py for what a copy sees.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str = Field(alias="from")
+    nodes: list[str] = Field(min_length=1)
+    max_fanout: int = Field(ge=1, le=MAX_FANOUT_LIMIT)
+    over: str = DEFAULT_FANOUT_FIELD
+    """The parsed field of `from` whose list items spawn copies (a planner's `sub_questions`)."""
+
+
+class LoopSpec(BaseModel):
+    """A back edge `from` -> `to`: the nodes from `to` through `from` run again, for at most `max_rounds`.
+
+    Round r > 1 of `to` reads `from`'s output of round r-1 (`sees: last`) or of every earlier round
+    (`sees: all`); the loop ends early when `until` holds. See rolegraph/graphs/loops.py.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    max_rounds: int = Field(ge=1, le=MAX_ROUNDS_LIMIT)
+    until: StopCondition = "accepted"
+    sees: LoopMemory = "last"
+
+
 class GraphSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -29,8 +73,16 @@ class GraphSpec(BaseModel):
     nodes: list[NodeSpec]
     edges: list[tuple[str, str]] = Field(default_factory=list)
     output: str | None = None
+    fanout: list[FanoutSpec] = Field(default_factory=list)
+    loops: list[LoopSpec] = Field(default_factory=list)
+    mcp_servers: list[McpServerSpec] = Field(default_factory=list)
 
-    @field_validator("edges", mode="before")
+    @property
+    def dynamic(self) -> bool:
+        """The graph spawns nodes or loops at run time (its estimates are worst cases)."""
+        return bool(self.fanout or self.loops)
+
+    @field_validator("edges", "fanout", "loops", "mcp_servers", mode="before")
     @classmethod
     def _edges_as_pairs(cls, value):
         if value is None:

@@ -2,7 +2,9 @@
 
 Structure (types, required fields) is pydantic's job in `spec.py`/`io.py`; this module checks
 what makes a well-typed graph unusable: unknown roles and models, broken edges, cycles, an
-ambiguous output, and nodes whose work could never reach the answer.
+ambiguous output, and nodes whose work could never reach the answer. A cycle among the plain edges
+is unbounded and always refused: a loop is declared under `loops:` with `max_rounds`, and the
+checks of fan-out and loop groups live in `dynamic.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from numbers import Real
 import networkx as nx
 
 from rolegraph.errors import GraphError, did_you_mean
+from rolegraph.graphs.dynamic import dynamic_problems
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -99,7 +102,9 @@ def _cycle_problems(g: nx.DiGraph) -> list[str]:
         start = min(component, key=order.__getitem__)
         cycle = nx.find_cycle(g.subgraph(component), source=start)
         path = [u for u, _ in cycle] + [cycle[0][0]]
-        problems.append(f"cycle: {' -> '.join(path)}")
+        problems.append(
+            f"cycle: {' -> '.join(path)} (unbounded; to loop, declare the back edge under 'loops:' with max_rounds)"
+        )
     return problems
 
 
@@ -139,6 +144,8 @@ def validate_graph(
     problems += cycles
     output_problems, output = _output_problems(spec, g, bool(cycles))
     problems += output_problems
+    if not cycles and not edge_problems:
+        problems += dynamic_problems(spec)
     if output is not None:
         reaching = nx.ancestors(g, output) | {output}
         for node_id in dict.fromkeys(spec.node_ids):

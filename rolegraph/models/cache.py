@@ -2,7 +2,8 @@
 
 SQLite in WAL mode with a busy timeout, so threads and several processes can read and write one
 file at once. The key is the full identity of a call (model, endpoint, messages, tools, sampling
-parameters, sample index, answer key): n samples at temperature > 0 are n entries, not one replayed.
+parameters, sample index, and for simulated models the answer key): n samples at temperature > 0 are n
+entries, not one replayed. A real model's key never holds the gold (its answer cannot depend on it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rolegraph.models.types import ChatModel, Completion, Message
 KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
 # Fields added to `Completion` later load with their defaults from older rows (finish_reason: "stop").
 BUSY_TIMEOUT_MS = 60_000
-SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy")  # what changes a sim model's answers
+SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy", "world")  # what changes a sim model's answers
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -58,10 +59,14 @@ def cache_key(
         "max_tokens": int(max_tokens),
         "seed": int(seed),
         "sample": int(sample),
-        "answer_key": answer_key.model_dump() if answer_key is not None else None,
+        # a simulated model's answer depends on the key; a real model's never does, and its key holds no gold
+        "answer_key": answer_key.model_dump() if answer_key is not None and spec.simulated else None,
     }
     if spec.backend == "sim":
-        identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS}
+        from rolegraph.sim.fingerprint import sim_fingerprint
+
+        # the simulator's code decides its answers too: a changed sim must not replay old completions
+        identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS} | {"fingerprint": sim_fingerprint()}
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -146,6 +151,8 @@ class CachedChatModel:
         sample: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> Completion:
+        if not self.spec.simulated:
+            answer_key = None  # only simulated models read it: a real one is never handed the gold
         key = cache_key(
             self.spec,
             messages,

@@ -6,11 +6,14 @@ counts paid (non-cached) calls so searches can prove they never pay twice.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from rolegraph.items import AnswerKey
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.spec import ModelSpec
+from rolegraph.models.streaming import can_stream
 from rolegraph.models.types import ChatModel, Completion, Message
 from rolegraph.settings import Settings
 
@@ -26,12 +29,15 @@ class CallStats:
 
 
 class _Counted:
-    """Counts calls and cache hits of the wrapped model into the hub's stats."""
+    """Counts calls and cache hits of the wrapped model into the hub's stats, and keeps the answer key from
+    every model that is not simulated: past this point a real model's calls, cache keys and request bodies
+    never hold the gold, whoever called."""
 
     def __init__(self, inner: ChatModel, stats: CallStats, spec: ModelSpec):
         self._inner = inner
         self._stats = stats
         self.spec = spec
+        self._reads_key = spec.simulated
 
     @property
     def model_id(self) -> str:
@@ -55,11 +61,31 @@ class _Counted:
             seed=seed,
             tools=tools,
             sample=sample,
-            answer_key=answer_key,
+            answer_key=answer_key if self._reads_key else None,
         )
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
         return out
+
+    @property
+    def streams(self) -> bool:
+        """The wrapped model streams from its upstream (the response cache does not: it answers whole)."""
+        return can_stream(self._inner)
+
+    async def stream(self, messages: list[Message], **kwargs: Any) -> AsyncIterator[str | Completion]:
+        """Text deltas then the Completion, from the wrapped model's `stream` when it has one."""
+        inner = getattr(self._inner, "stream", None)
+        if inner is None:
+            out = await self.complete(messages, **kwargs)
+            if out.text:
+                yield out.text
+            yield out
+            return
+        async for piece in inner(messages, **kwargs):
+            if isinstance(piece, Completion):
+                self._stats.calls += 1
+                self._stats.cached += int(piece.cached)
+            yield piece
 
 
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:

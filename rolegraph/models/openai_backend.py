@@ -20,10 +20,11 @@ import json
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import openai
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from rolegraph.errors import MissingKeyError, RolegraphError
 from rolegraph.items import AnswerKey
@@ -37,11 +38,12 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 20.0
 RETRY_AFTER_CAP_S = 60.0
 PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
-EXTRA_FIELD = "rolegraph"  # request-body field carrying the sim's answer key (serve-sim only)
+EXTRA_FIELD = "rolegraph"  # the sim's answer key in requests (serve-sim twins only); serve-sim's mark in replies
 CHAT_PATH = "/chat/completions"
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
 RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
+STREAM_USAGE = {"include_usage": True}  # ask for the token counts in the stream's last chunk
 _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -96,8 +98,68 @@ def tool_schema(tool: dict) -> dict:
     return {"type": "function", "function": tool}
 
 
+def _served(data: dict[str, Any]) -> dict[str, Any]:
+    """What the reply says answered: the server's `model` field, and serve-sim's mark on its own bodies
+    (`"rolegraph": {"simulated": true, "fingerprint": ...}`); any other reply is real."""
+    mark = data.get(EXTRA_FIELD)
+    mark = mark if isinstance(mark, dict) else {}
+    fingerprint = mark.get("fingerprint")
+    served = data.get("model")
+    return {
+        "simulated": mark.get("simulated") is True,
+        "served_model": served if isinstance(served, str) else None,
+        "sim_fingerprint": fingerprint if isinstance(fingerprint, str) else None,
+    }
+
+
 def _estimate_tokens(text: str) -> int:
     return max(1, len(text) // CHARS_PER_TOKEN) if text else 0
+
+
+class _StreamAccumulator:
+    """Builds the finished Completion of a streamed reply from its chunks (text, tool calls, usage)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finish: str | None = None
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> str:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = chunk.usage
+        text = ""
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            if delta is not None and delta.content:
+                text += delta.content
+            for tc in (delta.tool_calls if delta is not None else None) or []:
+                entry = self.calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                entry["id"] = tc.id or entry["id"]
+                if tc.function is not None:
+                    entry["name"] += tc.function.name or ""
+                    entry["arguments"] += tc.function.arguments or ""
+            self.finish = choice.finish_reason or self.finish
+        self.parts.append(text)
+        return text
+
+    def completion(self, model: OpenAIChatModel, messages: list[Message], latency: float) -> Completion:
+        text = "".join(self.parts)
+        if self.usage is not None:
+            n_in, n_out = self.usage.prompt_tokens or 0, self.usage.completion_tokens or 0
+        else:  # a server that ignores stream_options
+            n_in = sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
+            n_out = _estimate_tokens(text)
+        return Completion(
+            text=text,
+            tool_calls=[ToolCall(**self.calls[i]) for i in sorted(self.calls)],
+            usage=Usage(input_tokens=n_in, output_tokens=n_out),
+            latency_s=latency,
+            model_id=model.spec.id,
+            cost_usd=model.spec.cost(n_in, n_out),
+            simulated=model.spec.answer_key,
+            finish_reason=finish_reason_of(self.finish),
+        )
 
 
 class OpenAIChatModel:
@@ -291,9 +353,62 @@ class OpenAIChatModel:
             latency_s=latency,
             model_id=self.spec.id,
             cost_usd=self.spec.cost(n_in, n_out),
-            simulated=self.spec.answer_key,
+            **_served(data),
             finish_reason=finish_reason_of(choice.get("finish_reason")),
         )
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        """`complete` with `stream: true`: text deltas as the server sends them, then the Completion.
+
+        Opening the stream is retried like a call (transient failures, Retry-After); once text has been
+        handed on, a failure is final (`ModelCallError`): the reader already has part of the reply.
+        """
+        client, semaphore = self._loop_state()
+        body = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
+        extra = body.pop(EXTRA_FIELD, None)
+        async with semaphore:
+            started = time.perf_counter()
+            chunks = await self._open_stream(client, body, extra)
+            acc = _StreamAccumulator()
+            try:
+                async for chunk in chunks:
+                    piece = acc.add(chunk)
+                    if piece:
+                        yield piece
+            except openai.OpenAIError as exc:
+                raise ModelCallError(f"model '{self.spec.id}' stream failed: {self._describe(exc)}") from None
+            finally:
+                await chunks.close()
+            latency = time.perf_counter() - started
+        yield acc.completion(self, messages, latency)
+
+    async def _open_stream(self, client: openai.AsyncOpenAI, body: dict[str, Any], extra: dict | None) -> Any:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=lambda state: self._wait(state.attempt_number, state.outcome.exception()),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await client.chat.completions.create(
+                        **body, stream=True, stream_options=STREAM_USAGE, extra_body=extra
+                    )
+        except openai.OpenAIError as exc:
+            raise ModelCallError(f"model '{self.spec.id}' call failed: {self._describe(exc)}") from None
+        raise AssertionError("unreachable: the retry loop returns or raises")
 
     async def aclose(self) -> None:
         """Close the HTTP client if it belongs to the running loop (a dead loop's client is just dropped)."""

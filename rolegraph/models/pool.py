@@ -1,4 +1,9 @@
-"""`ModelPool`: the built-in models merged with a user's YAML pool file."""
+"""`ModelPool`: the built-in models merged with a user's YAML pool file.
+
+A pool lives in one simulator world (`world: N` at the top of the file, or `world=` / `--world`;
+default 0, the calibrated world): its sim models carry that world, and two worlds in one pool are
+an error. Real models are not affected by the world.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,23 @@ from rolegraph.errors import MissingKeyError, PoolFileError, UnknownModelError, 
 from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import POOL_ENV
 
+WORLD_KEY = "world"
 
-def _read_entries(text: str, source: str) -> list[dict]:
+
+def _read_text(path: Path) -> str:
+    """The pool file as text: a file that is not UTF-8 (or cannot be read) is one line, not a traceback."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PoolFileError(
+            f"{path}: not a UTF-8 text file (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "a pool file is YAML saved as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise PoolFileError(f"{path}: cannot read the pool file ({exc.strerror or exc})") from None
+
+
+def _read_file(text: str, source: str) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -23,7 +43,10 @@ def _read_entries(text: str, source: str) -> list[dict]:
         raise PoolFileError(f"{source}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise PoolFileError(f"{source}: expected a mapping with a 'models:' list")
-    return data["models"]
+    unknown = sorted(set(data) - {"models", WORLD_KEY})
+    if unknown:
+        raise PoolFileError(f"{source}: unknown top-level key '{unknown[0]}' (known: models, {WORLD_KEY})")
+    return data
 
 
 def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
@@ -34,40 +57,79 @@ def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
             label += f" ({entry['id']})"
         if not isinstance(entry, dict):
             raise PoolFileError(f"{source}: {label}: expected a mapping of fields, got {type(entry).__name__}")
+        if WORLD_KEY in entry:
+            raise PoolFileError(
+                f"{source}: {label}: 'world' is set once for the whole pool, at the top of the file ('world: N')"
+            )
         try:
             specs.append(ModelSpec.model_validate(entry))
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(entry)"
-            raise PoolFileError(f"{source}: {label}: field '{field}': {err['msg']}") from None
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            raise PoolFileError(f"{source}: {label}: field '{field}': {msg}") from None
     return specs
 
 
 class ModelPool:
-    """An ordered set of `ModelSpec`s by id. User entries override built-ins with the same id."""
+    """An ordered set of `ModelSpec`s by id. User entries override built-ins with the same id.
+
+    `world`: the simulator world of its sim models (0 when it has none)."""
 
     def __init__(self, specs: list[ModelSpec]):
+        from rolegraph.sim.world import resolve_world
+
         self._specs: dict[str, ModelSpec] = {}
         for spec in specs:
             self._specs[spec.id] = spec
+        sims = [s for s in self._specs.values() if s.simulated]
+        self.world = resolve_world(*((s.world, f"model '{s.id}'") for s in sims if s.world))
+        stray = [s.id for s in sims if s.world != self.world]
+        if stray:
+            from rolegraph.sim.world import WorldError
+
+            raise WorldError(
+                f"one run uses one world, but model '{stray[0]}' is in world 0 and the pool in {self.world}"
+            )
 
     @classmethod
-    def builtin(cls) -> ModelPool:
+    def builtin(cls, world: int | None = None) -> ModelPool:
+        """The built-in models, in `world` (default 0)."""
         text = resources.files("rolegraph.models").joinpath("builtin_pool.yaml").read_text()
-        return cls(_parse_specs(_read_entries(text, "builtin pool"), "builtin pool"))
+        pool = cls(_parse_specs(_read_file(text, "builtin pool")["models"], "builtin pool"))
+        return pool.in_world(world or 0, "world")
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> ModelPool:
-        """Built-ins merged with `path`, or with the file named by $ROLEGRAPH_POOL when path is None."""
+    def load(cls, path: str | Path | None = None, world: int | None = None) -> ModelPool:
+        """Built-ins merged with `path`, or with the file named by $ROLEGRAPH_POOL when path is None.
+
+        The pool's world is `world` (e.g. --world) or the file's `world:`; both given and different is
+        an error (`WorldError`), as a run lives in one world."""
+        from rolegraph.sim.world import resolve_world
+
         pool = cls.builtin()
         path = path or os.environ.get(POOL_ENV) or None
         if path is None:
-            return pool
+            return pool.in_world(resolve_world((world, "--world")), "--world")
         path = Path(path).expanduser()
         if not path.is_file():
             raise PoolFileError(f"{path}: pool file not found")
-        user = _parse_specs(_read_entries(path.read_text(), str(path)), str(path))
-        return cls(list(pool) + user)
+        data = _read_file(_read_text(path), str(path))
+        user = _parse_specs(data["models"], str(path))
+        chosen = resolve_world((world, "--world"), (data.get(WORLD_KEY), f"{path}"))
+        return cls(list(pool) + user).in_world(chosen, str(path))
+
+    def in_world(self, index: int, source: str = "world") -> ModelPool:
+        """This pool with its sim models in world `index` (prices drawn by the world; see rolegraph.sim.world).
+        A pool already in another world cannot move: that would mix two worlds in one run."""
+        from rolegraph.sim.world import check_world, resolve_world, world
+
+        index = check_world(index, source)
+        if index == self.world:
+            return self
+        resolve_world((self.world or None, "the pool"), (index, source))
+        placed = world(index)
+        return ModelPool([placed.place(s) for s in self._specs.values()])
 
     def __iter__(self):
         return iter(self._specs.values())

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Backend = Literal["openai", "sim", "local"]
+LOOPBACK_NAMES = frozenset({"localhost"})
+"""Host names taken as loopback without resolving them (addresses are checked: 127.0.0.0/8, ::1)."""
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """Does `url` name this machine's loopback interface (127.0.0.0/8, ::1 or localhost), and nothing else?"""
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ModelSpec(BaseModel):
@@ -25,10 +47,35 @@ class ModelSpec(BaseModel):
     price_out: float = Field(default=0.0, ge=0, description="dollars per 1M output tokens")
     context_window: int = Field(default=8192, gt=0)
     max_concurrency: int = Field(default=8, gt=0)
-    answer_key: bool = Field(default=False, description="send the sim answer key in the request body (serve-sim only)")
+    answer_key: bool = Field(
+        default=False,
+        description="a serve-sim twin: send the sim's answer key in the request body (loopback endpoints only)",
+    )
     sim_accuracy: dict[str, float] | None = Field(
         default=None, description="sim only: single-model accuracy per family, overriding the size interpolation"
     )
+    world: int = Field(
+        default=0,
+        ge=0,
+        description="sim only: the seeded world the model lives in; set once for a whole pool (`world:` at the "
+        "top of a pool file, or --world), never per entry",
+    )
+
+    @field_validator("answer_key")
+    @classmethod
+    def _answer_key_stays_home(cls, value: bool, info: ValidationInfo) -> bool:
+        """Gold answers never leave the machine: only a serve-sim twin on loopback may be sent them."""
+        if not value:
+            return value
+        backend, url = info.data.get("backend"), info.data.get("base_url")
+        if backend == "local":
+            raise ValueError("answer_key is for serve-sim twins (backend: openai on a loopback URL), not local models")
+        if backend == "openai" and not is_loopback_url(url):
+            raise ValueError(
+                f"answer_key: true sends gold answers in request bodies, so it is accepted only for a serve-sim "
+                f"twin on a loopback endpoint (127.0.0.0/8, ::1, localhost), not {url or 'a missing base_url'}"
+            )
+        return value
 
     @property
     def api_name(self) -> str:
@@ -36,7 +83,9 @@ class ModelSpec(BaseModel):
 
     @property
     def simulated(self) -> bool:
-        return self.backend == "sim"
+        """A simulated model: the sim backend, or a serve-sim twin (`answer_key` on a loopback endpoint).
+        Only these may read an item's answer key; for every other model the scorer alone sees the gold."""
+        return self.backend == "sim" or self.answer_key
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         return (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6

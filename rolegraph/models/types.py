@@ -53,7 +53,9 @@ class Completion(BaseModel):
     model_id: str
     cost_usd: float = 0.0
     cached: bool = False
-    simulated: bool = False
+    simulated: bool = False  # the reply says it was simulated (the sim, or serve-sim's mark on its body)
+    served_model: str | None = None  # the model id the server returned (its `model` field), when it said
+    sim_fingerprint: str | None = None  # serve-sim's fingerprint of the simulator that answered
     finish_reason: FinishReason = "stop"  # "length": cut at max_tokens; rows cached before it existed load as "stop"
 
     @field_validator("finish_reason", mode="before")

@@ -13,10 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rolegraph import __version__
 from rolegraph.errors import SearchError, did_you_mean
+from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
+from rolegraph.models.provenance import REAL, SIMULATED, Provenance, ServedBy, Simulation, simulation_of
 from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
@@ -26,7 +29,7 @@ from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.trace import SearchTrace
+from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
@@ -57,7 +60,10 @@ class SearchResult(BaseModel):
     candidates: list[dict] = Field(default_factory=list)
     evaluations: int
     iterations: int
-    simulated: bool
+    simulated: bool  # every answer of the search was simulated
+    simulation: Simulation = REAL  # "simulated", "partly simulated" or "real", from the replies
+    provenance: Provenance | None = None  # what answered: servers' model ids, weights, simulator, version
+    world: int | None = None  # the simulator world of the sim models searched over (None: no sim model)
     pareto: list[ParetoPoint] = Field(default_factory=list)
     trace: SearchTrace
     paid_calls: int = 0
@@ -81,6 +87,9 @@ class SearchResult(BaseModel):
             "evaluations": self.evaluations,
             "iterations": self.iterations,
             "simulated": self.simulated,
+            "world": self.world,
+            "simulation": self.simulation,
+            "provenance": self.provenance.model_dump() if self.provenance is not None else None,
             "paid_calls": self.paid_calls,
         }
 
@@ -128,11 +137,28 @@ def llm_agent(model_id: str, hub: ModelHub | None):
         raise SearchError("the LLM feedback agent needs a model hub")
     spec = hub.pool.get(model_id)
     if spec.simulated:
+        kind = "a sim model" if spec.backend == "sim" else "a serve-sim twin (answer_key: true)"
         raise SearchError(
-            f"'{model_id}' is a simulated model: it only answers task items, so it cannot write "
+            f"'{model_id}' is simulated ({kind}): it only answers task items, so it cannot write "
             "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)"
         )
     return LLMFeedbackAgent(hub.get(model_id))
+
+
+def search_provenance(
+    space: SearchSpace,
+    seed: int,
+    agent_model: str | None,
+    served: dict[str, ServedBy] | None = None,
+    simulation: Simulation | None = None,
+) -> Provenance:
+    """The search's models (and the LLM feedback agent's), with what their replies said when known."""
+    ids = [*space.models, *([agent_model] if agent_model else [])]
+    specs = [space.pool.get(m) for m in dict.fromkeys(ids)]
+    label = simulation or simulation_of(s.simulated for s in specs) or REAL
+    return Provenance(
+        rolegraph_version=__version__, simulation=label, seed=seed, models=models_provenance(specs, served or {})
+    )
 
 
 def _run_config(
@@ -148,10 +174,14 @@ def _run_config(
         "task": task.name,
         "task_args": task_args,
         "pool": pool_path,
+        "world": space.pool.world,
         "space": space.to_dict(),
         "search": config.to_dict(),
         "optimizer": {"name": optimizer.name, **optimizer.config()},
         "agent_model": agent_model,
+        # what the search will call, as known before any reply (servers' model ids come with the replies:
+        # trace.json and the summary's provenance)
+        "provenance": search_provenance(space, config.seed, agent_model).model_dump(),
     }
 
 
@@ -159,6 +189,7 @@ def _result(
     ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub
 ) -> SearchResult:
     records = ctx.trace.records
+    simulation = records_simulation(records)
     return SearchResult(
         task=ctx.task.name,
         optimizer=optimizer.name,
@@ -171,7 +202,10 @@ def _result(
         candidates=final.candidates,
         evaluations=ctx.trace.spent,
         iterations=sum(1 for it in ctx.trace.iterations if it.iteration > 0),
-        simulated=any(r.simulated for r in records),
+        simulated=simulation == SIMULATED,
+        simulation=simulation,
+        provenance=search_provenance(ctx.space, ctx.config.seed, None, records_served(records), simulation),
+        world=hub.pool.world if simulation != REAL else None,
         pareto=front(points(records)),
         trace=ctx.trace,
         paid_calls=hub.stats.paid,
@@ -255,7 +289,7 @@ def rebuild(
         cfg = store.config()
     finally:
         store.close()
-    pool = ModelPool.load(cfg.get("pool")) if hub is None else hub.pool
+    pool = ModelPool.load(cfg.get("pool"), world=cfg.get("world")) if hub is None else hub.pool
     hub = hub or ModelHub(pool, settings)
     if task is None:
         args = dict(cfg["task_args"])

@@ -11,10 +11,18 @@ from pathlib import Path
 
 from rolegraph.graphs.io import dumps_yaml
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.provenance import SIMULATED, label_suffix
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.rundir import RunStore, write_atomic
-from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord, ranked
+from rolegraph.optimize.trace import (
+    EvalRecord,
+    FeedbackRecord,
+    IterationRecord,
+    ranked,
+    records_served,
+    records_simulation,
+)
 
 
 def fmt_ci(ci) -> str:
@@ -69,13 +77,28 @@ def trace_json(run: dict) -> dict:
     return {
         "task": run["config"]["task"],
         "optimizer": run["config"]["optimizer"]["name"],
-        "simulated": any(r.simulated for r in run["records"]),
+        "simulated": records_simulation(run["records"]) == SIMULATED,
+        "simulation": records_simulation(run["records"]),
+        "provenance": _provenance(run),
         "phase": run["phase"],
         "evaluations": [r.model_dump() for r in run["records"]],
         "iterations": [r.model_dump() for r in run["iterations"]],
         "feedback": [f.model_dump() for f in run["feedback"]],
         "final": run["final"].model_dump() if run["final"] else None,
     }
+
+
+def _provenance(run: dict) -> dict | None:
+    """The run config's provenance (what was known at the start) with what the replies said since."""
+    start = run["config"].get("provenance")
+    if start is None:  # a run made before provenance was recorded
+        return None
+    served = records_served(run["records"])
+    for model_id, seen in served.items():
+        entry = start["models"].get(model_id)
+        if entry is not None:
+            entry.update({k: v for k, v in seen.model_dump().items() if v is not None})
+    return {**start, "simulation": records_simulation(run["records"])}
 
 
 def write_artifacts(run_dir: str | Path, run: dict | None = None) -> GraphSpec | None:
@@ -95,5 +118,5 @@ def _describe_best(run: dict) -> str:
     score = (
         f"; test accuracy {final.test.accuracy:.3f} {fmt_ci(final.test.ci95)} on {final.test.n} items" if final else ""
     )
-    sim = " (simulated)" if any(r.simulated for r in run["records"]) else ""
+    sim = label_suffix(records_simulation(run["records"]))
     return f"best graph of the {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim}"

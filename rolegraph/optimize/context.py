@@ -23,6 +23,7 @@ from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.provenance import ServedBy
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
@@ -83,6 +84,16 @@ def _stop_on_failures(results: list[EvalResult]) -> None:
                 f"(first: {first}); the search stopped at its last checkpoint: fix the cause "
                 "and continue with --resume"
             )
+
+
+def _served(res: EvalResult) -> dict[str, ServedBy]:
+    """What answered each model of an evaluation (its provenance, as the trace keeps it)."""
+    if res.provenance is None:
+        return {}
+    return {
+        model_id: ServedBy(served_model=m.served_model, simulated=m.simulated, sim_fingerprint=m.sim_fingerprint)
+        for model_id, m in res.provenance.models.items()
+    }
 
 
 @dataclass
@@ -228,6 +239,8 @@ class SearchContext:
             n=res.n,
             items=[it.item_id for it in res.items],
             simulated=res.simulated,
+            simulation=res.simulation,
+            served=_served(res),
         )
         self.trace.records.append(record)
         record.evaluations = self.trace.spent

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.result import EvalResult, NodeStats
+from rolegraph.models.provenance import Simulation
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.recheck import recheck
 from rolegraph.optimize.trace import SELECTION_Z, pooled, prior_accuracy, ranked
@@ -24,6 +25,7 @@ class TestScore(BaseModel):
     flops_units: float
     objective: float
     simulated: bool
+    simulation: Simulation | None = None  # "simulated", "partly simulated" or "real" (None: recorded before)
 
 
 class FinalChoice(BaseModel):
@@ -50,6 +52,7 @@ def _test_score(label: str, res: EvalResult, objective: float) -> TestScore:
         flops_units=res.flops_units,
         objective=objective,
         simulated=res.simulated,
+        simulation=res.simulation,
     )
 
 

@@ -19,6 +19,7 @@ offset, fitted by alternating weighted means over the batches that scored two or
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +29,7 @@ from pydantic import BaseModel, Field
 from rolegraph.evaluate.result import NodeStats
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.provenance import REAL, SIMULATED, ServedBy, Simulation, combine, merge_served
 from rolegraph.optimize.choices import Choices
 from rolegraph.optimize.objectives import Objective
 
@@ -63,7 +65,23 @@ class EvalRecord(BaseModel):
     n: int
     items: list[str] = Field(default_factory=list)
     evaluations: int = 0  # cumulative charged item runs after this record
-    simulated: bool = False
+    simulated: bool = False  # every answer simulated (before labels existed: any sim model)
+    simulation: Simulation | None = None  # the three-way label from the replies (None: recorded before it)
+    served: dict[str, ServedBy] = Field(default_factory=dict)  # per pool model: what its replies said answered
+
+    @property
+    def label(self) -> Simulation:
+        return self.simulation or (SIMULATED if self.simulated else REAL)
+
+
+def records_simulation(records: Iterable[EvalRecord]) -> Simulation:
+    """The label of a search from its evaluations: simulated, partly simulated or real."""
+    return combine(r.label for r in records) or REAL
+
+
+def records_served(records: Iterable[EvalRecord]) -> dict[str, ServedBy]:
+    """What answered each pool model over a search's evaluations."""
+    return merge_served(r.served for r in records)
 
 
 class IterationRecord(BaseModel):

@@ -19,9 +19,11 @@ from string import Template
 from typing import Any
 
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
 from rolegraph.optimize.artifacts import chosen_graph, load_run
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.rundir import STORE_NAME, write_atomic
+from rolegraph.optimize.trace import records_simulation
 from rolegraph.reports.markdown import render
 
 HTML_NAME = "report.html"
@@ -36,6 +38,10 @@ SECTIONS = (
     ("settings", "Settings"),
 )
 SIM_BANNER = "Simulated results (sim pool): they show the search working; they are not claims about real models."
+PARTLY_BANNER = (
+    "Partly simulated results: some answers came from sim models or serve-sim twins; they are not claims about "
+    "the real models either."
+)
 MAX_PARETO_ROWS = 20
 
 
@@ -352,8 +358,11 @@ def html_page(run: dict) -> str:
     from rolegraph import __version__
 
     cfg = run["config"]
-    simulated = any(r.simulated for r in run["records"])
-    sim = " (simulated)" if simulated else ""
+    simulation = records_simulation(run["records"])
+    simulated = simulation != REAL  # the banner: any simulated answer
+    sim = label_suffix(simulation)
+    if sim:
+        sim += f" in world {cfg.get('world', 0)}"
     best = chosen_graph(run)
     bodies = {
         "summary": _summary(run, sim),
@@ -365,7 +374,10 @@ def html_page(run: dict) -> str:
         "settings": _settings(run),
     }
     banner = (
-        f'<p class="banner" id="simulated"><span class="tag">SIMULATED</span>{_e(SIM_BANNER)}</p>' if simulated else ""
+        f'<p class="banner" id="simulated"><span class="tag">{_e(simulation.upper())}</span>'
+        f"{_e(SIM_BANNER if simulation == SIMULATED else PARTLY_BANNER)}</p>"
+        if simulated
+        else ""
     )
     agent = cfg["optimizer"].get("agent")
     subtitle = (

@@ -11,6 +11,7 @@ from pathlib import Path
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
+from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
 from rolegraph.optimize.artifacts import fmt_ci, load_run, write_artifacts
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
@@ -18,10 +19,14 @@ from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.rundir import write_atomic
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord
+from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
 from rolegraph.reports.plots import curve_png, graph_png, pareto_png
 
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
+PARTLY_NOTE = (
+    "Results are **partly simulated**: some answers came from sim models or serve-sim twins, so they are "
+    "not claims about the real models either."
+)
 TOP_FEEDBACK_LINES = 3
 
 
@@ -44,11 +49,13 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     cfg = run["config"]
     sc = cfg["search"]
     records: list[EvalRecord] = run["records"]
-    simulated = any(r.simulated for r in records)
+    simulation = records_simulation(records)
     spent = sum(r.n for r in records if r.phase in ("pilot", "search", "validation"))
     lines = [f"# Search report: {cfg['task']} / {cfg['optimizer']['name']}", ""]
-    if simulated:
-        lines += [SIM_NOTE, ""]
+    if simulation == SIMULATED:
+        lines += [SIM_NOTE + f" Simulator world {cfg.get('world', 0)}.", ""]
+    elif simulation == PARTLY:
+        lines += [PARTLY_NOTE + f" Simulator world {cfg.get('world', 0)}.", ""]
     agent = cfg["optimizer"].get("agent")
     if agent:
         note = (
@@ -80,7 +87,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         lines += [
             f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {fmt_ci(t.ci95)}, {t.n} test items), "
             f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {t.flops_units:.2f} FLOPs units"
-            f"{' (simulated)' if t.simulated else ''}.",
+            f"{label_suffix(t.simulation or (SIMULATED if t.simulated else REAL))}.",
             "",
         ]
         if final.singles:

@@ -1,21 +1,23 @@
 """Calibration of the simulated pool: skills fitted to published accuracies, context capacity,
 verbosity and speed as functions of model size. The equations are written out in docs/sim.md.
 
-A model's skill on a family is a logit `theta`; an item's difficulty is `delta ~ N(0, DIFFICULTY_SD)`
+A model's skill on a family is a logit `theta`; an item's difficulty is `delta ~ N(0, TOTAL_SD)`
 seeded by the item id; a lone solver is right with probability sigmoid(theta - delta). `theta` is
-fitted so that the mean over items equals the published single-model accuracy.
+fitted so that the mean over items equals the model's accuracy in its world: the published
+single-model accuracy in world 0, a seeded perturbation of it in other worlds (`rolegraph.sim.world`).
+Every function here reads the world from the spec (`spec.world`, set by the pool).
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 from functools import lru_cache
-from statistics import NormalDist
 from types import MappingProxyType
 
 from rolegraph.models.spec import ModelSpec
+from rolegraph.sim.draws import normal_quantile, unit_hash
+from rolegraph.sim.world import SimWorld, world
 
 REFERENCE_PARAMS_B = 1.24  # LLaMA-3.2-1B: the unit of size (and of the FLOPs budget)
 
@@ -35,6 +37,9 @@ DIFFICULTY_SD = 0.8  # spread of item difficulty (logits) shared by all models: 
 MODEL_ITEM_SD = 0.7  # per (model, item) idiosyncrasy: why diverse models err on different items
 TOTAL_SD = math.hypot(DIFFICULTY_SD, MODEL_ITEM_SD)
 ACCURACY_FLOOR, ACCURACY_CEIL = 0.02, 0.98
+WORLD_ACCURACY_FLOOR, WORLD_ACCURACY_CEIL = 0.05, 0.95  # a perturbed world keeps every model off the extremes
+SHARED_SHARE = DIFFICULTY_SD**2 / TOTAL_SD**2  # world 0's share of difficulty variance every model shares
+SHARED_SHARE_BOUNDS = (0.2, 0.9)
 
 # Context capacity: tokens of input a model reads without degrading; grows with size.
 CAPACITY_TOKENS_1B = 650
@@ -50,8 +55,6 @@ DECODE_SPEED_EXPONENT = 0.6
 TTFT_S = 0.04
 PREFILL_TOK_PER_S_1B = 6000.0
 
-_NORMAL = NormalDist()
-
 
 def sigmoid(x: float) -> float:
     if x >= 0:
@@ -64,17 +67,22 @@ def logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def unit_hash(*parts: object) -> float:
-    """A uniform number in (0, 1) determined by `parts` (stable across runs and machines)."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "big") + 0.5) / 2.0**64
+def difficulty_sds(w: SimWorld) -> tuple[float, float]:
+    """(shared, model-specific) spreads of item difficulty in world `w`; their hypot is always TOTAL_SD,
+    so fitted skills hold in every world while how much models err together changes."""
+    if w.calibrated:
+        return DIFFICULTY_SD, MODEL_ITEM_SD
+    lo, hi = SHARED_SHARE_BOUNDS
+    share = min(hi, max(lo, SHARED_SHARE + w.shared_difficulty_shift))
+    return TOTAL_SD * math.sqrt(share), TOTAL_SD * math.sqrt(1.0 - share)
 
 
-def item_difficulty(item_id: str, family: str, model_id: str) -> float:
+def item_difficulty(item_id: str, family: str, model_id: str, w: SimWorld | None = None) -> float:
     """Seeded difficulty (logits) of an item for a model: a part shared by every model (hard items
     are hard for all) plus a part specific to the model (so diverse models err on different items)."""
-    shared = DIFFICULTY_SD * _NORMAL.inv_cdf(unit_hash("difficulty", family, item_id))
-    own = MODEL_ITEM_SD * _NORMAL.inv_cdf(unit_hash("quirk", family, item_id, model_id))
+    shared_sd, own_sd = difficulty_sds(w or world(0))
+    shared = shared_sd * normal_quantile(unit_hash("difficulty", family, item_id))
+    own = own_sd * normal_quantile(unit_hash("quirk", family, item_id, model_id))
     return shared + own
 
 
@@ -83,7 +91,7 @@ def _mean_accuracy(theta: float) -> float:
     n = 400
     total = 0.0
     for i in range(n):
-        z = _NORMAL.inv_cdf((i + 0.5) / n)
+        z = normal_quantile((i + 0.5) / n)
         total += sigmoid(theta - TOTAL_SD * z)
     return total / n
 
@@ -123,10 +131,34 @@ def model_params(spec: ModelSpec) -> float:
     return spec.params_b or REFERENCE_PARAMS_B
 
 
-def single_accuracy(spec: ModelSpec, family: str) -> float:
+def base_accuracy(spec: ModelSpec, family: str) -> float:
+    """World 0's accuracy: the spec's own `sim_accuracy`, else the published table at its size."""
     if spec.sim_accuracy and family in spec.sim_accuracy:
         return spec.sim_accuracy[family]
     return interpolated_accuracy(family, model_params(spec))
+
+
+@lru_cache(maxsize=16)
+def family_centre(family: str) -> float:
+    """Mean logit of the family's published accuracies: the pivot a world's size slope turns around."""
+    table = PUBLISHED_ACCURACY.get(family, PUBLISHED_ACCURACY["math"])
+    return sum(logit(a) for _, a in table) / len(table)
+
+
+def single_accuracy(spec: ModelSpec, family: str) -> float:
+    """A lone solver's accuracy on the family in the spec's world.
+
+    In world N > 0 the base accuracy's logit is turned around the family's centre by the world's slope
+    (size matters more or less), shifted for the whole family, and shifted again for this model alone
+    (so a smaller model can beat a larger one), then kept within WORLD_ACCURACY_FLOOR..CEIL."""
+    base = base_accuracy(spec, family)
+    w = world(spec.world)
+    if w.calibrated:
+        return base
+    centre = family_centre(family)
+    y = centre + w.family_slope(family) * (logit(base) - centre)
+    y += w.family_shift(family) + w.model_skill(spec.id, family)
+    return min(max(sigmoid(y), WORLD_ACCURACY_FLOOR), WORLD_ACCURACY_CEIL)
 
 
 def skill(spec: ModelSpec, family: str) -> float:
@@ -134,17 +166,20 @@ def skill(spec: ModelSpec, family: str) -> float:
 
 
 def capacity_tokens(spec: ModelSpec) -> float:
-    return CAPACITY_TOKENS_1B * (model_params(spec) / REFERENCE_PARAMS_B) ** CAPACITY_EXPONENT
+    w = world(spec.world)
+    exponent = CAPACITY_EXPONENT + w.capacity_exponent_shift
+    return CAPACITY_TOKENS_1B * w.capacity * (model_params(spec) / REFERENCE_PARAMS_B) ** exponent
 
 
 def output_tokens(spec: ModelSpec, family: str) -> int:
-    base = OUTPUT_TOKENS.get(family, OUTPUT_TOKENS["math"])
+    base = OUTPUT_TOKENS.get(family, OUTPUT_TOKENS["math"]) * world(spec.world).verbosity(spec.id, family)
     return max(8, int(base * (model_params(spec) / REFERENCE_PARAMS_B) ** VERBOSITY_EXPONENT))
 
 
 def latency_s(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float:
-    """Modelled seconds for one call: time to first token, prefill, then decode."""
+    """Modelled seconds for one call: time to first token, prefill, then decode (x the world's speed)."""
     scale = model_params(spec) / REFERENCE_PARAMS_B
-    prefill = tokens_in * scale / PREFILL_TOK_PER_S_1B
-    decode_rate = DECODE_TOK_PER_S_1B * scale ** (-DECODE_SPEED_EXPONENT)
+    speed = world(spec.world).speed(spec.id)
+    prefill = tokens_in * scale / (PREFILL_TOK_PER_S_1B * speed)
+    decode_rate = DECODE_TOK_PER_S_1B * speed * scale ** (-DECODE_SPEED_EXPONENT)
     return TTFT_S + prefill + tokens_out / decode_rate

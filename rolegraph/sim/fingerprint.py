@@ -1,12 +1,14 @@
 """The simulator's fingerprint: a hash of every file that decides what a simulated model answers.
 
-Two runs with the same fingerprint, world and seed give the same simulated answers; results stored
+Two runs with the same fingerprint, world and seed give the same simulated answers (the world is not
+part of the fingerprint: results keep both); results stored
 beside a fingerprint (benchmark truth tables, run provenance) are stale once it changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from importlib import resources
 
 ANSWER_FILES = (
@@ -20,7 +22,10 @@ SERVING_ONLY = frozenset({"server.py", "faults.py", "fingerprint.py", "__init__.
 DIGEST_CHARS = 16
 
 
+@cache
 def sim_fingerprint() -> str:
+    """The digest of the simulator's answer-deciding files (computed once per process: they do not change
+    under a running process)."""
     h = hashlib.sha256()
     sim = resources.files("rolegraph.sim")
     for entry in sorted(sim.iterdir(), key=lambda p: p.name):

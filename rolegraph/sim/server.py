@@ -3,7 +3,9 @@
 It lets the OpenAI backend be tested end to end with the real `openai` client over a real ASGI
 stack, and lets benchmarks run graphs "remotely" without any paid endpoint. The sim's answer key
 travels in the request body's extra field `rolegraph` (`{"answer_key": {...}, "sample": n}`), which
-a real server would ignore and rolegraph only sends to specs marked `answer_key: true`.
+a real server would ignore and rolegraph only sends to specs marked `answer_key: true` on loopback.
+Every completion it returns carries its mark in the same field (`serve_sim_mark`), so a client labels
+the replies simulated from the reply itself.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rolegraph.models.spec import ModelSpec
 from rolegraph.models.types import ChatModel, Completion
 from rolegraph.settings import Settings
 from rolegraph.sim.faults import FaultConfig, FaultPlan, quiet_injected_resets
+from rolegraph.sim.fingerprint import sim_fingerprint
 
 JSON_TYPE = "application/json"
 EXTRA_FIELD = "rolegraph"
@@ -80,7 +83,15 @@ class _DroppedResponse(Response):
         )
 
 
-def _completion_payload(out: Completion, model: str, request_id: str, choices: bool = True) -> dict:
+def serve_sim_mark(fingerprint: str) -> dict[str, Any]:
+    """The mark serve-sim puts on every chat completion it returns (top-level field `rolegraph`): clients
+    label what they got from it simulated, whatever their pool says (more keys may join it)."""
+    return {"simulated": True, "fingerprint": fingerprint}
+
+
+def _completion_payload(
+    out: Completion, model: str, request_id: str, fingerprint: str, choices: bool = True, world: int | None = None
+) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
     finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
     if out.tool_calls:
@@ -103,7 +114,8 @@ def _completion_payload(out: Completion, model: str, request_id: str, choices: b
             "completion_tokens": usage.output_tokens,
             "total_tokens": usage.total,
         },
-        EXTRA_FIELD: {"simulated": out.simulated, "modelled_latency_s": out.latency_s},
+        EXTRA_FIELD: {**serve_sim_mark(fingerprint), "modelled_latency_s": out.latency_s}
+        | ({"world": world} if world is not None else {}),
     }
 
 
@@ -115,12 +127,14 @@ class _SimService:
         self.faults = faults
         self.plan = FaultPlan(faults)
         self.stats = ServerStats()
+        self.fingerprint = sim_fingerprint()  # of the simulator answering here: one per server
         self.specs: dict[str, ModelSpec] = {}
         for spec in pool:
             if spec.backend == "sim":
                 self.specs.setdefault(spec.id, spec)
         for spec in list(self.specs.values()):
             self.specs.setdefault(spec.api_name, spec)
+        self.world = pool.world
         self._models: dict[str, ChatModel] = {}
 
     def model(self, spec: ModelSpec) -> ChatModel:
@@ -132,7 +146,8 @@ class _SimService:
 
     def listing(self) -> dict:
         ids = sorted({s.id for s in self.specs.values()})
-        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]}
+        data = [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]
+        return {"object": "list", "data": data, EXTRA_FIELD: {"simulated": True, "world": self.world}}
 
     @staticmethod
     async def _hang(request: Request, seconds: float) -> None:
@@ -171,7 +186,9 @@ class _SimService:
         if kind == "truncated":
             return Response(content=TRUNCATED_BODY, status_code=200, media_type=JSON_TYPE)
         return _json(
-            _completion_payload(Completion(text="", model_id="empty"), "empty", "chatcmpl-empty", choices=False)
+            _completion_payload(
+                Completion(text="", model_id="empty"), "empty", "chatcmpl-empty", self.fingerprint, choices=False
+            )
         )
 
     async def chat(self, request: Request) -> Response:
@@ -228,7 +245,9 @@ class _SimService:
         except RolegraphError as exc:
             return _error(400, str(exc))
         self.stats.completions += 1
-        payload = _completion_payload(out, spec.id, f"chatcmpl-sim-{self.stats.requests}")
+        payload = _completion_payload(
+            out, spec.id, f"chatcmpl-sim-{self.stats.requests}", self.fingerprint, world=spec.world
+        )
         return _json(payload)
 
 
@@ -256,8 +275,11 @@ class ServerThread:
     Use as a context manager; `.base_url` is the OpenAI-style base (`http://127.0.0.1:PORT/v1`).
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"):
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning", lifespan: str = "off"
+    ):
         self.app = app
+        self.lifespan = lifespan  # "on" runs the app's lifespan (rolegraph serve opens its graph there)
         self.host = host
         self.port = port
         self.log_level = log_level
@@ -281,7 +303,7 @@ class ServerThread:
             log_level=self.log_level,
             log_config=None,
             access_log=False,
-            lifespan="off",
+            lifespan=self.lifespan,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = uvicorn.Server(config)

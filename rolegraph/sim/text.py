@@ -7,7 +7,7 @@ import re
 from fractions import Fraction
 
 from rolegraph.items import AnswerKey
-from rolegraph.sim.calibration import unit_hash
+from rolegraph.sim.draws import unit_hash
 
 WRONG_POOL_SIZE = 3
 WRONG_POOL_WEIGHTS = (0.55, 0.3, 0.15)  # skewed, so that wrong votes can agree
@@ -106,9 +106,17 @@ def pick_wrong(key: AnswerKey, u: float) -> str:
     return pick_from(wrong_pool(key), u)
 
 
-def pick_from(pool: list[str] | tuple[str, ...], u: float) -> str:
+def skewed_weights(skew: float) -> tuple[float, ...]:
+    """`WRONG_POOL_WEIGHTS` raised to `skew` (a world's concentration of errors; 1 leaves them as they are)."""
+    if skew == 1.0:
+        return WRONG_POOL_WEIGHTS
+    raised = [w**skew for w in WRONG_POOL_WEIGHTS]
+    return tuple(w / sum(raised) for w in raised)
+
+
+def pick_from(pool: list[str] | tuple[str, ...], u: float, weights: tuple[float, ...] = WRONG_POOL_WEIGHTS) -> str:
     """The answer of `pool` (an item's wrong pool) that the uniform `u` selects under the skewed weights."""
-    weights = WRONG_POOL_WEIGHTS[: len(pool)]
+    weights = weights[: len(pool)]
     total = sum(weights)
     acc = 0.0
     for answer, w in zip(pool, weights):

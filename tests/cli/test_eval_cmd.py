@@ -102,3 +102,21 @@ def test_malformed_data_file_names_the_line(capsys, tmp_path):
     code, _, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm8k", "--data", str(data))
     assert code == 2 and "bad.jsonl" in err and "2" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_world_is_named_and_changes_the_results_and_two_worlds_are_refused(capsys, tmp_path):
+    store = str(tmp_path / "store.sqlite")
+    objs = {}
+    for w in ("0", "3"):
+        code, out, err = run_cli(capsys, "eval", VOTE, "--task", "gsm", "--n", "40", "--world", w, "--json",
+                                 "--store", store, "--no-cache")
+        assert code == 0, err
+        objs[w] = json.loads(out)
+        assert objs[w]["world"] == int(w) and objs[w]["simulated"] is True
+    assert (objs["0"]["accuracy"], objs["0"]["cost_usd"]) != (objs["3"]["accuracy"], objs["3"]["cost_usd"])
+    code, out, _ = run_cli(capsys, "results", objs["3"]["run_id"], "--store", store)
+    assert code == 0 and "(simulated) in world 3" in out
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("world: 2\nmodels: []\n")
+    code, out, err = run_cli(capsys, "eval", VOTE, "--task", "gsm", "--n", "4", "--pool", str(pool), "--world", "3")
+    assert code == 2 and err.count("\n") == 1 and "world" in err and "Traceback" not in err

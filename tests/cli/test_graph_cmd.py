@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from rolegraph.sim.fingerprint import sim_fingerprint
+
 from rolegraph.cli import main
 from rolegraph.cli.graph_cmd import _pick_item
 from rolegraph.errors import TaskError
@@ -23,9 +25,12 @@ ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples" / "graphs"
 FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
 GSM_TINY = FIXTURES / "gsm8k_tiny.jsonl"
-SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml"]
-RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "nodes"}
-NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd"}
+SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml", "revise.yaml", "debate.yaml"]
+RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "simulation", "provenance", "world", "nodes",
+            "notes", "error"}
+NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd", "output",
+             "tool_calls", "inputs"}
+INSTANCE_KEYS = NODE_KEYS | {"instance_of", "copy", "round"}
 MALFORMED = sorted(p.name for p in FIXTURES.glob("*.*") if not p.name.startswith("valid") and p.suffix != ".jsonl")
 
 
@@ -200,11 +205,19 @@ def test_run_json_on_example_graphs(name, capsys):
     result = json.loads(out)
     assert set(result) == RUN_KEYS
     spec = load_graph(EXAMPLES / name)
-    assert sorted(n["id"] for n in result["nodes"]) == sorted(spec.node_ids)
+    # every graph node ran; a fan-out node as its copies, a loop node as its rounds
+    assert sorted({n.get("instance_of") or n["id"] for n in result["nodes"]}) == sorted(spec.node_ids)
     for node in result["nodes"]:
-        assert set(node) == NODE_KEYS
-        assert (node["role"], node["model"]) == (spec.node(node["id"]).role, spec.node(node["id"]).model)
-    assert result["simulated"] is True
+        assert set(node) == (INSTANCE_KEYS if "instance_of" in node else NODE_KEYS)
+        of = spec.node(node.get("instance_of") or node["id"])
+        assert (node["role"], node["model"]) == (of.role, of.model)
+    assert result["simulated"] is True and result["simulation"] == "simulated"
+    prov = result["provenance"]
+    assert prov["rolegraph_version"] and prov["simulation"] == "simulated" and prov["seed"] == 0
+    assert set(prov["models"]) == {n.model for n in spec.nodes} and set(prov["sampling"]) == set(spec.node_ids)
+    for model_id, seen in prov["models"].items():  # the in-process sim: its id and its fingerprint
+        assert seen["backend"] == "sim" and seen["simulated"] and seen["served_model"] == model_id
+        assert seen["sim_fingerprint"] == sim_fingerprint()
     assert result["tokens"] == sum(n["tokens_in"] + n["tokens_out"] for n in result["nodes"]) > 0
     assert result["cost_usd"] == pytest.approx(sum(n["cost_usd"] for n in result["nodes"]))
     assert result["flops_units"] > 0 and 0 <= result["critical_path_s"]
@@ -254,4 +267,5 @@ def test_run_table_marks_a_node_cut_at_its_max_tokens(tmp_path, capsys, monkeypa
     assert "replies cut at max_tokens: short (1 of 1)" in out
     code, out, err = cli([*args, "--json"], capsys)  # the documented JSON keeps exactly its keys
     result = json.loads(out)
-    assert set(result) == RUN_KEYS and all(set(n) == NODE_KEYS for n in result["nodes"])
+    assert set(result) == RUN_KEYS
+    assert all(set(n) == (INSTANCE_KEYS if "instance_of" in n else NODE_KEYS) for n in result["nodes"])

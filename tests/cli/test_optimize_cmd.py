@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rolegraph.cli import main
+from rolegraph.graphs.io import load_graph
 
 TINY = ["--task-size", "80", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "6"]
 KILL_TIMEOUT_S = 240
@@ -51,8 +52,10 @@ def test_demo_runs_end_to_end_and_the_best_graph_runs(tmp_path, capsys):
     code, out, err = cli(["validate", str(run_dir / "best_graph.yaml")], capsys)
     assert code == 0, err
     code, out, err = cli(["run", str(run_dir / "best_graph.yaml"), "--task", "gsm", "--item", "0", "--json"], capsys)
-    if code == 0:  # the run command's item selection belongs to the graph layer
-        assert "answer" in json.loads(out)
+    assert code == 0, err
+    ran = json.loads(out)
+    assert ran["simulated"] is True and ran["answer"] is not None and ran["tokens"] > 0
+    assert {n["model"] for n in ran["nodes"]} <= {n.model for n in load_graph(run_dir / "best_graph.yaml").nodes}
 
 
 def test_demo_prints_best_graph_against_best_single_model(tmp_path, capsys):
@@ -130,3 +133,17 @@ def test_sigkilled_optimize_resumes_to_the_same_best_graph(tmp_path, capsys, mon
     tb = json.loads((full_dir / "trace.json").read_text())
     assert ta["evaluations"] == tb["evaluations"] and ta["iterations"] == tb["iterations"]
     assert (killed_dir / "best_graph.yaml").read_text() == (full_dir / "best_graph.yaml").read_text()
+
+
+def test_optimize_in_a_world_names_it_keeps_it_on_resume_and_refuses_another(tmp_path, capsys):
+    out_dir = tmp_path / "w2"
+    code, out, err = cli(["optimize", "--task", "gsm", "--world", "2", "--iterations", "1", "--out", str(out_dir),
+                          "--optimizer", "random", "--json", *TINY], capsys)
+    assert code == 0, err
+    assert json.loads(out)["world"] == 2
+    assert "world 2" in (out_dir / "report.md").read_text()
+    code, out, err = cli(["optimize", "--resume", str(out_dir), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["world"] == 2  # the run's own world, without --world
+    code, out, err = cli(["optimize", "--resume", str(out_dir), "--world", "3"], capsys)
+    assert code == 2 and "world 2" in err and "world 3" in err and "Traceback" not in err

@@ -34,7 +34,7 @@ ITEMS = [
 
 
 def test_failures_count_as_zero_but_apart():
-    r = summarize(ITEMS, SPEC, task="gsm", graph_hash="h", skipped=5, simulated=True)
+    r = summarize(ITEMS, SPEC, task="gsm", graph_hash="h", skipped=5, simulation="simulated")
     assert r.n == 4 and r.failures == 1 and r.skipped == 5
     assert r.accuracy == pytest.approx(2 / 4)
     assert r.ci95 == pytest.approx(wilson_interval(2, 4))
@@ -61,7 +61,7 @@ def test_node_credit_by_hand():
 
 
 def test_empty_evaluation_reports_zeros():
-    r = summarize([], SPEC, task="gsm", graph_hash="h", skipped=0, simulated=False)
+    r = summarize([], SPEC, task="gsm", graph_hash="h", skipped=0, simulation="real")
     assert (r.n, r.accuracy, r.mean_latency_s, r.p95_latency_s, r.failures) == (0, 0.0, 0.0, 0.0, 0)
     assert r.ci95 == (0.0, 1.0)
 
@@ -87,4 +87,4 @@ def test_truncated_counts_items_with_a_cut_reply_and_stays_unknown_when_unrecord
     mixed = node_stats(SPEC, [recorded[0], ITEMS[1], recorded[2]])
     assert mixed["s"].truncated is None
     assert summarize(recorded, SPEC, task="gsm", graph_hash="h", skipped=0,
-                     simulated=True).per_node["s"].truncated == 2
+                     simulation="simulated").per_node["s"].truncated == 2

@@ -12,11 +12,11 @@ from rolegraph.evaluate.result import EvalResult, ItemScore
 from rolegraph.evaluate.stats import mcnemar
 
 
-def result(name, scores, ids=None, simulated=True):
+def result(name, scores, ids=None, simulation="simulated"):
     ids = ids or [f"q{i}" for i in range(len(scores))]
     items = [ItemScore(item_id=i, score=s) for i, s in zip(ids, scores)]
     return EvalResult(task="gsm", graph_name=name, n=len(items), accuracy=sum(scores) / len(scores),
-                      items=items, simulated=simulated)
+                      items=items, simulated=simulation == "simulated", simulation=simulation)
 
 
 def render(table) -> str:
@@ -42,16 +42,24 @@ def test_pairing_by_id_when_orders_differ():
     assert paired_scores(a, b) == ([0, 1], [1, 0])
 
 
-def test_tables_say_simulated():
+def test_tables_say_simulated_partly_simulated_or_nothing():
     a = result("a", [1, 0, 1])
-    b = result("b", [1, 1, 1], simulated=False)
+    b = result("b", [1, 1, 1], simulation="real")
+    mixed = result("m", [1, 1, 0], simulation="partly simulated")
     assert "(simulated)" in render(summary_table(a))
-    assert "(simulated)" not in render(summary_table(b))
-    text = render(side_by_side_table([a, b], ["a", "b"]))
-    assert "(simulated)" in text and "66.7%" in text and "100.0%" in text
-    cmp_text = render(comparison_table([compare(a, b)]))
-    assert "paired comparison against a" in cmp_text and "+33.3 pts" in cmp_text
+    assert "simulated" not in render(summary_table(b)).replace("simulation", "")
+    assert "(partly simulated)" in render(summary_table(mixed)) and "partly simulated" in render(node_table(mixed))
+    text = render(side_by_side_table([a, b], ["a", "b"]))  # a simulated graph beside a real one: a mix
+    assert "(partly simulated)" in text and "66.7%" in text and "100.0%" in text
+    assert "(simulated)" in render(side_by_side_table([a, a], ["a", "a2"]))
+    cmp = compare(a, b)
+    assert cmp.simulation == "partly simulated" and not cmp.simulated
+    cmp_text = render(comparison_table([cmp]))
+    assert "paired comparison against a" in cmp_text and "+33.3 pts" in cmp_text and "partly simulated" in cmp_text
     assert "per node" in render(node_table(a))
-    rows = [{"id": "r1", "created": "2025-01-01T00:00:00", "task": "gsm", "graph_name": "a", "label": None,
-             "n": 3, "accuracy": 0.5, "ci95": [0.1, 0.9], "failures": 0, "cost_usd": 0.0, "simulated": True}]
-    assert "r1" in render(runs_table(rows))
+    rows = [{"id": f"r{i}", "created": "2025-01-01T00:00:00", "task": "gsm", "graph_name": "a", "label": None,
+             "n": 3, "accuracy": 0.5, "ci95": [0.1, 0.9], "failures": 0, "cost_usd": 0.0,
+             "simulated": label == "simulated", "simulation": label}
+            for i, label in enumerate(["simulated", "partly simulated", "real"])]
+    table = render(runs_table(rows))
+    assert "(partly simulated)" in table and "partly" in table.split("r1", 1)[1].splitlines()[0]

@@ -48,7 +48,7 @@ def make_result(spec: GraphSpec, n: int = ITEMS_PER_RUN, offset: int = 0, task: 
                                critical_path_s=0.4 + 0.01 * k, cost_usd=sum(u.cost_usd for u in usage.values()),
                                tokens=sum(u.tokens_in + u.tokens_out for u in usage.values()), flops_units=3.5,
                                node_answers=node_answers, node_scores=node_scores, node_usage=usage))
-    return summarize(items, spec, task=task, graph_hash="abc123", skipped=2, simulated=True)
+    return summarize(items, spec, task=task, graph_hash="abc123", skipped=2, simulation="simulated")
 
 
 def test_round_trip_keeps_every_field(tmp_path):
@@ -150,6 +150,24 @@ def test_concurrent_writer_processes_lose_no_rows(tmp_path):
             assert len(store.load(r["id"]).items) == ITEMS_PER_RUN
 
 
+def test_label_and_provenance_are_stored_and_read_back(tmp_path):
+    from rolegraph.models.provenance import ModelProvenance, Provenance
+
+    spec = vote_graph()
+    result = make_result(spec)
+    result.simulation, result.simulated = "partly simulated", False
+    result.provenance = Provenance(rolegraph_version="9.9", simulation="partly simulated", seed=3, models={
+        "m": ModelProvenance(backend="openai", api_name="x", endpoint="http://127.0.0.1:1/v1", served_model="srv-1",
+                             simulated=False)})
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        run_id = store.save(result, spec)
+        back = store.load(run_id)
+        listed = store.runs()[0]
+    assert back.simulation == "partly simulated" and back.simulated is False
+    assert back.provenance == result.provenance and back.provenance.models["m"].served_model == "srv-1"
+    assert listed["simulation"] == "partly simulated" and listed["simulated"] is False
+
+
 def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     """A store written before node_traces had truncated_calls opens, upgrades, and loads old rows as unknown."""
     path = tmp_path / "r.sqlite"
@@ -167,9 +185,13 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
         run_id = store.save(result, spec)
         assert store.load(run_id).per_node["b"].truncated == result.per_node["b"].truncated
     db = sqlite3.connect(path)
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 3
     db.execute("UPDATE node_traces SET truncated_calls = NULL")  # as rows from before the column
+    db.execute("UPDATE runs SET simulation = NULL, provenance = NULL")  # as runs from before version 3
     db.commit()
     db.close()
     with ResultsStore(path) as store:
-        assert store.load(run_id).per_node["b"].truncated is None
+        old = store.load(run_id)
+        assert old.per_node["b"].truncated is None
+        assert old.simulation == "simulated" and old.provenance is None  # the old flag read as the label
+        assert store.runs()[0]["simulation"] == "simulated"

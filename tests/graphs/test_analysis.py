@@ -44,7 +44,7 @@ def test_depth_width_levels_on_known_graphs():
     assert (depth(diamond()), width(diamond())) == (4, 3)
     vote5 = load_graph(EXAMPLES / "vote5.yaml")
     assert (depth(vote5), width(vote5)) == (2, 5)
-    mind = load_graph(EXAMPLES / "mindsearch.yaml")
+    mind = load_graph(EXAMPLES.parents[1] / "tests" / "graphs" / "fixtures" / "valid_mindsearch_static.yaml")
     assert (depth(mind), width(mind)) == (4, 3)
 
 

@@ -40,7 +40,7 @@ def test_chain_fan_out_fan_in_match_mindsearch():
              .chain("solve", "verify")
              .output("verify")
              .build())
-    assert graph_hash(built) == graph_hash(load_graph(EXAMPLES / "mindsearch.yaml"))
+    assert graph_hash(built) == graph_hash(load_graph(FIXTURES / "valid_mindsearch_static.yaml"))
 
 
 def test_edges_accepts_an_iterable_of_pairs_and_rejects_non_pairs():

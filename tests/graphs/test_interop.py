@@ -16,7 +16,8 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 
 from rolegraph.errors import NoAnswerKeyError
-from rolegraph.graphs.interop import (graph_input, langsmith_status, load_app, node_names, node_updates, run_config,
+from rolegraph.graphs.interop import (graph_context, graph_input, langsmith_status, load_app, node_names, node_updates,
+                                      run_config,
                                       sqlite_checkpointer)
 from rolegraph.graphs.io import save_graph
 from rolegraph.graphs.spec import GraphSpec
@@ -51,7 +52,8 @@ def test_sqlite_checkpointer_and_node_by_node_updates_survive_a_restart(tmp_path
             graph = load_app(graph_file, hub(tmp_path), checkpointer=saver)
             names = node_names(graph)
             seen = [(name, update) async for name, update in
-                    node_updates(graph.pregel, graph_input(ITEM, seed=1), config, names=names)]
+                    node_updates(graph.pregel, graph_input(ITEM, seed=1), config, names=names,
+                                 context=graph_context(graph, ITEM, seed=1))]
             return names, seen
 
     names, seen = asyncio.run(first_session())
@@ -79,7 +81,6 @@ def test_sqlite_checkpointer_and_node_by_node_updates_survive_a_restart(tmp_path
 
 class AppState(TypedDict, total=False):
     question: str
-    answer_key: Any
     seed: int
     answer_kind: str
     answer: str
@@ -106,7 +107,7 @@ def test_graph_nested_in_a_users_state_graph_streams_inner_nodes(tmp_path):
             app = builder.compile(checkpointer=saver)
             config = run_config(thread_id="t")
             seen = [n async for n, _ in node_updates(app, graph_input(ITEM), config, names=node_names(team),
-                                                      subgraphs=True)]
+                                                      subgraphs=True, context=graph_context(team, ITEM))]
             return seen, (await app.aget_state(config)).values
 
     seen, values = asyncio.run(go())
@@ -120,11 +121,15 @@ def test_graph_input_for_items_and_free_questions(tmp_path):
     mc = Item(id="m", question="Which is a prime?", gold="B", family="mmlu", choices=["4", "7", "9", "12"])
     inp = graph_input(mc, seed=5)
     assert inp["question"].endswith("A. 4\nB. 7\nC. 9\nD. 12") and inp["answer_kind"] == "mmlu"
-    assert inp["answer_key"]["gold"] == "B" and inp["seed"] == 5
+    assert set(inp) == {"question", "seed", "answer_kind"} and inp["seed"] == 5  # never the gold
+    app = load_app(SPEC, hub(tmp_path))
+    ctx = graph_context(app, mc, seed=5)
+    assert ctx.answer_key.gold == "B" and ctx.seed == 5 and ctx.kind == "mmlu"  # sim models read it from here
     free = graph_input("Who wrote Hamlet?")
-    assert free == {"question": "Who wrote Hamlet?", "answer_key": None, "seed": 0, "answer_kind": "qa"}
+    assert free == {"question": "Who wrote Hamlet?", "seed": 0, "answer_kind": "qa"}
+    assert graph_context(app, "Who wrote Hamlet?").answer_key is None
     with pytest.raises(NoAnswerKeyError):  # sim models only answer task items
-        asyncio.run(load_app(SPEC, hub(tmp_path)).pregel.ainvoke(free))
+        asyncio.run(app.pregel.ainvoke(free))
 
 
 def test_langsmith_status_reads_the_environment_without_exposing_the_key():
@@ -165,7 +170,7 @@ class _Collector(BaseHTTPRequestHandler):
 TRACED_RUN = """
 import asyncio
 from langchain_core.tracers.langchain import wait_for_all_tracers
-from rolegraph.graphs.interop import graph_input, langsmith_status, load_app, run_config
+from rolegraph.graphs.interop import graph_context, graph_input, langsmith_status, load_app, run_config
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -175,8 +180,8 @@ import json, sys
 spec = GraphSpec.model_validate_json(sys.argv[1])
 item = Item.model_validate_json(sys.argv[2])
 print(langsmith_status().describe())
-app = load_app(spec, ModelHub(ModelPool.builtin(), Settings.from_env(cache=False))).pregel
-out = asyncio.run(app.ainvoke(graph_input(item), run_config(graph=spec)))
+graph = load_app(spec, ModelHub(ModelPool.builtin(), Settings.from_env(cache=False)))
+out = asyncio.run(graph.pregel.ainvoke(graph_input(item), run_config(graph=spec), context=graph_context(graph, item)))
 wait_for_all_tracers()
 print(json.dumps({"answer": out["answer"]}))
 """
@@ -206,6 +211,7 @@ def test_langsmith_traces_the_run_when_its_env_vars_are_set(tmp_path):
     for task_name in ("plan", "a", "fuse"):
         assert f'"name":"{task_name}"' in bodies  # each node is a traced run
     assert "lsv2-test-key" not in bodies  # the key goes in a header, never into the trace
+    assert '"question":' in bodies and "answer_key" not in bodies and "distractors" not in bodies  # no gold sent
 
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "langgraph_app.py"

@@ -31,6 +31,8 @@ from .searching import SIM_MODELS, space_for
 PROPS = settings(max_examples=examples(25), deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 ROLES = ("solver", "verifier", "fuser")
+TOP_CANDIDATES, VALIDATION_ITEMS = 2, 3
+RESERVE = TOP_CANDIDATES * VALIDATION_ITEMS  # item runs the final re-check keeps back
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +180,9 @@ def _paid_before_cap(spec, gsm, items, budget, hub) -> int:
        optimizer=st.sampled_from(["random", "reinforce", "tpe", "agent-reinforce"]), budget=st.floats(4.0, 20.0))
 def test_a_search_never_spends_more_than_its_evaluation_budget(gsm, tmp_path_factory, max_evaluations, samples,
                                                                batch, optimizer, budget):
+    # every budget drawn leaves room for one graph on one batch beyond the final re-check's reserve (2 x 3
+    # items), so the search must run and finish; a budget too small to search at all is tested below
+    assert max_evaluations - RESERVE >= batch
     _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optimizer, budget)
 
 
@@ -185,11 +190,21 @@ def test_agent_reinforce_pilot_stays_within_the_evaluation_budget(gsm, tmp_path_
     _search_within(gsm, tmp_path_factory, 20, 1, 4, "agent-reinforce", 7.0)
 
 
+@pytest.mark.parametrize("optimizer", ["random", "agent-reinforce"])
+def test_a_budget_too_small_to_search_at_all_says_so_in_one_line(gsm, tmp_path_factory, optimizer):
+    """Nothing left beyond the final re-check's reserve (2 candidates x 3 validation items): no graph can
+    be scored, and the search stops with one line instead of reporting a choice it never measured."""
+    with pytest.raises(SearchError) as info:
+        _search_within(gsm, tmp_path_factory, RESERVE, 2, 3, optimizer, 7.0)
+    assert "\n" not in str(info.value) and "evaluated no graph" in str(info.value)
+
+
 def _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optimizer, budget) -> None:
     pool = ModelPool.builtin()
     space = space_for(pool, SIM_MODELS, budget=budget)
     config = SearchConfig(iterations=None, max_evaluations=max_evaluations, samples=samples, batch=batch,
-                          validation_items=3, test_items=3, top_candidates=2, compare_singles=False)
+                          validation_items=VALIDATION_ITEMS, test_items=3, top_candidates=TOP_CANDIDATES,
+                          compare_singles=False)
     options = {"pilot_batch": batch} if optimizer == "agent-reinforce" else {}
 
     run_dir = tmp_path_factory.mktemp("search") / "run"
@@ -202,11 +217,7 @@ def _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optim
         finally:
             await hub.aclose()
 
-    try:
-        result = asyncio.run(main())
-    except SearchError as exc:  # a budget too small to search at all must say so in one line
-        assert "\n" not in str(exc)
-        return
+    result = asyncio.run(main())
     assert result.evaluations <= max_evaluations
     charged = [r for r in result.trace.records if r.phase in ("pilot", "search", "validation")]
     assert sum(r.n for r in charged) == result.evaluations

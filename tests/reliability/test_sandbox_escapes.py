@@ -25,6 +25,7 @@ import pytest
 from rolegraph.tools import isolation, sandbox, seccomp
 from rolegraph.tools.sandbox import run_python
 from rolegraph.tools.sandbox_boot import HIDDEN_DIRS
+from tests.sandbox_support import supported_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_TIMEOUT_S = 8.0
@@ -34,10 +35,11 @@ TMPFS_FILES, TMPFS_FILE_MB = 4, 8  # 32 MB in files under the 16 MB file cap, ou
 
 
 @pytest.fixture(scope="module")
-def probe():
-    result = run_python("pass")
-    assert result.ok, result
-    return set(result.isolation)
+def supported() -> frozenset[str]:
+    """What this machine lets the sandbox enforce, read from the kernel and /proc by the tests' own probes
+    (tests/sandbox_support.py), never from the sandbox's report: where a layer is supported, the checks
+    below expect it to hold, so a sandbox that lost it fails them."""
+    return supported_layers()
 
 
 def _lines(out) -> dict[str, str]:
@@ -49,7 +51,7 @@ def _lines(out) -> dict[str, str]:
     return found
 
 
-def test_parent_process_is_invisible_and_unkillable(monkeypatch, probe):
+def test_parent_process_is_invisible_and_unkillable(monkeypatch, supported):
     secret = secrets.token_hex(16)
     monkeypatch.setenv("ROLEGRAPH_ESCAPE_SECRET", secret)
     me = os.getpid()
@@ -73,12 +75,12 @@ def test_parent_process_is_invisible_and_unkillable(monkeypatch, probe):
     found = _lines(out)
     assert out.ok, out.stderr
     assert secret not in out.stdout and "HITS" in found
-    if "pidns" in probe:
+    if "pidns" in supported:
         assert "NOENVIRON" in found and "NOKILL" in found and found["HITS"] == "0"
     os.kill(me, 0)  # still alive either way
 
 
-def test_no_mount_but_the_workdir_is_writable(tmp_path, probe):
+def test_no_mount_but_the_workdir_is_writable(tmp_path, supported):
     token = secrets.token_hex(8)
     targets = [tmp_path / f"escape-{token}", ROOT / f"escape-{token}", Path("/dev/shm") / f"escape-{token}",
                Path("/tmp") / f"escape-{token}", Path.home() / f"escape-{token}"]
@@ -98,7 +100,7 @@ def test_no_mount_but_the_workdir_is_writable(tmp_path, probe):
     out = run_python(code)
     found = _lines(out)
     try:
-        if "readonly" in probe:
+        if "readonly" in supported:
             assert eval(found["WRITABLE"]) == [found["CWD"]], out.stdout  # noqa: S307 - our own repr
             assert "WROTE" not in found and not any(t.exists() for t in targets)
         else:
@@ -108,7 +110,7 @@ def test_no_mount_but_the_workdir_is_writable(tmp_path, probe):
             t.unlink(missing_ok=True)
 
 
-def test_udp_and_dns_do_not_leave_the_sandbox(probe):
+def test_udp_and_dns_do_not_leave_the_sandbox(supported):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind(("127.0.0.1", 0))
         port = server.getsockname()[1]
@@ -124,13 +126,13 @@ def test_udp_and_dns_do_not_leave_the_sandbox(probe):
         out = run_python(code)
         arrived = bool(select.select([server], [], [], 1.0)[0])
     found = _lines(out)
-    if "netns" in probe or "seccomp" in probe:  # no socket, or one on an empty loopback: it reaches nobody
+    if "netns" in supported or "seccomp" in supported:  # no socket, or one on an empty loopback: it reaches nobody
         assert not arrived and "NORESOLVE" in found and "SENT" not in found
     else:
         assert arrived == ("SENT" in found)
 
 
-def test_abstract_unix_sockets_are_out_of_reach(probe):
+def test_abstract_unix_sockets_are_out_of_reach(supported):
     name = f"\0rolegraph-escape-{secrets.token_hex(6)}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
         server.bind(name)
@@ -140,7 +142,7 @@ def test_abstract_unix_sockets_are_out_of_reach(probe):
                 "except OSError as exc:\n    print('BLOCKED', exc.strerror)\n")
         out = run_python(code)
         reached = bool(select.select([server], [], [], 0.5)[0])
-    if "netns" in probe or "seccomp" in probe:  # abstract names live in the network namespace
+    if "netns" in supported or "seccomp" in supported:  # abstract names live in the network namespace
         assert "BLOCKED" in _lines(out) and not reached
     else:
         assert ("CONNECTED" in _lines(out)) == reached
@@ -173,27 +175,27 @@ def _reach_socket_file(path: Path) -> tuple[dict[str, str], bytes | None]:
     return _lines(out), received
 
 
-def test_unix_socket_files_are_out_of_reach(tmp_path, probe, monkeypatch):
+def test_unix_socket_files_are_out_of_reach(tmp_path, supported, monkeypatch):
     """The docker.sock case: a service with a socket file, first with everything in force, then with
     no namespaces at all (the file in plain view), where the socket filter alone must hold."""
     found, received = _reach_socket_file(tmp_path / "service.sock")
-    if "seccomp" in probe:
+    if "seccomp" in supported:
         assert found.get("NOSOCKET") == "Operation not permitted" and received is None
-    if "hidden-dirs" in probe and _under_hidden_dir(tmp_path):
+    if "hidden-dirs" in supported and _under_hidden_dir(tmp_path):
         assert found["VISIBLE"] == "False"  # under an empty tmpfs
-    if not {"seccomp", "hidden-dirs"} & probe:  # documented degradation (logged)
+    if not {"seccomp", "hidden-dirs"} & supported:  # documented degradation (logged)
         assert received == b"ESCAPED" and "CONNECTED" in found
 
     monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
     found, received = _reach_socket_file(tmp_path / "plain-view.sock")
     assert found["VISIBLE"] == "True"
-    if "seccomp" in probe:
+    if "seccomp" in supported:
         assert found.get("NOSOCKET") == "Operation not permitted" and received is None
     else:
         assert received == b"ESCAPED" and "CONNECTED" in found
 
 
-def test_unix_datagram_socket_files_are_out_of_reach(tmp_path, probe):
+def test_unix_datagram_socket_files_are_out_of_reach(tmp_path, supported):
     """Datagrams need no connection: a plain socket, a datagram pair and a stream pair each try sendto()."""
     path = tmp_path / "journal.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
@@ -213,13 +215,13 @@ def test_unix_datagram_socket_files_are_out_of_reach(tmp_path, probe):
     found = _lines(out)
     assert set(found) == {"plain", "dgram_pair", "stream_pair"}, out.stdout + out.stderr
     assert found["stream_pair"] != "SENT"  # a connected pair refuses another address (EISCONN)
-    if "seccomp" in probe:
+    if "seccomp" in supported:
         assert found["plain"] == found["dgram_pair"] == "Operation not permitted" and not arrived
     else:
         assert arrived == ("SENT" in found.values())
 
 
-def test_limits_cannot_be_raised_from_inside(probe):
+def test_limits_cannot_be_raised_from_inside(supported):
     code = (
         "import resource\n"
         "for name in ('RLIMIT_AS', 'RLIMIT_NPROC', 'RLIMIT_CPU', 'RLIMIT_FSIZE'):\n"
@@ -236,7 +238,7 @@ def test_limits_cannot_be_raised_from_inside(probe):
     assert "ALLOCATED" not in out.stdout and "MemoryError" in out.stderr
 
 
-def test_the_status_report_cannot_be_forged(probe):
+def test_the_status_report_cannot_be_forged(supported):
     """The boot process reports the exit status on an fd; the user's code must not write a fake one."""
     code = (
         "import glob, os\n"
@@ -251,7 +253,7 @@ def test_the_status_report_cannot_be_forged(probe):
     )
     out = run_python(code)
     assert out.exit_code == 7, (out.exit_code, out.stdout)
-    if "no-caps" in probe:
+    if "no-caps" in supported:
         assert _lines(out).get("FORGED") == "0", out.stdout
 
 
@@ -267,7 +269,7 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-def test_a_daemon_that_leaves_the_process_group_does_not_outlive_the_run(probe):
+def test_a_daemon_that_leaves_the_process_group_does_not_outlive_the_run(supported):
     marker = f"rolegraph-daemon-{secrets.token_hex(6)}"
     code = (
         "import os, subprocess, sys\n"
@@ -288,11 +290,11 @@ def test_a_daemon_that_leaves_the_process_group_does_not_outlive_the_run(probe):
             os.kill(pid, 9)
         except OSError:
             pass
-    if "pidns" in probe or "pids-cgroup" in probe:
+    if "pidns" in supported or "pids-cgroup" in supported:
         assert left == []
 
 
-def test_spawned_programs_see_no_secret_and_respect_the_process_cap(monkeypatch, probe):
+def test_spawned_programs_see_no_secret_and_respect_the_process_cap(monkeypatch, supported):
     secret = secrets.token_hex(16)
     monkeypatch.setenv("ROLEGRAPH_ESCAPE_SECRET", secret)
     code = (
@@ -312,7 +314,7 @@ def test_spawned_programs_see_no_secret_and_respect_the_process_cap(monkeypatch,
     found = _lines(out)
     assert secret not in out.stdout and "ROLEGRAPH_ESCAPE_SECRET" not in out.stdout
     assert int(found["ENV"]) > 0
-    if "pids-cgroup" in probe or os.geteuid() != 0:
+    if "pids-cgroup" in supported or os.geteuid() != 0:
         assert int(found["STARTED"]) < 8 and int(found["REFUSED"]) > 0, out.stdout
 
 
@@ -372,33 +374,40 @@ print("TMPFS", sum(" - tmpfs " in line and "/mnt-" in line for line in open("/pr
 """
 
 
-def _switch_off(layers: str, monkeypatch, tmp_path: Path) -> None:
+NAMESPACE_CHAIN = frozenset({"netns", "pidns", "ipcns", "readonly", "hidden-dirs"})
+
+
+def _switch_off(layers: str, monkeypatch, tmp_path: Path, supported: frozenset[str]) -> frozenset[str]:
     """'no-namespaces': the rlimits-only chain (the filter alone); 'no-filter': a boot script without
-    seccomp.py beside it (the namespaces alone)."""
+    seccomp.py beside it (the namespaces alone). Returns the layers the run must still have in force."""
     if layers == "no-namespaces":
         monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
-    elif layers == "no-filter":
+        return supported - NAMESPACE_CHAIN - ({"no-caps"} if os.geteuid() != 0 else set())
+    if layers == "no-filter":
         boot = tmp_path / "sandbox_boot.py"
         boot.write_text(sandbox.BOOT_SCRIPT.read_text())
         monkeypatch.setattr(sandbox, "BOOT_SCRIPT", boot)
+        return supported - {"seccomp"}
+    return supported
 
 
 LAYERS = ["all", "no-namespaces", "no-filter"]
 
 
 @pytest.mark.parametrize("layers", LAYERS)
-def test_no_namespace_of_its_own_and_no_tmpfs_beyond_the_limits(layers, probe, monkeypatch, tmp_path):
+def test_no_namespace_of_its_own_and_no_tmpfs_beyond_the_limits(layers, supported, monkeypatch, tmp_path):
     """A user namespace gives the code every capability inside it: it could mount a tmpfs, whose
     memory no rlimit counts, and reach kernel code meant for CAP_SYS_ADMIN. Tried through unshare(),
     clone() and clone3(), each followed by a mount and 32 MB of files; with the namespaces switched
     off too, where /proc is writable and an ordinary user could map its uid and fill the tmpfs, and
     without the filter, where the namespace is made."""
-    _switch_off(layers, monkeypatch, tmp_path)
+    expected = _switch_off(layers, monkeypatch, tmp_path, supported)
     numbers = seccomp.ABIS[MACHINE].numbers if MACHINE in seccomp.ABIS else {"clone": 0, "clone3": 0}
     code = (NAMESPACE_ESCAPE.replace("CLONE_NR", str(numbers["clone"])).replace("CLONE3_NR", str(numbers["clone3"]))
             .replace("TMPFS_FILES", str(TMPFS_FILES)).replace("TMPFS_FILE_MB", str(TMPFS_FILE_MB)))
     out = run_python(code, timeout_s=20)
     assert out.ok, out.stderr
+    assert expected <= set(out.isolation), out.isolation  # a supported layer that is lost fails here
     found = {key: rest.split() for key, rest in _lines(out).items()}
     ways = [way for way in ("CLONE", "CLONE3", "UNSHARE") if way in found]
     # each way: [made or errno, mounted or errno, bytes stored in the tmpfs]
@@ -432,10 +441,10 @@ def _host_segments(key: int) -> list[int]:
 
 
 @pytest.mark.parametrize("layers", LAYERS)
-def test_no_system_v_segment_outlives_the_run(layers, probe, monkeypatch, tmp_path):
+def test_no_system_v_segment_outlives_the_run(layers, supported, monkeypatch, tmp_path):
     """A System V segment keeps its memory (no rlimit counts it) after its maker exits: made in the
     host's IPC namespace it would stay there. The filter refuses it; the IPC namespace dies with the run."""
-    _switch_off(layers, monkeypatch, tmp_path)
+    expected = _switch_off(layers, monkeypatch, tmp_path, supported)
     key = secrets.randbelow(2**30) + 1
     out = run_python(SYSV_SEGMENT.replace("KEY", str(key)).replace("SIZE", str(SEGMENT_MB * 1024 * 1024)))
     left = _host_segments(key)
@@ -443,6 +452,7 @@ def test_no_system_v_segment_outlives_the_run(layers, probe, monkeypatch, tmp_pa
     for shmid in left:  # never leave one behind, even when an assertion below fails
         libc.shmctl(shmid, IPC_RMID, None)
     assert out.ok, out.stderr
+    assert expected <= set(out.isolation), out.isolation
     made = _lines(out)["SHMGET"]
     if "seccomp" in out.isolation:
         assert made == "EPERM" and left == []
@@ -483,7 +493,7 @@ def _tmpfs_dir() -> Path | None:
 
 @pytest.mark.parametrize("layers", ["all", "no-namespaces", "no-memory-cgroup"])
 @pytest.mark.parametrize("where", ["memfd", "tmpfs-workdir"])
-def test_memory_outside_the_address_space_is_capped(where, layers, probe, monkeypatch):
+def test_memory_outside_the_address_space_is_capped(where, layers, supported, monkeypatch):
     """Before the memory cgroup, 40 memfd files held 640 MB with memory_mb=256: RLIMIT_AS counts only
     the address space. Now the run's memory cgroup counts memfd and tmpfs pages; past its limit the
     kernel kills the hoarder and the result says so. Without the cgroup (forced) it is all held."""
@@ -506,7 +516,7 @@ def test_memory_outside_the_address_space_is_capped(where, layers, probe, monkey
         assert held <= limit < HOARD_MB * MB and "KEPT ALL" not in out.stdout, out.stdout[-200:]
         assert out.oom_kills >= 1 and out.killed and "memory limit" in out.reason, out
     else:  # documented degradation: only RLIMIT_FSIZE per file, nothing counts the total
-        assert layers == "no-memory-cgroup" or "memory-cgroup" not in probe
+        assert layers == "no-memory-cgroup" or "memory-cgroup" not in supported
         assert out.ok and held == HOARD_MB * MB and f"KEPT ALL {held}" in out.stdout, out
         assert out.oom_kills == 0 and out.reason is None
 
@@ -533,12 +543,13 @@ for line in open("/proc/self/cgroup"):
 
 
 @pytest.mark.parametrize("layers", ["all", "no-namespaces"])
-def test_the_memory_limit_cannot_be_raised_from_inside(layers, probe, monkeypatch, tmp_path):
+def test_the_memory_limit_cannot_be_raised_from_inside(layers, supported, monkeypatch, tmp_path):
     """The code runs as uid 0 when the parent is root, and cgroup files answer to file permissions:
     only the read-only mounts keep it from rewriting its own limit."""
-    _switch_off(layers, monkeypatch, tmp_path)
+    expected = _switch_off(layers, monkeypatch, tmp_path, supported)
     out = run_python(RAISE_OWN_LIMIT)
     assert out.ok, out.stderr
+    assert expected <= set(out.isolation), out.isolation
     found = _lines(out)
     if "memory-cgroup" not in out.isolation:
         assert found == {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from contextlib import ExitStack
 
 import pytest
 from fastapi import FastAPI, Request
@@ -17,11 +18,15 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.sim.server import ServerThread
 
+from rolegraph.models.spec import ModelSpec
+
+from .capture import CaptureServer
 from .conftest import cli, files_containing, pool_yaml
 from .searching import http_models
 
 KEY_ENV = "ROLEGRAPH_TEST_PROVIDER_KEY"
 MODELS = ("http/llama-3.2-1b", "http/llama-3.2-3b", "http/llama-3.1-8b")
+AGENT = "capture/agent"
 
 
 @pytest.fixture
@@ -31,9 +36,11 @@ def fake_key(monkeypatch) -> str:
     return key
 
 
-def _keyed_pool(tmp_path, base_url: str):
+def _keyed_pool(tmp_path, base_url: str, agent_url: str | None = None):
     pool = http_models(ModelPool.builtin(), base_url)
     specs = [s.model_copy(update={"api_key_env": KEY_ENV}) for s in pool if s.id.startswith("http/")]
+    if agent_url is not None:  # a real (unmarked) endpoint for the LLM feedback agent: twins are refused there
+        specs.append(ModelSpec(id=AGENT, backend="openai", base_url=agent_url, model="agent", api_key_env=KEY_ENV))
     return pool_yaml(tmp_path / "pool.yaml", specs)
 
 
@@ -51,18 +58,26 @@ def _assert_nowhere(key: str, roots, outputs: list[str], caplog) -> None:
             assert files_containing(root, needle) == [], needle
 
 
-def test_search_and_eval_never_write_the_key(serve, tmp_path, monkeypatch, fake_key, caplog):
+@pytest.fixture
+def stack_enter():
+    with ExitStack() as stack:
+        yield stack.enter_context
+
+
+def test_search_and_eval_never_write_the_key(serve, tmp_path, monkeypatch, fake_key, caplog, stack_enter):
     caplog.set_level(logging.DEBUG)
     server = serve()
-    pool_file = _keyed_pool(tmp_path, server.base_url)
+    agent = stack_enter(CaptureServer())
+    pool_file = _keyed_pool(tmp_path, server.base_url, agent.base_url)
     home, run_dir = tmp_path / "home", tmp_path / "run"
     monkeypatch.setenv("ROLEGRAPH_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     search = cli(["optimize", "--task", "gsm", "--task-size", "80", "--pool", pool_file,
                   "--models", ",".join(MODELS), "--roles", "solver,verifier,fuser", "--max-nodes", "4",
                   "--iterations", "2", "--samples", "2", "--batch", "4", "--validation-items", "4",
-                  "--test-items", "6", "--agent-model", MODELS[-1], "--out", run_dir, "--json"])
+                  "--test-items", "6", "--agent-model", AGENT, "--out", run_dir, "--json"])
     assert search.code == 0, search.err[-2000:]
+    assert agent.bodies  # the feedback agent really called its (keyed) endpoint
     summary = json.loads(search.out)
     assert summary["paid_calls"] > 0 and (run_dir / "report.md").is_file()
     graph = save_graph(GraphSpec(name="pair", nodes=[NodeSpec(id="a", role="solver", model=MODELS[0]),

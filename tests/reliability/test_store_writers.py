@@ -38,7 +38,7 @@ def _result(writer: int, i: int):
                        node_answers={"a": str(k), "f": str(k)}, node_scores={"a": 1.0, "f": float(k % 2)},
                        node_usage={n: NodeUsage(tokens_in=40, tokens_out=10, latency_s=0.05, cost_usd=5e-7)
                                    for n in ("a", "f")}) for k in range(ITEMS)]
-    return summarize(items, SPEC, task="gsm", graph_hash="h", skipped=0, simulated=True, partial=False)
+    return summarize(items, SPEC, task="gsm", graph_hash="h", skipped=0, simulation="simulated", partial=False)
 
 
 def _writer(store_path: str, cache_path: str, log_path: str, writer: int) -> None:

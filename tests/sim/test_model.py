@@ -248,7 +248,7 @@ def test_interpolated_sizes_sit_between_published_neighbours():
 
 
 def test_fast_section_reader_equals_the_transcript_reader():
-    from rolegraph.sim.model import read_sections_fast
+    from rolegraph.sim.reading import read_sections_fast
     from rolegraph.transcript import read_sections
 
     texts = ["plain", "=== Input 3 from node `q` (solver) ===\nnested header line", "  x\n=== Input 9 from node `z` (r) === tail",
@@ -261,7 +261,7 @@ def test_fast_section_reader_equals_the_transcript_reader():
 
 
 def test_tail_first_extraction_equals_full_extraction():
-    from rolegraph.sim.model import extract_candidate
+    from rolegraph.sim.reading import extract_candidate
 
     filler = "Step: work it out.\n" * 60
     texts = [filler + "Final answer: 42", "Final answer: 7\n" + filler, filler + "Final answer: 1\n" + filler + "Final answer: 2",

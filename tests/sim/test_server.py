@@ -178,3 +178,20 @@ def test_finish_reason_reports_a_reply_cut_at_max_tokens(server):
     assert whole.choices[0].finish_reason == "stop"
     assert whole.choices[0].message.content.startswith(cut.choices[0].message.content)
     assert whole.usage.completion_tokens > cut.usage.completion_tokens
+
+
+def test_a_world_is_served_and_named_in_every_body(serve):
+    """serve-sim --world N: its answers are world N's, and the `rolegraph` mark says which world."""
+    bodies = {}
+    for w in (0, 6):
+        srv = serve(pool=ModelPool.builtin(world=w))
+        assert httpx.get(f"{srv.base_url}/models").json()["rolegraph"]["world"] == w
+        replies = []
+        for messages, key in task_calls(30):
+            body = {"model": SIM_ID, "messages": messages, "temperature": 0.0, "max_tokens": 1024,
+                    "rolegraph": {"answer_key": key.model_dump(), "sample": 0}}
+            data = _post(srv.base_url, body).json()
+            assert data["rolegraph"]["world"] == w and data["rolegraph"]["simulated"] is True
+            replies.append(data["choices"][0]["message"]["content"])
+        bodies[w] = replies
+    assert bodies[0] != bodies[6]

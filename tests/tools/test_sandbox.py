@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.tools import isolation, sandbox
+from rolegraph.tools import containment, isolation, sandbox
 from rolegraph.tools.sandbox import MAX_OUTPUT_CHARS, PythonTool, arun_python, run_python
 from rolegraph.tools.sandbox_boot import HIDDEN_DIRS
+from tests.sandbox_support import supported_layers
 
 BOMB_PROCS = 8  # a deliberately small process budget for the fork-bomb test
 MB = 1024 * 1024
@@ -27,11 +28,17 @@ DISK_FILES, DISK_FILE_MB, DISK_BUDGET_MB = 12, 16, 64  # 192 MB of files beside 
 
 
 @pytest.fixture(scope="module")
-def probe():
-    """One trivial run: what containment this machine gives."""
-    result = run_python("pass")
-    assert result.ok, result
-    return result
+def supported() -> frozenset[str]:
+    """What this machine lets the sandbox enforce, read from the kernel and /proc by the tests' own probes
+    (tests/sandbox_support.py), never from the sandbox's report: a lost layer fails the checks below."""
+    return supported_layers()
+
+
+def test_every_layer_this_machine_supports_is_in_force(supported):
+    out = run_python("pass")
+    assert out.ok, out
+    assert supported <= set(out.isolation), sorted(supported - set(out.isolation))
+    assert set(out.missing) == set(containment.needed_layers()) - supported  # it names what the machine lacks
 
 
 def _under_hidden_dir(path: Path) -> bool:
@@ -83,8 +90,8 @@ def test_ten_gigabyte_allocation_fails():
     assert out.oom_kills == 0  # RLIMIT_AS refuses it first: a clean MemoryError, not a kill
 
 
-def test_fork_bomb_is_contained_and_leaves_nothing_behind(probe):
-    if os.geteuid() == 0 and "pids-cgroup" not in probe.isolation:
+def test_fork_bomb_is_contained_and_leaves_nothing_behind(supported):
+    if os.geteuid() == 0 and "pids-cgroup" not in supported:
         pytest.skip("as root RLIMIT_NPROC does not apply and no pids cgroup is available: "
                     "a fork bomb would not be contained on this machine")
     code = (
@@ -109,7 +116,7 @@ def test_fork_bomb_is_contained_and_leaves_nothing_behind(probe):
     assert not [p for base in isolation.CGROUP_BASES for p in base.glob(f"{isolation.CGROUP_PREFIX}{os.getpid()}-*")]
 
 
-def test_parent_secret_is_not_readable(monkeypatch, probe):
+def test_parent_secret_is_not_readable(monkeypatch, supported):
     secret = secrets.token_hex(16)
     monkeypatch.setenv("ROLEGRAPH_TEST_SECRET", secret)
     code = (
@@ -130,26 +137,26 @@ def test_parent_secret_is_not_readable(monkeypatch, probe):
     assert out.ok and secret not in out.stdout
     assert "ROLEGRAPH_TEST_SECRET" not in keys
     assert set(eval(keys)) <= set(sandbox._environment(Path("/x")))  # nothing but the minimal env
-    if "pidns" in probe.isolation:
+    if "pidns" in supported:
         assert found == "found in []"  # no other process's /proc/<pid>/environ is even visible
     else:  # documented limitation: a same-user process can read its parent's /proc environ
         assert found.startswith("found in")
 
 
-def test_writes_outside_the_workdir(tmp_path, probe):
+def test_writes_outside_the_workdir(tmp_path, supported):
     target = tmp_path / "outside.txt"
     code = (f"try:\n    open({str(target)!r}, 'w').write('escaped')\n    print('WROTE')\n"
             "except OSError as exc:\n    print('BLOCKED', exc.strerror)\n")
     out = run_python(code)
-    if "hidden-dirs" in probe.isolation and _under_hidden_dir(target):
+    if "hidden-dirs" in supported and _under_hidden_dir(target):
         assert out.stdout.startswith("BLOCKED No such file or directory") and not target.exists()
-    elif "readonly" in probe.isolation:
+    elif "readonly" in supported:
         assert out.stdout.startswith("BLOCKED Read-only file system") and not target.exists()
     else:  # documented limitation without a private mount table: ordinary file permissions only
         assert out.stdout.startswith("WROTE") == target.exists()
 
 
-def test_socket_and_scratch_dirs_are_hidden(tmp_path, probe):
+def test_socket_and_scratch_dirs_are_hidden(tmp_path, supported):
     marker = tmp_path / "marker.txt"
     marker.write_text("visible")
     code = ("import json, os\n"
@@ -158,7 +165,7 @@ def test_socket_and_scratch_dirs_are_hidden(tmp_path, probe):
     out = run_python(code)
     assert out.ok, out.stderr
     listings, marker_seen, cwd = out.stdout.splitlines()
-    if "hidden-dirs" not in probe.isolation:
+    if "hidden-dirs" not in supported:
         assert marker_seen == "True"
         return
     root = Path(sys.executable).parent.parent  # the interpreter's installation (a venv here)
@@ -169,7 +176,7 @@ def test_socket_and_scratch_dirs_are_hidden(tmp_path, probe):
     assert marker_seen == str(not _under_hidden_dir(marker))
 
 
-def test_network_to_a_loopback_server(probe):
+def test_network_to_a_loopback_server(supported):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         code = ("import socket\ntry:\n"
@@ -178,18 +185,21 @@ def test_network_to_a_loopback_server(probe):
         out = run_python(code)
         # a completed handshake waits in the listen backlog: readable means the child got through
         reached = bool(select.select([server], [], [], 0)[0])
-    if probe.network_blocked:
+    if bool({"netns", "seccomp"} & supported):
         assert out.stdout.startswith("BLOCKED") and not reached
     else:  # documented limitation: no network namespace available here
         assert out.stdout.startswith("CONNECTED") and reached
 
 
-def test_capabilities_are_dropped(probe):
+def test_capabilities_are_dropped(supported):
     out = run_python("print([l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd'))])")
-    if "no-caps" in probe.isolation:
-        assert out.stdout.strip() == "['0000000000000000', '0000000000000000']"
+    effective, bounding = eval(out.stdout)  # noqa: S307 - our own repr
+    if "no-caps" in supported:
+        assert (effective, bounding) == ("0000000000000000", "0000000000000000") and "no-caps" in out.isolation
     elif os.geteuid() != 0:
-        assert out.stdout.strip().startswith("['0000000000000000'")  # an ordinary user has none anyway
+        assert effective == "0000000000000000"  # an ordinary user has none anyway
+    else:  # root that cannot drop them (no CAP_SETPCAP): the run must not claim it did
+        assert "no-caps" not in out.isolation and int(bounding, 16) != 0
 
 
 def test_output_is_capped():
@@ -204,7 +214,7 @@ def test_file_size_limit():
     assert "File too large" in out.stderr or "file size" in (out.reason or "")
 
 
-def test_falls_back_to_rlimits_without_namespaces_or_cgroup(monkeypatch, probe):
+def test_falls_back_to_rlimits_without_namespaces_or_cgroup(monkeypatch, supported):
     monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
     monkeypatch.setattr(isolation.PidsCgroup, "create", classmethod(lambda cls, n: None))
     monkeypatch.setattr(isolation.MemoryCgroup, "create", classmethod(lambda cls, n: None))
@@ -213,12 +223,12 @@ def test_falls_back_to_rlimits_without_namespaces_or_cgroup(monkeypatch, probe):
     assert out.ok and out.stdout == "None\n"
     assert out.isolation[:2] == ["rlimits", "process-group"]
     assert not {"netns", "pidns", "ipcns", "readonly", "pids-cgroup", "memory-cgroup"} & set(out.isolation)
-    assert ("seccomp" in out.isolation) == ("seccomp" in probe.isolation)  # the filter needs no namespace
+    assert ("seccomp" in out.isolation) == ("seccomp" in supported)  # the filter needs no namespace
     looped = run_python("while True:\n    pass", timeout_s=1)
     assert looped.timed_out and looped.killed
 
 
-def test_without_a_network_namespace_the_filter_still_keeps_the_network_out(monkeypatch, probe):
+def test_without_a_network_namespace_the_filter_still_keeps_the_network_out(monkeypatch, supported):
     monkeypatch.setattr(isolation, "namespace_prefixes", lambda: [[]])
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
@@ -227,7 +237,7 @@ def test_without_a_network_namespace_the_filter_still_keeps_the_network_out(monk
                          "except OSError as exc:\n    print('BLOCKED', exc.strerror)\n")
         reached = bool(select.select([server], [], [], 0)[0])
     assert "netns" not in out.isolation and out.network_blocked == ("seccomp" in out.isolation)
-    if "seccomp" in probe.isolation:
+    if "seccomp" in supported:
         assert out.stdout == "BLOCKED Operation not permitted\n" and not reached
     else:  # documented limitation: nothing but ordinary networking here
         assert out.stdout.startswith("CONNECTED") and reached
@@ -236,7 +246,7 @@ def test_without_a_network_namespace_the_filter_still_keeps_the_network_out(monk
 SOCKET_FAMILIES = ("AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET")
 
 
-def test_the_socket_filter_denies_every_family(probe):
+def test_the_socket_filter_denies_every_family(supported):
     code = (
         "import socket\n"
         f"for fam in {SOCKET_FAMILIES!r}:\n"
@@ -248,13 +258,13 @@ def test_the_socket_filter_denies_every_family(probe):
     assert out.ok, out.stderr
     seen = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert list(seen) == list(SOCKET_FAMILIES)
-    if probe.sockets_blocked:
+    if "seccomp" in supported:
         assert set(seen.values()) == {"Operation not permitted"}
     else:  # documented degradation (a warning is logged): Unix sockets can be made and connected
         assert seen["AF_UNIX"] == "OPENED"
 
 
-def test_ordinary_code_still_works_under_the_filter(probe):
+def test_ordinary_code_still_works_under_the_filter(supported):
     code = (
         "import asyncio, json, math, multiprocessing, os, subprocess, sys, tempfile, threading\n"
         "data = json.loads(sys.stdin.read())\n"
@@ -273,14 +283,15 @@ def test_ordinary_code_still_works_under_the_filter(probe):
 
 def test_a_run_without_the_filter_says_so(tmp_path, monkeypatch, caplog):
     """A boot script without seccomp.py beside it stands in for a kernel or machine without the filter."""
+    containment._warned().clear()  # the warning is once per process: start this process's record afresh
     boot = tmp_path / "sandbox_boot.py"
     boot.write_text(sandbox.BOOT_SCRIPT.read_text())
     monkeypatch.setattr(sandbox, "BOOT_SCRIPT", boot)
     out = run_python("import socket\nsocket.socket(socket.AF_UNIX).close()\nprint('made')")
     assert out.ok and out.stdout == "made\n"
-    assert "seccomp" not in out.isolation and not out.sockets_blocked
-    assert any("without its socket filter" in r.getMessage() and "seccomp.py" in r.getMessage()
-               for r in caplog.records if r.levelname == "WARNING")
+    assert "seccomp" not in out.isolation and not out.sockets_blocked and "seccomp" in out.missing
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [m for m in warned if "'seccomp' is not in force" in m and "seccomp.py" in m and "Unix sockets" in m]
 
 
 def test_async_runs_concurrently_and_the_tool_wraps_it():
@@ -312,10 +323,10 @@ def _our_memory_cgroups() -> list[Path]:
             for p in parent.glob(f"{isolation.CGROUP_PREFIX}{os.getpid()}-*")]
 
 
-def test_memory_cgroup_caps_the_run_and_is_removed(probe):
+def test_memory_cgroup_caps_the_run_and_is_removed(supported):
     out = run_python(MEMORY_CGROUP_OF_SELF, memory_mb=200)
     assert out.ok, out.stderr
-    if "memory-cgroup" not in probe.isolation:  # not root, or no writable memory controller
+    if "memory-cgroup" not in supported:  # not root, or no writable memory controller
         assert isolation.CGROUP_PREFIX not in out.stdout and "memory-cgroup" not in out.isolation
         return
     where, limit = out.stdout.split()
@@ -325,8 +336,8 @@ def test_memory_cgroup_caps_the_run_and_is_removed(probe):
     assert out.oom_kills == 0 and out.reason is None
 
 
-def test_stale_memory_cgroups_are_swept_and_none_is_left(probe):
-    if "memory-cgroup" not in probe.isolation:
+def test_stale_memory_cgroups_are_swept_and_none_is_left(supported):
+    if "memory-cgroup" not in supported:
         pytest.skip("no memory cgroup on this machine (the fallback is tested above)")
     parent = isolation._memory_parents()[0][0]
     stale = parent / f"{isolation.CGROUP_PREFIX}{2 ** 22 + 1}-feedfacecafe"  # above any pid: its owner is gone
@@ -350,7 +361,7 @@ def _fs_type(path: Path) -> str:
     return kind
 
 
-def test_files_on_disk_beyond_the_budget_are_not_memory(probe):
+def test_files_on_disk_beyond_the_budget_are_not_memory(supported):
     """Page cache is charged to the cgroup too, but reclaimable: writing more file data than the
     budget must not kill ordinary code (unless the work dir is on a tmpfs, where files are memory)."""
     code = (f"for i in range({DISK_FILES}):\n"

@@ -1,0 +1,25 @@
+"""A ten-line client for `rolegraph serve`: stream a graph's answer with the official openai client.
+
+    rolegraph serve examples/graphs/search_local.yaml --port 8080      # in one terminal
+    python examples/serve_client.py "Who discovered penicillin?"      # in another
+"""
+
+import sys
+
+from openai import OpenAI
+
+
+def ask(question: str, base_url: str = "http://127.0.0.1:8080/v1", model: str = "search_local") -> str:
+    client = OpenAI(base_url=base_url, api_key="none")  # with --api-key-env NAME: that variable's value
+    text = ""
+    for chunk in client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                                stream=True):
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+            print(chunk.choices[0].delta.content, end="", flush=True)
+    print()
+    return text
+
+
+if __name__ == "__main__":
+    ask(" ".join(sys.argv[1:]) or "Who discovered penicillin?")

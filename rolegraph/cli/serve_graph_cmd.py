@@ -1,0 +1,90 @@
+"""`rolegraph serve GRAPH`: a graph as an OpenAI-compatible model (see rolegraph/serve/).
+
+Binds 127.0.0.1 unless `--host` says otherwise; `--api-key-env NAME` makes every request show the
+key held in that environment variable. Routers will be servable through the same `Answerer`
+interface once they exist (GRAPH_OR_ROUTER: today a graph file).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import typer
+
+from rolegraph.cli.graph_cmd import AllowCommandsOpt, GraphArg, PoolOpt, _load_checked
+from rolegraph.errors import RolegraphError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+MAX_PORT = 65535
+
+
+class ServeError(RolegraphError):
+    """A bad `serve` option."""
+
+
+def serve_cmd(
+    graph: GraphArg,
+    port: Annotated[int, typer.Option("--port", help="TCP port (0 = any free port)")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option("--host", help="interface to bind (loopback by default)")] = DEFAULT_HOST,
+    pool: PoolOpt = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="require `Authorization: Bearer` with this env var's value")
+    ] = None,
+    model_id: Annotated[str | None, typer.Option("--model-id", help="model id to serve (default: graph name)")] = None,
+    timeout_s: Annotated[float, typer.Option("--timeout", help="seconds one request may run")] = 300.0,
+    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="graph runs at once")] = 4,
+    max_request_bytes: Annotated[int, typer.Option("--max-request-bytes", help="largest request body")] = 1 << 20,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="answer repeated identical calls from the response cache")
+    ] = False,
+    allow_commands: AllowCommandsOpt = False,
+) -> None:
+    """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
+    import uvicorn
+
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.serve.answerer import GraphAnswerer
+    from rolegraph.serve.app import ServeOptions, create_app
+    from rolegraph.settings import Settings
+
+    if not 0 <= port <= MAX_PORT:
+        raise ServeError(f"--port must be between 0 and {MAX_PORT}, got {port}")
+    if timeout_s <= 0 or max_concurrent < 1 or max_request_bytes < 1:
+        raise ServeError("--timeout, --max-concurrent and --max-request-bytes must be positive")
+    key = None
+    if api_key_env is not None:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise ServeError(f"--api-key-env {api_key_env}: the environment variable is not set or empty")
+    spec, model_pool = _load_checked(graph, pool)
+    settings = Settings.from_env(cache=cache)
+    answerer = GraphAnswerer(spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id)
+    if spec.mcp_servers:  # refuse an unallowed command now, in one line, not when uvicorn starts
+        from rolegraph.tools.mcp_config import check_allowed
+
+        check_allowed(spec.mcp_servers, settings, allow_commands)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        async with answerer:
+            mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
+            typer.echo(
+                f"serve: graph '{spec.name}' as model '{answerer.model_id}' at http://{host}:{port}/v1 "
+                f"(output node {mode}{'; key required' if key else ''})",
+                err=True,
+            )
+            yield
+
+    options = ServeOptions(
+        max_request_bytes=max_request_bytes, timeout_s=timeout_s, max_concurrent=max_concurrent, api_key=key
+    )
+    app = create_app(answerer, options, lifespan=lifespan)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` to the app."""
+    app.command("serve")(serve_cmd)

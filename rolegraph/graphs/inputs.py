@@ -1,0 +1,69 @@
+"""The input state and the run context of one graph run, and why the gold answer is only in the second.
+
+LangGraph stores a run's input state in its checkpoints and LangSmith uploads it with every trace, so
+the state holds the question, the seed and the answer kind only. The item's answer key, which only
+simulated models read, rides in the `RunContext` that LangGraph passes to the run unserialised.
+"""
+
+from __future__ import annotations
+
+from rolegraph.errors import GraphError
+from rolegraph.graphs.budget import Budget, BudgetMeter
+from rolegraph.graphs.nodes import RunContext
+from rolegraph.items import Item
+
+FREE_FORM_KIND = "qa"
+"""Answer kind of a free-form question: the `Final answer:` line, else the last line of text."""
+FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form run
+ANSWER_KEY_FIELD = "answer_key"
+ANSWER_KEY_IN_STATE = (
+    "the answer key must not be in the graph's input state (checkpoints and LangSmith traces would hold the "
+    "gold): pass it in the run's context, e.g. app.astream(graph_input(item), config, "
+    "context=graph_context(graph, item)) from rolegraph.graphs.interop"
+)
+
+
+def question_text(item: Item) -> str:
+    """The question, with its lettered choices when the task keeps them apart from the text."""
+    text = item.question.strip()
+    if item.choices and not all(c.strip() in text for c in item.choices):
+        text += "\n" + "\n".join(f"{chr(ord('A') + i)}. {c}" for i, c in enumerate(item.choices))
+    return text
+
+
+def run_inputs(
+    item: Item | str,
+    *,
+    reads_key: bool,
+    modelled: bool,
+    budget: Budget | None = None,
+    seed: int = 0,
+    answer_kind: str | None = None,
+) -> tuple[dict, RunContext, str]:
+    """(input state, run context, token family) of one run. The context gets the item's answer key only
+    when `reads_key` (some node's model is simulated); the state never does."""
+    if isinstance(item, Item):
+        question, key, family = question_text(item), item.answer_key(), item.family
+        kind = answer_kind or item.family
+    elif isinstance(item, str):
+        question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
+    else:
+        raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
+    inputs = {"question": question, "seed": seed, "answer_kind": kind}
+    ctx = RunContext(question, key if reads_key else None, seed, kind, BudgetMeter(budget), modelled)
+    return inputs, ctx, family
+
+
+def context_without_key(inputs: dict, modelled: bool) -> RunContext:
+    """The context of a run invoked without one (an app calling the Pregel directly): no answer key, and
+    an input state that carries one is refused (it would be checkpointed and traced)."""
+    if inputs.get(ANSWER_KEY_FIELD) is not None:
+        raise GraphError([ANSWER_KEY_IN_STATE])
+    return RunContext(
+        question=inputs["question"],
+        answer_key=None,
+        seed=int(inputs.get("seed", 0)),
+        kind=inputs.get("answer_kind") or FREE_FORM_KIND,
+        meter=BudgetMeter(None),
+        modelled=modelled,
+    )

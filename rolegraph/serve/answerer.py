@@ -1,0 +1,147 @@
+"""What `rolegraph serve` serves: anything that answers a question and streams its output node.
+
+The server knows only the `Answerer` protocol, so a router (a cascade of graphs) plugs in by
+implementing the same three members. `GraphAnswerer` is the graph's: it compiles the graph once,
+connects its MCP servers for the server's lifetime (`async with`), and runs one graph run per
+request, reporting node progress and the output node's text as it streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rolegraph.errors import RolegraphError
+from rolegraph.graphs.result import RunResult
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.streaming import can_stream
+
+Listener = Callable[[dict[str, Any]], None]
+TextSink = Callable[[str], None]
+
+
+class NotServableError(RolegraphError):
+    """The graph cannot answer free-form questions (it has simulated models)."""
+
+
+@dataclass
+class Reply:
+    """One answered question: the output node's text, its parsed answer, usage, and run details."""
+
+    text: str
+    answer: str | None
+    tokens_in: int
+    tokens_out: int
+    simulated: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Answerer(Protocol):
+    """What the server needs. `answer` calls `on_text` with the output text as it is produced (all of it,
+    in order: the concatenated deltas equal `Reply.text`) and `listener` with progress events."""
+
+    model_id: str
+    streams: bool  # the output text arrives as the model produces it (not split after the fact)
+
+    async def answer(
+        self, question: str, *, seed: int = 0, listener: Listener | None = None, on_text: TextSink | None = None
+    ) -> Reply: ...
+
+
+def run_details(result: RunResult) -> dict[str, Any]:
+    """The extension field of a reply: how the graph got its answer (never keys or gold answers)."""
+    return {
+        "answer": result.answer,
+        "output_node": result.output_node,
+        "latency_s": round(result.latency_s, 4),
+        "cost_usd": result.cost_usd,
+        "notes": result.notes,
+        "nodes": [
+            {
+                "id": n.id,
+                "role": n.role,
+                "model": n.model,
+                "latency_s": round(n.latency_s, 4),
+                "tokens_in": n.tokens_in,
+                "tokens_out": n.tokens_out,
+                "tool_calls": [{"tool": e.tool, "arguments": e.arguments, "ok": e.ok} for e in n.tools],
+            }
+            for n in result.nodes
+        ],
+    }
+
+
+class GraphAnswerer:
+    """A graph as an `Answerer`. Use `async with` (it connects the graph's MCP servers, if any)."""
+
+    def __init__(
+        self,
+        spec: GraphSpec,
+        hub: ModelHub,
+        *,
+        toolbox: Any = None,
+        allow_commands: bool = False,
+        model_id: str | None = None,
+        roles: Any = None,
+    ):
+        sims = sorted({n.model for n in spec.nodes if hub.spec(n.model).simulated})
+        if sims:
+            raise NotServableError(
+                f"graph '{spec.name}' uses simulated models ({', '.join(sims)}), which answer task items only; "
+                "serve a graph of real models (local/smollm2-135m offline, or your endpoint in a pool file)"
+            )
+        self.spec, self.hub, self.toolbox, self.allow_commands = spec, hub, toolbox, allow_commands
+        self.roles = roles  # a RoleRegistry with the graph's custom roles (default: the built-ins)
+        self.model_id = model_id or spec.name
+        self._compiled: Any = None
+        self._servers: Any = None
+
+    @property
+    def streams(self) -> bool:
+        """The output node's model streams from its upstream (a loop's output sends its last round whole)."""
+        c = self._compiled
+        if c is None:
+            return False
+        in_group = c.dynamic is not None and c.output in c.dynamic.dyn.group_of
+        return can_stream(c.plans[c.output].model) and not in_group
+
+    async def __aenter__(self) -> GraphAnswerer:
+        from rolegraph.graphs.runtime import CompiledGraph
+        from rolegraph.tools.mcp import mcp_toolbox
+
+        box = self.toolbox
+        if self.spec.mcp_servers:
+            self._servers = mcp_toolbox(
+                self.spec.mcp_servers, self.hub.settings, self.toolbox, allow_commands=self.allow_commands
+            )
+            box = await self._servers.__aenter__()
+        try:
+            self._compiled = CompiledGraph(self.spec, self.hub, toolbox=box, roles=self.roles)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        servers, self._servers = self._servers, None
+        if servers is not None:
+            await servers.__aexit__(None, None, None)
+        await self.hub.aclose()
+
+    async def answer(
+        self, question: str, *, seed: int = 0, listener: Listener | None = None, on_text: TextSink | None = None
+    ) -> Reply:
+        if self._compiled is None:
+            raise RuntimeError("GraphAnswerer is used outside its `async with` block")
+        result = await self._compiled.run(question, seed=seed, listener=listener, on_text=on_text)
+        out = result.node(result.output_node)
+        return Reply(
+            text=out.output,
+            answer=result.answer,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            simulated=result.simulated,
+            details=run_details(result),
+        )

@@ -1,0 +1,224 @@
+"""The FastAPI app of `rolegraph serve`: an `Answerer` as an OpenAI-compatible model.
+
+- `GET /v1/models` lists the one model id; `POST /v1/chat/completions` answers, plainly or (with
+  `stream: true`) as server-sent events: first the assistant role, then progress chunks (an empty
+  delta plus the extension field `rolegraph`: node_start / node_end with node, role, model, tokens)
+  interleaved with the output node's text as its model produces it, then a final chunk with
+  `finish_reason: "stop"` and the run's details, an optional usage chunk, and `[DONE]`.
+- Limits: request bodies over `max_request_bytes` get 413; at most `max_concurrent` runs at once and
+  `max_waiting` more queued, beyond that 429 with Retry-After; a run past `timeout_s` gets 504 (or an
+  error event in a stream). Bad requests get OpenAI-style JSON errors with 4xx codes, as do unknown
+  paths and methods. With an API key set, requests without `Authorization: Bearer <key>` get 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
+from rolegraph.serve import protocol as wire
+from rolegraph.serve.answerer import Answerer
+
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_MAX_CONCURRENT = 4
+DEFAULT_MAX_WAITING = 16
+RETRY_AFTER_S = 5
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    max_waiting: int = DEFAULT_MAX_WAITING
+    api_key: str | None = None  # the key's value (read from the env var the user named), never logged
+
+
+class _Gate:
+    """At most `running` requests run; `waiting` more may queue; the rest are turned away (429)."""
+
+    def __init__(self, running: int, waiting: int):
+        self.sem = asyncio.Semaphore(running)
+        self.limit = running + waiting
+        self.inside = 0
+
+    def try_enter(self) -> bool:
+        if self.inside >= self.limit:
+            return False
+        self.inside += 1
+        return True
+
+    def leave(self) -> None:
+        self.inside -= 1
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """HTTP status and message for a run that failed (never a traceback)."""
+    if isinstance(exc, TimeoutError):
+        return 504, "the graph run timed out"
+    if isinstance(exc, NodeFailedError):
+        return 502, str(exc)
+    if isinstance(exc, BudgetExceededError):
+        return 400, str(exc)
+    if isinstance(exc, RolegraphError):
+        return 400, str(exc)
+    return 500, f"internal error: {type(exc).__name__}"
+
+
+def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan: Any = None) -> FastAPI:
+    """The ASGI app serving `answerer`. `lifespan` (an async context manager factory) runs around serving:
+    the CLI opens the answerer (MCP servers, compiled graph) there."""
+    opts = options or ServeOptions()
+    app = FastAPI(title="rolegraph serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    gate: dict[str, _Gate] = {}
+
+    def the_gate() -> _Gate:  # created in the serving loop (asyncio primitives bind to it)
+        if "g" not in gate:
+            gate["g"] = _Gate(opts.max_concurrent, opts.max_waiting)
+        return gate["g"]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "unknown path" if exc.status_code == 404 else str(exc.detail)
+        return wire.error_response(exc.status_code, f"{message}: {request.method} {request.url.path}")
+
+    @app.middleware("http")
+    async def check_key(request: Request, call_next: Any) -> Response:
+        if opts.api_key is not None:
+            header = request.headers.get("authorization", "")
+            given = header[7:] if header.lower().startswith("bearer ") else ""
+            if not hmac.compare_digest(given.encode(), opts.api_key.encode()):
+                return wire.error_response(401, "Incorrect or missing API key.", code="invalid_api_key")
+        return await call_next(request)
+
+    @app.get("/v1/models")
+    async def models() -> Response:
+        item = {"id": answerer.model_id, "object": "model", "created": 0, "owned_by": wire.OWNER}
+        return JSONResponse({"object": "list", "data": [item]})
+
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str) -> Response:
+        if model_id != answerer.model_id:
+            return wire.error_response(404, f"The model `{model_id}` does not exist.", "model", "model_not_found")
+        return JSONResponse({"id": model_id, "object": "model", "created": 0, "owned_by": wire.OWNER})
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > opts.max_request_bytes:
+            return wire.error_response(413, f"request body over {opts.max_request_bytes} bytes")
+        try:
+            raw = await _read_limited(request, opts.max_request_bytes)
+        except ClientDisconnect:
+            return Response(status_code=499)
+        except wire.RequestError as exc:
+            return wire.error_response(exc.status, exc.message, exc.param, exc.code)
+        try:
+            body = json.loads(raw)
+            question, seed, stream, include_usage = wire.parse_request(body, answerer.model_id)
+        except ValueError:
+            return wire.error_response(400, "the request body is not valid JSON")
+        except wire.RequestError as exc:
+            return wire.error_response(exc.status, exc.message, exc.param, exc.code)
+        gate_ = the_gate()
+        if not gate_.try_enter():
+            return wire.error_response(
+                429, "too many requests in flight; retry later", **{"retry-after": str(RETRY_AFTER_S)}
+            )
+        if stream:
+            return StreamingResponse(
+                _guarded(gate_, _stream(answerer, question, seed, include_usage, opts)),
+                media_type="text/event-stream",
+                headers=SSE_HEADERS,
+            )
+        try:
+            async with gate_.sem:
+                reply = await asyncio.wait_for(answerer.answer(question, seed=seed), opts.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-style error
+            status, message = _failure(exc)
+            return wire.error_response(status, message)
+        finally:
+            gate_.leave()
+        return JSONResponse(wire.completion(reply, answerer.model_id, wire.new_id()))
+
+    return app
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise wire.RequestError(413, f"request body over {limit} bytes")
+    return bytes(body)
+
+
+async def _guarded(gate: _Gate, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    try:
+        async with gate.sem:
+            async for event in events:
+                yield event
+    finally:
+        gate.leave()
+
+
+async def _stream(
+    answerer: Answerer, question: str, seed: int, include_usage: bool, opts: ServeOptions
+) -> AsyncIterator[str]:
+    """The SSE events of one streamed answer (see the module docstring)."""
+    model_id, request_id = answerer.model_id, wire.new_id()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    async def run() -> None:
+        try:
+            reply = await answerer.answer(
+                question,
+                seed=seed,
+                listener=lambda event: queue.put_nowait(("event", event)),
+                on_text=lambda text: queue.put_nowait(("text", text)),
+            )
+            queue.put_nowait(("done", reply))
+        except Exception as exc:  # noqa: BLE001 - reported as an error event
+            queue.put_nowait(("error", exc))
+
+    task = asyncio.create_task(run())
+    deadline = asyncio.get_running_loop().time() + opts.timeout_s
+    yield wire.chunk(model_id, request_id, {"role": "assistant", "content": ""})
+    try:
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                kind, value = await asyncio.wait_for(queue.get(), max(left, 0.0))
+            except TimeoutError:
+                yield wire.stream_error("the graph run timed out", code="timeout")
+                return
+            if kind == "text":
+                yield wire.chunk(model_id, request_id, {"content": value})
+            elif kind == "event":
+                yield wire.chunk(model_id, request_id, extension=value)
+            elif kind == "error":
+                status, message = _failure(value)
+                yield wire.stream_error(message, "server_error" if status >= 500 else "invalid_request_error")
+                return
+            else:
+                details = value.details | {"simulated": value.simulated, "streamed": answerer.streams}
+                yield wire.chunk(model_id, request_id, finish="stop", extension=details)
+                if include_usage:
+                    yield wire.chunk(model_id, request_id, usage=wire.usage_of(value), choices=False)
+                yield wire.DONE
+                return
+    finally:
+        if not task.done():
+            task.cancel()

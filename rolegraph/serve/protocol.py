@@ -1,0 +1,186 @@
+"""The OpenAI chat-completions wire format, as `rolegraph serve` reads and writes it.
+
+A request's messages become one question for the graph: the last message must be the user's; any
+system messages and earlier turns are given before it as context. Only what a graph can honour is
+accepted: `seed` picks the run's seed; `temperature`, `max_tokens` and the like are accepted and
+ignored (the graph's nodes carry their own settings); `n` > 1 and `tools` are refused with a 400.
+Replies carry the output node's text as the assistant message, the run's summed token counts as
+usage, and the run's details in the extension field `rolegraph`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from rolegraph.serve.answerer import Reply
+
+EXTENSION = "rolegraph"
+OWNER = "rolegraph"
+CONTEXT_HEAD = "Conversation so far:"
+INSTRUCTIONS_HEAD = "Instructions:"
+LAST_HEAD = "Reply to the last user message:"
+ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System", "developer": "System"}
+
+
+class RequestError(Exception):
+    """A bad request: becomes an OpenAI-style JSON error with `status` (4xx)."""
+
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+
+def error_body(message: str, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None):
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def error_response(status: int, message: str, param: str | None = None, code: str | None = None, **headers: str):
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    if status == 401:
+        kind = "authentication_error"
+    elif status == 429:
+        kind = "rate_limit_error"
+    return JSONResponse(error_body(message, kind, param, code), status_code=status, headers=headers or None)
+
+
+def _content_text(content: Any, index: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise RequestError(400, f"messages[{index}]: only text content parts are supported", "messages")
+            texts.append(part["text"])
+        return "\n".join(texts)
+    if content is None:
+        return ""
+    raise RequestError(400, f"messages[{index}].content must be a string or a list of text parts", "messages")
+
+
+def question_from(messages: Any) -> str:
+    """The graph's question for a chat: the last user message, after the instructions and earlier turns."""
+    if not isinstance(messages, list) or not messages:
+        raise RequestError(400, "'messages' must be a non-empty list", "messages")
+    turns: list[tuple[str, str]] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise RequestError(400, f"messages[{i}] must be an object with a 'role'", "messages")
+        if m["role"] not in ROLE_NAMES:
+            raise RequestError(400, f"messages[{i}]: role '{m['role']}' is not supported", "messages")
+        turns.append((m["role"], _content_text(m.get("content"), i)))
+    role, last = turns[-1]
+    if role != "user":
+        raise RequestError(400, "the last message must be the user's (the graph answers it)", "messages")
+    if not last.strip():
+        raise RequestError(400, "the last user message is empty", "messages")
+    system = [t for r, t in turns[:-1] if r in ("system", "developer") and t.strip()]
+    earlier = [f"{ROLE_NAMES[r]}: {t}" for r, t in turns[:-1] if r in ("user", "assistant") and t.strip()]
+    if not system and not earlier:
+        return last
+    parts = []
+    if system:
+        parts += [INSTRUCTIONS_HEAD, *system, ""]
+    if earlier:
+        parts += [CONTEXT_HEAD, *earlier, ""]
+    return "\n".join([*parts, LAST_HEAD, last])
+
+
+def parse_request(body: Any, model_id: str) -> tuple[str, int, bool, bool]:
+    """(question, seed, stream, include_usage) of a chat-completions body, or RequestError."""
+    if not isinstance(body, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise RequestError(400, "'model' is required", "model")
+    if model != model_id:
+        raise RequestError(
+            404, f"The model `{model}` does not exist; this server serves `{model_id}`.", "model", "model_not_found"
+        )
+    n = body.get("n", 1)
+    if n not in (1, None):
+        raise RequestError(400, "'n' must be 1: a graph run gives one answer", "n")
+    if body.get("tools") or body.get("functions"):
+        raise RequestError(400, "this model takes no tools: the graph's nodes use their own", "tools")
+    seed = body.get("seed", 0)
+    if seed is None:
+        seed = 0
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise RequestError(400, "'seed' must be an integer", "seed")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool) and stream is not None:
+        raise RequestError(400, "'stream' must be a boolean", "stream")
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise RequestError(400, "'stream_options' must be an object", "stream_options")
+    return question_from(body.get("messages")), seed, bool(stream), bool(options.get("include_usage"))
+
+
+def new_id() -> str:
+    return f"chatcmpl-rg-{uuid.uuid4().hex[:24]}"
+
+
+def usage_of(reply: Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.tokens_in,
+        "completion_tokens": reply.tokens_out,
+        "total_tokens": reply.tokens_in + reply.tokens_out,
+    }
+
+
+def completion(reply: Reply, model_id: str, request_id: str) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model_id,
+        "system_fingerprint": OWNER,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_of(reply),
+        EXTENSION: reply.details | {"simulated": reply.simulated},
+    }
+
+
+def chunk(
+    model_id: str,
+    request_id: str,
+    delta: dict[str, Any] | None = None,
+    finish: str | None = None,
+    extension: dict[str, Any] | None = None,
+    usage: dict[str, int] | None = None,
+    choices: bool = True,
+) -> str:
+    """One server-sent event holding a `chat.completion.chunk`."""
+    body: dict[str, Any] = {
+        "id": request_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model_id,
+        "system_fingerprint": OWNER,
+        "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish, "logprobs": None}] if choices else [],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    if extension is not None:
+        body[EXTENSION] = extension
+    return f"data: {json.dumps(body, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+def stream_error(message: str, kind: str = "server_error", code: str | None = None) -> str:
+    """An error inside an already-started stream (as OpenAI sends it), followed by the end marker."""
+    return f"data: {json.dumps(error_body(message, kind, None, code))}\n\n" + DONE
+
+
+DONE = "data: [DONE]\n\n"

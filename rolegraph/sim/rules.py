@@ -1,0 +1,256 @@
+"""The sim's decision rules: what one simulated node answers, given what it read, free of I/O.
+
+A node recognises a right candidate (judging is easier than generating), adopts the plurality, or
+solves afresh; overload (too much input for its context capacity) lowers its skill, thins what it
+reads and makes it garble answers. The equations are in docs/sim.md; the constants below are world
+0's, and `RuleParams.of(world)` applies a world's perturbations to them (rolegraph/sim/world.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from rolegraph.items import AnswerKey
+from rolegraph.models.spec import ModelSpec
+from rolegraph.sim import calibration as cal
+from rolegraph.sim import text as txt
+from rolegraph.sim.draws import Draws
+from rolegraph.sim.reading import extract_candidate, gold_in_evidence
+from rolegraph.sim.world import SimWorld, world
+from rolegraph.transcript import Section
+
+ANSWER_KIND = MappingProxyType({"math": "math", "mmlu": "mmlu", "code": "code", "qa": "qa"})
+ANSWERING_ROLES = frozenset({"solver", "verifier", "fuser"})
+# Logits added when judging a right candidate: judging is easier than generating.
+JUDGE_BONUS = MappingProxyType({"solver": 1.2, "verifier": 2.0, "fuser": 2.5})
+DEFAULT_JUDGE_BONUS = 0.5  # any other role
+# When a node does not recognise a right candidate: chance it adopts the plurality answer
+# instead of solving afresh (a verifier re-solves more often; a fuser mostly aggregates).
+FOLLOW_PROB = MappingProxyType({"solver": 0.6, "verifier": 0.3, "fuser": 0.4})
+DEFAULT_FOLLOW_PROB = 0.5  # any other role
+MAJORITY_WEIGHT = 1.0  # logits per unit of (right votes - largest wrong cluster) / candidates read
+# Overload o = min(ln(tokens in / capacity), MAX_OVERLOAD) when positive, else 0: context explosion.
+MAX_OVERLOAD = math.log(2.5)  # beyond 2.5 times its capacity a model gets no worse (it ignores the excess)
+LOAD_SLOPE = 1.0  # logits lost per unit of overload
+READ_SLOPE = 1.0  # each input is read with probability (capacity / tokens in) ** READ_SLOPE (not capped)
+CORRUPTION_SCALE = 0.06  # chance a recognised right answer is garbled: scale * (1 - own accuracy) * (1 + slope * o)
+CORRUPTION_SLOPE = 3.0
+PLAN_BONUS = MappingProxyType({"math": 0.2, "mmlu": 0.1, "code": 0.2, "qa": 0.3})
+EVIDENCE_BONUS = 2.5  # logits when the evidence the node reads contains the gold answer (qa)
+CARRY_MAX_TOKENS = 2000  # a refiner restates at most this much of each input's reasoning
+CARRY_TOTAL_MAX_TOKENS = 4000  # ... and at most this much in all (it condenses many inputs)
+# The longest reply a role writes of its own accord (tokens): a refiner restates only what fits beside its
+# own reasoning and answer. Each is below the built-in role's default max_tokens (planner 384, searcher 128,
+# solver 1024, verifier and fuser 768), so a request at the role's default is never cut.
+REPLY_MAX_TOKENS = MappingProxyType({"planner": 360, "searcher": 120, "solver": 1000, "verifier": 740, "fuser": 740})
+DEFAULT_REPLY_MAX_TOKENS = 740  # any other role (a registered role's default max_tokens is 768)
+ROLE_VERBOSITY = MappingProxyType({"planner": 1.0, "searcher": 0.15, "solver": 1.0, "verifier": 0.7, "fuser": 0.6})
+MAX_QUERIES = 3
+RESTATE_HEAD = "Reviewing the inputs."
+MAX_CACHED_ITEMS = 200_000  # per brain: item facts kept between calls (bounded memory)
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """The rule constants in one world (world 0: the module constants above, unchanged)."""
+
+    world: SimWorld
+    majority_weight: float
+    max_overload: float
+    load_slope: float
+    read_slope: float
+    corruption_scale: float
+    corruption_slope: float
+    evidence_bonus: float
+
+    @classmethod
+    def of(cls, w: SimWorld) -> RuleParams:
+        return cls(
+            world=w,
+            majority_weight=MAJORITY_WEIGHT * w.majority,
+            max_overload=MAX_OVERLOAD * w.max_overload,
+            load_slope=LOAD_SLOPE * w.load,
+            read_slope=READ_SLOPE * w.read,
+            corruption_scale=CORRUPTION_SCALE * w.corruption_scale,
+            corruption_slope=CORRUPTION_SLOPE * w.corruption_slope,
+            evidence_bonus=EVIDENCE_BONUS * w.evidence,
+        )
+
+    def judge_bonus(self, role: str) -> float:
+        return JUDGE_BONUS.get(role, DEFAULT_JUDGE_BONUS) * self.world.judge(role)
+
+    def follow_prob(self, role: str) -> float:
+        base = FOLLOW_PROB.get(role, DEFAULT_FOLLOW_PROB)
+        shift = self.world.follow_shift(role)
+        return base if shift == 0.0 else cal.sigmoid(cal.logit(base) + shift)
+
+    def plan_bonus(self, family: str) -> float:
+        return PLAN_BONUS.get(family, 0.0) * self.world.plan(family)
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class _ItemFacts:
+    """What one brain needs about an item, computed once: difficulty, gold identity, wrong pool."""
+
+    delta: float
+    gold_norm: str | None
+    wrong: tuple[str, ...]
+
+
+class SimBrain:
+    """The decision rules of one sim model on one family, in the spec's world."""
+
+    def __init__(self, spec: ModelSpec, family: str):
+        self.spec = spec
+        self.family = family
+        self.world = world(spec.world)
+        self.params = RuleParams.of(self.world)
+        self.kind = ANSWER_KIND.get(family, "math")
+        self.theta = cal.skill(spec, family)
+        self.capacity = cal.capacity_tokens(spec)
+        self.own_accuracy = cal.single_accuracy(spec, family)
+        self.n_out = cal.output_tokens(spec, family)
+        self.wrong_weights = txt.skewed_weights(self.world.wrong_skew(family))
+        self._roles: dict[str, tuple[float, float]] = {}
+        self._items: dict[tuple[str, str], _ItemFacts] = {}
+        self._filler: dict[tuple[int, str], str] = {}
+
+    def overload(self, tokens_in: int) -> float:
+        return min(self.params.max_overload, max(0.0, math.log(tokens_in / self.capacity)))
+
+    def load_penalty(self, tokens_in: int) -> float:
+        return self.params.load_slope * self.overload(tokens_in)
+
+    def role_params(self, role: str) -> tuple[float, float]:
+        """(judge bonus, follow probability) of `role` in this world, computed once."""
+        out = self._roles.get(role)
+        if out is None:
+            out = self._roles[role] = (self.params.judge_bonus(role), self.params.follow_prob(role))
+        return out
+
+    def facts(self, key: AnswerKey) -> _ItemFacts:
+        k = (key.item_id, key.gold)
+        facts = self._items.get(k)
+        if facts is None:
+            if len(self._items) >= MAX_CACHED_ITEMS:
+                self._items.clear()
+            facts = self._items[k] = _ItemFacts(
+                cal.item_difficulty(key.item_id, self.family, self.spec.id, self.world),
+                txt.norm_answer(key.gold, self.family),
+                tuple(txt.wrong_pool(key)),
+            )
+        return facts
+
+    def decide(
+        self, role: str, question: str, sections: list[Section], key: AnswerKey, tokens_in: int, draws: Draws
+    ) -> Decision:
+        n_out = int(self.n_out * ROLE_VERBOSITY.get(role, 1.0))
+        cap = REPLY_MAX_TOKENS.get(role, DEFAULT_REPLY_MAX_TOKENS)
+        if role == "planner":
+            return Decision(None, txt.fit_lines(txt.plan_text(question, n_out), cap))
+        if role == "searcher":
+            return Decision(None, txt.fit_lines(self._queries(question, sections), cap))
+        p = self.params
+        facts = self.facts(key)
+        over = self.overload(tokens_in)
+        logit = self.theta - p.load_slope * over
+        if any(s.role == "planner" for s in sections):
+            logit += p.plan_bonus(self.family)
+        if self.family == "qa" and gold_in_evidence(sections, key):
+            logit += p.evidence_bonus
+        carried = [s for s in sections if s.role not in ("planner", "searcher")]
+        cands = [a for a in (extract_candidate(s.text, self.kind) for s in carried) if a is not None]
+        if len(cands) > 1 and tokens_in > self.capacity:
+            cands = self._read(cands, (self.capacity / tokens_in) ** p.read_slope, draws)
+        p_corrupt = p.corruption_scale * (1.0 - self.own_accuracy) * (1.0 + p.corruption_slope * over)
+        answer = self._answer(role, logit, cands, key, facts, draws, min(1.0, p_corrupt))
+        return Decision(answer, self._text(role, carried, answer, n_out, cap))
+
+    @staticmethod
+    def _read(cands: list[str], p_read: float, draws: Draws) -> list[str]:
+        """Context explosion: an overloaded model takes in each input with probability `p_read`
+        (and at least the last one, which is freshest in its context)."""
+        kept = [c for c in cands if draws.next() < p_read]
+        return kept or cands[-1:]
+
+    def _wrong(self, facts: _ItemFacts, u: float) -> str:
+        return txt.pick_from(facts.wrong, u, self.wrong_weights)
+
+    def _answer(
+        self,
+        role: str,
+        base: float,
+        cands: list[str],
+        key: AnswerKey,
+        facts: _ItemFacts,
+        draws: Draws,
+        p_corrupt: float,
+    ) -> str:
+        """`base`: the node's logit before the item's difficulty (skill, load, plan and evidence)."""
+        fam, gold = self.family, facts.gold_norm
+        judge, follow = self.role_params(role)
+        logit = base - facts.delta
+        norm = [txt.norm_answer(c, fam) for c in cands]
+        right = sum(1 for n in norm if n == gold)
+        if right:
+            wrong = Counter(n for n in norm if n != gold)
+            margin = (right - max(wrong.values(), default=0)) / len(norm)
+            p_recognise = cal.sigmoid(logit + judge + self.params.majority_weight * margin)
+            if draws.next() < p_recognise:
+                return key.gold if draws.next() >= p_corrupt else self._wrong(facts, draws.next())
+        if cands and draws.next() < follow:
+            plurality = Counter(norm).most_common(1)[0][0]
+            return cands[norm.index(plurality)]
+        if draws.next() < cal.sigmoid(logit):
+            return key.gold
+        return self._wrong(facts, draws.next())
+
+    def _queries(self, question: str, sections: list[Section]) -> str:
+        queries = [question.strip().splitlines()[0][:300]]
+        for s in sections:
+            if s.role == "planner":
+                queries += [ln[2:].strip() for ln in s.text.splitlines() if ln.startswith("- ")]
+        return "\n".join(f"Query: {q}" for q in list(dict.fromkeys(queries))[:MAX_QUERIES])
+
+    def _reasoning(self, n_out: int, salt: str) -> str:
+        k = (n_out, salt)
+        text = self._filler.get(k)
+        if text is None:
+            text = self._filler[k] = txt.reasoning(n_out, salt)
+        return text
+
+    def _text(self, role: str, carried: list[Section], answer: str, n_out: int, cap: int) -> str:
+        """Restated inputs, verdicts, own reasoning, final answer, planned to fit `cap` tokens: the answer
+        and verdicts always, then the reasoning, then as much of each input as the rest leaves."""
+        room = cap * txt.CHARS_PER_TOKEN
+        closing = [txt.render_answer(answer, self.family)]
+        if role == "verifier" and carried:
+            gold = txt.norm_answer(answer, self.family)
+            verdicts = []
+            for s in carried:
+                right = txt.norm_answer(extract_candidate(s.text, self.kind), self.family) == gold
+                verdicts.append(f"Verdict for {s.node}: {'correct' if right else 'incorrect'}")
+            closing[:0] = verdicts
+        room -= sum(len(p) + 1 for p in closing)
+        own = self._reasoning(n_out, txt.reasoning_salt(self.spec.id, role))
+        own = own if len(own) < room else own[: max(0, room - 1)]
+        room -= len(own) + 1
+        parts = []
+        if carried:
+            heads = [f"From `{s.node}`:\n" for s in carried]
+            room -= len(RESTATE_HEAD) + 1 + sum(len(h) + 1 for h in heads)
+            share = min(CARRY_MAX_TOKENS, CARRY_TOTAL_MAX_TOKENS // len(carried)) * txt.CHARS_PER_TOKEN
+            share = min(share, room // len(carried))
+            if share > 0:
+                parts.append(RESTATE_HEAD)
+                parts += [h + txt.strip_final(s.text)[:share] for h, s in zip(heads, carried)]
+        return "\n".join(parts + ([own] if own else []) + closing)

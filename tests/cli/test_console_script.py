@@ -1,0 +1,81 @@
+"""The INSTALLED `rolegraph` console script, run as a user runs it: usage mistakes print click's usage
+message and exit 2, never a traceback, whatever typer/click version the install brought in.
+
+In-process tests (CliRunner, `main([...])`) cannot see this: the console script goes through the
+real entry point, the real typer and whichever click it carries (typer 0.29 ships its own as
+`typer._click`, whose exceptions are not `click.exceptions`').
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("rolegraph")
+TIMEOUT_S = 60
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@pytest.fixture(scope="module")
+def script() -> Path:
+    if not SCRIPT.is_file():
+        pytest.fail(f"the console script is not installed beside the interpreter: {SCRIPT}")
+    return SCRIPT
+
+
+def _run(script: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "ROLEGRAPH_POOL")}
+    return subprocess.run(
+        [str(script), *args], capture_output=True, text=True, timeout=TIMEOUT_S, env=env, cwd=cwd
+    )
+
+
+def test_bare_invocation_shows_help_and_exits_2(script):
+    out = _run(script)
+    both = out.stdout + out.stderr
+    assert TRACEBACK not in both
+    assert out.returncode == 2  # what click does for a no_args_is_help group
+    assert "Usage:" in both and "optimize" in both and "eval" in both  # the command list
+
+
+def test_unknown_command_prints_usage_and_a_suggestion(script):
+    out = _run(script, "evall")
+    assert TRACEBACK not in out.stdout + out.stderr
+    assert out.returncode == 2
+    assert "Usage: rolegraph" in out.stderr and "No such command 'evall'" in out.stderr
+    assert "eval" in out.stderr.split("No such command", 1)[1]  # "Did you mean 'eval'?"
+
+
+def test_unknown_option_prints_the_usage_of_that_command(script):
+    out = _run(script, "eval", "G", "--task", "gsm", "--bogus")
+    assert TRACEBACK not in out.stdout + out.stderr
+    assert out.returncode == 2
+    assert "Usage: rolegraph eval" in out.stderr and "No such option: --bogus" in out.stderr
+
+
+def test_out_of_range_value_names_the_option(script):
+    out = _run(script, "eval", "G", "--task", "gsm", "--n", "0")
+    assert TRACEBACK not in out.stdout + out.stderr
+    assert out.returncode == 2
+    assert "Usage: rolegraph eval" in out.stderr and "'--n'" in out.stderr
+
+
+def test_a_pool_file_that_is_not_utf8_is_one_line(script, tmp_path):
+    pool = tmp_path / "pool.yaml"
+    pool.write_bytes("models:\n  - id: caf\u00e9/x\n    backend: sim\n".encode("latin-1"))
+    out = _run(script, "models", "--pool", str(pool))
+    assert TRACEBACK not in out.stdout + out.stderr
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(pool) in lines[0] and "UTF-8" in lines[0]
+
+
+def test_a_user_error_after_parsing_is_one_line_too(script, tmp_path):
+    out = _run(script, "eval", str(tmp_path / "missing.yaml"), "--task", "gsm", "--n", "1")
+    assert TRACEBACK not in out.stdout + out.stderr
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "missing.yaml" in lines[0]

@@ -1,0 +1,116 @@
+"""Every example runs offline here: on the sim pool where it can, on the embedded model where it must."""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from rolegraph.graphs.io import load_graph
+from rolegraph.items import Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.settings import Settings
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "examples"
+TWO_QUESTIONS = [
+    ("q1", "Who discovered penicillin?", "Alexander Fleming"),
+    ("q2", "Who discovered penicillin? Where was the discoverer born; and in which country is that town?", "Darvel"),
+]
+CONTEXT = [["Penicillin", ["Penicillin was discovered by Alexander Fleming in 1928."]],
+           ["Alexander Fleming", ["Alexander Fleming was born in Darvel, Scotland."]]]
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dynamic_mindsearch_graph_spawns_as_many_searchers_as_the_planner_asks(tmp_path, capsys):
+    """The check: two questions, two different numbers of searchers (rolegraph run --json on the sim)."""
+    from rolegraph.cli import main
+
+    data = tmp_path / "qa.json"
+    data.write_text(json.dumps([{"_id": i, "question": q, "answer": a, "supporting_facts": [], "context": CONTEXT}
+                                for i, q, a in TWO_QUESTIONS]))
+    counts = []
+    for item in ("q1", "q2"):
+        main(["run", str(EXAMPLES / "graphs" / "mindsearch.yaml"), "--task", "hotpotqa", "--data", str(data),
+              "--item", item, "--json"])
+        out = json.loads(capsys.readouterr().out)
+        copies = [n for n in out["nodes"] if n.get("instance_of") == "search"]
+        assert all(n["tool_calls"] for n in copies) and "spawned" in out["notes"][0]
+        counts.append(len(copies))
+    assert counts == [1, 3]
+
+
+def test_mindsearch_agent_main_path_on_the_sim(tmp_path):
+    from rolegraph.tools.local_search import LocalSearch, SearchTool
+    from rolegraph.tools.toolbox import ToolBox
+
+    agent = load_example("mindsearch_agent")
+    hub = ModelHub(ModelPool.builtin(), Settings(home=tmp_path, cache=False))
+    box = ToolBox([SearchTool(LocalSearch.from_documents(
+        [{"title": t, "text": " ".join(s)} for t, s in CONTEXT]))])
+    results = [asyncio.run(agent.ask(Item(id=i, question=q, gold=a, family="qa"), hub, box, "sim/llama-3.1-8b"))
+               for i, q, a in TWO_QUESTIONS]
+    assert [len(r.runs("search")) for r in results] == [1, 3]
+    assert "search[3]: searched" in agent.report(results[1])
+
+
+def test_revise_loop_example(capsys):
+    rows = asyncio.run(load_example("revise_loop").main(3))
+    assert len(rows) == 3 and all(1 <= rounds <= 3 for _, rounds, _ in rows)
+    assert "(simulated)" in capsys.readouterr().out
+
+
+def test_every_example_graph_file_validates():
+    from rolegraph.graphs.validate import validate_graph
+
+    for path in sorted((EXAMPLES / "graphs").glob("*.yaml")):
+        assert validate_graph(load_graph(path), ModelPool.builtin()) == [], path
+
+
+def test_mcp_example_server_through_a_searcher(tmp_path):
+    """examples/mcp_wiki_server.py started from examples/graphs/mcp_search.yaml; the searcher (a sim model
+    here, to answer an item) sends its Query: lines through the server's `wiki.search`."""
+    pytest.importorskip("mcp")
+    from rolegraph.graphs.runtime import run_graph
+    from rolegraph.tools.mcp import mcp_toolbox
+    from rolegraph.tools.toolbox import ToolBox
+
+    spec = load_graph(EXAMPLES / "graphs" / "mcp_search.yaml")
+    server = spec.mcp_servers[0].model_copy(update={"command": [sys.executable, str(EXAMPLES / "mcp_wiki_server.py")],
+                                                    "timeout_s": 120})
+    nodes = [n.model_copy(update={"model": "sim/llama-3.2-3b"}) for n in spec.nodes]
+    spec = spec.model_copy(update={"nodes": nodes, "mcp_servers": [server]})
+    settings = Settings.from_env(cache=False)
+
+    async def main():
+        hub = ModelHub(ModelPool.builtin(), settings)
+        async with mcp_toolbox(spec.mcp_servers, settings, ToolBox([]), allow_commands=True) as box:
+            return await run_graph(spec, Item(id="w", question="Who discovered penicillin?",
+                                              gold="Alexander Fleming", family="qa"), hub, toolbox=box)
+
+    res = asyncio.run(main())
+    call = res.node("search").tools[0]
+    assert call.tool == "wiki.search" and call.ok and "Penicillin" in res.node("search").output
+
+
+def test_serve_client_example_streams_from_a_served_graph(tmp_path):
+    from rolegraph.models.local import engine_status
+
+    ok, why = engine_status()
+    if not ok:
+        pytest.skip(why)
+    from tests.serve.conftest import one_node_graph, serve
+
+    with serve(one_node_graph("local/smollm2-135m", "local"), ModelPool.builtin(), tmp_path) as server:
+        text = load_example("serve_client").ask("Count from one to five.", base_url=server.base_url, model="local")
+    assert text.strip()

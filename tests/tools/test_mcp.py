@@ -1,0 +1,208 @@
+"""MCP tools against a real MCP server the tests start (the SDK's MCPServer, formerly FastMCP), over
+stdio (started from a graph file) and streamable HTTP."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rolegraph.errors import NodeFailedError
+from rolegraph.graphs.runtime import run_graph
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.items import Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.llamacpp_server import free_port
+from rolegraph.models.pool import ModelPool
+from rolegraph.settings import Settings
+from rolegraph.tools.mcp import McpServerError, mcp_toolbox, mcp_tools
+from rolegraph.tools.mcp_config import McpPermissionError, McpServerSpec
+from rolegraph.tools.toolbox import ToolBox
+
+pytest.importorskip("mcp")
+
+SERVER = Path(__file__).parent / "fixtures" / "mcp_docs_server.py"
+STDIO = McpServerSpec(name="docs", command=[sys.executable, str(SERVER)], timeout_s=20)
+QUESTION = "Who discovered penicillin?"
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(SERVER), "http", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/mcp"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def settings(tmp_path) -> Settings:
+    return Settings(home=tmp_path, cache=False)
+
+
+def searcher_graph(model="sim/llama-3.2-3b", server: McpServerSpec = STDIO) -> GraphSpec:
+    return GraphSpec.model_validate({
+        "name": "mcp-search",
+        "nodes": [{"id": "search", "role": "searcher", "model": model, "params": {"tools": ["docs.search"]}},
+                  {"id": "answer", "role": "solver", "model": "sim/llama-3.1-8b"}],
+        "edges": [["search", "answer"]],
+        "mcp_servers": [server.model_dump(exclude_defaults=True)]})
+
+
+def item() -> Item:
+    return Item(id="p1", question=QUESTION, gold="Alexander Fleming", family="qa")
+
+
+async def _discover(servers, s):
+    async with mcp_tools(servers, s, allow_commands=True) as tools:
+        by = {t.name: t for t in tools}
+        hit = await by["docs.search"].call(query="penicillin discovered")
+        shout = await by["docs.shout"].call(text="hi")
+        timeout = await by["docs.slow"].call(seconds=30)
+        return sorted(by), by["docs.search"].openai_schema(), hit, shout, timeout
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_tools_are_discovered_and_called(transport, http_server, tmp_path):
+    spec = STDIO if transport == "stdio" else McpServerSpec(name="docs", url=http_server, timeout_s=2)
+    if transport == "stdio":
+        spec = spec.model_copy(update={"timeout_s": 2})
+    names, schema, hit, shout, timeout = asyncio.run(_discover([spec], settings(tmp_path)))
+    assert names == ["docs.die", "docs.search", "docs.shout", "docs.slow"]
+    assert schema["function"]["name"] == "docs__search"  # OpenAI function names take no dots
+    assert schema["function"]["parameters"]["required"] == ["query"]
+    assert hit.ok and hit.data["hits"][0]["title"] == "Penicillin"
+    assert shout.ok and shout.text == "HI"
+    assert not timeout.ok and "timed out after 2s" in timeout.text
+
+
+def test_a_stdio_server_runs_only_when_allowed(tmp_path):
+    s = settings(tmp_path)
+
+    async def main(allow):
+        async with mcp_tools([STDIO], s, allow_commands=allow) as tools:
+            return len(tools)
+
+    with pytest.raises(McpPermissionError, match="--allow-commands"):
+        asyncio.run(main(False))
+    (tmp_path / "settings.yaml").write_text(
+        "mcp:\n  allow_commands:\n    - " + json.dumps([sys.executable, str(SERVER)]) + "\n")
+    assert asyncio.run(main(False)) == 4  # on the user's allow-list: no flag needed
+    assert asyncio.run(main(True)) == 4
+
+
+def test_a_sim_searcher_queries_through_the_mcp_tool(tmp_path):
+    s = settings(tmp_path)
+
+    async def main():
+        hub = ModelHub(ModelPool.builtin(), s)
+        spec = searcher_graph()
+        async with mcp_toolbox(spec.mcp_servers, s, ToolBox([]), allow_commands=True) as box:
+            return await run_graph(spec, item(), hub, toolbox=box)
+
+    res = asyncio.run(main())
+    call = res.node("search").tools[0]
+    assert call.tool == "docs.search" and call.arguments == {"query": QUESTION} and call.ok
+    assert "Penicillin" in call.summary and "Alexander Fleming" in res.node("search").output
+
+
+def test_a_server_dying_mid_call_is_a_named_node_error(tmp_path):
+    s = settings(tmp_path)
+    spec = GraphSpec.model_validate({
+        "nodes": [{"id": "first", "role": "solver", "model": "sim/llama-3.2-3b"},
+                  {"id": "tooler", "role": "solver", "model": "sim/llama-3.2-3b",
+                   "params": {"tools": ["docs.die"], "tool_protocol": "text"}}],
+        "edges": [["first", "tooler"]], "mcp_servers": [STDIO.model_dump(exclude_defaults=True)]})
+
+    class CallsDie:  # a scripted model: asks for the tool (the sim never calls tools by itself)
+        model_id = "sim/llama-3.2-3b"
+
+        async def complete(self, messages, **kw):
+            from rolegraph.models.types import Completion
+            return Completion(text='CALL docs.die {}', model_id=self.model_id)
+
+    async def main():
+        hub = ModelHub(ModelPool.builtin(), s)
+        async with mcp_toolbox(spec.mcp_servers, s, ToolBox([]), allow_commands=True) as box:
+            from rolegraph.graphs.runtime import CompiledGraph
+            graph = CompiledGraph(spec, hub, toolbox=box)
+            graph.plans["tooler"].model = CallsDie()
+            return await graph.run(Item(id="d", question="What is 2+2?", gold="4", family="math"))
+
+    with pytest.raises(NodeFailedError) as info:
+        asyncio.run(main())
+    assert "node 'tooler'" in str(info.value) and "MCP server 'docs' died during a call to 'die'" in str(info.value)
+    partial = info.value.partial
+    assert partial.node("first").answer is not None  # nothing else lost
+    assert partial.node("tooler").error
+
+
+def test_a_server_that_cannot_start_is_one_line(tmp_path):
+    bad = McpServerSpec(name="nope", command=[sys.executable, "-c", "import sys; sys.exit(5)"], timeout_s=5)
+
+    async def main():
+        async with mcp_tools([bad], settings(tmp_path), allow_commands=True):
+            pass
+
+    with pytest.raises(McpServerError, match="MCP server 'nope' .* did not start"):
+        asyncio.run(main())
+
+
+def test_cli_run_json_shows_the_mcp_tool_call(tmp_path, capsys, monkeypatch):
+    """The check: a graph file whose searcher names an MCP tool (stdio, started from the file, allowed with
+    --allow-commands) runs with `rolegraph run --json`; the tool's result is in the searcher's tool_calls."""
+    from rolegraph.cli import main
+    from rolegraph.graphs.io import save_graph
+
+    graph = save_graph(searcher_graph(), tmp_path / "g.yaml")
+    data = tmp_path / "q.json"
+    data.write_text(json.dumps([{"_id": "p1", "question": QUESTION, "answer": "Alexander Fleming",
+                                 "supporting_facts": [], "context": [["Penicillin", ["Penicillin is a drug."]]]}]))
+    with pytest.raises(SystemExit) as refused:
+        main(["run", str(graph), "--task", "hotpotqa", "--data", str(data), "--json"])
+    assert refused.value.code == 2 and "--allow-commands" in capsys.readouterr().err
+    main(["run", str(graph), "--task", "hotpotqa", "--data", str(data), "--json", "--allow-commands"])
+    out = json.loads(capsys.readouterr().out)
+    calls = out["nodes"][0]["tool_calls"]
+    assert out["nodes"][0]["id"] == "search" and calls[0]["tool"] == "docs.search" and calls[0]["ok"]
+    assert "Alexander Fleming" in calls[0]["result"] and "Evidence:" in out["nodes"][0]["output"]
+    assert out["nodes"][1]["output"] and out["nodes"][1]["tool_calls"] == []
+
+
+@pytest.mark.slow
+def test_a_real_model_searcher_through_mcp(tmp_path):
+    from rolegraph.models.local import engine_status
+
+    ok, why = engine_status()
+    if not ok:
+        pytest.skip(why)
+    s = settings(tmp_path)
+    spec = GraphSpec.model_validate({
+        "nodes": [{"id": "search", "role": "searcher", "model": "local/smollm2-135m",
+                   "params": {"tools": ["docs.search"], "max_tokens": 24}}],
+        "mcp_servers": [STDIO.model_dump(exclude_defaults=True)]})
+
+    async def main():
+        hub = ModelHub(ModelPool.builtin(), s)
+        try:
+            async with mcp_toolbox(spec.mcp_servers, s, ToolBox([]), allow_commands=True) as box:
+                return await run_graph(spec, QUESTION, hub, toolbox=box)
+        finally:
+            await hub.aclose()
+
+    res = asyncio.run(main())
+    calls = res.node("search").tools
+    assert calls and all(c.tool == "docs.search" for c in calls) and res.node("search").output.startswith("Evidence:")
