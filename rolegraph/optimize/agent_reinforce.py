@@ -260,7 +260,7 @@ class AgentReinforce(Optimizer):
         self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]
 
 
-RACE_MODE = "none"
+RACE_MODE = "leader"
 RIVALS = 2
 RECHECK_ITEMS = 32
 

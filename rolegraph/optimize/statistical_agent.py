@@ -39,10 +39,10 @@ from rolegraph.optimize.surrogate import features as encode
 
 STEP_TEMPERATURE = 0.02
 """Weights exp((believed objective - best) / T) of the update: a graph believed 0.02 below the best counts 1/e."""
-PROPOSALS = 3
+PROPOSALS = 1
 """Graphs proposed per step (Thompson sampling); the iteration's other graphs are samples of the distribution."""
-EXPLOIT = True
-ADAPT = True
+EXPLOIT = False
+ADAPT = False
 THOMPSON_DRAWS = 64  # posterior draws looked through for that many distinct winners
 EXPLORE_MIX = 0.1
 """Share of each categorical target kept uniform, so no model or role is ruled out by a noisy batch."""

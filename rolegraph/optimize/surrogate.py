@@ -25,23 +25,27 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.space import SearchSpace
 
 LENGTH_SCALE = 0.6
-"""Kernel length scale on `features`: two graphs one worker model apart (of 5 slots) correlate 0.9,
-two graphs with other output models 0.25."""
+"""Kernel length scale on `features` (when not adapted)."""
 SIGNAL_SD = 0.12
 """Prior spread of graph objectives around their mean (accuracies of a space's graphs span ~0.1-0.2)."""
+ADDITIVE = 0.9
+"""Share of the kernel that is additive over the two parts of a graph (its workers, its output node): how much
+of what is learnt about an output model carries over to other workers, and the other way round."""
 MIN_NOISE_VAR = 0.02 / 16
 """Noise floor per graph (a graph at 0% or 100% on few items is not known exactly)."""
 JITTER = 1e-9
 LENGTH_GRID = (0.2, 0.35, 0.6, 1.0)
 SIGNAL_GRID = (0.04, 0.08, 0.12, 0.2)
-"""Hyperparameters tried when adapting: the pair with the highest marginal likelihood of the scores is used
-(empirical Bayes), so how far similarity carries and how much graphs differ are read off each landscape."""
+ADDITIVE_GRID = (0.0, 0.5, 0.9)
+"""Hyperparameters tried when adapting: the triple with the highest marginal likelihood of the scores is
+used (empirical Bayes), so how far similarity carries, how much graphs differ and how separately workers
+and output act are read off each landscape, not assumed."""
 ADAPT_MIN_GRAPHS = 6
 
 
 def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
-    """A graph's composition as a vector: worker model counts and worker role counts (over the worker
-    slots), the output model and role (one-hot), the width, the worker-to-worker edge density."""
+    """A graph's composition as a vector: first its workers (model counts and role counts over the worker
+    slots, the width, the worker-to-worker edge density), then its output node (model and role, one-hot)."""
     out = spec.output_id()
     workers = [n for n in spec.nodes if n.id != out]
     w = max(space.worker_slots, 1)
@@ -65,11 +69,19 @@ def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
     shape = np.array([k / w, inner / pairs if pairs else 0.0])
     role_block = roles if len(space.worker_roles) > 1 else np.zeros(0)
     out_role_block = out_role if len(space.output_roles) > 1 else np.zeros(0)
-    return np.concatenate([models, role_block, out_model, out_role_block, shape])
+    return np.concatenate([models, role_block, shape, out_model, out_role_block])
+
+
+def output_part(space: SearchSpace) -> int:
+    """How many trailing entries of `features` describe the output node."""
+    return len(space.models) + (len(space.output_roles) if len(space.output_roles) > 1 else 0)
 
 
 class GraphSurrogate:
-    """GP regression of the objective on `features`; `fit` once per step, `predict` for candidates."""
+    """GP regression of the objective on `features`; `fit` once per step, `predict` for candidates.
+
+    Kernel: signal_var * (additive * (k_workers + k_output) / 2 + (1 - additive) * k_workers * k_output),
+    each k a squared exponential of its part's distance (one length scale)."""
 
     def __init__(
         self, space: SearchSpace, length_scale: float | None = None, signal_sd: float | None = None, adapt: bool = False
@@ -78,14 +90,24 @@ class GraphSurrogate:
         self.adapt = adapt
         self.length_scale = LENGTH_SCALE if length_scale is None else length_scale
         self.signal_var = (SIGNAL_SD if signal_sd is None else signal_sd) ** 2
+        self.additive = ADDITIVE
+        self._split = -output_part(space)
         self._x: np.ndarray | None = None
         self._alpha: np.ndarray | None = None
         self._chol: np.ndarray | None = None
         self.mean = 0.0
 
+    def _distances(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        diff = (a[:, None, :] - b[None, :, :]) ** 2
+        return diff[..., : self._split].sum(-1), diff[..., self._split :].sum(-1)
+
+    def _kernel_d(self, d2: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        scale = -0.5 / self.length_scale**2
+        kw, ko = np.exp(scale * d2[0]), np.exp(scale * d2[1])
+        return self.signal_var * (self.additive * (kw + ko) / 2 + (1 - self.additive) * kw * ko)
+
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-        return self.signal_var * np.exp(-0.5 * d2 / self.length_scale**2)
+        return self._kernel_d(self._distances(a, b))
 
     def encode(self, graphs: Sequence[GraphSpec]) -> np.ndarray:
         return np.array([features(self.space, g) for g in graphs])
@@ -105,22 +127,23 @@ class GraphSurrogate:
         p = np.clip(y, 0.0, 1.0)
         noise = np.maximum(p * (1 - p), MIN_NOISE_VAR * 16) / n
         self._x = np.asarray(x, dtype=float)
-        d2 = ((self._x[:, None, :] - self._x[None, :, :]) ** 2).sum(-1)
+        d2 = self._distances(self._x, self._x)
         if self.adapt and len(y) >= ADAPT_MIN_GRAPHS:
-            grid = [(ls, sd * sd) for ls in LENGTH_GRID for sd in SIGNAL_GRID]
-            self.length_scale, self.signal_var = max(grid, key=lambda h: self._evidence(d2, y, noise, *h))
+            grid = [(ls, sd * sd, a) for ls in LENGTH_GRID for sd in SIGNAL_GRID for a in ADDITIVE_GRID]
+            best = max(grid, key=lambda h: self._evidence(d2, y, noise, h))
+            self.length_scale, self.signal_var, self.additive = best
         self._condition(d2, y, noise)
         return self
 
-    def _condition(self, d2: np.ndarray, y: np.ndarray, noise: np.ndarray) -> float:
+    def _condition(self, d2: tuple[np.ndarray, np.ndarray], y: np.ndarray, noise: np.ndarray) -> float:
         """Condition on (y, noise) under the current hyperparameters; returns the log marginal likelihood."""
-        k = self.signal_var * np.exp(-0.5 * d2 / self.length_scale**2) + np.diag(noise + JITTER)
+        k = self._kernel_d(d2) + np.diag(noise + JITTER)
         self._chol = np.linalg.cholesky(k)
         self._alpha = np.linalg.solve(self._chol.T, np.linalg.solve(self._chol, y - self.mean))
         return float(-0.5 * (y - self.mean) @ self._alpha - np.log(np.diag(self._chol)).sum())
 
-    def _evidence(self, d2: np.ndarray, y: np.ndarray, noise: np.ndarray, length: float, var: float) -> float:
-        self.length_scale, self.signal_var = length, var
+    def _evidence(self, d2, y: np.ndarray, noise: np.ndarray, hyper: tuple[float, float, float]) -> float:
+        self.length_scale, self.signal_var, self.additive = hyper
         return self._condition(d2, y, noise)
 
     def predict_x(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
