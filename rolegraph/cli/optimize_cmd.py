@@ -191,7 +191,11 @@ def optimize_cmd(
     ] = "flops",
     max_nodes: Annotated[int, typer.Option("--max-nodes", help="most nodes in a graph, output included")] = 6,
     optimizer: Annotated[
-        str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")
+        str,
+        typer.Option(
+            "--optimizer",
+            help="agent-reinforce | reinforce | random | tpe | exhaustive; ablations: agent-reinforce:pilot-only | cem",
+        ),
     ] = "agent-reinforce",
     iterations: Annotated[int | None, typer.Option("--iterations", help="search iterations")] = 10,
     samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
