@@ -1,4 +1,7 @@
-"""`python -m benchmarks NAME [--quick]`: run one benchmark, write benchmarks/results/NAME.{json,md}."""
+"""`python -m benchmarks NAME [--quick] [options]`: run one benchmark, write benchmarks/results/NAME.{json,md}.
+
+A benchmark module may add its own options (`add_arguments(parser)`); they reach its `run` as keywords
+(`python -m benchmarks generalization --help` lists them)."""
 from __future__ import annotations
 
 import argparse
@@ -7,21 +10,36 @@ import sys
 from pathlib import Path
 
 NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates", "routing",
-         "worlds", "agreement_real")
+         "worlds", "agreement_real", "generalization")
 REAL = ("real_local",)
 """Benchmarks on a real local model (llama.cpp's server, SmolLM2): minutes even with --quick, so they are
 run by name only (not by `all`, not by the smoke test)."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser(module=None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("name", choices=NAMES + REAL + ("all",))
     parser.add_argument("--quick", action="store_true", help="a small, fast variant (the smoke test runs these)")
     parser.add_argument("--out", type=Path, default=None, help="results directory (default: benchmarks/results)")
-    args = parser.parse_args(argv)
-    for name in NAMES if args.name == "all" else (args.name,):
-        module = importlib.import_module(f"benchmarks.{name}")
-        module.run(quick=args.quick, out_dir=args.out)
+    if module is not None and hasattr(module, "add_arguments"):
+        module.add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    first, _ = _parser().parse_known_args(argv)
+    if first.name == "all":
+        args = _parser().parse_args(argv)
+        for name in NAMES:
+            importlib.import_module(f"benchmarks.{name}").run(quick=args.quick, out_dir=args.out)
+        return 0
+    module = importlib.import_module(f"benchmarks.{first.name}")
+    args = vars(_parser(module).parse_args(argv))
+    name, quick, out = args.pop("name"), args.pop("quick"), args.pop("out")
+    if "json" in args:
+        args["as_json"] = args.pop("json")
+    module.run(quick=quick, out_dir=out, **{k: v for k, v in args.items() if v is not None})
     return 0
 
 

@@ -67,12 +67,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def write_result(name: str, payload: dict[str, Any], tables: str, out_dir: Path | None = None,
-                 quick: bool = False) -> Path:
-    """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables)."""
+                 quick: bool = False, options: str = "") -> Path:
+    """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables);
+    `options` are the benchmark's own command-line options, appended to the command shown."""
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{name}-quick" if quick else name
-    command = f"python -m benchmarks {name}" + (" --quick" if quick else "")
+    command = f"python -m benchmarks {name}" + (" --quick" if quick else "") + (f" {options}" if options else "")
     meta = {"benchmark": name, "quick": quick, "command": command, "machine": machine()}
     path = out_dir / f"{stem}.json"
     path.write_text(json.dumps({**meta, **payload}, indent=2, default=str) + "\n")

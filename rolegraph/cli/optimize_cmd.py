@@ -285,7 +285,11 @@ def optimize_cmd(
         typer.Option("--max-nodes", help=f"most nodes in a graph, output included (default {DEFAULT_MAX_NODES})"),
     ] = None,
     optimizer: Annotated[
-        str, typer.Option("--optimizer", help="agent-reinforce | reinforce | random | tpe | exhaustive")
+        str,
+        typer.Option(
+            "--optimizer",
+            help="agent-reinforce | reinforce | random | tpe | exhaustive; ablations: agent-reinforce:pilot-only | cem",
+        ),
     ] = "agent-reinforce",
     iterations: Annotated[
         int | None,

@@ -1,19 +1,22 @@
-"""Agent-REINFORCE: sample -> evaluate -> feedback -> update, with an insight-guided start.
+"""Agent-REINFORCE: sample -> evaluate -> feedback -> update, with a pilot and racing.
 
-1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that
-   fills the budget (k solvers feeding a fuser of that model), on a small batch; then a mixed
-   ensemble of the two best models (`mixed_ensemble`). The feedback agent reads that table and
-   sets the initial model/presence probabilities.
-2. Each iteration: K graphs sampled (one of them the agent's proposed graph, when it made one),
-   scored on a batch of training items.
+1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that fills
+   the budget (k solvers feeding a fuser of that model), on a small batch. The feedback agent reads
+   that table and sets the initial probabilities and its first proposal from what the pilot measured
+   (no ranking of models by size, no fixed mixed ensemble: both held only on the calibrated world).
+2. Each iteration: K graphs: the agent's proposed graph, the racing pair, then samples of the
+   probabilistic graph, all scored on the same batch of training items.
 3. The feedback agent writes a textual gradient and a structured update, validated first.
 4. The update moves the probabilities by the step size.
+Racing (LUCB): the leader (best lower bound, the graph the search would choose) and its strongest
+rival (best upper bound) are scored again while the rival's upper bound is above the leader's lower
+bound, so a graph that looks best on one batch is confirmed or dropped within a few iterations,
+and the choice settles on the optimum sooner and stays there.
 The loop keeps the best graph and re-checks the top candidates (see loop.py), not the last one.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -38,17 +41,19 @@ from rolegraph.optimize.feedback import (
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
+from rolegraph.optimize.recheck import bounds
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
-from rolegraph.optimize.trace import Evaluation, FeedbackRecord
+from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked
 
 DEFAULT_STEP = 0.5
 INIT_STEP = 1.0
 MIN_ENSEMBLE = 2
 PILOT_ITERATION = 0
-RANK_Z = 2.0  # standard errors by which a smaller model's pilot accuracy must beat a larger one's
-MIN_RANK_SE = 0.05  # floor of that standard error (two models both at 0% or 100% are not "clearly" apart)
+PILOT_ONLY = "agent-reinforce:pilot-only"
+RACE_TOLERANCE = 0.02
+"""Racing stops when the rival cannot beat the leader by more than this share of the leader's accuracy."""
 
 
 def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) -> GraphSpec:
@@ -87,51 +92,6 @@ def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
     return out
 
 
-def mixed_ensemble(space: SearchSpace, ranked: list[str]) -> GraphSpec | None:
-    """The pilot's second stage: a solver of each of the two best models (ranked by the pilot), read by
-    the best-ranked fuser that fits, then more solvers of the best model while they fit.
-
-    Why: when the best model's own ensemble does not fit the budget (an 8B fuser reading two 8B
-    solvers costs more than 18 units), the best graphs mix sizes (the paper's mixes), and nothing in
-    the first stage resembles them; the pilot adds it only then. None when fewer than two models
-    were ranked or nothing fits.
-    """
-    if len(ranked) < 2 or space.worker_slots < MIN_ENSEMBLE:
-        return None
-
-    def build(solvers: list[str], fuser_model: str) -> GraphSpec:
-        return fan_in(space, solvers, fuser_model, "mixed-" + "-".join(m.split("/")[-1] for m in solvers))
-
-    solvers = ranked[:MIN_ENSEMBLE]
-    best = next((g for g in (build(solvers, m) for m in ranked) if space.fits(g)), None)
-    while best is not None and len(solvers) < space.worker_slots:
-        wider = build([*solvers, ranked[0]], best.nodes[-1].model)
-        if not space.fits(wider):
-            break
-        solvers, best = [*solvers, ranked[0]], wider
-    return best
-
-
-def rank_models(space: SearchSpace, rows: list[PilotRow]) -> list[str]:
-    """The models of the pilot's single-model rows, best first: larger first (the prior that scaling
-    gives), a smaller model moving ahead only when its pilot accuracy is higher by more than
-    `RANK_Z` standard errors of the difference. A 16-item pilot separates models only by ~30 points,
-    so sizes order a family and the pilot orders families of similar size."""
-    singles = {r.graph.nodes[0].model: r for r in rows if len(r.graph.nodes) == 1}
-    order = sorted(singles, key=lambda m: -(space.pool.get(m).params_b or 0.0))
-
-    def clearly_better(a: PilotRow, b: PilotRow) -> bool:
-        se = math.sqrt(a.accuracy * (1 - a.accuracy) / max(a.n, 1) + b.accuracy * (1 - b.accuracy) / max(b.n, 1))
-        return a.accuracy - b.accuracy > RANK_Z * max(se, MIN_RANK_SE)
-
-    for i in range(1, len(order)):  # insertion sort: each model passes the larger ones it clearly beats
-        j = i
-        while j > 0 and clearly_better(singles[order[j]], singles[order[j - 1]]):
-            order[j - 1], order[j] = order[j], order[j - 1]
-            j -= 1
-    return order
-
-
 def _left(ctx: SearchContext) -> float:
     """Item runs left before the final re-check's reserve (unbounded without `max_evaluations`)."""
     cfg = ctx.config
@@ -160,6 +120,8 @@ class AgentReinforce(Optimizer):
         step_size: float = DEFAULT_STEP,
         pilot_batch: int | None = None,
         pilot: bool = True,
+        learn: bool = True,
+        race: bool = True,
     ):
         super().__init__()
         if not 0 < step_size <= 1:
@@ -168,8 +130,13 @@ class AgentReinforce(Optimizer):
         self.step_size = step_size
         self.pilot_batch = pilot_batch
         self.use_pilot = pilot
+        self.learn = learn
+        self.race = race
+        if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
+            self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
-        self.pending: dict | None = None  # the proposed graph for the next iteration (as ProposedGraph dict)
+        self.pending: list[dict] = []  # the proposed graphs for the next iteration (as ProposedGraph dicts)
+        self.racing: list[dict] = []  # the racing pair for the next iteration (as GraphSpec dicts)
         self.history: list[FeedbackRecord] = []
 
     def bind(self, space: SearchSpace, seed: int) -> None:
@@ -181,16 +148,18 @@ class AgentReinforce(Optimizer):
             "step_size": self.step_size,
             "pilot_batch": self.pilot_batch,
             "pilot": self.use_pilot,
+            "learn": self.learn,
+            "race": self.race,
             "agent": self.agent.name,
         }
 
     def feedback_agent_name(self) -> str | None:
-        return self.agent.name
+        return self.agent.name if self.learn else None
 
     def distribution(self) -> ProbabilisticGraph | None:
         return self.pg
 
-    # --- 1. insight-guided initialisation ------------------------------------------------------------
+    # --- 1. the pilot ----------------------------------------------------------------------------------
     async def start(self, ctx: SearchContext) -> None:
         if not self.use_pilot:
             return
@@ -201,22 +170,14 @@ class AgentReinforce(Optimizer):
             return  # no evaluations left for a pilot: start from the uniform distribution
         proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]
         evals = await ctx.evaluate(proposals, items, PILOT_ITERATION, "pilot")
-        rows = self._rows(graphs, evals)
-        ranked = rank_models(self.space, rows)
-        mixed = mixed_ensemble(self.space, ranked) if ranked and ensemble(self.space, ranked[0]) is None else None
-        if mixed is not None and _left(ctx) >= len(items):
-            label = "mixed " + " + ".join(n.model.split("/")[-1] for n in mixed.nodes[:-1]) + " -> fuser"
-            evals = await ctx.evaluate(
-                [Proposal(mixed, from_graph(self.space, mixed), "pilot", {"label": label})],
-                items,
-                PILOT_ITERATION,
-                "pilot",
-            )
-            rows += self._rows([(label, mixed)], evals)
         feedback = await self.agent.initial(
-            InitContext(space=self.space, pg=self.pg, pilot=rows, task=ctx.task.name, seed=self.seed)
+            InitContext(
+                space=self.space, pg=self.pg, pilot=self._rows(graphs, evals), task=ctx.task.name, seed=self.seed
+            )
         )
         self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
+        if not self.learn:
+            self.pending = []
 
     def _rows(self, graphs: list[tuple[str, GraphSpec]], evals: list[Evaluation]) -> list[PilotRow]:
         return [
@@ -236,14 +197,25 @@ class AgentReinforce(Optimizer):
     # --- 2. sample ---------------------------------------------------------------------------------
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         out: list[Proposal] = []
-        if self.pending is not None and count > 0:
-            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(self.pending)), self.pg)
+        for data in self.pending:
+            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(data)), self.pg)
             if got is not None:
-                out.append(Proposal(got[1], got[0], "proposed"))
+                self._add(out, Proposal(got[1], got[0], "proposed"), count)
+        for data in self.racing:
+            spec = GraphSpec.model_validate(data)
+            self._add(out, Proposal(spec, from_graph(self.space, spec), "racing"), count)
         return out + distinct_samples(self.pg, count - len(out), rng, {p.structure for p in out})
+
+    @staticmethod
+    def _add(out: list[Proposal], p: Proposal, count: int) -> None:
+        if len(out) < count and p.structure not in {q.structure for q in out}:
+            out.append(p)
 
     # --- 3./4. feedback and update -----------------------------------------------------------------
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
+        self.racing = [g.model_dump(mode="json") for g in _race(ctx)] if self.race else []
+        if not self.learn:
+            return
         best_graph, best_objective, best_n = ctx.best()
         step_ctx = StepContext(
             space=self.space,
@@ -257,6 +229,7 @@ class AgentReinforce(Optimizer):
             seed=self.seed,
             task=ctx.task.name,
             scored=ctx.leaderboard(),
+            evidence=ctx.evidence(),
         )
         feedback = await self.agent.step(step_ctx)
         self._apply(feedback, self.step_size, iteration, ctx)
@@ -272,17 +245,64 @@ class AgentReinforce(Optimizer):
                 }
             )
         self.pg = apply_update(self.pg, feedback.update, step)
-        proposed = feedback.update.proposed_graph
-        self.pending = proposed.model_dump() if proposed is not None else None
+        first = feedback.update.proposed_graph
+        self.pending = [p.model_dump() for p in ([first] if first else []) + feedback.update.more_proposals]
         record = feedback.record(iteration)
         self.history = (self.history + [record])[-HISTORY_EXCHANGES:]
         ctx.log_feedback(record)
 
     # --- checkpointing -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"pg": self.pg.to_dict(), "pending": self.pending, "history": [h.model_dump() for h in self.history]}
+        return {
+            "pg": self.pg.to_dict(),
+            "pending": self.pending,
+            "racing": self.racing,
+            "history": [h.model_dump() for h in self.history],
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
-        self.pending = state.get("pending")
+        pending = state.get("pending") or []
+        self.pending = pending if isinstance(pending, list) else [pending]
+        self.racing = list(state.get("racing", []))
         self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]
+
+
+RACE_MODE = "leader"
+RIVALS = 2
+RECHECK_ITEMS = 32
+
+
+def _race(ctx: SearchContext) -> list[GraphSpec]:
+    if RACE_MODE == "pair":
+        return racing_pair(ctx)
+    if RACE_MODE == "leader":
+        board = ctx.leaderboard()
+        if not board:
+            return []
+        rivals = [n for _, _, n in board[1 : 1 + RIVALS]]
+        return [board[0][0]] if board[0][2] < max([RECHECK_ITEMS, *rivals]) else []
+    return []
+
+
+def racing_pair(ctx: SearchContext, tolerance: float | None = None) -> list[GraphSpec]:
+    """The leader (best lower bound: the graph the search would choose) and its strongest rival (best
+    upper bound of the others) while the rival could still beat the leader by more than `tolerance`
+    (a share of the leader's accuracy, `RACE_TOLERANCE`); else nothing.
+
+    Why the tolerance: two graphs within a point or two of each other take thousands of items to tell
+    apart, and racing them hands the lead to whichever has the luckier batches; a rival that may be
+    clearly better is what racing is for."""
+    tolerance = RACE_TOLERANCE if tolerance is None else tolerance
+    stats = ctx.stats()
+    order = [h for h, _ in ranked(ctx.trace.records, ctx.space.objective, stats=stats)]
+    if len(order) < 2:
+        return []
+    prior = prior_accuracy(ctx.trace.records)
+    rows = {h: bounds(stats[h], prior) for h in order}
+    leader = order[0]
+    rival = max(order[1:], key=lambda h: (rows[h][1], -order.index(h)))
+    margin = tolerance * stats[leader].combined_accuracy(prior)
+    if rows[rival][1] <= rows[leader][0] + margin:
+        return []
+    return [ctx.graph(leader), ctx.graph(rival)]

@@ -38,7 +38,17 @@ from rolegraph.optimize.warmstart import WarmStart
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
-OPTIMIZERS: tuple[str, ...] = ("agent-reinforce", "reinforce", "random", "tpe", "exhaustive")
+OPTIMIZERS: tuple[str, ...] = (
+    "agent-reinforce",
+    "reinforce",
+    "random",
+    "tpe",
+    "exhaustive",
+    "agent-reinforce:pilot-only",
+    "cem",
+)
+"""Search methods by CLI name; the last two are ablations of agent-reinforce (its pilot with no learning
+after it; the cross-entropy method on its probabilistic graph with no pilot or feedback agent)."""
 DEFAULT_ITERATIONS = 10
 """Iterations of a search given neither an iteration count nor an evaluation budget."""
 FINITE_OPTIMIZERS = frozenset({"exhaustive"})
@@ -130,6 +140,12 @@ def make_optimizer(
     if name == "agent-reinforce":
         agent = llm_agent(agent_model, hub) if agent_model is not None else None
         return AgentReinforce(agent, **options)
+    if name == "agent-reinforce:pilot-only":
+        return AgentReinforce(**{**options, "learn": False, "race": False})
+    if name == "cem":
+        from rolegraph.optimize.cem import CrossEntropySearch
+
+        return CrossEntropySearch(**options)
     if name == "reinforce":
         from rolegraph.optimize.baselines.reinforce import Reinforce
 

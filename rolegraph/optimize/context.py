@@ -28,7 +28,7 @@ from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.spending import SpendMeter
-from rolegraph.optimize.trace import EvalRecord, Evaluation, FeedbackRecord, SearchTrace, pooled, ranked
+from rolegraph.optimize.trace import EvalRecord, Evaluation, FeedbackRecord, GraphStats, SearchTrace, pooled, ranked
 from rolegraph.tasks.base import Task
 
 SAMPLE_STREAM = 1
@@ -130,6 +130,7 @@ class SearchContext:
     graphs: dict[str, dict] = field(default_factory=dict)
     _splits: dict[str, list[Item]] = field(default_factory=dict)
     _index: StructureIndex | None = None
+    _stats: tuple[tuple[int, int], dict[str, GraphStats]] | None = None
 
     def canonical_hash(self, spec: GraphSpec) -> str:
         """The hash evidence on `spec` pools under: the first isomorphic graph scored in this search.
@@ -166,19 +167,33 @@ class SearchContext:
     def graph(self, ghash: str) -> GraphSpec:
         return GraphSpec.model_validate(self.graphs[ghash])
 
+    def stats(self) -> dict[str, GraphStats]:
+        """`pooled(trace.records)`, computed once per state of the trace (records are only appended)."""
+        key = (id(self.trace.records), len(self.trace.records))
+        if self._stats is None or self._stats[0] != key:
+            self._stats = (key, pooled(self.trace.records))
+        return self._stats[1]
+
     def best(self) -> tuple[GraphSpec | None, float | None, int]:
         """(graph, pooled training objective, items it was scored on) of the best graph so far."""
-        order = ranked(self.trace.records, self.space.objective)
+        order = ranked(self.trace.records, self.space.objective, stats=self.stats())
         if not order:
             return None, None, 0
         ghash = order[0][0]
-        stats = pooled(self.trace.records)[ghash]
+        stats = self.stats()[ghash]
         return self.graph(ghash), stats.objective(self.space.objective), stats.n
 
     def leaderboard(self) -> list[tuple[GraphSpec, float, int]]:
         """Every graph scored so far, best first: (graph, shrunk pooled training objective, items)."""
-        stats = pooled(self.trace.records)
-        return [(self.graph(h), v, stats[h].n) for h, v in ranked(self.trace.records, self.space.objective)]
+        stats = self.stats()
+        order = ranked(self.trace.records, self.space.objective, stats=stats)
+        return [(self.graph(h), v, stats[h].n) for h, v in order]
+
+    def evidence(self) -> list[tuple[GraphSpec, float, int]]:
+        """Every graph scored on training items so far: (graph, pooled objective adjusted for batch
+        difficulty but not shrunk, items), in the order first scored."""
+        objective = self.space.objective
+        return [(self.graph(h), s.objective(objective), s.n) for h, s in self.stats().items() if s.n > 0]
 
     def log_feedback(self, record: FeedbackRecord) -> None:
         self.trace.feedback.append(record)

@@ -108,6 +108,8 @@ class GraphUpdate(BaseModel):
     roles: dict[str, dict[str, Prob]] = Field(default_factory=dict)
     edges: list[EdgeProb] = Field(default_factory=list)
     proposed_graph: ProposedGraph | None = None
+    more_proposals: list[ProposedGraph] = Field(default_factory=list)
+    """Further graphs to score next iteration, after `proposed_graph` (as many as the iteration has room for)."""
 
     @field_validator("edges", mode="before")
     @classmethod
@@ -118,7 +120,9 @@ class GraphUpdate(BaseModel):
         return value
 
     def is_empty(self) -> bool:
-        return not (self.presence or self.models or self.roles or self.edges or self.proposed_graph)
+        return not (
+            self.presence or self.models or self.roles or self.edges or self.proposed_graph or self.more_proposals
+        )
 
     def brief(self) -> dict:
         """A compact dict for traces and reports."""
@@ -187,6 +191,8 @@ class StepContext:
     task: str = ""
     scored: list[tuple[GraphSpec, float, int]] = field(default_factory=list)
     """Every graph scored so far: (graph, shrunk pooled training objective, items), best first."""
+    evidence: list[tuple[GraphSpec, float, int]] = field(default_factory=list)
+    """Every graph scored so far: (graph, pooled objective adjusted for batch difficulty, items)."""
 
 
 class FeedbackAgent(Protocol):
@@ -247,6 +253,8 @@ def validate_update(update: GraphUpdate, pg: ProbabilisticGraph) -> list[str]:
             problems.append(f"edge {e.src}->{e.dst} is not allowed in this space (workers feed only the output)")
     if update.proposed_graph is not None:
         problems += validate_proposed(update.proposed_graph, pg)
+    for proposed in update.more_proposals:
+        problems += validate_proposed(proposed, pg)
     return problems
 
 

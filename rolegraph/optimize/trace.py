@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from rolegraph.evaluate.result import NodeStats
@@ -252,24 +253,25 @@ def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
     shared = {k: rs for k, rs in batches.items() if len({r.graph_hash for r in rs}) > 1}
     if not shared:
         return {}
-    offset = dict.fromkeys(shared, 0.0)
-    weight = {k: sum(r.n for r in rs) for k, rs in shared.items()}
-    linked = [(k, r) for k, rs in shared.items() for r in rs]
+    keys = list(shared)
+    linked = [(b, r) for b, k in enumerate(keys) for r in shared[k]]
+    hashes = {h: i for i, h in enumerate(dict.fromkeys(r.graph_hash for _, r in linked))}
+    batch = np.array([b for b, _ in linked])
+    graph = np.array([hashes[r.graph_hash] for _, r in linked])
+    acc = np.array([r.accuracy for _, r in linked], dtype=float)
+    n = np.array([r.n for _, r in linked], dtype=float)
+    weight = np.bincount(batch, weights=n, minlength=len(keys))
+    graph_n = np.bincount(graph, weights=n, minlength=len(hashes))
+    offset = np.zeros(len(keys))
     for _ in range(OFFSET_ROUNDS):
-        sums: dict[str, list[float]] = {}
-        for k, r in linked:
-            acc = sums.setdefault(r.graph_hash, [0.0, 0.0])
-            acc[0] += (r.accuracy - offset[k]) * r.n
-            acc[1] += r.n
-        effect = {h: total / n for h, (total, n) in sums.items()}
-        new = {k: sum((r.accuracy - effect[r.graph_hash]) * r.n for r in rs) / weight[k] for k, rs in shared.items()}
-        level = sum(new[k] * weight[k] for k in shared) / sum(weight.values())
-        new = {k: v - level for k, v in new.items()}
-        moved = max(abs(new[k] - offset[k]) for k in shared)
+        effect = np.bincount(graph, weights=(acc - offset[batch]) * n, minlength=len(hashes)) / graph_n
+        new = np.bincount(batch, weights=(acc - effect[graph]) * n, minlength=len(keys)) / weight
+        new -= float(new @ weight) / float(weight.sum())
+        moved = float(np.max(np.abs(new - offset)))
         offset = new
         if moved < OFFSET_TOLERANCE:
             break
-    return offset
+    return {k: float(v) for k, v in zip(keys, offset)}
 
 
 def pooled(records: list[EvalRecord]) -> dict[str, GraphStats]:
@@ -294,9 +296,15 @@ def prior_accuracy(records: list[EvalRecord]) -> float:
     return sum(r.accuracy * r.n for r in train) / n if n else 0.0
 
 
-def ranked(records: list[EvalRecord], objective: Objective, pessimism: float = SELECTION_Z) -> list[tuple[str, float]]:
-    """(hash, shrunk pessimistic training objective), best first; ties go to the graph seen first."""
-    stats = {h: s for h, s in pooled(records).items() if s.n > 0}
+def ranked(
+    records: list[EvalRecord],
+    objective: Objective,
+    pessimism: float = SELECTION_Z,
+    stats: dict[str, GraphStats] | None = None,
+) -> list[tuple[str, float]]:
+    """(hash, shrunk pessimistic training objective), best first; ties go to the graph seen first.
+    `stats`: `pooled(records)` when the caller has it already."""
+    stats = {h: s for h, s in (pooled(records) if stats is None else stats).items() if s.n > 0}
     prior = prior_accuracy(records)
     scored = [(h, s.shrunk_objective(objective, prior, pessimism), s.first_seq) for h, s in stats.items()]
     scored.sort(key=lambda t: (-t[1], t[2]))

@@ -1,12 +1,17 @@
-"""The pilot's graphs: each model alone, each model's ensemble, and the mixed ensemble of the two best."""
+"""Agent-REINFORCE's parts: a pilot that assumes nothing about the models, racing of the leader against its
+strongest rival, and the ablations (the pilot alone, no racing)."""
+import asyncio
+
 import pytest
 
-from rolegraph.graphs.spec import NodeSpec
-from rolegraph.optimize.agent_reinforce import mixed_ensemble, pilot_graphs
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.optimize.agent_reinforce import AgentReinforce, pilot_graphs, racing_pair
+from rolegraph.optimize.api import make_optimizer
+from rolegraph.optimize.context import SearchConfig, SearchContext
+from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
 
 ONE_B, THREE_B, EIGHT_B = "sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b"
-RANKED = [EIGHT_B, THREE_B, ONE_B]
 
 
 def space(pool, budget: float, max_nodes: int = 6) -> SearchSpace:
@@ -14,38 +19,88 @@ def space(pool, budget: float, max_nodes: int = 6) -> SearchSpace:
                        budget=budget)
 
 
-def shape(spec):
-    return sorted(n.model for n in spec.nodes[:-1]), spec.nodes[-1].model
+@pytest.mark.parametrize("budget", [18.0, 42.0])
+def test_the_pilot_is_each_model_alone_and_each_models_own_ensemble_only(pool, budget):
+    sp = space(pool, budget)
+    graphs = [g for _, g in pilot_graphs(sp)]
+    singles = [g for g in graphs if len(g.nodes) == 1]
+    assert sorted(g.nodes[0].model for g in singles) == sorted(sp.models)
+    for g in graphs:
+        assert sp.fits(g) and len({n.model for n in g.nodes}) == 1  # no mixed graph: no assumed ranking of models
+    ensembles = {g.nodes[0].model for g in graphs if len(g.nodes) > 1}
+    assert (EIGHT_B in ensembles) == (budget == 42.0)  # two 8B solvers and an 8B fuser cost more than 18
 
 
-def test_at_a_tight_budget_the_mixed_ensemble_fuses_the_two_best_with_the_best_fuser_that_fits(pool):
-    sp = space(pool, 18.0)
-    spec = mixed_ensemble(sp, RANKED)
-    assert spec is not None and sp.fits(spec)
-    assert shape(spec) == (sorted([EIGHT_B, THREE_B]), THREE_B)  # an 8B fuser of the pair costs more than 18
-    assert all(n.role == "solver" for n in spec.nodes[:-1]) and spec.nodes[-1].role == "fuser"
-    assert sorted(spec.edges) == sorted((n.id, spec.output) for n in spec.nodes[:-1])
-    assert shape(spec) not in [shape(g) for _, g in pilot_graphs(sp)]  # nothing in the first stage resembles it
+def _graph(models: list[str], out: str) -> GraphSpec:
+    nodes = [NodeSpec(id=f"n{i}", role="solver", model=m) for i, m in enumerate(models)]
+    nodes.append(NodeSpec(id="out", role="fuser", model=out))
+    return GraphSpec(name="g", nodes=nodes, edges=[(f"n{i}", "out") for i in range(len(models))], output="out")
 
 
-def test_with_room_it_widens_with_the_best_model_until_the_budget_stops_it(pool):
-    sp = space(pool, 42.0)
-    spec = mixed_ensemble(sp, RANKED)
-    assert spec is not None and sp.fits(spec)
-    solvers, fuser = shape(spec)
-    assert fuser == EIGHT_B and THREE_B in solvers and solvers.count(EIGHT_B) >= 2
-    wider = spec.model_copy(deep=True)
-    wider.nodes.insert(-1, NodeSpec(id="extra", role="solver", model=EIGHT_B))
-    wider.edges.append(("extra", wider.output))
-    assert not sp.fits(wider)  # one more 8B solver would not fit
+class _Scripted:
+    """An executor whose graphs score a fixed share of every batch (by the first worker's model)."""
+
+    name = "scripted"
+    in_process = False
+
+    def __init__(self, rates: dict[tuple[str, ...], float]):
+        self.rates = rates
+
+    async def run_items(self, spec, task, items, results, simulated, **_):
+        from rolegraph.evaluate.result import ItemScore
+
+        rate = self.rates[tuple(n.model for n in spec.nodes)]
+        hits = round(rate * len(items))
+        for i, item in enumerate(items):
+            results[i] = ItemScore(item_id=item.id, score=float(i < hits), answer="x", gold=item.gold)
+            simulated[i] = True
+
+    def close(self):
+        pass
 
 
-def test_the_ranking_decides_the_models(pool):
-    spec = mixed_ensemble(space(pool, 18.0), [ONE_B, THREE_B, EIGHT_B])
-    assert spec is not None and set(shape(spec)[0]) == {ONE_B, THREE_B} and shape(spec)[1] == ONE_B
+def _context(pool, small_task, tmp_path, rates) -> SearchContext:
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.settings import Settings
+
+    return SearchContext(task=small_task, space=space(pool, 42.0), hub=ModelHub(pool, Settings(home=tmp_path)),
+                         config=SearchConfig(batch=8), executor=_Scripted(rates))
 
 
-@pytest.mark.parametrize("ranked, budget, max_nodes", [([EIGHT_B], 42.0, 6), (RANKED, 1.0, 6), (RANKED, 42.0, 2)],
-                         ids=["one-model", "nothing-fits", "no-room-for-two-solvers"])
-def test_none_when_there_is_no_mixed_ensemble(pool, ranked, budget, max_nodes):
-    assert mixed_ensemble(space(pool, budget, max_nodes), ranked) is None
+def test_racing_pairs_the_leader_with_the_rival_that_could_still_beat_it(pool, small_task, tmp_path):
+    strong, close, weak = _graph([THREE_B, THREE_B], THREE_B), _graph([EIGHT_B], EIGHT_B), _graph([ONE_B], ONE_B)
+    rates = {(THREE_B, THREE_B, THREE_B): 0.75, (EIGHT_B, EIGHT_B): 0.5, (ONE_B, ONE_B): 0.125}
+    ctx = _context(pool, small_task, tmp_path, rates)
+
+    async def score(graphs, rounds):
+        for it in range(rounds):
+            await ctx.evaluate([Proposal(g, None) for g in graphs], ctx.batch(it + 1), it + 1, "search")
+
+    asyncio.run(score([strong, close, weak], 1))
+    pair = racing_pair(ctx)
+    assert [len(g.nodes) for g in pair] == [3, 2]  # the leader, then the rival with the best upper bound
+    asyncio.run(score([strong, close, weak], 12))
+    assert racing_pair(ctx) == []  # 13 batches apart: the rival's upper bound is below the leader's lower bound
+
+
+def test_pilot_only_is_the_pilot_then_plain_samples(pool, small_task, tmp_path):
+    from .helpers import run, tiny_config, tiny_space
+
+    opt = make_optimizer("agent-reinforce:pilot-only", pilot_batch=4)
+    assert opt.name == "agent-reinforce:pilot-only" and not opt.learn and not opt.race
+    result = run(pool, tmp_path / "home", small_task, opt, space=tiny_space(pool), config=tiny_config(iterations=2))
+    assert result.optimizer == "agent-reinforce:pilot-only"
+    assert [f.iteration for f in result.trace.feedback] == [0]  # the pilot's feedback only
+    search = [r for r in result.trace.records if r.phase == "search"]
+    assert search and {r.source for r in search} == {"sampled"}
+    assert result.feedback_agent is None
+
+
+def test_the_full_agent_proposes_and_races(pool, small_task, tmp_path):
+    from .helpers import run, tiny_config, tiny_space
+
+    result = run(pool, tmp_path / "home", small_task, AgentReinforce(pilot_batch=4), space=tiny_space(pool),
+                 config=tiny_config(iterations=4, samples=4))
+    sources = {r.source for r in result.trace.records if r.phase == "search"}
+    assert "proposed" in sources and "racing" in sources
+    assert [f.iteration for f in result.trace.feedback] == [0, 1, 2, 3, 4]

@@ -1,0 +1,267 @@
+"""Generalization: does a search method's advantage hold on landscapes it was not tuned on?
+
+For each sim world x task family x FLOPs budget (a *setting*), the exhaustive optimum of the ensemble
+space (`searchbench.Setting`: every distinct graph scored on 1,000 fresh items, those within 5 points of
+the best on 4,000) and K searches per optimizer, judged as in `search_efficiency`: evaluations (item
+runs, pilot and final re-check included) until the graph the search would choose is first within 98%
+of the optimum ("first reach"), and until it stays there to the end ("reach and stay"). A search that
+never gets there counts as the whole evaluation budget (censored), and the tables say how many did not.
+
+Per setting: agent-reinforce's median / the best baseline's median (random, reinforce, TPE; the lowest
+of the three), on both measures; then the median and the worst of those ratios over settings, with
+the worlds the agent was tuned on (`TUNED_WORLDS`) and the held-out ones reported apart. Ablations
+(the pilot alone, the cross-entropy method on the same distribution) are reported beside the agent,
+against the same best baseline; they are not baselines.
+
+`python -m benchmarks generalization [--worlds A-B] [--families math,mmlu,code] [--budgets 18,30,42]
+[--seeds K] [--jobs N] [--json]`; settings run in `--jobs` processes, one per (world, family).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay
+from rolegraph.models.pool import ModelPool
+
+AGENT = "agent-reinforce"
+BASELINES = ("random", "reinforce", "tpe")
+ABLATIONS = ("agent-reinforce:pilot-only", "cem")
+OPTIMIZERS = (AGENT, *BASELINES, *ABLATIONS)
+TUNED_WORLDS = range(0, 20)
+"""Worlds the optimizer's choices were tuned on; every other world is held out."""
+DEFAULT_WORLDS = tuple(range(100, 106))
+FAMILIES = ("math", "mmlu", "code")
+BUDGETS = (18.0, 30.0, 42.0)
+MEASURES = ("first", "stay")
+MEASURE_TEXT = {"first": "first reach", "stay": "reach and stay"}
+GOAL_MEDIAN, GOAL_WORST, GOAL_GAP_POINTS = 0.5, 1.2, 1.0
+FULL = {"seeds": 4, "truth_items": 1000, "fine_truth_items": 4000, "fine_margin": 0.05, "task_items": 2000,
+        "max_evaluations": 3000, "samples": 4, "batch": 16, "validation_items": 48, "top_candidates": 3,
+        "max_nodes": 6, "check_items": 4, "jobs": 2}
+QUICK = {"seeds": 1, "truth_items": 60, "fine_truth_items": 0, "fine_margin": 0.0, "task_items": 160,
+         "max_evaluations": 160, "samples": 2, "batch": 4, "validation_items": 8, "top_candidates": 2,
+         "max_nodes": 3, "check_items": 2, "jobs": 1}
+QUICK_SCOPE = {"worlds": (0,), "families": ("math", "mmlu"), "budgets": (18.0,)}
+
+
+def world_pool(world: int) -> ModelPool:
+    """The built-in sim pool of `world` (0: the calibrated world)."""
+    return ModelPool.builtin(world=world)
+
+
+def parse_worlds(text: str) -> tuple[int, ...]:
+    """'100-119' or '3,7,100-103' -> world numbers, in order, without repeats."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        try:
+            a, b = int(lo), int(hi) if hi else int(lo)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"worlds: '{part}' is not N or A-B") from None
+        if b < a or a < 0:
+            raise argparse.ArgumentTypeError(f"worlds: '{part}' is an empty or negative range")
+        out += [w for w in range(a, b + 1) if w not in out]
+    if not out:
+        raise argparse.ArgumentTypeError("worlds: none given")
+    return tuple(out)
+
+
+def _csv(kind: type, known: tuple | None = None):
+    def parse(text: str) -> tuple:
+        try:
+            vals = tuple(kind(x.strip()) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {kind.__name__}") from None
+        bad = [v for v in vals if known is not None and v not in known]
+        if bad or not vals:
+            raise argparse.ArgumentTypeError(f"unknown: {', '.join(map(str, bad)) or 'none given'}")
+        return vals
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worlds", type=parse_worlds, default=None,
+                        help=f"sim worlds, e.g. 100-119 or 0,3,5 (default {DEFAULT_WORLDS[0]}-{DEFAULT_WORLDS[-1]})")
+    parser.add_argument("--families", type=_csv(str, FAMILIES), default=None, help="default math,mmlu,code")
+    parser.add_argument("--budgets", type=_csv(float), default=None, help="FLOPs units, default 18,30,42")
+    parser.add_argument("--seeds", type=int, default=None, help="searches per optimizer and setting (default 4)")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
+    parser.add_argument("--optimizers", type=_csv(str, OPTIMIZERS), default=None,
+                        help="default: the agent, the three baselines and the ablations")
+    parser.add_argument("--json", action="store_true", help="end with one line: the summary as JSON")
+
+
+def _job(world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[str, ...], cfg: dict[str, Any],
+         out_dir: Path) -> list[dict[str, Any]]:
+    """One world and family, every budget: the truth, then every search (a worker process's unit)."""
+    bench = Bench(world_pool(world), scratch_home(), out_dir, world=world)
+    out = []
+    try:
+        for budget in budgets:
+            setting = bench.setting(family, budget, cfg)
+            target = TARGET_SHARE * setting.optimum
+            runs: dict[str, list[dict]] = {}
+            for name in optimizers:
+                runs[name] = []
+                for seed in range(cfg["seeds"]):
+                    r = asyncio.run(bench.search(name, seed, setting, cfg))
+                    runs[name].append({"seed": seed, "first": first_reach(r["curve"], target),
+                                       "stay": reach_and_stay(r["curve"], target),
+                                       "final_gap": setting.optimum - r["final_accuracy"],
+                                       "final_graph": r["final_graph"], "evaluations": r["evaluations"]})
+                setting.save()
+            say(f"{setting.label()}: searches done")
+            out.append({"world": world, "family": family, "budget": budget, "graphs": len(setting.graphs),
+                        "optimum": setting.optimum,
+                        "optimum_graph": setting.optimum_graph.model_dump(mode="json", exclude_defaults=True),
+                        "fine_graphs": len(setting.fine_keys), "runs": runs})
+            bench.table.close()  # the next budget's searches share few (graph, item) runs with this one's
+    finally:
+        bench.close()
+    return out
+
+
+def judge(setting: dict[str, Any], cap: int) -> dict[str, Any]:
+    """Per optimizer: censored medians and misses; per measure: the best baseline and each method's ratio."""
+    med: dict[str, dict[str, float]] = {}
+    misses: dict[str, dict[str, int]] = {}
+    gaps: dict[str, float] = {}
+    for name, runs in setting["runs"].items():
+        med[name] = {m: statistics.median(censored(r[m], cap) for r in runs) for m in MEASURES}
+        misses[name] = {m: sum(not math.isfinite(r[m]) for r in runs) for m in MEASURES}
+        gaps[name] = statistics.median(r["final_gap"] for r in runs)
+    best = {m: min((b for b in BASELINES if b in med), key=lambda b: med[b][m]) for m in MEASURES}
+    ratios = {name: {m: med[name][m] / med[best[m]][m] for m in MEASURES} for name in med}
+    return {"median": med, "misses": misses, "final_gap": gaps, "best_baseline": best, "ratio": ratios}
+
+
+def overall(judged: list[dict[str, Any]], name: str = AGENT) -> dict[str, Any]:
+    """Median and worst ratio over settings on both measures, and the median final gap (points)."""
+    if not judged:
+        return {"settings": 0}
+    out: dict[str, Any] = {"settings": len(judged)}
+    for m, key in (("first", "first_reach"), ("stay", "stay")):
+        vals = [j["ratio"][name][m] for j in judged]
+        out[f"median_{key}_ratio"] = round(statistics.median(vals), 4)
+        out[f"worst_{key}_ratio"] = round(max(vals), 4)
+    out["median_final_gap_points"] = round(100 * statistics.median(j["final_gap"][name] for j in judged), 2)
+    return out
+
+
+def _fmt(x: float, cap: int) -> str:
+    return f"{x:.0f}" if x < cap else f"{cap} (cap)"
+
+
+def _setting_rows(settings: list[dict], judged: list[dict], cap: int, seeds: int) -> list[list[str]]:
+    rows = []
+    for s, j in zip(settings, judged):
+        held = "tuned" if s["world"] in TUNED_WORLDS else "held out"
+        row = [str(s["world"]), held, s["family"], f"{s['budget']:g}", str(s["graphs"]), f"{100 * s['optimum']:.1f}"]
+        for m in MEASURES:
+            b = j["best_baseline"][m]
+            row += [f"{_fmt(j['median'][AGENT][m], cap)} ({j['misses'][AGENT][m]}/{seeds} miss)",
+                    f"{b} {_fmt(j['median'][b][m], cap)} ({j['misses'][b][m]}/{seeds} miss)",
+                    f"{j['ratio'][AGENT][m]:.2f}"]
+        row.append(f"{100 * j['final_gap'][AGENT]:.1f}")
+        rows.append(row)
+    return rows
+
+
+def render(settings: list[dict], judged: list[dict], cfg: dict[str, Any], optimizers: tuple[str, ...]) -> str:
+    cap = cfg["max_evaluations"]
+    text = table(["world", "", "family", "budget", "graphs", "optimum % (sim)", "agent first reach",
+                  "best baseline first reach", "ratio", "agent reach and stay", "best baseline reach and stay",
+                  "ratio", "agent final gap (points)"], _setting_rows(settings, judged, cap, cfg["seeds"]))
+    rows = []
+    groups = {"tuned worlds": [j for s, j in zip(settings, judged) if s["world"] in TUNED_WORLDS],
+              "held-out worlds": [j for s, j in zip(settings, judged) if s["world"] not in TUNED_WORLDS],
+              "all": judged}
+    for group, js in groups.items():
+        if not js:
+            continue
+        for name in optimizers:
+            if name in BASELINES and name != AGENT:
+                continue
+            o = overall(js, name)
+            misses = {m: sum(j["misses"][name][m] for j in js) for m in MEASURES}
+            rows.append([group, name, o["settings"], f"{o['median_first_reach_ratio']:.2f}",
+                         f"{o['worst_first_reach_ratio']:.2f}", f"{o['median_stay_ratio']:.2f}",
+                         f"{o['worst_stay_ratio']:.2f}", f"{o['median_final_gap_points']:.1f}",
+                         f"{misses['first']} / {misses['stay']} of {len(js) * cfg['seeds']}"])
+    text += "\n\n" + table(["worlds", "method", "settings", "median first-reach ratio", "worst",
+                            "median reach-and-stay ratio", "worst", "median final gap (points)",
+                            "searches that never reach / never stay"], rows)
+    text += (f"\n\nRatios: the method's median evaluations / the best baseline's (lowest of {', '.join(BASELINES)}), "
+             f"censored at {cap} item runs; goal for {AGENT}: median <= {GOAL_MEDIAN}, worst <= {GOAL_WORST}, "
+             f"median final gap <= {GOAL_GAP_POINTS} point. {cfg['seeds']} seeds per optimizer and setting; "
+             f"truth over {cfg['truth_items']} items ({cfg.get('fine_truth_items') or 'no'} for graphs within "
+             f"{100 * cfg.get('fine_margin', 0):g} points of the best). Tuned worlds: "
+             f"{TUNED_WORLDS.start}-{TUNED_WORLDS.stop - 1}; all others are held out. Results are simulated.\n")
+    return text
+
+
+def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
+        families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, seeds: int | None = None,
+        jobs: int | None = None, optimizers: tuple[str, ...] | None = None, as_json: bool = False,
+        **_: Any) -> dict[str, Any]:
+    out_dir = out_dir or RESULTS_DIR
+    cfg = dict(QUICK if quick else FULL)
+    scope = QUICK_SCOPE if quick else {"worlds": DEFAULT_WORLDS, "families": FAMILIES, "budgets": BUDGETS}
+    worlds, families, budgets = worlds or scope["worlds"], families or scope["families"], budgets or scope["budgets"]
+    if seeds is not None:
+        cfg["seeds"] = max(1, seeds)
+    if jobs is not None:
+        cfg["jobs"] = max(1, jobs)
+    optimizers = optimizers or OPTIMIZERS
+    if not set(BASELINES) <= set(optimizers) or AGENT not in optimizers:
+        raise SystemExit(f"--optimizers must include {AGENT} and the baselines {', '.join(BASELINES)}")
+    work = [(w, f) for w in worlds for f in families]
+    say(f"generalization: {len(work)} (world, family) jobs x {len(budgets)} budgets, {cfg['seeds']} seeds, "
+        f"{cfg['jobs']} processes")
+    args = [(w, f, tuple(budgets), tuple(optimizers), cfg, out_dir) for w, f in work]
+    if cfg["jobs"] > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=cfg["jobs"]) as pool:
+            parts = list(pool.map(_job, *zip(*args)))
+    else:
+        parts = [_job(*a) for a in args]
+    settings = [s for part in parts for s in part]
+    judged = [judge(s, cfg["max_evaluations"]) for s in settings]
+    summary = overall(judged)
+    held = [j for s, j in zip(settings, judged) if s["world"] not in TUNED_WORLDS]
+    tuned = [j for s, j in zip(settings, judged) if s["world"] in TUNED_WORLDS]
+    payload = {"config": cfg, "worlds": list(worlds), "families": list(families), "budgets": list(budgets),
+               "optimizers": list(optimizers), "tuned_worlds": [TUNED_WORLDS.start, TUNED_WORLDS.stop - 1],
+               "summary": summary, "held_out": overall(held), "tuned": overall(tuned),
+               "ablations": {name: overall(judged, name) for name in optimizers if name in ABLATIONS},
+               "settings": [{**s, "judged": j} for s, j in zip(settings, judged)], "simulated": True}
+    options = f"--worlds {','.join(map(str, worlds))} --families {','.join(families)} " \
+              f"--budgets {','.join(f'{b:g}' for b in budgets)} --seeds {cfg['seeds']}"
+    if tuple(optimizers) != OPTIMIZERS:
+        options += f" --optimizers {','.join(optimizers)}"
+    write_result("generalization", payload, render(settings, judged, cfg, tuple(optimizers)), out_dir=out_dir,
+                 quick=quick, options=options)
+    if as_json:
+        print(json.dumps(summary, default=_json_default))
+    return payload
+
+
+def _json_default(x: Any) -> Any:
+    return None if isinstance(x, float) and not math.isfinite(x) else str(x)
+
+
+if __name__ == "__main__":
+    sys.exit(0 if run() else 1)

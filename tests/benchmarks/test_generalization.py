@@ -1,0 +1,84 @@
+"""The generalization benchmark's arithmetic (censoring, the best baseline, ratios, median and worst) and its
+command line (a quick run ends with one JSON line)."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import pytest
+
+from benchmarks.generalization import judge, overall, parse_worlds
+
+CAP = 1000
+
+
+def _runs(first: list[float], stay: list[float], gap: float = 0.0) -> list[dict]:
+    return [{"first": f, "stay": s, "final_gap": gap} for f, s in zip(first, stay)]
+
+
+def _setting(agent, random, reinforce, tpe) -> dict:
+    return {"runs": {"agent-reinforce": _runs(*agent), "random": _runs(*random), "reinforce": _runs(*reinforce),
+                     "tpe": _runs(*tpe), "cem": _runs(*random)}}
+
+
+def test_a_search_that_never_reaches_counts_as_the_whole_budget():
+    j = judge(_setting(([100, math.inf, math.inf], [200, math.inf, math.inf]),
+                       ([400, 400, 400], [800, 800, 800]), ([300, 500, 900], [600, 900, 900]),
+                       ([math.inf] * 3, [math.inf] * 3)), CAP)
+    assert j["median"]["agent-reinforce"] == {"first": CAP, "stay": CAP}  # two of three never: the cap
+    assert j["misses"]["agent-reinforce"] == {"first": 2, "stay": 2}
+    assert j["median"]["tpe"]["first"] == CAP
+    assert j["best_baseline"] == {"first": "random", "stay": "random"}  # reinforce's median 500 > 400
+    assert j["ratio"]["agent-reinforce"]["first"] == pytest.approx(CAP / 400)
+    assert j["ratio"]["cem"]["stay"] == pytest.approx(1.0)  # an ablation is judged, never a baseline
+
+
+def test_the_best_baseline_is_chosen_per_measure():
+    j = judge(_setting(([50], [500]), ([100], [900]), ([200], [300]), ([150], [700])), CAP)
+    assert j["best_baseline"] == {"first": "random", "stay": "reinforce"}
+    assert j["ratio"]["agent-reinforce"] == {"first": pytest.approx(0.5), "stay": pytest.approx(500 / 300)}
+
+
+def test_median_and_worst_over_settings():
+    js = [judge(_setting(([a], [a]), ([b], [b]), ([b], [b]), ([b], [b])), CAP) for a, b in
+          [(100, 400), (200, 400), (300, 200)]]
+    o = overall(js)
+    assert o["settings"] == 3
+    assert o["median_first_reach_ratio"] == pytest.approx(0.5) and o["worst_first_reach_ratio"] == pytest.approx(1.5)
+    assert o["median_stay_ratio"] == pytest.approx(0.5) and o["worst_stay_ratio"] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("text, worlds", [("100-103", (100, 101, 102, 103)), ("3,7,5-6", (3, 7, 5, 6)),
+                                          ("4, 4,2", (4, 2))])
+def test_world_ranges(text, worlds):
+    assert parse_worlds(text) == worlds
+
+
+@pytest.mark.parametrize("text", ["", "a-b", "5-3", "-2"])
+def test_bad_world_ranges_are_refused(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_worlds(text)
+
+
+def test_the_command_line_ends_with_one_json_line(tmp_path, capsys):
+    from benchmarks.__main__ import main
+
+    assert main(["generalization", "--quick", "--json", "--out", str(tmp_path), "--families", "math",
+                 "--optimizers", "agent-reinforce,random,reinforce,tpe"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    assert {"median_first_reach_ratio", "worst_first_reach_ratio", "median_stay_ratio", "worst_stay_ratio",
+            "settings"} <= set(summary)
+    assert summary["settings"] == 1
+    written = json.loads((tmp_path / "generalization-quick.json").read_text())
+    assert "--families math" in written["command"] and written["simulated"] is True
+    assert written["summary"] == summary
+
+
+def test_unknown_family_is_a_usage_error(capsys):
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["generalization", "--families", "math,poetry"])
+    assert exc.value.code == 2 and "poetry" in capsys.readouterr().err
