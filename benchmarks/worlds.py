@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks import graphgen as gg
 from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
-from benchmarks.search_efficiency import ROLES
+from benchmarks.searchbench import ROLES
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import exact_score, synthetic_items
 from benchmarks.truth import shape_key

@@ -117,8 +117,8 @@ def test_an_endpoint_echoing_the_key_in_its_errors_does_not_leak_it(tmp_path, mo
                            tmp_path / "one.yaml")
         evaluation = cli(["eval", graph, "--task", "gsm", "--n", "2", "--pool", pool_file, "--json"])
         run = cli(["run", graph, "--task", "gsm", "--pool", pool_file])
-    assert evaluation.code == 0, evaluation.err[-2000:]
-    assert json.loads(evaluation.out)["failures"] == 2  # the failures were recorded, with their messages
+    assert evaluation.code == 2, evaluation.err[-2000:]  # every item failed: nothing was measured
+    assert json.loads(evaluation.out)["failures"] == 2  # printed first: the failures were recorded, with their messages
     assert run.code == 2 and "Traceback" not in run.err
     assert "upstream rejected header" in run.err  # the server's message is shown, scrubbed
     _assert_nowhere(fake_key, [tmp_path], [evaluation.out + evaluation.err, run.out + run.err], caplog)
