@@ -7,8 +7,8 @@ year a film or novel came out, a country's capital. The answer stands in the pag
 tool finds, so a searcher + solver graph can copy it; a bare 135M model knows a few capitals.
 Scored by answer containment (`ContainsTask`: SmolLM2 answers in sentences, never with the "Final
 answer:" line), exact match beside it.
-Known limit: parallel identical nodes on a real backend send identical requests (the same seed; only
-the sim reads `sample`), so "3 solvers -> fuser" reads three copies of one answer.
+Parallel identical nodes on a real backend get their own request seeds (`openai_backend.request_seed`), so
+"3 solvers -> fuser" reads three samples, not three copies of one answer.
 Held out: searches train on the TUNE questions (the only ones the question forms and graph set were
 looked at on); every figure below is on the REPORT questions, which nothing was chosen on.
 
