@@ -23,6 +23,7 @@ GENERATED = {"reference/cli.md"}  # written by docs/hooks.py on every build: no 
 SKIPPED_TITLES = {
     "remote:": "needs a remote endpoint, a key or a cluster",
     "fresh machine:": "installs into a new venv: exactly what CI's .ci/run does on a clean clone",
+    "your data:": "reads a data file the user downloads (not bundled, no network here)",
 }
 RUNNERS = {"python": [sys.executable, "-c"], "bash": ["bash", "-euo", "pipefail", "-c"]}
 SNIPPET_TIMEOUT_S = 600
