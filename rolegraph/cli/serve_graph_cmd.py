@@ -47,6 +47,7 @@ def serve_cmd(
 
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
+    from rolegraph.graphs.spec import GraphSpec
     from rolegraph.serve.app import ServeOptions, create_app
     from rolegraph.settings import Settings
 
@@ -60,6 +61,8 @@ def serve_cmd(
         if not key:
             raise ServeError(f"--api-key-env {api_key_env}: the environment variable is not set or empty")
     spec, model_pool = _load_checked(graph, pool)
+    if not isinstance(spec, GraphSpec):
+        raise ServeError(f"{graph}: a router cannot be served yet; serve one of its stage graphs")
     settings = Settings.from_env(cache=cache)
     answerer = GraphAnswerer(spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id)
     if spec.mcp_servers:  # refuse an unallowed command now, in one line, not when uvicorn starts

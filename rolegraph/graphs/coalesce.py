@@ -138,9 +138,9 @@ class Coalescer:
                     fut.cancel()
                 else:
                     fut.set_exception(exc)
-            for fut in batch.futures[1:]:
+            for fut in batch.futures:  # the leader's own future too: it raises from here, never awaiting it
                 if fut.done() and not fut.cancelled():
-                    fut.exception()  # members that never look (cancelled) must not log "never retrieved"
+                    fut.exception()  # futures nobody awaits must not log "never retrieved"
             raise
         for fut, out in zip(batch.futures, outs):
             if not fut.done():

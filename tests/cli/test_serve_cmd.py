@@ -104,3 +104,14 @@ def test_bad_serve_options_are_one_line_exit_2(args, needle, capsys, tmp_path, m
         main(["serve-sim", *args])
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and needle in err and len(err.splitlines()) == 1
+
+
+def test_serving_a_router_file_is_refused_in_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    router = tmp_path / "router.yaml"
+    router.write_text("kind: router\nname: r\nstages:\n"
+                      "  - graph: {nodes: [{id: a, role: solver, model: sim/llama-3.2-1b}]}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(router), "--port", "0"])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "router cannot be served" in err and len(err.splitlines()) == 1

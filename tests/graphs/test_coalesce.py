@@ -126,3 +126,34 @@ def test_coalesce_param_must_be_a_boolean():
     assert validate_graph(spec, ModelPool.builtin()) == ["node 'a': params.coalesce must be true or false, got 'no'"]
     assert validate_graph(Graph("g").node("a", "solver", "sim/llama-3.2-1b", coalesce=False).build(),
                           ModelPool.builtin()) == []
+
+
+def test_a_shared_request_that_fails_leaves_no_unretrieved_future(tmp_path, caplog):
+    """Every member of a failed shared request sees the error, and no future is left whose exception nobody
+    read (asyncio would log "Future exception was never retrieved" when it is collected)."""
+    import gc
+    import logging
+
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from rolegraph.errors import NodeFailedError
+    from rolegraph.models.spec import ModelSpec
+    from rolegraph.sim.server import ServerThread
+
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def refuse():
+        return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    with ServerThread(app) as srv:
+        spec_model = ModelSpec(id="http/refuser", backend="openai", base_url=srv.base_url, model="m", params_b=1.24,
+                               layers=16, hidden=2048)
+        pool = ModelPool([*ModelPool.builtin(), spec_model])
+        spec = vote(spec_model.id, k=3, fuser="sim/llama-3.2-1b")
+        with pytest.raises(NodeFailedError, match="401"):
+            _run(spec, pool, Settings(home=tmp_path / "h", cache=False))
+    gc.collect()
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
