@@ -45,9 +45,9 @@ def serve_cmd(
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
 
+    from rolegraph.graphs.spec import GraphSpec
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
-    from rolegraph.graphs.spec import GraphSpec
     from rolegraph.serve.app import ServeOptions, create_app
     from rolegraph.settings import Settings
 
