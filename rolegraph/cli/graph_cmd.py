@@ -359,7 +359,7 @@ def run_cmd(
             extra = run_json_extra(result)
         typer.echo(json.dumps(run_json(result, provenance) | extra, ensure_ascii=False))
         return
-    if picked is not None:
+    if picked is not None and task_obj is not None:
         score = task_obj.scorer(settings)(result.answer, picked)
         label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
     else:

@@ -135,7 +135,7 @@ async def _optimize(
 
     pool = ModelPool.load(pool_file, world=world)
     settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
-    task_options = {"size": task_size} if task_size is not None else {}
+    task_options: dict[str, Any] = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
     space = search_space(
         pool,
@@ -156,14 +156,14 @@ async def _optimize(
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
         if needs_estimate(space, agent_model):
             _print_estimate(space, config, task, optimizer, agent_model)
-        out = out or default_run_dir(task.name, optimizer.name)
+        run_dir = out or default_run_dir(task.name, optimizer.name)
         result = await optimize_async(
             task,
             space,
             optimizer,
             hub=hub,
             config=config,
-            out=out,
+            out=run_dir,
             progress=progress,
             task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **task_options},
             pool_path=str(pool_file) if pool_file else None,
@@ -172,11 +172,11 @@ async def _optimize(
             init_from=init_from,
         )
     except DollarCapReachedError:
-        render(out)  # the report of the search so far: nothing computed is lost
+        render(run_dir)  # the report of the search so far: nothing computed is lost
         raise
     finally:
         await hub.aclose()
-    render(out)
+    render(run_dir)
     return result
 
 

@@ -125,7 +125,7 @@ class StoreError(RolegraphError):
 def _simulation(label: str | None, simulated: int) -> Simulation:
     """The stored label; runs stored before it existed said only simulated (then: any sim model) or not."""
     if label in (SIMULATED, PARTLY, REAL):
-        return label  # type: ignore[return-value]
+        return label
     return SIMULATED if simulated else REAL
 
 

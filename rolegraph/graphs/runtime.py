@@ -22,12 +22,12 @@ import asyncio
 import inspect
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
-from langgraph.types import Checkpointer
 
 from rolegraph.agents.agent import run_agent
 from rolegraph.agents.registry import RoleError, RoleRegistry
@@ -106,7 +106,7 @@ class CompiledGraph:
         *,
         toolbox: Any = None,
         roles: RoleRegistry | None = None,
-        checkpointer: Checkpointer = None,
+        checkpointer: BaseCheckpointSaver | None = None,
     ):
         from rolegraph.graphs.validate import check_graph
 
@@ -152,9 +152,9 @@ class CompiledGraph:
         self._run_ids = itertools.count()
         self.pregel = self._build(checkpointer)
 
-    def _build(self, checkpointer: Checkpointer):
+    def _build(self, checkpointer: BaseCheckpointSaver | None):
         self._fns = {node_id: self._node_fn(self.plans[node_id]) for node_id in self.topo.order}
-        self._tasks = {}
+        self._tasks: dict[str, Any] = {}
         for i, node_id in enumerate(self.topo.order):
             name = node_id if _SAFE_TASK_NAME.match(node_id) else f"node{i}"
             self._tasks[node_id] = task(self._fns[node_id], name=name)
@@ -166,7 +166,7 @@ class CompiledGraph:
         )
         return self._entrypoint(checkpointer, inline_output=False)
 
-    def _entrypoint(self, checkpointer: Checkpointer, *, inline_output: bool):
+    def _entrypoint(self, checkpointer: BaseCheckpointSaver | None, *, inline_output: bool):
         run_all = self._run_all
 
         async def graph(inputs: dict, runtime) -> dict:  # kept tiny: LangGraph inspects its bytecode
@@ -237,6 +237,7 @@ class CompiledGraph:
             ctx = live.get(run)
             if ctx is None:  # the run already ended (another node failed): this task has nothing to report to
                 raise asyncio.CancelledError
+            preds: Sequence[Any]
             if len(pred_futures) > 1:
                 preds = await asyncio.gather(*pred_futures)
             else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
@@ -310,7 +311,7 @@ class CompiledGraph:
         run_node.__name__ = f"node_{plan.id}"
         # LangGraph wraps a task's function anew on every call (closures are not in its runnable cache)
         # and each wrapping asks inspect.signature three times; a stored signature answers at once.
-        run_node.__signature__ = inspect.signature(run_node)
+        run_node.__signature__ = inspect.signature(run_node)  # type: ignore[attr-defined]  # a function attribute
         return run_node
 
     def task_names(self) -> dict[str, str]:
@@ -461,7 +462,7 @@ def compile_graph(
     *,
     toolbox: Any = None,
     roles: RoleRegistry | None = None,
-    checkpointer: Checkpointer = None,
+    checkpointer: BaseCheckpointSaver | None = None,
 ):
     """The LangGraph `Pregel` of `spec` (an entrypoint; see the module docstring for its I/O)."""
     return CompiledGraph(spec, hub, toolbox=toolbox, roles=roles, checkpointer=checkpointer).pregel

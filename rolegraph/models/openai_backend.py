@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionStreamOptionsParam
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from rolegraph.errors import MissingKeyError, RolegraphError
@@ -46,7 +47,9 @@ CHAT_PATH = "/chat/completions"
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
 RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
-STREAM_USAGE = {"include_usage": True}  # ask for the token counts in the stream's last chunk
+STREAM_USAGE: ChatCompletionStreamOptionsParam = {
+    "include_usage": True
+}  # ask for the token counts in the stream's last chunk
 SEED_MASK = 0x7FFFFFFF  # seeds stay non-negative 31-bit integers, which every server accepts
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
@@ -467,7 +470,7 @@ class OpenAIChatModel:
         message = choice["message"]
         text = message.get("content") or ""
         calls = [
-            ToolCall(id=c.get("id"), name=fn.get("name"), arguments=fn.get("arguments") or "")
+            ToolCall.model_validate({"id": c.get("id"), "name": fn.get("name"), "arguments": fn.get("arguments") or ""})
             for c in (message.get("tool_calls") or [])
             if isinstance(c, dict) and isinstance(fn := c.get("function"), dict)
         ]
@@ -522,7 +525,7 @@ class OpenAIChatModel:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_is_transient),
             stop=stop_after_attempt(self.max_attempts),
-            wait=lambda state: self._wait(state.attempt_number, state.outcome.exception()),
+            wait=self._wait_for,
             sleep=self._sleep,
             reraise=True,
         )
@@ -605,7 +608,8 @@ class OpenAIChatModel:
         choices.sort(key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
         choices = choices[:k]
         texts = [c["message"].get("content") or "" for c in choices]
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        raw_usage = data.get("usage")
+        usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
         n_in = usage.get("prompt_tokens") or _prompt_estimate(messages)
         extra = data.get(EXTRA_FIELD)
         per_choice = extra.get("choice_tokens") if isinstance(extra, dict) else None

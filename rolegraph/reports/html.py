@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import time
+from collections.abc import Sequence, Set
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -65,7 +66,9 @@ def _ci(ci: Any) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def _table(head: list[str], rows: list[list[Any]], *, numeric: set[int] = frozenset(), classes: list[str] = ()) -> str:
+def _table(
+    head: list[str], rows: list[list[Any]], *, numeric: Set[int] = frozenset(), classes: Sequence[str] = ()
+) -> str:
     th = "".join(f'<th class="num">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>" for i, h in enumerate(head))
     body = []
     for k, row in enumerate(rows):
@@ -244,8 +247,8 @@ def _node_flops(run: dict, best: GraphSpec) -> dict[str, float]:
     from rolegraph.graphs.analysis import TOKEN_PROFILES, FlopsUnknownError, in_degrees, node_flops, reference_flops
     from rolegraph.models.pool import ModelPool
 
-    profile = TOKEN_PROFILES.get(run["config"]["space"].get("family", "math"))
     try:
+        profile = TOKEN_PROFILES[run["config"]["space"].get("family", "math")]
         pool = ModelPool.load(run["config"].get("pool"))
         unit = reference_flops(profile)
         # a node's prompt grows by one predecessor output per in-edge (the analysis module's rule)
