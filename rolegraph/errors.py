@@ -96,12 +96,12 @@ def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
     return f" Known: {shown}."
 
 
-def carry_error(exc: RolegraphError) -> tuple[type, str, dict[str, Any]]:
+def carry_error(exc: RolegraphError) -> tuple[type[BaseException], str, dict[str, Any]]:
     """A user error as (class, message, attributes): custom __init__ signatures need not survive pickling."""
     return type(exc), str(exc), {k: v for k, v in vars(exc).items() if k != "partial"}
 
 
-def rebuild_error(cls: type, message: str, attrs: dict[str, Any]) -> BaseException:
+def rebuild_error(cls: type[BaseException], message: str, attrs: dict[str, Any]) -> BaseException:
     exc = cls.__new__(cls)
     Exception.__init__(exc, message)
     exc.__dict__.update(attrs)

@@ -12,6 +12,7 @@ is the answer. The reply says which happened (`Source: model` / `Source: extract
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,7 @@ def _clean_title(title: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
 
 
-def candidates(question: str, sentences: list[tuple[str, str]], titles: list[str] = ()) -> list[str]:
+def candidates(question: str, sentences: list[tuple[str, str]], titles: Sequence[str] = ()) -> list[str]:
     """Spans of the sentences that could answer the question's type, best-placed sentence first. For a name,
     a sentence from a passage about something the question does not name (its title shares no word with
     the question) offers that title first: the passage is about the answer ("He shared the Nobel Prize")."""

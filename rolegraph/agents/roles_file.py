@@ -23,6 +23,7 @@ named) can be stored and rebuilt, a Python callable cannot. Python users registe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,7 +74,7 @@ class RolesFile(BaseModel):
     roles: list[RoleDef]
 
 
-def _describe(err: dict, data: Any) -> str:
+def _describe(err: Mapping[str, Any], data: Any) -> str:
     """One line for one pydantic error, naming the role by position and name."""
     loc, kind = err["loc"], err["type"]
     where = ""

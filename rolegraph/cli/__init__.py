@@ -24,9 +24,18 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    from rolegraph.cli import eval_cmd, graph_cmd, models_cmd, optimize_cmd, route_cmd, serve_cmd, serve_graph_cmd
+    from rolegraph.cli import (
+        demo_cmd,
+        eval_cmd,
+        graph_cmd,
+        models_cmd,
+        optimize_cmd,
+        route_cmd,
+        serve_cmd,
+        serve_graph_cmd,
+    )
 
-    for module in (models_cmd, serve_cmd, serve_graph_cmd, graph_cmd, eval_cmd, optimize_cmd, route_cmd):
+    for module in (models_cmd, serve_cmd, serve_graph_cmd, graph_cmd, eval_cmd, optimize_cmd, demo_cmd, route_cmd):
         module.register(app)
     return app
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from rolegraph.graphs.router import RouterSpec
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.settings import Settings
+    from rolegraph.tasks.base import Split
 
 SPLITS = ("train", "validation", "test", "all")
 DEFAULT_SPLIT = "test"
@@ -56,7 +58,7 @@ per-node statistics).
 """
 
 
-def _display_names(paths: list[Path], specs: list[GraphSpec]) -> list[str]:
+def _display_names(paths: list[Path], specs: Sequence[GraphSpec | RouterSpec]) -> list[str]:
     """Graph names, or file names where two graphs share a name (columns must be tellable apart)."""
     names = [s.name for s in specs]
     if len(set(names)) == len(names):
@@ -80,7 +82,7 @@ def _load_graphs(paths: list[Path], pool, roles=None) -> list[GraphSpec | Router
 
 
 async def _evaluate_all(
-    specs: list[GraphSpec],
+    specs: Sequence[GraphSpec | RouterSpec],
     task,
     items,
     *,
@@ -229,7 +231,7 @@ def eval_command(
     specs = _load_graphs(graphs, pool, roles)
     names = _display_names(graphs, specs)
     the_task = get_task(task, data=data, seed=seed)
-    items = the_task.items(split, n, seed)
+    items = the_task.items(cast("Split", split), n, seed)  # one of SPLITS, checked above
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
     run_settings = [

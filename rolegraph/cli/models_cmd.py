@@ -47,10 +47,11 @@ def model_rows(pool: ModelPool) -> list[dict]:
 
 
 def _table(rows: list[dict]):
+    from rich.console import JustifyMethod
     from rich.table import Table
 
     table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)")
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),
         ("backend", "left"),
         ("params (B)", "right"),
@@ -58,7 +59,8 @@ def _table(rows: list[dict]):
         ("$/1M out", "right"),
         ("usable", "left"),
         ("note", "left"),
-    ):
+    )
+    for name, justify in columns:
         table.add_column(name, justify=justify)
     for r in rows:
         size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"

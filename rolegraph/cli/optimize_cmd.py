@@ -1,4 +1,4 @@
-"""`rolegraph optimize`, `demo` and `report`: search for the best graph, the offline demo, re-render a run.
+"""`rolegraph optimize`: search for the best graph of a task under a budget (or resume a search).
 
 Heavy imports (runtime, tasks, optuna) stay inside the commands so `--help` is fast.
 """
@@ -14,18 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.optimize_output import print_estimate, print_result
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.cli.space_opts import DEFAULT_BUDGET, DEFAULT_MAX_NODES
 from rolegraph.errors import SearchError
-
-DEMO_TASK = "gsm"
-DEMO_BUDGET = 18.0
-DEMO_ITERATIONS = 8
-DEMO_SAMPLES = 4
-DEMO_BATCH = 24
-DEMO_VALIDATION = 64
-DEMO_TEST = 125
-DEMO_MAX_NODES = 6
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -37,66 +29,11 @@ def _csv(value: str | None) -> list[str] | None:
     return items
 
 
-def _show_progress(as_json: bool) -> bool:
+def show_progress(as_json: bool) -> bool:
     return not as_json and sys.stderr.isatty()
 
 
-def _flops(units: float) -> str:
-    """A real model without sizes has no FLOPs count: say n/a, never 0.0."""
-    return f"{units:.1f} FLOPs units" if units > 0 else "FLOPs n/a"
-
-
-def _print_result(result, elapsed: float | None = None) -> None:
-    """Best graph against the best single model, both on test items with Wilson intervals."""
-    from rich.console import Console
-
-    from rolegraph.evaluate.report import cache_note
-    from rolegraph.graphs.render import nodes_table
-    from rolegraph.models.provenance import REAL, label_suffix
-    from rolegraph.reports.selection import selection_text
-
-    console = Console()
-    sim = label_suffix(result.simulation)
-    if sim and result.world is not None:
-        sim += f" in world {result.world}"
-    console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
-    t = result.test
-    console.print(
-        f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
-        f"n={t.n} held out  {_flops(t.flops_units)}  {t.latency_s:.2f} s/item{sim}"
-    )
-    row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
-    if row is not None and (chosen_on := selection_text(row)):
-        console.print(chosen_on)
-    single = result.best_single
-    if single is not None:
-        console.print(
-            f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
-            f"{single.ci95[1]:.3f}]  n={single.n}  {_flops(single.flops_units)}  "
-            f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
-        )
-    cached, calls = (
-        t.cached_calls + sum(s.cached_calls for s in result.singles),
-        t.calls + sum(s.calls for s in result.singles),
-    )
-    if cached:
-        console.print(f"test runs: {cache_note(cached, calls)}")
-    usage = result.feedback_agent
-    agent = f", feedback agent {usage.headline()}" if usage else ""
-    took = f" in {elapsed:.1f} s" if elapsed is not None else ""
-    console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
-    if usage is not None and usage.warning():
-        console.print(usage.warning(), style="yellow", markup=False)
-    if result.simulation != REAL:
-        console.print(f"{result.simulation} results: they show the search working, not claims about real models")
-    if result.run_dir:
-        console.print(
-            f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
-            "pareto.png, graph.png)"
-        )
-
-
-async def _optimize(
+async def run_optimize(
     *,
     task_name: str,
     data: Path | None,
@@ -135,7 +72,7 @@ async def _optimize(
 
     pool = ModelPool.load(pool_file, world=world)
     settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
-    task_options = {"size": task_size} if task_size is not None else {}
+    task_options: dict[str, Any] = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
     space = search_space(
         pool,
@@ -155,15 +92,15 @@ async def _optimize(
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
         if needs_estimate(space, agent_model):
-            _print_estimate(space, config, task, optimizer, agent_model)
-        out = out or default_run_dir(task.name, optimizer.name)
+            print_estimate(space, config, task, optimizer, agent_model)
+        run_dir = out or default_run_dir(task.name, optimizer.name)
         result = await optimize_async(
             task,
             space,
             optimizer,
             hub=hub,
             config=config,
-            out=out,
+            out=run_dir,
             progress=progress,
             task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **task_options},
             pool_path=str(pool_file) if pool_file else None,
@@ -172,11 +109,11 @@ async def _optimize(
             init_from=init_from,
         )
     except DollarCapReachedError:
-        render(out)  # the report of the search so far: nothing computed is lost
+        render(run_dir)  # the report of the search so far: nothing computed is lost
         raise
     finally:
         await hub.aclose()
-    render(out)
+    render(run_dir)
     return result
 
 
@@ -193,22 +130,6 @@ def _check_resume_world(run_dir: Path, world: int | None) -> None:
     finally:
         store.close()
     resolve_world((stored, f"the run in {run_dir}"), (world, "--world"))
-
-
-def _print_estimate(space, config, task, optimizer, agent_model: str | None) -> None:
-    """Calls, tokens, dollars and time of the search, on stderr, before it starts (real endpoints only)."""
-    from rolegraph.optimize.estimate import estimate_search, pilot_plan
-
-    sizes = {s: len(task.items(s, seed=config.data_seed)) for s in ("train", "validation", "test")}
-    pilot, pilot_items = pilot_plan(optimizer, space, config, sizes["train"])
-    agent = space.pool.get(agent_model) if agent_model else None
-    estimate = estimate_search(space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent)
-    for line in estimate.lines():
-        typer.echo(line, err=True)
-    if config.max_dollars is None:
-        typer.echo(
-            "  (cap the spending with --max-dollars D: the search stops, resumably, when it is reached)", err=True
-        )
 
 
 async def _resume(
@@ -374,7 +295,7 @@ def optimize_cmd(
     from rolegraph.optimize.objectives import Objective
 
     started = time.perf_counter()
-    progress = _show_progress(as_json)
+    progress = show_progress(as_json)
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
     try:
         if resume is not None:
@@ -406,7 +327,7 @@ def optimize_cmd(
                 route_items=route_items,
             )
             result = asyncio.run(
-                _optimize(
+                run_optimize(
                     task_name=task,
                     data=data,
                     pool_file=pool,
@@ -438,98 +359,8 @@ def optimize_cmd(
         if warning:
             typer.echo(warning, err=True)
     else:
-        _print_result(result, time.perf_counter() - started)
-
-
-def demo_cmd(
-    iterations: Annotated[int, typer.Option("--iterations")] = DEMO_ITERATIONS,
-    samples: Annotated[int, typer.Option("--samples")] = DEMO_SAMPLES,
-    batch: Annotated[int, typer.Option("--batch")] = DEMO_BATCH,
-    budget: Annotated[float, typer.Option("--budget", help="FLOPs units (one 1B node = 1)")] = DEMO_BUDGET,
-    validation_items: Annotated[int, typer.Option("--validation-items")] = DEMO_VALIDATION,
-    test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
-    world: Annotated[
-        int | None, typer.Option("--world", help="simulator world (default 0: the calibrated one)")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
-    from rolegraph.optimize.context import SearchConfig
-    from rolegraph.optimize.objectives import Objective
-
-    started = time.perf_counter()
-    if not as_json:
-        typer.echo(
-            f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
-            f"{budget:g} FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
-        )
-    config = SearchConfig(
-        iterations=iterations,
-        samples=samples,
-        batch=batch,
-        validation_items=validation_items,
-        test_items=test_items,
-        seed=seed,
-    )
-    result = asyncio.run(
-        _optimize(
-            task_name=DEMO_TASK,
-            data=None,
-            pool_file=None,
-            models=None,
-            roles=None,
-            budget=budget,
-            budget_kind="flops",
-            optimizer_name="agent-reinforce",
-            objective=Objective(),
-            max_nodes=DEMO_MAX_NODES,
-            config=config,
-            agent_model=None,
-            out=out,
-            progress=_show_progress(as_json),
-            pilot_batch=batch,
-            task_size=task_size,
-            world=world,
-        )
-    )
-    from rolegraph.cli.router_views import demo_router, print_router, router_summary
-
-    fit = demo_router(result.run_dir) if result.run_dir else None
-    if as_json:
-        extra = {"router": router_summary(fit)} if fit is not None else {}
-        typer.echo(json.dumps(result.summary() | extra | {"seconds": round(time.perf_counter() - started, 2)}))
-    else:
-        _print_result(result, time.perf_counter() - started)
-        if fit is not None:
-            print_router(fit)
-
-
-def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
-    html: Annotated[
-        bool,
-        typer.Option(
-            "--html", help="also write report.html: one self-contained page (figures inlined, no external resources)"
-        ),
-    ] = False,
-) -> None:
-    """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
-    from rolegraph.reports import render
-
-    path = render(run_dir)
-    typer.echo(f"wrote {path} (and best_graph.yaml, trace.json, curve.png, pareto.png, graph.png)")
-    if html:
-        from rolegraph.reports import write_html
-
-        typer.echo(f"wrote {write_html(run_dir)} (one self-contained page; open it in any browser)")
+        print_result(result, time.perf_counter() - started)
 
 
 def register(app: typer.Typer) -> None:
     app.command("optimize")(optimize_cmd)
-    app.command("demo")(demo_cmd)
-    app.command("report")(report_cmd)

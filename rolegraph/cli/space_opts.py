@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rolegraph.errors import SearchError
+
+if TYPE_CHECKING:
+    from rolegraph.optimize.space import BudgetKind
 
 SIM_PREFIX = "sim/"
 DEFAULT_BUDGET = 18.0
@@ -67,7 +70,7 @@ def search_space(
         roles=tuple(roles or default_roles),
         max_nodes=max_nodes or DEFAULT_MAX_NODES,
         budget=budget if budget is not None else DEFAULT_BUDGET,
-        budget_kind=budget_kind or DEFAULT_BUDGET_KIND,
+        budget_kind=cast("BudgetKind", budget_kind or DEFAULT_BUDGET_KIND),  # SearchSpace checks it
         objective=objective,
         family=family,
         registry=registry,

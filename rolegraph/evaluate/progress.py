@@ -9,6 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 OnItem = Callable[[int, int], None]
 """Called after each item with (done, total)."""
@@ -30,8 +34,8 @@ class ItemProgress:
         self.label = label
         self.show = show
         self.on_item = on_item
-        self._bar = None
-        self._task_id = None
+        self._bar: Progress | None = None
+        self._task_id: TaskID | None = None
 
     def __enter__(self) -> ItemProgress:
         if self.show and self.total:
@@ -51,7 +55,7 @@ class ItemProgress:
         return self
 
     def advance(self, done: int) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._task_id is not None:
             self._bar.update(self._task_id, completed=done)
         if self.on_item is not None:
             self.on_item(done, self.total)

@@ -124,6 +124,7 @@ class ItemWorker:
         setup = self._setup(setup_key, setup_refs)
         stats = setup.hub.stats
         calls, cached, paid_usd = stats.calls, stats.cached, stats.paid_usd
+        payload: Any
         try:
             task, toolbox = self._task(setup_key, setup, task_box[0])
             setup.install({n.model for n in spec.nodes})

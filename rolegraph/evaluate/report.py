@@ -40,7 +40,7 @@ def paired_scores(a: EvalResult, b: EvalResult) -> tuple[list[float], list[float
     """Scores of the items both results hold, paired by item id (in `a`'s order)."""
     if [it.item_id for it in a.items] == [it.item_id for it in b.items]:
         return [it.score for it in a.items], [it.score for it in b.items]
-    b_by_id = {}
+    b_by_id: dict[str, float] = {}
     for it in b.items:
         b_by_id.setdefault(it.item_id, it.score)
     pairs = [(it.score, b_by_id[it.item_id]) for it in a.items if it.item_id in b_by_id]

@@ -137,13 +137,14 @@ def _flops(params_b: float, layers: int, hidden: int, prompt_tokens: int, output
 
 def node_flops(spec_model: ModelSpec, prompt_tokens: int, output_tokens: int) -> float:
     """FLOPs of one call of `spec_model` with Np prompt and Nd generated tokens (DESIGN.md formula)."""
-    missing = [f for f in ("params_b", "layers", "hidden") if getattr(spec_model, f) is None]
-    if missing:
+    params_b, layers, hidden = spec_model.params_b, spec_model.layers, spec_model.hidden
+    if params_b is None or layers is None or hidden is None:
+        missing = [f for f in ("params_b", "layers", "hidden") if getattr(spec_model, f) is None]
         raise FlopsUnknownError(
             f"model '{spec_model.id}' has no {'/'.join(missing)}: FLOPs budgets need params_b, layers and "
             "hidden (add them to its pool entry), or budget it in dollars or seconds (--budget-kind dollars|latency)"
         )
-    return _flops(spec_model.params_b, spec_model.layers, spec_model.hidden, prompt_tokens, output_tokens)
+    return _flops(params_b, layers, hidden, prompt_tokens, output_tokens)
 
 
 def reference_flops(profile: TokenProfile) -> float:

@@ -11,7 +11,7 @@ spec = (Graph("vote3")
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import check_graph
@@ -42,12 +42,13 @@ class Graph:
 
     def edges(self, *pairs: tuple[str, str] | Iterable[tuple[str, str]]) -> Graph:
         """`.edges(("a", "f"), ("b", "f"))` or `.edges([("a", "f"), ("b", "f")])`."""
+        given: Iterable[object] = pairs
         if len(pairs) == 1 and not _is_pair(pairs[0]):
-            pairs = tuple(pairs[0])  # type: ignore[arg-type]
-        for pair in pairs:
+            given = tuple(pairs[0])
+        for pair in given:
             if not _is_pair(pair):
                 raise TypeError(f"an edge is a (src, dst) pair of node ids, got {pair!r}")
-            src, dst = pair  # type: ignore[misc]
+            src, dst = pair
             self.edge(src, dst)
         return self
 
@@ -88,5 +89,5 @@ class Graph:
         return check_graph(self.spec(), pool=pool, roles=roles, source=f"graph '{self.name}'")
 
 
-def _is_pair(value: object) -> bool:
+def _is_pair(value: object) -> TypeGuard[tuple[str, str] | list[str]]:
     return isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(x, str) for x in value)

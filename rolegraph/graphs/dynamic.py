@@ -67,14 +67,15 @@ class Dynamics:
     group_of: Mapping[str, str]
 
     def group(self, key: str) -> FanoutGroup | LoopGroup:
-        for g in (*self.fanouts, *self.loops):
+        groups: tuple[FanoutGroup | LoopGroup, ...] = (*self.fanouts, *self.loops)
+        for g in groups:
             if g.key == key:
                 return g
         raise KeyError(key)
 
 
 def _dag(spec: GraphSpec) -> nx.DiGraph:
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(spec.node_ids)
     g.add_edges_from((s, d) for s, d in spec.edges if s != d)
     return g

@@ -10,11 +10,11 @@ from __future__ import annotations
 from rolegraph.errors import GraphError
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.nodes import RunContext
-from rolegraph.items import Item
+from rolegraph.items import Family, Item
 
 FREE_FORM_KIND = "qa"
 """Answer kind of a free-form question: the `Final answer:` line, else the last line of text."""
-FREE_FORM_FAMILY = "qa"  # token profile used for the FLOPs units of a free-form run
+FREE_FORM_FAMILY: Family = "qa"  # token profile used for the FLOPs units of a free-form run
 ANSWER_KEY_FIELD = "answer_key"
 ANSWER_KEY_IN_STATE = (
     "the answer key must not be in the graph's input state (checkpoints and LangSmith traces would hold the "

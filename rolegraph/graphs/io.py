@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _StrictLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """A safe loader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, _ in node.value:
@@ -155,7 +156,7 @@ def _node_label(data: dict, index: int) -> str:
     return label
 
 
-def _describe(err: dict, data: dict) -> str:
+def _describe(err: Mapping[str, Any], data: dict) -> str:
     """One line for one pydantic error, naming the node / edge / field."""
     loc, kind, given = err["loc"], err["type"], err.get("input")
     if kind == "invalid_key":
@@ -186,7 +187,7 @@ def _describe(err: dict, data: dict) -> str:
     return f"field '{field}': {err['msg']}, got {_short(given)}"
 
 
-def _section_problem(err: dict, data: dict, loc: tuple) -> str:
+def _section_problem(err: Mapping[str, Any], data: dict, loc: tuple) -> str:
     """A problem inside one entry of `fanout:`, `loops:` or `mcp_servers:`, naming the entry."""
     section, index = loc[0], loc[1]
     entries = data.get(section)

@@ -30,7 +30,7 @@ def _labelled(spec: GraphSpec) -> nx.DiGraph:
         out = spec.output_id()
     except ValueError:
         out = None
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     for node in spec.nodes:
         params = json.dumps(node.params, sort_keys=True, default=str, ensure_ascii=False)
         g.add_node(node.id, **{LABEL: f"{node.role}|{node.model}|{params}|{int(node.id == out)}"})

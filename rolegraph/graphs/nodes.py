@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -191,7 +191,7 @@ class NodeCall:
             chars = sum(len(str(m.get("content") or "")) for m in messages) + (len(json.dumps(tools)) if tools else 0)
             elapsed = self.start + self.model_latency if ctx.modelled else perf_counter() - ctx.t0
             held = meter.reserve(plan.id, plan.spec, chars, plan.max_tokens, elapsed)
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             temperature=plan.temperature,
             max_tokens=plan.max_tokens,
             seed=ctx.seed,
@@ -249,9 +249,9 @@ class NodeCall:
         end: float,
         answer: str | None = None,
         output: str = "",
-        uses: list[ToolUse] = (),
+        uses: Sequence[ToolUse] = (),
         error: str | None = None,
-        inputs: list[str] = (),
+        inputs: Sequence[str] = (),
         verdicts: dict[str, str] | None = None,
     ) -> NodeTrace:
         plan, inst = self.plan, self.instance

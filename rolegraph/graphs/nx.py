@@ -18,7 +18,7 @@ def to_networkx(spec: GraphSpec) -> nx.DiGraph:
     Node order follows the spec; each edge keeps its spec position in `order`, because edge order is
     the order a node sees its predecessors' outputs. Duplicate edges collapse (a valid spec has none).
     """
-    g = nx.DiGraph(name=spec.name, description=spec.description, output=spec.output)
+    g: nx.DiGraph[str] = nx.DiGraph(name=spec.name, description=spec.description, output=spec.output)
     for key in DYNAMIC_PARTS:  # fan-out, loops and MCP servers ride along as graph attributes (plain dicts)
         if getattr(spec, key):
             g.graph[key] = [item.model_dump(by_alias=True) for item in getattr(spec, key)]
@@ -55,7 +55,9 @@ def from_networkx(g: nx.DiGraph, name: str | None = None) -> GraphSpec:
     if problems:
         raise GraphError(problems, source=f"networkx graph '{graph_name}'")
     output = g.graph.get("output")
-    ordered = sorted(g.edges(data="order"), key=lambda e: (e[2] is None, e[2] if e[2] is not None else 0))
+    ordered: list[tuple[str, str, object]] = sorted(
+        g.edges(data="order"), key=lambda e: (e[2] is None, e[2] if e[2] is not None else 0)
+    )
     return GraphSpec(
         name=graph_name,
         description=g.graph.get("description"),

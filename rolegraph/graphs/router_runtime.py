@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
-from langgraph.types import Checkpointer
 from pydantic import BaseModel, Field
 
 from rolegraph.agents.registry import RoleRegistry
@@ -91,7 +91,7 @@ class CompiledRouter:
         *,
         toolbox: Any = None,
         roles: RoleRegistry | None = None,
-        checkpointer: Checkpointer = None,
+        checkpointer: BaseCheckpointSaver | None = None,
     ):
         self.router, self.spec, self.hub = router, router, hub
         roles = roles if roles is not None else RoleRegistry.default()
@@ -141,7 +141,7 @@ class CompiledRouter:
         """{LangGraph task name: stage number} of `.pregel` (the keys its "updates" stream uses)."""
         return {f"stage{i + 1}": i + 1 for i in range(len(self.stages))}
 
-    def _entrypoint(self, checkpointer: Checkpointer):
+    def _entrypoint(self, checkpointer: BaseCheckpointSaver | None):
         run_stages = self._run_stages
 
         async def router(inputs: dict, runtime) -> dict:  # kept tiny: LangGraph inspects its bytecode

@@ -19,60 +19,33 @@ Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import re
 from collections.abc import Callable
-from time import perf_counter
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
-from langgraph.types import Checkpointer
 
-from rolegraph.agents.agent import run_agent
-from rolegraph.agents.registry import RoleError, RoleRegistry
-from rolegraph.errors import (
-    BudgetExceededError,
-    EngineMissingError,
-    GraphError,
-    MissingKeyError,
-    NoAnswerKeyError,
-    NodeFailedError,
-    PoolFileError,
-    SandboxRefusedError,
-    UnknownModelError,
-    did_you_mean,
-)
+from rolegraph.agents.registry import RoleRegistry
+from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, did_you_mean
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
 from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
-from rolegraph.graphs.instances import instance_inputs, node_event
-from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext, StageInput
+from rolegraph.graphs.node_task import PASS_THROUGH, node_task
+from rolegraph.graphs.nodes import NodePlan, RunContext, StageInput
 from rolegraph.graphs.result import RunResult
-from rolegraph.graphs.schedule import Topology, alone_wall_s, critical_path_s
+from rolegraph.graphs.run_assembly import assemble_result, flops_units_of, graph_hash_of
+from rolegraph.graphs.schedule import Topology
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.graphs.units import DynamicPlan, as_run_critical_path, as_run_spec, ordered_traces, output_trace
+from rolegraph.graphs.units import DynamicPlan
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
-from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
-from rolegraph.transcript import Section
+from rolegraph.models.provenance import REAL, simulation_of
 
 ENTRY_NAME = "rolegraph"
 NO_STREAM_MODES: tuple[str, ...] = ()
 _SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-PASS_THROUGH = (
-    BudgetExceededError,
-    NodeFailedError,
-    MissingKeyError,
-    UnknownModelError,
-    PoolFileError,
-    EngineMissingError,
-    GraphError,
-    NoAnswerKeyError,
-    RoleError,
-    SandboxRefusedError,
-)
-"""Errors that already say what is wrong (budget, setup): raised as they are, not as a node failure."""
 RUN_TOKEN_PREFIX = "run-"
 CODE_TOOL = "python"  # the tool that runs model-written code in the sandbox
 
@@ -88,11 +61,6 @@ def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
     return f"node '{node_id}': unknown tool '{name}'." + did_you_mean(name, list(toolbox))
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 class CompiledGraph:
     """A spec bound to a hub, a toolbox and roles: node plans plus the LangGraph `Pregel`.
 
@@ -106,7 +74,7 @@ class CompiledGraph:
         *,
         toolbox: Any = None,
         roles: RoleRegistry | None = None,
-        checkpointer: Checkpointer = None,
+        checkpointer: BaseCheckpointSaver | None = None,
     ):
         from rolegraph.graphs.validate import check_graph
 
@@ -143,18 +111,19 @@ class CompiledGraph:
         self.runs_model_code = any(CODE_TOOL in p.tools for p in self.plans.values())  # the python tool
         # the label before any reply says otherwise (a run whose nodes all failed before answering)
         self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
-        self._model_of = {n: p.spec.id for n, p in self.plans.items()}
-        self._slots = {p.spec.id: p.spec.max_concurrency for p in self.plans.values()}
+        # what the as-if-alone wall time needs (`schedule.alone_wall_s`): each node's model, each model's slots
+        self.model_of = {n: p.spec.id for n, p in self.plans.items()}
+        self.model_slots = {p.spec.id: p.spec.max_concurrency for p in self.plans.values()}
         self.modelled = self.simulated and hub.settings.latency_scale == 0
-        self.graph_hash = _graph_hash(spec)
+        self.graph_hash = graph_hash_of(spec)
         self._flops: dict[str, float] = {}
         self._live: dict[str, RunContext] = {}  # contexts of the runs in flight, by the token their tasks get
         self._run_ids = itertools.count()
         self.pregel = self._build(checkpointer)
 
-    def _build(self, checkpointer: Checkpointer):
+    def _build(self, checkpointer: BaseCheckpointSaver | None):
         self._fns = {node_id: self._node_fn(self.plans[node_id]) for node_id in self.topo.order}
-        self._tasks = {}
+        self._tasks: dict[str, Any] = {}
         for i, node_id in enumerate(self.topo.order):
             name = node_id if _SAFE_TASK_NAME.match(node_id) else f"node{i}"
             self._tasks[node_id] = task(self._fns[node_id], name=name)
@@ -166,7 +135,7 @@ class CompiledGraph:
         )
         return self._entrypoint(checkpointer, inline_output=False)
 
-    def _entrypoint(self, checkpointer: Checkpointer, *, inline_output: bool):
+    def _entrypoint(self, checkpointer: BaseCheckpointSaver | None, *, inline_output: bool):
         run_all = self._run_all
 
         async def graph(inputs: dict, runtime) -> dict:  # kept tiny: LangGraph inspects its bytecode
@@ -229,89 +198,7 @@ class CompiledGraph:
         return inputs, ctx, family
 
     def _node_fn(self, plan: NodePlan):
-        roles, toolbox = self.roles, self.toolbox
-
-        live = self._live
-
-        async def run_node(inputs: dict, run: str, *pred_futures, instance: Instance | None = None) -> dict:
-            ctx = live.get(run)
-            if ctx is None:  # the run already ended (another node failed): this task has nothing to report to
-                raise asyncio.CancelledError
-            if len(pred_futures) > 1:
-                preds = await asyncio.gather(*pred_futures)
-            else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
-                preds = (await pred_futures[0],) if pred_futures else ()
-            if instance is not None or any(type(p) is list for p in preds):
-                preds = instance_inputs(preds, instance, ctx)
-            node_id = instance.id if instance is not None else plan.id
-            question = instance.question if instance is not None and instance.question else ctx.question
-            if ctx.listener is not None:
-                ctx.listener(node_event("node_start", node_id, plan))
-            start_model = max((p["end_s"] for p in preds), default=ctx.clock0)
-            sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
-            read = [p["id"] for p in preds]
-            call = NodeCall(plan, ctx, start_model, instance)
-            t_start = perf_counter()
-            try:
-                res = await run_agent(
-                    plan.role,
-                    plan.system_prompt(ctx.kind, roles),
-                    question,
-                    sections,
-                    call,
-                    kind=ctx.kind,
-                    toolbox=toolbox,
-                    tools=plan.tools,
-                    native=plan.native,
-                )
-            except BaseException as exc:
-                failed = isinstance(exc, Exception)
-                if failed or call.calls:
-                    elapsed = perf_counter() - t_start
-                    ctx.traces[node_id] = call.trace(
-                        latency=call.model_latency if ctx.modelled else elapsed,
-                        start=start_model,
-                        end=start_model + (call.model_latency if ctx.modelled else elapsed),
-                        error=_describe(exc) if failed else "cancelled",
-                        inputs=read,
-                    )
-                if not failed or isinstance(exc, PASS_THROUGH):
-                    raise
-                raise NodeFailedError(
-                    f"node '{node_id}' ({plan.role.name} on {plan.spec.id}) failed: {_describe(exc)}", plan.id
-                ) from exc
-            t_end = perf_counter()
-            if ctx.modelled:
-                latency, start, end = call.model_latency, start_model, start_model + call.model_latency
-            else:  # measured; a real model's calls at their own latency (`NodeCall.adjust_s`)
-                latency, start, end = t_end - t_start + call.adjust_s, t_start - ctx.t0, t_end - ctx.t0
-            out = res.output
-            ctx.traces[node_id] = trace = call.trace(
-                latency=latency,
-                start=start,
-                end=end,
-                answer=out.answer,
-                output=out.text,
-                uses=res.tool_uses,
-                inputs=read,
-                verdicts=out.fields.get("verdicts"),
-            )
-            if ctx.listener is not None:
-                ctx.listener(node_event("node_end", node_id, plan, trace))
-            return {
-                "id": node_id,
-                "role": plan.role.name,
-                "output": out.text,
-                "answer": out.answer,
-                "end_s": end,
-                "fields": out.fields,
-            }
-
-        run_node.__name__ = f"node_{plan.id}"
-        # LangGraph wraps a task's function anew on every call (closures are not in its runnable cache)
-        # and each wrapping asks inspect.signature three times; a stored signature answers at once.
-        run_node.__signature__ = inspect.signature(run_node)
-        return run_node
+        return node_task(plan, self.roles, self.toolbox, self._live)
 
     def task_names(self) -> dict[str, str]:
         """{LangGraph task name: node id} of `.pregel` (the keys its "updates" stream uses)."""
@@ -320,7 +207,7 @@ class CompiledGraph:
     def flops_units(self, family: str) -> float:
         """The paper's budget units at the family's token profile; 0 when a model has no sizes."""
         if family not in self._flops:
-            self._flops[family] = _flops_units(self.spec, self.hub, family)
+            self._flops[family] = flops_units_of(self.spec, self.hub, family)
         return self._flops[family]
 
     async def run(
@@ -360,70 +247,13 @@ class CompiledGraph:
 
     def result(self, ctx: RunContext, family: str, error: str | None = None) -> RunResult:
         """The RunResult of the nodes traced so far (all of them, unless the run stopped)."""
-        if self.dynamic is not None:
-            traces = ordered_traces(self.spec, self.dynamic.dyn, ctx.traces)
-            critical = as_run_critical_path(traces)
-            out = output_trace(traces, self.output)
-            flops = _flops_units(as_run_spec(self.spec, traces, out), self.hub, family) if traces else 0.0
-        else:
-            traces = [ctx.traces[n] for n in self.spec.node_ids if n in ctx.traces]
-            critical = critical_path_s(self.topo, {t.id: t.latency_s for t in traces})
-            out = ctx.traces.get(self.output)
-            flops = self.flops_units(family)
-        if ctx.modelled:
-            wall = critical
-        elif self.dynamic is None:  # as if the run had been alone and fresh (`schedule.alone_wall_s`)
-            wall = alone_wall_s(self.topo, traces, perf_counter() - ctx.t0, self._model_of, self._slots)
-        else:
-            wall = perf_counter() - ctx.t0
-        simulation = simulation_of(t.simulated for t in traces) or self.configured_simulation
-        return RunResult(
-            graph_name=self.spec.name,
-            graph_hash=self.graph_hash,
-            answer=out.answer if out else None,
-            output_node=self.output,
-            nodes=traces,
-            tokens_in=sum(t.tokens_in for t in traces),
-            tokens_out=sum(t.tokens_out for t in traces),
-            cost_usd=sum(t.cost_usd for t in traces),
-            latency_s=wall,
-            critical_path_s=critical,
-            flops_units=flops,
-            simulated=simulation == SIMULATED,
-            simulation=simulation,
-            served=RunResult.served_by(traces),
-            world=self.world,
-            error=error,
-            notes=list(ctx.notes),
-        )
+        return assemble_result(self, ctx, family, error)
 
 
 def _resolved(value: dict) -> asyncio.Future:
     fut = asyncio.get_running_loop().create_future()
     fut.set_result(value)
     return fut
-
-
-def _graph_hash(spec: GraphSpec) -> str:
-    try:
-        from rolegraph.graphs.io import graph_hash
-    except ImportError:  # the io module is optional for the runtime
-        return ""
-    return graph_hash(spec)
-
-
-def _flops_units(spec: GraphSpec, hub: ModelHub, family: str) -> float:
-    try:
-        from rolegraph.graphs.analysis import TOKEN_PROFILES, FlopsUnknownError, flops_units
-    except ImportError:
-        return 0.0
-    profile = TOKEN_PROFILES.get(family)
-    if profile is None:
-        return 0.0
-    try:
-        return flops_units(spec, hub.pool, profile)
-    except FlopsUnknownError:
-        return 0.0
 
 
 class GraphRunner:
@@ -461,7 +291,7 @@ def compile_graph(
     *,
     toolbox: Any = None,
     roles: RoleRegistry | None = None,
-    checkpointer: Checkpointer = None,
+    checkpointer: BaseCheckpointSaver | None = None,
 ):
     """The LangGraph `Pregel` of `spec` (an entrypoint; see the module docstring for its I/O)."""
     return CompiledGraph(spec, hub, toolbox=toolbox, roles=roles, checkpointer=checkpointer).pregel
@@ -495,6 +325,7 @@ __all__ = [
     "Budget",
     "CompiledGraph",
     "GraphRunner",
+    "PASS_THROUGH",
     "compile_graph",
     "question_text",
     "run_graph",

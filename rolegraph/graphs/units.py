@@ -59,7 +59,7 @@ class DynamicPlan:
         return self.dyn.group_of.get(node, node)
 
     def _unit_order(self) -> list[str]:
-        g = nx.DiGraph()
+        g: nx.DiGraph[str] = nx.DiGraph()
         index = {n: i for i, n in enumerate(self.spec.node_ids)}
         first: dict[str, int] = {}
         for n in self.spec.node_ids:

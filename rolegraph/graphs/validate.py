@@ -54,7 +54,7 @@ def _param_problems(label: str, params: dict) -> list[str]:
     problems = []
     if "temperature" in params:
         t = params["temperature"]
-        if isinstance(t, bool) or not isinstance(t, Real) or not 0 <= t <= MAX_TEMPERATURE:
+        if isinstance(t, bool) or not isinstance(t, Real) or not 0 <= float(t) <= MAX_TEMPERATURE:
             problems.append(f"{label}: params.temperature must be a number in [0, {MAX_TEMPERATURE:g}], got {t!r}")
     if "max_tokens" in params:
         m = params["max_tokens"]
@@ -73,7 +73,7 @@ def _edge_problems(spec: GraphSpec) -> tuple[list[str], nx.DiGraph]:
     """Problems of single edges, and the graph of the valid ones (for the structural checks)."""
     problems: list[str] = []
     ids = set(spec.node_ids)
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(dict.fromkeys(spec.node_ids))
     counts = Counter(spec.edges)
     reported: set[tuple[str, str]] = set()

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rolegraph.items import AnswerKey
 from rolegraph.models.multi import complete_many
@@ -79,6 +79,14 @@ def cache_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class CacheStore(Protocol):
+    """What `CachedChatModel` needs of a cache: `ResponseCache` here, or a remote one (Ray's cache actor)."""
+
+    def get(self, key: str) -> Completion | None: ...
+
+    def put(self, key: str, completion: Completion) -> None: ...
+
+
 class ResponseCache:
     """Completions by key in one SQLite file. One connection per instance, guarded by a lock for threads;
     other processes coordinate through SQLite's own locking (WAL + busy timeout)."""
@@ -138,7 +146,7 @@ class CachedChatModel:
     Identical calls in flight at the same time are paid once: the later ones wait for the first and
     get its answer as a cache hit (single flight), so two graphs sharing a node never pay twice."""
 
-    def __init__(self, inner: ChatModel, cache: ResponseCache, spec: ModelSpec):
+    def __init__(self, inner: ChatModel, cache: CacheStore, spec: ModelSpec):
         self._inner = inner
         self._cache = cache
         self.spec = spec

@@ -291,7 +291,8 @@ class LocalChatModel:
         started = time.perf_counter()
         worker = asyncio.ensure_future(asyncio.to_thread(generate))
         parts: list[str] = []
-        finish, usage = None, {}
+        finish: str | None = None
+        usage: dict[str, Any] = {}
         try:
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):

@@ -16,24 +16,51 @@ together they cost about as much CPU per call as the rest of the client's reques
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import logging
 import os
 import re
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from rolegraph.errors import MissingKeyError, RolegraphError
+from rolegraph.errors import MissingKeyError
 from rolegraph.items import AnswerKey
+from rolegraph.models.openai_errors import (
+    MalformedResponseError,
+    ModelCallError,
+    Sleep,
+    error_fields,
+    failure_cause,
+    is_context_exceeded,
+    is_refused,
+    is_transient,
+    retry_after_s,
+)
+from rolegraph.models.openai_replies import EXTRA_FIELD, mean_logprob, reply_completion, split_total
+from rolegraph.models.openai_sampling import N_REFUSED, NSamplingMixin
+from rolegraph.models.openai_stream import STREAM_USAGE, StreamingMixin
 from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, ToolCall, Usage, finish_reason_of
+from rolegraph.models.types import Completion, Message
 from rolegraph.settings import Settings
+
+__all__ = [  # names importers took from here before the streaming, n-sampling and error parts moved out
+    "EXTRA_FIELD",
+    "N_REFUSED",
+    "STREAM_USAGE",
+    "MalformedResponseError",
+    "ModelCallError",
+    "OpenAIChatModel",
+    "failure_cause",
+    "is_context_exceeded",
+    "mean_logprob",
+    "request_seed",
+    "retry_after_s",
+    "split_total",
+    "tool_schema",
+]
 
 DEFAULT_TIMEOUT_S = 120.0
 MAX_ATTEMPTS = 6
@@ -41,117 +68,10 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 20.0
 RETRY_AFTER_CAP_S = 60.0
 PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
-EXTRA_FIELD = "rolegraph"  # the sim's answer key in requests (serve-sim twins only); serve-sim's mark in replies
 CHAT_PATH = "/chat/completions"
-CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 MAX_MESSAGE_CHARS = 400
-RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
-STREAM_USAGE = {"include_usage": True}  # ask for the token counts in the stream's last chunk
 SEED_MASK = 0x7FFFFFFF  # seeds stay non-negative 31-bit integers, which every server accepts
-N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class ModelCallError(RolegraphError):
-    """A model call failed for good: a non-retryable status, or every attempt failed.
-
-    `status` is the HTTP status (None without a response); `cause` a short category (`FailureCause`)
-    so callers can tell a prompt that does not fit (`context`, final: asking again cannot help) from an
-    unreachable endpoint or a bad key without parsing the message."""
-
-    def __init__(self, message: str, *, status: int | None = None, cause: str = "error"):
-        super().__init__(message)
-        self.status = status
-        self.cause = cause
-
-
-class MalformedResponseError(Exception):
-    """The server answered 200 with something that is not a usable chat completion (retryable)."""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (openai.APIConnectionError, MalformedResponseError)):  # includes APITimeoutError
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in RETRYABLE_4XX or exc.status_code >= 500
-    return False
-
-
-CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error", "context_window_exceeded"})
-"""Error codes/types servers give a prompt that does not fit: OpenAI, llama.cpp's server, others."""
-_CONTEXT_TEXT = re.compile(r"context (length|size|window)|maximum context|too many tokens|prompt is too long", re.I)
-CONTEXT_STATUSES = frozenset({400, 413, 422})
-
-
-def _error_fields(exc: openai.APIStatusError) -> dict[str, Any]:
-    body = exc.body
-    inner = body.get("error", body) if isinstance(body, dict) else None
-    return inner if isinstance(inner, dict) else {}
-
-
-def is_context_exceeded(exc: BaseException) -> bool:
-    """The server refused the request because prompt (+ max_tokens) exceeds the model's context."""
-    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in CONTEXT_STATUSES:
-        return False
-    fields = _error_fields(exc)
-    if {str(fields.get("code")), str(fields.get("type"))} & CONTEXT_CODES:
-        return True
-    return bool(_CONTEXT_TEXT.search(str(fields.get("message") or exc.message)))
-
-
-def _refused(exc: BaseException) -> bool:
-    """A connection error whose root is a refused TCP connection (nothing listens at the address)."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # the chain: openai.APIConnectionError <- httpx.ConnectError <- OSError
-        if seen is None:
-            return False
-        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def failure_cause(exc: BaseException) -> str:
-    """A short category of a failed call: refused, connection, timeout, auth, context, http, malformed."""
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIConnectionError):
-        return "refused" if _refused(exc) else "connection"
-    if isinstance(exc, MalformedResponseError):
-        return "malformed"
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code in (401, 403):
-            return "auth"
-        return "context" if is_context_exceeded(exc) else "http"
-    return "error"
-
-
-def retry_after_s(exc: BaseException | None) -> float | None:
-    """Seconds the server asked us to wait (`retry-after-ms`, or `Retry-After` as seconds or an HTTP date)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    try:
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-    except ValueError:
-        pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def tool_schema(tool: dict) -> dict:
@@ -159,74 +79,6 @@ def tool_schema(tool: dict) -> dict:
     if tool.get("type") == "function":
         return tool
     return {"type": "function", "function": tool}
-
-
-def _served(data: dict[str, Any]) -> dict[str, Any]:
-    """What the reply says answered: the server's `model` field, and serve-sim's mark on its own bodies
-    (`"rolegraph": {"simulated": true, "fingerprint": ...}`); any other reply is real."""
-    mark = data.get(EXTRA_FIELD)
-    mark = mark if isinstance(mark, dict) else {}
-    fingerprint = mark.get("fingerprint")
-    served = data.get("model")
-    return {
-        "simulated": mark.get("simulated") is True,
-        "served_model": served if isinstance(served, str) else None,
-        "sim_fingerprint": fingerprint if isinstance(fingerprint, str) else None,
-    }
-
-
-def _estimate_tokens(text: str) -> int:
-    return max(1, len(text) // CHARS_PER_TOKEN) if text else 0
-
-
-class _StreamAccumulator:
-    """Builds the finished Completion of a streamed reply from its chunks (text, tool calls, usage)."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.calls: dict[int, dict[str, str]] = {}
-        self.finish: str | None = None
-        self.usage: Any = None
-
-    def add(self, chunk: Any) -> str:
-        if getattr(chunk, "usage", None) is not None:
-            self.usage = chunk.usage
-        text = ""
-        for choice in chunk.choices or []:
-            delta = choice.delta
-            if delta is not None and delta.content:
-                text += delta.content
-            for tc in (delta.tool_calls if delta is not None else None) or []:
-                entry = self.calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
-                entry["id"] = tc.id or entry["id"]
-                if tc.function is not None:
-                    entry["name"] += tc.function.name or ""
-                    entry["arguments"] += tc.function.arguments or ""
-            self.finish = choice.finish_reason or self.finish
-        self.parts.append(text)
-        return text
-
-    def completion(self, model: OpenAIChatModel, messages: list[Message], latency: float) -> Completion:
-        text = "".join(self.parts)
-        if self.usage is not None:
-            n_in, n_out = self.usage.prompt_tokens or 0, self.usage.completion_tokens or 0
-        else:  # a server that ignores stream_options
-            n_in = sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
-            n_out = _estimate_tokens(text)
-        return Completion(
-            text=text,
-            tool_calls=[ToolCall(**self.calls[i]) for i in sorted(self.calls)],
-            usage=Usage(input_tokens=n_in, output_tokens=n_out),
-            latency_s=latency,
-            model_id=model.spec.id,
-            cost_usd=model.spec.cost(n_in, n_out),
-            simulated=model.spec.answer_key,
-            finish_reason=finish_reason_of(self.finish),
-        )
-
-
-def _prompt_estimate(messages: list[Message]) -> int:
-    return sum(_estimate_tokens(str(m.get("content") or "")) for m in messages)
 
 
 def request_seed(seed: int, sample: int) -> int:
@@ -240,30 +92,7 @@ def request_seed(seed: int, sample: int) -> int:
     return zlib.crc32(f"{seed}:{sample}".encode()) & SEED_MASK
 
 
-def split_total(total: int | None, weights: list[int]) -> list[int]:
-    """`total` shared out in proportion to `weights` (whole tokens, summing to `total`); the weights themselves
-    when the total is unknown."""
-    if total is None:
-        return list(weights)
-    scale = sum(weights)
-    if scale <= 0:
-        weights, scale = [1] * len(weights), len(weights)
-    shares = [total * w // scale for w in weights]
-    for i in range(total - sum(shares)):
-        shares[i % len(shares)] += 1
-    return shares
-
-
-def mean_logprob(raw: object) -> float | None:
-    """The mean token log-probability of an OpenAI `logprobs` object (`{"content": [{"logprob": x}, ...]}`)."""
-    content = raw.get("content") if isinstance(raw, dict) else None
-    if not isinstance(content, list):
-        return None
-    values = [float(t["logprob"]) for t in content if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)]
-    return sum(values) / len(values) if values else None
-
-
-class OpenAIChatModel:
+class OpenAIChatModel(StreamingMixin, NSamplingMixin):
     """A `ChatModel` over one OpenAI-compatible endpoint, with retries and a per-model concurrency cap.
 
     The client and the semaphore are created lazily inside the running event loop (and recreated if a
@@ -379,7 +208,7 @@ class OpenAIChatModel:
                 env = self.spec.api_key_env or "the key variable"
                 return f"HTTP {status}: authentication failed (check {env})"
             detail = exc.message
-            message = _error_fields(exc).get("message")
+            message = error_fields(exc).get("message")
             if isinstance(message, str):
                 detail = message
             if is_context_exceeded(exc):
@@ -388,7 +217,7 @@ class OpenAIChatModel:
         if isinstance(exc, openai.APITimeoutError):
             return f"timed out after {self.timeout_s:g} s"
         if isinstance(exc, openai.APIConnectionError):
-            if _refused(exc):
+            if is_refused(exc):
                 return f"connection refused at {self.spec.base_url} (is the server running?)"
             return f"connection to {self.spec.base_url} failed or dropped"
         return self._scrub(str(exc)) or type(exc).__name__
@@ -421,7 +250,7 @@ class OpenAIChatModel:
             started = time.perf_counter()
             resp = await self._with_retries(client, body)
             latency = time.perf_counter() - started
-        return self._completion(resp, messages, latency)
+        return reply_completion(self.spec, resp, messages, latency)
 
     async def _with_retries(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
         """Up to `max_attempts` attempts under tenacity's `AsyncRetrying`: only transient failures are
@@ -431,7 +260,7 @@ class OpenAIChatModel:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait_for,
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             sleep=self._sleep,
             reraise=True,
         )
@@ -439,7 +268,7 @@ class OpenAIChatModel:
             return await retrying(self._attempt, client, body)
         except (openai.OpenAIError, MalformedResponseError) as exc:
             attempts = int(retrying.statistics.get("attempt_number", 1))
-            tail = f" after {attempts} attempts" if _is_transient(exc) else ""
+            tail = f" after {attempts} attempts" if is_transient(exc) else ""
             raise ModelCallError(
                 f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}",
                 status=getattr(exc, "status_code", None),
@@ -450,171 +279,6 @@ class OpenAIChatModel:
         """tenacity's wait hook: the failed attempt's number and exception decide the wait."""
         exc = state.outcome.exception() if state.outcome is not None else None
         return self._wait(state.attempt_number, exc) if exc is not None else self.backoff_base_s
-
-    def _completion(self, data: dict[str, Any], messages: list[Message], latency: float) -> Completion:
-        usage = data.get("usage")
-        choice = data["choices"][0]
-        if isinstance(usage, dict):
-            n_in, n_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
-        else:
-            n_in = _prompt_estimate(messages)
-            n_out = _estimate_tokens(choice["message"].get("content") or "")
-        return self._choice(choice, n_in, n_out, latency, data)
-
-    def _choice(
-        self, choice: dict[str, Any], n_in: int, n_out: int, latency: float, data: dict[str, Any]
-    ) -> Completion:
-        message = choice["message"]
-        text = message.get("content") or ""
-        calls = [
-            ToolCall(id=c.get("id"), name=fn.get("name"), arguments=fn.get("arguments") or "")
-            for c in (message.get("tool_calls") or [])
-            if isinstance(c, dict) and isinstance(fn := c.get("function"), dict)
-        ]
-        return Completion(
-            text=text,
-            tool_calls=calls,
-            usage=Usage(input_tokens=n_in, output_tokens=n_out),
-            latency_s=latency,
-            model_id=self.spec.id,
-            cost_usd=self.spec.cost(n_in, n_out),
-            **_served(data),
-            finish_reason=finish_reason_of(choice.get("finish_reason")),
-            logprob=mean_logprob(choice.get("logprobs")),
-        )
-
-    async def stream(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        max_tokens: int = 512,
-        seed: int = 0,
-        tools: list[dict] | None = None,
-        sample: int = 0,
-        answer_key: AnswerKey | None = None,
-    ) -> AsyncIterator[str | Completion]:
-        """`complete` with `stream: true`: text deltas as the server sends them, then the Completion.
-
-        Opening the stream is retried like a call (transient failures, Retry-After); once text has been
-        handed on, a failure is final (`ModelCallError`): the reader already has part of the reply.
-        """
-        client, semaphore = self._loop_state()
-        body = self._request(messages, temperature, max_tokens, seed, tools, sample, answer_key)
-        extra = body.pop(EXTRA_FIELD, None)
-        async with semaphore:
-            started = time.perf_counter()
-            chunks = await self._open_stream(client, body, extra)
-            acc = _StreamAccumulator()
-            try:
-                async for chunk in chunks:
-                    piece = acc.add(chunk)
-                    if piece:
-                        yield piece
-            except openai.OpenAIError as exc:
-                raise ModelCallError(f"model '{self.spec.id}' stream failed: {self._describe(exc)}") from None
-            finally:
-                await chunks.close()
-            latency = time.perf_counter() - started
-        yield acc.completion(self, messages, latency)
-
-    async def _open_stream(self, client: openai.AsyncOpenAI, body: dict[str, Any], extra: dict | None) -> Any:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_is_transient),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=lambda state: self._wait(state.attempt_number, state.outcome.exception()),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await client.chat.completions.create(
-                        **body, stream=True, stream_options=STREAM_USAGE, extra_body=extra
-                    )
-        except openai.OpenAIError as exc:
-            raise ModelCallError(f"model '{self.spec.id}' call failed: {self._describe(exc)}") from None
-        raise AssertionError("unreachable: the retry loop returns or raises")
-
-    async def complete_n(
-        self,
-        messages: list[Message],
-        *,
-        samples: Sequence[int],
-        temperature: float = 0.0,
-        max_tokens: int = 512,
-        seed: int = 0,
-        answer_key: AnswerKey | None = None,
-    ) -> list[Completion]:
-        """k samples of one call as one request with `n=k`, where the endpoint supports it.
-
-        Support is learnt on the first try and kept (`n_support`): a 400/422 to the first `n` request, or fewer
-        than k choices back (llama-cpp-python returns one), switches this model to k plain requests for good;
-        choices that did come back are used. The prompt is billed once per request, so its tokens are shared
-        among the k completions; each choice keeps its own output tokens.
-        """
-        samples = list(samples)
-        kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
-        if len(samples) < 2 or self.n_support is False:
-            return await self._separately(messages, samples, answer_key, kwargs)
-        client, semaphore = self._loop_state()
-        body = self._request(messages, temperature, max_tokens, seed, None, samples[0], answer_key)
-        body["n"] = len(samples)
-        if EXTRA_FIELD in body:
-            body[EXTRA_FIELD]["samples"] = samples
-        try:
-            async with semaphore:  # released before any fallback: those calls take the semaphore themselves
-                started = time.perf_counter()
-                resp = await self._with_retries(client, body)
-                latency = time.perf_counter() - started
-        except ModelCallError as exc:
-            # not yet known, or learnt meanwhile by a concurrent request that was refused first
-            if self.n_support is not True and exc.status in N_REFUSED:
-                self._no_n(f"it refused n={len(samples)} with HTTP {exc.status}")
-                return await self._separately(messages, samples, answer_key, kwargs)
-            raise
-        got = self._choices(resp, messages, latency, len(samples))
-        if len(got) >= len(samples):
-            self.n_support = True
-            return got[: len(samples)]
-        self._no_n(f"it returned {len(got)} choice(s) for n={len(samples)}")
-        rest = await self._separately(messages, samples[len(got) :], answer_key, kwargs)
-        return got + rest
-
-    def _no_n(self, why: str) -> None:
-        """Learn that the endpoint has no `n`, and say so once (a fallback is never silent)."""
-        if self.n_support is not False:
-            logging.getLogger(__name__).warning(
-                "model '%s' at %s does not take n (%s): its coalesced samples go as separate requests",
-                self.spec.id,
-                self.spec.base_url,
-                why,
-            )
-        self.n_support = False
-
-    async def _separately(
-        self, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
-    ) -> list[Completion]:
-        calls = (self.complete(messages, sample=s, answer_key=answer_key, **kwargs) for s in samples)
-        return list(await asyncio.gather(*calls))
-
-    def _choices(self, data: dict[str, Any], messages: list[Message], latency: float, k: int) -> list[Completion]:
-        """The completions of an `n` reply: the prompt's tokens shared out, each choice's own output tokens (the
-        server's per-choice counts when it gives them, else its total split by reply length)."""
-        choices = [c for c in data["choices"] if isinstance(c, dict) and isinstance(c.get("message"), dict)]
-        choices.sort(key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
-        choices = choices[:k]
-        texts = [c["message"].get("content") or "" for c in choices]
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        n_in = usage.get("prompt_tokens") or _prompt_estimate(messages)
-        extra = data.get(EXTRA_FIELD)
-        per_choice = extra.get("choice_tokens") if isinstance(extra, dict) else None
-        if isinstance(per_choice, list) and len(per_choice) >= len(choices):
-            outs = [int(t) for t in per_choice[: len(choices)]]
-        else:
-            outs = split_total(usage.get("completion_tokens"), [_estimate_tokens(t) for t in texts])
-        ins = split_total(n_in, [1] * len(choices))
-        return [self._choice(c, i, o, latency, data) for c, i, o in zip(choices, ins, outs)]
 
     async def aclose(self) -> None:
         """Close the HTTP client if it belongs to the running loop (a dead loop's client is just dropped)."""

@@ -15,9 +15,9 @@ _EXPORTS = {
     "optimize": "rolegraph.optimize.api",
     "optimize_async": "rolegraph.optimize.api",
     "resume_async": "rolegraph.optimize.api",
-    "make_optimizer": "rolegraph.optimize.api",
+    "make_optimizer": "rolegraph.optimize.methods",
     "SearchResult": "rolegraph.optimize.api",
-    "OPTIMIZERS": "rolegraph.optimize.api",
+    "OPTIMIZERS": "rolegraph.optimize.methods",
     "SearchSpace": "rolegraph.optimize.space",
     "Objective": "rolegraph.optimize.objectives",
     "ProbabilisticGraph": "rolegraph.optimize.probabilistic",
@@ -32,8 +32,8 @@ _EXPORTS = {
     "SearchTrace": "rolegraph.optimize.trace",
     "fit_route": "rolegraph.optimize.route_fit",
     "RouteFit": "rolegraph.optimize.route_fit",
-    "pair_run": "rolegraph.optimize.api",
-    "add_to_run": "rolegraph.optimize.api",
+    "pair_run": "rolegraph.optimize.rebuild",
+    "add_to_run": "rolegraph.optimize.rebuild",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -15,12 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rolegraph import __version__
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.agents.roles_file import register_defs
-from rolegraph.errors import SearchError, did_you_mean
+from rolegraph.errors import SearchError
 from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
-from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, ServedBy, Simulation, simulation_of
 from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
@@ -29,8 +27,15 @@ from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.final import FinalChoice, TestScore, selection_summary
 from rolegraph.optimize.loop import run_search
-from rolegraph.optimize.paired import FIT, TEST, candidates, fit_items, front_graphs, store_paired
+from rolegraph.optimize.methods import (
+    DEFAULT_ITERATIONS,
+    FINITE_OPTIMIZERS,
+    OPTIMIZERS,
+    make_optimizer,
+    resolve_iterations,
+)
 from rolegraph.optimize.pareto import ParetoPoint, front, points
+from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
@@ -38,36 +43,26 @@ from rolegraph.optimize.warmstart import WarmStart
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
-OPTIMIZERS: tuple[str, ...] = (
-    "agent-reinforce",
-    "reinforce",
-    "random",
-    "tpe",
-    "exhaustive",
-    "agent-reinforce:pilot-only",
-    "cem",
-)
-"""Search methods by CLI name; the last two are ablations of agent-reinforce (its pilot with no learning
-after it; the cross-entropy method on its probabilistic graph with no pilot or feedback agent)."""
-DEFAULT_ITERATIONS = 10
-"""Iterations of a search given neither an iteration count nor an evaluation budget."""
-FINITE_OPTIMIZERS = frozenset({"exhaustive"})
-"""Methods that end by themselves: without an explicit count they run to the end."""
+__all__ = [  # the Python API; methods.py and rebuild.py hold the parts that moved out of this module
+    "DEFAULT_ITERATIONS",
+    "FINITE_OPTIMIZERS",
+    "OPTIMIZERS",
+    "SearchResult",
+    "add_to_run",
+    "default_toolbox",
+    "make_optimizer",
+    "optimize",
+    "optimize_async",
+    "pair_front",
+    "pair_run",
+    "rebuild",
+    "resolve_iterations",
+    "resume_async",
+    "search_provenance",
+]
 
 PAID_USD_DIGITS = 9
 """Dollars in the JSON summary to a nano-dollar: sums over calls in another order differ only below it."""
-
-
-def resolve_iterations(optimizer: str, iterations: int | None, max_evaluations: int | None) -> int | None:
-    """The iteration count of a search when the user may have left it out (None = not given).
-
-    An explicit count is always kept. Left out: an enumerating method runs to its end, a search with
-    an evaluation budget runs until the budget is spent, any other search runs `DEFAULT_ITERATIONS`."""
-    if iterations is not None:
-        return iterations
-    if optimizer in FINITE_OPTIMIZERS or max_evaluations is not None:
-        return None
-    return DEFAULT_ITERATIONS
 
 
 class SearchResult(BaseModel):
@@ -125,57 +120,6 @@ class SearchResult(BaseModel):
 
 def _score(score: TestScore) -> dict[str, Any]:
     return score.model_dump() | {"calls": score.calls, "cached_calls": score.cached_calls}
-
-
-def make_optimizer(
-    name: str, *, hub: ModelHub | None = None, agent_model: str | None = None, **options: Any
-) -> Optimizer:
-    """An optimizer by CLI name, `options` passed to its constructor (what `Optimizer.config()` gives);
-    `agent_model` switches Agent-REINFORCE to the LLM feedback agent."""
-    if name not in OPTIMIZERS:
-        raise SearchError(f"unknown optimizer '{name}'." + did_you_mean(name, OPTIMIZERS))
-    if agent_model is not None and name != "agent-reinforce":
-        raise SearchError(f"--agent-model is for the agent-reinforce optimizer, not '{name}'")
-    options = {k: v for k, v in options.items() if v is not None and k != "agent"}
-    if name == "agent-reinforce":
-        agent = llm_agent(agent_model, hub) if agent_model is not None else None
-        return AgentReinforce(agent, **options)
-    if name == "agent-reinforce:pilot-only":
-        return AgentReinforce(**{**options, "learn": False, "race": False})
-    if name == "cem":
-        from rolegraph.optimize.cem import CrossEntropySearch
-
-        return CrossEntropySearch(**options)
-    if name == "reinforce":
-        from rolegraph.optimize.baselines.reinforce import Reinforce
-
-        return Reinforce(**options)
-    if name == "random":
-        from rolegraph.optimize.baselines.random_search import RandomSearch
-
-        return RandomSearch(**options)
-    if name == "tpe":
-        from rolegraph.optimize.baselines.tpe import TPESearch
-
-        return TPESearch(**options)
-    from rolegraph.optimize.baselines.exhaustive import ExhaustiveSearch
-
-    return ExhaustiveSearch(**options)
-
-
-def llm_agent(model_id: str, hub: ModelHub | None):
-    from rolegraph.optimize.llm_agent import LLMFeedbackAgent
-
-    if hub is None:
-        raise SearchError("the LLM feedback agent needs a model hub")
-    spec = hub.pool.get(model_id)
-    if spec.simulated:
-        kind = "a sim model" if spec.backend == "sim" else "a serve-sim twin (answer_key: true)"
-        raise SearchError(
-            f"'{model_id}' is simulated ({kind}): it only answers task items, so it cannot write "
-            "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)"
-        )
-    return LLMFeedbackAgent(hub.get(model_id), spec=spec)
 
 
 def search_provenance(
@@ -334,69 +278,6 @@ def optimize(
     return asyncio.run(main())
 
 
-async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool = False) -> None:
-    """Score the chosen graph, the front and the single models on shared fit and test items, into the run
-    directory's paired sets (optimize/paired.py), for `rolegraph route fit`. Not charged to the search."""
-    cfg = ctx.config
-    if cfg.routing_items <= 0:
-        return
-    best = ctx.graph(final.chosen_hash)
-    front = front_graphs(ctx.trace.records, ctx.graphs)
-    singles = [ctx.space.single(m) for m in ctx.space.models] if cfg.compare_singles else []
-    splits = {
-        FIT: fit_items({"validation": ctx.split("validation"), "train": ctx.split("train")}, cfg.routing_items),
-        TEST: ctx.split("test")[: cfg.test_items],
-    }
-    await store_paired(
-        run_dir,
-        ctx.task,
-        candidates(best, front, singles),
-        splits,
-        hub=ctx.hub,
-        toolbox=ctx.toolbox,
-        concurrency=cfg.concurrency,
-        seed=cfg.eval_seed,
-        executor=ctx.executor,
-        progress=progress,
-        roles=ctx.space.registry,
-    )
-
-
-def default_toolbox(settings: Settings, task: Task) -> Any:
-    from rolegraph.tools.toolbox import default_toolbox as make
-
-    return make(settings, corpus=task.corpus(), web=False)
-
-
-def rebuild(
-    run_dir: str | Path,
-    settings: Settings,
-    hub: ModelHub | None = None,
-    task: Task | None = None,
-    roles: RoleRegistry | None = None,
-) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
-    """Task, space, hub and optimizer of an existing run, from its store's config. The run's own
-    roles come back from its stored definitions; roles registered in Python need `roles`."""
-    from rolegraph.tasks.registry import get_task
-
-    store = RunStore.open(run_dir)
-    try:
-        cfg = store.config()
-    finally:
-        store.close()
-    pool = ModelPool.load(cfg.get("pool"), world=cfg.get("world")) if hub is None else hub.pool
-    hub = hub or ModelHub(pool, settings)
-    if task is None:
-        args = dict(cfg["task_args"])
-        task = get_task(args.pop("name"), data=args.pop("data", None), seed=int(args.pop("seed", 0)), **args)
-    if roles is None and cfg.get("role_defs"):
-        roles = register_defs(cfg["role_defs"])
-    space = SearchSpace.from_dict(cfg["space"], pool, roles)
-    opt_cfg = dict(cfg["optimizer"])
-    optimizer = make_optimizer(opt_cfg.pop("name"), hub=hub, agent_model=cfg.get("agent_model"), **opt_cfg)
-    return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
-
-
 async def resume_async(
     run_dir: str | Path,
     settings: Settings,
@@ -442,64 +323,3 @@ async def resume_async(
     if hub is None:
         await hub_used.aclose()
     return result
-
-
-async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = False, executor: Any = None) -> None:
-    """Score a finished run's front for routing, as its search does when it ends (`pair_front`): for runs from
-    before routing existed or searched with route_items 0. Graphs already in the paired sets are skipped, and
-    runs the search made come from the response cache."""
-    from rolegraph.optimize.artifacts import load_run
-
-    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
-    run = load_run(run_dir)
-    if run["final"] is None:
-        await hub.aclose()
-        raise SearchError(f"the search in {run_dir} has not finished: continue it with --resume {run_dir}")
-    if config.routing_items <= 0:
-        config = SearchConfig(**{**cfg["search"], "route_items": None})
-    ctx = SearchContext(
-        task=task, space=space, hub=hub, config=config, toolbox=default_toolbox(hub.settings, task), executor=executor
-    )
-    ctx.restore_graphs(run["graphs"])
-    ctx.trace.records = run["records"]
-    try:
-        await pair_front(ctx, run["final"], run_dir, progress)
-    finally:
-        await hub.aclose()
-
-
-async def add_to_run(
-    run_dir: str | Path, specs: list[Any], settings: Settings, *, progress: bool = False, executor: Any = None
-) -> dict[str, list[Any]]:
-    """Score graphs (or routers) on a finished run's paired fit and test items and add them to its paired sets,
-    so `rolegraph route fit` considers them. Returns {split: EvalResults}."""
-    from rolegraph.evaluate.store import ResultsStore
-    from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
-
-    with ResultsStore(results_path(run_dir)) as store:
-        have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
-    if not all(have.values()):
-        await pair_run(run_dir, settings, progress=progress, executor=executor)
-    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
-    try:
-        by_id = {it.id: it for it in task.all_items()}
-        splits = {}
-        with ResultsStore(results_path(run_dir)) as store:
-            for split in (FIT, TEST):
-                first = store.paired(PAIRED_SET, split)[0]
-                splits[split] = [by_id[it.item_id] for it in store.load(first.run_id).items]
-        return await store_paired(
-            run_dir,
-            task,
-            [Candidate("eval", spec) for spec in specs],
-            splits,
-            hub=hub,
-            toolbox=default_toolbox(hub.settings, task),
-            concurrency=config.concurrency,
-            seed=config.eval_seed,
-            executor=executor,
-            progress=progress,
-            roles=space.registry,
-        )
-    finally:
-        await hub.aclose()

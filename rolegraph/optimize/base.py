@@ -27,13 +27,31 @@ class Optimizer:
     fixed_batch = False
     """True: every iteration uses the same items (exhaustive enumeration compares like with like)."""
 
+    pg: ProbabilisticGraph | None
+    """The learned distribution of a method that keeps one (set in its `bind`); unset on the others."""
+
     def __init__(self) -> None:
-        self.space: SearchSpace | None = None
+        self._space: SearchSpace | None = None
         self.seed = 0
 
     def bind(self, space: SearchSpace, seed: int) -> None:
-        self.space = space
+        self._space = space
         self.seed = seed
+
+    @property
+    def space(self) -> SearchSpace:
+        """The space given to `bind`; every other method runs after it."""
+        if self._space is None:
+            raise RuntimeError(f"optimizer '{self.name}' used before bind(space, seed)")
+        return self._space
+
+    @property
+    def bound_pg(self) -> ProbabilisticGraph:
+        """`pg` of a method that keeps a distribution, once `bind` has made it."""
+        pg = getattr(self, "pg", None)
+        if pg is None:
+            raise RuntimeError(f"optimizer '{self.name}' has no distribution before bind(space, seed)")
+        return pg
 
     async def start(self, ctx: SearchContext) -> None:
         """Work before the first iteration (Agent-REINFORCE's pilot). Default: none."""

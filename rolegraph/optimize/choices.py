@@ -226,7 +226,7 @@ def _normalise_staged(space: SearchSpace, c: Choices) -> Choices:
     w = space.worker_slots
     wanted = set(stage_edges(_groups(space, present), w))
     edges = tuple(p in wanted for p in edge_pairs(w, space.worker_edges))
-    out_model = _nearest_model(space, [space.models.index(m) for m in space.stage_output.models], c.out_model)
+    out_model = _nearest_model(space, [space.models.index(m) for m in space.staged_output.models], c.out_model)
     out_role = c.out_role
     out_roles = space.output_roles
     if not any(j == w for _i, j in wanted) and out_roles[out_role] in INPUT_ROLES and FALLBACK_ROLE in out_roles:
@@ -264,7 +264,7 @@ def _shrink_staged(space: SearchSpace, c: Choices) -> tuple[Choices, str] | None
             if smaller:
                 options.append((size(c.models[i]), s, i, max(smaller, key=size)))
     smaller = [
-        space.models.index(m) for m in space.stage_output.models if size(space.models.index(m)) < size(c.out_model)
+        space.models.index(m) for m in space.staged_output.models if size(space.models.index(m)) < size(c.out_model)
     ]
     if smaller:
         options.append((size(c.out_model), len(space.stages), -1, max(smaller, key=size)))

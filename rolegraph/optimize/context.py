@@ -28,8 +28,17 @@ from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.spending import SpendMeter
-from rolegraph.optimize.trace import EvalRecord, Evaluation, FeedbackRecord, GraphStats, SearchTrace, pooled, ranked
-from rolegraph.tasks.base import Task
+from rolegraph.optimize.trace import (
+    EvalRecord,
+    Evaluation,
+    FeedbackRecord,
+    GraphStats,
+    Phase,
+    SearchTrace,
+    pooled,
+    ranked,
+)
+from rolegraph.tasks.base import Split, Task
 
 SAMPLE_STREAM = 1
 BATCH_STREAM = 2
@@ -145,7 +154,7 @@ class SearchContext:
         self.graphs = graphs
         self._index = None
 
-    def split(self, name: str) -> list[Item]:
+    def split(self, name: Split) -> list[Item]:
         if name not in self._splits:
             items = [it for it in self.task.items(name, seed=self.config.data_seed) if it.gold is not None]
             if not items:
@@ -199,7 +208,7 @@ class SearchContext:
         self.trace.feedback.append(record)
 
     async def evaluate(
-        self, proposals: list[Proposal], items: list[Item], iteration: int, phase: str, charged: bool | None = None
+        self, proposals: list[Proposal], items: list[Item], iteration: int, phase: Phase, charged: bool | None = None
     ) -> list[Evaluation]:
         """Score each distinct proposal on `items` concurrently; records appended in proposal order.
 
@@ -247,7 +256,7 @@ class SearchContext:
         if self.spend is not None:
             self.spend.check()
 
-    async def _capped(self, *evaluations, phase: str = "search") -> list[EvalResult]:
+    async def _capped(self, *evaluations, phase: Phase = "search") -> list[EvalResult]:
         """Await the evaluations; a paid call refused by the dollar cap stops the search (nothing of
         this step is recorded, so the last checkpoint stands and --resume replays the step)."""
         try:
@@ -257,7 +266,9 @@ class SearchContext:
                 raise self.spend.stop_error(phase) from None
             raise
 
-    def _record(self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: str, source: str) -> EvalRecord:
+    def _record(
+        self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: Phase, source: str
+    ) -> EvalRecord:
         """Append `res` to the trace under the structure hash `h` (and remember the graph)."""
         dollars = res.cost_usd / max(res.n, 1)
         record = EvalRecord(
@@ -284,7 +295,7 @@ class SearchContext:
         return record
 
     async def evaluate_full(
-        self, spec: GraphSpec, items: list[Item], iteration: int, phase: str, source: str
+        self, spec: GraphSpec, items: list[Item], iteration: int, phase: Phase, source: str
     ) -> tuple[Evaluation, EvalResult]:
         """Like `evaluate` for one graph, also returning the EvalResult (for intervals)."""
         from rolegraph.evaluate.runner import evaluate

@@ -279,7 +279,7 @@ def validate_proposed(proposed: ProposedGraph, pg: ProbabilisticGraph) -> list[s
             problems.append(f"proposed graph: edge {s}->{d} names an unknown node id")
     if problems:
         return problems
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(ids)
     g.add_edges_from(proposed.edges)
     if not nx.is_directed_acyclic_graph(g):
@@ -315,6 +315,14 @@ def _categorical_target(current: np.ndarray, names: tuple[str, ...], targets: di
     return out / total if total > 0 else np.full(len(names), 1.0 / len(names))
 
 
+def _slot(pg: ProbabilisticGraph, node_id: str) -> int:
+    """The slot of a node `validate_update` accepted (it turns unknown node ids away first)."""
+    i = pg.node_index(node_id)
+    if i is None:
+        raise ValueError(f"node '{node_id}' is not a slot of this search space")
+    return i
+
+
 def apply_update(pg: ProbabilisticGraph, update: GraphUpdate, step: float) -> ProbabilisticGraph:
     """A new ProbabilisticGraph moved `step` of the way toward the update's targets."""
     new = ProbabilisticGraph(pg.space, pg.logits.copy())
@@ -322,21 +330,23 @@ def apply_update(pg: ProbabilisticGraph, update: GraphUpdate, step: float) -> Pr
     space = pg.space
     w = space.worker_slots
     for node, target in update.presence.items():
-        i = pg.node_index(node)
+        i = _slot(pg, node)
         new.set_bernoulli("presence", i, _toward(float(probs.presence[i]), target, step))
     for node, targets in update.models.items():
-        i = pg.node_index(node)
+        i = _slot(pg, node)
         cur = probs.out_model if i == w else probs.models[i]
         goal = _categorical_target(cur, space.models, targets)
         new.set_categorical("out_model" if i == w else "models", (1 - step) * cur + step * goal, None if i == w else i)
     for node, targets in update.roles.items():
-        i = pg.node_index(node)
+        i = _slot(pg, node)
         names = space.output_roles if i == w else space.worker_roles
         cur = probs.out_role if i == w else probs.roles[i]
         goal = _categorical_target(cur, names, targets)
         new.set_categorical("out_role" if i == w else "roles", (1 - step) * cur + step * goal, None if i == w else i)
     for e in update.edges:
-        k = pg.edge_index(pg.node_index(e.src), pg.node_index(e.dst))
+        k = pg.edge_index(_slot(pg, e.src), _slot(pg, e.dst))
+        if k is None:
+            raise ValueError(f"no edge {e.src} -> {e.dst} in this search space")
         new.set_bernoulli("edges", k, _toward(float(probs.edges[k]), e.prob, step))
     return new
 

@@ -111,7 +111,7 @@ def _test_score(label: str, res: EvalResult, objective: float) -> TestScore:
         label=label,
         graph_hash=res.graph_hash,
         accuracy=res.accuracy,
-        ci95=tuple(res.ci95),
+        ci95=(res.ci95[0], res.ci95[1]),
         n=res.n,
         latency_s=res.mean_latency_s,
         dollars=res.cost_usd / max(res.n, 1),

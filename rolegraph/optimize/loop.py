@@ -66,7 +66,7 @@ async def run_search(
         store.paid_usd() if store is not None else 0.0,
         str(store.run_dir) if store is not None else None,
     )
-    if point is not None and point[1] == "done":
+    if point is not None and point[1] == "done" and point[2] is not None:
         return point[2]
     if cfg.max_dollars is not None:
         ctx.hub.spend_guard = ctx.spend

@@ -8,7 +8,7 @@ lexicographic ranking, not a soft penalty that a very accurate slow graph could 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,10 +53,11 @@ class Objective(BaseModel):
         """From CLI-style options: `accuracy` with a cap becomes the capped objective."""
         if kind not in ("accuracy", "joint", "latency_cap", "cost_cap"):
             raise SearchError(f"unknown objective '{kind}'. Known: {', '.join(OBJECTIVE_KINDS)}.")
-        if kind == "accuracy" and latency_cap is not None:
-            kind = "latency_cap"
-        elif kind == "accuracy" and cost_cap is not None:
-            kind = "cost_cap"
+        resolved = cast(ObjectiveKind, kind)  # checked against the four kinds just above
+        if resolved == "accuracy" and latency_cap is not None:
+            resolved = "latency_cap"
+        elif resolved == "accuracy" and cost_cap is not None:
+            resolved = "cost_cap"
         if latency_weight is not None and latency_weight < 0:
             raise SearchError(f"the latency weight must be >= 0, got {latency_weight}")
         for name, cap in (("latency cap", latency_cap), ("cost cap", cost_cap)):
@@ -64,7 +65,7 @@ class Objective(BaseModel):
                 raise SearchError(f"the {name} must be positive, got {cap}")
         try:
             return cls(
-                kind=kind,
+                kind=resolved,
                 latency_weight=DEFAULT_LATENCY_WEIGHT if latency_weight is None else latency_weight,
                 latency_cap=latency_cap,
                 cost_cap=cost_cap,

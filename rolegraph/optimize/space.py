@@ -127,6 +127,13 @@ class SearchSpace:
 
     # --- shape -----------------------------------------------------------------------------------
     @property
+    def staged_output(self) -> StageOutput:
+        """The output node of a staged space (`_init_stages` made sure a staged space has one)."""
+        if self.stage_output is None:
+            raise SearchError("this search space has no stages, so no stage output node")
+        return self.stage_output
+
+    @property
     def worker_slots(self) -> int:
         return self.max_nodes - 1
 
@@ -263,7 +270,7 @@ class SearchSpace:
             return kept
 
         self.stages = tuple(replace(st, models=keep(st.models, f"stage '{st.name}'")) for st in self.stages)
-        out = self.stage_output
+        out = self.staged_output
         self.stage_output = StageOutput(out.roles, keep(out.models, "the output node"))
         smallest = self.smallest_staged()
         if not self.fits(smallest):
@@ -281,7 +288,7 @@ class SearchSpace:
             nodes += [NodeSpec(id=i, role=st.role, model=model) for i in ids]
             groups.append(ids)
             slot += st.max_width
-        out = self.stage_output
+        out = self.staged_output
         nodes.append(NodeSpec(id=OUTPUT_ID, role=self.output_roles[0], model=min(out.models, key=self.size)))
         return GraphSpec(name="smallest-staged", nodes=nodes, edges=stage_edges(groups, OUTPUT_ID), output=OUTPUT_ID)
 

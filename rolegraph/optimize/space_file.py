@@ -27,6 +27,7 @@ exits with code 2.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,7 +127,7 @@ STAGE_FIELDS = tuple(StageEntry.model_fields)
 OUTPUT_FIELDS = tuple(OutputEntry.model_fields)
 
 
-def _describe(err: dict, data: Any) -> str:
+def _describe(err: Mapping[str, Any], data: Any) -> str:
     """One line for one pydantic error, naming the stage (by position and name) or the section."""
     loc, kind = list(err["loc"]), err["type"]
     where, fields = "", FIELDS
@@ -207,8 +208,10 @@ def build_space(
     }
     try:
         if not sf.staged:
-            extra = {k: getattr(sf, k) for k in ("max_nodes", "worker_edges") if getattr(sf, k) is not None}
-            roles = {"roles": tuple(sf.roles)} if sf.roles is not None else {}
+            extra: dict[str, Any] = {
+                k: getattr(sf, k) for k in ("max_nodes", "worker_edges") if getattr(sf, k) is not None
+            }
+            roles: dict[str, Any] = {"roles": tuple(sf.roles)} if sf.roles is not None else {}
             return SearchSpace(models=tuple(sf.models), **roles, **extra, **common)
         stages = tuple(
             Stage(st.name, st.role, tuple(st.models or sf.models), st.widths, st.same_model) for st in sf.stages or ()

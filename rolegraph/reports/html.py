@@ -9,8 +9,6 @@ so at the top and beside every number that comes from the sim pool.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import time
 from importlib import resources
@@ -25,6 +23,16 @@ from rolegraph.optimize.artifacts import chosen_graph, load_run
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.rundir import STORE_NAME, write_atomic
 from rolegraph.optimize.trace import records_simulation
+from rolegraph.reports.html_parts import (
+    FIGURES,
+    ci_text,
+    esc,
+    fmt_num,
+    html_card,
+    html_figure,
+    html_section,
+    html_table,
+)
 from rolegraph.reports.markdown import render
 from rolegraph.reports.selection import (
     CANDIDATE_HEADERS,
@@ -35,7 +43,6 @@ from rolegraph.reports.selection import (
 )
 
 HTML_NAME = "report.html"
-FIGURES = {"curve": "curve.png", "pareto": "pareto.png", "graph": "graph.png"}
 SECTIONS = (
     ("summary", "Summary"),
     ("curve", "Search curve"),
@@ -53,52 +60,6 @@ PARTLY_BANNER = (
 MAX_PARETO_ROWS = 20
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(ci: Any) -> str:
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
-
-
-def _table(head: list[str], rows: list[list[Any]], *, numeric: set[int] = frozenset(), classes: list[str] = ()) -> str:
-    th = "".join(f'<th class="num">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>" for i, h in enumerate(head))
-    body = []
-    for k, row in enumerate(rows):
-        cls = f' class="{classes[k]}"' if k < len(classes) and classes[k] else ""
-        tds = "".join(
-            f'<td class="num">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>" for i, v in enumerate(row)
-        )
-        body.append(f"<tr{cls}>{tds}</tr>")
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _figure(run_dir: Path, key: str, alt: str, caption: str) -> str:
-    path = run_dir / FIGURES[key]
-    if not path.is_file():
-        return f'<p class="muted">({_e(FIGURES[key])} was not rendered)</p>'
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (
-        f'<figure id="fig-{key}"><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
-        f"<figcaption>{_e(caption)}</figcaption></figure>"
-    )
-
-
-def _section(key: str, title: str, body: str) -> str:
-    return f'<section id="{key}">\n<h2>{_e(title)}</h2>\n{body}\n</section>'
-
-
-def _card(label: str, value: str, note: str = "") -> str:
-    note_html = f'<div class="note">{_e(note)}</div>' if note else ""
-    return (
-        f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>{note_html}</div>'
-    )
-
-
 def _summary(run: dict, sim: str) -> str:
     final = run["final"]
     spent = sum(r.n for r in run["records"] if r.phase in ("pilot", "search", "validation"))
@@ -106,37 +67,43 @@ def _summary(run: dict, sim: str) -> str:
     if final is not None:
         t = final.test
         cards.append(
-            _card("chosen graph, test accuracy (held out)", f"{t.accuracy:.3f}", f"95% CI {_ci(t.ci95)}, n={t.n}{sim}")
+            html_card(
+                "chosen graph, test accuracy (held out)", f"{t.accuracy:.3f}", f"95% CI {ci_text(t.ci95)}, n={t.n}{sim}"
+            )
         )
         row = selection_row(final)
         if row is not None and row.get("validation_accuracy_raw") is not None:
-            note = f"95% CI {_ci(row['validation_ci95'])}, n={row['validation_items']}; optimistic: it chose the graph"
-            cards.append(_card("validation accuracy (raw; selection)", f"{row['validation_accuracy_raw']:.3f}", note))
+            note = (
+                f"95% CI {ci_text(row['validation_ci95'])}, n={row['validation_items']}; optimistic: it chose the graph"
+            )
+            cards.append(
+                html_card("validation accuracy (raw; selection)", f"{row['validation_accuracy_raw']:.3f}", note)
+            )
         single = final.best_single
         if single is not None:
             cards.append(
-                _card(
+                html_card(
                     "best single model, test accuracy",
                     f"{single.accuracy:.3f}",
-                    f"{single.label}, 95% CI {_ci(single.ci95)}{sim}",
+                    f"{single.label}, 95% CI {ci_text(single.ci95)}{sim}",
                 )
             )
         cards.append(
-            _card(
+            html_card(
                 "chosen graph, cost",
                 f"{t.flops_units:.1f} FLOPs units",
                 f"{t.latency_s:.2f} s and ${t.dollars:.5f} per item",
             )
         )
-    cards.append(_card("evaluations", f"{spent}", "item-level graph runs (pilot, search, validation)"))
-    cards.append(_card("status", f"{run['phase']}", f"after iteration {run['iteration']}"))
+    cards.append(html_card("evaluations", f"{spent}", "item-level graph runs (pilot, search, validation)"))
+    cards.append(html_card("status", f"{run['phase']}", f"after iteration {run['iteration']}"))
     body = [f'<div class="cards">{"".join(cards)}</div>']
     if final is not None:
         rows = [
             [
                 "chosen graph",
                 f"{final.test.accuracy:.3f}",
-                _ci(final.test.ci95),
+                ci_text(final.test.ci95),
                 f"{final.test.latency_s:.2f}",
                 f"{final.test.dollars:.5f}",
                 f"{final.test.flops_units:.2f}",
@@ -146,7 +113,7 @@ def _summary(run: dict, sim: str) -> str:
             [
                 f"single {s.label}",
                 f"{s.accuracy:.3f}",
-                _ci(s.ci95),
+                ci_text(s.ci95),
                 f"{s.latency_s:.2f}",
                 f"{s.dollars:.5f}",
                 f"{s.flops_units:.2f}",
@@ -155,7 +122,7 @@ def _summary(run: dict, sim: str) -> str:
         ]
         body += [
             "<h3>Test items: chosen graph against single models</h3>",
-            _table(
+            html_table(
                 ["graph", "accuracy", "95% CI", "latency s", "$ per item", "FLOPs units"],
                 rows,
                 numeric={1, 3, 4, 5},
@@ -164,8 +131,8 @@ def _summary(run: dict, sim: str) -> str:
         ]
         body += [
             "<h3>Top candidates re-checked on validation items</h3>",
-            f'<p class="muted">{_e(SELECTION_NOTE[0].upper() + SELECTION_NOTE[1:])}.</p>',
-            _table(
+            f'<p class="muted">{esc(SELECTION_NOTE[0].upper() + SELECTION_NOTE[1:])}.</p>',
+            html_table(
                 list(CANDIDATE_HEADERS),
                 candidate_rows(final),
                 numeric=set(CANDIDATE_NUMERIC),
@@ -177,14 +144,16 @@ def _summary(run: dict, sim: str) -> str:
 
 def _curve(run: dict, sim: str) -> str:
     cfg = run["config"]
-    fig = _figure(
+    fig = html_figure(
         run["run_dir"],
         "curve",
         "best-so-far objective against evaluations",
         f"{cfg['optimizer']['name']} on {cfg['task']}: best-so-far objective against evaluations{sim}",
     )
-    rows = [[it.iteration, it.evaluations, _num(it.best_objective), _num(it.batch_best)] for it in run["iterations"]]
-    table = _table(
+    rows = [
+        [it.iteration, it.evaluations, fmt_num(it.best_objective), fmt_num(it.batch_best)] for it in run["iterations"]
+    ]
+    table = html_table(
         ["iteration", "evaluations", "best so far (pooled, batch-adjusted)", "best of the batch (raw)"],
         rows,
         numeric={0, 1, 2, 3},
@@ -195,17 +164,17 @@ def _curve(run: dict, sim: str) -> str:
 def _pareto(run: dict, sim: str) -> str:
     pts = points(run["records"])
     best = front(pts)
-    fig = _figure(
+    fig = html_figure(
         run["run_dir"],
         "pareto",
         "accuracy against latency of every graph, Pareto front circled",
         f"{len(pts)} graphs evaluated; the Pareto front (accuracy, latency, dollars) circled{sim}",
     )
     rows = [
-        [p.graph_hash[:10], _num(p.raw_accuracy), f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
+        [p.graph_hash[:10], fmt_num(p.raw_accuracy), f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
         for p in best[:MAX_PARETO_ROWS]
     ]
-    table = _table(
+    table = html_table(
         ["graph", "accuracy (raw)", "accuracy (batch-adjusted)", "latency s", "$ per item", "items"],
         rows,
         numeric={1, 2, 3, 4, 5},
@@ -216,7 +185,7 @@ def _pareto(run: dict, sim: str) -> str:
 def _best_graph(run: dict, best: GraphSpec | None, sim: str) -> str:
     if best is None:
         return '<p class="muted">No graph was evaluated yet.</p>'
-    fig = _figure(
+    fig = html_figure(
         run["run_dir"],
         "graph",
         f"the chosen graph: {len(best.nodes)} nodes",
@@ -234,7 +203,7 @@ def _best_graph(run: dict, best: GraphSpec | None, sim: str) -> str:
     ]
     return (
         fig
-        + _table(["node", "role", "model", "inputs", "params"], rows)
+        + html_table(["node", "role", "model", "inputs", "params"], rows)
         + '<p class="muted">Saved as best_graph.yaml: <code>rolegraph eval best_graph.yaml --task ...</code></p>'
     )
 
@@ -244,8 +213,8 @@ def _node_flops(run: dict, best: GraphSpec) -> dict[str, float]:
     from rolegraph.graphs.analysis import TOKEN_PROFILES, FlopsUnknownError, in_degrees, node_flops, reference_flops
     from rolegraph.models.pool import ModelPool
 
-    profile = TOKEN_PROFILES.get(run["config"]["space"].get("family", "math"))
     try:
+        profile = TOKEN_PROFILES[run["config"]["space"].get("family", "math")]
         pool = ModelPool.load(run["config"].get("pool"))
         unit = reference_flops(profile)
         # a node's prompt grows by one predecessor output per in-edge (the analysis module's rule)
@@ -275,12 +244,12 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
         numeric |= {6, 7, 8}
     rows = []
     for n in best.nodes:
-        row = [n.id, n.role, n.model, level.get(n.id, 0), degree.get(n.id, 0), _num(flops.get(n.id), 2)]
+        row = [n.id, n.role, n.model, level.get(n.id, 0), degree.get(n.id, 0), fmt_num(flops.get(n.id), 2)]
         if measured:
             st = measured.get(n.id, {})
-            row += [_num(st.get("correct_rate")), _num(st.get("agree_rate")), st.get("n", "-")]
+            row += [fmt_num(st.get("correct_rate")), fmt_num(st.get("agree_rate")), st.get("n", "-")]
         rows.append(row)
-    family = _e(run["config"]["space"].get("family", "math"))
+    family = esc(run["config"]["space"].get("family", "math"))
     notes = [
         f"Depth level and in-degree from the graph; FLOPs units per node at the {family} "
         "token profile (one 1B node = 1; a node's prompt grows with its inputs)."
@@ -288,7 +257,7 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
     if measured:
         notes.append(
             f"Measured on the test items: how often a node's own answer was right, and how often the "
-            f"graph's output agreed with it{_e(sim)}."
+            f"graph's output agreed with it{esc(sim)}."
         )
     else:
         notes.append(
@@ -296,8 +265,8 @@ def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
             "<code>rolegraph eval best_graph.yaml --task ...</code> prints them."
         )
     if "_error" in flops:
-        notes.append(f"FLOPs units not shown: {_e(flops['_error'])}")
-    return _table(head, rows, numeric=numeric) + "".join(f'<p class="muted">{t}</p>' for t in notes)
+        notes.append(f"FLOPs units not shown: {esc(flops['_error'])}")
+    return html_table(head, rows, numeric=numeric) + "".join(f'<p class="muted">{t}</p>' for t in notes)
 
 
 def _gradients(run: dict) -> str:
@@ -312,23 +281,23 @@ def _gradients(run: dict) -> str:
         it = by_iter.get(f.iteration)
         meta = f"feedback agent {f.agent}"
         if it is not None:
-            meta += f"; {it.evaluations} evaluations so far; best so far {_num(it.best_objective)}"
+            meta += f"; {it.evaluations} evaluations so far; best so far {fmt_num(it.best_objective)}"
         if f.attempts > 1:
             meta += f"; {f.attempts} attempts"
-        helped = "".join(f"<li>{_e(h)}</li>" for h in f.helped)
-        hurt = "".join(f"<li>{_e(h)}</li>" for h in f.hurt)
+        helped = "".join(f"<li>{esc(h)}</li>" for h in f.helped)
+        hurt = "".join(f"<li>{esc(h)}</li>" for h in f.hurt)
         title = "Initialisation" if f.iteration == 0 else f"Iteration {f.iteration}"
         parts = [
             f'<div class="gradient" id="gradient-{f.iteration}"><h3>{title}</h3>',
-            f'<div class="meta">{_e(meta)}</div>',
-            f"<p>{_e(f.summary)}</p>",
+            f'<div class="meta">{esc(meta)}</div>',
+            f"<p>{esc(f.summary)}</p>",
         ]
         if helped:
             parts.append(f'<div><strong>Helped</strong><ul class="helped">{helped}</ul></div>')
         if hurt:
             parts.append(f'<div><strong>Hurt</strong><ul class="hurt">{hurt}</ul></div>')
         if f.fallback:
-            parts.append(f'<p class="fallback">Note: {_e(f.fallback)}</p>')
+            parts.append(f'<p class="fallback">Note: {esc(f.fallback)}</p>')
         out.append("".join(parts) + "</div>")
     return "\n".join(out)
 
@@ -344,11 +313,11 @@ def _flat(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
 def _settings(run: dict) -> str:
     pairs: list[tuple[str, str]] = []
     _flat("", run["config"], pairs)
-    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in pairs)
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in pairs)
     return (
         f'<dl class="settings">{items}</dl>'
-        f'<p class="muted">Resume or re-render: <code>rolegraph optimize --resume {_e(run["run_dir"])}</code>, '
-        f"<code>rolegraph report {_e(run['run_dir'])} --html</code></p>"
+        f'<p class="muted">Resume or re-render: <code>rolegraph optimize --resume {esc(run["run_dir"])}</code>, '
+        f"<code>rolegraph report {esc(run['run_dir'])} --html</code></p>"
     )
 
 
@@ -377,14 +346,14 @@ def html_page(run: dict) -> str:
         "settings": _settings(run),
     }
     banner = (
-        f'<p class="banner" id="simulated"><span class="tag">{_e(simulation.upper())}</span>'
-        f"{_e(SIM_BANNER if simulation == SIMULATED else PARTLY_BANNER)}</p>"
+        f'<p class="banner" id="simulated"><span class="tag">{esc(simulation.upper())}</span>'
+        f"{esc(SIM_BANNER if simulation == SIMULATED else PARTLY_BANNER)}</p>"
         if simulated
         else ""
     )
     usage = agent_usage(cfg["optimizer"].get("agent"), run["feedback"])
     if usage is not None and usage.warning():
-        banner += f'<p class="banner" id="agent-fallback">{_e(usage.warning())}</p>'
+        banner += f'<p class="banner" id="agent-fallback">{esc(usage.warning())}</p>'
     subtitle = (
         f"{cfg['optimizer']['name']}"
         + (f" with the feedback agent {usage.headline()}" if usage else "")
@@ -392,15 +361,15 @@ def html_page(run: dict) -> str:
         f"budget {cfg['space']['budget']} ({cfg['space']['budget_kind']})"
     )
     return Template(_template("report.html")).substitute(
-        title=_e(f"Search report: {cfg['task']} / {cfg['optimizer']['name']}{sim}"),
-        subtitle=_e(subtitle),
+        title=esc(f"Search report: {cfg['task']} / {cfg['optimizer']['name']}{sim}"),
+        subtitle=esc(subtitle),
         banner=banner,
         css=_template("report.css"),
-        version=_e(__version__),
-        nav="".join(f'<a href="#{k}">{_e(t)}</a>' for k, t in SECTIONS),
-        sections="\n".join(_section(k, t, bodies[k]) for k, t in SECTIONS),
-        store=_e(Path(run["run_dir"]) / STORE_NAME),
-        generated=_e(time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        version=esc(__version__),
+        nav="".join(f'<a href="#{k}">{esc(t)}</a>' for k, t in SECTIONS),
+        sections="\n".join(html_section(k, t, bodies[k]) for k, t in SECTIONS),
+        store=esc(Path(run["run_dir"]) / STORE_NAME),
+        generated=esc(time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     )
 
 

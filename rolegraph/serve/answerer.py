@@ -42,8 +42,13 @@ class Answerer(Protocol):
     """What the server needs. `answer` calls `on_text` with the output text as it is produced (all of it,
     in order: the concatenated deltas equal `Reply.text`) and `listener` with progress events."""
 
-    model_id: str
-    streams: bool  # the output text arrives as the model produces it (not split after the fact)
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def streams(self) -> bool:
+        """The output text arrives as the model produces it (not split after the fact)."""
+        ...
 
     async def answer(
         self, question: str, *, seed: int = 0, listener: Listener | None = None, on_text: TextSink | None = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, Usage
+from rolegraph.models.types import Completion, FinishReason, Message, Usage
 from rolegraph.settings import Settings
 from rolegraph.sim import calibration as cal
 from rolegraph.sim import text as txt
@@ -37,7 +37,7 @@ class Reply:
     """What the model returns for one request: its text as cut at max_tokens, and why it stopped."""
 
     text: str
-    finish_reason: str  # "stop" (it ended its reply) or "length" (cut at max_tokens, as a server does)
+    finish_reason: FinishReason  # "stop" (it ended its reply) or "length" (cut at max_tokens, as a server does)
 
     @classmethod
     def cut(cls, text: str, max_tokens: int | None) -> Reply:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -41,7 +41,7 @@ OWNER = "rolegraph-sim"
 DEFAULT_TEMPERATURE = 1.0  # the OpenAI API's default when a request omits it
 DEFAULT_MAX_TOKENS = 512
 STARTUP_TIMEOUT_S = 15.0
-GRACEFUL_SHUTDOWN_S = 1.0
+GRACEFUL_SHUTDOWN_S = 1
 GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream hiccup</body></html>"
 MAX_N = 128  # the OpenAI API's limit on choices per request
 TRUNCATED_BODY = b'{"id":"chatcmpl-cut","object":"chat.completion","created":0,"choices":[{"index":0,"message":{"ro'
@@ -311,7 +311,13 @@ class ServerThread:
     """
 
     def __init__(
-        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning", lifespan: str = "off"
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        lifespan: Literal["auto", "on", "off"] = "off",
     ):
         self.app = app
         self.lifespan = lifespan  # "on" runs the app's lifespan (rolegraph serve opens its graph there)

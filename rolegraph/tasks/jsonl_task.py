@@ -10,7 +10,7 @@ score, so it is not offered here: write a small Task class instead (see `rolegra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rolegraph.errors import DataFileError
 from rolegraph.items import Family, Item
@@ -45,6 +45,7 @@ class JsonlTask(LoadedTask):
         self.family = family
         self.answer_kind = family
         self.metric = metric
+        self.question_field, self.answer_field = question_field, answer_field
         self.fields = {"question": question_field, "answer": answer_field, "id": id_field, "choices": choices_field}
         self.format = f"JSONL {{{question_field}, {answer_field}}}"
         self._set_items(self._load())
@@ -64,11 +65,11 @@ class JsonlTask(LoadedTask):
         items = []
         for index, (lineno, record) in enumerate(read_jsonl(self.path, self.format)):
             where = f"{self.path}:{lineno}"
-            question = field_str(record, self.fields["question"], where, self.format).strip()
-            gold = optional_str(record, self.fields["answer"])
+            question = field_str(record, self.question_field, where, self.format).strip()
+            gold = optional_str(record, self.answer_field)
             choices = self._choices(record, where)
             if self.family == "mmlu":
-                gold = gold_letter(record.get(self.fields["answer"]))
+                gold = gold_letter(record.get(self.answer_field))
                 question = format_question(question, choices) if choices else question
             item_id = optional_str(record, self.fields["id"]) if self.fields["id"] else None
             extra = {k: v for k, v in record.items() if k not in self.fields.values() and _is_scalar(v)}
@@ -108,7 +109,7 @@ def make_jsonl(
     choices_field: str | None = None,
     metric: str = "em",
 ) -> JsonlTask:
-    chosen = choice_option(family, "family", "jsonl", JSONL_FAMILIES)
+    chosen = cast(Family, choice_option(family, "family", "jsonl", JSONL_FAMILIES))
     fmt = f"JSONL {{{question_field}, {answer_field}}}"
     return JsonlTask(
         require_file(data, "jsonl", fmt),
@@ -116,6 +117,6 @@ def make_jsonl(
         answer_field=answer_field,
         family=chosen,
         id_field=id_field,
-        choices_field=choices_field,  # type: ignore[arg-type]
+        choices_field=choices_field,
         metric=choice_option(metric, "metric", "jsonl", QA_METRICS),
     )

@@ -19,7 +19,9 @@ class LoadedTask(Task):
     skipped_ids: tuple[str, ...] = ()
 
     def _set_items(self, items: Iterable[Item]) -> None:
-        usable, skipped, seen = [], [], set()
+        usable: list[Item] = []
+        skipped: list[str] = []
+        seen: set[str] = set()
         for item in items:
             if item.id in seen:  # a file with repeated ids: keep every record, make ids unique
                 item = item.model_copy(update={"id": _fresh_id(item.id, seen)})

@@ -10,6 +10,7 @@ errs towards "not equal" rather than accepting a wrong answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from itertools import permutations
 
@@ -131,7 +132,7 @@ def normalize(answer: str, *, strip_units: bool = True) -> str:
     for token in _DROPPED:
         text = text.replace(token, "")
     for old, new in _ALIASES:
-        text = re.sub(re.escape(old) + r"(?![A-Za-z])", lambda _m, n=new: n, text)
+        text = re.sub(re.escape(old) + r"(?![A-Za-z])", _literal(new), text)
     text = _unwrap_commands(text, _WRAPPERS)
     for token in _DEGREES:
         text = text.replace(token, "")
@@ -181,9 +182,16 @@ def to_fraction(text: str) -> Fraction | None:
     return None
 
 
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that inserts `text` as is (re.sub would read its backslashes as escapes)."""
+    return lambda _m: text
+
+
 def _split_top_level(text: str, sep: str = ",") -> list[str]:
     """Split at `sep` outside any brackets or braces."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
     for ch in text:
         if ch in "([{":
             depth += 1

@@ -56,7 +56,8 @@ class Tool(ABC):
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     @abstractmethod
-    async def _run(self, **kwargs: Any) -> ToolResult: ...
+    async def _run(self, *args: Any, **kwargs: Any) -> ToolResult:
+        """The tool's work, called with its normalised arguments by keyword; each tool names its own."""
 
     async def call(self, **kwargs: Any) -> ToolResult:
         """Run with the tool's timeout; a bad argument, a timeout or an exception becomes ok=False."""

@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from langchain_core.documents import Document
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -23,7 +23,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from rolegraph.tools.base import DEFAULT_TIMEOUT_S, Tool, ToolResult
 from rolegraph.tools.toolbox import ToolBox
 
-ARTIFACT_FORMAT = "content_and_artifact"
+ARTIFACT_FORMAT: Final = "content_and_artifact"
 TOOL_CALL_ID = "rolegraph"
 QUERY_ARG = "query"  # what the searcher role passes; mapped onto a lone required argument of another name
 MAX_HITS = 50

@@ -79,7 +79,7 @@ class SandboxResult(BaseModel):
     missing: list[str] = Field(
         default_factory=list, description="layers this machine's runs should have but this one did not"
     )
-    oom_kills: int = Field(0, description="processes the run's memory cgroup killed at its limit")
+    oom_kills: int = Field(default=0, description="processes the run's memory cgroup killed at its limit")
 
     @property
     def ok(self) -> bool:
@@ -214,7 +214,7 @@ def _attempt(
     elif code and any(sign in result.stderr for sign in OUT_OF_MEMORY):
         result.reason = "memory limit reached (" + ("MemoryError" if "MemoryError" in result.stderr else "ENOMEM") + ")"
     result.oom_kills = memory_cg.oom_kills() if memory_cg is not None else 0
-    if result.oom_kills:
+    if memory_cg is not None and result.oom_kills:
         note = (
             f"memory limit reached: {result.oom_kills} process(es) killed at the run's "
             f"{memory_cg.limit_bytes // MB} MB memory cgroup limit"

@@ -79,9 +79,9 @@ def test_a_search_whose_llm_steps_all_fell_back_warns_in_result_and_reports(pool
     assert usage.headline() in report and usage.warning() in report
     page = write_html(tmp_path / "run").read_text()
     assert "every feedback step" in page
-    from rolegraph.cli.optimize_cmd import _print_result
+    from rolegraph.cli.optimize_output import print_result
 
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at 80 columns when stdout is not a terminal
-    _print_result(result)
+    print_result(result)
     out = capsys.readouterr().out
     assert f"feedback agent {usage.headline()}" in out and usage.warning() in out

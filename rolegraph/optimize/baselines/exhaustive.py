@@ -102,7 +102,7 @@ def _stage_options(space: SearchSpace, stage: Stage) -> list[tuple[int, ...]]:
 
 
 def _staged_raw_size(space: SearchSpace) -> int:
-    total = len(space.stage_output.models) * len(space.output_roles)
+    total = len(space.staged_output.models) * len(space.output_roles)
     for stage in space.stages:
         total *= len(_stage_options(space, stage))
     return total
@@ -114,7 +114,7 @@ def _enumerate_staged(space: SearchSpace) -> list[tuple[Choices, GraphSpec]]:
     found: list[tuple[Choices, GraphSpec]] = []
     options = [_stage_options(space, st) for st in space.stages]
     ranges = slot_ranges(space.stages)
-    outs = [(space.models.index(m), r) for m in space.stage_output.models for r in range(len(space.output_roles))]
+    outs = [(space.models.index(m), r) for m in space.staged_output.models for r in range(len(space.output_roles))]
     for combo in itertools.product(*options):
         present, models = [False] * w, [0] * w
         for slots, picked in zip(ranges, combo):

@@ -26,4 +26,4 @@ class RandomSearch(Optimizer):
         return self.pg
 
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
-        return distinct_samples(self.pg, count, rng)
+        return distinct_samples(self.bound_pg, count, rng)

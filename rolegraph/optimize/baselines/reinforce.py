@@ -36,9 +36,9 @@ class Reinforce(Optimizer):
 
     def bind(self, space: SearchSpace, seed: int) -> None:
         super().bind(space, seed)
-        self.pg = ProbabilisticGraph(space)
-        self.m = self.pg.logits.zeros_like()
-        self.v = self.pg.logits.zeros_like()
+        pg = self.pg = ProbabilisticGraph(space)
+        self.m = pg.logits.zeros_like()
+        self.v = pg.logits.zeros_like()
 
     def config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate, "baseline_decay": self.baseline_decay}
@@ -47,22 +47,23 @@ class Reinforce(Optimizer):
         return self.pg
 
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
-        return distinct_samples(self.pg, count, rng)
+        return distinct_samples(self.bound_pg, count, rng)
 
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
-        usable = [e for e in evaluations if e.choices is not None]
+        usable = [(e, e.choices) for e in evaluations if e.choices is not None]
         if not usable:
             return
-        rewards = np.array([e.objective for e in usable])
+        pg, moments = self.bound_pg, self._moments()
+        rewards = np.array([e.objective for e, _ in usable])
         if self.baseline is None:
             self.baseline = float(rewards.mean())
-        grads = self.pg.logits.zeros_like().arrays()
-        for e, r in zip(usable, rewards):
-            for g, s in zip(grads, self.pg.score_function(e.choices).arrays()):
+        grads = pg.logits.zeros_like().arrays()
+        for (_, choices), r in zip(usable, rewards):
+            for g, s in zip(grads, pg.score_function(choices).arrays()):
                 g -= (r - self.baseline) * s / len(usable)  # d(-log p * advantage)/d logits
         self.t += 1
         new = []
-        for theta, g, m, v in zip(self.pg.logits.arrays(), grads, self.m.arrays(), self.v.arrays()):
+        for theta, g, m, v in zip(pg.logits.arrays(), grads, moments[0].arrays(), moments[1].arrays()):
             m *= ADAM_BETA1
             m += (1 - ADAM_BETA1) * g
             v *= ADAM_BETA2
@@ -75,11 +76,18 @@ class Reinforce(Optimizer):
 
     def state_dict(self) -> dict[str, Any]:
         pack = lambda lg: [a.tolist() for a in lg.arrays()]  # noqa: E731
-        return {"pg": self.pg.to_dict(), "m": pack(self.m), "v": pack(self.v), "t": self.t, "baseline": self.baseline}
+        m, v = self._moments()
+        return {"pg": self.bound_pg.to_dict(), "m": pack(m), "v": pack(v), "t": self.t, "baseline": self.baseline}
+
+    def _moments(self) -> tuple[Logits, Logits]:
+        """Adam's first and second moments, made by `bind`."""
+        if self.m is None or self.v is None:
+            raise RuntimeError("reinforce used before bind(space, seed)")
+        return self.m, self.v
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
-        shapes = [a.shape for a in self.pg.logits.arrays()]
+        pg = self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
+        shapes = [a.shape for a in pg.logits.arrays()]
         self.m = Logits(*(np.array(a, dtype=float).reshape(s) for a, s in zip(state["m"], shapes)))
         self.v = Logits(*(np.array(a, dtype=float).reshape(s) for a, s in zip(state["v"], shapes)))
         self.t = int(state["t"])

@@ -141,7 +141,7 @@ def _staged_distributions(sp: SearchSpace) -> dict:
         names = [f"model_{s}"] if stage.same_model else [f"model_{s}_{k}" for k in range(stage.max_width)]
         for name in names:
             dists[name] = CategoricalDistribution(stage.models)
-    dists["out_model"] = CategoricalDistribution(sp.stage_output.models)
+    dists["out_model"] = CategoricalDistribution(sp.staged_output.models)
     dists["out_role"] = CategoricalDistribution(sp.output_roles)
     return dists
 

@@ -1,0 +1,116 @@
+"""`rolegraph demo` (the offline search on the simulated pool) and `rolegraph report` (re-render a run)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rolegraph.cli.optimize_cmd import run_optimize, show_progress
+from rolegraph.cli.optimize_output import print_result
+
+DEMO_TASK = "gsm"
+DEMO_BUDGET = 18.0
+DEMO_ITERATIONS = 8
+DEMO_SAMPLES = 4
+DEMO_BATCH = 24
+DEMO_VALIDATION = 64
+DEMO_TEST = 125
+DEMO_MAX_NODES = 6
+
+
+def demo_cmd(
+    iterations: Annotated[int, typer.Option("--iterations")] = DEMO_ITERATIONS,
+    samples: Annotated[int, typer.Option("--samples")] = DEMO_SAMPLES,
+    batch: Annotated[int, typer.Option("--batch")] = DEMO_BATCH,
+    budget: Annotated[float, typer.Option("--budget", help="FLOPs units (one 1B node = 1)")] = DEMO_BUDGET,
+    validation_items: Annotated[int, typer.Option("--validation-items")] = DEMO_VALIDATION,
+    test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
+    world: Annotated[
+        int | None, typer.Option("--world", help="simulator world (default 0: the calibrated one)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
+    from rolegraph.optimize.context import SearchConfig
+    from rolegraph.optimize.objectives import Objective
+
+    started = time.perf_counter()
+    if not as_json:
+        typer.echo(
+            f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
+            f"{budget:g} FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
+        )
+    config = SearchConfig(
+        iterations=iterations,
+        samples=samples,
+        batch=batch,
+        validation_items=validation_items,
+        test_items=test_items,
+        seed=seed,
+    )
+    result = asyncio.run(
+        run_optimize(
+            task_name=DEMO_TASK,
+            data=None,
+            pool_file=None,
+            models=None,
+            roles=None,
+            budget=budget,
+            budget_kind="flops",
+            optimizer_name="agent-reinforce",
+            objective=Objective(),
+            max_nodes=DEMO_MAX_NODES,
+            config=config,
+            agent_model=None,
+            out=out,
+            progress=show_progress(as_json),
+            pilot_batch=batch,
+            task_size=task_size,
+            world=world,
+        )
+    )
+    from rolegraph.cli.router_views import demo_router, print_router, router_summary
+
+    fit = demo_router(result.run_dir) if result.run_dir else None
+    if as_json:
+        extra = {"router": router_summary(fit)} if fit is not None else {}
+        typer.echo(json.dumps(result.summary() | extra | {"seconds": round(time.perf_counter() - started, 2)}))
+    else:
+        print_result(result, time.perf_counter() - started)
+        if fit is not None:
+            print_router(fit)
+
+
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html", help="also write report.html: one self-contained page (figures inlined, no external resources)"
+        ),
+    ] = False,
+) -> None:
+    """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
+    from rolegraph.reports import render
+
+    path = render(run_dir)
+    typer.echo(f"wrote {path} (and best_graph.yaml, trace.json, curve.png, pareto.png, graph.png)")
+    if html:
+        from rolegraph.reports import write_html
+
+        typer.echo(f"wrote {write_html(run_dir)} (one self-contained page; open it in any browser)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_cmd)
+    app.command("report")(report_cmd)

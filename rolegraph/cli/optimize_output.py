@@ -1,0 +1,77 @@
+"""What `rolegraph optimize` and `demo` print: the best graph against the best single model on held-out
+test items, and, before a search on real endpoints, its estimated calls, tokens, dollars and time."""
+
+from __future__ import annotations
+
+import typer
+
+
+def flops_text(units: float) -> str:
+    """A real model without sizes has no FLOPs count: say n/a, never 0.0."""
+    return f"{units:.1f} FLOPs units" if units > 0 else "FLOPs n/a"
+
+
+def print_result(result, elapsed: float | None = None) -> None:
+    """Best graph against the best single model, both on test items with Wilson intervals."""
+    from rich.console import Console
+
+    from rolegraph.evaluate.report import cache_note
+    from rolegraph.graphs.render import nodes_table
+    from rolegraph.models.provenance import REAL, label_suffix
+    from rolegraph.reports.selection import selection_text
+
+    console = Console()
+    sim = label_suffix(result.simulation)
+    if sim and result.world is not None:
+        sim += f" in world {result.world}"
+    console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
+    t = result.test
+    console.print(
+        f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
+        f"n={t.n} held out  {flops_text(t.flops_units)}  {t.latency_s:.2f} s/item{sim}"
+    )
+    row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
+    if row is not None and (chosen_on := selection_text(row)):
+        console.print(chosen_on)
+    single = result.best_single
+    if single is not None:
+        console.print(
+            f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
+            f"{single.ci95[1]:.3f}]  n={single.n}  {flops_text(single.flops_units)}  "
+            f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
+        )
+    cached, calls = (
+        t.cached_calls + sum(s.cached_calls for s in result.singles),
+        t.calls + sum(s.calls for s in result.singles),
+    )
+    if cached:
+        console.print(f"test runs: {cache_note(cached, calls)}")
+    usage = result.feedback_agent
+    agent = f", feedback agent {usage.headline()}" if usage else ""
+    took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+    console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
+    if usage is not None and usage.warning():
+        console.print(usage.warning(), style="yellow", markup=False)
+    if result.simulation != REAL:
+        console.print(f"{result.simulation} results: they show the search working, not claims about real models")
+    if result.run_dir:
+        console.print(
+            f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
+            "pareto.png, graph.png)"
+        )
+
+
+def print_estimate(space, config, task, optimizer, agent_model: str | None) -> None:
+    """Calls, tokens, dollars and time of the search, on stderr, before it starts (real endpoints only)."""
+    from rolegraph.optimize.estimate import estimate_search, pilot_plan
+
+    sizes = {s: len(task.items(s, seed=config.data_seed)) for s in ("train", "validation", "test")}
+    pilot, pilot_items = pilot_plan(optimizer, space, config, sizes["train"])
+    agent = space.pool.get(agent_model) if agent_model else None
+    estimate = estimate_search(space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent)
+    for line in estimate.lines():
+        typer.echo(line, err=True)
+    if config.max_dollars is None:
+        typer.echo(
+            "  (cap the spending with --max-dollars D: the search stops, resumably, when it is reached)", err=True
+        )

@@ -1,0 +1,128 @@
+"""What `rolegraph run` prints: the per-node table (rich) with the answer and totals, or the documented
+`run --json` object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_CELL_CHARS = 48
+"""Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
+CUT_MARK = "[cut] "
+"""Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
+
+
+def _short(text: str | None) -> str:
+    text = " ".join((text or "-").split())
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def _tool_call(event: Any) -> dict[str, Any]:
+    call = {"tool": event.tool, "arguments": event.arguments, "ok": event.ok, "result": event.summary}
+    if event.note:
+        call["note"] = event.note  # e.g. web search fell back to local search
+    return call
+
+
+def _node_json(n: Any) -> dict[str, Any]:
+    out = {
+        "id": n.id,
+        "role": n.role,
+        "model": n.model,
+        "answer": n.answer,
+        "tokens_in": n.tokens_in,
+        "tokens_out": n.tokens_out,
+        "latency_s": n.latency_s,
+        "cost_usd": n.cost_usd,
+        "cached_calls": n.cached_calls,
+        "output": n.output,
+        "tool_calls": [_tool_call(e) for e in n.tools],
+        "inputs": n.inputs,
+    }
+    if n.instance_of is not None:
+        out.update(instance_of=n.instance_of, copy=n.copy_index, round=n.round)
+    if n.error:
+        out["error"] = n.error
+    return out
+
+
+def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
+    """The documented `run --json` object: totals, notes, and per node its output text and tool calls
+    (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs."""
+    return {
+        "answer": result.answer,
+        "latency_s": result.latency_s,
+        "critical_path_s": result.critical_path_s,
+        "cost_usd": result.cost_usd,
+        "tokens": result.tokens,
+        "flops_units": result.flops_units,
+        "simulated": result.simulated,
+        "simulation": result.simulation,
+        "world": result.world,
+        "provenance": provenance.model_dump() if provenance is not None else None,
+        "notes": result.notes,
+        "error": result.error,
+        "calls": sum(n.calls for n in result.nodes),
+        "cached_calls": sum(n.cached_calls for n in result.nodes),
+        "nodes": [_node_json(n) for n in result.nodes],
+    }
+
+
+def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from rolegraph.evaluate.report import cache_note
+    from rolegraph.models.provenance import label_suffix
+
+    sim = label_suffix(result.simulation)
+    if result.world is not None and sim:
+        sim += f" in world {result.world}"
+    console = Console()
+    table = Table(
+        title=Text(f"{spec.name} on {label}{sim}"),
+        caption="in/out: tokens; s: modelled seconds; $: dollars"
+        if result.simulated
+        else "in/out: tokens; s: seconds; $: dollars",
+    )
+    table.add_column("node")
+    table.add_column("role")
+    table.add_column("model", no_wrap=True)
+    table.add_column("answer", no_wrap=True, overflow="ellipsis", max_width=MAX_CELL_CHARS)
+    for column in ("in", "out", "s", "$"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for n in result.nodes:
+        cell = _short(n.error or n.answer)
+        table.add_row(
+            Text(n.id),
+            Text(n.role),
+            Text(n.model),
+            Text(CUT_MARK + cell if n.truncated_calls else cell),
+            str(n.tokens_in),
+            str(n.tokens_out),
+            f"{n.latency_s:.2f}",
+            f"{n.cost_usd:.5f}",
+        )
+    console.print(table)
+    console.print(Text(f"answer{sim}: {result.answer}"))
+    if gold_line:
+        console.print(Text(gold_line))
+    console.print(
+        Text(
+            f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
+            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"
+        )
+    )
+    note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))
+    if note:
+        console.print(Text(note))
+    cut = [f"{n.id} ({n.truncated_calls} of {n.calls})" for n in result.nodes if n.truncated_calls]
+    if cut:
+        console.print(
+            Text(
+                f"{CUT_MARK.strip()} replies cut at max_tokens: {', '.join(cut)}; "
+                "raise the node's max_tokens param if it needs the room"
+            )
+        )
+    if result.error:
+        console.print(Text(f"error: {result.error}"))

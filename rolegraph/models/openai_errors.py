@@ -1,0 +1,120 @@
+"""How an OpenAI-compatible call fails: the errors the backend raises, which failures are worth retrying,
+the server's Retry-After, and a short cause (refused, timeout, auth, context, ...) callers can act on
+without parsing messages."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import openai
+
+from rolegraph.errors import RolegraphError
+
+RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
+
+Sleep = Callable[[float], Awaitable[None]]
+"""What waits between attempts (asyncio.sleep; tests pass a recorder)."""
+
+
+class ModelCallError(RolegraphError):
+    """A model call failed for good: a non-retryable status, or every attempt failed.
+
+    `status` is the HTTP status (None without a response); `cause` a short category (`FailureCause`)
+    so callers can tell a prompt that does not fit (`context`, final: asking again cannot help) from an
+    unreachable endpoint or a bad key without parsing the message."""
+
+    def __init__(self, message: str, *, status: int | None = None, cause: str = "error"):
+        super().__init__(message)
+        self.status = status
+        self.cause = cause
+
+
+class MalformedResponseError(Exception):
+    """The server answered 200 with something that is not a usable chat completion (retryable)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (openai.APIConnectionError, MalformedResponseError)):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRYABLE_4XX or exc.status_code >= 500
+    return False
+
+
+CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error", "context_window_exceeded"})
+"""Error codes/types servers give a prompt that does not fit: OpenAI, llama.cpp's server, others."""
+_CONTEXT_TEXT = re.compile(r"context (length|size|window)|maximum context|too many tokens|prompt is too long", re.I)
+CONTEXT_STATUSES = frozenset({400, 413, 422})
+
+
+def error_fields(exc: openai.APIStatusError) -> dict[str, Any]:
+    body = exc.body
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def is_context_exceeded(exc: BaseException) -> bool:
+    """The server refused the request because prompt (+ max_tokens) exceeds the model's context."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in CONTEXT_STATUSES:
+        return False
+    fields = error_fields(exc)
+    if {str(fields.get("code")), str(fields.get("type"))} & CONTEXT_CODES:
+        return True
+    return bool(_CONTEXT_TEXT.search(str(fields.get("message") or exc.message)))
+
+
+def is_refused(exc: BaseException) -> bool:
+    """A connection error whose root is a refused TCP connection (nothing listens at the address)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain: openai.APIConnectionError <- httpx.ConnectError <- OSError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def failure_cause(exc: BaseException) -> str:
+    """A short category of a failed call: refused, connection, timeout, auth, context, http, malformed."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "refused" if is_refused(exc) else "connection"
+    if isinstance(exc, MalformedResponseError):
+        return "malformed"
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code in (401, 403):
+            return "auth"
+        return "context" if is_context_exceeded(exc) else "http"
+    return "error"
+
+
+def retry_after_s(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms`, or `Retry-After` as seconds or an HTTP date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    try:
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

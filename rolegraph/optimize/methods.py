@@ -1,0 +1,90 @@
+"""The search methods by CLI name: which exist, how many iterations each runs by default, and building one
+from its name and constructor options (what a run's store records, so a resumed run rebuilds the same one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rolegraph.errors import SearchError, did_you_mean
+from rolegraph.models.hub import ModelHub
+from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.base import Optimizer
+
+OPTIMIZERS: tuple[str, ...] = (
+    "agent-reinforce",
+    "reinforce",
+    "random",
+    "tpe",
+    "exhaustive",
+    "agent-reinforce:pilot-only",
+    "cem",
+)
+"""Search methods by CLI name; the last two are ablations of agent-reinforce (its pilot with no learning
+after it; the cross-entropy method on its probabilistic graph with no pilot or feedback agent)."""
+DEFAULT_ITERATIONS = 10
+"""Iterations of a search given neither an iteration count nor an evaluation budget."""
+FINITE_OPTIMIZERS = frozenset({"exhaustive"})
+"""Methods that end by themselves: without an explicit count they run to the end."""
+
+
+def resolve_iterations(optimizer: str, iterations: int | None, max_evaluations: int | None) -> int | None:
+    """The iteration count of a search when the user may have left it out (None = not given).
+
+    An explicit count is always kept. Left out: an enumerating method runs to its end, a search with
+    an evaluation budget runs until the budget is spent, any other search runs `DEFAULT_ITERATIONS`."""
+    if iterations is not None:
+        return iterations
+    if optimizer in FINITE_OPTIMIZERS or max_evaluations is not None:
+        return None
+    return DEFAULT_ITERATIONS
+
+
+def make_optimizer(
+    name: str, *, hub: ModelHub | None = None, agent_model: str | None = None, **options: Any
+) -> Optimizer:
+    """An optimizer by CLI name, `options` passed to its constructor (what `Optimizer.config()` gives);
+    `agent_model` switches Agent-REINFORCE to the LLM feedback agent."""
+    if name not in OPTIMIZERS:
+        raise SearchError(f"unknown optimizer '{name}'." + did_you_mean(name, OPTIMIZERS))
+    if agent_model is not None and name != "agent-reinforce":
+        raise SearchError(f"--agent-model is for the agent-reinforce optimizer, not '{name}'")
+    options = {k: v for k, v in options.items() if v is not None and k != "agent"}
+    if name == "agent-reinforce":
+        agent = llm_agent(agent_model, hub) if agent_model is not None else None
+        return AgentReinforce(agent, **options)
+    if name == "agent-reinforce:pilot-only":
+        return AgentReinforce(**{**options, "learn": False, "race": False})
+    if name == "cem":
+        from rolegraph.optimize.cem import CrossEntropySearch
+
+        return CrossEntropySearch(**options)
+    if name == "reinforce":
+        from rolegraph.optimize.baselines.reinforce import Reinforce
+
+        return Reinforce(**options)
+    if name == "random":
+        from rolegraph.optimize.baselines.random_search import RandomSearch
+
+        return RandomSearch(**options)
+    if name == "tpe":
+        from rolegraph.optimize.baselines.tpe import TPESearch
+
+        return TPESearch(**options)
+    from rolegraph.optimize.baselines.exhaustive import ExhaustiveSearch
+
+    return ExhaustiveSearch(**options)
+
+
+def llm_agent(model_id: str, hub: ModelHub | None):
+    from rolegraph.optimize.llm_agent import LLMFeedbackAgent
+
+    if hub is None:
+        raise SearchError("the LLM feedback agent needs a model hub")
+    spec = hub.pool.get(model_id)
+    if spec.simulated:
+        kind = "a sim model" if spec.backend == "sim" else "a serve-sim twin (answer_key: true)"
+        raise SearchError(
+            f"'{model_id}' is simulated ({kind}): it only answers task items, so it cannot write "
+            "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)"
+        )
+    return LLMFeedbackAgent(hub.get(model_id), spec=spec)

@@ -1,0 +1,146 @@
+"""An existing run reopened: its task, space, hub and optimizer rebuilt from the store's config, and its
+front scored on shared (paired) fit and test items for `rolegraph route fit`, when the search ends or later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rolegraph.agents.registry import RoleRegistry
+from rolegraph.agents.roles_file import register_defs
+from rolegraph.errors import SearchError
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.pool import ModelPool
+from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.context import SearchConfig, SearchContext
+from rolegraph.optimize.final import FinalChoice
+from rolegraph.optimize.methods import make_optimizer
+from rolegraph.optimize.paired import FIT, TEST, candidates, fit_items, front_graphs, store_paired
+from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.settings import Settings
+from rolegraph.tasks.base import Task
+
+
+async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool = False) -> None:
+    """Score the chosen graph, the front and the single models on shared fit and test items, into the run
+    directory's paired sets (optimize/paired.py), for `rolegraph route fit`. Not charged to the search."""
+    cfg = ctx.config
+    if cfg.routing_items <= 0:
+        return
+    best = ctx.graph(final.chosen_hash)
+    front = front_graphs(ctx.trace.records, ctx.graphs)
+    singles = [ctx.space.single(m) for m in ctx.space.models] if cfg.compare_singles else []
+    splits = {
+        FIT: fit_items({"validation": ctx.split("validation"), "train": ctx.split("train")}, cfg.routing_items),
+        TEST: ctx.split("test")[: cfg.test_items],
+    }
+    await store_paired(
+        run_dir,
+        ctx.task,
+        candidates(best, front, singles),
+        splits,
+        hub=ctx.hub,
+        toolbox=ctx.toolbox,
+        concurrency=cfg.concurrency,
+        seed=cfg.eval_seed,
+        executor=ctx.executor,
+        progress=progress,
+        roles=ctx.space.registry,
+    )
+
+
+def default_toolbox(settings: Settings, task: Task) -> Any:
+    from rolegraph.tools.toolbox import default_toolbox as make
+
+    return make(settings, corpus=task.corpus(), web=False)
+
+
+def rebuild(
+    run_dir: str | Path,
+    settings: Settings,
+    hub: ModelHub | None = None,
+    task: Task | None = None,
+    roles: RoleRegistry | None = None,
+) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
+    """Task, space, hub and optimizer of an existing run, from its store's config. The run's own
+    roles come back from its stored definitions; roles registered in Python need `roles`."""
+    from rolegraph.tasks.registry import get_task
+
+    store = RunStore.open(run_dir)
+    try:
+        cfg = store.config()
+    finally:
+        store.close()
+    pool = ModelPool.load(cfg.get("pool"), world=cfg.get("world")) if hub is None else hub.pool
+    hub = hub or ModelHub(pool, settings)
+    if task is None:
+        args = dict(cfg["task_args"])
+        task = get_task(args.pop("name"), data=args.pop("data", None), seed=int(args.pop("seed", 0)), **args)
+    if roles is None and cfg.get("role_defs"):
+        roles = register_defs(cfg["role_defs"])
+    space = SearchSpace.from_dict(cfg["space"], pool, roles)
+    opt_cfg = dict(cfg["optimizer"])
+    optimizer = make_optimizer(opt_cfg.pop("name"), hub=hub, agent_model=cfg.get("agent_model"), **opt_cfg)
+    return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
+
+
+async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = False, executor: Any = None) -> None:
+    """Score a finished run's front for routing, as its search does when it ends (`pair_front`): for runs from
+    before routing existed or searched with route_items 0. Graphs already in the paired sets are skipped, and
+    runs the search made come from the response cache."""
+    from rolegraph.optimize.artifacts import load_run
+
+    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
+    run = load_run(run_dir)
+    if run["final"] is None:
+        await hub.aclose()
+        raise SearchError(f"the search in {run_dir} has not finished: continue it with --resume {run_dir}")
+    if config.routing_items <= 0:
+        config = SearchConfig(**{**cfg["search"], "route_items": None})
+    ctx = SearchContext(
+        task=task, space=space, hub=hub, config=config, toolbox=default_toolbox(hub.settings, task), executor=executor
+    )
+    ctx.restore_graphs(run["graphs"])
+    ctx.trace.records = run["records"]
+    try:
+        await pair_front(ctx, run["final"], run_dir, progress)
+    finally:
+        await hub.aclose()
+
+
+async def add_to_run(
+    run_dir: str | Path, specs: list[Any], settings: Settings, *, progress: bool = False, executor: Any = None
+) -> dict[str, list[Any]]:
+    """Score graphs (or routers) on a finished run's paired fit and test items and add them to its paired sets,
+    so `rolegraph route fit` considers them. Returns {split: EvalResults}."""
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
+
+    with ResultsStore(results_path(run_dir)) as store:
+        have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
+    if not all(have.values()):
+        await pair_run(run_dir, settings, progress=progress, executor=executor)
+    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
+    try:
+        by_id = {it.id: it for it in task.all_items()}
+        splits = {}
+        with ResultsStore(results_path(run_dir)) as store:
+            for split in (FIT, TEST):
+                first = store.paired(PAIRED_SET, split)[0]
+                splits[split] = [by_id[it.item_id] for it in store.load(first.run_id).items]
+        return await store_paired(
+            run_dir,
+            task,
+            [Candidate("eval", spec) for spec in specs],
+            splits,
+            hub=hub,
+            toolbox=default_toolbox(hub.settings, task),
+            concurrency=config.concurrency,
+            seed=config.eval_seed,
+            executor=executor,
+            progress=progress,
+            roles=space.registry,
+        )
+    finally:
+        await hub.aclose()
