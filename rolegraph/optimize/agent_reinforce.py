@@ -1,4 +1,5 @@
-"""Agent-REINFORCE: sample -> evaluate -> feedback -> update, with a pilot and racing.
+"""Agent-REINFORCE with a Gaussian-process belief (`agent-reinforce:gp`, not the default): sample -> evaluate ->
+feedback -> update, with a pilot and racing.
 
 1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that fills
    the budget (k solvers feeding a fuser of that model), on a small batch. The feedback agent reads
@@ -110,8 +111,13 @@ def _pilot_within_budget(graphs: list, items: list, ctx: SearchContext) -> tuple
     return graphs[: int(left)], items[:1]
 
 
+GP_NAME = "agent-reinforce:gp"
+"""Selectable by name; not the default (`agent_reinforce_v1` is: this one was not at least as good on held-out
+sim worlds, BENCHMARKS.md, Generalization)."""
+
+
 class AgentReinforce(Optimizer):
-    name = "agent-reinforce"
+    name = GP_NAME
 
     def __init__(
         self,
