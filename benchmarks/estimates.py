@@ -29,7 +29,7 @@ from rolegraph.evaluate.runner import evaluate
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize.agent_reinforce import AgentReinforce
+from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce
 from rolegraph.optimize.api import optimize_async
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.objectives import Objective

@@ -1,4 +1,5 @@
-"""Agent-REINFORCE: sample -> evaluate -> feedback -> update, with a pilot and racing.
+"""Agent-REINFORCE with a Gaussian-process belief (`agent-reinforce:gp`, not the default): sample -> evaluate ->
+feedback -> update, with a pilot and racing.
 
 1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that fills
    the budget (k solvers feeding a fuser of that model), on a small batch. The feedback agent reads
@@ -110,8 +111,13 @@ def _pilot_within_budget(graphs: list, items: list, ctx: SearchContext) -> tuple
     return graphs[: int(left)], items[:1]
 
 
+GP_NAME = "agent-reinforce:gp"
+"""Selectable by name; not the default (`agent_reinforce_v1` is: this one was not at least as good on held-out
+sim worlds, BENCHMARKS.md, Generalization)."""
+
+
 class AgentReinforce(Optimizer):
-    name = "agent-reinforce"
+    name = GP_NAME
 
     def __init__(
         self,
@@ -172,7 +178,7 @@ class AgentReinforce(Optimizer):
         evals = await ctx.evaluate(proposals, items, PILOT_ITERATION, "pilot")
         feedback = await self.agent.initial(
             InitContext(
-                space=self.space, pg=self.pg, pilot=self._rows(graphs, evals), task=ctx.task.name, seed=self.seed
+                space=self.space, pg=self.bound_pg, pilot=self._rows(graphs, evals), task=ctx.task.name, seed=self.seed
             )
         )
         self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
@@ -198,13 +204,13 @@ class AgentReinforce(Optimizer):
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         out: list[Proposal] = []
         for data in self.pending:
-            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(data)), self.pg)
+            got = proposed_choices(GraphUpdate(proposed_graph=ProposedGraph.model_validate(data)), self.bound_pg)
             if got is not None:
                 self._add(out, Proposal(got[1], got[0], "proposed"), count)
         for data in self.racing:
             spec = GraphSpec.model_validate(data)
             self._add(out, Proposal(spec, from_graph(self.space, spec), "racing"), count)
-        return out + distinct_samples(self.pg, count - len(out), rng, {p.structure for p in out})
+        return out + distinct_samples(self.bound_pg, count - len(out), rng, {p.structure for p in out})
 
     @staticmethod
     def _add(out: list[Proposal], p: Proposal, count: int) -> None:
@@ -219,7 +225,7 @@ class AgentReinforce(Optimizer):
         best_graph, best_objective, best_n = ctx.best()
         step_ctx = StepContext(
             space=self.space,
-            pg=self.pg,
+            pg=self.bound_pg,
             iteration=iteration,
             evaluations=evaluations,
             best_graph=best_graph,
@@ -235,7 +241,7 @@ class AgentReinforce(Optimizer):
         self._apply(feedback, self.step_size, iteration, ctx)
 
     def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: SearchContext) -> None:
-        problems = validate_update(feedback.update, self.pg)
+        problems = validate_update(feedback.update, self.bound_pg)
         if problems:  # an agent's own validation should have caught this: keep the textual part only
             feedback = feedback.model_copy(
                 update={
@@ -244,7 +250,7 @@ class AgentReinforce(Optimizer):
                     "fallback_reason": "invalid",
                 }
             )
-        self.pg = apply_update(self.pg, feedback.update, step)
+        self.pg = apply_update(self.bound_pg, feedback.update, step)
         first = feedback.update.proposed_graph
         self.pending = [p.model_dump() for p in ([first] if first else []) + feedback.update.more_proposals]
         record = feedback.record(iteration)
@@ -254,7 +260,7 @@ class AgentReinforce(Optimizer):
     # --- checkpointing -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "pg": self.pg.to_dict(),
+            "pg": self.bound_pg.to_dict(),
             "pending": self.pending,
             "racing": self.racing,
             "history": [h.model_dump() for h in self.history],

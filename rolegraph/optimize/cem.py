@@ -50,7 +50,7 @@ class CrossEntropySearch(Optimizer):
         return self.pg
 
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
-        return distinct_samples(self.pg, count, rng)
+        return distinct_samples(self.bound_pg, count, rng)
 
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         board = ctx.leaderboard()
@@ -62,7 +62,7 @@ class CrossEntropySearch(Optimizer):
 
     def _moved(self, elite: list) -> Logits:
         """Each probability moved toward its elite frequency (over the elites where it was active)."""
-        pg, a = self.pg, self.smoothing
+        pg, a = self.bound_pg, self.smoothing
         probs = pg.probs().arrays()
         total = pg.logits.zeros_like().arrays()
         count = pg.logits.zeros_like().arrays()
@@ -82,7 +82,7 @@ class CrossEntropySearch(Optimizer):
         return Logits(*new)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"pg": self.pg.to_dict()}
+        return {"pg": self.bound_pg.to_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])

@@ -206,13 +206,20 @@ def estimate_search(
 
 
 def pilot_plan(optimizer: Optimizer, space: SearchSpace, config: SearchConfig, train_items: int) -> tuple[list, int]:
-    """(graphs, items each) of the optimizer's pilot: Agent-REINFORCE's pilot graphs (each model alone
-    and its own ensemble); nothing for the other optimizers."""
-    from rolegraph.optimize.agent_reinforce import AgentReinforce, pilot_graphs
+    """(graphs, items each) of the optimizer's pilot: Agent-REINFORCE's first stage (each model alone, each
+    model's own ensemble), plus, for the default agent, its mixed ensemble as the size order would build it
+    (the pilot's own ranking may pick others of like cost); nothing for the other optimizers."""
+    from rolegraph.optimize.agent_reinforce import AgentReinforce as AgentReinforceGP
+    from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce, ensemble, mixed_ensemble, pilot_graphs
 
-    if not isinstance(optimizer, AgentReinforce) or not optimizer.use_pilot:
+    if not isinstance(optimizer, (AgentReinforce, AgentReinforceGP)) or not optimizer.use_pilot:
         return [], 0
     graphs = [g for _, g in pilot_graphs(space)]
+    if isinstance(optimizer, AgentReinforce):
+        by_size = sorted(space.models, key=space.size, reverse=True)
+        mixed = mixed_ensemble(space, by_size) if by_size and ensemble(space, by_size[0]) is None else None
+        if mixed is not None:
+            graphs.append(mixed)
     return graphs, min(optimizer.pilot_batch or config.batch, train_items)
 
 

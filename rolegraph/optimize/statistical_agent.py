@@ -213,10 +213,14 @@ class StatisticalFeedbackAgent:
             if roles is not None:
                 update.roles[slot_id(i)] = categorical(roles, probs.roles[i], space.worker_roles, "worker role")
         helped, hurt = list(dict.fromkeys(helped)), list(dict.fromkeys(hurt))
-        update.models[OUTPUT_ID] = categorical(mean("out_model"), probs.out_model, space.models, "output model")
-        update.roles[OUTPUT_ID] = categorical(mean("out_role"), probs.out_role, space.output_roles, "output role")
-        if w:
-            width = float(mean("width"))
+        out_model, out_role = mean("out_model"), mean("out_role")
+        if out_model is not None:  # every graph has an output, so both exist whenever any graph is weighted
+            update.models[OUTPUT_ID] = categorical(out_model, probs.out_model, space.models, "output model")
+        if out_role is not None:
+            update.roles[OUTPUT_ID] = categorical(out_role, probs.out_role, space.output_roles, "output role")
+        mean_width = mean("width")
+        if w and mean_width is not None:
+            width = float(mean_width)
             presence = float(np.clip(width / w, *BERNOULLI_RANGE))
             update.presence = {slot_id(i): round(presence, 4) for i in range(w)}
             (helped if width >= probs.presence.sum() else hurt).append(

@@ -148,7 +148,7 @@ class GraphSurrogate:
 
     def predict_x(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, standard deviation) of the objective at encoded graphs `x`."""
-        if self._x is None:
+        if self._x is None or self._chol is None:
             return np.full(len(x), self.mean), np.full(len(x), np.sqrt(self.signal_var))
         ks = self._kernel(x, self._x)
         mu = self.mean + ks @ self._alpha
@@ -164,7 +164,7 @@ class GraphSurrogate:
         what Thompson sampling ranks by (a graph is picked as often as it is believed to be the best)."""
         mu, _ = self.predict_x(x)
         cov = self._kernel(x, x)
-        if self._x is not None:
+        if self._x is not None and self._chol is not None:
             v = np.linalg.solve(self._chol, self._kernel(self._x, x))
             cov = cov - v.T @ v
         vals, vecs = np.linalg.eigh((cov + cov.T) / 2)

@@ -1,22 +1,28 @@
 """A small, fast version of the search-efficiency claim: at equal evaluation counts on the sim,
-Agent-REINFORCE's chosen graph is at least as good as random search's, in median over seeds.
+the default Agent-REINFORCE's chosen graph is at least as good as random search's, in median over seeds.
 
 Each chosen graph is judged on one shared set of fresh items (other seed, more items than a search's
 test split), so the comparison measures the graphs, not the luck of a 60-item test split. (The
-10-seed comparison against the exhaustive optimum is `python -m benchmarks search_efficiency`.)"""
+10-seed comparison against the exhaustive optimum is `python -m benchmarks search_efficiency`; held-out
+worlds are `python -m benchmarks generalization`.)
+
+Why ten seeds: at 300 item runs on world 0's GSM the graphs random search ends on range from 44.5% to
+68.5% on the judge items (measured over seeds 0-9), so a median over three seeds is a coin flip for any
+method: on seeds 0-2 the Gaussian-process agent's median was 60.25% against random's 62.5%, over seeds
+0-9 62.5% against 60.0%; the pre-issue-14 agent, the default again, 63.75% (65% on seeds 0-2). The
+assertion is unchanged; only the sample is large enough to say something (about 55 s of CPU)."""
 import asyncio
 import statistics
 
 from rolegraph.evaluate.runner import evaluate
 from rolegraph.models.hub import ModelHub
-from rolegraph.optimize.agent_reinforce import AgentReinforce
-from rolegraph.optimize.baselines.random_search import RandomSearch
+from rolegraph.optimize.api import make_optimizer
 from rolegraph.settings import Settings
 from rolegraph.tasks.registry import get_task
 
 from .helpers import run, tiny_config, tiny_space
 
-SEEDS = (0, 1, 2)
+SEEDS = tuple(range(10))
 EVALUATIONS = 300
 TASK_SIZE = 240
 BATCH = 12
@@ -43,7 +49,8 @@ def test_agent_reinforce_beats_random_in_median(pool, tmp_path):
     for seed in SEEDS:
         cfg = tiny_config(iterations=None, max_evaluations=EVALUATIONS, samples=3, batch=BATCH, validation_items=16,
                           top_candidates=2, test_items=12, seed=seed)
-        for name, opt in (("agent-reinforce", AgentReinforce(pilot_batch=BATCH)), ("random", RandomSearch())):
+        for name in chosen:
+            opt = make_optimizer(name, pilot_batch=BATCH) if name == "agent-reinforce" else make_optimizer(name)
             result = run(pool, tmp_path / "home", task, opt, space=space, config=cfg)
             assert result.evaluations <= EVALUATIONS
             chosen[name].append(result.best_graph)

@@ -35,10 +35,29 @@ def test_each_optimizer_runs_a_tiny_search(pool, small_task, tmp_path, name):
     assert all(r.n == 4 for r in search)
     if name == "agent-reinforce":
         pilot = [r for r in result.trace.records if r.phase == "pilot"]
-        assert len(pilot) == len(pilot_graphs(space))  # singles and each model's own ensemble, nothing assumed
+        # the default agent: the 8B ensemble does not fit 18 units, so the pilot's second stage adds a mixed ensemble
+        assert len(pilot) == len(pilot_graphs(space)) + 1 and pilot[-1].graph_name.startswith("mixed-")
+        assert len(set(pilot[-1].graph_name.removeprefix("mixed-").split("-llama"))) >= 2
         assert [f.iteration for f in result.trace.feedback] == [0, 1, 2]
         assert result.feedback_agent.requested == "statistical" and result.feedback_agent.steps == 3
         assert result.feedback_agent.llm_steps == 0 and result.feedback_agent.warning() is None
+
+
+def test_no_mixed_ensemble_when_the_best_models_own_ensemble_fits(pool, small_task, tmp_path):
+    space = tiny_space(pool, budget=42.0)
+    result = run(pool, tmp_path / "home", small_task, "agent-reinforce", space=space, pilot_batch=4,
+                 config=tiny_config(iterations=1))
+    pilot = [r for r in result.trace.records if r.phase == "pilot"]
+    assert len(pilot) == len(pilot_graphs(space)) and not any(r.graph_name.startswith("mixed-") for r in pilot)
+
+
+def test_the_gaussian_process_agent_pilots_singles_and_own_ensembles_only(pool, small_task, tmp_path):
+    space = tiny_space(pool)
+    result = run(pool, tmp_path / "home", small_task, "agent-reinforce:gp", space=space, pilot_batch=4)
+    _check(result, space)
+    pilot = [r for r in result.trace.records if r.phase == "pilot"]
+    assert len(pilot) == len(pilot_graphs(space))  # singles and each model's own ensemble, nothing assumed
+    assert result.optimizer == "agent-reinforce:gp"
 
 
 @pytest.mark.parametrize("name", ["cem", "agent-reinforce:pilot-only"])

@@ -1,0 +1,358 @@
+"""`StatisticalFeedbackAgent`: offline, deterministic feedback by credit assignment.
+
+Initialisation (insight 1): the pilot's single models and equal-budget ensembles are scored; each
+model's best pilot objective becomes a softmax preference for the worker and output slots, and the
+presence of worker slots follows the best pilot graph's width.
+
+Each step: every graph scored so far gets the weight exp((objective - best) / T) (objectives pooled
+over all its items and shrunk toward the mean, so one lucky batch does not dominate); each
+feature's target probability is its advantage-weighted mean: worker models and roles (pooled over
+slots), the output's model and role, the width (presence) and the edge densities (depth). This is
+the REINFORCE idea with credit shared between slots, which a handful of noisy batches can support.
+It also proposes the next graph: the best so far while it has few items, else a local mutation of
+it that follows the paper's advice (grow from the output, resize a node, rewire).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rolegraph.graphs.isomorphism import isomorphic
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.choices import Choices, from_graph, realise
+from rolegraph.optimize.feedback import (
+    EdgeProb,
+    Feedback,
+    GraphUpdate,
+    InitContext,
+    PilotRow,
+    ProposedGraph,
+    StepContext,
+    TextualGradient,
+)
+from rolegraph.optimize.probabilistic import ProbabilisticGraph, softmax
+from rolegraph.optimize.space import OUTPUT_ID, slot_id
+
+STEP_TEMPERATURE = 0.05
+"""Weights exp((objective - best) / T) over every graph scored: a graph 0.05 below the best counts 1/e."""
+EXPLORE_MIX = 0.1
+"""Share of each categorical target kept uniform, so no model or role is ruled out by a noisy batch."""
+BERNOULLI_RANGE = (0.05, 0.95)
+PREFERENCE_TEMPERATURE = 0.15  # objective gap of 0.15 = e-fold preference in the pilot's softmax
+UNIFORM_MIX = 0.5
+"""Share of the initial model preference kept uniform: a pilot on one small batch is noisy (a 16-item
+score has a standard error near 0.12), so it tilts the odds without ruling a model out."""
+MIN_CHANGE = 0.01  # smaller target changes are left out of the update (it stays readable)
+RECHECK_ITEMS = 32  # re-propose the best graph until it has been scored on this many items
+RIVALS = 2  # ... and on as many as each of the next RIVALS graphs on the leaderboard
+MUTATION_TRIES = 8  # draws for a mutation that differs from the best graph after repair
+MUTATION_STREAM = 7  # the random stream of mutations (the loop uses 1 and 2)
+PRESENCE_RANGE = (0.15, 0.85)
+TOP_LINES = 3
+NAME = "statistical"
+
+
+def _short(model_id: str) -> str:
+    return model_id.split("/")[-1]
+
+
+def describe(spec: GraphSpec) -> str:
+    """A one-line graph description: workers by role/model, then the output."""
+    out = spec.node(OUTPUT_ID) if OUTPUT_ID in spec.node_ids else spec.node(spec.output_id())
+    workers = [n for n in spec.nodes if n.id != out.id]
+    inner = sum(1 for s, d in spec.edges if d != out.id)
+    parts = ", ".join(f"{n.id}:{n.role}/{_short(n.model)}" for n in workers)
+    return (
+        f"[{parts}] -> {out.role}/{_short(out.model)}" + (f" ({inner} inner edges)" if inner else "")
+        if workers
+        else f"single {out.role}/{_short(out.model)}"
+    )
+
+
+class StatisticalFeedbackAgent:
+    name = NAME
+
+    def __init__(self, temperature: float = PREFERENCE_TEMPERATURE, step_temperature: float = STEP_TEMPERATURE):
+        self.temperature = temperature
+        self.temperature_step = step_temperature
+
+    # --- initialisation ---------------------------------------------------------------------------
+    async def initial(self, ctx: InitContext) -> Feedback:
+        return self.initial_sync(ctx)
+
+    def initial_sync(self, ctx: InitContext) -> Feedback:
+        space = ctx.space
+        rows = sorted(ctx.pilot, key=lambda r: -r.objective)
+        worker_score: dict[str, float] = {}
+        out_score: dict[str, float] = {}
+        for r in rows:
+            out_model = r.graph.node(r.graph.output_id()).model
+            out_score[out_model] = max(out_score.get(out_model, -np.inf), r.objective)
+            for n in r.graph.nodes:
+                if n.id != r.graph.output_id() or len(r.graph.nodes) == 1:
+                    worker_score[n.model] = max(worker_score.get(n.model, -np.inf), r.objective)
+        update = GraphUpdate()
+        w_pref = self._preference(space.models, worker_score)
+        o_pref = self._preference(space.models, out_score)
+        for i in range(space.worker_slots):
+            update.models[slot_id(i)] = w_pref
+        update.models[OUTPUT_ID] = o_pref
+        best = rows[0] if rows else None
+        if best is not None and space.worker_slots:
+            width = len(best.graph.nodes) - 1
+            frac = min(max(width / space.worker_slots, PRESENCE_RANGE[0]), PRESENCE_RANGE[1])
+            update.presence = {slot_id(i): frac for i in range(space.worker_slots)}
+            if from_graph(space, best.graph) is not None:
+                update.proposed_graph = ProposedGraph.from_spec(best.graph)
+        helped = [
+            f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
+            for r in rows[:TOP_LINES]
+        ]
+        hurt = [
+            f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
+            for r in rows[-TOP_LINES:][::-1]
+            if r not in rows[:TOP_LINES]
+        ]
+        summary = (
+            f"pilot on {rows[0].n if rows else 0} items: best is {best.label}; model preferences set from "
+            "each model's best pilot result (insight 1: tasks prefer specific sizes and mixes)"
+            if best
+            else "no pilot results"
+        )
+        return Feedback(gradient=TextualGradient(helped=helped, hurt=hurt, summary=summary), update=update, agent=NAME)
+
+    def _preference(self, models: tuple[str, ...], score: dict[str, float]) -> dict[str, float]:
+        known = [score.get(m, None) for m in models]
+        floor = min((s for s in known if s is not None), default=0.0)
+        vec = np.array([s if s is not None else floor for s in known], dtype=float)
+        probs = (1 - UNIFORM_MIX) * softmax(vec / self.temperature) + UNIFORM_MIX / len(models)
+        return {m: round(float(p), 4) for m, p in zip(models, probs)}
+
+    # --- one step -----------------------------------------------------------------------------------
+    async def step(self, ctx: StepContext) -> Feedback:
+        return self.step_sync(ctx)
+
+    def step_sync(self, ctx: StepContext) -> Feedback:
+        scored = ctx.scored or [(e.graph, e.objective, e.record.n) for e in ctx.evaluations]
+        feats = [features(ctx.space, g) for g, _, _ in scored]
+        objs = np.array([v for _, v, _ in scored], dtype=float)
+        update = GraphUpdate()
+        lines: tuple[list[str], list[str]] = ([], [])
+        if len(scored) >= 2 and objs.max() > objs.min():
+            weights = np.exp((objs - objs.max()) / self.temperature_step)
+            update, lines = self._weighted_update(ctx.pg, feats, weights)
+        update.proposed_graph = self._proposal(ctx)
+        return Feedback(gradient=self._gradient_text(ctx, lines), update=update, agent=NAME)
+
+    def _weighted_update(self, pg: ProbabilisticGraph, feats: list[dict], weights: np.ndarray):
+        """Targets = advantage-weighted means of each feature over every graph scored so far."""
+        space = pg.space
+        probs = pg.probs()
+        update = GraphUpdate()
+        helped: list[str] = []
+        hurt: list[str] = []
+
+        def mean(key: str, mask_key: str | None = None) -> np.ndarray | None:
+            rows = [(f[key], w) for f, w in zip(feats, weights) if mask_key is None or f[mask_key]]
+            total = sum(w for _, w in rows)
+            if not rows or total <= 0:
+                return None
+            return sum(np.asarray(v, dtype=float) * w for v, w in rows) / total
+
+        def categorical(target: np.ndarray, current: np.ndarray, labels: tuple[str, ...], what: str) -> dict:
+            target = (1 - EXPLORE_MIX) * target + EXPLORE_MIX / len(labels)
+            for k in np.argsort(-(target - current))[:1]:
+                if target[k] - current[k] >= MIN_CHANGE:
+                    helped.append(f"{what} {_short(labels[k])}: {current[k]:.2f} -> {target[k]:.2f}")
+            for k in np.argsort(target - current)[:1]:
+                if current[k] - target[k] >= MIN_CHANGE:
+                    hurt.append(f"{what} {_short(labels[k])}: {current[k]:.2f} -> {target[k]:.2f}")
+            return {n: round(float(v), 4) for n, v in zip(labels, target / target.sum())}
+
+        w = space.worker_slots
+        models, roles = mean("models", "has_workers"), mean("roles", "has_workers")
+        for i in range(w):
+            if models is not None:
+                update.models[slot_id(i)] = categorical(models, probs.models[i], space.models, "worker model")
+            if roles is not None:
+                update.roles[slot_id(i)] = categorical(roles, probs.roles[i], space.worker_roles, "worker role")
+        helped, hurt = list(dict.fromkeys(helped)), list(dict.fromkeys(hurt))
+        out_model, out_role = mean("out_model"), mean("out_role")
+        if out_model is not None:  # every graph has an output, so both exist whenever any graph is weighted
+            update.models[OUTPUT_ID] = categorical(out_model, probs.out_model, space.models, "output model")
+        if out_role is not None:
+            update.roles[OUTPUT_ID] = categorical(out_role, probs.out_role, space.output_roles, "output role")
+        mean_width = mean("width")
+        if w and mean_width is not None:
+            width = float(mean_width)
+            presence = float(np.clip(width / w, *BERNOULLI_RANGE))
+            update.presence = {slot_id(i): round(presence, 4) for i in range(w)}
+            (helped if width >= probs.presence.sum() else hurt).append(
+                f"width: expected workers {probs.presence.sum():.1f} -> {width:.1f} (insight 2: width has an optimum)"
+            )
+            inner = mean("inner_density", "has_inner")
+            to_out = mean("out_density", "has_workers")
+            for i, j in pg.pairs:
+                target = to_out if j == w else inner
+                if target is not None:
+                    update.edges.append(
+                        EdgeProb(
+                            src=pg.node_id(i),
+                            dst=pg.node_id(j),
+                            prob=round(float(np.clip(target, *BERNOULLI_RANGE)), 4),
+                        )
+                    )
+            inner_now = [probs.edges[k] for k, (_, j) in enumerate(pg.pairs) if j < w]
+            if inner is not None and inner_now:  # a space without worker-to-worker edges has none
+                current = float(np.mean(inner_now))
+                (helped if inner >= current else hurt).append(
+                    f"worker-to-worker edges (depth): {current:.2f} -> {float(inner):.2f} (insights 2-3)"
+                )
+        self._fix_rounding(update)
+        return update, (helped, hurt)
+
+    @staticmethod
+    def _fix_rounding(update: GraphUpdate) -> None:
+        """Rounded categorical targets may sum to 1 + 1e-4: rescale so validation never trips on it."""
+        for field in (update.models, update.roles):
+            for node, row in field.items():
+                total = sum(row.values())
+                if total > 1:
+                    field[node] = {k: v / total for k, v in row.items()}
+
+    def _proposal(self, ctx: StepContext) -> ProposedGraph | None:
+        if ctx.best_graph is None:
+            return None
+        rivals = [n for _, _, n in ctx.scored[1 : 1 + RIVALS]]
+        if ctx.best_n < max([RECHECK_ITEMS, *rivals]):  # a leader with less evidence than its rivals: re-check it
+            return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
+        rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
+        for _ in range(MUTATION_TRIES):  # a mutation that repairs back into the best graph is no proposal
+            mutated = mutate(ctx, rng)
+            if mutated is not None and not isomorphic(mutated, ctx.best_graph):
+                return ProposedGraph.from_spec(mutated)
+        return None
+
+    def _gradient_text(self, ctx: StepContext, lines: tuple[list[str], list[str]]) -> TextualGradient:
+        helped, hurt = list(lines[0]), list(lines[1])
+        ordered = sorted(ctx.evaluations, key=lambda e: -e.objective)
+        helped += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[:1]]
+        hurt += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[1:][-1:]]
+        for e in ctx.evaluations:
+            for node_id, st in e.per_node.items():
+                if (
+                    st.correct_rate is not None
+                    and node_id != OUTPUT_ID
+                    and st.agree_rate is not None
+                    and st.correct_rate < e.record.accuracy - 0.2
+                    and st.agree_rate < 0.5
+                ):
+                    hurt.append(
+                        f"{node_id} ({st.role}/{_short(st.model)}) in {e.record.graph_name}: right "
+                        f"{st.correct_rate:.0%}, the output disagreed with it {1 - st.agree_rate:.0%}"
+                    )
+        objs = [e.objective for e in ctx.evaluations]
+        summary = (
+            f"iteration {ctx.iteration}: {len(objs)} graphs scored {min(objs):.3f}..{max(objs):.3f}; "
+            f"probabilities moved toward the features of the best of {len(ctx.scored)} graphs so far"
+            if objs
+            else f"iteration {ctx.iteration}: nothing scored"
+        )
+        return TextualGradient(helped=helped[: 2 * TOP_LINES], hurt=hurt[: 2 * TOP_LINES], summary=summary)
+
+
+def features(space, spec: GraphSpec) -> dict:
+    """What the update credits: worker model/role shares, output model/role, width, edge densities."""
+    out = spec.output_id()
+    workers = [n for n in spec.nodes if n.id != out]
+    k = len(workers)
+    models = np.zeros(len(space.models))
+    roles = np.zeros(len(space.worker_roles))
+    for n in workers:
+        if n.model in space.models:
+            models[space.models.index(n.model)] += 1 / k
+        if n.role in space.worker_roles:
+            roles[space.worker_roles.index(n.role)] += 1 / k
+    out_model = np.zeros(len(space.models))
+    out_role = np.zeros(len(space.output_roles))
+    node = spec.node(out)
+    if node.model in space.models:
+        out_model[space.models.index(node.model)] = 1.0
+    if node.role in space.output_roles:
+        out_role[space.output_roles.index(node.role)] = 1.0
+    inner = sum(1 for _, d in spec.edges if d != out)
+    into_out = sum(1 for _, d in spec.edges if d == out)
+    pairs = k * (k - 1) / 2
+    return {
+        "models": models,
+        "roles": roles,
+        "out_model": out_model,
+        "out_role": out_role,
+        "width": float(k),
+        "has_workers": k > 0,
+        "has_inner": pairs > 0,
+        "inner_density": inner / pairs if pairs else 0.0,
+        "out_density": into_out / k if k else 0.0,
+    }
+
+
+def mutate(ctx: StepContext, rng: np.random.Generator) -> GraphSpec | None:
+    """A neighbour of the best graph (one change), repaired into the budget."""
+    space = ctx.space
+    if ctx.best_graph is None:
+        return None
+    c = from_graph(space, ctx.best_graph)
+    if c is None:
+        return None
+    present = [i for i in range(space.worker_slots) if c.present[i]]
+    free = [i for i in range(space.worker_slots) if not c.present[i]]
+    ops = ["resize", "role"] + (["grow"] if free else []) + (["shrink"] if present else [])
+    if space.worker_edges and len(present) >= 2:
+        ops.append("rewire")
+    op = ops[int(rng.integers(len(ops)))]
+    present_l, models, roles, edges = list(c.present), list(c.models), list(c.roles), list(c.edges)
+    out_model, out_role = c.out_model, c.out_role
+    by_size = sorted(range(len(space.models)), key=lambda k: space.size(space.models[k]))
+    if op == "resize":
+        target = int(rng.integers(len(present) + 1))
+        current = out_model if target == len(present) else models[present[target]]
+        pos = by_size.index(current) + (1 if rng.random() < 0.5 else -1)
+        new = by_size[min(max(pos, 0), len(by_size) - 1)]
+        if target == len(present):
+            out_model = new
+        else:
+            models[present[target]] = new
+    elif op == "role":
+        target = int(rng.integers(len(present) + 1))
+        if target == len(present):
+            out_role = int(rng.integers(len(space.output_roles)))
+        else:
+            roles[present[target]] = int(rng.integers(len(space.worker_roles)))
+    elif op == "grow":  # grow outward from the output: a new worker feeding it
+        slot = free[0]
+        present_l[slot] = True
+        models[slot] = int(rng.integers(len(space.models)))
+        roles[slot] = space.worker_roles.index("solver") if "solver" in space.worker_roles else 0
+    elif op == "shrink":
+        present_l[present[int(rng.integers(len(present)))]] = False
+    else:
+        worker_pairs = [
+            k
+            for k, (i, j) in enumerate(ProbabilisticGraph(space).pairs)
+            if j < space.worker_slots and present_l[i] and present_l[j]
+        ]
+        if worker_pairs:
+            k = worker_pairs[int(rng.integers(len(worker_pairs)))]
+            edges[k] = not edges[k]
+    new_c = Choices(tuple(present_l), tuple(models), tuple(roles), tuple(edges), out_model, out_role)
+    return realise(space, new_c, "mutated")[1]
+
+
+def pilot_table(rows: list[PilotRow]) -> str:
+    lines = ["graph | accuracy | objective | budget cost | latency s | $ per item"]
+    for r in sorted(rows, key=lambda r: -r.objective):
+        lines.append(
+            f"{r.label} | {r.accuracy:.3f} | {r.objective:.3f} | {r.budget_cost:.3g} | {r.latency_s:.2f} | "
+            f"{r.dollars:.5f}"
+        )
+    return "\n".join(lines)
