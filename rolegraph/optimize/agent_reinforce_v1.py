@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 
 from rolegraph.errors import SearchError
-from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.agent_reinforce import (  # the pilot both agents share
+    MIN_ENSEMBLE,
+    PILOT_ITERATION,
+    _left,
+    _pilot_within_budget,
+    ensemble,
+    fan_in,
+    pilot_graphs,
+)
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.context import SearchContext
@@ -41,53 +50,14 @@ from rolegraph.optimize.feedback import (
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
-from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
-from rolegraph.optimize.stage_pilot import staged_pilot_graphs
+from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
 
 DEFAULT_STEP = 0.5
 INIT_STEP = 1.0
-MIN_ENSEMBLE = 2
-PILOT_ITERATION = 0
 RANK_Z = 2.0  # standard errors by which a smaller model's pilot accuracy must beat a larger one's
 MIN_RANK_SE = 0.05  # floor of that standard error (two models both at 0% or 100% are not "clearly" apart)
-
-
-def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) -> GraphSpec:
-    """Solvers of the given models (one each, in worker slots) all feeding one fuser of `fuser_model`."""
-    fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
-    solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
-    nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
-    nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
-    return GraphSpec(
-        name=name, nodes=nodes, edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))], output=OUTPUT_ID
-    )
-
-
-def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
-    """The largest k-solver ensemble of `model_id` feeding a `model_id` fuser within budget and slots."""
-    best = None
-    for k in range(MIN_ENSEMBLE, space.worker_slots + 1):
-        spec = fan_in(space, [model_id] * k, model_id, f"vote{k}-{model_id.split('/')[-1]}")
-        if not space.fits(spec):
-            break
-        best = spec
-    return best
-
-
-def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
-    """(label, graph): each model alone, then each model's budget-filling ensemble (a staged space:
-    each model as the whole pipeline, `stage_pilot`)."""
-    if space.stages:
-        return staged_pilot_graphs(space)
-    out = [(f"single {m.split('/')[-1]}", space.single(m)) for m in space.models]
-    for m in space.models:
-        spec = ensemble(space, m)
-        if spec is not None:
-            k = len(spec.nodes) - 1
-            out.append((f"{k} x {m.split('/')[-1]} -> fuser", spec))
-    return out
 
 
 def mixed_ensemble(space: SearchSpace, ranked: list[str]) -> GraphSpec | None:
@@ -133,24 +103,6 @@ def rank_models(space: SearchSpace, rows: list[PilotRow]) -> list[str]:
             order[j - 1], order[j] = order[j], order[j - 1]
             j -= 1
     return order
-
-
-def _left(ctx: SearchContext) -> float:
-    """Item runs left before the final re-check's reserve (unbounded without `max_evaluations`)."""
-    cfg = ctx.config
-    return float("inf") if cfg.max_evaluations is None else cfg.max_evaluations - ctx.spent - cfg.reserve
-
-
-def _pilot_within_budget(graphs: list, items: list, ctx: SearchContext) -> tuple[list, list]:
-    """Shrink the pilot to what an evaluation budget allows after the final re-check's reserve:
-    fewer items per pilot graph first (at least one), then fewer graphs (singles come first)."""
-    left = max(0, _left(ctx))
-    if left >= len(graphs) * len(items):
-        return graphs, items
-    per_graph = int(left) // max(len(graphs), 1)
-    if per_graph >= 1:
-        return graphs, items[:per_graph]
-    return graphs[: int(left)], items[:1]
 
 
 class AgentReinforce(Optimizer):
