@@ -31,7 +31,7 @@ from benchmarks.synthetic import SyntheticTask
 from rolegraph.graphs.builder import Graph
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.optimize.api import make_optimizer, optimize_async
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.route_fit import fit_route, load_outcomes

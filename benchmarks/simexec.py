@@ -22,7 +22,7 @@ from rolegraph.graphs.runtime import CompiledGraph, question_text
 from rolegraph.graphs.schedule import Topology
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
-from rolegraph.models.types import Completion
+from rolegraph.chat.types import Completion
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.sim.model import SimChatModel

@@ -39,7 +39,7 @@ from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.sim.server import ServerThread, create_app
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.settings import Settings
 
 GOAL_RATIO = 0.8

@@ -21,7 +21,7 @@ from rolegraph.agents.tooluse import (
     search_evidence,
     text_calls,
 )
-from rolegraph.models.types import Message
+from rolegraph.chat.types import Message
 from rolegraph.transcript import Section, render_input
 
 MAX_FALLBACK_QUERY_CHARS = 300

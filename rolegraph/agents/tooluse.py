@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rolegraph.agents.parsers import hit_fields
-from rolegraph.models.types import Completion, Message
+from rolegraph.chat.types import Completion, Message
 
 MAX_TOOL_ROUNDS = 3  # tool-using turns per node before the model must answer
 SEARCH_TOOL = "search"  # the tool a searcher's queries go through unless its node names others

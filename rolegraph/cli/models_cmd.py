@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
 
 SIMULATED_NOTE = "simulated"
 

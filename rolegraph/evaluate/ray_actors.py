@@ -11,10 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rolegraph.chat.types import Completion
 from rolegraph.errors import BudgetExceededError, RolegraphError, carry_error
 from rolegraph.models.cache import CachedChatModel, ResponseCache
 from rolegraph.models.hub import ModelHub, make_backend
-from rolegraph.models.types import Completion
 
 
 class CacheServer:

@@ -23,12 +23,12 @@ from types import MappingProxyType
 import networkx as nx
 from pydantic import BaseModel
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import GraphError, RolegraphError
 from rolegraph.graphs.dynamic import describe, worst_case
 from rolegraph.graphs.nx import to_networkx
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
 
 REFERENCE_MODEL_ID = "sim/llama-3.2-1b"
 REFERENCE_PARAMS_B = 1.24

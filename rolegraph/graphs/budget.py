@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import BudgetExceededError
-from rolegraph.models.spec import ModelSpec
 
 CHARS_PER_TOKEN_WORST = 3.0  # conservative prompt-size estimate (English BPE averages ~4 chars/token)
 

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 from rolegraph.models.multi import complete_many
 
 if TYPE_CHECKING:
+    from rolegraph.chat.types import Completion, Message
     from rolegraph.graphs.nodes import NodePlan
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.items import AnswerKey
-    from rolegraph.models.types import Completion, Message
 
 COALESCE_PARAM = "coalesce"
 """Node param: `false` keeps the node's calls out of any shared request."""

@@ -16,15 +16,15 @@ from typing import Any
 
 from rolegraph.agents.registry import Role
 from rolegraph.agents.tooluse import ToolUse, tool_help
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.errors import BudgetExceededError
 from rolegraph.graphs.budget import BudgetMeter, Reservation
 from rolegraph.graphs.result import NodeTrace, ToolEvent
 from rolegraph.graphs.spec import NodeSpec
 from rolegraph.items import AnswerKey
 from rolegraph.models.provenance import ServedBy
-from rolegraph.models.spec import ModelSpec
 from rolegraph.models.streaming import stream_complete
-from rolegraph.models.types import ChatModel, Completion, Message
 
 NATIVE_TOOL_BACKENDS = frozenset({"openai"})
 """Backends that get OpenAI function schemas; others use the plain-text tool protocol."""

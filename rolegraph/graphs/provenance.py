@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from rolegraph import __version__
+from rolegraph.chat.spec import ModelSpec, is_loopback_url
 from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.models.provenance import ModelProvenance, NodeSampling, Provenance, ServedBy, Simulation
-from rolegraph.models.spec import ModelSpec, is_loopback_url
 
 GGUF_SUFFIX = ".gguf"
 

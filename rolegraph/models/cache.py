@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.multi import complete_many
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import ChatModel, Completion, Message
+from rolegraph.sim.fingerprint import sim_fingerprint
 
 KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
 # Fields added to `Completion` later load with their defaults from older rows (finish_reason: "stop").
@@ -71,8 +72,6 @@ def cache_key(
     if response_format is not None:
         identity["response_format"] = response_format
     if spec.backend == "sim":
-        from rolegraph.sim.fingerprint import sim_fingerprint
-
         # the simulator's code decides its answers too: a changed sim must not replay old completions
         identity["sim"] = {f: getattr(spec, f) for f in SIM_IDENTITY_FIELDS} | {"fingerprint": sim_fingerprint()}
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import httpx
 
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 
 DEFAULT_CONTEXT = 8192
 """Assumed when neither the pool entry nor the server states a context window."""

@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
 from rolegraph.models.streaming import can_stream
-from rolegraph.models.types import ChatModel, Completion, Message
 from rolegraph.settings import Settings
+from rolegraph.sim.model import SimChatModel
 
 
 @dataclass
@@ -207,8 +208,6 @@ class _Counted:
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:
     """The raw (uncached) client for one spec."""
     if spec.backend == "sim":
-        from rolegraph.sim.model import SimChatModel
-
         return SimChatModel(spec, settings)
     if spec.backend == "local":
         from rolegraph.models.local import LocalChatModel

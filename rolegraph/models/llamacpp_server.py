@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import EngineMissingError
 from rolegraph.models.local import INSTALL_HINT, N_THREADS, NO_SPIN, QUIET, gguf_path
-from rolegraph.models.spec import ModelSpec
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_CONTEXT = 2048

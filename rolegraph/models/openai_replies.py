@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, ToolCall, Usage, finish_reason_of
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, Message, ToolCall, Usage, finish_reason_of
 
 EXTRA_FIELD = "rolegraph"  # the sim's answer key in requests (serve-sim twins only); serve-sim's mark in replies
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`

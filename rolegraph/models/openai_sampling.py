@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 import openai
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.openai_errors import ModelCallError
 from rolegraph.models.openai_replies import EXTRA_FIELD, n_completions
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message
 
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 

@@ -14,11 +14,11 @@ import openai
 from openai.types.chat import ChatCompletionStreamOptionsParam
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, Message, ToolCall, Usage, finish_reason_of
 from rolegraph.items import AnswerKey
 from rolegraph.models.openai_errors import ModelCallError, Sleep, is_transient
 from rolegraph.models.openai_replies import EXTRA_FIELD, estimate_tokens, prompt_estimate
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, Message, ToolCall, Usage, finish_reason_of
 
 STREAM_USAGE: ChatCompletionStreamOptionsParam = {
     "include_usage": True

@@ -14,9 +14,10 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import MissingKeyError, PoolFileError, UnknownModelError, did_you_mean
-from rolegraph.models.spec import ModelSpec
 from rolegraph.settings import POOL_ENV
+from rolegraph.sim.world import WorldError, check_world, resolve_world, world
 
 WORLD_KEY = "world"
 
@@ -77,8 +78,6 @@ class ModelPool:
     `world`: the simulator world of its sim models (0 when it has none)."""
 
     def __init__(self, specs: list[ModelSpec], user_ids: tuple[str, ...] = ()):
-        from rolegraph.sim.world import resolve_world
-
         self._specs: dict[str, ModelSpec] = {}
         for spec in specs:
             self._specs[spec.id] = spec
@@ -88,8 +87,6 @@ class ModelPool:
         self.world = resolve_world(*((s.world, f"model '{s.id}'") for s in sims if s.world))
         stray = [s.id for s in sims if s.world != self.world]
         if stray:
-            from rolegraph.sim.world import WorldError
-
             raise WorldError(
                 f"one run uses one world, but model '{stray[0]}' is in world 0 and the pool in {self.world}"
             )
@@ -107,8 +104,6 @@ class ModelPool:
 
         The pool's world is `world` (e.g. --world) or the file's `world:`; both given and different is
         an error (`WorldError`), as a run lives in one world."""
-        from rolegraph.sim.world import resolve_world
-
         pool = cls.builtin()
         path = path or os.environ.get(POOL_ENV) or None
         if path is None:
@@ -124,8 +119,6 @@ class ModelPool:
     def in_world(self, index: int, source: str = "world") -> ModelPool:
         """This pool with its sim models in world `index` (prices drawn by the world; see rolegraph.sim.world).
         A pool already in another world cannot move: that would mix two worlds in one run."""
-        from rolegraph.sim.world import check_world, resolve_world, world
-
         index = check_world(index, source)
         if index == self.world:
             return self

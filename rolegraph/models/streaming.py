@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, runtime_checkable
 
-from rolegraph.models.types import ChatModel, Completion, Message
+from rolegraph.chat.types import ChatModel, Completion, Message
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 
 TIMINGS_FILE = "timings.sqlite"
 BUSY_TIMEOUT_S = 60.0

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.graphs.analysis import estimate_cost, in_degrees
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.endpoint import DEFAULT_CONTEXT
-from rolegraph.models.spec import ModelSpec
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.space import LatencyUnknownError, SearchSpace

@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import ChatModel, Message
 from rolegraph.errors import EngineMissingError, MissingKeyError, NoAnswerKeyError, UnknownModelError
 from rolegraph.models.endpoint import DEFAULT_CONTEXT, EndpointInfo, describe_endpoint, response_format
 from rolegraph.models.openai_backend import ModelCallError
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import ChatModel, Message
 from rolegraph.optimize.agent_prompt import MIN_REPLY_TOKENS, TokenBudget, init_prompt, step_prompt, system_prompt
 from rolegraph.optimize.agent_schema import SCHEMA_NAME, changes_something, renormalise_near_misses, reply_schema
 from rolegraph.optimize.feedback import (

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Message
 from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.graphs.budget import estimate_prompt_tokens
 from rolegraph.models.hub import CallStats
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Message
 
 
 class DollarCapReachedError(SearchError):

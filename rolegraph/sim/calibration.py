@@ -15,7 +15,7 @@ import math
 from functools import lru_cache
 from types import MappingProxyType
 
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.sim.draws import normal_quantile, unit_hash
 from rolegraph.sim.world import SimWorld, world
 

@@ -13,10 +13,10 @@ import asyncio
 import hashlib
 from dataclasses import dataclass
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, FinishReason, Message, Usage
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import Completion, FinishReason, Message, Usage
 from rolegraph.settings import Settings
 from rolegraph.sim import calibration as cal
 from rolegraph.sim import text as txt

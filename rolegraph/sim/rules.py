@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.items import AnswerKey
-from rolegraph.models.spec import ModelSpec
 from rolegraph.sim import calibration as cal
 from rolegraph.sim import text as txt
 from rolegraph.sim.draws import Draws

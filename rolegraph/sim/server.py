@@ -17,8 +17,9 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -26,11 +27,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import ChatModel, Completion
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
-from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
-from rolegraph.models.types import ChatModel, Completion
 from rolegraph.settings import Settings
 from rolegraph.sim.faults import FaultConfig, FaultPlan, quiet_injected_resets
 from rolegraph.sim.fingerprint import sim_fingerprint
@@ -142,10 +142,22 @@ def request_samples(extra: Any, n: int) -> list[int]:
     return [first + i for i in range(n)]
 
 
+class ServedModels(Protocol):
+    """What serve-sim serves: the specs (it answers for the sim ones) and the world they live in.
+
+    A `rolegraph.models.pool.ModelPool` is one; the server asks no more of it, so the simulator does not
+    import the pool (models sits above sim: the pool places its specs in sim worlds)."""
+
+    @property
+    def world(self) -> int: ...
+
+    def __iter__(self) -> Iterator[ModelSpec]: ...
+
+
 class _SimService:
     """The app's state: the sim models by every name a client may use, the fault plan, the stats."""
 
-    def __init__(self, pool: ModelPool, settings: Settings, faults: FaultConfig | None):
+    def __init__(self, pool: ServedModels, settings: Settings, faults: FaultConfig | None):
         self.settings = settings
         self.faults = faults
         self.plan = FaultPlan(faults)
@@ -286,7 +298,7 @@ class _SimService:
         return _json(payload)
 
 
-def create_app(pool: ModelPool, settings: Settings, faults: FaultConfig | None = None) -> FastAPI:
+def create_app(pool: ServedModels, settings: Settings, faults: FaultConfig | None = None) -> FastAPI:
     """The ASGI app. `app.state.stats` (a `ServerStats`) counts requests, completions and faults."""
     service = _SimService(pool, settings, faults)
     app = FastAPI(title="rolegraph serve-sim (simulated models)", docs_url=None, redoc_url=None, openapi_url=None)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import RolegraphError
-from rolegraph.models.spec import ModelSpec
 from rolegraph.sim.draws import normal_hash, unit_hash
 
 GENERATOR = "world-v1"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from rolegraph.models.types import Completion, Message, ToolCall, Usage
+from rolegraph.chat.types import Completion, Message, ToolCall, Usage
 from rolegraph.tools.calculator import Calculator
 from rolegraph.tools.local_search import LocalSearch, SearchTool
 from rolegraph.tools.toolbox import ToolBox

@@ -13,7 +13,7 @@ from rolegraph.graphs.builder import Graph
 from rolegraph.graphs.io import load_graph
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "graphs"
 M1, M3, M8 = "sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b"

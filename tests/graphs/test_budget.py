@@ -3,7 +3,7 @@ from pydantic import ValidationError
 
 from rolegraph.errors import BudgetExceededError
 from rolegraph.graphs.budget import Budget, BudgetMeter, estimate_prompt_tokens
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 
 SPEC = ModelSpec(id="test/m", backend="sim", price_in=1.0, price_out=2.0)  # $ per 1M tokens
 

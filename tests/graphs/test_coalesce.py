@@ -138,7 +138,7 @@ def test_a_shared_request_that_fails_leaves_no_unretrieved_future(tmp_path, capl
     from fastapi.responses import JSONResponse
 
     from rolegraph.errors import NodeFailedError
-    from rolegraph.models.spec import ModelSpec
+    from rolegraph.chat.spec import ModelSpec
     from rolegraph.sim.server import ServerThread
 
     app = FastAPI()

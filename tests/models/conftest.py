@@ -10,7 +10,7 @@ import pytest
 from rolegraph.items import AnswerKey, Item
 from rolegraph.sim.faults import FaultConfig
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.settings import Settings
 from rolegraph.transcript import render_input, role_line
 

@@ -15,7 +15,7 @@ from rolegraph.models.cache import CachedChatModel, ResponseCache, cache_key
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.types import Completion, ToolCall, Usage
+from rolegraph.chat.types import Completion, ToolCall, Usage
 
 from tests.models.conftest import HTTP_ID, SIM_ID, http_spec, task_calls
 
@@ -191,7 +191,7 @@ class _SlowCounting:
     async def complete(self, messages, **kw):
         import asyncio as _asyncio
 
-        from rolegraph.models.types import Completion as _Completion
+        from rolegraph.chat.types import Completion as _Completion
 
         self.calls += 1
         await _asyncio.sleep(0.05)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from rolegraph.models.endpoint import DEFAULT_CONTEXT, describe_endpoint, server_root
 from rolegraph.models.llamacpp_server import free_port
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.sim.server import ServerThread
 
 COMPLETION = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",

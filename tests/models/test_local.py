@@ -8,7 +8,7 @@ import pytest
 from rolegraph.errors import EngineMissingError
 from rolegraph.models import local
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.types import ChatModel
+from rolegraph.chat.types import ChatModel
 from rolegraph.settings import Settings
 
 LOCAL_ID = "local/smollm2-135m"

@@ -16,7 +16,7 @@ from rolegraph.models.hub import ModelHub
 from rolegraph.models.multi import complete_many
 from rolegraph.models.openai_backend import ModelCallError, OpenAIChatModel, mean_logprob, split_total
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.sim.server import ServerThread
 
 from tests.models.conftest import http_spec, task_calls

@@ -14,7 +14,7 @@ from rolegraph.errors import MissingKeyError, NoAnswerKeyError
 from rolegraph.sim.faults import FAULT_KINDS, FaultConfig
 from rolegraph.models.openai_backend import ModelCallError, OpenAIChatModel, tool_schema
 from rolegraph.sim.server import ServerThread
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 
 from tests.models.conftest import SIM_ID, RecordingSleep, http_spec, task_calls
 

@@ -13,7 +13,7 @@ from rolegraph.models.local import gguf_path
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import ServedBy, combine, label_suffix, merge_served, simulation_of
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.settings import Settings
 from rolegraph.sim.fingerprint import sim_fingerprint
 

@@ -9,7 +9,7 @@ import pytest
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.timings import MIN_CALLS, TIMINGS_FILE, CallTimings, fit_rates, measured_rates
 from rolegraph.settings import Settings
 

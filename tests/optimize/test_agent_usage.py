@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from rolegraph.models.hub import ModelHub
-from rolegraph.models.types import Completion
+from rolegraph.chat.types import Completion
 from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.api import make_optimizer, optimize_async
 from rolegraph.optimize.trace import FeedbackRecord

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.timings import LatencyRates
 from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.estimate import estimate_search, needs_estimate, pilot_plan

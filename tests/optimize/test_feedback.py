@@ -3,7 +3,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from rolegraph.models.types import Completion
+from rolegraph.chat.types import Completion
 from rolegraph.optimize.feedback import (EdgeProb, GraphUpdate, InitContext, PilotRow, ProposedGraph,
                                          ProposedNode, StepContext, apply_update, validate_update)
 from rolegraph.optimize.llm_agent import LLMFeedbackAgent, parse_reply

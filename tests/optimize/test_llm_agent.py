@@ -3,7 +3,7 @@ invalid step falls back to the statistical agent and the trace and report say so
 import asyncio
 
 from rolegraph.models.hub import ModelHub
-from rolegraph.models.types import Completion
+from rolegraph.chat.types import Completion
 from rolegraph.optimize.api import make_optimizer, optimize_async
 from rolegraph.settings import Settings
 

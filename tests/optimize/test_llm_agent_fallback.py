@@ -10,7 +10,7 @@ import pytest
 
 from rolegraph.models.endpoint import EndpointInfo
 from rolegraph.models.openai_backend import ModelCallError
-from rolegraph.models.types import Completion
+from rolegraph.chat.types import Completion
 from rolegraph.optimize.feedback import StepContext
 from rolegraph.optimize.llm_agent import LLMFeedbackAgent
 from rolegraph.optimize.probabilistic import ProbabilisticGraph

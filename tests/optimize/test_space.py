@@ -99,7 +99,7 @@ def test_round_trip_with_own_roles_and_stages(pool):
 
 def _with_real(pool, **fields):
     from rolegraph.models.pool import ModelPool
-    from rolegraph.models.spec import ModelSpec
+    from rolegraph.chat.spec import ModelSpec
 
     real = ModelSpec(id="my/model", backend="openai", base_url="http://127.0.0.1:9/v1", **fields)
     return ModelPool([*pool, real])

@@ -9,7 +9,7 @@ import pytest
 from rolegraph.errors import BudgetExceededError
 from rolegraph.models.hub import CallStats, ModelHub
 from rolegraph.optimize.api import resume_async
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.spending import DollarCapReachedError, SpendMeter

@@ -21,7 +21,7 @@ import pytest
 from rolegraph.cli import build_app as _real_build_app
 from rolegraph.sim.faults import FaultConfig
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

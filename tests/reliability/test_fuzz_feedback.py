@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from rolegraph.graphs.validate import validate_graph
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.types import Completion
+from rolegraph.chat.types import Completion
 from rolegraph.optimize.agent_reinforce import AgentReinforce
 from rolegraph.optimize.api import optimize_async
 from rolegraph.optimize.feedback import InitContext, StepContext, apply_update

@@ -18,7 +18,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.types import Completion, ToolCall, Usage
+from rolegraph.chat.types import Completion, ToolCall, Usage
 from rolegraph.settings import Settings
 
 from .conftest import examples

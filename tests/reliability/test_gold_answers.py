@@ -22,7 +22,7 @@ from rolegraph.items import Item
 from rolegraph.models.cache import cache_key
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.settings import Settings
 from rolegraph.tasks.registry import get_task
 

@@ -8,7 +8,7 @@ import json
 import yaml
 
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.sim.fingerprint import sim_fingerprint
 
 from .capture import SERVED_MODEL, CaptureServer

@@ -18,7 +18,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.sim.server import ServerThread
 
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 
 from .capture import CaptureServer
 from .conftest import cli, files_containing, pool_yaml

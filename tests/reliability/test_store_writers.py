@@ -19,7 +19,7 @@ from rolegraph.evaluate.result import ItemScore, NodeUsage
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.cache import ResponseCache
-from rolegraph.models.types import Completion, Usage
+from rolegraph.chat.types import Completion, Usage
 
 WRITERS = 4
 KILLED_WRITERS = 2

@@ -6,7 +6,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.sim.faults import FAULT_KINDS, FaultConfig, FaultConfigError, FaultPlan
 from tests.models.conftest import SIM_ID, task_calls
 

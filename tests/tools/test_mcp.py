@@ -137,7 +137,7 @@ def test_a_server_dying_mid_call_is_a_named_node_error(tmp_path):
         model_id = "sim/llama-3.2-3b"
 
         async def complete(self, messages, **kw):
-            from rolegraph.models.types import Completion
+            from rolegraph.chat.types import Completion
             return Completion(text='CALL docs.die {}', model_id=self.model_id)
 
     async def main():
