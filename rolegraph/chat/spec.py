@@ -1,4 +1,6 @@
-"""`ModelSpec`: one entry of a model pool, with what the budget needs (size) and the bill needs (prices)."""
+"""`ModelSpec`: one entry of a model pool, with what the budget needs (size) and the bill needs (prices).
+
+Part of the chat-model contract (see `rolegraph.chat`): the simulator reads it as much as the real backends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The model-layer contract: messages in, a `Completion` out, through any `ChatModel`."""
+"""The call side of the chat-model contract: messages in, a `Completion` out, through any `ChatModel`."""
 
 from __future__ import annotations
 
