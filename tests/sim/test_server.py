@@ -224,3 +224,31 @@ def test_a_world_is_served_and_named_in_every_body(serve):
             replies.append(data["choices"][0]["message"]["content"])
         bodies[w] = replies
     assert bodies[0] != bodies[6]
+
+
+class _Served:
+    """Not a ModelPool: just the specs and a world, which is all serve-sim asks of what it serves."""
+
+    def __init__(self, specs: list[ModelSpec], world: int):
+        self._specs, self.world = specs, world
+
+    def __iter__(self):
+        return iter(self._specs)
+
+
+def test_serves_any_specs_with_a_world_not_only_a_pool(tmp_path):
+    from rolegraph.settings import Settings
+    from rolegraph.sim.server import ServerThread, create_app
+
+    sim = ModelSpec(id="mine/tiny-sim", backend="sim", params_b=1.0, layers=16, hidden=2048, world=3)
+    real = ModelSpec(id="mine/real", backend="openai", base_url="http://127.0.0.1:9/v1")
+    served = _Served([sim, real], world=3)
+    with ServerThread(create_app(served, Settings(home=tmp_path, cache=False))) as srv:
+        listing = httpx.get(f"{srv.base_url}/models").json()
+        reply = _post(srv.base_url, _body("tiny-sim"))  # by its short name too
+        unknown = _post(srv.base_url, _body("mine/real"))
+    assert [m["id"] for m in listing["data"]] == ["mine/tiny-sim"]  # real models are not served
+    assert listing["rolegraph"] == {"simulated": True, "world": 3}
+    assert reply.status_code == 200 and reply.json()["model"] == "mine/tiny-sim"
+    assert reply.json()["rolegraph"]["world"] == 3
+    assert unknown.status_code == 404 and "mine/tiny-sim" in unknown.json()["error"]["message"]
