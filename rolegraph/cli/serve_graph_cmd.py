@@ -45,6 +45,7 @@ def serve_cmd(
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
 
+    from rolegraph.cli.listening import ListeningServer
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
@@ -72,20 +73,25 @@ def serve_cmd(
 
     @asynccontextmanager
     async def lifespan(_app):
-        async with answerer:
-            mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
-            typer.echo(
-                f"serve: graph '{spec.name}' as model '{answerer.model_id}' at http://{host}:{port}/v1 "
-                f"(output node {mode}{'; key required' if key else ''})",
-                err=True,
-            )
+        async with answerer:  # the graph (and its MCP servers) open before the socket is bound
             yield
+
+    def announce(urls: list[str]) -> None:  # after binding: the port the kernel chose for --port 0
+        mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
+        typer.echo(
+            f"serve: graph '{spec.name}' as model '{answerer.model_id}' at {' and '.join(urls)} "
+            f"(output node {mode}{'; key required' if key else ''})",
+            err=True,
+        )
 
     options = ServeOptions(
         max_request_bytes=max_request_bytes, timeout_s=timeout_s, max_concurrent=max_concurrent, api_key=key
     )
     app = create_app(answerer, options, lifespan=lifespan)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
+    )
+    ListeningServer(config, announce).run()
 
 
 def register(app: typer.Typer) -> None:
