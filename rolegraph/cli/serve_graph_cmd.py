@@ -1,7 +1,8 @@
 """`rolegraph serve GRAPH`: a graph as an OpenAI-compatible model (see rolegraph/serve/).
 
 Binds 127.0.0.1 unless `--host` says otherwise; `--api-key-env NAME` makes every request show the
-key held in that environment variable. Routers will be servable through the same `Answerer`
+key held in that environment variable; `--roles-file FILE` adds your own roles, as for `run`, `eval`
+and `optimize` (a bad file is one line, exit 2). Routers will be servable through the same `Answerer`
 interface once they exist (GRAPH_OR_ROUTER: today a graph file).
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from rolegraph.cli.graph_cmd import AllowCommandsOpt, GraphArg, PoolOpt, _load_checked
+from rolegraph.cli.graph_cmd import AllowCommandsOpt, GraphArg, PoolOpt, RolesOpt, _load_checked, _roles
 from rolegraph.errors import RolegraphError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -41,6 +42,7 @@ def serve_cmd(
         bool, typer.Option("--cache/--no-cache", help="answer repeated identical calls from the response cache")
     ] = False,
     allow_commands: AllowCommandsOpt = False,
+    roles_file: RolesOpt = None,
 ) -> None:
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
@@ -61,11 +63,14 @@ def serve_cmd(
         key = os.environ.get(api_key_env)
         if not key:
             raise ServeError(f"--api-key-env {api_key_env}: the environment variable is not set or empty")
-    spec, model_pool = _load_checked(graph, pool)
+    roles = _roles(roles_file)
+    spec, model_pool = _load_checked(graph, pool, roles)
     if not isinstance(spec, GraphSpec):
         raise ServeError(f"{graph}: a router cannot be served yet; serve one of its stage graphs")
     settings = Settings.from_env(cache=cache)
-    answerer = GraphAnswerer(spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id)
+    answerer = GraphAnswerer(
+        spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id, roles=roles
+    )
     if spec.mcp_servers:  # refuse an unallowed command now, in one line, not when uvicorn starts
         from rolegraph.tools.mcp_config import check_allowed
 

@@ -146,3 +146,61 @@ def test_serving_a_router_file_is_refused_in_one_line(capsys, tmp_path, monkeypa
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and "router cannot be served" in err and len(err.splitlines()) == 1
 
+
+TERSE_ROLES = """roles:
+  - name: terse
+    prompt: |
+      Role: terse.
+      You are a helpful assistant. Answer in a few words.
+    answers: false
+    max_tokens: 16
+    temperature: 0.0
+"""
+TERSE_GRAPH = """name: terse-smol
+nodes:
+  - {id: answer, role: terse, model: llamacpp/smollm2-135m, params: {max_tokens: 16, temperature: 0.0}}
+"""
+
+
+@pytest.fixture
+def terse_files(tmp_path, llamacpp):
+    """A graph whose only node has a role from a roles file, on llama.cpp's server (SmolLM2-135M)."""
+    import yaml
+
+    pool = tmp_path / "pool.yaml"
+    pool.write_text(yaml.safe_dump({"models": [llamacpp.spec().model_dump(exclude_defaults=True)]}))
+    (tmp_path / "roles.yaml").write_text(TERSE_ROLES)
+    (tmp_path / "terse.yaml").write_text(TERSE_GRAPH)
+    return tmp_path / "terse.yaml", pool, tmp_path / "roles.yaml"
+
+
+def test_serve_with_a_roles_file_answers_a_real_request(start, terse_files):
+    graph, pool, roles = terse_files
+    started = start("serve", str(graph), "--pool", str(pool), "--roles-file", str(roles))
+    assert "graph 'terse-smol'" in started.startup_line and started.port != 0
+    client = openai.OpenAI(base_url=started.base_url, api_key="none", max_retries=0, timeout=120)
+    reply = client.chat.completions.create(model="terse-smol", messages=[{"role": "user", "content": "Say hello."}])
+    assert reply.choices[0].message.content.strip() and reply.usage.completion_tokens > 0
+    nodes = reply.model_extra["rolegraph"]["nodes"]
+    assert [(n["id"], n["role"], n["model"]) for n in nodes] == [("answer", "terse", "llamacpp/smollm2-135m")]
+    client.close()
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("no roles file", "terse"),  # the graph's role is unknown without the file
+    ("missing file", "roles file not found"),
+    ("bad field", "unknown field 'promt'"),
+])
+def test_serve_roles_file_mistakes_are_one_line_exit_2(case, needle, terse_files, tmp_path, monkeypatch, capsys):
+    graph, pool, roles = terse_files
+    args = ["serve", str(graph), "--pool", str(pool), "--port", "0"]
+    if case == "missing file":
+        args += ["--roles-file", str(tmp_path / "nope.yaml")]
+    elif case == "bad field":
+        roles.write_text(TERSE_ROLES.replace("prompt:", "promt:"))
+        args += ["--roles-file", str(roles)]
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and needle in err and len(err.splitlines()) == 1, err
