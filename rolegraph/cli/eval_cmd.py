@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from rolegraph.cli.graph_cmd import AllowCommandsOpt
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import RolegraphError, TaskError
 from rolegraph.models.provenance import shows_simulation
@@ -33,6 +35,11 @@ paired comparison of the first graph against each other one (accuracy difference
 paired-bootstrap 95% interval and p, and McNemar's exact test). Results are labelled by what
 answered: simulated (sim models or serve-sim twins), partly simulated (a mix) or real. Every
 evaluation is saved to the results store (see `rolegraph results`).
+
+A graph file's MCP servers (`mcp_servers:`) are connected for the evaluation, as for `run` and `serve`:
+a stdio server starts only with --allow-commands or when its command is on the allow-list in
+$ROLEGRAPH_HOME/settings.yaml; a server that cannot start stops the evaluation before any item runs,
+and one that dies fails the items that call it with a node error naming it.
 
 --world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
 else 0, the calibrated world); a pool file in another world is an error.
@@ -96,36 +103,62 @@ async def _evaluate_all(
     run_settings: list[dict],
     executor: Any = None,
     roles: Any = None,
+    allow_commands: bool = False,
 ) -> list[EvalResult]:
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.models.hub import ModelHub
+    from rolegraph.tools.mcp import mcp_toolbox
     from rolegraph.tools.toolbox import default_toolbox
 
     hub = ModelHub(pool, settings)
     try:
         toolbox = default_toolbox(settings, corpus=task.corpus(), web=False)
-        results = []
-        for spec, meta in zip(specs, run_settings):
-            results.append(
-                await evaluate(
-                    spec,
-                    task,
-                    items,
-                    hub=hub,
-                    toolbox=toolbox,
-                    concurrency=concurrency,
-                    seed=seed,
-                    store=store,
-                    progress=progress,
-                    label=label,
-                    store_settings=meta,
-                    executor=executor,
-                    roles=roles,
+        async with contextlib.AsyncExitStack() as servers:
+            # every graph's MCP servers first: one that cannot start stops the evaluation before any item runs
+            boxes = [
+                await servers.enter_async_context(
+                    mcp_toolbox(getattr(spec, "mcp_servers", []), settings, toolbox, allow_commands=allow_commands)
                 )
-            )
-        return results
+                for spec in specs
+            ]
+            results = []
+            for spec, meta, box in zip(specs, run_settings, boxes):
+                results.append(
+                    await evaluate(
+                        spec,
+                        task,
+                        items,
+                        hub=hub,
+                        toolbox=box,
+                        concurrency=concurrency,
+                        seed=seed,
+                        store=store,
+                        progress=progress,
+                        label=label,
+                        store_settings=meta,
+                        executor=executor,
+                        roles=roles,
+                    )
+                )
+            return results
     finally:
         await hub.aclose()
+
+
+def check_mcp(specs: Sequence[GraphSpec | RouterSpec], settings: Settings, allow_commands: bool, executor: Any) -> None:
+    """Refuse, before any work, graphs whose MCP servers could not serve this evaluation: a stdio server the
+    user has not allowed, or any server with a remote executor (servers are connected in this process)."""
+    servers = [server for spec in specs for server in getattr(spec, "mcp_servers", [])]
+    if not servers:
+        return
+    if not executor.in_process:
+        raise RolegraphError(
+            f"MCP server '{servers[0].name}' is connected in this process, which --executor {executor.name} "
+            "does not run items in: evaluate graphs with MCP servers with the local executor"
+        )
+    from rolegraph.tools.mcp_config import check_allowed
+
+    check_allowed(servers, settings, allow_commands)
 
 
 class ItemsFailedError(RolegraphError):
@@ -200,6 +233,7 @@ def eval_command(
     add_to: Path | None = typer.Option(
         None, "--add-to", help="Score on a search run's paired items and add to its paired outcomes (route fit)."
     ),
+    allow_commands: AllowCommandsOpt = False,
 ) -> None:
     from rolegraph.evaluate.executors import make_executor
     from rolegraph.evaluate.report import compare
@@ -229,6 +263,7 @@ def eval_command(
 
         roles = load_roles(roles_file)
     specs = _load_graphs(graphs, pool, roles)
+    check_mcp(specs, settings, allow_commands, executor)
     names = _display_names(graphs, specs)
     the_task = get_task(task, data=data, seed=seed)
     items = the_task.items(cast("Split", split), n, seed)  # one of SPLITS, checked above
@@ -266,6 +301,7 @@ def eval_command(
                 run_settings=run_settings,
                 executor=executor,
                 roles=roles,
+                allow_commands=allow_commands,
             )
         )
     finally:

@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         """Serve /v1/models and /v1/chat/completions from the simulated (sim/*) models, optionally with faults."""
         import uvicorn
 
+        from rolegraph.cli.listening import ListeningServer
         from rolegraph.models.pool import ModelPool
         from rolegraph.settings import Settings
         from rolegraph.sim.faults import FaultConfig, quiet_injected_resets
@@ -70,9 +71,12 @@ def register(app: typer.Typer) -> None:
             if fault_rate > 0
             else "no faults"
         )
-        typer.echo(
-            f"serve-sim: SIMULATED models {', '.join(sims)} (world {model_pool.world}) at http://{host}:{port}/v1 "
-            f"({shown})",
-            err=True,
-        )
-        uvicorn.Server(config).run()
+
+        def announce(urls: list[str]) -> None:  # after binding: the port the kernel chose for --port 0
+            typer.echo(
+                f"serve-sim: SIMULATED models {', '.join(sims)} (world {model_pool.world}) at {' and '.join(urls)} "
+                f"({shown})",
+                err=True,
+            )
+
+        ListeningServer(config, announce).run()

@@ -1,7 +1,8 @@
 """`rolegraph serve GRAPH`: a graph as an OpenAI-compatible model (see rolegraph/serve/).
 
 Binds 127.0.0.1 unless `--host` says otherwise; `--api-key-env NAME` makes every request show the
-key held in that environment variable. Routers will be servable through the same `Answerer`
+key held in that environment variable; `--roles-file FILE` adds your own roles, as for `run`, `eval`
+and `optimize` (a bad file is one line, exit 2). Routers will be servable through the same `Answerer`
 interface once they exist (GRAPH_OR_ROUTER: today a graph file).
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from rolegraph.cli.graph_cmd import AllowCommandsOpt, GraphArg, PoolOpt, _load_checked
+from rolegraph.cli.graph_cmd import AllowCommandsOpt, GraphArg, PoolOpt, RolesOpt, _load_checked, _roles
 from rolegraph.errors import RolegraphError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -41,10 +42,12 @@ def serve_cmd(
         bool, typer.Option("--cache/--no-cache", help="answer repeated identical calls from the response cache")
     ] = False,
     allow_commands: AllowCommandsOpt = False,
+    roles_file: RolesOpt = None,
 ) -> None:
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
 
+    from rolegraph.cli.listening import ListeningServer
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
@@ -60,11 +63,14 @@ def serve_cmd(
         key = os.environ.get(api_key_env)
         if not key:
             raise ServeError(f"--api-key-env {api_key_env}: the environment variable is not set or empty")
-    spec, model_pool = _load_checked(graph, pool)
+    roles = _roles(roles_file)
+    spec, model_pool = _load_checked(graph, pool, roles)
     if not isinstance(spec, GraphSpec):
         raise ServeError(f"{graph}: a router cannot be served yet; serve one of its stage graphs")
     settings = Settings.from_env(cache=cache)
-    answerer = GraphAnswerer(spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id)
+    answerer = GraphAnswerer(
+        spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id, roles=roles
+    )
     if spec.mcp_servers:  # refuse an unallowed command now, in one line, not when uvicorn starts
         from rolegraph.tools.mcp_config import check_allowed
 
@@ -72,20 +78,25 @@ def serve_cmd(
 
     @asynccontextmanager
     async def lifespan(_app):
-        async with answerer:
-            mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
-            typer.echo(
-                f"serve: graph '{spec.name}' as model '{answerer.model_id}' at http://{host}:{port}/v1 "
-                f"(output node {mode}{'; key required' if key else ''})",
-                err=True,
-            )
+        async with answerer:  # the graph (and its MCP servers) open before the socket is bound
             yield
+
+    def announce(urls: list[str]) -> None:  # after binding: the port the kernel chose for --port 0
+        mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
+        typer.echo(
+            f"serve: graph '{spec.name}' as model '{answerer.model_id}' at {' and '.join(urls)} "
+            f"(output node {mode}{'; key required' if key else ''})",
+            err=True,
+        )
 
     options = ServeOptions(
         max_request_bytes=max_request_bytes, timeout_s=timeout_s, max_concurrent=max_concurrent, api_key=key
     )
     app = create_app(answerer, options, lifespan=lifespan)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
+    )
+    ListeningServer(config, announce).run()
 
 
 def register(app: typer.Typer) -> None:

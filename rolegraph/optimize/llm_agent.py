@@ -9,8 +9,10 @@ categorical targets are rescaled, and it is checked against the probabilistic gr
 probabilities out of range, edges that would make a cycle, a proposed graph over budget) and for
 changing something. An unusable reply is sent back with its problems, up to `MAX_RETRIES` times; a
 call that cannot succeed by asking again (a 400 "context exceeded", an unreachable endpoint after the
-backend's own retries) ends the attempts at once. Then the step falls back to the statistical agent
-and the record says so, with a reason: `context`, `invalid`, `empty` (nothing changed) or `error`.
+backend's own retries) ends the attempts at once. Then the step falls back to a statistical agent (the
+one of the optimizer that was asked for: `make_optimizer` passes it; by default the default optimizer's,
+`statistical_agent_v1`) and the record says so, with a reason: `context`, `invalid`, `empty` (nothing
+changed) or `error`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rolegraph.optimize.agent_prompt import MIN_REPLY_TOKENS, TokenBudget, init_
 from rolegraph.optimize.agent_schema import SCHEMA_NAME, changes_something, renormalise_near_misses, reply_schema
 from rolegraph.optimize.feedback import (
     Feedback,
+    FeedbackAgent,
     GraphUpdate,
     InitContext,
     StepContext,
@@ -38,7 +41,7 @@ from rolegraph.optimize.feedback import (
     validate_update,
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
-from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
+from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
 
 MAX_RETRIES = 2
 """Re-asks after a rejected reply (with its problems). A model that failed three times with the reasons in
@@ -106,7 +109,9 @@ class LLMFeedbackAgent:
 
     `spec` is the model's pool entry (taken from the hub's model when not given): it decides the
     context window and lets the endpoint be asked what it supports. Without one (a test double), the
-    agent assumes `DEFAULT_CONTEXT` and asks for JSON in the prompt only."""
+    agent assumes `DEFAULT_CONTEXT` and asks for JSON in the prompt only. `fallback` drives the steps the
+    model gives no usable update for: the statistical agent of the optimizer it serves (`make_optimizer`
+    passes it), by default the default optimizer's."""
 
     def __init__(
         self,
@@ -115,7 +120,7 @@ class LLMFeedbackAgent:
         spec: ModelSpec | None = None,
         max_retries: int = MAX_RETRIES,
         max_tokens: int = REPLY_CAP,
-        fallback: StatisticalFeedbackAgent | None = None,
+        fallback: FeedbackAgent | None = None,
         endpoint: EndpointInfo | None = None,
     ):
         self.model = model
@@ -123,7 +128,7 @@ class LLMFeedbackAgent:
         self.spec = found if isinstance(found, ModelSpec) else None
         self.max_retries = max_retries
         self.max_tokens = max_tokens
-        self.fallback = fallback or StatisticalFeedbackAgent()
+        self.fallback: FeedbackAgent = fallback or StatisticalFeedbackAgent()
         self.name = f"llm:{model.model_id}"
         self.endpoint = endpoint
         self.budget: TokenBudget | None = None
@@ -156,13 +161,13 @@ class LLMFeedbackAgent:
         budget = await self._ready()
         system = system_prompt(budget)
         got = await self._ask(system, init_prompt(ctx, budget.prompt_chars(system)), ctx.pg, ctx.seed)
-        return got if isinstance(got, Feedback) else self._fall_back(self.fallback.initial_sync(ctx), got)
+        return got if isinstance(got, Feedback) else self._fall_back(await self.fallback.initial(ctx), got)
 
     async def step(self, ctx: StepContext) -> Feedback:
         budget = await self._ready()
         system = system_prompt(budget)
         got = await self._ask(system, step_prompt(ctx, budget.prompt_chars(system)), ctx.pg, ctx.seed + ctx.iteration)
-        return got if isinstance(got, Feedback) else self._fall_back(self.fallback.step_sync(ctx), got)
+        return got if isinstance(got, Feedback) else self._fall_back(await self.fallback.step(ctx), got)
 
     def _fall_back(self, fb: Feedback, failed: _Failed) -> Feedback:
         return fb.model_copy(

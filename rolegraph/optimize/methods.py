@@ -56,8 +56,10 @@ def make_optimizer(
         raise SearchError(f"--agent-model is for the agent-reinforce optimizers, not '{name}'")
     options = {k: v for k, v in options.items() if v is not None and k != "agent"}
     if name in AGENT_OPTIMIZERS:
-        agent = llm_agent(agent_model, hub) if agent_model is not None else None
-        return (AgentReinforce if name == "agent-reinforce" else AgentReinforceGP)(agent, **options)
+        cls = AgentReinforce if name == "agent-reinforce" else AgentReinforceGP
+        # the LLM agent falls back to the statistical agent this optimizer runs without one (its default agent)
+        agent = llm_agent(agent_model, hub, fallback=cls().agent) if agent_model is not None else None
+        return cls(agent, **options)
     if name == "agent-reinforce:pilot-only":
         return AgentReinforceGP(**{**options, "learn": False, "race": False})
     if name == "cem":
@@ -81,7 +83,9 @@ def make_optimizer(
     return ExhaustiveSearch(**options)
 
 
-def llm_agent(model_id: str, hub: ModelHub | None):
+def llm_agent(model_id: str, hub: ModelHub | None, fallback: Any = None):
+    """The LLM feedback agent on pool model `model_id`; `fallback` (a statistical agent) drives the steps
+    where the model gives no usable update (default: the default optimizer's statistical agent)."""
     from rolegraph.optimize.llm_agent import LLMFeedbackAgent
 
     if hub is None:
@@ -93,4 +97,4 @@ def llm_agent(model_id: str, hub: ModelHub | None):
             f"'{model_id}' is simulated ({kind}): it only answers task items, so it cannot write "
             "feedback; give --agent-model a real model (e.g. openai/gpt-4o-mini or your own endpoint)"
         )
-    return LLMFeedbackAgent(hub.get(model_id), spec=spec)
+    return LLMFeedbackAgent(hub.get(model_id), spec=spec, fallback=fallback)

@@ -1,10 +1,13 @@
-"""`rolegraph serve-sim`: a real subprocess answering a plain `openai` client, and one-line bad input."""
+"""`rolegraph serve-sim` and `rolegraph serve` as real subprocesses (answering a plain `openai` client at the
+address their startup line prints), and one-line bad input."""
 from __future__ import annotations
 
 import os
-import socket
+import queue
+import re
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -16,49 +19,76 @@ from rolegraph.items import AnswerKey
 from rolegraph.settings import HOME_ENV
 
 STARTUP_TIMEOUT_S = 60.0
+BOUND_URL = re.compile(r" at (http://127\.0\.0\.1:(\d+)/v1)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Started:
+    """A `rolegraph serve`/`serve-sim` process started with `--port 0`: its stderr is read by a thread (so the pipe
+    never fills), and `base_url` is the address its startup line printed."""
 
+    def __init__(self, args: list[str], env: dict[str, str]):
+        self.proc = subprocess.Popen([sys.executable, "-m", "rolegraph", *args, "--port", "0"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.err: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.startup_line = self._startup_line()
+        found = BOUND_URL.search(self.startup_line)
+        assert found, self.startup_line
+        self.base_url, self.port = found.group(1), int(found.group(2))
 
-def _wait_ready(proc: subprocess.Popen, base_url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve-sim exited early: {proc.stderr.read()}")
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.err.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _startup_line(self) -> str:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                break
+            if line is None:
+                raise AssertionError(f"{self.proc.args[3]} exited early: {''.join(self.err)[-2000:]}")
+            if line.startswith(("serve-sim:", "serve:")):
+                return line.strip()
+        raise AssertionError(f"no startup line within {STARTUP_TIMEOUT_S:g} s: {''.join(self.err)[-2000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("serve-sim did not become ready")
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @pytest.fixture
-def serve_sim(tmp_path):
-    procs = []
+def start(tmp_path):
+    """Start `rolegraph ARGS --port 0` with a fresh home; stopped at the end of the test."""
+    started: list[Started] = []
 
-    def start(*args: str) -> str:
-        port = _free_port()
-        env = {**os.environ, HOME_ENV: str(tmp_path / "home")}
-        proc = subprocess.Popen([sys.executable, "-m", "rolegraph", "serve-sim", "--port", str(port), *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        procs.append(proc)
-        base_url = f"http://127.0.0.1:{port}/v1"
-        _wait_ready(proc, base_url)
-        return base_url
+    def go(*args: str) -> Started:
+        started.append(Started(list(args), {**os.environ, HOME_ENV: str(tmp_path / "home")}))
+        return started[-1]
 
-    yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    yield go
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def serve_sim(start):
+    return lambda *args: start("serve-sim", *args).base_url
+
+
+def test_serve_sim_port_0_prints_the_port_it_bound(start):
+    started = start("serve-sim")
+    assert started.port != 0  # what the kernel chose, not the ':0' asked for
+    r = httpx.get(f"{started.base_url}/models", timeout=10)  # the printed address is where it answers
+    assert r.status_code == 200 and "sim/llama-3.1-8b" in {m["id"] for m in r.json()["data"]}
 
 
 def test_serve_sim_answers_a_plain_openai_client(serve_sim):
@@ -115,3 +145,62 @@ def test_serving_a_router_file_is_refused_in_one_line(capsys, tmp_path, monkeypa
         main(["serve", str(router), "--port", "0"])
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and "router cannot be served" in err and len(err.splitlines()) == 1
+
+
+TERSE_ROLES = """roles:
+  - name: terse
+    prompt: |
+      Role: terse.
+      You are a helpful assistant. Answer in a few words.
+    answers: false
+    max_tokens: 16
+    temperature: 0.0
+"""
+TERSE_GRAPH = """name: terse-smol
+nodes:
+  - {id: answer, role: terse, model: llamacpp/smollm2-135m, params: {max_tokens: 16, temperature: 0.0}}
+"""
+
+
+@pytest.fixture
+def terse_files(tmp_path, llamacpp):
+    """A graph whose only node has a role from a roles file, on llama.cpp's server (SmolLM2-135M)."""
+    import yaml
+
+    pool = tmp_path / "pool.yaml"
+    pool.write_text(yaml.safe_dump({"models": [llamacpp.spec().model_dump(exclude_defaults=True)]}))
+    (tmp_path / "roles.yaml").write_text(TERSE_ROLES)
+    (tmp_path / "terse.yaml").write_text(TERSE_GRAPH)
+    return tmp_path / "terse.yaml", pool, tmp_path / "roles.yaml"
+
+
+def test_serve_with_a_roles_file_answers_a_real_request(start, terse_files):
+    graph, pool, roles = terse_files
+    started = start("serve", str(graph), "--pool", str(pool), "--roles-file", str(roles))
+    assert "graph 'terse-smol'" in started.startup_line and started.port != 0
+    client = openai.OpenAI(base_url=started.base_url, api_key="none", max_retries=0, timeout=120)
+    reply = client.chat.completions.create(model="terse-smol", messages=[{"role": "user", "content": "Say hello."}])
+    assert reply.choices[0].message.content.strip() and reply.usage.completion_tokens > 0
+    nodes = reply.model_extra["rolegraph"]["nodes"]
+    assert [(n["id"], n["role"], n["model"]) for n in nodes] == [("answer", "terse", "llamacpp/smollm2-135m")]
+    client.close()
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("no roles file", "terse"),  # the graph's role is unknown without the file
+    ("missing file", "roles file not found"),
+    ("bad field", "unknown field 'promt'"),
+])
+def test_serve_roles_file_mistakes_are_one_line_exit_2(case, needle, terse_files, tmp_path, monkeypatch, capsys):
+    graph, pool, roles = terse_files
+    args = ["serve", str(graph), "--pool", str(pool), "--port", "0"]
+    if case == "missing file":
+        args += ["--roles-file", str(tmp_path / "nope.yaml")]
+    elif case == "bad field":
+        roles.write_text(TERSE_ROLES.replace("prompt:", "promt:"))
+        args += ["--roles-file", str(roles)]
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and needle in err and len(err.splitlines()) == 1, err

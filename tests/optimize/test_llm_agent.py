@@ -2,6 +2,8 @@
 invalid step falls back to the statistical agent and the trace and report say so."""
 import asyncio
 
+import pytest
+
 from rolegraph.models.hub import ModelHub
 from rolegraph.chat.types import Completion
 from rolegraph.optimize.api import make_optimizer, optimize_async
@@ -59,3 +61,48 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
     report = render(tmp_path / "run").read_text()
     assert "statistical (fallback)" in report and "no usable update" in report
     assert usage.headline() in report
+
+
+class Unusable:
+    """An agent model whose every reply is unusable: each step falls back after its re-asks."""
+
+    def __init__(self):
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return AGENT_ID
+
+    async def complete(self, messages, **kwargs):
+        self.calls += 1
+        return Completion(text="no idea", model_id=AGENT_ID)
+
+
+@pytest.mark.parametrize("optimizer", ["agent-reinforce", "agent-reinforce:gp"])
+def test_the_fallback_is_the_statistical_agent_of_the_optimizer_asked_for(pool, small_task, tmp_path, optimizer):
+    """An LLM agent that never gives a usable update makes exactly the search its optimizer makes alone (the
+    default agent's and the GP agent's statistical procedures decide differently), and says it fell back."""
+
+    async def main(agent_model):
+        hub = ModelHub(pool, Settings(home=tmp_path / f"home-{agent_model is not None}"))
+        unusable = Unusable()
+        hub.use(AGENT_ID, unusable)
+        try:
+            opt = make_optimizer(optimizer, hub=hub, agent_model=agent_model, pilot_batch=4)
+            result = await optimize_async(small_task, tiny_space(pool), opt, hub=hub, config=tiny_config(),
+                                          agent_model=agent_model)
+        finally:
+            await hub.aclose()
+        return result, unusable.calls
+
+    alone, _ = asyncio.run(main(None))
+    fell, calls = asyncio.run(main(AGENT_ID))
+    steps = len(alone.trace.feedback)
+    assert calls == 3 * steps  # every step asked (and re-asked twice) before it fell back
+    assert all(f.agent == "statistical (fallback)" and f.fallback_reason == "invalid" for f in fell.trace.feedback)
+    decided = lambda r: ([(e.graph_hash, e.phase, e.iteration) for e in r.trace.records],  # noqa: E731
+                         [(f.iteration, f.update, f.summary) for f in r.trace.feedback], r.best_hash)
+    assert decided(fell) == decided(alone)
+    usage = fell.feedback_agent
+    assert (usage.steps, usage.llm_steps, usage.fallback_steps) == (steps, 0, steps)
+    assert usage.fallback_reasons == {"invalid": steps} and usage.warning() is not None

@@ -212,3 +212,84 @@ def test_a_real_model_searcher_through_mcp(tmp_path):
     res = asyncio.run(main())
     calls = res.node("search").tools
     assert calls and all(c.tool == "docs.search" for c in calls) and res.node("search").output.startswith("Evidence:")
+
+
+PENICILLIN = ["Who discovered penicillin?", "Which scientist discovered penicillin?", "Who first found penicillin?",
+              "Penicillin was discovered by whom?", "Who is credited with discovering penicillin?",
+              "Which physician discovered penicillin in 1928?", "Who discovered the antibiotic penicillin?",
+              "Name the discoverer of penicillin.", "Who found penicillin at St Mary's Hospital?",
+              "Who discovered penicillin in London?"]
+
+
+def _penicillin_data(path: Path) -> Path:
+    """Questions whose answer is in the MCP server's documents and not in the task's own corpus."""
+    path.write_text(json.dumps([{"_id": f"p{i}", "question": q, "answer": "Alexander Fleming", "supporting_facts": [],
+                                 "context": [["Penicillin", ["Penicillin is a drug."]]]}
+                                for i, q in enumerate(PENICILLIN)]))
+    return path
+
+
+def _eval(args, capsys):
+    from rolegraph.cli import main
+
+    try:
+        main(["eval", *args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err.strip()
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_cli_eval_connects_the_graphs_mcp_servers(transport, http_server, tmp_path, capsys, monkeypatch):
+    """`rolegraph eval` connects the graph file's MCP server (stdio: started from the file, allowed with
+    --allow-commands; or streamable HTTP) and the searcher's queries go through its tool: its documents (which
+    hold the answer; the task's corpus does not) raise the accuracy over the same graph searching the task's
+    corpus, on the same items."""
+    from rolegraph.graphs.io import save_graph
+
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    weak = "sim/llama-3.2-1b"  # a weak solver: evidence holding the gold moves it the most
+    server = STDIO if transport == "stdio" else McpServerSpec(name="docs", url=http_server, timeout_s=20)
+    with_mcp = searcher_graph(weak, server).model_copy(update={"name": "with-mcp"})
+    with_mcp.nodes[1] = with_mcp.nodes[1].model_copy(update={"model": weak})
+    plain = GraphSpec.model_validate({**with_mcp.model_dump(exclude_defaults=True), "name": "corpus-only",
+                                      "mcp_servers": []})
+    plain.nodes[0] = plain.nodes[0].model_copy(update={"params": {}})  # the built-in search over the task's corpus
+    files = [str(save_graph(with_mcp, tmp_path / "mcp.yaml")), str(save_graph(plain, tmp_path / "plain.yaml"))]
+    args = [*files, "--task", "hotpotqa", "--data", str(_penicillin_data(tmp_path / "q.json")), "--split", "all",
+            "--json"]
+
+    if transport == "stdio":  # a command from a graph file: refused in one line before any item, unless allowed
+        code, rows, err = _eval(args, capsys)
+        assert code == 2 and "--allow-commands" in err and len(err.splitlines()) == 1 and rows == []
+        args = [*args, "--allow-commands"]
+    code, rows, err = _eval(args, capsys)
+    assert code == 0, err
+    mcp, corpus = rows
+    assert mcp["n"] == corpus["n"] == len(PENICILLIN) and mcp["failures"] == corpus["failures"] == 0
+    assert mcp["accuracy"] >= corpus["accuracy"] + 0.2, (mcp["accuracy"], corpus["accuracy"])
+
+
+def test_cli_eval_a_server_dying_is_a_named_node_error(tmp_path, capsys, monkeypatch):
+    from rolegraph.graphs.io import save_graph
+
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    dying = STDIO.model_copy(update={"env": {"DOCS_DIE_ON_SEARCH": "1"}})
+    graph = save_graph(searcher_graph(server=dying), tmp_path / "g.yaml")
+    code, rows, err = _eval([str(graph), "--task", "hotpotqa", "--data", str(_penicillin_data(tmp_path / "q.json")),
+                             "--n", "3", "--split", "all", "--json", "--allow-commands"], capsys)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "node 'search'" in err and "MCP server 'docs'" in err and "3 of 3 items failed" in err
+    assert rows and rows[0]["failures"] == 3  # what was computed is printed before the error
+
+
+def test_cli_eval_refuses_mcp_servers_with_a_remote_executor(tmp_path, capsys, monkeypatch):
+    from rolegraph.graphs.io import save_graph
+
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    graph = save_graph(searcher_graph(), tmp_path / "g.yaml")
+    code, rows, err = _eval([str(graph), "--task", "gsm", "--n", "2", "--executor", "ray", "--allow-commands"],
+                            capsys)
+    assert code == 2 and "local executor" in err and len(err.splitlines()) == 1, err
