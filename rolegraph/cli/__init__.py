@@ -30,12 +30,23 @@ def build_app() -> typer.Typer:
         graph_cmd,
         models_cmd,
         optimize_cmd,
+        results_cmd,
         route_cmd,
         serve_cmd,
         serve_graph_cmd,
     )
 
-    for module in (models_cmd, serve_cmd, serve_graph_cmd, graph_cmd, eval_cmd, optimize_cmd, demo_cmd, route_cmd):
+    for module in (
+        models_cmd,
+        serve_cmd,
+        serve_graph_cmd,
+        graph_cmd,
+        eval_cmd,
+        results_cmd,
+        optimize_cmd,
+        demo_cmd,
+        route_cmd,
+    ):
         module.register(app)
     return app
 

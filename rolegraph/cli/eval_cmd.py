@@ -1,4 +1,4 @@
-"""`rolegraph eval` (score graphs on a task, compare them paired) and `rolegraph results` (stored runs)."""
+"""`rolegraph eval`: score graphs (or routers) on a task's items and compare them paired."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "validation", "test", "all")
 DEFAULT_SPLIT = "test"
-DEFAULT_RESULTS_LIMIT = 20
 
 EVAL_HELP = """Score one or more graphs on a task's items (the same items for every graph).
 
@@ -56,12 +55,6 @@ endpoint, GGUF sha256 for local models, the simulator's fingerprint; per node: s
 seed and rolegraph's version), world (the simulator world, null when no sim model answered), run_id,
 graph_file; a router's object adds `stages` (per stage: graph, share of items it answered, share that
 reached it); the objects after the first add `vs_first` (the paired comparison).
-"""
-
-RESULTS_HELP = """List evaluations stored in the results store, newest first, or show one run by id.
-
---json prints JSON Lines: one JSON object per stored run (or the one run's summary with its
-per-node statistics).
 """
 
 
@@ -192,7 +185,8 @@ def report_failures(results: list[EvalResult], names: list[str]) -> None:
         raise ItemsFailedError(fatal)
 
 
-def _json_line(obj: dict[str, Any]) -> str:
+def json_line(obj: dict[str, Any]) -> str:
+    """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
     return json.dumps(obj, sort_keys=False, default=str)
 
 
@@ -336,7 +330,7 @@ def _print_results(results, specs, graphs: list[Path], names: list[str], compari
             }
             if i > 0:
                 obj["vs_first"] = comparisons[i - 1].model_dump()
-            typer.echo(_json_line(obj))
+            typer.echo(json_line(obj))
         return
     console = Console()
     if len(results) == 1:
@@ -349,59 +343,6 @@ def _print_results(results, specs, graphs: list[Path], names: list[str], compari
         console.print(SIM_NOTE)
 
 
-def results_command(
-    run_id: str | None = typer.Argument(None, help="Show this stored run (default: list runs)."),
-    task: str | None = typer.Option(None, "--task", "-t", help="Only runs of this task."),
-    limit: int = typer.Option(DEFAULT_RESULTS_LIMIT, "--limit", min=1, help="At most this many runs."),
-    store_path: Path | None = typer.Option(
-        None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
-    ),
-    json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per run."),
-) -> None:
-    from rich.console import Console
-
-    from rolegraph.evaluate.report import SIM_NOTE, node_table, runs_table, summary_table
-    from rolegraph.evaluate.store import ResultsStore, StoreError
-    from rolegraph.settings import Settings
-
-    path = store_path or Settings.from_env().store_path
-    if not Path(path).expanduser().is_file():
-        raise StoreError(f"{path}: no results store yet (run `rolegraph eval` first)")
-    with ResultsStore(path) as store:
-        if run_id is not None:
-            result = store.load(run_id)
-            if json_out:
-                obj = {
-                    **result.summary(),
-                    "run_id": run_id,
-                    "p95_latency_s": result.p95_latency_s,
-                    "skipped": result.skipped,
-                    "partial": result.partial,
-                    "per_node": {k: v.model_dump() for k, v in result.per_node.items()},
-                }
-                typer.echo(_json_line(obj))
-                return
-            console = Console()
-            console.print(summary_table(result))
-            console.print(node_table(result))
-            if shows_simulation([result.simulation]):
-                console.print(SIM_NOTE)
-            return
-        runs = store.runs(task=task, limit=limit)
-    if json_out:
-        for r in runs:
-            typer.echo(_json_line(r))
-        return
-    console = Console()
-    if not runs:
-        console.print("no stored evaluations" + (f" for task '{task}'" if task else ""))
-        return
-    console.print(runs_table(runs))
-    if shows_simulation(r["simulation"] for r in runs):
-        console.print(SIM_NOTE)
-
-
 def register(app: typer.Typer) -> None:
-    """Add `eval` and `results` to the app."""
+    """Add `eval` to the app."""
     app.command("eval", help=EVAL_HELP)(eval_command)
-    app.command("results", help=RESULTS_HELP)(results_command)
