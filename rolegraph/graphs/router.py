@@ -71,6 +71,7 @@ class StopRule(BaseModel):
         return " and ".join(parts)
 
 
+AnswerMode = Literal["output", "plurality"]
 OUTPUT: Final = "output"
 PLURALITY: Final = "plurality"
 MIN_VOTERS = 2
@@ -81,7 +82,7 @@ class Stage(BaseModel):
 
     graph: GraphSpec
     stop: StopRule | None = None  # None on the last stage: it always answers
-    answer: Literal["output", "plurality"] = Field(
+    answer: AnswerMode = Field(
         default=OUTPUT, description="output: the graph's output node answers; plurality: its inputs vote, it never runs"
     )
 

@@ -22,6 +22,7 @@ from rolegraph.graphs.analysis import TokenProfile
 from rolegraph.graphs.router import (
     OUTPUT,
     PLURALITY,
+    AnswerMode,
     RouterSpec,
     Stage,
     StopRule,
@@ -42,7 +43,7 @@ class Outcomes:
     source: str
     spec: GraphSpec
     result: EvalResult
-    answer: str = OUTPUT  # "plurality": the stage answers by its voters' plurality (graphs/router.py)
+    answer: AnswerMode = OUTPUT  # "plurality": the stage answers by its voters' plurality (graphs/router.py)
     score: np.ndarray = field(init=False)
     agreement: np.ndarray = field(init=False)  # NaN where not observed
     verified: np.ndarray = field(init=False)  # 1 accepted, 0 rejected, -1 no verdict
