@@ -47,7 +47,7 @@ GOAL_FLOPS_RATIO, GOAL_GAIN, GOAL_SHARE, GOAL_PROMPT_RATIO = 0.6, 0.03, 2 / 3, 0
 JUDGED_MATCH, JUDGED_GAIN = 0.6, 1.0  # the targets whose routers the goal judges
 FULL = {"worlds": (0, 1, 2), "families": FAMILIES, "task_items": 2400, "iterations": 8, "samples": 4, "batch": 16,
         "validation_items": 48, "test_items": 300, "route_items": 300, "budget": 42.0, "max_nodes": 6,
-        "coalesce_items": 40, "real_items": 20}
+        "coalesce_items": 40, "real_items": 60}
 QUICK = {"worlds": (0,), "families": ("math",), "task_items": 240, "iterations": 1, "samples": 2, "batch": 4,
          "validation_items": 4, "test_items": 30, "route_items": 30, "budget": 42.0, "max_nodes": 4,
          "coalesce_items": 3, "real_items": 0}
@@ -274,8 +274,40 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
-    cfg = QUICK if quick else FULL
+def add_arguments(parser: Any) -> None:
+    from benchmarks.generalization import parse_worlds
+
+    parser.add_argument("--worlds", type=parse_worlds, default=None,
+                        help="sim worlds, e.g. 0-4 or 0,3 (default 0,1,2; world 0 is the tuned one)")
+    parser.add_argument("--real-items", type=int, default=None, help="questions for the real local model (default 60)")
+
+
+def _summary(settings: list[dict]) -> str:
+    """One row per setting: the best graph, the routers the goal judges, and whether a plurality stage was used."""
+    rows = []
+    for s in settings:
+        r = {x["label"]: x for x in s["rows"] if x["kind"] == "router"}
+        cells = [f"{s['world']} ({'held out' if s['held_out'] else 'tuned'})", s["family"],
+                 f"{_pct(s['best']['accuracy'])} @ {s['best']['flops_units']:.1f}"]
+        for key in ("router default", f"router {JUDGED_MATCH:g}x"):
+            x = r.get(key)
+            cells.append("-" if x is None else f"{100 * x['diff']:+.1f} [{100 * x['ci95'][0]:+.1f}, "
+                         f"{100 * x['ci95'][1]:+.1f}] @ {x['flops_ratio']:.2f}x" + (" P" if x["stages"] and x["stages"][0].endswith(
+                             "-plurality") else ""))
+        cells.append("yes" if s["meets_goal"] else "no")
+        rows.append(cells)
+    return table(["world", "family", "best: test acc % @ FLOPs", "default router: vs best, points @ FLOPs ratio",
+                  f"{JUDGED_MATCH:g}x router: vs best @ FLOPs ratio", "goal"], rows) + \
+        "\n\nP: the router starts with a plurality stage (a vote's solvers answer without its output when they agree)."
+
+
+def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
+        real_items: int | None = None) -> dict[str, Any]:
+    cfg = dict(QUICK if quick else FULL)
+    if worlds:
+        cfg["worlds"] = tuple(worlds)
+    if real_items is not None:
+        cfg["real_items"] = real_items
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     home = scratch_home()
@@ -295,7 +327,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
            f"{100 * GOAL_GAIN:.0f} points at equal FLOPs (router fitted at {JUDGED_GAIN}x). Met in {met} of " \
            f"{len(settings)} settings ({sum(s['meets_goal'] for s in held)} of {len(held)} held-out); strict reading " \
            f"(a match at most {100 * MATCH_MAX_LOSS:.0f} points lower, a gain only by a cascade): {strict} of " \
-           f"{len(settings)}. All results simulated.\n\n"
+           f"{len(settings)}. All results simulated.\n\n" + _summary(settings) + "\n\n"
     for s in settings:
         held_text = "held out" if s["held_out"] else "tuned on"
         text += f"## World {s['world']} ({held_text}), {s['family']}: best graph {s['best']['name']}\n\n"
@@ -323,5 +355,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     text += f"\n\nPlot: `{plot_path.name}`.\n"
     payload = {"config": cfg, "settings": settings, "coalescing": coal, "real_local": real, "plot": plot_path.name,
                "settings_meeting_goal": met, "settings_meeting_goal_strict": strict, "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
-    write_result("routing", payload, text, out_dir=out_dir, quick=quick)
+    options = " ".join(([f"--worlds {','.join(map(str, cfg['worlds']))}"] if worlds else [])
+                       + ([f"--real-items {real_items}"] if real_items is not None else []))
+    write_result("routing", payload, text, out_dir=out_dir, quick=quick, options=options)
     return payload

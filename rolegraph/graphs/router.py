@@ -6,8 +6,14 @@ model and params, fed by equal nodes) is the same call (same messages and sample
 `node_sample`), so it is not run again; its output is read instead. A stage-2 vote whose solvers include
 stage 1's solvers therefore only adds the new samples and its fuser. Its cost counts once.
 
-A router file is YAML or JSON (`kind: router`, `stages: [{graph: ..., stop: {...}}, ...]`); files are read
-and written by rolegraph.graphs.router_io, run by rolegraph.graphs.router_runtime.
+A stage may answer by the plurality of its voters instead of its output node (`answer: plurality`): it runs
+every node of its graph but the output (for a vote, the solvers but not the fuser) and answers with the answer
+most of the output's inputs give. Aggregators are the expensive part of a vote (a fuser reads every answer),
+so a first stage that stops when its samples agree, and escalates to the same graph with its fuser (which
+then only adds the fuser), is the cheapest stage a vote offers (Adaptive-Consistency, Aggarwal et al. 2023).
+
+A router file is YAML or JSON (`kind: router`, `stages: [{graph: ..., stop: {...}, answer: ...}, ...]`); files
+are read and written by rolegraph.graphs.router_io, run by rolegraph.graphs.router_runtime.
 """
 
 from __future__ import annotations
@@ -65,11 +71,72 @@ class StopRule(BaseModel):
         return " and ".join(parts)
 
 
+AnswerMode = Literal["output", "plurality"]
+OUTPUT: Final = "output"
+PLURALITY: Final = "plurality"
+MIN_VOTERS = 2
+
+
 class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     graph: GraphSpec
     stop: StopRule | None = None  # None on the last stage: it always answers
+    answer: AnswerMode = Field(
+        default=OUTPUT, description="output: the graph's output node answers; plurality: its inputs vote, it never runs"
+    )
+
+    @property
+    def plurality(self) -> bool:
+        return self.answer == PLURALITY
+
+    def runs(self) -> list[NodeSpec]:
+        """The nodes this stage runs (all of its graph's, but the output in a plurality stage)."""
+        if not self.plurality:
+            return list(self.graph.nodes)
+        output = self.graph.output_id()
+        return [n for n in self.graph.nodes if n.id != output]
+
+
+def plurality_parts(graph: GraphSpec) -> list[GraphSpec]:
+    """A plurality stage's voters, each as the graph of its ancestors ending at it (the output's inputs, in edge
+    order): these run side by side in place of the graph, whose output node never runs."""
+    output = graph.output_id()
+    parts = []
+    for voter in graph.predecessors(output):
+        keep: set[str] = {voter}
+        todo = [voter]
+        while todo:
+            for p in graph.predecessors(todo.pop()):
+                if p not in keep:
+                    keep.add(p)
+                    todo.append(p)
+        nodes = [n for n in graph.nodes if n.id in keep]
+        edges = [(a, b) for a, b in graph.edges if a in keep and b in keep]
+        parts.append(GraphSpec(name=f"{graph.name}:{voter}", nodes=nodes, edges=edges, output=voter))
+    return parts
+
+
+def plurality_problems(stage: Stage) -> list[str]:
+    """Why a stage's graph cannot answer by plurality (empty: it can)."""
+    graph = stage.graph
+    output = graph.output_id()
+    voters = [p for p in graph.predecessors(output) if graph.node(p).role in ANSWERING_ROLES]
+    if len(voters) < MIN_VOTERS:
+        return [
+            f"answer: plurality needs at least {MIN_VOTERS} answering nodes (solvers, verifiers, fusers) feeding the "
+            f"output '{output}'; it has {len(voters)}"
+        ]
+    seen: dict[str, str] = {}
+    for part in plurality_parts(graph):
+        for n in part.nodes:
+            if n.id in seen:
+                return [
+                    f"answer: plurality needs the output's inputs to share no nodes ('{n.id}' feeds both "
+                    f"'{seen[n.id]}' and '{part.output}')"
+                ]
+            seen[n.id] = part.output or ""
+    return []
 
 
 class RouterSpec(BaseModel):
@@ -91,7 +158,7 @@ class RouterSpec(BaseModel):
         """Every node a run of the router may execute, with flat ids (reused nodes once, in their first stage)."""
         out = []
         for i, (stage, reused) in enumerate(zip(self.stages, self.reuse()), start=1):
-            out += [n.model_copy(update={"id": flat_id(i, n.id)}) for n in stage.graph.nodes if n.id not in reused]
+            out += [n.model_copy(update={"id": flat_id(i, n.id)}) for n in stage.runs() if n.id not in reused]
         return out
 
     @property
@@ -124,7 +191,10 @@ def reuse_map(router: RouterSpec) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for i, stage in enumerate(router.stages, start=1):
         reused: dict[str, str] = {}
+        runs = {n.id for n in stage.runs()}
         for node_id, sig in _signatures(stage.graph).items():
+            if node_id not in runs:  # a plurality stage's output never runs: nothing to reuse or be reused
+                continue
             if sig in seen:
                 reused[node_id] = seen[sig]
             else:
@@ -136,16 +206,24 @@ def reuse_map(router: RouterSpec) -> list[dict[str, str]]:
 def stage_flops(router: RouterSpec, pool: ModelPool, profile: TokenProfile) -> list[float]:
     """FLOPs units each stage adds when it runs (its nodes minus those it reuses)."""
     return [
-        sum(v for n, v in node_flops_units(stage.graph, pool, profile).items() if n not in reused)
+        sum(v for n, v in node_flops_units(stage.graph, pool, profile).items() if n not in reused and n in _ids(stage))
         for stage, reused in zip(router.stages, router.reuse())
     ]
+
+
+def _ids(stage: Stage) -> set[str]:
+    return {n.id for n in stage.runs()}
 
 
 def stage_costs(router: RouterSpec, pool: ModelPool, profile: TokenProfile) -> list[tuple[int, float]]:
     """(tokens, dollars) each stage adds when it runs, estimated at `profile`."""
     out = []
     for stage, reused in zip(router.stages, router.reuse()):
-        est = [v for n, v in node_cost_estimates(stage.graph, pool, profile).items() if n not in reused]
+        est = [
+            v
+            for n, v in node_cost_estimates(stage.graph, pool, profile).items()
+            if n not in reused and n in _ids(stage)
+        ]
         out.append((sum(t for t, _ in est), sum(d for _, d in est)))
     return out
 
@@ -157,6 +235,8 @@ def validate_router(router: RouterSpec, pool: ModelPool | None, roles: Iterable[
     for i, stage in enumerate(router.stages, start=1):
         graph_problems = validate_graph(stage.graph, pool, roles)
         problems += [f"stage {i}: {p}" for p in graph_problems]
+        if stage.plurality and not graph_problems:
+            problems += [f"stage {i}: {p}" for p in plurality_problems(stage)]
         rule = stage.stop
         if i == last:
             if rule is not None:
@@ -169,19 +249,22 @@ def validate_router(router: RouterSpec, pool: ModelPool | None, roles: Iterable[
             continue
         output = stage.graph.output_id()
         voters = [n for n in stage.graph.nodes if n.role in ANSWERING_ROLES and n.id != output]
+        if stage.plurality:  # the answer is one voter's: the others are what agrees with it
+            voters = voters[1:]
         if rule.min_agreement is not None and not voters:
             problems.append(
                 f"stage {i}: min_agreement needs answering nodes besides the output (solvers, verifiers, fusers)"
             )
-        if rule.require_verified and not any(n.role == "verifier" for n in stage.graph.nodes):
+        if rule.require_verified and not any(n.role == "verifier" for n in stage.runs()):
             problems.append(f"stage {i}: require_verified needs a verifier node in the stage's graph")
         if rule.min_logprob is not None and pool is not None:
-            model = stage.graph.node(output).model
-            if model in pool and not pool.get(model).logprobs:
-                problems.append(
-                    f"stage {i}: min_logprob needs log-probabilities from '{model}' (the output's model): "
-                    "set logprobs: true in its pool entry (the endpoint must return them)"
-                )
+            answering = stage.graph.predecessors(output) if stage.plurality else [output]
+            for model in dict.fromkeys(stage.graph.node(n).model for n in answering):
+                if model in pool and not pool.get(model).logprobs:
+                    problems.append(
+                        f"stage {i}: min_logprob needs log-probabilities from '{model}' (the answering model): "
+                        "set logprobs: true in its pool entry (the endpoint must return them)"
+                    )
     return problems
 
 

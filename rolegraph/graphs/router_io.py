@@ -16,11 +16,12 @@ from pydantic import ValidationError
 
 from rolegraph.errors import GraphError, did_you_mean
 from rolegraph.graphs.io import HASH_HEX_CHARS, dumps_yaml, graph_hash, load_data, load_graph, spec_from_data
-from rolegraph.graphs.router import ROUTER_KIND, RouterSpec, Stage, StopRule
+from rolegraph.graphs.router import OUTPUT, PLURALITY, ROUTER_KIND, RouterSpec, Stage, StopRule
 from rolegraph.graphs.spec import GraphSpec
 
 ROUTER_FIELDS = ("kind", "name", "description", "stages", "fit")
-STAGE_FIELDS = ("graph", "stop")
+STAGE_FIELDS = ("graph", "stop", "answer")
+ANSWER_MODES = (OUTPUT, PLURALITY)
 RULE_FIELDS = tuple(StopRule.model_fields)
 INDENT = "      "  # a stage's graph sits under "  - graph:"
 
@@ -84,17 +85,19 @@ def router_from_data(data: dict, source: str | None = None, base: Path | None = 
             continue
         for key in raw:
             if key not in STAGE_FIELDS:
-                problems.append(
-                    f"{where}: unknown field '{key}' (fields: graph, stop).{did_you_mean(str(key), STAGE_FIELDS)}"
-                )
+                hint = did_you_mean(str(key), STAGE_FIELDS)
+                problems.append(f"{where}: unknown field '{key}' (fields: {', '.join(STAGE_FIELDS)}).{hint}")
         if "graph" not in raw:
             problems.append(f"{where}: missing field 'graph' (a graph, or the path of a graph file)")
             continue
         graph, graph_problems = _stage_graph(raw["graph"], where, base)
         rule, rule_problems = _rule(raw.get("stop"), where)
+        answer = raw.get("answer", OUTPUT)
+        if answer not in ANSWER_MODES:
+            rule_problems.append(f"{where}: 'answer' must be one of {', '.join(ANSWER_MODES)}, got {answer!r}")
         problems += graph_problems + rule_problems
         if graph is not None and not rule_problems:
-            stages.append(Stage(graph=graph, stop=rule))
+            stages.append(Stage(graph=graph, stop=rule, answer=answer))
     if problems:
         raise GraphError(problems, source=source)
     try:
@@ -142,6 +145,9 @@ def dumps_router(router: RouterSpec) -> str:
         if stage.stop is not None:
             lines.append(f"{head}stop: {_flow(stage.stop.model_dump(exclude_defaults=True))}")
             head = "    "
+        if stage.plurality:
+            lines.append(f"{head}answer: {PLURALITY}")
+            head = "    "
         lines.append(f"{head}graph:")
         lines += [INDENT + line for line in dumps_yaml(stage.graph).rstrip("\n").splitlines()]
     if router.fit:
@@ -165,7 +171,10 @@ def save_router(router: RouterSpec, path: str | Path) -> Path:
 
 def router_hash(router: RouterSpec) -> str:
     """Content hash of the stages (graphs by `graph_hash`, rules by value); name, description and fit ignored."""
-    canonical = [[graph_hash(s.graph), s.stop.model_dump() if s.stop else None] for s in router.stages]
+    canonical = [
+        [graph_hash(s.graph), s.stop.model_dump() if s.stop else None] + ([PLURALITY] if s.plurality else [])
+        for s in router.stages
+    ]
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS]
 

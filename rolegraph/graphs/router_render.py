@@ -28,6 +28,8 @@ def router_mermaid(router: RouterSpec) -> str:
                 continue
             mid = ids[f"{i}:{node.id}"] = f"s{i}n{len(ids)}"
             label = f"{_mermaid_text(node.id)}<br/>{_mermaid_text(node.role)} · {_mermaid_text(node.model)}"
+            if stage.plurality and node.id == stage.graph.output_id():  # never runs: its inputs vote
+                label = "plurality of its inputs<br/>(no model call)"
             lines.append(f'        {mid}["{label}"]')
         lines.append("    end")
         lines += [f"    {ids[f'{i}:{s}']} --> {ids[f'{i}:{d}']}" for s, d in stage.graph.edges]
@@ -57,6 +59,7 @@ def render_router_png(router: RouterSpec, path: str | Path) -> Path:
     axes = fig.subplots(1, len(router.stages), squeeze=False, width_ratios=[w for w, _ in sizes])[0]
     for i, (stage, reused, ax) in enumerate(zip(router.stages, router.reuse(), axes), start=1):
         rule = f"stop if {stage.stop.text()}" if stage.stop else "always answers"
+        rule += "; answers by plurality (its output never runs)" if stage.plurality else ""
         draw(stage.graph, ax, title=f"stage {i}: {stage.graph.name}\n{rule}", faded=frozenset(reused))
     fig.tight_layout()
     fig.savefig(path, dpi=PNG_DPI, format="png")
@@ -74,8 +77,9 @@ def stages_table(router: RouterSpec, pool: ModelPool, profile: TokenProfile, tit
         flops = [None] * len(router.stages)
     costs = stage_costs(router, pool, profile)
     for i, (stage, reused, f, (tokens, dollars)) in enumerate(zip(router.stages, router.reuse(), flops, costs), 1):
-        run = [n.id for n in stage.graph.nodes if n.id not in reused]
+        run = [n.id for n in stage.runs() if n.id not in reused]
         nodes = ", ".join(run) + (f" (reads {', '.join(reused)})" if reused else "")
+        nodes += " (answers by their plurality)" if stage.plurality else ""
         then = f"stop if {stage.stop.text()}, else stage {i + 1}" if stage.stop else "answer"
         table.add_row(
             str(i), stage.graph.name, nodes, "n/a" if f is None else f"{f:.2f}", f"{tokens:,}", f"{dollars:.5f}", then

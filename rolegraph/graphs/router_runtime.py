@@ -5,6 +5,8 @@ Each stage is a `CompiledGraph` run with the router's one budget meter (caps hol
 and the outputs of the nodes it shares with earlier stages (router.py: equal nodes are read, not run again).
 The result is a `RouterRunResult`: a `RunResult` whose nodes are every node that ran (flat ids `s<stage>.<id>`),
 whose tokens, dollars, latency and FLOPs units are what the stages that ran spent, plus each stage's signals.
+A plurality stage runs its voters (each the graph of its ancestors ending at it) side by side instead of its
+graph, and answers with their plurality; its output node never runs.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.inputs import ANSWER_KEY_FIELD, ANSWER_KEY_IN_STATE
 from rolegraph.graphs.nodes import NodePlan, StageInput
 from rolegraph.graphs.result import NodeTrace, RunResult
-from rolegraph.graphs.router import RouterSpec, check_router, flat_id, stage_flops
+from rolegraph.graphs.router import RouterSpec, check_router, flat_id, plurality_parts, stage_flops
 from rolegraph.graphs.router_io import router_hash
 from rolegraph.graphs.runtime import FREE_FORM_FAMILY, FREE_FORM_KIND, RUN_TOKEN_PREFIX, CompiledGraph
-from rolegraph.graphs.signals import Signals, observe
+from rolegraph.graphs.signals import Signals, observe, plurality_voter
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
@@ -97,10 +99,13 @@ class CompiledRouter:
         roles = roles if roles is not None else RoleRegistry.default()
         check_router(router, hub.pool, roles=roles.names())
         self.stages: list[CompiledGraph] = []
+        self.parts: list[list[CompiledGraph]] = []  # a plurality stage's voters, each compiled on its own
         for stage in router.stages:
             graph = CompiledGraph(stage.graph, hub, toolbox=toolbox, roles=roles)
             toolbox = toolbox if toolbox is not None else graph.toolbox
             self.stages.append(graph)
+            parts = plurality_parts(stage.graph) if stage.plurality else []
+            self.parts.append([CompiledGraph(p, hub, toolbox=toolbox, roles=roles) for p in parts])
         self.toolbox = toolbox
         self.reuse = router.reuse()
         self.simulated = all(g.simulated for g in self.stages)
@@ -204,7 +209,10 @@ class CompiledRouter:
         t_start = perf_counter()
         stage_in = StageInput(state.meter, given, state.elapsed if self.modelled else t_start - state.t0)
         try:
-            res = await graph.run(state.item, seed=state.seed, answer_kind=state.answer_kind, stage=stage_in)
+            if self.parts[index]:
+                res = await self._vote(index, state, stage_in)
+            else:
+                res = await graph.run(state.item, seed=state.seed, answer_kind=state.answer_kind, stage=stage_in)
         except (BudgetExceededError, NodeFailedError) as exc:
             partial = exc.partial if isinstance(exc.partial, RunResult) else None
             if partial is not None:
@@ -223,6 +231,50 @@ class CompiledRouter:
             "signals": signals.model_dump(),
             "reused": run.reused,
         }
+
+    async def _vote(self, index: int, state: RouterContext, stage_in: StageInput) -> RunResult:
+        """A plurality stage: its voters run side by side (each reading what earlier stages gave it); the answer is
+        their plurality's, spoken by its first voter (rolegraph.graphs.signals.plurality_voter)."""
+        parts = self.parts[index]
+        runs = await asyncio.gather(
+            *(
+                part.run(
+                    state.item,
+                    seed=state.seed,
+                    answer_kind=state.answer_kind,
+                    stage=StageInput(
+                        stage_in.meter, {k: v for k, v in stage_in.given.items() if k in part.plans}, stage_in.elapsed
+                    ),
+                )
+                for part in parts
+            ),
+            return_exceptions=True,
+        )
+        failed = next((r for r in runs if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        done = [r for r in runs if isinstance(r, RunResult)]
+        voter = plurality_voter([(r.output_node, r.answer) for r in done])
+        speaker = next((r for r in done if r.output_node == voter), done[0])
+        nodes = [t for r in done for t in r.nodes]
+        return RunResult(
+            graph_name=self.stages[index].spec.name,
+            answer=speaker.answer if voter is not None else None,
+            output_node=speaker.output_node,
+            nodes=nodes,
+            tokens_in=sum(r.tokens_in for r in done),
+            tokens_out=sum(r.tokens_out for r in done),
+            cost_usd=sum(r.cost_usd for r in done),
+            latency_s=max(r.latency_s for r in done),
+            critical_path_s=max(r.critical_path_s for r in done),
+            flops_units=sum(r.flops_units for r in done),
+            simulated=all(r.simulated for r in done),
+            simulation=simulation_of(t.simulated for t in nodes) or self.configured_simulation,
+            served=RunResult.served_by(nodes),
+            world=next((r.world for r in done if r.world is not None), None),
+            error=next((r.error for r in done if r.error is not None), None),
+            notes=[n for r in done for n in r.notes],
+        )
 
     def _record(
         self,
@@ -288,12 +340,13 @@ class CompiledRouter:
         error = None if answered is not None else (last_res.error if last_res else "no stage ran")
         latency = sum(r.latency_s for r in runs) if self.modelled else perf_counter() - state.t0
         final = answered or (runs[-1] if runs else None)
+        final_res = next((res for run, res in state.runs if run is final), None)
         simulation = simulation_of(t.simulated for t in nodes) or self.configured_simulation
         return RouterRunResult(
             graph_name=self.router.name,
             graph_hash=self.graph_hash,
             answer=answered.answer if answered else None,
-            output_node=flat_id(final.stage, self.stages[final.stage - 1].output) if final else "",
+            output_node=flat_id(final.stage, final_res.output_node) if final and final_res else "",
             nodes=nodes,
             tokens_in=sum(t.tokens_in for t in nodes),
             tokens_out=sum(t.tokens_out for t in nodes),

@@ -8,11 +8,17 @@
   correct, False when one says incorrect, None when no verifier judged a candidate with that answer.
 - parsable: the output gave an answer at all (an unparsable reply is a failure a router escalates).
 - logprob: the output node's mean token log-probability, when its endpoint returned them.
+
+A plurality stage (rolegraph.graphs.router) has no output node of its own: its answer is the plurality of its
+voters' (`plurality_voter` picks the voter that speaks for it), and its signals are observed as if that voter
+were the output.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
@@ -61,3 +67,14 @@ def observe(run: RunResult) -> Signals:
         parsable=final is not None,
         logprob=output.logprob if output is not None else None,
     )
+
+
+def plurality_voter(answers: Sequence[tuple[str, str | None]]) -> str | None:
+    """The id of the voter that speaks for the plurality of `answers` ((voter id, answer) in edge order): the
+    first voter giving the most common parsable answer (ties: the answer given first). None: no voter answered."""
+    forms = [(voter, answer_form(answer)) for voter, answer in answers]
+    counts = Counter(form for _, form in forms if form is not None)
+    if not counts:
+        return None
+    top = max(counts.values())
+    return next(voter for voter, form in forms if form is not None and counts[form] == top)

@@ -5,6 +5,9 @@ at the first stage whose stop rule holds on that stage's observed signals, so it
 stage's score, and what it spent is what the stages up to there add: their FLOPs units and dollars minus
 the nodes a stage reads from earlier stages (graphs/router.py). The router runtime makes exactly these
 calls (equal nodes are equal calls), so a router's evaluation reproduces these numbers on the sim.
+
+A graph whose output reads several answering nodes also offers a plurality stage (`plurality_outcomes`): its
+voters' plurality, observed from the same stored runs (each node's answer and score), without its output.
 """
 
 from __future__ import annotations
@@ -16,8 +19,18 @@ import numpy as np
 
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.analysis import TokenProfile
-from rolegraph.graphs.router import RouterSpec, Stage, StopRule, stage_flops
-from rolegraph.graphs.signals import Signals
+from rolegraph.graphs.router import (
+    OUTPUT,
+    PLURALITY,
+    AnswerMode,
+    RouterSpec,
+    Stage,
+    StopRule,
+    plurality_parts,
+    plurality_problems,
+    stage_flops,
+)
+from rolegraph.graphs.signals import ANSWERING_ROLES, Signals, answer_form, plurality_voter
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -30,6 +43,7 @@ class Outcomes:
     source: str
     spec: GraphSpec
     result: EvalResult
+    answer: AnswerMode = OUTPUT  # "plurality": the stage answers by its voters' plurality (graphs/router.py)
     score: np.ndarray = field(init=False)
     agreement: np.ndarray = field(init=False)  # NaN where not observed
     verified: np.ndarray = field(init=False)  # 1 accepted, 0 rejected, -1 no verdict
@@ -85,7 +99,9 @@ class Chain:
 
     def router(self, outcomes: list[Outcomes], name: str = "router", description: str | None = None) -> RouterSpec:
         stages = [
-            Stage(graph=outcomes[c].spec, stop=self.rules[i] if i < len(self.rules) else None)
+            Stage(
+                graph=outcomes[c].spec, stop=self.rules[i] if i < len(self.rules) else None, answer=outcomes[c].answer
+            )
             for i, c in enumerate(self.stages)
         ]
         return RouterSpec(name=name, description=description, stages=stages)
@@ -109,15 +125,27 @@ class CascadeCosts:
 
     def __init__(self, outcomes: list[Outcomes], pool: ModelPool, profile: TokenProfile):
         self.outcomes, self.pool, self.profile = outcomes, pool, profile
-        self._cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
+        self._cache: dict[tuple[int, ...], tuple[float, np.ndarray, np.ndarray]] = {}
 
     def increment(self, stages: tuple[int, ...]) -> tuple[float, np.ndarray]:
-        """What the last of `stages` adds when it runs after the others."""
+        """What the last of `stages` adds when it runs after the others: (FLOPs units, dollars per item)."""
+        flops, dollars, _ = self._increment(stages)
+        return flops, dollars
+
+    def latency(self, stages: tuple[int, ...]) -> np.ndarray:
+        """Per item, the time the last of `stages` takes after the others: nodes it reads from them take none."""
+        return self._increment(stages)[2]
+
+    def _increment(self, stages: tuple[int, ...]) -> tuple[float, np.ndarray, np.ndarray]:
         if stages not in self._cache:
-            router = RouterSpec(stages=[Stage(graph=self.outcomes[c].spec) for c in stages])
+            last = self.outcomes[stages[-1]]
+            router = RouterSpec(
+                stages=[Stage(graph=self.outcomes[c].spec, answer=self.outcomes[c].answer) for c in stages]
+            )
             flops = stage_flops(router, self.pool, self.profile)[-1]
             reused = set(router.reuse()[-1])
-            self._cache[stages] = (flops, self.outcomes[stages[-1]].node_dollars(reused))
+            latency = last.latency if not reused else _reuse_latency(last, reused)
+            self._cache[stages] = (flops, last.node_dollars(reused), latency)
         return self._cache[stages]
 
 
@@ -134,7 +162,7 @@ def evaluate_chain(chain: Chain, outcomes: list[Outcomes], costs: CascadeCosts, 
         inc_flops, inc_dollars = costs.increment(chain.stages[: i + 1])
         flops[left] += inc_flops
         dollars[left] += inc_dollars[left]
-        latency[left] += outcomes[c].latency[left]
+        latency[left] += costs.latency(chain.stages[: i + 1])[left]
         stop = left & answered[i] if i < len(answered) else left.copy()
         score[stop] = outcomes[c].score[stop]
         shares.append(float(stop.mean()))
@@ -147,4 +175,73 @@ def evaluate_chain(chain: Chain, outcomes: list[Outcomes], costs: CascadeCosts, 
         latency_s=float(latency.mean()),
         shares=shares,
         scores=score,
+    )
+
+
+def plurality_outcomes(o: Outcomes, pool: ModelPool, profile: TokenProfile) -> Outcomes | None:
+    """`o`'s graph as a plurality stage, from the same stored runs: per item the voter that speaks for the
+    plurality of the output's inputs gives the answer and score, agreement is observed as the runtime observes
+    it (the share of the other answering nodes that ran agreeing), and spend is every node's but the output's
+    (latency: the slowest voter's chain). None when the graph cannot answer by plurality."""
+    stage = Stage(graph=o.spec, answer=PLURALITY)
+    if o.answer != OUTPUT or plurality_problems(stage):
+        return None
+    spec = o.spec
+    output = spec.output_id()
+    parts = plurality_parts(spec)
+    voters = [p.output_id() for p in parts]
+    answering = [n.id for n in spec.nodes if n.role in ANSWERING_ROLES and n.id != output]
+    items = []
+    for it in o.result.items:
+        voter = plurality_voter([(v, it.node_answers.get(v)) for v in voters])
+        final = answer_form(it.node_answers.get(voter)) if voter else None
+        others = [n for n in answering if n != voter and n in it.node_answers]
+        agreeing = sum(1 for n in others if answer_form(it.node_answers[n]) == final)
+        agreement = (agreeing / len(others) if final is not None else 0.0) if others else None
+        usage = {n: u for n, u in it.node_usage.items() if n != output}
+        latency = max(_path_latency(p, usage, set()) for p in parts)
+        items.append(
+            it.model_copy(
+                update={
+                    "answer": it.node_answers.get(voter) if voter else None,
+                    "score": it.node_scores.get(voter, 0.0) if voter else 0.0,
+                    "agreement": agreement,
+                    "verified": None,
+                    "logprob": None,
+                    "node_usage": usage,
+                    "latency_s": latency,
+                    "cost_usd": sum(u.cost_usd for u in usage.values()),
+                }
+            )
+        )
+    flops = stage_flops(RouterSpec(stages=[stage]), pool, profile)[0]
+    accuracy = float(np.mean([it.score for it in items])) if items else 0.0
+    name = f"{o.name}-plurality"
+    result = o.result.model_copy(
+        update={"items": items, "graph_name": name, "flops_units": flops, "accuracy": accuracy}
+    )
+    return Outcomes(name, PLURALITY, spec, result, answer=PLURALITY)
+
+
+def _path_latency(graph: GraphSpec, usage: dict, reused: set[str]) -> float:
+    """The longest path of node latencies through `graph` to its output (its nodes run in order; a node read
+    from an earlier stage takes no time)."""
+    done: dict[str, float] = {}
+
+    def finish(node_id: str) -> float:
+        if node_id not in done:
+            before = max((finish(p) for p in graph.predecessors(node_id)), default=0.0)
+            use = usage.get(node_id)
+            own = use.latency_s if use is not None and node_id not in reused else 0.0
+            done[node_id] = before + own
+        return done[node_id]
+
+    return finish(graph.output_id())
+
+
+def _reuse_latency(o: Outcomes, reused: set[str]) -> np.ndarray:
+    """Per item, `o`'s stage latency when the nodes in `reused` were run by earlier stages."""
+    graphs = plurality_parts(o.spec) if o.answer == PLURALITY else [o.spec]
+    return np.array(
+        [max(_path_latency(g, it.node_usage, reused) for g in graphs) for it in o.result.items], dtype=float
     )

@@ -5,9 +5,11 @@ to `max_stages` of them, with every stop rule of a small grid per stage (agreeme
 a verifier's acceptance, log-probability quantiles where the endpoint returned them; an unparsable answer
 always escalates), is scored on the fit items from the stored outcomes alone (optimize/cascade.py). The chain
 chosen for the target is then reported on the test items, which the fit never saw, against the search's best
-graph with a paired bootstrap interval. Targets: `target_flops` (best fit accuracy at mean FLOPs <= X),
-`target_accuracy` (least mean FLOPs at fit accuracy >= Y), or by default the best graph's fit accuracy less
-`tolerance`.
+graph with a paired bootstrap interval. Besides the stored graphs, every graph whose output reads several
+answering nodes is also offered as a plurality stage (its voters' plurality, without its output: the cheapest
+first stage a vote offers), scored from the same stored runs. Targets: `target_flops` (best fit accuracy at
+mean FLOPs <= X), `target_accuracy` (least mean FLOPs at fit accuracy >= Y), or by default the best graph's
+fit accuracy less `tolerance`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.analysis import TOKEN_PROFILES
 from rolegraph.graphs.router import RouterSpec, StopRule
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, Point, evaluate_chain
+from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, Point, evaluate_chain, plurality_outcomes
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
 from rolegraph.optimize.rundir import RunStore
 
@@ -220,10 +222,12 @@ def fit_route(
     name: str | None = None,
     outcomes: tuple[list[Outcomes], list[Outcomes | None]] | None = None,
     points: list[Point] | None = None,
+    plurality: bool = True,
 ) -> RouteFit:
     """Fit a router on the run's fit items for the target and report it on the test items (see the module doc).
 
-    `outcomes`/`points` let a caller fitting several targets load the run and score the chains once."""
+    `outcomes`/`points` let a caller fitting several targets load the run and score the chains once (`points`
+    must then come from the same candidates, plurality stages included when `plurality`)."""
     if target_flops is not None and target_accuracy is not None:
         raise SearchError("give --target-flops or --target-accuracy, not both")
     if max_stages < 1:
@@ -239,6 +243,12 @@ def fit_route(
     test = [t for t in (test_all[i] for i in keep) if t is not None]
     pool, family = _run_meta(run_dir)
     profile = TOKEN_PROFILES.get(family, TOKEN_PROFILES["math"])
+    if plurality:
+        for f, t in list(zip(fit, test)):
+            pf, pt = plurality_outcomes(f, pool, profile), plurality_outcomes(t, pool, profile)
+            if pf is not None and pt is not None:
+                fit.append(pf)
+                test.append(pt)
     fit_costs, test_costs = CascadeCosts(fit, pool, profile), CascadeCosts(test, pool, profile)
     points = points if points is not None else all_points(fit, fit_costs, max_stages)
     best_index = next(

@@ -15,7 +15,7 @@ EXPECTED_KEYS = {
     "calibration": ("single", "mixes", "sweeps", "insights", "checked", "agreement"), "scaling": ("results",),
     "worlds": ("single_models", "optima"), "agreement_real": ("summary", "rows"),
     "estimates": ("figures", "meets_goal", "seeds"),
-    "routing": ("settings", "coalescing", "meets_goal"),
+    "routing": ("settings", "coalescing", "meets_goal"), "agreement_sim": ("rows", "world"),
     "generalization": ("summary", "settings"),
 }
 

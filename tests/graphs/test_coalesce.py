@@ -17,7 +17,9 @@ from rolegraph.settings import Settings
 
 from tests.models.conftest import HTTP_ID, http_spec, serve  # noqa: F401 - the loopback serve-sim fixture
 
-ITEM = Item(id="gsm-coalesce-1", question="Tom has 3 boxes of 4 apples. How many apples?", gold="12", family="math",
+# An item on which the five samples differ (the sim's samples of one model on one item are correlated, so on many
+# items all five agree and give the same text; docs/sim.md, sample correlation).
+ITEM = Item(id="gsm-coalesce-2", question="Tom has 3 boxes of 4 apples. How many apples?", gold="12", family="math",
             metadata={"distractors": ["7", "16"]})
 
 

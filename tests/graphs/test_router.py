@@ -149,3 +149,61 @@ def test_semantic_checks_name_the_stage():
             check_router(router, pool)
         assert exc.value.problems[0].startswith(first), exc.value.problems
     assert check_router(cascade(), pool) is not None
+
+
+def plurality_cascade() -> RouterSpec:
+    """Stage 1: the vote's three solvers answer by plurality (no fuser); stage 2: the same vote with its fuser."""
+    v3 = vote(3, B8, "v3")
+    return RouterSpec(name="plural", stages=[Stage(graph=v3, stop=StopRule(min_agreement=1.0), answer="plurality"),
+                                             Stage(graph=v3)])
+
+
+def test_a_plurality_stage_never_runs_its_output_and_the_next_stage_adds_only_the_fuser():
+    router = plurality_cascade()
+    assert router.reuse() == [{}, {"n0": "s1.n0", "n1": "s1.n1", "n2": "s1.n2"}]
+    assert router.node_ids == ["s1.n0", "s1.n1", "s1.n2", "s2.out"]
+    pool = ModelPool.builtin()
+    per_node = node_flops_units(router.stages[1].graph, pool, MATH_PROFILE)
+    one, two = stage_flops(router, pool, MATH_PROFILE)
+    assert one == pytest.approx(per_node["n0"] + per_node["n1"] + per_node["n2"])
+    assert two == pytest.approx(per_node["out"])
+    assert router_hash(router) != router_hash(RouterSpec(stages=[Stage(graph=vote(3, B8, "v3"), stop=StopRule(
+        min_agreement=1.0)), Stage(graph=vote(3, B8, "v3"))]))
+
+
+def test_a_plurality_stage_round_trips_through_its_file(tmp_path):
+    router = plurality_cascade()
+    path = save_router(router, tmp_path / "r.yaml")
+    assert "answer: plurality" in path.read_text()
+    back = load_router(path)
+    assert [s.answer for s in back.stages] == ["plurality", "output"]
+    assert router_hash(back) == router_hash(router)
+
+
+def test_a_bad_plurality_stage_gets_one_line_each(tmp_path):
+    lone = Graph("lone").node("a", "solver", B8).node("out", "fuser", B8).edge("a", "out").build()
+    bad = RouterSpec(stages=[Stage(graph=lone, stop=StopRule(min_agreement=1.0), answer="plurality"),
+                             Stage(graph=vote(3, B8))])
+    with pytest.raises(GraphError) as exc:
+        check_router(bad, ModelPool.builtin())
+    assert any("answer: plurality needs at least 2 answering nodes" in p for p in exc.value.problems)
+    shared = (Graph("shared").node("p", "solver", B8).node("a", "solver", B8).node("b", "solver", B8)
+              .node("out", "fuser", B8).edge("p", "a").edge("p", "b").edge("a", "out").edge("b", "out").build())
+    with pytest.raises(GraphError) as exc:
+        check_router(RouterSpec(stages=[Stage(graph=shared, answer="plurality")]), ModelPool.builtin())
+    assert any("share no nodes ('p'" in p for p in exc.value.problems)
+    path = tmp_path / "r.yaml"
+    path.write_text("kind: router\nstages:\n  - graph: {nodes: [{id: a, role: solver, model: sim/llama-3.1-8b}]}\n"
+                    "    answer: majority\n")
+    with pytest.raises(GraphError) as exc:
+        load_router(path)
+    assert exc.value.problems == ["stage 1: 'answer' must be one of output, plurality, got 'majority'"]
+
+
+def test_plurality_voter_is_the_first_voter_of_the_most_common_answer():
+    from rolegraph.graphs.signals import plurality_voter
+
+    assert plurality_voter([("a", "3"), ("b", "4"), ("c", "4.0")]) == "b"
+    assert plurality_voter([("a", "3"), ("b", "4")]) == "a"  # a tie: the answer given first
+    assert plurality_voter([("a", None), ("b", "x")]) == "b"
+    assert plurality_voter([("a", None)]) is None

@@ -156,3 +156,64 @@ def test_router_on_the_real_local_model(llamacpp, tmp_path):
     if result.stage == 2:
         assert result.stages[1].reused == ["a"]  # the same first solver: read, not asked again
         assert [n.id for n in result.nodes] == ["s1.a", "s1.b", "s1.out", "s2.out"]
+
+
+def test_a_plurality_stage_answers_by_its_voters_without_running_the_fuser(nocache_hub):
+    from tests.graphs.test_router import plurality_cascade
+
+    router = plurality_cascade()
+    items = get_task("gsm").items("validation")[:ITEMS]
+
+    async def go():
+        compiled = CompiledRouter(router, nocache_hub)
+        full = CompiledGraph(router.stages[1].graph, nocache_hub)
+        rows = []
+        for item in items:
+            before = nocache_hub.stats.calls
+            r = await compiled.run(item)
+            rows.append((r, nocache_hub.stats.calls - before, await full.run(item)))
+        return compiled, rows
+
+    compiled, rows = asyncio.run(go())
+    one, two = compiled.stage_flops("math")
+    assert {r.stage for r, *_ in rows} == {1, 2}
+    for r, calls, g in rows:
+        solvers = [g.node(f"n{i}").answer for i in range(3)]
+        unanimous = len(set(solvers)) == 1
+        assert r.stage == (1 if unanimous else 2)
+        assert r.answer == (solvers[0] if unanimous else g.answer)  # the same calls as the full vote's
+        assert calls == (3 if unanimous else 4)  # the fuser runs only when the solvers disagree
+        assert [n.id for n in r.nodes] == ["s1.n0", "s1.n1", "s1.n2"] + ([] if unanimous else ["s2.out"])
+        assert r.flops_units == pytest.approx(one if unanimous else one + two)
+        assert r.output_node == ("s1.n0" if unanimous else "s2.out")
+
+
+def test_a_plurality_stage_on_the_real_local_model(llamacpp, tmp_path):
+    """llama.cpp's server with SmolLM2: two solvers vote without their fuser; the fuser runs only when they differ."""
+    from rolegraph.graphs.signals import answer_form
+
+    spec = llamacpp.spec()
+    pool = ModelPool([*ModelPool.builtin(), spec])
+    vote = Graph("two").node("a", "solver", spec.id, max_tokens=6).node("b", "solver", spec.id, max_tokens=6) \
+        .node("out", "fuser", spec.id, max_tokens=6).edge("a", "out").edge("b", "out").build()
+    router = RouterSpec(stages=[Stage(graph=vote, stop=StopRule(min_agreement=1.0), answer="plurality"),
+                                Stage(graph=vote)])
+    questions = ["What is the capital of France?", "Name a colour.", "What is 7 + 5?"]
+
+    async def go():
+        hub = ModelHub(pool, Settings(home=tmp_path / "h"))
+        try:
+            compiled = CompiledRouter(router, hub)
+            return [await compiled.run(q, answer_kind="qa") for q in questions]
+        finally:
+            await hub.aclose()
+
+    for result in asyncio.run(go()):
+        assert result.error is None and not result.simulated
+        a, b = (result.node(f"s1.{n}").answer for n in ("a", "b"))
+        agree = a is not None and answer_form(a) == answer_form(b)
+        assert result.stage == (1 if agree else 2)
+        if agree:
+            assert result.answer == a and [n.id for n in result.nodes] == ["s1.a", "s1.b"]
+        else:
+            assert result.stages[1].reused == ["a", "b"] and [n.id for n in result.nodes] == ["s1.a", "s1.b", "s2.out"]

@@ -73,10 +73,17 @@ def test_routers_evaluate_exactly_as_the_stored_outcomes_say(routed_run, pool):
     from rolegraph.graphs.analysis import MATH_PROFILE
     from rolegraph.graphs.router import StopRule
 
+    from rolegraph.optimize.cascade import plurality_outcomes
+
     run_dir, home, task, _ = routed_run
     fit_all, test_all = load_outcomes(run_dir)
     best = next(i for i, o in enumerate(fit_all) if o.source == "best")
-    voter = next(i for i, o in enumerate(test_all) if i != best and not np.isnan(o.agreement).all())
+    voters = [i for i, o in enumerate(test_all) if i != best and not np.isnan(o.agreement).all()]
+    if not voters:  # the front holds no other vote: the best graph's own plurality stage is the first stage
+        fit_all.append(plurality_outcomes(fit_all[best], pool, MATH_PROFILE))
+        test_all.append(plurality_outcomes(test_all[best], pool, MATH_PROFILE))
+        voters = [len(test_all) - 1]
+    voter = voters[0]
     test = list(test_all)
     chain = Chain((voter, best), (StopRule(min_agreement=1.0),))
     composed = evaluate_chain(chain, test, CascadeCosts(test, pool, MATH_PROFILE), [test[voter].passes(chain.rules[0])])
@@ -163,3 +170,33 @@ def test_cascade_arithmetic_by_hand(pool):
     assert [r.min_agreement for r in rule_grid(outs[0])] == [None, 0.5, 1.0]
     assert select([point], None, 0.5) is point
     assert np.array_equal(outs[0].passes(StopRule()), np.ones(4, dtype=bool))
+
+
+def test_a_plurality_stage_composed_from_stored_runs_is_what_its_router_does(routed_run, pool):
+    """A vote's plurality stage (no fuser) scored from the vote's own stored run, escalating to the vote when its
+    solvers disagree: the composed point equals a real evaluation of the router, which adds only the fuser."""
+    from rolegraph.graphs.analysis import MATH_PROFILE
+    from rolegraph.graphs.router import StopRule
+    from rolegraph.optimize.cascade import plurality_outcomes
+
+    run_dir, home, task, _ = routed_run
+    model = "sim/llama-3.1-8b"
+    v3 = (Graph("v3").node("a", "solver", model).node("b", "solver", model).node("c", "solver", model)
+          .node("f", "fuser", model).edge("a", "f").edge("b", "f").edge("c", "f").build())
+    items = task.items("test")[:TEST_ITEMS]
+    vote = Outcomes("v3", "eval", v3, _evaluate(v3, task, items, pool, home))
+    plural = plurality_outcomes(vote, pool, MATH_PROFILE)
+    assert plural is not None and plurality_outcomes(plural, pool, MATH_PROFILE) is None
+    outs = [plural, vote]
+    costs = CascadeCosts(outs, pool, MATH_PROFILE)
+    assert costs.increment((0, 1))[0] == pytest.approx(vote.result.flops_units - plural.result.flops_units)
+    rule = StopRule(min_agreement=1.0)
+    chain = Chain((0, 1), (rule,))
+    composed = evaluate_chain(chain, outs, costs, [plural.passes(rule)])
+    assert 0 < composed.shares[0] < 1
+    res = _evaluate(load_spec(save_router(chain.router(outs), run_dir / "plural.yaml")), task, items, pool, home)
+    assert res.accuracy == pytest.approx(composed.accuracy)
+    assert res.flops_units == pytest.approx(composed.flops_units)
+    assert res.cost_usd / res.n == pytest.approx(composed.dollars)
+    assert sum(1 for it in res.items if it.stage == 1) / res.n == pytest.approx(composed.shares[0])
+    assert np.mean([it.latency_s for it in res.items]) == pytest.approx(composed.latency_s)
