@@ -19,6 +19,7 @@ from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.settings import Settings
 from rolegraph.sim import calibration as cal
+from rolegraph.sim import confidence as conf
 from rolegraph.sim import text as txt
 from rolegraph.sim.draws import Draws
 from rolegraph.sim.reading import read_sections_fast
@@ -101,12 +102,22 @@ class SimChatModel:
         sections = read_sections_fast(user)
         tokens_in = sum(txt.approx_tokens(str(m.get("content") or "")) for m in messages)
         draw_sample = sample if temperature > 0 else 0
-        draws = Draws(seed, draw_sample, self.spec.id, role, answer_key.item_id, _digest(messages))
+        digest = _digest(messages)
+        draws = Draws(seed, draw_sample, self.spec.id, role, answer_key.item_id, digest)
         decision = self.brain(answer_key.family).decide(
             role, read_question(user), sections, answer_key, tokens_in, draws
         )
         reply = Reply.cut(decision.text, max_tokens)
         tokens_out = txt.approx_tokens(reply.text)
+        logprob = None
+        if self.spec.logprobs:  # as a real endpoint: only when asked; its own draws, so no answer changes
+            brain = self.brain(answer_key.family)
+            cut = decision.answer is None or reply.finish_reason == "length"  # no answer left to be sure of
+            right = None if cut else brain.is_gold(decision.answer, answer_key)
+            z = conf.confidence_z(
+                right, self.spec.id, answer_key.family, answer_key.item_id, seed, draw_sample, role, digest
+            )
+            logprob = conf.mean_logprob(z)
         return Completion(
             text=reply.text,
             usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out),
@@ -115,6 +126,7 @@ class SimChatModel:
             cost_usd=self.spec.cost(tokens_in, tokens_out),
             simulated=True,
             finish_reason=reply.finish_reason,
+            logprob=logprob,
         )
 
     async def complete(

@@ -185,6 +185,10 @@ class SimBrain:
             )
         return facts
 
+    def is_gold(self, answer: str, key: AnswerKey) -> bool:
+        """Whether `answer` is the item's gold answer, as the sim compares answers."""
+        return txt.norm_answer(answer, self.family) == self.facts(key).gold_norm
+
     def decide(
         self, role: str, question: str, sections: list[Section], key: AnswerKey, tokens_in: int, draws: Draws
     ) -> Decision:

@@ -32,6 +32,7 @@ from rolegraph.chat.types import ChatModel, Completion
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.settings import Settings
+from rolegraph.sim.confidence import openai_logprobs
 from rolegraph.sim.faults import FaultConfig, FaultPlan, quiet_injected_resets
 from rolegraph.sim.fingerprint import sim_fingerprint
 
@@ -90,7 +91,7 @@ def serve_sim_mark(fingerprint: str) -> dict[str, Any]:
     return {"simulated": True, "fingerprint": fingerprint}
 
 
-def _choice(out: Completion, index: int) -> dict:
+def _choice(out: Completion, index: int, logprobs: bool = False) -> dict:
     message: dict[str, Any] = {"role": "assistant", "content": out.text}
     finish = out.finish_reason  # "length" when the sim cut the reply at the request's max_tokens
     if out.tool_calls:
@@ -100,7 +101,12 @@ def _choice(out: Completion, index: int) -> dict:
         ]
         if finish == "stop":
             finish = "tool_calls"
-    return {"index": index, "message": message, "finish_reason": finish, "logprobs": None}
+    return {
+        "index": index,
+        "message": message,
+        "finish_reason": finish,
+        "logprobs": openai_logprobs(out) if logprobs else None,
+    }
 
 
 def _completion_payload(
@@ -110,6 +116,7 @@ def _completion_payload(
     fingerprint: str,
     choices: bool = True,
     world: int | None = None,
+    logprobs: bool = False,
 ) -> dict:
     """A chat completion; a list of completions (a request with `n`) gives one choice each, the prompt counted once
     (as the OpenAI API bills it) and each choice's output tokens in the extra field `choice_tokens`."""
@@ -125,7 +132,7 @@ def _completion_payload(
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": OWNER,
-        "choices": [_choice(o, i) for i, o in enumerate(outs)] if choices else [],
+        "choices": [_choice(o, i, logprobs) for i, o in enumerate(outs)] if choices else [],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         EXTRA_FIELD: extra | ({"world": world} if world is not None else {}),
     }
@@ -176,7 +183,8 @@ class _SimService:
         if spec.id not in self._models:
             from rolegraph.sim.model import SimChatModel
 
-            self._models[spec.id] = SimChatModel(spec, self.settings)
+            # log-probabilities are always computed (their own draws: no answer changes) and sent when asked
+            self._models[spec.id] = SimChatModel(spec.model_copy(update={"logprobs": True}), self.settings)
         return self._models[spec.id]
 
     def listing(self) -> dict:
@@ -294,6 +302,7 @@ class _SimService:
             f"chatcmpl-sim-{self.stats.requests}",
             self.fingerprint,
             world=spec.world,
+            logprobs=body.get("logprobs") is True,
         )
         return _json(payload)
 
