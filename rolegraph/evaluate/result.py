@@ -17,6 +17,7 @@ class NodeUsage(BaseModel):
     truncated_calls: int | None = None  # replies cut at max_tokens (NodeTrace.truncated_calls); None: not recorded
     calls: int = 0
     cached_calls: int = 0  # answered from the response cache (latency_s keeps what the first call measured)
+    logprob: float | None = None  # mean token log-probability of its last reply, when the endpoint returned them
 
 
 class ItemScore(BaseModel):

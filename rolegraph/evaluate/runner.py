@@ -75,6 +75,7 @@ def _usage(run: RunResult) -> dict[str, NodeUsage]:
             truncated_calls=n.truncated_calls,
             calls=n.calls,
             cached_calls=n.cached_calls,
+            logprob=n.logprob,
         )
         for n in run.nodes
     }

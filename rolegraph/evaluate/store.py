@@ -176,6 +176,7 @@ class ResultsStore:
                         use.truncated_calls,
                         use.calls,
                         use.cached_calls,
+                        use.logprob,
                     )
                 )
         db = self._db
@@ -183,7 +184,9 @@ class ResultsStore:
         try:
             db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
             db.executemany(f"INSERT INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * ITEM_COUNT)})", item_rows)
-            db.executemany("INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows)
+            db.executemany(
+                "INSERT INTO node_traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", node_rows
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -243,9 +246,9 @@ class ResultsStore:
                     stage=stage,
                 )
             )
-        for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut, calls, cached in db.execute(
+        for seq, node_id, answered, answer, score, t_in, t_out, latency, cost, cut, calls, cached, lp in db.execute(
             "SELECT seq, node_id, ran, answer, score, tokens_in, tokens_out, latency_s, cost_usd, truncated_calls, "
-            "calls, cached_calls FROM node_traces WHERE run_id = ? ORDER BY seq",
+            "calls, cached_calls, logprob FROM node_traces WHERE run_id = ? ORDER BY seq",
             (run_id,),
         ):
             it = items[seq]
@@ -261,6 +264,7 @@ class ResultsStore:
                 truncated_calls=cut,
                 calls=calls,
                 cached_calls=cached,
+                logprob=lp,
             )
         result = summarize(
             items,

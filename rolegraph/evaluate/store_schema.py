@@ -63,6 +63,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             items_hash TEXT NOT NULL, n INTEGER NOT NULL, created TEXT NOT NULL,
             PRIMARY KEY (set_name, split, graph_hash))""",
     ),
+    (  # version 6: a node's mean token log-probability (a plurality stage's voter speaks with it; NULL: not returned)
+        "ALTER TABLE node_traces ADD COLUMN logprob REAL",
+    ),
 )
 """Append a tuple of statements to change the schema; never edit a released one."""
 

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rolegraph.errors import GraphError
 from rolegraph.graphs.analysis import TokenProfile, node_cost_estimates, node_flops_units
@@ -43,17 +43,34 @@ def flat_id(stage: int, node_id: str) -> str:
 
 
 class StopRule(BaseModel):
-    """Stop at a stage when every condition given holds; an unparsable answer always escalates."""
+    """Stop at a stage when every condition given holds, or (`or_min_logprob`) when the answer's mean token
+    log-probability alone is high enough; an unparsable answer always escalates. The alternative lets a vote stop
+    when its voters agree *or* its speaker is sure of itself: two signals that each catch right answers the other
+    misses (a confident lone answer among disagreeing voters)."""
 
     model_config = ConfigDict(extra="forbid")
 
     min_agreement: float | None = Field(default=None, ge=0.0, le=1.0, description="share of answering nodes agreeing")
     require_verified: bool = Field(default=False, description="a verifier judged the answer correct")
     min_logprob: float | None = Field(default=None, le=0.0, description="mean token log-probability of the answer")
+    or_min_logprob: float | None = Field(
+        default=None,
+        le=0.0,
+        description="or stop, whatever the other conditions say, when the answer's mean token log-probability is at "
+        "least this (needs min_agreement or require_verified: alone it is min_logprob)",
+    )
+
+    @model_validator(mode="after")
+    def _alternative_needs_conditions(self) -> StopRule:
+        if self.or_min_logprob is not None and self.min_agreement is None and not self.require_verified:
+            raise ValueError("or_min_logprob is an alternative to min_agreement or require_verified; give one of them")
+        return self
 
     def passes(self, s: Signals) -> bool:
         if not s.parsable:
             return False
+        if self.or_min_logprob is not None and s.logprob is not None and s.logprob >= self.or_min_logprob:
+            return True
         if self.min_agreement is not None and (s.agreement is None or s.agreement < self.min_agreement - AGREEMENT_EPS):
             return False
         if self.require_verified and s.verified is not True:
@@ -68,7 +85,9 @@ class StopRule(BaseModel):
             parts.append("verifier accepts")
         if self.min_logprob is not None:
             parts.append(f"mean logprob >= {self.min_logprob:.2f}")
-        return " and ".join(parts)
+        if self.or_min_logprob is None:
+            return " and ".join(parts)
+        return f"{parts[0]} and ({' and '.join(parts[1:])} or mean logprob >= {self.or_min_logprob:.2f})"
 
 
 AnswerMode = Literal["output", "plurality"]
@@ -257,12 +276,14 @@ def validate_router(router: RouterSpec, pool: ModelPool | None, roles: Iterable[
             )
         if rule.require_verified and not any(n.role == "verifier" for n in stage.runs()):
             problems.append(f"stage {i}: require_verified needs a verifier node in the stage's graph")
-        if rule.min_logprob is not None and pool is not None:
+        for field in ("min_logprob", "or_min_logprob"):
+            if getattr(rule, field) is None or pool is None:
+                continue
             answering = stage.graph.predecessors(output) if stage.plurality else [output]
             for model in dict.fromkeys(stage.graph.node(n).model for n in answering):
                 if model in pool and not pool.get(model).logprobs:
                     problems.append(
-                        f"stage {i}: min_logprob needs log-probabilities from '{model}' (the answering model): "
+                        f"stage {i}: {field} needs log-probabilities from '{model}' (the answering model): "
                         "set logprobs: true in its pool entry (the endpoint must return them)"
                     )
     return problems

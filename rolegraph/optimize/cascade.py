@@ -74,6 +74,8 @@ class Outcomes:
             ok &= self.verified == 1
         if rule.min_logprob is not None:
             ok &= np.nan_to_num(self.logprob, nan=-math.inf) >= rule.min_logprob
+        if rule.or_min_logprob is not None:
+            ok |= self.parsable & (np.nan_to_num(self.logprob, nan=-math.inf) >= rule.or_min_logprob)
         return ok
 
     def item_signals(self, i: int) -> Signals:
@@ -207,7 +209,7 @@ def plurality_outcomes(o: Outcomes, pool: ModelPool, profile: TokenProfile) -> O
                     "score": it.node_scores.get(voter, 0.0) if voter else 0.0,
                     "agreement": agreement,
                     "verified": None,
-                    "logprob": None,
+                    "logprob": usage[voter].logprob if voter in usage else None,
                     "node_usage": usage,
                     "latency_s": latency,
                     "cost_usd": sum(u.cost_usd for u in usage.values()),

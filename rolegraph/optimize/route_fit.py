@@ -2,8 +2,9 @@
 
 Candidates are the graphs of the run's paired sets (optimize/paired.py), ordered by FLOPs. Every chain of up
 to `max_stages` of them, with every stop rule of a small grid per stage (agreement levels the stage can show,
-a verifier's acceptance, log-probability quantiles where the endpoint returned them; an unparsable answer
-always escalates), is scored on the fit items from the stored outcomes alone (optimize/cascade.py). The chain
+a verifier's acceptance, log-probability quantiles where the endpoint returned them, full agreement *or* a
+logprob quantile; an unparsable answer always escalates), is scored on the fit items from the stored
+outcomes alone (optimize/cascade.py). The chain
 chosen for the target is then reported on the test items, which the fit never saw, against the search's best
 graph with a paired bootstrap interval. Besides the stored graphs, every graph whose output reads several
 answering nodes is also offered as a plurality stage (its voters' plurality, without its output: the cheapest
@@ -34,7 +35,8 @@ from rolegraph.optimize.rundir import RunStore
 DEFAULT_TOLERANCE = 0.01
 MAX_STAGES = 3
 MAX_AGREEMENT_LEVELS = 6
-LOGPROB_QUANTILES = (0.25, 0.5, 0.75)
+LOGPROB_QUANTILES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)  # of a stage's mean logprobs on the fit items
+OR_AGREEMENT_LEVELS = 1  # agreement levels (the strictest) offered with a logprob alternative
 FULL_AGREEMENT = 1.0
 
 
@@ -121,7 +123,10 @@ def rule_grid(o: Outcomes) -> list[StopRule]:
         rules += [StopRule(require_verified=True)] + [StopRule(min_agreement=a, require_verified=True) for a in levels]
     known = o.logprob[~np.isnan(o.logprob)]
     if known.size:
-        rules += [StopRule(min_logprob=float(np.quantile(known, q))) for q in LOGPROB_QUANTILES]
+        cuts = [float(np.quantile(known, q)) for q in LOGPROB_QUANTILES]
+        rules += [StopRule(min_logprob=c) for c in cuts]
+        # agreement or a sure speaker: at the strictest agreement levels only (they are where the two differ most)
+        rules += [StopRule(min_agreement=a, or_min_logprob=c) for a in levels[-OR_AGREEMENT_LEVELS:] for c in cuts]
     return rules
 
 

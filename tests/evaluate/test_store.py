@@ -185,7 +185,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
         run_id = store.save(result, spec)
         assert store.load(run_id).per_node["b"].truncated == result.per_node["b"].truncated
     db = sqlite3.connect(path)
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 5
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 6
     db.execute("UPDATE node_traces SET truncated_calls = NULL")  # as rows from before the column
     db.execute("UPDATE runs SET simulation = NULL, provenance = NULL")  # as runs from before version 3
     db.commit()

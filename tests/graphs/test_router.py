@@ -67,9 +67,22 @@ def test_nodes_differing_in_model_params_or_inputs_are_not_reused():
     (Signals(parsable=True, verified=True), StopRule(require_verified=True), True),
     (Signals(parsable=True, logprob=-0.2), StopRule(min_logprob=-0.5), True),
     (Signals(parsable=True, logprob=None), StopRule(min_logprob=-0.5), False),
+    # agreement or a sure speaker: either suffices, neither does not, and an unparsable answer still escalates
+    (Signals(agreement=0.0, parsable=True, logprob=-0.2), StopRule(min_agreement=1.0, or_min_logprob=-0.3), True),
+    (Signals(agreement=1.0, parsable=True, logprob=-0.9), StopRule(min_agreement=1.0, or_min_logprob=-0.3), True),
+    (Signals(agreement=0.0, parsable=True, logprob=-0.9), StopRule(min_agreement=1.0, or_min_logprob=-0.3), False),
+    (Signals(agreement=0.0, parsable=True, logprob=None), StopRule(min_agreement=1.0, or_min_logprob=-0.3), False),
+    (Signals(agreement=1.0, parsable=False, logprob=-0.1), StopRule(min_agreement=1.0, or_min_logprob=-0.3), False),
 ])
 def test_stop_rules(signals, rule, passes):
     assert rule.passes(signals) is passes
+
+
+def test_a_logprob_alternative_needs_a_condition_and_reads_as_one():
+    with pytest.raises(ValueError, match="or_min_logprob is an alternative"):
+        StopRule(or_min_logprob=-0.3)
+    rule = StopRule(min_agreement=1.0, or_min_logprob=-0.25)
+    assert rule.text() == "answer parsed and (agreement >= 1.00 or mean logprob >= -0.25)"
 
 
 def _trace(node_id, role, answer, verdicts=None, logprob=None):
@@ -130,7 +143,8 @@ def test_bad_router_files_give_one_line_problems(tmp_path, text, first):
 
 
 def test_semantic_checks_name_the_stage():
-    pool = ModelPool.builtin()
+    # the sim pool asks for log-probabilities; one entry without them is what the logprob checks catch
+    pool = ModelPool([s.model_copy(update={"logprobs": s.id != B8}) for s in ModelPool.builtin()])
     single = Graph("one").node("a", "solver", B8).build()
     problems = [
         (RouterSpec(stages=[Stage(graph=vote(2, "sim/nope"), stop=StopRule()), Stage(graph=vote(2, B8))]),
@@ -143,6 +157,9 @@ def test_semantic_checks_name_the_stage():
          "stage 1: require_verified needs a verifier node"),
         (RouterSpec(stages=[Stage(graph=vote(2, B8), stop=StopRule(min_logprob=-1)), Stage(graph=single)]),
          "stage 1: min_logprob needs log-probabilities from 'sim/llama-3.1-8b'"),
+        (RouterSpec(stages=[Stage(graph=vote(2, B8), stop=StopRule(min_agreement=1.0, or_min_logprob=-1)),
+                            Stage(graph=single)]),
+         "stage 1: or_min_logprob needs log-probabilities from 'sim/llama-3.1-8b'"),
     ]
     for router, first in problems:
         with pytest.raises(GraphError) as exc:

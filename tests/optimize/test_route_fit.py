@@ -200,3 +200,32 @@ def test_a_plurality_stage_composed_from_stored_runs_is_what_its_router_does(rou
     assert res.cost_usd / res.n == pytest.approx(composed.dollars)
     assert sum(1 for it in res.items if it.stage == 1) / res.n == pytest.approx(composed.shares[0])
     assert np.mean([it.latency_s for it in res.items]) == pytest.approx(composed.latency_s)
+
+
+def test_a_vote_that_stops_on_agreement_or_a_sure_speaker_is_what_its_router_does(routed_run, pool):
+    """The sim pool returns log-probabilities: a plurality stage's speaker's (stored per node) is observed from the
+    stored runs as the router observes it live, so a rule 'agreement, or mean logprob above the median' composes to
+    exactly what a real evaluation of the router gives, and stops on more items than agreement alone."""
+    from rolegraph.graphs.analysis import MATH_PROFILE
+    from rolegraph.graphs.router import StopRule
+    from rolegraph.optimize.cascade import plurality_outcomes
+
+    run_dir, home, task, _ = routed_run
+    model = "sim/llama-3.1-8b"
+    v2 = (Graph("v2").node("a", "solver", model).node("b", "solver", "sim/llama-3.2-3b")
+          .node("f", "fuser", model).edge("a", "f").edge("b", "f").build())
+    items = task.items("test")[:TEST_ITEMS]
+    vote = Outcomes("v2", "eval", v2, _evaluate(v2, task, items, pool, home))
+    plural = plurality_outcomes(vote, pool, MATH_PROFILE)
+    assert plural is not None and not np.isnan(plural.logprob).any()
+    agree_only = StopRule(min_agreement=1.0)
+    rule = StopRule(min_agreement=1.0, or_min_logprob=float(np.median(plural.logprob)))
+    assert plural.passes(rule).sum() > plural.passes(agree_only).sum()
+    assert rule in rule_grid(plural) or any(r.or_min_logprob is not None for r in rule_grid(plural))
+    outs = [plural, vote]
+    chain = Chain((0, 1), (rule,))
+    composed = evaluate_chain(chain, outs, CascadeCosts(outs, pool, MATH_PROFILE), [plural.passes(rule)])
+    res = _evaluate(load_spec(save_router(chain.router(outs), run_dir / "sure.yaml")), task, items, pool, home)
+    assert res.accuracy == pytest.approx(composed.accuracy)
+    assert res.flops_units == pytest.approx(composed.flops_units)
+    assert sum(1 for it in res.items if it.stage == 1) / res.n == pytest.approx(composed.shares[0])
