@@ -36,6 +36,7 @@ from rolegraph.optimize.api import make_optimizer, optimize_async
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.route_fit import fit_route, load_outcomes
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.sim.confidence import TARGET_AUROC as SIM_LOGPROB_AUROC
 from rolegraph.settings import Settings
 
 FAMILIES = ("math", "mmlu", "code")
@@ -201,7 +202,8 @@ def coalescing(cfg: dict, home: Path) -> dict:
 def real_local(cfg: dict, home: Path) -> dict:
     """Self-consistency on the real local model: three samples per question from llama.cpp's server with
     SmolLM2-135M (one-digit sums, the level it sometimes gets right); accuracy of the majority answer by how
-    many samples agreed. Skipped (and said so) where the `local` extra is missing."""
+    many samples agreed, and how well each sample's mean token log-probability (the server's, asked with
+    `logprobs: true`) tells right from wrong (AUROC). Skipped (and said so) where the `local` extra is missing."""
     if not cfg["real_items"]:
         return {"skipped": "quick mode"}
     from rolegraph.agents.parsers import parse_answer
@@ -216,8 +218,9 @@ def real_local(cfg: dict, home: Path) -> dict:
     rng = random.Random(15)
     system = "You are a careful solver. Think briefly, then end with 'Final answer: <number>'."
     by_agree: dict[int, list[int]] = {1: [], 2: [], 3: []}
+    scored: list[tuple[float, bool]] = []  # (a sample's mean token logprob, whether its answer was right)
     try:
-        hub = ModelHub(ModelPool([*ModelPool.builtin(), server.spec()]), Settings(home=home / "real"))
+        hub = ModelHub(ModelPool([*ModelPool.builtin(), server.spec(logprobs=True)]), Settings(home=home / "real"))
 
         async def main():
             model = hub.get("llamacpp/smollm2-135m")
@@ -226,6 +229,9 @@ def real_local(cfg: dict, home: Path) -> dict:
                 messages = [{"role": "system", "content": system}, {"role": "user", "content": f"What is {a} + {b}?"}]
                 outs = await complete_many(model, messages, samples=[1, 2, 3], temperature=0.7, max_tokens=32, seed=i)
                 answers = [parse_answer(o.text, "math").answer for o in outs]
+                for o, x in zip(outs, answers):
+                    if o.logprob is not None:
+                        scored.append((o.logprob, x is not None and x.strip() == str(a + b)))
                 counts = {x: answers.count(x) for x in answers if x is not None}
                 top, k = max(counts.items(), key=lambda kv: kv[1]) if counts else (None, 1)
                 by_agree[k].append(int(top is not None and top.strip() == str(a + b)))
@@ -236,7 +242,19 @@ def real_local(cfg: dict, home: Path) -> dict:
         server.close()
     return {"model": "SmolLM2-135M via llama.cpp's server", "items": cfg["real_items"],
             "majority_accuracy_by_agreement": {f"{k}/3": {"n": len(v), "accuracy": sum(v) / len(v) if v else None}
-                                               for k, v in by_agree.items()}}
+                                               for k, v in by_agree.items()},
+            "logprob_auroc": auroc(scored), "samples_with_logprobs": len(scored),
+            "samples_right": sum(r for _, r in scored)}
+
+
+def auroc(scored: list[tuple[float, bool]]) -> float | None:
+    """The chance a right sample has a higher score than a wrong one (ties count half); None without both kinds."""
+    right = [s for s, r in scored if r]
+    wrong = [s for s, r in scored if not r]
+    if not right or not wrong:
+        return None
+    wins = sum((x > y) + 0.5 * (x == y) for x in right for y in wrong)
+    return wins / (len(right) * len(wrong))
 
 
 def plot(settings: list[dict], path: Path) -> None:
@@ -352,6 +370,12 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
         f"Skipped: {real['skipped']}" if "skipped" in real else table(
             ["samples agreeing", "items", "majority right %"],
             [[k, v["n"], _pct(v["accuracy"])] for k, v in real["majority_accuracy_by_agreement"].items()]))
+    if "skipped" not in real:
+        lp = real.get("logprob_auroc")
+        text += (f"\n\nMean token log-probability as a correctness signal, per sample: AUROC "
+                 f"{'n/a' if lp is None else f'{lp:.3f}'} over {real.get('samples_with_logprobs', 0)} samples "
+                 f"({real.get('samples_right', 0)} right). The sim's is {SIM_LOGPROB_AUROC:.2f} by construction "
+                 "(rolegraph/sim/confidence.py).")
     text += f"\n\nPlot: `{plot_path.name}`.\n"
     payload = {"config": cfg, "settings": settings, "coalescing": coal, "real_local": real, "plot": plot_path.name,
                "settings_meeting_goal": met, "settings_meeting_goal_strict": strict, "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
