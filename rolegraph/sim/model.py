@@ -115,7 +115,15 @@ class SimChatModel:
             cut = decision.answer is None or reply.finish_reason == "length"  # no answer left to be sure of
             right = None if cut else brain.is_gold(decision.answer, answer_key)
             z = conf.confidence_z(
-                right, self.spec.id, answer_key.family, answer_key.item_id, seed, draw_sample, role, digest
+                right,
+                brain.own_accuracy,
+                self.spec.id,
+                answer_key.family,
+                answer_key.item_id,
+                seed,
+                draw_sample,
+                role,
+                digest,
             )
             logprob = conf.mean_logprob(z)
         return Completion(

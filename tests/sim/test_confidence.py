@@ -51,6 +51,17 @@ def test_the_logprob_tells_right_from_wrong_at_a_published_level(model_id, tmp_p
     assert PUBLISHED_LOW_AUROC < _auroc(right, score) < BELOW_ORACLE_AUROC
 
 
+def test_a_weaker_model_tells_right_from_wrong_less_well(tmp_path):
+    """Plaut et al. 2024: correctness prediction rises with task accuracy (near chance for the weakest models)."""
+    pool = ModelPool.builtin()
+    aucs = []
+    for model_id in ("sim/llama-3.2-1b", "sim/llama-3.1-8b"):
+        model = SimChatModel(pool.get(model_id), Settings(home=tmp_path))
+        outs = [_solve(model, i) for i in range(FRESH_ITEMS)]
+        aucs.append(_auroc(np.array([r for _, r in outs]), np.array([o.logprob for o, _ in outs])))
+    assert 0.5 < aucs[0] < aucs[1] - 0.03
+
+
 def test_asking_for_logprobs_changes_no_answer_and_is_seeded(tmp_path):
     spec = ModelPool.builtin().get(SIM_ID)
     with_lp = SimChatModel(spec, Settings(home=tmp_path))
