@@ -112,8 +112,8 @@ class SimChatModel:
         logprob = None
         if self.spec.logprobs:  # as a real endpoint: only when asked; its own draws, so no answer changes
             brain = self.brain(answer_key.family)
-            cut = decision.answer is None or reply.finish_reason == "length"  # no answer left to be sure of
-            right = None if cut else brain.is_gold(decision.answer, answer_key)
+            answer = decision.answer if reply.finish_reason != "length" else None  # cut: no answer to be sure of
+            right = None if answer is None else brain.is_gold(answer, answer_key)
             z = conf.confidence_z(
                 right,
                 brain.own_accuracy,
