@@ -156,7 +156,9 @@ class AgentReinforce(Optimizer):
             raise SearchError(f"the step size must be in (0, 1], got {step_size}")
         self.agent = agent or StatisticalFeedbackAgent()
         self.step_size = step_size
-        self.pilot_batch = pilot_batch  # kept for the CLI's option; the pilot runs on the loop's batches
+        self.pilot_batch = (
+            pilot_batch  # accepted like the earlier agents'; unused: the pilot runs on the loop's batches
+        )
         self.use_pilot = pilot
         self.learn = learn
         self.race = race
