@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from statistics import NormalDist
 from types import MappingProxyType
 
 from rolegraph.items import AnswerKey
 from rolegraph.models.spec import ModelSpec
 from rolegraph.sim import calibration as cal
 from rolegraph.sim import text as txt
-from rolegraph.sim.draws import Draws
+from rolegraph.sim.draws import Draws, normal_hash, normal_quantile
 from rolegraph.sim.reading import extract_candidate, gold_in_evidence
 from rolegraph.sim.world import SimWorld, world
 from rolegraph.transcript import Section
@@ -67,7 +68,16 @@ DEFAULT_REPLY_MAX_TOKENS = 740  # any other role (a registered role's default ma
 ROLE_VERBOSITY = MappingProxyType({"planner": 1.0, "searcher": 0.15, "solver": 1.0, "verifier": 0.7, "fuser": 0.6})
 MAX_QUERIES = 3
 RESTATE_HEAD = "Reviewing the inputs."
+# Repeated samples of one model on one item share most of their randomness: whether a sample is right (and
+# which wrong answer it gives) is a Gaussian copula of a per-(model, item) latent and the sample's own draw,
+# with this correlation. Each sample's marginal chance is unchanged (single-model accuracy holds exactly);
+# what changes is how often samples agree (docs/sim.md, "Sample correlation").
+SAMPLE_CORRELATION = 0.5
+WRONG_CORRELATION = 0.25  # ... and which wrong answer a wrong sample gives: less shared (wrong paths differ)
 MAX_CACHED_ITEMS = 200_000  # per brain: item facts kept between calls (bounded memory)
+_RIGHT_COUPLING = (math.sqrt(SAMPLE_CORRELATION), math.sqrt(1.0 - SAMPLE_CORRELATION))
+_WRONG_COUPLING = (math.sqrt(WRONG_CORRELATION), math.sqrt(1.0 - WRONG_CORRELATION))
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,8 @@ class _ItemFacts:
     """What one brain needs about an item, computed once: difficulty, gold identity, wrong pool."""
 
     delta: float
+    latent: float  # the model's standing on this item, shared by all its samples (right or not)
+    wrong_latent: float  # ... and which wrong answer it leans to
     gold_norm: str | None
     wrong: tuple[str, ...]
     wrong_norm: tuple[str | None, ...]
@@ -165,6 +177,8 @@ class SimBrain:
                 self._items.clear()
             facts = self._items[k] = _ItemFacts(
                 cal.item_difficulty(key.item_id, self.family, self.spec.id, self.world),
+                normal_hash("sample-latent", self.spec.id, self.family, key.item_id),
+                normal_hash("wrong-latent", self.spec.id, self.family, key.item_id),
                 txt.norm_answer(key.gold, self.family),
                 tuple(wrong := txt.wrong_pool(key)),
                 tuple(txt.norm_answer(w, self.family) for w in wrong),
@@ -206,11 +220,22 @@ class SimBrain:
     def _wrong(self, facts: _ItemFacts, u: float) -> str:
         return txt.pick_from(facts.wrong, u, self.wrong_weights)
 
+    @staticmethod
+    def _own(u: float, latent: float, coupling: tuple[float, float] = _RIGHT_COUPLING) -> float:
+        """The sample's own uniform `u` coupled to the model's per-item `latent` (a Gaussian copula: `coupling` is
+        (sqrt(correlation), sqrt(1 - correlation))): still uniform over items and samples, so every chance keeps
+        its marginal, but samples of one model on one item mostly land on the same side."""
+        latent_weight, noise_weight = coupling
+        return _NORMAL.cdf(latent_weight * latent + noise_weight * normal_quantile(u))
+
     def _attempt(self, logit: float, key: AnswerKey, facts: _ItemFacts, draws: Draws) -> tuple[str, str | None]:
-        """The node's own answer (raw, normalised): right with probability sigmoid(logit), else from the wrong pool."""
-        if draws.next() < cal.sigmoid(logit):
+        """The node's own answer (raw, normalised): right with probability sigmoid(logit), else from the wrong pool.
+        Both draws are the model's own on this item (`_own`): its samples agree more than independent ones."""
+        if self._own(draws.next(), facts.latent) < cal.sigmoid(logit):
             return key.gold, facts.gold_norm
-        pick = txt.pick_index(len(facts.wrong), draws.next(), self.wrong_weights)
+        pick = txt.pick_index(
+            len(facts.wrong), self._own(draws.next(), facts.wrong_latent, _WRONG_COUPLING), self.wrong_weights
+        )
         return facts.wrong[pick], facts.wrong_norm[pick]
 
     def _answer(

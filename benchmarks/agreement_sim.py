@@ -1,0 +1,90 @@
+"""Sample agreement in the simulator: `python -m benchmarks agreement_sim [--quick] [--world N]`.
+
+How alike repeated samples of one sim model on one item are (docs/sim.md, "Sample correlation"): for each
+family (math, mmlu, code) and model (1B, 3B, 8B), five solvers at temperature 0.7 on the same items; the share
+of items whose first 2, 3 and 5 samples all agree, one sample's accuracy against the majority of five's,
+accuracy when two samples agree and when they do not, and for each majority share k/5 the share of items and
+how often the majority is right. Compared in docs/sim.md with published self-consistency figures (Wang et al.
+2023, ESC: Li et al. 2024, Adaptive-Consistency: Aggarwal et al. 2023) and the real local model
+(`python -m benchmarks agreement_real`). All results simulated.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import Counter, defaultdict
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from benchmarks import graphgen as gg
+from benchmarks.common import scratch_home, table, write_result
+from benchmarks.simexec import SimExecutor
+from benchmarks.synthetic import synthetic_items
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.settings import Settings
+from rolegraph.sim.text import norm_answer
+
+FAMILIES = ("math", "mmlu", "code")
+MODELS = (gg.MODEL_1B, gg.MODEL_3B, gg.MODEL_8B)
+SAMPLES = 5
+UNANIMITY = (2, 3, 5)
+TEMPERATURE = 0.7
+ITEM_SEED = 99
+FULL, QUICK = {"items": 1000}, {"items": 40}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--world", type=int, default=None, help="sim world (default 0, the calibrated one)")
+
+
+def _vote(model: str) -> GraphSpec:
+    nodes = [NodeSpec(id=f"s{i}", role="solver", model=model, params={"temperature": TEMPERATURE})
+             for i in range(SAMPLES)]
+    return GraphSpec(name="vote", nodes=[*nodes, NodeSpec(id="out", role="fuser", model=model)],
+                     edges=[(f"s{i}", "out") for i in range(SAMPLES)])
+
+
+def measure(ex: SimExecutor, family: str, model: str, n: int) -> dict[str, Any]:
+    spec = _vote(model)
+    single, majority, two_agree, two_split = [], [], [], []
+    unanimous: dict[int, list[bool]] = defaultdict(list)
+    by_share: dict[int, list[bool]] = defaultdict(list)
+    for it in synthetic_items(family, n, seed=ITEM_SEED):
+        answers = ex.answers(spec, it, kind=family)
+        forms = [norm_answer(answers[f"s{i}"], family) for i in range(SAMPLES)]
+        gold = norm_answer(it.gold, family)
+        top, share = Counter(forms).most_common(1)[0]
+        single.append(forms[0] == gold)
+        majority.append(top == gold)
+        by_share[share].append(top == gold)
+        (two_agree if forms[0] == forms[1] else two_split).append(forms[0] == gold)
+        for k in UNANIMITY:
+            unanimous[k].append(len(set(forms[:k])) == 1)
+    return {"family": family, "model": gg.SHORT[model], "single": mean(single), "majority": mean(majority),
+            "unanimous": {k: mean(v) for k, v in unanimous.items()},
+            "right_if_two_agree": mean(two_agree) if two_agree else None,
+            "right_if_two_split": mean(two_split) if two_split else None,
+            "by_share": {k: {"items": len(v) / n, "majority_right": mean(v)} for k, v in sorted(by_share.items())}}
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def run(quick: bool = False, out_dir: Path | None = None, world: int | None = None) -> dict[str, Any]:
+    cfg = QUICK if quick else FULL
+    ex = SimExecutor(Settings(home=scratch_home(), cache=False), world=world)
+    rows = [measure(ex, f, m, cfg["items"]) for f in FAMILIES for m in MODELS]
+    text = f"World {world or 0}, {cfg['items']} items per family, {SAMPLES} solvers at temperature {TEMPERATURE} " \
+           "(simulated).\n\n" + table(
+        ["family", "model", "one sample %", f"majority of {SAMPLES} %"]
+        + [f"first {k} agree %" for k in UNANIMITY] + ["right if 2 agree %", "right if 2 differ %", "k/5: items %, right %"],
+        [[r["family"], r["model"], _pct(r["single"]), _pct(r["majority"])]
+         + [_pct(r["unanimous"][k]) for k in UNANIMITY]
+         + [_pct(r["right_if_two_agree"]), _pct(r["right_if_two_split"]),
+            "; ".join(f"{k}/5: {_pct(v['items'])}, {_pct(v['majority_right'])}" for k, v in r["by_share"].items())]
+         for r in rows])
+    payload = {"world": world or 0, "config": cfg, "rows": rows}
+    write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,
+                 options=f"--world {world}" if world else "")
+    return payload
