@@ -10,8 +10,9 @@ never gets there counts as the whole evaluation budget (censored), and the table
 Per setting: agent-reinforce's median / the best baseline's median (random, reinforce, TPE; the lowest
 of the three), on both measures; then the median and the worst of those ratios over settings, with
 the worlds the agent was tuned on (`TUNED_WORLDS`) and the held-out ones reported apart. Ablations
-(the pilot alone, the cross-entropy method on the same distribution) are reported beside the agent,
-against the same best baseline; they are not baselines.
+(the pilot alone, the cross-entropy method on the same distribution) and the agent's earlier designs
+(`agent-reinforce:gp`, `agent-reinforce:v1`) are reported beside it, against the same best baseline;
+they are not baselines.
 
 `python -m benchmarks generalization [--worlds A-B] [--families math,mmlu,code] [--budgets 18,30,42]
 [--seeds K] [--jobs N] [--json]`; settings run in `--jobs` processes, one per (world, family).
@@ -35,8 +36,9 @@ from rolegraph.models.pool import ModelPool
 
 AGENT = "agent-reinforce"
 BASELINES = ("random", "reinforce", "tpe")
-ABLATIONS = ("agent-reinforce:gp", "agent-reinforce:pilot-only", "cem")
-"""Reported beside the agent, not baselines: the Gaussian-process variant and two ablations of it."""
+ABLATIONS = ("agent-reinforce:pilot-only", "cem", "agent-reinforce:gp", "agent-reinforce:v1")
+"""Reported beside the agent, not baselines: two ablations of it (its pilot alone; the cross-entropy method on
+its distribution) and the two earlier designs (the Gaussian-process agent, the pre-issue-14 agent)."""
 OPTIMIZERS = (AGENT, *BASELINES, *ABLATIONS)
 TUNED_WORLDS = range(0, 20)
 """Worlds the optimizer's choices were tuned on; every other world is held out."""

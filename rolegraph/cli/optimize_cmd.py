@@ -209,7 +209,8 @@ def optimize_cmd(
         str,
         typer.Option(
             "--optimizer",
-            help="agent-reinforce | reinforce | random | tpe | exhaustive; ablations: agent-reinforce:pilot-only | cem",
+            help="agent-reinforce | reinforce | random | tpe | exhaustive; ablations: agent-reinforce:pilot-only | "
+            "cem; earlier agents: agent-reinforce:v1 | agent-reinforce:gp",
         ),
     ] = "agent-reinforce",
     iterations: Annotated[
@@ -284,8 +285,9 @@ def optimize_cmd(
 
     The default optimizer, agent-reinforce, samples graphs from probabilities, scores them and updates
     the probabilities from a feedback agent. By default that agent is statistical: a hand-written
-    procedure (a pilot of single models and ensembles, a weighted-average update of feature
-    probabilities, one-change proposals), with no LLM in it. --agent-model MODEL makes a real model of
+    procedure (a pilot of each model's own ensemble as the first iteration, a weighted-average update
+    of feature probabilities, one-change proposals, racing between the graphs that can still be the
+    best), with no LLM in it. --agent-model MODEL makes a real model of
     the pool write the feedback instead (e.g. --agent-model openai/gpt-4o-mini, or an entry of --pool);
     the summary says how many steps its updates drove and how many fell back to the statistical agent.
     """

@@ -22,7 +22,7 @@ _EXPORTS = {
     "Objective": "rolegraph.optimize.objectives",
     "ProbabilisticGraph": "rolegraph.optimize.probabilistic",
     "SearchConfig": "rolegraph.optimize.context",
-    "AgentReinforce": "rolegraph.optimize.agent_reinforce_v1",
+    "AgentReinforce": "rolegraph.optimize.agent_reinforce_race",
     "StatisticalFeedbackAgent": "rolegraph.optimize.statistical_agent_v1",
     "LLMFeedbackAgent": "rolegraph.optimize.llm_agent",
     "RandomSearch": "rolegraph.optimize.baselines.random_search",

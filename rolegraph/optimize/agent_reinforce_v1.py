@@ -1,7 +1,7 @@
-"""Agent-REINFORCE, the default (`agent-reinforce`): the pre-issue-14 agent (larger-first model ranking,
-the mixed pair in the pilot, mutation proposals), restored as the default because the Gaussian-process
-agent (`agent_reinforce.py`, `agent-reinforce:gp`) was not at least as good on held-out sim worlds
-(BENCHMARKS.md, Generalization). Sample -> evaluate -> feedback -> update, with an insight-guided start.
+"""Agent-REINFORCE as it was before issue 14 (`agent-reinforce:v1`, no longer the default: `agent_reinforce_race`
+is): larger-first model ranking, the mixed pair in the pilot, mutation proposals; kept selectable so the
+generalization benchmark can show what the new default changed (BENCHMARKS.md, Generalization).
+Sample -> evaluate -> feedback -> update, with an insight-guided start.
 
 1. Pilot (insight 1): each candidate model alone and, per model, the equal-budget ensemble that
    fills the budget (k solvers feeding a fuser of that model), on a small batch; then a mixed
@@ -106,7 +106,7 @@ def rank_models(space: SearchSpace, rows: list[PilotRow]) -> list[str]:
 
 
 class AgentReinforce(Optimizer):
-    name = "agent-reinforce"
+    name = "agent-reinforce:v1"
 
     def __init__(
         self,

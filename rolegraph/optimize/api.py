@@ -20,7 +20,7 @@ from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, ServedBy, Simulation, simulation_of
-from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce
+from rolegraph.optimize.agent_reinforce_race import AgentReinforce
 from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer

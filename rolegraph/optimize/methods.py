@@ -8,7 +8,8 @@ from typing import Any
 from rolegraph.errors import SearchError, did_you_mean
 from rolegraph.models.hub import ModelHub
 from rolegraph.optimize.agent_reinforce import AgentReinforce as AgentReinforceGP
-from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce
+from rolegraph.optimize.agent_reinforce_race import AgentReinforce
+from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce as AgentReinforceV1
 from rolegraph.optimize.base import Optimizer
 
 OPTIMIZERS: tuple[str, ...] = (
@@ -20,12 +21,14 @@ OPTIMIZERS: tuple[str, ...] = (
     "agent-reinforce:pilot-only",
     "cem",
     "agent-reinforce:gp",
+    "agent-reinforce:v1",
 )
-"""Search methods by CLI name. `agent-reinforce:gp` is the Gaussian-process variant of the agent (issue 14; not the
-default: it was not at least as good on held-out sim worlds); `agent-reinforce:pilot-only` and `cem` are ablations
-of it (its pilot with no learning after it; the cross-entropy method on its probabilistic graph with no pilot or
-feedback agent)."""
-AGENT_OPTIMIZERS = frozenset({"agent-reinforce", "agent-reinforce:gp"})
+"""Search methods by CLI name. `agent-reinforce` is the racing agent (`agent_reinforce_race`: an anytime pilot,
+racing between the graphs that can still be the best); `agent-reinforce:pilot-only` and `cem` are ablations of it
+(its pilot with no learning or racing after it; the cross-entropy method on its probabilistic graph with no pilot,
+feedback agent or racing). `agent-reinforce:gp` (the Gaussian-process variant) and `agent-reinforce:v1` (the
+pre-issue-14 agent: larger-first ranking, mixed pair) are the earlier designs, kept selectable for comparison."""
+AGENT_OPTIMIZERS = frozenset({"agent-reinforce", "agent-reinforce:gp", "agent-reinforce:v1"})
 """The optimizers with a feedback agent (`--agent-model` switches it to the LLM agent)."""
 DEFAULT_ITERATIONS = 10
 """Iterations of a search given neither an iteration count nor an evaluation budget."""
@@ -56,12 +59,12 @@ def make_optimizer(
         raise SearchError(f"--agent-model is for the agent-reinforce optimizers, not '{name}'")
     options = {k: v for k, v in options.items() if v is not None and k != "agent"}
     if name in AGENT_OPTIMIZERS:
-        cls = AgentReinforce if name == "agent-reinforce" else AgentReinforceGP
+        cls = {"agent-reinforce": AgentReinforce, "agent-reinforce:v1": AgentReinforceV1}.get(name, AgentReinforceGP)
         # the LLM agent falls back to the statistical agent this optimizer runs without one (its default agent)
         agent = llm_agent(agent_model, hub, fallback=cls().agent) if agent_model is not None else None
         return cls(agent, **options)
     if name == "agent-reinforce:pilot-only":
-        return AgentReinforceGP(**{**options, "learn": False, "race": False})
+        return AgentReinforce(**{**options, "learn": False, "race": False})
     if name == "cem":
         from rolegraph.optimize.cem import CrossEntropySearch
 

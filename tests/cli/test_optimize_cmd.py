@@ -39,7 +39,8 @@ def home(tmp_path, monkeypatch):
 
 
 def test_demo_runs_end_to_end_and_the_best_graph_runs(tmp_path, capsys):
-    code, out, err = cli(["demo", "--iterations", "1", "--out", str(tmp_path / "demo"), "--json", *TINY], capsys)
+    # the default agent's pilot (one graph per model, 2 an iteration) is iterations 1-2; its feedback and one step
+    code, out, err = cli(["demo", "--iterations", "3", "--out", str(tmp_path / "demo"), "--json", *TINY], capsys)
     assert code == 0, err
     summary = json.loads(out)
     assert summary["simulated"] is True and summary["optimizer"] == "agent-reinforce"

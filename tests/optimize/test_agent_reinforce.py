@@ -6,7 +6,6 @@ import pytest
 
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.optimize.agent_reinforce import AgentReinforce, pilot_graphs, racing_pair
-from rolegraph.optimize.api import make_optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
@@ -86,8 +85,8 @@ def test_racing_pairs_the_leader_with_the_rival_that_could_still_beat_it(pool, s
 def test_pilot_only_is_the_pilot_then_plain_samples(pool, small_task, tmp_path):
     from .helpers import run, tiny_config, tiny_space
 
-    opt = make_optimizer("agent-reinforce:pilot-only", pilot_batch=4)
-    assert opt.name == "agent-reinforce:pilot-only" and not opt.learn and not opt.race
+    opt = AgentReinforce(pilot_batch=4, learn=False, race=False)  # the GP agent's own ablation (the named
+    assert opt.name == "agent-reinforce:pilot-only" and not opt.learn and not opt.race  # one: the default's)
     result = run(pool, tmp_path / "home", small_task, opt, space=tiny_space(pool), config=tiny_config(iterations=2))
     assert result.optimizer == "agent-reinforce:pilot-only"
     assert [f.iteration for f in result.trace.feedback] == [0]  # the pilot's feedback only

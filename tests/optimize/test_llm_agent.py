@@ -39,7 +39,9 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
         hub.use(AGENT_ID, scripted)
         try:
             opt = make_optimizer("agent-reinforce", hub=hub, agent_model=AGENT_ID, pilot_batch=4)
-            result = await optimize_async(small_task, tiny_space(pool), opt, hub=hub, config=tiny_config(),
+            # the default agent's pilot (3 models, 2 graphs an iteration) is iterations 1-2: its feedback is
+            # logged as iteration 0, then one step after each of iterations 3 and 4
+            result = await optimize_async(small_task, tiny_space(pool), opt, hub=hub, config=tiny_config(iterations=4),
                                           out=tmp_path / "run", agent_model=AGENT_ID)
         finally:
             await hub.aclose()
@@ -48,12 +50,13 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
     result, scripted = asyncio.run(main())
     fb = {f.iteration: f for f in result.trace.feedback}
     assert fb[0].agent == f"llm:{AGENT_ID}" and fb[0].summary == "prefer 3B" and fb[0].fallback is None
-    assert fb[1].agent == "statistical (fallback)" and "3 attempts" in fb[1].fallback and fb[1].attempts == 3
-    assert fb[2].agent == f"llm:{AGENT_ID}"
+    assert sorted(fb) == [0, 3, 4]
+    assert fb[3].agent == "statistical (fallback)" and "3 attempts" in fb[3].fallback and fb[3].attempts == 3
+    assert fb[4].agent == f"llm:{AGENT_ID}"
     assert scripted.calls == 5
     usage = result.feedback_agent
     assert (usage.requested, usage.steps, usage.llm_steps, usage.fallback_steps) == (f"llm:{AGENT_ID}", 3, 2, 1)
-    assert usage.fallback_reasons == {"invalid": 1} and fb[1].fallback_reason == "invalid"
+    assert usage.fallback_reasons == {"invalid": 1} and fb[3].fallback_reason == "invalid"
     assert usage.headline() == f"llm:{AGENT_ID} (2 of 3 steps; 1 fell back: invalid)"
     assert usage.warning() is None
     from rolegraph.reports import render
@@ -78,7 +81,7 @@ class Unusable:
         return Completion(text="no idea", model_id=AGENT_ID)
 
 
-@pytest.mark.parametrize("optimizer", ["agent-reinforce", "agent-reinforce:gp"])
+@pytest.mark.parametrize("optimizer", ["agent-reinforce", "agent-reinforce:gp", "agent-reinforce:v1"])
 def test_the_fallback_is_the_statistical_agent_of_the_optimizer_asked_for(pool, small_task, tmp_path, optimizer):
     """An LLM agent that never gives a usable update makes exactly the search its optimizer makes alone (the
     default agent's and the GP agent's statistical procedures decide differently), and says it fell back."""

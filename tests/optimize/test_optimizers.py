@@ -23,19 +23,27 @@ def _check(result, space, max_evaluations=None):
     assert {s.label for s in result.singles} == set(space.models)
 
 
-@pytest.mark.parametrize("name", ["random", "reinforce", "tpe", "agent-reinforce"])
+@pytest.mark.parametrize("name", ["random", "reinforce", "tpe", "agent-reinforce", "agent-reinforce:v1"])
 def test_each_optimizer_runs_a_tiny_search(pool, small_task, tmp_path, name):
     space = tiny_space(pool)
-    options = {"pilot_batch": 4} if name == "agent-reinforce" else {}
+    options = {"pilot_batch": 4} if name.startswith("agent-reinforce") else {}
     result = run(pool, tmp_path / "home", small_task, name, space=space, **options)
     _check(result, space)
     assert result.optimizer == name
-    assert [it.iteration for it in result.trace.iterations] == ([0, 1, 2] if name == "agent-reinforce" else [1, 2])
+    assert [it.iteration for it in result.trace.iterations] == ([0, 1, 2] if name == "agent-reinforce:v1" else [1, 2])
     search = [r for r in result.trace.records if r.phase == "search"]
     assert all(r.n == 4 for r in search)
     if name == "agent-reinforce":
+        # the default agent's pilot is the loop's first iterations: one graph per model (3), two per iteration
+        assert not [r for r in result.trace.records if r.phase == "pilot"]
+        assert [r.source for r in search] == ["pilot", "pilot", "pilot", "sampled"]
+        assert [f.iteration for f in result.trace.feedback] == [0]  # the pilot ended with iteration 2
+        assert result.feedback_agent.requested == "statistical" and result.feedback_agent.steps == 1
+        assert result.feedback_agent.llm_steps == 0 and result.feedback_agent.warning() is None
+    if name == "agent-reinforce:v1":
         pilot = [r for r in result.trace.records if r.phase == "pilot"]
-        # the default agent: the 8B ensemble does not fit 18 units, so the pilot's second stage adds a mixed ensemble
+        # the pre-issue-14 agent: the 8B ensemble does not fit 18 units, so the pilot's second stage adds a mixed
+        # ensemble
         assert len(pilot) == len(pilot_graphs(space)) + 1 and pilot[-1].graph_name.startswith("mixed-")
         assert len(set(pilot[-1].graph_name.removeprefix("mixed-").split("-llama"))) >= 2
         assert [f.iteration for f in result.trace.feedback] == [0, 1, 2]
@@ -45,7 +53,7 @@ def test_each_optimizer_runs_a_tiny_search(pool, small_task, tmp_path, name):
 
 def test_no_mixed_ensemble_when_the_best_models_own_ensemble_fits(pool, small_task, tmp_path):
     space = tiny_space(pool, budget=42.0)
-    result = run(pool, tmp_path / "home", small_task, "agent-reinforce", space=space, pilot_batch=4,
+    result = run(pool, tmp_path / "home", small_task, "agent-reinforce:v1", space=space, pilot_batch=4,
                  config=tiny_config(iterations=1))
     pilot = [r for r in result.trace.records if r.phase == "pilot"]
     assert len(pilot) == len(pilot_graphs(space)) and not any(r.graph_name.startswith("mixed-") for r in pilot)

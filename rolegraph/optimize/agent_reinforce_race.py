@@ -1,0 +1,339 @@
+"""Agent-REINFORCE, the default (`agent-reinforce`): sample -> evaluate -> feedback -> update, with an
+anytime pilot and racing between the graphs that can still be the best.
+
+1. Pilot (insight 1), as the first iteration(s) of the loop rather than a block before it: per model,
+   the budget-filling ensemble of that model (k solvers feeding a fuser of it), or the model alone
+   when no ensemble of it fits. Each is scored like any sampled graph, so the search has a choice
+   after the first iteration (the old pilot scored every single model too, which the ensembles of
+   the same model nearly always beat: item runs spent on graphs that are rarely the answer). When
+   the pilot's graphs are all scored the feedback agent reads them and sets the initial
+   probabilities (no ranking of models by size, no fixed mixed pair: both held only on world 0).
+2. Each iteration: K graphs: the racing pair, the agent's proposed graph, then samples of the
+   probabilistic graph not scored before (new evidence, not repeats of old), all on the same batch.
+3. The feedback agent writes a textual gradient and a structured update, validated first.
+4. The update moves the probabilities by the step size.
+
+Racing (LUCB, `racing_pair`): the leader (best lower bound: the graph the search would choose) and its
+strongest rival (best upper bound) are scored again, on the same batch, while the rival could still
+beat the leader. Why: the landscapes are flat at the top (the best graphs are a point or two apart,
+a 16-item batch has a standard error near 12 points), so a graph first seen on one lucky batch is the
+commonest wrong answer; and a leader that has many items is hard to displace by a better graph seen
+once. Racing spends the items where they can change the choice and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from rolegraph.errors import SearchError
+from rolegraph.graphs.isomorphism import Shape
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.agent_reinforce import DEFAULT_STEP, INIT_STEP, PILOT_ITERATION, RACE_TOLERANCE, ensemble
+from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.choices import from_graph
+from rolegraph.optimize.context import SearchContext
+from rolegraph.optimize.feedback import (
+    HISTORY_EXCHANGES,
+    Feedback,
+    FeedbackAgent,
+    GraphUpdate,
+    InitContext,
+    PilotRow,
+    ProposedGraph,
+    StepContext,
+    apply_update,
+    proposed_choices,
+    validate_update,
+)
+from rolegraph.optimize.probabilistic import ProbabilisticGraph
+from rolegraph.optimize.proposal import Proposal, distinct_samples
+from rolegraph.optimize.recheck import bounds
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.stage_pilot import staged_pilot_graphs
+from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
+from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked, shrunk_se
+
+NAME = "agent-reinforce"
+PILOT_ONLY = "agent-reinforce:pilot-only"
+RACE_SLOTS = 2
+THOMPSON_DRAWS = 40
+RACE_STREAM = 11  # the random stream of racing draws (the loop uses 1 and 2, mutations 7)
+"""Graphs per iteration given to racing at most (the rest go to the agent's proposal and to samples)."""
+
+
+def open_race(ctx: SearchContext, tolerance: float = RACE_TOLERANCE) -> tuple[str | None, list[str]]:
+    """(leader, rivals): the leader (best lower bound: the graph the search would choose) and, best upper
+    bound first, every other graph whose upper bound is above the leader's lower bound by more than
+    `tolerance` of the leader's accuracy: the graphs that can still be the best."""
+    stats = ctx.stats()
+    order = [h for h, _ in ranked(ctx.trace.records, ctx.space.objective, stats=stats)]
+    if not order:
+        return None, []
+    prior = prior_accuracy(ctx.trace.records)
+    rows = {h: bounds(stats[h], prior) for h in order}
+    leader = order[0]
+    margin = tolerance * stats[leader].combined_accuracy(prior)
+    rivals = [h for h in order[1:] if rows[h][1] > rows[leader][0] + margin]
+    return leader, sorted(rivals, key=lambda h: (-rows[h][1], order.index(h)))
+
+
+def racing(ctx: SearchContext, slots: int = RACE_SLOTS) -> list[GraphSpec]:
+    """The graphs to score again: the strongest rivals, and the leader too while it has no more items
+    than they have (a leader on hundreds of items learns little from 16 more; its rival learns much)."""
+    leader, rivals = open_race(ctx)
+    if leader is None or not rivals:
+        return []
+    stats = ctx.stats()
+    picked = rivals[:slots]
+    if stats[leader].n + stats[leader].validation_n <= max(stats[h].n + stats[h].validation_n for h in picked):
+        picked = [leader, *picked][:slots]
+    return [ctx.graph(h) for h in picked]
+
+
+def thompson(ctx: SearchContext, rng: np.random.Generator, slots: int = RACE_SLOTS) -> list[GraphSpec]:
+    """Top-two Thompson sampling over every graph scored: each draw takes one plausible accuracy per graph
+    (its shrunk mean plus a normal error of its standard error) and picks the best; the first `slots`
+    distinct picks of up to `THOMPSON_DRAWS` draws are raced. A graph is raced about as often as it may
+    be the best; none when every draw picks the same graph (the race is settled)."""
+    stats = ctx.stats()
+    hashes = [h for h, st in stats.items() if st.n > 0]
+    if len(hashes) < 2:
+        return []
+    prior = prior_accuracy(ctx.trace.records)
+    mean = np.array([stats[h].combined_accuracy(prior) for h in hashes])
+    se = np.array([shrunk_se(m, stats[h].n + stats[h].validation_n) for m, h in zip(mean, hashes)])
+    picked: list[str] = []
+    for _ in range(THOMPSON_DRAWS):
+        h = hashes[int(np.argmax(rng.normal(mean, se)))]
+        if h not in picked:
+            picked.append(h)
+            if len(picked) == slots:
+                break
+    return [ctx.graph(h) for h in picked] if len(picked) > 1 else []
+
+
+def can_still_win(ctx: SearchContext, spec: GraphSpec) -> bool:
+    """False for a graph already scored whose upper bound is below the leader's lower bound (by the
+    racing margin): proposing it again spends items on a settled question."""
+    h = ctx.canonical_hash(spec)
+    leader, rivals = open_race(ctx)
+    return h not in ctx.stats() or h == leader or h in rivals
+
+
+def anytime_pilot(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
+    """(label, graph) per model: its budget-filling ensemble, else the model alone (a staged space: each
+    model as the whole pipeline)."""
+    if space.stages:
+        return staged_pilot_graphs(space)
+    out = []
+    for m in space.models:
+        spec = ensemble(space, m)
+        short = m.split("/")[-1]
+        out.append(
+            (f"{len(spec.nodes) - 1} x {short} -> fuser", spec) if spec else (f"single {short}", space.single(m))
+        )
+    return out
+
+
+class AgentReinforce(Optimizer):
+    name = NAME
+
+    def __init__(
+        self,
+        agent: FeedbackAgent | None = None,
+        *,
+        step_size: float = DEFAULT_STEP,
+        pilot_batch: int | None = None,
+        pilot: bool = True,
+        learn: bool = True,
+        race: bool = True,
+    ):
+        super().__init__()
+        if not 0 < step_size <= 1:
+            raise SearchError(f"the step size must be in (0, 1], got {step_size}")
+        self.agent = agent or StatisticalFeedbackAgent()
+        self.step_size = step_size
+        self.pilot_batch = (
+            pilot_batch  # accepted like the earlier agents'; unused: the pilot runs on the loop's batches
+        )
+        self.use_pilot = pilot
+        self.learn = learn
+        self.race = race
+        if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
+            self.name = PILOT_ONLY
+        self.pg: ProbabilisticGraph | None = None
+        self.queue: list[dict] = []  # pilot graphs not scored yet: {"label", "graph"}
+        self.rows: list[dict] = []  # pilot rows scored so far (PilotRow dicts)
+        self.pending: dict | None = None  # the agent's proposed graph for the next iteration
+        self.racing: list[dict] = []  # the racing pair for the next iteration (GraphSpec dicts)
+        self.scored: list[dict] = []  # every graph scored so far (GraphSpec dicts): samples look elsewhere
+        self.history: list[FeedbackRecord] = []
+
+    def bind(self, space: SearchSpace, seed: int) -> None:
+        super().bind(space, seed)
+        self.pg = ProbabilisticGraph(space)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "step_size": self.step_size,
+            "pilot_batch": self.pilot_batch,
+            "pilot": self.use_pilot,
+            "learn": self.learn,
+            "race": self.race,
+            "agent": self.agent.name,
+        }
+
+    def feedback_agent_name(self) -> str | None:
+        return self.agent.name if self.learn else None
+
+    def distribution(self) -> ProbabilisticGraph | None:
+        return self.pg
+
+    # --- 1. the pilot: queued, scored by the loop as its first iterations ------------------------------
+    async def start(self, ctx: SearchContext) -> None:
+        if self.use_pilot:
+            self.queue = [
+                {"label": label, "graph": g.model_dump(mode="json")} for label, g in anytime_pilot(self.space)
+            ]
+
+    # --- 2. sample ---------------------------------------------------------------------------------
+    def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
+        out: list[Proposal] = []
+        for entry in self.queue[:count]:
+            spec = GraphSpec.model_validate(entry["graph"])
+            self._add(out, Proposal(spec, from_graph(self.space, spec), "pilot", {"label": entry["label"]}), count)
+        if out:  # the pilot's last graphs share their iteration with samples of the (uniform) distribution
+            return out + distinct_samples(self.bound_pg, count - len(out), rng, {p.structure for p in out})
+        for data in self.racing:
+            spec = GraphSpec.model_validate(data)
+            self._add(out, Proposal(spec, from_graph(self.space, spec), "racing"), count)
+        if self.pending is not None:
+            got = proposed_choices(
+                GraphUpdate(proposed_graph=ProposedGraph.model_validate(self.pending)), self.bound_pg
+            )
+            if got is not None:
+                self._add(out, Proposal(got[1], got[0], "proposed"), count)
+        taken = {p.structure for p in out}
+        fresh = distinct_samples(
+            self.bound_pg, count - len(out), rng, taken | {Shape(GraphSpec.model_validate(g)) for g in self.scored}
+        )
+        out += fresh
+        if len(out) < count:  # the distribution has little new left: repeats are still evidence
+            out += distinct_samples(self.bound_pg, count - len(out), rng, taken | {p.structure for p in fresh})
+        return out
+
+    @staticmethod
+    def _add(out: list[Proposal], p: Proposal, count: int) -> None:
+        if len(out) < count and p.structure not in {q.structure for q in out}:
+            out.append(p)
+
+    # --- 3./4. feedback and update -----------------------------------------------------------------
+    async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
+        known = {Shape(GraphSpec.model_validate(g)) for g in self.scored}
+        for e in evaluations:
+            if Shape(e.graph) not in known:
+                known.add(Shape(e.graph))
+                self.scored.append(e.graph.model_dump(mode="json"))
+        self.racing = [g.model_dump(mode="json") for g in self._race(ctx, iteration)] if not self.queue else []
+        if self.queue:
+            self._pilot_scored(evaluations)
+            if self.queue:
+                return
+            rows = [PilotRow(**{**r, "graph": GraphSpec.model_validate(r["graph"])}) for r in self.rows]
+            feedback = await self.agent.initial(
+                InitContext(space=self.space, pg=self.bound_pg, pilot=rows, task=ctx.task.name, seed=self.seed)
+            )
+            self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
+            if not self.learn:
+                self.pending = None
+            self.racing = [g.model_dump(mode="json") for g in self._race(ctx, iteration)]
+            return
+        if not self.learn:
+            return
+        best_graph, best_objective, best_n = ctx.best()
+        step_ctx = StepContext(
+            space=self.space,
+            pg=self.bound_pg,
+            iteration=iteration,
+            evaluations=evaluations,
+            best_graph=best_graph,
+            best_objective=best_objective,
+            best_n=best_n,
+            history=list(self.history),
+            seed=self.seed,
+            task=ctx.task.name,
+            scored=ctx.leaderboard(),
+        )
+        feedback = await self.agent.step(step_ctx)
+        self._apply(feedback, self.step_size, iteration, ctx)
+
+    def _race(self, ctx: SearchContext, iteration: int) -> list[GraphSpec]:
+        if not self.race:
+            return []
+        return thompson(ctx, np.random.default_rng([self.seed, iteration, RACE_STREAM]))
+
+    def _pilot_scored(self, evaluations: list[Evaluation]) -> None:
+        """Move the queued pilot graphs this iteration scored into the pilot's rows."""
+        by_shape = {Shape(e.graph): e for e in evaluations}
+        left = []
+        for entry in self.queue:
+            e = by_shape.get(Shape(GraphSpec.model_validate(entry["graph"])))
+            if e is None:
+                left.append(entry)
+                continue
+            row = PilotRow(
+                label=entry["label"],
+                graph=e.graph,
+                accuracy=e.record.accuracy,
+                latency_s=e.record.latency_s,
+                dollars=e.record.dollars,
+                budget_cost=self.space.cost(e.graph),
+                objective=e.objective,
+                n=e.record.n,
+            )
+            self.rows.append({**asdict(row), "graph": e.graph.model_dump(mode="json")})
+        self.queue = left
+
+    def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: SearchContext) -> None:
+        problems = validate_update(feedback.update, self.bound_pg)
+        if problems:  # an agent's own validation should have caught this: keep the textual part only
+            feedback = feedback.model_copy(
+                update={
+                    "update": GraphUpdate(),
+                    "fallback": f"update rejected: {problems[0]}",
+                    "fallback_reason": "invalid",
+                }
+            )
+        self.pg = apply_update(self.bound_pg, feedback.update, step)
+        proposed = feedback.update.proposed_graph
+        got = proposed_choices(GraphUpdate(proposed_graph=proposed), self.bound_pg) if proposed is not None else None
+        if got is not None and self.race and not can_still_win(ctx, got[1]):
+            proposed = None  # a settled graph: the slot goes to a sample
+        self.pending = proposed.model_dump() if proposed is not None else None
+        record = feedback.record(iteration)
+        self.history = (self.history + [record])[-HISTORY_EXCHANGES:]
+        ctx.log_feedback(record)
+
+    # --- checkpointing -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "pg": self.bound_pg.to_dict(),
+            "queue": self.queue,
+            "rows": self.rows,
+            "pending": self.pending,
+            "racing": self.racing,
+            "scored": self.scored,
+            "history": [h.model_dump() for h in self.history],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
+        self.queue = list(state.get("queue", []))
+        self.rows = list(state.get("rows", []))
+        self.pending = state.get("pending")
+        self.racing = list(state.get("racing", []))
+        self.scored = list(state.get("scored", []))
+        self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]

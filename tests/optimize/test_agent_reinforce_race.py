@@ -1,0 +1,82 @@
+"""The default Agent-REINFORCE (`agent_reinforce_race`): an anytime pilot scored as the loop's first
+iteration(s), racing between the leader and its strongest rival, samples that look for graphs not scored
+yet, and the pilot-only ablation of it."""
+import json
+
+import numpy as np
+
+from rolegraph.optimize.agent_reinforce import ensemble
+from rolegraph.optimize.agent_reinforce_race import AgentReinforce, anytime_pilot
+from rolegraph.optimize.api import make_optimizer
+from rolegraph.optimize.space import SearchSpace
+
+from .helpers import run, tiny_config, tiny_space
+
+ONE_B, THREE_B, EIGHT_B = "sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b"
+
+
+def test_the_pilot_is_one_graph_per_model_its_ensemble_where_one_fits(pool):
+    sp = SearchSpace(pool=pool, models=(ONE_B, THREE_B, EIGHT_B), roles=("solver", "fuser"), max_nodes=6, budget=18.0)
+    graphs = [g for _, g in anytime_pilot(sp)]
+    assert len(graphs) == len(sp.models)
+    by_model = {g.nodes[0].model: g for g in graphs}
+    for m in sp.models:
+        g = by_model[m]
+        assert sp.fits(g) and {n.model for n in g.nodes} == {m}
+        assert len(g.nodes) == (1 if ensemble(sp, m) is None else len(ensemble(sp, m).nodes))
+    assert len(by_model[EIGHT_B].nodes) == 1 and len(by_model[ONE_B].nodes) > 1  # 8B's ensemble costs more than 18
+
+
+def test_the_pilot_is_scored_by_the_loop_first_and_then_the_agent_learns_and_races(pool, small_task, tmp_path):
+    sp = tiny_space(pool)
+    result = run(pool, tmp_path / "home", small_task, "agent-reinforce", space=sp,
+                 config=tiny_config(iterations=8, samples=3, batch=8))
+    search = [r for r in result.trace.records if r.phase == "search"]
+    pilot = [r for r in search if r.source == "pilot"]
+    assert len(pilot) == len(sp.models) and all(r.iteration == 1 for r in pilot)  # 3 models, 3 samples: one iteration
+    assert not [r for r in result.trace.records if r.phase == "pilot"]  # no block before the loop
+    assert result.trace.iterations[0].iteration == 1 and result.trace.iterations[0].best_hash is not None
+    later = {r.source for r in search if r.iteration > 1}
+    # the agent proposes a mutation of the leader once the leader has RECHECK_ITEMS (32) items, 4 batches of 8
+    assert "racing" in later and "proposed" in later and "sampled" in later
+    assert [f.iteration for f in result.trace.feedback] == [0, *range(2, 9)]  # the pilot's, then one per step
+
+
+def test_samples_look_for_graphs_not_scored_yet(pool, small_task, tmp_path):
+    result = run(pool, tmp_path / "home", small_task, AgentReinforce(race=False), space=tiny_space(pool),
+                 config=tiny_config(iterations=5, samples=3))
+    search = [r for r in result.trace.records if r.phase == "search"]
+    sampled = [r for r in search if r.source == "sampled"]
+    assert sampled
+    for r in sampled:  # record hashes are the structure's: equal hashes are the same graph
+        earlier = {q.graph_hash for q in search if q.iteration < r.iteration}
+        assert r.graph_hash not in earlier  # the space (dozens of graphs) is far from used up in 5 iterations
+
+
+def test_pilot_only_is_the_pilot_then_plain_samples(pool, small_task, tmp_path):
+    opt = make_optimizer("agent-reinforce:pilot-only")
+    assert isinstance(opt, AgentReinforce) and opt.name == "agent-reinforce:pilot-only"
+    assert not opt.learn and not opt.race
+    result = run(pool, tmp_path / "home", small_task, opt, space=tiny_space(pool), config=tiny_config(iterations=4,
+                                                                                                       samples=3))
+    assert [f.iteration for f in result.trace.feedback] == [0]  # the pilot's feedback only
+    search = [r for r in result.trace.records if r.phase == "search"]
+    assert {r.source for r in search if r.iteration == 1} == {"pilot"}
+    assert {r.source for r in search if r.iteration > 1} == {"sampled"}
+    assert result.feedback_agent is None
+
+
+def test_the_state_round_trips_through_a_checkpoint(pool, small_task, tmp_path):
+    sp = tiny_space(pool)
+    opt = AgentReinforce()
+    run(pool, tmp_path / "home", small_task, opt, space=sp, config=tiny_config(iterations=3, samples=3))
+    state = opt.state_dict()
+    assert state["scored"] and state["rows"] and not state["queue"]
+    again = AgentReinforce()
+    again.bind(sp, 0)
+    again.load_state_dict(json.loads(json.dumps(state)))  # what a checkpoint file holds
+    assert json.loads(json.dumps(again.state_dict())) == json.loads(json.dumps(state))
+    mine = opt.propose(4, 3, np.random.default_rng(5))
+    theirs = again.propose(4, 3, np.random.default_rng(5))
+    assert [p.structure for p in mine] == [p.structure for p in theirs]
+    assert [p.source for p in mine] == [p.source for p in theirs]
