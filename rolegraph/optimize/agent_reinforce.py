@@ -222,20 +222,15 @@ class AgentReinforce(Optimizer):
         self.racing = [g.model_dump(mode="json") for g in _race(ctx)] if self.race else []
         if not self.learn:
             return
-        best_graph, best_objective, best_n = ctx.best()
-        step_ctx = StepContext(
+        step_ctx = StepContext.of_search(
+            ctx,
             space=self.space,
             pg=self.bound_pg,
             iteration=iteration,
             evaluations=evaluations,
-            best_graph=best_graph,
-            best_objective=best_objective,
-            best_n=best_n,
-            history=list(self.history),
+            history=self.history,
             seed=self.seed,
-            task=ctx.task.name,
-            scored=ctx.leaderboard(),
-            evidence=ctx.evidence(),
+            evidence=True,
         )
         feedback = await self.agent.step(step_ctx)
         self._apply(feedback, self.step_size, iteration, ctx)

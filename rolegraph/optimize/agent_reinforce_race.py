@@ -253,19 +253,14 @@ class AgentReinforce(Optimizer):
             return
         if not self.learn:
             return
-        best_graph, best_objective, best_n = ctx.best()
-        step_ctx = StepContext(
+        step_ctx = StepContext.of_search(
+            ctx,
             space=self.space,
             pg=self.bound_pg,
             iteration=iteration,
             evaluations=evaluations,
-            best_graph=best_graph,
-            best_objective=best_objective,
-            best_n=best_n,
-            history=list(self.history),
+            history=self.history,
             seed=self.seed,
-            task=ctx.task.name,
-            scored=ctx.leaderboard(),
         )
         feedback = await self.agent.step(step_ctx)
         self._apply(feedback, self.step_size, iteration, ctx)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
+from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
@@ -193,6 +194,37 @@ class StepContext:
     """Every graph scored so far: (graph, shrunk pooled training objective, items), best first."""
     evidence: list[tuple[GraphSpec, float, int]] = field(default_factory=list)
     """Every graph scored so far: (graph, pooled objective adjusted for batch difficulty, items)."""
+
+    @classmethod
+    def of_search(
+        cls,
+        ctx: SearchContext,
+        *,
+        space: SearchSpace,
+        pg: ProbabilisticGraph,
+        iteration: int,
+        evaluations: list[Evaluation],
+        history: list[FeedbackRecord],
+        seed: int,
+        evidence: bool = False,
+    ) -> StepContext:
+        """What an agent's step reads, taken from the search as it stands (its leader, leaderboard and,
+        with `evidence`, the difficulty-adjusted evidence), so every Agent-REINFORCE variant builds it alike."""
+        best_graph, best_objective, best_n = ctx.best()
+        return cls(
+            space=space,
+            pg=pg,
+            iteration=iteration,
+            evaluations=evaluations,
+            best_graph=best_graph,
+            best_objective=best_objective,
+            best_n=best_n,
+            history=list(history),
+            seed=seed,
+            task=ctx.task.name,
+            scored=ctx.leaderboard(),
+            evidence=ctx.evidence() if evidence else [],
+        )
 
 
 class FeedbackAgent(Protocol):
