@@ -4,15 +4,22 @@ Why not print the address before `run()`: with `--port 0` the port is chosen by 
 uvicorn binds, so a line printed earlier says `:0` and nobody can connect to it. uvicorn's own
 "Uvicorn running on ..." line is a log record (hidden at the log levels the commands use, and it
 prints the configured port); this reads the bound sockets themselves.
+
+Why bind before uvicorn does (`bind_listening`): a port already in use inside uvicorn's startup is a
+logged error and exit code 3; binding first turns it into the CLI's one line and exit code 2, like any
+other mistake in the command.
 """
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvicorn
+
+from rolegraph.errors import RolegraphError
 
 Announce = Callable[[list[str]], None]
 """Called once, after binding, with the base URL (`http://HOST:PORT/v1`) of every listening socket."""
@@ -35,6 +42,32 @@ def base_urls(servers: Sequence[Any]) -> list[str]:
     return urls
 
 
+class ListenError(RolegraphError):
+    """The address to serve on cannot be bound (in use, not an interface here, not permitted)."""
+
+
+def bind_listening(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port), as uvicorn would bind it; `ListenError` in one line if it cannot be."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {where}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        hint = " (another server is using it: pick another --port, or --port 0 for any free one)" if busy else ""
+        raise ListenError(f"cannot listen on {where}: {exc.strerror}{hint}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 class ListeningServer(uvicorn.Server):
     """`uvicorn.Server` that calls `announce` with the bound addresses once startup has bound them."""
 
@@ -46,3 +79,11 @@ class ListeningServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started:  # a failed bind exits inside startup (uvicorn logs why)
             self._announce(base_urls(self.servers))
+
+    def serve_bound(self) -> None:
+        """Bind first (`bind_listening`: a busy port is one line, exit 2), then run on that socket."""
+        sock = bind_listening(self.config.host, self.config.port)
+        try:
+            self.run(sockets=[sock])
+        finally:
+            sock.close()

@@ -79,4 +79,4 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
 
-        ListeningServer(config, announce).run()
+        ListeningServer(config, announce).serve_bound()

@@ -96,7 +96,7 @@ def serve_cmd(
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
     )
-    ListeningServer(config, announce).run()
+    ListeningServer(config, announce).serve_bound()
 
 
 def register(app: typer.Typer) -> None:

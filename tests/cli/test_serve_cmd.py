@@ -204,3 +204,32 @@ def test_serve_roles_file_mistakes_are_one_line_exit_2(case, needle, terse_files
         main(args)
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and needle in err and len(err.splitlines()) == 1, err
+
+
+@pytest.fixture
+def busy_port():
+    """A loopback port another socket is listening on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_serve_sim_on_a_busy_port_is_one_line_exit_2(busy_port, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve-sim", "--port", str(busy_port)])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1
+    assert f"127.0.0.1:{busy_port}" in err and "in use" in err
+
+
+def test_serve_on_a_busy_port_is_one_line_exit_2(busy_port, terse_files, capsys, monkeypatch, tmp_path):
+    graph, pool, roles = terse_files
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(graph), "--pool", str(pool), "--roles-file", str(roles), "--port", str(busy_port)])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1 and "in use" in err
