@@ -35,7 +35,7 @@ paired-bootstrap 95% interval and p, and McNemar's exact test). Results are labe
 answered: simulated (sim models or serve-sim twins), partly simulated (a mix) or real. Every
 evaluation is saved to the results store (see `rolegraph results`).
 
-A graph file's MCP servers (`mcp_servers:`) are connected for the evaluation, as for `run` and `serve`:
+A graph file's MCP servers (`mcp_servers:`) are connected for the evaluation (with --add-to too), as for `run` and `serve`:
 a stdio server starts only with --allow-commands or when its command is on the allow-list in
 $ROLEGRAPH_HOME/settings.yaml; a server that cannot start stops the evaluation before any item runs,
 and one that dies fails the items that call it with a node error naming it.
@@ -242,7 +242,7 @@ def eval_command(
         given = [o for o, v in (("--task", task), ("--data", data), ("--n", n)) if v is not None]
         if given or split != DEFAULT_SPLIT:
             raise TaskError(f"--add-to scores the run's own items: drop {', '.join(given) or '--split'}")
-        add_to_run(add_to, graphs, pool_file, json_out)
+        add_to_run(add_to, graphs, pool_file, json_out, allow_commands)
         return
     if task is None:
         raise TaskError("give --task NAME (or --add-to RUN_DIR)")

@@ -85,7 +85,9 @@ def stage_keys(result: Any, spec: Any) -> dict[str, Any]:
     }
 
 
-def add_to_run(run_dir: Path, files: list[Path], pool_file: Path | None, as_json: bool) -> None:
+def add_to_run(
+    run_dir: Path, files: list[Path], pool_file: Path | None, as_json: bool, allow_commands: bool = False
+) -> None:
     """`eval --add-to RUN_DIR`: score the files on the run's paired items and file them there."""
     import asyncio
     import json
@@ -108,7 +110,8 @@ def add_to_run(run_dir: Path, files: list[Path], pool_file: Path | None, as_json
         raise RolegraphError(f"--add-to uses the run's own pool ({run_pool or 'built-in'}): drop --pool")
     pool = ModelPool.load(run_pool)
     specs = [check_spec(load_spec(path), pool, source=str(path)) for path in files]
-    results = asyncio.run(add(run_dir, specs, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
+    progress = not as_json and sys.stderr.isatty()
+    results = asyncio.run(add(run_dir, specs, Settings.from_env(), progress=progress, allow_commands=allow_commands))
     for split, rows in results.items():
         for res in rows:
             line = {

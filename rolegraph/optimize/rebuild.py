@@ -110,13 +110,23 @@ async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = 
 
 
 async def add_to_run(
-    run_dir: str | Path, specs: list[Any], settings: Settings, *, progress: bool = False, executor: Any = None
+    run_dir: str | Path,
+    specs: list[Any],
+    settings: Settings,
+    *,
+    progress: bool = False,
+    executor: Any = None,
+    allow_commands: bool = False,
 ) -> dict[str, list[Any]]:
     """Score graphs (or routers) on a finished run's paired fit and test items and add them to its paired sets,
-    so `rolegraph route fit` considers them. Returns {split: EvalResults}."""
+    so `rolegraph route fit` considers them. A graph's MCP servers (`mcp_servers:`) are connected for its
+    scoring, as `eval` connects them (a stdio server only with `allow_commands`). Returns {split: EvalResults}."""
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
+    from rolegraph.tools.mcp import mcp_toolbox
+    from rolegraph.tools.mcp_config import check_allowed
 
+    check_allowed([server for spec in specs for server in getattr(spec, "mcp_servers", [])], settings, allow_commands)
     with ResultsStore(results_path(run_dir)) as store:
         have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
     if not all(have.values()):
@@ -129,18 +139,26 @@ async def add_to_run(
             for split in (FIT, TEST):
                 first = store.paired(PAIRED_SET, split)[0]
                 splits[split] = [by_id[it.item_id] for it in store.load(first.run_id).items]
-        return await store_paired(
-            run_dir,
-            task,
-            [Candidate("eval", spec) for spec in specs],
-            splits,
-            hub=hub,
-            toolbox=default_toolbox(hub.settings, task),
-            concurrency=config.concurrency,
-            seed=config.eval_seed,
-            executor=executor,
-            progress=progress,
-            roles=space.registry,
-        )
+        base = default_toolbox(hub.settings, task)
+        out: dict[str, list[Any]] = {}
+        for spec in specs:  # one at a time: each graph's own MCP servers are connected while it is scored
+            servers = getattr(spec, "mcp_servers", [])
+            async with mcp_toolbox(servers, hub.settings, base, allow_commands=allow_commands) as toolbox:
+                got = await store_paired(
+                    run_dir,
+                    task,
+                    [Candidate("eval", spec)],
+                    splits,
+                    hub=hub,
+                    toolbox=toolbox,
+                    concurrency=config.concurrency,
+                    seed=config.eval_seed,
+                    executor=executor,
+                    progress=progress,
+                    roles=space.registry,
+                )
+            for split, rows in got.items():
+                out.setdefault(split, []).extend(rows)
+        return out
     finally:
         await hub.aclose()

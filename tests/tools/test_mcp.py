@@ -293,3 +293,42 @@ def test_cli_eval_refuses_mcp_servers_with_a_remote_executor(tmp_path, capsys, m
     code, rows, err = _eval([str(graph), "--task", "gsm", "--n", "2", "--executor", "ray", "--allow-commands"],
                             capsys)
     assert code == 2 and "local executor" in err and len(err.splitlines()) == 1, err
+
+
+def test_cli_eval_add_to_connects_the_graphs_mcp_servers(tmp_path, capsys, monkeypatch):
+    """`eval --add-to RUN_DIR` scores a graph with MCP servers on the run's paired items with its server
+    connected (a stdio command only when allowed): the searcher's documents hold the answer, so the graph
+    scores above the same graph searching the task's corpus, on the same paired items."""
+    from rolegraph.cli import main
+    from rolegraph.graphs.io import save_graph
+
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    rows = [{"_id": f"p{i}", "question": q, "answer": "Alexander Fleming", "supporting_facts": [],
+             "context": [["Penicillin", ["Penicillin is a drug."]]]} for i, q in enumerate(PENICILLIN * 4)]
+    data = tmp_path / "q.json"
+    data.write_text(json.dumps(rows))
+    run = tmp_path / "run"
+    try:
+        main(["optimize", "--task", "hotpotqa", "--data", str(data), "--out", str(run), "--json", "--iterations", "1",
+              "--samples", "1", "--batch", "2", "--validation-items", "4", "--test-items", "8", "--route-items", "8",
+              "--budget", "42", "--optimizer", "random"])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    capsys.readouterr()
+    weak = "sim/llama-3.2-1b"
+    with_mcp = searcher_graph(weak).model_copy(update={"name": "with-mcp"})
+    with_mcp.nodes[1] = with_mcp.nodes[1].model_copy(update={"model": weak})
+    plain = GraphSpec.model_validate({**with_mcp.model_dump(exclude_defaults=True), "name": "corpus-only",
+                                      "mcp_servers": []})
+    plain.nodes[0] = plain.nodes[0].model_copy(update={"params": {}})
+    files = [str(save_graph(with_mcp, tmp_path / "mcp.yaml")), str(save_graph(plain, tmp_path / "plain.yaml"))]
+
+    code, got, err = _eval([*files, "--add-to", str(run), "--json"], capsys)
+    assert code == 2 and "--allow-commands" in err and len(err.splitlines()) == 1 and got == []
+    code, got, err = _eval([*files, "--add-to", str(run), "--json", "--allow-commands"], capsys)
+    assert code == 0, err
+    by = {(r["graph"], r["split"]): r for r in got}
+    for split in {r["split"] for r in got}:
+        mcp, corpus = by[("with-mcp", split)], by[("corpus-only", split)]
+        assert mcp["n"] == corpus["n"] > 0
+        assert mcp["accuracy"] >= corpus["accuracy"] + 0.2, (split, mcp["accuracy"], corpus["accuracy"])
