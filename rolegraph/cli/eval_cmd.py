@@ -35,9 +35,10 @@ paired-bootstrap 95% interval and p, and McNemar's exact test). Results are labe
 answered: simulated (sim models or serve-sim twins), partly simulated (a mix) or real. Every
 evaluation is saved to the results store (see `rolegraph results`).
 
-A graph file's MCP servers (`mcp_servers:`) are connected for the evaluation (with --add-to too), as for `run` and `serve`:
-a stdio server starts only with --allow-commands or when its command is on the allow-list in
-$ROLEGRAPH_HOME/settings.yaml; a server that cannot start stops the evaluation before any item runs,
+A graph file's MCP servers (`mcp_servers:`) are connected for the evaluation (with --add-to too), as for
+`run` and `serve`: a stdio server starts only with --allow-commands or when its command is on the
+allow-list in $ROLEGRAPH_HOME/settings.yaml; a server that cannot start stops the evaluation before any
+item runs,
 and one that dies fails the items that call it with a node error naming it.
 
 --world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
