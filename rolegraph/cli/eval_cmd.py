@@ -38,8 +38,7 @@ evaluation is saved to the results store (see `rolegraph results`).
 A graph file's MCP servers (`mcp_servers:`) are connected for the evaluation (with --add-to too), as for
 `run` and `serve`: a stdio server starts only with --allow-commands or when its command is on the
 allow-list in $ROLEGRAPH_HOME/settings.yaml; a server that cannot start stops the evaluation before any
-item runs,
-and one that dies fails the items that call it with a node error naming it.
+item runs, and one that dies fails the items that call it with a node error naming it.
 
 --world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
 else 0, the calibrated world); a pool file in another world is an error.
