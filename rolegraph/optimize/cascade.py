@@ -120,6 +120,7 @@ class Point:
     latency_s: float
     shares: list[float]  # share of items each stage answered
     scores: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    flops: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # per item (route_guard's folds)
 
 
 class CascadeCosts:
@@ -177,6 +178,7 @@ def evaluate_chain(chain: Chain, outcomes: list[Outcomes], costs: CascadeCosts, 
         latency_s=float(latency.mean()),
         shares=shares,
         scores=score,
+        flops=flops,
     )
 
 

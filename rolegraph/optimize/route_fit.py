@@ -30,6 +30,7 @@ from rolegraph.graphs.router import RouterSpec, StopRule
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, Point, evaluate_chain, plurality_outcomes
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
+from rolegraph.optimize.route_guard import Guard, calibrate, guarded
 from rolegraph.optimize.rundir import RunStore
 
 DEFAULT_TOLERANCE = 0.01
@@ -80,6 +81,7 @@ class RouteFit(BaseModel):
     candidates: list[Candidate]
     frontier: list[RoutePoint]  # fit-item points of cascades no other beats on accuracy and FLOPs
     note: str
+    guard: dict = Field(default_factory=dict)  # route_guard.Guard: z and what cross-validation measured
 
 
 def _point(p: Point) -> RoutePoint:
@@ -143,8 +145,12 @@ def all_points(outcomes: list[Outcomes], costs: CascadeCosts, max_stages: int) -
     return points
 
 
-def select(points: list[Point], target_flops: float | None, target_accuracy: float) -> Point:
-    """With `target_flops`: the best accuracy within it; else the least FLOPs reaching `target_accuracy`."""
+def select(
+    points: list[Point], target_flops: float | None, target_accuracy: float, best: Point | None = None, z: float = 0.0
+) -> Point:
+    """With `target_flops`: the best accuracy within it; else the least FLOPs reaching `target_accuracy`.
+    Accuracies are `guarded` against `best` by `z` paired standard errors (none without `best`)."""
+    acc = {id(p): guarded(p, best, z) if best is not None else p.accuracy for p in points}
     if target_flops is not None:
         within = [p for p in points if p.flops_units <= target_flops + 1e-9]
         if not within:
@@ -152,12 +158,12 @@ def select(points: list[Point], target_flops: float | None, target_accuracy: flo
             raise SearchError(
                 f"no cascade of this run's graphs fits {target_flops:g} FLOPs units (least: {cheapest:.2f})"
             )
-        return max(within, key=lambda p: (p.accuracy, -p.flops_units, -len(p.chain.stages)))
-    reach = [p for p in points if p.accuracy >= target_accuracy - 1e-12]
+        return max(within, key=lambda p: (acc[id(p)], -p.flops_units, -len(p.chain.stages)))
+    reach = [p for p in points if acc[id(p)] >= target_accuracy - 1e-12]
     if not reach:
-        best = max(p.accuracy for p in points)
-        raise SearchError(f"no cascade reaches accuracy {target_accuracy:.3f} on the fit items (best: {best:.3f})")
-    return min(reach, key=lambda p: (p.flops_units, -p.accuracy, len(p.chain.stages)))
+        top = max(acc.values())
+        raise SearchError(f"no cascade reaches accuracy {target_accuracy:.3f} on the fit items (best: {top:.3f})")
+    return min(reach, key=lambda p: (p.flops_units, -acc[id(p)], len(p.chain.stages)))
 
 
 def frontier(points: list[Point]) -> list[Point]:
@@ -228,6 +234,7 @@ def fit_route(
     outcomes: tuple[list[Outcomes], list[Outcomes | None]] | None = None,
     points: list[Point] | None = None,
     plurality: bool = True,
+    guard_z: float | None = None,
 ) -> RouteFit:
     """Fit a router on the run's fit items for the target and report it on the test items (see the module doc).
 
@@ -261,7 +268,11 @@ def fit_route(
     )
     best_fit = next(p for p in points if p.chain.stages == (best_index,))
     goal = target_accuracy if target_accuracy is not None else best_fit.accuracy - tolerance
-    chosen = select(points, target_flops, goal)
+    best_point = next(i for i, p in enumerate(points) if p.chain.stages == (best_index,))
+    guard = (
+        calibrate(points, best_point, target_flops, target_accuracy, tolerance) if guard_z is None else Guard(z=guard_z)
+    )
+    chosen = select(points, target_flops, goal, best_fit, guard.z)
     best_test = _test_point(best_fit.chain, test, test_costs)
     chosen_test = _test_point(chosen.chain, test, test_costs)
     diff = paired_bootstrap(best_test.scores.tolist(), chosen_test.scores.tolist())
@@ -313,7 +324,13 @@ def fit_route(
         flops_ratio=ratio,
         candidates=cands,
         frontier=[_point(p) for p in frontier(points)],
-        note=_note(chosen, best_index, cands, ratio, diff),
+        note=_note(chosen, best_index, cands, ratio, diff) + " " + guard.text()[:1].upper() + guard.text()[1:] + ".",
+        guard={
+            "z": guard.z if math.isfinite(guard.z) else "inf",
+            "cv_diff": guard.cv_diff,
+            "cv_flops_ratio": guard.cv_flops_ratio,
+            "folds": guard.folds,
+        },
     )
     result.router.description = _describe(result)
     result.router.fit = {

@@ -51,7 +51,7 @@ def test_route_fit_writes_a_router_and_reports_on_test_items(run_dir, capsys):
     assert code == 0, err
     data = json.loads(out)
     assert data["router_file"] == str(run_dir / "r.json") and data["simulated"] is True
-    assert {"fit", "test", "best_test", "vs_best", "flops_ratio", "candidates", "note"} <= set(data)
+    assert {"fit", "test", "best_test", "vs_best", "flops_ratio", "candidates", "note", "guard"} <= set(data)
     assert data["test"]["n"] == 20 and data["fit"]["n"] == 40
 
 

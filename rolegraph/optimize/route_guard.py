@@ -1,0 +1,133 @@
+"""How much to distrust a router's fit: the guard against the winner's curse, calibrated by cross-validation.
+
+`route fit` picks one of thousands of chains (graphs x stop rules) by its accuracy on a few hundred fit
+items. The chain picked is the one whose luck on those items was best: measured on world 0, a default
+router that was 1.7 points above the best graph on its 288 fit items was 5.5 points below it on 1,000
+GSM8K items. Two pieces guard against that:
+
+- `guarded`: a chain's fit accuracy less z paired standard errors of (chain - best graph) on the same
+  items. A chain that answers differently from the best graph on many items has a noisy difference and
+  must clear a higher bar; the best graph itself (difference 0) is never lowered.
+- `calibrate`: z is chosen by K-fold cross-validation of the whole selection: for each z of a grid, the
+  chain is selected on K-1 folds (rule and target as in the fit) and its paired difference to the best
+  graph measured on the fold left out. The smallest z whose cross-validated router keeps the target
+  (within the tolerance of the best graph, or the accuracy asked; with a FLOPs target, the most
+  accurate) wins; z = inf (only chains that never differ from the best graph) always keeps it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rolegraph.optimize.cascade import Point
+
+GUARD_ZS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, math.inf)
+"""The z values cross-validation chooses among (inf: the best graph or chains identical to it on every item)."""
+CV_FOLDS = 5
+FOLD_SEED = 0
+"""Seed of the items' fold assignment (a fit is deterministic)."""
+MIN_FOLD_ITEMS = 10
+"""Fewer fit items per fold than this: no cross-validation, z = 0 (the fit as it was)."""
+EPS = 1e-12
+
+
+@dataclass
+class Guard:
+    """The chosen z and what cross-validation measured for it (None: too few items to cross-validate)."""
+
+    z: float
+    cv_diff: float | None = None  # mean held-out (router - best graph) accuracy
+    cv_flops_ratio: float | None = None  # mean held-out router FLOPs / best graph's
+    folds: int = 0
+
+    def text(self) -> str:
+        if self.cv_diff is None:
+            return "no guard (too few fit items to cross-validate)"
+        z = "inf (the best graph's answers only)" if math.isinf(self.z) else f"{self.z:g}"
+        return (
+            f"guard z = {z} paired SE, chosen by {self.folds}-fold cross-validation of the fit: held out, the "
+            f"chosen rule's router was {self.cv_diff:+.3f} vs the best graph at {self.cv_flops_ratio:.2f}x its FLOPs"
+        )
+
+
+def guarded(p: Point, best: Point, z: float) -> float:
+    """`p`'s fit accuracy less `z` paired standard errors of (p - best)."""
+    n = len(p.scores)
+    if z <= 0 or n < 2 or len(best.scores) != n:
+        return p.accuracy
+    sd = float((p.scores - best.scores).std(ddof=1))
+    if math.isinf(z):
+        return p.accuracy if sd == 0 else -math.inf
+    return p.accuracy - z * sd / math.sqrt(n)
+
+
+class _Matrix:
+    """Every point's per-item scores and FLOPs, for selecting on item subsets without re-scoring chains."""
+
+    def __init__(self, points: list[Point], best_index: int):
+        self.scores = np.stack([p.scores for p in points]).astype(float)
+        self.flops = np.stack([p.flops for p in points]).astype(float)
+        self.stages = np.array([len(p.chain.stages) for p in points])
+        self.best = best_index
+
+    def select(
+        self, items: np.ndarray, z: float, target_flops: float | None, target: float | None, tolerance: float
+    ) -> int:
+        """The point `select` would choose on `items` (target: accuracy asked, else best's less tolerance)."""
+        s, f = self.scores[:, items], self.flops[:, items]
+        acc, fl = s.mean(axis=1), f.mean(axis=1)
+        diff = s - s[self.best]
+        sd = diff.std(axis=1, ddof=1)
+        if math.isinf(z):
+            score = np.where(sd == 0, acc, -np.inf)
+        else:
+            score = acc - z * sd / math.sqrt(items.size)
+        if target_flops is not None:
+            ok = np.flatnonzero(fl <= target_flops + 1e-9)
+            if ok.size == 0:
+                return self.best
+            order = np.lexsort((-self.stages[ok], fl[ok], -score[ok]))  # last key first: score, then FLOPs
+            return int(ok[order[0]])
+        goal = target if target is not None else acc[self.best] - tolerance
+        ok = np.flatnonzero(score >= goal - EPS)
+        if ok.size == 0:
+            return self.best
+        order = np.lexsort((self.stages[ok], -score[ok], fl[ok]))  # least FLOPs, then score, then fewer stages
+        return int(ok[order[0]])
+
+
+def calibrate(
+    points: list[Point],
+    best_index: int,
+    target_flops: float | None,
+    target_accuracy: float | None,
+    tolerance: float,
+    folds: int = CV_FOLDS,
+) -> Guard:
+    """Choose z by cross-validating the selection (see the module doc)."""
+    n = len(points[best_index].scores)
+    if n < folds * MIN_FOLD_ITEMS:
+        return Guard(z=0.0)
+    m = _Matrix(points, best_index)
+    fold = np.random.default_rng(FOLD_SEED).permutation(n) % folds
+    rows = []
+    for z in GUARD_ZS:
+        diffs, ratios, weights = [], [], []
+        for k in range(folds):
+            train, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            c = m.select(train, z, target_flops, target_accuracy, tolerance)
+            diffs.append(float((m.scores[c, held] - m.scores[best_index, held]).mean()))
+            best_flops = float(m.flops[best_index, held].mean())
+            ratios.append(float(m.flops[c, held].mean()) / best_flops if best_flops else 1.0)
+            weights.append(held.size)
+        w = np.array(weights, dtype=float) / sum(weights)
+        rows.append((z, float(np.dot(w, diffs)), float(np.dot(w, ratios))))
+    if target_flops is not None:
+        z, diff, ratio = max(rows, key=lambda r: (round(r[1], 9), -r[0]))  # most accurate held out; ties: less z
+    else:
+        need = (target_accuracy - float(m.scores[best_index].mean())) if target_accuracy is not None else -tolerance
+        z, diff, ratio = next((r for r in rows if r[1] >= need - EPS), rows[-1])
+    return Guard(z=z, cv_diff=diff, cv_flops_ratio=ratio, folds=folds)
