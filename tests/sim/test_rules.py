@@ -116,3 +116,18 @@ def test_samples_of_one_model_on_one_item_agree_as_published_self_consistency_sa
         majority += Counter(answers).most_common(1)[0][0] == gold
     assert unanimous / ITEMS >= 0.12
     assert 0.0 < (majority - single) / ITEMS < 0.179
+
+
+@pytest.mark.parametrize("family, role", [("mmlu", "fuser"), ("mmlu", "solver"), ("math", "solver")])
+def test_the_order_inputs_are_listed_in_does_not_change_accuracy(models, family, role):
+    """A node reading an 8B and a 3B answer scores alike whichever is listed first: the search and the
+    benchmarks' truth treat isomorphic graphs as one graph. (First-listed won ties: 9-10 points apart on
+    multiple choice, 0.659 vs 0.571 for a 3B solver over 4,000 items.)"""
+    n = 1000
+    first_strong = first_weak = 0
+    for i in range(n):
+        key = _key(i, family)
+        strong, weak = _reply(models[M8B], "solver", key, []), _reply(models[M3B], "solver", key, [])
+        first_strong += _right(_reply(models[M3B], role, key, [("a", strong), ("b", weak)]), key)
+        first_weak += _right(_reply(models[M3B], role, key, [("a", weak), ("b", strong)]), key)
+    assert abs(first_strong - first_weak) / n <= 0.035, (first_strong / n, first_weak / n)
