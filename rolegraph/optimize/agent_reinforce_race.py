@@ -51,6 +51,7 @@ from rolegraph.optimize.feedback import (
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.recheck import bounds
+from rolegraph.optimize.residual import noise_scale
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
@@ -93,18 +94,25 @@ def racing(ctx: SearchContext, slots: int = RACE_SLOTS) -> list[GraphSpec]:
     return [ctx.graph(h) for h in picked]
 
 
-def thompson(ctx: SearchContext, rng: np.random.Generator, slots: int = RACE_SLOTS) -> list[GraphSpec]:
+def thompson(
+    ctx: SearchContext, rng: np.random.Generator, slots: int = RACE_SLOTS, paired: bool = True
+) -> list[GraphSpec]:
     """Top-two Thompson sampling over every graph scored: each draw takes one plausible accuracy per graph
     (its shrunk mean plus a normal error of its standard error) and picks the best; the first `slots`
     distinct picks of up to `THOMPSON_DRAWS` draws are raced. A graph is raced about as often as it may
-    be the best; none when every draw picks the same graph (the race is settled)."""
+    be the best; none when every draw picks the same graph (the race is settled).
+
+    `paired`: the standard errors are scaled by `residual.noise_scale`, the noise left between graphs
+    scored on the same batches (scores are batch-adjusted, so the binomial error overstates it): the race
+    settles sooner and spends its items on the graphs that can still be the best."""
     stats = ctx.stats()
     hashes = [h for h, st in stats.items() if st.n > 0]
     if len(hashes) < 2:
         return []
     prior = prior_accuracy(ctx.trace.records)
     mean = np.array([stats[h].combined_accuracy(prior) for h in hashes])
-    se = np.array([shrunk_se(m, stats[h].n + stats[h].validation_n) for m, h in zip(mean, hashes)])
+    scale = noise_scale(ctx.trace.records) if paired else 1.0
+    se = scale * np.array([shrunk_se(m, stats[h].n + stats[h].validation_n) for m, h in zip(mean, hashes)])
     picked: list[str] = []
     for _ in range(THOMPSON_DRAWS):
         h = hashes[int(np.argmax(rng.normal(mean, se)))]
@@ -150,6 +158,7 @@ class AgentReinforce(Optimizer):
         pilot: bool = True,
         learn: bool = True,
         race: bool = True,
+        paired: bool = True,
     ):
         super().__init__()
         if not 0 < step_size <= 1:
@@ -162,6 +171,7 @@ class AgentReinforce(Optimizer):
         self.use_pilot = pilot
         self.learn = learn
         self.race = race
+        self.paired = paired
         if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
             self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
@@ -183,6 +193,7 @@ class AgentReinforce(Optimizer):
             "pilot": self.use_pilot,
             "learn": self.learn,
             "race": self.race,
+            "paired": self.paired,
             "agent": self.agent.name,
         }
 
@@ -268,7 +279,7 @@ class AgentReinforce(Optimizer):
     def _race(self, ctx: SearchContext, iteration: int) -> list[GraphSpec]:
         if not self.race:
             return []
-        return thompson(ctx, np.random.default_rng([self.seed, iteration, RACE_STREAM]))
+        return thompson(ctx, np.random.default_rng([self.seed, iteration, RACE_STREAM]), paired=self.paired)
 
     def _pilot_scored(self, evaluations: list[Evaluation]) -> None:
         """Move the queued pilot graphs this iteration scored into the pilot's rows."""
