@@ -86,3 +86,32 @@ def test_the_hub_times_real_paid_calls_and_counts_their_dollars(llamacpp, tmp_pa
     assert sorted(r[2] for r in recorded) == pytest.approx(sorted(o.latency_s for o in outs))
     rates = measured_rates(settings.home, [spec, pool.get("sim/llama-3.2-1b")])
     assert set(rates) == {spec.id} and rates[spec.id].calls == len(asks)
+
+
+def test_calls_are_written_in_batches_and_none_is_lost(tmp_path):
+    """`record` buffers (one transaction per FLUSH_EVERY calls, not per call); a read through the same store
+    and `close` write what is buffered, and old rows are still pruned to the latest KEEP_CALLS."""
+    import sqlite3
+
+    from rolegraph.models.timings import FLUSH_EVERY, KEEP_CALLS, PRUNE_EVERY
+
+    spec = ModelSpec(id="my/a", backend="openai", base_url="http://127.0.0.1:1/v1")
+    path = tmp_path / TIMINGS_FILE
+    timings = CallTimings(path)
+
+    def on_disk() -> int:
+        with sqlite3.connect(path) as other:
+            return other.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+    for n_in, n_out, s in rows(FLUSH_EVERY - 1):
+        timings.record(spec, n_in, n_out, s)
+    assert on_disk() == 0  # buffered
+    timings.record(spec, 10, 10, 0.5)
+    assert on_disk() == FLUSH_EVERY  # the FLUSH_EVERY-th call wrote them in one go
+    timings.record(spec, 10, 10, 0.5)
+    assert len(timings.rows(spec)) == FLUSH_EVERY + 1  # a read writes what is buffered first
+    for n_in, n_out, s in rows(KEEP_CALLS + 3 * PRUNE_EVERY, seed=1):
+        timings.record(spec, n_in, n_out, s)
+    timings.close()
+    assert KEEP_CALLS <= on_disk() <= KEEP_CALLS + PRUNE_EVERY + FLUSH_EVERY
+    assert len(CallTimings(path).rows(spec)) == KEEP_CALLS
