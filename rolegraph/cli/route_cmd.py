@@ -24,6 +24,9 @@ FIT_HELP = (
     "Rules are fitted on the run's fit items (validation, topped up from training; never test items), and the chosen "
     "router is reported on the run's test items against the best graph, with a paired 95% interval. Default target: "
     "the cheapest router whose fit accuracy is within --tolerance of the best graph's.\n\n"
+    "Against the winner's curse (thousands of chains tried on a few hundred items), each chain's fit accuracy is "
+    "lowered by z paired standard errors of its difference from the best graph before the target applies; z is "
+    "chosen by 5-fold cross-validation of the whole fit, and the output (--json: guard) says which.\n\n"
     "The router file runs wherever a graph runs (run, eval, show, validate)."
 )
 
