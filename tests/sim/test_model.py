@@ -192,10 +192,12 @@ def test_majority_right_is_adopted_and_wrong_majority_misleads(models):
 
 
 def test_context_explosion_hurts_small_models_more_than_large(models):
+    """1,000 items per rate: since a tie no longer goes to the first-listed input (the gold, here), the drops
+    are smaller (1B about 0.10, 70B about 0.03 over 2,000 items) and 400 items left the gap within noise."""
     def drop(model_id):
         m = models[model_id]
-        few = _rate(m, "fuser", lambda k: [k.gold] + wrong_pool(k)[:2], n=400)
-        many = _rate(m, "fuser", lambda k: [k.gold] + wrong_pool(k)[:2] * 6, n=400)
+        few = _rate(m, "fuser", lambda k: [k.gold] + wrong_pool(k)[:2], n=1000)
+        many = _rate(m, "fuser", lambda k: [k.gold] + wrong_pool(k)[:2] * 6, n=1000)
         return few - many
 
     assert drop("sim/llama-3.2-1b") > drop("sim/llama-3.1-70b") + 0.05
