@@ -1,0 +1,73 @@
+"""How sure a search can be of its choice: each re-checked candidate's posterior chance of being the best.
+
+Near the top of a landscape graphs are often a point or two apart, while a 16-item batch has a standard
+error near 12 points and even 1,500 paired items barely separate two graphs 1.5 points apart. So the
+final choice between the re-checked candidates may be clear, or a coin flip between near-ties, and their
+accuracies alone do not say which. P(best) does: draw one plausible accuracy per candidate (its shrunk
+mean over training and validation items plus a normal error of its standard error), score each draw
+with the objective, and count how often each comes out on top.
+
+What it is worth, measured (BENCHMARKS.md, Generalization): over 80 sim searches (worlds 4-6, three families,
+budgets 18 and 30) the chosen graphs were given 0.63-0.69 on average and were the best of their
+candidates 60-63% of the time. Over every graph a search scored it would not be: a graph seen once on
+16 unlucky items and dropped is the commonest better graph, and a normal posterior with a shared prior
+gives it too little chance (given 0.24-0.42 on average, the top graph was the best one scored 11-19% of
+the time), so the figure is only offered for the candidates.
+
+Racing (`agent_reinforce_race.thompson`) draws from the same posterior, with its errors scaled by the
+paired noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.trace import GraphStats, shrunk_se
+
+DRAWS = 4000
+"""Posterior draws: the standard error of a P(best) near 0.5 is under 0.01 with these."""
+CONFIDENCE_SEED = 13
+"""Seed stream of the draws (with the search's seed): a resumed search reports the same figures."""
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Per graph scored: its shrunk mean accuracy (training and validation items pooled) and standard error."""
+
+    hashes: list[str]
+    mean: np.ndarray
+    se: np.ndarray
+
+
+def posterior(
+    stats: dict[str, GraphStats], prior: float, scale: float = 1.0, hashes: list[str] | None = None
+) -> Posterior:
+    """`hashes` (default: every graph with any training or validation item), their shrunk means and standard
+    errors x `scale`."""
+    if hashes is None:
+        hashes = [h for h, st in stats.items() if st.n + st.validation_n > 0]
+    mean = np.array([stats[h].combined_accuracy(prior) for h in hashes])
+    se = scale * np.array([shrunk_se(m, stats[h].n + stats[h].validation_n) for m, h in zip(mean, hashes)])
+    return Posterior(hashes, mean, se)
+
+
+def p_best(
+    stats: dict[str, GraphStats], prior: float, objective: Objective, seed: int, draws: int = DRAWS
+) -> dict[str, float]:
+    """Per graph scored, the share of posterior draws in which its objective is the highest (they sum to 1).
+
+    Every objective is accuracy plus a term of latency and dollars alone (`Objective.value`), so a draw
+    moves only the accuracy part."""
+    post = posterior(stats, prior)
+    if not post.hashes:
+        return {}
+    offset = np.array(
+        [stats[h].combined_objective(objective, prior) - stats[h].combined_accuracy(prior) for h in post.hashes]
+    )
+    rng = np.random.default_rng([seed, CONFIDENCE_SEED])
+    acc = np.clip(rng.normal(post.mean, post.se, size=(draws, len(post.hashes))), 0.0, 1.0)
+    wins = np.bincount(np.argmax(acc + offset, axis=1), minlength=len(post.hashes))
+    return {h: float(w) / draws for h, w in zip(post.hashes, wins)}
