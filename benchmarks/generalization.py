@@ -125,7 +125,8 @@ def _job(world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[
                     runs[name].append({"seed": seed, "first": first_reach(r["curve"], target),
                                        "stay": reach_and_stay(r["curve"], target),
                                        "final_gap": setting.optimum - r["final_accuracy"],
-                                       "final_graph": r["final_graph"], "evaluations": r["evaluations"]})
+                                       "final_graph": r["final_graph"], "evaluations": r["evaluations"],
+                                       "p_best": r["p_best"], "best_of_candidates": r["best_of_candidates"]})
                 setting.save()
             say(f"{setting.label()}: searches done")
             out.append({"world": world, "family": family, "budget": budget, "graphs": len(setting.graphs),
@@ -162,6 +163,18 @@ def overall(judged: list[dict[str, Any]], name: str = AGENT) -> dict[str, Any]:
         out[f"median_{key}_ratio"] = round(statistics.median(vals), 4)
         out[f"worst_{key}_ratio"] = round(max(vals), 4)
     out["median_final_gap_points"] = round(100 * statistics.median(j["final_gap"][name] for j in judged), 2)
+    return out
+
+
+def choice_confidence(settings: list[dict[str, Any]], optimizers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per optimizer: the mean P(best) its searches gave their chosen graph (`optimize/confidence.py`), and
+    how often the chosen graph was truly the best of its re-checked candidates: is the figure worth reading?"""
+    out = {}
+    for name in optimizers:
+        runs = [r for s in settings for r in s["runs"].get(name, []) if r.get("p_best") is not None]
+        if runs:
+            out[name] = {"searches": len(runs), "mean_p_best": round(statistics.mean(r["p_best"] for r in runs), 3),
+                         "best_of_candidates": round(statistics.mean(r["best_of_candidates"] for r in runs), 3)}
     return out
 
 
@@ -214,6 +227,11 @@ def render(settings: list[dict], judged: list[dict], cfg: dict[str, Any], optimi
              f"truth over {cfg['truth_items']} items ({cfg.get('fine_truth_items') or 'no'} for graphs within "
              f"{100 * cfg.get('fine_margin', 0):g} points of the best). Tuned worlds: "
              f"{TUNED_WORLDS.start}-{TUNED_WORLDS.stop - 1}; all others are held out. Results are simulated.\n")
+    sure = choice_confidence(settings, optimizers)
+    text += "\n" + table(["method", "searches", "mean P(best) given to the chosen graph",
+                          "chosen graph truly the best of its candidates"],
+                         [[n, c["searches"], f"{c['mean_p_best']:.2f}", f"{100 * c['best_of_candidates']:.0f}%"]
+                          for n, c in sure.items()]) + "\n"
     return text
 
 
@@ -250,6 +268,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                "optimizers": list(optimizers), "tuned_worlds": [TUNED_WORLDS.start, TUNED_WORLDS.stop - 1],
                "summary": summary, "held_out": overall(held), "tuned": overall(tuned),
                "ablations": {name: overall(judged, name) for name in optimizers if name in ABLATIONS},
+               "choice_confidence": choice_confidence(settings, tuple(optimizers)),
                "settings": [{**s, "judged": j} for s, j in zip(settings, judged)], "simulated": True}
     options = f"--worlds {','.join(map(str, worlds))} --families {','.join(families)} " \
               f"--budgets {','.join(f'{b:g}' for b in budgets)} --seeds {cfg['seeds']}"

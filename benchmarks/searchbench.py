@@ -198,13 +198,16 @@ class Bench:
             if r.phase in CHARGED_PHASES:
                 items_by_hash[r.graph_hash] = items_by_hash.get(r.graph_hash, 0) + r.n
         on_optimum = [n for h, n in items_by_hash.items() if shape_key(ctx.graph(h)) == setting.optimum_key]
+        chosen = next(c for c in final.candidates if c["hash"] == final.chosen_hash)
+        best_candidate = max(setting.accuracy(ctx.graph(c["hash"])) for c in final.candidates)
         return {"optimizer": name, "seed": seed, "curve": curve, "final_accuracy": final_acc,
                 "evaluations": ctx.spent, "iterations": sum(1 for it in ctx.trace.iterations if it.iteration > 0),
                 "distinct_graphs": len(ctx.graphs),
                 "distinct_shapes": len({shape_key(ctx.graph(h)) for h in ctx.graphs}),
                 "optimum_copies": len(on_optimum), "optimum_items": sum(on_optimum),
                 "optimum_items_best_copy": max(on_optimum, default=0),
-                "final_graph": ctx.graph(final.chosen_hash).model_dump(mode="json", exclude_defaults=True)}
+                "final_graph": ctx.graph(final.chosen_hash).model_dump(mode="json", exclude_defaults=True),
+                "p_best": chosen.get("p_best"), "best_of_candidates": final_acc >= best_candidate - EPS}
 
     def close(self) -> None:
         self.table.close()

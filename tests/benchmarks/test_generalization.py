@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from benchmarks.generalization import judge, overall, parse_worlds
+from benchmarks.generalization import choice_confidence, judge, overall, parse_worlds
 
 CAP = 1000
 
@@ -49,6 +49,17 @@ def test_median_and_worst_over_settings():
     assert o["median_stay_ratio"] == pytest.approx(0.5) and o["worst_stay_ratio"] == pytest.approx(1.5)
 
 
+def test_choice_confidence_sets_the_p_best_given_against_how_often_the_choice_was_the_best_candidate():
+    runs = {"agent-reinforce": [{"p_best": 0.9, "best_of_candidates": True}, {"p_best": 0.5, "best_of_candidates": False}],
+            "random": [{"p_best": 0.4, "best_of_candidates": True}, {"p_best": None, "best_of_candidates": False}]}
+    got = choice_confidence([{"runs": runs}, {"runs": {"agent-reinforce": [{"p_best": 0.7, "best_of_candidates": True}]}}],
+                            ("agent-reinforce", "random", "tpe"))
+    assert got["agent-reinforce"] == {"searches": 3, "mean_p_best": pytest.approx(0.7),
+                                      "best_of_candidates": pytest.approx(0.667, abs=1e-3)}
+    assert got["random"] == {"searches": 1, "mean_p_best": 0.4, "best_of_candidates": 1.0}  # a run without it is left out
+    assert "tpe" not in got
+
+
 @pytest.mark.parametrize("text, worlds", [("100-103", (100, 101, 102, 103)), ("3,7,5-6", (3, 7, 5, 6)),
                                           ("4, 4,2", (4, 2))])
 def test_world_ranges(text, worlds):
@@ -74,6 +85,8 @@ def test_the_command_line_ends_with_one_json_line(tmp_path, capsys):
     written = json.loads((tmp_path / "generalization-quick.json").read_text())
     assert "--families math" in written["command"] and written["simulated"] is True
     assert written["summary"] == summary
+    sure = written["choice_confidence"]["agent-reinforce"]
+    assert sure["searches"] == 1 and 0.0 <= sure["mean_p_best"] <= 1.0
 
 
 def test_unknown_family_is_a_usage_error(capsys):
