@@ -50,13 +50,16 @@ def test_median_and_worst_over_settings():
 
 
 def test_choice_confidence_sets_the_p_best_given_against_how_often_the_choice_was_the_best_candidate():
-    runs = {"agent-reinforce": [{"p_best": 0.9, "best_of_candidates": True}, {"p_best": 0.5, "best_of_candidates": False}],
-            "random": [{"p_best": 0.4, "best_of_candidates": True}, {"p_best": None, "best_of_candidates": False}]}
-    got = choice_confidence([{"runs": runs}, {"runs": {"agent-reinforce": [{"p_best": 0.7, "best_of_candidates": True}]}}],
-                            ("agent-reinforce", "random", "tpe"))
+    def run(p, best):
+        return {"p_best": p, "best_of_candidates": best}
+
+    first = {"agent-reinforce": [run(0.9, True), run(0.5, False)], "random": [run(0.4, True), run(None, False)]}
+    second = {"agent-reinforce": [run(0.7, True)]}
+    got = choice_confidence([{"runs": first}, {"runs": second}], ("agent-reinforce", "random", "tpe"))
     assert got["agent-reinforce"] == {"searches": 3, "mean_p_best": pytest.approx(0.7),
                                       "best_of_candidates": pytest.approx(0.667, abs=1e-3)}
-    assert got["random"] == {"searches": 1, "mean_p_best": 0.4, "best_of_candidates": 1.0}  # a run without it is left out
+    # a run without a P(best) (an older record) is left out
+    assert got["random"] == {"searches": 1, "mean_p_best": 0.4, "best_of_candidates": 1.0}
     assert "tpe" not in got
 
 
