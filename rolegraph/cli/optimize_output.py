@@ -18,7 +18,7 @@ def print_result(result, elapsed: float | None = None) -> None:
     from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.render import nodes_table
     from rolegraph.models.provenance import REAL, label_suffix
-    from rolegraph.reports.selection import selection_text
+    from rolegraph.reports.selection import confidence_text, selection_text
 
     console = Console()
     sim = label_suffix(result.simulation)
@@ -33,6 +33,8 @@ def print_result(result, elapsed: float | None = None) -> None:
     row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
     if row is not None and (chosen_on := selection_text(row)):
         console.print(chosen_on)
+    if row is not None and (sure := confidence_text(row)):
+        console.print(sure)
     single = result.best_single
     if single is not None:
         console.print(

@@ -34,6 +34,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.agent_reinforce import DEFAULT_STEP, INIT_STEP, PILOT_ITERATION, RACE_TOLERANCE, ensemble
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
+from rolegraph.optimize.confidence import posterior
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.feedback import (
     HISTORY_EXCHANGES,
@@ -55,7 +56,7 @@ from rolegraph.optimize.residual import noise_scale
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
-from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked, shrunk_se
+from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked
 
 NAME = "agent-reinforce"
 PILOT_ONLY = "agent-reinforce:pilot-only"
@@ -109,13 +110,11 @@ def thompson(
     hashes = [h for h, st in stats.items() if st.n > 0]
     if len(hashes) < 2:
         return []
-    prior = prior_accuracy(ctx.trace.records)
-    mean = np.array([stats[h].combined_accuracy(prior) for h in hashes])
     scale = noise_scale(ctx.trace.records) if paired else 1.0
-    se = scale * np.array([shrunk_se(m, stats[h].n + stats[h].validation_n) for m, h in zip(mean, hashes)])
+    post = posterior(stats, prior_accuracy(ctx.trace.records), scale, hashes)
     picked: list[str] = []
     for _ in range(THOMPSON_DRAWS):
-        h = hashes[int(np.argmax(rng.normal(mean, se)))]
+        h = hashes[int(np.argmax(rng.normal(post.mean, post.se)))]
         if h not in picked:
             picked.append(h)
             if len(picked) == slots:

@@ -8,6 +8,7 @@ from rolegraph.errors import SearchError
 from rolegraph.evaluate.result import EvalResult, NodeStats
 from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.models.provenance import Simulation
+from rolegraph.optimize.confidence import p_best
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.recheck import recheck
 from rolegraph.optimize.trace import SELECTION_Z, GraphStats, pooled, prior_accuracy, ranked
@@ -49,7 +50,8 @@ class FinalChoice(BaseModel):
 SELECTION_NOTE = (
     "training and validation figures are selection figures: raw accuracies of the items the choice was made "
     "on, optimistic for the chosen graph; *_adjusted/*_shrunk values are ranking scores, not accuracies; the "
-    "test accuracy is held out and unbiased"
+    "test accuracy is held out and unbiased; p_best is the chosen graph's chance of being the best of the "
+    "p_best_of re-checked candidates (posterior draws; it says nothing of graphs the search dropped earlier)"
 )
 
 
@@ -73,6 +75,8 @@ def selection_summary(candidates: list[dict], chosen_hash: str) -> dict | None:
             "objective_adjusted": row.get("validation_objective"),
         },
         "pooled_objective_adjusted_shrunk": row.get("combined_objective"),
+        "p_best": row.get("p_best"),
+        "p_best_of": row.get("p_best_of"),
     }
 
 
@@ -84,7 +88,9 @@ def candidate_row(h: str, train_objective: float, rank: int, stats: GraphStats, 
       and lowered by SELECTION_Z standard errors (the ranking that picked the candidates);
     - validation_objective: validation accuracy adjusted for slice difficulty (the slices' offsets are
       fitted with the training batches, so they carry the training scores' optimism);
-    - combined_objective: training and validation pooled, adjusted, shrunk, lowered (the choice).
+    - combined_objective: training and validation pooled, adjusted, shrunk, lowered (the choice);
+    - p_best (added by `finish`): its chance of being the best of the p_best_of re-checked candidates
+      (`confidence.p_best`): how sure the choice between them is.
 
     All of them are selection figures: the best of many noisy scores is optimistic. The held-out test
     score is the estimate of the chosen graph's accuracy."""
@@ -140,6 +146,9 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
     stats = pooled(ctx.trace.records)
     prior = prior_accuracy(ctx.trace.records)
     rows = [candidate_row(h, train_obj, rank, stats[h], objective, prior) for rank, (h, train_obj) in enumerate(top)]
+    chances = p_best({h: stats[h] for h, _ in top}, prior, objective, cfg.seed)
+    for row in rows:  # how sure the choice is: each candidate's chance of being the best of them
+        row["p_best"], row["p_best_of"] = chances.get(row["hash"], 0.0), len(chances)
     chosen = max(rows, key=lambda r: (r["combined_objective"], -r["rank"]))
     spec = ctx.graph(chosen["hash"])
     test_items = ctx.split("test")[: cfg.test_items]

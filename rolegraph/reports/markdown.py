@@ -25,7 +25,13 @@ from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
 from rolegraph.reports.plots import curve_png, graph_png, pareto_png
-from rolegraph.reports.selection import CANDIDATE_HEADERS, candidate_rows, selection_row, selection_text
+from rolegraph.reports.selection import (
+    CANDIDATE_HEADERS,
+    candidate_rows,
+    confidence_text,
+    selection_row,
+    selection_text,
+)
 
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
 PARTLY_NOTE = (
@@ -100,6 +106,9 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         text = selection_text(row, prefix="Selection figures of the chosen graph: ") if row is not None else ""
         if text:
             lines += [text + ".", ""]
+        sure = confidence_text(row, prefix="How sure the choice is: ") if row is not None else ""
+        if sure:
+            lines += [sure + ".", ""]
 
         if final.singles:
             lines += [

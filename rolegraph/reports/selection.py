@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from rolegraph.optimize.final import SELECTION_NOTE, FinalChoice
 
-__all__ = ["SELECTION_NOTE", "candidate_rows", "selection_row", "selection_text"]
+__all__ = ["SELECTION_NOTE", "candidate_rows", "confidence_text", "selection_row", "selection_text"]
 CANDIDATE_HEADERS = (
     "graph",
     "training accuracy (raw)",
@@ -31,8 +31,13 @@ CANDIDATE_HEADERS = (
     "ranking score (training; adjusted, shrunk, -2 SE)",
     "validation (slice-adjusted)",
     "choice score (pooled; adjusted, shrunk, -2 SE)",
+    "P(best of the candidates)",
 )
 CANDIDATE_NUMERIC = frozenset(range(1, len(CANDIDATE_HEADERS)))
+CLEAR_P = 0.9
+"""P(best) at or above which the choice is called clear."""
+LIKELY_P = 0.5
+"""P(best) below which the choice is called a near-tie: some other candidate more likely than not is better."""
 
 
 def ci_text(ci: Sequence[float] | None) -> str:
@@ -67,6 +72,20 @@ def selection_text(row: dict, prefix: str = "chosen on:         ") -> str:
     )
 
 
+def confidence_text(row: dict, prefix: str = "how sure:          ") -> str:
+    """One line: the chosen graph's chance of being the best of the re-checked candidates, and what it means."""
+    p, of = row.get("p_best"), row.get("p_best_of")
+    if p is None or not of or of < 2:
+        return ""
+    if p >= CLEAR_P:
+        verdict = "a clear choice"
+    elif p >= LIKELY_P:
+        verdict = "likely the best of them, not certain"
+    else:
+        verdict = "a near-tie: another candidate may well be better; more evaluations would tell"
+    return f"{prefix}P(best of the {of} re-checked candidates) {p:.2f}, {verdict}"
+
+
 def candidate_rows(final: FinalChoice) -> list[list[str]]:
     """The re-checked candidates as table rows under CANDIDATE_HEADERS (older runs: '-' for raw figures)."""
     rows = []
@@ -84,6 +103,7 @@ def candidate_rows(final: FinalChoice) -> list[list[str]]:
                 _num(c.get("train_objective")),
                 _num(c.get("validation_objective")),
                 _num(c.get("combined_objective")),
+                _num(c.get("p_best")),
             ]
         )
     return rows

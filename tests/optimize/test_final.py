@@ -36,7 +36,8 @@ def test_selection_figures_are_the_raw_scores_of_the_chosen_graph(searched):
         assert selection["validation"]["accuracy"] == pytest.approx(val) and selection["validation"]["n"] == n_val
     assert "selection figures" in selection["note"] and "held out" in selection["note"]
     # ranking scores are named as such, never as accuracies
-    assert set(selection) == {"note", "training", "validation", "pooled_objective_adjusted_shrunk"}
+    assert set(selection) == {"note", "training", "validation", "pooled_objective_adjusted_shrunk", "p_best",
+                              "p_best_of"}
     assert "objective_adjusted_shrunk" in selection["training"]
 
 
@@ -49,3 +50,12 @@ def test_the_test_figure_is_held_out_from_every_item_the_choice_saw(searched):
     summary = searched.summary()["test"]
     assert summary["held_out"] is True
     assert summary["accuracy"] == pytest.approx(tested[0].accuracy) and summary["n"] == tested[0].n
+
+
+def test_every_candidate_says_how_likely_it_is_the_best_of_the_candidates(searched):
+    rows = searched.candidates
+    assert len(rows) >= 2 and all(r["p_best_of"] == len(rows) for r in rows)
+    assert all(0.0 <= r["p_best"] <= 1.0 for r in rows)
+    assert sum(r["p_best"] for r in rows) == pytest.approx(1.0)  # shares of the same draws
+    chosen = next(r for r in rows if r["hash"] == searched.best_hash)
+    assert searched.summary()["selection"]["p_best"] == chosen["p_best"]
