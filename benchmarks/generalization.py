@@ -36,9 +36,11 @@ from rolegraph.models.pool import ModelPool
 
 AGENT = "agent-reinforce"
 BASELINES = ("random", "reinforce", "tpe")
-ABLATIONS = ("agent-reinforce:pilot-only", "cem", "agent-reinforce:gp", "agent-reinforce:v1")
-"""Reported beside the agent, not baselines: two ablations of it (its pilot alone; the cross-entropy method on
-its distribution) and the two earlier designs (the Gaussian-process agent, the pre-issue-14 agent)."""
+ABLATIONS = ("agent-reinforce:pilot-only", "agent-reinforce:no-identify", "cem", "agent-reinforce:gp",
+             "agent-reinforce:v1")
+"""Reported beside the agent, not baselines: three ablations of it (its pilot alone; the agent without its
+identification phase; the cross-entropy method on its distribution) and the two earlier designs (the
+Gaussian-process agent, the pre-issue-14 agent)."""
 OPTIMIZERS = (AGENT, *BASELINES, *ABLATIONS)
 TUNED_WORLDS = range(0, 20)
 """Worlds the optimizer's choices were tuned on; every other world is held out."""

@@ -210,7 +210,7 @@ def optimize_cmd(
         typer.Option(
             "--optimizer",
             help="agent-reinforce | reinforce | random | tpe | exhaustive; ablations: agent-reinforce:pilot-only | "
-            "cem; earlier agents: agent-reinforce:v1 | agent-reinforce:gp",
+            "agent-reinforce:no-identify | cem; earlier agents: agent-reinforce:v1 | agent-reinforce:gp",
         ),
     ] = "agent-reinforce",
     iterations: Annotated[
@@ -287,8 +287,9 @@ def optimize_cmd(
     the probabilities from a feedback agent. By default that agent is statistical: a hand-written
     procedure (a pilot of each model's own ensemble as the first iteration, a weighted-average update
     of feature probabilities, one-change proposals, racing between the graphs that can still be the
-    best), with no LLM in it. --agent-model MODEL makes a real model of
-    the pool write the feedback instead (e.g. --agent-model openai/gpt-4o-mini, or an entry of --pool);
+    best, and for the second half of the budget only that racing), with no LLM in it. --agent-model
+    MODEL makes a real model of the pool write the feedback instead (e.g. --agent-model
+    openai/gpt-4o-mini, or an entry of --pool);
     the summary says how many steps its updates drove and how many fell back to the statistical agent.
     """
     from rolegraph.evaluate.executors import make_executor

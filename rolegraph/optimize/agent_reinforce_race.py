@@ -13,12 +13,16 @@ anytime pilot and racing between the graphs that can still be the best.
 3. The feedback agent writes a textual gradient and a structured update, validated first.
 4. The update moves the probabilities by the step size.
 
-Racing (LUCB, `racing_pair`): the leader (best lower bound: the graph the search would choose) and its
-strongest rival (best upper bound) are scored again, on the same batch, while the rival could still
-beat the leader. Why: the landscapes are flat at the top (the best graphs are a point or two apart,
-a 16-item batch has a standard error near 12 points), so a graph first seen on one lucky batch is the
-commonest wrong answer; and a leader that has many items is hard to displace by a better graph seen
-once. Racing spends the items where they can change the choice and nowhere else.
+5. Identification: once IDENTIFY_FROM of the budget is spent, every slot goes to the few graphs that may
+   still be the best (posterior chance of it >= MIN_WIN_SHARE) and none to new graphs. Why: the best
+   graphs are near-ties that only hundreds of paired items separate, and a graph seen once is more often
+   a lucky draw than a better graph (tuned on worlds 4-6 and checked on held-out worlds, BENCHMARKS.md).
+
+Racing (top-two Thompson sampling, `thompson`): the graphs scored again, on the same batch, are drawn
+by their chance of being the best, so items go to the leader and the rivals that could still beat it.
+Why: the landscapes are flat at the top (the best graphs are a point or two apart, a 16-item batch has
+a standard error near 12 points), so a graph first seen on one lucky batch is the commonest wrong
+answer; and a leader that has many items is hard to displace by a better graph seen once.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.agent_reinforce import DEFAULT_STEP, INIT_STEP, PILOT_ITERATION, RACE_TOLERANCE, ensemble
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
-from rolegraph.optimize.confidence import posterior
+from rolegraph.optimize.confidence import p_best, posterior
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.feedback import (
     HISTORY_EXCHANGES,
@@ -61,9 +65,18 @@ from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy,
 NAME = "agent-reinforce"
 PILOT_ONLY = "agent-reinforce:pilot-only"
 RACE_SLOTS = 2
+"""Graphs per iteration given to racing at most (the rest go to the agent's proposal and to samples)."""
 THOMPSON_DRAWS = 40
 RACE_STREAM = 11  # the random stream of racing draws (the loop uses 1 and 2, mutations 7)
-"""Graphs per iteration given to racing at most (the rest go to the agent's proposal and to samples)."""
+IDENTIFY_STREAM = 12
+IDENTIFY_FROM = 0.5
+"""Share of the evaluation budget (or of the iterations) after which the search only identifies: every slot
+goes to the graphs that may still be the best, none to new graphs (tuned on worlds 4-6, BENCHMARKS.md)."""
+IDENTIFY_DRAWS = 400
+IDENTIFY_SLOTS = 4
+"""Graphs scored per iteration of the identification phase at most, highest chance of being the best first."""
+MIN_WIN_SHARE = 0.01
+"""A graph's posterior chance of being the best below which identification spends nothing on it."""
 
 
 def open_race(ctx: SearchContext, tolerance: float = RACE_TOLERANCE) -> tuple[str | None, list[str]]:
@@ -80,19 +93,6 @@ def open_race(ctx: SearchContext, tolerance: float = RACE_TOLERANCE) -> tuple[st
     margin = tolerance * stats[leader].combined_accuracy(prior)
     rivals = [h for h in order[1:] if rows[h][1] > rows[leader][0] + margin]
     return leader, sorted(rivals, key=lambda h: (-rows[h][1], order.index(h)))
-
-
-def racing(ctx: SearchContext, slots: int = RACE_SLOTS) -> list[GraphSpec]:
-    """The graphs to score again: the strongest rivals, and the leader too while it has no more items
-    than they have (a leader on hundreds of items learns little from 16 more; its rival learns much)."""
-    leader, rivals = open_race(ctx)
-    if leader is None or not rivals:
-        return []
-    stats = ctx.stats()
-    picked = rivals[:slots]
-    if stats[leader].n + stats[leader].validation_n <= max(stats[h].n + stats[h].validation_n for h in picked):
-        picked = [leader, *picked][:slots]
-    return [ctx.graph(h) for h in picked]
 
 
 def thompson(
@@ -120,6 +120,32 @@ def thompson(
             if len(picked) == slots:
                 break
     return [ctx.graph(h) for h in picked] if len(picked) > 1 else []
+
+
+def identification_set(ctx: SearchContext, rng: np.random.Generator, paired: bool = True) -> list[str]:
+    """The graphs that may still be the best (posterior chance >= MIN_WIN_SHARE), most likely first."""
+    stats = ctx.stats()
+    scale = noise_scale(ctx.trace.records) if paired else 1.0
+    shares = p_best(
+        {h: st for h, st in stats.items() if st.n > 0},
+        prior_accuracy(ctx.trace.records),
+        ctx.space.objective,
+        rng,
+        draws=IDENTIFY_DRAWS,
+        scale=scale,
+    )
+    ranked_shares = sorted(shares.items(), key=lambda kv: -kv[1])
+    return [h for h, w in ranked_shares if w >= MIN_WIN_SHARE][:IDENTIFY_SLOTS]
+
+
+def identifying(ctx: SearchContext, share: float | None, iteration: int) -> bool:
+    """Whether `share` of the search's evaluation budget (else of its iterations) is spent."""
+    cfg = ctx.config
+    if share is None:
+        return False
+    if cfg.max_evaluations:
+        return ctx.spent >= share * cfg.max_evaluations
+    return bool(cfg.iterations) and iteration >= share * (cfg.iterations or 0)
 
 
 def can_still_win(ctx: SearchContext, spec: GraphSpec) -> bool:
@@ -158,6 +184,7 @@ class AgentReinforce(Optimizer):
         learn: bool = True,
         race: bool = True,
         paired: bool = True,
+        identify_from: float | None = IDENTIFY_FROM,
     ):
         super().__init__()
         if not 0 < step_size <= 1:
@@ -171,6 +198,9 @@ class AgentReinforce(Optimizer):
         self.learn = learn
         self.race = race
         self.paired = paired
+        if identify_from is not None and not 0 <= identify_from <= 1:
+            raise SearchError(f"identify_from is a share of the budget in [0, 1], got {identify_from}")
+        self.identify_from = identify_from if race else None
         if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
             self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
@@ -180,6 +210,7 @@ class AgentReinforce(Optimizer):
         self.racing: list[dict] = []  # the racing pair for the next iteration (GraphSpec dicts)
         self.scored: list[dict] = []  # every graph scored so far (GraphSpec dicts): samples look elsewhere
         self.history: list[FeedbackRecord] = []
+        self.identify: list[dict] = []  # in the identification phase: the graphs to score next (GraphSpec dicts)
 
     def bind(self, space: SearchSpace, seed: int) -> None:
         super().bind(space, seed)
@@ -193,6 +224,7 @@ class AgentReinforce(Optimizer):
             "learn": self.learn,
             "race": self.race,
             "paired": self.paired,
+            "identify_from": self.identify_from,
             "agent": self.agent.name,
         }
 
@@ -217,6 +249,11 @@ class AgentReinforce(Optimizer):
             self._add(out, Proposal(spec, from_graph(self.space, spec), "pilot", {"label": entry["label"]}), count)
         if out:  # the pilot's last graphs share their iteration with samples of the (uniform) distribution
             return out + distinct_samples(self.bound_pg, count - len(out), rng, {p.structure for p in out})
+        for data in self.identify:  # the identification phase: only the graphs that may still be the best
+            spec = GraphSpec.model_validate(data)
+            self._add(out, Proposal(spec, from_graph(self.space, spec), "racing"), count)
+        if out:
+            return out
         for data in self.racing:
             spec = GraphSpec.model_validate(data)
             self._add(out, Proposal(spec, from_graph(self.space, spec), "racing"), count)
@@ -248,6 +285,10 @@ class AgentReinforce(Optimizer):
                 known.add(Shape(e.graph))
                 self.scored.append(e.graph.model_dump(mode="json"))
         self.racing = [g.model_dump(mode="json") for g in self._race(ctx, iteration)] if not self.queue else []
+        self.identify = []
+        if not self.queue and identifying(ctx, self.identify_from, iteration):
+            rng = np.random.default_rng([self.seed, iteration, IDENTIFY_STREAM])
+            self.identify = [ctx.graph(h).model_dump(mode="json") for h in identification_set(ctx, rng, self.paired)]
         if self.queue:
             self._pilot_scored(evaluations)
             if self.queue:
@@ -331,6 +372,7 @@ class AgentReinforce(Optimizer):
             "pending": self.pending,
             "racing": self.racing,
             "scored": self.scored,
+            "identify": self.identify,
             "history": [h.model_dump() for h in self.history],
         }
 
@@ -341,4 +383,5 @@ class AgentReinforce(Optimizer):
         self.pending = state.get("pending")
         self.racing = list(state.get("racing", []))
         self.scored = list(state.get("scored", []))
+        self.identify = list(state.get("identify", []))
         self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]

@@ -55,19 +55,26 @@ def posterior(
 
 
 def p_best(
-    stats: dict[str, GraphStats], prior: float, objective: Objective, seed: int, draws: int = DRAWS
+    stats: dict[str, GraphStats],
+    prior: float,
+    objective: Objective,
+    seed: int | np.random.Generator,
+    draws: int = DRAWS,
+    scale: float = 1.0,
 ) -> dict[str, float]:
-    """Per graph scored, the share of posterior draws in which its objective is the highest (they sum to 1).
+    """Per graph in `stats` with items, the share of posterior draws in which its objective is the highest
+    (they sum to 1); standard errors x `scale` (racing passes the paired noise); `seed`: the search's seed,
+    or a generator of the caller's own stream.
 
     Every objective is accuracy plus a term of latency and dollars alone (`Objective.value`), so a draw
     moves only the accuracy part."""
-    post = posterior(stats, prior)
+    post = posterior(stats, prior, scale)
     if not post.hashes:
         return {}
     offset = np.array(
         [stats[h].combined_objective(objective, prior) - stats[h].combined_accuracy(prior) for h in post.hashes]
     )
-    rng = np.random.default_rng([seed, CONFIDENCE_SEED])
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng([seed, CONFIDENCE_SEED])
     acc = np.clip(rng.normal(post.mean, post.se, size=(draws, len(post.hashes))), 0.0, 1.0)
     wins = np.bincount(np.argmax(acc + offset, axis=1), minlength=len(post.hashes))
     return {h: float(w) / draws for h, w in zip(post.hashes, wins)}

@@ -19,15 +19,18 @@ OPTIMIZERS: tuple[str, ...] = (
     "tpe",
     "exhaustive",
     "agent-reinforce:pilot-only",
+    "agent-reinforce:no-identify",
     "cem",
     "agent-reinforce:gp",
     "agent-reinforce:v1",
 )
 """Search methods by CLI name. `agent-reinforce` is the racing agent (`agent_reinforce_race`: an anytime pilot,
-racing between the graphs that can still be the best); `agent-reinforce:pilot-only` and `cem` are ablations of it
-(its pilot with no learning or racing after it; the cross-entropy method on its probabilistic graph with no pilot,
-feedback agent or racing). `agent-reinforce:gp` (the Gaussian-process variant) and `agent-reinforce:v1` (the
-pre-issue-14 agent: larger-first ranking, mixed pair) are the earlier designs, kept selectable for comparison."""
+racing between the graphs that can still be the best, and only that racing in the second half of the budget);
+`agent-reinforce:pilot-only`, `agent-reinforce:no-identify` and `cem` are ablations of it (its pilot with no learning
+or racing after it; the agent without the identification phase; the cross-entropy method on its probabilistic graph
+with no pilot, feedback agent or racing). `agent-reinforce:gp` (the Gaussian-process variant) and
+`agent-reinforce:v1` (the pre-issue-14 agent: larger-first ranking, mixed pair) are the earlier designs, kept
+selectable for comparison."""
 AGENT_OPTIMIZERS = frozenset({"agent-reinforce", "agent-reinforce:gp", "agent-reinforce:v1"})
 """The optimizers with a feedback agent (`--agent-model` switches it to the LLM agent)."""
 DEFAULT_ITERATIONS = 10
@@ -65,6 +68,10 @@ def make_optimizer(
         return cls(agent, **options)
     if name == "agent-reinforce:pilot-only":
         return AgentReinforce(**{**options, "learn": False, "race": False})
+    if name == "agent-reinforce:no-identify":
+        plain = AgentReinforce(**{**options, "identify_from": None})
+        plain.name = name
+        return plain
     if name == "cem":
         from rolegraph.optimize.cem import CrossEntropySearch
 

@@ -1,12 +1,14 @@
 """The default Agent-REINFORCE (`agent_reinforce_race`): an anytime pilot scored as the loop's first
 iteration(s), racing between the leader and its strongest rival, samples that look for graphs not scored
-yet, and the pilot-only ablation of it."""
+yet, the identification phase at the end, and the pilot-only ablation of it."""
 import json
 
 import numpy as np
+import pytest
 
 from rolegraph.optimize.agent_reinforce import ensemble
-from rolegraph.optimize.agent_reinforce_race import AgentReinforce, anytime_pilot
+from rolegraph.errors import SearchError
+from rolegraph.optimize.agent_reinforce_race import IDENTIFY_SLOTS, AgentReinforce, anytime_pilot
 from rolegraph.optimize.api import make_optimizer
 from rolegraph.optimize.space import SearchSpace
 
@@ -29,7 +31,8 @@ def test_the_pilot_is_one_graph_per_model_its_ensemble_where_one_fits(pool):
 
 def test_the_pilot_is_scored_by_the_loop_first_and_then_the_agent_learns_and_races(pool, small_task, tmp_path):
     sp = tiny_space(pool)
-    result = run(pool, tmp_path / "home", small_task, "agent-reinforce", space=sp,
+    # without the identification phase, which would take over the second half (tested below)
+    result = run(pool, tmp_path / "home", small_task, AgentReinforce(identify_from=None), space=sp,
                  config=tiny_config(iterations=8, samples=3, batch=8))
     search = [r for r in result.trace.records if r.phase == "search"]
     pilot = [r for r in search if r.source == "pilot"]
@@ -80,3 +83,33 @@ def test_the_state_round_trips_through_a_checkpoint(pool, small_task, tmp_path):
     theirs = again.propose(4, 3, np.random.default_rng(5))
     assert [p.structure for p in mine] == [p.structure for p in theirs]
     assert [p.source for p in mine] == [p.source for p in theirs]
+
+
+def _search(result):
+    return [r for r in result.trace.records if r.phase == "search"]
+
+
+def test_after_the_identify_share_only_graphs_already_scored_are_scored_again(pool, small_task, tmp_path):
+    sp = tiny_space(pool)
+    config = tiny_config(iterations=10, samples=3, batch=8)
+    result = run(pool, tmp_path / "a", small_task, AgentReinforce(identify_from=0.5), space=sp, config=config)
+    search = _search(result)
+    late = [r for r in search if r.iteration >= 6]  # iteration 5 ends half the iterations: 6 on only identifies
+    assert late
+    for it in range(6, 11):
+        scored = [r for r in late if r.iteration == it]
+        assert 0 < len(scored) <= IDENTIFY_SLOTS
+        earlier = {q.graph_hash for q in search if q.iteration < it}
+        assert all(r.source == "racing" and r.graph_hash in earlier for r in scored)
+    # without the phase, the same search keeps looking for new graphs to the end
+    plain = _search(run(pool, tmp_path / "b", small_task, AgentReinforce(identify_from=None), space=sp, config=config))
+    new_late = [r for r in plain if r.iteration >= 6 and r.graph_hash not in
+                {q.graph_hash for q in plain if q.iteration < r.iteration}]
+    assert new_late and {r.source for r in new_late} & {"sampled", "proposed"}
+
+
+def test_the_identify_share_is_checked_and_recorded():
+    with pytest.raises(SearchError, match="identify_from"):
+        AgentReinforce(identify_from=1.5)
+    assert AgentReinforce().config()["identify_from"] == 0.5
+    assert AgentReinforce(race=False).config()["identify_from"] is None  # the pilot-only ablation does not race

@@ -68,13 +68,17 @@ def test_the_gaussian_process_agent_pilots_singles_and_own_ensembles_only(pool, 
     assert result.optimizer == "agent-reinforce:gp"
 
 
-@pytest.mark.parametrize("name", ["cem", "agent-reinforce:pilot-only"])
+@pytest.mark.parametrize("name", ["cem", "agent-reinforce:pilot-only", "agent-reinforce:no-identify"])
 def test_the_ablations_run_a_tiny_search(pool, small_task, tmp_path, name):
     space = tiny_space(pool)
     options = {"pilot_batch": 4} if name.startswith("agent-reinforce") else {}
     result = run(pool, tmp_path / "home", small_task, name, space=space, **options)
     _check(result, space)
     assert result.optimizer == name
+    if name == "agent-reinforce:no-identify":
+        from rolegraph.optimize.api import make_optimizer
+
+        assert make_optimizer(name).config()["identify_from"] is None
 
 
 def test_equal_evaluation_budget_is_respected_by_every_optimizer(pool, small_task, tmp_path):
