@@ -7,12 +7,12 @@ accuracies alone do not say which. P(best) does: draw one plausible accuracy per
 mean over training and validation items plus a normal error of its standard error), score each draw
 with the objective, and count how often each comes out on top.
 
-What it is worth, measured (BENCHMARKS.md, Generalization): over 80 sim searches (worlds 4-6, three families,
-budgets 18 and 30) the chosen graphs were given 0.63-0.69 on average and were the best of their
-candidates 60-63% of the time. Over every graph a search scored it would not be: a graph seen once on
-16 unlucky items and dropped is the commonest better graph, and a normal posterior with a shared prior
-gives it too little chance (given 0.24-0.42 on average, the top graph was the best one scored 11-19% of
-the time), so the figure is only offered for the candidates.
+What it is worth, measured (BENCHMARKS.md, Generalization): on held-out sim worlds 600-603 (96 searches
+per optimizer) the chosen graphs were given 0.60-0.71 on average and were the best of their candidates
+52-60% of the time; it runs high, so read it as an upper bound. Over every graph a search scored it is
+far worse: a graph seen once on 16 unlucky items and dropped is the commonest better graph, and a normal
+posterior with a shared prior gives it too little chance (given 0.24-0.42 on average, the top graph was
+the best one scored 11-19% of the time), so the figure is only offered for the candidates.
 
 Racing (`agent_reinforce_race.thompson`) draws from the same posterior, with its errors scaled by the
 paired noise.
