@@ -12,8 +12,8 @@ with the single models on its test slice against fresh items (is the slice a har
 Settings (say which): roles planner/solver/verifier/fuser (the searcher needs tools, which the fast
 sim executor does not run; on arithmetic it never helps), up to 6 nodes, budget 18 FLOPs units,
 6 iterations x 4 graphs x 16 items, validation 48 per candidate, 3 candidates, 125 test items.
-Nothing here is tuned: the search is the shipped one. Item runs go through `SimTableExecutor` (the
-runtime's scores, checked against `evaluate` on a sample first); the demo case runs the real runtime.
+Nothing here is tuned: the search is the shipped default (`make_optimizer("agent-reinforce")`). Item runs
+go through `SimTableExecutor` (the runtime's scores, checked against `evaluate` on a sample first); the demo case runs the real runtime.
 """
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ from rolegraph.evaluate.runner import evaluate
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce
 from rolegraph.optimize.api import optimize_async
 from rolegraph.optimize.context import SearchConfig
+from rolegraph.optimize.methods import make_optimizer
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
@@ -86,7 +86,7 @@ def _figures(result, truth: float) -> dict[str, Any]:
 async def one_seed(seed: int, cfg: dict, pool: ModelPool, hub: ModelHub, table_exec: SimTableExecutor,
                    ex: SimExecutor) -> dict[str, Any]:
     task, fresh = fresh_task(seed, cfg["fresh_items"])
-    result = await optimize_async(task, _space(pool, cfg, ROLES), AgentReinforce(pilot_batch=cfg["batch"]), hub=hub,
+    result = await optimize_async(task, _space(pool, cfg, ROLES), make_optimizer("agent-reinforce"), hub=hub,
                                   config=_config(cfg, seed), toolbox={}, executor=table_exec)
     return {"seed": seed, **_figures(result, accuracy_on(ex, result.best_graph, task, fresh))}
 
@@ -102,7 +102,7 @@ def demo_case(cfg: dict, pool: ModelPool, home: Path, ex: SimExecutor) -> dict[s
         hub = ModelHub(pool, Settings(home=home / "demo"))
         try:
             return await optimize_async(task, _space(pool, demo, builtin_role_names()),
-                                        AgentReinforce(pilot_batch=DEMO["batch"]), hub=hub, config=_config(demo, 0))
+                                        make_optimizer("agent-reinforce"), hub=hub, config=_config(demo, 0))
         finally:
             await hub.aclose()
 
