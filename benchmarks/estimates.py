@@ -13,7 +13,8 @@ Settings (say which): roles planner/solver/verifier/fuser (the searcher needs to
 sim executor does not run; on arithmetic it never helps), up to 6 nodes, budget 18 FLOPs units,
 6 iterations x 4 graphs x 16 items, validation 48 per candidate, 3 candidates, 125 test items.
 Nothing here is tuned: the search is the shipped default (`make_optimizer("agent-reinforce")`). Item runs
-go through `SimTableExecutor` (the runtime's scores, checked against `evaluate` on a sample first); the demo case runs the real runtime.
+go through `SimTableExecutor` (the runtime's scores, checked against `evaluate` on a sample first); the
+demo case runs the real runtime.
 """
 from __future__ import annotations
 
