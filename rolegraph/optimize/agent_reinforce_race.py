@@ -60,7 +60,7 @@ from rolegraph.optimize.residual import noise_scale
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
-from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked
+from rolegraph.optimize.trace import Evaluation, FeedbackRecord, GraphStats, prior_accuracy, ranked
 
 NAME = "agent-reinforce"
 PILOT_ONLY = "agent-reinforce:pilot-only"
@@ -95,6 +95,13 @@ def open_race(ctx: SearchContext, tolerance: float = RACE_TOLERANCE) -> tuple[st
     return leader, sorted(rivals, key=lambda h: (-rows[h][1], order.index(h)))
 
 
+def _race_evidence(ctx: SearchContext, paired: bool) -> tuple[dict[str, GraphStats], float, float]:
+    """What racing and identification draw from: the graphs with training items, the shrinkage target and
+    the noise scale of their errors (the paired residual noise, or 1: binomial)."""
+    scored = {h: st for h, st in ctx.stats().items() if st.n > 0}
+    return scored, prior_accuracy(ctx.trace.records), noise_scale(ctx.trace.records) if paired else 1.0
+
+
 def thompson(
     ctx: SearchContext, rng: np.random.Generator, slots: int = RACE_SLOTS, paired: bool = True
 ) -> list[GraphSpec]:
@@ -106,12 +113,11 @@ def thompson(
     `paired`: the standard errors are scaled by `residual.noise_scale`, the noise left between graphs
     scored on the same batches (scores are batch-adjusted, so the binomial error overstates it): the race
     settles sooner and spends its items on the graphs that can still be the best."""
-    stats = ctx.stats()
-    hashes = [h for h, st in stats.items() if st.n > 0]
+    scored, prior, scale = _race_evidence(ctx, paired)
+    hashes = list(scored)
     if len(hashes) < 2:
         return []
-    scale = noise_scale(ctx.trace.records) if paired else 1.0
-    post = posterior(stats, prior_accuracy(ctx.trace.records), scale, hashes)
+    post = posterior(scored, prior, scale)
     picked: list[str] = []
     for _ in range(THOMPSON_DRAWS):
         h = hashes[int(np.argmax(rng.normal(post.mean, post.se)))]
@@ -124,16 +130,8 @@ def thompson(
 
 def identification_set(ctx: SearchContext, rng: np.random.Generator, paired: bool = True) -> list[str]:
     """The graphs that may still be the best (posterior chance >= MIN_WIN_SHARE), most likely first."""
-    stats = ctx.stats()
-    scale = noise_scale(ctx.trace.records) if paired else 1.0
-    shares = p_best(
-        {h: st for h, st in stats.items() if st.n > 0},
-        prior_accuracy(ctx.trace.records),
-        ctx.space.objective,
-        rng,
-        draws=IDENTIFY_DRAWS,
-        scale=scale,
-    )
+    scored, prior, scale = _race_evidence(ctx, paired)
+    shares = p_best(scored, prior, ctx.space.objective, rng, draws=IDENTIFY_DRAWS, scale=scale)
     ranked_shares = sorted(shares.items(), key=lambda kv: -kv[1])
     return [h for h, w in ranked_shares if w >= MIN_WIN_SHARE][:IDENTIFY_SLOTS]
 
