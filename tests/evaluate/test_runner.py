@@ -219,7 +219,10 @@ def test_a_cached_rerun_on_a_real_server_keeps_the_latency_first_measured(llamac
     assert second.mean_latency_s == pytest.approx(first.mean_latency_s, rel=0.1, abs=0.02)
     for fresh, replayed in zip(first.items, second.items):
         calls = sum(u.latency_s for u in fresh.node_usage.values())  # a -> out: the calls' own times add up
-        assert fresh.latency_s == pytest.approx(calls, rel=0.1, abs=0.02)
+        shortest = min(u.latency_s for u in fresh.node_usage.values())
+        # at least its calls' time, and less than one more call: waiting for the other item's calls would add
+        # at least that (a fixed 10% band failed once on a 0.2 s pause between the two calls on a fresh machine)
+        assert calls * 0.9 - 0.02 <= fresh.latency_s < calls + shortest
         for node in ("a", "out"):
             assert replayed.node_usage[node].latency_s == pytest.approx(
                 fresh.node_usage[node].latency_s, rel=0.1, abs=0.02)
