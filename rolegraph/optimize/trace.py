@@ -13,7 +13,8 @@ on the same items, and item difficulty is shared by all graphs (a hard question 
 model), so a graph that happened to be scored on easy batches would otherwise beat a better graph
 scored on harder ones. The adjustment is the two-way additive model accuracy = graph effect + batch
 offset, fitted by alternating weighted means over the batches that scored two or more graphs
-(`batch_offsets`); a graph's pooled accuracy is then its scores with their batches' offsets removed.
+(`batch_offsets`), the offsets shrunk toward 0 as random effects; a graph's pooled accuracy is then its
+scores with their batches' offsets removed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ TRAINING_PHASES = frozenset({"prior", "pilot", "search"})
 OFFSET_ROUNDS = 200
 OFFSET_TOLERANCE = 1e-7
 """Alternating-means rounds at most, and the change in every offset below which they stop."""
+OFFSET_MIN_DEGREES = 24
+"""Residual degrees of freedom below which the offsets are not shrunk (too few to measure their noise)."""
+EXACT_FIT = 1e-12
+"""Residual variance below which the additive model fits exactly (nothing to shrink)."""
 SELECTION_Z = 2.0
 """Pessimism of the choice: graphs rank by shrunk accuracy minus this many standard errors, so among
 near-ties the graph with more evidence wins, and a graph that looks best on few items (the winner's
@@ -239,13 +244,20 @@ def _batch(r: EvalRecord) -> tuple[str, ...]:
     return tuple(sorted(r.items))
 
 
-def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
+def batch_offsets(records: list[EvalRecord], shrink: bool = True) -> dict[tuple[str, ...], float]:
     """Difficulty offset of each batch (training batch, or validation slice of the final re-check) that
     scored two or more graphs (item-weighted mean 0).
 
     Least squares of accuracy = effect[graph] + offset[batch], by alternating weighted means (each
     step is the exact minimiser in one block, so the fit converges). A batch that scored one graph
-    says nothing about its difficulty apart from that graph, so it gets no offset."""
+    says nothing about its difficulty apart from that graph, so it gets no offset.
+
+    `shrink` (the default) treats the offsets as random effects: each is pulled toward 0 by the ratio of
+    the noise in its estimate to the spread of true difficulties, both measured from the records
+    (method of moments, `_offset_ridge`). Why: a 16-item batch scored by two or three graphs has an
+    offset estimate as noisy as the difficulty it measures; unshrunk, offsets of +-0.2 came out of
+    that noise and lifted a graph first seen on such a batch to the top of the ranking (worlds 4-6:
+    the choice then stays on target about a quarter of the evaluations sooner, BENCHMARKS.md)."""
     batches: dict[tuple[str, ...], list[EvalRecord]] = {}
     for r in records:
         if r.phase in EVIDENCE_PHASES and r.n and r.items:
@@ -256,22 +268,70 @@ def batch_offsets(records: list[EvalRecord]) -> dict[tuple[str, ...], float]:
     keys = list(shared)
     linked = [(b, r) for b, k in enumerate(keys) for r in shared[k]]
     hashes = {h: i for i, h in enumerate(dict.fromkeys(r.graph_hash for _, r in linked))}
-    batch = np.array([b for b, _ in linked])
-    graph = np.array([hashes[r.graph_hash] for _, r in linked])
-    acc = np.array([r.accuracy for _, r in linked], dtype=float)
-    n = np.array([r.n for _, r in linked], dtype=float)
-    weight = np.bincount(batch, weights=n, minlength=len(keys))
-    graph_n = np.bincount(graph, weights=n, minlength=len(hashes))
-    offset = np.zeros(len(keys))
-    for _ in range(OFFSET_ROUNDS):
-        effect = np.bincount(graph, weights=(acc - offset[batch]) * n, minlength=len(hashes)) / graph_n
-        new = np.bincount(batch, weights=(acc - effect[graph]) * n, minlength=len(keys)) / weight
-        new -= float(new @ weight) / float(weight.sum())
-        moved = float(np.max(np.abs(new - offset)))
-        offset = new
-        if moved < OFFSET_TOLERANCE:
-            break
+    fit = _OffsetFit(
+        batch=np.array([b for b, _ in linked]),
+        graph=np.array([hashes[r.graph_hash] for _, r in linked]),
+        acc=np.array([r.accuracy for _, r in linked], dtype=float),
+        n=np.array([r.n for _, r in linked], dtype=float),
+        batches=len(keys),
+        graphs=len(hashes),
+    )
+    offset, effect = fit.solve(0.0)
+    ridge = _offset_ridge(fit, offset, effect) if shrink else 0.0
+    if ridge == math.inf:
+        offset = np.zeros(len(keys))
+    elif ridge > 0:
+        offset, _ = fit.solve(ridge)
     return {k: float(v) for k, v in zip(keys, offset)}
+
+
+@dataclass
+class _OffsetFit:
+    """The two-way additive model's data: one row per record on a shared batch."""
+
+    batch: np.ndarray
+    graph: np.ndarray
+    acc: np.ndarray
+    n: np.ndarray
+    batches: int
+    graphs: int
+
+    def solve(self, ridge: float) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, effects) minimising the weighted squared error plus `ridge` x sum(offset^2) (item units)."""
+        weight = np.bincount(self.batch, weights=self.n, minlength=self.batches)
+        graph_n = np.bincount(self.graph, weights=self.n, minlength=self.graphs)
+        offset = np.zeros(self.batches)
+        effect = np.zeros(self.graphs)
+        for _ in range(OFFSET_ROUNDS):
+            by_graph = np.bincount(self.graph, weights=(self.acc - offset[self.batch]) * self.n, minlength=self.graphs)
+            effect = by_graph / graph_n
+            by_batch = np.bincount(self.batch, weights=(self.acc - effect[self.graph]) * self.n, minlength=self.batches)
+            new = by_batch / (weight + ridge)
+            new = new - float(new @ weight) / float(weight.sum())
+            moved = float(np.max(np.abs(new - offset)))
+            offset = new
+            if moved < OFFSET_TOLERANCE:
+                break
+        return offset, effect
+
+
+def _offset_ridge(fit: _OffsetFit, offset: np.ndarray, effect: np.ndarray) -> float:
+    """sigma^2 / tau^2 in items: the per-item residual variance over the variance of true batch offsets,
+    by the method of moments on the unshrunk fit (the spread of the fitted offsets less what their
+    noise alone explains). 0 when the model fits exactly, inf when the offsets are all noise, and 0 (the
+    fixed-effects fit) while the residual degrees of freedom are too few to measure the noise: a short
+    search keeps the adjustment it had (with the binomial variance standing in, a 300-item search lost
+    every offset and chose worse, tests/optimize/test_agent_vs_random.py)."""
+    weight = np.bincount(fit.batch, weights=fit.n, minlength=fit.batches)
+    residual = fit.acc - effect[fit.graph] - offset[fit.batch]
+    degrees = len(fit.acc) - fit.graphs - fit.batches + 1
+    if degrees < OFFSET_MIN_DEGREES:
+        return 0.0
+    sigma2 = float(np.sum(fit.n * residual**2) / degrees)
+    if sigma2 <= EXACT_FIT:
+        return 0.0
+    tau2 = float(offset**2 @ weight / weight.sum()) - fit.batches * sigma2 / float(weight.sum())
+    return sigma2 / tau2 if tau2 > 0 else math.inf
 
 
 def pooled(records: list[EvalRecord]) -> dict[str, GraphStats]:

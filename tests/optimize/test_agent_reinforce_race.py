@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from rolegraph.optimize.agent_reinforce import ensemble
 from rolegraph.errors import SearchError
+from rolegraph.optimize.agent_reinforce import ensemble, fan_in
 from rolegraph.optimize.agent_reinforce_race import IDENTIFY_SLOTS, AgentReinforce, anytime_pilot
 from rolegraph.optimize.api import make_optimizer
 from rolegraph.optimize.space import SearchSpace
@@ -25,8 +25,28 @@ def test_the_pilot_is_one_graph_per_model_its_ensemble_where_one_fits(pool):
     for m in sp.models:
         g = by_model[m]
         assert sp.fits(g) and {n.model for n in g.nodes} == {m}
-        assert len(g.nodes) == (1 if ensemble(sp, m) is None else len(ensemble(sp, m).nodes))
-    assert len(by_model[EIGHT_B].nodes) == 1 and len(by_model[ONE_B].nodes) > 1  # 8B's ensemble costs more than 18
+        if ensemble(sp, m) is not None:
+            assert len(g.nodes) == len(ensemble(sp, m).nodes)
+    assert len(by_model[ONE_B].nodes) > 2  # a real ensemble: k >= 2 solvers and the fuser
+
+
+def test_where_no_ensemble_of_a_model_fits_the_pilot_refines_its_answer_else_runs_it_alone(pool):
+    """At 18 FLOPs units two 8B solvers and an 8B fuser cost too much: the 8B's pilot graph is its answer read
+    by an 8B fuser (the budget it can use), not the 8B alone; where even that does not fit, the 8B alone."""
+    sp = SearchSpace(pool=pool, models=(ONE_B, THREE_B, EIGHT_B), roles=("solver", "fuser"), max_nodes=6, budget=18.0)
+    assert ensemble(sp, EIGHT_B) is None
+    (label, g), = [(lab, g) for lab, g in anytime_pilot(sp) if g.nodes[0].model == EIGHT_B]
+    assert [(n.role, n.model) for n in g.nodes] == [("solver", EIGHT_B), ("fuser", EIGHT_B)]
+    assert g.edges == [(g.nodes[0].id, g.output)] and g.output == g.nodes[1].id and label.endswith("-> fuser")
+    alone = sp.single(EIGHT_B)
+    tight = next(
+        b for b in (9.0, 10.0, 11.0, 12.0, 13.0, 14.0)
+        if SearchSpace(pool=pool, models=(EIGHT_B,), roles=("solver", "fuser"), max_nodes=6, budget=b).fits(alone)
+    )
+    small = SearchSpace(pool=pool, models=(EIGHT_B,), roles=("solver", "fuser"), max_nodes=6, budget=tight)
+    (label, g), = anytime_pilot(small)
+    assert not small.fits(fan_in(small, [EIGHT_B], EIGHT_B, "chain"))  # the chain costs about twice the model
+    assert len(g.nodes) == 1 and label.startswith("single")
 
 
 def test_the_pilot_is_scored_by_the_loop_first_and_then_the_agent_learns_and_races(pool, small_task, tmp_path):
@@ -91,7 +111,7 @@ def _search(result):
 
 def test_after_the_identify_share_only_graphs_already_scored_are_scored_again(pool, small_task, tmp_path):
     sp = tiny_space(pool)
-    config = tiny_config(iterations=10, samples=3, batch=8)
+    config = tiny_config(iterations=10, samples=4, batch=8)  # 2 racing, the proposal, and a slot for a new sample
     result = run(pool, tmp_path / "a", small_task, AgentReinforce(identify_from=0.5), space=sp, config=config)
     search = _search(result)
     late = [r for r in search if r.iteration >= 6]  # iteration 5 ends half the iterations: 6 on only identifies

@@ -15,10 +15,11 @@ def _rec(seq: int, graph: str, batch: int, acc: float, n: int = 16, phase: str =
 
 
 def test_planted_batch_offsets_are_recovered_and_removed():
-    """Three graphs with effects .5/.6/.7 on batches of known difficulty, each batch scoring two or three."""
+    """Three graphs with effects .5/.6/.7 on batches of known difficulty, each batch scoring two or three.
+    The scores are noiseless and there are enough of them to see it, so the shrinkage leaves them alone."""
     effects = {"a": 0.5, "b": 0.6, "c": 0.7}
-    difficulty = [0.15, -0.1, 0.05, -0.2, 0.1]
-    plan = [("a", "b"), ("b", "c"), ("a", "c"), ("a", "b", "c"), ("c", "a")]
+    difficulty = [0.15, -0.1, 0.05, -0.2, 0.1] * 6
+    plan = [("a", "b"), ("b", "c"), ("a", "c"), ("a", "b", "c"), ("c", "a")] * 6
     records = [_rec(len(plan) * b + i, g, b, effects[g] + difficulty[b]) for b, gs in enumerate(plan)
                for i, g in enumerate(gs)]
     offsets = batch_offsets(records)
@@ -77,8 +78,9 @@ def test_choice_is_pessimistic_among_near_ties():
 
 def test_a_validation_slice_shared_by_candidates_is_adjusted_for_its_difficulty():
     """An easy slice (+0.15 for both) would lift most the candidate with the fewest training items."""
-    train = [_rec(k, "few", k, 0.6) for k in range(2)] + [_rec(10 + k, "many", k, 0.6) for k in range(20)]
-    slice_ = [_rec(40, "few", 99, 0.75, phase="validation"), _rec(41, "many", 99, 0.75, phase="validation")]
+    train = [_rec(k, "few", k, 0.6) for k in range(2)] + [_rec(10 + k, "many", k, 0.6) for k in range(24)]
+    train += [_rec(40 + k, "other", k, 0.5) for k in range(24)]  # shares the batches: enough to see no noise
+    slice_ = [_rec(80, "few", 99, 0.75, phase="validation"), _rec(81, "many", 99, 0.75, phase="validation")]
     offsets = batch_offsets(train + slice_)
     easy, usual = tuple(sorted(slice_[0].items)), tuple(sorted(train[0].items))
     assert abs(offsets[easy] - offsets[usual] - 0.15) < 1e-5
@@ -87,3 +89,43 @@ def test_a_validation_slice_shared_by_candidates_is_adjusted_for_its_difficulty(
         s = stats[name]
         assert s.validation_n == 16 and abs(s.validation_correct / s.validation_n - (0.75 - offsets[easy])) < 1e-5
     assert stats["few"].validation_correct / 16 < 0.75 - 0.05  # no longer the raw, easy-slice score
+
+
+def _noisy(difficulty: list[float], per_batch: int, n: int, seed: int) -> list[EvalRecord]:
+    """Binomial scores of graphs with effects .5-.7 on batches of the given difficulties."""
+    rng = random.Random(seed)
+    effects = [0.5, 0.55, 0.6, 0.65, 0.7]
+    records = []
+    for b, d in enumerate(difficulty):
+        for g in rng.sample(range(len(effects)), per_batch):
+            p = min(1.0, max(0.0, effects[g] + d))
+            acc = sum(rng.random() < p for _ in range(n)) / n
+            records.append(_rec(len(records), f"g{g}", b, acc, n=n))
+    return records
+
+
+def _rms(offsets: dict) -> float:
+    return (sum(v * v for v in offsets.values()) / len(offsets)) ** 0.5
+
+
+def test_offsets_of_batches_that_differ_only_by_noise_are_shrunk_toward_zero():
+    """No batch is harder than another: the fixed-effects offsets of 16-item batches scored by two graphs are
+    binomial noise (+-0.1), which would move every graph scored on them; the shrunk ones are much smaller."""
+    records = _noisy([0.0] * 40, per_batch=2, n=16, seed=1)
+    fixed, shrunk = batch_offsets(records, shrink=False), batch_offsets(records)
+    assert _rms(fixed) > 0.05
+    assert _rms(shrunk) < 0.5 * _rms(fixed)
+
+
+def test_offsets_of_batches_that_really_differ_are_kept():
+    """Batches +-0.2 apart, each scored by four graphs on 64 items: the difficulty is far above the noise, so
+    the shrinkage keeps most of each offset."""
+    rng = random.Random(2)
+    difficulty = [rng.choice([-0.2, 0.0, 0.2]) for _ in range(40)]
+    records = _noisy(difficulty, per_batch=4, n=64, seed=3)
+    fixed, shrunk = batch_offsets(records, shrink=False), batch_offsets(records)
+    assert _rms(shrunk) > 0.85 * _rms(fixed)
+    keys = sorted(fixed)
+    mean = sum(difficulty) / len(difficulty)
+    by_key = {tuple(sorted(f"b{b}-{k}" for k in range(64))): d - mean for b, d in enumerate(difficulty)}
+    assert max(abs(shrunk[k] - by_key[k]) for k in keys) < 0.1
