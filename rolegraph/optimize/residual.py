@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 
-from rolegraph.optimize.trace import EVIDENCE_PHASES, EvalRecord, batch_offsets, pooled
+from rolegraph.optimize.trace import EVIDENCE_PHASES, OFFSET_MIN_DEGREES, EvalRecord, batch_offsets, pooled
 
-MIN_DEGREES = 24
-"""Residual degrees of freedom below which the measured scale is too noisy to use (scale 1: binomial)."""
+MIN_DEGREES = OFFSET_MIN_DEGREES
+"""Residual degrees of freedom below which the measured scale is too noisy to use (scale 1: binomial): the
+same bar as the batch offsets' shrinkage, which measures the same residual noise."""
 SCALE_FLOOR = 0.4
 """The smallest scale used: a scale fitted on few shared batches can come out near 0 by chance, and a
 race that thinks its graphs are certain stops exploring."""

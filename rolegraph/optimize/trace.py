@@ -256,8 +256,9 @@ def batch_offsets(records: list[EvalRecord], shrink: bool = True) -> dict[tuple[
     the noise in its estimate to the spread of true difficulties, both measured from the records
     (method of moments, `_offset_ridge`). Why: a 16-item batch scored by two or three graphs has an
     offset estimate as noisy as the difficulty it measures; unshrunk, offsets of +-0.2 came out of
-    that noise and lifted a graph first seen on such a batch to the top of the ranking (worlds 4-6:
-    the choice then stays on target about a quarter of the evaluations sooner, BENCHMARKS.md)."""
+    that noise and lifted a graph first seen on such a batch to the top of the ranking (worlds 4-6, with
+    the pilot's refinement: never stays on target 57 of 144 searches against 67; on world 0 it cost
+    staying, BENCHMARKS.md "Search efficiency")."""
     batches: dict[tuple[str, ...], list[EvalRecord]] = {}
     for r in records:
         if r.phase in EVIDENCE_PHASES and r.n and r.items:
@@ -296,9 +297,14 @@ class _OffsetFit:
     batches: int
     graphs: int
 
+    @property
+    def weight(self) -> np.ndarray:
+        """Items per batch."""
+        return np.bincount(self.batch, weights=self.n, minlength=self.batches)
+
     def solve(self, ridge: float) -> tuple[np.ndarray, np.ndarray]:
         """(offsets, effects) minimising the weighted squared error plus `ridge` x sum(offset^2) (item units)."""
-        weight = np.bincount(self.batch, weights=self.n, minlength=self.batches)
+        weight = self.weight
         graph_n = np.bincount(self.graph, weights=self.n, minlength=self.graphs)
         offset = np.zeros(self.batches)
         effect = np.zeros(self.graphs)
@@ -322,7 +328,7 @@ def _offset_ridge(fit: _OffsetFit, offset: np.ndarray, effect: np.ndarray) -> fl
     fixed-effects fit) while the residual degrees of freedom are too few to measure the noise: a short
     search keeps the adjustment it had (with the binomial variance standing in, a 300-item search lost
     every offset and chose worse, tests/optimize/test_agent_vs_random.py)."""
-    weight = np.bincount(fit.batch, weights=fit.n, minlength=fit.batches)
+    weight = fit.weight
     residual = fit.acc - effect[fit.graph] - offset[fit.batch]
     degrees = len(fit.acc) - fit.graphs - fit.batches + 1
     if degrees < OFFSET_MIN_DEGREES:
