@@ -22,6 +22,7 @@ from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.router_io import spec_hash
+from rolegraph.graphs.signals import ANSWERING_ROLES
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -61,11 +62,13 @@ def front_graphs(records: list[EvalRecord], graphs: dict[str, dict], limit: int 
 
 
 def sub_votes(spec: GraphSpec) -> list[GraphSpec]:
-    """Smaller votes inside a vote: where j >= 3 equal source nodes (same role, model and params) feed the output,
-    the graphs keeping the first 2..j-1 of them and the output (other nodes dropped if they then reach nothing).
+    """Smaller votes inside a vote: where j >= 2 equal source nodes (same role, model and params) feed the output,
+    the first of them answering alone (`-first1`: the sample is the answer), and where j >= 3 the graphs keeping
+    the first 2..j-1 of them and the output (other nodes dropped if they then reach nothing).
 
     Their sources keep their ids, so a router escalating from a sub-vote to the full vote reads the samples it
-    has and adds the rest (incremental sampling, as in Adaptive-Consistency); only the output runs again."""
+    has and adds the rest (incremental sampling, as in Adaptive-Consistency, which starts from one sample);
+    only the output runs again."""
     output = spec.output_id()
     preds = spec.predecessors(output)
     groups: dict[str, list[str]] = {}
@@ -75,6 +78,9 @@ def sub_votes(spec: GraphSpec) -> list[GraphSpec]:
             groups.setdefault(json.dumps([node.role, node.model, node.params], sort_keys=True), []).append(node_id)
     out = []
     for members in groups.values():
+        if len(members) >= 2 and spec.node(members[0]).role in ANSWERING_ROLES:
+            first = spec.node(members[0])
+            out.append(GraphSpec(name=f"{spec.name}-first1", nodes=[first], edges=[], output=first.id))
         for j in range(2, len(members)):
             dropped = set(members[j:])
             keep = [n for n in spec.nodes if n.id not in dropped]

@@ -13,6 +13,7 @@ from rolegraph.evaluate.runner import evaluate
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.builder import Graph
 from rolegraph.graphs.io import graph_hash
+from rolegraph.graphs.router import RouterSpec, Stage, StopRule
 from rolegraph.graphs.router_io import load_spec, save_router
 from rolegraph.models.hub import ModelHub
 from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, evaluate_chain
@@ -133,11 +134,27 @@ def test_sub_votes_keep_the_sources_ids_and_the_output():
             .node("x", "solver", "sim/llama-3.2-1b").node("f", "fuser", "sim/llama-3.1-8b")
             .edge("a", "f").edge("b", "f").edge("c", "f").edge("d", "f").edge("x", "f").build())
     subs = sub_votes(vote)
-    assert [[n.id for n in s.nodes] for s in subs] == [["a", "b", "x", "f"], ["a", "b", "c", "x", "f"]]
-    assert all(s.output == vote.output for s in subs) and sub_votes(subs[0]) == []
-    cands = candidates(vote, [subs[0], vote], [])
-    assert [(c.source, c.graph.name) for c in cands] == [("best", "v4"), ("derived", "v4-first2"),
-                                                         ("derived", "v4-first3")]
+    assert [s.name for s in subs] == ["v4-first1", "v4-first2", "v4-first3"]
+    assert [[n.id for n in s.nodes] for s in subs] == [["a"], ["a", "b", "x", "f"], ["a", "b", "c", "x", "f"]]
+    assert subs[0].output == "a" and subs[0].edges == [] and subs[0].nodes[0] == vote.node("a")
+    assert all(s.output == vote.output for s in subs[1:]) and sub_votes(subs[0]) == []
+    cands = candidates(vote, [subs[1], vote], [])
+    assert [(c.source, c.graph.name) for c in cands] == [("best", "v4"), ("derived", "v4-first1"),
+                                                         ("derived", "v4-first2"), ("derived", "v4-first3")]
+
+
+def test_a_one_sample_sub_vote_is_read_by_the_full_vote_in_a_router():
+    """A router escalating from the first sample to the vote reuses that sample: the vote's stage adds only
+    the other samples and its output."""
+    vote = (Graph("v3").node("a", "solver", "sim/llama-3.1-8b").node("b", "solver", "sim/llama-3.1-8b")
+            .node("c", "solver", "sim/llama-3.1-8b").node("f", "fuser", "sim/llama-3.1-8b")
+            .edge("a", "f").edge("b", "f").edge("c", "f").build())
+    two = (Graph("v2").node("a", "solver", "sim/llama-3.2-3b").node("b", "solver", "sim/llama-3.2-3b")
+           .node("f", "fuser", "sim/llama-3.2-3b").edge("a", "f").edge("b", "f").build())
+    first = sub_votes(vote)[0]
+    router = RouterSpec(stages=[Stage(graph=first, stop=StopRule(min_logprob=-0.3)), Stage(graph=vote)])
+    assert router.reuse() == [{}, {"a": "s1.a"}]
+    assert [s.name for s in sub_votes(two)] == ["v2-first1"]  # two samples: the first alone, no smaller vote
 
 
 def _outcomes(name, scores, agreement, spec):
