@@ -67,12 +67,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def write_result(name: str, payload: dict[str, Any], tables: str, out_dir: Path | None = None,
-                 quick: bool = False, options: str = "") -> Path:
+                 quick: bool = False, options: str = "", file_stem: str | None = None) -> Path:
     """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables);
-    `options` are the benchmark's own command-line options, appended to the command shown."""
+    `options` are the benchmark's own command-line options, appended to the command shown; `file_stem`
+    replaces `<name>` in the file names (a run on other settings that must not overwrite the default's)."""
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{name}-quick" if quick else name
+    stem = file_stem or name
+    stem = f"{stem}-quick" if quick else stem
     command = f"python -m benchmarks {name}" + (" --quick" if quick else "") + (f" {options}" if options else "")
     meta = {"benchmark": name, "quick": quick, "command": command, "machine": machine()}
     path = out_dir / f"{stem}.json"

@@ -71,9 +71,24 @@ def plot(per_budget: dict[float, dict], path) -> None:
     plt.close(fig)
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def _seed_arg(seeds: list[int]) -> str:
+    """`--seeds` as typed: A-B for a run of seeds, else a comma list."""
+    contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
+    return f"{seeds[0]}-{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
+
+
+def add_arguments(parser: Any) -> None:
+    from benchmarks.generalization import parse_worlds
+
+    parser.add_argument("--seeds", type=parse_worlds, default=None,
+                        help="search seeds, e.g. 10-39 (default 0-9: the seeds the agent was tuned on); another "
+                             "range writes search_efficiency-seeds<A>-<B>.*")
+
+
+def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...] | None = None) -> dict[str, Any]:
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
+    seed_list = list(seeds) if seeds is not None else list(range(cfg["seeds"]))
     bench = Bench(ModelPool.builtin(), scratch_home(), out_dir)
     per_budget: dict[float, dict] = {}
     rows, goal_rows = [], []
@@ -83,7 +98,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         checked = setting.executor_check_runs
         runs: dict[str, list[dict]] = {}
         for name in OPTIMIZERS:
-            runs[name] = [asyncio.run(bench.search(name, seed, setting, cfg)) for seed in range(cfg["seeds"])]
+            runs[name] = [asyncio.run(bench.search(name, seed, setting, cfg)) for seed in seed_list]
             setting.save()
             say(f"search_efficiency budget {budget:g}: {name} done")
         summary = {name: summarize(r, optimum) for name, r in runs.items()}
@@ -112,7 +127,10 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             goal_rows.append([f"{budget:g}", len(graphs), f"{100 * optimum:.1f}", GOAL_METRICS_TEXT[metric],
                               g["best_baseline"], _fmt_evals(g["agent"], cap), _fmt_evals(g["baseline"], cap),
                               "yes" if g["meets"] else "NO"])
-    stem = "search_efficiency-quick" if quick else "search_efficiency"
+    default_seeds = seed_list == list(range(cfg["seeds"]))
+    file_stem = "search_efficiency" if default_seeds else f"search_efficiency-seeds{_seed_arg(seed_list)}"
+    stem = f"{file_stem}-quick" if quick else file_stem
+    options = "" if default_seeds else f"--seeds {_seed_arg(seed_list)}"
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_path = out_dir / f"{stem}.png"
     plot(per_budget, plot_path)
@@ -121,10 +139,12 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                   "median final true accuracy %", "optimum: copies / items / items on best copy"], rows)
     text += "\n\n" + table(["budget", "graphs in space", "optimum % (simulated)", "metric", "best baseline",
                             "agent-reinforce evals", "best baseline evals", "agent <= half"], goal_rows)
-    text += (f"\n\nSeeds {cfg['seeds']}, evaluation budget {cfg['max_evaluations']} item runs per search, "
+    text += (f"\n\nSeeds {_seed_arg(seed_list)} ({len(seed_list)}), evaluation budget {cfg['max_evaluations']} item runs per search, "
              f"batch {cfg['batch']}, {cfg['samples']} graphs per iteration; truth over {cfg['truth_items']} items. "
              f"Plot: `{plot_path.name}`.\n")
-    payload = {"config": cfg, "budgets": {str(b): v for b, v in per_budget.items()},
+    payload = {"config": {**cfg, "seeds": len(seed_list)}, "seed_list": seed_list,
+               "budgets": {str(b): v for b, v in per_budget.items()},
                "meets_goal": all(v["meets_goal"] for v in per_budget.values()), "plot": plot_path.name}
-    write_result("search_efficiency", payload, text, out_dir=out_dir, quick=quick)
+    write_result("search_efficiency", payload, text, out_dir=out_dir, quick=quick, options=options,
+                 file_stem=file_stem)
     return payload
