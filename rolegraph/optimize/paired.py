@@ -77,16 +77,17 @@ def sub_votes(spec: GraphSpec) -> list[GraphSpec]:
         if not spec.predecessors(node_id):
             groups.setdefault(json.dumps([node.role, node.model, node.params], sort_keys=True), []).append(node_id)
     out = []
-    for members in groups.values():
-        if len(members) >= 2 and spec.node(members[0]).role in ANSWERING_ROLES:
+    voting = [members for members in groups.values() if len(members) >= 2]
+    for members in voting:
+        tag = "" if len(voting) == 1 else f"-{members[0]}"  # several votes: name each by its first sample
+        if spec.node(members[0]).role in ANSWERING_ROLES:
             first = spec.node(members[0])
-            out.append(GraphSpec(name=f"{spec.name}-first1", nodes=[first], edges=[], output=first.id))
+            out.append(GraphSpec(name=f"{spec.name}-first1{tag}", nodes=[first], edges=[], output=first.id))
         for j in range(2, len(members)):
             dropped = set(members[j:])
             keep = [n for n in spec.nodes if n.id not in dropped]
             edges = [(a, b) for a, b in spec.edges if a not in dropped and b not in dropped]
-            name = f"{spec.name}-first{j}"
-            out.append(GraphSpec(name=name, nodes=keep, edges=edges, output=spec.output))
+            out.append(GraphSpec(name=f"{spec.name}-first{j}{tag}", nodes=keep, edges=edges, output=spec.output))
     return out
 
 

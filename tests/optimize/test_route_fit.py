@@ -155,6 +155,11 @@ def test_a_one_sample_sub_vote_is_read_by_the_full_vote_in_a_router():
     router = RouterSpec(stages=[Stage(graph=first, stop=StopRule(min_logprob=-0.3)), Stage(graph=vote)])
     assert router.reuse() == [{}, {"a": "s1.a"}]
     assert [s.name for s in sub_votes(two)] == ["v2-first1"]  # two samples: the first alone, no smaller vote
+    mixed = (Graph("m").node("a", "solver", "sim/llama-3.1-8b").node("b", "solver", "sim/llama-3.1-8b")
+             .node("c", "solver", "sim/llama-3.2-3b").node("d", "solver", "sim/llama-3.2-3b")
+             .node("f", "fuser", "sim/llama-3.1-8b").edge("a", "f").edge("b", "f").edge("c", "f").edge("d", "f")
+             .build())
+    assert [(s.name, s.output) for s in sub_votes(mixed)] == [("m-first1-a", "a"), ("m-first1-c", "c")]
 
 
 def _outcomes(name, scores, agreement, spec):
