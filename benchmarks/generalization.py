@@ -64,8 +64,8 @@ def world_pool(world: int) -> ModelPool:
     return ModelPool.builtin(world=world)
 
 
-def parse_worlds(text: str) -> tuple[int, ...]:
-    """'100-119' or '3,7,100-103' -> world numbers, in order, without repeats."""
+def parse_numbers(text: str, what: str = "worlds") -> tuple[int, ...]:
+    """'100-119' or '3,7,100-103' -> the numbers, in order, without repeats (`what` names them in errors)."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
@@ -75,13 +75,18 @@ def parse_worlds(text: str) -> tuple[int, ...]:
         try:
             a, b = int(lo), int(hi) if hi else int(lo)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"worlds: '{part}' is not N or A-B") from None
+            raise argparse.ArgumentTypeError(f"{what}: '{part}' is not N or A-B") from None
         if b < a or a < 0:
-            raise argparse.ArgumentTypeError(f"worlds: '{part}' is an empty or negative range")
+            raise argparse.ArgumentTypeError(f"{what}: '{part}' is an empty or negative range")
         out += [w for w in range(a, b + 1) if w not in out]
     if not out:
-        raise argparse.ArgumentTypeError("worlds: none given")
+        raise argparse.ArgumentTypeError(f"{what}: none given")
     return tuple(out)
+
+
+def parse_worlds(text: str) -> tuple[int, ...]:
+    """World numbers: see `parse_numbers`."""
+    return parse_numbers(text, "worlds")
 
 
 def _csv(kind: type, known: tuple | None = None):

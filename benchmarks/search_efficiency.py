@@ -77,10 +77,14 @@ def _seed_arg(seeds: list[int]) -> str:
     return f"{seeds[0]}-{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
 
 
-def add_arguments(parser: Any) -> None:
-    from benchmarks.generalization import parse_worlds
+def parse_seeds(text: str) -> tuple[int, ...]:
+    from benchmarks.generalization import parse_numbers
 
-    parser.add_argument("--seeds", type=parse_worlds, default=None,
+    return parse_numbers(text, "seeds")
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--seeds", type=parse_seeds, default=None,
                         help="search seeds, e.g. 10-39 (default 0-9: the seeds the agent was tuned on); another "
                              "range writes search_efficiency-seeds<A>-<B>.*")
 

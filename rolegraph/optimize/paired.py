@@ -80,8 +80,8 @@ def sub_votes(spec: GraphSpec) -> list[GraphSpec]:
     voting = [members for members in groups.values() if len(members) >= 2]
     for members in voting:
         tag = "" if len(voting) == 1 else f"-{members[0]}"  # several votes: name each by its first sample
-        if spec.node(members[0]).role in ANSWERING_ROLES:
-            first = spec.node(members[0])
+        first = spec.node(members[0])
+        if first.role in ANSWERING_ROLES:
             out.append(GraphSpec(name=f"{spec.name}-first1{tag}", nodes=[first], edges=[], output=first.id))
         for j in range(2, len(members)):
             dropped = set(members[j:])

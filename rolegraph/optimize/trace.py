@@ -257,8 +257,8 @@ def batch_offsets(records: list[EvalRecord], shrink: bool = True) -> dict[tuple[
     (method of moments, `_offset_ridge`). Why: a 16-item batch scored by two or three graphs has an
     offset estimate as noisy as the difficulty it measures; unshrunk, offsets of +-0.2 came out of
     that noise and lifted a graph first seen on such a batch to the top of the ranking (worlds 4-6, with
-    the pilot's refinement: never stays on target 57 of 144 searches against 67; on world 0 it cost
-    staying, BENCHMARKS.md "Search efficiency")."""
+    the pilot's refinement: never stays on target 57 of 144 searches against 67; world 0's held-out seeds
+    10-39 show no loss, BENCHMARKS.md "Search efficiency")."""
     batches: dict[tuple[str, ...], list[EvalRecord]] = {}
     for r in records:
         if r.phase in EVIDENCE_PHASES and r.n and r.items:

@@ -28,3 +28,11 @@ def test_the_seeds_option_parses_ranges_and_refuses_nonsense():
     assert parser.parse_args([]).seeds is None
     with pytest.raises(SystemExit):
         parser.parse_args(["--seeds", "9-2"])
+
+
+def test_a_bad_seed_range_is_named_as_seeds(capsys):
+    parser = argparse.ArgumentParser()
+    search_efficiency.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--seeds", "x"])
+    assert "seeds: 'x' is not N or A-B" in capsys.readouterr().err
