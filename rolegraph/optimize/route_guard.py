@@ -65,27 +65,54 @@ def guarded(p: Point, best: Point, z: float) -> float:
     return p.accuracy - z * sd / math.sqrt(n)
 
 
-class _Matrix:
-    """Every point's per-item scores and FLOPs, for selecting on item subsets without re-scoring chains."""
+ROW_CHUNK = 4096
+"""Points stacked at a time when summing per fold (bounds the memory of a fit over ~1e5 chains)."""
 
-    def __init__(self, points: list[Point], best_index: int):
-        self.scores = np.stack([p.scores for p in points]).astype(float)
-        self.flops = np.stack([p.flops for p in points]).astype(float)
+
+class _FoldSums:
+    """Per point and fold: the sums of scores, FLOPs and squared differences to the best graph.
+
+    Selecting on K-1 folds then needs only (total - fold k) of each sum, not a pass over every chain's items:
+    one pass over the points serves every fold and every z (the pass over item slices it replaces took most of
+    `route fit`'s time on a search's front).
+    """
+
+    def __init__(self, points: list[Point], best_index: int, fold: np.ndarray, folds: int):
+        onehot = np.zeros((fold.size, folds))
+        onehot[np.arange(fold.size), fold] = 1.0
+        best = np.asarray(points[best_index].scores, dtype=float)
+        parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+        for lo in range(0, len(points), ROW_CHUNK):
+            chunk = points[lo : lo + ROW_CHUNK]
+            s = np.stack([p.scores for p in chunk]).astype(float)
+            d = s - best
+            parts[0].append(s @ onehot)
+            parts[1].append(np.stack([p.flops for p in chunk]).astype(float) @ onehot)
+            parts[2].append((d * d) @ onehot)
+        self.score, self.flops, self.sq = (np.concatenate(x) for x in parts)
+        self.count = onehot.sum(axis=0)
         self.stages = np.array([len(p.chain.stages) for p in points])
         self.best = best_index
 
-    def select(
-        self, items: np.ndarray, z: float, target_flops: float | None, target: float | None, tolerance: float
-    ) -> int:
-        """The point `select` would choose on `items` (target: accuracy asked, else best's less tolerance)."""
-        s, f = self.scores[:, items], self.flops[:, items]
-        acc, fl = s.mean(axis=1), f.mean(axis=1)
-        diff = s - s[self.best]
-        sd = diff.std(axis=1, ddof=1)
+    def held(self, c: int, k: int) -> tuple[float, float]:
+        """Point `c` on fold `k`: (its accuracy - the best graph's, its FLOPs / the best graph's)."""
+        n = self.count[k]
+        diff = float(self.score[c, k] - self.score[self.best, k]) / n
+        best_flops = float(self.flops[self.best, k])
+        return diff, float(self.flops[c, k]) / best_flops if best_flops else 1.0
+
+    def select(self, k: int, z: float, target_flops: float | None, target: float | None, tolerance: float) -> int:
+        """The point `select` would choose on every fold but `k` (target: accuracy asked, else best's - tolerance)."""
+        n = float(self.count.sum() - self.count[k])
+        ssum = self.score.sum(axis=1) - self.score[:, k]
+        acc, fl = ssum / n, (self.flops.sum(axis=1) - self.flops[:, k]) / n
+        dsum = ssum - ssum[self.best]
+        sq = self.sq.sum(axis=1) - self.sq[:, k]
+        sd = np.sqrt(np.maximum(sq - dsum * dsum / n, 0.0) / (n - 1))
         if math.isinf(z):
-            score = np.where(sd == 0, acc, -np.inf)
+            score = np.where(sq == 0, acc, -np.inf)  # a sum of squares is 0 only when every difference is
         else:
-            score = acc - z * sd / math.sqrt(items.size)
+            score = acc - z * sd / math.sqrt(n)
         if target_flops is not None:
             ok = np.flatnonzero(fl <= target_flops + 1e-9)
             if ok.size == 0:
@@ -112,23 +139,20 @@ def calibrate(
     n = len(points[best_index].scores)
     if n < folds * MIN_FOLD_ITEMS:
         return Guard(z=0.0)
-    m = _Matrix(points, best_index)
     fold = np.random.default_rng(FOLD_SEED).permutation(n) % folds
+    m = _FoldSums(points, best_index, fold, folds)
     rows = []
     for z in GUARD_ZS:
-        diffs, ratios, weights = [], [], []
+        diffs, ratios = [], []
         for k in range(folds):
-            train, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            c = m.select(train, z, target_flops, target_accuracy, tolerance)
-            diffs.append(float((m.scores[c, held] - m.scores[best_index, held]).mean()))
-            best_flops = float(m.flops[best_index, held].mean())
-            ratios.append(float(m.flops[c, held].mean()) / best_flops if best_flops else 1.0)
-            weights.append(held.size)
-        w = np.array(weights, dtype=float) / sum(weights)
+            diff, ratio = m.held(m.select(k, z, target_flops, target_accuracy, tolerance), k)
+            diffs.append(diff)
+            ratios.append(ratio)
+        w = m.count / m.count.sum()
         rows.append((z, float(np.dot(w, diffs)), float(np.dot(w, ratios))))
     if target_flops is not None:
         z, diff, ratio = max(rows, key=lambda r: (round(r[1], 9), -r[0]))  # most accurate held out; ties: less z
     else:
-        need = (target_accuracy - float(m.scores[best_index].mean())) if target_accuracy is not None else -tolerance
+        need = (target_accuracy - float(m.score[best_index].sum() / n)) if target_accuracy is not None else -tolerance
         z, diff, ratio = next((r for r in rows if r[1] >= need - EPS), rows[-1])
     return Guard(z=z, cv_diff=diff, cv_flops_ratio=ratio, folds=folds)

@@ -3,8 +3,10 @@ with SmolLM2-135M (2,048-token context) as both the graph model and `--agent-mod
 `rolegraph` CLI. At least one step's update must come from the LLM, and the summary must count the
 steps truthfully (every feedback call is a step; each is an LLM step or a fallback step).
 
-The search is the issue's check command made smaller (2 iterations, 1 sample, 2-item batches, 3 nodes)
-so it stays near a minute on two idle cores; the full command is in the benchmark notes."""
+The search is the issue's check command made smaller (2 iterations, 1 sample, 2-item batches, 2 nodes, 1
+test item, no paired outcomes for routing, which have their own real-model tests), so it stays near a minute
+and a half on two idle cores; with 3 nodes, 2 test items and routing it took 3-4 minutes. The full command
+is in the benchmark notes."""
 from __future__ import annotations
 
 import json
@@ -25,8 +27,8 @@ def test_smollm2_drives_feedback_steps_and_the_summary_counts_them(llamacpp, tmp
     pool.write_text(yaml.safe_dump({"models": [spec.model_dump(exclude_none=True, exclude_defaults=True)]}))
     run_dir = tmp_path / "run"
     argv = ["optimize", "--task", "arith", "--pool", pool, "--models", MODEL, "--agent-model", MODEL,
-            "--budget", "6", "--max-nodes", "3", "--iterations", ITERATIONS, "--samples", "1", "--batch", "2",
-            "--validation-items", "1", "--test-items", "2", "--json", "--out", run_dir]
+            "--budget", "6", "--max-nodes", "2", "--iterations", ITERATIONS, "--samples", "1", "--batch", "2",
+            "--validation-items", "1", "--test-items", "1", "--route-items", "0", "--json", "--out", run_dir]
     try:
         main([str(a) for a in argv])
         code = 0

@@ -9,7 +9,7 @@ import pytest
 from rolegraph.graphs.router import StopRule
 from rolegraph.optimize.cascade import Chain, Point
 from rolegraph.optimize.route_fit import select
-from rolegraph.optimize.route_guard import calibrate, guarded
+from rolegraph.optimize.route_guard import CV_FOLDS, FOLD_SEED, GUARD_ZS, calibrate, guarded
 
 N_ITEMS = 300
 BEST_FLOPS, CHEAP_FLOPS = 30.0, 10.0
@@ -82,3 +82,45 @@ def test_too_few_items_to_cross_validate_leave_the_fit_unguarded():
               point(1, (rng.random(20) < 0.6).astype(float), CHEAP_FLOPS)]
     guard = calibrate(points, 0, None, None, 0.01)
     assert guard.z == 0 and guard.cv_diff is None and "too few" in guard.text()
+
+
+def _on(p: Point, items: np.ndarray) -> Point:
+    """`p` measured on `items` only."""
+    s, f = p.scores[items], p.flops[items]
+    return Point(chain=p.chain, accuracy=float(s.mean()), flops_units=float(f.mean()), dollars=0.0, latency_s=0.0,
+                 shares=p.shares, scores=s, flops=f)
+
+
+def _reference_rows(points: list[Point], target_flops: float | None, tolerance: float) -> list[tuple]:
+    """Cross-validation spelled out: `route_fit.select` on each fold's training items, scored on the fold."""
+    n = N_ITEMS
+    fold = np.random.default_rng(FOLD_SEED).permutation(n) % CV_FOLDS
+    rows = []
+    for z in GUARD_ZS:
+        diffs, ratios = [], []
+        for k in range(CV_FOLDS):
+            train, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            sliced = [_on(p, train) for p in points]
+            goal = sliced[0].accuracy - tolerance
+            c = points[sliced.index(select(sliced, target_flops, goal, sliced[0], z))]
+            diffs.append(float((c.scores[held] - points[0].scores[held]).mean()))
+            ratios.append(float(c.flops[held].mean() / points[0].flops[held].mean()))
+        rows.append((z, float(np.mean(diffs)), float(np.mean(ratios))))
+    return rows
+
+
+@pytest.mark.parametrize("target_flops", [None, 20.0])
+def test_cross_validation_from_fold_sums_matches_selecting_on_each_folds_items(target_flops):
+    """calibrate sums each point's scores per fold once; what it measures must equal `select` run on each
+    fold's training items and scored on the fold (cascades of varied FLOPs, so ties cannot hide a wrong pick)."""
+    rng = np.random.default_rng(7)
+    points = menu(seed=7, cheap=120, differ=0.25, cheap_accuracy=0.62)
+    points = [points[0]] + [point(i, p.scores, CHEAP_FLOPS + rng.random() * 15) for i, p in enumerate(points[1:], 1)]
+    rows = _reference_rows(points, target_flops, tolerance=0.01)
+    guard = calibrate(points, 0, target_flops, None, 0.01)
+    if target_flops is None:
+        expected = next((r for r in rows if r[1] >= -0.01 - 1e-12), rows[-1])
+    else:
+        expected = max(rows, key=lambda r: (round(r[1], 9), -r[0]))
+    assert (guard.z, guard.cv_diff, guard.cv_flops_ratio) == pytest.approx(expected)
+    assert len({round(r[1], 9) for r in rows}) > 1  # the z grid really chose between different routers
