@@ -14,11 +14,14 @@ NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibrat
 REAL = ("real_local",)
 """Benchmarks on a real local model (llama.cpp's server, SmolLM2): minutes even with --quick, so they are
 run by name only (not by `all`, not by the smoke test)."""
+DATA = ("gsm8k_check",)
+"""Benchmarks that need a data file the project does not ship (`--data`): run by name only; their own test
+runs them on a fixture."""
 
 
 def _parser(module=None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("name", choices=NAMES + REAL + ("all",))
+    parser.add_argument("name", choices=NAMES + REAL + DATA + ("all",))
     parser.add_argument("--quick", action="store_true", help="a small, fast variant (the smoke test runs these)")
     parser.add_argument("--out", type=Path, default=None, help="results directory (default: benchmarks/results)")
     if module is not None and hasattr(module, "add_arguments"):

@@ -1,0 +1,194 @@
+"""Issue 15's GSM8K check on many sim worlds, run as a user runs it, with what explains a miss.
+
+`python -m benchmarks gsm8k_check --data GSM8K_TEST.jsonl [--worlds 0-11] [--route-items N] [--jobs 2]`
+
+Per world, the issue's three commands through the CLI, each world in a scratch ROLEGRAPH_HOME:
+`rolegraph optimize --task gsm --budget 42 --world W --out R`, `rolegraph route fit R --out R/router.yaml`,
+`rolegraph eval R/router.yaml R/best_graph.yaml --task gsm8k --data GSM8K_TEST.jsonl --split all --n 1000
+--world W --json`. Pass: the router's mean FLOPs at most 0.6x the best graph's, at most 2 points less
+accurate. Beside it, two figures that say where a miss comes from:
+
+- what `route fit`'s cross-validation predicted for the router (its `guard`), from the fit items alone;
+- the router against the best graph on `--fresh` synthetic gsm items the run never saw (the distribution
+  the router was fitted on): when these agree with GSM8K, a miss is the fit's draw, not a shift to GSM8K.
+
+GSM8K is not shipped (`../shared/data` in this project's workspace; the public test split elsewhere).
+All accuracies are simulated.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import say, scratch_home, table, write_result
+from benchmarks.generalization import parse_numbers
+
+FLOPS_LINE, ACCURACY_LINE = 0.6, 2.0
+"""The issue's pass line: router FLOPs <= 0.6x the best graph's, accuracy at most 2 points lower."""
+WORLDS_SEEN = range(0, 12)
+"""Worlds whose GSM8K check was run before this benchmark existed (0-5: route fit's guard was measured on them)."""
+FULL = {"worlds": tuple(range(12)), "n": 1000, "fresh": 1000, "optimize": []}
+QUICK = {"worlds": (0,), "n": 20, "fresh": 40,
+         "optimize": ["--iterations", "2", "--samples", "2", "--batch", "8", "--validation-items", "8",
+                      "--test-items", "20", "--route-items", "60"]}
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--data", type=Path, default=None, help="the GSM8K test file (JSONL: question, answer)")
+    parser.add_argument("--worlds", type=parse_numbers, default=None, help="sim worlds, e.g. 0-11 (the default)")
+    parser.add_argument("--route-items", type=int, default=None, help="optimize's --route-items (default: its own)")
+    parser.add_argument("--jobs", type=int, default=None, help="worlds run at once (default 2)")
+    parser.add_argument("--fresh", type=int, default=None, help="fresh synthetic gsm items per world (default 1000)")
+
+
+def _cli(args: list[str], home: Path) -> str:
+    """One `rolegraph` command as a user runs it; its stdout (a failure stops the benchmark with its stderr)."""
+    env = {**os.environ, "ROLEGRAPH_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "rolegraph", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"rolegraph {' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+
+
+def _scores(store: Path, run_id: str) -> dict[str, float]:
+    with sqlite3.connect(store) as db:
+        return dict(db.execute("select item_id, score from items where run_id = ?", (run_id,)).fetchall())
+
+
+def _paired(router: dict[str, float], best: dict[str, float]) -> dict[str, float]:
+    from rolegraph.evaluate.stats import paired_bootstrap
+
+    ids = sorted(set(router) & set(best))
+    diff, lo, hi, _ = paired_bootstrap([best[i] for i in ids], [router[i] for i in ids])
+    return {"diff": 100 * diff, "lo": 100 * lo, "hi": 100 * hi, "n": len(ids)}
+
+
+def _fresh(world: int, run: Path, n: int, home: Path) -> dict[str, float]:
+    """Router and best graph on `n` synthetic gsm items whose ids the run never scored."""
+    os.environ["ROLEGRAPH_HOME"] = str(home)
+    from rolegraph.evaluate.runner import evaluate
+    from rolegraph.graphs.router import check_spec
+    from rolegraph.graphs.router_io import load_spec
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.settings import Settings
+    from rolegraph.tasks.gym import DEFAULT_GYM_SIZE
+    from rolegraph.tasks.registry import get_task
+
+    with sqlite3.connect(run / "results.sqlite") as db:
+        seen = {row[0] for row in db.execute("select distinct item_id from items")}
+    task = get_task("gsm", seed=0, size=DEFAULT_GYM_SIZE + n + len(seen))
+    items = [it for it in task.items("all", None, 0) if it.id not in seen][:n]
+    pool = ModelPool.load(None, world=world)
+    specs = [check_spec(load_spec(run / f), pool, None, source=f) for f in ("router.yaml", "best_graph.yaml")]
+
+    async def both() -> list:
+        hub = ModelHub(pool, Settings.from_env())
+        try:
+            return [await evaluate(s, task, items, hub=hub, progress=False) for s in specs]
+        finally:
+            await hub.aclose()
+
+    router, best = asyncio.run(both())
+    out = _paired({it.item_id: it.score for it in router.items}, {it.item_id: it.score for it in best.items})
+    return {**out, "ratio": router.flops_units / best.flops_units}
+
+
+def check_world(world: int, root: Path, data: Path, cfg: dict, route_items: int | None) -> dict[str, Any]:
+    """The three commands on one world, then the fresh-item comparison."""
+    home, run = root / f"home_w{world}", root / f"w{world}"
+    extra = ["--route-items", str(route_items)] if route_items is not None else []
+    _cli(["optimize", "--task", "gsm", "--budget", "42", "--world", str(world), "--out", str(run), "--json",
+          *cfg["optimize"], *extra], home)
+    fit = _json_lines(_cli(["route", "fit", str(run), "--out", str(run / "router.yaml"), "--json"], home))[-1]
+    store = run / "gsm8k.sqlite"
+    router, best = _json_lines(_cli(["eval", str(run / "router.yaml"), str(run / "best_graph.yaml"), "--task",
+                                     "gsm8k", "--data", str(data), "--split", "all", "--n", str(cfg["n"]),
+                                     "--world", str(world), "--store", str(store), "--json"], home))[:2]
+    ratio = router["flops_units"] / best["flops_units"]
+    gsm8k = _paired(_scores(store, router["run_id"]), _scores(store, best["run_id"]))
+    guard = fit.get("guard") or {}
+    return {
+        "world": world, "seen": world in WORLDS_SEEN, "best_graph": fit["best_name"], "stages": len(fit["stages"]),
+        "best_accuracy": best["accuracy"], "best_flops": best["flops_units"],
+        "router_accuracy": router["accuracy"], "router_flops": router["flops_units"], "flops_ratio": ratio,
+        "gsm8k": gsm8k, "passes": ratio <= FLOPS_LINE and gsm8k["diff"] >= -ACCURACY_LINE,
+        "fit_items": fit["fit"]["n"],
+        "cv_diff": 100 * guard["cv_diff"] if guard.get("cv_diff") is not None else None,
+        "cv_flops_ratio": guard.get("cv_flops_ratio"),
+        "fresh": _fresh(world, run, cfg["fresh"], home),
+    }
+
+
+def _row(r: dict) -> list[str]:
+    g, f = r["gsm8k"], r["fresh"]
+    cv = f"{r['cv_diff']:+.1f} @ {r['cv_flops_ratio']:.2f}x" if r["cv_diff"] is not None else "-"
+    return [str(r["world"]), "seen" if r["seen"] else "held out", r["best_graph"],
+            f"{100 * r['best_accuracy']:.1f} @ {r['best_flops']:.1f}",
+            f"{100 * r['router_accuracy']:.1f} @ {r['router_flops']:.1f}", f"{r['flops_ratio']:.2f}x",
+            f"{g['diff']:+.1f} [{g['lo']:+.1f}, {g['hi']:+.1f}]", "yes" if r["passes"] else "no", cv,
+            f"{f['diff']:+.1f} [{f['lo']:+.1f}, {f['hi']:+.1f}] @ {f['ratio']:.2f}x"]
+
+
+def _summary(rows: list[dict]) -> dict[str, Any]:
+    if not rows:
+        return {"worlds": 0}
+    gsm, fresh = [r["gsm8k"]["diff"] for r in rows], [r["fresh"]["diff"] for r in rows]
+    cv = [r["cv_diff"] for r in rows if r["cv_diff"] is not None]
+    return {
+        "worlds": len(rows), "passes": sum(r["passes"] for r in rows),
+        "flops_misses": sum(r["flops_ratio"] > FLOPS_LINE for r in rows),
+        "accuracy_misses": sum(r["gsm8k"]["diff"] < -ACCURACY_LINE for r in rows),
+        "mean_flops_ratio": statistics.mean(r["flops_ratio"] for r in rows),
+        "mean_gsm8k_diff": statistics.mean(gsm), "median_gsm8k_diff": statistics.median(gsm),
+        "mean_fresh_diff": statistics.mean(fresh), "mean_cv_diff": statistics.mean(cv) if cv else None,
+    }
+
+
+def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = None,
+        worlds: tuple[int, ...] | None = None, route_items: int | None = None, jobs: int | None = None,
+        fresh: int | None = None) -> dict[str, Any]:
+    if data is None or not Path(data).is_file():
+        raise SystemExit(f"gsm8k_check: --data must name the GSM8K test file (JSONL), got {data}")
+    cfg = {**(QUICK if quick else FULL)}
+    cfg["fresh"] = fresh if fresh is not None else cfg["fresh"]
+    world_list = list(worlds) if worlds is not None else list(cfg["worlds"])
+    root = scratch_home()
+    with ProcessPoolExecutor(max_workers=jobs or 2) as pool:
+        futures = [pool.submit(check_world, w, root, Path(data).resolve(), cfg, route_items) for w in world_list]
+        rows = []
+        for w, fut in zip(world_list, futures):
+            rows.append(fut.result())
+            say(f"gsm8k_check world {w}: {'pass' if rows[-1]['passes'] else 'miss'}")
+    summary = {"all": _summary(rows), "held_out": _summary([r for r in rows if not r["seen"]]),
+               "seen": _summary([r for r in rows if r["seen"]])}
+    headers = ["world", "", "best graph", "best % @ FLOPs", "router % @ FLOPs", "FLOPs ratio",
+               "GSM8K router - best, points [95%]", "pass", "route fit's CV predicted", "fresh gsm items: router - best"]
+    s = summary["all"]
+    tables = (table(headers, [_row(r) for r in rows]) + "\n\n" +
+              f"Passes {s['passes']} of {s['worlds']} (FLOPs over {FLOPS_LINE}x: {s['flops_misses']}; more than "
+              f"{ACCURACY_LINE:g} points lower: {s['accuracy_misses']}); mean FLOPs ratio {s['mean_flops_ratio']:.3f}, "
+              f"GSM8K difference mean {s['mean_gsm8k_diff']:+.2f} / median {s['median_gsm8k_diff']:+.2f} points; "
+              f"on fresh gsm items {s['mean_fresh_diff']:+.2f}. Worlds 0-11 were looked at before this benchmark; "
+              f"others are held out. {cfg['n']} GSM8K items and {cfg['fresh']} fresh gsm items per world. "
+              "Results are simulated.\n")
+    options = " ".join(x for x in [f"--data {data}", f"--worlds {','.join(map(str, world_list))}" if worlds else "",
+                                   f"--route-items {route_items}" if route_items is not None else ""] if x)
+    stem = None if worlds is None and route_items is None else "gsm8k_check-" + (
+        f"w{world_list[0]}-{world_list[-1]}" + (f"-r{route_items}" if route_items is not None else ""))
+    payload = {"config": {**cfg, "worlds": world_list, "route_items": route_items}, "rows": rows,
+               "summary": summary, "simulated": True}
+    write_result("gsm8k_check", payload, tables, out_dir, quick=quick, options=options, file_stem=stem)
+    return payload
