@@ -17,6 +17,7 @@ All accuracies are simulated.
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -41,8 +42,16 @@ QUICK = {"worlds": (0,), "n": 20, "fresh": 40,
                       "--test-items", "20", "--route-items", "60"]}
 
 
+def data_file(text: str) -> Path:
+    """An existing file (argparse type: a wrong path is a one-line error and exit 2)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("--data", type=Path, default=None, help="the GSM8K test file (JSONL: question, answer)")
+    parser.add_argument("--data", type=data_file, required=True, help="the GSM8K test file (JSONL: question, answer)")
     parser.add_argument("--worlds", type=parse_numbers, default=None, help="sim worlds, e.g. 0-11 (the default)")
     parser.add_argument("--route-items", type=int, default=None, help="optimize's --route-items (default: its own)")
     parser.add_argument("--jobs", type=int, default=None, help="worlds run at once (default 2)")
@@ -161,7 +170,7 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
         worlds: tuple[int, ...] | None = None, route_items: int | None = None, jobs: int | None = None,
         fresh: int | None = None) -> dict[str, Any]:
     if data is None or not Path(data).is_file():
-        raise SystemExit(f"gsm8k_check: --data must name the GSM8K test file (JSONL), got {data}")
+        raise ValueError(f"gsm8k_check needs the GSM8K test file (JSONL), got {data}")
     cfg = {**(QUICK if quick else FULL)}
     cfg["fresh"] = fresh if fresh is not None else cfg["fresh"]
     world_list = list(worlds) if worlds is not None else list(cfg["worlds"])
