@@ -184,7 +184,8 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
     summary = {"all": _summary(rows), "held_out": _summary([r for r in rows if not r["seen"]]),
                "seen": _summary([r for r in rows if r["seen"]])}
     headers = ["world", "", "best graph", "best % @ FLOPs", "router % @ FLOPs", "FLOPs ratio",
-               "GSM8K router - best, points [95%]", "pass", "route fit's CV predicted", "fresh gsm items: router - best"]
+               "GSM8K router - best, points [95%]", "pass", "route fit's CV predicted",
+               "fresh gsm items: router - best"]
     s = summary["all"]
     tables = (table(headers, [_row(r) for r in rows]) + "\n\n" +
               f"Passes {s['passes']} of {s['worlds']} (FLOPs over {FLOPS_LINE}x: {s['flops_misses']}; more than "

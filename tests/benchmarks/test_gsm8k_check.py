@@ -22,7 +22,7 @@ def test_a_quick_check_runs_the_commands_with_the_options_given_and_writes_its_o
     assert row["passes"] == (row["flops_ratio"] <= 0.6 and row["gsm8k"]["diff"] >= -2.0)
     assert row["cv_diff"] is not None and row["cv_flops_ratio"] > 0  # 50 fit items: five folds of 10
     written = json.loads((tmp_path / "gsm8k_check-w3-3-r50-quick.json").read_text())
-    assert "--data" in written["command"] and "--worlds 3" in written["command"] and "--route-items 50" in written["command"]
+    assert all(part in written["command"] for part in ("--data", "--worlds 3", "--route-items 50"))
     assert written["simulated"] is True and not (tmp_path / "gsm8k_check-quick.json").exists()
 
 
