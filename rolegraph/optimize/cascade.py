@@ -168,7 +168,7 @@ def evaluate_chain(chain: Chain, outcomes: list[Outcomes], costs: CascadeCosts, 
         latency[left] += costs.latency(chain.stages[: i + 1])[left]
         stop = left & answered[i] if i < len(answered) else left.copy()
         score[stop] = outcomes[c].score[stop]
-        shares.append(np.count_nonzero(stop) / n)
+        shares.append(int(np.count_nonzero(stop)) / n)
         left &= ~stop
     return Point(  # sums over n, not .mean(): route fit scores ~1e5 chains and numpy's mean costs a Python call
         chain=chain,
