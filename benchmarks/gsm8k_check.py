@@ -72,8 +72,10 @@ def _json_lines(text: str) -> list[dict]:
 
 
 def _scores(store: Path, run_id: str) -> dict[str, float]:
-    with sqlite3.connect(store) as db:
-        return dict(db.execute("select item_id, score from items where run_id = ?", (run_id,)).fetchall())
+    from rolegraph.evaluate.store import ResultsStore
+
+    with ResultsStore(store) as results:
+        return {it.item_id: it.score for it in results.load(run_id).items}
 
 
 def _paired(router: dict[str, float], best: dict[str, float]) -> dict[str, float]:
