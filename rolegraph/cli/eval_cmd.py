@@ -200,6 +200,12 @@ def eval_command(
     ),
     data: Path | None = typer.Option(None, "--data", help="Data file for file-based tasks."),
     n: int | None = typer.Option(None, "--n", min=1, help="Number of items (default: the whole split)."),
+    task_size: int | None = typer.Option(
+        None,
+        "--task-size",
+        min=1,
+        help="Items to generate for a generated task (gsm, arith): a larger set, or another --seed, gives fresh items.",
+    ),
     split: str = typer.Option(DEFAULT_SPLIT, "--split", help=f"One of {', '.join(SPLITS)}."),
     seed: int = typer.Option(0, "--seed", help="Seed for the split and the runs."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items run at once."),
@@ -239,7 +245,9 @@ def eval_command(
     if add_to is not None:
         from rolegraph.cli.router_views import add_to_run
 
-        given = [o for o, v in (("--task", task), ("--data", data), ("--n", n)) if v is not None]
+        given = [
+            o for o, v in (("--task", task), ("--data", data), ("--n", n), ("--task-size", task_size)) if v is not None
+        ]
         if given or split != DEFAULT_SPLIT:
             raise TaskError(f"--add-to scores the run's own items: drop {', '.join(given) or '--split'}")
         add_to_run(add_to, graphs, pool_file, json_out, allow_commands)
@@ -259,7 +267,8 @@ def eval_command(
     specs = _load_graphs(graphs, pool, roles)
     check_mcp(specs, settings, allow_commands, executor)
     names = _display_names(graphs, specs)
-    the_task = get_task(task, data=data, seed=seed)
+    task_options: dict[str, Any] = {"size": task_size} if task_size is not None else {}
+    the_task = get_task(task, data=data, seed=seed, **task_options)
     items = the_task.items(cast("Split", split), n, seed)  # one of SPLITS, checked above
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
@@ -268,6 +277,7 @@ def eval_command(
             "graph_file": str(p),
             "split": split,
             "n": n,
+            "task_size": task_size,
             "seed": seed,
             "concurrency": concurrency,
             "data": str(data) if data else None,

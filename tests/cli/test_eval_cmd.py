@@ -88,12 +88,35 @@ def test_default_store_lives_in_rolegraph_home(capsys, _isolated_home):
     (["eval", SINGLE, "--task", "gsm", "--split", "dev"], "unknown split 'dev'"),
     (["eval", "/no/graph.yaml", "--task", "gsm"], "graph file not found"),
     (["results", "--store", "/no/such/dir/store.sqlite"], "no results store"),
+    (["eval", SINGLE, "--task", "gsm8k", "--data", str(Path(__file__).parents[1] / "tasks" / "fixtures"
+                                                         / "gsm8k_tiny.jsonl"), "--task-size", "50"],
+     "task 'gsm8k' has no option 'size'"),
+    (["eval", SINGLE, "--add-to", "/no/run", "--task-size", "50"], "drop --task-size"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_task_size_generates_that_many_items_and_a_seed_gives_other_items(capsys, tmp_path):
+    """`--task-size` sets how many items a generated task has (the whole task is `--split all`), so a router
+    can be checked on fresh items the search never saw; another `--seed` draws other questions."""
+    store = str(tmp_path / "store.sqlite")
+    runs = {}
+    for seed in ("0", "1"):
+        code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--task-size", "30", "--split", "all",
+                                 "--seed", seed, "--store", store, "--json")
+        assert code == 0, err
+        obj = json.loads(out)
+        assert obj["n"] == 30
+        runs[seed] = obj["run_id"]
+    from rolegraph.evaluate.store import ResultsStore
+
+    with ResultsStore(store) as st:
+        ids = {seed: {it.item_id for it in st.load(run).items} for seed, run in runs.items()}
+    assert len(ids["0"]) == 30 and ids["0"] != ids["1"]
 
 
 def test_malformed_data_file_names_the_line(capsys, tmp_path):
