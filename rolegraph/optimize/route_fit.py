@@ -28,9 +28,17 @@ from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.analysis import TOKEN_PROFILES
 from rolegraph.graphs.router import RouterSpec, StopRule
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, Point, evaluate_chain, plurality_outcomes
+from rolegraph.optimize.cascade import (
+    CascadeCosts,
+    Chain,
+    Outcomes,
+    Point,
+    evaluate_chain,
+    evaluate_rule_combos,
+    plurality_outcomes,
+)
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
-from rolegraph.optimize.route_guard import Guard, calibrate, guarded
+from rolegraph.optimize.route_guard import Guard, calibrate, guarded_all
 from rolegraph.optimize.rundir import RunStore
 
 DEFAULT_TOLERANCE = 0.01
@@ -139,9 +147,7 @@ def all_points(outcomes: list[Outcomes], costs: CascadeCosts, max_stages: int) -
     points = []
     for length in range(1, max_stages + 1):
         for stages in itertools.combinations(order, length):
-            for combo in itertools.product(*(grids[c] for c in stages[:-1])):
-                chain = Chain(stages=stages, rules=tuple(r for r, _ in combo))
-                points.append(evaluate_chain(chain, outcomes, costs, [mask for _, mask in combo]))
+            points += evaluate_rule_combos(stages, outcomes, costs, grids)
     return points
 
 
@@ -150,7 +156,8 @@ def select(
 ) -> Point:
     """With `target_flops`: the best accuracy within it; else the least FLOPs reaching `target_accuracy`.
     Accuracies are `guarded` against `best` by `z` paired standard errors (none without `best`)."""
-    acc = {id(p): guarded(p, best, z) if best is not None else p.accuracy for p in points}
+    guards = guarded_all(points, best, z) if best is not None else [p.accuracy for p in points]
+    acc = {id(p): g for p, g in zip(points, guards)}
     if target_flops is not None:
         within = [p for p in points if p.flops_units <= target_flops + 1e-9]
         if not within:

@@ -65,6 +65,24 @@ def guarded(p: Point, best: Point, z: float) -> float:
     return p.accuracy - z * sd / math.sqrt(n)
 
 
+def guarded_all(points: list[Point], best: Point, z: float) -> list[float]:
+    """`guarded` of every point (the same figures), their standard deviations taken a chunk of rows at a time:
+    one numpy call per point took a sixth of `route fit`'s time on a search's front."""
+    n = len(best.scores)
+    if z <= 0 or n < 2 or any(len(p.scores) != n for p in points):
+        return [guarded(p, best, z) for p in points]
+    out: list[float] = []
+    for lo in range(0, len(points), ROW_CHUNK):
+        chunk = points[lo : lo + ROW_CHUNK]
+        sd = (np.stack([p.scores for p in chunk]) - best.scores).std(axis=1, ddof=1)
+        for p, s in zip(chunk, sd.tolist()):
+            if math.isinf(z):
+                out.append(p.accuracy if s == 0 else -math.inf)
+            else:
+                out.append(p.accuracy - z * s / math.sqrt(n))
+    return out
+
+
 ROW_CHUNK = 4096
 """Points stacked at a time when summing per fold (bounds the memory of a fit over ~1e5 chains)."""
 

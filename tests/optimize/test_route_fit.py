@@ -18,7 +18,7 @@ from rolegraph.graphs.router_io import load_spec, save_router
 from rolegraph.models.hub import ModelHub
 from rolegraph.optimize.cascade import CascadeCosts, Chain, Outcomes, evaluate_chain
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, candidates, results_path, sub_votes
-from rolegraph.optimize.route_fit import fit_route, load_outcomes, rule_grid, select
+from rolegraph.optimize.route_fit import all_points, fit_route, load_outcomes, rule_grid, select
 from rolegraph.settings import Settings
 from rolegraph.tasks.registry import get_task
 
@@ -118,6 +118,25 @@ def test_targets_are_honoured_on_the_fit_items(routed_run):
         fit_route(run_dir, target_flops=0.1)
     with pytest.raises(SearchError, match="not both"):
         fit_route(run_dir, target_flops=5, target_accuracy=0.5)
+
+
+def test_every_chain_is_scored_as_evaluate_chain_scores_it_alone(routed_run, pool):
+    """`all_points` scores all rule combinations of a chain at once; each point must equal `evaluate_chain` on that
+    chain alone, bit for bit (a fit's choice compares these figures, so any drift could change it)."""
+    from rolegraph.graphs.analysis import MATH_PROFILE
+    from rolegraph.optimize.cascade import plurality_outcomes
+
+    run_dir, _, _, _ = routed_run
+    fit, _ = load_outcomes(run_dir)
+    fit += [p for p in (plurality_outcomes(o, pool, MATH_PROFILE) for o in list(fit)) if p is not None]
+    points = all_points(fit, CascadeCosts(fit, pool, MATH_PROFILE), max_stages=3)
+    assert len({len(p.chain.stages) for p in points}) == 3 and len(points) > 100
+    alone_costs = CascadeCosts(fit, pool, MATH_PROFILE)  # a fresh cache: nothing shared with the enumeration
+    for p in points[:: max(1, len(points) // 400)]:
+        alone = evaluate_chain(p.chain, fit, alone_costs, [fit[c].passes(r) for c, r in zip(p.chain.stages, p.chain.rules)])
+        assert (p.accuracy, p.flops_units, p.dollars, p.latency_s, p.shares) == \
+            (alone.accuracy, alone.flops_units, alone.dollars, alone.latency_s, alone.shares)
+        assert np.array_equal(p.scores, alone.scores) and np.array_equal(p.flops, alone.flops)
 
 
 def test_a_run_without_paired_outcomes_says_how_to_get_them(tmp_path, pool):

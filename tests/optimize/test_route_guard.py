@@ -9,7 +9,7 @@ import pytest
 from rolegraph.graphs.router import StopRule
 from rolegraph.optimize.cascade import Chain, Point
 from rolegraph.optimize.route_fit import select
-from rolegraph.optimize.route_guard import CV_FOLDS, FOLD_SEED, GUARD_ZS, calibrate, guarded
+from rolegraph.optimize.route_guard import CV_FOLDS, FOLD_SEED, GUARD_ZS, calibrate, guarded, guarded_all
 
 N_ITEMS = 300
 BEST_FLOPS, CHEAP_FLOPS = 30.0, 10.0
@@ -48,6 +48,14 @@ def test_guarded_lowers_by_paired_standard_errors_and_never_the_best_graph():
 
 
 SEEDS = 30
+
+
+@pytest.mark.parametrize("z", [0.0, 1.0, 2.0, math.inf])
+def test_guarding_a_whole_menu_at_once_gives_each_points_own_figure(z):
+    points = menu(seed=5, cheap=30, differ=0.3, cheap_accuracy=0.6)
+    points.append(point(31, points[0].scores.copy(), CHEAP_FLOPS))  # never differs: kept even at z = inf
+    assert guarded_all(points, points[0], z) == [guarded(p, points[0], z) for p in points]
+    assert (guarded_all(points, points[0], z)[-1] == points[0].accuracy) and (z == 0 or min(guarded_all(points, points[0], z)) < min(p.accuracy for p in points))
 
 
 def test_cross_validation_sees_the_winners_curse_and_raises_the_guard():
