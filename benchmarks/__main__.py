@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates", "routing",
-         "worlds", "agreement_real", "agreement_sim", "generalization")
+         "worlds", "agreement_real", "agreement_sim", "generalization", "oracle_floor")
 REAL = ("real_local",)
 """Benchmarks on a real local model (llama.cpp's server, SmolLM2): minutes even with --quick, so they are
 run by name only (not by `all`, not by the smoke test)."""

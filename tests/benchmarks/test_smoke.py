@@ -16,7 +16,7 @@ EXPECTED_KEYS = {
     "worlds": ("single_models", "optima"), "agreement_real": ("summary", "rows"),
     "estimates": ("figures", "meets_goal", "seeds"),
     "routing": ("settings", "coalescing", "meets_goal"), "agreement_sim": ("rows", "world"),
-    "generalization": ("summary", "settings"),
+    "generalization": ("summary", "settings"), "oracle_floor": ("summary", "settings"),
 }
 
 

@@ -1,0 +1,195 @@
+"""How far the generalization benchmark's "reach and stay" can go: a well-informed searcher as a reference.
+
+`generalization` counts, per search, the item runs until the graph it would choose is within 98% of the
+optimum and stays there. On the sim's landscapes the best graphs are often a point or two apart while a
+graph's accuracy over 500 items has a standard error near 2 points, so how soon any search can *stay* is
+bounded by statistics, not by its cleverness. This benchmark measures that bound with a searcher no real
+search can be: the **oracle** knows the K truly best graphs of a setting from the start (the truth table's
+top K), spends m item runs on each on the same fresh items (paired), and keeps the one with the best raw
+accuracy. Its reach and stay is K x m item runs when that pick is within 98% of the optimum, and never
+otherwise (it stops evaluating).
+
+It is a reference, not a strict bound: it knows the candidates (no search does) but splits its items evenly
+(racing could spend them better), and it is judged against the same truth table as the searches (1,000
+items, 4,000 for graphs near the best; the table's own noise is shown beside it: each top graph's accuracy
+on the oracle's fresh items).
+
+Per setting: the chance the pick is within 98% at each m; the oracle's expected median reach and stay over
+`seeds` searches at its best m (the median of `generalization`'s seeds: a search that never stays counts as
+the evaluation cap); and, read from a `generalization` result on the same settings (`--baselines-from`), that
+median over the best baseline's. `python -m benchmarks oracle_floor [--worlds A-B] [--families ...]
+[--budgets 18,30] [--top K] [--items N] [--baselines-from FILE]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, _csv, parse_worlds, world_pool
+from benchmarks.searchbench import TARGET_SHARE, Bench, shape_key
+from benchmarks.synthetic import exact_score, synthetic_items
+
+DEFAULT_WORLDS = (700, 701, 702, 703)
+"""The worlds of the generalization headline (run H), so the oracle sits beside those searches."""
+BUDGETS = (18.0, 30.0)
+TOP_K = 3
+ITEMS = 12000
+SPLITS = (100, 250, 500, 1000)
+"""Item runs per candidate the oracle may spend (K x m must fit the evaluation cap)."""
+ORACLE_SEED = 4242
+"""Seed of the oracle's fresh items (the truth table's are 1001, the search tasks' 7)."""
+QUICK_CFG = {"items": 240, "splits": (20, 40), "top": 2, "worlds": (0,), "families": ("math",), "budgets": (18.0,)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worlds", type=parse_worlds, default=None, help="default 700-703 (run H's held-out worlds)")
+    parser.add_argument("--families", type=_csv(str, FAMILIES), default=None, help="default math,mmlu,code")
+    parser.add_argument("--budgets", type=_csv(float), default=None, help="FLOPs units, default 18,30")
+    parser.add_argument("--top", type=int, default=None, help=f"candidates the oracle knows (default {TOP_K})")
+    parser.add_argument("--items", type=int, default=None, help=f"fresh items per setting (default {ITEMS})")
+    parser.add_argument("--baselines-from", type=Path, default=None,
+                        help="a generalization result JSON on the same settings (default: benchmarks/results/"
+                             "generalization.json when it covers them)")
+
+
+def expected_median_stay(p: float, cost: float, cap: float, seeds: int) -> float:
+    """Expected median over `seeds` searches that each stay at `cost` with chance `p`, else count as `cap`."""
+    total = 0.0
+    for s in range(seeds + 1):
+        chance = math.comb(seeds, s) * p**s * (1 - p) ** (seeds - s)
+        values = sorted([cost] * s + [cap] * (seeds - s))
+        total += chance * statistics.median(values)
+    return total
+
+
+def _job(world: int, family: str, budgets: tuple[float, ...], cfg: dict[str, Any], out_dir: Path) -> list[dict]:
+    bench = Bench(world_pool(world), scratch_home(), out_dir, world=world)
+    items = synthetic_items(family, cfg["items"], seed=ORACLE_SEED)  # type: ignore[arg-type]
+    rows = []
+    try:
+        for budget in budgets:
+            setting = bench.setting(family, budget, cfg["truth"], check=False)
+            target = TARGET_SHARE * setting.optimum
+            top = sorted(setting.graphs, key=lambda g: -setting.accuracies[shape_key(g)])[: cfg["top"]]
+            good = np.array([setting.accuracies[shape_key(g)] >= target - 1e-12 for g in top])
+            scores = np.array([[exact_score(bench.executor.answer(g, it, kind=family, seed=0), it) for it in items]
+                               for g in top], dtype=float)
+            chance = {}
+            for m in cfg["splits"]:
+                blocks = [scores[:, j * m:(j + 1) * m].mean(axis=1) for j in range(cfg["items"] // m)]
+                chance[m] = float(np.mean([good[int(np.argmax(b))] for b in blocks]))
+            setting.save()
+            rows.append({"world": world, "family": family, "budget": budget, "target": target,
+                         "truth": [setting.accuracies[shape_key(g)] for g in top],
+                         "fresh": scores.mean(axis=1).tolist(), "within_target": int(good.sum()),
+                         "within_target_all": sum(a >= target - 1e-12 for a in setting.accuracies.values()),
+                         "chance": chance})
+            say(f"oracle: world {world} {family} budget {budget:g}: " +
+                ", ".join(f"m={m} {100 * c:.0f}%" for m, c in chance.items()))
+    finally:
+        bench.close()
+    return rows
+
+
+def _baselines(path: Path | None, out_dir: Path) -> dict[tuple[int, str, float], dict[str, Any]]:
+    """(world, family, budget) -> the generalization result's judged medians, when there is one."""
+    path = path or out_dir / "generalization.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {(s["world"], s["family"], float(s["budget"])): {**s["judged"], "seeds": data["config"]["seeds"],
+                                                              "cap": data["config"]["max_evaluations"]}
+            for s in data.get("settings", [])}
+
+
+def judge(row: dict[str, Any], base: dict[str, Any] | None, top: int, cap: float, seeds: int) -> dict[str, Any]:
+    """The oracle's expected median stay at its best split, and its ratio to the best baseline's median."""
+    medians = {m: expected_median_stay(c, top * m, cap, seeds) for m, c in row["chance"].items() if top * m <= cap}
+    best_m = min(medians, key=medians.__getitem__)
+    out = {"best_split": best_m, "oracle_median_stay": medians[best_m]}
+    if base is not None:
+        b = base["best_baseline"]["stay"]
+        out |= {"baseline": b, "baseline_median_stay": base["median"][b]["stay"],
+                "agent_median_stay": base["median"].get("agent-reinforce", {}).get("stay"),
+                "oracle_ratio": medians[best_m] / base["median"][b]["stay"],
+                "agent_ratio": base["ratio"].get("agent-reinforce", {}).get("stay")}
+    return out
+
+
+def render(rows: list[dict], judged: list[dict], cfg: dict[str, Any]) -> str:
+    splits = cfg["splits"]
+    lines = []
+    for r, j in zip(rows, judged):
+        held = "tuned" if r["world"] in TUNED_WORLDS else "held out"
+        top = " / ".join(f"{100 * t:.1f} ({100 * f:.1f})" for t, f in zip(r["truth"], r["fresh"]))
+        line = [r["world"], held, r["family"], f"{r['budget']:g}", f"{100 * r['target']:.1f}", top,
+                f"{r['within_target']} of {len(r['truth'])} ({r['within_target_all']} in all)"]
+        line += [f"{100 * r['chance'][m]:.0f}%" for m in splits]
+        line += [f"{j['oracle_median_stay']:.0f} (m={j['best_split']})"]
+        if "baseline" in j:
+            line += [f"{j['baseline']} {j['baseline_median_stay']:.0f}", f"{j['oracle_ratio']:.2f}",
+                     f"{j['agent_ratio']:.2f}" if j["agent_ratio"] is not None else "-"]
+        else:
+            line += ["-", "-", "-"]
+        lines.append(line)
+    headers = ["world", "", "family", "budget", "98% target", f"top {cfg['top']}: truth (fresh items) %",
+               "top graphs within target"] + [f"pick within target, m={m}" for m in splits]
+    headers += ["oracle median stay", "best baseline median stay", "oracle / baseline", "agent / baseline"]
+    text = table(headers, lines)
+    ratios = [j["oracle_ratio"] for j in judged if "oracle_ratio" in j]
+    if ratios:
+        text += (f"\n\nOracle / best baseline on reach and stay: median {statistics.median(ratios):.2f}, best "
+                 f"{min(ratios):.2f}, worst {max(ratios):.2f} over {len(ratios)} settings (the goal asks the agent "
+                 f"for a median <= 0.5).")
+    text += (f"\n\nThe oracle knows the top {cfg['top']} graphs of the truth table and spends m item runs on each, "
+             f"paired, on {cfg['items']} fresh items (seed {ORACLE_SEED}) cut into blocks of m; the chance is the "
+             f"share of blocks whose best raw accuracy is a graph within 98% of the optimum. Its median stay is the "
+             f"expected median over {cfg['seeds']} searches (never = the cap, {cfg['cap']} item runs) at its best "
+             f"m. Results are simulated.\n")
+    return text
+
+
+def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
+        families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, top: int | None = None,
+        items: int | None = None, baselines_from: Path | None = None, **_: Any) -> dict[str, Any]:
+    out_dir = out_dir or RESULTS_DIR
+    base_cfg = QUICK_CFG if quick else {"items": ITEMS, "splits": SPLITS, "top": TOP_K, "worlds": DEFAULT_WORLDS,
+                                        "families": FAMILIES, "budgets": BUDGETS}
+    truth = dict(QUICK if quick else FULL)
+    cfg = {"items": items or base_cfg["items"], "splits": base_cfg["splits"], "top": top or base_cfg["top"],
+           "truth": truth, "seeds": truth["seeds"], "cap": truth["max_evaluations"], "jobs": truth["jobs"]}
+    worlds, families = worlds or base_cfg["worlds"], families or base_cfg["families"]
+    budgets = budgets or base_cfg["budgets"]
+    work = [(w, f, tuple(budgets), cfg, out_dir) for w in worlds for f in families]
+    if cfg["jobs"] > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=cfg["jobs"]) as pool:
+            parts = list(pool.map(_job, *zip(*work)))
+    else:
+        parts = [_job(*w) for w in work]
+    rows = [r for part in parts for r in part]
+    baselines = _baselines(baselines_from, out_dir) if not quick else {}
+    judged = []
+    for r in rows:
+        base = baselines.get((r["world"], r["family"], r["budget"]))
+        seeds, cap = (base["seeds"], base["cap"]) if base else (cfg["seeds"], cfg["cap"])
+        judged.append(judge(r, base, cfg["top"], cap, seeds))
+    ratios = [j["oracle_ratio"] for j in judged if "oracle_ratio" in j]
+    summary = {"settings": len(rows), "compared": len(ratios),
+               "median_oracle_stay_ratio": statistics.median(ratios) if ratios else None,
+               "settings_oracle_ratio_at_most_half": sum(x <= 0.5 for x in ratios)}
+    payload = {"config": {k: v for k, v in cfg.items() if k != "truth"}, "worlds": list(worlds),
+               "families": list(families), "budgets": list(budgets), "summary": summary,
+               "settings": [{**r, "judged": j} for r, j in zip(rows, judged)], "simulated": True}
+    options = (f"--worlds {','.join(map(str, worlds))} --families {','.join(families)} "
+               f"--budgets {','.join(f'{b:g}' for b in budgets)} --top {cfg['top']} --items {cfg['items']}")
+    write_result("oracle_floor", payload, render(rows, judged, cfg), out_dir=out_dir, quick=quick, options=options)
+    return payload
