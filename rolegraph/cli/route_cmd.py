@@ -37,6 +37,13 @@ def _fmt(p: Any) -> tuple[str, str, str, str]:
     return f"{p.accuracy:.3f}", f"{p.flops_units:.1f}", f"{p.dollars:.6f}", f"{p.latency_s:.2f}"
 
 
+def _stage_line(check: Any, split: str) -> str:
+    """'on its fit items right 76% (best graph 78%)': a stage far below the best graph on its own items costs."""
+    if check.accuracy is None:
+        return f"no {split} item"
+    return f"on its {split} items right {check.accuracy:.0%} (best graph {check.best_accuracy:.0%})"
+
+
 def _print(fit: Any, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -62,6 +69,10 @@ def _print(fit: Any, out: Path) -> None:
     for i, (stage, share) in enumerate(zip(fit.stages, fit.test.shares), start=1):
         rule = f"stop if {fit.rules[i - 1]}" if i <= len(fit.rules) else "always answers"
         console.print(f"stage {i}: {stage}  ({rule}; answered {share:.0%} of test items)")
+        if len(fit.stages) > 1:
+            console.print(
+                "  " + _stage_line(fit.stage_fit[i - 1], "fit") + "; " + _stage_line(fit.stage_test[i - 1], "test")
+            )
     table = Table(title=f"on {fit.test.n} test items the fit never saw{sim}")
     for col in ("", "accuracy", "mean FLOPs", "$ / item", "s / item"):
         table.add_column(col, justify="left" if not col else "right")

@@ -183,6 +183,18 @@ def evaluate_chain(chain: Chain, outcomes: list[Outcomes], costs: CascadeCosts, 
     )
 
 
+def answering_stage(chain: Chain, outcomes: list[Outcomes]) -> np.ndarray:
+    """Per item, the index of the chain's stage that answers it (the first whose stop rule holds, else the last)."""
+    n = outcomes[chain.stages[0]].n
+    stage = np.full(n, len(chain.stages) - 1)
+    left = np.ones(n, dtype=bool)
+    for i, (c, rule) in enumerate(zip(chain.stages, chain.rules)):
+        stop = left & outcomes[c].passes(rule)
+        stage[stop] = i
+        left &= ~stop
+    return stage
+
+
 def evaluate_rule_combos(
     stages: tuple[int, ...],
     outcomes: list[Outcomes],

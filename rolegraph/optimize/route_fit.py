@@ -33,6 +33,7 @@ from rolegraph.optimize.cascade import (
     Chain,
     Outcomes,
     Point,
+    answering_stage,
     evaluate_chain,
     evaluate_rule_combos,
     plurality_outcomes,
@@ -56,6 +57,15 @@ class RoutePoint(BaseModel):
     latency_s: float
     n: int
     shares: list[float] = Field(default_factory=list)  # share of items each stage answered
+
+
+class StageCheck(BaseModel):
+    """One stage of the chosen router on one split: the items it answered, how often it was right on them, and
+    how often the best graph was right on the same items (a stage much below it there costs the router)."""
+
+    share: float
+    accuracy: float | None  # None: the stage answered no item
+    best_accuracy: float | None
 
 
 class Candidate(BaseModel):
@@ -90,6 +100,8 @@ class RouteFit(BaseModel):
     frontier: list[RoutePoint]  # fit-item points of cascades no other beats on accuracy and FLOPs
     note: str
     guard: dict = Field(default_factory=dict)  # route_guard.Guard: z and what cross-validation measured
+    stage_fit: list[StageCheck] = Field(default_factory=list)
+    stage_test: list[StageCheck] = Field(default_factory=list)
 
 
 def _point(p: Point) -> RoutePoint:
@@ -200,6 +212,23 @@ def _run_meta(run_dir: str | Path) -> tuple[ModelPool, str]:
     finally:
         store.close()
     return ModelPool.load(cfg.get("pool")), cfg["space"].get("family", "math")
+
+
+def stage_checks(chain: Chain, outcomes: list[Outcomes], best_index: int) -> list[StageCheck]:
+    """Per stage of `chain` on these items: share answered, its accuracy there and the best graph's."""
+    stage, best = answering_stage(chain, outcomes), outcomes[best_index].score
+    out = []
+    for i, c in enumerate(chain.stages):
+        mask = stage == i
+        some = bool(mask.any())
+        out.append(
+            StageCheck(
+                share=float(mask.mean()),
+                accuracy=float(outcomes[c].score[mask].mean()) if some else None,
+                best_accuracy=float(best[mask].mean()) if some else None,
+            )
+        )
+    return out
 
 
 def _test_point(chain: Chain, test: list[Outcomes], costs: CascadeCosts) -> Point:
@@ -338,6 +367,8 @@ def fit_route(
             "cv_flops_ratio": guard.cv_flops_ratio,
             "folds": guard.folds,
         },
+        stage_fit=stage_checks(chosen.chain, fit, best_index),
+        stage_test=stage_checks(chosen.chain, test, best_index),
     )
     result.router.description = _describe(result)
     result.router.fit = {

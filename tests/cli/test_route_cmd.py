@@ -51,8 +51,26 @@ def test_route_fit_writes_a_router_and_reports_on_test_items(run_dir, capsys):
     assert code == 0, err
     data = json.loads(out)
     assert data["router_file"] == str(run_dir / "r.json") and data["simulated"] is True
-    assert {"fit", "test", "best_test", "vs_best", "flops_ratio", "candidates", "note", "guard"} <= set(data)
+    assert {"fit", "test", "best_test", "vs_best", "flops_ratio", "candidates", "note", "guard", "stage_test"} <= set(data)
     assert data["test"]["n"] == 20 and data["fit"]["n"] == 40
+
+
+def test_route_fit_shows_each_stage_beside_the_best_graph(run_dir, capsys):
+    """A cascade's stages each get their accuracy on the items they answered, next to the best graph's there."""
+    cascades = []
+    for target in (4, 8, 12, 20, 30):
+        code, out, err = cli(["route", "fit", run_dir, "--target-flops", target, "--out", run_dir / "t.yaml", "--json"],
+                             capsys)
+        assert code == 0, err
+        data = json.loads(out)
+        assert len(data["stage_test"]) == len(data["stages"])
+        if len(data["stages"]) > 1:
+            cascades.append(target)
+    assert cascades, "no target gave a cascade on this run"
+    code, out, err = cli(["route", "fit", run_dir, "--target-flops", cascades[0], "--out", run_dir / "t.yaml"], capsys)
+    assert code == 0, err
+    text = " ".join(out.split())  # rich wraps long lines
+    assert "stage 2:" in text and "on its fit items right" in text and "on its test items right" in text
 
 
 @pytest.mark.parametrize("args, message", [

@@ -120,6 +120,19 @@ def test_targets_are_honoured_on_the_fit_items(routed_run):
         fit_route(run_dir, target_flops=5, target_accuracy=0.5)
 
 
+def test_each_stage_is_reported_beside_the_best_graph_on_the_items_it_answered(routed_run):
+    """Per stage, on fit and test items: the share it answered, its accuracy there and the best graph's on the same
+    items; weighted by the shares they must add up to the router's and the best graph's accuracies."""
+    run_dir, *_ = routed_run
+    for target in (6.0, 15.0, 30.0):
+        fit = fit_route(run_dir, target_flops=target)
+        for checks, router, best in ((fit.stage_fit, fit.fit, fit.best_fit), (fit.stage_test, fit.test, fit.best_test)):
+            assert len(checks) == len(fit.stages)
+            assert [c.share for c in checks] == pytest.approx(router.shares)
+            assert sum(c.share * (c.accuracy or 0.0) for c in checks) == pytest.approx(router.accuracy)
+            assert sum(c.share * (c.best_accuracy or 0.0) for c in checks) == pytest.approx(best.accuracy)
+
+
 def test_every_chain_is_scored_as_evaluate_chain_scores_it_alone(routed_run, pool):
     """`all_points` scores all rule combinations of a chain at once; each point must equal `evaluate_chain` on that
     chain alone, bit for bit (a fit's choice compares these figures, so any drift could change it)."""
