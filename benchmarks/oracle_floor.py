@@ -18,7 +18,8 @@ Per setting: the chance the pick is within 98% at each m; the oracle's expected 
 `seeds` searches at its best m (the median of `generalization`'s seeds: a search that never stays counts as
 the evaluation cap); and, read from a `generalization` result on the same settings (`--baselines-from`), that
 median over the best baseline's. `python -m benchmarks oracle_floor [--worlds A-B] [--families ...]
-[--budgets 18,30] [--top K] [--items N] [--baselines-from FILE]`.
+[--budgets 18,30] [--top K] [--items N] [--baselines-from FILE]`; other worlds than the default write
+`oracle_floor-w<A>-<B>.*`.
 """
 
 from __future__ import annotations
@@ -191,5 +192,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                "settings": [{**r, "judged": j} for r, j in zip(rows, judged)], "simulated": True}
     options = (f"--worlds {','.join(map(str, worlds))} --families {','.join(families)} "
                f"--budgets {','.join(f'{b:g}' for b in budgets)} --top {cfg['top']} --items {cfg['items']}")
-    write_result("oracle_floor", payload, render(rows, judged, cfg), out_dir=out_dir, quick=quick, options=options)
+    stem = None if tuple(worlds) == base_cfg["worlds"] else f"oracle_floor-w{worlds[0]}-{worlds[-1]}"
+    write_result("oracle_floor", payload, render(rows, judged, cfg), out_dir=out_dir, quick=quick, options=options,
+                 file_stem=stem)
     return payload
