@@ -192,6 +192,8 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                "settings": [{**r, "judged": j} for r, j in zip(rows, judged)], "simulated": True}
     options = (f"--worlds {','.join(map(str, worlds))} --families {','.join(families)} "
                f"--budgets {','.join(f'{b:g}' for b in budgets)} --top {cfg['top']} --items {cfg['items']}")
+    if baselines_from is not None:
+        options += f" --baselines-from {baselines_from}"
     stem = None if tuple(worlds) == base_cfg["worlds"] else f"oracle_floor-w{worlds[0]}-{worlds[-1]}"
     write_result("oracle_floor", payload, render(rows, judged, cfg), out_dir=out_dir, quick=quick, options=options,
                  file_stem=stem)
