@@ -9,7 +9,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,11 @@ def scratch_home() -> Path:
 
 def say(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
+
+
+def in_processes(job: Callable[..., Any], args: Sequence[tuple], jobs: int) -> list[Any]:
+    """`job(*a)` for each of `args`, in `jobs` worker processes when there is more than one of each, in order."""
+    if jobs > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            return list(pool.map(job, *zip(*args)))
+    return [job(*a) for a in args]

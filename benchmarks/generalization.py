@@ -26,11 +26,10 @@ import json
 import math
 import statistics
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
 from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay
 from rolegraph.models.pool import ModelPool
 
@@ -89,7 +88,7 @@ def parse_worlds(text: str) -> tuple[int, ...]:
     return parse_numbers(text, "worlds")
 
 
-def _csv(kind: type, known: tuple | None = None):
+def csv_list(kind: type, known: tuple | None = None):
     def parse(text: str) -> tuple:
         try:
             vals = tuple(kind(x.strip()) for x in text.split(",") if x.strip())
@@ -106,11 +105,11 @@ def _csv(kind: type, known: tuple | None = None):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worlds", type=parse_worlds, default=None,
                         help=f"sim worlds, e.g. 100-119 or 0,3,5 (default {DEFAULT_WORLDS[0]}-{DEFAULT_WORLDS[-1]})")
-    parser.add_argument("--families", type=_csv(str, FAMILIES), default=None, help="default math,mmlu,code")
-    parser.add_argument("--budgets", type=_csv(float), default=None, help="FLOPs units, default 18,30,42")
+    parser.add_argument("--families", type=csv_list(str, FAMILIES), default=None, help="default math,mmlu,code")
+    parser.add_argument("--budgets", type=csv_list(float), default=None, help="FLOPs units, default 18,30,42")
     parser.add_argument("--seeds", type=int, default=None, help="searches per optimizer and setting (default 4)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
-    parser.add_argument("--optimizers", type=_csv(str, OPTIMIZERS), default=None,
+    parser.add_argument("--optimizers", type=csv_list(str, OPTIMIZERS), default=None,
                         help="default: the agent, the three baselines and the ablations")
     parser.add_argument("--json", action="store_true", help="end with one line: the summary as JSON")
 
@@ -261,11 +260,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     say(f"generalization: {len(work)} (world, family) jobs x {len(budgets)} budgets, {cfg['seeds']} seeds, "
         f"{cfg['jobs']} processes")
     args = [(w, f, tuple(budgets), tuple(optimizers), cfg, out_dir) for w, f in work]
-    if cfg["jobs"] > 1 and len(args) > 1:
-        with ProcessPoolExecutor(max_workers=cfg["jobs"]) as pool:
-            parts = list(pool.map(_job, *zip(*args)))
-    else:
-        parts = [_job(*a) for a in args]
+    parts = in_processes(_job, args, cfg["jobs"])
     settings = [s for part in parts for s in part]
     judged = [judge(s, cfg["max_evaluations"]) for s in settings]
     summary = overall(judged)

@@ -28,14 +28,13 @@ import argparse
 import json
 import math
 import statistics
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
-from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, _csv, parse_worlds, world_pool
+from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
+from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, csv_list, parse_worlds, world_pool
 from benchmarks.searchbench import TARGET_SHARE, Bench, shape_key
 from benchmarks.synthetic import exact_score, synthetic_items
 
@@ -53,8 +52,8 @@ QUICK_CFG = {"items": 240, "splits": (20, 40), "top": 2, "worlds": (0,), "famili
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worlds", type=parse_worlds, default=None, help="default 700-703 (run H's held-out worlds)")
-    parser.add_argument("--families", type=_csv(str, FAMILIES), default=None, help="default math,mmlu,code")
-    parser.add_argument("--budgets", type=_csv(float), default=None, help="FLOPs units, default 18,30")
+    parser.add_argument("--families", type=csv_list(str, FAMILIES), default=None, help="default math,mmlu,code")
+    parser.add_argument("--budgets", type=csv_list(float), default=None, help="FLOPs units, default 18,30")
     parser.add_argument("--top", type=int, default=None, help=f"candidates the oracle knows (default {TOP_K})")
     parser.add_argument("--items", type=int, default=None, help=f"fresh items per setting (default {ITEMS})")
     parser.add_argument("--baselines-from", type=Path, default=None,
@@ -171,11 +170,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     worlds, families = worlds or base_cfg["worlds"], families or base_cfg["families"]
     budgets = budgets or base_cfg["budgets"]
     work = [(w, f, tuple(budgets), cfg, out_dir) for w in worlds for f in families]
-    if cfg["jobs"] > 1 and len(work) > 1:
-        with ProcessPoolExecutor(max_workers=cfg["jobs"]) as pool:
-            parts = list(pool.map(_job, *zip(*work)))
-    else:
-        parts = [_job(*w) for w in work]
+    parts = in_processes(_job, work, cfg["jobs"])
     rows = [r for part in parts for r in part]
     baselines = _baselines(baselines_from, out_dir) if not quick else {}
     judged = []
