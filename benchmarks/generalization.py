@@ -49,7 +49,8 @@ BUDGETS = (18.0, 30.0, 42.0)
 MEASURES = ("first", "stay")
 MEASURE_TEXT = {"first": "first reach", "stay": "reach and stay"}
 GOAL_MEDIAN, GOAL_WORST, GOAL_GAP_POINTS = 0.5, 1.2, 1.0
-FULL = {"seeds": 4, "truth_items": 1000, "fine_truth_items": 4000, "fine_margin": 0.05, "task_items": 2000,
+FULL = {"seeds": 4, "truth_items": 1000, "fine_truth_items": 4000, "fine_margin": 0.05, "exact_truth_items": 16000,
+        "exact_margin": 0.03, "task_items": 2000,
         "max_evaluations": 3000, "samples": 4, "batch": 16, "validation_items": 48, "top_candidates": 3,
         "max_nodes": 6, "check_items": 4, "jobs": 2}
 QUICK = {"seeds": 1, "truth_items": 60, "fine_truth_items": 0, "fine_margin": 0.0, "task_items": 160,
@@ -132,13 +133,14 @@ def _job(world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[
                                        "stay": reach_and_stay(r["curve"], target),
                                        "final_gap": setting.optimum - r["final_accuracy"],
                                        "final_graph": r["final_graph"], "evaluations": r["evaluations"],
-                                       "p_best": r["p_best"], "best_of_candidates": r["best_of_candidates"]})
+                                       "p_best": r["p_best"], "best_of_candidates": r["best_of_candidates"],
+                                       "choices": r["choices"], "picked": r["picked"]})
                 setting.save()
             say(f"{setting.label()}: searches done")
             out.append({"world": world, "family": family, "budget": budget, "graphs": len(setting.graphs),
                         "optimum": setting.optimum,
                         "optimum_graph": setting.optimum_graph.model_dump(mode="json", exclude_defaults=True),
-                        "fine_graphs": len(setting.fine_keys), "runs": runs})
+                        "fine_graphs": len(setting.fine_keys), "exact_graphs": len(setting.exact_keys), "runs": runs})
             bench.table.close()  # the next budget's searches share few (graph, item) runs with this one's
     finally:
         bench.close()
@@ -231,7 +233,9 @@ def render(settings: list[dict], judged: list[dict], cfg: dict[str, Any], optimi
              f"censored at {cap} item runs; goal for {AGENT}: median <= {GOAL_MEDIAN}, worst <= {GOAL_WORST}, "
              f"median final gap <= {GOAL_GAP_POINTS} point. {cfg['seeds']} seeds per optimizer and setting; "
              f"truth over {cfg['truth_items']} items ({cfg.get('fine_truth_items') or 'no'} for graphs within "
-             f"{100 * cfg.get('fine_margin', 0):g} points of the best). Tuned worlds: "
+             f"{100 * cfg.get('fine_margin', 0):g} points of the best; {cfg.get('exact_truth_items') or 'no'} "
+             f"items of their own for those within {100 * cfg.get('exact_margin', 0):g} points, which set the "
+             "optimum). Tuned worlds: "
              f"{TUNED_WORLDS.start}-{TUNED_WORLDS.stop - 1}; all others are held out. Results are simulated.\n")
     sure = choice_confidence(settings, optimizers)
     text += "\n" + table(["method", "searches", "mean P(best) given to the chosen graph",

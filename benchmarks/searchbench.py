@@ -40,6 +40,9 @@ from rolegraph.settings import Settings
 TARGET_SHARE = 0.98
 ROLES = ("solver", "fuser")
 TRUTH_SEED, TASK_SEED = 1001, 7
+EXACT_SEED = 9191
+"""Items of the exact tier: independent of the coarse and fine items the graphs near the top were picked on, so the
+accuracy that judges them does not carry that pick's luck (the best of a dozen noisy scores is biased upward)."""
 SAVE_EVERY = 25  # truth-table graphs between saves (a killed run keeps what it computed)
 EPS = 1e-12
 
@@ -96,24 +99,30 @@ class Setting:
     budget: float
     space: SearchSpace
     graphs: list[GraphSpec]
-    accuracies: dict[str, float]  # shape key -> true accuracy (the fine table's where it has one)
+    accuracies: dict[str, float]  # shape key -> true accuracy (the exact table's, else the fine's, else the coarse)
     optimum_key: str
     truth: TruthTable
     task: SyntheticTask
     executor_check_runs: int = 0
     fine: TruthTable | None = None
     fine_keys: frozenset[str] = frozenset()
+    exact: TruthTable | None = None
+    exact_keys: frozenset[str] = frozenset()
 
     def accuracy(self, spec: GraphSpec) -> float:
-        """True accuracy of `spec`: over the fine items for the graphs near the optimum, else the coarse."""
-        if self.fine is not None and shape_key(spec) in self.fine_keys:
+        """True accuracy of `spec`: over the exact tier's items for the graphs nearest the optimum, the fine items
+        for the others near it, else the coarse."""
+        key = shape_key(spec)
+        if self.exact is not None and key in self.exact_keys:
+            return self.exact.accuracy(spec)
+        if self.fine is not None and key in self.fine_keys:
             return self.fine.accuracy(spec)
         return self.truth.accuracy(spec)
 
     def save(self) -> None:
-        self.truth.save()
-        if self.fine is not None:
-            self.fine.save()
+        for table in (self.truth, self.fine, self.exact):
+            if table is not None:
+                table.save()
 
     @property
     def optimum(self) -> float:
@@ -159,13 +168,22 @@ class Bench:
             fine = self._table(family, cfg["fine_truth_items"], truth_name(self.world, family) + "-fine")
             accs.update(self._score(fine, near))
             fine_keys = frozenset(shape_key(g) for g in near)
+        exact, exact_keys = None, frozenset()
+        if cfg.get("exact_truth_items"):
+            # the graphs that decide the target, on items of their own (EXACT_SEED): a tighter and unbiased optimum
+            top = max(accs.values())
+            nearest = [g for g in graphs if accs[shape_key(g)] >= top - cfg["exact_margin"]]
+            exact = self._table(family, cfg["exact_truth_items"], truth_name(self.world, family) + "-exact", EXACT_SEED)
+            accs.update(self._score(exact, nearest))
+            exact_keys = frozenset(shape_key(g) for g in nearest)
         best = max(accs, key=accs.__getitem__)
-        setting = Setting(self.world, family, budget, space, graphs, accs, best, truth, task, checked, fine, fine_keys)
+        setting = Setting(self.world, family, budget, space, graphs, accs, best, truth, task, checked, fine, fine_keys,
+                          exact, exact_keys)
         say(f"{setting.label()}: {len(graphs)} graphs, optimum {setting.optimum:.3f}")
         return setting
 
-    def _table(self, family: str, n: int, name: str) -> TruthTable:
-        items = synthetic_items(family, n, seed=TRUTH_SEED)  # type: ignore[arg-type]
+    def _table(self, family: str, n: int, name: str, seed: int = TRUTH_SEED) -> TruthTable:
+        items = synthetic_items(family, n, seed=seed)  # type: ignore[arg-type]
         return TruthTable(self.executor, items, name=name, results_dir=self.results_dir)
 
     @staticmethod
@@ -189,10 +207,10 @@ class Bench:
                               compare_singles=False)
         ctx = SearchContext(task=setting.task, space=setting.space, hub=self.hub, config=config, executor=self.table)
         final = await run_search(ctx, make_optimizer(name), None, False)
-        curve = [(it.evaluations, setting.accuracy(ctx.graph(it.best_hash))) for it in ctx.trace.iterations
-                 if it.best_hash is not None]
-        final_acc = setting.accuracy(ctx.graph(final.chosen_hash))
-        curve.append((ctx.spent, final_acc))
+        picks = [(it.evaluations, ctx.graph(it.best_hash)) for it in ctx.trace.iterations if it.best_hash is not None]
+        picks.append((ctx.spent, ctx.graph(final.chosen_hash)))
+        curve = [(e, setting.accuracy(g)) for e, g in picks]
+        final_acc = curve[-1][1]
         items_by_hash: dict[str, int] = {}
         for r in ctx.trace.records:
             if r.phase in CHARGED_PHASES:
@@ -201,6 +219,7 @@ class Bench:
         chosen = next(c for c in final.candidates if c["hash"] == final.chosen_hash)
         best_candidate = max(setting.accuracy(ctx.graph(c["hash"])) for c in final.candidates)
         return {"optimizer": name, "seed": seed, "curve": curve, "final_accuracy": final_acc,
+                **_choices(picks),
                 "evaluations": ctx.spent, "iterations": sum(1 for it in ctx.trace.iterations if it.iteration > 0),
                 "distinct_graphs": len(ctx.graphs),
                 "distinct_shapes": len({shape_key(ctx.graph(h)) for h in ctx.graphs}),
@@ -211,6 +230,19 @@ class Bench:
 
     def close(self) -> None:
         self.table.close()
+
+
+def _choices(picks: list[tuple[int, GraphSpec]]) -> dict[str, list]:
+    """The graphs a search would have picked as it went, each stored once ("picked") and named by index in
+    "choices" (evaluations, index): a later, better truth can judge the run again without running it."""
+    shapes: list = []
+    choices = []
+    for e, g in picks:
+        key = shape_key(g)
+        if key not in shapes:
+            shapes.append(key)
+        choices.append((e, shapes.index(key)))
+    return {"choices": choices, "picked": [k.spec.model_dump(mode="json", exclude_defaults=True) for k in shapes]}
 
 
 def summarize(runs: list[dict], optimum: float) -> dict[str, Any]:
