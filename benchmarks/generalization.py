@@ -31,6 +31,8 @@ from typing import Any
 
 from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
 from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay
+from benchmarks.truth import shape_key
+from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
 AGENT = "agent-reinforce"
@@ -140,11 +142,28 @@ def _job(world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[
             out.append({"world": world, "family": family, "budget": budget, "graphs": len(setting.graphs),
                         "optimum": setting.optimum,
                         "optimum_graph": setting.optimum_graph.model_dump(mode="json", exclude_defaults=True),
-                        "fine_graphs": len(setting.fine_keys), "exact_graphs": len(setting.exact_keys), "runs": runs})
+                        "fine_graphs": len(setting.fine_keys), "exact_graphs": len(setting.exact_keys),
+                        "picked": pool_picks(runs), "runs": runs})
             bench.table.close()  # the next budget's searches share few (graph, item) runs with this one's
     finally:
         bench.close()
     return out
+
+
+def pool_picks(runs: dict[str, list[dict]]) -> list[dict]:
+    """The graphs every search of a setting would have picked, each stored once for the setting: each run's own
+    `picked` list is dropped and its `choices` (evaluations, index) re-pointed into the one returned."""
+    shapes: list = []
+    for rs in runs.values():
+        for r in rs:
+            index = []
+            for spec in r.pop("picked"):
+                key = shape_key(GraphSpec.model_validate(spec))
+                if key not in shapes:
+                    shapes.append(key)
+                index.append(shapes.index(key))
+            r["choices"] = [(e, index[i]) for e, i in r["choices"]]
+    return [k.spec.model_dump(mode="json", exclude_defaults=True) for k in shapes]
 
 
 def judge(setting: dict[str, Any], cap: int) -> dict[str, Any]:

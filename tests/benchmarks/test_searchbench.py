@@ -3,7 +3,7 @@ record of what a search would have picked (so a later truth can judge it again).
 from __future__ import annotations
 
 from benchmarks.common import scratch_home
-from benchmarks.generalization import world_pool
+from benchmarks.generalization import pool_picks, world_pool
 from benchmarks.searchbench import EXACT_SEED, TRUTH_SEED, Bench, _choices
 from benchmarks.synthetic import synthetic_items
 from benchmarks.truth import TruthTable, shape_key
@@ -47,3 +47,14 @@ def test_the_picks_are_stored_once_per_graph_up_to_isomorphism():
     out = _choices([(10, one), (20, other), (30, same)])
     assert out["choices"] == [(10, 0), (20, 1), (30, 0)]
     assert [GraphSpec.model_validate(p).nodes[0].model for p in out["picked"]] == ["m1", "m2"]
+
+
+def test_a_settings_picks_are_pooled_once_and_each_run_points_into_them():
+    one, same, other = _chain("x", "s", "f"), _chain("y", "p", "q"), _chain("z", "s", "f").model_copy(
+        update={"nodes": [NodeSpec(id="s", role="solver", model="m2"), NodeSpec(id="f", role="fuser", model="m2")]})
+    runs = {"a": [_choices([(10, one), (20, other)])], "b": [_choices([(5, other), (9, same)])]}
+    pooled = pool_picks(runs)
+    assert len(pooled) == 2 and all("picked" not in r for rs in runs.values() for r in rs)
+    models = [GraphSpec.model_validate(p).nodes[0].model for p in pooled]
+    assert [(e, models[i]) for e, i in runs["b"][0]["choices"]] == [(5, "m2"), (9, "m1")]
+    assert [(e, models[i]) for e, i in runs["a"][0]["choices"]] == [(10, "m1"), (20, "m2")]
