@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
-from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay
-from benchmarks.truth import shape_key
+from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay, shape_index
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -156,12 +155,7 @@ def pool_picks(runs: dict[str, list[dict]]) -> list[dict]:
     shapes: list = []
     for rs in runs.values():
         for r in rs:
-            index = []
-            for spec in r.pop("picked"):
-                key = shape_key(GraphSpec.model_validate(spec))
-                if key not in shapes:
-                    shapes.append(key)
-                index.append(shapes.index(key))
+            index = [shape_index(shapes, GraphSpec.model_validate(spec)) for spec in r.pop("picked")]
             r["choices"] = [(e, index[i]) for e, i in r["choices"]]
     return [k.spec.model_dump(mode="json", exclude_defaults=True) for k in shapes]
 

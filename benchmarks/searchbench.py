@@ -236,13 +236,16 @@ def _choices(picks: list[tuple[int, GraphSpec]]) -> dict[str, list]:
     """The graphs a search would have picked as it went, each stored once ("picked") and named by index in
     "choices" (evaluations, index): a later, better truth can judge the run again without running it."""
     shapes: list = []
-    choices = []
-    for e, g in picks:
-        key = shape_key(g)
-        if key not in shapes:
-            shapes.append(key)
-        choices.append((e, shapes.index(key)))
+    choices = [(e, shape_index(shapes, g)) for e, g in picks]
     return {"choices": choices, "picked": [k.spec.model_dump(mode="json", exclude_defaults=True) for k in shapes]}
+
+
+def shape_index(shapes: list, spec: GraphSpec) -> int:
+    """Index of `spec`'s shape in `shapes`, appended when new: isomorphic graphs share one index."""
+    key = shape_key(spec)
+    if key not in shapes:
+        shapes.append(key)
+    return shapes.index(key)
 
 
 def summarize(runs: list[dict], optimum: float) -> dict[str, Any]:
