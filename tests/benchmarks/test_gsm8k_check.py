@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import gsm8k_check
@@ -33,3 +34,39 @@ def test_a_missing_data_file_is_one_line_and_exit_2(capsys, tmp_path):
     assert "no such file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="GSM8K test file"):
         gsm8k_check.run(quick=True, out_dir=tmp_path)
+
+
+def test_cross_fitting_picks_on_one_half_and_judges_on_the_other():
+    from benchmarks.route_landscape import cross_fit
+
+    # chain 0: the best graph; 1: lucky on the first half; 2: steady; 3: accurate but over the 0.6x line
+    acc = np.array([[0.70, 0.70], [0.75, 0.60], [0.68, 0.69], [0.90, 0.90]])
+    flops = np.array([[10.0, 10.0], [5.0, 5.0], [5.5, 5.5], [7.0, 7.0]])
+    out = cross_fit(acc, flops, best=0, line=0.6)
+    # first half picks chain 1 (judged -10 points at 0.5x), second half picks chain 2 (judged -2 at 0.55x)
+    assert out["diff"] == pytest.approx(-6.0) and out["ratio"] == pytest.approx(0.525)
+    assert out["picked_diff"] == pytest.approx((5.0 - 1.0) / 2)  # as it looked on the half it was picked on
+    # nothing within the line: the cheapest chain, whose ratio shows it is over
+    over = cross_fit(acc, flops, best=1, line=0.6)
+    assert over["ratio"] == pytest.approx(1.0)
+
+
+def test_half_means_are_route_fits_chains_reduced_per_half(tmp_path):
+    from benchmarks.route_landscape import half_means
+    from rolegraph.graphs.analysis import TOKEN_PROFILES
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.optimize.cascade import CascadeCosts
+    from rolegraph.optimize.route_fit import all_points, load_outcomes
+
+    cfg = {**gsm8k_check.QUICK, "fresh": 24}
+    row = gsm8k_check.check_world(3, tmp_path, FIXTURE, cfg, 40)
+    assert row["landscape"]["items"] == 24 and row["landscape"]["chains"] > 1
+    assert row["landscape"]["ratio"] > 0
+    fit, _ = load_outcomes(tmp_path / "w3")
+    pool, profile = ModelPool.load(None, world=3), TOKEN_PROFILES["math"]
+    acc, flops, chains = half_means(fit, CascadeCosts(fit, pool, profile), 2)
+    points = all_points(fit, CascadeCosts(fit, pool, profile), 2)
+    assert [p.chain.stages for p in points] == chains
+    half = np.arange(fit[0].n) < fit[0].n // 2
+    assert np.allclose(acc, [[p.scores[half].mean(), p.scores[~half].mean()] for p in points])
+    assert np.allclose(flops, [[p.flops[half].mean(), p.flops[~half].mean()] for p in points])
