@@ -365,6 +365,7 @@ def fit_route(
             "z": guard.z if math.isfinite(guard.z) else "inf",
             "cv_diff": guard.cv_diff,
             "cv_flops_ratio": guard.cv_flops_ratio,
+            "cv_se": guard.cv_se,
             "folds": guard.folds,
         },
         stage_fit=stage_checks(chosen.chain, fit, best_index),

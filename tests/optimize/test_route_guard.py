@@ -113,7 +113,7 @@ def _reference_rows(points: list[Point], target_flops: float | None, tolerance: 
             c = points[sliced.index(select(sliced, target_flops, goal, sliced[0], z))]
             diffs.append(float((c.scores[held] - points[0].scores[held]).mean()))
             ratios.append(float(c.flops[held].mean() / points[0].flops[held].mean()))
-        rows.append((z, float(np.mean(diffs)), float(np.mean(ratios))))
+        rows.append((z, float(np.mean(diffs)), float(np.mean(ratios)), float(np.std(diffs, ddof=1) / CV_FOLDS**0.5)))
     return rows
 
 
@@ -130,5 +130,6 @@ def test_cross_validation_from_fold_sums_matches_selecting_on_each_folds_items(t
         expected = next((r for r in rows if r[1] >= -0.01 - 1e-12), rows[-1])
     else:
         expected = max(rows, key=lambda r: (round(r[1], 9), -r[0]))
-    assert (guard.z, guard.cv_diff, guard.cv_flops_ratio) == pytest.approx(expected)
+    assert (guard.z, guard.cv_diff, guard.cv_flops_ratio, guard.cv_se) == pytest.approx(expected)
+    assert guard.cv_se > 0 and f"+- {guard.cv_se:.3f} (fold SE)" in guard.text()  # the output shows the spread
     assert len({round(r[1], 9) for r in rows}) > 1  # the z grid really chose between different routers
