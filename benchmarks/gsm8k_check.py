@@ -13,7 +13,7 @@ accurate. Beside it, two figures that say where a miss comes from:
   the router was fitted on): when these agree with GSM8K, a miss is the fit's draw, not a shift to GSM8K;
 - what the landscape offers at the FLOPs line on those fresh items (`route_landscape`: every chain route fit
   considers, picked on one half and judged on the other): when even that is more than 2 points below the
-  best graph, no fit on this many items would pass, and the miss is the world's, not route fit's.
+  best graph, picking on 500 items does not reach the line, and the miss is the world's, not route fit's.
 
 GSM8K is not shipped (`../shared/data` in this project's workspace; the public test split elsewhere).
 All accuracies are simulated.
