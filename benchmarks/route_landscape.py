@@ -15,7 +15,6 @@ for the mean of both ways).
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +40,18 @@ def cross_fit(acc: np.ndarray, flops: np.ndarray, best: int, line: float) -> dic
 
 
 def half_means(outcomes: list, costs: Any, max_stages: int) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-    """Every chain `route fit` would score (route_fit.all_points' chains and rules), reduced at once to its mean
-    score and FLOPs on each half of the items (first half, second half): a chain's per-item arrays over 1,000
-    items for ~1e5 chains would not fit in memory together."""
-    from rolegraph.optimize.cascade import evaluate_rule_combos
-    from rolegraph.optimize.route_fit import rule_grid
+    """Every chain `route fit` would score (route_fit.point_batches), reduced batch by batch to its mean score
+    and FLOPs on each half of the items (first half, second half): a chain's per-item arrays over 1,000 items
+    for ~1e5 chains would not fit in memory together."""
+    from rolegraph.optimize.route_fit import point_batches
 
-    n = outcomes[0].n
-    half = np.arange(n) < n // 2
-    order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].result.flops_units, -outcomes[i].result.accuracy))
-    grids = {i: [(r, outcomes[i].passes(r)) for r in rule_grid(outcomes[i])] for i in order}
+    half = np.arange(outcomes[0].n) < outcomes[0].n // 2
     acc, flops, chains = [], [], []
-    for length in range(1, max_stages + 1):
-        for stages in itertools.combinations(order, length):
-            for p in evaluate_rule_combos(stages, outcomes, costs, grids):
-                acc.append((p.scores[half].mean(), p.scores[~half].mean()))
-                flops.append((p.flops[half].mean(), p.flops[~half].mean()))
-                chains.append(p.chain.stages)
+    for batch in point_batches(outcomes, costs, max_stages):
+        for p in batch:
+            acc.append((p.scores[half].mean(), p.scores[~half].mean()))
+            flops.append((p.flops[half].mean(), p.flops[~half].mean()))
+            chains.append(p.chain.stages)
     return np.array(acc), np.array(flops), chains
 
 

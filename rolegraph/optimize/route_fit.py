@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -152,15 +153,19 @@ def rule_grid(o: Outcomes) -> list[StopRule]:
     return rules
 
 
-def all_points(outcomes: list[Outcomes], costs: CascadeCosts, max_stages: int) -> list[Point]:
-    """Every chain (cheapest first) with every rule combination, scored on the outcomes' items."""
+def point_batches(outcomes: list[Outcomes], costs: CascadeCosts, max_stages: int) -> Iterator[list[Point]]:
+    """Every chain (cheapest first) with every rule combination, scored on the outcomes' items, one list per
+    sequence of stages (a caller that keeps only a summary of each point can drop the batch's arrays)."""
     order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].result.flops_units, -outcomes[i].result.accuracy))
     grids = {i: [(r, outcomes[i].passes(r)) for r in rule_grid(outcomes[i])] for i in order}
-    points = []
     for length in range(1, max_stages + 1):
         for stages in itertools.combinations(order, length):
-            points += evaluate_rule_combos(stages, outcomes, costs, grids)
-    return points
+            yield evaluate_rule_combos(stages, outcomes, costs, grids)
+
+
+def all_points(outcomes: list[Outcomes], costs: CascadeCosts, max_stages: int) -> list[Point]:
+    """Every chain (cheapest first) with every rule combination, scored on the outcomes' items."""
+    return [p for batch in point_batches(outcomes, costs, max_stages) for p in batch]
 
 
 def select(
