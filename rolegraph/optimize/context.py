@@ -19,6 +19,7 @@ import numpy as np
 
 from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.evaluate.result import EvalResult
+from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
@@ -142,13 +143,25 @@ class SearchContext:
     _stats: tuple[tuple[int, int], dict[str, GraphStats]] | None = None
 
     def canonical_hash(self, spec: GraphSpec) -> str:
-        """The hash evidence on `spec` pools under: the first isomorphic graph scored in this search.
+        """The hash evidence on `spec` pools (or would pool) under: the first isomorphic graph scored in this
+        search, else `spec`'s own hash. A lookup: only a graph that is scored joins the index (`register`).
 
         Sampling one structure in other slots then adds evidence to it instead of a new contender.
-        The index is derived from `graphs` (rebuilt after a restore), so it needs no checkpoint."""
+        Why a lookup does not register: a graph looked up but never scored (a proposal dropped as settled)
+        would become the canonical form of its structure, so a later isomorphic copy's evidence would be filed
+        under a hash that is not the stored graph's, and an index rebuilt from `graphs` on resume would file
+        the copy's next runs under another hash."""
+        return self._structures().find(spec) or graph_hash(spec)
+
+    def register(self, spec: GraphSpec) -> str:
+        """`spec`'s canonical hash, adding it to the index as its structure's canonical form if it is new."""
+        return self._structures().canonical(spec)
+
+    def _structures(self) -> StructureIndex:
+        """The index is derived from `graphs` (rebuilt after a restore), so it needs no checkpoint."""
         if self._index is None:
             self._index = StructureIndex(GraphSpec.model_validate(g) for g in self.graphs.values())
-        return self._index.canonical(spec)
+        return self._index
 
     def restore_graphs(self, graphs: dict[str, dict]) -> None:
         self.graphs = graphs
@@ -218,8 +231,9 @@ class SearchContext:
 
         self._check_spend()
         unique: dict[str, Proposal] = {}
+        batch = StructureIndex()  # copies of one new structure in this list: the first is scored and registered
         for p in proposals:
-            unique.setdefault(self.canonical_hash(p.graph), p)
+            unique.setdefault(self._structures().find(p.graph) or batch.canonical(p.graph), p)
         named = []
         for h, p in unique.items():
             label = (p.meta or {}).get("label")
@@ -269,7 +283,9 @@ class SearchContext:
     def _record(
         self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: Phase, source: str
     ) -> EvalRecord:
-        """Append `res` to the trace under the structure hash `h` (and remember the graph)."""
+        """Append `res` to the trace under the structure hash `h` (and remember the graph, registered in the
+        index: `h` is its canonical hash, so `graph_hash(graphs[h]) == h` for every graph stored)."""
+        self.register(spec)
         dollars = res.cost_usd / max(res.n, 1)
         record = EvalRecord(
             seq=len(self.trace.records),
@@ -318,5 +334,5 @@ class SearchContext:
             phase=phase,
         )
         _stop_on_failures([res])
-        record = self._record(self.canonical_hash(spec), spec, res, iteration, phase, source)
+        record = self._record(self.register(spec), spec, res, iteration, phase, source)
         return Evaluation(record=record, graph=spec, choices=None, per_node=res.per_node), res

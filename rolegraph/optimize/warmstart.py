@@ -137,7 +137,7 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
         choices = from_graph(ctx.space, spec)
         if choices is None or not ctx.space.fits(spec):
             continue
-        h = ctx.canonical_hash(spec)
+        h = ctx.register(spec)
         ctx.graphs.setdefault(h, raw)
         record = r.model_copy(
             update={

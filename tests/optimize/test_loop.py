@@ -5,6 +5,7 @@ import pytest
 
 from rolegraph.errors import SearchError
 from rolegraph.graphs.io import graph_hash, load_graph
+from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import validate_graph
 from rolegraph.optimize.agent_reinforce import AgentReinforce
@@ -173,3 +174,39 @@ def test_isomorphic_copies_pool_their_evidence_under_one_hash(pool, small_task, 
     stored = RunStore.open(tmp_path / "run")
     assert graph_hash(a) in stored.graphs() and graph_hash(a_copy) not in stored.graphs()
     assert items_on_a == 3 * cfg.batch
+
+
+class _LooksUp(_Scripted):
+    """Looks a graph up (as racing's `can_still_win` does with a proposal it then drops) without scoring it."""
+
+    def __init__(self, script, looked_up):
+        super().__init__(script)
+        self.looked_up = looked_up
+
+    async def observe(self, iteration, evaluations, ctx):
+        await super().observe(iteration, evaluations, ctx)
+        if iteration == 1:
+            self.answer = ctx.canonical_hash(self.looked_up)
+
+
+def test_a_graph_looked_up_but_never_scored_does_not_name_a_later_copy(pool, small_task, tmp_path):
+    space = tiny_space(pool)
+    a = GraphSpec(name="a", nodes=[NodeSpec(id="w0", role="solver", model="sim/llama-3.2-1b"),
+                                   NodeSpec(id="w1", role="solver", model="sim/llama-3.1-8b"),
+                                   NodeSpec(id="out", role="fuser", model="sim/llama-3.2-3b")],
+                  edges=[("w0", "out"), ("w1", "out")])
+    a_copy, other = _copy(a, "x"), space.single("sim/llama-3.2-3b")
+    opt = _LooksUp([[other], [a_copy], [a, other]], looked_up=a)
+    result = run(pool, tmp_path / "home", small_task, opt, space=space, config=tiny_config(iterations=3, batch=4),
+                 out=tmp_path / "run")
+    assert opt.answer == graph_hash(a)  # a lookup names the graph's own hash while no copy is scored
+    searched = [r for r in result.trace.records if r.phase == "search"]
+    # the copy scored first is its structure's canonical form; the original graph pools under it
+    assert [r.graph_hash for r in searched] == [graph_hash(other), graph_hash(a_copy), graph_hash(a_copy),
+                                                graph_hash(other)]
+    stored = RunStore.open(tmp_path / "run").graphs()
+    assert all(graph_hash(GraphSpec.model_validate(g)) == h for h, g in stored.items())
+    assert all(it.best_hash in stored for it in result.trace.iterations if it.best_hash is not None)
+    # a resumed search rebuilds its index from the stored graphs: the copy's runs still pool under one hash
+    rebuilt = StructureIndex(GraphSpec.model_validate(g) for g in stored.values())
+    assert rebuilt.canonical(a_copy) == rebuilt.canonical(a) == graph_hash(a_copy)
