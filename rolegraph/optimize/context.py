@@ -147,7 +147,7 @@ class SearchContext:
         search, else `spec`'s own hash. A lookup: only a graph that is scored joins the index (`register`).
 
         Sampling one structure in other slots then adds evidence to it instead of a new contender.
-        Why a lookup does not register: a graph looked up but never scored (a proposal dropped as settled)
+        Why a lookup does not register: a graph looked up but never scored (a proposal that got no slot)
         would become the canonical form of its structure, so a later isomorphic copy's evidence would be filed
         under a hash that is not the stored graph's, and an index rebuilt from `graphs` on resume would file
         the copy's next runs under another hash."""
