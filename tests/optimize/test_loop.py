@@ -155,12 +155,16 @@ def _copy(spec, suffix):
                      edges=[(rename[a], rename[b]) for a, b in spec.edges])
 
 
+def _mixed_pair():
+    return GraphSpec(name="a", nodes=[NodeSpec(id="w0", role="solver", model="sim/llama-3.2-1b"),
+                                      NodeSpec(id="w1", role="solver", model="sim/llama-3.1-8b"),
+                                      NodeSpec(id="out", role="fuser", model="sim/llama-3.2-3b")],
+                     edges=[("w0", "out"), ("w1", "out")])
+
+
 def test_isomorphic_copies_pool_their_evidence_under_one_hash(pool, small_task, tmp_path):
     space = tiny_space(pool)
-    a = GraphSpec(name="a", nodes=[NodeSpec(id="w0", role="solver", model="sim/llama-3.2-1b"),
-                                   NodeSpec(id="w1", role="solver", model="sim/llama-3.1-8b"),
-                                   NodeSpec(id="out", role="fuser", model="sim/llama-3.2-3b")],
-                  edges=[("w0", "out"), ("w1", "out")])
+    a = _mixed_pair()
     a_copy, other = _copy(a, "x"), space.single("sim/llama-3.2-3b")
     opt = _Scripted([[a], [a_copy, other], [_copy(a, "y"), a]])
     cfg = tiny_config(iterations=3, batch=4)
@@ -191,10 +195,7 @@ class _LooksUp(_Scripted):
 
 def test_a_graph_looked_up_but_never_scored_does_not_name_a_later_copy(pool, small_task, tmp_path):
     space = tiny_space(pool)
-    a = GraphSpec(name="a", nodes=[NodeSpec(id="w0", role="solver", model="sim/llama-3.2-1b"),
-                                   NodeSpec(id="w1", role="solver", model="sim/llama-3.1-8b"),
-                                   NodeSpec(id="out", role="fuser", model="sim/llama-3.2-3b")],
-                  edges=[("w0", "out"), ("w1", "out")])
+    a = _mixed_pair()
     a_copy, other = _copy(a, "x"), space.single("sim/llama-3.2-3b")
     opt = _LooksUp([[other], [a_copy], [a, other]], looked_up=a)
     result = run(pool, tmp_path / "home", small_task, opt, space=space, config=tiny_config(iterations=3, batch=4),
