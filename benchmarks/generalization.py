@@ -12,7 +12,8 @@ of the three), on both measures; then the median and the worst of those ratios o
 the worlds the agent was tuned on (`TUNED_WORLDS`) and the held-out ones reported apart. Ablations
 (the pilot alone, the cross-entropy method on the same distribution) and the agent's earlier designs
 (`agent-reinforce:gp`, `agent-reinforce:v1`) are reported beside it, against the same best baseline;
-they are not baselines.
+they are not baselines. Every method is also compared with the agent search by search (`paired.py`: same
+setting and seed, so the same batches), the finer instrument.
 
 `python -m benchmarks generalization [--worlds A-B] [--families math,mmlu,code] [--budgets 18,30,42]
 [--seeds K] [--jobs N] [--json]`; settings run in `--jobs` processes, one per (world, family).
@@ -29,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks import paired as pairing
 from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
 from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay, shape_index
 from rolegraph.graphs.spec import GraphSpec
@@ -255,6 +257,9 @@ def render(settings: list[dict], judged: list[dict], cfg: dict[str, Any], optimi
                           "chosen graph truly the best of its candidates"],
                          [[n, c["searches"], f"{c['mean_p_best']:.2f}", f"{100 * c['best_of_candidates']:.0f}%"]
                           for n, c in sure.items()]) + "\n"
+    pairs = pairing.paired_all(settings, optimizers, cap, AGENT)
+    if pairs:
+        text += "\nEvery method against the agent, search by search:\n\n" + pairing.render(pairs)
     return text
 
 
@@ -288,6 +293,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                "summary": summary, "held_out": overall(held), "tuned": overall(tuned),
                "ablations": {name: overall(judged, name) for name in optimizers if name in ABLATIONS},
                "choice_confidence": choice_confidence(settings, tuple(optimizers)),
+               "paired_vs_agent": pairing.paired_all(settings, tuple(optimizers), cfg["max_evaluations"], AGENT),
                "settings": [{**s, "judged": j} for s, j in zip(settings, judged)], "simulated": True}
     options = f"--worlds {','.join(map(str, worlds))} --families {','.join(families)} " \
               f"--budgets {','.join(f'{b:g}' for b in budgets)} --seeds {cfg['seeds']}"

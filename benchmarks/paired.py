@@ -1,0 +1,108 @@
+"""Paired comparison of two search methods, search by search: the instrument that sees small differences.
+
+The generalization benchmark's headline divides the agent's median by the best baseline's per setting, over
+4 seeds: a coarse and noisy figure (each baseline against the best of the other two gives medians of 1.0-1.4,
+BENCHMARKS.md). Every optimizer there runs the same seeds on the same settings, and a seed fixes the batches
+a search scores, so two methods' searches with one seed are paired. Their log ratio of item runs (first
+reach, reach and stay; a search that never gets there counts as the whole budget) averages over every
+setting and seed, with a standard error: how a change to the agent, or an ablation of one of its parts,
+was measured on tuned worlds before it went to held-out ones.
+
+`python -m benchmarks.paired RESULT.json [--ref agent-reinforce]` reads a stored generalization result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import table
+from benchmarks.searchbench import censored
+
+REFERENCE = "agent-reinforce"
+MEASURES = ("first", "stay")
+
+
+def _value(x: float | None) -> float:
+    """A stored measure: None (JSON of inf) is a search that never got there."""
+    return math.inf if x is None else float(x)
+
+
+def paired(settings: list[dict[str, Any]], name: str, cap: int, ref: str = REFERENCE) -> dict[str, Any]:
+    """`name` against `ref` over every (setting, seed) both ran: per measure the mean log ratio of censored
+    item runs (negative: `name` sooner), its standard error, and how many searches were sooner / later;
+    and how many never stayed (each method)."""
+    logs: dict[str, list[float]] = {m: [] for m in MEASURES}
+    never = {name: 0, ref: 0}
+    for s in settings:
+        mine = {r["seed"]: r for r in s["runs"].get(name, [])}
+        for r0 in s["runs"].get(ref, []):
+            r1 = mine.get(r0["seed"])
+            if r1 is None:
+                continue
+            for m in MEASURES:
+                logs[m].append(math.log(censored(_value(r1[m]), cap) / censored(_value(r0[m]), cap)))
+            never[name] += not math.isfinite(_value(r1["stay"]))
+            never[ref] += not math.isfinite(_value(r0["stay"]))
+    n = len(logs["first"])
+    out: dict[str, Any] = {"method": name, "reference": ref, "pairs": n, "never_stay": never}
+    for m in MEASURES:
+        x = logs[m]
+        out[m] = {
+            "mean_log_ratio": round(statistics.mean(x), 4) if x else None,
+            "se": round(statistics.stdev(x) / math.sqrt(n), 4) if n > 1 else None,
+            "sooner": sum(v < 0 for v in x),
+            "later": sum(v > 0 for v in x),
+        }
+    return out
+
+
+def paired_all(settings: list[dict[str, Any]], optimizers: tuple[str, ...], cap: int,
+               ref: str = REFERENCE) -> dict[str, dict[str, Any]]:
+    """Every optimizer other than `ref` against it."""
+    return {name: paired(settings, name, cap, ref) for name in optimizers if name != ref}
+
+
+def render(rows: dict[str, dict[str, Any]]) -> str:
+    def cell(p: dict[str, Any], m: str) -> str:
+        q = p[m]
+        if q["mean_log_ratio"] is None:
+            return "-"
+        se = "" if q["se"] is None else f" (SE {q['se']:.2f})"
+        return f"{q['mean_log_ratio']:+.2f}{se}; {q['sooner']} sooner, {q['later']} later"
+
+    body = [[n, p["pairs"], cell(p, "first"), cell(p, "stay"),
+             f"{p['never_stay'][n]} / {p['never_stay'][p['reference']]}"] for n, p in rows.items()]
+    ref = next(iter(rows.values()))["reference"] if rows else REFERENCE
+    return table(["method", "paired searches", f"first reach: mean log ratio vs {ref}",
+                  "reach and stay: mean log ratio", f"never stay: method / {ref}"], body) + (
+        f"\n\nSame setting and seed, so the same batch at every iteration; negative: fewer item runs than {ref} "
+        "(a search that never gets there counts as the whole budget). Results are simulated.\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.paired", description=__doc__.split("\n")[0])
+    parser.add_argument("result", type=Path, help="a generalization result (JSON)")
+    parser.add_argument("--ref", default=REFERENCE, help=f"the reference method (default {REFERENCE})")
+    args = parser.parse_args(argv)
+    try:
+        data = json.loads(args.result.read_text())
+        settings, optimizers, cap = data["settings"], tuple(data["optimizers"]), data["config"]["max_evaluations"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"error: {args.result} is not a readable generalization result ({type(e).__name__}: {e})",
+              file=sys.stderr)
+        return 2
+    if args.ref not in optimizers:
+        print(f"error: {args.ref} is not among the result's methods ({', '.join(optimizers)})", file=sys.stderr)
+        return 2
+    print(render(paired_all(settings, optimizers, cap, args.ref)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
