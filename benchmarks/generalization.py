@@ -32,7 +32,15 @@ from typing import Any
 
 from benchmarks import paired as pairing
 from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
-from benchmarks.searchbench import TARGET_SHARE, Bench, censored, first_reach, reach_and_stay, shape_index
+from benchmarks.searchbench import (
+    MEASURES,
+    TARGET_SHARE,
+    Bench,
+    censored,
+    first_reach,
+    reach_and_stay,
+    shape_index,
+)
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -49,7 +57,6 @@ TUNED_WORLDS = range(0, 20)
 DEFAULT_WORLDS = tuple(range(100, 106))
 FAMILIES = ("math", "mmlu", "code")
 BUDGETS = (18.0, 30.0, 42.0)
-MEASURES = ("first", "stay")
 MEASURE_TEXT = {"first": "first reach", "stay": "reach and stay"}
 GOAL_MEDIAN, GOAL_WORST, GOAL_GAP_POINTS = 0.5, 1.2, 1.0
 FULL = {"seeds": 4, "truth_items": 1000, "fine_truth_items": 4000, "fine_margin": 0.05, "exact_truth_items": 16000,

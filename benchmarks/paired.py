@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import table
-from benchmarks.searchbench import censored
+from benchmarks.searchbench import MEASURES, censored
 
 REFERENCE = "agent-reinforce"
-MEASURES = ("first", "stay")
 
 
 def _value(x: float | None) -> float:

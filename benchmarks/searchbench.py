@@ -38,6 +38,8 @@ from rolegraph.optimize.trace import CHARGED_PHASES
 from rolegraph.settings import Settings
 
 TARGET_SHARE = 0.98
+MEASURES = ("first", "stay")
+"""The two measures of a search's curve, as stored per run: `first_reach` and `reach_and_stay`."""
 ROLES = ("solver", "fuser")
 TRUTH_SEED, TASK_SEED = 1001, 7
 EXACT_SEED = 9191
