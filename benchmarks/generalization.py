@@ -2,10 +2,11 @@
 
 For each sim world x task family x FLOPs budget (a *setting*), the exhaustive optimum of the ensemble
 space (`searchbench.Setting`: every distinct graph scored on 1,000 fresh items, those within 5 points of
-the best on 4,000, those within 3 points on 16,000 items of their own, which set the optimum) and K searches per optimizer, judged as in `search_efficiency`: evaluations (item
-runs, pilot and final re-check included) until the graph the search would choose is first within 98%
-of the optimum ("first reach"), and until it stays there to the end ("reach and stay"). A search that
-never gets there counts as the whole evaluation budget (censored), and the tables say how many did not.
+the best on 4,000, those within 3 points on 16,000 items of their own, which set the optimum) and K
+searches per optimizer, judged as in `search_efficiency`: evaluations (item runs, pilot and final
+re-check included) until the graph the search would choose is first within 98% of the optimum ("first
+reach"), and until it stays there to the end ("reach and stay"). A search that never gets there counts
+as the whole evaluation budget (censored), and the tables say how many did not.
 
 Per setting: agent-reinforce's median / the best baseline's median (random, reinforce, TPE; the lowest
 of the three), on both measures; then the median and the worst of those ratios over settings, with

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -99,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.ref not in optimizers:
         print(f"error: {args.ref} is not among the result's methods ({', '.join(optimizers)})", file=sys.stderr)
         return 2
-    print(render(paired_all(settings, optimizers, cap, args.ref)))
+    try:
+        print(render(paired_all(settings, optimizers, cap, args.ref)), flush=True)
+    except BrokenPipeError:  # the reader closed the pipe (`| head`): what it read is all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's documented recipe
     return 0
 
 

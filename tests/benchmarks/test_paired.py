@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +72,19 @@ def test_a_bad_result_file_is_one_line_and_exit_2(tmp_path, capsys):
     path.write_text(json.dumps({"settings": [], "optimizers": ["random"], "config": {"max_evaluations": 1}}))
     assert main([str(path)]) == 2
     assert "agent-reinforce is not among" in capsys.readouterr().err
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_traceback(tmp_path):
+    """`python -m benchmarks.paired R.json | head`: the pipe closed before the table is written ends quietly."""
+    path = tmp_path / "generalization.json"
+    path.write_text(json.dumps({"settings": _settings(), "optimizers": ["agent-reinforce", "random"],
+                                "config": {"max_evaluations": CAP}}))
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes a byte
+    try:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(path)], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60, cwd=Path(__file__).parents[2])
+    finally:
+        os.close(write)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert done.returncode == 0
