@@ -1,14 +1,14 @@
 """Agent-REINFORCE, the default (`agent-reinforce`): sample -> evaluate -> feedback -> update, with an
 anytime pilot and racing between the graphs that can still be the best.
 
-1. Pilot (insight 1), as the first iteration(s) of the loop rather than a block before it: per model,
-   the budget-filling ensemble of that model (k solvers feeding a fuser of it), or when no ensemble of
-   it fits its answer refined by a fuser of itself, or the model alone. Each is scored like any
-   sampled graph, so the search has a choice after the first iteration (the old pilot scored every
-   single model too, which the ensembles of the same model nearly always beat: item runs spent on
-   graphs that are rarely the answer). When
-   the pilot's graphs are all scored the feedback agent reads them and sets the initial
-   probabilities (no ranking of models by size, no fixed mixed pair: both held only on world 0).
+1. Pilot (insight 1), as the first iteration(s) of the loop rather than a block before it (`pilot.py`):
+   per model, the budget-filling ensemble of that model (k solvers feeding a fuser of it), or when no
+   ensemble of it fits its answer refined by a fuser of itself, or the model alone; and a mix of every
+   model. Each is scored like any sampled graph, so the search has a choice after the first iteration
+   (the old pilot scored every single model too, which the ensembles of the same model nearly always
+   beat). Then a second stage: mixes of the two models whose pilot graphs scored best. When the
+   pilot's graphs are all scored the feedback agent reads them and sets the initial probabilities
+   (no ranking of models by size, no fixed mixed pair: both held only on world 0).
 2. Each iteration: K graphs: the racing pair, the agent's proposed graph, then samples of the
    probabilistic graph not scored before (new evidence, not repeats of old), all on the same batch.
 3. The feedback agent writes a textual gradient and a structured update, validated first.
@@ -36,14 +36,7 @@ import numpy as np
 from rolegraph.errors import SearchError
 from rolegraph.graphs.isomorphism import Shape
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.agent_reinforce import (
-    DEFAULT_STEP,
-    INIT_STEP,
-    PILOT_ITERATION,
-    RACE_TOLERANCE,
-    ensemble,
-    fan_in,
-)
+from rolegraph.optimize.agent_reinforce import DEFAULT_STEP, INIT_STEP, PILOT_ITERATION, RACE_TOLERANCE
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.confidence import p_best, posterior
@@ -61,12 +54,12 @@ from rolegraph.optimize.feedback import (
     proposed_choices,
     validate_update,
 )
+from rolegraph.optimize.pilot import anytime_pilot, pair_mixes
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.recheck import bounds
 from rolegraph.optimize.residual import noise_scale
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord, GraphStats, prior_accuracy, ranked
 
@@ -162,26 +155,6 @@ def can_still_win(ctx: SearchContext, spec: GraphSpec) -> bool:
     return h not in ctx.stats() or h == leader or h in rivals
 
 
-def anytime_pilot(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
-    """(label, graph) per model: the largest graph of that model alone, that is its budget-filling ensemble,
-    else its answer refined by a fuser of itself (one solver feeding it), else the model alone (a staged
-    space: each model as the whole pipeline). Why the refinement: where no ensemble of a large model fits
-    (an 8B at 18 FLOPs units), the model alone leaves half the budget unspent, and its two-node chain is
-    more often near the best graph (worlds 4-6: first reach about 30% sooner, BENCHMARKS.md)."""
-    if space.stages:
-        return staged_pilot_graphs(space)
-    out = []
-    for m in space.models:
-        short = m.split("/")[-1]
-        spec = ensemble(space, m)
-        if spec is not None:
-            out.append((f"{len(spec.nodes) - 1} x {short} -> fuser", spec))
-            continue
-        chain = fan_in(space, [m], m, f"refine-{short}")
-        out.append((f"{short} -> fuser", chain) if space.fits(chain) else (f"single {short}", space.single(m)))
-    return out
-
-
 class AgentReinforce(Optimizer):
     name = NAME
 
@@ -216,6 +189,7 @@ class AgentReinforce(Optimizer):
             self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
         self.queue: list[dict] = []  # pilot graphs not scored yet: {"label", "graph"}
+        self.mixed = False  # whether the pilot's second stage (the mixes of its best two models) is queued
         self.rows: list[dict] = []  # pilot rows scored so far (PilotRow dicts)
         self.pending: dict | None = None  # the agent's proposed graph for the next iteration
         self.racing: list[dict] = []  # the racing pair for the next iteration (GraphSpec dicts)
@@ -353,6 +327,15 @@ class AgentReinforce(Optimizer):
             )
             self.rows.append({**asdict(row), "graph": e.graph.model_dump(mode="json")})
         self.queue = left
+        if not self.queue and not self.mixed:  # the pilot's second stage: mixes of its two best models
+            self.mixed = True
+            seen = {Shape(GraphSpec.model_validate(g)) for g in self.scored}
+            rows = [(GraphSpec.model_validate(r["graph"]), r["objective"]) for r in self.rows]
+            self.queue = [
+                {"label": label, "graph": g.model_dump(mode="json")}
+                for label, g in pair_mixes(self.space, rows)
+                if Shape(g) not in seen
+            ]
 
     def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: SearchContext) -> None:
         problems = validate_update(feedback.update, self.bound_pg)
@@ -379,6 +362,7 @@ class AgentReinforce(Optimizer):
         return {
             "pg": self.bound_pg.to_dict(),
             "queue": self.queue,
+            "mixed": self.mixed,
             "rows": self.rows,
             "pending": self.pending,
             "racing": self.racing,
@@ -390,6 +374,7 @@ class AgentReinforce(Optimizer):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
         self.queue = list(state.get("queue", []))
+        self.mixed = bool(state.get("mixed", False))
         self.rows = list(state.get("rows", []))
         self.pending = state.get("pending")
         self.racing = list(state.get("racing", []))

@@ -39,8 +39,9 @@ def home(tmp_path, monkeypatch):
 
 
 def test_demo_runs_end_to_end_and_the_best_graph_runs(tmp_path, capsys):
-    # the default agent's pilot (one graph per model, 2 an iteration) is iterations 1-2; its feedback and one step
-    code, out, err = cli(["demo", "--iterations", "3", "--out", str(tmp_path / "demo"), "--json", *TINY], capsys)
+    # the default agent's pilot (a graph per model and a mix, 2 an iteration; then 2 mixes) is iterations 1-3;
+    # its feedback and one step
+    code, out, err = cli(["demo", "--iterations", "4", "--out", str(tmp_path / "demo"), "--json", *TINY], capsys)
     assert code == 0, err
     summary = json.loads(out)
     assert summary["simulated"] is True and summary["optimizer"] == "agent-reinforce"

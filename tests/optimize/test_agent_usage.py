@@ -64,12 +64,12 @@ def test_a_search_whose_llm_steps_all_fell_back_warns_in_result_and_reports(pool
         try:
             opt = make_optimizer("agent-reinforce", hub=hub, agent_model="openai/gpt-4o-mini", pilot_batch=4)
             return await optimize_async(small_task, tiny_space(pool), opt, hub=hub,
-                                        config=tiny_config(iterations=3), out=tmp_path / "run",
+                                        config=tiny_config(iterations=4), out=tmp_path / "run",
                                         agent_model="openai/gpt-4o-mini")
         finally:
             await hub.aclose()
 
-    result = asyncio.run(main())  # the pilot is iterations 1-2 (3 models, 2 graphs each): its feedback and one step
+    result = asyncio.run(main())  # the pilot is iterations 1-3 (4 graphs, then 2 mixes; 2 a batch): its feedback, a step
     usage = result.feedback_agent
     assert (usage.steps, usage.llm_steps, usage.fallback_steps, usage.fallback_reasons) == (2, 0, 2, {"invalid": 2})
     assert result.summary()["feedback_agent"]["fallback_steps"] == 2

@@ -74,7 +74,7 @@ def test_search_and_eval_never_write_the_key(serve, tmp_path, monkeypatch, fake_
     monkeypatch.chdir(tmp_path)
     search = cli(["optimize", "--task", "gsm", "--task-size", "80", "--pool", pool_file,
                   "--models", ",".join(MODELS), "--roles", "solver,verifier,fuser", "--max-nodes", "4",
-                  "--iterations", "2", "--samples", "2", "--batch", "4", "--validation-items", "4",
+                  "--iterations", "4", "--samples", "2", "--batch", "4", "--validation-items", "4",
                   "--test-items", "6", "--agent-model", AGENT, "--out", run_dir, "--json"])
     assert search.code == 0, search.err[-2000:]
     assert agent.bodies  # the feedback agent really called its (keyed) endpoint

@@ -49,7 +49,8 @@ def run_dir(tmp_path_factory, pool, small_task) -> Path:
     """A finished tiny Agent-REINFORCE search on the sim pool (it writes textual gradients)."""
     base = tmp_path_factory.mktemp("html-report")
     out = base / "run"
-    run(pool, base / "home", small_task, "agent-reinforce", config=tiny_config(iterations=3), out=out)
+    # the pilot (its two stages) is iterations 1-3; its feedback, then two steps
+    run(pool, base / "home", small_task, "agent-reinforce", config=tiny_config(iterations=5), out=out)
     return out
 
 
