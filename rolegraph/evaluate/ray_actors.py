@@ -16,18 +16,48 @@ from rolegraph.errors import BudgetExceededError, RolegraphError, carry_error
 from rolegraph.models.cache import CachedChatModel, ResponseCache
 from rolegraph.models.hub import ModelHub, make_backend
 
+CLAIM_WAIT_S = 600.0
+"""How long a worker waits for another's call in flight before making it itself (the other may have died)."""
+
 
 class CacheServer:
-    """The driver's SQLite response cache, served to workers on any node (pinned to the driver's node)."""
+    """The driver's SQLite response cache, served to workers on any node (pinned to the driver's node).
+
+    It also coordinates the calls in flight (`SharedFlight`): two workers that need the same call at the
+    same moment (two graphs of one iteration sharing a node) pay it once, as one process does. A claim
+    left by a worker that died is taken over after `CLAIM_WAIT_S`."""
 
     def __init__(self, path: str):
         self._cache = ResponseCache(Path(path))
+        self._claims: dict[str, asyncio.Event] = {}
 
     def get(self, key: str) -> Completion | None:
         return self._cache.get(key)
 
     def put(self, key: str, completion: Completion) -> None:
         self._cache.put(key, completion)
+        self.release(key)
+
+    async def claim(self, key: str) -> Completion | None:
+        """None: the caller makes the call and then puts or releases it; else the stored answer."""
+        while True:
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit
+            event = self._claims.get(key)
+            if event is None:
+                self._claims[key] = asyncio.Event()
+                return None
+            try:
+                await asyncio.wait_for(event.wait(), CLAIM_WAIT_S)
+            except TimeoutError:
+                if self._claims.get(key) is event:
+                    del self._claims[key]  # its owner is gone: the next round claims it
+
+    def release(self, key: str) -> None:
+        event = self._claims.pop(key, None)
+        if event is not None:
+            event.set()
 
     def size(self) -> int:
         return len(self._cache)
@@ -35,7 +65,8 @@ class CacheServer:
 
 class RemoteCache:
     """`ResponseCache`'s get/put over a `CacheServer` actor; `CachedChatModel` uses it unchanged, so keys
-    and what is stored are exactly the local ones. Calls block briefly (one round trip each)."""
+    and what is stored are exactly the local ones. Calls block briefly (one round trip each), except a
+    claim, which waits for another worker's call without holding up this worker's other items."""
 
     def __init__(self, server: Any):
         import ray
@@ -48,6 +79,12 @@ class RemoteCache:
 
     def put(self, key: str, completion: Completion) -> None:
         self._get(self._server.put.remote(key, completion))  # stored before the item's result returns
+
+    async def claim(self, key: str) -> Completion | None:
+        return await asyncio.wrap_future(self._server.claim.remote(key).future())
+
+    def release(self, key: str) -> None:
+        self._server.release.remote(key)  # nothing to wait for: a waiter re-checks the cache
 
     def close(self) -> None:
         pass

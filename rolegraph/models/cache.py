@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Completion, Message
@@ -86,6 +86,17 @@ class CacheStore(Protocol):
     def put(self, key: str, completion: Completion) -> None: ...
 
 
+@runtime_checkable
+class SharedFlight(Protocol):
+    """A cache shared by processes that also coordinates their calls in flight (Ray's cache actor): `claim`
+    gives None when this process is to make the call (its `put` or `release` ends the claim), or the answer
+    another process stored while this one waited."""
+
+    async def claim(self, key: str) -> Completion | None: ...
+
+    def release(self, key: str) -> None: ...
+
+
 class ResponseCache:
     """Completions by key in one SQLite file. One connection per instance, guarded by a lock for threads;
     other processes coordinate through SQLite's own locking (WAL + busy timeout)."""
@@ -143,7 +154,8 @@ class CachedChatModel:
     originally measured); a miss calls the inner model and stores the result. Failures are not stored.
 
     Identical calls in flight at the same time are paid once: the later ones wait for the first and
-    get its answer as a cache hit (single flight), so two graphs sharing a node never pay twice."""
+    get its answer as a cache hit (single flight), so two graphs sharing a node never pay twice. Across
+    processes (Ray's workers) a `SharedFlight` cache does the same: the first process claims the call."""
 
     def __init__(self, inner: ChatModel, cache: CacheStore, spec: ModelSpec):
         self._inner = inner
@@ -195,7 +207,15 @@ class CachedChatModel:
                 # the first caller was cancelled: make the call ourselves
         future = self._inflight[key] = loop.create_future()
         extra = {"response_format": response_format} if response_format is not None else {}
+        shared = self._cache if isinstance(self._cache, SharedFlight) else None
+        claimed = False
         try:
+            if shared is not None:
+                elsewhere = await shared.claim(key)  # another process's call in flight: wait for its answer
+                if elsewhere is not None:
+                    future.set_result(elsewhere)
+                    return elsewhere.model_copy(update={"cached": True})
+                claimed = True
             out = await self._inner.complete(
                 messages,
                 temperature=temperature,
@@ -206,7 +226,8 @@ class CachedChatModel:
                 answer_key=answer_key,
                 **extra,
             )
-            self._cache.put(key, out)
+            self._cache.put(key, out)  # a shared cache's put also ends the claim
+            claimed = False
             future.set_result(out)
             return out
         except asyncio.CancelledError:
@@ -217,6 +238,8 @@ class CachedChatModel:
             future.exception()  # mark retrieved: waiters re-raise it, nobody else must
             raise
         finally:
+            if claimed and shared is not None:  # failed or cancelled: another process may make the call
+                shared.release(key)
             if self._inflight.get(key) is future:
                 del self._inflight[key]
 
