@@ -4,7 +4,7 @@
 2. `pair_mixes`, once those are scored: the two models whose pilot graphs scored best, mixed.
 
 Why mixes at all: on the sim's seeded worlds the best graph of the ensemble space mixes two or three
-models in about four settings of five (the generalization results, 0-1203), while a one-model pilot can
+models in about two settings of three (the stored generalization results), while a one-model pilot can
 only reach a mix by several one-change steps. Which mix is not assumed: the first is every model once
 (the cheapest kept where not all fit), the second is built from the pilot's own scores. Tuned on worlds
 4-6 and checked on held-out worlds (BENCHMARKS.md, Generalization).
