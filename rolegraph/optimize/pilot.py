@@ -18,6 +18,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.agent_reinforce import ensemble, fan_in
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
+from rolegraph.optimize.statistical_common import short_model
 
 PAIR = 2
 """Models in the second stage's mixes: the pilot's best two."""
@@ -34,7 +35,7 @@ def anytime_pilot(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
         return staged_pilot_graphs(space)
     out = []
     for m in space.models:
-        short = m.split("/")[-1]
+        short = short_model(m)
         spec = ensemble(space, m)
         if spec is not None:
             out.append((f"{len(spec.nodes) - 1} x {short} -> fuser", spec))
@@ -43,7 +44,7 @@ def anytime_pilot(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
         out.append((f"{short} -> fuser", chain) if space.fits(chain) else (f"single {short}", space.single(m)))
     mix = each_model_once(space)
     if mix is not None:
-        out.append((f"each model once -> {_short(mix.node(mix.output_id()).model)}", mix))
+        out.append((f"each model once -> {short_model(mix.node(mix.output_id()).model)}", mix))
     return out
 
 
@@ -80,19 +81,16 @@ def pair_mixes(space: SearchSpace, pilot: Sequence[tuple[GraphSpec, float]]) -> 
         pair = fan_in(space, top, fuser, "pair-mix")
         if not space.fits(pair):
             continue
-        label = f"{' + '.join(_short(m) for m in top)} -> {_short(fuser)}"
+        label = f"{' + '.join(short_model(m) for m in top)} -> {short_model(fuser)}"
         out = [(label, pair)]
         solvers, wide = list(top), None
         while len(solvers) < space.worker_slots:
-            spec = fan_in(space, [*solvers, top[len(solvers) % PAIR]], fuser, "pair-mix-wide")
+            longer = [*solvers, top[len(solvers) % PAIR]]
+            spec = fan_in(space, longer, fuser, "pair-mix-wide")
             if not space.fits(spec):
                 break
-            solvers, wide = [n.model for n in spec.nodes[:-1]], spec
+            solvers, wide = longer, spec
         if wide is not None:
             out.append((f"{len(solvers)} alternating {label}", wide))
         return out
     return []
-
-
-def _short(model_id: str) -> str:
-    return model_id.split("/")[-1]
