@@ -272,6 +272,12 @@ def eval_command(
     items = the_task.items(cast("Split", split), n, seed)  # one of SPLITS, checked above
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
+    if n is not None and len(items) < n:  # say so: a smaller sample than asked widens every interval
+        typer.echo(
+            f"note: split '{split}' of task '{task}' has {len(items)} items; scoring {len(items)}, not {n}"
+            " (--split all, or --task-size for a generated task, gives more)",
+            err=True,
+        )
     run_settings = [
         {
             "graph_file": str(p),

@@ -119,6 +119,19 @@ def test_task_size_generates_that_many_items_and_a_seed_gives_other_items(capsys
     assert len(ids["0"]) == 30 and ids["0"] != ids["1"]
 
 
+def test_asking_for_more_items_than_the_split_holds_says_how_many_were_scored(capsys, tmp_path):
+    """`--n 200` on a 30-item task scores the 30 and says so on stderr (stdout stays one JSON line)."""
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--task-size", "30", "--split", "all",
+                             "--n", "200", "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["n"] == 30
+    assert "has 30 items; scoring 30, not 200" in err
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--task-size", "30", "--split", "all",
+                             "--n", "20", "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert code == 0 and json.loads(out)["n"] == 20
+    assert "scoring" not in err
+
+
 def test_malformed_data_file_names_the_line(capsys, tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"question": "1+1?", "answer": "#### 2"}\n{not json\n')
