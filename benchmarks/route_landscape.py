@@ -60,7 +60,7 @@ async def landscape(run: Path, items: list, task: Any, hub: Any, pool: Any, line
     `route fit` does, and cross-fit the chains at `line` x the best graph's FLOPs (see the module doc)."""
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.graphs.analysis import TOKEN_PROFILES
-    from rolegraph.optimize.cascade import CascadeCosts, Outcomes, plurality_outcomes
+    from rolegraph.optimize.cascade import CascadeCosts, Outcomes, plurality_sets
     from rolegraph.optimize.route_fit import MAX_STAGES, load_outcomes
 
     fit, test = load_outcomes(run)
@@ -68,7 +68,7 @@ async def landscape(run: Path, items: list, task: Any, hub: Any, pool: Any, line
     outcomes = [Outcomes(o.name, o.source, o.spec, await evaluate(o.spec, task, items, hub=hub, progress=False))
                 for o in seen]
     profile = TOKEN_PROFILES.get(task.family, TOKEN_PROFILES["math"])
-    outcomes += [p for p in (plurality_outcomes(o, pool, profile) for o in list(outcomes)) if p is not None]
+    outcomes += [p for (p,) in plurality_sets((list(outcomes),), pool, profile)]
     best = next(i for i, o in enumerate(outcomes) if o.source == "best")
     acc, flops, chains = half_means(outcomes, CascadeCosts(outcomes, pool, profile), MAX_STAGES)
     return {**cross_fit(acc, flops, chains.index((best,)), line), "chains": len(chains), "items": len(items)}

@@ -13,7 +13,9 @@ voters' plurality, observed from the same stored runs (each node's answer and sc
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -283,6 +285,31 @@ def plurality_outcomes(o: Outcomes, pool: ModelPool, profile: TokenProfile) -> O
         update={"items": items, "graph_name": name, "flops_units": flops, "accuracy": accuracy}
     )
     return Outcomes(name, PLURALITY, spec, result, answer=PLURALITY)
+
+
+def voters_key(spec: GraphSpec) -> str:
+    """What a plurality stage of `spec` runs: every node but the output, and the edges among them. Graphs that
+    differ only in their output (a chosen graph and its cheaper outputs) share one plurality stage."""
+    output = spec.output_id()
+    nodes = sorted((n.id, n.role, n.model, json.dumps(n.params, sort_keys=True)) for n in spec.nodes if n.id != output)
+    edges = sorted((a, b) for a, b in spec.edges if output not in (a, b))
+    return json.dumps([nodes, edges])
+
+
+def plurality_sets(
+    lists: Sequence[list[Outcomes]], pool: ModelPool, profile: TokenProfile
+) -> list[tuple[Outcomes, ...]]:
+    """Parallel lists hold the same graphs on different items (fit, test). Each graph's plurality stage, from
+    every list, once per distinct set of voters (`voters_key`), where every list offers one."""
+    out, seen = [], set()
+    for group in zip(*lists):
+        key = voters_key(group[0].spec)
+        stages = tuple(plurality_outcomes(o, pool, profile) for o in group)
+        if key in seen or any(s is None for s in stages):
+            continue
+        seen.add(key)
+        out.append(tuple(s for s in stages if s is not None))
+    return out
 
 
 def _path_latency(graph: GraphSpec, usage: dict, reused: set[str]) -> float:

@@ -2,7 +2,8 @@
 
 A search ends with a menu, not only a winner. Its front (graphs no other graph beats on both accuracy
 and FLOPs), its chosen graph, the smaller votes inside it (`sub_votes`: a first stage that a router can
-extend with more samples) and the single models are each scored on one shared list of fit items
+extend with more samples), the chosen graph with a smaller model at its output (`cheaper_outputs`: a
+first stage that a router escalates by re-running only the output) and the single models are each scored on one shared list of fit items
 (the search's validation items, topped up from its training items when the validation split is small:
 never its test items) and on its test items, and stored in the run directory's results store
 (`RUN_DIR/results.sqlite`) as paired sets: every item's score, cost, FLOPs, latency, each node's answer
@@ -35,13 +36,15 @@ PAIRED_SET = "front"
 FIT, TEST = "validation", "test"
 MAX_FRONT = 6
 """Front graphs kept (best accuracy first) besides the chosen graph and the single models: bounds the cost."""
+MAX_CHEAPER_OUTPUTS = 2
+"""Cheaper-output variants of the chosen graph offered to routing (the largest smaller models first)."""
 MIN_FRONT_ITEMS = 8
 """A graph enters the front only once it was scored on at least this many items (one lucky batch is not a point)."""
 
 
 @dataclass(frozen=True)
 class Candidate:
-    source: str  # "best" | "derived" (a sub-vote of the best graph) | "front" | "single" | "eval"
+    source: str  # "best" | "derived" (a sub-vote or cheaper output of the best graph) | "front" | "single" | "eval"
     graph: Any  # a GraphSpec, or a RouterSpec added with `eval --add-to`
 
 
@@ -91,13 +94,45 @@ def sub_votes(spec: GraphSpec) -> list[GraphSpec]:
     return out
 
 
+def cheaper_outputs(spec: GraphSpec, sizes: dict[str, float], limit: int = MAX_CHEAPER_OUTPUTS) -> list[GraphSpec]:
+    """The graph with its output node on each of the `limit` largest models smaller than its own (`sizes`: model
+    -> ordering key, `SearchSpace.size`), where the output reads other nodes (a fuser, a verifier, a refiner).
+
+    The aggregating output is often most of a graph's cost (an 8B fuser reading four solutions costs more than
+    the four), so a router that only stops before it saves little. A smaller reader over the same inputs is the
+    other cheap first stage (FrugalGPT's cascade, applied to the aggregator): the other nodes keep their ids, so
+    escalating to the full graph reuses their answers and re-runs only the output."""
+    output = spec.node(spec.output_id())
+    if not spec.predecessors(output.id) or output.model not in sizes:
+        return []
+    own = sizes[output.model]
+    smaller = sorted((m for m, size in sizes.items() if size < own), key=lambda m: (-sizes[m], m))[:limit]
+    return [
+        GraphSpec(
+            name=f"{spec.name}-out-{model.split('/')[-1]}",
+            nodes=[n.model_copy(update={"model": model}) if n.id == output.id else n for n in spec.nodes],
+            edges=list(spec.edges),
+            output=spec.output,
+            fanout=spec.fanout,
+            loops=spec.loops,
+            mcp_servers=spec.mcp_servers,
+        )
+        for model in smaller
+    ]
+
+
 def candidates(
-    best: GraphSpec, front: list[GraphSpec], singles: list[GraphSpec], derived: bool = True
+    best: GraphSpec,
+    front: list[GraphSpec],
+    singles: list[GraphSpec],
+    derived: bool = True,
+    output_sizes: dict[str, float] | None = None,
 ) -> list[Candidate]:
-    """The chosen graph, its sub-votes (`derived`), the front, the single models; each distinct graph once."""
+    """The chosen graph, what is derived from it (`derived`: its sub-votes, and its cheaper outputs among the
+    models of `output_sizes`), the front, the single models; each distinct graph once."""
     out: list[Candidate] = []
     seen: set[str] = set()
-    subs = sub_votes(best) if derived else []
+    subs = [*sub_votes(best), *cheaper_outputs(best, output_sizes or {})] if derived else []
     for source, specs in (("best", [best]), ("derived", subs), ("front", front), ("single", singles)):
         for spec in specs:
             h = graph_hash(spec)

@@ -31,6 +31,8 @@ async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path
     best = ctx.graph(final.chosen_hash)
     front = front_graphs(ctx.trace.records, ctx.graphs)
     singles = [ctx.space.single(m) for m in ctx.space.models] if cfg.compare_singles else []
+    output_models = ctx.space.stage_output.models if ctx.space.stage_output is not None else ctx.space.models
+    sizes = {m: ctx.space.size(m) for m in output_models}
     splits = {
         FIT: fit_items({"validation": ctx.split("validation"), "train": ctx.split("train")}, cfg.routing_items),
         TEST: ctx.split("test")[: cfg.test_items],
@@ -38,7 +40,7 @@ async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path
     await store_paired(
         run_dir,
         ctx.task,
-        candidates(best, front, singles),
+        candidates(best, front, singles, output_sizes=sizes),
         splits,
         hub=ctx.hub,
         toolbox=ctx.toolbox,

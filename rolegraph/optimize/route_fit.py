@@ -37,7 +37,7 @@ from rolegraph.optimize.cascade import (
     answering_stage,
     evaluate_chain,
     evaluate_rule_combos,
-    plurality_outcomes,
+    plurality_sets,
 )
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
 from rolegraph.optimize.route_guard import Guard, calibrate, guarded_all
@@ -297,11 +297,9 @@ def fit_route(
     pool, family = _run_meta(run_dir)
     profile = TOKEN_PROFILES.get(family, TOKEN_PROFILES["math"])
     if plurality:
-        for f, t in list(zip(fit, test)):
-            pf, pt = plurality_outcomes(f, pool, profile), plurality_outcomes(t, pool, profile)
-            if pf is not None and pt is not None:
-                fit.append(pf)
-                test.append(pt)
+        for pf, pt in plurality_sets((fit, test), pool, profile):
+            fit.append(pf)
+            test.append(pt)
     fit_costs, test_costs = CascadeCosts(fit, pool, profile), CascadeCosts(test, pool, profile)
     points = points if points is not None else all_points(fit, fit_costs, max_stages)
     best_index = next(

@@ -283,3 +283,33 @@ def test_a_vote_that_stops_on_agreement_or_a_sure_speaker_is_what_its_router_doe
     assert res.accuracy == pytest.approx(composed.accuracy)
     assert res.flops_units == pytest.approx(composed.flops_units)
     assert sum(1 for it in res.items if it.stage == 1) / res.n == pytest.approx(composed.shares[0])
+
+
+
+def test_a_cheaper_output_stage_composed_from_stored_runs_is_what_its_router_does(routed_run, pool):
+    """The vote with a 1B fuser, escalating to the vote's 8B fuser when its inputs disagree: composed from the two
+    graphs' own runs, it equals a real evaluation of the router, whose second stage adds only the 8B fuser."""
+    from rolegraph.graphs.analysis import MATH_PROFILE, node_flops_units
+    from rolegraph.graphs.router import StopRule
+    from rolegraph.optimize.paired import cheaper_outputs
+
+    run_dir, home, task, _ = routed_run
+    model = "sim/llama-3.1-8b"
+    v3 = (Graph("v3").node("a", "solver", model).node("b", "solver", model).node("c", "solver", model)
+          .node("f", "fuser", model).edge("a", "f").edge("b", "f").edge("c", "f").build())
+    (small,) = cheaper_outputs(v3, {model: 8.0, "sim/llama-3.2-1b": 1.0})
+    items = task.items("test")[:TEST_ITEMS]
+    outs = [Outcomes(g.name, "eval", g, _evaluate(g, task, items, pool, home)) for g in (small, v3)]
+    costs = CascadeCosts(outs, pool, MATH_PROFILE)
+    fuser = node_flops_units(v3, pool, MATH_PROFILE)["f"]
+    solvers = sum(v for n, v in node_flops_units(v3, pool, MATH_PROFILE).items() if n != "f")
+    assert costs.increment((0, 1))[0] == pytest.approx(fuser)  # the solvers are read, not re-run
+    assert outs[1].result.flops_units == pytest.approx(fuser + solvers)
+    rule = StopRule(min_agreement=1.0)
+    chain = Chain((0, 1), (rule,))
+    composed = evaluate_chain(chain, outs, costs, [outs[0].passes(rule)])
+    assert 0 < composed.shares[0] < 1
+    res = _evaluate(load_spec(save_router(chain.router(outs), run_dir / "cheap-out.yaml")), task, items, pool, home)
+    assert res.accuracy == pytest.approx(composed.accuracy)
+    assert res.flops_units == pytest.approx(composed.flops_units)
+    assert sum(1 for it in res.items if it.stage == 1) / res.n == pytest.approx(composed.shares[0])
