@@ -217,3 +217,36 @@ def test_a_plurality_stage_on_the_real_local_model(llamacpp, tmp_path):
             assert result.answer == a and [n.id for n in result.nodes] == ["s1.a", "s1.b"]
         else:
             assert result.stages[1].reused == ["a", "b"] and [n.id for n in result.nodes] == ["s1.a", "s1.b", "s2.out"]
+
+
+def test_a_cheaper_output_stage_on_the_real_local_model(llamacpp, tmp_path):
+    """Two real SmolLM2 solvers read by a real SmolLM2 fuser (the cheaper output `route fit` derives from a vote
+    whose fuser is the sim 8B) on a GSM item: escalating runs only the 8B fuser, over the same two real answers."""
+    from rolegraph.models.llamacpp_server import SMOLLM2_PARAMS_B
+    from rolegraph.models.provenance import PARTLY
+    from rolegraph.optimize.paired import cheaper_outputs
+
+    spec = llamacpp.spec(logprobs=True)
+    pool = ModelPool([*ModelPool.builtin(), spec])
+    full = Graph("two").node("a", "solver", spec.id, max_tokens=6).node("b", "solver", spec.id, max_tokens=6) \
+        .node("out", "fuser", B8, max_tokens=6).edge("a", "out").edge("b", "out").build()
+    (cheap,) = cheaper_outputs(full, {B8: 8.0, spec.id: SMOLLM2_PARAMS_B})
+    assert cheap.node("out").model == spec.id
+    never = StopRule(min_logprob=0.0)  # a sure answer only: six tokens of a 135M model on GSM never are
+    router = RouterSpec(stages=[Stage(graph=cheap, stop=never), Stage(graph=full)])
+
+    item = get_task("gsm").items("validation")[0]  # the sim 8B reads its answer key here, in process
+
+    async def go():
+        hub = ModelHub(pool, Settings(home=tmp_path / "h"))
+        try:
+            return await CompiledRouter(router, hub).run(item)
+        finally:
+            await hub.aclose()
+
+    result = asyncio.run(go())
+    assert result.error is None and result.stages[0].signals.logprob is not None
+    assert result.stages[0].signals.logprob < 0 and result.stage == 2
+    assert result.stages[1].reused == ["a", "b"]  # the real answers are read again, not asked again
+    assert [n.id for n in result.nodes] == ["s1.a", "s1.b", "s1.out", "s2.out"]
+    assert result.simulation == PARTLY  # real solvers and a real stage-1 fuser beside the sim 8B
