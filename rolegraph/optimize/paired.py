@@ -3,9 +3,9 @@
 A search ends with a menu, not only a winner. Its front (graphs no other graph beats on both accuracy
 and FLOPs), its chosen graph, the smaller votes inside it (`sub_votes`: a first stage that a router can
 extend with more samples), the chosen graph with a smaller model at its output (`cheaper_outputs`: a
-first stage that a router escalates by re-running only the output) and the single models are each scored on one shared list of fit items
-(the search's validation items, topped up from its training items when the validation split is small:
-never its test items) and on its test items, and stored in the run directory's results store
+first stage that a router escalates by re-running only the output) and the single models are each scored
+on one shared list of fit items (the search's validation items, topped up from its training items when the
+validation split is small: never its test items) and on its test items, and stored in the run directory's results store
 (`RUN_DIR/results.sqlite`) as paired sets: every item's score, cost, FLOPs, latency, each node's answer
 and the signals a deployment observes (agreement, verdicts, parsability). Runs come from the response
 cache where the search already made them. `rolegraph route fit` fits a cascade on these sets; `rolegraph
