@@ -98,3 +98,20 @@ def test_unknown_family_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["generalization", "--families", "math,poetry"])
     assert exc.value.code == 2 and "poetry" in capsys.readouterr().err
+
+
+def test_each_method_against_the_best_of_the_other_three():
+    from benchmarks.generalization import against_the_rest
+
+    # agent 100/500, random 400/400, reinforce 200/800, tpe 300/250 (first / stay); cem is not among them
+    j = judge(_setting(([100], [500]), ([400], [400]), ([200], [800]), ([300], [250])), CAP)
+    rest = against_the_rest([j])
+    assert set(rest) == {"agent-reinforce", "random", "reinforce", "tpe"}
+    assert rest["agent-reinforce"]["median_first_reach_ratio"] == pytest.approx(100 / 200)
+    assert rest["agent-reinforce"]["median_stay_ratio"] == pytest.approx(500 / 250)
+    assert rest["reinforce"]["median_first_reach_ratio"] == pytest.approx(200 / 100)  # the agent is among the rest
+    assert rest["tpe"]["worst_stay_ratio"] == pytest.approx(250 / 400)
+    # four methods that take turns being best (ratios 0.5, 2, 3, 4 each): every median is 2.5, not 1
+    same = [judge(_setting(([a], [a]), ([b], [b]), ([c], [c]), ([d], [d])), CAP)
+            for a, b, c, d in [(100, 200, 300, 400), (400, 100, 200, 300), (300, 400, 100, 200), (200, 300, 400, 100)]]
+    assert all(r["median_first_reach_ratio"] == pytest.approx(2.5) for r in against_the_rest(same).values())
