@@ -212,7 +212,8 @@ def against_the_rest(judged: list[dict[str, Any]]) -> dict[str, dict[str, float]
                 for m in MEASURES:
                     vals[m].append(med[name][m] / min(med[o][m] for o in rest))
         if vals[MEASURES[0]]:
-            out[name] = {f"{stat}_{key}_ratio": round(fn(vals[m]), 4) for m, key in (("first", "first_reach"), ("stay", "stay"))
+            out[name] = {f"{stat}_{key}_ratio": round(fn(vals[m]), 4)
+                         for m, key in (("first", "first_reach"), ("stay", "stay"))
                          for stat, fn in (("median", statistics.median), ("worst", max))}
     return out
 
