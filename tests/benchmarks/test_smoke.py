@@ -12,7 +12,8 @@ from benchmarks.__main__ import NAMES
 EXPECTED_KEYS = {
     "overhead": ("results", "meets_goal"), "parallelism": ("results", "meets_goal"),
     "throughput": ("results", "memory"), "search_efficiency": ("budgets", "meets_goal"),
-    "calibration": ("single", "mixes", "sweeps", "insights", "checked", "agreement"), "scaling": ("results",),
+    "calibration": ("single", "mixes", "sweeps", "insights", "checked", "agreement", "tensions"),
+    "scaling": ("results",),
     "worlds": ("single_models", "optima"), "agreement_real": ("summary", "rows"),
     "estimates": ("figures", "meets_goal", "seeds"),
     "routing": ("settings", "coalescing", "meets_goal"), "agreement_sim": ("rows", "world"),
