@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rolegraph.chat.spec import ModelSpec
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.io import graph_hash
@@ -96,7 +97,7 @@ def sub_votes(spec: GraphSpec) -> list[GraphSpec]:
 
 def cheaper_outputs(spec: GraphSpec, sizes: dict[str, float], limit: int = MAX_CHEAPER_OUTPUTS) -> list[GraphSpec]:
     """The graph with its output node on each of the `limit` largest models smaller than its own (`sizes`: model
-    -> ordering key, `SearchSpace.size`), where the output reads other nodes (a fuser, a verifier, a refiner).
+    -> size, `comparable_sizes`), where the output reads other nodes (a fuser, a verifier, a refiner).
 
     The aggregating output is often most of a graph's cost (an 8B fuser reading four solutions costs more than
     the four), so a router that only stops before it saves little. A smaller reader over the same inputs is the
@@ -119,6 +120,16 @@ def cheaper_outputs(spec: GraphSpec, sizes: dict[str, float], limit: int = MAX_C
         )
         for model in smaller
     ]
+
+
+def comparable_sizes(specs: list[ModelSpec]) -> dict[str, float]:
+    """Model -> a size that orders them by cost on one scale: parameters for the models that declare them;
+    for a pool where none does (hosted APIs), the price of a token in and one out. A model on neither scale
+    is left out, so no cheaper output is derived from a comparison that means nothing."""
+    sized = {s.id: float(s.params_b) for s in specs if s.params_b is not None}
+    if sized:
+        return sized
+    return {s.id: float(s.price_in + s.price_out) for s in specs if s.price_in + s.price_out > 0}
 
 
 def candidates(

@@ -15,7 +15,7 @@ from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.methods import make_optimizer
-from rolegraph.optimize.paired import FIT, TEST, candidates, fit_items, front_graphs, store_paired
+from rolegraph.optimize.paired import FIT, TEST, candidates, comparable_sizes, fit_items, front_graphs, store_paired
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
@@ -32,7 +32,7 @@ async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path
     front = front_graphs(ctx.trace.records, ctx.graphs)
     singles = [ctx.space.single(m) for m in ctx.space.models] if cfg.compare_singles else []
     output_models = ctx.space.stage_output.models if ctx.space.stage_output is not None else ctx.space.models
-    sizes = {m: ctx.space.size(m) for m in output_models}
+    sizes = comparable_sizes([ctx.hub.pool.get(m) for m in output_models])
     splits = {
         FIT: fit_items({"validation": ctx.split("validation"), "train": ctx.split("train")}, cfg.routing_items),
         TEST: ctx.split("test")[: cfg.test_items],

@@ -66,3 +66,22 @@ def test_graphs_that_differ_only_in_their_output_share_one_plurality_stage(pool)
     fit, test = [outcomes(g) for g in graphs], [outcomes(g) for g in graphs]
     sets = plurality_sets((fit, test), pool, MATH_PROFILE)
     assert [(f.name, t.name) for f, t in sets] == [("v3-plurality", "v3-plurality"), ("w-plurality", "w-plurality")]
+
+
+def test_sizes_compare_models_on_one_scale():
+    from rolegraph.chat.spec import ModelSpec
+    from rolegraph.optimize.paired import comparable_sizes
+
+    sim8 = ModelSpec(id=BIG, backend="sim", params_b=8.0, price_in=0.2, price_out=0.2)
+    sim1 = ModelSpec(id=SMALL, backend="sim", params_b=1.0, price_in=0.05, price_out=0.05)
+    api = ModelSpec(id="openai/gpt-4o", backend="openai", price_in=2.5, price_out=10.0)
+    mini = ModelSpec(id="openai/gpt-4o-mini", backend="openai", price_in=0.15, price_out=0.6)
+    free = ModelSpec(id="local/x", backend="openai")
+    # parameters where any model declares them; a hosted model without them is not compared at all
+    assert comparable_sizes([sim8, sim1, api]) == {BIG: 8.0, SMALL: 1.0}
+    assert comparable_sizes([api, mini, free]) == {"openai/gpt-4o": 12.5, "openai/gpt-4o-mini": 0.75}
+    vote = _vote().model_copy(update={"nodes": [*_vote().nodes[:3], _vote().node("f").model_copy(
+        update={"model": "openai/gpt-4o"})]})
+    assert [o.node("f").model for o in cheaper_outputs(vote, comparable_sizes([api, mini, free]))] == [
+        "openai/gpt-4o-mini"]
+    assert cheaper_outputs(vote, comparable_sizes([sim8, sim1, api])) == []  # gpt-4o has no size there
