@@ -98,6 +98,14 @@ def check_cells(ex: SimExecutor, items_n: int, graphs: int, depth_items: int) ->
     return rows
 
 
+def _sampled_fan(model: str, n: int, name: str) -> GraphSpec:
+    """`n` solvers `s0..` of `model` at `VOTE_TEMPERATURE` into a fuser `out` of the same model."""
+    nodes = [NodeSpec(id=f"s{i}", role="solver", model=model, params={"temperature": VOTE_TEMPERATURE})
+             for i in range(n)]
+    return GraphSpec(name=name, nodes=nodes + [NodeSpec(id="out", role="fuser", model=model)],
+                     edges=[(f"s{i}", "out") for i in range(n)])
+
+
 def tension_cells(ex: SimExecutor, items_n: int) -> list[dict[str, Any]]:
     """Rows the sim is known to miss, kept because a fitted cell needs the behaviour (the paper's three 3B
     nodes at 54% against one 8B at 49% need a reader that picks out a right answer: docs/sim.md, judging).
@@ -105,10 +113,7 @@ def tension_cells(ex: SimExecutor, items_n: int) -> list[dict[str, Any]]:
     items = synthetic_items("math", items_n, seed=ITEM_SEED + 3)
     rows = []
     for model in (gg.MODEL_3B, gg.MODEL_8B):
-        nodes = [NodeSpec(id=f"s{i}", role="solver", model=model, params={"temperature": VOTE_TEMPERATURE})
-                 for i in range(FUSED_SAMPLES)]
-        spec = GraphSpec(name="fused", nodes=nodes + [NodeSpec(id="out", role="fuser", model=model)],
-                         edges=[(f"s{i}", "out") for i in range(FUSED_SAMPLES)])
+        spec = _sampled_fan(model, FUSED_SAMPLES, "fused")
         fused, plural, any_right = [], [], []
         for it in items:
             answers = ex.answers(spec, it, kind="math")
@@ -131,10 +136,7 @@ def agreement(ex: SimExecutor, items_n: int, models: tuple[str, ...] = (gg.MODEL
     items = synthetic_items("math", items_n, seed=ITEM_SEED + 2)
     out: dict[str, Any] = {}
     for model in models:
-        nodes = [NodeSpec(id=f"s{i}", role="solver", model=model, params={"temperature": VOTE_TEMPERATURE})
-                 for i in range(VOTERS)]
-        spec = GraphSpec(name="voters", nodes=nodes + [NodeSpec(id="out", role="fuser", model=model)],
-                         edges=[(f"s{i}", "out") for i in range(VOTERS)])
+        spec = _sampled_fan(model, VOTERS, "voters")
         buckets: dict[int, list[bool]] = defaultdict(list)
         single = []
         for it in items:

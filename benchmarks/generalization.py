@@ -47,6 +47,7 @@ from rolegraph.models.pool import ModelPool
 
 AGENT = "agent-reinforce"
 BASELINES = ("random", "reinforce", "tpe")
+MEASURE_KEYS = (("first", "first_reach"), ("stay", "stay"))  # a measure and its name in the summary's keys
 ABLATIONS = ("agent-reinforce:pilot-only", "agent-reinforce:no-identify", "cem", "agent-reinforce:gp",
              "agent-reinforce:v1")
 """Reported beside the agent, not baselines: three ablations of it (its pilot alone; the agent without its
@@ -189,7 +190,7 @@ def overall(judged: list[dict[str, Any]], name: str = AGENT) -> dict[str, Any]:
     if not judged:
         return {"settings": 0}
     out: dict[str, Any] = {"settings": len(judged)}
-    for m, key in (("first", "first_reach"), ("stay", "stay")):
+    for m, key in MEASURE_KEYS:
         vals = [j["ratio"][name][m] for j in judged]
         out[f"median_{key}_ratio"] = round(statistics.median(vals), 4)
         out[f"worst_{key}_ratio"] = round(max(vals), 4)
@@ -213,7 +214,7 @@ def against_the_rest(judged: list[dict[str, Any]]) -> dict[str, dict[str, float]
                     vals[m].append(med[name][m] / min(med[o][m] for o in rest))
         if vals[MEASURES[0]]:
             out[name] = {f"{stat}_{key}_ratio": round(fn(vals[m]), 4)
-                         for m, key in (("first", "first_reach"), ("stay", "stay"))
+                         for m, key in MEASURE_KEYS
                          for stat, fn in (("median", statistics.median), ("worst", max))}
     return out
 

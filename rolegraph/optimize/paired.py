@@ -109,14 +109,12 @@ def cheaper_outputs(spec: GraphSpec, sizes: dict[str, float], limit: int = MAX_C
     own = sizes[output.model]
     smaller = sorted((m for m, size in sizes.items() if size < own), key=lambda m: (-sizes[m], m))[:limit]
     return [
-        GraphSpec(
-            name=f"{spec.name}-out-{model.split('/')[-1]}",
-            nodes=[n.model_copy(update={"model": model}) if n.id == output.id else n for n in spec.nodes],
-            edges=list(spec.edges),
-            output=spec.output,
-            fanout=spec.fanout,
-            loops=spec.loops,
-            mcp_servers=spec.mcp_servers,
+        spec.model_copy(
+            update={
+                "name": f"{spec.name}-out-{model.split('/')[-1]}",
+                "description": None,  # the chosen graph's own (its test accuracy) does not describe this one
+                "nodes": [n.model_copy(update={"model": model}) if n.id == output.id else n for n in spec.nodes],
+            }
         )
         for model in smaller
     ]
