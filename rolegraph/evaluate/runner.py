@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
 from rolegraph.evaluate.aggregate import summarize
+from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
 from rolegraph.graphs.provenance import run_provenance
@@ -141,6 +142,7 @@ async def _run_item(
     return await _scored(run, item, scorer), run.simulated
 
 
+@on_frozen_heap
 async def evaluate(
     spec: GraphSpec | RouterSpec,
     task: Task,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rolegraph import __version__
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import SearchError
+from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
@@ -213,6 +214,7 @@ def _result(
     )
 
 
+@on_frozen_heap  # one frozen heap for the whole search: its evaluations run inside it
 async def optimize_async(
     task: Task,
     space: SearchSpace,

@@ -3,6 +3,7 @@ injected faults) and a small recording server for what the sim never produces (t
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import openai
@@ -85,6 +86,26 @@ def test_fault_run_succeeds_and_equals_fault_free_run(serve, settings):
     assert stats.completions >= len(calls)
     assert stats.requests >= len(calls) + sum(stats.faults.values())  # every fault was retried
     assert sleep.waits.count(1.0) == stats.faults["429"]  # Retry-After honoured for every 429
+
+
+def test_calls_leave_no_retrying_cycles_for_the_collector(serve, settings):
+    """Each call's retry loop is freed by reference counts, on success and after retries: a cycle per call
+    would be cyclic garbage in every evaluation, the bulk of what the collector had to find."""
+    from tenacity import AsyncRetrying
+
+    server = serve(FaultConfig(rate=0.5, kinds=["429"], seed=3, retry_after_s=0.0))
+    model = OpenAIChatModel(http_spec(server.base_url), settings, max_attempts=20, **FAST)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage, to be counted
+    try:
+        outs = run(_complete_all(model, task_calls(8)))
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, AsyncRetrying)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert len(outs) == 8 and server.app.state.stats.faults["429"] > 0  # some calls were retried
+    assert left == []
 
 
 def test_retry_after_is_honoured_and_capped(serve, settings):
