@@ -1,4 +1,4 @@
-"""The heap an evaluation starts with, frozen for its length, so that the cyclic collector stops re-reading it.
+"""The heap an evaluation or a search starts with, frozen for its length, so the cyclic collector stops re-reading it.
 
 Python's full (oldest-generation) collection walks every tracked object. After rolegraph's imports that is
 about 200,000 objects (LangGraph, pydantic, the OpenAI client, the pool); one walk costs ~0.1 s on this
@@ -10,9 +10,12 @@ benchmarks throughput`). None of those objects becomes garbage because an evalua
 over what the block allocates; on exit one full collection (of those objects only: the old heap is still
 frozen) frees the block's own cyclic garbage, such as its compiled LangGraph graph, and `gc.unfreeze`
 hands the old heap back. Nothing is kept longer than it would be, except cyclic garbage that already
-existed on entry, which waits for the next full collection. The collector is left alone when the heap is
-frozen already (by the application, or by an evaluation or search running around or beside this one:
-the one that froze it thaws it) or when it is turned off.
+existed on entry, which waits for the next full collection.
+
+Only the outermost block freezes: a block inside another (an evaluation inside a search) is told so by a
+context variable, because asking the collector (`gc.get_freeze_count`) walks the whole frozen heap, ~2 ms
+a call. The collector is also left alone when the application froze the heap itself (asked once, on
+entry to an outermost block) or turned the collector off.
 """
 
 from __future__ import annotations
@@ -21,33 +24,44 @@ import functools
 import gc
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+INSIDE: ContextVar[bool] = ContextVar("rolegraph_frozen_heap", default=False)
+"""True inside a block that froze the heap (tasks started in it inherit the value)."""
+
 
 @contextmanager
-def frozen_heap() -> Iterator[bool]:
-    """Freeze the tracked heap for the block unless it is frozen already; yields whether this call froze it."""
-    if gc.get_freeze_count() or not gc.isenabled():
+def frozen_heap(wanted: bool = True) -> Iterator[bool]:
+    """Freeze the tracked heap for the block, if `wanted` and nobody has; yields whether this call froze it."""
+    if not wanted or INSIDE.get() or not gc.isenabled() or gc.get_freeze_count():
         yield False
         return
+    token = INSIDE.set(True)
     gc.freeze()
     try:
         yield True
     finally:
+        INSIDE.reset(token)
         gc.collect()  # the block's own cyclic garbage, while the heap it started with is still skipped
         gc.unfreeze()
 
 
-def on_frozen_heap(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Run a coroutine function under `frozen_heap()`. Its frame is gone before the exit's collection, so
-    what it built and dropped (a compiled graph) is freed there."""
+def on_frozen_heap(
+    worth: Callable[..., bool] | None = None,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
+    """Run a coroutine function under `frozen_heap()`, when `worth(*args, **kwargs)` (default: always).
+    Its frame is gone before the exit's collection, so what it built and dropped is freed there."""
 
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with frozen_heap():
-            return await fn(*args, **kwargs)
+    def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with frozen_heap(worth is None or worth(*args, **kwargs)):
+                return await fn(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate

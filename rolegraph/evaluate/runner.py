@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
 
+FREEZE_MIN_ITEMS = 64
+"""An evaluation of this many items or more runs on a frozen heap (`rolegraph.evaluate.heap`) when no search
+or caller has frozen it: a smaller one, often one of many running side by side, is not worth asking the
+collector whether the heap is frozen already (~2 ms when it is)."""
+
 CONFIG_ERRORS = tuple(e for e in PASS_THROUGH if e not in (BudgetExceededError, NodeFailedError))
 """Setup mistakes (missing key, unknown model or role, ...) would fail every item alike: they stop the
 evaluation with their one-line message instead of being counted as failures."""
@@ -142,7 +147,7 @@ async def _run_item(
     return await _scored(run, item, scorer), run.simulated
 
 
-@on_frozen_heap
+@on_frozen_heap(lambda spec, task, items, *_, **__: len(items) >= FREEZE_MIN_ITEMS)
 async def evaluate(
     spec: GraphSpec | RouterSpec,
     task: Task,

@@ -214,7 +214,7 @@ def _result(
     )
 
 
-@on_frozen_heap  # one frozen heap for the whole search: its evaluations run inside it
+@on_frozen_heap()  # one frozen heap for the whole search and its front's pairing: evaluations run inside it
 async def optimize_async(
     task: Task,
     space: SearchSpace,

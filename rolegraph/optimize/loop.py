@@ -10,6 +10,7 @@ its test score are in `final.py`; what the search may use is `context.py`.
 from __future__ import annotations
 
 from rolegraph.errors import SearchError
+from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.io import graph_hash
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.checkpoint import restore, save_checkpoint
@@ -50,6 +51,7 @@ def _iteration_count(ctx: SearchContext, optimizer: Optimizer) -> int:
     return max(0, min(cfg.samples, left // max(per_graph, 1)))
 
 
+@on_frozen_heap()  # one frozen heap for the whole search (unless a caller froze it): its evaluations run inside
 async def run_search(
     ctx: SearchContext, optimizer: Optimizer, store: RunStore | None = None, progress: bool = False
 ) -> FinalChoice:

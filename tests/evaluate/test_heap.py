@@ -8,7 +8,7 @@ import weakref
 import pytest
 
 from rolegraph.evaluate.heap import frozen_heap, on_frozen_heap
-from rolegraph.evaluate.runner import evaluate
+from rolegraph.evaluate.runner import FREEZE_MIN_ITEMS, evaluate
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
@@ -66,14 +66,15 @@ def test_the_old_heap_is_skipped_inside_the_block():
     assert old_ref() is None  # thawed on exit, then freed
 
 
-def test_a_coroutine_function_runs_on_a_frozen_heap():
-    @on_frozen_heap
+def test_a_coroutine_function_runs_on_a_frozen_heap_when_worth_it():
+    @on_frozen_heap(lambda x: x > 2)
     async def inside(x: int) -> tuple[int, int]:
         return x, gc.get_freeze_count()
 
     assert inside.__name__ == "inside"
     value, frozen = asyncio.run(inside(3))
     assert value == 3 and frozen > 0
+    assert asyncio.run(inside(1)) == (1, 0)
     assert gc.get_freeze_count() == 0
 
 
@@ -107,9 +108,10 @@ def test_a_disabled_collector_is_left_alone():
     assert not gc.isenabled()
 
 
-def test_an_evaluation_runs_on_a_frozen_heap_and_thaws_it(tmp_path):
-    task = get_task("gsm", seed=0, size=20)
-    items = task.items("all", 4, seed=0)
+def _evaluate_watching_the_heap(tmp_path, n: int) -> tuple[int, list[int]]:
+    """Evaluate a one-solver sim graph on `n` items; the freeze count seen after each item, then the result's n."""
+    task = get_task("gsm", seed=0, size=n + 20)
+    items = task.items("all", n, seed=0)
     spec = GraphSpec.model_validate({"name": "one", "nodes": [{"id": "s", "role": "solver",
                                                                 "model": "sim/llama-3.2-1b"}]})
     frozen_during: list[int] = []
@@ -122,7 +124,35 @@ def test_an_evaluation_runs_on_a_frozen_heap_and_thaws_it(tmp_path):
         finally:
             await hub.aclose()
 
-    result = asyncio.run(go())
-    assert result.n == 4
-    assert len(frozen_during) == 4 and all(n > 0 for n in frozen_during)
+    return asyncio.run(go()).n, frozen_during
+
+
+def test_an_evaluation_of_many_items_runs_on_a_frozen_heap_and_thaws_it(tmp_path):
+    n, frozen_during = _evaluate_watching_the_heap(tmp_path, FREEZE_MIN_ITEMS)
+    assert n == FREEZE_MIN_ITEMS
+    assert len(frozen_during) == FREEZE_MIN_ITEMS and all(c > 0 for c in frozen_during)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_small_evaluation_leaves_the_collector_alone(tmp_path):
+    n, frozen_during = _evaluate_watching_the_heap(tmp_path, 4)
+    assert n == 4 and frozen_during == [0, 0, 0, 0]
+
+
+def test_an_inner_block_does_not_ask_the_collector(monkeypatch):
+    """Asking (`gc.get_freeze_count`) walks the frozen heap: the outer block asks once, inner ones and the
+    tasks started inside know from the context variable."""
+    real = gc.get_freeze_count
+    asked: list[int] = []
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: asked.append(1) or real())
+
+    async def inner() -> bool:
+        with frozen_heap() as froze:
+            return froze
+
+    with frozen_heap() as outer:
+        nested = asyncio.run(inner())  # a new loop's task copies this context
+        with frozen_heap() as direct:
+            pass
+    assert (outer, nested, direct) == (True, False, False)
+    assert len(asked) == 1

@@ -211,3 +211,26 @@ def test_a_graph_looked_up_but_never_scored_does_not_name_a_later_copy(pool, sma
     # a resumed search rebuilds its index from the stored graphs: the copy's runs still pool under one hash
     rebuilt = StructureIndex(GraphSpec.model_validate(g) for g in stored.values())
     assert rebuilt.canonical(a_copy) == rebuilt.canonical(a) == graph_hash(a_copy)
+
+
+def test_a_search_runs_its_evaluations_on_one_frozen_heap(pool, small_task, tmp_path, monkeypatch):
+    """The search freezes the heap once (it asks the collector once); every evaluation runs inside, and the
+    heap is thawed when it ends."""
+    import gc
+
+    from rolegraph.evaluate import heap, runner
+
+    real_count, real_evaluate = gc.get_freeze_count, runner.evaluate
+    asked: list[int] = []
+    seen: list[tuple[bool, bool]] = []
+
+    async def watched(*args, **kwargs):
+        seen.append((heap.INSIDE.get(), real_count() > 0))
+        return await real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: asked.append(1) or real_count())
+    monkeypatch.setattr(runner, "evaluate", watched)  # the search imports it when it evaluates
+    run(pool, tmp_path / "home", small_task, config=tiny_config())
+    assert seen and all(inside and frozen for inside, frozen in seen)
+    assert len(asked) == 1
+    assert real_count() == 0
