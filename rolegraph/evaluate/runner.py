@@ -175,7 +175,8 @@ async def evaluate(
     with `partial` = the EvalResult of the items done, also saved to `store` marked partial.
     The graph is compiled once and run on every item. `executor` (rolegraph.evaluate.executors): where
     the items run; None or a local one runs them here, a Ray one spreads them over a cluster.
-    With `FREEZE_MIN_ITEMS` items or more it runs on a frozen heap (`rolegraph.evaluate.heap`): the collector skips what existed before it.
+    With `FREEZE_MIN_ITEMS` items or more it runs on a frozen heap (`rolegraph.evaluate.heap`): the collector
+    skips what existed before it.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
