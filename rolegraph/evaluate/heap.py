@@ -31,23 +31,28 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 INSIDE: ContextVar[bool] = ContextVar("rolegraph_frozen_heap", default=False)
-"""True inside a block that froze the heap (tasks started in it inherit the value)."""
+"""True inside an outermost block, which found the heap frozen or froze it (tasks started in it inherit it)."""
 
 
 @contextmanager
 def frozen_heap(wanted: bool = True) -> Iterator[bool]:
     """Freeze the tracked heap for the block, if `wanted` and nobody has; yields whether this call froze it."""
-    if not wanted or INSIDE.get() or not gc.isenabled() or gc.get_freeze_count():
+    if not wanted or INSIDE.get() or not gc.isenabled():
         yield False
         return
-    token = INSIDE.set(True)
-    gc.freeze()
+    token = INSIDE.set(True)  # blocks inside this one need not ask again, whoever froze the heap
     try:
-        yield True
+        if gc.get_freeze_count():  # the application's own freeze: its owner thaws it
+            yield False
+            return
+        gc.freeze()
+        try:
+            yield True
+        finally:
+            gc.collect()  # the block's own cyclic garbage, while the heap it started with is still skipped
+            gc.unfreeze()
     finally:
         INSIDE.reset(token)
-        gc.collect()  # the block's own cyclic garbage, while the heap it started with is still skipped
-        gc.unfreeze()
 
 
 def on_frozen_heap(

@@ -84,12 +84,18 @@ def test_unfreezes_when_the_block_raises():
     assert gc.get_freeze_count() == 0
 
 
-def test_an_existing_freeze_is_left_to_its_owner():
+def test_an_existing_freeze_is_left_to_its_owner(monkeypatch):
     gc.freeze()
     owned = gc.get_freeze_count()
+    real = gc.get_freeze_count
+    asked: list[int] = []
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: asked.append(1) or real())
     with frozen_heap() as froze:
-        assert froze is False
-    assert gc.get_freeze_count() == owned  # not unfrozen by the inner block
+        with frozen_heap() as inner:
+            pass
+    assert (froze, inner) == (False, False)
+    assert len(asked) == 1  # the inner block knew without asking
+    assert real() > owned // 2  # still frozen (a thaw empties it; a few frozen objects may have been freed)
 
 
 def test_nested_blocks_unfreeze_once_at_the_outer_exit():
