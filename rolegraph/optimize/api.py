@@ -280,6 +280,7 @@ def optimize(
     return asyncio.run(main())
 
 
+@on_frozen_heap()  # as optimize_async: the resumed search and its front's pairing in one frozen heap
 async def resume_async(
     run_dir: str | Path,
     settings: Settings,
