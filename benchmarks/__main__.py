@@ -14,6 +14,7 @@ NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibrat
 REAL = ("real_local",)
 """Benchmarks on a real local model (llama.cpp's server, SmolLM2): minutes even with --quick, so they are
 run by name only (not by `all`, not by the smoke test)."""
+HELP_FLAGS = ("-h", "--help")
 DATA = ("gsm8k_check",)
 """Benchmarks that need a data file the project does not ship (`--data`): run by name only; their own test
 runs them on a fixture."""
@@ -31,7 +32,11 @@ def _parser(module=None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    first, _ = _parser().parse_known_args(argv)
+    rest = [a for a in argv if a not in HELP_FLAGS]
+    if not rest:  # nothing but --help (or nothing): the general help, or the usage
+        _parser().parse_args(argv)
+    # The name is read without --help, so `NAME --help` lists the module's own options too.
+    first, _ = _parser().parse_known_args(rest)
     if first.name == "all":
         args = _parser().parse_args(argv)
         for name in NAMES:

@@ -40,3 +40,24 @@ def test_command_line_entry_point_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["no-such-benchmark"])
     assert exc.value.code == 2
+
+
+def test_a_benchmarks_help_lists_its_own_options(capsys):
+    """`NAME --help` shows the module's options (`add_arguments`), not only the shared ones."""
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["generalization", "--help"])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    assert "--worlds" in shown and "--budgets" in shown and "--quick" in shown
+
+
+def test_help_without_a_name_is_the_general_help(capsys):
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    assert "generalization" in shown and "--budgets" not in shown
