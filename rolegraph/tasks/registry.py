@@ -94,9 +94,9 @@ class TaskRegistry:
 
     def entry(self, name: str) -> TaskEntry:
         if name not in self._entries:
-            raise TaskError(
-                f"unknown task '{name}'.{did_you_mean(name, self._entries)} Known tasks: {', '.join(self.names())}"
-            )
+            hint = did_you_mean(name, self._entries)
+            listed = "" if hint.startswith(" Known:") else f" Known tasks: {', '.join(self.names())}."
+            raise TaskError(f"unknown task '{name}'.{hint}{listed}")
         return self._entries[name]
 
     def describe(self) -> list[tuple[str, str, str | None]]:

@@ -98,3 +98,13 @@ def test_a_registered_file_task_reports_its_format():
 def test_the_documented_custom_task_example_runs():
     result = doctest.testmod(registry_module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_an_unknown_task_lists_the_known_ones_once():
+    with pytest.raises(TaskError) as far:
+        get_task("zzzz")
+    assert str(far.value).count("arith") == 1 and "gsm8k" in str(far.value)
+    with pytest.raises(TaskError) as near:
+        get_task("gsm9")
+    message = str(near.value)
+    assert "Did you mean: gsm" in message and "Known tasks:" in message and message.count("mmlu") == 1
