@@ -43,8 +43,11 @@ def demo_cmd(
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
     from rolegraph.optimize.context import SearchConfig
     from rolegraph.optimize.objectives import Objective
+    from rolegraph.sim.world import check_world
 
     started = time.perf_counter()
+    if world is not None:
+        check_world(world, "--world")  # before the banner: a bad option is the only line printed
     if not as_json:
         typer.echo(
             f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "

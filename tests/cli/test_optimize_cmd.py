@@ -89,6 +89,13 @@ def test_user_errors_are_one_line_exit_2(tmp_path, capsys, args, message):
     assert not (tmp_path / "never").exists()
 
 
+def test_demo_with_a_bad_world_prints_only_the_error(tmp_path, capsys):
+    code, out, err = cli(["demo", "--world", "-1", "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and "--world" in err and err.count("\n") == 1
+    assert out == ""  # no banner announcing a search that never starts
+    assert not (tmp_path / "never").exists()
+
+
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path, capsys):
     plain = tmp_path / "plain"
     plain.mkdir()
