@@ -106,6 +106,25 @@ def test_nested_blocks_unfreeze_once_at_the_outer_exit():
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.parametrize("pauses", [(0.05, 0.0), (0.0, 0.05)])
+def test_sibling_blocks_in_concurrent_tasks_freeze_once_and_thaw_at_the_end(pauses):
+    """Two evaluations side by side (asyncio.gather): the first freezes, the second finds that freeze and
+    leaves it alone; once both are done the heap is thawed, whichever finished first."""
+    froze: list[bool] = []
+
+    async def block(pause: float) -> None:
+        with frozen_heap() as mine:
+            froze.append(mine)
+            await asyncio.sleep(pause)
+
+    async def both() -> None:
+        await asyncio.gather(*(block(p) for p in pauses))
+
+    asyncio.run(both())
+    assert sorted(froze) == [False, True]
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_disabled_collector_is_left_alone():
     gc.disable()
     with frozen_heap() as froze:
