@@ -174,7 +174,12 @@ def _pick_item(task: Any, item: str | None):
 
 def run_cmd(
     graph: GraphArg,
-    question: Annotated[str | None, typer.Argument(help="a free-form question (or use --task)")] = None,
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="QUESTION", help="a free-form question (or use --task); its words are joined, quotes optional"
+        ),
+    ] = None,
     task: Annotated[str | None, typer.Option("--task", help="task name, e.g. gsm8k")] = None,
     item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0)")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
@@ -193,6 +198,7 @@ def run_cmd(
     no_coalesce: Annotated[bool, typer.Option("--no-coalesce", help=NO_COALESCE_HELP)] = False,
 ) -> None:
     """Run a graph once, on a question or on one task item, and print the answer and a per-node table."""
+    question = " ".join(words) if words else None  # `rolegraph run g.yaml What is 2+2?` as `ollama run` takes it
     if question is not None and task is not None:
         raise RolegraphError("give either a QUESTION or --task T [--item I], not both")
     if task is None and (item is not None or data is not None):

@@ -299,3 +299,33 @@ def test_run_of_a_vote_of_five_through_serve_sim_is_one_request(tmp_path, capsys
     on, off = json.loads(out), json.loads(out_off)
     assert [(n["id"], n["answer"]) for n in on["nodes"]] == [(n["id"], n["answer"]) for n in off["nodes"]]
     assert on["answer"] == off["answer"]
+
+
+def test_run_joins_an_unquoted_questions_words(tmp_path, capsys):
+    """`rolegraph run g.yaml What is 2+2?` asks "What is 2+2?" (as `ollama run` takes a prompt), against a
+    loopback OpenAI-compatible server that answers with the user message it received."""
+    import yaml
+    from fastapi import FastAPI
+
+    from rolegraph.sim.server import ServerThread
+
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict):
+        asked = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f"ASKED<{asked}>"}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}}
+
+    with ServerThread(app) as srv:
+        pool = tmp_path / "pool.yaml"
+        pool.write_text(yaml.safe_dump({"models": [{"id": "echo/m", "backend": "openai", "base_url": srv.base_url,
+                                                    "model": "m"}]}))
+        graph = tmp_path / "g.yaml"
+        graph.write_text(yaml.safe_dump({"nodes": [{"id": "s", "role": "solver", "model": "echo/m"}]}))
+        code, out, err = cli(["run", graph, "What", "is", "2+2?", "--pool", pool, "--json"], capsys)
+    assert code == 0, err
+    output = json.loads(out)["nodes"][0]["output"]
+    assert "What is 2+2?" in output and "ASKED<" in output
