@@ -327,9 +327,8 @@ def eval_command(
 
 def _print_results(results, specs, graphs: list[Path], names: list[str], comparisons, json_out: bool) -> None:
     """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
-    from rich.console import Console
-
     from rolegraph.cli.router_views import stage_keys
+    from rolegraph.cli.tables import stdout_console
     from rolegraph.evaluate.report import SIM_NOTE, comparison_table, node_table, side_by_side_table, summary_table
 
     if json_out:
@@ -348,13 +347,13 @@ def _print_results(results, specs, graphs: list[Path], names: list[str], compari
                 obj["vs_first"] = comparisons[i - 1].model_dump()
             typer.echo(json_line(obj))
         return
-    console = Console()
     if len(results) == 1:
-        console.print(summary_table(results[0], names[0]))
-        console.print(node_table(results[0]))
+        tables = (summary_table(results[0], names[0]), node_table(results[0]))
     else:
-        console.print(side_by_side_table(results, names))
-        console.print(comparison_table(comparisons))
+        tables = (side_by_side_table(results, names), comparison_table(comparisons))
+    console = stdout_console(*tables)
+    for table in tables:
+        console.print(table)
     if shows_simulation(r.simulation for r in results):
         console.print(SIM_NOTE)
 

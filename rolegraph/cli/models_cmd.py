@@ -93,6 +93,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        from rich.console import Console
+        from rolegraph.cli.tables import stdout_console
 
-        Console().print(_table(rows))
+        table = _table(rows)
+        stdout_console(table).print(table)

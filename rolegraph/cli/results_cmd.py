@@ -29,6 +29,7 @@ def results_command(
 ) -> None:
     from rich.console import Console
 
+    from rolegraph.cli.tables import stdout_console
     from rolegraph.evaluate.report import SIM_NOTE, node_table, runs_table, summary_table
     from rolegraph.evaluate.store import ResultsStore, StoreError
     from rolegraph.settings import Settings
@@ -50,9 +51,10 @@ def results_command(
                 }
                 typer.echo(json_line(obj))
                 return
-            console = Console()
-            console.print(summary_table(result))
-            console.print(node_table(result))
+            tables = (summary_table(result), node_table(result))
+            console = stdout_console(*tables)
+            for table in tables:
+                console.print(table)
             if shows_simulation([result.simulation]):
                 console.print(SIM_NOTE)
             return
@@ -61,11 +63,12 @@ def results_command(
         for r in runs:
             typer.echo(json_line(r))
         return
-    console = Console()
     if not runs:
-        console.print("no stored evaluations" + (f" for task '{task}'" if task else ""))
+        Console().print("no stored evaluations" + (f" for task '{task}'" if task else ""))
         return
-    console.print(runs_table(runs))
+    table = runs_table(runs)
+    console = stdout_console(table)
+    console.print(table)
     if shows_simulation(r["simulation"] for r in runs):
         console.print(SIM_NOTE)
 

@@ -45,10 +45,10 @@ def _stage_line(check: Any, split: str) -> str:
 
 
 def _print(fit: Any, out: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from rolegraph.cli.tables import stdout_console
+
     sim = " (simulated)" if fit.simulated else ""
     cands = Table(title=f"candidates: the run's paired outcomes{sim}")
     for col in ("graph", "source", "fit acc", "test acc", "FLOPs", "right | agree", "right | not", "agree share"):
@@ -65,6 +65,7 @@ def _print(fit: Any, out: Path) -> None:
             pct(c.disagree_accuracy),
             pct(c.agree_share),
         )
+    console = stdout_console(cands)
     console.print(cands)
     for i, (stage, share) in enumerate(zip(fit.stages, fit.test.shares), start=1):
         rule = f"stop if {fit.rules[i - 1]}" if i <= len(fit.rules) else "always answers"

@@ -72,6 +72,9 @@ def test_json_lines_keys_and_results_read_back(capsys, tmp_path):
 
     code, out, _ = run_cli(capsys, "results", "--store", store)
     assert code == 0 and lines[0]["run_id"] in out and "stored evaluations (simulated)" in out
+    assert "…" not in out  # not a terminal: the table is printed whole, no cell cut to fit 80 columns
+    code, out, _ = run_cli(capsys, "results", lines[1]["run_id"], "--store", store)
+    assert code == 0 and "…" not in out
 
 
 def test_default_store_lives_in_rolegraph_home(capsys, _isolated_home):

@@ -51,6 +51,15 @@ def test_models_table_labels_sim_as_simulated(clean_env):
     assert "sim/llama-3.1-70b" in result.stdout and "simulated" in result.stdout
 
 
+def test_models_table_into_a_pipe_is_printed_whole(clean_env, monkeypatch):
+    """Not a terminal and no COLUMNS: rich would lay the table out for 80 columns and cut the ids."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = CliRunner().invoke(build_app(), ["models"])
+    assert result.exit_code == 0
+    assert "…" not in result.stdout
+    assert all(i in result.stdout for i in BUILTIN_IDS) and "set OPENAI_API_KEY" in result.stdout
+
+
 def test_models_pool_file_is_merged(clean_env):
     pool = clean_env / "pool.yaml"
     pool.write_text("models:\n  - {id: my/model, backend: openai, base_url: 'http://127.0.0.1:1/v1', params_b: 7}\n")

@@ -53,6 +53,9 @@ def test_route_fit_writes_a_router_and_reports_on_test_items(run_dir, capsys):
     assert data["router_file"] == str(run_dir / "r.json") and data["simulated"] is True
     assert {"fit", "test", "best_test", "vs_best", "flops_ratio", "candidates", "note", "guard", "stage_test"} <= set(data)
     assert data["test"]["n"] == 20 and data["fit"]["n"] == 40
+    code, out, err = cli(["route", "fit", run_dir, "--out", run_dir / "r2.yaml"], capsys)
+    assert code == 0, err
+    assert all(c["name"] in out for c in data["candidates"])  # into a pipe: every candidate's name whole
 
 
 def test_route_fit_shows_each_stage_beside_the_best_graph(run_dir, capsys):
