@@ -240,7 +240,7 @@ def eval_command(
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.models.pool import ModelPool
     from rolegraph.settings import Settings
-    from rolegraph.tasks.registry import get_task
+    from rolegraph.tasks.registry import default_registry, get_task
 
     if add_to is not None:
         from rolegraph.cli.router_views import add_to_run
@@ -273,9 +273,12 @@ def eval_command(
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
     if n is not None and len(items) < n:  # say so: a smaller sample than asked widens every interval
+        more = ["--split all"] if split != "all" else []
+        if "size" in (default_registry().entry(task).option_names() or ()):  # a generated task (gsm, arith)
+            more.append("--task-size")
+        hint = f" ({' or '.join(more)} gives more)" if more else " (that is all the task has)"
         typer.echo(
-            f"note: split '{split}' of task '{task}' has {len(items)} items; scoring {len(items)}, not {n}"
-            " (--split all, or --task-size for a generated task, gives more)",
+            f"note: split '{split}' of task '{task}' has {len(items)} items; scoring {len(items)}, not {n}{hint}",
             err=True,
         )
     run_settings = [

@@ -11,6 +11,7 @@ from rolegraph.cli import main
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "graphs"
 SINGLE = str(EXAMPLES / "single.yaml")
 VOTE = str(EXAMPLES / "vote5.yaml")
+GSM_TINY = str(Path(__file__).resolve().parents[1] / "graphs" / "fixtures" / "gsm8k_tiny.jsonl")
 REQUIRED_KEYS = {"task", "n", "accuracy", "ci95", "mean_latency_s", "cost_usd", "tokens", "flops_units", "simulated"}
 N = "16"
 
@@ -128,11 +129,17 @@ def test_asking_for_more_items_than_the_split_holds_says_how_many_were_scored(ca
                              "--n", "200", "--store", str(tmp_path / "s.sqlite"), "--json")
     assert code == 0, err
     assert json.loads(out)["n"] == 30
-    assert "has 30 items; scoring 30, not 200" in err
+    assert "has 30 items; scoring 30, not 200 (--task-size gives more)" in err  # --split all is given already
     code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--task-size", "30", "--split", "all",
                              "--n", "20", "--store", str(tmp_path / "s.sqlite"), "--json")
     assert code == 0 and json.loads(out)["n"] == 20
     assert "scoring" not in err
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm8k", "--data", GSM_TINY, "--n", "500",
+                             "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert code == 0 and "(--split all gives more)" in err  # a file task: no --task-size to suggest
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm8k", "--data", GSM_TINY, "--n", "500",
+                             "--split", "all", "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert code == 0 and "(that is all the task has)" in err
 
 
 def test_malformed_data_file_names_the_line(capsys, tmp_path):
