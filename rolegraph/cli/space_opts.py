@@ -42,7 +42,9 @@ def search_space(
 
     registry = load_roles(roles_file) if roles_file is not None else None
     if space_file is not None:
-        given = [flag for flag, v in (("--models", models), ("--roles", roles), ("--max-nodes", max_nodes)) if v]
+        given = [
+            flag for flag, v in (("--models", models), ("--roles", roles), ("--max-nodes", max_nodes)) if v is not None
+        ]
         if given:
             raise SearchError(f"{space_file} defines the space: drop {', '.join(given)} (or edit the file)")
         sf = read_space_file(space_file)
@@ -68,7 +70,7 @@ def search_space(
         pool=pool,
         models=tuple(chosen),
         roles=tuple(roles or default_roles),
-        max_nodes=max_nodes or DEFAULT_MAX_NODES,
+        max_nodes=max_nodes if max_nodes is not None else DEFAULT_MAX_NODES,  # 0 is an error, not the default
         budget=budget if budget is not None else DEFAULT_BUDGET,
         budget_kind=cast("BudgetKind", budget_kind or DEFAULT_BUDGET_KIND),  # SearchSpace checks it
         objective=objective,

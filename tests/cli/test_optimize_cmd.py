@@ -17,6 +17,7 @@ from rolegraph.graphs.io import load_graph
 
 TINY = ["--task-size", "80", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "6"]
 KILL_TIMEOUT_S = 240
+SPACE_EXAMPLE = "hotpotqa_stages.yaml"
 POLL_S = 0.05
 
 
@@ -78,6 +79,7 @@ def test_demo_prints_best_graph_against_best_single_model(tmp_path, capsys):
     (["optimize", "--task", "gsm", "--optimizer", "genetic"], "agent-reinforce"),
     (["optimize", "--task", "gsm", "--models", "sim/llama-3.2-1bb"], "sim/llama-3.2-1b"),
     (["optimize", "--task", "gsm", "--budget", "0.5"], "smallest feasible budget"),
+    (["optimize", "--task", "gsm", "--max-nodes", "0"], "max nodes must be between 1"),
     (["optimize", "--task", "gsm", "--objective", "speed"], "joint"),
     (["optimize", "--task", "nosuchtask"], "gsm"),
     (["optimize", "--task", "gsm", "--agent-model", "sim/llama-3.1-8b"], "simulated"),
@@ -86,6 +88,15 @@ def test_user_errors_are_one_line_exit_2(tmp_path, capsys, args, message):
     code, out, err = cli(args + ["--out", str(tmp_path / "never")], capsys)
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--max-nodes", "3"), ("--max-nodes", "0"), ("--models", "sim/llama-3.2-1b")])
+def test_a_space_file_and_a_space_flag_together_are_refused(tmp_path, capsys, flag, value):
+    space = Path(__file__).parents[2] / "examples" / "spaces" / SPACE_EXAMPLE
+    code, out, err = cli(["optimize", "--task", "gsm", "--space", str(space), flag, value,
+                          "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and f"defines the space: drop {flag}" in err and err.count("\n") == 1
     assert not (tmp_path / "never").exists()
 
 
