@@ -31,7 +31,7 @@ def demo_cmd(
     validation_items: Annotated[int, typer.Option("--validation-items")] = DEMO_VALIDATION,
     test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    task_size: Annotated[int | None, typer.Option("--task-size", help="gsm items to generate")] = None,
+    task_size: Annotated[int | None, typer.Option("--task-size", min=1, help="gsm items to generate")] = None,
     world: Annotated[
         int | None, typer.Option("--world", help="simulator world (default 0: the calibrated one)")
     ] = None,

@@ -162,7 +162,7 @@ async def _resume(
 def optimize_cmd(
     task: Annotated[str | None, typer.Option("--task", help="task name (rolegraph eval lists them)")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
-    task_size: Annotated[int | None, typer.Option("--task-size", help="items to generate (gsm, arith)")] = None,
+    task_size: Annotated[int | None, typer.Option("--task-size", min=1, help="items to generate (gsm, arith)")] = None,
     pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
     world: Annotated[
         int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
@@ -224,7 +224,7 @@ def optimize_cmd(
     samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
     batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = 16,
     max_evaluations: Annotated[
-        int | None, typer.Option("--max-evaluations", help="evaluation budget in item-level graph runs")
+        int | None, typer.Option("--max-evaluations", min=1, help="evaluation budget in item-level graph runs")
     ] = None,
     objective: Annotated[str, typer.Option("--objective", help="accuracy | joint")] = "accuracy",
     latency_weight: Annotated[

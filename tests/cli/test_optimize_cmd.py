@@ -100,6 +100,17 @@ def test_a_space_file_and_a_space_flag_together_are_refused(tmp_path, capsys, fl
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.parametrize("args, flag", [
+    (["optimize", "--task", "gsm", "--max-evaluations", "0"], "--max-evaluations"),
+    (["optimize", "--task", "gsm", "--task-size", "0"], "--task-size"),
+    (["demo", "--task-size", "0"], "--task-size"),
+])
+def test_counts_below_one_are_usage_errors_before_anything_runs(tmp_path, capsys, args, flag):
+    code, out, err = cli([*args, "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and flag in err and "greater than or equal to 1" in err
+    assert out == "" and not (tmp_path / "never").exists()
+
+
 def test_demo_with_a_bad_world_prints_only_the_error(tmp_path, capsys):
     code, out, err = cli(["demo", "--world", "-1", "--out", str(tmp_path / "never")], capsys)
     assert code == 2 and "--world" in err and err.count("\n") == 1
