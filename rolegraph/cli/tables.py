@@ -17,6 +17,6 @@ def stdout_console(*renderables: RenderableType) -> Console:
     console = Console()
     if console.is_terminal or not renderables:
         return console
-    unbounded = console.options.update_width(UNBOUNDED_WIDTH)  # measured at the console's width, all fits
+    unbounded = console.options.update_width(UNBOUNDED_WIDTH)  # measured with room to spare, nothing is cut
     widest = max(console.measure(r, options=unbounded).maximum for r in renderables)
     return Console(width=max(console.width, widest))
