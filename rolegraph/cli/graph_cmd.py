@@ -190,7 +190,7 @@ def run_cmd(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     web: Annotated[
-        bool, typer.Option("--web", help="search the web (falls back to the offline index, said in the trace)")
+        bool, typer.Option("--web", help="search the web (falls back to the offline index, and the output says so)")
     ] = False,
     allow_commands: AllowCommandsOpt = False,
     allow_weak_sandbox: Annotated[bool, typer.Option(ALLOW_WEAK_SANDBOX, help=ALLOW_WEAK_SANDBOX_HELP)] = False,

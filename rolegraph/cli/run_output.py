@@ -124,5 +124,16 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
                 "raise the node's max_tokens param if it needs the room"
             )
         )
+    for line in tool_notes(result.nodes):  # a tool that fell back (web search -> the offline index) says so here
+        console.print(Text(line))
     if result.error:
         console.print(Text(f"error: {result.error}"))
+
+
+def tool_notes(nodes: Any) -> list[str]:
+    """One line per node and distinct tool note (a fallback, for one), in node order."""
+    lines: list[str] = []
+    for n in nodes:
+        for note in dict.fromkeys(e.note for e in n.tools if e.note):
+            lines.append(f"note: node {n.id}: {note}")
+    return lines

@@ -301,9 +301,10 @@ def test_run_of_a_vote_of_five_through_serve_sim_is_one_request(tmp_path, capsys
     assert on["answer"] == off["answer"]
 
 
-def test_run_joins_an_unquoted_questions_words(tmp_path, capsys):
-    """`rolegraph run g.yaml What is 2+2?` asks "What is 2+2?" (as `ollama run` takes a prompt), against a
-    loopback OpenAI-compatible server that answers with the user message it received."""
+@pytest.fixture
+def echo_pool(tmp_path):
+    """A pool file whose one model, `echo/m`, is a loopback OpenAI-compatible server that answers with the
+    last user message it received."""
     import yaml
     from fastapi import FastAPI
 
@@ -323,9 +324,42 @@ def test_run_joins_an_unquoted_questions_words(tmp_path, capsys):
         pool = tmp_path / "pool.yaml"
         pool.write_text(yaml.safe_dump({"models": [{"id": "echo/m", "backend": "openai", "base_url": srv.base_url,
                                                     "model": "m"}]}))
-        graph = tmp_path / "g.yaml"
-        graph.write_text(yaml.safe_dump({"nodes": [{"id": "s", "role": "solver", "model": "echo/m"}]}))
-        code, out, err = cli(["run", graph, "What", "is", "2+2?", "--pool", pool, "--json"], capsys)
+        yield pool
+
+
+def _graph_file(tmp_path, nodes, edges=()):
+    import yaml
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(yaml.safe_dump({"nodes": nodes, "edges": [list(e) for e in edges]}))
+    return graph
+
+
+def test_run_joins_an_unquoted_questions_words(tmp_path, capsys, echo_pool):
+    """`rolegraph run g.yaml What is 2+2?` asks "What is 2+2?" (as `ollama run` takes a prompt)."""
+    graph = _graph_file(tmp_path, [{"id": "s", "role": "solver", "model": "echo/m"}])
+    code, out, err = cli(["run", graph, "What", "is", "2+2?", "--pool", echo_pool, "--json"], capsys)
     assert code == 0, err
     output = json.loads(out)["nodes"][0]["output"]
     assert "What is 2+2?" in output and "ASKED<" in output
+
+
+def test_run_says_when_web_search_fell_back_to_the_offline_index(tmp_path, capsys, echo_pool, monkeypatch):
+    """The web fails (the search engine's client raises, as it does offline): the table output names the
+    node and the fallback, and --json keeps it on the tool call."""
+    from rolegraph.tools import web_search
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(web_search, "_ddgs_text", offline)
+    graph = _graph_file(tmp_path, [{"id": "look", "role": "searcher", "model": "echo/m"},
+                                   {"id": "s", "role": "solver", "model": "echo/m"}], [("look", "s")])
+    args = ["run", graph, "Who discovered penicillin?", "--web", "--pool", echo_pool]
+    code, out, err = cli(args, capsys)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "note: node look: web search failed (" in flat and "fell back to local search" in flat
+    code, out, err = cli([*args, "--json"], capsys)
+    calls = json.loads(out)["nodes"][0]["tool_calls"]
+    assert calls and calls[0]["note"].endswith("fell back to local search")
