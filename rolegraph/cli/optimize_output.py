@@ -52,6 +52,9 @@ def print_result(result, elapsed: float | None = None) -> None:
     agent = f", feedback agent {usage.headline()}" if usage else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
+    warm = result.warm_start
+    if warm is not None:  # what carried over, and what did not (another task's scores are not evidence)
+        console.print("; ".join([warm["carried"], *warm["not_carried"]]), markup=False)
     if usage is not None and usage.warning():
         console.print(usage.warning(), style="yellow", markup=False)
     if result.simulation != REAL:

@@ -40,7 +40,7 @@ from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, 
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
-from rolegraph.optimize.warmstart import WarmStart
+from rolegraph.optimize.warmstart import WARM_AGENT, WarmStart
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
@@ -95,6 +95,12 @@ class SearchResult(BaseModel):
     def best_single(self) -> TestScore | None:
         return max(self.singles, key=lambda s: (s.objective, -s.flops_units), default=None)
 
+    @property
+    def warm_start(self) -> dict[str, Any] | None:
+        """What a warm start (`init_from`) carried over, and why anything did not; None without one."""
+        step = next((f for f in self.trace.feedback if f.agent == WARM_AGENT), None)
+        return None if step is None else {"carried": step.summary, "not_carried": list(step.hurt)}
+
     def summary(self) -> dict[str, Any]:
         """What `rolegraph optimize --json` prints."""
         single = self.best_single
@@ -116,6 +122,7 @@ class SearchResult(BaseModel):
             "provenance": self.provenance.model_dump() if self.provenance is not None else None,
             "paid_calls": self.paid_calls,
             "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
+            "warm_start": self.warm_start,
         }
 
 

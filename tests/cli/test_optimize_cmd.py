@@ -237,6 +237,22 @@ def test_a_staged_space_file_with_its_own_roles_and_a_warm_start(tmp_path, capsy
     assert json.loads(out)["nodes"][-1]["role"] == "critic"
 
 
+def test_a_warm_start_says_what_carried_over_and_what_did_not(tmp_path, capsys):
+    base = ["optimize", "--iterations", "1", *TINY]
+    code, out, err = cli([*base, "--task", "gsm", "--out", str(tmp_path / "a"), "--json"], capsys)
+    assert code == 0, err
+    code, out, err = cli([*base, "--task", "gsm", "--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "a"),
+                          "--json"], capsys)
+    assert code == 0, err
+    warm = json.loads(out)["warm_start"]
+    assert warm["carried"].startswith(f"warm start from {tmp_path / 'a'}") and warm["not_carried"] == []
+    code, out, err = cli([*base, "--task", "arith", "--out", str(tmp_path / "c"), "--init-from", str(tmp_path / "a")],
+                         capsys)
+    assert code == 0, err
+    flat = " ".join(out.split())  # the printed summary, not only the report, says the evidence stayed behind
+    assert "warm start from" in flat and "another task or data: its evidence is not imported" in flat
+
+
 def test_own_roles_from_the_command_line(tmp_path, capsys):
     (tmp_path / "roles.yaml").write_text(ROLES_FILE)
     code, out, err = cli(["optimize", "--task", "gsm", "--roles-file", str(tmp_path / "roles.yaml"), "--roles",
