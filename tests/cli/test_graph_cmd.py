@@ -31,6 +31,7 @@ RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flo
 NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd", "output",
              "tool_calls", "inputs", "cached_calls"}
 INSTANCE_KEYS = NODE_KEYS | {"instance_of", "copy", "round"}
+ECHO_ID = "loopback/echo-model-135m"  # as long as a real model id: a table must make room for it
 MALFORMED = sorted(p.name for p in FIXTURES.glob("*.*") if not p.name.startswith("valid") and p.suffix != ".jsonl")
 
 
@@ -303,7 +304,7 @@ def test_run_of_a_vote_of_five_through_serve_sim_is_one_request(tmp_path, capsys
 
 @pytest.fixture
 def echo_pool(tmp_path):
-    """A pool file whose one model, `echo/m`, is a loopback OpenAI-compatible server that answers with the
+    """A pool file whose one model, `ECHO_ID`, is a loopback OpenAI-compatible server that answers with the
     last user message it received."""
     import yaml
     from fastapi import FastAPI
@@ -322,7 +323,7 @@ def echo_pool(tmp_path):
 
     with ServerThread(app) as srv:
         pool = tmp_path / "pool.yaml"
-        pool.write_text(yaml.safe_dump({"models": [{"id": "echo/m", "backend": "openai", "base_url": srv.base_url,
+        pool.write_text(yaml.safe_dump({"models": [{"id": ECHO_ID, "backend": "openai", "base_url": srv.base_url,
                                                     "model": "m"}]}))
         yield pool
 
@@ -337,7 +338,7 @@ def _graph_file(tmp_path, nodes, edges=()):
 
 def test_run_joins_an_unquoted_questions_words(tmp_path, capsys, echo_pool):
     """`rolegraph run g.yaml What is 2+2?` asks "What is 2+2?" (as `ollama run` takes a prompt)."""
-    graph = _graph_file(tmp_path, [{"id": "s", "role": "solver", "model": "echo/m"}])
+    graph = _graph_file(tmp_path, [{"id": "s", "role": "solver", "model": ECHO_ID}])
     code, out, err = cli(["run", graph, "What", "is", "2+2?", "--pool", echo_pool, "--json"], capsys)
     assert code == 0, err
     output = json.loads(out)["nodes"][0]["output"]
@@ -353,8 +354,8 @@ def test_run_says_when_web_search_fell_back_to_the_offline_index(tmp_path, capsy
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(web_search, "_ddgs_text", offline)
-    graph = _graph_file(tmp_path, [{"id": "look", "role": "searcher", "model": "echo/m"},
-                                   {"id": "s", "role": "solver", "model": "echo/m"}], [("look", "s")])
+    graph = _graph_file(tmp_path, [{"id": "look", "role": "searcher", "model": ECHO_ID},
+                                   {"id": "s", "role": "solver", "model": ECHO_ID}], [("look", "s")])
     args = ["run", graph, "Who discovered penicillin?", "--web", "--pool", echo_pool]
     code, out, err = cli(args, capsys)
     assert code == 0, err
@@ -363,3 +364,34 @@ def test_run_says_when_web_search_fell_back_to_the_offline_index(tmp_path, capsy
     code, out, err = cli([*args, "--json"], capsys)
     calls = json.loads(out)["nodes"][0]["tool_calls"]
     assert calls and calls[0]["note"].endswith("fell back to local search")
+
+
+@pytest.mark.parametrize("columns", [80, 72])
+def test_run_table_on_a_narrow_terminal_wraps_answers_and_keeps_every_column(tmp_path, capsys, echo_pool,
+                                                                             monkeypatch, columns):
+    """Rich used to squeeze the node and role columns to nothing when answers were long (an 80-column
+    terminal, or any pipe); now the model and answer cells wrap and node, role and numbers stay whole."""
+    from rich.console import Console
+
+    from rolegraph.cli import tables
+
+    monkeypatch.setattr(tables, "Console", lambda: Console(width=columns, force_terminal=True, color_system=None))
+    graph = _graph_file(tmp_path, [{"id": "first", "role": "solver", "model": ECHO_ID},
+                                   {"id": "second", "role": "fuser", "model": ECHO_ID}], [("first", "second")])
+    code, out, err = cli(["run", graph, "What is the capital of Spain, and why is it there?", "--pool", echo_pool],
+                         capsys)
+    assert code == 0, err
+    table = out.split("answer:")[0]
+    assert max(len(line) for line in table.splitlines()) <= columns
+    assert "first" in table and "second" in table and "solver" in table and "fuser" in table
+    assert table.count("0.00000") == 2  # the $ column, both rows
+
+
+def test_run_table_into_a_pipe_is_printed_whole(tmp_path, capsys, echo_pool):
+    graph = _graph_file(tmp_path, [{"id": "first", "role": "solver", "model": ECHO_ID},
+                                   {"id": "second", "role": "fuser", "model": ECHO_ID}], [("first", "second")])
+    code, out, err = cli(["run", graph, "What is the capital of Spain, and why is it there?", "--pool", echo_pool],
+                         capsys)
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and all(ECHO_ID in r and "0.00000" in r for r in rows)
