@@ -54,14 +54,13 @@ def _table(rows: list[dict]):
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),
         ("backend", "left"),
-        ("params (B)", "right"),
-        ("$/1M in", "right"),
-        ("$/1M out", "right"),
+        ("size (B)", "right"),
+        ("$/1M in/out", "right"),
         ("usable", "left"),
         ("note", "left"),
     )
-    for name, justify in columns:
-        table.add_column(name, justify=justify)
+    for name, justify in columns:  # an id is never cut (it is what you type); on a narrow screen the note wraps
+        table.add_column(name, justify=justify, no_wrap=name != "note", overflow="fold")
     for r in rows:
         size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"
         note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", r["reason"]) if n)
@@ -69,8 +68,7 @@ def _table(rows: list[dict]):
             r["id"],
             r["backend"],
             size,
-            f"{r['price_in']:.2f}",
-            f"{r['price_out']:.2f}",
+            f"{r['price_in']:.2f}/{r['price_out']:.2f}",
             "yes" if r["usable"] else "no",
             note,
         )

@@ -60,6 +60,18 @@ def test_models_table_into_a_pipe_is_printed_whole(clean_env, monkeypatch):
     assert all(i in result.stdout for i in BUILTIN_IDS) and "set OPENAI_API_KEY" in result.stdout
 
 
+def test_models_table_on_an_80_column_terminal_keeps_ids_whole(clean_env, monkeypatch, capsys):
+    from rich.console import Console
+
+    from rolegraph.cli import tables
+
+    monkeypatch.setattr(tables, "Console", lambda: Console(width=80, force_terminal=True, color_system=None))
+    main(["models"])
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert all(i in out for i in BUILTIN_IDS) and "OPENAI" in out
+
+
 def test_models_pool_file_is_merged(clean_env):
     pool = clean_env / "pool.yaml"
     pool.write_text("models:\n  - {id: my/model, backend: openai, base_url: 'http://127.0.0.1:1/v1', params_b: 7}\n")
