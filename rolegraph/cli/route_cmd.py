@@ -16,6 +16,8 @@ import typer
 from rolegraph.errors import SearchError
 
 ROUTER_FILE = "router.yaml"
+CANDIDATE_COLUMNS = ("graph", "source", "fit", "test", "FLOPs", "right|\nagree", "right|\nnot", "agree")
+"""Two-line headers keep the numeric columns narrow: on an 80-column screen the graph's name gets the room."""
 
 FIT_HELP = (
     "Fit a router over a search's front: graphs ordered by FLOPs, and per stage a rule for stopping or escalating "
@@ -45,14 +47,23 @@ def _stage_line(check: Any, split: str) -> str:
 
 
 def _print(fit: Any, out: Path) -> None:
+    from rich import box
     from rich.table import Table
 
     from rolegraph.cli.tables import stdout_console
 
     sim = " (simulated)" if fit.simulated else ""
-    cands = Table(title=f"candidates: the run's paired outcomes{sim}")
-    for col in ("graph", "source", "fit acc", "test acc", "FLOPs", "right | agree", "right | not", "agree share"):
-        cands.add_column(col, justify="left" if col in ("graph", "source") else "right")
+    cands = Table(
+        title=f"candidates: the run's paired outcomes{sim}",
+        caption="fit, test: accuracy; right|agree, right|not: fit accuracy where the graph's answering nodes "
+        "agree, and where they do not; agree: the share of fit items where they agree",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for col in CANDIDATE_COLUMNS:  # on a narrow screen a graph's name folds onto more lines, never cut to `agent-…`
+        text = col in ("graph", "source")
+        cands.add_column(col, justify="left" if text else "right", no_wrap=col != "graph", overflow="fold")
     pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
     for c in fit.candidates:
         cands.add_row(

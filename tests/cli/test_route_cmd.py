@@ -58,6 +58,19 @@ def test_route_fit_writes_a_router_and_reports_on_test_items(run_dir, capsys):
     assert all(c["name"] in out for c in data["candidates"])  # into a pipe: every candidate's name whole
 
 
+def test_route_fit_on_an_80_column_terminal_folds_names_rather_than_cutting_them(run_dir, capsys, monkeypatch):
+    from rich.console import Console
+
+    from rolegraph.cli import tables
+
+    monkeypatch.setattr(tables, "Console", lambda: Console(width=80, force_terminal=True, color_system=None))
+    code, out, err = cli(["route", "fit", run_dir, "--out", run_dir / "r3.yaml"], capsys)
+    assert code == 0, err
+    table = out.split("stage 1:")[0]
+    assert "…" not in table and max(len(line) for line in table.splitlines()) <= 80
+    assert "FLOPs" in table and "agree" in table
+
+
 def test_route_fit_shows_each_stage_beside_the_best_graph(run_dir, capsys):
     """A cascade's stages each get their accuracy on the items they answered, next to the best graph's there."""
     cascades = []
