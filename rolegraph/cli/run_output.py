@@ -7,8 +7,6 @@ from typing import Any
 
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
-RUN_COLUMNS = ("node", "role", "model", "answer", "in", "out", "s", "$")
-WRAPPING_COLUMNS = frozenset({"model", "answer"})
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
 
@@ -86,28 +84,26 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
         if result.simulated
         else "in/out: tokens; s: seconds; $: dollars",
     )
-    rows = [
-        [
-            n.id,
-            n.role,
-            n.model,
-            (CUT_MARK if n.truncated_calls else "") + _short(n.error or n.answer),
+    # On a narrow screen the model and answer cells wrap (rich narrows wrapping columns first); the rest stay
+    # whole, where rich would otherwise squeeze node and role to nothing.
+    table.add_column("node", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("model", overflow="fold")
+    table.add_column("answer", overflow="fold", max_width=MAX_CELL_CHARS)
+    for column in ("in", "out", "s", "$"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for n in result.nodes:
+        cell = _short(n.error or n.answer)
+        table.add_row(
+            Text(n.id),
+            Text(n.role),
+            Text(n.model),
+            Text(CUT_MARK + cell if n.truncated_calls else cell),
             str(n.tokens_in),
             str(n.tokens_out),
             f"{n.latency_s:.2f}",
             f"{n.cost_usd:.5f}",
-        ]
-        for n in result.nodes
-    ]
-    # On a narrow screen the model and answer cells wrap (rich narrows wrapping columns first); the rest stay
-    # whole, where rich would otherwise squeeze node and role to nothing.
-    for k, name in enumerate(RUN_COLUMNS):
-        if name in WRAPPING_COLUMNS:
-            table.add_column(name, overflow="fold", max_width=MAX_CELL_CHARS if name == "answer" else None)
-        else:
-            table.add_column(name, justify="right" if k > RUN_COLUMNS.index("answer") else "left", no_wrap=True)
-    for r in rows:
-        table.add_row(*(Text(c) for c in r))
+        )
     console = stdout_console(table)
     console.print(table)
     console.print(Text(f"answer{sim}: {result.answer}"))
