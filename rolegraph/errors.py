@@ -82,6 +82,10 @@ class DataFileError(RolegraphError):
     pass
 
 
+class StateFileError(RolegraphError):
+    """The state directory ($ROLEGRAPH_HOME) or a file in it cannot be created or opened."""
+
+
 class SearchError(RolegraphError):
     """A search (optimize) cannot start or continue: bad budget, bad resume dir, ..."""
 

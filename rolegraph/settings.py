@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rolegraph.errors import StateFileError
+
 HOME_ENV = "ROLEGRAPH_HOME"
 POOL_ENV = "ROLEGRAPH_POOL"
 DEFAULT_HOME = Path("~/.rolegraph")
@@ -47,5 +49,10 @@ class Settings:
         return self.home / "index"
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The state directory, created if needed; a path that cannot be one is the user's one-line error."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = "a file is in the way" if self.home.is_file() else exc.strerror
+            raise StateFileError(f"{HOME_ENV}={self.home} cannot be used as the state directory ({reason})") from None
         return self.home

@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Completion, Message
+from rolegraph.errors import StateFileError
 from rolegraph.items import AnswerKey
 from rolegraph.models.multi import complete_many
 from rolegraph.sim.fingerprint import sim_fingerprint
@@ -103,15 +104,18 @@ class ResponseCache:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise StateFileError(f"{self.path}: cannot open the response cache ({exc})") from None
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:

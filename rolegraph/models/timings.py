@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from rolegraph.chat.spec import ModelSpec
+from rolegraph.errors import StateFileError
 
 TIMINGS_FILE = "timings.sqlite"
 BUSY_TIMEOUT_S = 60.0
@@ -104,17 +105,20 @@ class CallTimings:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._recorded = 0
         self._pending: list[tuple[str, int, int, float, float]] = []
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
-        self._conn.execute(_INDEX)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+            self._conn.execute(_INDEX)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise StateFileError(f"{self.path}: cannot open the call timings ({exc})") from None
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
