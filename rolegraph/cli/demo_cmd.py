@@ -12,6 +12,7 @@ import typer
 
 from rolegraph.cli.optimize_cmd import run_optimize, show_progress
 from rolegraph.cli.optimize_output import print_result
+from rolegraph.errors import SearchError
 
 DEMO_TASK = "gsm"
 DEMO_BUDGET = 18.0
@@ -24,21 +25,26 @@ DEMO_MAX_NODES = 6
 
 
 def demo_cmd(
-    iterations: Annotated[int, typer.Option("--iterations")] = DEMO_ITERATIONS,
-    samples: Annotated[int, typer.Option("--samples")] = DEMO_SAMPLES,
-    batch: Annotated[int, typer.Option("--batch")] = DEMO_BATCH,
+    iterations: Annotated[int, typer.Option("--iterations", min=1, help="search iterations")] = DEMO_ITERATIONS,
+    samples: Annotated[int, typer.Option("--samples", min=1, help="graphs per iteration (K)")] = DEMO_SAMPLES,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="training items per iteration")] = DEMO_BATCH,
     budget: Annotated[float, typer.Option("--budget", help="FLOPs units (one 1B node = 1)")] = DEMO_BUDGET,
-    validation_items: Annotated[int, typer.Option("--validation-items")] = DEMO_VALIDATION,
-    test_items: Annotated[int, typer.Option("--test-items")] = DEMO_TEST,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    validation_items: Annotated[
+        int, typer.Option("--validation-items", min=1, help="re-check reserve per top candidate")
+    ] = DEMO_VALIDATION,
+    test_items: Annotated[int, typer.Option("--test-items", min=1, help="test items for the final score")] = DEMO_TEST,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the search (its sampling and batch draws)")] = 0,
     task_size: Annotated[int | None, typer.Option("--task-size", min=1, help="gsm items to generate")] = None,
     world: Annotated[
         int | None, typer.Option("--world", help="simulator world (default 0: the calibrated one)")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-gsm-agent-reinforce)")
+        Path | None,
+        typer.Option(
+            "--out", help="run directory (default: a new one in ./runs named for the time, task and optimizer)"
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
 ) -> None:
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
     from rolegraph.optimize.context import SearchConfig
@@ -48,6 +54,8 @@ def demo_cmd(
     started = time.perf_counter()
     if world is not None:
         check_world(world, "--world")  # before the banner: a bad option is the only line printed
+    if not budget > 0:
+        raise SearchError(f"the budget must be positive, got {budget:g}")
     if not as_json:
         typer.echo(
             f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "

@@ -214,7 +214,7 @@ def eval_command(
         None, "--world", help="Simulator world of the sim models (default: the pool file's, else 0)."
     ),
     store_path: Path | None = typer.Option(
-        None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
+        None, "--store", help="Results store (default: results.sqlite in $ROLEGRAPH_HOME)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
     no_coalesce: bool = typer.Option(

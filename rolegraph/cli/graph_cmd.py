@@ -29,7 +29,7 @@ AllowCommandsOpt = Annotated[
     typer.Option(
         "--allow-commands",
         help="let the graph file start the programs its MCP servers name (stdio); "
-        "otherwise only commands allowed in $ROLEGRAPH_HOME/settings.yaml start",
+        "otherwise only commands allowed in settings.yaml in $ROLEGRAPH_HOME start",
     ),
 ]
 RolesOpt = Annotated[

@@ -217,6 +217,7 @@ def optimize_cmd(
         int | None,
         typer.Option(
             "--iterations",
+            min=1,
             help="search iterations (default: 10, or until --max-evaluations is spent when that is given; "
             "exhaustive: until every graph is scored)",
         ),
@@ -269,9 +270,12 @@ def optimize_cmd(
             "default: twice the re-check's reserve)",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the search (its sampling and batch draws)")] = 0,
     out: Annotated[
-        Path | None, typer.Option("--out", help="run directory (default ./runs/<time>-<task>-<optimizer>)")
+        Path | None,
+        typer.Option(
+            "--out", help="run directory (default: a new one in ./runs named for the time, task and optimizer)"
+        ),
     ] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="continue the run in this directory")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,

@@ -23,7 +23,7 @@ def results_command(
     task: str | None = typer.Option(None, "--task", "-t", help="Only runs of this task."),
     limit: int = typer.Option(DEFAULT_RESULTS_LIMIT, "--limit", min=1, help="At most this many runs."),
     store_path: Path | None = typer.Option(
-        None, "--store", help="Results store (default: $ROLEGRAPH_HOME/results.sqlite)."
+        None, "--store", help="Results store (default: results.sqlite in $ROLEGRAPH_HOME)."
     ),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per run."),
 ) -> None:

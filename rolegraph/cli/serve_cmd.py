@@ -27,7 +27,12 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="TCP port (0 = any free port)")] = DEFAULT_PORT,
         fault_rate: Annotated[float, typer.Option("--fault-rate", help="fraction of chat requests that fail")] = 0.0,
         faults: Annotated[
-            str, typer.Option("--faults", help=f"comma list of fault kinds: {','.join(FAULT_KINDS)}")
+            str,
+            typer.Option(
+                "--faults",
+                help=f"comma list of fault kinds (default: all of {', '.join(FAULT_KINDS)})",
+                show_default=False,
+            ),
         ] = ",".join(FAULT_KINDS),
         seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
         pool: Annotated[Path | None, typer.Option("--pool", help="YAML pool file merged over the built-ins")] = None,

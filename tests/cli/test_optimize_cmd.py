@@ -104,6 +104,12 @@ def test_a_space_file_and_a_space_flag_together_are_refused(tmp_path, capsys, fl
     (["optimize", "--task", "gsm", "--max-evaluations", "0"], "--max-evaluations"),
     (["optimize", "--task", "gsm", "--task-size", "0"], "--task-size"),
     (["demo", "--task-size", "0"], "--task-size"),
+    (["optimize", "--task", "gsm", "--iterations", "0"], "--iterations"),
+    (["demo", "--iterations", "0"], "--iterations"),
+    (["demo", "--samples", "0"], "--samples"),
+    (["demo", "--batch", "0"], "--batch"),
+    (["demo", "--validation-items", "0"], "--validation-items"),
+    (["demo", "--test-items", "0"], "--test-items"),
 ])
 def test_counts_below_one_are_usage_errors_before_anything_runs(tmp_path, capsys, args, flag):
     code, out, err = cli([*args, "--out", str(tmp_path / "never")], capsys)
@@ -111,9 +117,14 @@ def test_counts_below_one_are_usage_errors_before_anything_runs(tmp_path, capsys
     assert out == "" and not (tmp_path / "never").exists()
 
 
-def test_demo_with_a_bad_world_prints_only_the_error(tmp_path, capsys):
-    code, out, err = cli(["demo", "--world", "-1", "--out", str(tmp_path / "never")], capsys)
-    assert code == 2 and "--world" in err and err.count("\n") == 1
+@pytest.mark.parametrize("args, needle", [
+    (["--world", "-1"], "--world"),
+    (["--budget", "0"], "the budget must be positive, got 0"),
+    (["--budget", "-1"], "the budget must be positive, got -1"),
+])
+def test_demo_with_a_bad_option_prints_only_the_error(tmp_path, capsys, args, needle):
+    code, out, err = cli(["demo", *args, "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and needle in err and err.count("\n") == 1
     assert out == ""  # no banner announcing a search that never starts
     assert not (tmp_path / "never").exists()
 
