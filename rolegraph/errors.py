@@ -82,6 +82,10 @@ class DataFileError(RolegraphError):
     pass
 
 
+class OutputFileError(RolegraphError):
+    """A file the user asked for (a picture, a router file) cannot be written where they named it."""
+
+
 class StateFileError(RolegraphError):
     """The state directory ($ROLEGRAPH_HOME) or a file in it cannot be created or opened."""
 

@@ -109,10 +109,12 @@ def show_cmd(
     from rich.table import Table
 
     from rolegraph.graphs.analysis import summary
-    from rolegraph.graphs.render import nodes_table, render_png, to_mermaid
+    from rolegraph.graphs.render import check_output_file, nodes_table, render_png, to_mermaid
 
     profile = _profile(family)
     spec, model_pool = _load_checked(graph, pool)
+    if png is not None:
+        check_output_file(png)  # before anything is printed
     if _is_router(spec):
         from rolegraph.cli.router_views import show
 

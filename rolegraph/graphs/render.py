@@ -13,6 +13,7 @@ import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
+from rolegraph.errors import OutputFileError
 from rolegraph.graphs.analysis import levels
 from rolegraph.graphs.nx import to_networkx
 from rolegraph.graphs.spec import GraphSpec
@@ -119,18 +120,36 @@ def draw(spec: GraphSpec, ax, *, title: str | None = None, faded: frozenset[str]
     ax.set_axis_off()
 
 
+def check_output_file(path: str | Path) -> Path:
+    """The path, once its directory is known to exist: checked before any work so a typo costs nothing."""
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise OutputFileError(f"{path}: cannot write there (no directory {path.parent})")
+    if path.is_dir():
+        raise OutputFileError(f"{path}: is a directory; name a file to write")
+    return path
+
+
+def save_png(fig, path: Path) -> Path:
+    """Write the figure; a path that cannot be written is the user's one-line error."""
+    try:
+        fig.savefig(path, dpi=PNG_DPI, format="png")
+    except OSError as exc:
+        raise OutputFileError(f"{path}: cannot write the picture ({exc.strerror or exc})") from None
+    return path
+
+
 def render_png(spec: GraphSpec, path: str | Path) -> Path:
     """Draw the graph left to right by level (see `analysis.levels`), output node highlighted."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path).expanduser()
+    path = check_output_file(path)
     fig = Figure(figsize=figure_size(spec))
     FigureCanvasAgg(fig)
     draw(spec, fig.add_subplot())
     fig.tight_layout()
-    fig.savefig(path, dpi=PNG_DPI, format="png")
-    return path
+    return save_png(fig, path)
 
 
 def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from rolegraph.graphs.analysis import TokenProfile
-from rolegraph.graphs.render import PNG_DPI, _mermaid_text, draw, figure_size
+from rolegraph.graphs.render import _mermaid_text, check_output_file, draw, figure_size, save_png
 from rolegraph.graphs.router import RouterSpec, stage_costs, stage_flops
 from rolegraph.models.pool import ModelPool
 
@@ -52,7 +52,7 @@ def render_router_png(router: RouterSpec, path: str | Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path).expanduser()
+    path = check_output_file(path)
     sizes = [figure_size(s.graph) for s in router.stages]
     fig = Figure(figsize=(sum(w for w, _ in sizes), max(h for _, h in sizes)))
     FigureCanvasAgg(fig)
@@ -62,8 +62,7 @@ def render_router_png(router: RouterSpec, path: str | Path) -> Path:
         rule += "; answers by plurality (its output never runs)" if stage.plurality else ""
         draw(stage.graph, ax, title=f"stage {i}: {stage.graph.name}\n{rule}", faded=frozenset(reused))
     fig.tight_layout()
-    fig.savefig(path, dpi=PNG_DPI, format="png")
-    return path
+    return save_png(fig, path)
 
 
 def stages_table(router: RouterSpec, pool: ModelPool, profile: TokenProfile, title: str | None = None) -> Table:

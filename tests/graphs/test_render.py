@@ -61,3 +61,27 @@ def test_text_table_lists_nodes_inputs_and_output():
         assert node.id in text
     fuse_line = next(line for line in text.splitlines() if "fuse" in line and "fuser" in line)
     assert "(output)" in fuse_line and "s1, s2" in fuse_line
+
+
+def test_a_png_into_a_missing_directory_is_the_users_error_before_drawing(tmp_path):
+    from rolegraph.errors import OutputFileError
+    from rolegraph.graphs.io import load_graph
+    from rolegraph.graphs.render import render_png
+
+    spec = load_graph(Path(__file__).parents[2] / "examples" / "graphs" / "vote5.yaml")
+    with pytest.raises(OutputFileError, match="no directory"):
+        render_png(spec, tmp_path / "missing" / "g.png")
+    with pytest.raises(OutputFileError, match="is a directory"):
+        render_png(spec, tmp_path)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_show_png_into_a_missing_directory_prints_one_line_and_no_table(tmp_path, capsys):
+    from rolegraph.cli import main
+
+    graph = Path(__file__).parents[2] / "examples" / "graphs" / "vote5.yaml"
+    with pytest.raises(SystemExit) as exc:
+        main(["show", str(graph), "--png", str(tmp_path / "missing" / "g.png")])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert err.strip().splitlines() == [f"error: {tmp_path / 'missing' / 'g.png'}: cannot write there (no directory {tmp_path / 'missing'})"]
