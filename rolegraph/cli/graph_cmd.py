@@ -75,9 +75,27 @@ def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world:
     pool = ModelPool.load(pool_file, world=world)
     names = roles.names() if roles is not None else None
     try:
-        return check_spec(load_spec(graph), pool, names, source=str(graph)), pool  # a graph file or a router file
+        spec = load_spec(graph)  # a graph file or a router file
+        problems: list[str] = []
+        try:
+            check_spec(spec, pool, names, source=str(graph))
+        except GraphError as exc:
+            problems = list(exc.problems)
+        problems += _tool_problems(spec)
+        if problems:
+            raise GraphError(problems, source=str(graph))
     except GraphError as exc:
         raise GraphProblems(exc.problems, source=exc.source or str(graph)) from None
+    return spec, pool
+
+
+def _tool_problems(spec: Any) -> list[str]:
+    """Tool names the command line's toolbox (the built-ins and the graph's MCP servers) cannot provide."""
+    from rolegraph.graphs.validate import tool_problems
+    from rolegraph.tools.toolbox import default_tool_names
+
+    graphs = [stage.graph for stage in spec.stages] if _is_router(spec) else [spec]
+    return [line for g in graphs for line in tool_problems(g, default_tool_names())]
 
 
 def validate_cmd(

@@ -53,6 +53,9 @@ CODE_TOOL = "python"  # the tool that runs model-written code in the sandbox
 def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
     """The problem line for a tool the toolbox lacks (an MCP server's tool: the server is not connected)."""
     server = name.split(".", 1)[0]
+    served = [tool for tool in toolbox if tool.startswith(f"{server}.")]
+    if "." in name and served:  # the server is connected: the tool name is wrong
+        return f"node '{node_id}': MCP server '{server}' has no tool '{name}'." + did_you_mean(name, served)
     if "." in name and server in {s.name for s in spec.mcp_servers}:
         return (
             f"node '{node_id}': tool '{name}' comes from MCP server '{server}', which is not connected "

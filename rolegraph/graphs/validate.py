@@ -49,9 +49,23 @@ def _node_problems(spec: GraphSpec, pool: ModelPool | None, roles: set[str]) -> 
     return problems
 
 
+NODE_PARAMS = ("temperature", "max_tokens", "tools", "tool_protocol", "coalesce")
+"""Every key a node's `params` may hold: the runtime reads these and nothing else, so any other key (a typo
+such as `temprature`) would be ignored without a word."""
+TOOL_PROTOCOLS = ("native", "text")
+
+
 def _param_problems(label: str, params: dict) -> list[str]:
-    """The call settings every role reads; other keys belong to the roles and pass through."""
-    problems = []
+    """The call settings a node may override; an unknown key is a problem (nothing would read it)."""
+    problems = [
+        f"{label}: unknown params key '{key}'.{did_you_mean(str(key), NODE_PARAMS)}"
+        for key in params
+        if key not in NODE_PARAMS
+    ]
+    if "tool_protocol" in params and params["tool_protocol"] not in TOOL_PROTOCOLS:
+        problems.append(
+            f"{label}: params.tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, got {params['tool_protocol']!r}"
+        )
     if "temperature" in params:
         t = params["temperature"]
         if isinstance(t, bool) or not isinstance(t, Real) or not 0 <= float(t) <= MAX_TEMPERATURE:
@@ -67,6 +81,38 @@ def _param_problems(label: str, params: dict) -> list[str]:
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
             problems.append(f"{label}: params.tools must be a list of tool names, got {tools!r}")
     return problems
+
+
+def tool_problems(spec: GraphSpec, known: Iterable[str]) -> list[str]:
+    """Tools a node names that neither `known` (the toolbox's names) nor one of the graph's MCP servers provides.
+
+    An MCP tool (`server.tool`) is checked only for its server: its tool list is known once it is connected."""
+    known = list(known)
+    servers = {server.name for server in spec.mcp_servers}
+    problems = []
+    for node in spec.nodes:
+        tools = node.params.get("tools")
+        if not isinstance(tools, list):
+            continue  # a malformed list is `_param_problems`' line
+        for name in tools:
+            if not isinstance(name, str) or name in known:
+                continue
+            server, dot, _ = name.partition(".")
+            if dot and server in servers:
+                continue
+            if dot:
+                hint = did_you_mean(server, servers) if servers else " The graph declares no mcp_servers."
+                problems.append(
+                    f"node '{node.id}': tool '{name}' names MCP server '{server}', which is not declared.{hint}"
+                )
+            else:
+                problems.append(f"node '{node.id}': unknown tool '{name}'.{did_you_mean(name, known)}")
+    return problems
+
+
+def _server_problems(spec: GraphSpec) -> list[str]:
+    counts = Counter(server.name for server in spec.mcp_servers)
+    return [f"mcp_servers: name '{name}' is used {n} times" for name, n in counts.items() if n > 1]
 
 
 def _edge_problems(spec: GraphSpec) -> tuple[list[str], nx.DiGraph]:
@@ -139,7 +185,7 @@ def validate_graph(
     if not spec.nodes:
         return ["graph has no nodes"]
     role_set = set(roles if roles is not None else default_roles())
-    problems = _node_problems(spec, pool, role_set)
+    problems = _node_problems(spec, pool, role_set) + _server_problems(spec)
     edge_problems, g = _edge_problems(spec)
     problems += edge_problems
     cycles = _cycle_problems(g)

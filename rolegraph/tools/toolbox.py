@@ -84,6 +84,11 @@ class ToolBox(Mapping[str, Tool]):
         return await tool.call(**{str(k): v for k, v in args.items()})
 
 
+def default_tool_names() -> tuple[str, ...]:
+    """The names `default_toolbox` provides, known without building it (no index, no sandbox probe)."""
+    return (Calculator.name, PythonTool.name, SearchTool.name)
+
+
 def default_toolbox(settings: Settings, corpus: list[dict] | None = None, web: bool = False) -> ToolBox:
     """calculator, python, and search: over `corpus` when given; else the web with the offline wiki as
     fallback when `web`; else the offline wiki under settings.index_dir (built on its first search)."""

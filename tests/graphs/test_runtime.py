@@ -271,3 +271,16 @@ def test_run_with_the_output_node_inline_matches_the_pregel_with_one_task_per_no
     assert sorted(tasks[:-1]) == sorted(spec.node_ids)  # every node, the output included, is a task there
     assert fast.answer == full["answer"] and fast.output_node == full["output_node"]
     assert {n.id: n.output for n in fast.nodes} == {k: v["output"] for k, v in full["nodes"].items()}
+
+
+def test_a_wrong_tool_of_a_connected_mcp_server_names_the_tool_not_the_connection():
+    """With the server connected, `wiki.serch` is a typo of the tool, not a server that failed to connect."""
+    from rolegraph.graphs.io import spec_from_data
+    from rolegraph.graphs.runtime import unknown_tool
+
+    spec = spec_from_data({"name": "m", "nodes": [{"id": "s", "role": "searcher", "model": THREE_B}],
+                           "mcp_servers": [{"name": "wiki", "command": ["python", "server.py"]}]})
+    connected = ["calculator", "wiki.search", "wiki.fetch"]
+    assert unknown_tool(spec, "s", "wiki.serch", connected).startswith(
+        "node 's': MCP server 'wiki' has no tool 'wiki.serch'. Did you mean: wiki.search")
+    assert "which is not connected" in unknown_tool(spec, "s", "wiki.serch", ["calculator"])

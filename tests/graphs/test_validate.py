@@ -101,7 +101,42 @@ def test_params_checks(pool):
     problems = validate_graph(g, pool)
     assert len(problems) == 3
     assert validate_graph(spec([("a", "solver", M1)], a={"temperature": 0, "max_tokens": 64, "tools": ["calc"],
-                                                          "anything": {"else": 1}}), pool) == []
+                                                          "tool_protocol": "text", "coalesce": False}), pool) == []
+
+
+def test_an_unknown_params_key_is_a_problem_with_a_suggestion(pool):
+    """Nothing reads a key outside NODE_PARAMS, so a typo would silently leave the role's default in force."""
+    problems = validate_graph(spec([("a", "solver", M1)], a={"temprature": 0.5, "tool_protocol": "json"}), pool)
+    assert problems == [
+        "node 'a': unknown params key 'temprature'. Did you mean: temperature?",
+        "node 'a': params.tool_protocol must be one of native, text, got 'json'",
+    ]
+
+
+def test_tool_names_are_checked_against_the_toolbox_and_the_declared_servers():
+    from rolegraph.graphs.io import spec_from_data
+    from rolegraph.graphs.validate import tool_problems
+
+    g = spec_from_data({
+        "name": "t",
+        "nodes": [{"id": "a", "role": "searcher", "model": M1,
+                   "params": {"tools": ["calculater", "wiki.search", "wikki.search", "search"]}}],
+        "mcp_servers": [{"name": "wiki", "command": ["python", "server.py"]}],
+    })
+    assert tool_problems(g, ["calculator", "python", "search"]) == [
+        "node 'a': unknown tool 'calculater'. Did you mean: calculator?",
+        "node 'a': tool 'wikki.search' names MCP server 'wikki', which is not declared. Did you mean: wiki?",
+    ]
+
+
+def test_two_mcp_servers_with_one_name_are_a_problem(pool):
+    from rolegraph.graphs.io import spec_from_data
+
+    g = spec_from_data({
+        "name": "t", "nodes": [{"id": "a", "role": "solver", "model": M1}],
+        "mcp_servers": [{"name": "c", "command": ["x"]}, {"name": "c", "url": "http://127.0.0.1:1/mcp"}],
+    })
+    assert validate_graph(g, pool) == ["mcp_servers: name 'c' is used 2 times"]
 
 
 def test_empty_id_is_named_by_position(pool):
