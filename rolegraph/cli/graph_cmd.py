@@ -188,7 +188,7 @@ def _pick_item(task: Any, item: str | None):
     examples = ", ".join(i.id for i in items[:3])
     raise TaskError(
         f"task '{task.name}' has no item '{item}' ({len(items)} items; an id such as {examples}, "
-        f"or an index 0..{len(items) - 1})"
+        f"or an index 0..{len(items) - 1}, or -{len(items)}..-1 from the end)"
     )
 
 
@@ -201,7 +201,7 @@ def run_cmd(
         ),
     ] = None,
     task: Annotated[str | None, typer.Option("--task", help="task name, e.g. gsm8k")] = None,
-    item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0)")] = None,
+    item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0; -1 is the last)")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,

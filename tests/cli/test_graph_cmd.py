@@ -190,7 +190,7 @@ def test_pick_item_by_id_then_index():
     assert _pick_item(task, "7").id == "7"  # an id wins over the index 7 (which does not exist)
     assert _pick_item(task, "2").id == "c"
     assert _pick_item(task, "-1").id == "c"
-    with pytest.raises(TaskError, match=r"no item 'zz' \(3 items; an id such as a, 7, c, or an index 0..2\)"):
+    with pytest.raises(TaskError, match=r"no item 'zz' \(3 items; an id such as a, 7, c, or an index 0..2, or -3..-1 from the end\)"):
         _pick_item(task, "zz")
     with pytest.raises(TaskError, match="no items"):
         _pick_item(_Tiny([]), None)
