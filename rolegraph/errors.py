@@ -94,14 +94,23 @@ class SearchError(RolegraphError):
     """A search (optimize) cannot start or continue: bad budget, bad resume dir, ..."""
 
 
-def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
-    """' Did you mean: a, b?' for close matches of `name` in `known`, or a short list of known names."""
+def did_you_mean(name: str, known: Iterable[str], n: int = 3, *, list_known: bool = True) -> str:
+    """' Did you mean: a, b?' for close matches of `name` in `known`, else a short list of known names
+    (or nothing, with `list_known=False`, for a message that lists them already)."""
     known = sorted(set(known))
     close = difflib.get_close_matches(name, known, n=n, cutoff=0.5)
     if close:
         return f" Did you mean: {', '.join(close)}?"
+    if not list_known:
+        return ""
     shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
     return f" Known: {shown}."
+
+
+def unknown_field(field: object, fields: Iterable[str]) -> str:
+    """ "unknown field 'x' (fields: a, b). Did you mean: a?": the fields listed once, a suggestion when one is close."""
+    fields = list(fields)
+    return f"unknown field '{field}' (fields: {', '.join(fields)}).{did_you_mean(str(field), fields, list_known=False)}"
 
 
 def carry_error(exc: RolegraphError) -> tuple[type[BaseException], str, dict[str, Any]]:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rolegraph.agents.parsers import parse_answer, parse_evidence, parse_no_answer, parse_plan, parse_verdicts
 from rolegraph.agents.registry import RoleError, RoleRegistry
-from rolegraph.errors import did_you_mean
+from rolegraph.errors import unknown_field
 
 PARSERS = {
     "answer": parse_answer,
@@ -85,7 +85,7 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
         loc = loc[2:]
     field = ".".join(str(p) for p in loc)
     if kind == "extra_forbidden":
-        return f"{where}unknown field '{field}' (fields: {', '.join(ROLE_FIELDS)}).{did_you_mean(field, ROLE_FIELDS)}"
+        return f"{where}{unknown_field(field, ROLE_FIELDS)}"
     if kind == "missing":
         return f"{where}missing field '{field}'"
     msg = err["msg"].removeprefix("Value error, ")

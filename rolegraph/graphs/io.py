@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rolegraph.errors import GraphError, did_you_mean
+from rolegraph.errors import GraphError, unknown_field
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 
 MAX_GRAPH_FILE_BYTES = 2 * 1024 * 1024
@@ -169,8 +169,7 @@ def _describe(err: Mapping[str, Any], data: dict) -> str:
         if kind == "missing":
             return f"{where}: missing field '{field}'"
         if kind == "extra_forbidden":
-            fields = ", ".join(NODE_FIELDS)
-            return f"{where}: unknown field '{field}' (fields: {fields}).{did_you_mean(field, NODE_FIELDS)}"
+            return f"{where}: {unknown_field(field, NODE_FIELDS)}"
         return f"{where}: field '{field}': {err['msg']}, got {_short(given)}"
     if loc and loc[0] == "edges" and len(loc) >= 2 and isinstance(loc[1], int):
         edges = data.get("edges")
@@ -183,7 +182,7 @@ def _describe(err: Mapping[str, Any], data: dict) -> str:
         hint = " (a list of {id, role, model})" if field == "nodes" else ""
         return f"missing field '{field}'{hint}"
     if kind == "extra_forbidden":
-        return f"unknown field '{field}' (fields: {', '.join(TOP_FIELDS)}).{did_you_mean(field, TOP_FIELDS)}"
+        return unknown_field(field, TOP_FIELDS)
     return f"field '{field}': {err['msg']}, got {_short(given)}"
 
 

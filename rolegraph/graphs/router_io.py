@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rolegraph.errors import GraphError, did_you_mean
+from rolegraph.errors import GraphError, did_you_mean, unknown_field
 from rolegraph.graphs.io import HASH_HEX_CHARS, dumps_yaml, graph_hash, load_data, load_graph, spec_from_data
 from rolegraph.graphs.router import OUTPUT, PLURALITY, ROUTER_KIND, RouterSpec, Stage, StopRule
 from rolegraph.graphs.spec import GraphSpec
@@ -70,9 +70,7 @@ def router_from_data(data: dict, source: str | None = None, base: Path | None = 
         problems.append(f"field 'kind': a router file says kind: {ROUTER_KIND}, got {data.get('kind')!r}")
     for key in data:
         if key not in ROUTER_FIELDS:
-            problems.append(
-                f"unknown field '{key}' (fields: {', '.join(ROUTER_FIELDS)}).{did_you_mean(str(key), ROUTER_FIELDS)}"
-            )
+            problems.append(unknown_field(key, ROUTER_FIELDS))
     raw_stages = data.get("stages")
     stages: list[Stage] = []
     if not isinstance(raw_stages, list) or not raw_stages:
@@ -85,8 +83,7 @@ def router_from_data(data: dict, source: str | None = None, base: Path | None = 
             continue
         for key in raw:
             if key not in STAGE_FIELDS:
-                hint = did_you_mean(str(key), STAGE_FIELDS)
-                problems.append(f"{where}: unknown field '{key}' (fields: {', '.join(STAGE_FIELDS)}).{hint}")
+                problems.append(f"{where}: {unknown_field(key, STAGE_FIELDS)}")
         if "graph" not in raw:
             problems.append(f"{where}: missing field 'graph' (a graph, or the path of a graph file)")
             continue

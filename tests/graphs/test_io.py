@@ -200,3 +200,16 @@ def test_hash_treats_explicit_single_sink_output_like_none():
     spec = load_graph(FIXTURES / "valid_vote3.yaml")
     assert graph_hash(spec) == graph_hash(spec.model_copy(update={"output": None}))
     assert graph_hash(spec) != graph_hash(spec.model_copy(update={"edges": spec.edges[:2]}))
+
+
+def test_an_unknown_field_lists_the_fields_once():
+    from rolegraph.errors import GraphError
+    from rolegraph.graphs.io import spec_from_data
+
+    with pytest.raises(GraphError) as far:
+        spec_from_data({"name": "x", "nodes": [{"id": "a", "role": "solver", "model": "m"}], "zzz": 1})
+    (line,) = far.value.problems
+    assert line.startswith("unknown field 'zzz' (fields: name, description, nodes,") and "Known" not in line
+    with pytest.raises(GraphError) as near:
+        spec_from_data({"name": "x", "nodes": [{"id": "a", "role": "solver", "model": "m"}], "outptu": "a"})
+    assert near.value.problems[0].endswith("Did you mean: output, fanout?")
