@@ -5,9 +5,11 @@ Runs offline and calls no model:  python examples/compose.py [OUT.yaml]
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from rolegraph.errors import RolegraphError
 from rolegraph.graphs.analysis import TOKEN_PROFILES, critical_path, summary
 from rolegraph.graphs.builder import Graph
 from rolegraph.graphs.io import graph_hash, load_graph, save_graph
@@ -15,6 +17,7 @@ from rolegraph.graphs.render import to_mermaid, to_text_table
 from rolegraph.models.pool import ModelPool
 
 DEFAULT_OUT = Path("composed.yaml")
+EXIT_USER_ERROR = 2
 
 
 def build(pool: ModelPool):
@@ -53,4 +56,10 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT, help=f"graph file to write (default {DEFAULT_OUT})")
+    try:
+        main(parser.parse_args().out)
+    except (RolegraphError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, TypedDict
@@ -28,6 +29,7 @@ from langgraph.graph import END, START, StateGraph
 
 from rolegraph.graphs.interop import (graph_context, graph_input, langsmith_status, load_app, node_names, node_updates,
                                       run_config, sqlite_checkpointer)
+from rolegraph.errors import RolegraphError
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.settings import Settings
@@ -36,6 +38,7 @@ from rolegraph.tasks.registry import get_task
 TASK = "gsm"
 BEST_GRAPH = "best_graph.yaml"
 PREVIEW_CHARS = 70
+EXIT_USER_ERROR = 2
 
 
 class AppState(TypedDict, total=False):
@@ -139,8 +142,13 @@ if __name__ == "__main__":
     parser.add_argument("--thread", default="demo", help="the conversation thread id")
     parser.add_argument("--questions", type=int, default=2, help="how many gsm questions to ask")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="rolegraph-app-"))
-    path = args.graph if args.graph is not None else find_graph(scratch / "run")
-    if path.is_dir():
-        path = path / BEST_GRAPH
-    asyncio.run(main(path, args.db or scratch / "checkpoints.sqlite", args.thread, args.questions))
+    with tempfile.TemporaryDirectory(prefix="rolegraph-app-") as tmp:  # the search's run and checkpoints unless
+        scratch = Path(tmp)  # --db names a file to keep: removed on exit
+        try:
+            path = args.graph if args.graph is not None else find_graph(scratch / "run")
+            if path.is_dir():
+                path = path / BEST_GRAPH
+            asyncio.run(main(path, args.db or scratch / "checkpoints.sqlite", args.thread, args.questions))
+        except RolegraphError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(EXIT_USER_ERROR)

@@ -9,6 +9,7 @@ the budget meter the rounds that ran. The graph file form is examples/graphs/rev
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 from rolegraph.graphs.runtime import GraphRunner
@@ -47,4 +48,6 @@ async def main(items: int = ITEMS) -> list[tuple[str, int, float]]:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=ITEMS, help=f"how many gsm problems (default {ITEMS})")
+    asyncio.run(main(parser.parse_args().items))

@@ -95,9 +95,33 @@ async def ask(questions: list[str], settings: Settings) -> list[RunResult]:
     return results
 
 
+def read_rows(path: Path, split: str | None) -> list[dict]:
+    """The JSONL rows of `split` (all when None); a missing file, a bad line or an empty split is one line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RolegraphError(f"{path}: cannot read ({exc})") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RolegraphError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        missing = [k for k in ("id", "question", "answer") if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise RolegraphError(f"{path}:{number}: missing {', '.join(missing)} (rows are {{id, question, answer, split}})")
+        rows.append(row)
+    chosen = [r for r in rows if split is None or r.get("split") == split]
+    if not chosen:
+        splits = sorted({str(r.get("split")) for r in rows})
+        raise RolegraphError(f"{path}: no rows" + (f" of split '{split}' (splits: {', '.join(splits)})" if rows else ""))
+    return chosen
+
+
 async def evaluate(path: Path, split: str | None, settings: Settings) -> dict[str, float]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if split is None or r.get("split") == split]
+    rows = read_rows(path, split)
     run = runner(settings)
     right, seconds = 0, []
     try:

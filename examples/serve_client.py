@@ -4,7 +4,7 @@
     python examples/serve_client.py "Who discovered penicillin?"      # in another
 """
 
-import sys
+import argparse
 
 from openai import OpenAI
 
@@ -22,4 +22,9 @@ def ask(question: str, base_url: str = "http://127.0.0.1:8080/v1", model: str = 
 
 
 if __name__ == "__main__":
-    ask(" ".join(sys.argv[1:]) or "Who discovered penicillin?")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("question", nargs="*", help="default: Who discovered penicillin?")
+    parser.add_argument("--base-url", default="http://127.0.0.1:8080/v1", help="the server's /v1 URL")
+    parser.add_argument("--model", default="search_local", help="the served graph's model id")
+    args = parser.parse_args()
+    ask(" ".join(args.question) or "Who discovered penicillin?", base_url=args.base_url, model=args.model)

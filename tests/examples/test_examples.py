@@ -114,3 +114,40 @@ def test_serve_client_example_streams_from_a_served_graph(tmp_path):
     with serve(one_node_graph("local/smollm2-135m", "local"), ModelPool.builtin(), tmp_path) as server:
         text = load_example("serve_client").ask("Count from one to five.", base_url=server.base_url, model="local")
     assert text.strip()
+
+
+@pytest.mark.parametrize("script", ["compose", "serve_client", "revise_loop", "search_agent", "langgraph_app",
+                                    "mindsearch_agent"])
+def test_every_example_script_answers_help_without_running(script, tmp_path):
+    """--help prints usage and does nothing else (compose.py once wrote a graph file named `--help`)."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(EXAMPLES / f"{script}.py"), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage:") and list(tmp_path.iterdir()) == []
+
+
+def test_search_agent_eval_file_mistakes_are_one_line_errors(tmp_path):
+    from rolegraph.errors import RolegraphError
+
+    agent = load_example("search_agent")
+    with pytest.raises(RolegraphError, match="cannot read"):
+        agent.read_rows(tmp_path / "missing.jsonl", None)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"id": 1, "question": "Who?", "answer": "Fleming", "split": "tune"}\n{"id": 2, "answer": "x"}\n')
+    with pytest.raises(RolegraphError, match=r"rows.jsonl:2: missing question"):
+        agent.read_rows(rows, None)
+    rows.write_text('{"id": 1, "question": "Who?", "answer": "Fleming", "split": "tune"}\n')
+    with pytest.raises(RolegraphError, match=r"no rows of split 'heldout' \(splits: tune\)"):
+        agent.read_rows(rows, "heldout")
+    assert [r["id"] for r in agent.read_rows(rows, "tune")] == [1]
+
+
+def test_compose_example_into_a_missing_directory_is_one_line(tmp_path):
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(EXAMPLES / "compose.py"), str(tmp_path / "missing" / "g.yaml")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'missing' / 'g.yaml'}")
