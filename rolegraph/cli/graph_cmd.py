@@ -126,7 +126,7 @@ def show_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from rolegraph.graphs.analysis import summary
+    from rolegraph.graphs.analysis import flops_text, summary
     from rolegraph.graphs.render import check_output_file, nodes_table, render_png, to_mermaid
 
     profile = _profile(family)
@@ -147,7 +147,7 @@ def show_cmd(
         table = Table(title=f"summary ({family} profile{', simulated models' if info.simulated else ''})")
         table.add_column("measure")
         table.add_column("value", justify="right")
-        flops = f"{info.flops_units:.2f}" if info.flops_units is not None else "n/a (model sizes unknown)"
+        flops = flops_text(info.flops_units)
         for name, value in (
             ("nodes", info.nodes),
             ("edges", info.edges),

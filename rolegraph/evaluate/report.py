@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.stats import DEFAULT_BOOTSTRAP, mcnemar, paired_bootstrap
+from rolegraph.graphs.analysis import flops_text
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, combine, label_suffix
 
 SIM_NOTE = (
@@ -110,7 +111,7 @@ def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
         *cached,
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", f"${r.cost_usd:.4f}"),
-        ("FLOPs units / item", f"{r.flops_units:.2f}"),
+        ("FLOPs units / item", flops_text(r.flops_units)),
         (
             "simulation",
             f"{r.simulation} (world {r.world})" if r.simulation != "real" and r.world is not None else r.simulation,

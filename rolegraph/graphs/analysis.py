@@ -160,6 +160,15 @@ def _node_tokens(spec: GraphSpec, profile: TokenProfile) -> dict[str, tuple[int,
     }
 
 
+FLOPS_UNKNOWN = "n/a (model sizes unknown)"
+
+
+def flops_text(units: float | None) -> str:
+    """A FLOPs figure for people: a run records 0.0 when a model lacks the sizes FLOPs need (a graph with
+    sizes always costs more than zero), so zero and None read "n/a", never "0.00"."""
+    return f"{units:.2f}" if units else FLOPS_UNKNOWN
+
+
 def node_flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> dict[str, float]:
     """Each node's FLOPs in units of one 1B node (a router counts only the nodes a stage really runs)."""
     models = {node.id: node.model for node in spec.nodes}

@@ -63,3 +63,12 @@ def test_tables_say_simulated_partly_simulated_or_nothing():
             for i, label in enumerate(["simulated", "partly simulated", "real"])]
     table = render(runs_table(rows))
     assert "(partly simulated)" in table and "partly" in table.split("r1", 1)[1].splitlines()[0]
+
+
+def test_flops_of_a_model_without_sizes_read_n_a_never_zero():
+    """A run records 0.0 FLOPs when a model lacks params_b/layers/hidden; the table must not claim 0.00."""
+    unknown = result("real", [1, 0], simulation="real")  # flops_units left at its 0.0 default
+    text = render(summary_table(unknown))
+    assert "n/a (model sizes unknown)" in text and "0.00" not in text.split("FLOPs units / item")[1].splitlines()[0]
+    known = result("sim", [1, 0]).model_copy(update={"flops_units": 2.5})
+    assert "2.50" in render(summary_table(known)).split("FLOPs units / item")[1].splitlines()[0]
