@@ -152,10 +152,27 @@ def render_png(spec: GraphSpec, path: str | Path) -> Path:
     return save_png(fig, path)
 
 
+def structure_notes(spec: GraphSpec) -> list[str]:
+    """One line per loop and fan-out group: what the nodes and edges alone do not show."""
+    loops = [
+        f"loop {loop.source} -> {loop.target}: at most {loop.max_rounds} rounds, until {loop.until} "
+        f"(round r reads {'every earlier round' if loop.sees == 'all' else 'the last round'})"
+        for loop in spec.loops
+    ]
+    fanouts = [
+        f"fan-out from {group.source}: a copy of {', '.join(group.nodes)} per item of its {group.over}, "
+        f"at most {group.max_fanout}"
+        for group in spec.fanout
+    ]
+    return loops + fanouts
+
+
 def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
-    """A rich table: one row per node with its role, model, inputs and params; output marked."""
+    """A rich table: one row per node with its role, model, inputs and params; output marked; loops and
+    fan-out groups in the caption."""
     output = spec.output_id()
-    table = Table(title=title or f"graph {spec.name}")
+    notes = structure_notes(spec)
+    table = Table(title=title or f"graph {spec.name}", caption="\n".join(notes) or None, caption_justify="left")
     table.add_column("node")
     table.add_column("role")
     table.add_column("model", no_wrap=True)

@@ -85,3 +85,14 @@ def test_show_png_into_a_missing_directory_prints_one_line_and_no_table(tmp_path
     out, err = capsys.readouterr()
     assert exc.value.code == 2 and out == ""
     assert err.strip().splitlines() == [f"error: {tmp_path / 'missing' / 'g.png'}: cannot write there (no directory {tmp_path / 'missing'})"]
+
+
+def test_the_nodes_table_names_loops_and_fan_out_groups():
+    from rolegraph.graphs.render import to_text_table
+
+    examples = Path(__file__).parents[2] / "examples" / "graphs"
+    revise = " ".join(to_text_table(load_graph(examples / "revise.yaml")).split())
+    assert "loop verify -> solve: at most 3 rounds, until accepted (round r reads the last round)" in revise
+    search = " ".join(to_text_table(load_graph(examples / "mindsearch.yaml")).split())
+    assert "fan-out from plan: a copy of search per item of its sub_questions, at most 4" in search
+    assert "loop" not in " ".join(to_text_table(load_graph(examples / "vote5.yaml")).split()).lower()
