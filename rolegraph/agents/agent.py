@@ -7,7 +7,7 @@ accounting, so an agent knows nothing about graphs; it only speaks the transcrip
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rolegraph.agents.parsers import RoleOutput, format_evidence, parse_queries
@@ -25,6 +25,10 @@ from rolegraph.chat.types import Message
 from rolegraph.transcript import Section, render_input
 
 MAX_FALLBACK_QUERY_CHARS = 300
+QUERY_ARG = "query"  # a search tool's usual argument: a node's tool that takes it is preferred as its search tool
+FALLBACK_NOTE = "the model wrote no usable search query, so the question itself was searched"
+"""The trace's note (shown by `rolegraph run`) when a searcher searched its question instead of its queries."""
+NOTE_SEPARATOR = "\n"  # a tool use with several notes (this one and the tool's own) keeps one per line
 
 
 @dataclass
@@ -56,6 +60,47 @@ def _native_queries(comp: Any, names: set[str]) -> list[str]:
     return out
 
 
+def searches(toolbox: Any, name: str) -> bool:
+    """Whether a searcher may send its queries to the tool `name`: any tool but those that declare
+    `searches = False` (the calculator and the python sandbox compute; a question sent there as code or
+    arithmetic finds nothing). A name the toolbox lacks is kept: the runtime reports unknown tools."""
+    try:
+        tool = toolbox[name]
+    except (KeyError, TypeError):
+        return True
+    return bool(getattr(tool, "searches", True))
+
+
+def search_tool(role: Role, toolbox: Any, tools: tuple[str, ...]) -> str:
+    """The tool a search or read role sends its queries to: `search` when its node names no tools, else the
+    first of them that takes a `query` argument, else the first that searches at all (`searches`).
+
+    A node whose tools include none that searches (`tools: [python]`) is the user's one-line RoleError: its
+    queries would otherwise run as code and the role would report "(no results)" as if nothing were found."""
+    if not tools:
+        return SEARCH_TOOL
+    usable = [name for name in tools if searches(toolbox, name)]
+    if not usable:
+        raise RoleError(
+            f"role '{role.name}' ({role.mode} mode) has no search tool: its node lists {', '.join(tools)}, "
+            f"which compute rather than search; add '{SEARCH_TOOL}' (or an MCP or LangChain search tool) "
+            "to the node's params.tools"
+        )
+    return next((name for name in usable if QUERY_ARG in _parameters(toolbox, name)), usable[0])
+
+
+def _parameters(toolbox: Any, name: str) -> dict[str, Any]:
+    try:
+        return dict(toolbox[name].parameters.get("properties", {}))
+    except (KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _noted(use: ToolUse, note: str) -> ToolUse:
+    """`use` with `note` added before any note of its own (one note per line)."""
+    return replace(use, note=NOTE_SEPARATOR.join(n for n in (note, use.note) if n))
+
+
 async def run_agent(
     role: Role,
     system: str,
@@ -74,12 +119,11 @@ async def run_agent(
     if tools and toolbox is None:
         raise RoleError(f"role '{role.name}' needs tools ({', '.join(tools)}) but the run has no toolbox")
     if role.mode == "search":
-        tool = tools[0] if tools else SEARCH_TOOL
-        return await _search(role, messages, question, call, toolbox, native, uses, tool)
+        return await _search(role, messages, question, call, toolbox, native, uses, search_tool(role, toolbox, tools))
     if role.mode == "read":  # extractive reader (agents/reader.py): its own short prompt, a span as answer
         from rolegraph.agents.reader import read
 
-        reading = await read(question, sections, call, toolbox, uses, tools[0] if tools else SEARCH_TOOL)
+        reading = await read(question, sections, call, toolbox, uses, search_tool(role, toolbox, tools))
         text = "\n".join(
             [*reading.sentences, f"Source: {reading.source}", f"Final answer: {reading.answer or 'unknown'}"]
         )
@@ -102,10 +146,11 @@ async def _search(
     uses: list[ToolUse],
     tool: str = SEARCH_TOOL,
 ) -> AgentResult:
-    """A searcher: the model writes queries, the search tool (`search`, or the first tool its node names,
-    e.g. an MCP server's `docs.search`) runs them, the hits are its output.
+    """A searcher: the model writes queries, the search tool (`search`, or the node's own, e.g. an MCP
+    server's `docs.search`: `search_tool`) runs them, the hits are its output.
 
-    A model that writes no usable query still searches: the question itself becomes the query.
+    A model that writes no usable query still searches: the question itself becomes the query, and the
+    search's trace entry says so (FALLBACK_NOTE), so the run's output does not pass it off as the model's.
     """
     schemas = toolbox.openai_schemas([tool]) if native else None
     comp = await call(messages, schemas)
@@ -114,10 +159,14 @@ async def _search(
     if not queries and not native:
         queries = [_first_value(args) for name, args in text_calls(comp.text) if name in names]
     queries = list(dict.fromkeys(q for q in queries if q))[:MAX_SEARCH_QUERIES]
-    if not queries:
+    fell_back = not queries
+    if fell_back:
         first = (question.strip().splitlines() or [""])[0]
         queries = [first[:MAX_FALLBACK_QUERY_CHARS]]
+    before = len(uses)
     hits = await search_evidence(toolbox, queries, uses, tool)
+    if fell_back:
+        uses[before:] = [_noted(use, FALLBACK_NOTE) for use in uses[before:]]
     text = format_evidence(hits)
     fields = {"queries": queries, "evidence": hits, "model_text": comp.text}
     return AgentResult(RoleOutput(text, None, fields), uses)

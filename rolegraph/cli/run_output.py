@@ -1,5 +1,9 @@
 """What `rolegraph run` prints: the per-node table (rich) with the answer and totals, or the documented
-`run --json` object."""
+`run --json` object.
+
+The table's notes say what a user would otherwise only find in `--json`: why a loop stopped and what a
+fan-out spawned (`RunResult.notes`), each tool call that failed (a timeout, an exception, a sandbox error:
+the run must not look clean when a tool did not work), and each tool note (a search that fell back)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
+NOTE_SEPARATOR = "\n"
+"""A tool call's note may hold several notes, one per line (agents/agent.py); each is printed on its own."""
 
 
 def _short(text: str | None) -> str:
@@ -126,16 +132,44 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
                 "raise the node's max_tokens param if it needs the room"
             )
         )
+    for line in run_notes(result.notes):  # why loops stopped, what fan-outs spawned
+        console.print(Text(line))
     for line in tool_notes(result.nodes):  # a tool that fell back (web search -> the offline index) says so here
+        console.print(Text(line))
+    for line in failed_tool_notes(result.nodes):  # a failed tool call must not look like a clean run
         console.print(Text(line))
     if result.error:
         console.print(Text(f"error: {result.error}"))
+
+
+def run_notes(notes: Any) -> list[str]:
+    """One line per run note (a loop's rounds and why it stopped, a fan-out's copies), as the run made them."""
+    return [f"note: {' '.join(str(note).split())}" for note in notes or ()]
 
 
 def tool_notes(nodes: Any) -> list[str]:
     """One line per node and distinct tool note (a fallback, for one), in node order."""
     lines: list[str] = []
     for n in nodes:
-        for note in dict.fromkeys(e.note for e in n.tools if e.note):
+        notes = (part for e in n.tools if e.note for part in e.note.split(NOTE_SEPARATOR))
+        for note in dict.fromkeys(part.strip() for part in notes if part.strip()):
             lines.append(f"note: node {n.id}: {note}")
+    return lines
+
+
+def _reason(event: Any) -> str:
+    """A failed call's one-line reason: its result summary without the tool's own name or an `error:` lead."""
+    text = " ".join(str(event.summary or "").split())
+    for lead in (f"{event.tool}: ", "error: "):
+        if text.startswith(lead):
+            text = text[len(lead) :]
+    return text or "no reason given"
+
+
+def failed_tool_notes(nodes: Any) -> list[str]:
+    """One line per node and distinct failed tool call (ok: false): the node, the tool, the reason."""
+    lines: list[str] = []
+    for n in nodes:
+        failed = dict.fromkeys((e.tool, _reason(e)) for e in n.tools if not e.ok)
+        lines += [f"note: node {n.id}: tool {tool} failed: {reason}" for tool, reason in failed]
     return lines

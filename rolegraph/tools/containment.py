@@ -22,8 +22,9 @@ LAYERS = MappingProxyType(
         "netns": "an empty network namespace: no network",
         "pidns": "a PID namespace: no other process visible, nothing outlives the run",
         "ipcns": "an IPC namespace: System V segments die with the run",
-        "readonly": "every mount read-only but the run's temp dir",
-        "hidden-dirs": "/run, /tmp, /var/tmp and /dev/shm covered by empty tmpfs (no socket files in sight)",
+        "readonly": "every mount read-only but the run's temp dir (files stay readable)",
+        "hidden-dirs": "/run, /tmp, /var/tmp, /dev/shm and rolegraph's state directory covered by empty tmpfs "
+        "(no socket files, no results store or response cache in sight)",
         "no-caps": "an empty capability bounding set",
         "seccomp": "a seccomp filter: no socket of any family, no new namespace",
         "pids-cgroup": "a pids cgroup (root ignores RLIMIT_NPROC): fork bombs stopped",
@@ -37,7 +38,8 @@ MISSING = MappingProxyType(
         "pidns": "code can see other processes (and same-user processes' /proc/<pid>/environ)",
         "ipcns": "System V segments the code makes stay in the host's namespace unless seccomp is in force",
         "readonly": "code can write anywhere ordinary file permissions allow",
-        "hidden-dirs": "socket files under /run and /tmp are in sight",
+        "hidden-dirs": "socket files under /run and /tmp, and rolegraph's state directory (the results store "
+        "with gold answers, the response cache), are readable by model code",
         "no-caps": "the process keeps the parent's capability bounding set",
         "seccomp": "Unix sockets bound to a path are reachable and the code may create namespaces",
         "pids-cgroup": "as root, a fork bomb is stopped by the wall timeout only",
@@ -117,13 +119,17 @@ def refusal(in_force: Iterable[str], details: dict[str, str] | None = None) -> S
 
 
 def describe_for_model(in_force: Iterable[str]) -> str:
-    """The python tool's description, claiming only what is in force."""
+    """The python tool's description, claiming only what is in force.
+
+    The read-only mounts stop writes, not reads: the code can read most of the filesystem (system files,
+    installed packages), so the description promises only that writes outside its dir fail. What is
+    hidden (scratch dirs, rolegraph's state) is not the model's business and is not advertised."""
     have = set(in_force)
     claims = []
     if NAMESPACE_LAYER in have or FILTER_LAYER in have:
         claims.append("no network")
     if "readonly" in have:
-        claims.append("no files outside a temp dir")
+        claims.append("files outside its working dir are read-only")
     claims.append("limited time and memory")
     caveat = "" if "readonly" in have else " It runs in a fresh temp dir, but files elsewhere may be writable."
     if "no network" not in claims:

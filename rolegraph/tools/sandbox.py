@@ -1,23 +1,26 @@
 """Run untrusted python (written by a model) in a contained subprocess.
 
-Every run gets a fresh temporary working dir (removed after), an environment with nothing from
-the parent (PATH, HOME=the dir, LANG), rlimits on address space, CPU seconds, processes and file
-size, and a wall timeout that kills the whole process tree. Where the OS allows it (see
-`isolation.py`) it also runs with no network, in its own PID namespace, with a read-only view of
-the filesystem outside its dir (/run, /tmp, /var/tmp and /dev/shm empty, but for its dir and the
-interpreter), no capabilities, a pids cgroup, and a memory cgroup capping everything the run holds
-(`memory_mb` plus the boot process's headroom, memfd files and tmpfs pages included, summed over its
-processes; past it the kernel kills a process and the result's `reason` says so); and a seccomp filter
-(`seccomp.py`) denies it sockets, so it reaches no local service through a Unix socket file, even
-where the namespaces are missing, and namespaces of its own, so it gets no capabilities back (no
-mount of its own, no tmpfs beyond the rlimits). `SandboxResult.isolation` lists what was actually in force, so
-callers and tests never assume; each needed layer that is missing is named in one logged warning per
-process (`containment.py`), and model code is refused outright where neither the network namespace nor
-the filter holds, unless the caller allows weak containment (`allow_weak`, --allow-weak-sandbox).
+Every run gets a fresh temporary working dir (removed after), an environment with nothing from the
+parent (PATH, HOME=the dir, LANG), rlimits on address space, CPU seconds, processes and file size, and a
+wall timeout that kills the whole process tree. Where the OS allows it (see `isolation.py`) it also runs
+with no network, in its own PID namespace, with a read-only view of the filesystem outside its dir
+(/run, /tmp, /var/tmp and /dev/shm empty, but for its dir and the interpreter, and rolegraph's state
+directory empty too: `state_dirs`), no capabilities, a pids cgroup, and a memory cgroup capping
+everything the run holds (`memory_mb` plus the boot process's headroom, memfd files and tmpfs pages
+included, summed over its processes; past it the kernel kills a process and the result's `reason` says
+so); and a seccomp filter (`seccomp.py`) denies it sockets, so it reaches no local service through a
+Unix socket file, even where the namespaces are missing, and namespaces of its own, so it gets no
+capabilities back (no mount of its own, no tmpfs beyond the rlimits). `SandboxResult.isolation` lists
+what was actually in force, so callers and tests never assume; each needed layer that is missing is
+named in one logged warning per process (`containment.py`), and model code is refused outright where
+neither the network namespace nor the filter holds, unless the caller allows weak containment
+(`allow_weak`, --allow-weak-sandbox).
 
 It contains mistakes and runaway code; it is not a boundary against a determined attacker: when
 the parent runs as root the child is still uid 0 (without capabilities), so it can read files that
-root can read, though it cannot write them or see other processes.
+root can read (outside the hidden dirs), though it cannot write them or see other processes. Hiding
+needs the private mount table: without it (`hidden-dirs` missing, warned about once per process) the
+state directory is readable like any other file.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ from pydantic import BaseModel, Field
 
 import rolegraph.tools.containment as containment
 import rolegraph.tools.isolation as isolation
+from rolegraph.settings import DEFAULT_HOME, Settings
 from rolegraph.tools.base import Tool, ToolResult
 
 MAX_PROCS = 16  # processes + threads the sandboxed program may have, itself included
@@ -104,6 +109,17 @@ def _read_capped(path: Path) -> str:
     if len(text) > MAX_OUTPUT_CHARS or rest > 0:
         text = text[:MAX_OUTPUT_CHARS] + f"\n... [output truncated at {MAX_OUTPUT_CHARS} characters]"
     return text
+
+
+def state_dirs(extra: Iterable[str | Path] = ()) -> list[str]:
+    """rolegraph's state directories, which the sandboxed code must not read (the results store holds gold
+    answers, the response cache the models' replies): `$ROLEGRAPH_HOME` (or its default), the default
+    `~/.rolegraph` (older state may sit there), and `extra` (a caller's `Settings.home`).
+
+    Read from the environment at each run, so every caller (the python tool, the humaneval scorer, a
+    library user who never passes a `Settings`) hides at least the state the CLI writes."""
+    dirs = [Settings.from_env().home, DEFAULT_HOME.expanduser(), *(Path(d).expanduser() for d in extra)]
+    return list(dict.fromkeys(os.path.abspath(d) for d in dirs))
 
 
 def _limits(memory_mb: int, cpu_s: float, max_procs: int, max_file_mb: int) -> dict[str, int]:
@@ -233,12 +249,14 @@ def run_python(
     max_procs: int = MAX_PROCS,
     max_file_mb: int = DEFAULT_FILE_MB,
     allow_weak: bool = False,
+    hidden_dirs: Iterable[str | Path] = (),
 ) -> SandboxResult:
     """Run `code` as a script in a fresh contained subprocess and return what it printed.
 
     With neither a network namespace nor the seccomp filter in force the code is not started and
     SandboxRefusedError says why, unless `allow_weak` (the CLI's --allow-weak-sandbox). Each needed
-    layer that is not in force is warned about once per process (`containment.warn_missing`)."""
+    layer that is not in force is warned about once per process (`containment.warn_missing`).
+    `hidden_dirs` are hidden from the code besides the usual ones and the state dirs (`state_dirs`)."""
     workdir = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-"))
     private = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-io-"))  # outside the child's dir
     try:
@@ -249,6 +267,7 @@ def run_python(
             "soft_gap": {"RLIMIT_CPU": CPU_HARD_GRACE_S},
             "limits": _limits(memory_mb, cpu_s if cpu_s is not None else timeout_s, max_procs, max_file_mb),
             "require_containment": not allow_weak,
+            "hidden": state_dirs(hidden_dirs),
         }
         for prefix in isolation.namespace_prefixes():
             pids_cg = isolation.PidsCgroup.create(max_procs + BOOT_PROCS)
@@ -288,6 +307,7 @@ async def arun_python(
     max_procs: int = MAX_PROCS,
     max_file_mb: int = DEFAULT_FILE_MB,
     allow_weak: bool = False,
+    hidden_dirs: Iterable[str | Path] = (),
 ) -> SandboxResult:
     """`run_python` in a worker thread, so the event loop keeps serving other nodes meanwhile."""
     return await asyncio.to_thread(
@@ -300,6 +320,7 @@ async def arun_python(
         max_procs=max_procs,
         max_file_mb=max_file_mb,
         allow_weak=allow_weak,
+        hidden_dirs=tuple(hidden_dirs),
     )
 
 
@@ -320,9 +341,11 @@ def require_containment(allow_weak: bool) -> None:
 class PythonTool(Tool):
     """The sandbox as a tool: the model sends a script and reads back what it printed. Its description
     claims only the containment in force here (probed once per process); `allow_weak` lets it run with
-    neither namespaces nor the seccomp filter (otherwise the call stops the run with SandboxRefusedError)."""
+    neither namespaces nor the seccomp filter (otherwise the call stops the run with SandboxRefusedError).
+    `state_dir` (the run's `Settings.home`) is hidden from the code besides the environment's (`state_dirs`)."""
 
     name = "python"
+    searches = False  # it runs code: a searcher never sends its queries here (agents/agent.py)
     parameters = {
         "type": "object",
         "properties": {"code": {"type": "string", "description": "the script"}},
@@ -330,12 +353,18 @@ class PythonTool(Tool):
     }
 
     def __init__(
-        self, run_timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB, *, allow_weak: bool = False
+        self,
+        run_timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        *,
+        allow_weak: bool = False,
+        state_dir: str | Path | None = None,
     ):
         self.run_timeout_s = run_timeout_s
         self.memory_mb = memory_mb
         self.timeout_s = run_timeout_s + TOOL_GRACE_S
         self.allow_weak = allow_weak
+        self.hidden_dirs = () if state_dir is None else (str(state_dir),)
 
     @property
     def description(self) -> str:  # type: ignore[override]
@@ -343,7 +372,11 @@ class PythonTool(Tool):
 
     async def _run(self, code: str) -> ToolResult:
         res = await arun_python(
-            code, timeout_s=self.run_timeout_s, memory_mb=self.memory_mb, allow_weak=self.allow_weak
+            code,
+            timeout_s=self.run_timeout_s,
+            memory_mb=self.memory_mb,
+            allow_weak=self.allow_weak,
+            hidden_dirs=self.hidden_dirs,
         )
         if res.ok:
             return ToolResult(ok=True, text=res.stdout if res.stdout.strip() else "(no output)", data=res.model_dump())

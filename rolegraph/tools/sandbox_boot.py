@@ -1,7 +1,8 @@
 """First process inside the python sandbox (run as a script with `python -I -S`; stdlib only).
 
 It joins the run's cgroups (pids, memory), and when it runs in fresh namespaces as (namespace) root
-it covers the directories where sockets and other programs' files live with empty tmpfs (binding back
+it covers the directories where sockets and other programs' files live, and the caller's `hidden` dirs
+(rolegraph's state directory: the results store holds gold answers), with empty tmpfs (binding back
 the working dir and the interpreter's own dirs where they sit beneath) and makes every mount
 read-only except a bind of the working dir (the cgroup files too, so the code cannot raise its
 limits). It reports what it observed on the status fd, forks the user's script under the rlimits with
@@ -88,19 +89,26 @@ def _hide(libc, hidden, kept):
             os.close(fd)
 
 
-def _hide_dirs(libc, workdir):
-    """Hide each existing HIDDEN_DIRS; True when every one of them is hidden."""
+def _beneath(path, others):
+    return any(path.startswith(other.rstrip("/") + "/") for other in others if other != path)
+
+
+def _hide_dirs(libc, workdir, extra=()):
+    """Hide each existing HIDDEN_DIRS and `extra` dir; True when every one of them is hidden.
+
+    A dir beneath another one is hidden with it (once its parent is covered it no longer exists)."""
     kept = _kept_dirs(workdir)
-    targets = dict.fromkeys(os.path.realpath(d) for d in HIDDEN_DIRS if os.path.isdir(d))
-    return all([_hide(libc, d, kept) for d in targets if d != "/"])
+    found = dict.fromkeys(os.path.realpath(d) for d in (*HIDDEN_DIRS, *extra) if os.path.isdir(d))
+    targets = [d for d in found if d != "/" and not _beneath(d, [t for t in found if t != "/"])]
+    return all([_hide(libc, d, kept) for d in targets])
 
 
-def _readonly_except(libc, workdir):
-    """Bind the working dir onto itself (stays writable), hide HIDDEN_DIRS, remount everything else
-    read-only. Returns whether the dirs were hidden."""
+def _readonly_except(libc, workdir, extra=()):
+    """Bind the working dir onto itself (stays writable), hide HIDDEN_DIRS and the `extra` dirs, remount
+    everything else read-only. Returns whether the dirs were hidden."""
     if libc.mount(workdir.encode(), workdir.encode(), None, MS_BIND, None) != 0:
         return False
-    hidden = _hide_dirs(libc, workdir)
+    hidden = _hide_dirs(libc, workdir, extra)
     os.chdir(workdir)  # re-enter through the newest mount
     for point in _mount_points():
         if point == workdir:
@@ -194,7 +202,8 @@ def main():
     fd = cfg["status_fd"]
     libc = ctypes.CDLL(None, use_errno=True)
     joined = _join_cgroups(cfg.get("cgroups", []))
-    hidden = cfg.get("contain") and os.geteuid() == 0 and _readonly_except(libc, cfg["workdir"])
+    contain = cfg.get("contain") and os.geteuid() == 0
+    hidden = contain and _readonly_except(libc, cfg["workdir"], cfg.get("hidden", ()))
     names = [name for _, name in socket.if_nameindex()]
     _report(
         fd,

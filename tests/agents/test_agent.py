@@ -5,9 +5,14 @@ import pytest
 from rolegraph.agents.agent import run_agent
 from rolegraph.agents.registry import RoleError, RoleRegistry
 from rolegraph.agents.tooluse import MAX_SEARCH_QUERIES, MAX_TOOL_ROUNDS, TEXT_RESULTS_HEAD, tool_help
+from rolegraph.tools.base import Tool, ToolResult
+from rolegraph.tools.calculator import Calculator
+from rolegraph.tools.local_search import LocalSearch, SearchTool
+from rolegraph.tools.sandbox import PythonTool
+from rolegraph.tools.toolbox import ToolBox
 from rolegraph.transcript import Section, read_sections
 
-from .conftest import ScriptedCaller, tool_call
+from .conftest import CORPUS, ScriptedCaller, tool_call
 
 REG = RoleRegistry.default()
 
@@ -93,3 +98,78 @@ def test_failed_tool_is_recorded_not_raised(toolbox):
 def test_tools_without_toolbox_is_a_clear_error():
     with pytest.raises(RoleError, match="needs tools"):
         run("solver", ScriptedCaller([("Final answer: 1", [])]), tools=("calculator",), toolbox=None)
+
+
+# --- which tool a searcher's queries go to; the fallback to the question is in the trace ------------------
+
+class _Notes(Tool):
+    """A tool that says nothing about searching and takes no `query` (as an MCP server's write tool)."""
+
+    name = "notes.write"
+    description = "write a note"
+    parameters = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+
+    async def _run(self, text: str) -> ToolResult:
+        return ToolResult(ok=True, text="noted")
+
+
+def _box(*tools: Tool) -> ToolBox:
+    return ToolBox([*tools, SearchTool(LocalSearch.from_documents(CORPUS))])
+
+
+def test_a_searcher_listing_python_first_still_searches_with_its_search_tool():
+    """A user probe: `params: {tools: [python, search]}` sent the searcher's queries to python (the first listed
+    tool), so the question ran as code and the searcher reported "(no results)"."""
+    box = _box(PythonTool(allow_weak=True), Calculator())
+    caller = ScriptedCaller([("Query: penicillin discovered", [])])
+    res = run("searcher", caller, toolbox=box, tools=("python", "calculator", "search"))
+    assert [u.tool for u in res.tool_uses] == ["search"]
+    assert res.output.fields["evidence"][0]["title"] == "Penicillin" and "(no results)" not in res.output.text
+    native = ScriptedCaller([("", [tool_call("search", {"query": "penicillin"})])])
+    run("searcher", native, toolbox=box, tools=("python", "search"), native=True)
+    assert [t["function"]["name"] for t in native.tools_sent[0]] == ["search"]  # only the search tool offered
+
+
+def test_a_searcher_prefers_a_tool_taking_a_query_among_several():
+    lookup = SearchTool(LocalSearch.from_documents(CORPUS))
+    lookup.name = "docs.search"  # as an MCP server's tool is named
+    box = ToolBox([PythonTool(allow_weak=True), _Notes(), lookup])
+    res = run("searcher", ScriptedCaller([("Query: insulin", [])]), toolbox=box,
+              tools=("python", "notes.write", "docs.search"))
+    assert [u.tool for u in res.tool_uses] == ["docs.search"]
+    alone = run("searcher", ScriptedCaller([("Query: insulin", [])]), toolbox=box, tools=("python", "notes.write"))
+    assert [u.tool for u in alone.tool_uses] == ["notes.write"]  # it does not say it cannot search: kept
+
+
+def test_a_searcher_with_no_search_tool_is_a_one_line_error_before_any_call():
+    caller = ScriptedCaller([("Query: penicillin", [])])
+    with pytest.raises(RoleError) as info:
+        run("searcher", caller, toolbox=_box(PythonTool(allow_weak=True), Calculator()),
+            tools=("python", "calculator"))
+    message = str(info.value)
+    assert "\n" not in message and "no search tool" in message and "python, calculator" in message
+    assert "params.tools" in message and caller.sent == []  # no model call paid for
+
+
+def test_the_fallback_to_the_question_is_a_note_on_the_search(toolbox):
+    from rolegraph.agents.agent import FALLBACK_NOTE
+
+    caller = ScriptedCaller([("I don't know what to search.", [])])
+    res = run("searcher", caller, toolbox=toolbox, tools=("search",), question="Who discovered penicillin?")
+    assert [u.note for u in res.tool_uses] == [FALLBACK_NOTE]
+    written = run("searcher", ScriptedCaller([("Query: penicillin", [])]), toolbox=toolbox, tools=("search",))
+    assert [u.note for u in written.tool_uses] == [None]  # the model's own query: nothing to say
+
+
+def test_the_fallback_note_keeps_the_tools_own_note(toolbox):
+    from rolegraph.agents.agent import FALLBACK_NOTE, NOTE_SEPARATOR
+
+    class FellBack:
+        async def asearch(self, query, k):
+            hits, _ = await LocalSearch.from_documents(CORPUS).asearch(query, k)
+            return hits, "web search failed (offline); fell back to local search"
+
+    box = ToolBox([SearchTool(FellBack())])
+    res = run("searcher", ScriptedCaller([("nothing", [])]), toolbox=box, tools=("search",))
+    assert res.tool_uses[0].note.split(NOTE_SEPARATOR) == [
+        FALLBACK_NOTE, "web search failed (offline); fell back to local search"]

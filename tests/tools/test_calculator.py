@@ -91,3 +91,53 @@ def test_tool_results():
     bad = asyncio.run(calc.call(expression="import os"))
     assert not bad.ok and bad.text.startswith("calculator:")
     assert calc.openai_schema()["function"]["name"] == "calculator"
+
+
+# --- what "exact" means, infinity, thousands separators (a user probe's findings) -------------------------
+
+@pytest.mark.parametrize("expression, shown", [
+    ("(10**20+1)/1", "100000000000000000001"),  # was 1e+20: true division went through a float
+    ("(10**20+1)/2", "50000000000000000000.5"),
+    ("10**30/3*3", str(10**30)),
+    ("7/4", "1.75"),
+    ("1/3", "0.333333333333"),
+    ("3**-1*3", "1"),
+    ("round(7/3, 2)", "2.33"),
+])
+def test_integer_division_is_exact(expression, shown):
+    assert format_number(evaluate(expression)) == shown
+
+
+def test_the_description_says_what_is_floating_point():
+    text = Calculator.description
+    assert "exactly" not in text and "floating point" in text and "thousands separators" in text
+
+
+@pytest.mark.parametrize("expression", ["1e400", "-1e400", "1e308*10", "1e308 + 1e308"])
+def test_infinity_is_an_error_not_a_result(expression):
+    with pytest.raises(CalculatorError, match="too large"):
+        evaluate(expression)
+    res = asyncio.run(Calculator().call(expression=expression))
+    assert not res.ok and res.text.startswith("calculator: result too large")  # was ok=True, "inf"
+
+
+@pytest.mark.parametrize("expression", ["1,000+1", "1,000", "2 * 1,000,000"])
+def test_thousands_separators_get_a_message_that_says_so(expression):
+    with pytest.raises(CalculatorError) as err:
+        evaluate(expression)
+    message = str(err.value)
+    assert "thousands separators" in message and "Tuple" not in message
+
+
+def test_a_grouping_comma_inside_a_call_is_hinted_too():
+    with pytest.raises(CalculatorError, match="thousands separators"):
+        evaluate("sqrt(1,000)")
+    assert evaluate("max(1, 5)") == 5  # argument commas still work
+
+
+@settings(deadline=None)
+@given(st.integers(-10**30, 10**30), st.integers(-10**30, 10**30).filter(bool))
+def test_division_of_integers_matches_fractions(a, b):
+    from fractions import Fraction
+
+    assert evaluate(f"({a}) / ({b})") == Fraction(a, b)

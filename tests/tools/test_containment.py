@@ -54,7 +54,7 @@ def test_allowed_weak_containment_runs_and_warns_once_per_missing_layer(weak, ca
 def test_the_python_tool_describes_only_what_is_in_force(monkeypatch):
     monkeypatch.setattr(sandbox, "probe_layers", lambda: ALL_LAYERS)
     full = PythonTool().description
-    assert "no network" in full and "no files outside a temp dir" in full and "NOT" not in full
+    assert "no network" in full and "outside its working dir are read-only" in full and "NOT" not in full
     monkeypatch.setattr(sandbox, "probe_layers", lambda: RLIMITS_ONLY)
     bare = PythonTool().description
     assert "no network" not in bare and "no files outside" not in bare and "network is NOT blocked" in bare
@@ -69,7 +69,8 @@ def test_the_description_here_matches_this_machine():
     text = PythonTool().description
     supported = supported_layers()
     assert ("no network" in text) == bool({"netns", "seccomp"} & supported)
-    assert ("no files outside a temp dir" in text) == ("readonly" in supported)
+    assert ("outside its working dir are read-only" in text) == ("readonly" in supported)
+    assert "no files" not in text  # the code can read most files: only writes are stopped
 
 
 def test_a_refusal_in_the_python_tool_stops_the_run_instead_of_reaching_the_model(weak):
@@ -86,3 +87,28 @@ def test_require_containment_refuses_before_anything_runs(monkeypatch):
     sandbox.require_containment(True)  # allowed: no error
     monkeypatch.setattr(sandbox, "probe_layers", lambda: (*RLIMITS_ONLY, "netns"))
     sandbox.require_containment(False)  # a network namespace alone is enough
+
+
+def test_the_description_never_claims_files_are_out_of_reach(monkeypatch):
+    """A user probe: the description said "no files outside a temp dir" while the code could read most of the
+    filesystem (the mounts are read-only, not gone). It now claims only that writes are stopped."""
+    for layers in (ALL_LAYERS, RLIMITS_ONLY, (*RLIMITS_ONLY, "readonly")):
+        monkeypatch.setattr(sandbox, "probe_layers", lambda layers=layers: layers)
+        text = PythonTool().description
+        assert "no files" not in text
+        assert ("read-only" in text) == ("readonly" in layers)
+
+
+def test_without_namespaces_the_state_directory_is_readable_and_a_warning_says_so(weak, monkeypatch, caplog):
+    """The weak path (no private mount table, so nothing can be hidden) does not allow reading the state
+    directory silently: `hidden-dirs` is missing from the run and the one warning line names the state dir."""
+    home = weak / "state"
+    home.mkdir()
+    (home / "results.sqlite").write_text("gold")
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(home))
+    with caplog.at_level(logging.WARNING, logger="rolegraph.tools.sandbox"):
+        out = run_python(f"print(open({str(home / 'results.sqlite')!r}).read())", allow_weak=True)
+    assert out.ok and out.stdout == "gold\n"  # the honest opposite: readable here
+    assert "hidden-dirs" in out.missing and "hidden-dirs" not in out.isolation
+    lines = [r.getMessage() for r in caplog.records if "'hidden-dirs' is not in force" in r.getMessage()]
+    assert len(lines) == 1 and "state directory" in lines[0] and "gold answers" in lines[0]

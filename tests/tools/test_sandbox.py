@@ -176,6 +176,80 @@ def test_socket_and_scratch_dirs_are_hidden(tmp_path, supported):
     assert marker_seen == str(not _under_hidden_dir(marker))
 
 
+GOLD = "the-gold-answer-" + secrets.token_hex(4)
+READ_STATE = (
+    "import os, sqlite3\n"
+    "for path in (STORE, HOME):\n"
+    "    try:\n"
+    "        if path == STORE:\n"
+    "            print(sqlite3.connect(f'file:{path}?mode=ro', uri=True).execute('SELECT gold FROM items').fetchall())\n"
+    "        else:\n"
+    "            print(sorted(os.listdir(path)))\n"
+    "    except (OSError, sqlite3.Error) as exc:\n"
+    "        print('BLOCKED', type(exc).__name__)\n"
+    "print('still works', 6 * 7)\n"
+)
+
+
+@pytest.fixture
+def state_home(monkeypatch):
+    """A state directory with a results store holding a gold answer, where a user's is (under the home dir,
+    ~/.rolegraph by default), not under /tmp, which the sandbox hides anyway. $ROLEGRAPH_HOME names it."""
+    import shutil
+    import sqlite3
+
+    base = Path.home()
+    if _under_hidden_dir(base) or not os.access(base, os.W_OK):
+        pytest.skip(f"needs a writable home dir outside {HIDDEN_DIRS} to stand for ~/.rolegraph")
+    home = Path(tempfile.mkdtemp(prefix=".rolegraph-test-", dir=base))
+    with sqlite3.connect(home / "results.sqlite") as db:
+        db.execute("CREATE TABLE items (item_id TEXT, gold TEXT)")
+        db.execute("INSERT INTO items VALUES ('q1', ?)", (GOLD,))
+    db.close()
+    (home / "cache.sqlite").write_text("cached replies")
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(home))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _read_state_code(home: Path) -> str:
+    return READ_STATE.replace("STORE", repr(str(home / "results.sqlite"))).replace("HOME", repr(str(home)))
+
+
+def test_the_state_directory_is_hidden_from_model_code(state_home, supported):
+    """A user probe: model code read results.sqlite (items.gold: gold answers) under $ROLEGRAPH_HOME. The state
+    dir is now covered like /tmp; the sandbox still runs the code."""
+    out = run_python(_read_state_code(state_home))
+    assert out.ok, out.stderr
+    store, listing, works = out.stdout.splitlines()
+    assert works == "still works 42"
+    if "hidden-dirs" in supported:
+        assert GOLD not in out.stdout and "hidden-dirs" in out.isolation
+        assert store.startswith("BLOCKED") and listing == "[]"  # an empty tmpfs where the state was
+    else:  # no private mount table here: readable, and the run says the layer is missing (a warning too)
+        assert GOLD in store and "hidden-dirs" in out.missing
+
+
+def test_the_python_tool_hides_its_settings_state_dir_too(state_home, monkeypatch, tmp_path, supported):
+    """`PythonTool(state_dir=settings.home)`: hidden even when $ROLEGRAPH_HOME names another directory."""
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "elsewhere"))
+    res = asyncio.run(PythonTool(state_dir=state_home).call(code=_read_state_code(state_home)))
+    assert res.ok and "still works 42" in res.text
+    assert (GOLD in res.text) == ("hidden-dirs" not in supported)
+    assert sandbox.state_dirs([state_home])[0] == str(tmp_path / "elsewhere")
+
+
+def test_a_state_dir_under_tmp_keeps_the_hiding_in_force(tmp_path, supported):
+    """A state dir beneath a hidden dir (tests put $ROLEGRAPH_HOME under /tmp) is covered with it; trying to
+    cover it again, after /tmp is gone, must not turn the whole layer off."""
+    home = tmp_path / "state"
+    home.mkdir()
+    out = run_python(f"import os\nprint(os.path.exists({str(home)!r}))", hidden_dirs=[home])
+    assert out.ok, out.stderr
+    if "hidden-dirs" in supported:
+        assert out.stdout == "False\n" and "hidden-dirs" in out.isolation
+
+
 def test_network_to_a_loopback_server(supported):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
