@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rolegraph.models.provenance import PARTLY, SIMULATED
+
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
+SECONDS_MEANING = {SIMULATED: "modelled seconds", PARTLY: "seconds (modelled for sim/* nodes)"}
+"""What the per-node table's `s` column holds, by the run's simulation label (real runs: measured seconds)."""
 NOTE_SEPARATOR = "\n"
 """A tool call's note may hold several notes, one per line (agents/agent.py); each is printed on its own."""
 
@@ -79,6 +83,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
 
     from rolegraph.cli.tables import stdout_console
     from rolegraph.evaluate.report import cache_note
+    from rolegraph.graphs.analysis import FLOPS_UNKNOWN
     from rolegraph.models.provenance import label_suffix
 
     sim = label_suffix(result.simulation)
@@ -86,9 +91,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
         sim += f" in world {result.world}"
     table = Table(
         title=Text(f"{spec.name} on {label}{sim}"),
-        caption="in/out: tokens; s: modelled seconds; $: dollars"
-        if result.simulated
-        else "in/out: tokens; s: seconds; $: dollars",
+        caption=f"in/out: tokens; s: {SECONDS_MEANING.get(result.simulation, 'seconds')}; $: dollars",
     )
     # On a narrow screen the model and answer cells wrap (rich narrows wrapping columns first); the rest stay
     # whole, where rich would otherwise squeeze node and role to nothing.
@@ -118,7 +121,9 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
     console.print(
         Text(
             f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
-            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, {result.flops_units:.2f} FLOPs units{sim}"
+            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, "
+            + (f"{result.flops_units:.2f} FLOPs units" if result.flops_units else f"FLOPs units {FLOPS_UNKNOWN}")
+            + sim
         )
     )
     note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))

@@ -98,4 +98,4 @@ def default_toolbox(settings: Settings, corpus: list[dict] | None = None, web: b
         search = SearchTool(WebSearch(fallback=LocalSearch.wikipedia(settings.index_dir)), WEB_DESCRIPTION)
     else:
         search = SearchTool(LocalSearch.wikipedia(settings.index_dir), WIKI_DESCRIPTION)
-    return ToolBox([Calculator(), PythonTool(allow_weak=settings.allow_weak_sandbox), search])
+    return ToolBox([Calculator(), PythonTool(allow_weak=settings.allow_weak_sandbox, state_dir=settings.home), search])

@@ -395,3 +395,24 @@ def test_run_table_into_a_pipe_is_printed_whole(tmp_path, capsys, echo_pool):
     assert code == 0, err
     rows = [line for line in out.splitlines() if line.startswith("│")]
     assert len(rows) == 2 and all(ECHO_ID in r and "0.00000" in r for r in rows)
+
+
+def test_run_of_a_model_without_sizes_says_flops_n_a_and_measured_seconds(tmp_path, capsys, echo_pool):
+    """The README's promise: a model without params_b/layers/hidden shows FLOPs as n/a, never 0.00."""
+    graph = _graph_file(tmp_path, [{"id": "s", "role": "solver", "model": ECHO_ID}])
+    code, out, err = cli(["run", graph, "What is 2+2?", "--pool", echo_pool], capsys)
+    assert code == 0, err
+    out = " ".join(out.split())  # printed lines wrap at the console's width
+    assert "FLOPs units n/a (model sizes unknown)" in out and "0.00 FLOPs" not in out
+    assert "s: seconds;" in out and "modelled" not in out
+
+
+def test_a_partly_simulated_runs_seconds_are_labelled_per_kind(tmp_path, capsys, echo_pool):
+    graph = _graph_file(tmp_path, [{"id": "s", "role": "solver", "model": ECHO_ID},
+                                   {"id": "t", "role": "solver", "model": "sim/llama-3.2-1b"},
+                                   {"id": "f", "role": "fuser", "model": "sim/llama-3.2-3b"}],
+                        [("s", "f"), ("t", "f")])
+    code, out, err = cli(["run", graph, "--task", "gsm", "--item", "0", "--pool", echo_pool], capsys)
+    assert code == 0, err
+    out = " ".join(out.split())
+    assert "partly simulated" in out and "s: seconds (modelled for sim/* nodes)" in out
