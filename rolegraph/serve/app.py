@@ -9,12 +9,14 @@
   `max_waiting` more queued, beyond that 429 with Retry-After; a run past `timeout_s` gets 504 (or an
   error event in a stream). Bad requests get OpenAI-style JSON errors with 4xx codes, as do unknown
   paths and methods. With an API key set, requests without `Authorization: Bearer <key>` get 401.
+- A run ends with its request: a client that disconnects cancels it (no more paid upstream calls), and a
+  server shutting down ends in-flight requests with a 503 JSON error or a final stream error event
+  (`guard.py`). `finish_reason` is "length" when the output node's reply was cut at its max_tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,13 +29,15 @@ from starlette.requests import ClientDisconnect
 
 from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
 from rolegraph.serve import protocol as wire
-from rolegraph.serve.answerer import Answerer
+from rolegraph.serve.answerer import Answerer, Reply
+from rolegraph.serve.guard import Guard
 
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_MAX_CONCURRENT = 4
 DEFAULT_MAX_WAITING = 16
 RETRY_AFTER_S = 5
+CLIENT_CLOSED = 499  # nginx's "client closed request": nobody reads it, but the access log says why
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -94,14 +98,11 @@ def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan
         message = "unknown path" if exc.status_code == 404 else str(exc.detail)
         return wire.error_response(exc.status_code, f"{message}: {request.method} {request.url.path}")
 
-    @app.middleware("http")
-    async def check_key(request: Request, call_next: Any) -> Response:
-        if opts.api_key is not None:
-            header = request.headers.get("authorization", "")
-            given = header[7:] if header.lower().startswith("bearer ") else ""
-            if not hmac.compare_digest(given.encode(), opts.api_key.encode()):
-                return wire.error_response(401, "Incorrect or missing API key.", code="invalid_api_key")
-        return await call_next(request)
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # a bug: still JSON, not plain text
+        return wire.error_response(500, f"internal error: {type(exc).__name__}")
+
+    app.add_middleware(Guard, api_key=opts.api_key)
 
     @app.get("/v1/models")
     async def models() -> Response:
@@ -130,6 +131,8 @@ def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan
             question, seed, stream, include_usage = wire.parse_request(body, answerer.model_id)
         except ValueError:
             return wire.error_response(400, "the request body is not valid JSON")
+        except RecursionError:  # e.g. 200 KB of `[[[...`: the parser gives up, the request is still the client's
+            return wire.error_response(400, "the request body is nested too deeply")
         except wire.RequestError as exc:
             return wire.error_response(exc.status, exc.message, exc.param, exc.code)
         gate_ = the_gate()
@@ -145,7 +148,9 @@ def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan
             )
         try:
             async with gate_.sem:
-                reply = await asyncio.wait_for(answerer.answer(question, seed=seed), opts.timeout_s)
+                reply = await _answer_while_connected(request, answerer, question, seed, opts.timeout_s)
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-style error
             status, message = _failure(exc)
             return wire.error_response(status, message)
@@ -154,6 +159,34 @@ def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan
         return JSONResponse(wire.completion(reply, answerer.model_id, wire.new_id()))
 
     return app
+
+
+class ClientGone(Exception):
+    """The client of a plain (non-streamed) request disconnected before its answer was ready."""
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client disconnects. Called after the body is read: the next ASGI message is the disconnect."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _answer_while_connected(
+    request: Request, answerer: Answerer, question: str, seed: int, timeout_s: float
+) -> Reply:
+    """The answer, or `ClientGone` as soon as the client disconnects: the run is cancelled then, so a client
+    that gave up stops the graph's upstream calls (the streamed path stops when its generator is closed)."""
+    run = asyncio.ensure_future(asyncio.wait_for(answerer.answer(question, seed=seed), timeout_s))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((run, gone), return_when=asyncio.FIRST_COMPLETED)
+        if not run.done():
+            raise ClientGone
+        return run.result()
+    finally:
+        for task in (run, gone):
+            task.cancel()
+        await asyncio.gather(run, gone, return_exceptions=True)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -214,7 +247,7 @@ async def _stream(
                 return
             else:
                 details = value.details | {"simulated": value.simulated, "streamed": answerer.streams}
-                yield wire.chunk(model_id, request_id, finish="stop", extension=details)
+                yield wire.chunk(model_id, request_id, finish=wire.finish_reason(value), extension=details)
                 if include_usage:
                     yield wire.chunk(model_id, request_id, usage=wire.usage_of(value), choices=False)
                 yield wire.DONE

@@ -5,7 +5,8 @@ system messages and earlier turns are given before it as context. Only what a gr
 accepted: `seed` picks the run's seed; `temperature`, `max_tokens` and the like are accepted and
 ignored (the graph's nodes carry their own settings); `n` > 1 and `tools` are refused with a 400.
 Replies carry the output node's text as the assistant message, the run's summed token counts as
-usage, and the run's details in the extension field `rolegraph`.
+usage, and the run's details in the extension field `rolegraph`. `finish_reason` is "length" when the
+output node's reply was cut at its own max_tokens, else "stop".
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ OWNER = "rolegraph"
 CONTEXT_HEAD = "Conversation so far:"
 INSTRUCTIONS_HEAD = "Instructions:"
 LAST_HEAD = "Reply to the last user message:"
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+"""The OpenAI API's seed range (a signed 64-bit integer). A larger seed used to reach the upstream request's
+JSON encoder and fail there as a 502; it is the caller's mistake, so it is a 400 here."""
 ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System", "developer": "System"}
 
 
@@ -103,15 +107,15 @@ def parse_request(body: Any, model_id: str) -> tuple[str, int, bool, bool]:
             404, f"The model `{model}` does not exist; this server serves `{model_id}`.", "model", "model_not_found"
         )
     n = body.get("n", 1)
-    if n not in (1, None):
+    if isinstance(n, bool) or n not in (1, None):  # True == 1 in Python, but not in JSON
         raise RequestError(400, "'n' must be 1: a graph run gives one answer", "n")
     if body.get("tools") or body.get("functions"):
         raise RequestError(400, "this model takes no tools: the graph's nodes use their own", "tools")
     seed = body.get("seed", 0)
     if seed is None:
         seed = 0
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise RequestError(400, "'seed' must be an integer", "seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
+        raise RequestError(400, f"'seed' must be an integer between {SEED_MIN} and {SEED_MAX}", "seed")
     stream = body.get("stream", False)
     if not isinstance(stream, bool) and stream is not None:
         raise RequestError(400, "'stream' must be a boolean", "stream")
@@ -133,6 +137,17 @@ def usage_of(reply: Reply) -> dict[str, int]:
     }
 
 
+def finish_reason(reply: Reply) -> str:
+    """The reply's finish reason: "length" when the output node's reply was cut at its max_tokens, else "stop" (a
+    client that sees "length" knows the text may end mid-sentence). Read from the output node's `truncated_calls`
+    in the run's details (an answerer that does not report it: "stop", as before)."""
+    output = reply.details.get("output_node")
+    for node in reply.details.get("nodes") or ():
+        if isinstance(node, dict) and node.get("id") == output and (node.get("truncated_calls") or 0) > 0:
+            return "length"
+    return "stop"
+
+
 def completion(reply: Reply, model_id: str, request_id: str) -> dict[str, Any]:
     return {
         "id": request_id,
@@ -144,7 +159,7 @@ def completion(reply: Reply, model_id: str, request_id: str) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": reply.text},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason(reply),
                 "logprobs": None,
             }
         ],

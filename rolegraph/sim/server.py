@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from rolegraph.chat.spec import ModelSpec
@@ -33,18 +31,22 @@ from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.settings import Settings
 from rolegraph.sim.confidence import openai_logprobs
-from rolegraph.sim.faults import FaultConfig, FaultPlan, quiet_injected_resets
+from rolegraph.sim.faults import FaultConfig, FaultPlan
 from rolegraph.sim.fingerprint import sim_fingerprint
+from rolegraph.sim.server_thread import ServerThread as ServerThread  # re-exported: tests and benchmarks import it here
 
 JSON_TYPE = "application/json"
 EXTRA_FIELD = "rolegraph"
 OWNER = "rolegraph-sim"
 DEFAULT_TEMPERATURE = 1.0  # the OpenAI API's default when a request omits it
 DEFAULT_MAX_TOKENS = 512
-STARTUP_TIMEOUT_S = 15.0
-GRACEFUL_SHUTDOWN_S = 1
 GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream hiccup</body></html>"
 MAX_N = 128  # the OpenAI API's limit on choices per request
+NO_KEY_HINT = (  # a twin lacking `answer_key: true` fails on real task items: the sim's message alone misled
+    "serve-sim got no answer key for `{model}`. If this is a task item, mark the pool entry that points at "
+    "serve-sim `answer_key: true` (rolegraph sends the item's answer key only to such entries, on loopback). "
+    "The model's refusal: {refusal}"
+)
 TRUNCATED_BODY = b'{"id":"chatcmpl-cut","object":"chat.completion","created":0,"choices":[{"index":0,"message":{"ro'
 
 
@@ -248,6 +250,8 @@ class _SimService:
             body = json.loads(raw)
         except ValueError:
             return _error(400, "request body is not valid JSON")
+        except RecursionError:
+            return _error(400, "request body is nested too deeply")
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
         if body.get("stream"):
@@ -262,6 +266,17 @@ class _SimService:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "'messages' must be a non-empty list")
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+                return _error(400, f"messages[{i}] must be an object with a string 'role'")
+            content = m.get("content")
+            if isinstance(content, list):  # text parts, as the OpenAI API takes them: the sim reads one string
+                texts = [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+                if len(texts) != len(content) or any(p.get("type") != "text" for p in content):
+                    return _error(400, f"messages[{i}].content: only text parts are supported")
+                m["content"] = "\n".join(texts)
+            elif not isinstance(content, str | None):
+                return _error(400, f"messages[{i}].content must be a string, a list of text parts or null")
         extra = body.get(EXTRA_FIELD) or {}
         try:
             raw_key = extra.get("answer_key") if isinstance(extra, dict) else None
@@ -271,10 +286,11 @@ class _SimService:
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
                 return _error(400, f"'n' must be an integer between 1 and {MAX_N}, got {n!r}", code="invalid_n")
             samples = request_samples(extra, n)
-            temperature = float(body.get("temperature", DEFAULT_TEMPERATURE))
+            temp = body.get("temperature")  # null means the default, as the OpenAI API reads it
+            temperature = DEFAULT_TEMPERATURE if temp is None else float(temp)
             max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
             seed = int(body.get("seed") or 0)
-        except (ValidationError, TypeError, ValueError) as exc:
+        except (ValidationError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: `"seed": 1e400`
             return _error(400, f"bad request field: {str(exc).splitlines()[0]}")
         tools = body.get("tools") or None
         try:
@@ -292,7 +308,7 @@ class _SimService:
                 for sample in samples
             ]
         except NoAnswerKeyError as exc:
-            return _error(400, str(exc), code="no_answer_key")
+            return _error(400, NO_KEY_HINT.format(model=spec.id, refusal=exc), code="no_answer_key")
         except RolegraphError as exc:
             return _error(400, str(exc))
         self.stats.completions += len(outs)
@@ -314,6 +330,15 @@ def create_app(pool: ServedModels, settings: Settings, faults: FaultConfig | Non
     app.state.service = service
     app.state.stats = service.stats
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:  # OpenAI-style, not FastAPI's
+        message = "unknown path" if exc.status_code == 404 else str(exc.detail)
+        return _error(exc.status_code, f"{message}: {request.method} {request.url.path}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # a bug: still JSON, not plain text
+        return _error(500, f"serve-sim internal error: {type(exc).__name__}", "server_error")
+
     @app.get("/v1/models")
     async def list_models() -> Response:
         return _json(service.listing())
@@ -323,73 +348,3 @@ def create_app(pool: ServedModels, settings: Settings, faults: FaultConfig | Non
         return await service.chat(request)
 
     return app
-
-
-class ServerThread:
-    """Runs an ASGI app under uvicorn in a background thread on a loopback port (0 = a free one).
-
-    Use as a context manager; `.base_url` is the OpenAI-style base (`http://127.0.0.1:PORT/v1`).
-    """
-
-    def __init__(
-        self,
-        app: Any,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        log_level: str = "warning",
-        lifespan: Literal["auto", "on", "off"] = "off",
-    ):
-        self.app = app
-        self.lifespan = lifespan  # "on" runs the app's lifespan (rolegraph serve opens its graph there)
-        self.host = host
-        self.port = port
-        self.log_level = log_level
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def start(self) -> ServerThread:
-        sock = socket.socket(
-            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-        )  # proto set: asyncio only enables TCP_NODELAY then
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        quiet_injected_resets()
-        config = uvicorn.Config(
-            self.app,
-            log_level=self.log_level,
-            log_config=None,
-            access_log=False,
-            lifespan=self.lifespan,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"serve-sim:{self.port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"loopback server on port {self.port} did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=STARTUP_TIMEOUT_S)
-        self._server = self._thread = None
-
-    def __enter__(self) -> ServerThread:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
