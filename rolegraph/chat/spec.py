@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -14,6 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 Backend = Literal["openai", "sim", "local"]
 LOOPBACK_NAMES = frozenset({"localhost"})
 """Host names taken as loopback without resolving them (addresses are checked: 127.0.0.0/8, ::1)."""
+URL_SCHEMES = frozenset({"http", "https"})
+"""What an OpenAI-compatible `base_url` may start with: anything else (no scheme, ftp://) never connects."""
+OPENAI_API_URL = "https://api.openai.com/v1"
+"""Where an `openai` entry without a `base_url` goes: only the built-in `openai/*` entries rely on it (a user's
+pool file must write it out); the backend passes it explicitly, so $OPENAI_BASE_URL never redirects a call."""
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""An environment variable's name: what `api_key_env` must hold (never the key itself)."""
+MAX_RETRIES_CAP = 20  # a pool entry's `max_retries` above this is a typo, not a policy
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -34,8 +43,25 @@ def is_loopback_url(url: str | None) -> bool:
         return False
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an endpoint's `base_url` (None when it can): http(s), with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme.lower() not in URL_SCHEMES:
+        shown = f"'{parts.scheme}://'" if parts.scheme and "://" in url else "no scheme"
+        return f"must start with http:// or https:// (has {shown}), e.g. http://127.0.0.1:8000/v1"
+    if not host:
+        return "has no host, e.g. http://127.0.0.1:8000/v1"
+    return None
+
+
 class ModelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inputs stay out of validation messages: a key pasted where its variable's name belongs is never echoed
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     id: str
     backend: Backend
@@ -54,6 +80,15 @@ class ModelSpec(BaseModel):
         "llama.cpp's /props n_ctx, is asked for where it matters, else a default)",
     )
     max_concurrency: int = Field(default=8, gt=0)
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="openai backend: seconds one attempt may take (default 120)"
+    )
+    max_retries: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_RETRIES_CAP,
+        description="openai backend: retries of a transient failure after the first attempt (default 5)",
+    )
     answer_key: bool = Field(
         default=False,
         description="a serve-sim twin: send the sim's answer key in the request body (loopback endpoints only)",
@@ -72,6 +107,28 @@ class ModelSpec(BaseModel):
         "top of a pool file, or --world), never per entry",
     )
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_connects(cls, value: str | None) -> str | None:
+        """A URL the client cannot connect to (no scheme, ftp://) would fail only after every retry."""
+        if value is None:
+            return value
+        problem = url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env_is_a_name(cls, value: str | None) -> str | None:
+        """The NAME of a variable: anything else is most likely the key pasted in, which must not be shown."""
+        if value is not None and not ENV_NAME.fullmatch(value):
+            raise ValueError(
+                "must be the NAME of an environment variable (letters, digits, _), not the key itself; "
+                "put the key in that variable"
+            )
+        return value
+
     @field_validator("answer_key")
     @classmethod
     def _answer_key_stays_home(cls, value: bool, info: ValidationInfo) -> bool:
@@ -87,6 +144,13 @@ class ModelSpec(BaseModel):
                 f"twin on a loopback endpoint (127.0.0.0/8, ::1, localhost), not {url or 'a missing base_url'}"
             )
         return value
+
+    @property
+    def endpoint(self) -> str | None:
+        """The URL calls go to: `base_url`, or OpenAI's own API for an `openai` entry without one."""
+        if self.base_url is None and self.backend == "openai":
+            return OPENAI_API_URL
+        return self.base_url
 
     @property
     def api_name(self) -> str:

@@ -1,4 +1,7 @@
-"""`rolegraph models`: the pool, and which models can be called right now (key present, engine installed)."""
+"""`rolegraph models`: the pool, and which models have what a call needs (key set, engine installed).
+
+Nothing is contacted: an entry whose key is set may still point at a dead port; `rolegraph run` with one
+question is the test of that. So the table says "key set", not "usable", and shows where each endpoint is."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.pool import ModelPool
 
 SIMULATED_NOTE = "simulated"
+NO_KEY_NEEDED = "-"
+TABLE_CAPTION = "key set: its api_key_env variable is set; no endpoint is contacted (try one with rolegraph run)"
 
 
 def _usable(pool: ModelPool, spec: ModelSpec) -> tuple[bool, str]:
@@ -39,7 +44,10 @@ def model_rows(pool: ModelPool) -> list[dict]:
                 "context_window": spec.context_window,
                 "max_concurrency": spec.max_concurrency,
                 "simulated": spec.simulated or spec.answer_key,
-                "usable": ok,
+                "endpoint": spec.endpoint,
+                "api_key_env": spec.api_key_env,  # the variable's name (the key itself is never read out)
+                "key_set": spec.key_present() if spec.api_key_env is not None else None,
+                "usable": ok,  # key set and (local models) engine installed; the endpoint is not probed
                 "reason": why,
             }
         )
@@ -50,28 +58,23 @@ def _table(rows: list[dict]):
     from rich.console import JustifyMethod
     from rich.table import Table
 
-    table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)")
+    table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)", caption=TABLE_CAPTION)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),
         ("backend", "left"),
         ("size (B)", "right"),
         ("$/1M in/out", "right"),
-        ("usable", "left"),
+        ("key set", "left"),
         ("note", "left"),
     )
     for name, justify in columns:  # an id is never cut (it is what you type); on a narrow screen the note wraps
         table.add_column(name, justify=justify, no_wrap=name != "note", overflow="fold")
     for r in rows:
         size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"
-        note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", r["reason"]) if n)
-        table.add_row(
-            r["id"],
-            r["backend"],
-            size,
-            f"{r['price_in']:.2f}/{r['price_out']:.2f}",
-            "yes" if r["usable"] else "no",
-            note,
-        )
+        where = r["endpoint"] if r["backend"] == "openai" else ""
+        note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", where, r["reason"]) if n)
+        key = NO_KEY_NEEDED if r["key_set"] is None else ("yes" if r["key_set"] else "no")
+        table.add_row(r["id"], r["backend"], size, f"{r['price_in']:.2f}/{r['price_out']:.2f}", key, note)
     return table
 
 
@@ -86,7 +89,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print a JSON list instead of a table")] = False,
     ) -> None:
-        """List the model pool: id, backend, size, prices, and whether each is usable now."""
+        """List the model pool: id, backend, size, prices, endpoint, and whether its key is set (nothing contacted)."""
         rows = model_rows(ModelPool.load(pool))
         if as_json:
             typer.echo(json.dumps(rows, indent=2))

@@ -7,10 +7,13 @@ models (`timings.py`): latency estimates of real endpoints come from those measu
 
 A model is layered backend -> spend guard -> response cache -> counter: only calls the cache
 cannot answer reach the guard (`SpendGuard`, installed by whoever caps spending, e.g. a search).
+The cache layer streams a miss from the backend (and stores the finished reply), so `--cache` does not
+turn token streaming off; a hit is sent whole, as it was stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,9 +21,10 @@ from typing import Any, Protocol
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
+from rolegraph.models.cache import CachedChatModel, SharedFlight, cache_key
 from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
-from rolegraph.models.streaming import can_stream
+from rolegraph.models.streaming import StreamEndedError, can_stream
 from rolegraph.settings import Settings
 from rolegraph.sim.model import SimChatModel
 
@@ -109,6 +113,71 @@ class _Guarded:
                 guard.release(h)  # type: ignore[union-attr]
 
 
+class _StreamingCache(CachedChatModel):
+    """The response cache with a `stream`: a hit is sent whole (marked cached); a miss streams from the model
+    below as it is generated and the finished reply is stored, exactly as `complete` would have stored it.
+
+    A streamed miss is in flight like a `complete` miss, so an identical call meanwhile waits for it and pays
+    nothing. Calls with a `response_format`, and caches shared between processes (whose claim protocol is
+    `complete`'s), are answered by `complete`, whole."""
+
+    @property
+    def streams(self) -> bool:
+        return can_stream(self._inner) and not isinstance(self._cache, SharedFlight)
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        tools: list[dict] | None = None,
+        sample: int = 0,
+        answer_key: AnswerKey | None = None,
+        response_format: dict | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        if not self.spec.simulated:
+            answer_key = None  # as in `complete`: a real model is never handed the gold
+        kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        kwargs |= {"tools": tools, "sample": sample, "answer_key": answer_key}
+        key = cache_key(self.spec, messages, response_format=response_format, **kwargs)
+        inner = getattr(self._inner, "stream", None)
+        out: Completion | None
+        if inner is None or not self.streams or response_format is not None or key in self._inflight:
+            out = await self.complete(messages, response_format=response_format, **kwargs)
+        else:
+            hit = self._cache.get(key)
+            out = hit.model_copy(update={"cached": True}) if hit is not None else None
+        if out is not None:  # a hit, or a reply taken whole: one delta, then the completion
+            if out.text:
+                yield out.text
+            yield out
+            return
+        assert inner is not None  # a model without `stream` was answered whole above
+        future = self._inflight[key] = asyncio.get_running_loop().create_future()
+        try:
+            final: Completion | None = None
+            async for piece in inner(messages, **kwargs):
+                if isinstance(piece, Completion):
+                    final = piece
+                yield piece
+            if final is None:
+                raise StreamEndedError(f"model '{self.spec.id}' ended its stream without a completion")
+            self._cache.put(key, final)
+            future.set_result(final)
+        except (asyncio.CancelledError, GeneratorExit):
+            future.cancel()  # a waiter makes the call itself
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+
 class _Counted:
     """Counts calls, cache hits and paid dollars of the wrapped model into the hub's stats, records the
     time of a real model's paid calls, and keeps the answer key from every model that is not simulated:
@@ -149,6 +218,11 @@ class _Counted:
             answer_key=answer_key if self._reads_key else None,
             **extra,
         )
+        self._count(out)
+        return out
+
+    def _count(self, out: Completion) -> None:
+        """One finished call into the stats: a paid one with its dollars and (real models) its time."""
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
         if not out.cached:
@@ -156,11 +230,10 @@ class _Counted:
             self._stats.paid_usd += out.cost_usd or self.spec.cost(usage.input_tokens, usage.output_tokens)
             if self._hub is not None and self.spec.backend != "sim":
                 self._hub.timings().record(self.spec, usage.input_tokens, usage.output_tokens, out.latency_s)
-        return out
 
     @property
     def streams(self) -> bool:
-        """The wrapped model streams from its upstream (the response cache does not: it answers whole)."""
+        """The wrapped model streams from its upstream (through the response cache: its misses stream)."""
         return can_stream(self._inner)
 
     async def stream(self, messages: list[Message], **kwargs: Any) -> AsyncIterator[str | Completion]:
@@ -176,8 +249,7 @@ class _Counted:
             return
         async for piece in inner(messages, **kwargs):
             if isinstance(piece, Completion):
-                self._stats.calls += 1
-                self._stats.cached += int(piece.cached)
+                self._count(piece)  # a streamed call is paid (and timed) like a `complete`
             yield piece
 
     async def complete_n(
@@ -250,9 +322,7 @@ class ModelHub:
             spec = self.pool.require_key(model_id)
             model: ChatModel = _Guarded(make_backend(spec, self.settings), self, spec)
             if self.settings.cache:
-                from rolegraph.models.cache import CachedChatModel
-
-                model = CachedChatModel(model, self._response_cache(), spec)
+                model = _StreamingCache(model, self._response_cache(), spec)
             self._models[model_id] = _Counted(model, self.stats, spec, self)
         return self._models[model_id]
 

@@ -26,7 +26,7 @@ from typing import Any
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec
 from rolegraph.chat.types import Completion, Message
 from rolegraph.errors import MissingKeyError
 from rolegraph.items import AnswerKey
@@ -62,8 +62,8 @@ __all__ = [  # names importers took from here before the streaming, n-sampling a
     "tool_schema",
 ]
 
-DEFAULT_TIMEOUT_S = 120.0
-MAX_ATTEMPTS = 6
+DEFAULT_TIMEOUT_S = 120.0  # per attempt; a pool entry's `timeout_s` overrides it
+MAX_ATTEMPTS = 6  # a pool entry's `max_retries` overrides it (attempts = retries + 1)
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 20.0
 RETRY_AFTER_CAP_S = 60.0
@@ -72,6 +72,32 @@ CHAT_PATH = "/chat/completions"
 MAX_MESSAGE_CHARS = 400
 SEED_MASK = 0x7FFFFFFF  # seeds stay non-negative 31-bit integers, which every server accepts
 _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
+MIN_KEY_FRAGMENT = 6
+"""A run of at least this many characters of the key, anywhere in a message (a server quoting a key's head
+before its asterisks), is scrubbed too: short enough to catch a quoted part, long enough to be no accident."""
+NOT_FOUND = 404
+NOT_FOUND_HINT = "no such path on the server: does base_url end with /v1?"
+
+
+def scrub_key(text: str, key: str, min_run: int = MIN_KEY_FRAGMENT) -> str:
+    """`text` with the key, and every run of at least `min_run` of its characters, replaced by `***`."""
+    text = text.replace(key, "***")
+    if len(key) < min_run:
+        return text
+    grams = {key[i : i + min_run] for i in range(len(key) - min_run + 1)}
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i : i + min_run] not in grams:
+            out.append(text[i])
+            i += 1
+            continue
+        end = i + min_run
+        while end < len(text) and text[i : end + 1] in key:  # the longest run of the key starting here
+            end += 1
+        out.append("***")
+        i = end
+    return "".join(out)
 
 
 def tool_schema(tool: dict) -> dict:
@@ -104,8 +130,8 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         spec: ModelSpec,
         settings: Settings,
         *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_attempts: int = MAX_ATTEMPTS,
+        timeout_s: float | None = None,
+        max_attempts: int | None = None,
         backoff_base_s: float = BACKOFF_BASE_S,
         backoff_cap_s: float = BACKOFF_CAP_S,
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
@@ -113,8 +139,12 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
     ):
         self.spec = spec
         self.settings = settings
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
+        # an argument (tests) wins, then the pool entry, then the defaults
+        self.timeout_s = timeout_s or spec.timeout_s or DEFAULT_TIMEOUT_S
+        retries = spec.max_retries
+        self.max_attempts = max_attempts or (retries + 1 if retries is not None else MAX_ATTEMPTS)
+        self.endpoint = spec.endpoint or OPENAI_API_URL
+        """Where calls go, always explicit: without it the client would read $OPENAI_BASE_URL or pick OpenAI."""
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.retry_after_cap_s = retry_after_cap_s
@@ -131,6 +161,8 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         self._state: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
         self.n_support: bool | None = None
         """Whether the endpoint returns k choices for `n=k` (None: not tried yet; see `complete_n`)."""
+        self.stream_support: bool | None = None
+        """Whether the endpoint streams (None: not tried yet; see `stream`)."""
 
     @property
     def model_id(self) -> str:
@@ -140,7 +172,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         loop = asyncio.get_running_loop()
         if self._state is None or self._state[0] is not loop:
             client = openai.AsyncOpenAI(
-                base_url=self.spec.base_url, api_key=self._api_key, max_retries=0, timeout=self.timeout_s
+                base_url=self.endpoint, api_key=self._api_key, max_retries=0, timeout=self.timeout_s
             )
             self._state = (loop, client, asyncio.Semaphore(self.spec.max_concurrency))
         return self._state[1], self._state[2]
@@ -213,20 +245,22 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
                 detail = message
             if is_context_exceeded(exc):
                 return f"HTTP {status}: context exceeded: {self._scrub(detail)}"
+            if status == NOT_FOUND and not isinstance(message, str):  # a route, not a model, was not found
+                return f"HTTP {status} at {self.endpoint}{CHAT_PATH}: {NOT_FOUND_HINT}"
             return f"HTTP {status}: {self._scrub(detail)}"
         if isinstance(exc, openai.APITimeoutError):
             return f"timed out after {self.timeout_s:g} s"
         if isinstance(exc, openai.APIConnectionError):
             if is_refused(exc):
-                return f"connection refused at {self.spec.base_url} (is the server running?)"
-            return f"connection to {self.spec.base_url} failed or dropped"
+                return f"connection refused at {self.endpoint} (is the server running?)"
+            return f"connection to {self.endpoint} failed or dropped"
         return self._scrub(str(exc)) or type(exc).__name__
 
     def _scrub(self, text: str) -> str:
         """One line, short, with anything key-like removed: keys never reach messages or logs."""
         text = " ".join(str(text).split())
         if self._api_key and self._api_key != PLACEHOLDER_KEY:
-            text = text.replace(self._api_key, "***")
+            text = scrub_key(text, self._api_key)
         text = _KEY_LIKE.sub("***", text)
         return text[:MAX_MESSAGE_CHARS]
 

@@ -15,6 +15,9 @@ import openai
 from rolegraph.errors import RolegraphError
 
 RETRYABLE_4XX = frozenset({408, 429})  # request timeout, rate limit
+FINAL_5XX = frozenset({501, 505})
+"""Not implemented, HTTP version not supported: the server will answer the same however often it is asked
+(a proxy or web server without the API's route), so these fail at once like other 4xx."""
 
 Sleep = Callable[[float], Awaitable[None]]
 """What waits between attempts (asyncio.sleep; tests pass a recorder)."""
@@ -41,7 +44,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (openai.APIConnectionError, MalformedResponseError)):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in RETRYABLE_4XX or exc.status_code >= 500
+        status = exc.status_code
+        return status in RETRYABLE_4XX or (status >= 500 and status not in FINAL_5XX)
     return False
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec
 from rolegraph.errors import MissingKeyError, PoolFileError, UnknownModelError, did_you_mean
 from rolegraph.settings import POOL_ENV
 from rolegraph.sim.world import WorldError, check_world, resolve_world, world
@@ -50,7 +50,10 @@ def _read_file(text: str, source: str) -> dict:
     return data
 
 
-def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
+def _parse_specs(entries: list, source: str, *, user: bool = True) -> list[ModelSpec]:
+    """The entries as specs, or one line naming the first bad one. A user's `openai` entry must say where it
+    goes (`base_url`): without one the client would quietly call OpenAI's own API. Only the built-in
+    `openai/*` entries (`user=False`) mean that, and the backend then sends it explicitly."""
     specs = []
     for i, entry in enumerate(entries):
         label = f"entry {i + 1}"
@@ -63,12 +66,18 @@ def _parse_specs(entries: list, source: str) -> list[ModelSpec]:
                 f"{source}: {label}: 'world' is set once for the whole pool, at the top of the file ('world: N')"
             )
         try:
-            specs.append(ModelSpec.model_validate(entry))
+            spec = ModelSpec.model_validate(entry)
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(entry)"
             msg = str(err["msg"]).removeprefix("Value error, ")
             raise PoolFileError(f"{source}: {label}: field '{field}': {msg}") from None
+        if user and spec.backend == "openai" and spec.base_url is None:
+            raise PoolFileError(
+                f"{source}: {label}: field 'base_url': required for backend: openai (the server's API root, e.g. "
+                f"http://127.0.0.1:8000/v1; for OpenAI itself write base_url: {OPENAI_API_URL})"
+            )
+        specs.append(spec)
     return specs
 
 
@@ -95,7 +104,7 @@ class ModelPool:
     def builtin(cls, world: int | None = None) -> ModelPool:
         """The built-in models, in `world` (default 0)."""
         text = resources.files("rolegraph.models").joinpath("builtin_pool.yaml").read_text()
-        pool = cls(_parse_specs(_read_file(text, "builtin pool")["models"], "builtin pool"))
+        pool = cls(_parse_specs(_read_file(text, "builtin pool")["models"], "builtin pool", user=False))
         return pool.in_world(world or 0, "world")
 
     @classmethod

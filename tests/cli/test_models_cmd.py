@@ -96,3 +96,34 @@ def test_models_json_as_a_subprocess(clean_env):
                           env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert BUILTIN_IDS <= {r["id"] for r in json.loads(proc.stdout)}
+
+
+def test_models_table_says_key_set_not_usable_and_where_openai_entries_go(clean_env):
+    """It does not contact endpoints, so it claims no more than that a key is set; a built-in openai/* entry
+    (no base_url) is shown going to OpenAI's own API."""
+    result = CliRunner().invoke(build_app(), ["models"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    header = next(line for line in result.stdout.splitlines() if "backend" in line)
+    assert "key set" in header and "usable" not in header
+    assert "no endpoint is contacted" in result.stdout
+    gpt = next(line for line in result.stdout.splitlines() if "openai/gpt-4o-mini" in line)
+    assert "https://api.openai.com/v1" in gpt and "set OPENAI_API_KEY" in gpt
+    rows = {r["id"]: r for r in json.loads(CliRunner().invoke(build_app(), ["models", "--json"]).stdout)}
+    assert rows["openai/gpt-4o-mini"]["endpoint"] == "https://api.openai.com/v1"
+    assert rows["openai/gpt-4o-mini"]["key_set"] is False and rows["sim/llama-3.2-1b"]["key_set"] is None
+
+
+@pytest.mark.parametrize("entry, needles", [
+    ("{id: x/y, backend: openai}", ["x/y", "base_url", "required"]),
+    ("{id: x/y, backend: openai, base_url: '127.0.0.1:18003/v1'}", ["x/y", "base_url", "http://"]),
+    ("{id: x/y, backend: openai, base_url: 'http://127.0.0.1:9/v1', api_key_env: 'sk-abc123secretvalue'}",
+     ["x/y", "api_key_env", "NAME of an environment variable"]),
+])
+def test_models_refuses_an_unusable_openai_entry_in_one_line_exit_2(clean_env, capsys, entry, needles):
+    pool = clean_env / "bad.yaml"
+    pool.write_text(f"models:\n  - {entry}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["models", "--pool", str(pool)])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert all(n in err for n in needles) and "abc123" not in err + out
