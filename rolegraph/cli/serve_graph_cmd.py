@@ -4,10 +4,18 @@ Binds 127.0.0.1 unless `--host` says otherwise; `--api-key-env NAME` makes every
 key held in that environment variable; `--roles-file FILE` adds your own roles, as for `run`, `eval`
 and `optimize` (a bad file is one line, exit 2). Routers will be servable through the same `Answerer`
 interface once they exist (GRAPH_OR_ROUTER: today a graph file).
+
+Order of startup: bind the port (busy: one line), open the graph and connect its MCP servers, then
+start uvicorn on the bound socket, in one event loop (the servers' connections live in it). Why not
+open the graph in uvicorn's lifespan: a failure there is uvicorn's traceback and exit code 3, while a
+server that cannot start is the user's mistake, one line and exit 2 like `run` and `eval` give. The
+lifespan only closes the graph, so SIGTERM still stops the MCP servers before uvicorn re-raises it.
+An MCP server that dies while serving is one `serve:` line on stderr, and restarted on its next call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -47,7 +55,7 @@ def serve_cmd(
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
 
-    from rolegraph.cli.listening import ListeningServer
+    from rolegraph.cli.listening import ListeningServer, bind_listening
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
@@ -69,17 +77,22 @@ def serve_cmd(
         raise ServeError(f"{graph}: a router cannot be served yet; serve one of its stage graphs")
     settings = Settings.from_env(cache=cache)
     answerer = GraphAnswerer(
-        spec, ModelHub(model_pool, settings), allow_commands=allow_commands, model_id=model_id, roles=roles
+        spec,
+        ModelHub(model_pool, settings),
+        allow_commands=allow_commands,
+        model_id=model_id,
+        roles=roles,
+        report=lambda line: typer.echo(f"serve: {line}", err=True),
     )
-    if spec.mcp_servers:  # refuse an unallowed command now, in one line, not when uvicorn starts
+    if spec.mcp_servers:  # refuse an unallowed command now, in one line, before binding the port
         from rolegraph.tools.mcp_config import check_allowed
 
         check_allowed(spec.mcp_servers, settings, allow_commands)
 
     @asynccontextmanager
     async def lifespan(_app):
-        async with answerer:  # the graph (and its MCP servers) open before the socket is bound
-            yield
+        yield
+        await answerer.aclose()  # at shutdown, before uvicorn re-raises a captured SIGTERM
 
     def announce(urls: list[str]) -> None:  # after binding: the port the kernel chose for --port 0
         mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
@@ -96,7 +109,21 @@ def serve_cmd(
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
     )
-    ListeningServer(config, announce).serve_bound()
+    server = ListeningServer(config, announce)
+
+    async def serve() -> None:
+        await answerer.__aenter__()  # the graph and its MCP servers: a failure is one line, exit 2
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            await answerer.aclose()
+
+    sock = bind_listening(host, port)  # a busy port is one line, exit 2, before any server starts
+    try:
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve())
+    finally:
+        sock.close()
 
 
 def register(app: typer.Typer) -> None:

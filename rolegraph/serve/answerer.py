@@ -3,7 +3,9 @@
 The server knows only the `Answerer` protocol, so a router (a cascade of graphs) plugs in by
 implementing the same three members. `GraphAnswerer` is the graph's: it compiles the graph once,
 connects its MCP servers for the server's lifetime (`async with`), and runs one graph run per
-request, reporting node progress and the output node's text as it streams.
+request, reporting node progress and the output node's text as it streams. A server outlives any one
+run, so an MCP server that dies is restarted on its next call (the request that found it dead fails
+with the node error), and `report` hears one line each time (the serve console).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rolegraph.models.streaming import can_stream
 
 Listener = Callable[[dict[str, Any]], None]
 TextSink = Callable[[str], None]
+Report = Callable[[str], None]
 
 
 class NotServableError(RolegraphError):
@@ -71,6 +74,7 @@ def run_details(result: RunResult) -> dict[str, Any]:
                 "latency_s": round(n.latency_s, 4),
                 "tokens_in": n.tokens_in,
                 "tokens_out": n.tokens_out,
+                "truncated_calls": n.truncated_calls,  # finish_reason "length" when the output node was cut
                 "tool_calls": [{"tool": e.tool, "arguments": e.arguments, "ok": e.ok} for e in n.tools],
             }
             for n in result.nodes
@@ -90,6 +94,7 @@ class GraphAnswerer:
         allow_commands: bool = False,
         model_id: str | None = None,
         roles: Any = None,
+        report: Report | None = None,
     ):
         sims = sorted({n.model for n in spec.nodes if hub.spec(n.model).simulated})
         if sims:
@@ -99,6 +104,7 @@ class GraphAnswerer:
             )
         self.spec, self.hub, self.toolbox, self.allow_commands = spec, hub, toolbox, allow_commands
         self.roles = roles  # a RoleRegistry with the graph's custom roles (default: the built-ins)
+        self.report = report  # hears an MCP server's death and restart
         self.model_id = model_id or spec.name
         self._compiled: Any = None
         self._servers: Any = None
@@ -119,17 +125,27 @@ class GraphAnswerer:
         box = self.toolbox
         if self.spec.mcp_servers:
             self._servers = mcp_toolbox(
-                self.spec.mcp_servers, self.hub.settings, self.toolbox, allow_commands=self.allow_commands
+                self.spec.mcp_servers,
+                self.hub.settings,
+                self.toolbox,
+                allow_commands=self.allow_commands,
+                reconnect=True,
+                report=self.report,
             )
             box = await self._servers.__aenter__()
         try:
             self._compiled = CompiledGraph(self.spec, self.hub, toolbox=box, roles=self.roles)
         except BaseException:
-            await self.__aexit__(None, None, None)
+            await self.aclose()
             raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the MCP servers and close the models. Idempotent: `serve` calls it from uvicorn's shutdown
+        (before a captured signal is re-raised) and again when serving ends."""
         servers, self._servers = self._servers, None
         if servers is not None:
             await servers.__aexit__(None, None, None)

@@ -8,9 +8,18 @@ connection (and stops stdio servers). `mcp_toolbox(...)` does the same around an
 Each server's connection lives in one task of its own (the SDK's transports are context managers
 that must be entered and left in the same task); tool calls from node tasks go through its session.
 A call has the server's timeout; a timed-out call or a tool's own error is a failed tool result the
-model reads, like any tool's. A server that cannot start, or that dies before or during a call, is
-`McpServerError`: the node using it fails with a message naming the node and the server, and the
-run keeps everything else it computed (the runtime's NodeFailedError carries the partial result).
+model reads, like any tool's. A server that cannot start is `McpServerError` from `mcp_tools` itself,
+before anything runs (the CLI's one line, exit 2). A server that dies during a call is
+`McpServerError` from that call: the node using it fails with a message naming the node and the
+server, and the runtime's NodeFailedError carries what the run computed. With `reconnect=True`
+(`rolegraph serve`, which outlives any one run) the next call restarts a dead server, and `report`
+hears one line per death and restart.
+
+A stdio server gets the MCP SDK's default environment (on POSIX: HOME, LOGNAME, PATH, SHELL, TERM,
+USER), ROLEGRAPH_HOME (the home this process uses, so a server keeping state keeps it there) and the
+graph's `env`; nothing else of ours, so no API key reaches it. Its stderr is appended to
+`$ROLEGRAPH_HOME/logs/mcp-<name>.log`, each start under a marker line, so a failure quotes the last
+line the server wrote in this start, not one left by an earlier one.
 """
 
 from __future__ import annotations
@@ -18,12 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from rolegraph.errors import RolegraphError
-from rolegraph.settings import Settings
+from rolegraph.settings import HOME_ENV, Settings
 from rolegraph.tools.base import Tool, ToolResult, one_line
 from rolegraph.tools.mcp_config import DEFAULT_CONNECT_TIMEOUT_S, McpServerSpec, check_allowed, tool_name
 
@@ -31,6 +41,12 @@ INSTALL_HINT = "pip install 'rolegraph[mcp]'"
 OPENAI_SEPARATOR = "__"  # OpenAI function names allow no '.': `docs.search` is offered as `docs__search`
 LOG_DIR = "logs"
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+LOG_MARK = "--- rolegraph {when}: starting MCP server '{name}': {command} ---\n"
+"""Written to a server's stderr log before each start: the log is appended across runs."""
+MAX_CAUSE_DEPTH = 20  # how far down __cause__/__context__ a failure is searched for its OS error
+
+Report = Callable[[str], None]
+"""Hears one line when a server dies, restarts, or fails to restart (rolegraph serve's console)."""
 
 
 class McpServerError(RolegraphError):
@@ -57,17 +73,70 @@ def _connection_closed(exc: BaseException) -> bool:
     return getattr(error, "code", getattr(exc, "code", None)) == CONNECTION_CLOSED
 
 
-class McpConnection:
-    """One server: started (or dialled) by `open()`, its tools listed, closed by `close()`."""
+def _leaf(exc: BaseException) -> BaseException:
+    """The real cause inside the SDK's nested task-group errors (anyio wraps every failure in a
+    BaseExceptionGroup, whose own message says only 'unhandled errors in a TaskGroup')."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
+        exc = (inner or list(exc.exceptions))[0]
+    return exc
 
-    def __init__(self, spec: McpServerSpec, settings: Settings, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S):
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen and len(seen) < MAX_CAUSE_DEPTH:
+        seen.add(id(node))
+        yield node
+        node = node.__cause__ or node.__context__
+
+
+def _why(exc: BaseException, spec: McpServerSpec) -> str:
+    """What went wrong, in words: the leaf error, or for a URL what the network said."""
+    leaf = _leaf(exc)
+    if spec.url is not None:
+        if any(isinstance(e, ConnectionRefusedError) for e in _causes(leaf)):
+            return f"connection refused at {spec.url} (is the server running?)"
+        oserror = next((e for e in _causes(leaf) if isinstance(e, OSError) and e.strerror), None)
+        if oserror is not None:
+            return f"cannot reach {spec.url}: {oserror.strerror}"
+    elif _connection_closed(leaf):
+        return "it exited (or closed its stdout) before answering"
+    text = one_line(leaf)
+    return f"{type(leaf).__name__}: {text}" if text else type(leaf).__name__
+
+
+class McpConnection:
+    """One server: started (or dialled) by `open()`, its tools listed, closed by `close()`.
+
+    `reconnect`: a call finding the server dead restarts it first (a long-lived `serve`); without it
+    the server stays dead and every later call says so. `report` hears deaths and restarts."""
+
+    def __init__(
+        self,
+        spec: McpServerSpec,
+        settings: Settings,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        *,
+        reconnect: bool = False,
+        report: Report | None = None,
+    ):
         self.spec, self.settings, self.connect_timeout_s = spec, settings, connect_timeout_s
+        self.reconnect, self.report = reconnect, report
         self.client: Any = None
         self.tools: list[Any] = []
         self.failure: str | None = None
         self._ready = asyncio.Event()
         self._closing = asyncio.Event()
         self._owner: asyncio.Task | None = None
+        self._up = False  # connected and not yet seen dead: a death is reported once
+        self._closed = False  # close() was called: never restarted
+        self._restart = asyncio.Lock()  # one restart at a time, however many calls find the server dead
+        self._log_from = 0  # where this start's lines begin in the stderr log
+
+    @property
+    def log_path(self) -> Path:
+        return self.settings.home / LOG_DIR / f"mcp-{self.spec.name}.log"
 
     def _target(self, stack: contextlib.ExitStack) -> Any:
         from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -75,57 +144,108 @@ class McpConnection:
         s = self.spec
         if s.url is not None:
             return s.url
-        log = self.settings.home / LOG_DIR / f"mcp-{s.name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        errlog = stack.enter_context(Path(log).open("a", encoding="utf-8"))
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        errlog = stack.enter_context(self.log_path.open("a", encoding="utf-8"))
+        errlog.write(LOG_MARK.format(when=time.strftime("%Y-%m-%d %H:%M:%S"), name=s.name, command=s.describe()))
+        errlog.flush()  # before the child writes to the same file
+        self._log_from = errlog.tell()
         command = list(s.command or [])
-        params = StdioServerParameters(command=command[0], args=command[1:], env=dict(s.env) or None)
+        env = {HOME_ENV: str(self.settings.home.absolute()), **s.env}  # merged over the SDK's safe defaults
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env)
         return stdio_client(params, errlog=errlog)
 
-    async def _own(self) -> None:
+    def _stderr_tail(self) -> str:
+        """`; its last stderr line: ...` from this start of a stdio server (empty when it wrote none)."""
+        if self.spec.command is None:
+            return ""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_from)
+                lines = log.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        return f"; its last stderr line: {one_line(last)}" if last else ""
+
+    async def _own(self, ready: asyncio.Event, closing: asyncio.Event) -> None:
         try:
             from mcp import Client
         except ImportError:
             self.failure = f"the mcp package is missing: {INSTALL_HINT}"
-            self._ready.set()
+            ready.set()
             return
         try:
             with contextlib.ExitStack() as stack:
                 async with Client(self._target(stack), read_timeout_seconds=self.spec.timeout_s) as client:
                     listing = await client.list_tools()
-                    self.client, self.tools = client, list(listing.tools)
-                    self._ready.set()
-                    await self._closing.wait()
+                    self.client, self.tools, self._up = client, list(listing.tools), True
+                    ready.set()
+                    await closing.wait()
         except BaseException as exc:  # noqa: BLE001 - whatever ended the connection is reported, never raised here
-            if self.failure is None and not self._closing.is_set():
-                self.failure = one_line(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
-            if isinstance(exc, asyncio.CancelledError) and not self._closing.is_set():
+            if self.failure is None and not closing.is_set() and ready is self._ready:
+                self.failure = _why(exc, self.spec)
+            if isinstance(exc, asyncio.CancelledError) and not closing.is_set():
                 raise
         finally:
-            self.client = None
-            if self.failure is None and not self._closing.is_set():
-                self.failure = "the connection closed"
-            self._ready.set()
+            if ready is self._ready:  # an earlier start's owner ending late leaves a restarted one alone
+                self.client = None
+                if self.failure is None and not closing.is_set():
+                    self.failure = "the connection closed"
+            ready.set()
 
-    async def open(self) -> McpConnection:
-        self._owner = asyncio.create_task(self._own(), name=f"mcp:{self.spec.name}")
+    async def _start(self) -> None:
+        """Start (or dial) the server and list its tools; `McpServerError` in one line if it cannot be."""
+        self._ready, self._closing, self.failure = asyncio.Event(), asyncio.Event(), None
+        self._owner = asyncio.create_task(self._own(self._ready, self._closing), name=f"mcp:{self.spec.name}")
         try:
             await asyncio.wait_for(self._ready.wait(), self.connect_timeout_s)
         except TimeoutError:
-            self.failure = f"no answer within {self.connect_timeout_s:g} s"
+            self.failure = f"no MCP answer within {self.connect_timeout_s:g} s"
         if self.client is None:
-            await self.close()
-            log = self.settings.home / LOG_DIR / f"mcp-{self.spec.name}.log"
-            where = f" (its stderr: {log})" if self.spec.command else ""
+            await self._stop()
+            where = f" (log: {self.log_path})" if self.spec.command else ""
             raise McpServerError(
-                f"MCP server '{self.spec.name}' ({self.spec.describe()}) did not start: {self.failure}{where}"
+                f"MCP server '{self.spec.name}' ({self.spec.describe()}) did not start: "
+                f"{self.failure}{self._stderr_tail()}{where}"
             )
+
+    async def open(self) -> McpConnection:
+        await self._start()
         return self
 
-    def _dead(self, tool: str, why: str) -> McpServerError:
-        return McpServerError(f"MCP server '{self.spec.name}' died during a call to '{tool}': {why}")
+    async def _restart_if_dead(self) -> None:
+        async with self._restart:
+            if self.client is not None or self._closed:
+                return
+            await self._stop()
+            try:
+                await self._start()
+            except McpServerError as exc:
+                self._say(f"{exc}; tried again on the next call")
+                raise
+            self._say(f"MCP server '{self.spec.name}' restarted ({len(self.tools)} tools)")
+
+    def _say(self, line: str) -> None:
+        if self.report is not None:
+            self.report(line)
+
+    def _dead(self, tool: str, why: str, owner: asyncio.Task | None) -> McpServerError:
+        """The server died during a call: it is marked dead (reported once) and its owner leaves. A call
+        made before a restart (`owner` is an earlier start's) leaves the restarted server alone."""
+        message = f"MCP server '{self.spec.name}' died during a call to '{tool}': {why}{self._stderr_tail()}"
+        if owner is not self._owner:
+            return McpServerError(message)
+        self.failure = self.failure or why
+        self.client = None
+        self._closing.set()  # the owner leaves the client's context; later calls fail at once (or restart it)
+        if self._up:
+            self._up = False
+            self._say(message + ("; it restarts on the next call" if self.reconnect else ""))
+        return McpServerError(message)
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> ToolResult:
+        if self.client is None and self.reconnect and not self._closed:
+            await self._restart_if_dead()
         client, name = self.client, tool_name(self.spec.name, tool)
         if client is None:
             raise McpServerError(f"MCP server '{self.spec.name}' is not running ({self.failure or 'closed'})")
@@ -136,16 +256,13 @@ class McpConnection:
         if call not in done:
             call.cancel()
             if owner is not None and owner in done:  # the connection ended while the call waited
-                raise self._dead(tool, self.failure or "the connection closed")
+                raise self._dead(tool, self.failure or "the connection closed", owner)
             return ToolResult(ok=False, text=f"{name}: timed out after {self.spec.timeout_s:g}s")
         try:
             result = call.result()
         except Exception as exc:  # noqa: BLE001 - the MCP layer's own errors: a dead server or a refused call
             if _connection_closed(exc) or self.client is None or (owner is not None and owner.done()):
-                self.failure = self.failure or one_line(exc)
-                self._closing.set()  # the owner leaves the client's context; later calls fail at once
-                self.client = None
-                raise self._dead(tool, one_line(exc) or "the connection closed") from None
+                raise self._dead(tool, one_line(exc) or "the connection closed", owner) from None
             return ToolResult(ok=False, text=f"{name}: {type(exc).__name__}: {one_line(exc)}")
         text = _text_of(result)
         data = getattr(result, "structured_content", None)
@@ -156,14 +273,23 @@ class McpConnection:
             return ToolResult(ok=False, text=f"{name}: {text or 'the tool reported an error'}")
         return ToolResult(ok=True, text=text or (json.dumps(data) if data is not None else ""), data=data)
 
-    async def close(self) -> None:
+    async def _stop(self) -> None:
+        """End the owner task (which stops a stdio server). One still connecting is cancelled at once:
+        waiting for it would add the SDK's own handshake timeouts to the connect timeout."""
         self._closing.set()
         owner, self._owner = self._owner, None
-        if owner is not None:
-            try:
-                await asyncio.wait_for(owner, self.connect_timeout_s)
-            except (TimeoutError, asyncio.CancelledError):
-                owner.cancel()
+        if owner is None:
+            return
+        if not self._ready.is_set():
+            owner.cancel()
+        try:
+            await asyncio.wait_for(owner, self.connect_timeout_s)
+        except (TimeoutError, asyncio.CancelledError):
+            owner.cancel()
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._stop()
 
 
 class McpTool(Tool):
@@ -201,14 +327,22 @@ class McpTool(Tool):
 
 @contextlib.asynccontextmanager
 async def mcp_tools(
-    servers: Sequence[McpServerSpec], settings: Settings, *, allow_commands: bool = False
+    servers: Sequence[McpServerSpec],
+    settings: Settings,
+    *,
+    allow_commands: bool = False,
+    reconnect: bool = False,
+    report: Report | None = None,
 ) -> AsyncIterator[list[McpTool]]:
-    """Connect to `servers` (refusing stdio servers the user has not allowed) and yield their tools."""
+    """Connect to `servers` (refusing stdio servers the user has not allowed) and yield their tools.
+
+    `reconnect` and `report`: see `McpConnection` (restart a dead server on its next call; hear it)."""
     check_allowed(servers, settings, allow_commands)
     connections: list[McpConnection] = []
     try:
         for spec in servers:
-            connections.append(await McpConnection(spec, settings).open())
+            connection = McpConnection(spec, settings, reconnect=reconnect, report=report)
+            connections.append(await connection.open())
         yield [McpTool(c, t) for c in connections for t in c.tools]
     finally:
         for c in reversed(connections):
@@ -217,7 +351,13 @@ async def mcp_tools(
 
 @contextlib.asynccontextmanager
 async def mcp_toolbox(
-    servers: Sequence[McpServerSpec], settings: Settings, base: Any = None, *, allow_commands: bool = False
+    servers: Sequence[McpServerSpec],
+    settings: Settings,
+    base: Any = None,
+    *,
+    allow_commands: bool = False,
+    reconnect: bool = False,
+    report: Report | None = None,
 ) -> AsyncIterator[Any]:
     """`base` (default: the default toolbox) plus the tools of `servers`, for the duration of the block."""
     from rolegraph.tools.toolbox import ToolBox, default_toolbox
@@ -227,5 +367,5 @@ async def mcp_toolbox(
     if not servers:
         yield base
         return
-    async with mcp_tools(servers, settings, allow_commands=allow_commands) as tools:
+    async with mcp_tools(servers, settings, allow_commands=allow_commands, reconnect=reconnect, report=report) as tools:
         yield ToolBox([*base.values(), *tools])

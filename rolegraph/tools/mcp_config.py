@@ -11,6 +11,12 @@ user's settings file (`$ROLEGRAPH_HOME/settings.yaml`):
         - python -m my_search_server      # a command line (split like a shell would)
         - [uvx, some-mcp-server]          # or an argv list
 
+The allow-list covers a command with no `env` of the graph's: environment variables change what an
+allowed command runs (PYTHONPATH, LD_PRELOAD, NODE_OPTIONS ... load code of the graph author's
+choosing), and no short list of safe ones would stay safe, so a graph setting any needs
+`--allow-commands`. The argv is compared as written: a relative program or script path resolves
+against the PATH and the current directory of whoever runs rolegraph, so absolute paths pin it.
+
 A URL server needs no permission: it runs nowhere on this machine unless the user started it.
 """
 
@@ -32,6 +38,7 @@ SETTINGS_FILE = "settings.yaml"
 ALLOW_KEY = ("mcp", "allow_commands")
 DEFAULT_CALL_TIMEOUT_S = 30.0
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
+"""How long a server has to start and list its tools, whatever its `timeout_s` (the docs quote it)."""
 MAX_TIMEOUT_S = 3600.0
 SERVER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 """A server name prefixes its tools (`docs.search`), so it holds no dot."""
@@ -76,7 +83,9 @@ class McpServerSpec(BaseModel):
         return "stdio" if self.command is not None else "http"
 
     def describe(self) -> str:
-        return shlex.join(self.command) if self.command is not None else str(self.url)
+        """The command line (or URL) for a one-line message: line breaks inside arguments are escaped."""
+        text = shlex.join(self.command) if self.command is not None else str(self.url)
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def tool_name(server: str, tool: str) -> str:
@@ -125,7 +134,8 @@ def allowed_commands(settings: Settings) -> list[tuple[str, ...]]:
 
 
 def check_allowed(servers: Sequence[McpServerSpec], settings: Settings, allow_commands: bool) -> None:
-    """Raise `McpPermissionError` naming the first stdio server the user has not allowed to start."""
+    """Raise `McpPermissionError` naming the first stdio server the user has not allowed to start: one
+    whose command is not on the allow-list, or is but comes with an `env` (see the module docstring)."""
     if allow_commands:
         return
     stdio = [s for s in servers if s.command is not None]
@@ -137,4 +147,11 @@ def check_allowed(servers: Sequence[McpServerSpec], settings: Settings, allow_co
             raise McpPermissionError(
                 f"the graph wants to start MCP server '{server.name}' (command: {server.describe()}); "
                 f"run with --allow-commands, or add the command to {'.'.join(ALLOW_KEY)} in {settings_path(settings)}"
+            )
+        if server.env:
+            names = " ".join(", ".join(sorted(server.env)).split())  # one line, whatever the keys hold
+            raise McpPermissionError(
+                f"the graph sets env ({names}) for MCP server '{server.name}' "
+                f"(command: {server.describe()}); the allow-list in {settings_path(settings)} covers that command "
+                "only without env, which could change what it runs: run with --allow-commands to allow it"
             )

@@ -233,3 +233,106 @@ def test_serve_on_a_busy_port_is_one_line_exit_2(busy_port, terse_files, capsys,
         main(["serve", str(graph), "--pool", str(pool), "--roles-file", str(roles), "--port", str(busy_port)])
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and len(err.splitlines()) == 1 and "in use" in err
+
+
+DYING_DOCS_SERVER = """
+import os
+import sys
+
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("docs")
+DIE_MARKER = sys.argv[1]
+
+
+@server.tool()
+def search(query: str) -> dict:
+    \"\"\"Search the documents.\"\"\"
+    if os.path.exists(DIE_MARKER):  # dies once, in the middle of a call, when the test asks it to
+        os.remove(DIE_MARKER)
+        print("dying on purpose", file=sys.stderr, flush=True)
+        os._exit(3)
+    return {"hits": [{"title": "Penicillin", "url": "https://docs.example/penicillin",
+                      "text": "Penicillin was discovered by Alexander Fleming in 1928."}]}
+
+
+server.run()
+"""
+
+
+def mcp_graph(tmp_path, command: list[str], model: str = "remote/unused", role: str = "solver") -> str:
+    import yaml
+
+    graph = tmp_path / "mcp.yaml"
+    graph.write_text(yaml.safe_dump({
+        "name": "mcp-served",
+        "nodes": [{"id": "search", "role": role, "model": model, "params": {"tools": ["docs.search"], "max_tokens": 8}}],
+        "mcp_servers": [{"name": "docs", "command": command, "timeout_s": 20}]}))
+    return str(graph)
+
+
+@pytest.mark.parametrize("case", ["missing program", "exits at startup"])
+def test_serve_with_an_mcp_server_that_cannot_start_is_one_line_exit_2(case, tmp_path, capsys, monkeypatch):
+    """Like `run` and `eval`: the servers connect before uvicorn starts, so a failure is the CLI's one line,
+    not uvicorn's lifespan traceback and exit code 3."""
+    import yaml
+
+    pytest.importorskip("mcp")
+
+    pool = tmp_path / "pool.yaml"  # a real (not simulated) model, never called: serving stops before any request
+    pool.write_text(yaml.safe_dump({"models": [{"id": "remote/unused", "backend": "openai",
+                                                "base_url": "http://127.0.0.1:9/v1"}]}))
+    command = ([str(tmp_path / "no-such-server")] if case == "missing program"
+               else [sys.executable, "-c", "import sys; sys.exit('bad server config')"])
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", mcp_graph(tmp_path, command), "--pool", str(pool), "--port", "0", "--allow-commands"])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith("error: MCP server 'docs'") and "did not start" in err
+    assert ("No such file" in err) if case == "missing program" else ("last stderr line: bad server config" in err)
+
+
+FINDER_ROLES = """roles:
+  - name: finder
+    prompt: |
+      Role: finder.
+      Write one search query for the question.
+    mode: search
+    answers: false
+    max_tokens: 8
+    temperature: 0.0
+"""
+
+
+def test_serve_says_when_an_mcp_server_dies_and_restarts_it(start, tmp_path, llamacpp):
+    """A served graph outlives its MCP server: the request during which it dies fails (502, naming the server),
+    the serve console gets one line saying so, and the next request restarts it."""
+    import yaml
+
+    pytest.importorskip("mcp")
+
+    pool = tmp_path / "pool.yaml"
+    pool.write_text(yaml.safe_dump({"models": [llamacpp.spec().model_dump(exclude_defaults=True)]}))
+    (tmp_path / "roles.yaml").write_text(FINDER_ROLES)
+    script, marker = tmp_path / "docs_server.py", tmp_path / "die-now"
+    script.write_text(DYING_DOCS_SERVER)
+    graph = mcp_graph(tmp_path, [sys.executable, str(script), str(marker)], "llamacpp/smollm2-135m", "finder")
+    started = start("serve", graph, "--pool", str(pool), "--roles-file", str(tmp_path / "roles.yaml"),
+                    "--allow-commands")
+    client = openai.OpenAI(base_url=started.base_url, api_key="none", max_retries=0, timeout=120)
+    ask = {"model": "mcp-served", "messages": [{"role": "user", "content": "Who discovered penicillin?"}]}
+
+    assert "Penicillin" in client.chat.completions.create(**ask).choices[0].message.content
+    marker.write_text("")
+    with pytest.raises(openai.APIStatusError) as died:
+        client.chat.completions.create(**ask)
+    assert died.value.status_code == 502 and "MCP server 'docs' died" in died.value.message
+    reply = client.chat.completions.create(**ask)  # restarted: answers again
+    assert "Penicillin" in reply.choices[0].message.content
+    client.close()
+    console = [line for line in started.err if "MCP server 'docs'" in line]
+    assert len(console) == 2, started.err
+    assert console[0].startswith("serve: MCP server 'docs' died during a call to 'search'")
+    assert "dying on purpose" in console[0] and "restarts on the next call" in console[0]
+    assert console[1].startswith("serve: MCP server 'docs' restarted")
