@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from rolegraph.cli.interrupt import Interrupted
 from rolegraph.errors import RolegraphError
 
 USAGE_EXIT_CODE = 2  # click's code for a usage error (and for bare invocation of a no_args_is_help group)
@@ -68,13 +69,17 @@ def _is_abort(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2; usage errors print click's
-    usage message and exit with click's code (2), whatever typer/click version is installed."""
+    usage message and exit with click's code (2), whatever typer/click version is installed; Ctrl-C is one
+    line ("interrupted", with what was kept when the command says so: `cli.interrupt`) and exit code 130."""
     app = build_app()
     try:
         rc = app(args=argv, standalone_mode=False)
     except RolegraphError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Interrupted as exc:  # Ctrl-C in a command that says what it kept
+        print(f"interrupted: {exc}", file=sys.stderr)
+        sys.exit(INTERRUPT_EXIT_CODE)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -89,5 +94,7 @@ def main(argv: list[str] | None = None) -> None:
             print("aborted", file=sys.stderr)
             sys.exit(ABORT_EXIT_CODE)
         raise
+    if rc == INTERRUPT_EXIT_CODE:  # typer's Exit(130) for a Ctrl-C no command caught: never a silent exit
+        print("interrupted", file=sys.stderr)
     if isinstance(rc, int) and rc != 0:  # click returns typer.Exit codes in non-standalone mode
         sys.exit(rc)

@@ -112,10 +112,12 @@ def report_cmd(
     ] = False,
 ) -> None:
     """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
+    from rolegraph.cli.optimize_output import run_files
     from rolegraph.reports import render
 
     path = render(run_dir)
-    typer.echo(f"wrote {path} (and best_graph.yaml, trace.json, curve.png, pareto.png, graph.png)")
+    others = [name for name in run_files(run_dir) if name != path.name]
+    typer.echo(f"wrote {path}" + (f" (and {', '.join(others)})" if others else ""))
     if html:
         from rolegraph.reports import write_html
 

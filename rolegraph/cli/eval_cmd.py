@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 
 from rolegraph.cli.graph_cmd import AllowCommandsOpt
+from rolegraph.cli.mcp_check import check_mcp
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import RolegraphError, TaskError
 from rolegraph.models.provenance import shows_simulation
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "validation", "test", "all")
 DEFAULT_SPLIT = "test"
+DEFAULT_SEED = 0
+DEFAULT_CONCURRENCY = 8
 
 EVAL_HELP = """Score one or more graphs on a task's items (the same items for every graph).
 
@@ -45,7 +48,10 @@ else 0, the calibrated world); a pool file in another world is an error.
 
 A router file (`rolegraph route fit`) is scored like a graph: its flops_units, cost and latency are what
 the stages that ran actually spent, averaged per item. --add-to RUN_DIR scores the files on a search
-run's paired fit and test items instead and adds them to its paired outcomes (for `route fit`).
+run's paired fit and test items instead and adds them to its paired outcomes: graphs for `route fit`,
+routers for comparison (route fit chains graphs only). The run's own pool, world, roles (--roles-file may
+only repeat them), seed, concurrency and store are used, so options that would change them are refused;
+a data or pool file that changed since the search read it is refused too.
 
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
 accuracy, ci95, mean_latency_s, p95_latency_s, cost_usd (total), cost_usd_per_item, tokens,
@@ -97,7 +103,9 @@ async def _evaluate_all(
     executor: Any = None,
     roles: Any = None,
     allow_commands: bool = False,
+    scored: list[EvalResult] | None = None,
 ) -> list[EvalResult]:
+    """Each graph in turn; `scored` (if given) gets each result as it is stored, for an interrupt's message."""
     from rolegraph.evaluate.runner import evaluate
     from rolegraph.models.hub import ModelHub
     from rolegraph.tools.mcp import mcp_toolbox
@@ -114,7 +122,7 @@ async def _evaluate_all(
                 )
                 for spec in specs
             ]
-            results = []
+            results = scored if scored is not None else []
             for spec, meta, box in zip(specs, run_settings, boxes):
                 results.append(
                     await evaluate(
@@ -136,22 +144,6 @@ async def _evaluate_all(
             return results
     finally:
         await hub.aclose()
-
-
-def check_mcp(specs: Sequence[GraphSpec | RouterSpec], settings: Settings, allow_commands: bool, executor: Any) -> None:
-    """Refuse, before any work, graphs whose MCP servers could not serve this evaluation: a stdio server the
-    user has not allowed, or any server with a remote executor (servers are connected in this process)."""
-    servers = [server for spec in specs for server in getattr(spec, "mcp_servers", [])]
-    if not servers:
-        return
-    if not executor.in_process:
-        raise RolegraphError(
-            f"MCP server '{servers[0].name}' is connected in this process, which --executor {executor.name} "
-            "does not run items in: evaluate graphs with MCP servers with the local executor"
-        )
-    from rolegraph.tools.mcp_config import check_allowed
-
-    check_allowed(servers, settings, allow_commands)
 
 
 class ItemsFailedError(RolegraphError):
@@ -207,8 +199,8 @@ def eval_command(
         help="Items to generate for a generated task (gsm, arith): a larger set, or another --seed, gives fresh items.",
     ),
     split: str = typer.Option(DEFAULT_SPLIT, "--split", help=f"One of {', '.join(SPLITS)}."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the split and the runs."),
-    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items run at once."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed for the split and the runs."),
+    concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", min=1, help="Items run at once."),
     pool_file: Path | None = typer.Option(None, "--pool", help="Model pool YAML merged with the built-ins."),
     world: int | None = typer.Option(
         None, "--world", help="Simulator world of the sim models (default: the pool file's, else 0)."
@@ -245,12 +237,33 @@ def eval_command(
     if add_to is not None:
         from rolegraph.cli.router_views import add_to_run
 
-        given = [
-            o for o, v in (("--task", task), ("--data", data), ("--n", n), ("--task-size", task_size)) if v is not None
-        ]
-        if given or split != DEFAULT_SPLIT:
-            raise TaskError(f"--add-to scores the run's own items: drop {', '.join(given) or '--split'}")
-        add_to_run(add_to, graphs, pool_file, json_out, allow_commands)
+        # what would change the items or how they are scored and stored must be the run's own, to pair with it
+        chosen = (("--task", task), ("--data", data), ("--n", n), ("--task-size", task_size))
+        given = [o for o, v in (*chosen, ("--store", store_path), ("--label", label)) if v is not None]
+        defaults = (("--split", split, DEFAULT_SPLIT), ("--seed", seed, DEFAULT_SEED))
+        given += [o for o, v, d in (*defaults, ("--concurrency", concurrency, DEFAULT_CONCURRENCY)) if v != d]
+        if given:
+            raise TaskError(
+                "--add-to scores the run's own items, with its seed and concurrency, into its own store: "
+                f"drop {', '.join(given)}"
+            )
+        executor = make_executor(executor_name, address=ray_address)
+        try:
+            add_to_run(
+                add_to,
+                graphs,
+                pool_file,
+                json_out,
+                allow_commands,
+                roles_file=roles_file,
+                world=world,
+                settings=Settings.from_env(
+                    cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox, coalesce=not no_coalesce
+                ),
+                executor=executor,
+            )
+        finally:
+            executor.close()
         return
     if task is None:
         raise TaskError("give --task NAME (or --add-to RUN_DIR)")
@@ -298,6 +311,7 @@ def eval_command(
     if store_path is None:
         settings.ensure_home()
     store = ResultsStore(store_path or settings.store_path)
+    scored: list[EvalResult] = []
     try:
         results = asyncio.run(
             _evaluate_all(
@@ -315,8 +329,13 @@ def eval_command(
                 executor=executor,
                 roles=roles,
                 allow_commands=allow_commands,
+                scored=scored,
             )
         )
+    except KeyboardInterrupt:  # Ctrl-C: say which graphs were stored (typer alone would exit 130 silently)
+        from rolegraph.cli.interrupt import eval_interrupted
+
+        raise eval_interrupted(names[: len(scored)], len(specs)) from None
     finally:
         executor.close()
         store.close()

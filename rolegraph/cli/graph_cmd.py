@@ -29,7 +29,8 @@ AllowCommandsOpt = Annotated[
     typer.Option(
         "--allow-commands",
         help="let the graph file start the programs its MCP servers name (stdio); "
-        "otherwise only commands allowed in settings.yaml in $ROLEGRAPH_HOME start",
+        "otherwise only commands allowed in settings.yaml in $ROLEGRAPH_HOME start, and only if the graph "
+        "sets no env for them",
     ),
 ]
 RolesOpt = Annotated[

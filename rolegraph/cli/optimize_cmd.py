@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.interrupt import search_interrupted
+from rolegraph.cli.optimize_checks import check_evaluation_budget, check_resume_options, print_split_notes
 from rolegraph.cli.optimize_output import print_estimate, print_result
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.cli.space_opts import DEFAULT_BUDGET, DEFAULT_MAX_NODES
@@ -74,6 +76,7 @@ async def run_optimize(
     settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
     task_options: dict[str, Any] = {"size": task_size} if task_size is not None else {}
     task = get_task(task_name, data=data, **task_options)
+    check_evaluation_budget(config, task)  # before the run directory exists
     space = search_space(
         pool,
         task.family,
@@ -88,11 +91,13 @@ async def run_optimize(
         rates=lambda chosen: measured_rates(settings.home, [pool.get(m) for m in chosen]),
     )
     hub = ModelHub(pool, settings)
+    run_dir: Path | None = None
     try:
         opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
         if needs_estimate(space, agent_model):
             print_estimate(space, config, task, optimizer, agent_model)
+        print_split_notes(config, task)
         run_dir = out or default_run_dir(task.name, optimizer.name)
         result = await optimize_async(
             task,
@@ -102,15 +107,20 @@ async def run_optimize(
             config=config,
             out=run_dir,
             progress=progress,
-            task_args={"name": task_name, "data": str(data) if data else None, "seed": 0, **task_options},
-            pool_path=str(pool_file) if pool_file else None,
+            # resolved: resume, `eval --add-to` and `route fit` read these files again, from any directory
+            task_args={"name": task_name, "data": str(data.expanduser().resolve()) if data else None, "seed": 0}
+            | task_options,
+            pool_path=str(pool_file.expanduser().resolve()) if pool_file else None,
             agent_model=agent_model,
             executor=executor,
             init_from=init_from,
         )
     except DollarCapReachedError:
-        render(run_dir)  # the report of the search so far: nothing computed is lost
+        if run_dir is not None:
+            render(run_dir)  # the report of the search so far: nothing computed is lost
         raise
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task; say what was kept, not just "130"
+        raise search_interrupted(run_dir) from None
     finally:
         await hub.aclose()
     render(run_dir)
@@ -155,11 +165,14 @@ async def _resume(
     except DollarCapReachedError:
         render(run_dir)
         raise
+    except asyncio.CancelledError:  # Ctrl-C (see run_optimize)
+        raise search_interrupted(run_dir) from None
     render(run_dir)
     return result
 
 
 def optimize_cmd(
+    ctx: typer.Context,
     task: Annotated[str | None, typer.Option("--task", help="task name (rolegraph eval lists them)")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
     task_size: Annotated[int | None, typer.Option("--task-size", min=1, help="items to generate (gsm, arith)")] = None,
@@ -277,7 +290,14 @@ def optimize_cmd(
             "--out", help="run directory (default: a new one in ./runs named for the time, task and optimizer)"
         ),
     ] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="continue the run in this directory")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="continue the run in this directory as it was started (other options but --max-dollars, "
+            "--world, --json, --executor, --ray-address and the sandbox flag are refused)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
     executor_name: Annotated[str, typer.Option("--executor", help="where item evaluations run: local | ray")] = "local",
     ray_address: Annotated[
@@ -306,11 +326,7 @@ def optimize_cmd(
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
     try:
         if resume is not None:
-            if task is not None or out is not None:
-                typer.echo(
-                    "note: resuming: the run's own settings are used (other options but --max-dollars are ignored)",
-                    err=True,
-                )
+            check_resume_options(ctx)
             _check_resume_world(resume, world)
             result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox, max_dollars))
         else:

@@ -3,7 +3,19 @@ test items, and, before a search on real endpoints, its estimated calls, tokens,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+RUN_FILES = ("best_graph.yaml", "report.md", "trace.json", "curve.png", "pareto.png", "graph.png")
+"""The files a run directory's render writes beside its store; best_graph.yaml and graph.png only once a
+graph was scored."""
+
+
+def run_files(run_dir: str | Path) -> list[str]:
+    """Which of `RUN_FILES` the run directory holds: a message naming files must name only files that exist
+    (a run interrupted or stopped before it scored a graph has no best_graph.yaml and no graph.png)."""
+    return [name for name in RUN_FILES if (Path(run_dir) / name).is_file()]
 
 
 def flops_text(units: float) -> str:
@@ -31,6 +43,8 @@ def print_result(result, elapsed: float | None = None) -> None:
         f"n={t.n} held out  {flops_text(t.flops_units)}  {t.latency_s:.2f} s/item{sim}"
     )
     row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
+    if result.cap_miss:
+        console.print(result.cap_miss, style="yellow", markup=False)
     if row is not None and (chosen_on := selection_text(row)):
         console.print(chosen_on)
     if row is not None and (sure := confidence_text(row)):
@@ -60,10 +74,7 @@ def print_result(result, elapsed: float | None = None) -> None:
     if result.simulation != REAL:
         console.print(f"{result.simulation} results: they show the search working, not claims about real models")
     if result.run_dir:
-        console.print(
-            f"run directory: {result.run_dir}  (best_graph.yaml, report.md, trace.json, curve.png, "
-            "pareto.png, graph.png)"
-        )
+        console.print(f"run directory: {result.run_dir}  ({', '.join(run_files(result.run_dir))})")
 
 
 def print_estimate(space, config, task, optimizer, agent_model: str | None) -> None:

@@ -104,6 +104,20 @@ def _print(fit: Any, out: Path) -> None:
     console.print(f"wrote {out}")
 
 
+def _finished_run(run_dir: Path) -> bool:
+    """Whether the run directory's search has finished; a file or a directory that is not a run is refused."""
+    from rolegraph.optimize.rundir import RunStore
+
+    if run_dir.is_file():
+        raise SearchError(f"{run_dir} is a file, not a run directory (give the directory optimize or demo wrote)")
+    store = RunStore.open(run_dir)
+    try:
+        point = store.checkpoint()
+    finally:
+        store.close()
+    return point is not None and bool(point[2].get("final"))
+
+
 @RouteApp.command("fit", help=FIT_HELP)
 def fit_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
@@ -116,25 +130,33 @@ def fit_cmd(
     tolerance: Annotated[
         float, typer.Option("--tolerance", help="default target: the best graph's fit accuracy minus this")
     ] = 0.01,
-    max_stages: Annotated[int, typer.Option("--max-stages", help="most stages in the cascade")] = 3,
+    max_stages: Annotated[
+        int,
+        typer.Option(
+            "--max-stages", help="most stages in the cascade, 1 to 3 (each stage more multiplies time and memory)"
+        ),
+    ] = 3,
     out: Annotated[Path | None, typer.Option("--out", help=f"router file (default RUN_DIR/{ROUTER_FILE})")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the fit as JSON")] = False,
 ) -> None:
     from rolegraph.graphs.router_io import save_router
     from rolegraph.optimize.api import pair_run
     from rolegraph.optimize.route_fit import fit_route, load_outcomes
-    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.optimize.route_options import check_options
     from rolegraph.settings import Settings
 
-    if target_flops is not None and target_accuracy is not None:
-        raise SearchError("give --target-flops or --target-accuracy, not both")
+    check_options(target_flops, target_accuracy, tolerance, max_stages)
     if target_accuracy is not None and not 0.0 <= target_accuracy <= 1.0:
         raise SearchError(f"--target-accuracy is an accuracy in [0, 1], got {target_accuracy:g}")
     if target_flops is not None and target_flops <= 0:
         raise SearchError(f"--target-flops must be positive, got {target_flops:g}")
-    RunStore.open(run_dir).close()  # a directory that is not a run fails here, in one line
+    finished = _finished_run(run_dir)  # a path that is not a run fails here, in one line
     fit_all, test_all = load_outcomes(run_dir)
     if not any(t is not None for t in test_all):
+        if not finished:  # pair_run would refuse it after the note below: say only that
+            raise SearchError(
+                f"the search in {run_dir} has not finished: continue it with `rolegraph optimize --resume {run_dir}`"
+            )
         if not as_json:
             typer.echo("the run has no paired outcomes yet: scoring its front on fit and test items", err=True)
         asyncio.run(pair_run(run_dir, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))

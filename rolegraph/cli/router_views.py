@@ -85,16 +85,47 @@ def stage_keys(result: Any, spec: Any) -> dict[str, Any]:
     }
 
 
+def _run_roles(run_defs: list[dict], roles_file: Path | None) -> Any:
+    """The roles `eval --add-to` checks graphs with: the run's own (its stored definitions, which its paired
+    outcomes are scored with). A --roles-file may only repeat them: a role it adds or defines otherwise would
+    not be the one the run scores with."""
+    from rolegraph.agents.roles_file import load_roles, register_defs
+    from rolegraph.errors import RolegraphError
+
+    registry = register_defs(run_defs)
+    if roles_file is not None:
+        mine = {d["name"]: d for d in run_defs}
+        for d in load_roles(roles_file).definitions:
+            if mine.get(d["name"]) != d:
+                how = "defines otherwise" if d["name"] in mine else "lacks"
+                raise RolegraphError(
+                    f"--add-to scores with the run's own roles, and role '{d['name']}' of {roles_file} is one the "
+                    f"run {how}: drop --roles-file"
+                )
+    return registry
+
+
 def add_to_run(
-    run_dir: Path, files: list[Path], pool_file: Path | None, as_json: bool, allow_commands: bool = False
+    run_dir: Path,
+    files: list[Path],
+    pool_file: Path | None,
+    as_json: bool,
+    allow_commands: bool = False,
+    *,
+    roles_file: Path | None = None,
+    world: int | None = None,
+    settings: Any = None,
+    executor: Any = None,
 ) -> None:
-    """`eval --add-to RUN_DIR`: score the files on the run's paired items and file them there."""
+    """`eval --add-to RUN_DIR`: score the files on the run's paired items and file them there. The run's pool,
+    world and roles are the ones used (new outcomes must pair with the stored ones); `settings` (cache,
+    coalescing, sandbox) and `executor` only change how the items run, so they are honoured."""
     import asyncio
     import json
     import sys
 
     from rolegraph.errors import RolegraphError
-    from rolegraph.graphs.router import check_spec
+    from rolegraph.graphs.router import RouterSpec, check_spec
     from rolegraph.graphs.router_io import load_spec
     from rolegraph.models.pool import ModelPool
     from rolegraph.optimize.api import add_to_run as add
@@ -103,15 +134,26 @@ def add_to_run(
 
     store = RunStore.open(run_dir)
     try:
-        run_pool = store.config().get("pool")
+        cfg = store.config()  # a data or pool file changed since the search read it is refused here
     finally:
         store.close()
-    if pool_file is not None and str(pool_file) != str(run_pool):
+    run_pool, run_world = cfg.get("pool"), int(cfg.get("world") or 0)
+    if pool_file is not None and (run_pool is None or Path(pool_file).resolve() != Path(run_pool).resolve()):
         raise RolegraphError(f"--add-to uses the run's own pool ({run_pool or 'built-in'}): drop --pool")
-    pool = ModelPool.load(run_pool)
-    specs = [check_spec(load_spec(path), pool, source=str(path)) for path in files]
+    if world is not None and world != run_world:
+        raise RolegraphError(f"--add-to scores in the run's own world ({run_world}): drop --world")
+    pool = ModelPool.load(run_pool, world=run_world)
+    names = _run_roles(cfg.get("role_defs") or [], roles_file).names()
+    specs = [check_spec(load_spec(path), pool, names, source=str(path)) for path in files]
+    settings = settings or Settings.from_env()
+    if executor is not None:
+        from rolegraph.cli.mcp_check import check_mcp
+
+        check_mcp(specs, settings, allow_commands, executor)  # MCP servers run in this process only
     progress = not as_json and sys.stderr.isatty()
-    results = asyncio.run(add(run_dir, specs, Settings.from_env(), progress=progress, allow_commands=allow_commands))
+    results = asyncio.run(
+        add(run_dir, specs, settings, progress=progress, executor=executor, allow_commands=allow_commands)
+    )
     for split, rows in results.items():
         for res in rows:
             line = {
@@ -133,7 +175,14 @@ def add_to_run(
         already = len(specs) * 2 - sum(len(r) for r in results.values())
         if already:
             typer.echo(f"({already} already in the run's paired outcomes: kept as they were)")
-        typer.echo(f"added to {run_dir}'s paired outcomes: `rolegraph route fit {run_dir}` considers them")
+        routers = [s.name for s in specs if isinstance(s, RouterSpec)]
+        if len(routers) < len(specs):
+            typer.echo(f"added to {run_dir}'s paired outcomes: `rolegraph route fit {run_dir}` considers them")
+        if routers:  # route fit chains graphs; a router is not a stage of another router
+            typer.echo(
+                f"router(s) {', '.join(routers)} kept in {run_dir}'s paired outcomes for comparison on the same "
+                "items: `rolegraph route fit` builds its cascades from graphs only"
+            )
 
 
 def demo_router(run_dir: str) -> Any:

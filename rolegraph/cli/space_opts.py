@@ -38,7 +38,7 @@ def search_space(
     from rolegraph.agents.registry import builtin_role_names
     from rolegraph.agents.roles_file import load_roles
     from rolegraph.optimize.space import SearchSpace
-    from rolegraph.optimize.space_file import build_space, read_space_file, roles_file_path
+    from rolegraph.optimize.space_file import build_space, check_models, read_space_file, roles_file_path
 
     registry = load_roles(roles_file) if roles_file is not None else None
     if space_file is not None:
@@ -48,6 +48,7 @@ def search_space(
         if given:
             raise SearchError(f"{space_file} defines the space: drop {', '.join(given)} (or edit the file)")
         sf = read_space_file(space_file)
+        check_models(sf, pool, str(space_file))  # before `rates` looks the models up: name the file and the stage
         stage_models = [m for st in sf.stages or () for m in st.models or ()]
         file_models = dict.fromkeys([*sf.models, *stage_models, *(sf.output.models or () if sf.output else ())])
         extra = roles_file_path(sf, space_file)

@@ -18,7 +18,15 @@ from pydantic import BaseModel
 
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
-from rolegraph.evaluate.store_schema import ITEM_COLUMNS, ITEM_COUNT, MIGRATIONS, SUMMARY_COLUMNS, StoreError, migrate
+from rolegraph.evaluate.store_schema import (
+    ITEM_COLUMNS,
+    ITEM_COUNT,
+    MIGRATIONS,
+    SUMMARY_COLUMNS,
+    StoreError,
+    migrate,
+    refuse_foreign,
+)
 from rolegraph.graphs.router import ROUTER_KIND, RouterSpec
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Provenance, Simulation
@@ -79,6 +87,7 @@ def _now() -> str:
 class ResultsStore:
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
+        refuse_foreign(self.path)  # before anything below writes to the file
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)

@@ -100,11 +100,39 @@ ITEM_COLUMNS = (
 ITEM_COUNT = ITEM_COLUMNS.count(",") + 1
 
 
+VERSION_TABLE = "schema_version"
+"""The table every results store has from its first migration on: what tells a store from another database."""
+SHOWN_TABLES = 4  # tables a "not a results store" message names
+
+
+def refuse_foreign(path: Path) -> None:
+    """Raise StoreError when `path` is an SQLite database that is not a results store (a search's run.sqlite,
+    the response cache, someone's own database): opening it as a store would add the store's tables to it
+    and switch it to WAL. It only reads, so a refused file is left byte for byte as it was. A new, empty or
+    unreadable file passes (it becomes a store, or fails to open with its own message)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)  # rw only so it tidies its WAL files
+        try:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return
+    if tables and VERSION_TABLE not in tables:
+        shown = ", ".join(tables[:SHOWN_TABLES]) + (", ..." if len(tables) > SHOWN_TABLES else "")
+        raise StoreError(
+            f"{path}: not a results store (an SQLite database with other tables: {shown}); "
+            "give another --store, or a new file"
+        )
+
+
 def migrate(db: sqlite3.Connection, path: Path) -> None:
     """Apply missing migrations under a write lock, so concurrent openers migrate once."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        db.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)")
         row = db.execute("SELECT version FROM schema_version").fetchone()
         version = row[0] if row else 0
         if version > len(MIGRATIONS):

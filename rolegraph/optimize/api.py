@@ -89,6 +89,8 @@ class SearchResult(BaseModel):
     trace: SearchTrace
     paid_calls: int = 0
     paid_usd: float = 0.0
+    cap_miss: str | None = None
+    """Said when the objective's cap was met by no graph (`FinalChoice.cap_miss`): the result is the least-bad one."""
     """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
 
     @property
@@ -123,6 +125,7 @@ class SearchResult(BaseModel):
             "paid_calls": self.paid_calls,
             "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
             "warm_start": self.warm_start,
+            "cap_miss": self.cap_miss,
         }
 
 
@@ -206,6 +209,7 @@ def _result(
         best_graph=ctx.graph(final.chosen_hash),
         best_hash=final.chosen_hash,
         test=final.test,
+        cap_miss=final.cap_miss,
         singles=final.singles,
         candidates=final.candidates,
         evaluations=ctx.trace.spent,

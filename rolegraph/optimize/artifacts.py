@@ -34,7 +34,7 @@ def load_run(run_dir: str | Path) -> dict:
     store = RunStore.open(run_dir)
     try:
         point = store.checkpoint()
-        config = store.config()
+        config = store.config(check_inputs=False)  # a report reads only the store, never the data or pool files
         records = [EvalRecord.model_validate(r) for r in store.records()]
         feedback = [FeedbackRecord.model_validate(f) for f in store.feedback()]
         graphs = store.graphs()

@@ -93,6 +93,31 @@ class SearchConfig:
         """Item runs kept back for the final re-check of the top candidates."""
         return self.top_candidates * self.validation_items
 
+    def min_evaluations(self, train_items: int) -> int:
+        """The smallest evaluation budget under which the search scores a graph: the re-check's reserve plus
+        one graph on one training batch (a batch is at most the train split). Below it the loop refuses every
+        iteration (`loop._iteration_count`): the search ends having scored nothing, or only an Agent-REINFORCE
+        pilot cut to a few items per graph."""
+        return self.reserve + max(1, min(self.batch, train_items))
+
+
+def split_shortfalls(task: Task, config: SearchConfig) -> list[str]:
+    """One note per count the task's splits cannot fill: a training batch and the test set are cut to their
+    split's size (`SearchContext.batch`, `final.finish`). Said, not silent: a test score on 2 items when 100
+    were asked is not the estimate the user thinks it is, and its interval is wide."""
+    asked: tuple[tuple[Split, int, str, str], ...] = (
+        ("train", config.batch, "training batches", "--batch"),
+        ("test", config.test_items, "the test score", "--test-items"),
+    )
+    notes = []
+    for split, want, use, flag in asked:
+        have = len([it for it in task.items(split, seed=config.data_seed) if it.gold is not None])
+        if 0 < have < want:
+            notes.append(
+                f"split '{split}' of task '{task.name}' has {have} items: {use} will use {have}, not {flag} {want}"
+            )
+    return notes
+
 
 def rng_for(seed: int, iteration: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, iteration, stream]))

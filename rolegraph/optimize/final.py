@@ -10,6 +10,7 @@ from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.models.provenance import Simulation
 from rolegraph.optimize.confidence import p_best
 from rolegraph.optimize.context import SearchContext
+from rolegraph.optimize.pareto import points
 from rolegraph.optimize.recheck import recheck
 from rolegraph.optimize.trace import SELECTION_Z, GraphStats, pooled, prior_accuracy, ranked
 
@@ -41,6 +42,7 @@ class FinalChoice(BaseModel):
     test: TestScore
     singles: list[TestScore] = Field(default_factory=list)
     per_node: dict[str, NodeStats] = Field(default_factory=dict)  # the chosen graph's per-node credit, test items
+    cap_miss: str | None = None  # "no graph met the latency cap ..." (Objective.cap_miss); None: met, or no cap
 
     @property
     def best_single(self) -> TestScore | None:
@@ -164,4 +166,11 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
                     model_id, sres, objective.value(sres.accuracy, sres.mean_latency_s, sres.cost_usd / max(sres.n, 1))
                 )
             )
-    return FinalChoice(chosen_hash=chosen["hash"], candidates=rows, test=test, singles=singles, per_node=res.per_node)
+    return FinalChoice(
+        chosen_hash=chosen["hash"],
+        candidates=rows,
+        test=test,
+        singles=singles,
+        per_node=res.per_node,
+        cap_miss=objective.cap_miss(test, [*points(ctx.trace.records), *singles]),
+    )

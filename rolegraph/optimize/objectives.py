@@ -8,7 +8,8 @@ lexicographic ranking, not a soft penalty that a very accurate slow graph could 
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from collections.abc import Iterable
+from typing import Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +20,16 @@ OBJECTIVE_KINDS: tuple[str, ...] = ("accuracy", "joint", "latency_cap", "cost_ca
 INFEASIBLE_OFFSET = 1.0
 """Accuracy is in [0, 1]: subtracting 1 puts every capped-out graph below every feasible one."""
 DEFAULT_LATENCY_WEIGHT = 0.1
+
+
+class Figures(Protocol):
+    """A scored graph's mean latency (s per item) and cost ($ per item): a TestScore or a ParetoPoint."""
+
+    @property
+    def latency_s(self) -> float: ...
+
+    @property
+    def dollars(self) -> float: ...
 
 
 class Objective(BaseModel):
@@ -54,6 +65,7 @@ class Objective(BaseModel):
         if kind not in ("accuracy", "joint", "latency_cap", "cost_cap"):
             raise SearchError(f"unknown objective '{kind}'. Known: {', '.join(OBJECTIVE_KINDS)}.")
         resolved = cast(ObjectiveKind, kind)  # checked against the four kinds just above
+        _check_combination(resolved, latency_weight, latency_cap, cost_cap)
         if resolved == "accuracy" and latency_cap is not None:
             resolved = "latency_cap"
         elif resolved == "accuracy" and cost_cap is not None:
@@ -86,6 +98,20 @@ class Objective(BaseModel):
         cap = float(self.cost_cap or 0.0)
         return accuracy if dollars <= cap else accuracy - INFEASIBLE_OFFSET - (dollars - cap) / cap
 
+    def cap_miss(self, chosen: Figures, scored: Iterable[Figures] = ()) -> str | None:
+        """None if the `chosen` graph (its mean latency and $ per item, as reported) meets this objective's cap,
+        else one line saying no graph met it, with the best figure the chosen graph or any `scored` graph reached.
+        Capped ranking puts the least-bad graph first when none is feasible, so without this line an impossible
+        cap (a single node slower than the cap) would look like a success."""
+        every = [chosen, *scored]
+        if self.kind == "latency_cap" and self.latency_cap is not None and chosen.latency_s > self.latency_cap:
+            best = min(f.latency_s for f in every)
+            return f"no graph met the latency cap of {self.latency_cap:g} s (best: {best:.2f} s/item)"
+        if self.kind == "cost_cap" and self.cost_cap is not None and chosen.dollars > self.cost_cap:
+            best = min(f.dollars for f in every)
+            return f"no graph met the cost cap of ${self.cost_cap:g} per item (best: ${best:.6g} per item)"
+        return None
+
     def describe(self) -> str:
         if self.kind == "accuracy":
             return "accuracy"
@@ -97,3 +123,23 @@ class Objective(BaseModel):
         if self.kind == "latency_cap":
             return f"best accuracy with mean latency <= {self.latency_cap:g} s"
         return f"best accuracy with cost <= ${self.cost_cap:g} per item"
+
+
+def _check_combination(
+    kind: ObjectiveKind, latency_weight: float | None, latency_cap: float | None, cost_cap: float | None
+) -> None:
+    """Options the objective would silently ignore are user errors: a search that ranks by something other than
+    what was asked for wastes its whole budget before anyone notices (`--latency-weight` with the accuracy
+    objective used to run an accuracy search). Messages name the CLI options, `build`'s only caller's words."""
+    if latency_cap is not None and cost_cap is not None:
+        raise SearchError("give --latency-cap or --cost-cap, not both: a search ranks graphs under one cap")
+    cap = "--latency-cap" if latency_cap is not None else "--cost-cap" if cost_cap is not None else None
+    if kind == "joint" and cap is not None:
+        raise SearchError(
+            f"{cap} does not combine with --objective joint: drop --objective joint (best accuracy under the cap) "
+            f"or drop {cap} (accuracy traded against latency)"
+        )
+    if latency_weight is not None and kind != "joint":
+        raise SearchError("--latency-weight applies only to --objective joint (accuracy - w * latency / ref)")
+    if (kind == "latency_cap" and cost_cap is not None) or (kind == "cost_cap" and latency_cap is not None):
+        raise SearchError(f"the {kind} objective does not take {cap}")

@@ -41,10 +41,11 @@ from rolegraph.optimize.cascade import (
 )
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
 from rolegraph.optimize.route_guard import Guard, calibrate, guarded_all
+from rolegraph.optimize.route_options import check_options
 from rolegraph.optimize.rundir import RunStore
 
 DEFAULT_TOLERANCE = 0.01
-MAX_STAGES = 3
+MAX_STAGES = 3  # the default; the most allowed is route_options.STAGES_LIMIT
 MAX_AGREEMENT_LEVELS = 6
 LOGPROB_QUANTILES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)  # of a stage's mean logprobs on the fit items
 OR_AGREEMENT_LEVELS = 1  # agreement levels (the strictest) offered with a logprob alternative
@@ -281,10 +282,7 @@ def fit_route(
 
     `outcomes`/`points` let a caller fitting several targets load the run and score the chains once (`points`
     must then come from the same candidates, plurality stages included when `plurality`)."""
-    if target_flops is not None and target_accuracy is not None:
-        raise SearchError("give --target-flops or --target-accuracy, not both")
-    if max_stages < 1:
-        raise SearchError(f"max stages must be at least 1, got {max_stages}")
+    check_options(target_flops, target_accuracy, tolerance, max_stages)
     fit_all, test_all = outcomes if outcomes is not None else load_outcomes(run_dir)
     keep = [i for i, t in enumerate(test_all) if t is not None]
     if not keep:

@@ -4,10 +4,16 @@ Each checkpoint is one transaction: the optimizer's state, the new trace records
 and new graphs land together or not at all, so a SIGKILL at any instant leaves either the
 previous checkpoint or the new one. Files beside the store (best_graph.yaml, trace.json,
 report.md, PNGs) are renders of it and are written atomically (temp file + rename).
+
+The store also records what the run read from disk (`inputs`: the data file and the pool file, by
+absolute path and sha256 of their content), because a resumed search, `eval --add-to` and `route fit`
+read those files again and pair what they score with outcomes stored earlier: scores of edited items
+(or of models a pool file now defines otherwise) must never be paired with the old ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -32,6 +38,63 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS feedback (seq INTEGER PRIMARY KEY, iteration INTEGER NOT NULL, record TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS graphs (hash TEXT PRIMARY KEY, spec TEXT NOT NULL)",
 )
+
+
+INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
+INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
+HASH_CHUNK = 1 << 20
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """The sha256 of a file's bytes (of a directory: of its files' relative names and contents, in order);
+    None when nothing is there."""
+    path = Path(path).expanduser()
+    digest = hashlib.sha256()
+    files: list[tuple[str | None, Path]]
+    if path.is_file():  # its content only: a copy elsewhere holds the same items
+        files = [(None, path)]
+    elif path.is_dir():
+        files = sorted((str(f.relative_to(path)), f) for f in path.rglob("*") if f.is_file())
+    else:
+        return None
+    for rel, f in files:
+        if rel is not None:
+            digest.update(rel.encode("utf-8") + b"\0")
+        with f.open("rb") as fh:
+            while chunk := fh.read(HASH_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_paths(config: dict[str, Any]) -> dict[str, str]:
+    """The files a run's config says it reads ({"data": path, "pool": path}; absent when not given)."""
+    paths = {"data": (config.get("task_args") or {}).get("data"), "pool": config.get("pool")}
+    return {kind: str(path) for kind, path in paths.items() if path}
+
+
+def fingerprint_inputs(config: dict[str, Any]) -> dict[str, dict[str, str | None]]:
+    """What `RunStore.create` records of the files the run reads: absolute path and content hash."""
+    out = {}
+    for kind, path in input_paths(config).items():
+        resolved = Path(path).expanduser().resolve()
+        out[kind] = {"path": str(resolved), "sha256": file_sha256(resolved)}
+    return out
+
+
+def changed_input(recorded: dict[str, dict[str, str | None]] | None, kind: str) -> str | None:
+    """Why the run's recorded `kind` input ("data" or "pool") is not what it was, or None when it is the same
+    or unknown (a run from before inputs were recorded, or no such input)."""
+    entry = (recorded or {}).get(kind) or {}
+    then, path = entry.get("sha256"), entry.get("path")
+    if not then or not path:
+        return None
+    now = file_sha256(path)
+    if now == then:
+        return None
+    what = f"{INPUT_KINDS[kind]} {path}"
+    if now is None:
+        return f"its {what} is gone"
+    return f"its {what} changed since the run read it (sha256 {then[:12]}, now {now[:12]})"
 
 
 def default_run_dir(task: str, optimizer: str, base: Path | None = None) -> Path:
@@ -89,6 +152,7 @@ class RunStore:
                     "version": str(SCHEMA_VERSION),
                     "created": str(time.time()),
                     "config": json.dumps(config, sort_keys=True),
+                    INPUTS_KEY: json.dumps(fingerprint_inputs(config), sort_keys=True),
                 }
                 db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
             db.close()
@@ -122,8 +186,31 @@ class RunStore:
         self._db.close()
 
     # --- reading ------------------------------------------------------------------------------------
-    def config(self) -> dict[str, Any]:
+    def config(self, *, check_inputs: bool = True) -> dict[str, Any]:
+        """The run's settings. Everything that rebuilds the run from them (resume, `eval --add-to`, `route fit`,
+        the report) reads them here, so by default a data or pool file that changed since the run read it is a
+        one-line `SearchError` (see `check_inputs`); a warm start, which only compares, passes False."""
+        if check_inputs:
+            self.check_inputs()
         return json.loads(self._db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+
+    def inputs(self) -> dict[str, dict[str, str | None]] | None:
+        """The data and pool files the run read (absolute path, sha256); None for a run from before they were
+        recorded (their content is then unknown)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (INPUTS_KEY,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def check_inputs(self) -> None:
+        """Refuse (one line) to go on with a run whose data or pool file changed or went away since it read
+        them: new scores would be paired with outcomes of other items or other models. Unknown (no record) passes."""
+        recorded = self.inputs()
+        for kind in INPUT_KINDS:
+            problem = changed_input(recorded, kind)
+            if problem is not None:
+                raise SearchError(
+                    f"{self.run_dir}: {problem}; its stored outcomes belong to the old content: restore the file, "
+                    "or start a new search"
+                )
 
     def checkpoint(self) -> tuple[int, str, dict[str, Any]] | None:
         row = self._db.execute("SELECT iteration, phase, state FROM checkpoint WHERE id = 1").fetchone()

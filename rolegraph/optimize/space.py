@@ -244,6 +244,8 @@ class SearchSpace:
             return
         costs = {m: self.cost(self.single(m)) for m in self.models}
         fitting = tuple(m for m in self.models if costs[m] <= self.budget * (1 + 1e-9))
+        if not fitting and self.stages:  # a staged graph is more than one node: one node's cost would mislead
+            self._too_small_for_stages()
         if not fitting:
             cheapest = min(costs, key=costs.__getitem__)
             unit = BUDGET_UNITS[self.budget_kind]
@@ -272,12 +274,17 @@ class SearchSpace:
         self.stages = tuple(replace(st, models=keep(st.models, f"stage '{st.name}'")) for st in self.stages)
         out = self.staged_output
         self.stage_output = StageOutput(out.roles, keep(out.models, "the output node"))
-        smallest = self.smallest_staged()
-        if not self.fits(smallest):
-            raise SearchError(
-                f"budget {self.budget:g} {BUDGET_UNITS[self.budget_kind]} is too small for the stages: the "
-                f"smallest staged graph (each stage at its smallest width and model) costs {self.cost(smallest):.4g}"
-            )
+        if not self.fits(self.smallest_staged()):
+            self._too_small_for_stages()
+
+    def _too_small_for_stages(self) -> None:
+        """The one message for a budget below the smallest staged graph, whether or not a single node would fit:
+        a budget too small for every single node used to be told a one-node minimum that the stages exceed."""
+        raise SearchError(
+            f"budget {self.budget:g} {BUDGET_UNITS[self.budget_kind]} is too small for the stages: the smallest "
+            f"feasible budget is {self.smallest_feasible_budget():.4g} (the smallest staged graph: each stage at its "
+            "smallest width and model)"
+        )
 
     def smallest_staged(self) -> GraphSpec:
         """The cheapest graph of a staged space: every stage at its smallest width and model."""
@@ -293,6 +300,10 @@ class SearchSpace:
         return GraphSpec(name="smallest-staged", nodes=nodes, edges=stage_edges(groups, OUTPUT_ID), output=OUTPUT_ID)
 
     def smallest_feasible_budget(self) -> float:
+        """The cost of the cheapest graph of the space: one node of its cheapest model, or in a staged space the
+        smallest staged graph (its cheapest models are among the stages' models, whatever the budget excluded)."""
+        if self.stages:
+            return self.cost(self.smallest_staged())
         return min(self.cost(self.single(m)) for m in self.models)
 
     # --- serialisation -----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import RolegraphError, SearchError, did_you_mean
+from rolegraph.errors import RolegraphError, SearchError, unknown_field
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.space import BUDGET_KINDS, SearchSpace
@@ -142,7 +142,7 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
     loc = [p for p in loc if not (isinstance(p, str) and p in ("int", "list[int]"))]
     field = ".".join(str(p) for p in loc)
     if kind == "extra_forbidden":
-        return f"{where}unknown field '{field}' (fields: {', '.join(fields)}).{did_you_mean(field, fields)}"
+        return f"{where}{unknown_field(field, fields)}"
     if kind == "missing":
         return f"{where}missing field '{field}'"
     msg = err["msg"].removeprefix("Value error, ")
@@ -152,6 +152,8 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
 def read_space_file(path: str | Path) -> SpaceFile:
     """Parse and validate a space file; `SpaceFileError` (one line, naming the file) otherwise."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise SpaceFileError(f"{path} is a directory, not a space file (give the YAML file in it)")
     if not path.is_file():
         raise SpaceFileError(f"{path}: space file not found")
     if path.stat().st_size > MAX_SPACE_FILE_BYTES:
@@ -174,6 +176,21 @@ def read_space_file(path: str | Path) -> SpaceFile:
         raise SpaceFileError(f"{path}: {problems[0]}{more}") from None
 
 
+def check_models(sf: SpaceFile, pool: ModelPool, source: str = "space file") -> None:
+    """Every model the file names is in the pool; else one line naming the file and the stage (or `models`,
+    `output`) that lists it. Call it before anything looks the models up (measured latency rates do): the
+    pool's own error names neither, and a file with several stages leaves the user to search for the typo."""
+    where = [("models", sf.models)]
+    where += [(f"stage {i} ('{st.name}')", st.models or []) for i, st in enumerate(sf.stages or (), start=1)]
+    where += [("output", sf.output.models or [])] if sf.output is not None else []
+    for section, models in where:
+        for model_id in models:
+            try:
+                pool.get(model_id)
+            except RolegraphError as exc:
+                raise SpaceFileError(f"{source}: {section}: {exc}") from None
+
+
 def roles_file_path(sf: SpaceFile, path: str | Path) -> Path | None:
     """The space file's `roles_file`, resolved against the space file's directory."""
     if sf.roles_file is None:
@@ -194,6 +211,7 @@ def build_space(
     latency_rates: dict[str, Any] | None = None,
 ) -> SearchSpace:
     """The `SearchSpace` of a parsed file. `budget`/`budget_kind` given here override the file's."""
+    check_models(sf, pool, source)
     kind = budget_kind or sf.budget_kind or "flops"
     if kind not in BUDGET_KINDS:
         raise SpaceFileError(f"{source}: unknown budget kind '{kind}'. Known: {', '.join(BUDGET_KINDS)}.")

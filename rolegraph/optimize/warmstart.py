@@ -6,7 +6,10 @@ slots start at the defaults), adopted by methods that learn one (Agent-REINFORCE
 takes the evidence as its trials instead). The *evidence*: the earlier run's training evaluations
 (pilot and search) of graphs that fit the new space, imported as uncharged `prior` records, so they
 pool with new scores and compete for the final choice. Evidence is only imported from a run on the
-same task and data (other items would make the scores incomparable). The earlier calls themselves
+same task and data, by content (the data file's sha256 the run recorded: an edited file at the same path
+holds other items), in the same simulator world (another world is another landscape: the same graph
+scores differently there); other items or another world would make the scores incomparable. The
+distribution still carries over then, as a prior that new scores soon correct. The earlier calls themselves
 are in the response cache, so a new search that scores the same graph on the same items pays for
 nothing again.
 
@@ -29,7 +32,7 @@ from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.probabilistic import Logits, ProbabilisticGraph
-from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.rundir import RunStore, file_sha256
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import TRAINING_PHASES, EvalRecord, Evaluation, FeedbackRecord
 
@@ -48,6 +51,8 @@ class WarmStart:
     graphs: dict[str, dict]
     use_evidence: bool = True
     notes: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] | None = None  # the files the earlier run read (None: it predates that record)
+    not_comparable: str | None = None  # why its evidence is not imported, when it is not
 
     @classmethod
     def load(cls, run_dir: str | Path) -> WarmStart:
@@ -55,7 +60,8 @@ class WarmStart:
         one-line `SearchError`."""
         store = RunStore.open(run_dir)
         try:
-            cfg = store.config()
+            cfg = store.config(check_inputs=False)  # a changed file is decided here: evidence not carried
+            inputs = store.inputs()
             point = store.checkpoint()
             if point is None:
                 raise SearchError(f"{run_dir}: the run has no checkpoint yet, so there is nothing to start from")
@@ -64,11 +70,43 @@ class WarmStart:
             graphs = store.graphs()
         finally:
             store.close()
-        return cls(str(run_dir), cfg, state.get("pg"), records, graphs)
+        return cls(str(run_dir), cfg, state.get("pg"), records, graphs, inputs=inputs)
 
     def same_task(self, task_args: dict[str, Any]) -> bool:
-        """True when the earlier run scored the same task and data (its evidence is comparable)."""
-        return dict(self.config.get("task_args") or {}) == dict(task_args)
+        """True when the earlier run scored the same task on the same data (its evidence is comparable); else
+        False with the reason in `not_comparable`. Data is compared by content where the earlier run recorded
+        its hash (a path names whatever the file holds now), else by resolved path, with a note."""
+        old, new = dict(self.config.get("task_args") or {}), dict(task_args)
+        old_data, new_data = old.pop("data", None), new.pop("data", None)
+        if old != new or (old_data is None) != (new_data is None):
+            self.not_comparable = "the earlier run scored another task or data"  # task options make other items too
+            return False
+        if old_data is None or new_data is None:
+            return True
+        here = Path(new_data).expanduser().resolve()
+        then = (self.inputs or {}).get("data") or {}
+        if not then.get("sha256"):
+            if Path(old_data).expanduser().resolve() != here:
+                self.not_comparable = "the earlier run scored another data file"
+                return False
+            self.notes.append("the earlier run kept no hash of its data file: its evidence is taken on the path alone")
+            return True
+        if file_sha256(here) == then["sha256"]:
+            return True
+        self.not_comparable = (
+            f"the data file {here} changed since the earlier run read it"
+            if Path(then["path"]) == here
+            else "the earlier run scored another data file"
+        )
+        return False
+
+    def same_world(self, world: int) -> bool:
+        """True when the earlier run searched the same simulator world (runs from before worlds: world 0)."""
+        then = int(self.config.get("world") or 0)
+        if then != world:
+            self.not_comparable = f"the earlier run searched another world (world {then}; this search: world {world})"
+            return False
+        return True
 
 
 def _neutral(row: np.ndarray) -> float:
@@ -126,8 +164,11 @@ def distribution_for(warm: WarmStart, space: SearchSpace, pool: ModelPool) -> Pr
 def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
     """Append the earlier training evaluations of graphs in this space as uncharged `prior` records."""
     out: list[Evaluation] = []
+    if warm.use_evidence:
+        warm.use_evidence = warm.same_world(ctx.space.pool.world)
     if not warm.use_evidence:
-        warm.notes.append("the earlier run scored another task or data: its evidence is not imported")
+        reason = warm.not_comparable or "the earlier run scored another task or data"
+        warm.notes.append(f"{reason}: its evidence is not imported")
         return out
     for r in warm.records:
         raw = warm.graphs.get(r.graph_hash)

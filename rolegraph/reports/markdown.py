@@ -24,7 +24,7 @@ from rolegraph.optimize.rundir import write_atomic
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
-from rolegraph.reports.plots import curve_png, graph_png, pareto_png
+from rolegraph.reports.plots import curve_png, graph_png, pareto_png, simulation_label
 from rolegraph.reports.selection import (
     CANDIDATE_HEADERS,
     candidate_rows,
@@ -50,7 +50,7 @@ def render(run_dir: str | Path) -> Path:
         graph_png(best, out / "graph.png")
     pts = points(run["records"])
     curve_png(run, out / "curve.png")
-    pareto_png(pts, front(pts), out / "pareto.png")
+    pareto_png(pts, front(pts), out / "pareto.png", label=simulation_label(run))
     write_atomic(out / "report.md", report_markdown(run, best, front(pts)))
     return out / "report.md"
 
@@ -102,6 +102,8 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
             f"{label_suffix(t.simulation or (SIMULATED if t.simulated else REAL))}.",
             "",
         ]
+        if final.cap_miss:
+            lines += [f"> **{final.cap_miss}**", ""]
         row = selection_row(final)
         text = selection_text(row, prefix="Selection figures of the chosen graph: ") if row is not None else ""
         if text:

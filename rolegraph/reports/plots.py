@@ -12,11 +12,26 @@ from matplotlib.figure import Figure
 
 from rolegraph.graphs.render import render_png
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.provenance import REAL
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.pareto import ParetoPoint
 from rolegraph.optimize.rundir import write_atomic
+from rolegraph.optimize.trace import records_simulation
 
 PNG_DPI = 110
+PARETO_Y_LABEL = "training accuracy, batch-adjusted"
+"""The front is drawn on pooled training accuracy adjusted for each batch's difficulty (ParetoPoint.accuracy),
+not on the raw share of training items right: the label says so."""
+
+
+def simulation_label(run: dict) -> str:
+    """What follows a plot's title: ' (simulated, world N)', ' (partly simulated, world N)', or nothing for real
+    results. A picture is often shown without the report around it, and sim results must say so wherever shown."""
+    simulation = records_simulation(run["records"])
+    if simulation == REAL:
+        return ""
+    world = run["config"].get("world")
+    return f" ({simulation})" if world is None else f" ({simulation}, world {world})"
 
 
 def _figure(width: float = 6.0, height: float = 4.0):
@@ -58,13 +73,15 @@ def curve_png(run: dict, path: Path) -> None:
         ax.axhline(final.test.objective, color="#2ca02c", linestyle="--", label="chosen graph, test")
     ax.set_xlabel("evaluations (item-level graph runs)")
     ax.set_ylabel("objective")
-    ax.set_title(f"{run['config']['optimizer']['name']} on {run['config']['task']}")
+    ax.set_title(f"{run['config']['optimizer']['name']} on {run['config']['task']}{simulation_label(run)}")
     if xs or its:
         ax.legend(loc="lower right", fontsize=8)
     _save(fig, path)
 
 
-def pareto_png(pts: list[ParetoPoint], pareto: list[ParetoPoint], path: Path) -> None:
+def pareto_png(pts: list[ParetoPoint], pareto: list[ParetoPoint], path: Path, *, label: str = "") -> None:
+    """Every scored graph by latency and batch-adjusted training accuracy, the front circled. `label`: the run's
+    `simulation_label` (the points alone do not say what answered)."""
     fig = _figure()
     ax = fig.add_subplot()
     if pts:
@@ -88,8 +105,8 @@ def pareto_png(pts: list[ParetoPoint], pareto: list[ParetoPoint], path: Path) ->
         )
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("mean latency per item (s)")
-    ax.set_ylabel("accuracy (training items)")
-    ax.set_title("graphs evaluated")
+    ax.set_ylabel(PARETO_Y_LABEL)
+    ax.set_title(f"graphs evaluated{label}")
     _save(fig, path)
 
 

@@ -79,3 +79,38 @@ def test_a_user_error_after_parsing_is_one_line_too(script, tmp_path):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "missing.yaml" in lines[0]
+
+
+def test_ctrl_c_in_a_search_says_where_it_is_saved_and_exits_130(script, tmp_path):
+    """The user's report: the installed typer turns Ctrl-C into Exit(130), which came back as a bare code."""
+    import signal
+    import sqlite3
+    import time
+
+    def checkpoint() -> int:
+        try:
+            con = sqlite3.connect(f"file:{tmp_path / 'run' / 'run.sqlite'}?mode=ro", uri=True, timeout=1)
+            row = con.execute("SELECT iteration FROM checkpoint").fetchone()
+            con.close()
+        except sqlite3.Error:
+            return -1
+        return -1 if row is None else int(row[0])
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "ROLEGRAPH_POOL")}
+    env["ROLEGRAPH_HOME"] = str(tmp_path / "home")
+    proc = subprocess.Popen(
+        [str(script), "optimize", "--task", "gsm", "--iterations", "200", "--task-size", "80", "--samples", "2",
+         "--batch", "4", "--validation-items", "4", "--test-items", "6", "--out", "run"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not inherited ignored from a shell
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while checkpoint() < 1:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 130 and TRACEBACK not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: the search is saved up to its last checkpoint")
+    assert lines[0].endswith("continue with: rolegraph optimize --resume run")

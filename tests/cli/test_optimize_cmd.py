@@ -338,3 +338,72 @@ def test_a_search_on_a_real_server_prints_its_estimate_first(llamacpp, tmp_path,
     assert "item runs:" in err and "dollars ~$" in err
     assert "time: unknown - nothing measured yet for llamacpp/smollm2" in err
     assert lines[-1].startswith("error: dollar cap reached")
+
+
+@pytest.mark.parametrize("args, dropped", [
+    (["--iterations", "4"], "--iterations"),
+    (["--iterations", "4", "--budget", "3"], "--budget, --iterations"),
+    (["--optimizer", "random", "--samples", "4"], "--optimizer, --samples"),  # a default value, given, too
+    (["--task", "gsm", "--out", "elsewhere"], "--task, --out"),
+    (["--init-from", "earlier", "--space", "space.yaml", "--agent-model", "m"], "--space, --init-from, --agent-model"),
+])
+def test_resume_refuses_the_options_it_would_ignore(tmp_path, capsys, args, dropped):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    code, out, err = cli(["optimize", "--resume", str(plain), *args], capsys)
+    assert code == 2 and out == ""
+    assert err == f"error: --resume continues the run as it was started: drop {dropped}\n"
+    assert list(plain.iterdir()) == []
+
+
+def test_resume_takes_its_own_options(tmp_path, capsys):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    code, out, err = cli(["optimize", "--resume", str(plain), "--max-dollars", "1", "--world", "0", "--json",
+                          "--executor", "local"], capsys)
+    assert code == 2 and "not a search run directory" in err  # past the options check, to the run itself
+
+
+@pytest.mark.parametrize("args, least", [([], 160), (TINY, 16)])  # 3 x 48 + 16; 3 x 4 + 4
+def test_an_evaluation_budget_below_one_batch_is_refused_before_the_run_directory(tmp_path, capsys, args, least):
+    code, out, err = cli(["optimize", "--task", "gsm", *args, "--max-evaluations", str(least - 1),
+                          "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"--max-evaluations {least - 1} is too small" in err and f"give at least {least} " in err
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_smallest_evaluation_budget_scores_a_graph(tmp_path, capsys):
+    code, out, err = cli(["optimize", "--task", "gsm", *TINY, "--optimizer", "random", "--max-evaluations", "16",
+                          "--out", str(tmp_path / "r"), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["evaluations"] <= 16
+
+
+def test_a_short_data_file_notes_the_smaller_test_set_and_batches(tmp_path, capsys):
+    data = tmp_path / "five.jsonl"
+    data.write_text("".join(json.dumps({"question": f"What is {k} + {k}?", "answer": f"{k} + {k}\n#### {2 * k}"})
+                            + "\n" for k in range(5)))
+    code, out, err = cli(["optimize", "--task", "gsm8k", "--data", str(data), "--test-items", "16", "--batch", "8",
+                          "--iterations", "1", "--samples", "2", "--validation-items", "4",
+                          "--out", str(tmp_path / "r"), "--json"], capsys)
+    assert code == 0, err
+    n_test = json.loads(out)["test"]["n"]
+    records = json.loads((tmp_path / "r" / "trace.json").read_text())["evaluations"]
+    n_train = max(r["n"] for r in records if r["phase"] == "search")
+    assert n_test < 16 and n_train < 8  # what the notes are about
+    assert (f"note: split 'test' of task 'gsm8k' has {n_test} items: the test score will use {n_test}, "
+            "not --test-items 16") in err
+    assert (f"note: split 'train' of task 'gsm8k' has {n_train} items: training batches will use {n_train}, "
+            "not --batch 8") in err
+
+
+def test_run_files_names_only_the_files_a_run_directory_holds(tmp_path):
+    from rolegraph.cli.optimize_output import run_files
+
+    for name in ("report.md", "trace.json", "curve.png", "pareto.png", "run.sqlite"):  # a run that scored nothing
+        (tmp_path / name).write_text("x")
+    assert run_files(tmp_path) == ["report.md", "trace.json", "curve.png", "pareto.png"]
+    (tmp_path / "best_graph.yaml").write_text("x")
+    (tmp_path / "graph.png").write_text("x")
+    assert run_files(tmp_path) == ["best_graph.yaml", "report.md", "trace.json", "curve.png", "pareto.png", "graph.png"]

@@ -94,6 +94,9 @@ def test_route_fit_shows_each_stage_beside_the_best_graph(run_dir, capsys):
     (["--target-accuracy", "1.5"], "accuracy in [0, 1]"),
     (["--target-flops", "-1"], "must be positive"),
     (["--target-flops", "0.01"], "no cascade of this run's graphs fits"),
+    (["--tolerance", "-1"], "--tolerance is an accuracy drop in [0, 1], got -1"),
+    (["--max-stages", "4"], "--max-stages must be 1 to 3, got 4"),
+    (["--max-stages", "0"], "--max-stages must be 1 to 3, got 0"),
 ])
 def test_route_fit_user_errors_are_one_line_exit_2(run_dir, capsys, args, message):
     code, out, err = cli(["route", "fit", run_dir, *args], capsys)
@@ -103,6 +106,32 @@ def test_route_fit_user_errors_are_one_line_exit_2(run_dir, capsys, args, messag
 def test_route_fit_of_a_directory_that_is_not_a_run(tmp_path, capsys):
     code, _, err = cli(["route", "fit", tmp_path], capsys)
     assert code == 2 and "not a search run directory" in err
+
+
+def test_route_fit_of_a_file_says_it_is_a_file(run_dir, capsys):
+    code, _, err = cli(["route", "fit", run_dir / "best_graph.yaml"], capsys)
+    assert code == 2 and "best_graph.yaml is a file, not a run directory" in err and err.count("\n") == 1
+
+
+def test_route_fit_of_an_unfinished_run_says_so_in_one_line(run_dir, tmp_path, capsys):
+    """An unfinished run (no final choice, no paired outcomes yet): only the error, not a 'scoring its front' note
+    before it."""
+    import json as _json
+    import shutil
+    import sqlite3
+
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    shutil.copy(run_dir / "run.sqlite", unfinished / "run.sqlite")
+    db = sqlite3.connect(unfinished / "run.sqlite")
+    state = _json.loads(db.execute("SELECT state FROM checkpoint WHERE id = 1").fetchone()[0])
+    state["final"] = None
+    db.execute("UPDATE checkpoint SET phase = 'search', state = ? WHERE id = 1", (_json.dumps(state),))
+    db.commit()
+    db.close()
+    code, out, err = cli(["route", "fit", unfinished], capsys)
+    assert code == 2 and "has not finished" in err and err.count("\n") == 1, err
+    assert not (unfinished / "router.yaml").exists()
 
 
 def test_router_files_run_everywhere_a_graph_runs(run_dir, tmp_path, capsys):
