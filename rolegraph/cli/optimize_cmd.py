@@ -90,6 +90,8 @@ async def run_optimize(
         objective,
         rates=lambda chosen: measured_rates(settings.home, [pool.get(m) for m in chosen]),
     )
+    for model_id in dict.fromkeys([*space.models, *([agent_model] if agent_model else [])]):
+        pool.require_key(model_id)  # a missing key is one line before any call, not after the first paid ones
     hub = ModelHub(pool, settings)
     run_dir: Path | None = None
     try:

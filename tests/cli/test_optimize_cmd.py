@@ -407,3 +407,34 @@ def test_run_files_names_only_the_files_a_run_directory_holds(tmp_path):
     (tmp_path / "best_graph.yaml").write_text("x")
     (tmp_path / "graph.png").write_text("x")
     assert run_files(tmp_path) == ["best_graph.yaml", "report.md", "trace.json", "curve.png", "pareto.png", "graph.png"]
+
+
+def test_a_missing_key_stops_the_search_before_any_call(tmp_path, capsys, monkeypatch):
+    """A pool with one reachable model and one whose key is unset: nothing is sent before the one-line error
+    (the search used to call the first model, and pay, before it reached the second)."""
+    import yaml
+    from fastapi import FastAPI
+
+    from rolegraph.sim.server import ServerThread
+
+    calls: list[dict] = []
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict):
+        calls.append(body)
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "4"}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}}
+
+    monkeypatch.delenv("RG_TEST_UNSET_KEY", raising=False)
+    with ServerThread(app) as srv:
+        entry = {"backend": "openai", "base_url": srv.base_url, "model": "m", "price_in": 1.0, "price_out": 1.0}
+        pool = tmp_path / "pool.yaml"
+        pool.write_text(yaml.safe_dump({"models": [{"id": "my/open", **entry},
+                                                   {"id": "my/keyed", **entry, "api_key_env": "RG_TEST_UNSET_KEY"}]}))
+        code, out, err = cli(["optimize", "--task", "arith", "--pool", str(pool), "--models", "my/open,my/keyed",
+                              "--budget-kind", "dollars", "--budget", "0.01", "--iterations", "1",
+                              "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "model 'my/keyed' needs an API key: set the environment variable RG_TEST_UNSET_KEY" in err
+    assert calls == [] and not (tmp_path / "run").exists()
