@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import os
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rolegraph.cli.graph_cmd import AllowCommandsOpt, GraphArg, PoolOpt, RolesOpt, _load_checked, _roles
+from rolegraph.cli.graph_cmd import AllowCommandsOpt, PoolOpt, RolesOpt, _load_checked, _roles
 from rolegraph.errors import RolegraphError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -34,15 +35,20 @@ class ServeError(RolegraphError):
     """A bad `serve` option."""
 
 
+ServedGraphArg = Annotated[Path, typer.Argument(help="graph file (YAML or JSON); routers cannot be served yet")]
+
+
 def serve_cmd(
-    graph: GraphArg,
+    graph: ServedGraphArg,
     port: Annotated[int, typer.Option("--port", help="TCP port (0 = any free port)")] = DEFAULT_PORT,
     host: Annotated[str, typer.Option("--host", help="interface to bind (loopback by default)")] = DEFAULT_HOST,
     pool: PoolOpt = None,
     api_key_env: Annotated[
         str | None, typer.Option("--api-key-env", help="require `Authorization: Bearer` with this env var's value")
     ] = None,
-    model_id: Annotated[str | None, typer.Option("--model-id", help="model id to serve (default: graph name)")] = None,
+    model_id: Annotated[
+        str | None, typer.Option("--model-id", help="model id to serve (default: the graph's name)")
+    ] = None,
     timeout_s: Annotated[float, typer.Option("--timeout", help="seconds one request may run")] = 300.0,
     max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="graph runs at once")] = 4,
     max_request_bytes: Annotated[int, typer.Option("--max-request-bytes", help="largest request body")] = 1 << 20,
@@ -66,6 +72,10 @@ def serve_cmd(
         raise ServeError(f"--port must be between 0 and {MAX_PORT}, got {port}")
     if timeout_s <= 0 or max_concurrent < 1 or max_request_bytes < 1:
         raise ServeError("--timeout, --max-concurrent and --max-request-bytes must be positive")
+    if model_id is not None and not model_id.strip():
+        raise ServeError(
+            "--model-id must name the model (clients send it as `model`); leave it out for the graph's name"
+        )
     key = None
     if api_key_env is not None:
         key = os.environ.get(api_key_env)

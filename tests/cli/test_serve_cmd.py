@@ -147,6 +147,17 @@ def test_serving_a_router_file_is_refused_in_one_line(capsys, tmp_path, monkeypa
     assert exit_.value.code == 2 and "router cannot be served" in err and len(err.splitlines()) == 1
 
 
+
+def test_an_empty_model_id_is_refused_in_one_line(capsys, tmp_path, monkeypatch):
+    """`--model-id ""` used to fall back to the graph's name without a word."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    graph = tmp_path / "g.yaml"
+    graph.write_text("name: g\nnodes: [{id: a, role: solver, model: local/smollm2-135m}]\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(graph), "--port", "0", "--model-id", " "])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and err.startswith("error: --model-id must name the model") and len(err.splitlines()) == 1
+
 TERSE_ROLES = """roles:
   - name: terse
     prompt: |
