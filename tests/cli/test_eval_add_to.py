@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rolegraph.cli import main
+from tests.cli.support import cli
 
 ROLES = "roles:\n  - {name: critic, prompt: 'Find the mistakes in the answers above and correct them.'}\n"
 OTHER_CRITIC = "roles:\n  - {name: critic, prompt: 'Say whether the answers above agree.'}\n"
@@ -26,16 +27,6 @@ ROUTER = ("kind: router\nname: cascade\nstages:\n"
 TINY = ["--task", "gsm", "--task-size", "80", "--models", "sim/llama-3.2-1b,sim/llama-3.2-3b", "--roles",
         "solver,critic", "--iterations", "1", "--samples", "2", "--batch", "4", "--validation-items", "4",
         "--test-items", "6", "--route-items", "8", "--json"]
-
-
-def cli(argv, capsys):
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

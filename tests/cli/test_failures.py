@@ -12,22 +12,12 @@ import yaml
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from rolegraph.cli import main
 from rolegraph.models.llamacpp_server import free_port
 from rolegraph.sim.server import ServerThread
+from tests.cli.support import run_cli
 
 KEY_ENV = "RG_FAILURES_TEST_KEY"
 LONG_WORDS = 4000  # ~4,000+ tokens: twice the llama.cpp fixture's 2,048-token context
-
-
-def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _files(tmp_path: Path, entry: dict) -> tuple[Path, Path]:

@@ -7,19 +7,10 @@ from pathlib import Path
 import pytest
 
 from rolegraph.cli import main
+from tests.cli.support import cli
 
 TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
         "--iterations", "2", "--route-items", "40", "--budget", "42"]
-
-
-def cli(argv, capsys):
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

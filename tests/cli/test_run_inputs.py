@@ -7,23 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli import main
 from rolegraph.optimize.rundir import RunStore
+from tests.cli.support import cli
 
 SINGLE = str(Path(__file__).parents[2] / "examples" / "graphs" / "single.yaml")
 TINY = ["--models", "sim/llama-3.2-1b,sim/llama-3.2-3b", "--iterations", "1", "--samples", "2", "--batch", "4",
         "--validation-items", "4", "--test-items", "6", "--route-items", "8"]
 ITEMS = 60
-
-
-def cli(argv, capsys):
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def write_gsm8k(path: Path, n: int = ITEMS, shift: int = 3) -> Path:

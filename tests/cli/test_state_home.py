@@ -6,24 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli import main
 from rolegraph.errors import StateFileError
 from rolegraph.models.cache import ResponseCache
 from rolegraph.models.timings import CallTimings
 from rolegraph.settings import Settings
+from tests.cli.support import run_cli
 
 GRAPH = Path(__file__).resolve().parents[2] / "examples" / "graphs" / "vote5.yaml"
 NOT_A_DATABASE = "not a database, a user's notes\n"
-
-
-def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_home_that_is_a_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):

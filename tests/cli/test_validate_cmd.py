@@ -3,19 +3,9 @@ from __future__ import annotations
 
 import yaml
 
-from rolegraph.cli import main
+from tests.cli.support import run_cli
 
 MODEL = "sim/llama-3.2-3b"
-
-
-def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_validate_lists_unknown_tools_and_params_keys_together(tmp_path, capsys):
