@@ -5,7 +5,7 @@ The runner and the store are imported on first use, so importing the result type
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeStats, NodeUsage
 
@@ -19,6 +19,13 @@ _LAZY = {
 
 __all__ = ["EvalResult", "ItemScore", "NodeStats", "NodeUsage", *_LAZY]
 
+if TYPE_CHECKING:  # the lazy names, typed for mypy and editors (no import at run time)
+    from rolegraph.evaluate.report import Comparison as Comparison
+    from rolegraph.evaluate.report import compare as compare
+    from rolegraph.evaluate.runner import evaluate as evaluate
+    from rolegraph.evaluate.runner import evaluate_sync as evaluate_sync
+    from rolegraph.evaluate.store import ResultsStore as ResultsStore
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
@@ -26,3 +33,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rolegraph.evaluate' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """The lazy names too, so completion in a shell or notebook offers them."""
+    return sorted({*globals(), *__all__})

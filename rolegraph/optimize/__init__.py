@@ -9,7 +9,7 @@ Names are loaded lazily so importing the package stays cheap.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "optimize": "rolegraph.optimize.api",
@@ -37,8 +37,37 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
+if TYPE_CHECKING:  # the lazy names, typed for mypy and editors (no import at run time)
+    from rolegraph.optimize.agent_reinforce_race import AgentReinforce as AgentReinforce
+    from rolegraph.optimize.api import SearchResult as SearchResult
+    from rolegraph.optimize.api import optimize as optimize
+    from rolegraph.optimize.api import optimize_async as optimize_async
+    from rolegraph.optimize.api import resume_async as resume_async
+    from rolegraph.optimize.baselines.exhaustive import ExhaustiveSearch as ExhaustiveSearch
+    from rolegraph.optimize.baselines.random_search import RandomSearch as RandomSearch
+    from rolegraph.optimize.baselines.reinforce import Reinforce as Reinforce
+    from rolegraph.optimize.baselines.tpe import TPESearch as TPESearch
+    from rolegraph.optimize.context import SearchConfig as SearchConfig
+    from rolegraph.optimize.llm_agent import LLMFeedbackAgent as LLMFeedbackAgent
+    from rolegraph.optimize.methods import OPTIMIZERS as OPTIMIZERS
+    from rolegraph.optimize.methods import make_optimizer as make_optimizer
+    from rolegraph.optimize.objectives import Objective as Objective
+    from rolegraph.optimize.probabilistic import ProbabilisticGraph as ProbabilisticGraph
+    from rolegraph.optimize.rebuild import add_to_run as add_to_run
+    from rolegraph.optimize.rebuild import pair_run as pair_run
+    from rolegraph.optimize.route_fit import RouteFit as RouteFit
+    from rolegraph.optimize.route_fit import fit_route as fit_route
+    from rolegraph.optimize.space import SearchSpace as SearchSpace
+    from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent as StatisticalFeedbackAgent
+    from rolegraph.optimize.trace import SearchTrace as SearchTrace
+
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'rolegraph.optimize' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """The lazy names too, so completion in a shell or notebook offers them."""
+    return sorted({*globals(), *__all__})
