@@ -264,6 +264,8 @@ def run_cmd(
             from rolegraph.cli.router_views import run_json_extra
 
             extra = run_json_extra(result)
+        if picked is not None and task_obj is not None:  # what the text output's gold line says
+            extra |= {"item": picked.id, "gold": picked.gold, "score": task_obj.scorer(settings)(result.answer, picked)}
         typer.echo(json.dumps(run_json(result, provenance) | extra, ensure_ascii=False))
         return
     if picked is not None and task_obj is not None:

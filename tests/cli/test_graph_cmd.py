@@ -416,3 +416,16 @@ def test_a_partly_simulated_runs_seconds_are_labelled_per_kind(tmp_path, capsys,
     assert code == 0, err
     out = " ".join(out.split())
     assert "partly simulated" in out and "s: seconds (modelled for sim/* nodes)" in out
+
+
+def test_run_json_on_a_task_item_says_the_item_gold_and_score(capsys):
+    """What the text output's gold line says, in the JSON too: a script need not re-score the answer."""
+    from rolegraph.tasks.registry import get_task
+
+    code, out, err = cli(["run", ROOT / "examples" / "graphs" / "vote5.yaml", "--task", "gsm", "--item", "3",
+                          "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    item = get_task("gsm", seed=0).all_items()[3]
+    assert data["item"] == item.id and data["gold"] == item.gold
+    assert data["score"] == float(data["answer"] == item.gold)
