@@ -285,9 +285,18 @@ def eval_command(
     items = the_task.items(cast("Split", split), n, seed)  # one of SPLITS, checked above
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
+    generated = "size" in (default_registry().entry(task).option_names() or ())  # gsm, arith
+    if not generated and split != "all" and (n is None or len(items) < n):  # a benchmark file's own set
+        whole = len(the_task.all_items())  # is not what split 'test' scores: say so, or figures mislead
+        if len(items) < whole:
+            typer.echo(
+                f"note: split '{split}' of task '{task}' is {len(the_task.items(cast('Split', split)))} of its "
+                f"{whole} items (a fixed hold-out); --split all scores every item",
+                err=True,
+            )
     if n is not None and len(items) < n:  # say so: a smaller sample than asked widens every interval
         more = ["--split all"] if split != "all" else []
-        if "size" in (default_registry().entry(task).option_names() or ()):  # a generated task (gsm, arith)
+        if generated:
             more.append("--task-size")
         hint = f" ({' or '.join(more)} gives more)" if more else " (that is all the task has)"
         typer.echo(

@@ -166,3 +166,24 @@ def test_world_is_named_and_changes_the_results_and_two_worlds_are_refused(capsy
     pool.write_text("world: 2\nmodels: []\n")
     code, out, err = run_cli(capsys, "eval", VOTE, "--task", "gsm", "--n", "4", "--pool", str(pool), "--world", "3")
     assert code == 2 and err.count("\n") == 1 and "world" in err and "Traceback" not in err
+
+
+def test_a_benchmark_files_default_split_says_it_is_a_fixed_part_of_the_file(capsys, tmp_path):
+    """An official test file scored with the default split is a quarter of it: the figure is not the
+    file's, so stderr says so; --split all (or a generated task) prints no such note."""
+    from rolegraph.tasks.registry import get_task
+
+    task = get_task("gsm8k", data=GSM_TINY)
+    held, whole = len(task.items("test")), len(task.all_items())
+    assert held < whole
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm8k", "--data", GSM_TINY,
+                             "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert code == 0 and json.loads(out)["n"] == held
+    assert f"note: split 'test' of task 'gsm8k' is {held} of its {whole} items (a fixed hold-out)" in err
+    for extra in (["--split", "all"], ["--n", str(held)]):
+        code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm8k", "--data", GSM_TINY, *extra,
+                                 "--store", str(tmp_path / "s.sqlite"), "--json")
+        assert code == 0 and "fixed hold-out" not in err
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--task-size", "40",
+                             "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert code == 0 and "fixed hold-out" not in err
