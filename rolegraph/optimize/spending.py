@@ -56,8 +56,9 @@ class SpendMeter:
             raise BudgetExceededError(f"dollar cap: {self.refused}")
         if self.max_usd is not None and self.spent + self.held + worst > self.max_usd:
             self.refused = (
-                f"${self.spent:.4f} spent on paid calls + ${self.held:.4f} in flight + up to ${worst:.4f} for the "
-                f"next call of {spec.id} > --max-dollars ${self.max_usd:g}"
+                f"${self.spent:.6g} spent on paid calls + ${self.held:.6g} in flight + up to ${worst:.6g} for the "
+                f"next call of {spec.id} > --max-dollars ${self.max_usd:g}"  # 6 significant digits: sub-cent
+                # calls do not round to $0.0000 and make the sum look smaller than the cap
             )
             raise BudgetExceededError(f"dollar cap: {self.refused}")
         self.held += worst

@@ -37,6 +37,18 @@ def test_the_meter_refuses_a_call_that_could_pass_the_cap_and_then_every_call():
         raise meter.stop_error("search")
 
 
+def test_the_refusal_shows_sub_cent_amounts_whose_sum_passes_the_cap():
+    """At four decimals a $0.00004 call printed as $0.0000 and the sum looked smaller than the cap."""
+    import re
+
+    spec = ModelSpec(id="my/cheap", backend="openai", price_in=0.1, price_out=0.1)
+    meter = SpendMeter.start(CallStats(), max_usd=0.0001, before=0.00009)
+    with pytest.raises(BudgetExceededError) as refused:
+        meter.reserve(spec, [{"role": "user", "content": "x" * 30}], max_tokens=200)
+    amounts = [float(x) for x in re.findall(r"\$([0-9.e-]+)", str(refused.value))]
+    spent, held, worst, cap = amounts
+    assert worst > 0 and spent + held + worst > cap
+
 def test_a_capped_search_stops_at_its_checkpoint_and_resumes_to_the_uncapped_result(pool, small_task, tmp_path):
     cfg = tiny_config(iterations=3)
     full_stats, part_stats, rest_stats = [], [], []
