@@ -58,11 +58,16 @@ class GraphError(RolegraphError):
 
 
 class BudgetExceededError(RolegraphError):
-    """A token, dollar or time cap would be exceeded; `partial` carries what was computed."""
+    """A token, dollar or time cap would be exceeded; `partial` carries what was computed.
+
+    `partial` is a `RunResult` (a run stopped: `exc.partial.nodes`) or an `EvalResult` (an evaluation stopped:
+    `exc.partial.items`), or None. It is typed Any, not those classes: importing them here, even under
+    TYPE_CHECKING, would make the package import circle tests/test_layout.py forbids (graphs -> errors ->
+    graphs), and `object` made the documented `exc.partial.nodes` a type error."""
 
     def __init__(self, message: str, partial: object | None = None):
         super().__init__(message)
-        self.partial = partial
+        self.partial: Any = partial
 
 
 class NodeFailedError(RolegraphError):
@@ -71,7 +76,7 @@ class NodeFailedError(RolegraphError):
     def __init__(self, message: str, node_id: str, partial: object | None = None):
         super().__init__(message)
         self.node_id = node_id
-        self.partial = partial
+        self.partial: Any = partial  # the run so far (a RunResult), typed as BudgetExceededError.partial is
 
 
 class TaskError(RolegraphError):

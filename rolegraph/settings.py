@@ -6,16 +6,22 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rolegraph.errors import StateFileError
+from rolegraph.errors import RolegraphError, StateFileError
 
 HOME_ENV = "ROLEGRAPH_HOME"
 POOL_ENV = "ROLEGRAPH_POOL"
 DEFAULT_HOME = Path("~/.rolegraph")
+MIN_LATENCY_SCALE = 0.0
+
+
+class SettingsError(RolegraphError):
+    """A setting that no run could use (e.g. a negative latency scale)."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a run needs to know about its environment.
+    """Everything a run needs to know about its environment. `Settings.from_env(...)` fills `home` from
+    $ROLEGRAPH_HOME (default ~/.rolegraph); `home` is required here, and may be a str.
 
     home: state directory (response cache, results store, search index).
     cache: use the SQLite response cache.
@@ -30,6 +36,12 @@ class Settings:
     latency_scale: float = 0.0
     allow_weak_sandbox: bool = False
     coalesce: bool = True
+
+    def __post_init__(self) -> None:
+        # a str home (Settings(home="/tmp/x")) used to fail later, far away, on `home / "cache.sqlite"`
+        object.__setattr__(self, "home", Path(self.home).expanduser())
+        if not self.latency_scale >= MIN_LATENCY_SCALE:  # also refuses NaN
+            raise SettingsError(f"latency_scale must be >= {MIN_LATENCY_SCALE:g}, got {self.latency_scale}")
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

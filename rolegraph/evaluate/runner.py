@@ -9,8 +9,8 @@ answers; a budget that runs out stops the whole evaluation and hands back what w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
 from rolegraph.evaluate.aggregate import summarize
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from rolegraph.graphs.budget import Budget
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
+
+T = TypeVar("T")
 
 FREEZE_MIN_ITEMS = 64
 """An evaluation of this many items or more runs on a frozen heap (`rolegraph.evaluate.heap`) when no search
@@ -265,10 +267,42 @@ async def _cancel(workers: list[asyncio.Task]) -> None:
     await asyncio.gather(*workers, return_exceptions=True)
 
 
-def evaluate_sync(spec: GraphSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:
-    """`evaluate` in a fresh event loop (for scripts; not from inside a running loop).
+def refuse_running_loop(what: str, instead: str) -> None:
+    """Raise one line if an event loop runs in this thread (Jupyter, an async app), before any coroutine exists.
 
-    The hub's network clients bind to the loop they first run in, so give each call a hub
-    of its own, or use `evaluate` from one loop.
+    `asyncio.run` would refuse it anyway, but with a bare RuntimeError and a 'coroutine was never awaited'
+    warning for the coroutine already made; the sync wrappers call this first and name the awaitable."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RolegraphError(
+        f"{what} cannot run inside a running event loop (Jupyter, an async app): await {instead} instead"
+    )
+
+
+def run_closing(make: Callable[[], Awaitable[T]], hub: ModelHub | None) -> T:
+    """`make()` in a fresh event loop; `hub` (if any) is closed before the loop ends.
+
+    A hub's HTTP clients bind to the loop they first ran in: left open, they warn (unclosed transport) and
+    fail later at garbage collection (event loop is closed). `ModelHub.aclose` closes them inside the loop
+    and the hub re-makes them on its next call, so one hub serves several sync calls in a row."""
+
+    async def main() -> T:
+        try:
+            return await make()
+        finally:
+            if hub is not None:
+                await hub.aclose()
+
+    return asyncio.run(main())
+
+
+def evaluate_sync(spec: GraphSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:
+    """`evaluate` in a fresh event loop (for scripts; inside a running loop, await `evaluate`).
+
+    The hub's network clients are closed before the loop ends (`run_closing`), so the same hub can be
+    passed to the next call.
     """
-    return asyncio.run(evaluate(spec, task, items, **kwargs))
+    refuse_running_loop("evaluate_sync", "evaluate(...)")
+    return run_closing(lambda: evaluate(spec, task, items, **kwargs), kwargs.get("hub"))

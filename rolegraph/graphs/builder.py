@@ -52,21 +52,29 @@ class Graph:
             self.edge(src, dst)
         return self
 
-    def chain(self, *node_ids: str) -> Graph:
-        """Edges a -> b -> c ... along the given ids."""
-        for src, dst in zip(node_ids, node_ids[1:]):
+    def chain(self, *node_ids: str | Iterable[str]) -> Graph:
+        """Edges a -> b -> c ... along the given ids: `.chain("a", "b", "c")` or `.chain(["a", "b", "c"])`."""
+        given: Iterable[object] = node_ids
+        if len(node_ids) == 1 and not isinstance(node_ids[0], str):
+            given = node_ids[0]  # one list of ids: without this it made no edge at all
+        ids: list[str] = []
+        for node_id in given:
+            if not isinstance(node_id, str):
+                raise TypeError(f"chain takes node ids (str), got {node_id!r}")
+            ids.append(node_id)
+        for src, dst in zip(ids, ids[1:]):
             self.edge(src, dst)
         return self
 
     def fan_in(self, sources: Iterable[str], dst: str) -> Graph:
         """An edge from every source into `dst` (e.g. solvers into a fuser)."""
-        for src in sources:
+        for src in _ids(sources, "fan_in", "sources"):
             self.edge(src, dst)
         return self
 
     def fan_out(self, src: str, targets: Iterable[str]) -> Graph:
         """An edge from `src` into every target (e.g. a planner into searchers)."""
-        for dst in targets:
+        for dst in _ids(targets, "fan_out", "targets"):
             self.edge(src, dst)
         return self
 
@@ -86,8 +94,16 @@ class Graph:
 
     def build(self, pool: ModelPool | None = None, roles: Iterable[str] | None = None) -> GraphSpec:
         """The validated spec (`GraphError` lists every problem). `pool=None` skips the model check."""
-        return check_graph(self.spec(), pool=pool, roles=roles, source=f"graph '{self.name}'")
+        known_roles = None if roles is None else _ids(roles, "build", "roles")
+        return check_graph(self.spec(), pool=pool, roles=known_roles, source=f"graph '{self.name}'")
 
 
 def _is_pair(value: object) -> TypeGuard[tuple[str, str] | list[str]]:
     return isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(x, str) for x in value)
+
+
+def _ids(value: Iterable[str], method: str, what: str) -> list[str]:
+    """The ids of a list argument; a bare str would be iterated as one id per character, so it is refused."""
+    if isinstance(value, str):
+        raise TypeError(f"{method}: {what} must be a list of ids, got the string '{value}': pass [{value!r}]")
+    return list(value)

@@ -115,6 +115,9 @@ class NodePlan:
     native: bool
     sample: int
     toolbox: Any = None
+    instant: bool = False
+    """A sim model that does not sleep (latency_scale 0): in a measured run (a partly simulated graph) its
+    calls take no wall time, so its time is its modelled latency, as in an all-sim run."""
     _prompts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -216,7 +219,7 @@ class NodeCall:
         self.cost += cost
         self.calls += 1
         self.cached += int(comp.cached)
-        if plan.spec.backend != "sim":
+        if plan.spec.backend != "sim" or plan.instant:
             self.adjust_s += comp.latency_s - (perf_counter() - t_call)
         self.truncated += int(comp.finish_reason == "length")
         self.model_latency += comp.latency_s

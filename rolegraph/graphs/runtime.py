@@ -28,7 +28,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
 
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, did_you_mean
+from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, RolegraphError, did_you_mean
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
 from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
@@ -102,6 +102,7 @@ class CompiledGraph:
                 self.topo.preds[node.id],
                 toolbox,
             )
+            plan.instant = plan.spec.backend == "sim" and hub.settings.latency_scale == 0
             unknown = [name for name in plan.tools if name not in toolbox]
             if unknown:
                 raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
@@ -318,8 +319,29 @@ async def run_graph(
 
 
 def run_graph_sync(spec: GraphSpec, item: Item | str, hub: ModelHub, **kwargs: Any) -> RunResult:
-    """`run_graph` in a fresh event loop (for scripts and the CLI; not from inside a running loop)."""
-    return asyncio.run(run_graph(spec, item, hub, **kwargs))
+    """`run_graph` in a fresh event loop (for scripts and the CLI; inside a running loop, await `run_graph`).
+
+    A running loop is refused before any coroutine is made (asyncio.run's own refusal is a bare RuntimeError
+    plus a 'never awaited' warning). The hub's HTTP clients, bound to this call's loop, are closed before it
+    ends (unclosed, they warn and later fail at garbage collection); the hub re-makes them on its next call.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RolegraphError(
+            "run_graph_sync cannot run inside a running event loop (Jupyter, an async app): "
+            "await run_graph(...) instead"
+        )
+
+    async def main() -> RunResult:
+        try:
+            return await run_graph(spec, item, hub, **kwargs)
+        finally:
+            await hub.aclose()
+
+    return asyncio.run(main())
 
 
 __all__ = [

@@ -297,6 +297,8 @@ class ModelHub:
         self.stats = CallStats()
         self.spend_guard: SpendGuard | None = None
         self._models: dict[str, ChatModel] = {}
+        self._given: dict[str, ChatModel] = {}
+        """Models passed to `use()`: the caller's choice, so `aclose` keeps them (it closes their clients)."""
         self._cache = None
         self._timings = None
 
@@ -330,12 +332,21 @@ class ModelHub:
         """Serve `model` for `model_id` (a custom client, or a test double); calls are still counted (and
         guarded by a spending cap). The id must be in the pool, so graphs keep validating against it."""
         spec = self.pool.get(model_id)
-        self._models[model_id] = _Counted(_Guarded(model, self, spec), self.stats, spec, self)
+        self._models[model_id] = self._given[model_id] = _Counted(_Guarded(model, self, spec), self.stats, spec, self)
 
     def spec(self, model_id: str) -> ModelSpec:
         return self.pool.get(model_id)
 
+    async def __aenter__(self) -> ModelHub:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
+        """Close every client, the response cache and the timings file, all bound to the running loop or
+        process. The hub stays usable: its own clients are re-made on the next `get`, and models given to
+        `use()` are kept (only their clients are closed), so the sync wrappers can close it after each call."""
         for model in self._models.values():
             inner = getattr(model, "_inner", None)
             while inner is not None:
@@ -343,7 +354,7 @@ class ModelHub:
                 if closer is not None:
                     await closer()
                 inner = getattr(inner, "_inner", None)
-        self._models.clear()
+        self._models = dict(self._given)
         if self._cache is not None:
             self._cache.close()
             self._cache = None

@@ -7,7 +7,6 @@ and optimizer from the store's config, so the same run continues where it stoppe
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from rolegraph import __version__
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
+from rolegraph.evaluate.runner import refuse_running_loop, run_closing
 from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
@@ -245,7 +245,9 @@ async def optimize_async(
     """Run a search; with `out`, keep a resumable run directory there (its store, best_graph.yaml and
     trace.json; `rolegraph.reports.render(out)` adds report.md and the plots).
     `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process).
-    `init_from`: an earlier run directory to warm-start from (`rolegraph.optimize.warmstart`)."""
+    `init_from`: an earlier run directory to warm-start from (`rolegraph.optimize.warmstart`).
+    The space's family must be the task's (`SearchSpace.check_family`): it prices every graph."""
+    space.check_family(task.family, f"task '{task.name}'")
     optimizer = optimizer or AgentReinforce()
     config = config or SearchConfig()
     task_args = task_args or {"name": task.name}
@@ -278,17 +280,12 @@ def optimize(
     hub: ModelHub | None = None,
     **kwargs: Any,
 ) -> SearchResult:
-    """Synchronous `optimize_async` with its own event loop (and hub, unless given)."""
-
-    async def main() -> SearchResult:
-        own = hub or ModelHub(space.pool, settings or Settings.from_env())
-        try:
-            return await optimize_async(task, space, optimizer, hub=own, **kwargs)
-        finally:
-            if hub is None:
-                await own.aclose()
-
-    return asyncio.run(main())
+    """Synchronous `optimize_async` with its own event loop (and hub, unless given); inside a running loop
+    (Jupyter, an async app) it refuses with one line: await `optimize_async` there. The hub, given or its
+    own, has its HTTP clients closed before the loop ends (`run_closing`), so a given hub can be reused."""
+    refuse_running_loop("optimize", "optimize_async(...)")
+    used = hub or ModelHub(space.pool, settings or Settings.from_env())
+    return run_closing(lambda: optimize_async(task, space, optimizer, hub=used, **kwargs), used)
 
 
 @on_frozen_heap()  # as optimize_async: the resumed search and its front's pairing in one frozen heap

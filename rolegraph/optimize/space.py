@@ -42,6 +42,19 @@ MAX_NODES_LIMIT = 64
 OUTPUT_ID = "out"
 
 
+def _token_profiles():
+    """The known families' token profiles (imported late, as the cost methods do: analysis pulls in networkx)."""
+    from rolegraph.graphs.analysis import TOKEN_PROFILES
+
+    return TOKEN_PROFILES
+
+
+def _require_sequence(value: object, what: str) -> None:
+    """A bare string where ids are expected would be read as one id per character: refuse it."""
+    if isinstance(value, str):
+        raise SearchError(f"{what} must be a list of ids, got the string '{value}': pass [{value!r}]")
+
+
 def slot_id(index: int) -> str:
     return f"n{index}"
 
@@ -68,6 +81,8 @@ class SearchSpace:
     budget_kind: BudgetKind = "flops"
     objective: Objective = field(default_factory=Objective)
     family: str = "math"
+    """The task family whose token profile prices a graph (`TOKEN_PROFILES`); it must be the searched task's
+    (`optimize_async` refuses a mismatch, see `check_family`)."""
     worker_edges: bool = True
     """False: workers only feed the output (ensembles), a space small enough to enumerate."""
     excluded: tuple[str, ...] = ()
@@ -80,6 +95,8 @@ class SearchSpace:
     """Real models' call times fitted to their measured calls (`rolegraph.models.timings.measured_rates`)."""
 
     def __post_init__(self) -> None:
+        _require_sequence(self.models, "models")
+        _require_sequence(self.roles, "roles")
         if self.stages:
             self._init_stages()
         self.models = tuple(dict.fromkeys(self.models))
@@ -105,6 +122,10 @@ class SearchSpace:
             raise SearchError(f"max nodes must be between {MIN_NODES} and {MAX_NODES_LIMIT}, got {self.max_nodes}")
         if self.budget_kind not in BUDGET_KINDS:
             raise SearchError(f"unknown budget kind '{self.budget_kind}'. Known: {', '.join(BUDGET_KINDS)}.")
+        known_families = _token_profiles()
+        if self.family not in known_families:
+            close = did_you_mean(self.family, known_families, list_known=False)
+            raise SearchError(f"unknown task family '{self.family}'.{close} Known: {', '.join(known_families)}.")
         if self.budget is not None and self.budget <= 0:
             raise SearchError(f"the budget must be positive, got {self.budget}")
         self._check_feasible()
@@ -186,9 +207,22 @@ class SearchSpace:
     # --- cost ------------------------------------------------------------------------------------
     @property
     def profile(self):
-        from rolegraph.graphs.analysis import TOKEN_PROFILES
+        return _token_profiles()[self.family]  # __post_init__ refused an unknown family
 
-        return TOKEN_PROFILES.get(self.family, TOKEN_PROFILES["math"])
+    def check_family(self, task_family: str, task_name: str = "task") -> None:
+        """Refuse to search a task of another family than the space's (one line, SearchError).
+
+        The family picks the token profile that prices every graph, and it is applied when the space is
+        made: which models fit the budget alone (`excluded`) and the joint objective's latency reference are
+        fixed then. Adopting the task's family afterwards would silently change a space its maker already
+        inspected (`describe()`), so a mismatch, including a family left at its default, is an error that
+        names the fix; a qa search priced with the math profile would otherwise spend the wrong budget.
+        """
+        if self.family != task_family:
+            raise SearchError(
+                f"the search space's family '{self.family}' is not the family of {task_name} ('{task_family}'): "
+                f"its graphs would be priced with the wrong token profile; make the space with family='{task_family}'"
+            )
 
     def flops(self, spec: GraphSpec) -> float:
         from rolegraph.graphs.analysis import flops_units

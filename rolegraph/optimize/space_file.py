@@ -245,7 +245,10 @@ def build_space(
 
 def load_space(path: str | Path, pool: ModelPool, **options: Any) -> SearchSpace:
     """Read a space file into a `SearchSpace` (Python API). Its `roles_file`, if any, is loaded onto
-    `options['registry']` (or the built-in roles)."""
+    `options['registry']` (or the built-in roles).
+
+    A space file names no task, so pass the task's `family=` in `options` (default: math): `optimize`
+    refuses a space whose family is not its task's (`SearchSpace.check_family`), never prices it silently."""
     from rolegraph.agents.roles_file import load_roles
 
     sf = read_space_file(path)

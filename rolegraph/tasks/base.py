@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
+from rolegraph.errors import TaskError
 from rolegraph.items import Family, Item
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 Split = Literal["train", "validation", "test", "all"]
 SPLIT_FRACTIONS = {"train": 0.5, "validation": 0.25, "test": 0.25}
 """Fixed-size tasks are cut into these shares after one seeded shuffle."""
+SPLITS: tuple[str, ...] = (*SPLIT_FRACTIONS, "all")
 
 
 class Task(ABC):
@@ -47,7 +49,14 @@ class Task(ABC):
         return None
 
     def items(self, split: Split = "all", n: int | None = None, seed: int = 0) -> list[Item]:
-        """A seeded split: one shuffle of all items by `seed`, cut by SPLIT_FRACTIONS, then the first n."""
+        """A seeded split: one shuffle of all items by `seed`, cut by SPLIT_FRACTIONS, then the first n.
+
+        An unknown split or a negative n is a TaskError: a slice would take `n=-1` as 'all but the last' and
+        a typo'd split would surface as a bare KeyError."""
+        if split not in SPLITS:
+            raise TaskError(f"unknown split '{split}' of task '{self.name}'. Known: {', '.join(SPLITS)}.")
+        if n is not None and n < 0:
+            raise TaskError(f"n must be >= 0 (or None for all items), got {n}")
         items = list(self.all_items())
         if split != "all":
             random.Random(f"{self.name}:{seed}").shuffle(items)

@@ -31,6 +31,7 @@ RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flo
 NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd", "output",
              "tool_calls", "inputs", "cached_calls"}
 INSTANCE_KEYS = NODE_KEYS | {"instance_of", "copy", "round"}
+TASK_ITEM_KEYS = {"item", "gold", "score"}  # run --json on a task item (not on a free-form question)
 ECHO_ID = "loopback/echo-model-135m"  # as long as a real model id: a table must make room for it
 MALFORMED = sorted(p.name for p in FIXTURES.glob("*.*") if not p.name.startswith("valid") and p.suffix != ".jsonl")
 
@@ -204,7 +205,7 @@ def test_run_json_on_example_graphs(name, capsys):
                           "--json"], capsys)
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == RUN_KEYS
+    assert set(result) == RUN_KEYS | TASK_ITEM_KEYS
     spec = load_graph(EXAMPLES / name)
     # every graph node ran; a fan-out node as its copies, a loop node as its rounds
     assert sorted({n.get("instance_of") or n["id"] for n in result["nodes"]}) == sorted(spec.node_ids)
@@ -268,7 +269,7 @@ def test_run_table_marks_a_node_cut_at_its_max_tokens(tmp_path, capsys, monkeypa
     assert "replies cut at max_tokens: short (1 of 1)" in out
     code, out, err = cli([*args, "--json"], capsys)  # the documented JSON keeps exactly its keys
     result = json.loads(out)
-    assert set(result) == RUN_KEYS
+    assert set(result) == RUN_KEYS | TASK_ITEM_KEYS
     assert all(set(n) == (INSTANCE_KEYS if "instance_of" in n else NODE_KEYS) for n in result["nodes"])
 
 
@@ -429,3 +430,24 @@ def test_run_json_on_a_task_item_says_the_item_gold_and_score(capsys):
     item = get_task("gsm", seed=0).all_items()[3]
     assert data["item"] == item.id and data["gold"] == item.gold
     assert data["score"] == float(data["answer"] == item.gold)
+
+
+def test_a_sim_node_in_a_partly_simulated_run_keeps_its_modelled_seconds(tmp_path, capsys, echo_pool):
+    """Sim models do not sleep (latency_scale 0): in a graph with a real node, a sim node's time is still its
+    modelled latency (as alone), not the ~0 s its call took, and the run's latency counts it."""
+    alone = _graph_file(tmp_path, [{"id": "t", "role": "solver", "model": "sim/llama-3.2-3b"}])
+    code, out, err = cli(["run", alone, "--task", "gsm", "--item", "0", "--json"], capsys)
+    assert code == 0, err
+    modelled = json.loads(out)["nodes"][0]["latency_s"]
+    assert modelled > 1.0  # a 3B model's modelled seconds for a GSM answer
+    mixed = _graph_file(tmp_path, [{"id": "s", "role": "solver", "model": ECHO_ID},
+                                   {"id": "t", "role": "solver", "model": "sim/llama-3.2-3b"},
+                                   {"id": "f", "role": "fuser", "model": "sim/llama-3.2-1b"}],
+                        [("s", "f"), ("t", "f")])
+    code, out, err = cli(["run", mixed, "--task", "gsm", "--item", "0", "--pool", echo_pool, "--json"], capsys)
+    assert code == 0, err
+    run = json.loads(out)
+    nodes = {n["id"]: n for n in run["nodes"]}
+    assert run["simulation"] == "partly simulated"
+    assert nodes["t"]["latency_s"] == pytest.approx(modelled, rel=0.05)
+    assert run["latency_s"] >= nodes["t"]["latency_s"] + nodes["f"]["latency_s"] * 0.95
