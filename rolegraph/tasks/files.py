@@ -2,6 +2,10 @@
 
 Loaders describe their format once (`fmt`, e.g. 'JSONL {question, answer}') and every error a
 user's file can cause repeats it, so the message alone says how to fix the file.
+
+Text is read as `utf-8-sig`: files saved by Excel or Windows editors start with a byte-order mark,
+which plain utf-8 keeps as '\\ufeff' at the start of the first record (a JSON error, a misnamed
+first CSV cell, a question starting with an invisible character).
 """
 
 from __future__ import annotations
@@ -15,6 +19,16 @@ from rolegraph.errors import DataFileError
 
 MAX_SHOWN_CHARS = 60
 """Longest excerpt of a bad line quoted in an error."""
+TEXT_ENCODING = "utf-8-sig"
+"""UTF-8 with an optional byte-order mark (see the module docstring)."""
+
+
+class Record(dict[str, Any]):
+    """A JSON object from a data file that remembers where it came from ('path:line') and the file's
+    format, so a field helper called without `where` still names the file and line in its error."""
+
+    where: str | None = None
+    fmt: str | None = None
 
 
 def require_file(data: str | Path | None, task: str, fmt: str, *, allow_dir: bool = False) -> Path:
@@ -37,7 +51,7 @@ def _excerpt(text: str) -> str:
 def read_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line; a line that is not a JSON object fails."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding=TEXT_ENCODING)
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({exc.strerror}); expected a {fmt} file") from exc
     with handle:
@@ -54,7 +68,9 @@ def read_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
                     ) from exc
                 if not isinstance(obj, dict):
                     raise DataFileError(f"{path}:{lineno}: expected a JSON object ({fmt}), got {type(obj).__name__}")
-                yield lineno, obj
+                record = Record(obj)
+                record.where, record.fmt = f"{path}:{lineno}", fmt
+                yield lineno, record
         except UnicodeDecodeError as exc:
             raise DataFileError(f"{path}: not UTF-8 text; expected a {fmt} file") from exc
 
@@ -62,7 +78,7 @@ def read_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
 def read_json(path: Path, fmt: str) -> Any:
     """The whole file as JSON; a syntax error names its line and column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding=TEXT_ENCODING)
     except UnicodeDecodeError as exc:
         raise DataFileError(f"{path}: not UTF-8 text; expected {fmt}") from exc
     except OSError as exc:
@@ -87,13 +103,21 @@ def field_str(record: dict[str, Any], field: str, where: str, fmt: str) -> str:
     return value
 
 
-def optional_str(record: dict[str, Any], field: str) -> str | None:
-    """A field that may be absent: numbers become text, blanks and other types become None."""
+def optional_str(record: dict[str, Any], field: str, where: str | None = None, fmt: str | None = None) -> str | None:
+    """A field that may be absent or blank (None); numbers become text. Any other type (true, a list,
+    an object) is a malformed record, not a missing value: silently skipping it would hide the
+    mistake behind a later 'no items'. `where`/`fmt` default to what a `Record` remembers."""
     value = record.get(field)
-    if isinstance(value, bool) or value is None:
+    if value is None:
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
+    if isinstance(value, str):
+        return value.strip() or None
+    where = where or getattr(record, "where", None) or "a record"
+    fmt = fmt or getattr(record, "fmt", None)
+    expected = f"; expected {fmt}" if fmt else ""
+    raise DataFileError(
+        f"{where}: field '{field}' should be text or a number, got {type(value).__name__} {_excerpt(json.dumps(value))}"
+        f"{expected}"
+    )

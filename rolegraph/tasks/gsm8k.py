@@ -47,6 +47,7 @@ def intermediate_results(solution: str, gold: str) -> list[str]:
 
 class Gsm8kTask(LoadedTask):
     name = "gsm8k"
+    data_format = GSM8K_FORMAT
     family = "math"
     answer_kind = "math"
 

@@ -2,6 +2,11 @@
 
 Both are seeded, so the same seed and size give the same items on every machine, and neither
 needs a data file or the network.
+
+Scoring uses only the project's own `math_score`, not reasoning-gym's checkers: gsm_symbolic's
+`score_answer` takes the first `\\b-?\\d+` in the text, so '-78000' ('-' is not after a word
+boundary), '78000 or 5', '78000-' all scored as 78000, and a sign-slip distractor (-gold) counted
+as right; basic_arithmetic's checker is exact string equality, which `math_score` already covers.
 """
 
 from __future__ import annotations
@@ -20,8 +25,6 @@ from rolegraph.tasks.scoring import math_score
 DEFAULT_GYM_SIZE = 500
 """Items generated when no `size=` is given."""
 MAX_DISTRACTORS = 4
-FULL_CREDIT = 1.0
-"""reasoning-gym checkers give small partial rewards (e.g. 0.01) for a wrong number: only 1.0 counts."""
 
 ARITH_CONFIG: Mapping[str, Any] = MappingProxyType(
     {
@@ -40,7 +43,7 @@ golds like `-33 / -5879 = 0` that no careful solver would give."""
 
 
 class GymTask(LoadedTask):
-    """A reasoning-gym dataset as a task; scored by the dataset's own checker or exact numeric equality."""
+    """A reasoning-gym dataset as a task; scored by exact numeric equality (see the module docstring)."""
 
     dataset_name: str = ""
     config: Mapping[str, Any] = MappingProxyType({})
@@ -50,9 +53,8 @@ class GymTask(LoadedTask):
         self.size = size
         import reasoning_gym  # lazy: importing it takes seconds, and file tasks never need it
 
-        self._dataset = reasoning_gym.create_dataset(self.dataset_name, seed=seed, size=size, **self.config)
-        self._entries = {f"{self.name}/{seed}/{index}": entry for index, entry in enumerate(self._dataset)}
-        self._set_items(self._item(item_id, entry) for item_id, entry in self._entries.items())
+        dataset = reasoning_gym.create_dataset(self.dataset_name, seed=seed, size=size, **self.config)
+        self._set_items(self._item(f"{self.name}/{seed}/{index}", entry) for index, entry in enumerate(dataset))
 
     def _item(self, item_id: str, entry: dict[str, Any]) -> Item:
         answer = entry.get("answer")
@@ -79,15 +81,6 @@ class GymTask(LoadedTask):
         return _distinct_numbers(candidates, gold)
 
     def score(self, prediction: str | None, item: Item) -> float:
-        if prediction is None or item.gold is None:
-            return 0.0
-        entry = self._entries.get(item.id, {"answer": item.gold, "metadata": {}})
-        try:
-            checked = self._dataset.score_answer(prediction, entry)
-        except Exception:  # a third-party checker must never crash an evaluation
-            checked = 0.0
-        if checked >= FULL_CREDIT:
-            return 1.0
         return math_score(prediction, item.gold)
 
 

@@ -8,6 +8,7 @@ by default, or token F1 (`metric="f1"`), with the standard answer normalisation.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class HotpotQATask(LoadedTask):
     name = "hotpotqa"
     family = "qa"
     answer_kind = "qa"
+    data_format = HOTPOT_FORMAT
 
     def __init__(self, path: Path, *, metric: str = "em"):
         self.path = path
@@ -66,7 +68,7 @@ class HotpotQATask(LoadedTask):
 
     def _records(self) -> list[tuple[str, Any]]:
         with self.path.open("rb") as handle:
-            head = handle.read(4096).lstrip()
+            head = handle.read(4096).removeprefix(codecs.BOM_UTF8).lstrip()  # files.read_* skip a BOM too
         if head.startswith(b"["):
             data = read_json(self.path, HOTPOT_FORMAT)
             return [(f"{self.path}: record {i}", r) for i, r in enumerate(data)]
@@ -86,15 +88,16 @@ class HotpotQATask(LoadedTask):
             for title, text in paragraphs:
                 self._documents.setdefault(title, text)
             titles = [title for title, _ in paragraphs]
-            gold = optional_str(record, "answer")
+            gold = optional_str(record, "answer", where, HOTPOT_FORMAT)
             supporting = record.get("supporting_facts") or []
             items.append(
                 Item(
-                    id=optional_str(record, "_id") or f"hotpotqa/{index}",
+                    id=optional_str(record, "_id", where, HOTPOT_FORMAT) or f"hotpotqa/{index}",
                     question=question.strip(),
                     gold=gold,
                     family="qa",
                     metadata={
+                        "where": where,
                         "type": record.get("type"),
                         "level": record.get("level"),
                         "titles": titles,

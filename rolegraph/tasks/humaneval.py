@@ -5,7 +5,14 @@ be a whole function (`def entry_point(...)`, with any imports and helpers) or on
 fenced block in a longer text is taken out first. A body is appended to the prompt; a whole
 function is placed after the prompt, so helpers the prompt defines (`poly` for `find_zero`)
 stay available. The item's `check(entry_point)` then runs
-in `rolegraph.tools.sandbox.run_python`; exit code 0 within the time limit is a pass.
+in `rolegraph.tools.sandbox.run_python`.
+
+A pass needs exit code 0 within the time limit AND a per-run random marker in stdout, printed only
+after `check(entry_point)` returns: exit code 0 alone is not proof, because a candidate that calls
+`exit()`, `sys.exit(0)`, `os._exit(0)`, `raise SystemExit` or `unittest.main()` ends the module
+before the tests run. The candidate's own output goes to /dev/null, so a chatty solution cannot
+push the marker out of the sandbox's capped stdout. This guards against early exits, not against a
+program written to read its own source.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import functools
 import importlib.resources
 import inspect
 import re
+import secrets
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -46,8 +54,11 @@ class SandboxOutcome(Protocol):
 
     exit_code: int | None
     timed_out: bool
+    stdout: str
 
 
+FENCE_HINTS = re.compile(r"```|~~~")
+"""A prediction containing a fence is a text around code: the code block is taken out first."""
 CodeRunner = Callable[..., Any]
 """`runner(code, timeout_s=...) -> SandboxOutcome` (or an awaitable of one)."""
 
@@ -72,9 +83,24 @@ def build_program(candidate: str, prompt: str, entry_point: str) -> str:
     return f"{prompt}{body}\n"
 
 
-def with_tests(program: str, test: str, entry_point: str) -> str:
-    """The program followed by the item's tests and the call that runs them."""
-    return f"{program}\n\n{test}\n\ncheck({entry_point})\n"
+MARKER_BYTES = 16
+"""Random bytes in the pass marker: a candidate cannot guess 128 bits."""
+_SILENCE = "import os as _rg_os, sys as _rg_sys\n_rg_out = _rg_sys.stdout\n_rg_sys.stdout = open(_rg_os.devnull, 'w')\n"
+"""Prologue: the candidate's prints are discarded; the marker goes to the real stdout."""
+
+
+def new_marker() -> str:
+    """A fresh pass marker for one run."""
+    return f"rolegraph-check-passed-{secrets.token_hex(MARKER_BYTES)}"
+
+
+def with_tests(program: str, test: str, entry_point: str, marker: str | None = None) -> str:
+    """The program followed by the item's tests, the call that runs them and, when `marker` is given,
+    the line that prints it only if `check` returned."""
+    tests = f"{program}\n\n{test}\n\ncheck({entry_point})\n"
+    if marker is None:
+        return tests
+    return f"{_SILENCE}{tests}_rg_out.write({marker!r} + '\\n')\n_rg_out.flush()\n"
 
 
 def _default_runner() -> CodeRunner:
@@ -131,24 +157,28 @@ class HumanEvalTask(LoadedTask):
             },
         )
 
-    def program_for(self, prediction: str, item: Item) -> str:
-        """The exact module the sandbox runs for this prediction."""
+    def program_for(self, prediction: str, item: Item, marker: str | None = None) -> str:
+        """The exact module the sandbox runs for this prediction (see `with_tests` for `marker`)."""
         meta = item.metadata
-        code = last_code_block(prediction) if "```" in prediction else None
+        code = last_code_block(prediction, meta["entry_point"]) if FENCE_HINTS.search(prediction) else None
         program = build_program(code or prediction, meta["prompt"], meta["entry_point"])
-        return with_tests(program, meta["test"], meta["entry_point"])
+        return with_tests(program, meta["test"], meta["entry_point"], marker)
 
     def score(self, prediction: str | None, item: Item, *, allow_weak: bool = False) -> float:
         """Pass@1 of one prediction. The sandbox refuses (SandboxRefusedError) to run it with neither
         namespaces nor its seccomp filter unless `allow_weak` (see `scorer`)."""
         if prediction is None or not prediction.strip() or item.gold is None:
             return 0.0
-        program = self.program_for(prediction, item)
+        marker = new_marker()
+        program = self.program_for(prediction, item, marker)
         if self._runner is not None:
             outcome = _resolve(self._runner(program, timeout_s=self.timeout_s))
         else:
             outcome = _default_runner()(program, timeout_s=self.timeout_s, allow_weak=allow_weak)
-        passed = outcome.exit_code == 0 and not outcome.timed_out and not getattr(outcome, "killed", False)
+        completed = marker in (getattr(outcome, "stdout", "") or "")
+        passed = (
+            completed and outcome.exit_code == 0 and not outcome.timed_out and not getattr(outcome, "killed", False)
+        )
         return 1.0 if passed else 0.0
 
     def scorer(self, settings: Settings) -> Callable[[str | None, Item], float]:

@@ -48,6 +48,7 @@ class JsonlTask(LoadedTask):
         self.question_field, self.answer_field = question_field, answer_field
         self.fields = {"question": question_field, "answer": answer_field, "id": id_field, "choices": choices_field}
         self.format = f"JSONL {{{question_field}, {answer_field}}}"
+        self.data_format = self.format
         self._set_items(self._load())
 
     def _choices(self, record: dict[str, Any], where: str) -> list[str] | None:
@@ -66,12 +67,12 @@ class JsonlTask(LoadedTask):
         for index, (lineno, record) in enumerate(read_jsonl(self.path, self.format)):
             where = f"{self.path}:{lineno}"
             question = field_str(record, self.question_field, where, self.format).strip()
-            gold = optional_str(record, self.answer_field)
+            gold = optional_str(record, self.answer_field, where, self.format)
             choices = self._choices(record, where)
             if self.family == "mmlu":
                 gold = gold_letter(record.get(self.answer_field))
                 question = format_question(question, choices) if choices else question
-            item_id = optional_str(record, self.fields["id"]) if self.fields["id"] else None
+            item_id = optional_str(record, self.fields["id"], where, self.format) if self.fields["id"] else None
             extra = {k: v for k, v in record.items() if k not in self.fields.values() and _is_scalar(v)}
             items.append(
                 Item(

@@ -37,6 +37,7 @@ def _level(value: Any) -> int | None:
 
 class MathTask(LoadedTask):
     name = "math"
+    data_format = MATH_FORMAT
     family = "math"
     answer_kind = "math"
 

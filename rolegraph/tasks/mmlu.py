@@ -2,6 +2,10 @@
 
 The original Hendrycks layout is headerless CSV rows `question, A, B, C, D, answer`, one file per
 subject named `<subject>_<split>.csv`; `--data` may name one such file or a directory of them.
+A directory holding a `test/` folder is taken as the original `data/` layout (dev/, val/, test/,
+auxiliary_train/) and only `test/` is read: dev/ holds the few-shot examples, val/ and
+auxiliary_train/ other splits, and mixing them would evaluate one blend of splits whose ids
+collide (`mmlu/abstract_algebra/0#2`). Any other directory is read whole, recursively.
 The question shown to a model lists the lettered choices; the gold is the letter.
 """
 
@@ -15,7 +19,7 @@ from typing import Any
 from rolegraph.answers import choice_letter
 from rolegraph.errors import DataFileError
 from rolegraph.items import Item
-from rolegraph.tasks.files import field_str, optional_str, read_jsonl, require_file
+from rolegraph.tasks.files import TEXT_ENCODING, field_str, optional_str, read_jsonl, require_file
 from rolegraph.tasks.loaded import LoadedTask
 
 LETTERS = ("A", "B", "C", "D")
@@ -23,6 +27,8 @@ MMLU_FORMAT = (
     "MMLU JSONL {subject, question, choices[4], answer: A-D} or headerless CSV rows (question, A, B, C, D, answer)"
 )
 CSV_COLUMNS = 1 + len(LETTERS) + 1
+TEST_DIR = "test"
+"""The split read from a directory in the original layout (see the module docstring)."""
 _SPLIT_SUFFIX_RE = re.compile(r"_(test|dev|val|validation|train|auxiliary_train)$")
 _LONE_LETTER_RE = re.compile(r"^\(?([A-D])\)?(?:[.:)]\s|[.:)]?$)")
 
@@ -62,10 +68,21 @@ def _subject_of(path: Path) -> str:
     return _SPLIT_SUFFIX_RE.sub("", path.stem)
 
 
+def csv_files(directory: Path) -> list[Path]:
+    """The CSVs to read from `directory`: those under test/ in the original layout, else all of them."""
+    test_dir = directory / TEST_DIR
+    root = test_dir if test_dir.is_dir() else directory
+    files = sorted(root.rglob("*.csv"))
+    if not files:
+        raise DataFileError(f"{root}: no .csv files in this directory; expected {MMLU_FORMAT}")
+    return files
+
+
 class MMLUTask(LoadedTask):
     name = "mmlu"
     family = "mmlu"
     answer_kind = "mmlu"
+    data_format = MMLU_FORMAT
 
     def __init__(self, path: Path):
         self.path = path
@@ -73,10 +90,7 @@ class MMLUTask(LoadedTask):
 
     def _load(self) -> list[Item]:
         if self.path.is_dir():
-            files = sorted(self.path.rglob("*.csv"))
-            if not files:
-                raise DataFileError(f"{self.path}: no .csv files in this directory; expected {MMLU_FORMAT}")
-            return [item for file in files for item in self._load_csv(file)]
+            return [item for file in csv_files(self.path) for item in self._load_csv(file)]
         if self.path.suffix.lower() == ".csv":
             return self._load_csv(self.path)
         return self._load_jsonl()
@@ -107,7 +121,7 @@ class MMLUTask(LoadedTask):
                 raise DataFileError(
                     f"{where}: 'choices' should be a list of {len(LETTERS)} texts; expected {MMLU_FORMAT}"
                 )
-            subject = optional_str(record, "subject")
+            subject = optional_str(record, "subject", where, MMLU_FORMAT)
             items.append(
                 self._item(
                     f"mmlu/{subject or 'unknown'}/{index}",
@@ -124,7 +138,7 @@ class MMLUTask(LoadedTask):
         subject = _subject_of(path)
         items = []
         try:
-            with path.open(encoding="utf-8", newline="") as handle:
+            with path.open(encoding=TEXT_ENCODING, newline="") as handle:
                 reader = csv.reader(handle)
                 index = 0
                 for row in reader:

@@ -36,5 +36,26 @@ def test_field_helpers():
     assert field_str({"q": 3}, "q", "f:1", FMT) == "3"
     with pytest.raises(DataFileError, match="field 'q' should be text, got list"):
         field_str({"q": ["a"]}, "q", "f:1", FMT)
-    assert [optional_str({"a": v}, "a") for v in (" x ", "", 2, None, True, [1])] == ["x", None, "2", None, None,
-                                                                                     None]
+    assert [optional_str({"a": v}, "a") for v in (" x ", "", 2, None)] == ["x", None, "2", None]
+    for wrong in (True, [1], {"x": 1}):
+        with pytest.raises(DataFileError, match=r"^f:1: field 'a' should be text or a number, got \w+ .*; expected JSONL"):
+            optional_str({"a": wrong}, "a", "f:1", FMT)
+
+
+def test_a_record_read_from_jsonl_names_its_line_in_field_errors(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"a": "ok"}\n\n{"a": false}\n')
+    records = [record for _, record in read_jsonl(path, FMT)]
+    assert optional_str(records[0], "a") == "ok"
+    with pytest.raises(DataFileError, match=rf"^{path}:3: field 'a' should be text or a number, got bool false; "
+                                            r"expected JSONL \{question, answer\}$"):
+        optional_str(records[1], "a")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + '{"question": "q1"}\n{"question": "q2"}\n'.encode())
+    assert [record["question"] for _, record in read_jsonl(path, FMT)] == ["q1", "q2"]
+    whole = tmp_path / "bom.json"
+    whole.write_bytes(b"\xef\xbb\xbf" + b'[{"question": "q1"}]')
+    assert read_json(whole, FMT) == [{"question": "q1"}]

@@ -67,3 +67,23 @@ def test_arith_is_multi_step_without_division(arith):
         assert "/" not in operators
         assert len(operators) >= ARITH_CONFIG["min_terms"] - 1
         assert eval(expression) == int(item.gold)  # the gold is the true value of the expression
+
+
+@pytest.mark.parametrize("name", ["gsm", "arith"])
+def test_a_sign_slip_a_hedge_or_trailing_junk_is_wrong(name, request):
+    """reasoning-gym's gsm checker read the first `\\b-?\\d+`, so all of these once scored 1.0."""
+    task = request.getfixturevalue(name)
+    for item in task.all_items():
+        gold = item.gold
+        wrong = [f"{gold} or 5", f"{gold}-", f"{gold}, or maybe 7", f"{gold} 12"]
+        if to_fraction(gold) != 0:
+            wrong.append(str(-to_fraction(gold)))
+        assert [task.score(w, item) for w in wrong] == [0.0] * len(wrong), (item.id, gold)
+
+
+def test_no_gsm_distractor_scores_as_right():
+    task = get_task("gsm", size=60)
+    item = task.all_items()[41]  # gsm/0/41: gold 454, first distractor -454 (a sign slip)
+    assert (item.id, item.gold, item.metadata["distractors"][0]) == ("gsm/0/41", "454", "-454")
+    for item in task.all_items():
+        assert not any(task.score(d, item) for d in item.metadata["distractors"]), item.id

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import re
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ WORKERS = 4  # sandbox runs are mostly process start-up: a few at a time keeps 2
 class Outcome:
     exit_code: int | None
     timed_out: bool
+    stdout: str = ""
 
 
 def plain_subprocess(code: str, timeout_s: float) -> Outcome:
@@ -28,7 +30,7 @@ def plain_subprocess(code: str, timeout_s: float) -> Outcome:
         done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return Outcome(None, True)
-    return Outcome(done.returncode, False)
+    return Outcome(done.returncode, False, done.stdout.decode(errors="replace"))
 
 
 def _runner():
@@ -117,3 +119,55 @@ def test_an_async_runner_is_awaited():
     task = HumanEvalTask(runner=runner)
     item = _item(task, "HumanEval/0")
     assert task.score(item.gold, item) == 1.0
+
+
+EARLY_EXITS = [
+    "    exit()\n",
+    "    import sys\n    sys.exit(0)\n",
+    "    import os\n    os._exit(0)\n",
+    "    raise SystemExit\n",
+    "    quit()\n",
+    "```python\nimport unittest\n\ndef has_close_elements(numbers, threshold):\n    return False\n\n"
+    "if __name__ == \"__main__\":\n    unittest.main()\n```",
+]
+
+
+def test_a_candidate_that_exits_before_the_tests_run_fails(task):
+    """Exit code 0 is not a pass unless check() completed (it printed the run's marker)."""
+    item = _item(task, "HumanEval/0")
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        scores = list(pool.map(lambda p: task.score(p, item), EARLY_EXITS + [item.gold]))
+    assert scores == [0.0] * len(EARLY_EXITS) + [1.0]
+
+
+def test_a_chatty_correct_candidate_still_passes(task):
+    """The candidate's prints are discarded, so the sandbox's capped stdout cannot lose the marker."""
+    item = _item(task, "HumanEval/0")
+    chatty = "    print('x' * 100000)\n" + item.metadata["canonical_solution"]
+    assert task.score(chatty, item) == 1.0
+
+
+def test_a_runner_without_the_marker_in_stdout_scores_zero():
+    runs = []
+
+    def exits_zero_silently(code, timeout_s):
+        runs.append(code)
+        return Outcome(0, False, "")
+
+    task = HumanEvalTask(runner=exits_zero_silently)
+    item = _item(task, "HumanEval/0")
+    assert task.score(item.gold, item) == 0.0
+    first, second = runs[0], (task.score(item.gold, item), runs[1])[1]
+    marker = re.search(r"rolegraph-check-passed-[0-9a-f]+", first).group(0)
+    assert marker not in second  # a fresh marker each run
+    assert first.index(f"check({item.metadata['entry_point']})") < first.index(marker)
+
+
+@pytest.mark.parametrize("fence", [
+    "```python\r\n{code}```", "``` python\n{code}```", "~~~python\n{code}~~~",
+    "```python\n{code}```\nUsage:\n```python\nprint(has_close_elements([1.0, 2.0], 0.5))\n```",
+])
+def test_fenced_solutions_in_other_layouts_pass(task, fence):
+    item = _item(task, "HumanEval/0")
+    code = item.gold if "\r" not in fence else item.gold.replace("\n", "\r\n")
+    assert task.score(fence.format(code=code), item) == 1.0

@@ -70,3 +70,46 @@ def test_letter_helpers():
     assert prediction_letter("C)", None) == "C"
     assert prediction_letter("Option: D", None) == "D"
     assert prediction_letter("Don't know", None) is None
+
+
+def _hendrycks_layout(root):
+    """The original data/ layout: the same subject in dev/, val/, test/, plus auxiliary_train/."""
+    for split, rows in {"dev": "d1,a,b,c,d,A\n", "val": "v1,a,b,c,d,B\n", "test": "t1,a,b,c,d,C\nt2,a,b,c,d,D\n",
+                        "auxiliary_train": "x1,a,b,c,d,A\n"}.items():
+        (root / split).mkdir()
+        name = "train.csv" if split == "auxiliary_train" else f"abstract_algebra_{split}.csv"
+        (root / split / name).write_text(rows)
+    return root
+
+
+def test_the_original_layout_reads_only_test_with_stable_ids(tmp_path):
+    task = get_task("mmlu", data=_hendrycks_layout(tmp_path))
+    items = task.all_items()
+    assert [i.metadata["question_text"] for i in items] == ["t1", "t2"]
+    assert [i.id for i in items] == ["mmlu/abstract_algebra/0", "mmlu/abstract_algebra/1"]
+
+
+def test_a_directory_without_test_reads_every_csv(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "law_test.csv").write_text("q1,a,b,c,d,A\n")
+    (tmp_path / "sub" / "art_test.csv").write_text("q2,a,b,c,d,B\n")
+    assert sorted(i.id for i in get_task("mmlu", data=tmp_path).all_items()) == ["mmlu/art/0", "mmlu/law/0"]
+
+
+def test_an_empty_test_folder_is_named(tmp_path):
+    (tmp_path / "test").mkdir()
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "law_dev.csv").write_text("q1,a,b,c,d,A\n")
+    with pytest.raises(DataFileError, match=r"test: no .csv files"):
+        get_task("mmlu", data=tmp_path)
+
+
+@pytest.mark.parametrize(("prediction", "letter"), [
+    ("Answer: D\nExplanation: option A is wrong because it ignores friction.", "D"),
+    ("Looking at option a and option b, I choose C.\nC", "C"),
+    ("The answer is a tricky one; overall D is right.", "D"),
+    ("Final answer: \\text{B}", "B"),
+    ("[B]", "B"),
+])
+def test_scoring_reads_the_chosen_letter_not_an_article_or_a_discussed_option(prediction, letter):
+    assert prediction_letter(prediction, None) == letter
