@@ -15,7 +15,6 @@ from rolegraph.cli.graph_cmd import AllowCommandsOpt
 from rolegraph.cli.mcp_check import check_mcp
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.errors import RolegraphError, TaskError
-from rolegraph.models.provenance import shows_simulation
 
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import EvalResult
@@ -360,7 +359,7 @@ def _print_results(results, specs, graphs: list[Path], names: list[str], compari
     """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
     from rolegraph.cli.router_views import stage_keys
     from rolegraph.cli.tables import stdout_console
-    from rolegraph.evaluate.report import SIM_NOTE, comparison_table, node_table, side_by_side_table, summary_table
+    from rolegraph.evaluate.report import comparison_table, node_table, side_by_side_table, sim_note, summary_table
 
     if json_out:
         for i, (result, path) in enumerate(zip(results, graphs)):
@@ -385,8 +384,9 @@ def _print_results(results, specs, graphs: list[Path], names: list[str], compari
     console = stdout_console(*tables)
     for table in tables:
         console.print(table)
-    if shows_simulation(r.simulation for r in results):
-        console.print(SIM_NOTE)
+    note = sim_note(r.simulation for r in results)
+    if note:
+        console.print(note)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from rolegraph.cli.eval_cmd import json_line
-from rolegraph.models.provenance import shows_simulation
 
 DEFAULT_RESULTS_LIMIT = 20
 
@@ -16,6 +15,37 @@ RESULTS_HELP = """List evaluations stored in the results store, newest first, or
 --json prints JSON Lines: one JSON object per stored run (or the one run's summary with its
 per-node statistics).
 """
+
+
+STORED_SETTINGS = ("graph_file", "seed", "split", "n", "data", "pool", "world")
+"""Settings of a stored run shown under its summary: where the graph came from and which items it scored."""
+
+
+def _settings_text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _stored_table(info: dict):
+    """What `results ID` adds to the summary: the run's label, time, graph identity and settings."""
+    from rich.table import Table
+
+    table = Table(title="stored run")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    table.add_row("created (UTC)", info["created"])
+    table.add_row("label", _settings_text(info["label"]))
+    table.add_row("graph hash", info["graph_hash"])
+    for key in STORED_SETTINGS:
+        if key in info["settings"]:
+            table.add_row(key.replace("_", " "), _settings_text(info["settings"][key]))
+    return table
+
+
+def _more_note(shown: int, total: int, limit: int) -> str:
+    """The line saying a --limit left runs out (empty when it did not)."""
+    if total <= shown:
+        return ""
+    return f"showing the newest {shown} of {total} stored runs (--limit {limit}); --limit {total} lists all"
 
 
 def results_command(
@@ -30,7 +60,7 @@ def results_command(
     from rich.console import Console
 
     from rolegraph.cli.tables import stdout_console
-    from rolegraph.evaluate.report import SIM_NOTE, node_table, runs_table, summary_table
+    from rolegraph.evaluate.report import node_table, runs_table, sim_note, summary_table
     from rolegraph.evaluate.store import ResultsStore, StoreError
     from rolegraph.settings import Settings
 
@@ -40,10 +70,15 @@ def results_command(
     with ResultsStore(path) as store:
         if run_id is not None:
             result = store.load(run_id)
+            info = store.run(run_id)
             if json_out:
                 obj = {
                     **result.summary(),
                     "run_id": run_id,
+                    "label": info["label"],
+                    "graph_hash": info["graph_hash"],
+                    "created": info["created"],
+                    "settings": info["settings"],
                     "p95_latency_s": result.p95_latency_s,
                     "skipped": result.skipped,
                     "partial": result.partial,
@@ -51,26 +86,32 @@ def results_command(
                 }
                 typer.echo(json_line(obj))
                 return
-            tables = (summary_table(result), node_table(result))
+            tables = (summary_table(result), _stored_table(info), node_table(result))
             console = stdout_console(*tables)
             for table in tables:
                 console.print(table)
-            if shows_simulation([result.simulation]):
-                console.print(SIM_NOTE)
+            if note := sim_note([result.simulation]):
+                console.print(note)
             return
         runs = store.runs(task=task, limit=limit)
+        more = _more_note(len(runs), store.count(task), limit)
     if json_out:
         for r in runs:
             typer.echo(json_line(r))
+        if more:
+            typer.echo(more, err=True)  # stdout stays JSON Lines
         return
     if not runs:
         Console().print("no stored evaluations" + (f" for task '{task}'" if task else ""))
         return
-    table = runs_table(runs)
+    terminal = Console()
+    table = runs_table(runs, width=terminal.width if terminal.is_terminal else None)  # a pipe gets it whole
     console = stdout_console(table)
     console.print(table)
-    if shows_simulation(r["simulation"] for r in runs):
-        console.print(SIM_NOTE)
+    if note := sim_note(r["simulation"] for r in runs):
+        console.print(note)
+    if more:
+        console.print(more)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,20 +5,33 @@ Every table that shows a simulated result says so: sim numbers are not claims ab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
+from rich.console import Console
 from rich.table import Table
 
+from rolegraph.errors import RolegraphError
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.stats import DEFAULT_BOOTSTRAP, mcnemar, paired_bootstrap
 from rolegraph.graphs.analysis import flops_text
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, combine, label_suffix
 
-SIM_NOTE = (
-    "simulated: sim models are stand-ins calibrated to published numbers, not real-model results "
-    "(partly simulated: some answers came from them)"
-)
+SIM_NOTES: dict[Simulation, str] = {
+    SIMULATED: "simulated: sim models are stand-ins calibrated to published numbers, not real-model results",
+    PARTLY: (
+        "partly simulated: some answers shown came from sim models, stand-ins calibrated to published numbers, "
+        "not real-model results"
+    ),
+}
+
+
+def sim_note(labels: Iterable[Simulation | None]) -> str:
+    """The note under tables of results with these labels: the simulated or the partly simulated sentence,
+    whichever describes them together, and nothing for real results (a note about stand-ins that answered
+    nothing would only cast doubt on real numbers)."""
+    label = combine(labels)
+    return SIM_NOTES.get(label, "") if label is not None else ""
 
 
 class Comparison(BaseModel):
@@ -57,7 +70,21 @@ def compare(
     n_boot: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
 ) -> Comparison:
+    """`other` against `base` on the items both scored, paired by item id.
+
+    Results of different tasks, or with no item in common, have nothing to pair: a Comparison of n=0 would
+    read like a tie (difference 0, p=1), so both are one-line errors instead."""
+    if base.task != other.task:
+        raise RolegraphError(
+            f"cannot compare results of different tasks: '{base.task}' ({base.graph_name}) and "
+            f"'{other.task}' ({other.graph_name})"
+        )
     a, b = paired_scores(base, other)
+    if not a:
+        raise RolegraphError(
+            f"cannot compare {base.graph_name} and {other.graph_name}: they have no item in common "
+            "(evaluate both on the same items, e.g. the same --n and --seed)"
+        )
     diff, lo, hi, p_boot = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
     b01, b10, p_mc = mcnemar(a, b)
     return Comparison(
@@ -187,41 +214,102 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
     return table
 
 
-def runs_table(runs: Sequence[dict]) -> Table:
-    """Stored runs as `ResultsStore.runs()` returns them (a label column only when some run has one)."""
-    labelled = any(r["label"] and r["label"] != r["graph_name"] for r in runs)
-    table = Table(title=_title("stored evaluations", [r["simulation"] for r in runs], [r.get("world") for r in runs]))
-    cols = [
-        "run id",
-        "created (UTC)",
-        "task",
-        "graph",
-        *(["label"] if labelled else []),
-        "n",
-        "accuracy",
-        "95% CI",
-        "fail",
-        "sim",
-    ]
+SHORT_HASH = 8
+"""Hex digits of a graph hash the listing shows: enough to tell two graphs of one name apart at a glance."""
+NO_VALUE = "-"
+UNBOUNDED = 10_000  # columns: room to measure a table's natural width
+RUN_COLUMNS = (
+    "run id",
+    "created (UTC)",
+    "task",
+    "graph",
+    "graph hash",
+    "label",
+    "n",
+    "accuracy",
+    "95% CI",
+    "cost",
+    "FLOPs / item",
+    "latency",
+    "fail",
+    "sim",
+)
+RIGHT_COLUMNS = ("n", "accuracy", "cost", "FLOPs / item", "latency", "fail")
+STACKED_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("run id / created", ("run id", "created (UTC)")),
+    ("task / graph / hash", ("task", "graph", "label", "graph hash")),
+    ("n", ("n", "fail")),
+    ("accuracy / 95% CI", ("accuracy", "95% CI")),
+    ("cost / FLOPs / latency", ("cost", "FLOPs / item", "latency")),
+    ("sim", ("sim",)),
+)
+"""The narrow layout: each column stacks these wide columns' cells, one a line (empty cells left out)."""
+
+
+def _labelled(r: dict) -> bool:
+    return bool(r["label"] and r["label"] != r["graph_name"])
+
+
+def _run_cells(r: dict) -> dict[str, str]:
+    """One stored run's cells by RUN_COLUMNS name (figures missing from older summaries read "-")."""
+    flops = r.get("flops_units")
+    latency = r.get("mean_latency_s")
+    return {
+        "run id": r["id"],
+        "created (UTC)": r["created"][5:16].replace("T", " "),
+        "task": r["task"],
+        "graph": r["graph_name"],
+        "graph hash": (r.get("graph_hash") or NO_VALUE)[:SHORT_HASH],
+        "label": r["label"] if _labelled(r) else "",
+        "n": str(r["n"]),
+        "accuracy": _pct(r["accuracy"]),
+        "95% CI": _ci(r["ci95"]),
+        "cost": f"${r['cost_usd']:.4f}" if r.get("cost_usd") is not None else NO_VALUE,
+        "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown (see flops_text)
+        "latency": f"{latency:.2f} s" if latency is not None else NO_VALUE,
+        "fail": str(r["failures"]),
+        "sim": (
+            {SIMULATED: "yes", PARTLY: "partly"}.get(r["simulation"], "no")
+            + (f" (world {r['world']})" if r.get("world") is not None and r["simulation"] != REAL else "")
+        ),
+    }
+
+
+def _stacked(cells: dict[str, str], names: tuple[str, ...]) -> str:
+    """Cells of several wide columns as one narrow cell, each on its own line, said what they are where a
+    bare figure would be ambiguous (failures, FLOPs)."""
+    shown = {
+        "fail": f"{cells['fail']} failed" if cells["fail"] != "0" else "",
+        "FLOPs / item": f"{cells['FLOPs / item']} FLOPs",
+        "label": f"({cells['label']})" if cells["label"] else "",
+    }
+    return "\n".join(line for name in names if (line := shown.get(name, cells[name])))
+
+
+def runs_table(runs: Sequence[dict], width: int | None = None) -> Table:
+    """Stored runs as `ResultsStore.runs()` returns them (a label column only when some run has one).
+
+    What comparing runs needs side by side: accuracy, total cost, FLOPs units per item and mean latency, and
+    a short graph hash, since two different graphs may share a name. When a `width` is given (a terminal's)
+    and the table would not fit it, the same cells are stacked in fewer columns (STACKED_COLUMNS): folding
+    fourteen columns into 80 would leave a few characters each. Cells fold rather than being cut with an
+    ellipsis, since a cut name or figure cannot be read back; the run id never folds, as it is pasted into
+    `rolegraph results ID`."""
+    title = _title("stored evaluations", [r["simulation"] for r in runs], [r.get("world") for r in runs])
+    rows = [_run_cells(r) for r in runs]
+    cols = [c for c in RUN_COLUMNS if c != "label" or any(_labelled(r) for r in runs)]
+    table = Table(title=title)
     for col in cols:
         table.add_column(
-            col, justify="right" if col in ("n", "accuracy", "fail") else "left", no_wrap=col == "run id"
-        )  # ids are copied into `rolegraph results ID`
-    for r in runs:
-        label = [r["label"] or ""] if labelled else []
-        table.add_row(
-            r["id"],
-            r["created"][5:16].replace("T", " "),
-            r["task"],
-            r["graph_name"],
-            *label,
-            str(r["n"]),
-            _pct(r["accuracy"]),
-            _ci(r["ci95"]),
-            str(r["failures"]),
-            (
-                {SIMULATED: "yes", PARTLY: "partly"}.get(r["simulation"], "no")
-                + (f" (world {r['world']})" if r.get("world") is not None and r["simulation"] != REAL else "")
-            ),
+            col, justify="right" if col in RIGHT_COLUMNS else "left", no_wrap=col == "run id", overflow="fold"
         )
-    return table
+    for cells in rows:
+        table.add_row(*(cells[c] for c in cols))
+    if width is None or Console(width=UNBOUNDED).measure(table).maximum <= width:
+        return table
+    stacked = Table(title=title)
+    for head, _ in STACKED_COLUMNS:
+        stacked.add_column(head, no_wrap=head.startswith("run id"), overflow="fold")
+    for cells in rows:
+        stacked.add_row(*(_stacked(cells, names) for _, names in STACKED_COLUMNS))
+    return stacked

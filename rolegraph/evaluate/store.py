@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from rolegraph.evaluate.aggregate import summarize
+from rolegraph.evaluate.aggregate import spec_node_of, summarize
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
 from rolegraph.evaluate.store_schema import (
     ITEM_COLUMNS,
@@ -78,6 +78,52 @@ def spec_from_json(text: str) -> GraphSpec | RouterSpec:
     if isinstance(data, dict) and data.get("kind") == ROUTER_KIND:
         return RouterSpec.model_validate(data)
     return GraphSpec.model_validate(data)
+
+
+def _node_rows(run_id: str, seq: int, it: ItemScore, spec: GraphSpec | RouterSpec) -> list[tuple]:
+    """node_traces rows of one item: one per trace id it holds, so loop rounds (`a@2`) and fan-out copies
+    (`search[1]`) are stored with the graph node's role and model, and a stored run counts every call the
+    live one did. Ids no graph node owns are kept too (empty role and model), for the same totals."""
+    nodes = {n.id: n for n in spec.nodes}
+    rows = []
+    for trace_id in dict.fromkeys([*it.node_usage, *it.node_answers]):
+        owner = nodes.get(spec_node_of(trace_id, list(nodes)) or "")
+        use = it.node_usage.get(trace_id) or NodeUsage()
+        rows.append(
+            (
+                run_id,
+                seq,
+                it.item_id,
+                trace_id,
+                owner.role if owner is not None else "",
+                owner.model if owner is not None else "",
+                int(trace_id in it.node_answers),
+                it.node_answers.get(trace_id),
+                it.node_scores.get(trace_id),
+                use.tokens_in,
+                use.tokens_out,
+                use.latency_s,
+                use.cost_usd,
+                use.truncated_calls,
+                use.calls,
+                use.cached_calls,
+                use.logprob,
+            )
+        )
+    return rows
+
+
+def _summary_row(row: tuple) -> dict:
+    """A runs row (SUMMARY_COLUMNS, then settings) as the dict `ResultsStore.runs()` lists."""
+    rec = dict(zip(SUMMARY_COLUMNS, row[:-1]))
+    rec["ci95"] = [rec.pop("ci_lo"), rec.pop("ci_hi")]
+    rec["simulation"] = _simulation(rec["simulation"], rec["simulated"])
+    rec["simulated"] = rec["simulation"] == SIMULATED
+    rec["partial"] = bool(rec["partial"])
+    rec["graph"] = rec["graph_name"]
+    rec["settings"] = json.loads(row[-1])
+    rec["world"] = rec["settings"].get(WORLD_SETTING)
+    return rec
 
 
 def _now() -> str:
@@ -162,32 +208,7 @@ class ResultsStore:
                     it.stage,
                 )
             )
-            for node in spec.nodes:
-                ran = node.id in it.node_answers or node.id in it.node_usage
-                if not ran:
-                    continue
-                use = it.node_usage.get(node.id) or NodeUsage()
-                node_rows.append(
-                    (
-                        run_id,
-                        seq,
-                        it.item_id,
-                        node.id,
-                        node.role,
-                        node.model,
-                        int(node.id in it.node_answers),
-                        it.node_answers.get(node.id),
-                        it.node_scores.get(node.id),
-                        use.tokens_in,
-                        use.tokens_out,
-                        use.latency_s,
-                        use.cost_usd,
-                        use.truncated_calls,
-                        use.calls,
-                        use.cached_calls,
-                        use.logprob,
-                    )
-                )
+            node_rows += _node_rows(run_id, seq, it, spec)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -340,18 +361,22 @@ class ResultsStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        out = []
-        for row in self._db.execute(sql, args):
-            rec = dict(zip(SUMMARY_COLUMNS, row[:-1]))
-            rec["ci95"] = [rec.pop("ci_lo"), rec.pop("ci_hi")]
-            rec["simulation"] = _simulation(rec["simulation"], rec["simulated"])
-            rec["simulated"] = rec["simulation"] == SIMULATED
-            rec["partial"] = bool(rec["partial"])
-            rec["graph"] = rec["graph_name"]
-            rec["settings"] = json.loads(row[-1])
-            rec["world"] = rec["settings"].get(WORLD_SETTING)
-            out.append(rec)
-        return out
+        return [_summary_row(row) for row in self._db.execute(sql, args)]
+
+    def run(self, run_id: str) -> dict:
+        """The summary of one stored run, with the keys `runs()` gives it (graph hash, created, settings)."""
+        row = self._db.execute(
+            f"SELECT {', '.join(SUMMARY_COLUMNS)}, settings FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: no stored run '{run_id}'")
+        return _summary_row(row)
+
+    def count(self, task: str | None = None) -> int:
+        """How many runs are stored (of one task): what a listing cut by a limit leaves out."""
+        if task is None:
+            return self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM runs WHERE task = ?", (task,)).fetchone()[0]
 
     def close(self) -> None:
         self._db.close()

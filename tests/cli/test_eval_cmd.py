@@ -187,3 +187,11 @@ def test_a_benchmark_files_default_split_says_it_is_a_fixed_part_of_the_file(cap
     code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--task-size", "40",
                              "--store", str(tmp_path / "s.sqlite"), "--json")
     assert code == 0 and "fixed hold-out" not in err
+
+
+def test_an_all_simulated_eval_says_only_the_simulated_sentence(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "eval", SINGLE, "--task", "gsm", "--n", "4", "--store", str(tmp_path / "s.sqlite"))
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "simulated: sim models are stand-ins calibrated to published numbers" in text
+    assert "partly simulated" not in text
