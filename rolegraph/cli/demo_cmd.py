@@ -30,7 +30,13 @@ def demo_cmd(
     batch: Annotated[int, typer.Option("--batch", min=1, help="training items per iteration")] = DEMO_BATCH,
     budget: Annotated[float, typer.Option("--budget", help="FLOPs units (one 1B node = 1)")] = DEMO_BUDGET,
     validation_items: Annotated[
-        int, typer.Option("--validation-items", min=1, help="re-check reserve per top candidate")
+        int,
+        typer.Option(
+            "--validation-items",
+            min=1,
+            help="re-check reserve per top candidate (validation items, spent in rounds on the leader and its "
+            "closest rival; the reserve is pooled, so one candidate can get more than this)",
+        ),
     ] = DEMO_VALIDATION,
     test_items: Annotated[int, typer.Option("--test-items", min=1, help="test items for the final score")] = DEMO_TEST,
     seed: Annotated[int, typer.Option("--seed", help="seed of the search (its sampling and batch draws)")] = 0,
@@ -93,6 +99,10 @@ def demo_cmd(
     from rolegraph.cli.router_views import demo_router, print_router, router_summary
 
     fit = demo_router(result.run_dir) if result.run_dir else None
+    if fit is not None:  # the report was rendered before router.yaml existed: render it again to describe it
+        from rolegraph.reports import render
+
+        render(result.run_dir)
     if as_json:
         extra = {"router": router_summary(fit)} if fit is not None else {}
         typer.echo(json.dumps(result.summary() | extra | {"seconds": round(time.perf_counter() - started, 2)}))
@@ -111,13 +121,18 @@ def report_cmd(
         ),
     ] = False,
 ) -> None:
-    """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store."""
+    """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store (report.html too, if any)."""
     from rolegraph.cli.optimize_output import run_files
     from rolegraph.reports import render
+    from rolegraph.reports.html import HTML_NAME
+    from rolegraph.reports.router import ROUTER_NAME
 
-    path = render(run_dir)
+    path = render(run_dir)  # re-writes an existing report.html too (--html reports it below)
     others = [name for name in run_files(run_dir) if name != path.name]
-    typer.echo(f"wrote {path}" + (f" (and {', '.join(others)})" if others else ""))
+    if not html and (Path(run_dir) / HTML_NAME).is_file():
+        others.append(HTML_NAME)
+    kept = f"; the report describes its {ROUTER_NAME}" if (Path(run_dir) / ROUTER_NAME).is_file() else ""
+    typer.echo(f"wrote {path}" + (f" (and {', '.join(others)})" if others else "") + kept)
     if html:
         from rolegraph.reports import write_html
 

@@ -265,7 +265,7 @@ def optimize_cmd(
         typer.Option(
             "--validation-items",
             help="re-check reserve per top candidate (validation items, spent in rounds on the leader "
-            "and its closest rival)",
+            "and its closest rival; the reserve is pooled, so one candidate can get more than this)",
         ),
     ] = 48,
     test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import typer
 
-RUN_FILES = ("best_graph.yaml", "report.md", "trace.json", "curve.png", "pareto.png", "graph.png")
-"""The files a run directory's render writes beside its store; best_graph.yaml and graph.png only once a
-graph was scored."""
+RUN_FILES = (
+    "best_graph.yaml",
+    "report.md",
+    "report.html",
+    "trace.json",
+    "curve.png",
+    "pareto.png",
+    "graph.png",
+    "router.yaml",
+)
+"""The files a run directory can hold beside its store (listed only when present): best_graph.yaml and graph.png
+once a graph was scored, report.html after `report --html`, router.yaml after `route fit` (or the demo)."""
 
 
 def run_files(run_dir: str | Path) -> list[str]:
@@ -47,7 +56,7 @@ def print_result(result, elapsed: float | None = None) -> None:
         console.print(result.cap_miss, style="yellow", markup=False)
     if row is not None and (chosen_on := selection_text(row)):
         console.print(chosen_on)
-    if row is not None and (sure := confidence_text(row)):
+    if row is not None and (sure := confidence_text(row, candidates=result.candidates)):
         console.print(sure)
     single = result.best_single
     if single is not None:

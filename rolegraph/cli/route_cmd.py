@@ -170,6 +170,10 @@ def fit_cmd(
         outcomes=(fit_all, test_all),
     )
     path = save_router(fit.router, out or Path(run_dir) / ROUTER_FILE)
+    if out is None:  # the run's report describes its router.yaml
+        from rolegraph.reports import render
+
+        render(run_dir)
     if as_json:
         payload = fit.model_dump(mode="json", exclude={"router"}) | {"router_file": str(path)}
         typer.echo(json.dumps(payload))

@@ -7,11 +7,12 @@ a search from Python as well); `rolegraph.reports` renders the human-readable fi
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from rolegraph.graphs.io import dumps_yaml
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.models.provenance import SIMULATED, label_suffix
+from rolegraph.models.provenance import REAL, SIMULATED
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.rundir import RunStore, write_atomic
@@ -73,12 +74,60 @@ def best_graph(run: dict) -> GraphSpec | None:
     return best.model_copy(update={"name": "best", "description": _describe_best(run)})
 
 
+def run_world(run: dict) -> int | None:
+    """The simulator world the run's sim models answered in; None when no sim model answered (a real pool has
+    no world that matters, and saying "world 0" there would suggest one)."""
+    if records_simulation(run["records"]) == REAL:
+        return None
+    return int(run["config"].get("world") or 0)
+
+
+def sim_suffix(run: dict) -> str:
+    """' (simulated, world N)', ' (partly simulated, world N)', or nothing for real results."""
+    world = run_world(run)
+    return "" if world is None else f" ({records_simulation(run['records'])}, world {world})"
+
+
+def reproduce_options(run: dict) -> str:
+    """The options of `rolegraph run/eval best_graph.yaml ...` that put a graph in the run's conditions: its
+    task (data file, generated size), its pool file and its simulator world. Without `--world N` the sim models
+    answer in world 0, a different landscape, and the scores silently differ from the report's."""
+    cfg = run["config"]
+    task_args = cfg.get("task_args") or {}
+    opts = ["--task", str(cfg["task"])]
+    if task_args.get("data"):
+        opts += ["--data", str(task_args["data"])]
+    if task_args.get("size") is not None:
+        opts += ["--task-size", str(task_args["size"])]
+    if cfg.get("pool"):
+        opts += ["--pool", str(cfg["pool"])]
+    world = run_world(run)
+    if world:  # 0 is the default world
+        opts += ["--world", str(world)]
+    return shlex.join(opts)
+
+
+def best_graph_header(run: dict) -> str:
+    """The comment on top of best_graph.yaml: where its numbers come from and the command that reproduces them
+    (a graph file is often copied away from its run directory and its report)."""
+    world = run_world(run)
+    where = "" if world is None else f" in simulator world {world}"
+    lines = [
+        # no run directory path: a resumed run elsewhere must write the same file
+        f"# found by the {run['config']['optimizer']['name']} search on {run['config']['task']}{where}",
+        "# score it in the run's conditions (task, pool, world): "
+        f"rolegraph eval best_graph.yaml {reproduce_options(run)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def trace_json(run: dict) -> dict:
     return {
         "task": run["config"]["task"],
         "optimizer": run["config"]["optimizer"]["name"],
         "simulated": records_simulation(run["records"]) == SIMULATED,
         "simulation": records_simulation(run["records"]),
+        "world": run_world(run),
         "provenance": _provenance(run),
         "phase": run["phase"],
         "evaluations": [r.model_dump() for r in run["records"]],
@@ -107,7 +156,7 @@ def write_artifacts(run_dir: str | Path, run: dict | None = None) -> GraphSpec |
     out = Path(run_dir)
     best = best_graph(run)
     if best is not None:
-        write_atomic(out / "best_graph.yaml", dumps_yaml(best))
+        write_atomic(out / "best_graph.yaml", best_graph_header(run) + dumps_yaml(best))
     write_atomic(out / "trace.json", json.dumps(trace_json(run), indent=1))
     return best
 
@@ -118,5 +167,4 @@ def _describe_best(run: dict) -> str:
     score = (
         f"; test accuracy {final.test.accuracy:.3f} {fmt_ci(final.test.ci95)} on {final.test.n} items" if final else ""
     )
-    sim = label_suffix(records_simulation(run["records"]))
-    return f"best graph of the {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim}"
+    return f"best graph of the {cfg['optimizer']['name']} search on {cfg['task']}{score}{sim_suffix(run)}"

@@ -102,13 +102,35 @@ def default_run_dir(task: str, optimizer: str, base: Path | None = None) -> Path
     return (base or Path("runs")) / f"{stamp}-{task}-{optimizer}"
 
 
+NEW_FILE_MODE = 0o666
+"""What `open(path, "w")` asks for; the umask takes its bits away."""
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (`os.umask` can only read by setting,
+    and a thread creating a file in that instant would get the wrong mode)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temp file in the same directory and rename over `path`."""
+    """Write via a temp file in the same directory and rename over `path`.
+
+    The file gets the mode a plain `open()` gives (0o666 less the umask), not mkstemp's private 0o600: a run
+    directory's reports are shared like the store beside them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, NEW_FILE_MODE & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -134,7 +156,8 @@ class RunStore:
         run_dir = Path(run_dir).expanduser()
         if (run_dir / STORE_NAME).exists():
             raise SearchError(
-                f"{run_dir} already holds a search run: resume it with --resume {run_dir}, or choose another --out"
+                f"{run_dir} already holds a search run: resume it with `rolegraph optimize --resume {run_dir}`, "
+                "or choose another --out"
             )
         for left in run_dir.glob(f"{CREATING}*") if run_dir.is_dir() else ():  # a create killed half-way
             left.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ so at the top and beside every number that comes from the sim pool.
 from __future__ import annotations
 
 import json
+import re
 import time
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
 from rolegraph.optimize.agent_usage import agent_usage
-from rolegraph.optimize.artifacts import chosen_graph, load_run
+from rolegraph.optimize.artifacts import chosen_graph, load_run, reproduce_options
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.rundir import STORE_NAME, write_atomic
 from rolegraph.optimize.trace import records_simulation
@@ -34,6 +35,7 @@ from rolegraph.reports.html_parts import (
     html_table,
 )
 from rolegraph.reports.markdown import render
+from rolegraph.reports.router import ROUTER_TITLE, router_note
 from rolegraph.reports.selection import (
     CANDIDATE_HEADERS,
     CANDIDATE_NUMERIC,
@@ -58,6 +60,8 @@ PARTLY_BANNER = (
     "the real models either."
 )
 MAX_PARETO_ROWS = 20
+CODE_SPAN = re.compile(r"`([^`]*)`")
+"""A command in backticks in text shared with report.md, shown as code on the page."""
 
 
 def _summary(run: dict, sim: str) -> str:
@@ -139,6 +143,11 @@ def _summary(run: dict, sim: str) -> str:
                 classes=["chosen" if c["hash"] == final.chosen_hash else "" for c in final.candidates],
             ),
         ]
+    router = router_note(run["run_dir"])
+    if router is not None:  # the router `demo` / `route fit` ended with, beside the graph it is measured against
+        text = router.text(f"rolegraph run router.yaml {reproduce_options(run)}")
+        para = CODE_SPAN.sub(r"<code>\1</code>", esc(text))
+        body += [f'<h3 id="router">{esc(ROUTER_TITLE)}</h3>', f"<p>{para}</p>"]
     return "\n".join(body)
 
 
@@ -204,7 +213,8 @@ def _best_graph(run: dict, best: GraphSpec | None, sim: str) -> str:
     return (
         fig
         + html_table(["node", "role", "model", "inputs", "params"], rows)
-        + '<p class="muted">Saved as best_graph.yaml: <code>rolegraph eval best_graph.yaml --task ...</code></p>'
+        + '<p class="muted">Saved as best_graph.yaml: '
+        f"<code>rolegraph eval best_graph.yaml {esc(reproduce_options(run))}</code></p>"
     )
 
 

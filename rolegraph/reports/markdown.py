@@ -15,7 +15,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
 from rolegraph.optimize.agent_usage import STATISTICAL_DESCRIPTION, agent_usage
-from rolegraph.optimize.artifacts import fmt_ci, load_run, write_artifacts
+from rolegraph.optimize.artifacts import fmt_ci, load_run, reproduce_options, write_artifacts
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.pareto import ParetoPoint, front, points
@@ -25,6 +25,7 @@ from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
 from rolegraph.reports.plots import curve_png, graph_png, pareto_png, simulation_label
+from rolegraph.reports.router import ROUTER_TITLE, router_note
 from rolegraph.reports.selection import (
     CANDIDATE_HEADERS,
     candidate_rows,
@@ -39,6 +40,13 @@ PARTLY_NOTE = (
     "not claims about the real models either."
 )
 TOP_FEEDBACK_LINES = 3
+TOP_EDGES = 12
+"""Edges shown under the final probabilities (most likely first); the line says when there are more."""
+CURVE_NOTE = (
+    "The best-so-far objective is re-estimated at each iteration from every training item scored so far (pooled, "
+    "adjusted for batch difficulty), so it can go down when more items of the leader are scored; it is not a "
+    "running maximum (curve.png's grey line, the best single batch, is)."
+)
 
 
 def render(run_dir: str | Path) -> Path:
@@ -47,12 +55,23 @@ def render(run_dir: str | Path) -> Path:
     out = Path(run_dir)
     best = write_artifacts(out, run)
     if best is not None:
-        graph_png(best, out / "graph.png")
+        graph_png(best, out / "graph.png", label=simulation_label(run))
     pts = points(run["records"])
     curve_png(run, out / "curve.png")
     pareto_png(pts, front(pts), out / "pareto.png", label=simulation_label(run))
     write_atomic(out / "report.md", report_markdown(run, best, front(pts)))
+    _refresh_html(out, run)
     return out / "report.md"
+
+
+def _refresh_html(out: Path, run: dict) -> None:
+    """Re-write report.html when the run directory has one: everything that re-renders report.md (the end of a
+    search or resume, `rolegraph report`, a stop) calls `render`, and a page left from before would show an old
+    status beside a current report.md. A run without the page does not get one (`--html` asks for it)."""
+    from rolegraph.reports.html import HTML_NAME, html_page  # html.py imports this module
+
+    if (out / HTML_NAME).is_file():
+        write_atomic(out / HTML_NAME, html_page(run))
 
 
 def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]) -> str:
@@ -108,7 +127,11 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         text = selection_text(row, prefix="Selection figures of the chosen graph: ") if row is not None else ""
         if text:
             lines += [text + ".", ""]
-        sure = confidence_text(row, prefix="How sure the choice is: ") if row is not None else ""
+        sure = (
+            confidence_text(row, prefix="How sure the choice is: ", candidates=final.candidates)
+            if row is not None
+            else ""
+        )
         if sure:
             lines += [sure + ".", ""]
 
@@ -158,6 +181,8 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         best_obj = "-" if it.best_objective is None else f"{it.best_objective:.3f}"
         batch = "-" if it.batch_best is None else f"{it.batch_best:.3f}"
         lines.append(f"| {it.iteration} | {it.evaluations} | {best_obj} | {batch} |")
+    if run["iterations"]:
+        lines += ["", CURVE_NOTE]
     lines += [
         "",
         "## Pareto front (accuracy, latency, dollars; pooled training items)",
@@ -178,7 +203,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     if run["feedback"]:
         lines += ["", "## Feedback (textual gradients)", ""]
         for f in run["feedback"]:
-            lines.append(f"- **iteration {f.iteration}** ({f.agent}): {f.summary}")
+            lines.append(f"- **{_feedback_label(f.iteration, records)}** ({f.agent}): {f.summary}")
             lines += [f"  - helped: {h}" for h in f.helped[:TOP_FEEDBACK_LINES]]
             lines += [f"  - hurt: {h}" for h in f.hurt[:TOP_FEEDBACK_LINES]]
             if f.fallback:
@@ -186,13 +211,29 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     pg = run["state"].get("optimizer", {}).get("pg")
     if pg is not None:
         lines += ["", "## Final probabilities", "", "```", _pg_table(cfg, pg), "```"]
+    router = router_note(run["run_dir"])
+    if router is not None:
+        lines += ["", f"## {ROUTER_TITLE}", "", router.text(f"rolegraph run router.yaml {reproduce_options(run)}")]
+    opts = reproduce_options(run)
     lines += [
         "",
-        "Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml --task ...` or "
-        "`rolegraph eval best_graph.yaml --task ...`.",
+        f"Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml {opts}` or "
+        f"`rolegraph eval best_graph.yaml {opts}`.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _feedback_label(iteration: int, records: list[EvalRecord]) -> str:
+    """The feedback's place in the search. The pilot's feedback is stored as iteration 0 (it comes before the
+    first update), but the pilot's own evaluations are iterations 1..k of the trace and the curve: say which."""
+    if iteration != 0:
+        return f"iteration {iteration}"
+    pilot = sorted({r.iteration for r in records if "pilot" in (r.source, r.phase)})
+    if not pilot:
+        return "initialisation"
+    span = f"iteration {pilot[0]}" if len(pilot) == 1 else f"iterations {pilot[0]}-{pilot[-1]}"
+    return f"pilot (its evaluations are {span} of the curve)"
 
 
 def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:
@@ -230,6 +271,11 @@ def _pg_table(cfg: dict, pg: dict) -> str:
     try:
         roles = register_defs(cfg["role_defs"]) if cfg.get("role_defs") else None
         space = SearchSpace.from_dict(cfg["space"], ModelPool.load(cfg.get("pool")), roles)
-        return ProbabilisticGraph.from_dict(space, pg).table(top_edges=12)
+        graph = ProbabilisticGraph.from_dict(space, pg)
+        table = graph.table(top_edges=TOP_EDGES)
+        listed = graph.masks is None or graph.masks.edges_free.any()  # else: "edges: decided by the stages"
+        if listed and len(graph.pairs) > TOP_EDGES:  # a cut list must say it is one
+            table = table.replace("\nedges: ", f"\nedges (top {TOP_EDGES} of {len(graph.pairs)}): ", 1)
+        return table
     except Exception as exc:  # noqa: BLE001 - a report should render even if the pool file moved
         return f"(probabilities not shown: {exc})"

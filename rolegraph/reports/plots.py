@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rolegraph.graphs.render import render_png
+from rolegraph.graphs.render import PNG_DPI as GRAPH_PNG_DPI
+from rolegraph.graphs.render import draw, figure_size
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL
 from rolegraph.optimize.final import FinalChoice
@@ -40,10 +39,10 @@ def _figure(width: float = 6.0, height: float = 4.0):
     return fig
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig, path: Path, dpi: int = PNG_DPI) -> None:
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, dpi=PNG_DPI, format="png")
+    fig.savefig(buf, dpi=dpi, format="png")
     write_atomic(path, buf.getvalue())
 
 
@@ -110,11 +109,9 @@ def pareto_png(pts: list[ParetoPoint], pareto: list[ParetoPoint], path: Path, *,
     _save(fig, path)
 
 
-def graph_png(spec: GraphSpec, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".graph.", suffix=".png")
-    os.close(fd)
-    try:
-        render_png(spec, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def graph_png(spec: GraphSpec, path: Path, *, label: str = "") -> None:
+    """The chosen graph drawn left to right by level, output node highlighted; `label`: the run's
+    `simulation_label`, as on the other two pictures (a sim graph's picture must say so too)."""
+    fig = _figure(*figure_size(spec))
+    draw(spec, fig.add_subplot(), title=f"{spec.name}  (output: {spec.output_id()}){label}")
+    _save(fig, path, GRAPH_PNG_DPI)  # the resolution `rolegraph show` draws graphs at

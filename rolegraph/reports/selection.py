@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from rolegraph.optimize.final import SELECTION_NOTE, FinalChoice
 
-__all__ = ["SELECTION_NOTE", "candidate_rows", "confidence_text", "selection_row", "selection_text"]
+__all__ = ["SELECTION_NOTE", "candidate_rows", "confidence_text", "rechecked_count", "selection_row", "selection_text"]
 CANDIDATE_HEADERS = (
     "graph",
     "training accuracy (raw)",
@@ -72,18 +72,35 @@ def selection_text(row: dict, prefix: str = "chosen on:         ") -> str:
     )
 
 
-def confidence_text(row: dict, prefix: str = "how sure:          ") -> str:
-    """One line: the chosen graph's chance of being the best of the re-checked candidates, and what it means."""
+def rechecked_count(candidates: Sequence[dict]) -> int:
+    """How many candidates the final re-check actually scored on validation items: the reserve goes, a round at a
+    time, to the leader and its closest rival, so a candidate clearly behind may get none."""
+    return sum(1 for c in candidates if c.get("validation_items"))
+
+
+def confidence_text(row: dict, prefix: str = "how sure:          ", candidates: Sequence[dict] | None = None) -> str:
+    """One line: the chosen graph's chance of being the best of the top candidates, and what it means.
+
+    The chance is over every top candidate (pooled training and validation items), but a candidate the re-check
+    gave no validation item was compared on training items only, so with `candidates` (`FinalChoice.candidates`)
+    the line counts the re-checked ones apart instead of calling all of them re-checked."""
     p, of = row.get("p_best"), row.get("p_best_of")
     if p is None or not of or of < 2:
         return ""
+    rechecked = rechecked_count(candidates) if candidates is not None else None
+    if rechecked is None:
+        among = f"the {of} top candidates"
+    elif rechecked >= of:
+        among = f"the {of} re-checked candidates"
+    else:
+        among = f"the {of} top candidates, {rechecked} of them re-checked on validation items"
     if p >= CLEAR_P:
         verdict = "a clear choice"
     elif p >= LIKELY_P:
         verdict = "likely the best of them, not certain"
     else:
         verdict = "a near-tie: another candidate may well be better; more evaluations would tell"
-    return f"{prefix}P(best of the {of} re-checked candidates) {p:.2f}, {verdict}"
+    return f"{prefix}P(best of {among}) {p:.2f}, {verdict}"
 
 
 def candidate_rows(final: FinalChoice) -> list[list[str]]:
