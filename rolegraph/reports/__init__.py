@@ -8,6 +8,6 @@ Reports sit above the search (`rolegraph.optimize`): they read what a search sto
 """
 
 from rolegraph.reports.html import write_html
-from rolegraph.reports.markdown import render
+from rolegraph.reports.run_report import render
 
 __all__ = ["render", "write_html"]

@@ -60,18 +60,7 @@ def render(run_dir: str | Path) -> Path:
     curve_png(run, out / "curve.png")
     pareto_png(pts, front(pts), out / "pareto.png", label=simulation_label(run))
     write_atomic(out / "report.md", report_markdown(run, best, front(pts)))
-    _refresh_html(out, run)
     return out / "report.md"
-
-
-def _refresh_html(out: Path, run: dict) -> None:
-    """Re-write report.html when the run directory has one: everything that re-renders report.md (the end of a
-    search or resume, `rolegraph report`, a stop) calls `render`, and a page left from before would show an old
-    status beside a current report.md. A run without the page does not get one (`--html` asks for it)."""
-    from rolegraph.reports.html import HTML_NAME, html_page  # html.py imports this module
-
-    if (out / HTML_NAME).is_file():
-        write_atomic(out / HTML_NAME, html_page(run))
 
 
 def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]) -> str:
