@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from rolegraph.graphs.analysis import flops_phrase
+
 RUN_FILES = (
     "best_graph.yaml",
     "report.md",
@@ -27,11 +29,6 @@ def run_files(run_dir: str | Path) -> list[str]:
     return [name for name in RUN_FILES if (Path(run_dir) / name).is_file()]
 
 
-def flops_text(units: float) -> str:
-    """A real model without sizes has no FLOPs count: say n/a, never 0.0."""
-    return f"{units:.1f} FLOPs units" if units > 0 else "FLOPs n/a"
-
-
 def print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
     from rich.console import Console
@@ -49,7 +46,7 @@ def print_result(result, elapsed: float | None = None) -> None:
     t = result.test
     console.print(
         f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
-        f"n={t.n} held out  {flops_text(t.flops_units)}  {t.latency_s:.2f} s/item{sim}"
+        f"n={t.n} held out  {flops_phrase(t.flops_units, 1)}  {t.latency_s:.2f} s/item{sim}"
     )
     row = next((c for c in result.candidates if c["hash"] == result.best_hash), None)
     if result.cap_miss:
@@ -62,7 +59,7 @@ def print_result(result, elapsed: float | None = None) -> None:
     if single is not None:
         console.print(
             f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
-            f"{single.ci95[1]:.3f}]  n={single.n}  {flops_text(single.flops_units)}  "
+            f"{single.ci95[1]:.3f}]  n={single.n}  {flops_phrase(single.flops_units, 1)}  "
             f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
         )
     cached, calls = (

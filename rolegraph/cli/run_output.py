@@ -83,7 +83,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
 
     from rolegraph.cli.tables import stdout_console
     from rolegraph.evaluate.report import cache_note
-    from rolegraph.graphs.analysis import FLOPS_UNKNOWN
+    from rolegraph.graphs.analysis import flops_phrase
     from rolegraph.models.provenance import label_suffix
 
     sim = label_suffix(result.simulation)
@@ -121,9 +121,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
     console.print(
         Text(
             f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
-            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, "
-            + (f"{result.flops_units:.2f} FLOPs units" if result.flops_units else f"FLOPs units {FLOPS_UNKNOWN}")
-            + sim
+            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, " + flops_phrase(result.flops_units) + sim
         )
     )
     note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))

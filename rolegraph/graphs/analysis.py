@@ -164,9 +164,14 @@ FLOPS_UNKNOWN = "n/a (model sizes unknown)"
 
 
 def flops_text(units: float | None) -> str:
-    """A FLOPs figure for people: a run records 0.0 when a model lacks the sizes FLOPs need (a graph with
+    """A FLOPs figure for a table cell: a run records 0.0 when a model lacks the sizes FLOPs need (a graph with
     sizes always costs more than zero), so zero and None read "n/a", never "0.00"."""
     return f"{units:.2f}" if units else FLOPS_UNKNOWN
+
+
+def flops_phrase(units: float | None, digits: int = 2) -> str:
+    """The same in running text: "12.70 FLOPs units", or "FLOPs units n/a (model sizes unknown)"."""
+    return f"{units:.{digits}f} FLOPs units" if units else f"FLOPs units {FLOPS_UNKNOWN}"
 
 
 def node_flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> dict[str, float]:

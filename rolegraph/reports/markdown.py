@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
 from rolegraph.evaluate.stats import wilson_interval
+from rolegraph.graphs.analysis import flops_phrase
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -106,7 +107,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         lines += [
             f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {fmt_ci(t.ci95)}, {t.n} held-out test items: "
             f"they played no part in the choice, so this is the unbiased estimate), "
-            f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {flops_text(t.flops_units)}"
+            f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {flops_phrase(t.flops_units)}"
             f"{label_suffix(t.simulation or (SIMULATED if t.simulated else REAL))}.",
             "",
         ]
@@ -248,11 +249,6 @@ def _raw(acc: float | None) -> str:
 
 def _raw_ci(acc: float | None, n: int) -> str:
     return "-" if acc is None else fmt_ci(wilson_interval(acc * n, n))
-
-
-def flops_text(units: float) -> str:
-    """FLOPs units, or why there are none: a real model without sizes has no FLOPs count (never 0)."""
-    return f"{units:.2f} FLOPs units" if units > 0 else "FLOPs n/a (a model has no sizes)"
 
 
 def _pg_table(cfg: dict, pg: dict) -> str:
