@@ -289,7 +289,7 @@ def eval_command(
         whole = len(the_task.all_items())  # is not what split 'test' scores: say so, or figures mislead
         if len(items) < whole:
             typer.echo(
-                f"note: split '{split}' of task '{task}' is {len(the_task.items(cast('Split', split)))} of its "
+                f"note: split '{split}' of task '{task}' is {len(items)} of its "
                 f"{whole} items (a fixed hold-out); --split all scores every item",
                 err=True,
             )

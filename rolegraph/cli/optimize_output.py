@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from rolegraph.graphs.analysis import flops_phrase
+from rolegraph.graphs.router_io import ROUTER_FILE
 
 RUN_FILES = (
     "best_graph.yaml",
@@ -17,7 +18,7 @@ RUN_FILES = (
     "curve.png",
     "pareto.png",
     "graph.png",
-    "router.yaml",
+    ROUTER_FILE,
 )
 """The files a run directory can hold beside its store (listed only when present): best_graph.yaml and graph.png
 once a graph was scored, report.html after `report --html`, router.yaml after `route fit` (or the demo)."""

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from rolegraph.errors import SearchError
+from rolegraph.graphs.router_io import ROUTER_FILE
 
-ROUTER_FILE = "router.yaml"
 CANDIDATE_COLUMNS = ("graph", "source", "fit", "test", "FLOPs", "right|\nagree", "right|\nnot", "agree")
 """Two-line headers keep the numeric columns narrow: on an 80-column screen the graph's name gets the room."""
 

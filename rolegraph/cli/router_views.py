@@ -187,11 +187,11 @@ def add_to_run(
 
 def demo_router(run_dir: str) -> Any:
     """The demo's last step: fit a router on its own run (written to RUN_DIR/router.yaml)."""
-    from rolegraph.graphs.router_io import save_router
+    from rolegraph.graphs.router_io import ROUTER_FILE, save_router
     from rolegraph.optimize.route_fit import fit_route
 
     fit = fit_route(run_dir)
-    save_router(fit.router, Path(run_dir) / "router.yaml")
+    save_router(fit.router, Path(run_dir) / ROUTER_FILE)
     return fit
 
 

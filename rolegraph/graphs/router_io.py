@@ -25,6 +25,9 @@ ANSWER_MODES = (OUTPUT, PLURALITY)
 RULE_FIELDS = tuple(StopRule.model_fields)
 INDENT = "      "  # a stage's graph sits under "  - graph:"
 
+ROUTER_FILE = "router.yaml"
+"""A run directory's router file: where `route fit` and the demo write it, and what the report describes."""
+
 
 def is_router_data(data: Any) -> bool:
     return isinstance(data, dict) and (data.get("kind") == ROUTER_KIND or "stages" in data)

@@ -89,9 +89,9 @@ class SearchResult(BaseModel):
     trace: SearchTrace
     paid_calls: int = 0
     paid_usd: float = 0.0
+    """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
     cap_miss: str | None = None
     """Said when the objective's cap was met by no graph (`FinalChoice.cap_miss`): the result is the least-bad one."""
-    """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
 
     @property
     def best_single(self) -> TestScore | None:

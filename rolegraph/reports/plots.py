@@ -11,11 +11,10 @@ from matplotlib.figure import Figure
 from rolegraph.graphs.render import PNG_DPI as GRAPH_PNG_DPI
 from rolegraph.graphs.render import draw, figure_size
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.models.provenance import REAL
+from rolegraph.optimize.artifacts import sim_suffix
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.pareto import ParetoPoint
 from rolegraph.optimize.rundir import write_atomic
-from rolegraph.optimize.trace import records_simulation
 
 PNG_DPI = 110
 PARETO_Y_LABEL = "training accuracy, batch-adjusted"
@@ -25,12 +24,9 @@ not on the raw share of training items right: the label says so."""
 
 def simulation_label(run: dict) -> str:
     """What follows a plot's title: ' (simulated, world N)', ' (partly simulated, world N)', or nothing for real
-    results. A picture is often shown without the report around it, and sim results must say so wherever shown."""
-    simulation = records_simulation(run["records"])
-    if simulation == REAL:
-        return ""
-    world = run["config"].get("world")
-    return f" ({simulation})" if world is None else f" ({simulation}, world {world})"
+    results (`artifacts.sim_suffix`, as the best graph's description says it). A picture is often shown without
+    the report around it, and sim results must say so wherever shown."""
+    return sim_suffix(run)
 
 
 def _figure(width: float = 6.0, height: float = 4.0):

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
-ROUTER_NAME = "router.yaml"
+from rolegraph.graphs.router_io import ROUTER_FILE
+
 """The file `rolegraph demo` and `rolegraph route fit RUN_DIR` write in the run directory."""
-ROUTER_TITLE = f"Router ({ROUTER_NAME})"
+ROUTER_TITLE = f"Router ({ROUTER_FILE})"
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ class RouterNote:
     def text(self, run_cmd: str) -> str:
         """One paragraph: accuracy against the best graph, FLOPs ratio, and how to run it."""
         if self.problem is not None:
-            return f"{ROUTER_NAME} is in the run directory but could not be read ({self.problem})."
+            return f"{ROUTER_FILE} is in the run directory but could not be read ({self.problem})."
         head = (
-            f"{ROUTER_NAME} holds a router: a cascade of {self.stages} graph(s), cheapest first, each stopping "
+            f"{ROUTER_FILE} holds a router: a cascade of {self.stages} graph(s), cheapest first, each stopping "
             "when its rule holds"
         )
         if self.accuracy is None or self.best_accuracy is None:
@@ -66,7 +67,7 @@ class RouterNote:
 
 def router_note(run_dir: str | Path) -> RouterNote | None:
     """The run directory's router.yaml as the report shows it; None when there is none."""
-    path = Path(run_dir) / ROUTER_NAME
+    path = Path(run_dir) / ROUTER_FILE
     if not path.is_file():
         return None
     try:
