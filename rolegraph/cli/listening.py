@@ -12,9 +12,11 @@ other mistake in the command.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
@@ -80,10 +82,21 @@ class ListeningServer(uvicorn.Server):
         if self.started:  # a failed bind exits inside startup (uvicorn logs why)
             self._announce(base_urls(self.servers))
 
-    def serve_bound(self) -> None:
-        """Bind first (`bind_listening`: a busy port is one line, exit 2), then run on that socket."""
+    def serve_bound(self, around: AbstractAsyncContextManager[Any] | None = None) -> None:
+        """Bind first (`bind_listening`: a busy port is one line, exit 2), then run on that socket; with `around`,
+        inside it, in the server's own event loop (`rolegraph serve` opens its graph and MCP servers there, so a
+        failure to open is one line before uvicorn starts, and their connections live in the serving loop)."""
         sock = bind_listening(self.config.host, self.config.port)
         try:
-            self.run(sockets=[sock])
+            if around is None:
+                self.run(sockets=[sock])
+            else:
+
+                async def serve() -> None:
+                    async with around:
+                        await self.serve(sockets=[sock])
+
+                with asyncio.Runner(loop_factory=self.config.get_loop_factory()) as runner:
+                    runner.run(serve())
         finally:
             sock.close()

@@ -15,7 +15,6 @@ An MCP server that dies while serving is one `serve:` line on stderr, and restar
 
 from __future__ import annotations
 
-import asyncio
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,7 +60,7 @@ def serve_cmd(
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
 
-    from rolegraph.cli.listening import ListeningServer, bind_listening
+    from rolegraph.cli.listening import ListeningServer
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
@@ -119,21 +118,7 @@ def serve_cmd(
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
     )
-    server = ListeningServer(config, announce)
-
-    async def serve() -> None:
-        await answerer.__aenter__()  # the graph and its MCP servers: a failure is one line, exit 2
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            await answerer.aclose()
-
-    sock = bind_listening(host, port)  # a busy port is one line, exit 2, before any server starts
-    try:
-        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(serve())
-    finally:
-        sock.close()
+    ListeningServer(config, announce).serve_bound(around=answerer)  # the graph opens first: a failure is one line
 
 
 def register(app: typer.Typer) -> None:

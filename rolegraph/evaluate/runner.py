@@ -9,7 +9,7 @@ answers; a budget that runs out stops the whole evaluation and hands back what w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
@@ -25,6 +25,7 @@ from rolegraph.graphs.router_runtime import CompiledRouter, RouterRunResult, com
 from rolegraph.graphs.runtime import PASS_THROUGH, CompiledGraph
 from rolegraph.graphs.signals import observe
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.items import Item
 from rolegraph.models.provenance import combine, merge_served
 from rolegraph.tasks.base import Task
@@ -265,37 +266,6 @@ async def _cancel(workers: list[asyncio.Task]) -> None:
     for w in workers:
         w.cancel()
     await asyncio.gather(*workers, return_exceptions=True)
-
-
-def refuse_running_loop(what: str, instead: str) -> None:
-    """Raise one line if an event loop runs in this thread (Jupyter, an async app), before any coroutine exists.
-
-    `asyncio.run` would refuse it anyway, but with a bare RuntimeError and a 'coroutine was never awaited'
-    warning for the coroutine already made; the sync wrappers call this first and name the awaitable."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RolegraphError(
-        f"{what} cannot run inside a running event loop (Jupyter, an async app): await {instead} instead"
-    )
-
-
-def run_closing(make: Callable[[], Awaitable[T]], hub: ModelHub | None) -> T:
-    """`make()` in a fresh event loop; `hub` (if any) is closed before the loop ends.
-
-    A hub's HTTP clients bind to the loop they first ran in: left open, they warn (unclosed transport) and
-    fail later at garbage collection (event loop is closed). `ModelHub.aclose` closes them inside the loop
-    and the hub re-makes them on its next call, so one hub serves several sync calls in a row."""
-
-    async def main() -> T:
-        try:
-            return await make()
-        finally:
-            if hub is not None:
-                await hub.aclose()
-
-    return asyncio.run(main())
 
 
 def evaluate_sync(spec: GraphSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:

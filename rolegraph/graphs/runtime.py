@@ -28,7 +28,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
 
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, RolegraphError, did_you_mean
+from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, did_you_mean
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
 from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
@@ -38,6 +38,7 @@ from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.run_assembly import assemble_result, flops_units_of, graph_hash_of
 from rolegraph.graphs.schedule import Topology
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.graphs.units import DynamicPlan
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -325,23 +326,8 @@ def run_graph_sync(spec: GraphSpec, item: Item | str, hub: ModelHub, **kwargs: A
     plus a 'never awaited' warning). The hub's HTTP clients, bound to this call's loop, are closed before it
     ends (unclosed, they warn and later fail at garbage collection); the hub re-makes them on its next call.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RolegraphError(
-            "run_graph_sync cannot run inside a running event loop (Jupyter, an async app): "
-            "await run_graph(...) instead"
-        )
-
-    async def main() -> RunResult:
-        try:
-            return await run_graph(spec, item, hub, **kwargs)
-        finally:
-            await hub.aclose()
-
-    return asyncio.run(main())
+    refuse_running_loop("run_graph_sync", "run_graph(...)")
+    return run_closing(lambda: run_graph(spec, item, hub, **kwargs), hub)
 
 
 __all__ = [

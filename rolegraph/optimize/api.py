@@ -16,9 +16,9 @@ from rolegraph import __version__
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
-from rolegraph.evaluate.runner import refuse_running_loop, run_closing
 from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, ServedBy, Simulation, simulation_of
 from rolegraph.optimize.agent_reinforce_race import AgentReinforce
