@@ -123,20 +123,20 @@ def report_cmd(
 ) -> None:
     """Re-render a run's report.md, trace.json, best_graph.yaml and plots from its store (report.html too, if any)."""
     from rolegraph.cli.optimize_output import run_files
+    from rolegraph.graphs.router_io import ROUTER_FILE
     from rolegraph.reports import render
     from rolegraph.reports.html import HTML_NAME
-    from rolegraph.reports.router import ROUTER_NAME
 
-    path = render(run_dir)  # re-writes an existing report.html too (--html reports it below)
-    others = [name for name in run_files(run_dir) if name != path.name]
-    if not html and (Path(run_dir) / HTML_NAME).is_file():
-        others.append(HTML_NAME)
-    kept = f"; the report describes its {ROUTER_NAME}" if (Path(run_dir) / ROUTER_NAME).is_file() else ""
+    had_page = (Path(run_dir) / HTML_NAME).is_file()
+    path = render(run_dir)  # re-writes an existing report.html too
+    others = [name for name in run_files(run_dir) if name != path.name and not (html and name == HTML_NAME)]
+    kept = f"; the report describes its {ROUTER_FILE}" if (Path(run_dir) / ROUTER_FILE).is_file() else ""
     typer.echo(f"wrote {path}" + (f" (and {', '.join(others)})" if others else "") + kept)
     if html:
         from rolegraph.reports import write_html
 
-        typer.echo(f"wrote {write_html(run_dir)} (one self-contained page; open it in any browser)")
+        page = Path(run_dir) / HTML_NAME if had_page else write_html(run_dir)  # render() wrote an existing one
+        typer.echo(f"wrote {page} (one self-contained page; open it in any browser)")
 
 
 def register(app: typer.Typer) -> None:

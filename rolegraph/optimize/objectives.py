@@ -106,10 +106,20 @@ class Objective(BaseModel):
         every = [chosen, *scored]
         if self.kind == "latency_cap" and self.latency_cap is not None and chosen.latency_s > self.latency_cap:
             best = min(f.latency_s for f in every)
-            return f"no graph met the latency cap of {self.latency_cap:g} s (best: {best:.2f} s/item)"
+            if best > self.latency_cap:
+                return f"no graph met the latency cap of {self.latency_cap:g} s (best: {best:.2f} s/item)"
+            return (  # chosen as within the cap on the items it was scored on; over it on the test items
+                f"the chosen graph's test latency {chosen.latency_s:.2f} s/item is over the latency cap of "
+                f"{self.latency_cap:g} s, which it met on the items it was chosen on"
+            )
         if self.kind == "cost_cap" and self.cost_cap is not None and chosen.dollars > self.cost_cap:
             best = min(f.dollars for f in every)
-            return f"no graph met the cost cap of ${self.cost_cap:g} per item (best: ${best:.6g} per item)"
+            if best > self.cost_cap:
+                return f"no graph met the cost cap of ${self.cost_cap:g} per item (best: ${best:.6g} per item)"
+            return (
+                f"the chosen graph's test cost ${chosen.dollars:.6g} per item is over the cost cap of "
+                f"${self.cost_cap:g}, which it met on the items it was chosen on"
+            )
         return None
 
     def describe(self) -> str:

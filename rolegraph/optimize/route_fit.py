@@ -214,7 +214,8 @@ def _agreement_split(o: Outcomes) -> tuple[float | None, float | None, float | N
 def _run_meta(run_dir: str | Path) -> tuple[ModelPool, str]:
     store = RunStore.open(run_dir)
     try:
-        cfg = store.config()
+        store.check_inputs(kinds=("pool",))  # the fit reads stored outcomes and the pool, never the data file
+        cfg = store.config(check_inputs=False)
     finally:
         store.close()
     return ModelPool.load(cfg.get("pool")), cfg["space"].get("family", "math")

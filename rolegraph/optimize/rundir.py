@@ -223,11 +223,12 @@ class RunStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (INPUTS_KEY,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def check_inputs(self) -> None:
+    def check_inputs(self, kinds: tuple[str, ...] = tuple(INPUT_KINDS)) -> None:
         """Refuse (one line) to go on with a run whose data or pool file changed or went away since it read
-        them: new scores would be paired with outcomes of other items or other models. Unknown (no record) passes."""
+        them: new scores would be paired with outcomes of other items or other models. Unknown (no record) passes.
+        `kinds`: only those inputs (a reader of stored outcomes needs the pool, not the data)."""
         recorded = self.inputs()
-        for kind in INPUT_KINDS:
+        for kind in kinds:
             problem = changed_input(recorded, kind)
             if problem is not None:
                 raise SearchError(

@@ -85,8 +85,9 @@ def build_program(candidate: str, prompt: str, entry_point: str) -> str:
 
 MARKER_BYTES = 16
 """Random bytes in the pass marker: a candidate cannot guess 128 bits."""
-_SILENCE = "import os as _rg_os, sys as _rg_sys\n_rg_out = _rg_sys.stdout\n_rg_sys.stdout = open(_rg_os.devnull, 'w')\n"
-"""Prologue: the candidate's prints are discarded; the marker goes to the real stdout."""
+_SILENCE = "import os as _rg_os\n_rg_fd = _rg_os.dup(1)\n_rg_os.dup2(_rg_os.open(_rg_os.devnull, _rg_os.O_WRONLY), 1)\n"
+"""Prologue: file descriptor 1 goes to /dev/null, so nothing the candidate writes (print, os.write(1, ...),
+a child process) can fill the sandbox's capped stdout ahead of the marker, which goes to a saved copy of it."""
 
 
 def new_marker() -> str:
@@ -100,7 +101,7 @@ def with_tests(program: str, test: str, entry_point: str, marker: str | None = N
     tests = f"{program}\n\n{test}\n\ncheck({entry_point})\n"
     if marker is None:
         return tests
-    return f"{_SILENCE}{tests}_rg_out.write({marker!r} + '\\n')\n_rg_out.flush()\n"
+    return f"{_SILENCE}{tests}_rg_os.write(_rg_fd, {(marker + chr(10)).encode()!r})\n"
 
 
 def _default_runner() -> CodeRunner:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ LOG_DIR = "logs"
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 LOG_MARK = "--- rolegraph {when}: starting MCP server '{name}': {command} ---\n"
 """Written to a server's stderr log before each start: the log is appended across runs."""
+STDERR_TAIL_BYTES = 8192  # read for "its last stderr line": a line is short, a server's log may not be
 MAX_CAUSE_DEPTH = 20  # how far down __cause__/__context__ a failure is searched for its OS error
 
 Report = Callable[[str], None]
@@ -159,8 +161,9 @@ class McpConnection:
         if self.spec.command is None:
             return ""
         try:
-            with self.log_path.open("rb") as log:
-                log.seek(self._log_from)
+            with self.log_path.open("rb") as log:  # only the end: a long-serving server's log can be large
+                end = log.seek(0, os.SEEK_END)
+                log.seek(max(self._log_from, end - STDERR_TAIL_BYTES))
                 lines = log.read().decode("utf-8", "replace").splitlines()
         except OSError:
             return ""

@@ -73,8 +73,12 @@ def test_relative_paths_work_from_another_directory_and_changed_files_are_refuse
     for argv in (["eval", SINGLE, "--add-to", "../work/dr"], ["optimize", "--resume", "../work/dr"]):
         code, _, err = cli(argv, capsys)
         one_line_exit_2(code, err, f"data file {data.resolve()} changed since the run read it")
+    code, out, err = cli(["route", "fit", "../work/dr", "--json"], capsys)  # reads stored outcomes and the pool
+    assert code == 0, err
     data.write_bytes(original)
     pool.write_text("models: []\nworld: 1\n")
+    code, _, err = cli(["route", "fit", "../work/dr", "--json"], capsys)  # its costs come from the pool
+    one_line_exit_2(code, err, f"pool file {pool.resolve()} changed since the run read it")
     code, _, err = cli(["eval", SINGLE, "--add-to", "../work/dr"], capsys)
     one_line_exit_2(code, err, f"pool file {pool.resolve()} changed since the run read it")
     pool.unlink()

@@ -60,3 +60,12 @@ def test_an_unmet_cost_cap_is_said_and_uncapped_objectives_say_nothing():
     )
     assert Objective().cap_miss(_fig(99.0, 1.0)) is None
     assert Objective.build("joint").cap_miss(_fig(99.0, 1.0)) is None
+
+
+def test_a_chosen_graph_over_the_cap_on_test_items_is_not_called_a_graph_that_none_met():
+    """Chosen within the cap on its training items, over it on the test items: 'no graph met' would be false."""
+    obj = Objective.build("accuracy", latency_cap=2.0)
+    note = obj.cap_miss(_fig(2.2), [_fig(1.5), _fig(3.0)])
+    assert note == "the chosen graph's test latency 2.20 s/item is over the latency cap of 2 s, which it met on the items it was chosen on"
+    cost = Objective.build("accuracy", cost_cap=1e-5).cap_miss(_fig(1.0, 2e-5), [_fig(1.0, 5e-6)])
+    assert cost is not None and cost.startswith("the chosen graph's test cost $2e-05 per item is over the cost cap")

@@ -97,6 +97,9 @@ def test_a_router_in_the_run_directory_gets_a_short_section(world_run, tmp_path,
     capsys.readouterr()
     main(["report", str(copy)])
     assert "router.yaml" in capsys.readouterr().out
+    main(["report", str(copy), "--html"])  # the page exists already: rewritten once, named once
+    out = capsys.readouterr().out
+    assert out.count("report.html") == 1, out
 
 
 # --- 3. report.html re-rendered with report.md ------------------------------------------------------------

@@ -145,6 +145,9 @@ def test_a_chatty_correct_candidate_still_passes(task):
     item = _item(task, "HumanEval/0")
     chatty = "    print('x' * 100000)\n" + item.metadata["canonical_solution"]
     assert task.score(chatty, item) == 1.0
+    # writing to the file descriptor itself (as os.write, a C extension or a child process does) too
+    raw = "    import os\n    os.write(1, b'x' * 100000)\n" + item.metadata["canonical_solution"]
+    assert task.score(raw, item) == 1.0
 
 
 def test_a_runner_without_the_marker_in_stdout_scores_zero():
