@@ -5,9 +5,11 @@ a multiple-choice letter (mmlu), the last number (math).
 
 Code: fences may be ``` or ~~~, with CRLF line ends and a space before the language; of several
 blocks the last one that defines a function wins, because models often end with a usage example
-(`print(f(3))`) after the solution. Multiple choice: an explicit `Answer: X` marker wins over a
-lone letter line, which wins over phrases like "option C" or "I choose C"; outside an explicit
-marker only capital letters count, so the article "a" is never read as choice A.
+(`print(f(3))`) after the solution; a block that defines only tests (`test_*`, `check`) loses to the
+solution before it. Multiple choice: an explicit `Answer: X` marker wins over a lone letter line,
+which wins over phrases like "option C" or "I choose C"; outside an explicit marker only capital
+letters count, so the article "a" is never read as choice A. A final answer that opens by rejecting
+a letter ("A is incorrect, so the answer is C") names the letter it goes on to choose.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ _PHRASE_CHOICE_RES = (
 """Weaker evidence, capital letters only: "option C", "I choose C", "D is right"."""
 _FENCE_RE = re.compile(r"(?<![`~])(`{3,}+|~{3,}+)[ \t]*+[\w+.#-]*+[ \t]*+\n(.*?)\1", re.DOTALL)
 """A fenced block: ``` or ~~~ (matching close), an optional language after optional spaces."""
+_TEST_FUNCTION_RE = re.compile(r"^(?:test\w*|check)$")
+"""Function names of a block that tests the solution rather than being it."""
+_REJECTED_LEAD_RE = re.compile(
+    _WRAP + r"[A-D][\])}]?(?:\*\*)?[ \t]+(?i:is[ \t]+(?:not\b|incorrect|wrong|false)|isn't\b|can't be|cannot be)"
+)
+"""A final answer that opens by rejecting its first letter."""
 _DEF_RE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.MULTILINE)
 _FINAL_CODE_RE = re.compile(r"final answer\s*(?:is)?\s*[:：][^\S\n]*", re.IGNORECASE)
 _CODE_START_RE = re.compile(r"(?:async\s+def|def|class|from|import)\s|@\w")
@@ -83,10 +91,11 @@ def last_code_block(text: str, entry_point: str | None = None) -> str | None:
         for block in reversed(blocks):
             if entry_point in defined_functions(block):
                 return block
-    for block in reversed(blocks):
-        if defined_functions(block):
+    defining = [block for block in blocks if defined_functions(block)]
+    for block in reversed(defining):
+        if not all(_TEST_FUNCTION_RE.match(name) for name in defined_functions(block)):
             return block
-    return blocks[-1]
+    return defining[-1] if defining else blocks[-1]
 
 
 def code_after_marker(text: str) -> str | None:
@@ -160,6 +169,8 @@ def extract_answer(text: str | None, kind: str = "auto") -> str | None:
     ans = final_line(text)
     if kind == "mmlu":
         if ans:
+            if _REJECTED_LEAD_RE.match(ans):
+                return choice_letter(ans)  # the marker names a rejected letter: never fall back to it
             letter = _leading_letter(ans) or choice_letter(ans)
             if letter:
                 return letter

@@ -20,9 +20,16 @@ SOLUTION = "def add(a, b):\n    return a + b\n"
     ("The answer is B", "B"),
     ("Option: D", "D"),
     ("Final answer: B. Mercury", "B"),
+    ("Final answer: A is incorrect, so the answer is C", "C"),
+    ("Final answer: **B** is not right; the answer is D", "D"),
+    ("Final answer: A is correct", "A"),
 ])
 def test_mmlu_letter_prefers_an_explicit_marker_then_a_lone_line(text, letter):
     assert extract_answer(text, "mmlu") == letter
+
+
+def test_a_rejected_letter_is_never_the_answer():
+    assert extract_answer("Answer: D\nFinal answer: (A) is wrong", "mmlu") is None
 
 
 @pytest.mark.parametrize("text", ["Final answer: a tricky one", "Answer: a cat", "A cat", "Don't know",
@@ -40,6 +47,8 @@ def test_the_article_a_is_never_choice_a(text):
     "Here:\n```python\n" + SOLUTION + "```\nUsage:\n```python\nprint(add(1, 2))\n```\n",
     "Final answer:\n" + SOLUTION,
     "Final answer: " + SOLUTION,
+    "```python\n" + SOLUTION + "```\nTests:\n```python\ndef test_add():\n    assert add(1, 2) == 3\n```\n",
+    "```python\n" + SOLUTION + "```\n```python\ndef check(candidate):\n    assert candidate(1, 1) == 2\n```",
 ])
 def test_code_is_taken_from_other_fences_and_before_a_usage_block(text):
     assert extract_answer(text, "code").replace("\r\n", "\n") == SOLUTION
@@ -55,6 +64,11 @@ def test_the_block_defining_the_entry_point_wins():
             "```python\ndef unrelated():\n    pass\n```")
     assert "def add" in last_code_block(text, "add")
     assert "def unrelated" in last_code_block(text)
+
+
+def test_a_block_of_tests_alone_is_still_the_answer():
+    tests_only = "def test_add():\n    assert add(1, 2) == 3\n"
+    assert extract_answer("```python\n" + tests_only + "```", "code") == tests_only
 
 
 def test_a_one_line_final_answer_for_code_is_still_the_line():
