@@ -82,7 +82,7 @@ def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world:
             check_spec(spec, pool, names, source=str(graph))
         except GraphError as exc:
             problems = list(exc.problems)
-        problems += _tool_problems(spec)
+        problems += _tool_problems(spec, roles)
         if problems:
             raise GraphError(problems, source=str(graph))
     except GraphError as exc:
@@ -90,13 +90,28 @@ def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world:
     return spec, pool
 
 
-def _tool_problems(spec: Any) -> list[str]:
-    """Tool names the command line's toolbox (the built-ins and the graph's MCP servers) cannot provide."""
+def _tool_problems(spec: Any, roles: Any = None) -> list[str]:
+    """Tool names the command line's toolbox (the built-ins and the graph's MCP servers) cannot provide, and
+    search roles whose nodes list only tools that compute (the run would stop at that node with the same line)."""
+    from rolegraph.agents.agent import search_tool
+    from rolegraph.agents.registry import RoleError, RoleRegistry
     from rolegraph.graphs.validate import tool_problems
-    from rolegraph.tools.toolbox import default_tool_names
+    from rolegraph.tools.toolbox import default_tool_classes, default_tool_names
 
+    registry = roles if roles is not None else RoleRegistry.default()
+    toolbox = default_tool_classes()
     graphs = [stage.graph for stage in spec.stages] if _is_router(spec) else [spec]
-    return [line for g in graphs for line in tool_problems(g, default_tool_names())]
+    problems = [line for g in graphs for line in tool_problems(g, default_tool_names())]
+    for g in graphs:
+        for node in g.nodes:
+            tools = node.params.get("tools")
+            if node.role not in registry or registry.get(node.role).mode == "chat" or not isinstance(tools, list):
+                continue
+            try:
+                search_tool(registry.get(node.role), toolbox, tuple(t for t in tools if isinstance(t, str)))
+            except RoleError as exc:
+                problems.append(f"node '{node.id}': {exc}")
+    return problems
 
 
 def validate_cmd(

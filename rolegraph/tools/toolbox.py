@@ -89,6 +89,12 @@ def default_tool_names() -> tuple[str, ...]:
     return (Calculator.name, PythonTool.name, SearchTool.name)
 
 
+def default_tool_classes() -> dict[str, type[Tool]]:
+    """The built-in tools' classes by name: what a check needs to know of them (does it search?) without
+    building one."""
+    return {cls.name: cls for cls in (Calculator, PythonTool, SearchTool)}
+
+
 def default_toolbox(settings: Settings, corpus: list[dict] | None = None, web: bool = False) -> ToolBox:
     """calculator, python, and search: over `corpus` when given; else the web with the offline wiki as
     fallback when `web`; else the offline wiki under settings.index_dir (built on its first search)."""

@@ -37,3 +37,19 @@ def test_declared_mcp_tools_and_builtin_tools_pass(tmp_path, capsys):
     }))
     code, out, err = run_cli(capsys, "validate", graph)
     assert code == 0 and out.startswith(f"ok: {graph}: 2 nodes"), err
+
+
+def test_a_search_role_with_only_compute_tools_is_refused_before_it_runs(tmp_path, capsys):
+    graph = tmp_path / "g.yaml"
+    nodes = [{"id": "s", "role": "searcher", "model": MODEL, "params": {"tools": ["calculator", "python"]}},
+             {"id": "f", "role": "solver", "model": MODEL, "params": {"tools": ["calculator"]}}]
+    graph.write_text(yaml.safe_dump({"name": "compute", "nodes": nodes, "edges": [["s", "f"]]}))
+    code, out, err = run_cli(capsys, "validate", graph)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "node 's': role 'searcher' (search mode) has no search tool" in err
+    assert "node 'f'" not in err  # a solver computes with whatever it lists
+
+    nodes[0]["params"]["tools"] = ["calculator", "search"]
+    graph.write_text(yaml.safe_dump({"name": "compute", "nodes": nodes, "edges": [["s", "f"]]}))
+    code, out, err = run_cli(capsys, "validate", graph)
+    assert code == 0, err
