@@ -221,14 +221,15 @@ class _Counted:
         self._count(out)
         return out
 
-    def _count(self, out: Completion) -> None:
-        """One finished call into the stats: a paid one with its dollars and (real models) its time."""
+    def _count(self, out: Completion, timed: bool = True) -> None:
+        """One finished call into the stats: a paid one with its dollars and (real models, when `timed`) its
+        time. A coalesced sample is not timed: its latency is the whole request's, its prompt a share."""
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
         if not out.cached:
             usage = out.usage
             self._stats.paid_usd += out.cost_usd or self.spec.cost(usage.input_tokens, usage.output_tokens)
-            if self._hub is not None and self.spec.backend != "sim":
+            if timed and self._hub is not None and self.spec.backend != "sim":
                 self._hub.timings().record(self.spec, usage.input_tokens, usage.output_tokens, out.latency_s)
 
     @property
@@ -262,7 +263,8 @@ class _Counted:
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
-        """k samples of one call (see rolegraph.models.multi); counted as k calls, like k `complete`s."""
+        """k samples of one call (see rolegraph.models.multi); counted as k calls, like k `complete`s, and paid
+        for what each sample was billed (the prompt's share and its own output)."""
         outs = await complete_many(
             self._inner,
             messages,
@@ -272,8 +274,8 @@ class _Counted:
             seed=seed,
             answer_key=answer_key if self._reads_key else None,
         )
-        self._stats.calls += len(outs)
-        self._stats.cached += sum(int(o.cached) for o in outs)
+        for out in outs:
+            self._count(out, timed=False)
         return outs
 
 

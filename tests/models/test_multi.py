@@ -146,6 +146,10 @@ def test_hub_counts_k_calls_and_in_process_models_fall_back_to_k_calls(settings)
 
     many, singles = run(go())
     assert hub.stats.calls == 2 * len(SAMPLES)
+    spec = ModelPool.builtin().get("sim/llama-3.2-3b")
+    paid_once = sum(spec.cost(c.usage.input_tokens, c.usage.output_tokens) for c in singles)
+    assert paid_once > 0
+    assert hub.stats.paid_usd == pytest.approx(2 * paid_once)  # the k samples are paid like k calls
     assert [c.model_dump() for c in many] == [c.model_dump() for c in singles]  # no sharing in-process
 
 
