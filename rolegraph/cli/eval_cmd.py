@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from rolegraph.cli.graph_cmd import AllowCommandsOpt
+from rolegraph.cli.eval_output import print_results, report_failures
+from rolegraph.cli.graph_cmd import AllowCommandsOpt, graph_file_problems, silent_outputs
 from rolegraph.cli.mcp_check import check_mcp
-from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
-from rolegraph.errors import RolegraphError, TaskError
+from rolegraph.cli.options import (
+    ALLOW_WEAK_SANDBOX,
+    ALLOW_WEAK_SANDBOX_HELP,
+    TASK_OPTION,
+    TASK_OPTION_HELP,
+    task_options,
+)
+from rolegraph.errors import GraphError, TaskError
 
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import EvalResult
@@ -80,6 +86,9 @@ def _load_graphs(paths: list[Path], pool, roles=None) -> list[GraphSpec | Router
     specs = []
     for path in paths:
         spec = check_spec(load_spec(path), pool, roles.names() if roles is not None else None, source=str(path))
+        problems = graph_file_problems(spec, roles) + silent_outputs(spec, roles)  # scoring an empty answer
+        if problems:
+            raise GraphError(problems, source=str(path))
         for node in spec.nodes:
             pool.require_key(node.model)  # a missing key fails now, not once per item
         specs.append(spec)
@@ -145,42 +154,6 @@ async def _evaluate_all(
         await hub.aclose()
 
 
-class ItemsFailedError(RolegraphError):
-    """Every item of a graph failed (the model never answered): its accuracy measures nothing."""
-
-
-def failure_line(result: EvalResult, name: str) -> str | None:
-    """How many items of `result` failed and the first failure's model and cause, in one line.
-
-    A failed item is not a wrong answer (the model never answered), so an accuracy over failures
-    must not stand alone: the line says why (connection refused, a bad key, context exceeded)."""
-    if not result.failures:
-        return None
-    first = next((it.error for it in result.items if it.error), "unknown error")
-    first = " ".join(str(first).split())
-    return f"graph '{name}': {result.failures} of {result.n} items failed; first failure: {first}"
-
-
-def report_failures(results: list[EvalResult], names: list[str]) -> None:
-    """A warning line per graph with some failed items; ItemsFailedError (exit 2) if one failed them all."""
-    fatal = None
-    for result, name in zip(results, names):
-        line = failure_line(result, name)
-        if line is None:
-            continue
-        if result.failures == result.n and fatal is None:
-            fatal = line
-        else:
-            typer.echo(f"warning: {line}", err=True)
-    if fatal is not None:
-        raise ItemsFailedError(fatal)
-
-
-def json_line(obj: dict[str, Any]) -> str:
-    """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
-    return json.dumps(obj, sort_keys=False, default=str)
-
-
 def eval_command(
     graphs: list[Path] = typer.Argument(..., help="Graph or router files (YAML or JSON); the first is the baseline."),
     task: str | None = typer.Option(
@@ -197,6 +170,7 @@ def eval_command(
         min=1,
         help="Items to generate for a generated task (gsm, arith): a larger set, or another --seed, gives fresh items.",
     ),
+    task_option: list[str] | None = typer.Option(None, TASK_OPTION, metavar="KEY=VALUE", help=TASK_OPTION_HELP),
     split: str = typer.Option(DEFAULT_SPLIT, "--split", help=f"One of {', '.join(SPLITS)}."),
     seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed for the split and the runs."),
     concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", min=1, help="Items run at once."),
@@ -237,7 +211,13 @@ def eval_command(
         from rolegraph.cli.router_views import add_to_run
 
         # what would change the items or how they are scored and stored must be the run's own, to pair with it
-        chosen = (("--task", task), ("--data", data), ("--n", n), ("--task-size", task_size))
+        chosen = (
+            ("--task", task),
+            ("--data", data),
+            ("--n", n),
+            ("--task-size", task_size),
+            (TASK_OPTION, task_option),
+        )
         given = [o for o, v in (*chosen, ("--store", store_path), ("--label", label)) if v is not None]
         defaults = (("--split", split, DEFAULT_SPLIT), ("--seed", seed, DEFAULT_SEED))
         given += [o for o, v, d in (*defaults, ("--concurrency", concurrency, DEFAULT_CONCURRENCY)) if v != d]
@@ -279,8 +259,8 @@ def eval_command(
     specs = _load_graphs(graphs, pool, roles)
     check_mcp(specs, settings, allow_commands, executor)
     names = _display_names(graphs, specs)
-    task_options: dict[str, Any] = {"size": task_size} if task_size is not None else {}
-    the_task = get_task(task, data=data, seed=seed, **task_options)
+    options = task_options(task_option, task_size)
+    the_task = get_task(task, data=data, seed=seed, **options)
     items = the_task.items(cast("Split", split), n, seed)  # one of SPLITS, checked above
     if not items:
         raise TaskError(f"task '{task}' has no items in split '{split}'")
@@ -308,6 +288,7 @@ def eval_command(
             "split": split,
             "n": n,
             "task_size": task_size,
+            "task_options": {k: v for k, v in options.items() if k != "size"} or None,
             "seed": seed,
             "concurrency": concurrency,
             "data": str(data) if data else None,
@@ -351,42 +332,8 @@ def eval_command(
         compare(results[0], r, base_name=names[0], other_name=name, seed=seed)
         for r, name in zip(results[1:], names[1:])
     ]
-    _print_results(results, specs, graphs, names, comparisons, json_out)
+    print_results(results, specs, graphs, names, comparisons, json_out)
     report_failures(results, names)
-
-
-def _print_results(results, specs, graphs: list[Path], names: list[str], comparisons, json_out: bool) -> None:
-    """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
-    from rolegraph.cli.router_views import stage_keys
-    from rolegraph.cli.tables import stdout_console
-    from rolegraph.evaluate.report import comparison_table, node_table, side_by_side_table, sim_note, summary_table
-
-    if json_out:
-        for i, (result, path) in enumerate(zip(results, graphs)):
-            obj = {
-                **result.summary(),
-                "graph": names[i],
-                "p95_latency_s": result.p95_latency_s,
-                "skipped": result.skipped,
-                "run_id": result.run_id,
-                "graph_file": str(path),
-                "cost_usd_per_item": result.cost_usd / max(result.n, 1),
-                **stage_keys(result, specs[i]),
-            }
-            if i > 0:
-                obj["vs_first"] = comparisons[i - 1].model_dump()
-            typer.echo(json_line(obj))
-        return
-    if len(results) == 1:
-        tables = (summary_table(results[0], names[0]), node_table(results[0]))
-    else:
-        tables = (side_by_side_table(results, names), comparison_table(comparisons))
-    console = stdout_console(*tables)
-    for table in tables:
-        console.print(table)
-    note = sim_note(r.simulation for r in results)
-    if note:
-        console.print(note)
 
 
 def register(app: typer.Typer) -> None:

@@ -82,7 +82,7 @@ def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world:
             check_spec(spec, pool, names, source=str(graph))
         except GraphError as exc:
             problems = list(exc.problems)
-        problems += _tool_problems(spec, roles)
+        problems += graph_file_problems(spec, roles)
         if problems:
             raise GraphError(problems, source=str(graph))
     except GraphError as exc:
@@ -90,7 +90,7 @@ def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world:
     return spec, pool
 
 
-def _tool_problems(spec: Any, roles: Any = None) -> list[str]:
+def graph_file_problems(spec: Any, roles: Any = None) -> list[str]:
     """Tool names the command line's toolbox (the built-ins and the graph's MCP servers) cannot provide, and
     search roles whose nodes list only tools that compute (the run would stop at that node with the same line)."""
     from rolegraph.agents.agent import search_tool
@@ -112,6 +112,26 @@ def _tool_problems(spec: Any, roles: Any = None) -> list[str]:
             except RoleError as exc:
                 problems.append(f"node '{node.id}': {exc}")
     return problems
+
+
+def silent_outputs(spec: Any, roles: Any = None) -> list[str]:
+    """Output nodes whose role never answers (a planner, a searcher, a roles file's `answers: false`): `eval`
+    would score an empty answer on every item. `run` and `serve` show such a node's text, so only eval refuses."""
+    from rolegraph.agents.registry import RoleRegistry
+
+    registry = roles if roles is not None else RoleRegistry.default()
+    lines = []
+    for g in [stage.graph for stage in spec.stages] if _is_router(spec) else [spec]:
+        try:
+            output = g.node(g.output_id())
+        except (KeyError, ValueError):
+            continue  # no single output: that is another problem's line
+        if output.role in registry and not registry.get(output.role).answers:
+            lines.append(
+                f"output node '{output.id}': role '{output.role}' never answers, so every item would score 0; "
+                "end the graph with an answering role (solver, fuser, verifier) or set `output`"
+            )
+    return lines
 
 
 def validate_cmd(

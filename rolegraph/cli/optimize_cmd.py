@@ -17,7 +17,8 @@ import typer
 from rolegraph.cli.interrupt import search_interrupted
 from rolegraph.cli.optimize_checks import check_evaluation_budget, check_resume_options, print_split_notes
 from rolegraph.cli.optimize_output import print_estimate, print_result
-from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
+from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP, TASK_OPTION, TASK_OPTION_HELP
+from rolegraph.cli.options import task_options as parse_task_options
 from rolegraph.cli.space_opts import DEFAULT_BUDGET, DEFAULT_MAX_NODES
 from rolegraph.errors import SearchError
 
@@ -53,6 +54,7 @@ async def run_optimize(
     progress: bool,
     pilot_batch: int | None = None,
     task_size: int | None = None,
+    task_option: list[str] | None = None,
     executor: Any = None,
     world: int | None = None,
     allow_weak_sandbox: bool = False,
@@ -74,7 +76,7 @@ async def run_optimize(
 
     pool = ModelPool.load(pool_file, world=world)
     settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox)
-    task_options: dict[str, Any] = {"size": task_size} if task_size is not None else {}
+    task_options = parse_task_options(task_option, task_size)
     task = get_task(task_name, data=data, **task_options)
     check_evaluation_budget(config, task)  # before the run directory exists
     space = search_space(
@@ -178,6 +180,9 @@ def optimize_cmd(
     task: Annotated[str | None, typer.Option("--task", help="task name (rolegraph eval lists them)")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="data file for file tasks")] = None,
     task_size: Annotated[int | None, typer.Option("--task-size", min=1, help="items to generate (gsm, arith)")] = None,
+    task_option: Annotated[
+        list[str] | None, typer.Option(TASK_OPTION, metavar="KEY=VALUE", help=TASK_OPTION_HELP)
+    ] = None,
     pool: Annotated[Path | None, typer.Option("--pool", help="model pool YAML merged with the built-ins")] = None,
     world: Annotated[
         int | None, typer.Option("--world", help="simulator world of the sim models (default: the pool's, else 0)")
@@ -368,6 +373,7 @@ def optimize_cmd(
                     out=out,
                     progress=progress,
                     task_size=task_size,
+                    task_option=task_option,
                     executor=executor,
                     world=world,
                     allow_weak_sandbox=allow_weak_sandbox,

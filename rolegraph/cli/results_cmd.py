@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rolegraph.cli.eval_cmd import json_line
+from rolegraph.cli.eval_output import json_line
 
 DEFAULT_RESULTS_LIMIT = 20
 

@@ -53,3 +53,33 @@ def test_a_search_role_with_only_compute_tools_is_refused_before_it_runs(tmp_pat
     graph.write_text(yaml.safe_dump({"name": "compute", "nodes": nodes, "edges": [["s", "f"]]}))
     code, out, err = run_cli(capsys, "validate", graph)
     assert code == 0, err
+
+
+def test_eval_refuses_a_graph_whose_output_role_never_answers(tmp_path, capsys):
+    graph = tmp_path / "g.yaml"
+    graph.write_text(yaml.safe_dump({
+        "name": "planner-last",
+        "nodes": [{"id": "a", "role": "solver", "model": MODEL}, {"id": "p", "role": "planner", "model": MODEL}],
+        "edges": [["a", "p"]],
+    }))
+    code, out, err = run_cli(capsys, "eval", graph, "--task", "gsm", "--n", "2")
+    assert code == 2 and "Traceback" not in err and "output node 'p': role 'planner' never answers" in err
+    code, out, err = run_cli(capsys, "validate", graph)  # run and serve show such a node's text
+    assert code == 0 and out.startswith(f"ok: {graph}") and err == ""
+    graph.write_text(yaml.safe_dump({
+        "name": "planner-first",
+        "nodes": [{"id": "p", "role": "planner", "model": MODEL}, {"id": "a", "role": "solver", "model": MODEL}],
+        "edges": [["p", "a"]],
+    }))
+    code, out, err = run_cli(capsys, "eval", graph, "--task", "gsm", "--n", "2")
+    assert code == 0, err
+
+
+def test_eval_refuses_an_unknown_tool_before_it_scores_anything(tmp_path, capsys):
+    graph = tmp_path / "g.yaml"
+    graph.write_text(yaml.safe_dump({
+        "name": "typo", "nodes": [{"id": "a", "role": "solver", "model": MODEL, "params": {"tools": ["calculater"]}}],
+        "edges": [],
+    }))
+    code, out, err = run_cli(capsys, "eval", graph, "--task", "gsm", "--n", "2")
+    assert code == 2 and "unknown tool 'calculater'. Did you mean: calculator?" in err

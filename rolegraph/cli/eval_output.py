@@ -1,0 +1,85 @@
+"""What `rolegraph eval` prints: the tables or JSON Lines of its results, and its failed items."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from rolegraph.errors import RolegraphError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rolegraph.evaluate.result import EvalResult
+
+
+class ItemsFailedError(RolegraphError):
+    """Every item of a graph failed (the model never answered): its accuracy measures nothing."""
+
+
+def failure_line(result: EvalResult, name: str) -> str | None:
+    """How many items of `result` failed and the first failure's model and cause, in one line.
+
+    A failed item is not a wrong answer (the model never answered), so an accuracy over failures
+    must not stand alone: the line says why (connection refused, a bad key, context exceeded)."""
+    if not result.failures:
+        return None
+    first = next((it.error for it in result.items if it.error), "unknown error")
+    first = " ".join(str(first).split())
+    return f"graph '{name}': {result.failures} of {result.n} items failed; first failure: {first}"
+
+
+def report_failures(results: list[EvalResult], names: list[str]) -> None:
+    """A warning line per graph with some failed items; ItemsFailedError (exit 2) if one failed them all."""
+    fatal = None
+    for result, name in zip(results, names):
+        line = failure_line(result, name)
+        if line is None:
+            continue
+        if result.failures == result.n and fatal is None:
+            fatal = line
+        else:
+            typer.echo(f"warning: {line}", err=True)
+    if fatal is not None:
+        raise ItemsFailedError(fatal)
+
+
+def json_line(obj: dict[str, Any]) -> str:
+    """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
+    return json.dumps(obj, sort_keys=False, default=str)
+
+
+def print_results(results, specs, graphs: list[Path], names: list[str], comparisons, json_out: bool) -> None:
+    """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
+    from rolegraph.cli.router_views import stage_keys
+    from rolegraph.cli.tables import stdout_console
+    from rolegraph.evaluate.report import comparison_table, node_table, side_by_side_table, sim_note, summary_table
+
+    if json_out:
+        for i, (result, path) in enumerate(zip(results, graphs)):
+            obj = {
+                **result.summary(),
+                "graph": names[i],
+                "p95_latency_s": result.p95_latency_s,
+                "skipped": result.skipped,
+                "run_id": result.run_id,
+                "graph_file": str(path),
+                "cost_usd_per_item": result.cost_usd / max(result.n, 1),
+                **stage_keys(result, specs[i]),
+            }
+            if i > 0:
+                obj["vs_first"] = comparisons[i - 1].model_dump()
+            typer.echo(json_line(obj))
+        return
+    if len(results) == 1:
+        tables = (summary_table(results[0], names[0]), node_table(results[0]))
+    else:
+        tables = (side_by_side_table(results, names), comparison_table(comparisons))
+    console = stdout_console(*tables)
+    for table in tables:
+        console.print(table)
+    note = sim_note(r.simulation for r in results)
+    if note:
+        console.print(note)
