@@ -58,8 +58,9 @@ def print_result(result, elapsed: float | None = None) -> None:
         console.print(sure)
     single = result.best_single
     if single is not None:
+        picked = f"; the best of {len(result.singles)} on these items, so optimistic" if len(result.singles) > 1 else ""
         console.print(
-            f"best single model: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
+            f"best single model{picked}: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
             f"{single.ci95[1]:.3f}]  n={single.n}  {flops_phrase(single.flops_units, 1)}  "
             f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
         )

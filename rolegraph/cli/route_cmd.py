@@ -91,7 +91,7 @@ def _print(fit: Any, out: Path) -> None:
     table.add_row("router", *_fmt(fit.test))
     table.add_row(f"best graph ({fit.best_name})", *_fmt(fit.best_test))
     if fit.single_test is not None:
-        table.add_row(f"best single ({fit.single_name})", *_fmt(fit.single_test))
+        table.add_row(f"best single on fit items ({fit.single_name})", *_fmt(fit.single_test))
     console.print(table)
     d = fit.vs_best
     console.print(

@@ -89,7 +89,12 @@ def _summary(run: dict, sim: str) -> str:
                 html_card(
                     "best single model, test accuracy",
                     f"{single.accuracy:.3f}",
-                    f"{single.label}, 95% CI {ci_text(single.ci95)}{sim}",
+                    f"{single.label}, 95% CI {ci_text(single.ci95)}{sim}"
+                    + (
+                        f"; the best of {len(final.singles)} on these items: optimistic"
+                        if len(final.singles) > 1
+                        else ""
+                    ),
                 )
             )
         cards.append(

@@ -313,3 +313,12 @@ def test_a_cheaper_output_stage_composed_from_stored_runs_is_what_its_router_doe
     assert res.accuracy == pytest.approx(composed.accuracy)
     assert res.flops_units == pytest.approx(composed.flops_units)
     assert sum(1 for it in res.items if it.stage == 1) / res.n == pytest.approx(composed.shares[0])
+
+
+def test_the_best_single_model_is_picked_on_fit_items_and_reported_on_test(routed_run):
+    run_dir, *_ = routed_run
+    fit = fit_route(run_dir)
+    singles = [c for c in fit.candidates if c.source == "single" and c.test is not None]
+    assert len(singles) >= 2
+    by_fit = max(singles, key=lambda c: (c.fit.accuracy, -c.fit.flops_units))
+    assert fit.single_name == by_fit.name and fit.single_test == by_fit.test
