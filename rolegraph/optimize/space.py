@@ -293,8 +293,13 @@ class SearchSpace:
             self._check_stages_feasible()
 
     def _check_stages_feasible(self) -> None:
-        """Drop too-big models from each stage; the smallest staged graph must fit the budget."""
+        """Drop too-big models from each stage, and optional stages (width 0 allowed) none of whose models fits;
+        the smallest staged graph must fit the budget."""
         from dataclasses import replace
+
+        usable = tuple(st for st in self.stages if st.min_width > 0 or any(m in self.models for m in st.models))
+        if not usable:
+            self._too_small_for_stages()
 
         def keep(ms: tuple[str, ...], where: str) -> tuple[str, ...]:
             kept = tuple(m for m in ms if m in self.models)
@@ -305,7 +310,8 @@ class SearchSpace:
                 )
             return kept
 
-        self.stages = tuple(replace(st, models=keep(st.models, f"stage '{st.name}'")) for st in self.stages)
+        self.stages = tuple(replace(st, models=keep(st.models, f"stage '{st.name}'")) for st in usable)
+        self.max_nodes = stage_slots(self.stages) + 1  # a dropped stage's slots go with it
         out = self.staged_output
         self.stage_output = StageOutput(out.roles, keep(out.models, "the output node"))
         if not self.fits(self.smallest_staged()):

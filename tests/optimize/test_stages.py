@@ -110,6 +110,21 @@ def test_too_small_a_budget_names_the_smallest_staged_graph(pool):
         staged(pool, budget=4.0)
 
 
+def test_an_optional_stage_whose_models_are_all_too_big_is_dropped_not_refused(pool):
+    stages = (Stage("plan", "planner", (S8,), (0, 1)), Stage("solve", "solver", (S1, S3), (1, 2)))
+    out = StageOutput(("fuser",), (S3,))
+    budget = 6.0  # an 8B node alone costs more; a 1B solver into a 3B fuser does not
+    space = SearchSpace(pool=pool, models=(), budget=budget, family="math", stages=stages, stage_output=out)
+    assert [st.name for st in space.stages] == ["solve"] and space.worker_slots == 2 and S8 in space.excluded
+    for seed in range(20):
+        _, spec = ProbabilisticGraph(space).sample_choices(np.random.default_rng(seed))
+        check_staged(space, spec)
+        assert all(n.role != "planner" for n in spec.nodes)
+    required = (Stage("plan", "planner", (S8,), (1,)), stages[1])
+    with pytest.raises(SearchError, match="stage 'plan': none of its models"):
+        SearchSpace(pool=pool, models=(), budget=budget, family="math", stages=required, stage_output=out)
+
+
 def test_graphs_outside_the_stages_do_not_map(pool):
     space = staged(pool, budget=None)
     skip = GraphSpec(name="skip", nodes=[NodeSpec(id="s", role="searcher", model=S1),
