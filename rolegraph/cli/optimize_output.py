@@ -77,6 +77,13 @@ def print_result(result, elapsed: float | None = None) -> None:
     warm = result.warm_start
     if warm is not None:  # what carried over, and what did not (another task's scores are not evidence)
         console.print("; ".join([warm["carried"], *warm["not_carried"]]), markup=False)
+    if usage is not None and usage.steps == 0 and result.optimizer == "agent-reinforce":
+        console.print(  # the pilot hands out --samples graphs per iteration: a short search can end inside it
+            f"note: no feedback step ran: the pilot took all {result.iterations} iterations (it scores its graphs "
+            "--samples per iteration); raise --iterations or --samples for the search to learn",
+            style="yellow",
+            markup=False,
+        )
     if usage is not None and usage.warning():
         console.print(usage.warning(), style="yellow", markup=False)
     if result.simulation != REAL:

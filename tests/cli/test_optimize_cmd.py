@@ -70,6 +70,7 @@ def test_demo_prints_best_graph_against_best_single_model(tmp_path, capsys):
     assert code == 0, err
     assert "best graph:" in out and "best single model; the best of 3 on these items, so optimistic:" in out
     assert "simulated" in out
+    assert "note: no feedback step ran: the pilot took all 1 iterations" in out  # --samples 2: inside the pilot
     assert "router:" in out and "router file:" in out
     (tmp_path / "d" / "report.md").unlink()
     code, out, err = cli(["report", str(tmp_path / "d")], capsys)
