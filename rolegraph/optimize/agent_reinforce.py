@@ -89,7 +89,7 @@ def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
         spec = ensemble(space, m)
         if spec is not None:
             k = len(spec.nodes) - 1
-            out.append((f"{k} x {m.split('/')[-1]} -> fuser", spec))
+            out.append((f"{k} x {m.split('/')[-1]} -> {spec.node(spec.output_id()).role}", spec))
     return out
 
 

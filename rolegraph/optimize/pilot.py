@@ -38,14 +38,20 @@ def anytime_pilot(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
         short = short_model(m)
         spec = ensemble(space, m)
         if spec is not None:
-            out.append((f"{len(spec.nodes) - 1} x {short} -> fuser", spec))
+            out.append((f"{len(spec.nodes) - 1} x {short} -> {_output_role(spec)}", spec))
             continue
         chain = fan_in(space, [m], m, f"refine-{short}")
-        out.append((f"{short} -> fuser", chain) if space.fits(chain) else (f"single {short}", space.single(m)))
+        fits = space.fits(chain)
+        out.append((f"{short} -> {_output_role(chain)}", chain) if fits else (f"single {short}", space.single(m)))
     mix = each_model_once(space)
     if mix is not None:
         out.append((f"each model once -> {short_model(mix.node(mix.output_id()).model)}", mix))
     return out
+
+
+def _output_role(spec: GraphSpec) -> str:
+    """The role a pilot graph's output node plays (a fuser, or a space's own answering role)."""
+    return spec.node(spec.output_id()).role
 
 
 def each_model_once(space: SearchSpace) -> GraphSpec | None:

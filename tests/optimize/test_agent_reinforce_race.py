@@ -139,3 +139,15 @@ def test_the_identify_share_is_checked_and_recorded():
         AgentReinforce(identify_from=1.5)
     assert AgentReinforce().config()["identify_from"] == 0.5
     assert AgentReinforce(race=False).config()["identify_from"] is None  # the pilot-only ablation does not race
+
+
+def test_pilot_labels_name_the_output_role_the_space_uses(pool):
+    """Without a fuser in the space, the pilot's graphs end in a solver: their labels (the feedback text and the
+    report read them) say so rather than '-> fuser'."""
+    sp = SearchSpace(pool=pool, models=(ONE_B, EIGHT_B), roles=("solver", "verifier"), budget=18.0)
+    pilots = anytime_pilot(sp)
+    assert len(pilots) >= 2
+    for label, g in pilots:
+        assert "fuser" not in label
+        if "->" in label and not label.startswith("each model once"):
+            assert label.endswith(f"-> {g.node(g.output_id()).role}")
