@@ -17,7 +17,7 @@ from statistics import mean
 from typing import Any
 
 from benchmarks import graphgen as gg
-from benchmarks.common import scratch_home, table, write_result
+from benchmarks.common import nonnegative_int, scratch_home, table, write_result
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import synthetic_items
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
@@ -34,7 +34,7 @@ FULL, QUICK = {"items": 1000}, {"items": 40}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--world", type=int, default=None, help="sim world (default 0, the calibrated one)")
+    parser.add_argument("--world", type=nonnegative_int, default=None, help="sim world (default 0, the calibrated one)")
 
 
 def _vote(model: str) -> GraphSpec:
@@ -84,7 +84,7 @@ def run(quick: bool = False, out_dir: Path | None = None, world: int | None = No
          + [_pct(r["right_if_two_agree"]), _pct(r["right_if_two_split"]),
             "; ".join(f"{k}/5: {_pct(v['items'])}, {_pct(v['majority_right'])}" for k, v in r["by_share"].items())]
          for r in rows])
-    payload = {"world": world or 0, "config": cfg, "rows": rows}
+    payload = {"world": world or 0, "config": cfg, "rows": rows, "simulated": True}
     write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,
                  options=f"--world {world}" if world else "")
     return payload

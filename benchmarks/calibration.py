@@ -208,7 +208,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         text += (f"best width by depth {s['best_width']}; best depth by width {s['best_depth']}; "
                  f"insight checks: {', '.join(f'{k} {v}' for k, v in ins[model].items() if isinstance(v, bool))}\n\n")
     text += f"Plot: `{plot_path.name}`.\n"
-    payload = {"tolerance": TOLERANCE, "config": cfg, "single": singles, "mixes": mixes,
+    payload = {"simulated": True, "tolerance": TOLERANCE, "config": cfg, "single": singles, "mixes": mixes,
                "mix_sensitivity": sensitivity, "sweeps": sw, "insights": ins, "plot": plot_path.name,
                "runtime_check_runs": checked, "checked": checked_rows, "agreement": agree, "tensions": tensions,
                "fitted_within": all(ok for *_, ok in cells),

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -12,32 +14,148 @@ import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+TRACKED = ("rolegraph", "benchmarks", ":(exclude)benchmarks/results")
+"""What a run's code is: the package and the benchmarks (not the results they write)."""
+_RUN: dict[str, Any] = {}
+"""The provenance read when the current run started (`start_run`); empty outside a run."""
+_SCRATCH: list[tuple[int, Path]] = []
+"""Scratch directories made (`scratch_home`) with the id of the process that made each: a process removes only its
+own (a forked worker inherits its parent's list, and the parent's directories may still be in use)."""
+
+
+class UsageError(ValueError):
+    """A user's mistake in a benchmark's options: `python -m benchmarks` prints it as one line and exits 2."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (anything else is a one-line usage error)."""
+    return _bounded_int(text, 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    return _bounded_int(text, 0)
+
+
+def _bounded_int(text: str, low: int) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed (at least {low})")
+    return value
+
+
+def require_positive(option: str, value: int | None) -> None:
+    """For a run called from Python: the same check as `positive_int` on the command line."""
+    if value is not None and value < 1:
+        raise UsageError(f"{option} must be at least 1, got {value}")
+
+
+def numbers_label(values: Sequence[float | int]) -> str:
+    """Numbers as a file name part, in the order given: a run of consecutive integers as A-B, runs joined by
+    '_' (2000..2003 -> '2000-2003'; 0, 5, 9 -> '0_5_9'; 0, 1, 2, 5 -> '0-2_5'; 42.0 -> '42')."""
+    parts: list[list[float | int]] = []
+    for v in values:
+        if parts and float(v).is_integer() and float(parts[-1][-1]).is_integer() and v == parts[-1][-1] + 1:
+            parts[-1].append(v)
+        else:
+            parts.append([v])
+    return "_".join(f"{p[0]:g}" if len(p) == 1 else f"{p[0]:g}-{p[-1]:g}" for p in parts)
+
+
+def start_run() -> dict[str, Any]:
+    """Read the provenance (commit, uncommitted changes) now, at the start of a run: the result file records this,
+    not the tree found when it is written (`python -m benchmarks` calls it before every benchmark)."""
+    _RUN.clear()
+    _RUN.update({"started": _now(), "git": _git(), "fingerprint": _fingerprint()})
+    return dict(_RUN["git"])
+
+
+def provenance() -> dict[str, Any]:
+    """The current run's commit and uncommitted-changes flags (read at its start; now, outside a run)."""
+    return dict(_RUN["git"]) if _RUN else _git()
 
 
 def machine() -> dict[str, Any]:
-    """nproc, python, langgraph version, platform and the date: written into every result file."""
+    """nproc, python, langgraph version, platform, the date, and the code measured: written into every result file.
+    `commit` and `package_uncommitted_changes` are read at the start of the run (`git_read`); `null` when git
+    cannot tell (not a checkout: unknown, never "clean"); `tree_changed_during_run` when the code differs at the
+    end (another commit, or edits to the package or the benchmarks)."""
     from importlib.metadata import version
 
-    return {"nproc": os.cpu_count(), "python": platform.python_version(), "langgraph": version("langgraph"),
-            "platform": platform.platform(), "load_avg_1m": round(os.getloadavg()[0], 2),
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **_git()}
+    out = {"nproc": os.cpu_count(), "python": platform.python_version(), "langgraph": version("langgraph"),
+           "platform": platform.platform(), "load_avg_1m": round(os.getloadavg()[0], 2), "date": _now()}
+    if _RUN:
+        end = _fingerprint()
+        changed = None if end is None or _RUN["fingerprint"] is None else end != _RUN["fingerprint"]
+        out |= {"started": _RUN["started"], **_RUN["git"], "git_read": "start of run",
+                "tree_changed_during_run": changed}
+    else:
+        out |= {**_git(), "git_read": "when written"}
+    return out
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _git_out(*args: str) -> str | None:
+    """A git command's output in the project's own checkout; None when git fails or the project is not one."""
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _in_checkout() -> bool:
+    top = _git_out("rev-parse", "--show-toplevel")
+    return top is not None and Path(top.strip()).resolve() == ROOT
 
 
 def _git() -> dict[str, Any]:
-    """The commit measured, and whether the package had uncommitted changes (results then may not reproduce)."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rolegraph"], cwd=root, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    return {"commit": commit, "package_uncommitted_changes": bool(dirty)}
+    """The commit measured and whether the package (`rolegraph/`) and the benchmarks had uncommitted changes
+    (results then may not reproduce); all None ("unknown") when git cannot tell, e.g. run from an archive."""
+    unknown = {"commit": None, "package_uncommitted_changes": None, "benchmarks_uncommitted_changes": None}
+    if not _in_checkout():
+        return unknown
+    commit = _git_out("rev-parse", "--short", "HEAD")
+    package = _git_out("status", "--porcelain", "--", "rolegraph")
+    bench = _git_out("status", "--porcelain", "--", "benchmarks", ":(exclude)benchmarks/results")
+    if commit is None or not commit.strip():
+        return unknown
+    return {"commit": commit.strip(), "package_uncommitted_changes": None if package is None else bool(package.strip()),
+            "benchmarks_uncommitted_changes": None if bench is None else bool(bench.strip())}
+
+
+def _fingerprint() -> str | None:
+    """A hash of the code measured: HEAD, the diff of the package and the benchmarks against it, and their untracked
+    files' contents; None when git cannot tell."""
+    if not _in_checkout():
+        return None
+    head = _git_out("rev-parse", "HEAD")
+    diff = _git_out("diff", "HEAD", "--no-ext-diff", "--", *TRACKED)
+    others = _git_out("ls-files", "--others", "--exclude-standard", "--", *TRACKED)
+    if head is None or diff is None or others is None:
+        return None
+    digest = hashlib.sha256((head + diff).encode())
+    for name in sorted(others.split()):
+        digest.update(name.encode())
+        try:
+            digest.update((ROOT / name).read_bytes())
+        except OSError:
+            pass
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -49,7 +167,7 @@ class Spread:
     hi: float
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Spread":
+    def of(cls, values: Sequence[float]) -> Spread:
         return cls(statistics.median(values), min(values), max(values))
 
     def text(self, fmt: str = "{:.2f}") -> str:
@@ -71,7 +189,8 @@ def write_result(name: str, payload: dict[str, Any], tables: str, out_dir: Path 
                  quick: bool = False, options: str = "", file_stem: str | None = None) -> Path:
     """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables);
     `options` are the benchmark's own command-line options, appended to the command shown; `file_stem`
-    replaces `<name>` in the file names (a run on other settings that must not overwrite the default's)."""
+    replaces `<name>` in the file names (a run on other settings that must not overwrite the default's).
+    The run's scratch directories are removed after (`scratch_home`): a result never points into them."""
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem or name
@@ -83,21 +202,43 @@ def write_result(name: str, payload: dict[str, Any], tables: str, out_dir: Path 
     header = f"# {name}{' (quick)' if quick else ''}\n\nCommand: `{command}`  \nMachine: " + \
              ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + "\n\n"
     (out_dir / f"{stem}.md").write_text(header + tables.rstrip() + "\n")
+    remove_scratch()
+    _RUN.clear()  # the run is over: a later run in this process reads its own provenance
     return path
 
 
 def scratch_home() -> Path:
-    """A throwaway ROLEGRAPH_HOME: benchmarks never touch ~/.rolegraph or the repo's state."""
-    return Path(tempfile.mkdtemp(prefix="rolegraph-bench-"))
+    """A throwaway ROLEGRAPH_HOME: benchmarks never touch ~/.rolegraph or the repo's state. Removed when the run's
+    result is written (or, in a worker process, when its job ends: `in_processes`)."""
+    path = Path(tempfile.mkdtemp(prefix="rolegraph-bench-"))
+    _SCRATCH.append((os.getpid(), path))
+    return path
+
+
+def remove_scratch() -> int:
+    """Remove every scratch directory this process made and has not removed yet; how many were removed."""
+    mine = [path for pid, path in _SCRATCH if pid == os.getpid()]
+    _SCRATCH[:] = [(pid, path) for pid, path in _SCRATCH if pid != os.getpid()]
+    for path in mine:
+        shutil.rmtree(path, ignore_errors=True)
+    return sum(not path.exists() for path in mine)
 
 
 def say(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
+def _job_then_clean(job: Callable[..., Any], *args: Any) -> Any:
+    """A worker process's job, then the scratch directories it made removed (a worker never writes the result)."""
+    try:
+        return job(*args)
+    finally:
+        remove_scratch()
+
+
 def in_processes(job: Callable[..., Any], args: Sequence[tuple], jobs: int) -> list[Any]:
     """`job(*a)` for each of `args`, in `jobs` worker processes when there is more than one of each, in order."""
     if jobs > 1 and len(args) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(job, *zip(*args)))
+            return list(pool.map(partial(_job_then_clean, job), *zip(*args)))
     return [job(*a) for a in args]

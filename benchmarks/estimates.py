@@ -174,6 +174,6 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                                 for m, v in demo["single_models"].items()])
         text += "\n"
     payload = {"config": cfg, "figures": figures, "meets_goal": meets, "demo": demo, "seeds": rows,
-               "executor_check_runs": checked}
+               "executor_check_runs": checked, "simulated": True}
     write_result("estimates", payload, text, out_dir=out_dir, quick=quick)
     return payload

@@ -17,7 +17,8 @@ they are not baselines. Every method is also compared with the agent search by s
 setting and seed, so the same batches), the finer instrument.
 
 `python -m benchmarks generalization [--worlds A-B] [--families math,mmlu,code] [--budgets 18,30,42]
-[--seeds K] [--jobs N] [--json]`; settings run in `--jobs` processes, one per (world, family).
+[--seeds K] [--jobs N] [--json]`; settings run in `--jobs` processes, one per (world, family). Other worlds,
+families or budgets than the default write `generalization-w<worlds>[-f<families>][-b<budgets>].*` (`result_stem`).
 """
 
 from __future__ import annotations
@@ -32,16 +33,20 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import paired as pairing
-from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
-from benchmarks.searchbench import (
-    MEASURES,
-    TARGET_SHARE,
-    Bench,
-    censored,
-    first_reach,
-    reach_and_stay,
-    shape_index,
+from benchmarks.common import (
+    RESULTS_DIR,
+    UsageError,
+    in_processes,
+    numbers_label,
+    positive_int,
+    provenance,
+    require_positive,
+    say,
+    scratch_home,
+    table,
+    write_result,
 )
+from benchmarks.searchbench import MEASURES, TARGET_SHARE, Bench, censored, first_reach, reach_and_stay, shape_index
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -59,6 +64,8 @@ TUNED_WORLDS = range(0, 20)
 DEFAULT_WORLDS = tuple(range(100, 106))
 FAMILIES = ("math", "mmlu", "code")
 BUDGETS = (18.0, 30.0, 42.0)
+ISSUE_BUDGETS = (18.0, 30.0)
+"""The budgets of the issue's check: a run on other worlds at these budgets names only its worlds."""
 MEASURE_TEXT = {"first": "first reach", "stay": "reach and stay"}
 GOAL_MEDIAN, GOAL_WORST, GOAL_GAP_POINTS = 0.5, 1.2, 1.0
 FULL = {"seeds": 4, "truth_items": 1000, "fine_truth_items": 4000, "fine_margin": 0.05, "exact_truth_items": 16000,
@@ -102,11 +109,14 @@ def parse_worlds(text: str) -> tuple[int, ...]:
 
 
 def csv_list(kind: type, known: tuple | None = None):
+    """An argparse type: a comma list of `kind`, each in `known` when given (numbers must be positive)."""
     def parse(text: str) -> tuple:
         try:
             vals = tuple(kind(x.strip()) for x in text.split(",") if x.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {kind.__name__}") from None
+        if kind in (int, float) and any(not v > 0 for v in vals):  # also refuses nan
+            raise argparse.ArgumentTypeError(f"'{text}': every value must be positive")
         bad = [v for v in vals if known is not None and v not in known]
         if bad or not vals:
             raise argparse.ArgumentTypeError(f"unknown: {', '.join(map(str, bad)) or 'none given'}")
@@ -120,8 +130,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"sim worlds, e.g. 100-119 or 0,3,5 (default {DEFAULT_WORLDS[0]}-{DEFAULT_WORLDS[-1]})")
     parser.add_argument("--families", type=csv_list(str, FAMILIES), default=None, help="default math,mmlu,code")
     parser.add_argument("--budgets", type=csv_list(float), default=None, help="FLOPs units, default 18,30,42")
-    parser.add_argument("--seeds", type=int, default=None, help="searches per optimizer and setting (default 4)")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
+    parser.add_argument("--seeds", type=positive_int, default=None,
+                        help="searches per optimizer and setting (default 4)")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default 2)")
     parser.add_argument("--optimizers", type=csv_list(str, OPTIMIZERS), default=None,
                         help="default: the agent, the three baselines and the ablations")
     parser.add_argument("--json", action="store_true", help="end with one line: the summary as JSON")
@@ -308,13 +319,15 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     cfg = dict(QUICK if quick else FULL)
     scope = QUICK_SCOPE if quick else {"worlds": DEFAULT_WORLDS, "families": FAMILIES, "budgets": BUDGETS}
     worlds, families, budgets = worlds or scope["worlds"], families or scope["families"], budgets or scope["budgets"]
+    require_positive("--seeds", seeds)
+    require_positive("--jobs", jobs)
     if seeds is not None:
-        cfg["seeds"] = max(1, seeds)
+        cfg["seeds"] = seeds
     if jobs is not None:
-        cfg["jobs"] = max(1, jobs)
+        cfg["jobs"] = jobs
     optimizers = optimizers or OPTIMIZERS
     if not set(BASELINES) <= set(optimizers) or AGENT not in optimizers:
-        raise SystemExit(f"--optimizers must include {AGENT} and the baselines {', '.join(BASELINES)}")
+        raise UsageError(f"--optimizers must include {AGENT} and the baselines {', '.join(BASELINES)}")
     work = [(w, f) for w in worlds for f in families]
     say(f"generalization: {len(work)} (world, family) jobs x {len(budgets)} budgets, {cfg['seeds']} seeds, "
         f"{cfg['jobs']} processes")
@@ -337,11 +350,28 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
               f"--budgets {','.join(f'{b:g}' for b in budgets)} --seeds {cfg['seeds']}"
     if tuple(optimizers) != OPTIMIZERS:
         options += f" --optimizers {','.join(optimizers)}"
+    line = {**summary, "simulated": True, "worlds": list(worlds), "commit": provenance()["commit"]}  # at the start
     write_result("generalization", payload, render(settings, judged, cfg, tuple(optimizers)), out_dir=out_dir,
-                 quick=quick, options=options)
+                 quick=quick, options=options, file_stem=result_stem(worlds, families, budgets, scope))
     if as_json:
-        print(json.dumps(summary, default=_json_default))
+        print(json.dumps(line, default=_json_default))
     return payload
+
+
+def result_stem(worlds: tuple[int, ...], families: tuple[str, ...], budgets: tuple[float, ...],
+                scope: dict[str, tuple]) -> str | None:
+    """The result files' name: None (`generalization.*`) for the default scope; else `generalization-w<worlds>`, with
+    `-f<families>` when not the default's and `-b<budgets>` when not the default's (on the default worlds) or not
+    the issue's 18,30 (on others): `--worlds 2000-2003 --budgets 18,30` -> `generalization-w2000-2003`, with
+    `--budgets 42` -> `generalization-w2000-2003-b42`, `--worlds 0,5,9` -> `generalization-w0_5_9`."""
+    same_worlds = tuple(worlds) == tuple(scope["worlds"])
+    parts = [] if same_worlds else [f"w{numbers_label(worlds)}"]
+    if tuple(families) != tuple(scope["families"]):
+        parts.append("f" + "_".join(families))
+    plain = tuple(scope["budgets"]) if same_worlds else ISSUE_BUDGETS
+    if tuple(float(b) for b in budgets) != plain:
+        parts.append(f"b{numbers_label(budgets)}")
+    return "-".join(["generalization", *parts]) if parts else None
 
 
 def _json_default(x: Any) -> Any:

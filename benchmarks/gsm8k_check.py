@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import say, scratch_home, table, write_result
+from benchmarks.common import numbers_label, positive_int, require_positive, say, scratch_home, table, write_result
 from benchmarks.generalization import parse_numbers
 from benchmarks.route_landscape import landscape
 
@@ -57,9 +57,11 @@ def data_file(text: str) -> Path:
 def add_arguments(parser: Any) -> None:
     parser.add_argument("--data", type=data_file, required=True, help="the GSM8K test file (JSONL: question, answer)")
     parser.add_argument("--worlds", type=parse_numbers, default=None, help="sim worlds, e.g. 0-11 (the default)")
-    parser.add_argument("--route-items", type=int, default=None, help="optimize's --route-items (default: its own)")
-    parser.add_argument("--jobs", type=int, default=None, help="worlds run at once (default 2)")
-    parser.add_argument("--fresh", type=int, default=None, help="fresh synthetic gsm items per world (default 1000)")
+    parser.add_argument("--route-items", type=positive_int, default=None,
+                        help="optimize's --route-items (default: its own)")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="worlds run at once (default 2)")
+    parser.add_argument("--fresh", type=positive_int, default=None,
+                        help="fresh synthetic gsm items per world (default 1000)")
 
 
 def _cli(args: list[str], home: Path) -> str:
@@ -188,7 +190,10 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
         fresh: int | None = None) -> dict[str, Any]:
     if data is None or not Path(data).is_file():
         raise ValueError(f"gsm8k_check needs the GSM8K test file (JSONL), got {data}")
+    for option, value in (("--jobs", jobs), ("--route-items", route_items), ("--fresh", fresh)):
+        require_positive(option, value)
     cfg = {**(QUICK if quick else FULL)}
+    fresh_default = cfg["fresh"]
     cfg["fresh"] = fresh if fresh is not None else cfg["fresh"]
     world_list = list(worlds) if worlds is not None else list(cfg["worlds"])
     root = scratch_home()
@@ -215,10 +220,20 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
               f"benchmark; others are held out. {cfg['n']} GSM8K items and {cfg['fresh']} fresh gsm items per world. "
               "Results are simulated.\n")
     options = " ".join(x for x in [f"--data {data}", f"--worlds {','.join(map(str, world_list))}" if worlds else "",
-                                   f"--route-items {route_items}" if route_items is not None else ""] if x)
-    stem = None if worlds is None and route_items is None else "gsm8k_check-" + (
-        f"w{world_list[0]}-{world_list[-1]}" + (f"-r{route_items}" if route_items is not None else ""))
+                                   f"--route-items {route_items}" if route_items is not None else "",
+                                   f"--fresh {fresh}" if fresh is not None else ""] if x)
+    stem = result_stem(world_list, route_items, None if fresh in (None, fresh_default) else fresh,
+                       default_worlds=worlds is None)
     payload = {"config": {**cfg, "worlds": world_list, "route_items": route_items}, "rows": rows,
                "summary": summary, "simulated": True}
     write_result("gsm8k_check", payload, tables, out_dir, quick=quick, options=options, file_stem=stem)
     return payload
+
+
+def result_stem(worlds: list[int], route_items: int | None, fresh: int | None, default_worlds: bool) -> str | None:
+    """None (`gsm8k_check.*`) at the defaults; else `gsm8k_check-w<worlds>[-r<route items>][-fresh<N>]`, the worlds
+    as given (0-11 a range, 0,5,9 -> `w0_5_9`)."""
+    if default_worlds and route_items is None and fresh is None:
+        return None
+    return "gsm8k_check-" + "-".join([f"w{numbers_label(worlds)}"] + ([f"r{route_items}"] if route_items else [])
+                                     + ([f"fresh{fresh}"] if fresh else []))

@@ -19,7 +19,9 @@ Per setting: the chance the pick is within 98% at each m; the oracle's expected 
 the evaluation cap); and, read from a `generalization` result on the same settings (`--baselines-from`), that
 median over the best baseline's. `python -m benchmarks oracle_floor [--worlds A-B] [--families ...]
 [--budgets 18,30] [--top K] [--items N] [--baselines-from FILE]`; other worlds than the default write
-`oracle_floor-w<A>-<B>.*`.
+`oracle_floor-w<worlds>.*` (2000-2003 -> `w2000-2003`, 0,5,9 -> `w0_5_9`). A `--baselines-from` file that does
+not exist is a usage error; without one, `generalization.json` beside the results is read when it exists and
+covers the settings (the output says which file, or that none was).
 """
 
 from __future__ import annotations
@@ -33,7 +35,18 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, in_processes, say, scratch_home, table, write_result
+from benchmarks.common import (
+    RESULTS_DIR,
+    UsageError,
+    in_processes,
+    numbers_label,
+    positive_int,
+    require_positive,
+    say,
+    scratch_home,
+    table,
+    write_result,
+)
 from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, csv_list, parse_worlds, world_pool
 from benchmarks.searchbench import TARGET_SHARE, Bench, shape_key
 from benchmarks.synthetic import exact_score, synthetic_items
@@ -54,11 +67,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worlds", type=parse_worlds, default=None, help="default 700-703 (run H's held-out worlds)")
     parser.add_argument("--families", type=csv_list(str, FAMILIES), default=None, help="default math,mmlu,code")
     parser.add_argument("--budgets", type=csv_list(float), default=None, help="FLOPs units, default 18,30")
-    parser.add_argument("--top", type=int, default=None, help=f"candidates the oracle knows (default {TOP_K})")
-    parser.add_argument("--items", type=int, default=None, help=f"fresh items per setting (default {ITEMS})")
-    parser.add_argument("--baselines-from", type=Path, default=None,
+    parser.add_argument("--top", type=positive_int, default=None, help=f"candidates the oracle knows (default {TOP_K})")
+    parser.add_argument("--items", type=positive_int, default=None, help=f"fresh items per setting (default {ITEMS})")
+    parser.add_argument("--baselines-from", type=existing_file, default=None,
                         help="a generalization result JSON on the same settings (default: benchmarks/results/"
                              "generalization.json when it covers them)")
+
+
+def existing_file(text: str) -> Path:
+    """An argparse type: a file that exists (a wrong path is a one-line usage error, never a silent `compared: 0`)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
 
 
 def expected_median_stay(p: float, cost: float, cap: float, seeds: int) -> float:
@@ -100,12 +121,19 @@ def _job(world: int, family: str, budgets: tuple[float, ...], cfg: dict[str, Any
     return rows
 
 
-def _baselines(path: Path | None, out_dir: Path) -> dict[tuple[int, str, float], dict[str, Any]]:
-    """(world, family, budget) -> the generalization result's judged medians, when there is one."""
-    path = path or out_dir / "generalization.json"
+def _baselines(path: Path | None, out_dir: Path) -> tuple[Path | None, dict[tuple[int, str, float], dict[str, Any]]]:
+    """The file read and (world, family, budget) -> its judged medians: `path` (which must exist), else
+    `generalization.json` in `out_dir` when there is one, else (None, {})."""
+    if path is not None and not Path(path).is_file():
+        raise UsageError(f"--baselines-from: no such file: {path}")
+    path = Path(path) if path is not None else out_dir / "generalization.json"
     if not path.is_file():
-        return {}
+        return None, {}
     data = json.loads(path.read_text())
+    return path, _judged(data)
+
+
+def _judged(data: dict[str, Any]) -> dict[tuple[int, str, float], dict[str, Any]]:
     return {(s["world"], s["family"], float(s["budget"])): {**s["judged"], "seeds": data["config"]["seeds"],
                                                               "cap": data["config"]["max_evaluations"]}
             for s in data.get("settings", [])}
@@ -162,24 +190,30 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
         families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, top: int | None = None,
         items: int | None = None, baselines_from: Path | None = None, **_: Any) -> dict[str, Any]:
     out_dir = out_dir or RESULTS_DIR
+    require_positive("--top", top)
+    require_positive("--items", items)
+    if baselines_from is not None and not Path(baselines_from).is_file():
+        raise UsageError(f"--baselines-from: no such file: {baselines_from}")
     base_cfg = QUICK_CFG if quick else {"items": ITEMS, "splits": SPLITS, "top": TOP_K, "worlds": DEFAULT_WORLDS,
                                         "families": FAMILIES, "budgets": BUDGETS}
     truth = dict(QUICK if quick else FULL)
-    cfg = {"items": items or base_cfg["items"], "splits": base_cfg["splits"], "top": top or base_cfg["top"],
+    cfg = {"items": base_cfg["items"] if items is None else items, "splits": base_cfg["splits"],
+           "top": base_cfg["top"] if top is None else top,
            "truth": truth, "seeds": truth["seeds"], "cap": truth["max_evaluations"], "jobs": truth["jobs"]}
     worlds, families = worlds or base_cfg["worlds"], families or base_cfg["families"]
     budgets = budgets or base_cfg["budgets"]
     work = [(w, f, tuple(budgets), cfg, out_dir) for w in worlds for f in families]
     parts = in_processes(_job, work, cfg["jobs"])
     rows = [r for part in parts for r in part]
-    baselines = _baselines(baselines_from, out_dir) if not quick else {}
+    # a quick run's settings are the quick scope's: it reads a baselines file only when one is named
+    source, baselines = _baselines(baselines_from, out_dir) if baselines_from is not None or not quick else (None, {})
     judged = []
     for r in rows:
         base = baselines.get((r["world"], r["family"], r["budget"]))
         seeds, cap = (base["seeds"], base["cap"]) if base else (cfg["seeds"], cfg["cap"])
         judged.append(judge(r, base, cfg["top"], cap, seeds))
     ratios = [j["oracle_ratio"] for j in judged if "oracle_ratio" in j]
-    summary = {"settings": len(rows), "compared": len(ratios),
+    summary = {"settings": len(rows), "compared": len(ratios), "baselines_from": str(source) if source else None,
                "median_oracle_stay_ratio": statistics.median(ratios) if ratios else None,
                "settings_oracle_ratio_at_most_half": sum(x <= 0.5 for x in ratios)}
     payload = {"config": {k: v for k, v in cfg.items() if k != "truth"}, "worlds": list(worlds),
@@ -189,7 +223,17 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                f"--budgets {','.join(f'{b:g}' for b in budgets)} --top {cfg['top']} --items {cfg['items']}")
     if baselines_from is not None:
         options += f" --baselines-from {baselines_from}"
-    stem = None if tuple(worlds) == base_cfg["worlds"] else f"oracle_floor-w{worlds[0]}-{worlds[-1]}"
-    write_result("oracle_floor", payload, render(rows, judged, cfg), out_dir=out_dir, quick=quick, options=options,
-                 file_stem=stem)
+    stem = None if tuple(worlds) == tuple(base_cfg["worlds"]) else f"oracle_floor-w{numbers_label(worlds)}"
+    text = render(rows, judged, cfg) + _baselines_note(source, len(ratios), len(rows), quick)
+    say(_baselines_note(source, len(ratios), len(rows), quick).strip())
+    write_result("oracle_floor", payload, text, out_dir=out_dir, quick=quick, options=options, file_stem=stem)
     return payload
+
+
+def _baselines_note(source: Path | None, compared: int, settings: int, quick: bool) -> str:
+    """Which baselines file was read and how many settings it covered (never silent about a file it left)."""
+    if source is None:
+        why = "a quick run reads one only when --baselines-from names it" if quick else "no --baselines-from, " \
+              "and no generalization.json beside the results"
+        return f"\nBaselines: none read ({why}); no oracle / baseline ratio.\n"
+    return f"\nBaselines: `{source}`, covering {compared} of these {settings} settings.\n"

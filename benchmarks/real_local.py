@@ -24,7 +24,6 @@ looked at on); every figure below is on the REPORT questions, which nothing was 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -174,7 +173,7 @@ async def _throughput(server: LlamaCppServer, pool: ModelPool, task, items, repe
 async def _main(cfg: dict) -> dict[str, Any]:
     tune, report = split(make_questions())
     report = report[: cfg["report"]] if cfg["report"] else report
-    data = Path(tempfile.mkdtemp(prefix="rolegraph-real-local-"))
+    data = scratch_home()  # the questions as task files: removed with the run's other scratch directories
     tune_task, report_task = task(tune, data / "tune.jsonl"), task(report, data / "report.jsonl")
     items = report_task.items("all")
     with LlamaCppServer(n_ctx=CONTEXT, parallel=PARALLEL, threads=THREADS) as server:

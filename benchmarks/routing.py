@@ -26,7 +26,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, UsageError, nonnegative_int, say, scratch_home, table, write_result
 from benchmarks.synthetic import SyntheticTask
 from rolegraph.graphs.builder import Graph
 from rolegraph.models.hub import ModelHub
@@ -114,7 +114,7 @@ def setting(world: int, family: str, cfg: dict, home: Path, runs: Path) -> dict:
     gain_is_cascade = bool(gain and len(gain.stages) > 1)
     signal = [{"graph": c.name, "agree": c.agree_accuracy, "disagree": c.disagree_accuracy, "agree_share": c.agree_share}
               for c in default.candidates if c.agree_accuracy is not None]
-    return {"world": world, "family": family, "held_out": world not in TUNED_WORLDS, "run_dir": str(run_dir),
+    return {"world": world, "family": family, "held_out": world not in TUNED_WORLDS,
             "best": {"name": default.best_name, **best.model_dump()}, "rows": rows, "signal": signal,
             "meets_match": meets_match, "meets_match_strict": strict_match, "meets_gain": meets_gain,
             "gain_is_cascade": gain_is_cascade, "meets_goal": meets_match or meets_gain,
@@ -297,7 +297,8 @@ def add_arguments(parser: Any) -> None:
 
     parser.add_argument("--worlds", type=parse_worlds, default=None,
                         help="sim worlds, e.g. 0-4 or 0,3 (default 0,1,2; world 0 is the tuned one)")
-    parser.add_argument("--real-items", type=int, default=None, help="questions for the real local model (default 60)")
+    parser.add_argument("--real-items", type=nonnegative_int, default=None,
+                        help="questions for the real local model (default 60; 0 skips it)")
 
 
 def _summary(settings: list[dict]) -> str:
@@ -325,6 +326,8 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     if worlds:
         cfg["worlds"] = tuple(worlds)
     if real_items is not None:
+        if real_items < 0:
+            raise UsageError(f"--real-items must be at least 0, got {real_items}")
         cfg["real_items"] = real_items
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -345,10 +348,11 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
            f"{100 * GOAL_GAIN:.0f} points at equal FLOPs (router fitted at {JUDGED_GAIN}x). Met in {met} of " \
            f"{len(settings)} settings ({sum(s['meets_goal'] for s in held)} of {len(held)} held-out); strict reading " \
            f"(a match at most {100 * MATCH_MAX_LOSS:.0f} points lower, a gain only by a cascade): {strict} of " \
-           f"{len(settings)}. All results simulated.\n\n" + _summary(settings) + "\n\n"
+           f"{len(settings)}. Simulated (sim pool), like every section below but the last, which is a real " \
+           "model.\n\n" + _summary(settings) + "\n\n"
     for s in settings:
         held_text = "held out" if s["held_out"] else "tuned on"
-        text += f"## World {s['world']} ({held_text}), {s['family']}: best graph {s['best']['name']}\n\n"
+        text += f"## World {s['world']} ({held_text}), {s['family']}: best graph {s['best']['name']} (simulated)\n\n"
         text += table(["graph / router", "kind", "test acc %", "mean FLOPs", "$ / item", "stage shares",
                        "vs best (paired 95% CI)"],
                       [[r["label"], r["kind"], _pct(r["accuracy"]), f"{r['flops_units']:.1f}", f"{r['dollars']:.6f}",
@@ -360,13 +364,13 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                                           f"{_pct(g['agree_share'])}" for g in s["signal"])
         text += f"\n\nGoal: match {s['meets_match']} (strict {s['meets_match_strict']}), gain {s['meets_gain']} " \
                 f"(by a cascade: {s['gain_is_cascade']}). {s['note']}\n\n"
-    text += "## Coalesced sampling (serve-sim on loopback, width-5 same-model fan-out)\n\n" + table(
+    text += "## Coalesced sampling (serve-sim on loopback, width-5 same-model fan-out; simulated)\n\n" + table(
         ["items", "fan-out prompt tokens, coalesced / separate", "whole graph", "billed prompt", "requests",
          "identical answers"],
         [[coal["items"], f"{coal['fanout_prompt_ratio']:.3f}", f"{coal['graph_prompt_ratio']:.3f}",
           f"{coal['billed_prompt_ratio']:.3f}", f"{coal['requests']['coalesced']} vs {coal['requests']['separate']}",
           coal["identical_answers"]]])
-    text += "\n\n## Agreement and correctness on the real local model\n\n" + (
+    text += "\n\n## Agreement and correctness on the real local model (real, not simulated)\n\n" + (
         f"Skipped: {real['skipped']}" if "skipped" in real else table(
             ["samples agreeing", "items", "majority right %"],
             [[k, v["n"], _pct(v["accuracy"])] for k, v in real["majority_accuracy_by_agreement"].items()]))
@@ -377,7 +381,8 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                  f"({real.get('samples_right', 0)} right). The sim's is {SIM_LOGPROB_AUROC:.2f} by construction "
                  "(rolegraph/sim/confidence.py).")
     text += f"\n\nPlot: `{plot_path.name}`.\n"
-    payload = {"config": cfg, "settings": settings, "coalescing": coal, "real_local": real, "plot": plot_path.name,
+    payload = {"config": cfg, "settings": settings, "coalescing": coal, "real_local": {**real, "simulated": False},
+               "plot": plot_path.name, "simulated": True,
                "settings_meeting_goal": met, "settings_meeting_goal_strict": strict, "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
     options = " ".join(([f"--worlds {','.join(map(str, cfg['worlds']))}"] if worlds else [])
                        + ([f"--real-items {real_items}"] if real_items is not None else []))

@@ -146,7 +146,7 @@ def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...]
     text += (f"\n\nSeeds {_seed_arg(seed_list)} ({len(seed_list)}), evaluation budget {cfg['max_evaluations']} item runs per search, "
              f"batch {cfg['batch']}, {cfg['samples']} graphs per iteration; truth over {cfg['truth_items']} items. "
              f"Plot: `{plot_path.name}`.\n")
-    payload = {"config": {**cfg, "seeds": len(seed_list)}, "seed_list": seed_list,
+    payload = {"simulated": True, "config": {**cfg, "seeds": len(seed_list)}, "seed_list": seed_list,
                "budgets": {str(b): v for b, v in per_budget.items()},
                "meets_goal": all(v["meets_goal"] for v in per_budget.values()), "plot": plot_path.name}
     write_result("search_efficiency", payload, text, out_dir=out_dir, quick=quick, options=options,

@@ -28,7 +28,7 @@ from typing import Any
 
 import openai
 
-from benchmarks.common import RESULTS_DIR, Spread, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, Spread, remove_scratch, say, scratch_home, table, write_result
 from benchmarks.synthetic import SyntheticTask
 from rolegraph.agents.agent import build_messages
 from rolegraph.agents.registry import RoleRegistry
@@ -110,9 +110,12 @@ async def bare_rate(base_url: str, items: list[Item], concurrency: int) -> float
 def serve(latency_scale: float) -> None:
     """Subprocess entry: serve the sim pool on loopback, print the base URL, run until stdin closes."""
     settings = Settings(home=scratch_home(), cache=False, latency_scale=latency_scale)
-    with ServerThread(create_app(ModelPool.builtin(), settings)) as server:
-        print(server.base_url, flush=True)
-        sys.stdin.read()
+    try:
+        with ServerThread(create_app(ModelPool.builtin(), settings)) as server:
+            print(server.base_url, flush=True)
+            sys.stdin.read()
+    finally:
+        remove_scratch()  # this process writes no result: its scratch home goes when it ends
 
 
 @contextmanager
@@ -136,8 +139,11 @@ def memory_probe(n_items: int, concurrency: int) -> dict[str, float]:
     home = scratch_home()
     task = SyntheticTask("math", n_items, seed=11)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with server_process(0.0) as base_url:
-        asyncio.run(rolegraph_rate(served_pool(base_url, concurrency), home, task, task.all_items(), concurrency))
+    try:
+        with server_process(0.0) as base_url:
+            asyncio.run(rolegraph_rate(served_pool(base_url, concurrency), home, task, task.all_items(), concurrency))
+    finally:
+        remove_scratch()
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"items": n_items, "rss_after_imports_mb": before / KB_PER_MB, "peak_rss_mb": after / KB_PER_MB,
             "growth_mb": (after - before) / KB_PER_MB}

@@ -130,6 +130,6 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
              f"loses more than {100 * REGRET_POINTS:.0f} points in {100 * costly:.0f}%.\n")
     payload = {"generator": GENERATOR, "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
                "single_models": singles, "optima": rows, "optimum_differs_share": differs,
-               "regret_over_threshold_share": costly}
+               "regret_over_threshold_share": costly, "simulated": True}
     write_result("worlds", payload, text, out_dir=out_dir, quick=quick)
     return payload

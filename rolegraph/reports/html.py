@@ -85,16 +85,12 @@ def _summary(run: dict, sim: str) -> str:
             )
         single = final.best_single
         if single is not None:
+            of = f"; the best of {len(final.singles)} on these items: optimistic" if len(final.singles) > 1 else ""
             cards.append(
                 html_card(
                     "best single model, test accuracy",
                     f"{single.accuracy:.3f}",
-                    f"{single.label}, 95% CI {ci_text(single.ci95)}{sim}"
-                    + (
-                        f"; the best of {len(final.singles)} on these items: optimistic"
-                        if len(final.singles) > 1
-                        else ""
-                    ),
+                    f"{single.label}, 95% CI {ci_text(single.ci95)}{sim}{of}",
                 )
             )
         cards.append(

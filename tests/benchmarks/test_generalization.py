@@ -85,9 +85,14 @@ def test_the_command_line_ends_with_one_json_line(tmp_path, capsys):
     assert {"median_first_reach_ratio", "worst_first_reach_ratio", "median_stay_ratio", "worst_stay_ratio",
             "settings"} <= set(summary)
     assert summary["settings"] == 1
-    written = json.loads((tmp_path / "generalization-quick.json").read_text())
+    assert summary["simulated"] is True and summary["worlds"] == [0]
+    # other families than the quick scope's are in the name: it never overwrites the default's files
+    written = json.loads((tmp_path / "generalization-fmath-quick.json").read_text())
+    assert not (tmp_path / "generalization-quick.json").exists()
     assert "--families math" in written["command"] and written["simulated"] is True
-    assert written["summary"] == summary
+    assert summary["commit"] == written["machine"]["commit"]  # read when the run started
+    assert written["machine"]["git_read"] == "start of run"
+    assert {k: summary[k] for k in written["summary"]} == written["summary"]
     sure = written["choice_confidence"]["agent-reinforce"]
     assert sure["searches"] == 1 and 0.0 <= sure["mean_p_best"] <= 1.0
 
@@ -115,3 +120,56 @@ def test_each_method_against_the_best_of_the_other_three():
     same = [judge(_setting(([a], [a]), ([b], [b]), ([c], [c]), ([d], [d])), CAP)
             for a, b, c, d in [(100, 200, 300, 400), (400, 100, 200, 300), (300, 400, 100, 200), (200, 300, 400, 100)]]
     assert all(r["median_first_reach_ratio"] == pytest.approx(2.5) for r in against_the_rest(same).values())
+
+
+QUICK_SCOPE = {"worlds": (0,), "families": ("math", "mmlu"), "budgets": (18.0,)}
+FULL_SCOPE = {"worlds": tuple(range(100, 106)), "families": ("math", "mmlu", "code"), "budgets": (18.0, 30.0, 42.0)}
+ALL = ("math", "mmlu", "code")
+
+
+@pytest.mark.parametrize("worlds, families, budgets, stem", [
+    ((2000, 2001, 2002, 2003), ALL, (18.0, 30.0), "generalization-w2000-2003"),  # BENCHMARKS.md's commands
+    ((2000, 2001, 2002, 2003), ALL, (42.0,), "generalization-w2000-2003-b42"),
+    ((2000, 2001, 2002, 2003), ALL, (18.0, 30.0, 42.0), "generalization-w2000-2003-b18_30_42"),
+    ((0, 5, 9), ALL, (18.0, 30.0), "generalization-w0_5_9"),  # not a range: not named as one
+    ((700, 701, 702, 703), ALL, (18.0, 30.0), "generalization-w700-703"),  # never the stored run H's name
+    (tuple(range(100, 106)), ALL, (18.0, 30.0, 42.0), None),  # the defaults keep generalization.*
+    (tuple(range(100, 106)), ALL, (18.0, 30.0), "generalization-b18_30"),
+    (tuple(range(100, 106)), ("math",), (18.0, 30.0, 42.0), "generalization-fmath"),
+])
+def test_the_result_files_are_named_by_their_worlds_and_budgets(worlds, families, budgets, stem):
+    from benchmarks.generalization import result_stem
+
+    assert result_stem(worlds, families, budgets, FULL_SCOPE) == stem
+
+
+def test_the_quick_scope_keeps_the_plain_name():
+    from benchmarks.generalization import result_stem
+
+    assert result_stem((0,), ("math", "mmlu"), (18.0,), QUICK_SCOPE) is None
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--optimizers", "random,tpe"], "--optimizers must include"),
+    (["--seeds", "0"], "--seeds"), (["--seeds", "-3"], "--seeds"), (["--jobs", "0"], "--jobs"),
+    (["--jobs", "-1"], "--jobs"), (["--budgets", "x"], "float"), (["--budgets", "18,0"], "positive"),
+    (["--budgets", "-3"], "--budgets"),
+])
+def test_a_wrong_option_is_one_line_and_exit_2(argv, said, capsys, tmp_path):
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["generalization", "--quick", "--out", str(tmp_path), *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0]
+    assert not list(tmp_path.iterdir())  # refused before any search
+
+
+@pytest.mark.parametrize("kwargs", [{"seeds": 0}, {"seeds": -3}, {"jobs": 0}])
+def test_run_refuses_non_positive_counts_instead_of_raising_them_to_1(kwargs, tmp_path):
+    from benchmarks.common import UsageError
+    from benchmarks.generalization import run
+
+    with pytest.raises(UsageError):
+        run(quick=True, out_dir=tmp_path, **kwargs)

@@ -22,8 +22,8 @@ def test_a_quick_check_runs_the_commands_with_the_options_given_and_writes_its_o
     assert row["gsm8k"]["n"] == GOLD_ITEMS and row["fresh"]["n"] == 25
     assert row["passes"] == (row["flops_ratio"] <= 0.6 and row["gsm8k"]["diff"] >= -2.0)
     assert row["cv_diff"] is not None and row["cv_flops_ratio"] > 0  # 50 fit items: five folds of 10
-    written = json.loads((tmp_path / "gsm8k_check-w3-3-r50-quick.json").read_text())
-    assert all(part in written["command"] for part in ("--data", "--worlds 3", "--route-items 50"))
+    written = json.loads((tmp_path / "gsm8k_check-w3-r50-fresh25-quick.json").read_text())
+    assert all(part in written["command"] for part in ("--data", "--worlds 3", "--route-items 50", "--fresh 25"))
     assert written["simulated"] is True and not (tmp_path / "gsm8k_check-quick.json").exists()
 
 
@@ -34,6 +34,35 @@ def test_a_missing_data_file_is_one_line_and_exit_2(capsys, tmp_path):
     assert "no such file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="GSM8K test file"):
         gsm8k_check.run(quick=True, out_dir=tmp_path)
+
+
+@pytest.mark.parametrize("worlds, route_items, fresh, default, stem", [
+    (list(range(12)), None, None, True, None),
+    (list(range(24, 36)), None, None, False, "gsm8k_check-w24-35"),
+    ([0, 5, 9], None, None, False, "gsm8k_check-w0_5_9"),  # not 0-9: only three worlds ran
+    (list(range(24)), 864, None, False, "gsm8k_check-w0-23-r864"),
+    (list(range(12)), None, 200, True, "gsm8k_check-w0-11-fresh200"),  # --fresh changes results: named
+])
+def test_the_file_names_say_the_worlds_and_every_option_that_changes_results(worlds, route_items, fresh, default,
+                                                                             stem):
+    assert gsm8k_check.result_stem(worlds, route_items, fresh, default_worlds=default) == stem
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "-1"], ["--jobs", "0"], ["--fresh", "0"], ["--route-items", "-5"]])
+def test_non_positive_counts_are_one_line_and_exit_2(argv, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["gsm8k_check", "--quick", "--data", str(FIXTURE), "--out", str(tmp_path), *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and argv[0] in err[0] and "Traceback" not in err[0]
+
+
+def test_run_refuses_non_positive_jobs_before_any_work(tmp_path):
+    from benchmarks.common import UsageError
+
+    with pytest.raises(UsageError, match="--jobs"):
+        gsm8k_check.run(quick=True, out_dir=tmp_path, data=FIXTURE, jobs=-1)
+    assert not list(tmp_path.iterdir())
 
 
 def test_cross_fitting_picks_on_one_half_and_judges_on_the_other():

@@ -2,7 +2,7 @@
 record of what a search would have picked (so a later truth can judge it again)."""
 from __future__ import annotations
 
-from benchmarks.common import scratch_home
+from benchmarks.common import remove_scratch, scratch_home
 from benchmarks.generalization import pool_picks, world_pool
 from benchmarks.searchbench import EXACT_SEED, TRUTH_SEED, Bench, _choices
 from benchmarks.synthetic import synthetic_items
@@ -34,6 +34,7 @@ def test_the_graphs_nearest_the_top_are_judged_on_items_of_their_own(tmp_path):
         assert not exact_ids & {i.id for i in synthetic_items("math", 80, seed=TRUTH_SEED)}
     finally:
         bench.close()
+        remove_scratch()
 
 
 def _chain(name: str, a: str, b: str) -> GraphSpec:
