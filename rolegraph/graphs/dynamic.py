@@ -4,9 +4,12 @@ worst-case static graph that estimates use.
 A fan-out group is a set of nodes copied once per item of its source node's list output (at most
 `max_fanout` copies). A loop group is the set of nodes a back edge re-runs: for a back edge
 `from -> to`, the nodes on paths from `to` to `from` (both included); back edges whose groups
-share a node form one group, which runs in rounds with one bound. Both kinds of group are closed
-under "lies on a path between two of its nodes", so collapsing a group to one unit keeps the graph
-acyclic: that is what lets the runtime launch groups like nodes.
+share a node form one group, which runs in rounds with one bound. A loop edge must point back:
+`to != from`, `from` does not lead to `to`, and `to` leads to `from` through the plain edges, or
+through other loop edges as in a debate (`a -> b`, `b -> a`); otherwise `from` would re-run on the
+same inputs every round. Both kinds of group are closed under "lies on a path between two of its
+nodes", so collapsing a group to one unit keeps the graph acyclic: that is what lets the runtime
+launch groups like nodes.
 
 Bounded by construction: the plain edges must form a DAG (validate.py refuses any cycle there) and
 every back edge carries `max_rounds`, so no run can loop forever. `worst_case(spec)` unrolls every
@@ -16,7 +19,7 @@ read that graph, while the budget meter counts what a run actually spawns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import product
 
@@ -24,6 +27,17 @@ import networkx as nx
 
 from rolegraph.errors import did_you_mean
 from rolegraph.graphs.spec import FanoutSpec, GraphSpec, LoopSpec, NodeSpec
+
+RESERVED_ID_CHARS = "[]@"
+"""The characters `copy_id` and `round_id` add to a node id: validation refuses them in a graph's own ids,
+since a node named `s[1]` or `s@1` would be taken for a copy or round of `s` (and silently replaced)."""
+
+ListFields = Callable[[str], Collection[str] | None]
+"""A role name's list fields (the parsed fields a fan-out's `over` may name), or None when they are unknown."""
+
+
+def no_known_fields(role: str) -> Collection[str] | None:
+    return None
 
 
 def copy_id(node: str, copy: int) -> str:
@@ -123,7 +137,19 @@ def _fanout_label(f: FanoutSpec) -> str:
     return f"fanout from '{f.source}'"
 
 
-def _fanout_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str]) -> list[str]:
+def _over_problem(f: FanoutSpec, role: str, list_fields: ListFields) -> str | None:
+    """`over` must name a list its source's parser produces, or every run falls back to one copy; a role
+    whose fields are unknown (a user's parser) passes, and the run's note says when nothing was listed."""
+    fields = list_fields(role)
+    if fields is None or f.over in fields:
+        return None
+    label = _fanout_label(f)
+    if not fields:
+        return f"{label}: role '{role}' produces no list to fan out over (over: {f.over}); fan out from a planner"
+    return f"{label}: over '{f.over}' is not a list role '{role}' produces.{did_you_mean(f.over, fields)}"
+
+
+def _fanout_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str], list_fields: ListFields) -> list[str]:
     problems: list[str] = []
     seen: dict[str, str] = {}
     output = spec.output_id() if _single_output(spec) else spec.output
@@ -150,6 +176,9 @@ def _fanout_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str]) -> list[str]
             problems.append(f"{label}: node '{sorted(extra)[0]}' lies between copied nodes; copy it too")
         if output in f.nodes:
             problems.append(f"{label}: the output '{output}' cannot be copied (its copies would be several answers)")
+        over = _over_problem(f, spec.node(f.source).role, list_fields)
+        if over is not None:
+            problems.append(over)
     return problems
 
 
@@ -159,6 +188,28 @@ def _single_output(spec: GraphSpec) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _not_back(g: nx.DiGraph, usable: list[LoopSpec]) -> list[str]:
+    """Drop from `usable` (and report) each loop edge whose target does not lead back to its source through
+    the plain edges and the loop edges still kept (repeated until none is dropped: a dropped edge leads nowhere)."""
+    problems = []
+    dropped = True
+    while dropped:
+        dropped = False
+        back = g.copy()
+        back.add_edges_from((lp.source, lp.target) for lp in usable)
+        for loop in usable:
+            if not nx.has_path(back, loop.target, loop.source):
+                usable.remove(loop)
+                dropped = True
+                problems.append(
+                    f"loop {loop.source} -> {loop.target}: not a back edge (nothing leads from '{loop.target}' to "
+                    f"'{loop.source}' through the edges or other loops, so '{loop.source}' would re-run on the same "
+                    "inputs); a loop edge goes back from a later node to an earlier one"
+                )
+                break
+    return problems
 
 
 def _loop_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str]) -> list[str]:
@@ -171,10 +222,18 @@ def _loop_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str]) -> list[str]:
             problems.append(f"{label}: unknown node '{n}'.{did_you_mean(n, ids)}")
         if bad:
             continue
-        if g.has_edge(loop.source, loop.target):
+        if loop.source == loop.target:
+            problems.append(f"{label}: self-loop (a node cannot feed itself)")
+        elif g.has_edge(loop.source, loop.target):
             problems.append(f"{label}: also a plain edge; a loop edge goes back from a later node to an earlier one")
-            continue
-        usable.append(loop)
+        elif nx.has_path(g, loop.source, loop.target):
+            problems.append(
+                f"{label}: '{loop.target}' already follows '{loop.source}' through the edges; "
+                "a loop edge goes back from a later node to an earlier one"
+            )
+        else:
+            usable.append(loop)
+    problems += _not_back(g, usable)
     fanned = {n for f in spec.fanout for n in f.nodes}
     for body, idx in _loop_bodies(g, usable):
         group = [usable[i] for i in idx]
@@ -188,13 +247,15 @@ def _loop_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str]) -> list[str]:
     return problems
 
 
-def dynamic_problems(spec: GraphSpec) -> list[str]:
-    """One line per problem of the graph's fan-out and loop groups (call when the plain edges are a DAG)."""
+def dynamic_problems(spec: GraphSpec, list_fields: ListFields = no_known_fields) -> list[str]:
+    """One line per problem of the graph's fan-out and loop groups (call when the plain edges are a DAG).
+
+    `list_fields(role)` names the lists a role's parser produces, which a fan-out's `over` is checked against."""
     if not spec.dynamic:
         return []
     g = _dag(spec)
     ids = set(spec.node_ids)
-    return _fanout_problems(spec, g, ids) + _loop_problems(spec, g, ids)
+    return _fanout_problems(spec, g, ids, list_fields) + _loop_problems(spec, g, ids)
 
 
 def dynamics(spec: GraphSpec) -> Dynamics:

@@ -12,7 +12,8 @@ inputs as they are. Successors outside the group read every copy's output, one s
 Budget: before each copy the spawner asks the run's meter whether the copy's worst case still fits
 (tokens, dollars, seconds); the first copy that does not fit stops the spawning, and the run goes
 on with the copies it has. The run's notes say how many items there were, how many copies ran, and
-why any were left out.
+why any were left out (also when the source listed nothing: validation checks `over` against the
+built-in roles' lists, but a user's parser is known only by what it returns).
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ class Spawner:
         note = f"fanout from '{g.source}': {len(items)} item(s) in {g.over}"
         if not items:
             items = [" ".join(ctx.question.split())[:MAX_ITEM_CHARS]]
-            note += "; none listed, so one copy runs on the question itself"
+            listed = isinstance((src.get("fields") or {}).get(g.over), list | tuple)
+            why = "none listed" if listed else f"its output has no list '{g.over}'"
+            note += f"; {why}, so one copy runs on the question itself"
         wanted = items[: g.max_fanout]
         if len(items) > g.max_fanout:
             note += f"; capped at max_fanout {g.max_fanout}"

@@ -12,8 +12,13 @@ target of a back edge `from -> to` reads `from`'s output of the previous round (
 every earlier round (`sees: all`, one more input per round); no node sees anything else of earlier
 rounds. Stop conditions, read on the round just finished:
 
-- `accepted`: every back edge's source accepts: a verifier's verdicts are all "correct" (or, with no
-  verdict lines, its answer is the answer of each node it read in the loop);
+- `accepted`: every back edge's source accepts the round. A verifier accepts when its verdicts on the
+  nodes it read in this round (its inputs inside the loop, named by round id `solve@3`, else by bare
+  id `solve`; case ignored) are all "correct" and there is at least one. Verdicts on anything else are
+  ignored: a verifier may quote its inputs, and a revised answer quotes the previous round's review
+  ("Verdict for solve@1: incorrect"), which would otherwise reject every round after a first
+  rejection. A source with no verdict lines at all accepts when its answer is the answer of each node
+  it read in the loop;
 - `agreement`: every answering node of the loop gave the same answer;
 - `unchanged`: no node's answer changed from the previous round;
 - `never`: always `max_rounds` rounds.
@@ -42,18 +47,25 @@ def _norm(answer: Any) -> str | None:
     return _SPACE.sub(" ", str(answer)).strip().strip(".").lower() or None
 
 
-def accepted(group: LoopGroup, results: Mapping[str, dict], preds: Mapping[str, tuple[str, ...]]) -> bool:
+def accepted(
+    group: LoopGroup, results: Mapping[str, dict], preds: Mapping[str, tuple[str, ...]], round_no: int
+) -> bool:
+    """Whether round `round_no` is accepted (the rule is in the module docstring)."""
     members = set(group.nodes)
     for src, _ in group.back:
         res = results[src]
+        read = [p for p in preds[src] if p in members]
         verdicts = (res.get("fields") or {}).get("verdicts") or {}
         if verdicts:
-            if not all(v == POSITIVE_VERDICT for v in verdicts.values()):
+            by_key = {str(k).strip().lower(): v for k, v in verdicts.items()}
+            on = [by_key.get(round_id(p, round_no).lower(), by_key.get(p.lower())) for p in read]
+            current = [v for v in on if v is not None]
+            if not current or any(v != POSITIVE_VERDICT for v in current):
                 return False
             continue
         own = _norm(res.get("answer"))
-        read = [_norm(results[p].get("answer")) for p in preds[src] if p in members]
-        if own is None or any(a != own for a in read):
+        answers = [_norm(results[p].get("answer")) for p in read]
+        if own is None or any(a != own for a in answers):
             return False
     return True
 
@@ -99,10 +111,10 @@ class LoopRunner:
         loop.__signature__ = inspect.signature(loop)
         return loop
 
-    def _stop(self, results: Mapping[str, dict], previous: Mapping[str, dict] | None) -> bool:
+    def _stop(self, results: Mapping[str, dict], previous: Mapping[str, dict] | None, round_no: int) -> bool:
         until = self.group.until
         if until == "accepted":
-            return accepted(self.group, results, self.preds)
+            return accepted(self.group, results, self.preds, round_no)
         if until == "agreement":
             return agreement({n: r for n, r in results.items() if self.plans[n].role.answers})
         if until == "unchanged":
@@ -130,7 +142,7 @@ class LoopRunner:
             results = dict(zip(futures, done))
             for node, fut in futures.items():
                 history[node].append(fut)
-            if self._stop(results, previous):
+            if self._stop(results, previous, r):
                 why = f"'{g.until}' held"
                 previous = results
                 break

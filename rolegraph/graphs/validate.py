@@ -16,7 +16,7 @@ from numbers import Real
 import networkx as nx
 
 from rolegraph.errors import GraphError, did_you_mean
-from rolegraph.graphs.dynamic import dynamic_problems
+from rolegraph.graphs.dynamic import RESERVED_ID_CHARS, ListFields, copy_id, dynamic_problems, no_known_fields, round_id
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -30,6 +30,20 @@ def _builtin_roles() -> Iterable[str]:
     return builtin_role_names()
 
 
+def builtin_list_fields() -> ListFields:
+    """The lists each built-in role's parser produces (what a fan-out's `over` may name), read off its parse
+    of an empty reply (the built-in parsers return every field, empty); None for any other role, whose
+    parser (a roles file's or a Python role's) validation does not see."""
+    from rolegraph.agents.registry import RoleRegistry
+
+    registry = RoleRegistry.default()
+    lists = {
+        name: tuple(k for k, v in registry.get(name).parse("", "auto").fields.items() if isinstance(v, list | tuple))
+        for name in _builtin_roles()
+    }
+    return lists.get
+
+
 def _node_problems(spec: GraphSpec, pool: ModelPool | None, roles: set[str]) -> list[str]:
     problems: list[str] = []
     counts = Counter(spec.node_ids)
@@ -41,6 +55,12 @@ def _node_problems(spec: GraphSpec, pool: ModelPool | None, roles: set[str]) -> 
         label = f"node '{node.id}'" if node.id.strip() else f"node {i + 1}"
         if not node.id.strip():
             problems.append(f"{label}: empty id")
+        reserved = [c for c in RESERVED_ID_CHARS if c in node.id]
+        if reserved:
+            problems.append(
+                f"{label}: id contains {', '.join(repr(c) for c in reserved)}, reserved for the ids the runtime gives "
+                f"fan-out copies ({copy_id('s', 1)}) and loop rounds ({round_id('s', 1)}); rename the node"
+            )
         if node.role not in roles:
             problems.append(f"{label}: unknown role '{node.role}'.{did_you_mean(node.role, roles)}")
         if pool is not None and node.model not in pool:
@@ -193,7 +213,7 @@ def validate_graph(
     output_problems, output = _output_problems(spec, g, bool(cycles))
     problems += output_problems
     if not cycles and not edge_problems:
-        problems += dynamic_problems(spec)
+        problems += dynamic_problems(spec, builtin_list_fields() if spec.fanout else no_known_fields)
     if output is not None:
         reaching = nx.ancestors(g, output) | {output}
         for node_id in dict.fromkeys(spec.node_ids):

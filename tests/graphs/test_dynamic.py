@@ -69,8 +69,15 @@ def test_sees_all_reads_every_earlier_round():
      "must agree on max_rounds"),
     ({"loops": [{"from": "verify", "to": "nope", "max_rounds": 2}]}, "loop verify -> nope: unknown node 'nope'"),
     ({"loops": [{"from": "solve", "to": "verify", "max_rounds": 2}]}, "also a plain edge"),
+    ({"loops": [{"from": "search", "to": "verify", "max_rounds": 2}]},
+     "loop search -> verify: 'verify' already follows 'search' through the edges; a loop edge goes back"),
+    ({"loops": [{"from": "solve", "to": "solve", "max_rounds": 2}]}, "loop solve -> solve: self-loop"),
     ({"fanout": [{"from": "solve", "nodes": ["search"], "max_fanout": 2}]}, "no copied node reads 'solve'"),
     ({"fanout": [{"from": "plan", "nodes": ["search", "verify"], "max_fanout": 2}]}, "lies between copied nodes"),
+    ({"fanout": [{"from": "plan", "nodes": ["search"], "max_fanout": 2, "over": "subquestions"}]},
+     "fanout from 'plan': over 'subquestions' is not a list role 'planner' produces. Did you mean: sub_questions?"),
+    ({"fanout": [{"from": "plan", "nodes": ["search"], "max_fanout": 2, "over": "plan"}]},
+     "fanout from 'plan': over 'plan' is not a list role 'planner' produces. Known: sub_questions."),
     ({"fanout": [{"from": "plan", "nodes": ["search"], "max_fanout": 2}],
       "loops": [{"from": "solve", "to": "search", "max_rounds": 2}]}, "loops and fan-out cannot nest"),
 ])
@@ -101,3 +108,61 @@ def test_file_round_trip_keeps_groups_and_hash(tmp_path):
     again = load_graph(path)
     assert again == g and graph_hash(again) == graph_hash(g) != graph_hash(spec())
     assert "from: verify" in path.read_text() and "max_fanout: 4" in path.read_text()
+
+
+def test_a_loop_between_two_sources_is_not_a_back_edge(pool):
+    """s -> v, t -> v with loops v -> t (a back edge) and s -> t (s and t are both sources: nothing leads
+    from t to s) was accepted and merged both into one group that re-ran s."""
+    g = GraphSpec.model_validate({
+        "nodes": [{"id": "s", "role": "solver", "model": S3}, {"id": "t", "role": "solver", "model": S3},
+                  {"id": "v", "role": "fuser", "model": S8}],
+        "edges": [["s", "v"], ["t", "v"]],
+        "loops": [{"from": "v", "to": "t", "max_rounds": 3}, {"from": "s", "to": "t", "max_rounds": 3}]})
+    assert validate_graph(g, pool) == [
+        "loop s -> t: not a back edge (nothing leads from 't' to 's' through the edges or other loops, so 's' would "
+        "re-run on the same inputs); a loop edge goes back from a later node to an earlier one"]
+    g.loops.pop()
+    assert validate_graph(g, pool) == [] and [lp.nodes for lp in dynamics(g).loops] == [("t", "v")]
+
+
+def test_a_debate_is_two_loop_edges_that_lead_back_through_each_other(pool):
+    """Two parallel solvers reading each other's previous round (examples/graphs/debate.yaml): neither follows
+    the other through the plain edges, but each loop edge leads back through the other one. One of them alone
+    would re-run its source on the same inputs."""
+    def debate(*loops):
+        return GraphSpec.model_validate({
+            "nodes": [{"id": "a", "role": "solver", "model": S3}, {"id": "b", "role": "solver", "model": S3},
+                      {"id": "j", "role": "fuser", "model": S8}],
+            "edges": [["a", "j"], ["b", "j"]],
+            "loops": [{"from": s, "to": d, "max_rounds": 3, "until": "agreement"} for s, d in loops]})
+
+    assert validate_graph(debate(("a", "b"), ("b", "a")), pool) == []
+    assert [lp.nodes for lp in dynamics(debate(("a", "b"), ("b", "a"))).loops] == [("a", "b")]
+    (problem,) = validate_graph(debate(("a", "b")), pool)
+    assert problem.startswith("loop a -> b: not a back edge (nothing leads from 'b' to 'a'")
+
+
+def test_a_fanout_from_a_role_that_lists_nothing_is_refused(pool):
+    g = GraphSpec.model_validate({
+        "nodes": [{"id": "s", "role": "solver", "model": S3}, {"id": "search", "role": "searcher", "model": S3},
+                  {"id": "o", "role": "fuser", "model": S8}],
+        "edges": [["s", "search"], ["search", "o"]],
+        "fanout": [{"from": "s", "nodes": ["search"], "max_fanout": 3}]})
+    assert validate_graph(g, pool) == [
+        "fanout from 's': role 'solver' produces no list to fan out over (over: sub_questions); fan out from a planner"]
+
+
+def test_a_user_roles_fields_are_unknown_so_its_over_passes(pool):
+    """A roles file's or Python role's parser is not visible to validation: its fan-out passes (the run notes
+    when its output lists nothing; tests/graphs/test_fanout.py)."""
+    g = spec(fanout=[{"from": "plan", "nodes": ["search"], "max_fanout": 2, "over": "steps"}])
+    g.nodes[0].role = "outliner"
+    assert validate_graph(g, pool, roles=["outliner", "searcher", "solver", "verifier"]) == []
+
+
+def test_the_built_in_roles_lists():
+    from rolegraph.graphs.validate import builtin_list_fields
+
+    lists = builtin_list_fields()
+    assert lists("planner") == ("sub_questions",) and lists("searcher") == ("evidence",)
+    assert lists("solver") == lists("verifier") == lists("fuser") == () and lists("outliner") is None

@@ -104,3 +104,26 @@ def test_the_langgraph_stream_shows_spawned_tasks(hub):
 
     names = asyncio.run(main())
     assert names.count("search") == 3 and "fanout_plan" in names and "plan" in names
+
+
+def test_a_fanout_over_a_list_a_user_role_does_not_produce_says_so_in_the_notes(hub):
+    """Validation cannot see a user role's fields, so a typo in `over` passes it; the run's note names it."""
+    from rolegraph.agents.parsers import parse_plan
+    from rolegraph.agents.registry import RoleRegistry
+    from rolegraph.graphs.validate import validate_graph
+
+    roles = RoleRegistry.default()
+    roles.register("outliner", "Write a plan with sub-questions.\n", parse_plan, answers=False)
+    spec = graph().model_copy(update={"nodes": [graph().nodes[0].model_copy(update={"role": "outliner"}),
+                                                *graph().nodes[1:]]})
+    spec.fanout[0].over = "subquestions"
+    assert validate_graph(spec, ModelPool.builtin(), roles.names()) == []
+    it = Item(id="o1", question=THREE, gold="Alexander Fleming", family="qa")
+    res = asyncio.run(run_graph(spec, it, hub, toolbox=toolbox(), roles=roles))
+    assert [n.id for n in res.runs("search")] == ["search[1]"]
+    assert ("fanout from 'plan': 0 item(s) in subquestions; its output has no list 'subquestions', so one copy "
+            "runs on the question itself") in res.notes[0]
+    # over the list the parser does produce (the sim writes no plan for a role it does not know): an empty list
+    spec.fanout[0].over = "sub_questions"
+    res = asyncio.run(run_graph(spec, it, hub, toolbox=toolbox(), roles=roles))
+    assert "0 item(s) in sub_questions; none listed, so one copy runs" in res.notes[0]

@@ -4,6 +4,7 @@ import asyncio
 import pytest
 
 from rolegraph.graphs.budget import Budget
+from rolegraph.agents.parsers import parse_verdicts
 from rolegraph.graphs.loops import accepted, agreement, unchanged
 from rolegraph.graphs.dynamic import LoopGroup
 from rolegraph.graphs.runtime import run_graph
@@ -62,10 +63,10 @@ def test_accepted_stops_early_and_the_meter_counts_actual_rounds(hub):
     for i in range(12):
         res = run(revise(3, "accepted"), item(i), hub)
         rounds = max(n.round for n in res.nodes)
-        verdicts = res.node("verify").output
+        verdicts = res.node("verify").verdicts
         if rounds < 3:
             stopped_early += 1
-            assert "'accepted' held" in res.notes[0] and "incorrect" not in verdicts.lower()
+            assert "'accepted' held" in res.notes[0] and verdicts[f"solve@{rounds}"] == "correct"
         assert res.tokens == sum(n.tokens_in + n.tokens_out for n in res.nodes)
     assert stopped_early > 0
 
@@ -96,7 +97,56 @@ def test_stop_conditions():
     ok = {"solve": {"answer": "12"}, "verify": {"answer": "12", "fields": {"verdicts": {"solve@1": "correct"}}}}
     no = {"solve": {"answer": "12"}, "verify": {"answer": "13", "fields": {"verdicts": {"solve@1": "incorrect"}}}}
     plain = {"solve": {"answer": "12"}, "verify": {"answer": " 12. ", "fields": {}}}
-    assert accepted(group, ok, preds) and not accepted(group, no, preds) and accepted(group, plain, preds)
+    assert accepted(group, ok, preds, 1) and not accepted(group, no, preds, 1) and accepted(group, plain, preds, 1)
     assert agreement({"a": {"answer": "x"}, "b": {"answer": "X"}}) and not agreement({"a": {"answer": "x"},
                                                                                        "b": {"answer": "y"}})
     assert unchanged({"a": {"answer": "1"}}, {"a": {"answer": "1"}}) and not unchanged({"a": {"answer": "1"}}, None)
+
+
+REVISE = LoopGroup("loop1", ("solve", "verify"), (("verify", "solve"),), 3, "accepted", "last")
+REVISE_PREDS = {"solve": (), "verify": ("solve",)}
+
+
+def verifier_round(text: str) -> dict:
+    """A round's results where the verifier wrote `text` (parsed as the built-in verifier parses it)."""
+    out = parse_verdicts(text, "math")
+    return {"solve": {"answer": "224"}, "verify": {"answer": out.answer, "fields": out.fields}}
+
+
+def test_accepted_reads_only_the_verdicts_on_this_rounds_inputs():
+    # round 2's verifier quotes its input, which quotes round 1's review: the stale rejection must not count
+    quoting = (
+        "[1] solve@2 (solver): Reviewing the feedback.\n  Verdict for solve@1: incorrect\n  Answer: 224\n"
+        "Verdict for solve@2: correct\nFinal answer: 224"
+    )
+    assert accepted(REVISE, verifier_round(quoting), REVISE_PREDS, 2)
+    # the same text read as round 3's: no verdict on solve@3, so nothing accepts the round
+    assert not accepted(REVISE, verifier_round(quoting), REVISE_PREDS, 3)
+    rejecting = "Verdict for solve@1: correct\nVerdict for solve@2: incorrect\nFinal answer: 223"
+    assert not accepted(REVISE, verifier_round(rejecting), REVISE_PREDS, 2)
+    # a bare node id names the node the verifier reads; a round id for this round wins over it
+    assert accepted(REVISE, verifier_round("Verdict for Solve: correct\nFinal answer: 224"), REVISE_PREDS, 2)
+    both = "Verdict for solve: incorrect\nVerdict for solve@2: correct\nFinal answer: 224"
+    assert accepted(REVISE, verifier_round(both), REVISE_PREDS, 2)
+    # verdicts only on nodes outside this round: not accepted (and not the answer-agreement fallback)
+    stale = "Verdict for solve@1: correct\nFinal answer: 224"
+    assert not accepted(REVISE, verifier_round(stale), REVISE_PREDS, 2)
+
+
+def test_accepted_stops_after_a_rejected_first_round(hub):
+    """A 1B solver is often wrong in round 1; once revised and accepted, the loop must stop (the sim's
+    verifier quotes its input, so round 2's output carries round 1's rejection)."""
+    solve1b = GraphSpec.model_validate({
+        "nodes": [{"id": "solve", "role": "solver", "model": S1}, {"id": "verify", "role": "verifier", "model": S8}],
+        "edges": [["solve", "verify"]], "output": "verify",
+        "loops": [{"from": "verify", "to": "solve", "max_rounds": 3, "until": "accepted"}]})
+    recovered = 0
+    for i in range(40):
+        res = run(solve1b, item(i), hub)
+        r1, r2 = res.runs("verify")[:2] if len(res.runs("verify")) > 1 else (res.runs("verify")[0], None)
+        if r2 is None or r1.verdicts.get("solve@1") != "incorrect" or r2.verdicts.get("solve@2") != "correct":
+            continue
+        recovered += 1
+        assert [n.id for n in res.nodes] == ["solve@1", "verify@1", "solve@2", "verify@2"]
+        assert "2 round(s) of at most 3; stopped: 'accepted' held" in res.notes[0]
+    assert recovered > 0

@@ -150,3 +150,24 @@ def test_check_graph_raises_with_source_or_returns_the_spec(pool):
         check_graph(load_graph(FIXTURES / "cycle.yaml"), pool, source="cycle.yaml")
     assert info.value.source == "cycle.yaml"
     assert str(info.value).startswith("cycle.yaml: cycle: a -> b -> c -> a")
+
+
+@pytest.mark.parametrize("node_id, shown", [("s[1]", "'[', ']'"), ("s@1", "'@'"), ("x]", "']'"), ("a@b[2]", "'[', ']', '@'")])
+def test_ids_that_look_like_copies_or_rounds_are_refused(node_id, shown, pool):
+    """A user's `s[1]` beside a fanned-out `s` (or `s@1` beside a looped `s`) would be replaced by the copy."""
+    g = GraphSpec.model_validate({
+        "nodes": [{"id": "p", "role": "planner", "model": M1}, {"id": "s", "role": "searcher", "model": M1},
+                  {"id": node_id, "role": "solver", "model": M1}, {"id": "o", "role": "fuser", "model": M1}],
+        "edges": [["p", "s"], ["s", "o"], [node_id, "o"]],
+        "fanout": [{"from": "p", "nodes": ["s"], "max_fanout": 3}]})
+    problems = validate_graph(g, pool)
+    assert problems == [f"node '{node_id}': id contains {shown}, reserved for the ids the runtime gives fan-out "
+                        "copies (s[1]) and loop rounds (s@1); rename the node"]
+
+
+def test_the_search_spaces_generated_ids_are_not_reserved(pool):
+    from rolegraph.optimize.space import OUTPUT_ID, slot_id
+
+    g = spec([(slot_id(0), "solver", M1), (slot_id(11), "solver", M1), (OUTPUT_ID, "fuser", M1)],
+             edges=[(slot_id(0), OUTPUT_ID), (slot_id(11), OUTPUT_ID)])
+    assert validate_graph(g, pool) == []
