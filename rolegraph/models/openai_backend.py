@@ -281,16 +281,32 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         if response_format is not None:
             body["response_format"] = response_format
         async with semaphore:
-            started = time.perf_counter()
-            resp = await self._with_retries(client, body)
-            latency = time.perf_counter() - started
+            resp, latency = await self._timed_retries(client, body)
         return reply_completion(self.spec, resp, messages, latency)
 
     async def _with_retries(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
-        """Up to `max_attempts` attempts under tenacity's `AsyncRetrying`: only transient failures are
-        retried, after the server's Retry-After (capped) or capped exponential backoff. A fresh retrying
-        object per call: tenacity keeps per-call iteration state on the object (thread-local, so shared
-        by every coroutine of this loop), and one costs ~14 us against ~1 ms of CPU per item."""
+        """`_timed_retries`' reply alone."""
+        return (await self._timed_retries(client, body))[0]
+
+    async def _timed_retries(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """The reply and the seconds its own (successful) attempt took. Up to `max_attempts` attempts under
+        tenacity's `AsyncRetrying`: only transient failures are retried, after the server's Retry-After
+        (capped) or capped exponential backoff. A fresh retrying object per call: tenacity keeps per-call
+        iteration state on the object (thread-local, so shared by every coroutine of this loop), and one
+        costs ~14 us against ~1 ms of CPU per item.
+
+        The latency is the answering attempt's alone: it is what the model took for this prompt, and it goes
+        into timings.sqlite (the latency fit) and the response cache (replayed for good). Timed over all
+        attempts it counted the backoff, the Retry-After waits and the timed-out attempts, and one rate-limited
+        call made the model look many seconds slower from then on."""
+        seconds = [0.0]
+
+        async def timed_attempt() -> dict[str, Any]:
+            started = time.perf_counter()
+            data = await self._attempt(client, body)
+            seconds[0] = time.perf_counter() - started
+            return data
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait_for,
@@ -299,7 +315,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             reraise=True,
         )
         try:
-            return await retrying(self._attempt, client, body)
+            return await retrying(timed_attempt), seconds[0]
         except (openai.OpenAIError, MalformedResponseError) as exc:
             attempts = int(retrying.statistics.get("attempt_number", 1))
             tail = f" after {attempts} attempts" if is_transient(exc) else ""

@@ -61,14 +61,28 @@ def error_fields(exc: openai.APIStatusError) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else {}
 
 
+def says_context_exceeded(fields: dict[str, Any], message: str = "") -> bool:
+    """An error body's fields (`{"code", "type", "message"}`) say the prompt does not fit the context. Shared
+    by the HTTP backend and the in-process llama.cpp engine, which answers with the same error object."""
+    if {str(fields.get("code")), str(fields.get("type"))} & CONTEXT_CODES:
+        return True
+    return bool(_CONTEXT_TEXT.search(str(fields.get("message") or message)))
+
+
+def context_exceeded_error(model_id: str, detail: str, status: int | None = None) -> ModelCallError:
+    """The one-line, final error of a prompt that does not fit (`cause="context"`), worded alike for every
+    backend: callers (the CLI, serve, the LLM feedback agent's fallback) act on `cause`, people read the text."""
+    where = f"HTTP {status}: " if status is not None else ""
+    return ModelCallError(
+        f"model '{model_id}' call failed: {where}context exceeded: {detail}", status=status, cause="context"
+    )
+
+
 def is_context_exceeded(exc: BaseException) -> bool:
     """The server refused the request because prompt (+ max_tokens) exceeds the model's context."""
     if not isinstance(exc, openai.APIStatusError) or exc.status_code not in CONTEXT_STATUSES:
         return False
-    fields = error_fields(exc)
-    if {str(fields.get("code")), str(fields.get("type"))} & CONTEXT_CODES:
-        return True
-    return bool(_CONTEXT_TEXT.search(str(fields.get("message") or exc.message)))
+    return says_context_exceeded(error_fields(exc), exc.message)
 
 
 def is_refused(exc: BaseException) -> bool:

@@ -2,7 +2,8 @@
 
 On real endpoints a search costs money and hours, so `rolegraph optimize` prints this first. The
 plan of item runs comes from the search configuration (pilot, iterations x samples x batch, the
-re-check's reserve, the test items and the single-model comparison); the cost of one item run from
+re-check's reserve, the test items, the single-model comparison and the routing phase's scoring of the
+front on `--route-items` fit items, `routing_runs`); the cost of one item run from
 the graphs themselves at the task family's token profile (`graphs.analysis`): the pilot's and the
 single models' graphs are known in advance, the search's are represented by graphs drawn from the
 initial probabilistic graph (their mean is the typical figure, the dearest one the "up to" figure).
@@ -23,6 +24,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.endpoint import DEFAULT_CONTEXT
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig
+from rolegraph.optimize.paired import MAX_CHEAPER_OUTPUTS, MAX_FRONT
 from rolegraph.optimize.space import LatencyUnknownError, SearchSpace
 
 SAMPLED_GRAPHS = 64
@@ -59,6 +61,9 @@ class SearchEstimate:
     unmeasured: list[str]
     concurrency: dict[str, int]
     agent_calls: int = 0
+    routing_extra: int = 0
+    """Front and derived graphs the routing phase may score besides the chosen graph and the single models
+    (counted in the high figures only: how many the search finds is not known before it)."""
 
     @property
     def item_runs(self) -> int:
@@ -93,7 +98,13 @@ class SearchEstimate:
             )
         out.append(
             "  (typical: search graphs like those drawn from the initial distribution; high: every search run at "
-            "the highest of them, figure by figure)"
+            "the highest of them, figure by figure"
+            + (
+                f", and the routing phase scoring {self.routing_extra} more graphs of the front"
+                if self.routing_extra
+                else ""
+            )
+            + ")"
         )
         return out
 
@@ -148,6 +159,17 @@ def _mean(costs: list[RunCost]) -> RunCost:
     return out
 
 
+def routing_plan(space: SearchSpace, config: SearchConfig, split_sizes: dict[str, int]) -> tuple[int, int]:
+    """(fit items, most extra graphs) of the routing phase (`rebuild.pair_front`, `paired.candidates`): after the
+    search, the chosen graph and the single models are scored on the fit items (validation, then training
+    items), and so are, when the search found them, up to `MAX_FRONT` front graphs, the chosen graph's
+    sub-votes (at most `max_nodes - 2`) and up to `MAX_CHEAPER_OUTPUTS` cheaper outputs, which are scored on
+    the test items too. The chosen graph's and single models' test runs repeat the test phase's (same items,
+    same seed: the response cache answers them), so they are not counted again."""
+    fit = min(config.routing_items, split_sizes["validation"] + split_sizes["train"])
+    return fit, MAX_FRONT + MAX_CHEAPER_OUTPUTS + max(space.max_nodes - 2, 0)
+
+
 def estimate_search(
     space: SearchSpace,
     config: SearchConfig,
@@ -178,21 +200,25 @@ def estimate_search(
     test = min(config.test_items, split_sizes["test"])
     singles = [run_cost(space, space.single(m), unmeasured) for m in space.models] if config.compare_singles else []
     pilot_costs = [run_cost(space, g, unmeasured) for g in pilot or []]
+    fit, extra_graphs = routing_plan(space, config, split_sizes)
     runs = {
         "pilot": len(pilot_costs) * pilot_items,
         "search": search_runs,
         "re-check": recheck,
         "test": test,
         "single models": len(singles) * test,
+        "routing": fit * (1 + len(singles)),  # the chosen graph and the single models on the fit items
     }
     totals = []
-    for per_search_run in (typical, dearest):
+    for per_search_run, extra in ((typical, 0), (dearest, extra_graphs)):
         total = RunCost()
         for c in pilot_costs:
             total.add(c, pilot_items)
-        total.add(per_search_run, search_runs + recheck + test)
+        total.add(per_search_run, search_runs + recheck + test + fit)
         for c in singles:
-            total.add(c, test)
+            total.add(c, test + fit)
+        # high: as many front and derived graphs as the phase keeps, on the fit and the test items
+        total.add(per_search_run, extra * (fit + test) if fit else 0)
         totals.append(total)
     agent_calls = 0
     if agent is not None:
@@ -202,7 +228,9 @@ def estimate_search(
         for total in totals:
             total.add(step, agent_calls)
     concurrency = {m: space.pool.get(m).max_concurrency for m in space.models}
-    return SearchEstimate(runs, totals[0], totals[1], sorted(unmeasured), concurrency, agent_calls)
+    return SearchEstimate(
+        runs, totals[0], totals[1], sorted(unmeasured), concurrency, agent_calls, extra_graphs if fit else 0
+    )
 
 
 def pilot_plan(optimizer: Optimizer, space: SearchSpace, config: SearchConfig, train_items: int) -> tuple[list, int]:

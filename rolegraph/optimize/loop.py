@@ -13,7 +13,7 @@ from rolegraph.errors import SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.io import graph_hash
 from rolegraph.optimize.base import Optimizer
-from rolegraph.optimize.checkpoint import restore, save_checkpoint
+from rolegraph.optimize.checkpoint import paid_before, restore, save_checkpoint
 from rolegraph.optimize.context import FIXED_BATCH_KEY, SAMPLE_STREAM, SearchConfig, SearchContext, rng_for
 from rolegraph.optimize.final import FinalChoice, finish
 from rolegraph.optimize.progress import SearchProgress
@@ -65,7 +65,7 @@ async def run_search(
     ctx.spend = SpendMeter.start(
         ctx.hub.stats,
         cfg.max_dollars,
-        store.paid_usd() if store is not None else 0.0,
+        paid_before(store) if store is not None else 0.0,
         str(store.run_dir) if store is not None else None,
     )
     if point is not None and point[1] == "done" and point[2] is not None:

@@ -92,7 +92,9 @@ def read_json(path: Path, fmt: str) -> Any:
 
 
 def field_str(record: dict[str, Any], field: str, where: str, fmt: str) -> str:
-    """A required text field: a missing or non-text value is a malformed record."""
+    """A required text field (every loader's question or problem): a missing, blank or non-text value is a
+    malformed record, refused like a missing field. A blank question was accepted and sent to the model as
+    it was, where `rolegraph run` refuses an empty question; an item has nothing to ask without one."""
     value = record.get(field)
     if value is None:
         raise DataFileError(f"{where}: missing field '{field}'; expected {fmt}")
@@ -100,6 +102,8 @@ def field_str(record: dict[str, Any], field: str, where: str, fmt: str) -> str:
         return str(value)
     if not isinstance(value, str):
         raise DataFileError(f"{where}: field '{field}' should be text, got {type(value).__name__}; expected {fmt}")
+    if not value.strip():
+        raise DataFileError(f"{where}: field '{field}' is empty; expected {fmt} with a non-empty '{field}'")
     return value
 
 

@@ -136,6 +136,13 @@ def build_index_file(target: Path, docs: Callable[[], Iterable[dict[str, Any]]])
     return target
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """The index, read-only. The URI is built by `as_uri` (percent-quoted): a `#`, `?` or `%` in the path
+    (a ROLEGRAPH_HOME such as `~/a#b`) spliced into `file:...?mode=ro` cut the path short, so SQLite
+    created an empty file there and every search failed with "no such table: docs"."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+
+
 class LocalSearch:
     """BM25 search over one FTS5 index. Thread-safe; opens (or builds) the index on first use."""
 
@@ -151,7 +158,7 @@ class LocalSearch:
 
         def opener() -> sqlite3.Connection:
             path = build_index_file(target, lambda: wiki_documents(wiki_summaries_path()))
-            return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            return _open_read_only(path)
 
         return cls(opener)
 
@@ -163,11 +170,7 @@ class LocalSearch:
             _fill(conn, docs)
             return cls(lambda: conn)
         target = Path(path)
-        return cls(
-            lambda: sqlite3.connect(
-                f"file:{build_index_file(target, lambda: docs)}?mode=ro", uri=True, check_same_thread=False
-            )
-        )
+        return cls(lambda: _open_read_only(build_index_file(target, lambda: docs)))
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

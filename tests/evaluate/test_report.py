@@ -72,3 +72,55 @@ def test_flops_of_a_model_without_sizes_read_n_a_never_zero():
     assert "n/a (model sizes unknown)" in text and "0.00" not in text.split("FLOPs units / item")[1].splitlines()[0]
     known = result("sim", [1, 0]).model_copy(update={"flops_units": 2.5})
     assert "2.50" in render(summary_table(known)).split("FLOPs units / item")[1].splitlines()[0]
+
+
+def _failed(name, n_failed, n, simulation="simulated"):
+    """n items of which the first n_failed failed (no answer), the rest right."""
+    items = [ItemScore(item_id=f"q{i}", error="node 's' failed: HTTP 500" if i < n_failed else None,
+                       score=0.0 if i < n_failed else 1.0, latency_s=0.0 if i < n_failed else 1.5,
+                       simulation=None if i < n_failed else simulation) for i in range(n)]
+    ok = n - n_failed
+    return EvalResult(task="gsm", graph_name=name, n=n, accuracy=ok / n, ci95=(0.0, 0.49) if not ok else (0.3, 0.9),
+                      mean_latency_s=1.5 if ok else 0.0, p95_latency_s=1.5 if ok else 0.0, failures=n_failed,
+                      items=items, simulated=simulation == "simulated", simulation=simulation, world=0)
+
+
+def _row(text: str, key: str) -> str:
+    return next(line for line in text.splitlines() if key in line)
+
+
+def test_a_run_in_which_every_item_failed_shows_no_measurement_and_no_simulated_label():
+    """It showed accuracy 0.0%, CI [0.0%, 49.0%], 0.00 s and "simulated (world 0)" though nothing answered."""
+    text = render(summary_table(_failed("dead", 4, 4)))
+    for key in ("accuracy", "95% CI", "mean latency", "p95 latency", "mean critical path"):
+        assert "n/a" in _row(text, key), key
+    assert "0.0%" not in text and "0.00 s" not in text and "49.0%" not in text
+    assert "no answers" in _row(text, "simulation") and "simulated" not in text.replace("simulation", "")
+    assert "4 of 4" in _row(text, "failures")
+    assert "simulated" not in render(node_table(_failed("dead", 4, 4))).replace("simulation", "")
+    beside = render(side_by_side_table([_failed("dead", 4, 4), result("ok", [1, 0, 1], simulation="real")],
+                                       ["dead", "ok"]))
+    assert "simulated" not in beside.replace("simulation", "")  # a real graph beside a dead one: not "partly"
+
+
+def test_some_failed_items_are_counted_and_said_to_count_as_wrong():
+    text = render(summary_table(_failed("some", 2, 10)))
+    assert "80.0%" in _row(text, "accuracy")
+    assert "2 of 10" in _row(text, "failures") and "counted as wrong" in _row(text, "failures")
+    assert "simulated (world 0)" in _row(text, "simulation") and "(simulated)" in text
+    assert _row(render(summary_table(result("none", [1, 0]))), "failures").split()[-2] == "0"
+
+
+def test_the_stored_runs_listing_shows_an_all_failed_run_as_no_measurement():
+    rows = [{"id": "dead1", "created": "2025-01-01T00:00:00", "task": "gsm", "graph_name": "g", "label": None,
+             "n": 4, "accuracy": 0.0, "ci95": [0.0, 0.49], "failures": 4, "cost_usd": 0.0, "mean_latency_s": 0.0, "flops_units": 2.5,
+             "simulated": True, "simulation": "simulated", "world": 0},
+            {"id": "real1", "created": "2025-01-01T00:00:00", "task": "gsm", "graph_name": "g", "label": None,
+             "n": 4, "accuracy": 0.5, "ci95": [0.15, 0.85], "failures": 1, "cost_usd": 0.0, "mean_latency_s": 2.0,
+             "simulated": False, "simulation": "real"}]
+    text = render(runs_table(rows))
+    dead = _row(text, "dead1")
+    assert "0.0%" not in dead and "0.00 s" not in dead and "49.0%" not in dead and dead.count("n/a") == 3
+    assert "no answers" in dead and "yes" not in dead
+    assert "simulated" not in text.split("\n", 2)[0] + text.split("\n", 2)[1]  # the title: real results only
+    assert "50.0%" in _row(text, "real1") and "2.00 s" in _row(text, "real1")

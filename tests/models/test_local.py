@@ -94,3 +94,46 @@ def test_finish_reason_says_whether_the_engine_stopped_at_max_tokens(model):
                                 {"role": "user", "content": "Name a colour."}], max_tokens=roomy))
     assert short.finish_reason in ("stop", "length")
     assert (short.finish_reason == "length") == (short.usage.output_tokens >= roomy)
+
+
+PAST_CONTEXT = [{"role": "user", "content": "word " * (2 * local.MAX_CONTEXT)}]  # ~16k tokens > 8192
+
+
+def _is_the_context_error(exc: BaseException) -> None:
+    from rolegraph.errors import RolegraphError
+    from rolegraph.models.openai_errors import ModelCallError
+
+    assert isinstance(exc, ModelCallError) and isinstance(exc, RolegraphError)  # the CLI prints it as one line
+    assert exc.cause == "context"
+    text = str(exc)
+    assert "\n" not in text
+    assert text.startswith(f"model '{LOCAL_ID}' call failed: context exceeded: ")
+    assert "8192" in text  # the engine's own account of the context size
+
+
+def test_a_prompt_past_the_context_is_the_context_error_not_a_key_error(model):
+    """llama.cpp answers `{"error": {... "exceed_context_size_error"}}`: reading `choices` was a KeyError."""
+    with pytest.raises(Exception) as err:
+        run(model.complete(PAST_CONTEXT, max_tokens=TINY))
+    _is_the_context_error(err.value)
+
+
+def test_a_streamed_prompt_past_the_context_raises_instead_of_an_empty_answer(model):
+    """The error chunk was skipped and the stream ended with an empty text and finish 'stop'."""
+    async def drain():
+        return [part async for part in model.stream(PAST_CONTEXT, max_tokens=TINY)]
+
+    with pytest.raises(Exception) as err:
+        run(drain())
+    _is_the_context_error(err.value)
+    ok = run(model.complete([{"role": "user", "content": "Name a colour."}], max_tokens=TINY))
+    assert ok.usage.output_tokens > 0  # the engine still answers after the refusal
+
+
+def test_an_engine_error_that_is_not_about_the_context_keeps_its_message():
+    from rolegraph.models.openai_errors import ModelCallError
+
+    failed = local.engine_error(LOCAL_ID, {"error": {"code": 500, "message": "kv cache\nfull", "type": "server_error"}})
+    assert isinstance(failed, ModelCallError) and failed.cause != "context" and failed.status == 500
+    assert str(failed) == f"model '{LOCAL_ID}' call failed: kv cache full"
+    assert local.engine_error(LOCAL_ID, {"choices": []}) is None

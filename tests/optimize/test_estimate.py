@@ -61,3 +61,28 @@ def test_time_is_unknown_until_a_real_model_is_measured(pool):
     assert with_agent.agent_calls == config.iterations + 1
     assert with_agent.typical.dollars == pytest.approx(
         estimate.typical.dollars + with_agent.agent_calls * real.cost(8192, 0))  # no context_window in the entry: the documented 8192
+
+
+def test_the_plan_counts_the_routing_phase_a_run_directory_adds(pool, small_task, tmp_path):
+    """With a run directory the search ends by scoring the chosen graph, the front and the single models on
+    `route_items` fit items (optimize/paired.py): the estimate left that phase out and a real search paid
+    far more calls than its high figure."""
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.optimize.paired import FIT, PAIRED_SET, results_path
+
+    space, config = tiny_space(pool), tiny_config(iterations=2, route_items=12)
+    sizes = {s: len(small_task.items(s)) for s in SPLITS}
+    estimate = estimate_search(space, config, sizes)
+    stats = []
+    run(pool, tmp_path / "home", small_task, "random", space=space, config=config, out=tmp_path / "run",
+        hub_out=stats)
+    with ResultsStore(results_path(tmp_path / "run")) as store:
+        fit_runs = sum(p.n for p in store.paired(PAIRED_SET, FIT))
+    singles = len(space.models)
+    assert estimate.runs["routing"] == 12 * (1 + singles)  # the chosen graph and each single model
+    assert 12 * singles <= fit_runs <= estimate.runs["routing"] + estimate.routing_extra * 12
+    assert stats[0].calls - stats[0].cached <= estimate.most.calls  # every call paid, routing included
+    assert "routing 48" in "\n".join(estimate.lines())
+    no_routing = estimate_search(space, tiny_config(iterations=2, route_items=0), sizes)
+    assert no_routing.runs["routing"] == 0 and no_routing.routing_extra == 0
+    assert no_routing.most.calls < estimate.most.calls

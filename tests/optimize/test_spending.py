@@ -15,7 +15,7 @@ from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.spending import DollarCapReachedError, SpendMeter
 from rolegraph.settings import Settings
 
-from .helpers import run, tiny_config
+from .helpers import resume, run, tiny_config
 
 CAP_SHARE = 0.4  # of the uncapped search's spending: the cap is reached part-way
 
@@ -81,3 +81,42 @@ def test_a_capped_search_stops_at_its_checkpoint_and_resumes_to_the_uncapped_res
     assert part_stats[0].paid + rest_stats[0].paid == full_stats[0].paid
     assert again.paid_usd == pytest.approx(full.paid_usd)
     assert RunStore.open(tmp_path / "run-b").config()["search"]["max_dollars"] == 10 * full.paid_usd
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after the raise runs (the loop's `finally` is made a no-op for the store)."""
+
+
+def test_a_killed_search_resumes_with_the_dollars_paid_up_to_its_last_checkpoint(pool, small_task, tmp_path,
+                                                                               monkeypatch):
+    """A SIGKILL skips `run_search`'s `finally`, the only place that stored the spend: the resumed meter
+    started from $0 and `--max-dollars` was passed. Each checkpoint now records the spend."""
+    from rolegraph.optimize import loop
+
+    cfg = tiny_config(iterations=3)
+    full = run(pool, tmp_path / "home-a", small_task, AgentReinforce(pilot_batch=4), config=cfg,
+               out=tmp_path / "run-a")
+    assert full.paid_usd > 0
+
+    real_save = loop.save_checkpoint
+
+    def save_then_die(store, ctx, optimizer, iteration, phase, final=None):
+        real_save(store, ctx, optimizer, iteration, phase, final)
+        if iteration == 2:
+            raise _Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(loop, "save_checkpoint", save_then_die)
+        m.setattr(RunStore, "set_paid_usd", lambda self, dollars: None)  # the killed process never stored it
+        with pytest.raises(_Killed):
+            run(pool, tmp_path / "home-b", small_task, AgentReinforce(pilot_batch=4), config=cfg,
+                out=tmp_path / "run-b")
+    store = RunStore.open(tmp_path / "run-b")
+    assert store.checkpoint()[:2] == (2, "search") and store.paid_usd() == 0.0
+    store.close()
+    rest = []
+    again = resume(pool, tmp_path / "home-b", tmp_path / "run-b", small_task, hub_out=rest)
+    assert again.best_hash == full.best_hash
+    assert 0 < rest[0].paid_usd < full.paid_usd  # the resumed session paid only for the rest
+    # killed right after a checkpoint, so no paid call was lost: the meter's total is the whole run's
+    assert again.paid_usd == pytest.approx(full.paid_usd)

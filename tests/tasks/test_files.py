@@ -36,6 +36,9 @@ def test_field_helpers():
     assert field_str({"q": 3}, "q", "f:1", FMT) == "3"
     with pytest.raises(DataFileError, match="field 'q' should be text, got list"):
         field_str({"q": ["a"]}, "q", "f:1", FMT)
+    for blank in ("", " \n"):  # a required text field with nothing in it is malformed, like a missing one
+        with pytest.raises(DataFileError, match=r"^f:1: field 'q' is empty; expected JSONL"):
+            field_str({"q": blank}, "q", "f:1", FMT)
     assert [optional_str({"a": v}, "a") for v in (" x ", "", 2, None)] == ["x", None, "2", None]
     for wrong in (True, [1], {"x": 1}):
         with pytest.raises(DataFileError, match=r"^f:1: field 'a' should be text or a number, got \w+ .*; expected JSONL"):

@@ -43,3 +43,19 @@ def test_a_missing_question_field_names_the_field_and_line(tmp_path):
 def test_code_is_not_a_family_this_loader_can_score(fixtures):
     with pytest.raises(TaskError, match="family='code' should be one of math, qa, mmlu"):
         get_task("jsonl", data=fixtures / "qa_custom.jsonl", family="code")
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_an_empty_question_is_refused_like_a_missing_one(tmp_path, blank):
+    """It was accepted and sent to the model, where `rolegraph run` refuses an empty question."""
+    import json
+
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"question": "What is 1 + 1?", "answer": "2"}) + "\n"
+                    + json.dumps({"question": blank, "answer": "1"}) + "\n")
+    with pytest.raises(DataFileError, match=r"x.jsonl:2: field 'question' is empty; expected JSONL \{question"):
+        get_task("jsonl", data=path)
+    other = tmp_path / "y.jsonl"
+    other.write_text(json.dumps({"prompt": blank, "answer": "1"}) + "\n")
+    with pytest.raises(DataFileError, match=r"y.jsonl:1: field 'prompt' is empty"):
+        get_task("jsonl", data=other, question_field="prompt")

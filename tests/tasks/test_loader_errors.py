@@ -107,3 +107,16 @@ def test_gsm8k_and_math_files_without_a_usable_gold_name_their_own_format(tmp_pa
     math.write_text('{"problem": "2+2?", "solution": "no boxed answer here"}\n')
     with pytest.raises(RolegraphError, match=r"m.jsonl:1: .*expected JSONL \{problem, solution"):
         get_task("math", data=math).all_items()
+
+
+@pytest.mark.parametrize(("task", "record", "field"), [
+    ("gsm8k", {"question": "", "answer": "so 1\n#### 1"}, "question"),
+    ("math", {"problem": " ", "answer": "1"}, "problem"),
+    ("mmlu", {"question": "", "choices": ["a", "b", "c", "d"], "answer": 0}, "question"),
+    ("hotpotqa", {"question": "", "answer": "x", "context": []}, "question"),
+])
+def test_every_loader_refuses_an_empty_question_naming_file_line_and_field(tmp_path, task, record, field):
+    """The same rule as a missing field (files.field_str): the record is malformed, the file is refused."""
+    path = _write(tmp_path / "x.jsonl", "\n" + json.dumps(record) + "\n", bom=False)
+    with pytest.raises(DataFileError, match=rf"^{path}:2: field '{field}' is empty"):
+        get_task(task, data=path)

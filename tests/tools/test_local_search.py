@@ -104,3 +104,18 @@ def test_search_tool_returns_numbered_evidence():
     assert all(isinstance(h, SearchHit) for h in out.data) and len(out.data) <= 2
     empty = asyncio.run(tool.call(query="zzzz"))
     assert empty.ok and empty.text == "no results" and empty.data == []
+
+
+@pytest.mark.parametrize("odd", ["h#a", "h?b", "h%20c", "h#a?b%20c"])
+def test_an_index_under_a_path_with_uri_characters_is_searched(tmp_path, odd):
+    """`file:{path}?mode=ro` cut the path at `#`/`?` (and decoded `%20`): SQLite created an empty file at the
+    cut path and every search failed with "no such table: docs"."""
+    from rolegraph.tools.local_search import build_index_file
+
+    home = tmp_path / odd
+    own = LocalSearch.from_documents(CORPUS, home / "corpus.sqlite")
+    assert own.search("who discovered polonium")[0].title == "Marie Curie"
+    build_index_file(home / "index" / WIKI_INDEX_NAME, lambda: CORPUS)  # the wiki index, already built
+    wiki = LocalSearch.wikipedia(home / "index")
+    assert wiki.search("bread dough")[0].title == "Bread"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [odd]  # no stray file at a truncated path
