@@ -60,7 +60,14 @@ def results_command(
     from rich.console import Console
 
     from rolegraph.cli.tables import stdout_console
-    from rolegraph.evaluate.report import node_table, runs_table, sim_note, summary_table
+    from rolegraph.evaluate.report import (
+        node_table,
+        run_simulation,
+        runs_table,
+        shown_simulation,
+        sim_note,
+        summary_table,
+    )
     from rolegraph.evaluate.store import ResultsStore, StoreError
     from rolegraph.settings import Settings
 
@@ -90,7 +97,7 @@ def results_command(
             console = stdout_console(*tables)
             for table in tables:
                 console.print(table)
-            if note := sim_note([result.simulation]):
+            if note := sim_note([shown_simulation(result)]):
                 console.print(note)
             return
         runs = store.runs(task=task, limit=limit)
@@ -108,7 +115,7 @@ def results_command(
     table = runs_table(runs, width=terminal.width if terminal.is_terminal else None)  # a pipe gets it whole
     console = stdout_console(table)
     console.print(table)
-    if note := sim_note(r["simulation"] for r in runs):
+    if note := sim_note(run_simulation(r) for r in runs):
         console.print(note)
     if more:
         console.print(more)

@@ -23,6 +23,10 @@ Sleep = Callable[[float], Awaitable[None]]
 """What waits between attempts (asyncio.sleep; tests pass a recorder)."""
 
 
+CONTEXT_CAUSE = "context"
+"""`ModelCallError.cause` of a prompt longer than the model's context: the request's fault, not the upstream's."""
+
+
 class ModelCallError(RolegraphError):
     """A model call failed for good: a non-retryable status, or every attempt failed.
 
@@ -74,7 +78,7 @@ def context_exceeded_error(model_id: str, detail: str, status: int | None = None
     backend: callers (the CLI, serve, the LLM feedback agent's fallback) act on `cause`, people read the text."""
     where = f"HTTP {status}: " if status is not None else ""
     return ModelCallError(
-        f"model '{model_id}' call failed: {where}context exceeded: {detail}", status=status, cause="context"
+        f"model '{model_id}' call failed: {where}context exceeded: {detail}", status=status, cause=CONTEXT_CAUSE
     )
 
 
@@ -108,7 +112,7 @@ def failure_cause(exc: BaseException) -> str:
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code in (401, 403):
             return "auth"
-        return "context" if is_context_exceeded(exc) else "http"
+        return CONTEXT_CAUSE if is_context_exceeded(exc) else "http"
     return "error"
 
 

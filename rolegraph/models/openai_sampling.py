@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -41,7 +40,9 @@ class _NHost(Protocol):
         answer_key: AnswerKey | None,
     ) -> dict[str, Any]: ...
 
-    async def _with_retries(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]: ...
+    async def _timed_retries(
+        self, client: openai.AsyncOpenAI, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], float]: ...
 
     async def complete(
         self,
@@ -91,9 +92,7 @@ class NSamplingMixin:
             body[EXTRA_FIELD]["samples"] = samples
         try:
             async with semaphore:  # released before any fallback: those calls take the semaphore themselves
-                started = time.perf_counter()
-                resp = await self._with_retries(client, body)
-                latency = time.perf_counter() - started
+                resp, latency = await self._timed_retries(client, body)  # the answering attempt's own time
         except ModelCallError as exc:
             # not yet known, or learnt meanwhile by a concurrent request that was refused first
             if self.n_support is not True and exc.status in N_REFUSED:

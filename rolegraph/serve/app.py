@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
+from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.serve import protocol as wire
 from rolegraph.serve.answerer import Answerer, Reply
 from rolegraph.serve.guard import Guard
@@ -72,8 +73,9 @@ def _failure(exc: BaseException) -> tuple[int, str]:
     """HTTP status and message for a run that failed (never a traceback)."""
     if isinstance(exc, TimeoutError):
         return 504, "the graph run timed out"
-    if isinstance(exc, NodeFailedError):
-        return 502, str(exc)
+    if isinstance(exc, NodeFailedError):  # the upstream failed: 502, unless the request itself was too long
+        cause = exc.__cause__
+        return (400 if isinstance(cause, ModelCallError) and cause.cause == CONTEXT_CAUSE else 502), str(exc)
     if isinstance(exc, BudgetExceededError):
         return 400, str(exc)
     if isinstance(exc, RolegraphError):

@@ -33,3 +33,16 @@ def test_the_tables_of_an_all_failed_graph_carry_no_simulated_note(capsys, tmp_p
     out = capsys.readouterr().out
     assert "stand-ins" not in out and "(simulated)" not in out
     assert "no answers" in out and "0.0%" not in out
+
+
+def test_results_lists_and_shows_an_all_failed_run_without_a_simulated_note(capsys, tmp_path):
+    from rolegraph.evaluate.store import ResultsStore
+    from tests.cli.support import run_cli
+
+    path = tmp_path / "results.sqlite"
+    with ResultsStore(path) as store:
+        run_id = store.save(_dead(), _spec())
+    for argv in (("results", "--store", path), ("results", run_id, "--store", path)):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 0, err
+        assert "stand-ins" not in out and "0.0%" not in out and "n/a" in out

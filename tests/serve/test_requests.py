@@ -99,3 +99,23 @@ def test_an_unexpected_failure_is_still_a_json_error():
     with ServerThread(create_app(Broken())) as server:
         r = httpx.get(f"{server.base_url}/models", timeout=10)
     assert r.status_code == 500 and r.json()["error"]["type"] == "server_error"
+
+
+@pytest.mark.parametrize(("cause", "status"), [("context", 400), ("http", 502), ("connection", 502)])
+def test_a_prompt_too_long_for_the_model_is_the_requests_fault_not_the_upstreams(cause, status):
+    from rolegraph.errors import NodeFailedError
+    from rolegraph.models.openai_errors import ModelCallError
+
+    class Failing(StubAnswerer):
+        async def answer(self, question, *, seed=0, listener=None, on_text=None):
+            upstream = ModelCallError(f"model 'm' call failed: {cause}", status=None, cause=cause)
+            raise NodeFailedError(f"node 'out' failed: {upstream}", "out") from upstream
+
+    with ServerThread(create_app(Failing())) as server:
+        for stream in (False, True):
+            r = httpx.post(f"{server.base_url}/chat/completions", timeout=10,
+                           json={"model": "stub", "messages": [{"role": "user", "content": "hi"}], "stream": stream})
+            if r.status_code == 200:  # a stream that had started reports the error in-band
+                assert stream and '"error"' in r.text
+                continue
+            assert r.status_code == status and f"call failed: {cause}" in r.json()["error"]["message"]
