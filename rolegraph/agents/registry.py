@@ -196,13 +196,19 @@ class RoleRegistry:
 
         parser(text, kind) (or parser(text)) returns a RoleOutput, an answer string, or a dict of
         fields; None means: extract the final answer when `answers`, else no answer.
+        A name already registered (a built-in one included) is a RoleError unless `replace_existing`.
+        The name's first character is an ASCII letter or '_' (the transcript's `Role: <name>.` line, which the
+        simulator and any reader of a prompt go by, reads no other); the rest may be any letters or digits.
         """
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise RoleError(
-                f"role name {name!r} must start with a letter or '_' and hold only letters, digits, '_' or '-'"
+                f"role name {name!r} must start with a letter (A-Z or a-z) or '_' and hold only letters, digits, "
+                "'_' or '-' (its prompt's first line, 'Role: <name>.', is read back by that rule)"
             )
-        if name in self._roles and not replace_existing:
-            raise RoleError(f"role '{name}' is already registered (pass replace_existing=True to override it)")
+        if name in self._roles and not replace_existing:  # read by roles-file users too: no Python in it
+            if name in BUILTIN_ROLES:
+                raise RoleError(f"role '{name}' is a built-in role; pick another name")
+            raise RoleError(f"role '{name}' is already registered; pick another name")
         if mode not in ("chat", "search", "read"):
             raise RoleError(f"role '{name}': mode must be 'chat', 'search' or 'read', got {mode!r}")
         template = self._template_text(name, prompt_template)

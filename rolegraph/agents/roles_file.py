@@ -8,11 +8,12 @@ roles:
       Read the candidate answers, find the flaws, and write the corrected answer.
       {answer_format}
     answers: true              # writes a final answer (may be a graph's output); default true
-    parser: answer             # answer | plan | evidence | verdicts | none (default: answer, or none)
+    parser: answer             # answer | plan | evidence | verdicts | none (default: answer, or none);
+                               # plan, evidence and none never extract an answer: use them with answers: false
     mode: chat                 # chat | search (a search role's queries go to the search tool)
     temperature: 0.2
     max_tokens: 768            # the default; a longer reply is cut (by the sim pool too) and loses its answer
-    tools: [calculator]
+    tools: [calculator]        # calculator | python | search, or server.tool (an MCP server's, checked at run time)
 ```
 
 Why a file and not Python: a search run keeps its settings in its store, so `--resume` (and a later
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rolegraph.agents.parsers import parse_answer, parse_evidence, parse_no_answer, parse_plan, parse_verdicts
 from rolegraph.agents.registry import RoleError, RoleRegistry
-from rolegraph.errors import unknown_field
+from rolegraph.errors import did_you_mean, unknown_field
 
 PARSERS = {
     "answer": parse_answer,
@@ -42,6 +43,8 @@ PARSERS = {
     "none": parse_no_answer,
 }
 """The parsers a roles file may name (the built-in roles' own)."""
+NO_ANSWER_PARSERS = ("plan", "evidence", "none")
+"""Parsers that never return an answer: a role using one cannot be an answering role (`answers: true`)."""
 MAX_ROLES_FILE_BYTES = 1_000_000
 ROLE_FIELDS = ("name", "prompt", "prompt_file", "answers", "parser", "mode", "temperature", "max_tokens", "tools")
 
@@ -62,10 +65,32 @@ class RoleDef(BaseModel):
     tools: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_prompt(self) -> RoleDef:
+    def _consistent(self) -> RoleDef:
         if (self.prompt is None) == (self.prompt_file is None):
             raise ValueError("give exactly one of 'prompt' (the template text) or 'prompt_file'")
+        if self.answers and self.parser in NO_ANSWER_PARSERS:
+            raise ValueError(
+                f"answers: true (the default) needs a parser that extracts the answer, and parser '{self.parser}' "
+                "never does (every item would score 0): set answers: false, or parser: answer or verdicts"
+            )
+        for tool in self.tools:
+            problem = _tool_problem(tool)
+            if problem is not None:
+                raise ValueError(problem)
         return self
+
+
+def _tool_problem(name: str) -> str | None:
+    """Why a role's tool name cannot work, or None. A built-in tool is checked here, when the file is read (else
+    a search fails on it mid-run); an MCP tool (`server.tool`) only once a graph connects its server."""
+    from rolegraph.tools.toolbox import default_tool_names
+
+    known = default_tool_names()
+    server, dot, tool = name.partition(".")
+    if name in known or (dot and server and tool):
+        return None
+    hint = did_you_mean(name, known, list_known=False)
+    return f"unknown tool '{name}' (tools: {', '.join(known)}, or server.tool for an MCP server's).{hint}"
 
 
 class RolesFile(BaseModel):
@@ -136,7 +161,11 @@ def register_defs(defs: list[RoleDef] | list[dict], registry: RoleRegistry | Non
     """A registry holding the built-in roles (or `registry`'s, copied) plus `defs`."""
     registry = (registry or RoleRegistry.default()).copy()
     for raw in defs:
-        d = raw if isinstance(raw, RoleDef) else RoleDef.model_validate(raw)
+        try:
+            d = raw if isinstance(raw, RoleDef) else RoleDef.model_validate(raw)
+        except ValidationError as exc:  # a stored definition the current checks refuse: one line, not a traceback
+            name = raw.get("name") if isinstance(raw, dict) else None
+            raise RoleError(f"role definition '{name}': {_describe(exc.errors()[0], {})}") from None
         parser = PARSERS[d.parser] if d.parser is not None else None
         registry.register(
             d.name,

@@ -52,7 +52,9 @@ def search_space(
         stage_models = [m for st in sf.stages or () for m in st.models or ()]
         file_models = dict.fromkeys([*sf.models, *stage_models, *(sf.output.models or () if sf.output else ())])
         extra = roles_file_path(sf, space_file)
-        if extra is not None:
+        if extra is not None and not _same_file(extra, roles_file):  # the same file twice: read once
+            if registry is not None and roles_file is not None:
+                _refuse_redefinition(extra, roles_file, registry)
             registry = load_roles(extra, registry)
         return build_space(
             sf,
@@ -79,6 +81,25 @@ def search_space(
         registry=registry,
         latency_rates=rates(list(chosen)) if rates is not None else {},
     )
+
+
+def _same_file(a: Path, b: Path | None) -> bool:
+    """True when `b` names the file `a` names (by resolved path; a missing file is left to the loader)."""
+    return b is not None and a.expanduser().resolve() == b.expanduser().resolve()
+
+
+def _refuse_redefinition(extra: Path, roles_file: Path, registry: Any) -> None:
+    """The space file's roles file defines a role --roles-file already defined: say which, in the user's terms
+    (the registry would only say the role is already registered)."""
+    from rolegraph.agents.roles_file import load_role_defs
+
+    defined = {d["name"] for d in registry.definitions}
+    twice = [d.name for d in load_role_defs(extra) if d.name in defined]
+    if twice:
+        raise SearchError(
+            f"role '{twice[0]}' is defined both in --roles-file {roles_file} and in the space file's roles_file "
+            f"{extra}: keep one definition"
+        )
 
 
 def default_models(pool: Any) -> list[str]:

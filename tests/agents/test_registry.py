@@ -61,7 +61,7 @@ def test_parser_may_return_fields_dict_or_role_output():
 
 @pytest.mark.parametrize("name,template,match", [
     ("bad name", "x", "must start with a letter"),
-    ("solver", "x", "already registered"),
+    ("solver", "x", "^role 'solver' is a built-in role; pick another name$"),
     ("empty", "   ", "empty"),
     ("missing", Path("/nonexistent/prompt.md"), "cannot read prompt template"),
 ])
@@ -78,3 +78,28 @@ def test_replace_existing_and_unknown_role_suggestion():
     assert "tersely" in reg.system_prompt("solver", "math")
     with pytest.raises(UnknownRoleError, match="Did you mean: solver"):
         reg.get("solvr")
+
+
+def test_a_second_role_of_the_same_name_is_refused_without_python_advice():
+    """The message reaches roles-file users on the command line: no Python argument in it."""
+    reg = RoleRegistry.default()
+    reg.register("critic", "Criticise.")
+    with pytest.raises(RoleError) as info:
+        reg.register("critic", "Criticise again.")
+    assert str(info.value) == "role 'critic' is already registered; pick another name"
+    assert "replace_existing" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["批评家", "éditeur", "1critic"])
+def test_a_name_must_start_with_an_ascii_letter_and_says_so(name):
+    """The transcript's 'Role: <name>.' line (what the simulator and any prompt reader go by) starts with an
+    ASCII letter or '_': a name starting otherwise is refused, and the message says ASCII, since 批 is a letter."""
+    with pytest.raises(RoleError, match=r"must start with a letter \(A-Z or a-z\) or '_'") as info:
+        RoleRegistry.default().register(name, "Criticise.")
+    assert repr(name) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_letters_after_the_first_may_be_any_script_and_the_role_line_reads_the_name_back():
+    reg = RoleRegistry.default()
+    reg.register("critic_批评家", "Criticise.")
+    assert read_role(reg.system_prompt("critic_批评家", "math")) == "critic_批评家"

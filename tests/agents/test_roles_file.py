@@ -44,7 +44,7 @@ def test_roles_are_added_to_the_builtins_with_their_settings(tmp_path):
     ("roles:\n  - {name: critic}", "give exactly one of 'prompt'"),
     ("roles:\n  - {name: critic, prompt: x, prompt_file: y.md}", "give exactly one of 'prompt'"),
     ("roles:\n  - {name: critic, prompt: x, parser: json}", "role 1 ('critic'): parser"),
-    ("roles:\n  - {name: solver, prompt: x}", "already registered"),
+    ("roles:\n  - {name: solver, prompt: x}", "role 'solver' is a built-in role; pick another name"),
     ("roles:\n  - {name: 'bad name', prompt: x}", "must start with a letter"),
     ("roles:\n  - {name: critic, prompt_file: missing.md}", "cannot read prompt_file"),
     ("- just a list", "expected a mapping with 'roles:'"),
