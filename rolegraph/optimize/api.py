@@ -1,8 +1,10 @@
-"""The Python API: `optimize(task, space, optimizer=AgentReinforce(...))` and `resume(run_dir)`.
+"""The Python API: `optimize(task, space, optimizer=AgentReinforce(...))` (or `await optimize_async(...)`) and
+`await resume_async(run_dir, settings)`.
 
 A search with a run directory writes its store there (checkpoint after every iteration) and its
-data files at the end (`rolegraph.reports` renders the rest); `resume` rebuilds task, pool, space
-and optimizer from the store's config, so the same run continues where it stopped.
+data files at the end (`rolegraph.reports` renders the rest); `resume_async` rebuilds task, pool, space
+and optimizer from the store's config, so the same run continues where it stopped. While a search or a
+resume runs, it holds its run directory (`RunLock`): a second one on the same directory is refused.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from rolegraph.optimize.methods import (
 )
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
-from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.rundir import RunLock, RunStore
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.task_identity import items_digest, task_args_of
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
 from rolegraph.optimize.warmstart import WARM_AGENT, WarmStart
 from rolegraph.settings import Settings
@@ -158,10 +161,12 @@ def _run_config(
     pool_path: str | None,
     agent_model: str | None,
     init_from: str | Path | None = None,
+    task_items: str | None = None,
 ) -> dict[str, Any]:
     return {
         "task": task.name,
         "task_args": task_args,
+        "task_items": task_items,  # `items_digest`: a warm start compares the items themselves too
         "pool": pool_path,
         "world": space.pool.world,
         "space": space.to_dict(),
@@ -176,7 +181,9 @@ def _run_config(
     }
 
 
-def _warm_start(init_from: str | Path | None, optimizer: Optimizer, task_args: dict) -> WarmStart | None:
+def _warm_start(
+    init_from: str | Path | None, optimizer: Optimizer, task_args: dict, task_items: str | None
+) -> WarmStart | None:
     """The earlier run to start from (checked before anything is written)."""
     if init_from is None:
         return None
@@ -186,7 +193,7 @@ def _warm_start(init_from: str | Path | None, optimizer: Optimizer, task_args: d
             "drop --init-from, or use another optimizer"
         )
     warm = WarmStart.load(init_from)
-    warm.use_evidence = warm.same_task(task_args)
+    warm.use_evidence = warm.same_task(task_args, task_items)
     return warm
 
 
@@ -246,28 +253,42 @@ async def optimize_async(
     trace.json; `rolegraph.reports.render(out)` adds report.md and the plots).
     `executor` (rolegraph.evaluate.executors): where item evaluations run (default: this process).
     `init_from`: an earlier run directory to warm-start from (`rolegraph.optimize.warmstart`).
+    `task_args`: how to build the task again (name, data, seed, options; `resume_async` does); left out, it is
+    read from the task (`task_args_of`).
     The space's family must be the task's (`SearchSpace.check_family`): it prices every graph."""
     space.check_family(task.family, f"task '{task.name}'")
     optimizer = optimizer or AgentReinforce()
     config = config or SearchConfig()
-    task_args = task_args or {"name": task.name}
-    warm = _warm_start(init_from, optimizer, task_args)
+    task_args = task_args or task_args_of(task)
+    task_items = items_digest(task)
+    warm = _warm_start(init_from, optimizer, task_args, task_items)
     if toolbox is None:
         toolbox = default_toolbox(hub.settings, task)
-    store = None
+    store: RunStore | None = None
+    lock: RunLock | None = None
     if out is not None:
-        store = RunStore.create(
-            out, _run_config(task, task_args, space, optimizer, config, pool_path, agent_model, init_from)
+        run_config = _run_config(
+            task, task_args, space, optimizer, config, pool_path, agent_model, init_from, task_items
         )
+        store = RunStore.create(out, run_config)
+        try:
+            lock = RunLock.take(out)
+        except SearchError:
+            store.close()
+            raise
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
     try:
-        final = await run_search(ctx, optimizer, store, progress)
+        try:
+            final = await run_search(ctx, optimizer, store, progress)
+        finally:
+            if store is not None:
+                store.close()
+        if out is not None:
+            await pair_front(ctx, final, out, progress)
+            write_artifacts(out)
     finally:
-        if store is not None:
-            store.close()
-    if out is not None:
-        await pair_front(ctx, final, out, progress)
-        write_artifacts(out)
+        if lock is not None:
+            lock.release()
     return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub)
 
 
@@ -301,7 +322,24 @@ async def resume_async(
     max_dollars: float | None = None,
 ) -> SearchResult:
     """Continue a run to exactly the result an uninterrupted run gives (cached calls are not paid again).
-    `max_dollars` replaces the run's dollar cap from now on (e.g. to go on after the cap stopped it)."""
+    `max_dollars` replaces the run's dollar cap from now on (e.g. to go on after the cap stopped it).
+    The run directory is held while it runs: a second resume (or search) of it is refused (`RunLock`)."""
+    RunStore.open(run_dir).close()  # not a run directory: its own one-line error, before the lock file is made
+    with RunLock.take(run_dir):
+        return await _resume_held(run_dir, settings, hub, task, progress, executor, roles, max_dollars)
+
+
+async def _resume_held(
+    run_dir: str | Path,
+    settings: Settings,
+    hub: ModelHub | None,
+    task: Task | None,
+    progress: bool,
+    executor: Any,
+    roles: RoleRegistry | None,
+    max_dollars: float | None,
+) -> SearchResult:
+    """`resume_async` once it holds the run directory."""
     if max_dollars is not None:
         SearchConfig(max_dollars=max_dollars)  # validates it before anything is written
         store = RunStore.open(run_dir)
@@ -314,7 +352,7 @@ async def resume_async(
     has_checkpoint = store.checkpoint() is not None
     warm = None
     if cfg.get("init_from") and not has_checkpoint:  # stopped before its first checkpoint: start again
-        warm = _warm_start(cfg["init_from"], optimizer, cfg["task_args"])
+        warm = _warm_start(cfg["init_from"], optimizer, cfg["task_args"], cfg.get("task_items"))
     ctx = SearchContext(
         task=task,
         space=space,

@@ -19,6 +19,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.timings import LatencyRates
 from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.space_messages import no_output_role, size_message
 from rolegraph.optimize.stages import (
     ChoiceMasks,
     Stage,
@@ -114,12 +115,9 @@ class SearchSpace:
             if not self.answers(role):
                 raise SearchError(f"the output node's role '{role}' writes no final answer: it cannot be the output")
         if not self.output_roles:
-            raise SearchError(
-                f"the roles {', '.join(self.roles)} include none that answers "
-                f"({', '.join(self._answering_names())}): the output node needs one"
-            )
+            raise SearchError(no_output_role(self.roles, bool(self.stages), self._answering_names()))
         if not MIN_NODES <= self.max_nodes <= MAX_NODES_LIMIT:
-            raise SearchError(f"max nodes must be between {MIN_NODES} and {MAX_NODES_LIMIT}, got {self.max_nodes}")
+            raise SearchError(size_message(self.max_nodes, self.stages, MIN_NODES, MAX_NODES_LIMIT))
         if self.budget_kind not in BUDGET_KINDS:
             raise SearchError(f"unknown budget kind '{self.budget_kind}'. Known: {', '.join(BUDGET_KINDS)}.")
         known_families = _token_profiles()

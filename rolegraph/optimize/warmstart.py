@@ -7,11 +7,14 @@ takes the evidence as its trials instead). The *evidence*: the earlier run's tra
 (pilot and search) of graphs that fit the new space, imported as uncharged `prior` records, so they
 pool with new scores and compete for the final choice. Evidence is only imported from a run on the
 same task and data, by content (the data file's sha256 the run recorded: an edited file at the same path
-holds other items), in the same simulator world (another world is another landscape: the same graph
-scores differently there); other items or another world would make the scores incomparable. The
-distribution still carries over then, as a prior that new scores soon correct. The earlier calls themselves
-are in the response cache, so a new search that scores the same graph on the same items pays for
-nothing again.
+holds other items; and the digest of the task's items both runs recorded, `task_items`, which tells apart a
+task built in Python with another seed or other options), in the same simulator world (another world is
+another landscape: the same graph scores differently there); other items or another world would make the
+scores incomparable. The distribution still carries over then, as a prior that new scores soon correct.
+A graph using a role of the user's own that this search defines otherwise than the earlier run did (by the
+definitions both stored: prompt, parser, answers, ...) is another graph under the same name: its evidence
+is not imported, and that role starts neutral in the distribution. The earlier calls themselves are in the
+response cache, so a new search that scores the same graph on the same items pays for nothing again.
 
 Agent-REINFORCE skips its pilot when it adopted a distribution: the pilot's job (which models suit
 the task) was done by the earlier run.
@@ -19,12 +22,14 @@ the task) was done by the earlier run.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rolegraph.agents.registry import BUILTIN_ROLES, RoleRegistry
 from rolegraph.errors import RolegraphError, SearchError
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -72,15 +77,27 @@ class WarmStart:
             store.close()
         return cls(str(run_dir), cfg, state.get("pg"), records, graphs, inputs=inputs)
 
-    def same_task(self, task_args: dict[str, Any]) -> bool:
+    def same_task(self, task_args: dict[str, Any], task_items: str | None = None) -> bool:
         """True when the earlier run scored the same task on the same data (its evidence is comparable); else
         False with the reason in `not_comparable`. Data is compared by content where the earlier run recorded
-        its hash (a path names whatever the file holds now), else by resolved path, with a note."""
+        its hash (a path names whatever the file holds now), else by resolved path, with a note. `task_items`:
+        this search's `items_digest`, compared with the earlier run's when both are known."""
         old, new = dict(self.config.get("task_args") or {}), dict(task_args)
         old_data, new_data = old.pop("data", None), new.pop("data", None)
         if old != new or (old_data is None) != (new_data is None):
             self.not_comparable = "the earlier run scored another task or data"  # task options make other items too
             return False
+        if not self._same_data(old_data, new_data):
+            return False
+        then_items = self.config.get("task_items")
+        if task_items is not None and then_items is not None and then_items != task_items:
+            name = task_args.get("name", "?")
+            self.not_comparable = f"the earlier run scored other items of task '{name}' (another seed, size or data)"
+            return False
+        return True
+
+    def _same_data(self, old_data: str | None, new_data: str | None) -> bool:
+        """`same_task`'s data file comparison (both None: no data file, the same)."""
         if old_data is None or new_data is None:
             return True
         here = Path(new_data).expanduser().resolve()
@@ -100,6 +117,29 @@ class WarmStart:
         )
         return False
 
+    def changed_roles(self, registry: RoleRegistry | None) -> dict[str, str]:
+        """Roles this search defines otherwise than the earlier run did, each with how: {name: why}. Built-in
+        roles are the same in both; a role of the user's own is compared by the definitions both runs stored
+        (`role_defs`). A role registered in Python stores none, so it compares only against another such one."""
+        then = {d["name"]: _canonical(d) for d in self.config.get("role_defs") or []}
+        now = {d["name"]: _canonical(d) for d in (registry.definitions if registry is not None else [])}
+        out = {}
+        for name in sorted(then.keys() | now.keys()):
+            if name in BUILTIN_ROLES or then.get(name) == now.get(name):
+                continue
+            if name not in then:
+                out[name] = "the earlier run had no definition of it from a roles file"
+            elif name not in now:
+                out[name] = "this search has no definition of it from a roles file"
+            else:
+                fields = sorted(
+                    k for k in then[name].keys() | now[name].keys() if then[name].get(k) != now[name].get(k)
+                )
+                out[name] = (
+                    f"its {', '.join(fields)} {'differ' if len(fields) > 1 else 'differs'} from the earlier run's"
+                )
+        return out
+
     def same_world(self, world: int) -> bool:
         """True when the earlier run searched the same simulator world (runs from before worlds: world 0)."""
         then = int(self.config.get("world") or 0)
@@ -109,12 +149,20 @@ class WarmStart:
         return True
 
 
+def _canonical(definition: dict[str, Any]) -> dict[str, Any]:
+    """A role definition as the store keeps it (JSON: lists, not tuples), so the two runs' compare equal."""
+    return dict(json.loads(json.dumps(definition, sort_keys=True)))
+
+
 def _neutral(row: np.ndarray) -> float:
     return float(np.mean(row)) if row.size else 0.0
 
 
-def transfer(pg_state: dict, old_space: SearchSpace, space: SearchSpace) -> ProbabilisticGraph:
-    """The earlier distribution on the new space: slots by position, models and roles by name."""
+def transfer(
+    pg_state: dict, old_space: SearchSpace, space: SearchSpace, fresh_roles: frozenset[str] = frozenset()
+) -> ProbabilisticGraph:
+    """The earlier distribution on the new space: slots by position, models and roles by name. `fresh_roles`
+    (defined otherwise now) start neutral, as roles the earlier space lacked."""
     old = ProbabilisticGraph.from_dict(old_space, pg_state).logits
     new = ProbabilisticGraph(space)
     lg = new.logits.copy()
@@ -124,12 +172,15 @@ def transfer(pg_state: dict, old_space: SearchSpace, space: SearchSpace) -> Prob
         for k, name in enumerate(names):
             dst[k] = src[old_names.index(name)] if name in old_names else _neutral(src)
 
+    def old_roles(names: tuple[str, ...]) -> tuple[str, ...]:  # a fresh role matches no earlier name
+        return tuple(n if n not in fresh_roles else "" for n in names)
+
     lg.presence[:w] = old.presence[:w]
     for i in range(w):
         by_name(lg.models[i], old.models[i], space.models, old_space.models)
-        by_name(lg.roles[i], old.roles[i], space.worker_roles, old_space.worker_roles)
+        by_name(lg.roles[i], old.roles[i], space.worker_roles, old_roles(old_space.worker_roles))
     by_name(lg.out_model, old.out_model, space.models, old_space.models)
-    by_name(lg.out_role, old.out_role, space.output_roles, old_space.output_roles)
+    by_name(lg.out_role, old.out_role, space.output_roles, old_roles(old_space.output_roles))
     old_pg = ProbabilisticGraph(old_space)
     for k, (i, j) in enumerate(new.pairs):
         j_old = old_space.worker_slots if j == space.worker_slots else j
@@ -158,7 +209,12 @@ def distribution_for(warm: WarmStart, space: SearchSpace, pool: ModelPool) -> Pr
     if not _same_shape(old_space, space):
         warm.notes.append("the earlier run's stages differ from this space's: its distribution is not used")
         return None
-    return transfer(warm.distribution, old_space, space)
+    fresh = frozenset(warm.changed_roles(space.registry)) & frozenset(space.roles) & frozenset(old_space.roles)
+    if fresh:
+        listed = ", ".join(f"'{r}'" for r in sorted(fresh))
+        which = f"role {listed} starts" if len(fresh) == 1 else f"roles {listed} start"
+        warm.notes.append(f"{which} neutral in the distribution (defined otherwise than in the earlier run)")
+    return transfer(warm.distribution, old_space, space, fresh)
 
 
 def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
@@ -170,6 +226,10 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
         reason = warm.not_comparable or "the earlier run scored another task or data"
         warm.notes.append(f"{reason}: its evidence is not imported")
         return out
+    changed = warm.changed_roles(ctx.space.registry)
+    skipped: dict[str, set[str]] = {}  # changed role -> hashes of the earlier graphs using it
+    skipped_runs = 0
+    used: set[str] = set()  # roles of the imported graphs
     for r in warm.records:
         raw = warm.graphs.get(r.graph_hash)
         if raw is None:
@@ -178,6 +238,13 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
         choices = from_graph(ctx.space, spec)
         if choices is None or not ctx.space.fits(spec):
             continue
+        stale = {n.role for n in spec.nodes} & changed.keys()
+        if stale:
+            skipped_runs += 1
+            for role in stale:
+                skipped.setdefault(role, set()).add(r.graph_hash)
+            continue
+        used |= {n.role for n in spec.nodes}
         h = ctx.register(spec)
         ctx.graphs.setdefault(h, raw)
         record = r.model_copy(
@@ -192,6 +259,20 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
         )
         ctx.trace.records.append(record)
         out.append(Evaluation(record=record, graph=spec, choices=choices))
+    if skipped:
+        graphs = len(set().union(*skipped.values()))
+        why = "; ".join(f"role '{role}': {changed[role]}" for role in sorted(skipped))
+        warm.notes.append(
+            f"{skipped_runs} evaluations of {graphs} graphs using a role defined otherwise than in the earlier run "
+            f"are not imported ({why})"
+        )
+    stored = {d["name"] for d in ctx.space.registry.definitions} if ctx.space.registry is not None else set()
+    unchecked = sorted(used - set(BUILTIN_ROLES) - stored)
+    if unchecked:  # registered with Python callables: nothing stored to compare
+        warm.notes.append(
+            f"role {', '.join(repr(r) for r in unchecked)} was registered in Python (no stored definition): "
+            "its evidence is imported on the role's name alone"
+        )
     return out
 
 

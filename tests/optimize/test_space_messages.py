@@ -63,3 +63,38 @@ def test_an_unknown_model_names_the_file_and_the_stage(pool, tmp_path, where, se
 def test_a_directory_is_not_a_space_file(tmp_path):
     with pytest.raises(SpaceFileError, match="is a directory, not a space file"):
         read_space_file(tmp_path)
+
+
+# --- what the user wrote, not what the space derived from it ---------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected", "wrong"), [
+    # an empty output list in a staged file: the stages' roles are not "the roles" the user listed
+    ("models: [{m}]\nstages:\n  - {{name: s, role: solver, width: 1}}\noutput: {{roles: []}}\n",
+     "the output node's roles are empty: list at least one that answers (solver, verifier, fuser)",
+     "the roles solver include none"),
+    # an empty roles list: no dangling "the roles  include"
+    ("models: [{m}]\nroles: []\n",
+     "roles is empty: list at least one role that answers (solver, verifier, fuser)", "the roles  include"),
+    # a staged file cannot set max_nodes: say the widths add up to too much
+    ("models: [{m}]\nbudget: 1000\nstages:\n" + "".join(f"  - {{{{name: s{i}, role: solver, width: 16}}}}\n"
+                                                       for i in range(5)),
+     "the stages' widths add up to 80 worker nodes (16 + 16 + 16 + 16 + 16); with the output node that is 81 "
+     "nodes, more than the limit of 64", "max nodes"),
+])
+def test_space_messages_name_what_the_file_says(pool, tmp_path, text, expected, wrong):
+    path = tmp_path / "space.yaml"
+    path.write_text(text.format(m=S1))
+    with pytest.raises(SearchError) as info:
+        load_space(path, pool)
+    message = str(info.value)
+    assert expected in message and wrong not in message and "\n" not in message
+
+
+def test_roles_that_all_write_no_answer_are_still_listed(pool):
+    with pytest.raises(SearchError, match=r"the roles planner, searcher include none that answers \(solver, "):
+        SearchSpace(pool=pool, models=(S1,), roles=("planner", "searcher"))
+
+
+def test_a_free_form_space_still_names_max_nodes(pool):
+    with pytest.raises(SearchError, match="max nodes must be between 1 and 64, got 65"):
+        SearchSpace(pool=pool, models=(S1,), max_nodes=65)
