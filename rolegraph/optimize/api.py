@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rolegraph import __version__
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import SearchError
+from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
@@ -284,12 +284,33 @@ async def optimize_async(
             if store is not None:
                 store.close()
         if out is not None:
-            await pair_front(ctx, final, out, progress)
+            await _pair_within_cap(ctx, final, out, progress)
             write_artifacts(out)
     finally:
         if lock is not None:
             lock.release()
     return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub)
+
+
+async def _pair_within_cap(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool) -> None:
+    """The front's paired scoring (route fit's outcomes) under the search's dollar cap, its dollars saved in the
+    run store with the search's: it ran after the search unguarded, and `paid_usd` never counted it."""
+    if ctx.config.max_dollars is not None:
+        ctx.hub.spend_guard = ctx.spend
+    try:
+        await pair_front(ctx, final, run_dir, progress)
+    except BudgetExceededError:
+        if ctx.spend is not None and ctx.spend.refused is not None:  # the cap, not a graph's own budget
+            raise ctx.spend.stop_error("routing") from None
+        raise
+    finally:
+        ctx.hub.spend_guard = None
+        if ctx.spend is not None:
+            store = RunStore.open(run_dir)
+            try:
+                store.set_paid_usd(ctx.spend.spent)
+            finally:
+                store.close()
 
 
 def optimize(
@@ -366,7 +387,7 @@ async def _resume_held(
         final = await run_search(ctx, optimizer, store, progress)
     finally:
         store.close()
-    await pair_front(ctx, final, run_dir, progress)
+    await _pair_within_cap(ctx, final, run_dir, progress)
     write_artifacts(run_dir)
     result = _result(ctx, optimizer, final, Path(run_dir), hub_used)
     if hub is None:

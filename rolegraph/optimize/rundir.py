@@ -199,7 +199,9 @@ class RunStore:
         if not path.is_file():
             raise SearchError(f"{run_dir} is not a search run directory (no {STORE_NAME})")
         try:
-            db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S
+            )
             kind = db.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone()
         except sqlite3.Error:
             raise SearchError(f"{run_dir}: {STORE_NAME} is not a search run store") from None

@@ -120,3 +120,26 @@ def test_a_killed_search_resumes_with_the_dollars_paid_up_to_its_last_checkpoint
     assert 0 < rest[0].paid_usd < full.paid_usd  # the resumed session paid only for the rest
     # killed right after a checkpoint, so no paid call was lost: the meter's total is the whole run's
     assert again.paid_usd == pytest.approx(full.paid_usd)
+
+
+def test_the_fronts_paired_scoring_is_capped_and_its_dollars_are_stored(pool, small_task, tmp_path):
+    """The routing phase (paired scores of the front on the route items) ran after the search, outside the
+    cap, and its dollars never reached the run store: `paid_usd` in --json and in run.sqlite disagreed."""
+    full_stats = []
+    full = run(pool, tmp_path / "home-a", small_task, AgentReinforce(pilot_batch=4), config=tiny_config(),
+               out=tmp_path / "run-a", hub_out=full_stats)
+    search_only = run(pool, tmp_path / "home-c", small_task, AgentReinforce(pilot_batch=4),
+                      config=tiny_config(route_items=0), out=tmp_path / "run-c")
+    assert full.paid_usd == pytest.approx(full_stats[0].paid_usd) and full.paid_usd > search_only.paid_usd > 0
+    store = RunStore.open(tmp_path / "run-a")
+    assert store.paid_usd() == pytest.approx(full.paid_usd)
+    store.close()
+    cap = (search_only.paid_usd + full.paid_usd) / 2  # the search fits; its routing phase does not
+    part = []
+    with pytest.raises(DollarCapReachedError):
+        run(pool, tmp_path / "home-b", small_task, AgentReinforce(pilot_batch=4),
+            config=tiny_config(max_dollars=cap), out=tmp_path / "run-b", hub_out=part)
+    store = RunStore.open(tmp_path / "run-b")
+    assert store.checkpoint()[1] == "done" and part[0].paid_usd <= cap
+    assert store.paid_usd() == pytest.approx(part[0].paid_usd)
+    store.close()
