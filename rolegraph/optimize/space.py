@@ -194,11 +194,14 @@ class SearchSpace:
             return float(spec.params_b)
         return float(spec.price_in + spec.price_out)
 
-    def single(self, model_id: str, role: str = FALLBACK_ROLE) -> GraphSpec:
-        """The one-node graph of `model_id` (the single-model baseline)."""
+    def single(self, model_id: str, role: str | None = None) -> GraphSpec:
+        """The one-node graph of `model_id` (the single-model baseline): a solver, unless every role of the space
+        is the user's own: then its first answering role (a built-in solver's prompt compares nothing)."""
+        roles = (*self.worker_roles, *self.output_roles)
+        mine = [r for r in roles if self.answers(r)] if not set(roles) & set(builtin_role_names()) else []
         return GraphSpec(
             name=f"single-{model_id.split('/')[-1]}",
-            nodes=[NodeSpec(id=OUTPUT_ID, role=role, model=model_id)],
+            nodes=[NodeSpec(id=OUTPUT_ID, role=role or (mine[0] if mine else FALLBACK_ROLE), model=model_id)],
             output=OUTPUT_ID,
         )
 

@@ -146,3 +146,15 @@ def test_a_flops_budget_on_a_real_model_without_sizes_says_so_in_one_line(pool):
         SearchSpace(pool=_with_real(pool), models=("my/model",), budget=18.0)
     msg = str(err.value)
     assert "\n" not in msg and "my/model" in msg and "params_b" in msg and "--budget-kind" in msg
+
+
+def test_the_single_model_baseline_plays_the_users_role_when_every_role_is_theirs(pool):
+    from rolegraph.agents.roles_file import register_defs
+
+    registry = register_defs([{"name": "qsolve", "prompt": "Solve it."}, {"name": "qfuse", "prompt": "Fuse them."}])
+    model = "sim/llama-3.2-1b"
+    own = SearchSpace(pool=pool, models=(model,), roles=("qsolve", "qfuse"), registry=registry, budget=18.0)
+    assert [n.role for n in own.single(model).nodes] == ["qsolve"]
+    mixed = SearchSpace(pool=pool, models=(model,), roles=("solver", "qfuse"), registry=registry, budget=18.0)
+    assert [n.role for n in mixed.single(model).nodes] == ["solver"]
+    assert [n.role for n in SearchSpace(pool=pool, models=(model,)).single(model).nodes] == ["solver"]
