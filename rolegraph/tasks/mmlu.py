@@ -150,6 +150,8 @@ class MMLUTask(LoadedTask):
                             f"{where}: {len(row)} columns, expected {CSV_COLUMNS} "
                             "(question, A, B, C, D, answer) in a headerless MMLU CSV"
                         )
+                    if not row[0].strip():  # as the JSONL loaders refuse a blank question (tasks.files.field_str)
+                        raise DataFileError(f"{where}: the question (first column) is empty; expected {MMLU_FORMAT}")
                     items.append(self._item(f"mmlu/{subject}/{index}", subject, row[0], row[1:5], row[5], where))
                     index += 1
         except UnicodeDecodeError as exc:

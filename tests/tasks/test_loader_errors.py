@@ -120,3 +120,9 @@ def test_every_loader_refuses_an_empty_question_naming_file_line_and_field(tmp_p
     path = _write(tmp_path / "x.jsonl", "\n" + json.dumps(record) + "\n", bom=False)
     with pytest.raises(DataFileError, match=rf"^{path}:2: field '{field}' is empty"):
         get_task(task, data=path)
+
+
+def test_an_mmlu_csv_row_with_a_blank_question_names_the_row(tmp_path):
+    path = _write(tmp_path / "law_test.csv", "q1,a,b,c,d,A\n  ,a,b,c,d,B\n", bom=False)
+    with pytest.raises(DataFileError, match=r"law_test.csv:2: the question \(first column\) is empty"):
+        get_task("mmlu", data=path).all_items()
