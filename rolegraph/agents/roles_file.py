@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from rolegraph.agents.parsers import parse_answer, parse_evidence, parse_no_answer, parse_plan, parse_verdicts
 from rolegraph.agents.registry import RoleError, RoleRegistry
@@ -46,6 +46,9 @@ PARSERS = {
 NO_ANSWER_PARSERS = ("plan", "evidence", "none")
 """Parsers that never return an answer: a role using one cannot be an answering role (`answers: true`)."""
 MAX_ROLES_FILE_BYTES = 1_000_000
+STORED = "stored"
+"""Validation context of a definition read back from a run (`register_defs` of dicts): the checks added since a
+run was made (answering parsers, known tools) must not stop it from resuming; a roles file gets them all."""
 ROLE_FIELDS = ("name", "prompt", "prompt_file", "answers", "parser", "mode", "temperature", "max_tokens", "tools")
 
 
@@ -65,9 +68,11 @@ class RoleDef(BaseModel):
     tools: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _consistent(self) -> RoleDef:
+    def _consistent(self, info: ValidationInfo) -> RoleDef:
         if (self.prompt is None) == (self.prompt_file is None):
             raise ValueError("give exactly one of 'prompt' (the template text) or 'prompt_file'")
+        if info.context and info.context.get(STORED):
+            return self  # a run's stored definition: it ran as it is, and resuming must rebuild it unchanged
         if self.answers and self.parser in NO_ANSWER_PARSERS:
             raise ValueError(
                 f"answers: true (the default) needs a parser that extracts the answer, and parser '{self.parser}' "
@@ -162,7 +167,7 @@ def register_defs(defs: list[RoleDef] | list[dict], registry: RoleRegistry | Non
     registry = (registry or RoleRegistry.default()).copy()
     for raw in defs:
         try:
-            d = raw if isinstance(raw, RoleDef) else RoleDef.model_validate(raw)
+            d = raw if isinstance(raw, RoleDef) else RoleDef.model_validate(raw, context={STORED: True})
         except ValidationError as exc:  # a stored definition the current checks refuse: one line, not a traceback
             name = raw.get("name") if isinstance(raw, dict) else None
             raise RoleError(f"role definition '{name}': {_describe(exc.errors()[0], {})}") from None

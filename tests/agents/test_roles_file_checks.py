@@ -46,8 +46,14 @@ def test_consistent_roles_and_mcp_tools_load(tmp_path):
     assert reg.get("asker").tools == ("wiki.lookup",)
 
 
-def test_a_stored_definition_the_checks_refuse_is_one_line():
-    """What a run stored is rebuilt through the same checks (resume, reports): a clear line, not a traceback."""
-    with pytest.raises(RoleError) as info:
-        register_defs([{"name": "critic", "prompt": "x", "tools": ["rm_rf"]}])
-    assert str(info.value).startswith("role definition 'critic': unknown tool 'rm_rf'")
+def test_a_definition_stored_before_the_checks_still_loads_so_its_run_resumes(tmp_path):
+    """A run stores its roles' definitions and rebuilds them on --resume, eval --add-to and reports: one made
+    before these checks (a plan parser with the default answers: true, a tool unknown today) must load as it ran,
+    or the run could never be resumed (--resume refuses --roles-file). The same text in a roles file is refused."""
+    stored = [{"name": "outline", "prompt": "x", "parser": "plan"}, {"name": "critic", "prompt": "x", "tools": ["rm_rf"]}]
+    reg = register_defs(stored)
+    assert reg.get("outline").answers and reg.get("critic").tools == ("rm_rf",)
+    path = tmp_path / "roles.yaml"
+    path.write_text("roles:\n  - {name: outline, prompt: x, parser: plan}\n")
+    with pytest.raises(RoleError, match="never does"):
+        load_roles(path)
