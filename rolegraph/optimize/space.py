@@ -299,8 +299,6 @@ class SearchSpace:
         from dataclasses import replace
 
         usable = tuple(st for st in self.stages if st.min_width > 0 or any(m in self.models for m in st.models))
-        if not usable:
-            self._too_small_for_stages()
 
         def keep(ms: tuple[str, ...], where: str) -> tuple[str, ...]:
             kept = tuple(m for m in ms if m in self.models)
@@ -311,6 +309,8 @@ class SearchSpace:
                 )
             return kept
 
+        if not usable:  # every stage optional and none fits: a staged space needs one stage, so say the first's
+            keep(self.stages[0].models, f"stage '{self.stages[0].name}'")
         self.stages = tuple(replace(st, models=keep(st.models, f"stage '{st.name}'")) for st in usable)
         self.max_nodes = stage_slots(self.stages) + 1  # a dropped stage's slots go with it
         out = self.staged_output

@@ -257,3 +257,10 @@ def test_a_staged_search_with_own_roles_resumes_from_its_store(pool, tmp_path):
     first = asyncio.run(main())
     again = resume(pool, tmp_path / "home", tmp_path / "run", task)  # rebuilds the stages and the critic role
     assert again.best_hash == first.best_hash and again.test.model_dump() == first.test.model_dump()
+
+
+def test_a_space_whose_only_stages_are_optional_and_too_big_says_which(pool):
+    stages = (Stage("plan", "planner", (S8,), (0, 1)),)
+    with pytest.raises(SearchError, match=r"stage 'plan': none of its models \(sim/llama-3.1-8b\) fits the budget 6"):
+        SearchSpace(pool=pool, models=(), budget=6.0, family="math", stages=stages,
+                    stage_output=StageOutput(("solver",), (S1,)))
