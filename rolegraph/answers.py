@@ -39,10 +39,12 @@ _FENCE_RE = re.compile(r"(?<![`~])(`{3,}+|~{3,}+)[ \t]*+[\w+.#-]*+[ \t]*+\n(.*?)
 """A fenced block: ``` or ~~~ (matching close), an optional language after optional spaces."""
 _TEST_FUNCTION_RE = re.compile(r"^(?:test\w*|check)$")
 """Function names of a block that tests the solution rather than being it."""
-_REJECTED_LEAD_RE = re.compile(
-    _WRAP + r"[A-D][\])}]?(?:\*\*)?[ \t]+(?i:is[ \t]+(?:not\b|incorrect|wrong|false)|isn't\b|can't be|cannot be)"
+_LETTER_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])[\[(]?([A-D])[\])]?(?![A-Za-z0-9'])")
+_REJECTED_AFTER_RE = re.compile(
+    r"[\])}]?(?:\*\*)?[ \t]+(?i:(?:is|are)[ \t]+(?:not\b|incorrect|wrong|false)|isn't\b|can't be|cannot be)"
 )
-"""A final answer that opens by rejecting its first letter."""
+_REJECTED_BEFORE_RE = re.compile(r"(?i:\bnot)[ \t]+[\[(]?$")
+"""A letter the final answer rejects: "A is incorrect", "(B) isn't right", "not C"."""
 _DEF_RE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.MULTILINE)
 _FINAL_CODE_RE = re.compile(r"final answer\s*(?:is)?\s*[:：][^\S\n]*", re.IGNORECASE)
 _CODE_START_RE = re.compile(r"(?:async\s+def|def|class|from|import)\s|@\w")
@@ -140,6 +142,18 @@ def _leading_letter(answer: str) -> str | None:
     return (m.group(1) or m.group(2).upper()) if m else None
 
 
+def _unrejected_letters(answer: str) -> list[str] | None:
+    """The choice letters `answer` names without rejecting them, in order; None when it rejects none (then the
+    usual reading applies). "B is wrong; C" -> [C]; "A is incorrect and B is incorrect, leaving D" -> [D]."""
+    kept, rejected = [], False
+    for m in _LETTER_TOKEN_RE.finditer(answer):
+        if _REJECTED_AFTER_RE.match(answer, m.end()) or _REJECTED_BEFORE_RE.search(answer[: m.start()]):
+            rejected = True
+        else:
+            kept.append(m.group(1))
+    return kept if rejected else None
+
+
 def final_line(text: str) -> str | None:
     """The text after the last 'Final answer:' marker, up to the end of its line."""
     found = list(_FINAL_RE.finditer(text))
@@ -169,8 +183,9 @@ def extract_answer(text: str | None, kind: str = "auto") -> str | None:
     ans = final_line(text)
     if kind == "mmlu":
         if ans:
-            if _REJECTED_LEAD_RE.match(ans):
-                return choice_letter(ans)  # the marker names a rejected letter: never fall back to it
+            kept = _unrejected_letters(ans)
+            if kept is not None:  # the final answer rejects a letter: the last one it does not reject, never it
+                return kept[-1] if kept else None
             letter = _leading_letter(ans) or choice_letter(ans)
             if letter:
                 return letter

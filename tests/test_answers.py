@@ -23,6 +23,13 @@ SOLUTION = "def add(a, b):\n    return a + b\n"
     ("Final answer: A is incorrect, so the answer is C", "C"),
     ("Final answer: **B** is not right; the answer is D", "D"),
     ("Final answer: A is correct", "A"),
+    ("Final answer: B is wrong; C", "C"),
+    ("Final answer: (A) is incorrect, (C)", "C"),
+    ("Final answer: A isn't right, B", "B"),
+    ("Final answer: A is incorrect and B is incorrect, leaving D", "D"),
+    ("Final answer: not B, it is C", "C"),
+    ("Final answer: D, not A", "D"),
+    ("Final answer: A. Option B is not correct.", "A"),
 ])
 def test_mmlu_letter_prefers_an_explicit_marker_then_a_lone_line(text, letter):
     assert extract_answer(text, "mmlu") == letter
