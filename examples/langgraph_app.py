@@ -142,6 +142,9 @@ if __name__ == "__main__":
     parser.add_argument("--thread", default="demo", help="the conversation thread id")
     parser.add_argument("--questions", type=int, default=2, help="how many gsm questions to ask")
     args = parser.parse_args()
+    if args.questions < 1:  # before the search: with no question there is no reply to show
+        print(f"error: --questions must be at least 1, got {args.questions}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
     with tempfile.TemporaryDirectory(prefix="rolegraph-app-") as tmp:  # the search's run and checkpoints unless
         scratch = Path(tmp)  # --db names a file to keep: removed on exit
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from rolegraph.graphs.runtime import GraphRunner
 from rolegraph.graphs.spec import GraphSpec
@@ -21,6 +22,7 @@ from rolegraph.tasks.registry import get_task
 
 MAX_ROUNDS = 3
 ITEMS = 5
+EXIT_USER_ERROR = 2
 
 
 def revise_graph(solver: str = "sim/llama-3.2-1b", verifier: str = "sim/llama-3.1-8b") -> GraphSpec:
@@ -50,4 +52,8 @@ async def main(items: int = ITEMS) -> list[tuple[str, int, float]]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=ITEMS, help=f"how many gsm problems (default {ITEMS})")
-    asyncio.run(main(parser.parse_args().items))
+    args = parser.parse_args()
+    if args.items < 1:  # a slice would take -1 as "all but the last": 499 problems, not a mistake reported
+        print(f"error: --items must be at least 1, got {args.items}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    asyncio.run(main(args.items))

@@ -5,8 +5,11 @@
 """
 
 import argparse
+import sys
 
-from openai import OpenAI
+from openai import APIConnectionError, APIStatusError, OpenAI
+
+EXIT_USER_ERROR = 2
 
 
 def ask(question: str, base_url: str = "http://127.0.0.1:8080/v1", model: str = "search_local") -> str:
@@ -27,4 +30,13 @@ if __name__ == "__main__":
     parser.add_argument("--base-url", default="http://127.0.0.1:8080/v1", help="the server's /v1 URL")
     parser.add_argument("--model", default="search_local", help="the served graph's model id")
     args = parser.parse_args()
-    ask(" ".join(args.question) or "Who discovered penicillin?", base_url=args.base_url, model=args.model)
+    try:
+        ask(" ".join(args.question) or "Who discovered penicillin?", base_url=args.base_url, model=args.model)
+    except APIStatusError as exc:  # the server's own reason (a wrong --model: the ids it serves), in one line
+        reason = exc.body.get("message") if isinstance(exc.body, dict) else None
+        print(f"error: {args.base_url}: HTTP {exc.status_code}: {reason or exc.message}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except APIConnectionError as exc:
+        print(f"error: {args.base_url}: cannot connect ({exc.__cause__ or exc}); is `rolegraph serve` running?",
+              file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)

@@ -6,10 +6,11 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from rolegraph.cli.interrupt import Interrupted, demo_interrupted, router_interrupted
 from rolegraph.cli.optimize_cmd import run_optimize, show_progress
 from rolegraph.cli.optimize_output import print_result
 from rolegraph.errors import SearchError
@@ -54,7 +55,6 @@ def demo_cmd(
 ) -> None:
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
     from rolegraph.optimize.context import SearchConfig
-    from rolegraph.optimize.objectives import Objective
     from rolegraph.sim.world import check_world
 
     started = time.perf_counter()
@@ -75,30 +75,16 @@ def demo_cmd(
         test_items=test_items,
         seed=seed,
     )
-    result = asyncio.run(
-        run_optimize(
-            task_name=DEMO_TASK,
-            data=None,
-            pool_file=None,
-            models=None,
-            roles=None,
-            budget=budget,
-            budget_kind="flops",
-            optimizer_name="agent-reinforce",
-            objective=Objective(),
-            max_nodes=DEMO_MAX_NODES,
-            config=config,
-            agent_model=None,
-            out=out,
-            progress=show_progress(as_json),
-            pilot_batch=batch,
-            task_size=task_size,
-            world=world,
-        )
-    )
+    try:
+        result = asyncio.run(run_demo_search(config, budget, out, as_json, task_size, world))
+    except Interrupted as exc:  # the search says what it kept; the demo adds the router it did not fit
+        raise demo_interrupted(exc) from None
     from rolegraph.cli.router_views import demo_router, print_router, router_summary
 
-    fit = demo_router(result.run_dir) if result.run_dir else None
+    try:
+        fit = demo_router(result.run_dir) if result.run_dir else None
+    except KeyboardInterrupt:
+        raise router_interrupted(Path(result.run_dir)) from None
     if fit is not None:  # the report was rendered before router.yaml existed: render it again to describe it
         from rolegraph.reports import render
 
@@ -110,6 +96,33 @@ def demo_cmd(
         print_result(result, time.perf_counter() - started)
         if fit is not None:
             print_router(fit)
+
+
+async def run_demo_search(
+    config: Any, budget: float, out: Path | None, as_json: bool, task_size: int | None, world: int | None
+) -> Any:
+    """The demo's search: Agent-REINFORCE over gsm on the simulated pool, as `optimize` would run it."""
+    from rolegraph.optimize.objectives import Objective
+
+    return await run_optimize(
+        task_name=DEMO_TASK,
+        data=None,
+        pool_file=None,
+        models=None,
+        roles=None,
+        budget=budget,
+        budget_kind="flops",
+        optimizer_name="agent-reinforce",
+        objective=Objective(),
+        max_nodes=DEMO_MAX_NODES,
+        config=config,
+        agent_model=None,
+        out=out,
+        progress=show_progress(as_json),
+        pilot_batch=config.batch,
+        task_size=task_size,
+        world=world,
+    )
 
 
 def report_cmd(

@@ -159,9 +159,9 @@ def show_cmd(
     png: Annotated[Path | None, typer.Option("--png", help="also draw the graph into this PNG file")] = None,
 ) -> None:
     """Show a graph: its nodes and the summary (default), Mermaid text, or a PNG picture."""
-    from rich.console import Console
     from rich.table import Table
 
+    from rolegraph.cli.tables import stdout_console
     from rolegraph.graphs.analysis import flops_text, summary
     from rolegraph.graphs.render import check_output_file, nodes_table, render_png, to_mermaid
 
@@ -177,8 +177,7 @@ def show_cmd(
     if mermaid:
         typer.echo(to_mermaid(spec), nl=False)
     else:
-        console = Console()
-        console.print(nodes_table(spec, title=f"graph {spec.name} ({graph})"))
+        nodes = nodes_table(spec, title=f"graph {spec.name} ({graph})")
         info = summary(spec, model_pool, profile)
         table = Table(title=f"summary ({family} profile{', simulated models' if info.simulated else ''})")
         table.add_column("measure")
@@ -195,6 +194,8 @@ def show_cmd(
             ("est. $ / run", f"{info.cost_usd:.5f}"),
         ):
             table.add_row(name, str(value))
+        console = stdout_console(nodes, table)  # into a pipe, whole: not laid out (and cut) for 80 columns
+        console.print(nodes)
         console.print(table)
     if png is not None:
         written = render_png(spec, png)

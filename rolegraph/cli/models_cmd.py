@@ -54,27 +54,36 @@ def model_rows(pool: ModelPool) -> list[dict]:
     return rows
 
 
-def _table(rows: list[dict]):
+STACKED_HEAD = "backend / size (B) / $/1M in/out"
+
+
+def _table(rows: list[dict], stacked: bool = False):
+    """The pool as a table; `stacked` puts backend, size and prices one under the other in one column, for a
+    terminal too narrow for the six columns with every id and figure whole."""
     from rich.console import JustifyMethod
     from rich.table import Table
 
     table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)", caption=TABLE_CAPTION)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),
-        ("backend", "left"),
-        ("size (B)", "right"),
-        ("$/1M in/out", "right"),
+        *(
+            ((STACKED_HEAD, "right"),)
+            if stacked
+            else (("backend", "left"), ("size (B)", "right"), ("$/1M in/out", "right"))
+        ),
         ("key set", "left"),
         ("note", "left"),
     )
-    for name, justify in columns:  # an id is never cut (it is what you type); on a narrow screen the note wraps
-        table.add_column(name, justify=justify, no_wrap=name != "note", overflow="fold")
+    for name, justify in columns:  # an id is never cut (it is what you type), nor is a figure (stdout_console
+        # wraps other cells only between words); on a narrow screen the note folds
+        table.add_column(name, justify=justify, no_wrap=name == "id", overflow="fold" if name == "note" else "ellipsis")
     for r in rows:
         size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"
         where = r["endpoint"] if r["backend"] == "openai" else ""
         note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", where, r["reason"]) if n)
         key = NO_KEY_NEEDED if r["key_set"] is None else ("yes" if r["key_set"] else "no")
-        table.add_row(r["id"], r["backend"], size, f"{r['price_in']:.2f}/{r['price_out']:.2f}", key, note)
+        figures = (r["backend"], size, f"{r['price_in']:.2f}/{r['price_out']:.2f}")
+        table.add_row(r["id"], *(("\n".join(figures),) if stacked else figures), key, note)
     return table
 
 
@@ -94,7 +103,10 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        from rolegraph.cli.tables import stdout_console
+        from rolegraph.cli.tables import fit_table, stdout_console
 
         table = _table(rows)
+        terminal = stdout_console()  # the terminal, if stdout is one: a pipe gets the wide table whole
+        if terminal.is_terminal and fit_table(table, terminal, terminal.width) > terminal.width:
+            table = _table(rows, stacked=True)
         stdout_console(table).print(table)

@@ -125,6 +125,7 @@ def cache_note(cached: int, calls: int) -> str:
 
 
 NOT_MEASURED = "n/a"
+NO_VALUE = "-"
 NO_ANSWERS = "no answers"
 """The simulation cell of a run in which every item failed: the graph answered nothing, so there is no
 result to call simulated or real (the label stored with it is only what the pool's models would have been)."""
@@ -160,8 +161,14 @@ def _simulation_cell(r: EvalResult) -> str:
     return f"{r.simulation} (world {r.world})" if r.simulation != "real" and r.world is not None else r.simulation
 
 
-def _metric_rows(r: EvalResult) -> list[tuple[str, str]]:
-    cached = [("calls from the response cache", f"{r.cached_calls} of {r.calls}")] if r.cached_calls else []
+CACHED_ROW = "calls from the response cache"
+
+
+def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, str]]:
+    """The rows of one result's figures; the response-cache row only when some call was replayed, or when
+    `cached_row` asks for it (a side-by-side table in which another graph has one reads "0 of N" here)."""
+    shown = cached_row or r.cached_calls > 0
+    cached = [(CACHED_ROW, f"{r.cached_calls} of {r.calls}")] if shown else []
     none = every_failed(r.n, r.failures)  # 0.0% and 0.00 s would read as measurements
 
     def seconds(x: float) -> str:
@@ -218,6 +225,8 @@ def node_table(result: EvalResult) -> Table:
 
 
 def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> Table:
+    """Several results' figures in one column each, every row matched by its label: a row one graph has and
+    another lacks (the response-cache row) must not shift the other's figures into the wrong rows."""
     task = results[0].task if results else ""
     table = Table(
         title=_title(
@@ -227,9 +236,11 @@ def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> T
     table.add_column("metric")
     for name in names:
         table.add_column(name, justify="right")
-    rows = [_metric_rows(r) for r in results]
-    for i, (key, _) in enumerate(rows[0] if rows else []):
-        table.add_row(key, *(row[i][1] for row in rows))
+    cached_row = any(r.cached_calls for r in results)
+    rows = [dict(_metric_rows(r, cached_row=cached_row)) for r in results]
+    labels = list(dict.fromkeys(key for row in rows for key in row))  # keyed by label, never by position
+    for key in labels:
+        table.add_row(key, *(row.get(key, NO_VALUE) for row in rows))
     return table
 
 
@@ -258,7 +269,6 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
 
 SHORT_HASH = 8
 """Hex digits of a graph hash the listing shows: enough to tell two graphs of one name apart at a glance."""
-NO_VALUE = "-"
 UNBOUNDED = 10_000  # columns: room to measure a table's natural width
 RUN_COLUMNS = (
     "run id",
@@ -338,8 +348,9 @@ def runs_table(runs: Sequence[dict], width: int | None = None) -> Table:
     What comparing runs needs side by side: accuracy, total cost, FLOPs units per item and mean latency, and
     a short graph hash, since two different graphs may share a name. When a `width` is given (a terminal's)
     and the table would not fit it, the same cells are stacked in fewer columns (STACKED_COLUMNS): folding
-    fourteen columns into 80 would leave a few characters each. Cells fold rather than being cut with an
-    ellipsis, since a cut name or figure cannot be read back; the run id never folds, as it is pasted into
+    fourteen columns into 80 would leave a few characters each. No cell is cut or split inside a word, since a
+    cut name or figure cannot be read back (`rolegraph.cli.tables.stdout_console` wraps cells only between
+    words when it fits the table to a terminal); the run id never wraps, as it is pasted into
     `rolegraph results ID`."""
     shown = [r for r in runs if run_simulation(r) is not None]
     title = _title("stored evaluations", [r["simulation"] for r in shown], [r.get("world") for r in shown])
@@ -347,16 +358,14 @@ def runs_table(runs: Sequence[dict], width: int | None = None) -> Table:
     cols = [c for c in RUN_COLUMNS if c != "label" or any(_labelled(r) for r in runs)]
     table = Table(title=title)
     for col in cols:
-        table.add_column(
-            col, justify="right" if col in RIGHT_COLUMNS else "left", no_wrap=col == "run id", overflow="fold"
-        )
+        table.add_column(col, justify="right" if col in RIGHT_COLUMNS else "left", no_wrap=col == "run id")
     for cells in rows:
         table.add_row(*(cells[c] for c in cols))
     if width is None or Console(width=UNBOUNDED).measure(table).maximum <= width:
         return table
     stacked = Table(title=title)
     for head, _ in STACKED_COLUMNS:
-        stacked.add_column(head, no_wrap=head.startswith("run id"), overflow="fold")
+        stacked.add_column(head, no_wrap=head.startswith("run id"))
     for cells in rows:
         stacked.add_row(*(_stacked(cells, names) for _, names in STACKED_COLUMNS))
     return stacked

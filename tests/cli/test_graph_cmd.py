@@ -142,6 +142,37 @@ def test_show_prints_nodes_and_summary(capsys):
     assert "FLOPs units" in out and "simulated" in out and "depth" in out
 
 
+LONG_IDS = ("first_solver_with_a_rather_long_identifier", "second_solver_with_a_rather_long_identifier",
+            "judge_that_reads_both_solvers_last_round")
+
+
+def test_show_into_a_pipe_keeps_the_graph_name_and_node_ids_whole(tmp_path, capsys, monkeypatch):
+    """`rolegraph show G | cat`: not a terminal, so the tables are printed whole rather than laid out for 80
+    columns, where rich cut the node ids to `first_solver_…` and split the name, the path and the loop rules."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    first, second, judge = LONG_IDS
+    name = "a_debate_graph_whose_name_is_long_enough_to_need_room_in_the_title"
+    path = tmp_path / "a_directory_with_a_long_name_for_graph_files" / "long_graph.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        f"name: {name}\nnodes:\n"
+        f"  - {{id: {first}, role: solver, model: sim/llama-3.2-3b, params: {{temperature: 0.7, max_tokens: 512}}}}\n"
+        f"  - {{id: {second}, role: solver, model: sim/llama-3.1-8b}}\n"
+        f"  - {{id: {judge}, role: fuser, model: sim/llama-3.1-8b}}\n"
+        f"edges: [[{first}, {judge}], [{second}, {judge}]]\noutput: {judge}\nloops:\n"
+        f"  - {{from: {first}, to: {second}, max_rounds: 3, until: agreement}}\n"
+        f"  - {{from: {second}, to: {first}, max_rounds: 3, until: agreement}}\n"
+    )
+    code, out, err = cli(["show", path], capsys)
+    assert code == 0, err
+    assert "…" not in out
+    assert f"graph {name} ({path})" in out  # on one line
+    for node_id in LONG_IDS:
+        assert re.search(rf"│ {node_id}( \(output\))? +│", out), node_id
+    assert f"{first}, {second}" in out and "max_tokens=512, temperature=0.7" in out
+    assert f"loop {first} -> {second}: at most 3 rounds, until agreement" in out
+
+
 def test_show_mermaid_is_plain_mermaid(capsys):
     code, out, _ = cli(["show", EXAMPLES / "vote5.yaml", "--mermaid"], capsys)
     assert code == 0 and out.startswith("flowchart LR\n") and out.count(" --> ") == 5

@@ -101,6 +101,44 @@ def test_an_interrupted_search_says_where_it_is_saved_renders_its_report_and_res
     assert int(err.split("(iteration ", 1)[1].split(";", 1)[0]) > iteration
 
 
+def test_an_interrupted_demo_names_the_router_step_and_its_two_commands_make_the_router(tmp_path):
+    """The demo fits its router.yaml only after its search: `optimize --resume` alone never writes it, so the
+    hint names `route fit` too; following the hint as printed gives the file the demo promises."""
+    run_dir = tmp_path / "d"
+    proc = _start(["demo", "--iterations", "30", *TINY, "--out", "d"], tmp_path / "home", tmp_path)
+    code, _, err = _interrupt_when(proc, lambda: _count(run_dir / "run.sqlite", "SELECT iteration FROM checkpoint") >= 1)
+    assert code == INTERRUPT_EXIT_CODE and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].endswith("continue with: rolegraph optimize --resume d, then fit the demo's router with: "
+                             "rolegraph route fit d")
+    assert not (run_dir / "router.yaml").exists()
+    for argv in (["optimize", "--resume", "d"], ["route", "fit", "d"]):
+        done = _start(argv, tmp_path / "home", tmp_path)
+        out, err = done.communicate(timeout=WAIT_S)
+        assert done.returncode == 0, err
+    assert (run_dir / "router.yaml").is_file()
+    assert "router.yaml" in (run_dir / "report.md").read_text()
+
+
+def test_a_demo_interrupted_while_fitting_its_router_says_how_to_fit_it(tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the search, while the router is fitted: the search is whole, the router is not."""
+    from rolegraph.cli import router_views
+
+    def stop(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(router_views, "demo_router", stop)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--iterations", "1", *TINY, "--out", "d", "--json"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == INTERRUPT_EXIT_CODE
+    assert err[-1].startswith("interrupted: the search in d is finished")
+    assert err[-1].endswith("its router was not fitted: fit it with: rolegraph route fit d")
+    assert (tmp_path / "d" / "report.md").is_file() and not (tmp_path / "d" / "router.yaml").exists()
+
+
 def test_an_interrupted_eval_says_which_graphs_were_stored(tmp_path):
     (tmp_path / "small.yaml").write_text(SMALL_GRAPH)
     (tmp_path / "wide.yaml").write_text(WIDE_GRAPH)

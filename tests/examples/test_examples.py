@@ -151,3 +151,59 @@ def test_compose_example_into_a_missing_directory_is_one_line(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'missing' / 'g.yaml'}")
+
+
+def _script(name: str, *args: str, cwd: Path | None = None) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+
+    return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("script, args, option", [
+    ("langgraph_app", ["--questions", "0"], "--questions"),  # searched for a graph, then KeyError: 'reply'
+    ("revise_loop", ["--items", "-1"], "--items"),  # a [:-1] slice: 499 problems and exit 0
+    ("revise_loop", ["--items", "0"], "--items"),
+])
+def test_an_example_given_a_count_below_one_says_so_in_one_line_and_exits_2(script, args, option, tmp_path):
+    done = _script(script, *args, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"error: {option} must be at least 1, got {args[1]}"
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []  # nothing ran: no search, no problem
+
+
+def test_the_mcp_example_server_answers_help_without_serving(tmp_path):
+    """It used to start the stdio server and wait on stdin, printing nothing."""
+    pytest.importorskip("mcp")
+    done = _script("mcp_wiki_server", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage:") and "stdin/stdout" in done.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_serve_client_with_no_server_is_one_line_exit_2():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = _script("serve_client", "--base-url", f"http://127.0.0.1:{port}/v1")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: http://127.0.0.1:{port}/v1: cannot connect")
+
+
+def test_serve_client_asking_for_a_model_not_served_is_one_line_exit_2(tmp_path):
+    """A wrong --model printed openai.NotFoundError's whole traceback; the server's reason names what it serves."""
+    from rolegraph.models.local import engine_status
+
+    ok, why = engine_status()
+    if not ok:
+        pytest.skip(why)
+    from tests.serve.conftest import one_node_graph, serve
+
+    with serve(one_node_graph("local/smollm2-135m", "local"), ModelPool.builtin(), tmp_path) as server:
+        done = _script("serve_client", "--model", "wrong", "--base-url", server.base_url)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {server.base_url}: HTTP 404: ")
+    assert "`wrong`" in lines[0] and "`local`" in lines[0]
