@@ -240,6 +240,7 @@ def eval_command(
                     cache=not no_cache, allow_weak_sandbox=allow_weak_sandbox, coalesce=not no_coalesce
                 ),
                 executor=executor,
+                graph_problems=lambda spec, roles: graph_file_problems(spec, roles) + silent_outputs(spec, roles),
             )
         finally:
             executor.close()

@@ -68,7 +68,7 @@ async def run_optimize(
     from rolegraph.models.timings import measured_rates
     from rolegraph.optimize.api import make_optimizer, optimize_async
     from rolegraph.optimize.estimate import needs_estimate
-    from rolegraph.optimize.rundir import default_run_dir
+    from rolegraph.optimize.rundir import new_run_dir
     from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings
@@ -102,23 +102,24 @@ async def run_optimize(
         if needs_estimate(space, agent_model):
             print_estimate(space, config, task, optimizer, agent_model)
         print_split_notes(config, task)
-        run_dir = out or default_run_dir(task.name, optimizer.name)
-        result = await optimize_async(
-            task,
-            space,
-            optimizer,
-            hub=hub,
-            config=config,
-            out=run_dir,
-            progress=progress,
-            # resolved: resume, `eval --add-to` and `route fit` read these files again, from any directory
-            task_args={"name": task_name, "data": str(data.expanduser().resolve()) if data else None, "seed": 0}
-            | task_options,
-            pool_path=str(pool_file.expanduser().resolve()) if pool_file else None,
-            agent_model=agent_model,
-            executor=executor,
-            init_from=init_from,
-        )
+        settings.ensure_home()  # an unusable state directory fails before a run directory is made
+        with new_run_dir(out, task.name, optimizer.name) as run_dir:  # a made one goes again if unused
+            result = await optimize_async(
+                task,
+                space,
+                optimizer,
+                hub=hub,
+                config=config,
+                out=run_dir,
+                progress=progress,
+                # resolved: resume, `eval --add-to` and `route fit` read these files again, from any directory
+                task_args={"name": task_name, "data": str(data.expanduser().resolve()) if data else None, "seed": 0}
+                | task_options,
+                pool_path=str(pool_file.expanduser().resolve()) if pool_file else None,
+                agent_model=agent_model,
+                executor=executor,
+                init_from=init_from,
+            )
     except DollarCapReachedError:
         if run_dir is not None:
             render(run_dir)  # the report of the search so far: nothing computed is lost

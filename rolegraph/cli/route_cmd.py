@@ -118,6 +118,25 @@ def _finished_run(run_dir: Path) -> bool:
     return point is not None and bool(point[2].get("final"))
 
 
+def _outcomes(run_dir: Path, finished: bool, as_json: bool) -> tuple[list[Any], list[Any]]:
+    """The run's paired outcomes, its front scored first when it has none (the caller holds the run)."""
+    from rolegraph.optimize.rebuild import pair_run_held
+    from rolegraph.optimize.route_fit import load_outcomes
+    from rolegraph.settings import Settings
+
+    fit_all, test_all = load_outcomes(run_dir)
+    if any(t is not None for t in test_all):
+        return fit_all, test_all
+    if not finished:  # pairing would refuse it after the note below: say only that
+        raise SearchError(
+            f"the search in {run_dir} has not finished: continue it with `rolegraph optimize --resume {run_dir}`"
+        )
+    if not as_json:
+        typer.echo("the run has no paired outcomes yet: scoring its front on fit and test items", err=True)
+    asyncio.run(pair_run_held(run_dir, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
+    return load_outcomes(run_dir)
+
+
 @RouteApp.command("fit", help=FIT_HELP)
 def fit_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run directory written by optimize or demo")],
@@ -140,10 +159,9 @@ def fit_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the fit as JSON")] = False,
 ) -> None:
     from rolegraph.graphs.router_io import save_router
-    from rolegraph.optimize.api import pair_run
-    from rolegraph.optimize.route_fit import fit_route, load_outcomes
+    from rolegraph.optimize.rebuild import hold_run
+    from rolegraph.optimize.route_fit import fit_route
     from rolegraph.optimize.route_options import check_options
-    from rolegraph.settings import Settings
 
     check_options(target_flops, target_accuracy, tolerance, max_stages)
     if target_accuracy is not None and not 0.0 <= target_accuracy <= 1.0:
@@ -151,29 +169,23 @@ def fit_cmd(
     if target_flops is not None and target_flops <= 0:
         raise SearchError(f"--target-flops must be positive, got {target_flops:g}")
     finished = _finished_run(run_dir)  # a path that is not a run fails here, in one line
-    fit_all, test_all = load_outcomes(run_dir)
-    if not any(t is not None for t in test_all):
-        if not finished:  # pair_run would refuse it after the note below: say only that
-            raise SearchError(
-                f"the search in {run_dir} has not finished: continue it with `rolegraph optimize --resume {run_dir}`"
-            )
-        if not as_json:
-            typer.echo("the run has no paired outcomes yet: scoring its front on fit and test items", err=True)
-        asyncio.run(pair_run(run_dir, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
-        fit_all, test_all = load_outcomes(run_dir)
-    fit = fit_route(
-        run_dir,
-        target_flops=target_flops,
-        target_accuracy=target_accuracy,
-        tolerance=tolerance,
-        max_stages=max_stages,
-        outcomes=(fit_all, test_all),
-    )
-    path = save_router(fit.router, out or Path(run_dir) / ROUTER_FILE)
-    if out is None:  # the run's report describes its router.yaml
-        from rolegraph.reports import render
+    # held from reading the outcomes to writing router.yaml and the report: an `eval --add-to` (or a resume's
+    # pairing) filing outcomes meanwhile would leave graphs with fit outcomes and no test ones in what is read
+    with hold_run(run_dir):
+        outcomes = _outcomes(run_dir, finished, as_json)
+        fit = fit_route(
+            run_dir,
+            target_flops=target_flops,
+            target_accuracy=target_accuracy,
+            tolerance=tolerance,
+            max_stages=max_stages,
+            outcomes=outcomes,
+        )
+        path = save_router(fit.router, out or Path(run_dir) / ROUTER_FILE)
+        if out is None:  # the run's report describes its router.yaml
+            from rolegraph.reports import render
 
-        render(run_dir)
+            render(run_dir)
     if as_json:
         payload = fit.model_dump(mode="json", exclude={"router"}) | {"router_file": str(path)}
         typer.echo(json.dumps(payload))

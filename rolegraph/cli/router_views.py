@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,15 +117,19 @@ def add_to_run(
     world: int | None = None,
     settings: Any = None,
     executor: Any = None,
+    graph_problems: Callable[[Any, Any], list[str]] | None = None,
 ) -> None:
     """`eval --add-to RUN_DIR`: score the files on the run's paired items and file them there. The run's pool,
     world and roles are the ones used (new outcomes must pair with the stored ones); `settings` (cache,
-    coalescing, sandbox) and `executor` only change how the items run, so they are honoured."""
+    coalescing, sandbox) and `executor` only change how the items run, so they are honoured.
+    `graph_problems(spec, roles)`: the checks plain `eval` makes (graph_cmd's `graph_file_problems` and
+    `silent_outputs`: a graph whose output never answers would be filed as scoring 0, an unknown tool found
+    only mid-run), passed in by the caller because graph_cmd imports this module (no import circle)."""
     import asyncio
     import json
     import sys
 
-    from rolegraph.errors import RolegraphError
+    from rolegraph.errors import GraphError, RolegraphError
     from rolegraph.graphs.router import RouterSpec, check_spec
     from rolegraph.graphs.router_io import load_spec
     from rolegraph.models.pool import ModelPool
@@ -143,8 +148,14 @@ def add_to_run(
     if world is not None and world != run_world:
         raise RolegraphError(f"--add-to scores in the run's own world ({run_world}): drop --world")
     pool = ModelPool.load(run_pool, world=run_world)
-    names = _run_roles(cfg.get("role_defs") or [], roles_file).names()
-    specs = [check_spec(load_spec(path), pool, names, source=str(path)) for path in files]
+    roles = _run_roles(cfg.get("role_defs") or [], roles_file)
+    specs = [check_spec(load_spec(path), pool, roles.names(), source=str(path)) for path in files]
+    for path, spec in zip(files, specs):  # as plain `eval`: an empty answer is not filed as the graph's outcome
+        problems = graph_problems(spec, roles) if graph_problems is not None else []
+        if problems:
+            raise GraphError(problems, source=str(path))
+        for node in spec.nodes:
+            pool.require_key(node.model)  # a missing key fails now, not once per item
     settings = settings or Settings.from_env()
     if executor is not None:
         from rolegraph.cli.mcp_check import check_mcp
@@ -186,12 +197,15 @@ def add_to_run(
 
 
 def demo_router(run_dir: str) -> Any:
-    """The demo's last step: fit a router on its own run (written to RUN_DIR/router.yaml)."""
+    """The demo's last step: fit a router on its own run (written to RUN_DIR/router.yaml), holding the run
+    directory as `route fit` does."""
     from rolegraph.graphs.router_io import ROUTER_FILE, save_router
+    from rolegraph.optimize.rebuild import hold_run
     from rolegraph.optimize.route_fit import fit_route
 
-    fit = fit_route(run_dir)
-    save_router(fit.router, Path(run_dir) / ROUTER_FILE)
+    with hold_run(run_dir):
+        fit = fit_route(run_dir)
+        save_router(fit.router, Path(run_dir) / ROUTER_FILE)
     return fit
 
 

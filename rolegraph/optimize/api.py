@@ -267,6 +267,7 @@ async def optimize_async(
     store: RunStore | None = None
     lock: RunLock | None = None
     if out is not None:
+        hub.settings.ensure_home()  # an unusable state directory fails before a run directory is made
         run_config = _run_config(
             task, task_args, space, optimizer, config, pool_path, agent_model, init_from, task_items
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, Field
 
 from rolegraph.errors import SearchError
@@ -34,6 +36,25 @@ class TestScore(BaseModel):
     """Calls answered from the response cache (their latency is the one measured when first made). How a
     run went, not what it decided: left out of the trace and checkpoints, so a resumed search's files
     equal an uninterrupted one's; `SearchResult.summary` reports both."""
+
+
+@dataclass(frozen=True)
+class SelectionFigures:
+    """A graph's mean latency and $ per item on the items it was chosen on (training and validation pooled, as
+    `GraphStats.combined_objective` ranks it): whether the chosen graph met a cap where it was chosen."""
+
+    latency_s: float
+    dollars: float
+
+    @classmethod
+    def of(cls, stats: GraphStats) -> SelectionFigures | None:
+        n = stats.n + stats.validation_n
+        if not n:
+            return None
+        return cls(
+            (stats.latency_sum + stats.validation_latency_sum) / n,
+            (stats.dollars_sum + stats.validation_dollars_sum) / n,
+        )
 
 
 class FinalChoice(BaseModel):
@@ -172,5 +193,7 @@ async def finish(ctx: SearchContext, iteration: int) -> FinalChoice:
         test=test,
         singles=singles,
         per_node=res.per_node,
-        cap_miss=objective.cap_miss(test, [*points(ctx.trace.records), *singles]),
+        cap_miss=objective.cap_miss(
+            test, points(ctx.trace.records), selected=SelectionFigures.of(stats[chosen["hash"]]), singles=singles
+        ),
     )

@@ -16,7 +16,7 @@ from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.methods import make_optimizer
 from rolegraph.optimize.paired import FIT, TEST, candidates, comparable_sizes, fit_items, front_graphs, store_paired
-from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.rundir import RunLock, RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
@@ -87,10 +87,27 @@ def rebuild(
     return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
 
 
+def hold_run(run_dir: str | Path) -> RunLock:
+    """The run directory held (`RunLock`) by a command that writes to it after its search (`pair_run`,
+    `add_to_run`, `route fit`), or a one-line refusal while another process works in it: two of them at once
+    each score (and with real endpoints pay for) the same graphs, and either could file outcomes into a run a
+    `--resume` is still pairing. A path that is not a run is refused first, before a lock file is made in it."""
+    RunStore.open(run_dir).close()
+    return RunLock.take(run_dir)
+
+
 async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = False, executor: Any = None) -> None:
     """Score a finished run's front for routing, as its search does when it ends (`pair_front`): for runs from
     before routing existed or searched with route_items 0. Graphs already in the paired sets are skipped, and
-    runs the search made come from the response cache."""
+    runs the search made come from the response cache. Holds the run directory while it scores (`hold_run`)."""
+    with hold_run(run_dir):
+        await pair_run_held(run_dir, settings, progress=progress, executor=executor)
+
+
+async def pair_run_held(
+    run_dir: str | Path, settings: Settings, *, progress: bool = False, executor: Any = None
+) -> None:
+    """`pair_run` for a caller that holds the run directory already (`add_to_run`, `route fit`)."""
     from rolegraph.optimize.artifacts import load_run
 
     cfg, task, space, hub, _, config = rebuild(run_dir, settings)
@@ -122,17 +139,27 @@ async def add_to_run(
 ) -> dict[str, list[Any]]:
     """Score graphs (or routers) on a finished run's paired fit and test items and add them to its paired sets,
     so `rolegraph route fit` considers them. A graph's MCP servers (`mcp_servers:`) are connected for its
-    scoring, as `eval` connects them (a stdio server only with `allow_commands`). Returns {split: EvalResults}."""
-    from rolegraph.evaluate.store import ResultsStore
-    from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
-    from rolegraph.tools.mcp import mcp_toolbox
+    scoring, as `eval` connects them (a stdio server only with `allow_commands`). Returns {split: EvalResults}.
+    Holds the run directory while it scores (`hold_run`): a second `add_to_run` at once is refused."""
     from rolegraph.tools.mcp_config import check_allowed
 
     check_allowed([server for spec in specs for server in getattr(spec, "mcp_servers", [])], settings, allow_commands)
+    with hold_run(run_dir):
+        return await _add_held(run_dir, specs, settings, progress, executor, allow_commands)
+
+
+async def _add_held(
+    run_dir: str | Path, specs: list[Any], settings: Settings, progress: bool, executor: Any, allow_commands: bool
+) -> dict[str, list[Any]]:
+    """`add_to_run` once it holds the run directory."""
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
+    from rolegraph.tools.mcp import mcp_toolbox
+
     with ResultsStore(results_path(run_dir)) as store:
         have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
     if not all(have.values()):
-        await pair_run(run_dir, settings, progress=progress, executor=executor)
+        await pair_run_held(run_dir, settings, progress=progress, executor=executor)
     cfg, task, space, hub, _, config = rebuild(run_dir, settings)
     try:
         by_id = {it.id: it for it in task.all_items()}

@@ -20,6 +20,8 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +102,34 @@ def changed_input(recorded: dict[str, dict[str, str | None]] | None, kind: str) 
 
 
 def default_run_dir(task: str, optimizer: str, base: Path | None = None) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return (base or Path("runs")) / f"{stamp}-{task}-{optimizer}"
+    """A new, empty run directory `<base>/<time>-<task>-<optimizer>` (base: ./runs), made here, by an atomic
+    mkdir, so two searches started in the same second get one each: a name already taken (by a search still
+    starting, too) gets `-2`, `-3`, ... Only naming it sent the second search into the first one's directory,
+    where it was told to resume a run that was not its own."""
+    name, k = f"{time.strftime('%Y%m%d-%H%M%S')}-{task}-{optimizer}", 1
+    while True:
+        path = (base or Path("runs")) / (name if k == 1 else f"{name}-{k}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            k += 1
+        except OSError as exc:
+            raise SearchError(f"{path}: cannot create the run directory ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def new_run_dir(out: Path | None, task: str, optimizer: str) -> Iterator[Path]:
+    """`out`, or a new `default_run_dir` that is removed again, while still empty, when the command fails before
+    the search writes its store there: a refused start leaves no directory behind."""
+    path = out or default_run_dir(task, optimizer)
+    try:
+        yield path
+    except BaseException:
+        if out is None:
+            with suppress(OSError):  # not empty: the search's files stay
+                path.rmdir()
+        raise
 
 
 NEW_FILE_MODE = 0o666
@@ -306,7 +334,8 @@ class RunStore:
 
 
 class RunLock:
-    """The run directory held by one search (a new one, or `--resume`) for as long as it runs.
+    """The run directory held by one process writing to it: a search (a new one, or `--resume`) for as long as it
+    runs, and after it `eval --add-to`, `route fit` and the pairing of its front (`rebuild.hold_run`).
 
     Two processes resuming the same run would both run to the end, and with real endpoints both pay; the
     store's transactions keep each checkpoint whole but not the two searches apart. `flock` on a file in the

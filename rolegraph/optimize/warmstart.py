@@ -22,6 +22,7 @@ the task) was done by the earlier run.
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from rolegraph.agents.registry import BUILTIN_ROLES, RoleRegistry
-from rolegraph.errors import RolegraphError, SearchError
+from rolegraph.errors import RolegraphError, SearchError, TaskError
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.base import Optimizer
@@ -81,15 +82,19 @@ class WarmStart:
         """True when the earlier run scored the same task on the same data (its evidence is comparable); else
         False with the reason in `not_comparable`. Data is compared by content where the earlier run recorded
         its hash (a path names whatever the file holds now), else by resolved path, with a note. `task_items`:
-        this search's `items_digest`, compared with the earlier run's when both are known."""
+        this search's `items_digest`, compared with the earlier run's when both are known. The digest settles the
+        items but not how they are scored (family, metric), so the options are compared still; with both digests
+        known, an option given at its task's default counts as left out (`given_options`)."""
         old, new = dict(self.config.get("task_args") or {}), dict(task_args)
         old_data, new_data = old.pop("data", None), new.pop("data", None)
+        then_items = self.config.get("task_items")
+        if task_items is not None and then_items is not None:
+            old, new = given_options(old), given_options(new)
         if old != new or (old_data is None) != (new_data is None):
             self.not_comparable = "the earlier run scored another task or data"  # task options make other items too
             return False
         if not self._same_data(old_data, new_data):
             return False
-        then_items = self.config.get("task_items")
         if task_items is not None and then_items is not None and then_items != task_items:
             name = task_args.get("name", "?")
             self.not_comparable = f"the earlier run scored other items of task '{name}' (another seed, size or data)"
@@ -147,6 +152,25 @@ class WarmStart:
             self.not_comparable = f"the earlier run searched another world (world {then}; this search: world {world})"
             return False
         return True
+
+
+def given_options(task_args: dict[str, Any]) -> dict[str, Any]:
+    """`task_args` less the options given at their factory's default (`--task-option question_field=question`
+    builds the task that leaving it out builds); a task the built-in registry does not know keeps them all."""
+    from rolegraph.tasks.registry import default_registry
+
+    try:
+        params = inspect.signature(default_registry().entry(str(task_args.get("name"))).factory).parameters
+    except TaskError:
+        return task_args
+    return {k: v for k, v in task_args.items() if k not in params or not _is_default(v, params[k].default)}
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """`value` is `default`, or is the command line's text of it ('40' for 40)."""
+    if default is inspect.Parameter.empty:
+        return False
+    return bool(value == default) or (isinstance(value, str) and default is not None and value.strip() == str(default))
 
 
 def _canonical(definition: dict[str, Any]) -> dict[str, Any]:

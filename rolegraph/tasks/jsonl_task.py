@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from rolegraph.errors import DataFileError
+from rolegraph.errors import DataFileError, TaskError
 from rolegraph.items import Family, Item
 from rolegraph.tasks.files import field_str, optional_str, read_jsonl, require_file
 from rolegraph.tasks.loaded import LoadedTask
@@ -111,6 +111,14 @@ def make_jsonl(
     metric: str = "em",
 ) -> JsonlTask:
     chosen = cast(Family, choice_option(family, "family", "jsonl", JSONL_FAMILIES))
+    scorer = choice_option(metric, "metric", "jsonl", QA_METRICS)
+    # an option the family does not use would be dropped without a word (metric=f1 scored with math_equal)
+    if scorer != "em" and chosen != "qa":
+        raise TaskError(f"task 'jsonl': option metric={metric!r} applies to family qa only, not family {chosen}")
+    if choices_field is not None and chosen != "mmlu":
+        raise TaskError(
+            f"task 'jsonl': option choices_field={choices_field!r} applies to family mmlu only, not family {chosen}"
+        )
     fmt = f"JSONL {{{question_field}, {answer_field}}}"
     return JsonlTask(
         require_file(data, "jsonl", fmt),
@@ -119,5 +127,5 @@ def make_jsonl(
         family=chosen,
         id_field=id_field,
         choices_field=choices_field,
-        metric=choice_option(metric, "metric", "jsonl", QA_METRICS),
+        metric=scorer,
     )

@@ -123,3 +123,97 @@ def test_a_router_is_said_to_be_kept_for_comparison(searched, home, capsys):
     code, out, err = cli(["route", "fit", run, "--json"], capsys)
     assert code == 0, err
     assert "cascade" not in [c["name"] for c in json.loads(out)["candidates"]]
+
+
+HELD_GRAPH = ("name: held-8b-then-3b\nnodes:\n  - {id: a, role: solver, model: sim/llama-3.1-8b}\n"
+              "  - {id: f, role: fuser, model: sim/llama-3.2-3b}\nedges: [[a, f]]\n")
+PLANNER_LAST = ("name: plan-last\nnodes:\n  - {id: a, role: solver, model: sim/llama-3.2-1b}\n"
+                "  - {id: p, role: planner, model: sim/llama-3.2-1b}\nedges: [[a, p]]\n")
+UNKNOWN_TOOL = "name: bad-tool\nnodes:\n  - {id: a, role: solver, model: sim/llama-3.2-1b, params: {tools: [calculater]}}\n"
+
+
+def paired_runs(run: Path) -> int:
+    """How many scored runs the run's paired sets hold (fit and test)."""
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
+
+    with ResultsStore(results_path(run)) as store:
+        return sum(len(store.paired(PAIRED_SET, split)) for split in (FIT, TEST))
+
+
+def test_a_run_another_process_holds_is_refused_in_one_line_and_left_alone(searched, home, capsys):
+    """Two `eval --add-to` at once scored (and paid for) the same graphs twice; one beside a resume's pairing
+    filed outcomes into a run still being written. The holder here is this process's own RunLock: a second open
+    of the lock file is refused as another process's is."""
+    from rolegraph.optimize.rundir import RunLock
+
+    base, run = searched
+    graph = base / "held.yaml"
+    graph.write_text(HELD_GRAPH)
+    before = paired_runs(run)
+    with RunLock.take(run):
+        code, out, err = cli(["eval", graph, "--add-to", run], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"run directory {run} is in use by another rolegraph process (pid {os.getpid()})" in err
+    assert paired_runs(run) == before and "held-8b-then-3b" not in out
+    code, out, err = cli(["eval", graph, "--add-to", run], capsys)  # let go: it is added, once per split
+    assert code == 0, err
+    assert paired_runs(run) == before + 2
+
+
+def test_the_python_api_holds_the_run_too(searched, home):
+    import asyncio
+
+    from rolegraph.errors import SearchError
+    from rolegraph.optimize.api import add_to_run, pair_run
+    from rolegraph.optimize.rundir import RunLock
+    from rolegraph.settings import Settings
+
+    base, run = searched
+    settings = Settings(home=home)
+    before = paired_runs(run)
+    with RunLock.take(run):
+        with pytest.raises(SearchError, match="is in use by another rolegraph process"):
+            asyncio.run(pair_run(run, settings))
+        with pytest.raises(SearchError, match="is in use by another rolegraph process"):
+            asyncio.run(add_to_run(run, [], settings))
+    assert paired_runs(run) == before
+
+
+REFUSED = [
+    (PLANNER_LAST, "output node 'p': role 'planner' never answers, so every item would score 0"),
+    (UNKNOWN_TOOL, "node 'a': unknown tool 'calculater'. Did you mean: calculator?"),
+]
+
+
+def refused_before_filed(run: Path, graph: Path, text: str, problem: str, capsys) -> None:
+    graph.write_text(text)
+    before = paired_runs(run)
+    code, out, err = cli(["eval", graph, "--add-to", run], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"{graph}: {problem}" in err
+    assert paired_runs(run) == before and out == ""
+
+
+@pytest.mark.parametrize("text, problem", REFUSED)
+def test_the_checks_plain_eval_makes_refuse_a_graph_before_it_is_filed(searched, home, capsys, monkeypatch, text,
+                                                                       problem):
+    """`add_to_run` with the checks `eval` hands it (graph_cmd's, which router_views cannot import: graph_cmd
+    imports router_views), wired here as eval_cmd is to wire them."""
+    import functools
+
+    from rolegraph.cli import router_views
+    from rolegraph.cli.graph_cmd import graph_file_problems, silent_outputs
+
+    checks = functools.partial(router_views.add_to_run,
+                               graph_problems=lambda spec, roles: graph_file_problems(spec, roles)
+                               + silent_outputs(spec, roles))
+    monkeypatch.setattr(router_views, "add_to_run", checks)
+    base, run = searched
+    refused_before_filed(run, base / "refused.yaml", text, problem, capsys)
+
+
+@pytest.mark.parametrize("text, problem", REFUSED)
+def test_eval_add_to_refuses_what_plain_eval_refuses(searched, home, capsys, text, problem):
+    base, run = searched
+    refused_before_filed(run, base / "refused-plain.yaml", text, problem, capsys)
