@@ -15,6 +15,7 @@ process's own paid count (its --json `paid_calls`) shows against the rows it add
 from __future__ import annotations
 
 import json
+from contextlib import closing
 import os
 import signal
 import sqlite3
@@ -39,14 +40,14 @@ def cache_rows(home: Path) -> int:
     if not path.exists():
         return 0
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
             return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
     except sqlite3.OperationalError:  # created but no table yet
         return 0
 
 
 def integrity(path: Path) -> str:
-    with sqlite3.connect(path, timeout=30) as db:
+    with closing(sqlite3.connect(path, timeout=30)) as db:  # `with connect()` alone commits but never closes
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
