@@ -27,18 +27,22 @@ def summary_line(router: Any, pool: Any, profile: Any, family: str) -> str:
 
 
 def show(router: Any, path: Path, pool: Any, profile: Any, family: str, mermaid: bool, png: Path | None) -> None:
-    from rich.console import Console
 
+    from rolegraph.cli.tables import stdout_console
     from rolegraph.graphs.render import nodes_table
     from rolegraph.graphs.router_render import render_router_png, router_mermaid, stages_table
 
     if mermaid:
         typer.echo(router_mermaid(router), nl=False)
     else:
-        console = Console()
-        for i, stage in enumerate(router.stages, start=1):
-            console.print(nodes_table(stage.graph, title=f"stage {i}: {stage.graph.name}"))
-        console.print(stages_table(router, pool, profile, title=f"router {router.name} ({path}, {family} profile)"))
+        tables = [
+            nodes_table(stage.graph, title=f"stage {i}: {stage.graph.name}")
+            for i, stage in enumerate(router.stages, start=1)
+        ]
+        tables.append(stages_table(router, pool, profile, title=f"router {router.name} ({path}, {family} profile)"))
+        console = stdout_console(*tables)  # piped: printed whole, ids and stop rules never broken (cli.tables)
+        for table in tables:
+            console.print(table)
         if router.description:
             console.print(router.description)
     if png is not None:
