@@ -4,11 +4,12 @@ Part of the chat-model contract (see `rolegraph.chat`): the simulator reads it a
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -23,6 +24,11 @@ pool file must write it out); the backend passes it explicitly, so $OPENAI_BASE_
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """An environment variable's name: what `api_key_env` must hold (never the key itself)."""
 MAX_RETRIES_CAP = 20  # a pool entry's `max_retries` above this is a typo, not a policy
+EXTRA_FIELD = "rolegraph"
+"""The request/reply body field serve-sim reads the answer key from (requests to serve-sim twins only) and marks
+its replies with. Defined here, below both `sim` (the server) and `models` (the client), so the two cannot
+drift apart: a renamed field on one side alone would silently drop the answer key."""
+URL_HASH_CHARS = 12  # of a URL's sha256 in `url_identity`: tells endpoints apart, never spells a secret
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -41,6 +47,54 @@ def is_loopback_url(url: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def public_url(url: str | None) -> str | None:
+    """`url` as it may be shown or stored: scheme, host, port and path, never credentials (`user:pass@`) or a
+    query or fragment (some providers take a key there, `?key=...`). Error messages, logs, provenance and
+    timings.sqlite outlive the pool file and travel further, so they get this form. None for no URL or one
+    that does not parse."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return None
+    if ":" in host:  # an IPv6 address goes back in brackets
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+
+
+def has_secret_parts(url: str) -> bool:
+    """Might `url` carry a secret: userinfo, a query or a fragment (what `public_url` leaves out)?"""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return True  # unparsable: nothing says where a secret could not be
+    return "@" in parts.netloc or "?" in url or "#" in url
+
+
+def url_secrets(url: str) -> list[str]:
+    """The values in `url` that may be secret (userinfo's user and password, the query's values), longest
+    first, for scrubbing text that quotes them; empty when the URL does not parse."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.username, parts.password, *(value for _, value in parse_qsl(parts.query))]
+    except ValueError:
+        return []
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def url_identity(url: str) -> str:
+    """A storable key for `url`: the URL itself when it has no credentials, query or fragment (so keys made
+    before this existed still match), else its public form plus a short hash of the whole, so that two URLs
+    differing only there stay apart while nothing secret is written out."""
+    if not has_secret_parts(url):
+        return url
+    digest = hashlib.sha256(url.encode()).hexdigest()[:URL_HASH_CHARS]
+    return f"{public_url(url) or 'url'}#{digest}"
 
 
 def url_problem(url: str) -> str | None:
@@ -141,7 +195,8 @@ class ModelSpec(BaseModel):
         if backend == "openai" and not is_loopback_url(url):
             raise ValueError(
                 f"answer_key: true sends gold answers in request bodies, so it is accepted only for a serve-sim "
-                f"twin on a loopback endpoint (127.0.0.0/8, ::1, localhost), not {url or 'a missing base_url'}"
+                "twin on a loopback endpoint (127.0.0.0/8, ::1, localhost), "
+                f"not {public_url(url) or 'a missing base_url'}"
             )
         return value
 
@@ -151,6 +206,11 @@ class ModelSpec(BaseModel):
         if self.base_url is None and self.backend == "openai":
             return OPENAI_API_URL
         return self.base_url
+
+    @property
+    def public_endpoint(self) -> str | None:
+        """`endpoint` as messages, logs and stored records show it (`public_url`: no credentials, no query)."""
+        return public_url(self.endpoint)
 
     @property
     def api_name(self) -> str:

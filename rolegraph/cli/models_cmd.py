@@ -44,7 +44,7 @@ def model_rows(pool: ModelPool) -> list[dict]:
                 "context_window": spec.context_window,
                 "max_concurrency": spec.max_concurrency,
                 "simulated": spec.simulated or spec.answer_key,
-                "endpoint": spec.endpoint,
+                "endpoint": spec.public_endpoint,  # never the base_url's credentials or query (a key may sit there)
                 "api_key_env": spec.api_key_env,  # the variable's name (the key itself is never read out)
                 "key_set": spec.key_present() if spec.api_key_env is not None else None,
                 "usable": ok,  # key set and (local models) engine installed; the endpoint is not probed

@@ -11,10 +11,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from rolegraph import __version__
-from rolegraph.chat.spec import ModelSpec, is_loopback_url
+from rolegraph.chat.spec import ModelSpec, is_loopback_url, public_url
 from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.models.provenance import ModelProvenance, NodeSampling, Provenance, ServedBy, Simulation
 
@@ -55,18 +54,9 @@ def model_provenance(spec: ModelSpec, seen: ServedBy | None = None) -> ModelProv
 
 def public_endpoint(url: str | None) -> str | None:
     """The endpoint as provenance records it: scheme, host, port and path, never credentials or a query
-    (some providers take a key there)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return None
-    if ":" in host:  # an IPv6 address goes back in brackets
-        host = f"[{host}]"
-    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+    (some providers take a key there). The rule itself is `chat.spec.public_url`, shared with the backends'
+    messages and the timings store below this layer."""
+    return public_url(url)
 
 
 def _served_gguf(spec: ModelSpec, served: str | None) -> str | None:

@@ -26,7 +26,7 @@ from typing import Any
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec
+from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec, public_url, url_secrets
 from rolegraph.chat.types import Completion, Message
 from rolegraph.errors import MissingKeyError
 from rolegraph.items import AnswerKey
@@ -145,6 +145,8 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         self.max_attempts = max_attempts or (retries + 1 if retries is not None else MAX_ATTEMPTS)
         self.endpoint = spec.endpoint or OPENAI_API_URL
         """Where calls go, always explicit: without it the client would read $OPENAI_BASE_URL or pick OpenAI."""
+        self.shown_endpoint = public_url(self.endpoint) or "its base_url"
+        """`endpoint` as messages say it: a base_url may carry credentials or a `?key=` (`public_url`)."""
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.retry_after_cap_s = retry_after_cap_s
@@ -246,19 +248,25 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             if is_context_exceeded(exc):
                 return f"HTTP {status}: context exceeded: {self._scrub(detail)}"
             if status == NOT_FOUND and not isinstance(message, str):  # a route, not a model, was not found
-                return f"HTTP {status} at {self.endpoint}{CHAT_PATH}: {NOT_FOUND_HINT}"
+                return f"HTTP {status} at {self.shown_endpoint}{CHAT_PATH}: {NOT_FOUND_HINT}"
             return f"HTTP {status}: {self._scrub(detail)}"
         if isinstance(exc, openai.APITimeoutError):
             return f"timed out after {self.timeout_s:g} s"
         if isinstance(exc, openai.APIConnectionError):
             if is_refused(exc):
-                return f"connection refused at {self.endpoint} (is the server running?)"
-            return f"connection to {self.endpoint} failed or dropped"
+                return f"connection refused at {self.shown_endpoint} (is the server running?)"
+            return f"connection to {self.shown_endpoint} failed or dropped"
         return self._scrub(str(exc)) or type(exc).__name__
 
     def _scrub(self, text: str) -> str:
-        """One line, short, with anything key-like removed: keys never reach messages or logs."""
+        """One line, short, with anything key-like removed: keys never reach messages or logs (nor does the
+        base_url's userinfo or query, should a server quote the URL it was called at)."""
         text = " ".join(str(text).split())
+        if self.endpoint != self.shown_endpoint:
+            text = text.replace(self.endpoint, self.shown_endpoint)
+            for secret in url_secrets(self.endpoint):
+                if len(secret) >= MIN_KEY_FRAGMENT:  # a short user name ("u") would cut up ordinary words
+                    text = text.replace(secret, "***")
         if self._api_key and self._api_key != PLACEHOLDER_KEY:
             text = scrub_key(text, self._api_key)
         text = _KEY_LIKE.sub("***", text)
@@ -307,13 +315,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             seconds[0] = time.perf_counter() - started
             return data
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait_for,
-            retry=retry_if_exception(is_transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retrying = self._retrying()
         try:
             return await retrying(timed_attempt), seconds[0]
         except (openai.OpenAIError, MalformedResponseError) as exc:
@@ -328,6 +330,18 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             # its pending actions are bound methods of the object itself: a reference cycle per call, which
             # only the cyclic collector frees (~20 objects a call; most of an evaluation's cyclic garbage)
             retrying.iter_state.reset()
+
+    def _retrying(self) -> AsyncRetrying:
+        """The retry policy, fresh for one call (see `_timed_retries`): up to `max_attempts` attempts, only
+        transient failures retried, waits from `_wait_for`, the last failure re-raised. One place, so that calls
+        and stream openings (`openai_stream.py`) retry alike."""
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait_for,
+            retry=retry_if_exception(is_transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
 
     def _wait_for(self, state: RetryCallState) -> float:
         """tenacity's wait hook: the failed attempt's number and exception decide the wait."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rolegraph.chat.spec import EXTRA_FIELD as EXTRA_FIELD  # re-exported: the backend's modules take it from here
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message, ToolCall, Usage, finish_reason_of
 
-EXTRA_FIELD = "rolegraph"  # the sim's answer key in requests (serve-sim twins only); serve-sim's mark in replies
 CHARS_PER_TOKEN = 4  # usage estimate when a server omits `usage`
 
 

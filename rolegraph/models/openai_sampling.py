@@ -114,7 +114,7 @@ def _no_n(model: _NHost, why: str) -> None:
         logging.getLogger(__name__).warning(
             "model '%s' at %s does not take n (%s): its coalesced samples go as separate requests",
             model.spec.id,
-            model.spec.endpoint,
+            model.spec.public_endpoint,
             why,
         )
     model.n_support = False

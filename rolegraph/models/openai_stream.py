@@ -20,12 +20,12 @@ from typing import Any, Protocol
 
 import openai
 from openai.types.chat import ChatCompletionStreamOptionsParam
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message, ToolCall, Usage, finish_reason_of
 from rolegraph.items import AnswerKey
-from rolegraph.models.openai_errors import ModelCallError, Sleep, failure_cause, is_transient
+from rolegraph.models.openai_errors import ModelCallError, failure_cause
 from rolegraph.models.openai_replies import EXTRA_FIELD, estimate_tokens, prompt_estimate, reply_completion
 
 STREAM_USAGE: ChatCompletionStreamOptionsParam = {
@@ -40,9 +40,7 @@ class _StreamHost(Protocol):
     """What `stream` uses of the model."""
 
     spec: ModelSpec
-    max_attempts: int
     stream_support: bool | None
-    _sleep: Sleep
 
     def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]: ...
 
@@ -59,7 +57,7 @@ class _StreamHost(Protocol):
 
     def _describe(self, exc: BaseException) -> str: ...
 
-    def _wait_for(self, state: RetryCallState) -> float: ...
+    def _retrying(self) -> AsyncRetrying: ...
 
     async def complete(
         self,
@@ -209,7 +207,7 @@ def _no_stream(model: _StreamHost, why: str) -> None:
         logging.getLogger(__name__).warning(
             "model '%s' at %s does not stream (%s): its replies are taken whole",
             model.spec.id,
-            model.spec.endpoint,
+            model.spec.public_endpoint,
             why,
         )
 
@@ -244,15 +242,8 @@ def _refuses_stream(exc: BaseException) -> bool:
 
 async def _open_stream(model: _StreamHost, client: openai.AsyncOpenAI, body: dict[str, Any], extra: dict | None) -> Any:
     """The chunk stream, its opening retried like a call; `StreamRefusedError` when streaming itself is refused."""
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(is_transient),
-        stop=stop_after_attempt(model.max_attempts),
-        wait=model._wait_for,
-        sleep=model._sleep,
-        reraise=True,
-    )
     try:
-        async for attempt in retrying:
+        async for attempt in model._retrying():
             with attempt:
                 return await client.chat.completions.create(
                     **body, stream=True, stream_options=STREAM_USAGE, extra_body=extra

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.spec import ModelSpec, url_identity
 from rolegraph.errors import StateFileError
 
 TIMINGS_FILE = "timings.sqlite"
@@ -75,7 +75,11 @@ class LatencyRates(BaseModel):
 
 
 def timing_key(spec: ModelSpec) -> str:
-    return f"{spec.id}|{spec.base_url or spec.backend}|{spec.api_name}"
+    """A model's calls' key: id, endpoint and served name. A base_url with credentials or a query is keyed by
+    `url_identity` (its public form and a short hash), so timings.sqlite never holds a key or password;
+    any other URL is kept as written, so rows recorded before stay found."""
+    where = url_identity(spec.base_url) if spec.base_url else spec.backend
+    return f"{spec.id}|{where}|{spec.api_name}"
 
 
 def fit_rates(rows: Iterable[tuple[int, int, float]]) -> LatencyRates | None:

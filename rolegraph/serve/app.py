@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -48,7 +48,9 @@ class ServeOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_concurrent: int = DEFAULT_MAX_CONCURRENT
     max_waiting: int = DEFAULT_MAX_WAITING
-    api_key: str | None = None  # the key's value (read from the env var the user named), never logged
+    api_key: str | None = field(default=None, repr=False)
+    """The key's value (read from the env var the user named): left out of the repr, which a log line, a
+    traceback's locals or a debugger would otherwise print with the key in it."""
 
 
 class _Gate:

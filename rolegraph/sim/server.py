@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.spec import EXTRA_FIELD, ModelSpec
 from rolegraph.chat.types import ChatModel, Completion
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
@@ -36,7 +36,6 @@ from rolegraph.sim.fingerprint import sim_fingerprint
 from rolegraph.sim.server_thread import ServerThread as ServerThread  # re-exported: tests and benchmarks import it here
 
 JSON_TYPE = "application/json"
-EXTRA_FIELD = "rolegraph"
 OWNER = "rolegraph-sim"
 DEFAULT_TEMPERATURE = 1.0  # the OpenAI API's default when a request omits it
 DEFAULT_MAX_TOKENS = 512

@@ -16,8 +16,11 @@ server, and the runtime's NodeFailedError carries what the run computed. With `r
 hears one line per death and restart.
 
 A stdio server gets the MCP SDK's default environment (on POSIX: HOME, LOGNAME, PATH, SHELL, TERM,
-USER), ROLEGRAPH_HOME (the home this process uses, so a server keeping state keeps it there) and the
-graph's `env`; nothing else of ours, so no API key reaches it. Its stderr is appended to
+USER), ROLEGRAPH_HOME (the home this process uses, so a server keeping state keeps it there), the
+graph's `env` and the variables its `env_from` names, read from the user's environment at each start;
+nothing else of ours, so no API key reaches it unless named. A URL server's `headers_from_env` are read
+the same way and sent on every request (through the SDK's documented hook: an HTTP client of our own
+with those headers). Its stderr is appended to
 `$ROLEGRAPH_HOME/logs/mcp-<name>.log`, each start under a marker line, so a failure quotes the last
 line the server wrote in this start, not one left by an earlier one.
 """
@@ -36,7 +39,15 @@ from typing import Any
 from rolegraph.errors import RolegraphError
 from rolegraph.settings import HOME_ENV, Settings
 from rolegraph.tools.base import Tool, ToolResult, one_line
-from rolegraph.tools.mcp_config import DEFAULT_CONNECT_TIMEOUT_S, McpServerSpec, check_allowed, tool_name
+from rolegraph.tools.mcp_config import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    McpEnvError,
+    McpServerSpec,
+    check_allowed,
+    from_environment,
+    scrub_url,
+    tool_name,
+)
 
 INSTALL_HINT = "pip install 'rolegraph[mcp]'"
 OPENAI_SEPARATOR = "__"  # OpenAI function names allow no '.': `docs.search` is offered as `docs__search`
@@ -98,13 +109,13 @@ def _why(exc: BaseException, spec: McpServerSpec) -> str:
     leaf = _leaf(exc)
     if spec.url is not None:
         if any(isinstance(e, ConnectionRefusedError) for e in _causes(leaf)):
-            return f"connection refused at {spec.url} (is the server running?)"
+            return f"connection refused at {spec.describe()} (is the server running?)"
         oserror = next((e for e in _causes(leaf) if isinstance(e, OSError) and e.strerror), None)
         if oserror is not None:
-            return f"cannot reach {spec.url}: {oserror.strerror}"
+            return f"cannot reach {spec.describe()}: {oserror.strerror}"
     elif _connection_closed(leaf):
         return "it exited (or closed its stdout) before answering"
-    text = one_line(leaf)
+    text = scrub_url(spec, one_line(leaf))
     return f"{type(leaf).__name__}: {text}" if text else type(leaf).__name__
 
 
@@ -135,24 +146,33 @@ class McpConnection:
         self._closed = False  # close() was called: never restarted
         self._restart = asyncio.Lock()  # one restart at a time, however many calls find the server dead
         self._log_from = 0  # where this start's lines begin in the stderr log
+        self._from_env: dict[str, str] = {}  # this start's env_from / headers_from_env values (never shown)
 
     @property
     def log_path(self) -> Path:
         return self.settings.home / LOG_DIR / f"mcp-{self.spec.name}.log"
 
-    def _target(self, stack: contextlib.ExitStack) -> Any:
+    def _target(self, stack: contextlib.AsyncExitStack) -> Any:
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         s = self.spec
         if s.url is not None:
-            return s.url
+            if not self._from_env:
+                return s.url
+            # headers go through an HTTP client of ours, the SDK's documented way (its defaults, our headers)
+            from mcp.client.streamable_http import streamable_http_client
+            from mcp.shared._httpx_utils import create_mcp_http_client
+
+            http = create_mcp_http_client(headers=self._from_env)
+            stack.push_async_callback(http.aclose)  # the transport leaves a client it was given open
+            return streamable_http_client(s.url, http_client=http)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         errlog = stack.enter_context(self.log_path.open("a", encoding="utf-8"))
         errlog.write(LOG_MARK.format(when=time.strftime("%Y-%m-%d %H:%M:%S"), name=s.name, command=s.describe()))
         errlog.flush()  # before the child writes to the same file
         self._log_from = errlog.tell()
         command = list(s.command or [])
-        env = {HOME_ENV: str(self.settings.home.absolute()), **s.env}  # merged over the SDK's safe defaults
+        env = {HOME_ENV: str(self.settings.home.absolute()), **s.env, **self._from_env}  # over the SDK's defaults
         params = StdioServerParameters(command=command[0], args=command[1:], env=env)
         return stdio_client(params, errlog=errlog)
 
@@ -178,7 +198,7 @@ class McpConnection:
             ready.set()
             return
         try:
-            with contextlib.ExitStack() as stack:
+            async with contextlib.AsyncExitStack() as stack:
                 async with Client(self._target(stack), read_timeout_seconds=self.spec.timeout_s) as client:
                     listing = await client.list_tools()
                     self.client, self.tools, self._up = client, list(listing.tools), True
@@ -199,6 +219,11 @@ class McpConnection:
     async def _start(self) -> None:
         """Start (or dial) the server and list its tools; `McpServerError` in one line if it cannot be."""
         self._ready, self._closing, self.failure = asyncio.Event(), asyncio.Event(), None
+        s = self.spec
+        try:  # read at each start, so a restart sees the environment as it is now
+            self._from_env = from_environment(s, s.env_from if s.command is not None else s.headers_from_env)
+        except McpEnvError as exc:
+            raise McpServerError(str(exc)) from None  # names the server and the variable, never a value
         self._owner = asyncio.create_task(self._own(self._ready, self._closing), name=f"mcp:{self.spec.name}")
         try:
             await asyncio.wait_for(self._ready.wait(), self.connect_timeout_s)
@@ -265,8 +290,8 @@ class McpConnection:
             result = call.result()
         except Exception as exc:  # noqa: BLE001 - the MCP layer's own errors: a dead server or a refused call
             if _connection_closed(exc) or self.client is None or (owner is not None and owner.done()):
-                raise self._dead(tool, one_line(exc) or "the connection closed", owner) from None
-            return ToolResult(ok=False, text=f"{name}: {type(exc).__name__}: {one_line(exc)}")
+                raise self._dead(tool, scrub_url(self.spec, one_line(exc)) or "the connection closed", owner) from None
+            return ToolResult(ok=False, text=f"{name}: {type(exc).__name__}: {scrub_url(self.spec, one_line(exc))}")
         text = _text_of(result)
         data = getattr(result, "structured_content", None)
         if data is None and text[:1] in "[{":  # a tool returning JSON as text (no output schema)

@@ -11,26 +11,34 @@ user's settings file (`$ROLEGRAPH_HOME/settings.yaml`):
         - python -m my_search_server      # a command line (split like a shell would)
         - [uvx, some-mcp-server]          # or an argv list
 
-The allow-list covers a command with no `env` of the graph's: environment variables change what an
-allowed command runs (PYTHONPATH, LD_PRELOAD, NODE_OPTIONS ... load code of the graph author's
-choosing), and no short list of safe ones would stay safe, so a graph setting any needs
+The allow-list covers a command with no `env` or `env_from` of the graph's: environment variables
+change what an allowed command runs (PYTHONPATH, LD_PRELOAD, NODE_OPTIONS ... load code of the graph
+author's choosing), and no short list of safe ones would stay safe, so a graph setting any needs
 `--allow-commands`. The argv is compared as written: a relative program or script path resolves
 against the PATH and the current directory of whoever runs rolegraph, so absolute paths pin it.
 
-A URL server needs no permission: it runs nowhere on this machine unless the user started it.
+A URL server needs no permission: it runs nowhere on this machine unless the user started it. One
+with `headers_from_env` does: it would send the user's variables to a URL the graph file chose.
+
+Secrets never go into the graph file, which is copied into results.sqlite and best_graph.yaml: `env`
+and `url` hold plain values, and a secret is named instead (`env_from: {SERVER_VAR: HOST_VAR}`,
+`headers_from_env: {Header-Name: HOST_VAR}`), its value read from the user's environment when the
+server starts (`from_environment`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rolegraph.chat.spec import ENV_NAME, has_secret_parts, public_url, url_secrets
 from rolegraph.errors import RolegraphError
 from rolegraph.settings import Settings
 
@@ -43,6 +51,9 @@ MAX_TIMEOUT_S = 3600.0
 SERVER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 """A server name prefixes its tools (`docs.search`), so it holds no dot."""
 TOOL_SEPARATOR = "."
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+"""An HTTP header's name (RFC 9110's token)."""
+MIN_SECRET_CHARS = 4  # a URL's user name, password or query value at least this long is scrubbed from messages
 
 
 class McpPermissionError(RolegraphError):
@@ -53,16 +64,27 @@ class SettingsFileError(RolegraphError):
     """The user's settings file cannot be read."""
 
 
+class McpEnvError(RolegraphError):
+    """A server's `env_from` or `headers_from_env` names a variable the user's environment does not set."""
+
+
 class McpServerSpec(BaseModel):
     """One MCP server of a graph file: `command` (stdio) or `url` (streamable HTTP), not both."""
 
-    model_config = ConfigDict(extra="forbid")
+    # inputs stay out of validation messages: a secret pasted where a variable's name belongs is never echoed
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: str
     command: list[str] | None = None
     url: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
-    """Extra environment variables for a stdio server (values, not secrets: keys belong in the user's env)."""
+    """Extra environment variables for a stdio server, as plain values: the graph file is stored and shared,
+    so a secret goes in `env_from` instead."""
+    env_from: dict[str, str] = Field(default_factory=dict)
+    """A stdio server's variables taken from the user's environment by name, {SERVER_VAR: HOST_VAR}: the
+    graph file holds only the names, the value is read when the server starts."""
+    headers_from_env: dict[str, str] = Field(default_factory=dict)
+    """A URL server's HTTP headers taken from the user's environment by name, {Header-Name: HOST_VAR}."""
     timeout_s: float = Field(default=DEFAULT_CALL_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
     """Per tool call; a call past it is a failed tool result the model reads."""
 
@@ -75,17 +97,73 @@ class McpServerSpec(BaseModel):
         if self.command is not None and (not self.command or not all(isinstance(a, str) and a for a in self.command)):
             raise ValueError("'command' must be a non-empty list of non-empty strings")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"'url' must be an http(s) URL, got {self.url!r}")
+            # not echoed: the URL may hold credentials (https://user:token@...)
+            raise ValueError("'url' must be an http(s) URL (starting with http:// or https://)")
+        self._check_from_env()
         return self
+
+    def _check_from_env(self) -> None:
+        """`env_from` for stdio, `headers_from_env` for URL servers, both naming variables (never holding values)."""
+        if self.env_from and self.command is None:
+            raise ValueError("'env_from' is for stdio servers ('command'); a URL server takes 'headers_from_env'")
+        if self.headers_from_env and self.url is None:
+            raise ValueError("'headers_from_env' is for URL servers ('url'); a stdio server takes 'env_from'")
+        both = sorted(set(self.env) & set(self.env_from))
+        if both:
+            raise ValueError(f"'env' and 'env_from' both set {', '.join(both)}: give each variable once")
+        for field, names in (("env_from", self.env_from), ("headers_from_env", self.headers_from_env)):
+            key_ok = ENV_NAME.fullmatch if field == "env_from" else HEADER_NAME.match
+            if not all(key_ok(k) for k in names):
+                what = "variable" if field == "env_from" else "header"
+                raise ValueError(f"'{field}': every key must be a {what} name")
+            if not all(ENV_NAME.fullmatch(v) for v in names.values()):
+                raise ValueError(
+                    f"'{field}': every value must be the NAME of an environment variable of yours (letters, "
+                    "digits, _), not the secret itself: put the secret in that variable"
+                )
 
     @property
     def transport(self) -> str:
         return "stdio" if self.command is not None else "http"
 
+    @property
+    def reads_environment(self) -> list[str]:
+        """The user's variables this server is given (by `env_from` or `headers_from_env`), sorted."""
+        return sorted({*self.env_from.values(), *self.headers_from_env.values()})
+
     def describe(self) -> str:
-        """The command line (or URL) for a one-line message: line breaks inside arguments are escaped."""
-        text = shlex.join(self.command) if self.command is not None else str(self.url)
+        """The command line (or URL, without credentials or query) for a one-line message: line breaks inside
+        arguments are escaped."""
+        text = shlex.join(self.command) if self.command is not None else str(public_url(self.url) or "its url")
         return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def scrub_url(server: McpServerSpec, text: str) -> str:
+    """`text` (an error from the SDK or HTTP stack, which may quote the URL) without the server's URL
+    credentials or query: the URL as `describe` shows it, and each of its secret parts as `***`."""
+    if server.url is None or not has_secret_parts(server.url):
+        return text
+    text = text.replace(server.url, server.describe())
+    for secret in url_secrets(server.url):
+        if len(secret) >= MIN_SECRET_CHARS:  # a one-letter user name would cut up ordinary words
+            text = text.replace(secret, "***")
+    return text
+
+
+def from_environment(
+    server: McpServerSpec, names: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """`names` ({what the server gets: HOST_VAR}) with each variable's value from the user's environment,
+    read now (at the server's start). A variable that is unset or empty is `McpEnvError`, naming it (never a
+    value): starting the server without its secret would only fail later, less clearly."""
+    env = os.environ if environ is None else environ
+    missing = sorted({host for host in names.values() if not env.get(host)})
+    if missing:
+        raise McpEnvError(
+            f"MCP server '{server.name}' reads {', '.join(missing)} from your environment, which "
+            f"{'is' if len(missing) == 1 else 'are'} not set: set {'it' if len(missing) == 1 else 'them'} and run again"
+        )
+    return {target: env[host] for target, host in names.items()}
 
 
 def tool_name(server: str, tool: str) -> str:
@@ -134,10 +212,17 @@ def allowed_commands(settings: Settings) -> list[tuple[str, ...]]:
 
 
 def check_allowed(servers: Sequence[McpServerSpec], settings: Settings, allow_commands: bool) -> None:
-    """Raise `McpPermissionError` naming the first stdio server the user has not allowed to start: one
-    whose command is not on the allow-list, or is but comes with an `env` (see the module docstring)."""
+    """Raise `McpPermissionError` naming the first server the user has not allowed: a stdio server whose
+    command is not on the allow-list, or is but comes with an `env` or `env_from`; a URL server that would
+    send the user's variables (`headers_from_env`) to the URL the graph file names (see the module docstring)."""
     if allow_commands:
         return
+    for server in servers:
+        if server.url is not None and server.headers_from_env:
+            raise McpPermissionError(
+                f"the graph sends your {', '.join(server.reads_environment)} (headers_from_env) to MCP server "
+                f"'{server.name}' at {server.describe()}; run with --allow-commands if you trust this graph file"
+            )
     stdio = [s for s in servers if s.command is not None]
     if not stdio:
         return
@@ -148,8 +233,8 @@ def check_allowed(servers: Sequence[McpServerSpec], settings: Settings, allow_co
                 f"the graph wants to start MCP server '{server.name}' (command: {server.describe()}); "
                 f"run with --allow-commands, or add the command to {'.'.join(ALLOW_KEY)} in {settings_path(settings)}"
             )
-        if server.env:
-            names = " ".join(", ".join(sorted(server.env)).split())  # one line, whatever the keys hold
+        if server.env or server.env_from:
+            names = " ".join(", ".join(sorted({*server.env, *server.env_from})).split())  # one line, whatever the keys
             raise McpPermissionError(
                 f"the graph sets env ({names}) for MCP server '{server.name}' "
                 f"(command: {server.describe()}); the allow-list in {settings_path(settings)} covers that command "
