@@ -1,13 +1,14 @@
-"""What the python sandbox's layers protect against, and saying so: per-process warnings for a missing
-layer, the python tool's description to the model, and the refusal to run model code weakly contained.
+"""What the python sandbox's layers protect against, and saying so: warnings for a missing layer, the
+python tool's description to the model, and the refusal to run model code weakly contained.
 
 The layers themselves are made in `isolation.py`, `sandbox_boot.py` and `seccomp.py`; what was in force
-for a run is observed inside it and listed in `SandboxResult.isolation`. This module only reads lists.
+for a run is observed inside it and listed in `SandboxResult.isolation`. This module only reads lists and
+keeps no record: the machine's missing layers are named by its probe, which runs once per process
+(`sandbox.probe_layers`), and a run names only the layers it lacks that the probe had (`warn_lost`).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Iterable
@@ -83,23 +84,31 @@ def missing_layers(in_force: Iterable[str]) -> list[str]:
     return [layer for layer in needed_layers() if layer not in have]
 
 
-@functools.cache
-def _warned() -> set[str]:
-    """The layers this process has already warned about (one set per process, made on first use)."""
-    return set()
+def _say(layer: str, details: dict[str, str] | None, where: str = "") -> None:
+    detail = (details or {}).get(layer, "")
+    why = f" ({detail})" if detail else ""
+    LOGGER.warning("python sandbox: layer '%s' is not in force%s%s: %s", layer, where, why, MISSING[layer])
 
 
 def warn_missing(in_force: Iterable[str], details: dict[str, str] | None = None) -> list[str]:
-    """Warn, in one line per layer and once per process, about each needed layer not in force; returns them."""
+    """Warn, one line per layer, about each needed layer not in force; returns them. For the probe of what this
+    machine's sandbox can do, which runs once per process (`sandbox.probe_layers`): so each is said once, on
+    the log the user sees, with no record of what was said kept anywhere."""
     missing = missing_layers(in_force)
-    warned = _warned()
     for layer in missing:
-        if layer in warned:
-            continue
-        warned.add(layer)
-        detail = (details or {}).get(layer, "")
-        why = f" ({detail})" if detail else ""
-        LOGGER.warning("python sandbox: layer '%s' is not in force%s: %s", layer, why, MISSING[layer])
+        _say(layer, details)
+    return missing
+
+
+def warn_lost(in_force: Iterable[str], probed: Iterable[str], details: dict[str, str] | None = None) -> list[str]:
+    """Warn about each needed layer a run lacks that the probe had in force (the probe already named the
+    others); returns the run's missing layers. Every such run is named: it was contained less than this
+    machine's sandbox promised (a cgroup or namespace that failed for it alone)."""
+    missing = missing_layers(in_force)
+    had = set(probed)
+    for layer in missing:
+        if layer in had:
+            _say(layer, details, " in this run, though it was when probed")
     return missing
 
 

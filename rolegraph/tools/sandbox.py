@@ -12,7 +12,8 @@ so); and a seccomp filter (`seccomp.py`) denies it sockets, so it reaches no loc
 Unix socket file, even where the namespaces are missing, and namespaces of its own, so it gets no
 capabilities back (no mount of its own, no tmpfs beyond the rlimits). `SandboxResult.isolation` lists
 what was actually in force, so callers and tests never assume; each needed layer that is missing is
-named in one logged warning per process (`containment.py`), and model code is refused outright where
+named in one logged warning per process, by the probe (`probe_layers`; a run lacking a layer the probe had
+is named each time: `containment.py`), and model code is refused outright where
 neither the network namespace nor the filter holds, unless the caller allows weak containment
 (`allow_weak`, --allow-weak-sandbox).
 
@@ -250,12 +251,14 @@ def run_python(
     max_file_mb: int = DEFAULT_FILE_MB,
     allow_weak: bool = False,
     hidden_dirs: Iterable[str | Path] = (),
+    probe: bool = False,
 ) -> SandboxResult:
     """Run `code` as a script in a fresh contained subprocess and return what it printed.
 
     With neither a network namespace nor the seccomp filter in force the code is not started and
     SandboxRefusedError says why, unless `allow_weak` (the CLI's --allow-weak-sandbox). Each needed
-    layer that is not in force is warned about once per process (`containment.warn_missing`).
+    layer that is not in force is warned about once per process: by the probe (`probe`: `probe_layers`'
+    own run, which names them all), and by a run only if the probe had it (`containment.warn_lost`).
     `hidden_dirs` are hidden from the code besides the usual ones and the state dirs (`state_dirs`)."""
     workdir = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-"))
     private = Path(tempfile.mkdtemp(prefix="rolegraph-sbx-io-"))  # outside the child's dir
@@ -287,7 +290,10 @@ def run_python(
                     if cg is not None and str(cg.path) in joined
                 ]
                 details = _details(status, bool(prefix))
-                result.missing = containment.warn_missing(result.isolation, details)
+                if probe:
+                    result.missing = containment.warn_missing(result.isolation, details)
+                else:
+                    result.missing = containment.warn_lost(result.isolation, probe_layers(), details)
                 if status.get("refused"):
                     raise containment.refusal(result.isolation, details)
                 return result
@@ -328,7 +334,7 @@ async def arun_python(
 def probe_layers() -> tuple[str, ...]:
     """The layers in force for a trivial run, once per process (about half a second): what the python tool
     tells the model, and what a check before running model code reads (each run still reports its own)."""
-    return tuple(run_python(PROBE_CODE, allow_weak=True).isolation)
+    return tuple(run_python(PROBE_CODE, allow_weak=True, probe=True).isolation)
 
 
 def require_containment(allow_weak: bool) -> None:

@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from rolegraph.evaluate.store import ResultsStore
-from rolegraph.tools import containment, isolation, sandbox
-from rolegraph.tools.sandbox import run_python
+from rolegraph.tools import isolation, sandbox
 
 from .conftest import assert_clean_user_error, cli
 
@@ -25,10 +24,9 @@ def weak(monkeypatch, tmp_path):
     boot.parent.mkdir()
     boot.write_text(sandbox.BOOT_SCRIPT.read_text())
     monkeypatch.setattr(sandbox, "BOOT_SCRIPT", boot)
-    # the per-process probe, made afresh under these conditions (the real chain, not a stub)
-    monkeypatch.setattr(sandbox, "probe_layers", lambda: tuple(run_python("pass", allow_weak=True).isolation))
-    containment._warned().clear()
-    return tmp_path
+    sandbox.probe_layers.cache_clear()  # the per-process probe, made afresh under these conditions (the real chain)
+    yield tmp_path
+    sandbox.probe_layers.cache_clear()  # ... and not left behind for the next test
 
 
 def _graph(tmp_path):

@@ -25,8 +25,9 @@ def weak(monkeypatch, tmp_path):
     boot.parent.mkdir()
     boot.write_text(sandbox.BOOT_SCRIPT.read_text())
     monkeypatch.setattr(sandbox, "BOOT_SCRIPT", boot)
-    containment._warned().clear()  # warnings are once per process: start this process's record afresh
-    return tmp_path
+    sandbox.probe_layers.cache_clear()  # the per-process probe, made afresh under these conditions
+    yield tmp_path
+    sandbox.probe_layers.cache_clear()  # ... and not left behind for the next test
 
 
 def test_weakly_contained_model_code_is_refused_and_never_runs(weak):

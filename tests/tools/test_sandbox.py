@@ -355,9 +355,10 @@ def test_ordinary_code_still_works_under_the_filter(supported):
     assert out.stdout.splitlines() == ["1000", "async", "[1, 2]", "thread", "child", "True"]
 
 
-def test_a_run_without_the_filter_says_so(tmp_path, monkeypatch, caplog):
+def test_a_run_without_the_filter_says_so(tmp_path, monkeypatch, caplog, request):
     """A boot script without seccomp.py beside it stands in for a kernel or machine without the filter."""
-    containment._warned().clear()  # the warning is once per process: start this process's record afresh
+    sandbox.probe_layers.cache_clear()  # the probe (which names a machine's missing layers) made under it too
+    request.addfinalizer(sandbox.probe_layers.cache_clear)
     boot = tmp_path / "sandbox_boot.py"
     boot.write_text(sandbox.BOOT_SCRIPT.read_text())
     monkeypatch.setattr(sandbox, "BOOT_SCRIPT", boot)
