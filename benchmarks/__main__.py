@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     first, _ = _parser().parse_known_args(rest)
     if first.name == "all":
         args = _parser().parse_args(argv)
-        for name in NAMES:
-            start_run()
-            importlib.import_module(f"benchmarks.{name}").run(quick=args.quick, out_dir=args.out)
+        for name in NAMES:  # each its own run: its result records the provenance read at its own start
+            importlib.import_module(f"benchmarks.{name}").run(quick=args.quick, out_dir=args.out,
+                                                              bench_run=start_run())
         return 0
     module = importlib.import_module(f"benchmarks.{first.name}")
     parser = _parser(module)
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     name, quick, out = args.pop("name"), args.pop("quick"), args.pop("out")
     if "json" in args:
         args["as_json"] = args.pop("json")
-    start_run()
+    bench_run = start_run()
     try:
-        module.run(quick=quick, out_dir=out, **{k: v for k, v in args.items() if v is not None})
+        module.run(quick=quick, out_dir=out, bench_run=bench_run, **{k: v for k, v in args.items() if v is not None})
     except UsageError as exc:
         parser.prog = f"python -m benchmarks {name}"
         parser.error(str(exc))

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, UsageError, nonnegative_int, say, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, UsageError, nonnegative_int, say, table
 
 SAMPLES = 5
 TEMPERATURE = 0.7
@@ -132,7 +132,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(quick: bool = False, out_dir: Path | None = None, arith: int | None = None,
-        capitals: int | None = None) -> dict[str, Any]:
+        capitals: int | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     for option, value in (("--arith", arith), ("--capitals", capitals)):
         if value is not None and value < 0:
@@ -160,7 +161,8 @@ def run(quick: bool = False, out_dir: Path | None = None, arith: int | None = No
                "summary": summary, "rows": rows, "simulated": False}
     options = " ".join(f"--{k} {v}" for k, v in (("arith", arith), ("capitals", capitals)) if v is not None)
     stem = None if cfg == base else f"agreement_real-a{cfg['arith']}-c{cfg['capitals']}"
-    write_result("agreement_real", payload, text, out_dir=out_dir, quick=quick, options=options, file_stem=stem)
+    bench_run.write_result("agreement_real", payload, text, out_dir=out_dir, quick=quick, options=options,
+                           file_stem=stem)
     return payload
 
 

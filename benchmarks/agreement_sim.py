@@ -17,7 +17,7 @@ from statistics import mean
 from typing import Any
 
 from benchmarks import graphgen as gg
-from benchmarks.common import nonnegative_int, scratch_home, table, write_result
+from benchmarks.common import BenchRun, nonnegative_int, table
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import synthetic_items
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
@@ -71,9 +71,11 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
-def run(quick: bool = False, out_dir: Path | None = None, world: int | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, world: int | None = None,
+        bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     cfg = QUICK if quick else FULL
-    ex = SimExecutor(Settings(home=scratch_home(), cache=False), world=world)
+    ex = SimExecutor(Settings(home=bench_run.scratch_home(), cache=False), world=world)
     rows = [measure(ex, f, m, cfg["items"]) for f in FAMILIES for m in MODELS]
     text = f"World {world or 0}, {cfg['items']} items per family, {SAMPLES} solvers at temperature {TEMPERATURE} " \
            "(simulated).\n\n" + table(
@@ -85,6 +87,6 @@ def run(quick: bool = False, out_dir: Path | None = None, world: int | None = No
             "; ".join(f"{k}/5: {_pct(v['items'])}, {_pct(v['majority_right'])}" for k, v in r["by_share"].items())]
          for r in rows])
     payload = {"world": world or 0, "config": cfg, "rows": rows, "simulated": True}
-    write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,
-                 options=f"--world {world}" if world else "")
+    bench_run.write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,
+                           options=f"--world {world}" if world else "")
     return payload

@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks import calibration_checks as checks
 from benchmarks import graphgen as gg
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, say, table
 from benchmarks.simexec import SimExecutor, check_against_runtime
 from benchmarks.synthetic import exact_score, synthetic_items
 from rolegraph.graphs.analysis import TOKEN_PROFILES, flops_units
@@ -141,10 +141,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
-    ex = SimExecutor(Settings(home=scratch_home(), cache=False))
+    ex = SimExecutor(Settings(home=bench_run.scratch_home(), cache=False))
     checked = check_against_runtime(ex, [gg.random_dag([gg.MODEL_1B] * 5, random.Random(0)), gg.hybrid(2, 2, gg.MODEL_3B)],
                                     synthetic_items("math", cfg["check_items"], seed=99), kind="math")
     say(f"calibration: SimExecutor equals the runtime on {checked} runs")
@@ -214,5 +215,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                "fitted_within": all(ok for *_, ok in cells),
                "checked_within": all(r["within"] for r in checked_rows) and all(a["within"] for a in agree.values()),
                "meets_goal": all(ok for *_, ok in cells) and all(r["within"] for r in checked_rows)}
-    write_result("calibration", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("calibration", payload, text, out_dir=out_dir, quick=quick)
     return payload

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,6 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 TRACKED = ("rolegraph", "benchmarks", ":(exclude)benchmarks/results")
 """What a run's code is: the package and the benchmarks (not the results they write)."""
-_RUN: dict[str, Any] = {}
-"""The provenance read when the current run started (`start_run`); empty outside a run."""
-_SCRATCH: list[tuple[int, Path]] = []
-"""Scratch directories made (`scratch_home`) with the id of the process that made each: a process removes only its
-own (a forked worker inherits its parent's list, and the parent's directories may still be in use)."""
 
 
 class UsageError(ValueError):
@@ -73,36 +68,90 @@ def numbers_label(values: Sequence[float | int]) -> str:
     return "_".join(f"{p[0]:g}" if len(p) == 1 else f"{p[0]:g}-{p[-1]:g}" for p in parts)
 
 
-def start_run() -> dict[str, Any]:
-    """Read the provenance (commit, uncommitted changes) now, at the start of a run: the result file records this,
+@dataclass(frozen=True)
+class RunStart:
+    """What was read when a run started: the time, the commit and tree state (`_git`), the code's hash."""
+
+    started: str
+    git: dict[str, Any]
+    fingerprint: str | None
+
+
+@dataclass
+class BenchRun:
+    """One benchmark run: the provenance read at its start and the scratch directories it made, passed to whatever
+    makes a scratch home or writes the result (they were two module-level containers every run mutated).
+
+    `start_run` makes one at the start of a run (`python -m benchmarks` does, before every benchmark) and hands it
+    to the benchmark's `run`; a benchmark called from Python without one makes a `BenchRun()`, whose provenance is
+    read when the result is written (and says so). A worker process gets its own (`in_processes`)."""
+
+    start: RunStart | None = None
+    scratch: list[Path] = field(default_factory=list)
+
+    def provenance(self) -> dict[str, Any]:
+        """The run's commit and uncommitted-changes flags (read at its start; now, for a run not started)."""
+        return dict(self.start.git) if self.start is not None else _git()
+
+    def machine(self) -> dict[str, Any]:
+        """nproc, python, langgraph version, platform, the date, and the code measured: written into every result
+        file. `commit` and `package_uncommitted_changes` are read at the start of the run (`git_read`); `null` when
+        git cannot tell (not a checkout: unknown, never "clean"); `tree_changed_during_run` when the code differs
+        at the end (another commit, or edits to the package or the benchmarks)."""
+        from importlib.metadata import version
+
+        out = {"nproc": os.cpu_count(), "python": platform.python_version(), "langgraph": version("langgraph"),
+               "platform": platform.platform(), "load_avg_1m": round(os.getloadavg()[0], 2), "date": _now()}
+        if self.start is not None:
+            end = _fingerprint()
+            changed = None if end is None or self.start.fingerprint is None else end != self.start.fingerprint
+            out |= {"started": self.start.started, **self.start.git, "git_read": "start of run",
+                    "tree_changed_during_run": changed}
+        else:
+            out |= {**_git(), "git_read": "when written"}
+        return out
+
+    def write_result(self, name: str, payload: dict[str, Any], tables: str, out_dir: Path | None = None,
+                     quick: bool = False, options: str = "", file_stem: str | None = None) -> Path:
+        """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables);
+        `options` are the benchmark's own command-line options, appended to the command shown; `file_stem`
+        replaces `<name>` in the file names (a run on other settings that must not overwrite the default's).
+        The run's scratch directories are removed after (`scratch_home`): a result never points into them; and the
+        run is over: its start is forgotten, so a later result from it reads its own provenance."""
+        out_dir = out_dir or RESULTS_DIR
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = file_stem or name
+        stem = f"{stem}-quick" if quick else stem
+        command = f"python -m benchmarks {name}" + (" --quick" if quick else "") + (f" {options}" if options else "")
+        meta = {"benchmark": name, "quick": quick, "command": command, "machine": self.machine()}
+        path = out_dir / f"{stem}.json"
+        path.write_text(json.dumps({**meta, **payload}, indent=2, default=str) + "\n")
+        header = f"# {name}{' (quick)' if quick else ''}\n\nCommand: `{command}`  \nMachine: " + \
+                 ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + "\n\n"
+        (out_dir / f"{stem}.md").write_text(header + tables.rstrip() + "\n")
+        self.remove_scratch()
+        self.start = None
+        return path
+
+    def scratch_home(self) -> Path:
+        """A throwaway ROLEGRAPH_HOME: benchmarks never touch ~/.rolegraph or the repo's state. Removed when the
+        run's result is written (or, in a worker process, when its job ends: `in_processes`)."""
+        path = Path(tempfile.mkdtemp(prefix="rolegraph-bench-"))
+        self.scratch.append(path)
+        return path
+
+    def remove_scratch(self) -> int:
+        """Remove every scratch directory this run made and has not removed yet; how many were removed."""
+        mine, self.scratch = self.scratch, []
+        for path in mine:
+            shutil.rmtree(path, ignore_errors=True)
+        return sum(not path.exists() for path in mine)
+
+
+def start_run() -> BenchRun:
+    """A run whose provenance (commit, uncommitted changes) is read now, at its start: the result file records this,
     not the tree found when it is written (`python -m benchmarks` calls it before every benchmark)."""
-    _RUN.clear()
-    _RUN.update({"started": _now(), "git": _git(), "fingerprint": _fingerprint()})
-    return dict(_RUN["git"])
-
-
-def provenance() -> dict[str, Any]:
-    """The current run's commit and uncommitted-changes flags (read at its start; now, outside a run)."""
-    return dict(_RUN["git"]) if _RUN else _git()
-
-
-def machine() -> dict[str, Any]:
-    """nproc, python, langgraph version, platform, the date, and the code measured: written into every result file.
-    `commit` and `package_uncommitted_changes` are read at the start of the run (`git_read`); `null` when git
-    cannot tell (not a checkout: unknown, never "clean"); `tree_changed_during_run` when the code differs at the
-    end (another commit, or edits to the package or the benchmarks)."""
-    from importlib.metadata import version
-
-    out = {"nproc": os.cpu_count(), "python": platform.python_version(), "langgraph": version("langgraph"),
-           "platform": platform.platform(), "load_avg_1m": round(os.getloadavg()[0], 2), "date": _now()}
-    if _RUN:
-        end = _fingerprint()
-        changed = None if end is None or _RUN["fingerprint"] is None else end != _RUN["fingerprint"]
-        out |= {"started": _RUN["started"], **_RUN["git"], "git_read": "start of run",
-                "tree_changed_during_run": changed}
-    else:
-        out |= {**_git(), "git_read": "when written"}
-    return out
+    return BenchRun(RunStart(started=_now(), git=_git(), fingerprint=_fingerprint()))
 
 
 def _now() -> str:
@@ -185,60 +234,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def write_result(name: str, payload: dict[str, Any], tables: str, out_dir: Path | None = None,
-                 quick: bool = False, options: str = "", file_stem: str | None = None) -> Path:
-    """Write `<name>[-quick].json` (payload + machine + command) and `<name>[-quick].md` (the tables);
-    `options` are the benchmark's own command-line options, appended to the command shown; `file_stem`
-    replaces `<name>` in the file names (a run on other settings that must not overwrite the default's).
-    The run's scratch directories are removed after (`scratch_home`): a result never points into them."""
-    out_dir = out_dir or RESULTS_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = file_stem or name
-    stem = f"{stem}-quick" if quick else stem
-    command = f"python -m benchmarks {name}" + (" --quick" if quick else "") + (f" {options}" if options else "")
-    meta = {"benchmark": name, "quick": quick, "command": command, "machine": machine()}
-    path = out_dir / f"{stem}.json"
-    path.write_text(json.dumps({**meta, **payload}, indent=2, default=str) + "\n")
-    header = f"# {name}{' (quick)' if quick else ''}\n\nCommand: `{command}`  \nMachine: " + \
-             ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + "\n\n"
-    (out_dir / f"{stem}.md").write_text(header + tables.rstrip() + "\n")
-    remove_scratch()
-    _RUN.clear()  # the run is over: a later run in this process reads its own provenance
-    return path
-
-
-def scratch_home() -> Path:
-    """A throwaway ROLEGRAPH_HOME: benchmarks never touch ~/.rolegraph or the repo's state. Removed when the run's
-    result is written (or, in a worker process, when its job ends: `in_processes`)."""
-    path = Path(tempfile.mkdtemp(prefix="rolegraph-bench-"))
-    _SCRATCH.append((os.getpid(), path))
-    return path
-
-
-def remove_scratch() -> int:
-    """Remove every scratch directory this process made and has not removed yet; how many were removed."""
-    mine = [path for pid, path in _SCRATCH if pid == os.getpid()]
-    _SCRATCH[:] = [(pid, path) for pid, path in _SCRATCH if pid != os.getpid()]
-    for path in mine:
-        shutil.rmtree(path, ignore_errors=True)
-    return sum(not path.exists() for path in mine)
-
-
 def say(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
 def _job_then_clean(job: Callable[..., Any], *args: Any) -> Any:
-    """A worker process's job, then the scratch directories it made removed (a worker never writes the result)."""
+    """A worker process's job with a run of its own, whose scratch directories go when the job ends (a worker
+    never writes the result, and never removes its parent's directories, which may still be in use)."""
+    worker = BenchRun()
     try:
-        return job(*args)
+        return job(worker, *args)
     finally:
-        remove_scratch()
+        worker.remove_scratch()
 
 
-def in_processes(job: Callable[..., Any], args: Sequence[tuple], jobs: int) -> list[Any]:
-    """`job(*a)` for each of `args`, in `jobs` worker processes when there is more than one of each, in order."""
+def in_processes(bench_run: BenchRun, job: Callable[..., Any], args: Sequence[tuple], jobs: int) -> list[Any]:
+    """`job(run, *a)` for each of `args`, in order: in `jobs` worker processes when there is more than one of each
+    (each job given a run of its own), else here, given `bench_run`."""
     if jobs > 1 and len(args) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             return list(pool.map(partial(_job_then_clean, job), *zip(*args)))
-    return [job(*a) for a in args]
+    return [job(bench_run, *a) for a in args]

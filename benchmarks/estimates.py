@@ -24,7 +24,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, say, table
 from benchmarks.simexec import SimExecutor, SimTableExecutor, check_executor_against_evaluate
 from rolegraph.evaluate.runner import evaluate
 from rolegraph.graphs.spec import GraphSpec
@@ -128,10 +128,11 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
-    home = scratch_home()
+    home = bench_run.scratch_home()
     pool = ModelPool.builtin()
     settings = Settings(home=home, cache=False)
     ex = SimExecutor(settings, pool)
@@ -175,5 +176,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         text += "\n"
     payload = {"config": cfg, "figures": figures, "meets_goal": meets, "demo": demo, "seeds": rows,
                "executor_check_runs": checked, "simulated": True}
-    write_result("estimates", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("estimates", payload, text, out_dir=out_dir, quick=quick)
     return payload

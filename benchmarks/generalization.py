@@ -35,16 +35,14 @@ from typing import Any
 from benchmarks import paired as pairing
 from benchmarks.common import (
     RESULTS_DIR,
+    BenchRun,
     UsageError,
     in_processes,
     numbers_label,
     positive_int,
-    provenance,
     require_positive,
     say,
-    scratch_home,
     table,
-    write_result,
 )
 from benchmarks.searchbench import MEASURES, TARGET_SHARE, Bench, censored, first_reach, reach_and_stay, shape_index
 from rolegraph.graphs.spec import GraphSpec
@@ -138,10 +136,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="end with one line: the summary as JSON")
 
 
-def _job(world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[str, ...], cfg: dict[str, Any],
-         out_dir: Path) -> list[dict[str, Any]]:
+def _job(bench_run: BenchRun, world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[str, ...],
+         cfg: dict[str, Any], out_dir: Path) -> list[dict[str, Any]]:
     """One world and family, every budget: the truth, then every search (a worker process's unit)."""
-    bench = Bench(world_pool(world), scratch_home(), out_dir, world=world)
+    bench = Bench(world_pool(world), bench_run.scratch_home(), out_dir, world=world)
     out = []
     try:
         for budget in budgets:
@@ -314,7 +312,8 @@ def render(settings: list[dict], judged: list[dict], cfg: dict[str, Any], optimi
 def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
         families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, seeds: int | None = None,
         jobs: int | None = None, optimizers: tuple[str, ...] | None = None, as_json: bool = False,
-        **_: Any) -> dict[str, Any]:
+        bench_run: BenchRun | None = None, **_: Any) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = dict(QUICK if quick else FULL)
     scope = QUICK_SCOPE if quick else {"worlds": DEFAULT_WORLDS, "families": FAMILIES, "budgets": BUDGETS}
@@ -332,7 +331,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     say(f"generalization: {len(work)} (world, family) jobs x {len(budgets)} budgets, {cfg['seeds']} seeds, "
         f"{cfg['jobs']} processes")
     args = [(w, f, tuple(budgets), tuple(optimizers), cfg, out_dir) for w, f in work]
-    parts = in_processes(_job, args, cfg["jobs"])
+    parts = in_processes(bench_run, _job, args, cfg["jobs"])
     settings = [s for part in parts for s in part]
     judged = [judge(s, cfg["max_evaluations"]) for s in settings]
     summary = overall(judged)
@@ -350,9 +349,11 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
               f"--budgets {','.join(f'{b:g}' for b in budgets)} --seeds {cfg['seeds']}"
     if tuple(optimizers) != OPTIMIZERS:
         options += f" --optimizers {','.join(optimizers)}"
-    line = {**summary, "simulated": True, "worlds": list(worlds), "commit": provenance()["commit"]}  # at the start
-    write_result("generalization", payload, render(settings, judged, cfg, tuple(optimizers)), out_dir=out_dir,
-                 quick=quick, options=options, file_stem=result_stem(worlds, families, budgets, scope))
+    commit = bench_run.provenance()["commit"]  # read at the start of the run
+    line = {**summary, "simulated": True, "worlds": list(worlds), "commit": commit}
+    bench_run.write_result("generalization", payload, render(settings, judged, cfg, tuple(optimizers)),
+                           out_dir=out_dir, quick=quick, options=options,
+                           file_stem=result_stem(worlds, families, budgets, scope))
     if as_json:
         print(json.dumps(line, default=_json_default))
     return payload

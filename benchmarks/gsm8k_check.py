@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import numbers_label, positive_int, require_positive, say, scratch_home, table, write_result
+from benchmarks.common import BenchRun, numbers_label, positive_int, require_positive, say, table
 from benchmarks.generalization import parse_numbers
 from benchmarks.route_landscape import landscape
 
@@ -187,7 +187,8 @@ def _allows(r: dict) -> bool:
 
 def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = None,
         worlds: tuple[int, ...] | None = None, route_items: int | None = None, jobs: int | None = None,
-        fresh: int | None = None) -> dict[str, Any]:
+        fresh: int | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     if data is None or not Path(data).is_file():
         raise ValueError(f"gsm8k_check needs the GSM8K test file (JSONL), got {data}")
     for option, value in (("--jobs", jobs), ("--route-items", route_items), ("--fresh", fresh)):
@@ -196,7 +197,7 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
     fresh_default = cfg["fresh"]
     cfg["fresh"] = fresh if fresh is not None else cfg["fresh"]
     world_list = list(worlds) if worlds is not None else list(cfg["worlds"])
-    root = scratch_home()
+    root = bench_run.scratch_home()
     with ProcessPoolExecutor(max_workers=jobs or 2) as pool:
         futures = [pool.submit(check_world, w, root, Path(data).resolve(), cfg, route_items) for w in world_list]
         rows = []
@@ -226,7 +227,7 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
                        default_worlds=worlds is None)
     payload = {"config": {**cfg, "worlds": world_list, "route_items": route_items}, "rows": rows,
                "summary": summary, "simulated": True}
-    write_result("gsm8k_check", payload, tables, out_dir, quick=quick, options=options, file_stem=stem)
+    bench_run.write_result("gsm8k_check", payload, tables, out_dir, quick=quick, options=options, file_stem=stem)
     return payload
 
 

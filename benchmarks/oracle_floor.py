@@ -37,15 +37,14 @@ import numpy as np
 
 from benchmarks.common import (
     RESULTS_DIR,
+    BenchRun,
     UsageError,
     in_processes,
     numbers_label,
     positive_int,
     require_positive,
     say,
-    scratch_home,
     table,
-    write_result,
 )
 from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, csv_list, parse_worlds, world_pool
 from benchmarks.searchbench import TARGET_SHARE, Bench, shape_key
@@ -92,8 +91,9 @@ def expected_median_stay(p: float, cost: float, cap: float, seeds: int) -> float
     return total
 
 
-def _job(world: int, family: str, budgets: tuple[float, ...], cfg: dict[str, Any], out_dir: Path) -> list[dict]:
-    bench = Bench(world_pool(world), scratch_home(), out_dir, world=world)
+def _job(bench_run: BenchRun, world: int, family: str, budgets: tuple[float, ...], cfg: dict[str, Any],
+         out_dir: Path) -> list[dict]:
+    bench = Bench(world_pool(world), bench_run.scratch_home(), out_dir, world=world)
     items = synthetic_items(family, cfg["items"], seed=ORACLE_SEED)  # type: ignore[arg-type]
     rows = []
     try:
@@ -188,7 +188,9 @@ def render(rows: list[dict], judged: list[dict], cfg: dict[str, Any]) -> str:
 
 def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
         families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, top: int | None = None,
-        items: int | None = None, baselines_from: Path | None = None, **_: Any) -> dict[str, Any]:
+        items: int | None = None, baselines_from: Path | None = None, bench_run: BenchRun | None = None,
+        **_: Any) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     require_positive("--top", top)
     require_positive("--items", items)
@@ -203,7 +205,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     worlds, families = worlds or base_cfg["worlds"], families or base_cfg["families"]
     budgets = budgets or base_cfg["budgets"]
     work = [(w, f, tuple(budgets), cfg, out_dir) for w in worlds for f in families]
-    parts = in_processes(_job, work, cfg["jobs"])
+    parts = in_processes(bench_run, _job, work, cfg["jobs"])
     rows = [r for part in parts for r in part]
     # a quick run's settings are the quick scope's: it reads a baselines file only when one is named
     source, baselines = _baselines(baselines_from, out_dir) if baselines_from is not None or not quick else (None, {})
@@ -226,7 +228,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     stem = None if tuple(worlds) == tuple(base_cfg["worlds"]) else f"oracle_floor-w{numbers_label(worlds)}"
     text = render(rows, judged, cfg) + _baselines_note(source, len(ratios), len(rows), quick)
     say(_baselines_note(source, len(ratios), len(rows), quick).strip())
-    write_result("oracle_floor", payload, text, out_dir=out_dir, quick=quick, options=options, file_stem=stem)
+    bench_run.write_result("oracle_floor", payload, text, out_dir=out_dir, quick=quick, options=options, file_stem=stem)
     return payload
 
 

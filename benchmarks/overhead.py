@@ -25,7 +25,7 @@ from typing import Any
 from langgraph.func import entrypoint, task
 
 from benchmarks import graphgen as gg
-from benchmarks.common import RESULTS_DIR, Spread, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, Spread, say, table
 from benchmarks.synthetic import synthetic_items
 from rolegraph.agents.agent import build_messages
 from rolegraph.agents.registry import RoleRegistry
@@ -167,10 +167,11 @@ def _profile(run: Callable[[Item], Awaitable[Any]], items: list[Item], runs: int
     return rows[:PROFILE_TOP]
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
-    settings = Settings(home=scratch_home(), cache=False)
+    settings = Settings(home=bench_run.scratch_home(), cache=False)
     pool = ModelPool.builtin()
     roles = RoleRegistry.default()
     hub = ModelHub(pool, settings)
@@ -222,5 +223,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                       [[p["function"], p["calls"], p["tottime_s"], p["cumtime_s"]] for p in profile])
     payload = {"goal_ratio": GOAL_RATIO, "model": MODEL, "config": cfg, "results": results,
                "meets_goal": all(r["meets_goal"] for r in results), "profile_worst": profile}
-    write_result("overhead", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("overhead", payload, text, out_dir=out_dir, quick=quick)
     return payload

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from benchmarks import graphgen as gg
-from benchmarks.common import RESULTS_DIR, Spread, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, Spread, say, table
 from benchmarks.overhead import KIND, NodeWork, node_works
 from benchmarks.synthetic import synthetic_items
 from rolegraph.agents.registry import RoleRegistry
@@ -129,11 +129,12 @@ async def _wall(run, item: Item) -> float:
     return perf_counter() - start
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
     scale = cfg["latency_scale"]
-    home = scratch_home()
+    home = bench_run.scratch_home()
     pool, roles = ModelPool.builtin(), RoleRegistry.default()
     modelled_hub = ModelHub(pool, Settings(home=home, cache=False))
     sleeping = Settings(home=home, cache=False, latency_scale=scale)
@@ -175,5 +176,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
              f"{' and '.join(repr(n) for n in FORMER_TESTS)}: the cases tests/graphs/test_runtime.py used to time.\n")
     payload = {"goal_ratio": GOAL_RATIO, "config": cfg, "results": results,
                "meets_goal": all(r["meets_goal"] for r in results)}
-    write_result("parallelism", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("parallelism", payload, text, out_dir=out_dir, quick=quick)
     return payload

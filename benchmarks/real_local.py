@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import openai
 
-from benchmarks.common import RESULTS_DIR, Spread, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, Spread, say, table
 from benchmarks.wiki_questions import make_questions, split, task
 from rolegraph.agents.agent import build_messages
 from rolegraph.agents.registry import RoleRegistry
@@ -131,7 +131,8 @@ async def _search(pool: ModelPool, hub: ModelHub, toolbox, task, cfg: dict, agen
             "feedback_agent": usage}
 
 
-async def _throughput(server: LlamaCppServer, pool: ModelPool, task, items, repeats: int) -> dict[str, Any]:
+async def _throughput(server: LlamaCppServer, pool: ModelPool, task, items, repeats: int,
+                      bench_run: BenchRun) -> dict[str, Any]:
     roles = RoleRegistry.default()
     solver = roles.get("solver")
     system = solver.render(roles.answer_format(FAMILY))
@@ -151,7 +152,7 @@ async def _throughput(server: LlamaCppServer, pool: ModelPool, task, items, repe
         return len(items) / (perf_counter() - started)
 
     async def ours() -> float:
-        hub = ModelHub(pool, Settings(home=scratch_home(), cache=False))
+        hub = ModelHub(pool, Settings(home=bench_run.scratch_home(), cache=False))
         started = perf_counter()
         res = await evaluate(single, task, items, hub=hub, concurrency=PARALLEL, progress=False)
         rate = len(items) / (perf_counter() - started)
@@ -170,15 +171,15 @@ async def _throughput(server: LlamaCppServer, pool: ModelPool, task, items, repe
             "bare_items_per_s": Spread.of(b).as_dict(), "ratio": ratio.as_dict()}
 
 
-async def _main(cfg: dict) -> dict[str, Any]:
+async def _main(cfg: dict, bench_run: BenchRun) -> dict[str, Any]:
     tune, report = split(make_questions())
     report = report[: cfg["report"]] if cfg["report"] else report
-    data = scratch_home()  # the questions as task files: removed with the run's other scratch directories
+    data = bench_run.scratch_home()  # the questions as task files: removed with the run's other scratch directories
     tune_task, report_task = task(tune, data / "tune.jsonl"), task(report, data / "report.jsonl")
     items = report_task.items("all")
     with LlamaCppServer(n_ctx=CONTEXT, parallel=PARALLEL, threads=THREADS) as server:
         pool = ModelPool([*ModelPool.builtin(), server.spec(MODEL, context_window=CONTEXT, max_concurrency=PARALLEL)])
-        hub = ModelHub(pool, Settings(home=scratch_home()))
+        hub = ModelHub(pool, Settings(home=bench_run.scratch_home()))
         toolbox = default_toolbox(hub.settings, web=False)
         await toolbox.call("search", {"query": WARM_QUERY})  # builds the Wikipedia index before any timing
         try:
@@ -188,16 +189,16 @@ async def _main(cfg: dict) -> dict[str, Any]:
                 searches[agent] = await _search(pool, hub, toolbox, tune_task, cfg, agent_model)
                 graphs[f"found by {agent} agent"] = searches[agent]["graph"]
                 say(f"real_local search ({agent}): {searches[agent]['feedback_agent']}")
-            fresh = ModelHub(pool, Settings(home=scratch_home(), cache=False))  # every figure from real calls
+            fresh = ModelHub(pool, Settings(home=bench_run.scratch_home(), cache=False))  # every figure from real calls
             try:
                 real = await _score(graphs, report_task, items, fresh, toolbox)
             finally:
                 await fresh.aclose()
             throughput = await _throughput(server, pool, report_task, items[: cfg["throughput_items"]],
-                                           cfg["repeats"])
+                                           cfg["repeats"], bench_run)
         finally:
             await hub.aclose()
-    sim_hub = ModelHub(ModelPool.builtin(), Settings(home=scratch_home(), cache=False))
+    sim_hub = ModelHub(ModelPool.builtin(), Settings(home=bench_run.scratch_home(), cache=False))
     try:
         sim_tools = default_toolbox(sim_hub.settings, web=False)
         sim = await _score({k: with_model(g, SIM_MIRROR) for k, g in graphs.items()}, report_task, items, sim_hub,
@@ -240,8 +241,9 @@ def _tables(p: dict[str, Any]) -> str:
     return text
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     cfg = QUICK if quick else FULL
-    payload = asyncio.run(_main(cfg)) | {"config": cfg}
-    write_result("real_local", payload, _tables(payload), out_dir or RESULTS_DIR, quick=quick)
+    payload = asyncio.run(_main(cfg, bench_run)) | {"config": cfg}
+    bench_run.write_result("real_local", payload, _tables(payload), out_dir or RESULTS_DIR, quick=quick)
     return payload

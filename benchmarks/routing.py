@@ -26,7 +26,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, UsageError, nonnegative_int, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, UsageError, nonnegative_int, say, table
 from benchmarks.synthetic import SyntheticTask
 from rolegraph.graphs.builder import Graph
 from rolegraph.models.hub import ModelHub
@@ -321,7 +321,8 @@ def _summary(settings: list[dict]) -> str:
 
 
 def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
-        real_items: int | None = None) -> dict[str, Any]:
+        real_items: int | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     cfg = dict(QUICK if quick else FULL)
     if worlds:
         cfg["worlds"] = tuple(worlds)
@@ -331,7 +332,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
         cfg["real_items"] = real_items
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    home = scratch_home()
+    home = bench_run.scratch_home()
     settings = [setting(w, f, cfg, home, home / "runs") for w in cfg["worlds"] for f in cfg["families"]]
     say("routing: coalescing on loopback")
     coal = coalescing(cfg, home)
@@ -386,5 +387,5 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                "settings_meeting_goal": met, "settings_meeting_goal_strict": strict, "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
     options = " ".join(([f"--worlds {','.join(map(str, cfg['worlds']))}"] if worlds else [])
                        + ([f"--real-items {real_items}"] if real_items is not None else []))
-    write_result("routing", payload, text, out_dir=out_dir, quick=quick, options=options)
+    bench_run.write_result("routing", payload, text, out_dir=out_dir, quick=quick, options=options)
     return payload

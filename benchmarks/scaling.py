@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import graphgen as gg
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, say, table
 from benchmarks.synthetic import SyntheticTask
 from rolegraph.evaluate.result import ItemScore, NodeUsage
 from rolegraph.models.hub import ModelHub
@@ -112,10 +112,11 @@ def _peak_mb(name: str, max_nodes: int, cfg: dict, home) -> float:
         tracemalloc.stop()
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
-    home = scratch_home()
+    home = bench_run.scratch_home()
     results, rows = [], []
     _search("random", cfg["max_nodes"][0], cfg, home)  # warm-up: imports and first-use costs out of the timings
     for name in cfg.get("optimizers", OPTIMIZERS):
@@ -134,5 +135,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
              "Items are scored by a constant-time stand-in, so the times are the search machinery's own.\n")
     payload = {"config": cfg, "results": results}
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_result("scaling", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("scaling", payload, text, out_dir=out_dir, quick=quick)
     return payload

@@ -21,7 +21,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, say, table
 from benchmarks.searchbench import TARGET_SHARE, Bench, on_grid, summarize
 from benchmarks.searchbench import fmt_evals as _fmt_evals
 from rolegraph.models.pool import ModelPool
@@ -89,11 +89,13 @@ def add_arguments(parser: Any) -> None:
                              "range writes search_efficiency-seeds<A>-<B>.*")
 
 
-def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...] | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...] | None = None,
+        bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
     seed_list = list(seeds) if seeds is not None else list(range(cfg["seeds"]))
-    bench = Bench(ModelPool.builtin(), scratch_home(), out_dir)
+    bench = Bench(ModelPool.builtin(), bench_run.scratch_home(), out_dir)
     per_budget: dict[float, dict] = {}
     rows, goal_rows = [], []
     for budget in cfg["budgets"]:
@@ -149,6 +151,6 @@ def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...]
     payload = {"simulated": True, "config": {**cfg, "seeds": len(seed_list)}, "seed_list": seed_list,
                "budgets": {str(b): v for b, v in per_budget.items()},
                "meets_goal": all(v["meets_goal"] for v in per_budget.values()), "plot": plot_path.name}
-    write_result("search_efficiency", payload, text, out_dir=out_dir, quick=quick, options=options,
-                 file_stem=file_stem)
+    bench_run.write_result("search_efficiency", payload, text, out_dir=out_dir, quick=quick, options=options,
+                           file_stem=file_stem)
     return payload

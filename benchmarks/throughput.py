@@ -28,7 +28,7 @@ from typing import Any
 
 import openai
 
-from benchmarks.common import RESULTS_DIR, Spread, remove_scratch, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, Spread, UsageError, say, table
 from benchmarks.synthetic import SyntheticTask
 from rolegraph.agents.agent import build_messages
 from rolegraph.agents.registry import RoleRegistry
@@ -39,7 +39,7 @@ from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.sim.server import ServerThread, create_app
-from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.spec import EXTRA_FIELD, ModelSpec, is_loopback_url, public_url
 from rolegraph.settings import Settings
 
 GOAL_RATIO = 0.8
@@ -84,8 +84,20 @@ async def rolegraph_rate(pool: ModelPool, home, task: SyntheticTask, items: list
     return len(items) / elapsed
 
 
+def gold_stays_home(base_url: str) -> str:
+    """`base_url`, if gold answers may be sent there: the bare client bypasses the pool entry's check
+    (`answer_key: true` only on loopback), so the same rule is applied here before any answer key leaves."""
+    if not is_loopback_url(base_url):
+        raise UsageError(
+            f"the bare client sends gold answers in request bodies, so it runs only against a loopback serve-sim "
+            f"(127.0.0.0/8, ::1, localhost), not {public_url(base_url) or 'that URL'}"
+        )
+    return base_url
+
+
 async def bare_rate(base_url: str, items: list[Item], concurrency: int) -> float:
     """The same requests with a bare client: one create() per item under a semaphore."""
+    gold_stays_home(base_url)
     roles = RoleRegistry.default()
     solver = roles.get("solver")
     system = solver.render(roles.answer_format("math"))
@@ -97,7 +109,8 @@ async def bare_rate(base_url: str, items: list[Item], concurrency: int) -> float
             resp = await client.chat.completions.create(
                 model=SIM_MODEL, messages=build_messages(system, item.question, []), temperature=solver.temperature,
                 max_tokens=solver.max_tokens, seed=0,
-                extra_body={"rolegraph": {"sample": node_sample(NODE_ID), "answer_key": item.answer_key().model_dump()}})
+                extra_body={EXTRA_FIELD: {"sample": node_sample(NODE_ID),
+                                          "answer_key": item.answer_key().model_dump()}})
             return resp.choices[0].message.content or ""
 
     start = perf_counter()
@@ -109,13 +122,14 @@ async def bare_rate(base_url: str, items: list[Item], concurrency: int) -> float
 
 def serve(latency_scale: float) -> None:
     """Subprocess entry: serve the sim pool on loopback, print the base URL, run until stdin closes."""
-    settings = Settings(home=scratch_home(), cache=False, latency_scale=latency_scale)
+    bench_run = BenchRun()  # this process's own: it writes no result, so its scratch home goes when it ends
+    settings = Settings(home=bench_run.scratch_home(), cache=False, latency_scale=latency_scale)
     try:
         with ServerThread(create_app(ModelPool.builtin(), settings)) as server:
             print(server.base_url, flush=True)
             sys.stdin.read()
     finally:
-        remove_scratch()  # this process writes no result: its scratch home goes when it ends
+        bench_run.remove_scratch()
 
 
 @contextmanager
@@ -136,14 +150,15 @@ def server_process(latency_scale: float) -> Iterator[str]:
 
 def memory_probe(n_items: int, concurrency: int) -> dict[str, float]:
     """In this (fresh) process: peak RSS after imports, and after evaluating `n_items` through a server process."""
-    home = scratch_home()
+    bench_run = BenchRun()  # this (fresh) process's own: it writes no result
+    home = bench_run.scratch_home()
     task = SyntheticTask("math", n_items, seed=11)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         with server_process(0.0) as base_url:
             asyncio.run(rolegraph_rate(served_pool(base_url, concurrency), home, task, task.all_items(), concurrency))
     finally:
-        remove_scratch()
+        bench_run.remove_scratch()
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"items": n_items, "rss_after_imports_mb": before / KB_PER_MB, "peak_rss_mb": after / KB_PER_MB,
             "growth_mb": (after - before) / KB_PER_MB}
@@ -156,10 +171,11 @@ def _memory_in_subprocess(n_items: int, concurrency: int) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
-    home = scratch_home()
+    home = bench_run.scratch_home()
     task = SyntheticTask("math", cfg["items"], seed=9)
     items = task.all_items()
     results, rows = [], []
@@ -204,5 +220,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
              f"{memory['rss_after_imports_mb']:.0f} MB after imports.\n")
     payload = {"goal_ratio": GOAL_RATIO, "config": cfg, "results": results, "memory": memory,
                "meets_goal": all(r["meets_goal"] for r in results)}
-    write_result("throughput", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("throughput", payload, text, out_dir=out_dir, quick=quick)
     return payload

@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks.common import RESULTS_DIR
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import exact_score
+from rolegraph.fileio import write_atomic
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.isomorphism import Shape
 from rolegraph.graphs.spec import GraphSpec
@@ -67,12 +68,9 @@ class TruthTable:
         return self._acc[key]
 
     def save(self) -> None:
-        if self._dirty:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps([[k.spec.model_dump(mode="json", exclude_defaults=True), acc]
-                                       for k, acc in self._acc.items()]))
-            tmp.replace(self.path)
+        if self._dirty:  # whole or not at all, under a temp name of its own (parallel jobs share the cache)
+            write_atomic(self.path, json.dumps([[k.spec.model_dump(mode="json", exclude_defaults=True), acc]
+                                                for k, acc in self._acc.items()]))
             self._dirty = 0
 
 

@@ -19,7 +19,7 @@ from statistics import mean, median
 from typing import Any
 
 from benchmarks import graphgen as gg
-from benchmarks.common import RESULTS_DIR, say, scratch_home, table, write_result
+from benchmarks.common import RESULTS_DIR, BenchRun, say, table
 from benchmarks.searchbench import ROLES
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import exact_score, synthetic_items
@@ -72,8 +72,8 @@ def _space(pool: ModelPool, budget: float, max_nodes: int, family: str) -> Searc
                        worker_edges=False, family=family)
 
 
-def optimum_variety(cfg: dict) -> dict[str, Any]:
-    home = scratch_home()
+def optimum_variety(cfg: dict, bench_run: BenchRun) -> dict[str, Any]:
+    home = bench_run.scratch_home()
     rows = []
     for family in cfg["families"]:
         base_pool = ModelPool.builtin()
@@ -98,11 +98,12 @@ def optimum_variety(cfg: dict) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
+    bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = QUICK if quick else FULL
     singles = single_model_variety()
-    opt = optimum_variety(cfg)
+    opt = optimum_variety(cfg, bench_run)
     rows = opt["rows"]
     text = f"## Single models over worlds 1-50 (generator {GENERATOR}; exact, from the drawn accuracies)\n\n"
     text += table(["family", "1B min / median / max %", "3B", "8B", "70B", "world 0 (1B/3B/8B/70B)",
@@ -131,5 +132,5 @@ def run(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     payload = {"generator": GENERATOR, "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
                "single_models": singles, "optima": rows, "optimum_differs_share": differs,
                "regret_over_threshold_share": costly, "simulated": True}
-    write_result("worlds", payload, text, out_dir=out_dir, quick=quick)
+    bench_run.write_result("worlds", payload, text, out_dir=out_dir, quick=quick)
     return payload

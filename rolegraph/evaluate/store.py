@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from rolegraph import sqlite_io
 from rolegraph.evaluate.aggregate import spec_node_of, summarize
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
 from rolegraph.evaluate.store_schema import (
@@ -31,7 +32,6 @@ from rolegraph.graphs.router import ROUTER_KIND, RouterSpec
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Provenance, Simulation
 
-BUSY_TIMEOUT_MS = 60_000
 RUN_ID_HEX = 16
 
 __all__ = ["MIGRATIONS", "PairedRun", "ResultsStore", "StoreError", "items_hash", "spec_from_json"]
@@ -136,9 +136,7 @@ class ResultsStore:
         refuse_foreign(self.path)  # before anything below writes to the file
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db = sqlite_io.connect(self.path)  # WAL, and the shared busy timeout: several processes write it
             self._db.execute("PRAGMA foreign_keys = ON")
             migrate(self._db, self.path)
         except (OSError, sqlite3.DatabaseError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from rolegraph import sqlite_io
 from rolegraph.errors import RolegraphError
 
 
@@ -113,7 +114,9 @@ def refuse_foreign(path: Path) -> None:
     if not path.is_file() or path.stat().st_size == 0:
         return
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)  # rw only so it tidies its WAL files
+        db = sqlite_io.connect(  # rw only so it tidies its WAL files
+            path, mode="rw", timeout_s=sqlite_io.SQLITE_DEFAULT_TIMEOUT_S, wal=False
+        )
         try:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         finally:

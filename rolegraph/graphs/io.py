@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from rolegraph.errors import GraphError, unknown_field
+from rolegraph.fileio import write_atomic
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 
 MAX_GRAPH_FILE_BYTES = 2 * 1024 * 1024
@@ -332,8 +333,14 @@ def save_graph(spec: GraphSpec, path: str | Path) -> Path:
         text = json.dumps(_plain(spec), indent=2, ensure_ascii=False) + "\n"
     else:
         text = dumps_yaml(spec)
+    return write_spec_file(path, text)
+
+
+def write_spec_file(path: Path, text: str) -> Path:
+    """Write a graph or router file whole (`write_atomic`): a kill mid-write once left a truncated best_graph.yaml
+    or router.yaml. A directory that is not there is the user's mistake, one line, never made for them."""
     try:
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text, make_parents=False)
     except OSError as exc:
         raise GraphError([f"cannot write the file ({exc.strerror or exc})"], source=str(path)) from None
     return path

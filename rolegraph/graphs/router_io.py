@@ -15,7 +15,15 @@ import yaml
 from pydantic import ValidationError
 
 from rolegraph.errors import GraphError, did_you_mean, unknown_field
-from rolegraph.graphs.io import HASH_HEX_CHARS, dumps_yaml, graph_hash, load_data, load_graph, spec_from_data
+from rolegraph.graphs.io import (
+    HASH_HEX_CHARS,
+    dumps_yaml,
+    graph_hash,
+    load_data,
+    load_graph,
+    spec_from_data,
+    write_spec_file,
+)
 from rolegraph.graphs.router import OUTPUT, PLURALITY, ROUTER_KIND, RouterSpec, Stage, StopRule
 from rolegraph.graphs.spec import GraphSpec
 
@@ -162,11 +170,7 @@ def save_router(router: RouterSpec, path: str | Path) -> Path:
         if path.suffix.lower() == ".json"
         else dumps_router(router)
     )
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise GraphError([f"cannot write the file ({exc.strerror or exc})"], source=str(path)) from None
-    return path
+    return write_spec_file(path, text)
 
 
 def router_hash(router: RouterSpec) -> str:

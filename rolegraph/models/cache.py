@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from rolegraph import sqlite_io
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.errors import StateFileError
@@ -27,7 +28,6 @@ from rolegraph.sim.fingerprint import sim_fingerprint
 
 KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
 # Fields added to `Completion` later load with their defaults from older rows (finish_reason: "stop").
-BUSY_TIMEOUT_MS = 60_000
 SIM_IDENTITY_FIELDS = ("params_b", "layers", "hidden", "sim_accuracy", "world")  # what changes a sim model's answers
 
 _SCHEMA = """
@@ -107,12 +107,9 @@ class ResponseCache:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn: sqlite3.Connection | None = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            self._conn: sqlite3.Connection | None = sqlite_io.connect(
+                self.path, synchronous="NORMAL", check_same_thread=False
             )
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise StateFileError(f"{self.path}: cannot open the response cache ({exc})") from None

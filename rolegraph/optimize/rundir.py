@@ -14,25 +14,25 @@ read those files again and pair what they score with outcomes stored earlier: sc
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from rolegraph import sqlite_io
 from rolegraph.errors import SearchError
+from rolegraph.fileio import NEW_FILE_MODE, file_sha256
 
 STORE_NAME = "run.sqlite"
 LOCK_NAME = ".rolegraph.lock"  # flock'ed by the one process searching in the directory (`RunLock`)
 CREATING = f".{STORE_NAME}.creating"  # the store while RunStore.create builds it
 RUN_KIND = "rolegraph-search"
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0  # one process writes a run store (`RunLock`): a reader beside it waits at most this
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), iteration INTEGER NOT NULL,"
@@ -46,28 +46,6 @@ SCHEMA = (
 
 INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
 INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
-HASH_CHUNK = 1 << 20
-
-
-def file_sha256(path: str | Path) -> str | None:
-    """The sha256 of a file's bytes (of a directory: of its files' relative names and contents, in order);
-    None when nothing is there."""
-    path = Path(path).expanduser()
-    digest = hashlib.sha256()
-    files: list[tuple[str | None, Path]]
-    if path.is_file():  # its content only: a copy elsewhere holds the same items
-        files = [(None, path)]
-    elif path.is_dir():
-        files = sorted((str(f.relative_to(path)), f) for f in path.rglob("*") if f.is_file())
-    else:
-        return None
-    for rel, f in files:
-        if rel is not None:
-            digest.update(rel.encode("utf-8") + b"\0")
-        with f.open("rb") as fh:
-            while chunk := fh.read(HASH_CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def input_paths(config: dict[str, Any]) -> dict[str, str]:
@@ -132,41 +110,6 @@ def new_run_dir(out: Path | None, task: str, optimizer: str) -> Iterator[Path]:
         raise
 
 
-NEW_FILE_MODE = 0o666
-"""What `open(path, "w")` asks for; the umask takes its bits away."""
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows (`os.umask` can only read by setting,
-    and a thread creating a file in that instant would get the wrong mode)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temp file in the same directory and rename over `path`.
-
-    The file gets the mode a plain `open()` gives (0o666 less the umask), not mkstemp's private 0o600: a run
-    directory's reports are shared like the store beside them."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, NEW_FILE_MODE & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class RunStore:
     """The SQLite store of one run directory. Use `create` for a new run, `open` to resume one."""
 
@@ -176,10 +119,7 @@ class RunStore:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        return db
+        return sqlite_io.connect(path, timeout_s=BUSY_TIMEOUT_S, synchronous="NORMAL")
 
     @classmethod
     def create(cls, run_dir: str | Path, config: dict[str, Any]) -> RunStore:
@@ -226,17 +166,19 @@ class RunStore:
             raise SearchError(f"{run_dir}: no such run directory")
         if not path.is_file():
             raise SearchError(f"{run_dir} is not a search run directory (no {STORE_NAME})")
-        try:
-            db = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S
-            )
-            kind = db.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone()
+        not_a_store = SearchError(f"{run_dir}: {STORE_NAME} is not a search run store")
+        try:  # WAL only once it is known to be a run store: a foreign file is left as it was
+            db = sqlite_io.connect(path, mode="rw", timeout_s=BUSY_TIMEOUT_S, wal=False)
         except sqlite3.Error:
-            raise SearchError(f"{run_dir}: {STORE_NAME} is not a search run store") from None
+            raise not_a_store from None
+        try:
+            kind = db.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone()
+        except sqlite3.Error:  # not SQLite, or no meta table
+            kind = None
         if not kind or kind[0] != RUN_KIND:
-            db.close()
-            raise SearchError(f"{run_dir}: {STORE_NAME} is not a search run store")
-        db.execute("PRAGMA journal_mode = WAL")
+            db.close()  # on every refusal: a caller that tries many directories must not run out of descriptors
+            raise not_a_store
+        sqlite_io.use_wal(db)
         return cls(run_dir, db)
 
     def close(self) -> None:

@@ -32,13 +32,14 @@ import numpy as np
 
 from rolegraph.agents.registry import BUILTIN_ROLES, RoleRegistry
 from rolegraph.errors import RolegraphError, SearchError, TaskError
+from rolegraph.fileio import file_sha256
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.probabilistic import Logits, ProbabilisticGraph
-from rolegraph.optimize.rundir import RunStore, file_sha256
+from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.trace import TRAINING_PHASES, EvalRecord, Evaluation, FeedbackRecord
 

@@ -17,12 +17,13 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from rolegraph.fileio import write_atomic
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
 from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.artifacts import chosen_graph, load_run, reproduce_options
 from rolegraph.optimize.pareto import front, points
-from rolegraph.optimize.rundir import STORE_NAME, write_atomic
+from rolegraph.optimize.rundir import STORE_NAME
 from rolegraph.optimize.trace import records_simulation
 from rolegraph.reports.html_parts import (
     FIGURES,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
 from rolegraph.evaluate.stats import wilson_interval
+from rolegraph.fileio import write_atomic
 from rolegraph.graphs.analysis import flops_phrase
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
@@ -21,7 +22,6 @@ from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
-from rolegraph.optimize.rundir import write_atomic
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation

@@ -8,13 +8,13 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rolegraph.fileio import write_atomic
 from rolegraph.graphs.render import PNG_DPI as GRAPH_PNG_DPI
 from rolegraph.graphs.render import draw, figure_size
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.artifacts import sim_suffix
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.pareto import ParetoPoint
-from rolegraph.optimize.rundir import write_atomic
 
 PNG_DPI = 110
 PARETO_Y_LABEL = "training accuracy, batch-adjusted"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import rolegraph.reports.markdown as markdown
+from rolegraph.fileio import write_atomic
 from rolegraph.optimize.artifacts import load_run
-from rolegraph.optimize.rundir import write_atomic
 from rolegraph.reports.html import HTML_NAME, html_page
 
 

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from rolegraph import sqlite_io
 from rolegraph.errors import DataFileError
 from rolegraph.tools.base import Tool, ToolResult
 
@@ -137,10 +138,12 @@ def build_index_file(target: Path, docs: Callable[[], Iterable[dict[str, Any]]])
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
-    """The index, read-only. The URI is built by `as_uri` (percent-quoted): a `#`, `?` or `%` in the path
-    (a ROLEGRAPH_HOME such as `~/a#b`) spliced into `file:...?mode=ro` cut the path short, so SQLite
-    created an empty file there and every search failed with "no such table: docs"."""
-    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    """The index, read-only, through `sqlite_io.file_uri`: a `#` in the path spliced into `file:...?mode=ro` by
+    hand once cut it short, so SQLite created an empty file there and every search failed with "no such table:
+    docs"."""
+    return sqlite_io.connect(
+        path, mode="ro", timeout_s=sqlite_io.SQLITE_DEFAULT_TIMEOUT_S, wal=False, check_same_thread=False
+    )
 
 
 class LocalSearch:

@@ -2,7 +2,7 @@
 record of what a search would have picked (so a later truth can judge it again)."""
 from __future__ import annotations
 
-from benchmarks.common import remove_scratch, scratch_home
+from benchmarks.common import BenchRun
 from benchmarks.generalization import pool_picks, world_pool
 from benchmarks.searchbench import EXACT_SEED, TRUTH_SEED, Bench, _choices
 from benchmarks.synthetic import synthetic_items
@@ -14,7 +14,8 @@ CFG = {"truth_items": 40, "fine_truth_items": 80, "fine_margin": 0.2, "exact_tru
 
 
 def test_the_graphs_nearest_the_top_are_judged_on_items_of_their_own(tmp_path):
-    bench = Bench(world_pool(0), scratch_home(), tmp_path)
+    run = BenchRun()
+    bench = Bench(world_pool(0), run.scratch_home(), tmp_path)
     try:
         s = bench.setting("math", 18.0, CFG, check=False)
         fine = TruthTable(bench.executor, synthetic_items("math", 80, seed=TRUTH_SEED), name="fine-check",
@@ -34,7 +35,7 @@ def test_the_graphs_nearest_the_top_are_judged_on_items_of_their_own(tmp_path):
         assert not exact_ids & {i.id for i in synthetic_items("math", 80, seed=TRUTH_SEED)}
     finally:
         bench.close()
-        remove_scratch()
+        run.remove_scratch()
 
 
 def _chain(name: str, a: str, b: str) -> GraphSpec:
