@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from rolegraph import sqlite_io
 from rolegraph.chat.spec import ModelSpec, url_identity
 from rolegraph.errors import StateFileError
 
 TIMINGS_FILE = "timings.sqlite"
-BUSY_TIMEOUT_S = 60.0
 MIN_CALLS = 3
 """Calls needed before rates are fitted (three coefficients)."""
 KEEP_CALLS = 500
@@ -114,11 +114,9 @@ class CallTimings:
         self._pending: list[tuple[str, int, int, float, float]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn: sqlite3.Connection | None = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            self._conn: sqlite3.Connection | None = sqlite_io.connect(
+                self.path, synchronous="NORMAL", check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
             self._conn.execute(_INDEX)
         except (OSError, sqlite3.DatabaseError) as exc:
