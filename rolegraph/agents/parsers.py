@@ -12,13 +12,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rolegraph.answers import extract_answer
+from rolegraph.answers import extract_answer, final_line, qa_answer
 from rolegraph.transcript import EVIDENCE_HEAD, PLAN_HEAD
 
 SUB_QUESTIONS_HEAD = "Sub-questions:"
 QUERY_PREFIX = "Query:"
 NO_RESULTS = "(no results)"
 MAX_HIT_CHARS = 1200  # evidence text kept per hit: enough for a paragraph, bounded context
+MAX_CHOICE_TEXT_CHARS = 200
+"""Longest one-line reply kept as a choice's text for the task to match: longer is an explanation, not a choice."""
 
 _QUERY_RE = re.compile(r"^\s*(?:[-*]\s*)?(?:\d+[.)]\s*)?query\s*\d*\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _VERDICT_RE = re.compile(
@@ -123,11 +125,27 @@ def fallback_answer(text: str) -> str | None:
     return None
 
 
+def choice_text(text: str) -> str | None:
+    """What a multiple-choice reply that names no letter answered, for the task to match against its choices
+    (`rolegraph.tasks.mmlu.prediction_letter`, which has them; the parser does not): the text after
+    `Final answer:`, else a reply of one short line ('London'). None otherwise, so a reply cut before its
+    answer stays unanswered rather than passing its last reasoning line off as a choice."""
+    marked = final_line(text or "")
+    if marked is not None:
+        return marked
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if len(lines) == 1 and len(lines[0]) <= MAX_CHOICE_TEXT_CHARS else None
+
+
 def parse_answer(text: str, kind: str = "auto") -> RoleOutput:
-    """A solver's or fuser's text: the final answer by `kind` (math | mmlu | code | qa | auto)."""
+    """A solver's or fuser's text: the final answer by `kind` (math | mmlu | code | qa | auto). Without one, a
+    qa reply's last line is its answer (less an `Answer:` prefix and citations) and an mmlu reply's
+    `choice_text` is left for the task to read with its choices."""
     answer = extract_answer(text, kind)
-    if answer is None and kind == "qa":
-        answer = fallback_answer(text)
+    if answer is None and kind == "qa" and final_line(text or "") is None:  # a marker with nothing after it: none
+        answer = qa_answer(fallback_answer(text))
+    elif answer is None and kind == "mmlu":
+        answer = choice_text(text)
     return RoleOutput(text, answer, {})
 
 

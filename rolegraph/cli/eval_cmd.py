@@ -274,6 +274,9 @@ def eval_command(
                 f"{whole} items (a fixed hold-out); --split all scores every item",
                 err=True,
             )
+    no_gold = int(getattr(the_task, "skipped", 0) or 0)  # in no split: not among the items, nor their `skipped`
+    if no_gold:
+        typer.echo(f"note: {no_gold} records of task '{task}' have no usable gold answer; none is scored", err=True)
     if n is not None and len(items) < n:  # say so: a smaller sample than asked widens every interval
         more = ["--split all"] if split != "all" else []
         if generated:

@@ -13,7 +13,8 @@ ALLOW_WEAK_SANDBOX_HELP = (
 TASK_OPTION = "--task-option"
 TASK_OPTION_HELP = (
     "A task option as KEY=VALUE, repeatable: for jsonl, question_field, answer_field, id_field, choices_field, "
-    "family (math, qa or mmlu: picks the scorer) and metric (em or f1, for qa)."
+    "family (math, qa or mmlu: picks the scorer) and metric (em or f1, for qa); for hotpotqa, metric (em or f1); "
+    "for humaneval, timeout_s (seconds per candidate)."
 )
 
 

@@ -171,7 +171,9 @@ async def evaluate(
 ) -> EvalResult:
     """Score `spec` (a graph or a router) on `items`; save to `store` if given (the result then carries its `run_id`).
 
-    Items without a gold answer are skipped and counted with `task.skipped`. `progress`: a
+    Items without a gold answer are skipped and counted: `skipped` counts those of `items` only. A file task's
+    records without a gold (`task.skipped`) are in no split (`Task.items` draws from usable items), so none of
+    them was among the items asked for; `rolegraph eval` notes them apart. `progress`: a
     rich bar on stderr (None = only on a terminal); `on_item(done, total)` is called after
     each item. `budget` caps every run (the runtime's per-run Budget); a run that exceeds it stops
     the whole evaluation (a cap is never worked around silently): BudgetExceededError is raised
@@ -184,7 +186,7 @@ async def evaluate(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     scorable = [it for it in items if it.gold is not None]
-    skipped = int(getattr(task, "skipped", 0) or 0) + (len(items) - len(scorable))
+    skipped = len(items) - len(scorable)
     world = hub.pool.world if any(hub.spec(node.model).simulated for node in spec.nodes) else None
     if isinstance(spec, RouterSpec) and executor is not None and not executor.in_process:
         raise RolegraphError("routers run with the local executor only: drop --executor ray to evaluate a router")

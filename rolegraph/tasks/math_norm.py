@@ -1,10 +1,13 @@
 """Equivalence of MATH-style answers by string normalisation and exact fractions (no sympy).
 
 `math_equal("\\dfrac{1}{2}", "0.5")` is True. The normaliser removes presentation (\\left, spacing,
-\\text{}, units, degrees, dollar and percent signs, a leading `x =`), rewrites \\frac{a}{b} as a/b,
-compares numbers exactly as fractions, and compares tuples, intervals, sets, comma lists and
-matrices element by element. What it cannot decide it compares as normalised strings, so it
-errs towards "not equal" rather than accepting a wrong answer.
+\\text{}, units, degrees, currency and percent signs, `{,}` thousands separators, a leading `x =`),
+reads `π` as \\pi, rewrites \\frac{a}{b} as a/b, compares numbers exactly as fractions, and compares
+tuples, intervals, sets, comma lists and matrices element by element. What it cannot decide it
+compares as normalised strings, so it errs towards "not equal" rather than accepting a wrong answer.
+
+A unit on one side only is presentation ('5.4 cents' is 5.4); units on both sides must agree, up to
+plural and common abbreviations ('5 hours' is not '5 minutes', '3 in' is '3 inches').
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from collections.abc import Callable
 from fractions import Fraction
 from itertools import permutations
+from types import MappingProxyType
 
 from rolegraph.answers import last_boxed
 
@@ -65,6 +69,37 @@ _ALIASES = [
     (r"\times", "*"),
 ]
 _DEGREES = [r"^{\circ}", r"^\circ", r"\circ", "°", r"^{\degree}", r"\degree"]
+_CURRENCY = (r"\$", "$", "€", "£", "¥", "₹", r"\euro", r"\pounds", r"\yen")
+"""Currency signs, as presentation like the dollar (the gsm questions are in £ and € too); longest first per sign."""
+_UNICODE_PI = "π"
+_BRACED_COMMA = "{,}"
+"""LaTeX's thousands separator: 14{,}000."""
+_UNIT_ALIASES = MappingProxyType(
+    {
+        "cm": "centimeter",
+        "mm": "millimeter",
+        "km": "kilometer",
+        "in": "inch",
+        "ft": "foot",
+        "feet": "foot",
+        "yd": "yard",
+        "mi": "mile",
+        "sec": "second",
+        "min": "minute",
+        "hr": "hour",
+        "kg": "kilogram",
+        "lb": "pound",
+        "oz": "ounce",
+        "metre": "meter",
+        "centimetre": "centimeter",
+        "millimetre": "millimeter",
+        "kilometre": "kilometer",
+    }
+)
+"""Spellings of one unit, so that only a different unit (not an abbreviation or a plural) fails an answer."""
+_PLURAL_ES = ("ches", "shes", "xes", "sses")
+_DIMENSION_WORDS = frozenset({"square", "sq", "cubic", "cu", "unit"})
+"""Words a unit is compared without: '20 square units' and '20 units' agree, as '15 cm^2' and '15 square cm'."""
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _FRACTION_RE = re.compile(r"^\(?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\)?/\(?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\)?$")
@@ -93,12 +128,27 @@ def _unwrap_commands(text: str, names: tuple[str, ...]) -> str:
     return text
 
 
-def _strip_units(text: str) -> str:
-    """'15 cm^2' -> '15', '5.4 cents' -> '5.4': trailing words after a number are units."""
+def _strip_units(text: str) -> tuple[str, str | None]:
+    """('15', 'centimeter') from '15 cm^2', ('5.4', 'cent') from '5.4 cents': trailing words after a number are
+    a unit, returned apart in one spelling (`_unit_key`) so both sides' units can be compared."""
     match = _UNIT_RE.match(text.strip())
     if match and to_fraction(normalize(match.group("num"), strip_units=False)) is not None:
-        return match.group("num")
-    return text
+        return match.group("num"), _unit_key(match.group("unit"))
+    return text, None
+
+
+def _unit_key(unit: str) -> str | None:
+    """One spelling per unit: lower case, singular, abbreviations spelled out ('Hours' -> 'hour', 'in' -> 'inch'),
+    without dimension words; None when nothing else is left ('units' says no unit)."""
+    words = []
+    for word in unit.lower().split():
+        if word.endswith(_PLURAL_ES):
+            word = word[:-2]
+        elif word.endswith("s") and not word.endswith("ss") and len(word) > len("ss"):
+            word = word[:-1]
+        if word not in _DIMENSION_WORDS:
+            words.append(_UNIT_ALIASES.get(word, word))
+    return " ".join(words) or None
 
 
 def _frac_to_slash(text: str) -> str:
@@ -119,6 +169,11 @@ def _frac_to_slash(text: str) -> str:
 
 def normalize(answer: str, *, strip_units: bool = True) -> str:
     """A canonical text for an answer: presentation removed, spaces removed, fractions as a/b."""
+    return _normalize_with_unit(answer, strip_units=strip_units)[0]
+
+
+def _normalize_with_unit(answer: str, *, strip_units: bool = True) -> tuple[str, str | None]:
+    """`normalize`'s text and the unit it stripped (None: none)."""
     text = str(answer).strip()
     boxed = last_boxed(text) if ("\\boxed" in text or "\\fbox" in text) else None
     if boxed is not None:
@@ -136,10 +191,14 @@ def normalize(answer: str, *, strip_units: bool = True) -> str:
     text = _unwrap_commands(text, _WRAPPERS)
     for token in _DEGREES:
         text = text.replace(token, "")
-    text = text.replace(r"\%", "").replace("%", "").replace(r"\$", "").replace("$", "")
+    text = text.replace(r"\%", "").replace("%", "")
+    for sign in _CURRENCY:
+        text = text.replace(sign, "")
+    text = text.replace(_UNICODE_PI, r"\pi ").replace(_BRACED_COMMA, ",")
     text = re.sub(r"\bdegrees?\b", "", text).strip()
+    unit = None
     if strip_units:
-        text = _strip_units(text)
+        text, unit = _strip_units(text)
     text = text.rstrip(".").strip()
     text = re.sub(r"\s+", "", text)
     lhs = _LHS_RE.match(text)
@@ -158,7 +217,7 @@ def normalize(answer: str, *, strip_units: bool = True) -> str:
         text = text.strip("()")
     if re.fullmatch(r"[A-Za-z]+", text):
         text = text.lower()
-    return text.lstrip("+")
+    return text.lstrip("+"), unit
 
 
 def _mixed_number(text: str) -> str:
@@ -267,7 +326,9 @@ def math_equal(prediction: str | None, gold: str | None) -> bool:
     """True when `prediction` denotes the same answer as `gold` (MATH conventions)."""
     if prediction is None or gold is None:
         return False
-    pred, ref = normalize(prediction), normalize(gold)
+    (pred, pred_unit), (ref, ref_unit) = _normalize_with_unit(prediction), _normalize_with_unit(gold)
     if not pred or not ref:
         return False
+    if pred_unit is not None and ref_unit is not None and pred_unit != ref_unit:
+        return False  # '5 hours' is not '5 minutes'; a unit on one side only is presentation
     return _normalised_equal(pred, ref)

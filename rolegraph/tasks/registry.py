@@ -40,6 +40,8 @@ from rolegraph.tasks.base import Task
 
 TaskFactory = Callable[..., Task]
 _RESERVED = ("data", "seed")
+SIZE_OPTION = "size"
+"""The option of generated tasks that the command line spells `--task-size`."""
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,21 @@ class TaskRegistry:
         allowed = entry.option_names()
         if allowed is not None:
             unknown = sorted(set(options) - set(allowed))
+            if unknown == [SIZE_OPTION]:
+                raise TaskError(_no_size(name, entry))
             if unknown:
                 offered = ", ".join(allowed) if allowed else "none"
                 raise TaskError(f"task '{name}' has no option {', '.join(map(repr, unknown))} (options: {offered})")
         return entry.factory(data=data, seed=seed, **options)
+
+
+def _no_size(name: str, entry: TaskEntry) -> str:
+    """Only a generated task takes a size; the user typed `--task-size` (or size= from Python), not 'size'."""
+    source = "reads its items from --data" if entry.needs_data else "has a fixed set of items"
+    return (
+        f"task '{name}' takes no --task-size (size=): it {source}; --n N scores fewer of them "
+        "(only generated tasks, such as gsm and arith, take a size)"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -58,3 +58,21 @@ def test_verdicts_per_candidate_and_corrected_answer():
     out = parse_verdicts(text, "math")
     assert out.fields["verdicts"] == {"a": "correct", "b": "incorrect", "c": "incorrect"}
     assert out.answer == "89"
+
+
+def test_an_mmlu_reply_naming_no_letter_leaves_its_choice_text_for_the_task():
+    """The parser has no choices; the task's score reads 'London' against them (tests/tasks/test_mmlu.py)."""
+    assert parse_answer("London", "mmlu").answer == "London"
+    assert parse_answer("Let me think.\nFinal answer: London", "mmlu").answer == "London"
+    assert parse_answer("B. London", "mmlu").answer == "B"
+
+
+def test_an_mmlu_reply_cut_in_its_reasoning_still_has_no_answer():
+    assert parse_answer("First: Restate what is given.\nNext: Identify the quan", "mmlu").answer is None
+    assert parse_answer("x" * 300, "mmlu").answer is None  # one long line is not a choice's text
+
+
+def test_a_qa_fallback_line_loses_an_answer_prefix_and_citations():
+    assert parse_answer("Answer: Chief of Protocol", "qa").answer == "Chief of Protocol"
+    assert parse_answer("Let me check the sources.\nyes [2][3]", "qa").answer == "yes"
+    assert parse_answer("Final answer: [1]", "qa").answer is None  # a marker with nothing after it

@@ -94,7 +94,7 @@ def test_default_store_lives_in_rolegraph_home(capsys, _isolated_home):
     (["results", "--store", "/no/such/dir/store.sqlite"], "no results store"),
     (["eval", SINGLE, "--task", "gsm8k", "--data", str(Path(__file__).parents[1] / "tasks" / "fixtures"
                                                          / "gsm8k_tiny.jsonl"), "--task-size", "50"],
-     "task 'gsm8k' has no option 'size'"),
+     "task 'gsm8k' takes no --task-size"),
     (["eval", SINGLE, "--add-to", "/no/run", "--task-size", "50"], "drop --task-size"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):

@@ -261,3 +261,19 @@ def test_a_router_is_evaluated_like_a_graph_and_stored(gsm, settings, tmp_path):
     for g_it, r_it in zip(graph_res.items, res.items):
         if r_it.stage == 1:
             assert r_it.answer == g_it.answer and r_it.agreement == g_it.agreement
+
+
+def test_skipped_counts_the_items_asked_for_not_the_files_records_without_gold(tmp_path):
+    """A file's records without a gold are in no split: two items scored from a file with ten such records
+    skipped none of them (it said skipped=10 beside n=2)."""
+    import json
+
+    path = tmp_path / "g.jsonl"
+    rows = [{"question": f"What is {i} + 1?", "answer": f"{i} + 1 = {i + 1}\n#### {i + 1}"} for i in range(20)]
+    rows += [{"question": f"What is {i} + 2?", "answer": "no marker here"} for i in range(10)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = get_task("gsm8k", data=path)
+    assert task.skipped == 10
+    result, _ = run_eval(one_solver("sim/llama-3.2-1b"), task, task.items("test", 2),
+                         Settings(home=tmp_path / "h", cache=False))
+    assert result.n == 2 and result.skipped == 0

@@ -174,3 +174,19 @@ def test_fenced_solutions_in_other_layouts_pass(task, fence):
     item = _item(task, "HumanEval/0")
     code = item.gold if "\r" not in fence else item.gold.replace("\n", "\r\n")
     assert task.score(fence.format(code=code), item) == 1.0
+
+
+def test_unfenced_code_in_prose_reaches_the_sandbox_and_prose_alone_does_not_pass(task):
+    """A model that ignores the fence request: its function is run (it used to score 0 unrun)."""
+    from rolegraph.agents.parsers import parse_answer
+
+    item = _item(task, "HumanEval/0")
+    whole = item.gold  # prompt + canonical solution: a complete `def has_close_elements`
+    replies = ["Sure! " + whole, whole + "\nThis compares every pair.", item.metadata["canonical_solution"],
+               "It compares every pair of numbers."]
+    answers = [parse_answer(reply, "code").answer for reply in replies]
+    assert answers[-1] is None
+    assert task.program_for("Sure! " + whole, item).count("Sure!") == 0
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        scores = list(pool.map(lambda p: task.score(p, item), answers[:-1] + ["Sure! " + whole]))
+    assert scores == [1.0, 1.0, 1.0, 1.0]

@@ -59,3 +59,17 @@ def test_an_empty_question_is_refused_like_a_missing_one(tmp_path, blank):
     other.write_text(json.dumps({"prompt": blank, "answer": "1"}) + "\n")
     with pytest.raises(DataFileError, match=r"y.jsonl:1: field 'prompt' is empty"):
         get_task("jsonl", data=other, question_field="prompt")
+
+
+def test_an_id_field_no_record_has_is_refused_like_a_missing_answer_field(fixtures):
+    """A misspelled id_field made every id jsonl/0, jsonl/1... without a word."""
+    with pytest.raises(DataFileError, match=r"no record has the id field 'nope' \(option id_field\).*'uid'"):
+        get_task("jsonl", data=fixtures / "qa_custom.jsonl", question_field="prompt", answer_field="target",
+                 id_field="nope", family="qa")
+
+
+def test_without_an_id_field_ids_are_numbered_and_some_records_may_lack_one(tmp_path):
+    path = tmp_path / "ids.jsonl"
+    path.write_text('{"question": "a?", "answer": "1", "key": "k1"}\n{"question": "b?", "answer": "2"}\n')
+    assert [i.id for i in get_task("jsonl", data=path).all_items()] == ["jsonl/0", "jsonl/1"]
+    assert [i.id for i in get_task("jsonl", data=path, id_field="key").all_items()] == ["k1", "jsonl/1"]

@@ -104,3 +104,34 @@ def test_to_fraction_reads_numbers_and_simple_quotients_only():
     assert to_fraction("-3/6") == to_fraction("-0.5")
     assert to_fraction("1/0") is None
     assert to_fraction("x/2") is None
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [
+    ("€12", "12"),
+    ("£28,080", "28080"),
+    ("28,080 £", "28080"),
+    (r"\pounds 7.50", "7.5"),
+    ("π", r"\pi"),
+    ("4π", r"4\pi"),
+    ("2πr", r"2\pi r"),
+    ("14{,}000", "14000"),
+    ("5.4 cents", r"5.4 \text{ cents}"),  # the same unit on both sides
+    ("3 in", r"3\text{ inches}"),  # an abbreviation and a plural of one unit
+    ("10 hour", "10 hours"),
+    ("20 units", r"20\text{ square units}"),
+    ("15 square cm", r"15\mbox{ cm}^2"),
+    ("5.4", r"5.4 \text{ cents}"),  # a unit on one side only is presentation
+])
+def test_currency_signs_unicode_pi_braced_commas_and_one_unit_are_presentation(prediction, gold):
+    assert math_equal(prediction, gold), (normalize(prediction), normalize(gold))
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [
+    ("5.4 dollars", r"5.4 \text{ cents}"),
+    ("5 hours", "5 minutes"),
+    ("3 feet", "3 inches"),
+    ("€12", "13"),
+])
+def test_a_unit_that_contradicts_the_golds_is_wrong(prediction, gold):
+    assert not math_equal(prediction, gold)
+    assert not math_equal(gold, prediction)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from rolegraph.errors import DataFileError
@@ -47,3 +49,13 @@ def test_a_record_without_a_problem_names_its_line(tmp_path):
     path.write_text('{"problem": "1+1?", "answer": "2"}\n{"question": "2+2?", "answer": "4"}\n')
     with pytest.raises(DataFileError, match=r"m.jsonl:2: missing field 'problem'; expected JSONL \{problem"):
         get_task("math", data=path)
+
+
+def test_a_hendrycks_gold_boxed_without_braces_is_read(tmp_path):
+    """MATH solutions write `$\\boxed 5$`: the gold is 5, not a brace further on, and the record is not skipped."""
+    path = tmp_path / "m.jsonl"
+    rows = [{"problem": "p1", "solution": "So the answer is $\\boxed 5$."},
+            {"problem": "p2", "solution": "The answer is $\\boxed 2$. Note \\frac{1}{2} too."}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = get_task("math", data=path)
+    assert [i.gold for i in task.all_items()] == ["5", "2"] and task.skipped == 0

@@ -113,3 +113,16 @@ def test_an_empty_test_folder_is_named(tmp_path):
 ])
 def test_scoring_reads_the_chosen_letter_not_an_article_or_a_discussed_option(prediction, letter):
     assert prediction_letter(prediction, None) == letter
+
+
+@pytest.mark.parametrize("reply", [
+    "B. Mercury", "Mercury", "Final answer: Mercury", "Final answer: The closest planet is Mercury (B)",
+    "Final answer: A is incorrect, so the answer is B",
+])
+def test_a_reply_naming_the_choice_in_any_documented_form_scores(task, reply):
+    """The role's parser and the task's score together: what prediction_letter documents reaches it."""
+    from rolegraph.agents.parsers import parse_answer
+
+    item = task.all_items()[0]  # gold B, Mercury
+    assert task.score(parse_answer(reply, "mmlu").answer, item) == 1.0
+    assert task.score(parse_answer(reply.replace("Mercury", "Venus").replace("B", "A"), "mmlu").answer, item) == 0.0

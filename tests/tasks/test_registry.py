@@ -108,3 +108,14 @@ def test_an_unknown_task_lists_the_known_ones_once():
         get_task("gsm9")
     message = str(near.value)
     assert "Did you mean: gsm" in message and "Known tasks:" in message and message.count("mmlu") == 1
+
+
+@pytest.mark.parametrize(("name", "source"), [("gsm8k", "reads its items from --data"),
+                                              ("humaneval", "has a fixed set of items")])
+def test_a_size_for_a_task_that_takes_none_names_task_size_not_an_option_never_typed(name, source, fixtures):
+    data = fixtures / "gsm8k_tiny.jsonl" if name == "gsm8k" else None
+    with pytest.raises(TaskError) as caught:
+        get_task(name, data=data, size=10)
+    message = str(caught.value)
+    assert f"task '{name}' takes no --task-size" in message and source in message and "--n N" in message
+    assert "no option 'size'" not in message
