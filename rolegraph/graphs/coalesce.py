@@ -6,13 +6,17 @@ reads the prompt once and bills it once (OpenAI, vLLM). Which nodes can share is
 is compiled: same model, role, params and predecessors (so the same messages), chat mode, no tools,
 on an OpenAI-compatible backend (in-process models have no request to share). At run time the first
 member of a group to reach its call waits a few event-loop turns for the others (they become ready
-together, since they await the same predecessors), then one `complete_many` serves them all: each
-sample keeps its own cache entry and its own answer, so results equal the uncoalesced run. A member
-that arrives late just sends its own request; nobody ever waits for a node that does not come.
+together, since they await the same predecessors), then one `complete_many` serves them all, each
+member getting its own sample. A member that arrives late just sends its own request; nobody ever
+waits for a node that does not come.
 
-Endpoints without `n` (llama.cpp's server refuses it, llama-cpp-python returns one choice) are
-detected once per model by the backend, which falls back to k requests (`OpenAIChatModel.complete_n`).
-Turn it off with `Settings(coalesce=False)` (CLI `--no-coalesce`) or a node param `coalesce: false`.
+Only serve-sim draws choice i of a shared request exactly as a request for sample i alone, so only
+there do results equal the uncoalesced run; a real endpoint's choices are other, equally valid draws,
+which the response cache keeps apart from per-sample calls (`CachedChatModel.complete_n`). How large an
+`n` an endpoint takes (llama.cpp's server: up to its parallel slots; llama-cpp-python: none) is learnt
+once per model by the backend, which sends larger groups in smaller requests or as k plain requests,
+and says so (`OpenAIChatModel.complete_n`). Turn it off with `Settings(coalesce=False)` (CLI
+`--no-coalesce`) or a node param `coalesce: false`.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from rolegraph.chat.types import ChatModel, Completion, Message
 from rolegraph.errors import StateFileError
 from rolegraph.items import AnswerKey
 from rolegraph.models.multi import complete_many
+from rolegraph.models.openai_replies import SHARED_DRAWS, SharedDraws
 from rolegraph.sim.fingerprint import sim_fingerprint
 
 KEY_VERSION = 1  # bump when the key's layout or the meaning of a stored completion changes
@@ -254,9 +255,13 @@ class CachedChatModel:
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
-        """One completion per sample, each under its own key (exactly the key `complete` uses for it): hits are
-        answered from the cache, samples in flight elsewhere are awaited, the rest go to the inner model in one
-        `complete_many` (one request with n = misses where the endpoint can)."""
+        """One completion per sample. A sample's own draw (made by a request for it alone, or by serve-sim, which
+        draws choice i of an `n` request exactly as a request for sample i) is stored under the key `complete` uses;
+        a choice of an `n` request on any other endpoint is a different draw (`SharedDraws`) and is stored under
+        its `shared_draw_key`, which `complete` never reads. Hits come from either key (a sample's own draw is a
+        fine answer for a coalesced run), samples in flight are awaited, and the rest go to the inner model in one
+        `complete_many`. So a coalesced run replays its draws, and an uncoalesced run (`--no-coalesce`) is never
+        served samples it did not draw: on a real endpoint it makes its own calls."""
         keys = [
             cache_key(
                 self.spec,
@@ -270,37 +275,46 @@ class CachedChatModel:
             )
             for s in samples
         ]
+        shared = [shared_draw_key(key) for key in keys]
         out: list[Completion | None] = [None] * len(samples)
         loop = asyncio.get_running_loop()
         waits: dict[int, asyncio.Future] = {}
         misses: list[int] = []
         for i, key in enumerate(keys):
             hit = self._cache.get(key)
+            hit = self._cache.get(shared[i]) if hit is None else hit
             if hit is not None:
                 out[i] = hit.model_copy(update={"cached": True})
                 continue
-            pending = self._inflight.get(key)
+            pending = self._inflight.get(key) or self._inflight.get(shared[i])
             if pending is not None and pending.get_loop() is loop:
                 waits[i] = pending
             else:
                 misses.append(i)
+        # in flight under the key its answer may be stored under: a plain call must not wait for a shared draw
+        flight = keys if self.spec.answer_key else shared
         mine: dict[int, asyncio.Future] = {}
         for i in misses:
-            if keys[i] not in self._inflight:
-                mine[i] = self._inflight[keys[i]] = loop.create_future()
+            if flight[i] not in self._inflight:
+                mine[i] = self._inflight[flight[i]] = loop.create_future()
         try:
             if misses:
-                fresh = await complete_many(
-                    self._inner,
-                    messages,
-                    samples=[samples[i] for i in misses],
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    seed=seed,
-                    answer_key=answer_key,
-                )
+                drawn = SharedDraws()
+                token = SHARED_DRAWS.set(drawn)
+                try:
+                    fresh = await complete_many(
+                        self._inner,
+                        messages,
+                        samples=[samples[i] for i in misses],
+                        temperature=temperature,
+                        max_tokens=max_tokens,
+                        seed=seed,
+                        answer_key=answer_key,
+                    )
+                finally:
+                    SHARED_DRAWS.reset(token)
                 for i, comp in zip(misses, fresh):
-                    self._cache.put(keys[i], comp)
+                    self._cache.put(shared[i] if samples[i] in drawn.samples else keys[i], comp)
                     out[i] = comp
                     if i in mine:
                         mine[i].set_result(comp)
@@ -316,9 +330,15 @@ class CachedChatModel:
             raise
         finally:
             for i, fut in mine.items():
-                if self._inflight.get(keys[i]) is fut:
-                    del self._inflight[keys[i]]
+                if self._inflight.get(flight[i]) is fut:
+                    del self._inflight[flight[i]]
         for i, fut in waits.items():
             got = await asyncio.shield(fut)
             out[i] = got.model_copy(update={"cached": True})
         return [c for c in out if c is not None]
+
+
+def shared_draw_key(key: str) -> str:
+    """Where a shared draw for the call with `key` is stored (see `CachedChatModel.complete_n`): derived from the
+    per-sample key, so the call's identity is the same, and apart from it, so `complete` never reads it."""
+    return hashlib.sha256(f"shared-draw:{key}".encode()).hexdigest()

@@ -1,9 +1,11 @@
 """Reading an OpenAI-compatible reply: a choice as a `Completion`, the k choices of an `n=k` reply with the
-prompt's tokens shared out, token estimates for servers that omit `usage`, and serve-sim's mark saying a
-reply was simulated."""
+prompt's tokens shared out and each choice's own output counted, token estimates for servers that omit `usage`,
+serve-sim's mark saying a reply was simulated, and the note a cache reads of which samples were shared draws."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from rolegraph.chat.spec import EXTRA_FIELD as EXTRA_FIELD  # re-exported: the backend's modules take it from here
@@ -95,22 +97,80 @@ def choice_completion(
 
 
 def n_completions(
-    spec: ModelSpec, data: dict[str, Any], messages: list[Message], latency: float, k: int
+    spec: ModelSpec,
+    data: dict[str, Any],
+    messages: list[Message],
+    latency: float,
+    k: int,
+    *,
+    max_tokens: int | None = None,
 ) -> list[Completion]:
-    """The completions of an `n` reply: the prompt's tokens shared out, each choice's own output tokens (the
-    server's per-choice counts when it gives them, else its total split by reply length)."""
+    """The completions of an `n` reply: the prompt's tokens shared out (the prompt is read and billed once), and
+    each choice's own output tokens (`choice_outputs`)."""
     choices = [c for c in data["choices"] if isinstance(c, dict) and isinstance(c.get("message"), dict)]
     choices.sort(key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
     choices = choices[:k]
-    texts = [c["message"].get("content") or "" for c in choices]
     raw_usage = data.get("usage")
     usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
     n_in = usage.get("prompt_tokens") or prompt_estimate(messages)
-    extra = data.get(EXTRA_FIELD)
-    per_choice = extra.get("choice_tokens") if isinstance(extra, dict) else None
-    if isinstance(per_choice, list) and len(per_choice) >= len(choices):
-        outs = [int(t) for t in per_choice[: len(choices)]]
-    else:
-        outs = split_total(usage.get("completion_tokens"), [estimate_tokens(t) for t in texts])
+    outs = choice_outputs(data, choices, usage.get("completion_tokens"), max_tokens)
     ins = split_total(n_in, [1] * len(choices))
     return [choice_completion(spec, c, i, o, latency, data) for c, i, o in zip(choices, ins, outs)]
+
+
+def choice_outputs(
+    data: dict[str, Any], choices: list[dict[str, Any]], total: object, max_tokens: int | None
+) -> list[int]:
+    """Each choice's output tokens, because servers disagree on what `usage.completion_tokens` of an `n` reply holds:
+    OpenAI and vLLM give the sum over the choices; serve-sim the sum, plus each choice's count in its extra field
+    `choice_tokens`; llama.cpp's server (checked on xllamacpp's build) only the first choice's count, so splitting
+    its total undercounted every choice after the first (two 48-token choices were stored as 33 and 15).
+
+    What a choice evidently holds: serve-sim's count; else its log-probability entries (one per token; servers
+    send them when `logprobs` was asked, llama.cpp included); else `max_tokens` when it was cut there
+    (`finish_reason: length`); else an estimate from its text (`estimate_tokens`, as for replies without `usage`).
+    The server's total is shared out in those proportions only when it is at least their sum (it may count tokens
+    the text does not show, e.g. reasoning); a total smaller than what the k choices evidently hold is a one-choice
+    count and is not trusted."""
+    extra = data.get(EXTRA_FIELD)
+    listed = extra.get("choice_tokens") if isinstance(extra, dict) else None
+    counted = listed if isinstance(listed, list) and len(listed) >= len(choices) else None
+    held: list[int] = []
+    for i, choice in enumerate(choices):
+        content = choice["logprobs"].get("content") if isinstance(choice.get("logprobs"), dict) else None
+        if counted is not None and isinstance(counted[i], int):
+            held.append(int(counted[i]))
+        elif isinstance(content, list) and content:
+            held.append(len(content))
+        elif max_tokens is not None and choice.get("finish_reason") == "length":
+            held.append(max_tokens)
+        else:
+            held.append(estimate_tokens(choice["message"].get("content") or ""))
+    if isinstance(total, int) and not isinstance(total, bool) and total >= sum(held):
+        return split_total(total, held)
+    return held
+
+
+class SharedDraws:
+    """The samples a `complete_n` answered with choices of one `n` request that differ from what a request for that
+    sample alone draws. Only serve-sim draws choice i exactly as a request for sample i (it reads each choice's
+    sample index from the body); a real endpoint seeds the choices of one request its own way (llama.cpp's choice i
+    is what a request with the seed plus i draws; OpenAI and vLLM have schemes of their own), never with the
+    per-sample seeds the plain requests carry (`request_seed`). A cache sets one in `SHARED_DRAWS` around its call
+    and stores those samples apart from per-sample calls, so a later uncoalesced run is never served a draw it did
+    not make. A context variable, because the wrappers between the cache and the backend (spend guard, counter)
+    pass only completions up."""
+
+    def __init__(self) -> None:
+        self.samples: set[int] = set()
+
+
+SHARED_DRAWS: ContextVar[SharedDraws | None] = ContextVar("rolegraph_shared_draws", default=None)
+"""The `SharedDraws` of the cache call in progress in this task (None: nobody asked)."""
+
+
+def note_shared_draws(samples: Iterable[int]) -> None:
+    """Tell the cache call in progress, if any, that these samples were shared draws."""
+    record = SHARED_DRAWS.get()
+    if record is not None:
+        record.samples.update(samples)

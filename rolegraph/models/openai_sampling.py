@@ -1,5 +1,11 @@
-"""k samples of one call as one request with `n=k` (what coalesced nodes of one model ask for), learning once
-per model whether the endpoint honours `n` and falling back to k plain requests, loudly, when it does not.
+"""k samples of one call as requests with `n` (what coalesced nodes of one model ask for), learning per model the
+largest `n` its endpoint answers in full, and falling back, loudly, to smaller requests or to k plain ones.
+
+Endpoints differ: OpenAI and vLLM take `n` (up to their own maximum); llama.cpp's server takes `n` up to its number
+of parallel slots and answers a larger one with HTTP 400 ("Field 'n': Value must be between 1 <= value <= 2, but
+got 3"); llama-cpp-python ignores `n` and returns one choice. So support is not yes/no but a limit, learnt per model:
+an `n` larger than any answered in full is a probe, sent by one caller at a time (concurrent callers wait for what
+it teaches instead of each sending a request the server refuses), and a refused or short probe sets the limit.
 
 `NSamplingMixin` gives `OpenAIChatModel` its `complete_n`; `_NHost` names what it uses of the model."""
 
@@ -7,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -15,10 +22,12 @@ import openai
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message
 from rolegraph.items import AnswerKey
-from rolegraph.models.openai_errors import ModelCallError
-from rolegraph.models.openai_replies import EXTRA_FIELD, n_completions
+from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
+from rolegraph.models.openai_replies import EXTRA_FIELD, n_completions, note_shared_draws, served_by
 
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
+STATED_LIMIT = re.compile(r"(?:<=|\bbetween\s+\d+\s+and)\s*(\d+)")
+"""The limit a refusal states: llama.cpp's "1 <= value <= 2" (any "<= N"), serve-sim's "between 1 and 128"."""
 
 
 class _NHost(Protocol):
@@ -26,6 +35,9 @@ class _NHost(Protocol):
 
     spec: ModelSpec
     n_support: bool | None
+    n_ok: int
+    n_max: int | None
+    _n_probe: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None
 
     def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]: ...
 
@@ -59,10 +71,21 @@ class _NHost(Protocol):
 
 
 class NSamplingMixin:
-    """`complete_n` for `OpenAIChatModel` (the model supplies what `_NHost` lists)."""
+    """`complete_n` for `OpenAIChatModel` (the model supplies what `_NHost` lists).
+
+    The learnt state has class-level defaults (immutable values; the first lesson sets the instance's own), so a
+    model starts knowing nothing whatever its constructor sets."""
 
     n_support: bool | None
-    """Whether the endpoint returns k choices for `n=k` (None: not tried yet); the model sets it to None."""
+    """Whether the endpoint takes `n` at all: True once some `n` > 1 came back in full, False once it is known to
+    take none, None before either (`n_ok` and `n_max` say how far)."""
+    n_ok: int = 1
+    """The largest `n` the endpoint has answered with all its choices (1: none yet)."""
+    n_max: int | None = None
+    """The largest `n` worth sending: None until one was refused or answered short, then what that taught (1: no
+    `n` at all)."""
+    _n_probe: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+    """The lock one probe at a time holds, with the event loop it belongs to (a lock binds to one loop)."""
 
     async def complete_n(
         self: _NHost,
@@ -74,50 +97,126 @@ class NSamplingMixin:
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
-        """k samples of one call as one request with `n=k`, where the endpoint supports it.
+        """k samples of one call, as few requests as the endpoint allows: one with `n=k` where it takes k, else
+        requests of the largest `n` it takes, else k plain requests.
 
-        Support is learnt on the first try and kept (`n_support`): a 400/422 to the first `n` request, or fewer
-        than k choices back (llama-cpp-python returns one), switches this model to k plain requests for good;
-        choices that did come back are used. The prompt is billed once per request, so its tokens are shared
-        among the k completions; each choice keeps its own output tokens.
-        """
-        samples = list(samples)
+        An `n` above `n_ok` is a probe, made under the model's probe lock: a 400/422 to it (not a context overflow)
+        sets `n_max` to the limit the refusal states, else to `n_ok`, and the samples go again in smaller requests;
+        fewer choices than asked (llama-cpp-python returns one) sets `n_max` to what came back, and the choices that
+        came are used. A refusal of an `n` already answered in full is not about `n` and is raised. The prompt is
+        billed once per request, so its tokens are shared among that request's completions."""
+        todo = list(samples)
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
-        if len(samples) < 2 or self.n_support is False:
-            return await _separately(self, messages, samples, answer_key, kwargs)
-        client, semaphore = self._loop_state()
-        body = self._request(messages, temperature, max_tokens, seed, None, samples[0], answer_key)
-        body["n"] = len(samples)
-        if EXTRA_FIELD in body:
-            body[EXTRA_FIELD]["samples"] = samples
-        try:
-            async with semaphore:  # released before any fallback: those calls take the semaphore themselves
-                resp, latency = await self._timed_retries(client, body)  # the answering attempt's own time
-        except ModelCallError as exc:
-            # not yet known, or learnt meanwhile by a concurrent request that was refused first
-            if self.n_support is not True and exc.status in N_REFUSED:
-                _no_n(self, f"it refused n={len(samples)} with HTTP {exc.status}")
-                return await _separately(self, messages, samples, answer_key, kwargs)
+        done: list[Completion] = []
+        while _is_probe(self, _size(self, len(todo) - len(done))):
+            async with _probe_lock(self):
+                left = todo[len(done) :]
+                size = _size(self, len(left))
+                if not _is_probe(self, size):  # a concurrent probe taught enough meanwhile
+                    break
+                done += await _probe(self, messages, left[:size], answer_key, kwargs)
+        rest = todo[len(done) :]
+        size = max(1, _size(self, len(rest)))
+        chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+        parts = await asyncio.gather(*(_known(self, messages, chunk, answer_key, kwargs) for chunk in chunks))
+        return done + [c for part in parts for c in part]
+
+
+def _size(model: _NHost, k: int) -> int:
+    """How many of k samples one request should carry."""
+    return k if model.n_max is None else min(k, model.n_max)
+
+
+def _is_probe(model: _NHost, size: int) -> bool:
+    return size >= 2 and size > model.n_ok
+
+
+def _probe_lock(model: _NHost) -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    if model._n_probe is None or model._n_probe[0] is not loop:
+        model._n_probe = (loop, asyncio.Lock())
+    return model._n_probe[1]
+
+
+async def _probe(
+    model: _NHost, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
+) -> list[Completion]:
+    """One request with an `n` not yet answered in full: the completions it gave (none if refused), and the lesson."""
+    n = len(samples)
+    try:
+        got = await _send(model, messages, samples, answer_key, kwargs)
+    except ModelCallError as exc:
+        if exc.status not in N_REFUSED or exc.cause == CONTEXT_CAUSE:
             raise
-        got = n_completions(self.spec, resp, messages, latency, len(samples))
-        if len(got) >= len(samples):
-            self.n_support = True
-            return got[: len(samples)]
-        _no_n(self, f"it returned {len(got)} choice(s) for n={len(samples)}")
-        rest = await _separately(self, messages, samples[len(got) :], answer_key, kwargs)
-        return got + rest
+        stated = STATED_LIMIT.search(str(exc))
+        limit = int(stated.group(1)) if stated else 0
+        _limit(model, limit if 1 <= limit < n else model.n_ok, f"it refused n={n} with HTTP {exc.status}")
+        return []
+    if len(got) >= n:
+        model.n_ok = max(model.n_ok, n)
+        _settle(model)
+    else:
+        _limit(model, len(got), f"it returned {len(got)} choice(s) for n={n}")
+    return got
+
+
+async def _known(
+    model: _NHost, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
+) -> list[Completion]:
+    """Samples in one request of an `n` the endpoint has answered in full (one sample: a plain request); should it
+    come back short all the same, the missing samples go as plain requests."""
+    if len(samples) < 2:
+        return await _separately(model, messages, samples, answer_key, kwargs)
+    got = await _send(model, messages, samples, answer_key, kwargs)
+    return got + await _separately(model, messages, samples[len(got) :], answer_key, kwargs)
+
+
+async def _send(
+    model: _NHost, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
+) -> list[Completion]:
+    """One request with `n = len(samples)`: at most that many completions, in the order of `samples`. Unless the
+    reply is serve-sim's, which draws choice i for sample i, the choices are noted as shared draws (`SharedDraws`)."""
+    client, semaphore = model._loop_state()
+    temperature, max_tokens, seed = kwargs["temperature"], kwargs["max_tokens"], kwargs["seed"]
+    body = model._request(messages, temperature, max_tokens, seed, None, samples[0], answer_key)
+    body["n"] = len(samples)
+    if EXTRA_FIELD in body:
+        body[EXTRA_FIELD]["samples"] = samples
+    async with semaphore:
+        resp, latency = await model._timed_retries(client, body)  # the answering attempt's own time
+    got = n_completions(model.spec, resp, messages, latency, len(samples), max_tokens=max_tokens)
+    if not (EXTRA_FIELD in body and served_by(resp)["simulated"]):
+        note_shared_draws(samples[: len(got)])
+    return got
+
+
+def _limit(model: _NHost, limit: int, why: str) -> None:
+    """Learn the largest `n` worth sending, and say so when it is news (a fallback is never silent)."""
+    limit = max(1, limit)
+    if model.n_max is None or limit < model.n_max:
+        takes = "does not take n" if limit == 1 else f"takes n up to {limit}"
+        goes = "as separate requests" if limit == 1 else f"in requests of at most {limit}"
+        logging.getLogger(__name__).warning(
+            "model '%s' at %s %s (%s): its coalesced samples go %s",
+            model.spec.id,
+            model.spec.public_endpoint,
+            takes,
+            why,
+            goes,
+        )
+        model.n_max = limit
+    model.n_ok = min(model.n_ok, model.n_max)
+    _settle(model)
 
 
 def _no_n(model: _NHost, why: str) -> None:
-    """Learn that the endpoint has no `n`, and say so once (a fallback is never silent)."""
-    if model.n_support is not False:
-        logging.getLogger(__name__).warning(
-            "model '%s' at %s does not take n (%s): its coalesced samples go as separate requests",
-            model.spec.id,
-            model.spec.public_endpoint,
-            why,
-        )
-    model.n_support = False
+    """Learn that the endpoint takes no `n` at all (`_limit` 1); tests of the warning's wording call it."""
+    _limit(model, 1, why)
+
+
+def _settle(model: _NHost) -> None:
+    """Keep `n_support` (the yes/no view) in step with what was learnt."""
+    model.n_support = True if model.n_ok >= 2 else (False if model.n_max == 1 else None)
 
 
 async def _separately(
