@@ -48,6 +48,22 @@ def _more_note(shown: int, total: int, limit: int) -> str:
     return f"showing the newest {shown} of {total} stored runs (--limit {limit}); --limit {total} lists all"
 
 
+def store_file(path: Path) -> Path:
+    """The results store `--store` names: a file, or a directory holding one (a search's run directory keeps its
+    paired outcomes in RUN_DIR/results.sqlite), which is what a user pointing at the run means. A directory
+    without one is a one-line error naming what was looked for, never "no results store yet"."""
+    from rolegraph.evaluate.store import StoreError
+    from rolegraph.optimize.paired import RESULTS_NAME
+
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        return path
+    inside = path / RESULTS_NAME
+    if inside.is_file():
+        return inside
+    raise StoreError(f"{path} is a directory with no {RESULTS_NAME} in it; --store takes a results store file")
+
+
 def results_command(
     run_id: str | None = typer.Argument(None, help="Show this stored run (default: list runs)."),
     task: str | None = typer.Option(None, "--task", "-t", help="Only runs of this task."),
@@ -71,7 +87,7 @@ def results_command(
     from rolegraph.evaluate.store import ResultsStore, StoreError
     from rolegraph.settings import Settings
 
-    path = store_path or Settings.from_env().store_path
+    path = store_file(store_path) if store_path is not None else Settings.from_env().store_path
     if not Path(path).expanduser().is_file():
         raise StoreError(f"{path}: no results store yet (run `rolegraph eval` first)")
     with ResultsStore(path) as store:

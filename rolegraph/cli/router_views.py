@@ -75,13 +75,29 @@ def run_json_extra(result: Any) -> dict[str, Any]:
     return {"stage": result.stage, "stages": [s.model_dump() for s in result.stages]}
 
 
+def stages_reached(item: Any) -> int:
+    """How many stages of a router one scored item ran. An answered item stores the stage that answered, and ran
+    every stage up to it; a failed item stores none, but every item enters stage 1, and the stages of the nodes
+    whose usage its partial run kept (ids `s2.a`: `graphs.router.flat_id`) ran too."""
+    from rolegraph.graphs.router import STAGE_SEP
+
+    if item.stage:
+        return int(item.stage)
+    ran = [key.split(STAGE_SEP, 1)[0].removeprefix("s") for key in item.node_usage]
+    return max([1, *(int(s) for s in ran if s.isdigit())])
+
+
 def stage_keys(result: Any, spec: Any) -> dict[str, Any]:
-    """`eval --json` keys for a router: per stage, the share of items it answered and the share that reached it."""
+    """`eval --json` keys for a router: per stage, the share of items it answered and the share that reached it.
+    Both are counts over the items divided once (summed shares drift: 0.9999999999999999 for "every item"), and
+    a failed item counts as reaching the stages it ran although no stage answered it."""
     if getattr(spec, "kind", None) != "router":
         return {}
     n = max(result.n, 1)
-    answered = [sum(1 for it in result.items if it.stage == i) / n for i in range(1, len(spec.stages) + 1)]
-    reached = [sum(answered[i - 1 :]) for i in range(1, len(spec.stages) + 1)]
+    count = len(spec.stages)
+    answered = [sum(1 for it in result.items if it.stage == i) / n for i in range(1, count + 1)]
+    ran = [stages_reached(it) for it in result.items]
+    reached = [sum(1 for r in ran if r >= i) / n for i in range(1, count + 1)]
     return {
         "stages": [
             {"stage": i, "graph": s.graph.name, "answered": a, "reached": r}
@@ -130,11 +146,10 @@ def add_to_run(
     `silent_outputs`: a graph whose output never answers would be filed as scoring 0, an unknown tool found
     only mid-run), passed in by the caller because graph_cmd imports this module (no import circle)."""
     import asyncio
-    import json
     import sys
 
     from rolegraph.errors import GraphError, RolegraphError
-    from rolegraph.graphs.router import RouterSpec, check_spec
+    from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
     from rolegraph.models.pool import ModelPool
     from rolegraph.optimize.api import add_to_run as add
@@ -169,35 +184,104 @@ def add_to_run(
     results = asyncio.run(
         add(run_dir, specs, settings, progress=progress, executor=executor, allow_commands=allow_commands)
     )
-    for split, rows in results.items():
-        for res in rows:
-            line = {
-                "split": split,
-                "graph": res.graph_name,
-                "n": res.n,
-                "accuracy": res.accuracy,
-                "flops_units": res.flops_units,
-                "simulated": res.simulated,
-                "run_id": res.run_id,
-            }
-            typer.echo(
-                json.dumps(line)
-                if as_json
-                else f"{split}: {res.graph_name}: accuracy {res.accuracy:.3f} on {res.n} items, "
-                f"{res.flops_units:.1f} FLOPs units{' (simulated)' if res.simulated else ''}"
-            )
-    if not as_json:
-        already = len(specs) * 2 - sum(len(r) for r in results.values())
-        if already:
-            typer.echo(f"({already} already in the run's paired outcomes: kept as they were)")
-        routers = [s.name for s in specs if isinstance(s, RouterSpec)]
-        if len(routers) < len(specs):
-            typer.echo(f"added to {run_dir}'s paired outcomes: `rolegraph route fit {run_dir}` considers them")
-        if routers:  # route fit chains graphs; a router is not a stage of another router
-            typer.echo(
-                f"router(s) {', '.join(routers)} kept in {run_dir}'s paired outcomes for comparison on the same "
-                "items: `rolegraph route fit` builds its cascades from graphs only"
-            )
+    print_added(run_dir, specs, files, results, as_json)
+
+
+KEPT_NOTE = "already in the run's paired outcomes{held_as}: kept as it was"
+"""A graph `eval --add-to` did not score again; `held_as` names the graph the run holds when it was filed under
+another name (the same graph, e.g. a single model the search itself scored)."""
+
+
+def kept_note(spec: Any, res: Any) -> str:
+    return KEPT_NOTE.format(held_as="" if res.graph_name == spec.name else f" as '{res.graph_name}'")
+
+
+def add_to_object(split: str, res: Any, spec: Any, path: Path, added: bool) -> dict[str, Any]:
+    """One `eval --add-to --json` line: the keys plain `eval --json` prints for the graph (its task, ci95, world,
+    the three-way simulation label, a router's stages...), with the split it was scored on and whether this call
+    added it (false: the run held it already, and these are the figures it holds)."""
+    obj = {
+        "split": split,
+        "added": added,
+        **res.summary(),
+        "graph": spec.name,
+        "p95_latency_s": res.p95_latency_s,
+        "skipped": res.skipped,
+        "run_id": res.run_id,
+        "graph_file": str(path),
+        "cost_usd_per_item": res.cost_usd / max(res.n, 1),
+        **stage_keys(res, spec),
+        **_unmeasured(res),
+    }
+    return obj if added else {**obj, "note": kept_note(spec, res)}
+
+
+def _unmeasured(res: Any) -> dict[str, Any]:
+    """The keys plain `eval --json` nulls for a graph whose every item failed (eval_output's `_unmeasured`, which
+    cannot be imported here: eval_output imports this module): nothing answered, so nothing was measured, and
+    the label is "no answers" rather than simulated or real. Nothing when some item answered."""
+    from rolegraph.evaluate.report import NO_ANSWERS, shown_simulation
+
+    if shown_simulation(res) is not None:
+        return {}
+    unmeasured = ("accuracy", "ci95", "mean_latency_s", "p95_latency_s", "world")
+    return {**dict.fromkeys(unmeasured), "simulated": False, "simulation": NO_ANSWERS}
+
+
+def add_to_line(split: str, res: Any, spec: Any, added: bool) -> str:
+    """One text line of `eval --add-to`: the graph's figures on a split, labelled simulated or partly simulated
+    as the answers were, and for a graph the run held already, that it was kept rather than scored again."""
+    from rolegraph.evaluate.report import shown_simulation
+    from rolegraph.graphs.analysis import flops_phrase
+    from rolegraph.models.provenance import label_suffix
+
+    figures = (
+        f"accuracy {res.accuracy:.3f} on {res.n} items, {flops_phrase(res.flops_units, 1)}"
+        f"{label_suffix(shown_simulation(res))}"
+    )
+    return f"{split}: {spec.name}: {figures}" if added else f"{split}: {spec.name}: {kept_note(spec, res)} ({figures})"
+
+
+def print_added(
+    run_dir: Path, specs: list[Any], files: list[Path], results: dict[str, list[Any]], as_json: bool
+) -> None:
+    """What `eval --add-to` did, a line per graph and split: the figures of what it added, and for what the run
+    held already (scored on these items before: not scored again) that it was kept, with the figures kept. A
+    call that added nothing says so; with --json each line is an object (`add_to_object`), never nothing."""
+    import json
+
+    from rolegraph.evaluate.store import ResultsStore
+    from rolegraph.graphs.router import RouterSpec
+    from rolegraph.graphs.router_io import spec_hash
+    from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
+
+    hashes = [spec_hash(s) for s in specs]
+    added_any = added_graph = False
+    with ResultsStore(results_path(run_dir)) as store:
+        for split in (FIT, TEST):
+            new = {r.graph_hash: r for r in results.get(split, [])}
+            held = {p.graph_hash: p.run_id for p in store.paired(PAIRED_SET, split)}
+            for spec, path, h in zip(specs, files, hashes):
+                res = new.get(h) or (store.load(held[h]) if h in held else None)
+                if res is None:  # neither scored nor held: nothing to show (add_to_run scores every graph)
+                    continue
+                added = h in new
+                added_any |= added
+                added_graph |= added and not isinstance(spec, RouterSpec)
+                line = add_to_object(split, res, spec, path, added) if as_json else add_to_line(split, res, spec, added)
+                typer.echo(json.dumps(line, default=str) if isinstance(line, dict) else line)
+    if as_json:
+        return
+    if not added_any:
+        typer.echo(f"nothing added: every graph given is already in {run_dir}'s paired outcomes")
+    elif added_graph:
+        typer.echo(f"added to {run_dir}'s paired outcomes: `rolegraph route fit {run_dir}` considers them")
+    routers = [s.name for s in specs if isinstance(s, RouterSpec)]
+    if routers:  # route fit chains graphs; a router is not a stage of another router
+        typer.echo(
+            f"router(s) {', '.join(routers)} kept in {run_dir}'s paired outcomes for comparison on the same "
+            "items: `rolegraph route fit` builds its cascades from graphs only"
+        )
 
 
 def demo_router(run_dir: str) -> Any:

@@ -5,6 +5,7 @@ Every table that shows a simulated result says so: sim numbers are not claims ab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
@@ -114,6 +115,28 @@ def _rate(x: float | None) -> str:
     return "-" if x is None else _pct(x)
 
 
+MONEY_FIGURES = 3
+"""Significant figures of an amount under a dollar: a sim or local model's cost per item is a few millionths
+of a dollar, which four or five decimals would show as zero."""
+CENT_DIGITS = 2
+MONEY_FLOOR = 1e-9
+"""Amounts under this read "<$0.000000001" rather than run on: no price is that precise."""
+
+
+def money(amount: float, symbol: str = "$") -> str:
+    """A dollar amount for a report or a table: cents from a dollar up, else up to MONEY_FIGURES significant figures
+    ("$0.00000392"), so a nonzero cost never reads as zero; an actual 0 is "$0"."""
+    size = abs(amount)
+    if size == 0:
+        return f"{symbol}0"
+    if size < MONEY_FLOOR:
+        return f"<{symbol}{MONEY_FLOOR:.{-math.floor(math.log10(MONEY_FLOOR))}f}"
+    text = f"{size:.{max(CENT_DIGITS, MONEY_FIGURES - 1 - math.floor(math.log10(size)))}f}"
+    whole, _, part = text.partition(".")
+    text = f"{whole}.{part.rstrip('0').ljust(CENT_DIGITS, '0')}"  # $0.0031, not $0.00310; $0.50, not $0.5
+    return f"{'-' if amount < 0 else ''}{symbol}{text}"
+
+
 def cache_note(cached: int, calls: int) -> str:
     """One line saying that some calls were replayed from the response cache (empty when none were)."""
     if not cached:
@@ -185,7 +208,7 @@ def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, 
         ("mean critical path", seconds(r.mean_critical_path_s)),
         *cached,
         ("tokens (total)", f"{r.tokens:,}"),
-        ("cost (total)", f"${r.cost_usd:.4f}"),
+        ("cost (total)", money(r.cost_usd)),
         ("FLOPs units / item", flops_text(r.flops_units)),
         ("simulation", _simulation_cell(r)),
         ("partial (budget ran out)", "yes" if r.partial else "no"),
@@ -318,7 +341,7 @@ def _run_cells(r: dict) -> dict[str, str]:
         "n": str(r["n"]),
         "accuracy": NOT_MEASURED if none else _pct(r["accuracy"]),
         "95% CI": NOT_MEASURED if none else _ci(r["ci95"]),
-        "cost": f"${r['cost_usd']:.4f}" if r.get("cost_usd") is not None else NO_VALUE,
+        "cost": money(r["cost_usd"]) if r.get("cost_usd") is not None else NO_VALUE,
         "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown (see flops_text)
         "latency": NOT_MEASURED if none else f"{latency:.2f} s" if latency is not None else NO_VALUE,
         "fail": str(r["failures"]),

@@ -17,8 +17,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from rolegraph.evaluate.report import money
 from rolegraph.fileio import write_atomic
-from rolegraph.graphs.spec import GraphSpec
+from rolegraph.graphs.analysis import flops_phrase, flops_text
 from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
 from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.artifacts import chosen_graph, load_run, reproduce_options
@@ -35,6 +36,7 @@ from rolegraph.reports.html_parts import (
     html_section,
     html_table,
 )
+from rolegraph.reports.html_sections import best_graph_section, gradients_section, nodes_section
 from rolegraph.reports.markdown import render
 from rolegraph.reports.router import ROUTER_TITLE, router_note
 from rolegraph.reports.selection import (
@@ -97,8 +99,8 @@ def _summary(run: dict, sim: str) -> str:
         cards.append(
             html_card(
                 "chosen graph, cost",
-                f"{t.flops_units:.1f} FLOPs units",
-                f"{t.latency_s:.2f} s and ${t.dollars:.5f} per item",
+                flops_phrase(t.flops_units, 1),
+                f"{t.latency_s:.2f} s and {money(t.dollars)} per item",
             )
         )
     cards.append(html_card("evaluations", f"{spent}", "item-level graph runs (pilot, search, validation)"))
@@ -111,8 +113,8 @@ def _summary(run: dict, sim: str) -> str:
                 f"{final.test.accuracy:.3f}",
                 ci_text(final.test.ci95),
                 f"{final.test.latency_s:.2f}",
-                f"{final.test.dollars:.5f}",
-                f"{final.test.flops_units:.2f}",
+                money(final.test.dollars, ""),
+                flops_text(final.test.flops_units),
             ]
         ]
         rows += [
@@ -121,8 +123,8 @@ def _summary(run: dict, sim: str) -> str:
                 f"{s.accuracy:.3f}",
                 ci_text(s.ci95),
                 f"{s.latency_s:.2f}",
-                f"{s.dollars:.5f}",
-                f"{s.flops_units:.2f}",
+                money(s.dollars, ""),
+                flops_text(s.flops_units),
             ]
             for s in sorted(final.singles, key=lambda s: -s.objective)
         ]
@@ -182,7 +184,14 @@ def _pareto(run: dict, sim: str) -> str:
         f"{len(pts)} graphs evaluated; the Pareto front (accuracy, latency, dollars) circled{sim}",
     )
     rows = [
-        [p.graph_hash[:10], fmt_num(p.raw_accuracy), f"{p.accuracy:.3f}", f"{p.latency_s:.2f}", f"{p.dollars:.5f}", p.n]
+        [
+            p.graph_hash[:10],
+            fmt_num(p.raw_accuracy),
+            f"{p.accuracy:.3f}",
+            f"{p.latency_s:.2f}",
+            money(p.dollars, ""),
+            p.n,
+        ]
         for p in best[:MAX_PARETO_ROWS]
     ]
     table = html_table(
@@ -191,127 +200,6 @@ def _pareto(run: dict, sim: str) -> str:
         numeric={1, 2, 3, 4, 5},
     )
     return f'<div class="split"><div>{fig}</div><div><h3>On the front</h3>{table}</div></div>'
-
-
-def _best_graph(run: dict, best: GraphSpec | None, sim: str) -> str:
-    if best is None:
-        return '<p class="muted">No graph was evaluated yet.</p>'
-    fig = html_figure(
-        run["run_dir"],
-        "graph",
-        f"the chosen graph: {len(best.nodes)} nodes",
-        f"the chosen graph, output node {best.output_id()} highlighted{sim}",
-    )
-    rows = [
-        [
-            n.id + (" (output)" if n.id == best.output_id() else ""),
-            n.role,
-            n.model,
-            ", ".join(best.predecessors(n.id)) or "-",
-            ", ".join(f"{k}={v}" for k, v in sorted(n.params.items())) or "-",
-        ]
-        for n in best.nodes
-    ]
-    return (
-        fig
-        + html_table(["node", "role", "model", "inputs", "params"], rows)
-        + '<p class="muted">Saved as best_graph.yaml: '
-        f"<code>rolegraph eval best_graph.yaml {esc(reproduce_options(run))}</code></p>"
-    )
-
-
-def _node_flops(run: dict, best: GraphSpec) -> dict[str, float]:
-    """Each node's share of the budget in 1B-node FLOPs units at the task's token profile ({} if unknown)."""
-    from rolegraph.graphs.analysis import TOKEN_PROFILES, FlopsUnknownError, in_degrees, node_flops, reference_flops
-    from rolegraph.models.pool import ModelPool
-
-    try:
-        profile = TOKEN_PROFILES[run["config"]["space"].get("family", "math")]
-        pool = ModelPool.load(run["config"].get("pool"))
-        unit = reference_flops(profile)
-        # a node's prompt grows by one predecessor output per in-edge (the analysis module's rule)
-        return {
-            n: node_flops(
-                pool.get(best.node(n).model), profile.prompt_tokens + k * profile.output_tokens, profile.output_tokens
-            )
-            / unit
-            for n, k in in_degrees(best).items()
-        }
-    except (FlopsUnknownError, AttributeError, KeyError, ValueError, OSError) as exc:
-        return {"_error": str(exc)}  # type: ignore[dict-item]
-
-
-def _nodes(run: dict, best: GraphSpec | None, sim: str) -> str:
-    if best is None:
-        return '<p class="muted">No graph yet.</p>'
-    from rolegraph.graphs.analysis import in_degrees, levels
-
-    level, degree = levels(best), in_degrees(best)
-    flops = _node_flops(run, best)
-    measured = (run["state"].get("final") or {}).get("per_node") or {}  # the chosen graph on the test items
-    head = ["node", "role", "model", "depth level", "in-degree", "FLOPs units"]
-    numeric = {3, 4, 5}
-    if measured:
-        head += ["own answer right", "output agreed", "items"]
-        numeric |= {6, 7, 8}
-    rows = []
-    for n in best.nodes:
-        row = [n.id, n.role, n.model, level.get(n.id, 0), degree.get(n.id, 0), fmt_num(flops.get(n.id), 2)]
-        if measured:
-            st = measured.get(n.id, {})
-            row += [fmt_num(st.get("correct_rate")), fmt_num(st.get("agree_rate")), st.get("n", "-")]
-        rows.append(row)
-    family = esc(run["config"]["space"].get("family", "math"))
-    notes = [
-        f"Depth level and in-degree from the graph; FLOPs units per node at the {family} "
-        "token profile (one 1B node = 1; a node's prompt grows with its inputs)."
-    ]
-    if measured:
-        notes.append(
-            f"Measured on the test items: how often a node's own answer was right, and how often the "
-            f"graph's output agreed with it{esc(sim)}."
-        )
-    else:
-        notes.append(
-            "This run's store keeps no per-node answers for the chosen graph; "
-            "<code>rolegraph eval best_graph.yaml --task ...</code> prints them."
-        )
-    if "_error" in flops:
-        notes.append(f"FLOPs units not shown: {esc(flops['_error'])}")
-    return html_table(head, rows, numeric=numeric) + "".join(f'<p class="muted">{t}</p>' for t in notes)
-
-
-def _gradients(run: dict) -> str:
-    if not run["feedback"]:
-        return (
-            '<p class="muted">This optimizer writes no textual gradients (only Agent-REINFORCE\'s feedback '
-            "agent does).</p>"
-        )
-    by_iter = {it.iteration: it for it in run["iterations"]}
-    out = []
-    for f in run["feedback"]:
-        it = by_iter.get(f.iteration)
-        meta = f"feedback agent {f.agent}"
-        if it is not None:
-            meta += f"; {it.evaluations} evaluations so far; best so far {fmt_num(it.best_objective)}"
-        if f.attempts > 1:
-            meta += f"; {f.attempts} attempts"
-        helped = "".join(f"<li>{esc(h)}</li>" for h in f.helped)
-        hurt = "".join(f"<li>{esc(h)}</li>" for h in f.hurt)
-        title = "Initialisation" if f.iteration == 0 else f"Iteration {f.iteration}"
-        parts = [
-            f'<div class="gradient" id="gradient-{f.iteration}"><h3>{title}</h3>',
-            f'<div class="meta">{esc(meta)}</div>',
-            f"<p>{esc(f.summary)}</p>",
-        ]
-        if helped:
-            parts.append(f'<div><strong>Helped</strong><ul class="helped">{helped}</ul></div>')
-        if hurt:
-            parts.append(f'<div><strong>Hurt</strong><ul class="hurt">{hurt}</ul></div>')
-        if f.fallback:
-            parts.append(f'<p class="fallback">Note: {esc(f.fallback)}</p>')
-        out.append("".join(parts) + "</div>")
-    return "\n".join(out)
 
 
 def _flat(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
@@ -352,9 +240,9 @@ def html_page(run: dict) -> str:
         "summary": _summary(run, sim),
         "curve": _curve(run, sim),
         "pareto": _pareto(run, sim),
-        "graph": _best_graph(run, best, sim),
-        "nodes": _nodes(run, best, sim),
-        "gradients": _gradients(run),
+        "graph": best_graph_section(run, best, sim),
+        "nodes": nodes_section(run, best, sim),
+        "gradients": gradients_section(run),
         "settings": _settings(run),
     }
     banner = (

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
+from rolegraph.evaluate.report import money
 from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.fileio import write_atomic
-from rolegraph.graphs.analysis import flops_phrase
+from rolegraph.graphs.analysis import flops_phrase, flops_text
 from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -34,6 +35,7 @@ from rolegraph.reports.selection import (
     selection_row,
     selection_text,
 )
+from rolegraph.reports.wording import best_graph_name, capitalised, feedback_label, no_feedback_text, writes_feedback
 
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
 PARTLY_NOTE = (
@@ -101,13 +103,14 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     ]
     final: FinalChoice | None = run["final"]
     if best is not None:
-        lines += ["## Chosen graph", "", "```", to_text_table(best).rstrip(), "```", ""]
+        lines += [f"## {capitalised(best_graph_name(run))}", "", "```"]
+        lines += [to_text_table(best).rstrip(), "```", ""]
     if final is not None:
         t = final.test
         lines += [
             f"Test accuracy **{t.accuracy:.3f}** (95% Wilson interval {fmt_ci(t.ci95)}, {t.n} held-out test items: "
             f"they played no part in the choice, so this is the unbiased estimate), "
-            f"mean latency {t.latency_s:.2f} s, ${t.dollars:.5f} per item, {flops_phrase(t.flops_units)}"
+            f"mean latency {t.latency_s:.2f} s, {money(t.dollars)} per item, {flops_phrase(t.flops_units)}"
             f"{label_suffix(t.simulation or (SIMULATED if t.simulated else REAL))}.",
             "",
         ]
@@ -131,13 +134,13 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
                 "",
                 "| graph | accuracy | 95% CI | latency s | $ per item | FLOPs units |",
                 "|---|---|---|---|---|---|",
-                f"| chosen graph | {t.accuracy:.3f} | {fmt_ci(t.ci95)} | {t.latency_s:.2f} | {t.dollars:.5f} | "
-                f"{t.flops_units:.2f} |",
+                f"| chosen graph | {t.accuracy:.3f} | {fmt_ci(t.ci95)} | {t.latency_s:.2f} | {money(t.dollars, '')} | "
+                f"{flops_text(t.flops_units)} |",
             ]
             for s in sorted(final.singles, key=lambda s: -s.objective):
                 lines.append(
                     f"| single {s.label} | {s.accuracy:.3f} | {fmt_ci(s.ci95)} | {s.latency_s:.2f} | "
-                    f"{s.dollars:.5f} | {s.flops_units:.2f} |"
+                    f"{money(s.dollars, '')} | {flops_text(s.flops_units)} |"
                 )
             lines.append("")
         lines += [
@@ -187,13 +190,16 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     ]
     lines += [
         f"| {p.graph_hash[:10]} | {_raw(p.raw_accuracy)} | {_raw_ci(p.raw_accuracy, p.n)} | {p.accuracy:.3f} | "
-        f"{p.latency_s:.2f} | {p.dollars:.5f} | {p.n} |"
+        f"{p.latency_s:.2f} | {money(p.dollars, '')} | {p.n} |"
         for p in pareto
     ]
+    missing = no_feedback_text(run)
+    if missing is not None and writes_feedback(run):
+        lines += ["", "## Feedback (textual gradients)", "", missing]
     if run["feedback"]:
         lines += ["", "## Feedback (textual gradients)", ""]
         for f in run["feedback"]:
-            lines.append(f"- **{_feedback_label(f.iteration, records)}** ({f.agent}): {f.summary}")
+            lines.append(f"- **{feedback_label(f.iteration, records)}** ({f.agent}): {f.summary}")
             lines += [f"  - helped: {h}" for h in f.helped[:TOP_FEEDBACK_LINES]]
             lines += [f"  - hurt: {h}" for h in f.hurt[:TOP_FEEDBACK_LINES]]
             if f.fallback:
@@ -212,18 +218,6 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         "",
     ]
     return "\n".join(lines)
-
-
-def _feedback_label(iteration: int, records: list[EvalRecord]) -> str:
-    """The feedback's place in the search. The pilot's feedback is stored as iteration 0 (it comes before the
-    first update), but the pilot's own evaluations are iterations 1..k of the trace and the curve: say which."""
-    if iteration != 0:
-        return f"iteration {iteration}"
-    pilot = sorted({r.iteration for r in records if "pilot" in (r.source, r.phase)})
-    if not pilot:
-        return "initialisation"
-    span = f"iteration {pilot[0]}" if len(pilot) == 1 else f"iterations {pilot[0]}-{pilot[-1]}"
-    return f"pilot (its evaluations are {span} of the curve)"
 
 
 def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:

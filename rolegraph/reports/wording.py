@@ -1,0 +1,66 @@
+"""Words report.md and report.html both say, written once so the two pages never tell a run differently: where
+a feedback record sits in the search, what the best graph is called before a choice is made, and what the
+feedback section says when there is none.
+"""
+
+from __future__ import annotations
+
+from rolegraph.optimize.trace import EvalRecord
+
+CHOSEN = "chosen graph"
+BEST_SO_FAR = "best graph so far (not yet chosen)"
+"""An unfinished run (stopped in the search, or before its final check) has no choice yet, only a leader."""
+NO_FEEDBACK_OPTIMIZER = "This optimizer writes no textual gradients (only Agent-REINFORCE's feedback agent does)."
+
+
+def feedback_label(iteration: int, records: list[EvalRecord]) -> str:
+    """The feedback's place in the search. The pilot's feedback is stored as iteration 0 (it comes before the
+    first update), but the pilot's own evaluations are iterations 1..k of the trace and the curve: say which."""
+    if iteration != 0:
+        return f"iteration {iteration}"
+    pilot = sorted({r.iteration for r in records if "pilot" in (r.source, r.phase)})
+    if not pilot:
+        return "initialisation"
+    span = f"iteration {pilot[0]}" if len(pilot) == 1 else f"iterations {pilot[0]}-{pilot[-1]}"
+    return f"pilot (its evaluations are {span} of the curve)"
+
+
+def best_graph_name(run: dict) -> str:
+    """What the report calls the graph it draws: the choice of a finished run, the leader of an unfinished one
+    (calling a leader "chosen" would claim a decision the search never made)."""
+    return CHOSEN if run["final"] is not None else BEST_SO_FAR
+
+
+def writes_feedback(run: dict) -> bool:
+    """The run's optimizer has a feedback agent (Agent-REINFORCE's config names one), whether or not it spoke yet."""
+    return run["config"]["optimizer"].get("agent") is not None
+
+
+def no_feedback_text(run: dict) -> str | None:
+    """The feedback section's sentence when the run holds no feedback record (None when it holds some): a run
+    stopped before its feedback agent first spoke says so, rather than that its optimizer writes none."""
+    if run["feedback"]:
+        return None
+    if not writes_feedback(run):
+        return NO_FEEDBACK_OPTIMIZER
+    if run["final"] is not None:
+        return "Its feedback agent wrote no feedback in this run."
+    if not run["iteration"]:
+        return "No feedback yet (stopped before its first iteration ended)."
+    return f"No feedback yet (stopped after iteration {run['iteration']})."
+
+
+def capitalised(text: str) -> str:
+    """A label as a title: its first letter upper case, the rest as written (names and commands keep theirs)."""
+    return text[:1].upper() + text[1:]
+
+
+__all__ = [
+    "BEST_SO_FAR",
+    "CHOSEN",
+    "best_graph_name",
+    "capitalised",
+    "feedback_label",
+    "no_feedback_text",
+    "writes_feedback",
+]
