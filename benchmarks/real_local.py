@@ -122,7 +122,7 @@ async def _search(pool: ModelPool, hub: ModelHub, toolbox, task, cfg: dict, agen
     config = SearchConfig(iterations=cfg["iterations"], samples=cfg["samples"], batch=cfg["batch"],
                           validation_items=cfg["validation"], test_items=cfg["test"], top_candidates=2,
                           concurrency=PARALLEL, compare_singles=False)
-    optimizer = make_optimizer("agent-reinforce", hub=hub, agent_model=agent_model, pilot_batch=cfg["batch"])
+    optimizer = make_optimizer("agent-reinforce", hub=hub, agent_model=agent_model)
     started = perf_counter()
     result = await optimize_async(task, space, optimizer, hub=hub, config=config, agent_model=agent_model,
                                   toolbox=toolbox)

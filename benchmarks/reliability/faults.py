@@ -47,7 +47,7 @@ def _one(task, config, base: Path, name: str, faults: FaultConfig | None, attemp
         stops: list[str] = []
         try:
             result, http = asyncio.run(search(pool, settings, task, config=config, attempts=attempts,
-                                              pilot_batch=config.batch, out=base / f"run-{name}"))
+                                              out=base / f"run-{name}"))
         except RolegraphError as exc:
             result, http = None, None
             stops.append(str(exc))

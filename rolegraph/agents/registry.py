@@ -20,6 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from rolegraph.agents.parsers import (
     RoleOutput,
     parse_answer,
@@ -28,6 +30,7 @@ from rolegraph.agents.parsers import (
     parse_plan,
     parse_verdicts,
 )
+from rolegraph.agents.role_def import PARSERS, STORED, RoleDef, describe_error
 from rolegraph.errors import RolegraphError, did_you_mean
 from rolegraph.transcript import read_role, role_line
 
@@ -150,6 +153,50 @@ _BUILTIN_SPECS = MappingProxyType(
 )
 
 
+def _with_role_line(name: str, text: str) -> str:
+    """The template starting with `Role: <name>.` (the transcript contract), added when it does not already."""
+    first = text.lstrip().splitlines()[0]
+    return text if read_role(first) == name.lower() else role_line(name) + "\n" + text.lstrip()
+
+
+def _definition(
+    name: str,
+    text: str,
+    parser: object,
+    answers: bool,
+    mode: str,
+    temperature: object,
+    max_tokens: object,
+    tools: object,
+) -> RoleDef:
+    """The role's arguments through the roles file's model (`RoleDef`), so temperature, max_tokens and tools get
+    its checks as one-line RoleErrors. Validated as a stored definition is (`STORED`): the roles file's checks of
+    tool names and answering parsers stay with the file, so a run's stored roles always register again.
+    `prompt` is set only when the role is data alone, so storable: its parser given by name or not at all, a
+    mode a roles file can hold, and not a built-in role's name (a roles file may not redefine one)."""
+    named = parser if isinstance(parser, str) else None
+    if named is not None and named not in PARSERS:
+        raise RoleError(
+            f"role '{name}': unknown parser '{named}' (parsers: {', '.join(PARSERS)})." + did_you_mean(named, PARSERS)
+        )
+    storable = (parser is None or named is not None) and mode in ("chat", "search") and name not in BUILTIN_ROLES
+    data = {
+        "name": name,
+        "prompt": text if storable else "",
+        "answers": answers,
+        "parser": named,
+        "mode": mode if mode in ("chat", "search") else "chat",
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "tools": list(tools) if isinstance(tools, tuple) else tools,
+    }
+    try:
+        definition = RoleDef.model_validate(data, context={STORED: True})
+    except ValidationError as exc:
+        raise RoleError(f"role '{name}': {describe_error(exc.errors()[0], {})}") from None
+    return definition if storable else definition.model_copy(update={"prompt": None})
+
+
 class RoleRegistry:
     """Roles by name. Build one with `default()`, add your own with `register(...)`, pass it on."""
 
@@ -159,8 +206,10 @@ class RoleRegistry:
         self._formats = MappingProxyType(dict(answer_formats))
         self._roles: dict[str, Role] = {}
         self.definitions: list[dict[str, Any]] = []
-        """Roles registered from data (a roles file, `rolegraph.agents.roles_file`): what a search run
-        stores so that `--resume` rebuilds them. Roles registered with Python callables are not here."""
+        """Roles registered from data (`RoleDef` dicts): a roles file's (`rolegraph.agents.roles_file`) and any
+        registered with a template and no Python parser (or a parser named, e.g. "answer"). What a search run
+        stores so that `--resume` and `resume_async` rebuild them. Roles registered with Python callables (or
+        `mode="read"`, which a roles file cannot express) are not here: resuming needs them passed again."""
 
     @classmethod
     def default(cls) -> RoleRegistry:
@@ -183,7 +232,7 @@ class RoleRegistry:
         self,
         name: str,
         prompt_template: str | Path,
-        parser: Callable[..., Any] | None = None,
+        parser: Callable[..., Any] | str | None = None,
         answers: bool = True,
         *,
         mode: RoleMode = "chat",
@@ -195,7 +244,11 @@ class RoleRegistry:
         """Add a role. `prompt_template` is the template text, or a Path to a file holding it.
 
         parser(text, kind) (or parser(text)) returns a RoleOutput, an answer string, or a dict of
-        fields; None means: extract the final answer when `answers`, else no answer.
+        fields; None means: extract the final answer when `answers`, else no answer; a name (answer, plan,
+        evidence, verdicts, none) is a built-in role's parser, as a roles file names it.
+        temperature, max_tokens and tools get a roles file's checks (`RoleDef`), each a one-line RoleError. A role
+        given as data alone (no Python callable) is added to `definitions`, so a search run stores it and
+        resuming the run rebuilds it.
         A name already registered (a built-in one included) is a RoleError unless `replace_existing`.
         The name's first character is an ASCII letter or '_' (the transcript's `Role: <name>.` line, which the
         simulator and any reader of a prompt go by, reads no other); the rest may be any letters or digits.
@@ -211,26 +264,33 @@ class RoleRegistry:
             raise RoleError(f"role '{name}' is already registered; pick another name")
         if mode not in ("chat", "search", "read"):
             raise RoleError(f"role '{name}': mode must be 'chat', 'search' or 'read', got {mode!r}")
-        template = self._template_text(name, prompt_template)
+        text = self._raw_template(name, prompt_template)
+        definition = _definition(name, text, parser, bool(answers), mode, temperature, max_tokens, tools)
+        if isinstance(parser, str):
+            parser = PARSERS[parser]  # `_definition` refused an unknown name
         if parser is None:
             parser = parse_answer if answers else parse_no_answer
         elif not callable(parser):
             raise RoleError(f"role '{name}': parser must be callable, got {type(parser).__name__}")
         role = Role(
             name,
-            template,
+            _with_role_line(name, text),
             _two_arg(parser),
             bool(answers),
             mode,
-            DEFAULT_TEMPERATURE if temperature is None else float(temperature),
-            DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens),
-            tuple(tools) + (("search",) if mode in ("search", "read") and "search" not in tools else ()),
+            DEFAULT_TEMPERATURE if definition.temperature is None else definition.temperature,
+            DEFAULT_MAX_TOKENS if definition.max_tokens is None else definition.max_tokens,
+            tuple(definition.tools) + (("search",) if mode in ("search", "read") and "search" not in tools else ()),
         )
         self._roles[name] = role
+        self.definitions = [d for d in self.definitions if d["name"] != name]  # a replaced role's is stale
+        if definition.prompt is not None:  # data alone: a run stores it and resuming rebuilds it
+            self.definitions.append(definition.model_dump(exclude_none=True))
         return role
 
     @staticmethod
-    def _template_text(name: str, prompt_template: str | Path) -> str:
+    def _raw_template(name: str, prompt_template: str | Path) -> str:
+        """The template text as given (a Path's file read), refused when it is not text or empty."""
         if isinstance(prompt_template, Path):
             try:
                 text = prompt_template.read_text(encoding="utf-8")
@@ -246,9 +306,6 @@ class RoleRegistry:
             )
         if not text.strip():
             raise RoleError(f"role '{name}': the prompt template is empty")
-        first = text.lstrip().splitlines()[0]
-        if read_role(first) != name.lower():
-            text = role_line(name) + "\n" + text.lstrip()
         return text
 
     def get(self, name: str) -> Role:

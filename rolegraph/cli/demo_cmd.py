@@ -119,7 +119,6 @@ async def run_demo_search(
         agent_model=None,
         out=out,
         progress=show_progress(as_json),
-        pilot_batch=config.batch,
         task_size=task_size,
         world=world,
     )

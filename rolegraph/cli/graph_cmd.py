@@ -115,23 +115,11 @@ def graph_file_problems(spec: Any, roles: Any = None) -> list[str]:
 
 
 def silent_outputs(spec: Any, roles: Any = None) -> list[str]:
-    """Output nodes whose role never answers (a planner, a searcher, a roles file's `answers: false`): `eval`
-    would score an empty answer on every item. `run` and `serve` show such a node's text, so only eval refuses."""
-    from rolegraph.agents.registry import RoleRegistry
+    """Output nodes whose role never answers (`rolegraph.graphs.validate.silent_outputs`, where evaluation checks
+    them too): `eval` refuses such a graph; `run` and `serve` show the node's text."""
+    from rolegraph.graphs.validate import silent_outputs as check
 
-    registry = roles if roles is not None else RoleRegistry.default()
-    lines = []
-    for g in [stage.graph for stage in spec.stages] if _is_router(spec) else [spec]:
-        try:
-            output = g.node(g.output_id())
-        except (KeyError, ValueError):
-            continue  # no single output: that is another problem's line
-        if output.role in registry and not registry.get(output.role).answers:
-            lines.append(
-                f"output node '{output.id}': role '{output.role}' never answers, so every item would score 0; "
-                "end the graph with an answering role (solver, fuser, verifier) or set `output`"
-            )
-    return lines
+    return check(spec, roles)
 
 
 def validate_cmd(

@@ -50,8 +50,13 @@ def check_evaluation_budget(config: Any, task: Any) -> None:
 
 
 def print_split_notes(config: Any, task: Any) -> None:
-    """A note on stderr per count the task's splits cannot fill (as `eval` notes a short split)."""
-    from rolegraph.optimize.context import split_shortfalls
+    """A note on stderr per count the task's splits cannot fill (as `eval` notes a short split), before the run
+    starts. The search says the same from Python as a `SplitShortfallWarning`: this process has said it already,
+    so that warning is silenced here (one command, one process), not printed twice."""
+    import warnings
+
+    from rolegraph.optimize.context import SplitShortfallWarning, split_shortfalls
 
     for note in split_shortfalls(task, config):
         typer.echo(f"note: {note}", err=True)
+    warnings.filterwarnings("ignore", category=SplitShortfallWarning)

@@ -52,7 +52,6 @@ async def run_optimize(
     agent_model: str | None,
     out: Path | None,
     progress: bool,
-    pilot_batch: int | None = None,
     task_size: int | None = None,
     task_option: list[str] | None = None,
     executor: Any = None,
@@ -97,8 +96,7 @@ async def run_optimize(
     hub = ModelHub(pool, settings)
     run_dir: Path | None = None
     try:
-        opt_options = {"pilot_batch": pilot_batch} if optimizer_name == "agent-reinforce" else {}
-        optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model, **opt_options)
+        optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model)
         if needs_estimate(space, agent_model):
             print_estimate(space, config, task, optimizer, agent_model)
         print_split_notes(config, task)

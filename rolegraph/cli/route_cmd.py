@@ -106,22 +106,17 @@ def _print(fit: Any, out: Path) -> None:
 
 def _finished_run(run_dir: Path) -> bool:
     """Whether the run directory's search has finished; a file or a directory that is not a run is refused."""
-    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.optimize.route_inputs import run_finished
 
     if run_dir.is_file():
         raise SearchError(f"{run_dir} is a file, not a run directory (give the directory optimize or demo wrote)")
-    store = RunStore.open(run_dir)
-    try:
-        point = store.checkpoint()
-    finally:
-        store.close()
-    return point is not None and bool(point[2].get("final"))
+    return run_finished(run_dir)
 
 
 def _outcomes(run_dir: Path, finished: bool, as_json: bool) -> tuple[list[Any], list[Any]]:
     """The run's paired outcomes, its front scored first when it has none (the caller holds the run)."""
     from rolegraph.optimize.rebuild import pair_run_held
-    from rolegraph.optimize.route_fit import load_outcomes
+    from rolegraph.optimize.route_inputs import load_outcomes
     from rolegraph.settings import Settings
 
     fit_all, test_all = load_outcomes(run_dir)

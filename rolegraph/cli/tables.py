@@ -31,7 +31,9 @@ def stdout_console(*renderables: RenderableType) -> Console:
         return console
     for table in renderables:
         if isinstance(table, Table):
-            _hold_annotations(table, console, console.width if console.is_terminal else UNBOUNDED_WIDTH)
+            _hold_annotations(
+                table, console, console.width if console.is_terminal else UNBOUNDED_WIDTH, whole=not console.is_terminal
+            )
     if console.is_terminal:
         needed = [fit_table(r, console, console.width) for r in renderables if isinstance(r, Table)]
         if needed and max(needed) > console.width:
@@ -42,11 +44,14 @@ def stdout_console(*renderables: RenderableType) -> Console:
     return Console(width=max(console.width, widest))
 
 
-def _hold_annotations(table: Table, console: Console, cap: int) -> None:
+def _hold_annotations(table: Table, console: Console, cap: int, *, whole: bool = False) -> None:
     """Make `table` at least as wide as the longest word of its title and caption (up to `cap` columns): rich
-    wraps them to the table's width, and a graph file's path in a title would otherwise be split."""
+    wraps them to the table's width, and a graph file's path in a title would otherwise be split. `whole`
+    (output into a pipe, where nothing is laid out for a screen): as wide as their longest line, so a title
+    stays on one line however long the file's path is."""
     options = console.options.update_width(UNBOUNDED_WIDTH)
-    words = [console.measure(a, options=options).minimum for a in (table.title, table.caption) if a]
+    sizes = [console.measure(a, options=options) for a in (table.title, table.caption) if a]
+    words = [s.maximum if whole else s.minimum for s in sizes]
     if words:
         table.min_width = max(table.min_width or 0, min(max(words), cap))
 

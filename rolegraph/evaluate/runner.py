@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
+from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, RolegraphError, TaskError
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
@@ -26,6 +26,7 @@ from rolegraph.graphs.runtime import PASS_THROUGH, CompiledGraph
 from rolegraph.graphs.signals import observe
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
+from rolegraph.graphs.validate import silent_outputs
 from rolegraph.items import Item
 from rolegraph.models.provenance import combine, merge_served
 from rolegraph.tasks.base import Task
@@ -150,6 +151,17 @@ async def _run_item(
     return await _scored(run, item, scorer), run.simulated
 
 
+def _refuse_unscorable(spec: GraphSpec | RouterSpec, items: Sequence[Item], roles: RoleRegistry | None) -> None:
+    """Evaluations whose score would mean nothing, refused before any call: no items (accuracy 0 with the
+    interval (0, 1) looks like a result), or a graph whose output never answers (0 on every item looks like
+    a bad graph, not a mistake; `rolegraph eval` refuses it with the same line)."""
+    if not items:
+        raise TaskError("no items to evaluate: give at least one (e.g. task.items('test', n=20))")
+    silent = silent_outputs(spec, roles)
+    if silent:
+        raise GraphError(silent, source=f"{'router' if isinstance(spec, RouterSpec) else 'graph'} '{spec.name}'")
+
+
 @on_frozen_heap(lambda spec, task, items, *_, **__: len(items) >= FREEZE_MIN_ITEMS)
 async def evaluate(
     spec: GraphSpec | RouterSpec,
@@ -185,6 +197,7 @@ async def evaluate(
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    _refuse_unscorable(spec, items, roles)
     scorable = [it for it in items if it.gold is not None]
     skipped = len(items) - len(scorable)
     world = hub.pool.world if any(hub.spec(node.model).simulated for node in spec.nodes) else None
@@ -270,7 +283,7 @@ async def _cancel(workers: list[asyncio.Task]) -> None:
     await asyncio.gather(*workers, return_exceptions=True)
 
 
-def evaluate_sync(spec: GraphSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:
+def evaluate_sync(spec: GraphSpec | RouterSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:
     """`evaluate` in a fresh event loop (for scripts; inside a running loop, await `evaluate`).
 
     The hub's network clients are closed before the loop ends (`run_closing`), so the same hub can be

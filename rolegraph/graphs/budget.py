@@ -10,22 +10,32 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.errors import BudgetExceededError
+from rolegraph.errors import BudgetExceededError, RolegraphError
+from rolegraph.graphs.checked import CheckedModel
 
 CHARS_PER_TOKEN_WORST = 3.0  # conservative prompt-size estimate (English BPE averages ~4 chars/token)
 
 
-class Budget(BaseModel):
-    """Caps for one run; None means no cap."""
+class BudgetError(RolegraphError):
+    """A `Budget` given caps it cannot have (zero or negative, a fraction of a token, an unknown cap): a mistake
+    in the arguments, apart from `BudgetExceededError`, which is a run reaching a cap."""
+
+
+class Budget(CheckedModel):
+    """Caps for one run; None means no cap. Bad caps are a `BudgetError` naming each one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_tokens: int | None = Field(default=None, gt=0, description="input + output tokens of all calls")
     max_usd: float | None = Field(default=None, gt=0, description="dollars of all calls")
     max_seconds: float | None = Field(default=None, gt=0, description="run time before a call starts")
+
+    @classmethod
+    def user_error(cls, lines: list[str]) -> RolegraphError:
+        return BudgetError(f"Budget: {'; '.join(lines)}")
 
     @property
     def unlimited(self) -> bool:

@@ -231,9 +231,21 @@ def spec_from_data(data: Any, source: str | None = None) -> GraphSpec:
 
 
 def load_graph(path: str | Path) -> GraphSpec:
-    """Read a graph file: JSON for `.json`, YAML for `.yaml`/`.yml`, sniffed otherwise."""
+    """Read a graph file: JSON for `.json`, YAML for `.yaml`/`.yml`, sniffed otherwise. A router file is named
+    as one (not a list of a graph's missing fields): `load_spec` reads either kind."""
+    from rolegraph.graphs.router import ROUTER_KIND
+
     path = Path(path).expanduser()
-    return spec_from_data(load_data(path), source=str(path))
+    data = load_data(path)
+    if isinstance(data, dict) and (data.get("kind") == ROUTER_KIND or "stages" in data):
+        raise GraphError(
+            [
+                "this is a router file: read it with rolegraph.graphs.router_io.load_spec (a graph or a router) "
+                "or load_router"
+            ],
+            source=str(path),
+        )
+    return spec_from_data(data, source=str(path))
 
 
 def load_data(path: str | Path) -> Any:

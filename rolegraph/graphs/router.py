@@ -22,10 +22,11 @@ import json
 from collections.abc import Iterable
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from rolegraph.errors import GraphError
 from rolegraph.graphs.analysis import TokenProfile, node_cost_estimates, node_flops_units
+from rolegraph.graphs.checked import CheckedModel
 from rolegraph.graphs.signals import ANSWERING_ROLES, Signals
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import check_graph, validate_graph
@@ -42,7 +43,7 @@ def flat_id(stage: int, node_id: str) -> str:
     return f"s{stage}{STAGE_SEP}{node_id}"
 
 
-class StopRule(BaseModel):
+class StopRule(CheckedModel):
     """Stop at a stage when every condition given holds, or (`or_min_logprob`) when the answer's mean token
     log-probability alone is high enough; an unparsable answer always escalates. The alternative lets a vote stop
     when its voters agree *or* its speaker is sure of itself: two signals that each catch right answers the other
@@ -96,7 +97,7 @@ PLURALITY: Final = "plurality"
 MIN_VOTERS = 2
 
 
-class Stage(BaseModel):
+class Stage(CheckedModel):
     model_config = ConfigDict(extra="forbid")
 
     graph: GraphSpec
@@ -158,7 +159,7 @@ def plurality_problems(stage: Stage) -> list[str]:
     return []
 
 
-class RouterSpec(BaseModel):
+class RouterSpec(CheckedModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["router"] = ROUTER_KIND

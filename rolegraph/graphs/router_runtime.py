@@ -31,6 +31,7 @@ from rolegraph.graphs.router import RouterSpec, check_router, flat_id, plurality
 from rolegraph.graphs.router_io import router_hash
 from rolegraph.graphs.runtime import FREE_FORM_FAMILY, FREE_FORM_KIND, RUN_TOKEN_PREFIX, CompiledGraph
 from rolegraph.graphs.signals import Signals, observe, plurality_voter
+from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
@@ -379,4 +380,7 @@ async def run_spec(spec: Any, item: Item | str, hub: ModelHub, **kwargs: Any) ->
 
 
 def run_spec_sync(spec: Any, item: Item | str, hub: ModelHub, **kwargs: Any) -> RunResult:
-    return asyncio.run(run_spec(spec, item, hub, **kwargs))
+    """`run_spec` in a fresh event loop, as `runtime.run_graph_sync` runs a graph: a running loop is refused in
+    one line, and the hub's HTTP clients are closed before the loop ends (so the hub can be reused)."""
+    refuse_running_loop("run_spec_sync", "run_spec(...)")
+    return run_closing(lambda: run_spec(spec, item, hub, **kwargs), hub)

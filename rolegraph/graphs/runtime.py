@@ -26,6 +26,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
+from langgraph.pregel import Pregel
 
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, did_you_mean
@@ -65,6 +66,28 @@ def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
     return f"node '{node_id}': unknown tool '{name}'." + did_you_mean(name, list(toolbox))
 
 
+def require_graph(spec: object) -> None:
+    """Refuse anything but a `GraphSpec` in one line naming what to pass instead, before an AttributeError from
+    deep inside compiling it. A router is not run here: `router_runtime` builds on this module, so it cannot be
+    dispatched to from it; its `run_spec` runs a graph or a router alike."""
+    if isinstance(spec, GraphSpec):
+        return
+    if getattr(spec, "kind", None) == "router":
+        raise GraphError(
+            [
+                "this is a router (RouterSpec), and run_graph runs one graph: run it with "
+                "rolegraph.graphs.router_runtime.run_spec (or run_spec_sync), which run a graph or a router"
+            ]
+        )
+    raise GraphError(
+        [
+            f"expected a GraphSpec, got {type(spec).__name__}: build one with rolegraph.graphs.builder.Graph(...)"
+            ".build(), load a file with rolegraph.graphs.io.load_graph, or validate a dict with "
+            "GraphSpec.model_validate"
+        ]
+    )
+
+
 class CompiledGraph:
     """A spec bound to a hub, a toolbox and roles: node plans plus the LangGraph `Pregel`.
 
@@ -82,6 +105,7 @@ class CompiledGraph:
     ):
         from rolegraph.graphs.validate import check_graph
 
+        require_graph(spec)
         self.spec, self.hub = spec, hub
         self.roles = roles if roles is not None else RoleRegistry.default()
         check_graph(spec, hub.pool, roles=self.roles.names())
@@ -126,7 +150,7 @@ class CompiledGraph:
         self._run_ids = itertools.count()
         self.pregel = self._build(checkpointer)
 
-    def _build(self, checkpointer: BaseCheckpointSaver | None):
+    def _build(self, checkpointer: BaseCheckpointSaver | None) -> Pregel:
         self._fns = {node_id: self._node_fn(self.plans[node_id]) for node_id in self.topo.order}
         self._tasks: dict[str, Any] = {}
         for i, node_id in enumerate(self.topo.order):
@@ -140,7 +164,7 @@ class CompiledGraph:
         )
         return self._entrypoint(checkpointer, inline_output=False)
 
-    def _entrypoint(self, checkpointer: BaseCheckpointSaver | None, *, inline_output: bool):
+    def _entrypoint(self, checkpointer: BaseCheckpointSaver | None, *, inline_output: bool) -> Pregel:
         run_all = self._run_all
 
         async def graph(inputs: dict, runtime) -> dict:  # kept tiny: LangGraph inspects its bytecode
@@ -297,7 +321,7 @@ def compile_graph(
     toolbox: Any = None,
     roles: RoleRegistry | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
-):
+) -> Pregel:
     """The LangGraph `Pregel` of `spec` (an entrypoint; see the module docstring for its I/O)."""
     return CompiledGraph(spec, hub, toolbox=toolbox, roles=roles, checkpointer=checkpointer).pregel
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from rolegraph.graphs.checked import CheckedModel
 from rolegraph.tools.mcp_config import McpServerSpec
 
 MAX_FANOUT_LIMIT = 64
@@ -23,7 +24,7 @@ StopCondition = Literal["accepted", "agreement", "unchanged", "never"]
 LoopMemory = Literal["last", "all"]
 
 
-class NodeSpec(BaseModel):
+class NodeSpec(CheckedModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -33,7 +34,7 @@ class NodeSpec(BaseModel):
     """Per-node call settings: temperature, max_tokens, tools (list of tool names), ..."""
 
 
-class FanoutSpec(BaseModel):
+class FanoutSpec(CheckedModel):
     """Copies of the sub-graph `nodes`, one per item of node `from`'s list output, at most `max_fanout`.
 
     Each copy's question is its item (a planner's sub-question); successors outside the group read
@@ -49,7 +50,7 @@ class FanoutSpec(BaseModel):
     """The parsed field of `from` whose list items spawn copies (a planner's `sub_questions`)."""
 
 
-class LoopSpec(BaseModel):
+class LoopSpec(CheckedModel):
     """A back edge `from` -> `to`: the nodes from `to` through `from` run again, for at most `max_rounds`.
 
     Round r > 1 of `to` reads `from`'s output of round r-1 (`sees: last`) or of every earlier round
@@ -65,7 +66,7 @@ class LoopSpec(BaseModel):
     sees: LoopMemory = "last"
 
 
-class GraphSpec(BaseModel):
+class GraphSpec(CheckedModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = "graph"

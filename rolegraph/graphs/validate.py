@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from numbers import Real
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -19,6 +20,9 @@ from rolegraph.errors import GraphError, did_you_mean
 from rolegraph.graphs.dynamic import RESERVED_ID_CHARS, ListFields, copy_id, dynamic_problems, no_known_fields, round_id
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
+
+if TYPE_CHECKING:
+    from rolegraph.agents.registry import RoleRegistry
 
 MAX_TEMPERATURE = 2.0
 MAX_LISTED_SINKS = 6
@@ -230,3 +234,27 @@ def check_graph(
     if problems:
         raise GraphError(problems, source=source)
     return spec
+
+
+def silent_outputs(spec: Any, roles: RoleRegistry | None = None) -> list[str]:
+    """Output nodes whose role never answers (a planner, a searcher, a roles file's `answers: false`), one line
+    each, for a graph or each stage of a router (`spec`). Scoring such a graph gives an empty answer, so 0, on
+    every item, which looks like a bad graph rather than a mistake: evaluation refuses it (`evaluate`, `eval`,
+    `add_to_run`). `run` and `serve` show the node's text, so they keep running it. A graph without a single
+    output gets no line here (that is `validate_graph`'s problem); `roles` None means the built-in roles."""
+    from rolegraph.agents.registry import RoleRegistry
+
+    registry = roles if roles is not None else RoleRegistry.default()
+    graphs = [stage.graph for stage in spec.stages] if getattr(spec, "kind", None) == "router" else [spec]
+    lines = []
+    for g in graphs:
+        try:
+            output = g.node(g.output_id())
+        except (KeyError, ValueError):
+            continue
+        if output.role in registry and not registry.get(output.role).answers:
+            lines.append(
+                f"output node '{output.id}': role '{output.role}' never answers, so every item would score 0; "
+                "end the graph with an answering role (solver, fuser, verifier) or set `output`"
+            )
+    return lines

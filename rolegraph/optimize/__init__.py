@@ -22,6 +22,7 @@ _EXPORTS = {
     "Objective": "rolegraph.optimize.objectives",
     "ProbabilisticGraph": "rolegraph.optimize.probabilistic",
     "SearchConfig": "rolegraph.optimize.context",
+    "SplitShortfallWarning": "rolegraph.optimize.context",
     "AgentReinforce": "rolegraph.optimize.agent_reinforce_race",
     "StatisticalFeedbackAgent": "rolegraph.optimize.statistical_agent_v1",
     "LLMFeedbackAgent": "rolegraph.optimize.llm_agent",
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the lazy names, typed for mypy and editors (no import at ru
     from rolegraph.optimize.baselines.reinforce import Reinforce as Reinforce
     from rolegraph.optimize.baselines.tpe import TPESearch as TPESearch
     from rolegraph.optimize.context import SearchConfig as SearchConfig
+    from rolegraph.optimize.context import SplitShortfallWarning as SplitShortfallWarning
     from rolegraph.optimize.llm_agent import LLMFeedbackAgent as LLMFeedbackAgent
     from rolegraph.optimize.methods import OPTIMIZERS as OPTIMIZERS
     from rolegraph.optimize.methods import make_optimizer as make_optimizer

@@ -54,6 +54,7 @@ from rolegraph.optimize.feedback import (
     proposed_choices,
     validate_update,
 )
+from rolegraph.optimize.ignored_options import refuse_or_warn_pilot_batch
 from rolegraph.optimize.pilot import anytime_pilot, pair_mixes
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
@@ -175,9 +176,7 @@ class AgentReinforce(Optimizer):
             raise SearchError(f"the step size must be in (0, 1], got {step_size}")
         self.agent = agent or StatisticalFeedbackAgent()
         self.step_size = step_size
-        self.pilot_batch = (
-            pilot_batch  # accepted like the earlier agents'; unused: the pilot runs on the loop's batches
-        )
+        refuse_or_warn_pilot_batch(pilot_batch)
         self.use_pilot = pilot
         self.learn = learn
         self.race = race
@@ -188,6 +187,11 @@ class AgentReinforce(Optimizer):
         if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
             self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        """One search's state, emptied by `bind` (a checkpoint restores it after): a reused optimizer's earlier
+        search must not steer the next one, or the same seed would no longer give the same best graph."""
         self.queue: list[dict] = []  # pilot graphs not scored yet: {"label", "graph"}
         self.mixed = False  # whether the pilot's second stage (the mixes of its best two models) is queued
         self.rows: list[dict] = []  # pilot rows scored so far (PilotRow dicts)
@@ -200,11 +204,11 @@ class AgentReinforce(Optimizer):
     def bind(self, space: SearchSpace, seed: int) -> None:
         super().bind(space, seed)
         self.pg = ProbabilisticGraph(space)
+        self._fresh_state()
 
     def config(self) -> dict[str, Any]:
         return {
             "step_size": self.step_size,
-            "pilot_batch": self.pilot_batch,
             "pilot": self.use_pilot,
             "learn": self.learn,
             "race": self.race,

@@ -9,25 +9,24 @@ resume runs, it holds its run directory (`RunLock`): a second one on the same di
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rolegraph import __version__
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
-from rolegraph.graphs.provenance import models_provenance
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.models.hub import ModelHub
-from rolegraph.models.provenance import REAL, SIMULATED, Provenance, ServedBy, Simulation, simulation_of
+from rolegraph.models.provenance import REAL, SIMULATED, Provenance, Simulation
 from rolegraph.optimize.agent_reinforce_race import AgentReinforce
 from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
-from rolegraph.optimize.context import SearchConfig, SearchContext
+from rolegraph.optimize.context import SearchConfig, SearchContext, SplitShortfallWarning, split_shortfalls
 from rolegraph.optimize.final import FinalChoice, TestScore, selection_summary
 from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.methods import (
@@ -39,11 +38,12 @@ from rolegraph.optimize.methods import (
 )
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
+from rolegraph.optimize.run_setup import run_config, search_provenance, warm_start_from
 from rolegraph.optimize.rundir import RunLock, RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.task_identity import items_digest, task_args_of
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
-from rolegraph.optimize.warmstart import WARM_AGENT, WarmStart
+from rolegraph.optimize.warmstart import WARM_AGENT
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 
@@ -91,6 +91,8 @@ class SearchResult(BaseModel):
     pareto: list[ParetoPoint] = Field(default_factory=list)
     trace: SearchTrace
     paid_calls: int = 0
+    """Calls of this search the response cache did not answer: counted from its start, so a reused hub's earlier
+    calls are not in it; a resumed run counts this session's (its earlier sessions kept only their dollars)."""
     paid_usd: float = 0.0
     """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
     cap_miss: str | None = None
@@ -136,67 +138,6 @@ def _score(score: TestScore) -> dict[str, Any]:
     return score.model_dump() | {"calls": score.calls, "cached_calls": score.cached_calls}
 
 
-def search_provenance(
-    space: SearchSpace,
-    seed: int,
-    agent_model: str | None,
-    served: dict[str, ServedBy] | None = None,
-    simulation: Simulation | None = None,
-) -> Provenance:
-    """The search's models (and the LLM feedback agent's), with what their replies said when known."""
-    ids = [*space.models, *([agent_model] if agent_model else [])]
-    specs = [space.pool.get(m) for m in dict.fromkeys(ids)]
-    label = simulation or simulation_of(s.simulated for s in specs) or REAL
-    return Provenance(
-        rolegraph_version=__version__, simulation=label, seed=seed, models=models_provenance(specs, served or {})
-    )
-
-
-def _run_config(
-    task: Task,
-    task_args: dict,
-    space: SearchSpace,
-    optimizer: Optimizer,
-    config: SearchConfig,
-    pool_path: str | None,
-    agent_model: str | None,
-    init_from: str | Path | None = None,
-    task_items: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "task": task.name,
-        "task_args": task_args,
-        "task_items": task_items,  # `items_digest`: a warm start compares the items themselves too
-        "pool": pool_path,
-        "world": space.pool.world,
-        "space": space.to_dict(),
-        "role_defs": list(space.registry.definitions) if space.registry is not None else [],
-        "search": config.to_dict(),
-        "optimizer": {"name": optimizer.name, **optimizer.config()},
-        "agent_model": agent_model,
-        # what the search will call, as known before any reply (servers' model ids come with the replies:
-        # trace.json and the summary's provenance)
-        "provenance": search_provenance(space, config.seed, agent_model).model_dump(),
-        "init_from": str(init_from) if init_from is not None else None,
-    }
-
-
-def _warm_start(
-    init_from: str | Path | None, optimizer: Optimizer, task_args: dict, task_items: str | None
-) -> WarmStart | None:
-    """The earlier run to start from (checked before anything is written)."""
-    if init_from is None:
-        return None
-    if optimizer.finite:
-        raise SearchError(
-            f"{optimizer.name} enumerates every graph on one batch, so it cannot start from an earlier run: "
-            "drop --init-from, or use another optimizer"
-        )
-    warm = WarmStart.load(init_from)
-    warm.use_evidence = warm.same_task(task_args, task_items)
-    return warm
-
-
 def _endpoint(optimizer: Optimizer) -> dict:
     """What an LLM feedback agent found about its endpoint (context window, structured output), else {}."""
     describe = getattr(getattr(optimizer, "agent", None), "describe", None)
@@ -204,8 +145,9 @@ def _endpoint(optimizer: Optimizer) -> dict:
 
 
 def _result(
-    ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub
+    ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub, paid_from: int
 ) -> SearchResult:
+    """The search's result; `paid_from` is the hub's paid-call count when the search began (a hub lives longer)."""
     records = ctx.trace.records
     simulation = records_simulation(records)
     return SearchResult(
@@ -227,7 +169,7 @@ def _result(
         world=hub.pool.world if simulation != REAL else None,
         pareto=front(points(records)),
         trace=ctx.trace,
-        paid_calls=hub.stats.paid,
+        paid_calls=hub.stats.paid - paid_from,
         paid_usd=ctx.spend.spent if ctx.spend is not None else hub.stats.paid_usd,
     )
 
@@ -261,23 +203,24 @@ async def optimize_async(
     config = config or SearchConfig()
     task_args = task_args or task_args_of(task)
     task_items = items_digest(task)
-    warm = _warm_start(init_from, optimizer, task_args, task_items)
+    warm = warm_start_from(init_from, optimizer, task_args, task_items)
+    for note in split_shortfalls(task, config):  # said, not silent: a 2-item test score is not what was asked
+        warnings.warn(note, SplitShortfallWarning, stacklevel=2)
     if toolbox is None:
         toolbox = default_toolbox(hub.settings, task)
     store: RunStore | None = None
     lock: RunLock | None = None
     if out is not None:
         hub.settings.ensure_home()  # an unusable state directory fails before a run directory is made
-        run_config = _run_config(
-            task, task_args, space, optimizer, config, pool_path, agent_model, init_from, task_items
-        )
-        store = RunStore.create(out, run_config)
+        stored = run_config(task, task_args, space, optimizer, config, pool_path, agent_model, init_from, task_items)
+        store = RunStore.create(out, stored)
         try:
             lock = RunLock.take(out)
         except SearchError:
             store.close()
             raise
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
+    paid_from = hub.stats.paid
     try:
         try:
             final = await run_search(ctx, optimizer, store, progress)
@@ -290,7 +233,7 @@ async def optimize_async(
     finally:
         if lock is not None:
             lock.release()
-    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub)
+    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, paid_from)
 
 
 async def _pair_within_cap(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool) -> None:
@@ -374,7 +317,7 @@ async def _resume_held(
     has_checkpoint = store.checkpoint() is not None
     warm = None
     if cfg.get("init_from") and not has_checkpoint:  # stopped before its first checkpoint: start again
-        warm = _warm_start(cfg["init_from"], optimizer, cfg["task_args"], cfg.get("task_items"))
+        warm = warm_start_from(cfg["init_from"], optimizer, cfg["task_args"], cfg.get("task_items"))
     ctx = SearchContext(
         task=task,
         space=space,
@@ -384,13 +327,14 @@ async def _resume_held(
         executor=executor,
         warm=warm,
     )
+    paid_from = hub_used.stats.paid
     try:
         final = await run_search(ctx, optimizer, store, progress)
     finally:
         store.close()
     await _pair_within_cap(ctx, final, run_dir, progress)
     write_artifacts(run_dir)
-    result = _result(ctx, optimizer, final, Path(run_dir), hub_used)
+    result = _result(ctx, optimizer, final, Path(run_dir), hub_used, paid_from)
     if hub is None:
         await hub_used.aclose()
     return result

@@ -12,7 +12,9 @@ score that is reported at the end is not charged to the search.
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -70,15 +72,24 @@ class SearchConfig:
     the re-check's reserve (`routing_items`), so small test searches stay small."""
 
     def __post_init__(self) -> None:
+        """Counts must be whole numbers: a float would be accepted by `range` only after rounding up (2.5
+        iterations ran 3) and a string would fail later as a TypeError; numpy integers are taken as ints."""
         for name in ("samples", "batch", "top_candidates", "validation_items", "test_items", "concurrency"):
-            if getattr(self, name) < 1:
+            if _count(self, name) < 1:
                 raise SearchError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
-        if self.route_items is not None and self.route_items < 0:
+        for name in ("seed", "eval_seed", "data_seed"):
+            _count(self, name)
+        if self.route_items is not None and _count(self, "route_items") < 0:
             raise SearchError(f"route items must be >= 0, got {self.route_items}")
-        if self.iterations is not None and self.iterations < 0:
+        if self.iterations is not None and _count(self, "iterations") < 0:
             raise SearchError(f"iterations must be >= 0, got {self.iterations}")
-        if self.max_dollars is not None and not self.max_dollars > 0:
-            raise SearchError(f"max dollars must be positive, got {self.max_dollars:g}")
+        if self.max_evaluations is not None and _count(self, "max_evaluations") < 1:
+            raise SearchError(f"max evaluations must be at least 1, got {self.max_evaluations}")
+        dollars = self.max_dollars
+        if dollars is not None and (isinstance(dollars, bool) or not isinstance(dollars, Real)):
+            raise SearchError(f"max dollars must be a number, got {dollars!r}")
+        if dollars is not None and not (math.isfinite(dollars) and dollars > 0):
+            raise SearchError(f"max dollars must be a finite positive number (or None: no cap), got {dollars:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +110,20 @@ class SearchConfig:
         iteration (`loop._iteration_count`): the search ends having scored nothing, or only an Agent-REINFORCE
         pilot cut to a few items per graph."""
         return self.reserve + max(1, min(self.batch, train_items))
+
+
+def _count(config: SearchConfig, name: str) -> int:
+    """The whole number `config.<name>` holds, stored back as a plain int; anything else is one SearchError."""
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise SearchError(f"{name.replace('_', ' ')} must be a whole number, got {value!r}")
+    setattr(config, name, int(value))
+    return int(value)
+
+
+class SplitShortfallWarning(UserWarning):
+    """A split of the task is smaller than the search asked of it (`split_shortfalls`), said from Python by
+    `optimize_async`; the CLI prints these as notes of its own before the run starts and silences this class."""
 
 
 def split_shortfalls(task: Task, config: SearchConfig) -> list[str]:

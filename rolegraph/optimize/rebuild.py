@@ -6,14 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rolegraph.agents.registry import RoleRegistry
+from rolegraph.agents.registry import RoleRegistry, builtin_role_names
 from rolegraph.agents.roles_file import register_defs
-from rolegraph.errors import SearchError
+from rolegraph.errors import GraphError, SearchError
+from rolegraph.graphs.router import RouterSpec
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.graphs.validate import silent_outputs
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.final import FinalChoice
+from rolegraph.optimize.ignored_options import stored_options
 from rolegraph.optimize.methods import make_optimizer
 from rolegraph.optimize.paired import FIT, TEST, candidates, comparable_sizes, fit_items, front_graphs, store_paired
 from rolegraph.optimize.rundir import RunLock, RunStore
@@ -74,17 +78,35 @@ def rebuild(
         cfg = store.config()
     finally:
         store.close()
+    if roles is None:  # before a hub is made: a run whose roles cannot come back is refused with nothing open
+        roles = _stored_roles(run_dir, cfg)
     pool = ModelPool.load(cfg.get("pool"), world=cfg.get("world")) if hub is None else hub.pool
     hub = hub or ModelHub(pool, settings)
     if task is None:
         args = dict(cfg["task_args"])
         task = get_task(args.pop("name"), data=args.pop("data", None), seed=int(args.pop("seed", 0)), **args)
-    if roles is None and cfg.get("role_defs"):
-        roles = register_defs(cfg["role_defs"])
     space = SearchSpace.from_dict(cfg["space"], pool, roles)
     opt_cfg = dict(cfg["optimizer"])
-    optimizer = make_optimizer(opt_cfg.pop("name"), hub=hub, agent_model=cfg.get("agent_model"), **opt_cfg)
+    name = opt_cfg.pop("name")
+    optimizer = make_optimizer(name, hub=hub, agent_model=cfg.get("agent_model"), **stored_options(name, opt_cfg))
     return cfg, task, space, hub, optimizer, SearchConfig(**cfg["search"])
+
+
+def _stored_roles(run_dir: str | Path, cfg: dict) -> RoleRegistry | None:
+    """The run's roles from its stored definitions (None: it used the built-ins only). A role it used that has
+    none was registered in Python with a parser function, which a store cannot hold: say how to pass it."""
+    roles = register_defs(cfg["role_defs"]) if cfg.get("role_defs") else None
+    known = roles.names() if roles is not None else builtin_role_names()
+    missing = [r for r in cfg["space"].get("roles", ()) if r not in known]
+    if missing:
+        names = ", ".join(f"'{r}'" for r in missing)
+        raise SearchError(
+            f"the run in {run_dir} uses role(s) {names} registered in Python with a parser function, which a run "
+            "cannot store: pass the same RoleRegistry again, e.g. resume_async(run_dir, settings, roles=registry) "
+            "(a run started that way continues only from Python; roles from a roles file or a template alone are "
+            "stored and need nothing)"
+        )
+    return roles
 
 
 def hold_run(run_dir: str | Path) -> RunLock:
@@ -143,9 +165,44 @@ async def add_to_run(
     Holds the run directory while it scores (`hold_run`): a second `add_to_run` at once is refused."""
     from rolegraph.tools.mcp_config import check_allowed
 
+    specs = loaded_specs(specs)
     check_allowed([server for spec in specs for server in getattr(spec, "mcp_servers", [])], settings, allow_commands)
     with hold_run(run_dir):
         return await _add_held(run_dir, specs, settings, progress, executor, allow_commands)
+
+
+def loaded_specs(specs: list[Any]) -> list[GraphSpec | RouterSpec]:
+    """Graphs and routers as objects: a path (str or Path) is loaded as a graph or router file (`load_spec`), and
+    anything else is refused in one line here, not as an AttributeError from deep inside the scoring."""
+    from rolegraph.graphs.router_io import load_spec
+
+    if isinstance(specs, (str, Path, GraphSpec, RouterSpec)):
+        specs = [specs]
+    out: list[GraphSpec | RouterSpec] = []
+    for spec in specs:
+        if isinstance(spec, (str, Path)):
+            spec = load_spec(spec)
+        if not isinstance(spec, (GraphSpec, RouterSpec)):
+            raise GraphError(
+                [f"add_to_run takes GraphSpec or RouterSpec objects or paths of their files, got {type(spec).__name__}"]
+            )
+        out.append(spec)
+    return out
+
+
+def _refuse_silent(run_dir: str | Path, specs: list[GraphSpec | RouterSpec]) -> None:
+    """Before anything is scored or paired: a graph whose output never answers would be filed as scoring 0 on
+    every item (`silent_outputs`); `rolegraph eval --add-to` refuses it with the same line. Roles are the run's
+    own (its stored definitions) plus the built-ins."""
+    store = RunStore.open(run_dir)
+    try:
+        defs = store.config(check_inputs=False).get("role_defs")
+    finally:
+        store.close()
+    roles = register_defs(defs) if defs else None
+    lines = [f"'{spec.name}': {line}" for spec in specs for line in silent_outputs(spec, roles)]
+    if lines:
+        raise GraphError(lines)
 
 
 async def _add_held(
@@ -156,6 +213,7 @@ async def _add_held(
     from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
     from rolegraph.tools.mcp import mcp_toolbox
 
+    _refuse_silent(run_dir, specs)
     with ResultsStore(results_path(run_dir)) as store:
         have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
     if not all(have.values()):

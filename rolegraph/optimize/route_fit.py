@@ -25,10 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.stats import paired_bootstrap
-from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.analysis import TOKEN_PROFILES
 from rolegraph.graphs.router import RouterSpec, StopRule
-from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.cascade import (
     CascadeCosts,
     Chain,
@@ -39,8 +37,8 @@ from rolegraph.optimize.cascade import (
     evaluate_rule_combos,
     plurality_sets,
 )
-from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
 from rolegraph.optimize.route_guard import Guard, calibrate, guarded_all
+from rolegraph.optimize.route_inputs import load_outcomes, no_outcomes_error, run_meta
 from rolegraph.optimize.route_options import check_options
 from rolegraph.optimize.rundir import RunStore
 
@@ -117,26 +115,6 @@ def _point(p: Point) -> RoutePoint:
     )
 
 
-def load_outcomes(run_dir: str | Path) -> tuple[list[Outcomes], list[Outcomes | None]]:
-    """(fit outcomes, test outcomes aligned to them; None where a graph has no test run) from the run's store."""
-    path = results_path(run_dir)
-    if not path.is_file():
-        return [], []
-    with ResultsStore(path) as store:
-        fit_rows = store.paired(PAIRED_SET, FIT)
-        test_rows = {r.graph_hash: r for r in store.paired(PAIRED_SET, TEST)}
-        fit, test = [], []
-        for row in fit_rows:
-            spec = store.graph(row.run_id)
-            if isinstance(spec, RouterSpec):  # a router added with `eval --add-to`: not a stage of another router
-                continue
-            res = store.load(row.run_id)
-            fit.append(Outcomes(res.graph_name, row.source, spec, res))
-            t = test_rows.get(row.graph_hash)
-            test.append(Outcomes(res.graph_name, t.source, spec, store.load(t.run_id)) if t else None)
-    return fit, test
-
-
 def rule_grid(o: Outcomes) -> list[StopRule]:
     """Stop rules worth trying on a stage: what it can observe, at the levels it showed on the fit items."""
     rules = [StopRule()]
@@ -211,16 +189,6 @@ def _agreement_split(o: Outcomes) -> tuple[float | None, float | None, float | N
     return mean(agree), mean(rest), float(agree.sum() / known.sum())
 
 
-def _run_meta(run_dir: str | Path) -> tuple[ModelPool, str]:
-    store = RunStore.open(run_dir)
-    try:
-        store.check_inputs(kinds=("pool",))  # the fit reads stored outcomes and the pool, never the data file
-        cfg = store.config(check_inputs=False)
-    finally:
-        store.close()
-    return ModelPool.load(cfg.get("pool")), cfg["space"].get("family", "math")
-
-
 def stage_checks(chain: Chain, outcomes: list[Outcomes], best_index: int) -> list[StageCheck]:
     """Per stage of `chain` on these items: share answered, its accuracy there and the best graph's."""
     stage, best = answering_stage(chain, outcomes), outcomes[best_index].score
@@ -284,16 +252,15 @@ def fit_route(
     `outcomes`/`points` let a caller fitting several targets load the run and score the chains once (`points`
     must then come from the same candidates, plurality stages included when `plurality`)."""
     check_options(target_flops, target_accuracy, tolerance, max_stages)
+    if outcomes is None:
+        RunStore.open(run_dir).close()  # a path that is not a run says so, not "no paired outcomes"
     fit_all, test_all = outcomes if outcomes is not None else load_outcomes(run_dir)
     keep = [i for i, t in enumerate(test_all) if t is not None]
     if not keep:
-        raise SearchError(
-            f"{run_dir} has no paired outcomes: the search scores its front for routing when it ends "
-            "(rerun it, or `rolegraph optimize --resume` a run from before routing existed)"
-        )
+        raise no_outcomes_error(run_dir)
     fit = [fit_all[i] for i in keep]
     test = [t for t in (test_all[i] for i in keep) if t is not None]
-    pool, family = _run_meta(run_dir)
+    pool, family = run_meta(run_dir)
     profile = TOKEN_PROFILES.get(family, TOKEN_PROFILES["math"])
     if plurality:
         for pf, pt in plurality_sets((fit, test), pool, profile):

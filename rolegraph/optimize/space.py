@@ -19,6 +19,7 @@ from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.timings import LatencyRates
 from rolegraph.optimize.objectives import Objective
+from rolegraph.optimize.space_checks import check_budget, check_roles, require_sequence
 from rolegraph.optimize.space_messages import no_output_role, size_message
 from rolegraph.optimize.stages import (
     ChoiceMasks,
@@ -48,12 +49,6 @@ def _token_profiles():
     from rolegraph.graphs.analysis import TOKEN_PROFILES
 
     return TOKEN_PROFILES
-
-
-def _require_sequence(value: object, what: str) -> None:
-    """A bare string where ids are expected would be read as one id per character: refuse it."""
-    if isinstance(value, str):
-        raise SearchError(f"{what} must be a list of ids, got the string '{value}': pass [{value!r}]")
 
 
 def slot_id(index: int) -> str:
@@ -96,8 +91,8 @@ class SearchSpace:
     """Real models' call times fitted to their measured calls (`rolegraph.models.timings.measured_rates`)."""
 
     def __post_init__(self) -> None:
-        _require_sequence(self.models, "models")
-        _require_sequence(self.roles, "roles")
+        require_sequence(self.models, "models")
+        require_sequence(self.roles, "roles")
         if self.stages:
             self._init_stages()
         self.models = tuple(dict.fromkeys(self.models))
@@ -106,11 +101,7 @@ class SearchSpace:
             raise SearchError("the search space has no models: pass --models a,b,c")
         for model_id in self.models:
             self.pool.get(model_id)  # UnknownModelError names the close ids
-        known_roles = self.registry.names() if self.registry is not None else builtin_role_names()
-        for role in self.roles:
-            if role not in known_roles:
-                hint = "" if self.registry is not None else " (a role of your own needs --roles-file)"
-                raise SearchError(f"unknown role '{role}'." + did_you_mean(role, known_roles) + hint)
+        check_roles(self.roles, self.registry)
         for role in self.stage_output.roles if self.stages and self.stage_output is not None else ():
             if not self.answers(role):
                 raise SearchError(f"the output node's role '{role}' writes no final answer: it cannot be the output")
@@ -124,8 +115,7 @@ class SearchSpace:
         if self.family not in known_families:
             close = did_you_mean(self.family, known_families, list_known=False)
             raise SearchError(f"unknown task family '{self.family}'.{close} Known: {', '.join(known_families)}.")
-        if self.budget is not None and self.budget <= 0:
-            raise SearchError(f"the budget must be positive, got {self.budget}")
+        check_budget(self.budget)
         self._check_feasible()
         if self.objective.kind == "joint" and self.objective.latency_ref is None:
             ref = max(self.latency(self.single(m)) for m in self.models)

@@ -152,8 +152,9 @@ def test_show_into_a_pipe_keeps_the_graph_name_and_node_ids_whole(tmp_path, caps
     monkeypatch.delenv("COLUMNS", raising=False)
     first, second, judge = LONG_IDS
     name = "a_debate_graph_whose_name_is_long_enough_to_need_room_in_the_title"
-    path = tmp_path / "a_directory_with_a_long_name_for_graph_files" / "long_graph.yaml"
-    path.parent.mkdir()
+    # deeper than any temporary directory's own depth (pytest-xdist adds a level), so the title is long anywhere
+    path = tmp_path / "a_directory_with_a_long_name_for_graph_files" / ("nested_" * 12) / "long_graph.yaml"
+    path.parent.mkdir(parents=True)
     path.write_text(
         f"name: {name}\nnodes:\n"
         f"  - {{id: {first}, role: solver, model: sim/llama-3.2-3b, params: {{temperature: 0.7, max_tokens: 512}}}}\n"

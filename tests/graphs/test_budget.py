@@ -1,8 +1,7 @@
 import pytest
-from pydantic import ValidationError
 
 from rolegraph.errors import BudgetExceededError
-from rolegraph.graphs.budget import Budget, BudgetMeter, estimate_prompt_tokens
+from rolegraph.graphs.budget import Budget, BudgetError, BudgetMeter, estimate_prompt_tokens
 from rolegraph.chat.spec import ModelSpec
 
 SPEC = ModelSpec(id="test/m", backend="sim", price_in=1.0, price_out=2.0)  # $ per 1M tokens
@@ -14,9 +13,9 @@ def test_unlimited_budget_holds_nothing():
 
 
 def test_invalid_caps_are_rejected():
-    with pytest.raises(ValidationError):
+    with pytest.raises(BudgetError, match="field 'max_tokens' must be greater than 0, got 0"):
         Budget(max_tokens=0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(BudgetError, match="field 'max_usd' must be greater than 0, got -1"):
         Budget(max_usd=-1)
 
 

@@ -79,7 +79,7 @@ def test_stop_rules(signals, rule, passes):
 
 
 def test_a_logprob_alternative_needs_a_condition_and_reads_as_one():
-    with pytest.raises(ValueError, match="or_min_logprob is an alternative"):
+    with pytest.raises(GraphError, match="^StopRule: or_min_logprob is an alternative"):
         StopRule(or_min_logprob=-0.3)
     rule = StopRule(min_agreement=1.0, or_min_logprob=-0.25)
     assert rule.text() == "answer parsed and (agreement >= 1.00 or mean logprob >= -0.25)"

@@ -62,7 +62,7 @@ def test_a_search_whose_llm_steps_all_fell_back_warns_in_result_and_reports(pool
         hub = ModelHub(pool, Settings(home=tmp_path / "home"))
         hub.use("openai/gpt-4o-mini", Garbage())
         try:
-            opt = make_optimizer("agent-reinforce", hub=hub, agent_model="openai/gpt-4o-mini", pilot_batch=4)
+            opt = make_optimizer("agent-reinforce", hub=hub, agent_model="openai/gpt-4o-mini")
             return await optimize_async(small_task, tiny_space(pool), opt, hub=hub,
                                         config=tiny_config(iterations=4), out=tmp_path / "run",
                                         agent_model="openai/gpt-4o-mini")

@@ -50,7 +50,7 @@ def test_agent_reinforce_beats_random_in_median(pool, tmp_path):
         cfg = tiny_config(iterations=None, max_evaluations=EVALUATIONS, samples=3, batch=BATCH, validation_items=16,
                           top_candidates=2, test_items=12, seed=seed)
         for name in chosen:
-            opt = make_optimizer(name, pilot_batch=BATCH) if name == "agent-reinforce" else make_optimizer(name)
+            opt = make_optimizer(name)
             result = run(pool, tmp_path / "home", task, opt, space=space, config=cfg)
             assert result.evaluations <= EVALUATIONS
             chosen[name].append(result.best_graph)

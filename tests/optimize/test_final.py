@@ -16,7 +16,7 @@ from .helpers import run, tiny_config
 def searched(pool, small_task, tmp_path_factory):
     home = tmp_path_factory.mktemp("final")
     return run(pool, home / "home", small_task, "agent-reinforce", config=tiny_config(iterations=3),
-               out=home / "run", pilot_batch=4)
+               out=home / "run")
 
 
 def _raw(records, phases) -> tuple[float, int]:

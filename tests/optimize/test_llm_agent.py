@@ -38,7 +38,7 @@ def test_llm_feedback_in_a_search_with_a_fallback_step(pool, small_task, tmp_pat
         scripted = ScriptedAgentModel()
         hub.use(AGENT_ID, scripted)
         try:
-            opt = make_optimizer("agent-reinforce", hub=hub, agent_model=AGENT_ID, pilot_batch=4)
+            opt = make_optimizer("agent-reinforce", hub=hub, agent_model=AGENT_ID)
             # the default agent's pilot (a graph per model and a mix, 2 graphs an iteration, then the 2 mixes of the
             # best two) is iterations 1-3: its feedback is logged as iteration 0, then one step after 4 and after 5
             result = await optimize_async(small_task, tiny_space(pool), opt, hub=hub, config=tiny_config(iterations=5),
@@ -91,7 +91,8 @@ def test_the_fallback_is_the_statistical_agent_of_the_optimizer_asked_for(pool, 
         unusable = Unusable()
         hub.use(AGENT_ID, unusable)
         try:
-            opt = make_optimizer(optimizer, hub=hub, agent_model=agent_model, pilot_batch=4)
+            opt = make_optimizer(optimizer, hub=hub, agent_model=agent_model,
+                                 **({"pilot_batch": 4} if optimizer != "agent-reinforce" else {}))
             result = await optimize_async(small_task, tiny_space(pool), opt, hub=hub,
                                           config=tiny_config(iterations=4), agent_model=agent_model)
         finally:

@@ -26,7 +26,7 @@ def _check(result, space, max_evaluations=None):
 @pytest.mark.parametrize("name", ["random", "reinforce", "tpe", "agent-reinforce", "agent-reinforce:v1"])
 def test_each_optimizer_runs_a_tiny_search(pool, small_task, tmp_path, name):
     space = tiny_space(pool)
-    options = {"pilot_batch": 4} if name.startswith("agent-reinforce") else {}
+    options = {"pilot_batch": 4} if name in ("agent-reinforce:v1", "agent-reinforce:gp") else {}
     result = run(pool, tmp_path / "home", small_task, name, space=space, **options)
     _check(result, space)
     assert result.optimizer == name
@@ -72,7 +72,7 @@ def test_the_gaussian_process_agent_pilots_singles_and_own_ensembles_only(pool, 
 @pytest.mark.parametrize("name", ["cem", "agent-reinforce:pilot-only", "agent-reinforce:no-identify"])
 def test_the_ablations_run_a_tiny_search(pool, small_task, tmp_path, name):
     space = tiny_space(pool)
-    options = {"pilot_batch": 4} if name.startswith("agent-reinforce") else {}
+    options = {"pilot_batch": 4} if name in ("agent-reinforce:v1", "agent-reinforce:gp") else {}
     result = run(pool, tmp_path / "home", small_task, name, space=space, **options)
     _check(result, space)
     assert result.optimizer == name
@@ -86,7 +86,7 @@ def test_equal_evaluation_budget_is_respected_by_every_optimizer(pool, small_tas
     space = tiny_space(pool)
     cfg = dict(iterations=None, max_evaluations=60)
     for name in ("random", "agent-reinforce"):
-        options = {"pilot_batch": 4} if name == "agent-reinforce" else {}
+        options: dict = {}
         result = run(pool, tmp_path / "home", small_task, name, space=space, config=tiny_config(**cfg), **options)
         _check(result, space, max_evaluations=60)
         reserve = 2 * 4

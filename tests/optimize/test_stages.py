@@ -177,7 +177,7 @@ def test_every_optimizer_searches_a_staged_space_with_the_real_search_tool(pool,
     task = get_task("hotpotqa", data=write_qa_fixture(tmp_path / "qa.json"))
     space = staged(pool)
     config = SearchConfig(iterations=2, samples=2, batch=2, validation_items=2, test_items=2, top_candidates=2)
-    options = {"pilot_batch": 2} if name == "agent-reinforce" else {}
+    options: dict = {}
 
     async def main():
         hub = ModelHub(pool, Settings(home=tmp_path / "home"))
@@ -247,7 +247,7 @@ def test_a_staged_search_with_own_roles_resumes_from_its_store(pool, tmp_path):
     async def main():
         hub = ModelHub(pool, Settings(home=tmp_path / "home"))
         try:
-            return await optimize_async(task, space, make_optimizer("agent-reinforce", pilot_batch=2), hub=hub,
+            return await optimize_async(task, space, make_optimizer("agent-reinforce"), hub=hub,
                                         out=tmp_path / "run", task_args={"name": "hotpotqa", "data": str(data)},
                                         config=SearchConfig(iterations=1, samples=2, batch=2, validation_items=2,
                                                             test_items=2, top_candidates=2))

@@ -37,9 +37,9 @@ def test_the_distribution_moves_to_a_new_space_by_model_and_role_names(pool):
 
 
 def test_agent_reinforce_continues_from_an_earlier_run_without_a_pilot(pool, small_task, tmp_path):
-    first = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "a", pilot_batch=4)
+    first = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "a")
     hubs: list = []
-    again = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "b", pilot_batch=4,
+    again = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "b",
                 init_from=tmp_path / "a", config=tiny_config(iterations=1), hub_out=hubs)
     phases = [r.phase for r in again.trace.records]
     assert "pilot" not in phases and phases.count("prior") == sum(

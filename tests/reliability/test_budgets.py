@@ -213,14 +213,13 @@ def _search_within(gsm, tmp_path_factory, max_evaluations, samples, batch, optim
     config = SearchConfig(iterations=None, max_evaluations=max_evaluations, samples=samples, batch=batch,
                           validation_items=VALIDATION_ITEMS, test_items=3, top_candidates=TOP_CANDIDATES,
                           compare_singles=False)
-    options = {"pilot_batch": batch} if optimizer == "agent-reinforce" else {}
 
     run_dir = tmp_path_factory.mktemp("search") / "run"
 
     async def main():
         hub = ModelHub(pool, Settings(home=tmp_path_factory.mktemp("home")))
         try:
-            return await optimize_async(gsm, space, make_optimizer(optimizer, **options), hub=hub, config=config,
+            return await optimize_async(gsm, space, make_optimizer(optimizer), hub=hub, config=config,
                                         out=run_dir)
         finally:
             await hub.aclose()

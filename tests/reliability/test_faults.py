@@ -59,7 +59,7 @@ def test_search_with_30pct_faults_ends_exactly_as_without(serve, tmp_path, gsm):
     for name, server in (("clean", clean), ("faulty", faulty)):
         pool = http_models(ModelPool.builtin(), server.base_url)
         results[name] = asyncio.run(search(pool, Settings(home=tmp_path / f"home-{name}"), gsm,
-                                           out=tmp_path / f"run-{name}", pilot_batch=4))
+                                           out=tmp_path / f"run-{name}"))
     (a, hub_a), (b, hub_b) = results["clean"], results["faulty"]
     seen = faulty.app.state.stats
     assert set(seen.faults) == set(FAULT_KINDS), seen.faults  # every kind was met, and survived

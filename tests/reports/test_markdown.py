@@ -8,7 +8,7 @@ from rolegraph.reports import render
 
 def test_the_report_shows_raw_accuracies_beside_labelled_scores(pool, small_task, tmp_path):
     result = run(pool, tmp_path / "home", small_task, "agent-reinforce", config=tiny_config(iterations=2),
-                 out=tmp_path / "run", pilot_batch=4)
+                 out=tmp_path / "run")
     text = render(tmp_path / "run").read_text()
     row = next(c for c in result.candidates if c["hash"] == result.best_hash)
     line = next(ln for ln in text.splitlines() if ln.startswith(f"| {result.best_hash[:10]} (chosen)"))

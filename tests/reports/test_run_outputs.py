@@ -38,7 +38,7 @@ ROUTER_FIT = {
 def _search(base: Path, small_task, world: int) -> Path:
     out = base / "run"
     run(ModelPool.builtin(world=world), base / "home", small_task, "agent-reinforce",
-        config=tiny_config(iterations=3), out=out, pilot_batch=4)
+        config=tiny_config(iterations=3), out=out)
     render(out)
     return out
 

@@ -35,6 +35,14 @@ class TPESearch(Optimizer):
         self.trials: list[dict[str, Any]] = []
         self._asked: list[tuple[GraphSpec, dict]] = []
 
+    def bind(self, space: SearchSpace, seed: int) -> None:
+        """Each search starts clean: trials told by an earlier search on this object (maybe over another
+        space, whose parameters optuna would reject) must not steer this one. A checkpoint or a warm start
+        adds its own trials after this."""
+        super().bind(space, seed)
+        self.trials = []
+        self._asked = []
+
     def config(self) -> dict[str, Any]:
         return {"startup_trials": self.startup_trials}
 

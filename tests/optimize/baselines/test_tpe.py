@@ -39,3 +39,22 @@ def test_every_asked_graph_is_told_its_structures_score(pool, small_task, tmp_pa
     by_structure = {e.record.graph_hash: e.objective for e in evals}
     values = sorted(t["value"] for t in tpe.trials)
     assert set(values) <= set(by_structure.values())
+
+
+def test_a_reused_tpe_object_starts_each_search_clean(pool, small_task, tmp_path):
+    """Reusing one TPESearch must not carry the first search's trials into the next: the same seed then
+    gives the same trials as a fresh object, and a search over another space does not trip optuna."""
+    from tests.optimize.helpers import run, tiny_config, tiny_space
+
+    config = tiny_config(iterations=3)
+    fresh = TPESearch(startup_trials=2)
+    fresh_result = run(pool, tmp_path / "a", small_task, fresh, config=config)
+
+    reused = TPESearch(startup_trials=2)
+    other_space = tiny_space(pool, models=("sim/llama-3.2-1b", "sim/llama-3.1-8b"), max_nodes=3, budget=30.0)
+    run(pool, tmp_path / "b", small_task, reused, space=other_space, config=config)
+    run(pool, tmp_path / "b", small_task, reused, config=config)  # back on the first space: no optuna error
+    reused_result = run(pool, tmp_path / "b", small_task, reused, config=config)
+
+    assert reused.trials == fresh.trials
+    assert reused_result.best_hash == fresh_result.best_hash

@@ -1,0 +1,80 @@
+"""What a search records about itself before it starts: the run's stored config (what `resume_async` rebuilds
+from), the provenance of the models it will call, and the earlier run a warm start begins from. Kept apart
+from `api` so the entry points read in one sitting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rolegraph import __version__
+from rolegraph.errors import SearchError
+from rolegraph.graphs.provenance import models_provenance
+from rolegraph.models.provenance import REAL, Provenance, ServedBy, Simulation, simulation_of
+from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.context import SearchConfig
+from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.warmstart import WarmStart
+from rolegraph.tasks.base import Task
+
+
+def search_provenance(
+    space: SearchSpace,
+    seed: int,
+    agent_model: str | None,
+    served: dict[str, ServedBy] | None = None,
+    simulation: Simulation | None = None,
+) -> Provenance:
+    """The search's models (and the LLM feedback agent's), with what their replies said when known."""
+    ids = [*space.models, *([agent_model] if agent_model else [])]
+    specs = [space.pool.get(m) for m in dict.fromkeys(ids)]
+    label = simulation or simulation_of(s.simulated for s in specs) or REAL
+    return Provenance(
+        rolegraph_version=__version__, simulation=label, seed=seed, models=models_provenance(specs, served or {})
+    )
+
+
+def run_config(
+    task: Task,
+    task_args: dict,
+    space: SearchSpace,
+    optimizer: Optimizer,
+    config: SearchConfig,
+    pool_path: str | None,
+    agent_model: str | None,
+    init_from: str | Path | None = None,
+    task_items: str | None = None,
+) -> dict[str, Any]:
+    """What a run's store keeps of its search, so `resume_async` (`rebuild`) makes the same search again."""
+    return {
+        "task": task.name,
+        "task_args": task_args,
+        "task_items": task_items,  # `items_digest`: a warm start compares the items themselves too
+        "pool": pool_path,
+        "world": space.pool.world,
+        "space": space.to_dict(),
+        "role_defs": list(space.registry.definitions) if space.registry is not None else [],
+        "search": config.to_dict(),
+        "optimizer": {"name": optimizer.name, **optimizer.config()},
+        "agent_model": agent_model,
+        # what the search will call, as known before any reply (servers' model ids come with the replies:
+        # trace.json and the summary's provenance)
+        "provenance": search_provenance(space, config.seed, agent_model).model_dump(),
+        "init_from": str(init_from) if init_from is not None else None,
+    }
+
+
+def warm_start_from(
+    init_from: str | Path | None, optimizer: Optimizer, task_args: dict, task_items: str | None
+) -> WarmStart | None:
+    """The earlier run to start from (checked before anything is written)."""
+    if init_from is None:
+        return None
+    if optimizer.finite:
+        raise SearchError(
+            f"{optimizer.name} enumerates every graph on one batch, so it cannot start from an earlier run: "
+            "drop --init-from, or use another optimizer"
+        )
+    warm = WarmStart.load(init_from)
+    warm.use_evidence = warm.same_task(task_args, task_items)
+    return warm
