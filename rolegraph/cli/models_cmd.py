@@ -55,35 +55,43 @@ def model_rows(pool: ModelPool) -> list[dict]:
 
 
 STACKED_HEAD = "backend / size (B) / $/1M in/out"
+NARROW_HEAD = "id / note"
+LAYOUTS = ("wide", "stacked", "narrow")  # widest first: a terminal gets the first one that fits it
 
 
-def _table(rows: list[dict], stacked: bool = False):
-    """The pool as a table; `stacked` puts backend, size and prices one under the other in one column, for a
-    terminal too narrow for the six columns with every id and figure whole."""
+def _table(rows: list[dict], layout: str = "wide"):
+    """The pool as a table in one of LAYOUTS: "wide" has six columns; for a terminal too narrow for them with
+    every id, figure and URL whole, "stacked" puts backend, size and prices one under the other in one column,
+    and "narrow" also puts the note under the id. No cell is cut or split inside a word, as
+    `rolegraph.evaluate.report.runs_table` promises for its table: an id is what you type, and a URL split over
+    two lines (`https://api.op` / `enai.com/v1`) can be neither copied nor read; so no column folds
+    (`stdout_console` wraps cells only between words, and prints the table wider than the screen sooner)."""
     from rich.console import JustifyMethod
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Model pool (sim/* models are simulated stand-ins, not real models)", caption=TABLE_CAPTION)
+    stacked, narrow = layout != "wide", layout == "narrow"
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("id", "left"),
+        (NARROW_HEAD if narrow else "id", "left"),
         *(
             ((STACKED_HEAD, "right"),)
             if stacked
             else (("backend", "left"), ("size (B)", "right"), ("$/1M in/out", "right"))
         ),
         ("key set", "left"),
-        ("note", "left"),
+        *((("note", "left"),) if not narrow else ()),
     )
-    for name, justify in columns:  # an id is never cut (it is what you type), nor is a figure (stdout_console
-        # wraps other cells only between words); on a narrow screen the note folds
-        table.add_column(name, justify=justify, no_wrap=name == "id", overflow="fold" if name == "note" else "ellipsis")
+    for name, justify in columns:  # the id column never wraps, unless the note shares it (an id has no space)
+        table.add_column(name, justify=justify, no_wrap=name == "id")
     for r in rows:
         size = f"{r['params_b']:g}" if r["params_b"] is not None else "-"
         where = r["endpoint"] if r["backend"] == "openai" else ""
         note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", where, r["reason"]) if n)
         key = NO_KEY_NEEDED if r["key_set"] is None else ("yes" if r["key_set"] else "no")
         figures = (r["backend"], size, f"{r['price_in']:.2f}/{r['price_out']:.2f}")
-        table.add_row(r["id"], *(("\n".join(figures),) if stacked else figures), key, note)
+        first = Text.assemble(r["id"], *(("\n", (note, "dim")) if note else ())) if narrow else r["id"]
+        table.add_row(first, *(("\n".join(figures),) if stacked else figures), key, *(() if narrow else (note,)))
     return table
 
 
@@ -105,8 +113,9 @@ def register(app: typer.Typer) -> None:
             return
         from rolegraph.cli.tables import fit_table, stdout_console
 
-        table = _table(rows)
         terminal = stdout_console()  # the terminal, if stdout is one: a pipe gets the wide table whole
-        if terminal.is_terminal and fit_table(table, terminal, terminal.width) > terminal.width:
-            table = _table(rows, stacked=True)
+        for layout in LAYOUTS:
+            table = _table(rows, layout)  # none fits: the narrowest, printed wider than the screen rather than cut
+            if not terminal.is_terminal or fit_table(table, terminal, terminal.width) <= terminal.width:
+                break
         stdout_console(table).print(table)

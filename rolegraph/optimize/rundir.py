@@ -44,6 +44,7 @@ SCHEMA = (
 )
 
 
+ROWS = {"records": "trace record", "feedback": "feedback record", "graphs": "graph"}  # what a row is in messages
 INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
 INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
 
@@ -115,6 +116,7 @@ class RunStore:
 
     def __init__(self, run_dir: Path, db: sqlite3.Connection):
         self.run_dir = run_dir
+        self.path = run_dir / STORE_NAME
         self._db = db
 
     @staticmethod
@@ -178,8 +180,69 @@ class RunStore:
         if not kind or kind[0] != RUN_KIND:
             db.close()  # on every refusal: a caller that tries many directories must not run out of descriptors
             raise not_a_store
+        store = cls(run_dir, db)
+        try:
+            store._verify()
+        except BaseException:
+            db.close()
+            raise
         sqlite_io.use_wal(db)
-        return cls(run_dir, db)
+        return store
+
+    def _verify(self) -> None:
+        """Refuse, in one line naming what is damaged, a store this rolegraph cannot read whole: one from a newer
+        schema (its rows may mean something else), or one with a missing config or stored JSON that does not
+        decode. Checked here, once for every command that opens a run, so none of them stops on a traceback
+        half-way, or succeeds without noticing that part of the run is lost (a corrupt record is never skipped)."""
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            try:
+                version = int(row[0])
+            except (TypeError, ValueError):  # no row (TypeError), or not a number
+                raise self._damaged("its schema version is missing or unreadable") from None
+            if version > SCHEMA_VERSION:  # no run store schema before v1 exists, so nothing older to migrate
+                raise SearchError(
+                    f"{self.path}: run store schema v{version} is newer than this rolegraph (v{SCHEMA_VERSION}); "
+                    "upgrade rolegraph"
+                )
+            self.config(check_inputs=False)
+            self.inputs()
+            self.paid_usd()
+            self.checkpoint()
+            # SQLite's JSON functions find the suspect rows fast; Python's decoder (to which NaN is JSON) judges them
+            suspects = "WHERE CASE WHEN json_valid(v) THEN json_type(v) <> 'object' ELSE 1 END"
+            for table in ROWS:
+                try:
+                    list(self._rows(table, suspects))
+                except sqlite3.OperationalError as exc:  # an SQLite built without them: every row is decoded
+                    if "no such function" not in str(exc):
+                        raise
+                    list(self._rows(table))
+        except sqlite3.DatabaseError as exc:  # a missing table, a malformed page, a lock held past the busy timeout
+            raise SearchError(
+                f"{self.path} cannot be read ({exc}): it is damaged or in use by another process"
+            ) from None
+
+    def _rows(self, table: str, where: str = "") -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(key, decoded JSON object) of each row of `table` (one of ROWS) that matches `where` (its column is `v`)."""
+        key, column = ("hash", "spec") if table == "graphs" else ("seq", "record")
+        for k, text in self._db.execute(f"SELECT {key}, v FROM (SELECT {key}, {column} AS v FROM {table}) {where}"):
+            yield k, self._decode(text, f"{ROWS[table]} {k}")
+
+    def _damaged(self, what: str) -> SearchError:
+        return SearchError(
+            f"{self.path} is damaged: {what}; restore the run directory from a copy, or start a new search"
+        )
+
+    def _decode(self, text: object, what: str) -> dict[str, Any]:
+        """A stored JSON object, or the one-line `_damaged` error naming `what` (NULL, a cut value, a non-object)."""
+        try:
+            value = json.loads(text)  # type: ignore[arg-type]  # whatever the row holds; a non-string is refused
+        except (TypeError, ValueError):  # JSONDecodeError is a ValueError
+            value = None
+        if not isinstance(value, dict):
+            raise self._damaged(f"{what} is unreadable")
+        return value
 
     def close(self) -> None:
         self._db.close()
@@ -191,13 +254,16 @@ class RunStore:
         one-line `SearchError` (see `check_inputs`); a warm start, which only compares, passes False."""
         if check_inputs:
             self.check_inputs()
-        return json.loads(self._db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
+        if row is None:
+            raise self._damaged("its config is missing")
+        return self._decode(row[0], "its config")
 
     def inputs(self) -> dict[str, dict[str, str | None]] | None:
         """The data and pool files the run read (absolute path, sha256); None for a run from before they were
         recorded (their content is then unknown)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (INPUTS_KEY,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return self._decode(row[0], "its record of the files it read") if row else None
 
     def check_inputs(self, kinds: tuple[str, ...] = tuple(INPUT_KINDS)) -> None:
         """Refuse (one line) to go on with a run whose data or pool file changed or went away since it read
@@ -214,21 +280,28 @@ class RunStore:
 
     def checkpoint(self) -> tuple[int, str, dict[str, Any]] | None:
         row = self._db.execute("SELECT iteration, phase, state FROM checkpoint WHERE id = 1").fetchone()
-        return None if row is None else (int(row[0]), str(row[1]), json.loads(row[2]))
+        if row is None:
+            return None
+        if not isinstance(row[0], int):
+            raise self._damaged("its checkpoint's iteration is unreadable")
+        return row[0], str(row[1]), self._decode(row[2], "its checkpoint")
 
     def records(self) -> list[dict]:
-        return [json.loads(r[0]) for r in self._db.execute("SELECT record FROM records ORDER BY seq")]
+        return [r for _, r in self._rows("records", "ORDER BY seq")]
 
     def feedback(self) -> list[dict]:
-        return [json.loads(r[0]) for r in self._db.execute("SELECT record FROM feedback ORDER BY seq")]
+        return [f for _, f in self._rows("feedback", "ORDER BY seq")]
 
     def graphs(self) -> dict[str, dict]:
-        return {h: json.loads(s) for h, s in self._db.execute("SELECT hash, spec FROM graphs")}
+        return dict(self._rows("graphs"))
 
     def paid_usd(self) -> float:
         """Dollars this run's paid calls cost in all its sessions so far (0 for runs from before it was kept)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'paid_usd'").fetchone()
-        return float(row[0]) if row else 0.0
+        try:
+            return float(row[0]) if row else 0.0
+        except (TypeError, ValueError):
+            raise self._damaged("its record of dollars paid is unreadable") from None
 
     def set_max_dollars(self, dollars: float | None) -> None:
         """A new dollar cap for the rest of the run (`--resume RUN --max-dollars D`), kept for later resumes."""
