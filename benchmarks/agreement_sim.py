@@ -21,6 +21,7 @@ from benchmarks.common import BenchRun, nonnegative_int, table
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import synthetic_items
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.evaluate.report import NO_SIGN, pct
 from rolegraph.settings import Settings
 from rolegraph.sim.text import norm_answer
 
@@ -67,10 +68,6 @@ def measure(ex: SimExecutor, family: str, model: str, n: int) -> dict[str, Any]:
             "by_share": {k: {"items": len(v) / n, "majority_right": mean(v)} for k, v in sorted(by_share.items())}}
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def run(quick: bool = False, out_dir: Path | None = None, world: int | None = None,
         bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
@@ -81,10 +78,10 @@ def run(quick: bool = False, out_dir: Path | None = None, world: int | None = No
            "(simulated).\n\n" + table(
         ["family", "model", "one sample %", f"majority of {SAMPLES} %"]
         + [f"first {k} agree %" for k in UNANIMITY] + ["right if 2 agree %", "right if 2 differ %", "k/5: items %, right %"],
-        [[r["family"], r["model"], _pct(r["single"]), _pct(r["majority"])]
-         + [_pct(r["unanimous"][k]) for k in UNANIMITY]
-         + [_pct(r["right_if_two_agree"]), _pct(r["right_if_two_split"]),
-            "; ".join(f"{k}/5: {_pct(v['items'])}, {_pct(v['majority_right'])}" for k, v in r["by_share"].items())]
+        [[r["family"], r["model"], pct(r["single"], NO_SIGN), pct(r["majority"], NO_SIGN)]
+         + [pct(r["unanimous"][k], NO_SIGN) for k in UNANIMITY]
+         + [pct(r["right_if_two_agree"], NO_SIGN), pct(r["right_if_two_split"], NO_SIGN),
+            "; ".join(f"{k}/5: {pct(v['items'], NO_SIGN)}, {pct(v['majority_right'], NO_SIGN)}" for k, v in r["by_share"].items())]
          for r in rows])
     payload = {"world": world or 0, "config": cfg, "rows": rows, "simulated": True}
     bench_run.write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,

@@ -22,6 +22,7 @@ from benchmarks.common import RESULTS_DIR, BenchRun, say, table
 from benchmarks.simexec import SimExecutor, check_against_runtime
 from benchmarks.synthetic import exact_score, synthetic_items
 from rolegraph.graphs.analysis import TOKEN_PROFILES, flops_units
+from rolegraph.evaluate.report import NO_SIGN, pct
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.settings import Settings
@@ -137,10 +138,6 @@ def plot(sw: dict[str, Any], cfg: dict, path) -> None:
     plt.close(fig)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
 def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
@@ -156,7 +153,7 @@ def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | 
     checked_rows = checks.check_cells(ex, cfg["checked_items"], cfg["checked_graphs"], cfg["depth_items"])
     agree = checks.agreement(ex, cfg["agreement_items"])
     tensions = checks.tension_cells(ex, cfg["agreement_items"])
-    say("calibration: checked cells " + ", ".join(f"{r['cell']} {_pct(r['sim'])}" for r in checked_rows))
+    say("calibration: checked cells " + ", ".join(f"{r['cell']} {pct(r['sim'], NO_SIGN)}" for r in checked_rows))
     sw = sweeps(ex, cfg)
     ins = insights(sw, cfg)
     stem = "calibration-quick" if quick else "calibration"
@@ -167,22 +164,22 @@ def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | 
     cells += [(f"math {r['mix']}", r["sim"], r["published"], r["within"]) for r in mixes]
     text = "## Fitted cells: published figures the sim's constants were fitted to (simulated vs paper)\n\n" + table(
         ["cell", "sim %", "published %", "diff", f"within {100 * TOLERANCE:.0f}"],
-        [[c, _pct(s), _pct(p), f"{100 * (s - p):+.1f}", "yes" if ok else "NO"] for c, s, p, ok in cells])
+        [[c, pct(s, NO_SIGN), pct(p, NO_SIGN), f"{100 * (s - p):+.1f}", "yes" if ok else "NO"] for c, s, p, ok in cells])
     text += "\n\n## Checked cells: not fitted, checked against a reference (simulated)\n\n" + table(
         ["cell", "sim %", "reference %", "diff", "band (points)", "within", "source"],
-        [[r["cell"], _pct(r["sim"]), _pct(r["reference"]), f"{100 * (r['sim'] - r['reference']):+.1f}",
+        [[r["cell"], pct(r["sim"], NO_SIGN), pct(r["reference"], NO_SIGN), f"{100 * (r['sim'] - r['reference']):+.1f}",
           f"{100 * r['band'][0]:+.0f} to {100 * r['band'][1]:+.0f}", "yes" if r["within"] else "NO", r["source"]]
          for r in checked_rows])
     text += "\n\nSources: " + "; ".join(f"**{k}**: {v}" for k, v in checks.SOURCES.items() if k != "agreement") + "."
     chains = [r for r in checked_rows if "curve" in r]
     text += "\n\nSame-model chains (depth -> accuracy %): " + "; ".join(
-        f"{r['cell'].split(' chain')[0]}: " + ", ".join(f"{d} {_pct(a)}" for d, a in r["curve"].items()) for r in chains)
+        f"{r['cell'].split(' chain')[0]}: " + ", ".join(f"{d} {pct(a, NO_SIGN)}" for d, a in r["curve"].items()) for r in chains)
     text += ("\n\n## Known tensions: checked, outside their reference, kept for a fitted cell "
              "(simulated; not in the goal)\n\n") + table(
         ["cell", "sim %", "reference %", "diff", "band (points)", "within", "any sample right %", "source"],
-        [[r["cell"], _pct(r["sim"]), _pct(r["reference"]), f"{100 * (r['sim'] - r['reference']):+.1f}",
+        [[r["cell"], pct(r["sim"], NO_SIGN), pct(r["reference"], NO_SIGN), f"{100 * (r['sim'] - r['reference']):+.1f}",
           f"{100 * r['band'][0]:+.0f} to {100 * r['band'][1]:+.0f}", "yes" if r["within"] else "NO",
-          _pct(r["any_right"]), r["source"]] for r in tensions])
+          pct(r["any_right"], NO_SIGN), r["source"]] for r in tensions])
     text += (f"\n\nSource: **fuse**: {checks.SOURCES['fuse']}. The sim's fuser picks out a right sample far more "
              "often than a vote does, because the paper's fitted cell of three 3B nodes (54% against one 8B's 49%) "
              "needs such a reader; the two published results pull apart here, and the sim follows the paper. Where "
@@ -192,20 +189,20 @@ def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | 
             "(simulated; checked, not fitted)\n\n" + table(
         ["model", "one sample right %"] + [f"majority {k}/{checks.VOTERS}: items %, right %" for k in shares]
         + ["rises with share"],
-        [[m, _pct(a["single"])] + [f"{_pct(a['by_share'][k]['items'])}, {_pct(a['by_share'][k]['majority_right'])}"
+        [[m, pct(a["single"], NO_SIGN)] + [f"{pct(a['by_share'][k]['items'], NO_SIGN)}, {pct(a['by_share'][k]['majority_right'], NO_SIGN)}"
                                      if k in a["by_share"] else "-" for k in shares] + ["yes" if a["within"] else "NO"]
          for m, a in agree.items()])
     text += f"\n\nSource: {checks.SOURCES['agreement']}."
     text += "\n\n## Random equal-budget graphs on MATH (simulated)\n\n" + table(
         ["mix", "edge p", "graphs", "mean %", "min-max %", "mean FLOPs units", "published %"],
-        [[r["mix"], r["edge_p"], r["graphs"], _pct(r["sim"]), f"{_pct(r['min'])}-{_pct(r['max'])}",
-          f"{r['flops_units_mean']:.1f}", _pct(r["published"])] for r in mixes + sensitivity])
+        [[r["mix"], r["edge_p"], r["graphs"], pct(r["sim"], NO_SIGN), f"{pct(r['min'], NO_SIGN)}-{pct(r['max'], NO_SIGN)}",
+          f"{r['flops_units_mean']:.1f}", pct(r["published"], NO_SIGN)] for r in mixes + sensitivity])
     text += "\n\n## Width and depth sweeps on MATH (simulated)\n\n"
     for model, s in sw.items():
         text += table([f"{gg.SHORT[model]} width ->"] + [str(w) for w in cfg["widths"]],
-                      [[f"depth {d}"] + [_pct(a) for a in c] for d, c in s["width_curves"].items()]) + "\n\n"
+                      [[f"depth {d}"] + [pct(a, NO_SIGN) for a in c] for d, c in s["width_curves"].items()]) + "\n\n"
         text += table([f"{gg.SHORT[model]} depth ->"] + [str(d) for d in cfg["depths"]],
-                      [[f"width {w}"] + [_pct(a) for a in c] for w, c in s["depth_curves"].items()]) + "\n\n"
+                      [[f"width {w}"] + [pct(a, NO_SIGN) for a in c] for w, c in s["depth_curves"].items()]) + "\n\n"
         text += (f"best width by depth {s['best_width']}; best depth by width {s['best_depth']}; "
                  f"insight checks: {', '.join(f'{k} {v}' for k, v in ins[model].items() if isinstance(v, bool))}\n\n")
     text += f"Plot: `{plot_path.name}`.\n"

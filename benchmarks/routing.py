@@ -32,6 +32,7 @@ from rolegraph.graphs.builder import Graph
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.chat.spec import ModelSpec
+from rolegraph.evaluate.report import NO_SIGN, pct
 from rolegraph.optimize.api import make_optimizer, optimize_async
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.route_fit import fit_route, load_outcomes
@@ -288,10 +289,6 @@ def plot(settings: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def add_arguments(parser: Any) -> None:
     from benchmarks.generalization import parse_worlds
 
@@ -307,7 +304,7 @@ def _summary(settings: list[dict]) -> str:
     for s in settings:
         r = {x["label"]: x for x in s["rows"] if x["kind"] == "router"}
         cells = [f"{s['world']} ({'held out' if s['held_out'] else 'tuned'})", s["family"],
-                 f"{_pct(s['best']['accuracy'])} @ {s['best']['flops_units']:.1f}"]
+                 f"{pct(s['best']['accuracy'], NO_SIGN)} @ {s['best']['flops_units']:.1f}"]
         for key in ("router default", f"router {JUDGED_MATCH:g}x"):
             x = r.get(key)
             cells.append("-" if x is None else f"{100 * x['diff']:+.1f} [{100 * x['ci95'][0]:+.1f}, "
@@ -356,13 +353,13 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
         text += f"## World {s['world']} ({held_text}), {s['family']}: best graph {s['best']['name']} (simulated)\n\n"
         text += table(["graph / router", "kind", "test acc %", "mean FLOPs", "$ / item", "stage shares",
                        "vs best (paired 95% CI)"],
-                      [[r["label"], r["kind"], _pct(r["accuracy"]), f"{r['flops_units']:.1f}", f"{r['dollars']:.6f}",
+                      [[r["label"], r["kind"], pct(r["accuracy"], NO_SIGN), f"{r['flops_units']:.1f}", f"{r['dollars']:.6f}",
                         " / ".join(f"{100 * x:.0f}%" for x in r["shares"]),
                         f"{100 * r['diff']:+.1f} [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]"
                         if "diff" in r else ""] for r in s["rows"]])
         text += "\n\nAgreement signal on fit items (accuracy when all answering nodes agree / otherwise, share " \
-                "agreeing): " + "; ".join(f"{g['graph']}: {_pct(g['agree'])} / {_pct(g['disagree'])}, "
-                                          f"{_pct(g['agree_share'])}" for g in s["signal"])
+                "agreeing): " + "; ".join(f"{g['graph']}: {pct(g['agree'], NO_SIGN)} / {pct(g['disagree'], NO_SIGN)}, "
+                                          f"{pct(g['agree_share'], NO_SIGN)}" for g in s["signal"])
         text += f"\n\nGoal: match {s['meets_match']} (strict {s['meets_match_strict']}), gain {s['meets_gain']} " \
                 f"(by a cascade: {s['gain_is_cascade']}). {s['note']}\n\n"
     text += "## Coalesced sampling (serve-sim on loopback, width-5 same-model fan-out; simulated)\n\n" + table(
@@ -374,7 +371,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     text += "\n\n## Agreement and correctness on the real local model (real, not simulated)\n\n" + (
         f"Skipped: {real['skipped']}" if "skipped" in real else table(
             ["samples agreeing", "items", "majority right %"],
-            [[k, v["n"], _pct(v["accuracy"])] for k, v in real["majority_accuracy_by_agreement"].items()]))
+            [[k, v["n"], pct(v["accuracy"], NO_SIGN)] for k, v in real["majority_accuracy_by_agreement"].items()]))
     if "skipped" not in real:
         lp = real.get("logprob_auroc")
         text += (f"\n\nMean token log-probability as a correctness signal, per sample: AUROC "

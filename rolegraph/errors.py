@@ -36,6 +36,18 @@ class NoAnswerKeyError(RolegraphError):
     """A simulated model was asked a free-form question: it can only answer task items."""
 
 
+MAX_ERROR_CHARS = 300
+"""The default cap of `one_line`: a reason long enough to act on, short enough for a trace or a terminal line."""
+
+
+def one_line(text: object, limit: int | None = MAX_ERROR_CHARS, ellipsis: str = "...") -> str:
+    """`text` with its whitespace runs (line breaks too) made single spaces and cut to `limit` characters, the
+    cut marked by `ellipsis` (None: no cap). One helper for every reason, cell and summary printed on one line,
+    so the places that shorten text agree on how."""
+    flat = " ".join(str(text).split())
+    return flat if limit is None or len(flat) <= limit else flat[: limit - len(ellipsis)] + ellipsis
+
+
 def _one_line(text: object) -> str:
     """A problem prints as one line: line breaks carried in from a user's file are shown escaped."""
     return str(text).replace("\r", "\\r").replace("\n", "\\n")

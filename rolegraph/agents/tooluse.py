@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from rolegraph.agents.parsers import hit_fields
 from rolegraph.chat.types import Completion, Message
+from rolegraph.errors import one_line
 
 MAX_TOOL_ROUNDS = 3  # tool-using turns per node before the model must answer
 SEARCH_TOOL = "search"  # the tool a searcher's queries go through unless its node names others
@@ -41,11 +42,6 @@ class Caller(Protocol):
     """One model call of a node; the runtime binds model, sampling settings, budget and accounting."""
 
     def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Awaitable[Completion]: ...
-
-
-def _short(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _args_dict(arguments: Any) -> dict[str, Any]:
@@ -79,7 +75,8 @@ async def run_tool(toolbox: Any, name: str, args: dict[str, Any], events: list[T
         name = canonical(name)
     result = await toolbox.call(name, args)
     ok = bool(getattr(result, "ok", True))
-    events.append(ToolUse(name, args, ok, _short(getattr(result, "text", "")), getattr(result, "note", None)))
+    summary = one_line(getattr(result, "text", "") or "", MAX_SUMMARY_CHARS)
+    events.append(ToolUse(name, args, ok, summary, getattr(result, "note", None)))
     return result
 
 

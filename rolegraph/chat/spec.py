@@ -28,6 +28,7 @@ EXTRA_FIELD = "rolegraph"
 """The request/reply body field serve-sim reads the answer key from (requests to serve-sim twins only) and marks
 its replies with. Defined here, below both `sim` (the server) and `models` (the client), so the two cannot
 drift apart: a renamed field on one side alone would silently drop the answer key."""
+TOKENS_PER_PRICE_UNIT = 1e6  # pool prices are dollars per million tokens
 URL_HASH_CHARS = 12  # of a URL's sha256 in `url_identity`: tells endpoints apart, never spells a secret
 
 
@@ -223,7 +224,7 @@ class ModelSpec(BaseModel):
         return self.backend == "sim" or self.answer_key
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6
+        return (input_tokens * self.price_in + output_tokens * self.price_out) / TOKENS_PER_PRICE_UNIT
 
     def key_present(self) -> bool:
         return self.api_key_env is None or bool(os.environ.get(self.api_key_env))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rolegraph.errors import RolegraphError
+from rolegraph.errors import RolegraphError, one_line
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,7 +27,7 @@ def failure_line(result: EvalResult, name: str) -> str | None:
     if not result.failures:
         return None
     first = next((it.error for it in result.items if it.error), "unknown error")
-    first = " ".join(str(first).split())
+    first = one_line(first, limit=None)
     return f"graph '{name}': {result.failures} of {result.n} items failed; first failure: {first}"
 
 
@@ -46,24 +46,6 @@ def report_failures(results: list[EvalResult], names: list[str]) -> None:
         raise ItemsFailedError(fatal)
 
 
-def _unmeasured(result: EvalResult) -> dict[str, Any]:
-    """The `--json` keys of a graph whose every item failed that are not measurements (null, not 0.0 and
-    0.0 s), and its label ("no answers": nothing answered to be simulated or real). Nothing when some answered."""
-    from rolegraph.evaluate.report import NO_ANSWERS, shown_simulation
-
-    if shown_simulation(result) is not None:
-        return {}
-    return {
-        "accuracy": None,
-        "ci95": None,
-        "mean_latency_s": None,
-        "p95_latency_s": None,
-        "simulated": False,
-        "simulation": NO_ANSWERS,
-        "world": None,
-    }
-
-
 def json_line(obj: dict[str, Any]) -> str:
     """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
     return json.dumps(obj, sort_keys=False, default=str)
@@ -71,7 +53,7 @@ def json_line(obj: dict[str, Any]) -> str:
 
 def print_results(results, specs, graphs: list[Path], names: list[str], comparisons, json_out: bool) -> None:
     """JSON Lines, or the tables (one graph: summary and per-node credit; several: side by side)."""
-    from rolegraph.cli.router_views import stage_keys
+    from rolegraph.cli.router_views import stage_keys, unmeasured
     from rolegraph.cli.tables import stdout_console
     from rolegraph.evaluate.report import (
         comparison_table,
@@ -93,7 +75,7 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
                 "graph_file": str(path),
                 "cost_usd_per_item": result.cost_usd / max(result.n, 1),
                 **stage_keys(result, specs[i]),
-                **_unmeasured(result),
+                **unmeasured(result),
             }
             if i > 0:
                 obj["vs_first"] = comparisons[i - 1].model_dump()

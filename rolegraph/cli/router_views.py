@@ -211,21 +211,22 @@ def add_to_object(split: str, res: Any, spec: Any, path: Path, added: bool) -> d
         "graph_file": str(path),
         "cost_usd_per_item": res.cost_usd / max(res.n, 1),
         **stage_keys(res, spec),
-        **_unmeasured(res),
+        **unmeasured(res),
     }
     return obj if added else {**obj, "note": kept_note(spec, res)}
 
 
-def _unmeasured(res: Any) -> dict[str, Any]:
-    """The keys plain `eval --json` nulls for a graph whose every item failed (eval_output's `_unmeasured`, which
-    cannot be imported here: eval_output imports this module): nothing answered, so nothing was measured, and
-    the label is "no answers" rather than simulated or real. Nothing when some item answered."""
+def unmeasured(res: Any) -> dict[str, Any]:
+    """The `--json` keys of a graph whose every item failed that are not measurements (null, not 0.0 and 0.0 s),
+    and its label ("no answers": nothing answered to be simulated or real). Nothing when some item answered.
+    Here rather than in eval_output (which imports this module) so plain `eval --json` and `eval --add-to
+    --json` null the same keys."""
     from rolegraph.evaluate.report import NO_ANSWERS, shown_simulation
 
     if shown_simulation(res) is not None:
         return {}
-    unmeasured = ("accuracy", "ci95", "mean_latency_s", "p95_latency_s", "world")
-    return {**dict.fromkeys(unmeasured), "simulated": False, "simulation": NO_ANSWERS}
+    keys = ("accuracy", "ci95", "mean_latency_s", "p95_latency_s", "world")
+    return {**dict.fromkeys(keys), "simulated": False, "simulation": NO_ANSWERS}
 
 
 def add_to_line(split: str, res: Any, spec: Any, added: bool) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rolegraph.errors import one_line
+
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 CUT_MARK = "[cut] "
@@ -42,8 +44,7 @@ def seconds_meaning(nodes: Any) -> str:
 
 
 def _short(text: str | None) -> str:
-    text = " ".join((text or "-").split())
-    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+    return one_line(text or "-", MAX_CELL_CHARS, ellipsis="…")
 
 
 def _tool_call(event: Any) -> dict[str, Any]:
@@ -182,7 +183,7 @@ def tool_notes(nodes: Any) -> list[str]:
 
 def _reason(event: Any) -> str:
     """A failed call's one-line reason: its result summary without the tool's own name or an `error:` lead."""
-    text = " ".join(str(event.summary or "").split())
+    text = one_line(event.summary or "", limit=None)
     for lead in (f"{event.tool}: ", "error: "):
         if text.startswith(lead):
             text = text[len(lead) :]

@@ -103,16 +103,18 @@ def compare(
     )
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+NO_SIGN = ""
+"""`pct` without the % sign: for tables whose column headers give the unit (the benchmarks')."""
+
+
+def pct(x: float | None, sign: str = "%") -> str:
+    """A share as a percentage with one decimal ("-" when not measured): one format for the reports and the
+    benchmarks' tables, so the numbers they print cannot drift apart."""
+    return "-" if x is None else f"{100 * x:.1f}{sign}"
 
 
 def _ci(ci: Sequence[float]) -> str:
-    return f"[{_pct(ci[0])}, {_pct(ci[1])}]"
-
-
-def _rate(x: float | None) -> str:
-    return "-" if x is None else _pct(x)
+    return f"[{pct(ci[0])}, {pct(ci[1])}]"
 
 
 MONEY_FIGURES = 3
@@ -199,7 +201,7 @@ def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, 
 
     return [
         ("items", str(r.n)),
-        ("accuracy", NOT_MEASURED if none else _pct(r.accuracy)),
+        ("accuracy", NOT_MEASURED if none else pct(r.accuracy)),
         ("95% CI (Wilson)", NOT_MEASURED if none else _ci(r.ci95)),
         ("failures", _failures_cell(r)),
         ("skipped (no gold)", str(r.skipped)),
@@ -243,7 +245,7 @@ def node_table(result: EvalResult) -> Table:
     for col in ("node", "role", "model", "items", "own answer right", "output agreed"):
         table.add_column(col, justify="right" if col in ("items", "own answer right", "output agreed") else "left")
     for node_id, st in result.per_node.items():
-        table.add_row(node_id, st.role, st.model, str(st.n), _rate(st.correct_rate), _rate(st.agree_rate))
+        table.add_row(node_id, st.role, st.model, str(st.n), pct(st.correct_rate), pct(st.agree_rate))
     return table
 
 
@@ -339,7 +341,7 @@ def _run_cells(r: dict) -> dict[str, str]:
         "graph hash": (r.get("graph_hash") or NO_VALUE)[:SHORT_HASH],
         "label": r["label"] if _labelled(r) else "",
         "n": str(r["n"]),
-        "accuracy": NOT_MEASURED if none else _pct(r["accuracy"]),
+        "accuracy": NOT_MEASURED if none else pct(r["accuracy"]),
         "95% CI": NOT_MEASURED if none else _ci(r["ci95"]),
         "cost": money(r["cost_usd"]) if r.get("cost_usd") is not None else NO_VALUE,
         "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown (see flops_text)

@@ -17,6 +17,8 @@ DEFAULT_BOOTSTRAP = 2000
 EXACT_MCNEMAR_MAX = 5000
 """Up to this many discordant pairs McNemar's p is the exact binomial; above, the chi-square form."""
 CORRECT_THRESHOLD = 0.5
+BOOTSTRAP_CI_QUANTILES = (0.025, 0.975)
+"""The paired bootstrap's 95% interval: 2.5% of the resampled means cut from each tail."""
 """A score at or above this counts as right in McNemar's 2x2 table (partial credit, e.g. F1)."""
 P95 = 0.95
 
@@ -86,7 +88,7 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(diffs), size=(n_boot, len(diffs)))
     means = diffs[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [0.025, 0.975])
+    lo, hi = np.quantile(means, BOOTSTRAP_CI_QUANTILES)
     extreme = int(np.count_nonzero(np.abs(means - observed) >= abs(observed) - 1e-12))
     p = (extreme + 1) / (n_boot + 1)
     return observed, float(lo), float(hi), min(1.0, p)

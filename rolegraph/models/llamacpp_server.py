@@ -23,6 +23,7 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_CONTEXT = 2048
 READY_TIMEOUT_S = 60.0
 READY_POLL_S = 0.1
+HEALTH_TIMEOUT_S = 2.0  # one /health probe: short, the readiness loop polls again until READY_TIMEOUT_S
 SMOLLM2_PARAMS_B = 0.135  # SmolLM2-135M: 30 layers, hidden 576 (its config.json)
 SMOLLM2_LAYERS = 30
 SMOLLM2_HIDDEN = 576
@@ -87,7 +88,7 @@ class LlamaCppServer:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             try:
-                if httpx.get(f"{self.root}/health", timeout=2.0).status_code == 200:
+                if httpx.get(f"{self.root}/health", timeout=HEALTH_TIMEOUT_S).status_code == httpx.codes.OK:
                     return
             except httpx.HTTPError:
                 pass

@@ -141,6 +141,11 @@ class AgentReinforce(Optimizer):
         if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
             self.name = PILOT_ONLY
         self.pg: ProbabilisticGraph | None = None
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        """One search's state, emptied by `bind` (a checkpoint restores it after): a reused optimizer's earlier
+        search must not steer the next one, or the same seed would no longer give the same best graph."""
         self.pending: list[dict] = []  # the proposed graphs for the next iteration (as ProposedGraph dicts)
         self.racing: list[dict] = []  # the racing pair for the next iteration (as GraphSpec dicts)
         self.history: list[FeedbackRecord] = []
@@ -148,6 +153,7 @@ class AgentReinforce(Optimizer):
     def bind(self, space: SearchSpace, seed: int) -> None:
         super().bind(space, seed)
         self.pg = ProbabilisticGraph(space)
+        self._fresh_state()
 
     def config(self) -> dict[str, Any]:
         return {

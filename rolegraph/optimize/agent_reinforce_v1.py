@@ -124,12 +124,18 @@ class AgentReinforce(Optimizer):
         self.pilot_batch = pilot_batch
         self.use_pilot = pilot
         self.pg: ProbabilisticGraph | None = None
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        """One search's state, emptied by `bind` (a checkpoint restores it after): a reused optimizer's earlier
+        search must not steer the next one, or the same seed would no longer give the same best graph."""
         self.pending: dict | None = None  # the proposed graph for the next iteration (as ProposedGraph dict)
         self.history: list[FeedbackRecord] = []
 
     def bind(self, space: SearchSpace, seed: int) -> None:
         super().bind(space, seed)
         self.pg = ProbabilisticGraph(space)
+        self._fresh_state()
 
     def config(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.errors import BudgetExceededError, SearchError
+from rolegraph.errors import BudgetExceededError, SearchError, one_line
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.isomorphism import StructureIndex
@@ -49,17 +49,24 @@ ROUTING_RESERVES = 2
 """Default fit items for routing: this many times the re-check's reserve (288 at the default settings)."""
 FIXED_BATCH_KEY = 1
 """Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
+# A search's defaults, named so the CLI's options can state the same ones (rather than copies that could drift).
+DEFAULT_ITERATIONS = 10
+DEFAULT_SAMPLES = 4
+DEFAULT_BATCH = 16
+DEFAULT_VALIDATION_ITEMS = 48
+DEFAULT_TEST_ITEMS = 100
+FAILURE_CHARS = 200  # of the first failure quoted when failed item runs stop a search
 
 
 @dataclass
 class SearchConfig:
-    iterations: int | None = 10
-    samples: int = 4
-    batch: int = 16
+    iterations: int | None = DEFAULT_ITERATIONS
+    samples: int = DEFAULT_SAMPLES
+    batch: int = DEFAULT_BATCH
     max_evaluations: int | None = None
     top_candidates: int = 3
-    validation_items: int = 48
-    test_items: int = 100
+    validation_items: int = DEFAULT_VALIDATION_ITEMS
+    test_items: int = DEFAULT_TEST_ITEMS
     seed: int = 0
     eval_seed: int = 0
     data_seed: int = 0
@@ -155,7 +162,7 @@ def _stop_on_failures(results: list[EvalResult]) -> None:
     for res in results:
         if res.failures:
             first = next((it.error for it in res.items if it.error), "unknown error")
-            first = " ".join(str(first).split())[:200]
+            first = one_line(first, FAILURE_CHARS, ellipsis="")
             raise SearchError(
                 f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
                 f"(first: {first}); the search stopped at its last checkpoint: fix the cause "

@@ -51,6 +51,11 @@ MIN_WEIGHT = 1e-3  # update weights below this are left out (a graph believed 0.
 CACHE_LIMIT = 20_000
 TOP_LINES = 3
 NAME = "statistical"
+# A worker node is named in the textual gradient's `hurt` lines when it was right HURT_ACCURACY_GAP less often than
+# its graph's output and the output agreed with it less often than HURT_AGREEMENT: it cost the budget and the fuser
+# mostly overruled it. Shared with `statistical_agent_v1`, so both agents call the same nodes harmful.
+HURT_ACCURACY_GAP = 0.2
+HURT_AGREEMENT = 0.5
 Evidence = list[tuple[GraphSpec, float, int]]
 
 
@@ -62,6 +67,16 @@ class StatisticalFeedbackAgent:
         self.proposals = PROPOSALS if proposals is None else proposals
         self._features: dict[str, np.ndarray] = {}  # caches of pure functions of a graph (same space)
         self._around: dict[str, list[GraphSpec]] = {}
+        self._cached_space: SearchSpace | None = None  # the space both caches were filled for
+
+    def _caches_for(self, space: SearchSpace) -> None:
+        """Empty both caches when the agent is asked about another space: a graph's features and neighbours
+        depend on the space (its slots, models, roles), and an agent reused by a search of another space would
+        otherwise read the earlier space's answers. Held by reference, so identity is a safe test."""
+        if space is not self._cached_space:
+            self._features.clear()
+            self._around.clear()
+            self._cached_space = space
 
     # --- initialisation ---------------------------------------------------------------------------
     async def initial(self, ctx: InitContext) -> Feedback:
@@ -142,6 +157,7 @@ class StatisticalFeedbackAgent:
         return picks
 
     def _encode(self, space: SearchSpace, spec: GraphSpec) -> np.ndarray:
+        self._caches_for(space)
         key = _key(spec)
         x = self._features.get(key)
         if x is None:
@@ -151,6 +167,7 @@ class StatisticalFeedbackAgent:
         return x
 
     def _neighbours(self, space: SearchSpace, spec: GraphSpec) -> list[GraphSpec]:
+        self._caches_for(space)
         key = _key(spec)
         found = self._around.get(key)
         if found is None:
@@ -170,8 +187,8 @@ class StatisticalFeedbackAgent:
                     st.correct_rate is not None
                     and node_id != OUTPUT_ID
                     and st.agree_rate is not None
-                    and st.correct_rate < e.record.accuracy - 0.2
-                    and st.agree_rate < 0.5
+                    and st.correct_rate < e.record.accuracy - HURT_ACCURACY_GAP
+                    and st.agree_rate < HURT_AGREEMENT
                 ):
                     hurt.append(
                         f"{node_id} ({st.role}/{short_model(st.model)}) in {e.record.graph_name}: right "

@@ -23,6 +23,7 @@ from rolegraph.optimize.choices import Choices, from_graph, realise
 from rolegraph.optimize.feedback import Feedback, GraphUpdate, InitContext, ProposedGraph, StepContext, TextualGradient
 from rolegraph.optimize.probabilistic import ProbabilisticGraph, softmax
 from rolegraph.optimize.space import OUTPUT_ID, slot_id
+from rolegraph.optimize.statistical_agent import HURT_ACCURACY_GAP, HURT_AGREEMENT
 from rolegraph.optimize.statistical_common import describe, features, short_model, weighted_update
 
 STEP_TEMPERATURE = 0.05
@@ -139,8 +140,8 @@ class StatisticalFeedbackAgent:
                     st.correct_rate is not None
                     and node_id != OUTPUT_ID
                     and st.agree_rate is not None
-                    and st.correct_rate < e.record.accuracy - 0.2
-                    and st.agree_rate < 0.5
+                    and st.correct_rate < e.record.accuracy - HURT_ACCURACY_GAP
+                    and st.agree_rate < HURT_AGREEMENT
                 ):
                     hurt.append(
                         f"{node_id} ({st.role}/{short_model(st.model)}) in {e.record.graph_name}: right "

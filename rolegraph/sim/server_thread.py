@@ -14,6 +14,7 @@ from rolegraph.sim.faults import quiet_injected_resets
 
 STARTUP_TIMEOUT_S = 15.0
 GRACEFUL_SHUTDOWN_S = 1
+STARTUP_POLL_S = 0.01  # between checks that the server started: short, a loopback server starts in milliseconds
 
 
 class ServerThread:
@@ -69,7 +70,7 @@ class ServerThread:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"loopback server on port {self.port} did not start")
-            time.sleep(0.01)
+            time.sleep(STARTUP_POLL_S)
         return self
 
     def stop(self) -> None:

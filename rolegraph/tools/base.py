@@ -18,10 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rolegraph.errors import SandboxRefusedError
+from rolegraph.errors import SandboxRefusedError, one_line  # one_line re-exported: the tools import it from here
 
 DEFAULT_TIMEOUT_S = 30.0
-MAX_ERROR_CHARS = 300
 TEXT_ARG = "input"  # what a bare `CALL tool some text` passes; mapped onto the tool's main argument
 
 TEXT_PROTOCOL_HELP = """\
@@ -40,11 +39,6 @@ class ToolResult(BaseModel):
     text: str  # what the model reads
     data: Any = None  # structured payload for code (hits, sandbox result, number)
     note: str | None = None  # what the trace should say happened (e.g. a fallback)
-
-
-def one_line(text: object, limit: int = MAX_ERROR_CHARS) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class Tool(ABC):

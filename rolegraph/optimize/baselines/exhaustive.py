@@ -148,6 +148,7 @@ class ExhaustiveSearch(Optimizer):
     def bind(self, space: SearchSpace, seed: int) -> None:
         super().bind(space, seed)
         self.graphs = enumerate_graphs(space, self.limit)
+        self.cursor = 0  # a reused optimizer starts its next search at the first graph (a checkpoint restores it)
 
     def config(self) -> dict[str, Any]:
         return {"limit": self.limit}

@@ -39,6 +39,10 @@ class Reinforce(Optimizer):
         pg = self.pg = ProbabilisticGraph(space)
         self.m = pg.logits.zeros_like()
         self.v = pg.logits.zeros_like()
+        # Adam's step count and the reward baseline belong to one search: a reused optimizer starts its next
+        # search clean, so the same seed gives the same best graph as a fresh object (a checkpoint restores them).
+        self.t = 0
+        self.baseline = None
 
     def config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate, "baseline_decay": self.baseline_decay}
