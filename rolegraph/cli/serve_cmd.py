@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +57,14 @@ def register(app: typer.Typer) -> None:
         from rolegraph.sim.faults import FaultConfig, quiet_injected_resets
         from rolegraph.sim.server import create_app
 
+        for flag, value in (
+            ("--fault-rate", fault_rate),
+            ("--latency-scale", latency_scale),
+            ("--hang-s", hang_s),
+            ("--retry-after", retry_after_s),
+        ):
+            if not math.isfinite(value):  # NaN passes every `< 0` check after it; inf sleeps forever
+                raise ServeOptionError(f"{flag} must be a finite number, got {value:g}")
         if latency_scale < 0:
             raise ServeOptionError(f"--latency-scale must be >= 0, got {latency_scale}")
         if not 0 <= port <= 65535:

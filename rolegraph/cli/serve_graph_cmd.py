@@ -15,6 +15,7 @@ An MCP server that dies while serving is one `serve:` line on stderr, and restar
 
 from __future__ import annotations
 
+import math
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,8 +70,10 @@ def serve_cmd(
 
     if not 0 <= port <= MAX_PORT:
         raise ServeError(f"--port must be between 0 and {MAX_PORT}, got {port}")
-    if timeout_s <= 0 or max_concurrent < 1 or max_request_bytes < 1:
-        raise ServeError("--timeout, --max-concurrent and --max-request-bytes must be positive")
+    if not math.isfinite(timeout_s) or timeout_s <= 0:  # NaN passed `<= 0`, and then every request got 504 at once
+        raise ServeError(f"--timeout must be a positive, finite number of seconds, got {timeout_s:g}")
+    if max_concurrent < 1 or max_request_bytes < 1:
+        raise ServeError("--max-concurrent and --max-request-bytes must be positive")
     if model_id is not None and not model_id.strip():
         raise ServeError(
             "--model-id must name the model (clients send it as `model`); leave it out for the graph's name"

@@ -19,7 +19,7 @@ rounds. Stop conditions, read on the round just finished:
   ("Verdict for solve@1: incorrect"), which would otherwise reject every round after a first
   rejection. A source with no verdict lines at all accepts when its answer is the answer of each node
   it read in the loop;
-- `agreement`: every answering node of the loop gave the same answer;
+- `agreement`: every answering node of the loop gave the same answer (a node with no answer breaks it);
 - `unchanged`: no node's answer changed from the previous round;
 - `never`: always `max_rounds` rounds.
 """
@@ -71,8 +71,11 @@ def accepted(
 
 
 def agreement(results: Mapping[str, dict]) -> bool:
-    answers = [_norm(r.get("answer")) for r in results.values() if r.get("answer") is not None]
-    return bool(answers) and len(set(answers)) == 1
+    """Whether every node of `results` gave the same answer. A node with no answer (its reply had none, or
+    it failed) breaks agreement: it was left out of the comparison, so one answer beside a silent node
+    stopped the loop as if the two had agreed."""
+    answers = [_norm(r.get("answer")) for r in results.values()]
+    return bool(answers) and None not in answers and len(set(answers)) == 1
 
 
 def unchanged(results: Mapping[str, dict], previous: Mapping[str, dict] | None) -> bool:

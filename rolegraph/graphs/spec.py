@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator
 
 from rolegraph.graphs.checked import CheckedModel
 from rolegraph.tools.mcp_config import McpServerSpec
@@ -45,7 +45,8 @@ class FanoutSpec(CheckedModel):
 
     source: str = Field(alias="from")
     nodes: list[str] = Field(min_length=1)
-    max_fanout: int = Field(ge=1, le=MAX_FANOUT_LIMIT)
+    max_fanout: StrictInt = Field(ge=1, le=MAX_FANOUT_LIMIT)
+    """Strict, as every count of a graph file: pydantic's lax int took YAML's `true` as 1 without a word."""
     over: str = DEFAULT_FANOUT_FIELD
     """The parsed field of `from` whose list items spawn copies (a planner's `sub_questions`)."""
 
@@ -61,7 +62,8 @@ class LoopSpec(CheckedModel):
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")
-    max_rounds: int = Field(ge=1, le=MAX_ROUNDS_LIMIT)
+    max_rounds: StrictInt = Field(ge=1, le=MAX_ROUNDS_LIMIT)
+    """Strict: `max_rounds: true` validated and ran as 1 round (pydantic's lax int coerces a bool)."""
     until: StopCondition = "accepted"
     sees: LoopMemory = "last"
 

