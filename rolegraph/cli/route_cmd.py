@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,8 +52,9 @@ def _print(fit: Any, out: Path) -> None:
     from rich.table import Table
 
     from rolegraph.cli.tables import stdout_console
+    from rolegraph.models.provenance import label_suffix, shows_simulation
 
-    sim = " (simulated)" if fit.simulated else ""
+    sim = label_suffix(fit.simulation)  # simulated, partly simulated (sim and real models mixed), or nothing
     cands = Table(
         title=f"candidates: the run's paired outcomes{sim}",
         caption="fit, test: accuracy; right|agree, right|not: fit accuracy where the graph's answering nodes "
@@ -99,8 +101,8 @@ def _print(fit: Any, out: Path) -> None:
         f"{d['ci95'][1]:+.3f}]; {fit.flops_ratio:.2f}x its mean FLOPs"
     )
     console.print(fit.note)
-    if fit.simulated:
-        console.print("simulated results: they show the router working, not claims about real models")
+    if shows_simulation([fit.simulation]):
+        console.print(f"{fit.simulation} results: they show the router working, not claims about real models")
     console.print(f"wrote {out}")
 
 
@@ -113,22 +115,72 @@ def _finished_run(run_dir: Path) -> bool:
     return run_finished(run_dir)
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+"""What SQLite keeps beside a store while it writes: overwriting one corrupts the store as surely as the store."""
+
+
+def _owned_files(run_dir: Path) -> list[Path]:
+    """The files the run directory writes itself (its stores, their SQLite side files, its lock, its best graph,
+    trace, reports and plots), from the names the code writing them uses; its router.yaml is `route fit`'s own."""
+    from rolegraph.cli.optimize_output import RUN_FILES
+    from rolegraph.optimize.paired import RESULTS_NAME
+    from rolegraph.optimize.rundir import CREATING, LOCK_NAME, STORE_NAME
+
+    stores = (STORE_NAME, RESULTS_NAME)
+    names = [*stores, *(s + side for s in stores for side in SQLITE_SIDE_FILES), LOCK_NAME, CREATING]
+    return [run_dir / n for n in (*names, *RUN_FILES) if n != ROUTER_FILE]
+
+
+def _check_out(run_dir: Path, out: Path) -> None:
+    """Refuse an --out that is one of the run's own files (by resolved path, so through symlinks, and by inode,
+    so through hard links): the router written over results.sqlite destroys the paired outcomes every later fit
+    reads, and over best_graph.yaml replaces the search's answer, both with exit 0 and no word."""
+    import os
+
+    target = out.expanduser()
+    resolved = target.resolve()
+    for own in _owned_files(run_dir):
+        same = own.resolve() == resolved
+        if not same and target.exists() and own.exists():
+            same = os.path.samefile(target, own)
+        if same:
+            raise SearchError(
+                f"--out {out} is the run's own {own.name}: writing the router there would replace it; give "
+                f"another path (default: RUN_DIR/{ROUTER_FILE})"
+            )
+
+
 def _outcomes(run_dir: Path, finished: bool, as_json: bool) -> tuple[list[Any], list[Any]]:
-    """The run's paired outcomes, its front scored first when it has none (the caller holds the run)."""
+    """The run's paired outcomes, its front scored first where it has none or where pairing stopped part way
+    (an interrupted run: some graphs with fit outcomes and no test ones); the caller holds the run."""
     from rolegraph.optimize.rebuild import pair_run_held
-    from rolegraph.optimize.route_inputs import load_outcomes
+    from rolegraph.optimize.route_inputs import load_outcomes, unpaired
     from rolegraph.settings import Settings
 
     fit_all, test_all = load_outcomes(run_dir)
-    if any(t is not None for t in test_all):
+    missing = unpaired(run_dir)
+    if any(t is not None for t in test_all) and not missing:
         return fit_all, test_all
     if not finished:  # pairing would refuse it after the note below: say only that
         raise SearchError(
             f"the search in {run_dir} has not finished: continue it with `rolegraph optimize --resume {run_dir}`"
         )
     if not as_json:
-        typer.echo("the run has no paired outcomes yet: scoring its front on fit and test items", err=True)
+        typer.echo(
+            f"the run's pairing is incomplete ({len(missing)} graph(s) lack fit or test outcomes): scoring the "
+            "missing ones"
+            if missing and any(t is not None for t in test_all)
+            else "the run has no paired outcomes yet: scoring its front on fit and test items",
+            err=True,
+        )
     asyncio.run(pair_run_held(run_dir, Settings.from_env(), progress=not as_json and sys.stderr.isatty()))
+    left = unpaired(run_dir)  # pairing scores the front; a graph added with eval --add-to is not on it
+    if left:
+        shown = ", ".join(left[:4]) + (f" and {len(left) - 4} more" if len(left) > 4 else "")
+        raise SearchError(
+            f"{shown} in {run_dir} lack fit or test outcomes and are not on the run's front: add them again with "
+            f"`rolegraph eval GRAPH --add-to {run_dir}`"
+        )
     return load_outcomes(run_dir)
 
 
@@ -161,9 +213,11 @@ def fit_cmd(
     check_options(target_flops, target_accuracy, tolerance, max_stages)
     if target_accuracy is not None and not 0.0 <= target_accuracy <= 1.0:
         raise SearchError(f"--target-accuracy is an accuracy in [0, 1], got {target_accuracy:g}")
-    if target_flops is not None and target_flops <= 0:
-        raise SearchError(f"--target-flops must be positive, got {target_flops:g}")
+    if target_flops is not None and not (math.isfinite(target_flops) and target_flops > 0):  # nan <= 0 is False
+        raise SearchError(f"--target-flops must be positive and finite, got {target_flops:g}")
     finished = _finished_run(run_dir)  # a path that is not a run fails here, in one line
+    if out is not None:
+        _check_out(run_dir, out)
     # held from reading the outcomes to writing router.yaml and the report: an `eval --add-to` (or a resume's
     # pairing) filing outcomes meanwhile would leave graphs with fit outcomes and no test ones in what is read
     with hold_run(run_dir):

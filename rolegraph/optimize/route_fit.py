@@ -27,6 +27,7 @@ from rolegraph.errors import SearchError
 from rolegraph.evaluate.stats import paired_bootstrap
 from rolegraph.graphs.analysis import TOKEN_PROFILES
 from rolegraph.graphs.router import RouterSpec, StopRule
+from rolegraph.models.provenance import REAL, SIMULATED, Simulation, combine, label_suffix
 from rolegraph.optimize.cascade import (
     CascadeCosts,
     Chain,
@@ -38,7 +39,7 @@ from rolegraph.optimize.cascade import (
     plurality_sets,
 )
 from rolegraph.optimize.route_guard import Guard, calibrate, guarded_all
-from rolegraph.optimize.route_inputs import load_outcomes, no_outcomes_error, run_meta
+from rolegraph.optimize.route_inputs import incomplete_error, load_outcomes, no_outcomes_error, run_meta
 from rolegraph.optimize.route_options import check_options
 from rolegraph.optimize.rundir import RunStore
 
@@ -82,7 +83,8 @@ class RouteFit(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     run_dir: str
-    simulated: bool
+    simulated: bool  # every outcome simulated (as EvalResult.simulated); `simulation` is the three-way label
+    simulation: Simulation = REAL
     target: dict
     router: RouterSpec
     stages: list[str]
@@ -164,9 +166,32 @@ def select(
         return max(within, key=lambda p: (acc[id(p)], -p.flops_units, -len(p.chain.stages)))
     reach = [p for p in points if acc[id(p)] >= target_accuracy - 1e-12]
     if not reach:
-        top = max(acc.values())
-        raise SearchError(f"no cascade reaches accuracy {target_accuracy:.3f} on the fit items (best: {top:.3f})")
+        raw = max(p.accuracy for p in points)
+        raise SearchError(unreached(target_accuracy, max(acc.values()), raw, z if best is not None else 0.0))
     return min(reach, key=lambda p: (p.flops_units, -acc[id(p)], len(p.chain.stages)))
+
+
+def _apart(target: float, best: float) -> int:
+    """Decimals (3 at least) at which `target` and `best` read differently: at 3, a 0.6528 target missed by a
+    best of 0.65277 read "accuracy 0.653 (best: 0.653)"."""
+    return next((d for d in range(3, 10) if f"{target:.{d}f}" != f"{best:.{d}f}"), 10)
+
+
+def unreached(target: float, top: float, raw: float, z: float) -> str:
+    """Why no cascade meets `target`, naming the figure compared: the best *guarded* fit accuracy (`top`, after
+    z paired SE against the winner's curse) is below the raw fit accuracies `route fit` prints (`raw`, best)."""
+    d = _apart(target, top)
+    if z > 0 and top < raw:
+        guard = (
+            "counting against the winner's curse only chains that never differ from the best graph (z = inf)"
+            if math.isinf(z)
+            else f"once lowered against the winner's curse by z = {z:g} paired SE of its difference from the best graph"
+        )
+        return (
+            f"no cascade reaches accuracy {target:.{d}f} on the fit items {guard} (best so: {top:.{d}f}; best "
+            f"unguarded: {raw:.{d}f}); ask for less with --target-accuracy"
+        )
+    return f"no cascade reaches accuracy {target:.{d}f} on the fit items (best: {top:.{d}f})"
 
 
 def frontier(points: list[Point]) -> list[Point]:
@@ -255,11 +280,12 @@ def fit_route(
     if outcomes is None:
         RunStore.open(run_dir).close()  # a path that is not a run says so, not "no paired outcomes"
     fit_all, test_all = outcomes if outcomes is not None else load_outcomes(run_dir)
-    keep = [i for i, t in enumerate(test_all) if t is not None]
-    if not keep:
+    test = [t for t in test_all if t is not None]
+    if not test:
         raise no_outcomes_error(run_dir)
-    fit = [fit_all[i] for i in keep]
-    test = [t for t in (test_all[i] for i in keep) if t is not None]
+    if len(test) < len(test_all):  # fitting on the rest would drop front graphs and single models unsaid
+        raise incomplete_error(run_dir, [o.name for o, t in zip(fit_all, test_all) if t is None])
+    fit = list(fit_all)
     pool, family = run_meta(run_dir)
     profile = TOKEN_PROFILES.get(family, TOKEN_PROFILES["math"])
     if plurality:
@@ -308,10 +334,13 @@ def fit_route(
     )
     rules = [r.text() for r in chosen.chain.rules]
     router = chosen.chain.router(fit, name=name or "router")
-    simulated = all(o.result.simulated for o in fit)
+    # the figures read fit and test outcomes: a run mixing sim and real models is "partly simulated", not unlabelled
+    simulation = combine(o.result.simulation for o in (*fit, *test)) or REAL
+    simulated = simulation == SIMULATED
     result = RouteFit(
         run_dir=str(run_dir),
         simulated=simulated,
+        simulation=simulation,
         target=target,
         router=router,
         stages=[fit[c].name for c in chosen.chain.stages],
@@ -346,12 +375,13 @@ def fit_route(
         "test": result.test.model_dump(),
         "best_graph": {"name": result.best_name, "test": result.best_test.model_dump()},
         "simulated": simulated,
+        "simulation": simulation,
     }
     return result
 
 
 def _describe(r: RouteFit) -> str:
-    sim = " (simulated)" if r.simulated else ""
+    sim = label_suffix(r.simulation)
     return (
         f"router over {len(r.stages)} stage(s) fitted on {r.fit.n} items of {r.run_dir}; test accuracy "
         f"{r.test.accuracy:.3f} at {r.test.flops_units:.1f} FLOPs units vs the best graph's "

@@ -34,6 +34,30 @@ def load_outcomes(run_dir: str | Path) -> tuple[list[Outcomes], list[Outcomes | 
     return fit, test
 
 
+def unpaired(run_dir: str | Path) -> list[str]:
+    """Graphs (not routers) of the run's paired set on one split and not the other, by name: what an interrupted
+    pairing (the search's last phase, or `eval --add-to`) leaves. A fit on the rest would drop them unsaid."""
+    path = results_path(run_dir)
+    if not path.is_file():
+        return []
+    with ResultsStore(path) as store:
+        rows = {split: {r.graph_hash: r for r in store.paired(PAIRED_SET, split)} for split in (FIT, TEST)}
+        fit, test = rows[FIT], rows[TEST]
+        alone = [r for h, r in fit.items() if h not in test] + [r for h, r in test.items() if h not in fit]
+        return [store.load(r.run_id).graph_name for r in alone if not isinstance(store.graph(r.run_id), RouterSpec)]
+
+
+def incomplete_error(run_dir: str | Path, names: list[str]) -> SearchError:
+    """Why a fit refuses a run whose graphs lack outcomes on a split, with the steps that complete them (the
+    front's with `pair_run`, which scores only what is missing; a graph added by hand, by adding it again)."""
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return SearchError(
+        f"the paired outcomes of {run_dir} are incomplete ({shown} lack fit or test outcomes: an interrupted "
+        f"pairing?): score the missing ones with `await rolegraph.optimize.pair_run('{run_dir}', settings)` "
+        f"(CLI: rolegraph route fit {run_dir} does it) or, for a graph added with eval --add-to, add it again"
+    )
+
+
 def run_meta(run_dir: str | Path) -> tuple[ModelPool, str]:
     """The run's pool and task family (what prices a cascade's stages)."""
     store = RunStore.open(run_dir)
