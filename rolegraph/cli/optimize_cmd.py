@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rolegraph import search_defaults as defaults
 from rolegraph.cli.interrupt import search_interrupted
 from rolegraph.cli.optimize_checks import check_evaluation_budget, check_resume_options, print_split_notes
 from rolegraph.cli.optimize_output import print_estimate, print_result
@@ -237,12 +238,13 @@ def optimize_cmd(
         typer.Option(
             "--iterations",
             min=1,
-            help="search iterations (default: 10, or until --max-evaluations is spent when that is given; "
+            help=f"search iterations (default: {defaults.DEFAULT_ITERATIONS}, or until --max-evaluations is spent "
+            "when that is given; "
             "exhaustive: until every graph is scored)",
         ),
     ] = None,
-    samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = 4,
-    batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = 16,
+    samples: Annotated[int, typer.Option("--samples", help="graphs per iteration (K)")] = defaults.DEFAULT_SAMPLES,
+    batch: Annotated[int, typer.Option("--batch", help="training items per iteration")] = defaults.DEFAULT_BATCH,
     max_evaluations: Annotated[
         int | None, typer.Option("--max-evaluations", min=1, help="evaluation budget in item-level graph runs")
     ] = None,
@@ -271,8 +273,10 @@ def optimize_cmd(
             help="re-check reserve per top candidate (validation items, spent in rounds on the leader "
             "and its closest rival; the reserve is pooled, so one candidate can get more than this)",
         ),
-    ] = 48,
-    test_items: Annotated[int, typer.Option("--test-items", help="test items for the final score")] = 100,
+    ] = defaults.DEFAULT_VALIDATION_ITEMS,
+    test_items: Annotated[
+        int, typer.Option("--test-items", help="test items for the final score")
+    ] = defaults.DEFAULT_TEST_ITEMS,
     max_dollars: Annotated[
         float | None,
         typer.Option(

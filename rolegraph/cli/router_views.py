@@ -313,8 +313,10 @@ def print_router(fit: Any) -> None:
     """The router's test point beside the best graph's and the best single model's lines."""
     from rich.console import Console
 
+    from rolegraph.models.provenance import label_suffix
+
     t = fit.test
-    sim = " (simulated)" if fit.simulated else ""
+    sim = label_suffix(fit.simulation)
     shares = ", ".join(f"{share:.0%}" for share in t.shares)
     d = fit.vs_best
     Console().print(

@@ -25,6 +25,7 @@ import typer
 
 from rolegraph.cli.graph_cmd import AllowCommandsOpt, PoolOpt, RolesOpt, _load_checked, _roles
 from rolegraph.errors import RolegraphError
+from rolegraph.serve import limits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -49,9 +50,15 @@ def serve_cmd(
     model_id: Annotated[
         str | None, typer.Option("--model-id", help="model id to serve (default: the graph's name)")
     ] = None,
-    timeout_s: Annotated[float, typer.Option("--timeout", help="seconds one request may run")] = 300.0,
-    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="graph runs at once")] = 4,
-    max_request_bytes: Annotated[int, typer.Option("--max-request-bytes", help="largest request body")] = 1 << 20,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout", help="seconds one request may run")
+    ] = limits.DEFAULT_TIMEOUT_S,
+    max_concurrent: Annotated[
+        int, typer.Option("--max-concurrent", help="graph runs at once")
+    ] = limits.DEFAULT_MAX_CONCURRENT,
+    max_request_bytes: Annotated[
+        int, typer.Option("--max-request-bytes", help="largest request body")
+    ] = limits.DEFAULT_MAX_REQUEST_BYTES,
     cache: Annotated[
         bool, typer.Option("--cache/--no-cache", help="answer repeated identical calls from the response cache")
     ] = False,

@@ -41,6 +41,13 @@ from rolegraph.optimize.trace import (
     pooled,
     ranked,
 )
+from rolegraph.search_defaults import (
+    DEFAULT_BATCH,
+    DEFAULT_ITERATIONS,
+    DEFAULT_SAMPLES,
+    DEFAULT_TEST_ITEMS,
+    DEFAULT_VALIDATION_ITEMS,
+)
 from rolegraph.tasks.base import Split, Task
 
 SAMPLE_STREAM = 1
@@ -49,12 +56,6 @@ ROUTING_RESERVES = 2
 """Default fit items for routing: this many times the re-check's reserve (288 at the default settings)."""
 FIXED_BATCH_KEY = 1
 """Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
-# A search's defaults, named so the CLI's options can state the same ones (rather than copies that could drift).
-DEFAULT_ITERATIONS = 10
-DEFAULT_SAMPLES = 4
-DEFAULT_BATCH = 16
-DEFAULT_VALIDATION_ITEMS = 48
-DEFAULT_TEST_ITEMS = 100
 FAILURE_CHARS = 200  # of the first failure quoted when failed item runs stop a search
 
 

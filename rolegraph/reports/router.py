@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from rolegraph.graphs.router_io import ROUTER_FILE
+from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, label_suffix
 
 """The file `rolegraph demo` and `rolegraph route fit RUN_DIR` write in the run directory."""
 ROUTER_TITLE = f"Router ({ROUTER_FILE})"
@@ -31,7 +32,7 @@ class RouterNote:
     flops_units: float | None = None
     best_flops_units: float | None = None
     shares: tuple[float, ...] = ()
-    simulated: bool = False
+    simulation: Simulation | None = None  # the fit's three-way label; None: not stored
     problem: str | None = None
 
     @property
@@ -50,7 +51,7 @@ class RouterNote:
         )
         if self.accuracy is None or self.best_accuracy is None:
             return f"{head}; it stores no fit figures. Run it like a graph: `{run_cmd}`."
-        sim = " (simulated)" if self.simulated else ""
+        sim = label_suffix(self.simulation)
         ratio = self.flops_ratio
         cost = (
             f", at {ratio:.2f}x the best graph's FLOPs ({self.flops_units:.1f} vs {self.best_flops_units:.1f} units)"
@@ -83,7 +84,17 @@ def router_note(run_dir: str | Path) -> RouterNote | None:
             flops_units=test.get("flops_units"),
             best_flops_units=best.get("flops_units"),
             shares=tuple(test.get("shares") or ()),
-            simulated=bool(fit.get("simulated")),
+            simulation=_stored_simulation(fit),
         )
     except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:  # a report renders even so
         return RouterNote(stages=0, problem=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _stored_simulation(fit: dict) -> Simulation | None:
+    """The fit's three-way label as its router file stores it; routers fitted before that label stored only
+    whether every outcome was simulated (`simulated`)."""
+    label = fit.get("simulation")
+    for known in (SIMULATED, PARTLY, REAL):
+        if label == known:
+            return known
+    return SIMULATED if fit.get("simulated") else None

@@ -32,11 +32,13 @@ from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.serve import protocol as wire
 from rolegraph.serve.answerer import Answerer, Reply
 from rolegraph.serve.guard import Guard
+from rolegraph.serve.limits import (
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_MAX_WAITING,
+    DEFAULT_TIMEOUT_S,
+)
 
-DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
-DEFAULT_TIMEOUT_S = 300.0
-DEFAULT_MAX_CONCURRENT = 4
-DEFAULT_MAX_WAITING = 16
 RETRY_AFTER_S = 5
 CLIENT_CLOSED = 499  # nginx's "client closed request": nobody reads it, but the access log says why
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
