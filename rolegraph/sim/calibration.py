@@ -48,6 +48,10 @@ CAPACITY_EXPONENT = 0.02
 # Verbosity: generated tokens per role call for a 1B model; larger models are a bit terser.
 OUTPUT_TOKENS = MappingProxyType({"math": 200, "mmlu": 60, "code": 110, "qa": 40})
 VERBOSITY_EXPONENT = -0.08
+MIN_OUTPUT_TOKENS = 8  # the shortest reply a simulated model writes, however terse its world makes it
+QUADRATURE_POINTS = 400  # quantiles of item difficulty averaged over when mapping a skill logit to accuracy
+THETA_BRACKET = 12.0  # skill logits searched in [-12, 12]: sigmoid(12) is within 1e-5 of certainty
+BISECTION_STEPS = 60  # halvings of that bracket: far below float resolution, so the fit is exact
 
 # Speed (modelled seconds): time to first token plus prefill, then decode.
 DECODE_TOK_PER_S_1B = 180.0
@@ -88,7 +92,7 @@ def item_difficulty(item_id: str, family: str, model_id: str, w: SimWorld | None
 
 def _mean_accuracy(theta: float) -> float:
     """E over delta ~ N(0, TOTAL_SD) of sigmoid(theta - delta), by midpoint quadrature on quantiles."""
-    n = 400
+    n = QUADRATURE_POINTS
     total = 0.0
     for i in range(n):
         z = normal_quantile((i + 0.5) / n)
@@ -100,8 +104,8 @@ def _mean_accuracy(theta: float) -> float:
 def fit_theta(accuracy: float) -> float:
     """The skill logit whose mean accuracy over item difficulties equals `accuracy` (bisection)."""
     accuracy = min(max(accuracy, ACCURACY_FLOOR), ACCURACY_CEIL)
-    lo, hi = -12.0, 12.0
-    for _ in range(60):
+    lo, hi = -THETA_BRACKET, THETA_BRACKET
+    for _ in range(BISECTION_STEPS):
         mid = (lo + hi) / 2
         if _mean_accuracy(mid) < accuracy:
             lo = mid
@@ -173,7 +177,7 @@ def capacity_tokens(spec: ModelSpec) -> float:
 
 def output_tokens(spec: ModelSpec, family: str) -> int:
     base = OUTPUT_TOKENS.get(family, OUTPUT_TOKENS["math"]) * world(spec.world).verbosity(spec.id, family)
-    return max(8, int(base * (model_params(spec) / REFERENCE_PARAMS_B) ** VERBOSITY_EXPONENT))
+    return max(MIN_OUTPUT_TOKENS, int(base * (model_params(spec) / REFERENCE_PARAMS_B) ** VERBOSITY_EXPONENT))
 
 
 def latency_s(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float:

@@ -34,6 +34,7 @@ ANSWERING_ROLES = frozenset({"solver", "verifier", "fuser"})
 # Logits added when judging a right candidate among answers that disagree: judging is easier than generating.
 JUDGE_BONUS = MappingProxyType({"solver": 1.5, "verifier": 2.3, "fuser": 2.8})
 DEFAULT_JUDGE_BONUS = 0.5  # any other role
+MAX_QUERY_CHARS = 300  # of the question's first line a simulated searcher sends as its first query
 # ... times this per family: on multiple choice every option is already in the question, so another model's
 # pick adds a vote, not something to recognise; code cannot be checked without running it.
 JUDGE_FAMILY_SCALE = MappingProxyType({"math": 1.0, "mmlu": 0.0, "code": 0.3, "qa": 1.0})
@@ -338,7 +339,7 @@ class SimBrain:
         return out
 
     def _queries(self, question: str, sections: list[Section]) -> str:
-        queries = [question.strip().splitlines()[0][:300]]
+        queries = [question.strip().splitlines()[0][:MAX_QUERY_CHARS]]
         for s in sections:
             if s.role == "planner":
                 queries += [ln[2:].strip() for ln in s.text.splitlines() if ln.startswith("- ")]

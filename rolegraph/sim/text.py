@@ -15,6 +15,7 @@ WRONG_POOL_WEIGHTS = (0.55, 0.3, 0.15)  # skewed, so that wrong votes can agree
 # flatter head, so that wrong answers agree less often than right ones and agreement says something.
 FREE_FORM_POOL_SIZE = 6
 FREE_FORM_WEIGHTS = (0.35, 0.22, 0.15, 0.12, 0.09, 0.07)
+WRONG_NUMBER_DELTAS = (1, -1, 2, 10, -2, 5, 3, -10)  # the slips a wrong numeric answer is off by (off-by-one first)
 FREE_FORM_FAMILIES = frozenset({"math", "code"})
 # Multiple choice: one attractive distractor per item draws most wrong picks, for every model (common biases).
 CHOICE_WEIGHTS = (0.55, 0.3, 0.15)
@@ -101,8 +102,8 @@ def wrong_pool(key: AnswerKey) -> list[str]:
     num = _as_number(gold)
     if num is None:
         return [f"{gold}+{i + 1}" for i in range(FREE_FORM_POOL_SIZE)]
-    deltas = [1, -1, 2, 10, -2, 5, 3, -10]
-    offsets = sorted(deltas, key=lambda d: unit_hash("wrong-num", key.item_id, d))[: FREE_FORM_POOL_SIZE - 1]
+    by_draw = sorted(WRONG_NUMBER_DELTAS, key=lambda d: unit_hash("wrong-num", key.item_id, d))
+    offsets = by_draw[: FREE_FORM_POOL_SIZE - 1]
     candidates = [num * 2 if num != 0 else Fraction(1)] + [num + d for d in offsets]
     candidates = [v for v in dict.fromkeys(candidates) if v != num]  # 2x gold can equal gold + 1, 2, 10
     candidates.sort(key=lambda v: unit_hash("wrong-order", key.item_id, str(v)))
