@@ -1,6 +1,10 @@
 """Shared fixtures: every test gets its own ROLEGRAPH_HOME so nothing touches ~ or the repo."""
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from rolegraph.models.hub import ModelHub
@@ -43,3 +47,38 @@ def llamacpp():
         pytest.skip(str(exc))
     yield server
     server.close()
+
+
+TINY_SEARCH = ("optimize", "--task", "gsm", "--json", "--task-size", "160", "--samples", "2", "--batch", "4",
+               "--validation-items", "4", "--test-items", "20", "--iterations", "2", "--route-items", "40",
+               "--budget", "42")
+"""The smallest search that ends with paired outcomes on fit and test items, so `route fit` has a front."""
+
+
+@pytest.fixture(scope="session")
+def tiny_search(tmp_path_factory) -> Path:
+    """One tiny finished search through the CLI, made once per test process: BASE/run and its own home BASE/home.
+    Never written to: a module that needs one takes `copy_search(tiny_search, ...)` (five modules ran this same
+    search each)."""
+    from rolegraph.cli import main
+
+    base = tmp_path_factory.mktemp("tiny-search")
+    old = os.environ.get("ROLEGRAPH_HOME")
+    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
+    try:
+        main([*TINY_SEARCH, "--out", str(base / "run")])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    finally:
+        if old is None:
+            os.environ.pop("ROLEGRAPH_HOME")
+        else:
+            os.environ["ROLEGRAPH_HOME"] = old
+    return base
+
+
+def copy_search(source: Path, base: Path) -> Path:
+    """A copy of `tiny_search`'s run and home under `base` (returned), for a module to read and write."""
+    for part in ("run", "home"):
+        shutil.copytree(source / part, base / part)
+    return base

@@ -6,31 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli import main
 from tests.cli.support import cli
-
-TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
-        "--iterations", "2", "--route-items", "40", "--budget", "42"]
+from tests.conftest import copy_search
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """One tiny search through the CLI (module-scoped), with its paired outcomes."""
-    import os
-
-    base = tmp_path_factory.mktemp("route-cli")
-    old = os.environ.get("ROLEGRAPH_HOME")
-    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
-    try:
-        main(["optimize", "--task", "gsm", "--out", str(base / "run"), "--json", *TINY])
-    except SystemExit as exc:
-        assert exc.code in (0, None)
-    finally:
-        if old is None:
-            os.environ.pop("ROLEGRAPH_HOME")
-        else:
-            os.environ["ROLEGRAPH_HOME"] = old
-    return base / "run"
+def run_dir(tiny_search, tmp_path_factory):
+    """One tiny search through the CLI (module's own copy), with its paired outcomes."""
+    return copy_search(tiny_search, tmp_path_factory.mktemp("route-cli")) / "run"
 
 
 def test_route_fit_writes_a_router_and_reports_on_test_items(run_dir, capsys):

@@ -8,27 +8,13 @@ import shutil
 import pytest
 
 from tests.cli.support import cli
-
-TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
-        "--iterations", "2", "--route-items", "40", "--budget", "42"]
+from tests.conftest import copy_search
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tiny_search, tmp_path_factory):
     """One tiny finished search with its paired outcomes (copied by each test before it writes)."""
-    base = tmp_path_factory.mktemp("out-guard")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    try:
-        from rolegraph.cli import main
-
-        with pytest.raises(SystemExit) as exc:
-            main(["optimize", "--task", "gsm", "--out", str(base / "run"), "--json", *TINY])
-            raise SystemExit(0)
-        assert exc.value.code in (0, None)
-    finally:
-        mp.undo()
-    return base
+    return copy_search(tiny_search, tmp_path_factory.mktemp("out-guard"))
 
 
 @pytest.fixture

@@ -14,28 +14,15 @@ from rolegraph.evaluate.store import ResultsStore
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
 from rolegraph.optimize.route_fit import fit_route
 from tests.cli.support import cli
+from tests.conftest import copy_search
 
-TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
-        "--iterations", "2", "--route-items", "40", "--budget", "42"]
 KEEP_TEST_ROWS = 1
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tiny_search, tmp_path_factory):
     """One tiny finished search with complete paired outcomes (never written to: tests copy it)."""
-    from rolegraph.cli import main
-
-    base = tmp_path_factory.mktemp("incomplete")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main(["optimize", "--task", "gsm", "--out", str(base / "run"), "--json", *TINY])
-            raise SystemExit(0)
-        assert exc.value.code in (0, None)
-    finally:
-        mp.undo()
-    return base
+    return copy_search(tiny_search, tmp_path_factory.mktemp("incomplete"))
 
 
 def _names(run_dir, split):

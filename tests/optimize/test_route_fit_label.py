@@ -9,26 +9,12 @@ from rolegraph.cli.route_cmd import _print
 from rolegraph.optimize.cascade import Outcomes
 from rolegraph.optimize.route_fit import fit_route
 from rolegraph.optimize.route_inputs import load_outcomes
-
-TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
-        "--iterations", "2", "--route-items", "40", "--budget", "42"]
+from tests.conftest import copy_search
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from rolegraph.cli import main
-
-    base = tmp_path_factory.mktemp("label")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main(["optimize", "--task", "gsm", "--out", str(base / "run"), "--json", *TINY])
-            raise SystemExit(0)
-        assert exc.value.code in (0, None)
-    finally:
-        mp.undo()
-    return base / "run"
+def run_dir(tiny_search, tmp_path_factory):
+    return copy_search(tiny_search, tmp_path_factory.mktemp("label")) / "run"
 
 
 def _as_real(o: Outcomes | None) -> Outcomes | None:

@@ -17,32 +17,13 @@ import pytest
 from rolegraph.errors import SearchError
 from rolegraph.optimize.rundir import RunStore
 from tests.cli.support import cli
-
-TINY = ["--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "20",
-        "--iterations", "2", "--route-items", "40", "--budget", "42"]
+from tests.conftest import copy_search
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tiny_search, tmp_path_factory):
     """One tiny finished search through the CLI, with its paired outcomes (copied before each damage)."""
-    import os
-
-    base = tmp_path_factory.mktemp("damaged")
-    old = os.environ.get("ROLEGRAPH_HOME")
-    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
-    try:
-        from rolegraph.cli import main
-
-        try:
-            main(["optimize", "--task", "gsm", "--out", str(base / "run"), "--json", *TINY])
-        except SystemExit as exc:
-            assert exc.code in (0, None)
-    finally:
-        if old is None:
-            os.environ.pop("ROLEGRAPH_HOME")
-        else:
-            os.environ["ROLEGRAPH_HOME"] = old
-    return base / "run"
+    return copy_search(tiny_search, tmp_path_factory.mktemp("damaged")) / "run"
 
 
 @pytest.fixture
