@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,8 +61,10 @@ def demo_cmd(
     started = time.perf_counter()
     if world is not None:
         check_world(world, "--world")  # before the banner: a bad option is the only line printed
-    if not budget > 0:
+    if not budget > 0:  # nan too: it compares false
         raise SearchError(f"the budget must be positive, got {budget:g}")
+    if math.isinf(budget):  # an infinite budget bounds no graph
+        raise SearchError("the budget must be finite, got inf")
     if not as_json:
         typer.echo(
             f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "

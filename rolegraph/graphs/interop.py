@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rolegraph.chat.spec import public_url
 from rolegraph.errors import EngineMissingError
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.inputs import FREE_FORM_KIND, question_text
@@ -126,14 +127,16 @@ class LangSmithStatus:
 
     enabled: bool
     project: str
-    endpoint: str
+    endpoint: str = field(repr=False)  # as set, so it may hold credentials: `describe` shows it via `public_url`
     api_key_env: str | None  # the name of the variable holding the key, when one is set
 
     def describe(self) -> str:
         if not self.enabled:
             return "LangSmith tracing off (set LANGSMITH_TRACING=true and LANGSMITH_API_KEY to turn it on)"
         key = f"key from ${self.api_key_env}" if self.api_key_env else "NO API KEY SET (runs will not upload)"
-        return f"LangSmith tracing on: project '{self.project}' at {self.endpoint}, {key}"
+        # the endpoint as `public_url` shows it: a proxy URL may carry credentials or a key in its query
+        at = public_url(self.endpoint) or "an unparsable endpoint"
+        return f"LangSmith tracing on: project '{self.project}' at {at}, {key}"
 
 
 def _first_env(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str | None, str | None]:

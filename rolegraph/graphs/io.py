@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from rolegraph.chat.spec import public_url
 from rolegraph.errors import GraphError, unknown_field
 from rolegraph.fileio import write_atomic
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
@@ -198,8 +199,10 @@ def _section_problem(err: Mapping[str, Any], data: dict, loc: tuple) -> str:
             where += f" ({entry['from']} -> {entry['to']})"
         elif section == "fanout" and "from" in entry:
             where += f" (from {entry['from']})"
-        elif section == "mcp_servers" and "name" in entry:
-            where += f" ('{entry['name']}')"
+        elif section == "mcp_servers" and isinstance(entry.get("name"), str):
+            where += f" ({_short(entry['name'])})"
+    if section == "mcp_servers":
+        return _mcp_problem(err, where, loc)
     if len(loc) == 2:
         return f"{where}: {err['msg']}, got {_short(err.get('input'))}"
     field = ".".join(str(p) for p in loc[2:])
@@ -210,6 +213,22 @@ def _section_problem(err: Mapping[str, Any], data: dict, loc: tuple) -> str:
     if err["type"] == "extra_forbidden":
         return f"{where}: unknown field '{field}'"
     return f"{where}: field '{field}': {err['msg']}, got {_short(err.get('input'))}"
+
+
+def _mcp_problem(err: Mapping[str, Any], where: str, loc: tuple) -> str:
+    """A problem in one `mcp_servers` entry, naming the field but quoting no value of the entry (URLs and `env`
+    values may be secrets, and error lines reach terminals and CI logs): a URL only as `public_url` shows it,
+    a `timeout_s` number as given, anything else by its type."""
+    msg, given, field = str(err["msg"]).removeprefix("Value error, "), err.get("input"), ".".join(map(str, loc[2:]))
+    if field == "url" and isinstance(given, str):
+        shown = repr(public_url(given) or "an unparsable URL")
+    else:
+        shown = _short(given) if field == "timeout_s" and isinstance(given, int | float) else type(given).__name__
+    if len(loc) == 2:
+        return f"{where}: {msg}" if "type" not in err["type"] else f"{where}: expected a mapping, got {shown}"
+    if err["type"] in ("missing", "extra_forbidden"):
+        return f"{where}: {'missing' if err['type'] == 'missing' else 'unknown'} field '{field}'"
+    return f"{where}: field '{field}': {msg}, got {shown}"
 
 
 def spec_from_data(data: Any, source: str | None = None) -> GraphSpec:
@@ -341,11 +360,10 @@ def dumps_yaml(spec: GraphSpec) -> str:
 def save_graph(spec: GraphSpec, path: str | Path) -> Path:
     """Write `spec` as JSON for `.json`, YAML otherwise. Returns the path written."""
     path = Path(path).expanduser()
-    if path.suffix.lower() in JSON_SUFFIXES:
-        text = json.dumps(_plain(spec), indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = dumps_yaml(spec)
-    return write_spec_file(path, text)
+    as_json = path.suffix.lower() in JSON_SUFFIXES
+    return write_spec_file(
+        path, json.dumps(_plain(spec), indent=2, ensure_ascii=False) + "\n" if as_json else dumps_yaml(spec)
+    )
 
 
 def write_spec_file(path: Path, text: str) -> Path:
@@ -366,10 +384,8 @@ def _resolved_output(spec: GraphSpec) -> str | None:
 
 
 def graph_hash(spec: GraphSpec) -> str:
-    """Content hash: independent of node/edge order, params key order, name and description.
-
-    The output counts as resolved (an explicit `output` equal to the single sink hashes like none).
-    """
+    """Content hash: independent of node/edge order, params key order, name and description. The output counts
+    as resolved (an explicit `output` equal to the single sink hashes like none)."""
     canonical = {
         "nodes": sorted(
             ([n.id, n.role, n.model, n.params] for n in spec.nodes),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
@@ -51,10 +52,27 @@ class EndpointInfo:
     structured: StructuredForm
 
 
+def split_query(base_url: str) -> tuple[str, dict[str, str]]:
+    """`base_url` without its query, and the query's parameters. The `openai` client appends a request's path
+    to the whole base URL text, query included (`...?api-version=1chat/completions`), so the backend hands it
+    the bare URL and the parameters as `default_query`, which it sends with every request; `api_url` here
+    builds the same URLs for the probes."""
+    parts = urlsplit(base_url)
+    return urlunsplit((*parts[:3], "", "")), dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+def api_url(base_url: str, path: str) -> str:
+    """`path` (`/models`) joined onto the path of `base_url`, its query kept (Azure's `?api-version=...`)."""
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, parts.query, ""))
+
+
 def server_root(base_url: str) -> str:
-    """`http://host:port` of an OpenAI-compatible base URL (`.../v1`): where llama.cpp serves /props."""
-    url = base_url.rstrip("/")
-    return url[: -len(API_SUFFIX)] if url.endswith(API_SUFFIX) else url
+    """`http://host:port` of an OpenAI-compatible base URL (`.../v1`, query kept): where llama.cpp serves /props."""
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/")
+    path = path[: -len(API_SUFFIX)] if path.endswith(API_SUFFIX) else path
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def response_format(form: StructuredForm, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -84,13 +102,13 @@ async def server_context(spec: ModelSpec, client: httpx.AsyncClient) -> int | No
         return None
     root = server_root(spec.base_url)
     try:
-        props = await client.get(f"{root}/props", headers=_headers(spec))
+        props = await client.get(api_url(root, "/props"), headers=_headers(spec))
         if props.status_code == httpx.codes.OK:
             settings = props.json().get("default_generation_settings") or {}
             n_ctx = _positive_int(settings.get("n_ctx")) if isinstance(settings, dict) else None
             if n_ctx is not None:
                 return n_ctx
-        models = await client.get(f"{spec.base_url.rstrip('/')}/models", headers=_headers(spec))
+        models = await client.get(api_url(spec.base_url, "/models"), headers=_headers(spec))
         if models.status_code == httpx.codes.OK:
             for entry in models.json().get("data") or []:
                 if isinstance(entry, dict) and entry.get("id") == spec.api_name:
@@ -104,7 +122,7 @@ async def structured_form(spec: ModelSpec, client: httpx.AsyncClient) -> Structu
     """The first form the endpoint answers with a 200; "none" when it takes neither (or is unreachable)."""
     if not spec.base_url:
         return "none"
-    url = f"{spec.base_url.rstrip('/')}/chat/completions"
+    url = api_url(spec.base_url, "/chat/completions")
     for form in FORMS:
         body = {
             "model": spec.api_name,

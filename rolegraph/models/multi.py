@@ -1,9 +1,12 @@
 """Several samples of one call: `complete_many` asks a model for k draws of the same messages.
 
 A model that can draw k samples in one request (an OpenAI-compatible endpoint with `n=k`) has a
-`complete_n` method; any other `ChatModel` is asked k times. Either way sample i of the answer is
-the completion a plain `complete(..., sample=samples[i])` would give, so coalescing calls never
-changes results, only how many requests carry the prompt.
+`complete_n` method; any other `ChatModel` is asked k times, so sample i is exactly what a plain
+`complete(..., sample=samples[i])` gives. Coalesced choices are equally valid samples but, outside
+serve-sim (which draws choice i as a request for sample i alone), not the same ones: a real endpoint
+draws one request's choices its own way, not with the per-sample seeds k separate requests carry. So
+coalescing can change which answers come back, and the cache keeps such shared draws apart from
+per-sample ones (`cache.shared_draw_key`; docs/tutorials/routers.md, "Coalesced sampling").
 """
 
 from __future__ import annotations

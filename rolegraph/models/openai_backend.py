@@ -28,8 +28,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec, public_url, url_secrets
 from rolegraph.chat.types import Completion, Message
-from rolegraph.errors import MissingKeyError
+from rolegraph.errors import MissingKeyError, one_line
 from rolegraph.items import AnswerKey
+from rolegraph.models.endpoint import split_query
 from rolegraph.models.openai_errors import (
     MalformedResponseError,
     ModelCallError,
@@ -162,7 +163,12 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             self._api_key = key
         self._state: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
         self.n_support: bool | None = None
-        """Whether the endpoint returns k choices for `n=k` (None: not tried yet; see `complete_n`)."""
+        """Whether the endpoint returns k choices for `n=k` (None: not tried yet); `n_ok` and `n_max` say how far,
+        learnt per endpoint by `complete_n` (openai_sampling): no shared defaults, so each model starts unknowing."""
+        self.n_ok: int = 1
+        """The largest `n` the endpoint has answered with all its choices (1: none yet)."""
+        self.n_max: int | None = None
+        """The largest `n` worth sending: None until one was refused or answered short (1: no `n` at all)."""
         self.stream_support: bool | None = None
         """Whether the endpoint streams (None: not tried yet; see `stream`)."""
 
@@ -173,8 +179,13 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
     def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
         if self._state is None or self._state[0] is not loop:
+            base_url, query = split_query(self.endpoint)  # the client would append paths after a query
             client = openai.AsyncOpenAI(
-                base_url=self.endpoint, api_key=self._api_key, max_retries=0, timeout=self.timeout_s
+                base_url=base_url,
+                default_query=query or None,
+                api_key=self._api_key,
+                max_retries=0,
+                timeout=self.timeout_s,
             )
             self._state = (loop, client, asyncio.Semaphore(self.spec.max_concurrency))
         return self._state[1], self._state[2]
@@ -260,8 +271,9 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
 
     def _scrub(self, text: str) -> str:
         """One line, short, with anything key-like removed: keys never reach messages or logs (nor does the
-        base_url's userinfo or query, should a server quote the URL it was called at)."""
-        text = " ".join(str(text).split())
+        base_url's userinfo or query, should a server quote the URL it was called at). Flattened before scrubbing,
+        so a URL or key broken across lines is still found, and cut (`one_line`) after, so no fragment survives."""
+        text = one_line(text, None)
         if self.endpoint != self.shown_endpoint:
             text = text.replace(self.endpoint, self.shown_endpoint)
             for secret in url_secrets(self.endpoint):
@@ -270,7 +282,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         if self._api_key and self._api_key != PLACEHOLDER_KEY:
             text = scrub_key(text, self._api_key)
         text = _KEY_LIKE.sub("***", text)
-        return text[:MAX_MESSAGE_CHARS]
+        return one_line(text, MAX_MESSAGE_CHARS)
 
     async def complete(
         self,

@@ -8,10 +8,11 @@ lexicographic ranking, not a soft penalty that a very accurate slow graph could 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Literal, Protocol, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rolegraph.errors import SearchError
 
@@ -39,10 +40,11 @@ class Objective(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ObjectiveKind = "accuracy"
-    latency_weight: float = Field(default=DEFAULT_LATENCY_WEIGHT, ge=0)
-    latency_cap: float | None = Field(default=None, gt=0, description="seconds per item")
-    cost_cap: float | None = Field(default=None, gt=0, description="dollars per item")
-    latency_ref: float | None = Field(default=None, gt=0, description="seconds; joint's normaliser")
+    # finite only: an infinite cap caps nothing and an infinite weight or reference makes every value nan
+    latency_weight: float = Field(default=DEFAULT_LATENCY_WEIGHT, ge=0, allow_inf_nan=False)
+    latency_cap: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="seconds per item")
+    cost_cap: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="dollars per item")
+    latency_ref: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="seconds; normaliser")
 
     @model_validator(mode="after")
     def _caps_present(self) -> Objective:
@@ -70,6 +72,13 @@ class Objective(BaseModel):
             resolved = "latency_cap"
         elif resolved == "accuracy" and cost_cap is not None:
             resolved = "cost_cap"
+        for option, given in (
+            ("--latency-weight", latency_weight),
+            ("--latency-cap", latency_cap),
+            ("--cost-cap", cost_cap),
+        ):
+            if isinstance(given, float) and not math.isfinite(given):  # nan compares false with every bound below
+                raise SearchError(f"{option} must be a finite number, got {given:g}")
         if latency_weight is not None and latency_weight < 0:
             raise SearchError(f"the latency weight must be >= 0, got {latency_weight}")
         for name, cap in (("latency cap", latency_cap), ("cost cap", cost_cap)):
@@ -82,8 +91,8 @@ class Objective(BaseModel):
                 latency_cap=latency_cap,
                 cost_cap=cost_cap,
             )
-        except ValueError as exc:
-            raise SearchError(str(exc).splitlines()[-1]) from None
+        except ValidationError as exc:  # its text ends in a link to pydantic's docs: the problems alone are shown
+            raise SearchError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
 
     def value(self, accuracy: float, latency_s: float, dollars: float) -> float:
         """The objective of a graph with this mean accuracy, latency (s) and cost ($ per item)."""

@@ -3,6 +3,8 @@ would cost minutes and gigabytes before failing."""
 
 from __future__ import annotations
 
+import math
+
 from rolegraph.errors import SearchError
 
 STAGES_LIMIT = 3
@@ -15,6 +17,8 @@ def check_options(target_flops: float | None, target_accuracy: float | None, tol
     """The fit's options, checked before any work (`route fit` calls this before scoring an unpaired front)."""
     if target_flops is not None and target_accuracy is not None:
         raise SearchError("give --target-flops or --target-accuracy, not both")
+    if target_flops is not None and not 0 < target_flops < math.inf:  # nan too: it compares false with both
+        raise SearchError(f"--target-flops must be positive and finite, got {target_flops:g}")
     if not 0.0 <= tolerance <= 1.0:  # a negative one asks for more than the best graph: no cascade can reach it
         raise SearchError(f"--tolerance is an accuracy drop in [0, 1], got {tolerance:g}")
     if not 1 <= max_stages <= STAGES_LIMIT:

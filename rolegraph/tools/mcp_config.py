@@ -85,8 +85,9 @@ class McpServerSpec(BaseModel):
     graph file holds only the names, the value is read when the server starts."""
     headers_from_env: dict[str, str] = Field(default_factory=dict)
     """A URL server's HTTP headers taken from the user's environment by name, {Header-Name: HOST_VAR}."""
-    timeout_s: float = Field(default=DEFAULT_CALL_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
-    """Per tool call; a call past it is a failed tool result the model reads."""
+    timeout_s: float = Field(default=DEFAULT_CALL_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S, strict=True)
+    """Per tool call; a call past it is a failed tool result the model reads. Strict: lax mode takes `true` as
+    1 s and "30" as 30 s, guesses a graph file's reader would not make (an int is still a float to strict)."""
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSpec:
