@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -213,8 +212,6 @@ def fit_cmd(
     check_options(target_flops, target_accuracy, tolerance, max_stages)
     if target_accuracy is not None and not 0.0 <= target_accuracy <= 1.0:
         raise SearchError(f"--target-accuracy is an accuracy in [0, 1], got {target_accuracy:g}")
-    if target_flops is not None and not (math.isfinite(target_flops) and target_flops > 0):  # nan <= 0 is False
-        raise SearchError(f"--target-flops must be positive and finite, got {target_flops:g}")
     finished = _finished_run(run_dir)  # a path that is not a run fails here, in one line
     if out is not None:
         _check_out(run_dir, out)
