@@ -11,11 +11,14 @@ import asyncio
 import json
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rolegraph.agents.parsers import hit_fields
 from rolegraph.chat.types import Completion, Message
 from rolegraph.errors import one_line
+
+if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
+    from rolegraph.tools.toolbox import ToolBox
 
 MAX_TOOL_ROUNDS = 3  # tool-using turns per node before the model must answer
 SEARCH_TOOL = "search"  # the tool a searcher's queries go through unless its node names others
@@ -68,7 +71,7 @@ def _call_parts(call: Any) -> tuple[str, dict[str, Any]]:
     return str(getattr(call, "name", "")), _args_dict(args)
 
 
-async def run_tool(toolbox: Any, name: str, args: dict[str, Any], events: list[ToolUse]) -> Any:
+async def run_tool(toolbox: ToolBox, name: str, args: dict[str, Any], events: list[ToolUse]) -> Any:
     """Call one tool through the toolbox and record it. A tool's own failure is a result, not a crash."""
     canonical = getattr(toolbox, "canonical", None)
     if canonical is not None:
@@ -80,7 +83,7 @@ async def run_tool(toolbox: Any, name: str, args: dict[str, Any], events: list[T
     return result
 
 
-def tool_help(toolbox: Any, names: tuple[str, ...], native: bool) -> str:
+def tool_help(toolbox: ToolBox, names: tuple[str, ...], native: bool) -> str:
     """What the system prompt says about tools: a line for native calling, the text protocol otherwise."""
     if not names:
         return ""
@@ -96,7 +99,7 @@ def text_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def chat_with_tools(
-    call: Caller, messages: list[Message], toolbox: Any, names: tuple[str, ...], native: bool, events: list[ToolUse]
+    call: Caller, messages: list[Message], toolbox: ToolBox, names: tuple[str, ...], native: bool, events: list[ToolUse]
 ) -> Completion:
     """Call the model, run the tools it asks for, feed the results back; at most MAX_TOOL_ROUNDS rounds."""
     schemas = toolbox.openai_schemas(list(names)) if native else None
@@ -151,7 +154,7 @@ def _hits_of(result: Any, tool: str = SEARCH_TOOL) -> list[dict[str, Any]]:
     return [{"title": f"{tool} result", "url": "", "text": text, "score": None}] if text else []
 
 
-def query_argument(toolbox: Any, tool: str) -> str:
+def query_argument(toolbox: ToolBox, tool: str) -> str:
     """The argument a search tool takes its query in: `query` if it has one, else its first required one."""
     try:
         params = toolbox[tool].parameters
@@ -164,7 +167,7 @@ def query_argument(toolbox: Any, tool: str) -> str:
 
 
 async def search_evidence(
-    toolbox: Any, queries: list[str], events: list[ToolUse], tool: str = SEARCH_TOOL
+    toolbox: ToolBox, queries: list[str], events: list[ToolUse], tool: str = SEARCH_TOOL
 ) -> list[dict[str, Any]]:
     """Run the queries concurrently through `tool` and merge their hits (round-robin, no duplicates)."""
     arg = query_argument(toolbox, tool)

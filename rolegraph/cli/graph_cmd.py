@@ -58,7 +58,7 @@ class GraphProblems(GraphError):
         return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
 
 
-def _roles(roles_file: Path | None) -> Any:
+def roles_from_file(roles_file: Path | None) -> Any:
     """The built-in roles plus a roles file's (None: the built-ins only)."""
     if roles_file is None:
         return None
@@ -67,7 +67,7 @@ def _roles(roles_file: Path | None) -> Any:
     return load_roles(roles_file)
 
 
-def _load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world: int | None = None):
+def load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
@@ -130,7 +130,7 @@ def validate_cmd(
     from rolegraph.graphs.analysis import summary
 
     profile = _profile(family)
-    spec, model_pool = _load_checked(graph, pool, _roles(roles_file))
+    spec, model_pool = load_checked(graph, pool, roles_from_file(roles_file))
     if _is_router(spec):
         from rolegraph.cli.router_views import summary_line
 
@@ -154,7 +154,7 @@ def show_cmd(
     from rolegraph.graphs.render import check_output_file, nodes_table, render_png, to_mermaid
 
     profile = _profile(family)
-    spec, model_pool = _load_checked(graph, pool)
+    spec, model_pool = load_checked(graph, pool)
     if png is not None:
         check_output_file(png)  # before anything is printed
     if _is_router(spec):
@@ -258,8 +258,8 @@ def run_cmd(
     from rolegraph.settings import Settings
     from rolegraph.tools.toolbox import default_toolbox
 
-    roles = _roles(roles_file)
-    spec, model_pool = _load_checked(graph, pool, roles, world=world)
+    roles = roles_from_file(roles_file)
+    spec, model_pool = load_checked(graph, pool, roles, world=world)
     settings = Settings.from_env(allow_weak_sandbox=allow_weak_sandbox, coalesce=not no_coalesce)
     task_obj = picked = None
     if task is not None:

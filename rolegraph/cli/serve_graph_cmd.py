@@ -23,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from rolegraph.cli.graph_cmd import AllowCommandsOpt, PoolOpt, RolesOpt, _load_checked, _roles
+from rolegraph.cli.graph_cmd import AllowCommandsOpt, PoolOpt, RolesOpt, load_checked, roles_from_file
 from rolegraph.errors import RolegraphError
 from rolegraph.serve import limits
 
@@ -90,8 +90,8 @@ def serve_cmd(
         key = os.environ.get(api_key_env)
         if not key:
             raise ServeError(f"--api-key-env {api_key_env}: the environment variable is not set or empty")
-    roles = _roles(roles_file)
-    spec, model_pool = _load_checked(graph, pool, roles)
+    roles = roles_from_file(roles_file)
+    spec, model_pool = load_checked(graph, pool, roles)
     if not isinstance(spec, GraphSpec):
         raise ServeError(f"{graph}: a router cannot be served yet; serve one of its stage graphs")
     settings = Settings.from_env(cache=cache)

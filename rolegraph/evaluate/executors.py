@@ -32,17 +32,18 @@ if TYPE_CHECKING:
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
     from rolegraph.tasks.base import Task
+    from rolegraph.tools.toolbox import ToolBox
 
 EXECUTORS = ("local", "ray")
 CHUNKS_PER_WORKER = 2  # chunks per worker and evaluation: balances load, keeps per-chunk overhead small
 RAY_INSTALL_HINT = "the Ray executor needs Ray: pip install 'rolegraph[ray]'"
 USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"  # a local cluster started here reports nothing anywhere
 
-ToolboxFactory = Callable[["Settings", "Task"], Any]
+ToolboxFactory = Callable[["Settings", "Task"], "ToolBox"]
 """Builds a worker's toolbox for a task (tools hold connections, so they are rebuilt, not shipped)."""
 
 
-def task_toolbox(settings: Settings, task: Task) -> Any:
+def task_toolbox(settings: Settings, task: Task) -> ToolBox:
     """The toolbox `eval` and `optimize` give a task: calculator, python, search over its corpus."""
     from rolegraph.tools.toolbox import default_toolbox
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rolegraph.graphs.budget import Budget
     from rolegraph.models.hub import ModelHub
     from rolegraph.settings import Settings
+    from rolegraph.tools.toolbox import ToolBox
 
 T = TypeVar("T")
 
@@ -169,7 +170,7 @@ async def evaluate(
     items: Sequence[Item],
     *,
     hub: ModelHub,
-    toolbox: Any = None,
+    toolbox: ToolBox | None = None,
     roles: RoleRegistry | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     seed: int = 0,

@@ -104,6 +104,8 @@ def critical_path(spec: GraphSpec, node_latency: dict[str, float]) -> tuple[floa
     """The slowest path into the output: (its summed latency, its nodes). Absent nodes count 0 s.
 
     Ties between predecessors go to the one listed first in the spec, so the result is deterministic.
+    Not `schedule.critical_path_s` (a run's time, where an absent node did not run and breaks the chain):
+    this estimates a graph before it runs, and names the path.
     """
     g = _dag(spec)
     order = {n: i for i, n in enumerate(g.nodes)}

@@ -33,7 +33,7 @@ ARROW_MARGIN_PT = 28
 TEXT_TABLE_WIDTH = 120
 
 
-def _mermaid_text(text: str) -> str:
+def mermaid_text(text: str) -> str:
     for raw, code in MERMAID_ESCAPES:
         text = text.replace(raw, code)
     return text
@@ -49,10 +49,10 @@ def to_mermaid(spec: GraphSpec) -> str:
     copies = {n: f for f in spec.fanout for n in f.nodes}
     lines = ["flowchart LR"]
     for node in spec.nodes:
-        label = f"{_mermaid_text(node.id)}<br/>{_mermaid_text(node.role)} · {_mermaid_text(node.model)}"
+        label = f"{mermaid_text(node.id)}<br/>{mermaid_text(node.role)} · {mermaid_text(node.model)}"
         if node.id in copies:
             f = copies[node.id]
-            label += f"<br/>× up to {f.max_fanout}, one per {_mermaid_text(f.source)} item"
+            label += f"<br/>× up to {f.max_fanout}, one per {mermaid_text(f.source)} item"
         lines.append(f'    {ids[node.id]}["{label}"]')
     lines += [f"    {ids[s]} --> {ids[d]}" for s, d in spec.edges]
     lines += [

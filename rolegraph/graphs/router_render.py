@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from rolegraph.graphs.analysis import TokenProfile
-from rolegraph.graphs.render import _mermaid_text, check_output_file, draw, figure_size, save_png
+from rolegraph.graphs.render import check_output_file, draw, figure_size, mermaid_text, save_png
 from rolegraph.graphs.router import RouterSpec, stage_costs, stage_flops
 from rolegraph.models.pool import ModelPool
 
@@ -21,13 +21,13 @@ def router_mermaid(router: RouterSpec) -> str:
     reuse = router.reuse()
     outputs = []
     for i, (stage, reused) in enumerate(zip(router.stages, reuse), start=1):
-        lines.append(f'    subgraph S{i}["stage {i}: {_mermaid_text(stage.graph.name)}"]')
+        lines.append(f'    subgraph S{i}["stage {i}: {mermaid_text(stage.graph.name)}"]')
         for node in stage.graph.nodes:
             if node.id in reused:
                 ids[f"{i}:{node.id}"] = ids[_key(reused[node.id])]
                 continue
             mid = ids[f"{i}:{node.id}"] = f"s{i}n{len(ids)}"
-            label = f"{_mermaid_text(node.id)}<br/>{_mermaid_text(node.role)} · {_mermaid_text(node.model)}"
+            label = f"{mermaid_text(node.id)}<br/>{mermaid_text(node.role)} · {mermaid_text(node.model)}"
             if stage.plurality and node.id == stage.graph.output_id():  # never runs: its inputs vote
                 label = "plurality of its inputs<br/>(no model call)"
             lines.append(f'        {mid}["{label}"]')
@@ -35,7 +35,7 @@ def router_mermaid(router: RouterSpec) -> str:
         lines += [f"    {ids[f'{i}:{s}']} --> {ids[f'{i}:{d}']}" for s, d in stage.graph.edges]
         outputs.append(ids[f"{i}:{stage.graph.output_id()}"])
     for i, stage in enumerate(router.stages[:-1], start=1):
-        rule = _mermaid_text(stage.stop.text()) if stage.stop else ""
+        rule = mermaid_text(stage.stop.text()) if stage.stop else ""
         lines.append(f'    {outputs[i - 1]} -. "escalate unless {rule}" .-> S{i + 1}')
     lines.append("    classDef output stroke-width:3px,fill:#ffd54f")
     lines.append(f"    class {','.join(outputs)} output")

@@ -15,7 +15,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
@@ -35,6 +35,9 @@ from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
+
+if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
+    from rolegraph.tools.toolbox import ToolBox
 
 ENTRY_NAME = "router"
 
@@ -92,7 +95,7 @@ class CompiledRouter:
         router: RouterSpec,
         hub: ModelHub,
         *,
-        toolbox: Any = None,
+        toolbox: ToolBox | None = None,
         roles: RoleRegistry | None = None,
         checkpointer: BaseCheckpointSaver | None = None,
     ):
@@ -366,7 +369,7 @@ class CompiledRouter:
         )
 
 
-def compile_spec(spec: Any, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None):
+def compile_spec(spec: Any, hub: ModelHub, *, toolbox: ToolBox | None = None, roles: RoleRegistry | None = None):
     """A `CompiledGraph` for a graph, a `CompiledRouter` for a router (both `.run` an item alike)."""
     if isinstance(spec, RouterSpec):
         return CompiledRouter(spec, hub, toolbox=toolbox, roles=roles)

@@ -22,7 +22,7 @@ import asyncio
 import itertools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
@@ -45,6 +45,9 @@ from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, simulation_of
 
+if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
+    from rolegraph.tools.toolbox import ToolBox
+
 ENTRY_NAME = "rolegraph"
 NO_STREAM_MODES: tuple[str, ...] = ()
 _SAFE_TASK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -52,7 +55,7 @@ RUN_TOKEN_PREFIX = "run-"
 CODE_TOOL = "python"  # the tool that runs model-written code in the sandbox
 
 
-def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: Any) -> str:
+def unknown_tool(spec: GraphSpec, node_id: str, name: str, toolbox: ToolBox) -> str:
     """The problem line for a tool the toolbox lacks (an MCP server's tool: the server is not connected)."""
     server = name.split(".", 1)[0]
     served = [tool for tool in toolbox if tool.startswith(f"{server}.")]
@@ -99,7 +102,7 @@ class CompiledGraph:
         spec: GraphSpec,
         hub: ModelHub,
         *,
-        toolbox: Any = None,
+        toolbox: ToolBox | None = None,
         roles: RoleRegistry | None = None,
         checkpointer: BaseCheckpointSaver | None = None,
     ):
@@ -128,9 +131,11 @@ class CompiledGraph:
                 toolbox,
             )
             plan.instant = plan.spec.backend == "sim" and hub.settings.latency_scale == 0
-            unknown = [name for name in plan.tools if name not in toolbox]
-            if unknown:
-                raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
+            if plan.tools:
+                assert toolbox is not None  # a node with tools made `needs_tools` true: the default was built
+                unknown = [name for name in plan.tools if name not in toolbox]
+                if unknown:
+                    raise GraphError([unknown_tool(spec, node.id, unknown[0], toolbox)])
             self.plans[node.id] = plan
         # fan-out copies and loop rounds are not known in advance: dynamic graphs make every call on its own
         self.coalesce = coalesce_groups(spec, self.plans) if hub.settings.coalesce and not spec.dynamic else {}
@@ -288,7 +293,7 @@ def _resolved(value: dict) -> asyncio.Future:
 class GraphRunner:
     """Runs graphs on one hub, compiling each distinct spec once (the cache lives in this object)."""
 
-    def __init__(self, hub: ModelHub, *, toolbox: Any = None, roles: RoleRegistry | None = None):
+    def __init__(self, hub: ModelHub, *, toolbox: ToolBox | None = None, roles: RoleRegistry | None = None):
         self.hub, self.toolbox = hub, toolbox
         self.roles = roles if roles is not None else RoleRegistry.default()
         self._compiled: dict[str, CompiledGraph] = {}
@@ -318,7 +323,7 @@ def compile_graph(
     spec: GraphSpec,
     hub: ModelHub,
     *,
-    toolbox: Any = None,
+    toolbox: ToolBox | None = None,
     roles: RoleRegistry | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
 ) -> Pregel:
@@ -331,7 +336,7 @@ async def run_graph(
     item: Item | str,
     hub: ModelHub,
     *,
-    toolbox: Any = None,
+    toolbox: ToolBox | None = None,
     roles: RoleRegistry | None = None,
     budget: Budget | None = None,
     seed: int = 0,

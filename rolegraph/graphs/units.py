@@ -128,7 +128,8 @@ def output_trace(traces: list[NodeTrace], output: str) -> NodeTrace | None:
 
 
 def as_run_critical_path(traces: list[NodeTrace]) -> float:
-    """The longest chain of latencies through the instances that ran (each lists what it read)."""
+    """The longest chain of latencies through the instances that ran (each lists what it read). Not
+    `schedule.critical_path_s`: fan-out copies and loop rounds are not nodes of the spec's `Topology`."""
     finish: dict[str, float] = {}
     by_id = {t.id: t for t in traces}
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rolegraph.errors import SearchError
-from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.context import SearchContext
@@ -40,43 +40,22 @@ from rolegraph.optimize.feedback import (
     proposed_choices,
     validate_update,
 )
+from rolegraph.optimize.pilot import ensemble
+from rolegraph.optimize.pilot import fan_in as fan_in  # re-exported: the tests import it from here
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.recheck import bounds
-from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord, prior_accuracy, ranked
 
 DEFAULT_STEP = 0.5
 INIT_STEP = 1.0
-MIN_ENSEMBLE = 2
 PILOT_ITERATION = 0
 PILOT_ONLY = "agent-reinforce:pilot-only"
 RACE_TOLERANCE = 0.02
 """Racing stops when the rival cannot beat the leader by more than this share of the leader's accuracy."""
-
-
-def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) -> GraphSpec:
-    """Solvers of the given models (one each, in worker slots) all feeding one fuser of `fuser_model`."""
-    fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
-    solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
-    nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
-    nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
-    return GraphSpec(
-        name=name, nodes=nodes, edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))], output=OUTPUT_ID
-    )
-
-
-def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
-    """The largest k-solver ensemble of `model_id` feeding a `model_id` fuser within budget and slots."""
-    best = None
-    for k in range(MIN_ENSEMBLE, space.worker_slots + 1):
-        spec = fan_in(space, [model_id] * k, model_id, f"vote{k}-{model_id.split('/')[-1]}")
-        if not space.fits(spec):
-            break
-        best = spec
-    return best
 
 
 def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
@@ -93,16 +72,16 @@ def pilot_graphs(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
     return out
 
 
-def _left(ctx: SearchContext) -> float:
+def runs_left(ctx: SearchContext) -> float:
     """Item runs left before the final re-check's reserve (unbounded without `max_evaluations`)."""
     cfg = ctx.config
     return float("inf") if cfg.max_evaluations is None else cfg.max_evaluations - ctx.spent - cfg.reserve
 
 
-def _pilot_within_budget(graphs: list, items: list, ctx: SearchContext) -> tuple[list, list]:
+def pilot_within_budget(graphs: list, items: list, ctx: SearchContext) -> tuple[list, list]:
     """Shrink the pilot to what an evaluation budget allows after the final re-check's reserve:
     fewer items per pilot graph first (at least one), then fewer graphs (singles come first)."""
-    left = max(0, _left(ctx))
+    left = max(0, runs_left(ctx))
     if left >= len(graphs) * len(items):
         return graphs, items
     per_graph = int(left) // max(len(graphs), 1)
@@ -177,7 +156,7 @@ class AgentReinforce(Optimizer):
             return
         graphs = pilot_graphs(self.space)
         items = ctx.batch(PILOT_ITERATION, self.pilot_batch)
-        graphs, items = _pilot_within_budget(graphs, items, ctx)
+        graphs, items = pilot_within_budget(graphs, items, ctx)
         if not graphs:
             return  # no evaluations left for a pilot: start from the uniform distribution
         proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]

@@ -24,13 +24,10 @@ import numpy as np
 from rolegraph.errors import SearchError
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.agent_reinforce import (  # the pilot both agents share
-    MIN_ENSEMBLE,
     PILOT_ITERATION,
-    _left,
-    _pilot_within_budget,
-    ensemble,
-    fan_in,
     pilot_graphs,
+    pilot_within_budget,
+    runs_left,
 )
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
@@ -48,6 +45,7 @@ from rolegraph.optimize.feedback import (
     proposed_choices,
     validate_update,
 )
+from rolegraph.optimize.pilot import MIN_ENSEMBLE, ensemble, fan_in
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.space import SearchSpace
@@ -157,7 +155,7 @@ class AgentReinforce(Optimizer):
             return
         graphs = pilot_graphs(self.space)
         items = ctx.batch(PILOT_ITERATION, self.pilot_batch)
-        graphs, items = _pilot_within_budget(graphs, items, ctx)
+        graphs, items = pilot_within_budget(graphs, items, ctx)
         if not graphs:
             return  # no evaluations left for a pilot: start from the uniform distribution
         proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]
@@ -165,7 +163,7 @@ class AgentReinforce(Optimizer):
         rows = self._rows(graphs, evals)
         ranked = rank_models(self.space, rows)
         mixed = mixed_ensemble(self.space, ranked) if ranked and ensemble(self.space, ranked[0]) is None else None
-        if mixed is not None and _left(ctx) >= len(items):
+        if mixed is not None and runs_left(ctx) >= len(items):
             label = "mixed " + " + ".join(n.model.split("/")[-1] for n in mixed.nodes[:-1]) + " -> fuser"
             evals = await ctx.evaluate(
                 [Proposal(mixed, from_graph(self.space, mixed), "pilot", {"label": label})],

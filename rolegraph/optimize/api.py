@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,9 @@ from rolegraph.optimize.rundir import RunLock, RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.task_identity import items_digest, task_args_of
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
+
+if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
+    from rolegraph.tools.toolbox import ToolBox
 from rolegraph.optimize.warmstart import WARM_AGENT
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
@@ -183,7 +186,7 @@ async def optimize_async(
     hub: ModelHub,
     config: SearchConfig | None = None,
     out: str | Path | None = None,
-    toolbox: Any = None,
+    toolbox: ToolBox | None = None,
     progress: bool = False,
     task_args: dict | None = None,
     pool_path: str | None = None,

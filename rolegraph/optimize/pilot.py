@@ -14,14 +14,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.agent_reinforce import ensemble, fan_in
-from rolegraph.optimize.space import SearchSpace
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
+from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.stage_pilot import staged_pilot_graphs
 from rolegraph.optimize.statistical_common import short_model
 
 PAIR = 2
 """Models in the second stage's mixes: the pilot's best two."""
+MIN_ENSEMBLE = 2
+"""Solvers in the smallest ensemble `ensemble` tries: one solver feeding a fuser is a refinement, not a vote."""
+
+
+def fan_in(space: SearchSpace, solvers: list[str], fuser_model: str, name: str) -> GraphSpec:
+    """Solvers of the given models (one each, in worker slots) all feeding one fuser of `fuser_model`."""
+    fuser = "fuser" if "fuser" in space.output_roles else space.output_roles[0]
+    solver = "solver" if "solver" in space.worker_roles else space.worker_roles[0]
+    nodes = [NodeSpec(id=slot_id(i), role=solver, model=m) for i, m in enumerate(solvers)]
+    nodes.append(NodeSpec(id=OUTPUT_ID, role=fuser, model=fuser_model))
+    return GraphSpec(
+        name=name, nodes=nodes, edges=[(slot_id(i), OUTPUT_ID) for i in range(len(solvers))], output=OUTPUT_ID
+    )
+
+
+def ensemble(space: SearchSpace, model_id: str) -> GraphSpec | None:
+    """The largest k-solver ensemble of `model_id` feeding a `model_id` fuser within budget and slots."""
+    best = None
+    for k in range(MIN_ENSEMBLE, space.worker_slots + 1):
+        spec = fan_in(space, [model_id] * k, model_id, f"vote{k}-{model_id.split('/')[-1]}")
+        if not space.fits(spec):
+            break
+        best = spec
+    return best
 
 
 def anytime_pilot(space: SearchSpace) -> list[tuple[str, GraphSpec]]:
