@@ -11,14 +11,12 @@ import asyncio
 import json
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from rolegraph.agents.parsers import hit_fields
 from rolegraph.chat.types import Completion, Message
 from rolegraph.errors import one_line
-
-if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
-    from rolegraph.tools.toolbox import ToolBox
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then: in the hints that resolve at run time
 
 MAX_TOOL_ROUNDS = 3  # tool-using turns per node before the model must answer
 SEARCH_TOOL = "search"  # the tool a searcher's queries go through unless its node names others

@@ -15,7 +15,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
@@ -35,9 +35,7 @@ from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, SIMULATED, simulation_of
-
-if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
-    from rolegraph.tools.toolbox import ToolBox
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then: in the hints that resolve at run time
 
 ENTRY_NAME = "router"
 

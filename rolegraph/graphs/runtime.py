@@ -22,7 +22,7 @@ import asyncio
 import itertools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.func import entrypoint, task
@@ -44,9 +44,7 @@ from rolegraph.graphs.units import DynamicPlan
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, simulation_of
-
-if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
-    from rolegraph.tools.toolbox import ToolBox
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then: in the hints that resolve at run time
 
 ENTRY_NAME = "rolegraph"
 NO_STREAM_MODES: tuple[str, ...] = ()

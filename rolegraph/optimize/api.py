@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,12 +43,10 @@ from rolegraph.optimize.rundir import RunLock, RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.task_identity import items_digest, task_args_of
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
-
-if TYPE_CHECKING:  # typing only: importing the tools at run time is left to the code that builds them
-    from rolegraph.tools.toolbox import ToolBox
 from rolegraph.optimize.warmstart import WARM_AGENT
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then: in the hints that resolve at run time
 
 __all__ = [  # the Python API; methods.py and rebuild.py hold the parts that moved out of this module
     "DEFAULT_ITERATIONS",
