@@ -130,6 +130,18 @@ def unknown_field(field: object, fields: Iterable[str]) -> str:
     return f"unknown field '{field}' (fields: {', '.join(fields)}).{did_you_mean(str(field), fields, list_known=False)}"
 
 
+def field_problem(where: str, field: str, kind: str, msg: str, fields: Iterable[str]) -> str:
+    """One line for one pydantic problem of a user's file, prefixed by `where` ("role 2 ('critic'): "): an unknown
+    field with the known `fields` and a suggestion, a missing field by name, else the message without pydantic's
+    "Value error, " prefix."""
+    if kind == "extra_forbidden":
+        return f"{where}{unknown_field(field, fields)}"
+    if kind == "missing":
+        return f"{where}missing field '{field}'"
+    msg = msg.removeprefix("Value error, ")
+    return f"{where}{field + ': ' if field else ''}{msg}"
+
+
 def carry_error(exc: RolegraphError) -> tuple[type[BaseException], str, dict[str, Any]]:
     """A user error as (class, message, attributes): custom __init__ signatures need not survive pickling."""
     return type(exc), str(exc), {k: v for k, v in vars(exc).items() if k != "partial"}

@@ -1,7 +1,6 @@
 """Shared fixtures: every test gets its own ROLEGRAPH_HOME so nothing touches ~ or the repo."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -60,20 +59,10 @@ def tiny_search(tmp_path_factory) -> Path:
     """One tiny finished search through the CLI, made once per test process: BASE/run and its own home BASE/home.
     Never written to: a module that needs one takes `copy_search(tiny_search, ...)` (five modules ran this same
     search each)."""
-    from rolegraph.cli import main
+    from tests.cli.support import cli_in_home
 
     base = tmp_path_factory.mktemp("tiny-search")
-    old = os.environ.get("ROLEGRAPH_HOME")
-    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
-    try:
-        main([*TINY_SEARCH, "--out", str(base / "run")])
-    except SystemExit as exc:
-        assert exc.code in (0, None)
-    finally:
-        if old is None:
-            os.environ.pop("ROLEGRAPH_HOME")
-        else:
-            os.environ["ROLEGRAPH_HOME"] = old
+    cli_in_home(base / "home", *TINY_SEARCH, "--out", base / "run")
     return base
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from rolegraph.agents.parsers import parse_answer, parse_evidence, parse_no_answer, parse_plan, parse_verdicts
-from rolegraph.errors import did_you_mean, unknown_field
+from rolegraph.errors import did_you_mean, field_problem
 
 PARSERS = {
     "answer": parse_answer,
@@ -85,9 +85,4 @@ def describe_error(err: Mapping[str, Any], data: Any) -> str:
         where = f"role {loc[1] + 1}" + (f" ('{name}')" if isinstance(name, str) else "") + ": "
         loc = loc[2:]
     field = ".".join(str(p) for p in loc)
-    if kind == "extra_forbidden":
-        return f"{where}{unknown_field(field, ROLE_FIELDS)}"
-    if kind == "missing":
-        return f"{where}missing field '{field}'"
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{where}{field + ': ' if field else ''}{msg}"
+    return field_problem(where, field, kind, err["msg"], ROLE_FIELDS)

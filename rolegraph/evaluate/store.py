@@ -30,7 +30,7 @@ from rolegraph.evaluate.store_schema import (
 )
 from rolegraph.graphs.router import ROUTER_KIND, RouterSpec
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Provenance, Simulation
+from rolegraph.models.provenance import SIMULATED, Provenance, Simulation, stored_simulation
 
 RUN_ID_HEX = 16
 
@@ -46,9 +46,7 @@ def _with_world(settings: dict | None, world: int | None) -> dict:
 
 def _simulation(label: str | None, simulated: int) -> Simulation:
     """The stored label; runs stored before it existed said only simulated (then: any sim model) or not."""
-    if label in (SIMULATED, PARTLY, REAL):
-        return label
-    return SIMULATED if simulated else REAL
+    return stored_simulation(label, simulated)
 
 
 class PairedRun(BaseModel):

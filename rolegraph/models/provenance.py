@@ -29,6 +29,15 @@ def simulation_of(flags: Iterable[bool | None]) -> Simulation | None:
     return REAL if seen == {False} else PARTLY
 
 
+def stored_simulation(label: object, simulated: object) -> Simulation:
+    """A label as a store or file kept it; records made before the three-way label kept only whether they were
+    simulated (then: any sim model), so an unknown label falls back to that flag."""
+    for known in (SIMULATED, PARTLY, REAL):
+        if label == known:
+            return known
+    return SIMULATED if simulated else REAL
+
+
 def combine(labels: Iterable[Simulation | None]) -> Simulation | None:
     """The label of several runs: all simulated, all real, or partly simulated."""
     seen = {label for label in labels if label is not None}

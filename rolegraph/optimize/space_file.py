@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import RolegraphError, SearchError, unknown_field
+from rolegraph.errors import RolegraphError, SearchError, field_problem
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.space import BUDGET_KINDS, SearchSpace
@@ -141,12 +141,7 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
         where, loc, fields = "output: ", loc[1:], OUTPUT_FIELDS
     loc = [p for p in loc if not (isinstance(p, str) and p in ("int", "list[int]"))]
     field = ".".join(str(p) for p in loc)
-    if kind == "extra_forbidden":
-        return f"{where}{unknown_field(field, fields)}"
-    if kind == "missing":
-        return f"{where}missing field '{field}'"
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{where}{field + ': ' if field else ''}{msg}"
+    return field_problem(where, field, kind, err["msg"], fields)
 
 
 def read_space_file(path: str | Path) -> SpaceFile:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from rolegraph.graphs.router_io import ROUTER_FILE
-from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, label_suffix
+from rolegraph.models.provenance import Simulation, label_suffix, stored_simulation
 
 """The file `rolegraph demo` and `rolegraph route fit RUN_DIR` write in the run directory."""
 ROUTER_TITLE = f"Router ({ROUTER_FILE})"
@@ -91,10 +91,6 @@ def router_note(run_dir: str | Path) -> RouterNote | None:
 
 
 def _stored_simulation(fit: dict) -> Simulation | None:
-    """The fit's three-way label as its router file stores it; routers fitted before that label stored only
-    whether every outcome was simulated (`simulated`)."""
-    label = fit.get("simulation")
-    for known in (SIMULATED, PARTLY, REAL):
-        if label == known:
-            return known
-    return SIMULATED if fit.get("simulated") else None
+    """The fit's three-way label as its router file stores it (`stored_simulation`: older files kept only
+    `simulated`)."""
+    return stored_simulation(fit.get("simulation"), fit.get("simulated"))

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli import main
-from tests.cli.support import cli
+from tests.cli.support import cli, cli_in_home
 
 ROLES = "roles:\n  - {name: critic, prompt: 'Find the mistakes in the answers above and correct them.'}\n"
 OTHER_CRITIC = "roles:\n  - {name: critic, prompt: 'Say whether the answers above agree.'}\n"
@@ -34,17 +33,7 @@ def searched(tmp_path_factory):
     """A tiny search with a role of its own (module-scoped): (base directory, run directory)."""
     base = tmp_path_factory.mktemp("add-to")
     (base / "roles.yaml").write_text(ROLES)
-    old = os.environ.get("ROLEGRAPH_HOME")
-    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
-    try:
-        main(["optimize", *TINY, "--roles-file", str(base / "roles.yaml"), "--out", str(base / "run")])
-    except SystemExit as exc:
-        assert exc.code in (0, None)
-    finally:
-        if old is None:
-            os.environ.pop("ROLEGRAPH_HOME")
-        else:
-            os.environ["ROLEGRAPH_HOME"] = old
+    cli_in_home(base / "home", "optimize", *TINY, "--roles-file", base / "roles.yaml", "--out", base / "run")
     return base, base / "run"
 
 

@@ -5,7 +5,6 @@ dollar with their significant figures (never 0.00000), and the page still render
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rolegraph.optimize.artifacts import load_run
-from tests.cli.support import cli
+from tests.cli.support import cli, cli_in_home
 
 POOL = """models:
   - {id: mine/a, backend: sim, sim_accuracy: {math: 0.5}, price_in: 0.005, price_out: 0.005}
@@ -32,19 +31,7 @@ ZERO_CELL = re.compile(r"^0\.0+$")
 def pooled_run(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("pooled")
     (base / "pool.yaml").write_text(POOL)
-    old = os.environ.get("ROLEGRAPH_HOME")
-    os.environ["ROLEGRAPH_HOME"] = str(base / "home")
-    try:
-        from rolegraph.cli import main
-
-        main(["optimize", *SEARCH, "--pool", str(base / "pool.yaml"), "--out", str(base / "run")])
-    except SystemExit as exc:
-        assert exc.code in (0, None)
-    finally:
-        if old is None:
-            os.environ.pop("ROLEGRAPH_HOME")
-        else:
-            os.environ["ROLEGRAPH_HOME"] = old
+    cli_in_home(base / "home", "optimize", *SEARCH, "--pool", base / "pool.yaml", "--out", base / "run")
     return base / "run"
 
 
