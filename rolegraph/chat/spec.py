@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from rolegraph.items import AnswerKey
+
 Backend = Literal["openai", "sim", "local"]
 LOOPBACK_NAMES = frozenset({"localhost"})
 """Host names taken as loopback without resolving them (addresses are checked: 127.0.0.0/8, ::1)."""
@@ -228,3 +230,15 @@ class ModelSpec(BaseModel):
 
     def key_present(self) -> bool:
         return self.api_key_env is None or bool(os.environ.get(self.api_key_env))
+
+
+def gold_for(answer_key: AnswerKey | None, *readers: ModelSpec) -> AnswerKey | None:
+    """The answer key the model(s) of `readers` may be handed: the item's gold when one of them is simulated (the
+    sim backend, or a serve-sim twin that `ModelSpec` has checked is on loopback), else None.
+
+    The one place that decides who reads the gold; the hub, the response cache (its calls and its keys), the
+    OpenAI backend's request body and a graph's run context all ask it. Gold answers never leave the process for
+    a real endpoint: a real model's reply cannot depend on the key, so handing it one only puts the gold where
+    third parties keep it (a provider's request logs, a cache file, a trace). One function, so a new call path
+    cannot get the rule subtly different (e.g. by testing `answer_key` where `simulated` is meant)."""
+    return answer_key if any(spec.simulated for spec in readers) else None

@@ -12,6 +12,12 @@ from rolegraph.items import AnswerKey
 Message = dict[str, Any]
 """An OpenAI-style chat message: {"role": "system"|"user"|"assistant"|"tool", "content": str, ...}."""
 
+DEFAULT_CALL_MAX_TOKENS = 512
+"""The reply limit of a model call whose caller sets none: the default of `ChatModel.complete` and of every
+wrapper, backend and stream in the model layer, written once so that a call made through the hub, the cache or
+a backend directly is cut at the same length (and keyed alike in the response cache). Graph nodes never rely
+on it: a role has its own default (`agents.registry.DEFAULT_MAX_TOKENS`)."""
+
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "other"]
 """Why a reply ended, in the OpenAI API's terms: "stop" (the model ended it), "length" (cut at max_tokens),
@@ -85,7 +91,7 @@ class ChatModel(Protocol):
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,

@@ -1,7 +1,9 @@
 """A progress bar for evaluations: rich on a terminal, nothing otherwise.
 
 The bar is created only when it will be seen, so the optimizer's thousands of small
-evaluations pay nothing for it.
+evaluations pay nothing for it. "A terminal" means one that can redraw a line in place: on a dumb
+terminal (TERM=dumb: an Emacs shell, some CI logs) rich cannot draw the bar and leaves a blank line
+where each one would have been, so there is no bar there, as for output to a file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
 OnItem = Callable[[int, int], None]
@@ -26,20 +29,34 @@ def wants_progress(progress: bool | None) -> bool:
     return bool(isatty and isatty())
 
 
-class ItemProgress:
-    """Context manager whose `advance(done, total)` moves a rich bar (if shown) and calls `on_item`."""
+def bar_console(console: Console | None = None) -> Console | None:
+    """The console a live bar may draw on (`console`, else stderr's), or None where it cannot redraw in place:
+    not a terminal, or a dumb one (rich's `is_interactive`; $TTY_INTERACTIVE overrides it). Asked by every
+    progress display (this module's and the search's, `optimize.progress`), so they agree."""
+    from rich.console import Console
 
-    def __init__(self, total: int, label: str, *, show: bool, on_item: OnItem | None = None):
+    console = console if console is not None else Console(stderr=True)
+    return console if console.is_interactive else None
+
+
+class ItemProgress:
+    """Context manager whose `advance(done, total)` moves a rich bar (if shown and drawable, see `bar_console`)
+    and calls `on_item`. `console` is where the bar goes (default stderr)."""
+
+    def __init__(
+        self, total: int, label: str, *, show: bool, on_item: OnItem | None = None, console: Console | None = None
+    ):
         self.total = total
         self.label = label
         self.show = show
         self.on_item = on_item
+        self.console = console
         self._bar: Progress | None = None
         self._task_id: TaskID | None = None
 
     def __enter__(self) -> ItemProgress:
-        if self.show and self.total:
-            from rich.console import Console
+        console = bar_console(self.console) if self.show and self.total else None
+        if console is not None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
@@ -47,7 +64,7 @@ class ItemProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=console,
                 transient=True,
             )
             self._bar.start()

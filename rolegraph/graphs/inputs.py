@@ -7,6 +7,9 @@ simulated models read, rides in the `RunContext` that LangGraph passes to the ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rolegraph.chat.spec import ModelSpec, gold_for
 from rolegraph.errors import GraphError
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.nodes import RunContext
@@ -34,14 +37,15 @@ def question_text(item: Item) -> str:
 def run_inputs(
     item: Item | str,
     *,
-    reads_key: bool,
+    readers: Sequence[ModelSpec],
     modelled: bool,
     budget: Budget | None = None,
     seed: int = 0,
     answer_kind: str | None = None,
 ) -> tuple[dict, RunContext, str]:
     """(input state, run context, token family) of one run. The context gets the item's answer key only
-    when `reads_key` (some node's model is simulated); the state never does."""
+    when one of `readers` (the graph's node models) may read it (`gold_for`: a simulated one); the state never
+    does."""
     if isinstance(item, Item):
         question, key, family = question_text(item), item.answer_key(), item.family
         kind = answer_kind or item.family
@@ -50,7 +54,7 @@ def run_inputs(
     else:
         raise TypeError(f"run input must be an Item or a question string, got {type(item).__name__}")
     inputs = {"question": question, "seed": seed, "answer_kind": kind}
-    ctx = RunContext(question, key if reads_key else None, seed, kind, BudgetMeter(budget), modelled)
+    ctx = RunContext(question, gold_for(key, *readers), seed, kind, BudgetMeter(budget), modelled)
     return inputs, ctx, family
 
 

@@ -139,7 +139,7 @@ class CompiledGraph:
         self.coalesce = coalesce_groups(spec, self.plans) if hub.settings.coalesce and not spec.dynamic else {}
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.world = hub.pool.world if any(p.spec.simulated for p in self.plans.values()) else None
-        self.reads_key = any(p.spec.simulated for p in self.plans.values())  # some node's model needs the key
+        self.key_readers = tuple(p.spec for p in self.plans.values())  # who may be handed the key: `gold_for`
         self.runs_model_code = any(CODE_TOOL in p.tools for p in self.plans.values())  # the python tool
         # the label before any reply says otherwise (a run whose nodes all failed before answering)
         self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
@@ -224,7 +224,7 @@ class CompiledGraph:
         """(input state, run context, token family) of one run: the answer key in the context only, and
         only when some node's model is simulated (only those read it)."""
         inputs, ctx, family = run_inputs(
-            item, reads_key=self.reads_key, modelled=self.modelled, budget=budget, seed=seed, answer_kind=answer_kind
+            item, readers=self.key_readers, modelled=self.modelled, budget=budget, seed=seed, answer_kind=answer_kind
         )
         ctx.coalescer = Coalescer(self.coalesce) if self.coalesce else None
         return inputs, ctx, family

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from rolegraph import sqlite_io
-from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import ChatModel, Completion, Message
+from rolegraph.chat.spec import ModelSpec, gold_for
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.errors import StateFileError
 from rolegraph.items import AnswerKey
 from rolegraph.models.multi import complete_many
@@ -55,6 +55,7 @@ def cache_key(
 ) -> str:
     """sha256 of the canonical JSON of everything that determines a call's answer. `response_format`
     joins the key only when set, so every key made before it existed still finds its row."""
+    gold = gold_for(answer_key, spec)  # a simulated model's answer depends on the key; a real model's never does
     identity: dict[str, Any] = {
         "v": KEY_VERSION,
         "model": spec.id,
@@ -66,8 +67,7 @@ def cache_key(
         "max_tokens": int(max_tokens),
         "seed": int(seed),
         "sample": int(sample),
-        # a simulated model's answer depends on the key; a real model's never does, and its key holds no gold
-        "answer_key": answer_key.model_dump() if answer_key is not None and spec.simulated else None,
+        "answer_key": gold.model_dump() if gold is not None else None,
     }
     if spec.logprobs:  # only then: keys of specs without it stay as they were
         identity["logprobs"] = True
@@ -174,15 +174,14 @@ class CachedChatModel:
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
         response_format: dict | None = None,
     ) -> Completion:
-        if not self.spec.simulated:
-            answer_key = None  # only simulated models read it: a real one is never handed the gold
+        answer_key = gold_for(answer_key, self.spec)  # a real model is never handed the gold
         key = cache_key(
             self.spec,
             messages,
@@ -251,7 +250,7 @@ class CachedChatModel:
         *,
         samples: Sequence[int],
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
@@ -262,6 +261,7 @@ class CachedChatModel:
         fine answer for a coalesced run), samples in flight are awaited, and the rest go to the inner model in one
         `complete_many`. So a coalesced run replays its draws, and an uncoalesced run (`--no-coalesce`) is never
         served samples it did not draw: on a real endpoint it makes its own calls."""
+        answer_key = gold_for(answer_key, self.spec)  # as in `complete`: a real model is never handed the gold
         keys = [
             cache_key(
                 self.spec,

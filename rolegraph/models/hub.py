@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import ChatModel, Completion, Message
+from rolegraph.chat.spec import ModelSpec, gold_for
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.cache import CachedChatModel, SharedFlight, cache_key
 from rolegraph.models.multi import complete_many
@@ -62,7 +62,9 @@ class _Guarded:
     def model_id(self) -> str:
         return self.spec.id
 
-    async def complete(self, messages: list[Message], *, max_tokens: int = 512, **kwargs: Any) -> Completion:
+    async def complete(
+        self, messages: list[Message], *, max_tokens: int = DEFAULT_CALL_MAX_TOKENS, **kwargs: Any
+    ) -> Completion:
         guard = self._hub.spend_guard
         if guard is None:
             return await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
@@ -77,7 +79,7 @@ class _Guarded:
         return can_stream(self._inner)
 
     async def stream(
-        self, messages: list[Message], *, max_tokens: int = 512, **kwargs: Any
+        self, messages: list[Message], *, max_tokens: int = DEFAULT_CALL_MAX_TOKENS, **kwargs: Any
     ) -> AsyncIterator[str | Completion]:
         """The wrapped model's stream (its whole reply at once when it cannot stream), guarded like a call."""
         guard = self._hub.spend_guard
@@ -97,7 +99,12 @@ class _Guarded:
                 guard.release(held)
 
     async def complete_n(
-        self, messages: list[Message], *, samples: Sequence[int], max_tokens: int = 512, **kwargs: Any
+        self,
+        messages: list[Message],
+        *,
+        samples: Sequence[int],
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
+        **kwargs: Any,
     ) -> list[Completion]:
         """k samples in one request where the endpoint takes `n` (rolegraph.models.multi); the guard holds
         what k separate calls would (an upper bound: the prompt is billed once)."""
@@ -130,15 +137,14 @@ class _StreamingCache(CachedChatModel):
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,
         answer_key: AnswerKey | None = None,
         response_format: dict | None = None,
     ) -> AsyncIterator[str | Completion]:
-        if not self.spec.simulated:
-            answer_key = None  # as in `complete`: a real model is never handed the gold
+        answer_key = gold_for(answer_key, self.spec)  # as in `complete`: a real model is never handed the gold
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         kwargs |= {"tools": tools, "sample": sample, "answer_key": answer_key}
         key = cache_key(self.spec, messages, response_format=response_format, **kwargs)
@@ -187,7 +193,6 @@ class _Counted:
         self._inner = inner
         self._stats = stats
         self.spec = spec
-        self._reads_key = spec.simulated
         self._hub = hub
 
     @property
@@ -199,7 +204,7 @@ class _Counted:
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,
@@ -215,7 +220,7 @@ class _Counted:
             seed=seed,
             tools=tools,
             sample=sample,
-            answer_key=answer_key if self._reads_key else None,
+            answer_key=gold_for(answer_key, self.spec),
             **extra,
         )
         self._count(out)
@@ -239,8 +244,9 @@ class _Counted:
 
     async def stream(self, messages: list[Message], **kwargs: Any) -> AsyncIterator[str | Completion]:
         """Text deltas then the Completion, from the wrapped model's `stream` when it has one."""
-        if not self._reads_key:
-            kwargs.pop("answer_key", None)
+        gold = gold_for(kwargs.pop("answer_key", None), self.spec)
+        if gold is not None:  # the keyword is left out for a real model, as its own `stream` may not take it
+            kwargs["answer_key"] = gold
         inner = getattr(self._inner, "stream", None)
         if inner is None:
             out = await self.complete(messages, **kwargs)
@@ -259,7 +265,7 @@ class _Counted:
         *,
         samples: Sequence[int],
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
@@ -272,7 +278,7 @@ class _Counted:
             temperature=temperature,
             max_tokens=max_tokens,
             seed=seed,
-            answer_key=answer_key if self._reads_key else None,
+            answer_key=gold_for(answer_key, self.spec),
         )
         for out in outs:
             self._count(out, timed=False)

@@ -9,11 +9,11 @@ who wants a small real endpoint to try rolegraph on (`LlamaCppServer().base_url`
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from tenacity import Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import EngineMissingError
@@ -85,17 +85,21 @@ class LlamaCppServer:
         return f"{self.root}/v1"
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{self.root}/health", timeout=HEALTH_TIMEOUT_S).status_code == httpx.codes.OK:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.close()
-                raise EngineMissingError(f"llama.cpp server on port {self.port} did not become ready")
-            time.sleep(READY_POLL_S)
+        """Poll /health until it answers 200 (llama.cpp answers 503 while it loads the model, and nothing at
+        all before it listens); past READY_TIMEOUT_S the server is closed and the error says so."""
+        poll = Retrying(
+            stop=stop_after_delay(READY_TIMEOUT_S),
+            wait=wait_fixed(READY_POLL_S),
+            retry=retry_if_exception_type(httpx.HTTPError) | retry_if_result(lambda ready: not ready),
+            retry_error_callback=lambda state: False,
+        )
+        if not poll(self._healthy):
+            self.close()
+            raise EngineMissingError(f"llama.cpp server on port {self.port} did not become ready")
+
+    def _healthy(self) -> bool:
+        """One /health probe: True when the server answers 200."""
+        return httpx.get(f"{self.root}/health", timeout=HEALTH_TIMEOUT_S).status_code == httpx.codes.OK
 
     def spec(self, model_id: str = "llamacpp/smollm2-135m", **overrides: Any) -> ModelSpec:
         """A pool entry for this server (sizes of SmolLM2-135M for the FLOPs budget)."""

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from rolegraph import fileio
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import Completion, Message, Usage, finish_reason_of
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message, Usage, finish_reason_of
 from rolegraph.errors import EngineMissingError
 from rolegraph.items import AnswerKey
 from rolegraph.models.local_engines import N_THREADS as N_THREADS  # re-exported: llamacpp_server's defaults
@@ -170,7 +170,7 @@ class LocalChatModel:
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,
@@ -215,7 +215,7 @@ class LocalChatModel:
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from rolegraph.chat.types import ChatModel, Completion, Message
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
 
 
@@ -29,7 +29,7 @@ class MultiSampleModel(Protocol):
         *,
         samples: Sequence[int],
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]: ...
@@ -41,7 +41,7 @@ async def complete_many(
     *,
     samples: Sequence[int],
     temperature: float = 0.0,
-    max_tokens: int = 512,
+    max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
     seed: int = 0,
     answer_key: AnswerKey | None = None,
 ) -> list[Completion]:

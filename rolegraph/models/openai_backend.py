@@ -26,8 +26,8 @@ from typing import Any
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec, public_url, url_secrets
-from rolegraph.chat.types import Completion, Message
+from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec, gold_for, public_url, url_secrets
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message
 from rolegraph.errors import MissingKeyError, one_line
 from rolegraph.items import AnswerKey
 from rolegraph.models.endpoint import split_query
@@ -219,10 +219,11 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             body["tools"] = [tool_schema(t) for t in tools]
         if self.spec.logprobs:
             body["logprobs"] = True
-        if self.spec.answer_key:  # only serve-sim specs: a real server must never see the answer key
+        gold = gold_for(answer_key, self.spec)  # a real server must never see the answer key
+        if self.spec.answer_key:  # the sim's field goes to serve-sim twins only (not even empty elsewhere)
             extra: dict[str, Any] = {"sample": sample}
-            if answer_key is not None:
-                extra["answer_key"] = answer_key.model_dump()
+            if gold is not None:
+                extra["answer_key"] = gold.model_dump()
             body[EXTRA_FIELD] = extra
         return body
 
@@ -289,7 +290,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,
@@ -331,13 +332,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         try:
             return await retrying(timed_attempt), seconds[0]
         except (openai.OpenAIError, MalformedResponseError) as exc:
-            attempts = int(retrying.statistics.get("attempt_number", 1))
-            tail = f" after {attempts} attempts" if is_transient(exc) else ""
-            raise ModelCallError(
-                f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}",
-                status=getattr(exc, "status_code", None),
-                cause=failure_cause(exc),
-            ) from None
+            raise self._call_failed(exc, retrying) from None
         finally:
             # its pending actions are bound methods of the object itself: a reference cycle per call, which
             # only the cyclic collector frees (~20 objects a call; most of an evaluation's cyclic garbage)
@@ -353,6 +348,18 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             retry=retry_if_exception(is_transient),
             sleep=self._sleep,
             reraise=True,
+        )
+
+    def _call_failed(self, exc: BaseException, retrying: AsyncRetrying) -> ModelCallError:
+        """The one-line error of a call (or a stream's opening) that `retrying` gave up on. A transient failure
+        says how many attempts were made: "after 6 attempts" tells a flaky endpoint from one that never answered
+        the first time (a permanent failure, such as a 400, was tried once and says nothing of attempts)."""
+        attempts = int(retrying.statistics.get("attempt_number", 1))
+        tail = f" after {attempts} attempts" if is_transient(exc) else ""
+        return ModelCallError(
+            f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}",
+            status=getattr(exc, "status_code", None),
+            cause=failure_cause(exc),
         )
 
     def _wait_for(self, state: RetryCallState) -> float:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import openai
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import Completion, Message
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.models.openai_replies import EXTRA_FIELD, n_completions, note_shared_draws, served_by
@@ -93,7 +93,7 @@ class NSamplingMixin:
         *,
         samples: Sequence[int],
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:

@@ -23,9 +23,9 @@ from openai.types.chat import ChatCompletionStreamOptionsParam
 from tenacity import AsyncRetrying
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import Completion, Message, ToolCall, Usage, finish_reason_of
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message, ToolCall, Usage, finish_reason_of
 from rolegraph.items import AnswerKey
-from rolegraph.models.openai_errors import ModelCallError, failure_cause
+from rolegraph.models.openai_errors import ModelCallError
 from rolegraph.models.openai_replies import EXTRA_FIELD, estimate_tokens, prompt_estimate, reply_completion
 
 STREAM_USAGE: ChatCompletionStreamOptionsParam = {
@@ -58,6 +58,8 @@ class _StreamHost(Protocol):
     def _describe(self, exc: BaseException) -> str: ...
 
     def _retrying(self) -> AsyncRetrying: ...
+
+    def _call_failed(self, exc: BaseException, retrying: AsyncRetrying) -> ModelCallError: ...
 
     async def complete(
         self,
@@ -139,7 +141,7 @@ class StreamingMixin:
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,
@@ -241,9 +243,11 @@ def _refuses_stream(exc: BaseException) -> bool:
 
 
 async def _open_stream(model: _StreamHost, client: openai.AsyncOpenAI, body: dict[str, Any], extra: dict | None) -> Any:
-    """The chunk stream, its opening retried like a call; `StreamRefusedError` when streaming itself is refused."""
+    """The chunk stream, its opening retried like a call (and failing with the same message, attempts counted);
+    `StreamRefusedError` when streaming itself is refused."""
+    retrying = model._retrying()
     try:
-        async for attempt in model._retrying():
+        async for attempt in retrying:
             with attempt:
                 return await client.chat.completions.create(
                     **body, stream=True, stream_options=STREAM_USAGE, extra_body=extra
@@ -251,9 +255,7 @@ async def _open_stream(model: _StreamHost, client: openai.AsyncOpenAI, body: dic
     except openai.OpenAIError as exc:
         if model.stream_support is not True and _refuses_stream(exc):
             raise StreamRefusedError(exc.status_code) from None  # type: ignore[attr-defined]
-        raise ModelCallError(
-            f"model '{model.spec.id}' call failed: {model._describe(exc)}",
-            status=getattr(exc, "status_code", None),
-            cause=failure_cause(exc),
-        ) from None
+        raise model._call_failed(exc, retrying) from None
+    finally:
+        retrying.iter_state.reset()  # as in `_timed_retries`: no reference cycle left per call
     raise AssertionError("unreachable: the retry loop returns or raises")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from rolegraph.evaluate.progress import bar_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 class SearchProgress:
-    """A rich progress line (iteration, evaluations spent, best so far) on a terminal only."""
+    """A rich progress line (iteration, evaluations spent, best so far) on a terminal only: one that can redraw
+    in place (`evaluate.progress.bar_console`; a dumb terminal would get a blank line instead). `console` is
+    where it goes (default stderr)."""
 
-    def __init__(self, show: bool, total: int | None, name: str):
+    def __init__(self, show: bool, total: int | None, name: str, console: Console | None = None):
         self._progress = None
-        if show:
-            from rich.console import Console
+        drawable = bar_console(console) if show else None
+        if drawable is not None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
@@ -18,7 +27,7 @@ class SearchProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[info]}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=drawable,
                 transient=True,
             )
             self._progress.start()

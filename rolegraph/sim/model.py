@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import Completion, FinishReason, Message, Usage
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, FinishReason, Message, Usage
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.settings import Settings
@@ -142,7 +142,7 @@ class SimChatModel:
         messages: list[Message],
         *,
         temperature: float = 0.0,
-        max_tokens: int = 512,
+        max_tokens: int = DEFAULT_CALL_MAX_TOKENS,
         seed: int = 0,
         tools: list[dict] | None = None,
         sample: int = 0,

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from rolegraph.chat.spec import EXTRA_FIELD, ModelSpec
-from rolegraph.chat.types import ChatModel, Completion
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion
 from rolegraph.errors import NoAnswerKeyError, RolegraphError
 from rolegraph.items import AnswerKey
 from rolegraph.settings import Settings
@@ -38,7 +38,6 @@ from rolegraph.sim.server_thread import ServerThread as ServerThread  # re-expor
 JSON_TYPE = "application/json"
 OWNER = "rolegraph-sim"
 DEFAULT_TEMPERATURE = 1.0  # the OpenAI API's default when a request omits it
-DEFAULT_MAX_TOKENS = 512
 GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream hiccup</body></html>"
 MAX_N = 128  # the OpenAI API's limit on choices per request
 NO_KEY_HINT = (  # a twin lacking `answer_key: true` fails on real task items: the sim's message alone misled
@@ -287,7 +286,7 @@ class _SimService:
             samples = request_samples(extra, n)
             temp = body.get("temperature")  # null means the default, as the OpenAI API reads it
             temperature = DEFAULT_TEMPERATURE if temp is None else float(temp)
-            max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
+            max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_CALL_MAX_TOKENS)
             seed = int(body.get("seed") or 0)
         except (ValidationError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: `"seed": 1e400`
             return _error(400, f"bad request field: {str(exc).splitlines()[0]}")

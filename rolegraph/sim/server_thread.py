@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from typing import Any, Literal
 
 import uvicorn
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity.stop import stop_base
 
 from rolegraph.sim.faults import quiet_injected_resets
 
 STARTUP_TIMEOUT_S = 15.0
 GRACEFUL_SHUTDOWN_S = 1
 STARTUP_POLL_S = 0.01  # between checks that the server started: short, a loopback server starts in milliseconds
+
+
+class _ThreadEnded(stop_base):
+    """Stops polling for the server's start once its thread has ended: it can never start then."""
+
+    def __init__(self, thread: threading.Thread):
+        self.thread = thread
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self.thread.is_alive()
 
 
 class ServerThread:
@@ -65,13 +76,23 @@ class ServerThread:
             target=self._server.run, kwargs={"sockets": [sock]}, name=f"serve-sim:{self.port}", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"loopback server on port {self.port} did not start")
-            time.sleep(STARTUP_POLL_S)
+        if not self._started():
+            self.stop()
+            raise RuntimeError(f"loopback server on port {self.port} did not start")
         return self
+
+    def _started(self) -> bool:
+        """Wait for uvicorn to say it started: False when it has not within STARTUP_TIMEOUT_S, or its thread
+        ended first (a port taken, a failing lifespan: waiting out the timeout would only delay the error)."""
+        server, thread = self._server, self._thread
+        assert server is not None and thread is not None
+        poll = Retrying(
+            stop=stop_after_delay(STARTUP_TIMEOUT_S) | _ThreadEnded(thread),
+            wait=wait_fixed(STARTUP_POLL_S),
+            retry=retry_if_result(lambda started: not started),
+            retry_error_callback=lambda state: False,
+        )
+        return bool(poll(lambda: server.started))
 
     def stop(self) -> None:
         if self._server is not None:

@@ -34,9 +34,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1 pids hierarchy, then v2
 MEMORY_V1_BASE = Path("/sys/fs/cgroup/memory")
@@ -61,25 +63,42 @@ class Cgroup:
             return []
 
     def kill_all(self) -> None:
-        deadline = time.monotonic() + CLEANUP_S
-        while time.monotonic() < deadline:
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(CLEANUP_POLL_S)
+        """SIGKILL the cgroup's processes until none is left (a fork caught mid-way shows up a round later);
+        gives up quietly after CLEANUP_S: `remove` then cannot remove it, and a later run sweeps it."""
+        _within_cleanup(self._kill_round)
+
+    def _kill_round(self) -> bool:
+        """Kill every process the cgroup holds now: True when it held none."""
+        pids = self.pids()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return not pids
 
     def remove(self) -> None:
-        deadline = time.monotonic() + CLEANUP_S
-        while self.path.exists() and time.monotonic() < deadline:
-            if _rmdir_quietly(self.path):
-                return
-            self.kill_all()
-            time.sleep(CLEANUP_POLL_S)
+        """Remove the cgroup directory, killing stragglers between tries (a cgroup with processes cannot be
+        removed); gives up quietly after CLEANUP_S, leaving it to `_sweep_stale`."""
+        _within_cleanup(self._remove_round)
+
+    def _remove_round(self) -> bool:
+        if not self.path.exists() or _rmdir_quietly(self.path):
+            return True
+        self.kill_all()
+        return False
+
+
+def _within_cleanup(attempt: Callable[[], bool]) -> bool:
+    """Repeat `attempt` every CLEANUP_POLL_S until it returns True or CLEANUP_S have passed: whether it did.
+    Cleanup never fails the run it follows, so running out of time is not an error."""
+    poll = Retrying(
+        stop=stop_after_delay(CLEANUP_S),
+        wait=wait_fixed(CLEANUP_POLL_S),
+        retry=retry_if_result(lambda done: not done),
+        retry_error_callback=lambda state: False,
+    )
+    return bool(poll(attempt))
 
 
 def _new_child(parent: Path, settings: dict[str, str], optional: dict[str, str]) -> Path | None:

@@ -49,3 +49,53 @@ def test_every_backend_implements_the_contract(spec, tmp_path):
     model = make_backend(spec, Settings(home=tmp_path, cache=False))  # builds the client; calls nothing
     assert isinstance(model, ChatModel)
     assert model.model_id == spec.id
+
+
+CALL_DEFAULT = 512  # the reply limit of a call that sets none (what it was before it had a name)
+
+
+def _max_tokens_defaults() -> list[tuple[str, str, str]]:
+    """(module, function, default expression) of every `max_tokens` parameter with a default in the package."""
+    import ast
+    from pathlib import Path
+
+    import rolegraph
+
+    package = Path(rolegraph.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            args = node.args
+            positional = args.posonlyargs + args.args
+            pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+            pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+            found += [(path.relative_to(package).as_posix(), node.name, d)
+                      for a, d in pairs if a.arg == "max_tokens"]
+    return found
+
+
+def test_a_calls_default_max_tokens_is_written_once():
+    from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS
+
+    assert DEFAULT_CALL_MAX_TOKENS == CALL_DEFAULT
+    import ast
+
+    defaults = _max_tokens_defaults()
+    named = [(m, f) for m, f, d in defaults if isinstance(d, ast.Name) and d.id == "DEFAULT_CALL_MAX_TOKENS"]
+    assert len(named) >= 17  # the contract, the hub's and the cache's wrappers, every backend, the stream
+    assert [(m, f, d.value) for m, f, d in defaults if isinstance(d, ast.Constant) and isinstance(d.value, int)] == []
+
+
+def test_the_contract_and_every_backend_default_to_the_same_limit(tmp_path):
+    import inspect
+
+    from rolegraph.models.cache import CachedChatModel
+    from rolegraph.models.multi import complete_many
+    from rolegraph.models.openai_backend import OpenAIChatModel
+    from rolegraph.sim.model import SimChatModel
+
+    for fn in (ChatModel.complete, OpenAIChatModel.complete, OpenAIChatModel.stream, SimChatModel.complete,
+               CachedChatModel.complete, CachedChatModel.complete_n, complete_many):
+        assert inspect.signature(fn).parameters["max_tokens"].default == CALL_DEFAULT, fn.__qualname__
