@@ -7,6 +7,7 @@ accounting, so an agent knows nothing about graphs; it only speaks the transcrip
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,7 +22,9 @@ from rolegraph.agents.tooluse import (
     search_evidence,
     text_calls,
 )
-from rolegraph.chat.types import Message
+from rolegraph.chat.types import Completion, Message
+from rolegraph.tools.base import Tool
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then (tooluse): in the hints that resolve at run time
 from rolegraph.transcript import Section, render_input
 
 MAX_FALLBACK_QUERY_CHARS = 300
@@ -29,6 +32,9 @@ QUERY_ARG = "query"  # a search tool's usual argument: a node's tool that takes 
 FALLBACK_NOTE = "the model wrote no usable search query, so the question itself was searched"
 """The trace's note (shown by `rolegraph run`) when a searcher searched its question instead of its queries."""
 NOTE_SEPARATOR = "\n"  # a tool use with several notes (this one and the tool's own) keeps one per line
+ToolLookup = Mapping[str, Tool | type[Tool]]
+"""What choosing a search tool reads of a toolbox: a `ToolBox` when a node runs, and the built-in tools' classes
+(`default_tool_classes`) when `rolegraph validate` checks a graph file before any tool is built."""
 
 
 @dataclass
@@ -47,7 +53,7 @@ def _first_value(args: dict[str, Any]) -> str:
     return str(value).strip()
 
 
-def _native_queries(comp: Any, names: set[str]) -> list[str]:
+def _native_queries(comp: Completion, names: set[str]) -> list[str]:
     out = []
     for tc in comp.tool_calls:
         if tc.name in names:
@@ -60,18 +66,16 @@ def _native_queries(comp: Any, names: set[str]) -> list[str]:
     return out
 
 
-def searches(toolbox: Any, name: str) -> bool:
+def searches(toolbox: ToolLookup | None, name: str) -> bool:
     """Whether a searcher may send its queries to the tool `name`: any tool but those that declare
     `searches = False` (the calculator and the python sandbox compute; a question sent there as code or
-    arithmetic finds nothing). A name the toolbox lacks is kept: the runtime reports unknown tools."""
-    try:
-        tool = toolbox[name]
-    except (KeyError, TypeError):
+    arithmetic finds nothing). A name the toolbox lacks (or no toolbox) is kept: the runtime reports unknown tools."""
+    if toolbox is None or name not in toolbox:
         return True
-    return bool(getattr(tool, "searches", True))
+    return bool(getattr(toolbox[name], "searches", True))
 
 
-def search_tool(role: Role, toolbox: Any, tools: tuple[str, ...]) -> str:
+def search_tool(role: Role, toolbox: ToolLookup | None, tools: tuple[str, ...]) -> str:
     """The tool a search or read role sends its queries to: `search` when its node names no tools, else the
     first of them that takes a `query` argument, else the first that searches at all (`searches`).
 
@@ -89,11 +93,13 @@ def search_tool(role: Role, toolbox: Any, tools: tuple[str, ...]) -> str:
     return next((name for name in usable if QUERY_ARG in _parameters(toolbox, name)), usable[0])
 
 
-def _parameters(toolbox: Any, name: str) -> dict[str, Any]:
-    try:
-        return dict(toolbox[name].parameters.get("properties", {}))
-    except (KeyError, TypeError, AttributeError):
+def _parameters(toolbox: ToolLookup | None, name: str) -> dict[str, Any]:
+    """A tool's declared arguments (a tool without a JSON schema of properties declares none)."""
+    if toolbox is None or name not in toolbox:
         return {}
+    schema = getattr(toolbox[name], "parameters", None)
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return dict(properties) if isinstance(properties, dict) else {}
 
 
 def _noted(use: ToolUse, note: str) -> ToolUse:
@@ -109,16 +115,22 @@ async def run_agent(
     call: Caller,
     *,
     kind: str,
-    toolbox: Any,
+    toolbox: ToolBox | None,
     tools: tuple[str, ...],
     native: bool,
 ) -> AgentResult:
-    """One node's work. `system` is the rendered system prompt (with tool help when `tools`)."""
+    """One node's work. `system` is the rendered system prompt (with tool help when `tools`).
+
+    A searcher needs a toolbox even when its node lists no tools (it searches with `search`): without one it is
+    the user's one-line RoleError, not an AttributeError from inside the search. A reader can do without one: it
+    reads its predecessors' evidence."""
     messages = build_messages(system, question, sections)
     uses: list[ToolUse] = []
-    if tools and toolbox is None:
-        raise RoleError(f"role '{role.name}' needs tools ({', '.join(tools)}) but the run has no toolbox")
+    if toolbox is None and (tools or role.mode == "search"):
+        needed = ", ".join(tools) or SEARCH_TOOL
+        raise RoleError(f"role '{role.name}' needs tools ({needed}) but the run has no toolbox")
     if role.mode == "search":
+        assert toolbox is not None  # refused just above
         return await _search(role, messages, question, call, toolbox, native, uses, search_tool(role, toolbox, tools))
     if role.mode == "read":  # extractive reader (agents/reader.py): its own short prompt, a span as answer
         from rolegraph.agents.reader import read
@@ -130,6 +142,7 @@ async def run_agent(
         fields = {"candidates": reading.candidates, "source": reading.source, "model_text": reading.model_text}
         return AgentResult(RoleOutput(text, reading.answer, fields), uses)
     if tools:
+        assert toolbox is not None  # refused above
         comp = await chat_with_tools(call, messages, toolbox, tools, native, uses)
     else:
         comp = await call(messages)
@@ -141,7 +154,7 @@ async def _search(
     messages: list[Message],
     question: str,
     call: Caller,
-    toolbox: Any,
+    toolbox: ToolBox,
     native: bool,
     uses: list[ToolUse],
     tool: str = SEARCH_TOOL,

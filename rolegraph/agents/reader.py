@@ -18,6 +18,7 @@ from typing import Any
 
 from rolegraph.agents.parsers import hit_fields
 from rolegraph.agents.tooluse import SEARCH_TOOL, Caller, ToolUse, run_tool
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then (tooluse): in the hints that resolve at run time
 from rolegraph.transcript import Section
 
 READ_HITS = 3
@@ -150,9 +151,15 @@ def evidence_hits(sections: list[Section]) -> list[dict[str, Any]]:
 
 
 async def read(
-    question: str, sections: list[Section], call: Caller, toolbox: Any, uses: list[ToolUse], tool: str = SEARCH_TOOL
+    question: str,
+    sections: list[Section],
+    call: Caller,
+    toolbox: ToolBox | None,
+    uses: list[ToolUse],
+    tool: str = SEARCH_TOOL,
 ) -> Reading:
-    """Search the question, read the best sentences, answer with a candidate span (see the module docstring)."""
+    """Search the question, read the best sentences, answer with a candidate span (see the module docstring).
+    Without a toolbox (or without `tool` in it) the reader reads its predecessors' evidence only."""
     hits: list[dict[str, Any]] = []
     if toolbox is not None and tool in toolbox:
         result = await run_tool(toolbox, tool, {"query": question, "k": READ_HITS}, uses)

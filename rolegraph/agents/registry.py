@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -56,6 +57,24 @@ class RoleError(RolegraphError):
 
 class UnknownRoleError(RoleError):
     pass
+
+
+class ReplacedBuiltinWarning(UserWarning):
+    """A search uses a built-in role's name for another role (`RoleRegistry.replaced_builtins`), which its run
+    directory cannot store: said when the search starts, because reopening the run later cannot tell."""
+
+    @classmethod
+    def warn_for(cls, registry: RoleRegistry | None, names: Iterable[str], stacklevel: int = 2) -> None:
+        """One line when `registry` replaces built-in roles among `names` (the roles a search uses)."""
+        replaced = registry.replaced_builtins(names) if registry is not None else ()
+        if replaced:
+            listed = ", ".join(f"'{n}'" for n in replaced)
+            message = (
+                f"role(s) {listed} replace built-in roles and a run directory stores only their names: resuming, "
+                "pairing or adding to this run (resume_async, pair_run, add_to_run) uses the built-in roles unless "
+                "given roles=<this RoleRegistry>"
+            )
+            warnings.warn(cls(message), stacklevel=stacklevel + 1)
 
 
 def builtin_role_names() -> tuple[str, ...]:
@@ -153,6 +172,12 @@ _BUILTIN_SPECS = MappingProxyType(
 )
 
 
+def _builtin_role(name: str) -> Role:
+    """The built-in role `name`, its prompt file read now."""
+    b = _BUILTIN_SPECS[name]
+    return Role(name, _read_prompt(f"{name}.md"), b.parser, b.answers, b.mode, b.temperature, b.max_tokens, b.tools)
+
+
 def _with_role_line(name: str, text: str) -> str:
     """The template starting with `Role: <name>.` (the transcript contract), added when it does not already."""
     first = text.lstrip().splitlines()[0]
@@ -216,11 +241,16 @@ class RoleRegistry:
         """A new registry holding the five built-in roles (prompt files read once, here)."""
         registry = cls()
         for name in BUILTIN_ROLES:
-            b = _BUILTIN_SPECS[name]
-            registry._roles[name] = Role(
-                name, _read_prompt(f"{name}.md"), b.parser, b.answers, b.mode, b.temperature, b.max_tokens, b.tools
-            )
+            registry._roles[name] = _builtin_role(name)
         return registry
+
+    def replaced_builtins(self, names: Iterable[str] | None = None) -> tuple[str, ...]:
+        """The built-in role names (of `names`, if given) under which this registry holds a role other than the
+        built-in one: registered over it with `replace_existing`, or on a registry not made by `default()`.
+        A run stores roles as data under their own names only (a roles file may not redefine a built-in), so a run
+        reopened without this registry gets the built-in roles under these names."""
+        wanted = BUILTIN_ROLES if names is None else tuple(n for n in dict.fromkeys(names) if n in BUILTIN_ROLES)
+        return tuple(n for n in wanted if n in self._roles and self._roles[n] != _builtin_role(n))
 
     def copy(self) -> RoleRegistry:
         other = RoleRegistry(self._formats)

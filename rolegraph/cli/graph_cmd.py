@@ -10,13 +10,18 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.cli.run_output import print_run, run_json
 from rolegraph.errors import GraphError, RolegraphError, TaskError
+
+if TYPE_CHECKING:  # the heavy layers load inside the commands (`--help` stays fast): hints only here
+    from rolegraph.agents.registry import RoleRegistry
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.tools.toolbox import ToolBox
 
 DEFAULT_FAMILY = "math"
 NO_COALESCE_HELP = "send one request per node even where nodes of one model read identical messages (no n=k)"
@@ -58,7 +63,7 @@ class GraphProblems(GraphError):
         return "\n".join([f"{self.source}: {len(self.problems)} problems", *(f"  - {p}" for p in self.problems)])
 
 
-def roles_from_file(roles_file: Path | None) -> Any:
+def roles_from_file(roles_file: Path | None) -> RoleRegistry | None:
     """The built-in roles plus a roles file's (None: the built-ins only)."""
     if roles_file is None:
         return None
@@ -67,7 +72,7 @@ def roles_from_file(roles_file: Path | None) -> Any:
     return load_roles(roles_file)
 
 
-def load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world: int | None = None):
+def load_checked(graph: Path, pool_file: Path | None, roles: RoleRegistry | None = None, world: int | None = None):
     """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
     from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
@@ -90,7 +95,7 @@ def load_checked(graph: Path, pool_file: Path | None, roles: Any = None, world: 
     return spec, pool
 
 
-def graph_file_problems(spec: Any, roles: Any = None) -> list[str]:
+def graph_file_problems(spec: Any, roles: RoleRegistry | None = None) -> list[str]:
     """Tool names the command line's toolbox (the built-ins and the graph's MCP servers) cannot provide, and
     search roles whose nodes list only tools that compute (the run would stop at that node with the same line)."""
     from rolegraph.agents.agent import search_tool
@@ -114,7 +119,7 @@ def graph_file_problems(spec: Any, roles: Any = None) -> list[str]:
     return problems
 
 
-def silent_outputs(spec: Any, roles: Any = None) -> list[str]:
+def silent_outputs(spec: Any, roles: RoleRegistry | None = None) -> list[str]:
     """Output nodes whose role never answers (`rolegraph.graphs.validate.silent_outputs`, where evaluation checks
     them too): `eval` refuses such a graph; `run` and `serve` show the node's text."""
     from rolegraph.graphs.validate import silent_outputs as check
@@ -307,11 +312,11 @@ def run_cmd(
 async def _run_with_servers(
     spec: Any,
     target: Any,
-    hub: Any,
-    toolbox: Any,
+    hub: ModelHub,
+    toolbox: ToolBox,
     allow_commands: bool,
     needs_code: bool,
-    roles: Any = None,
+    roles: RoleRegistry | None = None,
     **kwargs: Any,
 ) -> tuple[Any, Any]:
     """Run once, with the graph's MCP servers connected for the run (and closed after it); returns the

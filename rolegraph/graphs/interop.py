@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from rolegraph.agents.registry import RoleRegistry
 from rolegraph.chat.spec import public_url
 from rolegraph.errors import EngineMissingError
 from rolegraph.graphs.budget import Budget
@@ -27,6 +30,8 @@ from rolegraph.graphs.nodes import RunContext
 from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
+from rolegraph.models.hub import ModelHub
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then (runtime): in the hints that resolve at run time
 
 SQLITE_SAVER_PACKAGE = "langgraph-checkpoint-sqlite"
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
@@ -40,7 +45,12 @@ RUN_TAG = "rolegraph"
 
 
 def load_app(
-    graph: GraphSpec | str | Path, hub: Any, *, toolbox: Any = None, roles: Any = None, checkpointer: Any = None
+    graph: GraphSpec | str | Path,
+    hub: ModelHub,
+    *,
+    toolbox: ToolBox | None = None,
+    roles: RoleRegistry | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
 ) -> CompiledGraph:
     """A graph (a spec, or a file such as a run's best_graph.yaml) compiled against `hub`.
 

@@ -27,6 +27,7 @@ from rolegraph.errors import (
 )
 from rolegraph.graphs.instances import instance_inputs, node_event
 from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext
+from rolegraph.tools.toolbox import ToolBox
 from rolegraph.transcript import Section
 
 PASS_THROUGH = (
@@ -50,7 +51,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def node_task(
-    plan: NodePlan, roles: RoleRegistry, toolbox: Any, live: Mapping[str, RunContext]
+    plan: NodePlan, roles: RoleRegistry, toolbox: ToolBox | None, live: Mapping[str, RunContext]
 ) -> Callable[..., Coroutine[Any, Any, dict]]:
     """The task function of `plan`'s node; `live` maps a run's token to its context while the run lasts."""
 

@@ -25,6 +25,7 @@ from rolegraph.graphs.spec import NodeSpec
 from rolegraph.items import AnswerKey
 from rolegraph.models.provenance import ServedBy
 from rolegraph.models.streaming import stream_complete
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then (agents): in the hints that resolve at run time
 
 NATIVE_TOOL_BACKENDS = frozenset({"openai"})
 """Backends that get OpenAI function schemas; others use the plain-text tool protocol."""
@@ -114,7 +115,7 @@ class NodePlan:
     tools: tuple[str, ...]
     native: bool
     sample: int
-    toolbox: Any = None
+    toolbox: ToolBox | None = None
     instant: bool = False
     """A sim model that does not sleep (latency_scale 0): in a measured run (a partly simulated graph) its
     calls take no wall time, so its time is its modelled latency, as in an all-sim run."""
@@ -122,7 +123,13 @@ class NodePlan:
 
     @classmethod
     def build(
-        cls, node: NodeSpec, role: Role, spec: ModelSpec, model: ChatModel, preds: tuple[str, ...], toolbox: Any
+        cls,
+        node: NodeSpec,
+        role: Role,
+        spec: ModelSpec,
+        model: ChatModel,
+        preds: tuple[str, ...],
+        toolbox: ToolBox | None,
     ) -> NodePlan:
         params = node.params
         tools = tuple(dict.fromkeys([*role.tools, *params.get("tools", ())]))
@@ -145,12 +152,12 @@ class NodePlan:
         )
 
     def system_prompt(self, kind: str, formats: Any) -> str:
-        """The rendered system prompt for an answer kind (rendered once per kind, then reused)."""
+        """The rendered system prompt for an answer kind (rendered once per kind, then reused). Without a toolbox
+        there is no tool help to give: the agent then stops the node with its one-line RoleError."""
         prompt = self._prompts.get(kind)
         if prompt is None:
-            help_text = (
-                tool_help(self.toolbox, self.tools, self.native) if self.tools and self.role.mode == "chat" else ""
-            )
+            box = self.toolbox if self.tools and self.role.mode == "chat" else None
+            help_text = tool_help(box, self.tools, self.native) if box is not None else ""
             prompt = self._prompts[kind] = self.role.render(formats.answer_format(kind), help_text)
         return prompt
 

@@ -15,10 +15,12 @@ eval GRAPH --add-to RUN_DIR` adds more graphs to them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rolegraph.agents.registry import RoleRegistry
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.evaluate.store import ResultsStore
@@ -30,6 +32,7 @@ from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.optimize.trace import EvalRecord, pooled
 from rolegraph.tasks.base import Task
+from rolegraph.tools.toolbox import ToolBox  # already loaded by then (evaluate): in the hints that resolve at run time
 
 RESULTS_NAME = "results.sqlite"
 """The run directory's results store (paired outcomes); the search's own state is in run.sqlite."""
@@ -164,13 +167,13 @@ async def store_paired(
     splits: dict[str, list[Item]],
     *,
     hub: ModelHub,
-    toolbox: Any = None,
+    toolbox: ToolBox | None = None,
     concurrency: int = 8,
     seed: int = 0,
     executor: Any = None,
     progress: bool = False,
-    on_graph: Any = None,
-    roles: Any = None,
+    on_graph: Callable[[str, Candidate, EvalResult], object] | None = None,
+    roles: RoleRegistry | None = None,
 ) -> dict[str, list[EvalResult]]:
     """Score every candidate on every split's items (skipping graphs already stored there) and file the runs in
     the paired sets of `run_dir`'s results store. Returns {split: results of this call}."""

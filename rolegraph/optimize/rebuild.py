@@ -9,6 +9,7 @@ from typing import Any
 from rolegraph.agents.registry import RoleRegistry, builtin_role_names
 from rolegraph.agents.roles_file import register_defs
 from rolegraph.errors import GraphError, SearchError
+from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.router import RouterSpec
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.validate import silent_outputs
@@ -24,6 +25,7 @@ from rolegraph.optimize.rundir import RunLock, RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
+from rolegraph.tools.toolbox import ToolBox
 
 
 async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool = False) -> None:
@@ -56,7 +58,7 @@ async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path
     )
 
 
-def default_toolbox(settings: Settings, task: Task) -> Any:
+def default_toolbox(settings: Settings, task: Task) -> ToolBox:
     from rolegraph.tools.toolbox import default_toolbox as make
 
     return make(settings, corpus=task.corpus(), web=False)
@@ -70,7 +72,8 @@ def rebuild(
     roles: RoleRegistry | None = None,
 ) -> tuple[dict, Task, SearchSpace, ModelHub, Optimizer, SearchConfig]:
     """Task, space, hub and optimizer of an existing run, from its store's config. The run's own
-    roles come back from its stored definitions; roles registered in Python need `roles`."""
+    roles come back from its stored definitions; roles registered in Python need `roles`, which is then used
+    instead of them (and must hold every role the run used: `_given_roles`)."""
     from rolegraph.tasks.registry import get_task
 
     store = RunStore.open(run_dir)
@@ -78,8 +81,8 @@ def rebuild(
         cfg = store.config()
     finally:
         store.close()
-    if roles is None:  # before a hub is made: a run whose roles cannot come back is refused with nothing open
-        roles = _stored_roles(run_dir, cfg)
+    # before a hub is made: a run whose roles cannot come back is refused with nothing open
+    roles = _stored_roles(run_dir, cfg) if roles is None else _given_roles(run_dir, cfg, roles)
     pool = ModelPool.load(cfg.get("pool"), world=cfg.get("world")) if hub is None else hub.pool
     hub = hub or ModelHub(pool, settings)
     if task is None:
@@ -103,8 +106,25 @@ def _stored_roles(run_dir: str | Path, cfg: dict) -> RoleRegistry | None:
         raise SearchError(
             f"the run in {run_dir} uses role(s) {names} registered in Python with a parser function, which a run "
             "cannot store: pass the same RoleRegistry again, e.g. resume_async(run_dir, settings, roles=registry) "
-            "(a run started that way continues only from Python; roles from a roles file or a template alone are "
-            "stored and need nothing)"
+            "or pair_run / add_to_run(..., roles=registry) (a run started that way continues only from Python; "
+            "roles from a roles file or a template alone are stored and need nothing)"
+        )
+    return roles
+
+
+def _given_roles(run_dir: str | Path, cfg: dict, roles: RoleRegistry) -> RoleRegistry:
+    """`roles` when it holds every role the run used or stored a definition of; else the one-line SearchError
+    naming the missing ones (not an unknown-role error from deep inside rebuilding the space, or a graph of the
+    run failing on its first item while being scored)."""
+    if not isinstance(roles, RoleRegistry):
+        raise SearchError(f"roles must be a RoleRegistry, got {type(roles).__name__}")
+    used = [*cfg["space"].get("roles", ()), *(d["name"] for d in cfg.get("role_defs") or [])]
+    missing = [r for r in dict.fromkeys(used) if r not in roles]
+    if missing:
+        names = ", ".join(f"'{r}'" for r in missing)
+        raise SearchError(
+            f"the roles given lack role(s) {names} that the run in {run_dir} used: pass the RoleRegistry the run "
+            "was started with"
         )
     return roles
 
@@ -118,21 +138,35 @@ def hold_run(run_dir: str | Path) -> RunLock:
     return RunLock.take(run_dir)
 
 
-async def pair_run(run_dir: str | Path, settings: Settings, *, progress: bool = False, executor: Any = None) -> None:
+async def pair_run(
+    run_dir: str | Path,
+    settings: Settings,
+    *,
+    progress: bool = False,
+    executor: Any = None,
+    roles: RoleRegistry | None = None,
+) -> None:
     """Score a finished run's front for routing, as its search does when it ends (`pair_front`): for runs from
     before routing existed or searched with route_items 0. Graphs already in the paired sets are skipped, and
-    runs the search made come from the response cache. Holds the run directory while it scores (`hold_run`)."""
+    runs the search made come from the response cache. Holds the run directory while it scores (`hold_run`).
+    `roles`: the run's RoleRegistry, needed when it used roles registered in Python (a run cannot store them;
+    see `rebuild`); used instead of the stored definitions."""
     with hold_run(run_dir):
-        await pair_run_held(run_dir, settings, progress=progress, executor=executor)
+        await pair_run_held(run_dir, settings, progress=progress, executor=executor, roles=roles)
 
 
 async def pair_run_held(
-    run_dir: str | Path, settings: Settings, *, progress: bool = False, executor: Any = None
+    run_dir: str | Path,
+    settings: Settings,
+    *,
+    progress: bool = False,
+    executor: Any = None,
+    roles: RoleRegistry | None = None,
 ) -> None:
     """`pair_run` for a caller that holds the run directory already (`add_to_run`, `route fit`)."""
     from rolegraph.optimize.artifacts import load_run
 
-    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
+    cfg, task, space, hub, _, config = rebuild(run_dir, settings, roles=roles)
     run = load_run(run_dir)
     if run["final"] is None:
         await hub.aclose()
@@ -158,17 +192,20 @@ async def add_to_run(
     progress: bool = False,
     executor: Any = None,
     allow_commands: bool = False,
-) -> dict[str, list[Any]]:
+    roles: RoleRegistry | None = None,
+) -> dict[str, list[EvalResult]]:
     """Score graphs (or routers) on a finished run's paired fit and test items and add them to its paired sets,
     so `rolegraph route fit` considers them. A graph's MCP servers (`mcp_servers:`) are connected for its
     scoring, as `eval` connects them (a stdio server only with `allow_commands`). Returns {split: EvalResults}.
-    Holds the run directory while it scores (`hold_run`): a second `add_to_run` at once is refused."""
+    Holds the run directory while it scores (`hold_run`): a second `add_to_run` at once is refused.
+    `roles`: as `pair_run`'s (the run's registry, for roles registered in Python); the graphs added may use any
+    of its roles."""
     from rolegraph.tools.mcp_config import check_allowed
 
     specs = loaded_specs(specs)
     check_allowed([server for spec in specs for server in getattr(spec, "mcp_servers", [])], settings, allow_commands)
     with hold_run(run_dir):
-        return await _add_held(run_dir, specs, settings, progress, executor, allow_commands)
+        return await _add_held(run_dir, specs, settings, progress, executor, allow_commands, roles)
 
 
 def loaded_specs(specs: list[Any]) -> list[GraphSpec | RouterSpec]:
@@ -190,35 +227,46 @@ def loaded_specs(specs: list[Any]) -> list[GraphSpec | RouterSpec]:
     return out
 
 
-def _refuse_silent(run_dir: str | Path, specs: list[GraphSpec | RouterSpec]) -> None:
+def _refuse_silent(run_dir: str | Path, specs: list[GraphSpec | RouterSpec], roles: RoleRegistry | None = None) -> None:
     """Before anything is scored or paired: a graph whose output never answers would be filed as scoring 0 on
-    every item (`silent_outputs`); `rolegraph eval --add-to` refuses it with the same line. Roles are the run's
-    own (its stored definitions) plus the built-ins."""
-    store = RunStore.open(run_dir)
-    try:
-        defs = store.config(check_inputs=False).get("role_defs")
-    finally:
-        store.close()
-    roles = register_defs(defs) if defs else None
+    every item (`silent_outputs`); `rolegraph eval --add-to` refuses it with the same line. Roles are `roles` when
+    given, else the run's own (its stored definitions) plus the built-ins."""
+    if roles is None:
+        store = RunStore.open(run_dir)
+        try:
+            defs = store.config(check_inputs=False).get("role_defs")
+        finally:
+            store.close()
+        roles = register_defs(defs) if defs else None
     lines = [f"'{spec.name}': {line}" for spec in specs for line in silent_outputs(spec, roles)]
     if lines:
         raise GraphError(lines)
 
 
 async def _add_held(
-    run_dir: str | Path, specs: list[Any], settings: Settings, progress: bool, executor: Any, allow_commands: bool
-) -> dict[str, list[Any]]:
+    run_dir: str | Path,
+    specs: list[Any],
+    settings: Settings,
+    progress: bool,
+    executor: Any,
+    allow_commands: bool,
+    roles: RoleRegistry | None = None,
+) -> dict[str, list[EvalResult]]:
     """`add_to_run` once it holds the run directory."""
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.optimize.paired import PAIRED_SET, Candidate, results_path
     from rolegraph.tools.mcp import mcp_toolbox
 
-    _refuse_silent(run_dir, specs)
-    with ResultsStore(results_path(run_dir)) as store:
-        have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
-    if not all(have.values()):
-        await pair_run_held(run_dir, settings, progress=progress, executor=executor)
-    cfg, task, space, hub, _, config = rebuild(run_dir, settings)
+    cfg, task, space, hub, _, config = rebuild(run_dir, settings, roles=roles)  # its roles checked before any scoring
+    try:
+        _refuse_silent(run_dir, specs, space.registry)
+        with ResultsStore(results_path(run_dir)) as store:
+            have = {split: store.paired(PAIRED_SET, split) for split in (FIT, TEST)}
+        if not all(have.values()):
+            await pair_run_held(run_dir, settings, progress=progress, executor=executor, roles=roles)
+    except BaseException:
+        await hub.aclose()
+        raise
     try:
         by_id = {it.id: it for it in task.all_items()}
         splits = {}
@@ -227,7 +275,7 @@ async def _add_held(
                 first = store.paired(PAIRED_SET, split)[0]
                 splits[split] = [by_id[it.item_id] for it in store.load(first.run_id).items]
         base = default_toolbox(hub.settings, task)
-        out: dict[str, list[Any]] = {}
+        out: dict[str, list[EvalResult]] = {}
         for spec in specs:  # one at a time: each graph's own MCP servers are connected while it is scored
             servers = getattr(spec, "mcp_servers", [])
             async with mcp_toolbox(servers, hub.settings, base, allow_commands=allow_commands) as toolbox:

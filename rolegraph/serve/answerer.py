@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import RolegraphError
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.streaming import can_stream
+from rolegraph.tools.toolbox import ToolBox  # a public signature's hint: resolvable at run time (get_type_hints)
 
 Listener = Callable[[dict[str, Any]], None]
 TextSink = Callable[[str], None]
@@ -90,10 +92,10 @@ class GraphAnswerer:
         spec: GraphSpec,
         hub: ModelHub,
         *,
-        toolbox: Any = None,
+        toolbox: ToolBox | None = None,
         allow_commands: bool = False,
         model_id: str | None = None,
-        roles: Any = None,
+        roles: RoleRegistry | None = None,
         report: Report | None = None,
     ):
         sims = sorted({n.model for n in spec.nodes if hub.spec(n.model).simulated})
