@@ -1,69 +1,134 @@
-"""`python -m benchmarks NAME [--quick] [options]`: run one benchmark, write benchmarks/results/NAME.{json,md}.
+"""`python -m benchmarks NAME [--quick] [--out DIR] [options]`: run one benchmark, write
+benchmarks/results/NAME.{json,md}.
 
-A benchmark module may add its own options (`add_arguments(parser)`); they reach its `run` as keywords
-(`python -m benchmarks generalization --help` lists them). A mistake in the options is one line and exit 2."""
+A benchmark module may declare its own options (`options`, typer parameters); they reach its `run` as keywords
+(`python -m benchmarks generalization --help` lists them). `--quick` and `--out` are taken before or after NAME.
+A mistake in the options, or one a benchmark's `run` finds (`UsageError`), is one line and exit 2."""
+
 from __future__ import annotations
 
-import argparse
 import importlib
+import inspect
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Any
+
+import typer
 
 from benchmarks.common import UsageError, start_run
+from benchmarks.options import make_app, refuse, run_command
 
-NAMES = ("overhead", "parallelism", "throughput", "search_efficiency", "calibration", "scaling", "estimates", "routing",
-         "worlds", "agreement_sim", "generalization", "oracle_floor")
+PROG = "python -m benchmarks"
+NAMES = (
+    "overhead",
+    "parallelism",
+    "throughput",
+    "search_efficiency",
+    "calibration",
+    "scaling",
+    "estimates",
+    "routing",
+    "worlds",
+    "agreement_sim",
+    "generalization",
+    "oracle_floor",
+)
 REAL = ("real_local", "agreement_real")
 """Benchmarks on a real local model (llama.cpp's server, SmolLM2; real_local takes minutes even with --quick):
 run by name only (not by `all`, not by the smoke test)."""
-HELP_FLAGS = ("-h", "--help")
 DATA = ("gsm8k_check",)
 """Benchmarks that need a data file the project does not ship (`--data`): run by name only; their own test
 runs them on a fixture."""
+QUICK_HELP = "A small, fast variant (the smoke test runs these)."
+OUT_HELP = "Results directory (default: benchmarks/results)."
+QuickOption = Annotated[bool, typer.Option("--quick", help=QUICK_HELP)]
+OutOption = Annotated[Path | None, typer.Option("--out", help=OUT_HELP, metavar="DIR")]
+SHARED = (
+    inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
+    inspect.Parameter("quick", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuickOption),
+    inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=OutOption),
+)
+"""The parameters every benchmark's command takes after NAME (`--quick`, `--out`), ahead of its own `options`."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (the message and where to look), not the whole usage."""
+@dataclass(frozen=True)
+class Launch:
+    """What the command line asked for: a benchmark (or "all"), its mode and results directory, and the keywords
+    its own options give its `run` (an option not given is left out, so `run` applies its own default)."""
 
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+    name: str
+    quick: bool
+    out: Path | None
+    keywords: dict[str, Any] = field(default_factory=dict)
 
 
-def _parser(module=None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("name", choices=NAMES + REAL + DATA + ("all",))
-    parser.add_argument("--quick", action="store_true", help="a small, fast variant (the smoke test runs these)")
-    parser.add_argument("--out", type=Path, default=None, help="results directory (default: benchmarks/results)")
-    if module is not None and hasattr(module, "add_arguments"):
-        module.add_arguments(parser)
-    return parser
+def _launch(ctx: typer.Context, name: str, quick: bool, out: Path | None, keywords: dict[str, Any]) -> Launch:
+    """The launch, with `--quick` / `--out` given before NAME (the group's) or after it (the command's; it wins)."""
+    before = ctx.parent.params if ctx.parent is not None else {}
+    return Launch(
+        name,
+        quick or bool(before.get("quick")),
+        out if out is not None else before.get("out"),
+        {k: v for k, v in keywords.items() if v is not None},
+    )
+
+
+def _command(name: str, module: ModuleType | None) -> Any:
+    """The typer command of one benchmark: the shared parameters, then the module's `options` (typer parameters
+    named as its `run`'s keywords; a module without options takes only the shared ones). The function's signature
+    is built from those, so `NAME --help` lists them with their help; it returns the `Launch`, run by `main`."""
+    declare = getattr(module, "options", None)
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in (inspect.signature(declare, eval_str=True).parameters.values() if declare is not None else ())
+    ]
+
+    def command(ctx: typer.Context, quick: bool, out: Path | None, **chosen: Any) -> Launch:
+        keywords = declare(**chosen) if declare is not None else {}
+        return _launch(ctx, name, quick, out, keywords)
+
+    command.__signature__ = inspect.Signature([*SHARED, *own])  # type: ignore[attr-defined]
+    return command
+
+
+def _about(module: ModuleType | None, fallback: str) -> str:
+    """A command's help: the first paragraph of its module's docstring."""
+    doc = inspect.getdoc(module) if module is not None else None
+    return " ".join(doc.split("\n\n")[0].split()) if doc else fallback
+
+
+def build_app() -> typer.Typer:
+    app = make_app(name=PROG, help=__doc__)
+
+    @app.callback()
+    def shared(quick: QuickOption = False, out: OutOption = None) -> None:
+        """`--quick` / `--out` before NAME: read by the command (`_launch`)."""
+
+    for name in NAMES + REAL + DATA:
+        module = importlib.import_module(f"benchmarks.{name}")
+        app.command(name, help=_about(module, name))(_command(name, module))
+    every = f"Every benchmark but the real-model and data ones, one after another: {', '.join(NAMES)}."
+    app.command("all", help=every)(_command("all", None))
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    rest = [a for a in argv if a not in HELP_FLAGS]
-    if not rest:  # nothing but --help (or nothing): the general help, or the usage
-        _parser().parse_args(argv)
-    # The name is read without --help, so `NAME --help` lists the module's own options too.
-    first, _ = _parser().parse_known_args(rest)
-    if first.name == "all":
-        args = _parser().parse_args(argv)
+    chosen = run_command(build_app(), argv, PROG)
+    if not isinstance(chosen, Launch):  # --help was shown: click's exit code
+        raise SystemExit(chosen or 0)
+    if chosen.name == "all":
         for name in NAMES:  # each its own run: its result records the provenance read at its own start
-            importlib.import_module(f"benchmarks.{name}").run(quick=args.quick, out_dir=args.out,
-                                                              bench_run=start_run())
+            importlib.import_module(f"benchmarks.{name}").run(
+                quick=chosen.quick, out_dir=chosen.out, bench_run=start_run()
+            )
         return 0
-    module = importlib.import_module(f"benchmarks.{first.name}")
-    parser = _parser(module)
-    args = vars(parser.parse_args(argv))
-    name, quick, out = args.pop("name"), args.pop("quick"), args.pop("out")
-    if "json" in args:
-        args["as_json"] = args.pop("json")
-    bench_run = start_run()
+    module = importlib.import_module(f"benchmarks.{chosen.name}")
     try:
-        module.run(quick=quick, out_dir=out, bench_run=bench_run, **{k: v for k, v in args.items() if v is not None})
+        module.run(quick=chosen.quick, out_dir=chosen.out, bench_run=start_run(), **chosen.keywords)
     except UsageError as exc:
-        parser.prog = f"python -m benchmarks {name}"
-        parser.error(str(exc))
+        refuse(f"{PROG} {chosen.name}: error: {exc} (--help lists the options)")
     return 0
 
 

@@ -16,14 +16,16 @@ A real-model benchmark: run by name only (`python -m benchmarks agreement_real`)
 """
 from __future__ import annotations
 
-import argparse
 import random
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from benchmarks.common import RESULTS_DIR, BenchRun, UsageError, nonnegative_int, say, table
+import typer
+
+from benchmarks.common import RESULTS_DIR, BenchRun, UsageError, say, table
+from benchmarks.options import nonnegative_int
 
 SAMPLES = 5
 TEMPERATURE = 0.7
@@ -69,11 +71,14 @@ def normalise(text: str, kind: str) -> str | None:
     return line.split(",")[0].strip() or None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--arith", type=nonnegative_int, default=None,
-                        help=f"arithmetic questions (default {FULL['arith']}; the first N of the full run's)")
-    parser.add_argument("--capitals", type=nonnegative_int, default=None,
-                        help=f"capital-city questions (default {FULL['capitals']}, at most {len(CAPITALS)})")
+def options(
+    arith: Annotated[int | None, typer.Option(parser=nonnegative_int, metavar="N", help=(
+        f"Arithmetic questions (default {FULL['arith']}; the first N of the full run's)."))] = None,
+    capitals: Annotated[int | None, typer.Option(parser=nonnegative_int, metavar="N", help=(
+        f"Capital-city questions (default {FULL['capitals']}, at most {len(CAPITALS)})."))] = None,
+) -> dict[str, Any]:
+    """The command line's own options (`python -m benchmarks agreement_real --help`), as `run`'s keywords."""
+    return locals()
 
 
 def _right(answer: str | None, gold: str, kind: str) -> bool:

@@ -10,18 +10,20 @@ how often the majority is right. Compared in docs/sim.md with published self-con
 """
 from __future__ import annotations
 
-import argparse
 from collections import Counter, defaultdict
 from pathlib import Path
 from statistics import mean
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from benchmarks import graphgen as gg
-from benchmarks.common import BenchRun, nonnegative_int, table
+from benchmarks.common import BenchRun, table
+from benchmarks.options import nonnegative_int
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import synthetic_items
-from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.evaluate.report import NO_SIGN, pct
+from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.settings import Settings
 from rolegraph.sim.text import norm_answer
 
@@ -34,8 +36,12 @@ ITEM_SEED = 99
 FULL, QUICK = {"items": 1000}, {"items": 40}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--world", type=nonnegative_int, default=None, help="sim world (default 0, the calibrated one)")
+def options(
+    world: Annotated[int | None, typer.Option(parser=nonnegative_int, metavar="N",
+                                              help="Sim world (default 0, the calibrated one).")] = None,
+) -> dict[str, Any]:
+    """The command line's own options (`python -m benchmarks agreement_sim --help`), as `run`'s keywords."""
+    return locals()
 
 
 def _vote(model: str) -> GraphSpec:
@@ -77,11 +83,13 @@ def run(quick: bool = False, out_dir: Path | None = None, world: int | None = No
     text = f"World {world or 0}, {cfg['items']} items per family, {SAMPLES} solvers at temperature {TEMPERATURE} " \
            "(simulated).\n\n" + table(
         ["family", "model", "one sample %", f"majority of {SAMPLES} %"]
-        + [f"first {k} agree %" for k in UNANIMITY] + ["right if 2 agree %", "right if 2 differ %", "k/5: items %, right %"],
+        + [f"first {k} agree %" for k in UNANIMITY]
+        + ["right if 2 agree %", "right if 2 differ %", "k/5: items %, right %"],
         [[r["family"], r["model"], pct(r["single"], NO_SIGN), pct(r["majority"], NO_SIGN)]
          + [pct(r["unanimous"][k], NO_SIGN) for k in UNANIMITY]
          + [pct(r["right_if_two_agree"], NO_SIGN), pct(r["right_if_two_split"], NO_SIGN),
-            "; ".join(f"{k}/5: {pct(v['items'], NO_SIGN)}, {pct(v['majority_right'], NO_SIGN)}" for k, v in r["by_share"].items())]
+            "; ".join(f"{k}/5: {pct(v['items'], NO_SIGN)}, {pct(v['majority_right'], NO_SIGN)}"
+                      for k, v in r["by_share"].items())]
          for r in rows])
     payload = {"world": world or 0, "config": cfg, "rows": rows, "simulated": True}
     bench_run.write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,

@@ -28,28 +28,6 @@ class UsageError(ValueError):
     """A user's mistake in a benchmark's options: `python -m benchmarks` prints it as one line and exits 2."""
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (anything else is a one-line usage error)."""
-    return _bounded_int(text, 1)
-
-
-def nonnegative_int(text: str) -> int:
-    """An argparse type: a whole number >= 0."""
-    return _bounded_int(text, 0)
-
-
-def _bounded_int(text: str, low: int) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed (at least {low})")
-    return value
-
-
 def require_positive(option: str, value: int | None) -> None:
     """For a run called from Python: the same check as `positive_int` on the command line."""
     if value is not None and value < 1:

@@ -18,19 +18,21 @@ setting and seed, so the same batches), the finer instrument.
 
 `python -m benchmarks generalization [--worlds A-B] [--families math,mmlu,code] [--budgets 18,30,42]
 [--seeds K] [--jobs N] [--json]`; settings run in `--jobs` processes, one per (world, family). Other worlds,
-families or budgets than the default write `generalization-w<worlds>[-f<families>][-b<budgets>].*` (`result_stem`).
+families, budgets, seeds or optimizers than the default write
+`generalization-w<worlds>[-f<families>][-b<budgets>][-s<seeds>][-ablations-<names>].*` (`result_stem`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import math
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from benchmarks import paired as pairing
 from benchmarks.common import (
@@ -39,11 +41,11 @@ from benchmarks.common import (
     UsageError,
     in_processes,
     numbers_label,
-    positive_int,
     require_positive,
     say,
     table,
 )
+from benchmarks.options import csv_list, parse_worlds, positive_int
 from benchmarks.searchbench import MEASURES, TARGET_SHARE, Bench, censored, first_reach, reach_and_stay, shape_index
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -81,59 +83,23 @@ def world_pool(world: int) -> ModelPool:
     return ModelPool.builtin(world=world)
 
 
-def parse_numbers(text: str, what: str = "worlds") -> tuple[int, ...]:
-    """'100-119' or '3,7,100-103' -> the numbers, in order, without repeats (`what` names them in errors)."""
-    out: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo, _, hi = part.partition("-")
-        try:
-            a, b = int(lo), int(hi) if hi else int(lo)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what}: '{part}' is not N or A-B") from None
-        if b < a or a < 0:
-            raise argparse.ArgumentTypeError(f"{what}: '{part}' is an empty or negative range")
-        out += [w for w in range(a, b + 1) if w not in out]
-    if not out:
-        raise argparse.ArgumentTypeError(f"{what}: none given")
-    return tuple(out)
-
-
-def parse_worlds(text: str) -> tuple[int, ...]:
-    """World numbers: see `parse_numbers`."""
-    return parse_numbers(text, "worlds")
-
-
-def csv_list(kind: type, known: tuple | None = None):
-    """An argparse type: a comma list of `kind`, each in `known` when given (numbers must be positive)."""
-    def parse(text: str) -> tuple:
-        try:
-            vals = tuple(kind(x.strip()) for x in text.split(",") if x.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {kind.__name__}") from None
-        if kind in (int, float) and any(not v > 0 for v in vals):  # also refuses nan
-            raise argparse.ArgumentTypeError(f"'{text}': every value must be positive")
-        bad = [v for v in vals if known is not None and v not in known]
-        if bad or not vals:
-            raise argparse.ArgumentTypeError(f"unknown: {', '.join(map(str, bad)) or 'none given'}")
-        return vals
-
-    return parse
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--worlds", type=parse_worlds, default=None,
-                        help=f"sim worlds, e.g. 100-119 or 0,3,5 (default {DEFAULT_WORLDS[0]}-{DEFAULT_WORLDS[-1]})")
-    parser.add_argument("--families", type=csv_list(str, FAMILIES), default=None, help="default math,mmlu,code")
-    parser.add_argument("--budgets", type=csv_list(float), default=None, help="FLOPs units, default 18,30,42")
-    parser.add_argument("--seeds", type=positive_int, default=None,
-                        help="searches per optimizer and setting (default 4)")
-    parser.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default 2)")
-    parser.add_argument("--optimizers", type=csv_list(str, OPTIMIZERS), default=None,
-                        help="default: the agent, the three baselines and the ablations")
-    parser.add_argument("--json", action="store_true", help="end with one line: the summary as JSON")
+def options(
+    worlds: Annotated[Any, typer.Option(parser=parse_worlds, metavar="WORLDS", help=(
+        f"Sim worlds, e.g. 100-119 or 0,3,5 (default {DEFAULT_WORLDS[0]}-{DEFAULT_WORLDS[-1]})."))] = None,
+    families: Annotated[Any, typer.Option(parser=csv_list(str, FAMILIES), metavar="LIST",
+                                          help="Default math,mmlu,code.")] = None,
+    budgets: Annotated[Any, typer.Option(parser=csv_list(float), metavar="LIST",
+                                         help="FLOPs units, default 18,30,42.")] = None,
+    seeds: Annotated[int | None, typer.Option(parser=positive_int, metavar="K",
+                                       help="Searches per optimizer and setting (default 4).")] = None,
+    jobs: Annotated[int | None, typer.Option(parser=positive_int, metavar="N",
+                                             help="Worker processes (default 2).")] = None,
+    optimizers: Annotated[Any, typer.Option(parser=csv_list(str, OPTIMIZERS), metavar="LIST",
+                                            help="Default: the agent, the three baselines and the ablations.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one line: the summary as JSON.")] = False,
+) -> dict[str, Any]:
+    """The command line's own options (`python -m benchmarks generalization --help`), as `run`'s keywords."""
+    return locals()
 
 
 def _job(bench_run: BenchRun, world: int, family: str, budgets: tuple[float, ...], optimizers: tuple[str, ...],
@@ -312,7 +278,7 @@ def render(settings: list[dict], judged: list[dict], cfg: dict[str, Any], optimi
 def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
         families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, seeds: int | None = None,
         jobs: int | None = None, optimizers: tuple[str, ...] | None = None, as_json: bool = False,
-        bench_run: BenchRun | None = None, **_: Any) -> dict[str, Any]:
+        bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     cfg = dict(QUICK if quick else FULL)
@@ -320,6 +286,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     worlds, families, budgets = worlds or scope["worlds"], families or scope["families"], budgets or scope["budgets"]
     require_positive("--seeds", seeds)
     require_positive("--jobs", jobs)
+    default_seeds = cfg["seeds"]
     if seeds is not None:
         cfg["seeds"] = seeds
     if jobs is not None:
@@ -353,18 +320,24 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     line = {**summary, "simulated": True, "worlds": list(worlds), "commit": commit}
     bench_run.write_result("generalization", payload, render(settings, judged, cfg, tuple(optimizers)),
                            out_dir=out_dir, quick=quick, options=options,
-                           file_stem=result_stem(worlds, families, budgets, scope))
+                           file_stem=result_stem(worlds, families, budgets, scope,
+                                                 None if seeds in (None, default_seeds) else seeds, tuple(optimizers)))
     if as_json:
         print(json.dumps(line, default=_json_default))
     return payload
 
 
 def result_stem(worlds: tuple[int, ...], families: tuple[str, ...], budgets: tuple[float, ...],
-                scope: dict[str, tuple]) -> str | None:
+                scope: dict[str, tuple], seeds: int | None = None,
+                optimizers: tuple[str, ...] | None = None) -> str | None:
     """The result files' name: None (`generalization.*`) for the default scope; else `generalization-w<worlds>`, with
-    `-f<families>` when not the default's and `-b<budgets>` when not the default's (on the default worlds) or not
-    the issue's 18,30 (on others): `--worlds 2000-2003 --budgets 18,30` -> `generalization-w2000-2003`, with
-    `--budgets 42` -> `generalization-w2000-2003-b42`, `--worlds 0,5,9` -> `generalization-w0_5_9`."""
+    `-f<families>` when not the default's, `-b<budgets>` when not the default's (on the default worlds) or not
+    the issue's 18,30 (on others), `-s<seeds>` when `seeds` is given (the caller passes None for its default) and
+    `-ablations-<names>` when `optimizers` is not every one (the agent and the baselines always run, so the
+    ablations named, or `none`, tell the set): `--worlds 2000-2003 --budgets 18,30` -> `generalization-w2000-2003`,
+    with `--budgets 42` -> `generalization-w2000-2003-b42`, `--worlds 0,5,9` -> `generalization-w0_5_9`, `--seeds 8
+    --optimizers agent-reinforce,random,reinforce,tpe` -> `...-s8-ablations-none`. Two runs that differ in any of
+    these never overwrite each other's files."""
     same_worlds = tuple(worlds) == tuple(scope["worlds"])
     parts = [] if same_worlds else [f"w{numbers_label(worlds)}"]
     if tuple(families) != tuple(scope["families"]):
@@ -372,6 +345,11 @@ def result_stem(worlds: tuple[int, ...], families: tuple[str, ...], budgets: tup
     plain = tuple(scope["budgets"]) if same_worlds else ISSUE_BUDGETS
     if tuple(float(b) for b in budgets) != plain:
         parts.append(f"b{numbers_label(budgets)}")
+    if seeds is not None:
+        parts.append(f"s{seeds}")
+    if optimizers is not None and set(optimizers) != set(OPTIMIZERS):
+        kept = [name.split(":")[-1] for name in ABLATIONS if name in optimizers]
+        parts.append("ablations-" + ("_".join(kept) or "none"))
     return "-".join(["generalization", *parts]) if parts else None
 
 

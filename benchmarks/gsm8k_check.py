@@ -20,7 +20,6 @@ All accuracies are simulated.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -30,10 +29,12 @@ import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from benchmarks.common import BenchRun, numbers_label, positive_int, require_positive, say, table
-from benchmarks.generalization import parse_numbers
+import typer
+
+from benchmarks.common import BenchRun, numbers_label, require_positive, say, table
+from benchmarks.options import bad_value, parse_numbers, positive_int
 from benchmarks.route_landscape import landscape
 
 FLOPS_LINE, ACCURACY_LINE = 0.6, 2.0
@@ -47,21 +48,27 @@ QUICK = {"worlds": (0,), "n": 20, "fresh": 40,
 
 
 def data_file(text: str) -> Path:
-    """An existing file (argparse type: a wrong path is a one-line error and exit 2)."""
+    """An option's parser: an existing file (a wrong path is a one-line error and exit 2)."""
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}")
+        raise bad_value(f"no such file: {text}")
     return path
 
 
-def add_arguments(parser: Any) -> None:
-    parser.add_argument("--data", type=data_file, required=True, help="the GSM8K test file (JSONL: question, answer)")
-    parser.add_argument("--worlds", type=parse_numbers, default=None, help="sim worlds, e.g. 0-11 (the default)")
-    parser.add_argument("--route-items", type=positive_int, default=None,
-                        help="optimize's --route-items (default: its own)")
-    parser.add_argument("--jobs", type=positive_int, default=None, help="worlds run at once (default 2)")
-    parser.add_argument("--fresh", type=positive_int, default=None,
-                        help="fresh synthetic gsm items per world (default 1000)")
+def options(
+    data: Annotated[Path, typer.Option(parser=data_file, metavar="FILE",
+                                       help="The GSM8K test file (JSONL: question, answer).")],
+    worlds: Annotated[Any, typer.Option(parser=parse_numbers, metavar="WORLDS",
+                                        help="Sim worlds, e.g. 0-11 (the default).")] = None,
+    route_items: Annotated[int | None, typer.Option(parser=positive_int, metavar="N",
+                                                    help="Optimize's --route-items (default: its own).")] = None,
+    jobs: Annotated[int | None, typer.Option(parser=positive_int, metavar="N",
+                                             help="Worlds run at once (default 2).")] = None,
+    fresh: Annotated[int | None, typer.Option(parser=positive_int, metavar="N",
+                                              help="Fresh synthetic gsm items per world (default 1000).")] = None,
+) -> dict[str, Any]:
+    """The command line's own options (`python -m benchmarks gsm8k_check --help`), as `run`'s keywords."""
+    return locals()
 
 
 def _cli(args: list[str], home: Path) -> str:

@@ -26,14 +26,14 @@ covers the settings (the output says which file, or that none was).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 
 from benchmarks.common import (
     RESULTS_DIR,
@@ -41,12 +41,12 @@ from benchmarks.common import (
     UsageError,
     in_processes,
     numbers_label,
-    positive_int,
     require_positive,
     say,
     table,
 )
-from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, csv_list, parse_worlds, world_pool
+from benchmarks.generalization import FAMILIES, FULL, QUICK, TUNED_WORLDS, world_pool
+from benchmarks.options import bad_value, csv_list, parse_worlds, positive_int
 from benchmarks.searchbench import TARGET_SHARE, Bench, shape_key
 from benchmarks.synthetic import exact_score, synthetic_items
 
@@ -62,23 +62,31 @@ ORACLE_SEED = 4242
 QUICK_CFG = {"items": 240, "splits": (20, 40), "top": 2, "worlds": (0,), "families": ("math",), "budgets": (18.0,)}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--worlds", type=parse_worlds, default=None, help="default 700-703 (run H's held-out worlds)")
-    parser.add_argument("--families", type=csv_list(str, FAMILIES), default=None, help="default math,mmlu,code")
-    parser.add_argument("--budgets", type=csv_list(float), default=None, help="FLOPs units, default 18,30")
-    parser.add_argument("--top", type=positive_int, default=None, help=f"candidates the oracle knows (default {TOP_K})")
-    parser.add_argument("--items", type=positive_int, default=None, help=f"fresh items per setting (default {ITEMS})")
-    parser.add_argument("--baselines-from", type=existing_file, default=None,
-                        help="a generalization result JSON on the same settings (default: benchmarks/results/"
-                             "generalization.json when it covers them)")
-
-
 def existing_file(text: str) -> Path:
-    """An argparse type: a file that exists (a wrong path is a one-line usage error, never a silent `compared: 0`)."""
+    """An option's parser: a file that exists (a wrong path is a one-line usage error, never a silent `compared: 0`)."""
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}")
+        raise bad_value(f"no such file: {text}")
     return path
+
+
+def options(
+    worlds: Annotated[Any, typer.Option(parser=parse_worlds, metavar="WORLDS",
+                                        help="Default 700-703 (run H's held-out worlds).")] = None,
+    families: Annotated[Any, typer.Option(parser=csv_list(str, FAMILIES), metavar="LIST",
+                                          help="Default math,mmlu,code.")] = None,
+    budgets: Annotated[Any, typer.Option(parser=csv_list(float), metavar="LIST",
+                                         help="FLOPs units, default 18,30.")] = None,
+    top: Annotated[int | None, typer.Option(parser=positive_int, metavar="K",
+                                            help=f"Candidates the oracle knows (default {TOP_K}).")] = None,
+    items: Annotated[int | None, typer.Option(parser=positive_int, metavar="N",
+                                              help=f"Fresh items per setting (default {ITEMS}).")] = None,
+    baselines_from: Annotated[Path | None, typer.Option(parser=existing_file, metavar="FILE", help=(
+        "A generalization result JSON on the same settings (default: benchmarks/results/generalization.json when "
+        "it covers them)."))] = None,
+) -> dict[str, Any]:
+    """The command line's own options (`python -m benchmarks oracle_floor --help`), as `run`'s keywords."""
+    return locals()
 
 
 def expected_median_stay(p: float, cost: float, cap: float, seeds: int) -> float:
@@ -188,8 +196,8 @@ def render(rows: list[dict], judged: list[dict], cfg: dict[str, Any]) -> str:
 
 def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
         families: tuple[str, ...] | None = None, budgets: tuple[float, ...] | None = None, top: int | None = None,
-        items: int | None = None, baselines_from: Path | None = None, bench_run: BenchRun | None = None,
-        **_: Any) -> dict[str, Any]:
+        items: int | None = None, baselines_from: Path | None = None,
+        bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
     out_dir = out_dir or RESULTS_DIR
     require_positive("--top", top)

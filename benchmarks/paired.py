@@ -13,16 +13,18 @@ was measured on tuned worlds before it went to held-out ones.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from benchmarks.common import table
+from benchmarks.options import run_function
 from benchmarks.searchbench import MEASURES, censored
 
 REFERENCE = "agent-reinforce"
@@ -85,26 +87,31 @@ def render(rows: dict[str, dict[str, Any]]) -> str:
         "(a search that never gets there counts as the whole budget). Results are simulated.\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.paired", description=__doc__.split("\n")[0])
-    parser.add_argument("result", type=Path, help="a generalization result (JSON)")
-    parser.add_argument("--ref", default=REFERENCE, help=f"the reference method (default {REFERENCE})")
-    args = parser.parse_args(argv)
+def command(
+    result: Annotated[Path, typer.Argument(help="A generalization result (JSON).")],
+    ref: Annotated[str, typer.Option(help="The reference method.")] = REFERENCE,
+) -> int:
+    """Paired comparison of every method in a stored generalization result with the reference, search by search."""
     try:
-        data = json.loads(args.result.read_text())
+        data = json.loads(result.read_text())
         settings, optimizers, cap = data["settings"], tuple(data["optimizers"]), data["config"]["max_evaluations"]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        print(f"error: {args.result} is not a readable generalization result ({type(e).__name__}: {e})",
+        print(f"error: {result} is not a readable generalization result ({type(e).__name__}: {e})",
               file=sys.stderr)
         return 2
-    if args.ref not in optimizers:
-        print(f"error: {args.ref} is not among the result's methods ({', '.join(optimizers)})", file=sys.stderr)
+    if ref not in optimizers:
+        print(f"error: {ref} is not among the result's methods ({', '.join(optimizers)})", file=sys.stderr)
         return 2
     try:
-        print(render(paired_all(settings, optimizers, cap, args.ref)), flush=True)
+        print(render(paired_all(settings, optimizers, cap, ref)), flush=True)
     except BrokenPipeError:  # the reader closed the pipe (`| head`): what it read is all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's documented recipe
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmarks.paired RESULT.json [--ref NAME]`: a wrong option is one line and exit 2 (`run_command`)."""
+    return run_function(command, "python -m benchmarks.paired", argv, about=__doc__.split("\n")[0])
 
 
 if __name__ == "__main__":

@@ -19,9 +19,12 @@ import asyncio
 import math
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from benchmarks.common import RESULTS_DIR, BenchRun, say, table
+from benchmarks.options import parse_numbers
 from benchmarks.searchbench import TARGET_SHARE, Bench, on_grid, summarize
 from benchmarks.searchbench import fmt_evals as _fmt_evals
 from rolegraph.models.pool import ModelPool
@@ -78,15 +81,16 @@ def _seed_arg(seeds: list[int]) -> str:
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    from benchmarks.generalization import parse_numbers
-
     return parse_numbers(text, "seeds")
 
 
-def add_arguments(parser: Any) -> None:
-    parser.add_argument("--seeds", type=parse_seeds, default=None,
-                        help="search seeds, e.g. 10-39 (default 0-9: the seeds the agent was tuned on); another "
-                             "range writes search_efficiency-seeds<A>-<B>.*")
+def options(
+    seeds: Annotated[Any, typer.Option(parser=parse_seeds, metavar="SEEDS", help=(
+        "Search seeds, e.g. 10-39 (default 0-9: the seeds the agent was tuned on); another range writes "
+        "search_efficiency-seeds<A>-<B>.*"))] = None,
+) -> dict[str, Any]:
+    """The command line's own options (`python -m benchmarks search_efficiency --help`), as `run`'s keywords."""
+    return locals()
 
 
 def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...] | None = None,
@@ -145,7 +149,8 @@ def run(quick: bool = False, out_dir: Path | None = None, seeds: tuple[int, ...]
                   "median final true accuracy %", "optimum: copies / items / items on best copy"], rows)
     text += "\n\n" + table(["budget", "graphs in space", "optimum % (simulated)", "metric", "best baseline",
                             "agent-reinforce evals", "best baseline evals", "agent <= half"], goal_rows)
-    text += (f"\n\nSeeds {_seed_arg(seed_list)} ({len(seed_list)}), evaluation budget {cfg['max_evaluations']} item runs per search, "
+    text += (f"\n\nSeeds {_seed_arg(seed_list)} ({len(seed_list)}), evaluation budget {cfg['max_evaluations']} item "
+             "runs per search, "
              f"batch {cfg['batch']}, {cfg['samples']} graphs per iteration; truth over {cfg['truth_items']} items. "
              f"Plot: `{plot_path.name}`.\n")
     payload = {"simulated": True, "config": {**cfg, "seeds": len(seed_list)}, "seed_list": seed_list,

@@ -6,22 +6,25 @@ measured as well as the exactness policy the tests use; and 100% faults mid-sear
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from benchmarks.options import run_function
+from benchmarks.reliability.common import write
 from rolegraph.errors import RolegraphError
-from rolegraph.sim.faults import FAULT_KINDS, FaultConfig
 from rolegraph.models.openai_backend import MAX_ATTEMPTS
 from rolegraph.models.pool import ModelPool
-from rolegraph.sim.server import ServerThread, create_app
 from rolegraph.settings import Settings
+from rolegraph.sim.faults import FAULT_KINDS, FaultConfig
+from rolegraph.sim.server import ServerThread, create_app
 from rolegraph.tasks.registry import get_task
 from tests.reliability.searching import TEST_ATTEMPTS, comparable, http_models, resume, search, tiny_config
-
-from benchmarks.reliability.common import write
 
 RATE = 0.3
 HANG_S = 30.0
@@ -62,13 +65,10 @@ def _one(task, config, base: Path, name: str, faults: FaultConfig | None, attemp
                                      "completions": stats.completions, "faults": dict(stats.faults)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer mixes and a smaller search")
-    args = parser.parse_args()
+def main(quick: Annotated[bool, typer.Option("--quick", help="Fewer mixes and a smaller search.")] = False) -> None:
     task = get_task("gsm", size=200)
-    config = tiny_config(iterations=3 if args.quick else 5, samples=3, batch=6, validation_items=8, test_items=12)
-    mixes = dict(list(MIXES.items())[:2]) if args.quick else MIXES
+    config = tiny_config(iterations=3 if quick else 5, samples=3, batch=6, validation_items=8, test_items=12)
+    mixes = dict(list(MIXES.items())[:2]) if quick else MIXES
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -85,7 +85,8 @@ def main() -> None:
                        "first_stop": stops[0] if stops else None,
                        "paid": http.hub.stats.paid if http else None, "paid_fault_free": ref_http.hub.stats.paid,
                        "distinct": http.distinct if http else None, "distinct_fault_free": ref_http.distinct,
-                       "evaluations": res.evaluations if res else None, "retry_waits": len(http.sleep.waits) if http else None,
+                       "evaluations": res.evaluations if res else None,
+                       "retry_waits": len(http.sleep.waits) if http else None,
                        **srv}
                 rows.append(row)
                 print(f"{mix:36s} attempts {attempts:2d}: identical={same} faults={sum(srv['faults'].values()):4d}/"
@@ -104,9 +105,10 @@ def main() -> None:
         rows.append({"mix": "100% (no hangs)", "attempts": 3, "error": error, "completed": error is None})
         print(f"100% faults: error={error!r}")
     path = write("faults", {"rate": RATE, "config": config.to_dict(), "fault_free": {
-        "evaluations": ref.evaluations, "paid": ref_http.hub.stats.paid, "distinct": ref_http.distinct, **ref_srv}, "runs": rows})
+        "evaluations": ref.evaluations, "paid": ref_http.hub.stats.paid, "distinct": ref_http.distinct, **ref_srv},
+        "runs": rows})
     print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_function(main, "python -m benchmarks.reliability.faults", about=__doc__.split("\n\n")[0]))

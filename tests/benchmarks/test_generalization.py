@@ -2,11 +2,11 @@
 command line (a quick run ends with one JSON line)."""
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
 import pytest
+import typer
 
 from benchmarks.generalization import choice_confidence, judge, overall, parse_worlds
 
@@ -71,7 +71,7 @@ def test_world_ranges(text, worlds):
 
 @pytest.mark.parametrize("text", ["", "a-b", "5-3", "-2"])
 def test_bad_world_ranges_are_refused(text):
-    with pytest.raises(argparse.ArgumentTypeError):
+    with pytest.raises(typer.BadParameter):
         parse_worlds(text)
 
 
@@ -86,8 +86,8 @@ def test_the_command_line_ends_with_one_json_line(tmp_path, capsys):
             "settings"} <= set(summary)
     assert summary["settings"] == 1
     assert summary["simulated"] is True and summary["worlds"] == [0]
-    # other families than the quick scope's are in the name: it never overwrites the default's files
-    written = json.loads((tmp_path / "generalization-fmath-quick.json").read_text())
+    # other families and optimizers than the quick scope's are in the name: it never overwrites the default's files
+    written = json.loads((tmp_path / "generalization-fmath-ablations-none-quick.json").read_text())
     assert not (tmp_path / "generalization-quick.json").exists()
     assert "--families math" in written["command"] and written["simulated"] is True
     assert summary["commit"] == written["machine"]["commit"]  # read when the run started
@@ -143,6 +143,48 @@ def test_the_result_files_are_named_by_their_worlds_and_budgets(worlds, families
     assert result_stem(worlds, families, budgets, FULL_SCOPE) == stem
 
 
+BASE = ("agent-reinforce", "random", "reinforce", "tpe")
+EVERY = ("agent-reinforce", "random", "reinforce", "tpe", "agent-reinforce:pilot-only", "agent-reinforce:no-identify",
+         "cem", "agent-reinforce:gp", "agent-reinforce:v1")
+
+
+@pytest.mark.parametrize("seeds, optimizers, stem", [
+    (8, None, "generalization-w2000-2003-s8"),
+    (None, BASE, "generalization-w2000-2003-ablations-none"),  # BENCHMARKS.md's `--optimizers` commands
+    (8, (*BASE, "agent-reinforce:no-identify"), "generalization-w2000-2003-s8-ablations-no-identify"),
+    (None, ("cem", *BASE, "agent-reinforce:pilot-only"), "generalization-w2000-2003-ablations-pilot-only_cem"),
+    (None, EVERY, "generalization-w2000-2003"),  # every optimizer is the default
+    (None, tuple(reversed(EVERY)), "generalization-w2000-2003"),  # in any order
+])
+def test_the_result_files_are_named_by_their_seeds_and_optimizers(seeds, optimizers, stem):
+    from benchmarks.generalization import result_stem
+
+    assert result_stem((2000, 2001, 2002, 2003), ALL, (18.0, 30.0), FULL_SCOPE, seeds, optimizers) == stem
+
+
+def _stem_of_run(monkeypatch, **options) -> str | None:
+    """The file stem `run` writes with `options` (no search runs: the settings list is empty)."""
+    from benchmarks import generalization
+    from benchmarks.common import BenchRun
+
+    written: dict = {}
+
+    class Capture(BenchRun):
+        def write_result(self, *args, **kwargs):
+            written.update(kwargs)
+
+    monkeypatch.setattr(generalization, "in_processes", lambda *args, **kwargs: [])
+    generalization.run(worlds=(2000, 2001, 2002, 2003), budgets=(18.0, 30.0), bench_run=Capture(), **options)
+    return written["file_stem"]
+
+
+def test_two_runs_with_other_seeds_or_optimizers_write_different_files(monkeypatch):
+    stems = [_stem_of_run(monkeypatch, seeds=s, optimizers=o) for s, o in [(2, None), (3, None), (2, BASE)]]
+    assert stems == ["generalization-w2000-2003-s2", "generalization-w2000-2003-s3",
+                     "generalization-w2000-2003-s2-ablations-none"]
+    assert _stem_of_run(monkeypatch, seeds=4) == "generalization-w2000-2003"  # 4 is the default: not named
+
+
 def test_the_quick_scope_keeps_the_plain_name():
     from benchmarks.generalization import result_stem
 
@@ -173,3 +215,13 @@ def test_run_refuses_non_positive_counts_instead_of_raising_them_to_1(kwargs, tm
 
     with pytest.raises(UsageError):
         run(quick=True, out_dir=tmp_path, **kwargs)
+
+
+
+def test_a_misspelt_keyword_is_refused_not_ignored(tmp_path):
+    """`run(seed=3)` (for `seeds`) was swallowed by a catch-all `**_` and ran the default seeds."""
+    from benchmarks.generalization import run
+
+    with pytest.raises(TypeError, match="seed"):
+        run(quick=True, out_dir=tmp_path, seed=3)
+    assert not list(tmp_path.iterdir())

@@ -84,3 +84,12 @@ def test_a_quick_run_honours_a_named_baselines_file(tmp_path):
     assert payload["summary"]["compared"] == 1 and payload["summary"]["baselines_from"] == str(named)
     assert "base.json" in (out / "oracle_floor-quick.md").read_text()
     assert json.loads((out / "oracle_floor-quick.json").read_text())["settings"][0]["judged"]["baseline"] == "tpe"
+
+
+def test_a_misspelt_keyword_is_refused_not_ignored(tmp_path):
+    """`run(item=100)` (for `items`) was swallowed by a catch-all `**_` and ran the default items."""
+    from benchmarks.oracle_floor import run
+
+    with pytest.raises(TypeError, match="item"):
+        run(quick=True, out_dir=tmp_path, item=100)
+    assert not list(tmp_path.iterdir())

@@ -88,3 +88,12 @@ def test_a_reader_that_closes_the_pipe_gets_no_traceback(tmp_path):
         os.close(write)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     assert done.returncode == 0
+
+
+@pytest.mark.parametrize("argv, said", [([], "Missing argument"), (["r.json", "--reference", "x"], "--reference")])
+def test_a_wrong_command_line_is_one_line_and_exit_2(argv, said, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("python -m benchmarks.paired: error: ") and said in err[0]

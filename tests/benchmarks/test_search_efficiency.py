@@ -2,7 +2,6 @@
 default results rather than over them."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -21,18 +20,29 @@ def test_other_seeds_are_searched_and_written_to_their_own_files(tmp_path):
     assert "Seeds 3-3 (1)" in (tmp_path / "search_efficiency-seeds3-3-quick.md").read_text()
 
 
-def test_the_seeds_option_parses_ranges_and_refuses_nonsense():
-    parser = argparse.ArgumentParser()
-    search_efficiency.add_arguments(parser)
-    assert parser.parse_args(["--seeds", "10-12"]).seeds == (10, 11, 12)
-    assert parser.parse_args([]).seeds is None
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--seeds", "9-2"])
+def _seeds_given(monkeypatch, argv: list[str]) -> dict:
+    """The keywords `python -m benchmarks search_efficiency ARGV` hands `run` (run itself replaced)."""
+    from benchmarks.__main__ import main
+
+    got: dict = {}
+    monkeypatch.setattr(search_efficiency, "run", lambda **kw: got.update(kw))
+    assert main(["search_efficiency", *argv]) == 0
+    return got
+
+
+def test_the_seeds_option_parses_ranges_and_refuses_nonsense(monkeypatch, capsys):
+    assert _seeds_given(monkeypatch, ["--seeds", "10-12"])["seeds"] == (10, 11, 12)
+    assert "seeds" not in _seeds_given(monkeypatch, [])
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["search_efficiency", "--seeds", "9-2"])
+    assert exc.value.code == 2
 
 
 def test_a_bad_seed_range_is_named_as_seeds(capsys):
-    parser = argparse.ArgumentParser()
-    search_efficiency.add_arguments(parser)
+    from benchmarks.__main__ import main
+
     with pytest.raises(SystemExit):
-        parser.parse_args(["--seeds", "x"])
+        main(["search_efficiency", "--seeds", "x"])
     assert "seeds: 'x' is not N or A-B" in capsys.readouterr().err

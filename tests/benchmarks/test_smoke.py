@@ -59,7 +59,7 @@ def test_command_line_entry_point_rejects_unknown_names(capsys):
 
 
 def test_a_benchmarks_help_lists_its_own_options(capsys):
-    """`NAME --help` shows the module's options (`add_arguments`), not only the shared ones."""
+    """`NAME --help` shows the module's options (its `options`), not only the shared ones."""
     from benchmarks.__main__ import main
 
     with pytest.raises(SystemExit) as exc:
