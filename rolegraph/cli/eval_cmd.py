@@ -201,7 +201,7 @@ def eval_command(
     allow_commands: AllowCommandsOpt = False,
 ) -> None:
     from rolegraph.evaluate.executors import make_executor
-    from rolegraph.evaluate.report import compare
+    from rolegraph.evaluate.paired_stats import compare
     from rolegraph.evaluate.store import ResultsStore
     from rolegraph.models.pool import ModelPool
     from rolegraph.settings import Settings

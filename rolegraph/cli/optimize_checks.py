@@ -21,7 +21,8 @@ of click (`typer._click`), whose ParameterSource is not `click.core`'s."""
 
 def check_resume_options(ctx: typer.Context) -> None:
     """Refuse options a resumed run would ignore (it continues as it was started): exit 2 naming them, so
-    `--resume DIR --iterations 20` never runs quietly with the run's own 10."""
+    `--resume DIR --iterations 20` never runs quietly with the run's own 10. Then say so on stderr when the run
+    has nothing to resume (`restart_note`)."""
     given = []
     for param in ctx.command.params:
         if param.name is None or param.name in RESUME_OPTIONS:
@@ -31,6 +32,27 @@ def check_resume_options(ctx: typer.Context) -> None:
             given.append(param.opts[0] if param.opts else param.name)
     if given:
         raise SearchError(f"--resume continues the run as it was started: drop {', '.join(given)}")
+    if (note := restart_note(ctx.params["resume"])) is not None:
+        typer.echo(f"note: {note}", err=True)
+
+
+def restart_note(run_dir: Any) -> str | None:
+    """The note for `--resume` of a run stopped before its first checkpoint (None when it has one): there is no
+    state to go on from, so the search starts again from the beginning with its stored settings, answering the
+    calls it already made from the response cache. It works, but silently it would read as a resume."""
+    from rolegraph.optimize.rundir import RunStore
+
+    store = RunStore.open(run_dir)  # not a run directory: its own one-line error, as the resume would give
+    try:
+        if store.checkpoint() is not None:
+            return None
+    finally:
+        store.close()
+    return (
+        f"{run_dir} has no checkpoint (its search stopped before the first one): nothing to resume, so the search "
+        "starts again from the beginning with its stored settings; calls already made are answered from the "
+        "response cache"
+    )
 
 
 def check_evaluation_budget(config: Any, task: Any) -> None:

@@ -26,12 +26,15 @@ def _settings_text(value: object) -> str:
 
 
 def _stored_table(info: dict):
-    """What `results ID` adds to the summary: the run's label, time, graph identity and settings."""
+    """What `results ID` adds to the summary: the run's label, time, graph identity and settings.
+
+    A value wraps only between words: a graph hash, a file's path or a model id is one word, and folded over
+    two lines it can be neither pasted nor grepped (`stdout_console` prints the table wider than the screen)."""
     from rich.table import Table
 
     table = Table(title="stored run")
     table.add_column("setting")
-    table.add_column("value", overflow="fold")
+    table.add_column("value")
     table.add_row("created (UTC)", info["created"])
     table.add_row("label", _settings_text(info["label"]))
     table.add_row("graph hash", info["graph_hash"])

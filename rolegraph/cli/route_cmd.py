@@ -18,6 +18,9 @@ from rolegraph.graphs.router_io import ROUTER_FILE
 
 CANDIDATE_COLUMNS = ("graph", "source", "fit", "test", "FLOPs", "right|\nagree", "right|\nnot", "agree")
 """Two-line headers keep the numeric columns narrow: on an 80-column screen the graph's name gets the room."""
+CANDIDATE_LAYOUTS = ("wide", "stacked")
+"""The candidates table's layouts, widest first: a terminal gets the first that fits it with every name whole."""
+STACKED_GRAPH_HEAD = "graph\n  source"
 
 FIT_HELP = (
     "Fit a router over a search's front: graphs ordered by FLOPs, and per stage a rule for stopping or escalating "
@@ -46,30 +49,36 @@ def _stage_line(check: Any, split: str) -> str:
     return f"on its {split} items right {check.accuracy:.0%} (best graph {check.best_accuracy:.0%})"
 
 
-def _print(fit: Any, out: Path) -> None:
+def candidates_table(fit: Any, layout: str = "wide"):
+    """The run's paired outcomes the router was fitted over, one row per candidate graph, in one of
+    CANDIDATE_LAYOUTS: "stacked", for a terminal too narrow for "wide", puts each graph's source under its name.
+
+    Every cell stays whole (`no_wrap`): a graph's name is what a user looks up in the run directory, and a name
+    folded to `vote5-llama-3.2-1b-fi` / `rst2` (or cut to `vote5-…`) reads as another one; on a screen too
+    narrow even for the stacked table `stdout_console` prints it wider than the screen. Two-line headers keep
+    the numeric columns narrow, so the graph's name gets the room."""
     from rich import box
     from rich.table import Table
 
-    from rolegraph.cli.tables import stdout_console
-    from rolegraph.models.provenance import label_suffix, shows_simulation
+    from rolegraph.models.provenance import label_suffix
 
-    sim = label_suffix(fit.simulation)  # simulated, partly simulated (sim and real models mixed), or nothing
+    stacked = layout == "stacked"
     cands = Table(
-        title=f"candidates: the run's paired outcomes{sim}",
+        title=f"candidates: the run's paired outcomes{label_suffix(fit.simulation)}",
         caption="fit, test: accuracy; right|agree, right|not: fit accuracy where the graph's answering nodes "
         "agree, and where they do not; agree: the share of fit items where they agree",
         box=box.SIMPLE_HEAD,
+        show_edge=False,  # the edges of a borderless table are two blank columns
         pad_edge=False,
         collapse_padding=True,
     )
-    for col in CANDIDATE_COLUMNS:  # on a narrow screen a graph's name folds onto more lines, never cut to `agent-…`
-        text = col in ("graph", "source")
-        cands.add_column(col, justify="left" if text else "right", no_wrap=col != "graph", overflow="fold")
+    columns = (STACKED_GRAPH_HEAD, *CANDIDATE_COLUMNS[2:]) if stacked else CANDIDATE_COLUMNS
+    for col in columns:
+        cands.add_column(col, justify="right" if col in CANDIDATE_COLUMNS[2:] else "left", no_wrap=True)
     pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
     for c in fit.candidates:
         cands.add_row(
-            c.name,
-            c.source,
+            *((f"{c.name}\n  {c.source}",) if stacked else (c.name, c.source)),
             f"{c.fit.accuracy:.3f}",
             f"{c.test.accuracy:.3f}" if c.test else "-",
             f"{c.fit.flops_units:.1f}",
@@ -77,7 +86,29 @@ def _print(fit: Any, out: Path) -> None:
             pct(c.disagree_accuracy),
             pct(c.agree_share),
         )
-    console = stdout_console(cands)
+    return cands
+
+
+def _print(fit: Any, out: Path) -> None:
+    from rich.table import Table
+
+    from rolegraph.cli.tables import fit_table, stdout_console
+    from rolegraph.models.provenance import label_suffix, shows_simulation
+
+    sim = label_suffix(fit.simulation)  # simulated, partly simulated (sim and real models mixed), or nothing
+    terminal = stdout_console()  # the terminal, if stdout is one: a pipe gets the wide table whole
+    for layout in CANDIDATE_LAYOUTS:  # none fits: the narrowest, printed wider than the screen rather than split
+        cands = candidates_table(fit, layout)
+        if not terminal.is_terminal or fit_table(cands, terminal, terminal.width) <= terminal.width:
+            break
+    table = Table(title=f"on {fit.test.n} test items the fit never saw{sim}")
+    for col in ("", "accuracy", "mean FLOPs", "$ / item", "s / item"):
+        table.add_column(col, justify="left" if not col else "right")
+    table.add_row("router", *_fmt(fit.test))
+    table.add_row(f"best graph ({fit.best_name})", *_fmt(fit.best_test))
+    if fit.single_test is not None:
+        table.add_row(f"best single on fit items ({fit.single_name})", *_fmt(fit.single_test))
+    console = stdout_console(cands, table)  # both laid out for the screen: neither name nor figure is cut
     console.print(cands)
     for i, (stage, share) in enumerate(zip(fit.stages, fit.test.shares), start=1):
         rule = f"stop if {fit.rules[i - 1]}" if i <= len(fit.rules) else "always answers"
@@ -86,13 +117,6 @@ def _print(fit: Any, out: Path) -> None:
             console.print(
                 "  " + _stage_line(fit.stage_fit[i - 1], "fit") + "; " + _stage_line(fit.stage_test[i - 1], "test")
             )
-    table = Table(title=f"on {fit.test.n} test items the fit never saw{sim}")
-    for col in ("", "accuracy", "mean FLOPs", "$ / item", "s / item"):
-        table.add_column(col, justify="left" if not col else "right")
-    table.add_row("router", *_fmt(fit.test))
-    table.add_row(f"best graph ({fit.best_name})", *_fmt(fit.best_test))
-    if fit.single_test is not None:
-        table.add_row(f"best single on fit items ({fit.single_name})", *_fmt(fit.single_test))
     console.print(table)
     d = fit.vs_best
     console.print(

@@ -98,11 +98,55 @@ def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
     }
 
 
-def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None:
+RUN_LAYOUTS = ("wide", "stacked")
+"""The per-node table's layouts, widest first: a terminal gets the first that fits it with every id whole."""
+STACKED_NODE_HEAD = "node\nrole\nmodel"
+STACKED_FIGURES_HEAD = "in\nout\ns\n$"
+"""The stacked layout's headers, a line each for the lines of the cells under them."""
+
+
+def run_table(result: Any, title: Any, caption: str, layout: str = "wide") -> Any:
+    """The per-node table in one of RUN_LAYOUTS: "wide" has a column each for node, role, model, answer, tokens
+    in and out, seconds and dollars; "stacked", for a terminal too narrow for them, puts node, role and model
+    one under the other in one column, and the four figures likewise in another.
+
+    No id, model name or figure is split: `sim/llama-3.` over `1-8b` can be neither read nor pasted into a pool
+    file (`stdout_console` prints a table wider than the screen rather than split one). Only the answer wraps,
+    between its words; it is cut to MAX_CELL_CHARS with "…" (the graph's whole answer is printed under the
+    table, and every node's in `run --json`)."""
     from rich.table import Table
     from rich.text import Text
 
-    from rolegraph.cli.tables import stdout_console
+    table = Table(title=title, caption=caption)
+    stacked = layout == "stacked"
+    if stacked:
+        table.add_column(STACKED_NODE_HEAD, no_wrap=True)
+    else:
+        for column in ("node", "role", "model"):
+            table.add_column(column, no_wrap=True)
+    table.add_column("answer", max_width=MAX_CELL_CHARS)
+    for column in (STACKED_FIGURES_HEAD,) if stacked else ("in", "out", "s", "$"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for n in result.nodes:
+        cell = _short(n.error or n.answer)
+        answer = Text(CUT_MARK + cell if n.truncated_calls else cell)
+        figures = (str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", f"{n.cost_usd:.5f}")
+        if stacked:
+            units = ("in", "out", "s", "$")
+            table.add_row(
+                Text("\n".join((n.id, n.role, n.model))),
+                answer,
+                "\n".join(f"{figure} {unit}" for figure, unit in zip(figures, units)),
+            )
+        else:
+            table.add_row(Text(n.id), Text(n.role), Text(n.model), answer, *figures)
+    return table
+
+
+def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None:
+    from rich.text import Text
+
+    from rolegraph.cli.tables import fit_table, stdout_console
     from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.analysis import flops_phrase
     from rolegraph.models.provenance import label_suffix
@@ -110,30 +154,12 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
     sim = label_suffix(result.simulation)
     if result.world is not None and sim:
         sim += f" in world {result.world}"
-    table = Table(
-        title=Text(f"{spec.name} on {label}{sim}"),
-        caption=f"in/out: tokens; s: {seconds_meaning(result.nodes)}; $: dollars",
-    )
-    # On a narrow screen the model and answer cells wrap (rich narrows wrapping columns first); the rest stay
-    # whole, where rich would otherwise squeeze node and role to nothing.
-    table.add_column("node", no_wrap=True)
-    table.add_column("role", no_wrap=True)
-    table.add_column("model", overflow="fold")
-    table.add_column("answer", overflow="fold", max_width=MAX_CELL_CHARS)
-    for column in ("in", "out", "s", "$"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for n in result.nodes:
-        cell = _short(n.error or n.answer)
-        table.add_row(
-            Text(n.id),
-            Text(n.role),
-            Text(n.model),
-            Text(CUT_MARK + cell if n.truncated_calls else cell),
-            str(n.tokens_in),
-            str(n.tokens_out),
-            f"{n.latency_s:.2f}",
-            f"{n.cost_usd:.5f}",
-        )
+    caption = f"in/out: tokens; s: {seconds_meaning(result.nodes)}; $: dollars"
+    terminal = stdout_console()  # the terminal, if stdout is one: a pipe gets the wide table whole
+    for layout in RUN_LAYOUTS:  # none fits: the narrowest, printed wider than the screen rather than split
+        table = run_table(result, Text(f"{spec.name} on {label}{sim}"), caption, layout)
+        if not terminal.is_terminal or fit_table(table, terminal, terminal.width) <= terminal.width:
+            break
     console = stdout_console(table)
     console.print(table)
     console.print(Text(f"answer{sim}: {result.answer}"))

@@ -7,9 +7,12 @@ a model id cut to `openai/gp…` can be neither grepped nor pasted into a pool f
 On a terminal narrower than a table, rich would shrink every column alike and crop what no longer fits,
 even a `no_wrap` column (`local/smollm2-135`, `10.0` for `10.00`, `+23…`): a cut id or figure reads as a
 valid one. So `stdout_console` lays such a table out itself: a `no_wrap` column (an id) keeps its longest
-line, any other column wraps only between words (a figure is one word, so it is never split), and a
-column declared `overflow="fold"` (long free text: a note, a URL) folds down to FOLD_MIN_WIDTH. When even
-that does not fit, the table is printed wider than the terminal rather than cut.
+line, and any other column wraps only between words (a figure is one word, so it is never split). A column
+declared `overflow="fold"` (long free text: a note) is given no less than FOLD_MIN_WIDTH, so it stays
+readable, and no less than its longest word either: folding would split a graph's name, a model id, a
+`temperature=0.7` or a URL that happens to sit in such a column (`vote3-llama-` / `3.2-1b`), which can then
+be neither read nor pasted. When even that does not fit, the table is printed wider than the terminal
+rather than cut.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.table import Column, Table
 
 UNBOUNDED_WIDTH = 10_000  # columns: wider than any table this CLI prints, so measuring never cuts a cell
-FOLD_MIN_WIDTH = 12  # columns: the narrowest a folding text column is laid out, so a note stays readable
+FOLD_MIN_WIDTH = 12  # columns: the narrowest a folding text column is laid out (or its longest word, if wider)
 
 
 def stdout_console(*renderables: RenderableType) -> Console:
@@ -69,7 +72,7 @@ def _column_range(column: Column, header: bool, console: Console, options: Conso
     if column.no_wrap:
         return line, line
     if column.overflow == "fold":
-        return min(line, FOLD_MIN_WIDTH), line
+        return max(word, min(line, FOLD_MIN_WIDTH)), line
     return word, line
 
 

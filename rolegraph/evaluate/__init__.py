@@ -13,15 +13,15 @@ _LAZY = {
     "evaluate": "rolegraph.evaluate.runner",
     "evaluate_sync": "rolegraph.evaluate.runner",
     "ResultsStore": "rolegraph.evaluate.store",
-    "compare": "rolegraph.evaluate.report",
-    "Comparison": "rolegraph.evaluate.report",
+    "compare": "rolegraph.evaluate.paired_stats",
+    "Comparison": "rolegraph.evaluate.paired_stats",
 }
 
 __all__ = ["EvalResult", "ItemScore", "NodeStats", "NodeUsage", *_LAZY]
 
 if TYPE_CHECKING:  # the lazy names, typed for mypy and editors (no import at run time)
-    from rolegraph.evaluate.report import Comparison as Comparison
-    from rolegraph.evaluate.report import compare as compare
+    from rolegraph.evaluate.paired_stats import Comparison as Comparison
+    from rolegraph.evaluate.paired_stats import compare as compare
     from rolegraph.evaluate.runner import evaluate as evaluate
     from rolegraph.evaluate.runner import evaluate_sync as evaluate_sync
     from rolegraph.evaluate.store import ResultsStore as ResultsStore

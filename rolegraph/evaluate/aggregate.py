@@ -81,7 +81,12 @@ def node_stats(spec: GraphSpec | RouterSpec, items: Sequence[ItemScore]) -> dict
     Loop rounds (`a@2`) and fan-out copies (`search[1]`) count under their graph node. On one item a loop
     node's answer is its last round's; a fan-out node scores the share of its copies that were right (and
     that the output agreed with), so three right copies of four add 0.75 to the node's item count.
+
+    The node of a one-node graph is its output: where it gave no answer, the output is that same missing
+    answer, so the output agrees with it on every item (counting those as disagreement read as if something
+    had overruled the only node there is).
     """
+    alone = isinstance(spec, GraphSpec) and len(spec.nodes) == 1
     scored = [it for it in items if it.error is None]
     ids = [node.id for node in spec.nodes]
     ran_by_item = [instances(it.node_answers, ids) for it in scored]
@@ -92,7 +97,9 @@ def node_stats(spec: GraphSpec | RouterSpec, items: Sequence[ItemScore]) -> dict
         entry = NodeStats(role=node.role, model=node.model, n=len(ran))
         if any(it.node_answers[t] is not None for it, finals in ran for t in finals):
             right = sum(mean([it.node_scores.get(t, 0.0) for t in finals]) for it, finals in ran)
-            agree = sum(mean([float(_agrees(it.node_answers[t], it.answer)) for t in finals]) for it, finals in ran)
+            agree = sum(
+                mean([float(_agrees(it.node_answers[t], it.answer, alone)) for t in finals]) for it, finals in ran
+            )
             entry.correct_rate = right / len(ran)
             entry.agree_rate = agree / len(ran)
         used = [
@@ -105,8 +112,10 @@ def node_stats(spec: GraphSpec | RouterSpec, items: Sequence[ItemScore]) -> dict
     return stats
 
 
-def _agrees(answer: str | None, output: str | None) -> bool:
-    return answer is not None and normalise_answer(answer) == normalise_answer(output)
+def _agrees(answer: str | None, output: str | None, alone: bool = False) -> bool:
+    """A node's answer and the output agree: the same answer, never two missing ones, unless the node is the
+    graph's only node (`alone`), whose missing answer is the missing output."""
+    return (alone or answer is not None) and normalise_answer(answer) == normalise_answer(output)
 
 
 def truncated_items(usage: Sequence[Sequence[NodeUsage]]) -> int | None:

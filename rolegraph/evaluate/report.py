@@ -1,6 +1,7 @@
-"""Paired comparisons of evaluations and their rich tables (shared by `rolegraph eval` and `results`).
+"""The rich tables of evaluations and their figures' formats (shared by `rolegraph eval` and `results`).
 
-Every table that shows a simulated result says so: sim numbers are not claims about real models.
+Every table that shows a simulated result says so: sim numbers are not claims about real models. The paired
+statistics these tables print live in `rolegraph.evaluate.paired_stats`.
 """
 
 from __future__ import annotations
@@ -8,13 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from rolegraph.errors import RolegraphError
+from rolegraph.evaluate.paired_stats import Comparison
 from rolegraph.evaluate.result import EvalResult
-from rolegraph.evaluate.stats import DEFAULT_BOOTSTRAP, mcnemar, paired_bootstrap
 from rolegraph.graphs.analysis import flops_text
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, combine, label_suffix
 
@@ -33,74 +32,6 @@ def sim_note(labels: Iterable[Simulation | None]) -> str:
     nothing would only cast doubt on real numbers)."""
     label = combine(labels)
     return SIM_NOTES.get(label, "") if label is not None else ""
-
-
-class Comparison(BaseModel):
-    """`other` against `base` on the items both scored: difference other - base, with tests."""
-
-    base: str
-    other: str
-    n: int
-    mean_diff: float
-    ci95: tuple[float, float]
-    p_bootstrap: float
-    b01: int  # base wrong, other right
-    b10: int  # base right, other wrong
-    p_mcnemar: float
-    simulated: bool  # both sides fully simulated
-    simulation: Simulation = REAL  # the two sides' label together
-
-
-def paired_scores(a: EvalResult, b: EvalResult) -> tuple[list[float], list[float]]:
-    """Scores of the items both results hold, paired by item id (in `a`'s order)."""
-    if [it.item_id for it in a.items] == [it.item_id for it in b.items]:
-        return [it.score for it in a.items], [it.score for it in b.items]
-    b_by_id: dict[str, float] = {}
-    for it in b.items:
-        b_by_id.setdefault(it.item_id, it.score)
-    pairs = [(it.score, b_by_id[it.item_id]) for it in a.items if it.item_id in b_by_id]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def compare(
-    base: EvalResult,
-    other: EvalResult,
-    *,
-    base_name: str | None = None,
-    other_name: str | None = None,
-    n_boot: int = DEFAULT_BOOTSTRAP,
-    seed: int = 0,
-) -> Comparison:
-    """`other` against `base` on the items both scored, paired by item id.
-
-    Results of different tasks, or with no item in common, have nothing to pair: a Comparison of n=0 would
-    read like a tie (difference 0, p=1), so both are one-line errors instead."""
-    if base.task != other.task:
-        raise RolegraphError(
-            f"cannot compare results of different tasks: '{base.task}' ({base.graph_name}) and "
-            f"'{other.task}' ({other.graph_name})"
-        )
-    a, b = paired_scores(base, other)
-    if not a:
-        raise RolegraphError(
-            f"cannot compare {base.graph_name} and {other.graph_name}: they have no item in common "
-            "(evaluate both on the same items, e.g. the same --n and --seed)"
-        )
-    diff, lo, hi, p_boot = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
-    b01, b10, p_mc = mcnemar(a, b)
-    return Comparison(
-        base=base_name or base.graph_name,
-        other=other_name or other.graph_name,
-        n=len(a),
-        mean_diff=diff,
-        ci95=(lo, hi),
-        p_bootstrap=p_boot,
-        b01=b01,
-        b10=b10,
-        p_mcnemar=p_mc,
-        simulated=base.simulated and other.simulated,
-        simulation=combine([base.simulation, other.simulation]) or REAL,
-    )
 
 
 NO_SIGN = ""

@@ -176,8 +176,8 @@ def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
     table.add_column("node")
     table.add_column("role")
     table.add_column("model", no_wrap=True)
-    table.add_column("inputs", overflow="fold")
-    table.add_column("params", overflow="fold")
+    table.add_column("inputs")  # wraps between ids (", "), never inside one
+    table.add_column("params")
     for node in spec.nodes:
         params = ", ".join(f"{k}={v}" for k, v in sorted(node.params.items()))
         marker = " (output)" if node.id == output else ""

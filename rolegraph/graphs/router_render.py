@@ -69,7 +69,9 @@ def stages_table(router: RouterSpec, pool: ModelPool, profile: TokenProfile, tit
     """One row per stage: its graph, what it adds when it runs (FLOPs units, tokens, dollars), its stop rule."""
     table = Table(title=title or f"router {router.name}")
     for col in ("stage", "graph", "nodes run", "+FLOPs units", "+est. tokens", "+est. $", "then"):
-        table.add_column(col, justify="right" if col.startswith("+") else "left", overflow="fold")
+        # ids and figures stay whole; the node list and the rule wrap between words
+        whole = col in ("stage", "graph") or col.startswith("+")
+        table.add_column(col, justify="right" if col.startswith("+") else "left", no_wrap=whole)
     try:
         flops: list[float | None] = list(stage_flops(router, pool, profile))
     except Exception:  # noqa: BLE001 - a model without sizes: the other columns still say what they can

@@ -1,70 +1,21 @@
 """A run directory's data files, re-derived from its store: `best_graph.yaml` and `trace.json`.
 
 The search writes these itself when it ends (so `rolegraph run RUN_DIR/best_graph.yaml` works after
-a search from Python as well); `rolegraph.reports` renders the human-readable files beside them.
+a search from Python as well); `rolegraph.reports` renders the human-readable files beside them. Reading a
+run lives in `rolegraph.optimize.run_reader`.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 from rolegraph.fileio import write_atomic
 from rolegraph.graphs.io import dumps_yaml
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.models.provenance import REAL, SIMULATED
-from rolegraph.optimize.final import FinalChoice
-from rolegraph.optimize.objectives import Objective
-from rolegraph.optimize.rundir import RunStore
-from rolegraph.optimize.trace import (
-    EvalRecord,
-    FeedbackRecord,
-    IterationRecord,
-    ranked,
-    records_served,
-    records_simulation,
-)
-
-
-def fmt_ci(ci) -> str:
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
-
-
-def load_run(run_dir: str | Path) -> dict:
-    """Everything a report needs, from the store (raises SearchError if it is not a run)."""
-    store = RunStore.open(run_dir)
-    try:
-        point = store.checkpoint()
-        config = store.config(check_inputs=False)  # a report reads only the store, never the data or pool files
-        records = [EvalRecord.model_validate(r) for r in store.records()]
-        feedback = [FeedbackRecord.model_validate(f) for f in store.feedback()]
-        graphs = store.graphs()
-    finally:
-        store.close()
-    iteration, phase, state = point if point is not None else (0, "new", {"iterations": [], "final": None})
-    return {
-        "run_dir": Path(run_dir),
-        "config": config,
-        "iteration": iteration,
-        "phase": phase,
-        "state": state,
-        "records": records,
-        "feedback": feedback,
-        "graphs": graphs,
-        "iterations": [IterationRecord.model_validate(r) for r in state.get("iterations", [])],
-        "final": FinalChoice.model_validate(state["final"]) if state.get("final") else None,
-    }
-
-
-def chosen_graph(run: dict) -> GraphSpec | None:
-    """The final choice, or the best graph so far of an unfinished run."""
-    final: FinalChoice | None = run["final"]
-    if final is not None:
-        return GraphSpec.model_validate(run["graphs"][final.chosen_hash])
-    objective = Objective.model_validate(run["config"]["space"]["objective"])
-    order = ranked(run["records"], objective)
-    return GraphSpec.model_validate(run["graphs"][order[0][0]]) if order else None
+from rolegraph.models.provenance import SIMULATED
+from rolegraph.optimize.run_reader import chosen_graph, fmt_ci, load_run, reproduce_options, run_world, sim_suffix
+from rolegraph.optimize.trace import records_served, records_simulation
 
 
 def best_graph(run: dict) -> GraphSpec | None:
@@ -73,39 +24,6 @@ def best_graph(run: dict) -> GraphSpec | None:
     if best is None:
         return None
     return best.model_copy(update={"name": "best", "description": _describe_best(run)})
-
-
-def run_world(run: dict) -> int | None:
-    """The simulator world the run's sim models answered in; None when no sim model answered (a real pool has
-    no world that matters, and saying "world 0" there would suggest one)."""
-    if records_simulation(run["records"]) == REAL:
-        return None
-    return int(run["config"].get("world") or 0)
-
-
-def sim_suffix(run: dict) -> str:
-    """' (simulated, world N)', ' (partly simulated, world N)', or nothing for real results."""
-    world = run_world(run)
-    return "" if world is None else f" ({records_simulation(run['records'])}, world {world})"
-
-
-def reproduce_options(run: dict) -> str:
-    """The options of `rolegraph run/eval best_graph.yaml ...` that put a graph in the run's conditions: its
-    task (data file, generated size), its pool file and its simulator world. Without `--world N` the sim models
-    answer in world 0, a different landscape, and the scores silently differ from the report's."""
-    cfg = run["config"]
-    task_args = cfg.get("task_args") or {}
-    opts = ["--task", str(cfg["task"])]
-    if task_args.get("data"):
-        opts += ["--data", str(task_args["data"])]
-    if task_args.get("size") is not None:
-        opts += ["--task-size", str(task_args["size"])]
-    if cfg.get("pool"):
-        opts += ["--pool", str(cfg["pool"])]
-    world = run_world(run)
-    if world:  # 0 is the default world
-        opts += ["--world", str(world)]
-    return shlex.join(opts)
 
 
 def best_graph_header(run: dict) -> str:

@@ -164,7 +164,7 @@ async def pair_run_held(
     roles: RoleRegistry | None = None,
 ) -> None:
     """`pair_run` for a caller that holds the run directory already (`add_to_run`, `route fit`)."""
-    from rolegraph.optimize.artifacts import load_run
+    from rolegraph.optimize.run_reader import load_run
 
     cfg, task, space, hub, _, config = rebuild(run_dir, settings, roles=roles)
     run = load_run(run_dir)

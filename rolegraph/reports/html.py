@@ -22,8 +22,8 @@ from rolegraph.fileio import write_atomic
 from rolegraph.graphs.analysis import flops_phrase, flops_text
 from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
 from rolegraph.optimize.agent_usage import agent_usage
-from rolegraph.optimize.artifacts import chosen_graph, load_run, reproduce_options
 from rolegraph.optimize.pareto import front, points
+from rolegraph.optimize.run_reader import chosen_graph, load_run, reproduce_options
 from rolegraph.optimize.rundir import STORE_NAME
 from rolegraph.optimize.trace import records_simulation
 from rolegraph.reports.html_parts import (
@@ -46,6 +46,7 @@ from rolegraph.reports.selection import (
     candidate_rows,
     selection_row,
 )
+from rolegraph.reports.wording import budget_text, restart_text
 
 HTML_NAME = "report.html"
 SECTIONS = (
@@ -104,7 +105,11 @@ def _summary(run: dict, sim: str) -> str:
             )
         )
     cards.append(html_card("evaluations", f"{spent}", "item-level graph runs (pilot, search, validation)"))
-    cards.append(html_card("status", f"{run['phase']}", f"after iteration {run['iteration']}"))
+    restart = restart_text(run)
+    if restart is None:
+        cards.append(html_card("status", f"{run['phase']}", f"after iteration {run['iteration']}"))
+    else:
+        cards.append(html_card("status", "not started", CODE_SPAN.sub(r"\1", restart)))
     body = [f'<div class="cards">{"".join(cards)}</div>']
     if final is not None:
         rows = [
@@ -214,9 +219,10 @@ def _settings(run: dict) -> str:
     pairs: list[tuple[str, str]] = []
     _flat("", run["config"], pairs)
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in pairs)
+    verb = "Resume" if run["checkpointed"] else "Start again (nothing to resume yet)"
     return (
         f'<dl class="settings">{items}</dl>'
-        f'<p class="muted">Resume or re-render: <code>rolegraph optimize --resume {esc(run["run_dir"])}</code>, '
+        f'<p class="muted">{verb} or re-render: <code>rolegraph optimize --resume {esc(run["run_dir"])}</code>, '
         f"<code>rolegraph report {esc(run['run_dir'])} --html</code></p>"
     )
 
@@ -258,7 +264,7 @@ def html_page(run: dict) -> str:
         f"{cfg['optimizer']['name']}"
         + (f" with the feedback agent {usage.headline()}" if usage else "")
         + f" on task {cfg['task']}; objective {cfg['space']['objective']['kind']}; "
-        f"budget {cfg['space']['budget']} ({cfg['space']['budget_kind']})"
+        f"budget {budget_text(cfg['space'])}"
     )
     return Template(_template("report.html")).substitute(
         title=esc(f"Search report: {cfg['task']} / {cfg['optimizer']['name']}{sim}"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rolegraph.errors import RolegraphError
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.artifacts import reproduce_options
+from rolegraph.optimize.run_reader import reproduce_options
 from rolegraph.reports.html_parts import esc, fmt_num, html_figure, html_table
 from rolegraph.reports.wording import best_graph_name, capitalised, feedback_label, no_feedback_text
 

@@ -18,11 +18,12 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
 from rolegraph.optimize.agent_usage import STATISTICAL_DESCRIPTION, agent_usage
-from rolegraph.optimize.artifacts import fmt_ci, load_run, reproduce_options, write_artifacts
+from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
+from rolegraph.optimize.run_reader import fmt_ci, load_run, reproduce_options
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
@@ -35,7 +36,15 @@ from rolegraph.reports.selection import (
     selection_row,
     selection_text,
 )
-from rolegraph.reports.wording import best_graph_name, capitalised, feedback_label, no_feedback_text, writes_feedback
+from rolegraph.reports.wording import (
+    best_graph_name,
+    budget_text,
+    capitalised,
+    feedback_label,
+    no_feedback_text,
+    restart_text,
+    writes_feedback,
+)
 
 SIM_NOTE = "Results are **simulated** (sim pool): they show the search working, not claims about real models."
 PARTLY_NOTE = (
@@ -92,13 +101,13 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         "## Setup",
         "",
         f"- space: models {', '.join(usable)}{left_out}; roles {', '.join(sp['roles'])}; up to "
-        f"{sp['max_nodes']} nodes; budget {sp['budget']} ({sp['budget_kind']}); objective "
+        f"{sp['max_nodes']} nodes; budget {budget_text(sp)}; objective "
         f"{Objective.model_validate(sp['objective']).describe()}",
         *_space_notes(cfg, records),
         f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
         f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
-        f"- status: {run['phase']} after iteration {run['iteration']}; evaluations spent: {spent} item-level "
-        "graph runs (pilot, search and the final validation re-check)",
+        f"- status: {restart_text(run) or run['phase'] + ' after iteration ' + str(run['iteration'])}; "
+        f"evaluations spent: {spent} item-level graph runs (pilot, search and the final validation re-check)",
         "",
     ]
     final: FinalChoice | None = run["final"]

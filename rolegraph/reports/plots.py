@@ -12,9 +12,9 @@ from rolegraph.fileio import write_atomic
 from rolegraph.graphs.render import PNG_DPI as GRAPH_PNG_DPI
 from rolegraph.graphs.render import draw, figure_size
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.artifacts import sim_suffix
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.pareto import ParetoPoint
+from rolegraph.optimize.run_reader import sim_suffix
 
 PNG_DPI = 110
 PARETO_Y_LABEL = "training accuracy, batch-adjusted"
@@ -24,7 +24,7 @@ not on the raw share of training items right: the label says so."""
 
 def simulation_label(run: dict) -> str:
     """What follows a plot's title: ' (simulated, world N)', ' (partly simulated, world N)', or nothing for real
-    results (`artifacts.sim_suffix`, as the best graph's description says it). A picture is often shown without
+    results (`run_reader.sim_suffix`, as the best graph's description says it). A picture is often shown without
     the report around it, and sim results must say so wherever shown."""
     return sim_suffix(run)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import rolegraph.reports.markdown as markdown
 from rolegraph.fileio import write_atomic
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from rolegraph.reports.html import HTML_NAME, html_page
 
 

@@ -5,6 +5,8 @@ feedback section says when there is none.
 
 from __future__ import annotations
 
+from rolegraph.evaluate.report import money
+from rolegraph.optimize.space import BUDGET_UNITS
 from rolegraph.optimize.trace import EvalRecord
 
 CHOSEN = "chosen graph"
@@ -50,6 +52,33 @@ def no_feedback_text(run: dict) -> str | None:
     return f"No feedback yet (stopped after iteration {run['iteration']})."
 
 
+def budget_text(space: dict) -> str:
+    """A stored search space's budget as both reports state it: "$0.30 per item" (the project's money format,
+    so a dollar budget of 0.1 + 0.2 never reads 0.30000000000000004, nor a tiny one 1e-05), "18 FLOPs units",
+    or "none"."""
+    budget = space.get("budget")
+    if budget is None:
+        return "none"
+    kind = space["budget_kind"]
+    if kind == "dollars":
+        return f"{money(budget)} per item"
+    return f"{budget:g} {BUDGET_UNITS.get(kind, kind)}"
+
+
+def restart_text(run: dict) -> str | None:
+    """What a report says of a run stopped before its first checkpoint (None for one that has one): there is no
+    state to resume, so `--resume` starts the search again from the beginning with its stored settings. Called
+    "resumable", such a run reads as if some of its search were kept; what is kept is its calls, in the response
+    cache, which the new start answers from rather than paying again."""
+    if run["checkpointed"]:
+        return None
+    return (
+        "stopped before its first checkpoint: nothing to resume; "
+        f"`rolegraph optimize --resume {run['run_dir']}` starts the search again from the beginning with its stored "
+        "settings (calls already made are answered from the response cache)"
+    )
+
+
 def capitalised(text: str) -> str:
     """A label as a title: its first letter upper case, the rest as written (names and commands keep theirs)."""
     return text[:1].upper() + text[1:]
@@ -59,8 +88,10 @@ __all__ = [
     "BEST_SO_FAR",
     "CHOSEN",
     "best_graph_name",
+    "budget_text",
     "capitalised",
     "feedback_label",
     "no_feedback_text",
+    "restart_text",
     "writes_feedback",
 ]

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from rolegraph.cli import main, tables
 from rolegraph.cli.tables import FOLD_MIN_WIDTH, stdout_console
-from rolegraph.evaluate.report import Comparison, comparison_table, runs_table, side_by_side_table
+from rolegraph.evaluate.paired_stats import Comparison
+from rolegraph.evaluate.report import comparison_table, runs_table, side_by_side_table
 from rolegraph.evaluate.result import EvalResult, ItemScore
 
 NARROW = 60

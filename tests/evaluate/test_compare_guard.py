@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rolegraph.errors import RolegraphError
-from rolegraph.evaluate.report import compare
+from rolegraph.evaluate.paired_stats import compare
 from rolegraph.evaluate.result import EvalResult, ItemScore
 
 

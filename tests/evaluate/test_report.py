@@ -6,8 +6,8 @@ import io
 import pytest
 from rich.console import Console
 
-from rolegraph.evaluate.report import (compare, comparison_table, node_table, paired_scores, runs_table,
-                                       side_by_side_table, summary_table)
+from rolegraph.evaluate.paired_stats import compare, paired_scores
+from rolegraph.evaluate.report import comparison_table, node_table, runs_table, side_by_side_table, summary_table
 from rolegraph.evaluate.result import EvalResult, ItemScore
 from rolegraph.evaluate.stats import mcnemar
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rolegraph.cli import main
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from rolegraph.reports.html import SECTIONS, write_html
 from tests.optimize.helpers import run, tiny_config
 

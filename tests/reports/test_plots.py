@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rolegraph.models.provenance import PARTLY, REAL
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from rolegraph.optimize.pareto import front, points
 from rolegraph.reports import plots
 from tests.optimize.helpers import run, tiny_config

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from rolegraph.reports import render, write_html
 from tests.optimize.helpers import run, tiny_config
 

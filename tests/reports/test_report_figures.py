@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from tests.cli.support import cli, cli_in_home
 
 POOL = """models:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from tests.cli.support import cli
 
 STOPPED = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch", "4",

@@ -16,7 +16,7 @@ from rolegraph.cli import main
 from rolegraph.errors import SearchError
 from rolegraph.graphs.io import load_graph
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize.artifacts import load_run
+from rolegraph.optimize.run_reader import load_run
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.reports import markdown, plots, render, write_html
