@@ -24,7 +24,7 @@ _EXPORTS = {
     "SearchConfig": "rolegraph.optimize.context",
     "SplitShortfallWarning": "rolegraph.optimize.context",
     "AgentReinforce": "rolegraph.optimize.agent_reinforce_race",
-    "StatisticalFeedbackAgent": "rolegraph.optimize.statistical_agent_v1",
+    "StatisticalFeedbackAgent": "rolegraph.optimize.statistical_agent",
     "LLMFeedbackAgent": "rolegraph.optimize.llm_agent",
     "RandomSearch": "rolegraph.optimize.baselines.random_search",
     "Reinforce": "rolegraph.optimize.baselines.reinforce",
@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # the lazy names, typed for mypy and editors (no import at ru
     from rolegraph.optimize.route_fit import RouteFit as RouteFit
     from rolegraph.optimize.route_fit import fit_route as fit_route
     from rolegraph.optimize.space import SearchSpace as SearchSpace
-    from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent as StatisticalFeedbackAgent
+    from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent as StatisticalFeedbackAgent
     from rolegraph.optimize.trace import SearchTrace as SearchTrace
 
 

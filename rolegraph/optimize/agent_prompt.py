@@ -24,7 +24,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.feedback import InitContext, StepContext
 from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
 from rolegraph.optimize.stages import slot_ranges
-from rolegraph.optimize.statistical_agent import describe
+from rolegraph.optimize.statistical_common import describe
 
 CHARS_PER_TOKEN = 3.0
 """Starting estimate; conservative for English and JSON with BPE vocabularies (SmolLM2: ~3.5)."""

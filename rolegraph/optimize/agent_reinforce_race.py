@@ -36,36 +36,26 @@ import numpy as np
 from rolegraph.errors import SearchError
 from rolegraph.graphs.isomorphism import Shape
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.agent_reinforce import DEFAULT_STEP, INIT_STEP, PILOT_ITERATION, RACE_TOLERANCE
-from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.agent_reinforce_base import (
+    DEFAULT_STEP,
+    PILOT_ONLY,
+    RACE_TOLERANCE,
+    AgentReinforceBase,
+    pilot_row,
+)
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.confidence import p_best, posterior
 from rolegraph.optimize.context import SearchContext
-from rolegraph.optimize.feedback import (
-    HISTORY_EXCHANGES,
-    Feedback,
-    FeedbackAgent,
-    GraphUpdate,
-    InitContext,
-    PilotRow,
-    ProposedGraph,
-    StepContext,
-    apply_update,
-    proposed_choices,
-    validate_update,
-)
+from rolegraph.optimize.feedback import FeedbackAgent, GraphUpdate, PilotRow, ProposedGraph, proposed_choices
 from rolegraph.optimize.ignored_options import refuse_or_warn_pilot_batch
 from rolegraph.optimize.pilot import anytime_pilot, pair_mixes
-from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.recheck import bounds
 from rolegraph.optimize.residual import noise_scale
-from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
-from rolegraph.optimize.trace import Evaluation, FeedbackRecord, GraphStats, prior_accuracy, ranked
+from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
+from rolegraph.optimize.trace import Evaluation, GraphStats, prior_accuracy, ranked
 
 NAME = "agent-reinforce"
-PILOT_ONLY = "agent-reinforce:pilot-only"
 RACE_SLOTS = 2
 """Graphs per iteration given to racing at most (the rest go to the agent's proposal and to samples)."""
 THOMPSON_DRAWS = 40
@@ -156,7 +146,7 @@ def can_still_win(ctx: SearchContext, spec: GraphSpec) -> bool:
     return h not in ctx.stats() or h == leader or h in rivals
 
 
-class AgentReinforce(Optimizer):
+class AgentReinforce(AgentReinforceBase):
     name = NAME
 
     def __init__(
@@ -171,11 +161,7 @@ class AgentReinforce(Optimizer):
         paired: bool = True,
         identify_from: float | None = IDENTIFY_FROM,
     ):
-        super().__init__()
-        if not 0 < step_size <= 1:
-            raise SearchError(f"the step size must be in (0, 1], got {step_size}")
-        self.agent = agent or StatisticalFeedbackAgent()
-        self.step_size = step_size
+        super().__init__(agent, step_size)
         refuse_or_warn_pilot_batch(pilot_batch)
         self.use_pilot = pilot
         self.learn = learn
@@ -186,42 +172,28 @@ class AgentReinforce(Optimizer):
         self.identify_from = identify_from if race else None
         if not learn:  # the ablation: the pilot sets the distribution, then it is only sampled
             self.name = PILOT_ONLY
-        self.pg: ProbabilisticGraph | None = None
-        self._fresh_state()
+
+    def _default_agent(self) -> FeedbackAgent:
+        return StatisticalFeedbackAgent()
 
     def _fresh_state(self) -> None:
-        """One search's state, emptied by `bind` (a checkpoint restores it after): a reused optimizer's earlier
-        search must not steer the next one, or the same seed would no longer give the same best graph."""
+        super()._fresh_state()
         self.queue: list[dict] = []  # pilot graphs not scored yet: {"label", "graph"}
         self.mixed = False  # whether the pilot's second stage (the mixes of its best two models) is queued
         self.rows: list[dict] = []  # pilot rows scored so far (PilotRow dicts)
         self.pending: dict | None = None  # the agent's proposed graph for the next iteration
         self.racing: list[dict] = []  # the racing pair for the next iteration (GraphSpec dicts)
         self.scored: list[dict] = []  # every graph scored so far (GraphSpec dicts): samples look elsewhere
-        self.history: list[FeedbackRecord] = []
         self.identify: list[dict] = []  # in the identification phase: the graphs to score next (GraphSpec dicts)
 
-    def bind(self, space: SearchSpace, seed: int) -> None:
-        super().bind(space, seed)
-        self.pg = ProbabilisticGraph(space)
-        self._fresh_state()
-
-    def config(self) -> dict[str, Any]:
+    def _options(self) -> dict[str, Any]:
         return {
-            "step_size": self.step_size,
             "pilot": self.use_pilot,
             "learn": self.learn,
             "race": self.race,
             "paired": self.paired,
             "identify_from": self.identify_from,
-            "agent": self.agent.name,
         }
-
-    def feedback_agent_name(self) -> str | None:
-        return self.agent.name if self.learn else None
-
-    def distribution(self) -> ProbabilisticGraph | None:
-        return self.pg
 
     # --- 1. the pilot: queued, scored by the loop as its first iterations ------------------------------
     async def start(self, ctx: SearchContext) -> None:
@@ -261,11 +233,6 @@ class AgentReinforce(Optimizer):
             out += distinct_samples(self.bound_pg, count - len(out), rng, taken | {p.structure for p in fresh})
         return out
 
-    @staticmethod
-    def _add(out: list[Proposal], p: Proposal, count: int) -> None:
-        if len(out) < count and p.structure not in {q.structure for q in out}:
-            out.append(p)
-
     # --- 3./4. feedback and update -----------------------------------------------------------------
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
         known = {Shape(GraphSpec.model_validate(g)) for g in self.scored}
@@ -283,27 +250,13 @@ class AgentReinforce(Optimizer):
             if self.queue:
                 return
             rows = [PilotRow(**{**r, "graph": GraphSpec.model_validate(r["graph"])}) for r in self.rows]
-            feedback = await self.agent.initial(
-                InitContext(space=self.space, pg=self.bound_pg, pilot=rows, task=ctx.task.name, seed=self.seed)
-            )
-            self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
+            await self._initial(rows, ctx)
             if not self.learn:
                 self.pending = None
             self.racing = [g.model_dump(mode="json") for g in self._race(ctx, iteration)]
             return
-        if not self.learn:
-            return
-        step_ctx = StepContext.of_search(
-            ctx,
-            space=self.space,
-            pg=self.bound_pg,
-            iteration=iteration,
-            evaluations=evaluations,
-            history=self.history,
-            seed=self.seed,
-        )
-        feedback = await self.agent.step(step_ctx)
-        self._apply(feedback, self.step_size, iteration, ctx)
+        if self.learn:
+            await self._step(iteration, evaluations, ctx)
 
     def _race(self, ctx: SearchContext, iteration: int) -> list[GraphSpec]:
         if not self.race:
@@ -319,16 +272,7 @@ class AgentReinforce(Optimizer):
             if e is None:
                 left.append(entry)
                 continue
-            row = PilotRow(
-                label=entry["label"],
-                graph=e.graph,
-                accuracy=e.record.accuracy,
-                latency_s=e.record.latency_s,
-                dollars=e.record.dollars,
-                budget_cost=self.space.cost(e.graph),
-                objective=e.objective,
-                n=e.record.n,
-            )
+            row = pilot_row(self.space, entry["label"], e)
             self.rows.append({**asdict(row), "graph": e.graph.model_dump(mode="json")})
         self.queue = left
         if not self.queue and not self.mixed:  # the pilot's second stage: mixes of its two best models
@@ -341,30 +285,16 @@ class AgentReinforce(Optimizer):
                 if Shape(g) not in seen
             ]
 
-    def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: SearchContext) -> None:
-        problems = validate_update(feedback.update, self.bound_pg)
-        if problems:  # an agent's own validation should have caught this: keep the textual part only
-            feedback = feedback.model_copy(
-                update={
-                    "update": GraphUpdate(),
-                    "fallback": f"update rejected: {problems[0]}",
-                    "fallback_reason": "invalid",
-                }
-            )
-        self.pg = apply_update(self.bound_pg, feedback.update, step)
-        proposed = feedback.update.proposed_graph
+    def _keep_proposals(self, update: GraphUpdate, ctx: SearchContext) -> None:
+        proposed = update.proposed_graph
         got = proposed_choices(GraphUpdate(proposed_graph=proposed), self.bound_pg) if proposed is not None else None
         if got is not None and self.race and not can_still_win(ctx, got[1]):
             proposed = None  # a settled graph: the slot goes to a sample
         self.pending = proposed.model_dump() if proposed is not None else None
-        record = feedback.record(iteration)
-        self.history = (self.history + [record])[-HISTORY_EXCHANGES:]
-        ctx.log_feedback(record)
 
     # --- checkpointing -------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def _state(self) -> dict[str, Any]:
         return {
-            "pg": self.bound_pg.to_dict(),
             "queue": self.queue,
             "mixed": self.mixed,
             "rows": self.rows,
@@ -372,11 +302,9 @@ class AgentReinforce(Optimizer):
             "racing": self.racing,
             "scored": self.scored,
             "identify": self.identify,
-            "history": [h.model_dump() for h in self.history],
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.queue = list(state.get("queue", []))
         self.mixed = bool(state.get("mixed", False))
         self.rows = list(state.get("rows", []))
@@ -384,4 +312,3 @@ class AgentReinforce(Optimizer):
         self.racing = list(state.get("racing", []))
         self.scored = list(state.get("scored", []))
         self.identify = list(state.get("identify", []))
-        self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]

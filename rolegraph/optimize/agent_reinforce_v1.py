@@ -21,39 +21,24 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.errors import SearchError
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.agent_reinforce import (  # the pilot both agents share
+from rolegraph.optimize.agent_reinforce_base import (
+    DEFAULT_STEP,
     PILOT_ITERATION,
-    pilot_graphs,
-    pilot_within_budget,
+    AgentReinforceBase,
+    pilot_row,
     runs_left,
+    score_pilot,
 )
-from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.context import SearchContext
-from rolegraph.optimize.feedback import (
-    HISTORY_EXCHANGES,
-    Feedback,
-    FeedbackAgent,
-    GraphUpdate,
-    InitContext,
-    PilotRow,
-    ProposedGraph,
-    StepContext,
-    apply_update,
-    proposed_choices,
-    validate_update,
-)
+from rolegraph.optimize.feedback import FeedbackAgent, GraphUpdate, PilotRow, ProposedGraph, proposed_choices
 from rolegraph.optimize.pilot import MIN_ENSEMBLE, ensemble, fan_in
-from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.proposal import Proposal, distinct_samples
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
-from rolegraph.optimize.trace import Evaluation, FeedbackRecord
+from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
+from rolegraph.optimize.trace import Evaluation
 
-DEFAULT_STEP = 0.5
-INIT_STEP = 1.0
 RANK_Z = 2.0  # standard errors by which a smaller model's pilot accuracy must beat a larger one's
 MIN_RANK_SE = 0.05  # floor of that standard error (two models both at 0% or 100% are not "clearly" apart)
 
@@ -103,7 +88,7 @@ def rank_models(space: SearchSpace, rows: list[PilotRow]) -> list[str]:
     return order
 
 
-class AgentReinforce(Optimizer):
+class AgentReinforce(AgentReinforceBase):
     name = "agent-reinforce:v1"
 
     def __init__(
@@ -114,53 +99,28 @@ class AgentReinforce(Optimizer):
         pilot_batch: int | None = None,
         pilot: bool = True,
     ):
-        super().__init__()
-        if not 0 < step_size <= 1:
-            raise SearchError(f"the step size must be in (0, 1], got {step_size}")
-        self.agent = agent or StatisticalFeedbackAgent()
-        self.step_size = step_size
+        super().__init__(agent, step_size)
         self.pilot_batch = pilot_batch
         self.use_pilot = pilot
-        self.pg: ProbabilisticGraph | None = None
-        self._fresh_state()
+
+    def _default_agent(self) -> FeedbackAgent:
+        return StatisticalFeedbackAgent()
 
     def _fresh_state(self) -> None:
-        """One search's state, emptied by `bind` (a checkpoint restores it after): a reused optimizer's earlier
-        search must not steer the next one, or the same seed would no longer give the same best graph."""
+        super()._fresh_state()
         self.pending: dict | None = None  # the proposed graph for the next iteration (as ProposedGraph dict)
-        self.history: list[FeedbackRecord] = []
 
-    def bind(self, space: SearchSpace, seed: int) -> None:
-        super().bind(space, seed)
-        self.pg = ProbabilisticGraph(space)
-        self._fresh_state()
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "step_size": self.step_size,
-            "pilot_batch": self.pilot_batch,
-            "pilot": self.use_pilot,
-            "agent": self.agent.name,
-        }
-
-    def feedback_agent_name(self) -> str | None:
-        return self.agent.name
-
-    def distribution(self) -> ProbabilisticGraph | None:
-        return self.pg
+    def _options(self) -> dict[str, Any]:
+        return {"pilot_batch": self.pilot_batch, "pilot": self.use_pilot}
 
     # --- 1. insight-guided initialisation ------------------------------------------------------------
     async def start(self, ctx: SearchContext) -> None:
         if not self.use_pilot:
             return
-        graphs = pilot_graphs(self.space)
-        items = ctx.batch(PILOT_ITERATION, self.pilot_batch)
-        graphs, items = pilot_within_budget(graphs, items, ctx)
-        if not graphs:
+        scored = await score_pilot(self, ctx, self.pilot_batch)
+        if scored is None:
             return  # no evaluations left for a pilot: start from the uniform distribution
-        proposals = [Proposal(g, from_graph(self.space, g), "pilot", {"label": label}) for label, g in graphs]
-        evals = await ctx.evaluate(proposals, items, PILOT_ITERATION, "pilot")
-        rows = self._rows(graphs, evals)
+        rows, items = scored
         ranked = rank_models(self.space, rows)
         mixed = mixed_ensemble(self.space, ranked) if ranked and ensemble(self.space, ranked[0]) is None else None
         if mixed is not None and runs_left(ctx) >= len(items):
@@ -171,78 +131,31 @@ class AgentReinforce(Optimizer):
                 PILOT_ITERATION,
                 "pilot",
             )
-            rows += self._rows([(label, mixed)], evals)
-        feedback = await self.agent.initial(
-            InitContext(space=self.space, pg=self.bound_pg, pilot=rows, task=ctx.task.name, seed=self.seed)
-        )
-        self._apply(feedback, INIT_STEP, PILOT_ITERATION, ctx)
-
-    def _rows(self, graphs: list[tuple[str, GraphSpec]], evals: list[Evaluation]) -> list[PilotRow]:
-        return [
-            PilotRow(
-                label=label,
-                graph=e.graph,
-                accuracy=e.record.accuracy,
-                latency_s=e.record.latency_s,
-                dollars=e.record.dollars,
-                budget_cost=self.space.cost(e.graph),
-                objective=e.objective,
-                n=e.record.n,
-            )
-            for (label, _), e in zip(graphs, evals)
-        ]
+            rows += [pilot_row(self.space, label, e) for e in evals]
+        await self._initial(rows, ctx)
 
     # --- 2. sample ---------------------------------------------------------------------------------
     def propose(self, iteration: int, count: int, rng: np.random.Generator) -> list[Proposal]:
         out: list[Proposal] = []
-        if self.pending is not None and count > 0:
+        if self.pending is not None:
             got = proposed_choices(
                 GraphUpdate(proposed_graph=ProposedGraph.model_validate(self.pending)), self.bound_pg
             )
             if got is not None:
-                out.append(Proposal(got[1], got[0], "proposed"))
+                self._add(out, Proposal(got[1], got[0], "proposed"), count)
         return out + distinct_samples(self.bound_pg, count - len(out), rng, {p.structure for p in out})
 
     # --- 3./4. feedback and update -----------------------------------------------------------------
     async def observe(self, iteration: int, evaluations: list[Evaluation], ctx: SearchContext) -> None:
-        step_ctx = StepContext.of_search(
-            ctx,
-            space=self.space,
-            pg=self.bound_pg,
-            iteration=iteration,
-            evaluations=evaluations,
-            history=self.history,
-            seed=self.seed,
-        )
-        feedback = await self.agent.step(step_ctx)
-        self._apply(feedback, self.step_size, iteration, ctx)
+        await self._step(iteration, evaluations, ctx)
 
-    def _apply(self, feedback: Feedback, step: float, iteration: int, ctx: SearchContext) -> None:
-        problems = validate_update(feedback.update, self.bound_pg)
-        if problems:  # an agent's own validation should have caught this: keep the textual part only
-            feedback = feedback.model_copy(
-                update={
-                    "update": GraphUpdate(),
-                    "fallback": f"update rejected: {problems[0]}",
-                    "fallback_reason": "invalid",
-                }
-            )
-        self.pg = apply_update(self.bound_pg, feedback.update, step)
-        proposed = feedback.update.proposed_graph
+    def _keep_proposals(self, update: GraphUpdate, ctx: SearchContext) -> None:
+        proposed = update.proposed_graph
         self.pending = proposed.model_dump() if proposed is not None else None
-        record = feedback.record(iteration)
-        self.history = (self.history + [record])[-HISTORY_EXCHANGES:]
-        ctx.log_feedback(record)
 
     # --- checkpointing -------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "pg": self.bound_pg.to_dict(),
-            "pending": self.pending,
-            "history": [h.model_dump() for h in self.history],
-        }
+    def _state(self) -> dict[str, Any]:
+        return {"pending": self.pending}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg = ProbabilisticGraph.from_dict(self.space, state["pg"])
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.pending = state.get("pending")
-        self.history = [FeedbackRecord.model_validate(h) for h in state.get("history", [])]

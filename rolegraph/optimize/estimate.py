@@ -238,7 +238,8 @@ def pilot_plan(optimizer: Optimizer, space: SearchSpace, config: SearchConfig, t
     model's own ensemble), plus, for the default agent, its mixed ensemble as the size order would build it
     (the pilot's own ranking may pick others of like cost); nothing for the other optimizers."""
     from rolegraph.optimize.agent_reinforce import AgentReinforce as AgentReinforceGP
-    from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce, mixed_ensemble, pilot_graphs
+    from rolegraph.optimize.agent_reinforce_base import pilot_graphs
+    from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce, mixed_ensemble
     from rolegraph.optimize.pilot import ensemble
 
     if not isinstance(optimizer, (AgentReinforce, AgentReinforceGP)) or not optimizer.use_pilot:

@@ -11,7 +11,7 @@ changing something. An unusable reply is sent back with its problems, up to `MAX
 call that cannot succeed by asking again (a 400 "context exceeded", an unreachable endpoint after the
 backend's own retries) ends the attempts at once. Then the step falls back to a statistical agent (the
 one of the optimizer that was asked for: `make_optimizer` passes it; by default the default optimizer's,
-`statistical_agent_v1`) and the record says so, with a reason: `context`, `invalid`, `empty` (nothing
+`statistical_agent`) and the record says so, with a reason: `context`, `invalid`, `empty` (nothing
 changed) or `error`.
 """
 
@@ -41,7 +41,7 @@ from rolegraph.optimize.feedback import (
     validate_update,
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
-from rolegraph.optimize.statistical_agent_v1 import StatisticalFeedbackAgent
+from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 
 MAX_RETRIES = 2
 """Re-asks after a rejected reply (with its problems). A model that failed three times with the reasons in

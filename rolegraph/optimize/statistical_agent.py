@@ -1,212 +1,176 @@
-"""`StatisticalFeedbackAgent`: offline, deterministic feedback from a belief about every graph.
+"""`StatisticalFeedbackAgent`, the default optimizer's (and v1's) agent: offline, deterministic feedback by
+credit assignment. (`statistical_agent_gp` is the Gaussian-process variant's.)
 
-The belief is a Gaussian process over graph compositions (`surrogate.GraphSurrogate`) conditioned on
-every graph scored so far, the pilot's first: it assumes only that similar graphs score alike, never
-which model, size or mix is better, so what it prefers comes from this search's data (insight 1:
-tasks prefer specific sizes and mixes, found out, not assumed). After the pilot and after each step:
+Initialisation (insight 1): the pilot's single models and equal-budget ensembles are scored; each
+model's best pilot objective becomes a softmax preference for the worker and output slots, and the
+presence of worker slots follows the best pilot graph's width.
 
-1. Candidates: the graphs one edit away from the few graphs believed best (`neighbours`: another
-   model or role for a node, a worker more or fewer: insights 2-3, width and depth have an optimum),
-   and samples of the current and of the uniform distribution.
-2. Proposal: the unscored candidate with the highest upper confidence bound (mean + `UCB_BETA` standard
-   deviations): the graph most likely to beat the leader, or the one most worth learning about.
-3. Update: each probability's target is a weighted mean of that feature over candidates and scored
-   graphs, with weights exp((believed objective - best) / T): the cross-entropy idea applied to the
-   belief, which pools every score, instead of to a handful of noisy batch scores.
-4. The textual gradient says what the belief credits and blames, and why the proposal was chosen.
+Each step: every graph scored so far gets the weight exp((objective - best) / T) (objectives pooled
+over all its items and shrunk toward the mean, so one lucky batch does not dominate); each
+feature's target probability is its advantage-weighted mean: worker models and roles (pooled over
+slots), the output's model and role, the width (presence) and the edge densities (depth). This is
+the REINFORCE idea with credit shared between slots, which a handful of noisy batches can support.
+It also proposes the next graph: the best so far while it has few items, else a local mutation of
+it that follows the paper's advice (grow from the output, resize a node, rewire).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rolegraph.graphs.isomorphism import isomorphic
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.feedback import (
-    Feedback,
-    GraphUpdate,
-    InitContext,
-    PilotRow,
-    ProposedGraph,
-    StepContext,
-    TextualGradient,
+from rolegraph.optimize.choices import Choices, from_graph, realise
+from rolegraph.optimize.feedback import Feedback, GraphUpdate, InitContext, ProposedGraph, StepContext, TextualGradient
+from rolegraph.optimize.probabilistic import ProbabilisticGraph, softmax
+from rolegraph.optimize.space import OUTPUT_ID, slot_id
+from rolegraph.optimize.statistical_common import (
+    NAME,
+    StatisticalAgent,
+    features,
+    pilot_lines,
+    step_gradient,
+    weighted_update,
 )
-from rolegraph.optimize.neighbours import neighbours
-from rolegraph.optimize.probabilistic import ProbabilisticGraph
-from rolegraph.optimize.space import OUTPUT_ID, SearchSpace
-from rolegraph.optimize.statistical_common import describe, features, short_model, weighted_update
-from rolegraph.optimize.surrogate import GraphSurrogate
-from rolegraph.optimize.surrogate import features as encode
 
-STEP_TEMPERATURE = 0.02
-"""Weights exp((believed objective - best) / T) of the update: a graph believed 0.02 below the best counts 1/e."""
-PROPOSALS = 1
-"""Graphs proposed per step (Thompson sampling); the iteration's other graphs are samples of the distribution."""
-EXPLOIT = False
-ADAPT = False
-THOMPSON_DRAWS = 64  # posterior draws looked through for that many distinct winners
-SEED_GRAPHS = 4  # the graphs believed best whose neighbours are candidates
-SAMPLES = 16  # candidates drawn from the current distribution, and as many from the uniform one
-CANDIDATE_STREAM = 7  # the random stream of candidate draws (the loop uses 1 and 2)
-MIN_WEIGHT = 1e-3  # update weights below this are left out (a graph believed 0.14 below the best at T 0.02)
-CACHE_LIMIT = 20_000
-TOP_LINES = 3
-NAME = "statistical"
-# A worker node is named in the textual gradient's `hurt` lines when it was right HURT_ACCURACY_GAP less often than
-# its graph's output and the output agreed with it less often than HURT_AGREEMENT: it cost the budget and the fuser
-# mostly overruled it. Shared with `statistical_agent_v1`, so both agents call the same nodes harmful.
-HURT_ACCURACY_GAP = 0.2
-HURT_AGREEMENT = 0.5
-Evidence = list[tuple[GraphSpec, float, int]]
+STEP_TEMPERATURE = 0.05
+"""Weights exp((objective - best) / T) over every graph scored: a graph 0.05 below the best counts 1/e."""
+PREFERENCE_TEMPERATURE = 0.15  # objective gap of 0.15 = e-fold preference in the pilot's softmax
+UNIFORM_MIX = 0.5
+"""Share of the initial model preference kept uniform: a pilot on one small batch is noisy (a 16-item
+score has a standard error near 0.12), so it tilts the odds without ruling a model out."""
+RECHECK_ITEMS = 32  # re-propose the best graph until it has been scored on this many items
+RIVALS = 2  # ... and on as many as each of the next RIVALS graphs on the leaderboard
+MUTATION_TRIES = 8  # draws for a mutation that differs from the best graph after repair
+MUTATION_STREAM = 7  # the random stream of mutations (the loop uses 1 and 2)
+PRESENCE_RANGE = (0.15, 0.85)
 
 
-class StatisticalFeedbackAgent:
-    name = NAME
-
-    def __init__(self, step_temperature: float | None = None, proposals: int | None = None):
-        self.temperature_step = STEP_TEMPERATURE if step_temperature is None else step_temperature
-        self.proposals = PROPOSALS if proposals is None else proposals
-        self._features: dict[str, np.ndarray] = {}  # caches of pure functions of a graph (same space)
-        self._around: dict[str, list[GraphSpec]] = {}
-        self._cached_space: SearchSpace | None = None  # the space both caches were filled for
-
-    def _caches_for(self, space: SearchSpace) -> None:
-        """Empty both caches when the agent is asked about another space: a graph's features and neighbours
-        depend on the space (its slots, models, roles), and an agent reused by a search of another space would
-        otherwise read the earlier space's answers. Held by reference, so identity is a safe test."""
-        if space is not self._cached_space:
-            self._features.clear()
-            self._around.clear()
-            self._cached_space = space
+class StatisticalFeedbackAgent(StatisticalAgent):
+    def __init__(self, temperature: float = PREFERENCE_TEMPERATURE, step_temperature: float = STEP_TEMPERATURE):
+        self.temperature = temperature
+        self.temperature_step = step_temperature
 
     # --- initialisation ---------------------------------------------------------------------------
-    async def initial(self, ctx: InitContext) -> Feedback:
-        return self.initial_sync(ctx)
-
     def initial_sync(self, ctx: InitContext) -> Feedback:
+        space = ctx.space
         rows = sorted(ctx.pilot, key=lambda r: -r.objective)
-        evidence = [(r.graph, r.objective, r.n) for r in rows]
-        update, (helped, hurt), why = self._believe(ctx.space, ctx.pg, evidence, ctx.seed, 0)
-        helped = [_pilot_line(r) for r in rows[:TOP_LINES]] + helped
-        hurt = [_pilot_line(r) for r in rows[-TOP_LINES:][::-1] if r not in rows[:TOP_LINES]] + hurt
+        worker_score: dict[str, float] = {}
+        out_score: dict[str, float] = {}
+        for r in rows:
+            out_model = r.graph.node(r.graph.output_id()).model
+            out_score[out_model] = max(out_score.get(out_model, -np.inf), r.objective)
+            for n in r.graph.nodes:
+                if n.id != r.graph.output_id() or len(r.graph.nodes) == 1:
+                    worker_score[n.model] = max(worker_score.get(n.model, -np.inf), r.objective)
+        update = GraphUpdate()
+        w_pref = self._preference(space.models, worker_score)
+        o_pref = self._preference(space.models, out_score)
+        for i in range(space.worker_slots):
+            update.models[slot_id(i)] = w_pref
+        update.models[OUTPUT_ID] = o_pref
+        best = rows[0] if rows else None
+        if best is not None and space.worker_slots:
+            width = len(best.graph.nodes) - 1
+            frac = min(max(width / space.worker_slots, PRESENCE_RANGE[0]), PRESENCE_RANGE[1])
+            update.presence = {slot_id(i): frac for i in range(space.worker_slots)}
+            if from_graph(space, best.graph) is not None:
+                update.proposed_graph = ProposedGraph.from_spec(best.graph)
+        helped, hurt = pilot_lines(rows)
         summary = (
-            f"pilot on {rows[0].n} items: best is {rows[0].label}; probabilities set from a belief fitted to the "
-            f"pilot alone (insight 1: tasks prefer specific sizes and mixes); {why}"
-            if rows
+            f"pilot on {rows[0].n if rows else 0} items: best is {best.label}; model preferences set from "
+            "each model's best pilot result (insight 1: tasks prefer specific sizes and mixes)"
+            if best
             else "no pilot results"
         )
         return Feedback(gradient=TextualGradient(helped=helped, hurt=hurt, summary=summary), update=update, agent=NAME)
 
+    def _preference(self, models: tuple[str, ...], score: dict[str, float]) -> dict[str, float]:
+        known = [score.get(m, None) for m in models]
+        floor = min((s for s in known if s is not None), default=0.0)
+        vec = np.array([s if s is not None else floor for s in known], dtype=float)
+        probs = (1 - UNIFORM_MIX) * softmax(vec / self.temperature) + UNIFORM_MIX / len(models)
+        return {m: round(float(p), 4) for m, p in zip(models, probs)}
+
     # --- one step -----------------------------------------------------------------------------------
-    async def step(self, ctx: StepContext) -> Feedback:
-        return self.step_sync(ctx)
-
     def step_sync(self, ctx: StepContext) -> Feedback:
-        evidence = ctx.evidence or ctx.scored or [(e.graph, e.objective, e.record.n) for e in ctx.evaluations]
-        update, lines, why = self._believe(ctx.space, ctx.pg, evidence, ctx.seed, ctx.iteration)
-        return Feedback(gradient=self._gradient_text(ctx, lines, why), update=update, agent=NAME)
+        scored = ctx.scored or [(e.graph, e.objective, e.record.n) for e in ctx.evaluations]
+        feats = [features(ctx.space, g) for g, _, _ in scored]
+        objs = np.array([v for _, v, _ in scored], dtype=float)
+        update = GraphUpdate()
+        lines: tuple[list[str], list[str]] = ([], [])
+        if len(scored) >= 2 and objs.max() > objs.min():
+            weights = np.exp((objs - objs.max()) / self.temperature_step)
+            update, lines = weighted_update(ctx.pg, feats, weights)
+        update.proposed_graph = self._proposal(ctx)
+        return Feedback(gradient=self._gradient_text(ctx, lines), update=update, agent=NAME)
 
-    # --- the belief ---------------------------------------------------------------------------------
-    def _believe(self, space: SearchSpace, pg: ProbabilisticGraph, evidence: Evidence, seed: int, iteration: int):
-        """(update with a proposal, (helped, hurt) lines, why the proposal) from the surrogate's belief."""
-        if not evidence:
-            return GraphUpdate(), ([], []), "nothing scored yet"
-        gp = GraphSurrogate(space, adapt=ADAPT)
-        scored_x = np.array([self._encode(space, g) for g, _, _ in evidence])
-        gp.fit_x(scored_x, [v for _, v, _ in evidence], [n for _, _, n in evidence])
-        scored_mu, _ = gp.predict_x(scored_x)
-        seeds = [evidence[k][0] for k in np.argsort(-scored_mu)[:SEED_GRAPHS]]
-        rng = np.random.default_rng([seed, iteration, CANDIDATE_STREAM])
-        pool = [g for s in seeds for g in self._neighbours(space, s)]
-        pool += [pg.sample(rng) for _ in range(SAMPLES)] + [
-            ProbabilisticGraph(space).sample(rng) for _ in range(SAMPLES)
+    def _proposal(self, ctx: StepContext) -> ProposedGraph | None:
+        if ctx.best_graph is None:
+            return None
+        rivals = [n for _, _, n in ctx.scored[1 : 1 + RIVALS]]
+        if ctx.best_n < max([RECHECK_ITEMS, *rivals]):  # a leader with less evidence than its rivals: re-check it
+            return ProposedGraph.from_spec(ctx.best_graph) if from_graph(ctx.space, ctx.best_graph) else None
+        rng = np.random.default_rng([ctx.seed, ctx.iteration, MUTATION_STREAM])
+        for _ in range(MUTATION_TRIES):  # a mutation that repairs back into the best graph is no proposal
+            mutated = mutate(ctx, rng)
+            if mutated is not None and not isomorphic(mutated, ctx.best_graph):
+                return ProposedGraph.from_spec(mutated)
+        return None
+
+    def _gradient_text(self, ctx: StepContext, lines: tuple[list[str], list[str]]) -> TextualGradient:
+        return step_gradient(
+            ctx, lines, f"probabilities moved toward the features of the best of {len(ctx.scored)} graphs so far"
+        )
+
+
+def mutate(ctx: StepContext, rng: np.random.Generator) -> GraphSpec | None:
+    """A neighbour of the best graph (one change), repaired into the budget."""
+    space = ctx.space
+    if ctx.best_graph is None:
+        return None
+    c = from_graph(space, ctx.best_graph)
+    if c is None:
+        return None
+    present = [i for i in range(space.worker_slots) if c.present[i]]
+    free = [i for i in range(space.worker_slots) if not c.present[i]]
+    ops = ["resize", "role"] + (["grow"] if free else []) + (["shrink"] if present else [])
+    if space.worker_edges and len(present) >= 2:
+        ops.append("rewire")
+    op = ops[int(rng.integers(len(ops)))]
+    present_l, models, roles, edges = list(c.present), list(c.models), list(c.roles), list(c.edges)
+    out_model, out_role = c.out_model, c.out_role
+    by_size = sorted(range(len(space.models)), key=lambda k: space.size(space.models[k]))
+    if op == "resize":
+        target = int(rng.integers(len(present) + 1))
+        current = out_model if target == len(present) else models[present[target]]
+        pos = by_size.index(current) + (1 if rng.random() < 0.5 else -1)
+        new = by_size[min(max(pos, 0), len(by_size) - 1)]
+        if target == len(present):
+            out_model = new
+        else:
+            models[present[target]] = new
+    elif op == "role":
+        target = int(rng.integers(len(present) + 1))
+        if target == len(present):
+            out_role = int(rng.integers(len(space.output_roles)))
+        else:
+            roles[present[target]] = int(rng.integers(len(space.worker_roles)))
+    elif op == "grow":  # grow outward from the output: a new worker feeding it
+        slot = free[0]
+        present_l[slot] = True
+        models[slot] = int(rng.integers(len(space.models)))
+        roles[slot] = space.worker_roles.index("solver") if "solver" in space.worker_roles else 0
+    elif op == "shrink":
+        present_l[present[int(rng.integers(len(present)))]] = False
+    else:
+        worker_pairs = [
+            k
+            for k, (i, j) in enumerate(ProbabilisticGraph(space).pairs)
+            if j < space.worker_slots and present_l[i] and present_l[j]
         ]
-        seen = {x.tobytes() for x in scored_x}
-        cands: dict[bytes, tuple[GraphSpec, np.ndarray]] = {}
-        for g in pool:
-            x = self._encode(space, g)
-            if x.tobytes() not in seen:
-                cands.setdefault(x.tobytes(), (g, x))
-        graphs = [g for g, _, _ in evidence] + [g for g, _ in cands.values()]
-        xs = np.concatenate([scored_x, np.array([x for _, x in cands.values()]).reshape(-1, scored_x.shape[1])])
-        mu, sd = gp.predict_x(xs)
-        weights = np.exp((mu - mu.max()) / self.temperature_step)
-        keep = weights >= MIN_WEIGHT  # graphs believed far below the best add nothing to the targets
-        feats = [features(space, g) for g, k in zip(graphs, keep) if k]
-        update, lines = weighted_update(pg, feats, weights[keep])
-        picks = self._thompson(gp, xs, rng, [int(np.argmax(mu[: len(evidence)]))] if EXPLOIT else [])
-        update.proposed_graph = ProposedGraph.from_spec(graphs[picks[0]])
-        update.more_proposals = [ProposedGraph.from_spec(graphs[k]) for k in picks[1:]]
-        best = int(np.argmax(mu))
-        why = (
-            f"proposed {len(picks)} graph(s) by Thompson sampling, first {describe(graphs[picks[0]])} "
-            f"(believed {mu[picks[0]]:.3f} +- {sd[picks[0]]:.3f}); believed best {describe(graphs[best])} "
-            f"({mu[best]:.3f}{', not scored yet' if best >= len(evidence) else ''})"
-        )
-        return update, lines, why
-
-    def _thompson(self, gp: GraphSurrogate, xs: np.ndarray, rng: np.random.Generator, first: list[int]) -> list[int]:
-        """Up to `PROPOSALS` distinct graphs, each the best of one posterior draw (later draws skip the
-        graphs already picked): each graph is scored about as often as it is believed to be the best."""
-        picks: list[int] = list(first)
-        for draw in gp.sample_x(xs, rng, THOMPSON_DRAWS):
-            k = int(np.argmax(draw))
-            if k not in picks:
-                picks.append(k)
-            if len(picks) >= self.proposals:
-                break
-        return picks
-
-    def _encode(self, space: SearchSpace, spec: GraphSpec) -> np.ndarray:
-        self._caches_for(space)
-        key = _key(spec)
-        x = self._features.get(key)
-        if x is None:
-            if len(self._features) >= CACHE_LIMIT:
-                self._features.clear()
-            x = self._features[key] = encode(space, spec)
-        return x
-
-    def _neighbours(self, space: SearchSpace, spec: GraphSpec) -> list[GraphSpec]:
-        self._caches_for(space)
-        key = _key(spec)
-        found = self._around.get(key)
-        if found is None:
-            if len(self._around) >= CACHE_LIMIT:
-                self._around.clear()
-            found = self._around[key] = [g for _, g in neighbours(space, spec)]
-        return found
-
-    def _gradient_text(self, ctx: StepContext, lines: tuple[list[str], list[str]], why: str) -> TextualGradient:
-        helped, hurt = list(lines[0]), list(lines[1])
-        ordered = sorted(ctx.evaluations, key=lambda e: -e.objective)
-        helped += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[:1]]
-        hurt += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[1:][-1:]]
-        for e in ctx.evaluations:
-            for node_id, st in e.per_node.items():
-                if (
-                    st.correct_rate is not None
-                    and node_id != OUTPUT_ID
-                    and st.agree_rate is not None
-                    and st.correct_rate < e.record.accuracy - HURT_ACCURACY_GAP
-                    and st.agree_rate < HURT_AGREEMENT
-                ):
-                    hurt.append(
-                        f"{node_id} ({st.role}/{short_model(st.model)}) in {e.record.graph_name}: right "
-                        f"{st.correct_rate:.0%}, the output disagreed with it {1 - st.agree_rate:.0%}"
-                    )
-        objs = [e.objective for e in ctx.evaluations]
-        summary = (
-            f"iteration {ctx.iteration}: {len(objs)} graphs scored {min(objs):.3f}..{max(objs):.3f}; "
-            f"probabilities moved toward the graphs believed best after {len(ctx.scored)} scored; {why}"
-            if objs
-            else f"iteration {ctx.iteration}: nothing scored"
-        )
-        return TextualGradient(helped=helped[: 2 * TOP_LINES], hurt=hurt[: 2 * TOP_LINES], summary=summary)
-
-
-def _key(spec: GraphSpec) -> str:
-    return spec.model_dump_json(include={"nodes", "edges", "output"})
-
-
-def _pilot_line(r: PilotRow) -> str:
-    return f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
+        if worker_pairs:
+            k = worker_pairs[int(rng.integers(len(worker_pairs)))]
+            edges[k] = not edges[k]
+    new_c = Choices(tuple(present_l), tuple(models), tuple(roles), tuple(edges), out_model, out_role)
+    return realise(space, new_c, "mutated")[1]

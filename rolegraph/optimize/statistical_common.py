@@ -1,13 +1,22 @@
-"""What the statistical feedback agents share (`statistical_agent_v1`, the default's; `statistical_agent`, the
-Gaussian-process variant's): the features the update credits, the advantage-weighted update of the
-probabilities, and the one-line descriptions their textual gradients are written with."""
+"""What the statistical feedback agents share (`statistical_agent`, the default's and v1's; `statistical_agent_gp`,
+the Gaussian-process variant's): their name, the features the update credits, the advantage-weighted update of
+the probabilities, and the lines their textual gradients are written with (so both agents call the same graphs
+and nodes helpful or harmful)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.optimize.feedback import EdgeProb, GraphUpdate, PilotRow
+from rolegraph.optimize.feedback import (
+    EdgeProb,
+    Feedback,
+    GraphUpdate,
+    InitContext,
+    PilotRow,
+    StepContext,
+    TextualGradient,
+)
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, slot_id
 
@@ -15,6 +24,32 @@ EXPLORE_MIX = 0.1
 """Share of each categorical target kept uniform, so no model or role is ruled out by a noisy batch."""
 BERNOULLI_RANGE = (0.05, 0.95)
 MIN_CHANGE = 0.01  # smaller target changes are left out of the textual gradient (it stays readable)
+NAME = "statistical"
+"""Both statistical agents' name (`feedback_agent_name()`, stored with a run): they are told apart by optimizer."""
+TOP_LINES = 3
+# A worker node is named in the textual gradient's `hurt` lines when it was right HURT_ACCURACY_GAP less often than
+# its graph's output and the output agreed with it less often than HURT_AGREEMENT: it cost the budget and the fuser
+# mostly overruled it.
+HURT_ACCURACY_GAP = 0.2
+HURT_AGREEMENT = 0.5
+
+
+class StatisticalAgent:
+    """The async face of an offline agent: it computes at once (`initial_sync`, `step_sync`), nothing to await."""
+
+    name = NAME
+
+    async def initial(self, ctx: InitContext) -> Feedback:
+        return self.initial_sync(ctx)
+
+    async def step(self, ctx: StepContext) -> Feedback:
+        return self.step_sync(ctx)
+
+    def initial_sync(self, ctx: InitContext) -> Feedback:
+        raise NotImplementedError
+
+    def step_sync(self, ctx: StepContext) -> Feedback:
+        raise NotImplementedError
 
 
 def short_model(model_id: str) -> str:
@@ -32,6 +67,48 @@ def describe(spec: GraphSpec) -> str:
         if workers
         else f"single {out.role}/{short_model(out.model)}"
     )
+
+
+def pilot_line(r: PilotRow) -> str:
+    return f"{r.label}: objective {r.objective:.3f} (accuracy {r.accuracy:.2f}, cost {r.budget_cost:.3g})"
+
+
+def pilot_lines(rows: list[PilotRow]) -> tuple[list[str], list[str]]:
+    """(helped, hurt) lines of the pilot's table, `rows` best first: the best few that scored above 0 and the
+    worst few. Why not the best few whatever they scored: on a hard task or a one-item pilot the best rows can
+    score 0, and calling a graph that got nothing right "helped" tells the reader of the run's report (its
+    feedback section) the opposite of what was measured. Text only: no probability or proposal depends on it."""
+    helped = [r for r in rows[:TOP_LINES] if r.objective > 0]
+    return [pilot_line(r) for r in helped], [pilot_line(r) for r in rows[-TOP_LINES:][::-1] if r not in helped]
+
+
+def step_gradient(ctx: StepContext, lines: tuple[list[str], list[str]], moved: str) -> TextualGradient:
+    """A step's textual gradient: the update's `lines` (helped, hurt), then the iteration's best and worst graph
+    and the workers its output mostly overruled; `moved` says where the probabilities went and why."""
+    helped, hurt = list(lines[0]), list(lines[1])
+    ordered = sorted(ctx.evaluations, key=lambda e: -e.objective)
+    helped += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[:1]]
+    hurt += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[1:][-1:]]
+    for e in ctx.evaluations:
+        for node_id, st in e.per_node.items():
+            if (
+                st.correct_rate is not None
+                and node_id != OUTPUT_ID
+                and st.agree_rate is not None
+                and st.correct_rate < e.record.accuracy - HURT_ACCURACY_GAP
+                and st.agree_rate < HURT_AGREEMENT
+            ):
+                hurt.append(
+                    f"{node_id} ({st.role}/{short_model(st.model)}) in {e.record.graph_name}: right "
+                    f"{st.correct_rate:.0%}, the output disagreed with it {1 - st.agree_rate:.0%}"
+                )
+    objs = [e.objective for e in ctx.evaluations]
+    summary = (
+        f"iteration {ctx.iteration}: {len(objs)} graphs scored {min(objs):.3f}..{max(objs):.3f}; {moved}"
+        if objs
+        else f"iteration {ctx.iteration}: nothing scored"
+    )
+    return TextualGradient(helped=helped[: 2 * TOP_LINES], hurt=hurt[: 2 * TOP_LINES], summary=summary)
 
 
 def weighted_update(pg: ProbabilisticGraph, feats: list[dict], weights: np.ndarray):

@@ -11,7 +11,7 @@ import pytest
 
 from rolegraph.optimize.agent_reinforce import fan_in
 from rolegraph.optimize.api import make_optimizer
-from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
+from rolegraph.optimize.statistical_agent_gp import StatisticalFeedbackAgent
 
 from .helpers import TINY_MODELS, run, tiny_config, tiny_space
 
