@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rolegraph.agents.registry import RoleRegistry
+from rolegraph.agents.registry import ReplacedBuiltinWarning, RoleRegistry
 from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.spec import GraphSpec
@@ -215,6 +215,8 @@ async def optimize_async(
         hub.settings.ensure_home()  # an unusable state directory fails before a run directory is made
         stored = run_config(task, task_args, space, optimizer, config, pool_path, agent_model, init_from, task_items)
         store = RunStore.create(out, stored)
+        # said as the search starts: reopening its run directory could not tell a replaced built-in apart
+        ReplacedBuiltinWarning.warn_for(space.registry, space.roles)
         try:
             lock = RunLock.take(out)
         except SearchError:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.agents.registry import ReplacedBuiltinWarning
 from rolegraph.errors import BudgetExceededError, SearchError, one_line
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.io import graph_hash
@@ -56,7 +55,8 @@ SAMPLE_STREAM = 1
 BATCH_STREAM = 2
 ROUTING_RESERVES = 2
 """Default fit items for routing: this many times the re-check's reserve (288 at the default settings)."""
-FIXED_BATCH_KEY = 1  # optimizers with `fixed_batch` score every graph on iteration 1's batch
+FIXED_BATCH_KEY = 1
+"""Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
 FAILURE_CHARS = 200  # of the first failure quoted when failed item runs stop a search
 
 
@@ -200,9 +200,6 @@ class SearchContext:
     _splits: dict[str, list[Item]] = field(default_factory=dict)
     _index: StructureIndex | None = None
     _stats: tuple[tuple[int, int], dict[str, GraphStats]] | None = None
-
-    def __post_init__(self) -> None:  # said as the search starts, since reopening its run cannot tell
-        ReplacedBuiltinWarning.warn_for(self.space.registry, self.space.roles, stacklevel=3)
 
     def canonical_hash(self, spec: GraphSpec) -> str:
         """The hash evidence on `spec` pools (or would pool) under: the first isomorphic graph scored in this
