@@ -94,12 +94,18 @@ def print_result(result, elapsed: float | None = None) -> None:
 
 def print_estimate(space, config, task, optimizer, agent_model: str | None) -> None:
     """Calls, tokens, dollars and time of the search, on stderr, before it starts (real endpoints only)."""
+    from rolegraph.models.timings import measured_rates
     from rolegraph.optimize.estimate import estimate_search, pilot_plan
+    from rolegraph.settings import Settings
 
     sizes = {s: len(task.items(s, seed=config.data_seed)) for s in ("train", "validation", "test")}
     pilot, pilot_items = pilot_plan(optimizer, space, config, sizes["train"])
     agent = space.pool.get(agent_model) if agent_model else None
-    estimate = estimate_search(space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent)
+    # the agent's own timed calls (the space holds the task models' only): its seconds per call, when measured
+    rates = measured_rates(Settings.from_env().home, [agent]).get(agent.id) if agent is not None else None
+    estimate = estimate_search(
+        space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent, agent_rates=rates
+    )
     for line in estimate.lines():
         typer.echo(line, err=True)
     if config.max_dollars is None:

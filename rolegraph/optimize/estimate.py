@@ -5,50 +5,79 @@ plan of item runs comes from the search configuration (pilot, iterations x sampl
 re-check's reserve, the test items, the single-model comparison and the routing phase's scoring of the
 front on `--route-items` fit items, `routing_runs`); the cost of one item run from
 the graphs themselves at the task family's token profile (`graphs.analysis`): the pilot's and the
-single models' graphs are known in advance, the search's are represented by graphs drawn from the
-initial probabilistic graph (their mean is the typical figure, the dearest one the "up to" figure).
+single models' graphs are known in advance (`estimate_pilot`), the search's are represented by graphs drawn
+from the initial probabilistic graph (their mean is the typical figure, the dearest one the "up to" figure).
 Prices come from the pool; a sim model's time from the simulator's formula, a real model's from
 its measured calls (`SearchSpace.call_seconds`). Everything is before cache hits: a rerun is cheaper.
+
+Real endpoints and simulated models are told apart: a sim model's calls cost nothing and its time is the
+simulator's model of a latency, not time anyone waits, so adding them to the real figures (as this once did,
+with a real feedback agent over sim task models) gave a "real endpoints" time of minutes for a search whose
+agent calls alone took most of an hour. The LLM feedback agent's calls are real ones, made one at a time
+between iterations: their seconds add to the wall time, from the agent model's measured calls when the
+timings store has them, else `AGENT_CALL_SECONDS` (said so), and the high figure counts its re-asks.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.graphs.analysis import estimate_cost, in_degrees
+from rolegraph.graphs.analysis import in_degrees, node_cost_estimates
+from rolegraph.graphs.dynamic import worst_case
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.endpoint import DEFAULT_CONTEXT
-from rolegraph.optimize.base import Optimizer
+from rolegraph.models.timings import LatencyRates
 from rolegraph.optimize.context import SearchConfig
+from rolegraph.optimize.estimate_pilot import PilotPlan, pilot_plan
 from rolegraph.optimize.paired import MAX_CHEAPER_OUTPUTS, MAX_FRONT
 from rolegraph.optimize.space import LatencyUnknownError, SearchSpace
+
+__all__ = ["PilotPlan", "SearchEstimate", "estimate_search", "needs_estimate", "pilot_plan", "routing_plan"]
 
 SAMPLED_GRAPHS = 64
 """Graphs drawn from the initial distribution to represent the search's item runs."""
 SAMPLE_SEED = 0
 SECONDS_PER_MINUTE = 60.0
 SECONDS_PER_HOUR = 3600.0
+AGENT_CALL_SECONDS = 60.0
+"""An LLM feedback agent's call time while none of its calls is measured: a prompt filling its context window
+and a reply of up to `llm_agent.REPLY_CAP` tokens. About what a small local server took (a measured search:
+8 agent requests in most of its 7m44s); a hosted model is faster, so the figure is said to be assumed."""
 
 
 @dataclass
 class RunCost:
-    """One item run of a graph: calls, tokens, dollars, and call-seconds per model."""
+    """Calls, tokens and dollars (all models; `sim_*`: the simulated models' share of them), call-seconds per
+    task model, and the feedback agent's seconds (its calls run one at a time, between iterations)."""
 
     calls: float = 0.0
     tokens: float = 0.0
     dollars: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
+    sim_calls: float = 0.0
+    sim_tokens: float = 0.0
+    sim_dollars: float = 0.0
+    agent_seconds: float = 0.0
 
     def add(self, other: RunCost, times: float) -> None:
         self.calls += other.calls * times
         self.tokens += other.tokens * times
         self.dollars += other.dollars * times
+        self.sim_calls += other.sim_calls * times
+        self.sim_tokens += other.sim_tokens * times
+        self.sim_dollars += other.sim_dollars * times
+        self.agent_seconds += other.agent_seconds * times
         for model, s in other.seconds.items():
             self.seconds[model] = self.seconds.get(model, 0.0) + s * times
+
+    def real(self) -> tuple[float, float, float]:
+        """(calls, tokens, dollars) of the real endpoints: what is paid and waited for."""
+        return self.calls - self.sim_calls, self.tokens - self.sim_tokens, self.dollars - self.sim_dollars
 
 
 @dataclass
@@ -64,37 +93,85 @@ class SearchEstimate:
     routing_extra: int = 0
     """Front and derived graphs the routing phase may score besides the chosen graph and the single models
     (counted in the high figures only: how many the search finds is not known before it)."""
+    sim_models: list[str] = field(default_factory=list)
+    """The searched models that are simulated: their calls are counted apart, their time is modelled."""
+    agent_requests_high: int = 0
+    """The agent's requests at most: every call re-asked `llm_agent.MAX_RETRIES` times (its endpoint's 1-token
+    probes and the backend's own re-sends of a failed request apart)."""
+    agent_call_seconds: float = 0.0
+    agent_seconds_source: str = ""
+    """"measured" (fitted to the agent model's timed calls) or "assumed" (`AGENT_CALL_SECONDS`)."""
+    probe: bool = False
+    """Whether the agent's endpoint is first probed for its structured-output form (an OpenAI-compatible server)."""
 
     @property
     def item_runs(self) -> int:
         return sum(self.runs.values())
 
+    def _real_models(self) -> list[str]:
+        return [m for m in self.concurrency if m not in self.sim_models]
+
     def wall_seconds(self, cost: RunCost) -> float | None:
-        """Rough wall time: the busiest model's call-seconds over the calls it serves at once."""
-        if self.unmeasured or not cost.seconds:
+        """Rough wall time on the real endpoints: the busiest real model's call-seconds over the calls it serves
+        at once, plus the feedback agent's calls (one at a time). Simulated models add none: they answer at once."""
+        if self.unmeasured:
             return None
-        return max(s / max(self.concurrency.get(m, 1), 1) for m, s in cost.seconds.items())
+        real = [s / max(self.concurrency.get(m, 1), 1) for m, s in cost.seconds.items() if m not in self.sim_models]
+        if not real and not cost.agent_seconds:
+            return None
+        return max(real, default=0.0) + cost.agent_seconds
+
+    def sim_seconds(self, cost: RunCost) -> float:
+        """The simulated models' modelled time, reckoned as `wall_seconds` is (a figure of the sim, not a wait)."""
+        sim = [s / max(self.concurrency.get(m, 1), 1) for m, s in cost.seconds.items() if m in self.sim_models]
+        return max(sim, default=0.0)
+
+    def _time_basis(self) -> str:
+        """What the time figure rests on: the real task models' measured calls, the agent's call seconds."""
+        basis = (
+            ["measured call times, each model serving its max_concurrency calls at once"] if self._real_models() else []
+        )
+        if self.agent_calls or self.agent_requests_high:
+            how = (
+                "measured" if self.agent_seconds_source == "measured" else "assumed: none of its calls is measured yet"
+            )
+            basis.append(f"the feedback agent's calls one at a time, ~{self.agent_call_seconds:.0f} s each ({how})")
+        return "; ".join(basis)
 
     def lines(self) -> list[str]:
         plan = ", ".join(f"{k} {v:,}" for k, v in self.runs.items() if v)
         t, m = self.typical, self.most
+        (calls_t, tokens_t, dollars_t), (calls_m, tokens_m, dollars_m) = t.real(), m.real()
+        asked = self.agent_calls or self.agent_requests_high
+        real = "  real endpoints: " if self.sim_models else "  "  # said where simulated figures follow
         out = [
             "estimate before the search (real endpoints; calls the response cache already holds cost nothing):",
             f"  item runs: {self.item_runs:,} ({plan})"
-            + (f" + {self.agent_calls} feedback-agent calls" if self.agent_calls else ""),
-            f"  calls ~{t.calls:,.0f} (high {m.calls:,.0f}; tool rounds add more), tokens ~{_big(t.tokens)} "
-            f"(high {_big(m.tokens)}), dollars ~${t.dollars:,.2f} (high ${m.dollars:,.2f}) at the pool's prices",
+            + (
+                f" + {self.agent_calls} feedback-agent calls (high {self.agent_requests_high} requests: each call "
+                "re-asked up to the agent's attempt limit"
+                + ("; and 1-token probes of its endpoint)" if self.probe else ")")
+                if asked
+                else ""
+            ),
+            f"{real}calls ~{calls_t:,.0f} (high {calls_m:,.0f}; tool rounds add more), tokens ~{_big(tokens_t)} "
+            f"(high {_big(tokens_m)}), dollars ~${dollars_t:,.2f} (high ${dollars_m:,.2f}) at the pool's prices",
         ]
         wall_t, wall_m = self.wall_seconds(t), self.wall_seconds(m)
-        if wall_t is None or wall_m is None:
+        if self.unmeasured:
             out.append(
                 "  time: unknown - nothing measured yet for " + ", ".join(self.unmeasured) + " (every paid call is "
                 "timed; `rolegraph eval` of a graph of it on a few items gives an estimate next time)"
             )
-        else:
+        elif wall_t is not None and wall_m is not None:
+            out.append(f"{real}time ~{_duration(wall_t)} (high {_duration(wall_m)}; rough: {self._time_basis()})")
+        if self.sim_models:
             out.append(
-                f"  time ~{_duration(wall_t)} (high {_duration(wall_m)}; rough: measured call times, each model "
-                "serving its max_concurrency calls at once)"
+                f"  simulated ({', '.join(self.sim_models)}; not in the figures above): calls ~{t.sim_calls:,.0f} "
+                f"(high {m.sim_calls:,.0f}), tokens ~{_big(t.sim_tokens)} (high {_big(m.sim_tokens)}), simulated "
+                f"dollars ~${t.sim_dollars:,.2f} (high ${m.sim_dollars:,.2f}), simulated time "
+                f"~{_duration(self.sim_seconds(t))} (high {_duration(self.sim_seconds(m))}; the simulator answers "
+                "at once)"
             )
         out.append(
             "  (typical: search graphs like those drawn from the initial distribution; high: every search run at "
@@ -126,19 +203,29 @@ def _duration(seconds: float) -> str:
 
 
 def run_cost(space: SearchSpace, spec: GraphSpec, unmeasured: set[str]) -> RunCost:
-    """One item run of `spec` at the space's token profile (one call per node)."""
+    """One item run of `spec` at the space's token profile (one call per node; tokens and dollars at a
+    dynamic graph's worst case, as `estimate_cost` counts them), the simulated models' share apart."""
     prof = space.profile
-    cost = estimate_cost(spec, space.pool, prof)
+    sim = {m for m in space.models if space.pool.get(m).backend == "sim"}
     seconds: dict[str, float] = defaultdict(float)
+    out = RunCost()
     for node_id, k in in_degrees(spec).items():
         model = spec.node(node_id).model
+        out.calls += 1
+        out.sim_calls += model in sim
         try:
             seconds[model] += space.call_seconds(model, prof.prompt_tokens + k * prof.output_tokens, prof.output_tokens)
         except LatencyUnknownError:
             unmeasured.add(model)
-    return RunCost(
-        calls=len(spec.nodes), tokens=float(cost["tokens"]), dollars=float(cost["cost_usd"]), seconds=dict(seconds)
-    )
+    largest = worst_case(spec)
+    for node_id, (tokens, dollars) in node_cost_estimates(largest, space.pool, prof).items():
+        out.tokens += tokens
+        out.dollars += dollars
+        if largest.node(node_id).model in sim:
+            out.sim_tokens += tokens
+            out.sim_dollars += dollars
+    out.seconds = dict(seconds)
+    return out
 
 
 def _highest(costs: list[RunCost]) -> RunCost:
@@ -149,6 +236,9 @@ def _highest(costs: list[RunCost]) -> RunCost:
         tokens=max(c.tokens for c in costs),
         dollars=max(c.dollars for c in costs),
         seconds={m: max(c.seconds.get(m, 0.0) for c in costs) for m in models},
+        sim_calls=max(c.sim_calls for c in costs),
+        sim_tokens=max(c.sim_tokens for c in costs),
+        sim_dollars=max(c.sim_dollars for c in costs),
     )
 
 
@@ -170,22 +260,37 @@ def routing_plan(space: SearchSpace, config: SearchConfig, split_sizes: dict[str
     return fit, MAX_FRONT + MAX_CHEAPER_OUTPUTS + max(space.max_nodes - 2, 0)
 
 
+def agent_call(agent: ModelSpec, rates: LatencyRates | None) -> tuple[RunCost, float, str]:
+    """(one call's cost, its seconds, "measured" or "assumed") of the LLM feedback agent: its prompt is sized
+    to fill the context window, counted whole, and its reply is up to `REPLY_CAP` tokens of it."""
+    from rolegraph.optimize.llm_agent import REPLY_CAP
+
+    window = agent.context_window or DEFAULT_CONTEXT  # the window the agent sizes its prompt to
+    reply = min(REPLY_CAP, window // 2)
+    seconds, source = (rates.seconds(window - reply, reply), "measured") if rates else (AGENT_CALL_SECONDS, "assumed")
+    return RunCost(calls=1, tokens=window, dollars=agent.cost(window, 0), agent_seconds=seconds), seconds, source
+
+
 def estimate_search(
     space: SearchSpace,
     config: SearchConfig,
     split_sizes: dict[str, int],
     *,
-    pilot: list[GraphSpec] | None = None,
+    pilot: PilotPlan | None = None,
     pilot_items: int = 0,
     agent: ModelSpec | None = None,
+    agent_rates: LatencyRates | None = None,
 ) -> SearchEstimate:
     """The estimate for a search of `space` under `config` on a task with these split sizes.
 
-    `pilot`: the graphs a pilot scores on `pilot_items` items each (Agent-REINFORCE's), if any.
-    `agent`: the LLM feedback agent's model: one call per step (the initial one included), each
-    counted at its whole context window (its prompt is sized to fill it)."""
+    `pilot`: what the optimizer's pilot scores on `pilot_items` items each (`pilot_plan`), if anything.
+    `agent`: the LLM feedback agent's model, `agent_rates` its measured call times (None: not measured): one
+    call per step (the initial one included), each counted at its whole context window; the high figure
+    counts every call re-asked to the agent's attempt limit."""
+    from rolegraph.optimize.llm_agent import MAX_RETRIES
     from rolegraph.optimize.probabilistic import ProbabilisticGraph
 
+    plan = pilot or PilotPlan()
     unmeasured: set[str] = set()
     rng = np.random.default_rng(SAMPLE_SEED)
     pg = ProbabilisticGraph(space)
@@ -193,16 +298,28 @@ def estimate_search(
     typical = _mean(sampled)
     dearest = _highest(sampled)
     batch = min(config.batch, split_sizes["train"])
-    search_runs = (config.iterations or 0) * config.samples * batch
     recheck = min(config.reserve, 2 * split_sizes["validation"])
+    # no iteration count: the search runs until the budget less the re-check's reserve is spent
+    search_runs = config.samples * batch * config.iterations if config.iterations is not None else None
     if config.max_evaluations is not None:
-        search_runs = max(0, min(search_runs, config.max_evaluations - recheck))
+        budget = max(0, config.max_evaluations - recheck)
+        search_runs = budget if search_runs is None else min(search_runs, budget)
+    search_runs = search_runs or 0
+    iterations = math.ceil(search_runs / max(config.samples * batch, 1))
     test = min(config.test_items, split_sizes["test"])
     singles = [run_cost(space, space.single(m), unmeasured) for m in space.models] if config.compare_singles else []
-    pilot_costs = [run_cost(space, g, unmeasured) for g in pilot or []]
+    first = [run_cost(space, g, unmeasured) for g in plan.graphs]
+    mixes = [run_cost(space, g, unmeasured) for g in plan.mix_graphs()]
+    n_mixes = plan.most_mixes if mixes else 0
+    if plan.in_search:  # scored in the search's own slots: as many as the search has, first stage first
+        slots = search_runs // max(pilot_items, 1)
+        first, n_mixes = first[:slots], min(n_mixes, max(slots - len(first), 0))
+    pilot_runs = (len(first) + n_mixes) * pilot_items
+    if plan.in_search:
+        search_runs -= pilot_runs
     fit, extra_graphs = routing_plan(space, config, split_sizes)
     runs = {
-        "pilot": len(pilot_costs) * pilot_items,
+        "pilot": pilot_runs,
         "search": search_runs,
         "re-check": recheck,
         "test": test,
@@ -210,47 +327,50 @@ def estimate_search(
         "routing": fit * (1 + len(singles)),  # the chosen graph and the single models on the fit items
     }
     totals = []
-    for per_search_run, extra in ((typical, 0), (dearest, extra_graphs)):
+    for per_search_run, per_mix, extra in (
+        (typical, _mean(mixes) if mixes else None, 0),
+        (dearest, _highest(mixes) if mixes else None, extra_graphs),
+    ):
         total = RunCost()
-        for c in pilot_costs:
+        for c in first:
             total.add(c, pilot_items)
+        if per_mix is not None:
+            total.add(per_mix, n_mixes * pilot_items)
         total.add(per_search_run, search_runs + recheck + test + fit)
         for c in singles:
             total.add(c, test + fit)
         # high: as many front and derived graphs as the phase keeps, on the fit and the test items
         total.add(per_search_run, extra * (fit + test) if fit else 0)
         totals.append(total)
-    agent_calls = 0
+    agent_calls = requests_high = 0
+    call_seconds, source = 0.0, ""
     if agent is not None:
-        agent_calls = (config.iterations or 0) + 1
-        window = agent.context_window or DEFAULT_CONTEXT  # the window the agent sizes its prompt to
-        step = RunCost(calls=1, tokens=window, dollars=agent.cost(window, 0))
-        for total in totals:
-            total.add(step, agent_calls)
+        # fewer second-stage mixes: a shorter pilot, more agent steps after it (the high figure)
+        if pilot is None:  # the optimizer's pilot not told: an initial call and a step per iteration
+            agent_calls = most_calls = iterations + 1
+        else:
+            agent_calls = plan.agent_calls(iterations, config.samples, plan.most_mixes)
+            most_calls = plan.agent_calls(iterations, config.samples, plan.fewest_mixes)
+        requests_high = most_calls * (MAX_RETRIES + 1)
+        step, call_seconds, source = agent_call(agent, agent_rates)
+        totals[0].add(step, agent_calls)
+        totals[1].add(step, requests_high)
     concurrency = {m: space.pool.get(m).max_concurrency for m in space.models}
+    sim_models = [m for m in space.models if space.pool.get(m).backend == "sim"]
     return SearchEstimate(
-        runs, totals[0], totals[1], sorted(unmeasured), concurrency, agent_calls, extra_graphs if fit else 0
+        runs,
+        totals[0],
+        totals[1],
+        sorted(unmeasured),
+        concurrency,
+        agent_calls,
+        extra_graphs if fit else 0,
+        sim_models,
+        requests_high,
+        call_seconds,
+        source,
+        agent is not None and agent.backend == "openai" and agent.base_url is not None,
     )
-
-
-def pilot_plan(optimizer: Optimizer, space: SearchSpace, config: SearchConfig, train_items: int) -> tuple[list, int]:
-    """(graphs, items each) of the optimizer's pilot: Agent-REINFORCE's first stage (each model alone, each
-    model's own ensemble), plus, for the default agent, its mixed ensemble as the size order would build it
-    (the pilot's own ranking may pick others of like cost); nothing for the other optimizers."""
-    from rolegraph.optimize.agent_reinforce import AgentReinforce as AgentReinforceGP
-    from rolegraph.optimize.agent_reinforce_base import pilot_graphs
-    from rolegraph.optimize.agent_reinforce_v1 import AgentReinforce, mixed_ensemble
-    from rolegraph.optimize.pilot import ensemble
-
-    if not isinstance(optimizer, (AgentReinforce, AgentReinforceGP)) or not optimizer.use_pilot:
-        return [], 0
-    graphs = [g for _, g in pilot_graphs(space)]
-    if isinstance(optimizer, AgentReinforce):
-        by_size = sorted(space.models, key=space.size, reverse=True)
-        mixed = mixed_ensemble(space, by_size) if by_size and ensemble(space, by_size[0]) is None else None
-        if mixed is not None:
-            graphs.append(mixed)
-    return graphs, min(optimizer.pilot_batch or config.batch, train_items)
 
 
 def needs_estimate(space: SearchSpace, agent_model: str | None = None) -> bool:
