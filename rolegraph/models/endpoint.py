@@ -11,7 +11,11 @@ The context window is the pool entry's explicit `context_window` first, then wha
 run time (llama.cpp: `GET /props` -> `default_generation_settings.n_ctx` at the server root; vLLM:
 `max_model_len` in `GET /v1/models`), then `DEFAULT_CONTEXT`. The structured form is found with one
 tiny request per form (one output token), straight over HTTP and outside the backend's retry policy,
-so a server that refuses a form with a 500 costs one request, not a round of backoff.
+so a server that refuses a form with a 500 costs one request, not a round of backoff. A probe that
+timed out or could not connect decides nothing (`EndpointInfo.undecided` says why): a busy server
+answered the 1-token probe after `PROBE_TIMEOUT_S`, and taking that as "no structured output" sent a
+whole search's agent requests without their schema, silently. The caller asks again later
+(`ask_structured_form`).
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class EndpointInfo:
     context_window: int
     context_source: ContextSource
     structured: StructuredForm
+    undecided: str | None = None
+    """Why the structured form is not known (the probe timed out or could not connect): `structured` is
+    then "none" for now, not a finding about the endpoint."""
 
 
 def split_query(base_url: str) -> tuple[str, dict[str, str]]:
@@ -118,10 +125,11 @@ async def server_context(spec: ModelSpec, client: httpx.AsyncClient) -> int | No
     return None
 
 
-async def structured_form(spec: ModelSpec, client: httpx.AsyncClient) -> StructuredForm:
-    """The first form the endpoint answers with a 200; "none" when it takes neither (or is unreachable)."""
+async def structured_form(spec: ModelSpec, client: httpx.AsyncClient) -> tuple[StructuredForm, str | None]:
+    """The first form the endpoint answers with a 200 ("none" when it takes neither), and None; or ("none",
+    why) when a probe timed out or could not connect, which says nothing of the forms it takes."""
     if not spec.base_url:
-        return "none"
+        return "none", None
     url = api_url(spec.base_url, "/chat/completions")
     for form in FORMS:
         body = {
@@ -133,11 +141,24 @@ async def structured_form(spec: ModelSpec, client: httpx.AsyncClient) -> Structu
         }
         try:
             reply = await client.post(url, json=body, headers=_headers(spec))
-        except httpx.HTTPError:
-            return "none"
+        except httpx.TimeoutException:
+            return "none", f"the structured-output probe timed out after {_timeout_s(client):g} s"
+        except httpx.HTTPError as exc:
+            return "none", f"the structured-output probe failed ({type(exc).__name__})"
         if reply.status_code == httpx.codes.OK:
-            return form
-    return "none"
+            return form, None
+    return "none", None
+
+
+def _timeout_s(client: httpx.AsyncClient) -> float:
+    read = client.timeout.read
+    return read if read is not None else PROBE_TIMEOUT_S
+
+
+async def ask_structured_form(spec: ModelSpec, timeout_s: float | None = None) -> tuple[StructuredForm, str | None]:
+    """`structured_form` on a client of its own: asking again after a probe decided nothing."""
+    async with httpx.AsyncClient(timeout=timeout_s or PROBE_TIMEOUT_S) as client:
+        return await structured_form(spec, client)
 
 
 async def describe_endpoint(spec: ModelSpec, *, probe_structured: bool = True) -> EndpointInfo:
@@ -151,10 +172,10 @@ async def describe_endpoint(spec: ModelSpec, *, probe_structured: bool = True) -
         window = spec.context_window or DEFAULT_CONTEXT
         return EndpointInfo(window, "pool entry" if spec.context_window else "default", form)
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
-        form = await structured_form(spec, client) if probe_structured else "none"
+        form, undecided = await structured_form(spec, client) if probe_structured else ("none", None)
         if spec.context_window is not None:
-            return EndpointInfo(spec.context_window, "pool entry", form)
+            return EndpointInfo(spec.context_window, "pool entry", form, undecided)
         found = await server_context(spec, client)
     if found is not None:
-        return EndpointInfo(found, "server", form)
-    return EndpointInfo(DEFAULT_CONTEXT, "default", form)
+        return EndpointInfo(found, "server", form, undecided)
+    return EndpointInfo(DEFAULT_CONTEXT, "default", form, undecided)

@@ -30,6 +30,7 @@ from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec, gold_for, public_url,
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message
 from rolegraph.errors import MissingKeyError, one_line
 from rolegraph.items import AnswerKey
+from rolegraph.models.attempts import CALL_ATTEMPTS
 from rolegraph.models.endpoint import split_query
 from rolegraph.models.openai_errors import (
     MalformedResponseError,
@@ -322,9 +323,18 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         call made the model look many seconds slower from then on."""
         seconds = [0.0]
 
+        seen = CALL_ATTEMPTS.get()
+
         async def timed_attempt() -> dict[str, Any]:
             started = time.perf_counter()
-            data = await self._attempt(client, body)
+            try:  # counted for a caller under `watch_attempts` (a timed-out attempt re-sent is not silent)
+                data = await self._attempt(client, body)
+            except Exception as exc:
+                if seen is not None:
+                    seen.failed.append(self._describe(exc))
+                raise
+            if seen is not None:
+                seen.sent += 1
             seconds[0] = time.perf_counter() - started
             return data
 

@@ -7,14 +7,18 @@ prompt plus room to answer. So the prompt is assembled from sections in priority
 lines as fit with the rest summarised in one line (how many more graphs, their objective range);
 then this iteration's scores, per-node statistics and the agent's last feedback, each cut the same
 way. A compact system prompt replaces the full one when the full one would take more than
-`SYSTEM_SHARE` of the window. Sizes are in characters; `TokenBudget` converts with a
-characters-per-token estimate that the agent lowers when a server reports more prompt tokens than
-estimated (never raises: erring short only leaves more room to answer).
+`SYSTEM_SHARE` of the window. Sections are cut in characters; `TokenBudget` counts tokens with
+`estimate_tokens`, which reads the text's shape rather than a characters-per-token ratio: the
+leaderboard is mostly digits and punctuation, which common tokenizers split one a token (SmolLM2 ran
+the agent's first prompt at ~1.9 characters per token, the system prompt at ~3.2), so one ratio
+either overflowed the window on the first request or wasted it on prose. The estimate is scaled up
+(never down) when a server reports more prompt tokens than estimated.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -26,20 +30,34 @@ from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
 from rolegraph.optimize.stages import slot_ranges
 from rolegraph.optimize.statistical_common import describe
 
-CHARS_PER_TOKEN = 3.0
-"""Starting estimate; conservative for English and JSON with BPE vocabularies (SmolLM2: ~3.5)."""
-MIN_CHARS_PER_TOKEN = 1.5
+LETTERS_PER_TOKEN = 4.0
+"""A run of letters costs its length over this, at least one token (English words: ~4 letters a token)."""
+_PIECES = re.compile(r"\d|[^\w\s]|[^\W\d_]+|_|\s+(?=[^\w\s]|\d|_|$)")
+"""What `estimate_tokens` counts: every digit, every punctuation mark, runs of letters, and a run of
+whitespace that does not lead into a word (before a word, the space joins it: " word" is one token)."""
+FIRST_CHARS_PER_TOKEN = 1.9
+"""First guess for the characters of a prompt section's budget (the agent's digit-heavy user prompt ran at
+~1.9 on SmolLM2); `fit_user` checks the assembled prompt with `estimate_tokens` and cuts it if it is over."""
+FIT_ROUNDS = 4
+MIN_CHARS_PER_TOKEN = 1.0
+MAX_SCALE = 4.0
+"""Most the estimate is scaled up by a server's count (a larger gap is a server counting something else)."""
 TEMPLATE_TOKENS = 12
 """Chat-template tokens per message (role markers, separators)."""
 SAFETY_SHARE = 0.05
 SAFETY_TOKENS = 32
-REPLY_SHARE = 0.3
-"""Share of the window kept for the reply when fitting the prompt (capped by the agent's max_tokens)."""
+REPLY_SHARE = 0.25
+"""Share of the window kept for the reply when fitting the prompt (capped by the agent's max_tokens). A
+schema reply takes ~150-400 tokens; a quarter of a 2,048-token window (512) leaves the prompt room for the
+header, the probabilities and the best few graphs (at 0.3, once the prompt was counted right, the
+leaderboard no longer fitted)."""
 MIN_REPLY_TOKENS = 128
 """A reply needs at least this room (a short update); less and the step falls back as `context`."""
 SYSTEM_SHARE = 0.35
-REASK_RESERVE_CHARS = 400
-"""Room kept for a rejection note ("That reply was rejected: ...") on a second attempt."""
+REASK_NOTE_TOKENS = 128
+"""What a re-ask's rejection note ("That reply was rejected: ...", three problems) may take from the reply
+reserve: a re-ask keeps at least `reask_floor` to answer in (the echoed reply is shortened to fit,
+`LLMFeedbackAgent`). Re-asks on a 2,048-token window used to get ~200 tokens, too few for the schema's JSON."""
 PROBABILITY_EDGES_SHORT = 6
 
 
@@ -47,13 +65,29 @@ def prompt_text(name: str) -> str:
     return resources.files("rolegraph.optimize").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
+def estimate_tokens(text: str) -> float:
+    """Tokens `text` takes, estimated high for common BPE tokenizers: a digit or punctuation mark is one
+    token (SmolLM2 and Llama 2 split digits one a token; GPT-4's and Llama 3's group up to three, so they
+    count fewer), letters ~4 a token. Measured with llama.cpp's /tokenize on SmolLM2: the agent's prompts
+    (0.99-1.3 of the true count), the README (1.18), runs of numbers (1.00)."""
+    n = 0.0
+    for piece in _PIECES.finditer(text):
+        run = piece.group()
+        n += max(1.0, len(run) / LETTERS_PER_TOKEN) if run[0].isalpha() else 1.0
+    return n
+
+
 @dataclass
 class TokenBudget:
-    """How a context window splits into prompt and reply, in tokens and characters."""
+    """How a context window splits into prompt and reply, in tokens and characters.
+
+    `chars_per_token`, when given, replaces the shape estimate by a fixed ratio (a tokenizer whose ratio is
+    known); it then goes down, as the scale goes up, when a server counts more tokens than estimated."""
 
     window: int
     reply_cap: int
-    chars_per_token: float = CHARS_PER_TOKEN
+    chars_per_token: float | None = None
+    scale: float = 1.0
 
     @property
     def safety(self) -> int:
@@ -63,32 +97,70 @@ class TokenBudget:
     def reply_reserve(self) -> int:
         return max(MIN_REPLY_TOKENS, min(self.reply_cap, int(REPLY_SHARE * self.window)))
 
+    @property
+    def reask_floor(self) -> int:
+        """The least room a re-ask's reply should keep (its note comes out of the reply reserve)."""
+        return max(MIN_REPLY_TOKENS, self.reply_reserve - REASK_NOTE_TOKENS)
+
+    def _content_tokens(self, text: str) -> float:
+        if self.chars_per_token is not None:
+            return len(text) / self.chars_per_token
+        return estimate_tokens(text) * self.scale
+
+    def text_tokens(self, text: str) -> int:
+        return int(self._content_tokens(text) + 0.999)
+
     def tokens(self, messages: list[dict]) -> int:
-        chars = sum(len(str(m.get("content") or "")) for m in messages)
-        return int(chars / self.chars_per_token) + TEMPLATE_TOKENS * len(messages)
+        content = sum(self._content_tokens(str(m.get("content") or "")) for m in messages)
+        return int(content + 0.999) + TEMPLATE_TOKENS * len(messages)
+
+    def user_tokens(self, system: str) -> int:
+        """Tokens the user message may take beside `system`, leaving the reply reserve."""
+        fixed = self.reply_reserve + self.safety + 2 * TEMPLATE_TOKENS
+        return self.window - fixed - self.text_tokens(system)
 
     def prompt_chars(self, system: str) -> int:
-        """Characters the user message may take beside `system`, leaving the reply reserve."""
-        tokens = self.window - self.reply_reserve - self.safety - 2 * TEMPLATE_TOKENS
-        return int(tokens * self.chars_per_token) - len(system) - REASK_RESERVE_CHARS
+        """First guess at the characters the user message may take beside `system` (`fit_user` checks it)."""
+        ratio = self.chars_per_token if self.chars_per_token is not None else FIRST_CHARS_PER_TOKEN / self.scale
+        return int(self.user_tokens(system) * ratio)
+
+    def fit_user(self, build: Callable[[int], str], system: str) -> str:
+        """The user message `build(chars)` makes, with `chars` cut until its estimate fits `user_tokens`."""
+        allowed = self.user_tokens(system)
+        chars = self.prompt_chars(system)
+        text = build(chars)
+        for _ in range(FIT_ROUNDS):
+            used = self.text_tokens(text)
+            if used <= allowed or chars <= 0:
+                break
+            chars = int(chars * max(0, allowed) / used) - 1
+            text = build(chars)
+        return text
 
     def max_tokens(self, messages: list[dict]) -> int:
         """What is left of the window for the reply (capped), or less than MIN_REPLY_TOKENS if nothing is."""
         return min(self.reply_cap, self.window - self.tokens(messages) - self.safety)
 
     def observe(self, messages: list[dict], prompt_tokens: int) -> None:
-        """Lower the estimate when a server counted more tokens than it gave."""
-        if prompt_tokens <= 0:
+        """Correct the estimate upwards when a server counted more tokens than estimated (never down: erring
+        high only leaves the reply more room than it needs)."""
+        counted = prompt_tokens - TEMPLATE_TOKENS * len(messages)
+        if prompt_tokens <= 0 or counted <= 0:
             return
-        chars = sum(len(str(m.get("content") or "")) for m in messages)
-        seen = (chars) / max(1, prompt_tokens - TEMPLATE_TOKENS * len(messages))
-        self.chars_per_token = max(MIN_CHARS_PER_TOKEN, min(self.chars_per_token, seen))
+        texts = [str(m.get("content") or "") for m in messages]
+        if self.chars_per_token is not None:
+            seen = sum(len(t) for t in texts) / counted
+            self.chars_per_token = max(MIN_CHARS_PER_TOKEN, min(self.chars_per_token, seen))
+            return
+        estimated = sum(estimate_tokens(t) for t in texts)
+        if estimated > 0:
+            self.scale = min(MAX_SCALE, max(self.scale, counted / estimated))
 
 
 def system_prompt(budget: TokenBudget) -> str:
     """The full system prompt, or the compact one when the full one would crowd a small window."""
     full = prompt_text("system.md")
-    if len(full) / budget.chars_per_token <= SYSTEM_SHARE * budget.window:
+    if budget.text_tokens(full) <= SYSTEM_SHARE * budget.window:
         return full
     return prompt_text("system_short.md")
 

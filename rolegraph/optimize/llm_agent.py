@@ -3,7 +3,8 @@
 The prompt is sized to the agent model's context window (the pool entry's `context_window`, else what
 the server says, else a default; `agent_prompt`), with `max_tokens` set to what is left. Where the
 endpoint takes structured output, the reply is constrained by a JSON schema with the ids as enums
-(`agent_schema`; the form the endpoint takes is found once, `rolegraph.models.endpoint`); elsewhere
+(`agent_schema`; the form the endpoint takes is found once, `rolegraph.models.endpoint`, and asked again
+at the next steps while a probe timed out, `MAX_PROBES`); elsewhere
 the prompt asks for the JSON. The reply is parsed by pydantic (extra keys ignored), near-miss
 categorical targets are rescaled, and it is checked against the probabilistic graph (unknown ids,
 probabilities out of range, edges that would make a cycle, a proposed graph over budget) and for
@@ -12,12 +13,14 @@ call that cannot succeed by asking again (a 400 "context exceeded", an unreachab
 backend's own retries) ends the attempts at once. Then the step falls back to a statistical agent (the
 one of the optimizer that was asked for: `make_optimizer` passes it; by default the default optimizer's,
 `statistical_agent`) and the record says so, with a reason: `context`, `invalid`, `empty` (nothing
-changed) or `error`.
+changed), `timeout` (the backend's attempts all timed out; the note says how many were sent) or `error`.
+Requests the backend re-sent are never silent: the step's note counts them (`watch_attempts`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,7 +30,15 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Message
 from rolegraph.errors import EngineMissingError, MissingKeyError, NoAnswerKeyError, UnknownModelError
-from rolegraph.models.endpoint import DEFAULT_CONTEXT, EndpointInfo, describe_endpoint, response_format
+from rolegraph.models.attempts import CallAttempts, watch_attempts
+from rolegraph.models.endpoint import (
+    DEFAULT_CONTEXT,
+    EndpointInfo,
+    StructuredForm,
+    ask_structured_form,
+    describe_endpoint,
+    response_format,
+)
 from rolegraph.models.openai_backend import ModelCallError
 from rolegraph.optimize.agent_prompt import MIN_REPLY_TOKENS, TokenBudget, init_prompt, step_prompt, system_prompt
 from rolegraph.optimize.agent_schema import SCHEMA_NAME, changes_something, renormalise_near_misses, reply_schema
@@ -58,9 +69,15 @@ STRUCTURED_REFUSED = frozenset({400, 415, 422, 500, 501})
 """Statuses with which a server may refuse `response_format` itself: the agent then asks in plain text."""
 ECHO_CHARS = 300
 """How much of a rejected reply is shown back to the model with its problems."""
+ECHO_STEPS = (ECHO_CHARS, ECHO_CHARS // 2, ECHO_CHARS // 4, 0)
+"""Shorter echoes tried on a re-ask whose reply would otherwise get less than the budget's `reask_floor`."""
 MAX_PROBLEMS = 3
+MAX_PROBES = 3
+"""Structured-output probes before the agent settles for plain-text JSON when none decided (each timed out or
+could not connect): one a step, so a busy server costs at most this many 1-token requests."""
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-FallbackReason = Literal["context", "invalid", "empty", "error"]
+FallbackReason = Literal["context", "invalid", "empty", "timeout", "error"]
+TIMEOUT_HINT = "a slow agent model needs a longer timeout_s in its pool entry (seconds per request)"
 
 
 class AgentReply(BaseModel):
@@ -133,15 +150,36 @@ class LLMFeedbackAgent:
         self.endpoint = endpoint
         self.budget: TokenBudget | None = None
         self.structured = endpoint.structured if endpoint is not None else None
+        self.probes = 0
+        self.probe_note: str | None = None
+        """Why the structured form was not found (shown in the summary's endpoint and logged)."""
+
+    def _probed(self, form: StructuredForm, undecided: str | None) -> None:
+        """Take a probe's finding; an undecided one leaves the form open (this step asks in plain text) and
+        says so, and after `MAX_PROBES` of them the agent stops asking and says that too."""
+        self.probes += 1
+        if undecided is None:
+            self.structured = form
+            self.probe_note = None if self.probes == 1 else f"structured output found at probe {self.probes}"
+            return
+        last = self.probes >= MAX_PROBES
+        self.structured = "none" if last else None
+        then = "its requests go without a schema" if last else "this step asks without a schema; asked again next step"
+        self.probe_note = f"{undecided} ({self.probes} of {MAX_PROBES} probes): {then}"
+        logging.getLogger(__name__).warning("feedback agent %s: %s", self.name, self.probe_note)
 
     async def _ready(self) -> TokenBudget:
-        """Find out (once) the endpoint's context window and structured-output form."""
+        """Find out (once) the endpoint's context window and structured-output form; while a probe decided
+        nothing (a busy server timed it out), probe again at each step, up to `MAX_PROBES`."""
         if self.endpoint is None:
             if self.spec is None:
                 self.endpoint = EndpointInfo(DEFAULT_CONTEXT, "default", "none")
             else:
                 self.endpoint = await describe_endpoint(self.spec)
-        if self.structured is None:
+                self._probed(self.endpoint.structured, self.endpoint.undecided)
+        elif self.structured is None and self.spec is not None:
+            self._probed(*await ask_structured_form(self.spec))
+        if self.structured is None and self.probe_note is None:
             self.structured = self.endpoint.structured
         if self.budget is None:
             self.budget = TokenBudget(self.endpoint.context_window, self.max_tokens)
@@ -151,22 +189,25 @@ class LLMFeedbackAgent:
         """What the agent found about its endpoint (for the search summary)."""
         if self.endpoint is None:
             return {}
-        return {
+        found = {
             "context_window": self.endpoint.context_window,
             "context_source": self.endpoint.context_source,
             "structured_output": self.structured or "none",
         }
+        return found | ({"structured_note": self.probe_note} if self.probe_note else {})
 
     async def initial(self, ctx: InitContext) -> Feedback:
         budget = await self._ready()
         system = system_prompt(budget)
-        got = await self._ask(system, init_prompt(ctx, budget.prompt_chars(system)), ctx.pg, ctx.seed)
+        user = budget.fit_user(lambda chars: init_prompt(ctx, chars), system)
+        got = await self._ask(system, user, ctx.pg, ctx.seed)
         return got if isinstance(got, Feedback) else self._fall_back(await self.fallback.initial(ctx), got)
 
     async def step(self, ctx: StepContext) -> Feedback:
         budget = await self._ready()
         system = system_prompt(budget)
-        got = await self._ask(system, step_prompt(ctx, budget.prompt_chars(system)), ctx.pg, ctx.seed + ctx.iteration)
+        user = budget.fit_user(lambda chars: step_prompt(ctx, chars), system)
+        got = await self._ask(system, user, ctx.pg, ctx.seed + ctx.iteration)
         return got if isinstance(got, Feedback) else self._fall_back(await self.fallback.step(ctx), got)
 
     def _fall_back(self, fb: Feedback, failed: _Failed) -> Feedback:
@@ -179,11 +220,13 @@ class LLMFeedbackAgent:
             }
         )
 
-    def _messages(self, system: str, user: str, previous: str | None, problems: list[str]) -> list[Message]:
+    def _messages(
+        self, system: str, user: str, previous: str | None, problems: list[str], echo: int = ECHO_CHARS
+    ) -> list[Message]:
         messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         if problems:
-            if previous is not None:
-                shown = previous if len(previous) <= ECHO_CHARS else previous[:ECHO_CHARS] + " ..."
+            if previous is not None and echo > 0:
+                shown = previous if len(previous) <= echo else previous[:echo] + " ..."
                 messages.append({"role": "assistant", "content": shown})
             note = "; ".join(problems[:MAX_PROBLEMS])
             messages.append(
@@ -194,6 +237,18 @@ class LLMFeedbackAgent:
             )
         return messages
 
+    def _reask(self, system: str, user: str, previous: str | None, problems: list[str]) -> tuple[list[Message], int]:
+        """The messages of this attempt and the reply's max_tokens. A re-ask echoes the rejected reply cut
+        shorter (to nothing at last) until the reply keeps the budget's `reask_floor`: a schema reply needs a
+        few hundred tokens, and the echo is the part of the prompt that can give them up."""
+        assert self.budget is not None
+        for echo in ECHO_STEPS:
+            messages = self._messages(system, user, previous, problems, echo)
+            max_tokens = self.budget.max_tokens(messages)
+            if max_tokens >= min(self.budget.reask_floor, self.max_tokens) or previous is None or not problems:
+                break
+        return messages, max_tokens
+
     async def _ask(self, system: str, user: str, pg: ProbabilisticGraph, seed: int) -> Feedback | _Failed:
         """A validated Feedback that changes something, or why not (for the fallback)."""
         assert self.budget is not None
@@ -202,13 +257,10 @@ class LLMFeedbackAgent:
         previous: str | None = None
         reason: FallbackReason = "invalid"
         attempt = attempts = 0
+        sent = CallAttempts()  # the transport's requests over the step's calls (timed-out ones re-sent included)
         while attempt <= self.max_retries:
             attempts = attempt + 1
-            messages = self._messages(system, user, previous, problems)
-            max_tokens = budget.max_tokens(messages)
-            if max_tokens < MIN_REPLY_TOKENS and previous is not None:  # drop the echoed reply first
-                messages = self._messages(system, user, None, problems)
-                max_tokens = budget.max_tokens(messages)
+            messages, max_tokens = self._reask(system, user, previous, problems)
             if max_tokens < MIN_REPLY_TOKENS:
                 return _Failed(
                     attempt,
@@ -219,19 +271,28 @@ class LLMFeedbackAgent:
             fmt = response_format(self.structured or "none", SCHEMA_NAME, reply_schema(pg.space))
             extra: dict[str, Any] = {"response_format": fmt} if fmt is not None else {}
             try:
-                out = await self.model.complete(
-                    messages,
-                    temperature=TEMPERATURE if attempt == 0 else RETRY_TEMPERATURE,
-                    max_tokens=max_tokens,
-                    seed=seed,
-                    sample=attempt,
-                    **extra,
-                )
+                with watch_attempts() as seen:
+                    try:
+                        out = await self.model.complete(
+                            messages,
+                            temperature=TEMPERATURE if attempt == 0 else RETRY_TEMPERATURE,
+                            max_tokens=max_tokens,
+                            seed=seed,
+                            sample=attempt,
+                            **extra,
+                        )
+                    finally:
+                        sent.sent += seen.sent
+                        sent.failed += seen.failed
             except FATAL_ERRORS:
                 raise
             except ModelCallError as exc:
                 if exc.cause == "context":
                     return _Failed(attempts, "context", f"{self.name}: {exc}")
+                if exc.cause == "timeout":
+                    return _Failed(
+                        attempts, "timeout", f"{self.name}: {exc} ({sent.total} requests sent); {TIMEOUT_HINT}"
+                    )
                 if fmt is not None and exc.cause == "http" and exc.status in STRUCTURED_REFUSED:
                     # the endpoint refused the schema itself: the same question in plain text, from now on
                     # (not counted as an attempt: the model has not answered; it happens once per agent)
@@ -255,8 +316,26 @@ class LLMFeedbackAgent:
                     "the current probabilities"
                 ]
             else:
+                resent = self._resent(sent)
                 return Feedback(
-                    gradient=reply.gradient, update=reply.update, agent=self.name, attempts=attempts, notes=reply.notes
+                    gradient=reply.gradient,
+                    update=reply.update,
+                    agent=self.name,
+                    attempts=attempts,
+                    notes=reply.notes + ([resent] if resent else []),
                 )
         first = problems[0] if problems else "?"
-        return _Failed(attempts, reason, f"{self.name} gave no usable update in {attempts} attempts: {first}")
+        resent = self._resent(sent)
+        tail = f" ({resent})" if resent else ""
+        return _Failed(attempts, reason, f"{self.name} gave no usable update in {attempts} attempts: {first}{tail}")
+
+    def _resent(self, sent: CallAttempts) -> str | None:
+        """A note (also logged) when the backend re-sent failed requests of the step's calls, else None."""
+        if not sent.failed:
+            return None
+        kinds = ", ".join(dict.fromkeys(sent.failed))
+        note = f"{len(sent.failed)} of {sent.total} requests to the model failed and were re-sent ({kinds})"
+        if any("timed out" in f for f in sent.failed):
+            note += f"; {TIMEOUT_HINT}"
+        logging.getLogger(__name__).warning("feedback agent %s: %s", self.name, note)
+        return note
