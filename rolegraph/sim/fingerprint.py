@@ -17,7 +17,7 @@ ANSWER_FILES = (
     ("rolegraph.agents", ("parsers.py", "registry.py")),
 )
 """Files outside `rolegraph.sim` that shape a simulated answer: the pool's sizes, parsing, the prompts' layout."""
-SERVING_ONLY = frozenset({"server.py", "faults.py", "fingerprint.py", "__init__.py"})
+SERVING_ONLY = frozenset({"server.py", "server_thread.py", "faults.py", "fingerprint.py", "__init__.py"})
 """Files of `rolegraph.sim` that change how answers are served, not what they are."""
 DIGEST_CHARS = 16
 
