@@ -15,6 +15,8 @@ ABORT_EXIT_CODE = 1
 INTERRUPT_EXIT_CODE = 130
 ABORT_NAMES = frozenset({"Abort"})
 """Class names of click's and typer's "abort" signal (Ctrl-C at a prompt): the user stopped, no message."""
+NO_ARGS_IS_HELP = "NoArgsIsHelpError"  # click's usage error for a group run without its command: shows the help
+PROG = "rolegraph"
 
 
 def build_app() -> typer.Typer:
@@ -63,13 +65,23 @@ def _usage_error(exc: BaseException) -> Any | None:
     return None
 
 
+def usage_line(exc: Any) -> str:
+    """A click usage error as one line naming the command and where its options are listed: click's own
+    rendering is four (usage, a hint, a blank, the error), where every other mistake here is one."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else PROG
+    listed = "commands" if ctx is None or hasattr(ctx.command, "list_commands") else "options"
+    return f"{where}: error: {exc.format_message()} (`{where} --help` lists the {listed})"
+
+
 def _is_abort(exc: BaseException) -> bool:
     return any(cls.__name__ in ABORT_NAMES for cls in type(exc).__mro__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2; usage errors print click's
-    usage message and exit with click's code (2), whatever typer/click version is installed; Ctrl-C is one
+    """Entry point: user errors become one line on stderr and exit code 2; so do usage errors (a wrong option
+    or value: `usage_line`), whatever typer/click version is installed, while a bare `rolegraph` or a group
+    without its command shows its help (exit 2, as click does); Ctrl-C is one
     line ("interrupted", with what was kept when the command says so: `cli.interrupt`) and exit code 130."""
     app = build_app()
     try:
@@ -88,7 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # click's usage errors arrive here in non-standalone mode
         usage = _usage_error(exc)
         if usage is not None:
-            usage.show()
+            if type(usage).__name__ == NO_ARGS_IS_HELP:  # asked for nothing: the help is the answer
+                usage.show()
+            else:
+                print(usage_line(usage), file=sys.stderr)
             sys.exit(usage.exit_code or USAGE_EXIT_CODE)
         if _is_abort(exc):
             print("aborted", file=sys.stderr)

@@ -22,7 +22,9 @@ of click (`typer._click`), whose ParameterSource is not `click.core`'s."""
 def check_resume_options(ctx: typer.Context) -> None:
     """Refuse options a resumed run would ignore (it continues as it was started): exit 2 naming them, so
     `--resume DIR --iterations 20` never runs quietly with the run's own 10. Then say so on stderr when the run
-    has nothing to resume (`restart_note`)."""
+    has nothing to resume (`restart_note`). The run directory is read first: a missing one is the mistake to
+    name, not the options given beside it."""
+    note = restart_note(ctx.params["resume"])
     given = []
     for param in ctx.command.params:
         if param.name is None or param.name in RESUME_OPTIONS:
@@ -32,7 +34,7 @@ def check_resume_options(ctx: typer.Context) -> None:
             given.append(param.opts[0] if param.opts else param.name)
     if given:
         raise SearchError(f"--resume continues the run as it was started: drop {', '.join(given)}")
-    if (note := restart_note(ctx.params["resume"])) is not None:
+    if note is not None:
         typer.echo(f"note: {note}", err=True)
 
 

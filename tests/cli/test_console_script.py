@@ -41,26 +41,38 @@ def test_bare_invocation_shows_help_and_exits_2(script):
     assert "Usage:" in both and "optimize" in both and "eval" in both  # the command list
 
 
-def test_unknown_command_prints_usage_and_a_suggestion(script):
+def test_unknown_command_is_one_line_with_a_suggestion(script):
     out = _run(script, "evall")
     assert TRACEBACK not in out.stdout + out.stderr
     assert out.returncode == 2
-    assert "Usage: rolegraph" in out.stderr and "No such command 'evall'" in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]  # one line, not click's usage block
+    assert out.stderr.startswith("rolegraph: error: No such command 'evall'")
     assert "eval" in out.stderr.split("No such command", 1)[1]  # "Did you mean 'eval'?"
+    assert "`rolegraph --help` lists the commands" in out.stderr
 
 
-def test_unknown_option_prints_the_usage_of_that_command(script):
+def test_unknown_option_is_one_line_naming_the_command(script):
     out = _run(script, "eval", "G", "--task", "gsm", "--bogus")
     assert TRACEBACK not in out.stdout + out.stderr
     assert out.returncode == 2
-    assert "Usage: rolegraph eval" in out.stderr and "No such option: --bogus" in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert out.stderr.startswith("rolegraph eval: error: No such option: --bogus")
+    assert "`rolegraph eval --help` lists the options" in out.stderr
 
 
 def test_out_of_range_value_names_the_option(script):
     out = _run(script, "eval", "G", "--task", "gsm", "--n", "0")
     assert TRACEBACK not in out.stdout + out.stderr
     assert out.returncode == 2
-    assert "Usage: rolegraph eval" in out.stderr and "'--n'" in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert out.stderr.startswith("rolegraph eval: error: Invalid value for '--n'")
+
+
+def test_a_group_without_its_command_still_shows_its_help(script):
+    out = _run(script, "route")
+    assert TRACEBACK not in out.stdout + out.stderr
+    assert out.returncode == 2
+    assert "Usage: rolegraph route" in out.stdout + out.stderr and "fit" in out.stdout + out.stderr
 
 
 def test_a_pool_file_that_is_not_utf8_is_one_line(script, tmp_path):

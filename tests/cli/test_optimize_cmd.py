@@ -14,6 +14,7 @@ import pytest
 
 from rolegraph.cli import main
 from rolegraph.graphs.io import load_graph
+from tests.conftest import copy_search
 
 TINY = ["--task-size", "80", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "6"]
 KILL_TIMEOUT_S = 240
@@ -349,13 +350,24 @@ def test_a_search_on_a_real_server_prints_its_estimate_first(llamacpp, tmp_path,
     (["--task", "gsm", "--out", "elsewhere"], "--task, --out"),
     (["--init-from", "earlier", "--space", "space.yaml", "--agent-model", "m"], "--space, --init-from, --agent-model"),
 ])
-def test_resume_refuses_the_options_it_would_ignore(tmp_path, capsys, args, dropped):
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    code, out, err = cli(["optimize", "--resume", str(plain), *args], capsys)
+def test_resume_refuses_the_options_it_would_ignore(tiny_search, tmp_path, capsys, args, dropped):
+    run = copy_search(tiny_search, tmp_path) / "run"
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir())
+    code, out, err = cli(["optimize", "--resume", str(run), *args], capsys)
     assert code == 2 and out == ""
     assert err == f"error: --resume continues the run as it was started: drop {dropped}\n"
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir()) == before  # nothing run, nothing written
+
+
+def test_resume_of_a_missing_directory_names_the_directory_before_the_options(tmp_path, capsys):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    code, out, err = cli(["optimize", "--resume", str(plain), "--iterations", "4"], capsys)
+    assert code == 2 and out == ""
+    assert err == f"error: {plain} is not a search run directory (no run.sqlite)\n"
     assert list(plain.iterdir()) == []
+    code, out, err = cli(["optimize", "--resume", str(tmp_path / "missing"), "--iterations", "4"], capsys)
+    assert code == 2 and err == f"error: {tmp_path / 'missing'}: no such run directory\n"
 
 
 def test_resume_takes_its_own_options(tmp_path, capsys):
