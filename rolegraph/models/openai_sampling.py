@@ -26,6 +26,10 @@ from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.models.openai_replies import EXTRA_FIELD, n_completions, note_shared_draws, served_by
 
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
+ABOUT_N = re.compile(r"""['"`]n['"`]|\bn\s+must\b|\bcompletion choices?\b|\bchoices\b""", re.IGNORECASE)
+"""A refusal that names `n`: OpenAI's "Invalid 'n'", llama.cpp's "Field 'n'" and "Only one completion choice is
+allowed", vLLM's "n must be ...", serve-sim's "'n' must be". Any other 400/422 to a probe is checked by asking
+for one sample alone (`_probe`): a pool mistake such as serve-sim's missing answer key must not read as "no n"."""
 STATED_LIMIT = re.compile(r"(?:<=|\bbetween\s+\d+\s+and)\s*(\d+)")
 """The limit a refusal states: llama.cpp's "1 <= value <= 2" (any "<= N"), serve-sim's "between 1 and 128"."""
 
@@ -101,10 +105,12 @@ class NSamplingMixin:
         requests of the largest `n` it takes, else k plain requests.
 
         An `n` above `n_ok` is a probe, made under the model's probe lock: a 400/422 to it (not a context overflow)
-        sets `n_max` to the limit the refusal states, else to `n_ok`, and the samples go again in smaller requests;
-        fewer choices than asked (llama-cpp-python returns one) sets `n_max` to what came back, and the choices that
-        came are used. A refusal of an `n` already answered in full is not about `n` and is raised. The prompt is
-        billed once per request, so its tokens are shared among that request's completions."""
+        that names `n`, or that a plain request for the first sample then gets past, sets `n_max` to the limit the
+        refusal states, else to `n_ok`, and the samples go again in smaller requests (a 400/422 that the plain
+        request gets too is not about `n`: it is raised, as the calls would raise it); fewer choices than asked
+        (llama-cpp-python returns one) sets `n_max` to what came back, and the choices that came are used. A
+        refusal of an `n` already answered in full is not about `n` and is raised. The prompt is billed once per
+        request, so its tokens are shared among that request's completions."""
         todo = list(samples)
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         done: list[Completion] = []
@@ -148,10 +154,13 @@ async def _probe(
     except ModelCallError as exc:
         if exc.status not in N_REFUSED or exc.cause == CONTEXT_CAUSE:
             raise
+        alone: list[Completion] = []
+        if not ABOUT_N.search(str(exc)):  # not worded as about `n`: it is, only if one sample alone is answered
+            alone = await _separately(model, messages, samples[:1], answer_key, kwargs)  # raises as the calls would
         stated = STATED_LIMIT.search(str(exc))
         limit = int(stated.group(1)) if stated else 0
         _limit(model, limit if 1 <= limit < n else model.n_ok, f"it refused n={n} with HTTP {exc.status}")
-        return []
+        return alone
     if len(got) >= n:
         model.n_ok = max(model.n_ok, n)
         _settle(model)

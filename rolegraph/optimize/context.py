@@ -57,7 +57,7 @@ ROUTING_RESERVES = 2
 """Default fit items for routing: this many times the re-check's reserve (288 at the default settings)."""
 FIXED_BATCH_KEY = 1
 """Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
-FAILURE_CHARS = 200  # of the first failure quoted when failed item runs stop a search
+FAILURE_CHARS = 1000  # of the first failure quoted on a stop: an endpoint's whole error and the fix it names fit
 
 
 @dataclass
@@ -164,7 +164,7 @@ def _stop_on_failures(results: list[EvalResult]) -> None:
     for res in results:
         if res.failures:
             first = next((it.error for it in res.items if it.error), "unknown error")
-            first = one_line(first, FAILURE_CHARS, ellipsis="")
+            first = one_line(first, FAILURE_CHARS, ellipsis="…")  # a cut is marked, never silent
             raise SearchError(
                 f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
                 f"(first: {first}); the search stopped at its last checkpoint: fix the cause "

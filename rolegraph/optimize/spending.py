@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Message
 from rolegraph.errors import BudgetExceededError, SearchError
+from rolegraph.evaluate.report import money
 from rolegraph.graphs.budget import estimate_prompt_tokens
 from rolegraph.models.hub import CallStats
 
@@ -56,9 +57,9 @@ class SpendMeter:
             raise BudgetExceededError(f"dollar cap: {self.refused}")
         if self.max_usd is not None and self.spent + self.held + worst > self.max_usd:
             self.refused = (
-                f"${self.spent:.6g} spent on paid calls + ${self.held:.6g} in flight + up to ${worst:.6g} for the "
-                f"next call of {spec.id} > --max-dollars ${self.max_usd:g}"  # 6 significant digits: sub-cent
-                # calls do not round to $0.0000 and make the sum look smaller than the cap
+                f"{money(self.spent)} spent on paid calls + {money(self.held)} in flight + up to {money(worst)} "
+                f"for the next call of {spec.id} > --max-dollars {money(self.max_usd)}"  # `money`: sub-cent calls
+                # keep significant figures (never $0.0000) without the scientific notation of :g ("$7.51e-05")
             )
             raise BudgetExceededError(f"dollar cap: {self.refused}")
         self.held += worst
@@ -71,7 +72,7 @@ class SpendMeter:
         """Between steps: stop once the cap is spent (a step of cached calls only would still be free,
         but there is nothing to gain from starting one that must pay)."""
         if self.max_usd is not None and self.spent >= self.max_usd:
-            self.refused = f"${self.spent:.4f} spent on paid calls >= --max-dollars ${self.max_usd:g}"
+            self.refused = f"{money(self.spent)} spent on paid calls >= --max-dollars {money(self.max_usd)}"
             raise self.stop_error()
 
     def stop_error(self, where: str = "") -> DollarCapReachedError:
