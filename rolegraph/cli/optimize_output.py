@@ -30,19 +30,28 @@ def run_files(run_dir: str | Path) -> list[str]:
     return [name for name in RUN_FILES if (Path(run_dir) / name).is_file()]
 
 
+def score_suffix(score, world: int | None) -> str:
+    """' (simulated) in world N' after a test score, from what answered that score's own items: a mixed pool's run is
+    partly simulated, but its best graph or best single made of real models only is real, and saying otherwise (or
+    naming a world nothing of it answered in) misreports it."""
+    from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
+
+    label = score.simulation or (SIMULATED if score.simulated else REAL)
+    sim = label_suffix(label)
+    return f"{sim} in world {world}" if sim and world is not None else sim
+
+
 def print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
     from rich.console import Console
 
     from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.render import nodes_table
-    from rolegraph.models.provenance import REAL, label_suffix
+    from rolegraph.models.provenance import REAL
     from rolegraph.reports.selection import confidence_text, selection_text
 
     console = Console()
-    sim = label_suffix(result.simulation)
-    if sim and result.world is not None:
-        sim += f" in world {result.world}"
+    sim = score_suffix(result.test, result.world)
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test
     console.print(
@@ -62,7 +71,7 @@ def print_result(result, elapsed: float | None = None) -> None:
         console.print(
             f"best single model{picked}: test accuracy {single.accuracy:.3f}  95% CI [{single.ci95[0]:.3f}, "
             f"{single.ci95[1]:.3f}]  n={single.n}  {flops_phrase(single.flops_units, 1)}  "
-            f"{single.latency_s:.2f} s/item  ({single.label}){sim}"
+            f"{single.latency_s:.2f} s/item  ({single.label}){score_suffix(single, result.world)}"
         )
     cached, calls = (
         t.cached_calls + sum(s.cached_calls for s in result.singles),

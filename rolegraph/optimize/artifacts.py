@@ -15,7 +15,7 @@ from rolegraph.graphs.io import dumps_yaml
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import SIMULATED
 from rolegraph.optimize.run_reader import chosen_graph, fmt_ci, load_run, reproduce_options, run_world, sim_suffix
-from rolegraph.optimize.trace import records_served, records_simulation
+from rolegraph.optimize.trace import records_served, run_simulation
 
 
 def best_graph(run: dict) -> GraphSpec | None:
@@ -44,8 +44,8 @@ def trace_json(run: dict) -> dict:
     return {
         "task": run["config"]["task"],
         "optimizer": run["config"]["optimizer"]["name"],
-        "simulated": records_simulation(run["records"]) == SIMULATED,
-        "simulation": records_simulation(run["records"]),
+        "simulated": run_simulation(run) == SIMULATED,
+        "simulation": run_simulation(run),
         "world": run_world(run),
         "provenance": _provenance(run),
         "phase": run["phase"],
@@ -66,7 +66,7 @@ def _provenance(run: dict) -> dict | None:
         entry = start["models"].get(model_id)
         if entry is not None:
             entry.update({k: v for k, v in seen.model_dump().items() if v is not None})
-    return {**start, "simulation": records_simulation(run["records"])}
+    return {**start, "simulation": run_simulation(run)}
 
 
 def write_artifacts(run_dir: str | Path, run: dict | None = None) -> GraphSpec | None:

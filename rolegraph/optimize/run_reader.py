@@ -15,7 +15,7 @@ from rolegraph.models.provenance import REAL
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.rundir import RunStore
-from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord, ranked, records_simulation
+from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord, ranked, run_simulation
 
 NO_CHECKPOINT = "new"
 """The phase of a run stopped before its first checkpoint: `--resume` has nothing to go on from and starts it
@@ -66,7 +66,7 @@ def chosen_graph(run: dict) -> GraphSpec | None:
 def run_world(run: dict) -> int | None:
     """The simulator world the run's sim models answered in; None when no sim model answered (a real pool has
     no world that matters, and saying "world 0" there would suggest one)."""
-    if records_simulation(run["records"]) == REAL:
+    if run_simulation(run) == REAL:
         return None
     return int(run["config"].get("world") or 0)
 
@@ -74,7 +74,7 @@ def run_world(run: dict) -> int | None:
 def sim_suffix(run: dict) -> str:
     """' (simulated, world N)', ' (partly simulated, world N)', or nothing for real results."""
     world = run_world(run)
-    return "" if world is None else f" ({records_simulation(run['records'])}, world {world})"
+    return "" if world is None else f" ({run_simulation(run)}, world {world})"
 
 
 def reproduce_options(run: dict) -> str:

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from rolegraph.evaluate.result import NodeStats
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.spec import GraphSpec
-from rolegraph.models.provenance import REAL, SIMULATED, ServedBy, Simulation, combine, merge_served
+from rolegraph.models.provenance import REAL, SIMULATED, ServedBy, Simulation, combine, merge_served, simulation_of
 from rolegraph.optimize.choices import Choices
 from rolegraph.optimize.objectives import Objective
 
@@ -82,9 +82,24 @@ class EvalRecord(BaseModel):
         return self.simulation or (SIMULATED if self.simulated else REAL)
 
 
-def records_simulation(records: Iterable[EvalRecord]) -> Simulation:
-    """The label of a search from its evaluations: simulated, partly simulated or real."""
-    return combine(r.label for r in records) or REAL
+def records_simulation(records: Iterable[EvalRecord], configured: Simulation | None = None) -> Simulation:
+    """The label of a search from its evaluations: simulated, partly simulated or real. With no evaluation
+    (a search stopped before its first), `configured` (`configured_simulation`): the replies say nothing, and
+    "real" there once labelled a sim-pool run real."""
+    return combine(r.label for r in records) or configured or REAL
+
+
+def configured_simulation(config: dict) -> Simulation | None:
+    """The label the run's config gives its space's models (their pool entries' `simulated`, as recorded at
+    the start): all sim, simulated; mixed, partly simulated; None for a run made before provenance was kept."""
+    models = (config.get("provenance") or {}).get("models") or {}
+    ids = config.get("space", {}).get("models") or list(models)
+    return simulation_of(models[m].get("simulated") for m in ids if m in models)
+
+
+def run_simulation(run: dict) -> Simulation:
+    """The label of a loaded run (`load_run`): from its evaluations, else from its configured models."""
+    return records_simulation(run["records"], configured_simulation(run["config"]))
 
 
 def records_served(records: Iterable[EvalRecord]) -> dict[str, ServedBy]:

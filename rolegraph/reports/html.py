@@ -25,7 +25,7 @@ from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.run_reader import chosen_graph, load_run, reproduce_options
 from rolegraph.optimize.rundir import STORE_NAME
-from rolegraph.optimize.trace import records_simulation
+from rolegraph.optimize.trace import run_simulation
 from rolegraph.reports.html_parts import (
     FIGURES,
     ci_text,
@@ -236,7 +236,7 @@ def html_page(run: dict) -> str:
     from rolegraph import __version__
 
     cfg = run["config"]
-    simulation = records_simulation(run["records"])
+    simulation = run_simulation(run)
     simulated = simulation != REAL  # the banner: any simulated answer
     sim = label_suffix(simulation)
     if sim:

@@ -6,6 +6,7 @@ a finished run, and renders what there is (best so far, no test score yet) for a
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
@@ -26,7 +27,7 @@ from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.run_reader import fmt_ci, load_run, reproduce_options
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
-from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, records_simulation
+from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, run_simulation
 from rolegraph.reports.plots import curve_png, graph_png, pareto_png, simulation_label
 from rolegraph.reports.router import ROUTER_TITLE, router_note
 from rolegraph.reports.selection import (
@@ -80,7 +81,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     cfg = run["config"]
     sc = cfg["search"]
     records: list[EvalRecord] = run["records"]
-    simulation = records_simulation(records)
+    simulation = run_simulation(run)
     spent = sum(r.n for r in records if r.phase in ("pilot", "search", "validation"))
     lines = [f"# Search report: {cfg['task']} / {cfg['optimizer']['name']}", ""]
     if simulation == SIMULATED:
@@ -219,14 +220,23 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     router = router_note(run["run_dir"])
     if router is not None:
         lines += ["", f"## {ROUTER_TITLE}", "", router.text(f"rolegraph run router.yaml {reproduce_options(run)}")]
-    opts = reproduce_options(run)
-    lines += [
-        "",
-        f"Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml {opts}` or "
-        f"`rolegraph eval best_graph.yaml {opts}`.",
-        "",
-    ]
+    lines += ["", _graph_line(run, best), ""]
     return "\n".join(lines)
+
+
+def _graph_line(run: dict, best: GraphSpec | None) -> str:
+    """The closing line: the picture and the commands for best_graph.yaml, which `render` writes only when a graph
+    was scored (a run stopped before its first evaluation has neither file, and must not link them)."""
+    if best is None:
+        return (
+            "No graph was scored yet, so there is no graph.png or best_graph.yaml; continue the search with "
+            f"`rolegraph optimize --resume {shlex.quote(str(run['run_dir']))}`."
+        )
+    opts = reproduce_options(run)
+    return (
+        f"Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml {opts}` or "
+        f"`rolegraph eval best_graph.yaml {opts}`."
+    )
 
 
 def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:
