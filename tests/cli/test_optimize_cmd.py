@@ -12,24 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli import main
 from rolegraph.graphs.io import load_graph
 from tests.conftest import copy_search
+from tests.cli.support import cli
 
 TINY = ["--task-size", "80", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "6"]
 KILL_TIMEOUT_S = 240
 SPACE_EXAMPLE = "hotpotqa_stages.yaml"
 POLL_S = 0.05
-
-
-def cli(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(autouse=True)

@@ -13,24 +13,14 @@ import pytest
 import yaml
 from fastapi import FastAPI
 
-from rolegraph.cli import main
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.timings import TIMINGS_FILE, CallTimings
 from rolegraph.sim.server import ServerThread
+from tests.cli.support import cli
 
 SIM = "sim/llama-3.2-1b,sim/llama-3.2-3b,sim/llama-3.1-8b"
 AGENT = "my/agent"
 WINDOW = 4096
-
-
-def cli(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(autouse=True)
