@@ -137,7 +137,7 @@ class Feedback(BaseModel):
     agent: str
     fallback: str | None = None
     fallback_reason: str | None = None
-    """Why an LLM agent's step fell back: context, invalid, empty (changed nothing) or error."""
+    """Why an LLM agent's step fell back: context, invalid, empty (changed nothing), timeout or error."""
     attempts: int = 1
     notes: list[str] = Field(default_factory=list)
     """Repairs made to an accepted reply (a near-miss rescaled)."""

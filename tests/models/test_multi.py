@@ -5,11 +5,8 @@ prompt travels once where the endpoint takes `n`; every sample has its own cache
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from rolegraph.models.cache import CachedChatModel, ResponseCache
 from rolegraph.models.hub import ModelHub
@@ -20,6 +17,7 @@ from rolegraph.chat.spec import ModelSpec
 from rolegraph.sim.server import ServerThread
 
 from tests.models.conftest import http_spec, task_calls
+from tests.models.fake_servers import NoNServer as _NoN
 
 FAST = {"timeout_s": 5.0, "backoff_base_s": 0.001, "backoff_cap_s": 0.01}
 SAMPLES = [11, 22, 33, 44, 55]
@@ -51,29 +49,6 @@ def test_n_request_equals_separate_calls_and_carries_the_prompt_once(serve, sett
     assert sum(c.usage.input_tokens for c in many) == prompt  # billed once, shared out
     assert [c.usage.output_tokens for c in many] == [c.usage.output_tokens for c in singles]
     assert sum(c.cost_usd for c in many) < sum(c.cost_usd for c in singles)
-
-
-class _NoN:
-    """An OpenAI-shaped server without `n`: `mode="refuse"` answers 400 like llama.cpp's server, `mode="one"`
-    returns a single choice like llama-cpp-python's. Bodies are recorded."""
-
-    def __init__(self, mode: str):
-        self.bodies: list[dict] = []
-        self.app = FastAPI()
-
-        @self.app.post("/v1/chat/completions")
-        async def chat(request: Request):
-            body = json.loads(await request.body())
-            self.bodies.append(body)
-            if mode == "refuse" and body.get("n", 1) != 1:
-                return JSONResponse({"error": {"code": 400, "type": "invalid_request_error",
-                                               "message": "Field 'n': Value must be between 1 <= value <= 1"}},
-                                    status_code=400)
-            choice = {"index": 0, "finish_reason": "stop",
-                      "message": {"role": "assistant", "content": f"reply {len(self.bodies)}\nFinal answer: 7"},
-                      "logprobs": {"content": [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -1.5}]}}
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
-                    "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}
 
 
 @pytest.mark.parametrize("mode", ["refuse", "one"])

@@ -5,18 +5,16 @@ stays on."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.openai_backend import ModelCallError, OpenAIChatModel
 from rolegraph.sim.server import ServerThread
 
 from tests.models.conftest import http_spec, task_calls
+from tests.models.fake_servers import NoNServer
 
 FAST = {"timeout_s": 5.0, "backoff_base_s": 0.001, "backoff_cap_s": 0.01}
 LLAMA_CPP_NO_N = "Only one completion choice is allowed"  # llama.cpp server's wording (tools/server utils.hpp)
@@ -47,30 +45,10 @@ def test_a_pool_mistake_400_is_raised_not_read_as_no_n(serve, settings, caplog):
     assert model.n_max is None and model.n_support is None  # coalescing stays on for when the pool is fixed
 
 
-class _Refuses:
-    """Refuses any n > 1 with HTTP 400 and the given message; answers n=1. Bodies are recorded."""
-
-    def __init__(self, message: str):
-        self.bodies: list[dict] = []
-        self.app = FastAPI()
-
-        @self.app.post("/v1/chat/completions")
-        async def chat(request: Request):
-            body = json.loads(await request.body())
-            self.bodies.append(body)
-            if body.get("n", 1) != 1:
-                return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": message}},
-                                    status_code=400)
-            choice = {"index": 0, "finish_reason": "stop",
-                      "message": {"role": "assistant", "content": f"reply {len(self.bodies)}\nFinal answer: 7"}}
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
-                    "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}
-
-
 @pytest.mark.parametrize("message", [LLAMA_CPP_NO_N, UNWORDED])
 def test_a_refusal_of_n_turns_coalescing_off_once(settings, caplog, message):
     caplog.set_level(logging.WARNING)
-    fake = _Refuses(message)
+    fake = NoNServer("refuse", message)
     with ServerThread(fake.app) as srv:
         model = OpenAIChatModel(ModelSpec(id="rec/m", backend="openai", base_url=srv.base_url, model="m"),
                                 settings, **FAST)

@@ -1,0 +1,32 @@
+"""OpenAI-shaped loopback servers that do not take `n`, as the tests of coalesced sampling need them."""
+from __future__ import annotations
+
+import json
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+LLAMA_CPP_FIELD_N = "Field 'n': Value must be between 1 <= value <= 1"  # llama.cpp server's 400 for n > 1
+
+
+class NoNServer:
+    """An OpenAI-shaped server without `n`: `mode="refuse"` answers a request for n > 1 with a 400 carrying
+    `message` (llama.cpp's server's by default), `mode="one"` returns a single choice like llama-cpp-python's.
+    Bodies are recorded."""
+
+    def __init__(self, mode: str, message: str = LLAMA_CPP_FIELD_N):
+        self.bodies: list[dict] = []
+        self.app = FastAPI()
+
+        @self.app.post("/v1/chat/completions")
+        async def chat(request: Request):
+            body = json.loads(await request.body())
+            self.bodies.append(body)
+            if mode == "refuse" and body.get("n", 1) != 1:
+                return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": message}},
+                                    status_code=400)
+            choice = {"index": 0, "finish_reason": "stop",
+                      "message": {"role": "assistant", "content": f"reply {len(self.bodies)}\nFinal answer: 7"},
+                      "logprobs": {"content": [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -1.5}]}}
+            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
+                    "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}
