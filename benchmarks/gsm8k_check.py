@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -36,11 +37,15 @@ import typer
 from benchmarks.common import BenchRun, numbers_label, require_positive, say, table
 from benchmarks.options import bad_value, parse_numbers, positive_int
 from benchmarks.route_landscape import landscape
+from rolegraph.fileio import file_sha256
 
 FLOPS_LINE, ACCURACY_LINE = 0.6, 2.0
 """The issue's pass line: router FLOPs <= 0.6x the best graph's, accuracy at most 2 points lower."""
 WORLDS_SEEN = range(0, 12)
 """Worlds whose GSM8K check was run before this benchmark existed (0-5: route fit's guard was measured on them)."""
+DEFAULT_DATA = "gsm8k_test"
+"""The stem of the GSM8K test file every stored result read (`gsm8k_test.jsonl`): its results keep their names;
+another data file's name is in the result's file name (`data_label`)."""
 FULL = {"worlds": tuple(range(12)), "n": 1000, "fresh": 1000, "optimize": []}
 QUICK = {"worlds": (0,), "n": 20, "fresh": 40,
          "optimize": ["--iterations", "2", "--samples", "2", "--batch", "8", "--validation-items", "8",
@@ -231,17 +236,29 @@ def run(quick: bool = False, out_dir: Path | None = None, data: Path | None = No
                                    f"--route-items {route_items}" if route_items is not None else "",
                                    f"--fresh {fresh}" if fresh is not None else ""] if x)
     stem = result_stem(world_list, route_items, None if fresh in (None, fresh_default) else fresh,
-                       default_worlds=worlds is None)
-    payload = {"config": {**cfg, "worlds": world_list, "route_items": route_items}, "rows": rows,
+                       default_worlds=worlds is None, data=data_label(Path(data)))
+    payload = {"config": {**cfg, "worlds": world_list, "route_items": route_items},
+               "data": {"file": Path(data).name, "sha256": file_sha256(data)}, "rows": rows,
                "summary": summary, "simulated": True}
     bench_run.write_result("gsm8k_check", payload, tables, out_dir, quick=quick, options=options, file_stem=stem)
     return payload
 
 
-def result_stem(worlds: list[int], route_items: int | None, fresh: int | None, default_worlds: bool) -> str | None:
-    """None (`gsm8k_check.*`) at the defaults; else `gsm8k_check-w<worlds>[-r<route items>][-fresh<N>]`, the worlds
-    as given (0-11 a range, 0,5,9 -> `w0_5_9`)."""
-    if default_worlds and route_items is None and fresh is None:
+def data_label(data: Path) -> str | None:
+    """The data file in a result's name: None for `gsm8k_test.*` (the names stored results have), else its stem
+    with anything but letters, digits, `_` and `.` made `_`, so runs on two data files do not overwrite each other
+    and the name stays one path component."""
+    if data.stem == DEFAULT_DATA:
+        return None
+    return re.sub(r"[^A-Za-z0-9_.]", "_", data.stem)
+
+
+def result_stem(worlds: list[int], route_items: int | None, fresh: int | None, default_worlds: bool,
+                data: str | None = None) -> str | None:
+    """None (`gsm8k_check.*`) at the defaults; else `gsm8k_check-w<worlds>[-r<route items>][-fresh<N>][-d<data>]`,
+    the worlds as given (0-11 a range, 0,5,9 -> `w0_5_9`), `data` the data file's `data_label` (None: the
+    default's)."""
+    if default_worlds and route_items is None and fresh is None and data is None:
         return None
     return "gsm8k_check-" + "-".join([f"w{numbers_label(worlds)}"] + ([f"r{route_items}"] if route_items else [])
-                                     + ([f"fresh{fresh}"] if fresh else []))
+                                     + ([f"fresh{fresh}"] if fresh else []) + ([f"d{data}"] if data else []))

@@ -1,6 +1,7 @@
 """The GSM8K-check benchmark: the issue's three commands per world through the CLI, on a fixture file."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -22,9 +23,12 @@ def test_a_quick_check_runs_the_commands_with_the_options_given_and_writes_its_o
     assert row["gsm8k"]["n"] == GOLD_ITEMS and row["fresh"]["n"] == 25
     assert row["passes"] == (row["flops_ratio"] <= 0.6 and row["gsm8k"]["diff"] >= -2.0)
     assert row["cv_diff"] is not None and row["cv_flops_ratio"] > 0  # 50 fit items: five folds of 10
-    written = json.loads((tmp_path / "gsm8k_check-w3-r50-fresh25-quick.json").read_text())
+    # the fixture is not gsm8k_test.jsonl: its stem is in the name, and its name and sha256 in the file
+    written = json.loads((tmp_path / "gsm8k_check-w3-r50-fresh25-dgsm8k_tiny-quick.json").read_text())
     assert all(part in written["command"] for part in ("--data", "--worlds 3", "--route-items 50", "--fresh 25"))
+    assert written["data"] == {"file": "gsm8k_tiny.jsonl", "sha256": hashlib.sha256(FIXTURE.read_bytes()).hexdigest()}
     assert written["simulated"] is True and not (tmp_path / "gsm8k_check-quick.json").exists()
+    assert not (tmp_path / "gsm8k_check-w3-r50-fresh25-quick.json").exists()
 
 
 def test_a_missing_data_file_is_one_line_and_exit_2(capsys, tmp_path):
@@ -46,6 +50,18 @@ def test_a_missing_data_file_is_one_line_and_exit_2(capsys, tmp_path):
 def test_the_file_names_say_the_worlds_and_every_option_that_changes_results(worlds, route_items, fresh, default,
                                                                              stem):
     assert gsm8k_check.result_stem(worlds, route_items, fresh, default_worlds=default) == stem
+
+
+@pytest.mark.parametrize("data, worlds, route_items, default, stem", [
+    ("/work/shared/data/gsm8k_test.jsonl", list(range(12)), None, True, None),  # the stored files' names
+    ("gsm8k_test.jsonl", [0, 1, 2, 3], None, False, "gsm8k_check-w0-3"),
+    ("../data/gsm8k_train_sample.jsonl", list(range(12)), None, True, "gsm8k_check-w0-11-dgsm8k_train_sample"),
+    ("gsm8k_train_sample.jsonl", [0, 1, 2, 3], 864, False, "gsm8k_check-w0-3-r864-dgsm8k_train_sample"),
+    ("my data-v2.jsonl", [5], None, False, "gsm8k_check-w5-dmy_data_v2"),  # one path component, no extra dash
+])
+def test_a_data_file_other_than_gsm8k_test_is_in_the_file_name(data, worlds, route_items, default, stem):
+    label = gsm8k_check.data_label(Path(data))
+    assert gsm8k_check.result_stem(worlds, route_items, None, default_worlds=default, data=label) == stem
 
 
 @pytest.mark.parametrize("argv", [["--jobs", "-1"], ["--jobs", "0"], ["--fresh", "0"], ["--route-items", "-5"]])
