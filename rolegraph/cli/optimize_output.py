@@ -41,6 +41,20 @@ def score_suffix(score, world: int | None) -> str:
     return f"{sim} in world {world}" if sim and world is not None else sim
 
 
+def iterations_phrase(result) -> str:
+    """The summary line's "over N iterations", and the pilot when it ran before iteration 1 as an extra iteration 0
+    (the GP and v1 agents' pilot: `--iterations 2` gives three feedback steps, one of them the pilot's), in
+    report.md's words (`feedback_label`): without it, N iterations beside the agent's N + 1 steps read as a
+    miscount."""
+    from rolegraph.reports.wording import feedback_label
+
+    records = result.trace.records
+    text = f"over {result.iterations} iterations"
+    if any(r.iteration == 0 and "pilot" in (r.source, r.phase) for r in records):
+        text += f" plus the {feedback_label(0, records)} as one more feedback step"
+    return text
+
+
 def print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
     from rich.console import Console
@@ -82,7 +96,7 @@ def print_result(result, elapsed: float | None = None) -> None:
     usage = result.feedback_agent
     agent = f", feedback agent {usage.headline()}" if usage else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
-    console.print(f"{result.evaluations} item-level graph runs over {result.iterations} iterations{agent}{took}")
+    console.print(f"{result.evaluations} item-level graph runs {iterations_phrase(result)}{agent}{took}")
     warm = result.warm_start
     if warm is not None:  # what carried over, and what did not (another task's scores are not evidence)
         console.print("; ".join([warm["carried"], *warm["not_carried"]]), markup=False)

@@ -44,17 +44,11 @@ def searched(tmp_path_factory):
     return base, base / "run"
 
 
-@pytest.fixture
-def home(searched, monkeypatch):
-    monkeypatch.setenv("ROLEGRAPH_HOME", str(searched[0] / "home"))
-    monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
-
-
 def _lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_a_second_add_to_says_it_kept_the_graph_and_added_nothing(searched, home, capsys):
+def test_a_second_add_to_says_it_kept_the_graph_and_added_nothing(searched, searched_home, capsys):
     base, run = searched
     graph = base / "new.yaml"
     graph.write_text(NEW_GRAPH)

@@ -37,14 +37,7 @@ def searched(tmp_path_factory):
     return base, base / "run"
 
 
-@pytest.fixture
-def home(searched, monkeypatch):
-    monkeypatch.setenv("ROLEGRAPH_HOME", str(searched[0] / "home"))
-    monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
-    return searched[0] / "home"
-
-
-def test_a_graph_with_the_runs_own_role_is_added(searched, home, capsys):
+def test_a_graph_with_the_runs_own_role_is_added(searched, searched_home, capsys):
     base, run = searched
     graph = base / "critic.yaml"
     graph.write_text(CRITIC_GRAPH)
@@ -72,7 +65,7 @@ def test_options_the_run_fixes_are_refused(extra, dropped, capsys, tmp_path):
     assert not (tmp_path / "elsewhere.sqlite").exists()
 
 
-def test_the_runs_world_is_the_only_world(searched, home, capsys):
+def test_the_runs_world_is_the_only_world(searched, searched_home, capsys):
     base, run = searched
     single = Path(__file__).parents[2] / "examples" / "graphs" / "single.yaml"
     code, _, err = cli(["eval", single, "--add-to", run, "--world", "2"], capsys)
@@ -81,7 +74,7 @@ def test_the_runs_world_is_the_only_world(searched, home, capsys):
     assert code == 0, err
 
 
-def test_how_items_run_is_honoured(searched, home, capsys):
+def test_how_items_run_is_honoured(searched, searched_home, capsys):
     base, run = searched
     code, _, err = cli(["eval", "g.yaml", "--add-to", run, "--executor", "nope"], capsys)
     assert code == 2 and "unknown executor 'nope'" in err, err
@@ -89,7 +82,7 @@ def test_how_items_run_is_honoured(searched, home, capsys):
     graph.write_text(NEW_GRAPH)
 
     def cached() -> int:
-        db = sqlite3.connect(home / "cache.sqlite")
+        db = sqlite3.connect(searched_home / "cache.sqlite")
         try:
             return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
         finally:
@@ -102,7 +95,7 @@ def test_how_items_run_is_honoured(searched, home, capsys):
     assert cached() == before  # scored without writing the response cache
 
 
-def test_a_router_is_said_to_be_kept_for_comparison(searched, home, capsys):
+def test_a_router_is_said_to_be_kept_for_comparison(searched, searched_home, capsys):
     base, run = searched
     router = base / "router.yaml"
     router.write_text(ROUTER)
@@ -130,7 +123,7 @@ def paired_runs(run: Path) -> int:
         return sum(len(store.paired(PAIRED_SET, split)) for split in (FIT, TEST))
 
 
-def test_a_run_another_process_holds_is_refused_in_one_line_and_left_alone(searched, home, capsys):
+def test_a_run_another_process_holds_is_refused_in_one_line_and_left_alone(searched, searched_home, capsys):
     """Two `eval --add-to` at once scored (and paid for) the same graphs twice; one beside a resume's pairing
     filed outcomes into a run still being written. The holder here is this process's own RunLock: a second open
     of the lock file is refused as another process's is."""
@@ -150,7 +143,7 @@ def test_a_run_another_process_holds_is_refused_in_one_line_and_left_alone(searc
     assert paired_runs(run) == before + 2
 
 
-def test_the_python_api_holds_the_run_too(searched, home):
+def test_the_python_api_holds_the_run_too(searched, searched_home):
     import asyncio
 
     from rolegraph.errors import SearchError
@@ -159,7 +152,7 @@ def test_the_python_api_holds_the_run_too(searched, home):
     from rolegraph.settings import Settings
 
     base, run = searched
-    settings = Settings(home=home)
+    settings = Settings(home=searched_home)
     before = paired_runs(run)
     with RunLock.take(run):
         with pytest.raises(SearchError, match="is in use by another rolegraph process"):
@@ -185,8 +178,8 @@ def refused_before_filed(run: Path, graph: Path, text: str, problem: str, capsys
 
 
 @pytest.mark.parametrize("text, problem", REFUSED)
-def test_the_checks_plain_eval_makes_refuse_a_graph_before_it_is_filed(searched, home, capsys, monkeypatch, text,
-                                                                       problem):
+def test_the_checks_plain_eval_makes_refuse_a_graph_before_it_is_filed(searched, searched_home, capsys, monkeypatch,
+                                                                       text, problem):
     """`add_to_run` with the checks `eval` hands it (graph_cmd's, which router_views cannot import: graph_cmd
     imports router_views), wired here as eval_cmd is to wire them."""
     import functools
@@ -203,6 +196,6 @@ def test_the_checks_plain_eval_makes_refuse_a_graph_before_it_is_filed(searched,
 
 
 @pytest.mark.parametrize("text, problem", REFUSED)
-def test_eval_add_to_refuses_what_plain_eval_refuses(searched, home, capsys, text, problem):
+def test_eval_add_to_refuses_what_plain_eval_refuses(searched, searched_home, capsys, text, problem):
     base, run = searched
     refused_before_filed(run, base / "refused-plain.yaml", text, problem, capsys)

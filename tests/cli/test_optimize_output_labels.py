@@ -1,6 +1,7 @@
 """`rolegraph optimize`'s closing lines label each score by what answered it: in a mixed pool (sim and real models)
 the run is partly simulated, but a best graph or best single model answered only by real models is real, and is
-not placed "in world N" (a real model answers in no simulator world)."""
+not placed "in world N" (a real model answers in no simulator world). The summary line counts the GP agent's
+pilot, run as an extra iteration 0, as report.md does: `--iterations 1` beside two feedback steps is no miscount."""
 from __future__ import annotations
 
 import pytest
@@ -75,3 +76,23 @@ def test_a_partly_simulated_best_graph_beside_a_real_single_is_labelled_each_its
     assert _line(out, "best graph:").endswith("(partly simulated) in world 3")
     single = _line(out, "best single model")
     assert "simulated" not in single and "world" not in single, single
+
+
+def test_the_summary_line_says_the_gp_agents_pilot_ran_as_one_more_iteration(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "400")  # the summary on one line
+    code, out, err = cli(["optimize", "--task", "gsm", "--optimizer", "agent-reinforce:gp", "--iterations", "1",
+                          "--out", tmp_path / "run", *TINY], capsys)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if "item-level graph runs" in x)
+    assert " item-level graph runs over 1 iterations plus the pilot (its evaluations are iteration 0 of the curve) " \
+           "as one more feedback step, feedback agent statistical" in line, line
+    assert "2 steps" in line, line  # the pilot's and iteration 1's
+    # report.md places the pilot's feedback the same way
+    assert "**pilot (its evaluations are iteration 0 of the curve)**" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_pilot_inside_the_iterations_is_not_counted_again(sim_run):
+    out, _ = sim_run  # agent-reinforce's pilot takes iterations 1..k: nothing runs before iteration 1
+    line = next(x for x in out.splitlines() if "item-level graph runs" in x)
+    assert " item-level graph runs over 2 iterations, feedback agent " in line and "pilot" not in line, line
