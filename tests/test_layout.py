@@ -14,14 +14,22 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rolegraph"
 MAX_MODULE_LINES = 400
 MAX_LOOP_LINES = 300
 LOOP_FILE = PACKAGE / "optimize" / "loop.py"
+SUBPACKAGES = frozenset(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+ROOT_MODULES = frozenset(p.stem for p in PACKAGE.glob("*.py")) - {"__init__", "__main__"}
 LOWER_LAYERS = {
     # package: packages it must never import (they sit above it)
-    "chat": {"sim", "models", "graphs", "agents", "evaluate", "optimize", "reports", "cli"},
-    "sim": {"models", "graphs", "agents", "evaluate", "optimize", "reports", "cli"},
-    "models": {"graphs", "agents", "evaluate", "optimize", "reports", "cli"},
-    "graphs": {"evaluate", "optimize", "reports", "cli"},
+    "chat": {"sim", "models", "tools", "tasks", "graphs", "agents", "evaluate", "optimize", "serve", "reports", "cli"},
+    "sim": {"models", "graphs", "agents", "evaluate", "optimize", "serve", "reports", "cli"},
+    "models": {"graphs", "agents", "evaluate", "optimize", "serve", "reports", "cli"},
+    "tools": {"agents", "tasks", "graphs", "evaluate", "optimize", "serve", "reports", "cli"},
+    "agents": {"graphs", "evaluate", "optimize", "serve", "reports", "cli"},
+    "tasks": {"evaluate", "optimize", "reports", "cli"},
+    "graphs": {"evaluate", "optimize", "serve", "reports", "cli"},
     "evaluate": {"optimize", "reports", "cli"},
     "optimize": {"reports", "cli"},
+    "serve": {"cli"},
+    # the root modules (errors, settings, items, fileio, ...) sit below every package: any layer may use them
+    **{module: SUBPACKAGES for module in ROOT_MODULES},
 }
 
 
@@ -86,3 +94,11 @@ def test_no_module_is_over_the_size_limit():
 
 def test_the_search_loop_reads_in_one_sitting():
     assert len(LOOP_FILE.read_text().splitlines()) < MAX_LOOP_LINES
+
+
+def test_every_layer_rule_names_real_packages():
+    """A misspelt package in LOWER_LAYERS would switch its rule off without failing anything else."""
+    known = SUBPACKAGES | ROOT_MODULES
+    named = set(LOWER_LAYERS) | {p for above in LOWER_LAYERS.values() for p in above}
+    assert named - known == set()
+    assert {"chat", "sim", "models", "graphs", "evaluate", "optimize", "cli"} <= SUBPACKAGES
