@@ -6,7 +6,6 @@ statistics these tables print live in `rolegraph.evaluate.paired_stats`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from rolegraph.evaluate.paired_stats import Comparison
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.analysis import flops_text
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, Simulation, combine, label_suffix
+from rolegraph.money import money
 
 SIM_NOTES: dict[Simulation, str] = {
     SIMULATED: "simulated: sim models are stand-ins calibrated to published numbers, not real-model results",
@@ -46,28 +46,6 @@ def pct(x: float | None, sign: str = "%") -> str:
 
 def _ci(ci: Sequence[float]) -> str:
     return f"[{pct(ci[0])}, {pct(ci[1])}]"
-
-
-MONEY_FIGURES = 3
-"""Significant figures of an amount under a dollar: a sim or local model's cost per item is a few millionths
-of a dollar, which four or five decimals would show as zero."""
-CENT_DIGITS = 2
-MONEY_FLOOR = 1e-9
-"""Amounts under this read "<$0.000000001" rather than run on: no price is that precise."""
-
-
-def money(amount: float, symbol: str = "$") -> str:
-    """A dollar amount for a report or a table: cents from a dollar up, else up to MONEY_FIGURES significant figures
-    ("$0.00000392"), so a nonzero cost never reads as zero; an actual 0 is "$0"."""
-    size = abs(amount)
-    if size == 0:
-        return f"{symbol}0"
-    if size < MONEY_FLOOR:
-        return f"<{symbol}{MONEY_FLOOR:.{-math.floor(math.log10(MONEY_FLOOR))}f}"
-    text = f"{size:.{max(CENT_DIGITS, MONEY_FIGURES - 1 - math.floor(math.log10(size)))}f}"
-    whole, _, part = text.partition(".")
-    text = f"{whole}.{part.rstrip('0').ljust(CENT_DIGITS, '0')}"  # $0.0031, not $0.00310; $0.50, not $0.5
-    return f"{'-' if amount < 0 else ''}{symbol}{text}"
 
 
 def cache_note(cached: int, calls: int) -> str:

@@ -17,6 +17,7 @@ counts what a run actually spawns.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -29,6 +30,7 @@ from rolegraph.graphs.dynamic import describe, worst_case
 from rolegraph.graphs.nx import to_networkx
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
+from rolegraph.money import money
 
 REFERENCE_MODEL_ID = "sim/llama-3.2-1b"
 REFERENCE_PARAMS_B = 1.24
@@ -185,11 +187,19 @@ def node_flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) ->
     }
 
 
-def flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile) -> float:
-    """The graph's FLOPs in units of one 1B node (see the module docstring); a dynamic graph's worst case."""
+def flops_units(spec: GraphSpec, pool: ModelPool, profile: TokenProfile, only: Collection[str] | None = None) -> float:
+    """The graph's FLOPs in units of one 1B node (see the module docstring); a dynamic graph's worst case.
+
+    With `only`, the FLOPs of those nodes alone (a run that stopped part way counts what ran), each still at
+    its in-degree in the whole graph. The nodes are summed in the same order either way, so `only` naming
+    every node gives the whole graph's figure bit for bit: a complete run reports what `validate` estimates."""
     spec = worst_case(spec)
     models = {node.id: node.model for node in spec.nodes}
-    total = sum(node_flops(pool.get(models[n]), n_p, n_d) for n, (n_p, n_d) in _node_tokens(spec, profile).items())
+    total = sum(
+        node_flops(pool.get(models[n]), n_p, n_d)
+        for n, (n_p, n_d) in _node_tokens(spec, profile).items()
+        if only is None or n in only
+    )
     return total / reference_flops(profile)
 
 
@@ -237,7 +247,7 @@ class GraphSummary(BaseModel):
         return (
             f"{self.nodes} nodes, {self.edges} edges, depth {self.depth}, width {self.width}, "
             f"max in-degree {self.max_in_degree}, {flops}, ~{self.tokens:,} tokens, "
-            f"~${self.cost_usd:.4f} per run{sim}{worst}"
+            f"~{money(self.cost_usd)} per run{sim}{worst}"
         )
 
 

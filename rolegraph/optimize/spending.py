@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Message
 from rolegraph.errors import BudgetExceededError, SearchError
-from rolegraph.evaluate.report import money
 from rolegraph.graphs.budget import estimate_prompt_tokens
 from rolegraph.models.hub import CallStats
+from rolegraph.money import money
 
 
 class DollarCapReachedError(SearchError):

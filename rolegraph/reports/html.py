@@ -17,10 +17,10 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from rolegraph.evaluate.report import money
 from rolegraph.fileio import write_atomic
 from rolegraph.graphs.analysis import flops_phrase, flops_text
 from rolegraph.models.provenance import REAL, SIMULATED, label_suffix
+from rolegraph.money import money
 from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.run_reader import chosen_graph, load_run, reproduce_options

@@ -10,7 +10,6 @@ import shlex
 from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
-from rolegraph.evaluate.report import money
 from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.fileio import write_atomic
 from rolegraph.graphs.analysis import flops_phrase, flops_text
@@ -18,6 +17,7 @@ from rolegraph.graphs.render import to_text_table
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
+from rolegraph.money import money
 from rolegraph.optimize.agent_usage import STATISTICAL_DESCRIPTION, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.final import FinalChoice

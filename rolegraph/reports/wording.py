@@ -5,7 +5,7 @@ feedback section says when there is none.
 
 from __future__ import annotations
 
-from rolegraph.evaluate.report import money
+from rolegraph.money import money
 from rolegraph.optimize.space import BUDGET_UNITS
 from rolegraph.optimize.trace import EvalRecord
 

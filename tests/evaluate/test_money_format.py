@@ -8,8 +8,9 @@ import io
 import pytest
 from rich.console import Console
 
-from rolegraph.evaluate.report import money, runs_table, summary_table
+from rolegraph.evaluate.report import runs_table, summary_table
 from rolegraph.evaluate.result import EvalResult, ItemScore
+from rolegraph.money import money
 
 STORED = 3.92e-06  # the per-item cost a probe's report showed as 0.00000
 RELATIVE = 0.005  # three significant figures are within half a percent
