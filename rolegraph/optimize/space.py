@@ -11,7 +11,7 @@ the space is made and saved with it, so a resumed search estimates exactly as be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NoReturn
 
 from rolegraph.agents.registry import RoleRegistry, builtin_role_names
 from rolegraph.errors import SearchError, did_you_mean
@@ -290,13 +290,14 @@ class SearchSpace:
 
         usable = tuple(st for st in self.stages if st.min_width > 0 or any(m in self.models for m in st.models))
 
+        floor = self.smallest_feasible_budget()  # of the stages as given, before the budget prunes them
+
         def keep(ms: tuple[str, ...], where: str) -> tuple[str, ...]:
             kept = tuple(m for m in ms if m in self.models)
             if not kept:
-                raise SearchError(
-                    f"{where}: none of its models ({', '.join(ms)}) fits the budget {self.budget:g} "
-                    f"{BUDGET_UNITS[self.budget_kind]} even alone"
-                )
+                unit = BUDGET_UNITS[self.budget_kind]
+                fit = f"none of its models ({', '.join(ms)}) fits the budget {self.budget:g} {unit} even alone"
+                self._too_small_for_stages(floor, f"{where}: {fit}")
             return kept
 
         if not usable:  # every stage optional and none fits: a staged space needs one stage, so say the first's
@@ -306,14 +307,17 @@ class SearchSpace:
         out = self.staged_output
         self.stage_output = StageOutput(out.roles, keep(out.models, "the output node"))
         if not self.fits(self.smallest_staged()):
-            self._too_small_for_stages()
+            self._too_small_for_stages(floor)
 
-    def _too_small_for_stages(self) -> None:
-        """The one message for a budget below the smallest staged graph, whether or not a single node would fit:
-        a budget too small for every single node used to be told a one-node minimum that the stages exceed."""
+    def _too_small_for_stages(self, floor: float | None = None, what: str = "") -> NoReturn:
+        """The one message for a budget too small for a staged space, whichever check found it (no single node fits,
+        a stage's or the output's models do not fit alone: `what`, the smallest staged graph does not fit): each
+        names the smallest feasible budget (`floor`, when the stages were pruned since), so the user knows what to
+        ask for."""
+        floor = self.smallest_feasible_budget() if floor is None else floor
+        what = what or f"budget {self.budget:g} {BUDGET_UNITS[self.budget_kind]} is too small for the stages"
         raise SearchError(
-            f"budget {self.budget:g} {BUDGET_UNITS[self.budget_kind]} is too small for the stages: the smallest "
-            f"feasible budget is {self.smallest_feasible_budget():.4g} (the smallest staged graph: each stage at its "
+            f"{what}: the smallest feasible budget is {floor:.4g} (the smallest staged graph: each stage at its "
             "smallest width and model)"
         )
 
@@ -333,9 +337,13 @@ class SearchSpace:
     def smallest_feasible_budget(self) -> float:
         """The cost of the cheapest graph of the space: one node of its cheapest model, or in a staged space the
         smallest staged graph (its cheapest models are among the stages' models, whatever the budget excluded)."""
-        if self.stages:
-            return self.cost(self.smallest_staged())
-        return min(self.cost(self.single(m)) for m in self.models)
+        if not self.stages:
+            return min(self.cost(self.single(m)) for m in self.models)
+        staged = self.cost(self.smallest_staged())
+        if all(st.min_width == 0 for st in self.stages):  # every stage optional: one must still run (`keep`), so
+            # its cheapest model must fit alone too, though the smallest staged graph is the output node only
+            staged = max(staged, min(self.cost(self.single(m)) for st in self.stages for m in st.models))
+        return staged
 
     # --- serialisation -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
