@@ -7,8 +7,9 @@ SmolLM2-135M (135M parameters) cannot digest six long passages: given them, it a
 discovered penicillin?" with "The answer is: 1". So the graph is one extractive reader node
 (rolegraph/agents/reader.py): it searches the question itself in the local index of 10,033
 Wikipedia summaries (three best-ranked passages), keeps the two sentences sharing the most words
-with the question, lets the model answer from those only, and keeps the model's answer when it is a
-span of them (else the best-placed candidate span of the question's type). `--eval` measures
+with the question, shows the model only the best one of them (more text is more noise at 135M), and
+keeps the model's answer when it is a candidate or a span of the two sentences (else the best-placed
+candidate span of the question's type). `--eval` measures
 accuracy and latency on a JSONL file of {id, question, answer, split}; the questions tagged `tune`
 were used to build the reader, report on `heldout` (BENCHMARKS-style numbers: see the README).
 Latency is measured per run; a rerun answered from the response cache says so.

@@ -4,9 +4,10 @@ A tiny model (SmolLM2-135M) that reads six long passages and writes an answer mo
 ("The answer is: 1"). The reader narrows what the model sees and what it may answer: it searches the
 question itself (a few best-ranked passages), keeps the sentences that share the most words with the
 question, and draws candidate answers from them by the question's type (a year for "when", a name
-for "who", ...). The model reads only those sentences and answers in a few words; its answer is kept
-when it is one of the candidates (or a span of the sentences), otherwise the best-placed candidate
-is the answer. The reply says which happened (`Source: model` / `Source: extractive`).
+for "who", ...). The model reads only the best of those sentences (more text is more noise for 135M
+parameters) and answers in a few words; its answer is kept when it is one of the candidates (or a span
+of the kept sentences), otherwise the best-placed candidate is the answer. The reply says which
+happened (`Source: model` / `Source: extractive`).
 """
 
 from __future__ import annotations
