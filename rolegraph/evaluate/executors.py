@@ -19,8 +19,6 @@ import hashlib
 import logging
 import math
 import os
-import re
-import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +30,7 @@ from rolegraph.errors import (
     one_line,
     rebuild_error,
 )
+from rolegraph.evaluate.ray_address import _secrets, check_ray_address, shown_address
 
 if TYPE_CHECKING:
     from rolegraph.evaluate.result import ItemScore
@@ -46,14 +45,8 @@ if TYPE_CHECKING:
 EXECUTORS = ("local", "ray")
 CHUNKS_PER_WORKER = 2  # chunks per worker and evaluation: balances load, keeps per-chunk overhead small
 RAY_INSTALL_HINT = "the Ray executor needs Ray: pip install 'rolegraph[ray]'"
-RAY_CLIENT_HINT = "pip install 'rolegraph[ray]' (or 'ray[client]')"
 USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"  # a local cluster started here reports nothing anywhere
 RAY_ADDRESS_ENV = "RAY_ADDRESS"  # Ray's own: what `None` and "auto" join when it is set
-RAY_CONNECT_TIMEOUT_S = 5.0
-"""How long a cluster's host:port may take to accept a TCP connection before ray.init is tried. Ray itself
-retries an unreachable address for minutes, printing a warning every few seconds; this check makes a wrong
-or down address one line within this time instead."""
-RAY_CLIENT_PORT = 10001  # what Ray assumes for a "ray://host" address without a port
 
 ToolboxFactory = Callable[["Settings", "Task"], "ToolBox"]
 """Builds a worker's toolbox for a task (tools hold connections, so they are rebuilt, not shipped)."""
@@ -292,73 +285,6 @@ def _effective_address(address: str | None) -> tuple[str, str] | None:
     if address == "local":
         return None
     return address, ""
-
-
-def _secrets(address: str) -> list[str]:
-    """What an address may carry that is not printed: a user:password before '@', a query or fragment."""
-    user = re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/@?#]+)@", address)
-    query = re.search(r"[?#](.+)$", address)
-    return [m.group(1) for m in (user, query) if m is not None]
-
-
-def shown_address(address: str) -> str:
-    """The address as it may be printed, its `_secrets` masked."""
-    for secret in _secrets(address):
-        address = address.replace(secret, "***")
-    return address
-
-
-def _host_port(address: str) -> tuple[str, int] | None:
-    """(host, port) of a "host:port" or "ray://host[:port]" address; None when it has neither form."""
-    scheme, sep, rest = address.partition("://")
-    if not sep:
-        scheme, rest = "", address
-    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
-    if netloc.startswith("["):  # [v6 address]:port
-        host, _, tail = netloc[1:].partition("]")
-        port_text = tail[1:] if tail.startswith(":") else tail
-    else:
-        host, colon, port_text = netloc.rpartition(":")
-        if not colon:
-            host, port_text = netloc, ""
-    if not port_text and scheme == "ray":
-        port_text = str(RAY_CLIENT_PORT)
-    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        return None
-    return host, int(port_text)
-
-
-def check_ray_address(address: str, source: str = "") -> None:
-    """Refuse, in one line, an address ray.init cannot use: a client address without the client package, a
-    malformed one, or one where nothing accepts a connection within RAY_CONNECT_TIMEOUT_S (Ray would retry it
-    for minutes). A reachable port that is not a Ray cluster is left to Ray's own errors."""
-    import importlib.util
-
-    shown = shown_address(address)
-    scheme, sep, _ = address.partition("://")
-    if sep and importlib.util.find_spec("grpc") is None:
-        raise EngineMissingError(
-            f"the Ray address '{shown}'{source} connects as a Ray client, which needs grpcio: {RAY_CLIENT_HINT}"
-        )
-    if sep and scheme != "ray":
-        return  # another provider's client ("anyscale://..."): its own library resolves and reaches it
-    target = _host_port(address)
-    if target is None:
-        raise RolegraphError(
-            f"the Ray address '{shown}'{source} is not HOST:PORT, ray://HEAD[:PORT] or auto "
-            "(e.g. 10.0.0.5:6379 or ray://10.0.0.5:10001)"
-        )
-    host, port = target
-    timeout = RAY_CONNECT_TIMEOUT_S
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
-        raise RolegraphError(
-            f"cannot reach the Ray cluster at '{shown}'{source}: {host}:{port} did not accept a connection "
-            f"({reason}; waited at most {timeout:g} s); check the address and that the cluster is up"
-        ) from None
 
 
 def _init_error(address: str | None, target: tuple[str, str] | None, exc: Exception) -> RolegraphError:

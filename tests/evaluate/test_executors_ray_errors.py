@@ -1,20 +1,24 @@
 """A Ray address the user got wrong is one line and exit code 2 through the real CLI, and an address where
 nothing answers is given up on within the executor's named connect timeout (Ray itself retries for minutes).
 
-No Ray cluster is started: every address here fails before or inside ray.init."""
+No Ray cluster is started: every address here fails before or inside ray.init (a port that must pass the
+address check is a gRPC server with no services, the transport Ray speaks)."""
 
 from __future__ import annotations
 
 import socket
 import sys
 import threading
+import time
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from rolegraph.cli import main
 from rolegraph.errors import RolegraphError
-from rolegraph.evaluate import executors
+from rolegraph.evaluate import ray_address
 from rolegraph.evaluate.executors import RayExecutor, shown_address
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'rolegraph[ray]')")
@@ -108,20 +112,20 @@ def test_refused_address_is_one_line(capsys, refused_port):
 
 
 def test_silent_address_gives_up_within_the_named_timeout(capsys, monkeypatch, silent_port):
-    monkeypatch.setattr(executors, "RAY_CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 0.5)
     line = one_error_line([*EVAL, "--ray-address", f"127.0.0.1:{silent_port}"], capsys)
     assert f"'127.0.0.1:{silent_port}'" in line and "no answer" in line and "0.5 s" in line
 
 
 def test_silent_client_address_gives_up_too(capsys, monkeypatch, silent_port):
     pytest.importorskip("grpc", reason="the Ray client package is not installed")
-    monkeypatch.setattr(executors, "RAY_CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 0.5)
     line = one_error_line([*EVAL, "--ray-address", f"ray://127.0.0.1:{silent_port}"], capsys)
     assert f"'ray://127.0.0.1:{silent_port}'" in line and "no answer" in line
 
 
 def test_optimize_with_a_silent_address(capsys, monkeypatch, silent_port, tmp_path):
-    monkeypatch.setattr(executors, "RAY_CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 0.5)
     argv = [*OPTIMIZE, "--out", str(tmp_path / "run"), "--ray-address", f"127.0.0.1:{silent_port}"]
     line = one_error_line(argv, capsys)
     assert f"cannot reach the Ray cluster at '127.0.0.1:{silent_port}'" in line
@@ -145,12 +149,35 @@ def test_malformed_address(capsys, address):
     assert f"'{address}'" in line and "HOST:PORT" in line
 
 
+class _QuietHTTP(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # the server's own log would be a second stderr line
+        pass
+
+
+def test_http_server_port_is_one_line_within_the_timeout(capsys, monkeypatch):
+    """A port that answers, but not as Ray (here HTTP), is refused before ray.init, which would retry it for
+    minutes printing its own warnings."""
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 0.5)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _QuietHTTP)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    start = time.monotonic()
+    try:
+        line = one_error_line([*EVAL, "--ray-address", f"127.0.0.1:{port}"], capsys)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - start < 30  # the CLI's start plus the 0.5 s wait; ray.init took minutes here
+    assert f"'127.0.0.1:{port}' is not a Ray cluster" in line and "did not answer as gRPC" in line
+
+
 def test_any_ray_init_failure_is_one_masked_line(monkeypatch):
-    """What ray.init raises once the port answers (e.g. it is not a Ray cluster) names the address, masked."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    port = listener.getsockname()[1]
+    """What ray.init raises once the port answers as gRPC (e.g. a cluster that refuses this driver) names the
+    address, masked."""
+    grpc = pytest.importorskip("grpc", reason="grpcio is not installed")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
     address = f"alice:s3cr3t@127.0.0.1:{port}"
 
     def refuse(address: str, **_: object) -> None:
@@ -161,7 +188,7 @@ def test_any_ray_init_failure_is_one_masked_line(monkeypatch):
         with pytest.raises(RolegraphError) as caught:
             RayExecutor(address)._init_ray()
     finally:
-        listener.close()
+        server.stop(None)
     message = str(caught.value)
     assert message.startswith(f"cannot connect to the Ray cluster at '***@127.0.0.1:{port}'")
     assert "is not a Ray cluster (more detail)" in message and "s3cr3t" not in message and "\n" not in message

@@ -1,0 +1,139 @@
+"""Checks a Ray cluster address before ray.init gets it.
+
+ray.init retries an address that does not answer as a Ray cluster for minutes, printing a warning every
+few seconds, so a mistyped host or port (or the port of some other service) would look like a hang. Both
+address forms Ray joins speak gRPC over HTTP/2 (HOST:PORT is the head's GCS, ray://HOST:PORT the Ray
+client server), so a port that does not complete a gRPC connection within RAY_CONNECT_TIMEOUT_S is refused
+here in one line. Only the transport is checked: whether the cluster accepts this driver is ray.init's
+to say.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+from rolegraph.errors import EngineMissingError, RolegraphError
+
+RAY_CONNECT_TIMEOUT_S = 5.0
+"""How long a cluster's host:port may take to accept a TCP connection, and then to complete a gRPC
+connection, before ray.init is tried. Ray itself retries an unreachable or non-Ray address for minutes,
+printing a warning every few seconds; this check makes a wrong or down address one line instead."""
+RAY_CLIENT_PORT = 10001  # what Ray assumes for a "ray://host" address without a port
+RAY_CLIENT_HINT = "pip install 'rolegraph[ray]' (or 'ray[client]')"
+TLS_ENV = "RAY_USE_TLS"  # Ray's own switch: the cluster's gRPC is TLS with the certificates named below
+TLS_FILES_ENV = ("RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY", "RAY_TLS_CA_CERT")
+HTTP_PROXY_ENV = "RAY_grpc_enable_http_proxy"  # Ray's channels ignore http_proxy unless this is set
+
+
+def _secrets(address: str) -> list[str]:
+    """What an address may carry that is not printed: a user:password before '@', a query or fragment."""
+    user = re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/@?#]+)@", address)
+    query = re.search(r"[?#](.+)$", address)
+    return [m.group(1) for m in (user, query) if m is not None]
+
+
+def shown_address(address: str) -> str:
+    """The address as it may be printed, its `_secrets` masked."""
+    for secret in _secrets(address):
+        address = address.replace(secret, "***")
+    return address
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a "host:port" or "ray://host[:port]" address; None when it has neither form."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "", address
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    if netloc.startswith("["):  # [v6 address]:port
+        host, _, tail = netloc[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else tail
+    else:
+        host, colon, port_text = netloc.rpartition(":")
+        if not colon:
+            host, port_text = netloc, ""
+    if not port_text and scheme == "ray":
+        port_text = str(RAY_CLIENT_PORT)
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        return None
+    return host, int(port_text)
+
+
+def check_ray_address(address: str, source: str = "") -> None:
+    """Refuse, in one line, an address ray.init cannot use: a client address without the client package, a
+    malformed one, one where nothing accepts a connection within RAY_CONNECT_TIMEOUT_S, or one whose port
+    answers but does not complete a gRPC connection within that time (Ray would retry either for minutes)."""
+    shown = shown_address(address)
+    scheme, sep, _ = address.partition("://")
+    has_grpc = importlib.util.find_spec("grpc") is not None
+    if sep and not has_grpc:
+        raise EngineMissingError(
+            f"the Ray address '{shown}'{source} connects as a Ray client, which needs grpcio: {RAY_CLIENT_HINT}"
+        )
+    if sep and scheme != "ray":
+        return  # another provider's client ("anyscale://..."): its own library resolves and reaches it
+    target = _host_port(address)
+    if target is None:
+        raise RolegraphError(
+            f"the Ray address '{shown}'{source} is not HOST:PORT, ray://HEAD[:PORT] or auto "
+            "(e.g. 10.0.0.5:6379 or ray://10.0.0.5:10001)"
+        )
+    host, port = target
+    timeout = RAY_CONNECT_TIMEOUT_S
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise RolegraphError(
+            f"cannot reach the Ray cluster at '{shown}'{source}: {host}:{port} did not accept a connection "
+            f"({reason}; waited at most {timeout:g} s); check the address and that the cluster is up"
+        ) from None
+    if not has_grpc:
+        # Plain `pip install ray` joins a HOST:PORT address without grpcio (Ray's core bundles its own gRPC);
+        # without it a non-Ray port is left to ray.init, which ends in one line too, only later.
+        return
+    waited = _grpc_wait(host, port, timeout)
+    if waited is not None:
+        raise RolegraphError(
+            f"the Ray address '{shown}'{source} is not a Ray cluster: {host}:{port} accepted a connection but "
+            f"did not answer as gRPC (which Ray speaks) within {waited:.1f} s; check the port (the head's GCS "
+            f"port, usually 6379, or ray://HEAD:{RAY_CLIENT_PORT} for the client)"
+        )
+
+
+def _grpc_wait(host: str, port: int, timeout: float) -> float | None:
+    """None once a gRPC (HTTP/2) connection to host:port is ready within `timeout`, else the seconds waited.
+
+    The channel is made as Ray makes its own: TLS when RAY_USE_TLS is on (an insecure channel would never
+    become ready against a TLS cluster), no HTTP proxy unless Ray's switch enables one."""
+    import grpc  # type: ignore[import-untyped]  # grpcio ships no type stubs
+
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = [("grpc.enable_http_proxy", int(_env_on(HTTP_PROXY_ENV)))]
+    if _env_on(TLS_ENV):
+        try:
+            cert, key, ca = (Path(os.environ[name]).read_bytes() for name in TLS_FILES_ENV)
+        except (KeyError, OSError):
+            return None  # Ray refuses missing TLS files itself, in its own words, before connecting
+        creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+        channel = grpc.secure_channel(target, creds, options=options)
+    else:
+        channel = grpc.insecure_channel(target, options=options)
+    start = time.monotonic()
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+        return None
+    except grpc.FutureTimeoutError:
+        return time.monotonic() - start
+    finally:
+        channel.close()
+
+
+def _env_on(name: str) -> bool:
+    return os.environ.get(name, "0").lower() in ("1", "true")

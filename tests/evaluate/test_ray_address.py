@@ -1,0 +1,158 @@
+"""A Ray address whose port accepts connections but is not a Ray cluster is refused in one line within the
+connect timeout (ray.init would retry it for minutes), and a port that speaks gRPC, as Ray's GCS and client
+server do, passes. No Ray cluster is started: the servers here are an HTTP server, a silent TCP acceptor and
+a gRPC server with no services."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from rolegraph.errors import RolegraphError
+from rolegraph.evaluate import ray_address
+from rolegraph.evaluate.ray_address import check_ray_address
+
+grpc = pytest.importorskip("grpc", reason="grpcio is not installed (pip install 'rolegraph[ray]')")
+
+TIMEOUT_S = 0.5  # the patched connect timeout
+FAST_S = 4.0  # far below what ray.init takes on such a port (minutes), above the timeout plus a slow machine
+
+
+@pytest.fixture(autouse=True)
+def _short_timeout(monkeypatch):
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", TIMEOUT_S)
+    for name in ("RAY_USE_TLS", "RAY_grpc_enable_http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    """A plain HTTP/1 server on loopback (what a dashboard or a web app port answers)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def mute_port() -> Iterator[int]:
+    """A port that accepts every connection and never sends a byte."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.fixture
+def grpc_port() -> Iterator[int]:
+    """A gRPC server with no services: the transport Ray's GCS and client server speak, nothing more."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop(None)
+
+
+def refused_quickly(address: str) -> str:
+    start = time.monotonic()
+    with pytest.raises(RolegraphError) as caught:
+        check_ray_address(address)
+    elapsed = time.monotonic() - start
+    assert TIMEOUT_S * 0.9 <= elapsed < FAST_S, elapsed
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}"])
+def test_http_server_port_is_not_a_ray_cluster(http_port, form):
+    address = form.format(port=http_port)
+    message = refused_quickly(address)
+    assert message.startswith(f"the Ray address '{address}' is not a Ray cluster")
+    assert f"127.0.0.1:{http_port} accepted a connection but did not answer as gRPC" in message
+    assert "within 0.5 s" in message
+
+
+def test_silent_acceptor_is_not_a_ray_cluster(mute_port):
+    message = refused_quickly(f"127.0.0.1:{mute_port}")
+    assert f"'127.0.0.1:{mute_port}' is not a Ray cluster" in message and "within 0.5 s" in message
+
+
+def test_refusal_masks_what_the_address_carries(http_port):
+    message = refused_quickly(f"ray://alice:s3cr3t@127.0.0.1:{http_port}?token=abc123")
+    assert f"'ray://***@127.0.0.1:{http_port}?***'" in message
+    assert "s3cr3t" not in message and "abc123" not in message and "alice" not in message
+
+
+@pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}", "localhost:{port}"])
+def test_grpc_server_passes(grpc_port, monkeypatch, form):
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 5.0)  # a real server gets the real time
+    check_ray_address(form.format(port=grpc_port))
+
+
+def test_http_proxy_settings_do_not_reroute_the_check(grpc_port, monkeypatch):
+    """Ray's own channels ignore http_proxy (unless RAY_grpc_enable_http_proxy); so does the check."""
+    monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 5.0)
+    for name in ("http_proxy", "https_proxy", "grpc_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # the discard port: a proxy there never answers
+    for name in ("no_proxy", "NO_PROXY", "no_grpc_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    check_ray_address(f"127.0.0.1:{grpc_port}")
+
+
+def test_without_grpcio_a_gcs_address_gets_the_tcp_check_only(http_port, monkeypatch):
+    """Plain `pip install ray` joins HOST:PORT without grpcio: the gRPC step is skipped, not an error."""
+    monkeypatch.setitem(sys.modules, "grpc", None)
+    check_ray_address(f"127.0.0.1:{http_port}")
+
+
+def test_tls_without_its_files_is_left_to_ray(http_port, monkeypatch):
+    """RAY_USE_TLS without the certificate files: Ray refuses that itself, so the gRPC step is skipped."""
+    monkeypatch.setenv("RAY_USE_TLS", "1")
+    for name in ray_address.TLS_FILES_ENV:
+        monkeypatch.delenv(name, raising=False)
+    check_ray_address(f"127.0.0.1:{http_port}")
+
+
+def test_tls_channel_is_used_when_ray_uses_tls(grpc_port, monkeypatch, tmp_path):
+    """With RAY_USE_TLS on, the check speaks TLS as Ray would: a plaintext gRPC server does not pass."""
+    for name in ray_address.TLS_FILES_ENV:
+        path = tmp_path / name
+        path.write_bytes(b"")
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv("RAY_USE_TLS", "1")
+    check_ray_address_refused = refused_quickly(f"127.0.0.1:{grpc_port}")
+    assert "did not answer as gRPC" in check_ray_address_refused
