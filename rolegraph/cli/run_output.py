@@ -76,9 +76,25 @@ def _node_json(n: Any) -> dict[str, Any]:
     return out
 
 
+def answered(result: Any) -> bool:
+    """Whether some node got a reply: the nodes `RunResult.served` is gathered from (`RunResult.served_by`), the
+    rule `eval` labels an item by (`runner`: no reply, no label)."""
+    return any(n.simulated is not None for n in result.nodes)
+
+
+def shown_label(result: Any) -> str:
+    """The simulation label `run` shows: the run's, or "no answers" when no node got a reply (`answered`), as
+    `eval` labels a graph whose every item failed. `RunResult.simulation` keeps the label the pool configured
+    (searches and traces read it), which here would call a run that nothing answered "real"."""
+    from rolegraph.evaluate.report import NO_ANSWERS
+
+    return result.simulation if answered(result) else NO_ANSWERS
+
+
 def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
     """The documented `run --json` object: totals, notes, and per node its output text and tool calls
-    (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs."""
+    (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs. A run that
+    no reply answered is `"simulation": "no answers"`, `"simulated": false` (`shown_label`)."""
     return {
         "answer": result.answer,
         "latency_s": result.latency_s,
@@ -86,8 +102,8 @@ def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
         "cost_usd": result.cost_usd,
         "tokens": result.tokens,
         "flops_units": result.flops_units,
-        "simulated": result.simulated,
-        "simulation": result.simulation,
+        "simulated": answered(result) and result.simulated,
+        "simulation": shown_label(result),
         "world": result.world,
         "provenance": provenance.model_dump() if provenance is not None else None,
         "notes": result.notes,
@@ -147,13 +163,18 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
     from rich.text import Text
 
     from rolegraph.cli.tables import fit_table, stdout_console
-    from rolegraph.evaluate.report import cache_note
+    from rolegraph.evaluate.report import FLOPS_NO_ANSWERS, cache_note
     from rolegraph.graphs.analysis import flops_phrase
     from rolegraph.models.provenance import label_suffix
 
-    sim = label_suffix(result.simulation)
-    if result.world is not None and sim:
-        sim += f" in world {result.world}"
+    if answered(result):
+        sim = label_suffix(result.simulation)
+        if result.world is not None and sim:
+            sim += f" in world {result.world}"
+        flops = flops_phrase(result.flops_units)
+    else:  # nothing answered: neither simulated nor real, and no FLOPs figure for lack of model sizes
+        sim = f" ({shown_label(result)})"
+        flops = flops_phrase(result.flops_units) if result.flops_units else f"FLOPs units {FLOPS_NO_ANSWERS}"
     caption = f"in/out: tokens; s: {seconds_meaning(result.nodes)}; $: dollars"
     terminal = stdout_console()  # the terminal, if stdout is one: a pipe gets the wide table whole
     for layout in RUN_LAYOUTS:  # none fits: the narrowest, printed wider than the screen rather than split
@@ -168,7 +189,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
     console.print(
         Text(
             f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
-            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, " + flops_phrase(result.flops_units) + sim
+            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, " + flops + sim
         )
     )
     note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))

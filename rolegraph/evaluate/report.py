@@ -63,6 +63,9 @@ NO_VALUE = "-"
 NO_ANSWERS = "no answers"
 """The simulation cell of a run in which every item failed: the graph answered nothing, so there is no
 result to call simulated or real (the label stored with it is only what the pool's models would have been)."""
+FLOPS_NO_ANSWERS = "n/a (nothing answered)"
+"""The FLOPs cell of a run or a result that no reply answered and that spent none: its 0 units are no measurement,
+and `flops_text`'s reading of zero, "model sizes unknown", would give the wrong reason."""
 
 
 def every_failed(n: int, failures: int) -> bool:
@@ -87,6 +90,16 @@ def _failures_cell(r: EvalResult) -> str:
     if every_failed(r.n, r.failures):
         return f"{r.failures} of {r.n} (all: no accuracy or latency)"
     return f"{r.failures} of {r.n} (counted as wrong in accuracy)"
+
+
+def _flops_cell(r: EvalResult) -> str:
+    """FLOPs units per item; when every item failed without a reply and spent nothing, "n/a (nothing answered)":
+    its 0 is no measurement, and `flops_text` would blame model sizes. A reply that came before a failure keeps
+    `flops_text`'s reading (its zero does mean sizes unknown)."""
+    replied = any(it.simulation is not None for it in r.items)
+    if every_failed(r.n, r.failures) and not r.flops_units and not replied:
+        return FLOPS_NO_ANSWERS
+    return flops_text(r.flops_units)
 
 
 def _simulation_cell(r: EvalResult) -> str:
@@ -120,7 +133,7 @@ def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, 
         *cached,
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", money(r.cost_usd)),
-        ("FLOPs units / item", flops_text(r.flops_units)),
+        ("FLOPs units / item", _flops_cell(r)),
         ("simulation", _simulation_cell(r)),
         ("partial (budget ran out)", "yes" if r.partial else "no"),
         ("run id", r.run_id or "-"),
@@ -253,7 +266,7 @@ def _run_cells(r: dict) -> dict[str, str]:
         "accuracy": NOT_MEASURED if none else pct(r["accuracy"]),
         "95% CI": NOT_MEASURED if none else _ci(r["ci95"]),
         "cost": money(r["cost_usd"]) if r.get("cost_usd") is not None else NO_VALUE,
-        "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown (see flops_text)
+        "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown, or nothing answered
         "latency": NOT_MEASURED if none else f"{latency:.2f} s" if latency is not None else NO_VALUE,
         "fail": str(r["failures"]),
         "sim": (

@@ -218,7 +218,7 @@ class CompiledRouter:
         except (BudgetExceededError, NodeFailedError) as exc:
             partial = exc.partial if isinstance(exc.partial, RunResult) else None
             if partial is not None:
-                self._record(index, state, partial, t_start, stopped=False)
+                self._record(index, state, partial, t_start, stopped=False, complete=False)
             raise
         last = index == len(self.stages) - 1
         signals = observe(res)
@@ -254,27 +254,35 @@ class CompiledRouter:
         )
         failed = next((r for r in runs if isinstance(r, BaseException)), None)
         if failed is not None:
+            if isinstance(failed, BudgetExceededError | NodeFailedError):  # what every voter spent, not its own
+                ran = [r if isinstance(r, RunResult) else getattr(r, "partial", None) for r in runs]
+                failed.partial = self._voted(index, [r for r in ran if isinstance(r, RunResult)], None, str(failed))
             raise failed
         done = [r for r in runs if isinstance(r, RunResult)]
         voter = plurality_voter([(r.output_node, r.answer) for r in done])
         speaker = next((r for r in done if r.output_node == voter), done[0])
+        return self._voted(index, done, speaker if voter is not None else None, None)
+
+    def _voted(self, index: int, done: list[RunResult], speaker: RunResult | None, error: str | None) -> RunResult:
+        """A plurality stage's result from its voters' runs: `speaker`'s answer (None: no plurality, or the stage
+        stopped part way with `error`), and what every voter spent."""
         nodes = [t for r in done for t in r.nodes]
         return RunResult(
             graph_name=self.stages[index].spec.name,
-            answer=speaker.answer if voter is not None else None,
-            output_node=speaker.output_node,
+            answer=speaker.answer if speaker is not None else None,
+            output_node=(speaker or done[0]).output_node if done else "",
             nodes=nodes,
             tokens_in=sum(r.tokens_in for r in done),
             tokens_out=sum(r.tokens_out for r in done),
             cost_usd=sum(r.cost_usd for r in done),
-            latency_s=max(r.latency_s for r in done),
-            critical_path_s=max(r.critical_path_s for r in done),
+            latency_s=max((r.latency_s for r in done), default=0.0),
+            critical_path_s=max((r.critical_path_s for r in done), default=0.0),
             flops_units=sum(r.flops_units for r in done),
             simulated=all(r.simulated for r in done),
             simulation=simulation_of(t.simulated for t in nodes) or self.configured_simulation,
             served=RunResult.served_by(nodes),
             world=next((r.world for r in done if r.world is not None), None),
-            error=next((r.error for r in done if r.error is not None), None),
+            error=error or next((r.error for r in done if r.error is not None), None),
             notes=[n for r in done for n in r.notes],
         )
 
@@ -287,7 +295,11 @@ class CompiledRouter:
         *,
         stopped: bool,
         signals: Signals | None = None,
+        complete: bool = True,
     ) -> StageRun:
+        """Keep what stage `index` computed for later stages, and what it spent: a complete stage's FLOPs units are
+        `stage_flops` (what `validate` and the search estimate, bit for bit); one stopped part way counts only its
+        nodes that ran (its run's own figure, without the nodes read from earlier stages), not the whole stage."""
         reused = self.reuse[index]
         for trace in res.nodes:
             if trace.id not in reused and trace.error is None:
@@ -312,7 +324,7 @@ class CompiledRouter:
             tokens=res.tokens,
             cost_usd=res.cost_usd,
             latency_s=latency,
-            flops_units=self.stage_flops(family)[index],
+            flops_units=self.stage_flops(family)[index] if complete else res.flops_units,
             error=res.error,
         )
         state.runs.append((run, res))
