@@ -8,7 +8,18 @@ stored graphs) catches the interrupt and raises `Interrupted` with that; `main` 
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+T = TypeVar("T")
+TERMINATED_EXIT_CODE = 143
+"""128 + SIGTERM: the shell's code for a process ended by SIGTERM, as 130 (128 + SIGINT) is Ctrl-C's."""
 
 
 class Interrupted(Exception):
@@ -81,3 +92,53 @@ def eval_interrupted(scored: list[str], total: int) -> Interrupted:
         f"stored {len(scored)} of {total} graphs ({names}; `rolegraph results` lists them); "
         "the graph being scored and any after it were not stored"
     )
+
+
+class SigtermAsInterrupt:
+    """SIGTERM (`kill PID`, a job scheduler's or a container's stop) handled as Ctrl-C: the command's task is
+    cancelled, so it saves and says what it kept (`search_interrupted`), then exits 143 with that line.
+
+    Why: SIGTERM's default ends the process at once (exit -15): no "saved" line, no `--resume` hint, and a run
+    killed mid-step. asyncio handles only SIGINT itself (it cancels the main task); `run` installs the same for
+    SIGTERM on the loop. A second SIGTERM while it winds down ends the process as before. Used as a context
+    manager around `run`, it also runs `cleanup` (e.g. closing the executor) however the command ended."""
+
+    def __init__(self, cleanup: Callable[[], object] | None = None) -> None:
+        self.cleanup = cleanup
+        self.received = False
+
+    def run(self, main: Coroutine[Any, Any, T]) -> T:
+        """`asyncio.run(main)`, with SIGTERM cancelling it like Ctrl-C."""
+        return asyncio.run(self._cancelled_on_sigterm(main))
+
+    async def _cancelled_on_sigterm(self, main: Coroutine[Any, Any, T]) -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_sigterm() -> None:
+            self.received = True
+            loop.remove_signal_handler(signal.SIGTERM)  # the next one has its default effect
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals (Windows)
+            return await main
+        try:
+            return await main
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    def __enter__(self) -> SigtermAsInterrupt:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        try:
+            if self.cleanup is not None:
+                self.cleanup()
+        finally:
+            if self.received and isinstance(exc, (Interrupted, KeyboardInterrupt, asyncio.CancelledError)):
+                said = f": {exc}" if isinstance(exc, Interrupted) else ""
+                print(f"terminated (SIGTERM){said}", file=sys.stderr)
+                raise typer.Exit(TERMINATED_EXIT_CODE) from None

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from rolegraph import search_defaults as defaults
-from rolegraph.cli.interrupt import search_interrupted
+from rolegraph.cli.interrupt import SigtermAsInterrupt, search_interrupted
 from rolegraph.cli.optimize_checks import check_evaluation_budget, check_resume_options, print_split_notes
 from rolegraph.cli.optimize_output import print_estimate, print_result
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP, TASK_OPTION, TASK_OPTION_HELP
@@ -334,11 +334,11 @@ def optimize_cmd(
     started = time.perf_counter()
     progress = show_progress(as_json)
     executor = make_executor(executor_name, address=ray_address)  # a wrong name fails before any work
-    try:
+    with SigtermAsInterrupt(executor.close) as term:  # SIGTERM saves and says so, like Ctrl-C (exit 143)
         if resume is not None:
             check_resume_options(ctx)
             _check_resume_world(resume, world)
-            result = asyncio.run(_resume(resume, progress, executor, allow_weak_sandbox, max_dollars))
+            result = term.run(_resume(resume, progress, executor, allow_weak_sandbox, max_dollars))
         else:
             if task is None:
                 raise SearchError("give --task NAME (or --resume RUN_DIR)")
@@ -359,7 +359,7 @@ def optimize_cmd(
                 max_dollars=max_dollars,
                 route_items=route_items,
             )
-            result = asyncio.run(
+            result = term.run(
                 run_optimize(
                     task_name=task,
                     data=data,
@@ -385,8 +385,6 @@ def optimize_cmd(
                     init_from=init_from,
                 )
             )
-    finally:
-        executor.close()
     if as_json:
         typer.echo(json.dumps(result.summary()))
         warning = result.feedback_agent.warning() if result.feedback_agent else None

@@ -221,7 +221,7 @@ class RayExecutor:
                     kind, payload, sim, calls, cached, paid_usd = fut.result()
                     hub.stats.calls += calls
                     hub.stats.cached += cached
-                    hub.stats.paid_usd += paid_usd
+                    hub.stats.add_paid(paid_usd)  # exact: the total does not depend on which chunk finished first
                     scores = payload if kind == "ok" else payload.get("items", [])
                     by_id = {s.item_id: s for s in scores}
                     for i in rng:

@@ -6,7 +6,9 @@ can stop at a spending cap. It sees every call, so it also records each paid cal
 models (`timings.py`): latency estimates of real endpoints come from those measurements.
 
 A model is layered backend -> spend guard -> response cache -> counter: only calls the cache
-cannot answer reach the guard (`SpendGuard`, installed by whoever caps spending, e.g. a search).
+cannot answer reach the guard (`SpendGuard`, installed by whoever caps spending, e.g. a search), and the
+guard's layer counts their dollars, before the cache stores the reply (a killed search never has a cached
+reply whose dollars it did not count: a resume replays it free).
 The cache layer streams a miss from the backend (and stores the finished reply), so `--cache` does not
 turn token streaming off; a hit is sent whole, as it was stored.
 """
@@ -14,8 +16,9 @@ turn token streaming off; a hit is sent whole, as it was stored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Protocol
 
 from rolegraph.chat.spec import ModelSpec, gold_for
@@ -34,11 +37,29 @@ class CallStats:
     calls: int = 0
     cached: int = 0
     paid_usd: float = 0.0
-    """Dollars of the calls the cache did not answer (at the pool's prices)."""
+    """Dollars of the calls the cache did not answer (at the pool's prices), summed exactly (`add_paid`)."""
+    on_paid: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Called after every `add_paid`: a search's ledger stores its dollars there (`checkpoint.PaidLedger`)."""
+    _exact: Fraction = field(default=Fraction(0), repr=False, compare=False)
 
     @property
     def paid(self) -> int:
         return self.calls - self.cached
+
+    def add_paid(self, dollars: float) -> None:
+        """Add a paid call's dollars. A float sum depends on the order of its terms (0.1278...86 vs ...83 for the
+        same calls finishing in another order), so the sum is kept exact and `paid_usd` is it rounded once."""
+        if float(self._exact) != self.paid_usd:  # set directly (a test, an older caller): start from it
+            self._exact = Fraction(self.paid_usd)
+        self._exact += Fraction(dollars)
+        self.paid_usd = float(self._exact)
+        if self.on_paid is not None:
+            self.on_paid()
+
+
+def call_cost(spec: ModelSpec, out: Completion) -> float:
+    """A paid call's dollars: what the endpoint billed, else its tokens at the pool's prices."""
+    return out.cost_usd or spec.cost(out.usage.input_tokens, out.usage.output_tokens)
 
 
 class SpendGuard(Protocol):
@@ -67,12 +88,19 @@ class _Guarded:
     ) -> Completion:
         guard = self._hub.spend_guard
         if guard is None:
-            return await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+            return self._paid(await self._inner.complete(messages, max_tokens=max_tokens, **kwargs))
         held = guard.reserve(self.spec, messages, max_tokens)
         try:
-            return await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+            return self._paid(await self._inner.complete(messages, max_tokens=max_tokens, **kwargs))
         finally:
             guard.release(held)
+
+    def _paid(self, out: Completion) -> Completion:
+        """Count a call's dollars here, below the response cache: before the cache stores the reply, so a search
+        killed at any point has persisted (`CallStats.on_paid`) every call a resume will find in the cache."""
+        if not out.cached:
+            self._hub.stats.add_paid(call_cost(self.spec, out))
+        return out
 
     @property
     def streams(self) -> bool:
@@ -87,13 +115,13 @@ class _Guarded:
         try:
             inner = getattr(self._inner, "stream", None)
             if inner is None:
-                out = await self._inner.complete(messages, max_tokens=max_tokens, **kwargs)
+                out = self._paid(await self._inner.complete(messages, max_tokens=max_tokens, **kwargs))
                 if out.text:
                     yield out.text
                 yield out
                 return
             async for piece in inner(messages, max_tokens=max_tokens, **kwargs):
-                yield piece
+                yield self._paid(piece) if isinstance(piece, Completion) else piece
         finally:
             if guard is not None:
                 guard.release(held)
@@ -114,7 +142,8 @@ class _Guarded:
             if guard is not None:
                 for _ in samples:  # one at a time: a refusal part-way releases what was held
                     held.append(guard.reserve(self.spec, messages, max_tokens))
-            return await complete_many(self._inner, messages, samples=samples, max_tokens=max_tokens, **kwargs)
+            outs = await complete_many(self._inner, messages, samples=samples, max_tokens=max_tokens, **kwargs)
+            return [self._paid(out) for out in outs]
         finally:
             for h in held:
                 guard.release(h)  # type: ignore[union-attr]
@@ -185,8 +214,8 @@ class _StreamingCache(CachedChatModel):
 
 
 class _Counted:
-    """Counts calls, cache hits and paid dollars of the wrapped model into the hub's stats, records the
-    time of a real model's paid calls, and keeps the answer key from every model that is not simulated:
+    """Counts calls and cache hits of the wrapped model into the hub's stats (their dollars: `_Guarded`), records
+    the time of a real model's paid calls, and keeps the answer key from every model that is not simulated:
     past this point a real model's calls, cache keys and request bodies never hold the gold, whoever called."""
 
     def __init__(self, inner: ChatModel, stats: CallStats, spec: ModelSpec, hub: ModelHub | None = None):
@@ -231,9 +260,8 @@ class _Counted:
         time. A coalesced sample is not timed: its latency is the whole request's, its prompt a share."""
         self._stats.calls += 1
         self._stats.cached += int(out.cached)
-        if not out.cached:
+        if not out.cached:  # its dollars were counted below the cache (`_Guarded._paid`)
             usage = out.usage
-            self._stats.paid_usd += out.cost_usd or self.spec.cost(usage.input_tokens, usage.output_tokens)
             if timed and self._hub is not None and self.spec.backend != "sim":
                 self._hub.timings().record(self.spec, usage.input_tokens, usage.output_tokens, out.latency_s)
 

@@ -26,6 +26,7 @@ from rolegraph.optimize.agent_reinforce_race import AgentReinforce
 from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.checkpoint import PaidLedger, paid_before
 from rolegraph.optimize.context import SearchConfig, SearchContext, SplitShortfallWarning, split_shortfalls
 from rolegraph.optimize.final import FinalChoice, TestScore, selection_summary
 from rolegraph.optimize.loop import run_search
@@ -136,7 +137,9 @@ class SearchResult(BaseModel):
 
 
 def _score(score: TestScore) -> dict[str, Any]:
-    return score.model_dump() | {"calls": score.calls, "cached_calls": score.cached_calls}
+    """A test score with its calls and cached calls (None, JSON null: the run's files did not record them)."""
+    unknown = {"calls": None, "cached_calls": None} if not score.calls_recorded else {}
+    return score.model_dump() | unknown
 
 
 def _endpoint(optimizer: Optimizer) -> dict:
@@ -224,6 +227,7 @@ async def optimize_async(
             raise
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
     paid_from = hub.stats.paid
+    ledger = PaidLedger(out, hub.stats, paid_before(store)) if out is not None and store is not None else None
     try:
         try:
             final = await run_search(ctx, optimizer, store, progress)
@@ -234,14 +238,17 @@ async def optimize_async(
             await _pair_within_cap(ctx, final, out, progress)
             write_artifacts(out)
     finally:
+        if ledger is not None:
+            ledger.close()
         if lock is not None:
             lock.release()
     return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, paid_from)
 
 
 async def _pair_within_cap(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool) -> None:
-    """The front's paired scoring (route fit's outcomes) under the search's dollar cap, its dollars saved in the
-    run store with the search's: it ran after the search unguarded, and `paid_usd` never counted it."""
+    """The front's paired scoring (route fit's outcomes) under the search's dollar cap; its dollars go to the run
+    store with the search's as each call is paid (the caller's `PaidLedger`): a graph scored into the paired
+    sets is not scored again on resume, so a kill must not lose what it cost."""
     if ctx.config.max_dollars is not None:
         ctx.hub.spend_guard = ctx.spend
     try:
@@ -252,12 +259,6 @@ async def _pair_within_cap(ctx: SearchContext, final: FinalChoice, run_dir: str 
         raise
     finally:
         ctx.hub.spend_guard = None
-        if ctx.spend is not None:
-            store = RunStore.open(run_dir)
-            try:
-                store.set_paid_usd(ctx.spend.spent)
-            finally:
-                store.close()
 
 
 def optimize(
@@ -331,11 +332,15 @@ async def _resume_held(
         warm=warm,
     )
     paid_from = hub_used.stats.paid
+    ledger = PaidLedger(run_dir, hub_used.stats, paid_before(store))
     try:
-        final = await run_search(ctx, optimizer, store, progress)
+        try:
+            final = await run_search(ctx, optimizer, store, progress)
+        finally:
+            store.close()
+        await _pair_within_cap(ctx, final, run_dir, progress)
     finally:
-        store.close()
-    await _pair_within_cap(ctx, final, run_dir, progress)
+        ledger.close()
     write_artifacts(run_dir)
     result = _result(ctx, optimizer, final, Path(run_dir), hub_used, paid_from)
     if hub is None:

@@ -2,11 +2,15 @@
 
 A checkpoint holds the optimizer's `state_dict`, the iteration log, the final choice (once made) and
 the dollars the run has paid so far; the evaluation records, feedback and graphs go to the run store's
-own tables.
+own tables. The dollars are also kept apart, as each call is paid (`PaidLedger`): calls made after the
+last checkpoint were paid too, and a resume gets their replies from the response cache free.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rolegraph.models.hub import CallStats
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.final import FinalChoice
@@ -35,10 +39,10 @@ def save_checkpoint(
             "next_iteration": iteration + 1,
             "scheme": "numpy SeedSequence([seed, iteration, stream]): samples 1, batches 2",
         },
-        # In the checkpoint's own transaction: a run killed (SIGKILL) before `run_search`'s `finally` stores its
-        # spend still resumes with the meter at what was paid up to here, so `--max-dollars` holds across the kill.
-        # Calls paid after this checkpoint are not counted, but a resume re-makes them from the response cache
-        # for free, so the meter stays exact up to the calls that were paid and then lost with the process.
+        # What was paid up to this checkpoint, for a run store written without a `PaidLedger` (a caller of
+        # `run_search` itself): `paid_before` takes the larger of this and the ledger's running total. Calls paid
+        # after it are not in it, and a resume replays them from the response cache free: only the ledger,
+        # which stores every paid call's dollars as it is counted, keeps those across a kill.
         PAID_USD_KEY: ctx.spend.spent if ctx.spend is not None else 0.0,
     }
     store.save_checkpoint(
@@ -52,12 +56,59 @@ def save_checkpoint(
 
 
 def paid_before(store: RunStore) -> float:
-    """Dollars earlier sessions paid: the larger of what the last session stored when it ended and what its
-    last checkpoint recorded (a killed session never reached the former; the sums only grow, so the larger
-    is the later)."""
+    """Dollars earlier sessions paid: the larger of the store's running total (`PaidLedger`, written at every
+    paid call) and what the last checkpoint recorded (the whole figure for a store written without a ledger,
+    whose killed session never stored its total; the sums only grow, so the larger is the later)."""
     point = store.checkpoint()
     at_checkpoint = float(point[2].get(PAID_USD_KEY) or 0.0) if point is not None else 0.0
     return max(store.paid_usd(), at_checkpoint)
+
+
+class PaidLedger:
+    """A run's paid dollars in its run store, stored as each paid call is counted (`CallStats.on_paid`).
+
+    Why at every call: a session killed (SIGKILL, a crash) reaches no `finally`, while the calls it paid live on
+    where a resume skips them: replies in the response cache (replayed free, so never metered again) and graphs
+    already scored into the paired sets (`results.sqlite`, not scored again). The hub counts a call's dollars
+    before the cache stores its reply, so what the store holds is never short of what a resume will skip: every
+    paid call is counted once across sessions, and `--max-dollars` on resume starts from the true total."""
+
+    def __init__(self, run_dir: str | Path, stats: CallStats, before: float) -> None:
+        # one write per paid call: `RunStore.open` syncs NORMAL, no fsync each (3 ms at FULL: a search's thousands
+        # of calls would wait seconds); a commit in WAL at NORMAL survives the process being killed, only an OS
+        # crash may lose it
+        self._store = RunStore.open(run_dir)
+        self._stats = stats
+        self._before = before
+        self._baseline = stats.paid_usd
+        self._previous = stats.on_paid
+        stats.on_paid = self._persist
+
+    @classmethod
+    def start(cls, run_dir: str | Path, stats: CallStats) -> PaidLedger:
+        """A ledger continuing from what earlier sessions of the run paid (`paid_before`)."""
+        store = RunStore.open(run_dir)
+        try:
+            before = paid_before(store)
+        finally:
+            store.close()
+        return cls(run_dir, stats, before)
+
+    @property
+    def total(self) -> float:
+        """Earlier sessions' dollars and this one's: `SpendMeter.spent` when both start together."""
+        return self._before + self._stats.paid_usd - self._baseline
+
+    def _persist(self) -> None:
+        self._store.set_paid_usd(self.total)
+
+    def close(self) -> None:
+        if self._stats.on_paid == self._persist:
+            self._stats.on_paid = self._previous
+        try:
+            self._persist()
+        finally:
+            self._store.close()
 
 
 def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[int, str, FinalChoice | None] | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from rolegraph.errors import SearchError
 from rolegraph.evaluate.result import EvalResult, NodeStats
@@ -31,11 +32,20 @@ class TestScore(BaseModel):
     objective: float
     simulated: bool
     simulation: Simulation | None = None  # "simulated", "partly simulated" or "real" (None: recorded before)
-    calls: int = Field(default=0, exclude=True)
-    cached_calls: int = Field(default=0, exclude=True)
-    """Calls answered from the response cache (their latency is the one measured when first made). How a
-    run went, not what it decided: left out of the trace and checkpoints, so a resumed search's files
-    equal an uninterrupted one's; `SearchResult.summary` reports both."""
+    calls: int = 0
+    cached_calls: int = 0
+    """Calls answered from the response cache (their latency is the one measured when first made). Stored with
+    the score (checkpoint, trace): a resumed search reports the figures of the session that measured them."""
+    calls_recorded: bool = Field(default=True, exclude=True)
+    """False for a score stored before calls were kept (no "calls" in it): its 0s are unknown, not counts, and
+    `SearchResult.summary` says null. Derived on load, so never stored itself."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unrecorded_calls(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "calls" not in data:
+            return {**data, "calls_recorded": False}
+        return data
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,7 @@ class RunStore:
         except BaseException:
             db.close()
             raise
-        sqlite_io.use_wal(db)
+        sqlite_io.use_wal(db, synchronous="NORMAL")  # as `create`'s: a resumed run writes as a new one does
         return store
 
     def _verify(self) -> None:
