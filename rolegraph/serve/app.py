@@ -11,7 +11,8 @@
   paths and methods. With an API key set, requests without `Authorization: Bearer <key>` get 401.
 - A run ends with its request: a client that disconnects cancels it (no more paid upstream calls), and a
   server shutting down ends in-flight requests with a 503 JSON error or a final stream error event
-  (`guard.py`). `finish_reason` is "length" when the output node's reply was cut at its max_tokens.
+  (`guard.py`). A failed run's 5xx says `x-should-retry: false` (`NO_RETRY`); the shutdown 503 does not.
+  `finish_reason` is "length" when the output node's reply was cut at its max_tokens.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ from rolegraph.serve.limits import (
 RETRY_AFTER_S = 5
 CLIENT_CLOSED = 499  # nginx's "client closed request": nobody reads it, but the access log says why
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+NO_RETRY = "x-should-retry"
+"""Sent as `false` with a failed run's error (502, 504, 500): the official `openai` client retries 5xx twice by
+default, and each retry would re-run the whole graph, paying every upstream call again, for a failure the backend had
+already retried (502), that would take as long again (504) or that is a bug (500). openai-python (and the
+clients generated like it) obey this header; a 503 during shutdown leaves it out: another server may answer."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,7 @@ def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan
             return Response(status_code=CLIENT_CLOSED)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-style error
             status, message = _failure(exc)
-            return wire.error_response(status, message)
+            return wire.error_response(status, message, **({NO_RETRY: "false"} if status >= 500 else {}))
         finally:
             gate_.leave()
         return JSONResponse(wire.completion(reply, answerer.model_id, wire.new_id()))
