@@ -365,7 +365,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         says how many attempts were made: "after 6 attempts" tells a flaky endpoint from one that never answered
         the first time (a permanent failure, such as a 400, was tried once and says nothing of attempts)."""
         attempts = int(retrying.statistics.get("attempt_number", 1))
-        tail = f" after {attempts} attempts" if is_transient(exc) else ""
+        tail = f" after {attempts} attempt{'' if attempts == 1 else 's'}" if is_transient(exc) else ""
         return ModelCallError(
             f"model '{self.spec.id}' call failed{tail}: {self._describe(exc)}",
             status=getattr(exc, "status_code", None),
