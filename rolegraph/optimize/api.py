@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rolegraph.agents.registry import ReplacedBuiltinWarning, RoleRegistry
-from rolegraph.errors import BudgetExceededError, SearchError
+from rolegraph.errors import BudgetExceededError
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
@@ -217,14 +217,10 @@ async def optimize_async(
     if out is not None:
         hub.settings.ensure_home()  # an unusable state directory fails before a run directory is made
         stored = run_config(task, task_args, space, optimizer, config, pool_path, agent_model, init_from, task_items)
-        store = RunStore.create(out, stored)
+        store = RunStore.create(out, stored, hold=True)  # held from before the directory is looked at
+        lock = store.lock
         # said as the search starts: reopening its run directory could not tell a replaced built-in apart
         ReplacedBuiltinWarning.warn_for(space.registry, space.roles)
-        try:
-            lock = RunLock.take(out)
-        except SearchError:
-            store.close()
-            raise
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
     paid_from = hub.stats.paid
     ledger = PaidLedger(out, hub.stats, paid_before(store)) if out is not None and store is not None else None

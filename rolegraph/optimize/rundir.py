@@ -43,8 +43,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS graphs (hash TEXT PRIMARY KEY, spec TEXT NOT NULL)",
 )
 
-
 ROWS = {"records": "trace record", "feedback": "feedback record", "graphs": "graph"}  # what a row is in messages
+RESUME_IT = "resume it with `rolegraph optimize --resume {run_dir}`, or choose another --out"
 INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
 INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
 
@@ -118,44 +118,47 @@ class RunStore:
         self.run_dir = run_dir
         self.path = run_dir / STORE_NAME
         self._db = db
+        self.lock: RunLock | None = None  # held for a caller of `create(hold=True)`
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         return sqlite_io.connect(path, timeout_s=BUSY_TIMEOUT_S, synchronous="NORMAL")
 
     @classmethod
-    def create(cls, run_dir: str | Path, config: dict[str, Any]) -> RunStore:
-        run_dir = Path(run_dir).expanduser()
-        if (run_dir / STORE_NAME).exists():
-            raise SearchError(
-                f"{run_dir} already holds a search run: resume it with `rolegraph optimize --resume {run_dir}`, "
-                "or choose another --out"
-            )
-        for left in run_dir.glob(f"{CREATING}*") if run_dir.is_dir() else ():  # a create killed half-way
-            left.unlink(missing_ok=True)
-        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    def create(cls, run_dir: str | Path, config: dict[str, Any], *, hold: bool = False) -> RunStore:
+        """A new run's store in `run_dir` (new or empty), made holding it (`RunLock`; kept as `store.lock` with `hold`)
+        before anything in it is judged or removed: a search starting or running there is named ("in use by ... pid N"),
+        not taken for a run to resume, and two starts never delete each other's half-built store (`CREATING*`)."""
+        run_dir, lock, store = Path(run_dir).expanduser(), None, None
+        names = [p.name for p in run_dir.iterdir()] if run_dir.is_dir() else []  # a run's own: "resume it" below
+        mine = STORE_NAME in names or all(n.startswith((STORE_NAME, LOCK_NAME, CREATING)) for n in names)
+        if run_dir.exists() and not (run_dir.is_dir() and mine):  # a start leaves only those, even a killed one
             raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")
         try:  # built under a temporary name and renamed once whole: a kill never leaves a half-made store
             run_dir.mkdir(parents=True, exist_ok=True)
-            db = cls._connect(run_dir / CREATING)
-            with db:
+            lock = RunLock.take(run_dir)
+            if (run_dir / STORE_NAME).exists():
+                raise SearchError(f"{run_dir} already holds a search run: {RESUME_IT.format(run_dir=run_dir)}")
+            for left in run_dir.glob(f"{CREATING}*"):  # a create killed half-way
+                left.unlink(missing_ok=True)
+            with (db := cls._connect(run_dir / CREATING)):  # commits, and rolls back on an error
                 db.execute("BEGIN")
                 for stmt in SCHEMA:
                     db.execute(stmt)
-                rows = {
-                    "kind": RUN_KIND,
-                    "version": str(SCHEMA_VERSION),
-                    "created": str(time.time()),
-                    "config": json.dumps(config, sort_keys=True),
-                    INPUTS_KEY: json.dumps(fingerprint_inputs(config), sort_keys=True),
-                }
+                inputs = json.dumps(fingerprint_inputs(config), sort_keys=True)
+                rows = {"kind": RUN_KIND, "version": str(SCHEMA_VERSION), "config": json.dumps(config, sort_keys=True)}
+                rows |= {"created": str(time.time()), INPUTS_KEY: inputs}
                 db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
             db.close()
             os.replace(run_dir / CREATING, run_dir / STORE_NAME)
-            db = cls._connect(run_dir / STORE_NAME)
+            store = cls(run_dir, cls._connect(run_dir / STORE_NAME))
+            store.lock = lock if hold else None
+            return store
         except (OSError, sqlite3.Error) as exc:
             raise SearchError(f"{run_dir}: cannot create the run directory ({exc})") from None
-        return cls(run_dir, db)
+        finally:  # let go unless handed to the caller
+            if lock is not None and (store is None or store.lock is None):
+                lock.release()
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunStore:

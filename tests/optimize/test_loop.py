@@ -111,6 +111,9 @@ def test_out_dir_must_be_new_or_empty(tmp_path):
     RunStore.create(tmp_path / "r", {"x": 1}).close()
     with pytest.raises(SearchError, match="already holds a search run"):
         RunStore.create(tmp_path / "r", {"x": 1})
+    (tmp_path / "r" / "report.md").write_text("# a finished run's files")  # still a run to resume, not "not empty"
+    with pytest.raises(SearchError, match="already holds a search run: resume it"):
+        RunStore.create(tmp_path / "r", {"x": 1})
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "f").write_text("x")
