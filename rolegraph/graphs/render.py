@@ -78,12 +78,23 @@ def figure_size(spec: GraphSpec) -> tuple[float, float]:
     return max(MIN_FIG_WIDTH_IN, INCHES_PER_LEVEL * n_levels), max(MIN_FIG_HEIGHT_IN, INCHES_PER_ROW * rows)
 
 
+def layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
+    """Each node's (x, y): x by level, and within a level the spec's node order, first on top. The levels go to
+    networkx as ordered lists: given a node attribute instead, it groups each level in a set, so the order within a
+    level (the picture, its PNG bytes) changed with PYTHONHASHSEED from run to run."""
+    level = levels(spec)
+    layers: dict[int, list[str]] = {}
+    for node in reversed(spec.nodes):  # networkx stacks a layer's list bottom up
+        layers.setdefault(level[node.id], []).append(node.id)
+    pos = nx.multipartite_layout(to_networkx(spec), subset_key=layers, align="vertical")
+    return {node_id: (float(x), float(y)) for node_id, (x, y) in pos.items()}
+
+
 def draw(spec: GraphSpec, ax, *, title: str | None = None, faded: frozenset[str] = frozenset()) -> None:
     """Draw the graph on a matplotlib axis, left to right by level; `faded` nodes in grey (a router stage's reused
     nodes)."""
     g = to_networkx(spec)
-    nx.set_node_attributes(g, levels(spec), "level")
-    pos = nx.multipartite_layout(g, subset_key="level", align="vertical")
+    pos = layout(spec)
     output = spec.output_id()
     nx.draw_networkx_edges(
         g,
