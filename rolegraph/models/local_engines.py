@@ -17,6 +17,12 @@ N_THREADS = 2
 QUIET = -1  # xllamacpp verbosity that silences llama.cpp's per-request log lines
 NO_SPIN = 0  # llama.cpp thread polling level: 0 sleeps instead of spinning, far kinder on shared cores
 STREAM_USAGE = {"include_usage": True}  # a streamed reply's last chunk carries its token counts
+CACHE_PROMPT = False
+"""llama.cpp's `cache_prompt` for every request. Reusing the previous request's KV cache for a shared prompt prefix
+splits the prompt into other batches, whose floating-point sums differ in the last bits: a seeded reply then
+depended on which request the slot served before, so an eval's answers changed with its concurrency (3 of 16 items
+differed between two runs). Evaluating each prompt whole costs its shared prefix again. llama-cpp-python reuses a
+prefix the same way (`Llama.generate`'s prefix match), so `LlamaCppEngine` resets the model's tokens before a call."""
 
 
 class Engine(Protocol):
@@ -65,7 +71,8 @@ class XLlamaEngine:
             on_chunk(chunk)
             return stop.is_set()
 
-        self._server.handle_chat_completions({**request, "stream": True, "stream_options": STREAM_USAGE}, callback)
+        body = {**request, "stream": True, "stream_options": STREAM_USAGE, "cache_prompt": CACHE_PROMPT}
+        self._server.handle_chat_completions(body, callback)
 
 
 class _Assembled:
@@ -103,6 +110,7 @@ class LlamaCppEngine:
     def chat(self, request: dict[str, Any], stop: threading.Event) -> dict[str, Any]:
         """`stop` is not honoured once started: llama-cpp-python's non-streamed call has no way to stop it, and
         its streamed chunks carry no token counts to rebuild the reply's usage from."""
+        self._llm.reset()  # no reuse of the previous prompt's prefix (CACHE_PROMPT)
         return self._llm.create_chat_completion(
             messages=request["messages"],
             max_tokens=request["max_tokens"],
@@ -115,6 +123,7 @@ class LlamaCppEngine:
         self, request: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None], stop: threading.Event
     ) -> None:
         """Leaving the loop closes llama-cpp-python's generator, which ends the generation."""
+        self._llm.reset()  # no reuse of the previous prompt's prefix (CACHE_PROMPT)
         for chunk in self._llm.create_chat_completion(
             messages=request["messages"],
             max_tokens=request["max_tokens"],
