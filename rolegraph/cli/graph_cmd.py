@@ -278,13 +278,20 @@ def run_cmd(
     kind = {"answer_kind": task_obj.answer_kind} if task_obj is not None else {}
     target = picked if picked is not None else question
     needs_code = task_obj is not None and getattr(task_obj, "runs_model_code", False)
+    built: list[Any] = []  # the compiled graph, also when the run fails (the failed run's provenance)
     try:
         result, compiled = asyncio.run(
-            _run_with_servers(spec, target, hub, toolbox, allow_commands, needs_code, roles=roles, seed=seed, **kind)
+            _run_with_servers(
+                spec, target, hub, toolbox, allow_commands, needs_code, roles=roles, seed=seed, built=built, **kind
+            )
         )
     except (BudgetExceededError, NodeFailedError) as exc:
         if json_out and exc.partial is not None:  # what was computed is printed before the one-line error
-            typer.echo(json.dumps(run_json(exc.partial), ensure_ascii=False))
+            part = exc.partial
+            failed = (
+                run_provenance(built[0], seed=seed, simulation=part.simulation, served=part.served) if built else None
+            )
+            typer.echo(json.dumps(run_json(part, failed), ensure_ascii=False))
         raise
     if json_out:
         provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
@@ -317,11 +324,13 @@ async def _run_with_servers(
     allow_commands: bool,
     needs_code: bool,
     roles: RoleRegistry | None = None,
+    built: list[Any] | None = None,
     **kwargs: Any,
 ) -> tuple[Any, Any]:
     """Run once, with the graph's MCP servers connected for the run (and closed after it); returns the
-    result and the compiled graph (for provenance). Model code needs a sandbox with real containment:
-    checked before any call is paid for."""
+    result and the compiled graph (for provenance). The compiled graph is also appended to `built` before
+    the run: a failed run raises, and its partial `--json` still names the models that answered. Model
+    code needs a sandbox with real containment: checked before any call is paid for."""
     from rolegraph.graphs.router_runtime import compile_spec
     from rolegraph.tools.mcp import mcp_toolbox
 
@@ -329,6 +338,8 @@ async def _run_with_servers(
         servers = getattr(spec, "mcp_servers", [])  # a router's stages carry none of their own
         async with mcp_toolbox(servers, hub.settings, toolbox, allow_commands=allow_commands) as box:
             compiled = compile_spec(spec, hub, toolbox=box, roles=roles)
+            if built is not None:
+                built.append(compiled)
             if needs_code or compiled.runs_model_code:
                 from rolegraph.tools.sandbox import require_containment
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from time import perf_counter
 from typing import Any
@@ -48,6 +49,17 @@ PASS_THROUGH = (
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _failed_latency(exc: BaseException, model_latency: float, elapsed: float) -> float:
+    """A failed node's time on the modelled clock. A transport failure (`ModelCallError`: an endpoint that
+    kept failing) took real time in attempts and backoff that no modelled latency covers: without it a run
+    that waited half a minute on retries would report a few milliseconds. Any other stop (a budget refusal,
+    a cancellation) keeps its modelled time, so in-process sim runs stay deterministic. The error class is
+    looked up, not imported: its module imports openai, and a run that never loaded it raised none."""
+    errors = sys.modules.get("rolegraph.models.openai_errors")
+    transport = errors is not None and isinstance(exc, errors.ModelCallError)
+    return model_latency + elapsed if transport else model_latency
 
 
 def node_task(
@@ -91,10 +103,11 @@ def node_task(
             failed = isinstance(exc, Exception)
             if failed or call.calls:
                 elapsed = perf_counter() - t_start
+                latency = _failed_latency(exc, call.model_latency, elapsed) if ctx.modelled else elapsed
                 ctx.traces[node_id] = call.trace(
-                    latency=call.model_latency if ctx.modelled else elapsed,
+                    latency=latency,
                     start=start_model,
-                    end=start_model + (call.model_latency if ctx.modelled else elapsed),
+                    end=start_model + latency,
                     error=_describe(exc) if failed else "cancelled",
                     inputs=read,
                 )
