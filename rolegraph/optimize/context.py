@@ -51,12 +51,10 @@ from rolegraph.search_defaults import (
 from rolegraph.tasks.base import Split, Task
 from rolegraph.tools.toolbox import ToolBox
 
-SAMPLE_STREAM = 1
-BATCH_STREAM = 2
+SAMPLE_STREAM, BATCH_STREAM = 1, 2  # the seed streams of (seed, iteration, stream): samples, batches
 ROUTING_RESERVES = 2
 """Default fit items for routing: this many times the re-check's reserve (288 at the default settings)."""
-FIXED_BATCH_KEY = 1
-"""Optimizers with `fixed_batch` score every graph on iteration 1's batch."""
+FIXED_BATCH_KEY = 1  # optimizers with `fixed_batch` score every graph on iteration 1's batch
 FAILURE_CHARS = 1000  # of the first failure quoted on a stop: an endpoint's whole error and the fix it names fit
 
 
@@ -332,12 +330,17 @@ class SearchContext:
     async def _capped(self, *evaluations, phase: Phase = "search") -> list[EvalResult]:
         """Await the evaluations; a paid call refused by the dollar cap stops the search (nothing of
         this step is recorded, so the last checkpoint stands and --resume replays the step)."""
+        tasks = [asyncio.ensure_future(e) for e in evaluations]
         try:
-            return list(await asyncio.gather(*evaluations))
+            return list(await asyncio.gather(*tasks))
         except BudgetExceededError:
             if self.spend is not None and self.spend.refused is not None:
                 raise self.spend.stop_error(phase) from None
             raise
+        finally:  # a stop ends the step's other evaluations: left running, they paid calls no session counted (a
+            for task in tasks:  # cancelled call's reply is never cached, so a resume pays and counts it again)
+                task.cancel()  # a no-op on a finished one
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _record(
         self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: Phase, source: str
