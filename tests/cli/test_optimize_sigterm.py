@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from tests.run_dir_support import checkpointed_iteration
 
 SEARCH = ["optimize", "--task", "gsm", "--task-size", "40", "--optimizer", "random", "--iterations", "400",
           "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "4", "--json"]
 TERMINATED = 143
-
-
-def _checkpointed(run_dir: Path) -> int | None:
-    """The run's last checkpointed iteration, once it has one."""
-    if not (run_dir / "run.sqlite").is_file():
-        return None
-    db = sqlite3.connect(run_dir / "run.sqlite", timeout=5)
-    try:
-        row = db.execute("SELECT iteration FROM checkpoint WHERE id = 1").fetchone()
-    except sqlite3.OperationalError:  # the store is being created
-        return None
-    finally:
-        db.close()
-    return row[0] if row else None
 
 
 def test_sigterm_saves_the_search_and_exits_143(tmp_path):
@@ -36,7 +22,7 @@ def test_sigterm_saves_the_search_and_exits_143(tmp_path):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while (_checkpointed(run_dir) or 0) < 1:  # inside the search: past its first iteration
+        while (checkpointed_iteration(run_dir) or 0) < 1:  # inside the search: past its first iteration
             assert child.poll() is None and time.monotonic() < deadline, child.communicate()[1][-2000:]
             time.sleep(0.1)
         child.send_signal(signal.SIGTERM)
@@ -51,5 +37,5 @@ def test_sigterm_saves_the_search_and_exits_143(tmp_path):
     assert len(lines) == 1 and "the search is saved up to its last checkpoint (iteration " in lines[0], err
     assert lines[0].endswith(f"continue with: rolegraph optimize --resume {run_dir}")
     assert (run_dir / "report.md").is_file()  # rendered from the checkpoint, as after Ctrl-C
-    saved = _checkpointed(run_dir)
+    saved = checkpointed_iteration(run_dir)
     assert saved is not None and saved >= 1 and f"(iteration {saved};" in lines[0]

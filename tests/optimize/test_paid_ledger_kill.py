@@ -24,6 +24,7 @@ from rolegraph.chat.types import Completion
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.checkpoint import paid_before
 from rolegraph.optimize.rundir import RunStore
+from tests.run_dir_support import checkpointed_iteration
 
 from .helpers import resume, run
 
@@ -135,7 +136,7 @@ def test_a_real_sigkill_leaves_every_cached_reply_counted(tmp_path, pool):
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not _has_checkpoint(run_dir, 2):  # well inside the search, then a moment into a step
+        while (checkpointed_iteration(run_dir) or 0) < 2:  # well inside the search, then a moment into a step
             assert child.poll() is None and time.monotonic() < deadline, child.communicate()[1][-2000:]
             time.sleep(0.05)
         time.sleep(0.15)
@@ -148,16 +149,3 @@ def test_a_real_sigkill_leaves_every_cached_reply_counted(tmp_path, pool):
     assert child.returncode == -signal.SIGKILL
     paid, stored = _cache_dollars(home, pool), _stored_paid(run_dir)
     assert stored >= paid * (1 - 1e-9) and stored <= paid * 1.05
-
-
-def _has_checkpoint(run_dir: Path, iteration: int) -> bool:
-    if not (run_dir / "run.sqlite").is_file():
-        return False
-    db = sqlite3.connect(run_dir / "run.sqlite", timeout=5)
-    try:
-        row = db.execute("SELECT iteration FROM checkpoint WHERE id = 1").fetchone()
-    except sqlite3.OperationalError:  # the store is being created
-        return False
-    finally:
-        db.close()
-    return row is not None and row[0] >= iteration

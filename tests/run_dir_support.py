@@ -1,0 +1,20 @@
+"""Reading a run directory another process is writing: what tests that stop a search mid-run wait on."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def checkpointed_iteration(run_dir: Path) -> int | None:
+    """The run's last checkpointed iteration, or None before it has one (or while its store is being created)."""
+    if not (run_dir / "run.sqlite").is_file():
+        return None
+    db = sqlite3.connect(run_dir / "run.sqlite", timeout=5)
+    try:
+        row = db.execute("SELECT iteration FROM checkpoint WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:  # the store is being created
+        return None
+    finally:
+        db.close()
+    return row[0] if row else None
