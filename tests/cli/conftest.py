@@ -1,4 +1,5 @@
-"""Fixtures shared by the CLI tests. None is autouse: each applies only to the tests that name it."""
+"""Fixtures shared by the CLI tests. None is autouse here: a module makes one its own autouse fixture when every
+one of its tests needs it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,3 +15,13 @@ def searched_home(searched, monkeypatch) -> Path:
     monkeypatch.setenv("ROLEGRAPH_HOME", str(searched[0] / "home"))
     monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
     return searched[0] / "home"
+
+
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch) -> Path:
+    """ROLEGRAPH_HOME set to a new TMP/home, ROLEGRAPH_POOL unset and the working directory TMP, so a command's
+    relative paths and default run directories land in the test's own directory."""
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"

@@ -23,11 +23,8 @@ POLL_S = 0.05
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
+def home(fresh_home):
+    return fresh_home
 
 
 def test_demo_runs_end_to_end_and_the_best_graph_runs(tmp_path, capsys):

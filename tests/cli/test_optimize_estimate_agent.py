@@ -24,11 +24,8 @@ WINDOW = 4096
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
+def home(fresh_home):
+    return fresh_home
 
 
 def agent_server(requests: list[dict]) -> ServerThread:
