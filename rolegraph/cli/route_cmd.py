@@ -147,7 +147,8 @@ def _owned_files(run_dir: Path) -> list[Path]:
     trace, reports and plots), from the names the code writing them uses; its router.yaml is `route fit`'s own."""
     from rolegraph.cli.optimize_output import RUN_FILES
     from rolegraph.optimize.paired import RESULTS_NAME
-    from rolegraph.optimize.rundir import CREATING, LOCK_NAME, STORE_NAME
+    from rolegraph.optimize.rundir import CREATING, STORE_NAME
+    from rolegraph.optimize.runlock import LOCK_NAME
 
     stores = (STORE_NAME, RESULTS_NAME)
     names = [*stores, *(s + side for s in stores for side in SQLITE_SIDE_FILES), LOCK_NAME, CREATING]

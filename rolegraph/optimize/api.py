@@ -40,7 +40,8 @@ from rolegraph.optimize.methods import (
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
 from rolegraph.optimize.run_setup import run_config, search_provenance, warm_start_from
-from rolegraph.optimize.rundir import RunLock, RunStore
+from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.task_identity import items_digest, task_args_of
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation

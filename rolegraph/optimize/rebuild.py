@@ -21,7 +21,8 @@ from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.ignored_options import stored_options
 from rolegraph.optimize.methods import make_optimizer
 from rolegraph.optimize.paired import FIT, TEST, candidates, comparable_sizes, fit_items, front_graphs, store_paired
-from rolegraph.optimize.rundir import RunLock, RunStore
+from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task

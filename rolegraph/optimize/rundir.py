@@ -13,7 +13,6 @@ read those files again and pair what they score with outcomes stored earlier: sc
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
@@ -25,10 +24,10 @@ from typing import Any
 
 from rolegraph import sqlite_io
 from rolegraph.errors import SearchError
-from rolegraph.fileio import NEW_FILE_MODE, file_sha256
+from rolegraph.fileio import file_sha256
+from rolegraph.optimize.runlock import LOCK_NAME, RunLock
 
 STORE_NAME = "run.sqlite"
-LOCK_NAME = ".rolegraph.lock"  # flock'ed by the one process searching in the directory (`RunLock`)
 CREATING = f".{STORE_NAME}.creating"  # the store while RunStore.create builds it
 RUN_KIND = "rolegraph-search"
 SCHEMA_VERSION = 1
@@ -134,6 +133,7 @@ class RunStore:
         mine = STORE_NAME in names or all(n.startswith((STORE_NAME, LOCK_NAME, CREATING)) for n in names)
         if run_dir.exists() and not (run_dir.is_dir() and mine):  # a start leaves only those, even a killed one
             raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")
+        made = not run_dir.exists()  # removed again if no store can be built in it
         try:  # built under a temporary name and renamed once whole: a kill never leaves a half-made store
             run_dir.mkdir(parents=True, exist_ok=True)
             lock = RunLock.take(run_dir)
@@ -157,6 +157,12 @@ class RunStore:
         except (OSError, sqlite3.Error) as exc:
             raise SearchError(f"{run_dir}: cannot create the run directory ({exc})") from None
         finally:  # let go unless handed to the caller
+            if store is None and lock is not None:  # nothing built: leave no lock file (unlinked while still held)
+                with suppress(OSError):
+                    for left in [lock.path, *run_dir.glob(f"{CREATING}*")]:
+                        left.unlink()
+                    if made:
+                        run_dir.rmdir()
             if lock is not None and (store is None or store.lock is None):
                 lock.release()
 
@@ -349,51 +355,3 @@ class RunStore:
                 "INSERT OR REPLACE INTO checkpoint (id, iteration, phase, state, updated) VALUES (1, ?, ?, ?, ?)",
                 (iteration, phase, json.dumps(state), time.time()),
             )
-
-
-class RunLock:
-    """The run directory held by one process writing to it: a search (a new one, or `--resume`) for as long as it
-    runs, and after it `eval --add-to`, `route fit` and the pairing of its front (`rebuild.hold_run`).
-
-    Two processes resuming the same run would both run to the end, and with real endpoints both pay; the
-    store's transactions keep each checkpoint whole but not the two searches apart. `flock` on a file in the
-    directory: the kernel drops it when the holder exits however it ends (a kill -9 leaves no stale lock),
-    and a second open file, in this process or another, is refused. The holder's pid is written into the
-    file only to name it in the refusal."""
-
-    def __init__(self, path: Path, fd: int):
-        self.path = path
-        self._fd: int | None = fd
-
-    @classmethod
-    def take(cls, run_dir: str | Path) -> RunLock:
-        """Hold `run_dir` (which must exist) or refuse with one line naming the process that holds it."""
-        path = Path(run_dir).expanduser() / LOCK_NAME
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
-        except OSError as exc:
-            raise SearchError(f"{run_dir}: cannot lock the run directory ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            os.close(fd)
-            pid = f" (pid {holder})" if holder.isdigit() else ""
-            raise SearchError(
-                f"run directory {run_dir} is in use by another rolegraph process{pid}: wait for it to end"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        return cls(path, fd)
-
-    def release(self) -> None:
-        """Let another process have the directory (closing the file drops the lock; the file stays)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> RunLock:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()

@@ -127,7 +127,7 @@ def test_a_run_another_process_holds_is_refused_in_one_line_and_left_alone(searc
     """Two `eval --add-to` at once scored (and paid for) the same graphs twice; one beside a resume's pairing
     filed outcomes into a run still being written. The holder here is this process's own RunLock: a second open
     of the lock file is refused as another process's is."""
-    from rolegraph.optimize.rundir import RunLock
+    from rolegraph.optimize.runlock import RunLock
 
     base, run = searched
     graph = base / "held.yaml"
@@ -148,7 +148,7 @@ def test_the_python_api_holds_the_run_too(searched, searched_home):
 
     from rolegraph.errors import SearchError
     from rolegraph.optimize.api import add_to_run, pair_run
-    from rolegraph.optimize.rundir import RunLock
+    from rolegraph.optimize.runlock import RunLock
     from rolegraph.settings import Settings
 
     base, run = searched

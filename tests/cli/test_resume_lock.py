@@ -12,7 +12,7 @@ TINY = ["--task", "gsm", "--task-size", "40", "--optimizer", "random", "--iterat
         "--batch", "2", "--validation-items", "2", "--test-items", "2"]
 HOLDER = """\
 import sys, time
-from rolegraph.optimize.rundir import RunLock
+from rolegraph.optimize.runlock import RunLock
 lock = RunLock.take(sys.argv[1])
 print("held", flush=True)
 time.sleep(600)

@@ -9,7 +9,7 @@ import os
 from rolegraph.errors import SearchError
 from rolegraph.optimize import route_fit
 from rolegraph.optimize.paired import results_path
-from rolegraph.optimize.rundir import RunLock
+from rolegraph.optimize.runlock import RunLock
 from tests.cli.support import cli
 
 NO_ROUTING = ["--task", "gsm", "--task-size", "160", "--samples", "2", "--batch", "4", "--validation-items", "4",

@@ -4,6 +4,7 @@ be refused too), and a second start never deletes the first one's half-built sto
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import pytest
 
@@ -60,3 +61,29 @@ def test_a_foreign_non_empty_directory_gets_no_lock_file(tmp_path):
     with pytest.raises(SearchError, match="not an empty directory"):
         RunStore.create(busy, {})
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+
+
+def _store_cannot_be_built(monkeypatch):
+    def refuse(path):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(RunStore, "_connect", staticmethod(refuse))
+
+
+def test_a_failed_create_leaves_no_directory_it_made(tmp_path, monkeypatch):
+    _store_cannot_be_built(monkeypatch)
+    with pytest.raises(SearchError, match="cannot create the run directory"):
+        RunStore.create(tmp_path / "new" / "run", {"x": 1})
+    assert not (tmp_path / "new" / "run").exists()  # not a directory holding only a lock file
+
+
+def test_a_failed_create_in_an_empty_directory_leaves_it_empty(tmp_path, monkeypatch):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    _store_cannot_be_built(monkeypatch)
+    with pytest.raises(SearchError, match="cannot create the run directory"):
+        RunStore.create(run_dir, {"x": 1})
+    assert list(run_dir.iterdir()) == []
+    monkeypatch.undo()
+    RunStore.create(run_dir, {"x": 1}).close()  # and a later start builds there
+    assert (run_dir / STORE_NAME).is_file()
