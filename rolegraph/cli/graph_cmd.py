@@ -17,6 +17,7 @@ import typer
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
 from rolegraph.cli.run_output import print_run, run_json
 from rolegraph.errors import GraphError, RolegraphError, TaskError
+from rolegraph.money import money
 
 if TYPE_CHECKING:  # the heavy layers load inside the commands (`--help` stays fast): hints only here
     from rolegraph.agents.registry import RoleRegistry
@@ -184,7 +185,7 @@ def show_cmd(
             ("max in-degree", info.max_in_degree),
             ("FLOPs units", flops),
             ("est. tokens / run", f"{info.tokens:,}"),
-            ("est. $ / run", f"{info.cost_usd:.5f}"),
+            ("est. $ / run", money(info.cost_usd, "")),
         ):
             table.add_row(name, str(value))
         console = stdout_console(nodes, table)  # into a pipe, whole: not laid out (and cut) for 80 columns

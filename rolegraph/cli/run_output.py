@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rolegraph.errors import one_line
+from rolegraph.money import money
 
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
@@ -94,7 +95,13 @@ def shown_label(result: Any) -> str:
 def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
     """The documented `run --json` object: totals, notes, and per node its output text and tool calls
     (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs. A run that
-    no reply answered is `"simulation": "no answers"`, `"simulated": false` (`shown_label`)."""
+    no reply answered is `"simulation": "no answers"`, `"simulated": false` (`shown_label`), in its provenance
+    too: the provenance is built from the label the pool configured, and left so it said "real" under a top-level
+    "no answers"."""
+    shown = shown_label(result)
+    proven = provenance.model_dump() if provenance is not None else None
+    if proven is not None:
+        proven["simulation"] = shown
     return {
         "answer": result.answer,
         "latency_s": result.latency_s,
@@ -103,9 +110,9 @@ def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
         "tokens": result.tokens,
         "flops_units": result.flops_units,
         "simulated": answered(result) and result.simulated,
-        "simulation": shown_label(result),
+        "simulation": shown,
         "world": result.world,
-        "provenance": provenance.model_dump() if provenance is not None else None,
+        "provenance": proven,
         "notes": result.notes,
         "error": result.error,
         "calls": sum(n.calls for n in result.nodes),
@@ -146,7 +153,7 @@ def run_table(result: Any, title: Any, caption: str, layout: str = "wide") -> An
     for n in result.nodes:
         cell = _short(n.error or n.answer)
         answer = Text(CUT_MARK + cell if n.truncated_calls else cell)
-        figures = (str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", f"{n.cost_usd:.5f}")
+        figures = (str(n.tokens_in), str(n.tokens_out), f"{n.latency_s:.2f}", money(n.cost_usd, ""))
         if stacked:
             units = ("in", "out", "s", "$")
             table.add_row(
@@ -189,7 +196,7 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
     console.print(
         Text(
             f"latency {result.latency_s:.2f} s (critical path {result.critical_path_s:.2f} s), "
-            f"{result.tokens:,} tokens, ${result.cost_usd:.5f}, " + flops + sim
+            f"{result.tokens:,} tokens, {money(result.cost_usd)}, " + flops + sim
         )
     )
     note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))

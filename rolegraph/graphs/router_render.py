@@ -11,6 +11,7 @@ from rolegraph.graphs.analysis import TokenProfile
 from rolegraph.graphs.render import check_output_file, draw, figure_size, mermaid_text, save_png
 from rolegraph.graphs.router import RouterSpec, stage_costs, stage_flops
 from rolegraph.models.pool import ModelPool
+from rolegraph.money import money
 
 
 def router_mermaid(router: RouterSpec) -> str:
@@ -83,6 +84,6 @@ def stages_table(router: RouterSpec, pool: ModelPool, profile: TokenProfile, tit
         nodes += " (answers by their plurality)" if stage.plurality else ""
         then = f"stop if {stage.stop.text()}, else stage {i + 1}" if stage.stop else "answer"
         table.add_row(
-            str(i), stage.graph.name, nodes, "n/a" if f is None else f"{f:.2f}", f"{tokens:,}", f"{dollars:.5f}", then
+            str(i), stage.graph.name, nodes, "n/a" if f is None else f"{f:.2f}", f"{tokens:,}", money(dollars, ""), then
         )
     return table

@@ -24,6 +24,11 @@ STATISTICAL_DESCRIPTION = (
 )
 
 
+def steps_word(n: int) -> str:
+    """ "1 step", "3 steps": the summary and report.md said "1 steps" of a search with one feedback call."""
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def is_llm_step(record: FeedbackRecord) -> bool:
     """The record's update came from an LLM and was applied (not a fallback, not emptied by validation)."""
     return record.agent.startswith(LLM_PREFIX) and record.fallback is None and bool(record.update)
@@ -47,12 +52,12 @@ class AgentUsage(BaseModel):
     def headline(self) -> str:
         """e.g. `llm:X (2 of 3 steps; 1 fell back: context)` or `statistical (a hand-written ...)`."""
         if not self.is_llm:
-            return f"{self.requested} ({STATISTICAL_NOTE}; {self.steps} steps)"
+            return f"{self.requested} ({STATISTICAL_NOTE}; {steps_word(self.steps)})"
         fell = ""
         if self.fallback_steps:
             reasons = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in sorted(self.fallback_reasons.items()))
             fell = f"; {self.fallback_steps} fell back: {reasons}"
-        return f"{self.requested} ({self.llm_steps} of {self.steps} steps{fell})"
+        return f"{self.requested} ({self.llm_steps} of {steps_word(self.steps)}{fell})"
 
     def warning(self) -> str | None:
         """One line when an LLM agent was asked for and no step's update came from it."""

@@ -32,6 +32,7 @@ from rolegraph.graphs.dynamic import worst_case
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.endpoint import DEFAULT_CONTEXT
 from rolegraph.models.timings import LatencyRates
+from rolegraph.money import money
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.estimate_pilot import PilotPlan, pilot_plan
 from rolegraph.optimize.paired import MAX_CHEAPER_OUTPUTS, MAX_FRONT
@@ -155,7 +156,7 @@ class SearchEstimate:
                 else ""
             ),
             f"{real}calls ~{calls_t:,.0f} (high {calls_m:,.0f}; tool rounds add more), tokens ~{_big(tokens_t)} "
-            f"(high {_big(tokens_m)}), dollars ~${dollars_t:,.2f} (high ${dollars_m:,.2f}) at the pool's prices",
+            f"(high {_big(tokens_m)}), dollars ~{money(dollars_t)} (high {money(dollars_m)}) at the pool's prices",
         ]
         wall_t, wall_m = self.wall_seconds(t), self.wall_seconds(m)
         if self.unmeasured:
@@ -169,7 +170,7 @@ class SearchEstimate:
             out.append(
                 f"  simulated ({', '.join(self.sim_models)}; not in the figures above): calls ~{t.sim_calls:,.0f} "
                 f"(high {m.sim_calls:,.0f}), tokens ~{_big(t.sim_tokens)} (high {_big(m.sim_tokens)}), simulated "
-                f"dollars ~${t.sim_dollars:,.2f} (high ${m.sim_dollars:,.2f}), simulated time "
+                f"dollars ~{money(t.sim_dollars)} (high {money(m.sim_dollars)}), simulated time "
                 f"~{_duration(self.sim_seconds(t))} (high {_duration(self.sim_seconds(m))}; the simulator answers "
                 "at once)"
             )
@@ -229,16 +230,23 @@ def run_cost(space: SearchSpace, spec: GraphSpec, unmeasured: set[str]) -> RunCo
 
 
 def _highest(costs: list[RunCost]) -> RunCost:
-    """Each figure at its highest over `costs` (calls, tokens, dollars and each model's seconds apart)."""
+    """Each figure at its highest over `costs` (calls, tokens, dollars and each model's seconds apart), the real
+    endpoints' part and the simulated models' part each maxed on its own, taken per graph: maxing the totals and
+    the sim shares separately took the largest sim share from another graph than the largest total, so the real
+    part (total less sim share) of the high figure could fall under the typical one, or under zero."""
     models = {m for c in costs for m in c.seconds}
+    real = [c.real() for c in costs]
+    sim_calls = max(c.sim_calls for c in costs)
+    sim_tokens = max(c.sim_tokens for c in costs)
+    sim_dollars = max(c.sim_dollars for c in costs)
     return RunCost(
-        calls=max(c.calls for c in costs),
-        tokens=max(c.tokens for c in costs),
-        dollars=max(c.dollars for c in costs),
+        calls=max(r[0] for r in real) + sim_calls,
+        tokens=max(r[1] for r in real) + sim_tokens,
+        dollars=max(r[2] for r in real) + sim_dollars,
         seconds={m: max(c.seconds.get(m, 0.0) for c in costs) for m in models},
-        sim_calls=max(c.sim_calls for c in costs),
-        sim_tokens=max(c.sim_tokens for c in costs),
-        sim_dollars=max(c.sim_dollars for c in costs),
+        sim_calls=sim_calls,
+        sim_tokens=sim_tokens,
+        sim_dollars=sim_dollars,
     )
 
 

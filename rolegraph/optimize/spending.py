@@ -12,6 +12,7 @@ checkpoint stays as it was, and the calls already paid are in the cache, so `--r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Message
@@ -33,7 +34,10 @@ class SpendMeter:
     max_usd: float | None = None
     before: float = 0.0
     baseline: float = field(default=0.0)
-    held: float = 0.0
+    held: Fraction = field(default_factory=Fraction)
+    """Worst-case dollars of the paid calls in flight, kept exact as `CallStats.add_paid` keeps its sum: a float
+    += and -= in another order (calls finish out of order) ended at -4e-20, and the cap message then told of
+    dollars in flight when none was."""
     run_dir: str | None = None  # named in the stop message's --resume hint
     refused: str | None = None
     """Why a paid call was refused; once set, every later paid call is refused too (calls of the
@@ -57,16 +61,16 @@ class SpendMeter:
             raise BudgetExceededError(f"dollar cap: {self.refused}")
         if self.max_usd is not None and self.spent + self.held + worst > self.max_usd:
             self.refused = (
-                f"{money(self.spent)} spent on paid calls + {money(self.held)} in flight + up to {money(worst)} "
+                f"{money(self.spent)} spent on paid calls + {money(float(self.held))} in flight + up to {money(worst)} "
                 f"for the next call of {spec.id} > --max-dollars {money(self.max_usd)}"  # `money`: sub-cent calls
                 # keep significant figures (never $0.0000) without the scientific notation of :g ("$7.51e-05")
             )
             raise BudgetExceededError(f"dollar cap: {self.refused}")
-        self.held += worst
+        self.held += Fraction(worst)
         return worst
 
     def release(self, held: float) -> None:
-        self.held -= held
+        self.held -= Fraction(held)
 
     def check(self) -> None:
         """Between steps: stop once the cap is spent (a step of cached calls only would still be free,
