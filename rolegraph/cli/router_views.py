@@ -226,7 +226,9 @@ def unmeasured(res: Any) -> dict[str, Any]:
     if shown_simulation(res) is not None:
         return {}
     keys = ("accuracy", "ci95", "mean_latency_s", "p95_latency_s", "world")
-    return {**dict.fromkeys(keys), "simulated": False, "simulation": NO_ANSWERS}
+    out = {**dict.fromkeys(keys), "simulated": False, "simulation": NO_ANSWERS}
+    proven = getattr(res, "provenance", None)  # built from the pool's configured label: it said "real" here
+    return out if proven is None else {**out, "provenance": {**proven.model_dump(), "simulation": NO_ANSWERS}}
 
 
 def add_to_line(split: str, res: Any, spec: Any, added: bool) -> str:

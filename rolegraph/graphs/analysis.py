@@ -245,7 +245,8 @@ class GraphSummary(BaseModel):
         sim = " (simulated models)" if self.simulated else ""
         worst = f" (worst case: {self.worst_case_nodes} node runs; {self.dynamic})" if self.dynamic else ""
         return (
-            f"{self.nodes} nodes, {self.edges} edges, depth {self.depth}, width {self.width}, "
+            f"{self.nodes} node{'' if self.nodes == 1 else 's'}, {self.edges} edge{'' if self.edges == 1 else 's'}, "
+            f"depth {self.depth}, width {self.width}, "
             f"max in-degree {self.max_in_degree}, {flops}, ~{self.tokens:,} tokens, "
             f"~{money(self.cost_usd)} per run{sim}{worst}"
         )

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.errors import BudgetExceededError, RolegraphError
 from rolegraph.graphs.checked import CheckedModel
+from rolegraph.money import money
 
 CHARS_PER_TOKEN_WORST = 3.0  # conservative prompt-size estimate (English BPE averages ~4 chars/token)
 
@@ -89,8 +90,8 @@ class BudgetMeter:
             )
         if b.max_usd is not None and self.usd + self._held_usd + usd > b.max_usd:
             raise BudgetExceededError(
-                f"dollar budget exceeded {where}: ${self.usd:.6f} spent + ${self._held_usd:.6f} in flight + up to "
-                f"${usd:.6f} for this call > max_usd ${b.max_usd:g}"
+                f"dollar budget exceeded {where}: {money(self.usd)} spent + {money(self._held_usd)} in flight + up to "
+                f"{money(usd)} for this call > max_usd {money(b.max_usd)}"
             )
         self._held_tokens += tokens
         self._held_usd += usd
@@ -110,7 +111,8 @@ class BudgetMeter:
         if b.max_tokens is not None and self.tokens + self._held_tokens + tokens > b.max_tokens:
             return f"token budget: {self.tokens + self._held_tokens} spent or held + up to {tokens} > {b.max_tokens}"
         if b.max_usd is not None and self.usd + self._held_usd + usd > b.max_usd:
-            return f"dollar budget: ${self.usd + self._held_usd:.6f} spent or held + up to ${usd:.6f} > ${b.max_usd:g}"
+            held = money(self.usd + self._held_usd)
+            return f"dollar budget: {held} spent or held + up to {money(usd)} > {money(b.max_usd)}"
         return None
 
     def hold(self, tokens: int, usd: float) -> Reservation | None:

@@ -25,6 +25,7 @@ from rolegraph.graphs.spec import NodeSpec
 from rolegraph.items import AnswerKey
 from rolegraph.models.provenance import ServedBy
 from rolegraph.models.streaming import stream_complete
+from rolegraph.money import money
 from rolegraph.tools.toolbox import ToolBox  # already loaded by then (agents): in the hints that resolve at run time
 
 NATIVE_TOOL_BACKENDS = frozenset({"openai"})
@@ -248,7 +249,7 @@ class NodeCall:
         if b.max_usd is not None and meter.usd > b.max_usd:
             raise BudgetExceededError(
                 f"dollar budget exceeded at node '{self.plan.id}' ({self.plan.spec.id}): "
-                f"${meter.usd:.6f} spent > max_usd ${b.max_usd:g}"
+                f"{money(meter.usd)} spent > max_usd {money(b.max_usd)}"
             )
 
     def trace(

@@ -46,3 +46,16 @@ def test_results_lists_and_shows_an_all_failed_run_without_a_simulated_note(caps
         code, out, err = run_cli(capsys, *argv)
         assert code == 0, err
         assert "stand-ins" not in out and "0.0%" not in out and "n/a" in out
+
+
+def test_json_provenance_of_an_all_failed_graph_says_no_answers_too(capsys, tmp_path):
+    """The provenance was built from the pool's configured label ("real" for an endpoint that never answered)
+    and said so under a top-level "no answers"."""
+    from rolegraph.models.provenance import Provenance
+
+    dead = _dead()
+    dead.provenance = Provenance(rolegraph_version="0", simulation="real")
+    print_results([dead], [_spec()], [tmp_path / "g.yaml"], ["dead"], [], json_out=True)
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["simulation"] == "no answers" and obj["provenance"]["simulation"] == "no answers"
+    assert obj["provenance"]["rolegraph_version"] == "0"

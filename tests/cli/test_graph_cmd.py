@@ -67,8 +67,9 @@ def test_validate_examples_prints_a_one_line_summary(name, capsys):
     assert len(lines) == 1
     spec = load_graph(path)
     info = summary(spec, ModelPool.builtin(), TOKEN_PROFILES["math"])
-    assert lines[0].startswith(f"ok: {path}: {len(spec.nodes)} nodes, {len(spec.edges)} edges, "
-                               f"depth {info.depth}, width {info.width}")
+    n, e = len(spec.nodes), len(spec.edges)
+    counted = f"{n} node{'s' * (n != 1)}, {e} edge{'s' * (e != 1)}"  # "1 node, 0 edges" (it said "1 nodes")
+    assert lines[0].startswith(f"ok: {path}: {counted}, depth {info.depth}, width {info.width}")
     assert re.search(r"[\d.]+ FLOPs units", lines[0])
 
 
