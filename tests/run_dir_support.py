@@ -18,3 +18,13 @@ def checkpointed_iteration(run_dir: Path) -> int | None:
     finally:
         db.close()
     return row[0] if row else None
+
+
+def forget_cap_stop(run_dir: Path) -> None:
+    """Make a capped run's store look like one from before the dollar cap's stop was recorded (no `stop` row)."""
+    db = sqlite3.connect(run_dir / "run.sqlite", timeout=5)
+    try:
+        with db:
+            assert db.execute("DELETE FROM meta WHERE key = 'stop'").rowcount == 1  # the command had recorded it
+    finally:
+        db.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
@@ -11,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rolegraph.cli.interrupt import Interrupted, demo_interrupted, router_interrupted
+from rolegraph.cli.interrupt import Interrupted, SigtermAsInterrupt, demo_interrupted, router_interrupted
 from rolegraph.cli.optimize_cmd import run_optimize, show_progress
 from rolegraph.cli.optimize_output import print_result
 from rolegraph.errors import SearchError
@@ -78,16 +77,18 @@ def demo_cmd(
         test_items=test_items,
         seed=seed,
     )
-    try:
-        result = asyncio.run(run_demo_search(config, budget, out, as_json, task_size, world))
-    except Interrupted as exc:  # the search says what it kept; the demo adds the router it did not fit
-        raise demo_interrupted(exc) from None
     from rolegraph.cli.router_views import demo_router, print_router, router_summary
 
-    try:
-        fit = demo_router(result.run_dir) if result.run_dir else None
-    except KeyboardInterrupt:
-        raise router_interrupted(Path(result.run_dir)) from None
+    with SigtermAsInterrupt() as term:  # SIGTERM saves and says so, like Ctrl-C (exit 143), as optimize does
+        try:
+            result = term.run(run_demo_search(config, budget, out, as_json, task_size, world))
+        except Interrupted as exc:  # the search says what it kept; the demo adds the router it did not fit
+            raise demo_interrupted(exc) from None
+        try:
+            with term.raising():
+                fit = demo_router(result.run_dir) if result.run_dir else None
+        except KeyboardInterrupt:
+            raise router_interrupted(Path(result.run_dir)) from None
     if fit is not None:  # the report was rendered before router.yaml existed: render it again to describe it
         from rolegraph.reports import render
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +39,7 @@ def search_interrupted(run_dir: Path | None) -> Interrupted:
 
     The run store is written one transaction per checkpoint, so what is on disk is the last checkpoint
     whole; rendering reads only that, as the `--max-dollars` stop does."""
-    from rolegraph.optimize.rundir import STORE_NAME, RunStore
+    from rolegraph.optimize.rundir import STORE_NAME, RunStore, resume_command
 
     if run_dir is None or not (run_dir / STORE_NAME).is_file():
         return Interrupted("the search had not started: nothing was saved")
@@ -50,7 +51,7 @@ def search_interrupted(run_dir: Path | None) -> Interrupted:
     if point is None:
         return Interrupted(
             f"the search in {run_dir} stopped before its first checkpoint; start it again with: "
-            f"rolegraph optimize --resume {run_dir}",
+            f"{resume_command(run_dir)}",
             run_dir,
         )
     from rolegraph.reports import render
@@ -58,7 +59,7 @@ def search_interrupted(run_dir: Path | None) -> Interrupted:
     render(run_dir)  # the report of the search so far, as after a dollar-cap stop
     return Interrupted(
         f"the search is saved up to its last checkpoint (iteration {point[0]}; {run_dir}/report.md shows it); "
-        f"continue with: rolegraph optimize --resume {run_dir}",
+        f"continue with: {resume_command(run_dir)}",  # with --max-dollars HIGHER after its dollar cap's stop
         run_dir,
     )
 
@@ -121,6 +122,9 @@ class SigtermAsInterrupt:
             if task is not None:
                 task.cancel()
 
+        # the loop's remove_signal_handler resets SIGTERM to SIG_DFL: a program that calls `rolegraph.cli.main`
+        # gets its own handler back (None: one not set from Python, which cannot be put back from here)
+        previous = signal.getsignal(signal.SIGTERM)
         try:
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals (Windows)
@@ -129,6 +133,29 @@ class SigtermAsInterrupt:
             return await main
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    @contextmanager
+    def raising(self) -> Iterator[None]:
+        """SIGTERM as Ctrl-C in a synchronous step (no event loop to cancel: the demo's router fit): it raises
+        KeyboardInterrupt there, which the step turns into what it kept, as for Ctrl-C. The handler found is
+        put back after; a second SIGTERM meanwhile has its default effect."""
+
+        def on_sigterm(signum: int, frame: object) -> None:
+            self.received = True
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise KeyboardInterrupt
+
+        try:
+            previous = signal.signal(signal.SIGTERM, on_sigterm)
+        except ValueError:  # not the main thread: SIGTERM keeps its effect
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
     def __enter__(self) -> SigtermAsInterrupt:
         return self

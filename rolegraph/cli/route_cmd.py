@@ -15,6 +15,7 @@ import typer
 
 from rolegraph.errors import SearchError
 from rolegraph.graphs.router_io import ROUTER_FILE
+from rolegraph.money import money
 
 CANDIDATE_COLUMNS = ("graph", "source", "fit", "test", "FLOPs", "right|\nagree", "right|\nnot", "agree")
 """Two-line headers keep the numeric columns narrow: on an 80-column screen the graph's name gets the room."""
@@ -39,7 +40,7 @@ RouteApp = typer.Typer(name="route", help="Routers: per-question compute over a 
 
 
 def _fmt(p: Any) -> tuple[str, str, str, str]:
-    return f"{p.accuracy:.3f}", f"{p.flops_units:.1f}", f"{p.dollars:.6f}", f"{p.latency_s:.2f}"
+    return f"{p.accuracy:.3f}", f"{p.flops_units:.1f}", money(p.dollars, ""), f"{p.latency_s:.2f}"
 
 
 def _stage_line(check: Any, split: str) -> str:
@@ -185,10 +186,10 @@ def _outcomes(run_dir: Path, finished: bool, as_json: bool) -> tuple[list[Any], 
     missing = unpaired(run_dir)
     if any(t is not None for t in test_all) and not missing:
         return fit_all, test_all
-    if not finished:  # pairing would refuse it after the note below: say only that
-        raise SearchError(
-            f"the search in {run_dir} has not finished: continue it with `rolegraph optimize --resume {run_dir}`"
-        )
+    if not finished:  # pairing would refuse it after the note below: say only that (with --max-dollars after a cap)
+        from rolegraph.optimize.rundir import resume_command
+
+        raise SearchError(f"the search in {run_dir} has not finished: continue it with `{resume_command(run_dir)}`")
     if not as_json:
         typer.echo(
             f"the run's pairing is incomplete ({len(missing)} graph(s) lack fit or test outcomes): scoring the "

@@ -43,6 +43,7 @@ from rolegraph.optimize.run_setup import run_config, search_provenance, warm_sta
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.spending import DollarCapReachedError
 from rolegraph.optimize.task_identity import items_digest, task_args_of
 from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
 from rolegraph.optimize.warmstart import WARM_AGENT
@@ -234,6 +235,10 @@ async def optimize_async(
         if out is not None:
             await _pair_within_cap(ctx, final, out, progress)
             write_artifacts(out)
+    except DollarCapReachedError as exc:  # its report and every resume hint then ask for a higher cap
+        if out is not None:
+            RunStore.record_cap_stop(out, str(exc))
+        raise
     finally:
         if ledger is not None:
             ledger.close()
@@ -336,6 +341,9 @@ async def _resume_held(
         finally:
             store.close()
         await _pair_within_cap(ctx, final, run_dir, progress)
+    except DollarCapReachedError as exc:  # as in `optimize_async`
+        RunStore.record_cap_stop(run_dir, str(exc))
+        raise
     finally:
         ledger.close()
     write_artifacts(run_dir)

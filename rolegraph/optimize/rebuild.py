@@ -21,7 +21,7 @@ from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.ignored_options import stored_options
 from rolegraph.optimize.methods import make_optimizer
 from rolegraph.optimize.paired import FIT, TEST, candidates, comparable_sizes, fit_items, front_graphs, store_paired
-from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.rundir import RunStore, resume_command
 from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.settings import Settings
@@ -171,7 +171,7 @@ async def pair_run_held(
     run = load_run(run_dir)
     if run["final"] is None:
         await hub.aclose()
-        raise SearchError(f"the search in {run_dir} has not finished: continue it with --resume {run_dir}")
+        raise SearchError(f"the search in {run_dir} has not finished: continue it with `{resume_command(run_dir)}`")
     if config.routing_items <= 0:
         config = SearchConfig(**{**cfg["search"], "route_items": None})
     ctx = SearchContext(

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from rolegraph.optimize.runlock import LOCK_NAME, RunLock
 
 STORE_NAME = "run.sqlite"
 CREATING = f".{STORE_NAME}.creating"  # the store while RunStore.create builds it
+SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's files beside a store, named after it
 RUN_KIND = "rolegraph-search"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0  # one process writes a run store (`RunLock`): a reader beside it waits at most this
@@ -43,9 +44,10 @@ SCHEMA = (
 )
 
 ROWS = {"records": "trace record", "feedback": "feedback record", "graphs": "graph"}  # what a row is in messages
-RESUME_IT = "resume it with `rolegraph optimize --resume {run_dir}`, or choose another --out"
+RESUME_IT = "resume it with `{}`, or choose another --out"
 INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
 INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
+STOP_KEY = "stop"  # meta row: the dollar cap's stop, {"message", "checkpoint"} (`RunStore.record_cap_stop`)
 
 
 def input_paths(config: dict[str, Any]) -> dict[str, str]:
@@ -77,6 +79,17 @@ def changed_input(recorded: dict[str, dict[str, str | None]] | None, kind: str) 
     if now is None:
         return f"its {what} is gone"
     return f"its {what} changed since the run read it (sha256 {then[:12]}, now {now[:12]})"
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """`rolegraph optimize --resume RUN`, plus `--max-dollars HIGHER` when the run's dollar cap stopped it
+    (`RunStore.cap_stop`): without a higher cap the resume stops again at once. Every resume hint uses this."""
+    try:
+        with closing(RunStore.open(run_dir)) as store:
+            capped = store.cap_stop() is not None
+    except SearchError:  # not a run (yet), or a damaged one: the plain command, whose own error says why
+        capped = False
+    return f"rolegraph optimize --resume {run_dir}" + (" --max-dollars HIGHER" if capped else "")
 
 
 def default_run_dir(task: str, optimizer: str, base: Path | None = None) -> Path:
@@ -138,8 +151,9 @@ class RunStore:
             run_dir.mkdir(parents=True, exist_ok=True)
             lock = RunLock.take(run_dir)
             if (run_dir / STORE_NAME).exists():
-                raise SearchError(f"{run_dir} already holds a search run: {RESUME_IT.format(run_dir=run_dir)}")
-            for left in run_dir.glob(f"{CREATING}*"):  # a create killed half-way
+                raise SearchError(f"{run_dir} already holds a search run: " + RESUME_IT.format(resume_command(run_dir)))
+            # a create killed half-way; a deleted store's side files (SQLite replays a stale -wal into a new store)
+            for left in [*run_dir.glob(f"{CREATING}*"), *(run_dir / f"{STORE_NAME}{end}" for end in SIDE_FILES)]:
                 left.unlink(missing_ok=True)
             with (db := cls._connect(run_dir / CREATING)):  # commits, and rolls back on an error
                 db.execute("BEGIN")
@@ -218,6 +232,7 @@ class RunStore:
             self.inputs()
             self.paid_usd()
             self.checkpoint()
+            self.cap_stop()
             # SQLite's JSON functions find the suspect rows fast; Python's decoder (to which NaN is JSON) judges them
             suspects = "WHERE CASE WHEN json_valid(v) THEN json_type(v) <> 'object' ELSE 1 END"
             for table in ROWS:
@@ -312,12 +327,34 @@ class RunStore:
         except (TypeError, ValueError):
             raise self._damaged("its record of dollars paid is unreadable") from None
 
+    def cap_stop(self) -> str | None:
+        """Why the dollar cap stopped the run (`record_cap_stop`) while that still holds: None when none was recorded
+        (as in every store from before), or when a checkpoint was saved or a new cap set since."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (STOP_KEY,)).fetchone()
+        if row is None:
+            return None
+        stop = self._decode(row[0], "its record of the dollar cap's stop")
+        return str(stop.get("message")) if stop.get("checkpoint") == self._checkpoint_time() else None
+
+    @classmethod
+    def record_cap_stop(cls, run_dir: str | Path, message: str) -> None:
+        """The dollar cap stopped the run (`message`: the stop's own line): its report and every resume hint
+        (`resume_command`) then name the cap, since a resume without a higher --max-dollars stops again at once."""
+        with closing(cls.open(run_dir)) as store, store._db:
+            stop = json.dumps({"message": message, "checkpoint": store._checkpoint_time()})
+            store._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STOP_KEY, stop))
+
+    def _checkpoint_time(self) -> float | None:
+        row = self._db.execute("SELECT updated FROM checkpoint WHERE id = 1").fetchone()
+        return row[0] if row else None
+
     def set_max_dollars(self, dollars: float | None) -> None:
         """A new dollar cap for the rest of the run (`--resume RUN --max-dollars D`), kept for later resumes."""
         config = self.config()
         config["search"]["max_dollars"] = dollars
         with self._db:
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config, sort_keys=True),))
+            self._db.execute("DELETE FROM meta WHERE key = ?", (STOP_KEY,))  # the old cap's stop no longer holds
 
     def set_paid_usd(self, dollars: float) -> None:
         """Kept apart from checkpoints: calls paid in a step that never reached its checkpoint were paid too."""

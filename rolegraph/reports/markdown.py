@@ -20,11 +20,13 @@ from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
 from rolegraph.money import money
 from rolegraph.optimize.agent_usage import STATISTICAL_DESCRIPTION, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
+from rolegraph.optimize.checkpoint import paid_before
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.run_reader import fmt_ci, load_run, reproduce_options
+from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.stages import Stage, StageOutput, describe_stages
 from rolegraph.optimize.trace import PRIOR_ITEMS, SELECTION_Z, EvalRecord, run_simulation
@@ -64,7 +66,7 @@ CURVE_NOTE = (
 
 def render(run_dir: str | Path) -> Path:
     """(Re)write every file of the run directory; returns the report path."""
-    run = load_run(run_dir)
+    run = load_run(run_dir) | _cap_stop(run_dir)
     out = Path(run_dir)
     best = write_artifacts(out, run)
     if best is not None:
@@ -74,6 +76,37 @@ def render(run_dir: str | Path) -> Path:
     pareto_png(pts, front(pts), out / "pareto.png", label=simulation_label(run))
     write_atomic(out / "report.md", report_markdown(run, best, front(pts)))
     return out / "report.md"
+
+
+def _cap_stop(run_dir: str | Path) -> dict:
+    """What `load_run` does not read: whether the dollar cap stopped the run (`RunStore.cap_stop`) and the dollars
+    paid. A report of such a run must say so, and resume it with a higher cap: without one it stops again at once."""
+    store = RunStore.open(run_dir)
+    try:
+        return {"cap_stop": store.cap_stop(), "paid_usd": paid_before(store)}
+    finally:
+        store.close()
+
+
+def _status(run: dict) -> str:
+    """The report's status: a dollar cap's stop (from `_cap_stop`; absent in a run dict from `load_run` alone) with
+    what was paid and how to go on, else how far the search got (or that it has no checkpoint to resume)."""
+    if not run.get("cap_stop"):
+        return restart_text(run) or f"{run['phase']} after iteration {run['iteration']}"
+    cap = run["config"]["search"].get("max_dollars")
+    command = f"`{resume_hint(run)}`"
+    return (
+        (f"{run['phase']} after iteration {run['iteration']}" if run["checkpointed"] else "no checkpoint yet")
+        + f", stopped by its dollar cap ({f'--max-dollars {money(cap)}; ' if cap is not None else ''}"
+        + f"{money(run.get('paid_usd') or 0.0)} paid on calls so far): "
+        + (f"{command} continues it" if run["checkpointed"] else f"{command} starts it again from the beginning")
+    )
+
+
+def resume_hint(run: dict) -> str:
+    """`rolegraph optimize --resume RUN`, with `--max-dollars HIGHER` after a dollar cap's stop (see `_status`)."""
+    more = " --max-dollars HIGHER" if run.get("cap_stop") else ""
+    return f"rolegraph optimize --resume {shlex.quote(str(run['run_dir']))}{more}"
 
 
 def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]) -> str:
@@ -107,7 +140,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         *_space_notes(cfg, records),
         f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
         f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
-        f"- status: {restart_text(run) or run['phase'] + ' after iteration ' + str(run['iteration'])}; "
+        f"- status: {_status(run)}; "
         f"evaluations spent: {spent} item-level graph runs (pilot, search and the final validation re-check)",
         "",
     ]
@@ -230,7 +263,7 @@ def _graph_line(run: dict, best: GraphSpec | None) -> str:
     if best is None:
         return (
             "No graph was scored yet, so there is no graph.png or best_graph.yaml; continue the search with "
-            f"`rolegraph optimize --resume {shlex.quote(str(run['run_dir']))}`."
+            f"`{resume_hint(run)}`."
         )
     opts = reproduce_options(run)
     return (
