@@ -9,30 +9,27 @@ Consistency: the response cache stays the driver's one SQLite file. It is served
 pinned to the driver's node, so workers on any machine read and write the same cache (no call is
 paid twice, a resumed search finds every completion). The results store is written by the driver
 only. A sim item's result depends only on (graph, item, seed), so Ray gives the same `EvalResult` as
-the local executor; workers' paid and cached calls are added to the driver hub's counts.
+the local executor; workers' paid and cached calls are added to the driver hub's counts. Under a dollar
+cap (the hub's spend guard is a meter with `max_usd`), each chunk runs within an allowance carved out of
+the cap (`ray_capped`), so a worker never pays past it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import logging
 import math
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rolegraph.errors import (
-    BudgetExceededError,
-    EngineMissingError,
-    RolegraphError,
-    did_you_mean,
-    one_line,
-    rebuild_error,
-)
+from rolegraph.errors import EngineMissingError, RolegraphError, did_you_mean, one_line
 from rolegraph.evaluate.ray_address import _secrets, check_ray_address, shown_address
 
 if TYPE_CHECKING:
+    from rolegraph.evaluate.ray_capped import IdleWorkers
     from rolegraph.evaluate.result import ItemScore
     from rolegraph.graphs.budget import Budget
     from rolegraph.graphs.spec import GraphSpec
@@ -107,6 +104,7 @@ class RayExecutor:
         self._setups: dict[str, list] = {}
         self._next = 0
         self._task_refs: dict[int, tuple[Any, Any]] = {}
+        self._idle: IdleWorkers | None = None  # the workers free for a chunk under a dollar cap
 
     def _init_ray(self) -> Any:
         try:
@@ -142,9 +140,9 @@ class RayExecutor:
         if self._actors:
             return
         ray = self._init_ray()
-        from rolegraph.evaluate.ray_actors import actor_classes
+        from rolegraph.evaluate.ray_capped import worker_class
 
-        _, worker_cls = actor_classes(ray)
+        worker_cls = worker_class(ray)
         count = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._actors = [worker_cls.remote(self.toolbox_factory) for _ in range(count)]
 
@@ -198,12 +196,27 @@ class RayExecutor:
         BudgetExceededError after keeping what finished; a setup error is raised as it was raised."""
         if not items:
             return
+        from rolegraph.evaluate.ray_capped import IdleWorkers, run_capped, take_chunk
+
         self._start()
         setup_key, setup_refs = self._setup(hub)
         task_ref = self._task_ref(task)
         spec_json = spec.model_dump_json()
+        chunks = _chunks(len(items), len(self._actors))
+        guard = hub.spend_guard
+        if guard is not None and getattr(guard, "max_usd", None) is not None:  # a dollar cap: see ray_capped
+            if self._idle is None:
+                self._idle = IdleWorkers(self._actors)
+
+            def call(actor: Any, allowance: float, rng: range) -> Any:
+                chunk = [items[i] for i in rng]
+                args = (spec_json, [task_ref], chunk, roles, concurrency, seed, budget)
+                return actor.run_capped.remote(type(guard), allowance, setup_key, setup_refs, *args)
+
+            await run_capped(self._idle, call, chunks, items, results, simulated, hub, advance)
+            return
         pending: dict[Any, range] = {}
-        for rng in _chunks(len(items), len(self._actors)):
+        for rng in chunks:
             actor = self._actors[self._next % len(self._actors)]
             self._next += 1
             ref = actor.run.remote(
@@ -218,20 +231,10 @@ class RayExecutor:
                 finished, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
                 for fut in finished:
                     rng = pending[futures.pop(fut)]
-                    kind, payload, sim, calls, cached, paid_usd = fut.result()
-                    hub.stats.calls += calls
-                    hub.stats.cached += cached
-                    hub.stats.add_paid(paid_usd)  # exact: the total does not depend on which chunk finished first
-                    scores = payload if kind == "ok" else payload.get("items", [])
-                    by_id = {s.item_id: s for s in scores}
-                    for i in rng:
-                        if items[i].id in by_id:
-                            results[i], simulated[i] = by_id[items[i].id], sim
-                            done_count += 1
-                    if kind == "budget" and stop is None:
-                        stop = BudgetExceededError(payload["message"])
-                    elif kind == "error" and stop is None:
-                        stop = rebuild_error(*payload["error"])
+                    filled, error = take_chunk(fut.result(), rng, items, results, simulated, hub)
+                    done_count += filled
+                    if stop is None:
+                        stop = error
                 if advance is not None:
                     advance(done_count)
         finally:
@@ -251,7 +254,7 @@ class RayExecutor:
                 ray.kill(actor)
             except Exception:  # noqa: BLE001 - an actor already gone is fine
                 pass
-        self._actors, self._cache_servers, self._setups = [], {}, {}
+        self._actors, self._cache_servers, self._setups, self._idle = [], {}, {}, None
 
     def close(self) -> None:
         """Stop the actors, and the local Ray instance if this executor started it."""
@@ -300,12 +303,22 @@ def _init_error(address: str | None, target: tuple[str, str] | None, exc: Except
 
 
 def make_executor(name: str = "local", *, address: str | None = None, **options: Any) -> LocalExecutor | RayExecutor:
-    """An executor by its CLI name; `address` only for Ray."""
+    """An executor by its CLI name; `address` only for Ray.
+
+    The commands make their executor before any run state (a search's run directory) exists, so what can be
+    known wrong about Ray here is refused here: Ray missing, or an address (given, or in $RAY_ADDRESS) that is
+    malformed or does not answer as a Ray cluster (`check_ray_address`, at most twice its connect timeout).
+    Refused only at the first evaluation, it would leave a run directory that blocks the corrected retry."""
     if name == "local":
         if address is not None:
             raise RolegraphError("--ray-address is for --executor ray")
         return LocalExecutor()
     if name == "ray":
+        if importlib.util.find_spec("ray") is None:
+            raise EngineMissingError(RAY_INSTALL_HINT)
+        target = _effective_address(address)
+        if target is not None:
+            check_ray_address(*target)
         return RayExecutor(address, **options)
     raise RolegraphError(f"unknown executor '{name}'." + did_you_mean(name, EXECUTORS))
 

@@ -31,8 +31,11 @@ HTTP_PROXY_ENV = "RAY_grpc_enable_http_proxy"  # Ray's channels ignore http_prox
 
 
 def _secrets(address: str) -> list[str]:
-    """What an address may carry that is not printed: a user:password before '@', a query or fragment."""
-    user = re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/@?#]+)@", address)
+    """What an address may carry that is not printed: a user:password before '@', a query or fragment.
+
+    The user part runs to the authority's last '@', where `_host_port` splits it too: a password may hold
+    an '@' of its own, and masking only up to the first would print the rest of it."""
+    user = re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/?#]+)@", address)
     query = re.search(r"[?#](.+)$", address)
     return [m.group(1) for m in (user, query) if m is not None]
 

@@ -69,6 +69,10 @@ class SpendMeter:
         self.held += Fraction(worst)
         return worst
 
+    def hold(self, dollars: float) -> None:
+        """Set `dollars` aside without a call (a Ray chunk's allowance, `ray_capped`); `release` frees it."""
+        self.held += Fraction(dollars)
+
     def release(self, held: float) -> None:
         self.held -= Fraction(held)
 

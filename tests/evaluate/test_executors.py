@@ -180,11 +180,13 @@ def test_optimize_with_ray_equals_local(cluster, capsys, tmp_path, monkeypatch):
     assert remote_trace["evaluations"] == local_trace["evaluations"] and remote_trace["final"] == local_trace["final"]
 
 
-def test_executor_names():
+def test_executor_names(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # no address to check: make_executor joins nothing yet
     assert isinstance(make_executor("local"), LocalExecutor) and make_executor("local").in_process
-    ray_ex = make_executor("ray", address="ray://head:10001", workers=3)
-    assert isinstance(ray_ex, RayExecutor) and ray_ex.address == "ray://head:10001" and ray_ex.workers == 3
+    ray_ex = make_executor("ray", workers=3)
+    assert isinstance(ray_ex, RayExecutor) and ray_ex.address is None and ray_ex.workers == 3
     ray_ex.close()  # never started: nothing to stop
+    assert RayExecutor("ray://head:10001").address == "ray://head:10001"  # the class itself checks at ray.init
     with pytest.raises(RolegraphError, match="unknown executor 'rey'. Did you mean: ray"):
         make_executor("rey")
     with pytest.raises(RolegraphError, match="--ray-address is for --executor ray"):

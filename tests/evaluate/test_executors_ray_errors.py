@@ -19,7 +19,7 @@ import pytest
 from rolegraph.cli import main
 from rolegraph.errors import RolegraphError
 from rolegraph.evaluate import ray_address
-from rolegraph.evaluate.executors import RayExecutor, shown_address
+from rolegraph.evaluate.executors import RayExecutor, make_executor, shown_address
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'rolegraph[ray]')")
 
@@ -129,6 +129,26 @@ def test_optimize_with_a_silent_address(capsys, monkeypatch, silent_port, tmp_pa
     argv = [*OPTIMIZE, "--out", str(tmp_path / "run"), "--ray-address", f"127.0.0.1:{silent_port}"]
     line = one_error_line(argv, capsys)
     assert f"cannot reach the Ray cluster at '127.0.0.1:{silent_port}'" in line
+    assert not (tmp_path / "run").exists()  # refused before the run directory is made
+
+
+def test_optimize_with_a_malformed_address_leaves_no_run_directory(capsys, tmp_path):
+    """Refused when the executor is made, not at the first evaluation: a run directory made before would
+    refuse the corrected retry ("already holds a search run")."""
+    run_dir = tmp_path / "run"
+    line = one_error_line([*OPTIMIZE, "--out", str(run_dir), "--ray-address", "bad address"], capsys)
+    assert "'bad address'" in line and "HOST:PORT" in line
+    assert not run_dir.exists()
+
+
+def test_make_executor_checks_the_address(refused_port, monkeypatch):
+    with pytest.raises(RolegraphError, match="is not HOST:PORT"):
+        make_executor("ray", address="bad address")
+    with pytest.raises(RolegraphError, match=f"cannot reach the Ray cluster at '127.0.0.1:{refused_port}'"):
+        make_executor("ray", address=f"127.0.0.1:{refused_port}")
+    monkeypatch.setenv("RAY_ADDRESS", "no-port")  # what ray.init would join: checked as well, and named
+    with pytest.raises(RolegraphError, match=r"'no-port' \(from \$RAY_ADDRESS\) is not HOST:PORT"):
+        make_executor("ray")
 
 
 def test_optimize_with_a_client_address_without_the_client_package(capsys, monkeypatch, tmp_path):
@@ -197,6 +217,8 @@ def test_any_ray_init_failure_is_one_masked_line(monkeypatch):
 @pytest.mark.parametrize(("address", "shown"), [
     ("ray://HEAD:10001", "ray://HEAD:10001"),
     ("ray://bob:pw@HEAD:10001", "ray://***@HEAD:10001"),
+    ("ray://bob:s3cr@t@127.0.0.1:18765", "ray://***@127.0.0.1:18765"),  # the password's own '@' is masked too
+    ("bob:p@w@10.0.0.5:6379?token=x@y", "***@10.0.0.5:6379?***"),
     ("10.0.0.5:6379?password=pw", "10.0.0.5:6379?***"),
 ])
 def test_shown_address(address, shown):

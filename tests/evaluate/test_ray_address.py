@@ -117,6 +117,13 @@ def test_refusal_masks_what_the_address_carries(http_port):
     assert "s3cr3t" not in message and "abc123" not in message and "alice" not in message
 
 
+def test_refusal_masks_a_password_holding_an_at_sign(http_port):
+    """The user part runs to the last '@', where the host is read from: no piece of the password is printed."""
+    message = refused_quickly(f"ray://bob:s3cr@t@127.0.0.1:{http_port}")
+    assert f"'ray://***@127.0.0.1:{http_port}'" in message
+    assert "s3cr" not in message and "@t@" not in message and "bob" not in message
+
+
 @pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}", "localhost:{port}"])
 def test_grpc_server_passes(grpc_port, monkeypatch, form):
     monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 5.0)  # a real server gets the real time
