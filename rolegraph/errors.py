@@ -48,6 +48,16 @@ def one_line(text: object, limit: int | None = MAX_ERROR_CHARS, ellipsis: str = 
     return flat if limit is None or len(flat) <= limit else flat[: limit - len(ellipsis)] + ellipsis
 
 
+SHOWN_ARG_CHARS = 80
+"""The cap of `shown_arg`: enough to recognise a wrong argument, short of dumping a whole object into a message."""
+
+
+def shown_arg(value: object) -> str:
+    """A wrongly typed argument as a message quotes it: its repr (None stays None, '5' stays quoted), one short
+    line."""
+    return one_line(repr(value), SHOWN_ARG_CHARS)
+
+
 def _one_line(text: object) -> str:
     """A problem prints as one line: line breaks carried in from a user's file are shown escaped."""
     return str(text).replace("\r", "\\r").replace("\n", "\\n")
@@ -111,11 +121,13 @@ class SearchError(RolegraphError):
     """A search (optimize) cannot start or continue: bad budget, bad resume dir, ..."""
 
 
-def did_you_mean(name: str, known: Iterable[str], n: int = 3, *, list_known: bool = True) -> str:
+def did_you_mean(name: object, known: Iterable[str], n: int = 3, *, list_known: bool = True) -> str:
     """' Did you mean: a, b?' for close matches of `name` in `known`, else a short list of known names
-    (or nothing, with `list_known=False`, for a message that lists them already)."""
+    (or nothing, with `list_known=False`, for a message that lists them already). A `name` that is not a string
+    (None or a number passed from Python) matches nothing: difflib would raise a TypeError in the middle of the
+    very message that explains the mistake."""
     known = sorted(set(known))
-    close = difflib.get_close_matches(name, known, n=n, cutoff=0.5)
+    close = difflib.get_close_matches(name, known, n=n, cutoff=0.5) if isinstance(name, str) else []
     if close:
         return f" Did you mean: {', '.join(close)}?"
     if not list_known:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import numbers
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from rolegraph.errors import RolegraphError, StateFileError
+from rolegraph.errors import RolegraphError, StateFileError, did_you_mean, shown_arg
 
 HOME_ENV = "ROLEGRAPH_HOME"
 POOL_ENV = "ROLEGRAPH_POOL"
 DEFAULT_HOME = Path("~/.rolegraph")
 MIN_LATENCY_SCALE = 0.0
+BOOL_SETTINGS = ("cache", "allow_weak_sandbox", "coalesce")
+"""The on/off fields of `Settings`, each checked to be a real bool."""
 
 
 class SettingsError(RolegraphError):
@@ -38,13 +41,32 @@ class Settings:
     coalesce: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.home, (str, os.PathLike)):
+            raise SettingsError(f"home must be a path (str or Path), got {shown_arg(self.home)}")
         # a str home (Settings(home="/tmp/x")) used to fail later, far away, on `home / "cache.sqlite"`
         object.__setattr__(self, "home", Path(self.home).expanduser())
-        if not self.latency_scale >= MIN_LATENCY_SCALE:  # also refuses NaN
-            raise SettingsError(f"latency_scale must be >= {MIN_LATENCY_SCALE:g}, got {self.latency_scale}")
+        for name in BOOL_SETTINGS:
+            # a str such as "no" or "false" is truthy: it silently meant the opposite of what was written
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise SettingsError(f"{name} must be True or False, got {shown_arg(value)}")
+        scale = self.latency_scale
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+            raise SettingsError(f"latency_scale must be a number, got {shown_arg(scale)}")
+        if not scale >= MIN_LATENCY_SCALE:  # also refuses NaN
+            raise SettingsError(f"latency_scale must be >= {MIN_LATENCY_SCALE:g}, got {scale}")
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
+        """Settings with `home` from $ROLEGRAPH_HOME, then `overrides`; an unknown name is a `SettingsError`
+        (a TypeError from the dataclass machinery would not say which settings exist)."""
+        known = [f.name for f in fields(cls)]
+        unknown = [name for name in overrides if name not in known]
+        if unknown:
+            raise SettingsError(
+                f"unknown setting '{unknown[0]}' (settings: {', '.join(known)})."
+                + did_you_mean(unknown[0], known, list_known=False)
+            )
         home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
         return replace(cls(home=home), **overrides)
 

@@ -32,6 +32,13 @@ its replies with. Defined here, below both `sim` (the server) and `models` (the 
 drift apart: a renamed field on one side alone would silently drop the answer key."""
 TOKENS_PER_PRICE_UNIT = 1e6  # pool prices are dollars per million tokens
 URL_HASH_CHARS = 12  # of a URL's sha256 in `url_identity`: tells endpoints apart, never spells a secret
+# Upper bounds of a pool entry's sizes and prices. Each lies orders of magnitude beyond any real model, so only a
+# typo (an exponent too many, a price per token written per million) reaches one; without them such a value made
+# 30-digit FLOPs figures, or an overflow where a cost is printed (1e308 * tokens is infinite).
+MAX_PRICE_PER_M = 1e6  # dollars per 1M tokens, i.e. $1 a token; the dearest listed models charge hundreds per 1M
+MAX_PARAMS_B = 1e6  # billions of parameters (a quadrillion); the largest models are a few thousand billion
+MAX_LAYERS = 100_000  # the deepest transformers have a few hundred layers
+MAX_HIDDEN = 10_000_000  # the widest hidden sizes are a few tens of thousands
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -118,18 +125,20 @@ def url_problem(url: str) -> str | None:
 
 class ModelSpec(BaseModel):
     # inputs stay out of validation messages: a key pasted where its variable's name belongs is never echoed
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    # no float field takes inf or NaN: a price, size or timeout of inf is a typo that surfaced only as an overflow
+    # (or an "inf FLOPs" budget) far from the pool file
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, allow_inf_nan=False)
 
     id: str
     backend: Backend
     base_url: str | None = None
     model: str | None = Field(default=None, description="name sent to the server (default: id after '/')")
     api_key_env: str | None = Field(default=None, description="NAME of the env var holding the key")
-    params_b: float | None = Field(default=None, gt=0, description="parameters, billions")
-    layers: int | None = Field(default=None, gt=0)
-    hidden: int | None = Field(default=None, gt=0)
-    price_in: float = Field(default=0.0, ge=0, description="dollars per 1M input tokens")
-    price_out: float = Field(default=0.0, ge=0, description="dollars per 1M output tokens")
+    params_b: float | None = Field(default=None, gt=0, le=MAX_PARAMS_B, description="parameters, billions")
+    layers: int | None = Field(default=None, gt=0, le=MAX_LAYERS)
+    hidden: int | None = Field(default=None, gt=0, le=MAX_HIDDEN)
+    price_in: float = Field(default=0.0, ge=0, le=MAX_PRICE_PER_M, description="dollars per 1M input tokens")
+    price_out: float = Field(default=0.0, ge=0, le=MAX_PRICE_PER_M, description="dollars per 1M output tokens")
     context_window: int | None = Field(
         default=None,
         gt=0,
@@ -163,6 +172,14 @@ class ModelSpec(BaseModel):
         description="sim only: the seeded world the model lives in; set once for a whole pool (`world:` at the "
         "top of a pool file, or --world), never per entry",
     )
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_not_blank(cls, value: str) -> str:
+        """A blank id lists as an empty row and matches a node whose model is blank: never a model meant."""
+        if not value.strip():
+            raise ValueError("a model id cannot be empty, e.g. id: my/qwen-7b")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec
-from rolegraph.errors import MissingKeyError, PoolFileError, UnknownModelError, did_you_mean
+from rolegraph.errors import MissingKeyError, PoolFileError, UnknownModelError, did_you_mean, shown_arg
 from rolegraph.settings import POOL_ENV
 from rolegraph.sim.world import WorldError, check_world, resolve_world, world
 
@@ -54,11 +54,13 @@ def _parse_specs(entries: list, source: str, *, user: bool = True) -> list[Model
     """The entries as specs, or one line naming the first bad one. A user's `openai` entry must say where it
     goes (`base_url`): without one the client would quietly call OpenAI's own API. Only the built-in
     `openai/*` entries (`user=False`) mean that, and the backend then sends it explicitly."""
-    specs = []
+    specs: list[ModelSpec] = []
+    first: dict[str, int] = {}  # id -> the entry number that defined it
     for i, entry in enumerate(entries):
         label = f"entry {i + 1}"
-        if isinstance(entry, dict) and "id" in entry:
-            label += f" ({entry['id']})"
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        if ident is not None and str(ident).strip():  # a blank id would show as "entry 2 ( )"
+            label += f" ({ident})"
         if not isinstance(entry, dict):
             raise PoolFileError(f"{source}: {label}: expected a mapping of fields, got {type(entry).__name__}")
         if WORLD_KEY in entry:
@@ -71,12 +73,22 @@ def _parse_specs(entries: list, source: str, *, user: bool = True) -> list[Model
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(entry)"
             msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "less_than_equal":  # the caps sit far beyond real values (see ModelSpec)
+                msg += "; a larger value is taken for a typo"
             raise PoolFileError(f"{source}: {label}: field '{field}': {msg}") from None
         if user and spec.backend == "openai" and spec.base_url is None:
             raise PoolFileError(
                 f"{source}: {label}: field 'base_url': required for backend: openai (the server's API root, e.g. "
                 f"http://127.0.0.1:8000/v1; for OpenAI itself write base_url: {OPENAI_API_URL})"
             )
+        if spec.id in first:
+            # one id twice in one file: the later entry would silently replace the earlier (the file's own
+            # entries overriding a built-in of the same id is meant, and documented)
+            raise PoolFileError(
+                f"{source}: {label}: id '{spec.id}' is already defined by entry {first[spec.id]}; "
+                "each model id appears once in a pool file"
+            )
+        first[spec.id] = i + 1
         specs.append(spec)
     return specs
 
@@ -149,6 +161,8 @@ class ModelPool:
         return list(self._specs)
 
     def get(self, model_id: str) -> ModelSpec:
+        if not isinstance(model_id, str):  # from Python: None or a number would fail inside difflib's matching
+            raise UnknownModelError(f"a model id is a string such as 'sim/llama-3.2-3b', got {shown_arg(model_id)}")
         try:
             return self._specs[model_id]
         except KeyError:

@@ -27,6 +27,7 @@ exits with code 2.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import RolegraphError, SearchError, field_problem
+from rolegraph.errors import RolegraphError, SearchError, field_problem, shown_arg
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.space import BUDGET_KINDS, SearchSpace
@@ -146,6 +147,8 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
 
 def read_space_file(path: str | Path) -> SpaceFile:
     """Parse and validate a space file; `SpaceFileError` (one line, naming the file) otherwise."""
+    if not isinstance(path, (str, os.PathLike)):  # from Python: Path(None) is a TypeError
+        raise SpaceFileError(f"a space file is a path (str or Path), got {shown_arg(path)}")
     path = Path(path).expanduser()
     if path.is_dir():
         raise SpaceFileError(f"{path} is a directory, not a space file (give the YAML file in it)")
@@ -169,6 +172,14 @@ def read_space_file(path: str | Path) -> SpaceFile:
         problems = list(dict.fromkeys(_describe(e, data) for e in exc.errors()))
         more = f" (+{len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
         raise SpaceFileError(f"{path}: {problems[0]}{more}") from None
+
+
+def _check_pool(pool: object) -> None:
+    """`pool` is a `ModelPool`: from Python, None (or a list of ids) failed later as an AttributeError on `.get`."""
+    if not isinstance(pool, ModelPool):
+        raise SearchError(
+            f"pool must be a ModelPool (e.g. ModelPool.load() or ModelPool.load('pool.yaml')), got {shown_arg(pool)}"
+        )
 
 
 def check_models(sf: SpaceFile, pool: ModelPool, source: str = "space file") -> None:
@@ -206,6 +217,7 @@ def build_space(
     latency_rates: dict[str, Any] | None = None,
 ) -> SearchSpace:
     """The `SearchSpace` of a parsed file. `budget`/`budget_kind` given here override the file's."""
+    _check_pool(pool)
     check_models(sf, pool, source)
     kind = budget_kind or sf.budget_kind or "flops"
     if kind not in BUDGET_KINDS:
@@ -246,6 +258,7 @@ def load_space(path: str | Path, pool: ModelPool, **options: Any) -> SearchSpace
     refuses a space whose family is not its task's (`SearchSpace.check_family`), never prices it silently."""
     from rolegraph.agents.roles_file import load_roles
 
+    _check_pool(pool)
     sf = read_space_file(path)
     roles_path = roles_file_path(sf, path)
     if roles_path is not None:

@@ -29,13 +29,15 @@ when registering a task that reads a file, so a missing `--data` names the forma
 from __future__ import annotations
 
 import inspect
+import numbers
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from rolegraph.errors import TaskError, did_you_mean
+from rolegraph.errors import TaskError, did_you_mean, shown_arg
 from rolegraph.tasks.base import Task
 
 TaskFactory = Callable[..., Task]
@@ -95,6 +97,10 @@ class TaskRegistry:
         return sorted(self._entries)
 
     def entry(self, name: str) -> TaskEntry:
+        if not isinstance(name, str):  # from Python: None is not a task name, and a list is not even hashable
+            raise TaskError(
+                f"a task name is a string such as 'gsm', got {shown_arg(name)}. Known tasks: {', '.join(self.names())}."
+            )
         if name not in self._entries:
             hint = did_you_mean(name, self._entries)
             listed = "" if hint.startswith(" Known:") else f" Known tasks: {', '.join(self.names())}."
@@ -108,6 +114,11 @@ class TaskRegistry:
     def get_task(self, name: str, data: str | Path | None = None, seed: int = 0, **options: object) -> Task:
         """Build the named task; every user mistake is a one-line TaskError/DataFileError."""
         entry = self.entry(name)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            # a str seed failed deep inside the task's generator (reasoning-gym) as a TypeError
+            raise TaskError(f"task '{name}': seed must be an integer, got {shown_arg(seed)}")
+        if data is not None and not isinstance(data, (str, os.PathLike)):
+            raise TaskError(f"task '{name}': data must be a path (str or Path), got {shown_arg(data)}")
         if entry.needs_data and (data is None or str(data) == ""):
             raise TaskError(f"task '{name}' needs --data PATH: a {entry.data_format} file")
         if not entry.needs_data and data is not None:
