@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP
+from rolegraph.cli.options import (
+    ALLOW_WEAK_SANDBOX,
+    ALLOW_WEAK_SANDBOX_HELP,
+    TASK_OPTION,
+    TASK_OPTION_HELP,
+    task_options,
+)
 from rolegraph.cli.run_output import print_run, run_json
 from rolegraph.errors import GraphError, RolegraphError, TaskError
 from rolegraph.money import money
@@ -73,8 +79,18 @@ def roles_from_file(roles_file: Path | None) -> RoleRegistry | None:
     return load_roles(roles_file)
 
 
-def load_checked(graph: Path, pool_file: Path | None, roles: RoleRegistry | None = None, world: int | None = None):
-    """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name."""
+def load_checked(
+    graph: Path,
+    pool_file: Path | None,
+    roles: RoleRegistry | None = None,
+    world: int | None = None,
+    *,
+    must_answer: bool = False,
+):
+    """(spec, pool) for a valid graph, else `GraphProblems` listing every problem under the file name.
+
+    `must_answer` (`validate`): an output node whose role never answers is a problem too, since `eval` and
+    `optimize` refuse such a graph; `run` and `show` take it (they show the node's text)."""
     from rolegraph.graphs.router import check_spec
     from rolegraph.graphs.router_io import load_spec
     from rolegraph.models.pool import ModelPool
@@ -89,6 +105,8 @@ def load_checked(graph: Path, pool_file: Path | None, roles: RoleRegistry | None
         except GraphError as exc:
             problems = list(exc.problems)
         problems += graph_file_problems(spec, roles)
+        if must_answer:
+            problems += silent_outputs(spec, roles)
         if problems:
             raise GraphError(problems, source=str(graph))
     except GraphError as exc:
@@ -136,7 +154,7 @@ def validate_cmd(
     from rolegraph.graphs.analysis import summary
 
     profile = _profile(family)
-    spec, model_pool = load_checked(graph, pool, roles_from_file(roles_file))
+    spec, model_pool = load_checked(graph, pool, roles_from_file(roles_file), must_answer=True)
     if _is_router(spec):
         from rolegraph.cli.router_views import summary_line
 
@@ -234,6 +252,9 @@ def run_cmd(
     task: Annotated[str | None, typer.Option("--task", help="task name, e.g. gsm8k")] = None,
     item: Annotated[str | None, typer.Option("--item", help="item id, or index (default 0; -1 is the last)")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="data file for file-based tasks")] = None,
+    task_option: Annotated[
+        list[str] | None, typer.Option(TASK_OPTION, metavar="KEY=VALUE", help=TASK_OPTION_HELP)
+    ] = None,
     pool: PoolOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the run (sim models, sampling)")] = 0,
     world: Annotated[
@@ -252,8 +273,8 @@ def run_cmd(
     question = " ".join(words) if words else None  # `rolegraph run g.yaml What is 2+2?` as `ollama run` takes it
     if question is not None and task is not None:
         raise RolegraphError("give either a QUESTION or --task T [--item I], not both")
-    if task is None and (item is not None or data is not None):
-        raise RolegraphError("--item and --data need --task")
+    if task is None and (item is not None or data is not None or task_option):
+        raise RolegraphError(f"--item, --data and {TASK_OPTION} need --task")
     if question is None and task is None:
         raise RolegraphError("nothing to run: give a QUESTION or --task T [--item I]")
     if question is not None and not question.strip():
@@ -271,7 +292,7 @@ def run_cmd(
     if task is not None:
         from rolegraph.tasks.registry import get_task
 
-        task_obj = get_task(task, data=data, seed=seed)
+        task_obj = get_task(task, data=data, seed=seed, **task_options(task_option, None))
         picked = _pick_item(task_obj, item)
     corpus = task_obj.corpus() if task_obj is not None else None
     toolbox = default_toolbox(settings, corpus=corpus, web=web and corpus is None)

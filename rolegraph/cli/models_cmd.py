@@ -90,8 +90,10 @@ def _table(rows: list[dict], layout: str = "wide"):
         note = "; ".join(n for n in (SIMULATED_NOTE if r["simulated"] else "", where, r["reason"]) if n)
         key = NO_KEY_NEEDED if r["key_set"] is None else ("yes" if r["key_set"] else "no")
         figures = (r["backend"], size, f"{r['price_in']:.2f}/{r['price_out']:.2f}")
-        first = Text.assemble(r["id"], *(("\n", (note, "dim")) if note else ())) if narrow else r["id"]
-        table.add_row(first, *(("\n".join(figures),) if stacked else figures), key, *(() if narrow else (note,)))
+        # ids, endpoints and reasons as Text: a pool's `my/[x]` is an id, not markup
+        first = Text.assemble(r["id"], *(("\n", (note, "dim")) if note else ())) if narrow else Text(r["id"])
+        figures_cells = (Text("\n".join(figures)),) if stacked else tuple(map(Text, figures))
+        table.add_row(first, *figures_cells, key, *(() if narrow else (Text(note),)))
     return table
 
 

@@ -57,14 +57,13 @@ def iterations_phrase(result) -> str:
 
 def print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
-    from rich.console import Console
-
+    from rolegraph.cli.tables import plain_console
     from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.render import nodes_table
     from rolegraph.models.provenance import REAL
     from rolegraph.reports.selection import confidence_text, selection_text
 
-    console = Console()
+    console = plain_console()  # graph names and labels in these lines are text, never markup
     sim = score_suffix(result.test, result.world)
     console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
     t = result.test

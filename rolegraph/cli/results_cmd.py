@@ -31,16 +31,17 @@ def _stored_table(info: dict):
     A value wraps only between words: a graph hash, a file's path or a model id is one word, and folded over
     two lines it can be neither pasted nor grepped (`stdout_console` prints the table wider than the screen)."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="stored run")
     table.add_column("setting")
     table.add_column("value")
     table.add_row("created (UTC)", info["created"])
-    table.add_row("label", _settings_text(info["label"]))
+    table.add_row("label", Text(_settings_text(info["label"])))  # a label or a path is text, never markup
     table.add_row("graph hash", info["graph_hash"])
     for key in STORED_SETTINGS:
         if key in info["settings"]:
-            table.add_row(key.replace("_", " "), _settings_text(info["settings"][key]))
+            table.add_row(key.replace("_", " "), Text(_settings_text(info["settings"][key])))
     return table
 
 
@@ -76,9 +77,7 @@ def results_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="JSON Lines: one object per run."),
 ) -> None:
-    from rich.console import Console
-
-    from rolegraph.cli.tables import stdout_console
+    from rolegraph.cli.tables import plain_console, stdout_console
     from rolegraph.evaluate.report import (
         node_table,
         run_simulation,
@@ -128,9 +127,9 @@ def results_command(
             typer.echo(more, err=True)  # stdout stays JSON Lines
         return
     if not runs:
-        Console().print("no stored evaluations" + (f" for task '{task}'" if task else ""))
+        plain_console().print("no stored evaluations" + (f" for task '{task}'" if task else ""))
         return
-    terminal = Console()
+    terminal = plain_console()
     table = runs_table(runs, width=terminal.width if terminal.is_terminal else None)  # a pipe gets it whole
     console = stdout_console(table)
     console.print(table)

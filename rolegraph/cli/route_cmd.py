@@ -60,6 +60,7 @@ def candidates_table(fit: Any, layout: str = "wide"):
     the numeric columns narrow, so the graph's name gets the room."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from rolegraph.models.provenance import label_suffix
 
@@ -79,7 +80,7 @@ def candidates_table(fit: Any, layout: str = "wide"):
     pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
     for c in fit.candidates:
         cands.add_row(
-            *((f"{c.name}\n  {c.source}",) if stacked else (c.name, c.source)),
+            *((Text(f"{c.name}\n  {c.source}"),) if stacked else (Text(c.name), Text(c.source))),  # never markup
             f"{c.fit.accuracy:.3f}",
             f"{c.test.accuracy:.3f}" if c.test else "-",
             f"{c.fit.flops_units:.1f}",
@@ -91,7 +92,9 @@ def candidates_table(fit: Any, layout: str = "wide"):
 
 
 def _print(fit: Any, out: Path) -> None:
+    """The fit's tables and lines; graph names reach rich as `Text` or with markup off (a `[/]` is no tag)."""
     from rich.table import Table
+    from rich.text import Text
 
     from rolegraph.cli.tables import fit_table, stdout_console
     from rolegraph.models.provenance import label_suffix, shows_simulation
@@ -106,14 +109,14 @@ def _print(fit: Any, out: Path) -> None:
     for col in ("", "accuracy", "mean FLOPs", "$ / item", "s / item"):
         table.add_column(col, justify="left" if not col else "right")
     table.add_row("router", *_fmt(fit.test))
-    table.add_row(f"best graph ({fit.best_name})", *_fmt(fit.best_test))
+    table.add_row(Text(f"best graph ({fit.best_name})"), *_fmt(fit.best_test))
     if fit.single_test is not None:
-        table.add_row(f"best single on fit items ({fit.single_name})", *_fmt(fit.single_test))
+        table.add_row(Text(f"best single on fit items ({fit.single_name})"), *_fmt(fit.single_test))
     console = stdout_console(cands, table)  # both laid out for the screen: neither name nor figure is cut
     console.print(cands)
     for i, (stage, share) in enumerate(zip(fit.stages, fit.test.shares), start=1):
         rule = f"stop if {fit.rules[i - 1]}" if i <= len(fit.rules) else "always answers"
-        console.print(f"stage {i}: {stage}  ({rule}; answered {share:.0%} of test items)")
+        console.print(f"stage {i}: {stage}  ({rule}; answered {share:.0%} of test items)", markup=False)
         if len(fit.stages) > 1:
             console.print(
                 "  " + _stage_line(fit.stage_fit[i - 1], "fit") + "; " + _stage_line(fit.stage_test[i - 1], "test")
@@ -124,10 +127,10 @@ def _print(fit: Any, out: Path) -> None:
         f"router - best graph: {d['diff']:+.3f} accuracy, paired 95% interval [{d['ci95'][0]:+.3f}, "
         f"{d['ci95'][1]:+.3f}]; {fit.flops_ratio:.2f}x its mean FLOPs"
     )
-    console.print(fit.note)
+    console.print(fit.note, markup=False)
     if shows_simulation([fit.simulation]):
         console.print(f"{fit.simulation} results: they show the router working, not claims about real models")
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False)
 
 
 def _finished_run(run_dir: Path) -> bool:

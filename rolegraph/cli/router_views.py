@@ -44,7 +44,7 @@ def show(router: Any, path: Path, pool: Any, profile: Any, family: str, mermaid:
         for table in tables:
             console.print(table)
         if router.description:
-            console.print(router.description)
+            console.print(router.description, markup=False)  # the file's text: a `[/]` in it is no tag
     if png is not None:
         written = render_router_png(router, png)
         typer.echo(f"wrote {written}", err=mermaid)
@@ -313,15 +313,14 @@ def router_summary(fit: Any) -> dict:
 
 def print_router(fit: Any) -> None:
     """The router's test point beside the best graph's and the best single model's lines."""
-    from rich.console import Console
-
+    from rolegraph.cli.tables import plain_console
     from rolegraph.models.provenance import label_suffix
 
     t = fit.test
     sim = label_suffix(fit.simulation)
     shares = ", ".join(f"{share:.0%}" for share in t.shares)
     d = fit.vs_best
-    Console().print(
+    plain_console().print(  # stage names are graph names: text, never markup
         f"router:            test accuracy {t.accuracy:.3f}  vs best graph {d['diff']:+.3f} (paired 95% CI "
         f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}])  n={t.n}  {t.flops_units:.1f} FLOPs units "
         f"({fit.flops_ratio:.2f}x the best graph's)  stages answered {shares}{sim}\n"

@@ -13,15 +13,27 @@ readable, and no less than its longest word either: folding would split a graph'
 `temperature=0.7` or a URL that happens to sit in such a column (`vote3-llama-` / `3.2-1b`), which can then
 be neither read nor pasted. When even that does not fit, the table is printed wider than the terminal
 rather than cut.
+
+User text (a graph's name, a --label, a model id, a path, an answer) reaches rich as `Text`, never as a string:
+rich reads `[/]` or `[bold]` in a string as a tag, crashes on an unmatched one, or swallows it. The tables'
+builders wrap it; a line printed on its own goes through `plain_console`, which reads no markup (nothing this
+CLI prints means markup).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.table import Column, Table
 
 UNBOUNDED_WIDTH = 10_000  # columns: wider than any table this CLI prints, so measuring never cuts a cell
 FOLD_MIN_WIDTH = 12  # columns: the narrowest a folding text column is laid out (or its longest word, if wider)
+
+
+def plain_console(**kwargs: Any) -> Console:
+    """A `Console(**kwargs)` that prints strings as they are: a `[` in a graph's name is text, not a tag."""
+    return Console(markup=False, **kwargs)
 
 
 def stdout_console(*renderables: RenderableType) -> Console:

@@ -60,7 +60,7 @@ class ItemProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # a graph's name or --label: `[/]` is text
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),

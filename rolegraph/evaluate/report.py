@@ -2,6 +2,10 @@
 
 Every table that shows a simulated result says so: sim numbers are not claims about real models. The paired
 statistics these tables print live in `rolegraph.evaluate.paired_stats`.
+
+Graph names, labels, task names, node ids and model ids reach these tables as `Text`, never as strings: rich reads
+a string as markup, and a `[/]` in a graph's name would crash the table (and, once stored, every later `rolegraph
+results`), a `[bold]` would vanish.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from rolegraph.evaluate.paired_stats import Comparison
 from rolegraph.evaluate.result import EvalResult
@@ -140,14 +145,14 @@ def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, 
     ]
 
 
-def _title(head: str, labels: Sequence[Simulation | None], worlds: Sequence[int | None] = ()) -> str:
+def _title(head: str, labels: Sequence[Simulation | None], worlds: Sequence[int | None] = ()) -> Text:
     """The head with " (simulated)" or " (partly simulated)" when the results shown need it, naming the
-    simulator world(s) they come from."""
+    simulator world(s) they come from; as `Text`, since the head names a graph or a task (no markup)."""
     suffix = label_suffix(combine(labels))
     named = sorted({w for w in worlds if w is not None})
     if suffix and named:
         suffix += f" in world {', '.join(map(str, named))}"
-    return head + suffix
+    return Text(head + suffix, style="table.title")  # the style rich gives a string title
 
 
 def summary_table(result: EvalResult, name: str | None = None) -> Table:
@@ -167,7 +172,7 @@ def node_table(result: EvalResult) -> Table:
     for col in ("node", "role", "model", "items", "own answer right", "output agreed"):
         table.add_column(col, justify="right" if col in ("items", "own answer right", "output agreed") else "left")
     for node_id, st in result.per_node.items():
-        table.add_row(node_id, st.role, st.model, str(st.n), pct(st.correct_rate), pct(st.agree_rate))
+        table.add_row(Text(node_id), Text(st.role), Text(st.model), str(st.n), pct(st.correct_rate), pct(st.agree_rate))
     return table
 
 
@@ -182,7 +187,7 @@ def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> T
     )
     table.add_column("metric")
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(Text(name), justify="right")
     cached_row = any(r.cached_calls for r in results)
     rows = [dict(_metric_rows(r, cached_row=cached_row)) for r in results]
     labels = list(dict.fromkeys(key for row in rows for key in row))  # keyed by label, never by position
@@ -195,14 +200,17 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
     base = comparisons[0].base if comparisons else ""
     table = Table(
         title=_title(f"paired comparison against {base} (same items)", [c.simulation for c in comparisons]),
-        caption=f"diff: accuracy minus {base}'s, 95% CI and p from a paired bootstrap; gained: items "
-        f"{base} got wrong and this graph right, lost: the reverse; McNemar's exact test on them",
+        caption=Text(
+            f"diff: accuracy minus {base}'s, 95% CI and p from a paired bootstrap; gained: items "
+            f"{base} got wrong and this graph right, lost: the reverse; McNemar's exact test on them",
+            style="table.caption",
+        ),
     )
     for col in ("graph", "items", "diff", "95% CI", "p (bootstrap)", "gained", "lost", "p (McNemar)"):
         table.add_column(col, justify="left" if col == "graph" else "right")
     for c in comparisons:
         table.add_row(
-            c.other,
+            Text(c.other),
             str(c.n),
             f"{100 * c.mean_diff:+.1f} pts",
             f"[{100 * c.ci95[0]:+.1f}, {100 * c.ci95[1]:+.1f}]",
@@ -233,6 +241,7 @@ RUN_COLUMNS = (
     "fail",
     "sim",
 )
+USER_TEXT_COLUMNS = ("task", "graph", "label")  # shown as `Text`: a name is never markup
 RIGHT_COLUMNS = ("n", "accuracy", "cost", "FLOPs / item", "latency", "fail")
 STACKED_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run id / created", ("run id", "created (UTC)")),
@@ -307,12 +316,12 @@ def runs_table(runs: Sequence[dict], width: int | None = None) -> Table:
     for col in cols:
         table.add_column(col, justify="right" if col in RIGHT_COLUMNS else "left", no_wrap=col == "run id")
     for cells in rows:
-        table.add_row(*(cells[c] for c in cols))
-    if width is None or Console(width=UNBOUNDED).measure(table).maximum <= width:
+        table.add_row(*(Text(cells[c]) if c in USER_TEXT_COLUMNS else cells[c] for c in cols))
+    if width is None or Console(width=UNBOUNDED, markup=False).measure(table).maximum <= width:
         return table
     stacked = Table(title=title)
     for head, _ in STACKED_COLUMNS:
         stacked.add_column(head, no_wrap=head.startswith("run id"))
     for cells in rows:
-        stacked.add_row(*(_stacked(cells, names) for _, names in STACKED_COLUMNS))
+        stacked.add_row(*(Text(_stacked(cells, names)) for _, names in STACKED_COLUMNS))
     return stacked

@@ -12,6 +12,7 @@ from pathlib import Path
 import networkx as nx
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from rolegraph.errors import OutputFileError
 from rolegraph.graphs.analysis import levels
@@ -180,10 +181,14 @@ def structure_notes(spec: GraphSpec) -> list[str]:
 
 def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
     """A rich table: one row per node with its role, model, inputs and params; output marked; loops and
-    fan-out groups in the caption."""
+    fan-out groups in the caption. Title, caption and cells are `Text`: they hold the file's names, ids and
+    values, and rich would read a `[/]` in a string as markup (and crash on it)."""
     output = spec.output_id()
     notes = structure_notes(spec)
-    table = Table(title=title or f"graph {spec.name}", caption="\n".join(notes) or None, caption_justify="left")
+    caption = Text("\n".join(notes), style="table.caption") if notes else None  # the styles rich gives strings
+    table = Table(
+        title=Text(title or f"graph {spec.name}", style="table.title"), caption=caption, caption_justify="left"
+    )
     table.add_column("node")
     table.add_column("role")
     table.add_column("model", no_wrap=True)
@@ -192,9 +197,8 @@ def nodes_table(spec: GraphSpec, title: str | None = None) -> Table:
     for node in spec.nodes:
         params = ", ".join(f"{k}={v}" for k, v in sorted(node.params.items()))
         marker = " (output)" if node.id == output else ""
-        table.add_row(
-            node.id + marker, node.role, node.model, ", ".join(spec.predecessors(node.id)) or "-", params or "-"
-        )
+        cells = (node.id + marker, node.role, node.model, ", ".join(spec.predecessors(node.id)) or "-", params or "-")
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 

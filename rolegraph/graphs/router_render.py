@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from rolegraph.graphs.analysis import TokenProfile
 from rolegraph.graphs.render import check_output_file, draw, figure_size, mermaid_text, save_png
@@ -68,7 +69,7 @@ def render_router_png(router: RouterSpec, path: str | Path) -> Path:
 
 def stages_table(router: RouterSpec, pool: ModelPool, profile: TokenProfile, title: str | None = None) -> Table:
     """One row per stage: its graph, what it adds when it runs (FLOPs units, tokens, dollars), its stop rule."""
-    table = Table(title=title or f"router {router.name}")
+    table = Table(title=Text(title or f"router {router.name}", style="table.title"))  # names are never markup
     for col in ("stage", "graph", "nodes run", "+FLOPs units", "+est. tokens", "+est. $", "then"):
         # ids and figures stay whole; the node list and the rule wrap between words
         whole = col in ("stage", "graph") or col.startswith("+")
@@ -84,6 +85,12 @@ def stages_table(router: RouterSpec, pool: ModelPool, profile: TokenProfile, tit
         nodes += " (answers by their plurality)" if stage.plurality else ""
         then = f"stop if {stage.stop.text()}, else stage {i + 1}" if stage.stop else "answer"
         table.add_row(
-            str(i), stage.graph.name, nodes, "n/a" if f is None else f"{f:.2f}", f"{tokens:,}", money(dollars, ""), then
+            str(i),
+            Text(stage.graph.name),
+            Text(nodes),
+            "n/a" if f is None else f"{f:.2f}",
+            f"{tokens:,}",
+            money(dollars, ""),
+            Text(then),
         )
     return table

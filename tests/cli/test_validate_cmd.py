@@ -64,8 +64,10 @@ def test_eval_refuses_a_graph_whose_output_role_never_answers(tmp_path, capsys):
     }))
     code, out, err = run_cli(capsys, "eval", graph, "--task", "gsm", "--n", "2")
     assert code == 2 and "Traceback" not in err and "output node 'p': role 'planner' never answers" in err
-    code, out, err = run_cli(capsys, "validate", graph)  # run and serve show such a node's text
-    assert code == 0 and out.startswith(f"ok: {graph}") and err == ""
+    code, out, err = run_cli(capsys, "validate", graph)  # validate refuses what eval refuses
+    assert code == 2 and out == "" and "output node 'p': role 'planner' never answers" in err
+    code, out, err = run_cli(capsys, "show", graph)  # run, show and serve show such a node's text
+    assert code == 0 and "planner" in out, err
     graph.write_text(yaml.safe_dump({
         "name": "planner-first",
         "nodes": [{"id": "p", "role": "planner", "model": MODEL}, {"id": "a", "role": "solver", "model": MODEL}],
