@@ -114,7 +114,11 @@ def serve_cmd(
         await answerer.aclose()  # at shutdown, before uvicorn re-raises a captured SIGTERM
 
     def announce(urls: list[str]) -> None:  # after binding: the port the kernel chose for --port 0
-        mode = "streams from its model" if answerer.streams else "sends its text whole (model cannot stream)"
+        mode = (
+            "streams from its model"
+            if answerer.streams
+            else f"sends its text whole when done ({answerer.whole_reason})"
+        )
         typer.echo(
             f"serve: graph '{spec.name}' as model '{answerer.model_id}' at {' and '.join(urls)} "
             f"(output node {mode}{'; key required' if key else ''})",

@@ -212,7 +212,9 @@ class NodeCall:
         )
         t_call = perf_counter()
         try:
-            if ctx.on_text is not None and ctx.stream_node == plan.id and not tools:
+            # Only the output node's one run streams, and only when its one call is its reply: a loop round
+            # or copy may not be the last, a node with tools makes calls whose text is not its output.
+            if ctx.on_text is not None and ctx.stream_node == plan.id and self.instance is None and not plan.tools:
                 comp = await stream_complete(plan.model, messages, ctx.on_text, **kwargs)
             elif ctx.coalescer is not None and not tools and ctx.coalescer.covers(plan.id):
                 comp = await ctx.coalescer.complete(plan, messages, seed=ctx.seed, answer_key=ctx.answer_key)

@@ -44,8 +44,10 @@ class Reply:
 
 
 class Answerer(Protocol):
-    """What the server needs. `answer` calls `on_text` with the output text as it is produced (all of it,
-    in order: the concatenated deltas equal `Reply.text`) and `listener` with progress events."""
+    """What the server needs. `answer` calls `listener` with progress events and `on_text` with the output
+    text as it is produced, in order, where the output streams: the concatenated deltas are a prefix of
+    `Reply.text` (empty when nothing streams, e.g. a loop's output); the server sends the rest when the answer
+    is done, so a streaming client always gets the whole text."""
 
     @property
     def model_id(self) -> str: ...
@@ -113,12 +115,25 @@ class GraphAnswerer:
 
     @property
     def streams(self) -> bool:
-        """The output node's model streams from its upstream (a loop's output sends its last round whole)."""
+        """The output node's text streams from its model as it is generated (see `whole_reason`)."""
+        return self._compiled is not None and self.whole_reason is None
+
+    @property
+    def whole_reason(self) -> str | None:
+        """Why the output node's text is sent whole when it is done, or None when it streams. A loop's output
+        runs in rounds and only the last is the answer; a node with tools (or a searcher, a reader) makes calls
+        whose text is not its output; the rule is the runtime's (graphs/nodes.py, `NodeCall`)."""
         c = self._compiled
         if c is None:
-            return False
-        in_group = c.dynamic is not None and c.output in c.dynamic.dyn.group_of
-        return can_stream(c.plans[c.output].model) and not in_group
+            return "the graph is not open"
+        plan = c.plans[c.output]
+        if c.dynamic is not None and c.output in c.dynamic.dyn.group_of:
+            return "it runs in a loop: only its last round is the answer"
+        if plan.tools:
+            return f"it uses tools ({', '.join(plan.tools)})"
+        if not can_stream(plan.model):
+            return "its model cannot stream"
+        return None
 
     async def __aenter__(self) -> GraphAnswerer:
         from rolegraph.graphs.runtime import CompiledGraph

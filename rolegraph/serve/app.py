@@ -3,7 +3,8 @@
 - `GET /v1/models` lists the one model id; `POST /v1/chat/completions` answers, plainly or (with
   `stream: true`) as server-sent events: first the assistant role, then progress chunks (an empty
   delta plus the extension field `rolegraph`: node_start / node_end with node, role, model, tokens)
-  interleaved with the output node's text as its model produces it, then a final chunk with
+  interleaved with the output node's text as its model produces it (or, where it does not stream: a loop's
+  output, a node with tools, as one content chunk when the run is done), then a final chunk with
   `finish_reason: "stop"` and the run's details, an optional usage chunk, and `[DONE]`.
 - Limits: request bodies over `max_request_bytes` get 413; at most `max_concurrent` runs at once and
   `max_waiting` more queued, beyond that 429 with Retry-After; a run past `timeout_s` gets 504 (or an
@@ -239,6 +240,7 @@ async def _stream(
             queue.put_nowait(("error", exc))
 
     task = asyncio.create_task(run())
+    sent: list[str] = []  # the text deltas streamed so far
     deadline = asyncio.get_running_loop().time() + opts.timeout_s
     yield wire.chunk(model_id, request_id, {"role": "assistant", "content": ""})
     try:
@@ -250,6 +252,7 @@ async def _stream(
                 yield wire.stream_error("the graph run timed out", code="timeout")
                 return
             if kind == "text":
+                sent.append(value)
                 yield wire.chunk(model_id, request_id, {"content": value})
             elif kind == "event":
                 yield wire.chunk(model_id, request_id, extension=value)
@@ -258,6 +261,8 @@ async def _stream(
                 yield wire.stream_error(message, "server_error" if status >= 500 else "invalid_request_error")
                 return
             else:
+                if rest := unsent(value.text, "".join(sent)):  # e.g. a loop's output: its last round, whole
+                    yield wire.chunk(model_id, request_id, {"content": rest})
                 details = value.details | {"simulated": value.simulated, "streamed": answerer.streams}
                 yield wire.chunk(model_id, request_id, finish=wire.finish_reason(value), extension=details)
                 if include_usage:
@@ -267,3 +272,10 @@ async def _stream(
     finally:
         if not task.done():
             task.cancel()
+
+
+def unsent(text: str, sent: str) -> str:
+    """What a streaming client has not been sent of the answer `text`, after the deltas `sent`: all of it when the
+    output node did not stream (a loop's output, a node with tools), nothing when it streamed whole. Deltas that
+    are not a prefix of the text (a custom parser that rewrote it) are not sent again: that would repeat them."""
+    return text[len(sent) :] if text.startswith(sent) else ""
