@@ -56,7 +56,7 @@ def search_space(
             if registry is not None and roles_file is not None:
                 _refuse_redefinition(extra, roles_file, registry)
             registry = load_roles(extra, registry)
-        return build_space(
+        space = build_space(
             sf,
             pool,
             source=str(space_file),
@@ -67,9 +67,10 @@ def search_space(
             family=family,
             latency_rates=rates(list(file_models)) if rates is not None else None,
         )
+        return _unmixed(space)
     chosen = models or default_models(pool)
     default_roles = registry.names() if registry is not None else builtin_role_names()
-    return SearchSpace(
+    space = SearchSpace(
         pool=pool,
         models=tuple(chosen),
         roles=tuple(roles or default_roles),
@@ -81,6 +82,16 @@ def search_space(
         registry=registry,
         latency_rates=rates(list(chosen)) if rates is not None else {},
     )
+    return _unmixed(space)
+
+
+def _unmixed(space: Any) -> Any:
+    """The space, unless it mixes simulated and real models (`refuse_mixed_search`): refused before the
+    pre-search estimate is printed, as `optimize_async` would refuse it before any call."""
+    from rolegraph.graphs.gold_guard import refuse_mixed_search
+
+    refuse_mixed_search(space.pool, space.models)
+    return space
 
 
 def _same_file(a: Path, b: Path | None) -> bool:

@@ -17,6 +17,7 @@ from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
 from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
+from rolegraph.graphs.gold_guard import refuse_gold_leak
 from rolegraph.graphs.provenance import run_provenance
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.router import RouterSpec
@@ -194,7 +195,8 @@ async def evaluate(
     The graph is compiled once and run on every item. `executor` (rolegraph.evaluate.executors): where
     the items run; None or a local one runs them here, a Ray one spreads them over a cluster.
     With `FREEZE_MIN_ITEMS` items or more it runs on a frozen heap (`rolegraph.evaluate.heap`): the collector
-    skips what existed before it.
+    skips what existed before it. A graph (or a router stage) in which a real node reads a simulated node's
+    output, derived from the gold, is refused before any item runs (`rolegraph.graphs.gold_guard`).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -205,6 +207,8 @@ async def evaluate(
     if isinstance(spec, RouterSpec) and executor is not None and not executor.in_process:
         raise RolegraphError("routers run with the local executor only: drop --executor ray to evaluate a router")
     graph = compile_spec(spec, hub, toolbox=toolbox, roles=roles)
+    if scorable:  # every item carries its gold: checked once here, not item by item (nor stage by stage)
+        refuse_gold_leak(spec, hub.pool)
     if getattr(task, "runs_model_code", False) or getattr(graph, "runs_model_code", False):
         # refused before any call is paid for, not mid-way
         from rolegraph.tools.sandbox import require_containment

@@ -42,13 +42,18 @@ def run_inputs(
     budget: Budget | None = None,
     seed: int = 0,
     answer_kind: str | None = None,
+    gold_leak: str | None = None,
 ) -> tuple[dict, RunContext, str]:
     """(input state, run context, token family) of one run. The context gets the item's answer key only
     when one of `readers` (the graph's node models) may read it (`gold_for`: a simulated one); the state never
-    does."""
+    does. `gold_leak`: why this graph must not run with an answer key (`gold_guard.gold_leak_problem`: a real
+    node reads a simulated one's output, derived from the key); an item with a gold answer is then refused
+    here, where the key enters the run and before any call, while a free question still runs."""
     if isinstance(item, Item):
         question, key, family = question_text(item), item.answer_key(), item.family
         kind = answer_kind or item.family
+        if gold_leak is not None and key is not None:
+            raise GraphError([gold_leak])
     elif isinstance(item, str):
         question, key, family, kind = item, None, FREE_FORM_FAMILY, answer_kind or FREE_FORM_KIND
     else:

@@ -12,7 +12,8 @@ LangGraph task fewer per run); `.pregel`, the object apps use, keeps a task per 
 Input of the compiled graph: {"question": str, "seed": int, "answer_kind": str}. Per-run state (budget
 meter, traces) and the item's answer key travel as LangGraph's run context (`CompiledGraph.context`),
 which LangGraph never serialises: the gold is never in the graph's state, so never in a checkpoint or
-a LangSmith trace, and only simulated models are handed it (`rolegraph.models.hub`).
+a LangSmith trace, and only simulated models are handed it (`rolegraph.models.hub`). A graph in which a real
+node reads a simulated node's output (derived from the gold) is refused a run with a key (`gold_guard`).
 Output: {"answer", "output_node", "nodes": {id: {id, role, output, answer, end_s, fields}}}.
 """
 
@@ -32,6 +33,7 @@ from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, did_you_mean
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
+from rolegraph.graphs.gold_guard import gold_leak_problem
 from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
 from rolegraph.graphs.node_task import PASS_THROUGH, node_task
 from rolegraph.graphs.nodes import NodePlan, RunContext, StageInput
@@ -140,6 +142,8 @@ class CompiledGraph:
         self.simulated = all(p.spec.simulated for p in self.plans.values())
         self.world = hub.pool.world if any(p.spec.simulated for p in self.plans.values()) else None
         self.key_readers = tuple(p.spec for p in self.plans.values())  # who may be handed the key: `gold_for`
+        # a real node reading a sim node's output would carry the gold out: refused for runs with a key
+        self.gold_leak = gold_leak_problem(spec, lambda m: hub.spec(m).simulated, f"graph '{spec.name}': ")
         self.runs_model_code = any(CODE_TOOL in p.tools for p in self.plans.values())  # the python tool
         # the label before any reply says otherwise (a run whose nodes all failed before answering)
         self.configured_simulation = simulation_of(p.spec.simulated for p in self.plans.values()) or REAL
@@ -222,9 +226,16 @@ class CompiledGraph:
         self, item: Item | str, *, budget: Budget | None = None, seed: int = 0, answer_kind: str | None = None
     ) -> tuple[dict, RunContext, str]:
         """(input state, run context, token family) of one run: the answer key in the context only, and
-        only when some node's model is simulated (only those read it)."""
+        only when some node's model is simulated (only those read it); an item with a gold answer is refused
+        when a real node reads a simulated one (`gold_leak`, `rolegraph.graphs.gold_guard`)."""
         inputs, ctx, family = run_inputs(
-            item, readers=self.key_readers, modelled=self.modelled, budget=budget, seed=seed, answer_kind=answer_kind
+            item,
+            readers=self.key_readers,
+            modelled=self.modelled,
+            budget=budget,
+            seed=seed,
+            answer_kind=answer_kind,
+            gold_leak=self.gold_leak,
         )
         ctx.coalescer = Coalescer(self.coalesce) if self.coalesce else None
         return inputs, ctx, family
@@ -254,7 +265,8 @@ class CompiledGraph:
         stage: StageInput | None = None,
     ) -> RunResult:
         """Run once. `listener` gets node start/end events; `on_text` gets the output node's reply as it
-        streams (the whole reply at once when its model cannot stream or it runs in a loop). `stage`: this
+        streams (nothing when its model cannot stream, it uses tools or it runs in a loop: `serve` then sends the
+        whole answer when the run ends). `stage`: this
         run is one stage of a router (its shared budget meter, the nodes it reads from earlier stages, the
         time already spent; router_runtime.py)."""
         inputs, ctx, family = self.inputs_and_context(item, budget=budget, seed=seed, answer_kind=answer_kind)

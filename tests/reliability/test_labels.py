@@ -46,7 +46,8 @@ def test_a_graph_mixing_a_sim_node_and_a_real_endpoint_is_partly_simulated_every
     with CaptureServer() as capture:
         real = ModelSpec(id=REAL, backend="openai", base_url=capture.base_url, model="m", params_b=1.0)
         pool_file = pool_yaml(tmp_path / "pool.yaml", [real])
-        graph = _graph(tmp_path / "mixed.yaml", [("s", "solver", "sim/llama-3.2-3b"), ("f", "fuser", REAL)],
+        # the real node feeds the sim one: a sim node's output must not reach a real one on task items (gold_guard)
+        graph = _graph(tmp_path / "mixed.yaml", [("s", "solver", REAL), ("f", "fuser", "sim/llama-3.2-3b")],
                        [("s", "f")])
         store = tmp_path / "r.sqlite"
         as_json = cli(["eval", graph, "--task", "arith", "--n", "3", "--pool", pool_file, "--json", "--store", store])
