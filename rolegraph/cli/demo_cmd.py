@@ -55,11 +55,18 @@ def demo_cmd(
 ) -> None:
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
     from rolegraph.optimize.context import SearchConfig
+    from rolegraph.optimize.run_setup import check_search_seed
     from rolegraph.sim.world import check_world
 
     started = time.perf_counter()
     if world is not None:
         check_world(world, "--world")  # before the banner: a bad option is the only line printed
+    check_search_seed(seed)  # as --world: refused before the banner and before a run directory is made
+    if task_size is not None:  # as --seed: a size the task refuses is the only line printed
+        from rolegraph.tasks.gym import MAX_GYM_SIZE
+        from rolegraph.tasks.options import int_option
+
+        int_option(task_size, "size", DEMO_TASK, maximum=MAX_GYM_SIZE)
     if not budget > 0:  # nan too: it compares false
         raise SearchError(f"the budget must be positive, got {budget:g}")
     if math.isinf(budget):  # an infinite budget bounds no graph

@@ -218,13 +218,13 @@ class CompiledRouter:
         except (BudgetExceededError, NodeFailedError) as exc:
             partial = exc.partial if isinstance(exc.partial, RunResult) else None
             if partial is not None:
-                self._record(index, state, partial, t_start, stopped=False, complete=False)
+                self._record(index, state, partial, stage_in, stopped=False, complete=False)
             raise
         last = index == len(self.stages) - 1
         signals = observe(res)
         rule = self.router.stages[index].stop
         stopped = last or (rule is not None and rule.passes(signals))
-        run = self._record(index, state, res, t_start, stopped=stopped, signals=signals)
+        run = self._record(index, state, res, stage_in, stopped=stopped, signals=signals)
         return {
             "stage": number,
             "graph": graph.spec.name,
@@ -291,7 +291,7 @@ class CompiledRouter:
         index: int,
         state: RouterContext,
         res: RunResult,
-        t_start: float,
+        stage_in: StageInput,
         *,
         stopped: bool,
         signals: Signals | None = None,
@@ -299,7 +299,9 @@ class CompiledRouter:
     ) -> StageRun:
         """Keep what stage `index` computed for later stages, and what it spent: a complete stage's FLOPs units are
         `stage_flops` (what `validate` and the search estimate, bit for bit); one stopped part way counts only its
-        nodes that ran (its run's own figure, without the nodes read from earlier stages), not the whole stage."""
+        nodes that ran (its run's own figure, without the nodes read from earlier stages), not the whole stage.
+        Its latency is the stage run's own, as a graph's (a cache hit's as first measured, no wait for a slot), less
+        the earlier stages' measured time that its clock starts with (so the time budget counts them)."""
         reused = self.reuse[index]
         for trace in res.nodes:
             if trace.id not in reused and trace.error is None:
@@ -311,9 +313,8 @@ class CompiledRouter:
                     "fields": {},
                 }
                 state.outputs[flat_id(index + 1, trace.id)] = (out, trace)
-        latency = res.latency_s if self.modelled else perf_counter() - t_start
+        latency = res.latency_s if self.modelled else max(0.0, res.latency_s - stage_in.elapsed)
         state.elapsed += latency if self.modelled else 0.0
-        family = state.family
         run = StageRun(
             stage=index + 1,
             graph_name=res.graph_name,
@@ -324,7 +325,7 @@ class CompiledRouter:
             tokens=res.tokens,
             cost_usd=res.cost_usd,
             latency_s=latency,
-            flops_units=self.stage_flops(family)[index] if complete else res.flops_units,
+            flops_units=self.stage_flops(state.family)[index] if complete else res.flops_units,
             error=res.error,
         )
         state.runs.append((run, res))
@@ -352,7 +353,7 @@ class CompiledRouter:
         answered = next((r for r in runs if r.stopped), None)
         last_res = state.runs[-1][1] if state.runs else None
         error = None if answered is not None else (last_res.error if last_res else "no stage ran")
-        latency = sum(r.latency_s for r in runs) if self.modelled else perf_counter() - state.t0
+        latency = sum(r.latency_s for r in runs)  # each stage's own figure, as fresh and cached runs agree
         final = answered or (runs[-1] if runs else None)
         final_res = next((res for run, res in state.runs if run is final), None)
         simulation = simulation_of(t.simulated for t in nodes) or self.configured_simulation

@@ -238,6 +238,51 @@ def probabilities(pg, chars: int) -> str:
     return full if len(full) * 3 <= chars else pg.table(top_edges=PROBABILITY_EDGES_SHORT)
 
 
+PILOT_KINDS = {
+    "single": ("model alone", "models alone"),
+    "ensemble": (
+        "one-model ensemble (k solvers feeding an output node of the same model)",
+        "one-model ensembles (k solvers feeding an output node of the same model)",
+    ),
+    "refine": (
+        "model refining its own answer (one solver feeding an output node of the same model)",
+        "models refining their own answers (one solver feeding an output node of the same model)",
+    ),
+    "pipeline": ("model as the whole staged pipeline", "models as the whole staged pipeline"),
+    "mix": (
+        "mix of models (solvers of different models feeding one output node)",
+        "mixes of models (solvers of different models feeding one output node)",
+    ),
+}
+"""What a pilot graph is, by its shape (`pilot_kind`), as the agent's first prompt names it."""
+
+
+def pilot_kind(space: SearchSpace, spec: GraphSpec) -> str:
+    """The `PILOT_KINDS` key of one pilot graph, read from the graph itself rather than from the pilot's plan."""
+    if len({n.model for n in spec.nodes}) > 1:
+        return "mix"
+    if space.stages:
+        return "pipeline"
+    workers = len(spec.nodes) - 1
+    return "single" if workers == 0 else "refine" if workers == 1 else "ensemble"
+
+
+def pilot_summary(ctx: InitContext) -> str:
+    """What the pilot scored, from its rows: which kinds of graph, and which models it left out. Why: the pilot
+    is shrunk to the evaluations a search can spend (`pilot_within_budget`, the anytime pilot), so a fixed
+    sentence ("each model alone and ...") told the agent of scores nobody measured."""
+    counts: dict[str, int] = {}
+    for row in ctx.pilot:
+        kind = pilot_kind(ctx.space, row.graph)
+        counts[kind] = counts.get(kind, 0) + 1
+    kinds = [f"{n} {PILOT_KINDS[k][0 if n == 1 else 1]}" for k, n in counts.items()]
+    text = f"The pilot scored {len(ctx.pilot)} graph{'s' if len(ctx.pilot) != 1 else ''}"
+    text += f": {'; '.join(kinds)}." if kinds else "."
+    seen = {n.model for row in ctx.pilot for n in row.graph.nodes}
+    missing = [m for m in ctx.space.models if m not in seen]
+    return text + (f" Not in any pilot graph (no score yet): {', '.join(missing)}." if missing else "")
+
+
 def init_prompt(ctx: InitContext, chars: int) -> str:
     rows = sorted(ctx.pilot, key=lambda r: -r.objective)
     lines = [
@@ -251,6 +296,7 @@ def init_prompt(ctx: InitContext, chars: int) -> str:
         return f"- ... {len(dropped)} more pilot graphs with lower objectives (down to {worst:.3f})"
 
     fixed = space_fields(ctx.space, ctx.task) | {
+        "pilot_summary": pilot_summary(ctx),
         "pilot_items": str(ctx.pilot[0].n if ctx.pilot else 0),
         "probabilities": probabilities(ctx.pg, chars),
     }

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rolegraph.agents.registry import ReplacedBuiltinWarning, RoleRegistry
 from rolegraph.errors import BudgetExceededError
 from rolegraph.evaluate.heap import on_frozen_heap
+from rolegraph.graphs.gold_guard import refuse_mixed_search
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.models.hub import ModelHub
@@ -39,7 +40,8 @@ from rolegraph.optimize.methods import (
 )
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
-from rolegraph.optimize.run_setup import run_config, search_provenance, warm_start_from
+from rolegraph.optimize.run_reader import REBUILD_KEYS, stored_config
+from rolegraph.optimize.run_setup import check_startable, run_config, search_provenance, warm_start_from
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
@@ -171,7 +173,16 @@ def _result(
         iterations=sum(1 for it in ctx.trace.iterations if it.iteration > 0),
         simulated=simulation == SIMULATED,
         simulation=simulation,
-        provenance=search_provenance(ctx.space, ctx.config.seed, None, records_served(records), simulation),
+        provenance=search_provenance(
+            ctx.space,
+            ctx.config.seed,
+            None,
+            records_served(records),
+            simulation,
+            best=ctx.graph(final.chosen_hash),  # its nodes' sampling, as eval and run record it
+            hub=hub,
+            toolbox=ctx.toolbox,
+        ),
         world=hub.pool.world if simulation != REAL else None,
         pareto=front(points(records)),
         trace=ctx.trace,
@@ -205,6 +216,7 @@ async def optimize_async(
     read from the task (`task_args_of`).
     The space's family must be the task's (`SearchSpace.check_family`): it prices every graph."""
     space.check_family(task.family, f"task '{task.name}'")
+    refuse_mixed_search(space.pool, space.models)  # a sim node's output (from the gold) never reaches a real one
     optimizer = optimizer or AgentReinforce()
     config = config or SearchConfig()
     task_args = task_args or task_args_of(task)
@@ -214,6 +226,8 @@ async def optimize_async(
         warnings.warn(note, SplitShortfallWarning, stacklevel=2)
     if toolbox is None:
         toolbox = default_toolbox(hub.settings, task)
+    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
+    check_startable(ctx, optimizer)  # a refused start leaves no run directory behind
     store: RunStore | None = None
     lock: RunLock | None = None
     if out is not None:
@@ -223,7 +237,6 @@ async def optimize_async(
         lock = store.lock
         # said as the search starts: reopening its run directory could not tell a replaced built-in apart
         ReplacedBuiltinWarning.warn_for(space.registry, space.roles)
-    ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
     paid_from = hub.stats.paid
     ledger = PaidLedger(out, hub.stats, paid_before(store)) if out is not None and store is not None else None
     try:
@@ -315,10 +328,12 @@ async def _resume_held(
         SearchConfig(max_dollars=max_dollars)  # validates it before anything is written
         store = RunStore.open(run_dir)
         try:
+            stored_config(store, REBUILD_KEYS)  # a damaged config: its one line, not a KeyError in set_max_dollars
             store.set_max_dollars(max_dollars)
         finally:
             store.close()
     cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task, roles)
+    refuse_mixed_search(space.pool, space.models)  # a run that mixed them before this was refused
     store = RunStore.open(run_dir)
     has_checkpoint = store.checkpoint() is not None
     warm = None

@@ -84,8 +84,9 @@ class SearchConfig:
         for name in ("samples", "batch", "top_candidates", "validation_items", "test_items", "concurrency"):
             if _count(self, name) < 1:
                 raise SearchError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
-        for name in ("seed", "eval_seed", "data_seed"):
-            _count(self, name)
+        for name in ("seed", "eval_seed", "data_seed"):  # the search's draws (numpy) take no negative seed
+            if _count(self, name) < 0 and name == "seed":
+                raise SearchError(f"seed must be >= 0 (the search's draws are seeded by it), got {self.seed}")
         if self.route_items is not None and _count(self, "route_items") < 0:
             raise SearchError(f"route items must be >= 0, got {self.route_items}")
         if self.iterations is not None and _count(self, "iterations") < 0:
@@ -114,8 +115,7 @@ class SearchConfig:
     def min_evaluations(self, train_items: int) -> int:
         """The smallest evaluation budget under which the search scores a graph: the re-check's reserve plus
         one graph on one training batch (a batch is at most the train split). Below it the loop refuses every
-        iteration (`loop._iteration_count`): the search ends having scored nothing, or only an Agent-REINFORCE
-        pilot cut to a few items per graph."""
+        iteration (`loop._iteration_count`): the search ends having scored nothing, or only a cut pilot."""
         return self.reserve + max(1, min(self.batch, train_items))
 
 

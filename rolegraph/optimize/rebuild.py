@@ -21,6 +21,7 @@ from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.ignored_options import stored_options
 from rolegraph.optimize.methods import make_optimizer
 from rolegraph.optimize.paired import FIT, TEST, candidates, comparable_sizes, fit_items, front_graphs, store_paired
+from rolegraph.optimize.run_reader import REBUILD_KEYS, stored_config
 from rolegraph.optimize.rundir import RunStore, resume_command
 from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
@@ -79,7 +80,7 @@ def rebuild(
 
     store = RunStore.open(run_dir)
     try:
-        cfg = store.config()
+        cfg = stored_config(store, REBUILD_KEYS)
     finally:
         store.close()
     # before a hub is made: a run whose roles cannot come back is refused with nothing open

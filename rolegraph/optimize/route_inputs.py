@@ -11,7 +11,8 @@ from rolegraph.graphs.router import RouterSpec
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.cascade import Outcomes
 from rolegraph.optimize.paired import FIT, PAIRED_SET, TEST, results_path
-from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.run_reader import stored_config
+from rolegraph.optimize.rundir import RunStore, resume_command
 
 
 def load_outcomes(run_dir: str | Path) -> tuple[list[Outcomes], list[Outcomes | None]]:
@@ -63,7 +64,7 @@ def run_meta(run_dir: str | Path) -> tuple[ModelPool, str]:
     store = RunStore.open(run_dir)
     try:
         store.check_inputs(kinds=("pool",))  # the fit reads stored outcomes and the pool, never the data file
-        cfg = store.config(check_inputs=False)
+        cfg = stored_config(store, {"space": ()}, check_inputs=False)
     finally:
         store.close()
     return ModelPool.load(cfg.get("pool")), cfg["space"].get("family", "math")
@@ -83,10 +84,12 @@ def no_outcomes_error(run_dir: str | Path) -> SearchError:
     """Why a run has nothing to fit a router on, with the step that gets it outcomes from Python and from the
     CLI: `fit_route` only reads the store, while `rolegraph route fit` scores the front itself first."""
     if not run_finished(run_dir):
+        command = resume_command(run_dir)  # with --max-dollars HIGHER after a dollar cap's stop: else it stops again
+        higher = ", max_dollars=HIGHER" if command.endswith("--max-dollars HIGHER") else ""
         return SearchError(
             f"the search in {run_dir} has not finished: continue it with "
-            f"`await rolegraph.optimize.resume_async('{run_dir}', settings)` (CLI: rolegraph optimize --resume "
-            f"{run_dir}), then fit the router"
+            f"`await rolegraph.optimize.resume_async('{run_dir}', settings{higher})` (CLI: {command}), then fit the "
+            "router"
         )
     return SearchError(
         f"{run_dir} has no paired outcomes (searched with route_items 0, or from before routing existed): score its "

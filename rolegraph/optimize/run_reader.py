@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL
@@ -22,6 +23,39 @@ NO_CHECKPOINT = "new"
 again (the reports say so, `rolegraph.reports.wording.restart_text`)."""
 
 
+REPORT_KEYS: dict[str, tuple[str, ...] | None] = {
+    "task": None,
+    "optimizer": ("name",),
+    "space": ("models", "roles", "max_nodes", "budget", "budget_kind", "objective", "family"),
+    "search": ("iterations", "samples", "batch", "seed", "max_evaluations"),
+}
+"""What a run's stored config must hold for its reports and data files to be written: a key with None is a plain
+value, one with a tuple is an object holding those keys (every run's config has had them: `run_setup.run_config`)."""
+REBUILD_KEYS: dict[str, tuple[str, ...] | None] = {**REPORT_KEYS, "task_args": ("name",)}
+"""What rebuilding the run's search needs on top (`rebuild`: resume, `eval --add-to`, `route fit`'s pairing)."""
+
+
+def stored_config(
+    store: RunStore, keys: dict[str, tuple[str, ...] | None] = REPORT_KEYS, *, check_inputs: bool = True
+) -> dict[str, Any]:
+    """`store.config()` with `keys` checked: a config that is valid JSON but lacks what its readers index is the
+    store's one-line "is damaged: its config is missing <key>" error, not a KeyError from deep inside a resume,
+    a report or a fit. `load_run` (every report), `rebuild` (resume, `eval --add-to`, pairing) and `route_inputs`
+    read the config through here."""
+    config = store.config(check_inputs=check_inputs)
+    for key, inner in keys.items():
+        if key not in config:
+            raise store._damaged(f"its config is missing {key}")
+        if inner is None:
+            continue
+        if not isinstance(config[key], dict):
+            raise store._damaged(f"its config's {key} is not an object")
+        for name in inner:
+            if name not in config[key]:
+                raise store._damaged(f"its config is missing {key}.{name}")
+    return config
+
+
 def fmt_ci(ci) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
@@ -31,7 +65,7 @@ def load_run(run_dir: str | Path) -> dict:
     store = RunStore.open(run_dir)
     try:
         point = store.checkpoint()
-        config = store.config(check_inputs=False)  # a report reads only the store, never the data or pool files
+        config = stored_config(store, check_inputs=False)  # a report reads only the store, never data or pool files
         records = [EvalRecord.model_validate(r) for r in store.records()]
         feedback = [FeedbackRecord.model_validate(f) for f in store.feedback()]
         graphs = store.graphs()

@@ -9,13 +9,20 @@ from typing import Any
 
 from rolegraph import __version__
 from rolegraph.errors import SearchError
-from rolegraph.graphs.provenance import models_provenance
-from rolegraph.models.provenance import REAL, Provenance, ServedBy, Simulation, simulation_of
+from rolegraph.graphs.provenance import models_provenance, run_provenance
+from rolegraph.graphs.runtime import CompiledGraph
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.hub import ModelHub
+from rolegraph.models.provenance import REAL, NodeSampling, Provenance, ServedBy, Simulation, simulation_of
 from rolegraph.optimize.base import Optimizer
-from rolegraph.optimize.context import SearchConfig
+from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.warmstart import WarmStart
-from rolegraph.tasks.base import Task
+from rolegraph.tasks.base import Split, Task
+from rolegraph.tools.toolbox import ToolBox
+
+SEARCH_SPLITS: tuple[Split, ...] = ("train", "validation", "test")
+"""The splits every search reads: training batches, the final re-check, the test score (`SearchContext.split`)."""
 
 
 def search_provenance(
@@ -24,13 +31,28 @@ def search_provenance(
     agent_model: str | None,
     served: dict[str, ServedBy] | None = None,
     simulation: Simulation | None = None,
+    *,
+    best: GraphSpec | None = None,
+    hub: ModelHub | None = None,
+    toolbox: ToolBox | None = None,
 ) -> Provenance:
-    """The search's models (and the LLM feedback agent's), with what their replies said when known."""
+    """The search's models (and the LLM feedback agent's), with what their replies said when known; given the
+    chosen graph (`best`, on the search's `hub`), its nodes' sampling parameters too, as `eval` and `run` record
+    them (`run_provenance` of the compiled graph: each node's own, role defaults filled in), so a search's
+    result says what its answer was sampled with. Before a graph is chosen (the stored config) there is none."""
     ids = [*space.models, *([agent_model] if agent_model else [])]
     specs = [space.pool.get(m) for m in dict.fromkeys(ids)]
     label = simulation or simulation_of(s.simulated for s in specs) or REAL
+    sampling: dict[str, NodeSampling] = {}
+    if best is not None and hub is not None:
+        compiled = CompiledGraph(best, hub, toolbox=toolbox, roles=space.registry)
+        sampling = run_provenance(compiled, seed=seed, simulation=label, served={}).sampling
     return Provenance(
-        rolegraph_version=__version__, simulation=label, seed=seed, models=models_provenance(specs, served or {})
+        rolegraph_version=__version__,
+        simulation=label,
+        seed=seed,
+        models=models_provenance(specs, served or {}),
+        sampling=sampling,
     )
 
 
@@ -78,3 +100,23 @@ def warm_start_from(
     warm = WarmStart.load(init_from)
     warm.use_evidence = warm.same_task(task_args, task_items)
     return warm
+
+
+def check_search_seed(seed: int) -> None:
+    """A negative search seed is the user's one-line error: every draw of the search comes from numpy's
+    SeedSequence([seed, iteration, stream]) (`context.rng_for`), which takes no negative number, so it would fail
+    with a ValueError on the first draw, after the run directory was made (and again on every `--resume`)."""
+    if seed < 0:
+        raise SearchError(f"seed must be >= 0 (the search's draws are seeded by it), got {seed}")
+
+
+def check_startable(ctx: SearchContext, optimizer: Optimizer) -> None:
+    """What would stop a search on its first steps, checked before its run directory is made: refused there, a
+    start left a run.sqlite that blocked `--out` ("already holds a search run") and whose `--resume` only repeated
+    the same error. The splits are read (and kept) by `ctx.split`, as the search reads them."""
+    cfg = ctx.config
+    check_search_seed(cfg.seed)
+    if cfg.iterations is None and cfg.max_evaluations is None and not optimizer.finite:
+        raise SearchError("give a number of iterations or an evaluation budget (max evaluations)")  # as run_search's
+    for split in SEARCH_SPLITS:
+        ctx.split(split)  # "task 'gsm' has no train items", and the same for validation and test

@@ -24,7 +24,7 @@ from rolegraph.money import money
 from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.run_reader import chosen_graph, load_run, reproduce_options
-from rolegraph.optimize.rundir import STORE_NAME
+from rolegraph.optimize.rundir import STORE_NAME, resume_command
 from rolegraph.optimize.trace import run_simulation
 from rolegraph.reports.html_parts import (
     FIGURES,
@@ -222,7 +222,7 @@ def _settings(run: dict) -> str:
     verb = "Resume" if run["checkpointed"] else "Start again (nothing to resume yet)"
     return (
         f'<dl class="settings">{items}</dl>'
-        f'<p class="muted">{verb} or re-render: <code>rolegraph optimize --resume {esc(run["run_dir"])}</code>, '
+        f'<p class="muted">{verb} or re-render: <code>{esc(resume_command(run["run_dir"]))}</code>, '
         f"<code>rolegraph report {esc(run['run_dir'])} --html</code></p>"
     )
 

@@ -6,6 +6,7 @@ feedback section says when there is none.
 from __future__ import annotations
 
 from rolegraph.money import money
+from rolegraph.optimize.rundir import resume_command
 from rolegraph.optimize.space import BUDGET_UNITS
 from rolegraph.optimize.trace import EvalRecord
 
@@ -69,12 +70,13 @@ def restart_text(run: dict) -> str | None:
     """What a report says of a run stopped before its first checkpoint (None for one that has one): there is no
     state to resume, so `--resume` starts the search again from the beginning with its stored settings. Called
     "resumable", such a run reads as if some of its search were kept; what is kept is its calls, in the response
-    cache, which the new start answers from rather than paying again."""
+    cache, which the new start answers from rather than paying again. After a dollar cap's stop the command asks
+    for a higher cap (`resume_command`): the same cap would stop the new start at once."""
     if run["checkpointed"]:
         return None
     return (
         "stopped before its first checkpoint: nothing to resume; "
-        f"`rolegraph optimize --resume {run['run_dir']}` starts the search again from the beginning with its stored "
+        f"`{resume_command(run['run_dir'])}` starts the search again from the beginning with its stored "
         "settings (calls already made are answered from the response cache)"
     )
 

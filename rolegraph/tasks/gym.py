@@ -24,6 +24,10 @@ from rolegraph.tasks.scoring import math_score
 
 DEFAULT_GYM_SIZE = 500
 """Items generated when no `size=` is given."""
+MAX_GYM_SIZE = 100_000
+"""The largest `size=` a generated task takes. Building 100,000 items takes about 25 s (gsm and arith alike,
+measured on a 2-core machine) and time grows linearly, so a typo'd size (1e11) would hang the command for days;
+no search or evaluation comes near it (a default search reads a few hundred items)."""
 MAX_DISTRACTORS = 4
 
 ARITH_CONFIG: Mapping[str, Any] = MappingProxyType(
@@ -49,6 +53,7 @@ class GymTask(LoadedTask):
     config: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, *, seed: int = 0, size: int = DEFAULT_GYM_SIZE):
+        size = int_option(size, "size", self.name, maximum=MAX_GYM_SIZE)  # from Python too: checked before building
         self.seed = seed
         self.size = size
         import reasoning_gym  # lazy: importing it takes seconds, and file tasks never need it
@@ -146,8 +151,8 @@ def _number_text(value: Any) -> str:
 
 
 def make_gsm(data: object = None, seed: int = 0, size: object = DEFAULT_GYM_SIZE) -> GsmTask:
-    return GsmTask(seed=seed, size=int_option(size, "size", "gsm"))
+    return GsmTask(seed=seed, size=int_option(size, "size", "gsm", maximum=MAX_GYM_SIZE))
 
 
 def make_arith(data: object = None, seed: int = 0, size: object = DEFAULT_GYM_SIZE) -> ArithTask:
-    return ArithTask(seed=seed, size=int_option(size, "size", "arith"))
+    return ArithTask(seed=seed, size=int_option(size, "size", "arith", maximum=MAX_GYM_SIZE))

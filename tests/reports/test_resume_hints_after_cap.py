@@ -1,0 +1,69 @@
+"""After a dollar cap's stop, every resume hint asks for a higher cap (`rundir.resume_command`): report.html's
+"Resume or re-render" line, the restart text of a run with no checkpoint, and a router fit's refusal of an
+unfinished run. They said the plain `--resume`, which stops again at once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rolegraph.optimize.route_inputs import no_outcomes_error
+from rolegraph.optimize.run_reader import load_run
+from rolegraph.reports import write_html
+from rolegraph.reports.wording import restart_text
+from tests.run_dir_support import forget_cap_stop
+
+CAPPED = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch", "4",
+          "--validation-items", "4", "--test-items", "6", "--max-dollars", "0.002"]
+"""As tests/reports/test_report_cap_stop.py: a cap the sim pool's prices reach during the pilot."""
+
+
+@pytest.fixture(scope="module")
+def capped_run(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("capped")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
+    mp.delenv("ROLEGRAPH_POOL", raising=False)
+    try:
+        from rolegraph.cli import main
+
+        with pytest.raises(SystemExit) as exc:
+            main([*CAPPED, "--out", str(base / "run")])
+        assert exc.value.code == 2  # the cap stopped it (and `optimize` recorded the stop)
+    finally:
+        mp.undo()
+    return base / "run"
+
+
+@pytest.fixture
+def run_copy(capped_run, tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
+    return Path(shutil.copytree(capped_run, tmp_path / "run"))
+
+
+def test_report_html_resumes_with_a_higher_cap(run_copy):
+    page = write_html(run_copy).read_text()
+    assert f"Resume or re-render: <code>rolegraph optimize --resume {run_copy} --max-dollars HIGHER</code>" in page
+    forget_cap_stop(run_copy)  # a store without the stop's record: the plain command
+    page = write_html(run_copy).read_text()
+    assert f"Resume or re-render: <code>rolegraph optimize --resume {run_copy}</code>" in page
+
+
+def test_the_restart_text_asks_for_a_higher_cap(run_copy):
+    run = load_run(run_copy) | {"checkpointed": False}  # as a run its cap stopped before the first checkpoint
+    assert f"`rolegraph optimize --resume {run_copy} --max-dollars HIGHER` starts the search again" in (
+        restart_text(run) or ""
+    )
+    forget_cap_stop(run_copy)
+    assert f"`rolegraph optimize --resume {run_copy}` starts the search again" in (restart_text(run) or "")
+
+
+def test_a_fit_of_the_unfinished_run_resumes_it_with_a_higher_cap(run_copy):
+    text = str(no_outcomes_error(run_copy))
+    assert f"resume_async('{run_copy}', settings, max_dollars=HIGHER)" in text
+    assert f"(CLI: rolegraph optimize --resume {run_copy} --max-dollars HIGHER)" in text
+    forget_cap_stop(run_copy)
+    text = str(no_outcomes_error(run_copy))
+    assert f"resume_async('{run_copy}', settings)" in text and "HIGHER" not in text
