@@ -5,6 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+CAPPED_SEARCH = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch",
+                 "4", "--validation-items", "4", "--test-items", "6", "--max-dollars", "0.002"]
+"""Agent-REINFORCE with a dollar cap the sim pool's prices reach during the pilot: it stops with exit 2."""
+
 
 def checkpointed_iteration(run_dir: Path) -> int | None:
     """The run's last checkpointed iteration, or None before it has one (or while its store is being created)."""

@@ -7,10 +7,8 @@ import pytest
 
 from rolegraph.optimize.rundir import RunStore
 from tests.cli.support import cli
-from tests.run_dir_support import forget_cap_stop
+from tests.run_dir_support import CAPPED_SEARCH, forget_cap_stop
 
-CAPPED = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch", "4",
-          "--validation-items", "4", "--test-items", "6", "--max-dollars", "0.002"]
 GRAPH = "name: small\nnodes:\n  - {id: out, role: solver, model: sim/llama-3.2-1b}\nedges: []\n"
 
 
@@ -19,7 +17,7 @@ def capped(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("ROLEGRAPH_POOL", raising=False)
     run_dir = tmp_path / "run"
-    code, _, err = cli([*CAPPED, "--out", run_dir], capsys)
+    code, _, err = cli([*CAPPED_SEARCH, "--out", run_dir], capsys)
     assert code == 2 and "dollar cap reached" in err, err
     return run_dir
 

@@ -5,42 +5,12 @@ it was kept) keeps that text."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.reports import render
 from tests.cli.support import cli
 from tests.run_dir_support import forget_cap_stop
-
-CAPPED = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch", "4",
-          "--validation-items", "4", "--test-items", "6", "--max-dollars", "0.002"]
-"""Agent-REINFORCE with a cap the sim pool's prices reach during the pilot (as tests/reports/test_report_stopped)."""
-
-
-@pytest.fixture(scope="module")
-def capped_run(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("capped")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from rolegraph.cli import main
-
-        with pytest.raises(SystemExit) as exc:
-            main([*CAPPED, "--out", str(base / "run")])
-        assert exc.value.code == 2  # the cap stopped it, resumably
-    finally:
-        mp.undo()
-    return base / "run"
-
-
-@pytest.fixture
-def run_copy(capped_run, tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
-    return Path(shutil.copytree(capped_run, tmp_path / "run"))
 
 
 def _status(run_dir: Path) -> str:

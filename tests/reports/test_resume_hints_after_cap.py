@@ -4,43 +4,11 @@ unfinished run. They said the plain `--resume`, which stops again at once."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
-
 from rolegraph.optimize.route_inputs import no_outcomes_error
 from rolegraph.optimize.run_reader import load_run
 from rolegraph.reports import write_html
 from rolegraph.reports.wording import restart_text
 from tests.run_dir_support import forget_cap_stop
-
-CAPPED = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch", "4",
-          "--validation-items", "4", "--test-items", "6", "--max-dollars", "0.002"]
-"""As tests/reports/test_report_cap_stop.py: a cap the sim pool's prices reach during the pilot."""
-
-
-@pytest.fixture(scope="module")
-def capped_run(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("capped")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from rolegraph.cli import main
-
-        with pytest.raises(SystemExit) as exc:
-            main([*CAPPED, "--out", str(base / "run")])
-        assert exc.value.code == 2  # the cap stopped it (and `optimize` recorded the stop)
-    finally:
-        mp.undo()
-    return base / "run"
-
-
-@pytest.fixture
-def run_copy(capped_run, tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
-    return Path(shutil.copytree(capped_run, tmp_path / "run"))
 
 
 def test_report_html_resumes_with_a_higher_cap(run_copy):
