@@ -59,6 +59,7 @@ class LlamaCppServer:
             raise EngineMissingError(f"no GGUF model to serve: {INSTALL_HINT}")
         self.model_path = path
         self.n_ctx = n_ctx
+        self.parallel = parallel
         self.port = port or free_port()
         params = xlc.CommonParams()
         params.model.path = str(path)
@@ -102,7 +103,9 @@ class LlamaCppServer:
         return httpx.get(f"{self.root}/health", timeout=HEALTH_TIMEOUT_S).status_code == httpx.codes.OK
 
     def spec(self, model_id: str = "llamacpp/smollm2-135m", **overrides: Any) -> ModelSpec:
-        """A pool entry for this server (sizes of SmolLM2-135M for the FLOPs budget)."""
+        """A pool entry for this server (sizes of SmolLM2-135M for the FLOPs budget), taking as many calls at once
+        as the server has slots: one per slot decodes at once, more would only queue in the server where the
+        pool's own limit cannot see them."""
         fields: dict[str, Any] = {
             "id": model_id,
             "backend": "openai",
@@ -112,7 +115,7 @@ class LlamaCppServer:
             "layers": SMOLLM2_LAYERS,
             "hidden": SMOLLM2_HIDDEN,
             "context_window": self.n_ctx,
-            "max_concurrency": 1,
+            "max_concurrency": self.parallel,
         }
         return ModelSpec(**(fields | overrides))
 

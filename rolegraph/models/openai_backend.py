@@ -77,15 +77,18 @@ _KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
 MIN_KEY_FRAGMENT = 6
 """A run of at least this many characters of the key, anywhere in a message (a server quoting a key's head
 before its asterisks), is scrubbed too: short enough to catch a quoted part, long enough to be no accident."""
+MIN_KEY_END = 4
+"""The key's first or last characters, this many or more, standing alone are scrubbed too: OpenAI quotes a wrong
+key by its first 8 and last 4 (`sk-SECRE***...3456`)."""
 NOT_FOUND = 404
 NOT_FOUND_HINT = "no such path on the server: does base_url end with /v1?"
 
 
 def scrub_key(text: str, key: str, min_run: int = MIN_KEY_FRAGMENT) -> str:
-    """`text` with the key, and every run of at least `min_run` of its characters, replaced by `***`."""
+    """`text` with the key, every run of at least `min_run` of its characters, and its head or tail of `MIN_KEY_END`
+    or more not inside a longer word (`...3456` goes; a port 34567, or `localhost` for a key `local-...`, stays)
+    replaced by `***`."""
     text = text.replace(key, "***")
-    if len(key) < min_run:
-        return text
     grams = {key[i : i + min_run] for i in range(len(key) - min_run + 1)}
     out: list[str] = []
     i = 0
@@ -99,7 +102,9 @@ def scrub_key(text: str, key: str, min_run: int = MIN_KEY_FRAGMENT) -> str:
             end += 1
         out.append("***")
         i = end
-    return "".join(out)
+    ends = {key[:i] for i in range(MIN_KEY_END, len(key))} | {key[-i:] for i in range(MIN_KEY_END, len(key))}
+    either = "|".join(re.escape(e) for e in sorted(ends, key=len, reverse=True))
+    return re.sub(rf"(?<![A-Za-z0-9])(?:{either})(?![A-Za-z0-9])", "***", "".join(out)) if ends else "".join(out)
 
 
 def tool_schema(tool: dict) -> dict:

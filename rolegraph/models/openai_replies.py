@@ -1,5 +1,6 @@
 """Reading an OpenAI-compatible reply: a choice as a `Completion`, the k choices of an `n=k` reply with the
-prompt's tokens shared out and each choice's own output counted, token estimates for servers that omit `usage`,
+prompt's tokens shared out where the server counts them once (each choice's in full where its usage is one
+choice's) and each choice's own output counted, token estimates for servers that omit `usage`,
 serve-sim's mark saying a reply was simulated, and the note a cache reads of which samples were shared draws."""
 
 from __future__ import annotations
@@ -105,17 +106,33 @@ def n_completions(
     *,
     max_tokens: int | None = None,
 ) -> list[Completion]:
-    """The completions of an `n` reply: the prompt's tokens shared out (the prompt is read and billed once), and
-    each choice's own output tokens (`choice_outputs`)."""
+    """The completions of an `n` reply: each choice's own output tokens (`choice_outputs`), and the prompt's tokens
+    as the server counted them. OpenAI, vLLM and serve-sim count the prompt once for the k choices (it is read
+    and billed once), so its tokens are shared out among them; llama.cpp's server gives the usage of the first
+    choice alone, prompt included (its `prompt_tokens` is the prompt's length whatever `n` is), so sharing it
+    out gave each of two nodes half its prompt and cost. Which one a reply is, is told as for the output tokens:
+    a completion total smaller than what the choices evidently hold (`one_choice_usage`) is one choice's, and
+    then each choice is given the whole prompt, as it would be alone."""
     choices = [c for c in data["choices"] if isinstance(c, dict) and isinstance(c.get("message"), dict)]
     choices.sort(key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
     choices = choices[:k]
     raw_usage = data.get("usage")
     usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
     n_in = usage.get("prompt_tokens") or prompt_estimate(messages)
-    outs = choice_outputs(data, choices, usage.get("completion_tokens"), max_tokens)
-    ins = split_total(n_in, [1] * len(choices))
+    total = usage.get("completion_tokens")
+    outs = choice_outputs(data, choices, total, max_tokens)
+    if one_choice_usage(total, choice_held(data, choices, max_tokens)):
+        ins = [n_in] * len(choices)
+    else:
+        ins = split_total(n_in, [1] * len(choices))
     return [choice_completion(spec, c, i, o, latency, data) for c, i, o in zip(choices, ins, outs)]
+
+
+def one_choice_usage(total: object, held: list[int]) -> bool:
+    """Whether an `n` reply's `usage` is one choice's (llama.cpp's server): its completion total is a positive
+    count smaller than what the choices evidently hold (`choice_held`). No total, or 0, says nothing: the prompt
+    is then taken as counted once, the cheaper reading."""
+    return isinstance(total, int) and not isinstance(total, bool) and 0 < total < sum(held)
 
 
 def choice_outputs(
@@ -132,6 +149,14 @@ def choice_outputs(
     The server's total is shared out in those proportions only when it is at least their sum (it may count tokens
     the text does not show, e.g. reasoning); a total smaller than what the k choices evidently hold is a one-choice
     count and is not trusted."""
+    held = choice_held(data, choices, max_tokens)
+    if isinstance(total, int) and not isinstance(total, bool) and total >= sum(held):
+        return split_total(total, held)
+    return held
+
+
+def choice_held(data: dict[str, Any], choices: list[dict[str, Any]], max_tokens: int | None) -> list[int]:
+    """What each choice evidently holds, in tokens (see `choice_outputs`)."""
     extra = data.get(EXTRA_FIELD)
     listed = extra.get("choice_tokens") if isinstance(extra, dict) else None
     counted = listed if isinstance(listed, list) and len(listed) >= len(choices) else None
@@ -146,8 +171,6 @@ def choice_outputs(
             held.append(max_tokens)
         else:
             held.append(estimate_tokens(choice["message"].get("content") or ""))
-    if isinstance(total, int) and not isinstance(total, bool) and total >= sum(held):
-        return split_total(total, held)
     return held
 
 

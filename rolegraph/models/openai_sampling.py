@@ -109,8 +109,9 @@ class NSamplingMixin:
         refusal states, else to `n_ok`, and the samples go again in smaller requests (a 400/422 that the plain
         request gets too is not about `n`: it is raised, as the calls would raise it); fewer choices than asked
         (llama-cpp-python returns one) sets `n_max` to what came back, and the choices that came are used. A
-        refusal of an `n` already answered in full is not about `n` and is raised. The prompt is billed once per
-        request, so its tokens are shared among that request's completions."""
+        refusal of an `n` already answered in full is not about `n` and is raised. Where the server bills the prompt
+        once per request (OpenAI, vLLM), its tokens are shared among that request's completions; where its usage is
+        one choice's (llama.cpp), each completion carries the whole prompt (`openai_replies`)."""
         todo = list(samples)
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         done: list[Completion] = []

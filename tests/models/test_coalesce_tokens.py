@@ -42,6 +42,8 @@ def test_choices_are_counted_from_their_logprobs(llamacpp2):  # noqa: F811
     outs = n_completions(llamacpp2.spec(), data, YES_NO, 0.0, 2, max_tokens=12)
     assert [c.usage.output_tokens for c in outs] == per_choice
     assert sum(per_choice) > data["usage"]["completion_tokens"]  # the server's total held one choice
+    prompt = data["usage"]["prompt_tokens"]  # one choice's too: each node read the whole prompt
+    assert [c.usage.input_tokens for c in outs] == [prompt, prompt]
 
 
 def test_a_total_at_least_what_the_choices_hold_is_shared_out():
@@ -53,6 +55,9 @@ def test_a_total_at_least_what_the_choices_hold_is_shared_out():
     assert choice_outputs({}, choices, 10, None) == [10, 5]
     assert choice_outputs({}, choices, None, None) == [10, 5]
     spec = ModelSpec(id="rec/m", backend="openai", base_url="http://127.0.0.1:9/v1")
-    data = {"choices": choices, "usage": {"prompt_tokens": 9, "completion_tokens": 10}}
+    data = {"choices": choices, "usage": {"prompt_tokens": 9, "completion_tokens": 30}}  # a sum: the prompt once
     assert [c.usage.model_dump() for c in n_completions(spec, data, YES_NO, 0.0, 2)] == [
-        {"input_tokens": 5, "output_tokens": 10}, {"input_tokens": 4, "output_tokens": 5}]
+        {"input_tokens": 5, "output_tokens": 20}, {"input_tokens": 4, "output_tokens": 10}]
+    data = {"choices": choices, "usage": {"prompt_tokens": 9, "completion_tokens": 10}}  # one choice's: the prompt too
+    assert [c.usage.model_dump() for c in n_completions(spec, data, YES_NO, 0.0, 2)] == [
+        {"input_tokens": 9, "output_tokens": 10}, {"input_tokens": 9, "output_tokens": 5}]

@@ -1,0 +1,79 @@
+"""The prompt tokens of a coalesced (`n`) request, as each server counts them: a server that reports usage the
+way llama.cpp's does (the first choice's alone: `prompt_tokens` is the prompt's length for any `n`, and
+`completion_tokens` one choice's count) has each node given its whole prompt and the cost of it, as it would be
+alone; one that reports it the way OpenAI and vLLM do (the prompt counted once, the completions summed) keeps
+the prompt counted once, shared among the choices. Real loopback servers and the real `openai` client."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from fastapi import FastAPI, Request
+
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.models.openai_backend import OpenAIChatModel
+from rolegraph.sim.server import ServerThread
+
+FAST = {"timeout_s": 5.0, "backoff_base_s": 0.001, "backoff_cap_s": 0.01}
+PROMPT_TOKENS = 198
+CHOICE_TOKENS = [7, 5]  # each choice's own output tokens (its log-probability entries say so)
+PRICES = {"price_in": 0.5, "price_out": 1.0}  # dollars per million tokens
+MESSAGES = [{"role": "user", "content": "What is 6 x 7?"}]
+
+
+class UsageServer:
+    """An OpenAI-shaped server taking `n`: `style="llamacpp"` reports one choice's usage, `style="openai"` the
+    prompt once and the completions summed. Request bodies are recorded."""
+
+    def __init__(self, style: str):
+        self.bodies: list[dict] = []
+        self.app = FastAPI()
+
+        @self.app.post("/v1/chat/completions")
+        async def chat(request: Request):
+            body = json.loads(await request.body())
+            self.bodies.append(body)
+            n = body.get("n", 1)
+            counts = CHOICE_TOKENS[:n]
+            choices = [{"index": i, "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": f"six sevens {i}\nFinal answer: 42"},
+                        "logprobs": {"content": [{"token": "t", "logprob": -0.1}] * c}}
+                       for i, c in enumerate(counts)]
+            completion = counts[0] if style == "llamacpp" else sum(counts)
+            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
+                    "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion,
+                              "total_tokens": PROMPT_TOKENS + completion}}
+
+
+def _two_samples(style: str, settings):
+    server = UsageServer(style)
+    with ServerThread(server.app) as srv:
+        spec = ModelSpec(id="rec/m", backend="openai", base_url=srv.base_url, model="m", **PRICES)
+        model = OpenAIChatModel(spec, settings, **FAST)
+
+        async def go():
+            try:
+                return await model.complete_n(MESSAGES, samples=[1, 2], temperature=0.7, max_tokens=64, seed=1)
+            finally:
+                await model.aclose()
+
+        outs = asyncio.run(go())
+    assert [b.get("n", 1) for b in server.bodies] == [2]  # one coalesced request
+    return outs
+
+
+def test_a_server_counting_usage_per_choice_gives_each_node_its_whole_prompt(settings):
+    outs = _two_samples("llamacpp", settings)
+    assert [c.usage.input_tokens for c in outs] == [PROMPT_TOKENS, PROMPT_TOKENS]
+    assert [c.usage.output_tokens for c in outs] == CHOICE_TOKENS
+    want = [(PROMPT_TOKENS * 0.5 + out * 1.0) / 1e6 for out in CHOICE_TOKENS]
+    assert [c.cost_usd for c in outs] == pytest.approx(want)
+
+
+def test_a_server_counting_the_prompt_once_keeps_it_shared(settings):
+    outs = _two_samples("openai", settings)
+    assert [c.usage.input_tokens for c in outs] == [PROMPT_TOKENS // 2, PROMPT_TOKENS // 2]
+    assert [c.usage.output_tokens for c in outs] == CHOICE_TOKENS
+    want = [(PROMPT_TOKENS // 2 * 0.5 + out * 1.0) / 1e6 for out in CHOICE_TOKENS]
+    assert [c.cost_usd for c in outs] == pytest.approx(want)
