@@ -366,6 +366,10 @@ async def _run_with_servers(
                 from rolegraph.tools.sandbox import require_containment
 
                 require_containment(hub.settings.allow_weak_sandbox)
+            if getattr(target, "gold", None) is not None:  # a router's every stage, before its first one runs
+                from rolegraph.graphs.gold_guard import refuse_gold_leak
+
+                refuse_gold_leak(spec, hub.pool)
             return await compiled.run(target, **kwargs), compiled
     finally:
         await hub.aclose()

@@ -84,3 +84,21 @@ def test_a_router_whose_later_stage_leaks_is_refused_before_its_first_stage_call
             asyncio.run(evaluate(router, get_task("gsm"), items, hub=hub, progress=False))
         bodies = list(server.bodies)
     assert bodies == []
+
+
+def test_run_of_a_router_whose_later_stage_leaks_makes_no_call(tmp_path: Path):
+    """`run ROUTER --task T --item I` checks every stage before the first one runs (stage 1 here is real only,
+    and stage-by-stage its calls were made before stage 2 was refused)."""
+    first = {"name": "one", "nodes": [{"id": "a", "role": "solver", "model": REAL},
+                                      {"id": "out", "role": "fuser", "model": REAL}], "edges": [["a", "out"]]}
+    router = {"kind": "router", "name": "r", "stages": [{"graph": first, "stop": {"min_agreement": 1.0}},
+                                                      {"graph": _spec(SIM, REAL)}]}
+    path = tmp_path / "router.yaml"
+    path.write_text(yaml.safe_dump(router))
+    with CaptureServer() as server:
+        pool = pool_yaml(tmp_path / "pool.yaml", [_real(server.base_url)])
+        run = cli(["run", path, "--task", "gsm", "--item", "0", "--pool", pool])
+        bodies = list(server.bodies)
+    line = assert_clean_user_error(run)
+    assert "stage 2" in line and "real node 'fuse'" in line
+    assert bodies == []
