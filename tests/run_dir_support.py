@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 CAPPED_SEARCH = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80", "--samples", "2", "--batch",
@@ -32,3 +37,24 @@ def forget_cap_stop(run_dir: Path) -> None:
             assert db.execute("DELETE FROM meta WHERE key = 'stop'").rowcount == 1  # the command had recorded it
     finally:
         db.close()
+
+
+def signal_after_checkpoint(argv: list[str], run_dir: Path, home: Path, timeout_s: float, signum: int = signal.SIGTERM
+                            ) -> tuple[int, str, str]:
+    """Run `python -m rolegraph *argv` (its search writing to `run_dir`), send `signum` once it has checkpointed
+    an iteration (inside the search), and return its exit code, stdout and stderr. A real process, a real signal."""
+    env = os.environ | {"ROLEGRAPH_HOME": str(home)}
+    child = subprocess.Popen([sys.executable, "-m", "rolegraph", *argv], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while (checkpointed_iteration(run_dir) or 0) < 1:  # inside the search: past its first iteration
+            assert child.poll() is None and time.monotonic() < deadline, child.communicate()[1][-2000:]
+            time.sleep(0.1)
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=timeout_s)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return child.returncode, out, err

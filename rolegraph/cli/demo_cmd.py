@@ -55,14 +55,12 @@ def demo_cmd(
 ) -> None:
     """Offline demo: Agent-REINFORCE on the simulated pool over gsm; best graph vs best single model."""
     from rolegraph.optimize.context import SearchConfig
-    from rolegraph.optimize.run_setup import check_search_seed
     from rolegraph.sim.world import check_world
 
     started = time.perf_counter()
     if world is not None:
         check_world(world, "--world")  # before the banner: a bad option is the only line printed
-    check_search_seed(seed)  # as --world: refused before the banner and before a run directory is made
-    if task_size is not None:  # as --seed: a size the task refuses is the only line printed
+    if task_size is not None:  # as --world: a size the task refuses is the only line printed
         from rolegraph.tasks.gym import MAX_GYM_SIZE
         from rolegraph.tasks.options import int_option
 
@@ -71,12 +69,7 @@ def demo_cmd(
         raise SearchError(f"the budget must be positive, got {budget:g}")
     if math.isinf(budget):  # an infinite budget bounds no graph
         raise SearchError("the budget must be finite, got inf")
-    if not as_json:
-        typer.echo(
-            f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
-            f"{budget:g} FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
-        )
-    config = SearchConfig(
+    config = SearchConfig(  # its own checks (a negative seed, a count under 1) are refused before the banner
         iterations=iterations,
         samples=samples,
         batch=batch,
@@ -84,6 +77,11 @@ def demo_cmd(
         test_items=test_items,
         seed=seed,
     )
+    if not as_json:
+        typer.echo(
+            f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
+            f"{budget:g} FLOPs units, {iterations} iterations x {samples} graphs x {batch} items; simulated, offline)"
+        )
     from rolegraph.cli.router_views import demo_router, print_router, router_summary
 
     with SigtermAsInterrupt() as term:  # SIGTERM saves and says so, like Ctrl-C (exit 143), as optimize does

@@ -102,20 +102,11 @@ def warm_start_from(
     return warm
 
 
-def check_search_seed(seed: int) -> None:
-    """A negative search seed is the user's one-line error: every draw of the search comes from numpy's
-    SeedSequence([seed, iteration, stream]) (`context.rng_for`), which takes no negative number, so it would fail
-    with a ValueError on the first draw, after the run directory was made (and again on every `--resume`)."""
-    if seed < 0:
-        raise SearchError(f"seed must be >= 0 (the search's draws are seeded by it), got {seed}")
-
-
 def check_startable(ctx: SearchContext, optimizer: Optimizer) -> None:
     """What would stop a search on its first steps, checked before its run directory is made: refused there, a
     start left a run.sqlite that blocked `--out` ("already holds a search run") and whose `--resume` only repeated
     the same error. The splits are read (and kept) by `ctx.split`, as the search reads them."""
-    cfg = ctx.config
-    check_search_seed(cfg.seed)
+    cfg = ctx.config  # its seed and counts were checked as it was made (`SearchConfig`)
     if cfg.iterations is None and cfg.max_evaluations is None and not optimizer.finite:
         raise SearchError("give a number of iterations or an evaluation budget (max evaluations)")  # as run_search's
     for split in SEARCH_SPLITS:

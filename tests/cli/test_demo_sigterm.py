@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from rolegraph.cli import main
-from tests.run_dir_support import checkpointed_iteration
+from tests.run_dir_support import signal_after_checkpoint
 
 TINY = ["--task-size", "80", "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "6"]
 TERMINATED = 143
@@ -21,21 +19,9 @@ TERMINATED = 143
 
 def test_sigterm_during_the_demos_search_saves_it_and_names_both_steps(tmp_path):
     run_dir = tmp_path / "d"
-    env = os.environ | {"ROLEGRAPH_HOME": str(tmp_path / "home")}
-    child = subprocess.Popen([sys.executable, "-m", "rolegraph", "demo", "--iterations", "400", *TINY, "--out",
-                              str(run_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while (checkpointed_iteration(run_dir) or 0) < 1:  # inside the search: past its first iteration
-            assert child.poll() is None and time.monotonic() < deadline, child.communicate()[1][-2000:]
-            time.sleep(0.1)
-        child.send_signal(signal.SIGTERM)
-        _, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == TERMINATED, err[-2000:]
+    code, _, err = signal_after_checkpoint(["demo", "--iterations", "400", *TINY, "--out", str(run_dir)],
+                                           run_dir, tmp_path / "home", timeout_s=120)
+    assert code == TERMINATED, err[-2000:]
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("terminated")]
     assert len(lines) == 1 and "the search is saved up to its last checkpoint (iteration " in lines[0], err

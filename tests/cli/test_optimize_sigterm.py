@@ -2,13 +2,7 @@
 process with -15, no "saved" line and no `--resume` hint. A real process and a real signal."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
-from tests.run_dir_support import checkpointed_iteration
+from tests.run_dir_support import checkpointed_iteration, signal_after_checkpoint
 
 SEARCH = ["optimize", "--task", "gsm", "--task-size", "40", "--optimizer", "random", "--iterations", "400",
           "--samples", "2", "--batch", "4", "--validation-items", "4", "--test-items", "4", "--json"]
@@ -17,21 +11,9 @@ TERMINATED = 143
 
 def test_sigterm_saves_the_search_and_exits_143(tmp_path):
     run_dir = tmp_path / "run"
-    env = os.environ | {"ROLEGRAPH_HOME": str(tmp_path / "home")}
-    child = subprocess.Popen([sys.executable, "-m", "rolegraph", *SEARCH, "--out", str(run_dir)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while (checkpointed_iteration(run_dir) or 0) < 1:  # inside the search: past its first iteration
-            assert child.poll() is None and time.monotonic() < deadline, child.communicate()[1][-2000:]
-            time.sleep(0.1)
-        child.send_signal(signal.SIGTERM)
-        out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == TERMINATED, err[-2000:]
+    code, out, err = signal_after_checkpoint([*SEARCH, "--out", str(run_dir)], run_dir, tmp_path / "home",
+                                             timeout_s=60)
+    assert code == TERMINATED, err[-2000:]
     assert "Traceback" not in err and out == ""
     lines = [line for line in err.splitlines() if line.startswith("terminated")]
     assert len(lines) == 1 and "the search is saved up to its last checkpoint (iteration " in lines[0], err

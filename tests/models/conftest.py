@@ -1,4 +1,5 @@
-"""Shared fixtures: a loopback serve-sim, specs pointing at it, task-item messages, a recording sleep."""
+"""Shared fixtures: a loopback serve-sim, specs pointing at it, task-item messages, a recording sleep, the message
+of a failed call."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +17,21 @@ from rolegraph.transcript import render_input, role_line
 
 SIM_ID = "sim/llama-3.2-3b"
 HTTP_ID = "http/llama-3.2-3b"
+
+
+def failed_call_message(model) -> str:
+    """The message of the `ModelCallError` one call to `model` ends with (the model closed after it)."""
+    from rolegraph.models.openai_errors import ModelCallError
+
+    async def go():
+        try:
+            await model.complete([{"role": "user", "content": "hi"}])
+        finally:
+            await model.aclose()
+
+    with pytest.raises(ModelCallError) as err:
+        asyncio.run(go())
+    return str(err.value)
 
 
 class RecordingSleep:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -9,12 +10,11 @@ from fastapi.responses import JSONResponse
 LLAMA_CPP_FIELD_N = "Field 'n': Value must be between 1 <= value <= 1"  # llama.cpp server's 400 for n > 1
 
 
-class NoNServer:
-    """An OpenAI-shaped server without `n`: `mode="refuse"` answers a request for n > 1 with a 400 carrying
-    `message` (llama.cpp's server's by default), `mode="one"` returns a single choice like llama-cpp-python's.
-    Bodies are recorded."""
+class RecordingChat:
+    """An OpenAI-shaped loopback app whose /v1/chat/completions records each request body (`bodies`) and answers
+    with the subclass's `reply(body)`: the skeleton every server of these tests shares."""
 
-    def __init__(self, mode: str, message: str = LLAMA_CPP_FIELD_N):
+    def __init__(self):
         self.bodies: list[dict] = []
         self.app = FastAPI()
 
@@ -22,11 +22,27 @@ class NoNServer:
         async def chat(request: Request):
             body = json.loads(await request.body())
             self.bodies.append(body)
-            if mode == "refuse" and body.get("n", 1) != 1:
-                return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": message}},
-                                    status_code=400)
-            choice = {"index": 0, "finish_reason": "stop",
-                      "message": {"role": "assistant", "content": f"reply {len(self.bodies)}\nFinal answer: 7"},
-                      "logprobs": {"content": [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -1.5}]}}
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
-                    "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}
+            return await self.reply(body)
+
+    async def reply(self, body: dict) -> Any:
+        raise NotImplementedError
+
+
+class NoNServer(RecordingChat):
+    """An OpenAI-shaped server without `n`: `mode="refuse"` answers a request for n > 1 with a 400 carrying
+    `message` (llama.cpp's server's by default), `mode="one"` returns a single choice like llama-cpp-python's.
+    Bodies are recorded."""
+
+    def __init__(self, mode: str, message: str = LLAMA_CPP_FIELD_N):
+        super().__init__()
+        self.mode, self.message = mode, message
+
+    async def reply(self, body: dict) -> Any:
+        if self.mode == "refuse" and body.get("n", 1) != 1:
+            return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": self.message}},
+                                status_code=400)
+        choice = {"index": 0, "finish_reason": "stop",
+                  "message": {"role": "assistant", "content": f"reply {len(self.bodies)}\nFinal answer: 7"},
+                  "logprobs": {"content": [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -1.5}]}}
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
+                "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}

@@ -4,16 +4,16 @@ against a loopback server that refuses large `n` wait for the first probe instea
 from __future__ import annotations
 
 import asyncio
-import json
+from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.models.openai_sampling import STATED_LIMIT
 from rolegraph.sim.server import ServerThread
+from tests.models.fake_servers import RecordingChat
 
 FAST = {"backoff_base_s": 0.001, "backoff_cap_s": 0.01}
 COLOUR = [{"role": "user", "content": "Name a colour."}]
@@ -68,29 +68,26 @@ def test_the_limit_a_llamacpp_refusal_states_is_used(llamacpp2, settings):
     assert (model.n_ok, model.n_max) == (SLOTS, SLOTS)
 
 
-class _Limited:
+class _Limited(RecordingChat):
     """An OpenAI-shaped loopback server taking `n` up to `limit` and refusing more with llama.cpp's 400, slowly
     enough (50 ms) that concurrent callers are all in flight at once. Request bodies are recorded."""
 
     def __init__(self, limit: int):
-        self.bodies: list[dict] = []
-        self.app = FastAPI()
+        super().__init__()
+        self.limit = limit
 
-        @self.app.post("/v1/chat/completions")
-        async def chat(request: Request):
-            body = json.loads(await request.body())
-            self.bodies.append(body)
-            await asyncio.sleep(0.05)
-            n = body.get("n") or 1
-            if n > limit:
-                message = f"Field 'n': Value must be between 1 <= value <= {limit}, but got {n}"
-                return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": message}},
-                                    status_code=400)
-            choices = [{"index": i, "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": f"reply {len(self.bodies)}.{i}"}}
-                       for i in range(n)]
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
-                    "usage": {"prompt_tokens": 20, "completion_tokens": 3 * n, "total_tokens": 20 + 3 * n}}
+    async def reply(self, body: dict) -> Any:
+        await asyncio.sleep(0.05)
+        n = body.get("n") or 1
+        if n > self.limit:
+            message = f"Field 'n': Value must be between 1 <= value <= {self.limit}, but got {n}"
+            return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": message}},
+                                status_code=400)
+        choices = [{"index": i, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": f"reply {len(self.bodies)}.{i}"}}
+                   for i in range(n)]
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
+                "usage": {"prompt_tokens": 20, "completion_tokens": 3 * n, "total_tokens": 20 + 3 * n}}
 
 
 @pytest.mark.parametrize("limit", [1, 2])

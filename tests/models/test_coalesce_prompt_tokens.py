@@ -6,14 +6,14 @@ the prompt counted once, shared among the choices. Real loopback servers and the
 from __future__ import annotations
 
 import asyncio
-import json
+from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.sim.server import ServerThread
+from tests.models.fake_servers import RecordingChat
 
 FAST = {"timeout_s": 5.0, "backoff_base_s": 0.001, "backoff_cap_s": 0.01}
 PROMPT_TOKENS = 198
@@ -22,28 +22,25 @@ PRICES = {"price_in": 0.5, "price_out": 1.0}  # dollars per million tokens
 MESSAGES = [{"role": "user", "content": "What is 6 x 7?"}]
 
 
-class UsageServer:
+class UsageServer(RecordingChat):
     """An OpenAI-shaped server taking `n`: `style="llamacpp"` reports one choice's usage, `style="openai"` the
     prompt once and the completions summed. Request bodies are recorded."""
 
     def __init__(self, style: str):
-        self.bodies: list[dict] = []
-        self.app = FastAPI()
+        super().__init__()
+        self.style = style
 
-        @self.app.post("/v1/chat/completions")
-        async def chat(request: Request):
-            body = json.loads(await request.body())
-            self.bodies.append(body)
-            n = body.get("n", 1)
-            counts = CHOICE_TOKENS[:n]
-            choices = [{"index": i, "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": f"six sevens {i}\nFinal answer: 42"},
-                        "logprobs": {"content": [{"token": "t", "logprob": -0.1}] * c}}
-                       for i, c in enumerate(counts)]
-            completion = counts[0] if style == "llamacpp" else sum(counts)
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
-                    "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion,
-                              "total_tokens": PROMPT_TOKENS + completion}}
+    async def reply(self, body: dict) -> Any:
+        n = body.get("n", 1)
+        counts = CHOICE_TOKENS[:n]
+        choices = [{"index": i, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": f"six sevens {i}\nFinal answer: 42"},
+                    "logprobs": {"content": [{"token": "t", "logprob": -0.1}] * c}}
+                   for i, c in enumerate(counts)]
+        completion = counts[0] if self.style == "llamacpp" else sum(counts)
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
+                "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion,
+                          "total_tokens": PROMPT_TOKENS + completion}}
 
 
 def _two_samples(style: str, settings):

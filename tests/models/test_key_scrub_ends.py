@@ -4,17 +4,15 @@ included; ordinary text that merely shares characters with the key stays. A real
 real `openai` client."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.openai_backend import OpenAIChatModel, scrub_key
-from rolegraph.models.openai_errors import ModelCallError
 from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread
+from tests.models.conftest import failed_call_message
 
 KEY_ENV = "RG_QUOTED_KEY_TEST"
 KEY = "sk-SECRETkeyvalueXYZ3456"
@@ -32,16 +30,7 @@ def _error_for(message: str, tmp_path, monkeypatch, status: int = 500) -> str:
     with ServerThread(app) as srv:
         spec = ModelSpec(id="x/y", backend="openai", base_url=srv.base_url, api_key_env=KEY_ENV, max_retries=0)
         model = OpenAIChatModel(spec, Settings(home=tmp_path / "home"), backoff_base_s=0.001, backoff_cap_s=0.01)
-
-        async def go():
-            try:
-                await model.complete([{"role": "user", "content": "hi"}])
-            finally:
-                await model.aclose()
-
-        with pytest.raises(ModelCallError) as err:
-            asyncio.run(go())
-    return str(err.value)
+        return failed_call_message(model)
 
 
 def test_an_openai_style_quote_of_the_key_leaves_neither_end(tmp_path, monkeypatch):
