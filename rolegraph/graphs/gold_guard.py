@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+import networkx as nx
+
 from rolegraph.errors import GraphError, SearchError
 from rolegraph.graphs.spec import GraphSpec
 
@@ -28,41 +30,36 @@ IsSimulated = Callable[[str], bool]
 """Is the model of this id simulated (`ModelSpec.simulated`: the sim backend or a serve-sim twin)?"""
 
 
-def _feeds(spec: GraphSpec) -> dict[str, list[str]]:
-    """{node: the nodes whose output it reads}, over edges, loop back edges and fan-out source -> copies."""
-    reads: dict[str, list[str]] = {n: [] for n in spec.node_ids}
-    pairs = [
-        *spec.edges,
-        *((lp.source, lp.target) for lp in spec.loops),
-        *((f.source, n) for f in spec.fanout for n in f.nodes),
-    ]
-    for src, dst in pairs:
-        if dst in reads and src in reads and src not in reads[dst]:
-            reads[dst].append(src)
-    return reads
+def _flow(spec: GraphSpec) -> nx.DiGraph:
+    """Who reads whom: an arc src -> dst for every edge, loop back edge and fan-out source -> copy."""
+    flow: nx.DiGraph[str] = nx.DiGraph()
+    flow.add_nodes_from(spec.node_ids)
+    flow.add_edges_from(
+        (src, dst)
+        for src, dst in [
+            *spec.edges,
+            *((lp.source, lp.target) for lp in spec.loops),
+            *((f.source, n) for f in spec.fanout for n in f.nodes),
+        ]
+        if src in flow and dst in flow
+    )
+    return flow
 
 
 def gold_leaks(spec: GraphSpec, simulated: IsSimulated) -> list[tuple[str, str]]:
     """(simulated node, real node) for every real node that reads, directly or through other nodes, a
-    simulated node's output; per real node its nearest such ancestor (breadth first), real nodes in spec
+    simulated node's output; per real node its nearest such ancestor (fewest arcs back), real nodes in spec
     order. Empty when the graph may run with an answer key."""
-    reads = _feeds(spec)
-    models = {n.id: n.model for n in spec.nodes}
-    sim = {node: simulated(model) for node, model in models.items()}
+    upstream = _flow(spec).reverse(copy=False)
+    sim = {n.id: simulated(n.model) for n in spec.nodes}
     leaks: list[tuple[str, str]] = []
     for node in spec.node_ids:
         if sim[node]:
             continue
-        seen, frontier = {node}, list(reads[node])
-        while frontier:
-            ancestor = frontier.pop(0)
-            if ancestor in seen:
-                continue
-            seen.add(ancestor)
-            if sim[ancestor]:
-                leaks.append((ancestor, node))
-                break
-            frontier += reads[ancestor]
+        distance = nx.single_source_shortest_path_length(upstream, node)  # nearest first, node itself at 0
+        nearest = [a for a in sorted(distance, key=distance.__getitem__) if sim[a]]
+        if nearest:
+            leaks.append((nearest[0], node))
     return leaks
 
 
