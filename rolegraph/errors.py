@@ -66,8 +66,8 @@ def _one_line(text: object) -> str:
 class GraphError(RolegraphError):
     """A graph spec is invalid. `problems` holds one message per problem."""
 
-    def __init__(self, problems: list[str], source: str | None = None):
-        self.problems = [_one_line(p) for p in problems]
+    def __init__(self, problems: list[str] | str, source: str | None = None):
+        self.problems = [_one_line(p) for p in ([problems] if isinstance(problems, str) else problems)]
         self.source = source
         where = f"{source}: " if source else ""
         head = self.problems[0] if self.problems else "invalid graph"

@@ -11,7 +11,10 @@ import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from rolegraph.errors import shown_arg
 
 NEW_FILE_MODE = 0o666
 """What `open(path, "w")` asks for; the umask takes its bits away."""
@@ -84,3 +87,17 @@ def file_sha256(path: str | Path) -> str | None:
         with f.open("rb") as fh:
             hashlib.file_digest(fh, lambda: digest)  # fed into the one digest, not a new one per file
     return digest.hexdigest()
+
+
+def file_path(value: object, function: str, error: Callable[[str], Exception], argument: str = "path") -> Path:
+    """`value` as an expanded `Path`, or `error(line)`, one line naming `function`'s `argument` and the type given:
+    `Path(None)` fails with a bare TypeError naming neither, and from Python that was all a caller saw. A PathLike
+    whose `__fspath__` gives bytes (which `Path` refuses) counts as the wrong type too. `error`: the class a bad
+    file of that kind gets (a graph's `GraphError`, a roles file's `RoleError`), so every mistake takes one path."""
+    if isinstance(value, str | os.PathLike):
+        try:
+            return Path(value).expanduser()
+        except TypeError:
+            pass
+    given = "None" if value is None else f"{type(value).__name__} {shown_arg(value)}"
+    raise error(f"{function}: {argument} must be a file path (str or pathlib.Path), got {given}")

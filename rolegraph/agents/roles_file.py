@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rolegraph.agents.registry import RoleError, RoleRegistry
 from rolegraph.agents.role_def import PARSERS as PARSERS
 from rolegraph.agents.role_def import STORED, RoleDef, describe_error
+from rolegraph.fileio import file_path
 
 MAX_ROLES_FILE_BYTES = 1_000_000
 
@@ -60,7 +61,7 @@ def _read(path: Path) -> Any:
 
 def load_role_defs(path: str | Path) -> list[RoleDef]:
     """The roles of a file, validated, each `prompt_file` read into `prompt`. One-line `RoleError`s."""
-    path = Path(path).expanduser()
+    path = file_path(path, "load_role_defs", RoleError)
     data = _read(path)
     if not isinstance(data, dict):
         raise RoleError(f"{path}: expected a mapping with 'roles:' (a list of roles), got {type(data).__name__}")
@@ -107,6 +108,7 @@ def register_defs(defs: list[RoleDef] | list[dict], registry: RoleRegistry | Non
 
 def load_roles(path: str | Path, registry: RoleRegistry | None = None) -> RoleRegistry:
     """Built-in roles plus the roles of a file (a role named like a built-in one is an error)."""
+    path = file_path(path, "load_roles", RoleError)
     try:
         return register_defs(load_role_defs(path), registry)
     except RoleError as exc:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from rolegraph.chat.spec import public_url
 from rolegraph.errors import GraphError, unknown_field
-from rolegraph.fileio import write_atomic
+from rolegraph.fileio import file_path, write_atomic
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 
 MAX_GRAPH_FILE_BYTES = 2 * 1024 * 1024
@@ -35,7 +35,6 @@ YAML_SUFFIXES = (".yaml", ".yml")
 TOP_FIELDS = tuple(GraphSpec.model_fields)
 SECTION_LABELS = {"fanout": "fanout", "loops": "loop", "mcp_servers": "mcp server"}
 NODE_FIELDS = tuple(NodeSpec.model_fields)
-
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present: fast, and it refuses absurd nesting without deep recursion."""
@@ -254,7 +253,7 @@ def load_graph(path: str | Path) -> GraphSpec:
     as one (not a list of a graph's missing fields): `load_spec` reads either kind."""
     from rolegraph.graphs.router import ROUTER_KIND
 
-    path = Path(path).expanduser()
+    path = file_path(path, "load_graph", GraphError)
     data = load_data(path)
     if isinstance(data, dict) and (data.get("kind") == ROUTER_KIND or "stages" in data):
         raise GraphError(
@@ -269,7 +268,7 @@ def load_graph(path: str | Path) -> GraphSpec:
 
 def load_data(path: str | Path) -> Any:
     """A graph (or router) file's parsed content, every file-level problem a `GraphError` naming the file."""
-    path = Path(path).expanduser()
+    path = file_path(path, "load_data", GraphError)
     source = str(path)
     try:
         if not path.exists():
@@ -359,7 +358,7 @@ def dumps_yaml(spec: GraphSpec) -> str:
 
 def save_graph(spec: GraphSpec, path: str | Path) -> Path:
     """Write `spec` as JSON for `.json`, YAML otherwise. Returns the path written."""
-    path = Path(path).expanduser()
+    path = file_path(path, "save_graph", GraphError)
     as_json = path.suffix.lower() in JSON_SUFFIXES
     return write_spec_file(
         path, json.dumps(_plain(spec), indent=2, ensure_ascii=False) + "\n" if as_json else dumps_yaml(spec)

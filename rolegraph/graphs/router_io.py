@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from rolegraph.errors import GraphError, did_you_mean, unknown_field
+from rolegraph.fileio import file_path
 from rolegraph.graphs.io import (
     HASH_HEX_CHARS,
     dumps_yaml,
@@ -118,7 +119,7 @@ def router_from_data(data: dict, source: str | None = None, base: Path | None = 
 
 
 def load_router(path: str | Path) -> RouterSpec:
-    path = Path(path).expanduser()
+    path = file_path(path, "load_router", GraphError)
     data = load_data(path)
     if not is_router_data(data):
         raise GraphError(["not a router file (expected kind: router and stages: [...])"], source=str(path))
@@ -127,7 +128,7 @@ def load_router(path: str | Path) -> RouterSpec:
 
 def load_spec(path: str | Path) -> GraphSpec | RouterSpec:
     """A graph file or a router file, whichever `path` holds."""
-    path = Path(path).expanduser()
+    path = file_path(path, "load_spec", GraphError)
     data = load_data(path)
     if is_router_data(data):
         return router_from_data(data, source=str(path), base=path.parent)
@@ -164,7 +165,7 @@ def dumps_router(router: RouterSpec) -> str:
 
 
 def save_router(router: RouterSpec, path: str | Path) -> Path:
-    path = Path(path).expanduser()
+    path = file_path(path, "save_router", GraphError)
     text = (
         json.dumps(router.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
         if path.suffix.lower() == ".json"
