@@ -8,11 +8,15 @@ report` and rebuilding a run only read, and reading must never write into a run 
 from __future__ import annotations
 
 import shlex
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from rolegraph import __version__
+from rolegraph.errors import SearchError, one_line
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.provenance import REAL
+from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.rundir import RunStore
@@ -41,7 +45,7 @@ def stored_config(
     """`store.config()` with `keys` checked: a config that is valid JSON but lacks what its readers index is the
     store's one-line "is damaged: its config is missing <key>" error, not a KeyError from deep inside a resume,
     a report or a fit. `load_run` (every report), `rebuild` (resume, `eval --add-to`, pairing) and `route_inputs`
-    read the config through here."""
+    read the config through here. A `search` key this rolegraph does not know is refused too (`_unknown_search`)."""
     config = store.config(check_inputs=check_inputs)
     for key, inner in keys.items():
         if key not in config:
@@ -53,7 +57,31 @@ def stored_config(
         for name in inner:
             if name not in config[key]:
                 raise store._damaged(f"its config is missing {key}.{name}")
+    if "search" in keys:
+        _unknown_search(store, config)
     return config
+
+
+def _unknown_search(store: RunStore, config: dict[str, Any]) -> None:
+    """Refuse a `search` setting `SearchConfig` has no field for, naming it and the rolegraph that wrote the run.
+    Rebuilding passed it on as a keyword (a TypeError traceback in resume, `eval --add-to`, `route fit`), and a
+    report would describe a search without the setting that shaped it: a newer rolegraph's knob, or damage."""
+    known = {f.name for f in fields(SearchConfig)}
+    unknown = sorted(str(k) for k in config["search"] if k not in known)
+    if not unknown:
+        return
+    names = ", ".join(f"search.{k}" for k in unknown)
+    provenance = config.get("provenance")
+    writer = provenance.get("rolegraph_version") if isinstance(provenance, dict) else None
+    if isinstance(writer, str) and writer and writer != __version__:
+        writer = one_line(writer, 40)  # a damaged value could hold line breaks
+        raise SearchError(
+            f"{store.path}: its config has an unknown setting {names}: the run was written by rolegraph {writer} "
+            f"and this is {__version__}; open it with that version, or start a new search"
+        )
+    raise store._damaged(
+        f"its config has an unknown setting {names} (rolegraph {__version__} wrote the run and has no such setting)"
+    )
 
 
 def fmt_ci(ci) -> str:

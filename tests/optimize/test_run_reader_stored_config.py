@@ -133,3 +133,39 @@ def test_the_error_is_a_search_error_from_python(damage):
             stored_config(store)
     finally:
         store.close()
+
+
+UNKNOWN_SAME = (
+    "its config has an unknown setting search.future_knob (rolegraph 0.1.0 wrote the run and has no such setting)"
+)
+
+
+def test_an_unknown_search_key_is_one_damaged_line_everywhere(damage, capsys):
+    """A `search` setting this rolegraph has no field for went to `SearchConfig(**...)` as a keyword: a TypeError
+    traceback in resume and --add-to. Every command that reads the search settings now names it instead."""
+    run_dir = damage(lambda c: c["search"].update(future_knob=3))
+    for name, argv in _commands(run_dir, damage.graph).items():
+        want = f"error: {run_dir}/run.sqlite is damaged: {UNKNOWN_SAME}{TAIL}"
+        assert _one_line(argv, capsys) == want, name
+
+
+def test_an_unknown_search_key_from_another_version_names_that_version(damage, capsys):
+    def edit(config):
+        config["search"].update(zeta=1, alpha=2)
+        config["provenance"]["rolegraph_version"] = "9.4.0\nsecond line"
+
+    run_dir = damage(edit)
+    for name in ("resume", "report", "add-to", "route fit"):
+        want = (
+            f"error: {run_dir}/run.sqlite: its config has an unknown setting search.alpha, search.zeta: the run was written by "
+            "rolegraph 9.4.0 second line and this is 0.1.0; open it with that version, or start a new search"
+        )
+        assert _one_line(_commands(run_dir, damage.graph)[name], capsys) == want, name
+
+
+def test_an_unknown_search_key_from_python_is_a_search_error(damage, settings):
+    from rolegraph.optimize.rebuild import rebuild
+
+    run_dir = damage(lambda c: c["search"].update(future_knob=3))
+    with pytest.raises(SearchError, match=r"unknown setting search\.future_knob \(rolegraph 0\.1\.0 wrote"):
+        rebuild(run_dir, settings)
