@@ -77,6 +77,7 @@ def demo_cmd(
         test_items=test_items,
         seed=seed,
     )
+    check_before_banner(config, budget, task_size, world, out)
     if not as_json:
         typer.echo(
             f"rolegraph demo: Agent-REINFORCE on the simulated pool (world {world or 0}) over '{DEMO_TASK}' (budget "
@@ -105,6 +106,29 @@ def demo_cmd(
         print_result(result, time.perf_counter() - started)
         if fit is not None:
             print_router(fit)
+
+
+def check_before_banner(config: Any, budget: float, task_size: int | None, world: int | None, out: Path | None) -> None:
+    """What the search would refuse on its first steps, refused before the banner so its one line is the only
+    output (as a bad --world's is): a task size too small to give every split an item, a budget no graph fits,
+    and an --out that is a file, a directory holding other files, or a run already. Each with the line the
+    search itself would print; building the task and the space here costs milliseconds on the simulated pool."""
+    from rolegraph.cli.options import task_options
+    from rolegraph.cli.space_opts import search_space
+    from rolegraph.models.pool import ModelPool
+    from rolegraph.optimize.objectives import Objective
+    from rolegraph.optimize.run_setup import SEARCH_SPLITS
+    from rolegraph.optimize.rundir import refuse_out
+    from rolegraph.tasks.registry import get_task
+
+    task = get_task(DEMO_TASK, **task_options(None, task_size))
+    for split in SEARCH_SPLITS:  # as the search's `SearchContext.split` refuses an empty one
+        if not any(it.gold is not None for it in task.items(split, seed=config.data_seed)):
+            raise SearchError(f"task '{task.name}' has no {split} items")
+    pool = ModelPool.load(None, world=world)
+    search_space(pool, task.family, None, None, None, None, DEMO_MAX_NODES, budget, "flops", Objective())
+    if out is not None:
+        refuse_out(out.expanduser())
 
 
 async def run_demo_search(

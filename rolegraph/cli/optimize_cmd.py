@@ -68,7 +68,7 @@ async def run_optimize(
     from rolegraph.models.timings import measured_rates
     from rolegraph.optimize.api import make_optimizer, optimize_async
     from rolegraph.optimize.estimate import needs_estimate
-    from rolegraph.optimize.rundir import new_run_dir
+    from rolegraph.optimize.run_dirs import new_run_dir
     from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -92,35 +92,14 @@ def resume_command(run_dir: str | Path) -> str:
     return f"rolegraph optimize --resume {run_dir}" + (" --max-dollars HIGHER" if capped else "")
 
 
-def default_run_dir(task: str, optimizer: str, base: Path | None = None) -> Path:
-    """A new, empty run directory `<base>/<time>-<task>-<optimizer>` (base: ./runs), made here, by an atomic
-    mkdir, so two searches started in the same second get one each: a name already taken (by a search still
-    starting, too) gets `-2`, `-3`, ... Only naming it sent the second search into the first one's directory,
-    where it was told to resume a run that was not its own."""
-    name, k = f"{time.strftime('%Y%m%d-%H%M%S')}-{task}-{optimizer}", 1
-    while True:
-        path = (base or Path("runs")) / (name if k == 1 else f"{name}-{k}")
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            k += 1
-        except OSError as exc:
-            raise SearchError(f"{path}: cannot create the run directory ({exc.strerror or exc})") from None
-
-
-@contextmanager
-def new_run_dir(out: Path | None, task: str, optimizer: str) -> Iterator[Path]:
-    """`out`, or a new `default_run_dir` that is removed again, while still empty, when the command fails before
-    the search writes its store there: a refused start leaves no directory behind."""
-    path = out or default_run_dir(task, optimizer)
-    try:
-        yield path
-    except BaseException:
-        if out is None:
-            with suppress(OSError):  # not empty: the search's files stay
-                path.rmdir()
-        raise
+def refuse_out(run_dir: Path, *, stored: bool = True) -> None:
+    """`RunStore.create`'s refusals of an --out, without its lock: the demo checks before its banner, in these words."""
+    names = [p.name for p in run_dir.iterdir()] if run_dir.is_dir() else []
+    own = STORE_NAME in names or all(n.startswith((STORE_NAME, LOCK_NAME, CREATING)) for n in names)  # or empty
+    if run_dir.exists() and not (run_dir.is_dir() and own):  # a start leaves only its own files, even a killed one
+        raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")
+    if stored and STORE_NAME in names:
+        raise SearchError(f"{run_dir} already holds a search run: " + RESUME_IT.format(resume_command(run_dir)))
 
 
 class RunStore:
@@ -142,10 +121,7 @@ class RunStore:
         before anything in it is judged or removed: a search starting or running there is named ("in use by ... pid N"),
         not taken for a run to resume, and two starts never delete each other's half-built store (`CREATING*`)."""
         run_dir, lock, store = Path(run_dir).expanduser(), None, None
-        names = [p.name for p in run_dir.iterdir()] if run_dir.is_dir() else []  # a run's own: "resume it" below
-        mine = STORE_NAME in names or all(n.startswith((STORE_NAME, LOCK_NAME, CREATING)) for n in names)
-        if run_dir.exists() and not (run_dir.is_dir() and mine):  # a start leaves only those, even a killed one
-            raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")
+        refuse_out(run_dir, stored=False)  # a run's own store is named "resume it" below, under the lock
         made = not run_dir.exists()  # removed again if no store can be built in it
         try:  # built under a temporary name and renamed once whole: a kill never leaves a half-made store
             run_dir.mkdir(parents=True, exist_ok=True)

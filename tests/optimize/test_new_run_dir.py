@@ -10,7 +10,8 @@ import pytest
 
 from rolegraph.errors import StateFileError
 from rolegraph.optimize import rundir
-from rolegraph.optimize.rundir import RunStore, default_run_dir, new_run_dir
+from rolegraph.optimize.run_dirs import default_run_dir, new_run_dir
+from rolegraph.optimize.rundir import RunStore
 
 from .helpers import run
 
@@ -19,7 +20,7 @@ MAKER = """\
 import sys, time
 from pathlib import Path
 time.strftime = lambda fmt: "20250101-000000"  # every process in the same second
-from rolegraph.optimize.rundir import default_run_dir
+from rolegraph.optimize.run_dirs import default_run_dir
 sys.stdin.readline()  # all start together
 print(default_run_dir("gsm", "agent-reinforce", Path(sys.argv[1])).name, flush=True)
 """
