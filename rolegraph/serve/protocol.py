@@ -3,7 +3,9 @@
 A request's messages become one question for the graph: the last message must be the user's; any
 system messages and earlier turns are given before it as context. Only what a graph can honour is
 accepted: `seed` picks the run's seed; `temperature`, `max_tokens` and the like are accepted and
-ignored (the graph's nodes carry their own settings); `n` > 1 and `tools` are refused with a 400.
+ignored (the graph's nodes carry their own settings); `n` > 1 and `tools` are refused with a 400, and so
+are JSON mode / a JSON schema (`response_format`) and log-probabilities (`logprobs`, `top_logprobs`),
+which change what the reply is and which a graph's free-text answer cannot give (`refuse_reply_shape`).
 Replies carry the output node's text as the assistant message, the run's summed token counts as
 usage, and the run's details in the extension field `rolegraph`. `finish_reason` is "length" when the
 output node's reply was cut at its own max_tokens, else "stop".
@@ -29,6 +31,8 @@ SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 """The OpenAI API's seed range (a signed 64-bit integer). A larger seed used to reach the upstream request's
 JSON encoder and fail there as a 502; it is the caller's mistake, so it is a 400 here."""
 ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System", "developer": "System"}
+UNSUPPORTED = "unsupported_value"
+"""The `code` OpenAI gives a parameter value a model does not support."""
 
 
 class RequestError(Exception):
@@ -111,6 +115,7 @@ def parse_request(body: Any, model_id: str) -> tuple[str, int, bool, bool]:
         raise RequestError(400, "'n' must be 1: a graph run gives one answer", "n")
     if body.get("tools") or body.get("functions"):
         raise RequestError(400, "this model takes no tools: the graph's nodes use their own", "tools")
+    refuse_reply_shape(body)
     seed = body.get("seed", 0)
     if seed is None:
         seed = 0
@@ -123,6 +128,38 @@ def parse_request(body: Any, model_id: str) -> tuple[str, int, bool, bool]:
     if not isinstance(options, dict):
         raise RequestError(400, "'stream_options' must be an object", "stream_options")
     return question_from(body.get("messages")), seed, bool(stream), bool(options.get("include_usage"))
+
+
+def refuse_reply_shape(body: dict[str, Any]) -> None:
+    """A 400 for a request that asks for a reply a graph cannot give: JSON mode or a JSON schema, or per-token
+    log-probabilities. Accepted and ignored like `temperature`, they left a client that parses the reply as JSON,
+    or reads `logprobs`, with free text or null and no word why. `response_format` of type "text" and `logprobs`
+    false (or absent) ask for nothing more than a graph gives, so they stay accepted."""
+    shape = body.get("response_format")
+    if shape is not None:
+        kind = shape.get("type") if isinstance(shape, dict) else None
+        if not isinstance(kind, str):
+            raise RequestError(400, "'response_format' must be an object with a string 'type'", "response_format")
+        if kind != "text":
+            raise RequestError(
+                400,
+                f"response_format type '{kind[:40]}' is not supported: a graph's answer is its output node's free "
+                'text, which no JSON mode or schema constrains, so only {"type": "text"} is accepted.',
+                "response_format",
+                UNSUPPORTED,
+            )
+    logprobs = body.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise RequestError(400, "'logprobs' must be a boolean", "logprobs")
+    top = body.get("top_logprobs")
+    if logprobs or (top is not None and top != 0):
+        raise RequestError(
+            400,
+            "logprobs are not supported: a graph's answer is built from its nodes' replies (often from several "
+            "models), so it has no per-token log-probabilities; leave logprobs false and top_logprobs unset.",
+            "logprobs" if logprobs else "top_logprobs",
+            UNSUPPORTED,
+        )
 
 
 def new_id() -> str:
