@@ -38,6 +38,9 @@ LOG_MARK = "--- rolegraph {when}: starting MCP server '{name}': {command} ---\n"
 """Written to a server's stderr log before each start: the log is appended across runs."""
 STDERR_TAIL_BYTES = 8192  # read for "its last stderr line": a line is short, a server's log may not be
 MAX_CAUSE_DEPTH = 20  # how far down __cause__/__context__ a failure is searched for its OS error
+EXITED = "it exited (or closed its stdout) before answering"
+"""A stdio server's end seen by a request waiting on it: the process may have died just before the request or
+while running it (the client cannot tell), so the words claim neither; the SDK says only "Connection closed"."""
 
 Report = Callable[[str], None]
 """Hears one line when a server dies, restarts, or fails to restart (rolegraph serve's console)."""
@@ -95,7 +98,7 @@ def _why(exc: BaseException, spec: McpServerSpec) -> str:
         if oserror is not None:
             return f"cannot reach {spec.describe()}: {oserror.strerror}"
     elif _connection_closed(leaf):
-        return "it exited (or closed its stdout) before answering"
+        return EXITED
     text = scrub_url(spec, one_line(leaf))
     return f"{type(leaf).__name__}: {text}" if text else type(leaf).__name__
 
@@ -301,7 +304,9 @@ class McpConnection:
             result = call.result()
         except Exception as exc:  # noqa: BLE001 - the MCP layer's own errors: a dead server or a refused call
             if _connection_closed(exc) or self.client is None or (owner is not None and owner.done()):
-                raise self._dead(tool, scrub_url(self.spec, one_line(exc)) or "the connection closed", owner) from None
+                stdio_end = self.spec.command is not None and _connection_closed(exc)
+                why = EXITED if stdio_end else scrub_url(self.spec, one_line(exc)) or "the connection closed"
+                raise self._dead(tool, why, owner) from None
             return ToolResult(ok=False, text=f"{name}: {type(exc).__name__}: {scrub_url(self.spec, one_line(exc))}")
         text = _text_of(result)
         data = getattr(result, "structured_content", None)
