@@ -7,6 +7,11 @@ got 3"); llama-cpp-python ignores `n` and returns one choice. So support is not 
 an `n` larger than any answered in full is a probe, sent by one caller at a time (concurrent callers wait for what
 it teaches instead of each sending a request the server refuses), and a refused or short probe sets the limit.
 
+Endpoints differ too in what the `usage` of an `n` reply counts: OpenAI, vLLM and serve-sim sum the choices' outputs;
+llama.cpp's server reports the first choice's alone. The rule is learnt once per model with the limit
+(`n_usage`, `_learn_usage`), from what the first reply in full proves, else from one tiny probe request, and every
+later reply is read by it (`openai_replies.n_completions`), never guessed per reply.
+
 `NSamplingMixin` gives `OpenAIChatModel` its `complete_n`; `_NHost` names what it uses of the model."""
 
 from __future__ import annotations
@@ -23,7 +28,15 @@ from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
-from rolegraph.models.openai_replies import EXTRA_FIELD, n_completions, note_shared_draws, served_by
+from rolegraph.models.openai_replies import (
+    EXTRA_FIELD,
+    FIRST_CHOICE,
+    completion_total,
+    n_completions,
+    note_shared_draws,
+    served_by,
+    usage_rule,
+)
 
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 ABOUT_N = re.compile(r"""['"`]n['"`]|\bn\s+must\b|\bcompletion choices?\b|\bchoices\b""", re.IGNORECASE)
@@ -32,6 +45,11 @@ allowed", vLLM's "n must be ...", serve-sim's "'n' must be". Any other 400/422 t
 for one sample alone (`_probe`): a pool mistake such as serve-sim's missing answer key must not read as "no n"."""
 STATED_LIMIT = re.compile(r"(?:<=|\bbetween\s+\d+\s+and)\s*(\d+)")
 """The limit a refusal states: llama.cpp's "1 <= value <= 2" (any "<= N"), serve-sim's "between 1 and 128"."""
+USAGE_PROBE: list[Message] = [{"role": "user", "content": "Count from 1 to 20."}]
+"""The usage probe's prompt (`_usage_probe`): a few tokens, and an answer no model ends within one token."""
+USAGE_PROBE_N = 2
+USAGE_PROBE_MAX_TOKENS = 1
+"""Two choices of one token each: both cut at `max_tokens`, so a summed usage says 2 and a first-choice one 1."""
 
 
 class _NHost(Protocol):
@@ -41,6 +59,7 @@ class _NHost(Protocol):
     n_support: bool | None
     n_ok: int
     n_max: int | None
+    n_usage: str | None
     _n_probe: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None
 
     def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]: ...
@@ -88,6 +107,9 @@ class NSamplingMixin:
     n_max: int | None = None
     """The largest `n` worth sending: None until one was refused or answered short, then what that taught (1: no
     `n` at all)."""
+    n_usage: str | None = None
+    """What the `usage` of the endpoint's `n` replies counts (`openai_replies.SUMMED` or `FIRST_CHOICE`): None until
+    the first reply in full with a usage (`_learn_usage`), then fixed, so that every reply is billed alike."""
     _n_probe: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
     """The lock one probe at a time holds, with the event loop it belongs to (a lock binds to one loop)."""
 
@@ -109,9 +131,9 @@ class NSamplingMixin:
         refusal states, else to `n_ok`, and the samples go again in smaller requests (a 400/422 that the plain
         request gets too is not about `n`: it is raised, as the calls would raise it); fewer choices than asked
         (llama-cpp-python returns one) sets `n_max` to what came back, and the choices that came are used. A
-        refusal of an `n` already answered in full is not about `n` and is raised. Where the server bills the prompt
-        once per request (OpenAI, vLLM), its tokens are shared among that request's completions; where its usage is
-        one choice's (llama.cpp), each completion carries the whole prompt (`openai_replies`)."""
+        refusal of an `n` already answered in full is not about `n` and is raised. The prompt's tokens are shared among
+        a request's completions (every server here processes it once per request); the output tokens are read by
+        the endpoint's usage rule, learnt with the first reply in full (`_learn_usage`, `openai_replies`)."""
         todo = list(samples)
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         done: list[Completion] = []
@@ -151,7 +173,7 @@ async def _probe(
     """One request with an `n` not yet answered in full: the completions it gave (none if refused), and the lesson."""
     n = len(samples)
     try:
-        got = await _send(model, messages, samples, answer_key, kwargs)
+        got = await _send(model, messages, samples, answer_key, kwargs, locked=True)
     except ModelCallError as exc:
         if exc.status not in N_REFUSED or exc.cause == CONTEXT_CAUSE:
             raise
@@ -177,15 +199,23 @@ async def _known(
     come back short all the same, the missing samples go as plain requests."""
     if len(samples) < 2:
         return await _separately(model, messages, samples, answer_key, kwargs)
-    got = await _send(model, messages, samples, answer_key, kwargs)
+    got = await _send(model, messages, samples, answer_key, kwargs, locked=False)
     return got + await _separately(model, messages, samples[len(got) :], answer_key, kwargs)
 
 
 async def _send(
-    model: _NHost, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
+    model: _NHost,
+    messages: list[Message],
+    samples: list[int],
+    answer_key: AnswerKey | None,
+    kwargs: dict[str, Any],
+    *,
+    locked: bool,
 ) -> list[Completion]:
-    """One request with `n = len(samples)`: at most that many completions, in the order of `samples`. Unless the
-    reply is serve-sim's, which draws choice i for sample i, the choices are noted as shared draws (`SharedDraws`)."""
+    """One request with `n = len(samples)`: at most that many completions, in the order of `samples`, read by the
+    endpoint's usage rule (learnt from this reply if not yet known; `locked`: the caller holds the probe lock).
+    Unless the reply is serve-sim's, which draws choice i for sample i, the choices are noted as shared draws
+    (`SharedDraws`)."""
     client, semaphore = model._loop_state()
     temperature, max_tokens, seed = kwargs["temperature"], kwargs["max_tokens"], kwargs["seed"]
     body = model._request(messages, temperature, max_tokens, seed, None, samples[0], answer_key)
@@ -194,10 +224,50 @@ async def _send(
         body[EXTRA_FIELD]["samples"] = samples
     async with semaphore:
         resp, latency = await model._timed_retries(client, body)  # the answering attempt's own time
-    got = n_completions(model.spec, resp, messages, latency, len(samples), max_tokens=max_tokens)
+    if model.n_usage is None and completion_total(resp) is not None and len(resp["choices"]) >= 2:
+        if locked:
+            await _learn_usage(model, resp, kwargs)
+        else:
+            async with _probe_lock(model):
+                if model.n_usage is None:
+                    await _learn_usage(model, resp, kwargs)
+    rule = model.n_usage
+    got = n_completions(model.spec, resp, messages, latency, len(samples), max_tokens=max_tokens, rule=rule)
     if not (EXTRA_FIELD in body and served_by(resp)["simulated"]):
         note_shared_draws(samples[: len(got)])
     return got
+
+
+async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    """Learn what the endpoint's `n` usage counts, once: from what this reply proves (`usage_rule`), else from one
+    usage probe (`_usage_probe`). Should neither tell, the reply is read as llama.cpp's, one choice's usage (the
+    other choices estimated), which never counts fewer tokens than were made, and the user is told."""
+    rule = usage_rule(resp, kwargs["max_tokens"]) or await _usage_probe(model, kwargs)
+    if rule is None:
+        logging.getLogger(__name__).warning(
+            "model '%s' at %s: could not tell whether the usage of its n replies sums the choices or counts the "
+            "first alone; counting it as the first choice's (the other choices estimated from their text), "
+            "which may count high",
+            model.spec.id,
+            model.spec.public_endpoint,
+        )
+        rule = FIRST_CHOICE
+    model.n_usage = rule
+
+
+async def _usage_probe(model: _NHost, kwargs: dict[str, Any]) -> str | None:
+    """The usage rule one tiny request tells (`USAGE_PROBE`: n=2, one token each, so both choices are cut at
+    max_tokens and the two rules give 2 and 1), or None if it fails or its reply proves neither. Sent once per
+    model, at most, when the first reply in full proved nothing; its few tokens are not billed to any node."""
+    client, semaphore = model._loop_state()
+    body = model._request(USAGE_PROBE, kwargs["temperature"], USAGE_PROBE_MAX_TOKENS, kwargs["seed"], None, 0, None)
+    body["n"] = USAGE_PROBE_N
+    try:
+        async with semaphore:
+            resp, _ = await model._timed_retries(client, body)
+    except ModelCallError:
+        return None
+    return usage_rule(resp, USAGE_PROBE_MAX_TOKENS)
 
 
 def _limit(model: _NHost, limit: int, why: str) -> None:

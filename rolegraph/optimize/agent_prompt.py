@@ -18,23 +18,18 @@ either overflowed the window on the first request or wasted it on prose. The est
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.tokens import shape_tokens
 from rolegraph.optimize.feedback import InitContext, StepContext
 from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
 from rolegraph.optimize.stages import slot_ranges
 from rolegraph.optimize.statistical_common import describe
 
-LETTERS_PER_TOKEN = 4.0
-"""A run of letters costs its length over this, at least one token (English words: ~4 letters a token)."""
-_PIECES = re.compile(r"\d|[^\w\s]|[^\W\d_]+|_|\s+(?=[^\w\s]|\d|_|$)")
-"""What `estimate_tokens` counts: every digit, every punctuation mark, runs of letters, and a run of
-whitespace that does not lead into a word (before a word, the space joins it: " word" is one token)."""
 FIRST_CHARS_PER_TOKEN = 1.9
 """First guess for the characters of a prompt section's budget (the agent's digit-heavy user prompt ran at
 ~1.9 on SmolLM2); `fit_user` checks the assembled prompt with `estimate_tokens` and cuts it if it is over."""
@@ -66,15 +61,10 @@ def prompt_text(name: str) -> str:
 
 
 def estimate_tokens(text: str) -> float:
-    """Tokens `text` takes, estimated high for common BPE tokenizers: a digit or punctuation mark is one
-    token (SmolLM2 and Llama 2 split digits one a token; GPT-4's and Llama 3's group up to three, so they
-    count fewer), letters ~4 a token. Measured with llama.cpp's /tokenize on SmolLM2: the agent's prompts
-    (0.99-1.3 of the true count), the README (1.18), runs of numbers (1.00)."""
-    n = 0.0
-    for piece in _PIECES.finditer(text):
-        run = piece.group()
-        n += max(1.0, len(run) / LETTERS_PER_TOKEN) if run[0].isalpha() else 1.0
-    return n
+    """Tokens `text` takes, estimated high for common BPE tokenizers (`rolegraph.models.tokens.shape_tokens`: a digit
+    or punctuation mark one token, letters ~4 a token). Measured with llama.cpp's /tokenize on SmolLM2: the agent's
+    prompts (0.99-1.3 of the true count), the README (1.18), runs of numbers (1.00)."""
+    return shape_tokens(text)
 
 
 @dataclass

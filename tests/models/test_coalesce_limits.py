@@ -83,8 +83,9 @@ class _Limited(RecordingChat):
             message = f"Field 'n': Value must be between 1 <= value <= {self.limit}, but got {n}"
             return JSONResponse({"error": {"code": 400, "type": "invalid_request_error", "message": message}},
                                 status_code=400)
-        choices = [{"index": i, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": f"reply {len(self.bodies)}.{i}"}}
+        choices = [{"index": i, "finish_reason": "stop",  # 3 log-probability entries: the summed usage is
+                    "message": {"role": "assistant", "content": f"reply {len(self.bodies)}.{i}"},  # evident, so
+                    "logprobs": {"content": [{"token": "t", "logprob": -0.1}] * 3}}  # no usage probe is sent
                    for i in range(n)]
         return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
                 "usage": {"prompt_tokens": 20, "completion_tokens": 3 * n, "total_tokens": 20 + 3 * n}}

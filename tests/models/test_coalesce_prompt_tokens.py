@@ -1,8 +1,8 @@
-"""The prompt tokens of a coalesced (`n`) request, as each server counts them: a server that reports usage the
-way llama.cpp's does (the first choice's alone: `prompt_tokens` is the prompt's length for any `n`, and
-`completion_tokens` one choice's count) has each node given its whole prompt and the cost of it, as it would be
-alone; one that reports it the way OpenAI and vLLM do (the prompt counted once, the completions summed) keeps
-the prompt counted once, shared among the choices. Real loopback servers and the real `openai` client."""
+"""The prompt tokens of a coalesced (`n`) request are counted once and shared among its choices, however the server
+reports usage: the way llama.cpp's server does (the first choice's alone: `prompt_tokens` the prompt's length, read
+once for the k choices, `completion_tokens` one choice's count) or the way OpenAI and vLLM do (the prompt once, the
+completions summed); each choice keeps its own output tokens either way. Real loopback servers and the real `openai`
+client."""
 from __future__ import annotations
 
 import asyncio
@@ -60,16 +60,11 @@ def _two_samples(style: str, settings):
     return outs
 
 
-def test_a_server_counting_usage_per_choice_gives_each_node_its_whole_prompt(settings):
-    outs = _two_samples("llamacpp", settings)
-    assert [c.usage.input_tokens for c in outs] == [PROMPT_TOKENS, PROMPT_TOKENS]
-    assert [c.usage.output_tokens for c in outs] == CHOICE_TOKENS
-    want = [(PROMPT_TOKENS * 0.5 + out * 1.0) / 1e6 for out in CHOICE_TOKENS]
-    assert [c.cost_usd for c in outs] == pytest.approx(want)
-
-
-def test_a_server_counting_the_prompt_once_keeps_it_shared(settings):
-    outs = _two_samples("openai", settings)
+@pytest.mark.parametrize("style", ["llamacpp", "openai"])
+def test_the_prompt_is_counted_once_and_shared_however_usage_is_reported(settings, style):
+    """llama.cpp processes the prompt once for the k choices (its /metrics say so) and OpenAI bills it once: k nodes
+    are charged one prompt, not k (a llama.cpp reply used to give each node the whole prompt)."""
+    outs = _two_samples(style, settings)
     assert [c.usage.input_tokens for c in outs] == [PROMPT_TOKENS // 2, PROMPT_TOKENS // 2]
     assert [c.usage.output_tokens for c in outs] == CHOICE_TOKENS
     want = [(PROMPT_TOKENS // 2 * 0.5 + out * 1.0) / 1e6 for out in CHOICE_TOKENS]

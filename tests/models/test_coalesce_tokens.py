@@ -1,5 +1,5 @@
 """Each choice of an `n` reply keeps its own output tokens, even where the server's total counts one choice only
-(llama.cpp's server, two slots, through the real `openai` client)."""
+(llama.cpp's server, two slots, through the real `openai` client), and the prompt is counted once for the choices."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ import httpx
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.openai_backend import OpenAIChatModel
-from rolegraph.models.openai_replies import choice_outputs, n_completions
+from rolegraph.models.openai_replies import FIRST_CHOICE, SUMMED, choice_outputs, n_completions
 
 from tests.models.test_coalesce_limits import FAST, llamacpp2  # noqa: F401 - the two-slot llama.cpp fixture
 
@@ -42,22 +42,22 @@ def test_choices_are_counted_from_their_logprobs(llamacpp2):  # noqa: F811
     outs = n_completions(llamacpp2.spec(), data, YES_NO, 0.0, 2, max_tokens=12)
     assert [c.usage.output_tokens for c in outs] == per_choice
     assert sum(per_choice) > data["usage"]["completion_tokens"]  # the server's total held one choice
-    prompt = data["usage"]["prompt_tokens"]  # one choice's too: each node read the whole prompt
-    assert [c.usage.input_tokens for c in outs] == [prompt, prompt]
+    prompt = data["usage"]["prompt_tokens"]  # read once for both choices: shared, not charged twice
+    assert sum(c.usage.input_tokens for c in outs) == prompt
 
 
-def test_a_total_at_least_what_the_choices_hold_is_shared_out():
-    """A total larger than the choices' evident tokens (tokens the text does not show, e.g. reasoning) is trusted
-    and shared in proportion; a smaller one is not."""
+def test_the_rule_decides_what_a_total_holds():
+    """Two stopped choices of 40 and 20 letters (11 and 6 tokens by their shape, the end token included): a summed
+    total is shared out in proportion to them, even when below them (no count among them is exact); a first-choice
+    total is choice 0's exactly, the other choice estimated; no total, the estimates."""
     choices = [{"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": "x" * chars}}
-               for i, chars in enumerate([40, 20])]  # 10 and 5 tokens by the 4-characters estimate
-    assert choice_outputs({}, choices, 30, None) == [20, 10]
-    assert choice_outputs({}, choices, 10, None) == [10, 5]
-    assert choice_outputs({}, choices, None, None) == [10, 5]
+               for i, chars in enumerate([40, 20])]
+    assert choice_outputs({}, choices, 34, None, SUMMED) == [22, 12]
+    assert choice_outputs({}, choices, 10, None, SUMMED) == [7, 3]
+    assert choice_outputs({}, choices, 10, None, FIRST_CHOICE) == [10, 6]
+    assert choice_outputs({}, choices, None, None, FIRST_CHOICE) == [11, 6]
     spec = ModelSpec(id="rec/m", backend="openai", base_url="http://127.0.0.1:9/v1")
-    data = {"choices": choices, "usage": {"prompt_tokens": 9, "completion_tokens": 30}}  # a sum: the prompt once
-    assert [c.usage.model_dump() for c in n_completions(spec, data, YES_NO, 0.0, 2)] == [
-        {"input_tokens": 5, "output_tokens": 20}, {"input_tokens": 4, "output_tokens": 10}]
-    data = {"choices": choices, "usage": {"prompt_tokens": 9, "completion_tokens": 10}}  # one choice's: the prompt too
-    assert [c.usage.model_dump() for c in n_completions(spec, data, YES_NO, 0.0, 2)] == [
-        {"input_tokens": 9, "output_tokens": 10}, {"input_tokens": 9, "output_tokens": 5}]
+    data = {"choices": choices, "usage": {"prompt_tokens": 9, "completion_tokens": 34}}
+    for rule, outs in [(SUMMED, [22, 12]), (FIRST_CHOICE, [34, 6])]:
+        assert [c.usage.model_dump() for c in n_completions(spec, data, YES_NO, 0.0, 2, rule=rule)] == [
+            {"input_tokens": 5, "output_tokens": outs[0]}, {"input_tokens": 4, "output_tokens": outs[1]}]
