@@ -66,7 +66,7 @@ CURVE_NOTE = (
 
 def render(run_dir: str | Path) -> Path:
     """(Re)write every file of the run directory; returns the report path."""
-    run = load_run(run_dir) | _cap_stop(run_dir)
+    run = load_run(run_dir) | cap_stop_facts(run_dir)
     out = Path(run_dir)
     best = write_artifacts(out, run)
     if best is not None:
@@ -78,9 +78,10 @@ def render(run_dir: str | Path) -> Path:
     return out / "report.md"
 
 
-def _cap_stop(run_dir: str | Path) -> dict:
+def cap_stop_facts(run_dir: str | Path) -> dict:
     """What `load_run` does not read: whether the dollar cap stopped the run (`RunStore.cap_stop`) and the dollars
-    paid. A report of such a run must say so, and resume it with a higher cap: without one it stops again at once."""
+    paid. A report of such a run must say so, and resume it with a higher cap: without one it stops again at once.
+    Public: the HTML page renders from `load_run` alone and must give the same figures as report.md."""
     store = RunStore.open(run_dir)
     try:
         return {"cap_stop": store.cap_stop(), "paid_usd": paid_before(store)}
@@ -89,7 +90,7 @@ def _cap_stop(run_dir: str | Path) -> dict:
 
 
 def _status(run: dict) -> str:
-    """The report's status: a dollar cap's stop (from `_cap_stop`; absent in a run dict from `load_run` alone) with
+    """The report's status: a dollar cap's stop (from `cap_stop_facts`; absent in a run dict from `load_run` alone) with
     what was paid and how to go on, else how far the search got (or that it has no checkpoint to resume)."""
     if not run.get("cap_stop"):
         return restart_text(run) or f"{run['phase']} after iteration {run['iteration']}"
@@ -101,6 +102,28 @@ def _status(run: dict) -> str:
         + f"{money(run.get('paid_usd') or 0.0)} paid on calls so far): "
         + (f"{command} continues it" if run["checkpointed"] else f"{command} starts it again from the beginning")
     )
+
+
+def dollars_text(run: dict) -> str | None:
+    """The Setup's dollar figures with their setting: the dollar cap (`--max-dollars`, as the session that last set
+    it left it: a resume's cap replaces the stored one, earlier ones are not kept) and what was paid over all
+    sessions (the store's `paid_usd`). Why: a report gave the cap and the dollars only when the cap stopped the run,
+    so a capped run resumed to its end read as if it had neither. A run whose calls all went to sim models made no
+    real call, and says so beside its sim-priced figure. None when there is nothing to say (no cap, and a run dict
+    from `load_run` alone, which has no paid figure)."""
+    cap = run["config"]["search"].get("max_dollars")
+    paid = run.get("paid_usd")
+    parts = []
+    if cap is not None:
+        parts.append(f"dollar cap --max-dollars {money(cap)} (as last set: a resume's cap replaces the earlier one)")
+    if paid is not None:
+        simulation = run_simulation(run)
+        if simulation == SIMULATED:
+            parts.append(f"no real calls (sim models only): {money(paid)} at the sim pool's prices over all sessions")
+        else:
+            some = " (some at the sim pool's prices)" if simulation == PARTLY else ""
+            parts.append(f"{money(paid)} paid on calls over all sessions{some}")
+    return "dollars: " + "; ".join(parts) if parts else None
 
 
 def resume_hint(run: dict) -> str:
@@ -140,6 +163,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         *_space_notes(cfg, records),
         f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
         f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
+        *([f"- {dollars}"] if (dollars := dollars_text(run)) else []),
         f"- status: {_status(run)}; "
         f"evaluations spent: {spent} item-level graph runs (pilot, search and the final validation re-check)",
         "",
