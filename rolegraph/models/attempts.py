@@ -41,3 +41,19 @@ def watch_attempts() -> Iterator[CallAttempts]:
         yield seen
     finally:
         CALL_ATTEMPTS.reset(token)
+
+
+SINGLE_ATTEMPT: ContextVar[bool] = ContextVar("rolegraph_single_attempt", default=False)
+"""Set inside `single_attempt`: the OpenAI-compatible backend tries each call once, whatever its retry policy."""
+
+
+@contextmanager
+def single_attempt() -> Iterator[None]:
+    """The calls this task makes inside the block are tried once: for a call whose failure is itself the answer
+    (the structured-output probe: a server refusing a form with a 500, as llama-cpp-python's does, would otherwise
+    be re-sent six times over ~15 s of backoff before the next form is tried)."""
+    token = SINGLE_ATTEMPT.set(True)
+    try:
+        yield
+    finally:
+        SINGLE_ATTEMPT.reset(token)

@@ -10,12 +10,14 @@ answers `json_schema` with a 500, llama.cpp's own server takes `json_schema`.
 The context window is the pool entry's explicit `context_window` first, then what the server says at
 run time (llama.cpp: `GET /props` -> `default_generation_settings.n_ctx` at the server root; vLLM:
 `max_model_len` in `GET /v1/models`), then `DEFAULT_CONTEXT`. The structured form is found with one
-tiny request per form (one output token), straight over HTTP and outside the backend's retry policy,
-so a server that refuses a form with a 500 costs one request, not a round of backoff. A probe that
-timed out or could not connect decides nothing (`EndpointInfo.undecided` says why): a busy server
-answered the 1-token probe after `PROBE_TIMEOUT_S`, and taking that as "no structured output" sent a
-whole search's agent requests without their schema, silently. The caller asks again later
-(`ask_structured_form`).
+tiny request per form (one output token), sent through the caller's model (`probe_structured`): the hub's
+model, so the spend guard can refuse the probe and its dollars are counted once in `paid_usd` like every
+other call's. (It went straight over HTTP, outside the hub: a real search paid for it and its store never
+said so, nor could `--max-dollars` refuse it.) The model's retry policy applies to it, so a server that
+refuses a form with a 500 is asked as often as for any call. A probe that timed out or could not connect
+decides nothing (`undecided` says why): a busy server answered the 1-token probe late, and taking that as
+"no structured output" sent a whole search's agent requests without their schema, silently. The caller
+asks again later.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 
 from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import ChatModel
+from rolegraph.models.attempts import single_attempt
+from rolegraph.models.openai_errors import ModelCallError
 
 DEFAULT_CONTEXT = 8192
 """Assumed when neither the pool entry nor the server states a context window."""
 PROBE_TIMEOUT_S = 30.0
+"""Timeout of the context-window queries (`GET /props`, `GET /models`: free, so sent straight over HTTP)."""
 API_SUFFIX = "/v1"
 StructuredForm = Literal["json_schema", "json_object", "none"]
 FORMS: tuple[StructuredForm, ...] = ("json_schema", "json_object")
@@ -125,56 +131,55 @@ async def server_context(spec: ModelSpec, client: httpx.AsyncClient) -> int | No
     return None
 
 
-async def structured_form(spec: ModelSpec, client: httpx.AsyncClient) -> tuple[StructuredForm, str | None]:
-    """The first form the endpoint answers with a 200 ("none" when it takes neither), and None; or ("none",
-    why) when a probe timed out or could not connect, which says nothing of the forms it takes."""
-    if not spec.base_url:
-        return "none", None
-    url = api_url(spec.base_url, "/chat/completions")
+UNDECIDED_CAUSES = {"timeout": "timed out", "connection": "could not connect", "refused": "could not connect"}
+"""Failures of a probe that say nothing of the forms the endpoint takes (`ModelCallError.cause` -> wording)."""
+
+
+def probes_structured(spec: ModelSpec) -> bool:
+    """Whether the structured form of `spec` is found by probing: an OpenAI-compatible endpoint of its own. Local
+    models and the OpenAI API itself take `json_schema`, sim models answer task items only (`describe_endpoint`)."""
+    return spec.backend == "openai" and spec.base_url is not None
+
+
+async def probe_structured(model: ChatModel) -> tuple[StructuredForm, str | None]:
+    """The first form `model` answers (`"none"` when it takes neither), and None; or ("none", why) when a probe
+    timed out or could not connect, which says nothing of the forms it takes.
+
+    `model` is the hub's (`ModelHub.get`): the probe is a paid call like any other, which the spend guard may
+    refuse (its BudgetExceededError propagates, as do setup errors) and whose dollars go into `paid_usd`."""
     for form in FORMS:
-        body = {
-            "model": spec.api_name,
-            "messages": PROBE_MESSAGES,
-            "max_tokens": 1,
-            "temperature": 0.0,
-            "response_format": response_format(form, "probe", PROBE_SCHEMA),
-        }
         try:
-            reply = await client.post(url, json=body, headers=_headers(spec))
-        except httpx.TimeoutException:
-            return "none", f"the structured-output probe timed out after {_timeout_s(client):g} s"
-        except httpx.HTTPError as exc:
-            return "none", f"the structured-output probe failed ({type(exc).__name__})"
-        if reply.status_code == httpx.codes.OK:
-            return form, None
+            with single_attempt():  # a refusal is the answer: not retried like a transient failure
+                await model.complete(
+                    PROBE_MESSAGES,
+                    temperature=0.0,
+                    max_tokens=1,
+                    response_format=response_format(form, "probe", PROBE_SCHEMA),
+                )
+        except ModelCallError as exc:
+            if exc.cause in UNDECIDED_CAUSES:
+                return "none", f"the structured-output probe {UNDECIDED_CAUSES[exc.cause]} ({exc})"
+            continue  # refused (an HTTP status): the next form
+        return form, None
     return "none", None
 
 
-def _timeout_s(client: httpx.AsyncClient) -> float:
-    read = client.timeout.read
-    return read if read is not None else PROBE_TIMEOUT_S
-
-
-async def ask_structured_form(spec: ModelSpec, timeout_s: float | None = None) -> tuple[StructuredForm, str | None]:
-    """`structured_form` on a client of its own: asking again after a probe decided nothing."""
-    async with httpx.AsyncClient(timeout=timeout_s or PROBE_TIMEOUT_S) as client:
-        return await structured_form(spec, client)
-
-
-async def describe_endpoint(spec: ModelSpec, *, probe_structured: bool = True) -> EndpointInfo:
+async def describe_endpoint(spec: ModelSpec, model: ChatModel | None = None) -> EndpointInfo:
     """Context window (pool entry, else server, else default) and structured-output form of `spec`.
 
     Local (in-process llama.cpp) models and the OpenAI API itself (no `base_url`) take `json_schema`
-    and are described without a request; so are sim models, which answer task items only."""
-    if spec.backend != "openai" or spec.base_url is None:
+    and are described without a request; so are sim models, which answer task items only. An endpoint of
+    its own is probed through `model` (`probe_structured`: a paid call, so only through the caller's model);
+    without one its form is left "none" (the LLM feedback agent probes itself, step by step)."""
+    if not probes_structured(spec):
         # local: in-process llama.cpp takes json_schema; no base_url: the OpenAI API itself, which does
         form: StructuredForm = "json_schema" if spec.backend in ("local", "openai") else "none"
         window = spec.context_window or DEFAULT_CONTEXT
         return EndpointInfo(window, "pool entry" if spec.context_window else "default", form)
+    form, undecided = await probe_structured(model) if model is not None else ("none", None)
+    if spec.context_window is not None:
+        return EndpointInfo(spec.context_window, "pool entry", form, undecided)
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
-        form, undecided = await structured_form(spec, client) if probe_structured else ("none", None)
-        if spec.context_window is not None:
-            return EndpointInfo(spec.context_window, "pool entry", form, undecided)
         found = await server_context(spec, client)
     if found is not None:
         return EndpointInfo(found, "server", form, undecided)

@@ -30,7 +30,7 @@ from rolegraph.chat.spec import OPENAI_API_URL, ModelSpec, gold_for, public_url,
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message
 from rolegraph.errors import MissingKeyError, one_line
 from rolegraph.items import AnswerKey
-from rolegraph.models.attempts import CALL_ATTEMPTS
+from rolegraph.models.attempts import CALL_ATTEMPTS, SINGLE_ATTEMPT
 from rolegraph.models.endpoint import split_query
 from rolegraph.models.openai_errors import (
     MalformedResponseError,
@@ -354,11 +354,11 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             retrying.iter_state.reset()
 
     def _retrying(self) -> AsyncRetrying:
-        """The retry policy, fresh for one call (see `_timed_retries`): up to `max_attempts` attempts, only
-        transient failures retried, waits from `_wait_for`, the last failure re-raised. One place, so that calls
-        and stream openings (`openai_stream.py`) retry alike."""
+        """The retry policy, fresh for one call (see `_timed_retries`): up to `max_attempts` attempts (one inside
+        `attempts.single_attempt`), only transient failures retried, waits from `_wait_for`, the last failure
+        re-raised. One place, so that calls and stream openings (`openai_stream.py`) retry alike."""
         return AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(1 if SINGLE_ATTEMPT.get() else self.max_attempts),
             wait=self._wait_for,
             retry=retry_if_exception(is_transient),
             sleep=self._sleep,

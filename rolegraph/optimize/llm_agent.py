@@ -4,7 +4,8 @@ The prompt is sized to the agent model's context window (the pool entry's `conte
 the server says, else a default; `agent_prompt`), with `max_tokens` set to what is left. Where the
 endpoint takes structured output, the reply is constrained by a JSON schema with the ids as enums
 (`agent_schema`; the form the endpoint takes is found once, `rolegraph.models.endpoint`, and asked again
-at the next steps while a probe timed out, `MAX_PROBES`); elsewhere
+at the next steps while a probe timed out, `MAX_PROBES`; the probes go through the agent's model like its
+other calls, so they are counted in `paid_usd` and a dollar cap can refuse them); elsewhere
 the prompt asks for the JSON. The reply is parsed by pydantic (extra keys ignored), near-miss
 categorical targets are rescaled, and it is checked against the probabilistic graph (unknown ids,
 probabilities out of range, edges that would make a cycle, a proposed graph over budget) and for
@@ -29,14 +30,21 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Message
-from rolegraph.errors import EngineMissingError, MissingKeyError, NoAnswerKeyError, UnknownModelError
+from rolegraph.errors import (
+    BudgetExceededError,
+    EngineMissingError,
+    MissingKeyError,
+    NoAnswerKeyError,
+    UnknownModelError,
+)
 from rolegraph.models.attempts import CallAttempts, watch_attempts
 from rolegraph.models.endpoint import (
     DEFAULT_CONTEXT,
     EndpointInfo,
     StructuredForm,
-    ask_structured_form,
     describe_endpoint,
+    probe_structured,
+    probes_structured,
     response_format,
 )
 from rolegraph.models.openai_backend import ModelCallError
@@ -175,15 +183,29 @@ class LLMFeedbackAgent:
             if self.spec is None:
                 self.endpoint = EndpointInfo(DEFAULT_CONTEXT, "default", "none")
             else:
-                self.endpoint = await describe_endpoint(self.spec)
-                self._probed(self.endpoint.structured, self.endpoint.undecided)
-        elif self.structured is None and self.spec is not None:
-            self._probed(*await ask_structured_form(self.spec))
+                self.endpoint = await describe_endpoint(self.spec)  # the window: free queries, no probe
+                if not probes_structured(self.spec):
+                    self._probed(self.endpoint.structured, None)
+        if self.structured is None and self.spec is not None and probes_structured(self.spec):
+            self._probed(*await self._probe())
         if self.structured is None and self.probe_note is None:
             self.structured = self.endpoint.structured
         if self.budget is None:
             self.budget = TokenBudget(self.endpoint.context_window, self.max_tokens)
         return self.budget
+
+    async def _probe(self) -> tuple[StructuredForm, str | None]:
+        """The structured-output probe, through the agent's model (the hub's: guarded and counted like every
+        call of the agent). A refusal by the dollar cap or a broken client decides nothing, as a timeout does:
+        the step then asks in plain text, where the cap refuses it again and the search stops at its cap."""
+        try:
+            return await probe_structured(self.model)
+        except FATAL_ERRORS:
+            raise
+        except BudgetExceededError as exc:
+            return "none", f"the structured-output probe was refused ({exc})"
+        except Exception as exc:  # noqa: BLE001 - a broken client is a failed step, not a failed search
+            return "none", f"the structured-output probe failed ({type(exc).__name__}: {exc})"
 
     def describe(self) -> dict[str, Any]:
         """What the agent found about its endpoint (for the search summary)."""

@@ -7,10 +7,11 @@ import asyncio
 from fastapi import FastAPI, Request
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.models.endpoint import api_url, describe_endpoint, server_root, split_query
+from rolegraph.models.endpoint import api_url, server_root, split_query
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.sim.server import ServerThread
 from tests.models.conftest import http_spec, task_calls
+from tests.models.test_endpoint import describe_through
 
 COMPLETION = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
               "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "{}"}}]}
@@ -41,11 +42,11 @@ def _recording_server() -> tuple[FastAPI, list[tuple[str, str]]]:
     return app, seen
 
 
-def test_the_probes_keep_the_query():
+def test_the_probes_keep_the_query(settings):
     app, seen = _recording_server()
     with ServerThread(app) as srv:
         spec = ModelSpec(id="ep/model", backend="openai", base_url=f"{srv.base_url}?x=1", model="served")
-        info = asyncio.run(describe_endpoint(spec))
+        info = asyncio.run(describe_through(spec, settings))
     assert (info.structured, info.context_window, info.context_source) == ("json_schema", 1234, "server")
     assert ("/v1/chat/completions", "x=1") in seen and ("/v1/models", "x=1") in seen
 

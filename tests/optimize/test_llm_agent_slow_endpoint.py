@@ -1,6 +1,7 @@
 """The LLM agent on a slow server (a loopback server that sleeps past a small timeout):
 
-- a structured-output probe that timed out decides nothing: the step asks without a schema, says so (a
+- a structured-output probe that timed out (it is a call of the agent's model, so under the model's timeout)
+  decides nothing: the step asks without a schema, says so (a
   logged warning and the summary's endpoint note), and the next step probes again and uses the form the
   server takes; after `MAX_PROBES` undecided probes the agent stops probing and says that too;
 - requests the backend re-sent after a timeout are never silent: an accepted step's notes count them and
@@ -16,7 +17,6 @@ import pytest
 from fastapi import FastAPI, Request
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.models import endpoint as endpoint_module
 from rolegraph.models.endpoint import EndpointInfo, describe_endpoint
 from rolegraph.models.openai_backend import OpenAIChatModel
 from rolegraph.optimize import llm_agent as agent_module
@@ -84,21 +84,25 @@ def _agent_requests(seen: list[dict]) -> list[dict]:
     return [b for b in seen if b.get("max_tokens") != 1]
 
 
-def test_a_timed_out_probe_is_undecided_not_a_finding(monkeypatch):
-    monkeypatch.setattr(endpoint_module, "PROBE_TIMEOUT_S", SHORT_S)
+def _short(spec: ModelSpec, settings) -> OpenAIChatModel:
+    """The agent's model with a timeout the slow server's sleep passes, one attempt a call."""
+    return OpenAIChatModel(spec, settings, timeout_s=SHORT_S, max_attempts=1)
+
+
+def test_a_timed_out_probe_is_undecided_not_a_finding(settings):
     app, _ = _server(slow_probes=1)
     with ServerThread(app) as srv:
-        info = asyncio.run(describe_endpoint(_spec(srv.base_url)))
+        spec = _spec(srv.base_url)
+        info = asyncio.run(describe_endpoint(spec, _short(spec, settings)))
     assert info.structured == "none"
     assert info.undecided is not None and "timed out" in info.undecided
 
 
-def test_the_agent_probes_again_at_the_next_step_and_says_so(monkeypatch, pg, settings, caplog):
-    monkeypatch.setattr(endpoint_module, "PROBE_TIMEOUT_S", SHORT_S)
+def test_the_agent_probes_again_at_the_next_step_and_says_so(pg, settings, caplog):
     app, seen = _server(slow_probes=1)
     with ServerThread(app) as srv, caplog.at_level(logging.WARNING):
         spec = _spec(srv.base_url)
-        agent = LLMFeedbackAgent(OpenAIChatModel(spec, settings), spec=spec)
+        agent = LLMFeedbackAgent(_short(spec, settings), spec=spec)
         first = _steps(agent, pg, 1)[0]
         note = agent.describe().get("structured_note", "")
         second = _steps(agent, pg, 1)[0]
@@ -111,13 +115,12 @@ def test_the_agent_probes_again_at_the_next_step_and_says_so(monkeypatch, pg, se
     assert agent.describe()["structured_output"] == "json_schema"
 
 
-def test_the_agent_stops_probing_after_max_probes(monkeypatch, pg, settings):
-    monkeypatch.setattr(endpoint_module, "PROBE_TIMEOUT_S", SHORT_S)
+def test_the_agent_stops_probing_after_max_probes(pg, settings):
     steps = agent_module.MAX_PROBES + 1
     app, seen = _server(slow_probes=100)
     with ServerThread(app) as srv:
         spec = _spec(srv.base_url)
-        agent = LLMFeedbackAgent(OpenAIChatModel(spec, settings), spec=spec)
+        agent = LLMFeedbackAgent(_short(spec, settings), spec=spec)
         _steps(agent, pg, steps)
     probes = [b for b in seen if b.get("max_tokens") == 1]
     assert len(probes) == agent_module.MAX_PROBES  # one a step, then no more
