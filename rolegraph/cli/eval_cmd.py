@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from rolegraph.cli.eval_output import print_results, report_failures
+from rolegraph.cli.eval_output import added_store_line, print_results, report_failures
 from rolegraph.cli.graph_cmd import AllowCommandsOpt, graph_file_problems, silent_outputs
 from rolegraph.cli.mcp_check import check_mcp
 from rolegraph.cli.options import (
@@ -244,6 +244,8 @@ def eval_command(
             )
         finally:
             executor.close()
+        if not json_out:
+            typer.echo(added_store_line(add_to))
         return
     if task is None:
         raise TaskError("give --task NAME (or --add-to RUN_DIR)")

@@ -46,6 +46,15 @@ def report_failures(results: list[EvalResult], names: list[str]) -> None:
         raise ItemsFailedError(fatal)
 
 
+def added_store_line(run_dir: Path) -> str:
+    """The line after `eval --add-to`'s table naming the store its runs went to. Why: the run ids it prints live in
+    RUN_DIR/results.sqlite, not $ROLEGRAPH_HOME's store, and `rolegraph results ID` alone said "no stored run"."""
+    from rolegraph.optimize.paired import results_path
+
+    store = results_path(run_dir)
+    return f"stored in {store}: `rolegraph results RUN_ID --store {store}` shows a run"
+
+
 def json_line(obj: dict[str, Any]) -> str:
     """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
     return json.dumps(obj, sort_keys=False, default=str)

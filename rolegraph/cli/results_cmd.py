@@ -17,6 +17,10 @@ per-node statistics).
 """
 
 
+ADD_TO_HINT = "runs added with `eval --add-to RUN` live in that run's results.sqlite (--store RUN/results.sqlite)"
+"""Added to "no stored run": `eval --add-to` prints run ids of RUN/results.sqlite, which `results ID` looked for in
+$ROLEGRAPH_HOME's store and reported missing with no word where else to look."""
+
 STORED_SETTINGS = ("graph_file", "seed", "split", "n", "data", "pool", "world")
 """Settings of a stored run shown under its summary: where the graph came from and which items it scored."""
 
@@ -91,11 +95,16 @@ def results_command(
 
     path = store_file(store_path) if store_path is not None else Settings.from_env().store_path
     if not Path(path).expanduser().is_file():
+        if run_id is not None:  # an id printed by `eval --add-to`, looked for in a home that has no store
+            raise StoreError(f"{path}: no results store yet, so no stored run '{run_id}'; {ADD_TO_HINT}")
         raise StoreError(f"{path}: no results store yet (run `rolegraph eval` first)")
     with ResultsStore(path) as store:
         if run_id is not None:
+            try:
+                info = store.run(run_id)
+            except StoreError as exc:  # the id is not in this store: it may be in a run directory's own
+                raise StoreError(f"{exc}; {ADD_TO_HINT}") from None
             result = store.load(run_id)
-            info = store.run(run_id)
             if json_out:
                 obj = {
                     **result.summary(),

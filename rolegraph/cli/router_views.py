@@ -196,10 +196,11 @@ def kept_note(spec: Any, res: Any) -> str:
     return KEPT_NOTE.format(held_as="" if res.graph_name == spec.name else f" as '{res.graph_name}'")
 
 
-def add_to_object(split: str, res: Any, spec: Any, path: Path, added: bool) -> dict[str, Any]:
+def add_to_object(split: str, res: Any, spec: Any, path: Path, added: bool, store: Path) -> dict[str, Any]:
     """One `eval --add-to --json` line: the keys plain `eval --json` prints for the graph (its task, ci95, world,
-    the three-way simulation label, a router's stages...), with the split it was scored on and whether this call
-    added it (false: the run held it already, and these are the figures it holds)."""
+    the three-way simulation label, a router's stages...), with the split it was scored on, whether this call
+    added it (false: the run held it already, and these are the figures it holds), and the results store holding
+    `run_id` (the run's own, not $ROLEGRAPH_HOME's: `rolegraph results ID --store STORE`)."""
     obj = {
         "split": split,
         "added": added,
@@ -208,6 +209,7 @@ def add_to_object(split: str, res: Any, spec: Any, path: Path, added: bool) -> d
         "p95_latency_s": res.p95_latency_s,
         "skipped": res.skipped,
         "run_id": res.run_id,
+        "store": str(store),
         "graph_file": str(path),
         "cost_usd_per_item": res.cost_usd / max(res.n, 1),
         **stage_keys(res, spec),
@@ -271,7 +273,11 @@ def print_added(
                 added = h in new
                 added_any |= added
                 added_graph |= added and not isinstance(spec, RouterSpec)
-                line = add_to_object(split, res, spec, path, added) if as_json else add_to_line(split, res, spec, added)
+                line = (
+                    add_to_object(split, res, spec, path, added, results_path(run_dir))
+                    if as_json
+                    else add_to_line(split, res, spec, added)
+                )
                 typer.echo(json.dumps(line, default=str) if isinstance(line, dict) else line)
     if as_json:
         return

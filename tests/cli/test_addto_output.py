@@ -98,7 +98,7 @@ def test_unknown_flops_read_n_a_and_the_object_has_the_eval_keys(tmp_path):
     spec = load_graph(graph)
     line = add_to_line("validation", _result("partly simulated", flops=0.0), spec, True)
     assert "0.0 FLOPs" not in line and "FLOPs units n/a" in line and line.endswith("(partly simulated)")
-    obj = add_to_object("validation", _result("partly simulated"), spec, Path(graph), True)
+    obj = add_to_object("validation", _result("partly simulated"), spec, Path(graph), True, Path("r.sqlite"))
     assert obj["simulation"] == "partly simulated" and obj["simulated"] is False and obj["added"] is True
     assert EVAL_KEYS <= set(obj)
 
@@ -110,6 +110,6 @@ def test_a_graph_that_answered_nothing_is_filed_with_no_measurement(tmp_path):
     items = [ItemScore(item_id=f"q{i}", error="connection refused") for i in range(3)]
     dead = EvalResult(task="gsm", graph_name="g", graph_hash="h", n=3, failures=3, items=items, simulated=True,
                       simulation="simulated", world=0)
-    obj = add_to_object("test", dead, load_graph(graph), graph, True)
+    obj = add_to_object("test", dead, load_graph(graph), graph, True, Path("r.sqlite"))
     assert obj["accuracy"] is None and obj["ci95"] is None and obj["world"] is None
     assert obj["simulation"] == "no answers" and obj["simulated"] is False and obj["failures"] == 3
