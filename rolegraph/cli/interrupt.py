@@ -107,10 +107,18 @@ class SigtermAsInterrupt:
     def __init__(self, cleanup: Callable[[], object] | None = None) -> None:
         self.cleanup = cleanup
         self.received = False
+        self.interrupts = 0
+        """Ctrl-Cs received while `run` ran its command."""
 
     def run(self, main: Coroutine[Any, Any, T]) -> T:
-        """`asyncio.run(main)`, with SIGTERM cancelling it like Ctrl-C."""
-        return asyncio.run(self._cancelled_on_sigterm(main))
+        """`asyncio.run(main)`, with SIGTERM cancelling it like Ctrl-C. A cancellation that the command did not
+        turn into what it kept is Ctrl-C's KeyboardInterrupt, as asyncio.run's own handling would make it."""
+        try:
+            return asyncio.run(self._cancelled_on_sigterm(main))
+        except asyncio.CancelledError:
+            if self.interrupts and not self.received:
+                raise KeyboardInterrupt from None
+            raise
 
     async def _cancelled_on_sigterm(self, main: Coroutine[Any, Any, T]) -> T:
         loop = asyncio.get_running_loop()
@@ -122,19 +130,36 @@ class SigtermAsInterrupt:
             if task is not None:
                 task.cancel()
 
-        # the loop's remove_signal_handler resets SIGTERM to SIG_DFL: a program that calls `rolegraph.cli.main`
-        # gets its own handler back (None: one not set from Python, which cannot be put back from here)
+        def on_sigint() -> None:
+            """Each Ctrl-C cancels the command again: the first stops it (it waits, a bounded time, for the paid
+            calls in flight: `models.in_flight`), the second leaves those calls. asyncio's own second Ctrl-C
+            raised KeyboardInterrupt out of the loop instead, and its shutdown printed the command's saved-state
+            exception as an unhandled one, with a traceback. A third, should the command not end, is asyncio's."""
+            self.interrupts += 1
+            if self.interrupts > 2:
+                raise KeyboardInterrupt
+            if task is not None:
+                task.cancel()
+
+        # the loop's remove_signal_handler resets SIGTERM to SIG_DFL (SIGINT to Python's default): a program that
+        # calls `rolegraph.cli.main` gets its own handlers back (None: one not set from Python, which cannot be put
+        # back from here), and asyncio.run finds its own SIGINT handler where it left it
         previous = signal.getsignal(signal.SIGTERM)
+        previous_int = signal.getsignal(signal.SIGINT)
         try:
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals (Windows)
             return await main
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
         try:
             return await main
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
+            loop.remove_signal_handler(signal.SIGINT)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+            if previous_int is not None:
+                signal.signal(signal.SIGINT, previous_int)
 
     @contextmanager
     def raising(self) -> Iterator[None]:

@@ -29,6 +29,7 @@ from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.graphs.validate import silent_outputs
 from rolegraph.items import Item
+from rolegraph.models.in_flight import INTERRUPT_WAIT_S
 from rolegraph.models.provenance import combine, merge_served
 from rolegraph.tasks.base import Task
 
@@ -274,18 +275,22 @@ async def evaluate(
         try:
             await asyncio.gather(*workers)
         except BudgetExceededError as exc:
-            await _cancel(workers)
+            await _cancel(workers, hub)
             raise BudgetExceededError(str(exc), partial=finish(partial=True)) from exc
-        except BaseException:
-            await _cancel(workers)
+        except BaseException as exc:
+            await _cancel(workers, hub, interrupted=isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)))
             raise
     return finish(partial=False)
 
 
-async def _cancel(workers: list[asyncio.Task]) -> None:
+async def _cancel(workers: list[asyncio.Task], hub: ModelHub, interrupted: bool = False) -> None:
+    """End the workers, then wait for their real calls already admitted (`models.in_flight`): paid upstream
+    whether or not read, they are counted and cached before the stop goes on, so a resume does not send them
+    again. An interrupt (Ctrl-C, SIGTERM) waits at most `INTERRUPT_WAIT_S`, and says so."""
     for w in workers:
         w.cancel()
     await asyncio.gather(*workers, return_exceptions=True)
+    await hub.in_flight.settle(INTERRUPT_WAIT_S if interrupted else None)
 
 
 def evaluate_sync(spec: GraphSpec | RouterSpec, task: Task, items: Sequence[Item], **kwargs: Any) -> EvalResult:

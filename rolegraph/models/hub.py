@@ -8,7 +8,9 @@ models (`timings.py`): latency estimates of real endpoints come from those measu
 A model is layered backend -> spend guard -> response cache -> counter: only calls the cache
 cannot answer reach the guard (`SpendGuard`, installed by whoever caps spending, e.g. a search), and the
 guard's layer counts their dollars, before the cache stores the reply (a killed search never has a cached
-reply whose dollars it did not count: a resume replays it free).
+reply whose dollars it did not count: a resume replays it free). A real endpoint's call, from the cache down, is a
+task of its own that outlives a cancelled caller once its request is sent (`in_flight.py`): the endpoint bills it
+anyway, so a stop waits for it (`ModelHub.in_flight`) and its reply is counted and cached, never sent twice.
 The cache layer streams a miss from the backend (and stores the finished reply), so `--cache` does not
 turn token streaming off; a hit is sent whole, as it was stored.
 """
@@ -16,59 +18,22 @@ turn token streaming off; a hit is sent whole, as it was stored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from rolegraph.chat.spec import ModelSpec, gold_for
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.cache import CachedChatModel, SharedFlight, cache_key
+from rolegraph.models.in_flight import CallStats, InFlightCalls, SpendGuard, call_cost
 from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.streaming import StreamEndedError, can_stream
 from rolegraph.settings import Settings
 from rolegraph.sim.model import SimChatModel
 
-
-@dataclass
-class CallStats:
-    calls: int = 0
-    cached: int = 0
-    paid_usd: float = 0.0
-    """Dollars of the calls the cache did not answer (at the pool's prices), summed exactly (`add_paid`)."""
-    on_paid: Callable[[], None] | None = field(default=None, repr=False, compare=False)
-    """Called after every `add_paid`: a search's ledger stores its dollars there (`checkpoint.PaidLedger`)."""
-    _exact: Fraction = field(default=Fraction(0), repr=False, compare=False)
-
-    @property
-    def paid(self) -> int:
-        return self.calls - self.cached
-
-    def add_paid(self, dollars: float) -> None:
-        """Add a paid call's dollars. A float sum depends on the order of its terms (0.1278...86 vs ...83 for the
-        same calls finishing in another order), so the sum is kept exact and `paid_usd` is it rounded once."""
-        if float(self._exact) != self.paid_usd:  # set directly (a test, an older caller): start from it
-            self._exact = Fraction(self.paid_usd)
-        self._exact += Fraction(dollars)
-        self.paid_usd = float(self._exact)
-        if self.on_paid is not None:
-            self.on_paid()
-
-
-def call_cost(spec: ModelSpec, out: Completion) -> float:
-    """A paid call's dollars: what the endpoint billed, else its tokens at the pool's prices."""
-    return out.cost_usd or spec.cost(out.usage.input_tokens, out.usage.output_tokens)
-
-
-class SpendGuard(Protocol):
-    """Asked before every paid call: `reserve` raises (a BudgetExceededError) to refuse the call, else
-    returns what it holds for it until `release` (after the call, whatever its outcome)."""
-
-    def reserve(self, spec: ModelSpec, messages: list[Message], max_tokens: int) -> Any: ...
-
-    def release(self, held: Any) -> None: ...
+__all__ = ["CallStats", "ModelHub", "SpendGuard", "call_cost", "make_backend"]  # CallStats & co live in in_flight
+T = TypeVar("T")
 
 
 class _Guarded:
@@ -242,18 +207,30 @@ class _Counted:
     ) -> Completion:
         # passed on only when set: models given to `use()` written before the keyword existed still work
         extra = {"response_format": response_format} if response_format is not None else {}
-        out = await self._inner.complete(
-            messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            tools=tools,
-            sample=sample,
-            answer_key=gold_for(answer_key, self.spec),
-            **extra,
-        )
-        self._count(out)
-        return out
+
+        async def call() -> Completion:
+            out = await self._inner.complete(
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                tools=tools,
+                sample=sample,
+                answer_key=gold_for(answer_key, self.spec),
+                **extra,
+            )
+            self._count(out)
+            return out
+
+        return await self._shielded(call)
+
+    def _shielded(self, call: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        """`call` (through the response cache, then counted) shielded from the caller's cancellation once its
+        request is sent (`admit`), for a real endpoint (`in_flight.py`: its reply is paid for whether or not it is
+        read). A simulated or local model is not billed: cancelled, its call simply ends, as before."""
+        if self._hub is None or self.spec.backend != "openai":
+            return call()
+        return self._hub.in_flight.run(call)
 
     def _count(self, out: Completion, timed: bool = True) -> None:
         """One finished call into the stats: a paid one with its dollars and (real models, when `timed`) its
@@ -298,19 +275,23 @@ class _Counted:
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
         """k samples of one call (see rolegraph.models.multi); counted as k calls, like k `complete`s, and paid
-        for what each sample was billed (the prompt's share and its own output)."""
-        outs = await complete_many(
-            self._inner,
-            messages,
-            samples=samples,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            answer_key=gold_for(answer_key, self.spec),
-        )
-        for out in outs:
-            self._count(out, timed=False)
-        return outs
+        for what each sample was billed (the prompt's share and its own output). Shielded like `complete`."""
+
+        async def call() -> list[Completion]:
+            outs = await complete_many(
+                self._inner,
+                messages,
+                samples=samples,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                answer_key=gold_for(answer_key, self.spec),
+            )
+            for out in outs:
+                self._count(out, timed=False)
+            return outs
+
+        return await self._shielded(call)
 
 
 def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:
@@ -332,6 +313,8 @@ class ModelHub:
         self.settings = settings
         self.stats = CallStats()
         self.spend_guard: SpendGuard | None = None
+        self.in_flight = InFlightCalls()
+        """Admitted real calls whose callers were cancelled: a stop awaits them (`settle`) before it ends."""
         self._models: dict[str, ChatModel] = {}
         self._given: dict[str, ChatModel] = {}
         """Models passed to `use()`: the caller's choice, so `aclose` keeps them (it closes their clients)."""
@@ -382,7 +365,9 @@ class ModelHub:
     async def aclose(self) -> None:
         """Close every client, the response cache and the timings file, all bound to the running loop or
         process. The hub stays usable: its own clients are re-made on the next `get`, and models given to
-        `use()` are kept (only their clients are closed), so the sync wrappers can close it after each call."""
+        `use()` are kept (only their clients are closed), so the sync wrappers can close it after each call.
+        Calls still in flight are left (their clients close): whoever stops a step waits for them first."""
+        self.in_flight.cancel_all()
         for model in self._models.values():
             inner = getattr(model, "_inner", None)
             while inner is not None:

@@ -32,6 +32,7 @@ from rolegraph.errors import MissingKeyError, one_line
 from rolegraph.items import AnswerKey
 from rolegraph.models.attempts import CALL_ATTEMPTS, SINGLE_ATTEMPT
 from rolegraph.models.endpoint import split_query
+from rolegraph.models.in_flight import admit
 from rolegraph.models.openai_errors import (
     MalformedResponseError,
     ModelCallError,
@@ -326,6 +327,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         into timings.sqlite (the latency fit) and the response cache (replayed for good). Timed over all
         attempts it counted the backoff, the Retry-After waits and the timed-out attempts, and one rate-limited
         call made the model look many seconds slower from then on."""
+        admit()  # under the concurrency limit, about to send: from here a cancelled caller's call still finishes
         seconds = [0.0]
 
         seen = CALL_ATTEMPTS.get()

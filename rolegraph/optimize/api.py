@@ -22,6 +22,7 @@ from rolegraph.graphs.gold_guard import refuse_mixed_search
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.in_flight import INTERRUPT_WAIT_S
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, Simulation
 from rolegraph.optimize.agent_reinforce_race import AgentReinforce
 from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
@@ -253,10 +254,13 @@ async def optimize_async(
             RunStore.record_cap_stop(out, str(exc))
         raise
     finally:
-        if ledger is not None:
-            ledger.close()
-        if lock is not None:
-            lock.release()
+        try:
+            await _settle_in_flight(hub)
+        finally:
+            if ledger is not None:
+                ledger.close()
+            if lock is not None:
+                lock.release()
     return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, paid_from)
 
 
@@ -360,9 +364,20 @@ async def _resume_held(
         RunStore.record_cap_stop(run_dir, str(exc))
         raise
     finally:
-        ledger.close()
+        try:
+            await _settle_in_flight(hub_used)
+        finally:
+            ledger.close()
     write_artifacts(run_dir)
     result = _result(ctx, optimizer, final, Path(run_dir), hub_used, paid_from)
     if hub is None:
         await hub_used.aclose()
     return result
+
+
+async def _settle_in_flight(hub: Any) -> None:
+    """Paid calls a stop left running outside a step's evaluations (the feedback agent's), waited for as a step's
+    are (`SearchContext._capped`): bounded, and said, on an interrupt; so the ledger counts them before it closes."""
+    in_flight = getattr(hub, "in_flight", None)
+    if in_flight is not None and len(in_flight):
+        await in_flight.settle(INTERRUPT_WAIT_S)

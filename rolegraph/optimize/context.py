@@ -30,7 +30,7 @@ from rolegraph.models.provenance import ServedBy
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.spending import SpendMeter
+from rolegraph.optimize.spending import SpendMeter, end_step
 from rolegraph.optimize.trace import (
     EvalRecord,
     Evaluation,
@@ -337,10 +337,8 @@ class SearchContext:
             if self.spend is not None and self.spend.refused is not None:
                 raise self.spend.stop_error(phase) from None
             raise
-        finally:  # a stop ends the step's other evaluations: left running, they paid calls no session counted (a
-            for task in tasks:  # cancelled call's reply is never cached, so a resume pays and counts it again)
-                task.cancel()  # a no-op on a finished one
-            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:  # a stop ends the step's other evaluations (left running, they paid calls no session counted) and
+            await end_step(tasks, self.hub.in_flight)  # waits for their admitted calls: counted and cached
 
     def _record(
         self, h: str, spec: GraphSpec, res: EvalResult, iteration: int, phase: Phase, source: str

@@ -11,6 +11,8 @@ checkpoint stays as it was, and the calls already paid are in the cache, so `--r
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -19,6 +21,7 @@ from rolegraph.chat.types import Message
 from rolegraph.errors import BudgetExceededError, SearchError
 from rolegraph.graphs.budget import estimate_prompt_tokens
 from rolegraph.models.hub import CallStats
+from rolegraph.models.in_flight import INTERRUPT_WAIT_S, InFlightCalls
 from rolegraph.money import money
 
 
@@ -94,3 +97,18 @@ class SpendMeter:
             f"dollar cap reached{at}: {self.refused}; the search stopped at its last checkpoint and the calls "
             f"already paid are in the response cache: {how}"
         )
+
+
+async def end_step(tasks: Sequence[asyncio.Future], in_flight: InFlightCalls) -> None:
+    """End a step's evaluations (a no-op on finished ones), then wait for their real calls already admitted
+    under the cap (`models.in_flight`) before the stop goes on: paid upstream whether or not read, they are
+    counted (the run's ledger is still open) and cached, so `--resume` replays them free instead of paying
+    again. A stop by the cap waits for them all; an interrupt (Ctrl-C, SIGTERM: this task is being cancelled)
+    at most `INTERRUPT_WAIT_S`, and says so."""
+    current = asyncio.current_task()
+    interrupted = current is not None and current.cancelling() > 0
+    with in_flight.patient(not interrupted):
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await in_flight.settle(INTERRUPT_WAIT_S if interrupted else None)

@@ -1,0 +1,184 @@
+"""What the hub keeps about paid calls: their dollars (`CallStats`), the guard that admits them (`SpendGuard`), and
+the admitted calls still in flight when their callers were cancelled (`InFlightCalls`).
+
+Why an admitted call outlives its caller: a stop (the dollar cap refusing a sibling call, Ctrl-C, SIGTERM) cancels
+the evaluations of a step, but a request already sent is billed by the endpoint whether or not anyone reads the
+reply. Cancelled with its caller, that reply was neither counted (`paid_usd`) nor cached, and `--resume` sent the
+same request again and paid for it twice. So a real endpoint's call runs through the response cache as a task of
+its own, shielded from its caller's cancellation once its request is sent (the backend marks it, `admit`, under its
+concurrency limit, after the spend guard reserved its worst case under the cap, so finishing it cannot pass the cap;
+a call still queued for a slot is cancelled, never sent); the stop then waits for it (`settle`), and its reply is
+counted and cached as if the caller had waited, so the resume finds it in the cache and pays nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Protocol, TypeVar
+
+from rolegraph.chat.spec import ModelSpec
+from rolegraph.chat.types import Completion, Message
+
+T = TypeVar("T")
+
+INTERRUPT_WAIT_S = 30.0
+"""How long Ctrl-C or SIGTERM waits for the paid calls in flight before leaving them (a second Ctrl-C leaves
+them at once): long enough for a typical reply to finish, short enough that a stop still feels like one."""
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    cached: int = 0
+    paid_usd: float = 0.0
+    """Dollars of the calls the cache did not answer (at the pool's prices), summed exactly (`add_paid`)."""
+    on_paid: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Called after every `add_paid`: a search's ledger stores its dollars there (`checkpoint.PaidLedger`)."""
+    _exact: Fraction = field(default=Fraction(0), repr=False, compare=False)
+
+    @property
+    def paid(self) -> int:
+        return self.calls - self.cached
+
+    def add_paid(self, dollars: float) -> None:
+        """Add a paid call's dollars. A float sum depends on the order of its terms (0.1278...86 vs ...83 for the
+        same calls finishing in another order), so the sum is kept exact and `paid_usd` is it rounded once."""
+        if float(self._exact) != self.paid_usd:  # set directly (a test, an older caller): start from it
+            self._exact = Fraction(self.paid_usd)
+        self._exact += Fraction(dollars)
+        self.paid_usd = float(self._exact)
+        if self.on_paid is not None:
+            self.on_paid()
+
+
+def call_cost(spec: ModelSpec, out: Completion) -> float:
+    """A paid call's dollars: what the endpoint billed, else its tokens at the pool's prices."""
+    return out.cost_usd or spec.cost(out.usage.input_tokens, out.usage.output_tokens)
+
+
+class SpendGuard(Protocol):
+    """Asked before every paid call: `reserve` raises (a BudgetExceededError) to refuse the call, else
+    returns what it holds for it until `release` (after the call, whatever its outcome)."""
+
+    def reserve(self, spec: ModelSpec, messages: list[Message], max_tokens: int) -> Any: ...
+
+    def release(self, held: Any) -> None: ...
+
+
+@dataclass
+class _Ticket:
+    admitted: bool = False
+
+
+_TICKET: ContextVar[_Ticket | None] = ContextVar("rolegraph_call_ticket", default=None)
+"""Set inside each call task of `InFlightCalls.run` (a context variable: one per task, nothing shared); the backend
+marks it (`admit`) when it sends the request."""
+
+
+def admit() -> None:
+    """Mark the calling task's call as sent (the backend calls it under its concurrency limit, after the spend
+    guard held the call's worst case): from here it finishes even if its caller is cancelled. A call still queued
+    for a slot is not marked, so a stop never sends it. Outside `InFlightCalls.run` (a simulated model) a no-op."""
+    ticket = _TICKET.get()
+    if ticket is not None:
+        ticket.admitted = True
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class InFlightCalls:
+    """The hub's admitted calls whose callers were cancelled, still running to be counted and cached.
+
+    `notice` gets the lines a bounded wait says (stderr by default): a stop that waits is said, and so is one
+    that gives up waiting (those calls' replies are lost and a resume sends them again)."""
+
+    def __init__(self, notice: Callable[[str], None] = _say) -> None:
+        self.notice = notice
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._said = False
+        self._patient = 0
+
+    @contextmanager
+    def patient(self, on: bool = True) -> Iterator[None]:
+        """Inside, every `settle` waits for all the calls, unbounded and quietly: a stop that is not an interrupt
+        (the dollar cap) cancels a step's evaluations, whose own cancel paths would otherwise wait as if for one."""
+        self._patient += int(on)
+        try:
+            yield
+        finally:
+            self._patient -= int(on)
+
+    def __len__(self) -> int:
+        return sum(1 for t in self._tasks if not t.done())
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()` as a task of its own: cancelling the caller cancels it only until its request is sent
+        (`admit`); once sent it is kept here and finishes (its reply counted and cached) unless `settle` gives up."""
+        ticket = _Ticket()
+
+        async def ticketed() -> T:
+            _TICKET.set(ticket)  # in this task's own context: the caller's is untouched
+            return await call()
+
+        task = asyncio.create_task(ticketed())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if ticket.admitted and not task.done():
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            else:
+                task.cancel()
+            raise
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure of a call nobody waits for is the caller's stop, not news
+        if not self._tasks:
+            self._said = False
+
+    async def settle(self, limit_s: float | None = None) -> int:
+        """Wait for the calls in flight; with `limit_s`, at most that long (said first: an interrupt waits),
+        cancelling the rest. Cancelled itself (a second Ctrl-C), it cancels them too. Returns how many were left."""
+        pending = [t for t in self._tasks if not t.done()]
+        if not pending:
+            return 0
+        if self._patient:
+            limit_s = None
+        if limit_s is not None and not self._said:
+            self._said = True
+            self.notice(f"waiting for {_calls(len(pending))} in flight (Ctrl-C again to leave them)")
+        try:
+            _, late = await asyncio.wait(pending, timeout=limit_s)
+        except asyncio.CancelledError:
+            late = {t for t in pending if not t.done()}
+            self._leave(late)
+            if late:
+                self.notice(f"left {_calls(len(late))} in flight: a resume sends them again")
+            raise
+        if late:
+            self._leave(late)
+            await asyncio.wait(late)
+            self.notice(f"left {_calls(len(late))} in flight after {limit_s:g} s: a resume sends them again")
+        return len(late)
+
+    def _leave(self, tasks: Any) -> None:
+        for task in tasks:
+            task.cancel()
+
+    def cancel_all(self) -> None:
+        """Leave every call in flight (a hub closing: its clients go, so would their replies)."""
+        self._leave(list(self._tasks))
+
+
+def _calls(n: int) -> str:
+    return f"{n} paid call{'' if n == 1 else 's'}"
