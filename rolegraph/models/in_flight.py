@@ -100,8 +100,11 @@ class InFlightCalls:
     `notice` gets the lines a bounded wait says (stderr by default): a stop that waits is said, and so is one
     that gives up waiting (those calls' replies are lost and a resume sends them again)."""
 
-    def __init__(self, notice: Callable[[str], None] = _say) -> None:
+    def __init__(self, notice: Callable[[str], None] = _say, keep: bool = True) -> None:
         self.notice = notice
+        self.keep = keep
+        """False: a cancelled caller's call is cancelled too (`serve`: a client that left will not ask again, so
+        the upstream should stop generating rather than finish a reply for the cache)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._said = False
         self._patient = 0
@@ -122,6 +125,8 @@ class InFlightCalls:
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call()` as a task of its own: cancelling the caller cancels it only until its request is sent
         (`admit`); once sent it is kept here and finishes (its reply counted and cached) unless `settle` gives up."""
+        if not self.keep:
+            return await call()
         ticket = _Ticket()
 
         async def ticketed() -> T:

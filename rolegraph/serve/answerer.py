@@ -107,6 +107,9 @@ class GraphAnswerer:
                 "serve a graph of real models (local/smollm2-135m offline, or your endpoint in a pool file)"
             )
         self.spec, self.hub, self.toolbox, self.allow_commands = spec, hub, toolbox, allow_commands
+        # a client that leaves ends its run's calls at once (the upstream stops generating, its slot is free): a
+        # search keeps a cancelled call to cache and count it for its resume, but no one asks a served run again
+        hub.in_flight.keep = False
         self.roles = roles  # a RoleRegistry with the graph's custom roles (default: the built-ins)
         self.report = report  # hears an MCP server's death and restart
         self.model_id = model_id or spec.name

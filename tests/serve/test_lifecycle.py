@@ -113,6 +113,18 @@ def test_a_plain_client_that_disconnects_stops_the_run(upstream, tmp_path):
         assert ask(server.base_url).status_code == 200 and upstream.requests == 3
 
 
+def test_a_plain_client_that_disconnects_ends_its_upstream_call_unfinished(upstream, tmp_path):
+    """A search keeps a real call its caller left (to count and cache it for the resume); serve does not: no one
+    asks a left run again, so the upstream request is closed and its generation (a llama.cpp slot) stops."""
+    upstream.reset()
+    with serve(chain(1), pool(upstream), tmp_path) as server:
+        hub = server.app.state.answerer.hub
+        with pytest.raises(httpx.ReadTimeout):
+            ask(server.base_url, timeout=CLIENT_GIVES_UP_S)
+        time.sleep(CALL_S + 1.0)  # had the call been kept, it would have finished and been counted by now
+        assert upstream.requests == 1 and hub.stats.calls == 0 and len(hub.in_flight) == 0
+
+
 def _in_background(call):
     """Runs `call` in a thread; its result (or the exception it raised) lands in the returned box."""
     box: dict = {}
