@@ -284,7 +284,7 @@ async def evaluate(
 
 
 async def _cancel(workers: list[asyncio.Task], hub: ModelHub, interrupted: bool = False) -> None:
-    """End the workers, then wait for their real calls already admitted (`models.in_flight`): paid upstream
+    """End the workers, then wait for their real calls on the wire (`models.in_flight`): paid upstream
     whether or not read, they are counted and cached before the stop goes on, so a resume does not send them
     again. An interrupt (Ctrl-C, SIGTERM) waits at most `INTERRUPT_WAIT_S`, and says so."""
     for w in workers:

@@ -225,9 +225,9 @@ class _Counted:
         return await self._shielded(call)
 
     def _shielded(self, call: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-        """`call` (through the response cache, then counted) shielded from the caller's cancellation once its
-        request is sent (`admit`), for a real endpoint (`in_flight.py`: its reply is paid for whether or not it is
-        read). A simulated or local model is not billed: cancelled, its call simply ends, as before."""
+        """`call` (through the response cache, then counted) shielded from the caller's cancellation while its
+        request is on the wire (`sending`), for a real endpoint (`in_flight.py`: its reply is paid for whether or
+        not it is read). A simulated or local model is not billed: cancelled, its call simply ends, as before."""
         if self._hub is None or self.spec.backend != "openai":
             return call()
         return self._hub.in_flight.run(call)

@@ -1,14 +1,17 @@
 """What the hub keeps about paid calls: their dollars (`CallStats`), the guard that admits them (`SpendGuard`), and
-the admitted calls still in flight when their callers were cancelled (`InFlightCalls`).
+the calls still in flight when their callers were cancelled (`InFlightCalls`).
 
-Why an admitted call outlives its caller: a stop (the dollar cap refusing a sibling call, Ctrl-C, SIGTERM) cancels
-the evaluations of a step, but a request already sent is billed by the endpoint whether or not anyone reads the
-reply. Cancelled with its caller, that reply was neither counted (`paid_usd`) nor cached, and `--resume` sent the
-same request again and paid for it twice. So a real endpoint's call runs through the response cache as a task of
-its own, shielded from its caller's cancellation once its request is sent (the backend marks it, `admit`, under its
-concurrency limit, after the spend guard reserved its worst case under the cap, so finishing it cannot pass the cap;
-a call still queued for a slot is cancelled, never sent); the stop then waits for it (`settle`), and its reply is
-counted and cached as if the caller had waited, so the resume finds it in the cache and pays nothing.
+Why a sent call outlives its caller: a stop (the dollar cap refusing a sibling call, Ctrl-C, SIGTERM) cancels the
+evaluations of a step, but a request already sent is billed by the endpoint whether or not anyone reads the reply.
+Cancelled with its caller, that reply was neither counted (`paid_usd`) nor cached, and `--resume` sent the same
+request again and paid for it twice. So a real endpoint's call runs through the response cache as a task of its
+own, shielded from its caller's cancellation while a request of it is on the wire (the backend marks each attempt,
+`sending`, under its concurrency limit, after the spend guard reserved the call's worst case under the cap, so
+finishing it cannot pass the cap; a call still queued for a slot is cancelled unsent, and a kept call sends no
+retry); the stop then waits for it (`settle`), and its reply is counted and cached as if the caller had waited, so
+the resume finds it in the cache and pays nothing. Known gap: the parts of a coalesced call split into several `n`
+requests share its fate, so once one part is on the wire its queued parts are sent too (held under the cap,
+counted and cached).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from rolegraph.chat.types import Completion, Message
 
 T = TypeVar("T")
 
+LEFT_NOT_KEPT = "their replies are not kept, so running it again sends them again"
+"""What leaving calls in flight costs (a resumed search, a rerun eval: both find nothing of them in the cache)."""
 INTERRUPT_WAIT_S = 30.0
 """How long Ctrl-C or SIGTERM waits for the paid calls in flight before leaving them (a second Ctrl-C leaves
 them at once): long enough for a typical reply to finish, short enough that a stop still feels like one."""
@@ -73,21 +78,35 @@ class SpendGuard(Protocol):
 
 @dataclass
 class _Ticket:
-    admitted: bool = False
+    on_wire: int = 0
+    """Requests of the call being sent now (a split `n` call sends several)."""
+    left: bool = False
+    """Its caller was cancelled while a request was on the wire: the call is kept to finish, but sends no retry."""
 
 
 _TICKET: ContextVar[_Ticket | None] = ContextVar("rolegraph_call_ticket", default=None)
-"""Set inside each call task of `InFlightCalls.run` (a context variable: one per task, nothing shared); the backend
-marks it (`admit`) when it sends the request."""
+"""Set inside each call task of `InFlightCalls.run` (a context variable, inherited by the call's own sub-tasks);
+the backend marks each request attempt on it (`sending`)."""
 
 
-def admit() -> None:
-    """Mark the calling task's call as sent (the backend calls it under its concurrency limit, after the spend
-    guard held the call's worst case): from here it finishes even if its caller is cancelled. A call still queued
-    for a slot is not marked, so a stop never sends it. Outside `InFlightCalls.run` (a simulated model) a no-op."""
+@contextmanager
+def sending(retry: bool = False) -> Iterator[None]:
+    """Around each request attempt (the backend's, under its concurrency limit, after the spend guard held the
+    call's worst case): while one is on the wire, a cancelled caller's call is kept and finishes, counted and
+    cached; a call still queued for a slot has none on the wire, so a stop cancels it unsent. Once its caller has
+    left, a `retry` is not sent (a failed attempt billed nothing; the call ends cancelled). Outside
+    `InFlightCalls.run` (a simulated model) a no-op."""
     ticket = _TICKET.get()
-    if ticket is not None:
-        ticket.admitted = True
+    if ticket is None:
+        yield
+        return
+    if retry and ticket.left:
+        raise asyncio.CancelledError
+    ticket.on_wire += 1
+    try:
+        yield
+    finally:
+        ticket.on_wire -= 1
 
 
 def _say(line: str) -> None:
@@ -111,7 +130,7 @@ class InFlightCalls:
 
     @contextmanager
     def patient(self, on: bool = True) -> Iterator[None]:
-        """Inside, every `settle` waits for all the calls, unbounded and quietly: a stop that is not an interrupt
+        """Inside, every `settle` waits for all the calls, unbounded (said once): a stop that is not an interrupt
         (the dollar cap) cancels a step's evaluations, whose own cancel paths would otherwise wait as if for one."""
         self._patient += int(on)
         try:
@@ -123,8 +142,8 @@ class InFlightCalls:
         return sum(1 for t in self._tasks if not t.done())
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
-        """`call()` as a task of its own: cancelling the caller cancels it only until its request is sent
-        (`admit`); once sent it is kept here and finishes (its reply counted and cached) unless `settle` gives up."""
+        """`call()` as a task of its own: cancelling the caller cancels it unless a request of it is on the wire
+        (`sending`); then it is kept here and finishes (its reply counted and cached) unless `settle` gives up."""
         if not self.keep:
             return await call()
         ticket = _Ticket()
@@ -137,7 +156,8 @@ class InFlightCalls:
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
-            if ticket.admitted and not task.done():
+            if ticket.on_wire and not task.done():
+                ticket.left = True
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             else:
@@ -152,14 +172,14 @@ class InFlightCalls:
             self._said = False
 
     async def settle(self, limit_s: float | None = None) -> int:
-        """Wait for the calls in flight; with `limit_s`, at most that long (said first: an interrupt waits),
+        """Wait for the calls in flight (said first); with `limit_s`, at most that long (an interrupt waits),
         cancelling the rest. Cancelled itself (a second Ctrl-C), it cancels them too. Returns how many were left."""
         pending = [t for t in self._tasks if not t.done()]
         if not pending:
             return 0
         if self._patient:
             limit_s = None
-        if limit_s is not None and not self._said:
+        if not self._said:
             self._said = True
             self.notice(f"waiting for {_calls(len(pending))} in flight (Ctrl-C again to leave them)")
         try:
@@ -168,12 +188,12 @@ class InFlightCalls:
             late = {t for t in pending if not t.done()}
             self._leave(late)
             if late:
-                self.notice(f"left {_calls(len(late))} in flight: a resume sends them again")
+                self.notice(f"left {_calls(len(late))} in flight: {LEFT_NOT_KEPT}")
             raise
         if late:
             self._leave(late)
             await asyncio.wait(late)
-            self.notice(f"left {_calls(len(late))} in flight after {limit_s:g} s: a resume sends them again")
+            self.notice(f"left {_calls(len(late))} in flight after {limit_s:g} s: {LEFT_NOT_KEPT}")
         return len(late)
 
     def _leave(self, tasks: Any) -> None:

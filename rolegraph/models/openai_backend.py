@@ -32,7 +32,7 @@ from rolegraph.errors import MissingKeyError, one_line
 from rolegraph.items import AnswerKey
 from rolegraph.models.attempts import CALL_ATTEMPTS, SINGLE_ATTEMPT
 from rolegraph.models.endpoint import split_query
-from rolegraph.models.in_flight import admit
+from rolegraph.models.in_flight import sending
 from rolegraph.models.openai_errors import (
     MalformedResponseError,
     ModelCallError,
@@ -327,15 +327,15 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         into timings.sqlite (the latency fit) and the response cache (replayed for good). Timed over all
         attempts it counted the backoff, the Retry-After waits and the timed-out attempts, and one rate-limited
         call made the model look many seconds slower from then on."""
-        admit()  # under the concurrency limit, about to send: from here a cancelled caller's call still finishes
-        seconds = [0.0]
+        seconds, tried = [0.0], [0]
 
         seen = CALL_ATTEMPTS.get()
 
         async def timed_attempt() -> dict[str, Any]:
-            started = time.perf_counter()
+            started, tried[0] = time.perf_counter(), tried[0] + 1
             try:  # counted for a caller under `watch_attempts` (a timed-out attempt re-sent is not silent)
-                data = await self._attempt(client, body)
+                with sending(retry=tried[0] > 1):  # on the wire: its caller's stop lets it finish (in_flight.py)
+                    data = await self._attempt(client, body)
             except Exception as exc:
                 if seen is not None:
                     seen.failed.append(self._describe(exc))

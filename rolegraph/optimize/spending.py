@@ -100,7 +100,7 @@ class SpendMeter:
 
 
 async def end_step(tasks: Sequence[asyncio.Future], in_flight: InFlightCalls) -> None:
-    """End a step's evaluations (a no-op on finished ones), then wait for their real calls already admitted
+    """End a step's evaluations (a no-op on finished ones), then wait for their real calls on the wire
     under the cap (`models.in_flight`) before the stop goes on: paid upstream whether or not read, they are
     counted (the run's ledger is still open) and cached, so `--resume` replays them free instead of paying
     again. A stop by the cap waits for them all; an interrupt (Ctrl-C, SIGTERM: this task is being cancelled)

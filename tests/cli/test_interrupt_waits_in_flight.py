@@ -83,5 +83,5 @@ def test_a_second_ctrl_c_leaves_the_calls_in_flight_and_says_so(tmp_path):
     assert code == 130, err[-2000:]
     assert "Traceback" not in err and "unhandled" not in err, err[-3000:]
     assert len(WAITING.findall(err)) == 1, err
-    assert re.search(r"^left \d+ paid calls? in flight: a resume sends them again$", err, re.M), err
+    assert re.search(r"^left \d+ paid calls? in flight: their replies are not kept, so running it again sends them again$", err, re.M), err
     assert err.splitlines()[-1].startswith("interrupted: "), err

@@ -5,6 +5,7 @@ resume sent the byte-identical request again (paid twice upstream, once in `paid
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -110,7 +111,7 @@ def test_an_interrupt_waits_a_bounded_time_and_says_so(tmp_path):
         left = asyncio.run(go())
     assert left == 2
     assert said == ["waiting for 2 paid calls in flight (Ctrl-C again to leave them)",
-                    "left 2 paid calls in flight after 0.3 s: a resume sends them again"]
+                    "left 2 paid calls in flight after 0.3 s: their replies are not kept, so running it again sends them again"]
 
 
 def test_a_call_still_queued_for_a_slot_when_its_caller_is_cancelled_is_never_sent(slow, tmp_path):
@@ -139,3 +140,39 @@ def test_a_call_still_queued_for_a_slot_when_its_caller_is_cancelled_is_never_se
     server.settled()
     assert len(server.bodies) == len(server.served) == 1 and kept == 1  # only the sent call went on
     assert paid == pytest.approx(server.billed(), rel=1e-12) and paid > 0
+
+
+def test_a_kept_call_whose_attempt_fails_sends_no_retry_after_its_caller_left(tmp_path):
+    """A failed attempt billed nothing, so a call kept only to be counted and cached ends there: a retry after the
+    stop would be a new request (with the default policy, several over minutes of backoff)."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    arrived, requests = threading.Event(), []
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def busy():
+        requests.append(1)
+        arrived.set()
+        await asyncio.sleep(0.4)
+        return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
+
+    with ServerThread(app) as thread:
+        spec = http_spec(thread.base_url, model="m", model_id=MODEL, answer_key=False).model_copy(
+            update={"price_in": PRICE_IN, "price_out": PRICE_OUT})
+        hub = ModelHub(ModelPool([spec]), Settings(home=tmp_path / "home", cache=True))
+
+        async def go():
+            call = asyncio.create_task(hub.get(MODEL).complete(ASK, max_tokens=16))
+            await asyncio.to_thread(arrived.wait, 10)
+            call.cancel()
+            await asyncio.gather(call, return_exceptions=True)
+            kept = len(hub.in_flight)
+            await hub.in_flight.settle(20)
+            await asyncio.sleep(1.5)  # the policy's first backoff is well under this: a retry would have come
+            await hub.aclose()
+            return kept
+
+        kept = asyncio.run(go())
+    assert kept == 1 and len(requests) == 1 and hub.stats.paid_usd == 0
