@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import openai
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message
+from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message, Usage
 from rolegraph.items import AnswerKey
 from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.models.openai_replies import (
@@ -224,25 +224,35 @@ async def _send(
         body[EXTRA_FIELD]["samples"] = samples
     async with semaphore:
         resp, latency = await model._timed_retries(client, body)  # the answering attempt's own time
+    probed = Usage()  # a usage probe this call sent: billed to its first sample, so `paid_usd` and FLOPs hold it
     if model.n_usage is None and completion_total(resp) is not None and len(resp["choices"]) >= 2:
         if locked:
-            await _learn_usage(model, resp, kwargs)
+            probed = await _learn_usage(model, resp, kwargs)
         else:
             async with _probe_lock(model):
                 if model.n_usage is None:
-                    await _learn_usage(model, resp, kwargs)
+                    probed = await _learn_usage(model, resp, kwargs)
     rule = model.n_usage
     got = n_completions(model.spec, resp, messages, latency, len(samples), max_tokens=max_tokens, rule=rule)
+    if probed.total and got:
+        usage = got[0].usage
+        both = Usage(
+            input_tokens=usage.input_tokens + probed.input_tokens,
+            output_tokens=usage.output_tokens + probed.output_tokens,
+        )
+        got[0] = got[0].model_copy(update={"usage": both})
     if not (EXTRA_FIELD in body and served_by(resp)["simulated"]):
         note_shared_draws(samples[: len(got)])
     return got
 
 
-async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, Any]) -> None:
+async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, Any]) -> Usage:
     """Learn what the endpoint's `n` usage counts, once: from what this reply proves (`usage_rule`), else from one
     usage probe (`_usage_probe`). Should neither tell, the reply is read as llama.cpp's, one choice's usage (the
     other choices estimated), which never counts fewer tokens than were made, and the user is told."""
-    rule = usage_rule(resp, kwargs["max_tokens"]) or await _usage_probe(model, kwargs)
+    rule, probed = usage_rule(resp, kwargs["max_tokens"]), Usage()
+    if rule is None:
+        rule, probed = await _usage_probe(model, kwargs)
     if rule is None:
         logging.getLogger(__name__).warning(
             "model '%s' at %s: could not tell whether the usage of its n replies sums the choices or counts the "
@@ -253,12 +263,14 @@ async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, An
         )
         rule = FIRST_CHOICE
     model.n_usage = rule
+    return probed
 
 
-async def _usage_probe(model: _NHost, kwargs: dict[str, Any]) -> str | None:
+async def _usage_probe(model: _NHost, kwargs: dict[str, Any]) -> tuple[str | None, Usage]:
     """The usage rule one tiny request tells (`USAGE_PROBE`: n=2, one token each, so both choices are cut at
-    max_tokens and the two rules give 2 and 1), or None if it fails or its reply proves neither. Sent once per
-    model, at most, when the first reply in full proved nothing; its few tokens are not billed to any node."""
+    max_tokens and the two rules give 2 and 1), or None if it fails or its reply proves neither; and the tokens it
+    was billed (its prompt, and every choice's one token), which the call that needed it pays. Sent once per model
+    object, at most, when the first reply in full proved nothing."""
     client, semaphore = model._loop_state()
     body = model._request(USAGE_PROBE, kwargs["temperature"], USAGE_PROBE_MAX_TOKENS, kwargs["seed"], None, 0, None)
     body["n"] = USAGE_PROBE_N
@@ -266,8 +278,13 @@ async def _usage_probe(model: _NHost, kwargs: dict[str, Any]) -> str | None:
         async with semaphore:
             resp, _ = await model._timed_retries(client, body)
     except ModelCallError:
-        return None
-    return usage_rule(resp, USAGE_PROBE_MAX_TOKENS)
+        return None, Usage()
+    prompt = (resp.get("usage") or {}).get("prompt_tokens")
+    billed = Usage(
+        input_tokens=prompt if isinstance(prompt, int) else 0,
+        output_tokens=len(resp.get("choices") or []) * USAGE_PROBE_MAX_TOKENS,
+    )
+    return usage_rule(resp, USAGE_PROBE_MAX_TOKENS), billed
 
 
 def _limit(model: _NHost, limit: int, why: str) -> None:

@@ -134,13 +134,17 @@ def _twice(style: str, settings) -> tuple[CountingServer, OpenAIChatModel, list]
 @pytest.mark.parametrize("style, rule", [("summed", SUMMED), ("first", FIRST_CHOICE)])
 def test_one_usage_probe_per_endpoint_decides_the_rule(settings, style, rule):
     """The first reply proves nothing, so one tiny probe (n=2, one token each) is sent, once; both replies are then
-    read by the rule it taught: a sum keeps its exact total (13), a first-choice usage gives choice 0 exactly 9."""
+    read by the rule it taught: a sum keeps its exact total (13), a first-choice usage gives choice 0 exactly 9.
+    The probe is billed (its prompt, 30, and its two one-token choices) to the first sample of the call that sent
+    it, so a search's paid dollars and FLOPs hold every token the server was asked for."""
     server, model, outs = _twice(style, settings)
     assert [(b.get("n"), b["max_tokens"]) for b in server.bodies] == [(2, 64), (2, 1), (2, 64)]
     assert model.n_usage == rule
-    for pair in outs:
-        assert sum(c.usage.input_tokens for c in pair) == 30  # the prompt once
+    for k, pair in enumerate(outs):
+        probe_in, probe_out = (30, 2) if k == 0 else (0, 0)
+        assert sum(c.usage.input_tokens for c in pair) == 30 + probe_in  # the prompt once (and the probe's)
         outputs = [c.usage.output_tokens for c in pair]
+        outputs[0] -= probe_out
         if rule == SUMMED:
             assert sum(outputs) == sum(CountingServer.TRUE)
         else:
@@ -191,7 +195,8 @@ def test_llamacpps_usage_probe_says_first_choice(llamacpp2, settings):  # noqa: 
         finally:
             await model.aclose()
 
-    assert asyncio.run(go()) == FIRST_CHOICE
+    rule, billed = asyncio.run(go())
+    assert rule == FIRST_CHOICE and billed.output_tokens == 2 and billed.input_tokens > 0
 
 
 def test_llamacpp_choices_count_as_its_tokenizer_does(llamacpp2, settings):  # noqa: F811
@@ -212,13 +217,15 @@ def test_llamacpp_choices_count_as_its_tokenizer_does(llamacpp2, settings):  # n
     prompt, pairs = asyncio.run(go())
     assert model.n_usage == FIRST_CHOICE
     assert any(pair[0].finish_reason == "stop" for pair in pairs)  # not only choices cut at max_tokens (exact anyway)
-    for pair in pairs:
+    for k, pair in enumerate(pairs):
         true = [_true_tokens(llamacpp2.root, c.text, c.finish_reason) for c in pair]
         counted = [c.usage.output_tokens for c in pair]
-        assert counted[0] == true[0]
+        probed = k == 0 and counted[0] == true[0] + 2  # the usage probe's two one-token choices, billed here
+        assert counted[0] == true[0] + (2 if probed else 0)
         if pair[1].finish_reason == "length":
             assert counted[1] == true[1] == 64
         else:
             assert ESTIMATE_LOW * true[1] <= counted[1] <= ESTIMATE_HIGH * true[1]
-        assert sum(c.usage.input_tokens for c in pair) == prompt  # read once for both choices
+        inputs = sum(c.usage.input_tokens for c in pair)
+        assert inputs > prompt if probed else inputs == prompt  # read once for both choices (and the probe's)
         assert sum(c.usage.input_tokens + c.usage.output_tokens for c in pair) >= prompt + sum(true)
