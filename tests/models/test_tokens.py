@@ -16,3 +16,14 @@ from rolegraph.models.tokens import text_tokens
 ])
 def test_text_tokens(text, tokens):
     assert text_tokens(text) == tokens
+
+
+@pytest.mark.parametrize("text, true_tokens", [
+    ("你好世界，今天天气很好", 23),  # llama.cpp's /tokenize on SmolLM2 (2026-12-05)
+    ("Привет, как дела сегодня?", 19),
+    ("東京は日本の首都です。", 19),
+])
+def test_text_outside_ascii_is_never_counted_below_its_tokens(text, true_tokens):
+    """A letter run outside ASCII was ~4 letters a token, like English: a Chinese reply counted 4 against 23. A
+    byte-level BPE gives a character at most one token per UTF-8 byte, so that bound is the estimate."""
+    assert true_tokens <= text_tokens(text) <= len(text.encode())
