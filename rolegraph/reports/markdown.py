@@ -117,7 +117,10 @@ def dollars_text(run: dict) -> str | None:
     if cap is not None:
         parts.append(f"dollar cap --max-dollars {money(cap)} (as last set: a resume's cap replaces the earlier one)")
     if paid is not None:
-        simulation = run_simulation(run)
+        simulation = run_simulation(run)  # of the evaluations; the stored label counts the feedback agent's model too
+        stored = (run["config"].get("provenance") or {}).get("simulation", SIMULATED)
+        if simulation == SIMULATED and stored != SIMULATED:
+            simulation = PARTLY  # a sim-pool search whose LLM feedback agent called a real endpoint
         if simulation == SIMULATED:
             parts.append(f"no real calls (sim models only): {money(paid)} at the sim pool's prices over all sessions")
         else:

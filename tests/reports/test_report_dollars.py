@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rolegraph.models.provenance import PARTLY, REAL
 from rolegraph.money import money
 from rolegraph.optimize.rundir import RunStore
-from rolegraph.models.provenance import REAL
 from rolegraph.reports import markdown, write_html
 from tests.cli.support import cli
 
@@ -53,3 +53,14 @@ def test_a_real_run_without_a_cap_gives_what_it_paid_even_when_nothing(run_copy,
     assert "- dollars: $0 paid on calls over all sessions" in setup and "cap" not in setup
     setup = _setup(markdown.report_markdown(run | {"paid_usd": 0.36105}, None, []))
     assert "- dollars: $0.361 paid on calls over all sessions" in setup
+
+
+def test_a_sim_search_whose_feedback_agent_is_real_does_not_call_its_dollars_simulated(run_copy):
+    """The evaluations' label alone said "no real calls (sim models only)" while a real agent model had been paid."""
+    from rolegraph.optimize.run_reader import load_run
+
+    run = load_run(run_copy)
+    run["config"]["provenance"]["simulation"] = PARTLY  # as stored when --agent-model is a real endpoint
+    setup = _setup(markdown.report_markdown(run | {"paid_usd": 0.16543}, None, []))
+    assert "no real calls" not in setup
+    assert "$0.165 paid on calls over all sessions (some at the sim pool's prices)" in setup
