@@ -13,11 +13,11 @@ run time (llama.cpp: `GET /props` -> `default_generation_settings.n_ctx` at the 
 tiny request per form (one output token), sent through the caller's model (`probe_structured`): the hub's
 model, so the spend guard can refuse the probe and its dollars are counted once in `paid_usd` like every
 other call's. (It went straight over HTTP, outside the hub: a real search paid for it and its store never
-said so, nor could `--max-dollars` refuse it.) The model's retry policy applies to it, so a server that
-refuses a form with a 500 is asked as often as for any call. A probe that timed out or could not connect
-decides nothing (`undecided` says why): a busy server answered the 1-token probe late, and taking that as
-"no structured output" sent a whole search's agent requests without their schema, silently. The caller
-asks again later.
+said so, nor could `--max-dollars` refuse it.) Each form is asked once (`attempts.single_attempt`): a refusal,
+even a 500 as llama-cpp-python's, is the answer, not a transient failure to retry. A probe that timed out or
+could not connect decides nothing (`undecided` says why): a busy server answered the 1-token probe late, and
+taking that as "no structured output" sent a whole search's agent requests without their schema, silently. The
+caller asks again later.
 """
 
 from __future__ import annotations

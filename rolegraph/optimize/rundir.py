@@ -95,6 +95,9 @@ def resume_command(run_dir: str | Path) -> str:
 def refuse_out(run_dir: Path, *, stored: bool = True) -> None:
     """`RunStore.create`'s refusals of an --out, without its lock: the demo checks before its banner, in these words."""
     names = [p.name for p in run_dir.iterdir()] if run_dir.is_dir() else []
+    above = next((p for p in run_dir.parents if p.exists()), None)  # where it would be made
+    if not run_dir.exists() and above is not None and not above.is_dir():
+        raise SearchError(f"{run_dir}: cannot create the run directory ({above} is not a directory)")
     own = STORE_NAME in names or all(n.startswith((STORE_NAME, LOCK_NAME, CREATING)) for n in names)  # or empty
     if run_dir.exists() and not (run_dir.is_dir() and own):  # a start leaves only its own files, even a killed one
         raise SearchError(f"{run_dir} exists and is not an empty directory: choose another --out")

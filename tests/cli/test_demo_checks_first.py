@@ -46,6 +46,13 @@ def test_an_out_that_is_a_file_or_holds_other_files_is_the_only_line(tmp_path, c
         assert line == f"error: {tmp_path / name} exists and is not an empty directory: choose another --out"
 
 
+def test_an_out_under_a_file_is_the_only_line(tmp_path, capsys):
+    """An --out whose parent is a file cannot be made: said before the banner, as the other refusals are."""
+    (tmp_path / "afile").write_text("x")
+    line = _only_line(["demo", "--out", tmp_path / "afile" / "sub"], capsys)
+    assert line == f"error: {tmp_path / 'afile' / 'sub'}: cannot create the run directory ({tmp_path / 'afile'} is not a directory)"
+
+
 def test_an_out_holding_a_run_is_the_only_line(tmp_path, capsys):
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "run.sqlite").write_bytes(b"")
