@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ import typer
 
 from rolegraph.cli.eval_output import added_store_line, print_results, report_failures
 from rolegraph.cli.graph_cmd import AllowCommandsOpt, graph_file_problems, silent_outputs
+from rolegraph.cli.interrupt import SigtermAsInterrupt, eval_interrupted
 from rolegraph.cli.mcp_check import check_mcp
 from rolegraph.cli.options import (
     ALLOW_WEAK_SANDBOX,
@@ -308,29 +308,29 @@ def eval_command(
     store = ResultsStore(store_path or settings.store_path)
     scored: list[EvalResult] = []
     try:
-        results = asyncio.run(
-            _evaluate_all(
-                specs,
-                the_task,
-                items,
-                settings=settings,
-                pool=pool,
-                store=store,
-                concurrency=concurrency,
-                seed=seed,
-                progress=False if json_out else None,
-                label=label,
-                run_settings=run_settings,
-                executor=executor,
-                roles=roles,
-                allow_commands=allow_commands,
-                scored=scored,
-            )
-        )
-    except KeyboardInterrupt:  # Ctrl-C: say which graphs were stored (typer alone would exit 130 silently)
-        from rolegraph.cli.interrupt import eval_interrupted
-
-        raise eval_interrupted(names[: len(scored)], len(specs)) from None
+        with SigtermAsInterrupt() as term:  # SIGTERM stops as Ctrl-C does (calls in flight kept; exit 143)
+            try:
+                results = term.run(
+                    _evaluate_all(
+                        specs,
+                        the_task,
+                        items,
+                        settings=settings,
+                        pool=pool,
+                        store=store,
+                        concurrency=concurrency,
+                        seed=seed,
+                        progress=False if json_out else None,
+                        label=label,
+                        run_settings=run_settings,
+                        executor=executor,
+                        roles=roles,
+                        allow_commands=allow_commands,
+                        scored=scored,
+                    )
+                )
+            except KeyboardInterrupt:  # Ctrl-C: say which graphs were stored (typer alone would exit 130 silently)
+                raise eval_interrupted(names[: len(scored)], len(specs)) from None
     finally:
         executor.close()
         store.close()
