@@ -240,7 +240,8 @@ async def _send(
             input_tokens=usage.input_tokens + probed.input_tokens,
             output_tokens=usage.output_tokens + probed.output_tokens,
         )
-        got[0] = got[0].model_copy(update={"usage": both})
+        cost = got[0].cost_usd + model.spec.cost(probed.input_tokens, probed.output_tokens)
+        got[0] = got[0].model_copy(update={"usage": both, "cost_usd": cost})
     if not (EXTRA_FIELD in body and served_by(resp)["simulated"]):
         note_shared_draws(samples[: len(got)])
     return got

@@ -140,6 +140,9 @@ def test_one_usage_probe_per_endpoint_decides_the_rule(settings, style, rule):
     server, model, outs = _twice(style, settings)
     assert [(b.get("n"), b["max_tokens"]) for b in server.bodies] == [(2, 64), (2, 1), (2, 64)]
     assert model.n_usage == rule
+    for pair in outs:  # dollars as the tokens (price 1 in, 2 out per million): the probe's in the first sample's
+        assert [c.cost_usd for c in pair] == pytest.approx([(c.usage.input_tokens + 2 * c.usage.output_tokens) / 1e6
+                                                            for c in pair])
     for k, pair in enumerate(outs):
         probe_in, probe_out = (30, 2) if k == 0 else (0, 0)
         assert sum(c.usage.input_tokens for c in pair) == 30 + probe_in  # the prompt once (and the probe's)
