@@ -181,7 +181,7 @@ class InFlightCalls:
             limit_s = None
         if not self._said:
             self._said = True
-            self.notice(f"waiting for {_calls(len(pending))} in flight (Ctrl-C again to leave them)")
+            self.notice(f"waiting for {_calls(len(pending))} in flight (interrupt again to leave them)")
         try:
             _, late = await asyncio.wait(pending, timeout=limit_s)
         except asyncio.CancelledError:

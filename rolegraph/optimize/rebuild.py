@@ -16,6 +16,7 @@ from rolegraph.graphs.validate import silent_outputs
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.optimize.base import Optimizer
+from rolegraph.optimize.checkpoint import PaidLedger
 from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.ignored_options import stored_options
@@ -180,9 +181,11 @@ async def pair_run_held(
     )
     ctx.restore_graphs(run["graphs"])
     ctx.trace.records = run["records"]
+    ledger = PaidLedger.start(run_dir, hub.stats)  # its paid calls are the run's too: in its `paid_usd`
     try:
         await pair_front(ctx, run["final"], run_dir, progress)
     finally:
+        ledger.close()
         await hub.aclose()
 
 
@@ -269,6 +272,7 @@ async def _add_held(
     except BaseException:
         await hub.aclose()
         raise
+    ledger = PaidLedger.start(run_dir, hub.stats)  # what scoring them pays is the run's: its report's total holds it
     try:
         by_id = {it.id: it for it in task.all_items()}
         splits = {}
@@ -298,4 +302,5 @@ async def _add_held(
                 out.setdefault(split, []).extend(rows)
         return out
     finally:
+        ledger.close()
         await hub.aclose()

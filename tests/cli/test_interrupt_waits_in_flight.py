@@ -20,7 +20,7 @@ from rolegraph.sim.server import ServerThread
 from tests.models.slow_server import PRICE_IN, PRICE_OUT, SlowBilling
 
 TERMINATED = 143
-WAITING = re.compile(r"^waiting for (\d+) paid calls? in flight \(Ctrl-C again to leave them\)$", re.M)
+WAITING = re.compile(r"^waiting for (\d+) paid calls? in flight \(interrupt again to leave them\)$", re.M)
 
 
 def _pool(path, base_url: str) -> None:

@@ -50,4 +50,4 @@ def test_an_evaluation_cancelled_mid_call_counts_and_caches_the_calls_it_sent(tm
     assert sent == len(items)  # all three calls were at the server when the evaluation was cancelled
     assert paid == pytest.approx(server.billed(0), rel=1e-12) and paid > 0  # counted before the cancel ended
     assert len(server.bodies) == sent and again.n == len(items)  # the second evaluation was answered from the cache
-    assert said == [f"waiting for {sent} paid calls in flight (Ctrl-C again to leave them)"]
+    assert said == [f"waiting for {sent} paid calls in flight (interrupt again to leave them)"]

@@ -110,7 +110,7 @@ def test_an_interrupt_waits_a_bounded_time_and_says_so(tmp_path):
 
         left = asyncio.run(go())
     assert left == 2
-    assert said == ["waiting for 2 paid calls in flight (Ctrl-C again to leave them)",
+    assert said == ["waiting for 2 paid calls in flight (interrupt again to leave them)",
                     "left 2 paid calls in flight after 0.3 s: their replies are not kept, so running it again sends them again"]
 
 

@@ -54,3 +54,23 @@ def test_a_graph_whose_output_never_answers_is_refused_before_scoring(run_dir):
     with pytest.raises(GraphError, match="'plans': output node 'a': role 'planner' never answers"):
         _add(run_dir, [planner])
     assert _paired(run_dir) == before
+
+
+def test_what_scoring_an_added_graph_pays_is_the_runs_paid_total(run_dir):
+    """The report's "paid on calls over all sessions" is the run store's `paid_usd`; graphs added to the run were
+    paid (a real endpoint's dollars, $0.18 in a probe) and left out of it."""
+    from rolegraph.optimize.rundir import RunStore
+
+    def paid() -> float:
+        store = RunStore.open(run_dir / "run")
+        try:
+            return store.paid_usd()
+        finally:
+            store.close()
+
+    before = paid()
+    path = save_graph(Graph("pair").node("a", "solver", "sim/llama-3.2-3b").node("b", "solver", "sim/llama-3.2-3b")
+                      .node("f", "fuser", "sim/llama-3.2-1b").edge("a", "f").edge("b", "f").build(), run_dir / "pair.yaml")
+    got = _add(run_dir, [str(path)])
+    spent = sum(r.cost_usd for rows in got.values() for r in rows)  # every call new: none in the cache before
+    assert spent > 0 and paid() == pytest.approx(before + spent, rel=1e-9)
