@@ -320,6 +320,8 @@ def validate_proposed(proposed: ProposedGraph, pg: ProbabilisticGraph) -> list[s
     spec = proposed.to_spec()
     if from_graph(space, spec) is None:
         return ["proposed graph: does not fit the search space (too many nodes or an edge it does not allow)"]
+    if (over := space.overflow(spec)) is not None:  # `fits` is false for either reason: say which
+        return [f"proposed graph: {over}"]
     if not space.fits(spec):
         return [f"proposed graph: costs {space.cost(spec):.3g}, over the budget {space.budget:g}"]
     return []

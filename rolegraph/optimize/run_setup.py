@@ -4,6 +4,7 @@ from `api` so the entry points read in one sitting."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from rolegraph.models.provenance import REAL, NodeSampling, Provenance, ServedBy
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchConfig, SearchContext
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.space_context import ContextWindowWarning, question_tokens
 from rolegraph.optimize.warmstart import WarmStart
 from rolegraph.tasks.base import Split, Task
 from rolegraph.tools.toolbox import ToolBox
@@ -105,9 +107,23 @@ def warm_start_from(
 def check_startable(ctx: SearchContext, optimizer: Optimizer) -> None:
     """What would stop a search on its first steps, checked before its run directory is made: refused there, a
     start left a run.sqlite that blocked `--out` ("already holds a search run") and whose `--resume` only repeated
-    the same error. The splits are read (and kept) by `ctx.split`, as the search reads them."""
+    the same error. The splits are read (and kept) by `ctx.split`, as the search reads them; their longest question
+    is what the space then allows for in each node's prompt, so a graph that cannot fit a model's context window
+    with it is refused here (every graph: one line) or never proposed, rather than failing every call it makes."""
     cfg = ctx.config  # its seed and counts were checked as it was made (`SearchConfig`)
     if cfg.iterations is None and cfg.max_evaluations is None and not optimizer.finite:
         raise SearchError("give a number of iterations or an evaluation budget (max evaluations)")  # as run_search's
     for split in SEARCH_SPLITS:
         ctx.split(split)  # "task 'gsm' has no train items", and the same for validation and test
+    # every graph the search builds must fit its models' context windows with the task's longest question in it
+    space = ctx.space
+    space.adopt_question_tokens(question_tokens(it for split in SEARCH_SPLITS for it in ctx.split(split)))
+    if space.window_excluded:
+        left_out = ", ".join(f"{m} ({space.pool.get(m).context_window})" for m in space.window_excluded)
+        warnings.warn(
+            ContextWindowWarning(
+                f"left out of the search: {left_out}: one node of each needs more tokens than its context window "
+                f"holds (its max_tokens, the task's longest question, ~{space.question_tokens} tokens, and its prompt)"
+            ),
+            stacklevel=3,
+        )

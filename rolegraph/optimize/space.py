@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 
+import rolegraph.optimize.space_context as windows
 from rolegraph.agents.registry import RoleRegistry, builtin_role_names
 from rolegraph.errors import SearchError, did_you_mean
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
@@ -20,6 +21,7 @@ from rolegraph.models.pool import ModelPool
 from rolegraph.models.timings import LatencyRates
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.space_checks import check_budget, check_roles, require_sequence
+from rolegraph.optimize.space_dict import space_dict, space_fields
 from rolegraph.optimize.space_messages import no_output_role, size_message
 from rolegraph.optimize.stages import (
     ChoiceMasks,
@@ -89,8 +91,14 @@ class SearchSpace:
     stage_output: StageOutput | None = None
     latency_rates: dict[str, LatencyRates] = field(default_factory=dict)
     """Real models' call times fitted to their measured calls (`rolegraph.models.timings.measured_rates`)."""
+    window_excluded: tuple[str, ...] = ()
+    """Models dropped because one node of them alone exceeds their context window (`space_context`)."""
+    question_tokens: int = windows.QUESTION_ALLOWANCE_TOKENS
+    """The question's allowance in a node's worst-case prompt: the task's longest once a search adopts it."""
+    _role_costs: dict[str, windows.RoleCost] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._role_costs = windows.role_costs(self.registry)
         require_sequence(self.models, "models")
         require_sequence(self.roles, "roles")
         if self.stages:
@@ -262,9 +270,22 @@ class SearchSpace:
         return self.flops(spec)
 
     def fits(self, spec: GraphSpec) -> bool:
-        return self.budget is None or self.cost(spec) <= self.budget * (1 + 1e-9)
+        """In budget, and every node's worst-case input within its model's context window (`space_context`)."""
+        return (self.budget is None or self.cost(spec) <= self.budget * (1 + 1e-9)) and self.overflow(spec) is None
+
+    def overflow(self, spec: GraphSpec) -> windows.Overflow | None:
+        """The first node of `spec` whose worst-case call exceeds its model's context window (None: all fit)."""
+        return windows.first_overflow(spec, self.pool, self._role_costs, self.question_tokens)
+
+    def adopt_question_tokens(self, tokens: int) -> None:
+        """Allow the task's longest question (`run_setup.check_startable`) in each node's prompt, not the default."""
+        self.question_tokens = tokens
+        windows.leave_out_unfit(self)
+        windows.fit_stages(self)
 
     def _check_feasible(self) -> None:
+        windows.leave_out_unfit(self)
+        windows.fit_stages(self)
         if self.budget is None:
             return
         costs = {m: self.cost(self.single(m)) for m in self.models}
@@ -347,46 +368,18 @@ class SearchSpace:
 
     # --- serialisation -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {
-            "models": list(self.models) + list(self.excluded),
-            "roles": list(self.roles),
-            "max_nodes": self.max_nodes,
-            "budget": self.budget,
-            "budget_kind": self.budget_kind,
-            "objective": self.objective.model_dump(),
-            "family": self.family,
-            "worker_edges": self.worker_edges,
-            "excluded": list(self.excluded),
-            **(
-                {"stages": [st.to_dict() for st in self.stages], "stage_output": self.stage_output.to_dict()}
-                if self.stages and self.stage_output is not None
-                else {}
-            ),
-            "latency_rates": {m: r.model_dump() for m, r in self.latency_rates.items()},
-        }
+        return space_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict, pool: ModelPool, registry: RoleRegistry | None = None) -> SearchSpace:
         """The space `to_dict` wrote (`registry`: the run's roles, when it used roles of its own)."""
-        return cls(
-            pool=pool,
-            models=tuple(data["models"]),
-            roles=tuple(data["roles"]),
-            max_nodes=int(data["max_nodes"]),
-            budget=data["budget"],
-            budget_kind=data["budget_kind"],
-            objective=Objective.model_validate(data["objective"]),
-            family=data["family"],
-            worker_edges=bool(data.get("worker_edges", True)),
-            registry=registry,
-            stages=tuple(Stage.from_dict(st) for st in data.get("stages", ())),
-            stage_output=StageOutput.from_dict(data["stage_output"]) if data.get("stage_output") else None,
-            latency_rates={m: LatencyRates.model_validate(r) for m, r in data.get("latency_rates", {}).items()},
-        )
+        return cls(pool=pool, registry=registry, **space_fields(data))
 
     def describe(self) -> str:
         budget = "none" if self.budget is None else f"{self.budget:g} {BUDGET_UNITS[self.budget_kind]}"
         left_out = f" (left out, too big alone: {', '.join(self.excluded)})" if self.excluded else ""
+        if self.window_excluded:
+            left_out += f" (left out, one node exceeds its context window: {', '.join(self.window_excluded)})"
         if self.stages and self.stage_output is not None:
             shape = f"stages {describe_stages(self.stages, self.stage_output)}"
         else:
