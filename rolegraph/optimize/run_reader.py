@@ -7,6 +7,7 @@ report` and rebuilding a run only read, and reading must never write into a run 
 
 from __future__ import annotations
 
+import inspect
 import shlex
 from dataclasses import fields
 from pathlib import Path
@@ -58,19 +59,36 @@ def stored_config(
             if name not in config[key]:
                 raise store._damaged(f"its config is missing {key}.{name}")
     if "search" in keys:
-        _unknown_search(store, config)
+        known = {f.name for f in fields(SearchConfig)}
+        _unknown_settings(store, config, [f"search.{k}" for k in config["search"] if k not in known])
+    if "optimizer" in keys:
+        takes = optimizer_options(str(config["optimizer"]["name"]))
+        extra = [k for k in config["optimizer"] if k != "name" and takes is not None and k not in takes]
+        _unknown_settings(store, config, [f"optimizer.{k}" for k in extra])
     return config
 
 
-def _unknown_search(store: RunStore, config: dict[str, Any]) -> None:
-    """Refuse a `search` setting `SearchConfig` has no field for, naming it and the rolegraph that wrote the run.
-    Rebuilding passed it on as a keyword (a TypeError traceback in resume, `eval --add-to`, `route fit`), and a
-    report would describe a search without the setting that shaped it: a newer rolegraph's knob, or damage."""
-    known = {f.name for f in fields(SearchConfig)}
-    unknown = sorted(str(k) for k in config["search"] if k not in known)
+def optimizer_options(name: str) -> set[str] | None:
+    """The options the optimizer `name` takes (its constructor's keywords), None when it takes any or is unknown
+    (`make_optimizer` names an unknown one in its own words)."""
+    from rolegraph.optimize.methods import OPTIMIZERS, make_optimizer
+
+    if name not in OPTIMIZERS:
+        return None
+    params = inspect.signature(type(make_optimizer(name)).__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params} | {"agent"}  # `agent`: the stored feedback agent's name, rebuilt apart
+
+
+def _unknown_settings(store: RunStore, config: dict[str, Any], unknown: list[str]) -> None:
+    """Refuse a `search` or `optimizer` setting this rolegraph has no field for, naming it and the rolegraph that
+    wrote the run. Rebuilding passed it on as a keyword (a TypeError traceback in resume, `eval --add-to`, `route
+    fit`), and a report would describe a search without the setting that shaped it: a newer rolegraph's knob, or
+    damage."""
     if not unknown:
         return
-    names = ", ".join(f"search.{k}" for k in unknown)
+    names = ", ".join(sorted(unknown))
     provenance = config.get("provenance")
     writer = provenance.get("rolegraph_version") if isinstance(provenance, dict) else None
     if isinstance(writer, str) and writer and writer != __version__:

@@ -169,3 +169,23 @@ def test_an_unknown_search_key_from_python_is_a_search_error(damage, settings):
     run_dir = damage(lambda c: c["search"].update(future_knob=3))
     with pytest.raises(SearchError, match=r"unknown setting search\.future_knob \(rolegraph 0\.1\.0 wrote"):
         rebuild(run_dir, settings)
+
+
+def test_an_unknown_optimizer_option_is_one_damaged_line_everywhere(damage, capsys):
+    """An option the run's optimizer does not take went to its constructor as a keyword: a TypeError traceback
+    (exit 1) in resume, route fit and --add-to, as an unknown `search` setting did."""
+    run_dir = damage(lambda c: c["optimizer"].update(newknob=1))
+    unknown = "its config has an unknown setting optimizer.newknob (rolegraph 0.1.0 wrote the run and has no such setting)"
+    for name, argv in _commands(run_dir, damage.graph).items():
+        assert _one_line(argv, capsys) == f"error: {run_dir}/run.sqlite is damaged: {unknown}{TAIL}", name
+
+
+def test_every_optimizers_own_options_are_known():
+    """What each optimizer stores (`config()`) is what it takes again: no stored run of today is refused."""
+    from rolegraph.optimize.methods import OPTIMIZERS, make_optimizer
+    from rolegraph.optimize.run_reader import optimizer_options
+
+    for name in OPTIMIZERS:
+        stored = set(make_optimizer(name).config()) - {"name"}
+        takes = optimizer_options(name)
+        assert takes is None or stored <= takes, name
