@@ -95,6 +95,9 @@ class SearchSpace:
     """Models dropped because one node of them alone exceeds their context window (`space_context`)."""
     question_tokens: int = windows.QUESTION_ALLOWANCE_TOKENS
     """The question's allowance in a node's worst-case prompt: the task's longest once a search adopts it."""
+    question_known: bool = False
+    """Whether `question_tokens` is the task's (adopted, or stored with a run): until then a model is left out only
+    if one node of it cannot fit even with an empty question (`space_context.leave_out_unfit`)."""
     _role_costs: dict[str, windows.RoleCost] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -279,7 +282,7 @@ class SearchSpace:
 
     def adopt_question_tokens(self, tokens: int) -> None:
         """Allow the task's longest question (`run_setup.check_startable`) in each node's prompt, not the default."""
-        self.question_tokens = tokens
+        self.question_tokens, self.question_known = tokens, True
         windows.leave_out_unfit(self)
         windows.fit_stages(self)
 

@@ -115,11 +115,15 @@ def first_overflow(spec: GraphSpec, pool: ModelPool, roles: dict[str, RoleCost],
 
 def leave_out_unfit(space: Any) -> None:
     """Move the models of `space` (a `SearchSpace`: not imported, it imports this module) whose one node exceeds its
-    window from `models` to `window_excluded`, looking again at those left out before (the question may have changed);
-    none left is `window_excluded`'s one-line error."""
+    window from `models` to `window_excluded`, looking again at those left out before (the question may have changed:
+    one that fits now is searched again); none left is `window_excluded`'s one-line error. Before the task's question
+    length is known (a space made by the command line's flags), only a node that cannot fit with no question at all
+    leaves its model out: the default allowance would refuse a small window that the task's short questions fit."""
     given = (*space.models, *space.window_excluded)
-    space.window_excluded = window_excluded(given, space.pool, {m: space.overflow(space.single(m)) for m in given})
-    space.models = tuple(m for m in space.models if m not in space.window_excluded)
+    question = space.question_tokens if space.question_known else 0  # unknown yet: leave out only the sure ones
+    one_node = {m: first_overflow(space.single(m), space.pool, space._role_costs, question) for m in given}
+    space.window_excluded = window_excluded(given, space.pool, one_node)
+    space.models = tuple(m for m in given if m not in space.window_excluded)  # one left out before may fit now
 
 
 def fit_stages(space: Any) -> None:

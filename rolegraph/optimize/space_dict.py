@@ -51,4 +51,5 @@ def space_fields(data: dict[str, Any]) -> dict[str, Any]:
         "stage_output": StageOutput.from_dict(data["stage_output"]) if data.get("stage_output") else None,
         "latency_rates": {m: LatencyRates.model_validate(r) for m, r in data.get("latency_rates", {}).items()},
         "question_tokens": int(data.get("question_tokens", QUESTION_ALLOWANCE_TOKENS)),
+        "question_known": "question_tokens" in data,
     }

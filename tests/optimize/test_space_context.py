@@ -173,3 +173,29 @@ def test_the_llm_agents_proposed_graph_over_a_window_is_refused_for_the_window()
         edges=[(f"n{i}", "out") for i in range(3)])
     problems = validate_update(GraphUpdate(proposed_graph=wide), pg)
     assert len(problems) == 1 and "over real/small's context window 4096" in problems[0], problems
+
+
+def test_before_its_task_is_known_a_small_window_is_judged_by_what_cannot_fit_with_any_question():
+    """A space made by the command line's flags does not know its task: the 256-token default allowance refused a
+    window that the task's short questions fit (a lone 1024-token solver in 1,480 tokens). Until the task's
+    questions are adopted, only what cannot fit even with an empty question is left out; then the rule is exact."""
+    window = 1024 + 256 + 200  # with the default allowance a lone solver's prompt (> 200 tokens of it) overflows
+    space = small_space(window)  # not refused
+    assert space.models == (SMALL,) and space.window_excluded == ()
+    space.adopt_question_tokens(8)  # arithmetic questions: a few tokens
+    assert space.models == (SMALL,) and space.fits(space.single(SMALL))
+    with pytest.raises(SearchError, match="no graph of the search space fits"):
+        space.adopt_question_tokens(450)
+
+
+def test_a_model_left_out_for_a_long_question_comes_back_for_a_short_one():
+    """`adopt_question_tokens` looks again at the models it left out: one that fits now is searched, not dropped
+    from both lists (it was neither searched nor said to be left out)."""
+    pool = ModelPool([*small_pool(1024 + 256 + 200), ModelSpec(id="real/big", backend="openai",
+                                                                base_url="http://127.0.0.1:9/v1", model="big",
+                                                                params_b=1.0, context_window=32768)])
+    space = SearchSpace(pool=pool, models=(SMALL, "real/big"), roles=("solver", "fuser"), budget=None)
+    space.adopt_question_tokens(450)
+    assert space.models == ("real/big",) and space.window_excluded == (SMALL,)
+    space.adopt_question_tokens(8)
+    assert set(space.models) == {SMALL, "real/big"} and space.window_excluded == ()
