@@ -23,17 +23,22 @@ def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
     return cli(argv, capsys)
 
 
-def cli_in_home(home: Path, *argv: object) -> None:
-    """`rolegraph ARGV` with ROLEGRAPH_HOME=home for its duration (a module- or session-scoped fixture has no
-    monkeypatch), asserting it succeeded; the variable is put back as it was."""
-    old = os.environ.get("ROLEGRAPH_HOME")
+def cli_in_home(home: Path, *argv: object, code: int = 0) -> None:
+    """`rolegraph ARGV` with ROLEGRAPH_HOME=home and ROLEGRAPH_POOL unset for its duration (a module- or
+    session-scoped fixture has no monkeypatch), asserting its exit code (`code`: 2 for a search its dollar cap
+    stops); both variables are put back as they were."""
+    old = {name: os.environ.get(name) for name in ("ROLEGRAPH_HOME", "ROLEGRAPH_POOL")}
     os.environ["ROLEGRAPH_HOME"] = str(home)
+    os.environ.pop("ROLEGRAPH_POOL", None)
     try:
         main([str(a) for a in argv])
+        got = 0
     except SystemExit as exc:
-        assert exc.code in (0, None)
+        got = exc.code or 0
     finally:
-        if old is None:
-            os.environ.pop("ROLEGRAPH_HOME")
-        else:
-            os.environ["ROLEGRAPH_HOME"] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    assert got == code, f"rolegraph {' '.join(map(str, argv))}: exit {got}, expected {code}"

@@ -8,25 +8,15 @@ import json
 import pytest
 
 from rolegraph.evaluate.store import ResultsStore
-from tests.cli.support import cli
+from tests.cli.support import cli, cli_in_home
 from tests.cli.test_addto_output import NEW_GRAPH, SEARCH
 
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
+    """The tiny search of `test_addto_output` (module-scoped): (base directory, run directory)."""
     base = tmp_path_factory.mktemp("add-to-store")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from rolegraph.cli import main
-
-        try:
-            main([*SEARCH, "--out", str(base / "run")])
-        except SystemExit as exc:
-            assert exc.code in (0, None)
-    finally:
-        mp.undo()
+    cli_in_home(base / "home", *SEARCH, "--out", base / "run")
     return base, base / "run"
 
 

@@ -12,7 +12,7 @@ import pytest
 from rolegraph.cli.router_views import add_to_line, add_to_object
 from rolegraph.evaluate.result import EvalResult, ItemScore
 from rolegraph.graphs.io import load_graph
-from tests.cli.support import cli
+from tests.cli.support import cli, cli_in_home
 
 SEARCH = ["optimize", "--task", "gsm", "--task-size", "80", "--models", "sim/llama-3.2-1b,sim/llama-3.2-3b",
           "--roles", "solver,fuser", "--iterations", "1", "--samples", "2", "--batch", "4", "--validation-items",
@@ -29,18 +29,7 @@ EVAL_KEYS = {"task", "graph", "n", "accuracy", "ci95", "mean_latency_s", "p95_la
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
     base = tmp_path_factory.mktemp("add-to-output")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from rolegraph.cli import main
-
-        try:
-            main([*SEARCH, "--out", str(base / "run")])
-        except SystemExit as exc:
-            assert exc.code in (0, None)
-    finally:
-        mp.undo()
+    cli_in_home(base / "home", *SEARCH, "--out", base / "run")
     return base, base / "run"
 
 

@@ -24,16 +24,10 @@ TAIL = "; restore the run directory from a copy, or start a new search"
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     """A finished search with paired outcomes (what route fit and --add-to need)."""
-    base = tmp_path_factory.mktemp("finished")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from tests.cli.support import cli_in_home
+    from tests.cli.support import cli_in_home
 
-        cli_in_home(base / "home", *TINY, "--out", base / "run")  # asserts it succeeded
-    finally:
-        mp.undo()
+    base = tmp_path_factory.mktemp("finished")
+    cli_in_home(base / "home", *TINY, "--out", base / "run")  # asserts it succeeded
     return base / "run"
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.support import cli_in_home
 from tests.optimize.conftest import pool, settings, small_task  # noqa: F401
 from tests.run_dir_support import CAPPED_SEARCH
 
@@ -13,17 +14,8 @@ from tests.run_dir_support import CAPPED_SEARCH
 def capped_run(tmp_path_factory) -> Path:
     """A search its --max-dollars stopped (exit 2), built once per module."""
     base = tmp_path_factory.mktemp("capped")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from rolegraph.cli import main
-
-        with pytest.raises(SystemExit) as exc:
-            main([*CAPPED_SEARCH, "--out", str(base / "run")])
-        assert exc.value.code == 2  # the cap stopped it, resumably (and `optimize` recorded the stop)
-    finally:
-        mp.undo()
+    # exit 2: the cap stopped it, resumably (and `optimize` recorded the stop)
+    cli_in_home(base / "home", *CAPPED_SEARCH, "--out", base / "run", code=2)
     return base / "run"
 
 

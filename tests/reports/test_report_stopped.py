@@ -19,19 +19,10 @@ STOPPED = ["optimize", "--task", "gsm", "--iterations", "3", "--task-size", "80"
 
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("stopped")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ROLEGRAPH_HOME", str(base / "home"))
-    mp.delenv("ROLEGRAPH_POOL", raising=False)
-    try:
-        from rolegraph.cli import main
+    from tests.cli.support import cli_in_home
 
-        try:
-            main([*STOPPED, "--out", str(base / "run")])
-        except SystemExit as exc:
-            assert exc.code == 2  # the cap stopped it, resumably
-    finally:
-        mp.undo()
+    base = tmp_path_factory.mktemp("stopped")
+    cli_in_home(base / "home", *STOPPED, "--out", base / "run", code=2)  # the cap stopped it, resumably
     return base / "run"
 
 
