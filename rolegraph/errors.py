@@ -16,6 +16,12 @@ class RolegraphError(Exception):
     exit_code = 2
 
 
+class RolegraphWarning(UserWarning):
+    """Base of the warnings rolegraph gives a user (a model left out, a short split, an ignored option): Python
+    callers filter them as any `warnings` category; the CLI prints each as one `warning: ...` line on stderr,
+    without the file and source line Python's default display adds (`cli.main`)."""
+
+
 class UnknownModelError(RolegraphError):
     pass
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import typer
 
 from rolegraph.cli.interrupt import Interrupted
-from rolegraph.errors import RolegraphError
+from rolegraph.errors import RolegraphError, RolegraphWarning, one_line
 
 USAGE_EXIT_CODE = 2  # click's code for a usage error (and for bare invocation of a no_args_is_help group)
 ABORT_EXIT_CODE = 1
@@ -78,11 +80,39 @@ def _is_abort(exc: BaseException) -> bool:
     return any(cls.__name__ in ABORT_NAMES for cls in type(exc).__mro__)
 
 
+def warning_lines(shown: Callable[..., None]) -> Callable[..., None]:
+    """A `warnings.showwarning` that prints rolegraph's own warnings (`RolegraphWarning`) as one `warning: ...`
+    line on stderr, each text once per command, and hands any other warning to `shown` (Python's display): a
+    user of the command line acts on the message, and the file, line number and source line Python adds point
+    into rolegraph's code, not at anything they wrote."""
+    said: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, *args: Any) -> None:
+        if not issubclass(category, RolegraphWarning):
+            shown(message, category, filename, lineno, *args)
+            return
+        text = one_line(message, None)
+        if text not in said:
+            said.add(text)
+            print(f"warning: {text}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2; so do usage errors (a wrong option
     or value: `usage_line`), whatever typer/click version is installed, while a bare `rolegraph` or a group
     without its command shows its help (exit 2, as click does); Ctrl-C is one
-    line ("interrupted", with what was kept when the command says so: `cli.interrupt`) and exit code 130."""
+    line ("interrupted", with what was kept when the command says so: `cli.interrupt`) and exit code 130.
+    Rolegraph's warnings print as one line each (`warning_lines`) for the command's duration only: the display
+    and filters are put back as they were when it returns, so a Python caller of `main` keeps its own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RolegraphWarning)  # each said once by `warning_lines`, not per code line
+        warnings.showwarning = warning_lines(warnings.showwarning)
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     app = build_app()
     try:
         rc = app(args=argv, standalone_mode=False)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.errors import BudgetExceededError, SearchError, one_line
+from rolegraph.errors import BudgetExceededError, RolegraphWarning, SearchError, one_line
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.isomorphism import StructureIndex
@@ -128,7 +128,7 @@ def _count(config: SearchConfig, name: str) -> int:
     return int(value)
 
 
-class SplitShortfallWarning(UserWarning):
+class SplitShortfallWarning(RolegraphWarning):
     """A split of the task is smaller than the search asked of it (`split_shortfalls`), said from Python by
     `optimize_async`; the CLI prints these as notes of its own before the run starts and silences this class."""
 

@@ -7,11 +7,16 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from rolegraph.errors import SearchError
+from rolegraph.errors import RolegraphWarning, SearchError
 
 PILOT_BATCH_UNUSED = frozenset({"agent-reinforce", "agent-reinforce:pilot-only", "agent-reinforce:no-identify"})
 """The optimizer names built on the racing agent, whose pilot runs as the loop's first iterations on the loop's
 batches (`SearchConfig.batch`), so `pilot_batch` changes nothing."""
+
+
+class IgnoredOptionWarning(RolegraphWarning):
+    """An option given to an optimizer that does not use it (`refuse_or_warn_pilot_batch`): said, not dropped
+    silently, and filterable by its own class."""
 
 
 def refuse_or_warn_pilot_batch(pilot_batch: object) -> None:
@@ -24,7 +29,7 @@ def refuse_or_warn_pilot_batch(pilot_batch: object) -> None:
     warnings.warn(
         f"AgentReinforce ignores pilot_batch={pilot_batch}: its pilot runs as the search's first iterations on "
         "SearchConfig.batch items; drop the argument (only agent-reinforce:gp and agent-reinforce:v1 use it)",
-        UserWarning,
+        IgnoredOptionWarning,
         stacklevel=3,  # past this function and AgentReinforce.__init__: the line that built it
     )
 
