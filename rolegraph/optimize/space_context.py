@@ -7,7 +7,9 @@ same way, with nothing the user could change but the pool. A node's worst case i
 else its role's) plus the `max_tokens` of every node whose output it reads (`predecessors`, a fan-out or loop at its
 largest: `dynamic.worst_case`), plus an allowance for what else its prompt holds: the question
 (`SearchSpace.question_tokens`), its role's system prompt at the longest answer format, and the framing around them.
-A model without a `context_window` is not limited (nothing is known to check against).
+A model without a `context_window` in its pool entry is checked against the window its server states (llama.cpp's
+`/props`, vLLM's models list: `endpoint.server_windows`, asked as a search starts); one whose server does not say is
+not limited (nothing is known to check against).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rolegraph.agents.registry import ANSWER_KINDS, RoleRegistry
-from rolegraph.errors import SearchError
+from rolegraph.errors import RolegraphWarning, SearchError
 from rolegraph.graphs.dynamic import worst_case
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
@@ -38,7 +40,7 @@ INPUT_FRAMING_TOKENS = 16
 """Per output a node reads: the heading that introduces it in the user message."""
 
 
-class ContextWindowWarning(UserWarning):
+class ContextWindowWarning(RolegraphWarning):
     """A search leaves models out because one node of them alone cannot fit their context window: said when it
     starts, as no graph of them will be tried (the budget's left-out models are only in the space's description)."""
 
@@ -81,7 +83,11 @@ def node_tokens(spec: GraphSpec, roles: dict[str, RoleCost], question: int) -> d
     plus its own `max_tokens`. A role the table lacks counts with no prompt and the call default.
 
     What a searcher passes on is its evidence (up to `MAX_EVIDENCE_HITS` hits of `MAX_HIT_CHARS`), not its reply: it
-    counts here at its `max_tokens`, as every node's output does, so a long evidence block can still overflow."""
+    counts here at its `max_tokens`, as every node's output does, so a long evidence block can still overflow. Not at
+    its worst on purpose: six full hits are ~2,700 tokens of prose (the offline Wikipedia summaries' first 1,200
+    characters take 3.0-3.8 characters a token by the shared estimate), which would leave every model under ~3K
+    tokens unable to read a searcher, while what the search tools return is usually far shorter (a staged search with
+    searchers runs on SmolLM2's 2,048 tokens); a prompt a server refuses stops the search in one line that says so."""
     from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS
 
     worst = worst_case(spec)
