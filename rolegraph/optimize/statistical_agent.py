@@ -3,12 +3,14 @@ credit assignment. (`statistical_agent_gp` is the Gaussian-process variant's.)
 
 Initialisation (insight 1): the pilot's single models and equal-budget ensembles are scored; each
 model's best pilot objective becomes a softmax preference for the worker and output slots, and the
-presence of worker slots follows the best pilot graph's width.
+presence of worker slots follows the best pilot graph's width. A staged space does this per stage, over
+the models each stage allows (`_staged_initial`).
 
 Each step: every graph scored so far gets the weight exp((objective - best) / T) (objectives pooled
 over all its items and shrunk toward the mean, so one lucky batch does not dominate); each
 feature's target probability is its advantage-weighted mean: worker models and roles (pooled over
-slots), the output's model and role, the width (presence) and the edge densities (depth). This is
+slots; per stage in a staged space, `statistical_common.weighted_update`), the output's model and role,
+the width (presence) and the edge densities (depth). This is
 the REINFORCE idea with credit shared between slots, which a handful of noisy batches can support.
 It also proposes the next graph: the best so far while it has few items, else a local mutation of
 it that follows the paper's advice (grow from the output, resize a node, rewire).
@@ -16,18 +18,31 @@ it that follows the paper's advice (grow from the output, resize a node, rewire)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rolegraph.graphs.isomorphism import isomorphic
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, from_graph, realise
-from rolegraph.optimize.feedback import Feedback, GraphUpdate, InitContext, ProposedGraph, StepContext, TextualGradient
+from rolegraph.optimize.feedback import (
+    Feedback,
+    GraphUpdate,
+    InitContext,
+    PilotRow,
+    ProposedGraph,
+    StepContext,
+    TextualGradient,
+)
 from rolegraph.optimize.probabilistic import ProbabilisticGraph, softmax
 from rolegraph.optimize.space import OUTPUT_ID, slot_id
+from rolegraph.optimize.stage_feedback import presence_for_width, restrict, stage_features
+from rolegraph.optimize.stages import slot_ranges
 from rolegraph.optimize.statistical_common import (
     NAME,
     StatisticalAgent,
     features,
+    fix_rounding,
     pilot_lines,
     step_gradient,
     weighted_update,
@@ -70,12 +85,14 @@ class StatisticalFeedbackAgent(StatisticalAgent):
             update.models[slot_id(i)] = w_pref
         update.models[OUTPUT_ID] = o_pref
         best = rows[0] if rows else None
-        if best is not None and space.worker_slots:
+        if space.stages and ctx.pg.masks is not None:
+            _staged_initial(ctx.pg, update, rows, self._preference)
+        elif best is not None and space.worker_slots:
             width = len(best.graph.nodes) - 1
             frac = min(max(width / space.worker_slots, PRESENCE_RANGE[0]), PRESENCE_RANGE[1])
             update.presence = {slot_id(i): frac for i in range(space.worker_slots)}
-            if from_graph(space, best.graph) is not None:
-                update.proposed_graph = ProposedGraph.from_spec(best.graph)
+        if best is not None and space.worker_slots and from_graph(space, best.graph) is not None:
+            update.proposed_graph = ProposedGraph.from_spec(best.graph)
         helped, hurt = pilot_lines(rows)
         summary = (
             f"pilot on {rows[0].n if rows else 0} items: best is {best.label}; model preferences set from "
@@ -122,6 +139,37 @@ class StatisticalFeedbackAgent(StatisticalAgent):
         return step_gradient(
             ctx, lines, f"probabilities moved toward the features of the best of {len(ctx.scored)} graphs so far"
         )
+
+
+def _staged_initial(
+    pg: ProbabilisticGraph,
+    update: GraphUpdate,
+    rows: list[PilotRow],
+    preference: Callable[[tuple[str, ...], dict[str, float]], dict[str, float]],
+) -> None:
+    """A staged space's initial targets, per stage: each stage's slots prefer the models *that stage* ran in the
+    best pilot graphs (a pipeline pilot of the 8B runs its searchers on a 3B when the search stage has no 8B:
+    pooled over the slots, the 3B searcher would be credited the 8B's score), over the models the stage allows
+    only; the output likewise; each stage's presence makes the best pilot graph's width its expected width."""
+    space, masks = pg.space, pg.masks
+    if masks is None:
+        return
+    read = [(f, r.objective) for r in rows if (f := stage_features(space, r.graph)) is not None]
+    best = stage_features(space, rows[0].graph) if rows else None  # rows: best first
+    for s, (stage, slots) in enumerate(zip(space.stages, slot_ranges(space.stages))):
+        score: dict[str, float] = {}
+        for f, objective in read:
+            for k in np.flatnonzero(f["models"][s]):
+                score[space.models[k]] = max(score.get(space.models[k], -np.inf), objective)
+        row = preference(stage.models, score)
+        update.models.update({slot_id(i): dict(row) for i in slots})
+        if best is not None and len(stage.widths) > 1:  # one allowed width: presence changes nothing
+            presence = round(presence_for_width(stage, best["widths"][s], *PRESENCE_RANGE), 4)
+            update.presence.update({slot_id(i): presence for i in slots})
+    allowed = masks.out_model
+    out = restrict(np.array([update.models[OUTPUT_ID][m] for m in space.models]), allowed)
+    update.models[OUTPUT_ID] = {m: round(float(v), 4) for m, v, keep in zip(space.models, out, allowed) if keep}
+    fix_rounding(update)
 
 
 def mutate(ctx: StepContext, rng: np.random.Generator) -> GraphSpec | None:

@@ -1,7 +1,7 @@
 """What the statistical feedback agents share (`statistical_agent`, the default's and v1's; `statistical_agent_gp`,
 the Gaussian-process variant's): their name, the features the update credits, the advantage-weighted update of
-the probabilities, and the lines their textual gradients are written with (so both agents call the same graphs
-and nodes helpful or harmful)."""
+the probabilities (per stage in a staged space, `stage_feedback`), and the lines their textual gradients are
+written with (so both agents call the same graphs and nodes helpful or harmful)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from rolegraph.optimize.feedback import (
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, slot_id
+from rolegraph.optimize.stage_feedback import expected_width, presence_for_width, restrict, stage_features, stage_means
+from rolegraph.optimize.stages import slot_ranges
 
 EXPLORE_MIX = 0.1
 """Share of each categorical target kept uniform, so no model or role is ruled out by a noisy batch."""
@@ -112,7 +114,9 @@ def step_gradient(ctx: StepContext, lines: tuple[list[str], list[str]], moved: s
 
 
 def weighted_update(pg: ProbabilisticGraph, feats: list[dict], weights: np.ndarray):
-    """Targets = advantage-weighted means of each feature over every graph scored so far."""
+    """Targets = advantage-weighted means of each feature over every graph scored so far. A staged space learns
+    each stage's model and width from that stage's nodes alone, within what the stage allows (`stage_feedback`):
+    pooled over every slot, a searcher slot would be credited the solver's model and vice versa."""
     space = pg.space
     probs = pg.probs()
     update = GraphUpdate()
@@ -126,16 +130,52 @@ def weighted_update(pg: ProbabilisticGraph, feats: list[dict], weights: np.ndarr
             return None
         return sum(np.asarray(v, dtype=float) * w for v, w in rows) / total
 
-    def categorical(target: np.ndarray, current: np.ndarray, labels: tuple[str, ...], what: str) -> dict:
-        target = (1 - EXPLORE_MIX) * target + EXPLORE_MIX / len(labels)
+    def categorical(
+        target: np.ndarray, current: np.ndarray, labels: tuple[str, ...], what: str, allowed: np.ndarray | None = None
+    ) -> dict:
+        """`allowed` (a staged space's mask): the target is restricted to the open labels and renormalised, its
+        uniform share spread over them only, and only they are named, so the figures are the sampler's."""
+        if allowed is None:
+            target = (1 - EXPLORE_MIX) * target + EXPLORE_MIX / len(labels)
+        else:
+            target = (1 - EXPLORE_MIX) * restrict(target, allowed) + EXPLORE_MIX * allowed / allowed.sum()
         for k in np.argsort(-(target - current))[:1]:
             if target[k] - current[k] >= MIN_CHANGE:
                 helped.append(f"{what} {short_model(labels[k])}: {current[k]:.2f} -> {target[k]:.2f}")
         for k in np.argsort(target - current)[:1]:
             if current[k] - target[k] >= MIN_CHANGE:
                 hurt.append(f"{what} {short_model(labels[k])}: {current[k]:.2f} -> {target[k]:.2f}")
-        return {n: round(float(v), 4) for n, v in zip(labels, target / target.sum())}
+        shares = zip(labels, target / target.sum(), allowed if allowed is not None else [True] * len(labels))
+        return {n: round(float(v), 4) for n, v, keep in shares if keep}
 
+    masks = pg.masks
+    if space.stages and masks is not None:  # learnt per stage, never pooled over the stages' slots
+        for stage, slots, (models_s, width_s) in zip(
+            space.stages, slot_ranges(space.stages), stage_means(feats, weights, len(space.stages))
+        ):
+            what = f"{stage.name} stage"
+            held = restrict(np.mean(probs.models[list(slots)], axis=0), masks.models[slots[0]])
+            if models_s is not None:
+                row = categorical(models_s, held, space.models, f"{what} model", masks.models[slots[0]])
+                update.models.update({slot_id(i): row for i in slots})
+            if width_s is not None and len(stage.widths) > 1:  # one allowed width: presence changes nothing
+                presence = presence_for_width(stage, width_s, *BERNOULLI_RANGE)
+                now = expected_width(stage, probs.presence[list(slots)])
+                then = expected_width(stage, np.full(stage.max_width, presence))
+                if f"{now:.1f}" != f"{then:.1f}":  # a line that reads "1.3 -> 1.3" says nothing
+                    (helped if then >= now else hurt).append(f"{what} width: {now:.1f} -> {then:.1f}")
+                update.presence.update({slot_id(i): round(presence, 4) for i in slots})
+        out_model, out_role = mean("out_model"), mean("out_role")
+        if out_model is not None:
+            update.models[OUTPUT_ID] = categorical(
+                out_model, probs.out_model, space.models, "output model", masks.out_model
+            )
+        if out_role is not None:
+            update.roles[OUTPUT_ID] = categorical(
+                out_role, probs.out_role, space.output_roles, "output role", masks.out_role
+            )
+        fix_rounding(update)  # stage roles are fixed and stage edges decided by the stages: nothing to learn
+        return update, (list(dict.fromkeys(helped)), list(dict.fromkeys(hurt)))
     w = space.worker_slots
     models, roles = mean("models", "has_workers"), mean("roles", "has_workers")
     for i in range(w):
@@ -208,7 +248,8 @@ def features(space, spec: GraphSpec) -> dict:
     inner = sum(1 for _, d in spec.edges if d != out)
     into_out = sum(1 for _, d in spec.edges if d == out)
     pairs = k * (k - 1) / 2
-    return {
+    staged = {"stages": stage_features(space, spec)} if space.stages else {}
+    return staged | {
         "models": models,
         "roles": roles,
         "out_model": out_model,
