@@ -21,6 +21,7 @@ from rolegraph.optimize.choices import Choices, from_graph, realise
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace
+from rolegraph.optimize.stage_feedback import closed_targets
 from rolegraph.optimize.trace import Evaluation, FeedbackRecord
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -283,6 +284,7 @@ def validate_update(update: GraphUpdate, pg: ProbabilisticGraph) -> list[str]:
             )
         elif pg.edge_index(s, d) is None:
             problems.append(f"edge {e.src}->{e.dst} is not allowed in this space (workers feed only the output)")
+    problems += closed_targets(update, pg)  # a staged space's closed choices, which sampling would drop silently
     if update.proposed_graph is not None:
         problems += validate_proposed(update.proposed_graph, pg)
     for proposed in update.more_proposals:

@@ -12,12 +12,18 @@ of present slots rounded to the stage's nearest allowed width, `choices._normali
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, edge_pairs, from_graph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.stages import Stage, slot_ranges, stage_edges
+
+if TYPE_CHECKING:
+    from rolegraph.optimize.feedback import GraphUpdate
+    from rolegraph.optimize.probabilistic import ProbabilisticGraph
 
 BISECTION_STEPS = 50  # presence found to 2**-50: far below the 4 decimals an update is rounded to
 
@@ -120,3 +126,39 @@ def restrict(row: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     kept = np.where(allowed, row, 0.0)
     total = kept.sum()
     return kept / total if total > 0 else allowed / allowed.sum()
+
+
+def closed_targets(update: GraphUpdate, pg: ProbabilisticGraph) -> list[str]:
+    """Each target of `update` a staged space closes (`ChoiceMasks`): a stage slot given a model its stage does not
+    run, a role other than its stage's, or an edge the stages decide. Sampling would drop them (a closed choice has
+    probability 0), so an agent that wrote them would believe it moved the search when it did nothing: said as
+    problems (`feedback.validate_update`), which the LLM agent is asked to correct."""
+    space, masks = pg.space, pg.masks
+    if masks is None:
+        return []
+    w = space.worker_slots
+    names = {i: stage.name for stage, slots in zip(space.stages, slot_ranges(space.stages)) for i in slots}
+    problems: list[str] = []
+
+    def check(kind: str, node: str, targets: dict[str, float], labels: tuple[str, ...], open_: np.ndarray) -> None:
+        closed = [name for name, p in targets.items() if p > 0 and name in labels and not open_[labels.index(name)]]
+        if closed:
+            where = "the output" if node == OUTPUT_ID else f"the {names[pg.node_index(node) or 0]} stage"
+            allowed = ", ".join(label for label, ok in zip(labels, open_) if ok)
+            problems.append(f"{kind}s: node {node} cannot take {', '.join(closed)} ({where} allows {allowed})")
+
+    for node, targets in update.models.items():
+        idx = pg.node_index(node)
+        if idx is not None:
+            check("model", node, targets, space.models, masks.out_model if idx == w else masks.models[idx])
+    for node, targets in update.roles.items():
+        idx = pg.node_index(node)
+        if idx is not None:
+            labels = space.output_roles if idx == w else space.worker_roles
+            check("role", node, targets, labels, masks.out_role if idx == w else masks.roles[idx])
+    for e in update.edges:
+        s, d = pg.node_index(e.src), pg.node_index(e.dst)
+        k = pg.edge_index(s, d) if s is not None and d is not None else None
+        if k is not None and not masks.edges_free[k]:
+            problems.append(f"edge {e.src}->{e.dst} is decided by the stages, not learned: leave it out")
+    return problems
