@@ -12,18 +12,15 @@ of present slots rounded to the stage's nearest allowed width, `choices._normali
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, edge_pairs, from_graph
+from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.stages import Stage, slot_ranges, stage_edges
-
-if TYPE_CHECKING:
-    from rolegraph.optimize.feedback import GraphUpdate
-    from rolegraph.optimize.probabilistic import ProbabilisticGraph
 
 BISECTION_STEPS = 50  # presence found to 2**-50: far below the 4 decimals an update is rounded to
 
@@ -128,7 +125,15 @@ def restrict(row: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return kept / total if total > 0 else allowed / allowed.sum()
 
 
-def closed_targets(update: GraphUpdate, pg: ProbabilisticGraph) -> list[str]:
+class _Targets(Protocol):
+    """What `closed_targets` reads of a `feedback.GraphUpdate` (which imports this module: named by shape)."""
+
+    models: dict[str, dict[str, float]]
+    roles: dict[str, dict[str, float]]
+    edges: list[Any]
+
+
+def closed_targets(update: _Targets, pg: ProbabilisticGraph) -> list[str]:
     """Each target of `update` a staged space closes (`ChoiceMasks`): a stage slot given a model its stage does not
     run, a role other than its stage's, or an edge the stages decide. Sampling would drop them (a closed choice has
     probability 0), so an agent that wrote them would believe it moved the search when it did nothing: said as
