@@ -22,13 +22,15 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from fractions import Fraction
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import Completion, Message
 
 T = TypeVar("T")
+_UNIT_BITS = 1074
+_UNIT = 1 << _UNIT_BITS
 
 LEFT_NOT_KEPT = "their replies are not kept, so running it again sends them again"
 """What leaving calls in flight costs (a resumed search, a rerun eval: both find nothing of them in the cache)."""
@@ -45,7 +47,8 @@ class CallStats:
     """Dollars of the calls the cache did not answer (at the pool's prices), summed exactly (`add_paid`)."""
     on_paid: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     """Called after every `add_paid`: a search's ledger stores its dollars there (`checkpoint.PaidLedger`)."""
-    _exact: Fraction = field(default=Fraction(0), repr=False, compare=False)
+    _units: int = field(default=0, repr=False, compare=False)
+    """`paid_usd` exactly, in units of 2**-1074 (`_in_units`)."""
 
     @property
     def paid(self) -> int:
@@ -53,13 +56,21 @@ class CallStats:
 
     def add_paid(self, dollars: float) -> None:
         """Add a paid call's dollars. A float sum depends on the order of its terms (0.1278...86 vs ...83 for the
-        same calls finishing in another order), so the sum is kept exact and `paid_usd` is it rounded once."""
-        if float(self._exact) != self.paid_usd:  # set directly (a test, an older caller): start from it
-            self._exact = Fraction(self.paid_usd)
-        self._exact += Fraction(dollars)
-        self.paid_usd = float(self._exact)
+        same calls finishing in another order), so the sum is kept exact and `paid_usd` is it rounded once (an
+        int's true division rounds correctly, as a Fraction's float does)."""
+        if self._units / _UNIT != self.paid_usd:  # set directly (a test, an older caller): start from it
+            self._units = _in_units(self.paid_usd)
+        self._units += _in_units(dollars)
+        self.paid_usd = self._units / _UNIT
         if self.on_paid is not None:
             self.on_paid()
+
+
+def _in_units(dollars: float) -> int:
+    """`dollars` as a whole number of 2**-1074, the smallest float step, so every float is one exactly. Why not a
+    `Fraction`: the same exact sums at ~1 us an add instead of ~4.5 (its gcd), once per paid call on the loop."""
+    numerator, denominator = float(dollars).as_integer_ratio()  # the denominator is a power of two
+    return numerator << (_UNIT_BITS + 1 - denominator.bit_length())
 
 
 def call_cost(spec: ModelSpec, out: Completion) -> float:
@@ -109,6 +120,12 @@ def sending(retry: bool = False) -> Iterator[None]:
         ticket.on_wire -= 1
 
 
+def _wake(woken: asyncio.Future[None], task: asyncio.Task[Any]) -> None:
+    """`task` ended: wake its caller, unless the caller left (`woken` cancelled; the task was kept or cancelled)."""
+    if not woken.done():
+        woken.set_result(None)
+
+
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -153,8 +170,10 @@ class InFlightCalls:
             return await call()
 
         task = asyncio.create_task(ticketed())
+        woken = task.get_loop().create_future()  # `asyncio.shield(task)` as the caller needs it, ~2 us lighter
+        task.add_done_callback(partial(_wake, woken))
         try:
-            return await asyncio.shield(task)
+            await woken  # cancelling the caller cancels this future only, never the task
         except asyncio.CancelledError:
             if ticket.on_wire and not task.done():
                 ticket.left = True
@@ -163,6 +182,7 @@ class InFlightCalls:
             else:
                 task.cancel()
             raise
+        return task.result()
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
