@@ -22,7 +22,9 @@ caller asks again later.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -129,6 +131,19 @@ async def server_context(spec: ModelSpec, client: httpx.AsyncClient) -> int | No
     except (httpx.HTTPError, ValueError, AttributeError):
         return None
     return None
+
+
+async def server_windows(specs: Iterable[ModelSpec]) -> dict[str, int]:
+    """The context each endpoint of its own without a declared `context_window` says it runs the model with
+    (`server_context`), by model id: a search checks its graphs against it (`ModelPool.learn_windows`), as a pool
+    entry's window falls back to the server's own. One free GET per endpoint, all at once; a server that does not say
+    (or cannot be reached) leaves its model unlimited, as before, and its calls then say why they fail."""
+    todo = [s for s in specs if probes_structured(s) and s.context_window is None]
+    if not todo:
+        return {}
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
+        found = await asyncio.gather(*(server_context(s, client) for s in todo))
+    return {s.id: n for s, n in zip(todo, found) if n is not None}
 
 
 UNDECIDED_CAUSES = {"timeout": "timed out", "connection": "could not connect", "refused": "could not connect"}

@@ -341,7 +341,10 @@ class ModelHub:
     def get(self, model_id: str) -> ChatModel:
         if model_id not in self._models:
             spec = self.pool.require_key(model_id)
-            model: ChatModel = _Guarded(make_backend(spec, self.settings), self, spec)
+            backend = make_backend(spec, self.settings)
+            if hasattr(backend, "endpoint_lessons"):  # what its endpoint taught outlives this hub (`pool.lessons`)
+                backend.endpoint_lessons = self.pool.lessons
+            model: ChatModel = _Guarded(backend, self, spec)
             if self.settings.cache:
                 model = _StreamingCache(model, self._response_cache(), spec)
             self._models[model_id] = _Counted(model, self.stats, spec, self)

@@ -37,6 +37,7 @@ from rolegraph.models.openai_errors import (
     MalformedResponseError,
     ModelCallError,
     Sleep,
+    context_refused,
     error_fields,
     failure_cause,
     is_context_exceeded,
@@ -265,7 +266,8 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
             if isinstance(message, str):
                 detail = message
             if is_context_exceeded(exc):
-                return f"HTTP {status}: context exceeded: {self._scrub(detail)}"
+                refused = context_refused(self._scrub(detail), self.spec.context_window, error_fields(exc))
+                return f"HTTP {status}: {refused}"
             if status == NOT_FOUND and not isinstance(message, str):  # a route, not a model, was not found
                 return f"HTTP {status} at {self.shown_endpoint}{CHAT_PATH}: {NOT_FOUND_HINT}"
             return f"HTTP {status}: {self._scrub(detail)}"

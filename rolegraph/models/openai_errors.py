@@ -73,12 +73,74 @@ def says_context_exceeded(fields: dict[str, Any], message: str = "") -> bool:
     return bool(_CONTEXT_TEXT.search(str(fields.get("message") or message)))
 
 
-def context_exceeded_error(model_id: str, detail: str, status: int | None = None) -> ModelCallError:
+_ASKED = re.compile(r"request \((\d+) tokens\)|resulted in (\d+) tokens|requested (\d+) tokens", re.I)
+"""The tokens a refused request held, as servers say it: llama.cpp "request (1651 tokens) exceeds ...", OpenAI
+"your messages resulted in 9000 tokens", vLLM "you requested 2100 tokens"."""
+_HOLDS = re.compile(r"context size \((\d+) tokens\)|maximum context length is (\d+) tokens", re.I)
+"""The context a server says it has: llama.cpp "the available context size (1024 tokens)", OpenAI and vLLM
+"This model's maximum context length is 8192 tokens"."""
+
+
+def _stated(pattern: re.Pattern[str], text: str, field: object) -> int | None:
+    """A count the error body gives as a field (llama.cpp's `n_prompt_tokens`, `n_ctx`), else in its message."""
+    if isinstance(field, int) and not isinstance(field, bool) and field > 0:
+        return field
+    found = pattern.search(text)
+    return int(next(g for g in found.groups() if g)) if found else None
+
+
+def context_refused(detail: str, declared: int | None, fields: dict[str, Any] | None = None) -> str:
+    """The text of a refusal for a prompt past the context: "context exceeded: " and the server's `detail`, and,
+    when the model's pool entry declares a `context_window` (`declared`), what that shows: a window that holds the
+    refused prompt is wrong for this server (the search space admitted graphs by it, so fixing it in the pool file
+    is the cure); one that does not hold it names the prompt as longer than estimated. The counts are the server's
+    (`fields`: llama.cpp's `n_prompt_tokens`, `n_ctx`), else read from its message."""
+    fields = fields or {}
+    text = f"context exceeded: {detail}"
+    if declared is None:
+        return text
+    asked = _stated(_ASKED, detail, fields.get("n_prompt_tokens"))
+    holds = _stated(_HOLDS, detail, fields.get("n_ctx"))
+    if asked is not None and asked > declared:
+        return f"{text} (the prompt, {asked} tokens, is longer than the model's context window {declared})"
+    prompt = f"a prompt of {asked} tokens" if asked is not None else "a prompt"
+    holding = f"; its context is {holds} tokens" if holds is not None else ""
+    to = str(holds) if holds is not None else "the server's context size"
+    return (
+        f"{text} (the pool entry's context_window {declared} is wrong for this server: it refused {prompt} that "
+        f"the window says fits{holding}; set context_window to {to} in the pool file)"
+    )
+
+
+RESUME_ADVICE = "fix the cause and continue with --resume"
+CONTEXT_ADVICE = (
+    "correct the model's context_window in the pool file and start the search again (a run cannot resume with a "
+    "changed pool file; the calls already answered are not paid again: they come from the response cache)"
+)
+
+
+def failure_advice(error: str) -> str:
+    """What a user stopped by a failed call should do: `--resume` once the cause is fixed, except for a prompt past
+    the context (`context_refused`'s text), whose cure is the pool file, which a resume refuses to see changed."""
+    return CONTEXT_ADVICE if "context exceeded: " in error else RESUME_ADVICE
+
+
+def context_exceeded_error(
+    model_id: str,
+    detail: str,
+    status: int | None = None,
+    *,
+    declared: int | None = None,
+    fields: dict[str, Any] | None = None,
+) -> ModelCallError:
     """The one-line, final error of a prompt that does not fit (`cause="context"`), worded alike for every
-    backend: callers (the CLI, serve, the LLM feedback agent's fallback) act on `cause`, people read the text."""
+    backend (`context_refused`; `declared`: the model's pool `context_window`, if any): callers (the CLI, serve,
+    the LLM feedback agent's fallback) act on `cause`, people read the text."""
     where = f"HTTP {status}: " if status is not None else ""
     return ModelCallError(
-        f"model '{model_id}' call failed: {where}context exceeded: {detail}", status=status, cause=CONTEXT_CAUSE
+        f"model '{model_id}' call failed: {where}{context_refused(detail, declared, fields)}",
+        status=status,
+        cause=CONTEXT_CAUSE,
     )
 
 

@@ -12,6 +12,10 @@ llama.cpp's server reports the first choice's alone. The rule is learnt once per
 (`n_usage`, `_learn_usage`), from what the first reply in full proves, else from one tiny probe request, and every
 later reply is read by it (`openai_replies.n_completions`), never guessed per reply.
 
+What was learnt is also kept, by endpoint (URL and model name), in the `EndpointLessons` the model is given
+(`endpoint_lessons`: its pool's, `ModelPool.lessons`), and a model starts from what is kept there: a hub closes and
+remakes its models after every sync call, and each lesson cost requests the endpoint was paid for.
+
 `NSamplingMixin` gives `OpenAIChatModel` its `complete_n`; `_NHost` names what it uses of the model."""
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from rolegraph.models.openai_replies import (
     served_by,
     usage_rule,
 )
+from rolegraph.models.pool import EndpointLessons, NLesson
 
 N_REFUSED = frozenset({400, 422})  # how servers without `n` refuse it (llama.cpp: "Field 'n': Value must be ...")
 ABOUT_N = re.compile(r"""['"`]n['"`]|\bn\s+must\b|\bcompletion choices?\b|\bchoices\b""", re.IGNORECASE)
@@ -60,6 +65,7 @@ class _NHost(Protocol):
     n_ok: int
     n_max: int | None
     n_usage: str | None
+    endpoint_lessons: EndpointLessons | None
     _n_probe: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None
 
     def _loop_state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]: ...
@@ -110,6 +116,9 @@ class NSamplingMixin:
     n_usage: str | None = None
     """What the `usage` of the endpoint's `n` replies counts (`openai_replies.SUMMED` or `FIRST_CHOICE`): None until
     the first reply in full with a usage (`_learn_usage`), then fixed, so that every reply is billed alike."""
+    endpoint_lessons: EndpointLessons | None = None
+    """Where lessons outlive this model object (its pool's `EndpointLessons`, given by whoever makes the model);
+    None: they last as long as the model."""
     _n_probe: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
     """The lock one probe at a time holds, with the event loop it belongs to (a lock binds to one loop)."""
 
@@ -134,6 +143,7 @@ class NSamplingMixin:
         refusal of an `n` already answered in full is not about `n` and is raised. The prompt's tokens are shared among
         a request's completions (every server here processes it once per request); the output tokens are read by
         the endpoint's usage rule, learnt with the first reply in full (`_learn_usage`, `openai_replies`)."""
+        _recall(self)
         todo = list(samples)
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         done: list[Completion] = []
@@ -149,6 +159,26 @@ class NSamplingMixin:
         chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
         parts = await asyncio.gather(*(_known(self, messages, chunk, answer_key, kwargs) for chunk in chunks))
         return done + [c for part in parts for c in part]
+
+
+def _key(model: _NHost) -> tuple[str, str]:
+    """The endpoint a lesson is about: the URL calls go to and the model name sent there."""
+    return model.spec.endpoint or "", model.spec.api_name
+
+
+def _recall(model: _NHost) -> None:
+    """Start from what the endpoint taught other model objects of the same pool (`endpoint_lessons`)."""
+    if model.endpoint_lessons is None:
+        return
+    kept = model.endpoint_lessons.recall(*_key(model))
+    if kept.n_max is not None and (model.n_max is None or kept.n_max < model.n_max):
+        model.n_max = kept.n_max
+    model.n_ok = max(model.n_ok, kept.n_ok)
+    if model.n_max is not None:
+        model.n_ok = min(model.n_ok, model.n_max)
+    if model.n_usage is None and kept.n_usage is not None:
+        model.n_usage = kept.n_usage
+    _settle(model, keep=False)
 
 
 def _size(model: _NHost, k: int) -> int:
@@ -264,6 +294,7 @@ async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, An
         )
         rule = FIRST_CHOICE
     model.n_usage = rule
+    _settle(model)
     return probed
 
 
@@ -312,9 +343,12 @@ def _no_n(model: _NHost, why: str) -> None:
     _limit(model, 1, why)
 
 
-def _settle(model: _NHost) -> None:
-    """Keep `n_support` (the yes/no view) in step with what was learnt."""
+def _settle(model: _NHost, *, keep: bool = True) -> None:
+    """Keep `n_support` (the yes/no view) in step with what was learnt, and (`keep`) the lesson in the pool's
+    `endpoint_lessons`, for the model objects made after this one."""
     model.n_support = True if model.n_ok >= 2 else (False if model.n_max == 1 else None)
+    if keep and model.endpoint_lessons is not None:
+        model.endpoint_lessons.keep(*_key(model), NLesson(model.n_ok, model.n_max, model.n_usage))
 
 
 async def _separately(

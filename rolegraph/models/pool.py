@@ -8,6 +8,7 @@ an error. Real models are not affected by the world.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -93,10 +94,44 @@ def _parse_specs(entries: list, source: str, *, user: bool = True) -> list[Model
     return specs
 
 
+@dataclass(frozen=True)
+class NLesson:
+    """What an endpoint taught about `n` (`openai_sampling`): the largest `n` it answered in full, the largest worth
+    sending (None: none refused or answered short yet), and what the usage of its `n` replies counts (None: unknown)."""
+
+    n_ok: int = 1
+    n_max: int | None = None
+    n_usage: str | None = None
+
+
+class EndpointLessons:
+    """The `NLesson` of each endpoint a pool's models called, keyed by (endpoint URL, model name sent): kept by the
+    pool, which the user holds across calls, not by the model objects a hub makes and drops (`ModelHub.aclose`, run
+    after every sync call), because each lesson cost requests (a refused `n`, a usage probe) that would otherwise
+    be paid again on every `evaluate_sync`. A later lesson only narrows an earlier one (`keep`)."""
+
+    def __init__(self) -> None:
+        self._learnt: dict[tuple[str, str], NLesson] = {}
+
+    def recall(self, endpoint: str, model: str) -> NLesson:
+        return self._learnt.get((endpoint, model), NLesson())
+
+    def keep(self, endpoint: str, model: str, lesson: NLesson) -> None:
+        """Merge `lesson` into what is known: the larger `n` answered in full, the smaller limit, the first rule."""
+        old = self._learnt.get((endpoint, model), NLesson())
+        limits = [m for m in (old.n_max, lesson.n_max) if m is not None]
+        n_max = min(limits) if limits else None
+        n_ok = max(old.n_ok, lesson.n_ok)
+        self._learnt[(endpoint, model)] = NLesson(
+            n_ok=min(n_ok, n_max) if n_max is not None else n_ok, n_max=n_max, n_usage=old.n_usage or lesson.n_usage
+        )
+
+
 class ModelPool:
     """An ordered set of `ModelSpec`s by id. User entries override built-ins with the same id.
 
-    `world`: the simulator world of its sim models (0 when it has none)."""
+    `world`: the simulator world of its sim models (0 when it has none). `lessons`: what its real endpoints taught
+    about `n` (`EndpointLessons`), kept as long as the pool is."""
 
     def __init__(self, specs: list[ModelSpec], user_ids: tuple[str, ...] = ()):
         self._specs: dict[str, ModelSpec] = {}
@@ -104,6 +139,7 @@ class ModelPool:
             self._specs[spec.id] = spec
         # ids the user's pool file defines, in its order (the models a search defaults to)
         self.user_ids = tuple(dict.fromkeys(user_ids))
+        self.lessons = EndpointLessons()
         sims = [s for s in self._specs.values() if s.simulated]
         self.world = resolve_world(*((s.world, f"model '{s.id}'") for s in sims if s.world))
         stray = [s.id for s in sims if s.world != self.world]
@@ -145,7 +181,18 @@ class ModelPool:
             return self
         resolve_world((self.world or None, "the pool"), (index, source))
         placed = world(index)
-        return ModelPool([placed.place(s) for s in self._specs.values()], self.user_ids)
+        moved = ModelPool([placed.place(s) for s in self._specs.values()], self.user_ids)
+        moved.lessons = self.lessons  # the real endpoints are the same ones in any world
+        return moved
+
+    def learn_windows(self, windows: dict[str, int]) -> None:
+        """Give the models in `windows` (id -> tokens) the context window their servers say they run with
+        (`endpoint.server_windows`), where the pool file declares none: a search then leaves out graphs that cannot
+        fit, as it does for a declared window. A declared window is never replaced (it is the user's word)."""
+        for model_id, window in windows.items():
+            spec = self._specs[model_id]
+            if spec.context_window is None:
+                self._specs[model_id] = spec.model_copy(update={"context_window": window})
 
     def __iter__(self):
         return iter(self._specs.values())

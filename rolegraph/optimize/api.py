@@ -21,6 +21,7 @@ from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.gold_guard import refuse_mixed_search
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
+from rolegraph.models.endpoint import server_windows
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.in_flight import INTERRUPT_WAIT_S
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, Simulation
@@ -228,6 +229,7 @@ async def optimize_async(
     if toolbox is None:
         toolbox = default_toolbox(hub.settings, task)
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
+    space.pool.learn_windows(await server_windows(space.pool.get(m) for m in space.models))  # else unlimited
     check_startable(ctx, optimizer)  # a refused start leaves no run directory behind
     store: RunStore | None = None
     lock: RunLock | None = None

@@ -26,6 +26,7 @@ from rolegraph.graphs.isomorphism import StructureIndex
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.openai_errors import failure_advice
 from rolegraph.models.provenance import ServedBy
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
@@ -165,8 +166,7 @@ def _stop_on_failures(results: list[EvalResult]) -> None:
             first = one_line(first, FAILURE_CHARS, ellipsis="…")  # a cut is marked, never silent
             raise SearchError(
                 f"{res.failures} of {res.n} item runs of graph '{res.graph_name}' failed "
-                f"(first: {first}); the search stopped at its last checkpoint: fix the cause "
-                "and continue with --resume"
+                f"(first: {first}); the search stopped at its last checkpoint: {failure_advice(first)}"
             )
 
 
