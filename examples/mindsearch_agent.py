@@ -50,7 +50,11 @@ def report(result: RunResult) -> str:
         lines.append(f"{copy.id}: searched {queries!r}")
         lines += [f"  note: {t.note}" for t in copy.tools if t.note]
     lines.append(f"answer: {result.answer}")
-    lines.append(f"{result.tokens} tokens, {result.latency_s:.1f} s")
+    calls = sum(n.calls for n in result.nodes)
+    cached = sum(n.cached_calls for n in result.nodes)
+    # a rerun answered from the response cache reports each call at the latency first measured: say so
+    note = f" ({cached} of {calls} model calls from the response cache, timed as first measured)" if cached else ""
+    lines.append(f"{result.tokens} tokens, {result.latency_s:.1f} s{note}")
     return "\n".join(lines)
 
 

@@ -1,5 +1,6 @@
 """A run's `RunResult` assembled from the node traces in its context: the answer, tokens, cost, FLOPs units,
-wall time (modelled, as if alone, or measured) and whether the replies were simulated, also for a run that
+wall time (modelled, or measured as if the run had been alone and fresh: `schedule.alone_wall_s`, for graphs
+with fan-out or loops through what actually ran) and whether the replies were simulated, also for a run that
 stopped part way (its `partial`).
 
 The FLOPs units are those of the nodes that ran (`ran`), each at its own figure in the graph (`analysis`), so a run
@@ -65,8 +66,9 @@ def assemble_result(graph: _Compiled, ctx: RunContext, family: str, error: str |
         wall = critical
     elif graph.dynamic is None:  # as if the run had been alone and fresh (`schedule.alone_wall_s`)
         wall = alone_wall_s(graph.topo, traces, perf_counter() - ctx.t0, graph.model_of, graph.model_slots)
-    else:
-        wall = perf_counter() - ctx.t0
+    else:  # the same for what a dynamic run ran: its copies and rounds, each on its own model's slots
+        models = {t.id: t.model for t in traces}
+        wall = alone_wall_s(Topology.as_run(traces), traces, perf_counter() - ctx.t0, models, graph.model_slots)
     simulation = simulation_of(t.simulated for t in traces) or graph.configured_simulation
     return RunResult(
         graph_name=graph.spec.name,

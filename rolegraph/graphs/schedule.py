@@ -55,6 +55,28 @@ class Topology:
             raise GraphError([f"graph has a cycle through {', '.join(stuck)}"])
         return cls(tuple(order), {n: tuple(dict.fromkeys(p)) for n, p in preds.items()})
 
+    @classmethod
+    def as_run(cls, traces: Sequence[NodeTrace]) -> Topology:
+        """The topology of what a dynamic run actually ran: one node per trace (fan-out copies and loop rounds
+        are not nodes of the spec), its predecessors the traced instances it read. Lets a graph with fan-out or
+        loops report its time as a static graph does (`alone_wall_s`). Ties in trace order; inputs that are not
+        traced (a node a router stage reads from an earlier stage) are left out, as not run here."""
+        known = {t.id for t in traces}
+        preds = {t.id: tuple(dict.fromkeys(i for i in t.inputs if i in known and i != t.id)) for t in traces}
+        order: list[str] = []
+        placed: set[str] = set()
+        pending = [t.id for t in traces]
+        while pending:  # one pass when the traces come inputs first, as `units.ordered_traces` gives them
+            for n in pending:
+                if all(p in placed for p in preds[n]):
+                    order.append(n)
+                    placed.add(n)
+            if not placed.intersection(pending):  # inputs are recorded after they ran: never circular, but total
+                order += pending
+                placed.update(pending)
+            pending = [n for n in pending if n not in placed]
+        return cls(tuple(order), preds)
+
 
 def schedule(topo: Topology, latency: Mapping[str, float]) -> dict[str, tuple[float, float]]:
     """(start, end) per node of `latency` (nodes absent from it are skipped, as not run)."""
