@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rolegraph.evaluate.result import EvalResult, ItemScore, NodeStats, NodeUsage
+from rolegraph.evaluate.result import EvalResult, ItemScore, ItemsFailedError, NodeStats, NodeUsage
 
 _LAZY = {
     "evaluate": "rolegraph.evaluate.runner",
@@ -17,7 +17,7 @@ _LAZY = {
     "Comparison": "rolegraph.evaluate.paired_stats",
 }
 
-__all__ = ["EvalResult", "ItemScore", "NodeStats", "NodeUsage", *_LAZY]
+__all__ = ["EvalResult", "ItemScore", "ItemsFailedError", "NodeStats", "NodeUsage", *_LAZY]
 
 if TYPE_CHECKING:  # the lazy names, typed for mypy and editors (no import at run time)
     from rolegraph.evaluate.paired_stats import Comparison as Comparison

@@ -177,6 +177,7 @@ class ItemWorker:
                     seed=seed,
                     progress=False,
                     budget=budget,
+                    raise_on_all_failed=False,  # one chunk of the items: the caller's evaluate judges them all
                 )
             )
             kind, payload, simulated = "ok", result.items, result.simulated

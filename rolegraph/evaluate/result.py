@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from rolegraph.errors import RolegraphError, one_line
 from rolegraph.models.provenance import REAL, Provenance, ServedBy, Simulation
+
+UNKNOWN_FAILURE = "unknown error"
+"""The cause `failure_line` gives when no failed item recorded one: the count alone would hide that it is unknown."""
 
 
 class NodeUsage(BaseModel):
@@ -82,6 +86,20 @@ class EvalResult(BaseModel):
     calls: int = 0  # model calls of every item run
     cached_calls: int = 0  # of them answered from the response cache (their latency is the one first measured)
 
+    @property
+    def every_failed(self) -> bool:
+        """Every item failed (no model answered): the accuracy (0) and latencies (0 s) stored for it measure
+        nothing, so `rolegraph eval` shows n/a and exits 2, and `evaluate` raises `ItemsFailedError`."""
+        return self.n > 0 and self.failures >= self.n
+
+    def failure_line(self, name: str | None = None) -> str | None:
+        """How many items failed and the first failure's model and cause, in one line (None when none failed):
+        a failed item is not a wrong answer, so an accuracy over failures must not stand alone."""
+        if not self.failures:
+            return None
+        first = one_line(next((it.error for it in self.items if it.error), UNKNOWN_FAILURE), limit=None)
+        return f"graph '{name or self.graph_name}': {self.failures} of {self.n} items failed; first failure: {first}"
+
     def summary(self) -> dict:
         """The keys `rolegraph eval --json` prints."""
         return {
@@ -102,3 +120,21 @@ class EvalResult(BaseModel):
             "calls": self.calls,
             "cached_calls": self.cached_calls,
         }
+
+
+class ItemsFailedError(RolegraphError):
+    """Every item of an evaluation failed (the model never answered: a server down, a bad key): its accuracy
+    would read as a measured 0%. Raised by `evaluate` as `rolegraph eval` exits 2 on it; partial failures are
+    returned (each `ItemScore.error` says why, `EvalResult.failure_line()` sums them up). `result` is the
+    EvalResult all the same (stored, when a store was given), for a caller that wants its items' errors."""
+
+    def __init__(self, result: EvalResult, name: str | None = None):
+        super().__init__(result.failure_line(name) or f"graph '{name or result.graph_name}': every item failed")
+        self.result = result
+
+
+def raise_if_every_failed(result: EvalResult, name: str | None = None) -> EvalResult:
+    """`result`, unless every item failed: then `ItemsFailedError` naming the first failure."""
+    if result.every_failed:
+        raise ItemsFailedError(result, name)
+    return result

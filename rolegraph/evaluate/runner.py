@@ -16,7 +16,7 @@ from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, R
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
-from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage
+from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage, raise_if_every_failed
 from rolegraph.graphs.gold_guard import refuse_gold_leak
 from rolegraph.graphs.provenance import run_provenance
 from rolegraph.graphs.result import RunResult
@@ -183,8 +183,15 @@ async def evaluate(
     on_item: OnItem | None = None,
     store_settings: dict | None = None,
     executor: Any = None,
+    raise_on_all_failed: bool = True,
 ) -> EvalResult:
     """Score `spec` (a graph or a router) on `items`; save to `store` if given (the result then carries its `run_id`).
+
+    When every item failed (no model answered: a server down, a bad key) it raises `ItemsFailedError` naming the
+    first failure (after saving to `store`; `exc.result` is the EvalResult), as `rolegraph eval` exits 2: its
+    accuracy of 0 would read as a measured 0%. Some items failing is returned as before (`failures`,
+    `failure_line()`). `raise_on_all_failed=False` returns it all the same (the CLI and the search report it
+    their own way).
 
     Items without a gold answer are skipped and counted: `skipped` counts those of `items` only. A file task's
     records without a gold (`task.skipped`) are in no split (`Task.items` draws from usable items), so none of
@@ -221,6 +228,9 @@ async def evaluate(
     sim_runs = [False] * len(scorable)  # the executors fill it too; the label is read from the items
     order = iter(range(len(scorable)))
     done = 0
+
+    def checked(result: EvalResult) -> EvalResult:
+        return raise_if_every_failed(result) if raise_on_all_failed else result
 
     def finish(partial: bool) -> EvalResult:
         kept = [r for r in results if r is not None]
@@ -262,7 +272,7 @@ async def evaluate(
                 )
             except BudgetExceededError as exc:
                 raise BudgetExceededError(str(exc), partial=finish(partial=True)) from exc
-            return finish(partial=False)
+            return checked(finish(partial=False))
 
         async def worker() -> None:
             nonlocal done
@@ -280,7 +290,7 @@ async def evaluate(
         except BaseException as exc:
             await _cancel(workers, hub, interrupted=isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)))
             raise
-    return finish(partial=False)
+    return checked(finish(partial=False))
 
 
 async def _cancel(workers: list[asyncio.Task], hub: ModelHub, interrupted: bool = False) -> None:

@@ -310,6 +310,7 @@ class SearchContext:
                     progress=False,
                     label=f"{phase}:{spec.name}",
                     executor=self.executor,
+                    raise_on_all_failed=False,  # _stop_on_failures stops on any failure, with --resume's hint
                 )
                 for _, _, spec in named
             ),
@@ -390,6 +391,7 @@ class SearchContext:
                 seed=self.config.eval_seed,
                 progress=False,
                 label=f"{phase}:{spec.name}",
+                raise_on_all_failed=False,  # _stop_on_failures stops on any failure, with --resume's hint
             ),
             phase=phase,
         )

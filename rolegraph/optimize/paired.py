@@ -200,6 +200,7 @@ async def store_paired(
                     label=f"paired:{split}:{cand.graph.name}",
                     executor=executor,
                     roles=roles,
+                    raise_on_all_failed=False,  # stored and paired as before
                 )
                 store.pair(PAIRED_SET, split, res, cand.source)
                 out[split].append(res)
