@@ -1,8 +1,9 @@
 """A graph found by `rolegraph optimize`, dropped into your own LangGraph app.
 
     python examples/langgraph_app.py                 # finds a graph first (a small offline sim search)
-    python examples/langgraph_app.py runs/<run-dir>  # or use a run's best_graph.yaml
+    python examples/langgraph_app.py runs/<run-dir>  # or use a run's best graph, on the run's task and pool
     python examples/langgraph_app.py best_graph.yaml --db app.sqlite --thread alice
+    python examples/langgraph_app.py my_graph.yaml --pool pool.yaml --question "Who discovered insulin?"
 
 The app is an ordinary LangGraph `StateGraph` of yours: `intake` -> `agents` -> `reply`, where
 `agents` is the optimized rolegraph graph (a compiled LangGraph `entrypoint`) used as a subgraph.
@@ -11,10 +12,13 @@ streams with `stream_mode="updates"`, so each rolegraph node is printed as soon 
 Run it twice with the same --db and --thread: the second run first shows the stored conversation.
 With LANGSMITH_TRACING=true and LANGSMITH_API_KEY set, LangSmith traces every node.
 
-The built-in pool is simulated (offline stand-ins for LLaMA models): its answers show the plumbing
-working, they are not claims about real models. Simulated models answer task items only, so the
-questions here come from the gsm task, with their answer keys in the run's context (never in the app's
-state, so never in its checkpoints or LangSmith traces); with real models, pass any question.
+A run directory brings its own conditions: its best graph, the pool file and simulator world the search
+ran with (`rolegraph optimize --pool`) and its task, whose test questions the app asks. A graph file runs
+on the built-in pool, or on `--pool FILE` (or $ROLEGRAPH_POOL), with questions from `--task` (gsm unless
+given). The built-in pool is simulated (offline stand-ins for LLaMA models): its answers show the plumbing
+working, they are not claims about real models. Simulated models answer task items only, with their answer
+keys in the run's context (never in the app's state, so never in its checkpoints or LangSmith traces); with
+real models, ask any question with `--question TEXT` (repeatable).
 """
 from __future__ import annotations
 
@@ -23,16 +27,18 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
 from rolegraph.graphs.interop import (graph_context, graph_input, langsmith_status, load_app, node_names, node_updates,
                                       run_config, sqlite_checkpointer)
 from rolegraph.errors import RolegraphError
+from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.settings import Settings
+from rolegraph.tasks.base import Task
 from rolegraph.tasks.registry import get_task
 
 TASK = "gsm"
@@ -69,7 +75,36 @@ def find_graph(out: Path) -> Path:
     result = optimize(task, space, config=config, out=out)
     print(f"found {result.best_graph.name}: {len(result.best_graph.nodes)} node(s), test accuracy "
           f"{result.test.accuracy:.2f} on {result.test.n} items (simulated)")
-    return out / BEST_GRAPH
+    return out
+
+
+class Conditions(NamedTuple):
+    """What the app runs the graph with: the graph file, the hub on its pool, the task its questions come from,
+    and the roles and tools a run directory's search used (None: the built-ins)."""
+
+    graph: Path
+    hub: ModelHub
+    task: Task
+    roles: Any = None
+    toolbox: Any = None
+
+
+def conditions(path: Path, settings: Settings, pool: Path | None, task: str | None, data: Path | None) -> Conditions:
+    """A run directory's own conditions (as `rolegraph eval --add-to` rebuilds them: pool file, world, task,
+    roles), or a graph file's on `pool` (None: the built-ins and $ROLEGRAPH_POOL). A run directory with --pool or
+    --task is refused: the graph was chosen in the run's conditions, and other ones would not be that graph's."""
+    if path.is_dir() and not (path / "run.sqlite").is_file() and (path / BEST_GRAPH).is_file():
+        path = path / BEST_GRAPH  # a best graph kept without its search: a graph file, on the given pool and task
+    if path.is_dir():
+        if pool is not None or task is not None or data is not None:
+            raise RolegraphError(f"{path} is a run directory: it brings its own pool and task "
+                                 "(drop --pool, --task and --data)")
+        from rolegraph.optimize.rebuild import default_toolbox, rebuild
+
+        _, run_task, space, hub, _, _ = rebuild(path, settings)
+        return Conditions(path / BEST_GRAPH, hub, run_task, space.registry, default_toolbox(settings, run_task))
+    questions = get_task(task or TASK, data=data)
+    return Conditions(path, ModelHub(ModelPool.load(pool), settings), questions)
 
 
 def build_app(agents: Any, checkpointer: Any):
@@ -107,12 +142,28 @@ def show(name: str, update: Any, graph) -> str:
     return f"  (graph output {update.get('answer')})"
 
 
-async def main(graph_path: Path, db: Path, thread: str, questions: int) -> None:
+def asked_items(graph, task: Task, questions: int, asked: list[str]) -> list[Item | str]:
+    """Your own questions (real models only: a simulated one answers task items only), else the task's."""
+    if asked:
+        sim = sorted({p.spec.id for p in graph.plans.values() if p.spec.simulated})
+        if sim:
+            raise RolegraphError(f"--question needs real models: {', '.join(sim)} {'is' if len(sim) == 1 else 'are'} "
+                                 "simulated, answering task items only (give the graph real models, e.g. with "
+                                 "--pool, or drop --question)")
+        return list(asked)
+    return list(task.items("test", questions, seed=0))
+
+
+async def main(path: Path, db: Path, thread: str, questions: int, asked: list[str], pool: Path | None = None,
+               task: str | None = None, data: Path | None = None) -> None:
     settings = Settings.from_env()
-    hub = ModelHub(ModelPool.builtin(), settings)
+    run = conditions(path, settings, pool, task, data)
+    hub = run.hub
     try:
         async with sqlite_checkpointer(db) as saver:
-            graph = load_app(graph_path, hub)  # the subgraph inherits the app's checkpointer
+            # the subgraph inherits the app's checkpointer
+            graph = load_app(run.graph, hub, roles=run.roles, toolbox=run.toolbox)
+            items = asked_items(graph, run.task, questions, asked)
             app = build_app(graph.pregel, saver)
             config = run_config(thread_id=thread, graph=graph.spec)
             before = await app.aget_state(config)
@@ -120,8 +171,12 @@ async def main(graph_path: Path, db: Path, thread: str, questions: int) -> None:
                 print(f"thread '{thread}' from {db}: last reply was {before.values.get('reply')!r}")
             names = node_names(graph)
             print(langsmith_status().describe())
-            for item in get_task(TASK).items("test", questions, seed=0):
-                print(f"\nQ: {item.question.splitlines()[0][:100]}  (gold {item.gold})")
+            if not asked:
+                print(f"questions from task '{run.task.name}'")
+            for item in items:
+                text = item.question if isinstance(item, Item) else item
+                gold = f"  (gold {item.gold})" if isinstance(item, Item) else ""
+                print(f"\nQ: {text.splitlines()[0][:100]}{gold}")
                 # the answer key (which only sim models read) rides in the run's context, never in the state
                 context = graph_context(graph, item)
                 async for name, update in node_updates(app, graph_input(item), config, names=names, subgraphs=True,
@@ -140,7 +195,12 @@ if __name__ == "__main__":
     parser.add_argument("graph", nargs="?", type=Path, help="a run directory or a graph file (default: search now)")
     parser.add_argument("--db", type=Path, help="the SQLite checkpoint file (default: a temporary one)")
     parser.add_argument("--thread", default="demo", help="the conversation thread id")
-    parser.add_argument("--questions", type=int, default=2, help="how many gsm questions to ask")
+    parser.add_argument("--questions", type=int, default=2, help="how many of the task's test questions to ask")
+    parser.add_argument("--question", action="append", default=[], metavar="TEXT",
+                        help="ask this question instead (real models only; repeatable)")
+    parser.add_argument("--pool", type=Path, help="a pool file for a graph file (a run directory brings its own)")
+    parser.add_argument("--task", help=f"the task of a graph file's questions (default {TASK})")
+    parser.add_argument("--data", type=Path, help="the --task's data file, for a task that reads one")
     args = parser.parse_args()
     if args.questions < 1:  # before the search: with no question there is no reply to show
         print(f"error: --questions must be at least 1, got {args.questions}", file=sys.stderr)
@@ -149,9 +209,8 @@ if __name__ == "__main__":
         scratch = Path(tmp)  # --db names a file to keep: removed on exit
         try:
             path = args.graph if args.graph is not None else find_graph(scratch / "run")
-            if path.is_dir():
-                path = path / BEST_GRAPH
-            asyncio.run(main(path, args.db or scratch / "checkpoints.sqlite", args.thread, args.questions))
+            asyncio.run(main(path, args.db or scratch / "checkpoints.sqlite", args.thread, args.questions,
+                             args.question, args.pool, args.task, args.data))
         except RolegraphError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(EXIT_USER_ERROR)
