@@ -57,7 +57,7 @@ def iterations_phrase(result) -> str:
 
 def print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
-    from rolegraph.cli.tables import plain_console
+    from rolegraph.cli.tables import plain_console, stdout_console
     from rolegraph.evaluate.report import cache_note
     from rolegraph.graphs.render import nodes_table
     from rolegraph.models.provenance import REAL
@@ -65,7 +65,8 @@ def print_result(result, elapsed: float | None = None) -> None:
 
     console = plain_console()  # graph names and labels in these lines are text, never markup
     sim = score_suffix(result.test, result.world)
-    console.print(nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}"))
+    table = nodes_table(result.best_graph, title=f"best graph found by {result.optimizer}{sim}")
+    stdout_console(table).print(table)  # laid out for the screen: a narrow one wraps cells, never cuts an id
     t = result.test
     console.print(
         f"best graph:        test accuracy {t.accuracy:.3f}  95% CI [{t.ci95[0]:.3f}, {t.ci95[1]:.3f}]  "
