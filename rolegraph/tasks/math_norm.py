@@ -102,6 +102,9 @@ _DIMENSION_WORDS = frozenset({"square", "sq", "cubic", "cu", "unit"})
 """Words a unit is compared without: '20 square units' and '20 units' agree, as '15 cm^2' and '15 square cm'."""
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_LISTED_RE = re.compile(r",\s+\d")
+"""A comma then a typed space before a digit: a list of numbers ("1, 125": two solutions), never a thousands separator
+(MATH writes those with LaTeX's thin space, "10,\\!080", which `_SPACING_RE` only later makes a space)."""
 _FRACTION_RE = re.compile(r"^\(?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\)?/\(?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\)?$")
 _MIXED_RE = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
 _UNIT_RE = re.compile(r"^(?P<num>.*?[\d}.])\s*(?P<unit>[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)(?:\^\{?[23]\}?)?\.?$")
@@ -183,6 +186,7 @@ def _normalize_with_unit(answer: str, *, strip_units: bool = True) -> tuple[str,
         closing = {r"\[": r"\]", r"\(": r"\)"}.get(wrapper, wrapper)
         if text.startswith(wrapper) and text.endswith(closing) and len(text) > len(wrapper) + len(closing) - 1:
             text = text[len(wrapper) : len(text) - len(closing)].strip()
+    listed = bool(_LISTED_RE.search(text))  # before LaTeX spacing becomes spaces: "10,\\! 080" is one number
     text = _SPACING_RE.sub(" ", text)
     for token in _DROPPED:
         text = text.replace(token, "")
@@ -211,7 +215,7 @@ def _normalize_with_unit(answer: str, *, strip_units: bool = True) -> tuple[str,
     previous = None
     while previous != text:
         previous, text = text, _PAREN_ATOM_RE.sub(r"\1\2", text)
-    if _THOUSANDS_RE.match(text):
+    if not listed and _THOUSANDS_RE.match(text):
         text = text.replace(",", "")
     if re.fullmatch(r"\(?[A-Za-z]\)?", text):
         text = text.strip("()")
