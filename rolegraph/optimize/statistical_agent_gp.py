@@ -9,8 +9,10 @@ tasks prefer specific sizes and mixes, found out, not assumed). After the pilot 
 1. Candidates: the graphs one edit away from the few graphs believed best (`neighbours`: another
    model or role for a node, a worker more or fewer: insights 2-3, width and depth have an optimum),
    and samples of the current and of the uniform distribution.
-2. Proposal: the unscored candidate with the highest upper confidence bound (mean + `UCB_BETA` standard
-   deviations): the graph most likely to beat the leader, or the one most worth learning about.
+2. Proposal: the graph, scored or a candidate, that is the best of a posterior draw (Thompson sampling): each
+   graph is proposed about as often as the belief holds it to be the best. In a staged space the belief reads
+   each stage's model and width (`surrogate.staged_workers`), so a 1B searcher beside an 8B solver and the
+   stages swapped are believed, weighted and proposed apart; a scored graph off the stages is left out (said).
 3. Update: each probability's target is a weighted mean of that feature over candidates and scored
    graphs, with weights exp((believed objective - best) / T): the cross-entropy idea applied to the
    belief, which pools every score, instead of to a handful of noisy batch scores.
@@ -57,7 +59,7 @@ class StatisticalFeedbackAgent(StatisticalAgent):
     def __init__(self, step_temperature: float | None = None, proposals: int | None = None):
         self.temperature_step = STEP_TEMPERATURE if step_temperature is None else step_temperature
         self.proposals = PROPOSALS if proposals is None else proposals
-        self._features: dict[str, np.ndarray] = {}  # caches of pure functions of a graph (same space)
+        self._features: dict[str, np.ndarray | None] = {}  # caches of pure functions of a graph (same space)
         self._around: dict[str, list[GraphSpec]] = {}
         self._cached_space: SearchSpace | None = None  # the space both caches were filled for
 
@@ -96,8 +98,14 @@ class StatisticalFeedbackAgent(StatisticalAgent):
         """(update with a proposal, (helped, hurt) lines, why the proposal) from the surrogate's belief."""
         if not evidence:
             return GraphUpdate(), ([], []), "nothing scored yet"
+        encoded = [(e, self._encode(space, e[0])) for e in evidence]
+        evidence = [e for e, x in encoded if x is not None]  # a graph off a staged space's stages: said in `why`
+        off = len(encoded) - len(evidence)
+        left_out = f"; {off} scored graph(s) not of the space's stages left out of the belief" if off else ""
+        if not evidence:
+            return GraphUpdate(), ([], []), f"nothing scored on the space's stages yet{left_out}"
         gp = GraphSurrogate(space, adapt=ADAPT)
-        scored_x = np.array([self._encode(space, g) for g, _, _ in evidence])
+        scored_x = np.array([x for _, x in encoded if x is not None])
         gp.fit_x(scored_x, [v for _, v, _ in evidence], [n for _, _, n in evidence])
         scored_mu, _ = gp.predict_x(scored_x)
         seeds = [evidence[k][0] for k in np.argsort(-scored_mu)[:SEED_GRAPHS]]
@@ -110,7 +118,7 @@ class StatisticalFeedbackAgent(StatisticalAgent):
         cands: dict[bytes, tuple[GraphSpec, np.ndarray]] = {}
         for g in pool:
             x = self._encode(space, g)
-            if x.tobytes() not in seen:
+            if x is not None and x.tobytes() not in seen:
                 cands.setdefault(x.tobytes(), (g, x))
         graphs = [g for g, _, _ in evidence] + [g for g, _ in cands.values()]
         xs = np.concatenate([scored_x, np.array([x for _, x in cands.values()]).reshape(-1, scored_x.shape[1])])
@@ -126,7 +134,7 @@ class StatisticalFeedbackAgent(StatisticalAgent):
         why = (
             f"proposed {len(picks)} graph(s) by Thompson sampling, first {describe(graphs[picks[0]])} "
             f"(believed {mu[picks[0]]:.3f} +- {sd[picks[0]]:.3f}); believed best {describe(graphs[best])} "
-            f"({mu[best]:.3f}{', not scored yet' if best >= len(evidence) else ''})"
+            f"({mu[best]:.3f}{', not scored yet' if best >= len(evidence) else ''}){left_out}"
         )
         return update, lines, why
 
@@ -142,15 +150,15 @@ class StatisticalFeedbackAgent(StatisticalAgent):
                 break
         return picks
 
-    def _encode(self, space: SearchSpace, spec: GraphSpec) -> np.ndarray:
+    def _encode(self, space: SearchSpace, spec: GraphSpec) -> np.ndarray | None:
+        """The surrogate's encoding of `spec`, cached; None for a graph off a staged space's stages."""
         self._caches_for(space)
         key = _key(spec)
-        x = self._features.get(key)
-        if x is None:
+        if key not in self._features:
             if len(self._features) >= CACHE_LIMIT:
                 self._features.clear()
-            x = self._features[key] = encode(space, spec)
-        return x
+            self._features[key] = encode(space, spec)
+        return self._features[key]
 
     def _neighbours(self, space: SearchSpace, spec: GraphSpec) -> list[GraphSpec]:
         self._caches_for(space)

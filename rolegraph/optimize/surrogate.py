@@ -7,9 +7,10 @@ graphs is that similar graphs score alike: the same worker models in other propo
 output model, one worker more or less. The surrogate encodes only that (a squared-exponential kernel
 on a graph's composition, `features`), with no belief about which model or size is better: those come
 from the data of this search alone (the pilot first), so it holds in any world where similar graphs
-score alike. It gives every candidate graph a mean and a standard deviation; the feedback agent
-proposes by them (an upper confidence bound) and moves the probabilistic graph toward the graphs it
-believes best.
+score alike. In a staged space the workers are read stage by stage (`staged_workers`), since what the
+space searches is each stage's model and width. It gives every candidate graph a mean and a standard
+deviation; the feedback agent proposes by them (Thompson sampling) and moves the probabilistic graph
+toward the graphs it believes best.
 
 Observations are each graph's pooled, batch-adjusted objective with noise variance p(1-p)/n (n items);
 the prior mean is the item-weighted mean of the observations.
@@ -23,6 +24,7 @@ import numpy as np
 
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.stage_feedback import stage_features
 
 LENGTH_SCALE = 0.6
 """Kernel length scale on `features` (when not adapted)."""
@@ -43,9 +45,16 @@ and output act are read off each landscape, not assumed."""
 ADAPT_MIN_GRAPHS = 6
 
 
-def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
-    """A graph's composition as a vector: first its workers (model counts and role counts over the worker
-    slots, the width, the worker-to-worker edge density), then its output node (model and role, one-hot)."""
+def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray | None:
+    """A graph's composition as a vector: first its workers, then its output node (model and role, one-hot).
+
+    Free-form space: the workers' model counts and role counts over the worker slots, the width, the
+    worker-to-worker edge density. A staged space is read stage by stage (`staged_workers`): pooled over the
+    slots, a 1B searcher beside a 3B solver and a 3B searcher beside a 1B solver were one point to the belief.
+    None for a graph that is not a graph of the space's stages (it then teaches the belief nothing)."""
+    if space.stages:
+        block = staged_workers(space, spec)
+        return None if block is None else np.concatenate([block, _output_block(space, spec)])
     out = spec.output_id()
     workers = [n for n in spec.nodes if n.id != out]
     w = max(space.worker_slots, 1)
@@ -56,20 +65,40 @@ def features(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
             models[space.models.index(n.model)] += 1.0 / w
         if n.role in space.worker_roles:
             roles[space.worker_roles.index(n.role)] += 1.0 / w
-    node = spec.node(out)
+    k = len(workers)
+    inner = sum(1 for _, d in spec.edges if d != out)
+    pairs = k * (k - 1) / 2
+    shape = np.array([k / w, inner / pairs if pairs else 0.0])
+    role_block = roles if len(space.worker_roles) > 1 else np.zeros(0)
+    return np.concatenate([models, role_block, shape, _output_block(space, spec)])
+
+
+def staged_workers(space: SearchSpace, spec: GraphSpec) -> np.ndarray | None:
+    """The workers of a staged graph: per stage, its nodes' model counts over the worker slots (its model share
+    times its width, over the slots), then each stage's width over the slots; None off the stages.
+
+    Why over the slots, as the free-form counts are: a worker changing model moves a graph as far as it does in a
+    free-form space, so the kernel's length scale means the same; summed over the stages the counts are the
+    free-form model counts, and the widths the free-form role counts of distinct stage roles. What a stage
+    decides for itself (its edges, its role) is left out: it follows from the widths."""
+    read = stage_features(space, spec)
+    if read is None:
+        return None
+    w = max(space.worker_slots, 1)
+    counts = [share * width / w for share, width in zip(read["models"], read["widths"])]
+    return np.concatenate([*counts, np.asarray(read["widths"], dtype=float) / w])
+
+
+def _output_block(space: SearchSpace, spec: GraphSpec) -> np.ndarray:
+    """The output node's model, one-hot, then its role, one-hot when the space offers more than one."""
+    node = spec.node(spec.output_id())
     out_model = np.zeros(len(space.models))
     if node.model in space.models:
         out_model[space.models.index(node.model)] = 1.0
     out_role = np.zeros(len(space.output_roles))
     if node.role in space.output_roles:
         out_role[space.output_roles.index(node.role)] = 1.0
-    k = len(workers)
-    inner = sum(1 for _, d in spec.edges if d != out)
-    pairs = k * (k - 1) / 2
-    shape = np.array([k / w, inner / pairs if pairs else 0.0])
-    role_block = roles if len(space.worker_roles) > 1 else np.zeros(0)
-    out_role_block = out_role if len(space.output_roles) > 1 else np.zeros(0)
-    return np.concatenate([models, role_block, shape, out_model, out_role_block])
+    return np.concatenate([out_model, out_role if len(space.output_roles) > 1 else np.zeros(0)])
 
 
 def output_part(space: SearchSpace) -> int:
@@ -110,7 +139,13 @@ class GraphSurrogate:
         return self._kernel_d(self._distances(a, b))
 
     def encode(self, graphs: Sequence[GraphSpec]) -> np.ndarray:
-        return np.array([features(self.space, g) for g in graphs])
+        """`features` of each graph; a graph off a staged space's stages has none, so it is refused here rather
+        than encoded as something it is not (`features` tells the caller which graphs to leave out)."""
+        rows = [features(self.space, g) for g in graphs]
+        off = [g.name for g, x in zip(graphs, rows) if x is None]
+        if off:
+            raise ValueError(f"not graphs of the space's stages, so the surrogate cannot encode them: {off}")
+        return np.array(rows)
 
     def fit(self, graphs: Sequence[GraphSpec], values: Sequence[float], items: Sequence[int]) -> GraphSurrogate:
         """Condition on each graph's observed objective over `items` item runs."""
