@@ -16,6 +16,8 @@ from rolegraph.optimize.stages import Stage, StageOutput
 from rolegraph.optimize.statistical_agent_gp import StatisticalFeedbackAgent as GPAgent
 from rolegraph.optimize.surrogate import GraphSurrogate, features
 
+from .test_stage_feedback import graph
+
 S1, S3, S8 = "sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b"
 SEARCH_SLOTS, SOLVE_SLOTS = ("n0", "n1"), ("n2", "n3")
 
@@ -31,17 +33,6 @@ def staged(pool) -> SearchSpace:
         stages=(Stage("search", "searcher", (S1, S3, S8), (1, 2)), Stage("solve", "solver", (S1, S3, S8), (1, 2))),
         stage_output=StageOutput(("fuser",), (S3, S8)),
     )
-
-
-def graph(searcher: str, solver: str, searchers: int = 1, solvers: int = 1, out: str = S8) -> GraphSpec:
-    """A staged graph in slot form: every searcher read by every solver, every solver by the fuser."""
-    search = [f"n{i}" for i in range(searchers)]
-    solve = [f"n{2 + i}" for i in range(solvers)]
-    nodes = [NodeSpec(id=i, role="searcher", model=searcher) for i in search]
-    nodes += [NodeSpec(id=i, role="solver", model=solver) for i in solve]
-    nodes.append(NodeSpec(id="out", role="fuser", model=out))
-    edges = [(a, b) for a in search for b in solve] + [(b, "out") for b in solve]
-    return GraphSpec(name=f"{searcher}x{searchers}-{solver}x{solvers}", nodes=nodes, edges=edges, output="out")
 
 
 def off_the_stages() -> GraphSpec:
