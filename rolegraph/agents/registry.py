@@ -32,7 +32,7 @@ from rolegraph.agents.parsers import (
     parse_verdicts,
 )
 from rolegraph.agents.role_def import PARSERS, STORED, RoleDef, describe_error
-from rolegraph.errors import RolegraphError, RolegraphWarning, did_you_mean
+from rolegraph.errors import RolegraphError, did_you_mean
 from rolegraph.transcript import read_role, role_line
 
 BUILTIN_ROLES = ("planner", "searcher", "solver", "verifier", "fuser")
@@ -59,7 +59,7 @@ class UnknownRoleError(RoleError):
     pass
 
 
-class ReplacedBuiltinWarning(RolegraphWarning):
+class ReplacedBuiltinWarning(UserWarning):
     """A search uses a built-in role's name for another role (`RoleRegistry.replaced_builtins`), which its run
     directory cannot store: said when the search starts, because reopening the run later cannot tell."""
 

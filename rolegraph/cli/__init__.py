@@ -80,15 +80,20 @@ def _is_abort(exc: BaseException) -> bool:
     return any(cls.__name__ in ABORT_NAMES for cls in type(exc).__mro__)
 
 
+OWN_MODULES = "rolegraph."
+"""Warnings of classes defined here are rolegraph's own, `RolegraphWarning` or not (`agents.registry`'s
+`ReplacedBuiltinWarning` keeps its base: that file is part of the simulator's fingerprint)."""
+
+
 def warning_lines(shown: Callable[..., None]) -> Callable[..., None]:
-    """A `warnings.showwarning` that prints rolegraph's own warnings (`RolegraphWarning`) as one `warning: ...`
-    line on stderr, each text once per command, and hands any other warning to `shown` (Python's display): a
-    user of the command line acts on the message, and the file, line number and source line Python adds point
-    into rolegraph's code, not at anything they wrote."""
+    """A `warnings.showwarning` that prints rolegraph's own warnings (`RolegraphWarning`, `OWN_MODULES`) as one
+    `warning: ...` line on stderr, each text once per command, and hands any other warning to `shown` (Python's
+    display): a user of the command line acts on the message, and the file, line number and source line Python
+    adds point into rolegraph's code, not at anything they wrote."""
     said: set[str] = set()
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, *args: Any) -> None:
-        if not issubclass(category, RolegraphWarning):
+        if not (issubclass(category, RolegraphWarning) or category.__module__.startswith(OWN_MODULES)):
             shown(message, category, filename, lineno, *args)
             return
         text = one_line(message, None)
@@ -107,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     Rolegraph's warnings print as one line each (`warning_lines`) for the command's duration only: the display
     and filters are put back as they were when it returns, so a Python caller of `main` keeps its own."""
     with warnings.catch_warnings():
-        warnings.simplefilter("always", RolegraphWarning)  # each said once by `warning_lines`, not per code line
+        if not sys.warnoptions:  # the user's -W / PYTHONWARNINGS rule (ignore, error) stands
+            warnings.simplefilter("always", RolegraphWarning)  # each said once by `warning_lines`, not per code line
         warnings.showwarning = warning_lines(warnings.showwarning)
         _main(argv)
 

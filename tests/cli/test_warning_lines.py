@@ -75,3 +75,49 @@ def test_python_callers_keep_real_warnings_after_the_command(capsys):
     assert (warnings.showwarning, list(warnings.filters)) == before
     with pytest.warns(ContextWindowWarning, match="left out"):
         warnings.warn(ContextWindowWarning("left out"), stacklevel=1)
+
+
+def _warning_command(monkeypatch, warning: Warning) -> None:
+    """`cli.main` whose command gives `warning` and returns."""
+    import rolegraph.cli as cli_module
+
+    def command(argv):
+        warnings.warn(warning, stacklevel=1)
+
+    monkeypatch.setattr(cli_module, "_main", command)
+
+
+def test_a_warning_class_of_rolegraph_that_is_a_plain_user_warning_is_one_line_too(monkeypatch, capsys):
+    """`ReplacedBuiltinWarning` keeps `UserWarning` as its base (its file is part of the simulator's fingerprint):
+    it is rolegraph's all the same, so one line; another package's warning keeps Python's display."""
+    from rolegraph.agents.registry import ReplacedBuiltinWarning
+    from rolegraph.cli import main, warning_lines
+
+    _warning_command(monkeypatch, ReplacedBuiltinWarning("role 'solver' is replaced"))
+    main([])
+    err = capsys.readouterr().err
+    assert err == "warning: role 'solver' is replaced\n"
+    handed: list[type[Warning]] = []
+    show = warning_lines(lambda message, category, *rest: handed.append(category))
+    show(DeprecationWarning("someone else's"), DeprecationWarning, "x.py", 1)
+    assert handed == [DeprecationWarning] and capsys.readouterr().err == ""
+
+
+def test_the_users_own_filter_stands(monkeypatch, capsys):
+    """-W error / PYTHONWARNINGS=ignore (`sys.warnoptions`) are the user's word: the CLI adds no filter over them."""
+    import sys
+
+    from rolegraph.cli import main
+    from rolegraph.optimize.space_context import ContextWindowWarning
+
+    _warning_command(monkeypatch, ContextWindowWarning("left out of the search: tw/3b (300)"))
+    monkeypatch.setattr(sys, "warnoptions", ["error"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ContextWindowWarning):
+            main([])
+    monkeypatch.setattr(sys, "warnoptions", ["ignore"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        main([])
+    assert capsys.readouterr().err == ""
