@@ -73,12 +73,16 @@ def says_context_exceeded(fields: dict[str, Any], message: str = "") -> bool:
     return bool(_CONTEXT_TEXT.search(str(fields.get("message") or message)))
 
 
-_ASKED = re.compile(r"request \((\d+) tokens\)|resulted in (\d+) tokens|requested (\d+) tokens", re.I)
-"""The tokens a refused request held, as servers say it: llama.cpp "request (1651 tokens) exceeds ...", OpenAI
-"your messages resulted in 9000 tokens", vLLM "you requested 2100 tokens"."""
+_ASKED = re.compile(r"request \((\d+) tokens\)|resulted in (\d+) tokens|\((\d+) in the messages", re.I)
+"""The prompt tokens of a refused request, as servers say it: llama.cpp "request (1651 tokens) exceeds ...", OpenAI
+"your messages resulted in 9000 tokens", vLLM "you requested 8300 tokens (7800 in the messages, 500 in the
+completion)" (the messages' part: the total counts the completion's budget too)."""
 _HOLDS = re.compile(r"context size \((\d+) tokens\)|maximum context length is (\d+) tokens", re.I)
 """The context a server says it has: llama.cpp "the available context size (1024 tokens)", OpenAI and vLLM
 "This model's maximum context length is 8192 tokens"."""
+WRONG_WINDOW = "is wrong for this server"
+"""The words of `context_refused`'s verdict that a model's context window is larger than its server's context:
+the one refusal whose cure is the pool file (`failure_advice`)."""
 
 
 def _stated(pattern: re.Pattern[str], text: str, field: object) -> int | None:
@@ -89,27 +93,28 @@ def _stated(pattern: re.Pattern[str], text: str, field: object) -> int | None:
     return int(next(g for g in found.groups() if g)) if found else None
 
 
-def context_refused(detail: str, declared: int | None, fields: dict[str, Any] | None = None) -> str:
+def context_refused(detail: str, window: int | None, fields: dict[str, Any] | None = None) -> str:
     """The text of a refusal for a prompt past the context: "context exceeded: " and the server's `detail`, and,
-    when the model's pool entry declares a `context_window` (`declared`), what that shows: a window that holds the
-    refused prompt is wrong for this server (the search space admitted graphs by it, so fixing it in the pool file
-    is the cure); one that does not hold it names the prompt as longer than estimated. The counts are the server's
-    (`fields`: llama.cpp's `n_prompt_tokens`, `n_ctx`), else read from its message."""
+    when the model has a context window (`window`: its pool entry's, or what its server stated as a search
+    started), what the refusal shows of it. Only a server context known to be smaller than the window makes the
+    window wrong (the search space admitted graphs by it: correcting the pool file is the cure); a prompt longer
+    than the window is named as longer than the search estimated; anything else is the server's words alone. The
+    counts are the server's (`fields`: llama.cpp's `n_prompt_tokens`, `n_ctx`), else read from its message."""
     fields = fields or {}
     text = f"context exceeded: {detail}"
-    if declared is None:
+    if window is None:
         return text
     asked = _stated(_ASKED, detail, fields.get("n_prompt_tokens"))
     holds = _stated(_HOLDS, detail, fields.get("n_ctx"))
-    if asked is not None and asked > declared:
-        return f"{text} (the prompt, {asked} tokens, is longer than the model's context window {declared})"
-    prompt = f"a prompt of {asked} tokens" if asked is not None else "a prompt"
-    holding = f"; its context is {holds} tokens" if holds is not None else ""
-    to = str(holds) if holds is not None else "the server's context size"
-    return (
-        f"{text} (the pool entry's context_window {declared} is wrong for this server: it refused {prompt} that "
-        f"the window says fits{holding}; set context_window to {to} in the pool file)"
-    )
+    if holds is not None and holds < window:
+        prompt = f"a prompt of {asked} tokens" if asked is not None else "a prompt"
+        return (
+            f"{text} (the model's context window {window} {WRONG_WINDOW}: it refused {prompt} that the window "
+            f"holds; its context is {holds} tokens; set context_window to {holds} in the pool file)"
+        )
+    if asked is not None and asked > window:
+        return f"{text} (the prompt, {asked} tokens, is longer than the search estimated for a window of {window})"
+    return text
 
 
 RESUME_ADVICE = "fix the cause and continue with --resume"
@@ -120,9 +125,10 @@ CONTEXT_ADVICE = (
 
 
 def failure_advice(error: str) -> str:
-    """What a user stopped by a failed call should do: `--resume` once the cause is fixed, except for a prompt past
-    the context (`context_refused`'s text), whose cure is the pool file, which a resume refuses to see changed."""
-    return CONTEXT_ADVICE if "context exceeded: " in error else RESUME_ADVICE
+    """What a user stopped by a failed call should do: `--resume` once the cause is fixed, except for a context
+    window larger than the server's (`context_refused`'s `WRONG_WINDOW`), whose cure is the pool file, which a
+    resume refuses to see changed."""
+    return CONTEXT_ADVICE if WRONG_WINDOW in error else RESUME_ADVICE
 
 
 def context_exceeded_error(

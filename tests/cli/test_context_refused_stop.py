@@ -99,7 +99,7 @@ def test_the_refused_prompt_stops_the_search_in_one_line_with_nothing_scored(sto
 
 def test_the_stop_names_the_declared_window_as_wrong(stopped):
     line = _error_line(stopped[1])
-    assert f"context_window {DECLARED} is wrong for this server" in line
+    assert f"context window {DECLARED} is wrong for this server" in line
     assert f"set context_window to {N_CTX} in the pool file" in line
 
 
