@@ -133,17 +133,22 @@ async def server_context(spec: ModelSpec, client: httpx.AsyncClient) -> int | No
     return None
 
 
-async def server_windows(specs: Iterable[ModelSpec]) -> dict[str, int]:
+WINDOW_TIMEOUT_S = 5.0
+"""Timeout of `server_windows`' GETs: they run before a search says anything, and a server that accepts
+connections but never answers would hold its start for the full probe timeout."""
+
+
+async def server_windows(specs: Iterable[ModelSpec]) -> dict[str, int | None]:
     """The context each endpoint of its own without a declared `context_window` says it runs the model with
     (`server_context`), by model id: a search checks its graphs against it (`ModelPool.learn_windows`), as a pool
-    entry's window falls back to the server's own. One free GET per endpoint, all at once; a server that does not say
-    (or cannot be reached) leaves its model unlimited, as before, and its calls then say why they fail."""
+    entry's window falls back to the server's own. One free GET per endpoint, all at once; a server that does not
+    say (or cannot be reached) gives None: its model stays unlimited, as the caller says (`adopt_server_windows`)."""
     todo = [s for s in specs if probes_structured(s) and s.context_window is None]
     if not todo:
         return {}
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
+    async with httpx.AsyncClient(timeout=WINDOW_TIMEOUT_S) as client:
         found = await asyncio.gather(*(server_context(s, client) for s in todo))
-    return {s.id: n for s, n in zip(todo, found) if n is not None}
+    return {s.id: n for s, n in zip(todo, found)}
 
 
 UNDECIDED_CAUSES = {"timeout": "timed out", "connection": "could not connect", "refused": "could not connect"}

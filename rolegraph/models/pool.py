@@ -185,13 +185,13 @@ class ModelPool:
         moved.lessons = self.lessons  # the real endpoints are the same ones in any world
         return moved
 
-    def learn_windows(self, windows: dict[str, int]) -> None:
+    def learn_windows(self, windows: dict[str, int | None]) -> None:
         """Give the models in `windows` (id -> tokens) the context window their servers say they run with
         (`endpoint.server_windows`), where the pool file declares none: a search then leaves out graphs that cannot
         fit, as it does for a declared window. A declared window is never replaced (it is the user's word)."""
         for model_id, window in windows.items():
             spec = self._specs[model_id]
-            if spec.context_window is None:
+            if spec.context_window is None and window is not None:
                 self._specs[model_id] = spec.model_copy(update={"context_window": window})
 
     def __iter__(self):

@@ -21,7 +21,6 @@ from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.gold_guard import refuse_mixed_search
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
-from rolegraph.models.endpoint import server_windows
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.in_flight import INTERRUPT_WAIT_S
 from rolegraph.models.provenance import REAL, SIMULATED, Provenance, Simulation
@@ -43,7 +42,13 @@ from rolegraph.optimize.methods import (
 from rolegraph.optimize.pareto import ParetoPoint, front, points
 from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
 from rolegraph.optimize.run_reader import REBUILD_KEYS, stored_config
-from rolegraph.optimize.run_setup import check_startable, run_config, search_provenance, warm_start_from
+from rolegraph.optimize.run_setup import (
+    adopt_server_windows,
+    check_startable,
+    run_config,
+    search_provenance,
+    warm_start_from,
+)
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.runlock import RunLock
 from rolegraph.optimize.space import SearchSpace
@@ -229,7 +234,7 @@ async def optimize_async(
     if toolbox is None:
         toolbox = default_toolbox(hub.settings, task)
     ctx = SearchContext(task=task, space=space, hub=hub, config=config, toolbox=toolbox, executor=executor, warm=warm)
-    space.pool.learn_windows(await server_windows(space.pool.get(m) for m in space.models))  # else unlimited
+    await adopt_server_windows(space)  # the servers' own windows, where the pool file gives none
     check_startable(ctx, optimizer)  # a refused start leaves no run directory behind
     store: RunStore | None = None
     lock: RunLock | None = None
@@ -340,6 +345,7 @@ async def _resume_held(
             store.close()
     cfg, task, space, hub_used, optimizer, config = rebuild(run_dir, settings, hub, task, roles)
     refuse_mixed_search(space.pool, space.models)  # a run that mixed them before this was refused
+    await adopt_server_windows(space)  # as its start did: the space holds the graphs it held then
     store = RunStore.open(run_dir)
     has_checkpoint = store.checkpoint() is not None
     warm = None

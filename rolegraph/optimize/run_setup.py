@@ -13,6 +13,7 @@ from rolegraph.errors import SearchError
 from rolegraph.graphs.provenance import models_provenance, run_provenance
 from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.graphs.spec import GraphSpec
+from rolegraph.models.endpoint import server_windows
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.provenance import REAL, NodeSampling, Provenance, ServedBy, Simulation, simulation_of
 from rolegraph.optimize.base import Optimizer
@@ -126,4 +127,22 @@ def check_startable(ctx: SearchContext, optimizer: Optimizer) -> None:
                 f"holds (its max_tokens, the task's longest question, ~{space.question_tokens} tokens, and its prompt)"
             ),
             stacklevel=3,
+        )
+
+
+async def adopt_server_windows(space: SearchSpace) -> None:
+    """The context window each real model of `space` without one in its pool entry runs with, as its server states
+    it (`endpoint.server_windows`), learnt by the space's pool so its graphs are checked against it, on a start
+    and on every resume alike (a resumed search proposing graphs the first session left out would decide
+    otherwise). A server that does not say is warned about: its model's graphs are not checked against a window."""
+    found = await server_windows(space.pool.get(m) for m in space.models)
+    space.pool.learn_windows(found)
+    unknown = [m for m, window in found.items() if window is None]
+    if unknown:
+        warnings.warn(
+            ContextWindowWarning(
+                f"no context window known for {', '.join(unknown)} (none in the pool file, and the server did not "
+                "say): its graphs are not checked against one; set context_window in the pool file"
+            ),
+            stacklevel=2,
         )

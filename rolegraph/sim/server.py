@@ -188,8 +188,11 @@ class _SimService:
         return self._models[spec.id]
 
     def listing(self) -> dict:
-        ids = sorted({s.id for s in self.specs.values()})
-        data = [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]
+        windows = {s.id: s.context_window for s in self.specs.values()}  # vLLM's `max_model_len`: clients size to it
+        data = [
+            {"id": i, "object": "model", "created": 0, "owned_by": OWNER} | ({"max_model_len": w} if w else {})
+            for i, w in sorted(windows.items())
+        ]
         return {"object": "list", "data": data, EXTRA_FIELD: {"simulated": True, "world": self.world}}
 
     @staticmethod

@@ -10,6 +10,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.models.endpoint import server_windows
 from rolegraph.models.pool import ModelPool
@@ -62,3 +64,52 @@ def test_a_search_is_refused_by_the_servers_window_before_any_call(llamacpp, tmp
     assert code == 2 and len(lines) == 1 and "Traceback" not in err.getvalue(), err.getvalue()
     assert f"{MODEL}: context window 2048" in lines[0] and "HTTP 400" not in lines[0]
     assert not Path(tmp_path / "run").exists()  # refused before the run directory is made
+
+
+def test_serve_sim_states_its_models_windows_as_vllm_does(tmp_path):
+    from rolegraph.settings import Settings
+    from rolegraph.sim.server import ServerThread, create_app
+
+    builtin = ModelPool.builtin()
+    sim = builtin.get("sim/llama-3.2-1b")
+    with ServerThread(create_app(builtin, Settings(home=tmp_path / "home", latency_scale=0.0))) as srv:
+        spec = ModelSpec(id="twin/1b", backend="openai", base_url=srv.base_url, model=sim.id, params_b=1.0)
+        assert asyncio.run(server_windows([spec])) == {"twin/1b": sim.context_window} and sim.context_window
+
+
+def test_a_server_that_does_not_say_is_warned_about_and_left_unlimited():
+    from fastapi import FastAPI
+
+    from rolegraph.optimize.run_setup import adopt_server_windows
+    from rolegraph.optimize.space import SearchSpace
+    from rolegraph.optimize.space_context import ContextWindowWarning
+    from rolegraph.sim.server import ServerThread
+
+    silent = FastAPI()  # answers no /props and no /models
+
+    with ServerThread(silent) as srv:
+        spec = ModelSpec(id="quiet/m", backend="openai", base_url=srv.base_url, model="m", params_b=1.0, layers=16,
+                         hidden=2048)
+        space = SearchSpace(pool=ModelPool([*ModelPool.builtin(), spec]), models=("quiet/m",), roles=("solver",),
+                            max_nodes=1, budget=None)
+        with pytest.warns(ContextWindowWarning, match=r"no context window known for quiet/m"):
+            asyncio.run(adopt_server_windows(space))
+    assert space.pool.get("quiet/m").context_window is None
+
+
+def test_a_resume_learns_the_servers_windows_as_the_start_did(tiny_search, tmp_path, monkeypatch):
+    """The space a resumed search proposes from holds the graphs its start's held: the windows are asked again."""
+    import rolegraph.optimize.api as api
+    from rolegraph.optimize.api import resume_async
+    from rolegraph.settings import Settings
+    from tests.conftest import copy_search
+
+    base = copy_search(tiny_search, tmp_path)
+    seen = []
+
+    async def adopted(space):
+        seen.append(tuple(space.models))
+
+    monkeypatch.setattr(api, "adopt_server_windows", adopted)
+    asyncio.run(resume_async(base / "run", Settings(home=base / "home")))
+    assert seen and seen[0]
