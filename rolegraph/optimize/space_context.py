@@ -128,7 +128,7 @@ def leave_out_unfit(space: Any) -> None:
     given = (*space.models, *space.window_excluded)
     question = space.question_tokens if space.question_known else 0  # unknown yet: leave out only the sure ones
     one_node = {m: first_overflow(space.single(m), space.pool, space._role_costs, question) for m in given}
-    space.window_excluded = window_excluded(given, space.pool, one_node)
+    space.window_excluded = window_excluded(given, space.pool, one_node, space.question_known)
     space.models = tuple(m for m in given if m not in space.window_excluded)  # one left out before may fit now
 
 
@@ -165,9 +165,12 @@ def _refuse_staged(where: str, over: Overflow | None) -> None:
         )
 
 
-def window_excluded(models: Iterable[str], pool: ModelPool, one_node: dict[str, Overflow | None]) -> tuple[str, ...]:
+def window_excluded(
+    models: Iterable[str], pool: ModelPool, one_node: dict[str, Overflow | None], question: bool = True
+) -> tuple[str, ...]:
     """The models whose one-node graph (`one_node`: its overflow, if any) does not fit their own window; all of
-    them excluded is a one-line `SearchError` naming each model, its window and its smallest graph's need."""
+    them excluded is a one-line `SearchError` naming each model, its window and its smallest graph's need (counted
+    with the task's longest question, or, `question` False, before any: then it says so)."""
     models = tuple(models)
     left_out = tuple(m for m in models if one_node[m] is not None)
     if models and len(left_out) == len(models):
@@ -177,7 +180,8 @@ def window_excluded(models: Iterable[str], pool: ModelPool, one_node: dict[str, 
             if (o := one_node[m]) is not None
         )
         raise SearchError(
-            f"no graph of the search space fits its model's context window ({needs} tokens: its max_tokens, "
-            "question and prompt): use a model with a larger context_window, or lower the roles' max_tokens"
+            f"no graph of the search space fits its model's context window ({needs} tokens: its max_tokens"
+            f"{', question' if question else ''} and prompt{'' if question else ', before any question'}): use a "
+            "model with a larger context_window, or lower the roles' max_tokens"
         )
     return left_out

@@ -25,6 +25,7 @@ def space_dict(space: Any) -> dict[str, Any]:
         "family": space.family,
         "worker_edges": space.worker_edges,
         "excluded": list(space.excluded),
+        "window_excluded": list(space.window_excluded),  # said in the report; the space made again finds them again
         **(
             {"stages": [st.to_dict() for st in space.stages], "stage_output": space.stage_output.to_dict()}
             if space.stages and space.stage_output is not None

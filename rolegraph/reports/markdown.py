@@ -155,8 +155,10 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         if not usage.is_llm:
             lines += [STATISTICAL_DESCRIPTION, ""]
     sp = cfg["space"]
-    usable = [m for m in sp["models"] if m not in sp.get("excluded", [])]
+    usable = [m for m in sp["models"] if m not in sp.get("excluded", []) + sp.get("window_excluded", [])]
     left_out = f" (left out, too big alone for the budget: {', '.join(sp['excluded'])})" if sp.get("excluded") else ""
+    if sp.get("window_excluded"):
+        left_out += f" (left out, one node exceeds its context window: {', '.join(sp['window_excluded'])})"
     lines += [
         "## Setup",
         "",

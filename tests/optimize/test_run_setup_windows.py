@@ -87,3 +87,31 @@ def test_a_model_left_out_for_the_task_s_questions_is_said(tmp_path):
     with pytest.warns(ContextWindowWarning, match=r"left out of the search: real/small \(2048\)"):
         check_startable(ctx, make_optimizer("random"))
     assert space.models == ("real/big",) and space.window_excluded == (SMALL,)
+
+
+def test_the_report_names_a_model_left_out_for_its_window(tmp_path, monkeypatch):
+    """The left-out model is stored with the run and named in report.md's setup, not listed as searched."""
+    import asyncio
+
+    from rolegraph.models.hub import ModelHub
+    from rolegraph.optimize.api import optimize_async
+    from rolegraph.optimize.rundir import RunStore
+    from rolegraph.reports import render
+    from rolegraph.settings import Settings
+
+    pool = ModelPool([*ModelPool.builtin(), _pool(2048).get(SMALL)])
+    space = SearchSpace(pool=pool, models=(SMALL, "sim/llama-3.2-1b"), roles=("solver", "fuser"), budget=None)
+    hub = ModelHub(pool, Settings(home=tmp_path / "home"))
+    # the real model is left out before any call, so the search runs on the sim alone: the mixed-pool refusal (a
+    # sim answer reaching a real node) has nothing to guard here and would refuse the space before the window does
+    monkeypatch.setattr("rolegraph.optimize.api.refuse_mixed_search", lambda *a: None)
+    with pytest.warns(Warning):
+        asyncio.run(optimize_async(_task(1500), space, hub=hub, config=tiny_config(iterations=1),
+                                   out=tmp_path / "run"))
+    store = RunStore.open(tmp_path / "run")
+    assert store.config()["space"]["window_excluded"] == [SMALL]
+    store.close()
+    render(tmp_path / "run")
+    setup = next(line for line in (tmp_path / "run" / "report.md").read_text().splitlines() if "- space:" in line)
+    assert "left out, one node exceeds its context window: real/small" in setup
+    assert setup.split(";")[0].split("(")[0].strip() == "- space: models sim/llama-3.2-1b"

@@ -199,3 +199,13 @@ def test_a_model_left_out_for_a_long_question_comes_back_for_a_short_one():
     assert space.models == ("real/big",) and space.window_excluded == (SMALL,)
     space.adopt_question_tokens(8)
     assert set(space.models) == {SMALL, "real/big"} and space.window_excluded == ()
+
+
+def test_a_refusal_before_the_task_is_known_says_no_question_was_counted():
+    """A space made before its task's questions are read counts no question: its refusal says so, rather than
+    "its max_tokens, question and prompt" beside a figure with no question in it."""
+    with pytest.raises(SearchError, match=r"tokens: its max_tokens and prompt, before any question\)"):
+        small_space(1024)
+    space = small_space(1024 + 256 + 200)
+    with pytest.raises(SearchError, match=r"tokens: its max_tokens, question and prompt\)"):
+        space.adopt_question_tokens(450)
