@@ -119,8 +119,9 @@ class StatisticalFeedbackAgent(StatisticalAgent):
         if len(scored) >= 2 and objs.max() > objs.min():
             weights = np.exp((objs - objs.max()) / self.temperature_step)
             update, lines = weighted_update(ctx.pg, feats, weights)
+        moved = not update.is_empty()
         update.proposed_graph = self._proposal(ctx)
-        return Feedback(gradient=self._gradient_text(ctx, lines), update=update, agent=NAME)
+        return Feedback(gradient=self._gradient_text(ctx, lines, moved), update=update, agent=NAME)
 
     def _proposal(self, ctx: StepContext) -> ProposedGraph | None:
         if ctx.best_graph is None:
@@ -135,10 +136,20 @@ class StatisticalFeedbackAgent(StatisticalAgent):
                 return ProposedGraph.from_spec(mutated)
         return None
 
-    def _gradient_text(self, ctx: StepContext, lines: tuple[list[str], list[str]]) -> TextualGradient:
-        return step_gradient(
-            ctx, lines, f"probabilities moved toward the features of the best of {len(ctx.scored)} graphs so far"
-        )
+    def _gradient_text(
+        self, ctx: StepContext, lines: tuple[list[str], list[str]], moved: bool = True
+    ) -> TextualGradient:
+        """`moved` False: every graph so far scored the same, so there was nothing to move toward (said so, not
+        "moved toward the best")."""
+        n = len(ctx.scored)
+        if moved:
+            why = f"probabilities moved toward the features of the best of {n} graphs so far"
+        else:
+            why = f"probabilities unchanged: the {n} graphs so far scored alike" if n > 1 else NOTHING_TO_COMPARE
+        return step_gradient(ctx, lines, why)
+
+
+NOTHING_TO_COMPARE = "probabilities unchanged: fewer than two graphs scored so far"
 
 
 def _staged_initial(

@@ -89,8 +89,9 @@ def step_gradient(ctx: StepContext, lines: tuple[list[str], list[str]], moved: s
     and the workers its output mostly overruled; `moved` says where the probabilities went and why."""
     helped, hurt = list(lines[0]), list(lines[1])
     ordered = sorted(ctx.evaluations, key=lambda e: -e.objective)
-    helped += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[:1]]
-    hurt += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[1:][-1:]]
+    if len(ordered) < 2 or ordered[0].objective > ordered[-1].objective:  # of graphs that tied neither is named
+        helped += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[:1]]
+        hurt += [f"{describe(e.graph)}: objective {e.objective:.3f}" for e in ordered[1:][-1:]]
     for e in ctx.evaluations:
         for node_id, st in e.per_node.items():
             if (
