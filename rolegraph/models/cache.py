@@ -23,6 +23,7 @@ from rolegraph.chat.spec import ModelSpec, gold_for
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.errors import StateFileError
 from rolegraph.items import AnswerKey
+from rolegraph.models.in_flight import Unsent
 from rolegraph.models.multi import complete_many
 from rolegraph.models.openai_replies import SHARED_DRAWS, SharedDraws
 from rolegraph.sim.fingerprint import sim_fingerprint
@@ -260,7 +261,9 @@ class CachedChatModel:
         its `shared_draw_key`, which `complete` never reads. Hits come from either key (a sample's own draw is a
         fine answer for a coalesced run), samples in flight are awaited, and the rest go to the inner model in one
         `complete_many`. So a coalesced run replays its draws, and an uncoalesced run (`--no-coalesce`) is never
-        served samples it did not draw: on a real endpoint it makes its own calls."""
+        served samples it did not draw: on a real endpoint it makes its own calls. A stop part-way (`Unsent`, a split
+        call's queued parts never sent) stores the samples that were sent, each under its own key, before passing the
+        stop on: a resume sends only the rest."""
         answer_key = gold_for(answer_key, self.spec)  # as in `complete`: a real model is never handed the gold
         keys = [
             cache_key(
@@ -297,9 +300,16 @@ class CachedChatModel:
         for i in misses:
             if flight[i] not in self._inflight:
                 mine[i] = self._inflight[flight[i]] = loop.create_future()
+        drawn = SharedDraws()
+
+        def keep(i: int, comp: Completion) -> None:
+            self._cache.put(shared[i] if samples[i] in drawn.samples else keys[i], comp)
+            out[i] = comp
+            if i in mine:
+                mine[i].set_result(comp)
+
         try:
             if misses:
-                drawn = SharedDraws()
                 token = SHARED_DRAWS.set(drawn)
                 try:
                     fresh = await complete_many(
@@ -311,16 +321,19 @@ class CachedChatModel:
                         seed=seed,
                         answer_key=answer_key,
                     )
+                except Unsent as stop:  # the samples sent before the stop were billed: kept, one entry each
+                    for i in misses:
+                        if samples[i] in stop.done:
+                            keep(i, stop.done[samples[i]])
+                    raise
                 finally:
                     SHARED_DRAWS.reset(token)
                 for i, comp in zip(misses, fresh):
-                    self._cache.put(shared[i] if samples[i] in drawn.samples else keys[i], comp)
-                    out[i] = comp
-                    if i in mine:
-                        mine[i].set_result(comp)
+                    keep(i, comp)
         except asyncio.CancelledError:
             for fut in mine.values():
-                fut.cancel()
+                if not fut.done():
+                    fut.cancel()
             raise
         except BaseException as exc:
             for fut in mine.values():

@@ -25,7 +25,7 @@ from rolegraph.chat.spec import ModelSpec, gold_for
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
 from rolegraph.models.cache import CachedChatModel, SharedFlight, cache_key
-from rolegraph.models.in_flight import CallStats, InFlightCalls, SpendGuard, call_cost
+from rolegraph.models.in_flight import CallStats, InFlightCalls, SpendGuard, Unsent, call_cost
 from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.streaming import StreamEndedError, can_stream
@@ -100,14 +100,20 @@ class _Guarded:
         **kwargs: Any,
     ) -> list[Completion]:
         """k samples in one request where the endpoint takes `n` (rolegraph.models.multi); the guard holds
-        what k separate calls would (an upper bound: the prompt is billed once)."""
+        what k separate calls would (an upper bound: the prompt is billed once). A stop part-way (`Unsent`) still
+        pays for the samples that were sent."""
         guard = self._hub.spend_guard
         held: list[Any] = []
         try:
             if guard is not None:
                 for _ in samples:  # one at a time: a refusal part-way releases what was held
                     held.append(guard.reserve(self.spec, messages, max_tokens))
-            outs = await complete_many(self._inner, messages, samples=samples, max_tokens=max_tokens, **kwargs)
+            try:
+                outs = await complete_many(self._inner, messages, samples=samples, max_tokens=max_tokens, **kwargs)
+            except Unsent as stop:
+                for out in stop.done.values():
+                    self._paid(out)
+                raise
             return [self._paid(out) for out in outs]
         finally:
             for h in held:
@@ -275,18 +281,24 @@ class _Counted:
         answer_key: AnswerKey | None = None,
     ) -> list[Completion]:
         """k samples of one call (see rolegraph.models.multi); counted as k calls, like k `complete`s, and paid
-        for what each sample was billed (the prompt's share and its own output). Shielded like `complete`."""
+        for what each sample was billed (the prompt's share and its own output). Shielded like `complete`; a stop
+        part-way (`Unsent`) counts the samples that were sent."""
 
         async def call() -> list[Completion]:
-            outs = await complete_many(
-                self._inner,
-                messages,
-                samples=samples,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=seed,
-                answer_key=gold_for(answer_key, self.spec),
-            )
+            try:
+                outs = await complete_many(
+                    self._inner,
+                    messages,
+                    samples=samples,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                    answer_key=gold_for(answer_key, self.spec),
+                )
+            except Unsent as stop:
+                for out in stop.done.values():
+                    self._count(out, timed=False)
+                raise
             for out in outs:
                 self._count(out, timed=False)
             return outs

@@ -9,9 +9,11 @@ own, shielded from its caller's cancellation while a request of it is on the wir
 `sending`, under its concurrency limit, after the spend guard reserved the call's worst case under the cap, so
 finishing it cannot pass the cap; a call still queued for a slot is cancelled unsent, and a kept call sends no
 retry); the stop then waits for it (`settle`), and its reply is counted and cached as if the caller had waited, so
-the resume finds it in the cache and pays nothing. Known gap: the parts of a coalesced call split into several `n`
-requests share its fate, so once one part is on the wire its queued parts are sent too (held under the cap,
-counted and cached).
+the resume finds it in the cache and pays nothing. A coalesced call split into several `n` requests (or k plain
+ones) is kept once one part was sent, so the parts answered or on the wire come back, but from then on none of its
+parts is sent (`sending` raises `Unsent`): the queued parts are cancelled unsent, and the call ends `Unsent` with
+the sent parts' samples (`Unsent.done`), which the hub's layers count and cache one entry per sample on the way
+up, so a resume sends only the parts never sent.
 """
 
 from __future__ import annotations
@@ -87,12 +89,25 @@ class SpendGuard(Protocol):
     def release(self, held: Any) -> None: ...
 
 
+class Unsent(asyncio.CancelledError):
+    """A call (or part of one) stopped unsent: its caller left and a stop sends nothing more (`sending`). A split
+    call ends with it too, carrying in `done` the completions, by sample, of its parts that were sent: billed, so
+    each layer on the way up counts or caches them before passing it on. A `CancelledError`, so that anything
+    that does not look inside treats it as the cancellation it is."""
+
+    def __init__(self, done: dict[int, Completion] | None = None) -> None:
+        super().__init__("not sent: its caller left")
+        self.done: dict[int, Completion] = dict(done or {})
+
+
 @dataclass
 class _Ticket:
     on_wire: int = 0
     """Requests of the call being sent now (a split `n` call sends several)."""
+    answered: int = 0
+    """Requests of the call that came back: a split call stopped between parts holds their billed replies."""
     left: bool = False
-    """Its caller was cancelled while a request was on the wire: the call is kept to finish, but sends no retry."""
+    """Its caller was cancelled after a request was sent: the call is kept to finish, but sends nothing more."""
 
 
 _TICKET: ContextVar[_Ticket | None] = ContextVar("rolegraph_call_ticket", default=None)
@@ -103,21 +118,23 @@ the backend marks each request attempt on it (`sending`)."""
 @contextmanager
 def sending(retry: bool = False) -> Iterator[None]:
     """Around each request attempt (the backend's, under its concurrency limit, after the spend guard held the
-    call's worst case): while one is on the wire, a cancelled caller's call is kept and finishes, counted and
-    cached; a call still queued for a slot has none on the wire, so a stop cancels it unsent. Once its caller has
-    left, a `retry` is not sent (a failed attempt billed nothing; the call ends cancelled). Outside
-    `InFlightCalls.run` (a simulated model) a no-op."""
+    call's worst case): while one is on the wire, or once one came back, a cancelled caller's call is kept and
+    finishes, counted and cached; a call still queued for a slot has none sent, so a stop cancels it unsent. Once
+    its caller has left, no attempt of the call is sent, raising `Unsent`: neither a `retry` (a failed attempt
+    billed nothing) nor a queued part of a split call (a stop sends nothing more); `retry` says which the attempt
+    is, for the reader (both are refused alike). Outside `InFlightCalls.run` (a simulated model) a no-op."""
     ticket = _TICKET.get()
     if ticket is None:
         yield
         return
-    if retry and ticket.left:
-        raise asyncio.CancelledError
+    if ticket.left:
+        raise Unsent
     ticket.on_wire += 1
     try:
         yield
     finally:
         ticket.on_wire -= 1
+    ticket.answered += 1  # reached only when the attempt came back
 
 
 def _wake(woken: asyncio.Future[None], task: asyncio.Task[Any]) -> None:
@@ -159,8 +176,9 @@ class InFlightCalls:
         return sum(1 for t in self._tasks if not t.done())
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
-        """`call()` as a task of its own: cancelling the caller cancels it unless a request of it is on the wire
-        (`sending`); then it is kept here and finishes (its reply counted and cached) unless `settle` gives up."""
+        """`call()` as a task of its own: cancelling the caller cancels it unless a request of it is on the wire or
+        came back (`sending`: a split call's answered part); then it is kept here and finishes, sending nothing
+        more (its replies counted and cached), unless `settle` gives up."""
         if not self.keep:
             return await call()
         ticket = _Ticket()
@@ -175,7 +193,7 @@ class InFlightCalls:
         try:
             await woken  # cancelling the caller cancels this future only, never the task
         except asyncio.CancelledError:
-            if ticket.on_wire and not task.done():
+            if (ticket.on_wire or ticket.answered) and not task.done():
                 ticket.left = True
                 self._tasks.add(task)
                 task.add_done_callback(self._done)

@@ -12,6 +12,10 @@ llama.cpp's server reports the first choice's alone. The rule is learnt once per
 (`n_usage`, `_learn_usage`), from what the first reply in full proves, else from one tiny probe request, and every
 later reply is read by it (`openai_replies.n_completions`), never guessed per reply.
 
+A stop (in_flight.py) sends no part of a split call after it: the parts then ask `sending` in vain and end
+`Unsent`, which is caught per part (`_kept`) so the parts that were sent still come back, and the call ends `Unsent`
+carrying their completions by sample (`_joined`), for the layers above to count and cache.
+
 What was learnt is also kept, by endpoint (URL and model name), in the `EndpointLessons` the model is given
 (`endpoint_lessons`: its pool's, `ModelPool.lessons`), and a model starts from what is kept there: a hub closes and
 remakes its models after every sync call, and each lesson cost requests the endpoint was paid for.
@@ -23,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 import openai
@@ -31,6 +35,7 @@ import openai
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, Completion, Message, Usage
 from rolegraph.items import AnswerKey
+from rolegraph.models.in_flight import Unsent
 from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.models.openai_replies import (
     EXTRA_FIELD,
@@ -147,18 +152,21 @@ class NSamplingMixin:
         todo = list(samples)
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         done: list[Completion] = []
-        while _is_probe(self, _size(self, len(todo) - len(done))):
-            async with _probe_lock(self):
-                left = todo[len(done) :]
-                size = _size(self, len(left))
-                if not _is_probe(self, size):  # a concurrent probe taught enough meanwhile
-                    break
-                done += await _probe(self, messages, left[:size], answer_key, kwargs)
-        rest = todo[len(done) :]
-        size = max(1, _size(self, len(rest)))
-        chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
-        parts = await asyncio.gather(*(_known(self, messages, chunk, answer_key, kwargs) for chunk in chunks))
-        return done + [c for part in parts for c in part]
+        try:
+            while _is_probe(self, _size(self, len(todo) - len(done))):
+                async with _probe_lock(self):
+                    left = todo[len(done) :]
+                    size = _size(self, len(left))
+                    if not _is_probe(self, size):  # a concurrent probe taught enough meanwhile
+                        break
+                    done += await _probe(self, messages, left[:size], answer_key, kwargs)
+            rest = todo[len(done) :]
+            size = max(1, _size(self, len(rest)))
+            chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+            parts = await asyncio.gather(*(_kept(_known(self, messages, c, answer_key, kwargs)) for c in chunks))
+            return done + _joined(chunks, parts)
+        except Unsent as stop:  # a stop: the probes' completions go up with the parts' (in_flight.py)
+            raise Unsent(dict(zip(todo, done)) | stop.done) from None
 
 
 def _key(model: _NHost) -> tuple[str, str]:
@@ -230,7 +238,30 @@ async def _known(
     if len(samples) < 2:
         return await _separately(model, messages, samples, answer_key, kwargs)
     got = await _send(model, messages, samples, answer_key, kwargs, locked=False)
-    return got + await _separately(model, messages, samples[len(got) :], answer_key, kwargs)
+    try:
+        return got + await _separately(model, messages, samples[len(got) :], answer_key, kwargs)
+    except Unsent as stop:
+        raise Unsent(dict(zip(samples, got)) | stop.done) from None
+
+
+async def _kept(part: Awaitable[list[Completion]]) -> list[Completion] | Unsent:
+    """A part's completions, or the `Unsent` a stop ended it with, returned rather than raised: a task (`gather`'s)
+    ending in a `CancelledError` loses it, and the first one would drop the other parts' sent replies with it."""
+    try:
+        return await part
+    except Unsent as stop:
+        return stop
+
+
+def _joined(chunks: list[list[int]], parts: Sequence[list[Completion] | Unsent]) -> list[Completion]:
+    """The parts' completions in sample order; if a stop kept any part from being sent, `Unsent` carrying the
+    completions, by sample, of those that were."""
+    if not any(isinstance(part, Unsent) for part in parts):
+        return [c for part in parts if not isinstance(part, Unsent) for c in part]
+    done: dict[int, Completion] = {}
+    for chunk, part in zip(chunks, parts):
+        done |= part.done if isinstance(part, Unsent) else dict(zip(chunk, part))
+    raise Unsent(done)
 
 
 async def _send(
@@ -254,15 +285,15 @@ async def _send(
         body[EXTRA_FIELD]["samples"] = samples
     async with semaphore:
         resp, latency = await model._timed_retries(client, body)  # the answering attempt's own time
-    probed = Usage()  # a usage probe this call sent: billed to its first sample, so `paid_usd` and FLOPs hold it
-    if model.n_usage is None and completion_total(resp) is not None and len(resp["choices"]) >= 2:
+    rule, probed = model.n_usage, Usage()  # a usage probe this call sent: billed to its first sample (`paid_usd`)
+    if rule is None and completion_total(resp) is not None and len(resp["choices"]) >= 2:
         if locked:
-            probed = await _learn_usage(model, resp, kwargs)
+            rule, probed = await _learn_usage(model, resp, kwargs)
         else:
             async with _probe_lock(model):
-                if model.n_usage is None:
-                    probed = await _learn_usage(model, resp, kwargs)
-    rule = model.n_usage
+                rule = model.n_usage
+                if rule is None:
+                    rule, probed = await _learn_usage(model, resp, kwargs)
     got = n_completions(model.spec, resp, messages, latency, len(samples), max_tokens=max_tokens, rule=rule)
     if probed.total and got:
         usage = got[0].usage
@@ -277,25 +308,32 @@ async def _send(
     return got
 
 
-async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, Any]) -> Usage:
+async def _learn_usage(model: _NHost, resp: dict[str, Any], kwargs: dict[str, Any]) -> tuple[str, Usage]:
     """Learn what the endpoint's `n` usage counts, once: from what this reply proves (`usage_rule`), else from one
     usage probe (`_usage_probe`). Should neither tell, the reply is read as llama.cpp's, one choice's usage (the
-    other choices estimated), which never counts fewer tokens than were made, and the user is told."""
-    rule, probed = usage_rule(resp, kwargs["max_tokens"]), Usage()
+    other choices estimated), which never counts fewer tokens than were made, and the user is told. A stop that
+    came while this reply was on the wire sends no probe: the reply is read that safe way, and nothing is learnt
+    (a guess is no lesson: the next call probes). Returns the rule to read this reply by, and the probe's tokens."""
+    rule, probed, stopped = usage_rule(resp, kwargs["max_tokens"]), Usage(), False
     if rule is None:
-        rule, probed = await _usage_probe(model, kwargs)
+        try:
+            rule, probed = await _usage_probe(model, kwargs)
+        except Unsent:
+            stopped = True
     if rule is None:
         logging.getLogger(__name__).warning(
             "model '%s' at %s: could not tell whether the usage of its n replies sums the choices or counts the "
-            "first alone; counting it as the first choice's (the other choices estimated from their text), "
+            "first alone%s; counting it as the first choice's (the other choices estimated from their text), "
             "which may count high",
             model.spec.id,
             model.spec.public_endpoint,
+            " (a stop kept its usage probe from being sent)" if stopped else "",
         )
         rule = FIRST_CHOICE
-    model.n_usage = rule
-    _settle(model)
-    return probed
+    if not stopped:
+        model.n_usage = rule
+        _settle(model)
+    return rule, probed
 
 
 async def _usage_probe(model: _NHost, kwargs: dict[str, Any]) -> tuple[str | None, Usage]:
@@ -354,5 +392,9 @@ def _settle(model: _NHost, *, keep: bool = True) -> None:
 async def _separately(
     model: _NHost, messages: list[Message], samples: list[int], answer_key: AnswerKey | None, kwargs: dict[str, Any]
 ) -> list[Completion]:
-    calls = (model.complete(messages, sample=s, answer_key=answer_key, **kwargs) for s in samples)
-    return list(await asyncio.gather(*calls))
+    """Samples as plain requests, one each (`_joined`: a stop ends it `Unsent` with those that were sent)."""
+
+    async def one(sample: int) -> list[Completion]:
+        return [await model.complete(messages, sample=sample, answer_key=answer_key, **kwargs)]
+
+    return _joined([[s] for s in samples], await asyncio.gather(*(_kept(one(s)) for s in samples)))
