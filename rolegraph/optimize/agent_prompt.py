@@ -26,9 +26,9 @@ from string import Template
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.tokens import shape_tokens
 from rolegraph.optimize.feedback import InitContext, StepContext
-from rolegraph.optimize.space import BUDGET_UNITS, SearchSpace
-from rolegraph.optimize.stages import slot_ranges
-from rolegraph.optimize.statistical_common import describe
+from rolegraph.optimize.space import BUDGET_UNITS, OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.stages import Stage, slot_ranges
+from rolegraph.optimize.statistical_common import describe, short_model
 
 FIRST_CHARS_PER_TOKEN = 1.9
 """First guess for the characters of a prompt section's budget (the agent's digit-heavy user prompt ran at
@@ -54,6 +54,12 @@ REASK_NOTE_TOKENS = 128
 reserve: a re-ask keeps at least `reask_floor` to answer in (the echoed reply is shortened to fit,
 `LLMFeedbackAgent`). Re-asks on a 2,048-token window used to get ~200 tokens, too few for the schema's JSON."""
 PROBABILITY_EDGES_SHORT = 6
+LATENCY_FORMAT = ".1f"
+"""A pilot graph's latency as the first prompt shows it: tenths of a second. Why not hundredths: a real endpoint's
+graph latency is measured (its calls at their cached latencies, plus the run's own overhead), so a resume that
+replays the pilot from the cache measures it again a few ms off (3.23 s for the first run's 3.22 s); the prompt
+changed with it, missed the response cache and paid the agent's first call twice. In tenths, a replay that far off
+changes the figure only across a boundary (about one resume in ten for 10 ms), and the agent needs no finer one."""
 
 
 def prompt_text(name: str) -> str:
@@ -222,6 +228,35 @@ def slots_text(space: SearchSpace) -> str:
     )
 
 
+def slot_stages(space: SearchSpace) -> dict[str, Stage]:
+    """The stage that owns each worker slot of a staged space, by slot id (empty for a free-form space)."""
+    return {slot_id(i): stage for stage, slots in zip(space.stages, slot_ranges(space.stages)) for i in slots}
+
+
+def graph_line(space: SearchSpace, spec: GraphSpec) -> str:
+    """A graph as the prompt's leaderboard and scores name it: `describe`, with, in a staged space, each worker's
+    stage after its slot (`n0[search]:searcher/llama-3.2-3b`). Why: slot, role and model alone let a search-stage 3B
+    read like a solve-stage 3B (two stages may share a role), while the header says what each stage owns. A
+    free-form space's line is `describe`'s, unchanged."""
+    stages = slot_stages(space)
+    if not stages:
+        return describe(spec)
+    out = spec.node(OUTPUT_ID) if OUTPUT_ID in spec.node_ids else spec.node(spec.output_id())
+    workers = [n for n in spec.nodes if n.id != out.id]
+    if not workers:
+        return describe(spec)
+    inner = sum(1 for _, d in spec.edges if d != out.id)
+    parts = ", ".join(f"{n.id}{_stage_tag(stages, n.id, n.role)}:{n.role}/{short_model(n.model)}" for n in workers)
+    return f"[{parts}] -> {out.role}/{short_model(out.model)}" + (f" ({inner} inner edges)" if inner else "")
+
+
+def _stage_tag(stages: dict[str, Stage], node_id: str, role: str) -> str:
+    """`[stage]` for a node in a worker slot of a staged space playing that stage's role; nothing for the output,
+    nor for a node whose id merely looks like a slot (a graph not in slot form: its stage is not read off its id)."""
+    stage = stages.get(node_id)
+    return f"[{stage.name}]" if stage is not None and stage.role == role else ""
+
+
 def probabilities(pg, chars: int) -> str:
     """The probability table; with fewer edges when the full one would take over a third of the room."""
     full = pg.table()
@@ -277,7 +312,7 @@ def init_prompt(ctx: InitContext, chars: int) -> str:
     rows = sorted(ctx.pilot, key=lambda r: -r.objective)
     lines = [
         f"- {r.label}: accuracy {r.accuracy:.3f}, objective {r.objective:.3f}, budget cost {r.budget_cost:.3g}, "
-        f"{r.latency_s:.2f} s, ${r.dollars:.5f}"
+        f"{r.latency_s:{LATENCY_FORMAT}} s, ${r.dollars:.5f}"
         for r in rows
     ]
 
@@ -297,7 +332,9 @@ def step_prompt(ctx: StepContext, chars: int) -> str:
     board: list[tuple[GraphSpec, float | None, int]] = list(ctx.scored)
     if not board and ctx.best_graph is not None:
         board = [(ctx.best_graph, ctx.best_objective, ctx.best_n)]
-    leaderboard = [f"- {describe(g)}: objective {v:.3f} on {n} items" for g, v, n in board if v is not None]
+    leaderboard = [
+        f"- {graph_line(ctx.space, g)}: objective {v:.3f} on {n} items" for g, v, n in board if v is not None
+    ]
 
     def rest_board(dropped: list[str]) -> str:
         tail = [v for _, v, _ in board[len(board) - len(dropped) :] if v is not None]
@@ -305,14 +342,17 @@ def step_prompt(ctx: StepContext, chars: int) -> str:
         return f"- ... {len(dropped)} more graphs scored lower{span}"
 
     evals = [
-        f"- {describe(e.graph)}: objective {e.objective:.3f}, accuracy {e.record.accuracy:.3f}" for e in ctx.evaluations
+        f"- {graph_line(ctx.space, e.graph)}: objective {e.objective:.3f}, accuracy {e.record.accuracy:.3f}"
+        for e in ctx.evaluations
     ]
     stats = []
+    stages = slot_stages(ctx.space)
     for e in ctx.evaluations:
         for node_id, st in e.per_node.items():
             right = "-" if st.correct_rate is None else f"{st.correct_rate:.2f}"
             agree = "-" if st.agree_rate is None else f"{st.agree_rate:.2f}"
-            stats.append(f"- {e.record.graph_name} {node_id} ({st.role}, {st.model}): right {right}, agreed {agree}")
+            node = f"{e.record.graph_name} {node_id}{_stage_tag(stages, node_id, st.role)}"
+            stats.append(f"- {node} ({st.role}, {st.model}): right {right}, agreed {agree}")
     history = [
         f"- iteration {h.iteration} ({h.agent}): {h.summary}; update {json.dumps(h.update)}" for h in ctx.history
     ]

@@ -76,7 +76,7 @@ class StatisticalFeedbackAgent(StatisticalAgent):
     def initial_sync(self, ctx: InitContext) -> Feedback:
         rows = sorted(ctx.pilot, key=lambda r: -r.objective)
         evidence = [(r.graph, r.objective, r.n) for r in rows]
-        update, (helped, hurt), why = self._believe(ctx.space, ctx.pg, evidence, ctx.seed, 0)
+        update, (helped, hurt), why, _ = self._believe(ctx.space, ctx.pg, evidence, ctx.seed, 0)
         pilot_helped, pilot_hurt = pilot_lines(rows)
         helped, hurt = pilot_helped + helped, pilot_hurt + hurt
         summary = (
@@ -90,20 +90,24 @@ class StatisticalFeedbackAgent(StatisticalAgent):
     # --- one step -----------------------------------------------------------------------------------
     def step_sync(self, ctx: StepContext) -> Feedback:
         evidence = ctx.evidence or ctx.scored or [(e.graph, e.objective, e.record.n) for e in ctx.evaluations]
-        update, lines, why = self._believe(ctx.space, ctx.pg, evidence, ctx.seed, ctx.iteration)
-        return Feedback(gradient=self._gradient_text(ctx, lines, why), update=update, agent=NAME)
+        update, lines, why, left_out = self._believe(ctx.space, ctx.pg, evidence, ctx.seed, ctx.iteration)
+        gradient = self._gradient_text(ctx, lines, why)
+        if not ctx.evaluations and left_out:  # "nothing scored" drops `why`, not what the belief left out
+            gradient.summary += left_out
+        return Feedback(gradient=gradient, update=update, agent=NAME)
 
     # --- the belief ---------------------------------------------------------------------------------
     def _believe(self, space: SearchSpace, pg: ProbabilisticGraph, evidence: Evidence, seed: int, iteration: int):
-        """(update with a proposal, (helped, hurt) lines, why the proposal) from the surrogate's belief."""
+        """(update with a proposal, (helped, hurt) lines, why the proposal, and the clause saying how many scored
+        graphs the belief left out, "" if none: `why` ends with it) from the surrogate's belief."""
         if not evidence:
-            return GraphUpdate(), ([], []), "nothing scored yet"
+            return GraphUpdate(), ([], []), "nothing scored yet", ""
         encoded = [(e, self._encode(space, e[0])) for e in evidence]
         evidence = [e for e, x in encoded if x is not None]  # a graph off a staged space's stages: said in `why`
         off = len(encoded) - len(evidence)
         left_out = f"; {off} scored graph(s) not of the space's stages left out of the belief" if off else ""
         if not evidence:
-            return GraphUpdate(), ([], []), f"nothing scored on the space's stages yet{left_out}"
+            return GraphUpdate(), ([], []), f"nothing scored on the space's stages yet{left_out}", left_out
         gp = GraphSurrogate(space, adapt=ADAPT)
         scored_x = np.array([x for _, x in encoded if x is not None])
         gp.fit_x(scored_x, [v for _, v, _ in evidence], [n for _, _, n in evidence])
@@ -136,7 +140,7 @@ class StatisticalFeedbackAgent(StatisticalAgent):
             f"(believed {mu[picks[0]]:.3f} +- {sd[picks[0]]:.3f}); believed best {describe(graphs[best])} "
             f"({mu[best]:.3f}{', not scored yet' if best >= len(evidence) else ''}){left_out}"
         )
-        return update, lines, why
+        return update, lines, why, left_out
 
     def _thompson(self, gp: GraphSurrogate, xs: np.ndarray, rng: np.random.Generator, first: list[int]) -> list[int]:
         """Up to `PROPOSALS` distinct graphs, each the best of one posterior draw (later draws skip the
