@@ -22,6 +22,7 @@ from rolegraph.agents.tooluse import (
     search_evidence,
     text_calls,
 )
+from rolegraph.agents.trim import Trim, call_limits, fit_evidence, warn_trimmed
 from rolegraph.chat.types import Completion, Message
 from rolegraph.tools.base import Tool
 from rolegraph.tools.toolbox import ToolBox  # already loaded by then (tooluse): in the hints that resolve at run time
@@ -41,6 +42,7 @@ ToolLookup = Mapping[str, Tool | type[Tool]]
 class AgentResult:
     output: RoleOutput
     tool_uses: list[ToolUse] = field(default_factory=list)
+    trim: Trim | None = None  # the searchers' evidence cut to fit the model's context window (agents/trim.py)
 
 
 def build_messages(system: str, question: str, sections: list[Section]) -> list[Message]:
@@ -123,12 +125,46 @@ async def run_agent(
 
     A searcher needs a toolbox even when its node lists no tools (it searches with `search`): without one it is
     the user's one-line RoleError, not an AttributeError from inside the search. A reader can do without one: it
-    reads its predecessors' evidence."""
-    messages = build_messages(system, question, sections)
+    reads its predecessors' evidence.
+
+    A prompt that would not fit the model's context window with the node's `max_tokens` is sent with fewer of its
+    searchers' hits (`trim.fit_evidence`; the extractive reader's own short prompt needs none); what was cut is the
+    result's `trim`, and the command line says so once (`warn_trimmed`)."""
     uses: list[ToolUse] = []
     if toolbox is None and (tools or role.mode == "search"):
         needed = ", ".join(tools) or SEARCH_TOOL
         raise RoleError(f"role '{role.name}' needs tools ({needed}) but the run has no toolbox")
+    trim = None
+    window, max_tokens = call_limits(call)
+    if role.mode != "read" and sections and window is not None:
+        schemas = toolbox.openai_schemas(list(tools)) if toolbox is not None and tools and native else None
+        sections, trim = fit_evidence(system, question, sections, window=window, max_tokens=max_tokens, tools=schemas)
+        if trim is not None:
+            warn_trimmed(trim, _model_id(call))
+    result = await _run(role, system, question, sections, call, kind, toolbox, tools, native, uses)
+    return replace(result, trim=trim) if trim is not None else result
+
+
+def _model_id(call: Caller) -> str:
+    """The pool id of the model a caller binds (the runtime's carries its plan), for the trim's one line."""
+    spec = getattr(getattr(call, "plan", None), "spec", None)
+    return str(getattr(spec, "id", "the model"))
+
+
+async def _run(
+    role: Role,
+    system: str,
+    question: str,
+    sections: list[Section],
+    call: Caller,
+    kind: str,
+    toolbox: ToolBox | None,
+    tools: tuple[str, ...],
+    native: bool,
+    uses: list[ToolUse],
+) -> AgentResult:
+    """`run_agent`'s work once the sections fit: search, read, or chat (with tools when the node has them)."""
+    messages = build_messages(system, question, sections)
     if role.mode == "search":
         assert toolbox is not None  # refused just above
         return await _search(role, messages, question, call, toolbox, native, uses, search_tool(role, toolbox, tools))

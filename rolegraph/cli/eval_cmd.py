@@ -64,7 +64,8 @@ flops_units (mean per item), failures, skipped, simulated (true only when every 
 simulation ("simulated", "partly simulated" or "real"), provenance (per model: the server's model id,
 endpoint, GGUF sha256 for local models, the simulator's fingerprint; per node: sampling parameters; the
 seed and rolegraph's version), world (the simulator world, null when no sim model answered), run_id,
-graph_file; a router's object adds `stages` (per stage: graph, share of items it answered, share that
+graph_file, trimmed_items (items on which a node was sent fewer search hits than its searchers found, to fit
+its model's context window); a router's object adds `stages` (per stage: graph, share of items it answered, share that
 reached it); the objects after the first add `vs_first` (the paired comparison).
 """
 

@@ -55,6 +55,24 @@ def added_store_line(run_dir: Path) -> str:
     return f"stored in {store}: `rolegraph results RUN_ID --store {store}` shows a run"
 
 
+def trimmed_items(result: EvalResult) -> int:
+    """How many items of `result` had some node's searchers' evidence trimmed to fit its model's context window
+    (`agents.trim`): their answers were written from fewer hits than were found. A result read back from the store
+    does not record it (0)."""
+    return sum(any(getattr(use, "trimmed_evidence_tokens", 0) for use in it.node_usage.values()) for it in result.items)
+
+
+def trim_line(result: EvalResult, name: str) -> str | None:
+    """The note under `eval`'s tables for a graph with trimmed evidence (None: none trimmed)."""
+    n = trimmed_items(result)
+    if not n:
+        return None
+    return (
+        f"note: graph '{name}': on {n} of {result.n} items a node was sent fewer search hits than its searchers found, "
+        "to fit its model's context window (a model with a larger context_window reads them all)"
+    )
+
+
 def json_line(obj: dict[str, Any]) -> str:
     """One `--json` line (JSON Lines: one object per line, values that are not JSON as strings)."""
     return json.dumps(obj, sort_keys=False, default=str)
@@ -83,6 +101,7 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
                 "run_id": result.run_id,
                 "graph_file": str(path),
                 "cost_usd_per_item": result.cost_usd / max(result.n, 1),
+                "trimmed_items": trimmed_items(result),
                 **stage_keys(result, specs[i]),
                 **unmeasured(result),
             }
@@ -100,3 +119,7 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
     note = sim_note(shown_simulation(r) for r in results)  # a graph that answered nothing is not simulated
     if note:
         console.print(note)
+    for result, name in zip(results, names):
+        line = trim_line(result, name)
+        if line is not None:
+            console.print(line, markup=False)

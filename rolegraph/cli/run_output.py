@@ -3,7 +3,8 @@
 
 The table's notes say what a user would otherwise only find in `--json`: why a loop stopped and what a
 fan-out spawned (`RunResult.notes`), each tool call that failed (a timeout, an exception, a sandbox error:
-the run must not look clean when a tool did not work), and each tool note (a search that fell back)."""
+the run must not look clean when a tool did not work), each tool note (a search that fell back), and each node
+whose searchers' evidence was trimmed to fit its model's context window (`agents.trim`)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,8 @@ def _node_json(n: Any) -> dict[str, Any]:
         "output": n.output,
         "tool_calls": [_tool_call(e) for e in n.tools],
         "inputs": n.inputs,
+        "trimmed_evidence_tokens": trimmed_tokens(n),
+        "trimmed_hits": getattr(n, "trimmed_hits", 0),
     }
     if n.instance_of is not None:
         out.update(instance_of=n.instance_of, copy=n.copy_index, round=n.round)
@@ -216,6 +219,8 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
         console.print(Text(line))
     for line in failed_tool_notes(result.nodes):  # a failed tool call must not look like a clean run
         console.print(Text(line))
+    for line in trim_notes(result.nodes):  # a reader sent fewer hits than its searchers found must say so
+        console.print(Text(line))
     if result.error:
         console.print(Text(f"error: {result.error}"))
 
@@ -233,6 +238,23 @@ def tool_notes(nodes: Any) -> list[str]:
         for note in dict.fromkeys(part.strip() for part in notes if part.strip()):
             lines.append(f"note: node {n.id}: {note}")
     return lines
+
+
+def trimmed_tokens(node: Any) -> int:
+    """The tokens of searchers' evidence a node's prompt lost to its model's context window (`agents.trim`); 0 for a
+    trace that does not record it."""
+    return int(getattr(node, "trimmed_evidence_tokens", 0) or 0)
+
+
+def trim_notes(nodes: Any) -> list[str]:
+    """One line per node whose searchers' evidence was cut to fit its model's context window: the answer was
+    written from fewer hits than were found, which the table would not show."""
+    return [
+        f"note: node {n.id}: evidence trimmed to fit {n.model}'s context window: {getattr(n, 'trimmed_hits', 0)} "
+        f"search hit(s) left out or cut short, ~{trimmed_tokens(n):,} tokens"
+        for n in nodes
+        if trimmed_tokens(n)
+    ]
 
 
 def _reason(event: Any) -> str:

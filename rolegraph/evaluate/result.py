@@ -22,6 +22,7 @@ class NodeUsage(BaseModel):
     calls: int = 0
     cached_calls: int = 0  # answered from the response cache (latency_s keeps what the first call measured)
     logprob: float | None = None  # mean token log-probability of its last reply, when the endpoint returned them
+    trimmed_evidence_tokens: int = 0  # searchers' evidence cut to fit its context window (NodeTrace's); not stored
 
 
 class ItemScore(BaseModel):

@@ -89,6 +89,7 @@ def _usage(run: RunResult) -> dict[str, NodeUsage]:
             calls=n.calls,
             cached_calls=n.cached_calls,
             logprob=n.logprob,
+            trimmed_evidence_tokens=n.trimmed_evidence_tokens,
         )
         for n in run.nodes
     }

@@ -132,6 +132,9 @@ def node_task(
             inputs=read,
             verdicts=out.fields.get("verdicts"),
         )
+        if res.trim is not None:  # its searchers' evidence was cut to fit its model's context window (agents/trim.py)
+            trace.trimmed_evidence_tokens = res.trim.tokens
+            trace.trimmed_hits = res.trim.hits_dropped + res.trim.hits_cut
         if ctx.listener is not None:
             ctx.listener(node_event("node_end", node_id, plan, trace))
         return {

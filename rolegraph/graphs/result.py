@@ -41,6 +41,8 @@ class NodeTrace(BaseModel):
     inputs: list[str] = Field(default_factory=list)  # trace ids whose outputs this node read
     verdicts: dict[str, str] = Field(default_factory=dict)  # a verifier's "correct"/"incorrect" per input node
     logprob: float | None = None  # mean token log-probability of its last reply, when the endpoint returned them
+    trimmed_evidence_tokens: int = 0  # searchers' evidence cut to fit its model's context window (agents/trim.py)
+    trimmed_hits: int = 0  # search hits left out (or the last one cut short) for it
 
     @property
     def truncated(self) -> bool:

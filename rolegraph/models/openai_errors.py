@@ -80,6 +80,8 @@ completion)" (the messages' part: the total counts the completion's budget too).
 _HOLDS = re.compile(r"context size \((\d+) tokens\)|maximum context length is (\d+) tokens", re.I)
 """The context a server says it has: llama.cpp "the available context size (1024 tokens)", OpenAI and vLLM
 "This model's maximum context length is 8192 tokens"."""
+CONTEXT_REFUSED = "context exceeded: "
+"""The words every refusal of a prompt past the context starts with (`context_refused`), whatever the backend."""
 WRONG_WINDOW = "is wrong for this server"
 """The words of `context_refused`'s verdict that a model's context window is larger than its server's context:
 the one refusal whose cure is the pool file (`failure_advice`)."""
@@ -101,7 +103,7 @@ def context_refused(detail: str, window: int | None, fields: dict[str, Any] | No
     than the window is named as longer than the search estimated; anything else is the server's words alone. The
     counts are the server's (`fields`: llama.cpp's `n_prompt_tokens`, `n_ctx`), else read from its message."""
     fields = fields or {}
-    text = f"context exceeded: {detail}"
+    text = f"{CONTEXT_REFUSED}{detail}"
     if window is None:
         return text
     asked = _stated(_ASKED, detail, fields.get("n_prompt_tokens"))
@@ -124,11 +126,25 @@ CONTEXT_ADVICE = (
 )
 
 
+TOO_LONG_ADVICE = (
+    "--resume would send the same prompt and be refused again: shorten or leave out the task's longest items, "
+    "give the node less to read (fewer or smaller nodes before it, lower max_tokens), or use a model with a larger "
+    "context window (declared as context_window in its pool entry, so that searchers' evidence is trimmed to it), "
+    "and start the search again"
+)
+"""Advice for a prompt refused as too long by a model whose window is right (or unknown): the step replays the
+same items with the same seeds, so `--resume` would only be refused again (it was: a search on SmolLM2's 2,048
+tokens stopped on a long question, and stopped again on every resume)."""
+
+
 def failure_advice(error: str) -> str:
-    """What a user stopped by a failed call should do: `--resume` once the cause is fixed, except for a context
-    window larger than the server's (`context_refused`'s `WRONG_WINDOW`), whose cure is the pool file, which a
-    resume refuses to see changed."""
-    return CONTEXT_ADVICE if WRONG_WINDOW in error else RESUME_ADVICE
+    """What a user stopped by a failed call should do: `--resume` once the cause is fixed, except for a prompt
+    refused as longer than the model's context (`context_refused`'s `CONTEXT_REFUSED`), which a resume sends again:
+    for a context window larger than the server's (`WRONG_WINDOW`) the cure is the pool file, which a resume
+    refuses to see changed (`CONTEXT_ADVICE`); otherwise the items, the graph or the model (`TOO_LONG_ADVICE`)."""
+    if WRONG_WINDOW in error:
+        return CONTEXT_ADVICE
+    return TOO_LONG_ADVICE if CONTEXT_REFUSED in error else RESUME_ADVICE
 
 
 def context_exceeded_error(

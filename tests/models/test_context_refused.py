@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rolegraph.models.openai_errors import (
     CONTEXT_CAUSE,
-    RESUME_ADVICE,
+    TOO_LONG_ADVICE,
     context_exceeded_error,
     context_refused,
     failure_advice,
@@ -38,19 +38,19 @@ def test_the_counts_are_read_from_the_message_when_the_body_has_no_fields():
 def test_a_prompt_longer_than_a_right_window_is_not_blamed_on_the_window():
     text = context_refused(LLAMACPP["message"], 1024, LLAMACPP)
     assert "is wrong" not in text and "the prompt, 1651 tokens, is longer than the search estimated" in text
-    assert failure_advice(text).endswith("--resume")
+    assert failure_advice(text) == TOO_LONG_ADVICE  # a resume would send the same prompt: refused again
 
 
 def test_a_window_equal_to_the_servers_is_never_called_wrong():
     """The boundary (a prompt of exactly the window, or a message without counts): the window is right, so the
-    stop keeps the resumable run and does not send the user to start again for nothing."""
+    pool file is not blamed; the same request would be refused again, so the advice is not `--resume` either."""
     at_edge = context_refused("the request exceeds the available context size, try increasing it", 2048,
                               {"n_prompt_tokens": 2048, "n_ctx": 2048})
     openai = context_refused("This model's maximum context length is 4096 tokens. Please reduce the length of the "
                              "messages.", 4096)
     for text in (at_edge, openai):
         assert "is wrong" not in text and "set context_window" not in text
-        assert failure_advice(text) == RESUME_ADVICE
+        assert failure_advice(text) == TOO_LONG_ADVICE
     bigger = context_refused("This model's maximum context length is 8192 tokens.", 4096)
     assert "set context_window" not in bigger  # a server with more room than the window is not a wrong window
 
