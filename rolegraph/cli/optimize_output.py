@@ -121,13 +121,21 @@ def print_estimate(space, config, task, optimizer, agent_model: str | None) -> N
     from rolegraph.optimize.estimate import estimate_search, pilot_plan
     from rolegraph.settings import Settings
 
-    sizes = {s: len(task.items(s, seed=config.data_seed)) for s in ("train", "validation", "test")}
+    splits = {s: task.items(s, seed=config.data_seed) for s in ("train", "validation", "test")}
+    sizes = {s: len(items) for s, items in splits.items()}
     pilot, pilot_items = pilot_plan(optimizer, space, config, sizes["train"])
     agent = space.pool.get(agent_model) if agent_model else None
     # the agent's own timed calls (the space holds the task models' only): its seconds per call, when measured
     rates = measured_rates(Settings.from_env().home, [agent]).get(agent.id) if agent is not None else None
     estimate = estimate_search(
-        space, config, sizes, pilot=pilot, pilot_items=pilot_items, agent=agent, agent_rates=rates
+        space,
+        config,
+        sizes,
+        pilot=pilot,
+        pilot_items=pilot_items,
+        agent=agent,
+        agent_rates=rates,
+        questions=[it for items in splits.values() for it in items],  # calls priced with the task's own questions
     )
     for line in estimate.lines():
         typer.echo(line, err=True)

@@ -4,7 +4,9 @@ On real endpoints a search costs money and hours, so `rolegraph optimize` prints
 plan of item runs comes from the search configuration (pilot, iterations x samples x batch, the
 re-check's reserve, the test items, the single-model comparison and the routing phase's scoring of the
 front on `--route-items` fit items, `routing_runs`); the cost of one item run from
-the graphs themselves at the task family's token profile (`graphs.analysis`): the pilot's and the
+the graphs themselves at the task family's token profile (`graphs.analysis`), its question replaced by the task's own
+when its items are known (`task_profiles`: the typical figure at the mean question, the high one at the longest): the
+pilot's and the
 single models' graphs are known in advance (`estimate_pilot`), the search's are represented by graphs drawn
 from the initial probabilistic graph (their mean is the typical figure, the dearest one the "up to" figure).
 Prices come from the pool; a sim model's time from the simulator's formula, a real model's from
@@ -23,11 +25,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.graphs.analysis import in_degrees, node_cost_estimates
+from rolegraph.graphs.analysis import TokenProfile, in_degrees, node_cost_estimates
 from rolegraph.graphs.dynamic import worst_case
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.endpoint import DEFAULT_CONTEXT
@@ -37,6 +40,12 @@ from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.estimate_pilot import PilotPlan, pilot_plan
 from rolegraph.optimize.paired import MAX_CHEAPER_OUTPUTS, MAX_FRONT
 from rolegraph.optimize.space import LatencyUnknownError, SearchSpace
+from rolegraph.optimize.space_context import task_profiles
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rolegraph.items import Item
 
 __all__ = ["PilotPlan", "SearchEstimate", "estimate_search", "needs_estimate", "pilot_plan", "routing_plan"]
 
@@ -203,10 +212,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-def run_cost(space: SearchSpace, spec: GraphSpec, unmeasured: set[str]) -> RunCost:
-    """One item run of `spec` at the space's token profile (one call per node; tokens and dollars at a
-    dynamic graph's worst case, as `estimate_cost` counts them), the simulated models' share apart."""
-    prof = space.profile
+def run_cost(space: SearchSpace, spec: GraphSpec, unmeasured: set[str], profile: TokenProfile | None = None) -> RunCost:
+    """One item run of `spec` at `profile` (the space's token profile unless given; one call per node; tokens and
+    dollars at a dynamic graph's worst case, as `estimate_cost` counts them), the simulated models' share apart."""
+    prof = profile or space.profile
     sim = {m for m in space.models if space.pool.get(m).backend == "sim"}
     seconds: dict[str, float] = defaultdict(float)
     out = RunCost()
@@ -288,13 +297,15 @@ def estimate_search(
     pilot_items: int = 0,
     agent: ModelSpec | None = None,
     agent_rates: LatencyRates | None = None,
+    questions: Iterable[Item] | None = None,
 ) -> SearchEstimate:
     """The estimate for a search of `space` under `config` on a task with these split sizes.
 
     `pilot`: what the optimizer's pilot scores on `pilot_items` items each (`pilot_plan`), if anything.
     `agent`: the LLM feedback agent's model, `agent_rates` its measured call times (None: not measured): one
     call per step (the initial one included), each counted at its whole context window; the high figure
-    counts every call re-asked to the agent's attempt limit."""
+    counts every call re-asked to the agent's attempt limit. `questions`: the task's items, when known: calls are
+    priced with their questions' length (`task_profiles`), else with the family's."""
     from rolegraph.optimize.llm_agent import MAX_RETRIES
     from rolegraph.optimize.probabilistic import ProbabilisticGraph
 
@@ -302,9 +313,10 @@ def estimate_search(
     unmeasured: set[str] = set()
     rng = np.random.default_rng(SAMPLE_SEED)
     pg = ProbabilisticGraph(space)
-    sampled = [run_cost(space, pg.sample(rng), unmeasured) for _ in range(SAMPLED_GRAPHS)]
-    typical = _mean(sampled)
-    dearest = _highest(sampled)
+    drawn = [pg.sample(rng) for _ in range(SAMPLED_GRAPHS)]
+    usual, longest = task_profiles(space.profile, questions)
+    typical = _mean([run_cost(space, g, unmeasured, usual) for g in drawn])
+    dearest = _highest([run_cost(space, g, unmeasured, longest) for g in drawn])
     batch = min(config.batch, split_sizes["train"])
     recheck = min(config.reserve, 2 * split_sizes["validation"])
     # no iteration count: the search runs until the budget less the re-check's reserve is spent
@@ -315,14 +327,14 @@ def estimate_search(
     search_runs = search_runs or 0
     iterations = math.ceil(search_runs / max(config.samples * batch, 1))
     test = min(config.test_items, split_sizes["test"])
-    singles = [run_cost(space, space.single(m), unmeasured) for m in space.models] if config.compare_singles else []
-    first = [run_cost(space, g, unmeasured) for g in plan.graphs]
-    mixes = [run_cost(space, g, unmeasured) for g in plan.mix_graphs()]
-    n_mixes = plan.most_mixes if mixes else 0
+    single_graphs = [space.single(m) for m in space.models] if config.compare_singles else []
+    first_graphs, mix_graphs = list(plan.graphs), list(plan.mix_graphs())
+    n_mixes = plan.most_mixes if mix_graphs else 0
     if plan.in_search:  # scored in the search's own slots: as many as the search has, first stage first
         slots = search_runs // max(pilot_items, 1)
-        first, n_mixes = first[:slots], min(n_mixes, max(slots - len(first), 0))
-    pilot_runs = (len(first) + n_mixes) * pilot_items
+        n_mixes = min(n_mixes, max(slots - len(first_graphs), 0))
+        first_graphs = first_graphs[:slots]
+    pilot_runs = (len(first_graphs) + n_mixes) * pilot_items
     if plan.in_search:
         search_runs -= pilot_runs
     fit, extra_graphs = routing_plan(space, config, split_sizes)
@@ -331,16 +343,17 @@ def estimate_search(
         "search": search_runs,
         "re-check": recheck,
         "test": test,
-        "single models": len(singles) * test,
-        "routing": fit * (1 + len(singles)),  # the chosen graph and the single models on the fit items
+        "single models": len(single_graphs) * test,
+        "routing": fit * (1 + len(single_graphs)),  # the chosen graph and the single models on the fit items
     }
     totals = []
-    for per_search_run, per_mix, extra in (
-        (typical, _mean(mixes) if mixes else None, 0),
-        (dearest, _highest(mixes) if mixes else None, extra_graphs),
-    ):
+    for per_search_run, prof, high in ((typical, usual, False), (dearest, longest, True)):
+        mixes = [run_cost(space, g, unmeasured, prof) for g in mix_graphs]
+        per_mix = (_highest(mixes) if high else _mean(mixes)) if mixes else None
+        singles = [run_cost(space, g, unmeasured, prof) for g in single_graphs]
+        extra = extra_graphs if high else 0
         total = RunCost()
-        for c in first:
+        for c in (run_cost(space, g, unmeasured, prof) for g in first_graphs):
             total.add(c, pilot_items)
         if per_mix is not None:
             total.add(per_mix, n_mixes * pilot_items)

@@ -28,6 +28,7 @@ from rolegraph.optimize.stages import StageOutput, stage_slots
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from rolegraph.graphs.analysis import TokenProfile
     from rolegraph.items import Item
 
 QUESTION_ALLOWANCE_TOKENS = 256
@@ -73,9 +74,42 @@ def role_costs(registry: RoleRegistry | None) -> dict[str, RoleCost]:
     return {r.name: RoleCost(r.max_tokens, text_tokens(r.render(fmt))) for r in reg}
 
 
+def item_tokens(item: Item) -> int:
+    """One item's question tokens (its choices included), by the shape estimate `text_tokens`."""
+    return text_tokens("\n".join([item.question, *(item.choices or [])]))
+
+
 def question_tokens(items: Iterable[Item]) -> int:
-    """The longest question's tokens (its choices included), by the shape estimate `text_tokens`."""
-    return max((text_tokens("\n".join([it.question, *(it.choices or [])])) for it in items), default=0)
+    """The longest question's tokens (`item_tokens`)."""
+    return max((item_tokens(it) for it in items), default=0)
+
+
+def question_lengths(items: Iterable[Item]) -> tuple[float, int] | None:
+    """(mean, longest) of the questions' tokens (`item_tokens`); None for no items. What a search's estimate prices
+    a node's prompt with (`task_profiles`): the typical figure at the mean, the high one at the longest."""
+    counts = [item_tokens(it) for it in items]
+    return (sum(counts) / len(counts), max(counts)) if counts else None
+
+
+PROFILE_QUESTION_TOKENS = 64
+"""The question a task family's token profile holds in its `prompt_tokens` (a gsm8k problem is ~60 tokens by the
+shape estimate): a search whose items are known prices each call's prompt with its own questions in its place
+(`task_profiles`, for `estimate.estimate_search`): questions of ~1,900 tokens printed the estimate of 20-token ones."""
+
+
+def task_profiles(family: TokenProfile, questions: Iterable[Item] | None) -> tuple[TokenProfile, TokenProfile]:
+    """(typical, high) token profiles of the task's calls: the family's, with the task's mean and longest question in
+    place of the question it assumes (`PROFILE_QUESTION_TOKENS`) when the items are known (else the family's twice).
+    Each node's prompt holds the question, so a long question weighs on every call."""
+    lengths = question_lengths(questions) if questions is not None else None
+    if lengths is None:
+        return family, family
+    mean, longest = lengths
+    base = family.prompt_tokens - PROFILE_QUESTION_TOKENS
+    return (
+        replace(family, prompt_tokens=max(1, round(base + mean))),
+        replace(family, prompt_tokens=max(1, base + longest)),
+    )
 
 
 def node_tokens(spec: GraphSpec, roles: dict[str, RoleCost], question: int) -> dict[str, int]:
@@ -87,7 +121,8 @@ def node_tokens(spec: GraphSpec, roles: dict[str, RoleCost], question: int) -> d
     its worst on purpose: six full hits are ~2,700 tokens of prose (the offline Wikipedia summaries' first 1,200
     characters take 3.0-3.8 characters a token by the shared estimate), which would leave every model under ~3K
     tokens unable to read a searcher, while what the search tools return is usually far shorter (a staged search with
-    searchers runs on SmolLM2's 2,048 tokens); a prompt a server refuses stops the search in one line that says so."""
+    searchers runs on SmolLM2's 2,048 tokens). Evidence longer than a reader's window holds is trimmed to it as the
+    node runs (`agents.trim`), and said so."""
     from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS
 
     worst = worst_case(spec)
