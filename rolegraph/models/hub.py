@@ -24,13 +24,13 @@ from typing import Any, TypeVar
 from rolegraph.chat.spec import ModelSpec, gold_for
 from rolegraph.chat.types import DEFAULT_CALL_MAX_TOKENS, ChatModel, Completion, Message
 from rolegraph.items import AnswerKey
+from rolegraph.models.backends import make_backend
 from rolegraph.models.cache import CachedChatModel, SharedFlight, cache_key
 from rolegraph.models.in_flight import CallStats, InFlightCalls, SpendGuard, Unsent, call_cost
 from rolegraph.models.multi import complete_many
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.streaming import StreamEndedError, can_stream
 from rolegraph.settings import Settings
-from rolegraph.sim.model import SimChatModel
 
 __all__ = ["CallStats", "ModelHub", "SpendGuard", "call_cost", "make_backend"]  # CallStats & co live in in_flight
 T = TypeVar("T")
@@ -43,6 +43,8 @@ class _Guarded:
         self._inner = inner
         self._hub = hub
         self.spec = spec
+        if hasattr(inner, "timeout_books"):  # its timed-out attempts go in the run's stats and cap (`timeouts.py`)
+            inner.timeout_books = hub
 
     @property
     def model_id(self) -> str:
@@ -304,19 +306,6 @@ class _Counted:
             return outs
 
         return await self._shielded(call)
-
-
-def make_backend(spec: ModelSpec, settings: Settings) -> ChatModel:
-    """The raw (uncached) client for one spec."""
-    if spec.backend == "sim":
-        return SimChatModel(spec, settings)
-    if spec.backend == "local":
-        from rolegraph.models.local import LocalChatModel
-
-        return LocalChatModel(spec, settings)
-    from rolegraph.models.openai_backend import OpenAIChatModel
-
-    return OpenAIChatModel(spec, settings)
 
 
 class ModelHub:

@@ -51,10 +51,21 @@ class CallStats:
     """Called after every `add_paid`: a search's ledger stores its dollars there (`checkpoint.PaidLedger`)."""
     _units: int = field(default=0, repr=False, compare=False)
     """`paid_usd` exactly, in units of 2**-1074 (`_in_units`)."""
+    timed_out: dict[str, int] = field(default_factory=dict)
+    """Attempts abandoned at their model's `timeout_s`, by model id (`timeouts.py`), retried or failing their call:
+    the endpoint may bill each (it never learns the client stopped waiting), and none is in `calls`, `paid_usd` or
+    a reply's tokens, so this is where a caller (and a run's stored stats) finds them."""
+    timed_out_usd: float = 0.0
+    """Those attempts' worst case at the pool's prices (prompt estimated high, `max_tokens` out per choice)."""
 
     @property
     def paid(self) -> int:
         return self.calls - self.cached
+
+    @property
+    def timed_out_attempts(self) -> int:
+        """Attempts of every model abandoned at their `timeout_s` (`timed_out` summed)."""
+        return sum(self.timed_out.values())
 
     def add_paid(self, dollars: float) -> None:
         """Add a paid call's dollars. A float sum depends on the order of its terms (0.1278...86 vs ...83 for the

@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import time
 import zlib
+from functools import partial
 from typing import Any
 
 import openai
@@ -33,6 +33,7 @@ from rolegraph.items import AnswerKey
 from rolegraph.models.attempts import CALL_ATTEMPTS, SINGLE_ATTEMPT
 from rolegraph.models.endpoint import split_query
 from rolegraph.models.in_flight import sending
+from rolegraph.models.key_scrub import KEY_LIKE, MIN_KEY_FRAGMENT, scrub_key
 from rolegraph.models.openai_errors import (
     MalformedResponseError,
     ModelCallError,
@@ -48,10 +49,12 @@ from rolegraph.models.openai_errors import (
 from rolegraph.models.openai_replies import EXTRA_FIELD, mean_logprob, reply_completion, split_total
 from rolegraph.models.openai_sampling import N_REFUSED, NSamplingMixin
 from rolegraph.models.openai_stream import STREAM_USAGE, StreamingMixin
+from rolegraph.models.timeouts import OwnBooks, TimeoutBooks, note_timed_out, request_body
 from rolegraph.settings import Settings
 
 __all__ = [  # names importers took from here before the streaming, n-sampling and error parts moved out
     "EXTRA_FIELD",
+    "MIN_KEY_FRAGMENT",
     "N_REFUSED",
     "STREAM_USAGE",
     "MalformedResponseError",
@@ -62,6 +65,7 @@ __all__ = [  # names importers took from here before the streaming, n-sampling a
     "mean_logprob",
     "request_seed",
     "retry_after_s",
+    "scrub_key",
     "split_total",
     "tool_schema",
 ]
@@ -75,38 +79,8 @@ PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client i
 CHAT_PATH = "/chat/completions"
 MAX_MESSAGE_CHARS = 400
 SEED_MASK = 0x7FFFFFFF  # seeds stay non-negative 31-bit integers, which every server accepts
-_KEY_LIKE = re.compile(r"\b(sk|key|rk)-[A-Za-z0-9_\-*.]{6,}")
-MIN_KEY_FRAGMENT = 6
-"""A run of at least this many characters of the key, anywhere in a message (a server quoting a key's head
-before its asterisks), is scrubbed too: short enough to catch a quoted part, long enough to be no accident."""
-MIN_KEY_END = 4
-"""The key's first or last characters, this many or more, standing alone are scrubbed too: OpenAI quotes a wrong
-key by its first 8 and last 4 (`sk-SECRE***...3456`)."""
 NOT_FOUND = 404
 NOT_FOUND_HINT = "no such path on the server: does base_url end with /v1?"
-
-
-def scrub_key(text: str, key: str, min_run: int = MIN_KEY_FRAGMENT) -> str:
-    """`text` with the key, every run of at least `min_run` of its characters, and its head or tail of `MIN_KEY_END`
-    or more not inside a longer word (`...3456` goes; a port 34567, or `localhost` for a key `local-...`, stays)
-    replaced by `***`."""
-    text = text.replace(key, "***")
-    grams = {key[i : i + min_run] for i in range(len(key) - min_run + 1)}
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i : i + min_run] not in grams:
-            out.append(text[i])
-            i += 1
-            continue
-        end = i + min_run
-        while end < len(text) and text[i : end + 1] in key:  # the longest run of the key starting here
-            end += 1
-        out.append("***")
-        i = end
-    ends = {key[:i] for i in range(MIN_KEY_END, len(key))} | {key[-i:] for i in range(MIN_KEY_END, len(key))}
-    either = "|".join(re.escape(e) for e in sorted(ends, key=len, reverse=True))
-    return re.sub(rf"(?<![A-Za-z0-9])(?:{either})(?![A-Za-z0-9])", "***", "".join(out)) if ends else "".join(out)
 
 
 def tool_schema(tool: dict) -> dict:
@@ -179,6 +153,9 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
         """The largest `n` worth sending: None until one was refused or answered short (1: no `n` at all)."""
         self.stream_support: bool | None = None
         """Whether the endpoint streams (None: not tried yet; see `stream`)."""
+        self.timeout_books: TimeoutBooks = OwnBooks()
+        """Where its attempts abandoned at `timeout_s` are counted, said and held (`timeouts.py`): the hub's, once
+        one wraps it (`hub._Guarded`), so a run says each model's once and its stats and dollar cap see them."""
 
     @property
     def model_id(self) -> str:
@@ -291,7 +268,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
                     text = text.replace(secret, "***")
         if self._api_key and self._api_key != PLACEHOLDER_KEY:
             text = scrub_key(text, self._api_key)
-        text = _KEY_LIKE.sub("***", text)
+        text = KEY_LIKE.sub("***", text)
         return one_line(text, MAX_MESSAGE_CHARS)
 
     async def complete(
@@ -360,14 +337,27 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
     def _retrying(self) -> AsyncRetrying:
         """The retry policy, fresh for one call (see `_timed_retries`): up to `max_attempts` attempts (one inside
         `attempts.single_attempt`), only transient failures retried, waits from `_wait_for`, the last failure
-        re-raised. One place, so that calls and stream openings (`openai_stream.py`) retry alike."""
+        re-raised, and each timed-out attempt noted (`_after_failure`). One place, so that calls and
+        stream openings (`openai_stream.py`) retry alike."""
+        attempts = 1 if SINGLE_ATTEMPT.get() else self.max_attempts
         return AsyncRetrying(
-            stop=stop_after_attempt(1 if SINGLE_ATTEMPT.get() else self.max_attempts),
+            stop=stop_after_attempt(attempts),
             wait=self._wait_for,
             retry=retry_if_exception(is_transient),
+            after=partial(self._after_failure, attempts),
             sleep=self._sleep,
             reraise=True,
         )
+
+    def _after_failure(self, attempts: int, state: RetryCallState) -> None:
+        """tenacity's hook after each transient failure (the first attempt's too, replayed): a timed-out attempt is
+        counted, said once per model and run, and held under a dollar cap (`timeouts.note_timed_out`), which may
+        refuse the retry. Never silent: the endpoint may bill the request it abandoned. The request's body is read
+        from the exception (the client's carry their request): a stream's opening retries under this policy too."""
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, openai.APITimeoutError):
+            retried = state.attempt_number < attempts
+            note_timed_out(self.timeout_books, self.spec, request_body(exc), self.timeout_s, retried)
 
     def _call_failed(self, exc: BaseException, retrying: AsyncRetrying) -> ModelCallError:
         """The one-line error of a call (or a stream's opening) that `retrying` gave up on. A transient failure
