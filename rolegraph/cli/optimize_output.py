@@ -46,11 +46,11 @@ def iterations_phrase(result) -> str:
     (the GP and v1 agents' pilot: `--iterations 2` gives three feedback steps, one of them the pilot's), in
     report.md's words (`feedback_label`): without it, N iterations beside the agent's N + 1 steps read as a
     miscount."""
-    from rolegraph.reports.wording import feedback_label
+    from rolegraph.reports.wording import feedback_label, own_pilot
 
     records = result.trace.records
     text = f"over {result.iterations} iterations"
-    if any(r.iteration == 0 and "pilot" in (r.source, r.phase) for r in records):
+    if any(r.iteration == 0 for r in own_pilot(records)):
         text += f" plus the {feedback_label(0, records)} as one more feedback step"
     return text
 

@@ -84,7 +84,8 @@ SELECTION_NOTE = (
     "training and validation figures are selection figures: raw accuracies of the items the choice was made "
     "on, optimistic for the chosen graph; *_adjusted/*_shrunk values are ranking scores, not accuracies; the "
     "test accuracy is held out and unbiased; p_best is the chosen graph's chance of being the best of the "
-    "p_best_of re-checked candidates (posterior draws; it says nothing of graphs the search dropped earlier)"
+    "p_best_of top candidates, not all of them necessarily re-checked on validation items (posterior draws; it says "
+    "nothing of graphs the search dropped earlier)"
 )
 
 
@@ -122,7 +123,8 @@ def candidate_row(h: str, train_objective: float, rank: int, stats: GraphStats, 
     - validation_objective: validation accuracy adjusted for slice difficulty (the slices' offsets are
       fitted with the training batches, so they carry the training scores' optimism);
     - combined_objective: training and validation pooled, adjusted, shrunk, lowered (the choice);
-    - p_best (added by `finish`): its chance of being the best of the p_best_of re-checked candidates
+    - p_best (added by `finish`): its chance of being the best of the p_best_of top candidates (some may have
+      had no validation item in the re-check)
       (`confidence.p_best`): how sure the choice between them is.
 
     All of them are selection figures: the best of many noisy scores is optimistic. The held-out test

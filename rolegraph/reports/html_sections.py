@@ -125,7 +125,7 @@ def gradients_section(run: dict) -> str:
             meta += f"; {f.attempts} attempts"
         helped = "".join(f"<li>{esc(h)}</li>" for h in f.helped)
         hurt = "".join(f"<li>{esc(h)}</li>" for h in f.hurt)
-        title = esc(capitalised(feedback_label(f.iteration, run["records"])))
+        title = esc(capitalised(feedback_label(f.iteration, run["records"], f.agent)))
         parts = [
             f'<div class="gradient" id="gradient-{f.iteration}"><h3>{title}</h3>',
             f'<div class="meta">{esc(meta)}</div>',

@@ -45,6 +45,7 @@ from rolegraph.reports.wording import (
     capitalised,
     feedback_label,
     no_feedback_text,
+    own_pilot,
     restart_text,
     writes_feedback,
 )
@@ -169,8 +170,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
         f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
         *([f"- {dollars}"] if (dollars := dollars_text(run)) else []),
-        f"- status: {_status(run)}; "
-        f"evaluations spent: {spent} item-level graph runs (pilot, search and the final validation re-check)",
+        f"- status: {_status(run)}; evaluations spent: {spent} item-level graph runs ({_spent_on(records)})",
         "",
     ]
     final: FinalChoice | None = run["final"]
@@ -271,7 +271,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
     if run["feedback"]:
         lines += ["", "## Feedback (textual gradients)", ""]
         for f in run["feedback"]:
-            lines.append(f"- **{feedback_label(f.iteration, records)}** ({f.agent}): {f.summary}")
+            lines.append(f"- **{feedback_label(f.iteration, records, f.agent)}** ({f.agent}): {f.summary}")
             lines += [f"  - helped: {h}" for h in f.helped[:TOP_FEEDBACK_LINES]]
             lines += [f"  - hurt: {h}" for h in f.hurt[:TOP_FEEDBACK_LINES]]
             if f.fallback:
@@ -299,6 +299,14 @@ def _graph_line(run: dict, best: GraphSpec | None) -> str:
         f"Graph: ![graph](graph.png) — run it with `rolegraph run best_graph.yaml {opts}` or "
         f"`rolegraph eval best_graph.yaml {opts}`."
     )
+
+
+def _spent_on(records: list[EvalRecord]) -> str:
+    """What the charged evaluations were, of pilot, search and the final re-check, as the run had them (a TPE or
+    warm-started run has no pilot of its own; an unfinished one no re-check)."""
+    parts = ["pilot"] if own_pilot(records) else []
+    parts += ["search"] + (["the final validation re-check"] if any(r.phase == "validation" for r in records) else [])
+    return " and ".join(parts) if len(parts) < 3 else f"{parts[0]}, {parts[1]} and {parts[2]}"
 
 
 def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:

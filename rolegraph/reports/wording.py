@@ -9,6 +9,7 @@ from rolegraph.money import money
 from rolegraph.optimize.rundir import resume_command
 from rolegraph.optimize.space import BUDGET_UNITS
 from rolegraph.optimize.trace import EvalRecord
+from rolegraph.optimize.warmstart import PRIOR_PHASE, WARM_AGENT
 
 CHOSEN = "chosen graph"
 BEST_SO_FAR = "best graph so far (not yet chosen)"
@@ -16,16 +17,26 @@ BEST_SO_FAR = "best graph so far (not yet chosen)"
 NO_FEEDBACK_OPTIMIZER = "This optimizer writes no textual gradients (only Agent-REINFORCE's feedback agent does)."
 
 
-def feedback_label(iteration: int, records: list[EvalRecord]) -> str:
+def feedback_label(iteration: int, records: list[EvalRecord], agent: str | None = None) -> str:
     """The feedback's place in the search. The pilot's feedback is stored as iteration 0 (it comes before the
-    first update), but the pilot's own evaluations are iterations 1..k of the trace and the curve: say which."""
+    first update), but the pilot's own evaluations are iterations 1..k of the trace and the curve: say which.
+    A warm start's note (`agent` WARM_AGENT) is also iteration 0; the evaluations it imported keep the source
+    ('pilot', 'search') they had in the earlier run but are phase PRIOR_PHASE, never this run's pilot (a
+    warm-started TPE run, which has no pilot, read as having one)."""
+    if agent == WARM_AGENT:
+        return "warm start"
     if iteration != 0:
         return f"iteration {iteration}"
-    pilot = sorted({r.iteration for r in records if "pilot" in (r.source, r.phase)})
+    pilot = sorted({r.iteration for r in own_pilot(records)})
     if not pilot:
         return "initialisation"
     span = f"iteration {pilot[0]}" if len(pilot) == 1 else f"iterations {pilot[0]}-{pilot[-1]}"
     return f"pilot (its evaluations are {span} of the curve)"
+
+
+def own_pilot(records: list[EvalRecord]) -> list[EvalRecord]:
+    """This run's pilot evaluations (not those a warm start imported from an earlier run's pilot)."""
+    return [r for r in records if r.phase != PRIOR_PHASE and "pilot" in (r.source, r.phase)]
 
 
 def best_graph_name(run: dict) -> str:
@@ -94,6 +105,7 @@ __all__ = [
     "capitalised",
     "feedback_label",
     "no_feedback_text",
+    "own_pilot",
     "restart_text",
     "writes_feedback",
 ]

@@ -35,6 +35,9 @@ def test_selection_figures_are_the_raw_scores_of_the_chosen_graph(searched):
         val, n_val = _raw(mine, {"validation"})
         assert selection["validation"]["accuracy"] == pytest.approx(val) and selection["validation"]["n"] == n_val
     assert "selection figures" in selection["note"] and "held out" in selection["note"]
+    # p_best is over the top candidates, some of which the re-check may have given no validation item: the note
+    # must not call them all re-checked (the CLI's line counts the re-checked ones apart)
+    assert "p_best_of top candidates" in selection["note"] and "p_best_of re-checked" not in selection["note"]
     # ranking scores are named as such, never as accuracies
     assert set(selection) == {"note", "training", "validation", "pooled_objective_adjusted_shrunk", "p_best",
                               "p_best_of"}
