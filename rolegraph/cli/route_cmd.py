@@ -16,6 +16,7 @@ import typer
 from rolegraph.errors import SearchError
 from rolegraph.graphs.router_io import ROUTER_FILE
 from rolegraph.money import money
+from rolegraph.optimize.route_options import DEFAULT_TOLERANCE, check_options, check_tolerance
 
 CANDIDATE_COLUMNS = ("graph", "source", "fit", "test", "FLOPs", "right|\nagree", "right|\nnot", "agree")
 """Two-line headers keep the numeric columns narrow: on an 80-column screen the graph's name gets the room."""
@@ -222,8 +223,13 @@ def fit_cmd(
         float | None, typer.Option("--target-accuracy", help="least mean FLOPs at fit accuracy >= Y")
     ] = None,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", help="default target: the best graph's fit accuracy minus this")
-    ] = 0.01,
+        float | None,
+        typer.Option(
+            "--tolerance",
+            help=f"default target: the best graph's fit accuracy minus this (default {DEFAULT_TOLERANCE}); not with "
+            "--target-flops or --target-accuracy, which set the target themselves",
+        ),
+    ] = None,
     max_stages: Annotated[
         int,
         typer.Option(
@@ -236,9 +242,9 @@ def fit_cmd(
     from rolegraph.graphs.router_io import save_router
     from rolegraph.optimize.rebuild import hold_run
     from rolegraph.optimize.route_fit import fit_route
-    from rolegraph.optimize.route_options import check_options
 
-    check_options(target_flops, target_accuracy, tolerance, max_stages)
+    check_options(target_flops, target_accuracy, DEFAULT_TOLERANCE if tolerance is None else tolerance, max_stages)
+    check_tolerance(target_flops, target_accuracy, tolerance)
     if target_accuracy is not None and not 0.0 <= target_accuracy <= 1.0:
         raise SearchError(f"--target-accuracy is an accuracy in [0, 1], got {target_accuracy:g}")
     finished = _finished_run(run_dir)  # a path that is not a run fails here, in one line

@@ -8,7 +8,8 @@ on an OpenAI-compatible backend (in-process models have no request to share). At
 member of a group to reach its call waits a few event-loop turns for the others (they become ready
 together, since they await the same predecessors), then one `complete_many` serves them all, each
 member getting its own sample. A member that arrives late just sends its own request; nobody ever
-waits for a node that does not come.
+waits for a node that does not come. A router's plurality stage runs each voter as a graph of its own; its voters
+share one coalescer, built from the stage graph's groups less the nodes it does not run (graphs/router_vote.py).
 
 Only serve-sim draws choice i of a shared request exactly as a request for sample i alone, so only
 there do results equal the uncoalesced run; a real endpoint's choices are other, equally valid draws,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rolegraph.models.multi import complete_many
@@ -57,6 +58,17 @@ def coalesce_groups(spec: GraphSpec, plans: Mapping[str, NodePlan]) -> dict[str,
             continue
         identity = [plan.spec.id, plan.role.name, plan.temperature, plan.max_tokens, list(plan.preds), node.params]
         keys[node.id] = json.dumps(identity, sort_keys=True, default=str)
+    sizes: dict[str, int] = {}
+    for key in keys.values():
+        sizes[key] = sizes.get(key, 0) + 1
+    return {node_id: key for node_id, key in keys.items() if sizes[key] > 1}
+
+
+def running_groups(groups: Mapping[str, str], idle: Collection[str]) -> dict[str, str]:
+    """`groups` without the nodes in `idle` (nodes a run reads or skips instead of calling), and without the groups
+    that leaves with a single member: a group's size is how many members its first one waits for, so a size
+    counting a node that never calls would make it wait for nobody."""
+    keys = {node_id: key for node_id, key in groups.items() if node_id not in idle}
     sizes: dict[str, int] = {}
     for key in keys.values():
         sizes[key] = sizes.get(key, 0) + 1

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, Strict, StrictBool, model_validator
 
 from rolegraph.errors import GraphError
 from rolegraph.graphs.analysis import TokenProfile, node_cost_estimates, node_flops_units
@@ -36,6 +36,9 @@ ROUTER_KIND: Final = "router"
 STAGE_SEP = "."
 """Node ids of a router's runs are `s<stage>.<node>`: a node id is unique within one stage only."""
 AGREEMENT_EPS = 1e-9
+Number = Annotated[float, Strict()]
+"""A stop rule's threshold: an int or a float, never a bool or a string (lax pydantic would read YAML's `true` as
+1.0 and "0.5" as 0.5, so a typo'd rule would validate as another rule), as node params are checked."""
 
 
 def flat_id(stage: int, node_id: str) -> str:
@@ -51,10 +54,10 @@ class StopRule(CheckedModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0, description="share of answering nodes agreeing")
-    require_verified: bool = Field(default=False, description="a verifier judged the answer correct")
-    min_logprob: float | None = Field(default=None, le=0.0, description="mean token log-probability of the answer")
-    or_min_logprob: float | None = Field(
+    min_agreement: Number | None = Field(default=None, ge=0.0, le=1.0, description="share of answering nodes agreeing")
+    require_verified: StrictBool = Field(default=False, description="a verifier judged the answer correct")
+    min_logprob: Number | None = Field(default=None, le=0.0, description="mean token log-probability of the answer")
+    or_min_logprob: Number | None = Field(
         default=None,
         le=0.0,
         description="or stop, whatever the other conditions say, when the answer's mean token log-probability is at "

@@ -16,15 +16,8 @@ from pydantic import ValidationError
 
 from rolegraph.errors import GraphError, did_you_mean, unknown_field
 from rolegraph.fileio import file_path
-from rolegraph.graphs.io import (
-    HASH_HEX_CHARS,
-    dumps_yaml,
-    graph_hash,
-    load_data,
-    load_graph,
-    spec_from_data,
-    write_spec_file,
-)
+from rolegraph.graphs.checked import validation_lines
+from rolegraph.graphs.io import HASH_HEX_CHARS, dumps_yaml, graph_hash, load_data, spec_from_data, write_spec_file
 from rolegraph.graphs.router import OUTPUT, PLURALITY, ROUTER_KIND, RouterSpec, Stage, StopRule
 from rolegraph.graphs.spec import GraphSpec
 
@@ -32,6 +25,8 @@ ROUTER_FIELDS = ("kind", "name", "description", "stages", "fit")
 STAGE_FIELDS = ("graph", "stop", "answer")
 ANSWER_MODES = (OUTPUT, PLURALITY)
 RULE_FIELDS = tuple(StopRule.model_fields)
+RULE_TYPES = {"float_type": "a number", "bool_type": "true or false"}
+"""pydantic's error type for a stop condition of the wrong type (StopRule's fields are strict): what it must be."""
 INDENT = "      "  # a stage's graph sits under "  - graph:"
 
 ROUTER_FILE = "router.yaml"
@@ -56,23 +51,35 @@ def _rule(raw: Any, where: str) -> tuple[StopRule | None, list[str]]:
             if err["type"] == "extra_forbidden":
                 hint = did_you_mean(field, RULE_FIELDS)
                 problems.append(f"{where}: unknown stop condition '{field}' (known: {', '.join(RULE_FIELDS)}).{hint}")
+            elif err["type"] in RULE_TYPES:
+                problems.append(f"{where}: stop.{field} must be {RULE_TYPES[err['type']]}, got {err.get('input')!r}")
             else:
                 problems.append(f"{where}: stop.{field}: {err['msg']}, got {err.get('input')!r}")
         return None, problems
 
 
 def _stage_graph(raw: Any, where: str, base: Path | None) -> tuple[GraphSpec | None, list[str]]:
+    """A stage's graph, inline or from a graph file. A router there is named as such in a router author's terms
+    (`load_graph`'s own line for a router file names the Python function that reads one)."""
+    given, prefix = "its graph", where
     if isinstance(raw, str):
+        given = f"graph file {raw}"
+        prefix = f"{where}: {given}"
         path = Path(raw).expanduser()
         path = path if path.is_absolute() or base is None else base / path
         try:
-            return load_graph(path), []
+            raw = load_data(path)
         except GraphError as exc:
-            return None, [f"{where}: graph file {raw}: {p}" for p in exc.problems]
+            return None, [f"{prefix}: {p}" for p in exc.problems]
+    if is_router_data(raw):
+        return None, [
+            f"{where}: {given} is a router, and a stage's graph cannot be a router: give a graph (or copy that "
+            "router's stages into this one)"
+        ]
     try:
         return spec_from_data(raw), []
     except GraphError as exc:
-        return None, [f"{where}: {p}" for p in exc.problems]
+        return None, [f"{prefix}: {p}" for p in exc.problems]
 
 
 def router_from_data(data: dict, source: str | None = None, base: Path | None = None) -> RouterSpec:
@@ -109,13 +116,17 @@ def router_from_data(data: dict, source: str | None = None, base: Path | None = 
             stages.append(Stage(graph=graph, stop=rule, answer=answer))
     if problems:
         raise GraphError(problems, source=source)
-    try:
-        return RouterSpec(
-            name=data.get("name", "router"), description=data.get("description"), stages=stages, fit=data.get("fit")
+    try:  # model_validate, not RouterSpec(...): that raises its own error naming the class, not the file
+        return RouterSpec.model_validate(
+            {
+                "name": data.get("name", "router"),
+                "description": data.get("description"),
+                "stages": stages,
+                "fit": data.get("fit"),
+            }
         )
     except ValidationError as exc:
-        lines = [f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()]
-        raise GraphError(lines, source=source) from None
+        raise GraphError(validation_lines(exc, RouterSpec), source=source) from None
 
 
 def load_router(path: str | Path) -> RouterSpec:

@@ -6,12 +6,11 @@ and the outputs of the nodes it shares with earlier stages (router.py: equal nod
 The result is a `RouterRunResult`: a `RunResult` whose nodes are every node that ran (flat ids `s<stage>.<id>`),
 whose tokens, dollars, latency and FLOPs units are what the stages that ran spent, plus each stage's signals.
 A plurality stage runs its voters (each the graph of its ancestors ending at it) side by side instead of its
-graph, and answers with their plurality; its output node never runs.
+graph, sharing one coalescer, and answers with their plurality; its output node never runs (router_vote.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -27,10 +26,11 @@ from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.inputs import ANSWER_KEY_FIELD, ANSWER_KEY_IN_STATE
 from rolegraph.graphs.nodes import NodePlan, StageInput
 from rolegraph.graphs.result import NodeTrace, RunResult
-from rolegraph.graphs.router import RouterSpec, check_router, flat_id, plurality_parts, stage_flops
+from rolegraph.graphs.router import RouterSpec, check_router, flat_id, stage_flops
 from rolegraph.graphs.router_io import router_hash
+from rolegraph.graphs.router_vote import PluralityStage
 from rolegraph.graphs.runtime import FREE_FORM_FAMILY, FREE_FORM_KIND, RUN_TOKEN_PREFIX, CompiledGraph
-from rolegraph.graphs.signals import Signals, observe, plurality_voter
+from rolegraph.graphs.signals import Signals, observe
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -101,13 +101,10 @@ class CompiledRouter:
         roles = roles if roles is not None else RoleRegistry.default()
         check_router(router, hub.pool, roles=roles.names())
         self.stages: list[CompiledGraph] = []
-        self.parts: list[list[CompiledGraph]] = []  # a plurality stage's voters, each compiled on its own
         for stage in router.stages:
             graph = CompiledGraph(stage.graph, hub, toolbox=toolbox, roles=roles)
             toolbox = toolbox if toolbox is not None else graph.toolbox
             self.stages.append(graph)
-            parts = plurality_parts(stage.graph) if stage.plurality else []
-            self.parts.append([CompiledGraph(p, hub, toolbox=toolbox, roles=roles) for p in parts])
         self.toolbox = toolbox
         self.reuse = router.reuse()
         self.simulated = all(g.simulated for g in self.stages)
@@ -115,6 +112,14 @@ class CompiledRouter:
         self.runs_model_code = any(g.runs_model_code for g in self.stages)
         self.world = next((g.world for g in self.stages if g.world is not None), None)
         self.configured_simulation = simulation_of(g.configured_simulation == SIMULATED for g in self.stages) or REAL
+        self.votes: list[PluralityStage | None] = [  # a plurality stage's voters, each compiled on its own
+            PluralityStage(
+                g, reused, hub, toolbox=toolbox, roles=roles, configured_simulation=self.configured_simulation
+            )
+            if stage.plurality
+            else None
+            for stage, g, reused in zip(router.stages, self.stages, self.reuse)
+        ]
         # every stage's node plans under the flat ids of a router's run (`s<stage>.<id>`), for provenance
         self.plans: dict[str, NodePlan] = {
             flat_id(i + 1, node_id): plan for i, g in enumerate(self.stages) for node_id, plan in g.plans.items()
@@ -210,9 +215,10 @@ class CompiledRouter:
         given = {node: state.outputs[flat] for node, flat in reused.items()}
         t_start = perf_counter()
         stage_in = StageInput(state.meter, given, state.elapsed if self.modelled else t_start - state.t0)
+        vote = self.votes[index]
         try:
-            if self.parts[index]:
-                res = await self._vote(index, state, stage_in)
+            if vote is not None:
+                res = await vote.run(state.item, seed=state.seed, answer_kind=state.answer_kind, stage_in=stage_in)
             else:
                 res = await graph.run(state.item, seed=state.seed, answer_kind=state.answer_kind, stage=stage_in)
         except (BudgetExceededError, NodeFailedError) as exc:
@@ -233,58 +239,6 @@ class CompiledRouter:
             "signals": signals.model_dump(),
             "reused": run.reused,
         }
-
-    async def _vote(self, index: int, state: RouterContext, stage_in: StageInput) -> RunResult:
-        """A plurality stage: its voters run side by side (each reading what earlier stages gave it); the answer is
-        their plurality's, spoken by its first voter (rolegraph.graphs.signals.plurality_voter)."""
-        parts = self.parts[index]
-        runs = await asyncio.gather(
-            *(
-                part.run(
-                    state.item,
-                    seed=state.seed,
-                    answer_kind=state.answer_kind,
-                    stage=StageInput(
-                        stage_in.meter, {k: v for k, v in stage_in.given.items() if k in part.plans}, stage_in.elapsed
-                    ),
-                )
-                for part in parts
-            ),
-            return_exceptions=True,
-        )
-        failed = next((r for r in runs if isinstance(r, BaseException)), None)
-        if failed is not None:
-            if isinstance(failed, BudgetExceededError | NodeFailedError):  # what every voter spent, not its own
-                ran = [r if isinstance(r, RunResult) else getattr(r, "partial", None) for r in runs]
-                failed.partial = self._voted(index, [r for r in ran if isinstance(r, RunResult)], None, str(failed))
-            raise failed
-        done = [r for r in runs if isinstance(r, RunResult)]
-        voter = plurality_voter([(r.output_node, r.answer) for r in done])
-        speaker = next((r for r in done if r.output_node == voter), done[0])
-        return self._voted(index, done, speaker if voter is not None else None, None)
-
-    def _voted(self, index: int, done: list[RunResult], speaker: RunResult | None, error: str | None) -> RunResult:
-        """A plurality stage's result from its voters' runs: `speaker`'s answer (None: no plurality, or the stage
-        stopped part way with `error`), and what every voter spent."""
-        nodes = [t for r in done for t in r.nodes]
-        return RunResult(
-            graph_name=self.stages[index].spec.name,
-            answer=speaker.answer if speaker is not None else None,
-            output_node=(speaker or done[0]).output_node if done else "",
-            nodes=nodes,
-            tokens_in=sum(r.tokens_in for r in done),
-            tokens_out=sum(r.tokens_out for r in done),
-            cost_usd=sum(r.cost_usd for r in done),
-            latency_s=max((r.latency_s for r in done), default=0.0),
-            critical_path_s=max((r.critical_path_s for r in done), default=0.0),
-            flops_units=sum(r.flops_units for r in done),
-            simulated=all(r.simulated for r in done),
-            simulation=simulation_of(t.simulated for t in nodes) or self.configured_simulation,
-            served=RunResult.served_by(nodes),
-            world=next((r.world for r in done if r.world is not None), None),
-            error=error or next((r.error for r in done if r.error is not None), None),
-            notes=[n for r in done for n in r.notes],
-        )
 
     def _record(
         self,

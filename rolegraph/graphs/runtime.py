@@ -263,13 +263,18 @@ class CompiledGraph:
         listener: Callable[[dict[str, Any]], None] | None = None,
         on_text: Callable[[str], None] | None = None,
         stage: StageInput | None = None,
+        coalescer: Coalescer | None = None,
     ) -> RunResult:
         """Run once. `listener` gets node start/end events; `on_text` gets the output node's reply as it
         streams (nothing when its model cannot stream, it uses tools or it runs in a loop: `serve` then sends the
         whole answer when the run ends). `stage`: this
         run is one stage of a router (its shared budget meter, the nodes it reads from earlier stages, the
-        time already spent; router_runtime.py)."""
+        time already spent; router_runtime.py). `coalescer`: one shared with other graphs' runs, used instead of
+        this run's own (the voters of a router's plurality stage, each a graph of its own, share the stage's:
+        router_vote.py)."""
         inputs, ctx, family = self.inputs_and_context(item, budget=budget, seed=seed, answer_kind=answer_kind)
+        if coalescer is not None:
+            ctx.coalescer = coalescer
         if stage is not None:
             stage.enter(ctx)
         if listener is not None or on_text is not None:

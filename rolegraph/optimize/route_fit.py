@@ -40,10 +40,9 @@ from rolegraph.optimize.cascade import (
 )
 from rolegraph.optimize.route_guard import Guard, calibrate, guarded_all
 from rolegraph.optimize.route_inputs import incomplete_error, load_outcomes, no_outcomes_error, run_meta
-from rolegraph.optimize.route_options import check_options
+from rolegraph.optimize.route_options import DEFAULT_TOLERANCE, check_options, check_tolerance
 from rolegraph.optimize.rundir import RunStore
 
-DEFAULT_TOLERANCE = 0.01
 MAX_STAGES = 3  # the default; the most allowed is route_options.STAGES_LIMIT
 MAX_AGREEMENT_LEVELS = 6
 LOGPROB_QUANTILES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)  # of a stage's mean logprobs on the fit items
@@ -264,7 +263,7 @@ def fit_route(
     *,
     target_flops: float | None = None,
     target_accuracy: float | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     max_stages: int = MAX_STAGES,
     name: str | None = None,
     outcomes: tuple[list[Outcomes], list[Outcomes | None]] | None = None,
@@ -275,8 +274,10 @@ def fit_route(
     """Fit a router on the run's fit items for the target and report it on the test items (see the module doc).
 
     `outcomes`/`points` let a caller fitting several targets load the run and score the chains once (`points`
-    must then come from the same candidates, plurality stages included when `plurality`)."""
-    check_options(target_flops, target_accuracy, tolerance, max_stages)
+    must then come from the same candidates, plurality stages included when `plurality`). `tolerance` (default
+    DEFAULT_TOLERANCE) sets the default target only: given with a target, it is refused, not ignored."""
+    check_options(target_flops, target_accuracy, DEFAULT_TOLERANCE if tolerance is None else tolerance, max_stages)
+    tolerance = check_tolerance(target_flops, target_accuracy, tolerance)
     if outcomes is None:
         RunStore.open(run_dir).close()  # a path that is not a run says so, not "no paired outcomes"
     fit_all, test_all = outcomes if outcomes is not None else load_outcomes(run_dir)
