@@ -51,8 +51,9 @@ item runs, and one that dies fails the items that call it with a node error nami
 --world N runs the simulated (sim/*) models in seeded world N (default: the pool file's `world:`,
 else 0, the calibrated world); a pool file in another world is an error.
 
-A router file (`rolegraph route fit`) is scored like a graph: its flops_units, cost and latency are what
-the stages that ran actually spent, averaged per item. --add-to RUN_DIR scores the files on a search
+A router file (`rolegraph route fit`) is scored like a graph: its cost and latency are what the stages
+that ran actually spent, and its flops_units the FLOPs of the stages that ran (each estimated, as a
+graph's are, from the task family's token profile, not the tokens measured), averaged per item. --add-to RUN_DIR scores the files on a search
 run's paired fit and test items instead and adds them to its paired outcomes: graphs for `route fit`,
 routers for comparison (route fit chains graphs only). The run's own pool, world, roles (--roles-file may
 only repeat them), seed, concurrency and store are used, so options that would change them are refused;
