@@ -53,10 +53,11 @@ else 0, the calibrated world); a pool file in another world is an error.
 
 A router file (`rolegraph route fit`) is scored like a graph: its cost and latency are what the stages
 that ran actually spent, and its flops_units the FLOPs of the stages that ran (each estimated, as a
-graph's are, from the task family's token profile, not the tokens measured), averaged per item. --add-to RUN_DIR scores the files on a search
-run's paired fit and test items instead and adds them to its paired outcomes: graphs for `route fit`,
-routers for comparison (route fit chains graphs only). The run's own pool, world, roles (--roles-file may
-only repeat them), seed, concurrency and store are used, so options that would change them are refused;
+graph's are, from the task family's token profile, not the tokens measured), averaged per item.
+--add-to RUN_DIR scores the files on a search run's paired fit and test items instead and adds them
+to its paired outcomes: graphs for `route fit`, routers for comparison (route fit chains graphs
+only). The run's own pool, world, roles (--roles-file may only repeat them), seed, concurrency and
+store are used, so options that would change them are refused;
 a data or pool file that changed since the search read it is refused too.
 
 --json prints JSON Lines: one JSON object per graph, one per line, with keys task, graph, n,
@@ -65,8 +66,10 @@ flops_units (mean per item), failures, skipped, simulated (true only when every 
 simulation ("simulated", "partly simulated" or "real"), provenance (per model: the server's model id,
 endpoint, GGUF sha256 for local models, the simulator's fingerprint; per node: sampling parameters; the
 seed and rolegraph's version), world (the simulator world, null when no sim model answered), run_id,
-graph_file, trimmed_items (items on which a node was sent fewer search hits than its searchers found, to fit
-its model's context window); a router's object adds `stages` (per stage: graph, share of items it answered, share that
+graph_file, trimmed_items (items on which a node was sent fewer search hits than its searchers found,
+to fit its model's context window), timed_out_attempts and timed_out_usd (requests abandoned at their
+model's timeout_s, which the endpoint may bill, and their worst case at the pool's prices; not in
+cost_usd); a router's object adds `stages` (per stage: graph, share of items it answered, share that
 reached it); the objects after the first add `vs_first` (the paired comparison).
 """
 

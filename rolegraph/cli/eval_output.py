@@ -57,9 +57,11 @@ def added_store_line(run_dir: Path) -> str:
 
 def trimmed_items(result: EvalResult) -> int:
     """How many items of `result` had some node's searchers' evidence trimmed to fit its model's context window
-    (`agents.trim`): their answers were written from fewer hits than were found. A result read back from the store
-    does not record it (0)."""
-    return sum(any(getattr(use, "trimmed_evidence_tokens", 0) for use in it.node_usage.values()) for it in result.items)
+    (`agents.trim`): their answers were written from fewer hits than were found. `evaluate` and the store set
+    `result.trimmed_items`; a result built from items alone (`summarize`) is counted from them."""
+    from rolegraph.evaluate.result import trimmed_item_count
+
+    return max(result.trimmed_items, trimmed_item_count(result.items))
 
 
 def trim_line(result: EvalResult, name: str) -> str | None:
@@ -71,6 +73,21 @@ def trim_line(result: EvalResult, name: str) -> str | None:
         f"note: graph '{name}': on {n} of {result.n} items a node was sent fewer search hits than its searchers found, "
         "to fit its model's context window (a model with a larger context_window reads them all)"
     )
+
+
+def timed_out_line(result: EvalResult, name: str) -> str | None:
+    """The note under a table for a graph whose evaluation abandoned requests at their `timeout_s` (None: none
+    did): the `warning:` line said the first of each model, this says how many and what they may cost."""
+    from rolegraph.evaluate.report import timed_out_note
+
+    note = timed_out_note(result.timed_out_attempts, result.timed_out_usd)
+    return f"note: graph '{name}': {note}" if note else None
+
+
+def count_notes(result: EvalResult, name: str) -> list[str]:
+    """The notes under `eval`'s and `results ID`'s tables for what the figures leave out: evidence trimmed to a
+    context window, requests abandoned at a timeout."""
+    return [line for line in (trim_line(result, name), timed_out_line(result, name)) if line is not None]
 
 
 def json_line(obj: dict[str, Any]) -> str:
@@ -120,6 +137,5 @@ def print_results(results, specs, graphs: list[Path], names: list[str], comparis
     if note:
         console.print(note)
     for result, name in zip(results, names):
-        line = trim_line(result, name)
-        if line is not None:
+        for line in count_notes(result, name):
             console.print(line, markup=False)

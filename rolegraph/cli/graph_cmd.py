@@ -313,7 +313,7 @@ def run_cmd(
             failed = (
                 run_provenance(built[0], seed=seed, simulation=part.simulation, served=part.served) if built else None
             )
-            typer.echo(json.dumps(run_json(part, failed), ensure_ascii=False))
+            typer.echo(json.dumps(run_json(part, failed, stats=hub.stats), ensure_ascii=False))
         raise
     if json_out:
         provenance = run_provenance(compiled, seed=seed, simulation=result.simulation, served=result.served)
@@ -324,14 +324,14 @@ def run_cmd(
             extra = run_json_extra(result)
         if picked is not None and task_obj is not None:  # what the text output's gold line says
             extra |= {"item": picked.id, "gold": picked.gold, "score": task_obj.scorer(settings)(result.answer, picked)}
-        typer.echo(json.dumps(run_json(result, provenance) | extra, ensure_ascii=False))
+        typer.echo(json.dumps(run_json(result, provenance, stats=hub.stats) | extra, ensure_ascii=False))
         return
     if picked is not None and task_obj is not None:
         score = task_obj.scorer(settings)(result.answer, picked)
         label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
     else:
         label, gold_line = "the question", None
-    print_run(result, spec, label, gold_line)
+    print_run(result, spec, label, gold_line, stats=hub.stats)
     if _is_router(spec):
         from rolegraph.cli.router_views import print_stages
 

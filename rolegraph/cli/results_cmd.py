@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rolegraph.cli.eval_output import json_line
+from rolegraph.cli.eval_output import count_notes, json_line
 
 DEFAULT_RESULTS_LIMIT = 20
 
@@ -126,6 +126,8 @@ def results_command(
                 console.print(table)
             if note := sim_note([shown_simulation(result)]):
                 console.print(note)
+            for line in count_notes(result, result.graph_name):  # stored with the run: trims, timed-out requests
+                console.print(line, markup=False)
             return
         runs = store.runs(task=task, limit=limit)
         more = _more_note(len(runs), store.count(task), limit)

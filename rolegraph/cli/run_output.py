@@ -95,12 +95,13 @@ def shown_label(result: Any) -> str:
     return result.simulation if answered(result) else NO_ANSWERS
 
 
-def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
+def run_json(result: Any, provenance: Any = None, stats: Any = None) -> dict[str, Any]:
     """The documented `run --json` object: totals, notes, and per node its output text and tool calls
     (tool, arguments, ok, a result excerpt); a fan-out copy or loop round also says what it runs. A run that
     no reply answered is `"simulation": "no answers"`, `"simulated": false` (`shown_label`), in its provenance
     too: the provenance is built from the label the pool configured, and left so it said "real" under a top-level
-    "no answers"."""
+    "no answers". `stats`, the run's hub's `CallStats`, adds its requests abandoned at a timeout (`timed_out_attempts`,
+    `timed_out_usd`): a `RunResult` does not see them."""
     shown = shown_label(result)
     proven = provenance.model_dump() if provenance is not None else None
     if proven is not None:
@@ -121,6 +122,11 @@ def run_json(result: Any, provenance: Any = None) -> dict[str, Any]:
         "calls": sum(n.calls for n in result.nodes),
         "cached_calls": sum(n.cached_calls for n in result.nodes),
         "nodes": [_node_json(n) for n in result.nodes],
+        **(
+            {"timed_out_attempts": stats.timed_out_attempts, "timed_out_usd": stats.timed_out_usd}
+            if stats is not None
+            else {}
+        ),
     }
 
 
@@ -169,11 +175,13 @@ def run_table(result: Any, title: Any, caption: str, layout: str = "wide") -> An
     return table
 
 
-def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None:
+def print_run(result: Any, spec: Any, label: str, gold_line: str | None, stats: Any = None) -> None:
+    """The per-node table and the lines under it. `stats`, the run's hub's `CallStats`, adds the requests abandoned
+    at a timeout (`timed_out_note`), which the nodes' figures leave out and a `RunResult` does not see."""
     from rich.text import Text
 
     from rolegraph.cli.tables import fit_table, stdout_console
-    from rolegraph.evaluate.report import FLOPS_NO_ANSWERS, cache_note
+    from rolegraph.evaluate.report import FLOPS_NO_ANSWERS, cache_note, timed_out_note
     from rolegraph.graphs.analysis import flops_phrase
     from rolegraph.models.provenance import label_suffix
 
@@ -221,6 +229,8 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None) -> None
         console.print(Text(line))
     for line in trim_notes(result.nodes):  # a reader sent fewer hits than its searchers found must say so
         console.print(Text(line))
+    if stats is not None and (abandoned := timed_out_note(stats.timed_out_attempts, stats.timed_out_usd)):
+        console.print(Text(f"note: {abandoned}"))
     if result.error:
         console.print(Text(f"error: {result.error}"))
 

@@ -14,7 +14,7 @@ from typing import Any
 from rolegraph.chat.types import Completion
 from rolegraph.errors import BudgetExceededError, RolegraphError, carry_error
 from rolegraph.models.cache import CachedChatModel, ResponseCache
-from rolegraph.models.hub import ModelHub, make_backend
+from rolegraph.models.hub import CallStats, ModelHub, make_backend
 
 CLAIM_WAIT_S = 600.0
 """How long a worker waits for another's call in flight before making it itself (the other may have died)."""
@@ -99,11 +99,20 @@ class _Setup:
         self.cache_server = cache_server
         self.installed: set[str] = set()
 
+    @property
+    def timeout_stats(self) -> CallStats:
+        """Where its models count the requests they abandon at a timeout (`models.timeouts`): the hub's stats."""
+        return self.hub.stats
+
     def install(self, model_ids: set[str]) -> None:
-        """Serve each model through the remote cache (checks the model's key first, like the local hub)."""
+        """Serve each model through the remote cache (checks the model's key first, like the local hub). A backend
+        counts its timed-out requests in the hub's books: the hub's guard wraps the cache, not the backend, so would
+        not hand them over, and the worker reports them to the driver (`ItemWorker.run`)."""
         for model_id in sorted(model_ids - self.installed):
             spec = self.hub.pool.require_key(model_id)
             model = make_backend(spec, self.settings)
+            if hasattr(model, "timeout_books"):
+                model.timeout_books = self.hub
             if self.cache_server is not None:
                 model = CachedChatModel(model, RemoteCache(self.cache_server), spec)
             self.hub.use(model_id, model)
@@ -151,9 +160,11 @@ class ItemWorker:
         concurrency: int,
         seed: int,
         budget: Any,
-    ) -> tuple[str, Any, bool, int, int, float]:
-        """(kind, payload, simulated, calls, cached calls, paid dollars): kind "ok" with the ItemScores in order,
-        "budget" with the message and the items finished, or "error" with a user error to re-raise."""
+    ) -> tuple[str, Any, bool, int, int, float, dict[str, int], float]:
+        """(kind, payload, simulated, calls, cached calls, paid dollars, timed-out requests by model, their worst
+        case in dollars): kind "ok" with the ItemScores in order, "budget" with the message and the items finished,
+        or "error" with a user error to re-raise. The timed-out requests go back as the calls do, so the driver's
+        stats and evaluation count them (a worker's own hub is out of the driver's sight)."""
         from rolegraph.evaluate.runner import evaluate
         from rolegraph.graphs.spec import GraphSpec
 
@@ -161,6 +172,8 @@ class ItemWorker:
         setup = self._setup(setup_key, setup_refs)
         stats = setup.hub.stats
         calls, cached, paid_usd = stats.calls, stats.cached, stats.paid_usd
+        timeouts = setup.timeout_stats
+        timed_out, timed_out_usd = dict(timeouts.timed_out), timeouts.timed_out_usd
         payload: Any
         try:
             task, toolbox = self._task(setup_key, setup, task_box[0])
@@ -187,7 +200,21 @@ class ItemWorker:
             payload = {"message": str(exc), "items": list(getattr(partial, "items", []) or [])}
         except RolegraphError as exc:
             kind, payload, simulated = "error", {"error": carry_error(exc)}, False
-        return kind, payload, simulated, stats.calls - calls, stats.cached - cached, stats.paid_usd - paid_usd
+        return (
+            kind,
+            payload,
+            simulated,
+            stats.calls - calls,
+            stats.cached - cached,
+            stats.paid_usd - paid_usd,
+            count_delta(timeouts.timed_out, timed_out),
+            timeouts.timed_out_usd - timed_out_usd,
+        )
+
+
+def count_delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """What each count of `after` grew by since `before` (counts that did not grow left out)."""
+    return {key: n - before.get(key, 0) for key, n in after.items() if n > before.get(key, 0)}
 
 
 def actor_classes(ray: Any) -> tuple[Any, Any]:

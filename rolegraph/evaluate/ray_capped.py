@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from rolegraph.items import Item
     from rolegraph.models.hub import ModelHub, SpendGuard
 
-Chunk = tuple[str, Any, bool, int, int, float]
-"""What a worker returns for a chunk: (kind, payload, simulated, calls, cached calls, paid dollars)."""
+Chunk = tuple[str, Any, bool, int, int, float, dict[str, int], float]
+"""What a worker returns for a chunk: (kind, payload, simulated, calls, cached calls, paid dollars, requests
+abandoned at a timeout by model, their worst case in dollars)."""
 
 
 class _Allowance:
@@ -51,6 +52,12 @@ class _CappedSetup(_Setup):
     def __init__(self, pool: Any, settings: Any, cache_server: Any):
         super().__init__(pool, settings, cache_server)
         self.allowance = _Allowance()
+
+    @property
+    def timeout_stats(self) -> CallStats:
+        """The allowance's stats: its guard is the one wrapping each backend (`_Guarded` hands the backend its
+        books), so a timed-out request is counted, and its worst case held, there."""
+        return self.allowance.stats
 
     def install(self, model_ids: set[str]) -> None:
         for model_id in sorted(model_ids - self.installed):
@@ -95,12 +102,16 @@ def worker_class(ray: Any) -> Any:
 def take_chunk(
     out: Chunk, rng: range, items: Sequence[Item], results: list[ItemScore | None], simulated: list[bool], hub: ModelHub
 ) -> tuple[int, BaseException | None]:
-    """Add a returned chunk to the driver: its counts to the hub, its scores to `results`. (items filled, the
-    error to stop with or None)."""
-    kind, payload, sim, calls, cached, paid_usd = out
+    """Add a returned chunk to the driver: its counts to the hub (its requests abandoned at a timeout too, which
+    the driver's evaluation reports), its scores to `results`. (items filled, the error to stop with or None)."""
+    kind, payload, sim, calls, cached, paid_usd = out[:6]
+    timed_out, timed_out_usd = out[6:8] if len(out) > 6 else ({}, 0.0)  # a stand-in worker's chunk may end at dollars
     hub.stats.calls += calls
     hub.stats.cached += cached
     hub.stats.add_paid(paid_usd)  # exact: the total does not depend on which chunk finished first
+    for model_id, n in timed_out.items():
+        hub.stats.timed_out[model_id] = hub.stats.timed_out.get(model_id, 0) + n
+    hub.stats.timed_out_usd += timed_out_usd
     scores = payload if kind == "ok" else payload.get("items", [])
     by_id = {s.item_id: s for s in scores}
     done = 0

@@ -63,6 +63,17 @@ def cache_note(cached: int, calls: int) -> str:
     )
 
 
+def timed_out_note(attempts: int, dollars: float) -> str:
+    """The line under a table of a run or an evaluation in which requests were abandoned at their `timeout_s`
+    (empty when none were): the endpoint may bill them, yet no reply's tokens or dollars hold them."""
+    if not attempts:
+        return ""
+    return (
+        f"{attempts} request(s) timed out and were abandoned: the endpoint may bill them (up to {money(dollars)} "
+        "at the pool's prices); not in tokens or cost"
+    )
+
+
 NOT_MEASURED = "n/a"
 NO_VALUE = "-"
 NO_ANSWERS = "no answers"
@@ -114,13 +125,23 @@ def _simulation_cell(r: EvalResult) -> str:
 
 
 CACHED_ROW = "calls from the response cache"
+TIMED_OUT_ROW = "requests timed out (abandoned)"
+"""The row of requests abandoned at their `timeout_s`: shown beside the cost, which leaves them out."""
 
 
-def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, str]]:
+def _timed_out_cell(r: EvalResult) -> str:
+    if not r.timed_out_attempts:
+        return "0"
+    return f"{r.timed_out_attempts} (may be billed: up to {money(r.timed_out_usd)}, not in cost)"
+
+
+def _metric_rows(r: EvalResult, *, cached_row: bool = False, timed_out_row: bool = False) -> list[tuple[str, str]]:
     """The rows of one result's figures; the response-cache row only when some call was replayed, or when
-    `cached_row` asks for it (a side-by-side table in which another graph has one reads "0 of N" here)."""
+    `cached_row` asks for it (a side-by-side table in which another graph has one reads "0 of N" here); the
+    timed-out row likewise, when some request was abandoned at its timeout or `timed_out_row` asks for it."""
     shown = cached_row or r.cached_calls > 0
     cached = [(CACHED_ROW, f"{r.cached_calls} of {r.calls}")] if shown else []
+    timed_out = [(TIMED_OUT_ROW, _timed_out_cell(r))] if timed_out_row or r.timed_out_attempts > 0 else []
     none = every_failed(r.n, r.failures)  # 0.0% and 0.00 s would read as measurements
 
     def seconds(x: float) -> str:
@@ -138,6 +159,7 @@ def _metric_rows(r: EvalResult, *, cached_row: bool = False) -> list[tuple[str, 
         *cached,
         ("tokens (total)", f"{r.tokens:,}"),
         ("cost (total)", money(r.cost_usd)),
+        *timed_out,
         ("FLOPs units / item", _flops_cell(r)),
         ("simulation", _simulation_cell(r)),
         ("partial (budget ran out)", "yes" if r.partial else "no"),
@@ -189,7 +211,8 @@ def side_by_side_table(results: Sequence[EvalResult], names: Sequence[str]) -> T
     for name in names:
         table.add_column(Text(name), justify="right")
     cached_row = any(r.cached_calls for r in results)
-    rows = [dict(_metric_rows(r, cached_row=cached_row)) for r in results]
+    timed_out_row = any(r.timed_out_attempts for r in results)
+    rows = [dict(_metric_rows(r, cached_row=cached_row, timed_out_row=timed_out_row)) for r in results]
     labels = list(dict.fromkeys(key for row in rows for key in row))  # keyed by label, never by position
     for key in labels:
         table.add_row(key, *(row.get(key, NO_VALUE) for row in rows))

@@ -22,7 +22,9 @@ class NodeUsage(BaseModel):
     calls: int = 0
     cached_calls: int = 0  # answered from the response cache (latency_s keeps what the first call measured)
     logprob: float | None = None  # mean token log-probability of its last reply, when the endpoint returned them
-    trimmed_evidence_tokens: int = 0  # searchers' evidence cut to fit its context window (NodeTrace's); not stored
+    # searchers' evidence cut to fit its context window (NodeTrace's); the store keeps the run's count of items
+    # trimmed (`EvalResult.trimmed_items`), not this per node: a node_traces column would need a schema migration
+    trimmed_evidence_tokens: int = 0
 
 
 class ItemScore(BaseModel):
@@ -86,6 +88,14 @@ class EvalResult(BaseModel):
     partial: bool = False  # stopped early (a budget ran out): `items` holds what was computed
     calls: int = 0  # model calls of every item run
     cached_calls: int = 0  # of them answered from the response cache (their latency is the one first measured)
+    trimmed_items: int = 0
+    """Items on which some node was sent fewer search hits than its searchers found, to fit its model's context
+    window (`trimmed_item_count`): set by `evaluate` and kept by the store, whose node rows do not keep the tokens."""
+    timed_out_attempts: int = 0
+    """Requests abandoned at their model's `timeout_s` while this evaluation ran (`CallStats.timed_out`, the hub's
+    count over the run): the endpoint may bill each, and none is in `tokens` or `cost_usd`, so it is said apart."""
+    timed_out_usd: float = 0.0
+    """Those requests' worst case at the pool's prices (`CallStats.timed_out_usd`): what they may have cost at most."""
 
     @property
     def every_failed(self) -> bool:
@@ -120,7 +130,16 @@ class EvalResult(BaseModel):
             "provenance": self.provenance.model_dump() if self.provenance is not None else None,
             "calls": self.calls,
             "cached_calls": self.cached_calls,
+            "trimmed_items": self.trimmed_items,
+            "timed_out_attempts": self.timed_out_attempts,
+            "timed_out_usd": self.timed_out_usd,
         }
+
+
+def trimmed_item_count(items: list[ItemScore]) -> int:
+    """How many of `items` had some node's searchers' evidence trimmed to fit its model's context window
+    (`agents.trim`): their answers were written from fewer hits than were found."""
+    return sum(any(use.trimmed_evidence_tokens for use in it.node_usage.values()) for it in items)
 
 
 class ItemsFailedError(RolegraphError):

@@ -16,7 +16,7 @@ from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, R
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.evaluate.progress import ItemProgress, OnItem, wants_progress
-from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage, raise_if_every_failed
+from rolegraph.evaluate.result import EvalResult, ItemScore, NodeUsage, raise_if_every_failed, trimmed_item_count
 from rolegraph.graphs.gold_guard import refuse_gold_leak
 from rolegraph.graphs.provenance import run_provenance
 from rolegraph.graphs.result import RunResult
@@ -229,6 +229,10 @@ async def evaluate(
     sim_runs = [False] * len(scorable)  # the executors fill it too; the label is read from the items
     order = iter(range(len(scorable)))
     done = 0
+    # requests abandoned at a timeout are in no reply's tokens or dollars: the hub counts them (`models.timeouts`),
+    # and this evaluation's share is what the count grew by while it ran (evaluations run at once on one hub, as a
+    # search's step, each count the others' too: the hub's own stats count every one once)
+    timed_out_before = (hub.stats.timed_out_attempts, hub.stats.timed_out_usd)
 
     def checked(result: EvalResult) -> EvalResult:
         return raise_if_every_failed(result) if raise_on_all_failed else result
@@ -249,6 +253,9 @@ async def evaluate(
             world=world,
             provenance=run_provenance(graph, seed=seed, simulation=simulation, served=served),
         )
+        result.trimmed_items = trimmed_item_count(kept)
+        result.timed_out_attempts = hub.stats.timed_out_attempts - timed_out_before[0]
+        result.timed_out_usd = max(0.0, hub.stats.timed_out_usd - timed_out_before[1])
         if store is not None:
             result.run_id = store.save(result, spec, label=label, settings=store_settings)
         return result

@@ -40,8 +40,20 @@ WORLD_SETTING = "world"
 """The simulator world of a run is kept in its settings JSON (no schema change; absent for real models)."""
 
 
-def _with_world(settings: dict | None, world: int | None) -> dict:
-    return dict(settings or {}) | ({WORLD_SETTING: world} if world is not None else {})
+RUN_COUNTS = ("trimmed_items", "timed_out_attempts", "timed_out_usd")
+"""Run-level figures kept in its settings JSON as the world is, when not zero (no schema change: an older rolegraph
+still opens the store): items with evidence trimmed to a context window, requests abandoned at a timeout and their
+worst case in dollars. A run stored before them reads 0."""
+
+
+def _with_world(settings: dict | None, world: int | None, result: EvalResult | None = None) -> dict:
+    counts = {key: getattr(result, key) for key in RUN_COUNTS if getattr(result, key, 0)} if result else {}
+    return dict(settings or {}) | ({WORLD_SETTING: world} if world is not None else {}) | counts
+
+
+def _run_counts(settings: dict) -> dict:
+    """`RUN_COUNTS` of a run's stored settings, their defaults (0) where absent."""
+    return {key: settings.get(key) or EvalResult.model_fields[key].default for key in RUN_COUNTS}
 
 
 def _simulation(label: str | None, simulated: int) -> Simulation:
@@ -121,6 +133,7 @@ def _summary_row(row: tuple) -> dict:
     rec["graph"] = rec["graph_name"]
     rec["settings"] = json.loads(row[-1])
     rec["world"] = rec["settings"].get(WORLD_SETTING)
+    rec.update(_run_counts(rec["settings"]))
     return rec
 
 
@@ -162,7 +175,7 @@ class ResultsStore:
             result.graph_hash,
             result.graph_name,
             spec.model_dump_json(),
-            json.dumps(_with_world(settings, result.world), sort_keys=True, default=str),
+            json.dumps(_with_world(settings, result.world, result), sort_keys=True, default=str),
             result.n,
             result.accuracy,
             result.ci95[0],
@@ -292,6 +305,7 @@ class ResultsStore:
                 cached_calls=cached,
                 logprob=lp,
             )
+        settings = json.loads(stored_settings or "{}")
         result = summarize(
             items,
             spec,
@@ -301,10 +315,10 @@ class ResultsStore:
             simulation=_simulation(simulation, simulated),
             partial=bool(partial),
             run_id=run_id,
-            world=json.loads(stored_settings or "{}").get(WORLD_SETTING),
+            world=settings.get(WORLD_SETTING),
             provenance=Provenance.model_validate_json(provenance) if provenance else None,
         )
-        return result
+        return result.model_copy(update=_run_counts(settings))
 
     def graph(self, run_id: str) -> GraphSpec | RouterSpec:
         row = self._db.execute("SELECT graph_json FROM runs WHERE id = ?", (run_id,)).fetchone()

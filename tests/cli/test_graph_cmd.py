@@ -27,9 +27,9 @@ FIXTURES = ROOT / "tests" / "graphs" / "fixtures"
 GSM_TINY = FIXTURES / "gsm8k_tiny.jsonl"
 SIM_EXAMPLES = ["single.yaml", "vote5.yaml", "mindsearch.yaml", "mixed.yaml", "revise.yaml", "debate.yaml"]
 RUN_KEYS = {"answer", "latency_s", "critical_path_s", "cost_usd", "tokens", "flops_units", "simulated", "calls", "cached_calls", "simulation", "provenance", "world", "nodes",
-            "notes", "error"}
+            "notes", "error", "timed_out_attempts", "timed_out_usd"}
 NODE_KEYS = {"id", "role", "model", "answer", "tokens_in", "tokens_out", "latency_s", "cost_usd", "output",
-             "tool_calls", "inputs", "cached_calls"}
+             "tool_calls", "inputs", "cached_calls", "trimmed_evidence_tokens", "trimmed_hits"}
 INSTANCE_KEYS = NODE_KEYS | {"instance_of", "copy", "round"}
 TASK_ITEM_KEYS = {"item", "gold", "score"}  # run --json on a task item (not on a free-form question)
 ECHO_ID = "loopback/echo-model-135m"  # as long as a real model id: a table must make room for it
