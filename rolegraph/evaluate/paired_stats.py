@@ -32,13 +32,21 @@ class Comparison(BaseModel):
 
 
 def paired_scores(a: EvalResult, b: EvalResult) -> tuple[list[float], list[float]]:
-    """Scores of the items both results hold, paired by item id (in `a`'s order)."""
+    """Scores of the items both results hold, paired by item id (in `a`'s order). An id repeated in a result (a
+    Python `Task` may give one twice; file tasks renumber repeats) pairs its k-th run in `a` with its k-th in
+    `b`, so the pairing never depends on the order either result lists its items in."""
     if [it.item_id for it in a.items] == [it.item_id for it in b.items]:
         return [it.score for it in a.items], [it.score for it in b.items]
-    b_by_id: dict[str, float] = {}
+    b_by_id: dict[str, list[float]] = {}
     for it in b.items:
-        b_by_id.setdefault(it.item_id, it.score)
-    pairs = [(it.score, b_by_id[it.item_id]) for it in a.items if it.item_id in b_by_id]
+        b_by_id.setdefault(it.item_id, []).append(it.score)
+    seen: dict[str, int] = {}
+    pairs = []
+    for it in a.items:
+        k = seen[it.item_id] = seen.get(it.item_id, -1) + 1
+        scores = b_by_id.get(it.item_id, [])
+        if k < len(scores):
+            pairs.append((it.score, scores[k]))
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
