@@ -115,6 +115,9 @@ _SQRT_RE = re.compile(r"\\sqrt([A-Za-z0-9])")
 _SCRIPT_RE = re.compile(r"([\^_])\{(\\?\w)\}")
 _ATOMIC_RE = re.compile(r"^[\w.\\{}^]+$")
 _PAREN_ATOM_RE = re.compile(r"(^|[+\-*/=(,])\(([\w.\\]+)\)(?=$|[+\-*/=),])")
+_PAREN_SIGNED_RE = re.compile(r"^\(([+-](?:\d+(?:\.\d*)?|\.\d+)(?:/\d+)?)\)$")
+"""A whole answer that is one signed number or fraction in parentheses, `(-3)` or `(-1/2)`: the number itself
+(`(3)` already was, by `_PAREN_ATOM_RE`, whose atoms carry no sign)."""
 _MATRIX_RE = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$")
 _OPEN, _CLOSE = "([", ")]"
 
@@ -215,6 +218,7 @@ def _normalize_with_unit(answer: str, *, strip_units: bool = True) -> tuple[str,
     previous = None
     while previous != text:
         previous, text = text, _PAREN_ATOM_RE.sub(r"\1\2", text)
+    text = _PAREN_SIGNED_RE.sub(r"\1", text)
     if not listed and _THOUSANDS_RE.match(text):
         text = text.replace(",", "")
     if re.fullmatch(r"\(?[A-Za-z]\)?", text):
