@@ -5,7 +5,7 @@ gets a new hash each time and would split its evidence over the copies. `Structu
 graph to the first isomorphic graph it has seen (a Weisfeiler-Lehman hash picks the bucket, an exact
 isomorphism check decides), so evidence on a structure pools under one hash; `Shape` is the same
 identity as a hashable value (dict keys, sets). Like `graph_hash`, identity ignores edge order, the
-graph's name and description.
+graph's name and description; loops and fan-outs are part of it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,25 @@ def _labelled(spec: GraphSpec) -> nx.DiGraph:
         params = json.dumps(node.params, sort_keys=True, default=str, ensure_ascii=False)
         g.add_node(node.id, **{LABEL: f"{node.role}|{node.model}|{params}|{int(node.id == out)}"})
     g.add_edges_from(spec.edges)
+    _add_dynamic(g, spec)
     return g
+
+
+def _add_dynamic(g: nx.DiGraph, spec: GraphSpec) -> None:
+    """A graph's loops and fan-outs as labelled nodes of their own (a loop: its `from` -> it -> its `to`; a fan-out:
+    its `from` -> it -> each node it copies), so a looped graph and the same graph without its loop are two
+    structures (they were one: the evidence of both pooled under one hash). Their ids are tuples, which no graph
+    node id (a string) can equal; a static graph gets none, so its key is what it always was."""
+    for i, loop in enumerate(spec.loops):
+        rest = loop.model_dump(mode="json", by_alias=True, exclude={"source", "target"})
+        g.add_node(("loop", i), **{LABEL: "loop|" + json.dumps(rest, sort_keys=True, ensure_ascii=False)})
+        g.add_edge(loop.source, ("loop", i))
+        g.add_edge(("loop", i), loop.target)
+    for i, fan in enumerate(spec.fanout):
+        rest = fan.model_dump(mode="json", by_alias=True, exclude={"source", "nodes"})
+        g.add_node(("fanout", i), **{LABEL: "fanout|" + json.dumps(rest, sort_keys=True, ensure_ascii=False)})
+        g.add_edge(fan.source, ("fanout", i))
+        g.add_edges_from((("fanout", i), node) for node in fan.nodes)
 
 
 def structure_key(spec: GraphSpec) -> str:
