@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rolegraph.errors import one_line
 from rolegraph.models.hub import CallStats
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchContext
@@ -112,7 +113,9 @@ class PaidLedger:
 
 
 def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[int, str, FinalChoice | None] | None:
-    """Load the last checkpoint into `ctx` and `optimizer`; None when the run has none yet."""
+    """Load the last checkpoint into `ctx` and `optimizer`; None when the run has none yet. The store checked the
+    state's shape when it opened (`CheckpointState`); the optimizer's own part only the optimizer knows, so a part
+    it cannot load is the store's one-line "is damaged" error here, not a KeyError traceback from inside it."""
     point = store.checkpoint()
     if point is None:
         return None
@@ -123,6 +126,11 @@ def restore(store: RunStore, ctx: SearchContext, optimizer: Optimizer) -> tuple[
         feedback=[FeedbackRecord.model_validate(f) for f in store.feedback()],
     )
     ctx.restore_graphs(store.graphs())
-    optimizer.load_state_dict(state["optimizer"])
+    try:
+        optimizer.load_state_dict(state.get("optimizer") or {})
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:  # a ValidationError is a ValueError
+        reason = one_line(f"{type(exc).__name__}: {exc}", 120)
+        what = f"its checkpoint's optimizer state does not fit its {optimizer.name} optimizer ({reason})"
+        raise store._damaged(what) from None
     final = FinalChoice.model_validate(state["final"]) if state.get("final") else None
     return iteration, phase, final

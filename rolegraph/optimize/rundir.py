@@ -22,10 +22,16 @@ from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from rolegraph import sqlite_io
-from rolegraph.errors import SearchError
+from rolegraph.errors import SearchError, one_line
 from rolegraph.fileio import file_sha256
+from rolegraph.graphs.checked import validation_lines
+from rolegraph.graphs.spec import GraphSpec
+from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.runlock import LOCK_NAME, RunLock
+from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord
 
 STORE_NAME = "run.sqlite"
 CREATING = f".{STORE_NAME}.creating"  # the store while RunStore.create builds it
@@ -44,6 +50,21 @@ SCHEMA = (
 )
 
 ROWS = {"records": "trace record", "feedback": "feedback record", "graphs": "graph"}  # what a row is in messages
+
+
+class CheckpointState(BaseModel):
+    """What every checkpoint's state holds (`checkpoint.save_checkpoint`), checked when the store opens: a state of
+    the wrong shape stopped a resume on a KeyError. The optimizer's own part only it knows (`checkpoint.restore`)."""
+
+    model_config = ConfigDict(extra="allow")
+    optimizer: dict[str, Any] = {}
+    iterations: list[IterationRecord]
+    final: FinalChoice | None = None
+    paid_usd: float | None = None
+
+
+SHAPES: dict[str, type[BaseModel]] = {"records": EvalRecord, "feedback": FeedbackRecord, "graphs": GraphSpec}
+"""The model each table's rows must fit: its readers (`load_run`, `restore`, the warm start) build it from them."""
 RESUME_IT = "resume it with `{}`, or choose another --out"
 INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
 INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
@@ -194,8 +215,9 @@ class RunStore:
     def _verify(self) -> None:
         """Refuse, in one line naming what is damaged, a store this rolegraph cannot read whole: one from a newer
         schema (its rows may mean something else), or one with a missing config or stored JSON that does not
-        decode. Checked here, once for every command that opens a run, so none of them stops on a traceback
-        half-way, or succeeds without noticing that part of the run is lost (a corrupt record is never skipped)."""
+        decode or does not fit its model (`SHAPES`, `CheckpointState`). Checked here, once for every command that
+        opens a run, so none stops on a traceback half-way, or succeeds without noticing that part of the run is
+        lost (a corrupt record is never skipped)."""
         try:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             try:
@@ -212,39 +234,43 @@ class RunStore:
             self.paid_usd()
             self.checkpoint()
             self.cap_stop()
-            # SQLite's JSON functions find the suspect rows fast; Python's decoder (to which NaN is JSON) judges them
-            suspects = "WHERE CASE WHEN json_valid(v) THEN json_type(v) <> 'object' ELSE 1 END"
-            for table in ROWS:
-                try:
-                    list(self._rows(table, suspects))
-                except sqlite3.OperationalError as exc:  # an SQLite built without them: every row is decoded
-                    if "no such function" not in str(exc):
-                        raise
-                    list(self._rows(table))
+            for table in ROWS:  # every row read whole: valid JSON of the wrong shape is as lost as a cut value
+                list(self._rows(table))
         except sqlite3.DatabaseError as exc:  # a missing table, a malformed page, a lock held past the busy timeout
             raise SearchError(
                 f"{self.path} cannot be read ({exc}): it is damaged or in use by another process"
             ) from None
 
     def _rows(self, table: str, where: str = "") -> Iterator[tuple[Any, dict[str, Any]]]:
-        """(key, decoded JSON object) of each row of `table` (one of ROWS) that matches `where` (its column is `v`)."""
+        """(key, decoded JSON object) of each row of `table` (one of ROWS) that matches `where` (its column is `v`),
+        each checked to fit its model (`SHAPES`)."""
         key, column = ("hash", "spec") if table == "graphs" else ("seq", "record")
         for k, text in self._db.execute(f"SELECT {key}, v FROM (SELECT {key}, {column} AS v FROM {table}) {where}"):
-            yield k, self._decode(text, f"{ROWS[table]} {k}")
+            yield k, self._decode(text, f"{ROWS[table]} {k}", SHAPES[table])
 
     def _damaged(self, what: str) -> SearchError:
         return SearchError(
             f"{self.path} is damaged: {what}; restore the run directory from a copy, or start a new search"
         )
 
-    def _decode(self, text: object, what: str) -> dict[str, Any]:
-        """A stored JSON object, or the one-line `_damaged` error naming `what` (NULL, a cut value, a non-object)."""
+    def _decode(self, text: object, what: str, shape: type[BaseModel] | None = None) -> dict[str, Any]:
+        """A stored JSON object, or the one-line `_damaged` error naming `what` (NULL, a cut value, a non-object,
+        or with `shape` an object that does not fit that model, naming its first problem: JSON of the wrong shape,
+        `{}` for a trace record, made every reader fail on a pydantic dump or a KeyError, each in its own way)."""
         try:
             value = json.loads(text)  # type: ignore[arg-type]  # whatever the row holds; a non-string is refused
         except (TypeError, ValueError):  # JSONDecodeError is a ValueError
             value = None
         if not isinstance(value, dict):
             raise self._damaged(f"{what} is unreadable")
+        if shape is None:
+            return value
+        try:
+            shape.model_validate(value)
+        except ValidationError as exc:
+            problems = validation_lines(exc, shape)
+            more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+            raise self._damaged(f"{what} is unreadable ({one_line(problems[0], 200)}{more})") from None
         return value
 
     def close(self) -> None:
@@ -287,7 +313,7 @@ class RunStore:
             return None
         if not isinstance(row[0], int):
             raise self._damaged("its checkpoint's iteration is unreadable")
-        return row[0], str(row[1]), self._decode(row[2], "its checkpoint")
+        return row[0], str(row[1]), self._decode(row[2], "its checkpoint", CheckpointState)
 
     def records(self) -> list[dict]:
         return [r for _, r in self._rows("records", "ORDER BY seq")]
