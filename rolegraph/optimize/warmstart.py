@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from rolegraph.agents.registry import BUILTIN_ROLES, RoleRegistry
+from rolegraph.agents.roles_file import register_defs
 from rolegraph.errors import RolegraphError, SearchError, TaskError
 from rolegraph.fileio import file_sha256
 from rolegraph.graphs.spec import GraphSpec
@@ -221,13 +222,26 @@ def _same_shape(old_space: SearchSpace, space: SearchSpace) -> bool:
     return shape(old_space) == shape(space)
 
 
+def _earlier_roles(warm: WarmStart, space: SearchSpace) -> RoleRegistry | None:
+    """The roles the earlier space loads with: its own, rebuilt from the definitions it stored as `--resume`
+    rebuilds them (`register_defs`), so a role from its roles file that this search lacks or defines otherwise
+    still gives the earlier slots their meaning. A role it registered in Python stored nothing: then this search's
+    roles, by name (the earlier space loads if they hold it)."""
+    defs = warm.config.get("role_defs") or []
+    roles = register_defs(defs) if defs else None
+    known = roles.names() if roles is not None else BUILTIN_ROLES
+    if any(r not in known for r in warm.config["space"].get("roles", ())):
+        return space.registry
+    return roles
+
+
 def distribution_for(warm: WarmStart, space: SearchSpace, pool: ModelPool) -> ProbabilisticGraph | None:
     """The earlier run's distribution on `space`, or None (with a note saying why)."""
     if warm.distribution is None:
         warm.notes.append(f"the earlier run ({warm.config.get('optimizer', {}).get('name')}) kept no distribution")
         return None
     try:
-        old_space = SearchSpace.from_dict(warm.config["space"], pool, space.registry)
+        old_space = SearchSpace.from_dict(warm.config["space"], pool, _earlier_roles(warm, space))
     except (RolegraphError, KeyError) as exc:
         warm.notes.append(f"the earlier run's space no longer loads ({exc}): its distribution is not used")
         return None
