@@ -39,11 +39,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rolegraph.chat.spec import ENV_NAME, has_secret_parts, public_url, url_secrets
-from rolegraph.errors import RolegraphError
+from rolegraph.errors import RolegraphError, did_you_mean, one_line
 from rolegraph.settings import Settings
 
 SETTINGS_FILE = "settings.yaml"
 ALLOW_KEY = ("mcp", "allow_commands")
+SETTINGS_KEYS: dict[str, tuple[str, ...]] = {"mcp": ("allow_commands",)}
+"""Every key the settings file may hold: section -> its keys. Anything else is refused by name (`settings_file`)."""
 DEFAULT_CALL_TIMEOUT_S = 30.0
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
 """How long a server has to start and list its tools, whatever its `timeout_s` (the docs quote it)."""
@@ -187,18 +189,49 @@ def settings_path(settings: Settings) -> Path:
     return settings.home / SETTINGS_FILE
 
 
+def settings_file(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The user's settings file, {section: {key: value}} ({} when there is none), read in this one place and
+    checked whole against `SETTINGS_KEYS`: a misspelled key (`allow_command`, `mcpp:`) or a file that is not a
+    mapping was read as no setting at all, and the refusal that followed told the user to add the command to the
+    file they had just added it to. Each is one line naming the key (with a suggestion) or the file."""
+    path = settings_path(settings)
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SettingsFileError(f"{path}: cannot read the settings file ({str(exc).splitlines()[0]})") from None
+    if data is None:  # an empty file (or only comments): no settings
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsFileError(f"{path}: the settings file must be a mapping of sections (mcp:), not a {_kind(data)}")
+    for section, value in data.items():
+        if section not in SETTINGS_KEYS:
+            raise SettingsFileError(_unknown(path, section, SETTINGS_KEYS))
+        if value is not None and not isinstance(value, dict):
+            raise SettingsFileError(f"{path}: {section} must be a mapping of settings, not a {_kind(value)}")
+        for key in value or {}:
+            if key not in SETTINGS_KEYS[section]:
+                raise SettingsFileError(_unknown(path, key, SETTINGS_KEYS[section], f"{section}."))
+    return {str(section): dict(value or {}) for section, value in data.items()}
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean"}.get(type(value), type(value).__name__)
+
+
+def _unknown(path: Path, key: object, known: Sequence[str] | Mapping[str, Any], prefix: str = "") -> str:
+    """One line naming an unknown key of the settings file, the keys it may hold there and the closest of them."""
+    names = [f"{prefix}{k}" for k in known]
+    shown = f"{prefix}{one_line(key if isinstance(key, str) else repr(key), 60)}"
+    suggestion = did_you_mean(shown, names, list_known=False)
+    return f"{path}: unknown setting '{shown}' (known: {', '.join(names)}).{suggestion}"
+
+
 def allowed_commands(settings: Settings) -> list[tuple[str, ...]]:
     """The allow-list of the user's settings file (empty when there is no file)."""
     path = settings_path(settings)
-    if not path.is_file():
-        return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SettingsFileError(f"{path}: cannot read the settings file ({str(exc).splitlines()[0]})") from None
-    node: Any = data
-    for key in ALLOW_KEY:
-        node = node.get(key) if isinstance(node, dict) else None
+    node = settings_file(settings).get(ALLOW_KEY[0], {}).get(ALLOW_KEY[1])
     if node is None:
         return []
     if not isinstance(node, list):
