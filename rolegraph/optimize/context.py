@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rolegraph.errors import BudgetExceededError, RolegraphWarning, SearchError, one_line
+from rolegraph.errors import BudgetExceededError, SearchError, one_line
 from rolegraph.evaluate.result import EvalResult
 from rolegraph.graphs.io import graph_hash
 from rolegraph.graphs.isomorphism import StructureIndex
@@ -30,6 +30,8 @@ from rolegraph.models.openai_errors import failure_advice
 from rolegraph.models.provenance import ServedBy
 from rolegraph.optimize.choices import from_graph
 from rolegraph.optimize.proposal import Proposal
+from rolegraph.optimize.shortfalls import SplitShortfallWarning as SplitShortfallWarning  # their home before
+from rolegraph.optimize.shortfalls import split_shortfalls as split_shortfalls
 from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.spending import SpendMeter, end_step
 from rolegraph.optimize.trace import (
@@ -127,29 +129,6 @@ def _count(config: SearchConfig, name: str) -> int:
         raise SearchError(f"{name.replace('_', ' ')} must be a whole number, got {value!r}")
     setattr(config, name, int(value))
     return int(value)
-
-
-class SplitShortfallWarning(RolegraphWarning):
-    """A split of the task is smaller than the search asked of it (`split_shortfalls`), said from Python by
-    `optimize_async`; the CLI prints these as notes of its own before the run starts and silences this class."""
-
-
-def split_shortfalls(task: Task, config: SearchConfig) -> list[str]:
-    """One note per count the task's splits cannot fill: a training batch and the test set are cut to their
-    split's size (`SearchContext.batch`, `final.finish`). Said, not silent: a test score on 2 items when 100
-    were asked is not the estimate the user thinks it is, and its interval is wide."""
-    asked: tuple[tuple[Split, int, str, str], ...] = (
-        ("train", config.batch, "training batches", "--batch"),
-        ("test", config.test_items, "the test score", "--test-items"),
-    )
-    notes = []
-    for split, want, use, flag in asked:
-        have = len([it for it in task.items(split, seed=config.data_seed) if it.gold is not None])
-        if 0 < have < want:
-            notes.append(
-                f"split '{split}' of task '{task.name}' has {have} items: {use} will use {have}, not {flag} {want}"
-            )
-    return notes
 
 
 def rng_for(seed: int, iteration: int, stream: int) -> np.random.Generator:
