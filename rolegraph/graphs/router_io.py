@@ -49,7 +49,7 @@ def _rule(raw: Any, where: str) -> tuple[StopRule | None, list[str]]:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
             if err["type"] == "extra_forbidden":
-                hint = did_you_mean(field, RULE_FIELDS)
+                hint = did_you_mean(field, RULE_FIELDS, list_known=False)  # the known ones are listed already
                 problems.append(f"{where}: unknown stop condition '{field}' (known: {', '.join(RULE_FIELDS)}).{hint}")
             elif err["type"] in RULE_TYPES:
                 problems.append(f"{where}: stop.{field} must be {RULE_TYPES[err['type']]}, got {err.get('input')!r}")

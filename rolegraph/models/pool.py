@@ -166,8 +166,10 @@ class ModelPool:
         if path is None:
             return pool.in_world(resolve_world((world, "--world")), "--world")
         path = Path(path).expanduser()
+        if path.is_dir():  # "not found" sent the user looking for a file that is there, as a directory
+            raise PoolFileError(f"{path}: is a directory, not a pool file (give the YAML file in it)")
         if not path.is_file():
-            raise PoolFileError(f"{path}: pool file not found")
+            raise PoolFileError(f"{path}: not a regular file" if path.exists() else f"{path}: pool file not found")
         data = _read_file(_read_text(path), str(path))
         user = _parse_specs(data["models"], str(path))
         chosen = resolve_world((world, "--world"), (data.get(WORLD_KEY), f"{path}"))
