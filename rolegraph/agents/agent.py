@@ -22,7 +22,16 @@ from rolegraph.agents.tooluse import (
     search_evidence,
     text_calls,
 )
-from rolegraph.agents.trim import Trim, call_limits, fit_evidence, warn_trimmed
+from rolegraph.agents.trim import (
+    Trim,
+    call_limits,
+    cut_by_window,
+    fit_evidence,
+    may_overflow,
+    warn_may_overflow,
+    warn_trimmed,
+    warn_window_cut,
+)
 from rolegraph.chat.types import Completion, Message
 from rolegraph.tools.base import Tool
 from rolegraph.tools.toolbox import ToolBox  # already loaded by then (tooluse): in the hints that resolve at run time
@@ -129,20 +138,42 @@ async def run_agent(
 
     A prompt that would not fit the model's context window with the node's `max_tokens` is sent with fewer of its
     searchers' hits (`trim.fit_evidence`; the extractive reader's own short prompt needs none); what was cut is the
-    result's `trim`, and the command line says so once (`warn_trimmed`)."""
+    result's `trim`, and the command line says so once (`warn_trimmed`). One that still would not fit is sent as it
+    is (its max_tokens unchanged: results stay as they were), said once per model (`warn_may_overflow`), and a reply
+    the window then cut is said apart from one cut at max_tokens (`warn_window_cut`)."""
     uses: list[ToolUse] = []
     if toolbox is None and (tools or role.mode == "search"):
         needed = ", ".join(tools) or SEARCH_TOOL
         raise RoleError(f"role '{role.name}' needs tools ({needed}) but the run has no toolbox")
     trim = None
     window, max_tokens = call_limits(call)
-    if role.mode != "read" and sections and window is not None:
+    if role.mode != "read" and window is not None:
         schemas = toolbox.openai_schemas(list(tools)) if toolbox is not None and tools and native else None
-        sections, trim = fit_evidence(system, question, sections, window=window, max_tokens=max_tokens, tools=schemas)
+        if sections:
+            sections, trim = fit_evidence(
+                system, question, sections, window=window, max_tokens=max_tokens, tools=schemas
+            )
         if trim is not None:
             warn_trimmed(trim, _model_id(call))
+        if may_overflow(system, question, sections, window, max_tokens, schemas):
+            warn_may_overflow(_model_id(call), window)
+    if window is not None:
+        call = _watch_window(call, window, _model_id(call))
     result = await _run(role, system, question, sections, call, kind, toolbox, tools, native, uses)
     return replace(result, trim=trim) if trim is not None else result
+
+
+def _watch_window(call: Caller, window: int, model: str) -> Caller:
+    """`call`, saying (`warn_window_cut`) when a reply comes back cut where its prompt and itself filled `window`:
+    the server's "length" alone reads as a cut at max_tokens. The reply itself is returned as it came."""
+
+    async def watched(messages: list[Message], tools: list[dict] | None = None) -> Completion:
+        comp = await call(messages, tools)
+        if comp.finish_reason == "length" and cut_by_window(comp.usage.input_tokens, comp.usage.output_tokens, window):
+            warn_window_cut(model, window)
+        return comp
+
+    return watched
 
 
 def _model_id(call: Caller) -> str:

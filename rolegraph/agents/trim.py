@@ -15,6 +15,12 @@ fit, nothing is cut: the prompt is then too long for reasons trimming cannot cur
 A prompt that fits is not touched (byte for byte), so the simulated pool's answers (its windows are 131,072 tokens)
 do not change. The count is the shared shape estimate (`models.tokens`), which errs high, so a cut prompt fits.
 The node's trace keeps what was cut (`Trim`), and the command line says it once (`EvidenceTrimmedWarning`).
+
+What trimming cannot cure is said too, once per model: a prompt whose estimate and `max_tokens` still exceed the
+window before it is sent (`WindowOverflowWarning`: the reply may be cut short of its max_tokens, which is sent
+unchanged, as shortening it would change results), and a reply the window did cut (`WindowCutWarning`: the server
+says "length" whether the reply reached its max_tokens or the prompt and reply filled the window, and advice to
+raise max_tokens cannot help the second).
 """
 
 from __future__ import annotations
@@ -43,6 +49,23 @@ CUT_MARK = " ..."
 class EvidenceTrimmedWarning(RolegraphWarning):
     """Some node was sent fewer search hits than its searchers found, to fit its model's context window: said once
     per model and window (the text is the same for every call), so a search or an evaluation says it in one line."""
+
+
+class WindowOverflowWarning(RolegraphWarning):
+    """Some node's estimated prompt and its `max_tokens` exceed its model's context window even with its searchers'
+    evidence trimmed as far as it goes: its replies may be cut by the window. Said before the call, once per model."""
+
+
+class WindowCutWarning(RolegraphWarning):
+    """A reply was cut where its prompt and itself filled the model's context window, not at its `max_tokens`:
+    said once per model, with what can help (`WINDOW_ADVICE`)."""
+
+
+WINDOW_ADVICE = (
+    "raising or lowering max_tokens will not help; a shorter prompt (a shorter question, fewer or shorter inputs) "
+    "or a model with a larger context_window gives the reply its room"
+)
+"""What helps a reply the window cuts: a higher max_tokens is past the window's end, a lower one cuts it sooner."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +207,46 @@ def warn_trimmed(trim: Trim, model: str) -> None:
             f"evidence was trimmed to fit {model}'s context window of {trim.window} tokens: nodes reading searchers "
             "were sent fewer search hits than found (the lowest-ranked first); the nodes' traces say how much "
             "(trimmed_evidence_tokens); a model with a larger context_window reads them all"
+        ),
+        stacklevel=2,
+    )
+
+
+def cut_by_window(tokens_in: int, tokens_out: int, window: int | None, calls: int = 1) -> bool:
+    """Whether replies cut short (finish_reason "length") were cut by the context window rather than at max_tokens:
+    their prompt and completion tokens, as the server counted them, reached the window (`calls` replies: each
+    filled it). Unknown window: False, and the cut is taken for max_tokens', as before."""
+    return window is not None and calls > 0 and tokens_in + tokens_out >= calls * window
+
+
+def may_overflow(
+    system: str, question: str, sections: list[Section], window: int, max_tokens: int | None, tools: list[dict] | None
+) -> bool:
+    """Whether the prompt's estimate (`prompt_tokens`, which errs high) and `max_tokens` exceed `window`; the
+    byte bound first, as `fit_evidence` does, so a prompt far inside its window costs no count."""
+    reply = max_tokens or 0
+    if _most_tokens(system, question, sections, tools) + reply <= window:
+        return False
+    return prompt_tokens(system, question, sections, tools) + reply > window
+
+
+def warn_may_overflow(model: str, window: int) -> None:
+    """Say once per model (the text names no node or count) that a prompt and its max_tokens exceed the window."""
+    warnings.warn(
+        WindowOverflowWarning(
+            f"{model}'s context window of {window} tokens may cut its replies: a node's estimated prompt and its "
+            f"max_tokens exceed it, with searchers' evidence trimmed as far as it goes; {WINDOW_ADVICE}"
+        ),
+        stacklevel=2,
+    )
+
+
+def warn_window_cut(model: str, window: int) -> None:
+    """Say once per model that a reply was cut by the context window, not at its max_tokens."""
+    warnings.warn(
+        WindowCutWarning(
+            f"replies of {model} were cut by its context window of {window} tokens (the prompt and the reply filled "
+            f"it), not at their max_tokens; {WINDOW_ADVICE}"
         ),
         stacklevel=2,
     )

@@ -331,7 +331,7 @@ def run_cmd(
         label, gold_line = f"{task} item {picked.id}", f"gold: {picked.gold} (score {score:g})"
     else:
         label, gold_line = "the question", None
-    print_run(result, spec, label, gold_line, stats=hub.stats)
+    print_run(result, spec, label, gold_line, stats=hub.stats, pool=hub.pool)
     if _is_router(spec):
         from rolegraph.cli.router_views import print_stages
 

@@ -16,7 +16,7 @@ from rolegraph.money import money
 MAX_CELL_CHARS = 48
 """Answers longer than this are shortened in the per-node table (the full answer is printed below)."""
 CUT_MARK = "[cut] "
-"""Prefixed to the answer cell of a node whose reply was cut at its max_tokens."""
+"""Prefixed to the answer cell of a node whose reply was cut short (at its max_tokens or by the context window)."""
 MODELLED_SECONDS = "modelled seconds"
 SOME_MODELLED_SECONDS = "seconds (modelled for sim/* nodes)"
 MEASURED_SECONDS = "seconds"
@@ -175,9 +175,11 @@ def run_table(result: Any, title: Any, caption: str, layout: str = "wide") -> An
     return table
 
 
-def print_run(result: Any, spec: Any, label: str, gold_line: str | None, stats: Any = None) -> None:
+def print_run(result: Any, spec: Any, label: str, gold_line: str | None, stats: Any = None, pool: Any = None) -> None:
     """The per-node table and the lines under it. `stats`, the run's hub's `CallStats`, adds the requests abandoned
-    at a timeout (`timed_out_note`), which the nodes' figures leave out and a `RunResult` does not see."""
+    at a timeout (`timed_out_note`), which the nodes' figures leave out and a `RunResult` does not see. `pool`, the
+    run's `ModelPool`, gives the models' context windows, which tell a reply cut by the window from one cut at its
+    max_tokens (`cut_lines`); without it every cut is taken for max_tokens'."""
     from rich.text import Text
 
     from rolegraph.cli.tables import fit_table, stdout_console
@@ -213,14 +215,8 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None, stats: 
     note = cache_note(sum(n.cached_calls for n in result.nodes), sum(n.calls for n in result.nodes))
     if note:
         console.print(Text(note))
-    cut = [f"{n.id} ({n.truncated_calls} of {n.calls})" for n in result.nodes if n.truncated_calls]
-    if cut:
-        console.print(
-            Text(
-                f"{CUT_MARK.strip()} replies cut at max_tokens: {', '.join(cut)}; "
-                "raise the node's max_tokens param if it needs the room"
-            )
-        )
+    for line in cut_lines(result.nodes, pool):  # cut at max_tokens, or by the context window: not the same advice
+        console.print(Text(line))
     for line in run_notes(result.notes):  # why loops stopped, what fan-outs spawned
         console.print(Text(line))
     for line in tool_notes(result.nodes):  # a tool that fell back (web search -> the offline index) says so here
@@ -233,6 +229,47 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None, stats: 
         console.print(Text(f"note: {abandoned}"))
     if result.error:
         console.print(Text(f"error: {result.error}"))
+
+
+def _window(pool: Any, model: str) -> int | None:
+    """`model`'s context window in `pool` (None: no pool, a model it lacks, or no window declared or learnt)."""
+    if pool is None:
+        return None
+    try:
+        window = pool.get(model).context_window
+    except Exception:  # noqa: BLE001 - a trace's model the pool cannot name has no known window: a max_tokens cut
+        return None
+    return window if isinstance(window, int) else None
+
+
+def cut_lines(nodes: Any, pool: Any = None) -> list[str]:
+    """The `[cut]` lines under the table: the nodes whose replies were cut at their max_tokens (raising it helps),
+    and apart from them those whose every cut reply filled its model's context window with its prompt
+    (`agents.trim.cut_by_window`, from the node's totals: each of its calls cut and each at the window), for which
+    max_tokens is no help. A node with some calls cut and some not cannot be told apart and keeps the first line."""
+    from rolegraph.agents.trim import WINDOW_ADVICE, cut_by_window
+
+    at_max: list[str] = []
+    by_window: list[str] = []
+    for n in nodes:
+        if not n.truncated_calls:
+            continue
+        window = _window(pool, n.model)
+        full = n.truncated_calls == n.calls and cut_by_window(n.tokens_in, n.tokens_out, window, n.calls)
+        (by_window if full else at_max).append(f"{n.id} ({n.truncated_calls} of {n.calls})")
+    mark = CUT_MARK.strip()
+    lines = []
+    if at_max:
+        lines.append(
+            f"{mark} replies cut at max_tokens: {', '.join(at_max)}; "
+            "raise the node's max_tokens param if it needs the room"
+        )
+    if by_window:
+        lines.append(
+            f"{mark} replies cut by the model's context window (the prompt and the reply filled it, short of "
+            f"max_tokens): {', '.join(by_window)}; {WINDOW_ADVICE}"
+        )
+    return lines
 
 
 def run_notes(notes: Any) -> list[str]:
