@@ -69,6 +69,7 @@ async def run_optimize(
     from rolegraph.optimize.api import make_optimizer, optimize_async
     from rolegraph.optimize.estimate import needs_estimate
     from rolegraph.optimize.run_dirs import new_run_dir
+    from rolegraph.optimize.run_setup import check_before_estimate
     from rolegraph.optimize.spending import DollarCapReachedError
     from rolegraph.reports import render
     from rolegraph.settings import Settings
@@ -98,6 +99,7 @@ async def run_optimize(
     run_dir: Path | None = None
     try:
         optimizer = make_optimizer(optimizer_name, hub=hub, agent_model=agent_model)
+        await check_before_estimate(task, space, hub, config, optimizer)  # refused before any estimate is printed
         if needs_estimate(space, agent_model):
             print_estimate(space, config, task, optimizer, agent_model)
         print_split_notes(config, task)

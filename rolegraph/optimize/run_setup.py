@@ -130,6 +130,17 @@ def check_startable(ctx: SearchContext, optimizer: Optimizer) -> None:
         )
 
 
+async def check_before_estimate(
+    task: Task, space: SearchSpace, hub: ModelHub, config: SearchConfig, opt: Optimizer
+) -> None:
+    """`check_startable` (and the servers' windows it checks against) as `rolegraph optimize` runs it before its
+    estimate: a search the context check refuses printed its dollars first, a figure for a search that never ran.
+    `optimize_async` checks again on its own context (the same items and windows: the same outcome); nothing here
+    makes the run directory, so a refused search leaves none, as before."""
+    await adopt_server_windows(space)
+    check_startable(SearchContext(task=task, space=space, hub=hub, config=config), opt)
+
+
 async def adopt_server_windows(space: SearchSpace) -> None:
     """The context window each real model of `space` without one in its pool entry runs with, as its server states
     it (`endpoint.server_windows`), learnt by the space's pool so its graphs are checked against it, on a start
