@@ -108,6 +108,9 @@ class SearchResult(BaseModel):
     calls are not in it; a resumed run counts this session's (its earlier sessions kept only their dollars)."""
     paid_usd: float = 0.0
     """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
+    timed_out: tuple[int, float] = (0, 0.0)
+    """Requests of this session abandoned at their `timeout_s` (the endpoint may bill them; not in `paid_usd`), and
+    their worst case in dollars (`CallStats.timed_out`)."""
     cap_miss: str | None = None
     """Said when the objective's cap was met by no graph (`FinalChoice.cap_miss`): the result is the least-bad one."""
 
@@ -142,6 +145,9 @@ class SearchResult(BaseModel):
             "provenance": self.provenance.model_dump() if self.provenance is not None else None,
             "paid_calls": self.paid_calls,
             "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
+            "timed_out_attempts": self.timed_out[0],
+            "timed_out_usd": round(self.timed_out[1], PAID_USD_DIGITS),
+            "trimmed_item_runs": sum(r.trimmed_items for r in self.trace.records),
             "warm_start": self.warm_start,
             "cap_miss": self.cap_miss,
         }
@@ -160,9 +166,10 @@ def _endpoint(optimizer: Optimizer) -> dict:
 
 
 def _result(
-    ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub, paid_from: int
+    ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub, start: tuple
 ) -> SearchResult:
-    """The search's result; `paid_from` is the hub's paid-call count when the search began (a hub lives longer)."""
+    """The search's result; `start`: the hub's paid calls and timed-out requests (count, dollars) as the search
+    began (a hub lives longer)."""
     records = ctx.trace.records
     simulation = records_simulation(records)
     return SearchResult(
@@ -193,7 +200,8 @@ def _result(
         world=hub.pool.world if simulation != REAL else None,
         pareto=front(points(records)),
         trace=ctx.trace,
-        paid_calls=hub.stats.paid - paid_from,
+        paid_calls=hub.stats.paid - start[0],
+        timed_out=(hub.stats.timed_out_attempts - start[1], hub.stats.timed_out_usd - start[2]),
         paid_usd=ctx.spend.spent if ctx.spend is not None else hub.stats.paid_usd,
     )
 
@@ -245,7 +253,7 @@ async def optimize_async(
         lock = store.lock
         # said as the search starts: reopening its run directory could not tell a replaced built-in apart
         ReplacedBuiltinWarning.warn_for(space.registry, space.roles)
-    paid_from = hub.stats.paid
+    start = (hub.stats.paid, hub.stats.timed_out_attempts, hub.stats.timed_out_usd)
     ledger = PaidLedger(out, hub.stats, paid_before(store)) if out is not None and store is not None else None
     try:
         try:
@@ -268,7 +276,7 @@ async def optimize_async(
                 ledger.close()
             if lock is not None:
                 lock.release()
-    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, paid_from)
+    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, start)
 
 
 async def _pair_within_cap(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool) -> None:
@@ -360,7 +368,7 @@ async def _resume_held(
         executor=executor,
         warm=warm,
     )
-    paid_from = hub_used.stats.paid
+    start = (hub_used.stats.paid, hub_used.stats.timed_out_attempts, hub_used.stats.timed_out_usd)
     ledger = PaidLedger(run_dir, hub_used.stats, paid_before(store))
     try:
         try:
@@ -377,7 +385,7 @@ async def _resume_held(
         finally:
             ledger.close()
     write_artifacts(run_dir)
-    result = _result(ctx, optimizer, final, Path(run_dir), hub_used, paid_from)
+    result = _result(ctx, optimizer, final, Path(run_dir), hub_used, start)
     if hub is None:
         await hub_used.aclose()
     return result

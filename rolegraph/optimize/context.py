@@ -343,6 +343,7 @@ class SearchContext:
             items=[it.item_id for it in res.items],
             simulated=res.simulated,
             simulation=res.simulation,
+            trimmed_items=res.trimmed_items,
             served=_served(res),
         )
         self.trace.records.append(record)

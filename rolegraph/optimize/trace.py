@@ -76,6 +76,7 @@ class EvalRecord(BaseModel):
     simulated: bool = False  # every answer simulated (before labels existed: any sim model)
     simulation: Simulation | None = None  # the three-way label from the replies (None: recorded before it)
     served: dict[str, ServedBy] = Field(default_factory=dict)  # per pool model: what its replies said answered
+    trimmed_items: int = 0  # items whose evidence was trimmed to a model's context window (agents/trim.py)
 
     @property
     def label(self) -> Simulation:

@@ -317,6 +317,12 @@ def _space_notes(cfg: dict, records: list[EvalRecord]) -> list[str]:
         out.append(f"- stages: {describe_stages(stages, StageOutput.from_dict(sp['stage_output']))}")
     if cfg.get("role_defs"):
         out.append(f"- roles of your own (stored with the run): {', '.join(d['name'] for d in cfg['role_defs'])}")
+    if trimmed := sum(r.trimmed_items for r in records if r.phase != "prior"):
+        runs = sum(r.n for r in records if r.phase != "prior")
+        out.append(
+            f"- evidence trimmed to fit a model's context window on {trimmed} of {runs} item runs (the searchers' "
+            "lowest-ranked hits left out of a reader's prompt; the scores are of the trimmed prompts)"
+        )
     if cfg.get("init_from"):
         prior = [r for r in records if r.phase == "prior"]
         out.append(
