@@ -8,8 +8,6 @@ the run directory" line as unreadable JSON, exit 2.
 """
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from rolegraph.errors import SearchError
 from rolegraph.optimize.rundir import RunStore
 from tests.cli.support import cli
 from tests.conftest import copy_search
+from tests.optimize.test_rundir_damaged import _copy
 
 RESTORE = "restore the run directory from a copy, or start a new search"
 
@@ -30,17 +29,6 @@ def finished(tiny_search, tmp_path_factory):
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("ROLEGRAPH_HOME", str(tmp_path / "home"))
-
-
-def _copy(finished: Path, tmp_path: Path, *statements: str) -> Path:
-    run = tmp_path / "run"
-    shutil.copytree(finished, run)
-    db = sqlite3.connect(run / "run.sqlite")
-    for statement in statements:
-        assert db.execute(statement).rowcount >= 1  # the damage really landed
-    db.commit()
-    db.close()
-    return run
 
 
 def _commands(run: Path) -> list[list[object]]:
