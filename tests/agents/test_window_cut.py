@@ -26,8 +26,10 @@ REG = RoleRegistry.default()
 WINDOW = 2048
 MAX_TOKENS = 400
 S8 = "sim/llama-3.1-8b"
-LONG = "Item 0. " + "The ledger lists many entries. " * 277 + "Now write a long story, then say: the answer is 7."
-"""The probe's question (/tmp/s9/K/ctx1.jsonl): ~1,840 tokens for SmolLM2, so 400 more do not fit 2,048."""
+LONG = "Item 0. " + "The ledger lists many entries. " * 312 + "Now write a long story, then say: the answer is 7."
+"""Like the probe's question (~1,840 tokens, so 400 more do not fit 2,048), longer: with the solver's system prompt
+2,036 tokens for SmolLM2 (measured on llama.cpp's server: 277 repeats gave 1,826, each repeat 6 more), so any reply
+of 12 tokens or more fills the window. At ~1,840 the model once ended its story by itself, 'stop', short of it."""
 
 
 class Scripted:

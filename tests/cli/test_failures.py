@@ -93,5 +93,10 @@ def test_a_prompt_over_the_context_says_context_exceeded(llamacpp_files, tmp_pat
     # one item of two failed: a warning names it, the exit code stays 0 (the other item was measured)
     assert code == 0, err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "1 of 2 items failed" in warnings[0] and "context exceeded" in warnings[0]
+    failed = [line for line in warnings if "items failed" in line]
+    assert len(failed) == 1 and "1 of 2 items failed" in failed[0] and "context exceeded" in failed[0]
+    # and before it was sent, the prompt was said to be too long for the window (agents/trim.py), once
+    assert [line for line in warnings if line not in failed] == [
+        line for line in warnings if "context window of 2048 tokens may cut its replies" in line]
+    assert len(warnings) == 2
     assert json.loads(out.splitlines()[0])["failures"] == 1
