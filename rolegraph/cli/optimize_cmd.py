@@ -17,7 +17,7 @@ import typer
 from rolegraph import search_defaults as defaults
 from rolegraph.cli.interrupt import SigtermAsInterrupt, search_interrupted
 from rolegraph.cli.optimize_checks import check_evaluation_budget, check_resume_options, print_split_notes
-from rolegraph.cli.optimize_output import print_estimate, print_result
+from rolegraph.cli.optimize_output import JSON_HELP, print_estimate, print_result
 from rolegraph.cli.options import ALLOW_WEAK_SANDBOX, ALLOW_WEAK_SANDBOX_HELP, TASK_OPTION, TASK_OPTION_HELP
 from rolegraph.cli.options import task_options as parse_task_options
 from rolegraph.cli.space_opts import DEFAULT_BUDGET, DEFAULT_MAX_NODES
@@ -310,7 +310,7 @@ def optimize_cmd(
             "--world, --json, --executor, --ray-address and the sandbox flag are refused)",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     executor_name: Annotated[str, typer.Option("--executor", help="where item evaluations run: local | ray")] = "local",
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one)")

@@ -10,6 +10,12 @@ import typer
 from rolegraph.graphs.analysis import flops_phrase
 from rolegraph.graphs.router_io import ROUTER_FILE
 
+JSON_HELP = (
+    "print a JSON summary; its paid_usd, timed_out_attempts and timed_out_usd (requests abandoned at their "
+    "timeout_s, and their worst-case dollars) are the run's totals over all its sessions, paid_calls this session's"
+)
+"""`--json`'s help: which figures a resumed search reports for the whole run, and which for this session alone."""
+
 RUN_FILES = (
     "best_graph.yaml",
     "report.md",
@@ -58,7 +64,7 @@ def iterations_phrase(result) -> str:
 def print_result(result, elapsed: float | None = None) -> None:
     """Best graph against the best single model, both on test items with Wilson intervals."""
     from rolegraph.cli.tables import plain_console, stdout_console
-    from rolegraph.evaluate.report import cache_note
+    from rolegraph.evaluate.report import cache_note, timed_out_note
     from rolegraph.graphs.render import nodes_table
     from rolegraph.models.provenance import REAL
     from rolegraph.reports.selection import confidence_text, selection_text
@@ -93,6 +99,8 @@ def print_result(result, elapsed: float | None = None) -> None:
     )
     if cached:
         console.print(f"test runs: {cache_note(cached, calls)}")
+    if abandoned := timed_out_note(*result.timed_out):  # the run's, as --json's: a resume's total holds the earlier
+        console.print(f"over all sessions, {abandoned}", style="yellow", markup=False)
     usage = result.feedback_agent
     agent = f", feedback agent {usage.headline()}" if usage else ""
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""

@@ -13,24 +13,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from rolegraph.agents.registry import ReplacedBuiltinWarning, RoleRegistry
 from rolegraph.errors import BudgetExceededError
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.gold_guard import refuse_mixed_search
-from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.sync import refuse_running_loop, run_closing
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.in_flight import INTERRUPT_WAIT_S
-from rolegraph.models.provenance import REAL, SIMULATED, Provenance, Simulation
+from rolegraph.models.provenance import REAL, SIMULATED
 from rolegraph.optimize.agent_reinforce_race import AgentReinforce
-from rolegraph.optimize.agent_usage import AgentUsage, agent_usage
+from rolegraph.optimize.agent_usage import agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
 from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.checkpoint import PaidLedger, paid_before
 from rolegraph.optimize.context import SearchConfig, SearchContext, SplitShortfallWarning, split_shortfalls
-from rolegraph.optimize.final import FinalChoice, TestScore, selection_summary
+from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.loop import run_search
 from rolegraph.optimize.methods import (
     DEFAULT_ITERATIONS,
@@ -39,7 +36,7 @@ from rolegraph.optimize.methods import (
     make_optimizer,
     resolve_iterations,
 )
-from rolegraph.optimize.pareto import ParetoPoint, front, points
+from rolegraph.optimize.pareto import front, points
 from rolegraph.optimize.rebuild import add_to_run, default_toolbox, pair_front, pair_run, rebuild
 from rolegraph.optimize.run_reader import REBUILD_KEYS, stored_config
 from rolegraph.optimize.run_setup import (
@@ -51,16 +48,16 @@ from rolegraph.optimize.run_setup import (
 )
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.runlock import RunLock
+from rolegraph.optimize.search_result import SearchResult
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.spending import DollarCapReachedError
+from rolegraph.optimize.spending import DollarCapReachedError, TimedOutTally
 from rolegraph.optimize.task_identity import items_digest, task_args_of
-from rolegraph.optimize.trace import SearchTrace, records_served, records_simulation
-from rolegraph.optimize.warmstart import WARM_AGENT
+from rolegraph.optimize.trace import records_served, records_simulation
 from rolegraph.settings import Settings
 from rolegraph.tasks.base import Task
 from rolegraph.tools.toolbox import ToolBox  # already loaded by then: in the hints that resolve at run time
 
-__all__ = [  # the Python API; methods.py and rebuild.py hold the parts that moved out of this module
+__all__ = [  # the Python API; methods.py, rebuild.py and search_result.py hold the parts that moved out of this module
     "DEFAULT_ITERATIONS",
     "FINITE_OPTIMIZERS",
     "OPTIMIZERS",
@@ -78,86 +75,6 @@ __all__ = [  # the Python API; methods.py and rebuild.py hold the parts that mov
     "search_provenance",
 ]
 
-PAID_USD_DIGITS = 9
-"""Dollars in the JSON summary to a nano-dollar: sums over calls in another order differ only below it."""
-
-
-class SearchResult(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    task: str
-    optimizer: str
-    feedback_agent: AgentUsage | None = None
-    """The requested feedback agent and, for an LLM agent, how many steps it drove and how many fell back."""
-    run_dir: str | None = None
-    best_graph: GraphSpec
-    best_hash: str
-    test: TestScore
-    singles: list[TestScore] = Field(default_factory=list)
-    candidates: list[dict] = Field(default_factory=list)
-    evaluations: int
-    iterations: int
-    simulated: bool  # every answer of the search was simulated
-    simulation: Simulation = REAL  # "simulated", "partly simulated" or "real", from the replies
-    provenance: Provenance | None = None  # what answered: servers' model ids, weights, simulator, version
-    world: int | None = None  # the simulator world of the sim models searched over (None: no sim model)
-    pareto: list[ParetoPoint] = Field(default_factory=list)
-    trace: SearchTrace
-    paid_calls: int = 0
-    """Calls of this search the response cache did not answer: counted from its start, so a reused hub's earlier
-    calls are not in it; a resumed run counts this session's (its earlier sessions kept only their dollars)."""
-    paid_usd: float = 0.0
-    """Dollars of the search's paid calls (the cache answered the rest), over all its sessions."""
-    timed_out: tuple[int, float] = (0, 0.0)
-    """Requests of this session abandoned at their `timeout_s` (the endpoint may bill them; not in `paid_usd`), and
-    their worst case in dollars (`CallStats.timed_out`)."""
-    cap_miss: str | None = None
-    """Said when the objective's cap was met by no graph (`FinalChoice.cap_miss`): the result is the least-bad one."""
-
-    @property
-    def best_single(self) -> TestScore | None:
-        return max(self.singles, key=lambda s: (s.objective, -s.flops_units), default=None)
-
-    @property
-    def warm_start(self) -> dict[str, Any] | None:
-        """What a warm start (`init_from`) carried over, and why anything did not; None without one."""
-        step = next((f for f in self.trace.feedback if f.agent == WARM_AGENT), None)
-        return None if step is None else {"carried": step.summary, "not_carried": list(step.hurt)}
-
-    def summary(self) -> dict[str, Any]:
-        """What `rolegraph optimize --json` prints."""
-        single = self.best_single
-        return {
-            "task": self.task,
-            "optimizer": self.optimizer,
-            "feedback_agent": self.feedback_agent.model_dump() if self.feedback_agent else None,
-            "run_dir": self.run_dir,
-            "best_hash": self.best_hash,
-            "best_graph": self.best_graph.model_dump(mode="json", exclude_defaults=True),
-            "test": _score(self.test) | {"held_out": True},
-            "selection": selection_summary(self.candidates, self.best_hash),
-            "best_single": _score(single) if single else None,
-            "evaluations": self.evaluations,
-            "iterations": self.iterations,
-            "simulated": self.simulated,
-            "world": self.world,
-            "simulation": self.simulation,
-            "provenance": self.provenance.model_dump() if self.provenance is not None else None,
-            "paid_calls": self.paid_calls,
-            "paid_usd": round(self.paid_usd, PAID_USD_DIGITS),
-            "timed_out_attempts": self.timed_out[0],
-            "timed_out_usd": round(self.timed_out[1], PAID_USD_DIGITS),
-            "trimmed_item_runs": sum(r.trimmed_items for r in self.trace.records),
-            "warm_start": self.warm_start,
-            "cap_miss": self.cap_miss,
-        }
-
-
-def _score(score: TestScore) -> dict[str, Any]:
-    """A test score with its calls and cached calls (None, JSON null: the run's files did not record them)."""
-    unknown = {"calls": None, "cached_calls": None} if not score.calls_recorded else {}
-    return score.model_dump() | unknown
-
 
 def _endpoint(optimizer: Optimizer) -> dict:
     """What an LLM feedback agent found about its endpoint (context window, structured output), else {}."""
@@ -166,10 +83,16 @@ def _endpoint(optimizer: Optimizer) -> dict:
 
 
 def _result(
-    ctx: SearchContext, optimizer: Optimizer, final: FinalChoice, run_dir: Path | None, hub: ModelHub, start: tuple
+    ctx: SearchContext,
+    optimizer: Optimizer,
+    final: FinalChoice,
+    run_dir: Path | None,
+    hub: ModelHub,
+    start: int,
+    timed_out: TimedOutTally,
 ) -> SearchResult:
-    """The search's result; `start`: the hub's paid calls and timed-out requests (count, dollars) as the search
-    began (a hub lives longer)."""
+    """The search's result; `start`: the hub's paid calls as the search began (a hub lives longer); `timed_out`:
+    the run's requests abandoned at a timeout, over all its sessions (its ledger's, with a run directory)."""
     records = ctx.trace.records
     simulation = records_simulation(records)
     return SearchResult(
@@ -200,8 +123,8 @@ def _result(
         world=hub.pool.world if simulation != REAL else None,
         pareto=front(points(records)),
         trace=ctx.trace,
-        paid_calls=hub.stats.paid - start[0],
-        timed_out=(hub.stats.timed_out_attempts - start[1], hub.stats.timed_out_usd - start[2]),
+        paid_calls=hub.stats.paid - start,
+        timed_out=timed_out.total,
         paid_usd=ctx.spend.spent if ctx.spend is not None else hub.stats.paid_usd,
     )
 
@@ -253,8 +176,9 @@ async def optimize_async(
         lock = store.lock
         # said as the search starts: reopening its run directory could not tell a replaced built-in apart
         ReplacedBuiltinWarning.warn_for(space.registry, space.roles)
-    start = (hub.stats.paid, hub.stats.timed_out_attempts, hub.stats.timed_out_usd)
+    start = hub.stats.paid
     ledger = PaidLedger(out, hub.stats, paid_before(store)) if out is not None and store is not None else None
+    timed_out = ledger.timed_out if ledger is not None else TimedOutTally.start(hub.stats)
     try:
         try:
             final = await run_search(ctx, optimizer, store, progress)
@@ -276,7 +200,7 @@ async def optimize_async(
                 ledger.close()
             if lock is not None:
                 lock.release()
-    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, start)
+    return _result(ctx, optimizer, final, Path(out) if out is not None else None, hub, start, timed_out)
 
 
 async def _pair_within_cap(ctx: SearchContext, final: FinalChoice, run_dir: str | Path, progress: bool) -> None:
@@ -368,7 +292,7 @@ async def _resume_held(
         executor=executor,
         warm=warm,
     )
-    start = (hub_used.stats.paid, hub_used.stats.timed_out_attempts, hub_used.stats.timed_out_usd)
+    start = hub_used.stats.paid
     ledger = PaidLedger(run_dir, hub_used.stats, paid_before(store))
     try:
         try:
@@ -385,7 +309,7 @@ async def _resume_held(
         finally:
             ledger.close()
     write_artifacts(run_dir)
-    result = _result(ctx, optimizer, final, Path(run_dir), hub_used, start)
+    result = _result(ctx, optimizer, final, Path(run_dir), hub_used, start, ledger.timed_out)
     if hub is None:
         await hub_used.aclose()
     return result

@@ -1,9 +1,10 @@
 """Checkpoints: the search's whole state after every iteration, so a killed run resumes exactly.
 
-A checkpoint holds the optimizer's `state_dict`, the iteration log, the final choice (once made) and
-the dollars the run has paid so far; the evaluation records, feedback and graphs go to the run store's
-own tables. The dollars are also kept apart, as each call is paid (`PaidLedger`): calls made after the
-last checkpoint were paid too, and a resume gets their replies from the response cache free.
+A checkpoint holds the optimizer's `state_dict`, the iteration log, the final choice (once made), the
+dollars the run has paid so far and the requests its sessions abandoned at a timeout (`TimedOutTally`); the
+evaluation records, feedback and graphs go to the run store's own tables. The dollars and the timed-out
+requests are also kept apart, as each call is paid (`PaidLedger`): calls made after the last checkpoint were
+paid too, and a resume gets their replies from the response cache free.
 """
 
 from __future__ import annotations
@@ -16,9 +17,26 @@ from rolegraph.optimize.base import Optimizer
 from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.rundir import RunStore
+from rolegraph.optimize.spending import TimedOutTally
 from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord, SearchTrace
 
 PAID_USD_KEY = "paid_usd"
+TIMED_OUT_KEYS = ("timed_out_attempts", "timed_out_usd")
+"""A checkpoint's state keys of the run's timed-out requests (`TimedOutTally.total`), the names `optimize --json`
+gives them."""
+
+
+def timed_out_before(store: RunStore) -> tuple[int, float]:
+    """The timed-out requests of earlier sessions, as `paid_before` reads the dollars: the larger of the store's
+    running figure (`RunStore.timed_out`, written with the paid calls and at a session's end) and the last
+    checkpoint's (each only grows, so the larger is the later); (0, 0.0) for a run from before they were kept."""
+    point = store.checkpoint()
+    state = point[2] if point is not None else {}
+    stored = store.timed_out()
+    return (
+        max(stored[0], int(state.get(TIMED_OUT_KEYS[0]) or 0)),
+        max(stored[1], float(state.get(TIMED_OUT_KEYS[1]) or 0.0)),
+    )
 
 
 def save_checkpoint(
@@ -29,6 +47,8 @@ def save_checkpoint(
     phase: str,
     final: FinalChoice | None = None,
 ) -> None:
+    """The search's state into `store` (None: none kept), with the run's timed-out requests when the session
+    writing it counts them (`ctx.timed_out`: new keys at the state's end, the fields before them stay as they were)."""
     if store is None:
         return
     state = {
@@ -46,6 +66,8 @@ def save_checkpoint(
         # which stores every paid call's dollars as it is counted, keeps those across a kill.
         PAID_USD_KEY: ctx.spend.spent if ctx.spend is not None else 0.0,
     }
+    if ctx.timed_out is not None:  # as the dollars: a session killed after this checkpoint loses none before it
+        state |= dict(zip(TIMED_OUT_KEYS, ctx.timed_out.total, strict=True))
     store.save_checkpoint(
         iteration,
         phase,
@@ -72,7 +94,11 @@ class PaidLedger:
     where a resume skips them: replies in the response cache (replayed free, so never metered again) and graphs
     already scored into the paired sets (`results.sqlite`, not scored again). The hub counts a call's dollars
     before the cache stores its reply, so what the store holds is never short of what a resume will skip: every
-    paid call is counted once across sessions, and `--max-dollars` on resume starts from the true total."""
+    paid call is counted once across sessions, and `--max-dollars` on resume starts from the true total.
+
+    The run's requests abandoned at a timeout (`timed_out`, over all sessions) are stored with the dollars when they
+    changed: the hub has no hook at a timeout, so one abandoned after the session's last paid call is stored at its
+    next checkpoint or as the ledger closes (a kill in between loses only those)."""
 
     def __init__(self, run_dir: str | Path, stats: CallStats, before: float) -> None:
         # one write per paid call: `RunStore.open` syncs NORMAL, no fsync each (3 ms at FULL: a search's thousands
@@ -82,6 +108,8 @@ class PaidLedger:
         self._stats = stats
         self._before = before
         self._baseline = stats.paid_usd
+        self.timed_out = TimedOutTally.start(stats, timed_out_before(self._store))
+        self._timed_out_stored = self.timed_out.total
         self._previous = stats.on_paid
         stats.on_paid = self._persist
 
@@ -102,6 +130,10 @@ class PaidLedger:
 
     def _persist(self) -> None:
         self._store.set_paid_usd(self.total)
+        timed_out = self.timed_out.total
+        if timed_out != self._timed_out_stored:
+            self._store.set_timed_out(*timed_out)
+            self._timed_out_stored = timed_out
 
     def close(self) -> None:
         if self._stats.on_paid == self._persist:

@@ -33,7 +33,7 @@ from rolegraph.optimize.proposal import Proposal
 from rolegraph.optimize.shortfalls import SplitShortfallWarning as SplitShortfallWarning  # their home before
 from rolegraph.optimize.shortfalls import split_shortfalls as split_shortfalls
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.spending import SpendMeter, end_step
+from rolegraph.optimize.spending import SpendMeter, TimedOutTally, end_step
 from rolegraph.optimize.trace import (
     EvalRecord,
     Evaluation,
@@ -173,6 +173,7 @@ class SearchContext:
     warm: Any = None  # a WarmStart (rolegraph.optimize.warmstart): begin from an earlier run's state
     trace: SearchTrace = field(default_factory=SearchTrace)
     spend: SpendMeter | None = None  # the dollar meter of paid calls (run_search installs it)
+    timed_out: TimedOutTally | None = None  # the run's requests abandoned at a timeout (run_search installs it)
     graphs: dict[str, dict] = field(default_factory=dict)
     _splits: dict[str, list[Item]] = field(default_factory=dict)
     _index: StructureIndex | None = None

@@ -13,12 +13,12 @@ from rolegraph.errors import SearchError
 from rolegraph.evaluate.heap import on_frozen_heap
 from rolegraph.graphs.io import graph_hash
 from rolegraph.optimize.base import Optimizer
-from rolegraph.optimize.checkpoint import paid_before, restore, save_checkpoint
+from rolegraph.optimize.checkpoint import paid_before, restore, save_checkpoint, timed_out_before
 from rolegraph.optimize.context import FIXED_BATCH_KEY, SAMPLE_STREAM, SearchConfig, SearchContext, rng_for
 from rolegraph.optimize.final import FinalChoice, finish
 from rolegraph.optimize.progress import SearchProgress
 from rolegraph.optimize.rundir import RunStore
-from rolegraph.optimize.spending import SpendMeter
+from rolegraph.optimize.spending import SpendMeter, TimedOutTally
 from rolegraph.optimize.trace import IterationRecord
 from rolegraph.optimize.warmstart import apply_warm_start
 
@@ -68,6 +68,8 @@ async def run_search(
         paid_before(store) if store is not None else 0.0,
         str(store.run_dir) if store is not None else None,
     )
+    # the run's requests abandoned at a timeout, over all sessions: stored with every checkpoint, as the dollars are
+    ctx.timed_out = TimedOutTally.start(ctx.hub.stats, timed_out_before(store) if store is not None else (0, 0.0))
     if point is not None and point[1] == "done" and point[2] is not None:
         return point[2]
     if cfg.max_dollars is not None:
@@ -106,4 +108,5 @@ async def run_search(
         ctx.hub.spend_guard = None
         if store is not None:
             store.set_paid_usd(ctx.spend.spent)
+            store.set_timed_out(*ctx.timed_out.total)
     return final

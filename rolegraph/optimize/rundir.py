@@ -6,14 +6,17 @@ previous checkpoint or the new one. Files beside the store (best_graph.yaml, tra
 report.md, PNGs) are renders of it and are written atomically (temp file + rename).
 
 The store also records what the run read from disk (`inputs`: the data file and the pool file, by
-absolute path and sha256 of their content), because a resumed search, `eval --add-to` and `route fit`
-read those files again and pair what they score with outcomes stored earlier: scores of edited items
-(or of models a pool file now defines otherwise) must never be paired with the old ones.
+absolute path and sha256 of their content: `input_files.py`), because a resumed search, `eval --add-to`
+and `route fit` read those files again and pair what they score with outcomes stored earlier: scores of
+edited items (or of models a pool file now defines otherwise) must never be paired with the old ones.
+Beside the checkpoint it keeps what the run's sessions spent so far, which a session killed between
+checkpoints must not lose: the dollars paid (`paid_usd`) and the requests abandoned at a timeout (`timed_out`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -22,14 +25,14 @@ from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rolegraph import sqlite_io
 from rolegraph.errors import SearchError, one_line
-from rolegraph.fileio import file_sha256
 from rolegraph.graphs.checked import validation_lines
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.final import FinalChoice
+from rolegraph.optimize.input_files import INPUT_KINDS, INPUTS_KEY, changed_input, fingerprint_inputs
 from rolegraph.optimize.runlock import LOCK_NAME, RunLock
 from rolegraph.optimize.trace import EvalRecord, FeedbackRecord, IterationRecord
 
@@ -61,45 +64,15 @@ class CheckpointState(BaseModel):
     iterations: list[IterationRecord]
     final: FinalChoice | None = None
     paid_usd: float | None = None
+    timed_out_attempts: int | None = Field(default=None, ge=0)  # absent in checkpoints from before they were kept
+    timed_out_usd: float | None = Field(default=None, ge=0.0)
 
 
 SHAPES: dict[str, type[BaseModel]] = {"records": EvalRecord, "feedback": FeedbackRecord, "graphs": GraphSpec}
 """The model each table's rows must fit: its readers (`load_run`, `restore`, the warm start) build it from them."""
 RESUME_IT = "resume it with `{}`, or choose another --out"
-INPUTS_KEY = "inputs"  # meta row: {"data": {"path", "sha256"}, "pool": {...}} of the files the run read
-INPUT_KINDS = {"data": "data file", "pool": "pool file"}  # what each input is called in messages
 STOP_KEY = "stop"  # meta row: the dollar cap's stop, {"message", "checkpoint"} (`RunStore.record_cap_stop`)
-
-
-def input_paths(config: dict[str, Any]) -> dict[str, str]:
-    """The files a run's config says it reads ({"data": path, "pool": path}; absent when not given)."""
-    paths = {"data": (config.get("task_args") or {}).get("data"), "pool": config.get("pool")}
-    return {kind: str(path) for kind, path in paths.items() if path}
-
-
-def fingerprint_inputs(config: dict[str, Any]) -> dict[str, dict[str, str | None]]:
-    """What `RunStore.create` records of the files the run reads: absolute path and content hash."""
-    out = {}
-    for kind, path in input_paths(config).items():
-        resolved = Path(path).expanduser().resolve()
-        out[kind] = {"path": str(resolved), "sha256": file_sha256(resolved)}
-    return out
-
-
-def changed_input(recorded: dict[str, dict[str, str | None]] | None, kind: str) -> str | None:
-    """Why the run's recorded `kind` input ("data" or "pool") is not what it was, or None when it is the same
-    or unknown (a run from before inputs were recorded, or no such input)."""
-    entry = (recorded or {}).get(kind) or {}
-    then, path = entry.get("sha256"), entry.get("path")
-    if not then or not path:
-        return None
-    now = file_sha256(path)
-    if now == then:
-        return None
-    what = f"{INPUT_KINDS[kind]} {path}"
-    if now is None:
-        return f"its {what} is gone"
-    return f"its {what} changed since the run read it (sha256 {then[:12]}, now {now[:12]})"
+TIMED_OUT_KEY = "timed_out"  # meta row: {"attempts", "usd"}, the run's requests abandoned at a timeout (`timed_out`)
 
 
 def resume_command(run_dir: str | Path) -> str:
@@ -232,6 +205,7 @@ class RunStore:
             self.config(check_inputs=False)
             self.inputs()
             self.paid_usd()
+            self.timed_out()
             self.checkpoint()
             self.cap_stop()
             for table in ROWS:  # every row read whole: valid JSON of the wrong shape is as lost as a cut value
@@ -331,6 +305,26 @@ class RunStore:
             return float(row[0]) if row else 0.0
         except (TypeError, ValueError):
             raise self._damaged("its record of dollars paid is unreadable") from None
+
+    def timed_out(self) -> tuple[int, float]:
+        """(attempts, worst-case dollars) of the requests this run's sessions abandoned at their `timeout_s` so far,
+        as last stored (`set_timed_out`); (0, 0.0) for a run from before they were kept."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (TIMED_OUT_KEY,)).fetchone()
+        if row is None:
+            return 0, 0.0
+        value = self._decode(row[0], "its record of requests timed out")
+        attempts, usd = value.get("attempts"), value.get("usd")
+        if isinstance(attempts, bool) or isinstance(usd, bool):  # JSON true is no count
+            attempts = usd = None
+        if not isinstance(attempts, int) or not isinstance(usd, int | float) or attempts < 0 or not 0 <= usd < math.inf:
+            raise self._damaged("its record of requests timed out is unreadable")
+        return attempts, float(usd)
+
+    def set_timed_out(self, attempts: int, usd: float) -> None:
+        """Kept apart from checkpoints, as `set_paid_usd` is: a request abandoned after the last one was sent too."""
+        value = json.dumps({"attempts": int(attempts), "usd": float(usd)})
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (TIMED_OUT_KEY, value))
 
     def cap_stop(self) -> str | None:
         """Why the dollar cap stopped the run (`record_cap_stop`) while that still holds: None when none was recorded

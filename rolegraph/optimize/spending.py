@@ -112,3 +112,27 @@ async def end_step(tasks: Sequence[asyncio.Future], in_flight: InFlightCalls) ->
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await in_flight.settle(INTERRUPT_WAIT_S if interrupted else None)
+
+
+@dataclass(frozen=True)
+class TimedOutTally:
+    """The run's requests abandoned at their `timeout_s` (`CallStats.timed_out`) and their worst case in dollars,
+    over all its sessions: what earlier sessions stored (`before`, `timed_out_before`) and what the hub counted
+    since this one began (from `baseline`; a hub lives longer than a search).
+
+    Why the run's total: `paid_usd` is, so a resumed search that reported only its own session's abandoned requests
+    read as if the earlier session's, which the endpoint may have billed, never happened."""
+
+    stats: CallStats
+    before: tuple[int, float]
+    baseline: tuple[int, float]
+
+    @classmethod
+    def start(cls, stats: CallStats, before: tuple[int, float] = (0, 0.0)) -> TimedOutTally:
+        return cls(stats, before, (stats.timed_out_attempts, stats.timed_out_usd))
+
+    @property
+    def total(self) -> tuple[int, float]:
+        """(attempts, worst-case dollars) of the run so far."""
+        attempts = self.before[0] + self.stats.timed_out_attempts - self.baseline[0]
+        return attempts, self.before[1] + max(0.0, self.stats.timed_out_usd - self.baseline[1])

@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 
 from rolegraph.agents.roles_file import register_defs
+from rolegraph.evaluate.report import timed_out_note
 from rolegraph.evaluate.stats import wilson_interval
 from rolegraph.fileio import write_atomic
 from rolegraph.graphs.analysis import flops_phrase, flops_text
@@ -20,7 +21,7 @@ from rolegraph.models.provenance import PARTLY, REAL, SIMULATED, label_suffix
 from rolegraph.money import money
 from rolegraph.optimize.agent_usage import STATISTICAL_DESCRIPTION, agent_usage
 from rolegraph.optimize.artifacts import write_artifacts
-from rolegraph.optimize.checkpoint import paid_before
+from rolegraph.optimize.checkpoint import paid_before, timed_out_before
 from rolegraph.optimize.final import FinalChoice
 from rolegraph.optimize.objectives import Objective
 from rolegraph.optimize.pareto import ParetoPoint, front, points
@@ -80,12 +81,13 @@ def render(run_dir: str | Path) -> Path:
 
 
 def cap_stop_facts(run_dir: str | Path) -> dict:
-    """What `load_run` does not read: whether the dollar cap stopped the run (`RunStore.cap_stop`) and the dollars
-    paid. A report of such a run must say so, and resume it with a higher cap: without one it stops again at once.
+    """What `load_run` does not read: whether the dollar cap stopped the run (`RunStore.cap_stop`), the dollars
+    paid and the requests abandoned at a timeout (attempts, worst-case dollars), each over all sessions. A report of
+    a capped run must say so, and resume it with a higher cap: without one it stops again at once.
     Public: the HTML page renders from `load_run` alone and must give the same figures as report.md."""
     store = RunStore.open(run_dir)
     try:
-        return {"cap_stop": store.cap_stop(), "paid_usd": paid_before(store)}
+        return {"cap_stop": store.cap_stop(), "paid_usd": paid_before(store), "timed_out": timed_out_before(store)}
     finally:
         store.close()
 
@@ -130,6 +132,16 @@ def dollars_text(run: dict) -> str | None:
     return "dollars: " + "; ".join(parts) if parts else None
 
 
+def timed_out_text(run: dict) -> str | None:
+    """The Setup's line for requests the run's sessions abandoned at their `timeout_s` (`cap_stop_facts`), in the
+    words `eval` and `run` use under their tables (`timed_out_note`): the endpoint may bill them, yet neither the
+    dollars paid nor any reply holds them, so a report naming the dollars and not them read as the whole bill.
+    None when there were none (or for a run dict from `load_run` alone, which does not read them)."""
+    attempts, dollars = run.get("timed_out") or (0, 0.0)
+    note = timed_out_note(attempts, dollars)
+    return f"over all sessions, {note}" if note else None
+
+
 def resume_hint(run: dict) -> str:
     """`rolegraph optimize --resume RUN`, with `--max-dollars HIGHER` after a dollar cap's stop (see `_status`)."""
     more = " --max-dollars HIGHER" if run.get("cap_stop") else ""
@@ -170,6 +182,7 @@ def report_markdown(run: dict, best: GraphSpec | None, pareto: list[ParetoPoint]
         f"- iterations {sc['iterations']}, samples per iteration {sc['samples']}, batch {sc['batch']} items, "
         f"seed {sc['seed']}, evaluation budget {sc['max_evaluations'] or 'none'}",
         *([f"- {dollars}"] if (dollars := dollars_text(run)) else []),
+        *([f"- {abandoned}"] if (abandoned := timed_out_text(run)) else []),
         f"- status: {_status(run)}; evaluations spent: {spent} item-level graph runs ({_spent_on(records)})",
         "",
     ]
