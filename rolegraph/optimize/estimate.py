@@ -5,10 +5,10 @@ plan of item runs comes from the search configuration (pilot, iterations x sampl
 re-check's reserve, the test items, the single-model comparison and the routing phase's scoring of the
 front on `--route-items` fit items, `routing_runs`); the cost of one item run from
 the graphs themselves at the task family's token profile (`graphs.analysis`), its question replaced by the task's own
-when its items are known (`task_profiles`: the typical figure at the mean question, the high one at the longest): the
-pilot's and the
-single models' graphs are known in advance (`estimate_pilot`), the search's are represented by graphs drawn
-from the initial probabilistic graph (their mean is the typical figure, the dearest one the "up to" figure).
+when its items are known (`task_profiles`: the typical figure at the mean question, the high one at the longest), and
+no node's reply longer than its `max_tokens` (`run_cost`): the pilot's and the single models' graphs are known in
+advance (`estimate_pilot`), the search's are represented by graphs drawn from the initial probabilistic graph
+(their mean is the typical figure, the dearest one the "up to" figure).
 Prices come from the pool; a sim model's time from the simulator's formula, a real model's from
 its measured calls (`SearchSpace.call_seconds`). Everything is before cache hits: a rerun is cheaper.
 
@@ -23,23 +23,20 @@ timings store has them, else `AGENT_CALL_SECONDS` (said so), and the high figure
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.graphs.analysis import TokenProfile, in_degrees, node_cost_estimates
-from rolegraph.graphs.dynamic import worst_case
-from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.endpoint import DEFAULT_CONTEXT
 from rolegraph.models.timings import LatencyRates
 from rolegraph.money import money
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.estimate_pilot import PilotPlan, pilot_plan
 from rolegraph.optimize.paired import MAX_CHEAPER_OUTPUTS, MAX_FRONT
-from rolegraph.optimize.space import LatencyUnknownError, SearchSpace
+from rolegraph.optimize.run_cost import RunCost, highest_cost, mean_cost, role_caps, run_cost
+from rolegraph.optimize.space import SearchSpace
 from rolegraph.optimize.space_context import task_profiles
 
 if TYPE_CHECKING:
@@ -47,7 +44,9 @@ if TYPE_CHECKING:
 
     from rolegraph.items import Item
 
-__all__ = ["PilotPlan", "SearchEstimate", "estimate_search", "needs_estimate", "pilot_plan", "routing_plan"]
+_highest = highest_cost  # its earlier name, which tests import from here
+
+__all__ = ["PilotPlan", "RunCost", "SearchEstimate", "estimate_search", "needs_estimate", "pilot_plan", "routing_plan"]
 
 SAMPLED_GRAPHS = 64
 """Graphs drawn from the initial distribution to represent the search's item runs."""
@@ -58,36 +57,6 @@ AGENT_CALL_SECONDS = 60.0
 """An LLM feedback agent's call time while none of its calls is measured: a prompt filling its context window
 and a reply of up to `llm_agent.REPLY_CAP` tokens. About what a small local server took (a measured search:
 8 agent requests in most of its 7m44s); a hosted model is faster, so the figure is said to be assumed."""
-
-
-@dataclass
-class RunCost:
-    """Calls, tokens and dollars (all models; `sim_*`: the simulated models' share of them), call-seconds per
-    task model, and the feedback agent's seconds (its calls run one at a time, between iterations)."""
-
-    calls: float = 0.0
-    tokens: float = 0.0
-    dollars: float = 0.0
-    seconds: dict[str, float] = field(default_factory=dict)
-    sim_calls: float = 0.0
-    sim_tokens: float = 0.0
-    sim_dollars: float = 0.0
-    agent_seconds: float = 0.0
-
-    def add(self, other: RunCost, times: float) -> None:
-        self.calls += other.calls * times
-        self.tokens += other.tokens * times
-        self.dollars += other.dollars * times
-        self.sim_calls += other.sim_calls * times
-        self.sim_tokens += other.sim_tokens * times
-        self.sim_dollars += other.sim_dollars * times
-        self.agent_seconds += other.agent_seconds * times
-        for model, s in other.seconds.items():
-            self.seconds[model] = self.seconds.get(model, 0.0) + s * times
-
-    def real(self) -> tuple[float, float, float]:
-        """(calls, tokens, dollars) of the real endpoints: what is paid and waited for."""
-        return self.calls - self.sim_calls, self.tokens - self.sim_tokens, self.dollars - self.sim_dollars
 
 
 @dataclass
@@ -212,60 +181,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-def run_cost(space: SearchSpace, spec: GraphSpec, unmeasured: set[str], profile: TokenProfile | None = None) -> RunCost:
-    """One item run of `spec` at `profile` (the space's token profile unless given; one call per node; tokens and
-    dollars at a dynamic graph's worst case, as `estimate_cost` counts them), the simulated models' share apart."""
-    prof = profile or space.profile
-    sim = {m for m in space.models if space.pool.get(m).backend == "sim"}
-    seconds: dict[str, float] = defaultdict(float)
-    out = RunCost()
-    for node_id, k in in_degrees(spec).items():
-        model = spec.node(node_id).model
-        out.calls += 1
-        out.sim_calls += model in sim
-        try:
-            seconds[model] += space.call_seconds(model, prof.prompt_tokens + k * prof.output_tokens, prof.output_tokens)
-        except LatencyUnknownError:
-            unmeasured.add(model)
-    largest = worst_case(spec)
-    for node_id, (tokens, dollars) in node_cost_estimates(largest, space.pool, prof).items():
-        out.tokens += tokens
-        out.dollars += dollars
-        if largest.node(node_id).model in sim:
-            out.sim_tokens += tokens
-            out.sim_dollars += dollars
-    out.seconds = dict(seconds)
-    return out
-
-
-def _highest(costs: list[RunCost]) -> RunCost:
-    """Each figure at its highest over `costs` (calls, tokens, dollars and each model's seconds apart), the real
-    endpoints' part and the simulated models' part each maxed on its own, taken per graph: maxing the totals and
-    the sim shares separately took the largest sim share from another graph than the largest total, so the real
-    part (total less sim share) of the high figure could fall under the typical one, or under zero."""
-    models = {m for c in costs for m in c.seconds}
-    real = [c.real() for c in costs]
-    sim_calls = max(c.sim_calls for c in costs)
-    sim_tokens = max(c.sim_tokens for c in costs)
-    sim_dollars = max(c.sim_dollars for c in costs)
-    return RunCost(
-        calls=max(r[0] for r in real) + sim_calls,
-        tokens=max(r[1] for r in real) + sim_tokens,
-        dollars=max(r[2] for r in real) + sim_dollars,
-        seconds={m: max(c.seconds.get(m, 0.0) for c in costs) for m in models},
-        sim_calls=sim_calls,
-        sim_tokens=sim_tokens,
-        sim_dollars=sim_dollars,
-    )
-
-
-def _mean(costs: list[RunCost]) -> RunCost:
-    out = RunCost()
-    for c in costs:
-        out.add(c, 1.0 / len(costs))
-    return out
-
-
 def routing_plan(space: SearchSpace, config: SearchConfig, split_sizes: dict[str, int]) -> tuple[int, int]:
     """(fit items, most extra graphs) of the routing phase (`rebuild.pair_front`, `paired.candidates`): after the
     search, the chosen graph and the single models are scored on the fit items (validation, then training
@@ -315,8 +230,9 @@ def estimate_search(
     pg = ProbabilisticGraph(space)
     drawn = [pg.sample(rng) for _ in range(SAMPLED_GRAPHS)]
     usual, longest = task_profiles(space.profile, questions)
-    typical = _mean([run_cost(space, g, unmeasured, usual) for g in drawn])
-    dearest = _highest([run_cost(space, g, unmeasured, longest) for g in drawn])
+    caps = role_caps(space.registry)  # no reply is priced longer than its node's max_tokens (`run_cost`)
+    typical = mean_cost([run_cost(space, g, unmeasured, usual, caps) for g in drawn])
+    dearest = highest_cost([run_cost(space, g, unmeasured, longest, caps) for g in drawn])
     batch = min(config.batch, split_sizes["train"])
     recheck = min(config.reserve, 2 * split_sizes["validation"])
     # no iteration count: the search runs until the budget less the re-check's reserve is spent
@@ -348,12 +264,12 @@ def estimate_search(
     }
     totals = []
     for per_search_run, prof, high in ((typical, usual, False), (dearest, longest, True)):
-        mixes = [run_cost(space, g, unmeasured, prof) for g in mix_graphs]
-        per_mix = (_highest(mixes) if high else _mean(mixes)) if mixes else None
-        singles = [run_cost(space, g, unmeasured, prof) for g in single_graphs]
+        mixes = [run_cost(space, g, unmeasured, prof, caps) for g in mix_graphs]
+        per_mix = (highest_cost(mixes) if high else mean_cost(mixes)) if mixes else None
+        singles = [run_cost(space, g, unmeasured, prof, caps) for g in single_graphs]
         extra = extra_graphs if high else 0
         total = RunCost()
-        for c in (run_cost(space, g, unmeasured, prof) for g in first_graphs):
+        for c in (run_cost(space, g, unmeasured, prof, caps) for g in first_graphs):
             total.add(c, pilot_items)
         if per_mix is not None:
             total.add(per_mix, n_mixes * pilot_items)
