@@ -37,7 +37,7 @@ from rolegraph.reports.html_parts import (
     html_table,
 )
 from rolegraph.reports.html_sections import best_graph_section, gradients_section, nodes_section
-from rolegraph.reports.markdown import cap_stop_facts, dollars_text, render
+from rolegraph.reports.markdown import cap_stop_facts, dollars_text, render, timed_out_text
 from rolegraph.reports.router import ROUTER_TITLE, router_note
 from rolegraph.reports.selection import (
     CANDIDATE_HEADERS,
@@ -217,14 +217,17 @@ def _flat(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
 
 def _settings(run: dict) -> str:
     """The stored settings, led by the dollar cap and the dollars paid over all sessions (report.md's Setup line,
-    `dollars_text`): the config alone gives the cap but never what was paid."""
+    `dollars_text`) and the requests abandoned at a timeout (`timed_out_text`): the config alone gives the cap but
+    never what was paid or may be billed."""
     pairs: list[tuple[str, str]] = []
     _flat("", run["config"], pairs)
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in pairs)
     verb = "Resume" if run["checkpointed"] else "Start again (nothing to resume yet)"
     dollars = dollars_text(run)
+    abandoned = timed_out_text(run)
     return (
         (f'<p id="dollars">{esc(dollars[0].upper() + dollars[1:])}.</p>' if dollars else "")
+        + (f'<p id="timed-out">{esc(abandoned[0].upper() + abandoned[1:])}</p>' if abandoned else "")
         + f'<dl class="settings">{items}</dl>'
         f'<p class="muted">{verb} or re-render: <code>{esc(resume_command(run["run_dir"]))}</code>, '
         f"<code>rolegraph report {esc(run['run_dir'])} --html</code></p>"
@@ -239,8 +242,9 @@ def html_page(run: dict) -> str:
     """The whole page for a loaded run (see `report.load_run`)."""
     from rolegraph import __version__
 
-    if "paid_usd" not in run:  # a run from `load_run` alone (`run_report.render`): the store's paid figure
-        run = run | {"paid_usd": cap_stop_facts(run["run_dir"])["paid_usd"]}
+    if "paid_usd" not in run:  # a run from `load_run` alone (`run_report.render`): the store's paid figures
+        facts = cap_stop_facts(run["run_dir"])
+        run = run | {"paid_usd": facts["paid_usd"], "timed_out": facts["timed_out"]}
     cfg = run["config"]
     simulation = run_simulation(run)
     simulated = simulation != REAL  # the banner: any simulated answer

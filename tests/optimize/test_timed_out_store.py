@@ -76,6 +76,15 @@ def test_a_stored_total_is_one_setup_line_of_report_md_in_evals_words(finished, 
     ]
 
 
+def test_the_html_page_has_the_same_line(finished, tmp_path, home, capsys):
+    run = _copy(finished, tmp_path, _set_meta(json.dumps({"attempts": 2, "usd": 0.25})))
+    code, _, err = cli(["report", run, "--html"], capsys)
+    assert code == 0, err
+    page = next(run.glob("*.html")).read_text()
+    assert '<p id="timed-out">Over all sessions, 2 request(s) timed out and were abandoned: the endpoint may bill ' \
+        "them (up to $0.25 at the pool&#x27;s prices); not in tokens or cost</p>" in page
+
+
 def test_the_larger_of_the_stored_figure_and_the_checkpoints_is_the_runs(finished, tmp_path):
     """Each only grows: a session killed after its checkpoint left the checkpoint's figure the later one."""
     run = _copy(finished, tmp_path, _set_meta(json.dumps({"attempts": 2, "usd": 0.5})),
