@@ -56,22 +56,38 @@ def edge_key(src: str, dst: str) -> str:
 
 
 def reply_schema(space: SearchSpace) -> dict[str, Any]:
-    """The reply's JSON schema for this search space (ids as enums, text and lists bounded)."""
+    """The reply's JSON schema for this search space (ids as enums, text and lists bounded). In a staged space
+    (`SearchSpace.masks`) each slot offers only its stage's models and role, and no edge is offered to learn: the
+    stages decide them, and a small model under a grammar otherwise wrote closed choices the validation then
+    refused (`stage_feedback.closed_targets`; real SmolLM2 fell back "invalid")."""
     workers = [slot_id(i) for i in range(space.worker_slots)]
     nodes = [*workers, OUTPUT_ID]
-    roles = {n: _keyed(space.worker_roles if n != OUTPUT_ID else space.output_roles, _prob()) for n in nodes}
+    masks = space.masks()
+
+    def open_(node: str, kind: str) -> list[str]:
+        """The models or roles `node` may take (all of the space's, unless its stage closes some)."""
+        out = node == OUTPUT_ID
+        labels = space.models if kind == "models" else (space.output_roles if out else space.worker_roles)
+        if masks is None:
+            return list(labels)
+        if kind == "models":
+            row = masks.out_model if out else masks.models[nodes.index(node)]
+        else:
+            row = masks.out_role if out else masks.roles[nodes.index(node)]
+        return [label for label, ok in zip(labels, row) if ok]
+
     text = {"type": "string", "maxLength": MAX_TEXT_CHARS}
     points = {"type": "array", "items": text, "maxItems": MAX_POINTS}
     edges = [
         edge_key(slot_id(i), OUTPUT_ID if j == space.worker_slots else slot_id(j))
         for i, j in edge_pairs(space.worker_slots, space.worker_edges)
     ]
+    free_edges = [e for k, e in enumerate(edges) if masks is None or masks.edges_free[k]]
 
     def node(n: str) -> dict[str, Any]:
-        allowed = space.output_roles if n == OUTPUT_ID else space.worker_roles
         return {
             "type": "object",
-            "properties": {"role": {"enum": list(allowed)}, "model": {"enum": list(space.models)}},
+            "properties": {"role": {"enum": open_(n, "roles")}, "model": {"enum": open_(n, "models")}},
             "required": ["role", "model"],
             "additionalProperties": False,
         }
@@ -90,13 +106,14 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
         "required": ["nodes", "edges"],
         "additionalProperties": False,
     }
+    per_node = {kind: {n: _keyed(open_(n, kind), _prob()) for n in nodes} for kind in ("models", "roles")}
     update: dict[str, Any] = {
         "type": "object",
         "properties": {
             "presence": _keyed(workers, _prob(), required=True),
-            "models": _keyed(nodes, _keyed(list(space.models), _prob())),
-            "roles": {"type": "object", "properties": roles, "additionalProperties": False},
-            "edges": _keyed(edges, _prob()),
+            "models": {"type": "object", "properties": per_node["models"], "additionalProperties": False},
+            "roles": {"type": "object", "properties": per_node["roles"], "additionalProperties": False},
+            "edges": _keyed(free_edges, _prob()),
             "proposed_graph": proposed,
         },
         "required": ["presence"] if workers else [],
