@@ -8,6 +8,13 @@ prints the configured port); this reads the bound sockets themselves.
 Why bind before uvicorn does (`bind_listening`): a port already in use inside uvicorn's startup is a
 logged error and exit code 3; binding first turns it into the CLI's one line and exit code 2, like any
 other mistake in the command.
+
+Why `shutdown` waits for the requests it cancelled (`FINISH_CANCELLED_S`): uvicorn cancels the requests still
+running after `timeout_graceful_shutdown` but does not wait for them, and as `serve()` returns it re-raises the
+signal it caught. Ctrl-C's re-raise is a KeyboardInterrupt, and the event loop's close still runs the cancelled
+requests to their end (`rolegraph serve`'s guard writes a 503 or a stream's error event and `[DONE]`); SIGTERM's
+default action ends the process at once, and its clients got a dropped connection instead. Waiting here makes
+both signals end in-flight requests the same way; the process still dies of the SIGTERM (a shell's 143).
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ from rolegraph.errors import RolegraphError
 Announce = Callable[[list[str]], None]
 """Called once, after binding, with the base URL (`http://HOST:PORT/v1`) of every listening socket."""
 API_PATH = "/v1"
+FINISH_CANCELLED_S = 5.0
+"""How long shutdown waits, after cancelling the requests still in flight, for them to write their last bytes and
+their connections to close (a client that stopped reading must not hold the server up for ever)."""
+POLL_S = 0.05
 
 
 def base_urls(servers: Sequence[Any]) -> list[str]:
@@ -81,6 +92,16 @@ class ListeningServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started:  # a failed bind exits inside startup (uvicorn logs why)
             self._announce(base_urls(self.servers))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FINISH_CANCELLED_S
+        state = self.server_state
+        # the requests uvicorn cancelled answer "shutting down" as they end; their connections close once those
+        # last bytes are flushed. A second Ctrl-C (uvicorn's force_exit) stops waiting, as it does uvicorn's wait.
+        while (state.tasks or state.connections) and not self.force_exit and loop.time() < deadline:
+            await asyncio.sleep(POLL_S)
 
     def serve_bound(self, around: AbstractAsyncContextManager[Any] | None = None) -> None:
         """Bind first (`bind_listening`: a busy port is one line, exit 2), then run on that socket; with `around`,

@@ -15,20 +15,52 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rolegraph.agents.registry import RoleRegistry
-from rolegraph.errors import RolegraphError
+from rolegraph.errors import NodeFailedError, RolegraphError
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.hub import ModelHub
+from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 from rolegraph.models.streaming import can_stream
 from rolegraph.tools.toolbox import ToolBox  # a public signature's hint: resolvable at run time (get_type_hints)
 
 Listener = Callable[[dict[str, Any]], None]
 TextSink = Callable[[str], None]
 Report = Callable[[str], None]
+CANCELLED = "cancelled"  # the error of a node the run's failure cancelled (graphs/node_task.py)
 
 
 class NotServableError(RolegraphError):
     """The graph cannot answer free-form questions (it has simulated models)."""
+
+
+class RequestTooLongError(RolegraphError):
+    """The request itself does not fit a node's model (`request_overflowed`): the client's to shorten (400). An
+    answerer raises it for an overflow the request caused; any other failed node stays a `NodeFailedError` (502)."""
+
+
+TOO_LONG_CODE = "context_length_exceeded"
+"""The error `code` OpenAI gives a request longer than the model's context."""
+
+
+def request_overflowed(exc: NodeFailedError) -> bool:
+    """Whether a node failed because the request alone is too long for its model, not the graph's additions.
+
+    The rule: the node's model refused the prompt as longer than its context (`CONTEXT_CAUSE`), and that prompt
+    held nothing but the node's role instructions and the request: the node read no other node's output (an
+    entry node; in a loop, its first round), it answers the request's own question (not a fan-out copy's
+    sub-question) and the refused call was its first (no tool results yet). Any other overflow was built by the
+    graph (predecessors' outputs, fan-in, loop rounds, tool results): the server's failure, not the client's.
+    The failed node's trace in the run so far (`exc.partial`) says which it was."""
+    cause = exc.__cause__
+    if not isinstance(cause, ModelCallError) or cause.cause != CONTEXT_CAUSE:
+        return False
+    partial = exc.partial if isinstance(exc.partial, RunResult) else None
+    failed = [
+        n
+        for n in (partial.nodes if partial is not None else ())
+        if (n.instance_of or n.id) == exc.node_id and n.error is not None and n.error != CANCELLED
+    ]
+    return bool(failed) and all(not n.inputs and n.calls == 0 and n.copy_index is None for n in failed)
 
 
 @dataclass
@@ -47,7 +79,8 @@ class Answerer(Protocol):
     """What the server needs. `answer` calls `listener` with progress events and `on_text` with the output
     text as it is produced, in order, where the output streams: the concatenated deltas are a prefix of
     `Reply.text` (empty when nothing streams, e.g. a loop's output); the server sends the rest when the answer
-    is done, so a streaming client always gets the whole text."""
+    is done, so a streaming client always gets the whole text. A request too long for the answerer's model is
+    `RequestTooLongError` (the client's 400); a `NodeFailedError` is the server's 502."""
 
     @property
     def model_id(self) -> str: ...
@@ -63,12 +96,18 @@ class Answerer(Protocol):
 
 
 def run_details(result: RunResult) -> dict[str, Any]:
-    """The extension field of a reply: how the graph got its answer (never keys or gold answers)."""
+    """The extension field of a reply: how the graph got its answer (never keys or gold answers).
+
+    `calls` and `cached_calls` as `run --json` gives them: with `serve --cache`, a reply answered from the response
+    cache carries the latency and cost its calls had when first made (so fresh and cached replies agree, as in
+    `run`), and without `cached_calls` nothing told a client that those dollars were not paid again."""
     return {
         "answer": result.answer,
         "output_node": result.output_node,
         "latency_s": round(result.latency_s, 4),
         "cost_usd": result.cost_usd,
+        "calls": sum(n.calls for n in result.nodes),
+        "cached_calls": sum(n.cached_calls for n in result.nodes),
         "notes": result.notes,
         "nodes": [
             {
@@ -78,6 +117,7 @@ def run_details(result: RunResult) -> dict[str, Any]:
                 "latency_s": round(n.latency_s, 4),
                 "tokens_in": n.tokens_in,
                 "tokens_out": n.tokens_out,
+                "cached_calls": n.cached_calls,
                 "truncated_calls": n.truncated_calls,  # finish_reason "length" when the output node was cut
                 "tool_calls": [{"tool": e.tool, "arguments": e.arguments, "ok": e.ok} for e in n.tools],
             }
@@ -176,7 +216,12 @@ class GraphAnswerer:
     ) -> Reply:
         if self._compiled is None:
             raise RuntimeError("GraphAnswerer is used outside its `async with` block")
-        result = await self._compiled.run(question, seed=seed, listener=listener, on_text=on_text)
+        try:
+            result = await self._compiled.run(question, seed=seed, listener=listener, on_text=on_text)
+        except NodeFailedError as exc:
+            if request_overflowed(exc):
+                raise RequestTooLongError(f"the request is too long for the graph's model: {exc}") from exc
+            raise
         out = result.node(result.output_node)
         return Reply(
             text=out.output,

@@ -29,10 +29,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from rolegraph.errors import BudgetExceededError, NodeFailedError, RolegraphError
-from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
+from rolegraph.errors import NodeFailedError, RolegraphError
 from rolegraph.serve import protocol as wire
-from rolegraph.serve.answerer import Answerer, Reply
+from rolegraph.serve.answerer import TOO_LONG_CODE, Answerer, Reply, RequestTooLongError
 from rolegraph.serve.guard import Guard
 from rolegraph.serve.limits import (
     DEFAULT_MAX_CONCURRENT,
@@ -80,18 +79,22 @@ class _Gate:
         self.inside -= 1
 
 
-def _failure(exc: BaseException) -> tuple[int, str]:
-    """HTTP status and message for a run that failed (never a traceback)."""
+def _failure(exc: BaseException) -> tuple[int, str, str | None]:
+    """HTTP status, message and error code for a run that failed (never a traceback).
+
+    A node's upstream that failed is a 502, a context overflow too: only a request that is itself too long for a
+    node's model (`RequestTooLongError`, the answerer's to decide) is the client's 400. An overflow the graph built
+    (predecessors' outputs, fan-in, loop rounds, tool results) was answered 400 `invalid_request_error`, telling a
+    client whose question was fine to change it, after every upstream call had been paid."""
     if isinstance(exc, TimeoutError):
-        return 504, "the graph run timed out"
-    if isinstance(exc, NodeFailedError):  # the upstream failed: 502, unless the request itself was too long
-        cause = exc.__cause__
-        return (400 if isinstance(cause, ModelCallError) and cause.cause == CONTEXT_CAUSE else 502), str(exc)
-    if isinstance(exc, BudgetExceededError):
-        return 400, str(exc)
-    if isinstance(exc, RolegraphError):
-        return 400, str(exc)
-    return 500, f"internal error: {type(exc).__name__}"
+        return 504, "the graph run timed out", None
+    if isinstance(exc, RequestTooLongError):
+        return 400, str(exc), TOO_LONG_CODE
+    if isinstance(exc, NodeFailedError):
+        return 502, str(exc), None
+    if isinstance(exc, RolegraphError):  # a budget stop, a bad request the graph found
+        return 400, str(exc), None
+    return 500, f"internal error: {type(exc).__name__}", None
 
 
 def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan: Any = None) -> FastAPI:
@@ -165,8 +168,9 @@ def create_app(answerer: Answerer, options: ServeOptions | None = None, lifespan
         except ClientGone:
             return Response(status_code=CLIENT_CLOSED)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-style error
-            status, message = _failure(exc)
-            return wire.error_response(status, message, **({NO_RETRY: "false"} if status >= 500 else {}))
+            status, message, code = _failure(exc)
+            param = "messages" if code == TOO_LONG_CODE else None
+            return wire.error_response(status, message, param, code, **({NO_RETRY: "false"} if status >= 500 else {}))
         finally:
             gate_.leave()
         return JSONResponse(wire.completion(reply, answerer.model_id, wire.new_id()))
@@ -257,8 +261,8 @@ async def _stream(
             elif kind == "event":
                 yield wire.chunk(model_id, request_id, extension=value)
             elif kind == "error":
-                status, message = _failure(value)
-                yield wire.stream_error(message, "server_error" if status >= 500 else "invalid_request_error")
+                status, message, code = _failure(value)
+                yield wire.stream_error(message, "server_error" if status >= 500 else "invalid_request_error", code)
                 return
             else:
                 if rest := unsent(value.text, "".join(sent)):  # e.g. a loop's output: its last round, whole

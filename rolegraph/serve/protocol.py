@@ -124,10 +124,21 @@ def parse_request(body: Any, model_id: str) -> tuple[str, int, bool, bool]:
     stream = body.get("stream", False)
     if not isinstance(stream, bool) and stream is not None:
         raise RequestError(400, "'stream' must be a boolean", "stream")
-    options = body.get("stream_options") or {}
+    return question_from(body.get("messages")), seed, bool(stream), include_usage(body)
+
+
+def include_usage(body: dict[str, Any]) -> bool:
+    """`stream_options.include_usage`, checked as `stream` is: a string such as "no" used to turn usage on (it is
+    truthy), and a falsy non-object (`0`, `""`, `[]`) passed as no options at all. null means absent."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
     if not isinstance(options, dict):
         raise RequestError(400, "'stream_options' must be an object", "stream_options")
-    return question_from(body.get("messages")), seed, bool(stream), bool(options.get("include_usage"))
+    wanted = options.get("include_usage")
+    if wanted is not None and not isinstance(wanted, bool):
+        raise RequestError(400, "'stream_options.include_usage' must be a boolean", "stream_options")
+    return bool(wanted)
 
 
 def refuse_reply_shape(body: dict[str, Any]) -> None:

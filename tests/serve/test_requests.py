@@ -101,13 +101,19 @@ def test_an_unexpected_failure_is_still_a_json_error():
     assert r.status_code == 500 and r.json()["error"]["type"] == "server_error"
 
 
-@pytest.mark.parametrize(("cause", "status"), [("context", 400), ("http", 502), ("connection", 502)])
-def test_a_prompt_too_long_for_the_model_is_the_requests_fault_not_the_upstreams(cause, status):
+@pytest.mark.parametrize(("cause", "status"),
+                         [("request", 400), ("context", 502), ("http", 502), ("connection", 502)])
+def test_a_request_too_long_is_the_clients_fault_and_any_other_failed_node_the_upstreams(cause, status):
+    """`RequestTooLongError` (the request alone overflowed a node: `request_overflowed`) is a 400; a node's failure
+    is a 502 whatever its cause, an overflow the graph built (a reader of other nodes' outputs) included."""
     from rolegraph.errors import NodeFailedError
     from rolegraph.models.openai_errors import ModelCallError
+    from rolegraph.serve.answerer import RequestTooLongError
 
     class Failing(StubAnswerer):
         async def answer(self, question, *, seed=0, listener=None, on_text=None):
+            if cause == "request":
+                raise RequestTooLongError("node 'out' call failed: request too long for its model")
             upstream = ModelCallError(f"model 'm' call failed: {cause}", status=None, cause=cause)
             raise NodeFailedError(f"node 'out' failed: {upstream}", "out") from upstream
 
@@ -118,4 +124,5 @@ def test_a_prompt_too_long_for_the_model_is_the_requests_fault_not_the_upstreams
             if r.status_code == 200:  # a stream that had started reports the error in-band
                 assert stream and '"error"' in r.text
                 continue
-            assert r.status_code == status and f"call failed: {cause}" in r.json()["error"]["message"]
+            assert r.status_code == status and "call failed: " in r.json()["error"]["message"]
+            assert (cause == "request") == ("too long" in r.json()["error"]["message"])
