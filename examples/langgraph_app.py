@@ -34,6 +34,7 @@ from langgraph.graph import END, START, StateGraph
 from rolegraph.graphs.interop import (graph_context, graph_input, langsmith_status, load_app, node_names, node_updates,
                                       run_config, sqlite_checkpointer)
 from rolegraph.errors import RolegraphError
+from rolegraph.evaluate.aggregate import spec_node_of
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
@@ -107,6 +108,15 @@ def conditions(path: Path, settings: Settings, pool: Path | None, task: str | No
     return Conditions(path, ModelHub(ModelPool.load(pool), settings), questions)
 
 
+def output_run(state: AppState) -> dict:
+    """The output node's entry in the state. The state's nodes are keyed by what ran (`verify@2` for round 2 of a
+    loop node), the output by its graph node (`verify`): a node inside a loop answers with its last round, as
+    `RunResult.node()` reads it. Rounds are stored in the order they ran."""
+    output = state["output_node"]
+    runs = [node for key, node in state["nodes"].items() if spec_node_of(key, [output]) == output]
+    return runs[-1]
+
+
 def build_app(agents: Any, checkpointer: Any):
     """Your app: any LangGraph graph; the rolegraph graph is one node of it."""
 
@@ -114,7 +124,7 @@ def build_app(agents: Any, checkpointer: Any):
         return {"question": " ".join(state["question"].split())}
 
     def reply(state: AppState) -> dict:
-        by = state["nodes"][state["output_node"]]["role"]
+        by = output_run(state)["role"]
         return {"reply": f"Answer: {state['answer']} (from the {by} at the end of the graph)"}
 
     builder = StateGraph(AppState)
