@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from rolegraph.chat.secret_shape import TOKEN_SHAPE_WORDS, looks_like_secret
 from rolegraph.items import AnswerKey
 
 Backend = Literal["openai", "sim", "local"]
@@ -200,6 +201,11 @@ class ModelSpec(BaseModel):
             raise ValueError(
                 "must be the NAME of an environment variable (letters, digits, _), not the key itself; "
                 "put the key in that variable"
+            )
+        if value is not None and looks_like_secret(value):  # a valid identifier, yet shaped like a key: not repeated
+            raise ValueError(
+                f"has the shape of a key ({TOKEN_SHAPE_WORDS}), not of a variable's name: put the key in an "
+                "environment variable of yours and give that variable's name"
             )
         return value
 

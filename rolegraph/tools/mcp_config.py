@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rolegraph.chat.secret_shape import TOKEN_SHAPE_WORDS, looks_like_secret
 from rolegraph.chat.spec import ENV_NAME, has_secret_parts, public_url, url_secrets
 from rolegraph.errors import RolegraphError, did_you_mean, one_line
 from rolegraph.settings import Settings
@@ -119,10 +120,18 @@ class McpServerSpec(BaseModel):
             if not all(key_ok(k) for k in names):
                 what = "variable" if field == "env_from" else "header"
                 raise ValueError(f"'{field}': every key must be a {what} name")
+            # a value is never repeated: it is most likely the secret itself
             if not all(ENV_NAME.fullmatch(v) for v in names.values()):
                 raise ValueError(
                     f"'{field}': every value must be the NAME of an environment variable of yours (letters, "
                     "digits, _), not the secret itself: put the secret in that variable"
+                )
+            shaped = [k for k, v in names.items() if looks_like_secret(v)]
+            if shaped:
+                where = f" (for {shaped[0]})" if not looks_like_secret(shaped[0]) else ""
+                raise ValueError(
+                    f"'{field}': a value{where} has the shape of a token ({TOKEN_SHAPE_WORDS}), not of a variable's "
+                    "name: put the token in an environment variable of yours and give that variable's name"
                 )
 
     @property
@@ -158,12 +167,17 @@ def from_environment(
 ) -> dict[str, str]:
     """`names` ({what the server gets: HOST_VAR}) with each variable's value from the user's environment,
     read now (at the server's start). A variable that is unset or empty is `McpEnvError`, naming it (never a
-    value): starting the server without its secret would only fail later, less clearly."""
+    value): starting the server without its secret would only fail later, less clearly. A name with a token's
+    shape is refused when the graph is read; one that got here anyway (a spec built without validation) is not
+    shown, since it is most likely the token itself."""
     env = os.environ if environ is None else environ
     missing = sorted({host for host in names.values() if not env.get(host)})
     if missing:
+        shown = [
+            name if not looks_like_secret(name) else "a variable named like a token (not shown)" for name in missing
+        ]
         raise McpEnvError(
-            f"MCP server '{server.name}' reads {', '.join(missing)} from your environment, which "
+            f"MCP server '{server.name}' reads {', '.join(shown)} from your environment, which "
             f"{'is' if len(missing) == 1 else 'are'} not set: set {'it' if len(missing) == 1 else 'them'} and run again"
         )
     return {target: env[host] for target, host in names.items()}
