@@ -6,7 +6,6 @@ Imports of the heavy layers (runtime, tasks, tools) stay inside the commands so 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rolegraph.cli.interrupt import SigtermAsInterrupt
 from rolegraph.cli.options import (
     ALLOW_WEAK_SANDBOX,
     ALLOW_WEAK_SANDBOX_HELP,
@@ -302,11 +302,14 @@ def run_cmd(
     needs_code = task_obj is not None and getattr(task_obj, "runs_model_code", False)
     built: list[Any] = []  # the compiled graph, also when the run fails (the failed run's provenance)
     try:
-        result, compiled = asyncio.run(
-            _run_with_servers(
-                spec, target, hub, toolbox, allow_commands, needs_code, roles=roles, seed=seed, built=built, **kind
+        # SIGTERM ends the run as Ctrl-C does: cancelled, so its stdio MCP servers are closed with it (the default
+        # left them running, orphaned, until their call ended) and one line says so, exit 143 as eval's
+        with SigtermAsInterrupt() as term:
+            result, compiled = term.run(
+                _run_with_servers(
+                    spec, target, hub, toolbox, allow_commands, needs_code, roles=roles, seed=seed, built=built, **kind
+                )
             )
-        )
     except (BudgetExceededError, NodeFailedError) as exc:
         if json_out and exc.partial is not None:  # what was computed is printed before the one-line error
             part = exc.partial

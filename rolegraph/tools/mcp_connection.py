@@ -103,6 +103,14 @@ def _why(exc: BaseException, spec: McpServerSpec) -> str:
     return f"{type(leaf).__name__}: {text}" if text else type(leaf).__name__
 
 
+def _abandon(call: asyncio.Future) -> None:
+    """Cancel a tool call nobody will read. The SDK may still end it with its own error (the connection closing
+    under it, as when the run is stopped): read here, or asyncio prints it with a traceback ("Task exception was
+    never retrieved") as the process exits."""
+    call.cancel()
+    call.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
 class McpConnection:
     """One server: started (or dialled) by `open()`, its tools listed, closed by `close()`.
 
@@ -293,10 +301,13 @@ class McpConnection:
         self._in_flight += 1
         try:
             done, _ = await asyncio.wait(waiters, timeout=self.spec.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the run was stopped (Ctrl-C, SIGTERM): the call goes with it
+            _abandon(call)
+            raise
         finally:
             self._in_flight -= 1
         if call not in done:
-            call.cancel()
+            _abandon(call)
             if owner is not None and owner in done:  # the connection ended while the call waited
                 raise self._dead(tool, self.failure or "the connection closed", owner)
             return ToolResult(ok=False, text=f"{name}: timed out after {self.spec.timeout_s:g}s")
