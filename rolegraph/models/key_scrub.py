@@ -18,7 +18,15 @@ key by its first 8 and last 4 (`sk-SECRE***...3456`)."""
 def scrub_key(text: str, key: str, min_run: int = MIN_KEY_FRAGMENT) -> str:
     """`text` with the key, every run of at least `min_run` of its characters, and its head or tail of `MIN_KEY_END`
     or more not inside a longer word (`...3456` goes; a port 34567, or `localhost` for a key `local-...`, stays)
-    replaced by `***`."""
+    replaced by `***`.
+
+    A key shorter than `min_run` (a local server's placeholder: `x`, `none`, `dummy`) is replaced only where it
+    stands alone, not inside a longer word or number: replacing it everywhere turned `exceeds` into `e***ceeds` in
+    every message for the key `x`. A key that short is no secret worth hiding and cannot be told from words."""
+    if not key:  # replacing "" would put `***` between every two characters
+        return text
+    if len(key) < min_run:
+        return re.sub(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", "***", text)
     text = text.replace(key, "***")
     grams = {key[i : i + min_run] for i in range(len(key) - min_run + 1)}
     out: list[str] = []
