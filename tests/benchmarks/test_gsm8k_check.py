@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,25 +11,54 @@ import pytest
 
 from benchmarks import gsm8k_check
 from benchmarks.__main__ import main
+from benchmarks.common import BenchRun
 
 FIXTURE = Path(__file__).parents[1] / "tasks" / "fixtures" / "gsm8k_tiny.jsonl"
 GOLD_ITEMS = 3  # the fixture's records with a gold answer after "####" (one has none)
+FRESH = 25
 
 
-def test_a_quick_check_runs_the_commands_with_the_options_given_and_writes_its_own_files(tmp_path):
-    payload = gsm8k_check.run(quick=True, out_dir=tmp_path, data=FIXTURE, worlds=(3,), route_items=50, fresh=25)
+@dataclass
+class _KeptScratch(BenchRun):
+    """A run whose scratch home is `root` and is kept after the result is written, so a test can read the run
+    directory the check made (a plain `BenchRun` removes it)."""
+
+    root: Path | None = None
+
+    def scratch_home(self) -> Path:
+        assert self.root is not None
+        self.root.mkdir(parents=True)
+        return self.root
+
+    def remove_scratch(self) -> int:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def world3(tmp_path_factory) -> tuple[dict, Path, Path]:
+    """One quick check of world 3 (50 route items, 25 fresh items): its payload, its output directory and its kept
+    scratch home. Two tests ran world 3's three commands each (~a third of this file's time); each asserts its
+    own things of this one run and only reads it."""
+    base = tmp_path_factory.mktemp("gsm8k-check")
+    payload = gsm8k_check.run(quick=True, out_dir=base / "out", data=FIXTURE, worlds=(3,), route_items=50,
+                              fresh=FRESH, bench_run=_KeptScratch(root=base / "scratch"))
+    return payload, base / "out", base / "scratch"
+
+
+def test_a_quick_check_runs_the_commands_with_the_options_given_and_writes_its_own_files(world3):
+    payload, out, _ = world3
     (row,) = payload["rows"]
     assert row["world"] == 3 and row["seen"]
     assert row["fit_items"] == 50  # optimize's --route-items reached the paired outcomes route fit read
-    assert row["gsm8k"]["n"] == GOLD_ITEMS and row["fresh"]["n"] == 25
+    assert row["gsm8k"]["n"] == GOLD_ITEMS and row["fresh"]["n"] == FRESH
     assert row["passes"] == (row["flops_ratio"] <= 0.6 and row["gsm8k"]["diff"] >= -2.0)
     assert row["cv_diff"] is not None and row["cv_flops_ratio"] > 0  # 50 fit items: five folds of 10
     # the fixture is not gsm8k_test.jsonl: its stem is in the name, and its name and sha256 in the file
-    written = json.loads((tmp_path / "gsm8k_check-w3-r50-fresh25-dgsm8k_tiny-quick.json").read_text())
+    written = json.loads((out / "gsm8k_check-w3-r50-fresh25-dgsm8k_tiny-quick.json").read_text())
     assert all(part in written["command"] for part in ("--data", "--worlds 3", "--route-items 50", "--fresh 25"))
     assert written["data"] == {"file": "gsm8k_tiny.jsonl", "sha256": hashlib.sha256(FIXTURE.read_bytes()).hexdigest()}
-    assert written["simulated"] is True and not (tmp_path / "gsm8k_check-quick.json").exists()
-    assert not (tmp_path / "gsm8k_check-w3-r50-fresh25-quick.json").exists()
+    assert written["simulated"] is True and not (out / "gsm8k_check-quick.json").exists()
+    assert not (out / "gsm8k_check-w3-r50-fresh25-quick.json").exists()
 
 
 def test_a_missing_data_file_is_one_line_and_exit_2(capsys, tmp_path):
@@ -96,18 +126,18 @@ def test_cross_fitting_picks_on_one_half_and_judges_on_the_other():
     assert over["ratio"] == pytest.approx(1.0)
 
 
-def test_half_means_are_route_fits_chains_reduced_per_half(tmp_path):
+def test_half_means_are_route_fits_chains_reduced_per_half(world3):
     from benchmarks.route_landscape import half_means
     from rolegraph.graphs.analysis import TOKEN_PROFILES
     from rolegraph.models.pool import ModelPool
     from rolegraph.optimize.cascade import CascadeCosts
     from rolegraph.optimize.route_fit import all_points, load_outcomes
 
-    cfg = {**gsm8k_check.QUICK, "fresh": 24}
-    row = gsm8k_check.check_world(3, tmp_path, FIXTURE, cfg, 40)
-    assert row["landscape"]["items"] == 24 and row["landscape"]["chains"] > 1
+    payload, _, scratch = world3
+    (row,) = payload["rows"]
+    assert row["landscape"]["items"] == FRESH and row["landscape"]["chains"] > 1
     assert row["landscape"]["ratio"] > 0
-    fit, _ = load_outcomes(tmp_path / "w3")
+    fit, _ = load_outcomes(scratch / "w3")
     pool, profile = ModelPool.load(None, world=3), TOKEN_PROFILES["math"]
     acc, flops, chains = half_means(fit, CascadeCosts(fit, pool, profile), 2)
     points = all_points(fit, CascadeCosts(fit, pool, profile), 2)
