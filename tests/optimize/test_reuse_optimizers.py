@@ -1,5 +1,5 @@
 """Every optimizer reused for a second search starts it clean: the same seed gives the same search as a fresh
-object. The first search runs on another space (more nodes, a larger budget), so any state carried over
+object. The first search runs on another space (fewer nodes), so any state carried over
 (Adam's step count, the reward baseline, pending proposals, the feedback history, an enumeration cursor, the
 feedback agent's per-space caches) would steer the second search elsewhere."""
 from __future__ import annotations
