@@ -20,6 +20,7 @@ from rolegraph.optimize.choices import edge_pairs
 from rolegraph.optimize.feedback import EDGE_ARROW, GraphUpdate, apply_update
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.stages import slot_ranges
 
 SCHEMA_NAME = "agent_reinforce_feedback"
 NEAR_MISS = 0.2
@@ -57,9 +58,10 @@ def edge_key(src: str, dst: str) -> str:
 
 def reply_schema(space: SearchSpace) -> dict[str, Any]:
     """The reply's JSON schema for this search space (ids as enums, text and lists bounded). In a staged space
-    (`SearchSpace.masks`) each slot offers only its stage's models and role, and no edge is offered to learn: the
-    stages decide them, and a small model under a grammar otherwise wrote closed choices the validation then
-    refused (`stage_feedback.closed_targets`; real SmolLM2 fell back "invalid")."""
+    (`SearchSpace.masks`) each slot offers only its stage's models and role, no edge is offered to learn or to
+    write in a proposed graph (the stages decide them: `stage_feedback.with_stage_edges` fills a proposal's in),
+    and a slot of a stage with one allowed width has no presence to set (it changes nothing). A small model under
+    a grammar otherwise wrote closed choices the validation then refused (real SmolLM2 fell back "invalid")."""
     workers = [slot_id(i) for i in range(space.worker_slots)]
     nodes = [*workers, OUTPUT_ID]
     masks = space.masks()
@@ -83,6 +85,10 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
         for i, j in edge_pairs(space.worker_slots, space.worker_edges)
     ]
     free_edges = [e for k, e in enumerate(edges) if masks is None or masks.edges_free[k]]
+    fixed = {
+        slot_id(i) for st, slots in zip(space.stages, slot_ranges(space.stages)) if len(st.widths) == 1 for i in slots
+    }
+    present = [w for w in workers if w not in fixed]  # the slots whose presence the sampler reads
 
     def node(n: str) -> dict[str, Any]:
         return {
@@ -101,22 +107,26 @@ def reply_schema(space: SearchSpace) -> dict[str, Any]:
                 "required": [OUTPUT_ID],
                 "additionalProperties": False,
             },
-            "edges": {"type": "array", "items": {"enum": edges}, "maxItems": len(edges), "uniqueItems": True},
+            **(
+                {}
+                if space.stages
+                else {"edges": {"type": "array", "items": {"enum": edges}, "maxItems": len(edges), "uniqueItems": True}}
+            ),
         },
-        "required": ["nodes", "edges"],
+        "required": ["nodes"] if space.stages else ["nodes", "edges"],
         "additionalProperties": False,
     }
     per_node = {kind: {n: _keyed(open_(n, kind), _prob()) for n in nodes} for kind in ("models", "roles")}
     update: dict[str, Any] = {
         "type": "object",
         "properties": {
-            "presence": _keyed(workers, _prob(), required=True),
+            "presence": _keyed(present, _prob(), required=True),
             "models": {"type": "object", "properties": per_node["models"], "additionalProperties": False},
             "roles": {"type": "object", "properties": per_node["roles"], "additionalProperties": False},
             "edges": _keyed(free_edges, _prob()),
             "proposed_graph": proposed,
         },
-        "required": ["presence"] if workers else [],
+        "required": ["presence"] if present else [],
         "additionalProperties": False,
     }
     gradient = {

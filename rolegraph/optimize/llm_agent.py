@@ -60,6 +60,7 @@ from rolegraph.optimize.feedback import (
     validate_update,
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
+from rolegraph.optimize.stage_feedback import with_stage_edges
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 
 MAX_RETRIES = 2
@@ -118,6 +119,8 @@ def parse_reply(text: str, pg: ProbabilisticGraph) -> tuple[AgentReply | None, l
     except ValidationError as exc:
         return None, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
     reply._notes = renormalise_near_misses(reply.update)
+    if reply.update.proposed_graph is not None:  # a staged space's stages decide its edges
+        reply.update.proposed_graph = with_stage_edges(reply.update.proposed_graph, pg.space)
     problems = validate_update(reply.update, pg)
     return (None, problems) if problems else (reply, [])
 

@@ -54,11 +54,13 @@ def test_a_reply_within_the_stages_fits_the_schema_and_passes_validation(space):
     {"edges": {"n0->n1": 0.9}},  # edges are decided by the stages
     {"edges": {"n3->out": 0.9}},
     {"proposed_graph": {"nodes": {"n0": {"role": "solver", "model": S3},
-                                  "out": {"role": "fuser", "model": S8}}, "edges": ["n0->out"]}},
+                                  "out": {"role": "fuser", "model": S8}}}},
     {"proposed_graph": {"nodes": {"n1": {"role": "searcher", "model": S8},
+                                  "out": {"role": "fuser", "model": S8}}}},
+    {"proposed_graph": {"nodes": {"n1": {"role": "searcher", "model": S3},
                                   "out": {"role": "fuser", "model": S8}}, "edges": ["n1->out"]}},
 ], ids=["plan-1b", "search-8b", "out-1b", "search-as-solver", "solve-as-planner", "edge-plan-search",
-        "edge-solve-out", "proposed-role", "proposed-model"])
+        "edge-solve-out", "proposed-role", "proposed-model", "proposed-edges"])
 def test_a_closed_choice_cannot_be_written(space, update):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(_reply({"presence": PRESENCE, **update}), reply_schema(space))
@@ -73,3 +75,41 @@ def test_what_the_schema_now_refuses_was_refused_by_the_validation_too(space, up
     """The schema closes exactly choices the staged validation names as problems: nothing it allowed is lost."""
     _, problems = parse_reply(json.dumps(_reply({"presence": PRESENCE, **update})), ProbabilisticGraph(space))
     assert problems
+
+
+def test_a_proposed_graph_gets_the_edges_its_stages_give_it(space):
+    """The schema asks for no edges; the parser gives the declared nodes the stages' edges (each non-empty stage
+    reads the previous one, the output the last), replacing any a model wrote without a grammar."""
+    nodes = {"n0": {"role": "planner", "model": S3}, "n1": {"role": "searcher", "model": S1},
+             "n3": {"role": "solver", "model": S3}, "n4": {"role": "solver", "model": S3},
+             "out": {"role": "fuser", "model": S8}}
+    jsonschema.validate(_reply({"presence": PRESENCE, "proposed_graph": {"nodes": nodes}}), reply_schema(space))
+    for written in ([], ["n0->out", "n1->n4"]):
+        update = {"presence": PRESENCE, "proposed_graph": {"nodes": nodes, "edges": written}}
+        reply, problems = parse_reply(json.dumps(_reply(update)), ProbabilisticGraph(space))
+        assert problems == [] and reply is not None
+        assert sorted(reply.update.proposed_graph.edges) == sorted(
+            [("n0", "n1"), ("n1", "n3"), ("n1", "n4"), ("n3", "out"), ("n4", "out")])
+
+
+def test_a_free_form_proposal_keeps_the_edges_it_wrote(pool):
+    space = SearchSpace(pool=pool, models=(S1, S3), budget=18, max_nodes=3)
+    update = {"presence": {"n0": 1.0, "n1": 0.0},
+              "proposed_graph": {"nodes": {"n0": {"role": "solver", "model": S1},
+                                           "out": {"role": "fuser", "model": S3}}, "edges": ["n0->out"]}}
+    reply, problems = parse_reply(json.dumps(_reply(update)), ProbabilisticGraph(space))
+    assert problems == [] and reply.update.proposed_graph.edges == [("n0", "out")]
+
+
+def test_a_slot_of_a_fixed_width_stage_has_no_presence_to_set(pool):
+    """A stage with one allowed width runs that many nodes whatever its slots' presence (the sampler rounds the
+    count to the nearest allowed width): the schema neither asks for nor allows a presence there."""
+    stages = (Stage("search", "searcher", (S1, S3), (1, 2)), Stage("solve", "solver", (S3,), (1,)))
+    space = SearchSpace(pool=pool, models=(), budget=24.0, family="qa", stages=stages,
+                        stage_output=StageOutput(("fuser",), (S3,)))
+    schema = reply_schema(space)
+    presence = schema["properties"]["update"]["properties"]["presence"]
+    assert sorted(presence["properties"]) == ["n0", "n1"] and sorted(presence["required"]) == ["n0", "n1"]
+    jsonschema.validate(_reply({"presence": {"n0": 1.0, "n1": 0.5}}), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(_reply({"presence": {"n0": 1.0, "n1": 0.5, "n2": 0.1}}), schema)
