@@ -273,7 +273,10 @@ PILOT_KINDS = {
         "model refining its own answer (one solver feeding an output node of the same model)",
         "models refining their own answers (one solver feeding an output node of the same model)",
     ),
-    "pipeline": ("model as the whole staged pipeline", "models as the whole staged pipeline"),
+    "pipeline": (
+        "graph of one model as the whole staged pipeline",
+        "graphs each of one model as the whole staged pipeline",
+    ),
     "mix": (
         "mix of models (solvers of different models feeding one output node)",
         "mixes of models (solvers of different models feeding one output node)",

@@ -47,3 +47,19 @@ def test_a_full_pilot_names_the_singles_and_the_ensembles(pool):
     assert f"The pilot scored {len(graphs)} graphs: 3 models alone; {ensembles} one-model ensemble" in text
     assert "Not in any pilot graph" not in text
     assert text.count("\n- ") == len(graphs)
+
+
+def test_a_one_model_staged_pilot_counts_graphs_not_models(pool):
+    """Its narrow and wide pipelines are two graphs of one model (the prompt said "2 models as the whole staged
+    pipeline" on a one-model pool)."""
+    from rolegraph.optimize.stages import Stage, StageOutput
+
+    s3 = MODELS[1]
+    stages = (Stage("search", "searcher", (s3,), (1, 2)), Stage("solve", "solver", (s3,), (1,)))
+    space = SearchSpace(pool=pool, models=(), budget=24.0, family="qa", stages=stages,
+                        stage_output=StageOutput(("fuser",), (s3,)))
+    graphs = pilot_graphs(space)
+    assert len(graphs) == 2 and {n.model for _, g in graphs for n in g.nodes} == {s3}
+    text = _prompt(space, graphs)
+    assert "The pilot scored 2 graphs: 2 graphs each of one model as the whole staged pipeline." in text
+    assert "2 models" not in text
