@@ -16,6 +16,7 @@ import numpy as np
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.optimize.choices import Choices, edge_pairs, realise
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.stages import slot_ranges
 
 INIT_PRESENCE = 0.5
 INIT_WORKER_EDGE = 0.25
@@ -243,10 +244,14 @@ class ProbabilisticGraph:
         sp = self.space
         short = [m.split("/")[-1] for m in sp.models]
         lines = ["slot  P(present)  models                               roles"]
+        # a slot of a stage with one allowed width is run whatever its presence (the sampler rounds the count of
+        # present slots to an allowed width): its probability would be a figure with no effect
+        fixed = {i for st, slots in zip(sp.stages, slot_ranges(sp.stages)) if len(st.widths) == 1 for i in slots}
         for i in range(sp.worker_slots):
             models = " ".join(f"{s}={p.models[i, k]:.2f}" for k, s in enumerate(short))
             roles = " ".join(f"{r}={p.roles[i, k]:.2f}" for k, r in enumerate(sp.worker_roles))
-            lines.append(f"{slot_id(i):<5} {p.presence[i]:>10.2f}  {models}  |  {roles}")
+            present = f"{'fixed':>10}" if i in fixed else f"{p.presence[i]:>10.2f}"
+            lines.append(f"{slot_id(i):<5} {present}  {models}  |  {roles}")
         models = " ".join(f"{s}={p.out_model[k]:.2f}" for k, s in enumerate(short))
         roles = " ".join(f"{r}={p.out_role[k]:.2f}" for k, r in enumerate(sp.output_roles))
         lines.append(f"{OUTPUT_ID:<5} {'1.00':>10}  {models}  |  {roles}")

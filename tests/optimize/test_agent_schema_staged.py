@@ -113,3 +113,12 @@ def test_a_slot_of_a_fixed_width_stage_has_no_presence_to_set(pool):
     jsonschema.validate(_reply({"presence": {"n0": 1.0, "n1": 0.5}}), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(_reply({"presence": {"n0": 1.0, "n1": 0.5, "n2": 0.1}}), schema)
+
+
+def test_the_probability_table_says_fixed_for_a_fixed_width_stages_slots(pool):
+    stages = (Stage("search", "searcher", (S1, S3), (1, 2)), Stage("solve", "solver", (S3,), (1,)))
+    space = SearchSpace(pool=pool, models=(), budget=24.0, family="qa", stages=stages,
+                        stage_output=StageOutput(("fuser",), (S3,)))
+    rows = {line.split()[0]: line.split()[1] for line in ProbabilisticGraph(space).table().splitlines()[1:4]}
+    assert rows["n2"] == "fixed"
+    assert rows["n0"] != "fixed" and float(rows["n0"]) >= 0 and float(rows["n1"]) >= 0
