@@ -59,7 +59,7 @@ def edge_key(src: str, dst: str) -> str:
 def reply_schema(space: SearchSpace) -> dict[str, Any]:
     """The reply's JSON schema for this search space (ids as enums, text and lists bounded). In a staged space
     (`SearchSpace.masks`) each slot offers only its stage's models and role, no edge is offered to learn or to
-    write in a proposed graph (the stages decide them: `stage_feedback.with_stage_edges` fills a proposal's in),
+    write in a proposed graph (the stages decide them: `llm_agent.parse_reply` fills a proposal's in),
     and a slot of a stage with one allowed width has no presence to set (it changes nothing). A small model under
     a grammar otherwise wrote closed choices the validation then refused (real SmolLM2 fell back "invalid")."""
     workers = [slot_id(i) for i in range(space.worker_slots)]

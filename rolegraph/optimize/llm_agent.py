@@ -55,12 +55,14 @@ from rolegraph.optimize.feedback import (
     FeedbackAgent,
     GraphUpdate,
     InitContext,
+    ProposedGraph,
     StepContext,
     TextualGradient,
     validate_update,
 )
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
-from rolegraph.optimize.stage_feedback import with_stage_edges
+from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
+from rolegraph.optimize.stages import slot_ranges, stage_edges
 from rolegraph.optimize.statistical_agent import StatisticalFeedbackAgent
 
 MAX_RETRIES = 2
@@ -103,6 +105,18 @@ class AgentReply(BaseModel):
         return self._notes
 
 
+def _with_stage_edges(proposed: ProposedGraph, space: SearchSpace) -> ProposedGraph:
+    """`proposed` with the edges its stages give its nodes (`stage_edges`: each non-empty stage reads the previous
+    one, the output the last), whatever edges it wrote: in a staged space the stages decide them, so the LLM agent's
+    schema asks for none (a small model wrote edges the stages forbid, or edges naming nodes it never declared). A
+    free-form space's proposal is returned as it is."""
+    if not space.stages:
+        return proposed
+    ids = {n.id for n in proposed.nodes}
+    groups = [[slot_id(i) for i in slots if slot_id(i) in ids] for slots in slot_ranges(space.stages)]
+    return proposed.model_copy(update={"edges": stage_edges(groups, OUTPUT_ID)})
+
+
 def parse_reply(text: str, pg: ProbabilisticGraph) -> tuple[AgentReply | None, list[str]]:
     """(reply, []) when usable, else (None, problems). Near-miss categorical sums are rescaled first."""
     fenced = _FENCE.findall(text or "")
@@ -120,7 +134,7 @@ def parse_reply(text: str, pg: ProbabilisticGraph) -> tuple[AgentReply | None, l
         return None, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
     reply._notes = renormalise_near_misses(reply.update)
     if reply.update.proposed_graph is not None:  # a staged space's stages decide its edges
-        reply.update.proposed_graph = with_stage_edges(reply.update.proposed_graph, pg.space)
+        reply.update.proposed_graph = _with_stage_edges(reply.update.proposed_graph, pg.space)
     problems = validate_update(reply.update, pg)
     return (None, problems) if problems else (reply, [])
 

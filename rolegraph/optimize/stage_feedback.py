@@ -12,7 +12,7 @@ of present slots rounded to the stage's nearest allowed width, `choices._normali
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,9 +21,6 @@ from rolegraph.optimize.choices import Choices, edge_pairs, from_graph
 from rolegraph.optimize.probabilistic import ProbabilisticGraph
 from rolegraph.optimize.space import OUTPUT_ID, SearchSpace, slot_id
 from rolegraph.optimize.stages import Stage, slot_ranges, stage_edges
-
-if TYPE_CHECKING:  # feedback.py imports this module
-    from rolegraph.optimize.feedback import ProposedGraph
 
 BISECTION_STEPS = 50  # presence found to 2**-50: far below the 4 decimals an update is rounded to
 
@@ -170,15 +167,3 @@ def closed_targets(update: _Targets, pg: ProbabilisticGraph) -> list[str]:
         if k is not None and not masks.edges_free[k]:
             problems.append(f"edge {e.src}->{e.dst} is decided by the stages, not learned: leave it out")
     return problems
-
-
-def with_stage_edges(proposed: ProposedGraph, space: SearchSpace) -> ProposedGraph:
-    """`proposed` with the edges its stages give its nodes (`stage_edges`: each non-empty stage reads the previous
-    one, the output the last), whatever edges it wrote: in a staged space the stages decide them, so the LLM agent's
-    schema asks for none (a small model wrote edges the stages forbid, or edges naming nodes it never declared). A
-    free-form space's proposal is returned as it is."""
-    if not space.stages:
-        return proposed
-    ids = {n.id for n in proposed.nodes}
-    groups = [[slot_id(i) for i in slots if slot_id(i) in ids] for slots in slot_ranges(space.stages)]
-    return proposed.model_copy(update={"edges": stage_edges(groups, OUTPUT_ID)})
