@@ -121,9 +121,19 @@ def context_refused(detail: str, window: int | None, fields: dict[str, Any] | No
 
 RESUME_ADVICE = "fix the cause and continue with --resume"
 CONTEXT_ADVICE = (
-    "correct the model's context_window in the pool file and start the search again (a run cannot resume with a "
-    "changed pool file; the calls already answered are not paid again: they come from the response cache)"
+    "correct the model's context_window in the pool file and start the search again (a run resumes only with a "
+    "pool file changed in nothing but timeout_s or max_retries; the calls already answered are not paid again: "
+    "they come from the response cache)"
 )
+TIMED_OUT_CALL = re.compile(r"call failed after \d+ attempts?: timed out after ")
+"""How a call that failed because its every attempt timed out ends (`OpenAIBackend`'s failure text)."""
+TIMEOUT_ADVICE = (
+    "if the model's replies take that long, raise its timeout_s in the pool file (a resume accepts a pool file "
+    "changed only in timeout_s or max_retries), else fix the cause; then continue with --resume"
+)
+"""Advice for a call whose attempts all timed out: the seeded step sends the same requests again, so on a slow
+endpoint a resume with the same `timeout_s` times out again (it did: SmolLM2 on llama.cpp at `timeout_s: 3`);
+the resume takes the pool file with a higher one (`optimize.input_files.REQUEST_SETTINGS`)."""
 
 
 TOO_LONG_ADVICE = (
@@ -141,10 +151,13 @@ def failure_advice(error: str) -> str:
     """What a user stopped by a failed call should do: `--resume` once the cause is fixed, except for a prompt
     refused as longer than the model's context (`context_refused`'s `CONTEXT_REFUSED`), which a resume sends again:
     for a context window larger than the server's (`WRONG_WINDOW`) the cure is the pool file, which a resume
-    refuses to see changed (`CONTEXT_ADVICE`); otherwise the items, the graph or the model (`TOO_LONG_ADVICE`)."""
+    refuses to see changed (`CONTEXT_ADVICE`); otherwise the items, the graph or the model (`TOO_LONG_ADVICE`).
+    A call that timed out may need a higher `timeout_s`, which a resume accepts (`TIMEOUT_ADVICE`)."""
     if WRONG_WINDOW in error:
         return CONTEXT_ADVICE
-    return TOO_LONG_ADVICE if CONTEXT_REFUSED in error else RESUME_ADVICE
+    if CONTEXT_REFUSED in error:
+        return TOO_LONG_ADVICE
+    return TIMEOUT_ADVICE if TIMED_OUT_CALL.search(error) else RESUME_ADVICE
 
 
 def context_exceeded_error(

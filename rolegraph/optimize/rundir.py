@@ -5,10 +5,10 @@ and new graphs land together or not at all, so a SIGKILL at any instant leaves e
 previous checkpoint or the new one. Files beside the store (best_graph.yaml, trace.json,
 report.md, PNGs) are renders of it and are written atomically (temp file + rename).
 
-The store also records what the run read from disk (`inputs`: the data file and the pool file, by
-absolute path and sha256 of their content: `input_files.py`), because a resumed search, `eval --add-to`
-and `route fit` read those files again and pair what they score with outcomes stored earlier: scores of
-edited items (or of models a pool file now defines otherwise) must never be paired with the old ones.
+The store also records what the run read from disk (`inputs`: the data file and the pool file, by absolute
+path and sha256 of their content, the pool also by its models: `input_files.py`), because a resumed search,
+`eval --add-to` and `route fit` read those files again and pair what they score with outcomes stored earlier:
+scores of edited items (or of models a pool file now defines otherwise) must never be paired with the old ones.
 Beside the checkpoint it keeps what the run's sessions spent so far, which a session killed between
 checkpoints must not lose: the dollars paid (`paid_usd`) and the requests abandoned at a timeout (`timed_out`).
 """
@@ -262,15 +262,16 @@ class RunStore:
             raise self._damaged("its config is missing")
         return self._decode(row[0], "its config")
 
-    def inputs(self) -> dict[str, dict[str, str | None]] | None:
-        """The data and pool files the run read (absolute path, sha256); None for a run from before they were
-        recorded (their content is then unknown)."""
+    def inputs(self) -> dict[str, dict[str, Any]] | None:
+        """The data and pool files the run read (absolute path, sha256; the pool's models: `input_files`); None for
+        a run from before they were recorded (their content is then unknown)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (INPUTS_KEY,)).fetchone()
         return self._decode(row[0], "its record of the files it read") if row else None
 
     def check_inputs(self, kinds: tuple[str, ...] = tuple(INPUT_KINDS)) -> None:
         """Refuse (one line) to go on with a run whose data or pool file changed or went away since it read
-        them: new scores would be paired with outcomes of other items or other models. Unknown (no record) passes.
+        them: new scores would be paired with outcomes of other items or other models. Unknown (no record) passes,
+        and so, said in one warning, does a pool file changed only in its request settings (`changed_input`).
         `kinds`: only those inputs (a reader of stored outcomes needs the pool, not the data)."""
         recorded = self.inputs()
         for kind in kinds:
