@@ -100,8 +100,9 @@ def context_refused(detail: str, window: int | None, fields: dict[str, Any] | No
     when the model has a context window (`window`: its pool entry's, or what its server stated as a search
     started), what the refusal shows of it. Only a server context known to be smaller than the window makes the
     window wrong (the search space admitted graphs by it: correcting the pool file is the cure); a prompt longer
-    than the window is named as longer than the search estimated; anything else is the server's words alone. The
-    counts are the server's (`fields`: llama.cpp's `n_prompt_tokens`, `n_ctx`), else read from its message."""
+    than the window is named as such (not "than the search estimated": `run`, `eval` and `serve` run none);
+    anything else is the server's words alone. The counts are the server's (`fields`: llama.cpp's
+    `n_prompt_tokens`, `n_ctx`), else read from its message."""
     fields = fields or {}
     text = f"{CONTEXT_REFUSED}{detail}"
     if window is None:
@@ -115,7 +116,7 @@ def context_refused(detail: str, window: int | None, fields: dict[str, Any] | No
             f"holds; its context is {holds} tokens; set context_window to {holds} in the pool file)"
         )
     if asked is not None and asked > window:
-        return f"{text} (the prompt, {asked} tokens, is longer than the search estimated for a window of {window})"
+        return f"{text} (the prompt, {asked} tokens, is longer than the model's context window of {window})"
     return text
 
 

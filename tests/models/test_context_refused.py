@@ -37,7 +37,8 @@ def test_the_counts_are_read_from_the_message_when_the_body_has_no_fields():
 
 def test_a_prompt_longer_than_a_right_window_is_not_blamed_on_the_window():
     text = context_refused(LLAMACPP["message"], 1024, LLAMACPP)
-    assert "is wrong" not in text and "the prompt, 1651 tokens, is longer than the search estimated" in text
+    assert "is wrong" not in text and "the prompt, 1651 tokens, is longer than the model's context window of 1024)" in text
+    assert "search" not in text  # run, eval and serve say it too: no search estimated anything
     assert failure_advice(text) == TOO_LONG_ADVICE  # a resume would send the same prompt: refused again
 
 
