@@ -262,7 +262,8 @@ async def _stream(
                 yield wire.chunk(model_id, request_id, extension=value)
             elif kind == "error":
                 status, message, code = _failure(value)
-                yield wire.stream_error(message, "server_error" if status >= 500 else "invalid_request_error", code)
+                kind = "server_error" if status >= 500 else "invalid_request_error"
+                yield wire.stream_error(message, kind, code, "messages" if code == TOO_LONG_CODE else None)
                 return
             else:
                 if rest := unsent(value.text, "".join(sent)):  # e.g. a loop's output: its last round, whole

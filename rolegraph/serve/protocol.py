@@ -241,9 +241,10 @@ def chunk(
     return f"data: {json.dumps(body, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
-def stream_error(message: str, kind: str = "server_error", code: str | None = None) -> str:
-    """An error inside an already-started stream (as OpenAI sends it), followed by the end marker."""
-    return f"data: {json.dumps(error_body(message, kind, None, code))}\n\n" + DONE
+def stream_error(message: str, kind: str = "server_error", code: str | None = None, param: str | None = None) -> str:
+    """An error inside an already-started stream (as OpenAI sends it), followed by the end marker; its `param` and
+    `code` as the same error's plain response has them."""
+    return f"data: {json.dumps(error_body(message, kind, param, code))}\n\n" + DONE
 
 
 DONE = "data: [DONE]\n\n"

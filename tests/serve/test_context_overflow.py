@@ -110,7 +110,8 @@ def test_a_request_too_long_for_the_entry_node_is_the_clients_400(fresh, tmp_pat
         "invalid_request_error", "context_length_exceeded", "messages")
     assert error["message"].startswith("the request is too long for the graph's model: node 'answer'"), error
     assert "x-should-retry" not in reply.headers  # a 4xx: the client does not retry it anyway
-    assert (streamed["type"], streamed["code"]) == ("invalid_request_error", "context_length_exceeded")
+    assert (streamed["type"], streamed["code"], streamed["param"]) == (
+        "invalid_request_error", "context_length_exceeded", "messages")  # as the plain response has it
 
 
 def test_an_overflow_built_from_a_predecessors_output_is_the_servers_502(fresh, tmp_path):
