@@ -7,11 +7,12 @@ import json
 
 from rolegraph.sim.server import ServerThread
 from tests.evaluate.test_timed_out_counts import _graph, _pool_file, _rolegraph
-from tests.models.test_timed_out_attempts import SlowFirstTime
+from tests.models.fake_servers import SlowFirstTime
+from tests.models.test_timed_out_attempts import SLOW_S
 
 
 def test_run_shows_the_request_it_abandoned(tmp_path):
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     graph = tmp_path / "one.yaml"
     graph.write_text(_graph().model_dump_json())
     with ServerThread(server.app) as srv:

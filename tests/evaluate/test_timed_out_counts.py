@@ -27,7 +27,8 @@ from rolegraph.models.timeouts import TimedOutWarning
 from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread
 from rolegraph.tasks.registry import get_task
-from tests.models.test_timed_out_attempts import MODEL, PRICE_IN, PRICE_OUT, TIMEOUT_S, SlowFirstTime, _spec
+from tests.models.fake_servers import SlowFirstTime
+from tests.models.test_timed_out_attempts import MODEL, PRICE_IN, PRICE_OUT, SLOW_S, TIMEOUT_S, _spec
 
 MAX_TOKENS = 200  # the node's: each abandoned request may be billed this much output
 ITEMS = 2
@@ -47,7 +48,7 @@ def _items():
 
 
 def test_an_evaluation_keeps_its_own_timed_out_requests_and_the_store_keeps_them(tmp_path):
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     task, items = _items()
     with ServerThread(server.app) as srv, warnings.catch_warnings():
         warnings.simplefilter("ignore", TimedOutWarning)
@@ -91,7 +92,7 @@ def _rolegraph(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_eval_and_results_show_the_timed_out_requests(tmp_path):
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     graph = tmp_path / "one.yaml"
     graph.write_text(_graph().model_dump_json())
     store = tmp_path / "r.sqlite"
@@ -146,7 +147,7 @@ def _worker_run(tmp_path, monkeypatch, srv, capped: bool) -> tuple:
 def test_a_ray_workers_chunk_returns_its_timed_out_requests_and_the_driver_adds_them(tmp_path, monkeypatch, capped):
     from rolegraph.evaluate.ray_capped import take_chunk
 
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     with ServerThread(server.app) as srv, warnings.catch_warnings():
         warnings.simplefilter("ignore", TimedOutWarning)
         chunk = _worker_run(tmp_path, monkeypatch, srv, capped)

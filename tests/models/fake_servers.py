@@ -1,7 +1,10 @@
-"""OpenAI-shaped loopback servers that do not take `n`, as the tests of coalesced sampling need them."""
+"""OpenAI-shaped loopback servers for the tests: ones that do not take `n` (coalesced sampling), and one that answers
+slowly the first time (timeouts)."""
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -46,3 +49,29 @@ class NoNServer(RecordingChat):
                   "logprobs": {"content": [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -1.5}]}}
         return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
                 "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}
+
+
+class SlowFirstTime(RecordingChat):
+    """Answers each distinct request (its messages) after `slow_s` the first time, at once after that: a client
+    waiting less abandons the first attempt and its retry is answered. `slow` holds the bodies it answered slowly."""
+
+    def __init__(self, slow_s: float):
+        super().__init__()
+        self.slow_s = slow_s
+        self.seen: set[str] = set()
+        self.slow: list[dict] = []
+        self._lock = threading.Lock()
+
+    async def reply(self, body: dict) -> Any:
+        key = json.dumps(body["messages"], sort_keys=True)
+        with self._lock:
+            first = key not in self.seen
+            self.seen.add(key)
+            if first:
+                self.slow.append(body)
+        if first:
+            await asyncio.sleep(self.slow_s)
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": "Final answer: 7"}}],
+                "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}}

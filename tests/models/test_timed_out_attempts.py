@@ -13,9 +13,7 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import warnings
-from typing import Any
 
 import pytest
 
@@ -27,34 +25,13 @@ from rolegraph.models.pool import ModelPool
 from rolegraph.models.timeouts import TimedOutWarning
 from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread
-from tests.models.fake_servers import RecordingChat
+from tests.models.fake_servers import SlowFirstTime
 
 TIMEOUT_S = 0.4
 SLOW_S = 1.5  # the first answer to a request: well past TIMEOUT_S
 PRICE_IN, PRICE_OUT = 50.0, 100.0  # dollars per million tokens
 MAX_TOKENS = 1000
 MODEL = "llc/slow"
-
-
-class SlowFirstTime(RecordingChat):
-    """Answers each distinct request (its messages) after SLOW_S the first time, at once after that."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: set[str] = set()
-        self._lock = threading.Lock()
-
-    async def reply(self, body: dict) -> Any:
-        key = json.dumps(body["messages"], sort_keys=True)
-        with self._lock:
-            first = key not in self.seen
-            self.seen.add(key)
-        if first:
-            await asyncio.sleep(SLOW_S)
-        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": "Final answer: 7"}}],
-                "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}}
 
 
 def _spec(base_url: str, retries: int = 2) -> ModelSpec:
@@ -71,7 +48,7 @@ def _said(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def test_a_hub_says_a_retried_timeout_once_per_model_and_counts_every_one(tmp_path):
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     with ServerThread(server.app) as srv, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # every warning given is recorded: "once" must be rolegraph's doing
         hub = ModelHub(ModelPool([_spec(srv.base_url)]), Settings(home=tmp_path / "home", cache=False))
@@ -100,7 +77,7 @@ def test_a_hub_says_a_retried_timeout_once_per_model_and_counts_every_one(tmp_pa
 
 
 def test_a_model_used_alone_counts_its_timeouts_and_a_last_attempt_is_said_as_failing(tmp_path):
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     with ServerThread(server.app) as srv, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = OpenAIChatModel(_spec(srv.base_url, retries=0), Settings(home=tmp_path / "home"))
@@ -137,7 +114,7 @@ class Guard:
 
 
 def _guarded_call(tmp_path, cap: float) -> tuple[SlowFirstTime, Guard, BaseException | None]:
-    server, guard = SlowFirstTime(), Guard(cap)
+    server, guard = SlowFirstTime(SLOW_S), Guard(cap)
     with ServerThread(server.app) as srv, warnings.catch_warnings():
         warnings.simplefilter("ignore", TimedOutWarning)
         hub = ModelHub(ModelPool([_spec(srv.base_url)]), Settings(home=tmp_path / "home", cache=False))
@@ -172,7 +149,7 @@ def test_a_dollar_cap_that_cannot_hold_the_abandoned_attempt_sends_no_retry(tmp_
 
 
 def test_rolegraph_eval_prints_the_timeout_once_on_stderr(tmp_path):
-    server = SlowFirstTime()
+    server = SlowFirstTime(SLOW_S)
     graph = tmp_path / "one.yaml"
     graph.write_text(f"name: one\nnodes:\n  - {{id: out, role: solver, model: {MODEL}}}\nedges: []\n")
     with ServerThread(server.app) as srv:
@@ -195,7 +172,7 @@ def test_rolegraph_eval_prints_the_timeout_once_on_stderr(tmp_path):
 
 
 def test_a_stream_opening_that_timed_out_is_counted_from_its_own_request(tmp_path):
-    server = SlowFirstTime()  # answers stream: true with plain JSON: the reply is taken whole
+    server = SlowFirstTime(SLOW_S)  # answers stream: true with plain JSON: the reply is taken whole
     with ServerThread(server.app) as srv, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = OpenAIChatModel(_spec(srv.base_url), Settings(home=tmp_path / "home"))

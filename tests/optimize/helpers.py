@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from rolegraph.models.hub import ModelHub
+from rolegraph.optimize import loop
 from rolegraph.optimize.api import SearchResult, make_optimizer, optimize_async, resume_async
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.space import SearchSpace
@@ -55,3 +60,23 @@ def resume(pool, home: Path, run_dir: Path, task, hub_out=None) -> SearchResult:
             await hub.aclose()
 
     return asyncio.run(main())
+
+
+class Interrupted(Exception):
+    """Stands for a stop (a timeout, Ctrl-C) right after a checkpoint (`stopped_after`)."""
+
+
+@contextmanager
+def stopped_after(iteration: int) -> Iterator[pytest.MonkeyPatch]:
+    """A search run inside stops with `Interrupted` right after its checkpoint of `iteration` (search phase), that
+    checkpoint saved; yields the monkeypatch, for more changes that end with it."""
+    real_save = loop.save_checkpoint
+
+    def save_then_stop(store, ctx, optimizer, it, phase, final=None):
+        real_save(store, ctx, optimizer, it, phase, final)
+        if it == iteration and phase == "search":
+            raise Interrupted
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(loop, "save_checkpoint", save_then_stop)
+        yield m

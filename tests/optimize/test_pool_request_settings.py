@@ -22,7 +22,6 @@ import yaml
 from rolegraph.errors import SearchError
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize import loop
 from rolegraph.optimize.api import make_optimizer, optimize_async, resume_async
 from rolegraph.optimize.input_files import PoolSettingsChangedWarning
 from rolegraph.optimize.rebuild import add_to_run
@@ -30,16 +29,12 @@ from rolegraph.optimize.route_fit import fit_route
 from rolegraph.optimize.rundir import STORE_NAME
 from rolegraph.settings import Settings
 
-from .helpers import TINY_MODELS, tiny_config, tiny_space
+from .helpers import TINY_MODELS, Interrupted, stopped_after, tiny_config, tiny_space
 
 ITERATIONS = 3
 STOP_AFTER = 1  # the interrupted session stops right after this iteration's checkpoint
 TASK_ARGS = {"name": "gsm", "size": 80}
 SINGLE = Path(__file__).parents[2] / "examples" / "graphs" / "single.yaml"
-
-
-class _Interrupted(Exception):
-    """Stands for the stop (a timeout, Ctrl-C) right after a checkpoint."""
 
 
 def write_pool(path: Path, **changes: dict) -> Path:
@@ -54,7 +49,7 @@ def write_pool(path: Path, **changes: dict) -> Path:
     return path
 
 
-def search(pool_file: Path, home: Path, task, out: Path, *, stop: bool = False, monkeypatch=None):
+def search(pool_file: Path, home: Path, task, out: Path, *, stop: bool = False):
     """A search of the tiny space on the models `pool_file` defines, recorded with that file; `stop`: interrupted
     right after its checkpoint of iteration STOP_AFTER."""
     pool = ModelPool.load(pool_file)
@@ -70,17 +65,8 @@ def search(pool_file: Path, home: Path, task, out: Path, *, stop: bool = False, 
 
     if not stop:
         return asyncio.run(main())
-    real_save = loop.save_checkpoint
-
-    def save_then_stop(store, ctx, optimizer, iteration, phase, final=None):
-        real_save(store, ctx, optimizer, iteration, phase, final)
-        if iteration == STOP_AFTER and phase == "search":
-            raise _Interrupted
-
-    with monkeypatch.context() as m:
-        m.setattr(loop, "save_checkpoint", save_then_stop)
-        with pytest.raises(_Interrupted):
-            asyncio.run(main())
+    with stopped_after(STOP_AFTER), pytest.raises(Interrupted):
+        asyncio.run(main())
     return None
 
 
@@ -94,10 +80,10 @@ def notes(caught: list[warnings.WarningMessage]) -> set[str]:
 
 
 @pytest.fixture
-def stopped(tmp_path, small_task, monkeypatch):
+def stopped(tmp_path, small_task):
     """(run directory, its pool file, its home) of a search stopped after its first checkpoint."""
     pool_file = write_pool(tmp_path / "pool.yaml")
-    search(pool_file, tmp_path / "home-b", small_task, tmp_path / "run-b", stop=True, monkeypatch=monkeypatch)
+    search(pool_file, tmp_path / "home-b", small_task, tmp_path / "run-b", stop=True)
     return tmp_path / "run-b", pool_file, tmp_path / "home-b"
 
 

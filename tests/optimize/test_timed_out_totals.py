@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import threading
 import warnings
 from typing import Any
 
@@ -22,7 +21,6 @@ import pytest
 
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
-from rolegraph.optimize import loop
 from rolegraph.optimize.api import make_optimizer, optimize_async, resume_async
 from rolegraph.optimize.checkpoint import timed_out_before
 from rolegraph.optimize.rundir import STORE_NAME, RunStore
@@ -30,9 +28,9 @@ from rolegraph.optimize.space import SearchSpace
 from rolegraph.reports.markdown import render
 from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread
-from tests.models.fake_servers import RecordingChat
+from tests.models.fake_servers import SlowFirstTime
 
-from .helpers import TINY_MODELS, TINY_ROLES, tiny_config
+from .helpers import TINY_MODELS, TINY_ROLES, Interrupted, stopped_after, tiny_config
 
 TIMEOUT_S = 0.3
 SLOW_S = 1.0  # the first answer to a request: well past TIMEOUT_S
@@ -40,43 +38,14 @@ PRICE_OUT = 100.0  # dollars per million output tokens; prompts are free, so a w
 STOP_AFTER = 1  # the first session stops right after this iteration's checkpoint
 
 
-class SlowFirstTime(RecordingChat):
-    """Answers each distinct request after SLOW_S the first time, at once after that; `slow` holds the bodies it
-    answered slowly (each one abandoned by a client that waits TIMEOUT_S)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: set[str] = set()
-        self.slow: list[dict] = []
-        self._lock = threading.Lock()
-
-    async def reply(self, body: dict) -> Any:
-        key = json.dumps(body["messages"], sort_keys=True)
-        with self._lock:
-            first = key not in self.seen
-            self.seen.add(key)
-            if first:
-                self.slow.append(body)
-        if first:
-            await asyncio.sleep(SLOW_S)
-        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": "Final answer: 7"}}],
-                "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}}
-
-
 def worst_dollars(bodies: list[dict]) -> float:
     """By hand: each abandoned request's `max_tokens` of output for each of its choices, at PRICE_OUT."""
     return sum(b["max_tokens"] * b.get("n", 1) for b in bodies) * PRICE_OUT / 1e6
 
 
-class _Interrupted(Exception):
-    """Stands for Ctrl-C or a kill right after a checkpoint."""
-
-
 @pytest.fixture
 def server():
-    slow = SlowFirstTime()
+    slow = SlowFirstTime(SLOW_S)
     with ServerThread(slow.app) as thread:
         yield slow, thread.base_url
 
@@ -104,21 +73,13 @@ def _run(space: SearchSpace, home, call) -> Any:
         return asyncio.run(main())
 
 
-def _interrupted_search(space, home, task, out, monkeypatch, *, killed: bool = False) -> None:
+def _interrupted_search(space, home, task, out, *, killed: bool = False) -> None:
     """A search stopped right after its checkpoint of iteration STOP_AFTER; `killed`: the process never stored the
     timed-out figures but in its checkpoints (its `finally` and the ledger's writes never ran)."""
-    real_save = loop.save_checkpoint
-
-    def save_then_stop(store, ctx, optimizer, iteration, phase, final=None):
-        real_save(store, ctx, optimizer, iteration, phase, final)
-        if iteration == STOP_AFTER and phase == "search":
-            raise _Interrupted
-
-    with monkeypatch.context() as m:
-        m.setattr(loop, "save_checkpoint", save_then_stop)
+    with stopped_after(STOP_AFTER) as m:
         if killed:
             m.setattr(RunStore, "set_timed_out", lambda self, attempts, usd: None)
-        with pytest.raises(_Interrupted):
+        with pytest.raises(Interrupted):
             _run(space, home, lambda hub: optimize_async(
                 task, space, make_optimizer("random"), hub=hub, config=tiny_config(route_items=0), out=out,
                 task_args={"name": "gsm", "size": 80}))
@@ -138,11 +99,11 @@ def _stored(run_dir) -> tuple[int, float]:
 
 @pytest.mark.parametrize("killed", [False, True], ids=["interrupted", "killed-after-checkpoint"])
 def test_timed_out_requests_add_up_over_an_interrupted_session_and_its_resume(
-        pool, small_task, tmp_path, server, monkeypatch, killed):
+        pool, small_task, tmp_path, server, killed):
     slow, base_url = server
     space = _space(pool, base_url)
     run_dir = tmp_path / "run"
-    _interrupted_search(space, tmp_path / "home", small_task, run_dir, monkeypatch, killed=killed)
+    _interrupted_search(space, tmp_path / "home", small_task, run_dir, killed=killed)
     first = list(slow.slow)
     assert first, "the first session abandoned no request: the test shows nothing"
     attempts, usd = _stored(run_dir)
@@ -164,11 +125,11 @@ def test_timed_out_requests_add_up_over_an_interrupted_session_and_its_resume(
 
 
 def test_a_run_directory_from_before_the_totals_were_kept_resumes_counting_none_before(
-        pool, small_task, tmp_path, server, monkeypatch):
+        pool, small_task, tmp_path, server):
     slow, base_url = server
     space = _space(pool, base_url)
     run_dir = tmp_path / "run"
-    _interrupted_search(space, tmp_path / "home", small_task, run_dir, monkeypatch)
+    _interrupted_search(space, tmp_path / "home", small_task, run_dir)
     first = len(slow.slow)
     with sqlite3.connect(run_dir / STORE_NAME) as db:  # as an older rolegraph wrote it: neither key anywhere
         db.execute("DELETE FROM meta WHERE key = 'timed_out'")
