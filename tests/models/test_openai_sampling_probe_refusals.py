@@ -6,43 +6,30 @@ below the refused `n` (one at or above it is no limit: the samples go as plain r
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
 
-from rolegraph.chat.types import Completion
 from rolegraph.models import openai_sampling as ns
 from rolegraph.models.openai_errors import CONTEXT_CAUSE, ModelCallError
 
-URL, NAME = "http://127.0.0.1:9/v1", "m"
+from .test_openai_sampling_lessons import Refuser
+
 ASK = [{"role": "user", "content": "q"}]
 
 
-class Refusing:
-    """Refuses every `n` above 1 with `error`; answers plain requests. Stops a test that would send `n` forever."""
+class Refusing(Refuser):
+    """`Refuser` with the refusal given (`error`, whatever its status or cause); stops a test that would send `n`
+    forever."""
 
     def __init__(self, error: ModelCallError) -> None:
-        self.spec = SimpleNamespace(endpoint=URL, api_name=NAME, id="http/m", public_endpoint=URL)
-        self.n_support, self.n_ok, self.n_max, self.n_usage, self.endpoint_lessons = None, 1, None, None, None
-        self._n_probe = None
+        super().__init__(error.status or 400)
         self.error = error
-        self.sent: list[int] = []
-
-    def _loop_state(self):
-        return None, asyncio.Semaphore(4)
-
-    def _request(self, messages, temperature, max_tokens, seed, tools, sample, answer_key):
-        return {"model": NAME, "messages": messages}
 
     async def _timed_retries(self, client, body):
         self.sent.append(body["n"])
         if len(self.sent) > 5:
             raise AssertionError(f"n sent again and again: {self.sent}")
         raise self.error
-
-    async def complete(self, messages, *, sample: int = 0, **_):
-        self.sent.append(1)
-        return Completion(text=f"s{sample}", model_id="http/m")
 
 
 def _call(endpoint: Refusing, samples: list[int]):
