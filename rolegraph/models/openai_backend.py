@@ -35,6 +35,7 @@ from rolegraph.models.endpoint import split_query
 from rolegraph.models.in_flight import sending
 from rolegraph.models.key_scrub import KEY_LIKE, MIN_KEY_FRAGMENT, scrub_key
 from rolegraph.models.openai_errors import (
+    TIMED_OUT,
     MalformedResponseError,
     ModelCallError,
     Sleep,
@@ -249,7 +250,7 @@ class OpenAIChatModel(StreamingMixin, NSamplingMixin):
                 return f"HTTP {status} at {self.shown_endpoint}{CHAT_PATH}: {NOT_FOUND_HINT}"
             return f"HTTP {status}: {self._scrub(detail)}"
         if isinstance(exc, openai.APITimeoutError):
-            return f"timed out after {self.timeout_s:g} s"
+            return f"{TIMED_OUT} {self.timeout_s:g} s"
         if isinstance(exc, openai.APIConnectionError):
             if is_refused(exc):
                 return f"connection refused at {self.shown_endpoint} (is the server running?)"

@@ -126,7 +126,9 @@ CONTEXT_ADVICE = (
     "pool file changed in nothing but timeout_s or max_retries; the calls already answered are not paid again: "
     "they come from the response cache)"
 )
-TIMED_OUT_CALL = re.compile(r"call failed after \d+ attempts?: timed out after ")
+TIMED_OUT = "timed out after"
+"""How a failed call's message names an attempt abandoned at its `timeout_s` (`OpenAIChatModel._describe`)."""
+TIMED_OUT_CALL = re.compile(rf"call failed after \d+ attempts?: {TIMED_OUT} ")
 """How a call that failed because its every attempt timed out ends (`OpenAIBackend`'s failure text)."""
 TIMEOUT_ADVICE = (
     "if the model's replies take that long, raise its timeout_s in the pool file (a resume accepts a pool file "
