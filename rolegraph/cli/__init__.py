@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from rolegraph.cli.help_text import unwrap_app_help
 from rolegraph.cli.interrupt import Interrupted
 from rolegraph.errors import RolegraphError, RolegraphWarning, one_line
 
@@ -53,6 +54,7 @@ def build_app() -> typer.Typer:
         route_cmd,
     ):
         module.register(app)
+    unwrap_app_help(app)
     return app
 
 
