@@ -19,6 +19,7 @@ read that graph, while the budget meter counts what a run actually spawns.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import product
@@ -215,8 +216,15 @@ def _not_back(g: nx.DiGraph, usable: list[LoopSpec]) -> list[str]:
 def _loop_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str]) -> list[str]:
     problems: list[str] = []
     usable: list[LoopSpec] = []
+    counts = Counter((loop.source, loop.target) for loop in spec.loops)
+    seen: set[tuple[str, str]] = set()
     for loop in spec.loops:
         label = f"loop {loop.source} -> {loop.target}"
+        if (loop.source, loop.target) in seen:
+            continue  # a repeat is reported once, with its count, below; the runtime would feed it back twice
+        seen.add((loop.source, loop.target))
+        if counts[(loop.source, loop.target)] > 1:
+            problems.append(f"{label}: listed {counts[(loop.source, loop.target)]} times")
         bad = [n for n in dict.fromkeys((loop.source, loop.target)) if n not in ids]
         for n in bad:
             problems.append(f"{label}: unknown node '{n}'.{did_you_mean(n, ids)}")
