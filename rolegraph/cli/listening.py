@@ -15,12 +15,19 @@ signal it caught. Ctrl-C's re-raise is a KeyboardInterrupt, and the event loop's
 requests to their end (`rolegraph serve`'s guard writes a 503 or a stream's error event and `[DONE]`); SIGTERM's
 default action ends the process at once, and its clients got a dropped connection instead. Waiting here makes
 both signals end in-flight requests the same way; the process still dies of the SIGTERM (a shell's 143).
+
+Why `on_cancelled` holds back uvicorn's `ERROR: Cancel N running task(s), timeout graceful shutdown exceeded`:
+for `rolegraph serve` that cancel is the documented way a stop ends its in-flight requests (each answers
+"shutting down"), and a user reads ERROR as something broke. The record is held while shutdown waits; once
+every cancelled request has ended, the command's own line replaces it; if some did not end, uvicorn's record is
+logged as it was. Any other uvicorn record passes untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -37,6 +44,12 @@ FINISH_CANCELLED_S = 5.0
 """How long shutdown waits, after cancelling the requests still in flight, for them to write their last bytes and
 their connections to close (a client that stopped reading must not hold the server up for ever)."""
 POLL_S = 0.05
+UVICORN_LOGGER = "uvicorn.error"
+UVICORN_CANCEL_MSG = "Cancel %s running task(s), timeout graceful shutdown exceeded"
+"""uvicorn's format string for the cancel at the end of a graceful shutdown (uvicorn/server.py); if a uvicorn
+release words it otherwise, nothing is held back and its line shows as before."""
+Cancelled = Callable[[int], None]
+"""Called at shutdown with the number of requests uvicorn cancelled, once all of them have ended."""
 
 
 def base_urls(servers: Sequence[Any]) -> list[str]:
@@ -81,12 +94,36 @@ def bind_listening(host: str, port: int) -> socket.socket:
     return sock
 
 
-class ListeningServer(uvicorn.Server):
-    """`uvicorn.Server` that calls `announce` with the bound addresses once startup has bound them."""
+class _HeldCancel(logging.Filter):
+    """Holds back uvicorn's cancel record (`UVICORN_CANCEL_MSG`) instead of letting it print; passes the rest."""
 
-    def __init__(self, config: uvicorn.Config, announce: Announce):
+    def __init__(self) -> None:
+        super().__init__()
+        self.record: logging.LogRecord | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == UVICORN_CANCEL_MSG and self.record is None:
+            self.record = record
+            return False
+        return True
+
+    @property
+    def count(self) -> int | None:
+        """How many tasks the held record says were cancelled (None: no record, or not the shape expected)."""
+        args = self.record.args if self.record is not None else None
+        if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], int):
+            return args[0]
+        return None
+
+
+class ListeningServer(uvicorn.Server):
+    """`uvicorn.Server` that calls `announce` with the bound addresses once startup has bound them, and, given
+    `on_cancelled`, says in its words (not uvicorn's ERROR) how many in-flight requests a stop ended."""
+
+    def __init__(self, config: uvicorn.Config, announce: Announce, on_cancelled: Cancelled | None = None):
         super().__init__(config)
         self._announce = announce
+        self._on_cancelled = on_cancelled
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -94,7 +131,24 @@ class ListeningServer(uvicorn.Server):
             self._announce(base_urls(self.servers))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets=sockets)
+        logger = logging.getLogger(UVICORN_LOGGER)
+        held = _HeldCancel()
+        if self._on_cancelled is not None:
+            logger.addFilter(held)
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            logger.removeFilter(held)
+        await self._finish_cancelled()
+        if held.record is None:
+            return
+        if held.count is not None and not self.server_state.tasks and self._on_cancelled is not None:
+            self._on_cancelled(held.count)
+        else:  # some request did not end (or the record is not the one expected): uvicorn's line stands
+            logger.handle(held.record)
+
+    async def _finish_cancelled(self) -> None:
+        """Wait, at most `FINISH_CANCELLED_S`, for the requests uvicorn cancelled to end (module docstring)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FINISH_CANCELLED_S
         state = self.server_state

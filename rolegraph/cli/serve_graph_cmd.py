@@ -73,6 +73,7 @@ def serve_cmd(
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
     from rolegraph.serve.app import ServeOptions, create_app
+    from rolegraph.serve.guard import SHUTDOWN_CODE, SHUTDOWN_STATUS
     from rolegraph.settings import Settings
 
     if not 0 <= port <= MAX_PORT:
@@ -132,7 +133,16 @@ def serve_cmd(
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
     )
-    ListeningServer(config, announce).serve_bound(around=answerer)  # the graph opens first: a failure is one line
+
+    def stopped(count: int) -> None:  # in place of uvicorn's "ERROR: Cancel N running task(s) ..." (listening.py)
+        typer.echo(
+            f"serve: stopping: {count} request(s) in flight ended with {SHUTDOWN_STATUS} {SHUTDOWN_CODE} "
+            "(a stream: as its last event)",
+            err=True,
+        )
+
+    # the graph opens first: a failure is one line
+    ListeningServer(config, announce, on_cancelled=stopped).serve_bound(around=answerer)
 
 
 def register(app: typer.Typer) -> None:
