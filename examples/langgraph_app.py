@@ -139,17 +139,24 @@ def build_app(agents: Any, checkpointer: Any):
 
 
 def show(name: str, update: Any, graph) -> str:
-    """One streamed update as a line: rolegraph nodes indented under the app's own nodes."""
+    """One streamed update as a line: rolegraph nodes indented under the app's own nodes.
+
+    A node's line names what ran (`verify@2` for a loop's round 2, `search[1]` for a fan-out's first copy). A loop
+    or fan-out group is a task of its own (`loop_solve`, `fanout_plan`) whose update holds its nodes' runs, not an
+    answer: its line lists them. The rolegraph graph's own update (its entrypoint's) carries the graph's answer."""
     if name in graph.plans:
         plan = graph.plans[name]
         text = " ".join(str(update.get("output", "")).split())[:PREVIEW_CHARS]
         answer = f"  -> {update['answer']}" if update.get("answer") is not None else ""
-        return f"  [{name}] {plan.role.name} on {plan.spec.id}: {text}...{answer}"
+        return f"  [{update.get('id', name)}] {plan.role.name} on {plan.spec.id}: {text}...{answer}"
     if name == "agents":
         return f"[agents] graph answer {update['answer']} (output node {update['output_node']})"
     if name in ("intake", "reply"):
         return f"[{name}] " + (update["reply"] if "reply" in update else "question taken")
-    return f"  (graph output {update.get('answer')})"
+    if "output_node" in update:
+        return f"  (graph output {update.get('answer')})"
+    runs = [run for value in update.values() for run in (value if isinstance(value, list) else [value])]
+    return f"  (group {name} done: {', '.join(str(run.get('id')) for run in runs if isinstance(run, dict))})"
 
 
 def asked_items(graph, task: Task, questions: int, asked: list[str]) -> list[Item | str]:

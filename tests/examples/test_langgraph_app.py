@@ -103,3 +103,25 @@ def test_your_own_question_to_a_simulated_model_is_one_line(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --question needs real models: sim/llama-3.2-3b is simulated")
+
+
+GRAPHS = Path(__file__).parents[2] / "examples" / "graphs"
+
+
+@pytest.mark.parametrize(("graph", "group", "copied"),
+                         [("revise", "loop_solve", "@"), ("mindsearch", "fanout_plan", "[")])
+def test_a_loop_or_fanout_group_streams_as_what_ran_not_a_graph_output_of_none(graph, group, copied):
+    """A group's task (a loop's rounds, a fan-out's copies) streams an update of its nodes' runs, with no answer:
+    it printed `(graph output None)`, and every round or copy printed under its graph node's bare id."""
+    done = app(str(GRAPHS / f"{graph}.yaml"), "--questions", "1")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert not any("None" in ln for ln in lines if ln.startswith("  (")), done.stdout
+    ran = [ln.strip()[1:].split("] ")[0] for ln in lines if ln.startswith("  [")]
+    dynamic = [r for r in ran if copied in r]
+    assert dynamic, ran  # each round or copy is named as it ran: solve@1, search[1], ...
+    group_line = next(ln for ln in lines if ln.startswith(f"  (group {group} done: "))
+    listed = group_line.removeprefix(f"  (group {group} done: ").removesuffix(")").split(", ")
+    assert set(listed) <= set(dynamic) and listed
+    answer = next(ln for ln in lines if ln.startswith("[agents] graph answer ")).split()[3]
+    assert [ln.strip() for ln in lines if "(graph output" in ln] == [f"(graph output {answer})"]

@@ -32,7 +32,7 @@ def test_example_app_replies_when_the_output_node_is_in_a_loop(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     lines = done.stdout.splitlines()
-    assert any(ln.strip().startswith("[verify] verifier on sim/llama-3.1-8b") for ln in lines)
+    assert any(ln.strip().startswith("[verify@1] verifier on sim/llama-3.1-8b") for ln in lines)  # named by round
     reply = next(ln for ln in lines if ln.startswith("[reply] Answer: "))
     assert reply.endswith("(from the verifier at the end of the graph)")
     with sqlite3.connect(db) as conn:  # the thread is stored, its last checkpoint holding the reply
