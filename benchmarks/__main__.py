@@ -3,13 +3,15 @@ benchmarks/results/NAME.{json,md}.
 
 A benchmark module may declare its own options (`options`, typer parameters); they reach its `run` as keywords
 (`python -m benchmarks generalization --help` lists them). `--quick` and `--out` are taken before or after NAME.
-A mistake in the options, or one a benchmark's `run` finds (`UsageError`), is one line and exit 2."""
+A mistake in the options, or one a benchmark's `run` finds (`UsageError`), is one line and exit 2; so is an `--out`
+that cannot be written, found before anything runs. Ctrl-C is one line saying what was kept, and exit code 130."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -17,8 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
-from benchmarks.common import UsageError, start_run
-from benchmarks.options import make_app, refuse, run_command
+from benchmarks.common import RESULTS_DIR, UsageError, start_run
+from benchmarks.options import make_app, refuse, run_command, unwritable
 
 PROG = "python -m benchmarks"
 NAMES = (
@@ -43,6 +45,8 @@ DATA = ("gsm8k_check",)
 runs them on a fixture."""
 QUICK_HELP = "A small, fast variant (the smoke test runs these)."
 OUT_HELP = "Results directory (default: benchmarks/results)."
+INTERRUPT_EXIT_CODE = 130
+"""128 + SIGINT: the shell's code for Ctrl-C, as `rolegraph`'s commands exit."""
 QuickOption = Annotated[bool, typer.Option("--quick", help=QUICK_HELP)]
 OutOption = Annotated[Path | None, typer.Option("--out", help=OUT_HELP, metavar="DIR")]
 SHARED = (
@@ -115,21 +119,48 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    chosen = run_command(build_app(), argv, PROG)
+    try:
+        chosen = run_command(build_app(), argv, PROG)  # imports every benchmark: seconds on a loaded machine
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted before any benchmark ran", file=sys.stderr)
+        return INTERRUPT_EXIT_CODE
     if not isinstance(chosen, Launch):  # --help was shown: click's exit code
         raise SystemExit(chosen or 0)
-    if chosen.name == "all":
-        for name in NAMES:  # each its own run: its result records the provenance read at its own start
-            importlib.import_module(f"benchmarks.{name}").run(
-                quick=chosen.quick, out_dir=chosen.out, bench_run=start_run()
-            )
-        return 0
-    module = importlib.import_module(f"benchmarks.{chosen.name}")
+    out = chosen.out or RESULTS_DIR
+    problem = unwritable(out)
+    if problem is not None:
+        refuse(f"{PROG} {chosen.name}: error: --out {out}: cannot write there: {problem} (--help lists the options)")
+    names = NAMES if chosen.name == "all" else (chosen.name,)
+    finished: list[str] = []
+    started = time.time()
     try:
-        module.run(quick=chosen.quick, out_dir=chosen.out, bench_run=start_run(), **chosen.keywords)
+        for name in names:  # each its own run: its result records the provenance read at its own start
+            keywords = chosen.keywords if name == chosen.name else {}
+            importlib.import_module(f"benchmarks.{name}").run(
+                quick=chosen.quick, out_dir=chosen.out, bench_run=start_run(), **keywords
+            )
+            finished.append(name)
     except UsageError as exc:
         refuse(f"{PROG} {chosen.name}: error: {exc} (--help lists the options)")
+    except KeyboardInterrupt:
+        print(f"{PROG} {chosen.name}: interrupted: {interrupted(out, names, finished, started)}", file=sys.stderr)
+        return INTERRUPT_EXIT_CODE
     return 0
+
+
+def interrupted(out: Path, names: tuple[str, ...], finished: list[str], started: float) -> str:
+    """What a Ctrl-C kept: the benchmark it stopped writes nothing (a result is written whole at its end), those
+    `all` finished before it have their files, and the truth tables saved since the run started (the search
+    benchmarks save them as they go) are reused by the same command."""
+    from benchmarks.truth import CACHE_SUBDIR  # here: the module top stays light, so start-up is quick to stop
+
+    stopped = f"{names[len(finished)]} wrote no result" if len(names) > 1 else "no result written"
+    text = stopped + (f" (finished and written: {', '.join(finished)})" if finished else "")
+    cache = out / CACHE_SUBDIR
+    saved = [p for p in cache.glob("*.json") if p.stat().st_mtime >= started] if cache.is_dir() else []
+    if saved:
+        text += f"; {len(saved)} truth table(s) saved in {cache}, which the same command reuses"
+    return text
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ and `run_command`, which runs a typer app so that a usage mistake is one line on
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -61,6 +63,18 @@ def refuse(line: str) -> None:
     """A user's mistake: `line` on stderr and exit code 2."""
     print(line, file=sys.stderr)
     raise SystemExit(USAGE_EXIT_CODE)
+
+
+def unwritable(directory: Path) -> str | None:
+    """Why results cannot be written into `directory` (made when missing), or None when they can: asked before a
+    benchmark runs, so a wrong `--out` is one usage line at once, not a traceback after minutes of work."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def bad_value(message: str) -> Exception:

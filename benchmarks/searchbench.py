@@ -190,12 +190,15 @@ class Bench:
 
     @staticmethod
     def _score(truth: TruthTable, graphs: list[GraphSpec]) -> dict[str, float]:
+        """Every graph's accuracy in `truth`, saved as it goes and when stopped (Ctrl-C keeps what was computed)."""
         accs: dict[str, float] = {}
-        for i, spec in enumerate(graphs):
-            accs[shape_key(spec)] = truth.accuracy(spec)
-            if i % SAVE_EVERY == 0:
-                truth.save()
-        truth.save()
+        try:
+            for i, spec in enumerate(graphs):
+                accs[shape_key(spec)] = truth.accuracy(spec)
+                if i % SAVE_EVERY == 0:
+                    truth.save()
+        finally:
+            truth.save()
         return accs
 
     async def search(self, name: str, seed: int, setting: Setting, cfg: dict[str, Any]) -> dict[str, Any]:

@@ -190,3 +190,65 @@ def test_the_help_lists_every_benchmark_and_each_benchmarks_help_its_options(cap
     assert exc.value.code == 0
     shown = capsys.readouterr().out
     assert "--route-items" in shown and "The GSM8K test file" in shown and "--quick" in shown
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_an_out_that_cannot_be_written_is_one_line_and_exit_2_before_anything_runs(where, calls, tmp_path, capsys):
+    # it was a traceback from the first write, after the whole benchmark had run (minutes to an hour lost)
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("not a directory")
+    out = blocker if where == "a file" else blocker / "results"
+    with pytest.raises(SystemExit) as exc:
+        entry.main(["overhead", "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"python -m benchmarks overhead: error: --out {out}: cannot write")
+    assert calls == []
+
+
+def _stopped_at(monkeypatch, name: str) -> None:
+    """`name`'s run stands for a benchmark the user stops with Ctrl-C."""
+
+    def stop(**_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module(f"benchmarks.{name}"), "run", stop)
+
+
+CTRL_C_EXIT_CODE = 130  # 128 + SIGINT, as the shell and `rolegraph` say Ctrl-C
+
+
+def _main_stopped(argv: list[str]) -> int:
+    """`main` on a run stopped by Ctrl-C; the interrupt escaping it (a traceback) fails the test, not the session."""
+    try:
+        return entry.main(argv)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped main as a traceback")
+
+
+def test_ctrl_c_is_one_line_saying_what_was_written_and_exit_130(calls, monkeypatch, tmp_path, capsys):
+    _stopped_at(monkeypatch, "throughput")
+    assert _main_stopped(["all", "--quick", "--out", str(tmp_path)]) == CTRL_C_EXIT_CODE
+    assert [name for name, _ in calls] == ["overhead", "parallelism"]
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "python -m benchmarks all: interrupted: throughput wrote no result "
+        "(finished and written: overhead, parallelism)"
+    ]
+
+
+def test_ctrl_c_names_the_truth_tables_saved_which_the_same_command_reuses(calls, monkeypatch, tmp_path, capsys):
+    from benchmarks import generalization
+    from benchmarks.truth import CACHE_SUBDIR
+
+    def save_then_stop(out_dir, **_):
+        (out_dir / CACHE_SUBDIR).mkdir()
+        (out_dir / CACHE_SUBDIR / "truth-w7-math-0123.json").write_text("[]")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generalization, "run", save_then_stop)
+    argv = ["generalization", "--worlds", "7", "--out", str(tmp_path)]
+    assert _main_stopped(argv) == CTRL_C_EXIT_CODE
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "python -m benchmarks generalization: interrupted: no result written; 1 truth table(s) saved in "
+        f"{tmp_path / CACHE_SUBDIR}, which the same command reuses"
+    ]

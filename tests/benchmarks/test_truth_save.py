@@ -39,3 +39,24 @@ def test_a_failed_save_leaves_the_previous_cache_and_no_temp_file(tmp_path, monk
     assert first.path.read_bytes() == before
     assert sorted(p.name for p in first.cache_dir.iterdir()) == [first.path.name]
     assert len(_table(tmp_path)) == 1
+
+
+def test_ctrl_c_while_scoring_keeps_the_graphs_already_scored(tmp_path, monkeypatch):
+    # the table was saved every SAVE_EVERY graphs only: a Ctrl-C lost up to 24 graphs' scoring
+    from benchmarks.searchbench import Bench
+
+    table = _table(tmp_path)
+    models = ("sim/llama-3.2-1b", "sim/llama-3.2-3b", "sim/llama-3.1-8b")
+    graphs = [Graph(m).node("a", "solver", m).build() for m in models]
+    scored = TruthTable.accuracy
+
+    def stop_at_the_third(self, spec):
+        if spec is graphs[2]:
+            raise KeyboardInterrupt
+        return scored(self, spec)
+
+    monkeypatch.setattr(TruthTable, "accuracy", stop_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        Bench._score(table, graphs)
+    monkeypatch.undo()
+    assert len(_table(tmp_path)) == 2
