@@ -99,6 +99,12 @@ def measure(ex: SimExecutor, family: str, model: str, n: int) -> dict[str, Any]:
                          for k, v in sorted(by_share.items())}}
 
 
+def result_stem(world: int | None) -> str | None:
+    """The result files' name: None (`agreement_sim.*`) for world 0, else `agreement_sim-w<N>`, so a run on another
+    world never overwrites the calibrated world's files."""
+    return f"agreement_sim-w{world}" if world else None
+
+
 def run(quick: bool = False, out_dir: Path | None = None, world: int | None = None,
         bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
@@ -120,5 +126,5 @@ def run(quick: bool = False, out_dir: Path | None = None, world: int | None = No
     payload = {"world": world or 0, "config": cfg, "tie_rule": TIE_RULE, "majority_rule": PLURALITY_RULE,
                "rows": rows, "simulated": True}
     bench_run.write_result("agreement_sim", payload, text, out_dir=out_dir, quick=quick,
-                           options=f"--world {world}" if world else "")
+                           options=f"--world {world}" if world else "", file_stem=result_stem(world))
     return payload

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
-from benchmarks.common import RESULTS_DIR, BenchRun, UsageError, say, table
+from benchmarks.common import RESULTS_DIR, BenchRun, UsageError, numbers_label, say, table
 from benchmarks.options import nonnegative_int, parse_worlds
 from benchmarks.routing_real import real_local
 from benchmarks.routing_real import render as render_real
@@ -266,6 +266,16 @@ def _summary(settings: list[dict]) -> str:
         "\n\nP: the router starts with a plurality stage (a vote's solvers answer without its output when they agree)."
 
 
+def result_stem(default: dict[str, Any], worlds: tuple[int, ...] | None, real_items: int | None) -> str | None:
+    """The result files' name: None (`routing.*`) when the worlds and real items are the mode's `default`, else
+    `routing[-w<worlds>][-r<real items>]` (`--worlds 0,1,2,3,4` -> `routing-w0-4`), so a run on other settings
+    never overwrites the default's files."""
+    parts = [] if not worlds or tuple(worlds) == default["worlds"] else [f"w{numbers_label(worlds)}"]
+    if real_items is not None and real_items != default["real_items"]:
+        parts.append(f"r{real_items}")
+    return "-".join(["routing", *parts]) if parts else None
+
+
 def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...] | None = None,
         real_items: int | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
@@ -284,8 +294,8 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     coal = coalescing(cfg, home)
     say("routing: agreement and correctness on the real local model")
     real = real_local(cfg, home)
-    stem = "routing-quick" if quick else "routing"
-    plot_path = out_dir / f"{stem}.png"
+    file_stem = result_stem(QUICK if quick else FULL, worlds, real_items)
+    plot_path = out_dir / f"{file_stem or 'routing'}{'-quick' if quick else ''}.png"
     plot(settings, plot_path)
     met = sum(s["meets_goal"] for s in settings)
     strict = sum(s["meets_goal_strict"] for s in settings)
@@ -327,5 +337,5 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
                "meets_goal": met >= GOAL_SHARE * len(settings) and coal["meets_goal"]}
     options = " ".join(([f"--worlds {','.join(map(str, cfg['worlds']))}"] if worlds else [])
                        + ([f"--real-items {real_items}"] if real_items is not None else []))
-    bench_run.write_result("routing", payload, text, out_dir=out_dir, quick=quick, options=options)
+    bench_run.write_result("routing", payload, text, out_dir=out_dir, quick=quick, options=options, file_stem=file_stem)
     return payload

@@ -51,8 +51,8 @@ def real_local(cfg: dict, home: Path) -> dict:
     many samples agreed (`by_agreement`), and how well each sample's mean token log-probability (the server's,
     asked with `logprobs: true`) tells right from wrong (AUROC). Skipped (and said so) where the `local` extra is
     missing."""
-    if not cfg["real_items"]:
-        return {"skipped": "quick mode"}
+    if not cfg["real_items"]:  # asked for (`--real-items 0`) or quick mode's default, not only quick mode
+        return {"skipped": "no real-model items (--real-items 0, the default in quick mode)"}
     from rolegraph.agents.parsers import parse_answer
     from rolegraph.errors import EngineMissingError
     from rolegraph.models.llamacpp_server import LlamaCppServer

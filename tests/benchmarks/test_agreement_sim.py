@@ -4,6 +4,8 @@ one. The majority-of-five accuracy is self-consistency's plurality vote, which m
 tied answer sampled first."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchmarks import agreement_sim
@@ -49,3 +51,20 @@ def test_the_plurality_breaks_a_tie_by_the_tied_answer_sampled_first_not_by_the_
     row = agreement_sim.measure(Votes([["W2", GOLD, "W1", "W1", GOLD]]), "math", gg.MODEL_8B, 1)
     assert row["majority"] == 1.0
     assert row["by_share"] == {2: {"items": 1.0, "majority_right": 0.0, "tied": 1.0}}
+
+
+def test_a_run_on_another_world_writes_files_of_its_own(tmp_path, monkeypatch):
+    # `--world 3` wrote agreement_sim.json over the calibrated world's
+    monkeypatch.setattr(agreement_sim, "measure", lambda ex, family, model, n: _row(family, model))
+    for world in (None, 3):
+        agreement_sim.run(quick=True, out_dir=tmp_path, world=world)
+    written = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert written == ["agreement_sim-quick.json", "agreement_sim-w3-quick.json"]
+    assert json.loads((tmp_path / "agreement_sim-w3-quick.json").read_text())["world"] == 3
+
+
+def _row(family: str, model: str) -> dict:
+    """A measured row as `measure` returns it (its figures do not matter here)."""
+    return {"family": family, "model": model, "single": 0.5, "majority": 0.5,
+            "unanimous": dict.fromkeys((2, 3, 5), 0.5), "right_if_two_agree": 0.5, "right_if_two_split": 0.5,
+            "by_share": {}}

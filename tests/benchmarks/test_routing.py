@@ -4,6 +4,7 @@ for an unfittable target (it was caught as `Exception`, and the goal then judged
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -58,3 +59,27 @@ def test_a_target_no_cascade_fits_is_in_the_result(monkeypatch, tmp_path):
 def test_a_fit_that_fails_for_another_reason_is_raised(monkeypatch, tmp_path):
     with pytest.raises(KeyError):
         _judge(monkeypatch, tmp_path, KeyError("a bug in the fit"))
+
+
+@pytest.mark.parametrize(
+    "quick, worlds, real_items, stem",
+    [
+        (False, None, None, None),  # the default: routing.*
+        (False, (0, 1, 2), None, None),  # the default's worlds, named
+        (False, (0, 1, 2, 3, 4), None, "routing-w0-4"),  # BENCHMARKS.md's command wrote over routing.* before
+        (False, (0, 3), 0, "routing-w0_3-r0"),
+        (False, None, 60, None),
+        (True, (0,), 0, None),  # quick's own default
+        (True, (0, 1), None, "routing-w0-1"),
+    ],
+)
+def test_a_run_on_other_settings_writes_files_named_after_them(quick, worlds, real_items, stem):
+    default = routing.QUICK if quick else routing.FULL
+    assert routing.result_stem(default, worlds, real_items) == stem
+
+
+def test_no_real_items_says_so_and_not_that_the_run_was_quick():
+    from benchmarks.routing_real import real_local
+
+    said = real_local({"real_items": 0}, Path("unused"))["skipped"]
+    assert "--real-items 0" in said
