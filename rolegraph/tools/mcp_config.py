@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rolegraph.chat.secret_shape import TOKEN_SHAPE_WORDS, looks_like_secret
 from rolegraph.chat.spec import ENV_NAME, has_secret_parts, public_url, url_secrets
-from rolegraph.errors import RolegraphError, did_you_mean, one_line
+from rolegraph.errors import RolegraphError, RolegraphWarning, did_you_mean, one_line
 from rolegraph.settings import Settings
 
 SETTINGS_FILE = "settings.yaml"
@@ -69,6 +70,22 @@ class SettingsFileError(RolegraphError):
 
 class McpEnvError(RolegraphError):
     """A server's `env_from` or `headers_from_env` names a variable the user's environment does not set."""
+
+
+class TokenInEnvWarning(RolegraphWarning):
+    """A server's plain `env` value has a token's shape. Warned, not refused: `env` is for literal values and a
+    long literal (a path, an id) may look like one; a real token there is stored with the graph file."""
+
+
+def token_in_env_line(server: str, variable: str) -> str:
+    """The warning's text: the server and the variable, never the value (`variable` is left out when it has a
+    token's shape itself, as `env_from`'s refusal does)."""
+    which = f"env {variable}" if not looks_like_secret(variable) else "an env value"
+    return (
+        f"MCP server '{server}': {which} has the shape of a token ({TOKEN_SHAPE_WORDS}); env values are stored "
+        "with the graph file (results, best_graph.yaml): put a secret in a variable of yours and name it under "
+        "env_from instead"
+    )
 
 
 class McpServerSpec(BaseModel):
@@ -104,6 +121,9 @@ class McpServerSpec(BaseModel):
             # not echoed: the URL may hold credentials (https://user:token@...)
             raise ValueError("'url' must be an http(s) URL (starting with http:// or https://)")
         self._check_from_env()
+        for variable, value in self.env.items():
+            if looks_like_secret(value):
+                warnings.warn(TokenInEnvWarning(token_in_env_line(self.name, variable)), stacklevel=2)
         return self
 
     def _check_from_env(self) -> None:
