@@ -144,6 +144,7 @@ def print_estimate(space, config, task, optimizer, agent_model: str | None) -> N
         agent=agent,
         agent_rates=rates,
         questions=[it for items in splits.values() for it in items],  # calls priced with the task's own questions
+        answer_kind=task.answer_kind,  # and the roles' prompts with its answer format
     )
     for line in estimate.lines():
         typer.echo(line, err=True)

@@ -3,12 +3,12 @@
 On real endpoints a search costs money and hours, so `rolegraph optimize` prints this first. The
 plan of item runs comes from the search configuration (pilot, iterations x samples x batch, the
 re-check's reserve, the test items, the single-model comparison and the routing phase's scoring of the
-front on `--route-items` fit items, `routing_runs`); the cost of one item run from
-the graphs themselves at the task family's token profile (`graphs.analysis`), its question replaced by the task's own
-when its items are known (`task_profiles`: the typical figure at the mean question, the high one at the longest), and
-no node's reply longer than its `max_tokens` (`run_cost`): the pilot's and the single models' graphs are known in
-advance (`estimate_pilot`), the search's are represented by graphs drawn from the initial probabilistic graph
-(their mean is the typical figure, the dearest one the "up to" figure).
+front on `--route-items` fit items, `routing_runs`); the cost of one item run from the graphs themselves
+(`run_cost`), each node's prompt at what it sends (its role's system prompt, the task's own questions when its items
+are known: the typical figure at the mean question, the high one at the longest; its inputs) and its reply at the
+task family's token profile (`graphs.analysis`) but no longer than its `max_tokens`: the pilot's and the single
+models' graphs are known in advance (`estimate_pilot`), the search's are represented by graphs drawn from the initial
+probabilistic graph (their mean is the typical figure, the dearest one the "up to" figure).
 Prices come from the pool; a sim model's time from the simulator's formula, a real model's from
 its measured calls (`SearchSpace.call_seconds`). Everything is before cache hits: a rerun is cheaper.
 
@@ -35,9 +35,8 @@ from rolegraph.money import money
 from rolegraph.optimize.context import SearchConfig
 from rolegraph.optimize.estimate_pilot import PilotPlan, pilot_plan
 from rolegraph.optimize.paired import MAX_CHEAPER_OUTPUTS, MAX_FRONT
-from rolegraph.optimize.run_cost import RunCost, highest_cost, mean_cost, role_caps, run_cost
+from rolegraph.optimize.run_cost import RunCost, highest_cost, mean_cost, role_caps, run_cost, task_prompts
 from rolegraph.optimize.space import SearchSpace
-from rolegraph.optimize.space_context import task_profiles
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -213,6 +212,7 @@ def estimate_search(
     agent: ModelSpec | None = None,
     agent_rates: LatencyRates | None = None,
     questions: Iterable[Item] | None = None,
+    answer_kind: str | None = None,
 ) -> SearchEstimate:
     """The estimate for a search of `space` under `config` on a task with these split sizes.
 
@@ -220,7 +220,8 @@ def estimate_search(
     `agent`: the LLM feedback agent's model, `agent_rates` its measured call times (None: not measured): one
     call per step (the initial one included), each counted at its whole context window; the high figure
     counts every call re-asked to the agent's attempt limit. `questions`: the task's items, when known: calls are
-    priced with their questions' length (`task_profiles`), else with the family's."""
+    priced with their questions' length, else with the question the family's profile assumes; `answer_kind`: the
+    task's (None: the space's family), whose answer format the roles' system prompts hold (`run_cost.task_prompts`)."""
     from rolegraph.optimize.llm_agent import MAX_RETRIES
     from rolegraph.optimize.probabilistic import ProbabilisticGraph
 
@@ -229,7 +230,7 @@ def estimate_search(
     rng = np.random.default_rng(SAMPLE_SEED)
     pg = ProbabilisticGraph(space)
     drawn = [pg.sample(rng) for _ in range(SAMPLED_GRAPHS)]
-    usual, longest = task_profiles(space.profile, questions)
+    usual, longest = task_prompts(space, answer_kind or space.family, questions)
     caps = role_caps(space.registry)  # no reply is priced longer than its node's max_tokens (`run_cost`)
     typical = mean_cost([run_cost(space, g, unmeasured, usual, caps) for g in drawn])
     dearest = highest_cost([run_cost(space, g, unmeasured, longest, caps) for g in drawn])
@@ -263,13 +264,13 @@ def estimate_search(
         "routing": fit * (1 + len(single_graphs)),  # the chosen graph and the single models on the fit items
     }
     totals = []
-    for per_search_run, prof, high in ((typical, usual, False), (dearest, longest, True)):
-        mixes = [run_cost(space, g, unmeasured, prof, caps) for g in mix_graphs]
+    for per_search_run, prompts, high in ((typical, usual, False), (dearest, longest, True)):
+        mixes = [run_cost(space, g, unmeasured, prompts, caps) for g in mix_graphs]
         per_mix = (highest_cost(mixes) if high else mean_cost(mixes)) if mixes else None
-        singles = [run_cost(space, g, unmeasured, prof, caps) for g in single_graphs]
+        singles = [run_cost(space, g, unmeasured, prompts, caps) for g in single_graphs]
         extra = extra_graphs if high else 0
         total = RunCost()
-        for c in (run_cost(space, g, unmeasured, prof, caps) for g in first_graphs):
+        for c in (run_cost(space, g, unmeasured, prompts, caps) for g in first_graphs):
             total.add(c, pilot_items)
         if per_mix is not None:
             total.add(per_mix, n_mixes * pilot_items)
