@@ -4,8 +4,9 @@ ray.init retries an address that does not answer as a Ray cluster for minutes, p
 few seconds, so a mistyped host or port (or the port of some other service) would look like a hang. Both
 address forms Ray joins speak gRPC over HTTP/2 (HOST:PORT is the head's GCS, ray://HOST:PORT the Ray
 client server), so a port that does not complete a gRPC connection within RAY_CONNECT_TIMEOUT_S is refused
-here in one line. Only the transport is checked: whether the cluster accepts this driver is ray.init's
-to say.
+here in one line; so is one that speaks gRPC but lacks the Ray call its address form starts with (`RAY_PROBES`:
+another gRPC service, an HTTP/2 proxy, or Ray's other port, on which ray.init retried for minutes or hung).
+Whether the cluster accepts this driver (its version, its token) is ray.init's to say.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ RAY_CLIENT_HINT = "pip install 'rolegraph[ray]' (or 'ray[client]')"
 TLS_ENV = "RAY_USE_TLS"  # Ray's own switch: the cluster's gRPC is TLS with the certificates named below
 TLS_FILES_ENV = ("RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY", "RAY_TLS_CA_CERT")
 HTTP_PROXY_ENV = "RAY_grpc_enable_http_proxy"  # Ray's channels ignore http_proxy unless this is set
+RAY_PROBES = {
+    "": ("/ray.rpc.NodeInfoGcsService/GetClusterId", "a Ray head's GCS"),
+    "ray": ("/ray.rpc.RayletDriver/ClusterInfo", "a Ray client server"),
+}
+"""Per address form (HOST:PORT, ray://), a call its server has (the GCS's first call from a driver; the client
+server's) and what that server is. Called with an empty request once gRPC is up: UNIMPLEMENTED means the port is
+not that server; any other answer (OK, or UNAUTHENTICATED from a cluster with token authentication) passes."""
+PORTS_HINT = f"HOST:PORT is the head's GCS port (usually 6379); the client port ({RAY_CLIENT_PORT}) takes ray://HEAD"
 
 
 def _secrets(address: str) -> list[str]:
@@ -101,17 +110,14 @@ def check_ray_address(address: str, source: str = "") -> None:
         # Plain `pip install ray` joins a HOST:PORT address without grpcio (Ray's core bundles its own gRPC);
         # without it a non-Ray port is left to ray.init, which ends in one line too, only later.
         return
-    waited = _grpc_wait(host, port, timeout)
-    if waited is not None:
-        raise RolegraphError(
-            f"the Ray address '{shown}'{source} is not a Ray cluster: {host}:{port} accepted a connection but "
-            f"did not answer as gRPC (which Ray speaks) within {waited:.1f} s; check the port (the head's GCS "
-            f"port, usually 6379, or ray://HEAD:{RAY_CLIENT_PORT} for the client)"
-        )
+    problem = _grpc_problem(host, port, timeout, *RAY_PROBES["ray" if sep else ""])
+    if problem is not None:
+        raise RolegraphError(f"the Ray address '{shown}'{source} is not a Ray cluster: {host}:{port} {problem}")
 
 
-def _grpc_wait(host: str, port: int, timeout: float) -> float | None:
-    """None once a gRPC (HTTP/2) connection to host:port is ready within `timeout`, else the seconds waited.
+def _grpc_problem(host: str, port: int, timeout: float, method: str, server: str) -> str | None:
+    """Why host:port is not `server`, or None: no gRPC (HTTP/2) connection ready within `timeout`, or `method`
+    unknown there (`RAY_PROBES`, asked within another `timeout`).
 
     The channel is made as Ray makes its own: TLS when RAY_USE_TLS is on (an insecure channel would never
     become ready against a TLS cluster), no HTTP proxy unless Ray's switch enables one."""
@@ -131,11 +137,19 @@ def _grpc_wait(host: str, port: int, timeout: float) -> float | None:
     start = time.monotonic()
     try:
         grpc.channel_ready_future(channel).result(timeout=timeout)
-        return None
+        channel.unary_unary(method)(b"", timeout=timeout)
     except grpc.FutureTimeoutError:
-        return time.monotonic() - start
+        return (
+            f"accepted a connection but did not answer as gRPC (which Ray speaks) within "
+            f"{time.monotonic() - start:.1f} s; check the port (the head's GCS port, usually 6379, or "
+            f"ray://HEAD:{RAY_CLIENT_PORT} for the client)"
+        )
+    except grpc.RpcError as exc:  # an answer: only "no such method" says this is not the server
+        if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+            return f"answers gRPC but not as {server}; {PORTS_HINT}"
     finally:
         channel.close()
+    return None
 
 
 def _env_on(name: str) -> bool:

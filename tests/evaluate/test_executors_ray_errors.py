@@ -10,7 +10,6 @@ import socket
 import sys
 import threading
 import time
-from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from rolegraph.cli import main
 from rolegraph.errors import RolegraphError
 from rolegraph.evaluate import ray_address
 from rolegraph.evaluate.executors import RayExecutor, make_executor, shown_address
+from tests.evaluate.ray_stand_in import ray_stand_in
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'rolegraph[ray]')")
 
@@ -192,23 +192,16 @@ def test_http_server_port_is_one_line_within_the_timeout(capsys, monkeypatch):
 
 
 def test_any_ray_init_failure_is_one_masked_line(monkeypatch):
-    """What ray.init raises once the port answers as gRPC (e.g. a cluster that refuses this driver) names the
+    """What ray.init raises once the port answers as Ray's GCS (e.g. a cluster that refuses this driver) names the
     address, masked."""
     grpc = pytest.importorskip("grpc", reason="grpcio is not installed")
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    address = f"alice:s3cr3t@127.0.0.1:{port}"
 
     def refuse(address: str, **_: object) -> None:
         raise RuntimeError(f"GCS at {address} is not a Ray cluster\n(more detail)")
 
     monkeypatch.setattr(ray, "init", refuse)
-    try:
-        with pytest.raises(RolegraphError) as caught:
-            RayExecutor(address)._init_ray()
-    finally:
-        server.stop(None)
+    with ray_stand_in(grpc) as port, pytest.raises(RolegraphError) as caught:
+        RayExecutor(f"alice:s3cr3t@127.0.0.1:{port}")._init_ray()
     message = str(caught.value)
     assert message.startswith(f"cannot connect to the Ray cluster at '***@127.0.0.1:{port}'")
     assert "is not a Ray cluster (more detail)" in message and "s3cr3t" not in message and "\n" not in message

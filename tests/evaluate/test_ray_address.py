@@ -1,7 +1,10 @@
 """A Ray address whose port accepts connections but is not a Ray cluster is refused in one line within the
-connect timeout (ray.init would retry it for minutes), and a port that speaks gRPC, as Ray's GCS and client
-server do, passes. No Ray cluster is started: the servers here are an HTTP server, a silent TCP acceptor and
-a gRPC server with no services."""
+connect timeout (ray.init would retry it for minutes), and a port that answers the first call of Ray's GCS or
+client server, as those do, passes. No Ray cluster is started: the servers here are an HTTP server, a silent TCP
+acceptor, a gRPC server with no services (another gRPC service, or an HTTP/2 proxy: ray.init retried it for
+minutes, and hung on the client port given as HOST:PORT), and gRPC stand-ins answering Ray's probed calls as a
+GCS or client server does (OK, or UNAUTHENTICATED from a cluster with token authentication, as Ray 2.60's local
+GCS answered here)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import pytest
 from rolegraph.errors import RolegraphError
 from rolegraph.evaluate import ray_address
 from rolegraph.evaluate.ray_address import check_ray_address
+from tests.evaluate.ray_stand_in import CLIENT_PROBE, GCS_PROBE, ray_stand_in
 
 grpc = pytest.importorskip("grpc", reason="grpcio is not installed (pip install 'rolegraph[ray]')")
 
@@ -86,12 +90,25 @@ def grpc_port() -> Iterator[int]:
         server.stop(None)
 
 
+@pytest.fixture(params=[None, grpc.StatusCode.UNAUTHENTICATED], ids=["open", "token-auth"])
+def ray_port(request) -> Iterator[int]:
+    """A stand-in Ray server on loopback: an open cluster, and one with token authentication."""
+    with ray_stand_in(grpc, answer=request.param) as port:
+        yield port
+
+
 def refused_quickly(address: str) -> str:
     start = time.monotonic()
-    with pytest.raises(RolegraphError) as caught:
-        check_ray_address(address)
+    message = refused(address)
     elapsed = time.monotonic() - start
     assert TIMEOUT_S * 0.9 <= elapsed < FAST_S, elapsed
+    return message
+
+
+def refused(address: str) -> str:
+    """The one-line refusal of `address` (a server that answers, so no wait to measure)."""
+    with pytest.raises(RolegraphError) as caught:
+        check_ray_address(address)
     message = str(caught.value)
     assert "\n" not in message
     return message
@@ -125,19 +142,38 @@ def test_refusal_masks_a_password_holding_an_at_sign(http_port):
 
 
 @pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}", "localhost:{port}"])
-def test_grpc_server_passes(grpc_port, monkeypatch, form):
+def test_a_server_answering_rays_calls_passes(ray_port, monkeypatch, form):
     monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 5.0)  # a real server gets the real time
-    check_ray_address(form.format(port=grpc_port))
+    check_ray_address(form.format(port=ray_port))
 
 
-def test_http_proxy_settings_do_not_reroute_the_check(grpc_port, monkeypatch):
+@pytest.mark.parametrize(
+    "form, server", [("127.0.0.1:{port}", "a Ray head's GCS"), ("ray://127.0.0.1:{port}", "a Ray client server")]
+)
+def test_a_grpc_server_without_rays_calls_is_not_a_ray_cluster(grpc_port, form, server):
+    address = form.format(port=grpc_port)
+    message = refused(address)
+    assert message.startswith(f"the Ray address '{address}' is not a Ray cluster: 127.0.0.1:{grpc_port} answers gRPC")
+    assert f"not as {server}" in message and "6379" in message
+
+
+@pytest.mark.parametrize("wrong, right", [(CLIENT_PROBE, GCS_PROBE), (GCS_PROBE, CLIENT_PROBE)])
+def test_rays_other_port_is_refused(wrong, right):
+    """The client port given as HOST:PORT (ray.init hung on it) or the GCS port given as ray://: each server has
+    only its own calls, so the check refuses the form that does not match."""
+    with ray_stand_in(grpc, methods=(wrong,)) as port:
+        address = f"127.0.0.1:{port}" if right == GCS_PROBE else f"ray://127.0.0.1:{port}"
+        assert "answers gRPC but not as" in refused(address)
+
+
+def test_http_proxy_settings_do_not_reroute_the_check(ray_port, monkeypatch):
     """Ray's own channels ignore http_proxy (unless RAY_grpc_enable_http_proxy); so does the check."""
     monkeypatch.setattr(ray_address, "RAY_CONNECT_TIMEOUT_S", 5.0)
     for name in ("http_proxy", "https_proxy", "grpc_proxy"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # the discard port: a proxy there never answers
     for name in ("no_proxy", "NO_PROXY", "no_grpc_proxy"):
         monkeypatch.delenv(name, raising=False)
-    check_ray_address(f"127.0.0.1:{grpc_port}")
+    check_ray_address(f"127.0.0.1:{ray_port}")
 
 
 def test_without_grpcio_a_gcs_address_gets_the_tcp_check_only(http_port, monkeypatch):
