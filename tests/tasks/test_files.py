@@ -62,3 +62,33 @@ def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path):
     whole = tmp_path / "bom.json"
     whole.write_bytes(b"\xef\xbb\xbf" + b'[{"question": "q1"}]')
     assert read_json(whole, FMT) == [{"question": "q1"}]
+
+
+def test_an_empty_data_path_is_a_missing_one_not_the_current_directory(tmp_path, monkeypatch):
+    """`--data ""` (an unset shell variable) would be Path('.'), an existing directory: the error must say that
+    --data is needed, not that the current directory is one."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataFileError, match=r"^task 't' needs --data PATH"):
+        require_file("", "t", FMT, allow_dir=True)
+
+
+def test_a_data_path_under_the_home_directory_may_start_with_a_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "d.jsonl").write_text("{}\n")
+    assert require_file("~/d.jsonl", "t", FMT) == tmp_path / "d.jsonl"
+
+
+def test_a_bad_line_of_exactly_the_shown_length_is_quoted_whole(tmp_path):
+    """MAX_SHOWN_CHARS (60) characters are shown as they are; only a longer line is cut and marked '...'."""
+    line = "{" + "x" * 59
+    path = tmp_path / "sixty.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(DataFileError) as info:
+        list(read_jsonl(path, FMT))
+    assert f"{line!r}" in str(info.value) and "..." not in str(info.value)
+
+
+def test_a_boolean_is_not_text_in_a_required_field():
+    """JSON true where a question belongs is a malformed record, not the question 'True'."""
+    with pytest.raises(DataFileError, match="field 'q' should be text, got bool"):
+        field_str({"q": True}, "q", "f:1", FMT)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from rolegraph.errors import DataFileError
@@ -66,3 +68,17 @@ def test_a_line_that_is_not_an_object_is_malformed(tmp_path):
 def test_a_directory_is_not_a_data_file(tmp_path):
     with pytest.raises(DataFileError, match="is a directory"):
         get_task("gsm8k", data=tmp_path)
+
+
+def test_distractors_drop_commas_and_stop_at_four():
+    """The module docstring: calculator results are the distractors, commas removed like the gold's, the gold
+    left out, at most MAX_DISTRACTORS (4) of them in order of appearance."""
+    assert intermediate_results("<<1000+234=1,234>> <<2*3=6>>", "6") == ["1234"]
+    annotated = " ".join(f"<<{n}+0={n}>>" for n in (1, 2, 3, 4, 5, 6))
+    assert intermediate_results(annotated, "99") == ["1", "2", "3", "4"]
+
+
+def test_the_question_is_stripped(tmp_path):
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"question": "  How many apples?\n", "answer": "3 + 4 = 7\n#### 7"}) + "\n")
+    assert get_task("gsm8k", data=path).all_items()[0].question == "How many apples?"

@@ -72,3 +72,33 @@ def test_a_file_that_is_neither_json_list_nor_jsonl(tmp_path):
     path.write_text("title,question\n")
     with pytest.raises(DataFileError, match=r"x.json:1: expected HotpotQA JSON"):
         get_task("hotpotqa", data=path)
+
+
+def _record(answer, titles, _id="r1"):
+    return {"_id": _id, "question": "q?", "answer": answer, "supporting_facts": [],
+            "context": [[t, [f"{t} is a thing."]] for t in titles]}
+
+
+def test_the_gold_title_is_no_distractor_and_a_capitalised_yes_gets_no(tmp_path):
+    """Distractors are the other titles (the gold's own title, in any case or with an article, is the right answer,
+    not a wrong one); a comparison's 'Yes' is yes, whose distractor is 'no'."""
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps([_record("The Eiffel Tower", ["Eiffel tower", "Louvre"]),
+                                _record("Yes", ["A", "B"], _id="r2")]))
+    bridge, comparison = get_task("hotpotqa", data=path).all_items()
+    assert bridge.metadata["distractors"] == ["Louvre"]
+    assert comparison.metadata["distractors"] == ["no"]
+
+
+def test_a_json_list_after_a_byte_order_mark_is_read(tmp_path):
+    """Editors on Windows save JSON with a UTF-8 byte-order mark: the file is still a JSON list, not JSONL."""
+    path = tmp_path / "h.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps([_record("Louvre", ["Louvre"])], indent=1).encode())
+    assert [i.gold for i in get_task("hotpotqa", data=path).all_items()] == ["Louvre"]
+
+
+def test_the_question_is_stripped(tmp_path):
+    path = tmp_path / "h.json"
+    record = _record("Louvre", ["Louvre"]) | {"question": "\n  Which museum?  "}
+    path.write_text(json.dumps([record]))
+    assert get_task("hotpotqa", data=path).all_items()[0].question == "Which museum?"

@@ -12,6 +12,9 @@ def test_named_fields_family_qa_and_ids(fixtures):
     assert task.skipped == 1
     assert (task.family, task.answer_kind, items[0].family) == ("qa", "qa", "qa")
     assert items[0].metadata["topic"] == "nature"
+    # the named fields are the item's own (question, gold, id): the answer kept in metadata too would be a copy of
+    # the gold beside the question, in what a role or the trace may show
+    assert not {"prompt", "target", "uid"} & set(items[0].metadata)
     assert task.score("blue.", items[0]) == 1.0 and task.score("red", items[0]) == 0.0
 
 
@@ -73,3 +76,21 @@ def test_without_an_id_field_ids_are_numbered_and_some_records_may_lack_one(tmp_
     path.write_text('{"question": "a?", "answer": "1", "key": "k1"}\n{"question": "b?", "answer": "2"}\n')
     assert [i.id for i in get_task("jsonl", data=path).all_items()] == ["jsonl/0", "jsonl/1"]
     assert [i.id for i in get_task("jsonl", data=path, id_field="key").all_items()] == ["k1", "jsonl/1"]
+
+
+def test_a_choices_list_that_is_not_four_long_is_refused(tmp_path):
+    """Three choices under letters A-D would leave D naming nothing: the record is malformed, said with its line."""
+    path = tmp_path / "mc.jsonl"
+    path.write_text('{"q": "2+2?", "opts": ["3", "4", "5"], "key": "B"}\n')
+    with pytest.raises(DataFileError, match=r"mc.jsonl:1: field 'opts' should be a list of 4 choices"):
+        get_task("jsonl", data=path, question_field="q", answer_field="key", choices_field="opts", family="mmlu")
+
+
+def test_family_qa_scores_exact_match_by_default_and_token_f1_on_request(tmp_path):
+    """SQuAD F1 of 'Eiffel Tower in Paris' against 'the Eiffel Tower': precision 2/4, recall 2/2, so F1 2/3."""
+    path = tmp_path / "qa.jsonl"
+    path.write_text('{"question": "Where?", "answer": "the Eiffel Tower"}\n')
+    em = get_task("jsonl", data=path, family="qa")
+    f1 = get_task("jsonl", data=path, family="qa", metric="f1")
+    assert em.score("Eiffel Tower in Paris", em.all_items()[0]) == 0.0
+    assert f1.score("Eiffel Tower in Paris", f1.all_items()[0]) == pytest.approx(2 / 3)

@@ -135,3 +135,25 @@ def test_currency_signs_unicode_pi_braced_commas_and_one_unit_are_presentation(p
 def test_a_unit_that_contradicts_the_golds_is_wrong(prediction, gold):
     assert not math_equal(prediction, gold)
     assert not math_equal(gold, prediction)
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [
+    ("3, 1, 2", "1, 2, 3"),  # the solutions of an equation, in any order
+    ("6, 5, 4, 3, 2, 1", "1, 2, 3, 4, 5, 6"),  # up to MAX_PERMUTED_ITEMS (6) elements, in any order
+    (r"\begin{pmatrix}1&2\\3&4\\\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}"),  # a trailing row break
+    ("20 square units", r"20\text{ cm}^2"),  # 'units' says no unit: the cm on the other side is presentation
+    ("2 hrs", "2 hours"),  # an abbreviation's plural is the unit
+])
+def test_lists_matrices_and_unit_words_that_are_the_same_answer(prediction, gold):
+    assert math_equal(prediction, gold) and math_equal(gold, prediction)
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [
+    ("7, 6, 5, 4, 3, 2, 1", "1, 2, 3, 4, 5, 6, 7"),  # past MAX_PERMUTED_ITEMS a list is compared in order only
+    (r"\begin{pmatrix}1\end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}"),  # a row short is another matrix
+    ("3x", "3"),  # a single letter after a number is a variable, not a unit
+    ("1234,567", "1234567"),  # thousands are grouped in threes: 1234,567 is no thousands-separated number
+    ("(1,4),(3,2)", "(1,2),(3,4)"),  # a list of pairs: the commas inside a pair do not split the list
+])
+def test_lists_and_matrices_that_are_not_the_same_answer(prediction, gold):
+    assert not math_equal(prediction, gold) and not math_equal(gold, prediction)

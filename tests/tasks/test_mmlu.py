@@ -126,3 +126,22 @@ def test_a_reply_naming_the_choice_in_any_documented_form_scores(task, reply):
     item = task.all_items()[0]  # gold B, Mercury
     assert task.score(parse_answer(reply, "mmlu").answer, item) == 1.0
     assert task.score(parse_answer(reply.replace("Mercury", "Venus").replace("B", "A"), "mmlu").answer, item) == 0.0
+
+
+def test_a_choice_with_spaces_around_it_is_matched_by_its_text(tmp_path):
+    """CSV cells keep the spaces after the commas ('q, Paris , Rome, ...'): the reply 'Paris' names choice A."""
+    path = tmp_path / "geo_test.csv"
+    path.write_text("Capital of France?, Paris , Rome, Oslo, Bern,A\n")
+    task = get_task("mmlu", data=path)
+    item = task.all_items()[0]
+    assert task.score("paris.", item) == 1.0
+    assert task.score("Rome", item) == 0.0
+
+
+def test_a_csv_row_of_empty_cells_is_skipped_not_an_item(tmp_path):
+    """A spreadsheet's trailing row of empty cells (',,,,,') is blank, like an empty line: no item, no error."""
+    path = tmp_path / "law_test.csv"
+    path.write_text("q1,a,b,c,d,A\n, , ,,,\nq2,a,b,c,d,B\n")
+    items = get_task("mmlu", data=path).all_items()
+    assert [i.metadata["question_text"] for i in items] == ["q1", "q2"]
+    assert [i.id for i in items] == ["mmlu/law/0", "mmlu/law/1"]

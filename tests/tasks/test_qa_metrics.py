@@ -26,3 +26,11 @@ def test_yes_no_answers_get_no_partial_credit():
     assert f1_score("yes they were", "yes") == 0.0
     assert f1_score("Yes", "yes") == 1.0
     assert f1_score("no", "no answer here") == 0.0
+
+
+def test_noanswer_is_a_closed_answer_as_in_the_official_hotpotqa_f1():
+    """hotpot_evaluate_v1.py f1_score: a normalised prediction or gold in ['yes', 'no', 'noanswer'] that differs from
+    the other scores 0, so 'noanswer' against 'noanswer today' gets no token credit (overlap 1 would give 2/3)."""
+    assert f1_score("noanswer", "noanswer today") == 0.0
+    assert f1_score("noanswer today", "noanswer") == 0.0
+    assert f1_score("No-answer", "noanswer") == 1.0  # the hyphen is punctuation: both normalise to 'noanswer'
