@@ -3,6 +3,7 @@ and `run_command`, which runs a typer app so that a usage mistake is one line on
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -129,15 +130,16 @@ def parse_worlds(text: str) -> tuple[int, ...]:
 
 
 def csv_list(kind: type, known: tuple | None = None):
-    """An option's parser: a comma list of `kind`, each in `known` when given (numbers must be positive)."""
+    """An option's parser: a comma list of `kind`, each in `known` when given (numbers must be finite and positive),
+    in order, without repeats (`--budgets 18,18` would run one setting twice and count it twice)."""
 
     def parse(text: str) -> tuple:
         try:
-            vals = tuple(kind(x.strip()) for x in text.split(",") if x.strip())
+            vals = tuple(dict.fromkeys(kind(x.strip()) for x in text.split(",") if x.strip()))
         except ValueError:
             raise bad_value(f"'{text}' is not a comma-separated list of {kind.__name__}") from None
-        if kind in (int, float) and any(not v > 0 for v in vals):  # also refuses nan
-            raise bad_value(f"'{text}': every value must be positive")
+        if kind in (int, float) and any(not 0 < v < math.inf for v in vals):  # also refuses nan
+            raise bad_value(f"'{text}': every value must be finite and positive")
         bad = [v for v in vals if known is not None and v not in known]
         if bad or not vals:
             raise bad_value(f"unknown: {', '.join(map(str, bad)) or 'none given'}")

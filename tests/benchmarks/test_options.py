@@ -63,6 +63,7 @@ def test_an_error_that_is_not_a_usage_mistake_is_raised_as_it_is():
         (positive_int, "1.5"),
         (parse_numbers, "3-1"),
         (csv_list(float), "18,nan"),
+        (csv_list(float), "18,inf"),  # was a traceback from the search space, after the run had started
         (csv_list(str, ("math",)), "math,poetry"),
     ],
 )
@@ -85,3 +86,9 @@ def test_the_reliability_scripts_refuse_a_wrong_option_in_one_line(module, argv,
     assert done.returncode == 2
     err = done.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"python -m {module}: error: ") and said in err[0]
+
+
+def test_a_list_keeps_its_order_without_repeats():
+    # `--budgets 18,18` ran the setting twice and counted it as two settings in the medians
+    assert csv_list(float)("30,18,30,18") == (30.0, 18.0)
+    assert csv_list(str, ("math", "mmlu"))("mmlu,math,mmlu") == ("mmlu", "math")
