@@ -5,8 +5,7 @@ import math
 
 import pytest
 
-from rolegraph.evaluate.stats import (EXACT_MCNEMAR_MAX, mcnemar, mean, p95, paired_bootstrap,
-                                      wilson_interval)
+from rolegraph.evaluate.stats import EXACT_MCNEMAR_MAX, mcnemar, mean, p95, paired_bootstrap, wilson_interval
 
 
 def test_wilson_eight_of_ten():
@@ -48,6 +47,13 @@ def test_mcnemar_no_discordant_pairs_and_partial_credit():
     assert mcnemar([1, 0, 1], [1, 0, 1]) == (0, 0, 1.0)
     # F1 scores: >= 0.5 counts as right
     assert mcnemar([0.4, 0.9], [0.6, 0.2])[:2] == (1, 1)
+    assert mcnemar([0.5, 0.0], [0.0, 0.5])[:2] == (1, 1)  # exactly 0.5 is right: "at or above"
+
+
+def test_mcnemar_twelve_discordant_pairs_are_exact_not_chi_square():
+    # 12 pairs all one way: exact two-sided 2 * C(12, 0) / 2^12 = 2/4096 (the chi-square form would give
+    # erfc(sqrt(((12 - 1)^2 / 12) / 2)) = 0.0015, three times as large)
+    assert mcnemar([1] * 12, [0] * 12) == (0, 12, pytest.approx(2 / 4096))
 
 
 def test_mcnemar_large_counts_switch_to_chi_square_smoothly():

@@ -102,6 +102,7 @@ def test_tool_results():
     ("7/4", "1.75"),
     ("1/3", "0.333333333333"),
     ("3**-1*3", "1"),
+    ("10**-20", "0.00000000000000000001"),  # a negative power of an integer is exact too, not the float 1e-20
     ("round(7/3, 2)", "2.33"),
 ])
 def test_integer_division_is_exact(expression, shown):
@@ -141,3 +142,17 @@ def test_division_of_integers_matches_fractions(a, b):
     from fractions import Fraction
 
     assert evaluate(f"({a}) / ({b})") == Fraction(a, b)
+
+
+def test_an_expression_of_exactly_the_length_limit_is_evaluated():
+    """MAX_EXPRESSION_CHARS (500) characters are allowed; one more is refused."""
+    expression = "7" * 500  # one 500-digit integer (about 1660 bits, under MAX_INT_BITS)
+    assert evaluate(expression) == int(expression)
+    with pytest.raises(CalculatorError, match="longer than 500 characters"):
+        evaluate(expression + "1")
+
+
+def test_a_whole_result_of_exact_arithmetic_is_an_int_not_a_fraction():
+    """evaluate's contract: a Fraction only when exact and not whole, so 6/3 is the int 2 (the tool's data)."""
+    assert type(evaluate("6/3")) is int and evaluate("6/3") == 2
+    assert type(evaluate("2**-1*4")) is int

@@ -10,7 +10,15 @@ import pytest
 
 from rolegraph.errors import DataFileError
 from rolegraph.tools.local_search import (
-    WIKI_INDEX_NAME, LocalSearch, SearchHit, SearchTool, fts_query, wiki_summaries_path,
+    EVIDENCE_CHARS,
+    MAX_K,
+    WIKI_INDEX_NAME,
+    LocalSearch,
+    SearchHit,
+    SearchTool,
+    format_evidence,
+    fts_query,
+    wiki_summaries_path,
 )
 
 WIKI_DOCS = 10_033
@@ -119,3 +127,30 @@ def test_an_index_under_a_path_with_uri_characters_is_searched(tmp_path, odd):
     wiki = LocalSearch.wikipedia(home / "index")
     assert wiki.search("bread dough")[0].title == "Bread"
     assert sorted(p.name for p in tmp_path.iterdir()) == [odd]  # no stray file at a truncated path
+
+
+def test_a_title_match_outranks_a_body_that_repeats_the_word():
+    """The title is weighted above the body (module docstring): the article named Mercury comes before an article
+    that mentions mercury three times in its text (with equal weights the three mentions win)."""
+    docs = [{"title": "Mercury", "text": "A small planet near the sun."},
+            {"title": "Metals", "text": "Mercury is a metal. Mercury is liquid. Toxic mercury spills."}]
+    hits = LocalSearch.from_documents(docs).search("mercury")
+    assert [h.title for h in hits] == ["Mercury", "Metals"] and hits[0].score > hits[1].score
+
+
+def test_k_is_capped_at_max_k():
+    docs = [{"title": f"Doc {i}", "text": "common word"} for i in range(MAX_K + 10)]
+    assert len(LocalSearch.from_documents(docs).search("common", k=MAX_K + 10)) == MAX_K
+
+
+def test_a_repeated_query_word_is_one_term():
+    """Each content word once: a repeated word would count twice in the OR-ed BM25 sum and use up MAX_QUERY_TERMS."""
+    assert fts_query("penicillin penicillin Fleming") == '"penicillin" OR "fleming"'
+
+
+def test_evidence_is_cut_at_a_word_boundary_and_text_of_the_limit_is_whole():
+    words = ("word " * EVIDENCE_CHARS)[: EVIDENCE_CHARS + 50]
+    body = format_evidence([SearchHit(title="T", text=words, score=1.0)]).split("\n", 1)[1]
+    assert body.endswith(" ...") and body.removesuffix(" ...").split(" ")[-1] == "word"
+    exact = "x" * EVIDENCE_CHARS
+    assert format_evidence([SearchHit(title="T", text=exact, score=1.0)]) == f"[1] T\n{exact}"

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from rolegraph.tools import web_search
-from rolegraph.tools.local_search import LocalSearch, SearchTool
+from rolegraph.tools.local_search import MAX_K, LocalSearch, SearchTool
 from rolegraph.tools.web_search import WebSearch, WebSearchError
 
 CORPUS = [{"title": "Alexander Fleming", "text": "Fleming discovered penicillin in 1928."},
@@ -60,3 +60,33 @@ def test_without_fallback_the_failure_is_a_failed_tool_result():
         asyncio.run(web.asearch("penicillin"))
     out = asyncio.run(SearchTool(web).call(query="penicillin"))
     assert not out.ok and "no local fallback" in out.text
+
+
+def test_web_hits_keep_the_engine_order_best_first(monkeypatch):
+    """SearchHit.score is higher-is-better: the engine's first result gets the highest score."""
+    rows = [{"title": f"r{i}", "body": f"body {i}", "href": f"https://x/{i}"} for i in range(3)]
+    monkeypatch.setattr(web_search, "_ddgs_text", lambda *args: rows)
+    hits, note = asyncio.run(WebSearch(fallback=None, timeout_s=5).asearch("anything", 3))
+    assert note is None and [h.title for h in hits] == ["r0", "r1", "r2"]
+    assert hits[0].score > hits[1].score > hits[2].score
+    assert (hits[0].text, hits[0].url) == ("body 0", "https://x/0")
+
+
+def test_an_empty_web_answer_falls_back_to_local_search_and_says_why(monkeypatch):
+    """No web results is a failure like any other (an engine answering nothing to everything is blocked or
+    changed): the local corpus answers and the note says so."""
+    monkeypatch.setattr(web_search, "_ddgs_text", lambda *args: [])
+    web = WebSearch(fallback=LocalSearch.from_documents(CORPUS), timeout_s=5)
+    hits, note = asyncio.run(web.asearch("penicillin"))
+    assert [h.title for h in hits] == ["Alexander Fleming"]
+    assert note == "web search failed (WebSearchError: no results)" + FALLBACK_NOTE
+
+
+def test_k_is_capped_for_the_engine_and_passed_on_to_the_fallback(monkeypatch):
+    asked = []
+    monkeypatch.setattr(web_search, "_ddgs_text", lambda query, k, *rest: asked.append(k) or [])
+    web = WebSearch(fallback=LocalSearch.from_documents(CORPUS), timeout_s=5)
+    asyncio.run(web.asearch("penicillin", MAX_K + 50))
+    assert asked == [MAX_K]
+    hits, _ = asyncio.run(web.asearch("penicillin bread", 1))  # both corpus documents match; k=1 keeps one
+    assert len(hits) == 1
