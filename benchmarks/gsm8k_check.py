@@ -37,7 +37,9 @@ import typer
 from benchmarks.common import BenchRun, numbers_label, require_positive, say, table
 from benchmarks.options import bad_value, parse_numbers, positive_int
 from benchmarks.route_landscape import landscape
+from rolegraph.errors import RolegraphError
 from rolegraph.fileio import file_sha256
+from rolegraph.tasks.gsm8k import make_gsm8k
 
 FLOPS_LINE, ACCURACY_LINE = 0.6, 2.0
 """The issue's pass line: router FLOPs <= 0.6x the best graph's, accuracy at most 2 points lower."""
@@ -53,10 +55,15 @@ QUICK = {"worlds": (0,), "n": 20, "fresh": 40,
 
 
 def data_file(text: str) -> Path:
-    """An option's parser: an existing file (a wrong path is a one-line error and exit 2)."""
+    """An option's parser: a GSM8K file the `gsm8k` task reads. A wrong path or a malformed record is a one-line
+    error and exit 2 before any world runs (a malformed one was a traceback after the first world's search)."""
     path = Path(text)
     if not path.is_file():
         raise bad_value(f"no such file: {text}")
+    try:
+        make_gsm8k(path)
+    except RolegraphError as exc:
+        raise bad_value(str(exc)) from None
     return path
 
 

@@ -145,3 +145,19 @@ def test_half_means_are_route_fits_chains_reduced_per_half(world3):
     half = np.arange(fit[0].n) < fit[0].n // 2
     assert np.allclose(acc, [[p.scores[half].mean(), p.scores[~half].mean()] for p in points])
     assert np.allclose(flops, [[p.flops[half].mean(), p.flops[~half].mean()] for p in points])
+
+
+@pytest.mark.parametrize(
+    "record, said",
+    [('{"q": "1 + 1?"}', "missing field 'question'"), ("not json", "not valid JSON")],
+)
+def test_a_malformed_data_file_is_one_line_before_any_world_runs(record, said, tmp_path, capsys, monkeypatch):
+    # it was a traceback from the first world's `rolegraph eval`, after that world's search had run
+    data = tmp_path / "gsm8k.jsonl"
+    data.write_text(record + "\n")
+    monkeypatch.setattr(gsm8k_check, "check_world", lambda *args: pytest.fail("a world ran"))
+    with pytest.raises(SystemExit) as exc:
+        main(["gsm8k_check", "--quick", "--data", str(data), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("python -m benchmarks gsm8k_check: error: ") and said in err[0]
