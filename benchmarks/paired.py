@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from benchmarks.common import table
+from benchmarks.common import numbers_label, table
 from benchmarks.options import run_function
 from benchmarks.searchbench import MEASURES, censored
 
@@ -87,6 +87,18 @@ def render(rows: dict[str, dict[str, Any]]) -> str:
         "(a search that never gets there counts as the whole budget). Results are simulated.\n")
 
 
+def worlds_said(data: dict[str, Any]) -> str:
+    """Which sim worlds a stored result's figures come from, tuned on or held out (its `tuned_worlds`, first and
+    last), and that they are simulated: the table alone named neither."""
+    worlds = data.get("worlds") or []
+    text = f"sim worlds {numbers_label(worlds)}" if worlds else "sim worlds not recorded"
+    tuned = data.get("tuned_worlds")
+    if worlds and isinstance(tuned, list) and len(tuned) == 2:
+        inside = [tuned[0] <= w <= tuned[1] for w in worlds]
+        text += " (tuned on)" if all(inside) else " (held out)" if not any(inside) else " (tuned on and held out)"
+    return text + ", simulated"
+
+
 def command(
     result: Annotated[Path, typer.Argument(help="A generalization result (JSON).")],
     ref: Annotated[str, typer.Option(help="The reference method.")] = REFERENCE,
@@ -103,6 +115,7 @@ def command(
         print(f"error: {ref} is not among the result's methods ({', '.join(optimizers)})", file=sys.stderr)
         return 2
     try:
+        print(f"{result.name}: {worlds_said(data)}\n", flush=True)
         print(render(paired_all(settings, optimizers, cap, ref)), flush=True)
     except BrokenPipeError:  # the reader closed the pipe (`| head`): what it read is all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's documented recipe

@@ -63,6 +63,20 @@ def test_the_command_reads_a_stored_result(tmp_path, capsys):
     assert "| random | 4 |" in out and "2 sooner, 2 later" in out and "simulated" in out
 
 
+@pytest.mark.parametrize(
+    "worlds, said",
+    [([2000, 2001, 2002, 2003], "sim worlds 2000-2003 (held out)"), ([4, 5, 6], "sim worlds 4-6 (tuned on)"),
+     ([19, 20], "sim worlds 19-20 (tuned on and held out)")],
+)
+def test_the_command_names_the_results_worlds_and_whether_they_were_tuned_on(worlds, said, tmp_path, capsys):
+    # the table said "simulated" but not which worlds, nor whether the agent was tuned on them
+    path = tmp_path / "generalization-w.json"
+    path.write_text(json.dumps({"settings": _settings(), "optimizers": ["agent-reinforce", "random"],
+                                "config": {"max_evaluations": CAP}, "worlds": worlds, "tuned_worlds": [0, 19]}))
+    assert main([str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"generalization-w.json: {said}, simulated"
+
+
 def test_a_bad_result_file_is_one_line_and_exit_2(tmp_path, capsys):
     path = tmp_path / "x.json"
     path.write_text("{not json")
