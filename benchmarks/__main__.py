@@ -48,6 +48,9 @@ OUT_HELP = "Results directory (default: benchmarks/results)."
 INTERRUPT_EXIT_CODE = 130
 """128 + SIGINT: the shell's code for Ctrl-C, as `rolegraph`'s commands exit."""
 QuickOption = Annotated[bool, typer.Option("--quick", help=QUICK_HELP)]
+UNSMOKED_QUICK_HELP = "A smaller variant (not in the smoke test, which has no real model nor data file)."
+UnsmokedQuick = Annotated[bool, typer.Option("--quick", help=UNSMOKED_QUICK_HELP)]
+"""`--quick` of the real-model and data benchmarks: the smoke test never runs them (real_local's takes minutes)."""
 OutOption = Annotated[Path | None, typer.Option("--out", help=OUT_HELP, metavar="DIR")]
 SHARED = (
     inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
@@ -93,7 +96,8 @@ def _command(name: str, module: ModuleType | None) -> Any:
         keywords = declare(**chosen) if declare is not None else {}
         return _launch(ctx, name, quick, out, keywords)
 
-    command.__signature__ = inspect.Signature([*SHARED, *own])  # type: ignore[attr-defined]
+    shared = SHARED if name not in REAL + DATA else (SHARED[0], SHARED[1].replace(annotation=UnsmokedQuick), SHARED[2])
+    command.__signature__ = inspect.Signature([*shared, *own])  # type: ignore[attr-defined]
     return command
 
 

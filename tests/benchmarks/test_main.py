@@ -252,3 +252,12 @@ def test_ctrl_c_names_the_truth_tables_saved_which_the_same_command_reuses(calls
         "python -m benchmarks generalization: interrupted: no result written; 1 truth table(s) saved in "
         f"{tmp_path / CACHE_SUBDIR}, which the same command reuses"
     ]
+
+
+@pytest.mark.parametrize("name", ["real_local", "agreement_real", "gsm8k_check"])
+def test_the_real_model_and_data_benchmarks_quick_help_does_not_promise_the_smoke_test(name, capsys):
+    # their --quick said "the smoke test runs these"; it never does (real_local --quick took 25 minutes here)
+    with pytest.raises(SystemExit):
+        entry.main([name, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--quick" in shown and "the smoke test runs these" not in shown
