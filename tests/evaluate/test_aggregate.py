@@ -88,3 +88,10 @@ def test_truncated_counts_items_with_a_cut_reply_and_stays_unknown_when_unrecord
     assert mixed["s"].truncated is None
     assert summarize(recorded, SPEC, task="gsm", graph_hash="h", skipped=0,
                      simulation="simulated").per_node["s"].truncated == 2
+
+
+def test_a_failed_item_gives_no_node_credit_even_with_answers_recorded():
+    """node_stats: "Failed items are left out (a failure says nothing about who was right)"."""
+    failed = item(4, 0.0, None, {"s": ("8", 0.0), "v": ("8", 0.0)}, error="node 'v' timed out")
+    stats = node_stats(SPEC, [*ITEMS, failed])
+    assert stats["s"].n == 3 and stats["s"].correct_rate == pytest.approx(2 / 3)

@@ -103,3 +103,10 @@ def test_p95_and_mean():
     assert p95([]) == 0.0
     assert mean([1, 2, 6]) == 3.0
     assert mean([]) == 0.0
+
+
+def test_paired_bootstrap_interval_is_the_central_95_percent():
+    # 200 of 400 items gained 1, the rest 0: resampled means are Binomial(400, 1/2) / 400, whose central 95%
+    # is 0.5 +- 1.96 * sqrt(0.25 / 400) = [0.451, 0.549] (a 90% interval would be [0.459, 0.541])
+    _, lo, hi, _ = paired_bootstrap([0.0] * 400, [1.0] * 200 + [0.0] * 200)
+    assert lo == pytest.approx(0.451, abs=0.005) and hi == pytest.approx(0.549, abs=0.005)
