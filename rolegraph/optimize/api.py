@@ -10,6 +10,7 @@ resume runs, it holds its run directory (`RunLock`): a second one on the same di
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,8 @@ async def optimize_async(
     task_args = task_args or task_args_of(task)
     task_items = items_digest(task)
     warm = warm_start_from(init_from, optimizer, task_args, task_items)
+    if warm is not None:  # its batches follow the earlier run's: imported evidence is not scored again on its items
+        config = replace(config, batch_offset=warm.next_batch_key)
     for note in split_shortfalls(task, config):  # said, not silent: a 2-item test score is not what was asked
         warnings.warn(note, SplitShortfallWarning, stacklevel=2)
     if toolbox is None:

@@ -80,6 +80,11 @@ class SearchConfig:
     route_items: int | None = None
     """Fit items on which the front is scored at the end for routing (optimize/paired.py); 0: none; None: twice
     the re-check's reserve (`routing_items`), so small test searches stay small."""
+    batch_offset: int = 0
+    """Added to an iteration's number to draw its training batch (`SearchContext.batch`). A warm start sets it
+    past the earlier run's last batch (`WarmStart.next_batch_key`): its batches were drawn from the same
+    (seed, iteration), so with the default seed each graph it imported would be scored again on the very items
+    of its imported evidence, the cached outcomes counted twice (n doubled, the interval narrowed on no news)."""
 
     def __post_init__(self) -> None:
         """Counts must be whole numbers: a float would be accepted by `range` only after rounding up (2.5
@@ -90,6 +95,8 @@ class SearchConfig:
         for name in ("seed", "eval_seed", "data_seed"):  # the search's draws (numpy) take no negative seed
             if _count(self, name) < 0 and name == "seed":
                 raise SearchError(f"seed must be >= 0 (the search's draws are seeded by it), got {self.seed}")
+        if _count(self, "batch_offset") < 0:
+            raise SearchError(f"batch offset must be >= 0, got {self.batch_offset}")
         if self.route_items is not None and _count(self, "route_items") < 0:
             raise SearchError(f"route items must be >= 0, got {self.route_items}")
         if self.iterations is not None and _count(self, "iterations") < 0:
@@ -213,10 +220,12 @@ class SearchContext:
         return self._splits[name]
 
     def batch(self, iteration: int, size: int | None = None) -> list[Item]:
-        """The training batch of an iteration: b items drawn from (seed, iteration) alone."""
+        """The training batch of an iteration: b items drawn from (seed, iteration) alone (the iteration counted
+        from `config.batch_offset`: a warm start's batches follow the earlier run's)."""
         train = self.split("train")
         size = min(size or self.config.batch, len(train))
-        picks = rng_for(self.config.seed, iteration, BATCH_STREAM).choice(len(train), size=size, replace=False)
+        key = self.config.batch_offset + iteration
+        picks = rng_for(self.config.seed, key, BATCH_STREAM).choice(len(train), size=size, replace=False)
         return [train[int(k)] for k in picks]
 
     @property

@@ -61,6 +61,14 @@ class WarmStart:
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, Any] | None = None  # the files the earlier run read (None: it predates that record)
     not_comparable: str | None = None  # why its evidence is not imported, when it is not
+    iteration: int = 0  # the earlier run's last checkpointed iteration
+
+    @property
+    def next_batch_key(self) -> int:
+        """The first batch key the earlier run did not draw (`SearchConfig.batch_offset` of the new search): its
+        keys ran from its own offset through its last iteration (key 0: the classic pilot's batch)."""
+        search = self.config.get("search") or {}
+        return int(search.get("batch_offset") or 0) + self.iteration + 1
 
     @classmethod
     def load(cls, run_dir: str | Path) -> WarmStart:
@@ -78,7 +86,7 @@ class WarmStart:
             graphs = store.graphs()
         finally:
             store.close()
-        return cls(str(run_dir), cfg, state.get("pg"), records, graphs, inputs=inputs)
+        return cls(str(run_dir), cfg, state.get("pg"), records, graphs, inputs=inputs, iteration=int(point[0]))
 
     def same_task(self, task_args: dict[str, Any], task_items: str | None = None) -> bool:
         """True when the earlier run scored the same task on the same data (its evidence is comparable); else
