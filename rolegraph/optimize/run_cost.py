@@ -6,11 +6,14 @@ Each node's call is priced at what it sends and the longest reply it may get. It
 included), the question (the search's own questions: their mean for the typical figure, the longest for the high
 one; the family profile's assumed question, `space_context.PROFILE_QUESTION_TOKENS`, when they are not known), the
 user message's headings, each predecessor's reply, and the chat template's tokens around them, all counted with the
-project's token counter (`models.tokens.text_tokens`). Priced at the family's profile length instead (256 tokens
-for math, whatever the role), a search on real SmolLM2 whose prompts were 85-214 tokens was estimated at 1.8-2.9x
-what it paid. Its reply is at the family profile's length but no longer than the node's `max_tokens` (its params',
-else its role's): the endpoint stops it there (priced at the profile alone, roles whose `max_tokens` is 96-128 were
-estimated at 3-5x, as the math profile's 512-token chain of thought is 4-5x such a role's whole reply).
+project's token counter (`models.tokens.text_tokens`). Priced at the family's profile length instead (256 tokens for
+math, whatever the role), real SmolLM2 searches of short roles were estimated at 1.8-2.9x what they paid; their
+prompts per call at 1.23-1.85x what the server counted (a solver space, a staged space of short solvers into a
+fuser, short roles of a roles file), 1.12-1.29x priced so: what is left is the counter's own 1.09-1.21x on these
+prompts and inputs counted at their cap, where real replies stop sooner. Its reply is at the family profile's length
+but no longer than the node's `max_tokens` (its params', else its role's): the endpoint stops it there (priced at
+the profile alone, roles whose `max_tokens` is 96-128 were estimated at 3-5x, as the math profile's 512-token chain
+of thought is 4-5x such a role's whole reply).
 
 What is not known before the run is priced as before, and the estimate says tool rounds add more: what a searcher
 passes on is its evidence, counted as its capped reply; a tool-using node's tool help and its tool rounds are not
