@@ -15,7 +15,6 @@ import importlib.util
 import os
 import re
 import socket
-import time
 from pathlib import Path
 
 from rolegraph.errors import EngineMissingError, RolegraphError
@@ -134,14 +133,13 @@ def _grpc_problem(host: str, port: int, timeout: float, method: str, server: str
         channel = grpc.secure_channel(target, creds, options=options)
     else:
         channel = grpc.insecure_channel(target, options=options)
-    start = time.monotonic()
     try:
         grpc.channel_ready_future(channel).result(timeout=timeout)
         channel.unary_unary(method)(b"", timeout=timeout)
     except grpc.FutureTimeoutError:
         return (
             f"accepted a connection but did not answer as gRPC (which Ray speaks) within "
-            f"{time.monotonic() - start:.1f} s; check the port (the head's GCS port, usually 6379, or "
+            f"{timeout:g} s; check the port (the head's GCS port, usually 6379, or "
             f"ray://HEAD:{RAY_CLIENT_PORT} for the client)"
         )
     except grpc.RpcError as exc:  # an answer: only "no such method" says this is not the server
