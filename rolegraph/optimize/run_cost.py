@@ -105,8 +105,8 @@ def role_prompts(registry: RoleRegistry | None, kind: str) -> dict[str, int]:
 
 def sent_question_lengths(items: Iterable[Item]) -> tuple[float, int] | None:
     """(mean, longest) tokens of the questions as a node sends them (`question_text`: a task's choices lettered
-    under the question; `space_context.question_lengths` counts them unlettered, as the window check allows for
-    them), None for no items."""
+    under the question; the window check's `space_context.item_tokens` counts them unlettered, with an allowance
+    for the rest), None for no items."""
     counts = [text_tokens(question_text(it)) for it in items]
     return (sum(counts) / len(counts), max(counts)) if counts else None
 

@@ -28,7 +28,6 @@ from rolegraph.optimize.stages import StageOutput, stage_slots
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from rolegraph.graphs.analysis import TokenProfile
     from rolegraph.items import Item
 
 QUESTION_ALLOWANCE_TOKENS = 256
@@ -84,32 +83,10 @@ def question_tokens(items: Iterable[Item]) -> int:
     return max((item_tokens(it) for it in items), default=0)
 
 
-def question_lengths(items: Iterable[Item]) -> tuple[float, int] | None:
-    """(mean, longest) of the questions' tokens (`item_tokens`); None for no items. What a search's estimate prices
-    a node's prompt with (`task_profiles`): the typical figure at the mean, the high one at the longest."""
-    counts = [item_tokens(it) for it in items]
-    return (sum(counts) / len(counts), max(counts)) if counts else None
-
-
 PROFILE_QUESTION_TOKENS = 64
 """The question a task family's token profile holds in its `prompt_tokens` (a gsm8k problem is ~60 tokens by the
-shape estimate): a search whose items are known prices each call's prompt with its own questions in its place
-(`task_profiles`, for `estimate.estimate_search`): questions of ~1,900 tokens printed the estimate of 20-token ones."""
-
-
-def task_profiles(family: TokenProfile, questions: Iterable[Item] | None) -> tuple[TokenProfile, TokenProfile]:
-    """(typical, high) token profiles of the task's calls: the family's, with the task's mean and longest question in
-    place of the question it assumes (`PROFILE_QUESTION_TOKENS`) when the items are known (else the family's twice).
-    Each node's prompt holds the question, so a long question weighs on every call."""
-    lengths = question_lengths(questions) if questions is not None else None
-    if lengths is None:
-        return family, family
-    mean, longest = lengths
-    base = family.prompt_tokens - PROFILE_QUESTION_TOKENS
-    return (
-        replace(family, prompt_tokens=max(1, round(base + mean))),
-        replace(family, prompt_tokens=max(1, base + longest)),
-    )
+shape estimate): the estimate before a search prices a prompt at it only when the task's items are not known
+(`run_cost.task_prompts`); known items are priced as sent."""
 
 
 def node_tokens(spec: GraphSpec, roles: dict[str, RoleCost], question: int) -> dict[str, int]:
