@@ -230,6 +230,14 @@ def _same_shape(old_space: SearchSpace, space: SearchSpace) -> bool:
     return shape(old_space) == shape(space)
 
 
+def _untrained(pg_state: dict, old_space: SearchSpace) -> bool:
+    """The earlier distribution is still the one its search starts from: adopting it would carry nothing learnt,
+    yet Agent-REINFORCE would skip its pilot, as if the earlier run had done that work."""
+    start = ProbabilisticGraph(old_space).logits.arrays()
+    then = ProbabilisticGraph.from_dict(old_space, pg_state).logits.arrays()
+    return all(np.array_equal(a, b) for a, b in zip(start, then))
+
+
 def _earlier_roles(warm: WarmStart, space: SearchSpace) -> RoleRegistry | None:
     """The roles the earlier space loads with: its own, rebuilt from the definitions it stored as `--resume`
     rebuilds them (`register_defs`), so a role from its roles file that this search lacks or defines otherwise
@@ -255,6 +263,12 @@ def distribution_for(warm: WarmStart, space: SearchSpace, pool: ModelPool) -> Pr
         return None
     if not _same_shape(old_space, space):
         warm.notes.append("the earlier run's stages differ from this space's: its distribution is not used")
+        return None
+    if _untrained(warm.distribution, old_space):
+        warm.notes.append(
+            f"the earlier run's distribution never moved from its start (no feedback step ran in its {warm.iteration} "
+            "iterations): it is not used, so this search starts as a fresh one does (Agent-REINFORCE: with its pilot)"
+        )
         return None
     fresh = frozenset(warm.changed_roles(space.registry)) & frozenset(space.roles) & frozenset(old_space.roles)
     if fresh:

@@ -37,7 +37,10 @@ def test_the_distribution_moves_to_a_new_space_by_model_and_role_names(pool):
 
 
 def test_agent_reinforce_continues_from_an_earlier_run_without_a_pilot(pool, small_task, tmp_path):
-    first = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "a")
+    # past its pilot, so its distribution learnt something (an untrained one is not adopted: test_warmstart_untrained)
+    first = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "a",
+                config=tiny_config(iterations=5))
+    assert any(f.agent == "statistical" and f.iteration > 0 for f in first.trace.feedback)
     hubs: list = []
     again = run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "b",
                 init_from=tmp_path / "a", config=tiny_config(iterations=1), hub_out=hubs)

@@ -36,7 +36,7 @@ def earlier(pool, small_task, tmp_path):
     """A run with a distribution over the roles solver and critic (critic from a definition of the user's own)."""
     space = tiny_space(pool, roles=("solver", "critic"), registry=register_defs([CRITIC]))
     run(pool, tmp_path / "home", small_task, "reinforce", space=space, out=tmp_path / "a",
-        config=tiny_config(iterations=1))
+        config=tiny_config(iterations=3))  # moves it: an untrained one is not carried
     return tmp_path / "a", space
 
 
@@ -74,8 +74,9 @@ def test_the_command_line_carries_it_too(tmp_path, capsys):
     (tmp_path / "roles.yaml").write_text(ROLES_FILE)
     small = ["--task", "gsm", "--task-size", "60", "--iterations", "1", "--samples", "2", "--batch", "4",
              "--validation-items", "4", "--test-items", "4", "--route-items", "0"]
-    code, _, err = cli(["optimize", *small, "--out", tmp_path / "rr2", "--roles", "solver,critic",
-                        "--roles-file", tmp_path / "roles.yaml"], capsys)
+    # REINFORCE learns from its first steps (Agent-REINFORCE's pilot would take them all: nothing to carry)
+    code, _, err = cli(["optimize", *small, "--iterations", "3", "--optimizer", "reinforce", "--out", tmp_path / "rr2",
+                        "--roles", "solver,critic", "--roles-file", tmp_path / "roles.yaml"], capsys)
     assert code == 0, err
     code, out, err = cli(["optimize", *small, "--out", tmp_path / "rr3", "--init-from", tmp_path / "rr2", "--json"],
                          capsys)
@@ -92,6 +93,7 @@ def test_a_role_registered_in_python_still_loads_with_this_searchs_roles(pool, s
     registry.register("checker", "Check the answers above. {answer_format}", lambda text, **_: None, answers=False)
     space = SearchSpace(pool=pool, models=tiny_space(pool).models, roles=("solver", "checker"), max_nodes=4,
                         budget=18.0, registry=registry)
-    warm = WarmStart(str(tmp_path), {"space": space.to_dict(), "role_defs": []}, ProbabilisticGraph(space).to_dict(),
-                     [], {})
+    learnt = ProbabilisticGraph(space)
+    learnt.logits.roles[0, 0] += 1.0  # moved from the start: an untrained one is not carried at all
+    warm = WarmStart(str(tmp_path), {"space": space.to_dict(), "role_defs": []}, learnt.to_dict(), [], {})
     assert distribution_for(warm, space, pool) is not None, warm.notes
