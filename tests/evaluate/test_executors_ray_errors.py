@@ -9,7 +9,6 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -181,14 +180,13 @@ def test_http_server_port_is_one_line_within_the_timeout(capsys, monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _QuietHTTP)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    start = time.monotonic()
-    try:
+    try:  # one_error_line's RETURN_BOUND_S is the hang guard (ray.init took minutes here)
         line = one_error_line([*EVAL, "--ray-address", f"127.0.0.1:{port}"], capsys)
     finally:
         server.shutdown()
         server.server_close()
-    assert time.monotonic() - start < 30  # the CLI's start plus the 0.5 s wait; ray.init took minutes here
     assert f"'127.0.0.1:{port}' is not a Ray cluster" in line and "did not answer as gRPC" in line
+    assert "within 0.5 s;" in line  # the wait it gave up after is the patched one (how soon is not asserted)
 
 
 def test_any_ray_init_failure_is_one_masked_line(monkeypatch):
