@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rolegraph.errors import BudgetExceededError, MissingKeyError
-from rolegraph.evaluate.runner import evaluate, evaluate_sync
+from rolegraph.evaluate.runner import _error_text, evaluate, evaluate_sync
 from rolegraph.evaluate.store import ResultsStore
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.io import load_graph
@@ -278,3 +278,10 @@ def test_skipped_counts_the_items_asked_for_not_the_files_records_without_gold(t
     result, _ = run_eval(one_solver("sim/llama-3.2-1b"), task, task.items("test", 2),
                          Settings(home=tmp_path / "h", cache=False))
     assert result.n == 2 and result.skipped == 0
+
+
+def test_a_failure_without_a_message_is_named_by_its_type():
+    """An item's error is its failure's cause in `failure_line`: an exception raised with no text (a bare
+    TimeoutError) must still say something, not leave 'first failure: ' empty."""
+    assert _error_text(TimeoutError()) == "TimeoutError"
+    assert _error_text(RuntimeError("  connection refused \n")) == "connection refused"
