@@ -290,6 +290,8 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
     changed = warm.changed_roles(ctx.space.registry)
     skipped: dict[str, set[str]] = {}  # changed role -> hashes of the earlier graphs using it
     skipped_runs = 0
+    unfit: set[str] = set()  # earlier graphs outside this space (its budget, models, roles, stages or size)
+    unfit_runs = 0
     used: set[str] = set()  # roles of the imported graphs
     for r in warm.records:
         raw = warm.graphs.get(r.graph_hash)
@@ -298,6 +300,8 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
         spec = GraphSpec.model_validate(raw)
         choices = from_graph(ctx.space, spec)
         if choices is None or not ctx.space.fits(spec):
+            unfit_runs += 1
+            unfit.add(r.graph_hash)
             continue
         stale = {n.role for n in spec.nodes} & changed.keys()
         if stale:
@@ -320,6 +324,11 @@ def import_evidence(ctx: SearchContext, warm: WarmStart) -> list[Evaluation]:
         )
         ctx.trace.records.append(record)
         out.append(Evaluation(record=record, graph=spec, choices=choices))
+    if unfit:  # said: a smaller budget or another space leaves evidence behind, which "0 evaluations" hid
+        warm.notes.append(
+            f"{unfit_runs} evaluations of {len(unfit)} graphs outside this space (over its budget or a context "
+            "window, or models, roles, stages or nodes it does not allow) are not imported"
+        )
     if skipped:
         graphs = len(set().union(*skipped.values()))
         why = "; ".join(f"role '{role}': {changed[role]}" for role in sorted(skipped))
