@@ -5,9 +5,7 @@ Real loopback servers and the real `openai` client."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 
-import openai
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -18,6 +16,7 @@ from rolegraph.models.openai_errors import ModelCallError
 from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread
 from tests.models.conftest import RecordingSleep
+from tests.sent_timeouts_support import every_phase, spy_on_sent_timeouts
 
 KEY_ENV = "RG_PLAIN_KEY_TEST"
 PLAIN_KEY = "MyPlainSecretToken0123456789"
@@ -35,13 +34,6 @@ def _counting(app: FastAPI) -> list[int]:
         return await call_next(request)
 
     return hits
-
-
-def _openai_transport() -> type:
-    """The transport class of the HTTP library the installed openai client sends with (httpx; httpx2 in openai 3):
-    every request it sends carries the timeouts that library enforces."""
-    client_base = openai.DefaultAsyncHttpxClient.__mro__[1]
-    return importlib.import_module(client_base.__module__.partition(".")[0]).AsyncHTTPTransport
 
 
 def _fail(spec: ModelSpec, tmp_path, sleep: RecordingSleep | None = None) -> ModelCallError:
@@ -127,15 +119,7 @@ def test_a_pool_entrys_timeout_and_retries_bound_a_hanging_endpoint(tmp_path, mo
     timing out, not by the endpoint's late 500; the message names that timeout and the attempts."""
     app = FastAPI()
     hits = _counting(app)
-    sent_timeouts: list[dict] = []
-    transport = _openai_transport()
-    send = transport.handle_async_request
-
-    async def spy(transport, request):
-        sent_timeouts.append(request.extensions["timeout"])
-        return await send(transport, request)
-
-    monkeypatch.setattr(transport, "handle_async_request", spy)
+    sent_timeouts = spy_on_sent_timeouts(monkeypatch)
 
     @app.post("/v1/chat/completions")
     async def chat():
@@ -147,8 +131,7 @@ def test_a_pool_entrys_timeout_and_retries_bound_a_hanging_endpoint(tmp_path, mo
         err = _fail(spec, tmp_path)
     assert f"timed out after {TIMEOUT_S:g} s" in str(err) and "after 2 attempts" in str(err)
     assert len(hits) == 2
-    every_phase = dict.fromkeys(("connect", "read", "write", "pool"), TIMEOUT_S)
-    assert sent_timeouts == [every_phase, every_phase]
+    assert sent_timeouts == [every_phase(TIMEOUT_S)] * 2
 
 
 def test_an_entry_without_base_url_goes_to_openai_whatever_openai_base_url_says(tmp_path, monkeypatch):
