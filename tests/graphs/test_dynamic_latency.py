@@ -7,12 +7,10 @@ critical path), not against the test's guess of how long the framework took on t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.graphs import run_assembly
 from rolegraph.graphs.result import NodeTrace
 from rolegraph.graphs.runtime import CompiledGraph
 from rolegraph.graphs.schedule import Topology, alone_wall_s
@@ -22,6 +20,7 @@ from rolegraph.models.pool import ModelPool
 from rolegraph.settings import Settings
 from rolegraph.sim.server import ServerThread, create_app
 from rolegraph.tasks.registry import get_task
+from tests.run_wall_support import framework_s, longest_chain, measured_chain, spy_on_walls
 
 PAUSE_S = 0.4  # every call takes this long on the server: well above the framework's own time per run
 ITEMS = 3  # run at once on two slots per model: their calls queue for each other's slots
@@ -49,38 +48,6 @@ def fanout_graph() -> GraphSpec:
         "edges": [["plan", "solve"], ["solve", "fuse"]],
         "fanout": [{"from": "plan", "nodes": ["solve"], "max_fanout": FANOUT}],
     })
-
-
-def longest_chain(traces: list[NodeTrace], time_of: Callable[[NodeTrace], float] = lambda t: t.latency_s) -> float:
-    """The longest chain of node times (latencies, unless `time_of` says otherwise) along what each trace read
-    (written here, not the runtime's)."""
-    by_id = {t.id: t for t in traces}
-    ends: dict[str, float] = {}
-
-    def end(t: NodeTrace) -> float:
-        if t.id not in ends:
-            ends[t.id] = time_of(t) + max((end(by_id[i]) for i in t.inputs if i in by_id), default=0.0)
-        return ends[t.id]
-
-    return max(end(t) for t in traces)
-
-
-def measured_chain(traces: list[NodeTrace]) -> float:
-    """The longest chain of the nodes' measured spans (end - start: a slot wait included)."""
-    return longest_chain(traces, lambda t: t.end_s - t.start_s)
-
-
-def spy_on_walls(monkeypatch) -> list[tuple[list[NodeTrace], float]]:
-    """Each assembled run's traces and the wall time it measured (what `alone_wall_s` is handed)."""
-    seen: list[tuple[list[NodeTrace], float]] = []
-    real = run_assembly.alone_wall_s
-
-    def spy(topo, traces, wall, model_of, slots):
-        seen.append((list(traces), wall))
-        return real(topo, traces, wall, model_of, slots)
-
-    monkeypatch.setattr(run_assembly, "alone_wall_s", spy)
-    return seen
 
 
 def test_a_fanout_run_reports_its_calls_critical_path_fresh_and_cached(settings, tmp_path, monkeypatch):
@@ -128,12 +95,6 @@ def test_a_fanout_run_reports_its_calls_critical_path_fresh_and_cached(settings,
     # some item's calls did wait for a slot (a wait lasts until another item's call of PAUSE_S or more ends): the
     # time its latency leaves out
     assert max(waited) > PAUSE_S / 2
-
-
-def framework_s(walls: list[tuple[list[NodeTrace], float]], traces: list[NodeTrace]) -> float:
-    """The framework's own time in the run of `traces`: its measured wall beyond its measured critical path."""
-    wall = next(w for seen, w in walls if seen == traces)
-    return max(0.0, wall - measured_chain(traces))
 
 
 def trace(node_id: str, latency: float, start: float, end: float, inputs=(), model: str = "m") -> NodeTrace:
