@@ -18,3 +18,12 @@ def test_the_report_shows_raw_accuracies_beside_labelled_scores(pool, small_task
     assert "training accuracy (raw)" in text and "ranking score (training; adjusted, shrunk" in text
     assert "held-out test items" in text and "Selection figures of the chosen graph: training" in text
     assert "accuracy (batch-adjusted)" in text  # the Pareto table's adjusted figure is labelled
+
+
+def test_the_pareto_table_interval_is_wilsons_for_the_raw_accuracy_over_its_items():
+    """5 right of 10: Wilson's 95% interval by hand, z^2 = 3.8416: centre (0.5 + 0.19208) / 1.38416 = 0.5,
+    half 1.96 * sqrt(0.025 + 0.009604) / 1.38416 = 0.2634, so [0.237, 0.763] (not the interval of 0.5 of 10)."""
+    from rolegraph.reports.markdown import _raw_ci
+
+    assert _raw_ci(0.5, 10) == "[0.237, 0.763]"
+    assert _raw_ci(None, 10) == "-"
