@@ -7,7 +7,9 @@ tuples, intervals, sets, comma lists and matrices element by element. What it ca
 compares as normalised strings, so it errs towards "not equal" rather than accepting a wrong answer.
 
 A unit on one side only is presentation ('5.4 cents' is 5.4); units on both sides must agree, up to
-plural and common abbreviations ('5 hours' is not '5 minutes', '3 in' is '3 inches').
+plural and common abbreviations ('5 hours' is not '5 minutes', '3 in' is '3 inches'). Letters after a number
+are algebra, not a unit, when they name a function ('2 sin x') or are a short word written against the number that
+is no known unit ('3ab' is not 3; '15cm' is 15).
 """
 
 from __future__ import annotations
@@ -107,7 +109,14 @@ _LISTED_RE = re.compile(r",\s+\d")
 (MATH writes those with LaTeX's thin space, "10,\\!080", which `_SPACING_RE` only later makes a space)."""
 _FRACTION_RE = re.compile(r"^\(?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\)?/\(?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\)?$")
 _MIXED_RE = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
-_UNIT_RE = re.compile(r"^(?P<num>.*?[\d}.])\s*(?P<unit>[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)(?:\^\{?[23]\}?)?\.?$")
+_UNIT_RE = re.compile(r"^(?P<num>.*?[\d}.])(?P<gap>\s*)(?P<unit>[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)(?:\^\{?[23]\}?)?\.?$")
+_SHORT_UNITS = frozenset({"mph", "kph", "ml", "mg", "cc", "gal", "day", "yr", "wk", "pt", "qt", "ms", "gm", "am", "pm"})
+"""Units of two or three letters beside `_UNIT_ALIASES`' keys: the only short words read as a unit when written
+against the number ('15cm', '3hrs'), where a short word is otherwise a product of variables ('3ab', '2xy')."""
+_LONG_WORD = 4  # letters from which a word written against a number is read as a unit ('12dollars')
+_FUNCTION_WORDS = ("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot", "csc", "log", "ln")
+"""A word starting with one of these is a function of what follows ('2 sin x', '3\\log 2'), never a unit ('sec' is
+left out: '2 sec' is two seconds)."""
 _LHS_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?(?:\\in|=)(?!=)")
 _FRAC_ARG = r"(\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z0-9])"
 _FRAC_RE = re.compile(r"\\frac" + _FRAC_ARG + _FRAC_ARG)
@@ -138,9 +147,21 @@ def _strip_units(text: str) -> tuple[str, str | None]:
     """('15', 'centimeter') from '15 cm^2', ('5.4', 'cent') from '5.4 cents': trailing words after a number are
     a unit, returned apart in one spelling (`_unit_key`) so both sides' units can be compared."""
     match = _UNIT_RE.match(text.strip())
-    if match and to_fraction(normalize(match.group("num"), strip_units=False)) is not None:
-        return match.group("num"), _unit_key(match.group("unit"))
+    if match and _reads_as_unit(match.group("unit"), attached=not match.group("gap")):
+        if to_fraction(normalize(match.group("num"), strip_units=False)) is not None:
+            return match.group("num"), _unit_key(match.group("unit"))
     return text, None
+
+
+def _reads_as_unit(words: str, *, attached: bool) -> bool:
+    """Whether the words after a number are a unit, not algebra: no word is a function ('2 sin x'), and a short
+    word written against the number is a known unit ('15cm', not '3ab': `_SHORT_UNITS`, `_LONG_WORD`)."""
+    lowered = words.lower().split()
+    if any(word.startswith(_FUNCTION_WORDS) for word in lowered):
+        return False
+    first = lowered[0]
+    known = {first, first.removesuffix("s")} & (_UNIT_ALIASES.keys() | _SHORT_UNITS)
+    return not attached or len(first) >= _LONG_WORD or bool(known)
 
 
 def _unit_key(unit: str) -> str | None:

@@ -157,3 +157,27 @@ def test_lists_matrices_and_unit_words_that_are_the_same_answer(prediction, gold
 ])
 def test_lists_and_matrices_that_are_not_the_same_answer(prediction, gold):
     assert not math_equal(prediction, gold) and not math_equal(gold, prediction)
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [
+    ("3ab", "3"),  # letters written against a number are a product of variables, not a unit
+    ("2xy", "2"),
+    ("6abc", "6"),
+    ("2 sin x", "2"),  # a function of what follows, not a unit
+    (r"3\log 2", "3"),
+    (r"4\sqrt{2} \tan x", r"4\sqrt{2}"),
+])
+def test_algebra_after_a_number_is_not_a_unit(prediction, gold):
+    assert not math_equal(prediction, gold) and not math_equal(gold, prediction)
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [
+    ("15cm", "15"),  # a known short unit written against the number
+    ("3hrs", "3 hours"),
+    ("10mph", "10"),
+    ("12dollars", "12"),  # a long word written against the number is a unit
+    (r"5\text{cm}", "5"),
+    ("2 sec", "2 seconds"),  # 'sec' as a unit, not the secant
+])
+def test_units_written_against_the_number_are_still_units(prediction, gold):
+    assert math_equal(prediction, gold) and math_equal(gold, prediction)
