@@ -96,7 +96,10 @@ class LlamaCppServer:
         )
         if not poll(self._healthy):
             self.close()
-            raise EngineMissingError(f"llama.cpp server on port {self.port} did not become ready")
+            raise EngineMissingError(
+                f"llama.cpp server on port {self.port} did not become ready within {READY_TIMEOUT_S:g} s "
+                "(it answers /health only once the model is loaded)"
+            )
 
     def _healthy(self) -> bool:
         """One /health probe: True when the server answers 200."""
