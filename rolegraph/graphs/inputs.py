@@ -7,7 +7,7 @@ simulated models read, rides in the `RunContext` that LangGraph passes to the ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rolegraph.chat.spec import ModelSpec, gold_for
 from rolegraph.errors import GraphError
@@ -23,6 +23,12 @@ ANSWER_KEY_IN_STATE = (
     "the answer key must not be in the graph's input state (checkpoints and LangSmith traces would hold the "
     "gold): pass it in the run's context, e.g. app.astream(graph_input(item), config, "
     "context=graph_context(graph, item)) from rolegraph.graphs.interop"
+)
+QUESTION_FIELD = "question"
+SEED_FIELD = "seed"
+INPUT_SHAPE = (
+    "pass {'question': str, 'seed': int, 'answer_kind': str}, e.g. graph_input(item_or_question) from "
+    "rolegraph.graphs.interop"
 )
 
 
@@ -65,13 +71,26 @@ def run_inputs(
 
 def context_without_key(inputs: dict, modelled: bool) -> RunContext:
     """The context of a run invoked without one (an app calling the Pregel directly): no answer key, and
-    an input state that carries one is refused (it would be checkpointed and traced)."""
+    an input state that carries one is refused (it would be checkpointed and traced). An input that is not
+    such a state (a bare string, no question string, a seed that is not a number) is the caller's one-line
+    GraphError here, not a KeyError or AttributeError from inside LangGraph's task."""
+    if not isinstance(inputs, Mapping):
+        raise GraphError([f"the graph's input must be a dict, got {type(inputs).__name__}: {INPUT_SHAPE}"])
     if inputs.get(ANSWER_KEY_FIELD) is not None:
         raise GraphError([ANSWER_KEY_IN_STATE])
+    question = inputs.get(QUESTION_FIELD)
+    if not isinstance(question, str):
+        got = "no 'question'" if question is None else f"a 'question' of type {type(question).__name__}, not str"
+        raise GraphError([f"the graph's input has {got}: {INPUT_SHAPE}"])
+    try:
+        seed = int(inputs.get(SEED_FIELD, 0))
+    except (TypeError, ValueError):
+        got = type(inputs.get(SEED_FIELD)).__name__
+        raise GraphError([f"the graph's input 'seed' must be an integer, got {got}: {INPUT_SHAPE}"]) from None
     return RunContext(
-        question=inputs["question"],
+        question=question,
         answer_key=None,
-        seed=int(inputs.get("seed", 0)),
+        seed=seed,
         kind=inputs.get("answer_kind") or FREE_FORM_KIND,
         meter=BudgetMeter(None),
         modelled=modelled,
