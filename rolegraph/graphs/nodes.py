@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
-from rolegraph.agents.registry import Role
+from rolegraph.agents.registry import TOOLS_SLOT, Role
 from rolegraph.agents.tooluse import ToolUse, tool_help
 from rolegraph.chat.spec import ModelSpec
 from rolegraph.chat.types import ChatModel, Completion, Message
@@ -154,12 +154,19 @@ class NodePlan:
 
     def system_prompt(self, kind: str, formats: Any) -> str:
         """The rendered system prompt for an answer kind (rendered once per kind, then reused). Without a toolbox
-        there is no tool help to give: the agent then stops the node with its one-line RoleError."""
+        there is no tool help to give: the agent then stops the node with its one-line RoleError.
+
+        A role whose template has no `{tools}` slot (one registered in Python or in a roles file) still gets the
+        help of its node's tools, at the end: without it the text protocol's model never learnt that the tools
+        exist or how to call them, and the node ran as if it had none."""
         prompt = self._prompts.get(kind)
         if prompt is None:
             box = self.toolbox if self.tools and self.role.mode == "chat" else None
             help_text = tool_help(box, self.tools, self.native) if box is not None else ""
-            prompt = self._prompts[kind] = self.role.render(formats.answer_format(kind), help_text)
+            role = self.role
+            if help_text and TOOLS_SLOT not in role.template:
+                role = replace(role, template=f"{role.template.rstrip()}\n\n{TOOLS_SLOT}")
+            prompt = self._prompts[kind] = role.render(formats.answer_format(kind), help_text)
         return prompt
 
 
