@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 
 from benchmarks.agreement_real import majority
-from benchmarks.common import table
+from benchmarks.common import say, table
 from rolegraph.evaluate.report import NO_SIGN, pct
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
@@ -26,6 +26,10 @@ TIE_RULE = (
     "a tie for the top count (1-1-1, or 1-1 with a sample unanswered) has no majority answer: it counts "
     "under its top share as not right, and as tied; a question no sample answered counts under 0/3"
 )
+HEADING = "agreement and correctness on the real local model"
+"""What the section measures: said as it starts and as its Markdown heading, only where it runs."""
+SKIPPED_HEADING = "real local model: not run"
+"""The heading of a skipped section: `--real-items 0` printed the measuring heading over its 'Skipped:' line."""
 
 
 def by_agreement(questions: list[tuple[list[str | None], str]]) -> dict[str, dict]:
@@ -52,7 +56,7 @@ def real_local(cfg: dict, home: Path) -> dict:
     asked with `logprobs: true`) tells right from wrong (AUROC). Skipped (and said so) where the `local` extra is
     missing."""
     if not cfg["real_items"]:  # asked for (`--real-items 0`) or quick mode's default, not only quick mode
-        return {"skipped": "no real-model items (--real-items 0, the default in quick mode)"}
+        return _skipped("no real-model items (--real-items 0, the default in quick mode)")
     from rolegraph.agents.parsers import parse_answer
     from rolegraph.errors import EngineMissingError
     from rolegraph.models.llamacpp_server import LlamaCppServer
@@ -61,7 +65,8 @@ def real_local(cfg: dict, home: Path) -> dict:
     try:
         server = LlamaCppServer()
     except EngineMissingError as exc:
-        return {"skipped": str(exc)}
+        return _skipped(str(exc))
+    say(f"routing: {HEADING}")
     rng = random.Random(15)
     system = "You are a careful solver. Think briefly, then end with 'Final answer: <number>'."
     questions: list[tuple[list[str | None], str]] = []
@@ -103,6 +108,12 @@ def real_local(cfg: dict, home: Path) -> dict:
     }
 
 
+def _skipped(reason: str) -> dict:
+    """The section's result when it does not run, said under a heading that does not claim a measurement."""
+    say(f"routing: {SKIPPED_HEADING}: {reason}")
+    return {"skipped": reason}
+
+
 def auroc(scored: list[tuple[float, bool]]) -> float | None:
     """The chance a right sample has a higher score than a wrong one (ties count half); None without both kinds."""
     right = [s for s, r in scored if r]
@@ -115,9 +126,9 @@ def auroc(scored: list[tuple[float, bool]]) -> float | None:
 
 def render(real: dict) -> str:
     """The section's Markdown: the table by agreement (with its ties) and the log-probability signal."""
-    text = "## Agreement and correctness on the real local model (real, not simulated)\n\n"
     if "skipped" in real:
-        return text + f"Skipped: {real['skipped']}"
+        return f"## {SKIPPED_HEADING.capitalize()}\n\nSkipped: {real['skipped']}"
+    text = f"## {HEADING.capitalize()} (real, not simulated)\n\n"
     text += table(
         ["samples agreeing", "items", "majority right %", "tied (no majority: not right)"],
         [

@@ -44,3 +44,19 @@ def test_the_section_says_how_many_were_tied_and_the_rule():
     }
     text = render(real)
     assert "| 1/3 | 1 | 0.0 | 1 |" in text and "no majority answer" in text and "(real, not simulated)" in text
+
+
+def test_a_skipped_section_is_not_announced_as_measuring_agreement(capsys):
+    # `routing --real-items 0` printed "routing: agreement and correctness on the real local model" and then ran
+    # nothing; its Markdown put "Skipped: ..." under that same heading
+    from pathlib import Path
+
+    from benchmarks.routing_real import real_local
+
+    real = real_local({"real_items": 0}, Path("unused"))
+    said = capsys.readouterr().err
+    assert "agreement and correctness" not in said.lower()
+    assert "not run" in said and "--real-items 0" in said
+    md = render(real)
+    assert "agreement and correctness" not in md.lower()
+    assert md.startswith("## Real local model: not run\n") and "Skipped: no real-model items" in md
