@@ -13,9 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
+from rolegraph.agents.registry import RoleRegistry
+from rolegraph.errors import GraphError
 from rolegraph.graphs.spec import GraphSpec, NodeSpec
 from rolegraph.graphs.validate import check_graph
 from rolegraph.models.pool import ModelPool
+
+UNKNOWN_ROLE = "unknown role '"  # how validate.py words an unknown role's problem
+REGISTERED_ROLE_HINT = " A role you registered: pass its registry, build(pool, roles=registry)."
 
 
 class Graph:
@@ -92,10 +97,27 @@ class Graph:
             output=self._output,
         )
 
-    def build(self, pool: ModelPool | None = None, roles: Iterable[str] | None = None) -> GraphSpec:
-        """The validated spec (`GraphError` lists every problem). `pool=None` skips the model check."""
+    def build(self, pool: ModelPool | None = None, roles: RoleRegistry | Iterable[str] | None = None) -> GraphSpec:
+        """The validated spec (`GraphError` lists every problem). `pool=None` skips the model check.
+
+        `roles`: the registry the graph will run with (the one passed to `run_graph`), or its role names; None
+        knows the built-in roles only. A registry iterates over its `Role`s, not their names, so it is read by
+        `names()` here (taken as ids, it failed with a TypeError comparing two Roles)."""
+        if isinstance(roles, RoleRegistry):
+            roles = roles.names()
         known_roles = None if roles is None else _ids(roles, "build", "roles")
-        return check_graph(self.spec(), pool=pool, roles=known_roles, source=f"graph '{self.name}'")
+        try:
+            return check_graph(self.spec(), pool=pool, roles=known_roles, source=f"graph '{self.name}'")
+        except GraphError as exc:
+            if roles is not None:
+                raise
+            # without `roles` only the built-in roles are known: a role registered in Python needs its registry
+            problems = list(exc.problems)
+            first = next((i for i, p in enumerate(problems) if UNKNOWN_ROLE in p), None)
+            if first is None:
+                raise
+            problems[first] += REGISTERED_ROLE_HINT  # said once, at the first unknown role
+            raise GraphError(problems, source=exc.source) from None
 
 
 def _is_pair(value: object) -> TypeGuard[tuple[str, str] | list[str]]:

@@ -80,3 +80,19 @@ def test_compose_example_runs_offline_and_saves_a_valid_graph(tmp_path, monkeypa
     spec = load_graph(out)
     assert "flowchart LR" in printed and f"saved {out} (hash {graph_hash(spec)})" in printed
     assert spec.output_id() == "fuse" and len(spec.nodes) == 6
+
+
+def test_build_takes_the_role_registry_a_custom_role_runs_with():
+    """`run_graph(..., roles=registry)` takes the registry: so does `build` (it was a TypeError comparing Roles)."""
+    from rolegraph.agents.registry import RoleRegistry
+
+    roles = RoleRegistry.default()
+    roles.register("critic", "Role: critic.\nPoint out the weakest step.\n{answer_format}")
+    graph = Graph("crit").node("s", "solver", "sim/llama-3.2-1b").node("c", "critic", "sim/llama-3.1-8b").edge("s", "c")
+    spec = graph.build(ModelPool.builtin(), roles=roles)
+    assert [n.role for n in spec.nodes] == ["solver", "critic"]
+    assert graph.build(ModelPool.builtin(), roles=roles.names()) == spec
+    with pytest.raises(GraphError) as caught:
+        graph.build(ModelPool.builtin())  # the built-in roles only: the way to name the registry is said once
+    assert "unknown role 'critic'" in str(caught.value)
+    assert str(caught.value).count("build(pool, roles=registry)") == 1
