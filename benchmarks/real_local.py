@@ -244,6 +244,8 @@ def _tables(p: dict[str, Any]) -> str:
 def run(quick: bool = False, out_dir: Path | None = None, bench_run: BenchRun | None = None) -> dict[str, Any]:
     bench_run = bench_run or BenchRun()
     cfg = QUICK if quick else FULL
-    payload = asyncio.run(_main(cfg, bench_run)) | {"config": cfg}
+    # "simulated" as every simulated result file has it: its `label` alone said "real" to a reader, not to a
+    # script sorting result files; the sim mirror's rows ("sim") carry their own simulated: true
+    payload = asyncio.run(_main(cfg, bench_run)) | {"config": cfg, "simulated": False}
     bench_run.write_result("real_local", payload, _tables(payload), out_dir or RESULTS_DIR, quick=quick)
     return payload
