@@ -81,7 +81,7 @@ def graph_context(
     answer_kind: str | None = None,
     budget: Budget | None = None,
 ) -> RunContext:
-    """The run context for one question: pass it as `context=` to `invoke`/`astream` (a parent graph hands it
+    """The run context for one question: pass it as `context=` to `ainvoke`/`astream` (a parent graph hands it
     down to a nested rolegraph graph). It carries the item's answer key, which only simulated models read,
     and LangGraph never serialises it. Make a fresh one per question: it also collects the run's traces."""
     _, ctx, _ = graph.inputs_and_context(question, budget=budget, seed=seed, answer_kind=answer_kind)
