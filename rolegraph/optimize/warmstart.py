@@ -42,6 +42,7 @@ from rolegraph.optimize.context import SearchContext
 from rolegraph.optimize.probabilistic import Logits, ProbabilisticGraph
 from rolegraph.optimize.rundir import RunStore
 from rolegraph.optimize.space import SearchSpace
+from rolegraph.optimize.task_difference import data_file_difference, task_difference
 from rolegraph.optimize.trace import TRAINING_PHASES, EvalRecord, Evaluation, FeedbackRecord
 
 PRIOR_PHASE = "prior"
@@ -100,8 +101,8 @@ class WarmStart:
         then_items = self.config.get("task_items")
         if task_items is not None and then_items is not None:
             old, new = given_options(old), given_options(new)
-        if old != new or (old_data is None) != (new_data is None):
-            self.not_comparable = "the earlier run scored another task or data"  # task options make other items too
+        if old != new or (old_data is None) != (new_data is None):  # task options make other items too
+            self.not_comparable = task_difference(old, new, old_data, new_data, task_args.get("name"))
             return False
         if not self._same_data(old_data, new_data):
             return False
@@ -119,7 +120,7 @@ class WarmStart:
         then = (self.inputs or {}).get("data") or {}
         if not then.get("sha256"):
             if Path(old_data).expanduser().resolve() != here:
-                self.not_comparable = "the earlier run scored another data file"
+                self.not_comparable = data_file_difference(old_data, here)
                 return False
             self.notes.append("the earlier run kept no hash of its data file: its evidence is taken on the path alone")
             return True
@@ -128,7 +129,7 @@ class WarmStart:
         self.not_comparable = (
             f"the data file {here} changed since the earlier run read it"
             if Path(then["path"]) == here
-            else "the earlier run scored another data file"
+            else data_file_difference(then["path"], here)
         )
         return False
 

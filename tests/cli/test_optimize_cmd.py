@@ -253,7 +253,8 @@ def test_a_warm_start_says_what_carried_over_and_what_did_not(tmp_path, capsys):
                          capsys)
     assert code == 0, err
     flat = " ".join(out.split())  # the printed summary, not only the report, says the evidence stayed behind
-    assert "warm start from" in flat and "another task or data: its evidence is not imported" in flat
+    assert "warm start from" in flat
+    assert "another task ('gsm'; this search: 'arith'): its evidence is not imported" in flat
 
 
 def test_own_roles_from_the_command_line(tmp_path, capsys):

@@ -22,11 +22,14 @@ def test_an_option_at_its_default_is_the_same_task_and_another_metric_is_not(tmp
                           tmp_path / "ia", "--out", tmp_path / "ib"], capsys)
     assert code == 0, err
     warm = json.loads(out)["warm_start"]
-    assert not any("another task or data" in line for line in warm["not_carried"]), warm
+    assert not any("not imported" in line for line in warm["not_carried"]), warm
     assert warm["carried"].startswith(f"warm start from {tmp_path / 'ia'}: 2 evaluations"), warm
     code, out, err = cli(["optimize", *TINY, "--task-option", "metric=f1", "--init-from", tmp_path / "ia", "--out",
                           tmp_path / "ic"], capsys)
     assert code == 0, err
     warm = json.loads(out)["warm_start"]
-    assert "the earlier run scored another task or data: its evidence is not imported" in warm["not_carried"]
+    assert (
+        "the earlier run scored the same task with other options (metric em -> f1): its evidence is not imported"
+        in warm["not_carried"]
+    ), warm
     assert " 0 evaluations" in warm["carried"]

@@ -33,11 +33,11 @@ def test_with_both_digests_a_default_option_is_the_same_task():
 def test_with_both_digests_a_scoring_option_still_tells_tasks_apart():
     earlier = warm({"name": "jsonl", "seed": 0, "family": "qa"})
     assert not earlier.same_task({"name": "jsonl", "seed": 0, "family": "qa", "metric": "f1"}, DIGEST)
-    assert earlier.not_comparable == "the earlier run scored another task or data"
+    assert earlier.not_comparable == "the earlier run scored the same task with other options (metric em -> f1)"
     assert not warm({"name": "jsonl", "seed": 0, "family": "qa"}).same_task({"name": "jsonl", "seed": 0}, DIGEST)
 
 
 def test_without_a_digest_the_options_are_compared_as_given():
     earlier = warm({"name": "jsonl", "seed": 0, "family": "qa"}, task_items=None)
     assert not earlier.same_task({"name": "jsonl", "seed": 0, "family": "qa", "question_field": "question"}, DIGEST)
-    assert earlier.not_comparable == "the earlier run scored another task or data"
+    assert earlier.not_comparable == "the earlier run scored task 'jsonl' with its options given otherwise"
