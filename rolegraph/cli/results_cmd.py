@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -23,6 +24,25 @@ $ROLEGRAPH_HOME's store and reported missing with no word where else to look."""
 
 STORED_SETTINGS = ("graph_file", "seed", "split", "n", "data", "pool", "world")
 """Settings of a stored run shown under its summary: where the graph came from and which items it scored."""
+
+
+MEASURED_LATENCY_NOTE = (
+    "latency: as measured in each stored evaluation (calls replayed from the response cache keep the time they took "
+    "when made; the framework's own time around them is measured again), so two evaluations of one graph on the "
+    "same items differ slightly: a search's paired:test run and the test latency in its report.md and "
+    "--json are two evaluations"
+)
+"""Under stored measured (not fully simulated) runs: `results` showed a graph's test latency as 36.45 s where the
+run's report.md and `optimize --json` said 36.43 s, with nothing to tell the user these are two evaluations of the
+same graph and items (the search's own test run, and the paired run `route fit` reads), each adding the
+framework's time it measured. Simulated latency is modelled, the same in every evaluation: no note there."""
+
+
+def _latency_note(labels: Sequence[str | None]) -> str:
+    """MEASURED_LATENCY_NOTE when some of the shown runs measured their latency (real or partly simulated)."""
+    from rolegraph.models.provenance import SIMULATED
+
+    return MEASURED_LATENCY_NOTE if any(label not in (None, SIMULATED) for label in labels) else ""
 
 
 def _settings_text(value: object) -> str:
@@ -126,6 +146,8 @@ def results_command(
                 console.print(table)
             if note := sim_note([shown_simulation(result)]):
                 console.print(note)
+            if note := _latency_note([shown_simulation(result)]):
+                console.print(note, markup=False)
             for line in count_notes(result, result.graph_name):  # stored with the run: trims, timed-out requests
                 console.print(line, markup=False)
             return
@@ -146,6 +168,8 @@ def results_command(
     console.print(table)
     if note := sim_note(run_simulation(r) for r in runs):
         console.print(note)
+    if note := _latency_note([run_simulation(r) for r in runs]):
+        console.print(note, markup=False)
     if more:
         console.print(more)
 
