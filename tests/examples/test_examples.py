@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -153,11 +154,10 @@ def test_compose_example_into_a_missing_directory_is_one_line(tmp_path):
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'missing' / 'g.yaml'}")
 
 
-def _script(name: str, *args: str, cwd: Path | None = None) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-
+def _script(name: str, *args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
 
 
 @pytest.mark.parametrize("script, args, option", [
@@ -207,3 +207,29 @@ def test_serve_client_asking_for_a_model_not_served_is_one_line_exit_2(tmp_path)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {server.base_url}: HTTP 404: ")
     assert "`wrong`" in lines[0] and "`local`" in lines[0]
+
+
+def test_serve_client_takes_the_key_of_a_keyed_server_from_the_variable_it_names(tmp_path):
+    """A server started with --api-key-env refused the client (401) unless its source was edited to hold the key."""
+    import os
+
+    from rolegraph.models.local import engine_status
+
+    ok, why = engine_status()
+    if not ok:
+        pytest.skip(why)
+    from tests.serve.conftest import one_node_graph, serve
+
+    key = "k-serve-client-test-0123"
+    env = {**os.environ, "CLIENT_TEST_KEY": key}
+    env.pop("UNSET_CLIENT_KEY", None)
+    with serve(one_node_graph("local/smollm2-135m", "local"), ModelPool.builtin(), tmp_path, api_key=key) as server:
+        base = ["--model", "local", "--base-url", server.base_url, "Say yes."]
+        refused = _script("serve_client", *base, env=env)
+        unset = _script("serve_client", *base, "--api-key-env", "UNSET_CLIENT_KEY", env=env)
+        done = _script("serve_client", *base, "--api-key-env", "CLIENT_TEST_KEY", env=env)
+    assert refused.returncode == 2 and f"error: {server.base_url}: HTTP 401" in refused.stderr
+    assert unset.returncode == 2 and unset.stderr.strip() == (
+        "error: --api-key-env UNSET_CLIENT_KEY: the environment variable is not set or empty")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() and key not in done.stdout + done.stderr
