@@ -60,13 +60,25 @@ class Tool(ABC):
         except ValueError as exc:
             return ToolResult(ok=False, text=f"{self.name}: {one_line(exc)}")
         try:
-            return await asyncio.wait_for(self._run(**args), timeout=self.timeout_s)
+            return self._as_result(await asyncio.wait_for(self._run(**args), timeout=self.timeout_s))
         except TimeoutError:
             return ToolResult(ok=False, text=f"{self.name}: timed out after {self.timeout_s:g}s")
         except SandboxRefusedError:  # the user's policy, not the model's mistake: it stops the run with one line
             raise
         except Exception as exc:  # a tool failure is a result for the model, never a crash of the graph
             return ToolResult(ok=False, text=f"{self.name}: {type(exc).__name__}: {one_line(exc)}")
+
+    def _as_result(self, value: object) -> ToolResult:
+        """`_run`'s return as a ToolResult. A tool of the user's that returns its text as a plain str gets it read
+        as the text (the model read nothing: an empty, ok result); any other value is a failed result that says
+        what `_run` returned, so the slip shows in the trace instead of passing as an empty success."""
+        if isinstance(value, ToolResult):
+            return value
+        if isinstance(value, str):
+            return ToolResult(ok=True, text=value)
+        return ToolResult(
+            ok=False, text=f"{self.name}: _run returned {type(value).__name__}, not a ToolResult (or a str)"
+        )
 
     def normalise_args(self, args: dict[str, Any]) -> dict[str, Any]:
         """Map a bare text argument onto the first required one, coerce numbers, drop unknown keys,

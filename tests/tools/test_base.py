@@ -95,3 +95,26 @@ def test_parse_text_calls_on_text_without_calls():
     assert parse_text_calls("The answer is 391. Final answer: 391") == []
     assert parse_text_calls("") == []
     assert parse_text_calls("CALL") == []
+
+
+class Sloppy(Tool):
+    """A user's tool that returns its answer as it is, not wrapped in a ToolResult."""
+
+    name = "capital"
+    description = "The capital of a country."
+    parameters = {"type": "object", "properties": {"country": {"type": "string"}}, "required": ["country"]}
+
+    async def _run(self, country: str):  # noqa: ANN202 - the slip under test: no ToolResult
+        return {"France": "Paris"}.get(country, {"unknown": country})
+
+
+def test_a_tool_returning_a_plain_string_is_read_as_its_text():
+    """The model was shown an empty, ok result (and the trace an empty summary): the text was silently lost."""
+    out = call(Sloppy(), country="France")
+    assert isinstance(out, ToolResult) and out.ok and out.text == "Paris"
+
+
+def test_a_tool_returning_anything_else_is_a_failed_result_that_says_so():
+    out = call(Sloppy(), country="Atlantis")
+    assert isinstance(out, ToolResult) and not out.ok
+    assert out.text == "capital: _run returned dict, not a ToolResult (or a str)"
