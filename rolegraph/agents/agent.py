@@ -35,12 +35,14 @@ from rolegraph.agents.trim import (
 from rolegraph.chat.types import Completion, Message
 from rolegraph.tools.base import Tool
 from rolegraph.tools.toolbox import ToolBox  # already loaded by then (tooluse): in the hints that resolve at run time
-from rolegraph.transcript import Section, render_input
+from rolegraph.transcript import EVIDENCE_HEAD, Section, render_input
 
 MAX_FALLBACK_QUERY_CHARS = 300
 QUERY_ARG = "query"  # a search tool's usual argument: a node's tool that takes it is preferred as its search tool
 FALLBACK_NOTE = "the model wrote no usable search query, so the question itself was searched"
 """The trace's note (shown by `rolegraph run`) when a searcher searched its question instead of its queries."""
+SEARCH_FAILED = "(the search failed: {reason})"
+"""A searcher's block when every search call failed: `(no results)` would tell the reader nothing was found."""
 NOTE_SEPARATOR = "\n"  # a tool use with several notes (this one and the tool's own) keeps one per line
 ToolLookup = Mapping[str, Tool | type[Tool]]
 """What choosing a search tool reads of a toolbox: a `ToolBox` when a node runs, and the built-in tools' classes
@@ -248,5 +250,8 @@ async def _search(
     if fell_back:
         uses[before:] = [_noted(use, FALLBACK_NOTE) for use in uses[before:]]
     text = format_evidence(hits)
+    searched = uses[before:]
+    if not hits and searched and not any(use.ok for use in searched):  # not `(no results)`: nothing was searched
+        text = f"{EVIDENCE_HEAD}\n{SEARCH_FAILED.format(reason=searched[0].summary)}\n"
     fields = {"queries": queries, "evidence": hits, "model_text": comp.text}
     return AgentResult(RoleOutput(text, None, fields), uses)

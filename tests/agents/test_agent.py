@@ -18,7 +18,8 @@ REG = RoleRegistry.default()
 
 
 def run(role, caller, *, kind="math", toolbox=None, tools=(), native=False, sections=(), question="Q?"):
-    system = REG.system_prompt(role, kind, tool_help(toolbox, tools, native) if tools and toolbox and role != "searcher" else "")
+    helped = tools and toolbox and role != "searcher"
+    system = REG.system_prompt(role, kind, tool_help(toolbox, tools, native) if helped else "")
     return asyncio.run(run_agent(REG.get(role), system, question, list(sections), caller, kind=kind,
                                  toolbox=toolbox, tools=tools, native=native))
 
@@ -173,3 +174,24 @@ def test_the_fallback_note_keeps_the_tools_own_note(toolbox):
     res = run("searcher", ScriptedCaller([("nothing", [])]), toolbox=box, tools=("search",))
     assert res.tool_uses[0].note.split(NOTE_SEPARATOR) == [
         FALLBACK_NOTE, "web search failed (offline); fell back to local search"]
+
+
+def test_a_search_that_failed_is_not_passed_on_as_no_results():
+    """Every search call failed: the evidence the next node reads said `(no results)`, as if nothing were found."""
+    from rolegraph.agents.agent import SEARCH_FAILED
+
+    class Down:
+        async def asearch(self, query, k):
+            raise ConnectionError("knowledge base offline")
+
+    res = run("searcher", ScriptedCaller([("Query: penicillin", [])]), toolbox=ToolBox([SearchTool(Down())]),
+              tools=("search",))
+    assert [u.ok for u in res.tool_uses] == [False]
+    assert res.output.text == "Evidence:\n" + SEARCH_FAILED.format(reason=res.tool_uses[0].summary) + "\n"
+    assert "knowledge base offline" in res.output.text and "(no results)" not in res.output.text
+
+
+def test_a_search_that_found_nothing_still_says_no_results(toolbox):
+    res = run("searcher", ScriptedCaller([("Query: zzzqqqxxy", [])]), toolbox=toolbox, tools=("search",))
+    assert [u.ok for u in res.tool_uses] == [True]
+    assert res.output.text == "Evidence:\n(no results)\n"
