@@ -29,13 +29,14 @@ STORED_SETTINGS = ("graph_file", "seed", "split", "n", "data", "pool", "world")
 MEASURED_LATENCY_NOTE = (
     "latency: as measured in each stored evaluation (calls replayed from the response cache keep the time they took "
     "when made; the framework's own time around them is measured again), so two evaluations of one graph on the "
-    "same items differ slightly: a search's paired:test run and the test latency in its report.md and "
-    "--json are two evaluations"
+    "same items differ slightly (a search files its own test runs as its paired:test runs, the figures its "
+    "report.md and --json give; graphs paired later, by route fit or eval --add-to, are scored again)"
 )
 """Under stored measured (not fully simulated) runs: `results` showed a graph's test latency as 36.45 s where the
 run's report.md and `optimize --json` said 36.43 s, with nothing to tell the user these are two evaluations of the
 same graph and items (the search's own test run, and the paired run `route fit` reads), each adding the
-framework's time it measured. Simulated latency is modelled, the same in every evaluation: no note there."""
+framework's time it measured. A search now files its own test runs as paired runs (`FinalChoice.test_runs`); a
+graph paired later is still a second evaluation. Simulated latency is modelled, the same in every evaluation."""
 
 
 def _latency_note(labels: Sequence[str | None]) -> str:

@@ -174,9 +174,12 @@ async def store_paired(
     progress: bool = False,
     on_graph: Callable[[str, Candidate, EvalResult], object] | None = None,
     roles: RoleRegistry | None = None,
+    done: dict[str, dict[str, EvalResult]] | None = None,
 ) -> dict[str, list[EvalResult]]:
     """Score every candidate on every split's items (skipping graphs already stored there) and file the runs in
-    the paired sets of `run_dir`'s results store. Returns {split: results of this call}."""
+    the paired sets of `run_dir`'s results store. Returns {split: results of this call}. `done`: {split: {graph
+    hash: result}} of evaluations already made on exactly that split's items (the search's test runs), filed as
+    they are instead of scored again, so the run's report and its paired sets show one evaluation's figures."""
     from rolegraph.evaluate.runner import evaluate
 
     out: dict[str, list[EvalResult]] = {}
@@ -185,7 +188,16 @@ async def store_paired(
             have = {p.graph_hash for p in store.paired(PAIRED_SET, split)}
             out[split] = []
             for cand in cands:
-                if spec_hash(cand.graph) in have:
+                ghash = spec_hash(cand.graph)
+                if ghash in have:
+                    continue
+                made = (done or {}).get(split, {}).get(ghash)
+                if made is not None:
+                    made.run_id = store.save(made, cand.graph, label=f"paired:{split}:{cand.graph.name}")
+                    store.pair(PAIRED_SET, split, made, cand.source)
+                    out[split].append(made)
+                    if on_graph is not None:
+                        on_graph(split, cand, made)
                     continue
                 res = await evaluate(
                     cand.graph,

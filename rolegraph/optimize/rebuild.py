@@ -58,6 +58,7 @@ async def pair_front(ctx: SearchContext, final: FinalChoice, run_dir: str | Path
         executor=ctx.executor,
         progress=progress,
         roles=ctx.space.registry,
+        done={TEST: final.test_runs},  # the search's own test runs, on these test items
     )
 
 

@@ -39,7 +39,7 @@ def test_measured_runs_say_their_latency_is_each_evaluations_own(capsys, tmp_pat
         assert code == 0, err
         flat = _flat(out)
         assert "latency: as measured in each stored evaluation" in flat, argv
-        assert "paired:test run and the test latency in its report.md and --json are two evaluations" in flat, argv
+        assert "two evaluations of one graph on the same items differ slightly" in flat, argv
     code, out, err = run_cli(capsys, "results", sim_id, "--store", store)
     assert code == 0, err
     assert "latency: as measured" not in out
