@@ -44,7 +44,11 @@ def test_quick_mode_writes_json_and_table(name, tmp_path):
     if name in SIMULATED:
         assert written["simulated"] is True
     if name == "routing":  # one section is a real model: each section says which it is
-        assert "All results simulated" not in text and "(real, not simulated)" in text
+        assert "All results simulated" not in text
+        if "skipped" in written["real_local"]:  # quick mode runs no real item: said, not claimed as measured
+            assert "## Real local model: not run" in text and "(real, not simulated)" not in text
+        else:
+            assert "(real, not simulated)" in text
         assert text.count("(simulated)") >= 1 and "simulated" in text.split("## Coalesced")[1].split("\n")[0]
         assert written["real_local"]["simulated"] is False
         assert all("run_dir" not in s for s in written["settings"])  # it pointed into a removed scratch directory
