@@ -258,20 +258,20 @@ RUN_COLUMNS = (
     "n",
     "accuracy",
     "95% CI",
-    "cost",
+    "cost (total)",
     "FLOPs / item",
     "latency",
     "fail",
     "sim",
 )
 USER_TEXT_COLUMNS = ("task", "graph", "label")  # shown as `Text`: a name is never markup
-RIGHT_COLUMNS = ("n", "accuracy", "cost", "FLOPs / item", "latency", "fail")
+RIGHT_COLUMNS = ("n", "accuracy", "cost (total)", "FLOPs / item", "latency", "fail")
 STACKED_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run id / created", ("run id", "created (UTC)")),
     ("task / graph / hash", ("task", "graph", "label", "graph hash")),
     ("n", ("n", "fail")),
     ("accuracy / 95% CI", ("accuracy", "95% CI")),
-    ("cost / FLOPs / latency", ("cost", "FLOPs / item", "latency")),
+    ("cost / FLOPs / latency", ("cost (total)", "FLOPs / item", "latency")),
     ("sim", ("sim",)),
 )
 """The narrow layout: each column stacks these wide columns' cells, one a line (empty cells left out)."""
@@ -297,7 +297,7 @@ def _run_cells(r: dict) -> dict[str, str]:
         "n": str(r["n"]),
         "accuracy": NOT_MEASURED if none else pct(r["accuracy"]),
         "95% CI": NOT_MEASURED if none else _ci(r["ci95"]),
-        "cost": money(r["cost_usd"]) if r.get("cost_usd") is not None else NO_VALUE,
+        "cost (total)": money(r["cost_usd"]) if r.get("cost_usd") is not None else NO_VALUE,
         "FLOPs / item": f"{flops:.2f}" if flops else "n/a",  # 0.0: model sizes unknown, or nothing answered
         "latency": NOT_MEASURED if none else f"{latency:.2f} s" if latency is not None else NO_VALUE,
         "fail": str(r["failures"]),
@@ -316,6 +316,7 @@ def _stacked(cells: dict[str, str], names: tuple[str, ...]) -> str:
     shown = {
         "fail": f"{cells['fail']} failed" if cells["fail"] != "0" else "",
         "FLOPs / item": f"{cells['FLOPs / item']} FLOPs",
+        "cost (total)": f"{cells['cost (total)']} total" if cells["cost (total)"] != NO_VALUE else "",
         "label": f"({cells['label']})" if cells["label"] else "",
     }
     return "\n".join(line for name in names if (line := shown.get(name, cells[name])))

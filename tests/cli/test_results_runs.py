@@ -10,6 +10,7 @@ from rich.console import Console
 
 from rolegraph.evaluate.report import runs_table
 from rolegraph.evaluate.store import ResultsStore
+from rolegraph.money import money
 from tests.cli.support import run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "graphs"
@@ -98,3 +99,17 @@ def test_results_of_a_simulated_run_print_only_the_simulated_note(capsys, tmp_pa
         assert code == 0, err
         text = " ".join(out.split())
         assert "not real-model results" in text and "partly" not in text
+
+
+def test_the_listing_says_its_cost_is_each_runs_total(capsys, tmp_path, monkeypatch):
+    """report.md and optimize --json give $ per item; the listing gives a run's total, and says so (wide and
+    stacked layouts alike)."""
+    store = tmp_path / "r.sqlite"
+    live = _eval_json(capsys, EXAMPLES / "vote5.yaml", "--task", "gsm", "--n", 3, "--store", store)
+    for columns in ("200", "60"):
+        monkeypatch.setenv("COLUMNS", columns)
+        code, out, err = run_cli(capsys, "results", "--store", store)
+        assert code == 0, err
+        total = money(live["cost_usd"])
+        assert "cost (total)" in out or f"{total} total" in out, out
+        assert total in out and money(live["cost_usd_per_item"]) != total
