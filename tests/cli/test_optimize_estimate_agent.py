@@ -11,12 +11,12 @@ import re
 
 import pytest
 import yaml
-from fastapi import FastAPI
 
 from rolegraph.models.pool import ModelPool
 from rolegraph.models.timings import TIMINGS_FILE, CallTimings
 from rolegraph.sim.server import ServerThread
 from tests.cli.support import cli
+from tests.models.fake_servers import Canned
 
 SIM = "sim/llama-3.2-1b,sim/llama-3.2-3b,sim/llama-3.1-8b"
 AGENT = "my/agent"
@@ -28,20 +28,10 @@ def home(fresh_home):
     return fresh_home
 
 
-def agent_server(requests: list[dict]) -> ServerThread:
+def agent_server() -> Canned:
     """An OpenAI-compatible agent that answers every step with an unusable reply (so each step is asked to the
     attempt limit, then falls back); 1-token requests are the endpoint probe."""
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def chat(body: dict):
-        requests.append(body)
-        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": "more nodes!"}}],
-                "usage": {"prompt_tokens": 900, "completion_tokens": 3, "total_tokens": 903}}
-
-    return ServerThread(app)
+    return Canned("more nodes!", prompt_tokens=900, completion_tokens=3)
 
 
 def optimize(tmp_path, srv, capsys):
@@ -62,8 +52,9 @@ def _number(pattern: str, text: str) -> float:
 
 
 def test_real_endpoint_figures_are_the_agents_and_the_sim_models_are_told_apart(tmp_path, capsys):
-    requests: list[dict] = []
-    with agent_server(requests) as srv:
+    agent = agent_server()
+    requests = agent.bodies
+    with ServerThread(agent.app) as srv:
         _, (code, out, err) = optimize(tmp_path, srv, capsys)
     assert code == 0, err
     estimate = err[err.index("estimate before the search"):]
@@ -87,8 +78,8 @@ def test_real_endpoint_figures_are_the_agents_and_the_sim_models_are_told_apart(
 
 
 def test_the_agents_measured_call_times_give_its_seconds(tmp_path, home, capsys):
-    requests: list[dict] = []
-    with agent_server(requests) as srv:
+    agent = agent_server()
+    with ServerThread(agent.app) as srv:
         pool = tmp_path / "pool.yaml"
         pool.write_text(yaml.safe_dump({"models": [{
             "id": AGENT, "backend": "openai", "base_url": srv.base_url, "model": "m", "context_window": WINDOW,

@@ -14,12 +14,12 @@ import re
 
 import pytest
 import yaml
-from fastapi import FastAPI
 
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.models.tokens import text_tokens
 from rolegraph.sim.server import ServerThread
 from tests.cli.support import cli
+from tests.models.fake_servers import Canned
 
 MODEL = "my/model"
 ROLE_TEXT = "Pick the right choice and say why in a few words."
@@ -30,20 +30,6 @@ CHOICES = ["Mercury", "Venus", "Earth", "Mars"]
 @pytest.fixture(autouse=True)
 def home(fresh_home):
     return fresh_home
-
-
-def _server(requests: list[dict]) -> ServerThread:
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def chat(body: dict):
-        requests.append(body)
-        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": "Final answer: B"}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 4, "total_tokens": 104}}
-
-    return ServerThread(app)
 
 
 def _question(k: int) -> str:
@@ -57,8 +43,9 @@ def test_the_printed_dollars_are_the_roles_text_and_the_questions_as_sent(tmp_pa
     roles = tmp_path / "roles.yaml"
     roles.write_text(yaml.safe_dump({"roles": [{"name": "pick", "prompt": ROLE_TEXT + "\n{answer_format}\n",
                                                  "parser": "answer", "max_tokens": 8}]}))
-    requests: list[dict] = []
-    with _server(requests) as srv:
+    canned = Canned("Final answer: B", prompt_tokens=100, completion_tokens=4)
+    requests = canned.bodies
+    with ServerThread(canned.app) as srv:
         pool = tmp_path / "pool.yaml"
         pool.write_text(yaml.safe_dump({"models": [{
             "id": MODEL, "backend": "openai", "base_url": srv.base_url, "model": "m", "max_concurrency": 2,

@@ -12,7 +12,6 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -83,13 +82,8 @@ def mute_port() -> Iterator[int]:
 @pytest.fixture
 def grpc_port() -> Iterator[int]:
     """A gRPC server with no services: the transport Ray's GCS and client server speak, nothing more."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
+    with ray_stand_in(grpc, methods=()) as port:
         yield port
-    finally:
-        server.stop(None)
 
 
 @pytest.fixture(params=[None, grpc.StatusCode.UNAUTHENTICATED], ids=["open", "token-auth"])

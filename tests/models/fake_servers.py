@@ -75,3 +75,20 @@ class SlowFirstTime(RecordingChat):
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": "Final answer: 7"}}],
                 "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}}
+
+
+class Canned(RecordingChat):
+    """Answers every request with the same `content` and usage (`prompt_tokens`, `completion_tokens`), whatever it
+    asked: a priced endpoint whose replies a test fixes. Bodies are recorded."""
+
+    def __init__(self, content: str, prompt_tokens: int, completion_tokens: int):
+        super().__init__()
+        self.content, self.usage = content, (prompt_tokens, completion_tokens)
+
+    async def reply(self, body: dict) -> Any:
+        prompt, completion = self.usage
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": self.content}}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion}}
