@@ -79,7 +79,8 @@ def test_evidence_from_another_task_is_not_imported_and_tpe_takes_evidence_as_tr
                 task_args={"name": "gsm", "size": 90})
     assert not any(r.phase == "prior" for r in other.trace.records)
     note = next(f for f in other.trace.feedback if f.agent == WARM_AGENT)
-    assert any("another task" in h for h in note.hurt) and any("no distribution" in h for h in note.hurt)
+    assert any("the same task at another size (80 -> 90 items)" in h for h in note.hurt), note.hurt
+    assert any("no distribution" in h for h in note.hurt), note.hurt
     tpe = TPESearch()
     result = run(pool, tmp_path / "home", small_task, tpe, out=tmp_path / "c", init_from=tmp_path / "a")
     prior = [r for r in result.trace.records if r.phase == "prior"]
