@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rolegraph.cli.run_output import _reason, _short
+from rolegraph.cli.run_output import _short
 from rolegraph.errors import one_line
+from rolegraph.graphs.result import failed_tool_reason as _reason
 from rolegraph.tools.base import one_line as tools_one_line
 
 

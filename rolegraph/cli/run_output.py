@@ -1,9 +1,9 @@
 """What `rolegraph run` prints: the per-node table (rich) with the answer and totals, or the documented
 `run --json` object.
 
-The table's notes say what a user would otherwise only find in `--json`: why a loop stopped and what a
-fan-out spawned (`RunResult.notes`), each tool call that failed (a timeout, an exception, a sandbox error:
-the run must not look clean when a tool did not work), each tool note (a search that fell back), and each node
+The table's notes say what a user would otherwise only find in `--json`: `RunResult.notes` (why a loop
+stopped, what a fan-out spawned, each tool call that failed - a timeout, an exception, a sandbox error: the
+run must not look clean when a tool did not work), each tool note (a search that fell back), and each node
 whose searchers' evidence was trimmed to fit its model's context window (`agents.trim`)."""
 
 from __future__ import annotations
@@ -217,11 +217,9 @@ def print_run(result: Any, spec: Any, label: str, gold_line: str | None, stats: 
         console.print(Text(note))
     for line in cut_lines(result.nodes, pool):  # cut at max_tokens, or by the context window: not the same advice
         console.print(Text(line))
-    for line in run_notes(result.notes):  # why loops stopped, what fan-outs spawned
+    for line in run_notes(result.notes):  # why loops stopped, what fan-outs spawned, each failed tool call
         console.print(Text(line))
     for line in tool_notes(result.nodes):  # a tool that fell back (web search -> the offline index) says so here
-        console.print(Text(line))
-    for line in failed_tool_notes(result.nodes):  # a failed tool call must not look like a clean run
         console.print(Text(line))
     for line in trim_notes(result.nodes):  # a reader sent fewer hits than its searchers found must say so
         console.print(Text(line))
@@ -302,21 +300,3 @@ def trim_notes(nodes: Any) -> list[str]:
         for n in nodes
         if trimmed_tokens(n)
     ]
-
-
-def _reason(event: Any) -> str:
-    """A failed call's one-line reason: its result summary without the tool's own name or an `error:` lead."""
-    text = one_line(event.summary or "", limit=None)
-    for lead in (f"{event.tool}: ", "error: "):
-        if text.startswith(lead):
-            text = text[len(lead) :]
-    return text or "no reason given"
-
-
-def failed_tool_notes(nodes: Any) -> list[str]:
-    """One line per node and distinct failed tool call (ok: false): the node, the tool, the reason."""
-    lines: list[str] = []
-    for n in nodes:
-        failed = dict.fromkeys((e.tool, _reason(e)) for e in n.tools if not e.ok)
-        lines += [f"note: node {n.id}: tool {tool} failed: {reason}" for tool, reason in failed]
-    return lines

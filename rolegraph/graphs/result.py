@@ -1,13 +1,23 @@
-"""What a graph run returns: the answer, a per-node trace, and totals."""
+"""What a graph run returns: the answer, a per-node trace, and totals.
+
+A run's `notes` carry what a caller must see without reading the traces: why loops stopped, what fan-outs
+spawned, and one line per node and distinct failed tool call (`failed_tool_notes`), so a run in which a tool
+did not work never looks clean from Python either (`rolegraph run` prints the same lines)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, Field
 
+from rolegraph.errors import one_line
 from rolegraph.models.provenance import REAL, ServedBy, Simulation
 
 
 class ToolEvent(BaseModel):
+    """One tool call of a node: the tool, its arguments, whether it worked (`ok`), an excerpt of its result
+    (`summary`; `result` in `run --json`) and a `note` when something fell back."""
+
     tool: str
     arguments: dict = Field(default_factory=dict)
     ok: bool = True
@@ -16,6 +26,9 @@ class ToolEvent(BaseModel):
 
 
 class NodeTrace(BaseModel):
+    """One node's run (a fan-out copy or loop round is one trace each). Its tool calls are `tools` (a list of
+    `ToolEvent`), the list `run --json` prints as `tool_calls`; a failed one also has a line in `RunResult.notes`."""
+
     id: str  # the node's id; a fan-out copy is `node[i]`, a loop round `node@r`
     role: str
     model: str
@@ -51,6 +64,9 @@ class NodeTrace(BaseModel):
 
 
 class RunResult(BaseModel):
+    """A run's answer, its node traces (`nodes`, `node(id)`, `runs(id)`), totals, whether it was simulated, and
+    `notes`: why loops stopped, what fan-outs spawned, and each failed tool call (`failed_tool_notes`)."""
+
     graph_name: str = "graph"
     graph_hash: str = ""
     answer: str | None = None
@@ -67,7 +83,7 @@ class RunResult(BaseModel):
     served: dict[str, ServedBy] = Field(default_factory=dict)  # per pool model: what its replies said answered
     world: int | None = None  # the simulator world of its sim models (None: no sim model answered in-process)
     error: str | None = None
-    notes: list[str] = Field(default_factory=list)  # fan-out and loop decisions of this run
+    notes: list[str] = Field(default_factory=list)  # fan-out and loop decisions, failed tool calls
 
     @property
     def tokens(self) -> int:
@@ -102,3 +118,22 @@ class RunResult(BaseModel):
     def truncated_nodes(self) -> list[str]:
         """Ids of the nodes with a reply cut at max_tokens, in trace order."""
         return [n.id for n in self.nodes if n.truncated_calls]
+
+
+def failed_tool_reason(event: ToolEvent) -> str:
+    """A failed call's one-line reason: its result summary without the tool's own name or an `error:` lead."""
+    text = one_line(event.summary or "", limit=None)
+    for lead in (f"{event.tool}: ", "error: "):
+        if text.startswith(lead):
+            text = text[len(lead) :]
+    return text or "no reason given"
+
+
+def failed_tool_notes(nodes: Iterable[NodeTrace]) -> list[str]:
+    """One note per node and distinct failed tool call (ok false), in node order: the node, the tool, the reason.
+    The run's `notes` end with them, so a failed tool call is seen without reading the traces."""
+    lines: list[str] = []
+    for n in nodes:
+        failed = dict.fromkeys((e.tool, failed_tool_reason(e)) for e in n.tools if not e.ok)
+        lines += [f"node {n.id}: tool {tool} failed: {reason}" for tool, reason in failed]
+    return lines

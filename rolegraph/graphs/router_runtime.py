@@ -25,7 +25,7 @@ from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.inputs import ANSWER_KEY_FIELD, ANSWER_KEY_IN_STATE
 from rolegraph.graphs.nodes import NodePlan, StageInput
-from rolegraph.graphs.result import NodeTrace, RunResult
+from rolegraph.graphs.result import NodeTrace, RunResult, failed_tool_notes
 from rolegraph.graphs.router import RouterSpec, check_router, flat_id, stage_flops
 from rolegraph.graphs.router_io import router_hash
 from rolegraph.graphs.router_vote import PluralityStage
@@ -328,6 +328,7 @@ class CompiledRouter:
             served=RouterRunResult.served_by(nodes),
             world=self.world,
             error=error,
+            notes=failed_tool_notes(nodes),  # under the stage-prefixed ids the router's trace uses
             stage=answered.stage if answered else 0,
             stages=runs,
             signals=answered.signals if answered else Signals(),

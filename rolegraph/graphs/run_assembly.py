@@ -19,7 +19,7 @@ from time import perf_counter
 from typing import Any, Protocol
 
 from rolegraph.graphs.nodes import RunContext
-from rolegraph.graphs.result import NodeTrace, RunResult
+from rolegraph.graphs.result import NodeTrace, RunResult, failed_tool_notes
 from rolegraph.graphs.schedule import Topology, alone_wall_s, critical_path_s
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.graphs.units import as_run_critical_path, as_run_spec, ordered_traces, output_trace
@@ -87,7 +87,7 @@ def assemble_result(graph: _Compiled, ctx: RunContext, family: str, error: str |
         served=RunResult.served_by(traces),
         world=graph.world,
         error=error,
-        notes=list(ctx.notes),
+        notes=[*ctx.notes, *failed_tool_notes(traces)],
     )
 
 
