@@ -7,10 +7,10 @@ simulated models read, rides in the `RunContext` that LangGraph passes to the ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from rolegraph.chat.spec import ModelSpec, gold_for
-from rolegraph.errors import GraphError
+from rolegraph.errors import GraphError, shown_arg
 from rolegraph.graphs.budget import Budget, BudgetMeter
 from rolegraph.graphs.nodes import RunContext
 from rolegraph.items import Family, Item
@@ -26,6 +26,11 @@ ANSWER_KEY_IN_STATE = (
 )
 QUESTION_FIELD = "question"
 SEED_FIELD = "seed"
+KIND_FIELD = "answer_kind"
+STATE_AND_CONTEXT = (
+    "build both from the same item, e.g. graph_input(item, seed=s) and graph_context(graph, item, seed=s) "
+    "from rolegraph.graphs.interop"
+)
 INPUT_SHAPE = (
     "pass {'question': str, 'seed': int, 'answer_kind': str}, e.g. graph_input(item_or_question) from "
     "rolegraph.graphs.interop"
@@ -91,7 +96,34 @@ def context_without_key(inputs: dict, modelled: bool) -> RunContext:
         question=question,
         answer_key=None,
         seed=seed,
-        kind=inputs.get("answer_kind") or FREE_FORM_KIND,
+        kind=inputs.get(KIND_FIELD) or FREE_FORM_KIND,
         meter=BudgetMeter(None),
         modelled=modelled,
     )
+
+
+def check_state_agrees(inputs: object, questions: Collection[str], seed: int, kind: str) -> None:
+    """Refuse a run whose input state and run context name different runs. The nodes read the context (it
+    holds the answer key, which the state must not), so a state's question, seed or answer kind that differs
+    from the context's would be silently ignored: a caller who passed `graph_input(a)` with
+    `graph_context(graph, b)` would get b's answer. `questions`: the forms of the context's question a state may
+    carry (a router's own input holds an item's bare question); a field the state leaves out is not compared."""
+    if not isinstance(inputs, Mapping):
+        return
+    differ: list[str] = []
+    question = inputs.get(QUESTION_FIELD)
+    if question is not None and question not in questions:
+        differ.append(f"question {shown_arg(question)} vs {shown_arg(next(iter(questions), None))}")
+    state_seed = inputs.get(SEED_FIELD)
+    if state_seed is not None and state_seed != seed:
+        differ.append(f"seed {shown_arg(state_seed)} vs {seed}")
+    state_kind = inputs.get(KIND_FIELD)
+    if state_kind is not None and state_kind != kind:
+        differ.append(f"answer_kind {shown_arg(state_kind)} vs {shown_arg(kind)}")
+    if differ:
+        raise GraphError(
+            [
+                f"the graph's input state and its run context disagree (state vs context: {'; '.join(differ)}): "
+                f"{STATE_AND_CONTEXT}"
+            ]
+        )

@@ -83,7 +83,9 @@ def graph_context(
 ) -> RunContext:
     """The run context for one question: pass it as `context=` to `ainvoke`/`astream` (a parent graph hands it
     down to a nested rolegraph graph). It carries the item's answer key, which only simulated models read,
-    and LangGraph never serialises it. Make a fresh one per question: it also collects the run's traces."""
+    and LangGraph never serialises it. Make a fresh one per question: it also collects the run's traces. The nodes
+    read the question, seed and answer kind from here, so a run whose input state says otherwise (not
+    `graph_input` of the same item, seed and kind) is refused with one GraphError before any call."""
     _, ctx, _ = graph.inputs_and_context(question, budget=budget, seed=seed, answer_kind=answer_kind)
     return ctx
 

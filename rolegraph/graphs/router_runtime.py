@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError
 from rolegraph.graphs.budget import Budget, BudgetMeter
-from rolegraph.graphs.inputs import ANSWER_KEY_FIELD, ANSWER_KEY_IN_STATE
+from rolegraph.graphs.inputs import ANSWER_KEY_FIELD, ANSWER_KEY_IN_STATE, check_state_agrees, question_text
 from rolegraph.graphs.nodes import NodePlan, StageInput
 from rolegraph.graphs.result import NodeTrace, RunResult, failed_tool_notes
 from rolegraph.graphs.router import RouterSpec, check_router, flat_id, stage_flops
@@ -75,6 +75,17 @@ class RouterContext:
     elapsed: float = 0.0
     outputs: dict[str, tuple[dict, NodeTrace]] = field(default_factory=dict)
     runs: list[tuple[StageRun, RunResult]] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """The answer kind the stages run with (`inputs.run_inputs`): the one asked for, else the item's."""
+        return self.answer_kind or (self.item.family if isinstance(self.item, Item) else FREE_FORM_KIND)
+
+
+def questions_of(item: Item | str) -> tuple[str, ...]:
+    """The forms of an item's question a router's input state may carry: its own `inputs_and_context` puts the
+    bare question, `interop.graph_input` the question with its choices."""
+    return (item,) if isinstance(item, str) else (item.question, question_text(item))
 
 
 def item_of(inputs: dict) -> str:
@@ -183,7 +194,9 @@ class CompiledRouter:
     async def _run_stages(self, inputs: dict, runtime: Any) -> dict:
         """The entrypoint's body: stage after stage until one's stop rule holds (the escalation branch)."""
         state = runtime.context
-        if not isinstance(state, RouterContext):
+        if isinstance(state, RouterContext):
+            check_state_agrees(inputs, questions_of(state.item), state.seed, state.kind)  # never silently its own
+        else:
             state = self._context(item_of(inputs), int(inputs.get("seed", 0)), inputs.get("answer_kind"), None)
         # Stage tasks get a token naming the run, never the state itself: a tracer records a task's
         # arguments, and the state holds the item with its gold answer.

@@ -34,7 +34,14 @@ from rolegraph.errors import BudgetExceededError, GraphError, NodeFailedError, d
 from rolegraph.graphs.budget import Budget
 from rolegraph.graphs.coalesce import Coalescer, coalesce_groups
 from rolegraph.graphs.gold_guard import gold_leak_problem
-from rolegraph.graphs.inputs import FREE_FORM_FAMILY, FREE_FORM_KIND, context_without_key, question_text, run_inputs
+from rolegraph.graphs.inputs import (
+    FREE_FORM_FAMILY,
+    FREE_FORM_KIND,
+    check_state_agrees,
+    context_without_key,
+    question_text,
+    run_inputs,
+)
 from rolegraph.graphs.node_task import PASS_THROUGH, node_task
 from rolegraph.graphs.nodes import NodePlan, RunContext, StageInput
 from rolegraph.graphs.result import RunResult
@@ -188,7 +195,11 @@ class CompiledGraph:
         (BENCHMARKS.md, Overhead). `run` uses that form; `.pregel` keeps one task per node
         so that apps streaming "updates" or checkpointing see every node.
         """
-        ctx = runtime.context if isinstance(runtime.context, RunContext) else self._context(inputs)
+        if isinstance(runtime.context, RunContext):
+            ctx = runtime.context
+            check_state_agrees(inputs, (ctx.question,), ctx.seed, ctx.kind)  # never silently the context's
+        else:
+            ctx = self._context(inputs)
         # Tasks get a token naming the run, never the context itself: LangSmith (and any tracer) records a
         # task's arguments, and the context holds the answer key.
         run = f"{RUN_TOKEN_PREFIX}{next(self._run_ids)}"
