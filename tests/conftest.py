@@ -9,6 +9,20 @@ import pytest
 from rolegraph.models.hub import ModelHub
 from rolegraph.models.pool import ModelPool
 from rolegraph.settings import Settings
+from tests.module_order_support import load_seconds, longest_modules_first
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, hand modules out in collection order, which `pytest_collection_modifyitems` makes longest first
+    (xdist's own order, most tests first, put the one-test real-model modules last: an idle worker at the end)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers only (both sort alike, so their collections agree): whole modules, longest known first."""
+    if hasattr(config, "workerinput"):
+        items[:] = longest_modules_first(items, load_seconds())
 
 
 @pytest.fixture(autouse=True)
