@@ -267,8 +267,8 @@ def distribution_for(warm: WarmStart, space: SearchSpace, pool: ModelPool) -> Pr
         return None
     if _untrained(warm.distribution, old_space):
         warm.notes.append(
-            f"the earlier run's distribution never moved from its start (no feedback step ran in its {warm.iteration} "
-            "iterations): it is not used, so this search starts as a fresh one does (Agent-REINFORCE: with its pilot)"
+            "the earlier run's distribution never moved from its start (it stopped before any feedback step ran): "
+            "it is not used, so this search starts as a fresh one does (Agent-REINFORCE: with its pilot)"
         )
         return None
     fresh = frozenset(warm.changed_roles(space.registry)) & frozenset(space.roles) & frozenset(old_space.roles)

@@ -27,6 +27,24 @@ def test_a_run_that_only_piloted_leaves_no_distribution_and_the_new_search_pilot
     assert any(r.phase == "prior" for r in again.trace.records)  # its evidence still carried
 
 
+def test_the_never_moved_note_is_true_for_a_run_stopped_at_its_first_checkpoint(pool, small_task, tmp_path):
+    """It said 'no feedback step ran in its 0 iterations' for a run stopped at its first checkpoint (and 'its 1
+    iterations' after one): the note says what happened without a count that reads wrong."""
+    from dataclasses import replace
+
+    from rolegraph.optimize.space import SearchSpace
+    from rolegraph.optimize.warmstart import WarmStart, distribution_for
+
+    run(pool, tmp_path / "home", small_task, "agent-reinforce", out=tmp_path / "a", config=tiny_config(iterations=1))
+    loaded = WarmStart.load(tmp_path / "a")
+    space = SearchSpace.from_dict(loaded.config["space"], pool)
+    for stopped_at in (0, 1):
+        warm = replace(loaded, iteration=stopped_at, notes=[])
+        assert distribution_for(warm, space, pool) is None
+        (note,) = warm.notes
+        assert "it stopped before any feedback step ran" in note and "iterations" not in note
+
+
 def test_a_run_that_learnt_still_hands_on_its_distribution(pool, small_task, tmp_path):
     home = tmp_path / "home"
     first = run(pool, home, small_task, "reinforce", out=tmp_path / "a", config=tiny_config(iterations=2))
