@@ -66,7 +66,7 @@ def load_role_defs(path: str | Path) -> list[RoleDef]:
     if not isinstance(data, dict):
         raise RoleError(f"{path}: expected a mapping with 'roles:' (a list of roles), got {type(data).__name__}")
     try:
-        parsed = RolesFile.model_validate(data)
+        parsed = RolesFile.model_validate(data, strict=True)  # as graph files: true is not 1, "0.2" not 0.2
     except ValidationError as exc:
         problems = list(dict.fromkeys(describe_error(e, data) for e in exc.errors()))
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -69,7 +69,7 @@ def _parse_specs(entries: list, source: str, *, user: bool = True) -> list[Model
                 f"{source}: {label}: 'world' is set once for the whole pool, at the top of the file ('world: N')"
             )
         try:
-            spec = ModelSpec.model_validate(entry)
+            spec = ModelSpec.model_validate(entry, strict=user)  # as graph files: true is no price, "20" no timeout
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(entry)"

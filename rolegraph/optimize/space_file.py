@@ -167,7 +167,7 @@ def read_space_file(path: str | Path) -> SpaceFile:
     if not isinstance(data, dict):
         raise SpaceFileError(f"{path}: expected a mapping (models/roles, or stages/output), got {type(data).__name__}")
     try:
-        return SpaceFile.model_validate(data)
+        return SpaceFile.model_validate(data, strict=True)  # as graph files: true is not a width, "30" not a budget
     except ValidationError as exc:
         problems = list(dict.fromkeys(_describe(e, data) for e in exc.errors()))
         more = f" (+{len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
