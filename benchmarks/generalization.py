@@ -317,7 +317,7 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     if tuple(optimizers) != OPTIMIZERS:
         options += f" --optimizers {','.join(optimizers)}"
     commit = bench_run.provenance()["commit"]  # read at the start of the run
-    line = {**summary, "simulated": True, "worlds": list(worlds), "commit": commit}
+    line = json_line(settings, judged, worlds, commit)
     bench_run.write_result("generalization", payload, render(settings, judged, cfg, tuple(optimizers)),
                            out_dir=out_dir, quick=quick, options=options,
                            file_stem=result_stem(worlds, families, budgets, scope,
@@ -325,6 +325,17 @@ def run(quick: bool = False, out_dir: Path | None = None, worlds: tuple[int, ...
     if as_json:
         print(json.dumps(line, default=_json_default))
     return payload
+
+
+def json_line(settings: list[dict[str, Any]], judged: list[dict[str, Any]], worlds: tuple[int, ...],
+              commit: str) -> dict[str, Any]:
+    """The `--json` line: the summary over every setting, then the same figures over the held-out settings only
+    (`held_out`) and the tuned ones only (`tuned`), each null when the run has none: the summary mixes the two,
+    and the question the benchmark asks is about the held-out ones."""
+    held = [j for s, j in zip(settings, judged) if s["world"] not in TUNED_WORLDS]
+    tuned = [j for s, j in zip(settings, judged) if s["world"] in TUNED_WORLDS]
+    return {**overall(judged), "simulated": True, "worlds": list(worlds), "commit": commit,
+            "held_out": overall(held) if held else None, "tuned": overall(tuned) if tuned else None}
 
 
 def result_stem(worlds: tuple[int, ...], families: tuple[str, ...], budgets: tuple[float, ...],

@@ -75,6 +75,25 @@ def test_bad_world_ranges_are_refused(text):
         parse_worlds(text)
 
 
+def test_the_json_line_gives_the_summary_over_held_out_and_over_tuned_settings_apart():
+    """The summary mixes tuned and held-out settings; `held_out` and `tuned` give the same figures over each."""
+    from benchmarks.generalization import TUNED_WORLDS, json_line
+
+    held_world, tuned_world = max(TUNED_WORLDS) + 700, min(TUNED_WORLDS)
+    cases = [(held_world, 100, 400), (tuned_world, 200, 400), (held_world, 300, 200)]
+    settings = [{"world": w} for w, _, _ in cases]
+    judged = [judge(_setting(([a], [a]), ([b], [b]), ([b], [b]), ([b], [b])), CAP) for _, a, b in cases]
+    line = json_line(settings, judged, (held_world, tuned_world), "abc")
+    assert line["settings"] == 3 and line["median_first_reach_ratio"] == pytest.approx(0.5)  # every setting
+    assert line["held_out"]["settings"] == 2 and line["tuned"]["settings"] == 1
+    assert line["held_out"]["median_first_reach_ratio"] == pytest.approx((0.25 + 1.5) / 2)
+    assert line["held_out"]["worst_stay_ratio"] == pytest.approx(1.5)
+    assert line["tuned"]["median_stay_ratio"] == pytest.approx(0.5) and line["tuned"]["worst_stay_ratio"] == 0.5
+    assert line["simulated"] is True and line["worlds"] == [held_world, tuned_world] and line["commit"] == "abc"
+    only_held = json_line(settings[:1], judged[:1], (held_world,), "abc")
+    assert only_held["tuned"] is None and only_held["held_out"]["settings"] == 1
+
+
 def test_the_command_line_ends_with_one_json_line(tmp_path, capsys):
     from benchmarks.__main__ import main
 
@@ -93,6 +112,7 @@ def test_the_command_line_ends_with_one_json_line(tmp_path, capsys):
     assert summary["commit"] == written["machine"]["commit"]  # read when the run started
     assert written["machine"]["git_read"] == "start of run"
     assert {k: summary[k] for k in written["summary"]} == written["summary"]
+    assert summary["tuned"] == written["summary"] and summary["held_out"] is None  # world 0 is a tuned world
     sure = written["choice_confidence"]["agent-reinforce"]
     assert sure["searches"] == 1 and 0.0 <= sure["mean_p_best"] <= 1.0
 
