@@ -25,7 +25,7 @@ from time import perf_counter
 from typing import Any
 
 from rolegraph.graphs.dynamic import FanoutGroup, copy_id
-from rolegraph.graphs.instances import worst_spend
+from rolegraph.graphs.instances import Copies, worst_spend
 from rolegraph.graphs.nodes import Instance, NodePlan, RunContext
 from rolegraph.transcript import QUESTION_HEAD
 
@@ -127,7 +127,7 @@ class Spawner:
         done = await asyncio.gather(*(f for c in copies for f in c.values())) if copies else []
         it = iter(done)
         results = [{node: next(it) for node in c} for c in copies]
-        return {node: [r[node] for r in results] for node in g.nodes}
+        return {node: Copies([r[node] for r in results], src["end_s"]) for node in g.nodes}
 
     def _reserve(self, ctx: RunContext, items: list[str], elapsed: float) -> tuple[list[Any], str | None]:
         """One budget hold per copy that fits; the reason the next one did not, if any."""

@@ -16,11 +16,30 @@ from rolegraph.graphs.nodes import Instance, NodePlan, RunContext
 from rolegraph.graphs.result import NodeTrace
 
 
+class Copies(list):
+    """A fan-out group node's results, one per copy that ran, and `ready_s`: when its spawner decided (the source's
+    end on the run's clock). A reader starts no earlier, even when no copy ran: it awaited the source through the
+    spawner, and a reader of zero copies that started at the run's clock0 was modelled as running beside the source
+    (the run's latency short by the source's time) and its time-budget check read that early start, so a node past
+    `max_seconds` still ran."""
+
+    __slots__ = ("ready_s",)
+
+    def __init__(self, results: Sequence[dict[str, Any]], ready_s: float):
+        super().__init__(results)
+        self.ready_s = ready_s
+
+
+def ready_floor(preds: Sequence[Any]) -> float | None:
+    """The latest `ready_s` of the fan-out groups among `preds` (None: no group among them)."""
+    return max((p.ready_s for p in preds if isinstance(p, Copies)), default=None)
+
+
 def instance_inputs(preds: Sequence[Any], instance: Instance | None, ctx: RunContext) -> list[dict[str, Any]]:
     """The flat list of results a node reads; releases the budget a spawner held for this copy."""
     flat: list[dict[str, Any]] = list(instance.sections) if instance is not None else []
     for p in preds:
-        if type(p) is list:
+        if isinstance(p, list):
             flat.extend(p)
         else:
             flat.append(p)

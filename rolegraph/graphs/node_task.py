@@ -26,7 +26,7 @@ from rolegraph.errors import (
     SandboxRefusedError,
     UnknownModelError,
 )
-from rolegraph.graphs.instances import instance_inputs, node_event
+from rolegraph.graphs.instances import instance_inputs, node_event, ready_floor
 from rolegraph.graphs.nodes import Instance, NodeCall, NodePlan, RunContext
 from rolegraph.tools.toolbox import ToolBox
 from rolegraph.transcript import Section
@@ -76,13 +76,15 @@ def node_task(
             preds = await asyncio.gather(*pred_futures)
         else:  # no gather (and its extra future) for the commonest cases: a source, a chain link
             preds = (await pred_futures[0],) if pred_futures else ()
-        if instance is not None or any(type(p) is list for p in preds):
+        floor = ready_floor(preds)  # a fan-out group's readers start after its source, even when no copy ran
+        if instance is not None or any(isinstance(p, list) for p in preds):
             preds = instance_inputs(preds, instance, ctx)
         node_id = instance.id if instance is not None else plan.id
         question = instance.question if instance is not None and instance.question else ctx.question
         if ctx.listener is not None:
             ctx.listener(node_event("node_start", node_id, plan))
-        start_model = max((p["end_s"] for p in preds), default=ctx.clock0)
+        ends = [p["end_s"] for p in preds]
+        start_model = max(ends, default=ctx.clock0) if floor is None else max([floor, *ends])
         sections = [Section(i, p["id"], p["role"], p["output"]) for i, p in enumerate(preds, start=1)]
         read = [p["id"] for p in preds]
         call = NodeCall(plan, ctx, start_model, instance)
