@@ -23,6 +23,8 @@ from typing import Annotated
 
 import typer
 
+from rolegraph.chat.secret_shape import looks_like_secret
+from rolegraph.chat.spec import ENV_NAME
 from rolegraph.cli.graph_cmd import AllowCommandsOpt, PoolOpt, RolesOpt, load_checked, roles_from_file
 from rolegraph.errors import RolegraphError
 from rolegraph.serve import limits
@@ -68,12 +70,11 @@ def serve_cmd(
     """Serve a graph as an OpenAI-compatible model: /v1/models and /v1/chat/completions (stream=true: SSE)."""
     import uvicorn
 
-    from rolegraph.cli.listening import ListeningServer
+    from rolegraph.cli.listening import ListeningServer, stopping_line
     from rolegraph.graphs.spec import GraphSpec
     from rolegraph.models.hub import ModelHub
     from rolegraph.serve.answerer import GraphAnswerer
     from rolegraph.serve.app import ServeOptions, create_app
-    from rolegraph.serve.guard import SHUTDOWN_CODE, SHUTDOWN_STATUS
     from rolegraph.settings import Settings
 
     if not 0 <= port <= MAX_PORT:
@@ -88,6 +89,11 @@ def serve_cmd(
         )
     key = None
     if api_key_env is not None:
+        if not ENV_NAME.fullmatch(api_key_env) or looks_like_secret(api_key_env):  # a key pasted in: never echoed
+            raise ServeError(
+                "--api-key-env takes the NAME of an environment variable (letters, digits, _), not the key itself "
+                "(the value given is not repeated): put the key in a variable of yours and give its name"
+            )
         key = os.environ.get(api_key_env)
         if not key:
             raise ServeError(f"--api-key-env {api_key_env}: the environment variable is not set or empty")
@@ -134,15 +140,8 @@ def serve_cmd(
         app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=1
     )
 
-    def stopped(count: int) -> None:  # in place of uvicorn's "ERROR: Cancel N running task(s) ..." (listening.py)
-        typer.echo(
-            f"serve: stopping: {count} request(s) in flight ended with {SHUTDOWN_STATUS} {SHUTDOWN_CODE} "
-            "(a stream: as its last event)",
-            err=True,
-        )
-
-    # the graph opens first: a failure is one line
-    ListeningServer(config, announce, on_cancelled=stopped).serve_bound(around=answerer)
+    # the graph opens first: a failure is one line; a stop says in its own line how the requests in flight ended
+    ListeningServer(config, announce, on_cancelled=stopping_line("serve")).serve_bound(around=answerer)
 
 
 def register(app: typer.Typer) -> None:
