@@ -17,10 +17,11 @@ default action ends the process at once, and its clients got a dropped connectio
 both signals end in-flight requests the same way; the process still dies of the SIGTERM (a shell's 143).
 
 Why `on_cancelled` holds back uvicorn's `ERROR: Cancel N running task(s), timeout graceful shutdown exceeded`:
-for `rolegraph serve` that cancel is the documented way a stop ends its in-flight requests (each answers
-"shutting down"), and a user reads ERROR as something broke. The record is held while shutdown waits; once
-every cancelled request has ended, the command's own line replaces it; if some did not end, uvicorn's record is
-logged as it was. Any other uvicorn record passes untouched.
+for `rolegraph serve` and `serve-sim` (both behind `rolegraph.serve.guard.Guard`) that cancel is the documented
+way a stop ends its in-flight requests (each answers "shutting down"), and a user reads ERROR as something
+broke. The record is held while shutdown waits; once every cancelled request has ended, the command's own line
+(`stopping_line`) replaces it; if some did not end, uvicorn's record is logged as it was. Any other uvicorn
+record passes untouched.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import typer
 import uvicorn
 
 from rolegraph.errors import RolegraphError
+from rolegraph.serve.guard import SHUTDOWN_CODE, SHUTDOWN_STATUS
 
 Announce = Callable[[list[str]], None]
 """Called once, after binding, with the base URL (`http://HOST:PORT/v1`) of every listening socket."""
@@ -50,6 +53,20 @@ UVICORN_CANCEL_MSG = "Cancel %s running task(s), timeout graceful shutdown excee
 release words it otherwise, nothing is held back and its line shows as before."""
 Cancelled = Callable[[int], None]
 """Called at shutdown with the number of requests uvicorn cancelled, once all of them have ended."""
+
+
+def stopping_line(command: str) -> Cancelled:
+    """The `on_cancelled` of a command whose app is behind `Guard`: its own stop line on stderr, in place of
+    uvicorn's ERROR record, saying how the requests in flight ended."""
+
+    def say(count: int) -> None:
+        typer.echo(
+            f"{command}: stopping: {count} request(s) in flight ended with {SHUTDOWN_STATUS} {SHUTDOWN_CODE} "
+            "(a stream: as its last event)",
+            err=True,
+        )
+
+    return say
 
 
 def base_urls(servers: Sequence[Any]) -> list[str]:

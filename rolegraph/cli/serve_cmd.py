@@ -51,8 +51,9 @@ def register(app: typer.Typer) -> None:
         """Serve /v1/models and /v1/chat/completions from the simulated (sim/*) models, optionally with faults."""
         import uvicorn
 
-        from rolegraph.cli.listening import ListeningServer
+        from rolegraph.cli.listening import ListeningServer, stopping_line
         from rolegraph.models.pool import ModelPool
+        from rolegraph.serve.guard import Guard
         from rolegraph.settings import Settings
         from rolegraph.sim.faults import FaultConfig, quiet_injected_resets
         from rolegraph.sim.server import create_app
@@ -75,7 +76,9 @@ def register(app: typer.Typer) -> None:
         if not sims:
             raise ServeOptionError("the pool has no sim models to serve")
         settings = Settings.from_env(latency_scale=latency_scale, cache=False)
-        app = create_app(model_pool, settings, fault_config if fault_rate > 0 else None)
+        # behind `serve`'s guard: a stop ends the requests in flight with a 503 (a stream: a last error event),
+        # not the ASGI traceback and plain 500 a cancelled request got
+        app = Guard(create_app(model_pool, settings, fault_config if fault_rate > 0 else None))
         config = uvicorn.Config(
             app, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=1
         )
@@ -93,4 +96,4 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
 
-        ListeningServer(config, announce).serve_bound()
+        ListeningServer(config, announce, on_cancelled=stopping_line("serve-sim")).serve_bound()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -22,13 +23,22 @@ STARTUP_TIMEOUT_S = 60.0
 BOUND_URL = re.compile(r" at (http://127\.0\.0\.1:(\d+)/v1)")
 
 
+def default_sigint() -> None:
+    """In the child before it runs Python: SIGINT at its default action, whatever the test process inherited. A
+    pytest started with SIGINT ignored (a background job of a script) passed that on, Python then installs no
+    KeyboardInterrupt handler, uvicorn's re-raise of the SIGINT it caught is ignored too, and the server exited 0,
+    not 130: a stop test must not depend on how pytest was launched."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Started:
     """A `rolegraph serve`/`serve-sim` process started with `--port 0`: its stderr is read by a thread (so the pipe
     never fills), and `base_url` is the address its startup line printed."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
         self.proc = subprocess.Popen([sys.executable, "-m", "rolegraph", *args, "--port", "0"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                                     preexec_fn=default_sigint)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.err: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -104,6 +114,46 @@ def test_serve_sim_answers_a_plain_openai_client(serve_sim):
     with pytest.raises(openai.BadRequestError, match="answers task items only|answer key"):
         client.chat.completions.create(model="sim/llama-3.1-8b", messages=[{"role": "user", "content": "hi"}])
     client.close()
+
+
+@pytest.mark.parametrize(("signame", "exit_code"), [("SIGINT", 130), ("SIGTERM", -15)])
+def test_a_stop_signal_ends_serve_sims_requests_in_flight_with_a_503_and_its_own_line(start, signame, exit_code):
+    """serve-sim stopped with requests in flight printed uvicorn's `ERROR: Cancel 2 running task(s)` and an ASGI
+    traceback per request, and its clients got a plain-text 500; it is behind `serve`'s guard now."""
+    from rolegraph.serve.guard import SHUTDOWN_CODE, SHUTDOWN_MESSAGE
+
+    started = start("serve-sim", "--fault-rate", "1", "--faults", "timeout", "--hang-s", "60")
+    body = {"model": "sim/llama-3.1-8b", "messages": [{"role": "user", "content": "What is 2+2?"}]}
+    replies: dict[int, object] = {}
+    ready = threading.Barrier(3)
+
+    def ask(i: int) -> None:
+        with httpx.Client(base_url=started.base_url, timeout=30) as client:
+            client.get("/models").raise_for_status()  # connected and served: the next request is read at once
+            ready.wait()
+            try:
+                replies[i] = client.post("/chat/completions", json=body)
+            except httpx.HTTPError as exc:
+                replies[i] = exc
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    ready.wait(30)
+    time.sleep(0.5)  # the two requests reach the server's loop (each then hangs for 60 s, its injected timeout)
+    started.proc.send_signal(getattr(signal, signame))
+    for t in threads:
+        t.join(30)
+    code = started.proc.wait(30)
+    for reply in replies.values():
+        assert isinstance(reply, httpx.Response), f"a request broke off: {reply!r}"
+        assert reply.status_code == 503, reply.text
+        assert reply.json()["error"]["message"] == SHUTDOWN_MESSAGE and reply.json()["error"]["code"] == SHUTDOWN_CODE
+    assert len(replies) == 2 and code == exit_code
+    time.sleep(0.2)  # the stderr reader thread drains the pipe
+    err = "".join(started.err)
+    assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
+    assert "serve-sim: stopping: 2 request(s) in flight ended with 503 server_shutting_down" in err, err[-3000:]
 
 
 def test_serve_sim_with_faults_still_serves_through_retries(serve_sim):
