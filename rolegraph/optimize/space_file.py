@@ -59,6 +59,14 @@ class StageEntry(BaseModel):
     width: int | list[int] = 1
     same_model: bool = True
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        """A blank name would print as `stage  model ...` in the search's lines: refused, as an empty node id is."""
+        if not value.strip():
+            raise ValueError("a stage needs a name (it labels the stage in the search's output), e.g. name: solve")
+        return value
+
     @field_validator("width")
     @classmethod
     def _widths(cls, value: int | list[int]) -> int | list[int]:
@@ -136,7 +144,8 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
         stages = data.get("stages") if isinstance(data, dict) else None
         entry = stages[loc[1]] if isinstance(stages, list) and loc[1] < len(stages) else None
         name = entry.get("name") if isinstance(entry, dict) else None
-        where = f"stage {loc[1] + 1}" + (f" ('{name}')" if isinstance(name, str) else "") + ": "
+        shown = isinstance(name, str) and name.strip()  # a blank name says nothing: the position alone
+        where = f"stage {loc[1] + 1}" + (f" ('{name}')" if shown else "") + ": "
         loc, fields = loc[2:], STAGE_FIELDS
     elif loc and loc[0] == "output":
         where, loc, fields = "output: ", loc[1:], OUTPUT_FIELDS

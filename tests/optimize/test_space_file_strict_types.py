@@ -34,3 +34,14 @@ def test_integer_budget_and_widths_still_load(tmp_path):
     path.write_text("budget: 30\n" + STAGED % "width: [0, 2], same_model: false")
     sf = read_space_file(path)
     assert sf.budget == 30.0 and sf.stages is not None and sf.stages[0].widths == (0, 2)
+
+
+@pytest.mark.parametrize("name", ['""', '"  "'])
+def test_a_blank_stage_name_is_refused(tmp_path, name):
+    path = tmp_path / "space.yaml"
+    path.write_text(STAGED.replace("name: a", f"name: {name}") % "width: 1")
+    with pytest.raises(SpaceFileError) as info:
+        read_space_file(path)
+    assert str(info.value) == (
+        f"{path}: stage 1: name: a stage needs a name (it labels the stage in the search's output), e.g. name: solve"
+    )
