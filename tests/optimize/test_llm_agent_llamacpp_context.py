@@ -1,7 +1,12 @@
 """The agent's request fits a real 2,048-token window: llama.cpp's own server with SmolLM2-135M counts the
 prompt (its `usage.prompt_tokens`), and prompt plus `max_tokens` must not pass the context. The prompt is
 the number-heavy one of a long search (200 graphs scored); on SmolLM2 it ran at ~2.3 characters per token
-and the first request asked for 1,487 + 770 tokens of a 2,048 window."""
+and the first request asked for 1,487 + 770 tokens of a 2,048 window.
+
+The server is asked to decode one token of each reply: what is checked is the agent's request (its prompt, as the
+server counts it, and its max_tokens), never the reply, and no later prompt depends on a reply (the agent keeps
+only the server's prompt count; max_retries=0, so a reply that does not parse falls back without a re-ask).
+Decoding the replies in full (555 and 155 tokens) was ~30 s of the test's 45."""
 from __future__ import annotations
 
 import asyncio
@@ -16,10 +21,13 @@ from rolegraph.optimize.space import SearchSpace
 from .conftest import SIM_MODELS
 
 CONTEXT = 2048
+DECODED = 1
+"""Tokens the server is asked to decode per reply: the check is on the request, not the reply."""
 
 
 class _Recorded:
-    """The real model, with each request's max_tokens and the server's prompt count kept."""
+    """The real model, with each request's max_tokens and the server's prompt count kept; the server decodes at
+    most `DECODED` tokens of the reply (the prompt it counts is the same whatever max_tokens says)."""
 
     def __init__(self, inner: OpenAIChatModel):
         self.inner = inner
@@ -31,7 +39,7 @@ class _Recorded:
         return self.inner.model_id
 
     async def complete(self, messages, **kwargs):
-        out = await self.inner.complete(messages, **kwargs)
+        out = await self.inner.complete(messages, **{**kwargs, "max_tokens": min(kwargs["max_tokens"], DECODED)})
         self.sent.append((out.usage.input_tokens, kwargs["max_tokens"]))
         return out
 
