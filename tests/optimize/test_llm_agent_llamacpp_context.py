@@ -6,7 +6,7 @@ and the first request asked for 1,487 + 770 tokens of a 2,048 window.
 The server is asked to decode one token of each reply: what is checked is the agent's request (its prompt, as the
 server counts it, and its max_tokens), never the reply, and no later prompt depends on a reply (the agent keeps
 only the server's prompt count; max_retries=0, so a reply that does not parse falls back without a re-ask).
-Decoding the replies in full (555 and 155 tokens) was ~30 s of the test's 45."""
+Decoding the replies in full (555 and 155 tokens) was about half of the test's time."""
 from __future__ import annotations
 
 import asyncio
