@@ -21,3 +21,14 @@ def test_a_runs_counts_and_world_are_loaded_back_and_listed(tmp_path):
 def test_the_items_hash_separates_the_item_ids():
     assert items_hash(["a1", "b"]) != items_hash(["a", "1b"])
     assert items_hash(["a", "b"]) != items_hash(["b", "a"])
+
+
+def test_a_node_answer_without_usage_is_kept(tmp_path):
+    spec = vote_graph()
+    result = make_result(spec)
+    item = next(it for it in result.items if it.node_answers.get("f") is not None)
+    del item.node_usage["f"]  # an answer recorded for a node whose usage was not
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        back = store.load(store.save(result, spec))
+    kept = next(it for it in back.items if it.item_id == item.item_id)
+    assert kept.node_answers["f"] == item.node_answers["f"]
