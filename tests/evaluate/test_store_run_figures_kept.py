@@ -32,3 +32,14 @@ def test_a_node_answer_without_usage_is_kept(tmp_path):
         back = store.load(store.save(result, spec))
     kept = next(it for it in back.items if it.item_id == item.item_id)
     assert kept.node_answers["f"] == item.node_answers["f"]
+
+
+def test_a_nodes_mean_log_probability_is_kept(tmp_path):
+    spec = vote_graph()
+    result = make_result(spec)
+    item = next(it for it in result.items if "a" in it.node_usage)
+    item.node_usage["a"].logprob = -0.25
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        back = store.load(store.save(result, spec))
+    kept = next(it for it in back.items if it.item_id == item.item_id)
+    assert kept.node_usage["a"].logprob == -0.25 and kept.node_usage["f"].logprob is None
