@@ -1,6 +1,7 @@
-"""What the results store keeps of a run beyond its items: the requests abandoned at a timeout and their worst-case
-dollars, the items with trimmed evidence, the simulator world (loaded back and listed alike); and the identity of
-an ordered item list, which pairs runs item by item, tells ["a1", "b"] from ["a", "1b"]."""
+"""What the results store keeps of a run beyond its items: whether it stopped part way, the requests abandoned at a
+timeout and their worst-case dollars, the items with trimmed evidence, the simulator world (loaded back and listed
+alike), node answers and log-probabilities; and the identity of an ordered item list, which pairs runs item by item,
+tells ["a1", "b"] from ["a", "1b"]."""
 from rolegraph.evaluate.store import ResultsStore, items_hash
 from tests.evaluate.test_store import make_result, vote_graph
 
@@ -8,14 +9,15 @@ from tests.evaluate.test_store import make_result, vote_graph
 def test_a_runs_counts_and_world_are_loaded_back_and_listed(tmp_path):
     spec = vote_graph()
     result = make_result(spec).model_copy(
-        update={"timed_out_attempts": 3, "timed_out_usd": 0.25, "trimmed_items": 2, "world": 7})
+        update={"timed_out_attempts": 3, "timed_out_usd": 0.25, "trimmed_items": 2, "world": 7, "partial": True})
     with ResultsStore(tmp_path / "r.sqlite") as store:
         run_id = store.save(result, spec)
         back = store.load(run_id)
         listed = store.runs()[0]
-    assert (back.timed_out_attempts, back.timed_out_usd, back.trimmed_items, back.world) == (3, 0.25, 2, 7)
-    assert (listed["timed_out_attempts"], listed["timed_out_usd"], listed["trimmed_items"], listed["world"]) == (
-        3, 0.25, 2, 7)
+    assert (back.timed_out_attempts, back.timed_out_usd, back.trimmed_items, back.world, back.partial) == (
+        3, 0.25, 2, 7, True)
+    assert (listed["timed_out_attempts"], listed["timed_out_usd"], listed["trimmed_items"], listed["world"],
+            listed["partial"]) == (3, 0.25, 2, 7, True)
 
 
 def test_the_items_hash_separates_the_item_ids():
