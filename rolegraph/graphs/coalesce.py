@@ -81,14 +81,16 @@ def _digest(messages: list[Message]) -> str:
 
 
 class _Batch:
-    """The members of one shared request: their sample indices and the futures their answers go to."""
+    """The members of one shared request: their node ids, sample indices and the futures their answers go to."""
 
     def __init__(self) -> None:
+        self.ids: list[str] = []
         self.samples: list[int] = []
         self.futures: list[asyncio.Future] = []
 
-    def join(self, sample: int) -> asyncio.Future:
+    def join(self, node_id: str, sample: int) -> asyncio.Future:
         fut = asyncio.get_running_loop().create_future()
+        self.ids.append(node_id)
         self.samples.append(sample)
         self.futures.append(fut)
         return fut
@@ -104,6 +106,9 @@ class Coalescer:
             self.sizes[key] = self.sizes.get(key, 0) + 1
         self._open: dict[tuple, _Batch] = {}
         self.requests = 0  # shared requests sent (each for two or more members)
+        self.shared: dict[str, str] = {}
+        """{node id: a label of the request that answered it}, for nodes answered two or more by one request: the
+        run's latency lays them out as one slot turn (`schedule.alone_wall_s`)."""
 
     def covers(self, node_id: str) -> bool:
         return node_id in self.groups
@@ -117,7 +122,7 @@ class Coalescer:
         leader = batch is None
         if batch is None:
             batch = self._open[key] = _Batch()
-        mine = batch.join(plan.sample)
+        mine = batch.join(plan.id, plan.sample)
         if leader:
             try:
                 for _ in range(GATHER_TURNS):
@@ -158,6 +163,21 @@ class Coalescer:
                 if fut.done() and not fut.cancelled():
                     fut.exception()  # futures nobody awaits must not log "never retrieved"
             raise
+        self._note_shared(batch.ids, outs)
         for fut, out in zip(batch.futures, outs):
             if not fut.done():
                 fut.set_result(out)
+
+    def _note_shared(self, ids: list[str], outs: list[Any]) -> None:
+        """Which members one request answered. A request's choices all carry its one measured latency (a cached
+        shared draw, the one it was first measured with); the endpoint's smaller requests (its `n` limit) or plain
+        calls in their place (no `n`) are timed apart, each holding a slot of its own, so they stay apart here."""
+        if len(ids) < 2:
+            return
+        by_request: dict[float, list[str]] = {}
+        for node_id, out in zip(ids, outs):
+            by_request.setdefault(out.latency_s, []).append(node_id)
+        for members in by_request.values():
+            if len(members) > 1:
+                label = f"{self.requests}:{members[0]}"
+                self.shared.update(dict.fromkeys(members, label))

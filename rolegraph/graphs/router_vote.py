@@ -15,7 +15,7 @@ size counting those would make the first member wait for members that never come
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rolegraph.agents.registry import RoleRegistry
 from rolegraph.errors import BudgetExceededError, NodeFailedError
@@ -24,6 +24,7 @@ from rolegraph.graphs.nodes import StageInput
 from rolegraph.graphs.result import RunResult
 from rolegraph.graphs.router import plurality_parts
 from rolegraph.graphs.runtime import CompiledGraph
+from rolegraph.graphs.schedule import Topology, slotted_critical_path_s
 from rolegraph.graphs.signals import plurality_voter
 from rolegraph.items import Item
 from rolegraph.models.hub import ModelHub
@@ -72,17 +73,23 @@ class PluralityStage:
         if failed is not None:
             if isinstance(failed, BudgetExceededError | NodeFailedError):  # what every voter spent, not its own
                 ran = [r if isinstance(r, RunResult) else getattr(r, "partial", None) for r in runs]
-                failed.partial = self.result([r for r in ran if isinstance(r, RunResult)], None, str(failed))
+                done = [r for r in ran if isinstance(r, RunResult)]
+                failed.partial = self.result(done, None, str(failed), coalescer.shared)
             raise failed
         done = [r for r in runs if isinstance(r, RunResult)]
         voter = plurality_voter([(r.output_node, r.answer) for r in done])
         speaker = next((r for r in done if r.output_node == voter), done[0])
-        return self.result(done, speaker if voter is not None else None, None)
+        return self.result(done, speaker if voter is not None else None, None, coalescer.shared)
 
-    def result(self, done: list[RunResult], speaker: RunResult | None, error: str | None) -> RunResult:
+    def result(
+        self, done: list[RunResult], speaker: RunResult | None, error: str | None, shared: dict[str, str]
+    ) -> RunResult:
         """The stage's result from its voters' runs: `speaker`'s answer (None: no plurality, or the stage stopped
-        part way with `error`), and what every voter spent."""
+        part way with `error`), and what every voter spent. Its latency is the slowest voter's, plus what the voters
+        waited for one another's slots (`slot_wait_s`)."""
         nodes = [t for r in done for t in r.nodes]
+        measured = bool(nodes) and not self.graph.modelled  # no node traced: nothing to lay out
+        wait = slot_wait_s(done, self.graph.model_slots, shared) if measured else 0.0
         return RunResult(
             graph_name=self.graph.spec.name,
             answer=speaker.answer if speaker is not None else None,
@@ -91,7 +98,7 @@ class PluralityStage:
             tokens_in=sum(r.tokens_in for r in done),
             tokens_out=sum(r.tokens_out for r in done),
             cost_usd=sum(r.cost_usd for r in done),
-            latency_s=max((r.latency_s for r in done), default=0.0),
+            latency_s=max((r.latency_s for r in done), default=0.0) + wait,
             critical_path_s=max((r.critical_path_s for r in done), default=0.0),
             flops_units=sum(r.flops_units for r in done),
             simulated=all(r.simulated for r in done),
@@ -101,3 +108,30 @@ class PluralityStage:
             error=error or next((r.error for r in done if r.error is not None), None),
             notes=[n for r in done for n in r.notes],
         )
+
+
+def slot_wait_s(done: list[RunResult], slots: Mapping[str, int], shared: Mapping[str, str]) -> float:
+    """Seconds a measured stage's voters waited for one another on their models' slots: each voter's run lays out
+    only its own nodes (`schedule.alone_wall_s`), so five separate voters on a one-slot model read as one. The
+    voters' nodes laid out together, less the longest voter laid out alone; a coalesced request (`shared`: the
+    voters' common coalescer) holds one slot for all its members, as in a graph run. A modelled run has no slots."""
+    joint_latency: dict[str, float] = {}
+    joint_models: dict[str, str] = {}
+    joint_shared: dict[str, str] = {}
+    order: list[str] = []
+    preds: dict[str, tuple[str, ...]] = {}
+    alone = 0.0
+    for i, res in enumerate(done):
+        topo = Topology.as_run(res.nodes)
+        latency = {t.id: t.latency_s for t in res.nodes}
+        models = {t.id: t.model for t in res.nodes}
+        mine = {n: key for n, key in shared.items() if n in latency}
+        alone = max(alone, slotted_critical_path_s(topo, latency, models, slots, mine))
+        own = {n: f"{i}/{n}" for n in topo.order}  # voters may hold nodes of one id (a common ancestor)
+        order += own.values()
+        preds |= {own[n]: tuple(own[p] for p in topo.preds[n]) for n in topo.order}
+        joint_latency |= {own[n]: v for n, v in latency.items()}
+        joint_models |= {own[n]: m for n, m in models.items()}
+        joint_shared |= {own[n]: key for n, key in mine.items()}
+    joint = slotted_critical_path_s(Topology(tuple(order), preds), joint_latency, joint_models, slots, joint_shared)
+    return max(0.0, joint - alone)

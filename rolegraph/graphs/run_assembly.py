@@ -65,7 +65,8 @@ def assemble_result(graph: _Compiled, ctx: RunContext, family: str, error: str |
     if ctx.modelled:
         wall = critical
     elif graph.dynamic is None:  # as if the run had been alone and fresh (`schedule.alone_wall_s`)
-        wall = alone_wall_s(graph.topo, traces, perf_counter() - ctx.t0, graph.model_of, graph.model_slots)
+        shared = ctx.coalescer.shared if ctx.coalescer is not None else None  # one slot turn per shared request
+        wall = alone_wall_s(graph.topo, traces, perf_counter() - ctx.t0, graph.model_of, graph.model_slots, shared)
     else:  # the same for what a dynamic run ran: its copies and rounds, each on its own model's slots
         models = {t.id: t.model for t in traces}
         wall = alone_wall_s(Topology.as_run(traces), traces, perf_counter() - ctx.t0, models, graph.model_slots)

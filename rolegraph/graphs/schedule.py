@@ -97,13 +97,23 @@ def critical_path_s(topo: Topology, latency: Mapping[str, float]) -> float:
 
 
 def slotted_critical_path_s(
-    topo: Topology, latency: Mapping[str, float], model_of: Mapping[str, str], slots: Mapping[str, int]
+    topo: Topology,
+    latency: Mapping[str, float],
+    model_of: Mapping[str, str],
+    slots: Mapping[str, int],
+    shared: Mapping[str, str] | None = None,
 ) -> float:
     """The run's length when each model serves at most `slots[model]` calls at once.
 
     Nodes take a free slot of their model in the order they become ready (ties in topological order),
     as the model's client hands out its max_concurrency: two parallel nodes on a one-slot server run
-    one after the other, on a wide endpoint side by side. Nodes absent from `latency` did not run."""
+    one after the other, on a wide endpoint side by side. Nodes absent from `latency` did not run.
+    Nodes with one `shared` key were answered by one request (coalesced, with `n`): the client holds one
+    slot for it, so they take one slot turn together, as long as the slowest of them, each ending after its
+    own latency (laid out as k turns, a width-k vote on a one-slot pool read k times its real time)."""
+    shared = shared or {}
+    turns = _shared_turns(latency, shared)
+    taken: dict[str, float] = {}  # shared key -> the start of its one slot turn
     index = {n: i for i, n in enumerate(topo.order)}
     ran = [n for n in topo.order if n in latency]
     succs: dict[str, list[str]] = {n: [] for n in ran}
@@ -120,8 +130,15 @@ def slotted_critical_path_s(
         ready, _, node = heapq.heappop(heap)
         model = model_of.get(node, node)
         slot = free.setdefault(model, [0.0] * max(1, slots.get(model, 1)))
-        ends[node] = max(ready, heapq.heappop(slot)) + latency[node]
-        heapq.heappush(slot, ends[node])
+        key = shared.get(node)
+        if key is not None and key in taken:  # its request already holds a slot
+            ends[node] = max(ready, taken[key]) + latency[node]
+        else:
+            start = max(ready, heapq.heappop(slot))
+            ends[node] = start + latency[node]
+            heapq.heappush(slot, start + turns[key] if key is not None else ends[node])
+            if key is not None:
+                taken[key] = start
         for s in succs[node]:
             waiting[s] -= 1
             if waiting[s] == 0:
@@ -130,8 +147,22 @@ def slotted_critical_path_s(
     return max(ends.values(), default=0.0)
 
 
+def _shared_turns(latency: Mapping[str, float], shared: Mapping[str, str]) -> dict[str, float]:
+    """{shared key: how long its request holds its slot}: its slowest member's latency (members that ran)."""
+    turns: dict[str, float] = {}
+    for node, key in shared.items():
+        if node in latency:
+            turns[key] = max(turns.get(key, 0.0), latency[node])
+    return turns
+
+
 def alone_wall_s(
-    topo: Topology, traces: Sequence[NodeTrace], wall: float, model_of: Mapping[str, str], slots: Mapping[str, int]
+    topo: Topology,
+    traces: Sequence[NodeTrace],
+    wall: float,
+    model_of: Mapping[str, str],
+    slots: Mapping[str, int],
+    shared: Mapping[str, str] | None = None,
 ) -> float:
     """A measured run's wall time as if it had run alone, fresh.
 
@@ -140,8 +171,9 @@ def alone_wall_s(
     runs; its `start_s`/`end_s` say when it really ran. The run's time alone is those latencies
     scheduled on the models' slots (`slotted_critical_path_s`) plus the framework's own time (the
     measured wall beyond the measured critical path). For a fresh run that waited for nothing this
-    is the measured wall; a replay from the cache reports what the run took when it was made."""
+    is the measured wall; a replay from the cache reports what the run took when it was made. Nodes
+    answered by one coalesced request (`shared`, `Coalescer.shared`) hold one slot together."""
     adjusted = {t.id: t.latency_s for t in traces}
     measured = {t.id: t.end_s - t.start_s for t in traces}
     framework = max(0.0, wall - critical_path_s(topo, measured))
-    return slotted_critical_path_s(topo, adjusted, model_of, slots) + framework
+    return slotted_critical_path_s(topo, adjusted, model_of, slots, shared) + framework
