@@ -45,3 +45,11 @@ def test_a_nodes_mean_log_probability_is_kept(tmp_path):
         back = store.load(store.save(result, spec))
     kept = next(it for it in back.items if it.item_id == item.item_id)
     assert kept.node_usage["a"].logprob == -0.25 and kept.node_usage["f"].logprob is None
+
+
+def test_count_counts_the_runs_of_one_task(tmp_path):
+    spec = vote_graph()
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        for task in ("gsm", "gsm", "math"):
+            store.save(make_result(spec, n=3, task=task), spec)
+        assert (store.count(), store.count("gsm"), store.count("math"), store.count("code")) == (3, 2, 1, 0)
