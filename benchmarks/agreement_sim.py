@@ -29,7 +29,7 @@ import typer
 from benchmarks import graphgen as gg
 from benchmarks.agreement_real import TIE_RULE, majority
 from benchmarks.common import BenchRun, table
-from benchmarks.options import nonnegative_int
+from benchmarks.options import world_number
 from benchmarks.simexec import SimExecutor
 from benchmarks.synthetic import synthetic_items
 from rolegraph.evaluate.report import NO_SIGN, pct
@@ -48,7 +48,7 @@ FULL, QUICK = {"items": 1000}, {"items": 40}
 
 
 def options(
-    world: Annotated[int | None, typer.Option(parser=nonnegative_int, metavar="N",
+    world: Annotated[int | None, typer.Option(parser=world_number, metavar="N",
                                               help="Sim world (default 0, the calibrated one).")] = None,
 ) -> dict[str, Any]:
     """The command line's own options (`python -m benchmarks agreement_sim --help`), as `run`'s keywords."""

@@ -35,7 +35,7 @@ from typing import Annotated, Any
 import typer
 
 from benchmarks.common import BenchRun, numbers_label, require_positive, say, table
-from benchmarks.options import bad_value, parse_numbers, positive_int
+from benchmarks.options import bad_value, parse_worlds, positive_int
 from benchmarks.route_landscape import landscape
 from rolegraph.errors import RolegraphError
 from rolegraph.fileio import file_sha256
@@ -70,7 +70,7 @@ def data_file(text: str) -> Path:
 def options(
     data: Annotated[Path, typer.Option(parser=data_file, metavar="FILE",
                                        help="The GSM8K test file (JSONL: question, answer).")],
-    worlds: Annotated[Any, typer.Option(parser=parse_numbers, metavar="WORLDS",
+    worlds: Annotated[Any, typer.Option(parser=parse_worlds, metavar="WORLDS",
                                         help="Sim worlds, e.g. 0-11 (the default).")] = None,
     route_items: Annotated[int | None, typer.Option(parser=positive_int, metavar="N",
                                                     help="Optimize's --route-items (default: its own).")] = None,

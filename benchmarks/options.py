@@ -11,7 +11,11 @@ from typing import Any
 
 import typer
 
+from rolegraph.sim.world import MAX_WORLD
+
 USAGE_EXIT_CODE = 2
+MAX_LISTED = 1_000_000
+"""The most numbers (worlds, seeds) one option may list: far beyond any run, short of a range typed by mistake."""
 HELP_FLAGS = ("-h", "--help")
 
 
@@ -104,9 +108,10 @@ def _bounded_int(text: str, low: int) -> int:
     return value
 
 
-def parse_numbers(text: str, what: str = "worlds") -> tuple[int, ...]:
-    """'100-119' or '3,7,100-103' -> the numbers, in order, without repeats (`what` names them in errors)."""
-    out: list[int] = []
+def parse_numbers(text: str, what: str = "worlds", most: int | None = None) -> tuple[int, ...]:
+    """'100-119' or '3,7,100-103' -> the numbers, in order, without repeats (`what` names them in errors); each at
+    most `most` when given, and at most `MAX_LISTED` of them (a typo'd range was a MemoryError traceback)."""
+    out: dict[int, None] = {}  # a dict: ordered, and repeats dropped in linear time
     for part in text.split(","):
         part = part.strip()
         if not part:
@@ -118,15 +123,28 @@ def parse_numbers(text: str, what: str = "worlds") -> tuple[int, ...]:
             raise bad_value(f"{what}: '{part}' is not N or A-B") from None
         if b < a or a < 0:
             raise bad_value(f"{what}: '{part}' is an empty or negative range")
-        out += [w for w in range(a, b + 1) if w not in out]
+        if most is not None and b > most:
+            raise bad_value(f"{what}: '{part}' goes past {most:,}, the largest there is")
+        if b - a + 1 > MAX_LISTED - len(out):
+            raise bad_value(f"{what}: '{text}' lists more than {MAX_LISTED:,}")
+        out.update(dict.fromkeys(range(a, b + 1)))
     if not out:
         raise bad_value(f"{what}: none given")
     return tuple(out)
 
 
 def parse_worlds(text: str) -> tuple[int, ...]:
-    """World numbers: see `parse_numbers`."""
-    return parse_numbers(text, "worlds")
+    """World numbers (`parse_numbers`), each a world the simulator has (0 to `MAX_WORLD`): a larger one passed the
+    parser and was a traceback from the simulator once the benchmark began."""
+    return parse_numbers(text, "worlds", MAX_WORLD)
+
+
+def world_number(text: str) -> int:
+    """An option's parser: one simulator world, 0 to `MAX_WORLD`."""
+    value = _bounded_int(text, 0)
+    if value > MAX_WORLD:
+        raise bad_value(f"{value} is not a world (0 to {MAX_WORLD:,})")
+    return value
 
 
 def csv_list(kind: type, known: tuple | None = None):
