@@ -189,18 +189,25 @@ class RouterSpec(CheckedModel):
         return [n.id for n in self.nodes]
 
 
-def _signatures(spec: GraphSpec) -> dict[str, str]:
-    """A node's identity as a call: its id, role, model, params and (recursively) its inputs, in edge order."""
-    sigs: dict[str, str] = {}
+def _signatures(spec: GraphSpec) -> dict[str, str | None]:
+    """A node's identity as a call: its id, role, model, params and (recursively) its inputs, in edge order. None
+    for a node that never runs as itself, so is never shared between stages: a fan-out group's nodes and a loop's
+    (from its `to` on) run as copies and rounds (`search[1]`, `solve@2`: no trace `solve` to read), and a node
+    reading one of them reads what those copies and rounds gave, which another stage's equal node does not."""
+    sigs: dict[str, str | None] = {}
     nodes = {n.id: n for n in spec.nodes}
+    dynamic = {lp.target for lp in spec.loops} | {n for f in spec.fanout for n in f.nodes}
 
-    def sig(node_id: str, stack: tuple[str, ...] = ()) -> str:
+    def sig(node_id: str, stack: tuple[str, ...] = ()) -> str | None:
         if node_id not in sigs:
             if node_id in stack:  # a cycle: validation reports it; give a unique signature meanwhile
                 return f"cycle:{node_id}"
             n = nodes[node_id]
             preds = [sig(p, (*stack, node_id)) for p in spec.predecessors(node_id) if p in nodes]
-            sigs[node_id] = json.dumps([n.id, n.role, n.model, n.params, preds], sort_keys=True, default=str)
+            shared = node_id not in dynamic and None not in preds
+            sigs[node_id] = (
+                json.dumps([n.id, n.role, n.model, n.params, preds], sort_keys=True, default=str) if shared else None
+            )
         return sigs[node_id]
 
     for node_id in nodes:
@@ -216,7 +223,7 @@ def reuse_map(router: RouterSpec) -> list[dict[str, str]]:
         reused: dict[str, str] = {}
         runs = {n.id for n in stage.runs()}
         for node_id, sig in _signatures(stage.graph).items():
-            if node_id not in runs:  # a plurality stage's output never runs: nothing to reuse or be reused
+            if node_id not in runs or sig is None:  # a plurality stage's output never runs; see `_signatures`
                 continue
             if sig in seen:
                 reused[node_id] = seen[sig]
