@@ -341,11 +341,21 @@ class CompiledRouter:
             served=RouterRunResult.served_by(nodes),
             world=self.world,
             error=error,
-            notes=failed_tool_notes(nodes),  # under the stage-prefixed ids the router's trace uses
+            notes=[*stage_notes(state.runs), *failed_tool_notes(nodes)],  # tools under the flat ids of `nodes`
             stage=answered.stage if answered else 0,
             stages=runs,
             signals=answered.signals if answered else Signals(),
         )
+
+
+def stage_notes(runs: list[tuple[StageRun, RunResult]]) -> list[str]:
+    """The stages' own notes (why a loop stopped, what a fan-out spawned), each named with its stage, as a graph
+    run's `notes` carry them. Their failed-tool lines are left out: the router's are made from its flat node ids."""
+    lines: list[str] = []
+    for run, res in runs:
+        tools = set(failed_tool_notes(res.nodes))
+        lines += [f"stage {run.stage}: {note}" for note in res.notes if note not in tools]
+    return lines
 
 
 def compile_spec(spec: Any, hub: ModelHub, *, toolbox: ToolBox | None = None, roles: RoleRegistry | None = None):
