@@ -86,3 +86,28 @@ def test_uncoalesced_plurality_voters_on_one_slot_wait_for_each_other(one_slot, 
     on = asyncio.run(go(True, tmp_path / "on"))
     s0, s1 = (on.node(f"s1.s{i}").latency_s for i in range(2))
     assert on.latency_s < s0 + s1  # one request with n=2: one turn, as before
+
+
+def test_a_group_split_by_the_endpoints_n_limit_shares_only_within_each_request(tmp_path):
+    from rolegraph.models.pool import NLesson
+
+    app = create_app(ModelPool.builtin(), Settings(home=tmp_path / "srv", latency_scale=0.0))
+    with ServerThread(app) as srv:
+        spec = http_spec(srv.base_url, max_concurrency=1)
+        pool = ModelPool([*ModelPool.builtin(), spec])
+        pool.lessons.keep(spec.endpoint or "", spec.api_name, NLesson(n_ok=2, n_max=2))  # it takes n up to 2
+
+        async def go():
+            hub = _hub(pool, tmp_path / "a")
+            try:
+                graph = CompiledGraph(vote(HTTP_ID, k=3), hub)
+                coalescer = Coalescer(graph.coalesce)
+                await graph.run(ITEM, coalescer=coalescer)
+                return coalescer
+            finally:
+                await hub.aclose()
+
+        coalescer = asyncio.run(go())
+    # three solvers: one request with n=2 (one slot turn for two) and one plain request (a turn of its own)
+    assert app.state.stats.requests == 3  # n=2, the third solver alone, the fuser
+    assert len(coalescer.shared) == 2 and len(set(coalescer.shared.values())) == 1
