@@ -8,11 +8,13 @@ router exists, and what it is worth, without running anything.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from rolegraph.errors import shown_arg
 from rolegraph.graphs.router_io import ROUTER_FILE
 from rolegraph.models.provenance import Simulation, label_suffix, stored_simulation
 
@@ -76,18 +78,32 @@ def router_note(run_dir: str | Path) -> RouterNote | None:
         stages = len(data.get("stages") or [])
         fit = data.get("fit") or {}
         test, best = fit.get("test") or {}, (fit.get("best_graph") or {}).get("test") or {}
+        shares = test.get("shares") or ()
         return RouterNote(
             stages=stages,
-            accuracy=test.get("accuracy"),
-            best_accuracy=best.get("accuracy"),
+            accuracy=_figure(test, "accuracy", "fit.test"),
+            best_accuracy=_figure(best, "accuracy", "fit.best_graph.test"),
             n=test.get("n"),
-            flops_units=test.get("flops_units"),
-            best_flops_units=best.get("flops_units"),
-            shares=tuple(test.get("shares") or ()),
+            flops_units=_figure(test, "flops_units", "fit.test"),
+            best_flops_units=_figure(best, "flops_units", "fit.best_graph.test"),
+            shares=tuple(_number(s, "fit.test.shares") for s in shares),
             simulation=_stored_simulation(fit),
         )
     except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:  # a report renders even so
         return RouterNote(stages=0, problem=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _figure(block: dict, key: str, where: str) -> float | None:
+    """A stored figure of the fit: a finite number, or absent (None). Anything else came from a hand edit and is the
+    file's problem, said in the report, not a traceback from formatting it (`accuracy: "abc"` was a ValueError)."""
+    value = block.get(key)
+    return None if value is None else _number(value, f"{where}.{key}")
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    raise TypeError(f"{where} is not a number: {shown_arg(value)}")
 
 
 def _stored_simulation(fit: dict) -> Simulation | None:
