@@ -1,6 +1,7 @@
 """`eval`'s lines on failed items and its per-item dollars: the failure line names the first failed item's cause, a
 graph whose every item failed stops the command (exit 2) naming the first such graph while the others are warned
-about, and `--json`'s cost_usd_per_item is the run's dollars over its items."""
+about; `--json` compares each later graph with the first and its cost_usd_per_item is dollars over items; the notes
+under the tables count the requests abandoned at a timeout."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli.eval_output import ItemsFailedError, failure_line, print_results, report_failures
+from rolegraph.cli.eval_output import ItemsFailedError, count_notes, failure_line, print_results, report_failures
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.result import ItemScore
 from tests.evaluate.test_store import make_result, vote_graph
@@ -39,3 +40,24 @@ def test_json_cost_per_item_is_the_runs_dollars_over_its_items(capsys):
     print_results([res], [vote_graph()], [Path("g.yaml")], ["g"], [], json_out=True)
     line = json.loads(capsys.readouterr().out)
     assert res.n > 1 and line["cost_usd_per_item"] == pytest.approx(res.cost_usd / res.n, rel=1e-12)
+
+
+class Compared:
+    """A stand-in comparison: what `eval --json` prints under vs_first is its model_dump()."""
+
+    def model_dump(self) -> dict:
+        return {"diff": 0.25}
+
+
+def test_json_compares_every_graph_after_the_first_with_the_first(capsys):
+    res = make_result(vote_graph())
+    print_results([res, res], [vote_graph(), vote_graph()], [Path("a.yaml"), Path("b.yaml")], ["a", "b"],
+                  [Compared()], json_out=True)
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert "vs_first" not in first and second["vs_first"] == {"diff": 0.25}
+
+
+def test_the_notes_under_the_tables_include_the_requests_abandoned_at_a_timeout():
+    res = make_result(vote_graph()).model_copy(update={"timed_out_attempts": 2, "timed_out_usd": 0.01})
+    notes = count_notes(res, "g")
+    assert len(notes) == 1 and notes[0].startswith("note: graph 'g': ")
