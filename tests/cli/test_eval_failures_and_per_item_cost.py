@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rolegraph.cli.eval_output import ItemsFailedError, count_notes, failure_line, print_results, report_failures
+from rolegraph.cli.eval_output import (
+    ItemsFailedError,
+    count_notes,
+    failure_line,
+    print_results,
+    report_failures,
+    trimmed_items,
+)
 from rolegraph.evaluate.aggregate import summarize
 from rolegraph.evaluate.result import ItemScore
 from tests.evaluate.test_store import make_result, vote_graph
@@ -61,3 +68,11 @@ def test_the_notes_under_the_tables_include_the_requests_abandoned_at_a_timeout(
     res = make_result(vote_graph()).model_copy(update={"timed_out_attempts": 2, "timed_out_usd": 0.01})
     notes = count_notes(res, "g")
     assert len(notes) == 1 and notes[0].startswith("note: graph 'g': ")
+
+
+def test_trimmed_items_are_counted_from_the_items_of_a_result_that_does_not_say():
+    res = make_result(vote_graph())
+    touched = [it for it in res.items if "a" in it.node_usage][:2]
+    for it in touched:
+        it.node_usage["a"].trimmed_evidence_tokens = 120
+    assert res.trimmed_items == 0 and trimmed_items(res) == 2
