@@ -5,6 +5,8 @@ as data alone (a template and no Python parser) is stored like a roles file's.""
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -26,6 +28,12 @@ NO_ANSWER_PARSERS = ("plan", "evidence", "none")
 STORED = "stored"
 """Validation context of a definition read back from a run (`register_defs` of dicts): the checks added since a
 run was made (answering parsers, known tools) must not stop it from resuming; a roles file gets them all."""
+SLOTS = ("answer_format", "tools")
+"""The slots `RoleRegistry` fills in a template (`registry.ANSWER_FORMAT_SLOT`, `registry.TOOLS_SLOT`)."""
+SLOT_WORD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SLOT_CUTOFF = 0.75
+"""How close (difflib ratio) a `{word}` must be to a slot name to be taken for a misspelt slot: `{tool}`,
+`{answer_fromat}` and `{Tools}` are; `{answer}` (0.63) and `{format}` are left as prompt text."""
 ROLE_FIELDS = ("name", "prompt", "prompt_file", "answers", "parser", "mode", "temperature", "max_tokens", "tools")
 
 
@@ -59,7 +67,27 @@ class RoleDef(BaseModel):
             problem = _tool_problem(tool)
             if problem is not None:
                 raise ValueError(problem)
+        problem = slot_problem(self.prompt) if self.prompt is not None else None
+        if problem is not None:
+            raise ValueError(problem)
         return self
+
+
+def slot_problem(template: str) -> str | None:
+    """Why a template holds a misspelt slot (`{answer_fromat}`, `{tool}`), or None. Only the two slots are filled;
+    any other `{word}` reaches the model as written, so a near miss of one would silently leave its text out (the
+    answer format is appended anyway, the tool help is not). Braces far from a slot name are prompt text and stay."""
+    for word in SLOT_WORD.findall(template):
+        if word in SLOTS:
+            continue
+        close = difflib.get_close_matches(word.lower(), SLOTS, n=1, cutoff=SLOT_CUTOFF)
+        if close:
+            listed = ", ".join(f"{{{s}}}" for s in SLOTS)
+            return (
+                f"prompt: '{{{word}}}' is not a slot (slots: {listed}) and would reach the model as written. "
+                f"Did you mean {{{close[0]}}}?"
+            )
+    return None
 
 
 def _tool_problem(name: str) -> str | None:

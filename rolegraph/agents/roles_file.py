@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rolegraph.agents.registry import RoleError, RoleRegistry
 from rolegraph.agents.role_def import PARSERS as PARSERS
-from rolegraph.agents.role_def import STORED, RoleDef, describe_error
+from rolegraph.agents.role_def import STORED, RoleDef, describe_error, slot_problem
 from rolegraph.fileio import file_path
 
 MAX_ROLES_FILE_BYTES = 1_000_000
@@ -79,6 +79,9 @@ def load_role_defs(path: str | Path) -> list[RoleDef]:
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise RoleError(f"{path}: role '{role.name}': cannot read prompt_file {file} ({exc})") from None
+            problem = slot_problem(text)
+            if problem is not None:
+                raise RoleError(f"{path}: role '{role.name}': prompt_file {file}: {problem}")
             role = role.model_copy(update={"prompt": text, "prompt_file": None})
         out.append(role)
     return out
