@@ -166,7 +166,7 @@ def _fanout_problems(spec: GraphSpec, g: nx.DiGraph, ids: set[str], list_fields:
         if f.source in f.nodes:
             problems.append(f"{label}: the source cannot be one of the copied nodes")
             continue
-        for n in f.nodes:
+        for n in dict.fromkeys(f.nodes):  # a node listed twice is one problem (above), not also "copied by" itself
             if n in seen:
                 problems.append(f"{label}: node '{n}' is already copied by {seen[n]}")
             seen[n] = label

@@ -40,3 +40,17 @@ def test_a_fanout_cannot_copy_the_output():
         "fanout": [{"from": "plan", "nodes": ["solve"], "max_fanout": 3}]})
     assert dynamic_problems(spec) == [
         "fanout from 'plan': the output 'solve' cannot be copied (its copies would be several answers)"]
+
+
+def fan(nodes: list[str]) -> GraphSpec:
+    return GraphSpec.model_validate({
+        "nodes": [{"id": "plan", "role": "planner", "model": S1}, {"id": "search", "role": "searcher", "model": S1},
+                  {"id": "solve", "role": "solver", "model": S1}],
+        "edges": [["plan", "search"], ["search", "solve"]],
+        "fanout": [{"from": "plan", "nodes": nodes, "max_fanout": 3}]})
+
+
+def test_a_fanout_that_lists_a_node_twice_or_copies_its_source_is_refused():
+    assert dynamic_problems(fan(["search", "search"])) == ["fanout from 'plan': a node is listed twice in 'nodes'"]
+    assert dynamic_problems(fan(["plan", "search"])) == [
+        "fanout from 'plan': the source cannot be one of the copied nodes"]
