@@ -2,7 +2,7 @@
 topological order on a tie; a FLOPs cell of 0 reads "n/a" (a run records 0 when sizes are unknown); a graph is
 "simulated models" only when every model is simulated."""
 from rolegraph.chat.spec import ModelSpec
-from rolegraph.graphs.analysis import FLOPS_UNKNOWN, QA_PROFILE, critical_path, flops_text, summary
+from rolegraph.graphs.analysis import FLOPS_UNKNOWN, QA_PROFILE, critical_path, flops_phrase, flops_text, summary
 from rolegraph.graphs.spec import GraphSpec
 from rolegraph.models.pool import ModelPool
 
@@ -18,6 +18,7 @@ def test_a_tie_between_sinks_goes_to_the_later_one():
 
 def test_a_zero_flops_figure_reads_unknown():
     assert flops_text(0.0) == FLOPS_UNKNOWN and flops_text(None) == FLOPS_UNKNOWN and flops_text(1.234) == "1.23"
+    assert flops_phrase(0.0) == f"FLOPs units {FLOPS_UNKNOWN}" and flops_phrase(12.7) == "12.70 FLOPs units"
 
 
 def test_a_graph_with_one_real_model_is_not_simulated_models():
