@@ -1,8 +1,12 @@
 """What the results store keeps of a run beyond its items: whether it stopped part way, the requests abandoned at a
 timeout and their worst-case dollars, the items with trimmed evidence, the simulator world (loaded back and listed
-alike), node answers and log-probabilities; and the identity of an ordered item list, which pairs runs item by item,
-tells ["a1", "b"] from ["a", "1b"]."""
-from rolegraph.evaluate.store import ResultsStore, items_hash
+alike), node answers and log-probabilities, mean and p95 latency apart; a store one schema version newer is refused;
+and the identity of an ordered item list, which pairs runs item by item, tells ["a1", "b"] from ["a", "1b"]."""
+import sqlite3
+
+import pytest
+
+from rolegraph.evaluate.store import MIGRATIONS, ResultsStore, StoreError, items_hash
 from tests.evaluate.test_store import make_result, vote_graph
 
 
@@ -53,3 +57,23 @@ def test_count_counts_the_runs_of_one_task(tmp_path):
         for task in ("gsm", "gsm", "math"):
             store.save(make_result(spec, n=3, task=task), spec)
         assert (store.count(), store.count("gsm"), store.count("math"), store.count("code")) == (3, 2, 1, 0)
+
+
+def test_the_listing_keeps_mean_and_p95_latency_apart(tmp_path):
+    spec = vote_graph()
+    result = make_result(spec)
+    assert result.mean_latency_s != result.p95_latency_s
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        store.save(result, spec)
+        listed = store.runs()[0]
+    assert (listed["mean_latency_s"], listed["p95_latency_s"]) == (result.mean_latency_s, result.p95_latency_s)
+
+
+def test_a_store_one_schema_version_newer_is_refused(tmp_path):
+    path = tmp_path / "r.sqlite"
+    ResultsStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS) + 1,))
+    db.close()
+    with pytest.raises(StoreError, match=f"store schema v{len(MIGRATIONS) + 1} is newer than this rolegraph"):
+        ResultsStore(path)
