@@ -22,10 +22,15 @@ def spy_on_walls(monkeypatch: pytest.MonkeyPatch) -> Walls:
     real = run_assembly.alone_wall_s
 
     def spy(
-        topo: Topology, traces: Sequence[NodeTrace], wall: float, model_of: Mapping[str, str], slots: Mapping[str, int]
+        topo: Topology,
+        traces: Sequence[NodeTrace],
+        wall: float,
+        model_of: Mapping[str, str],
+        slots: Mapping[str, int],
+        shared: Mapping[str, str] | None = None,
     ) -> float:
         seen.append((list(traces), wall))
-        return real(topo, traces, wall, model_of, slots)
+        return real(topo, traces, wall, model_of, slots, shared)
 
     monkeypatch.setattr(run_assembly, "alone_wall_s", spy)
     return seen
